@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { GATEWAY_ID_PATTERN, COMMAND_NAMES } from './topics.js';
+import { QualityFlag } from './quality.js';
+import { QuantityName } from './quantities.js';
+
+/**
+ * Payloads of the MQTT contract, version 1. Both sides parse with these schemas;
+ * types are inferred from them so gateway and head-end cannot drift apart.
+ * Limits (array sizes, string lengths) are part of the contract: a payload outside them is
+ * a dead letter, not a reason to run out of memory.
+ */
+export const CONTRACT_VERSION = 1 as const;
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const IsoTime = z.iso.datetime({ offset: true });
+const GatewayId = z.string().regex(GATEWAY_ID_PATTERN, 'gateway id: letters, digits, _ . - (max 64)');
+
+export const Protocol = z.enum(['mbus', 'modbus', 'pulse']);
+export type Protocol = z.infer<typeof Protocol>;
+
+/**
+ * How the gateway knows the meter. The head-end binds (gatewayId, bus, address) to a registered
+ * meter; `meterKey` is the gateway's own configured id, `serial`/`manufacturer` what the meter said
+ * about itself (M-Bus secondary address), used to detect a swapped meter behind the same address.
+ */
+export const MeterRef = z.object({
+  meterKey: z.string().min(1).max(64),
+  bus: z.string().min(1).max(64),
+  protocol: Protocol,
+  /** primary address "5", secondary "12345678" / "12345678.ACW.14.07", Modbus slave id "3", pulse "devId:channel". */
+  address: z.string().min(1).max(64),
+  serial: z.string().max(32).optional(),
+  manufacturer: z.string().max(8).optional(),
+});
+export type MeterRef = z.infer<typeof MeterRef>;
+
+export const ReadingValue = z.object({
+  quantity: QuantityName,
+  value: z.number().finite().nullable(),
+  unit: z.string().min(1).max(16),
+  /** M-Bus storage number (0 = current); history values carry their own time in `time`. */
+  storage: z.number().int().min(0).optional(),
+  tariff: z.number().int().min(0).optional(),
+  subunit: z.number().int().min(0).optional(),
+  /** Set only when this value belongs to another instant than the poll (e.g. a due-date value). */
+  time: IsoTime.optional(),
+  quality: z.array(QualityFlag).max(16).default([]),
+});
+export type ReadingValue = z.infer<typeof ReadingValue>;
+
+/** One successful read of one meter. */
+export const MeterReading = z.object({
+  /** Per-gateway sequence number, strictly increasing across restarts (kept in the outbox). */
+  seq: z.number().int().nonnegative(),
+  meter: MeterRef,
+  /** When the gateway read the meter (the gateway's clock, NTP-synchronised). */
+  gatewayTime: IsoTime,
+  /** The meter's own clock, when it has one and reported it. */
+  meterTime: IsoTime.optional(),
+  quality: z.array(QualityFlag).max(16).default([]),
+  values: z.array(ReadingValue).min(1).max(500),
+});
+export type MeterReading = z.infer<typeof MeterReading>;
+
+export const ReadingsMessage = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  gatewayId: GatewayId,
+  sentAt: IsoTime,
+  readings: z.array(MeterReading).min(1).max(1000),
+});
+export type ReadingsMessage = z.infer<typeof ReadingsMessage>;
+
+export const GatewayStatus = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  gatewayId: GatewayId,
+  state: z.enum(['online', 'offline']),
+  /** Absent in the LWT, which is fixed at connect time. */
+  ts: IsoTime.optional(),
+  reason: z.enum(['birth', 'shutdown', 'lwt']).optional(),
+  software: z.string().max(64).optional(),
+  startedAt: IsoTime.optional(),
+  outboxDepth: z.number().int().nonnegative().optional(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatus>;
+
+export const EVENT_KINDS = [
+  'poll_failed', // one scheduled poll of a meter failed after all retries
+  'meter_silent', // a meter failed N polls in a row
+  'meter_back', // a silent meter answers again
+  'meter_swapped', // the serial/manufacturer behind an address changed
+  'outbox_near_full',
+  'outbox_full', // the outbox is full: the documented policy applies (see gateway README)
+  'config_applied',
+  'config_rolled_back',
+  'bus_error', // the serial port or TCP converter is unavailable
+  'clock_far_off',
+] as const;
+
+export const GatewayEvent = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  gatewayId: GatewayId,
+  ts: IsoTime,
+  kind: z.enum(EVENT_KINDS),
+  severity: z.enum(['info', 'warning', 'error']),
+  meterKey: z.string().max(64).optional(),
+  bus: z.string().max(64).optional(),
+  message: z.string().max(1000),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type GatewayEvent = z.infer<typeof GatewayEvent>;
+
+export const CommandName = z.enum(COMMAND_NAMES);
+export type CommandName = z.infer<typeof CommandName>;
+
+export const CommandRequest = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  /** Correlates the reply; chosen by the sender. */
+  id: z.string().min(1).max(64),
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+export type CommandRequest = z.infer<typeof CommandRequest>;
+
+export const CommandReply = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  id: z.string().min(1).max(64),
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.string().max(2000).optional(),
+  ts: IsoTime,
+});
+export type CommandReply = z.infer<typeof CommandReply>;
+
+/**
+ * Parses a raw MQTT payload with a contract schema. Never throws: returns a reason
+ * naming what was wrong (for the head-end's dead-letter table).
+ */
+export function parsePayload<S extends z.ZodType>(
+  schema: S,
+  payload: Uint8Array | string,
+): { ok: true; data: z.infer<S> } | { ok: false; reason: string } {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > MAX_PAYLOAD_BYTES) return { ok: false, reason: `payload too large: ${size} bytes > ${MAX_PAYLOAD_BYTES}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  const r = schema.safeParse(json);
+  if (r.success) return { ok: true, data: r.data };
+  const first = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return { ok: false, reason: `invalid ${first.join('; ')}` };
+}

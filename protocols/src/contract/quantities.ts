@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * Named quantities a gateway publishes after applying a meter profile.
+ * Each name fixes its unit, so the head-end never has to guess a scale:
+ * `energy_kwh` is always kWh, whatever the meter's VIF or register map said.
+ *
+ * Cumulative registers (`kind: 'register'`) are what consumption is computed from;
+ * instantaneous values (`'instant'`) are for dashboards and validation (heat physics).
+ * Unknown meters are published with the generic form `mbus.<...>` / `modbus.<...>`
+ * (see GENERIC_QUANTITY) carrying the decoder's canonical unit.
+ */
+export const QUANTITIES = {
+  energy_kwh: { unit: 'kWh', kind: 'register', doc: 'heat energy or active energy import, total register' },
+  energy_t1_kwh: { unit: 'kWh', kind: 'register', doc: 'active energy import, tariff zone 1 (day / peak)' },
+  energy_t2_kwh: { unit: 'kWh', kind: 'register', doc: 'active energy import, tariff zone 2 (night)' },
+  energy_t3_kwh: { unit: 'kWh', kind: 'register', doc: 'active energy import, tariff zone 3 (half-peak)' },
+  energy_export_kwh: { unit: 'kWh', kind: 'register', doc: 'active energy export, total register' },
+  cooling_energy_kwh: { unit: 'kWh', kind: 'register', doc: 'cooling energy register of a heat/cooling meter' },
+  volume_m3: { unit: 'm3', kind: 'register', doc: 'volume register (water meters; heat meter flow volume)' },
+  volume_reverse_m3: { unit: 'm3', kind: 'register', doc: 'reverse-flow volume register' },
+  pulses: { unit: 'count', kind: 'register', doc: 'raw pulse count (before weight)' },
+  operating_time_s: { unit: 's', kind: 'register', doc: 'operating hours register' },
+  error_time_s: { unit: 's', kind: 'register', doc: 'time in error register' },
+  power_w: { unit: 'W', kind: 'instant', doc: 'thermal or active power, total' },
+  power_l1_w: { unit: 'W', kind: 'instant', doc: 'active power phase L1' },
+  power_l2_w: { unit: 'W', kind: 'instant', doc: 'active power phase L2' },
+  power_l3_w: { unit: 'W', kind: 'instant', doc: 'active power phase L3' },
+  voltage_l1_v: { unit: 'V', kind: 'instant', doc: 'voltage L1-N' },
+  voltage_l2_v: { unit: 'V', kind: 'instant', doc: 'voltage L2-N' },
+  voltage_l3_v: { unit: 'V', kind: 'instant', doc: 'voltage L3-N' },
+  current_l1_a: { unit: 'A', kind: 'instant', doc: 'current L1' },
+  current_l2_a: { unit: 'A', kind: 'instant', doc: 'current L2' },
+  current_l3_a: { unit: 'A', kind: 'instant', doc: 'current L3' },
+  frequency_hz: { unit: 'Hz', kind: 'instant', doc: 'mains frequency' },
+  volume_flow_m3h: { unit: 'm3/h', kind: 'instant', doc: 'volume flow' },
+  flow_temp_c: { unit: '°C', kind: 'instant', doc: 'flow (supply) temperature' },
+  return_temp_c: { unit: '°C', kind: 'instant', doc: 'return temperature' },
+  temp_diff_k: { unit: 'K', kind: 'instant', doc: 'temperature difference flow − return' },
+  pressure_bar: { unit: 'bar', kind: 'instant', doc: 'pressure' },
+  error_flags: { unit: 'flags', kind: 'state', doc: 'meter error/status bit field as an integer' },
+} as const;
+
+export type KnownQuantity = keyof typeof QUANTITIES;
+
+/** `mbus.<function>.<quantity>[.s<storage>][.t<tariff>][.u<subunit>]` or `modbus.<register name>`, lower case. */
+export const GENERIC_QUANTITY = /^(mbus|modbus|pulse)\.[a-z0-9_.-]{1,120}$/;
+
+export const QuantityName = z
+  .string()
+  .refine((q) => q in QUANTITIES || GENERIC_QUANTITY.test(q), {
+    message: 'quantity must be a known name (energy_kwh, volume_m3, …) or generic mbus./modbus./pulse. form',
+  });
+
+export function isRegister(quantity: string): boolean {
+  const q = (QUANTITIES as Record<string, { kind: string }>)[quantity];
+  return q ? q.kind === 'register' : false;
+}

@@ -1,0 +1,47 @@
+import { describe, it, expect } from 'vitest';
+import { ReadingsMessage, parsePayload, parseTopic, topics, MAX_PAYLOAD_BYTES } from '@amr/protocols';
+
+const good = {
+  v: 1,
+  gatewayId: 'gw-1',
+  sentAt: '2026-01-01T00:00:00.000Z',
+  readings: [
+    {
+      seq: 1,
+      meter: { meterKey: 'heat-1', bus: 'mbus0', protocol: 'mbus', address: '5', serial: '12345678' },
+      gatewayTime: '2026-01-01T00:00:00.000Z',
+      values: [{ quantity: 'energy_kwh', value: 123.4, unit: 'kWh' }],
+    },
+  ],
+};
+
+describe('MQTT contract v1', () => {
+  it('accepts a valid readings message and defaults quality to empty', () => {
+    const r = parsePayload(ReadingsMessage, JSON.stringify(good));
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.data.readings[0].values[0].quality).toEqual([]);
+  });
+
+  it('names the offending field of an invalid message', () => {
+    const bad = structuredClone(good) as any;
+    bad.readings[0].values[0].quantity = 'Energy!';
+    const r = parsePayload(ReadingsMessage, JSON.stringify(bad));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toContain('readings.0.values.0.quantity');
+  });
+
+  it('refuses non-JSON and oversized payloads with a reason', () => {
+    const r1 = parsePayload(ReadingsMessage, '{nope');
+    expect(r1.ok).toBe(false);
+    const r2 = parsePayload(ReadingsMessage, 'x'.repeat(MAX_PAYLOAD_BYTES + 1));
+    expect(!r2.ok && r2.reason).toMatch(/too large/);
+  });
+
+  it('parses only topics of the contract', () => {
+    expect(parseTopic(topics.readings('gw-1'))).toEqual({ gatewayId: 'gw-1', kind: 'readings' });
+    expect(parseTopic(topics.command('gw-1', 'poll_now'))).toEqual({ gatewayId: 'gw-1', kind: 'cmd', command: 'poll_now' });
+    expect(parseTopic('amr/v1/gw-1/readings/extra')).toBeNull();
+    expect(parseTopic('amr/v1/+/readings')).toBeNull();
+    expect(parseTopic('amr/v2/gw-1/readings')).toBeNull();
+  });
+});
