@@ -1,0 +1,2 @@
+// Placeholder: filled in by the modbus codec work.
+export {};
