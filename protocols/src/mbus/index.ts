@@ -1,2 +1,3 @@
-// Placeholder: filled in by the mbus codec work.
-export {};
+// M-Bus (EN 13757-2 link layer, EN 13757-3 application layer): pure codec, no I/O.
+export * from './link/index.js';
+export * from './app/index.js';
