@@ -1,2 +1,5 @@
-// Placeholder: filled in by the modbus codec work.
-export {};
+// Modbus: register maps as data, word ↔ value conversion, RTU framing. Pure, no I/O.
+export * from './crc.js';
+export * from './registers.js';
+export * from './rtu.js';
+export * from './maps/index.js';

@@ -1,2 +1,2 @@
-// Placeholder: filled in by the pulse codec work.
-export {};
+// Pulse-counter serial protocol (spec: README.md in this folder). Pure, no I/O.
+export * from './frame.js';
