@@ -1,0 +1,5 @@
+export * from './schema.js';
+export * from './load.js';
+export * from './resolve.js';
+export * from './timing.js';
+export * from './duration.js';

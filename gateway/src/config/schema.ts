@@ -1,0 +1,208 @@
+/**
+ * The gateway's one configuration file, as a zod schema. Every key a user can get wrong is
+ * checked here, at start (and before a remote `set_config` is applied), so a typo fails
+ * loudly with the key named (`buses[1].baud: expected a positive integer`) instead of
+ * surfacing as a silent meter at 3 a.m. Objects are strict: an unknown key is an error too.
+ * Line timing defaults are derived from the baud afterwards (see resolve.ts / timing.ts).
+ */
+import { z } from 'zod';
+import { GATEWAY_ID_PATTERN, QuantityName } from '@amr/protocols';
+import { parseDuration, parseSize } from './duration.js';
+
+const Name = z
+  .string({ error: 'expected a name (letters, digits, _ . -)' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a name of letters, digits, _ . - (max 64)' });
+
+const PosInt = z
+  .number({ error: 'expected a positive integer' })
+  .int({ error: 'expected a positive integer' })
+  .positive({ error: 'expected a positive integer' });
+
+const NonNegInt = z
+  .number({ error: 'expected a non-negative integer' })
+  .int({ error: 'expected a non-negative integer' })
+  .min(0, { error: 'expected a non-negative integer' });
+
+/** "15m", "30s", "250ms", or a number of milliseconds. */
+export const Duration = z.union([z.number(), z.string()], { error: 'expected a duration like "15m", "30s" or "250ms"' }).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : parseDuration(v);
+  if (ms === null || !Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "15m", "30s" or "250ms", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const Size = z.union([z.number(), z.string()], { error: 'expected a size like "64MiB"' }).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : parseSize(v);
+  if (n === null || n <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like "64MiB" or "500KB", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/** "/dev/ttyUSB0", "/dev/serial/by-id/…" or "tcp://host:port" (transparent serial-over-TCP converter). */
+const Port = z.string({ error: 'expected a serial device path or tcp://host:port' }).refine((s) => s.startsWith('/') || /^tcp:\/\/[^:/]+:\d{1,5}$/.test(s), {
+  error: 'expected a serial device path (/dev/…) or tcp://host:port',
+});
+
+const lineKeys = {
+  name: Name,
+  port: Port,
+  baud: PosInt.optional(),
+  dataBits: z.union([z.literal(7), z.literal(8)], { error: 'expected 7 or 8' }).default(8),
+  parity: z.enum(['none', 'even', 'odd'], { error: 'expected none, even or odd' }).optional(),
+  stopBits: z.union([z.literal(1), z.literal(2)], { error: 'expected 1 or 2' }).default(1),
+  /** Whole-transaction response timeout; default derived from baud and frame length. */
+  timeout: Duration.optional(),
+  retries: NonNegInt.max(10, { error: 'expected at most 10 retries' }).default(2),
+  /** Silence kept between frames; default derived from baud. */
+  interFrameDelay: Duration.optional(),
+  /** Level converters that echo the master's own request back: strip it before parsing. */
+  echo: z.boolean({ error: 'expected true or false' }).default(false),
+};
+
+export const MbusBusConfig = z.strictObject({
+  ...lineKeys,
+  protocol: z.literal('mbus'),
+  driver: z.enum(['native', 'libmbus'], { error: 'expected native or libmbus' }).default('native'),
+  /** SND_NKE before the first REQ_UD2 of a meter ('once'), before every poll ('always') or never. */
+  sndNke: z.enum(['once', 'always', 'never']).default('once'),
+  /** Upper bound of follow-up telegrams read while the meter says "more records follow". */
+  maxTelegrams: PosInt.max(64).default(8),
+});
+
+export const ModbusBusConfig = z.strictObject({ ...lineKeys, protocol: z.literal('modbus') });
+export const PulseBusConfig = z.strictObject({ ...lineKeys, protocol: z.literal('pulse') });
+
+export const BusConfig = z.discriminatedUnion('protocol', [MbusBusConfig, ModbusBusConfig, PulseBusConfig], {
+  error: 'expected protocol: mbus, modbus or pulse',
+});
+export type BusConfig = z.infer<typeof BusConfig>;
+
+/** 8-digit identification number, optionally with manufacturer, version and medium (wildcards F / ? allowed). */
+export const SECONDARY_PATTERN = /^[0-9F?]{8}(\.[A-Z@?]{3}(\.[0-9A-Fa-f?]{1,2}(\.[0-9A-Fa-f?]{1,2})?)?)?$/;
+
+export const MeterConfig = z.strictObject({
+  id: Name,
+  bus: Name,
+  /** M-Bus primary address 0…250. */
+  primary: NonNegInt.max(250, { error: 'expected an M-Bus primary address 0…250' }).optional(),
+  /** M-Bus secondary address "12345678" or "12345678.ACW.14.07". */
+  secondary: z.string().regex(SECONDARY_PATTERN, { error: 'expected 8 digits, optionally .MAN.version.medium (e.g. 12345678.ACW.14.07)' }).optional(),
+  /** Modbus slave id 1…247. */
+  slave: z.number({ error: 'expected a Modbus slave id 1…247' }).int().min(1, { error: 'expected a Modbus slave id 1…247' }).max(247, { error: 'expected a Modbus slave id 1…247' }).optional(),
+  /** Modbus register map name (from @amr/protocols). */
+  registerMap: z.string().min(1).optional(),
+  /** Pulse counter device address and channel. */
+  device: NonNegInt.max(255).optional(),
+  channel: NonNegInt.max(63).optional(),
+  /** Pulse weight: quantity units per pulse (e.g. 0.01 m3/pulse). */
+  weight: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }).optional(),
+  /** Pulse meters: the named quantity the weighted count is (volume_m3, energy_kwh). */
+  quantity: QuantityName.optional(),
+  /** Pulse meters: register value at the moment the counter read `offsetPulses` (commissioning). */
+  initialValue: z.number().finite().default(0),
+  offsetPulses: NonNegInt.default(0),
+  /** Meter profile name; 'auto' = chosen by manufacturer/version/medium, 'generic' = every record. */
+  profile: z.string().min(1).default('auto'),
+  interval: Duration.default(15 * 60_000).refine((ms) => ms >= 1000, { error: 'expected an interval of at least 1s' }),
+  /** Shift of the aligned schedule, to spread many meters over a minute. */
+  offset: Duration.default(0),
+  /** Publish only these quantities (default: all the profile yields). */
+  quantities: z.array(QuantityName).min(1).optional(),
+  timeout: Duration.optional(),
+  retries: NonNegInt.max(10).optional(),
+  /** 'low' polls are refused first when the outbox is near full (see README, outbox policy). */
+  priority: z.enum(['normal', 'low']).default('normal'),
+});
+export type MeterConfig = z.infer<typeof MeterConfig>;
+
+export const MqttConfig = z.strictObject({
+  url: z.string({ error: 'expected an MQTT URL like mqtt://host:1883 or mqtts://host:8883' }).regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, { error: 'expected an MQTT URL like mqtt://host:1883 or mqtts://host:8883' }),
+  clientId: z.string().min(1).max(64).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Read the password from a file (keeps secrets out of the config that `get_config` returns). */
+  passwordFile: z.string().optional(),
+  tls: z
+    .strictObject({
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
+  keepalive: PosInt.default(30),
+  /** Readings per ReadingsMessage. */
+  batchSize: PosInt.max(1000).default(100),
+  reconnectMin: Duration.default(1000),
+  reconnectMax: Duration.default(60_000),
+});
+
+export const GatewayConfig = z
+  .strictObject({
+    gateway: z.strictObject({
+      id: z.string({ error: 'expected a gateway id' }).regex(GATEWAY_ID_PATTERN, { error: 'expected letters, digits, _ . - (max 64), no / + #' }),
+      bufferDir: z.string({ error: 'expected a directory path' }).min(1),
+      outboxMaxBytes: Size.default(64 * 1024 * 1024),
+      /** Fraction of outboxMaxBytes at which the near-full alarm fires and low-priority polls stop. */
+      outboxNearFull: z.number().gt(0).lt(1).default(0.8),
+      /** Meter clock further off than this → clock_far_off flag. */
+      clockTolerance: Duration.default(5 * 60_000),
+      /** Consecutive failed polls after which a meter is reported silent. */
+      silentAfter: PosInt.default(3),
+    }),
+    mqtt: MqttConfig,
+    health: z.strictObject({ host: z.string().default('0.0.0.0'), port: NonNegInt.max(65535) }).optional(),
+    rawLog: z
+      .strictObject({ dir: z.string().min(1), maxBytes: Size.default(10 * 1024 * 1024), files: PosInt.default(5) })
+      .optional(),
+    buses: z.array(BusConfig).min(1, { error: 'expected at least one bus' }),
+    meters: z.array(MeterConfig).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const buses = new Map<string, BusConfig>();
+    cfg.buses.forEach((b, i) => {
+      if (buses.has(b.name)) ctx.addIssue({ code: 'custom', path: ['buses', i, 'name'], message: `duplicate bus name "${b.name}"` });
+      buses.set(b.name, b);
+    });
+    const ids = new Set<string>();
+    const addrs = new Set<string>();
+    cfg.meters.forEach((m, i) => {
+      const at = (key: string) => ['meters', i, key];
+      if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate meter id "${m.id}"` });
+      ids.add(m.id);
+      const bus = buses.get(m.bus);
+      if (!bus) {
+        ctx.addIssue({ code: 'custom', path: at('bus'), message: `no bus named "${m.bus}" (buses: ${[...buses.keys()].join(', ')})` });
+        return;
+      }
+      const has = (k: keyof MeterConfig) => m[k] !== undefined;
+      const foreign = (keys: (keyof MeterConfig)[]) =>
+        keys.filter(has).forEach((k) => ctx.addIssue({ code: 'custom', path: at(k), message: `not allowed for a ${bus.protocol} meter` }));
+      let addr = '';
+      if (bus.protocol === 'mbus') {
+        if (has('primary') === has('secondary')) ctx.addIssue({ code: 'custom', path: at('primary'), message: 'an M-Bus meter needs exactly one of primary or secondary' });
+        foreign(['slave', 'registerMap', 'device', 'channel', 'weight', 'quantity']);
+        addr = m.secondary ?? String(m.primary);
+      } else if (bus.protocol === 'modbus') {
+        if (!has('slave')) ctx.addIssue({ code: 'custom', path: at('slave'), message: 'a Modbus meter needs a slave id 1…247' });
+        if (!has('registerMap')) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: 'a Modbus meter needs a registerMap' });
+        foreign(['primary', 'secondary', 'device', 'channel', 'weight', 'quantity']);
+        addr = String(m.slave);
+      } else {
+        for (const k of ['channel', 'weight', 'quantity'] as const)
+          if (!has(k)) ctx.addIssue({ code: 'custom', path: at(k), message: `a pulse meter needs ${k}` });
+        foreign(['primary', 'secondary', 'slave', 'registerMap']);
+        addr = `${m.device ?? 0}:${m.channel}`;
+      }
+      const key = `${m.bus}/${addr}`;
+      if (addrs.has(key)) ctx.addIssue({ code: 'custom', path: at('bus'), message: `another meter already uses address ${addr} on bus ${m.bus}` });
+      addrs.add(key);
+    });
+  });
+
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
