@@ -1,0 +1,153 @@
+/**
+ * Named background and scheduled jobs on bullmq. Later modules (imbalance recompute, reminders,
+ * exchange) register a definition — name, zod schema of its data, handler — and either enqueue it or
+ * schedule it with a cron pattern. One bullmq queue per job name so depths and failures are visible
+ * per job in /metrics.
+ */
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { createRedisConnection, redactUrl } from './redis-connection.js';
+
+export interface JobContext { jobId: string; attempt: number; log: Logger }
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  /** bullmq queue name: letters, digits, '.', '-', '_' (no ':', which bullmq uses as separator). */
+  name: string;
+  data: S;
+  handler: (data: z.infer<S>, ctx: JobContext) => Promise<unknown>;
+  concurrency?: number;
+  /** Retries with exponential back-off; default 3. */
+  attempts?: number;
+}
+
+export interface JobRunnerOptions {
+  redisUrl: string;
+  /** Key prefix in Redis (REDIS_PREFIX) so several installations or tests share one server. */
+  prefix: string;
+  logger: Logger;
+}
+
+export type Schedule = { cron: string; tz?: string } | { everyMs: number };
+
+export type QueueDepths = Record<string, { waiting: number; active: number; delayed: number; failed: number; completed: number }>;
+
+const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+export class JobRunner {
+  private readonly defs = new Map<string, JobDefinition>();
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly connection: Redis;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: JobRunnerOptions) {
+    this.log = opts.logger.child({ module: 'jobs' });
+    this.connection = createRedisConnection(opts.redisUrl, this.log);
+  }
+
+  get redisUrl(): string {
+    return redactUrl(this.opts.redisUrl);
+  }
+
+  /** Register a job; its worker starts at once (processing waits for Redis if it is down). */
+  define<S extends z.ZodType>(def: JobDefinition<S>): void {
+    if (!NAME.test(def.name)) throw new Error(`job name "${def.name}": use letters, digits, '.', '-', '_'`);
+    if (this.defs.has(def.name)) throw new Error(`job "${def.name}" is already defined`);
+    this.defs.set(def.name, def as unknown as JobDefinition);
+    const worker = new Worker(def.name, (job: Job) => this.run(def as unknown as JobDefinition, job), {
+      connection: this.connection,
+      prefix: this.opts.prefix,
+      concurrency: def.concurrency ?? 1,
+    });
+    worker.on('error', (err) => this.log.debug({ job: def.name, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => this.log.warn({ job: def.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, `job ${def.name} failed`));
+    this.workers.push(worker);
+  }
+
+  /** Names of the defined jobs (for the API and the CLI). */
+  names(): string[] {
+    return [...this.defs.keys()];
+  }
+
+  async enqueue(name: string, data: unknown, opts: Pick<JobsOptions, 'delay' | 'jobId' | 'priority'> = {}): Promise<string> {
+    const def = this.definition(name);
+    const parsed = def.data.parse(data);
+    const job = await this.queue(name).add(name, parsed, this.jobOptions(def, opts));
+    return job.id ?? '';
+  }
+
+  /**
+   * Repeatable job. `id` identifies the schedule so calling again (every start-up) updates it rather
+   * than adding a second one.
+   */
+  async schedule(name: string, id: string, schedule: Schedule, data: unknown): Promise<void> {
+    const def = this.definition(name);
+    const parsed = def.data.parse(data);
+    const repeat = 'cron' in schedule ? { pattern: schedule.cron, tz: schedule.tz } : { every: schedule.everyMs };
+    await this.queue(name).upsertJobScheduler(id, repeat, { name, data: parsed, opts: this.jobOptions(def, {}) });
+  }
+
+  async unschedule(name: string, id: string): Promise<boolean> {
+    return this.queue(name).removeJobScheduler(id);
+  }
+
+  /** Depths per queue; empty while Redis is down so /metrics never hangs on an outage. */
+  async depths(): Promise<QueueDepths> {
+    if (this.connection.status !== 'ready') return {};
+    const out: QueueDepths = {};
+    for (const name of this.defs.keys()) {
+      const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      out[name] = { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+    }
+    return out;
+  }
+
+  isConnected(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  /** Graceful: workers finish the job in hand, then connections close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    if (this.connection.status === 'ready') await this.connection.quit().catch(() => this.connection.disconnect());
+    else this.connection.disconnect();
+  }
+
+  private definition(name: string): JobDefinition {
+    const def = this.defs.get(name);
+    if (!def) throw new Error(`job "${name}" is not defined (known: ${this.names().join(', ') || 'none'})`);
+    return def;
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.opts.prefix });
+      q.on('error', (err) => this.log.debug({ queue: name, err: err.message }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private jobOptions(def: JobDefinition, opts: JobsOptions): JobsOptions {
+    return {
+      attempts: def.attempts ?? 3,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+      ...opts,
+    };
+  }
+
+  private async run(def: JobDefinition, job: Job): Promise<unknown> {
+    const data = def.data.parse(job.data);
+    const log = this.log.child({ job: def.name, jobId: job.id });
+    return def.handler(data, { jobId: job.id ?? '', attempt: job.attemptsMade + 1, log });
+  }
+}
