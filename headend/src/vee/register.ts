@@ -1,0 +1,77 @@
+/**
+ * Cumulative-register arithmetic: consumption between two readings across rollover and meter
+ * replacement. The domain's trap: a removal reading lower than the last one "looks like" a rollover —
+ * we never guess that; a decrease is only a rollover when the register digits make it plausible.
+ */
+import type { MeterFacts, RegisterPoint, Replacement } from './types.js';
+
+export type ConsumptionVia = 'plain' | 'rollover' | 'replacement';
+
+export interface IntervalConsumption {
+  consumption: number;
+  via: ConsumptionVia;
+  /** Set when the register went down and neither rollover nor replacement explains it. */
+  decreased: boolean;
+}
+
+export function registerModulus(registerDigits: number | null | undefined): number | null {
+  return registerDigits && registerDigits > 0 ? 10 ** registerDigits : null;
+}
+
+/**
+ * A decrease is read as a rollover only if the wrapped consumption is small against the register's
+ * range (the previous value was near the top). Otherwise it's a real decrease and goes to validation.
+ */
+export const ROLLOVER_MAX_SHARE = 0.1;
+
+function replacementsBetween(facts: MeterFacts, from: Date, to: Date): Replacement[] {
+  return (facts.replacements ?? [])
+    .filter((r) => r.time > from && r.time <= to)
+    .sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
+function simpleDelta(prev: number, cur: number, modulus: number | null): IntervalConsumption {
+  if (cur >= prev) return { consumption: cur - prev, via: 'plain', decreased: false };
+  if (modulus !== null) {
+    const wrapped = modulus - prev + cur;
+    if (wrapped >= 0 && wrapped <= modulus * ROLLOVER_MAX_SHARE) return { consumption: wrapped, via: 'rollover', decreased: false };
+  }
+  return { consumption: cur - prev, via: 'plain', decreased: true };
+}
+
+/** Consumption from `prev` to `cur` of one metering point (whatever meter stood there). */
+export function consumptionBetween(prev: RegisterPoint, cur: RegisterPoint, facts: MeterFacts = {}): IntervalConsumption {
+  const modulus = registerModulus(facts.registerDigits);
+  const reps = replacementsBetween(facts, prev.time, cur.time);
+  if (reps.length === 0) return simpleDelta(prev.value, cur.value, modulus);
+  let total = 0;
+  let decreased = false;
+  let start = prev.value;
+  for (const r of reps) {
+    const part = simpleDelta(start, r.removalReading, modulus);
+    total += part.consumption;
+    decreased ||= part.decreased;
+    start = r.installationReading;
+  }
+  const last = simpleDelta(start, cur.value, modulus);
+  return { consumption: total + last.consumption, via: 'replacement', decreased: decreased || last.decreased };
+}
+
+/**
+ * Turns a register series (sorted by time) into a continuous "consumed since the first point"
+ * series, so interpolation works across rollover and replacement.
+ */
+export function toCumulative(points: readonly RegisterPoint[], facts: MeterFacts = {}): Array<{ time: Date; cumulative: number; decreased: boolean }> {
+  const out: Array<{ time: Date; cumulative: number; decreased: boolean }> = [];
+  let acc = 0;
+  points.forEach((p, i) => {
+    if (i === 0) {
+      out.push({ time: p.time, cumulative: 0, decreased: false });
+      return;
+    }
+    const c = consumptionBetween(points[i - 1], p, facts);
+    acc += c.consumption;
+    out.push({ time: p.time, cumulative: acc, decreased: c.decreased });
+  });
+  return out;
+}

@@ -1,0 +1,86 @@
+/**
+ * Shapes the validation rules work on. Deliberately small and storage-free: the rules are pure
+ * functions over a meter's recent history, so they run the same for telemetry at ingest time, for a
+ * resident's submission and for a recomputation job.
+ */
+import { z } from 'zod';
+
+export const ValidationStatus = z.enum(['valid', 'suspect', 'invalid']);
+export type ValidationStatus = z.infer<typeof ValidationStatus>;
+
+/** Machine-readable reasons; the UI translates them. */
+export const REASON_CODES = [
+  'register_decreased',
+  'rollover',
+  'replacement',
+  'spike',
+  'gap',
+  'stuck_register',
+  'reverse_flow',
+  'meter_error',
+  'verification_expired',
+  'clock_far_off',
+  'return_hotter_than_flow',
+  'heat_energy_mismatch',
+  'estimated',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface ValidationReason {
+  code: ReasonCode;
+  status: ValidationStatus;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ValidationResult {
+  status: ValidationStatus;
+  reasons: ValidationReason[];
+}
+
+/** One value of a cumulative register (показание). */
+export interface RegisterPoint {
+  time: Date;
+  value: number;
+  /** Quality flags from the contract (gateway/meter side). */
+  quality?: readonly string[];
+}
+
+/** A meter replacement (замена): the old register ends at `removal`, the new one starts at `installation`. */
+export interface Replacement {
+  time: Date;
+  removalReading: number;
+  installationReading: number;
+}
+
+export interface MeterFacts {
+  /** Register digits before the decimal point, for rollover (e.g. 5 → wraps at 100 000). */
+  registerDigits?: number | null;
+  nextVerificationDate?: Date | null;
+  /** A building meter on a supply line is expected to see flow every interval. */
+  expectsContinuousFlow?: boolean;
+  /** Nominal telemetry interval in ms (e.g. 15 min); absent for manually read meters. */
+  pollIntervalMs?: number | null;
+  replacements?: readonly Replacement[];
+}
+
+export const ValidationSettings = z.object({
+  /** Consumption rate above median × this is a spike. */
+  spikeFactor: z.number().positive().default(5),
+  /** …and above this absolute consumption per interval (register units), so tiny noise isn't a spike. */
+  spikeMinAbsolute: z.number().nonnegative().default(0.05),
+  /** How many previous intervals the median is taken over. */
+  spikeWindow: z.number().int().min(3).default(96),
+  /** A gap is a missing stretch longer than interval × this. */
+  gapFactor: z.number().positive().default(2.5),
+  /** Zero consumption for this many intervals in a row, where flow is expected, is a stuck register. */
+  stuckIntervals: z.number().int().min(2).default(8),
+  /** Meter clock vs gateway clock tolerance, ms. */
+  clockToleranceMs: z.number().int().positive().default(5 * 60_000),
+  /** Heat energy vs volume × ΔT × c tolerance (relative). */
+  heatTolerance: z.number().positive().default(0.25),
+  /** Below this ΔT (K) the heat check says nothing: sensors' error dominates. */
+  heatMinDeltaT: z.number().nonnegative().default(3),
+});
+export type ValidationSettings = z.infer<typeof ValidationSettings>;
+export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = ValidationSettings.parse({});
