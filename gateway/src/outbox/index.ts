@@ -1,0 +1,3 @@
+export * from './outbox.js';
+export * from './journal.js';
+export * from './record.js';
