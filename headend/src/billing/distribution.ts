@@ -1,0 +1,65 @@
+/**
+ * Building-level distribution (ОДН / КР на СОИ): common-house volume = ОДПУ − Σ ИПУ (including
+ * substituted values) − non-residential consumption, shared among premises in proportion to area,
+ * capped by the common-property norm × area (the excess is reported, not billed). A negative volume
+ * is handled by the configured policy (nothing billed, or credited) and always reported. Heating from
+ * the building meter is shared by area where apartments have no heat meters.
+ */
+export interface PremiseShare {
+  premiseId: string;
+  area: number;
+}
+
+export interface CommonHouseInput {
+  buildingConsumption: number;
+  apartmentsConsumption: number;
+  nonResidentialConsumption: number;
+  premises: readonly PremiseShare[];
+  /** Area of common property (м² СОИ) × norm per m² = cap on the volume that may be billed; null = no cap. */
+  capVolume: number | null;
+  negativePolicy: 'zero' | 'credit';
+}
+
+export interface CommonHouseResult {
+  volume: number;
+  billedVolume: number;
+  /** Above the cap: reported (a loss the managing organisation bears), not billed. */
+  excessOverCap: number;
+  negative: boolean;
+  perPremise: Array<{ premiseId: string; volume: number }>;
+}
+
+export function distributeByArea(volume: number, premises: readonly PremiseShare[]): Array<{ premiseId: string; volume: number }> {
+  const total = premises.reduce((s, p) => s + p.area, 0);
+  if (total <= 0) throw new Error('cannot share by area: total area of premises is 0');
+  return premises.map((p) => ({ premiseId: p.premiseId, volume: (volume * p.area) / total }));
+}
+
+export function commonHouseVolume(input: CommonHouseInput): CommonHouseResult {
+  const volume = input.buildingConsumption - input.apartmentsConsumption - input.nonResidentialConsumption;
+  const negative = volume < 0;
+  let billed = negative ? (input.negativePolicy === 'credit' ? volume : 0) : volume;
+  let excess = 0;
+  if (!negative && input.capVolume !== null && billed > input.capVolume) {
+    excess = billed - input.capVolume;
+    billed = input.capVolume;
+  }
+  return { volume, billedVolume: billed, excessOverCap: excess, negative, perPremise: distributeByArea(billed, input.premises) };
+}
+
+/**
+ * Heating by the building meter, shared by area. 'season': this month's ОДПУ heat as it is;
+ * 'evenly': last year's total / 12 each month, corrected once a year by `annualCorrection`.
+ */
+export function heatingShare(
+  mode: { kind: 'season'; monthHeat: number } | { kind: 'evenly'; lastYearHeat: number },
+  premises: readonly PremiseShare[],
+): Array<{ premiseId: string; volume: number }> {
+  const v = mode.kind === 'season' ? mode.monthHeat : mode.lastYearHeat / 12;
+  return distributeByArea(v, premises);
+}
+
+/** Year-end correction of 'evenly' heating: actual year − what was charged, shared by area. */
+export function annualHeatingCorrection(actualYearHeat: number, chargedYearHeat: number, premises: readonly PremiseShare[]) {
+  return distributeByArea(actualYearHeat - chargedYearHeat, premises);
+}
