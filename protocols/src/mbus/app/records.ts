@@ -1,0 +1,229 @@
+/**
+ * Variable data records (EN 13757-3 §6.3): DIF/DIFE chain, VIF/VIFE chain (primary, 0xFB, 0xFD,
+ * plain text, manufacturer specific), data field, until 0x0F/0x1F or the end. Problems inside the
+ * record area never lose records already read: the caller gets them with `partial` set.
+ */
+import { MbusDecodeError } from './errors.js';
+import { readBcd, readIntLE, readReal32, toHex } from './primitives.js';
+import { decodeTypeF, decodeTypeG, decodeTypeI, decodeTypeJ, type DecodedTime } from './datetime.js';
+import { lookupVif, vifeEffect, type VifInfo } from './vif.js';
+import type { MbusRecord, MbusTelegram, RecordFunction } from './types.js';
+
+const FUNCTIONS: RecordFunction[] = ['instantaneous', 'maximum', 'minimum', 'error'];
+/** Fixed byte length per data field code; -1 = variable (LVAR), 0x0F is special. */
+const FIELD_LENGTH = [0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, -1, 6, 0];
+export const MAX_DIFE = 10;
+export const MAX_VIFE = 10;
+
+interface Cursor {
+  data: Uint8Array;
+  pos: number;
+}
+
+function need(c: Cursor, n: number, code: string, what: string): void {
+  if (c.pos + n > c.data.length) throw new MbusDecodeError(code, `premature end of ${what}`, c.pos);
+}
+
+/** Length and interpretation of an LVAR data field (EN 13757-3 table 7). */
+function lvar(l: number, offset: number): { len: number; kind: 'text' | 'bcd' | 'negbcd' | 'binary' } {
+  if (l <= 0xbf) return { len: l, kind: 'text' };
+  if (l >= 0xc0 && l <= 0xc9) return { len: l - 0xc0, kind: 'bcd' };
+  if (l >= 0xd0 && l <= 0xd9) return { len: l - 0xd0, kind: 'negbcd' };
+  if (l >= 0xe0 && l <= 0xef) return { len: l - 0xe0, kind: 'binary' };
+  if (l >= 0xf0 && l <= 0xf4) return { len: 4 * (l - 0xec), kind: 'binary' };
+  if (l === 0xf5) return { len: 48, kind: 'binary' };
+  if (l === 0xf6) return { len: 64, kind: 'binary' };
+  throw new MbusDecodeError('bad_lvar', `reserved LVAR 0x${l.toString(16)}`, offset);
+}
+
+function ascii(b: Uint8Array, reverse: boolean): string {
+  const arr = Array.from(b);
+  if (reverse) arr.reverse();
+  return String.fromCharCode(...arr);
+}
+
+function applyTime(rec: MbusRecord, t: DecodedTime): void {
+  rec.value = t.iso;
+  if (t.invalidDate) rec.error = { code: 'invalid_date', text: `not a valid date/time (${t.iso})` };
+  if (t.timeInvalid) rec.timeInvalid = true;
+  if (t.summerTime) rec.summerTime = true;
+}
+
+function readRecord(c: Cursor): MbusRecord {
+  const start = c.pos;
+  const dif = c.data[c.pos++];
+  const dife: number[] = [];
+  let last = dif;
+  while (last & 0x80) {
+    if (dife.length >= MAX_DIFE) throw new MbusDecodeError('too_many_dife', `more than ${MAX_DIFE} DIFEs`, c.pos);
+    need(c, 1, 'premature_end_dif', 'DIF chain');
+    last = c.data[c.pos++];
+    dife.push(last);
+  }
+  let storage = (dif >> 6) & 1;
+  let tariff = 0;
+  let subunit = 0;
+  dife.forEach((d, i) => {
+    storage += (d & 0x0f) * 2 ** (1 + 4 * i);
+    tariff += ((d >> 4) & 3) * 2 ** (2 * i);
+    subunit += ((d >> 6) & 1) * 2 ** i;
+  });
+  const field = dif & 0x0f;
+
+  need(c, 1, 'premature_end_vif', 'VIF');
+  const vif = c.data[c.pos++];
+  const vife: number[] = [];
+  let plainTextUnit: string | undefined;
+  let info: VifInfo | undefined;
+  let firstVife = true;
+  let table: 'primary' | 'fb' | 'fd' = 'primary';
+  const readVife = (): number => {
+    if (vife.length >= MAX_VIFE) throw new MbusDecodeError('too_many_vife', `more than ${MAX_VIFE} VIFEs`, c.pos);
+    need(c, 1, 'premature_end_vif', 'VIFE chain');
+    const b = c.data[c.pos++];
+    vife.push(b);
+    return b;
+  };
+  if ((vif & 0x7f) === 0x7c) {
+    need(c, 1, 'premature_end_vif', 'plain-text VIF length');
+    const n = c.data[c.pos++];
+    if (n > 0xbf) throw new MbusDecodeError('too_long_var_vif', `plain-text VIF length 0x${n.toString(16)} is not ASCII`, c.pos - 1);
+    need(c, n, 'premature_end_vif', 'plain-text VIF');
+    plainTextUnit = ascii(c.data.subarray(c.pos, c.pos + n), true);
+    c.pos += n;
+  }
+  let more = (vif & 0x80) !== 0;
+  const code = vif & 0x7f;
+  if (code === 0x7b || code === 0x7d) {
+    if (!more) throw new MbusDecodeError('bad_vif', `VIF 0x${vif.toString(16)} announces an extension table but has no extension bit`, c.pos - 1);
+    table = code === 0x7b ? 'fb' : 'fd';
+    const ext = readVife();
+    more = (ext & 0x80) !== 0;
+    info = lookupVif(table, ext & 0x7f);
+    firstVife = false;
+  } else if (code !== 0x7c) info = lookupVif('primary', code);
+  const orthogonal: number[] = [];
+  let manufacturerVife = code === 0x7f;
+  while (more) {
+    const b = readVife();
+    more = (b & 0x80) !== 0;
+    if (!manufacturerVife) orthogonal.push(b & 0x7f);
+    if ((b & 0x7f) === 0x7f) manufacturerVife = true; // further VIFEs are manufacturer specific
+  }
+  void firstVife;
+
+  // Data field
+  let len = FIELD_LENGTH[field];
+  let lv: ReturnType<typeof lvar> | undefined;
+  if (field === 0x0d) {
+    need(c, 1, 'premature_end_data', 'LVAR');
+    lv = lvar(c.data[c.pos], c.pos);
+    c.pos++;
+    len = lv.len;
+  }
+  need(c, len, 'premature_end_data', `data (record at ${start} needs ${len} bytes)`);
+  const dataOff = c.pos;
+  const bytes = c.data.subarray(c.pos, c.pos + len);
+  c.pos += len;
+
+  const rec: MbusRecord = {
+    function: FUNCTIONS[(dif >> 4) & 3],
+    storage,
+    tariff,
+    subunit,
+    quantity: info?.quantity ?? (code === 0x7c ? 'plain_text' : `reserved_${table}_0x${(table === 'primary' ? code : (vife[0] ?? 0) & 0x7f).toString(16)}`),
+    unit: info?.unit ?? plainTextUnit ?? '',
+    value: null,
+    raw: { dif, dife, vif, vife, data: toHex(bytes), offset: start },
+  };
+  if (plainTextUnit !== undefined) rec.plainTextUnit = plainTextUnit;
+
+  let scale = info?.scale ?? 1;
+  const modifiers: string[] = [];
+  for (const o of orthogonal) {
+    const eff = vifeEffect(o);
+    if (eff.error) {
+      if (eff.error.code !== 0) rec.error = { code: eff.error.code, text: eff.error.text };
+      if (eff.error.code === 0x16) rec.overflow = true;
+      continue;
+    }
+    if (eff.scale) scale *= eff.scale;
+    if (eff.unitSuffix) rec.unit += eff.unitSuffix;
+    if (eff.modifier) modifiers.push(eff.modifier);
+  }
+  if (modifiers.length) rec.modifiers = modifiers;
+  scale = Number(scale.toPrecision(12));
+
+  const kind = info?.kind ?? 'number';
+  if (kind === 'date' || kind === 'datetime') {
+    if (len === 2) return (applyTime(rec, decodeTypeG(c.data, dataOff)), rec);
+    if (len === 4 && field !== 0x05 && field !== 0x0c) return (applyTime(rec, decodeTypeF(c.data, dataOff)), rec);
+    if (len === 6 && field === 0x06) return (applyTime(rec, decodeTypeI(c.data, dataOff)), rec);
+    if (len === 3 && field === 0x03) return (applyTime(rec, decodeTypeJ(c.data, dataOff)), rec);
+  }
+
+  if (field === 0x00 || field === 0x08) {
+    rec.value = null;
+    if (field === 0x08) rec.modifiers = [...(rec.modifiers ?? []), 'selection for readout'];
+    return rec;
+  }
+  if (field === 0x05) {
+    rec.value = readReal32(c.data, dataOff) * scale;
+    return rec;
+  }
+  if (lv) {
+    if (lv.kind === 'text') rec.value = ascii(bytes, true);
+    else if (lv.kind === 'binary') rec.value = toHex(bytes);
+    else {
+      const b = readBcd(c.data, dataOff, len);
+      rec.value = (lv.kind === 'negbcd' ? -b.value : b.value) * scale;
+      if (b.invalid) rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
+    }
+    return rec;
+  }
+  if (field >= 0x09 && field !== 0x0f) {
+    const b = readBcd(c.data, dataOff, len);
+    if (b.invalid) {
+      rec.value = null;
+      rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
+    } else rec.value = b.value * scale;
+    return rec;
+  }
+  const big = readIntLE(c.data, dataOff, len);
+  if (len > 6 && (big > BigInt(Number.MAX_SAFE_INTEGER) || big < -BigInt(Number.MAX_SAFE_INTEGER))) rec.exact = big.toString();
+  rec.value = Number(big) * scale;
+  if (scale !== 1 && Number.isFinite(rec.value)) rec.value = Number(rec.value.toPrecision(15));
+  return rec;
+}
+
+/** Decodes records from `offset` to the end of `data` into `t` (mutates, never throws). */
+export function decodeRecords(data: Uint8Array, offset: number, t: MbusTelegram): void {
+  const c: Cursor = { data, pos: offset };
+  while (c.pos < data.length) {
+    const dif = data[c.pos];
+    if (dif === 0x2f) {
+      c.pos++;
+      continue;
+    }
+    if (dif === 0x0f || dif === 0x1f) {
+      t.moreRecordsFollow = dif === 0x1f;
+      if (c.pos + 1 < data.length) t.manufacturerData = toHex(data.subarray(c.pos + 1));
+      return;
+    }
+    if ((dif & 0x0f) === 0x0f) {
+      // 0x3F..0x6F (other than 0x2F) are reserved special functions; 0x7F global readout request.
+      t.partial = { offset: c.pos, code: 'special_dif', reason: `special function DIF 0x${dif.toString(16)} not defined for responses` };
+      return;
+    }
+    const start = c.pos;
+    try {
+      t.records.push(readRecord(c));
+    } catch (err) {
+      if (err instanceof MbusDecodeError) {
+        t.partial = { offset: err.offset, code: err.code, reason: `${err.message} (record starting at ${start})` };
+        return;
+      }
+      throw err;
+    }
+  }
+}
