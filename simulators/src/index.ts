@@ -1,1 +1,7 @@
-export {};
+// @amr/simulators: meters on real serial lines (pty pairs) and TCP, and a whole building with known truth.
+export * from './transport/timing.js';
+export * from './transport/pty.js';
+export * from './transport/line.js';
+export * from './faults.js';
+export * from './modbus/bus.js';
+export * from './pulse/bus.js';

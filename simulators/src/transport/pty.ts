@@ -1,0 +1,54 @@
+// A linked pseudo-terminal pair made by socat — the way a USB–RS-485 or USB–M-Bus adapter shows
+// up to a master (/dev/pts/N). The simulator opens one end through `serialport`, the client gets the
+// other path. socat prints the two pty names on stderr with -d -d; we parse them from there.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface PtyPair {
+  /** End the simulator opens. */
+  devicePath: string;
+  /** End handed to the master (gateway, mbpoll, libmbus). */
+  clientPath: string;
+  close(): Promise<void>;
+}
+
+export async function createPtyPair(opts: { timeoutMs?: number } = {}): Promise<PtyPair> {
+  const child: ChildProcess = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const paths = await new Promise<string[]>((resolve, reject) => {
+    let err = '';
+    const found: string[] = [];
+    const timer = setTimeout(() => fail(new Error(`socat did not report two ptys within ${opts.timeoutMs ?? 5000} ms: ${err}`)), opts.timeoutMs ?? 5000);
+    const fail = (e: Error) => { clearTimeout(timer); child.kill('SIGTERM'); reject(e); };
+    child.once('error', (e) => fail(new Error(`cannot start socat (apt-get install socat): ${e.message}`)));
+    child.once('exit', (code) => fail(new Error(`socat exited (${code}) before opening ptys: ${err}`)));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => {
+      err += s;
+      for (const m of s.matchAll(/PTY is (\/dev\/pts\/\d+)/g)) found.push(m[1]);
+      if (found.length >= 2) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve(found.slice(0, 2));
+      }
+    });
+  });
+  let closed = false;
+  return {
+    devicePath: paths[0],
+    clientPath: paths[1],
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closed || child.exitCode !== null || child.signalCode !== null) return resolve();
+        closed = true;
+        // 'exit' is not always delivered inside vitest's forked workers; poll the exit state as well.
+        const poll = setInterval(() => {
+          if (child.exitCode !== null || child.signalCode !== null) done();
+        }, 20);
+        const done = () => { clearInterval(poll); resolve(); };
+        child.once('exit', done);
+        child.kill('SIGTERM');
+        setTimeout(() => { child.kill('SIGKILL'); done(); }, 2000).unref();
+      }),
+  };
+}
