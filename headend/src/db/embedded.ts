@@ -1,0 +1,66 @@
+/**
+ * The embedded database: PGlite (a WASM Postgres) with the real TimescaleDB extension, served on a
+ * local TCP port by pglite-socket so the head-end can use plain `pg` in both modes.
+ *
+ * pglite-socket 0.0.19 serves ONE connection at a time; other connections queue (60 s by default)
+ * and are then closed. So the pool in front of it must have max = 1 and short transactions.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { PGlite } from '@electric-sql/pglite';
+import { timescaledb } from '@electric-sql/pglite/timescaledb';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+export interface EmbeddedDb {
+  /** `postgres://…` URL for `pg` (one connection at a time). */
+  url: string;
+  port: number;
+  pglite: PGlite;
+  stop(): Promise<void>;
+}
+
+/**
+ * @param dataDir a directory on disk, or `memory://` for a throw-away database (tests).
+ * @param port 0 picks a free port; a taken port fails with a message naming it.
+ */
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string }): Promise<EmbeddedDb> {
+  const host = opts.host ?? '127.0.0.1';
+  // Check the port before spending seconds on PGlite start-up (the listen below still reports races).
+  if (opts.port !== 0) await assertPortFree(host, opts.port);
+  if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
+  const pglite = await PGlite.create({ dataDir: opts.dataDir, extensions: { timescaledb } });
+  await pglite.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+  const server = new PGLiteSocketServer({ db: pglite, port: opts.port, host });
+  try {
+    await server.start();
+  } catch (e) {
+    await pglite.close();
+    throw listenError(host, opts.port, e as NodeJS.ErrnoException);
+  }
+  const port = Number(server.getServerConn().split(':').pop());
+  return {
+    url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
+    port,
+    pglite,
+    async stop() {
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
+function listenError(host: string, port: number, e: NodeJS.ErrnoException): Error {
+  return new Error(
+    e.code === 'EADDRINUSE'
+      ? `embedded database: port ${host}:${port} is already in use (set DB_PORT to a free port, or 0 for any)`
+      : `embedded database: cannot listen on ${host}:${port}: ${e.message}`,
+  );
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e) => reject(listenError(host, port, e as NodeJS.ErrnoException)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Opens the head-end's database: a TimescaleDB server when `DATABASE_URL` is set, otherwise the
+ * embedded PGlite-TimescaleDB in DATA_DIR served on DB_PORT. Either way the result is a `pg`-backed
+ * `Db`; embedded mode forces a pool of one connection (pglite-socket serves one at a time).
+ */
+import { join } from 'node:path';
+import { createPgDb, waitForDb, redactUrl } from './pg-db.js';
+import { startEmbeddedDb, type EmbeddedDb } from './embedded.js';
+import type { Db } from './types.js';
+
+export interface OpenDbOptions {
+  databaseUrl?: string;
+  /** Embedded only: directory for the data (`<dataDir>/pg`), or `memory://`. */
+  dataDir: string;
+  /** Embedded only: socket port, 0 = free. */
+  dbPort: number;
+  /** External only: pool size (embedded is always 1). */
+  poolMax: number;
+  log?: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface OpenedDb {
+  db: Db;
+  url: string;
+  embedded: EmbeddedDb | null;
+  /** Closes the pool, then the embedded server. */
+  close(): Promise<void>;
+}
+
+export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
+  const log = opts.log ?? (() => {});
+  let embedded: EmbeddedDb | null = null;
+  let url = opts.databaseUrl;
+  if (!url) {
+    const dir = opts.dataDir.startsWith('memory://') ? opts.dataDir : join(opts.dataDir, 'pg');
+    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort });
+    url = embedded.url;
+    log(`embedded TimescaleDB (PGlite) in ${dir} on port ${embedded.port}`);
+  }
+  const db = createPgDb({
+    connectionString: url,
+    max: embedded ? 1 : opts.poolMax,
+    onIdleError: (e) => log(`database ${redactUrl(url!)} connection error: ${e.message}`),
+  });
+  await waitForDb(db, url, log, { signal: opts.signal });
+  return {
+    db,
+    url,
+    embedded,
+    async close() {
+      await db.close();
+      await embedded?.stop();
+    },
+  };
+}
