@@ -1,0 +1,117 @@
+/**
+ * Modbus RTU through modbus-serial: several slaves on one line, register maps as data from
+ * @amr/protocols (planReads + decodeRegisters), so gateway and simulator read the same map.
+ * `tcp://host:port` means RTU framing through a transparent serial-over-TCP converter.
+ */
+import ModbusSerial from 'modbus-serial';
+import { GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, decodeRegisters, planReads, type ReadingValue, type RegisterMap } from '@amr/protocols';
+import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
+import { ChecksumError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { sleep } from './line.js';
+
+// modbus-serial is CommonJS with `export default` in its typings: under NodeNext the class is `.default`.
+const ModbusRTU = ModbusSerial.default;
+
+export function registerMap(id: string): RegisterMap {
+  const m = REGISTER_MAPS[id];
+  if (!m) throw new Error(`unknown register map "${id}" (known: ${Object.keys(REGISTER_MAPS).join(', ')})`);
+  return m;
+}
+
+/** Register names that are not contract quantities are published as `modbus.<name>`. */
+export function modbusQuantity(name: string): string {
+  return name in QUANTITIES || GENERIC_QUANTITY.test(name) ? name : `modbus.${name.toLowerCase().replace(/[^a-z0-9_.-]/g, '_')}`;
+}
+
+function classify(e: unknown): Error {
+  const err = e as Error & { name?: string; errno?: string; modbusCode?: number };
+  const msg = String(err?.message ?? e);
+  if (err?.name === 'TransactionTimedOutError' || /timed out/i.test(msg)) return new TimeoutError(msg);
+  if (/CRC/i.test(msg)) return new ChecksumError(msg);
+  return new ProtocolError(msg);
+}
+
+export class ModbusDriver implements BusDriver {
+  private client = new ModbusRTU();
+
+
+  constructor(readonly bus: ResolvedBus) {}
+
+  async open(): Promise<void> {
+    const b = this.bus;
+    if (b.tcp) {
+      await this.client.connectTcpRTUBuffered(b.tcp.host, { port: b.tcp.port });
+    } else {
+      await this.client.connectRTUBuffered(b.port, {
+        baudRate: b.line.baud,
+        parity: b.line.parity,
+        dataBits: b.line.dataBits,
+        stopBits: b.line.stopBits,
+      });
+    }
+    this.client.setTimeout(b.timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isOpen) await new Promise<void>((r) => this.client.close(() => r()));
+  }
+
+  async readMap(slave: number, map: RegisterMap, timeoutMs: number): Promise<Record<string, number>> {
+    this.client.setID(slave);
+    this.client.setTimeout(timeoutMs);
+    const out: Record<string, number> = {};
+    for (const block of planReads(map)) {
+      let data: number[];
+      try {
+        const r = block.fn === 'input' ? await this.client.readInputRegisters(block.start, block.count) : await this.client.readHoldingRegisters(block.start, block.count);
+        data = r.data;
+      } catch (e) {
+        throw classify(e);
+      }
+      Object.assign(out, decodeRegisters(map, { fn: block.fn, start: block.start, words: data }));
+      await sleep(this.bus.interFrameMs);
+    }
+    return out;
+  }
+
+  async read(meter: ResolvedMeter): Promise<MeterRead> {
+    const map = registerMap(meter.registerMap ?? '');
+    const decoded = await this.readMap(meter.slave ?? 1, map, meter.timeoutMs);
+    const values: ReadingValue[] = map.entries
+      .filter((e) => e.name in decoded)
+      .map((e) => {
+        const v = decoded[e.name];
+        return { quantity: modbusQuantity(e.name), value: Number.isFinite(v) ? v : null, unit: e.unit, quality: Number.isFinite(v) ? [] : ['value_overflow'] };
+      });
+    return { values, quality: [] };
+  }
+
+  /** Modbus id scan: asks each id for its map's first block (or register 0), reports who answers. */
+  async scan(opts: { from?: number; to?: number; timeoutMs?: number }, progress: ScanProgress): Promise<ScanHit[]> {
+    const hits: ScanHit[] = [];
+    const from = opts.from ?? 1;
+    const to = opts.to ?? 247;
+    for (let id = from; id <= to; id++) {
+      this.client.setID(id);
+      this.client.setTimeout(opts.timeoutMs ?? Math.min(this.bus.timeoutMs, 300));
+      for (const fn of ['input', 'holding'] as const) {
+        try {
+          if (fn === 'input') await this.client.readInputRegisters(0, 1);
+          else await this.client.readHoldingRegisters(0, 1);
+          hits.push({ address: String(id) });
+          progress(`id ${id}: answers (${fn} register 0)`);
+          break;
+        } catch (e: unknown) {
+          // An exception reply also proves a slave is there.
+          if ((e as { modbusCode?: number }).modbusCode !== undefined) {
+            hits.push({ address: String(id) });
+            progress(`id ${id}: answers (exception ${(e as { modbusCode: number }).modbusCode})`);
+            break;
+          }
+        }
+      }
+      await sleep(this.bus.interFrameMs);
+    }
+    return hits;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './connection.js';
+export * from './publisher.js';
+export * from './commands.js';

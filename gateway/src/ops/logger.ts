@@ -1,0 +1,7 @@
+/** pino logger shared by the runtime and CLI (JSON to stdout; journald/logrotate take it from there). */
+import { pino, type Logger } from 'pino';
+
+export function createLogger(level = process.env.AMR_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { svc: 'amr-gateway' } });
+}
+export type { Logger };

@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './mbus-profiles.js';
+export * from './apply.js';

@@ -1,0 +1,94 @@
+/**
+ * The built-in M-Bus meter profiles (data). Selection: the most specific match wins
+ * (manufacturer+version > manufacturer > medium); `generic` matches everything.
+ * Medium codes (EN 13757-3 table 3): 0x02 electricity, 0x04/0x0C heat, 0x0D heat/cooling,
+ * 0x06 warm water, 0x07 water, 0x15 hot water, 0x16 cold water.
+ */
+import type { MeterProfile, ProfileField } from './types.js';
+
+const cur = (name: string, quantity: string, extra: Partial<ProfileField['from']> = {}): ProfileField => ({
+  name,
+  from: { quantity, function: 'instantaneous', storage: 0, tariff: 0, subunit: 0, ...extra },
+});
+
+const HEAT_FIELDS: ProfileField[] = [
+  cur('energy_kwh', 'energy'),
+  cur('volume_m3', 'volume'),
+  cur('power_w', 'power'),
+  cur('volume_flow_m3h', 'volume_flow'),
+  cur('flow_temp_c', 'flow_temperature'),
+  cur('return_temp_c', 'return_temperature'),
+  cur('temp_diff_k', 'temperature_difference'),
+  cur('operating_time_s', 'operating_time'),
+  cur('error_flags', 'error_flags'),
+];
+
+const WATER_FIELDS: ProfileField[] = [cur('volume_m3', 'volume'), cur('volume_flow_m3h', 'volume_flow'), cur('operating_time_s', 'operating_time'), cur('error_flags', 'error_flags')];
+
+const ELECTRICITY_FIELDS: ProfileField[] = [
+  cur('energy_kwh', 'energy'),
+  cur('energy_t1_kwh', 'energy', { tariff: 1 }),
+  cur('energy_t2_kwh', 'energy', { tariff: 2 }),
+  cur('energy_t3_kwh', 'energy', { tariff: 3 }),
+  cur('power_w', 'power'),
+  cur('error_flags', 'error_flags'),
+];
+
+export const MBUS_PROFILES: MeterProfile[] = [
+  {
+    name: 'heat-meter',
+    doc: 'Heat / heat-cooling meters (EN 1434): energy, volume, power, flow, temperatures',
+    match: { media: [0x04, 0x0c, 0x0d] },
+    fields: HEAT_FIELDS,
+    generic: true,
+  },
+  {
+    name: 'kamstrup-multical',
+    doc: 'Kamstrup MULTICAL heat meters: second energy register is cooling energy (subunit 0, tariff 2 on some firmwares)',
+    match: { manufacturer: 'KAM', media: [0x04, 0x0c, 0x0d] },
+    fields: [...HEAT_FIELDS, cur('cooling_energy_kwh', 'energy', { tariff: 2 })],
+    generic: true,
+  },
+  {
+    name: 'water-meter',
+    doc: 'Water meters (cold, warm, hot): volume register and flow',
+    match: { media: [0x06, 0x07, 0x15, 0x16, 0x17] },
+    fields: WATER_FIELDS,
+    generic: true,
+  },
+  {
+    name: 'electricity-meter',
+    doc: 'Electricity meters with M-Bus: total and tariff energy registers, power',
+    match: { media: [0x02] },
+    fields: ELECTRICITY_FIELDS,
+    generic: true,
+  },
+  {
+    name: 'generic',
+    doc: 'Unknown meters: every record published as mbus.<function>.<quantity>[.s<storage>][.t<tariff>][.u<subunit>]',
+    match: {},
+    fields: [],
+    generic: true,
+  },
+];
+
+function specificity(p: MeterProfile): number {
+  return (p.match.manufacturer ? 4 : 0) + (p.match.versions ? 2 : 0) + (p.match.media ? 1 : 0);
+}
+
+/** Picks a profile by name, or by what the meter says about itself when `name` is 'auto'. */
+export function chooseProfile(name: string, meter: { manufacturer?: string; version?: number; medium?: number }, profiles = MBUS_PROFILES): MeterProfile {
+  if (name !== 'auto') {
+    const p = profiles.find((x) => x.name === name);
+    if (!p) throw new Error(`unknown meter profile "${name}" (known: auto, ${profiles.map((x) => x.name).join(', ')})`);
+    return p;
+  }
+  const fits = profiles.filter(
+    (p) =>
+      (!p.match.manufacturer || p.match.manufacturer === meter.manufacturer) &&
+      (!p.match.versions || (meter.version !== undefined && p.match.versions.includes(meter.version))) &&
+      (!p.match.media || (meter.medium !== undefined && p.match.media.includes(meter.medium))),
+  );
+  fits.sort((a, b) => specificity(b) - specificity(a));
+  return fits[0] ?? profiles.find((p) => p.name === 'generic')!;
+}
