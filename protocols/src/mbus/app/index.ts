@@ -9,3 +9,4 @@ export { lookupVif, allVifs, vifeEffect, RECORD_ERRORS, type VifInfo, type VifTa
 export { decodeTypeF, decodeTypeG, decodeTypeI, decodeTypeJ, encodeTypeF, encodeTypeG, encodeTypeI, encodeTypeJ } from './datetime.js';
 export { decodeManufacturer, encodeManufacturer, parseHex, toHex, readBcd, writeBcd } from './primitives.js';
 export { mediumName, mediumCode, mediumLibmbusName } from './medium.js';
+export { toLibmbusFormat, toLibmbusRecord, productName, type LibmbusFormat, type LibmbusDataRecord, type LibmbusSlaveInformation } from './libmbus.js';

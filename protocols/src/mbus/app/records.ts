@@ -49,6 +49,11 @@ function applyTime(rec: MbusRecord, t: DecodedTime): void {
   if (t.summerTime) rec.summerTime = true;
 }
 
+function reservedName(table: 'primary' | 'fb' | 'fd', code: number, vife: number[]): string {
+  const c = table === 'primary' ? code : vife[0] & 0x7f;
+  return `reserved_${table}_0x${c.toString(16).padStart(2, '0')}`;
+}
+
 function readRecord(c: Cursor): MbusRecord {
   const start = c.pos;
   const dif = c.data[c.pos++];
@@ -75,7 +80,6 @@ function readRecord(c: Cursor): MbusRecord {
   const vife: number[] = [];
   let plainTextUnit: string | undefined;
   let info: VifInfo | undefined;
-  let firstVife = true;
   let table: 'primary' | 'fb' | 'fd' = 'primary';
   const readVife = (): number => {
     if (vife.length >= MAX_VIFE) throw new MbusDecodeError('too_many_vife', `more than ${MAX_VIFE} VIFEs`, c.pos);
@@ -95,12 +99,14 @@ function readRecord(c: Cursor): MbusRecord {
   let more = (vif & 0x80) !== 0;
   const code = vif & 0x7f;
   if (code === 0x7b || code === 0x7d) {
-    if (!more) throw new MbusDecodeError('bad_vif', `VIF 0x${vif.toString(16)} announces an extension table but has no extension bit`, c.pos - 1);
-    table = code === 0x7b ? 'fb' : 'fd';
-    const ext = readVife();
-    more = (ext & 0x80) !== 0;
-    info = lookupVif(table, ext & 0x7f);
-    firstVife = false;
+    // Without the extension bit the true VIF is missing: a reserved code, but the DIF still
+    // gives the data length, so the record is kept (as unknown) and decoding goes on.
+    if (more) {
+      table = code === 0x7b ? 'fb' : 'fd';
+      const ext = readVife();
+      more = (ext & 0x80) !== 0;
+      info = lookupVif(table, ext & 0x7f);
+    }
   } else if (code !== 0x7c) info = lookupVif('primary', code);
   const orthogonal: number[] = [];
   let manufacturerVife = code === 0x7f;
@@ -110,7 +116,6 @@ function readRecord(c: Cursor): MbusRecord {
     if (!manufacturerVife) orthogonal.push(b & 0x7f);
     if ((b & 0x7f) === 0x7f) manufacturerVife = true; // further VIFEs are manufacturer specific
   }
-  void firstVife;
 
   // Data field
   let len = FIELD_LENGTH[field];
@@ -131,7 +136,7 @@ function readRecord(c: Cursor): MbusRecord {
     storage,
     tariff,
     subunit,
-    quantity: info?.quantity ?? (code === 0x7c ? 'plain_text' : `reserved_${table}_0x${(table === 'primary' ? code : (vife[0] ?? 0) & 0x7f).toString(16)}`),
+    quantity: info?.quantity ?? (code === 0x7c ? 'plain_text' : reservedName(table, code, vife)),
     unit: info?.unit ?? plainTextUnit ?? '',
     value: null,
     raw: { dif, dife, vif, vife, data: toHex(bytes), offset: start },
@@ -173,7 +178,8 @@ function readRecord(c: Cursor): MbusRecord {
   }
   if (lv) {
     if (lv.kind === 'text') rec.value = ascii(bytes, true);
-    else if (lv.kind === 'binary') rec.value = toHex(bytes);
+    // Binary is sent LSB first like every M-Bus field; the value reads most significant byte first.
+    else if (lv.kind === 'binary') rec.value = toHex(Uint8Array.from(bytes).reverse());
     else {
       const b = readBcd(c.data, dataOff, len);
       rec.value = (lv.kind === 'negbcd' ? -b.value : b.value) * scale;
