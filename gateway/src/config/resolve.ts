@@ -71,7 +71,7 @@ export function meterAddress(m: MeterConfig): string {
   if (m.secondary !== undefined) return m.secondary;
   if (m.primary !== undefined) return String(m.primary);
   if (m.slave !== undefined) return String(m.slave);
-  return `${m.device ?? 0}:${m.channel ?? 0}`;
+  return `${m.device ?? 1}:${m.channel ?? 0}`;
 }
 
 export function resolveMeter(m: MeterConfig, bus: ResolvedBus): ResolvedMeter {

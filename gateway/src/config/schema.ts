@@ -96,8 +96,10 @@ export const MeterConfig = z.strictObject({
   /** Modbus register map name (from @amr/protocols). */
   registerMap: z.string().min(1).optional(),
   /** Pulse counter device address and channel. */
-  device: NonNegInt.max(255).optional(),
-  channel: NonNegInt.max(63).optional(),
+  device: z.number({ error: 'expected a pulse counter id 1…65534' }).int().min(1, { error: 'expected a pulse counter id 1…65534' }).max(65534, { error: 'expected a pulse counter id 1…65534' }).optional(),
+  channel: NonNegInt.max(15, { error: 'expected a channel 0…15' }).optional(),
+  /** Channels of the pulse counter model (fixes its answer length, 8 + 4·channels bytes). */
+  channels: PosInt.max(16, { error: 'expected 1…16 channels' }).optional(),
   /** Pulse weight: quantity units per pulse (e.g. 0.01 m3/pulse). */
   weight: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }).optional(),
   /** Pulse meters: the named quantity the weighted count is (volume_m3, energy_kwh). */
@@ -185,18 +187,18 @@ export const GatewayConfig = z
       let addr = '';
       if (bus.protocol === 'mbus') {
         if (has('primary') === has('secondary')) ctx.addIssue({ code: 'custom', path: at('primary'), message: 'an M-Bus meter needs exactly one of primary or secondary' });
-        foreign(['slave', 'registerMap', 'device', 'channel', 'weight', 'quantity']);
+        foreign(['slave', 'registerMap', 'device', 'channel', 'channels', 'weight', 'quantity']);
         addr = m.secondary ?? String(m.primary);
       } else if (bus.protocol === 'modbus') {
         if (!has('slave')) ctx.addIssue({ code: 'custom', path: at('slave'), message: 'a Modbus meter needs a slave id 1…247' });
         if (!has('registerMap')) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: 'a Modbus meter needs a registerMap' });
-        foreign(['primary', 'secondary', 'device', 'channel', 'weight', 'quantity']);
+        foreign(['primary', 'secondary', 'device', 'channel', 'channels', 'weight', 'quantity']);
         addr = String(m.slave);
       } else {
         for (const k of ['channel', 'weight', 'quantity'] as const)
           if (!has(k)) ctx.addIssue({ code: 'custom', path: at(k), message: `a pulse meter needs ${k}` });
         foreign(['primary', 'secondary', 'slave', 'registerMap']);
-        addr = `${m.device ?? 0}:${m.channel}`;
+        addr = `${m.device ?? 1}:${m.channel}`;
       }
       const key = `${m.bus}/${addr}`;
       if (addrs.has(key)) ctx.addIssue({ code: 'custom', path: at('bus'), message: `another meter already uses address ${addr} on bus ${m.bus}` });
