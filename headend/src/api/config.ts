@@ -1,0 +1,21 @@
+/**
+ * What the API needs from the head-end configuration. The full config (zod, key-named errors) lives
+ * in src/config/; this is the slice the API reads, so tests can build a server without the rest.
+ */
+export interface ApiConfig {
+  HTTP_HOST?: string;
+  HTTP_PORT?: number;
+  /** Session lifetime: seconds, or a duration like "12h", "30m", "7d". */
+  TOKEN_TTL: number | string;
+  /** Largest accepted import file. */
+  IMPORT_MAX_BYTES?: number;
+}
+
+const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+export function ttlSeconds(ttl: number | string): number {
+  if (typeof ttl === 'number') return ttl;
+  const m = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(ttl);
+  if (!m) throw new Error(`TOKEN_TTL: expected seconds or a duration like "12h", got "${ttl}"`);
+  return Number(m[1]) * UNIT[m[2] || 's'];
+}

@@ -1,0 +1,1 @@
+export { audit, SYSTEM_ACTOR, type Actor, type AuditEntry, type AuditRow } from './audit.js';

@@ -1,0 +1,40 @@
+/**
+ * Roles and what each may do. One table of permissions instead of role checks scattered over routes,
+ * so a reviewer sees the whole policy in one place.
+ *
+ * Scope is separate from permission: every role but admin sees only the buildings granted to it
+ * (residents: only the premises of their bound personal accounts).
+ */
+import { z } from 'zod';
+
+export const Role = z.enum(['admin', 'engineer', 'operator', 'billing', 'resident']);
+export type Role = z.infer<typeof Role>;
+
+export const Permission = z.enum([
+  'users:manage', // create users, grants, API keys
+  'registry:read',
+  'registry:write', // organisations, buildings, premises, accounts, residents, meters, replacements
+  'gateways:write', // gateways and bindings
+  'readings:read',
+  'readings:enter', // manual staff readings
+  'readings:correct', // new versions of existing readings
+  'ingest:manage', // quarantine resolution, dead letters
+  'import:run',
+  'audit:read',
+]);
+export type Permission = z.infer<typeof Permission>;
+
+const ALL = Permission.options;
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  admin: ALL,
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read'],
+  // Meter inspector: walks the building with a phone, reads meters.
+  operator: ['registry:read', 'readings:read', 'readings:enter'],
+  billing: ['registry:read', 'readings:read'],
+  resident: ['readings:read'],
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}

@@ -1,0 +1,81 @@
+/**
+ * Login sessions (bearer tokens) and API keys → the request's Principal.
+ */
+import type { Queryable } from '../api/queryable.js';
+import type { Principal } from './principal.js';
+import type { Role } from './roles.js';
+import { newSecret, secretHash } from './secrets.js';
+
+export interface IssuedToken { token: string; tokenId: number; expiresAt: Date }
+
+export async function issueToken(q: Queryable, userId: number, ttlSeconds: number, userAgent?: string): Promise<IssuedToken> {
+  const token = newSecret('amrt');
+  const { rows } = await q.query<{ id: number; expires_at: Date }>(
+    `INSERT INTO auth_tokens (user_id, token_hash, expires_at, user_agent)
+     VALUES ($1, $2, now() + make_interval(secs => $3), $4) RETURNING id, expires_at`,
+    [userId, secretHash(token), ttlSeconds, userAgent?.slice(0, 200) ?? null],
+  );
+  return { token, tokenId: Number(rows[0].id), expiresAt: new Date(rows[0].expires_at) };
+}
+
+export async function revokeToken(q: Queryable, tokenId: number): Promise<void> {
+  await q.query('UPDATE auth_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [tokenId]);
+}
+
+/** The scope of a user: granted buildings (all for admin), and for residents their premises. */
+async function scopeOf(q: Queryable, userId: number, role: Role): Promise<Pick<Principal, 'buildingIds' | 'premiseIds'>> {
+  if (role === 'admin') return { buildingIds: null, premiseIds: null };
+  if (role === 'resident') {
+    const { rows } = await q.query<{ premise_id: string; building_id: string }>(
+      `SELECT p.id AS premise_id, p.building_id FROM user_accounts ua
+         JOIN personal_accounts a ON a.id = ua.personal_account_id AND a.active
+         JOIN premises p ON p.id = a.premise_id
+        WHERE ua.user_id = $1`, [userId],
+    );
+    return { buildingIds: new Set(rows.map((r) => Number(r.building_id))), premiseIds: new Set(rows.map((r) => Number(r.premise_id))) };
+  }
+  const { rows } = await q.query<{ building_id: string }>('SELECT building_id FROM user_building_grants WHERE user_id = $1', [userId]);
+  return { buildingIds: new Set(rows.map((r) => Number(r.building_id))), premiseIds: null };
+}
+
+export async function principalFromToken(q: Queryable, token: string): Promise<Principal | null> {
+  const { rows } = await q.query<{ token_id: string; user_id: string; username: string; role: Role }>(
+    `UPDATE auth_tokens t SET last_used_at = now()
+       FROM users u
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
+      RETURNING t.id AS token_id, u.id AS user_id, u.username, u.role`,
+    [secretHash(token)],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const userId = Number(r.user_id);
+  return { kind: 'user', id: userId, name: r.username, role: r.role, organisationId: null, tokenId: Number(r.token_id), ...(await scopeOf(q, userId, r.role)) };
+}
+
+export async function principalFromApiKey(q: Queryable, key: string): Promise<Principal | null> {
+  const { rows } = await q.query<{ id: string; name: string; organisation_id: string; role: Role }>(
+    `UPDATE api_keys SET last_used_at = now()
+      WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+      RETURNING id, name, organisation_id, role`,
+    [secretHash(key)],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const b = await q.query<{ id: string }>('SELECT id FROM buildings WHERE org_id = $1', [r.organisation_id]);
+  return {
+    kind: 'api-key', id: Number(r.id), name: `api-key:${r.name}`, role: r.role, organisationId: Number(r.organisation_id), tokenId: null,
+    buildingIds: new Set(b.rows.map((x) => Number(x.id))), premiseIds: null,
+  };
+}
+
+export interface IssuedApiKey { id: number; key: string; prefix: string }
+
+export async function createApiKey(q: Queryable, organisationId: number, name: string, createdBy: number | null, expiresAt?: Date): Promise<IssuedApiKey> {
+  const key = newSecret('amrk');
+  const prefix = key.slice(0, 12);
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO api_keys (organisation_id, name, key_prefix, key_hash, created_by, expires_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`,
+    [organisationId, name, prefix, secretHash(key), createdBy, expiresAt ?? null],
+  );
+  return { id: Number(rows[0].id), key, prefix };
+}

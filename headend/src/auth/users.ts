@@ -1,0 +1,63 @@
+/**
+ * Users and their grants. `createUser` is what `amr-headend user create` uses to make the first admin.
+ */
+import { z } from 'zod';
+import type { Queryable } from '../api/queryable.js';
+import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
+import { hashPassword, verifyPassword, needsRehash } from './password.js';
+import { Role } from './roles.js';
+
+export const NewUser = z.object({
+  username: z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits, . _ @ -'),
+  password: z.string().min(8).max(256),
+  role: Role,
+  displayName: z.string().max(200).optional(),
+  email: z.email().optional(),
+});
+export type NewUser = z.infer<typeof NewUser>;
+
+export interface UserRow {
+  id: number; username: string; display_name: string | null; email: string | null; role: Role; active: boolean;
+  created_at: Date; updated_at: Date;
+}
+
+export const USER_COLUMNS = 'id, username, display_name, email, role, active, created_at, updated_at';
+
+/** Creates a user inside `q` (a transaction) and audits it. Throws the pg unique error for a taken name. */
+export async function createUser(q: Queryable, input: NewUser, actor: Actor = SYSTEM_ACTOR): Promise<UserRow> {
+  const u = NewUser.parse(input);
+  const hash = await hashPassword(u.password);
+  const { rows } = await q.query<UserRow>(
+    `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
+    [u.username, u.displayName ?? null, u.email ?? null, hash, u.role],
+  );
+  await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
+  return rows[0];
+}
+
+/**
+ * Checks a password. Same work whether or not the user exists (a dummy hash is verified), so response
+ * time does not reveal valid usernames. Upgrades the hash when parameters were raised.
+ */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+export async function authenticate(q: Queryable, username: string, password: string): Promise<UserRow | null> {
+  const { rows } = await q.query<UserRow & { password_hash: string }>(
+    `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)`, [username],
+  );
+  const row = rows[0];
+  const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+  if (!row || !ok || !row.active) return null;
+  if (needsRehash(row.password_hash)) {
+    await q.query('UPDATE users SET password_hash = $2 WHERE id = $1', [row.id, await hashPassword(password)]);
+  }
+  const { password_hash: _h, ...user } = row;
+  return user;
+}
+
+export async function setPassword(q: Queryable, userId: number, password: string, actor: Actor): Promise<void> {
+  const hash = await hashPassword(password);
+  await q.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [userId, hash]);
+  // Changing a password ends every session of that user.
+  await q.query('UPDATE auth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+  await audit(q, actor, { action: 'set-password', entity: 'user', entityId: userId });
+}

@@ -1,0 +1,82 @@
+/**
+ * Reads an uploaded registry file into plain tables of strings: CSV (csv-parse) or Excel (exceljs).
+ * Everything becomes text here — typing is the row schemas' job — so "00123" stays "00123" and a
+ * meter serial is never turned into a number. Row numbers are the ones the user sees in the file
+ * (header = row 1).
+ */
+import ExcelJS from 'exceljs';
+import { parse as parseCsv } from 'csv-parse/sync';
+
+export interface SourceRow { row: number; values: Record<string, string> }
+export interface SourceTable { sheet: string; columns: string[]; rows: SourceRow[] }
+
+export type FileFormat = 'csv' | 'xlsx';
+
+/** Header cells → column keys: trimmed, lower-case, spaces and dashes to underscores ("Serial No" → serial_no). */
+export function columnKey(header: string): string {
+  return header.trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
+function isBlank(values: Record<string, string>): boolean {
+  return Object.values(values).every((v) => v === '');
+}
+
+export function readCsv(buf: Buffer, sheet: string): SourceTable {
+  let text = buf.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // Excel's UTF-8 BOM
+  // Russian Excel writes ';'-separated CSV; detect from the header line.
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
+  const records: string[][] = parseCsv(text, { delimiter, relax_column_count: true, skip_empty_lines: false, trim: true });
+  const [header = [], ...body] = records;
+  const columns = header.map(columnKey);
+  const rows: SourceRow[] = [];
+  body.forEach((cells, i) => {
+    const values = Object.fromEntries(columns.map((c, j) => [c, cells[j] ?? '']));
+    if (!isBlank(values)) rows.push({ row: i + 2, values });
+  });
+  return { sheet, columns, rows };
+}
+
+function cellText(v: ExcelJS.CellValue): string {
+  if (v == null) return '';
+  if (v instanceof Date) {
+    // exceljs gives dates as UTC midnight for date-only cells; keep the time only when there is one.
+    const iso = v.toISOString();
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  if (typeof v === 'object') {
+    if ('result' in v) return cellText((v as ExcelJS.CellFormulaValue).result as ExcelJS.CellValue);
+    if ('richText' in v) return v.richText.map((t) => t.text).join('');
+    if ('text' in v) return String((v as ExcelJS.CellHyperlinkValue).text);
+    if ('error' in v) return String((v as ExcelJS.CellErrorValue).error);
+  }
+  return String(v).trim();
+}
+
+export async function readXlsx(buf: Buffer): Promise<SourceTable[]> {
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(buf as unknown as ArrayBuffer);
+  const tables: SourceTable[] = [];
+  wb.eachSheet((ws) => {
+    const header = ws.getRow(1);
+    const columns: string[] = [];
+    header.eachCell({ includeEmpty: true }, (cell, col) => { columns[col - 1] = columnKey(cellText(cell.value)); });
+    const rows: SourceRow[] = [];
+    ws.eachRow({ includeEmpty: false }, (r, rowNumber) => {
+      if (rowNumber === 1) return;
+      const values: Record<string, string> = {};
+      columns.forEach((c, j) => { if (c) values[c] = cellText(r.getCell(j + 1).value); });
+      if (!isBlank(values)) rows.push({ row: rowNumber, values });
+    });
+    tables.push({ sheet: ws.name.trim().toLowerCase(), columns: columns.filter(Boolean), rows });
+  });
+  return tables;
+}
+
+export function detectFormat(contentType: string | undefined, buf: Buffer): FileFormat {
+  // .xlsx is a zip: "PK\x03\x04".
+  if (buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50) return 'xlsx';
+  if (contentType?.includes('spreadsheetml')) return 'xlsx';
+  return 'csv';
+}

@@ -1,0 +1,65 @@
+/**
+ * One real embedded PGlite-TimescaleDB per test file (memory://, migrated), an API server on it, and
+ * helpers to log in and call it through fastify's inject.
+ */
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import { createApiServer } from '../../src/api/index.js';
+import { createUser } from '../../src/auth/index.js';
+import type { Role } from '../../src/auth/index.js';
+
+export interface Harness {
+  app: FastifyInstance;
+  opened: OpenedDb;
+  adminToken: string;
+  /** Creates a user (and optional building grants) and returns a token for it. */
+  userToken(role: Role, opts?: { buildingIds?: number[]; accountIds?: number[]; username?: string }): Promise<string>;
+  call<T = any>(method: string, url: string, token?: string | null, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function startHarness(config: { TOKEN_TTL?: number | string } = {}): Promise<Harness> {
+  const opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
+  await migrate(opened.db);
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600 }, logger, registry: new Registry() });
+  await app.ready();
+
+  async function call<T>(method: string, url: string, token?: string | null, body?: unknown) {
+    const res = await app.inject({
+      method: method as 'GET', url,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
+    return { status: res.statusCode, body: (res.body ? JSON.parse(res.body) : null) as T };
+  }
+
+  async function login(username: string, password: string): Promise<string> {
+    const r = await call<{ token: string }>('POST', '/auth/login', null, { username, password });
+    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.token;
+  }
+
+  await opened.db.tx((q) => createUser(q, { username: 'admin', password: 'admin-password', role: 'admin' }));
+  const adminToken = await login('admin', 'admin-password');
+
+  return {
+    app, opened, adminToken, call,
+    async userToken(role, opts = {}) {
+      const username = opts.username ?? `${role}${++seq}`;
+      const u = await call<{ id: number }>('POST', '/users', adminToken, { username, password: 'password-123', role });
+      if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.body)}`);
+      for (const b of opts.buildingIds ?? []) await call('POST', `/users/${u.body.id}/grants`, adminToken, { buildingId: b });
+      for (const a of opts.accountIds ?? []) await call('POST', `/users/${u.body.id}/accounts`, adminToken, { personalAccountId: a });
+      return login(username, 'password-123');
+    },
+    async close() {
+      await app.close();
+      await opened.close();
+    },
+  };
+}
