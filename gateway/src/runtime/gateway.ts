@@ -1,0 +1,273 @@
+/**
+ * The running gateway: config → outbox, bus workers with their drivers, wall-clock scheduler,
+ * MQTT session + publisher + remote commands, metrics/health, raw telegram log.
+ * Every successful poll is appended to the outbox (fsync) before the publisher is kicked; failed
+ * polls are counted, raised as events, and never block the other meters of the bus.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTRACT_VERSION, topics, type GatewayEvent } from '@amr/protocols';
+import { stringify } from 'yaml';
+import type { GatewayConfig } from '../config/schema.js';
+import { resolveConfig, type ResolvedConfig, type ResolvedMeter } from '../config/resolve.js';
+import { validateConfig } from '../config/load.js';
+import { Outbox } from '../outbox/outbox.js';
+import { BusWorker, type PollOutcome } from '../bus/worker.js';
+import { Scheduler } from '../bus/scheduler.js';
+import { createDriver } from '../drivers/factory.js';
+import { connect, type Connection } from '../mqtt/connection.js';
+import { Publisher } from '../mqtt/publisher.js';
+import { attachCommands } from '../mqtt/commands.js';
+import { GatewayMetrics } from '../ops/metrics.js';
+import { startHealthServer } from '../ops/health.js';
+import { RawLog } from '../ops/rawlog.js';
+import type { Logger } from '../ops/logger.js';
+import { toPendingReading } from './reading.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** Where `set_config` writes the accepted config (the file `run --config` was given). */
+  configFile?: string;
+  logger: Logger;
+  /** Called by the `restart` command and by a config change; the CLI exits so systemd restarts it. */
+  onRestartRequested?: (reason: string) => void;
+  scheduler?: boolean;
+}
+
+export interface GatewayEvents {
+  reading: [seq: number, meter: string];
+  pollFailed: [meter: string, err: Error];
+  event: [e: GatewayEvent];
+}
+
+export class Gateway extends EventEmitter<GatewayEvents> {
+  readonly cfg: ResolvedConfig;
+  readonly metrics = new GatewayMetrics(true);
+  readonly outbox: Outbox;
+  readonly workers = new Map<string, BusWorker>();
+  private scheduler: Scheduler | null = null;
+  private conn: Connection | null = null;
+  private publisher: Publisher | null = null;
+  private healthServer: { port: number; close(): Promise<void> } | null = null;
+  private rawLog: RawLog | null = null;
+  private readonly startedAt = new Date().toISOString();
+  private readonly silent = new Set<string>();
+  readonly missedPolls = new Map<string, number>();
+  private stopping = false;
+
+  constructor(private readonly opts: GatewayOptions) {
+    super();
+    this.cfg = resolveConfig(opts.config);
+    const g = opts.config.gateway;
+    this.outbox = new Outbox({ dir: join(g.bufferDir, 'outbox'), maxBytes: g.outboxMaxBytes, nearFull: g.outboxNearFull });
+  }
+
+  get log(): Logger {
+    return this.opts.logger;
+  }
+  get healthPort(): number | null {
+    return this.healthServer?.port ?? null;
+  }
+
+  async start(): Promise<void> {
+    const raw = this.opts.config;
+    const report = this.outbox.open();
+    this.log.info({ outbox: report }, 'outbox opened');
+    if (report.tornTailBytes > 0) this.log.warn({ bytes: report.tornTailBytes }, 'outbox: torn last record (power cut) truncated');
+    if (report.corruptRecords > 0) this.log.error({ count: report.corruptRecords }, 'outbox: corrupt records skipped');
+    this.outbox.on('level', (level, bytes) => {
+      this.metrics.outboxLevel.set(level === 'ok' ? 0 : level === 'near_full' ? 1 : 2);
+      if (level === 'near_full') this.raise('outbox_near_full', 'warning', `outbox at ${bytes} bytes of ${raw.gateway.outboxMaxBytes}: low-priority polls paused`, undefined, { data: { bytes } });
+      if (level === 'full') this.raise('outbox_full', 'error', `outbox full (${bytes} bytes): polls refused until the broker takes readings`, undefined, { data: { bytes } });
+    });
+    this.updateOutboxGauges();
+    if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
+
+    for (const bus of this.cfg.buses) {
+      const driver = createDriver(bus, raw, this.cfg.meters);
+      this.workers.set(
+        bus.name,
+        new BusWorker(bus, driver, raw.gateway.silentAfter, {
+          busError: (b, e) => this.raise('bus_error', 'error', `bus ${b}: ${e.message}`, undefined, { bus: b }),
+          busyMs: (b, ms) => this.metrics.busBusy.inc({ bus: b }, ms / 1000),
+        }),
+      );
+    }
+
+    this.conn = connect(raw, this.startedAt, () => this.outbox.depth, () => {
+      this.metrics.mqttConnected.set(1);
+      this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
+      this.publisher?.kick();
+    });
+    this.conn.client.on('close', () => this.metrics.mqttConnected.set(0));
+    this.publisher = new Publisher(this.conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
+      onPublished: (count, ms) => {
+        this.metrics.published.inc(count);
+        this.metrics.publishLatency.observe(ms / 1000);
+        this.updateOutboxGauges();
+      },
+      onError: (e) => this.log.warn({ err: e.message }, 'publish interrupted; will resume on reconnect'),
+    });
+    attachCommands(
+      this.conn.client,
+      raw.gateway.id,
+      {
+        poll_now: async (args) => this.pollNow(typeof args.meter === 'string' ? args.meter : undefined),
+        get_config: async () => redact(this.opts.config),
+        set_config: async (args) => this.setConfig(args.config),
+        scan_bus: async (args) => this.scanBus(String(args.bus ?? ''), (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary'),
+        restart: async () => {
+          setTimeout(() => this.opts.onRestartRequested?.('remote restart command'), 200);
+          return { restarting: true };
+        },
+      },
+      (e) => this.log.warn({ err: e.message }, 'command failed'),
+    );
+
+    if (raw.health) {
+      this.healthServer = await startHealthServer(raw.health.host, raw.health.port, this, this.metrics);
+      this.log.info({ port: this.healthServer.port }, 'health/metrics listening');
+    }
+
+    if (this.opts.scheduler !== false) {
+      this.scheduler = new Scheduler(this.cfg.meters, {
+        due: (m) => void this.poll(m),
+        missed: (m, n) => this.countMissed(m, 'slot_skipped', n),
+      });
+      this.scheduler.start();
+    }
+  }
+
+  health(): { ok: boolean } & Record<string, unknown> {
+    return {
+      ok: this.outbox.level !== 'full',
+      gatewayId: this.opts.config.gateway.id,
+      mqttConnected: this.conn?.client.connected ?? false,
+      outboxDepth: this.outbox.depth,
+      outboxBytes: this.outbox.pendingBytes,
+      outboxLevel: this.outbox.level,
+      ackedSeq: this.outbox.ackedSeq,
+      silentMeters: [...this.silent],
+      buses: [...this.workers.values()].map((w) => ({ name: w.bus.name, queued: w.queued })),
+      startedAt: this.startedAt,
+    };
+  }
+
+  private updateOutboxGauges(): void {
+    this.metrics.outboxDepth.set(this.outbox.depth);
+    this.metrics.outboxBytes.set(this.outbox.pendingBytes);
+  }
+
+  private countMissed(m: ResolvedMeter, reason: string, n = 1): void {
+    this.metrics.missed.inc({ meter: m.id, reason }, n);
+    this.missedPolls.set(m.id, (this.missedPolls.get(m.id) ?? 0) + n);
+  }
+
+  raise(kind: GatewayEvent['kind'], severity: GatewayEvent['severity'], message: string, meterKey?: string, extra: { bus?: string; data?: Record<string, unknown> } = {}): void {
+    const e: GatewayEvent = { v: CONTRACT_VERSION, gatewayId: this.opts.config.gateway.id, ts: new Date().toISOString(), kind, severity, message: message.slice(0, 1000) };
+    if (meterKey) e.meterKey = meterKey;
+    if (extra.bus) e.bus = extra.bus;
+    if (extra.data) e.data = extra.data;
+    this.metrics.events.inc({ kind });
+    this.log[severity === 'info' ? 'info' : severity === 'warning' ? 'warn' : 'error']({ event: kind, meter: meterKey }, message);
+    this.conn?.client.publish(topics.events(this.opts.config.gateway.id), JSON.stringify(e), { qos: 1 });
+    this.emit('event', e);
+  }
+
+  /** One poll of one meter through its bus worker; stores the reading before publishing. */
+  async poll(m: ResolvedMeter): Promise<PollOutcome | null> {
+    if (this.stopping) return null;
+    if (!this.outbox.accepts(m.priority)) {
+      this.countMissed(m, `outbox_${this.outbox.level}`);
+      return null;
+    }
+    const worker = this.workers.get(m.bus)!;
+    const out = await worker.poll(m);
+    const bus = worker.bus;
+    if ('skipped' in out) {
+      if (out.skipped === 'already_queued') this.countMissed(m, 'previous_poll_still_running');
+      return out;
+    }
+    if (this.rawLog && out.ok && out.read.frames) {
+      this.rawLog.write({ ts: new Date(out.startedAt).toISOString(), bus: bus.name, meter: m.id, protocol: bus.protocol, address: m.address, frames: out.read.frames, ok: true });
+    }
+    this.metrics.pollDuration.observe({ bus: bus.name }, out.durationMs / 1000);
+    if (out.ok && out.read.values.length > 0) {
+      this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'ok' });
+      const [stored] = this.outbox.append([toPendingReading(m, bus, out.read, new Date(out.startedAt))]);
+      this.updateOutboxGauges();
+      if (this.silent.delete(m.id)) this.raise('meter_back', 'info', `meter ${m.id} answers again`, m.id, { bus: bus.name });
+      this.emit('reading', stored.seq, m.id);
+      this.publisher?.kick();
+      return out;
+    }
+    const err = out.ok ? new Error('meter answered but no configured quantity was in its data') : out.error;
+    this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'failed' });
+    const fails = worker.failures.get(m.id) ?? 0;
+    this.raise('poll_failed', 'warning', `poll of ${m.id} failed after ${out.attempts} attempt(s): ${err.message}`, m.id, { bus: bus.name, data: { attempts: out.attempts, consecutive: fails } });
+    if (fails >= this.opts.config.gateway.silentAfter && !this.silent.has(m.id)) {
+      this.silent.add(m.id);
+      this.raise('meter_silent', 'error', `meter ${m.id} failed ${fails} polls in a row`, m.id, { bus: bus.name });
+    }
+    this.emit('pollFailed', m.id, err);
+    return out;
+  }
+
+  async pollNow(meterId?: string): Promise<unknown> {
+    const meters = meterId ? this.cfg.meters.filter((m) => m.id === meterId) : this.cfg.meters;
+    if (meterId && meters.length === 0) throw new Error(`no meter "${meterId}"`);
+    const outs = await Promise.all(meters.map((m) => this.poll(m)));
+    return meters.map((m, i) => {
+      const o = outs[i];
+      return { meter: m.id, ok: !!o && o.ok, error: o && !o.ok && 'error' in o ? o.error.message : undefined };
+    });
+  }
+
+  async scanBus(busName: string, mode: 'primary' | 'secondary' | 'ids'): Promise<unknown> {
+    const w = this.workers.get(busName);
+    if (!w) throw new Error(`no bus "${busName}"`);
+    const progress: string[] = [];
+    const hits = await w.exclusive(async (d) => {
+      if (!d.scan) throw new Error(`bus ${busName}: driver cannot scan`);
+      return d.scan({ mode }, (msg) => progress.push(msg));
+    });
+    return { hits, progress: progress.slice(-200) };
+  }
+
+  /**
+   * Validates a new config, writes it atomically next to the old one (old kept as .prev) and asks
+   * for a restart; the CLI starts with the new file and rolls back to .prev if it fails to start.
+   */
+  async setConfig(input: unknown): Promise<unknown> {
+    if (!this.opts.configFile) throw new Error('set_config needs the gateway to run from a config file');
+    const cfg = validateConfig(input, 'set_config');
+    if (cfg.gateway.id !== this.opts.config.gateway.id) throw new Error('gateway.id cannot be changed remotely');
+    const file = this.opts.configFile;
+    writeFileSync(`${file}.new`, stringify(input));
+    if (existsSync(file)) writeFileSync(`${file}.prev`, readFileSync(file));
+    renameSync(`${file}.new`, file);
+    writeFileSync(`${file}.pending`, new Date().toISOString());
+    this.raise('config_applied', 'info', 'new config accepted; restarting to apply it');
+    setTimeout(() => this.opts.onRestartRequested?.('config changed'), 200);
+    return { accepted: true, meters: cfg.meters.length, buses: cfg.buses.length };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.scheduler?.stop();
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    await this.publisher?.idle();
+    this.publisher?.stop();
+    await this.conn?.close('shutdown');
+    await this.healthServer?.close();
+    this.outbox.close();
+  }
+}
+
+/** Config as returned by get_config: secrets replaced. */
+export function redact(cfg: GatewayConfig): unknown {
+  const c = structuredClone(cfg) as GatewayConfig;
+  if (c.mqtt.password !== undefined) c.mqtt.password = '***';
+  return c;
+}
