@@ -62,7 +62,12 @@ export function registerCrud<C extends z.ZodObject, R extends z.ZodType>(app0: F
     offset: z.coerce.number().int().min(0).default(0),
     ...Object.fromEntries(filterKeys.map((k) => [k, z.string().max(200).optional()])),
   });
-  const Update = spec.create.partial().omit(Object.fromEntries((spec.frozen ?? []).map((k) => [k, true])) as never);
+  // PATCH: any subset of the non-frozen fields; null clears an optional one (NOT NULL columns refuse it with a 400).
+  const frozen = new Set<string>((spec.frozen ?? []) as string[]);
+  const Update = z.object(Object.fromEntries(Object.entries(spec.create.shape)
+    .filter(([k]) => !frozen.has(k))
+    // A create-time default must not fire on PATCH (an absent field means "leave it").
+    .map(([k, t]) => [k, (t instanceof z.ZodDefault ? (t.unwrap() as z.ZodType) : (t as z.ZodType)).nullable().optional()])));
 
   app.get(spec.path, {
     schema: { tags: [spec.tag], summary: `List ${spec.entity} records visible to the caller`, querystring: ListQuery, response: { 200: z.array(spec.row), ...errors } },
