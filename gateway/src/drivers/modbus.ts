@@ -40,7 +40,8 @@ export class ModbusDriver implements BusDriver {
   async open(): Promise<void> {
     const b = this.bus;
     if (b.tcp) {
-      await this.client.connectTcpRTUBuffered(b.tcp.host, { port: b.tcp.port });
+      // Transparent converter: raw RTU bytes over TCP (modbus-serial calls it "telnet").
+      await this.client.connectTelnet(b.tcp.host, { port: b.tcp.port });
     } else {
       await this.client.connectRTUBuffered(b.port, {
         baudRate: b.line.baud,
