@@ -49,9 +49,12 @@ export class MbusStreamParser {
   }
 
   private parse(chunk: Uint8Array, final: boolean): StreamParseResult {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf, 0);
-    joined.set(chunk, this.buf.length);
+    let joined = chunk;
+    if (this.buf.length > 0) {
+      joined = new Uint8Array(this.buf.length + chunk.length);
+      joined.set(this.buf, 0);
+      joined.set(chunk, this.buf.length);
+    }
     const frames: ParsedFrame[] = [];
     const skipped: SkippedBytes[] = [];
     let pos = 0;

@@ -125,6 +125,25 @@ describe('properties', () => {
     );
   });
 
+  it('arbitrary noise (start bytes included) between frames: after flush() every frame is among those found', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 30 }), arbFrame), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 }), (parts, points) => {
+        const bytes = concat(...parts.flatMap(([g, f]) => [g, encodeFrame(f)]));
+        const r = feed(splitAt(bytes, points.map((p) => p % (bytes.length + 1))), true);
+        const found = r.frames.map((f) => Buffer.from(f.raw).toString('hex'));
+        let i = 0;
+        for (const [, f] of parts) {
+          const want = Buffer.from(encodeFrame(f)).toString('hex');
+          while (i < found.length && found[i] !== want) i++;
+          expect(i, `frame ${want} lost in ${Buffer.from(bytes).toString('hex')}`).toBeLessThan(found.length);
+          i++;
+        }
+        expect(r.accounted).toBe(bytes.length);
+      }),
+      { seed: 5, numRuns: 300 },
+    );
+  });
+
   it('arbitrary bytes: every byte is accounted for once, and flush() empties the buffer', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, points) => {
