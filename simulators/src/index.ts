@@ -5,3 +5,5 @@ export * from './transport/line.js';
 export * from './faults.js';
 export * from './modbus/bus.js';
 export * from './pulse/bus.js';
+export * from './mbus/segment.js';
+export * from './mbus/records.js';

@@ -1,0 +1,182 @@
+// M-Bus segment link behaviour (FCB repeat, secondary selection with wildcards, collision,
+// multi-telegram, application reset) and interop with libmbus through node-mbus.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import {
+  SECONDARY_WILDCARD, applicationReset, decodeTelegram, encodeRspUd, reqUd2, selectSecondary, sndNke, type RecordSpec,
+} from '@amr/protocols';
+import { heatMeterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
+import { TestMaster } from './mbus-master.js';
+
+/** The libmbus in node-mbus prints raw values with the multiplier in the unit text ("Volume (1e-2  m^3)"):
+ * the factor to our canonical units (Wh, m3, m3/h, °C, s). */
+function libmbusFactor(unit: string): number {
+  const inner = /\((.*)\)/.exec(unit)?.[1]?.trim();
+  if (!inner) return 1;
+  const m = /^(1e-?\d+|10+)\s+(.*)$/.exec(inner);
+  const mult = m ? Number(m[1]) : 1;
+  const rest = (m ? m[2] : inner).trim();
+  const units: Record<string, number> = {
+    Wh: 1, kWh: 1e3, MWh: 1e6, 'm^3': 1, 'm m^3': 1e-3, 'm^3/h': 1, 'm m^3/h': 1e-3, W: 1, kW: 1e3,
+    'deg C': 1, 'm deg C': 1e-3, seconds: 1, minutes: 60, hours: 3600, days: 86400,
+  };
+  if (!(rest in units)) throw new Error(`unknown libmbus unit "${unit}"`);
+  return mult * units[rest];
+}
+
+const time = new Date('2026-03-15T10:30:00Z');
+const history = Array.from({ length: 12 }, (_, i) => ({ date: `2025-${String(12 - i).padStart(2, '0')}-01`, value: 40000 - i * 1000, value2: 900 - i * 20 }));
+let heatEnergy = 41234;
+const heat = () => heatMeterRecords({ time, energyKwh: heatEnergy, volumeM3: 912.34, powerW: 15200, flowM3h: 0.654, flowTempC: 70.3, returnTempC: 45.1, operatingHours: 8123, errorFlags: 0, history });
+const water = (v: number) => (): RecordSpec[] => waterMeterRecords({ time, volumeM3: v, flowM3h: 0.12, errorFlags: 0, history: [] });
+
+describe('M-Bus segment', () => {
+  let seg: MbusSegment;
+  let port: number;
+  let m: TestMaster;
+  beforeAll(async () => {
+    seg = await startMbusSegment({
+      transport: { kind: 'tcp', port: 0 },
+      timing: { pacing: false },
+      slaves: [
+        { primaryAddress: 1, id: '12345678', manufacturer: 'KAM', version: 0x19, medium: 0x04, records: heat },
+        { primaryAddress: 2, id: '22000001', manufacturer: 'ZRI', version: 0x01, medium: 0x16, records: water(123.456) },
+        { primaryAddress: 3, id: '22000002', manufacturer: 'ZRI', version: 0x01, medium: 0x06, records: water(45.678) },
+      ],
+    });
+    if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');
+    port = seg.endpoint.port;
+    m = await TestMaster.connect(port);
+  });
+  afterAll(async () => { m?.close(); await seg?.close(); });
+
+  it('answers SND_NKE with E5', async () => {
+    const r = await m.request(sndNke(2));
+    expect([...r.raw]).toEqual([0xe5]);
+  });
+
+  it('repeats the last answer when FCB did not toggle, new readout when it did', async () => {
+    await m.request(sndNke(2));
+    const a = await m.request(reqUd2(2, true));
+    const b = await m.request(reqUd2(2, true));
+    const c = await m.request(reqUd2(2, false));
+    expect(Buffer.compare(a.raw, b.raw)).toBe(0);
+    const [ta, tc] = [decodeTelegram(a.frames[0]), decodeTelegram(c.frames[0])];
+    expect(tc.header.accessNumber).toBe((ta.header.accessNumber! + 1) & 0xff);
+    expect(ta.records[0]).toMatchObject({ quantity: 'volume', value: 123.456 });
+  });
+
+  it('splits a 12-month history into several telegrams, stepped through by toggling FCB', async () => {
+    await m.request(sndNke(1));
+    const telegrams = [];
+    let fcb = true;
+    for (let i = 0; i < 5; i++) {
+      const r = await m.request(reqUd2(1, fcb));
+      fcb = !fcb;
+      const t = decodeTelegram(r.frames[0]);
+      telegrams.push(t);
+      if (!t.moreRecordsFollow) break;
+    }
+    expect(telegrams.length).toBeGreaterThan(1);
+    const records = telegrams.flatMap((t) => t.records);
+    expect(records.filter((r) => r.quantity === 'date').map((r) => r.value)).toEqual(history.map((h) => h.date));
+    expect(records.find((r) => r.quantity === 'energy' && r.storage === 12)?.value).toBe(29000 * 1000);
+    expect(records.find((r) => r.quantity === 'flow_temperature')?.value).toBe(70.3);
+  });
+
+  it('application reset restarts the readout at its first telegram', async () => {
+    await m.request(sndNke(1));
+    await m.request(reqUd2(1, true));
+    expect([...(await m.request(applicationReset(1))).raw]).toEqual([0xe5]);
+    const t = decodeTelegram((await m.request(reqUd2(1, false))).frames[0]);
+    expect(t.records[0]).toMatchObject({ quantity: 'energy', storage: 0 });
+  });
+
+  it('selects by secondary address with wildcards and answers on 253', async () => {
+    const sel = await m.request(selectSecondary({ id: '2200000F', manufacturer: null, version: null, medium: 0x06 }));
+    expect([...sel.raw]).toEqual([0xe5]);
+    const t = decodeTelegram((await m.request(reqUd2(253, true))).frames[0]);
+    expect(t.header.id).toBe('22000002');
+    expect(t.frame?.address).toBe(253);
+    await m.request(sndNke(253));
+  });
+
+  it('a wildcard selection matching two slaves collides: garbled bytes, no valid frame', async () => {
+    const before = seg.stats.collisions;
+    const r = await m.request(selectSecondary({ id: '2200000F', manufacturer: 'ZRI', version: null, medium: null }));
+    expect(r.frames).toHaveLength(0);
+    expect(r.raw.length).toBeGreaterThan(0);
+    expect([...r.raw]).not.toEqual([0xe5]);
+    expect(seg.stats.collisions).toBe(before + 1);
+    // ... and both selected slaves answering a REQ_UD2 collide too
+    const d = await m.request(reqUd2(253, true));
+    expect(d.frames).toHaveLength(0);
+    await m.request(selectSecondary({ ...SECONDARY_WILDCARD, id: '99999999' })); // deselect all
+  });
+
+  it('a silent meter does not answer; a bad-checksum meter sends a frame that fails its check', async () => {
+    seg.slaves[1].faults!.silent = true;
+    expect((await m.request(sndNke(2), 150)).raw.length).toBe(0);
+    seg.slaves[1].faults!.silent = false;
+    seg.slaves[1].faults!.badChecksum = true;
+    const r = await m.request(reqUd2(2, true), 150);
+    seg.slaves[1].faults!.badChecksum = false;
+    expect(r.raw[0]).toBe(0x68);
+    expect(r.frames).toHaveLength(0);
+  });
+});
+
+describe('libmbus (node-mbus) reads every simulated meter over TCP', () => {
+  let seg: MbusSegment;
+  const require = createRequire(import.meta.url);
+  const MbusMaster = require('node-mbus');
+  beforeAll(async () => {
+    seg = await startMbusSegment({
+      transport: { kind: 'tcp', port: 0 },
+      timing: { pacing: false },
+      slaves: [
+        { primaryAddress: 5, id: '12345678', manufacturer: 'KAM', version: 0x19, medium: 0x04, records: () => heat().slice(0, 13) },
+        { primaryAddress: 6, id: '22000001', manufacturer: 'ZRI', version: 0x01, medium: 0x16, records: water(123.456) },
+      ],
+    });
+  });
+  afterAll(async () => seg?.close());
+
+  const getData = (master: any, addr: number | string) =>
+    new Promise<any>((res, rej) => master.getData(addr, (err: Error | null, data: any) => (err ? rej(err) : res(data))));
+
+  it('libmbus and our decoder agree on every record', async () => {
+    if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');
+    const master = new MbusMaster({ host: '127.0.0.1', port: seg.endpoint.port, timeout: 1500, autoConnect: true });
+    try {
+      for (const s of seg.slaves) {
+        const data = await getData(master, s.primaryAddress);
+        expect(String(data.SlaveInformation.Id)).toBe(String(Number(s.id)));
+        expect(data.SlaveInformation.Manufacturer).toBe(s.manufacturer);
+        const ours = decodeTelegram(encodeRspUd({
+          address: s.primaryAddress, header: { id: s.id, manufacturer: s.manufacturer, version: s.version, medium: s.medium, accessNumber: 0 }, records: s.records(),
+        }));
+        expect(data.DataRecord.length).toBe(ours.records.length);
+        ours.records.forEach((r, i) => {
+          const lib = data.DataRecord[i];
+          expect(lib.StorageNumber, lib.Unit).toBe(r.storage);
+          if (typeof r.value === 'string') expect(String(lib.Value).replace(/Z$/, '')).toBe(r.value);
+          else expect(Number(lib.Value) * libmbusFactor(lib.Unit), lib.Unit).toBeCloseTo(r.value as number, 6);
+        });
+      }
+    } finally {
+      await new Promise((r) => master.close(r));
+    }
+  });
+
+  it('libmbus finds both meters by secondary scan (wildcard search through collisions)', async () => {
+    if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');
+    const master = new MbusMaster({ host: '127.0.0.1', port: seg.endpoint.port, timeout: 300, autoConnect: true });
+    try {
+      const found = await new Promise<string[]>((res, rej) => master.scanSecondary((err: Error | null, d: string[]) => (err ? rej(err) : res(d))));
+      expect(found.map((x) => x.slice(0, 8)).sort()).toEqual(['12345678', '22000001']);
+    } finally {
+      await new Promise((r) => master.close(r));
+    }
+  }, 60_000);
+});
