@@ -74,7 +74,7 @@ export function switchBaudRate(address: number, baud: number): MbusFrame {
 }
 
 /** Slave's acknowledgement. */
-export function ack(): MbusFrame {
+export function ackFrame(): MbusFrame {
   return { kind: 'ack' };
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   APPLICATION_RESET_SUBCODE,
+  ackFrame,
   ADDRESS_NETWORK_LAYER,
   applicationReset,
   ciForBaudRate,
@@ -75,6 +76,7 @@ describe('CI field', () => {
 });
 
 const wire: Array<[string, MbusFrame, string]> = [
+  ['slave acknowledgement', ackFrame(), 'E5'],
   ['SND_NKE 5', sndNke(5), '10 40 05 45 16'],
   ['REQ_UD2 5 FCB=0', reqUd2(5, false), '10 5B 05 60 16'],
   ['REQ_UD2 5 FCB=1', reqUd2(5, true), '10 7B 05 80 16'],
