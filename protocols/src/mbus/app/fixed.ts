@@ -10,9 +10,10 @@
  *
  * Where this differs from libmbus (which the corpus .norm.xml files reflect), we follow the
  * usergroup's table and say so here:
- *  - status bit 0 = counters binary (else BCD), bit 1 = counters stored at a fixed date; bits 2..4
- *    power low / permanent / temporary error, 5..7 manufacturer specific. libmbus tests bits 7 and
- *    6 instead. Both corpus telegrams have status 0x00, so they decode the same either way.
+ *  - status bit 0 = counters binary signed (else BCD), bit 1 = counters stored at a fixed date;
+ *    bits 2..4 power low / permanent / temporary error, 5..7 manufacturer specific (usergroup doc,
+ *    "coding of the status field"; the Rust m-bus-parser reads it the same way). libmbus tests
+ *    bits 7 and 6 instead. Both corpus telegrams have status 0x00: they decode the same either way.
  *  - unit 0x0D is kJ·100 and 0x0E is MJ (libmbus swaps them); 0x2E is m³·100 (libmbus: "m^3").
  *  - unit 0x3E on counter 2 means "same unit as counter 1, historic value" (libmbus prints
  *    "reserved but historic" and no unit): we give counter 2 counter 1's unit and storage 1.
@@ -24,7 +25,7 @@ import type { MbusRecord, MbusStatus } from './types.js';
 export const FIXED_STRUCTURE_LENGTH = 16;
 
 export interface FixedStatus extends MbusStatus {
-  /** Bit 0: counters are 32-bit binary; otherwise 8-digit BCD. */
+  /** Bit 0: counters are 32-bit signed binary; otherwise 8-digit BCD. */
   countersBinary: boolean;
   /** Bit 1: counters hold values stored at a fixed date (e.g. the billing date), not current ones. */
   storedAtFixedDate: boolean;
@@ -222,7 +223,7 @@ export function decodeFixedDataStructure(data: Uint8Array, offset = 0, ci = 0x73
       },
     };
     if (status.countersBinary) {
-      const v = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
+      const v = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24); // int32, "binary signed"
       rec.value = info.kind ? v : scaled(v, info.exp);
       return rec;
     }

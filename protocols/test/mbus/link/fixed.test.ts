@@ -88,12 +88,12 @@ describe('corpus telegrams with CI 0x73 against libmbus', () => {
 const fixed = (hex: string) => hexBytes(hex);
 
 describe('fields', () => {
-  it('binary counters (status bit 0), fixed date (bit 1) and the error bits', () => {
+  it('binary signed counters (status bit 0), fixed date (bit 1) and the error bits', () => {
     const r = decodeFixedDataStructure(fixed('78 56 34 12 01 1F 05 05 10 27 00 00 FF FF FF FF'));
     expect(r.header.status).toMatchObject({ raw: 0x1f, countersBinary: true, storedAtFixedDate: true, powerLow: true, permanentError: true, temporaryError: true, applicationBusy: false });
     expect(r.records.map((x) => [x.value, x.storage, x.raw.dif])).toEqual([
       [10_000_000, 1, 0x44],
-      [4_294_967_295_000, 1, 0x44],
+      [-1000, 1, 0x44],
     ]);
   });
 
