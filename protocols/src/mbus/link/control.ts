@@ -52,7 +52,8 @@ export const controlWithFcb = (base: number, fcb: boolean): number => (fcb ? bas
 export const CI_APPLICATION_RESET = 0x50;
 export const CI_DATA_SEND = 0x51;
 export const CI_SELECTION = 0x52;
-export const CI_SYNC_ACTION = 0x5c;
+/** Usergroup code (libmbus MBUS_CONTROL_INFO_SYNC_ACTION). */
+export const CI_SYNC_ACTION = 0x54;
 export const CI_DATA_SEND_MSB = 0x55;
 export const CI_SELECTION_MSB = 0x56;
 export const CI_RESPONSE_ERROR = 0x70;
@@ -77,11 +78,9 @@ const CI_NAMES: Readonly<Record<number, string>> = {
   0x50: 'application reset',
   0x51: 'data send',
   0x52: 'selection of slave',
-  0x53: 'application reset / select (long header)',
-  0x54: 'request of selected application',
+  0x54: 'synchronize action',
   0x55: 'data send (MSB first)',
   0x56: 'selection of slave (MSB first)',
-  0x5c: 'synchronize action',
   0x70: 'application error',
   0x71: 'alarm status',
   0x72: 'variable data response',
@@ -99,6 +98,7 @@ const CI_NAMES: Readonly<Record<number, string>> = {
 
 export function describeCi(ci: number): string {
   if (ci in CI_BAUD_RATE) return `set baud rate to ${CI_BAUD_RATE[ci]}`;
+  if (ci >= 0x90 && ci <= 0x97) return `hash procedure ${ci - 0x90}`;
   return CI_NAMES[ci] ?? `CI 0x${ci.toString(16).padStart(2, '0')}`;
 }
 

@@ -59,6 +59,8 @@ describe('CI field', () => {
     [0x78, 'variable data response, no header'],
     [0x7a, 'variable data response, short header'],
     [0xbd, 'set baud rate to 9600'],
+    [0x54, 'synchronize action'],
+    [0x93, 'hash procedure 3'],
     [0x99, 'CI 0x99'],
   ])('CI %i is %s', (ci, name) => {
     expect(describeCi(ci)).toBe(name);
