@@ -19,7 +19,8 @@ const GatewayRow = z.object({
   open_quarantine: z.coerce.number().optional(),
 });
 const GATEWAY_COLUMNS = 'id, name, building_id, status, online, last_seen_at, last_status, created_at, updated_at';
-const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), address: z.string(), meter_id: Id, valid_from: z.union([z.date(), z.string()]).transform(String), valid_to: Timestamp.nullable(), created_at: Timestamp });
+const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), address: z.string(), meter_id: Id, /** null = since ever (the first binding of an address covers earlier readings too). */
+  valid_from: z.unknown().transform((v) => (typeof v === 'number' || v === '-infinity' || v == null ? null : new Date(v as string).toISOString())).pipe(z.string().nullable()), valid_to: Timestamp.nullable(), created_at: Timestamp });
 
 const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   async function loadGateway(id: string) {
