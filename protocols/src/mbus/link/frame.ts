@@ -39,11 +39,12 @@ export class MbusFrameError extends Error {
   constructor(
     readonly code: MbusFrameErrorCode,
     readonly offset: number,
-    message: string,
+    /** What is wrong, without code and offset (e.g. "checksum expected 0x5C, got 0x5D"). */
+    readonly detail: string,
     readonly expected?: number,
     readonly actual?: number,
   ) {
-    super(`${code} at offset ${offset}: ${message}`);
+    super(`${code} at offset ${offset}: ${detail}`);
   }
 }
 
@@ -147,11 +148,15 @@ export function decodeFrameAt(bytes: Uint8Array, offset = 0): { frame: MbusFrame
   if (start !== FRAME_LONG_START) {
     throw new MbusFrameError('bad-start', offset, `frame must start with 0xE5, 0x10 or 0x68, got ${hex(start)}`, undefined, start);
   }
-  need(4, 'long frame header');
+  // Header checks run as soon as their byte is present, so a stream parser can reject a false
+  // start without waiting for the rest of a frame that cannot exist.
+  need(2, 'long frame header');
   const l1 = bytes[offset + 1];
+  if (l1 < 3) throw new MbusFrameError('bad-length', offset + 1, `L=${l1} is below 3 (C, A and CI are mandatory)`, 3, l1);
+  need(3, 'long frame header');
   const l2 = bytes[offset + 2];
   if (l1 !== l2) throw new MbusFrameError('length-mismatch', offset + 2, `length fields differ: L=${l1} then L=${l2}`, l1, l2);
-  if (l1 < 3) throw new MbusFrameError('bad-length', offset + 1, `L=${l1} is below 3 (C, A and CI are mandatory)`, 3, l1);
+  need(4, 'long frame header');
   if (bytes[offset + 3] !== FRAME_LONG_START) {
     throw new MbusFrameError('bad-second-start', offset + 3, `second start byte 0x68 expected, got ${hex(bytes[offset + 3])}`, FRAME_LONG_START, bytes[offset + 3]);
   }

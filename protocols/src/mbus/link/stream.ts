@@ -68,25 +68,13 @@ export class MbusStreamParser {
         continue;
       }
       const len = expectedFrameLength(joined, pos);
-      if (final && (len === undefined || (len !== null && joined.length - pos < len))) {
-        this.skip(skipped, joined.subarray(pos, pos + 1), `truncated: stream ended after ${joined.length - pos} of ${len ?? 'unknown'} bytes of a frame`);
-        pos++;
-        continue;
-      }
-      if (len === undefined) break; // need the L byte
-      if (len !== null && joined.length - pos < len) {
-        // Not enough bytes for the frame its header announces. A long-frame header that is
-        // already inconsistent (L≠L or no second 0x68) cannot become valid: skip it now rather
-        // than stalling up to 261 bytes on a false start.
-        if (joined[pos] === 0x68 && joined.length - pos >= 4) {
-          const early = this.headerProblem(joined, pos);
-          if (early) {
-            this.skip(skipped, joined.subarray(pos, pos + 1), early);
-            pos++;
-            continue;
-          }
-        } else if (joined[pos] === 0x68 && joined.length - pos >= 3 && joined[pos + 1] !== joined[pos + 2]) {
-          this.skip(skipped, joined.subarray(pos, pos + 1), `length fields differ (L=${joined[pos + 1]}, L=${joined[pos + 2]})`);
+      if (len === undefined || (len !== null && joined.length - pos < len)) {
+        // Incomplete. A header that is already inconsistent (L<3, L≠L, no second 0x68) can never
+        // complete: skip it now rather than stall up to 261 bytes on a false start. At the end of
+        // the stream nothing more will come, so an incomplete frame is dropped as truncated.
+        const early = this.headerProblem(joined, pos);
+        if (early || final) {
+          this.skip(skipped, joined.subarray(pos, pos + 1), early ?? `truncated: stream ended after ${joined.length - pos} of ${len ?? 'unknown'} bytes of a frame`);
           pos++;
           continue;
         }
@@ -99,7 +87,7 @@ export class MbusStreamParser {
         pos += length;
       } catch (e) {
         if (!(e instanceof MbusFrameError)) throw e;
-        this.skip(skipped, joined.subarray(pos, pos + 1), `${e.code}: ${e.message}`);
+        this.skip(skipped, joined.subarray(pos, pos + 1), `${e.code}: ${e.detail}`);
         pos++;
       }
     }
@@ -115,10 +103,15 @@ export class MbusStreamParser {
     this.pendingReason = '';
   }
 
+  /** The first problem visible in a partial frame, or null when it may still complete. */
   private headerProblem(b: Uint8Array, pos: number): string | null {
-    if (b[pos + 1] !== b[pos + 2]) return `length-mismatch: length fields differ (L=${b[pos + 1]}, L=${b[pos + 2]})`;
-    if (b[pos + 3] !== 0x68) return `bad-second-start: second start byte 0x68 expected, got 0x${b[pos + 3].toString(16).padStart(2, '0')}`;
-    return null;
+    try {
+      decodeFrameAt(b, pos);
+      return null;
+    } catch (e) {
+      if (!(e instanceof MbusFrameError)) throw e;
+      return e.code === 'truncated' ? null : `${e.code}: ${e.detail}`;
+    }
   }
 
   private skip(out: SkippedBytes[], bytes: Uint8Array, reason: string): void {

@@ -71,7 +71,7 @@ describe('resynchronisation', () => {
   it('a header with L≠L is skipped at once, not waited on', () => {
     const r = feed([concat(hexBytes('68 F0 0F 68'), req)]);
     expect(r.frames.map((f) => f.raw)).toEqual([req]);
-    expect(r.skipped[0]).toEqual({ bytes: hexBytes('68'), reason: 'length-mismatch: length fields differ (L=240, L=15)' });
+    expect(r.skipped[0]).toEqual({ bytes: hexBytes('68'), reason: 'length-mismatch: length fields differ: L=240 then L=15' });
     expect(r.buffered).toBe(0);
   });
 
