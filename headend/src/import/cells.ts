@@ -7,7 +7,9 @@ import { z } from 'zod';
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
 
 export const text = (max = 500) => z.preprocess(blankToUndefined, z.string().max(max));
-export const optText = (max = 500) => text(max).optional();
+/** An optional cell: blank → absent, before the inner type sees it. */
+export const opt = <T extends z.ZodType>(s: T) => z.preprocess(blankToUndefined, s.optional());
+export const optText = (max = 500) => opt(text(max));
 
 export const num = () => z.preprocess((v) => {
   const s = blankToUndefined(v);

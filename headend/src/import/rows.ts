@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Resource } from '@amr/protocols';
-import { bool, date, int, num, optText, text } from './cells.js';
+import { bool, date, int, num, opt, optText, text } from './cells.js';
 
 export const ImportKind = z.enum(['buildings', 'premises', 'accounts', 'meters']);
 export type ImportKind = z.infer<typeof ImportKind>;
@@ -18,20 +18,20 @@ export const BuildingImportRow = z.object({
   address: text(),
   city: optText(200),
   fias_id: optText(64),
-  year_built: int().optional(),
-  floors: int().optional(),
-  total_area_m2: num().optional(),
-  common_area_m2: num().optional(),
+  year_built: opt(int()),
+  floors: opt(int()),
+  total_area_m2: opt(num()),
+  common_area_m2: opt(num()),
 });
 
 export const PremiseImportRow = z.object({
   building: text(100),
   number: text(32),
   kind: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['residential', 'non_residential']).optional()),
-  floor: int().optional(),
+  floor: opt(int()),
   entrance: optText(32),
-  area_m2: num().pipe(z.number().nonnegative()).optional(),
-  residents: int().pipe(z.number().nonnegative()).optional(),
+  area_m2: opt(num().pipe(z.number().nonnegative())),
+  residents: opt(int().pipe(z.number().nonnegative())),
 });
 
 export const AccountImportRow = z.object({
@@ -39,10 +39,10 @@ export const AccountImportRow = z.object({
   building: text(100),
   premise: text(32),
   holder_name: optText(300),
-  share: num().pipe(z.number().gt(0).max(1)).optional(),
-  active: bool().optional(),
-  opened_on: date().optional(),
-  closed_on: date().optional(),
+  share: opt(num().pipe(z.number().gt(0).max(1))),
+  active: opt(bool()),
+  opened_on: opt(date()),
+  closed_on: opt(date()),
 });
 
 export const MeterImportRow = z.object({
@@ -55,20 +55,20 @@ export const MeterImportRow = z.object({
   model: optText(100),
   serial_number: text(64),
   identifier: optText(64),
-  register_digits: int().pipe(z.number().min(1).max(15)).optional(),
-  register_decimals: int().pipe(z.number().min(0).max(6)).optional(),
-  zones: int().pipe(z.number().min(1).max(4)).optional(),
-  commissioned_on: date().optional(),
-  verification_interval_years: int().pipe(z.number().positive()).optional(),
-  last_verified_on: date().optional(),
-  next_verification_on: date().optional(),
+  register_digits: opt(int().pipe(z.number().min(1).max(15))),
+  register_decimals: opt(int().pipe(z.number().min(0).max(6))),
+  zones: opt(int().pipe(z.number().min(1).max(4))),
+  commissioned_on: opt(date()),
+  verification_interval_years: opt(int().pipe(z.number().positive())),
+  last_verified_on: opt(date()),
+  next_verification_on: opt(date()),
   place: optText(200),
-  installed_on: date().optional(),
-  sealed_on: date().optional(),
-  antimagnetic_seal: bool().optional(),
-  has_temperature_sensors: bool().optional(),
-  has_pressure_sensors: bool().optional(),
-  remote_reading: bool().optional(),
+  installed_on: opt(date()),
+  sealed_on: opt(date()),
+  antimagnetic_seal: opt(bool()),
+  has_temperature_sensors: opt(bool()),
+  has_pressure_sensors: opt(bool()),
+  remote_reading: opt(bool()),
   notes: optText(2000),
 });
 
