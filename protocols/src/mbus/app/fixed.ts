@@ -18,7 +18,7 @@
  *  - unit 0x3E on counter 2 means "same unit as counter 1, historic value" (libmbus prints
  *    "reserved but historic" and no unit): we give counter 2 counter 1's unit and storage 1.
  */
-import { MbusDecodeError } from './errors.js';
+import { MbusDecodeError, MbusEncodeError } from './errors.js';
 import { readBcd } from './primitives.js';
 import type { MbusRecord, MbusStatus } from './types.js';
 
@@ -249,4 +249,55 @@ export function decodeFixedDataStructure(data: Uint8Array, offset = 0, ci = 0x73
   };
   if (avail > FIXED_STRUCTURE_LENGTH) result.trailing = hex(data.subarray(offset + FIXED_STRUCTURE_LENGTH));
   return result;
+}
+
+export interface FixedDataSpec {
+  /** 8 decimal digits. */
+  id: string;
+  accessNumber: number;
+  /** Status byte; bit 0 selects binary (signed 32-bit) counters instead of 8-digit BCD. */
+  status: number;
+  /** 0..15, the fixed-structure medium (4 = heat, 7 = water ...). */
+  mediumCode: number;
+  /** Unit codes (0x00..0x3F) and raw counter values (before the unit's multiplier). */
+  counter1: { unitCode: number; raw: number };
+  counter2: { unitCode: number; raw: number };
+}
+
+function bcd4(value: number, what: string): number[] {
+  if (!Number.isInteger(value) || value < 0 || value > 99_999_999) {
+    throw new MbusEncodeError('range', `${what} ${value} does not fit 8 BCD digits`);
+  }
+  const d = String(value).padStart(8, '0');
+  return [6, 4, 2, 0].map((i) => (Number(d[i]) << 4) | Number(d[i + 1]));
+}
+
+/**
+ * Builds the 16 bytes of a fixed data structure (user data after CI 0x73, LSB first), for slave
+ * simulators of old meters. Throws on values the coding cannot carry.
+ */
+export function encodeFixedDataStructure(spec: FixedDataSpec): Uint8Array {
+  if (!/^\d{8}$/.test(spec.id)) throw new MbusEncodeError('range', `id must be 8 decimal digits, got "${spec.id}"`);
+  for (const [k, v, max] of [['accessNumber', spec.accessNumber, 255], ['status', spec.status, 255], ['mediumCode', spec.mediumCode, 15], ['counter1.unitCode', spec.counter1.unitCode, 63], ['counter2.unitCode', spec.counter2.unitCode, 63]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new MbusEncodeError('range', `${k} must be 0..${max}, got ${v}`);
+  }
+  const counter = (c: { raw: number }, what: string): number[] => {
+    if (spec.status & 0x01) {
+      if (!Number.isInteger(c.raw) || c.raw < -0x8000_0000 || c.raw > 0x7fff_ffff) {
+        throw new MbusEncodeError('range', `${what} ${c.raw} does not fit a signed 32-bit counter`);
+      }
+      return [c.raw & 0xff, (c.raw >> 8) & 0xff, (c.raw >> 16) & 0xff, (c.raw >>> 24) & 0xff];
+    }
+    return bcd4(c.raw, what);
+  };
+  const id = bcd4(Number(spec.id), 'id');
+  return Uint8Array.from([
+    ...id,
+    spec.accessNumber,
+    spec.status,
+    spec.counter1.unitCode | ((spec.mediumCode & 0x03) << 6),
+    spec.counter2.unitCode | ((spec.mediumCode >> 2) << 6),
+    ...counter(spec.counter1, 'counter 1'),
+    ...counter(spec.counter2, 'counter 2'),
+  ]);
 }
