@@ -13,7 +13,7 @@
 import {
   ADDRESS_BROADCAST_NO_REPLY, ADDRESS_BROADCAST_REPLY, ADDRESS_NETWORK_LAYER, CI_APPLICATION_RESET, CI_DATA_SEND,
   CI_SELECTION, FRAME_ACK, MbusStreamParser, decodeSecondaryAddress, encodeRspUdSeries, matchesSecondary,
-  parseControlField, type MbusFrame, type RecordSpec, type SecondaryAddress,
+  parseControlField, type MbusFrame, type RecordSpec,
 } from '@amr/protocols';
 import type { LineFaults } from '../faults.js';
 import { serveLine, type Endpoint, type Reply, type TransportOptions } from '../transport/line.js';
@@ -39,7 +39,6 @@ export interface MbusSlaveSpec {
 
 interface SlaveState {
   spec: MbusSlaveSpec;
-  secondary: SecondaryAddress;
   selected: boolean;
   lastFcb: boolean | undefined;
   lastAnswer: Uint8Array | undefined;
@@ -134,7 +133,6 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
     spec.faults ??= {};
     return {
       spec,
-      secondary: { id: spec.id, manufacturer: spec.manufacturer, version: spec.version, medium: spec.medium },
       selected: false,
       lastFcb: undefined,
       lastAnswer: undefined,
@@ -198,7 +196,8 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       const pattern = decodeSecondaryAddress(f.data, 0);
       const hits: Uint8Array[] = [];
       for (const s of states) {
-        s.selected = matchesSecondary(pattern, s.secondary);
+        // Read the address now: a replaced meter answers with its new identity.
+        s.selected = matchesSecondary(pattern, { id: s.spec.id, manufacturer: s.spec.manufacturer, version: s.spec.version, medium: s.spec.medium });
         if (s.selected) {
           s.lastFcb = undefined;
           s.series = [];

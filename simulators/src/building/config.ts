@@ -1,0 +1,61 @@
+// Building simulator configuration (YAML/JSON), validated with zod so an error names its key.
+import { z } from 'zod';
+
+export const Resource = z.enum(['heat', 'cold_water', 'hot_water', 'electricity']);
+export type Resource = z.infer<typeof Resource>;
+export const RESOURCES: readonly Resource[] = Resource.options;
+
+const perResource = (def: number) =>
+  z.object({ heat: z.number().min(0).max(0.9).default(def), cold_water: z.number().min(0).max(0.9).default(def), hot_water: z.number().min(0).max(0.9).default(def), electricity: z.number().min(0).max(0.9).default(def) }).default({ heat: def, cold_water: def, hot_water: def, electricity: def });
+
+const Transport = z.enum(['pty', 'tcp']);
+
+const BusConfig = z.object({
+  transport: Transport,
+  port: z.number().int().min(0).max(65535).default(0),
+  baud: z.number().int().positive(),
+});
+
+export const BuildingConfig = z.object({
+  name: z.string().default('Building 1'),
+  seed: z.number().int().default(1),
+  /** Simulated start instant (ISO). */
+  start: z.coerce.date().default(new Date('2026-01-01T00:00:00Z')),
+  /** Simulated seconds per real second; 0 = frozen (tests drive it with advance()). */
+  speed: z.number().min(0).default(1),
+  apartments: z.number().int().min(1).max(200).default(12),
+  /** Apartment water meters: serial pulse counters or M-Bus water meters. */
+  apartmentWater: z.enum(['pulse', 'mbus']).default('pulse'),
+  /** Apartment heat meters on M-Bus (otherwise apartment heat use is only in the truth). */
+  apartmentHeat: z.boolean().default(false),
+  /** Liters per pulse on the pulse counters. */
+  pulseWeightL: z.number().positive().default(10),
+  /** Pulse counter wrap (2^32 on the wire; lower it to test rollover). */
+  pulseWrap: z.number().int().min(2).max(2 ** 32).default(2 ** 32),
+  /** Share of the building meter lost to leaks/theft/losses (the imbalance), per resource. */
+  loss: perResource(0.03).default({ heat: 0.12, cold_water: 0.03, hot_water: 0.03, electricity: 0.05 }),
+  /** Common-area use as a share of the apartments' sum, per resource. */
+  common: perResource(0.02).default({ heat: 0.05, cold_water: 0.02, hot_water: 0.01, electricity: 0.08 }),
+  /** Due-date history kept by M-Bus meters (months, storage numbers 1…N). */
+  historyMonths: z.number().int().min(0).max(36).default(12),
+  pacing: z.boolean().default(true),
+  turnaroundMs: z.number().min(0).default(5),
+  buses: z
+    .object({
+      mbus: BusConfig.default({ transport: 'tcp', port: 0, baud: 2400 }),
+      modbus: BusConfig.default({ transport: 'pty', port: 0, baud: 9600 }),
+      pulse: BusConfig.default({ transport: 'pty', port: 0, baud: 9600 }),
+    })
+    .default({ mbus: { transport: 'tcp', port: 0, baud: 2400 }, modbus: { transport: 'pty', port: 0, baud: 9600 }, pulse: { transport: 'pty', port: 0, baud: 9600 } }),
+});
+export type BuildingConfig = z.infer<typeof BuildingConfig>;
+export type BuildingConfigInput = z.input<typeof BuildingConfig>;
+
+export function parseBuildingConfig(input: unknown): BuildingConfig {
+  const r = BuildingConfig.safeParse(input ?? {});
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid building config: ${msg}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,113 @@
+// The meters of the building model: identity, what they truly measured, and what their register
+// shows under a fault. Faults here are the metrological ones (stuck register, rollover, reverse
+// flow, replacement, clock drift); line faults (silent, bad checksum) are switched on the bus.
+import type { LineFaults } from '../faults.js';
+import type { Resource } from './config.js';
+
+export type MeterFault =
+  | { kind: 'silent' }
+  | { kind: 'crc' }
+  | { kind: 'stuck' }
+  | { kind: 'rollover'; marginUnits?: number }
+  | { kind: 'clockDrift'; driftSeconds: number }
+  | { kind: 'reverseFlow' }
+  | { kind: 'replaced'; newSerial?: string }
+  | { kind: 'clear' };
+
+export interface Replacement {
+  meterId: string;
+  at: string;
+  oldSerial: string;
+  newSerial: string;
+  removalReading: number;
+  installReading: number;
+}
+
+export class SimMeter {
+  readonly line: LineFaults = {};
+  private stuckAt?: number;
+  private reverseFrom?: number;
+  private offset = 0;
+  private replacedAt?: number;
+  driftMs = 0;
+  readonly replacements: Replacement[] = [];
+
+  constructor(
+    readonly meterId: string,
+    readonly resource: Resource,
+    readonly role: 'building' | 'apartment',
+    public serial: string,
+    /** True cumulative consumption since the simulation start. */
+    readonly trueCumulative: (tMs: number) => number,
+    /** Register value at the simulation start. */
+    readonly initialReading: number,
+    /** The register rolls over to 0 at this value (register digits). */
+    readonly modulus: number,
+    readonly apartment?: number,
+  ) {}
+
+  /** What the meter's register shows at `tMs`. */
+  register(tMs: number): number {
+    let t = tMs;
+    if (this.stuckAt !== undefined) t = Math.min(t, this.stuckAt);
+    let v: number;
+    if (this.replacedAt !== undefined && t >= this.replacedAt) {
+      v = this.trueCumulative(t) - this.trueCumulative(this.replacedAt); // new meter from 0
+    } else {
+      v = this.initialReading + this.trueCumulative(t);
+    }
+    if (this.reverseFrom !== undefined && t >= this.reverseFrom) {
+      const at = this.trueCumulative(this.reverseFrom);
+      v -= 2 * (this.trueCumulative(t) - at); // counts backwards from the fault on
+    }
+    v += this.offset;
+    return ((v % this.modulus) + this.modulus) % this.modulus;
+  }
+
+  /** Meter clock (drifts when the clockDrift fault is on). */
+  clock(tMs: number): Date {
+    return new Date(tMs + this.driftMs);
+  }
+
+  get reverse(): boolean {
+    return this.reverseFrom !== undefined;
+  }
+
+  apply(f: MeterFault, nowMs: number): void {
+    switch (f.kind) {
+      case 'silent': this.line.silent = true; break;
+      case 'crc': this.line.badChecksum = true; break;
+      case 'stuck': this.stuckAt = nowMs; break;
+      case 'rollover': {
+        // Move the register to just below its last value so it wraps within `margin` units.
+        const margin = f.marginUnits ?? 0.5;
+        this.offset += this.modulus - margin - this.register(nowMs);
+        break;
+      }
+      case 'clockDrift': this.driftMs = f.driftSeconds * 1000; break;
+      case 'reverseFlow': this.reverseFrom = nowMs; break;
+      case 'replaced': {
+        const removal = this.register(nowMs);
+        const newSerial = f.newSerial ?? String((Number(this.serial) + 50_000_000) % 100_000_000).padStart(8, '0');
+        this.replacements.push({ meterId: this.meterId, at: new Date(nowMs).toISOString(), oldSerial: this.serial, newSerial, removalReading: removal, installReading: 0 });
+        this.serial = newSerial;
+        this.replacedAt = nowMs;
+        this.offset = 0;
+        this.stuckAt = undefined;
+        this.reverseFrom = undefined;
+        break;
+      }
+      case 'clear': {
+        // The register continues from where it is: what the stuck/reverse period did stays done.
+        const before = this.register(nowMs);
+        this.line.silent = false;
+        this.line.badChecksum = false;
+        this.stuckAt = undefined;
+        this.reverseFrom = undefined;
+        this.driftMs = 0;
+        this.offset += before - this.register(nowMs);
+        break;
+      }
+    }
+  }
+}
