@@ -17,7 +17,7 @@ import {
   controlWithFcb,
 } from './control.js';
 import type { MbusFrame } from './frame.js';
-import { encodeSecondaryAddress, type SecondaryAddress } from './secondary.js';
+import { encodeSecondaryAddress, encodeSelection, type SecondaryAddress } from './secondary.js';
 
 function checkAddress(address: number): void {
   if (!Number.isInteger(address) || address < 0 || address > 255) throw new RangeError(`M-Bus address must be 0..255, got ${address}`);
@@ -61,6 +61,11 @@ export function applicationReset(address: number, subcode?: number, fcb = false)
  */
 export function selectSecondary(pattern: SecondaryAddress, fcb = true): MbusFrame {
   return sndUd(ADDRESS_NETWORK_LAYER, CI_SELECTION, encodeSecondaryAddress(pattern), fcb);
+}
+
+/** Enhanced selection: the secondary address plus the fabrication number (8 digits, F = wildcard). */
+export function selectSecondaryEnhanced(pattern: SecondaryAddress, fabricationNumber: string, fcb = true): MbusFrame {
+  return sndUd(ADDRESS_NETWORK_LAYER, CI_SELECTION, encodeSelection({ address: pattern, fabricationNumber }), fcb);
 }
 
 /** Deselect whichever slave is selected: SND_NKE to the network-layer address 253. */

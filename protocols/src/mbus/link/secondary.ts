@@ -155,3 +155,55 @@ export function nextSearchPatterns(pattern: SecondaryAddress, position: number =
     id: pattern.id.slice(0, position) + String(d) + pattern.id.slice(position + 1),
   }));
 }
+
+/** A selection (CI 0x52 user data): the secondary address, optionally the fabrication number. */
+export interface SecondarySelection {
+  address: SecondaryAddress;
+  /** Enhanced selection: 8 digits (F = wildcard) sent as DIF 0x0C VIF 0x78 after the address. */
+  fabricationNumber?: string;
+}
+
+/**
+ * Enhanced secondary addressing (EN 13757-3, "enhanced selection"): meters that share an ID
+ * (e.g. one per channel) are told apart by fabrication number.
+ */
+export function encodeSelection(sel: SecondarySelection): Uint8Array {
+  const address = encodeSecondaryAddress(sel.address);
+  if (sel.fabricationNumber === undefined) return address;
+  if (!ID_RE.test(sel.fabricationNumber)) {
+    throw new MbusAddressError(`fabrication number must be 8 digits (F = wildcard), got "${sel.fabricationNumber}"`, 8);
+  }
+  const out = new Uint8Array(14);
+  out.set(address, 0);
+  out[8] = 0x0c;
+  out[9] = 0x78;
+  for (let i = 0; i < 4; i++) out[13 - i] = parseInt(sel.fabricationNumber.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** What a slave reads out of a CI 0x52 telegram; throws MbusAddressError naming the bad byte. */
+export function decodeSelection(data: Uint8Array): SecondarySelection {
+  const address = decodeSecondaryAddress(data);
+  if (data.length === 8) return { address };
+  if (data.length === 14 && data[8] === 0x0c && data[9] === 0x78) {
+    let fabricationNumber = '';
+    for (let i = 13; i >= 10; i--) fabricationNumber += data[i].toString(16).padStart(2, '0').toUpperCase();
+    return { address, fabricationNumber };
+  }
+  throw new MbusAddressError(
+    data.length === 14 ? `enhanced selection expects DIF 0x0C VIF 0x78 at byte 8, got ${data[8].toString(16)} ${data[9].toString(16)}` : `selection data must be 8 or 14 bytes, got ${data.length}`,
+    8,
+  );
+}
+
+/** True when a slave with `actual` address and fabrication number is selected by `sel`. */
+export function matchesSelection(sel: SecondarySelection, actual: SecondaryAddress, fabricationNumber?: string): boolean {
+  if (!matchesSecondary(sel.address, actual)) return false;
+  if (sel.fabricationNumber === undefined) return true;
+  if (fabricationNumber === undefined) return false;
+  for (let i = 0; i < 8; i++) {
+    const p = sel.fabricationNumber[i];
+    if (p !== 'F' && p !== fabricationNumber[i]) return false;
+  }
+  return true;
+}

@@ -2,6 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  decodeSelection,
+  encodeFrame,
+  encodeSelection,
+  matchesSelection,
+  selectSecondaryEnhanced,
   decodeSecondaryAddress,
   encodeSecondaryAddress,
   formatSecondaryAddress,
@@ -132,5 +137,29 @@ describe('matching and search', () => {
       }),
       { seed: 253, numRuns: 50 },
     );
+  });
+});
+
+describe('enhanced selection (fabrication number)', () => {
+  it('appends DIF 0x0C VIF 0x78 and the BCD fabrication number', () => {
+    const f = selectSecondaryEnhanced(cyble, '00123456');
+    expect(f.kind === 'long' && [...f.data]).toEqual([...hexBytes('78 03 49 11 77 04 14 07 0C 78 56 34 12 00')]);
+    expect(encodeFrame(f)).toEqual(hexBytes('68 11 11 68 73 FD 52 78 03 49 11 77 04 14 07 0C 78 56 34 12 00 4D 16'));
+  });
+
+  it('decodes both forms and names bad ones', () => {
+    expect(decodeSelection(encodeSecondaryAddress(cyble))).toEqual({ address: cyble });
+    expect(decodeSelection(encodeSelection({ address: cyble, fabricationNumber: '0012FFFF' }))).toEqual({ address: cyble, fabricationNumber: '0012FFFF' });
+    expect(() => decodeSelection(new Uint8Array(10))).toThrow(/8 or 14 bytes, got 10/);
+    expect(() => decodeSelection(new Uint8Array(14))).toThrow(/DIF 0x0C VIF 0x78 at byte 8/);
+    expect(() => encodeSelection({ address: cyble, fabricationNumber: '123' })).toThrow(/fabrication number must be 8 digits/);
+  });
+
+  it('matches on address and fabrication number wildcards', () => {
+    const sel = { address: parseSecondaryAddress('11490378.*.*.*'), fabricationNumber: '0012FFFF' };
+    expect(matchesSelection(sel, cyble, '00123456')).toBe(true);
+    expect(matchesSelection(sel, cyble, '00133456')).toBe(false);
+    expect(matchesSelection(sel, cyble)).toBe(false);
+    expect(matchesSelection({ address: cyble }, cyble)).toBe(true);
   });
 });
