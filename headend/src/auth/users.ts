@@ -11,7 +11,7 @@ export const NewUser = z.object({
   username: z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits, . _ @ -'),
   password: z.string().min(8).max(256),
   role: Role,
-  displayName: z.string().max(200).optional(),
+  display_name: z.string().max(200).optional(),
   email: z.email().optional(),
 });
 export type NewUser = z.infer<typeof NewUser>;
@@ -29,7 +29,7 @@ export async function createUser(q: Queryable, input: NewUser, actor: Actor = SY
   const hash = await hashPassword(u.password);
   const { rows } = await q.query<UserRow>(
     `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
-    [u.username, u.displayName ?? null, u.email ?? null, hash, u.role],
+    [u.username, u.display_name ?? null, u.email ?? null, hash, u.role],
   );
   await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
   return rows[0];

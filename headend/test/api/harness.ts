@@ -53,8 +53,8 @@ export async function startHarness(config: { TOKEN_TTL?: number | string } = {})
       const username = opts.username ?? `${role}${++seq}`;
       const u = await call<{ id: number }>('POST', '/users', adminToken, { username, password: 'password-123', role });
       if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.body)}`);
-      for (const b of opts.buildingIds ?? []) await call('POST', `/users/${u.body.id}/grants`, adminToken, { buildingId: b });
-      for (const a of opts.accountIds ?? []) await call('POST', `/users/${u.body.id}/accounts`, adminToken, { personalAccountId: a });
+      for (const b of opts.buildingIds ?? []) await call('POST', `/users/${u.body.id}/grants`, adminToken, { building_id: b });
+      for (const a of opts.accountIds ?? []) await call('POST', `/users/${u.body.id}/accounts`, adminToken, { personal_account_id: a });
       return login(username, 'password-123');
     },
     async close() {

@@ -24,13 +24,13 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
     schema: {
       tags: ['auth'], summary: 'Exchange username and password for a bearer token', security: [],
       body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-      response: { 200: z.object({ token: z.string(), expiresAt: z.string(), user: User }), ...errors },
+      response: { 200: z.object({ token: z.string(), expires_at: z.string(), user: User }), ...errors },
     },
   }, async (req) => {
     const user = await authenticate(db, req.body.username, req.body.password);
     if (!user) throw new HttpError(401, 'unauthorized', 'wrong username or password, or the user is deactivated');
     const t = await issueToken(db, user.id, ttl, req.headers['user-agent']);
-    return { token: t.token, expiresAt: t.expiresAt.toISOString(), user };
+    return { token: t.token, expires_at: t.expiresAt.toISOString(), user };
   });
 
   app.post('/auth/logout', {
@@ -45,11 +45,11 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   app.get('/auth/me', {
     schema: {
       tags: ['auth'], summary: 'The authenticated principal and its scope',
-      response: { 200: z.object({ kind: z.string(), id: z.number(), name: z.string(), role: Role, buildingIds: z.array(z.number()).nullable(), premiseIds: z.array(z.number()).nullable(), organisationId: z.number().nullable() }), ...errors },
+      response: { 200: z.object({ kind: z.string(), id: z.number(), name: z.string(), role: Role, building_ids: z.array(z.number()).nullable(), premise_ids: z.array(z.number()).nullable(), organisation_id: z.number().nullable() }), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
-    return { kind: p.kind, id: p.id, name: p.name, role: p.role, organisationId: p.organisationId, buildingIds: p.buildingIds && [...p.buildingIds], premiseIds: p.premiseIds && [...p.premiseIds] };
+    return { kind: p.kind, id: p.id, name: p.name, role: p.role, organisation_id: p.organisationId, building_ids: p.buildingIds && [...p.buildingIds], premise_ids: p.premiseIds && [...p.premiseIds] };
   });
 
   app.get('/users', { schema: { tags: ['users'], response: { 200: z.array(User), ...errors } } }, async (req) => {
@@ -66,7 +66,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   app.patch('/users/:id', {
     schema: {
       tags: ['users'], params: IdParams,
-      body: z.object({ role: Role.optional(), active: z.boolean().optional(), displayName: z.string().max(200).nullable().optional(), email: z.email().nullable().optional(), password: z.string().min(8).max(256).optional() }),
+      body: z.object({ role: Role.optional(), active: z.boolean().optional(), display_name: z.string().max(200).nullable().optional(), email: z.email().nullable().optional(), password: z.string().min(8).max(256).optional() }),
       response: { 200: User, ...errors },
     },
   }, async (req) => {
@@ -80,7 +80,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
             display_name = CASE WHEN $4::boolean THEN $5 ELSE display_name END,
             email = CASE WHEN $6::boolean THEN $7 ELSE email END, updated_at = now()
           WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-        [req.params.id, b.role ?? null, b.active ?? null, b.displayName !== undefined, b.displayName ?? null, b.email !== undefined, b.email ?? null],
+        [req.params.id, b.role ?? null, b.active ?? null, b.display_name !== undefined, b.display_name ?? null, b.email !== undefined, b.email ?? null],
       );
       if (b.active === false) await q.query('UPDATE auth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [req.params.id]);
       await audit(q, actorOf(req), { action: 'update', entity: 'user', entityId: req.params.id, before, after: rows[0] });
@@ -89,7 +89,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
     });
   });
 
-  const Grant = z.object({ buildingId: z.number().int().positive() });
+  const Grant = z.object({ building_id: z.number().int().positive() });
   app.get('/users/:id/grants', { schema: { tags: ['users'], params: IdParams, response: { 200: z.array(z.number()), ...errors } } }, async (req) => {
     requirePermission(principal(req), 'users:manage');
     return (await db.query<{ building_id: string }>('SELECT building_id FROM user_building_grants WHERE user_id = $1 ORDER BY 1', [req.params.id])).rows.map((r) => Number(r.building_id));
@@ -97,8 +97,8 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   app.post('/users/:id/grants', { schema: { tags: ['users'], summary: 'Grant access to a building', params: IdParams, body: Grant, response: { 204: z.null(), ...errors } } }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     await db.tx(async (q) => {
-      const r = await q.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [req.params.id, req.body.buildingId]);
-      if (r.rowCount) await audit(q, actorOf(req), { action: 'grant', entity: 'user', entityId: req.params.id, buildingId: req.body.buildingId, after: { buildingId: req.body.buildingId } });
+      const r = await q.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [req.params.id, req.body.building_id]);
+      if (r.rowCount) await audit(q, actorOf(req), { action: 'grant', entity: 'user', entityId: req.params.id, buildingId: req.body.building_id, after: { building_id: req.body.building_id } });
     });
     return reply.code(204).send(null);
   });
@@ -109,20 +109,20 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
     await db.tx(async (q) => {
       const r = await q.query('DELETE FROM user_building_grants WHERE user_id = $1 AND building_id = $2', [req.params.id, req.params.buildingId]);
       if (!r.rowCount) throw notFound('grant');
-      await audit(q, actorOf(req), { action: 'revoke', entity: 'user', entityId: req.params.id, buildingId: req.params.buildingId, before: { buildingId: req.params.buildingId } });
+      await audit(q, actorOf(req), { action: 'revoke', entity: 'user', entityId: req.params.id, buildingId: req.params.buildingId, before: { building_id: req.params.buildingId } });
     });
     return reply.code(204).send(null);
   });
 
   app.post('/users/:id/accounts', {
-    schema: { tags: ['users'], summary: 'Bind a resident user to a personal account', params: IdParams, body: z.object({ personalAccountId: z.number().int().positive() }), response: { 204: z.null(), ...errors } },
+    schema: { tags: ['users'], summary: 'Bind a resident user to a personal account', params: IdParams, body: z.object({ personal_account_id: z.number().int().positive() }), response: { 204: z.null(), ...errors } },
   }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     await db.tx(async (q) => {
       const u = (await q.query<{ role: string }>('SELECT role FROM users WHERE id = $1', [req.params.id])).rows[0];
       if (!u) throw notFound('user');
       if (u.role !== 'resident') throw new HttpError(400, 'bad_request', `only resident users are bound to personal accounts (user ${req.params.id} is ${u.role})`, [{ path: 'params.id', message: 'not a resident' }]);
-      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [req.params.id, req.body.personalAccountId]);
+      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [req.params.id, req.body.personal_account_id]);
       await audit(q, actorOf(req), { action: 'bind-account', entity: 'user', entityId: req.params.id, after: req.body });
     });
     return reply.code(204).send(null);
@@ -131,14 +131,14 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   app.post('/organisations/:id/api-keys', {
     schema: {
       tags: ['users'], summary: 'Create a billing API key for an organisation; the key is shown only in this response', params: IdParams,
-      body: z.object({ name: z.string().min(1).max(100), expiresAt: z.iso.datetime({ offset: true }).optional() }),
+      body: z.object({ name: z.string().min(1).max(100), expires_at: z.iso.datetime({ offset: true }).optional() }),
       response: { 201: z.object({ id: z.number(), key: z.string(), prefix: z.string() }), ...errors },
     },
   }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     const issued = await db.tx(async (q) => {
-      const k = await createApiKey(q, req.params.id, req.body.name, principal(req).id, req.body.expiresAt ? new Date(req.body.expiresAt) : undefined);
-      await audit(q, actorOf(req), { action: 'create', entity: 'api_key', entityId: k.id, after: { organisationId: req.params.id, name: req.body.name, prefix: k.prefix } });
+      const k = await createApiKey(q, req.params.id, req.body.name, principal(req).id, req.body.expires_at ? new Date(req.body.expires_at) : undefined);
+      await audit(q, actorOf(req), { action: 'create', entity: 'api_key', entityId: k.id, after: { organisation_id: req.params.id, name: req.body.name, prefix: k.prefix } });
       return k;
     });
     return reply.code(201).send(issued);

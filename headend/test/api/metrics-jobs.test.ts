@@ -1,0 +1,45 @@
+/** /metrics shows bullmq queue depths from the JobRunner (real Redis, unique prefix, cleaned up). */
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { JobRunner } from '../../src/jobs/index.js';
+import { createApiServer } from '../../src/api/index.js';
+import type { Database } from '../../src/api/queryable.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `amrtest-api-${randomUUID()}`;
+const logger = pino({ level: 'silent' });
+const jobs = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
+
+afterAll(async () => {
+  await jobs.close();
+  const r = new Redis(REDIS_URL);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
+});
+
+// /metrics touches no table, so the server is built without a database: any query is a test failure.
+const noDb: Database = {
+  query: async () => { throw new Error('no database in this test'); },
+  tx: async () => { throw new Error('no database in this test'); },
+};
+
+describe('/metrics with jobs', () => {
+  it('reports per-queue job counts', async () => {
+    const ran = new Promise<void>((resolve) => jobs.define({ name: 'test.metrics', data: z.object({}), handler: async () => { resolve(); } }));
+    await jobs.enqueue('test.metrics', {});
+    await ran;
+    // Wait until bullmq has moved the job to "completed" (the handler resolving comes just before).
+    for (let i = 0; i < 100 && ((await jobs.depths())['test.metrics']?.completed ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    const app = await createApiServer({ db: noDb, config: { TOKEN_TTL: 60 }, logger, registry: new Registry(), jobs });
+    const r = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain('amr_queue_jobs{queue="test.metrics",state="completed"} 1');
+    expect(r.body).toContain('amr_queue_jobs{queue="test.metrics",state="waiting"} 0');
+    await app.close();
+  });
+});
