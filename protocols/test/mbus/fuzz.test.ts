@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeFrame,
+  decodeSelection,
   decodeTelegram,
+  MbusAddressError,
   encodeFrame,
   MbusDecodeError,
   MbusFrameError,
@@ -205,6 +207,11 @@ describe('fuzz (seeded)', () => {
       const bytes = encodeFrame({ kind: 'long', control: 0x08, address: r.int(256), ci, data });
       classifyTelegram(bytes);
       if (ci === 0x73 || ci === 0x77) classifyFixed(data, ci);
+      try {
+        decodeSelection(data.subarray(0, r.next() < 0.5 ? 8 : 14));
+      } catch (e) {
+        expect(e).toBeInstanceOf(MbusAddressError);
+      }
       const noise = r.bytes(r.int(300));
       classifyFrame(noise);
       const stream = Uint8Array.from([...noise, ...bytes, ...r.bytes(r.int(20))]);
