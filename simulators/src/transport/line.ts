@@ -56,6 +56,7 @@ export async function serveLine(
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
+    sock.setNoDelay(true); // paced bytes must leave when written, not when Nagle allows
     const session = newSession();
     let queue = Promise.resolve();
     const reply: Reply = (bytes) =>
