@@ -44,6 +44,14 @@ describe('readings by resolution', () => {
     expect(month.body.buckets[0].last_value).toBeCloseTo(100.71, 9);
   });
 
+  it('hour and day include readings that arrived after the last aggregate refresh (real-time aggregation)', async () => {
+    await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, '2025-01-04T05:00:00Z', 'volume_m3', 101, 'm3', 'telemetry')`, [meter]);
+    const hour = await h.call('GET', `/meters/${meter}/readings?from=2025-01-04T00:00:00Z&to=2025-01-05T00:00:00Z&resolution=hour`, h.adminToken);
+    expect(hour.body.buckets).toMatchObject([{ bucket: '2025-01-04T05:00:00.000Z', last_value: 101, samples: 1 }]);
+    const day = await h.call('GET', `/meters/${meter}/readings?from=2025-01-04T00:00:00Z&to=2025-01-05T00:00:00Z&resolution=day`, h.adminToken);
+    expect(day.body.buckets).toMatchObject([{ bucket: '2025-01-04T00:00:00.000Z', last_value: 101 }]);
+  });
+
   it('a reversed range is a 400 naming the field', async () => {
     const r = await h.call('GET', `/meters/${meter}/readings?from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z`, h.adminToken);
     expect(r.status).toBe(400);
