@@ -5,7 +5,7 @@
  * "Energy (10 Wh)", "Volume (m m^3)") into decoded records and run the same profiles, so both
  * drivers publish the same quantities.
  */
-import MbusMaster from 'node-mbus';
+import type MbusMasterT from 'node-mbus';
 import { decodeStatus, formatSecondaryAddress, mediumLibmbusName, parseSecondaryAddress, type MbusRecord, type MbusTelegram } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { applyMbusProfile } from '../profiles/apply.js';
@@ -121,7 +121,7 @@ export function libmbusToTelegram(data: unknown): MbusTelegram {
 }
 
 export class MbusLibmbusDriver implements BusDriver {
-  private master: MbusMaster | null = null;
+  private master: MbusMasterT | null = null;
 
   constructor(
     readonly bus: ResolvedBus,
@@ -130,6 +130,8 @@ export class MbusLibmbusDriver implements BusDriver {
 
   async open(): Promise<void> {
     const b = this.bus;
+    // Loaded only when a bus uses it: a site without the native binding still runs the native driver.
+    const { default: MbusMaster } = await import('node-mbus');
     this.master = new MbusMaster(
       b.tcp ? { host: b.tcp.host, port: b.tcp.port, timeout: b.timeoutMs, autoConnect: true } : { serialPort: b.port, serialBaudRate: b.line.baud, autoConnect: true },
     );
