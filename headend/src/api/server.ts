@@ -22,6 +22,7 @@ import readingRoutes from './routes/readings.js';
 import ingestRoutes from './routes/ingest.js';
 import importRoutes from './routes/import.js';
 import auditRoutes from './routes/audit.js';
+import jobRoutes from './routes/jobs.js';
 
 export interface ApiDeps {
   db: Database;
@@ -56,5 +57,6 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(ingestRoutes, routeDeps);
   await app.register(importRoutes, routeDeps);
   await app.register(auditRoutes, routeDeps);
+  await app.register(jobRoutes, routeDeps);
   return app as unknown as FastifyInstance;
 }

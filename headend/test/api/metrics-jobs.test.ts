@@ -1,4 +1,4 @@
-/** /metrics shows bullmq queue depths from the JobRunner (real Redis, unique prefix, cleaned up). */
+/** /metrics shows bullmq queue depths from the JobRunner; admins list and run jobs (real Redis, unique prefix, cleaned up). */
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { JobRunner } from '../../src/jobs/index.js';
 import { createApiServer } from '../../src/api/index.js';
 import type { Database } from '../../src/api/queryable.js';
+import { startHarness } from './harness.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-api-${randomUUID()}`;
@@ -41,5 +42,30 @@ describe('/metrics with jobs', () => {
     expect(r.body).toContain('amr_queue_jobs{queue="test.metrics",state="completed"} 1');
     expect(r.body).toContain('amr_queue_jobs{queue="test.metrics",state="waiting"} 0');
     await app.close();
+  });
+});
+
+describe('/jobs', () => {
+  it('lists defined jobs and runs one now with validated data; audited', async () => {
+    const seen: number[] = [];
+    const ran = new Promise<void>((resolve) => jobs.define({ name: 'test.runnow', data: z.object({ n: z.number() }), handler: async ({ n }) => { seen.push(n); resolve(); } }));
+    const h = await startHarness({ jobs });
+    try {
+      const list = await h.call('GET', '/jobs', h.adminToken);
+      expect(list.body.redis_connected).toBe(true);
+      expect(list.body.jobs.map((j: any) => j.name)).toEqual(expect.arrayContaining(['test.metrics', 'test.runnow']));
+      expect((await h.call('POST', '/jobs/test.runnow/run', h.adminToken, { n: 'x' })).status).toBe(400);
+      expect((await h.call('POST', '/jobs/nope/run', h.adminToken, {})).status).toBe(404);
+      const r = await h.call('POST', '/jobs/test.runnow/run', h.adminToken, { n: 7 });
+      expect(r.status).toBe(202);
+      await ran;
+      expect(seen).toEqual([7]);
+      const a = (await h.opened.db.query("SELECT after FROM audit_log WHERE entity = 'job'")).rows;
+      expect(a).toEqual([{ after: { job_id: r.body.job_id, data: { n: 7 } } }]);
+      const eng = await h.userToken('engineer');
+      expect((await h.call('GET', '/jobs', eng)).status).toBe(403);
+    } finally {
+      await h.close();
+    }
   });
 });
