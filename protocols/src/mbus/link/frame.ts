@@ -120,6 +120,30 @@ export function expectedFrameLength(bytes: ArrayLike<number>, offset = 0): numbe
 }
 
 /**
+ * The first inconsistency in the header bytes of a long frame present so far (L<3, L≠L, no
+ * second 0x68), or null. Checks each byte as soon as it is there and never throws, so a stream
+ * parser can reject a false start without waiting for (or paying an exception for) the rest.
+ */
+export function longHeaderProblem(
+  bytes: ArrayLike<number>,
+  offset = 0,
+): { code: MbusFrameErrorCode; offset: number; detail: string; expected?: number; actual?: number } | null {
+  const avail = bytes.length - offset;
+  if (avail < 2) return null;
+  const l1 = bytes[offset + 1];
+  if (l1 < 3) return { code: 'bad-length', offset: offset + 1, detail: `L=${l1} is below 3 (C, A and CI are mandatory)`, expected: 3, actual: l1 };
+  if (avail < 3) return null;
+  const l2 = bytes[offset + 2];
+  if (l1 !== l2) return { code: 'length-mismatch', offset: offset + 2, detail: `length fields differ: L=${l1} then L=${l2}`, expected: l1, actual: l2 };
+  if (avail < 4) return null;
+  const s2 = bytes[offset + 3];
+  if (s2 !== FRAME_LONG_START) {
+    return { code: 'bad-second-start', offset: offset + 3, detail: `second start byte 0x68 expected, got ${hex(s2)}`, expected: FRAME_LONG_START, actual: s2 };
+  }
+  return null;
+}
+
+/**
  * Decodes the frame at `offset` and reports how many bytes it used; bytes after it are
  * left alone (the stream parser relies on that). Throws MbusFrameError naming the first problem.
  */
@@ -148,18 +172,11 @@ export function decodeFrameAt(bytes: Uint8Array, offset = 0): { frame: MbusFrame
   if (start !== FRAME_LONG_START) {
     throw new MbusFrameError('bad-start', offset, `frame must start with 0xE5, 0x10 or 0x68, got ${hex(start)}`, undefined, start);
   }
-  // Header checks run as soon as their byte is present, so a stream parser can reject a false
-  // start without waiting for the rest of a frame that cannot exist.
   need(2, 'long frame header');
-  const l1 = bytes[offset + 1];
-  if (l1 < 3) throw new MbusFrameError('bad-length', offset + 1, `L=${l1} is below 3 (C, A and CI are mandatory)`, 3, l1);
-  need(3, 'long frame header');
-  const l2 = bytes[offset + 2];
-  if (l1 !== l2) throw new MbusFrameError('length-mismatch', offset + 2, `length fields differ: L=${l1} then L=${l2}`, l1, l2);
+  const bad = longHeaderProblem(bytes, offset);
+  if (bad) throw new MbusFrameError(bad.code, bad.offset, bad.detail, bad.expected, bad.actual);
   need(4, 'long frame header');
-  if (bytes[offset + 3] !== FRAME_LONG_START) {
-    throw new MbusFrameError('bad-second-start', offset + 3, `second start byte 0x68 expected, got ${hex(bytes[offset + 3])}`, FRAME_LONG_START, bytes[offset + 3]);
-  }
+  const l1 = bytes[offset + 1];
   const total = l1 + 6;
   need(total, `frame with L=${l1}`);
   const csAt = offset + 4 + l1;

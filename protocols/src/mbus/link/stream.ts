@@ -4,7 +4,7 @@
  * drops one byte and rescans for the next start character (E5, 10, 68), reporting every
  * dropped run with the reason, so a trace shows exactly what was lost and why.
  */
-import { decodeFrameAt, expectedFrameLength, MbusFrameError, type MbusFrame } from './frame.js';
+import { decodeFrameAt, expectedFrameLength, longHeaderProblem, MbusFrameError, type MbusFrame } from './frame.js';
 
 export interface ParsedFrame {
   frame: MbusFrame;
@@ -105,13 +105,9 @@ export class MbusStreamParser {
 
   /** The first problem visible in a partial frame, or null when it may still complete. */
   private headerProblem(b: Uint8Array, pos: number): string | null {
-    try {
-      decodeFrameAt(b, pos);
-      return null;
-    } catch (e) {
-      if (!(e instanceof MbusFrameError)) throw e;
-      return e.code === 'truncated' ? null : `${e.code}: ${e.detail}`;
-    }
+    if (b[pos] !== 0x68) return null;
+    const p = longHeaderProblem(b, pos);
+    return p ? `${p.code}: ${p.detail}` : null;
   }
 
   private skip(out: SkippedBytes[], bytes: Uint8Array, reason: string): void {

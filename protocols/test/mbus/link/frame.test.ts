@@ -1,7 +1,7 @@
 // Link-layer frames: known byte strings, every named error, the libmbus corpus, round-trip properties.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checksum, decodeFrame, decodeFrameAt, encodeFrame, expectedFrameLength, MbusFrameError, type MbusFrame } from '../../../src/mbus/link/index.js';
+import { checksum, decodeFrame, decodeFrameAt, encodeFrame, expectedFrameLength, longHeaderProblem, MbusFrameError, type MbusFrame } from '../../../src/mbus/link/index.js';
 import { hexBytes, loadCorpus } from './corpus.js';
 import { arbFrame } from './arbitraries.js';
 
@@ -91,6 +91,20 @@ describe('expectedFrameLength', () => {
     ['42', null],
   ] as const)('%s → %s', (hex, want) => {
     expect(expectedFrameLength(hexBytes(hex))).toBe(want);
+  });
+});
+
+describe('longHeaderProblem (partial headers, no exceptions)', () => {
+  it.each([
+    ['68', null],
+    ['68 3C', null],
+    ['68 3C 3C', null],
+    ['68 3C 3C 68', null],
+    ['68 02', 'bad-length'],
+    ['68 3C 3D', 'length-mismatch'],
+    ['68 3C 3C 10', 'bad-second-start'],
+  ] as const)('%s → %s', (hex, code) => {
+    expect(longHeaderProblem(hexBytes(hex))?.code ?? null).toBe(code);
   });
 });
 
