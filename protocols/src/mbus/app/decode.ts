@@ -50,7 +50,7 @@ export function decodeUserData(ci: number, data: Uint8Array): MbusTelegram {
 
 /** Splits a long frame 68 L L 68 C A CI data CS 16, checking lengths, start/stop and checksum. */
 export function unwrapLongFrame(f: Uint8Array): { c: number; address: number; ci: number; data: Uint8Array } {
-  if (f.length < 9) throw new MbusDecodeError('short_frame', `a long frame needs at least 9 bytes, got ${f.length}`, f.length);
+  if (f.length < 4) throw new MbusDecodeError('short_frame', `a long frame needs at least 9 bytes, got ${f.length}`, f.length);
   if (f[0] !== 0x68 || f[3] !== 0x68) throw new MbusDecodeError('not_long_frame', `long frame must start 68 L L 68`, f[0] !== 0x68 ? 0 : 3);
   const l = f[1];
   if (f[2] !== l) throw new MbusDecodeError('length_mismatch', `L fields differ (0x${l.toString(16)} vs 0x${f[2].toString(16)})`, 2);
@@ -70,6 +70,8 @@ export function decodeTelegram(input: { ci: number; data: Uint8Array } | Uint8Ar
     try {
       const t = decodeUserData(fr.ci, fr.data);
       t.frame = { c: fr.c, address: fr.address };
+      // Offsets always point into what the caller passed: here the whole frame.
+      if (t.partial) t.partial = { ...t.partial, offset: t.partial.offset + 7, reason: t.partial.reason.replace(/ at offset (\d+)/, (_, n: string) => ` at offset ${Number(n) + 7}`).replace(/record starting at (\d+)/, (_, n: string) => `record starting at ${Number(n) + 7}`) };
       return t;
     } catch (err) {
       // Offsets inside user data are shifted to frame offsets (7 bytes before the data).
