@@ -163,6 +163,17 @@ describe('service endpoints', () => {
     expect((await h.app.inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
   });
 
+  it('works over real HTTP too: login, then an authenticated request', async () => {
+    const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin-password' }) });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+    const me = await fetch(`${url}/meters/${meter}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { serial_number: string }).serial_number).toBe('HW-7');
+    expect((await fetch(`${url}/meters/${meter}`)).status).toBe(401);
+  });
+
   it('/metrics counts HTTP requests by route pattern', async () => {
     const r = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(r.statusCode).toBe(200);
