@@ -57,16 +57,25 @@ export class ModbusDriver implements BusDriver {
     if (this.client.isOpen) await new Promise<void>((r) => this.client.close(() => r()));
   }
 
+  /** Slaves that refused a read bridging gaps between map entries: read them gap-free. */
+  private readonly strict = new Set<number>();
+
   async readMap(slave: number, map: RegisterMap, timeoutMs: number): Promise<Record<string, number>> {
     this.client.setID(slave);
     this.client.setTimeout(timeoutMs);
     const out: Record<string, number> = {};
-    for (const block of planReads(map)) {
+    for (const block of planReads(map, this.strict.has(slave) ? 0 : 8)) {
       let data: number[];
       try {
         const r = block.fn === 'input' ? await this.client.readInputRegisters(block.start, block.count) : await this.client.readHoldingRegisters(block.start, block.count);
         data = r.data;
       } catch (e) {
+        // Exception 2 (illegal data address) on a block that bridges a gap: this device does not
+        // serve the undocumented registers in between; retry it entry by entry.
+        if ((e as { modbusCode?: number }).modbusCode === 2 && !this.strict.has(slave)) {
+          this.strict.add(slave);
+          return this.readMap(slave, map, timeoutMs);
+        }
         throw classify(e);
       }
       Object.assign(out, decodeRegisters(map, { fn: block.fn, start: block.start, words: data }));

@@ -116,7 +116,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         poll_now: async (args) => this.pollNow(typeof args.meter === 'string' ? args.meter : undefined),
         get_config: async () => redact(this.opts.config),
         set_config: async (args) => this.setConfig(args.config),
-        scan_bus: async (args) => this.scanBus(String(args.bus ?? ''), (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary'),
+        scan_bus: async (args) =>
+          this.scanBus(String(args.bus ?? ''), (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary', typeof args.from === 'number' ? args.from : undefined, typeof args.to === 'number' ? args.to : undefined),
         restart: async () => {
           setTimeout(() => this.opts.onRestartRequested?.('remote restart command'), 200);
           return { restarting: true };
@@ -224,13 +225,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
   }
 
-  async scanBus(busName: string, mode: 'primary' | 'secondary' | 'ids'): Promise<unknown> {
+  async scanBus(busName: string, mode: 'primary' | 'secondary' | 'ids', from?: number, to?: number): Promise<unknown> {
     const w = this.workers.get(busName);
     if (!w) throw new Error(`no bus "${busName}"`);
     const progress: string[] = [];
     const hits = await w.exclusive(async (d) => {
       if (!d.scan) throw new Error(`bus ${busName}: driver cannot scan`);
-      return d.scan({ mode }, (msg) => progress.push(msg));
+      return d.scan({ mode, from, to }, (msg) => progress.push(msg));
     });
     return { hits, progress: progress.slice(-200) };
   }
