@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import {
   SECONDARY_WILDCARD, applicationReset, decodeTelegram, encodeRspUd, reqUd2, selectSecondary, sndNke, type RecordSpec,
 } from '@amr/protocols';
-import { heatMeterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
+import { electricityMeterRecords, heatMeterRecords, pulseAdapterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
 import { TestMaster } from './mbus-master.js';
 
 /** The libmbus in node-mbus prints raw values with the multiplier in the unit text ("Volume (1e-2  m^3)"):
@@ -26,7 +26,7 @@ function libmbusFactor(unit: string): number {
 
 const time = new Date('2026-03-15T10:30:00Z');
 const history = Array.from({ length: 12 }, (_, i) => ({ date: `2025-${String(12 - i).padStart(2, '0')}-01`, value: 40000 - i * 1000, value2: 900 - i * 20 }));
-let heatEnergy = 41234;
+const heatEnergy = 41234;
 const heat = () => heatMeterRecords({ time, energyKwh: heatEnergy, volumeM3: 912.34, powerW: 15200, flowM3h: 0.654, flowTempC: 70.3, returnTempC: 45.1, operatingHours: 8123, errorFlags: 0, history });
 const water = (v: number) => (): RecordSpec[] => waterMeterRecords({ time, volumeM3: v, flowM3h: 0.12, errorFlags: 0, history: [] });
 
@@ -137,6 +137,8 @@ describe('libmbus (node-mbus) reads every simulated meter over TCP', () => {
       slaves: [
         { primaryAddress: 5, id: '12345678', manufacturer: 'KAM', version: 0x19, medium: 0x04, records: () => heat().slice(0, 13) },
         { primaryAddress: 6, id: '22000001', manufacturer: 'ZRI', version: 0x01, medium: 0x16, records: water(123.456) },
+        { primaryAddress: 7, id: '33000001', manufacturer: 'ABB', version: 0x02, medium: 0x02, records: () => electricityMeterRecords({ time, energyKwh: 12345.6, energyT1Kwh: 8000.1, energyT2Kwh: 4345.5, powerW: 2300, errorFlags: 0, history: [{ date: '2026-03-01', value: 12000.2 }] }) },
+        { primaryAddress: 8, id: '44000001', manufacturer: 'REL', version: 0x03, medium: 0x00, records: () => pulseAdapterRecords({ time, volumesM3: [12.345, 6.789] }) },
       ],
     });
   });
@@ -169,12 +171,12 @@ describe('libmbus (node-mbus) reads every simulated meter over TCP', () => {
     }
   });
 
-  it('libmbus finds both meters by secondary scan (wildcard search through collisions)', async () => {
+  it('libmbus finds every meter by secondary scan (wildcard search through collisions)', async () => {
     if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');
     const master = new MbusMaster({ host: '127.0.0.1', port: seg.endpoint.port, timeout: 150, autoConnect: true });
     try {
       const found = await new Promise<string[]>((res, rej) => master.scanSecondary((err: Error | null, d: string[]) => (err ? rej(err) : res(d))));
-      expect(found.map((x) => x.slice(0, 8)).sort()).toEqual(['12345678', '22000001']);
+      expect(found.map((x) => x.slice(0, 8)).sort()).toEqual(['12345678', '22000001', '33000001', '44000001']);
     } finally {
       await new Promise((r) => master.close(r));
     }

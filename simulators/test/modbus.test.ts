@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import ModbusRTU from 'modbus-serial';
+import { createRequire } from 'node:module';
+
+// modbus-serial is CommonJS whose module.exports is the client class; require() gives it directly.
+const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof import('modbus-serial').default;
 import { startModbusBus, type ModbusBus } from '@amr/simulators';
 
 const run = promisify(execFile);

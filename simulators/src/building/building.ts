@@ -5,7 +5,7 @@
 import { formatSecondaryAddress } from '@amr/protocols';
 import { SimClock } from '../clock/sim-clock.js';
 import { startMbusSegment, type MbusSlaveSpec } from '../mbus/segment.js';
-import { electricityMeterRecords, heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
+import { heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
 import { startModbusBus, type ModbusSlave } from '../modbus/bus.js';
 import { startPulseBus, type PulseDevice } from '../pulse/bus.js';
 import type { Endpoint } from '../transport/line.js';
