@@ -97,6 +97,20 @@ describe('building model', () => {
     expect(e.register(b.clock.nowMs())).toBeLessThan(before);
   });
 
+  it('clock drift shows in the meter date/time; rollover wraps the register past its modulus', async () => {
+    if (b.endpoints.buses.mbus?.endpoint.kind !== 'tcp') throw new Error('tcp expected');
+    b.clock.setTime(new Date('2026-02-20T10:00:00Z'));
+    b.setFault('odpu-cold_water', { kind: 'clockDrift', driftSeconds: 7200 });
+    const t = await readMbus(b.endpoints.buses.mbus.endpoint.port, 2);
+    expect(t.records.find((r) => r.quantity === 'datetime')?.value).toBe('2026-02-20T12:00:00');
+    b.setFault('odpu-cold_water', { kind: 'rollover', marginUnits: 0.5 });
+    const m = b.meters.find((x) => x.meterId === 'odpu-cold_water')!;
+    expect(m.register(b.clock.nowMs())).toBeCloseTo(m.modulus - 0.5, 6);
+    b.clock.advance(2 * 86_400_000); // the building uses more than 0.5 m³ in two days
+    expect(m.register(b.clock.nowMs())).toBeLessThan(50);
+    b.setFault('odpu-cold_water', { kind: 'clear' });
+  });
+
   it('is deterministic from the seed', async () => {
     const clock = new SimClock(start, 0);
     const b2 = await startBuilding({ seed: 7, start, apartments: 5, pacing: false, buses: { mbus: { transport: 'tcp', port: 0, baud: 2400 }, modbus: { transport: 'tcp', port: 0, baud: 9600 }, pulse: { transport: 'tcp', port: 0, baud: 9600 } } }, { clock });

@@ -73,3 +73,6 @@ export async function startPulseBus(opts: PulseBusOptions): Promise<PulseBus> {
   const line = await serveLine(opts.transport ?? { kind: 'pty' }, { baud: 9600, bitsPerChar: 10, ...opts.timing }, session);
   return { endpoint: line.endpoint, devices: opts.devices, close: () => line.close() };
 }
+
+/** Alias: one counter is a bus with one device. */
+export const startPulseCounter = startPulseBus;
