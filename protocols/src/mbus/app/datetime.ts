@@ -105,8 +105,9 @@ export function parseTime(v: string | Date): DecodedTime['fields'] {
 }
 
 function yearBits(year: number): [number, number] {
-  const y = year >= 2000 ? year - 2000 : year - 1900;
-  if (y < 0 || y > 127) throw new MbusEncodeError('date', `year ${year} cannot be encoded`);
+  // Mirror of year7(): two-digit years 0..80 are 2000..2080, 81..99 are 1981..1999.
+  const y = year >= 2000 && year <= 2080 ? year - 2000 : year >= 1981 && year <= 1999 ? year - 1900 : -1;
+  if (y < 0) throw new MbusEncodeError('date', `year ${year} is outside 1981..2080, which the 7-bit year field can carry`);
   return [(y & 0x07) << 5, (y & 0x78) << 1];
 }
 

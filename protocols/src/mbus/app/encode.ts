@@ -130,7 +130,8 @@ function kindForCoding(c: Coding): VifInfo['kind'] | undefined {
 }
 
 function integral(x: number): boolean {
-  return Math.abs(x - Math.round(x)) <= 1e-9 * Math.max(1, Math.abs(x));
+  // Relative tolerance only: a tiny value must not count as the integer 0.
+  return Math.abs(x - Math.round(x)) <= 1e-9 * Math.abs(x);
 }
 
 /** Picks the VIF entry for a quantity spec; throws naming what did not match. */
@@ -226,7 +227,8 @@ function dataBytes(spec: RecordSpec, scale: number): number[] {
       const b = typeof v === 'string' ? parseHex(v) : v instanceof Uint8Array ? v : undefined;
       if (!b) throw new MbusEncodeError('value', 'binary coding needs a hex string');
       if (b.length > 15) throw new MbusEncodeError('value', 'binary longer than 15 bytes (LVAR 0xE0–0xEF)');
-      return [0xe0 + b.length, ...b];
+      // The value reads most significant byte first; on the wire it goes LSB first.
+      return [0xe0 + b.length, ...Array.from(b).reverse()];
     }
     case 'real32': {
       if (typeof v !== 'number') throw new MbusEncodeError('value', 'real32 needs a number');

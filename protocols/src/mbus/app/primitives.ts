@@ -64,9 +64,9 @@ export function writeBcd(value: number | bigint, len: number): Uint8Array {
   let v = BigInt(value);
   const negative = v < 0n;
   if (negative) v = -v;
-  const digits = v.toString().padStart(len * 2, '0');
   const maxDigits = negative ? len * 2 - 1 : len * 2;
-  if (digits.length > maxDigits) throw new MbusEncodeError('range', `${value} needs more than ${maxDigits} BCD digits`);
+  if (v.toString().length > maxDigits) throw new MbusEncodeError('range', `${value} needs more than ${maxDigits} BCD digits`);
+  const digits = v.toString().padStart(len * 2, '0');
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
     const p = digits.length - 2 * (i + 1);
