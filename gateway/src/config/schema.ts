@@ -165,6 +165,8 @@ export const GatewayConfig = z
     meters: z.array(MeterConfig).default([]),
   })
   .superRefine((cfg, ctx) => {
+    if ((cfg.mqtt.password !== undefined || cfg.mqtt.passwordFile !== undefined) && cfg.mqtt.username === undefined)
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'username'], message: 'a password needs a username (MQTT 3.1.1)' });
     const buses = new Map<string, BusConfig>();
     cfg.buses.forEach((b, i) => {
       if (buses.has(b.name)) ctx.addIssue({ code: 'custom', path: ['buses', i, 'name'], message: `duplicate bus name "${b.name}"` });
