@@ -2,7 +2,7 @@
  * Users and their grants. `createUser` is what `amr-headend user create` uses to make the first admin.
  */
 import { z } from 'zod';
-import type { Queryable } from '../api/queryable.js';
+import type { Database, Queryable } from '../api/queryable.js';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
 import { hashPassword, verifyPassword, needsRehash } from './password.js';
 import { Role } from './roles.js';
@@ -23,16 +23,23 @@ export interface UserRow {
 
 export const USER_COLUMNS = 'id, username, display_name, email, role, active, created_at, updated_at';
 
-/** Creates a user inside `q` (a transaction) and audits it. Throws the pg unique error for a taken name. */
-export async function createUser(q: Queryable, input: NewUser, actor: Actor = SYSTEM_ACTOR): Promise<UserRow> {
+/**
+ * Creates a user and audits it. Given the database (it has `tx`), the slow password hash is computed
+ * before the transaction opens, so the one embedded connection is not held during it; given a
+ * transaction handle, everything happens inside it. A taken username raises pg's unique error (→ 409).
+ */
+export async function createUser(q: Queryable | Database, input: NewUser, actor: Actor = SYSTEM_ACTOR): Promise<UserRow> {
   const u = NewUser.parse(input);
   const hash = await hashPassword(u.password);
-  const { rows } = await q.query<UserRow>(
-    `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
-    [u.username, u.display_name ?? null, u.email ?? null, hash, u.role],
-  );
-  await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
-  return rows[0];
+  const insert = async (t: Queryable) => {
+    const { rows } = await t.query<UserRow>(
+      `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
+      [u.username, u.display_name ?? null, u.email ?? null, hash, u.role],
+    );
+    await audit(t, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
+    return rows[0];
+  };
+  return 'tx' in q ? q.tx(insert) : insert(q);
 }
 
 /**
@@ -54,10 +61,9 @@ export async function authenticate(q: Queryable, username: string, password: str
   return user;
 }
 
-export async function setPassword(q: Queryable, userId: number, password: string, actor: Actor): Promise<void> {
-  const hash = await hashPassword(password);
+/** Sets a password hash computed beforehand (hashPassword) and ends every session of that user. */
+export async function setPasswordHash(q: Queryable, userId: number, hash: string, actor: Actor): Promise<void> {
   await q.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [userId, hash]);
-  // Changing a password ends every session of that user.
   await q.query('UPDATE auth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
   await audit(q, actor, { action: 'set-password', entity: 'user', entityId: userId });
 }

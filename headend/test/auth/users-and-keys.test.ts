@@ -21,7 +21,7 @@ afterAll(async () => { await h?.close(); });
 
 describe('users', () => {
   it('createUser makes a user that can log in; the creation is audited as system', async () => {
-    await h.opened.db.tx((q) => createUser(q, { username: 'Chief', password: 'long-password', role: 'engineer', display_name: 'Главный инженер' }));
+    await createUser(h.opened.db, { username: 'Chief', password: 'long-password', role: 'engineer', display_name: 'Главный инженер' });
     const u = await authenticate(h.opened.db, 'chief', 'long-password');
     expect(u).toMatchObject({ username: 'Chief', role: 'engineer', display_name: 'Главный инженер' });
     expect(JSON.stringify(u)).not.toContain('scrypt');
@@ -52,6 +52,22 @@ describe('users', () => {
     expect((await h.call('POST', '/auth/login', null, { username: 'inspector1', password: 'password-123' })).status).toBe(401);
   });
 
+  it('changing a password ends the sessions; the new password works', async () => {
+    const t = await h.userToken('billing', { username: 'billing-clerk' });
+    const id = (await h.call('GET', '/auth/me', t)).body.id;
+    expect((await h.call('PATCH', `/users/${id}`, h.adminToken, { password: 'new-password-1' })).status).toBe(200);
+    expect((await h.call('GET', '/auth/me', t)).status).toBe(401);
+    expect((await h.call('POST', '/auth/login', null, { username: 'billing-clerk', password: 'new-password-1' })).status).toBe(200);
+  });
+
+  it('an engineer creates buildings only in an organisation where they have one', async () => {
+    const eng = await h.userToken('engineer', { buildingIds: [b1] });
+    expect((await h.call('POST', '/buildings', eng, { org_id: org2, address: 'Чужой дом' })).status).toBe(403);
+    const ok = await h.call('POST', '/buildings', eng, { org_id: org1, address: 'Новый дом' });
+    expect(ok.status).toBe(201);
+    expect((await h.call('GET', `/buildings/${ok.body.id}`, eng)).status).toBe(200);
+  });
+
   it('a resident can only be bound to accounts when the user is a resident', async () => {
     const eng = (await h.call('GET', '/users', h.adminToken)).body.find((u: any) => u.role === 'engineer');
     const r = await h.call('POST', `/users/${eng.id}/accounts`, h.adminToken, { personal_account_id: 1 });
@@ -69,7 +85,10 @@ describe('billing API keys', () => {
     const get = (url: string) => h.app.inject({ method: 'GET', url, headers: { 'x-api-key': k.body.key } });
     const list = await get('/buildings');
     expect(list.statusCode).toBe(200);
-    expect(JSON.parse(list.body).map((b: any) => b.id)).toEqual([b1]);
+    const seen = JSON.parse(list.body);
+    expect(seen.map((b: any) => b.id)).toContain(b1);
+    expect(seen.map((b: any) => b.id)).not.toContain(b2);
+    expect(seen.every((b: any) => b.org_id === org1)).toBe(true);
     expect((await get(`/buildings/${b2}`)).statusCode).toBe(404);
     expect((await h.app.inject({ method: 'POST', url: '/buildings', headers: { 'x-api-key': k.body.key }, payload: { org_id: org1, address: 'x' } })).statusCode).toBe(403);
     expect((await h.call('DELETE', `/api-keys/${k.body.id}`, h.adminToken)).status).toBe(204);

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authenticate, createApiKey, createUser, issueToken, NewUser, requirePermission, revokeToken, Role, setPassword, type UserRow } from '../../auth/index.js';
+import { authenticate, createApiKey, createUser, hashPassword, issueToken, NewUser, requirePermission, revokeToken, Role, setPasswordHash, type UserRow } from '../../auth/index.js';
 import { USER_COLUMNS } from '../../auth/users.js';
 import { audit } from '../../audit/index.js';
 import { ttlSeconds } from '../config.js';
@@ -59,7 +59,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
 
   app.post('/users', { schema: { tags: ['users'], body: NewUser, response: { 201: User, ...errors } } }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
-    const user = await db.tx((q) => createUser(q, req.body, actorOf(req)));
+    const user = await createUser(db, req.body, actorOf(req));
     return reply.code(201).send(user);
   });
 
@@ -72,6 +72,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   }, async (req) => {
     requirePermission(principal(req), 'users:manage');
     const b = req.body;
+    const hash = b.password ? await hashPassword(b.password) : null; // before the transaction: it is slow
     return db.tx(async (q) => {
       const before = (await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];
       if (!before) throw notFound('user');
@@ -84,7 +85,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
       );
       if (b.active === false) await q.query('UPDATE auth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [req.params.id]);
       await audit(q, actorOf(req), { action: 'update', entity: 'user', entityId: req.params.id, before, after: rows[0] });
-      if (b.password) await setPassword(q, req.params.id, b.password, actorOf(req));
+      if (hash) await setPasswordHash(q, req.params.id, hash, actorOf(req));
       return rows[0];
     });
   });

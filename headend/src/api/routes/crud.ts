@@ -35,6 +35,8 @@ export interface EntitySpec<C extends z.ZodObject, R extends z.ZodType> {
   premiseSql?: string;
   /** Completes/validates a new row inside the transaction (e.g. derive building_id from the premise). */
   prepare?(q: Queryable, body: z.infer<C>): Promise<Record<string, unknown>>;
+  /** Extra authorisation for a new row (beyond the parent building's scope), inside the transaction. */
+  authorizeCreate?(q: Queryable, body: Record<string, unknown>, p: Principal): Promise<void>;
   /** After insert, inside the same transaction. */
   afterCreate?(q: Queryable, row: any, p: Principal): Promise<void>;
 }
@@ -107,7 +109,8 @@ export function registerCrud<C extends z.ZodObject, R extends z.ZodType>(app0: F
     const row = await db.tx(async (q) => {
       const body = spec.prepare ? await spec.prepare(q, req.body as z.infer<C>) : (req.body as Record<string, unknown>);
       const b = await spec.buildingOfNew(q, body as z.infer<C>);
-      if (b !== null || spec.table !== 'buildings') requireBuilding(p, b, 'parent');
+      if (spec.authorizeCreate) await spec.authorizeCreate(q, body, p);
+      else requireBuilding(p, b, 'parent');
       const [cols, vals] = columnsOf(body);
       const { rows } = await q.query(`INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, vals);
       await audit(q, actorOf(req), { action: 'create', entity: spec.entity, entityId: rows[0].id, buildingId: b, after: rows[0], requestId: req.id });

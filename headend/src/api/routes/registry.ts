@@ -115,6 +115,12 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
     entity: 'building', tag: 'registry', path: '/buildings', table: 'buildings', create: BuildingBody, row: BuildingRow, frozen: ['org_id'],
     buildingSql: 't.id', filters: { org_id: 't.org_id', external_id: 't.external_id' },
     buildingOfNew: async () => null,
+    // Admins create buildings anywhere; other staff only in an organisation where they already have one.
+    async authorizeCreate(q, body, p) {
+      if (p.buildingIds === null) return;
+      const { rows } = await q.query('SELECT 1 FROM buildings WHERE org_id = $1 AND id = ANY($2::bigint[]) LIMIT 1', [body.org_id, [...p.buildingIds]]);
+      if (!rows.length) throw new HttpError(403, 'forbidden', `no access to organisation ${String(body.org_id)}`);
+    },
     // The creator of a building can see it: staff other than admin get a grant on it.
     async afterCreate(q, row, p) {
       if (p.kind === 'user' && p.buildingIds !== null) await q.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1, $2)', [p.id, row.id]);
