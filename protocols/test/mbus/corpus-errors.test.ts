@@ -50,7 +50,7 @@ const EXPECTED: Record<string, { error?: string; partial?: string; applicationEr
   'too_short_header.hex': { error: 'short_header' },
   'invalid_length.hex': { error: 'invalid_length' },
   // CI 0x73 fixed data structure with 15 of its 16 bytes.
-  'invalid_length2.hex': { error: '*' },
+  'invalid_length2.hex': { error: 'short_fixed_structure', offset: 22 },
   'manual_frame1.hex': { error: 'bad_hex' },
   'manual_frame4.hex': { error: 'unsupported_ci' },
   'manual_frame5.hex': { error: 'unsupported_ci' },

@@ -7,6 +7,7 @@
 import { MbusDecodeError } from './errors.js';
 import { decodeHeader } from './header.js';
 import { decodeRecords } from './records.js';
+import { decodeFixedDataStructure } from './fixed.js';
 import type { MbusTelegram } from './types.js';
 
 /** CI 0x70 error codes (EN 13757-3 table 22 / libmbus strings). */
@@ -36,6 +37,16 @@ export function decodeUserData(ci: number, data: Uint8Array): MbusTelegram {
         records: [],
         moreRecordsFollow: false,
         applicationError: { code, text: applicationErrorText(code) },
+      };
+    }
+    if (ci === 0x73 || ci === 0x77) {
+      const f = decodeFixedDataStructure(data, 0, ci);
+      const h = f.header;
+      return {
+        header: { ci, kind: 'fixed', id: h.id, accessNumber: h.accessNumber, status: h.status, mediumCode: h.mediumCode, medium: h.medium },
+        records: f.records,
+        moreRecordsFollow: false,
+        fixed: f.trailing !== undefined ? { header: h, trailing: f.trailing } : { header: h },
       };
     }
     const { header, next } = decodeHeader(ci, data);

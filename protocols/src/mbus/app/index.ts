@@ -10,3 +10,4 @@ export { decodeTypeF, decodeTypeG, decodeTypeI, decodeTypeJ, encodeTypeF, encode
 export { decodeManufacturer, encodeManufacturer, parseHex, toHex, readBcd, writeBcd } from './primitives.js';
 export { mediumName, mediumCode, mediumLibmbusName } from './medium.js';
 export { toLibmbusFormat, toLibmbusRecord, productName, type LibmbusFormat, type LibmbusDataRecord, type LibmbusSlaveInformation } from './libmbus.js';
+export * from './fixed.js';

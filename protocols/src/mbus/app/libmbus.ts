@@ -6,6 +6,7 @@
  */
 import { lookupVif, type VifInfo } from './vif.js';
 import { mediumLibmbusName } from './medium.js';
+import { readBcd, readIntLE, parseHex } from './primitives.js';
 import type { MbusRecord, MbusTelegram } from './types.js';
 
 export interface LibmbusSlaveInformation {
@@ -145,8 +146,44 @@ export function toLibmbusRecord(r: MbusRecord, id: number): LibmbusDataRecord {
   return rec;
 }
 
+/**
+ * libmbus prints the fixed structure's counters unscaled with the unit as a label
+ * ("l", "kWh", "reserved but historic") and no quantity or storage number.
+ */
+function fixedToLibmbus(t: MbusTelegram & { fixed: NonNullable<MbusTelegram['fixed']> }): LibmbusFormat {
+  const h = t.fixed.header;
+  const units = [h.counter1Unit, h.counter2Unit];
+  return {
+    SlaveInformation: {
+      Id: h.id.replace(/^0+(?=.)/, ''),
+      Manufacturer: '',
+      Version: 0,
+      ProductName: '',
+      Medium: h.mediumLibmbus,
+      AccessNumber: h.accessNumber,
+      Status: h.status.raw.toString(16).toUpperCase().padStart(2, '0'),
+      Signature: '',
+    },
+    DataRecord: t.records.map((r, i) => {
+      const bytes = parseHex(r.raw.data);
+      if (t.header.ci === 0x77) bytes.reverse();
+      const raw = h.status.countersBinary ? Number(readIntLE(bytes, 0, 4)) : readBcd(bytes, 0, 4).value;
+      const u = units[i];
+      return {
+        id: i,
+        Function: h.status.storedAtFixedDate ? 'Stored value' : 'Actual value',
+        StorageNumber: r.storage,
+        Unit: u.code === 0x3e ? 'reserved but historic' : u.name,
+        Quantity: '',
+        Value: raw,
+      };
+    }),
+  };
+}
+
 export function toLibmbusFormat(t: MbusTelegram): LibmbusFormat {
   if (t.applicationError) return { SlaveInformation: { Error: t.applicationError.text }, DataRecord: [] };
+  if (t.fixed) return fixedToLibmbus(t as MbusTelegram & { fixed: NonNullable<MbusTelegram['fixed']> });
   const h = t.header;
   const records = t.records.map((r, i) => toLibmbusRecord(r, i));
   if (t.manufacturerData !== undefined || t.moreRecordsFollow) {

@@ -3,6 +3,8 @@
  * them from bytes, never from untrusted JSON, so a runtime schema would only cost time.
  */
 
+import type { FixedHeader } from './fixed.js';
+
 export type RecordFunction = 'instantaneous' | 'maximum' | 'minimum' | 'error';
 
 export interface MbusStatus {
@@ -76,6 +78,8 @@ export interface MbusTelegram {
   applicationError?: MbusApplicationError;
   /** Set when decoding stopped early; records before `offset` are complete and kept. */
   partial?: { offset: number; code: string; reason: string };
+  /** CI 0x73/0x77: the older fixed data structure's own header fields (counter units, status bits). */
+  fixed?: { header: FixedHeader; trailing?: string };
   /** Frame fields when decoded from a whole long frame. */
   frame?: { c: number; address: number };
 }
