@@ -31,7 +31,7 @@ export interface BuildingEndpoints {
   seed: number;
   start: string;
   speed: number;
-  buses: Record<'mbus' | 'modbus' | 'pulse', { endpoint: Endpoint; baud: number; bitsPerChar: number } | undefined>;
+  buses: Record<'mbus' | 'modbus' | 'pulse', { endpoint: Endpoint; baud: number; bitsPerChar: number; framing?: 'rtu' | 'mbap' } | undefined>;
   meters: MeterEndpoint[];
 }
 
@@ -196,13 +196,13 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
   }
   // Apartment M-Bus meters keep 12 months of history too: the segment answers in several telegrams.
 
-  const timing = (b: BuildingConfig['buses']['mbus'], bitsPerChar: number) => ({ baud: b.baud, bitsPerChar, turnaroundMs: cfg.turnaroundMs, pacing: cfg.pacing });
+  const timing = (b: BuildingConfig['buses']['mbus'], bitsPerChar: number) => ({ baud: b.baud, bitsPerChar: b.bitsPerChar ?? bitsPerChar, turnaroundMs: cfg.turnaroundMs, pacing: cfg.pacing });
   const tr = (b: BuildingConfig['buses']['mbus']) => (b.transport === 'tcp' ? { kind: 'tcp' as const, port: b.port } : { kind: 'pty' as const });
   const opened: { close(): Promise<void> }[] = [];
   try {
     const mb = await startMbusSegment({ transport: tr(cfg.buses.mbus), timing: timing(cfg.buses.mbus, 11), slaves: mbusSlaves, seed: cfg.seed });
     opened.push(mb);
-    const mo = await startModbusBus({ transport: tr(cfg.buses.modbus), timing: timing(cfg.buses.modbus, 10), slaves: modbusSlaves });
+    const mo = await startModbusBus({ transport: tr(cfg.buses.modbus), framing: cfg.buses.modbus.framing, timing: timing(cfg.buses.modbus, 10), slaves: modbusSlaves });
     opened.push(mo);
     const pu = pulseDevices.length ? await startPulseBus({ transport: tr(cfg.buses.pulse), timing: timing(cfg.buses.pulse, 10), devices: pulseDevices }) : undefined;
     if (pu) opened.push(pu);
@@ -213,8 +213,8 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
       building: cfg.name, seed: cfg.seed, start: cfg.start.toISOString(), speed: cfg.speed,
       buses: {
         mbus: { endpoint: mb.endpoint, baud: cfg.buses.mbus.baud, bitsPerChar: 11 },
-        modbus: { endpoint: mo.endpoint, baud: cfg.buses.modbus.baud, bitsPerChar: 10 },
-        pulse: pu && { endpoint: pu.endpoint, baud: cfg.buses.pulse.baud, bitsPerChar: 10 },
+        modbus: { endpoint: mo.endpoint, baud: cfg.buses.modbus.baud, bitsPerChar: cfg.buses.modbus.bitsPerChar ?? 10, framing: mo.framing },
+        pulse: pu && { endpoint: pu.endpoint, baud: cfg.buses.pulse.baud, bitsPerChar: cfg.buses.pulse.bitsPerChar ?? 10 },
       },
       meters: endpointsOf,
     };

@@ -14,6 +14,10 @@ const BusConfig = z.object({
   transport: Transport,
   port: z.number().int().min(0).max(65535).default(0),
   baud: z.number().int().positive(),
+  /** Character frame: 8N1 = 10, 8E1 = 11 (M-Bus is always 8E1 = 11). Default: 11 for M-Bus, 10 otherwise. */
+  bitsPerChar: z.number().int().min(9).max(12).optional(),
+  /** Modbus on TCP: 'mbap' (Modbus/TCP, default) or 'rtu' (RTU-over-TCP converter). */
+  framing: z.enum(['rtu', 'mbap']).optional(),
 });
 
 export const BuildingConfig = z.object({
