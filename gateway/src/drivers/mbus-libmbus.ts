@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the ambient typings must come along when tests compile this file alone
+/// <reference path="./node-mbus.d.ts" />
 /**
  * `driver: libmbus`: the same meter reads through node-mbus (the libmbus binding), for sites that
  * trust libmbus. libmbus owns the line (serial or TCP), so echo cancellation, FCB handling and
