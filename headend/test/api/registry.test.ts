@@ -128,6 +128,18 @@ describe('audit', () => {
     expect((await h.opened.db.query('SELECT count(*)::int AS n FROM audit_log')).rows[0].n).toBe(n0);
   });
 
+  it('GET /audit shows entries of the caller\'s buildings only', async () => {
+    const eng = await h.userToken('engineer', { buildingIds: [bB] });
+    const mine = await h.call('GET', '/audit?entity=meter', eng);
+    expect(mine.status).toBe(200);
+    expect(mine.body.length).toBeGreaterThan(0);
+    expect(mine.body.every((e: any) => e.building_id === bB)).toBe(true);
+    const all = await h.call('GET', '/audit?entity=meter', h.adminToken);
+    expect(all.body.some((e: any) => e.building_id === bA)).toBe(true);
+    const op = await h.userToken('operator', { buildingIds: [bA] });
+    expect((await h.call('GET', '/audit', op)).status).toBe(403);
+  });
+
   it('the audit journal is append-only', async () => {
     await expect(h.opened.db.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
   });
