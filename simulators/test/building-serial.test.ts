@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { decodePulseResponse, encodePulseRequest, pulseResponseLength } from '@amr/protocols';
 import { SimClock, startBuilding, type Building } from '@amr/simulators';
+import { SerialClient } from './serial-client.js';
 
 const run = promisify(execFile);
 
@@ -27,5 +29,31 @@ describe('building on pty lines', () => {
     const want = m.register(b.clock.nowMs());
     expect(Math.abs(got - want) / want).toBeLessThan(1e-5); // float32 and mbpoll print precision
     expect(b.endpoints.meters.find((x) => x.meterId === meterId)?.modbus?.unitId).toBe(unit);
+  });
+
+  it('apartment water through the pulse counter over a pty: pulses × weight = true consumption', async () => {
+    const ep = b.endpoints.buses.pulse!.endpoint;
+    if (ep.kind !== 'pty') throw new Error('pty expected');
+    const meta = b.endpoints.meters.find((m) => m.meterId === 'apt-1-cold_water')!.pulse!;
+    const client = await SerialClient.open(ep.path, 9600);
+    const poll = async () => {
+      client.reset();
+      client.write(encodePulseRequest(meta.deviceId));
+      return decodePulseResponse(await client.waitFor(pulseResponseLength(2)));
+    };
+    try {
+      const t1 = new Date('2026-01-15T00:00:00Z');
+      const t2 = new Date('2026-01-22T00:00:00Z');
+      b.clock.setTime(t1);
+      const a = await poll();
+      b.clock.setTime(t2);
+      const c = await poll();
+      const measuredM3 = ((c.counters[meta.channel] - a.counters[meta.channel]) * meta.weightL) / 1000;
+      const truth = b.truth({ from: t1, to: t2 }).meters.find((m) => m.meterId === 'apt-1-cold_water')!.consumption;
+      expect(truth).toBeGreaterThan(0.5);
+      expect(Math.abs(measuredM3 - truth)).toBeLessThanOrEqual(meta.weightL / 1000); // one pulse
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -114,6 +114,13 @@ describe('M-Bus segment', () => {
     await m.request(selectSecondary({ ...SECONDARY_WILDCARD, id: '99999999' })); // deselect all
   });
 
+  it('a broadcast REQ_UD2 (address 254) that several slaves answer collides', async () => {
+    for (const a of [1, 2, 3]) await m.request(sndNke(a));
+    const r = await m.request(reqUd2(254, true));
+    expect(r.frames).toHaveLength(0);
+    expect(r.raw.length).toBeGreaterThan(100);
+  });
+
   it('a silent meter does not answer; a bad-checksum meter sends a frame that fails its check', async () => {
     seg.slaves[1].faults!.silent = true;
     expect((await m.request(sndNke(2), 150)).raw.length).toBe(0);
