@@ -54,10 +54,16 @@ interface LibData {
   DataRecord?: LibRecord[];
 }
 
+/** Older libmbus versions print some media differently ("Heat" for 0x04). */
+const MEDIUM_ALIASES: Record<string, number> = { heat: 0x04, heatinlet: 0x0c, heatoutlet: 0x04 };
+// Compared without punctuation and non-ASCII: libmbus prints "°" in ISO-8859-1, which may arrive mangled.
+const norm = (s: string) => s.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+
 function mediumCodeOf(name: string | undefined): number | undefined {
   if (!name) return undefined;
-  for (let c = 0; c < 0x40; c++) if (mediumLibmbusName(c) === name) return c;
-  return undefined;
+  const n = norm(name);
+  for (let c = 0; c < 0x40; c++) if (norm(mediumLibmbusName(c)) === n) return c;
+  return MEDIUM_ALIASES[n];
 }
 
 function toRecord(r: LibRecord): MbusRecord | null {
