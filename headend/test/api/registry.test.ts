@@ -54,6 +54,20 @@ describe('registry CRUD', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('derives the next verification date from the last one and the interval', async () => {
+    const r = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat2, resource: 'electricity', make: 'Меркурий', serial_number: 'E-1', zones: 2, last_verified_on: '2020-06-15', verification_interval_years: 16 });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ next_verification_on: '2036-06-15', zones: 2 });
+  });
+
+  it('an apartment meter cannot be put in a non-residential premise', async () => {
+    const shop = (await h.call('POST', '/premises', h.adminToken, { building_id: bA, number: 'Н-1', kind: 'non_residential', area_m2: 80 })).body.id;
+    const r = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: shop, resource: 'cold_water', serial_number: 'S-1' });
+    expect(r.status).toBe(400);
+    expect(r.body.details[0].path).toBe('body.placement');
+    expect((await h.call('POST', '/meters', h.adminToken, { placement: 'non_residential', premise_id: shop, resource: 'cold_water', serial_number: 'S-1' })).status).toBe(201);
+  });
+
   it('bad input names the field', async () => {
     const r = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat1, resource: 'steam', serial_number: '' });
     expect(r.status).toBe(400);
@@ -118,7 +132,7 @@ describe('audit', () => {
     // Every entity created in beforeAll was audited.
     const created = (await h.opened.db.query("SELECT entity, count(*)::int AS n FROM audit_log WHERE action = 'create' GROUP BY entity")).rows;
     const by = Object.fromEntries(created.map((c) => [c.entity, c.n]));
-    expect(by).toMatchObject({ organisation: 1, building: 2, premise: 2, personal_account: 1 });
+    expect(by).toMatchObject({ organisation: 1, building: 2, premise: 3, personal_account: 1 });
     expect(by.meter).toBeGreaterThanOrEqual(3);
   });
 

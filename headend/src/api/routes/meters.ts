@@ -67,11 +67,19 @@ export async function prepareMeter(q: Queryable, b: MeterBody): Promise<Record<s
     if (!b.premise_id) throw badRequest(`a ${b.placement} meter needs premise_id`, [{ path: 'body.premise_id', message: 'required for this placement' }]);
     const p = (await q.query<{ building_id: number; kind: string }>('SELECT building_id, kind FROM premises WHERE id = $1', [b.premise_id])).rows[0];
     if (!p) throw badRequest(`premise ${b.premise_id} does not exist`, [{ path: 'body.premise_id', message: 'unknown premise' }]);
+    const want = b.placement === 'apartment' ? 'residential' : 'non_residential';
+    if (p.kind !== want) throw badRequest(`premise ${b.premise_id} is ${p.kind}; a ${b.placement} meter belongs in a ${want} premise`, [{ path: 'body.placement', message: `does not match the premise kind (${p.kind})` }]);
     if (b.building_id && b.building_id !== Number(p.building_id)) throw badRequest(`premise ${b.premise_id} is in building ${p.building_id}, not ${b.building_id}`, [{ path: 'body.building_id', message: 'does not match the premise' }]);
     out.building_id = Number(p.building_id);
   } else {
     if (b.premise_id) throw badRequest(`a ${b.placement} meter belongs to a building, not a premise`, [{ path: 'body.premise_id', message: 'must be empty for this placement' }]);
     if (!b.building_id) throw badRequest(`a ${b.placement} meter needs building_id`, [{ path: 'body.building_id', message: 'required for this placement' }]);
+  }
+  // Next verification = last verification + interval, when the user gave those and not the date itself.
+  if (!b.next_verification_on && b.last_verified_on && b.verification_interval_years) {
+    const d = new Date(`${b.last_verified_on}T00:00:00Z`);
+    d.setUTCFullYear(d.getUTCFullYear() + b.verification_interval_years);
+    out.next_verification_on = d.toISOString().slice(0, 10);
   }
   const dup = (await q.query<{ id: number }>('SELECT id FROM meters WHERE make = $1 AND serial_number = $2', [b.make, b.serial_number])).rows[0];
   if (dup) throw conflict(`a meter of make "${b.make}" with serial number "${b.serial_number}" already exists (meter ${dup.id})`, [{ path: 'body.serial_number', message: `duplicate of meter ${dup.id}` }]);
