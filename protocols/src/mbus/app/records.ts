@@ -42,6 +42,17 @@ function ascii(b: Uint8Array, reverse: boolean): string {
   return String.fromCharCode(...arr);
 }
 
+/** raw × scale, dividing by 10^n for decimal fractions so 234 × 10^-1 gives 23.4, not 23.400000000000002. */
+function scaleValue(raw: number, scale: number): number {
+  if (scale === 1) return raw;
+  if (scale < 1) {
+    const inv = 1 / scale;
+    const r = Math.round(inv);
+    if (Math.abs(inv - r) <= 1e-9 * inv) return raw / r;
+  }
+  return raw * scale;
+}
+
 function applyTime(rec: MbusRecord, t: DecodedTime): void {
   rec.value = t.iso;
   if (t.invalidDate) rec.error = { code: 'invalid_date', text: `not a valid date/time (${t.iso})` };
@@ -173,7 +184,7 @@ function readRecord(c: Cursor): MbusRecord {
     return rec;
   }
   if (field === 0x05) {
-    rec.value = readReal32(c.data, dataOff) * scale;
+    rec.value = scaleValue(readReal32(c.data, dataOff), scale);
     return rec;
   }
   if (lv) {
@@ -182,7 +193,7 @@ function readRecord(c: Cursor): MbusRecord {
     else if (lv.kind === 'binary') rec.value = toHex(Uint8Array.from(bytes).reverse());
     else {
       const b = readBcd(c.data, dataOff, len);
-      rec.value = (lv.kind === 'negbcd' ? -b.value : b.value) * scale;
+      rec.value = scaleValue(lv.kind === 'negbcd' ? -b.value : b.value, scale);
       if (b.invalid) rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
     }
     return rec;
@@ -192,13 +203,12 @@ function readRecord(c: Cursor): MbusRecord {
     if (b.invalid) {
       rec.value = null;
       rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
-    } else rec.value = b.value * scale;
+    } else rec.value = scaleValue(b.value, scale);
     return rec;
   }
   const big = readIntLE(c.data, dataOff, len);
   if (len > 6 && (big > BigInt(Number.MAX_SAFE_INTEGER) || big < -BigInt(Number.MAX_SAFE_INTEGER))) rec.exact = big.toString();
-  rec.value = Number(big) * scale;
-  if (scale !== 1 && Number.isFinite(rec.value)) rec.value = Number(rec.value.toPrecision(15));
+  rec.value = scaleValue(Number(big), scale);
   return rec;
 }
 
