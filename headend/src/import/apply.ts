@@ -70,7 +70,15 @@ export async function loadTables(file: Buffer, contentType: string | undefined, 
 }
 
 export async function importRegistry(db: Database, o: ImportOptions): Promise<ImportReport> {
-  const { tables, errors } = await loadTables(o.file, o.contentType, o.kind);
+  let loaded: Awaited<ReturnType<typeof loadTables>>;
+  try {
+    loaded = await loadTables(o.file, o.contentType, o.kind);
+  } catch (e) {
+    // A broken file (bad zip, unclosed quote) is the user's problem to fix, reported like a row error.
+    const line = (e as { lines?: number }).lines;
+    return { ok: false, dry_run: o.dryRun, applied: false, summary: {}, changes: [], errors: [{ sheet: o.kind ?? '', row: line ?? 0, message: `cannot read the file: ${(e as Error).message}` }] };
+  }
+  const { tables, errors } = loaded;
   const changes: RowChange[] = [];
   const ordered = [...tables].sort((a, b) => KIND_ORDER.indexOf(a.sheet as ImportKind) - KIND_ORDER.indexOf(b.sheet as ImportKind));
 

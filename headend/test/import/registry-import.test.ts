@@ -122,6 +122,15 @@ describe('registry import', () => {
     expect(nk.body.errors[0].message).toMatch(/give \?kind=/);
   });
 
+  it('a broken file is reported, not a server error', async () => {
+    const zip = await upload(Buffer.from('PK\x03\x04 definitely not a workbook'), '', XLSX);
+    expect(zip.status).toBe(422);
+    expect(zip.body.errors[0].message).toMatch(/cannot read the file/);
+    const csv = await upload('building,address\n"B-1,unclosed\n', 'kind=buildings', 'text/csv');
+    expect(csv.status).toBe(422);
+    expect(csv.body.errors[0].message).toMatch(/cannot read the file: .*quote/i);
+  });
+
   it('an operator may not import', async () => {
     const op = await h.userToken('operator');
     expect((await upload('building,address\nB-2,x\n', 'kind=buildings', 'text/csv', op)).status).toBe(403);

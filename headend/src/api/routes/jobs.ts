@@ -28,6 +28,7 @@ const jobRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) =>
     requirePermission(principal(req), 'users:manage');
     if (!jobs) throw new HttpError(409, 'conflict', 'background jobs are not available (no Redis configured)');
     if (!jobs.names().includes(req.params.name)) throw notFound(`job "${req.params.name}"`);
+    if (!jobs.isConnected()) throw new HttpError(503, 'unavailable', `Redis at ${jobs.redisUrl} is unreachable; the job was not queued, try again later`);
     let id: string;
     try {
       id = await jobs.enqueue(req.params.name, req.body);
