@@ -1,7 +1,8 @@
 /**
- * The slice of the database handle the API layer needs: a query on either the pool or a transaction's
- * client. Kept structural so any `Db` (pg pool, PGlite in tests) fits.
+ * The slice of the database handle the API layer needs. `Queryable` is the db module's (pool or a
+ * transaction's client); `Database` adds only `tx`, so any `Db` fits and tests can pass a minimal one.
  */
-export interface QueryResultLike<R> { rows: R[]; rowCount?: number | null }
-export interface Queryable { query<R = any>(sql: string, params?: unknown[]): Promise<QueryResultLike<R>> }
+import type { Queryable } from '../db/types.js';
+
+export type { Queryable, QueryResultLike } from '../db/types.js';
 export interface Database extends Queryable { tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> }
