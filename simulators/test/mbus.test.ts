@@ -7,22 +7,8 @@ import {
 } from '@amr/protocols';
 import { electricityMeterRecords, heatMeterRecords, pulseAdapterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
 import { TestMaster } from './mbus-master.js';
+import { libmbusFactor } from './libmbus-units.js';
 
-/** The libmbus in node-mbus prints raw values with the multiplier in the unit text ("Volume (1e-2  m^3)"):
- * the factor to our canonical units (Wh, m3, m3/h, °C, s). */
-function libmbusFactor(unit: string): number {
-  const inner = /\((.*)\)/.exec(unit)?.[1]?.trim();
-  if (!inner) return 1;
-  const m = /^(1e-?\d+|10+)\s+(.*)$/.exec(inner);
-  const mult = m ? Number(m[1]) : 1;
-  const rest = (m ? m[2] : inner).trim();
-  const units: Record<string, number> = {
-    Wh: 1, kWh: 1e3, MWh: 1e6, 'm^3': 1, 'm m^3': 1e-3, 'm^3/h': 1, 'm m^3/h': 1e-3, W: 1, kW: 1e3,
-    'deg C': 1, 'm deg C': 1e-3, seconds: 1, minutes: 60, hours: 3600, days: 86400,
-  };
-  if (!(rest in units)) throw new Error(`unknown libmbus unit "${unit}"`);
-  return mult * units[rest];
-}
 
 const time = new Date('2026-03-15T10:30:00Z');
 const history = Array.from({ length: 12 }, (_, i) => ({ date: `2025-${String(12 - i).padStart(2, '0')}-01`, value: 40000 - i * 1000, value2: 900 - i * 20 }));
