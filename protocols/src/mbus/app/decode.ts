@@ -51,7 +51,7 @@ export function decodeUserData(ci: number, data: Uint8Array): MbusTelegram {
     }
     const { header, next } = decodeHeader(ci, data);
     const t: MbusTelegram = { header, records: [], moreRecordsFollow: false };
-    decodeRecords(data, next, t);
+    decodeRecords(data, next, t, ci === 0x76);
     return t;
   } catch (err) {
     if (err instanceof MbusDecodeError) throw err;

@@ -129,6 +129,8 @@ function kindForCoding(c: Coding): VifInfo['kind'] | undefined {
   return undefined;
 }
 
+const ALL_VIFS = allVifs();
+
 function integral(x: number): boolean {
   // Relative tolerance only: a tiny value must not count as the integer 0.
   return Math.abs(x - Math.round(x)) <= 1e-9 * Math.abs(x);
@@ -137,7 +139,7 @@ function integral(x: number): boolean {
 /** Picks the VIF entry for a quantity spec; throws naming what did not match. */
 export function chooseVif(spec: QuantityRecordSpec): VifInfo {
   const kind = kindForCoding(spec.coding);
-  let cands = allVifs().filter((v) => v.quantity === spec.quantity && (spec.unit === undefined || v.unit === spec.unit));
+  let cands = ALL_VIFS.filter((v) => v.quantity === spec.quantity && (spec.unit === undefined || v.unit === spec.unit));
   if (kind) cands = cands.filter((v) => v.kind === kind);
   if (cands.length === 0)
     throw new MbusEncodeError('quantity', `no VIF for quantity "${spec.quantity}"${spec.unit ? ` in unit "${spec.unit}"` : ''}`);

@@ -21,15 +21,24 @@ export function decodeStatus(raw: number): MbusStatus {
 
 export const LONG_HEADER_CI = new Set([0x72, 0x76]);
 export const SHORT_HEADER_CI = new Set([0x7a]);
-export const NO_HEADER_CI = new Set([0x78, 0x79]);
+// 0x79 is the wireless compact frame (format signature + CRC first), not a plain headerless
+// structure, so it stays unsupported rather than decoded wrongly.
+export const NO_HEADER_CI = new Set([0x78]);
 
 /** Header at the start of `data`; returns it and the offset where records begin. */
 export function decodeHeader(ci: number, data: Uint8Array): { header: MbusHeader; next: number } {
   if (LONG_HEADER_CI.has(ci)) {
     if (data.length < 12)
       throw new MbusDecodeError('short_header', `long header needs 12 bytes, user data has ${data.length}`, data.length);
-    const idDigits = toHex(Uint8Array.from(data.subarray(0, 4)).reverse(), '');
-    const man = data[4] | (data[5] << 8);
+    // CI 0x76 (mode 2) sends multi-byte fields most significant byte first.
+    const msb = ci === 0x76;
+    const le = (at: number, n: number) => (msb ? data.subarray(at, at + n) : Uint8Array.from(data.subarray(at, at + n)).reverse());
+    const idDigits = toHex(le(0, 4), '');
+    const word = (at: number) => {
+      const b = le(at, 2);
+      return (b[0] << 8) | b[1];
+    };
+    const man = word(4);
     return {
       header: {
         ci,
@@ -41,7 +50,7 @@ export function decodeHeader(ci: number, data: Uint8Array): { header: MbusHeader
         medium: mediumName(data[7]),
         accessNumber: data[8],
         status: decodeStatus(data[9]),
-        signature: data[10] | (data[11] << 8),
+        signature: word(10),
       },
       next: 12,
     };

@@ -18,6 +18,8 @@ export const MAX_VIFE = 10;
 interface Cursor {
   data: Uint8Array;
   pos: number;
+  /** CI 0x76 (mode 2): multi-byte fields are sent most significant byte first. */
+  msbFirst: boolean;
 }
 
 function need(c: Cursor, n: number, code: string, what: string): void {
@@ -104,7 +106,7 @@ function readRecord(c: Cursor): MbusRecord {
     const n = c.data[c.pos++];
     if (n > 0xbf) throw new MbusDecodeError('too_long_var_vif', `plain-text VIF length 0x${n.toString(16)} is not ASCII`, c.pos - 1);
     need(c, n, 'premature_end_vif', 'plain-text VIF');
-    plainTextUnit = ascii(c.data.subarray(c.pos, c.pos + n), true);
+    plainTextUnit = ascii(c.data.subarray(c.pos, c.pos + n), !c.msbFirst);
     c.pos += n;
   }
   let more = (vif & 0x80) !== 0;
@@ -138,8 +140,11 @@ function readRecord(c: Cursor): MbusRecord {
     len = lv.len;
   }
   need(c, len, 'premature_end_data', `data (record at ${start} needs ${len} bytes)`);
-  const dataOff = c.pos;
-  const bytes = c.data.subarray(c.pos, c.pos + len);
+  const wire = c.data.subarray(c.pos, c.pos + len);
+  // Mode 2 (MSB first): turn the field around once, then every reader below sees LSB first.
+  const bytes = c.msbFirst ? Uint8Array.from(wire).reverse() : wire;
+  const src = bytes;
+  const dataOff = 0;
   c.pos += len;
 
   const rec: MbusRecord = {
@@ -150,7 +155,7 @@ function readRecord(c: Cursor): MbusRecord {
     quantity: info?.quantity ?? (code === 0x7c ? 'plain_text' : reservedName(table, code, vife)),
     unit: info?.unit ?? plainTextUnit ?? '',
     value: null,
-    raw: { dif, dife, vif, vife, data: toHex(bytes), offset: start },
+    raw: { dif, dife, vif, vife, data: toHex(wire), offset: start },
   };
   if (plainTextUnit !== undefined) rec.plainTextUnit = plainTextUnit;
 
@@ -172,10 +177,10 @@ function readRecord(c: Cursor): MbusRecord {
 
   const kind = info?.kind ?? 'number';
   if (kind === 'date' || kind === 'datetime') {
-    if (len === 2) return (applyTime(rec, decodeTypeG(c.data, dataOff)), rec);
-    if (len === 4 && field !== 0x05 && field !== 0x0c) return (applyTime(rec, decodeTypeF(c.data, dataOff)), rec);
-    if (len === 6 && field === 0x06) return (applyTime(rec, decodeTypeI(c.data, dataOff)), rec);
-    if (len === 3 && field === 0x03) return (applyTime(rec, decodeTypeJ(c.data, dataOff)), rec);
+    if (len === 2) return (applyTime(rec, decodeTypeG(src, dataOff)), rec);
+    if (len === 4 && field !== 0x05 && field !== 0x0c) return (applyTime(rec, decodeTypeF(src, dataOff)), rec);
+    if (len === 6 && field === 0x06) return (applyTime(rec, decodeTypeI(src, dataOff)), rec);
+    if (len === 3 && field === 0x03) return (applyTime(rec, decodeTypeJ(src, dataOff)), rec);
   }
 
   if (field === 0x00 || field === 0x08) {
@@ -184,7 +189,7 @@ function readRecord(c: Cursor): MbusRecord {
     return rec;
   }
   if (field === 0x05) {
-    rec.value = scaleValue(readReal32(c.data, dataOff), scale);
+    rec.value = scaleValue(readReal32(src, dataOff), scale);
     return rec;
   }
   if (lv) {
@@ -192,29 +197,29 @@ function readRecord(c: Cursor): MbusRecord {
     // Binary is sent LSB first like every M-Bus field; the value reads most significant byte first.
     else if (lv.kind === 'binary') rec.value = toHex(Uint8Array.from(bytes).reverse());
     else {
-      const b = readBcd(c.data, dataOff, len);
+      const b = readBcd(src, dataOff, len);
       rec.value = scaleValue(lv.kind === 'negbcd' ? -b.value : b.value, scale);
       if (b.invalid) rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
     }
     return rec;
   }
   if (field >= 0x09 && field !== 0x0f) {
-    const b = readBcd(c.data, dataOff, len);
+    const b = readBcd(src, dataOff, len);
     if (b.invalid) {
       rec.value = null;
       rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
     } else rec.value = scaleValue(b.value, scale);
     return rec;
   }
-  const big = readIntLE(c.data, dataOff, len);
+  const big = readIntLE(src, dataOff, len);
   if (len > 6 && (big > BigInt(Number.MAX_SAFE_INTEGER) || big < -BigInt(Number.MAX_SAFE_INTEGER))) rec.exact = big.toString();
   rec.value = scaleValue(Number(big), scale);
   return rec;
 }
 
 /** Decodes records from `offset` to the end of `data` into `t` (mutates, never throws). */
-export function decodeRecords(data: Uint8Array, offset: number, t: MbusTelegram): void {
-  const c: Cursor = { data, pos: offset };
+export function decodeRecords(data: Uint8Array, offset: number, t: MbusTelegram, msbFirst = false): void {
+  const c: Cursor = { data, pos: offset, msbFirst };
   while (c.pos < data.length) {
     const dif = data[c.pos];
     if (dif === 0x2f) {

@@ -26,6 +26,12 @@ describe('fixed header', () => {
     expect(rec(t)).toMatchObject({ quantity: 'volume', value: 0.007 });
   });
 
+  it('CI 0x76 (mode 2): header and data most significant byte first', () => {
+    const t = decodeUserData(0x76, ud('12 34 56 78 2C 2D 01 07 2A 00 00 00 04 13 00 00 01 00 0D FD 11 02 68 69'));
+    expect(t.header).toMatchObject({ id: '12345678', manufacturer: 'KAM', medium: 'water' });
+    expect(t.records.map((r) => r.value)).toEqual([0.256, 'hi']);
+  });
+
   it('unknown CI and short header are typed errors naming the offset', () => {
     expect(() => decodeUserData(0x51, ud(''))).toThrow(MbusDecodeError);
     try {
