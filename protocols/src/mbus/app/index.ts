@@ -11,3 +11,4 @@ export { decodeManufacturer, encodeManufacturer, parseHex, toHex, readBcd, write
 export { mediumName, mediumCode, mediumLibmbusName } from './medium.js';
 export { toLibmbusFormat, toLibmbusRecord, productName, type LibmbusFormat, type LibmbusDataRecord, type LibmbusSlaveInformation } from './libmbus.js';
 export * from './fixed.js';
+export { genericQuantityName } from './naming.js';
