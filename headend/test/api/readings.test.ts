@@ -78,6 +78,16 @@ describe('manual entry and corrections', () => {
     expect(audit[0].after.value).toBe(105.4);
   });
 
+  it('an inspector enters readings only in granted buildings', async () => {
+    const other = await h.userToken('operator');
+    expect((await h.call('POST', `/meters/${meter}/readings`, other, { time: '2025-01-12T09:00:00Z', value: 104.9 })).status).toBe(404);
+    const granted = await h.userToken('operator', { buildingIds: [bA] });
+    const r = await h.call('POST', `/meters/${meter}/readings`, granted, { time: '2025-01-12T09:00:00Z', value: 104.9 });
+    expect(r.status).toBe(201);
+    expect(r.body.created_by).toMatch(/^operator/);
+    expect((await h.call('POST', `/meters/${meter}/readings/corrections`, granted, { time: '2025-01-12T09:00:00Z', quantity: 'volume_m3', value: 1, reason: 'not allowed' })).status).toBe(403);
+  });
+
   it('a correction of a reading that does not exist is a 404', async () => {
     const r = await h.call('POST', `/meters/${meter}/readings/corrections`, h.adminToken, { time: '2025-01-11T09:00:00Z', quantity: 'volume_m3', value: 1, reason: 'test case' });
     expect(r.status).toBe(404);
@@ -106,6 +116,9 @@ describe('meter replacement', () => {
     expect(newR.body.raw).toMatchObject([{ value: 0.01, source: 'staff' }]);
     const again = await h.call('POST', `/meters/${newId}/replacement`, h.adminToken, { replaced_at: '2025-01-20T15:00:00Z', removal_reading: 0.01, installation_reading: 0, new_meter: { make: 'Itelma', serial_number: 'HW-9' } });
     expect(again.status).toBe(409);
+    const late = await h.call('POST', `/meters/${meter}/readings`, h.adminToken, { time: '2025-01-25T10:00:00Z', value: 107 });
+    expect(late.status).toBe(400);
+    expect(late.body.details[0].path).toBe('body.time');
     const list = await h.call('GET', `/meters/${newId}/replacements`, h.adminToken);
     expect(list.body).toMatchObject([{ old_meter_id: meter, new_meter_id: newId, removal_reading: 106.25, installation_reading: 0.01, work_order: 'WO-17' }]);
   });

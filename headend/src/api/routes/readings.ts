@@ -25,10 +25,10 @@ const BucketRow = z.object({
 });
 
 async function visibleMeter(q: Queryable, p: Principal, id: number) {
-  const m = (await q.query('SELECT id, building_id, premise_id, resource FROM meters WHERE id = $1', [id])).rows[0];
+  const m = (await q.query("SELECT id, building_id, premise_id, resource, status, to_char(decommissioned_on, 'YYYY-MM-DD') AS decommissioned_on FROM meters WHERE id = $1", [id])).rows[0];
   if (!m) throw notFound('meter');
   requirePremise(p, m.premise_id, m.building_id, 'meter');
-  return m as { id: number; building_id: number; premise_id: number | null; resource: 'heat' };
+  return m as { id: number; building_id: number; premise_id: number | null; resource: 'heat'; status: string; decommissioned_on: string | null };
 }
 
 const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
@@ -84,6 +84,10 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     if (new Date(req.body.time).getTime() > Date.now() + 5 * 60_000) throw badRequest('a reading cannot be in the future', [{ path: 'body.time', message: 'in the future' }]);
     const row = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
+      // A removed meter has no readings after its removal (the replacement wrote the last one).
+      if (m.status === 'removed' && m.decommissioned_on && req.body.time.slice(0, 10) > m.decommissioned_on) {
+        throw badRequest(`meter ${m.id} was removed on ${m.decommissioned_on}`, [{ path: 'body.time', message: 'after the meter was removed' }]);
+      }
       const quantity = req.body.quantity ?? primaryQuantity(m.resource);
       const r = await insertReadingVersion(q, { meterId: m.id, time: req.body.time, quantity, value: req.body.value, source: 'staff', createdBy: actorOf(req).name, reason: req.body.reason ?? null });
       await audit(q, actorOf(req), { action: 'enter', entity: 'reading', entityId: `${m.id}/${quantity}/${req.body.time}`, buildingId: m.building_id, after: r, requestId: req.id });
