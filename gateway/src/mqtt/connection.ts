@@ -79,7 +79,9 @@ export function connect(cfg: GatewayConfig, startedAt: string, depth: () => numb
           .publishAsync(topics.status(gw), statusPayload(gw, 'offline', { ts: new Date().toISOString(), reason: 'shutdown' }), { qos: 1, retain: true })
           .catch(() => undefined);
       }
-      await client.endAsync(false).catch(() => undefined);
+      // Not connected: nothing to flush, and a graceful end would wait for a connection that may never come.
+      const ending = client.endAsync(!client.connected).catch(() => undefined);
+      await Promise.race([ending, new Promise((r) => setTimeout(r, 3000))]);
     },
   };
 }
