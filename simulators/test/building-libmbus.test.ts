@@ -42,6 +42,32 @@ describe('building M-Bus meters read by libmbus', () => {
     }
   }
 
+  it('heat-cost allocators: HCA units read over M-Bus = true heat × units per kWh', async () => {
+    const hcaB = await startBuilding(
+      { seed: 5, start: new Date('2026-01-01T00:00:00Z'), apartments: 2, apartmentHeat: 'hca', pacing: false, historyMonths: 1,
+        buses: { mbus: { transport: 'tcp', port: 0, baud: 2400 }, modbus: { transport: 'tcp', port: 0, baud: 9600 }, pulse: { transport: 'tcp', port: 0, baud: 9600 } } },
+      { clock: new SimClock(new Date('2026-02-10T00:00:00Z'), 0) },
+    );
+    try {
+      const ep = hcaB.endpoints.meters.find((m) => m.meterId === 'apt-2-heat')!;
+      expect(ep.mbus?.medium).toBe(0x08);
+      const ep2 = hcaB.endpoints.buses.mbus!.endpoint;
+      if (ep2.kind !== 'tcp') throw new Error('tcp expected');
+      const m = await TestMaster.connect(ep2.port);
+      await m.request(sndNke(ep.mbus!.primaryAddress));
+      const t = decodeTelegram((await m.request(reqUd2(ep.mbus!.primaryAddress, true))).frames[0]);
+      m.close();
+      const units = Number(t.records.find((r) => r.quantity === 'hca_units' && r.storage === 0)?.value);
+      const truth = hcaB.truth({ from: hcaB.config.start, to: hcaB.clock.now() });
+      const kwh = truth.meters.find((x) => x.meterId === 'apt-2-heat')!;
+      expect(kwh.unit).toBe('hca');
+      expect(units).toBe(Math.floor(kwh.consumption));
+      expect(units).toBeGreaterThan(100);
+    } finally {
+      await hcaB.close();
+    }
+  });
+
   it('every M-Bus meter: same records, same values', async () => {
     const master = new MbusMaster({ host: '127.0.0.1', port, timeout: 300, autoConnect: true });
     const meters = b.endpoints.meters.filter((m) => m.bus === 'mbus');

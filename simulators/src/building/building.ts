@@ -5,7 +5,7 @@
 import { formatSecondaryAddress } from '@amr/protocols';
 import { SimClock } from '../clock/sim-clock.js';
 import { startMbusSegment, type MbusSlaveSpec } from '../mbus/segment.js';
-import { heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
+import { hcaRecords, heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
 import { startModbusBus, type ModbusSlave } from '../modbus/bus.js';
 import { startPulseBus, type PulseDevice } from '../pulse/bus.js';
 import type { Endpoint } from '../transport/line.js';
@@ -189,9 +189,20 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
       mbusMeter(cold, primaryFor(10 + k), 'ZRI', 0x16, waterReadout(cold, () => c('cold_water').ratePerHour(clock.nowMs())));
       mbusMeter(hot, primaryFor(10 + K + k), 'ZRI', 0x06, waterReadout(hot, () => c('hot_water').ratePerHour(clock.nowMs())));
     }
-    if (cfg.apartmentHeat) {
+    const heatPrimary = primaryFor(10 + (cfg.apartmentWater === 'mbus' ? 2 * K : 0) + k);
+    if (cfg.apartmentHeat === true || cfg.apartmentHeat === 'meter') {
       const heat = mk('heat', 100_000_000, 20_000);
-      mbusMeter(heat, primaryFor(10 + (cfg.apartmentWater === 'mbus' ? 2 * K : 0) + k), 'KAM', 0x04, heatReadout(heat, () => c('heat').ratePerHour(clock.nowMs())));
+      mbusMeter(heat, heatPrimary, 'KAM', 0x04, heatReadout(heat, () => c('heat').ratePerHour(clock.nowMs())));
+    } else if (cfg.apartmentHeat === 'hca') {
+      // The allocator's register is in HCA units, not kWh; its truth stays in kWh (consumption of
+      // the apartment), and units = kWh × hcaUnitsPerKwh — the head-end distributes by units.
+      const f = cfg.hcaUnitsPerKwh;
+      const hca = add(new SimMeter(`apt-${k}-heat`, 'heat', 'apartment', serial(++n), (t) => c('heat').cumulative(t) * f, 0, 100_000_000, k));
+      hca.unit = 'hca';
+      mbusMeter(hca, heatPrimary, 'QDS', 0x08, () => {
+        const t = clock.nowMs();
+        return hcaRecords({ time: hca.clock(t), units: hca.register(t), history: history(hca, t) });
+      });
     }
   }
   // Apartment M-Bus meters keep 12 months of history too: the segment answers in several telegrams.

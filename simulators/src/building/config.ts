@@ -30,8 +30,11 @@ export const BuildingConfig = z.object({
   apartments: z.number().int().min(1).max(200).default(12),
   /** Apartment water meters: serial pulse counters or M-Bus water meters. */
   apartmentWater: z.enum(['pulse', 'mbus']).default('pulse'),
-  /** Apartment heat meters on M-Bus (otherwise apartment heat use is only in the truth). */
-  apartmentHeat: z.boolean().default(false),
+  /** Apartment heat metering on M-Bus: heat meters (true / 'meter'), heat-cost allocators ('hca'),
+   * or none (false: apartment heat use is only in the truth). */
+  apartmentHeat: z.union([z.boolean(), z.enum(['meter', 'hca'])]).default(false),
+  /** HCA units per kWh of true heat (radiator rating factor × sensor response, lumped). */
+  hcaUnitsPerKwh: z.number().positive().default(0.8),
   /** Liters per pulse on the pulse counters. */
   pulseWeightL: z.number().positive().default(10),
   /** Pulse counter wrap (2^32 on the wire; lower it to test rollover). */

@@ -30,6 +30,8 @@ export class SimMeter {
   private offset = 0;
   private replacedAt?: number;
   driftMs = 0;
+  /** Unit of the register and of its truth: kWh (heat, electricity), m3 (water), 'hca' units. */
+  unit: 'kWh' | 'm3' | 'hca';
   readonly replacements: Replacement[] = [];
 
   constructor(
@@ -44,7 +46,9 @@ export class SimMeter {
     /** The register rolls over to 0 at this value (register digits). */
     readonly modulus: number,
     readonly apartment?: number,
-  ) {}
+  ) {
+    this.unit = resource === 'cold_water' || resource === 'hot_water' ? 'm3' : 'kWh';
+  }
 
   /** What the meter's register shows at `tMs`. */
   register(tMs: number): number {

@@ -15,7 +15,8 @@ export interface ResourceTruth {
 export interface PeriodTruth {
   from: string;
   to: string;
-  meters: { meterId: string; resource: Resource; role: 'building' | 'apartment'; apartment?: number; consumption: number }[];
+  /** True consumption per meter in the meter's own unit (`unit`: kWh, m3, or hca units for allocators). */
+  meters: { meterId: string; resource: Resource; role: 'building' | 'apartment'; apartment?: number; unit: string; consumption: number }[];
   resources: Record<Resource, ResourceTruth>;
   replacements: Replacement[];
 }
@@ -41,7 +42,7 @@ export function periodTruth(src: TruthSources, from: Date, to: Date): PeriodTrut
     from: from.toISOString(),
     to: to.toISOString(),
     meters: src.meters.map((m) => ({
-      meterId: m.meterId, resource: m.resource, role: m.role, apartment: m.apartment,
+      meterId: m.meterId, resource: m.resource, role: m.role, apartment: m.apartment, unit: m.unit,
       consumption: m.trueCumulative(b) - m.trueCumulative(a),
     })),
     resources,

@@ -107,3 +107,16 @@ export function pulseAdapterRecords(r: { time: Date; volumesM3: number[] }): Rec
     { quantity: 'datetime', value: iso(r.time), coding: 'typeF' },
   ];
 }
+
+/** A heat-cost allocator: dimensionless HCA units (VIF 0x6E), current and at the due dates. */
+export function hcaRecords(r: { time: Date; units: number; history: DueDateValue[] }): RecordSpec[] {
+  const recs: RecordSpec[] = [
+    { quantity: 'hca_units', value: Math.floor(r.units), coding: 'int32' },
+    { quantity: 'datetime', value: iso(r.time), coding: 'typeF' },
+  ];
+  r.history.forEach((h, i) => recs.push(
+    { quantity: 'date', value: h.date, coding: 'typeG', storage: i + 1 },
+    { quantity: 'hca_units', value: Math.floor(h.value), coding: 'int32', storage: i + 1 },
+  ));
+  return recs;
+}
