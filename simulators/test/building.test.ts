@@ -111,6 +111,15 @@ describe('building model', () => {
     b.setFault('odpu-cold_water', { kind: 'clear' });
   });
 
+  it('a meter switched silent stops answering on its bus; clear brings it back', async () => {
+    if (b.endpoints.buses.mbus?.endpoint.kind !== 'tcp') throw new Error('tcp expected');
+    const port = b.endpoints.buses.mbus.endpoint.port;
+    b.setFault('odpu-hot_water', { kind: 'silent' });
+    await expect(readMbus(port, 3)).rejects.toThrow();
+    b.setFault('odpu-hot_water', { kind: 'clear' });
+    expect((await readMbus(port, 3)).header.medium).toBe('warm_water');
+  });
+
   it('is deterministic from the seed', async () => {
     const clock = new SimClock(start, 0);
     const b2 = await startBuilding({ seed: 7, start, apartments: 5, pacing: false, buses: { mbus: { transport: 'tcp', port: 0, baud: 2400 }, modbus: { transport: 'tcp', port: 0, baud: 9600 }, pulse: { transport: 'tcp', port: 0, baud: 9600 } } }, { clock });
