@@ -19,6 +19,8 @@ export function decodeStatus(raw: number): MbusStatus {
   };
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
 export const LONG_HEADER_CI = new Set([0x72, 0x76]);
 export const SHORT_HEADER_CI = new Set([0x7a]);
 // 0x79 is the wireless compact frame (format signature + CRC first), not a plain headerless
@@ -32,12 +34,10 @@ export function decodeHeader(ci: number, data: Uint8Array): { header: MbusHeader
       throw new MbusDecodeError('short_header', `long header needs 12 bytes, user data has ${data.length}`, data.length);
     // CI 0x76 (mode 2) sends multi-byte fields most significant byte first.
     const msb = ci === 0x76;
-    const le = (at: number, n: number) => (msb ? data.subarray(at, at + n) : Uint8Array.from(data.subarray(at, at + n)).reverse());
-    const idDigits = toHex(le(0, 4), '');
-    const word = (at: number) => {
-      const b = le(at, 2);
-      return (b[0] << 8) | b[1];
-    };
+    const idDigits = msb
+      ? toHex(data, '', 0, 4)
+      : HEX2[data[3]] + HEX2[data[2]] + HEX2[data[1]] + HEX2[data[0]];
+    const word = (at: number) => (msb ? (data[at] << 8) | data[at + 1] : data[at] | (data[at + 1] << 8));
     const man = word(4);
     return {
       header: {

@@ -19,6 +19,14 @@ export function readIntLE(b: Uint8Array, off: number, len: number): bigint {
   return u >= 1n << (bits - 1n) ? u - (1n << bits) : u;
 }
 
+/** Signed little-endian integer of up to 6 bytes as a plain number (exact; no BigInt cost). */
+export function readIntLENumber(b: Uint8Array, off: number, len: number): number {
+  let v = 0;
+  for (let i = len - 1; i >= 0; i--) v = v * 256 + b[off + i];
+  const half = 2 ** (len * 8 - 1);
+  return v >= half ? v - 2 * half : v;
+}
+
 export function writeIntLE(value: bigint, len: number): Uint8Array {
   const bits = BigInt(len * 8);
   const min = -(1n << (bits - 1n));
@@ -97,8 +105,12 @@ export function encodeManufacturer(m: string): number {
   return ((m.charCodeAt(0) - 64) << 10) | ((m.charCodeAt(1) - 64) << 5) | (m.charCodeAt(2) - 64);
 }
 
-export function toHex(b: Uint8Array, sep = ' '): string {
-  return Array.from(b, (x) => x.toString(16).toUpperCase().padStart(2, '0')).join(sep);
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+export function toHex(b: Uint8Array, sep = ' ', start = 0, end = b.length): string {
+  let out = '';
+  for (let i = start; i < end; i++) out += (i > start ? sep : '') + HEX[b[i]];
+  return out;
 }
 
 /** Parses "68 3C 3C 68 ..." or "683C3C68..." (any whitespace); throws with the bad token. */

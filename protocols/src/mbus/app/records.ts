@@ -4,7 +4,7 @@
  * record area never lose records already read: the caller gets them with `partial` set.
  */
 import { MbusDecodeError } from './errors.js';
-import { readBcd, readIntLE, readReal32, toHex } from './primitives.js';
+import { readBcd, readIntLE, readIntLENumber, readReal32, toHex } from './primitives.js';
 import { decodeTypeF, decodeTypeG, decodeTypeI, decodeTypeJ, type DecodedTime } from './datetime.js';
 import { lookupVif, vifeEffect, type VifInfo } from './vif.js';
 import type { MbusRecord, MbusTelegram, RecordFunction } from './types.js';
@@ -22,8 +22,8 @@ interface Cursor {
   msbFirst: boolean;
 }
 
-function need(c: Cursor, n: number, code: string, what: string): void {
-  if (c.pos + n > c.data.length) throw new MbusDecodeError(code, `premature end of ${what}`, c.pos);
+function need(c: Cursor, n: number, code: string, what: string | (() => string)): void {
+  if (c.pos + n > c.data.length) throw new MbusDecodeError(code, `premature end of ${typeof what === 'string' ? what : what()}`, c.pos);
 }
 
 /** Length and interpretation of an LVAR data field (EN 13757-3 table 7). */
@@ -139,12 +139,12 @@ function readRecord(c: Cursor): MbusRecord {
     c.pos++;
     len = lv.len;
   }
-  need(c, len, 'premature_end_data', `data (record at ${start} needs ${len} bytes)`);
-  const wire = c.data.subarray(c.pos, c.pos + len);
+  need(c, len, 'premature_end_data', () => `data (record at ${start} needs ${len} bytes)`);
+  const wireOff = c.pos;
   // Mode 2 (MSB first): turn the field around once, then every reader below sees LSB first.
-  const bytes = c.msbFirst ? Uint8Array.from(wire).reverse() : wire;
-  const src = bytes;
-  const dataOff = 0;
+  // (Views are only made where needed: typed-array allocation dominates decoding time otherwise.)
+  const src = c.msbFirst ? Uint8Array.from(c.data.subarray(wireOff, wireOff + len)).reverse() : c.data;
+  const dataOff = c.msbFirst ? 0 : wireOff;
   c.pos += len;
 
   const rec: MbusRecord = {
@@ -155,7 +155,7 @@ function readRecord(c: Cursor): MbusRecord {
     quantity: info?.quantity ?? (code === 0x7c ? 'plain_text' : reservedName(table, code, vife)),
     unit: info?.unit ?? plainTextUnit ?? '',
     value: null,
-    raw: { dif, dife, vif, vife, data: toHex(wire), offset: start },
+    raw: { dif, dife, vif, vife, data: toHex(c.data, ' ', wireOff, wireOff + len), offset: start },
   };
   if (plainTextUnit !== undefined) rec.plainTextUnit = plainTextUnit;
 
@@ -193,6 +193,7 @@ function readRecord(c: Cursor): MbusRecord {
     return rec;
   }
   if (lv) {
+    const bytes = src.subarray(dataOff, dataOff + len);
     if (lv.kind === 'text') rec.value = ascii(bytes, true);
     // Binary is sent LSB first like every M-Bus field; the value reads most significant byte first.
     else if (lv.kind === 'binary') rec.value = toHex(Uint8Array.from(bytes).reverse());
@@ -209,6 +210,10 @@ function readRecord(c: Cursor): MbusRecord {
       rec.value = null;
       rec.error = rec.error ?? { code: 'invalid_bcd', text: `not BCD: ${rec.raw.data}` };
     } else rec.value = scaleValue(b.value, scale);
+    return rec;
+  }
+  if (len <= 6) {
+    rec.value = scaleValue(readIntLENumber(src, dataOff, len), scale);
     return rec;
   }
   const big = readIntLE(src, dataOff, len);

@@ -187,13 +187,16 @@ function fd(code: number): VifInfo | undefined {
   return undefined;
 }
 
-const cache = new Map<string, VifInfo | undefined>();
+/** Built once: 3 tables × 128 codes. */
+const TABLES: Record<VifTable, Array<VifInfo | undefined>> = {
+  primary: Array.from({ length: 128 }, (_, c) => primary(c)),
+  fb: Array.from({ length: 128 }, (_, c) => fb(c)),
+  fd: Array.from({ length: 128 }, (_, c) => fd(c)),
+};
 
 /** Meaning of a 7-bit VIF code within a table; undefined for reserved codes. */
 export function lookupVif(table: VifTable, code: number): VifInfo | undefined {
-  const key = `${table}:${code}`;
-  if (!cache.has(key)) cache.set(key, table === 'primary' ? primary(code) : table === 'fb' ? fb(code) : fd(code));
-  return cache.get(key);
+  return TABLES[table][code & 0x7f];
 }
 
 /** Every defined entry, for the encoder's reverse lookup and for tests. */
