@@ -53,4 +53,11 @@ describe('pulse counter bus', () => {
     faults.silent = false;
     expect((await poll(102, 4))?.deviceId).toBe(102);
   });
+
+  it('survives the master closing and reopening the port (a gateway restart)', async () => {
+    if (bus.endpoint.kind !== 'pty') throw new Error('pty expected');
+    await client.close();
+    client = await SerialClient.open(bus.endpoint.path, 9600);
+    expect((await poll(102, 4))?.counters).toEqual([1, 2, 3, 4]);
+  });
 });
