@@ -24,7 +24,14 @@ export interface VifInfo {
 }
 
 const DUR_UNITS = [1, 60, 3600, 86400];
-const DUR_UNITS_HOURS = [3600, 86400, 2_592_000 /* 30 d, as libmbus */, 31_536_000];
+/** Mean Gregorian month and year in seconds (365.2425 d / year). */
+const MONTH_S = 2_629_746;
+const YEAR_S = 31_556_952;
+const DUR_UNITS_HOURS = [3600, 86400, MONTH_S, YEAR_S];
+/** libmbus's own month/year constants, for its output form only. */
+const LIB_HOURS = [3600, 86400, 2629743.83, 31556926];
+const US_GALLON_M3 = 0.003785411784;
+const FT3_M3 = 0.028316846592;
 
 function e(
   table: VifTable,
@@ -114,8 +121,14 @@ function fb(code: number): VifInfo | undefined {
     case 0x1c: return e(F, code, 'temperature_limit', '°F', n2 - 3, ['Cold / Warm Temperature Limit', '°F']);
     case 0x1d: return e(F, code, 'temperature_limit', '°C', n2 - 3, ['Cold / Warm Temperature Limit', '°C']);
   }
-  if (code === 0x20) return e(F, code, 'volume', 'ft3', 0, ['Volume', 'feet^3']);
-  if (code === 0x21) return e(F, code, 'volume', 'ft3', -1, ['Volume', 'feet^3']);
+  // Imperial volumes are converted to m3 / m3/h (canonical); libmbus keeps the original unit.
+  if (code === 0x20) return e(F, code, 'volume', 'm3', 0, ['Volume', 'feet^3'], { scale: FT3_M3, libScale: 1 });
+  if (code === 0x21) return e(F, code, 'volume', 'm3', 0, ['Volume', 'feet^3'], { scale: 0.1 * FT3_M3, libScale: 0.1 });
+  if (code === 0x22) return e(F, code, 'volume', 'm3', 0, ['Volume', 'American gallon'], { scale: 0.1 * US_GALLON_M3, libScale: 0.1 });
+  if (code === 0x23) return e(F, code, 'volume', 'm3', 0, ['Volume', 'American gallon'], { scale: US_GALLON_M3, libScale: 1 });
+  if (code === 0x24) return e(F, code, 'volume_flow', 'm3/h', 0, ['Volume flow', 'American gallon/min'], { scale: 0.001 * US_GALLON_M3 * 60, libScale: 0.001 });
+  if (code === 0x25) return e(F, code, 'volume_flow', 'm3/h', 0, ['Volume flow', 'American gallon/min'], { scale: US_GALLON_M3 * 60, libScale: 1 });
+  if (code === 0x26) return e(F, code, 'volume_flow', 'm3/h', 0, ['Volume flow', 'American gallon/h'], { scale: US_GALLON_M3, libScale: 1 });
   if (code >> 3 === 0x0f) return e(F, code, 'cumulated_max_power', 'W', (code & 7) - 3, ['Cumul count max power', 'W']);
   return undefined;
 }
@@ -130,13 +143,14 @@ function fd(code: number): VifInfo | undefined {
     case 0x09: return e(D, code, 'storage_interval', 's', 0, ['Storage interval', 's'], { scale: DUR_UNITS[n2] });
     case 0x0b: return e(D, code, 'duration_since_readout', 's', 0, ['Duration since last readout', 's'], { scale: DUR_UNITS[n2] });
     case 0x0d: return e(D, code, 'tariff_period', 's', 0, ['Period of tariff', 's'], { scale: DUR_UNITS[n2] });
-    case 0x1a: return e(D, code, 'duration_since_cumulation', 's', 0, ['Duration since last cumulation', 's'], { scale: DUR_UNITS_HOURS[n2] });
-    case 0x1b: return e(D, code, 'battery_operating_time', 's', 0, ['Operating time battery', 's'], { scale: DUR_UNITS_HOURS[n2] });
+    case 0x1a: return e(D, code, 'duration_since_cumulation', 's', 0, ['Duration since last cumulation', 's'], { scale: DUR_UNITS_HOURS[n2], libScale: LIB_HOURS[n2] });
+    case 0x1b: return e(D, code, 'battery_operating_time', 's', 0, ['Operating time battery', 's'], { scale: DUR_UNITS_HOURS[n2], libScale: LIB_HOURS[n2] });
   }
   if (code >> 4 === 0x4) return e(D, code, 'voltage', 'V', (code & 0xf) - 9, ['Voltage', 'V']);
   if (code >> 4 === 0x5) return e(D, code, 'current', 'A', (code & 0xf) - 12, ['Current', 'A']);
   if (code >= 0x31 && code <= 0x33)
-    return e(D, code, 'tariff_duration', 's', 0, ['Duration of tariff', 's'], { scale: DUR_UNITS[n2] });
+    // libmbus labels these "Storage interval"; EN 13757-3 says duration of tariff.
+    return e(D, code, 'tariff_duration', 's', 0, ['Storage interval', 's'], { scale: DUR_UNITS[n2] });
   switch (code) {
     case 0x08: return plain('access_number', 'Access Number (transmission count)');
     case 0x09: return plain('medium', 'Medium');
@@ -164,13 +178,14 @@ function fd(code: number): VifInfo | undefined {
     case 0x20: return plain('first_storage_cyclic', 'First storage # for cyclic storage');
     case 0x21: return plain('last_storage_cyclic', 'Last storage # for cyclic storage');
     case 0x22: return plain('storage_block_size', 'Size of storage block');
-    case 0x28: return e(D, code, 'storage_interval', 'month', 0, ['Storage interval', 'month(s)']);
-    case 0x29: return e(D, code, 'storage_interval', 'year', 0, ['Storage interval', 'year(s)']);
+    // Months and years stay counts (no exact length in seconds); libmbus converts with its constants.
+    case 0x28: return e(D, code, 'storage_interval', 'month', 0, ['Storage interval', 's'], { libScale: 2629743.83 });
+    case 0x29: return e(D, code, 'storage_interval', 'year', 0, ['Storage interval', 's'], { libScale: 31556926 });
     case 0x2a: return plain('operator_specific', 'Operator specific data');
     case 0x2b: return e(D, code, 'time_point_second', 's', 0, ['Time point', 's']);
     case 0x30: return e(D, code, 'tariff_start', '', 0, ['Start (date/time) of tariff', '-'], { kind: 'datetime' });
-    case 0x38: return e(D, code, 'tariff_period', 'month', 0, ['Period of tariff', 'month(s)']);
-    case 0x39: return e(D, code, 'tariff_period', 'year', 0, ['Period of tariff', 'year(s)']);
+    case 0x38: return e(D, code, 'tariff_period', 'month', 0, ['Period of tariff', 's'], { libScale: 2629743.83 });
+    case 0x39: return e(D, code, 'tariff_period', 'year', 0, ['Period of tariff', 's'], { libScale: 31556926 });
     case 0x3a: return plain('dimensionless', 'Dimensionless');
     case 0x60: return plain('reset_counter', 'Reset counter');
     case 0x61: return plain('cumulation_counter', 'Cumulation counter');
