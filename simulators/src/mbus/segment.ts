@@ -90,9 +90,9 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function newReadout(s: SlaveState): void {
+/** Builds the telegrams of a new readout, addressed as the master addressed us (253 after selection). */
+function newReadout(s: SlaveState, address: number): void {
   s.accessNumber = (s.accessNumber + 1) & 0xff;
-  const address = s.spec.primaryAddress;
   s.series = encodeRspUdSeries(
     {
       address,
@@ -111,18 +111,6 @@ function newReadout(s: SlaveState): void {
   // encodeRspUdSeries numbers the telegrams itself; keep our counter in step.
   s.accessNumber = (s.accessNumber + s.series.length - 1) & 0xff;
   s.index = 0;
-}
-
-/** The answer a slave gives, with the address field as the master addressed it (253 after selection). */
-function withAddress(frame: Uint8Array, address: number): Uint8Array {
-  if (frame[0] !== 0x68 || frame[5] === address) return frame;
-  const f = Uint8Array.from(frame);
-  const l = f[1];
-  f[5] = address;
-  let cs = 0;
-  for (let i = 4; i < 4 + l; i++) cs = (cs + f[i]) & 0xff;
-  f[4 + l] = cs;
-  return f;
 }
 
 export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSegment> {
@@ -180,9 +168,9 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       }
       const more = s.series.length > 0 && s.index < s.series.length - 1;
       if (more && c.fcv) s.index++;
-      else newReadout(s);
+      else newReadout(s, f.address === ADDRESS_NETWORK_LAYER ? ADDRESS_NETWORK_LAYER : s.spec.primaryAddress);
       s.lastFcb = c.fcv ? c.fcb : undefined;
-      s.lastAnswer = withAddress(s.series[s.index], f.address === ADDRESS_NETWORK_LAYER ? ADDRESS_NETWORK_LAYER : s.spec.primaryAddress);
+      s.lastAnswer = s.series[s.index];
       return s.lastAnswer;
     }
     return undefined; // REQ_UD1 and others: no class-1 data, stay silent as most meters do
