@@ -9,7 +9,7 @@ import { allVifs, vifBytes, type VifInfo } from './vif.js';
 import { encodeManufacturer, writeBcd, writeIntLE, writeReal32, parseHex } from './primitives.js';
 import { encodeTypeF, encodeTypeG, encodeTypeI, encodeTypeJ } from './datetime.js';
 import { mediumCode } from './medium.js';
-import type { RecordFunction } from './types.js';
+import type { MbusRecord, MbusTelegram, RecordFunction } from './types.js';
 
 export type Coding =
   | 'none'
@@ -90,7 +90,19 @@ export interface RawRecordSpec extends RecordSpecCommon {
   plainTextUnit?: string;
 }
 
-export type RecordSpec = QuantityRecordSpec | RawRecordSpec;
+/**
+ * Record by its bytes: DIF+DIFEs, everything between them and the data (VIF, plain text, VIFEs)
+ * and the data field as on the wire (with the LVAR byte for 0x0D). For replaying captured meters
+ * and for deliberately odd data (BCD "AA AA" markers, reserved codes) in simulators.
+ */
+export interface VerbatimRecordSpec {
+  dif: number[];
+  vif: number[];
+  /** Hex or bytes. */
+  data: string | Uint8Array;
+}
+
+export type RecordSpec = QuantityRecordSpec | RawRecordSpec | VerbatimRecordSpec;
 
 export interface HeaderSpec {
   /** Up to 8 decimal digits. */
@@ -117,6 +129,10 @@ export interface RspUdSpec {
 }
 
 const FUNCTION_BITS: Record<RecordFunction, number> = { instantaneous: 0, maximum: 1, minimum: 2, error: 3 };
+
+function isVerbatim(r: RecordSpec): r is VerbatimRecordSpec {
+  return Array.isArray((r as VerbatimRecordSpec).dif);
+}
 
 function isRaw(r: RecordSpec): r is RawRecordSpec {
   return Array.isArray((r as RawRecordSpec).vif);
@@ -159,7 +175,7 @@ export function chooseVif(spec: QuantityRecordSpec): VifInfo {
   return first.find((c) => integral(v / c.scale)) ?? first[first.length - 1];
 }
 
-function dif(spec: RecordSpec, field: number): number[] {
+function dif(spec: QuantityRecordSpec | RawRecordSpec, field: number): number[] {
   const storage = spec.storage ?? 0;
   const tariff = spec.tariff ?? 0;
   const subunit = spec.subunit ?? 0;
@@ -203,7 +219,7 @@ function reversedAscii(s: string): number[] {
   return bytes.reverse();
 }
 
-function dataBytes(spec: RecordSpec, scale: number): number[] {
+function dataBytes(spec: QuantityRecordSpec | RawRecordSpec, scale: number): number[] {
   const c = spec.coding;
   const v = spec.value;
   const len = CODINGS[c].length;
@@ -252,6 +268,10 @@ function dataBytes(spec: RecordSpec, scale: number): number[] {
 
 /** One data record (DIF…data) as bytes. */
 export function encodeRecord(spec: RecordSpec): Uint8Array {
+  if (isVerbatim(spec)) {
+    const data = typeof spec.data === 'string' ? parseHex(spec.data) : spec.data;
+    return Uint8Array.from([...spec.dif, ...spec.vif, ...data]);
+  }
   const coding = CODINGS[spec.coding];
   if (!coding) throw new MbusEncodeError('coding', `unknown coding "${String(spec.coding)}"`);
   let vifPart: number[];
@@ -280,8 +300,10 @@ export function encodeRecord(spec: RecordSpec): Uint8Array {
 
 function bcdId(id: number | string): Uint8Array {
   const s = String(id);
-  if (!/^\d{1,8}$/.test(s)) throw new MbusEncodeError('id', `id must be up to 8 decimal digits, got "${s}"`);
-  return writeBcd(BigInt(s), 4);
+  if (/^\d{1,8}$/.test(s)) return writeBcd(BigInt(s), 4);
+  // Exactly 8 hex digits: replaying a meter whose id is not valid BCD (it happens).
+  if (/^[0-9A-Fa-f]{8}$/.test(s)) return Uint8Array.from(s.match(/../g)!.map((x) => parseInt(x, 16))).reverse();
+  throw new MbusEncodeError('id', `id must be up to 8 decimal digits (or 8 hex digits when replaying), got "${s}"`);
 }
 
 /** The 12-byte long header of CI 0x72. */
@@ -307,7 +329,7 @@ export function encodeVariableData(spec: Omit<RspUdSpec, 'address' | 'acd' | 'df
   for (const r of spec.records) parts.push(...encodeRecord(r));
   const mfr = typeof spec.manufacturerData === 'string' ? parseHex(spec.manufacturerData) : spec.manufacturerData;
   if (spec.moreRecordsFollow) parts.push(0x1f);
-  else if (mfr) parts.push(0x0f);
+  else if (mfr !== undefined) parts.push(0x0f);
   if (mfr) parts.push(...mfr);
   return Uint8Array.from(parts);
 }
@@ -374,4 +396,50 @@ export function encodeRspUdSeries(spec: RspUdSpec, maxUserData = MAX_USER_DATA):
       manufacturerData: i === chunks.length - 1 ? spec.manufacturerData : undefined,
     }),
   );
+}
+
+/** A decoded record as a verbatim spec: re-encoding gives the same bytes. */
+export function recordToSpec(r: MbusRecord): VerbatimRecordSpec {
+  const text = r.plainTextUnit !== undefined ? [r.plainTextUnit.length, ...reversedAscii(r.plainTextUnit)] : [];
+  const data = parseHex(r.raw.data);
+  const lvar = (r.raw.dif & 0x0f) === 0x0d ? [lvarOf(r, data.length)] : [];
+  return {
+    dif: [r.raw.dif, ...r.raw.dife],
+    vif: [r.raw.vif, ...text, ...r.raw.vife],
+    data: Uint8Array.from([...lvar, ...data]),
+  };
+}
+
+function lvarOf(r: MbusRecord, len: number): number {
+  if (typeof r.value === 'string' && !/^[0-9A-F]{2}( [0-9A-F]{2})*$/.test(r.value)) return len; // text
+  if (typeof r.value === 'number') return r.value < 0 ? 0xd0 + len : 0xc0 + len; // BCD LVAR
+  if (len <= 15) return 0xe0 + len;
+  return len === 48 ? 0xf5 : len === 64 ? 0xf6 : 0xec + len / 4;
+}
+
+/**
+ * A decoded CI 0x72 telegram as an RspUdSpec, so a simulator can replay a captured meter.
+ * Idle filler (0x2F) is not kept; everything else re-encodes byte for byte.
+ */
+export function telegramToSpec(t: MbusTelegram, address = t.frame?.address ?? 0): RspUdSpec {
+  const h = t.header;
+  if (h.kind !== 'long' || h.id === undefined || h.manufacturer === undefined)
+    throw new MbusEncodeError('header', `only long-header telegrams can be replayed, this one is "${h.kind}"`);
+  return {
+    address,
+    header: {
+      id: h.id,
+      manufacturer: h.manufacturer,
+      version: h.version ?? 0,
+      medium: h.mediumCode ?? 0,
+      accessNumber: h.accessNumber ?? 0,
+      status: h.status?.raw ?? 0,
+      signature: h.signature ?? 0,
+    },
+    records: t.records.map(recordToSpec),
+    moreRecordsFollow: t.moreRecordsFollow,
+    manufacturerData: t.manufacturerData,
+    acd: t.frame ? (t.frame.c & 0x20) !== 0 : undefined,
+    dfc: t.frame ? (t.frame.c & 0x10) !== 0 : undefined,
+  };
 }

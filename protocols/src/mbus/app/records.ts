@@ -233,7 +233,8 @@ export function decodeRecords(data: Uint8Array, offset: number, t: MbusTelegram,
     }
     if (dif === 0x0f || dif === 0x1f) {
       t.moreRecordsFollow = dif === 0x1f;
-      if (c.pos + 1 < data.length) t.manufacturerData = toHex(data.subarray(c.pos + 1));
+      // A bare 0x0F still says "manufacturer data starts here" (empty string); 0x1F alone does not.
+      if (c.pos + 1 < data.length || dif === 0x0f) t.manufacturerData = toHex(data.subarray(c.pos + 1));
       return;
     }
     if ((dif & 0x0f) === 0x0f) {
