@@ -33,6 +33,8 @@ export class BusWorker {
   private running = false;
   private opened = false;
   private closed = false;
+  /** When the running job started (null when idle): lets the watchdog see a wedged bus. */
+  busySince: number | null = null;
   /** Consecutive failures per meter (silent meters get one attempt per slot). */
   readonly failures = new Map<string, number>();
 
@@ -82,8 +84,10 @@ export class BusWorker {
       while (this.queue.length > 0 && !this.closed) {
         const job = this.queue.shift()!;
         const t0 = performance.now();
+        this.busySince = Date.now();
         if (job.run) await job.run();
         else job.resolve(await this.transact(job.meter!));
+        this.busySince = null;
         this.pending.delete(job.key);
         this.hooks.busyMs?.(this.bus.name, performance.now() - t0);
         await sleep(this.bus.interFrameMs);

@@ -106,7 +106,7 @@ async function cmdRun(file: string): Promise<void> {
   }
   if (rolledBack) gw.raise('config_rolled_back', 'error', `new config failed to start, previous restored: ${rolledBack}`);
   else if (existsSync(pending)) rmSync(pending, { force: true });
-  const stopWd = startWatchdog(() => gw.health().ok !== false);
+  const stopWd = startWatchdog(() => gw.alive());
   let stopping = false;
   const shutdown = (sig: string) => {
     if (stopping) return;

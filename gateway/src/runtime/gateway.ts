@@ -140,6 +140,19 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
   }
 
+  /**
+   * Liveness for the systemd watchdog: false only when a bus has been stuck in one job far longer
+   * than its worst case (a wedged driver), which a restart can cure. A full outbox or a broker
+   * outage is not a reason to restart: that would not help and would interrupt polling.
+   */
+  alive(now = Date.now()): boolean {
+    for (const w of this.workers.values()) {
+      const worst = Math.max(60_000, 4 * (w.bus.retries + 1) * w.bus.timeoutMs * w.bus.maxTelegrams);
+      if (w.busySince !== null && now - w.busySince > worst) return false;
+    }
+    return true;
+  }
+
   health(): { ok: boolean } & Record<string, unknown> {
     return {
       ok: this.outbox.level !== 'full',
