@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { MbusDecodeError, decodeTelegram, parseHex, toLibmbusFormat } from '../mbus/app/index.js';
 
 const USAGE = `usage: amr-mbus decode <file.hex | -> [--format json|libmbus] [--compact]
-  Reads space-separated hex of one M-Bus long frame (68 L L 68 ... 16) and prints it decoded as JSON.
+  Reads space-separated hex of M-Bus long frames (68 L L 68 ... 16) and prints them decoded as JSON
+  (one frame: an object; several, e.g. a multi-telegram readout: an array).
   --format libmbus   libmbus normalised-XML shape: {SlaveInformation, DataRecord[]}
   --compact          one line of JSON`;
 
@@ -62,17 +63,41 @@ function main(argv: string[]): void {
     return fail(1, `${file}: ${(err as Error).message}`);
   }
   if (bytes.length === 0) return fail(1, `${file}: no hex bytes in input`);
-  try {
-    const t = decodeTelegram(bytes);
-    const out = values.format === 'libmbus' ? toLibmbusFormat(t) : t;
-    process.stdout.write(`${JSON.stringify(out, null, values.compact ? undefined : 2)}\n`);
-    if (t.partial) {
-      process.stderr.write(`amr-mbus: ${file}: decoded partially: ${t.partial.reason}\n`);
-      process.exitCode = 3;
+  const outputs: unknown[] = [];
+  let partial = false;
+  for (const { at, frame } of splitFrames(bytes)) {
+    try {
+      const t = decodeTelegram(frame);
+      outputs.push(values.format === 'libmbus' ? toLibmbusFormat(t) : t);
+      if (t.partial) {
+        process.stderr.write(`amr-mbus: ${file}: frame at byte ${at} decoded partially: ${t.partial.reason}\n`);
+        partial = true;
+      }
+    } catch (err) {
+      if (err instanceof MbusDecodeError) {
+        const where = at === 0 ? '' : ` (frame starting at byte ${at})`;
+        return fail(1, `${file}${where}: ${err.code}: ${err.message}`);
+      }
+      throw err;
     }
-  } catch (err) {
-    if (err instanceof MbusDecodeError) return fail(1, `${file}: ${err.code}: ${err.message}`);
-    throw err;
+  }
+  // One frame prints one object; a capture of several (a multi-telegram readout) prints an array.
+  const out = outputs.length === 1 ? outputs[0] : outputs;
+  process.stdout.write(`${JSON.stringify(out, null, values.compact ? undefined : 2)}\n`);
+  if (partial) process.exitCode = 3;
+}
+
+/** Cuts a capture into long frames by their L field; single-character acks (E5) are skipped. */
+function* splitFrames(b: Uint8Array): Generator<{ at: number; frame: Uint8Array }> {
+  let pos = 0;
+  while (pos < b.length) {
+    if (b[pos] === 0xe5) {
+      pos++;
+      continue;
+    }
+    const end = b[pos] === 0x68 && pos + 1 < b.length ? Math.min(b.length, pos + b[pos + 1] + 6) : b.length;
+    yield { at: pos, frame: b.subarray(pos, end) };
+    pos = end;
   }
 }
 

@@ -41,6 +41,15 @@ describe('amr-mbus decode', () => {
     expect(l.DataRecord[8]).toMatchObject({ Function: 'Manufacturer specific', Value: '00 01 75 13' });
   });
 
+  it('prints an array for a capture of several frames (multi-telegram readout)', () => {
+    const hex = ['ELV-Elvaco-CMa10.hex', 'ACW_Itron-BM-plus-m.hex'].map((f) => execFileSync('cat', [frame(f)], { encoding: 'utf8' })).join(' E5 ');
+    const r = run(['decode', '-', '--compact'], hex);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.map((t: { header: { manufacturer: string } }) => t.header.manufacturer)).toEqual(['ELV', 'ACW']);
+    expect(out[0].moreRecordsFollow).toBe(true);
+  });
+
   it('exits 1 with the offset and problem on a broken frame', () => {
     const r = run(['decode', '-'], '68 08 08 68 08 02 72 78 56 34 12 24 B4 16');
     expect(r.code).toBe(1);
