@@ -39,6 +39,10 @@ export function decodeUserData(ci: number, data: Uint8Array): MbusTelegram {
         applicationError: { code, text: applicationErrorText(code) },
       };
     }
+    if (ci === 0x71) {
+      if (data.length < 1) throw new MbusDecodeError('short_alarm', 'alarm response (CI 0x71) needs its status byte', 0);
+      return { header: { ci, kind: 'none' }, records: [], moreRecordsFollow: false, alarmStatus: data[0] };
+    }
     if (ci === 0x73 || ci === 0x77) {
       const f = decodeFixedDataStructure(data, 0, ci);
       const h = f.header;

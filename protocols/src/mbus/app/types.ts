@@ -76,6 +76,8 @@ export interface MbusTelegram {
   manufacturerData?: string;
   /** CI 0x70: the slave reports an application error instead of data. */
   applicationError?: MbusApplicationError;
+  /** CI 0x71: the slave reports its alarm status byte (meaning is manufacturer specific). */
+  alarmStatus?: number;
   /** Set when decoding stopped early; records before `offset` are complete and kept. */
   partial?: { offset: number; code: string; reason: string };
   /** CI 0x73/0x77: the older fixed data structure's own header fields (counter units, status bits). */

@@ -117,6 +117,11 @@ describe('record area control', () => {
     expect(() => decodeTelegram(bad)).toThrow(/checksum .* at offset 10/);
   });
 
+  it('CI 0x71 alarm status is a result; without its byte a typed error', () => {
+    expect(decodeUserData(0x71, ud('04')).alarmStatus).toBe(4);
+    expect(() => decodeUserData(0x71, ud(''))).toThrow(MbusDecodeError);
+  });
+
   it('CI 0x70 application error is a result, not an exception', () => {
     expect(decodeUserData(0x70, ud('08')).applicationError).toEqual({ code: 8, text: 'Application busy' });
   });
