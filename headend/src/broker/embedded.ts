@@ -1,0 +1,132 @@
+/**
+ * Embedded MQTT broker (aedes 1.x) with per-gateway credentials, the topic ACL, and ingestion
+ * wired into `authorizePublish`.
+ *
+ * Why ingestion runs in authorizePublish: for QoS 1, aedes writes the PUBACK right after
+ * authorizePublish succeeds and BEFORE it forwards the message or calls `published`. So the only way
+ * to acknowledge after commit is to commit first, inside authorizePublish. On a failed commit we call
+ * back with an error: aedes then closes the connection without a PUBACK, and the gateway re-sends the
+ * message from its outbox after reconnecting (nothing is acknowledged that is not stored).
+ */
+import { createServer as createTcpServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { Aedes, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import type { CoreMetrics } from '../metrics/index.js';
+import type { Ingest } from '../ingest/index.js';
+import { gatewayMayPublish, gatewayMaySubscribe } from './acl.js';
+import { verifySecret } from './credentials.js';
+
+export interface EmbeddedBrokerOptions {
+  db: Db;
+  ingest: Ingest;
+  logger: Logger;
+  metrics: CoreMetrics;
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string; port: number };
+  /** Head-end's own clients (username → password): allowed everything. */
+  internalUsers?: Map<string, string>;
+}
+
+export interface EmbeddedBroker {
+  aedes: Aedes;
+  port: number;
+  tlsPort?: number;
+  close(): Promise<void>;
+}
+
+type AuthError = Error & { returnCode: number };
+const authError = (msg: string, code: number): AuthError => Object.assign(new Error(msg), { returnCode: code });
+
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { db, ingest, logger, metrics } = opts;
+  const internal = opts.internalUsers ?? new Map<string, string>();
+  const kind = new WeakMap<Client, { gatewayId?: string; internal?: boolean }>();
+
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const pw = password ? Buffer.from(password).toString('utf8') : '';
+      const refuse = (why: string, code: number) => {
+        metrics.authRejected.inc({ action: 'connect' });
+        logger.warn({ clientId: client.id, username, why }, 'mqtt connect refused');
+        done(authError(why, code), false);
+      };
+      if (!username) return refuse('no username', 4);
+      if (internal.has(username)) {
+        if (internal.get(username) !== pw) return refuse('bad password', 4);
+        kind.set(client, { internal: true });
+        return done(null, true);
+      }
+      db.query<{ credential_hash: string | null; status: string }>('SELECT credential_hash, status FROM gateways WHERE id = $1', [username])
+        .then(async ({ rows }) => {
+          if (!rows.length) return refuse('unknown gateway', 4);
+          if (rows[0].status !== 'active') return refuse('gateway disabled', 5);
+          if (!(await verifySecret(pw, rows[0].credential_hash))) return refuse('bad password', 4);
+          kind.set(client, { gatewayId: username });
+          done(null, true);
+        })
+        .catch((e: Error) => {
+          logger.error({ err: e }, 'mqtt authentication: database unavailable');
+          done(authError('server unavailable', 3), false);
+        });
+    },
+    authorizePublish(client, packet, done) {
+      const who = client ? kind.get(client) : undefined;
+      if (!client || who?.internal) return done(null); // broker-internal or head-end's own client
+      if (!who?.gatewayId || !gatewayMayPublish(who.gatewayId, packet.topic)) {
+        metrics.authRejected.inc({ action: 'publish' });
+        logger.warn({ gatewayId: who?.gatewayId, topic: packet.topic }, 'mqtt publish refused by ACL');
+        return done(new Error(`publish to ${packet.topic} not allowed`));
+      }
+      ingest.handle(packet.topic, packet.payload as Buffer).then(
+        () => done(null),
+        (e: Error) => done(e),
+      );
+    },
+    authorizeSubscribe(client, sub, done) {
+      const who = kind.get(client);
+      if (who?.internal || (who?.gatewayId && gatewayMaySubscribe(who.gatewayId, sub.topic))) return done(null, sub);
+      metrics.authRejected.inc({ action: 'subscribe' });
+      logger.warn({ gatewayId: who?.gatewayId, topic: sub.topic }, 'mqtt subscribe refused by ACL');
+      done(new Error(`subscribe to ${sub.topic} not allowed`));
+    },
+  });
+  aedes.on('clientError', (c, e) => logger.debug({ clientId: c.id, err: e.message }, 'mqtt client error'));
+
+  const servers: Server[] = [];
+  const listen = (server: Server, host: string, port: number, what: string) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(e.code === 'EADDRINUSE' ? `${what}: port ${host}:${port} is already in use (set MQTT_PORT)` : `${what}: ${e.message}`)),
+      );
+      server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+    });
+  try {
+    const tcp = createTcpServer(aedes.handle);
+    servers.push(tcp);
+    const port = await listen(tcp, opts.host, opts.port, 'embedded MQTT broker');
+    let tlsPort: number | undefined;
+    if (opts.tls) {
+      const tls = createTlsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, aedes.handle);
+      servers.push(tls);
+      tlsPort = await listen(tls, opts.host, opts.tls.port, 'embedded MQTT broker (TLS)');
+    }
+    logger.info({ port, tlsPort }, 'embedded MQTT broker listening');
+    return {
+      aedes,
+      port,
+      tlsPort,
+      async close() {
+        await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        await new Promise<void>((r) => aedes.close(() => r()));
+      },
+    };
+  } catch (e) {
+    for (const s of servers) s.close();
+    await new Promise<void>((r) => aedes.close(() => r()));
+    throw e;
+  }
+}

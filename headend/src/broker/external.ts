@@ -1,0 +1,82 @@
+/**
+ * Ingestion from an external broker (Mosquitto, EMQX): mqtt.js clients in a shared subscription
+ * group (`$share/<group>/amr/v1/+/readings` …) so several head-ends split the load.
+ *
+ * Ack after commit: mqtt.js sends a subscriber's PUBACK only when `handleMessage` calls back, so the
+ * override below calls back after `ingest.handle` resolves. On failure it drops the connection
+ * without a PUBACK; the session is persistent (clean: false), so the broker redelivers.
+ * mqtt.js handles one incoming packet of a connection at a time, so `connections` clients are opened
+ * in the group to let several messages share one database batch.
+ */
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { Logger } from 'pino';
+import { topics } from '@amr/protocols';
+import type { Ingest } from '../ingest/index.js';
+import { redactUrl } from '../db/index.js';
+
+export interface ExternalSubscriberOptions {
+  url: string;
+  group: string;
+  ingest: Ingest;
+  logger: Logger;
+  username?: string;
+  password?: string;
+  /** Stable prefix of the client ids (persistent sessions survive restarts). */
+  clientIdPrefix: string;
+  connections?: number;
+}
+
+export interface ExternalSubscriber {
+  clients: MqttClient[];
+  /** Resolves when every client has subscribed once. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startExternalSubscriber(opts: ExternalSubscriberOptions): ExternalSubscriber {
+  const { ingest, logger } = opts;
+  const filters = (['readings', 'status', 'events'] as const).map((k) => `$share/${opts.group}/${topics.allGateways(k)}`);
+  const clients: MqttClient[] = [];
+  const readies: Promise<void>[] = [];
+  for (let i = 0; i < (opts.connections ?? 4); i++) {
+    const o: IClientOptions = {
+      clientId: `${opts.clientIdPrefix}-${i}`,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 2000,
+      username: opts.username,
+      password: opts.password,
+    };
+    const client = mqtt.connect(opts.url, o);
+    client.handleMessage = (packet, callback) => {
+      ingest.handle(packet.topic, packet.payload as Buffer).then(
+        () => callback(),
+        (e: Error) => {
+          logger.error({ err: e.message, topic: packet.topic }, 'not stored; dropping connection so the broker redelivers');
+          client.stream.destroy();
+        },
+      );
+    };
+    readies.push(
+      new Promise<void>((resolve) => {
+        client.on('connect', (ack) => {
+          logger.info({ url: redactUrl(opts.url), clientId: o.clientId }, 'connected to external MQTT broker');
+          if (ack.sessionPresent) return resolve();
+          client.subscribe(filters, { qos: 1 }, (err) => {
+            if (err) logger.error({ err: err.message }, 'subscribe failed');
+            else resolve();
+          });
+        });
+      }),
+    );
+    client.on('error', (e) => logger.warn({ url: redactUrl(opts.url), err: e.message }, 'external MQTT broker error; retrying'));
+    clients.push(client);
+  }
+  return {
+    clients,
+    ready: Promise.all(readies).then(() => {}),
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync()));
+    },
+  };
+}

@@ -1,0 +1,3 @@
+/** Head-end configuration (environment variables validated by zod). */
+export { ConfigSchema, ConfigObject, CONFIG_KEYS, type Config } from './schema.js';
+export { loadConfig, ConfigError } from './load.js';

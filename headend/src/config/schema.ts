@@ -1,0 +1,65 @@
+/**
+ * The head-end's configuration, from environment variables. One zod schema is the single source:
+ * defaults, types and the error messages (which name the variable). Exported so deployment files
+ * (docker-compose env) can be checked against it.
+ */
+import { z } from 'zod';
+
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const posInt = (def: number) => z.coerce.number().int().positive().default(def);
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .pipe(z.url().optional())
+  .optional();
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+/** The keys without the cross-key checks (for tooling that lists variables). */
+export const ConfigObject = z.object({
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** Unset = embedded PGlite-TimescaleDB in DATA_DIR. */
+  DATABASE_URL: optionalUrl,
+  /** Port of the embedded database socket; 0 = any free port. */
+  DB_PORT: port(0),
+  /** Pool size against a TimescaleDB server (embedded mode always uses 1). */
+  DB_POOL_MAX: posInt(10),
+  /** Unset = embedded aedes broker on MQTT_PORT. */
+  MQTT_URL: optionalUrl,
+  MQTT_USERNAME: optionalString,
+  MQTT_PASSWORD: optionalString,
+  MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+  MQTT_PORT: port(1884),
+  /** TLS for the embedded broker: both set = TLS listener on MQTT_TLS_PORT. */
+  MQTT_TLS_CERT: optionalString,
+  MQTT_TLS_KEY: optionalString,
+  MQTT_TLS_PORT: port(8884),
+  /** Shared-subscription group for several head-ends on one external broker. */
+  MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().min(1).default('amr'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: port(8080),
+  /** API token lifetime in seconds. */
+  TOKEN_TTL: posInt(12 * 3600),
+  INGEST_BATCH_SIZE: posInt(500),
+  INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50),
+  /** Readings waiting for commit above which acks are held back (back-pressure). */
+  INGEST_MAX_PENDING: posInt(20_000),
+  /** Raw readings older than this are dropped by TimescaleDB; 0 = keep forever (aggregates stay). */
+  RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (!!c.MQTT_TLS_CERT !== !!c.MQTT_TLS_KEY) {
+    ctx.addIssue({ code: 'custom', path: [c.MQTT_TLS_CERT ? 'MQTT_TLS_KEY' : 'MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY must be set together' });
+  }
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export const CONFIG_KEYS = Object.keys(ConfigObject.shape) as (keyof Config)[];

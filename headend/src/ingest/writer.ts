@@ -1,0 +1,198 @@
+/**
+ * Writes batches of validated readings messages in ONE transaction:
+ *   1. skip readings whose (gateway, seq) is already in ingest_log (redelivery → no row);
+ *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
+ *   3. unknown gateway / unbound address → quarantine (never dropped);
+ *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
+ *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
+ *   5. ingest_log rows, last-seen of gateways and meters.
+ * Commit happens before any message is acknowledged (the caller acks after this resolves).
+ */
+import type { MeterReading, ReadingsMessage } from '@amr/protocols';
+import type { Db, Queryable } from '../db/index.js';
+
+export interface WriteResult {
+  stored: number;
+  duplicates: number;
+  quarantined: Record<string, number>;
+}
+
+interface Row {
+  meterId: number;
+  time: string;
+  quantity: string;
+  value: number | null;
+  unit: string;
+  quality: string;
+  gatewayId: string;
+  seq: number;
+}
+
+interface Q {
+  gatewayId: string;
+  seq: number | null;
+  meterRef: unknown;
+  reading: unknown;
+  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value';
+  detail: string;
+}
+
+export async function writeReadings(db: Db, messages: ReadingsMessage[]): Promise<WriteResult> {
+  return db.tx((q) => writeIn(q, messages));
+}
+
+async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<WriteResult> {
+  const result: WriteResult = { stored: 0, duplicates: 0, quarantined: {} };
+  // Flatten and de-duplicate (gateway, seq) inside the batch too (a redelivery can share a batch).
+  const seen = new Set<string>();
+  const all: { gw: string; r: MeterReading }[] = [];
+  for (const m of messages)
+    for (const r of m.readings) {
+      const k = `${m.gatewayId}\u0000${r.seq}`;
+      if (seen.has(k)) result.duplicates++;
+      else {
+        seen.add(k);
+        all.push({ gw: m.gatewayId, r });
+      }
+    }
+  if (!all.length) return result;
+
+  const done = await q.query<{ gateway_id: string; seq: number }>(
+    `SELECT l.gateway_id, l.seq FROM ingest_log l
+       JOIN unnest($1::text[], $2::bigint[]) AS k(g, s) ON l.gateway_id = k.g AND l.seq = k.s`,
+    [all.map((a) => a.gw), all.map((a) => a.r.seq)],
+  );
+  const already = new Set(done.rows.map((d) => `${d.gateway_id}\u0000${d.seq}`));
+  const fresh = all.filter((a) => !already.has(`${a.gw}\u0000${a.r.seq}`));
+  result.duplicates += all.length - fresh.length;
+  if (!fresh.length) return result;
+
+  const gws = [...new Set(fresh.map((a) => a.gw))];
+  const known = new Set(
+    (await q.query<{ id: string }>('SELECT id FROM gateways WHERE id = ANY($1::text[])', [gws])).rows.map((r) => r.id),
+  );
+  const bound = await q.query<{ i: number; meter_id: number }>(
+    `SELECT k.i, b.meter_id
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS k(g, bus, addr, t, i)
+       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr
+                      AND b.valid_from <= k.t AND (b.valid_to IS NULL OR b.valid_to > k.t)`,
+    [fresh.map((a) => a.gw), fresh.map((a) => a.r.meter.bus), fresh.map((a) => a.r.meter.address), fresh.map((a) => a.r.gatewayTime)],
+  );
+  const meterOf = new Map<number, number>(bound.rows.map((b) => [Number(b.i) - 1, b.meter_id]));
+
+  const rows: Row[] = [];
+  const quarantine: Q[] = [];
+  const log: { gw: string; seq: number; outcome: 'stored' | 'quarantined' }[] = [];
+  const inBatch = new Map<string, Row>();
+  fresh.forEach(({ gw, r }, i) => {
+    const meterId = meterOf.get(i);
+    if (!known.has(gw) || meterId === undefined) {
+      const reason = !known.has(gw) ? 'unknown_gateway' : 'unknown_meter';
+      quarantine.push({
+        gatewayId: gw,
+        seq: r.seq,
+        meterRef: r.meter,
+        reading: r,
+        reason,
+        detail: reason === 'unknown_gateway' ? `gateway ${gw} is not registered` : `no binding for ${gw} bus ${r.meter.bus} address ${r.meter.address}`,
+      });
+      log.push({ gw, seq: r.seq, outcome: 'quarantined' });
+      return;
+    }
+    log.push({ gw, seq: r.seq, outcome: 'stored' });
+    for (const v of r.values) {
+      const row: Row = {
+        meterId,
+        time: new Date(v.time ?? r.gatewayTime).toISOString(),
+        quantity: v.quantity,
+        value: v.value,
+        unit: v.unit,
+        quality: [...new Set([...r.quality, ...v.quality])].join(','),
+        gatewayId: gw,
+        seq: r.seq,
+      };
+      const key = `${row.meterId}\u0000${row.quantity}\u0000${row.time}`;
+      const prev = inBatch.get(key);
+      if (!prev) inBatch.set(key, row);
+      else if (prev.value !== row.value)
+        quarantine.push(conflict(row, r, prev.value, 'in the same batch'));
+      if (!prev) rows.push(row);
+    }
+  });
+
+  if (rows.length) {
+    // The outer SELECT sees the table as before this statement, so it finds exactly the rows that
+    // existed already; those with a different value are conflicts, the rest redeliveries.
+    const ins = await q.query<{ idx: number; existing: number | null }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+           WITH ORDINALITY AS t(meter_id, time, quantity, value, unit, quality, gateway_id, seq, idx)
+       ), ins AS (
+         INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq)
+         SELECT meter_id, time, quantity, value, unit, 'telemetry',
+                CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END, 1, gateway_id, seq
+           FROM input
+         ON CONFLICT DO NOTHING
+       )
+       SELECT i.idx, r.value AS existing FROM input i
+         JOIN readings r ON r.meter_id = i.meter_id AND r.quantity = i.quantity AND r.time = i.time AND r.version = 1
+        WHERE r.value IS DISTINCT FROM i.value`,
+      [
+        rows.map((r) => r.meterId),
+        rows.map((r) => r.time),
+        rows.map((r) => r.quantity),
+        rows.map((r) => r.value),
+        rows.map((r) => r.unit),
+        rows.map((r) => r.quality),
+        rows.map((r) => r.gatewayId),
+        rows.map((r) => r.seq),
+      ],
+    );
+    for (const c of ins.rows) {
+      const row = rows[Number(c.idx) - 1];
+      const reading = fresh.find((a) => a.gw === row.gatewayId && a.r.seq === row.seq)!.r;
+      quarantine.push(conflict(row, reading, c.existing, 'stored earlier'));
+    }
+    result.stored = rows.length - ins.rows.length;
+    // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
+    await q.query(
+      `UPDATE meters m SET last_seen_at = GREATEST(m.last_seen_at, k.t)
+         FROM (SELECT id, max(t) AS t FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t) GROUP BY id) k
+        WHERE m.id = k.id`,
+      [rows.map((r) => r.meterId), rows.map((r) => r.time)],
+    );
+  }
+  if (quarantine.length) {
+    await q.query(
+      `INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason, detail)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[])`,
+      [
+        quarantine.map((x) => x.gatewayId),
+        quarantine.map((x) => x.seq),
+        quarantine.map((x) => JSON.stringify(x.meterRef)),
+        quarantine.map((x) => JSON.stringify(x.reading)),
+        quarantine.map((x) => x.reason),
+        quarantine.map((x) => x.detail),
+      ],
+    );
+    for (const x of quarantine) result.quarantined[x.reason] = (result.quarantined[x.reason] ?? 0) + 1;
+  }
+  await q.query(
+    `INSERT INTO ingest_log (gateway_id, seq, outcome) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+     ON CONFLICT DO NOTHING`,
+    [log.map((l) => l.gw), log.map((l) => l.seq), log.map((l) => l.outcome)],
+  );
+  await q.query(`UPDATE gateways SET last_seen_at = now() WHERE id = ANY($1::text[])`, [gws]);
+  return result;
+}
+
+function conflict(row: Row, reading: MeterReading, existing: number | null, where: string): Q {
+  return {
+    gatewayId: row.gatewayId,
+    seq: row.seq,
+    meterRef: reading.meter,
+    reading: { ...row, existingValue: existing },
+    reason: 'conflicting_value',
+    detail: `meter ${row.meterId} ${row.quantity} at ${row.time}: value ${row.value} differs from ${existing} ${where}`,
+  };
+}
