@@ -44,8 +44,10 @@ export const ConfigObject = z.object({
   REDIS_PREFIX: z.string().min(1).default('amr'),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port(8080),
-  /** API token lifetime in seconds. */
-  TOKEN_TTL: posInt(12 * 3600),
+  /** API token lifetime: seconds, or a duration such as 30m, 12h, 7d. */
+  TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h'),
+  /** Largest accepted registry/readings import file, bytes. */
+  IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
   INGEST_BATCH_SIZE: posInt(500),
   INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50),
   /** Readings waiting for commit above which acks are held back (back-pressure). */

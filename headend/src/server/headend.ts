@@ -1,0 +1,174 @@
+/**
+ * Start-up wiring of one head-end: database (embedded or server) → migrations → retention policy →
+ * ingestion → broker (embedded aedes or external subscriber) → jobs (bullmq) → API. Shutdown runs in
+ * the reverse order and flushes pending batches before the database closes.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/index.js';
+import { openDb, migrate, redactUrl, type OpenedDb, type Db } from '../db/index.js';
+import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
+import { createIngest, type Ingest } from '../ingest/index.js';
+import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
+import { applyRetention, refreshAggregates } from './policies.js';
+
+export interface HeadendOptions {
+  config: Config;
+  logger: Logger;
+  registry?: Registry;
+  /** Start the HTTP API (createApiServer) — default true. */
+  api?: boolean;
+  /** Start bullmq jobs on Redis — default true. */
+  jobs?: boolean;
+  onCommitted?: Parameters<typeof createIngest>[0]['onCommitted'];
+}
+
+export interface Headend {
+  db: Db;
+  dbUrl: string;
+  registry: Registry;
+  metrics: CoreMetrics;
+  ingest: Ingest;
+  broker: EmbeddedBroker | null;
+  subscriber: ExternalSubscriber | null;
+  /** Port of the embedded broker, or null with an external one. */
+  mqttPort: number | null;
+  /** Credentials of the head-end's own MQTT client on the embedded broker (commands, demo). */
+  internalMqtt: { username: string; password: string };
+  httpUrl: string | null;
+  close(): Promise<void>;
+}
+
+export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
+  const { config, logger } = opts;
+  const registry = opts.registry ?? createRegistry({ defaultMetrics: true });
+  const metrics = coreMetrics(registry);
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'error during shutdown');
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const opened: OpenedDb = await openDb({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      dbPort: config.DB_PORT,
+      poolMax: config.DB_POOL_MAX,
+      log: (m) => logger.info(m),
+    });
+    cleanups.push(() => opened.close());
+    const db = opened.db;
+    registerPoolMetrics(registry, db);
+    const mig = await migrate(db, { log: (m) => logger.info(m) });
+    logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
+    await applyRetention(db, config.RAW_RETENTION_DAYS);
+    if (opened.embedded) {
+      // PGlite runs no TimescaleDB background workers: refresh the aggregates ourselves.
+      const t = setInterval(() => {
+        refreshAggregates(db).catch((e: Error) => logger.warn({ err: e.message }, 'aggregate refresh failed'));
+      }, 5 * 60_000);
+      t.unref();
+      cleanups.push(async () => clearInterval(t));
+    }
+
+    const ingest = createIngest({
+      db,
+      metrics,
+      logger: logger.child({ module: 'ingest' }),
+      batchSize: config.INGEST_BATCH_SIZE,
+      lingerMs: config.INGEST_LINGER_MS,
+      maxPending: config.INGEST_MAX_PENDING,
+      onCommitted: opts.onCommitted,
+    });
+    cleanups.push(() => ingest.drain());
+
+    const internalMqtt = { username: `headend-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') };
+    let broker: EmbeddedBroker | null = null;
+    let subscriber: ExternalSubscriber | null = null;
+    if (config.MQTT_URL) {
+      subscriber = startExternalSubscriber({
+        url: config.MQTT_URL,
+        group: config.MQTT_SHARE_GROUP,
+        ingest,
+        logger: logger.child({ module: 'mqtt' }),
+        username: config.MQTT_USERNAME,
+        password: config.MQTT_PASSWORD,
+        clientIdPrefix: `amr-headend-${config.MQTT_SHARE_GROUP}-${hostname()}`.slice(0, 60),
+      });
+      cleanups.push(() => subscriber!.close());
+    } else {
+      broker = await startEmbeddedBroker({
+        db,
+        ingest,
+        logger: logger.child({ module: 'broker' }),
+        metrics,
+        host: config.MQTT_HOST,
+        port: config.MQTT_PORT,
+        tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: config.MQTT_TLS_PORT } : undefined,
+        internalUsers: new Map([[internalMqtt.username, internalMqtt.password]]),
+      });
+      // After the batches are flushed (close runs in reverse), not before: stop accepting first.
+      cleanups.push(() => broker!.close());
+    }
+
+    let jobs: unknown;
+    if (opts.jobs !== false) {
+      const { JobRunner } = await import('../jobs/index.js');
+      const runner = new JobRunner({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger });
+      jobs = runner;
+      logger.info(`jobs on Redis ${redactUrl(config.REDIS_URL)} (prefix ${config.REDIS_PREFIX})`);
+      cleanups.push(() => (runner as { close(): Promise<void> }).close());
+    }
+
+    let httpUrl: string | null = null;
+    if (opts.api !== false) {
+      const api = await loadApi(logger);
+      if (api) {
+        const app = await api({ db, config, logger, registry, jobs } as never);
+        httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+        cleanups.push(() => app.close());
+        logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
+      }
+    }
+    return {
+      db,
+      dbUrl: opened.url,
+      registry,
+      metrics,
+      ingest,
+      broker,
+      subscriber,
+      mqttPort: broker?.port ?? null,
+      internalMqtt,
+      httpUrl,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+type CreateApi = (deps: unknown) => Promise<{ listen(o: { host: string; port: number }): Promise<string>; close(): Promise<void> }>;
+
+/** The API module is optional at start-up (built by another part of the project). */
+async function loadApi(logger: Logger): Promise<CreateApi | null> {
+  try {
+    const mod = (await import('../api/index.js')) as { createApiServer?: CreateApi };
+    return mod.createApiServer ?? null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      logger.warn('API module not present; running without HTTP API');
+      return null;
+    }
+    throw e;
+  }
+}

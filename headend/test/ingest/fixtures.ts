@@ -1,0 +1,51 @@
+/** Registry fixtures for ingestion tests: one building with meters bound to a gateway. */
+import type { Db } from '../../src/db/index.js';
+import { hashSecret } from '../../src/broker/index.js';
+import type { ReadingsMessage } from '@amr/protocols';
+
+export interface Fixture {
+  gatewayId: string;
+  password: string;
+  meterIds: number[];
+}
+
+let counter = 0;
+
+/** Registers a gateway with `meters` bound meters on bus "m1", addresses "1".."n". */
+export async function registerGateway(db: Db, gatewayId: string, meters = 2): Promise<Fixture> {
+  const password = `pw-${gatewayId}`;
+  const hash = await hashSecret(password);
+  return db.tx(async (q) => {
+    const org = (await q.query<{ id: number }>(`INSERT INTO organisations (name) VALUES ($1) RETURNING id`, [`org ${gatewayId}`])).rows[0].id;
+    const b = (await q.query<{ id: number }>(`INSERT INTO buildings (org_id, address) VALUES ($1, $2) RETURNING id`, [org, `street ${gatewayId}`])).rows[0].id;
+    await q.query(`INSERT INTO gateways (id, name, building_id, credential_hash) VALUES ($1, $1, $2, $3)`, [gatewayId, b, hash]);
+    const meterIds: number[] = [];
+    for (let i = 1; i <= meters; i++) {
+      const m = (
+        await q.query<{ id: number }>(
+          `INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'TEST', $2) RETURNING id`,
+          [b, `${gatewayId}-${i}-${++counter}`],
+        )
+      ).rows[0].id;
+      await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ($1, 'm1', $2, $3)`, [gatewayId, String(i), m]);
+      meterIds.push(m);
+    }
+    return { gatewayId, password, meterIds };
+  });
+}
+
+/** A readings message: one reading per (seq, address) with an energy register value. */
+export function readings(gatewayId: string, items: { seq: number; address: string; value: number; time?: string }[]): ReadingsMessage {
+  return {
+    v: 1,
+    gatewayId,
+    sentAt: new Date().toISOString(),
+    readings: items.map((it) => ({
+      seq: it.seq,
+      meter: { meterKey: `k${it.address}`, bus: 'm1', protocol: 'mbus' as const, address: it.address },
+      gatewayTime: it.time ?? '2026-11-01T10:00:00Z',
+      quality: [],
+      values: [{ quantity: 'energy_kwh', value: it.value, unit: 'kWh', quality: [] }],
+    })),
+  };
+}
