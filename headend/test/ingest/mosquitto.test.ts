@@ -1,0 +1,66 @@
+/**
+ * External-broker mode: gateways publish to the machine's Mosquitto (127.0.0.1:1883); the head-end
+ * subscribes with a shared subscription (unique group per run) and writes into PGlite-TimescaleDB.
+ * Gateway ids and the share group are unique per run so parallel runs do not see each other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { topics } from '@amr/protocols';
+import { loadConfig } from '../../src/config/index.js';
+import { startHeadend, type Headend } from '../../src/server/index.js';
+import { registerGateway, readings, type Fixture } from './fixtures.js';
+
+const MOSQUITTO = 'mqtt://127.0.0.1:1883';
+const run = `${process.pid}-${Date.now().toString(36)}`;
+let he: Headend;
+let gw: Fixture;
+let pub: MqttClient;
+
+const count = async (sql: string, params: unknown[] = []) => (await he.db.query<{ n: number }>(sql, params)).rows[0].n;
+
+beforeAll(async () => {
+  const config = loadConfig({
+    DATA_DIR: 'memory://', MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+    INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
+  });
+  he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
+  await he.subscriber!.ready;
+  gw = await registerGateway(he.db, `gw-mq-${run}`, 2);
+  pub = await mqtt.connectAsync(MOSQUITTO, { clientId: `pub-${run}`, reconnectPeriod: 0 });
+});
+afterAll(async () => {
+  await pub?.endAsync();
+  const ids = he?.subscriber?.clients.map((c) => c.options.clientId as string) ?? [];
+  await he?.close();
+  // Remove the persistent sessions this run left on the shared Mosquitto.
+  for (const clientId of ids) await (await mqtt.connectAsync(MOSQUITTO, { clientId, clean: true, reconnectPeriod: 0 })).endAsync();
+});
+
+describe('ingestion through Mosquitto (shared subscription)', () => {
+  it('stores readings once; a duplicate publish adds none', async () => {
+    const msg = readings(gw.gatewayId, [{ seq: 1, address: '1', value: 10 }, { seq: 2, address: '2', value: 20 }]);
+    await pub.publishAsync(topics.readings(gw.gatewayId), JSON.stringify(msg), { qos: 1 });
+    await expect.poll(() => count('SELECT count(*)::int AS n FROM readings WHERE meter_id = ANY($1)', [gw.meterIds])).toBe(2);
+    await pub.publishAsync(topics.readings(gw.gatewayId), JSON.stringify(msg), { qos: 1 });
+    await expect.poll(() => count('SELECT count(*)::int AS n FROM ingest_log WHERE gateway_id = $1', [gw.gatewayId])).toBe(2);
+    // The duplicate was handled (counted) and added nothing.
+    await expect.poll(async () => (await he.registry.getSingleMetric('amr_ingest_duplicate_readings_total')!.get()).values[0]?.value).toBe(2);
+    expect(await count('SELECT count(*)::int AS n FROM readings WHERE meter_id = ANY($1)', [gw.meterIds])).toBe(2);
+  });
+
+  it('dead-letters a bad payload and quarantines an unknown meter', async () => {
+    await pub.publishAsync(topics.readings(gw.gatewayId), '{"v":2}', { qos: 1 });
+    await pub.publishAsync(topics.readings(gw.gatewayId), JSON.stringify(readings(gw.gatewayId, [{ seq: 5, address: '77', value: 1 }])), { qos: 1 });
+    await expect.poll(() => count('SELECT count(*)::int AS n FROM dead_letters WHERE gateway_id = $1', [gw.gatewayId])).toBe(1);
+    const dl = await he.db.query<{ reason: string }>('SELECT reason FROM dead_letters WHERE gateway_id = $1', [gw.gatewayId]);
+    expect(dl.rows[0].reason).toMatch(/^invalid v:/);
+    await expect.poll(() => count(`SELECT count(*)::int AS n FROM quarantine WHERE gateway_id = $1 AND reason = 'unknown_meter'`, [gw.gatewayId])).toBe(1);
+  });
+
+  it('quarantines readings of a gateway that is not registered', async () => {
+    const stranger = `gw-stranger-${run}`;
+    await pub.publishAsync(topics.readings(stranger), JSON.stringify(readings(stranger, [{ seq: 1, address: '1', value: 1 }])), { qos: 1 });
+    await expect.poll(() => count(`SELECT count(*)::int AS n FROM quarantine WHERE gateway_id = $1 AND reason = 'unknown_gateway'`, [stranger])).toBe(1);
+  });
+});
