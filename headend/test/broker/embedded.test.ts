@@ -128,6 +128,25 @@ describe('embedded broker ingestion', () => {
     expect(await readingsOf(gw.meterIds[2])).toBe(1);
   });
 
+  it('on a failed commit sends no PUBACK and drops the connection; the re-sent message is stored once', async () => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw.gatewayId, password: gw.password, clientId: 'retry-client', reconnectPeriod: 200 });
+    clients.push(c);
+    await new Promise((r) => c.once('connect', r));
+    await he.db.query('ALTER TABLE ingest_log RENAME TO ingest_log_away'); // the next commit fails
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
+    let acked = false;
+    const pub = publish(c, topics.readings(gw.gatewayId), readings(gw.gatewayId, [{ seq: 40, address: '2', value: 77, time: '2026-11-02T00:00:00Z' }])).then(() => {
+      acked = true;
+    });
+    await closed;
+    expect(acked).toBe(false);
+    expect(await count(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 77`, [gw.meterIds[1]])).toBe(0);
+    await he.db.query('ALTER TABLE ingest_log_away RENAME TO ingest_log');
+    await pub; // mqtt.js re-sends its unacknowledged message after reconnecting
+    expect(await count(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 77`, [gw.meterIds[1]])).toBe(1);
+    expect(await he.registry.getSingleMetricAsString('amr_ingest_batch_failures_total')).toMatch(/ [1-9]/);
+  });
+
   it('tracks gateway online/offline from birth and last will', async () => {
     const lwt = { v: 1, gatewayId: gw.gatewayId, state: 'offline', reason: 'lwt' };
     const c = await new Promise<MqttClient>((resolve, reject) => {
