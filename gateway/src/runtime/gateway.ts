@@ -53,6 +53,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private rawLog: RawLog | null = null;
   private readonly startedAt = new Date().toISOString();
   private readonly silent = new Set<string>();
+  private readonly clockOff = new Set<string>();
+  /** Serial number last seen behind each meter's address (persisted: a swap is noticed across restarts). */
+  private serials: Record<string, string> = {};
   readonly missedPolls = new Map<string, number>();
   private stopping = false;
 
@@ -82,6 +85,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (level === 'full') this.raise('outbox_full', 'error', `outbox full (${bytes} bytes): polls refused until the broker takes readings`, undefined, { data: { bytes } });
     });
     this.updateOutboxGauges();
+    const serialsFile = join(raw.gateway.bufferDir, 'serials.json');
+    if (existsSync(serialsFile)) this.serials = JSON.parse(readFileSync(serialsFile, 'utf8')) as Record<string, string>;
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
 
     for (const bus of this.cfg.buses) {
@@ -212,6 +217,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const [stored] = this.outbox.append([toPendingReading(m, bus, out.read, new Date(out.startedAt))]);
       this.updateOutboxGauges();
       if (this.silent.delete(m.id)) this.raise('meter_back', 'info', `meter ${m.id} answers again`, m.id, { bus: bus.name });
+      this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       this.emit('reading', stored.seq, m.id);
       this.publisher?.kick();
       return out;
@@ -226,6 +232,24 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     this.emit('pollFailed', m.id, err);
     return out;
+  }
+
+  private watchIdentity(m: ResolvedMeter, bus: string, serial: string | undefined, manufacturer: string | undefined, quality: string[]): void {
+    if (serial) {
+      const id = `${manufacturer ?? ''}:${serial}`;
+      const before = this.serials[m.id];
+      if (before !== id) {
+        if (before !== undefined) this.raise('meter_swapped', 'warning', `meter ${m.id}: ${before} replaced by ${id} behind address ${m.address}`, m.id, { bus, data: { before, after: id } });
+        this.serials[m.id] = id;
+        const file = join(this.opts.config.gateway.bufferDir, 'serials.json');
+        writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
+        renameSync(`${file}.tmp`, file);
+      }
+    }
+    if (quality.includes('clock_far_off')) {
+      if (!this.clockOff.has(m.id)) this.raise('clock_far_off', 'warning', `meter ${m.id}: clock differs from the gateway by more than ${this.opts.config.gateway.clockTolerance} ms`, m.id, { bus });
+      this.clockOff.add(m.id);
+    } else this.clockOff.delete(m.id);
   }
 
   async pollNow(meterId?: string): Promise<unknown> {
