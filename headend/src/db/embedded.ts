@@ -2,14 +2,18 @@
  * The embedded database: PGlite (a WASM Postgres) with the real TimescaleDB extension, served on a
  * local TCP port by pglite-socket so the head-end can use plain `pg` in both modes.
  *
- * pglite-socket 0.0.19 serves ONE connection at a time; other connections queue (60 s by default)
- * and are then closed. So the pool in front of it must have max = 1 and short transactions.
+ * pglite-socket 0.0.19 serves ONE connection at a time (its handler holds PGlite's exclusive lock while
+ * a connection is attached). So the pool in front of it must have max = 1 and short transactions.
+ * We use pglite-socket's `PGLiteSocketHandler` behind our own TCP listener rather than its
+ * `PGLiteSocketServer`, only to put `FramedSocket` in between (see framed-socket.ts: large messages
+ * otherwise crash PGlite). Connections beyond the first wait for the lock (no 60 s drop).
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { timescaledb } from '@electric-sql/pglite/timescaledb';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
+import { FramedSocket } from './framed-socket.js';
 
 export interface EmbeddedDb {
   /** `postgres://…` URL for `pg` (one connection at a time). */
@@ -30,20 +34,31 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
   if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir: opts.dataDir, extensions: { timescaledb } });
   await pglite.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
-  const server = new PGLiteSocketServer({ db: pglite, port: opts.port, host });
+  const sockets = new Set<Socket>();
+  const server: Server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const handler = new PGLiteSocketHandler({ db: pglite, closeOnDetach: true });
+    handler.attach(new FramedSocket(socket) as unknown as Socket).catch(() => socket.destroy());
+  });
   try {
-    await server.start();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, host, () => resolve());
+    });
   } catch (e) {
     await pglite.close();
     throw listenError(host, opts.port, e as NodeJS.ErrnoException);
   }
-  const port = Number(server.getServerConn().split(':').pop());
+  const port = (server.address() as { port: number }).port;
   return {
     url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
     port,
     pglite,
     async stop() {
-      await server.stop();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await closed;
       await pglite.close();
     },
   };
@@ -59,7 +74,7 @@ function listenError(host: string, port: number, e: NodeJS.ErrnoException): Erro
 
 function assertPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const probe = createServer();
+    const probe = createTcpServer();
     probe.once('error', (e) => reject(listenError(host, port, e as NodeJS.ErrnoException)));
     probe.listen(port, host, () => probe.close(() => resolve()));
   });

@@ -66,6 +66,16 @@ describe('embedded database', () => {
     ]);
   });
 
+  it('accepts a statement far larger than one TCP read (framing in front of pglite-socket)', async () => {
+    const n = 50_000;
+    const texts = Array.from({ length: n }, (_, i) => `row-${i}-${'x'.repeat(20)}`); // ~1.5 MB of Bind parameters
+    const { rows } = await opened.db.query<{ c: number; last: string }>(
+      'SELECT count(*)::int AS c, max(t) AS last FROM unnest($1::text[]) AS u(t)', [texts],
+    );
+    expect(rows[0].c).toBe(n);
+    expect(rows[0].last).toBe([...texts].sort().at(-1));
+  });
+
   it('fails clearly when the configured port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -1,0 +1,87 @@
+/**
+ * Why this exists: pglite-socket 0.0.19 passes every TCP read chunk straight to PGlite's
+ * `execProtocolRaw`. A protocol message larger than one read (a 10 000-row batch insert: hundreds of
+ * KB of Bind parameters) arrives in several chunks, and PGlite aborts on the partial message
+ * ("RuntimeError: unreachable", the whole database process dies). This wrapper buffers the bytes of
+ * a connection and emits only whole frontend messages, so the pglite-socket handler always sees
+ * complete messages. It presents the slice of `net.Socket` the handler uses.
+ *
+ * Framing (PostgreSQL protocol v3): the first message(s) are untyped (int32 length, int32 code:
+ * StartupMessage, SSLRequest, GSSENCRequest, CancelRequest); after the StartupMessage every message
+ * is a type byte plus int32 length (which counts itself but not the type byte).
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+
+export class FramedSocket extends EventEmitter {
+  private buf: Buffer = Buffer.alloc(0);
+  private ready: Buffer[] = [];
+  private untyped = true;
+
+  constructor(readonly socket: Socket) {
+    super();
+    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    socket.on('error', (e) => this.emit('error', e));
+    socket.on('close', () => this.emit('close'));
+    // The handler subscribes to 'data' only after it holds PGlite's lock: keep messages until then.
+    this.on('newListener', (event) => {
+      if (event === 'data') setImmediate(() => this.flush());
+    });
+  }
+
+  get remoteAddress() {
+    return this.socket.remoteAddress;
+  }
+  get remotePort() {
+    return this.socket.remotePort;
+  }
+  get writable() {
+    return this.socket.writable;
+  }
+  write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean {
+    return this.socket.write(data, cb);
+  }
+  end(): this {
+    this.socket.end();
+    return this;
+  }
+  destroy(): this {
+    this.socket.destroy();
+    return this;
+  }
+
+  private onChunk(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let off = 0;
+    for (;;) {
+      const head = this.untyped ? 4 : 5;
+      if (this.buf.length - off < head) break;
+      const len = this.untyped ? this.buf.readInt32BE(off) : this.buf.readInt32BE(off + 1) + 1;
+      if (len < (this.untyped ? 8 : 5)) {
+        this.socket.destroy(new Error(`malformed PostgreSQL message (length ${len})`));
+        return;
+      }
+      if (this.buf.length - off < len) break;
+      if (this.untyped) {
+        const code = this.buf.readInt32BE(off + 4);
+        if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) this.untyped = false;
+      }
+      off += len;
+    }
+    if (off > 0) {
+      this.ready.push(this.buf.subarray(0, off));
+      this.buf = this.buf.subarray(off);
+      this.flush();
+    }
+  }
+
+  private flush(): void {
+    if (!this.ready.length || this.listenerCount('data') === 0) return;
+    const out = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
+    this.ready = [];
+    this.emit('data', out);
+  }
+}
