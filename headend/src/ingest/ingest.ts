@@ -43,7 +43,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     const buf = Buffer.from(payload);
     await db.query(
       'INSERT INTO dead_letters (topic, gateway_id, payload, payload_b64, reason) VALUES ($1, $2, $3, $4, $5)',
-      [topic, gatewayId, buf.toString('utf8').replace(/\u0000/g, '\uFFFD'), buf.toString('base64'), reason],
+      [topic, gatewayId, buf.toString('utf8').replaceAll('\u0000', '\uFFFD') /* text columns refuse NUL */, buf.toString('base64'), reason],
     );
     metrics.deadLetters.inc({ kind });
     metrics.messages.inc({ kind, outcome: 'dead_letter' });

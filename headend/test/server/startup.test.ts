@@ -1,0 +1,88 @@
+/**
+ * Start-up: configuration errors name the key; an unreachable database is reported by URL and
+ * retried (no crash); the whole head-end (embedded DB, broker, ingest, jobs on the shared Redis, API)
+ * starts on defaults and shuts down cleanly.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { pino } from 'pino';
+import { ConfigSchema, loadConfig, ConfigError } from '../../src/config/index.js';
+import { createPgDb, waitForDb } from '../../src/db/index.js';
+import { startHeadend, type Headend } from '../../src/server/index.js';
+
+let he: Headend | undefined;
+afterAll(async () => {
+  await he?.close();
+});
+
+describe('configuration', () => {
+  it('has defaults for an embedded start', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ DATA_DIR: './.data', MQTT_PORT: 1884, HTTP_PORT: 8080, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: 'amr' });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.MQTT_URL).toBeUndefined();
+  });
+
+  it.each([
+    [{ HTTP_PORT: 'eighty' }, 'HTTP_PORT'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ MQTT_TLS_CERT: '/tmp/cert.pem' }, 'MQTT_TLS_KEY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ INGEST_BATCH_SIZE: '0' }, 'INGEST_BATCH_SIZE'],
+  ])('names the bad key in %j', (env, key) => {
+    let err: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.key)).toEqual([key]);
+    expect((err as Error).message).toContain(`${key}:`);
+  });
+
+  it('exports the schema for deployment checks', () => {
+    expect(ConfigSchema.safeParse({ DATABASE_URL: 'postgres://u:p@db:5432/amr', MQTT_URL: 'mqtt://mosquitto:1883' }).success).toBe(true);
+  });
+});
+
+describe('start-up', () => {
+  it('reports an unreachable database by URL and keeps retrying', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r())); // now nothing listens there
+    const url = `postgres://amr:secret@127.0.0.1:${port}/amr`;
+    const db = createPgDb({ connectionString: url, max: 1 });
+    const logs: string[] = [];
+    const ac = new AbortController();
+    const waiting = waitForDb(db, url, (m) => {
+      logs.push(m);
+      if (logs.length === 2) ac.abort();
+    }, { signal: ac.signal });
+    await expect(waiting).rejects.toThrow(/ECONNREFUSED/);
+    await db.close();
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toContain(`postgres://amr:***@127.0.0.1:${port}/amr`);
+    expect(logs[0]).not.toContain('secret');
+    expect(logs[1]).toMatch(/attempt 2/);
+  });
+
+  it('starts everything on embedded defaults and serves the API and /metrics', async () => {
+    const config = loadConfig({
+      DATA_DIR: 'memory://', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
+      REDIS_PREFIX: `amr-test-${process.pid}`, LOG_LEVEL: 'silent',
+    });
+    he = await startHeadend({ config, logger: pino({ level: 'silent' }) });
+    expect(he.mqttPort).toBeGreaterThan(0);
+    expect(he.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${he.httpUrl}/health`);
+    expect(health.status).toBe(200);
+    const { rows } = await he.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    expect(rows[0].n).toBeGreaterThanOrEqual(2);
+    const text = await he.registry.metrics();
+    expect(text).toContain('amr_db_pool_connections{state="total"} 1');
+    await he.close();
+    he = undefined;
+  });
+});
