@@ -54,7 +54,7 @@ describe.each(combos)('M-Bus driver %s over %s', (driver, kind) => {
   let bus: ReturnType<typeof resolveBus>;
   beforeAll(async () => {
     seg = await startMbusSegment({ transport: kind === 'pty' ? { kind: 'pty' } : { kind: 'tcp', port: 0 }, timing: { pacing: false }, slaves: SLAVES() });
-    bus = resolveBus(BusConfig.parse({ name: 'm', protocol: 'mbus', port: portOf(seg.endpoint), driver, timeout: '400ms', retries: 1 }));
+    bus = resolveBus(BusConfig.parse({ name: 'm', protocol: 'mbus', port: portOf(seg.endpoint), driver, timeout: '400ms', retries: 1, sndNke: driver === 'libmbus' ? 'never' : 'once' }));
     d = createDriver(bus, null, []);
     await d.open();
   });
