@@ -158,6 +158,10 @@ async function cmdRead(o: AdhocOptions): Promise<void> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const cmd = argv[0];
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const { values, positionals } = parseArgs({ args: argv.slice(1), options: OPTIONS, allowPositionals: true, strict: true });
   if (!cmd || values.help) {
     process.stdout.write(`${USAGE}\n`);
