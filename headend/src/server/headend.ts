@@ -69,11 +69,11 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     registerPoolMetrics(registry, db);
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
-    await applyRetention(db, config.RAW_RETENTION_DAYS);
+    await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
     if (opened.embedded) {
       // PGlite runs no TimescaleDB background workers: refresh the aggregates ourselves.
       const t = setInterval(() => {
-        refreshAggregates(db).catch((e: Error) => logger.warn({ err: e.message }, 'aggregate refresh failed'));
+        refreshAggregates(db, (m) => logger.warn(m)).catch((e: Error) => logger.warn({ err: e.message }, 'aggregate refresh failed'));
       }, 5 * 60_000);
       t.unref();
       cleanups.push(async () => clearInterval(t));
