@@ -33,6 +33,10 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
   if (opts.port !== 0) await assertPortFree(host, opts.port);
   if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir: opts.dataDir, extensions: { timescaledb } });
+  // LOAD first: when an existing data directory is reopened, letting the first TimescaleDB call load
+  // the library leaves its TSL module unloadable in PGlite (policies, continuous-aggregate triggers
+  // and so every insert into `readings` then fail with "not supported under the current license").
+  await pglite.exec(`LOAD 'timescaledb'`);
   await pglite.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
   const sockets = new Set<Socket>();
   const server: Server = createTcpServer((socket) => {
