@@ -1,6 +1,6 @@
 /**
  * Writes batches of validated readings messages in ONE transaction:
- *   1. skip readings whose (gateway, seq) is already in ingest_log (redelivery → no row);
+ *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped);
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
@@ -57,13 +57,15 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
     }
   if (!all.length) return result;
 
-  const done = await q.query<{ gateway_id: string; seq: number }>(
-    `SELECT l.gateway_id, l.seq FROM ingest_log l
-       JOIN unnest($1::text[], $2::bigint[]) AS k(g, s) ON l.gateway_id = k.g AND l.seq = k.s`,
+  // Claim (gateway, seq) first: the rows that come back are new, the others were committed before.
+  // One index probe per reading; the table's size does not matter (a join against it would).
+  const claimed = await q.query<{ gateway_id: string; seq: number }>(
+    `INSERT INTO ingest_log (gateway_id, seq, outcome) SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s)
+     ON CONFLICT DO NOTHING RETURNING gateway_id, seq`,
     [all.map((a) => a.gw), all.map((a) => a.r.seq)],
   );
-  const already = new Set(done.rows.map((d) => `${d.gateway_id}\u0000${d.seq}`));
-  const fresh = all.filter((a) => !already.has(`${a.gw}\u0000${a.r.seq}`));
+  const isNew = new Set(claimed.rows.map((d) => `${d.gateway_id}\u0000${d.seq}`));
+  const fresh = all.filter((a) => isNew.has(`${a.gw}\u0000${a.r.seq}`));
   result.duplicates += all.length - fresh.length;
   if (!fresh.length) return result;
 
@@ -121,22 +123,13 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
   });
 
   if (rows.length) {
-    // The outer SELECT sees the table as before this statement, so it finds exactly the rows that
-    // existed already; those with a different value are conflicts, the rest redeliveries.
-    const ins = await q.query<{ idx: number; existing: number | null }>(
-      `WITH input AS (
-         SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::bigint[])
-           WITH ORDINALITY AS t(meter_id, time, quantity, value, unit, quality, gateway_id, seq, idx)
-       ), ins AS (
-         INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq)
-         SELECT meter_id, time, quantity, value, unit, 'telemetry',
-                CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END, 1, gateway_id, seq
-           FROM input
-         ON CONFLICT DO NOTHING
-       )
-       SELECT i.idx, r.value AS existing FROM input i
-         JOIN readings r ON r.meter_id = i.meter_id AND r.quantity = i.quantity AND r.time = i.time AND r.version = 1
-        WHERE r.value IS DISTINCT FROM i.value`,
+    const ins = await q.query(
+      `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq)
+       SELECT meter_id, time, quantity, value, unit, 'telemetry',
+              CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END, 1, gateway_id, seq
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+           AS t(meter_id, time, quantity, value, unit, quality, gateway_id, seq)
+       ON CONFLICT DO NOTHING`,
       [
         rows.map((r) => r.meterId),
         rows.map((r) => r.time),
@@ -148,12 +141,26 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
         rows.map((r) => r.seq),
       ],
     );
-    for (const c of ins.rows) {
-      const row = rows[Number(c.idx) - 1];
-      const reading = fresh.find((a) => a.gw === row.gatewayId && a.r.seq === row.seq)!.r;
-      quarantine.push(conflict(row, reading, c.existing, 'stored earlier'));
+    // Fewer rows inserted than sent = some version-1 rows existed for that instant (a new seq for an
+    // old reading, e.g. the gateway re-read a history value). Same value: nothing to do. Different
+    // value: quarantine. Checked only then: the common case costs no RETURNING and no lookup.
+    const existed = (ins.rowCount ?? 0) < rows.length ? rows : [];
+    let conflicts = 0;
+    if (existed.length) {
+      const prev = await q.query<{ i: number; value: number | null }>(
+        `SELECT k.i, r.value FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[]) WITH ORDINALITY AS k(m, qn, t, v, i)
+           JOIN readings r ON r.meter_id = k.m AND r.quantity = k.qn AND r.time = k.t AND r.version = 1
+          WHERE r.value IS DISTINCT FROM k.v`,
+        [existed.map((r) => r.meterId), existed.map((r) => r.quantity), existed.map((r) => r.time), existed.map((r) => r.value)],
+      );
+      for (const c of prev.rows) {
+        const row = existed[Number(c.i) - 1];
+        const reading = fresh.find((a) => a.gw === row.gatewayId && a.r.seq === row.seq)!.r;
+        quarantine.push(conflict(row, reading, c.value, 'stored earlier'));
+      }
+      conflicts = prev.rows.length;
     }
-    result.stored = rows.length - ins.rows.length;
+    result.stored = rows.length - conflicts;
     // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
     await q.query(
       `UPDATE meters m SET last_seen_at = GREATEST(m.last_seen_at, k.t)
@@ -177,11 +184,13 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
     );
     for (const x of quarantine) result.quarantined[x.reason] = (result.quarantined[x.reason] ?? 0) + 1;
   }
-  await q.query(
-    `INSERT INTO ingest_log (gateway_id, seq, outcome) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-     ON CONFLICT DO NOTHING`,
-    [log.map((l) => l.gw), log.map((l) => l.seq), log.map((l) => l.outcome)],
-  );
+  const quarantinedSeqs = log.filter((l) => l.outcome === 'quarantined');
+  if (quarantinedSeqs.length)
+    await q.query(
+      `UPDATE ingest_log l SET outcome = 'quarantined' FROM unnest($1::text[], $2::bigint[]) AS k(g, s)
+        WHERE l.gateway_id = k.g AND l.seq = k.s`,
+      [quarantinedSeqs.map((l) => l.gw), quarantinedSeqs.map((l) => l.seq)],
+    );
   await q.query(`UPDATE gateways SET last_seen_at = now() WHERE id = ANY($1::text[])`, [gws]);
   return result;
 }

@@ -1,10 +1,9 @@
 /**
  * TimescaleDB policies that depend on configuration, applied at each start.
  *
- * Known limit of the embedded PGlite-TimescaleDB build: after an on-disk data directory is opened
- * again, the TSL part of the extension (policies, refresh_continuous_aggregate, compression jobs)
- * fails to load ("not supported under the current license"); hypertables, inserts and reading the
- * aggregates still work. Those calls are therefore best-effort here: a warning, not a failed start.
+ * Policies and refresh_continuous_aggregate belong to TimescaleDB's TSL part, which is missing on an
+ * Apache-2-only server build (and was missing in PGlite after a reopen until src/db/embedded.ts loaded
+ * the library first). They are best-effort here: a warning naming the reason, not a failed start.
  */
 import type { Db } from '../db/index.js';
 
