@@ -38,6 +38,9 @@ export const ConfigObject = z.object({
   MQTT_TLS_CERT: optionalString,
   MQTT_TLS_KEY: optionalString,
   MQTT_TLS_PORT: port(8884),
+  /** Client-id prefix on the external broker: stable across restarts (persistent sessions), distinct
+   *  per head-end instance (the same id twice makes the broker disconnect one). Default: host name. */
+  MQTT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - (max 40)').optional(),
   /** Shared-subscription group for several head-ends on one external broker. */
   MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend'),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
@@ -48,9 +51,11 @@ export const ConfigObject = z.object({
   TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h'),
   /** Largest accepted registry/readings import file, bytes. */
   IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
+  /** Readings MESSAGES per database transaction (a message carries up to 1 000 readings). */
   INGEST_BATCH_SIZE: posInt(500),
+  /** How long the first message of a batch waits for company before the batch is written. */
   INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50),
-  /** Readings waiting for commit above which acks are held back (back-pressure). */
+  /** Messages waiting for commit above which new ones wait before being accepted (back-pressure). */
   INGEST_MAX_PENDING: posInt(20_000),
   /** Raw readings older than this are dropped by TimescaleDB; 0 = keep forever (aggregates stay). */
   RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),

@@ -101,7 +101,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         logger: logger.child({ module: 'mqtt' }),
         username: config.MQTT_USERNAME,
         password: config.MQTT_PASSWORD,
-        clientIdPrefix: `amr-headend-${config.MQTT_SHARE_GROUP}-${hostname()}`.slice(0, 60),
+        clientIdPrefix: config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_'),
       });
       cleanups.push(() => subscriber!.close());
     } else {

@@ -21,7 +21,7 @@ const count = async (sql: string, params: unknown[] = []) => (await he.db.query<
 
 beforeAll(async () => {
   const config = loadConfig({
-    DATA_DIR: 'memory://', MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+    DATA_DIR: 'memory://', MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'), MQTT_CLIENT_ID: `he-${run}`,
     INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
