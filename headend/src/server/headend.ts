@@ -12,7 +12,7 @@ import { openDb, migrate, redactUrl, type OpenedDb, type Db } from '../db/index.
 import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
-import { applyRetention, refreshAggregates } from './policies.js';
+import { applyRetention, runPolicyJobs } from './policies.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -71,9 +71,10 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
     if (opened.embedded) {
-      // PGlite runs no TimescaleDB background workers: refresh the aggregates ourselves.
+      // PGlite runs no TimescaleDB background workers: run the policy jobs (aggregate refresh,
+      // compression, retention) ourselves, on the one shared connection, every 5 minutes.
       const t = setInterval(() => {
-        refreshAggregates(db, (m) => logger.warn(m)).catch((e: Error) => logger.warn({ err: e.message }, 'aggregate refresh failed'));
+        runPolicyJobs(db, (m) => logger.warn(m)).catch((e: Error) => logger.warn({ err: e.message }, 'TimescaleDB policy jobs failed'));
       }, 5 * 60_000);
       t.unref();
       cleanups.push(async () => clearInterval(t));

@@ -1,3 +1,3 @@
 /** Start-up of a whole head-end and its configuration-driven policies. */
 export { startHeadend, type Headend, type HeadendOptions } from './headend.js';
-export { applyRetention, refreshAggregates } from './policies.js';
+export { applyRetention, refreshAggregates, runPolicyJobs } from './policies.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, migrate, type Db } from '../../src/db/index.js';
-import { applyRetention } from '../../src/server/index.js';
+import { applyRetention, runPolicyJobs } from '../../src/server/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'amr-db-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,12 @@ describe('embedded database on disk', () => {
       await addReading(o.db, meterId, '2026-10-02T00:00:00Z', 2);
       const { rows } = await o.db.query<{ value: number }>('SELECT value FROM readings WHERE meter_id = $1 ORDER BY time', [meterId]);
       expect(rows.map((x) => x.value)).toEqual([1, 2]);
+      // No background workers in PGlite: the head-end runs the policy jobs; the daily aggregate fills.
+      const ran = await runPolicyJobs(o.db);
+      expect(ran).toEqual(expect.arrayContaining(['policy_refresh_continuous_aggregate:readings_daily', 'policy_compression:readings']));
+      const daily = await o.db.query<{ last_value: number }>(
+        'SELECT last_value FROM readings_daily WHERE meter_id = $1 ORDER BY bucket', [meterId]);
+      expect(daily.rows.map((x) => x.last_value)).toEqual([1, 2]);
     } finally {
       await o.close();
     }
