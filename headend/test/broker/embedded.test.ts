@@ -5,6 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { topics } from '@amr/protocols';
 import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, type Headend } from '../../src/server/index.js';
@@ -27,8 +31,16 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
 const count = async (sql: string, params: unknown[] = []) => (await he.db.query<{ n: number }>(sql, params)).rows[0].n;
 const readingsOf = (meterId: number) => count('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1', [meterId]);
 
+const certDir = mkdtempSync(join(tmpdir(), 'amr-tls-'));
+
 beforeAll(async () => {
-  const config = loadConfig({ DATA_DIR: 'memory://', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
+  // A self-signed certificate for the TLS listener (openssl is part of the base system).
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
+  const config = loadConfig({
+    DATA_DIR: 'memory://', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
+    MQTT_TLS_CERT: join(certDir, 'cert.pem'), MQTT_TLS_KEY: join(certDir, 'key.pem'), MQTT_TLS_PORT: '0',
+  });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
   gw = await registerGateway(he.db, 'gw-emb-1', 3);
   other = await registerGateway(he.db, 'gw-emb-2', 1);
@@ -36,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   await he?.close();
+  rmSync(certDir, { recursive: true, force: true });
 });
 
 describe('embedded broker ingestion', () => {
@@ -145,6 +158,16 @@ describe('embedded broker ingestion', () => {
     await pub; // mqtt.js re-sends its unacknowledged message after reconnecting
     expect(await count(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 77`, [gw.meterIds[1]])).toBe(1);
     expect(await he.registry.getSingleMetricAsString('amr_ingest_batch_failures_total')).toMatch(/ [1-9]/);
+  });
+
+  it('accepts gateways over TLS with the same credentials and ACL', async () => {
+    const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${he.broker!.tlsPort}`, {
+      username: gw.gatewayId, password: gw.password, clientId: 'tls-client', reconnectPeriod: 0,
+      ca: readFileSync(join(certDir, 'cert.pem')),
+    });
+    clients.push(c);
+    await publish(c, topics.readings(gw.gatewayId), readings(gw.gatewayId, [{ seq: 50, address: '1', value: 500, time: '2026-11-03T00:00:00Z' }]));
+    expect(await count('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 500', [gw.meterIds[0]])).toBe(1);
   });
 
   it('tracks gateway online/offline from birth and last will', async () => {
