@@ -63,4 +63,15 @@ describe('ingestion through Mosquitto (shared subscription)', () => {
     await pub.publishAsync(topics.readings(stranger), JSON.stringify(readings(stranger, [{ seq: 1, address: '1', value: 1 }])), { qos: 1 });
     await expect.poll(() => count(`SELECT count(*)::int AS n FROM quarantine WHERE gateway_id = $1 AND reason = 'unknown_gateway'`, [stranger])).toBe(1);
   });
+
+  it('does not acknowledge a message it could not store; Mosquitto redelivers it and it lands once', async () => {
+    await he.db.query('ALTER TABLE ingest_log RENAME TO ingest_log_away'); // the next commit fails
+    const failuresBefore = (await he.registry.getSingleMetric('amr_ingest_batch_failures_total')!.get()).values[0]?.value ?? 0;
+    await pub.publishAsync(topics.readings(gw.gatewayId), JSON.stringify(readings(gw.gatewayId, [{ seq: 60, address: '2', value: 66, time: '2026-11-05T00:00:00Z' }])), { qos: 1 });
+    await expect.poll(async () => (await he.registry.getSingleMetric('amr_ingest_batch_failures_total')!.get()).values[0]?.value ?? 0).toBeGreaterThan(failuresBefore);
+    expect(await count('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 66', [gw.meterIds[1]])).toBe(0);
+    await he.db.query('ALTER TABLE ingest_log_away RENAME TO ingest_log');
+    // The subscriber dropped its connection without PUBACK; after it reconnects the broker redelivers.
+    await expect.poll(() => count('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 66', [gw.meterIds[1]]), { timeout: 15_000 }).toBe(1);
+  });
 });
