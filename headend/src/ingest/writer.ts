@@ -73,14 +73,30 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
   const known = new Set(
     (await q.query<{ id: string }>('SELECT id FROM gateways WHERE id = ANY($1::text[])', [gws])).rows.map((r) => r.id),
   );
-  const bound = await q.query<{ i: number; meter_id: number }>(
-    `SELECT k.i, b.meter_id
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS k(g, bus, addr, t, i)
-       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr
-                      AND b.valid_from <= k.t AND (b.valid_to IS NULL OR b.valid_to > k.t)`,
-    [fresh.map((a) => a.gw), fresh.map((a) => a.r.meter.bus), fresh.map((a) => a.r.meter.address), fresh.map((a) => a.r.gatewayTime)],
+  // Bindings of the distinct addresses only (a batch repeats the same few meters many times); the
+  // binding valid at each reading's time is then picked in memory.
+  const addrKey = (gw: string, bus: string, address: string) => `${gw}\u0000${bus}\u0000${address}`;
+  const distinct = [...new Map(fresh.map((a) => [addrKey(a.gw, a.r.meter.bus, a.r.meter.address), a])).values()];
+  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null }>(
+    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(g, bus, addr)
+       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr`,
+    [distinct.map((a) => a.gw), distinct.map((a) => a.r.meter.bus), distinct.map((a) => a.r.meter.address)],
   );
-  const meterOf = new Map<number, number>(bound.rows.map((b) => [Number(b.i) - 1, b.meter_id]));
+  const bindingsOf = new Map<string, typeof bound.rows>();
+  for (const b of bound.rows) {
+    const k = addrKey(b.gateway_id, b.bus, b.address);
+    bindingsOf.set(k, [...(bindingsOf.get(k) ?? []), b]);
+  }
+  const meterOf = new Map<number, number>();
+  fresh.forEach((a, i) => {
+    const t = Date.parse(a.r.gatewayTime);
+    // valid_from '-infinity' comes back as -Infinity (number) from pg; Number() handles Date and number.
+    const b = bindingsOf.get(addrKey(a.gw, a.r.meter.bus, a.r.meter.address))?.find(
+      (x) => Number(x.valid_from) <= t && (x.valid_to === null || Number(x.valid_to) > t),
+    );
+    if (b) meterOf.set(i, b.meter_id);
+  });
 
   const rows: Row[] = [];
   const quarantine: Q[] = [];

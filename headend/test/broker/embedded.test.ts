@@ -185,4 +185,24 @@ describe('embedded broker ingestion', () => {
     c.stream.destroy(); // abrupt loss → aedes publishes the will
     await expect.poll(async () => (await he.db.query('SELECT online FROM gateways WHERE id = $1', [gw.gatewayId])).rows[0].online).toBe(false);
   });
+
+  it('maps an address to the meter bound at the time of the reading (re-wired address keeps history)', async () => {
+    const newMeter = await he.db.tx(async (q) => {
+      const old = (await q.query<{ building_id: number }>('SELECT building_id FROM meters WHERE id = $1', [other.meterIds[0]])).rows[0];
+      const m = (await q.query<{ id: number }>(
+        `INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'TEST', 'rewired-1') RETURNING id`,
+        [old.building_id])).rows[0].id;
+      await q.query(`UPDATE bindings SET valid_to = '2026-06-01Z' WHERE gateway_id = $1 AND valid_to IS NULL`, [other.gatewayId]);
+      await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id, valid_from) VALUES ($1, 'm1', '1', $2, '2026-06-01Z')`, [other.gatewayId, m]);
+      return m;
+    });
+    const c = await connect(other.gatewayId, other.password);
+    await publish(c, topics.readings(other.gatewayId), readings(other.gatewayId, [
+      { seq: 100, address: '1', value: 1, time: '2026-05-01T00:00:00Z' },
+      { seq: 101, address: '1', value: 2, time: '2026-07-01T00:00:00Z' },
+    ]));
+    const { rows } = await he.db.query<{ meter_id: number; value: number }>(
+      'SELECT meter_id, value FROM readings WHERE meter_id = ANY($1) ORDER BY time', [[other.meterIds[0], newMeter]]);
+    expect(rows).toEqual([{ meter_id: other.meterIds[0], value: 1 }, { meter_id: newMeter, value: 2 }]);
+  });
 });
