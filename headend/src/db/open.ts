@@ -44,6 +44,17 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     onIdleError: (e) => log(`database ${redactUrl(url!)} connection error: ${e.message}`),
   });
   await waitForDb(db, url, log, { signal: opts.signal });
+  if (!embedded) {
+    try {
+      await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    } catch (e) {
+      await db.close();
+      throw new Error(
+        `DATABASE_URL ${redactUrl(url)}: the TimescaleDB extension is not available on this server (${(e as Error).message}); ` +
+          'use a TimescaleDB server, or unset DATABASE_URL for the embedded database',
+      );
+    }
+  }
   return {
     db,
     url,
