@@ -1,0 +1,347 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: one simulated building end to end on the embedded defaults, "a month in a few minutes".
+ *
+ * head-end (aedes + PGlite-TimescaleDB in a temp DATA_DIR, free ports, API with /docs)
+ *   ← MQTT ← gateway (in-process, configured from the simulator's endpoints JSON, gatewayTime = sim clock)
+ *   ← M-Bus (tcp) / Modbus RTU (pty) / pulse counters (pty) ← building simulator (clock frozen, advanced here).
+ *
+ * The building is registered through the head-end's HTTP API exactly as an engineer would (admin user,
+ * organisation, building, premises, ОДПУ and ИПУ, gateway + its one-time MQTT password, bindings).
+ * The demo then steps the simulated clock (`--step`, default 3h) and asks the gateway to poll every meter
+ * after each step, until `--days` of simulated time have passed. At the end it computes each resource's
+ * imbalance from the readings stored in the database (VEE `periodConsumption` + `computeImbalance`) and
+ * compares it with the simulator's truth.
+ *
+ * What is compared: the simulator has no common-area meters, so the computed imbalance
+ * (ОДПУ − Σ ИПУ) / ОДПУ contains common-area use and losses; it is compared with the truth's
+ * (common + loss) / building — like with like.
+ *
+ * Options: --days N (default: the start month's length + 1, so both month bounds are polled),
+ * --step 3h|30m|1d, --period month|run (default month when a whole calendar month is covered, else the
+ * run's span), --seed N, --json (only the table as JSON on stdout; exit 0 iff every resource is within
+ * --tolerance pp, default 0.5), --no-jobs (skip Redis), --keep (keep the temp DATA_DIR).
+ */
+import { parseArgs } from 'node:util';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { pino } from 'pino';
+import { startBuilding, SimClock } from '@amr/simulators';
+import { Gateway, validateConfig } from '@amr/gateway';
+import { startHeadend, loadConfig } from '@amr/headend';
+import { createUser } from '@amr/headend/auth/index';
+import { periodConsumption, computeImbalance, monthPeriod } from '@amr/headend/vee/index';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RESOURCES = ['heat', 'cold_water', 'hot_water', 'electricity'];
+const UNIT = { heat: 'kWh', electricity: 'kWh', cold_water: 'm³', hot_water: 'm³' };
+const QUANTITY = { heat: 'energy_kwh', electricity: 'energy_kwh', cold_water: 'volume_m3', hot_water: 'volume_m3' };
+const LABEL = { heat: 'heat', cold_water: 'cold', hot_water: 'hot', electricity: 'el' };
+
+const { values: args } = parseArgs({
+  options: {
+    days: { type: 'string' },
+    step: { type: 'string', default: '3h' },
+    period: { type: 'string' },
+    seed: { type: 'string' },
+    config: { type: 'string', default: join(root, 'simulators/config/building.sample.yaml') },
+    tolerance: { type: 'string', default: '0.5' },
+    json: { type: 'boolean', default: false },
+    'no-jobs': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  console.log('usage: node scripts/demo.mjs [--days N] [--step 3h] [--period month|run] [--seed N] [--config building.yaml] [--tolerance 0.5] [--json] [--no-jobs] [--keep]');
+  process.exit(0);
+}
+
+/** Human output: stdout normally, stderr with --json (stdout carries only the JSON). */
+const say = (s) => (args.json ? process.stderr : process.stdout).write(`${s}\n`);
+const fail = (msg) => {
+  process.stderr.write(`demo: ${msg}\n`);
+  process.exit(2);
+};
+
+function parseStep(s) {
+  const m = /^(\d+(?:\.\d+)?)(m|h|d)$/.exec(s ?? '');
+  if (!m) fail(`--step: expected a duration like 30m, 3h or 1d, got ${JSON.stringify(s)}`);
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]];
+}
+const stepMs = parseStep(args.step);
+const tolerancePp = Number(args.tolerance);
+if (!Number.isFinite(tolerancePp) || tolerancePp <= 0) fail(`--tolerance: expected a positive number of percentage points, got ${args.tolerance}`);
+
+/** True when something accepts TCP connections at the URL's host:port within a second. */
+function reachable(url) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+const fmt = (n, d = 3) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
+const iso = (ms) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
+
+const t0 = performance.now();
+const cleanups = [];
+async function closeAll() {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch (e) {
+      process.stderr.write(`demo: during shutdown: ${e.message}\n`);
+    }
+  }
+  cleanups.length = 0;
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    interrupted = true;
+    say(`\n${sig}: stopping…`);
+  });
+}
+
+async function main() {
+  // ---- building simulator (sample config; pacing off, fixed seed, frozen clock) ----
+  const sample = parseYaml(readFileSync(args.config, 'utf8'));
+  // Apartment heat meters: without them Σ ИПУ for heat is 0 and the heat imbalance is meaningless.
+  const simConfig = { ...sample, pacing: false, speed: 0, apartmentHeat: sample.apartmentHeat || true, seed: args.seed !== undefined ? Number(args.seed) : (sample.seed ?? 42) };
+  const start = new Date(simConfig.start ?? '2026-01-01T00:00:00Z');
+  const clock = new SimClock(start, 0);
+  const building = await startBuilding(simConfig, { clock });
+  cleanups.push(() => building.close());
+  const ep = building.endpoints;
+  const startMs = clock.nowMs();
+  const monthDays = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 0)).getUTCDate();
+  const days = args.days !== undefined ? Number(args.days) : monthDays + 1;
+  if (!Number.isFinite(days) || days <= 0) fail(`--days: expected a positive number, got ${args.days}`);
+  const endMs = startMs + days * 86_400_000;
+
+  // ---- head-end on embedded defaults ----
+  const dataDir = mkdtempSync(join(tmpdir(), 'amr-demo-'));
+  if (!args.keep) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { ...process.env, DATA_DIR: dataDir, DB_PORT: '0', MQTT_PORT: '0', HTTP_PORT: process.env.HTTP_PORT ?? '0', HTTP_HOST: '127.0.0.1', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  delete env.MQTT_URL;
+  env.REDIS_PREFIX = `amr-demo-${process.pid}`;
+  const config = loadConfig(env);
+  let jobs = !args['no-jobs'];
+  if (jobs && !(await reachable(config.REDIS_URL))) {
+    say(`Redis is not reachable at ${config.REDIS_URL}: running without background jobs (set REDIS_URL to use another Redis).`);
+    jobs = false;
+  }
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const committed = { readings: 0, messages: 0, last: new Map() };
+  const headend = await startHeadend({
+    config,
+    logger,
+    api: true,
+    jobs,
+    onCommitted: (msgs) => {
+      for (const m of msgs) {
+        committed.messages++;
+        for (const r of m.readings) {
+          committed.readings++;
+          const v = r.values.find((x) => (x.quantity === 'energy_kwh' || x.quantity === 'volume_m3') && x.time === undefined);
+          if (v) committed.last.set(r.meter.meterKey, { value: v.value, time: r.gatewayTime });
+        }
+      }
+    },
+  });
+  cleanups.push(() => headend.close());
+  say(`AMR demo — building "${ep.building}", seed ${ep.seed}, ${ep.meters.length} meters, simulated ${iso(startMs)} → ${iso(endMs)} in steps of ${args.step}`);
+  say(`API + dashboard: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, data in ${dataDir}${args.keep ? '' : ', removed at exit'})`);
+  if (jobs) say(`background jobs on Redis ${config.REDIS_URL} (prefix ${env.REDIS_PREFIX})`);
+
+  // ---- register the building through the API ----
+  const password = `demo-${Math.random().toString(36).slice(2)}-pw`;
+  await createUser(headend.db, { username: 'demo-admin', password, role: 'admin', display_name: 'Demo admin' });
+  let token = '';
+  async function api(method, path, body) {
+    const res = await fetch(`${headend.httpUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  token = (await api('POST', '/auth/login', { username: 'demo-admin', password })).token;
+  const org = await api('POST', '/organisations', { name: 'ООО «Демо УК»' });
+  const bld = await api('POST', '/buildings', { org_id: org.id, address: ep.building, timezone: 'UTC' });
+  const premises = new Map();
+  for (const m of ep.meters) {
+    if (m.role === 'apartment' && !premises.has(m.apartment)) {
+      premises.set(m.apartment, await api('POST', '/premises', { building_id: bld.id, number: String(m.apartment), kind: 'residential' }));
+    }
+  }
+  const meterIds = new Map(); // sim meterId → head-end meter id
+  for (const m of ep.meters) {
+    const body = {
+      placement: m.role === 'building' ? 'building' : 'apartment',
+      ...(m.role === 'building' ? { building_id: bld.id } : { premise_id: premises.get(m.apartment).id }),
+      resource: m.resource,
+      identifier: m.meterId,
+      make: m.mbus?.manufacturer ?? (m.modbus ? 'Eastron' : 'pulse'),
+      model: m.modbus?.map,
+      serial_number: m.serial,
+      remote_reading: true,
+    };
+    meterIds.set(m.meterId, (await api('POST', '/meters', body)).id);
+  }
+  const gwId = 'demo-gw-1';
+  const created = await api('POST', '/gateways', { id: gwId, name: 'Demo gateway (meter cabinet)', building_id: bld.id });
+
+  // ---- gateway config from the simulator's endpoints ----
+  const portOf = (b) => (b.endpoint.kind === 'tcp' ? `tcp://${b.endpoint.host}:${b.endpoint.port}` : b.endpoint.path);
+  const buses = [];
+  for (const name of ['mbus', 'modbus', 'pulse']) {
+    const b = ep.buses[name];
+    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.baud });
+  }
+  const gwMeters = ep.meters.map((m) => {
+    if (m.bus === 'mbus') return { id: m.meterId, bus: 'mbus', primary: m.mbus.primaryAddress };
+    if (m.bus === 'modbus') return { id: m.meterId, bus: 'modbus', slave: m.modbus.unitId, registerMap: m.modbus.map };
+    return { id: m.meterId, bus: 'pulse', device: m.pulse.deviceId, channel: m.pulse.channel, channels: 2, weight: m.pulse.weightL / 1000, quantity: 'volume_m3' };
+  });
+  const bufferDir = join(dataDir, 'gateway');
+  const gwConfig = validateConfig(
+    {
+      gateway: { id: gwId, bufferDir },
+      mqtt: { url: `mqtt://127.0.0.1:${headend.mqttPort}`, username: created.mqtt.username, password: created.mqtt.password, reconnectMin: 200 },
+      buses,
+      meters: gwMeters,
+    },
+    'demo',
+  );
+  // Bindings: exactly the (bus, address) the gateway publishes for each meter; valid since ever.
+  const { resolveConfig } = await import('@amr/gateway');
+  for (const m of resolveConfig(gwConfig).meters) {
+    await api('POST', `/gateways/${gwId}/bindings`, { bus: m.bus, address: m.address, meter_id: meterIds.get(m.id), valid_from: '2000-01-01T00:00:00Z' });
+  }
+  say(`registered via the API: organisation ${org.id}, building ${bld.id}, ${premises.size} premises, ${meterIds.size} meters, gateway ${gwId} with ${gwMeters.length} bindings`);
+
+  const gateway = new Gateway({ config: gwConfig, logger: logger.child({ module: 'gateway' }), scheduler: false, now: () => clock.nowMs() });
+  let produced = 0;
+  let failed = 0;
+  gateway.on('reading', () => produced++);
+  gateway.on('pollFailed', () => failed++);
+  await gateway.start();
+  cleanups.push(() => gateway.stop());
+
+  // ---- drive the month ----
+  const waitCommitted = async (ms) => {
+    const until = Date.now() + ms;
+    while (committed.readings < produced && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    return committed.readings >= produced;
+  };
+  const odpu = ep.meters.filter((m) => m.role === 'building');
+  const line = (simMs) => {
+    const vals = odpu.map((m) => `${LABEL[m.resource]} ${fmt(committed.last.get(m.meterId)?.value, m.resource === 'heat' || m.resource === 'electricity' ? 1 : 3)}`).join(' · ');
+    const pct = Math.round(((simMs - startMs) / (endMs - startMs)) * 100);
+    return `[${String(pct).padStart(3)}%] sim ${iso(simMs)} | committed ${committed.readings}/${produced} readings in ${committed.messages} messages, ${failed} failed polls | ОДПУ ${vals} | ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  };
+  const tPoll = performance.now();
+  let lastDay = -1;
+  for (let t = startMs; t <= endMs && !interrupted; t += stepMs) {
+    clock.setTime(new Date(t));
+    await gateway.pollNow();
+    const day = Math.floor((t - startMs) / 86_400_000);
+    if (day !== lastDay || t + stepMs > endMs) {
+      lastDay = day;
+      await waitCommitted(5000);
+      say(line(t));
+    }
+  }
+  const ok = await waitCommitted(60_000);
+  const pollSeconds = (performance.now() - tPoll) / 1000;
+  say(`${ok ? 'all' : 'NOT all'} ${produced} readings committed (${committed.readings}); ${failed} failed polls; polling took ${pollSeconds.toFixed(1)} s`);
+  await gateway.stop();
+
+  // ---- imbalance from the database vs the truth ----
+  const monthStart = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1);
+  const wholeMonth = monthStart >= startMs ? monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 1) : monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 2);
+  const monthCovered = wholeMonth.start.getTime() >= startMs && wholeMonth.end.getTime() <= endMs;
+  const periodKind = args.period ?? (monthCovered ? 'month' : 'run');
+  if (periodKind === 'month' && !monthCovered) fail(`--period month: the run (${iso(startMs)} → ${iso(endMs)}) covers no whole calendar month; use more --days`);
+  const lastPoll = startMs + Math.floor((endMs - startMs) / stepMs) * stepMs;
+  const period = periodKind === 'month' ? wholeMonth : { start: new Date(startMs), end: new Date(lastPoll) };
+  say(`\nImbalance over ${iso(period.start.getTime())} → ${iso(period.end.getTime())} (${periodKind === 'month' ? 'calendar month' : 'whole run'}), from readings stored in the head-end's database.`);
+  say('No common-area meters in this building: computed = (ОДПУ − Σ ИПУ) / ОДПУ, compared with the truth (common + loss) / building.');
+
+  async function pointsOf(meterId, quantity) {
+    const { rows } = await headend.db.query(
+      'SELECT DISTINCT ON (time) time, value, quality FROM readings WHERE meter_id = $1 AND quantity = $2 AND value IS NOT NULL ORDER BY time, version DESC',
+      [meterId, quantity],
+    );
+    return rows.map((r) => ({ time: new Date(r.time), value: Number(r.value), quality: r.quality ?? [] }));
+  }
+  const truth = building.truth({ from: period.start, to: period.end });
+  const table = [];
+  for (const r of RESOURCES) {
+    const values = { building: [], apartments: [] };
+    for (const m of ep.meters.filter((x) => x.resource === r)) {
+      const pts = await pointsOf(meterIds.get(m.meterId), QUANTITY[r]);
+      const pc = periodConsumption(pts, period);
+      values[m.role === 'building' ? 'building' : 'apartments'].push({ meterId: m.meterId, consumption: pc?.consumption ?? null, method: pc?.method ?? null });
+    }
+    const rep = computeImbalance({ building: values.building, apartments: values.apartments, otherConsumers: [] });
+    const tr = truth.resources[r];
+    const truthPct = tr.building > 0 ? ((tr.common + tr.loss) / tr.building) * 100 : null;
+    const diff = rep.imbalancePct === null || truthPct === null ? null : rep.imbalancePct - truthPct;
+    table.push({
+      resource: r,
+      unit: UNIT[r],
+      odpu: rep.buildingConsumption,
+      sumIpu: rep.apartmentsConsumption,
+      apartmentMeters: `${rep.apartmentsActual}/${rep.apartmentsTotal}`,
+      imbalancePct: rep.imbalancePct,
+      truthPct,
+      truthLossPct: tr.building > 0 ? (tr.loss / tr.building) * 100 : null,
+      diffPp: diff,
+      withinTolerance: diff !== null && Math.abs(diff) <= tolerancePp,
+      status: rep.status,
+    });
+  }
+  const allOk = table.every((row) => row.withinTolerance);
+  const hdr = ['resource', 'unit', 'ОДПУ', 'Σ ИПУ', 'imbalance %', 'truth %', 'diff pp', ''];
+  const rows = table.map((x) => [x.resource, x.unit, fmt(x.odpu), fmt(x.sumIpu), fmt(x.imbalancePct, 2), fmt(x.truthPct, 2), fmt(x.diffPp, 2), x.withinTolerance ? 'ok' : `OFF (> ${tolerancePp} pp)`]);
+  const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const pad = (cells) => cells.map((c, i) => (i < 2 || i === 7 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  say(pad(hdr));
+  say(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) say(pad(r));
+  const totalSeconds = (performance.now() - t0) / 1000;
+  say(`\n${allOk ? 'Every resource within' : 'NOT every resource within'} ${tolerancePp} pp of the truth. Total ${totalSeconds.toFixed(1)} s.`);
+  if (args.json) {
+    process.stdout.write(
+      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table })}\n`,
+    );
+  }
+  return allOk && ok && !interrupted;
+}
+
+let success = false;
+try {
+  success = await main();
+} catch (e) {
+  process.stderr.write(`demo failed: ${e.stack ?? e.message}\n`);
+} finally {
+  await closeAll();
+}
+process.exit(success ? 0 : 1);
