@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every package's benchmarks one after another (never inside `npm test`),
+// echoes what each prints, and writes the collected figures with the machine's description to
+// docs/benchmarks.md. Benchmarks print figures and ratios; none of them asserts on time.
+import { spawn } from 'node:child_process';
+import { cpus, totalmem, release } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
+
+const BENCHES = [
+  { name: 'M-Bus decode (telegrams/s over the libmbus corpus)', cmd: ['node', 'protocols/bench/decode.bench.mjs'] },
+  { name: 'Head-end ingest (readings/s, publish→commit p50/p99, ratio to raw inserts)', cmd: ['node', 'headend/bench/ingest.bench.mjs'], env: { BENCH_SECONDS: '10' } },
+  { name: 'Gateway M-Bus poll-cycle efficiency, 20 meters @ 2400 Bd, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-poll-cycle.mjs'] },
+  { name: 'Gateway secondary-address search, 20 meters, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-secondary-search.mjs'] },
+  { name: 'Gateway RSS/CPU polling 100 meters', cmd: ['node', 'gateway/bench/polling-100-meters.mjs'], env: { DURATION: '20' } },
+];
+const only = process.argv.slice(2);
+
+function run(b) {
+  return new Promise((resolve) => {
+    const p = spawn(b.cmd[0], b.cmd.slice(1), { env: { ...process.env, ...(b.env ?? {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    p.on('close', (code) => resolve({ ...b, code, out }));
+  });
+}
+
+const results = [];
+for (const b of BENCHES.filter((x) => only.length === 0 || only.some((o) => x.cmd[1].includes(o)))) {
+  console.log(`\n=== ${b.name}`);
+  results.push(await run(b));
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}`;
+const md = [
+  '# Benchmarks',
+  '',
+  `Written by \`npm run bench\` on ${new Date().toISOString()}.`,
+  '',
+  `Machine: ${machine}.`,
+  '',
+  ...results.flatMap((r) => [`## ${r.name}`, '', `\`${r.cmd.join(' ')}\`${r.code ? ` — exited ${r.code}` : ''}`, '', '```', r.out.trim(), '```', '']),
+].join('\n');
+mkdirSync('docs', { recursive: true });
+writeFileSync('docs/benchmarks.md', md);
+console.log('\nwritten docs/benchmarks.md');
+process.exit(results.some((r) => r.code) ? 1 : 0);
