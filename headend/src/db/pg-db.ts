@@ -4,6 +4,8 @@
  */
 import pg from 'pg';
 import type { Db, Queryable } from './types.js';
+import { redactUrl } from '../util/redact-url.js';
+export { redactUrl };
 
 // timestamptz → Date is pg's default; bigint (int8, OID 20) and numeric stay strings unless we say
 // otherwise. Ids are bigserial but far below 2^53, so they are parsed to numbers.
@@ -71,13 +73,3 @@ export async function waitForDb(
   }
 }
 
-/** Hides the password of a connection URL for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

@@ -4,16 +4,9 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactUrl } from '../util/redact-url.js';
+export { redactUrl };
 
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 export function createRedisConnection(url: string, logger: Logger, name = 'jobs'): Redis {
   const shown = redactUrl(url);
