@@ -52,6 +52,8 @@ const { values: args } = parseArgs({
     tolerance: { type: 'string', default: '0.5' },
     json: { type: 'boolean', default: false },
     'no-jobs': { type: 'boolean', default: false },
+    'mbus-tcp': { type: 'boolean', default: false },
+    'pulse-weight': { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -119,7 +121,17 @@ async function main() {
   // ---- building simulator (sample config; pacing off, fixed seed, frozen clock) ----
   const sample = parseYaml(readFileSync(args.config, 'utf8'));
   // Apartment heat meters: without them Σ ИПУ for heat is 0 and the heat imbalance is meaningless.
-  const simConfig = { ...sample, pacing: false, speed: 0, apartmentHeat: sample.apartmentHeat || true, seed: args.seed !== undefined ? Number(args.seed) : (sample.seed ?? 42) };
+  // M-Bus on a pty (a USB–M-Bus master): a tcp:// converter makes the gateway wait 50 ms of silence
+  // after every telegram, which a month of multi-telegram heat meters would turn into many minutes.
+  const simConfig = {
+    ...sample,
+    pacing: false,
+    speed: 0,
+    apartmentHeat: sample.apartmentHeat || true,
+    seed: args.seed !== undefined ? Number(args.seed) : (sample.seed ?? 42),
+    ...(args['pulse-weight'] !== undefined ? { pulseWeightL: Number(args['pulse-weight']) } : {}),
+    buses: { ...sample.buses, mbus: { ...sample.buses?.mbus, transport: args['mbus-tcp'] ? 'tcp' : 'pty' } },
+  };
   const start = new Date(simConfig.start ?? '2026-01-01T00:00:00Z');
   const clock = new SimClock(start, 0);
   const building = await startBuilding(simConfig, { clock });
@@ -212,7 +224,8 @@ async function main() {
   const buses = [];
   for (const name of ['mbus', 'modbus', 'pulse']) {
     const b = ep.buses[name];
-    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.baud });
+    // The simulator answers at once (pacing off): no need to keep the line's full inter-frame silence.
+    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.baud, interFrameDelay: 2 });
   }
   const gwMeters = ep.meters.map((m) => {
     if (m.bus === 'mbus') return { id: m.meterId, bus: 'mbus', primary: m.mbus.primaryAddress };

@@ -7,13 +7,14 @@ import { ModbusDriver } from './modbus.js';
 import { PulseDriver } from './pulse.js';
 import type { BusDriver } from './types.js';
 
-export function createDriver(bus: ResolvedBus, cfg: Pick<GatewayConfig, 'gateway'> | null, meters: ResolvedMeter[]): BusDriver {
+/** `now`: the gateway's time source (default wall clock), against which meter clocks are judged. */
+export function createDriver(bus: ResolvedBus, cfg: Pick<GatewayConfig, 'gateway'> | null, meters: ResolvedMeter[], now?: () => number): BusDriver {
   const clockToleranceMs = cfg?.gateway.clockTolerance ?? 5 * 60_000;
   switch (bus.driver) {
     case 'native':
-      return new MbusNativeDriver(bus, { clockToleranceMs });
+      return new MbusNativeDriver(bus, { clockToleranceMs, now });
     case 'libmbus':
-      return new MbusLibmbusDriver(bus, { clockToleranceMs });
+      return new MbusLibmbusDriver(bus, { clockToleranceMs, now });
     case 'modbus-serial':
       return new ModbusDriver(bus);
     case 'pulse': {

@@ -133,7 +133,7 @@ export class MbusLibmbusDriver implements BusDriver {
 
   constructor(
     readonly bus: ResolvedBus,
-    private readonly opts: { clockToleranceMs: number },
+    private readonly opts: { clockToleranceMs: number; now?: () => number },
   ) {}
 
   async open(): Promise<void> {
@@ -169,7 +169,7 @@ export class MbusLibmbusDriver implements BusDriver {
       }),
     );
     const tg = libmbusToTelegram(data);
-    return applyMbusProfile([tg], { profile: meter.profile, gatewayNow: Date.now(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
+    return applyMbusProfile([tg], { profile: meter.profile, gatewayNow: (this.opts.now ?? Date.now)(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
   }
 
   async scan(opts: { mode: 'primary' | 'secondary' | 'ids' }, progress: ScanProgress): Promise<ScanHit[]> {

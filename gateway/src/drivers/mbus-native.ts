@@ -34,6 +34,8 @@ import { ChecksumError, CollisionError, ProtocolError, TimeoutError, type BusDri
 
 export interface MbusDriverOptions {
   clockToleranceMs: number;
+  /** Gateway time source (default the wall clock) for the meter-clock check. */
+  now?: () => number;
 }
 
 type Frames = { dir: 'tx' | 'rx'; hex: string }[];
@@ -193,7 +195,7 @@ export class MbusNativeDriver implements BusDriver {
   async read(meter: ResolvedMeter): Promise<MeterRead> {
     const frames: Frames = [];
     const tg = await this.readTelegrams(meter, frames);
-    const r = applyMbusProfile(tg, { profile: meter.profile, gatewayNow: Date.now(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
+    const r = applyMbusProfile(tg, { profile: meter.profile, gatewayNow: (this.opts.now ?? Date.now)(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
     return { ...r, frames };
   }
 

@@ -33,7 +33,7 @@ export interface GatewayOptions {
   /** Called by the `restart` command and by a config change; the CLI exits so systemd restarts it. */
   onRestartRequested?: (reason: string) => void;
   scheduler?: boolean;
-  /** Time source for readings' gatewayTime (ms since epoch); default the wall clock. A simulated
+  /** Time source for readings' gatewayTime and the meter-clock check (ms since epoch); default the wall clock. A simulated
    *  clock here lets a demo or test replay a month of polls in minutes with readings in simulated time. */
   now?: () => number;
 }
@@ -93,7 +93,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
 
     for (const bus of this.cfg.buses) {
-      const driver = createDriver(bus, raw, this.cfg.meters);
+      const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now);
       this.workers.set(
         bus.name,
         new BusWorker(bus, driver, raw.gateway.silentAfter, {
