@@ -17,10 +17,9 @@
  * (ОДПУ − Σ ИПУ) / ОДПУ contains common-area use and losses; it is compared with the truth's
  * (common + loss) / building — like with like.
  *
- * Options: --days N (default: the start month's length + 1, so both month bounds are polled),
- * --step 3h|30m|1d, --period month|run (default month when a whole calendar month is covered, else the
- * run's span), --seed N, --json (only the table as JSON on stdout; exit 0 iff every resource is within
- * --tolerance pp, default 0.5), --no-jobs (skip Redis), --keep (keep the temp DATA_DIR).
+ * Options: `node scripts/demo.mjs --help`. Default: --days = the start month's length + 1 (both month
+ * bounds are polled), --step 3h, the calendar month compared; --json prints only the table and exits 0
+ * iff every resource is within --tolerance (0.5 pp).
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -59,15 +58,27 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: node scripts/demo.mjs [--days N] [--step 3h] [--period month|run] [--seed N] [--config building.yaml] [--tolerance 0.5] [--json] [--no-jobs] [--keep]');
+  console.log(`usage: node scripts/demo.mjs [options]
+  --days N          simulated days to run (default: the start month's length + 1)
+  --step 3h         simulated time between two polls of every meter (30m, 3h, 1d)
+  --period P        month (default when a whole calendar month is covered) or run (the run's span)
+  --seed N          simulator seed (default: the config's, 42)
+  --config FILE     building config (default simulators/config/building.sample.yaml)
+  --pulse-weight L  litres per pulse of the apartment water counters (default: the config's, 10)
+  --mbus-tcp        M-Bus through a TCP converter instead of a pty (slower: 50 ms quiet per telegram)
+  --tolerance PP    allowed |computed − truth| in percentage points (default 0.5)
+  --json            only the result table as JSON on stdout; exit 0 iff every resource is within tolerance
+  --no-jobs         do not use Redis (background jobs off)
+  --keep            keep the temporary DATA_DIR`);
   process.exit(0);
 }
 
 /** Human output: stdout normally, stderr with --json (stdout carries only the JSON). */
 const say = (s) => (args.json ? process.stderr : process.stdout).write(`${s}\n`);
+/** A usage error: thrown so that everything already started is closed before the exit (code 2). */
+class UsageError extends Error {}
 const fail = (msg) => {
-  process.stderr.write(`demo: ${msg}\n`);
-  process.exit(2);
+  throw new UsageError(msg);
 };
 
 function parseStep(s) {
@@ -75,9 +86,16 @@ function parseStep(s) {
   if (!m) fail(`--step: expected a duration like 30m, 3h or 1d, got ${JSON.stringify(s)}`);
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]];
 }
-const stepMs = parseStep(args.step);
-const tolerancePp = Number(args.tolerance);
-if (!Number.isFinite(tolerancePp) || tolerancePp <= 0) fail(`--tolerance: expected a positive number of percentage points, got ${args.tolerance}`);
+let stepMs, tolerancePp;
+try {
+  stepMs = parseStep(args.step);
+  tolerancePp = Number(args.tolerance);
+  if (!Number.isFinite(tolerancePp) || tolerancePp <= 0) fail(`--tolerance: expected a positive number of percentage points, got ${args.tolerance}`);
+  if (args.period !== undefined && !['month', 'run'].includes(args.period)) fail(`--period: expected month or run, got ${JSON.stringify(args.period)}`);
+} catch (e) {
+  process.stderr.write(`demo: ${e.message}\n`);
+  process.exit(2);
+}
 
 /** True when something accepts TCP connections at the URL's host:port within a second. */
 function reachable(url) {
@@ -142,6 +160,15 @@ async function main() {
   const days = args.days !== undefined ? Number(args.days) : monthDays + 1;
   if (!Number.isFinite(days) || days <= 0) fail(`--days: expected a positive number, got ${args.days}`);
   const endMs = startMs + days * 86_400_000;
+
+  // The compared period, checked before anything is polled.
+  const monthStart = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1);
+  const wholeMonth = monthStart >= startMs ? monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 1) : monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 2);
+  const monthCovered = wholeMonth.start.getTime() >= startMs && wholeMonth.end.getTime() <= endMs;
+  const periodKind = args.period ?? (monthCovered ? 'month' : 'run');
+  if (periodKind === 'month' && !monthCovered) fail(`--period month: the run (${iso(startMs)} → ${iso(endMs)}) covers no whole calendar month; use more --days`);
+  const lastPoll = startMs + Math.floor((endMs - startMs) / stepMs) * stepMs;
+  const period = periodKind === 'month' ? wholeMonth : { start: new Date(startMs), end: new Date(lastPoll) };
 
   // ---- head-end on embedded defaults ----
   const dataDir = mkdtempSync(join(tmpdir(), 'amr-demo-'));
@@ -287,13 +314,6 @@ async function main() {
   await gateway.stop();
 
   // ---- imbalance from the database vs the truth ----
-  const monthStart = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1);
-  const wholeMonth = monthStart >= startMs ? monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 1) : monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 2);
-  const monthCovered = wholeMonth.start.getTime() >= startMs && wholeMonth.end.getTime() <= endMs;
-  const periodKind = args.period ?? (monthCovered ? 'month' : 'run');
-  if (periodKind === 'month' && !monthCovered) fail(`--period month: the run (${iso(startMs)} → ${iso(endMs)}) covers no whole calendar month; use more --days`);
-  const lastPoll = startMs + Math.floor((endMs - startMs) / stepMs) * stepMs;
-  const period = periodKind === 'month' ? wholeMonth : { start: new Date(startMs), end: new Date(lastPoll) };
   say(`\nImbalance over ${iso(period.start.getTime())} → ${iso(period.end.getTime())} (${periodKind === 'month' ? 'calendar month' : 'whole run'}), from readings stored in the head-end's database.`);
   say('No common-area meters in this building: computed = (ОДПУ − Σ ИПУ) / ОДПУ, compared with the truth (common + loss) / building.');
 
@@ -349,12 +369,15 @@ async function main() {
   return allOk && ok && !interrupted;
 }
 
-let success = false;
+let code = 1;
 try {
-  success = await main();
+  code = (await main()) ? 0 : 1;
 } catch (e) {
-  process.stderr.write(`demo failed: ${e.stack ?? e.message}\n`);
+  if (e instanceof UsageError) {
+    process.stderr.write(`demo: ${e.message}\n`);
+    code = 2;
+  } else process.stderr.write(`demo failed: ${e.stack ?? e.message}\n`);
 } finally {
   await closeAll();
 }
-process.exit(success ? 0 : 1);
+process.exit(code);
