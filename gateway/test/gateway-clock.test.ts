@@ -6,15 +6,21 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startPulseBus, type PulseBus } from '@amr/simulators';
+import { startMbusSegment, startPulseBus, waterMeterRecords, type MbusSegment, type PulseBus } from '@amr/simulators';
 import { Gateway, validateConfig } from '../src/index.js';
 
 describe('gateway time source', () => {
   let sim: PulseBus;
+  let seg: MbusSegment;
   let dir: string;
   let deadPort: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'amr-gwclock-'));
+    // An M-Bus meter whose clock reads simulated time (2026-01-15 03:00).
+    seg = await startMbusSegment({
+      timing: { pacing: false },
+      slaves: [{ primaryAddress: 5, id: '80000005', manufacturer: 'ZRI', version: 1, medium: 0x16, records: () => waterMeterRecords({ time: new Date('2026-01-15T03:00:00Z'), volumeM3: 1.5, flowM3h: 0, errorFlags: 0, history: [] }) }],
+    });
     sim = await startPulseBus({ timing: { pacing: false }, devices: [{ deviceId: 1, read: () => [1000, 0] }] });
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -23,6 +29,7 @@ describe('gateway time source', () => {
   });
   afterAll(async () => {
     await sim?.close();
+    await seg?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -50,6 +57,29 @@ describe('gateway time source', () => {
       expect(times).toHaveLength(2);
       if (simulated !== null) expect(times).toEqual([Date.parse(simulated), Date.parse(simulated) + 3 * 3_600_000]);
       else for (const x of times) expect(Math.abs(x - before)).toBeLessThan(60_000);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it.each([
+    ['injected clock at the meter\'s time', () => Date.parse('2026-01-15T03:01:00Z'), false],
+    ['wall clock, months after the meter\'s time', undefined, true],
+  ])('judges the meter clock against the %s', async (_name, now, farOff) => {
+    const id = farOff ? 'gw-mbus-wall' : 'gw-mbus-sim';
+    const config = validateConfig({
+      gateway: { id, bufferDir: join(dir, id) },
+      mqtt: { url: `mqtt://127.0.0.1:${deadPort}`, reconnectMin: '5s' },
+      buses: [{ name: 'm', protocol: 'mbus', port: (seg.endpoint as { path: string }).path, timeout: '500ms' }],
+      meters: [{ id: 'wm', bus: 'm', primary: 5 }],
+    });
+    const gw = new Gateway({ config, logger: pino({ level: 'silent' }), scheduler: false, ...(now ? { now } : {}) });
+    await gw.start();
+    try {
+      await gw.pollNow();
+      const [r] = gw.outbox.peek(1);
+      expect(r.meterTime).toBe('2026-01-15T03:00:00.000Z');
+      expect(r.quality.includes('clock_far_off')).toBe(farOff);
     } finally {
       await gw.stop();
     }
