@@ -112,7 +112,7 @@ function reachable(url) {
   });
 }
 
-const fmt = (n, d = 3) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
+const fmt = (n, d = 3) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : (Math.abs(n) < 0.5 * 10 ** -d ? 0 : n).toFixed(d));
 const iso = (ms) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
 
 const t0 = performance.now();
@@ -352,7 +352,7 @@ async function main() {
     });
   }
   const allOk = table.every((row) => row.withinTolerance);
-  const hdr = ['resource', 'unit', 'ОДПУ', 'Σ ИПУ', 'imbalance %', 'truth %', 'diff pp', ''];
+  const hdr = ['resource', 'unit', 'ОДПУ', 'Σ ИПУ', 'imbalance %', 'truth %', 'diff pp', 'check'];
   const rows = table.map((x) => [x.resource, x.unit, fmt(x.odpu), fmt(x.sumIpu), fmt(x.imbalancePct, 2), fmt(x.truthPct, 2), fmt(x.diffPp, 2), x.withinTolerance ? 'ok' : `OFF (> ${tolerancePp} pp)`]);
   const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const pad = (cells) => cells.map((c, i) => (i < 2 || i === 7 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
