@@ -337,16 +337,17 @@ async function main() {
     const tr = truth.resources[r];
     const truthPct = tr.building > 0 ? ((tr.common + tr.loss) / tr.building) * 100 : null;
     const diff = rep.imbalancePct === null || truthPct === null ? null : rep.imbalancePct - truthPct;
+    const round = (n, d) => (n === null ? null : Number(n.toFixed(d)));
     table.push({
       resource: r,
       unit: UNIT[r],
-      odpu: rep.buildingConsumption,
-      sumIpu: rep.apartmentsConsumption,
+      odpu: round(rep.buildingConsumption, 6),
+      sumIpu: round(rep.apartmentsConsumption, 6),
       apartmentMeters: `${rep.apartmentsActual}/${rep.apartmentsTotal}`,
-      imbalancePct: rep.imbalancePct,
-      truthPct,
-      truthLossPct: tr.building > 0 ? (tr.loss / tr.building) * 100 : null,
-      diffPp: diff,
+      imbalancePct: round(rep.imbalancePct, 4),
+      truthPct: round(truthPct, 4),
+      truthLossPct: tr.building > 0 ? round((tr.loss / tr.building) * 100, 4) : null,
+      diffPp: round(diff, 4),
       withinTolerance: diff !== null && Math.abs(diff) <= tolerancePp,
       status: rep.status,
     });
