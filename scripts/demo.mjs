@@ -127,6 +127,12 @@ async function closeAll() {
   }
   cleanups.length = 0;
 }
+// A closed pipe (`npm run demo | head`) must not kill the demo before it has closed socat & co.
+for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`demo failed: ${e.stack ?? e.message}\n`);
+  void closeAll().finally(() => process.exit(1));
+});
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
