@@ -366,6 +366,8 @@ async function main() {
   say(pad(hdr));
   say(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) say(pad(r));
+  const pulse = ep.meters.find((m) => m.pulse);
+  if (pulse) say(`(apartment water is counted in whole pulses of ${pulse.pulse.weightL} L: up to ±${pulse.pulse.weightL} L per apartment at each period bound, which matters only for short periods)`);
   const totalSeconds = (performance.now() - t0) / 1000;
   say(`\n${allOk ? 'Every resource within' : 'NOT every resource within'} ${tolerancePp} pp of the truth. Total ${totalSeconds.toFixed(1)} s.`);
   if (args.json) {
