@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every package's benchmarks one after another (never inside `npm test`),
+// `npm run bench [-- name…]`: runs every package's benchmarks (or those whose script names match) one after another (never inside `npm test`),
 // echoes what each prints, and writes the collected figures with the machine's description to
 // docs/benchmarks.md. Benchmarks print figures and ratios; none of them asserts on time.
 import { spawn } from 'node:child_process';
@@ -43,7 +43,10 @@ const md = [
   '',
   ...results.flatMap((r) => [`## ${r.name}`, '', `\`${r.cmd.join(' ')}\`${r.code ? ` — exited ${r.code}` : ''}`, '', '```', r.out.trim(), '```', '']),
 ].join('\n');
-mkdirSync('docs', { recursive: true });
-writeFileSync('docs/benchmarks.md', md);
-console.log('\nwritten docs/benchmarks.md');
+// A filtered run (`npm run bench -- ingest`) prints only; the file always holds a whole run.
+if (only.length === 0) {
+  mkdirSync('docs', { recursive: true });
+  writeFileSync('docs/benchmarks.md', md);
+  console.log('\nwritten docs/benchmarks.md');
+}
 process.exit(results.some((r) => r.code) ? 1 : 0);

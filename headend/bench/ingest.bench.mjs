@@ -23,12 +23,13 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const INFLIGHT = env('BENCH_INFLIGHT', 16);
 const RAW_BATCHES = env('BENCH_RAW_BATCHES', 40);
 
+const SECRET = 'bench-gateway-secret'; // the broker's hash needs ≥ 8 characters
 const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
 const he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
 console.log(`head-end up (embedded); batch ${config.INGEST_BATCH_SIZE}, linger ${config.INGEST_LINGER_MS} ms, max pending ${config.INGEST_MAX_PENDING}`);
 
 // Registry: one building per gateway, METERS bound meters each.
-const hash = await hashSecret('bench');
+const hash = await hashSecret(SECRET);
 const org = (await he.db.query(`INSERT INTO organisations (name) VALUES ('bench') RETURNING id`)).rows[0].id;
 for (let g = 0; g < GATEWAYS; g++) {
   const gw = `bench-gw-${g}`;
@@ -52,7 +53,7 @@ const base = Date.parse('2026-01-01T00:00:00Z');
 
 async function gateway(g) {
   const gw = `bench-gw-${g}`;
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw, password: 'bench', clientId: gw, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw, password: SECRET, clientId: gw, reconnectPeriod: 0 });
   let seq = 0;
   const one = async () => {
     while (Date.now() < deadline) {
