@@ -23,6 +23,11 @@ import ingestRoutes from './routes/ingest.js';
 import importRoutes from './routes/import.js';
 import auditRoutes from './routes/audit.js';
 import jobRoutes from './routes/jobs.js';
+import validationRoutes from './routes/validation.js';
+import imbalanceRoutes from './routes/imbalance.js';
+import alertRoutes from './routes/alerts.js';
+import overviewRoutes from './routes/overview.js';
+import { dashboardPlugin } from '../dashboard/index.js';
 
 export interface ApiDeps {
   db: Database;
@@ -58,5 +63,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(importRoutes, routeDeps);
   await app.register(auditRoutes, routeDeps);
   await app.register(jobRoutes, routeDeps);
+  await app.register(validationRoutes, routeDeps);
+  await app.register(imbalanceRoutes, routeDeps);
+  await app.register(alertRoutes, routeDeps);
+  await app.register(overviewRoutes, routeDeps);
+  await app.register(dashboardPlugin);
   return app as unknown as FastifyInstance;
 }

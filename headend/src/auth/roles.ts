@@ -21,6 +21,10 @@ export const Permission = z.enum([
   'ingest:manage', // quarantine resolution, dead letters
   'import:run',
   'audit:read',
+  'readings:review', // accept / reject a reading flagged by validation
+  'imbalance:configure', // thresholds, recompute
+  'alerts:read',
+  'alerts:manage', // acknowledge
 ]);
 export type Permission = z.infer<typeof Permission>;
 
@@ -28,9 +32,9 @@ const ALL = Permission.options;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read'],
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage'],
   // Meter inspector: walks the building with a phone, reads meters.
-  operator: ['registry:read', 'readings:read', 'readings:enter'],
+  operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read'],
   billing: ['registry:read', 'readings:read'],
   resident: ['readings:read'],
 };

@@ -59,6 +59,19 @@ export const ConfigObject = z.object({
   INGEST_MAX_PENDING: posInt(20_000),
   /** Raw readings older than this are dropped by TimescaleDB; 0 = keep forever (aggregates stay). */
   RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+  /** How often the validator drains its queue (readings waiting for a verdict), ms. */
+  VALIDATOR_INTERVAL_MS: posInt(2000),
+  /** A meter with no telemetry for this long raises a meter_silent alert (remote-read meters only). */
+  METER_SILENT_MINUTES: posInt(24 * 60),
+  /** A gateway not seen for this long raises a gateway_silent alert. */
+  GATEWAY_SILENT_MINUTES: posInt(60),
+  /** Alert notifications: POST of a JSON body to this URL. Unset = no webhook. */
+  ALERT_WEBHOOK_URL: optionalUrl,
+  /** Alert notifications by e-mail: smtp://user:pass@host:port (smtps:// for TLS). Unset = no e-mail. */
+  SMTP_URL: optionalUrl,
+  SMTP_FROM: z.string().trim().default('amr-headend@localhost'),
+  /** Comma-separated recipients of alert e-mails. */
+  ALERT_EMAIL_TO: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -13,6 +13,8 @@ import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } fr
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { applyRetention, runPolicyJobs } from './policies.js';
+import { startFeatures, type Features } from './features.js';
+import type { JobRunner } from '../jobs/index.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -38,6 +40,8 @@ export interface Headend {
   /** Credentials of the head-end's own MQTT client on the embedded broker (commands, demo). */
   internalMqtt: { username: string; password: string };
   httpUrl: string | null;
+  /** Validator (drain() in tests), imbalance and alert jobs. */
+  features: Features;
   close(): Promise<void>;
 }
 
@@ -129,6 +133,10 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       cleanups.push(() => (runner as { close(): Promise<void> }).close());
     }
 
+    const features = await startFeatures({ db, logger, config, jobs: jobs as JobRunner | undefined });
+    // Stopped before the jobs and the database close (cleanups run in reverse).
+    cleanups.push(() => features.close());
+
     let httpUrl: string | null = null;
     if (opts.api !== false) {
       const api = await loadApi(logger);
@@ -150,6 +158,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       mqttPort: broker?.port ?? null,
       internalMqtt,
       httpUrl,
+      features,
       close,
     };
   } catch (e) {

@@ -1,0 +1,43 @@
+/**
+ * Shapes shared by the imbalance service, the validator that triggers its recomputation and the
+ * alerts that watch its results.
+ */
+import type { Resource } from '@amr/protocols';
+import type { ImbalanceReport, ImbalanceThresholds, ValueMethod } from '../vee/index.js';
+
+export type PeriodKind = 'month' | 'day' | 'hour';
+
+/** A stretch of time in which a meter's data changed (late reading, correction, review). */
+export interface AffectedPeriod {
+  buildingId: number;
+  resource: Resource;
+  from: Date;
+  to: Date;
+}
+
+export type MeterPlacement = 'building' | 'apartment' | 'common_area' | 'non_residential';
+
+/** One meter's part of a report: what it consumed in the period and how that number was obtained. */
+export interface ImbalanceMeterValue {
+  meterId: number;
+  placement: MeterPlacement;
+  consumption: number | null;
+  method: ValueMethod | null;
+  /** Some reading used has a suspect/invalid verdict not accepted by an engineer. */
+  flagged: boolean;
+}
+
+/** An imbalance report as stored (imbalance_reports) and served. */
+export interface StoredImbalanceReport extends ImbalanceReport {
+  buildingId: number;
+  resource: Resource;
+  periodKind: PeriodKind;
+  periodStart: Date;
+  periodEnd: Date;
+  thresholds: ImbalanceThresholds;
+  meters: ImbalanceMeterValue[];
+  computedAt: Date;
+}
+
+/** Called after a report is stored, with the one it replaced (null for the first). */
+export type OnImbalanceReport = (report: StoredImbalanceReport, previous: StoredImbalanceReport | null) => Promise<void> | void;

@@ -1,0 +1,36 @@
+/**
+ * The head-end's background features and how they feed each other:
+ *   readings (any source) → vee_queue (trigger) → validator → verdicts
+ *     → affected building × resource × period → `imbalance.recompute` job → stored reports
+ *     → alerts (threshold crossed) → `alerts.notify` job (webhook, e-mail).
+ * Silent meters and gateways are checked by the scheduled `alerts.check` job.
+ * Without Redis (jobs disabled) the validator still runs; recomputation then waits for a job runner.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import type { JobRunner } from '../jobs/index.js';
+import { startValidator, type Validator } from '../validation/index.js';
+import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/index.js';
+import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
+
+export interface Features {
+  validator: Validator;
+  close(): Promise<void>;
+}
+
+export async function startFeatures(opts: { db: Db; logger: Logger; config: Config; jobs?: JobRunner }): Promise<Features> {
+  const { db, logger, config, jobs } = opts;
+  const alertDeps = { db, logger: logger.child({ module: 'alerts' }), config };
+  if (jobs) {
+    await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps) });
+    await defineAlertJobs(jobs, alertDeps);
+  }
+  const validator = startValidator({
+    db,
+    logger: logger.child({ module: 'validation' }),
+    intervalMs: config.VALIDATOR_INTERVAL_MS,
+    onAffected: jobs ? (affected) => enqueueImbalanceRecompute(jobs, affected) : undefined,
+  });
+  return { validator, close: () => validator.stop() };
+}
