@@ -25,6 +25,8 @@ export interface ReadingContext {
   gatewayTime?: Date | null;
   /** Reverse-flow volume register increase over the interval (m³), when the meter has one. */
   reverseVolumeDelta?: number | null;
+  /** Instantaneous volume flow at read time (m³/h); negative = the meter sees water going backwards. */
+  volumeFlowM3h?: number | null;
   /** Meter error bit field (error_flags quantity), 0 = none. */
   errorFlags?: number | null;
   heat?: HeatContext;
@@ -89,19 +91,45 @@ export function ruleGap(cur: RegisterPoint, prev: RegisterPoint | undefined, fac
   return null;
 }
 
-/** No movement for many intervals where flow is expected (a building supply meter). */
+/**
+ * No movement where movement is expected. A building supply meter: unchanged for `stuckIntervals`
+ * readings. A meter without continuous flow (an apartment's): unchanged for `stuckIdleMs` although it
+ * moved in the same span before, so a flat that was never used is not flagged but one that stopped is.
+ */
 export function ruleStuck(cur: RegisterPoint, history: readonly RegisterPoint[], facts: MeterFacts, s: ValidationSettings): ValidationReason | null {
-  if (!facts.expectsContinuousFlow || history.length < s.stuckIntervals) return null;
-  const window = [...history.slice(-s.stuckIntervals), cur];
-  if (window.every((p) => p.value === cur.value)) {
-    return { code: 'stuck_register', status: 'suspect', message: `register unchanged at ${cur.value} for ${s.stuckIntervals} intervals where flow is expected`, details: { since: window[0].time.toISOString() } };
+  if (facts.expectsContinuousFlow) {
+    if (history.length < s.stuckIntervals) return null;
+    const window = [...history.slice(-s.stuckIntervals), cur];
+    if (window.every((p) => p.value === cur.value)) {
+      return { code: 'stuck_register', status: 'suspect', message: `register unchanged at ${cur.value} for ${s.stuckIntervals} intervals where flow is expected`, details: { since: window[0].time.toISOString() } };
+    }
+    return null;
   }
-  return null;
+  let k = history.length;
+  while (k > 0 && history[k - 1].value === cur.value) k--;
+  if (k === history.length || k === 0) return null; // moved just now, or flat for all we know
+  const flatSince = history[k].time.getTime();
+  const idle = cur.time.getTime() - flatSince;
+  if (idle < s.stuckIdleMs) return null;
+  // Consumption in the same span before the flat stretch.
+  const before = history.slice(0, k).filter((p) => p.time.getTime() >= flatSince - idle);
+  const first = before[0] ?? history[k - 1];
+  const moved = consumptionBetween(first, history[k - 1], facts);
+  if (moved.decreased || moved.consumption <= s.spikeMinAbsolute) return null;
+  return {
+    code: 'stuck_register', status: 'suspect',
+    message: `register unchanged at ${cur.value} for ${round(idle / 3_600_000)} h after ${round(moved.consumption)} consumed in the same span before`,
+    details: { since: new Date(flatSince).toISOString(), idleHours: idle / 3_600_000, consumedBefore: moved.consumption },
+  };
 }
 
+/** Reverse flow: a reverse-volume register that grew, or a negative flow rate at read time. */
 export function ruleReverseFlow(ctx: ReadingContext): ValidationReason | null {
   if (ctx.reverseVolumeDelta != null && ctx.reverseVolumeDelta > 0) {
     return { code: 'reverse_flow', status: 'suspect', message: `reverse flow of ${round(ctx.reverseVolumeDelta)} m³`, details: { reverseVolume: ctx.reverseVolumeDelta } };
+  }
+  if (ctx.volumeFlowM3h != null && ctx.volumeFlowM3h < 0) {
+    return { code: 'reverse_flow', status: 'suspect', message: `flow ${round(ctx.volumeFlowM3h)} m³/h runs backwards`, details: { flowM3h: ctx.volumeFlowM3h } };
   }
   return null;
 }

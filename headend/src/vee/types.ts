@@ -75,6 +75,11 @@ export const ValidationSettings = z.object({
   gapFactor: z.number().positive().default(2.5),
   /** Zero consumption for this many intervals in a row, where flow is expected, is a stuck register. */
   stuckIntervals: z.number().int().min(2).default(8),
+  /**
+   * A meter where no continuous flow is expected (an apartment's) is stuck when its register has not
+   * moved for this long although it moved by more than spikeMinAbsolute in the same span before.
+   */
+  stuckIdleMs: z.number().int().positive().default(3 * 86_400_000),
   /** Meter clock vs gateway clock tolerance, ms. */
   clockToleranceMs: z.number().int().positive().default(5 * 60_000),
   /** Heat energy vs volume × ΔT × c tolerance (relative). */

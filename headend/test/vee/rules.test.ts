@@ -5,6 +5,9 @@ const T0 = Date.UTC(2026, 0, 1);
 const M15 = 15 * 60_000;
 /** A 15-minute series: values[i] at T0 + i × 15 min. */
 const series = (values: number[], step = M15): RegisterPoint[] => values.map((v, i) => ({ time: new Date(T0 + i * step), value: v }));
+const DAY = 86_400_000;
+/** One value a day from T0 + offset days. */
+const daily = (values: number[], offset = 0): RegisterPoint[] => values.map((v, i) => ({ time: new Date(T0 + (offset + i) * DAY), value: v }));
 const steady = (n: number, start = 100, inc = 0.01) => series(Array.from({ length: n }, (_, i) => start + i * inc));
 
 interface Case {
@@ -39,6 +42,10 @@ const cases: Case[] = [
   { name: 'a gap of missing 15-minute intervals', history: h, cur: next(100.25, 6), facts: { pollIntervalMs: M15 }, status: 'suspect', codes: ['gap'] },
   { name: 'stuck register where flow is expected', history: series(new Array(10).fill(42)), cur: { time: new Date(T0 + 10 * M15), value: 42 }, facts: { expectsContinuousFlow: true }, status: 'suspect', codes: ['stuck_register'] },
   { name: 'flat apartment meter is not stuck (no flow expected)', history: series(new Array(10).fill(42)), cur: { time: new Date(T0 + 10 * M15), value: 42 }, status: 'valid', codes: [] },
+  { name: 'apartment meter that stopped moving for 3 days after regular use', history: [...daily([10, 10.2, 10.4, 10.6]), ...daily([10.6, 10.6, 10.6], 4)], cur: { time: new Date(T0 + 7 * DAY), value: 10.6 }, status: 'suspect', codes: ['stuck_register'] },
+  { name: 'apartment meter flat for 3 days but never used before is not stuck', history: daily([10, 10, 10, 10, 10, 10, 10]), cur: { time: new Date(T0 + 7 * DAY), value: 10 }, status: 'valid', codes: [] },
+  { name: 'apartment meter flat for 2 days is not yet stuck', history: [...daily([10, 10.2, 10.4, 10.6]), ...daily([10.6], 4)], cur: { time: new Date(T0 + 5 * DAY), value: 10.6 }, status: 'valid', codes: [] },
+  { name: 'negative flow rate is reverse flow', history: h, cur: next(100.2), ctx: { volumeFlowM3h: -0.4 }, status: 'suspect', codes: ['reverse_flow'] },
   { name: 'reverse flow', history: h, cur: next(100.2), ctx: { reverseVolumeDelta: 0.3 }, status: 'suspect', codes: ['reverse_flow'] },
   { name: 'meter error flags', history: h, cur: next(100.2), ctx: { errorFlags: 0x04 }, status: 'suspect', codes: ['meter_error'] },
   { name: 'value overflow is invalid', history: h, cur: next(100.2, 1, ['value_overflow']), status: 'invalid', codes: ['meter_error'] },
