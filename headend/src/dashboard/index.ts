@@ -1,4 +1,43 @@
+/**
+ * Engineers' dashboard: a static single-page app under /dashboard/ plus the ECharts bundle it loads.
+ * The files are public (they hold no data); every number comes from the API with the user's bearer token.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
+import fastifyStatic from '@fastify/static';
 
-// Engineers' dashboard (stub until built).
-export const dashboardPlugin: FastifyPluginAsync = async () => {};
+/**
+ * headend/dashboard/ sits at the package root beside migrations/: two levels up from this file both
+ * in src/dashboard/ (vitest, tsx) and in dist/dashboard/ (the built head-end).
+ */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+
+/**
+ * echarts does not export its dist/ files; resolve the package's CommonJS entry (dist/echarts.js)
+ * and take the minified bundle beside it.
+ */
+export function echartsBundlePath(): string {
+  const entry = createRequire(import.meta.url).resolve('echarts');
+  return join(dirname(entry), 'echarts.min.js');
+}
+
+export const dashboardPlugin: FastifyPluginAsync = async (app) => {
+  if (!existsSync(join(DASHBOARD_DIR, 'index.html'))) throw new Error(`dashboard files not found at ${DASHBOARD_DIR} (expected index.html)`);
+  const echarts = echartsBundlePath();
+  if (!existsSync(echarts)) throw new Error(`echarts bundle not found at ${echarts}: is the echarts package installed?`);
+
+  // serve: false — the routes below are declared here so they can be marked public for the auth plugin.
+  await app.register(fastifyStatic, { root: DASHBOARD_DIR, serve: false });
+  const noCache = { 'cache-control': 'no-cache' }; // revalidate by ETag: a deploy shows at the next reload
+  const route = { config: { public: true }, schema: { hide: true } };
+
+  app.get('/dashboard', route, async (_req, reply) => reply.redirect('/dashboard/', 302));
+  app.get('/dashboard/', route, async (_req, reply) => reply.headers(noCache).sendFile('index.html'));
+  app.get('/dashboard/vendor/echarts.min.js', route, async (_req, reply) =>
+    reply.header('cache-control', 'public, max-age=86400').sendFile('echarts.min.js', dirname(echarts)));
+  // @fastify/static's send() keeps paths inside root (.. and encoded variants are refused).
+  app.get<{ Params: { '*': string } }>('/dashboard/*', route, async (req, reply) => reply.headers(noCache).sendFile(req.params['*']));
+};

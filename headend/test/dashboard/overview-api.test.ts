@@ -1,0 +1,134 @@
+/**
+ * GET /overview/buildings and GET /buildings/:id/overview on a real embedded PGlite-TimescaleDB, with
+ * registry rows, readings, imbalance reports, verdicts, reviews and alerts seeded by SQL (the overview
+ * reads those tables itself, so it does not wait for the imbalance, validation or alert routes).
+ * Also: the dashboard's static files are public, the data is not.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../api/harness.js';
+import { outboxDepth, previousMonth } from '../../src/api/routes/overview.js';
+import { seedBuilding, type SeededBuilding } from './seed.js';
+
+let h: Harness;
+let a: SeededBuilding;
+let bOther: number;
+
+beforeAll(async () => {
+  h = await startHarness();
+  a = await seedBuilding(h.opened.db, { address: 'ул. Ленина, 1', externalId: 'OV-A' });
+  bOther = (await h.opened.db.query("INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Чужая, 9') RETURNING id", [a.orgId])).rows[0].id;
+}, 120_000);
+afterAll(async () => { await h?.close(); });
+
+describe('GET /overview/buildings', () => {
+  it('per resource: month imbalance from imbalance_reports; gateways, meters, alerts and unreviewed flags counted', async () => {
+    const r = await h.call('GET', '/overview/buildings?period=2025-01', h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.period).toBe('2025-01');
+    const b = r.body.buildings.find((x: any) => x.id === a.buildingId);
+    expect(b.address).toBe('ул. Ленина, 1');
+    expect(b.resources.heat).toMatchObject({ imbalancePct: 12, status: 'high_loss', buildingConsumption: 1000, apartmentsConsumption: 880, coverage: 1 });
+    expect(b.resources.cold_water).toMatchObject({ imbalancePct: null, status: 'insufficient_data', buildingConsumption: null });
+    // December is another period: not mixed in.
+    expect(Object.keys(b.resources).sort()).toEqual(['cold_water', 'heat']);
+    expect(b.gateways).toEqual({ total: 2, online: 1, lastSeenAt: expect.stringMatching(/^\d{4}-/) });
+    // 1 building meter (remote, seen now) + 3 apartment meters (2 remote: one never seen, one seen 3 days ago) + cold water ОДПУ (not remote)
+    expect(b.meters).toEqual({ total: 5, remote: 3, silent: 2 });
+    expect(b.openAlerts).toBe(2); // the cleared alert is not counted
+    // suspect + invalid on apartment 2; the reviewed one and the corrected one are not counted
+    expect(b.flaggedReadings).toBe(2);
+    const other = r.body.buildings.find((x: any) => x.id === Number(bOther));
+    expect(other).toMatchObject({ resources: {}, gateways: { total: 0, online: 0, lastSeenAt: null }, meters: { total: 0, remote: 0, silent: 0 }, openAlerts: 0, flaggedReadings: 0 });
+  });
+
+  it('the February report is the February period', async () => {
+    const r = await h.call('GET', '/overview/buildings?period=2025-02', h.adminToken);
+    expect(r.body.buildings.find((x: any) => x.id === a.buildingId).resources.heat).toMatchObject({ imbalancePct: 5, status: 'ok', buildingConsumption: 900, apartmentsConsumption: 855 });
+  });
+
+  it('without a period: the previous calendar month', async () => {
+    const r = await h.call('GET', '/overview/buildings', h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.period).toBe(previousMonth());
+    expect(previousMonth(new Date('2025-01-15T00:00:00Z'))).toBe('2024-12');
+    expect(previousMonth(new Date('2025-03-31T23:59:00Z'))).toBe('2025-02');
+  });
+
+  it('a malformed period is a 400 naming it', async () => {
+    const r = await h.call('GET', '/overview/buildings?period=2025-13', h.adminToken);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('period');
+  });
+
+  it('an engineer sees only granted buildings; a resident is refused; no token is 401', async () => {
+    const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
+    const r = await h.call('GET', '/overview/buildings?period=2025-01', eng);
+    expect(r.status).toBe(200);
+    expect(r.body.buildings.map((x: any) => x.id)).toEqual([a.buildingId]);
+    const resident = await h.userToken('resident', { buildingIds: [a.buildingId] });
+    expect((await h.call('GET', '/overview/buildings', resident)).status).toBe(403);
+    expect((await h.call('GET', '/overview/buildings', null)).status).toBe(401);
+  });
+});
+
+describe('GET /buildings/:id/overview', () => {
+  it('meters with premise number, last register reading, last verdict with reasons and review; gateways; open alerts', async () => {
+    const r = await h.call('GET', `/buildings/${a.buildingId}/overview`, h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.building).toMatchObject({ id: a.buildingId, address: 'ул. Ленина, 1', timezone: 'Europe/Moscow' });
+    // building meters first (by resource), then apartments
+    expect(r.body.meters.map((m: any) => m.id)).toEqual([a.coldOdpu, a.heatOdpu, a.apt1, a.apt2, a.apt10]);
+    const odpu = r.body.meters[1];
+    expect(odpu).toMatchObject({ id: a.heatOdpu, placement: 'building', resource: 'heat', premise_number: null, register_quantity: 'energy_kwh' });
+    expect(r.body.meters[0]).toMatchObject({ register_quantity: 'volume_m3', last_reading: null, last_verdict: null });
+    // the last register reading is the current version of the latest instant; instantaneous quantities are not it
+    expect(odpu.last_reading).toMatchObject({ time: '2025-02-28T23:00:00.000Z', value: 5900, unit: 'kWh', version: 1 });
+    const apt2 = r.body.meters.find((m: any) => m.id === a.apt2);
+    expect(apt2).toMatchObject({ premise_number: '2', serial_number: 'HM-2', flagged: 2 });
+    expect(apt2.last_verdict).toMatchObject({ status: 'invalid', time: '2025-01-20T00:00:00.000Z', review: null });
+    expect(apt2.last_verdict.reasons.map((x: any) => x.code)).toEqual(['register_decreased']);
+    const apt1 = r.body.meters.find((m: any) => m.id === a.apt1);
+    expect(apt1.last_verdict).toMatchObject({ status: 'suspect', review: { decision: 'accept', reason: 'checked on site', reviewed_by: 'eng' } });
+    // apartments in natural number order after the building meters
+    expect(r.body.meters.filter((m: any) => m.placement === 'apartment').map((m: any) => m.premise_number)).toEqual(['1', '2', '10']);
+    expect(r.body.gateways).toEqual([
+      expect.objectContaining({ id: 'gw-ov-1', online: true, outbox_depth: 3, last_status: { software: '1.2.0', outboxDepth: 3 } }),
+      expect.objectContaining({ id: 'gw-ov-2', online: false, outbox_depth: null, last_seen_at: null }),
+    ]);
+    expect(r.body.alerts.map((x: any) => x.kind).sort()).toEqual(['imbalance', 'meter_silent']);
+  });
+
+  it('a building outside the caller scope and a missing building are both 404', async () => {
+    const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
+    expect((await h.call('GET', `/buildings/${bOther}/overview`, eng)).status).toBe(404);
+    expect((await h.call('GET', `/buildings/${a.buildingId}/overview`, eng)).status).toBe(200);
+    expect((await h.call('GET', '/buildings/999999/overview', h.adminToken)).status).toBe(404);
+  });
+
+  it('outbox depth is read from the known status shapes and nothing else', () => {
+    expect(outboxDepth({ outboxDepth: 4 })).toBe(4);
+    expect(outboxDepth({ outbox_depth: 0 })).toBe(0);
+    expect(outboxDepth({ outbox: { depth: 7 } })).toBe(7);
+    expect(outboxDepth({ outboxDepth: '4' })).toBeNull();
+    expect(outboxDepth(null)).toBeNull();
+  });
+});
+
+describe('dashboard static files', () => {
+  it('are public; /dashboard redirects to /dashboard/; echarts is served; data routes still need a token', async () => {
+    const index = await h.app.inject({ method: 'GET', url: '/dashboard/' });
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toContain('text/html');
+    expect(index.body).toContain('app.js');
+    expect((await h.app.inject({ method: 'GET', url: '/dashboard' })).headers.location).toBe('/dashboard/');
+    const js = await h.app.inject({ method: 'GET', url: '/dashboard/app.js' });
+    expect(js.statusCode).toBe(200);
+    expect(js.headers['content-type']).toContain('javascript');
+    const echarts = await h.app.inject({ method: 'GET', url: '/dashboard/vendor/echarts.min.js' });
+    expect(echarts.statusCode).toBe(200);
+    expect(echarts.body.length).toBeGreaterThan(100_000);
+    expect((await h.app.inject({ method: 'GET', url: '/dashboard/nope.js' })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'GET', url: '/dashboard/..%2f..%2fpackage.json' })).statusCode).not.toBe(200);
+    expect((await h.app.inject({ method: 'GET', url: `/buildings/${a.buildingId}/overview` })).statusCode).toBe(401);
+  });
+});
