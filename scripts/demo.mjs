@@ -54,6 +54,8 @@ const { values: args } = parseArgs({
     'mbus-tcp': { type: 'boolean', default: false },
     'pulse-weight': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    fault: { type: 'string', multiple: true, default: [] },
+    stay: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -69,6 +71,10 @@ if (args.help) {
   --tolerance PP    allowed |computed − truth| in percentage points (default 0.5)
   --json            only the result table as JSON on stdout; exit 0 iff every resource is within tolerance
   --no-jobs         do not use Redis (background jobs off)
+  --fault M=KIND@D  inject a meter fault at simulated day D (may be fractional; repeatable), e.g.
+                    odpu-hot_water=reverseFlow@31.5, apt-3-cold_water=stuck@31.5
+                    (kinds: stuck, reverseFlow, rollover, silent, crc, replaced, clear)
+  --stay            after the table, keep the head-end and its dashboard running until Ctrl-C
   --keep            keep the temporary DATA_DIR`);
   process.exit(0);
 }
@@ -86,9 +92,14 @@ function parseStep(s) {
   if (!m) fail(`--step: expected a duration like 30m, 3h or 1d, got ${JSON.stringify(s)}`);
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]];
 }
-let stepMs, tolerancePp;
+let stepMs, tolerancePp, faults;
 try {
   stepMs = parseStep(args.step);
+  faults = args.fault.map((f) => {
+    const m = /^([A-Za-z0-9_-]+)=(stuck|reverseFlow|rollover|silent|crc|replaced|clear)@(\d+(?:\.\d+)?)$/.exec(f);
+    if (!m) fail(`--fault: expected METER=KIND@DAY such as apt-3-cold_water=stuck@31.5, got ${JSON.stringify(f)}`);
+    return { meterId: m[1], kind: m[2], day: Number(m[3]), applied: false };
+  });
   tolerancePp = Number(args.tolerance);
   if (!Number.isFinite(tolerancePp) || tolerancePp <= 0) fail(`--tolerance: expected a positive number of percentage points, got ${args.tolerance}`);
   if (args.period !== undefined && !['month', 'run'].includes(args.period)) fail(`--period: expected month or run, got ${JSON.stringify(args.period)}`);
@@ -161,6 +172,7 @@ async function main() {
   const building = await startBuilding(simConfig, { clock });
   cleanups.push(() => building.close());
   const ep = building.endpoints;
+  for (const f of faults) if (!ep.meters.some((m) => m.meterId === f.meterId)) fail(`--fault: no meter ${f.meterId} in this building (meters: ${ep.meters.map((m) => m.meterId).join(', ')})`);
   const startMs = clock.nowMs();
   const monthDays = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 0)).getUTCDate();
   const days = args.days !== undefined ? Number(args.days) : monthDays + 1;
@@ -209,7 +221,7 @@ async function main() {
   });
   cleanups.push(() => headend.close());
   say(`AMR demo — building "${ep.building}", seed ${ep.seed}, ${ep.meters.length} meters, simulated ${iso(startMs)} → ${iso(endMs)} in steps of ${args.step}`);
-  say(`API + dashboard: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, data in ${dataDir}${args.keep ? '' : ', removed at exit'})`);
+  say(`API: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, data in ${dataDir}${args.keep ? '' : ', removed at exit'})`);
   if (jobs) say(`background jobs on Redis ${config.REDIS_URL} (prefix ${env.REDIS_PREFIX})`);
 
   // ---- register the building through the API ----
@@ -227,6 +239,7 @@ async function main() {
     return text ? JSON.parse(text) : null;
   }
   token = (await api('POST', '/auth/login', { username: 'demo-admin', password })).token;
+  say(`Dashboard: ${headend.httpUrl}/dashboard/   (user demo-admin, password ${password}${args.stay ? '' : '; add --stay to keep it open after the run'})`);
   const org = await api('POST', '/organisations', { name: 'ООО «Демо УК»' });
   const bld = await api('POST', '/buildings', { org_id: org.id, address: ep.building, timezone: 'UTC' });
   const premises = new Map();
@@ -306,6 +319,13 @@ async function main() {
   let lastDay = -1;
   for (let t = startMs; t <= endMs && !interrupted; t += stepMs) {
     clock.setTime(new Date(t));
+    for (const f of faults) {
+      if (!f.applied && t - startMs >= f.day * 86_400_000) {
+        building.setFault(f.meterId, { kind: f.kind });
+        f.applied = true;
+        say(`fault: ${f.meterId} ${f.kind} from ${iso(t)}`);
+      }
+    }
     await gateway.pollNow();
     const day = Math.floor((t - startMs) / 86_400_000);
     if (day !== lastDay || t + stepMs > endMs) {
@@ -374,6 +394,17 @@ async function main() {
     process.stdout.write(
       `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table })}\n`,
     );
+  }
+  if (args.stay && !interrupted) {
+    say(`\nThe head-end stays up: dashboard ${headend.httpUrl}/dashboard/, API ${headend.httpUrl}/docs. Ctrl-C to stop.`);
+    await new Promise((resolve) => {
+      const t = setInterval(() => {
+        if (interrupted) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 200);
+    });
   }
   return allOk && ok && !interrupted;
 }
