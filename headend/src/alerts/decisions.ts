@@ -1,0 +1,107 @@
+/**
+ * Pure decisions: which subjects are silent, which imbalance reports raise or clear an alert, which
+ * severity an alert has. No I/O here; the check job and the imbalance hook feed these functions rows
+ * they read and act on what comes back.
+ */
+import type { ImbalanceStatus } from '../vee/index.js';
+import type { PeriodKind } from '../imbalance/types.js';
+
+export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent';
+export type Severity = 'info' | 'warning' | 'critical';
+export type AlertAction = 'raise' | 'clear' | 'none';
+
+export const meterSubject = (meterId: number) => `meter:${meterId}`;
+export const gatewaySubject = (gatewayId: string) => `gateway:${gatewayId}`;
+export const imbalanceSubject = (buildingId: number, resource: string) => `building:${buildingId}:${resource}`;
+
+/** The instant before which a subject last seen counts as silent: now − minutes. */
+export function silenceCutoff(now: Date, minutes: number): Date {
+  return new Date(now.getTime() - minutes * 60_000);
+}
+
+/**
+ * Silent = watched and not heard from for MORE than `minutes` at `now`. A subject never seen is
+ * judged from when it was registered (created_at), so a meter or gateway that never reported raises
+ * an alert once it has had the full grace period. A timestamp in the future (clock skew) is not silent.
+ */
+export function isSilent(s: { lastSeenAt: Date | null; createdAt: Date }, now: Date, minutes: number): boolean {
+  const since = s.lastSeenAt ?? s.createdAt;
+  return since.getTime() < silenceCutoff(now, minutes).getTime();
+}
+
+/** A meter or gateway as the check job reads it, with the open alert it already has (if any). */
+export interface WatchedSubject<Id> {
+  id: Id;
+  /** Still to be watched: meters remote-read and active, gateways active. Unwatched ones only clear. */
+  watched: boolean;
+  lastSeenAt: Date | null;
+  createdAt: Date;
+  openAlertId: number | null;
+}
+
+export interface SilenceDecision<Id> { raise: Id[]; clear: Id[] }
+
+/**
+ * Raise for silent subjects without an open alert; clear open alerts whose subject was heard from
+ * again or is no longer watched (decommissioned meter, disabled gateway: the condition the alert
+ * described no longer applies). Silent with an open alert: nothing (no repeated notifications).
+ */
+export function decideSilence<Id>(subjects: readonly WatchedSubject<Id>[], now: Date, minutes: number): SilenceDecision<Id> {
+  const out: SilenceDecision<Id> = { raise: [], clear: [] };
+  for (const s of subjects) {
+    const silent = s.watched && isSilent(s, now, minutes);
+    if (silent && s.openAlertId === null) out.raise.push(s.id);
+    else if (!silent && s.openAlertId !== null) out.clear.push(s.id);
+  }
+  return out;
+}
+
+/** The parts of a stored imbalance report the alert decision looks at. */
+export interface ImbalanceAlertInput {
+  periodKind: PeriodKind;
+  periodStart: Date;
+  status: ImbalanceStatus;
+}
+
+/**
+ * What a stored imbalance report does to the alert of its building × resource.
+ *
+ * - Only `month` reports alert: day/hour imbalance is too noisy (meters report at different moments
+ *   within a day) and a month is the period losses are judged and billed by.
+ * - Only the LATEST month stored for the building × resource counts (`latestMonthStart`, null when no
+ *   month report is stored yet = this one is the latest). Recomputing an older month (a late reading,
+ *   a correction) must not reopen or close today's alert.
+ * - high_loss / negative_imbalance → raise (an open alert is refreshed with the new figures, not
+ *   duplicated, and not notified again).
+ * - ok → clear.
+ * - insufficient_data → neither. Missing data is not a loss, so it does not raise (silent meters have
+ *   their own alert); and it is no evidence that an existing loss has gone, so an open alert stays open
+ *   until a month with enough data says ok. In particular the first days of a new month (little data
+ *   yet) do not clear last month's alert.
+ *
+ * The decision depends on the report's own status, not on the previous version's: the alerts table is
+ * the state, and raise/clear are idempotent, so a missed or repeated call converges to the same result.
+ */
+export function decideImbalance(report: ImbalanceAlertInput, latestMonthStart: Date | null): AlertAction {
+  if (report.periodKind !== 'month') return 'none';
+  if (latestMonthStart !== null && report.periodStart.getTime() < latestMonthStart.getTime()) return 'none';
+  switch (report.status) {
+    case 'high_loss':
+    case 'negative_imbalance':
+      return 'raise';
+    case 'ok':
+      return 'clear';
+    case 'insufficient_data':
+      return 'none';
+  }
+}
+
+/**
+ * A silent gateway is critical: every meter behind it goes dark at once. A silent meter or an
+ * imbalance is a warning: one value missing or one building's figures to look into.
+ */
+export function severityOf(kind: AlertKind): Severity {
+  return kind === 'gateway_silent' ? 'critical' : 'warning';
+}
+
+export type ImbalanceAlertStatus = Extract<ImbalanceStatus, 'high_loss' | 'negative_imbalance'>;

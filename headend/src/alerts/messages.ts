@@ -1,0 +1,118 @@
+/**
+ * Alert and notification texts, pure.
+ *
+ * Language: every text carries Russian AND English, Russian first. The people who act on an alert are
+ * RU/UA housing staff (dispatchers, engineers) who read Russian; the project, its API, logs and most
+ * integrators read English; and there is no per-installation language setting to follow (adding one is
+ * a config change outside this module). Two short lines cost nothing in an e-mail or a chat message,
+ * whereas the wrong single language makes the alert useless to half its readers.
+ * `alerts.message` stores the two lines joined by "\n"; the API and the webhook pass it as is.
+ */
+import { RESOURCE_NAMES, type Resource } from '@amr/protocols';
+import type { AlertKind, ImbalanceAlertStatus, Severity } from './decisions.js';
+
+export interface Bilingual { ru: string; en: string }
+
+export const joinMessage = (m: Bilingual) => `${m.ru}\n${m.en}`;
+
+const iso = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/**
+ * The calendar month a month report covers, as YYYY-MM. Taken at the middle of the period so a month
+ * starting at local midnight (e.g. 2025-12-31T21:00Z for Moscow) is named by its own month.
+ */
+export function monthLabel(periodStart: Date, periodEnd: Date): string {
+  const mid = new Date((periodStart.getTime() + periodEnd.getTime()) / 2);
+  return mid.toISOString().slice(0, 7);
+}
+
+const resourceName = (r: string) => RESOURCE_NAMES[r as Resource] ?? { ru: r, en: r };
+
+export interface MeterSilentFacts {
+  meterId: number; buildingId: number; resource: string; make: string; serialNumber: string;
+  lastSeenAt: Date | null; createdAt: Date; minutes: number;
+}
+
+export function meterSilentMessage(f: MeterSilentFacts): Bilingual {
+  const name = `${f.make ? `${f.make} ` : ''}№${f.serialNumber}`;
+  const res = resourceName(f.resource);
+  return f.lastSeenAt
+    ? {
+      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) не передаёт данные с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, building ${f.buildingId}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
+    }
+    : {
+      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) ни разу не передал данные с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, building ${f.buildingId}) has sent no data since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
+    };
+}
+
+export interface GatewaySilentFacts {
+  gatewayId: string; name: string | null; buildingId: number | null;
+  lastSeenAt: Date | null; createdAt: Date; minutes: number;
+}
+
+export function gatewaySilentMessage(f: GatewaySilentFacts): Bilingual {
+  const name = f.name ? `${f.gatewayId} (${f.name})` : f.gatewayId;
+  const where = { ru: f.buildingId === null ? 'без дома' : `дом ${f.buildingId}`, en: f.buildingId === null ? 'no building' : `building ${f.buildingId}` };
+  return f.lastSeenAt
+    ? {
+      ru: `Шлюз ${name} (${where.ru}) не на связи с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
+      en: `Gateway ${name} (${where.en}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
+    }
+    : {
+      ru: `Шлюз ${name} (${where.ru}) ни разу не выходил на связь с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
+      en: `Gateway ${name} (${where.en}) has not connected since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
+    };
+}
+
+export interface ImbalanceFacts {
+  buildingId: number; resource: string; status: ImbalanceAlertStatus; periodStart: Date; periodEnd: Date;
+  imbalancePct: number | null; highLossPct: number; negativePct: number;
+}
+
+const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`);
+
+export function imbalanceMessage(f: ImbalanceFacts): Bilingual {
+  const res = resourceName(f.resource);
+  const month = monthLabel(f.periodStart, f.periodEnd);
+  return f.status === 'high_loss'
+    ? {
+      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: потери ${pct(f.imbalancePct)} выше порога ${f.highLossPct}%.`,
+      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: loss ${pct(f.imbalancePct)} above the ${f.highLossPct}% threshold.`,
+    }
+    : {
+      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: отрицательный небаланс ${pct(f.imbalancePct)} (допуск −${f.negativePct}%) — квартирные счётчики показывают больше домового.`,
+      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: negative imbalance ${pct(f.imbalancePct)} (tolerance −${f.negativePct}%) — apartment meters exceed the building meter.`,
+    };
+}
+
+/** What a notification says about one alert: the stored row's fields that matter to a reader. */
+export interface AlertForNotice {
+  id: number; kind: AlertKind; subject: string; severity: Severity; message: string;
+  raisedAt: Date; clearedAt: Date | null;
+}
+
+export type NoticeEvent = 'raised' | 'cleared';
+
+const EVENT_TITLE: Record<NoticeEvent, Bilingual> = { raised: { ru: 'Тревога', en: 'Alert' }, cleared: { ru: 'Снято', en: 'Cleared' } };
+
+export function emailSubject(event: NoticeEvent, a: AlertForNotice): string {
+  const t = EVENT_TITLE[event];
+  return `[AMR] ${t.ru} / ${t.en}: ${a.kind} ${a.subject}`;
+}
+
+export function emailText(event: NoticeEvent, a: AlertForNotice): string {
+  const t = EVENT_TITLE[event];
+  return [
+    `${t.ru} / ${t.en} — ${a.severity}`,
+    '',
+    a.message,
+    '',
+    `Вид / kind: ${a.kind}`,
+    `Объект / subject: ${a.subject}`,
+    `Поднята / raised: ${iso(a.raisedAt)}`,
+    ...(a.clearedAt ? [`Снята / cleared: ${iso(a.clearedAt)}`] : []),
+    `Тревога № / alert id: ${a.id}`,
+  ].join('\n');
+}

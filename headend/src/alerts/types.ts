@@ -1,0 +1,16 @@
+/** Configuration and dependencies of the alerts module (re-exported by index.ts). */
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import type { Config } from '../config/index.js';
+
+export type AlertConfig = Pick<Config, 'METER_SILENT_MINUTES' | 'GATEWAY_SILENT_MINUTES' | 'ALERT_WEBHOOK_URL' | 'SMTP_URL' | 'SMTP_FROM' | 'ALERT_EMAIL_TO'>;
+
+export interface AlertDeps {
+  db: Db;
+  logger: Logger;
+  config: AlertConfig;
+  /** Delivery attempts per notification (bullmq, exponential back-off from 1 s); default 8 (≈ 2 min in all). */
+  notifyAttempts?: number;
+  /** Webhook answer timeout, ms; default 10 000. */
+  webhookTimeoutMs?: number;
+}
