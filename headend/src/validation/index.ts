@@ -1,7 +1,20 @@
-// Validator: drains vee_queue, stores verdicts (stub until built).
+/**
+ * Validator: drains vee_queue (filled by a trigger on every readings INSERT) in short batches and
+ * stores one verdict per reading row of the meter's register quantity (src/vee rules). After each
+ * committed batch it reports the building × resource stretches it touched, so imbalance reports are
+ * recomputed.
+ *
+ * Embedded mode has ONE database connection shared with ingest and the API, so a batch is one short
+ * transaction and drains never overlap. A batch that fails is retried one meter at a time; a meter
+ * that still fails keeps its rows queued and is skipped with a growing back-off, so it cannot block
+ * the others.
+ */
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
+import { DEFAULT_VALIDATION_SETTINGS, ValidationSettings } from '../vee/index.js';
+import { runBatch, type BatchResult } from './batch.js';
+import { queuedMeters } from './load.js';
 
 export interface ValidatorOptions {
   db: Db;
@@ -10,6 +23,8 @@ export interface ValidatorOptions {
   batchSize?: number;
   /** Called after each committed batch with the building × resource stretches it touched. */
   onAffected?: (affected: AffectedPeriod[]) => Promise<void> | void;
+  /** Rule thresholds; defaults from src/vee. */
+  settings?: Partial<ValidationSettings>;
 }
 
 export interface Validator {
@@ -18,6 +33,102 @@ export interface Validator {
   stop(): Promise<void>;
 }
 
-export function startValidator(_opts: ValidatorOptions): Validator {
-  return { drain: async () => 0, stop: async () => {} };
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+export function startValidator(opts: ValidatorOptions): Validator {
+  const { db, logger } = opts;
+  const intervalMs = opts.intervalMs ?? 2000;
+  const batchSize = opts.batchSize ?? 500;
+  const settings = opts.settings ? ValidationSettings.parse(opts.settings) : DEFAULT_VALIDATION_SETTINGS;
+  /** Meters whose batch failed: skipped until `until`. */
+  const backoff = new Map<number, { failures: number; until: number }>();
+  let chain: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  let stopped = false;
+
+  const skipped = () => {
+    const now = Date.now();
+    return [...backoff].filter(([, b]) => b.until > now).map(([id]) => id);
+  };
+
+  async function committed(res: BatchResult): Promise<void> {
+    if (!res.affected.length || !opts.onAffected) return;
+    try {
+      await opts.onAffected(res.affected);
+    } catch (err) {
+      logger.error({ err, affected: res.affected.length }, 'validator: onAffected failed (verdicts are stored)');
+    }
+  }
+
+  /** After a failed batch: each meter of the queue head in its own transaction. */
+  async function isolate(skip: number[]): Promise<number> {
+    let n = 0;
+    for (const meterId of await queuedMeters(db, batchSize, skip)) {
+      try {
+        const res = await db.tx((q) => runBatch(q, { batchSize, skipMeters: skip, settings, onlyMeters: [meterId] }));
+        backoff.delete(meterId);
+        n += res.verdicts.length;
+        await committed(res);
+      } catch (err) {
+        const failures = (backoff.get(meterId)?.failures ?? 0) + 1;
+        const wait = Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS);
+        backoff.set(meterId, { failures, until: Date.now() + wait });
+        logger.error({ err, meterId, failures, retryInMs: wait }, `validator: meter ${meterId} failed validation; its readings stay queued`);
+      }
+    }
+    return n;
+  }
+
+  async function drainNow(): Promise<number> {
+    let total = 0;
+    for (let round = 0; !stopped || round === 0; round++) {
+      const skip = skipped();
+      let res: BatchResult;
+      const started = Date.now();
+      try {
+        res = await db.tx((q) => runBatch(q, { batchSize, skipMeters: skip, settings }));
+      } catch (err) {
+        logger.warn({ err }, 'validator: batch failed; retrying meter by meter');
+        total += await isolate(skip);
+        if (skipped().length === skip.length) continue; // isolation got through: carry on
+        break;
+      }
+      total += res.verdicts.length;
+      if (res.taken.length) {
+        logger.debug({ queued: res.taken.length, verdicts: res.verdicts.length, ms: Date.now() - started }, 'validator: batch');
+        await committed(res);
+      }
+      // A short batch means the queue was empty when it was taken; newer rows wait for the next tick.
+      if (res.taken.length < batchSize) break;
+    }
+    return total;
+  }
+
+  function drain(): Promise<number> {
+    const run = chain.then(async () => {
+      busy = true;
+      try {
+        return await drainNow();
+      } finally {
+        busy = false;
+      }
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  const timer = setInterval(() => {
+    if (busy || stopped) return;
+    drain().catch((err: unknown) => logger.error({ err }, 'validator: drain failed'));
+  }, intervalMs);
+  timer.unref();
+
+  return {
+    drain,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await chain;
+    },
+  };
 }
