@@ -1,19 +1,7 @@
-// Imbalance service: compute, store and recompute reports (stub until built).
-import type { Logger } from 'pino';
-import type { Db } from '../db/index.js';
-import type { JobRunner } from '../jobs/index.js';
-import type { AffectedPeriod, OnImbalanceReport } from './types.js';
-
+// Imbalance service: compute, store and recompute reports of building meters against the meters behind them.
 export * from './types.js';
-
-export interface ImbalanceDeps {
-  db: Db;
-  logger: Logger;
-  onReport?: OnImbalanceReport;
-}
-
-/** Defines the `imbalance.recompute` job (and its schedule) on the runner. */
-export async function defineImbalanceJobs(_runner: JobRunner, _deps: ImbalanceDeps): Promise<void> {}
-
-/** Enqueues recomputation of every report the changed data falls into. */
-export async function enqueueImbalanceRecompute(_runner: JobRunner, _affected: AffectedPeriod[]): Promise<void> {}
+export { computeBuildingImbalance, ImbalanceError, type ComputeOptions, type ImbalanceComputation, type TxQueryable } from './service.js';
+export { defineImbalanceJobs, enqueueImbalanceRecompute, imbalanceDepsOf, RECOMPUTE_JOB, RECOMPUTE_ALL_JOB, RecomputeData, type ImbalanceDeps } from './jobs.js';
+export { periodsBetween, localPeriodLiteral, type PeriodBounds } from './periods.js';
+export { rowToReport, REPORT_COLUMNS, type ReportRow } from './reports.js';
+export { listThresholds, upsertThreshold, rejudgeReports, thresholdsFromRow, type ThresholdRow, type Rejudged } from './thresholds.js';

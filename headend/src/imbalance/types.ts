@@ -25,6 +25,13 @@ export interface ImbalanceMeterValue {
   method: ValueMethod | null;
   /** Some reading used has a suspect/invalid verdict not accepted by an engineer. */
   flagged: boolean;
+  /** Earlier meters of the same metering point (replaced during or around the period), oldest first. */
+  replacedMeterIds?: number[];
+  /** How each bound was aligned (measured / interpolated / estimated). */
+  startMethod?: ValueMethod | null;
+  endMethod?: ValueMethod | null;
+  /** Usable readings the value was computed from. */
+  readings?: number;
 }
 
 /** An imbalance report as stored (imbalance_reports) and served. */

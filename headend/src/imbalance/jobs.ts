@@ -1,0 +1,150 @@
+/**
+ * Recomputation jobs.
+ *
+ * `imbalance.recompute` {buildingId, resource, kind, periodStart}. Duplicates coalesce through a
+ * tumbling-window job id: a change at time t gets the id of window ⌊t / W⌋ and a delay to the end of
+ * that window, so every change within a window lands on ONE waiting job, and that job starts only
+ * after its window closed — a change arriving after it started belongs to a later window, hence a new
+ * id and another run. (A fixed id per period would not do: bullmq ignores an add while a job with
+ * that id is active, or kept among the completed ones by removeOnComplete.)
+ *
+ * `imbalance.recompute-all` (nightly): current and previous month of every building × resource with
+ * a building meter, through the same coalescing.
+ */
+import { z } from 'zod';
+import { Resource } from '@amr/protocols';
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import type { JobRunner } from '../jobs/index.js';
+import { periodsBetween } from './periods.js';
+import { computeBuildingImbalance, ImbalanceError } from './service.js';
+import type { AffectedPeriod, OnImbalanceReport, PeriodKind } from './types.js';
+
+export interface ImbalanceDeps {
+  db: Db;
+  logger: Logger;
+  onReport?: OnImbalanceReport;
+  /** Coalescing window of recompute jobs, ms (default 5 s). */
+  coalesceMs?: number;
+  /** Cron of the nightly recompute-all (default 03:15 every day, UTC). */
+  nightlyCron?: string;
+}
+
+export const RECOMPUTE_JOB = 'imbalance.recompute';
+export const RECOMPUTE_ALL_JOB = 'imbalance.recompute-all';
+
+export const RecomputeData = z.object({
+  buildingId: z.number().int().positive(),
+  resource: Resource,
+  kind: z.enum(['month', 'day', 'hour']),
+  periodStart: z.iso.datetime({ offset: true }),
+});
+export type RecomputeData = z.infer<typeof RecomputeData>;
+
+const DEFAULT_COALESCE_MS = 5000;
+const MAX_MONTHS = 240;
+const MAX_DAYS = 400;
+
+/** The deps each runner's imbalance jobs were defined with (enqueue and the API find them here). */
+const defined = new WeakMap<JobRunner, ImbalanceDeps>();
+
+export function imbalanceDepsOf(runner: JobRunner | undefined): ImbalanceDeps | undefined {
+  return runner ? defined.get(runner) : undefined;
+}
+
+export async function defineImbalanceJobs(runner: JobRunner, deps: ImbalanceDeps): Promise<void> {
+  defined.set(runner, deps);
+  runner.define({
+    name: RECOMPUTE_JOB,
+    data: RecomputeData,
+    handler: async (d, ctx) => {
+      try {
+        const { report } = await computeBuildingImbalance(deps.db, d.buildingId, d.resource, d.kind, new Date(d.periodStart), { onReport: deps.onReport });
+        return { status: report.status, imbalancePct: report.imbalancePct };
+      } catch (e) {
+        // Not an error worth retrying: the building is gone or its meters do not support the kind.
+        if (e instanceof ImbalanceError) {
+          ctx.log.info({ ...d, reason: e.code }, `imbalance recompute skipped: ${e.message}`);
+          return { skipped: e.code };
+        }
+        throw e;
+      }
+    },
+  });
+  runner.define({
+    name: RECOMPUTE_ALL_JOB,
+    data: z.object({}),
+    handler: async () => {
+      const { rows } = await deps.db.query(
+        `SELECT DISTINCT building_id, resource FROM meters WHERE placement = 'building' AND status <> 'removed' ORDER BY building_id, resource`);
+      const now = new Date();
+      // Mid-month of the previous month (UTC) lies inside the previous month in every time zone.
+      const prev = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15));
+      const affected = rows.map((r): AffectedPeriod => ({ buildingId: Number(r.building_id), resource: r.resource, from: prev, to: now }));
+      const n = await enqueueMonths(runner, deps, affected);
+      return { buildings: rows.length, enqueued: n };
+    },
+  });
+  await runner.schedule(RECOMPUTE_ALL_JOB, 'imbalance-nightly', { cron: deps.nightlyCron ?? '15 3 * * *' }, {});
+}
+
+async function enqueueOne(runner: JobRunner, deps: ImbalanceDeps, d: RecomputeData, now: number): Promise<void> {
+  const w = deps.coalesceMs ?? DEFAULT_COALESCE_MS;
+  const window = Math.floor(now / w);
+  const jobId = `imb.${d.buildingId}.${d.resource}.${d.kind}.${Date.parse(d.periodStart)}.w${window}`;
+  await runner.enqueue(RECOMPUTE_JOB, d, { jobId, delay: (window + 1) * w - now });
+}
+
+async function enqueueMonths(runner: JobRunner, deps: ImbalanceDeps, affected: AffectedPeriod[]): Promise<number> {
+  return enqueueAffected(runner, deps, affected, false);
+}
+
+/**
+ * Each stretch maps to every period it touches. A changed reading at a bound also changes the period
+ * ending there (its end value), hence `from − 1 ms`.
+ */
+async function enqueueAffected(runner: JobRunner, deps: ImbalanceDeps, affected: AffectedPeriod[], withDays: boolean): Promise<number> {
+  const keys = new Map<string, RecomputeData>();
+  const telemetered = new Map<string, boolean>();
+  for (const a of affected) {
+    const lo = new Date(a.from.getTime() - 1);
+    const hi = a.to < a.from ? a.from : a.to;
+    const kinds: PeriodKind[] = ['month'];
+    if (withDays) {
+      const k = `${a.buildingId}.${a.resource}`;
+      if (!telemetered.has(k)) telemetered.set(k, await isTelemetered(deps.db, a.buildingId, a.resource));
+      if (telemetered.get(k)) kinds.push('day');
+    }
+    for (const kind of kinds) {
+      const max = kind === 'month' ? MAX_MONTHS : MAX_DAYS;
+      const periods = await periodsBetween(deps.db, a.buildingId, kind, lo, hi, max);
+      if (!periods) continue;
+      if (periods.length > max) {
+        deps.logger.warn({ ...a, kind }, `imbalance: change spans more than ${max} ${kind} periods; only the first ${max} are recomputed`);
+      }
+      for (const p of periods.slice(0, max)) {
+        const d: RecomputeData = { buildingId: a.buildingId, resource: a.resource, kind, periodStart: p.start.toISOString() };
+        keys.set(`${d.buildingId}.${d.resource}.${d.kind}.${d.periodStart}`, d);
+      }
+    }
+  }
+  const now = Date.now();
+  for (const d of keys.values()) await enqueueOne(runner, deps, d, now);
+  return keys.size;
+}
+
+/** Every apartment meter of the resource read remotely (and at least one): day reports apply. */
+async function isTelemetered(db: Db, buildingId: number, resource: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT count(*) > 0 AND bool_and(remote_reading) AS t FROM meters
+      WHERE building_id = $1 AND resource = $2 AND placement = 'apartment' AND status <> 'removed'`, [buildingId, resource]);
+  return rows[0]?.t === true;
+}
+
+/** Enqueues recomputation of every month (and, for telemetered apartments, day) the changes touch. */
+export async function enqueueImbalanceRecompute(runner: JobRunner, affected: AffectedPeriod[]): Promise<void> {
+  const deps = defined.get(runner);
+  if (!deps) throw new Error('enqueueImbalanceRecompute: call defineImbalanceJobs on this runner first');
+  if (affected.length === 0) return;
+  await enqueueAffected(runner, deps, affected, true);
+}

@@ -1,0 +1,170 @@
+/**
+ * Computes one building's imbalance for a resource and period from stored readings, stores it and
+ * tells the hook. Reads go through the pool BEFORE the (two-statement) transaction that stores the
+ * report, so the one embedded connection is held only briefly and the pool is never called inside it.
+ */
+import type { Resource } from '@amr/protocols';
+import type { Queryable } from '../db/types.js';
+import { computeImbalance, periodConsumption, type ImbalanceThresholds, type MeterPeriodValue } from '../vee/index.js';
+import { primaryQuantity } from '../api/services/readings.js';
+import { periodStartSql, periodUnit, type PeriodBounds } from './periods.js';
+import { buildPoint, chains, flaggedWithin, type MeterRow, type MeteringPoint, type ReadingRow, type ReplacementRow } from './points.js';
+import { upsertReport } from './reports.js';
+import { thresholdsFromRow } from './thresholds.js';
+import type { ImbalanceMeterValue, OnImbalanceReport, PeriodKind, StoredImbalanceReport } from './types.js';
+
+export interface TxQueryable extends Queryable {
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+}
+
+export class ImbalanceError extends Error {
+  constructor(readonly code: 'building_not_found' | 'kind_not_applicable', message: string) {
+    super(message);
+    this.name = 'ImbalanceError';
+  }
+}
+
+export interface ComputeOptions {
+  onReport?: OnImbalanceReport;
+  /** How far beyond each bound readings are looked for (manual monthly readings are ~30 days apart). */
+  lookaroundDays?: number;
+}
+
+export interface ImbalanceComputation {
+  report: StoredImbalanceReport;
+  previous: StoredImbalanceReport | null;
+}
+
+const DEFAULT_LOOKAROUND_DAYS = 45;
+/** Readings kept beyond each bound: enough to interpolate past a few rejected or invalid ones. */
+const EDGE_ROWS = 12;
+
+interface Context {
+  timezone: string;
+  bounds: PeriodBounds;
+  thresholds: ImbalanceThresholds;
+}
+
+async function loadContext(q: Queryable, buildingId: number, resource: Resource, kind: PeriodKind, at: Date): Promise<Context> {
+  const start = periodStartSql(kind, '$2', 'b.timezone');
+  const { rows } = await q.query(
+    `SELECT b.timezone, ${start} AS start, ((${start} AT TIME ZONE b.timezone) + interval '${periodUnit(kind).step}') AT TIME ZONE b.timezone AS end,
+            t.high_loss_pct, t.negative_pct, t.min_coverage
+       FROM buildings b
+       LEFT JOIN LATERAL (SELECT * FROM imbalance_thresholds t WHERE t.resource = $3 AND (t.building_id = b.id OR t.building_id IS NULL)
+                           ORDER BY t.building_id NULLS LAST LIMIT 1) t ON true
+      WHERE b.id = $1`,
+    [buildingId, at, resource],
+  );
+  const r = rows[0];
+  if (!r) throw new ImbalanceError('building_not_found', `building ${buildingId} not found`);
+  return { timezone: r.timezone, bounds: { start: new Date(r.start), end: new Date(r.end) }, thresholds: thresholdsFromRow(r) };
+}
+
+/** The building's meters of the resource, each marked in service or not during the period, and their replacements. */
+async function loadMeters(q: Queryable, buildingId: number, resource: Resource, ctx: Context): Promise<{ meters: MeterRow[]; reps: ReplacementRow[] }> {
+  const { rows } = await q.query(
+    `SELECT id, placement, register_digits, remote_reading,
+            (COALESCE(installed_on, commissioned_on) IS NULL OR COALESCE(installed_on, commissioned_on)::timestamp AT TIME ZONE $3 < $5)
+            AND (CASE WHEN decommissioned_on IS NULL THEN status <> 'removed' ELSE (decommissioned_on + 1)::timestamp AT TIME ZONE $3 > $4 END) AS in_service
+       FROM meters WHERE building_id = $1 AND resource = $2 ORDER BY id`,
+    [buildingId, resource, ctx.timezone, ctx.bounds.start, ctx.bounds.end],
+  );
+  const meters: MeterRow[] = rows.map((r) => ({
+    id: Number(r.id), placement: r.placement, registerDigits: r.register_digits, remoteReading: r.remote_reading, inService: r.in_service,
+  }));
+  if (meters.length === 0) return { meters, reps: [] };
+  const reps = (await q.query(
+    `SELECT old_meter_id, new_meter_id, replaced_at, removal_reading, installation_reading FROM meter_replacements
+      WHERE old_meter_id = ANY($1::bigint[]) ORDER BY replaced_at`, [meters.map((m) => m.id)])).rows.map((r): ReplacementRow => ({
+    oldMeterId: Number(r.old_meter_id), newMeterId: Number(r.new_meter_id), replacedAt: new Date(r.replaced_at),
+    removalReading: r.removal_reading, installationReading: r.installation_reading,
+  }));
+  return { meters, reps };
+}
+
+/**
+ * Current versions of the register quantity with verdict and latest review: every reading inside the
+ * period plus the few nearest beyond each bound (within the look-around), so a month of 15-minute
+ * telemetry and monthly manual readings both interpolate without reading a whole year.
+ */
+async function loadReadings(q: Queryable, meterIds: number[], quantity: string, b: PeriodBounds, lookaroundDays: number): Promise<Map<number, ReadingRow[]>> {
+  const out = new Map<number, ReadingRow[]>();
+  if (meterIds.length === 0) return out;
+  const { rows } = await q.query(
+    `WITH raw AS (
+       SELECT x.* FROM unnest($1::bigint[]) AS ids(id), LATERAL (
+         (SELECT meter_id, time, value, version FROM readings
+           WHERE meter_id = ids.id AND quantity = $2 AND time >= $3 AND time <= $4)
+         UNION ALL
+         (SELECT meter_id, time, value, version FROM readings
+           WHERE meter_id = ids.id AND quantity = $2 AND time < $3 AND time >= $3::timestamptz - make_interval(days => $5)
+           ORDER BY time DESC, version DESC LIMIT ${EDGE_ROWS})
+         UNION ALL
+         (SELECT meter_id, time, value, version FROM readings
+           WHERE meter_id = ids.id AND quantity = $2 AND time > $4 AND time <= $4::timestamptz + make_interval(days => $5)
+           ORDER BY time, version DESC LIMIT ${EDGE_ROWS})
+       ) x),
+     cur AS (SELECT DISTINCT ON (meter_id, time) meter_id, time, value, version FROM raw ORDER BY meter_id, time, version DESC)
+     SELECT cur.meter_id, cur.time, cur.value, v.status AS verdict, rv.decision
+       FROM cur
+       LEFT JOIN reading_validations v ON v.meter_id = cur.meter_id AND v.quantity = $2 AND v.time = cur.time AND v.version = cur.version
+       LEFT JOIN LATERAL (SELECT decision FROM reading_reviews rr
+                           WHERE rr.meter_id = cur.meter_id AND rr.quantity = $2 AND rr.time = cur.time AND rr.version = cur.version
+                           ORDER BY rr.reviewed_at DESC, rr.id DESC LIMIT 1) rv ON true
+      ORDER BY cur.meter_id, cur.time`,
+    [meterIds, quantity, b.start, b.end, lookaroundDays],
+  );
+  for (const r of rows) {
+    const id = Number(r.meter_id);
+    let list = out.get(id);
+    if (!list) out.set(id, (list = []));
+    list.push({ meterId: id, time: new Date(r.time), value: r.value, verdict: r.verdict ?? null, decision: r.decision ?? null });
+  }
+  return out;
+}
+
+function valueOf(p: MeteringPoint, b: PeriodBounds): ImbalanceMeterValue {
+  const pc = periodConsumption(p.series, b, { registerDigits: p.registerDigits, replacements: p.replacements });
+  return {
+    meterId: p.meter.id,
+    placement: p.meter.placement,
+    consumption: pc?.consumption ?? null,
+    method: pc?.method ?? null,
+    flagged: pc ? flaggedWithin(p.series, b.start, b.end) : p.series.some((s) => s.flagged),
+    ...(p.replaced.length ? { replacedMeterIds: p.replaced.map((m) => m.id) } : {}),
+    startMethod: pc?.startMethod ?? null,
+    endMethod: pc?.endMethod ?? null,
+    readings: p.series.length,
+  };
+}
+
+/**
+ * Computes, stores (upsert by building × resource × kind × period start) and returns the report of
+ * the period of `kind` that contains `at`, with the report it replaced. `onReport` runs after commit.
+ */
+export async function computeBuildingImbalance(db: TxQueryable, buildingId: number, resource: Resource, kind: PeriodKind, at: Date, opts: ComputeOptions = {}): Promise<ImbalanceComputation> {
+  const ctx = await loadContext(db, buildingId, resource, kind, at);
+  const { meters, reps } = await loadMeters(db, buildingId, resource, ctx);
+  const points = chains(meters, reps).filter((c) => c.some((m) => m.inService));
+  const ids = points.flat().map((m) => m.id);
+  const apartmentsOnly = points.filter((c) => c[c.length - 1].placement === 'apartment');
+  // Day and hour reports make sense only when every apartment meter of the resource is read remotely.
+  if (kind !== 'month' && !(apartmentsOnly.length > 0 && apartmentsOnly.every((c) => c[c.length - 1].remoteReading))) {
+    throw new ImbalanceError('kind_not_applicable', `building ${buildingId} ${resource}: ${kind} reports need every apartment meter read remotely`);
+  }
+  const readings = await loadReadings(db, ids, primaryQuantity(resource), ctx.bounds, opts.lookaroundDays ?? DEFAULT_LOOKAROUND_DAYS);
+  const values = points.map((c) => valueOf(buildPoint(c, reps, readings), ctx.bounds));
+  const asInput = (v: ImbalanceMeterValue): MeterPeriodValue => ({ meterId: String(v.meterId), consumption: v.consumption, method: v.method });
+  const base = computeImbalance({
+    building: values.filter((v) => v.placement === 'building').map(asInput),
+    apartments: values.filter((v) => v.placement === 'apartment').map(asInput),
+    otherConsumers: values.filter((v) => v.placement === 'common_area' || v.placement === 'non_residential').map(asInput),
+    thresholds: ctx.thresholds,
+  });
+  const out = await db.tx((q) => upsertReport(q, {
+    ...base, buildingId, resource, periodKind: kind, periodStart: ctx.bounds.start, periodEnd: ctx.bounds.end, thresholds: ctx.thresholds, meters: values,
+  }));
+  if (opts.onReport) await opts.onReport(out.report, out.previous);
+  return out;
+}
