@@ -98,6 +98,20 @@ describe('GET /buildings/:id/overview', () => {
     expect(r.body.alerts.map((x: any) => x.kind).sort()).toEqual(['imbalance', 'meter_silent']);
   });
 
+  it('month imbalance reports in [from, to], every resource, labelled by month', async () => {
+    const r = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2024-12&to=2025-01`, h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.imbalance.map((x: any) => [x.resource, x.period, x.buildingConsumption, x.apartmentsConsumption, x.imbalancePct, x.status])).toEqual([
+      ['cold_water', '2025-01', null, 50, null, 'insufficient_data'],
+      ['heat', '2024-12', 1100, 990, 10, 'ok'],
+      ['heat', '2025-01', 1000, 880, 12, 'high_loss'],
+    ]);
+    expect(r.body.imbalance[2]).toMatchObject({ imbalance: 120, coverage: 1, apartmentsTotal: 3, apartmentsActual: 3, periodStart: '2024-12-31T21:00:00.000Z' });
+    const bad = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2025-02&to=2025-01`, h.adminToken);
+    expect(bad.status).toBe(400);
+    expect(bad.body.details[0].path).toBe('querystring.from');
+  });
+
   it('a building outside the caller scope and a missing building are both 404', async () => {
     const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
     expect((await h.call('GET', `/buildings/${bOther}/overview`, eng)).status).toBe(404);
@@ -111,6 +125,30 @@ describe('GET /buildings/:id/overview', () => {
     expect(outboxDepth({ outbox: { depth: 7 } })).toBe(7);
     expect(outboxDepth({ outboxDepth: '4' })).toBeNull();
     expect(outboxDepth(null)).toBeNull();
+  });
+});
+
+describe('GET /meters/:id/overview', () => {
+  it('register readings newest first, every version, with verdict, reviews and the correction\'s who and why', async () => {
+    const r = await h.call('GET', `/meters/${a.apt2}/overview`, h.adminToken);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.meter).toMatchObject({ id: a.apt2, premise_number: '2', address: 'ул. Ленина, 1', register_quantity: 'energy_kwh', serial_number: 'HM-2' });
+    expect(r.body.readings.map((x: any) => [x.time.slice(0, 10), x.version, x.value, x.current, x.verdict?.status ?? null])).toEqual([
+      ['2025-01-20', 1, 190, true, 'invalid'],
+      ['2025-01-15', 1, 212, true, 'suspect'],
+      ['2025-01-10', 2, 205, true, 'valid'],
+      ['2025-01-10', 1, 250, false, 'suspect'],
+    ]);
+    expect(r.body.readings[2]).toMatchObject({ source: 'staff', created_by: 'eng', reason: 'digits swapped' });
+    const apt1 = await h.call('GET', `/meters/${a.apt1}/overview`, h.adminToken);
+    expect(apt1.body.readings[0].reviews).toEqual([expect.objectContaining({ decision: 'accept', reason: 'checked on site', reviewed_by: 'eng' })]);
+    const page = await h.call('GET', `/meters/${a.apt2}/overview?limit=1&before=2025-01-20T00:00:00Z`, h.adminToken);
+    expect(page.body.readings.map((x: any) => x.time)).toEqual(['2025-01-15T00:00:00.000Z']);
+  });
+
+  it('outside the caller scope: 404', async () => {
+    const eng = await h.userToken('engineer', { buildingIds: [Number(bOther)] });
+    expect((await h.call('GET', `/meters/${a.apt2}/overview`, eng)).status).toBe(404);
   });
 });
 

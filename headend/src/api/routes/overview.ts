@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { buildingScopeSql, requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
-import { notFound } from '../http-error.js';
+import { buildingScopeSql, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
@@ -15,7 +15,13 @@ const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be a mon
 
 /** The calendar month before the current one (UTC): the last month that can have a complete report. */
 export function previousMonth(now: Date = new Date()): string {
-  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return shiftMonth(`${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`, -1);
+}
+
+/** YYYY-MM plus n months (n may be negative). */
+export function shiftMonth(period: string, n: number): string {
+  const [y, m] = period.split('-').map(Number);
+  const d = new Date(Date.UTC(y, m - 1 + n, 1));
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
@@ -74,11 +80,37 @@ const AlertOverview = z.object({
   id: Id, kind: z.string(), subject: z.string(), severity: z.string(), message: z.string(), resource: z.string().nullable(),
   meter_id: Id.nullable(), gateway_id: z.string().nullable(), raised_at: Timestamp, acknowledged_at: Timestamp.nullable(), acknowledged_by: z.string().nullable(),
 });
+const MonthReport = z.object({
+  resource: z.string(), period: z.string(), periodStart: Timestamp, periodEnd: Timestamp,
+  buildingConsumption: Num, apartmentsConsumption: z.number(), otherConsumption: z.number(), imbalance: Num, imbalancePct: Num,
+  coverage: z.number(), apartmentsTotal: z.number(), apartmentsActual: z.number(), status: z.string(), computedAt: Timestamp,
+});
 const BuildingOverview = z.object({
   building: z.object({ id: Id, address: z.string(), city: z.string().nullable(), timezone: z.string(), org_id: Id }),
+  /** Month imbalance reports in [from, to] (months, inclusive), every resource. */
+  imbalance: z.array(MonthReport),
   meters: z.array(MeterOverview),
   gateways: z.array(GatewayOverview),
   alerts: z.array(AlertOverview),
+});
+
+const Review = z.object({ id: Id, decision: z.string(), reason: z.string(), reviewed_by: z.string(), reviewed_at: Timestamp });
+const MeterReadingRow = z.object({
+  time: Timestamp, quantity: z.string(), version: z.number(), value: z.number().nullable(), unit: z.string(), source: z.string(),
+  quality: z.array(z.string()), received_at: Timestamp, created_by: z.string().nullable(), reason: z.string().nullable(),
+  /** false for versions a later correction replaced. */
+  current: z.boolean(),
+  verdict: z.object({ status: z.string(), reasons: z.array(Reason), validated_at: Timestamp }).nullable(),
+  /** Every decision on this reading row, newest first (the first one counts). */
+  reviews: z.array(Review),
+});
+const MeterPage = z.object({
+  meter: z.object({
+    id: Id, placement: z.string(), resource: z.string(), make: z.string(), model: z.string().nullable(), serial_number: z.string(),
+    status: z.string(), remote_reading: z.boolean(), last_seen_at: Timestamp.nullable(), building_id: Id, address: z.string(),
+    timezone: z.string(), premise_id: Id.nullable(), premise_number: z.string().nullable(), register_quantity: z.string(),
+  }),
+  readings: z.array(MeterReadingRow),
 });
 
 /** The gateway reports its outbox depth in its birth/status payload; older firmware may not. */
@@ -155,8 +187,9 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
 
   app.get('/buildings/:id/overview', {
     schema: {
-      tags: ['overview'], summary: 'One building: meters with last reading and last verdict, gateways, open alerts',
+      tags: ['overview'], summary: 'One building: month imbalance reports, meters with last reading and last verdict, gateways, open alerts',
       params: IdParams,
+      querystring: z.object({ from: Period.optional(), to: Period.optional() }),
       response: { 200: BuildingOverview, ...errors },
     },
   }, async (req) => {
@@ -165,6 +198,17 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
     requireBuilding(p, req.params.id);
     const building = (await db.query('SELECT id, address, city, timezone, org_id FROM buildings WHERE id = $1', [req.params.id])).rows[0];
     if (!building) throw notFound('building');
+    const to = req.query.to ?? previousMonth();
+    const from = req.query.from ?? shiftMonth(to, -11);
+    if (from > to) throw badRequest('from must not be after to', [{ path: 'querystring.from', message: 'after "to"' }]);
+    const imbalance = (await db.query(
+      `SELECT r.resource, ${MONTH_OF_REPORT} AS period, r.period_start AS "periodStart", r.period_end AS "periodEnd",
+              r.building_consumption AS "buildingConsumption", r.apartments_consumption AS "apartmentsConsumption",
+              r.other_consumption AS "otherConsumption", r.imbalance, r.imbalance_pct AS "imbalancePct", r.coverage,
+              r.apartments_total AS "apartmentsTotal", r.apartments_actual AS "apartmentsActual", r.status, r.computed_at AS "computedAt"
+         FROM imbalance_reports r
+        WHERE r.building_id = $1 AND r.period_kind = 'month' AND ${MONTH_OF_REPORT} BETWEEN $2 AND $3
+        ORDER BY r.resource, r.period_start`, [building.id, from, to])).rows;
     const meters = (await db.query(
       `SELECT m.id, m.placement, m.resource, m.make, m.model, m.serial_number, m.identifier, m.status, m.remote_reading, m.last_seen_at,
               m.premise_id, pr.number AS premise_number, ${REGISTER_QUANTITY} AS register_quantity,
@@ -194,6 +238,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
          FROM alerts WHERE building_id = $1 AND cleared_at IS NULL ORDER BY raised_at DESC, id DESC`, [building.id])).rows;
     return {
       building,
+      imbalance,
       meters: meters.map((m) => ({
         id: m.id, placement: m.placement, resource: m.resource, make: m.make, model: m.model, serial_number: m.serial_number,
         identifier: m.identifier, status: m.status, remote_reading: m.remote_reading, last_seen_at: m.last_seen_at,
@@ -209,6 +254,60 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
       alerts,
     };
   });
+
+  app.get('/meters/:id/overview', {
+    schema: {
+      tags: ['overview'], summary: 'One meter: its register readings (every version, newest first) with verdict and reviews — who, when, why',
+      params: IdParams,
+      querystring: z.object({
+        /** Only readings before this instant (paging back). */
+        before: z.iso.datetime({ offset: true }).optional(),
+        limit: z.coerce.number().int().min(1).max(2000).default(200),
+      }),
+      response: { 200: MeterPage, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requireOverviewRead(p);
+    const meter = (await db.query(
+      `SELECT m.id, m.placement, m.resource, m.make, m.model, m.serial_number, m.status, m.remote_reading, m.last_seen_at,
+              m.building_id, b.address, b.timezone, m.premise_id, pr.number AS premise_number, ${REGISTER_QUANTITY} AS register_quantity
+         FROM meters m JOIN buildings b ON b.id = m.building_id LEFT JOIN premises pr ON pr.id = m.premise_id
+        WHERE m.id = $1`, [req.params.id])).rows[0];
+    if (!meter) throw notFound('meter');
+    requirePremise(p, meter.premise_id == null ? null : Number(meter.premise_id), Number(meter.building_id), 'meter');
+    // The latest `limit` instants of the register, with all their versions: everything from the oldest of
+    // those instants on. Two plain queries and LATERAL lookups on purpose: joins and window functions over
+    // the readings hypertable's chunks made TimescaleDB plan a merge join that fails ("mergejoin input
+    // data is out of order").
+    const params = [meter.id, meter.register_quantity, req.query.before ?? null];
+    const oldest = (await db.query(
+      `SELECT min(time) AS t FROM (SELECT DISTINCT time FROM readings WHERE meter_id = $1 AND quantity = $2 AND ($3::timestamptz IS NULL OR time < $3)
+          ORDER BY time DESC LIMIT $4) i`, [...params, req.query.limit])).rows[0]?.t ?? null;
+    const readings = oldest === null ? [] : (await db.query(
+      `SELECT r.time, r.quantity, r.version, r.value, r.unit, r.source, r.quality, r.received_at, r.created_by, r.reason,
+              v.status AS v_status, v.reasons AS v_reasons, v.validated_at AS v_validated_at,
+              COALESCE((SELECT json_agg(json_build_object('id', x.id, 'decision', x.decision, 'reason', x.reason, 'reviewed_by', x.reviewed_by, 'reviewed_at', x.reviewed_at)
+                                        ORDER BY x.reviewed_at DESC, x.id DESC)
+                          FROM reading_reviews x WHERE x.meter_id = r.meter_id AND x.quantity = r.quantity AND x.time = r.time AND x.version = r.version), '[]') AS reviews
+         FROM readings r
+         LEFT JOIN LATERAL (SELECT status, reasons, validated_at FROM reading_validations v
+                             WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version) v ON TRUE
+        WHERE r.meter_id = $1 AND r.quantity = $2 AND ($3::timestamptz IS NULL OR r.time < $3) AND r.time >= $4
+        ORDER BY r.time DESC, r.version DESC`, [...params, oldest])).rows;
+    // Rows come newest version first per instant: the first row of each instant is the current one.
+    const current = (r: { time: Date }, i: number) => i === 0 || readings[i - 1].time.getTime() !== r.time.getTime();
+    return {
+      meter,
+      readings: readings.map((r, i) => ({
+        time: r.time, quantity: r.quantity, version: r.version, value: r.value, unit: r.unit, source: r.source, quality: r.quality,
+        received_at: r.received_at, created_by: r.created_by, reason: r.reason, current: current(r, i),
+        verdict: r.v_status ? { status: r.v_status, reasons: Array.isArray(r.v_reasons) ? r.v_reasons : [], validated_at: r.v_validated_at } : null,
+        reviews: r.reviews,
+      })),
+    };
+  });
 };
 
 export default overviewRoutes;
+
