@@ -65,7 +65,11 @@ export function createMailer(config: AlertConfig): Mailer | null {
       transport ??= nodemailer.createTransport(smtpUrl);
       const notice = { id: a.id, kind: a.kind, subject: a.subject, severity: a.severity, message: a.message, raisedAt: a.raised_at, clearedAt: a.cleared_at };
       try {
-        await transport.sendMail({ from: config.SMTP_FROM, to, subject: emailSubject(event, notice), text: emailText(event, notice) });
+        await transport.sendMail({
+          from: config.SMTP_FROM, to, subject: emailSubject(event, notice), text: emailText(event, notice),
+          // Plain ASCII headers so mail rules (and tests) can route on the alert without decoding the subject.
+          headers: { 'X-AMR-Alert-Id': String(a.id), 'X-AMR-Alert-Event': event, 'X-AMR-Alert-Kind': a.kind, 'X-AMR-Alert-Subject': a.subject },
+        });
       } catch (err) {
         throw new Error(`e-mail via ${redactUrl(smtpUrl)}: ${(err as Error).message}`);
       }

@@ -1,0 +1,170 @@
+/**
+ * End to end through real peers: embedded database, real Redis (bullmq, unique prefix, removed
+ * afterwards), a real webhook receiver and a real SMTP server. Silent gateway and meter raise alerts
+ * that are delivered once per channel; coming back clears them and notifies 'cleared'; a webhook
+ * answering 500 is retried and recorded as failed after the last attempt; imbalance reports
+ * ok → high_loss → ok raise then clear through the hook.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
+import { JobRunner } from '../../src/jobs/index.js';
+import { defineAlertJobs, imbalanceAlertHook, CHECK_JOB, type AlertDeps } from '../../src/alerts/index.js';
+import { seedBuilding, seedGateway, seedMeter, storeMonthReport } from './seed.js';
+import { startSmtpReceiver, startWebhookReceiver, waitFor, type SmtpReceiver, type WebhookReceiver } from './receivers.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `amrtest-alerts-${randomUUID()}`;
+const ATTEMPTS = 3;
+
+let opened: OpenedDb;
+let db: Db;
+let runner: JobRunner;
+let webhook: WebhookReceiver;
+let smtp: SmtpReceiver;
+let deps: AlertDeps;
+let buildingId: number;
+let meterId: number;
+
+const ago = (min: number) => new Date(Date.now() - min * 60_000);
+const hooksFor = (subject: string, event?: string) => webhook.hooks.filter((h) => h.alert.subject === subject && (!event || h.event === event));
+const mailsFor = (subject: string, event?: string) => smtp.mails.filter((m) => m.headers['x-amr-alert-subject'] === subject && (!event || m.headers['x-amr-alert-event'] === event));
+async function notificationRows(subject: string, event: string) {
+  return (await db.query(
+    `SELECT n.channel, n.status, n.attempts, n.last_error, n.sent_at, n.target FROM alert_notifications n JOIN alerts a ON a.id = n.alert_id
+      WHERE a.subject = $1 AND n.event = $2 ORDER BY n.channel`, [subject, event])).rows;
+}
+const allSent = (subject: string, event: string) => async () => {
+  const rows = await notificationRows(subject, event);
+  return rows.length === 2 && rows.every((r) => r.status === 'sent') ? rows : null;
+};
+
+beforeAll(async () => {
+  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
+  await migrate(opened.db);
+  db = opened.db;
+  webhook = await startWebhookReceiver((b) => (b.alert.subject === 'gateway:gw-fail' ? 500 : 204));
+  smtp = await startSmtpReceiver();
+  // Seeded in real time, so the scheduled run (real now) and the runs we enqueue agree.
+  await db.tx(async (q) => {
+    buildingId = await seedBuilding(q);
+    meterId = await seedMeter(q, buildingId, { lastSeenAt: ago(2 * 24 * 60), createdAt: ago(10 * 24 * 60) });
+    await seedMeter(q, buildingId, { lastSeenAt: ago(5), createdAt: ago(10 * 24 * 60) });
+    await seedGateway(q, 'gw-1', buildingId, { lastSeenAt: ago(120), createdAt: ago(10 * 24 * 60) });
+    await seedGateway(q, 'gw-ok', buildingId, { lastSeenAt: ago(1), createdAt: ago(10 * 24 * 60) });
+  });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
+  deps = {
+    db, logger, notifyAttempts: ATTEMPTS, webhookTimeoutMs: 5000,
+    config: {
+      METER_SILENT_MINUTES: 24 * 60, GATEWAY_SILENT_MINUTES: 60,
+      ALERT_WEBHOOK_URL: webhook.url, SMTP_URL: smtp.url, SMTP_FROM: 'amr-headend@example.org', ALERT_EMAIL_TO: 'ops@example.org, chief@example.org',
+    },
+  };
+  await defineAlertJobs(runner, deps);
+});
+
+afterAll(async () => {
+  await runner?.close();
+  await webhook?.close();
+  await smtp?.close();
+  await opened?.close();
+  const r = new Redis(REDIS_URL);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
+});
+
+describe('silent gateway and meter', () => {
+  it('raise alerts delivered once by webhook and once by e-mail each', async () => {
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    const meter = `meter:${meterId}`;
+    await waitFor('gateway notifications sent', allSent('gateway:gw-1', 'raised'));
+    await waitFor('meter notifications sent', allSent(meter, 'raised'));
+    // Another check must not notify again while the alerts stay open.
+    const checksDone = async () => (await runner.depths())[CHECK_JOB]?.completed ?? 0;
+    const before = await checksDone();
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await waitFor('another check done', async () => (await checksDone()) > before);
+
+    for (const subject of ['gateway:gw-1', meter]) {
+      expect(hooksFor(subject)).toHaveLength(1);
+      expect(hooksFor(subject, 'raised')).toHaveLength(1);
+      expect(mailsFor(subject)).toHaveLength(1);
+      const rows = await notificationRows(subject, 'raised');
+      expect(rows.map((r) => [r.channel, r.status, r.attempts, r.last_error])).toEqual([['email', 'sent', 1, null], ['webhook', 'sent', 1, null]]);
+      expect(rows.find((r) => r.channel === 'webhook')!.target).toBe(webhook.url);
+    }
+    const gwHook = hooksFor('gateway:gw-1')[0];
+    expect(gwHook.alert).toMatchObject({ kind: 'gateway_silent', gateway_id: 'gw-1', building_id: buildingId, severity: 'critical', cleared_at: null });
+    expect(gwHook.alert.message).toMatch(/^Шлюз gw-1 .*\nGateway gw-1 \(Шлюз gw-1\) \(building \d+\) silent since/);
+    const mail = mailsFor('gateway:gw-1')[0];
+    expect(mail.from).toBe('amr-headend@example.org');
+    expect(mail.to).toEqual(['ops@example.org', 'chief@example.org']);
+    expect(mail.subject).toBe('[AMR] Тревога / Alert: gateway_silent gateway:gw-1');
+    expect(mail.headers['x-amr-alert-kind']).toBe('gateway_silent');
+    expect(hooksFor('gateway:gw-ok')).toEqual([]);
+  });
+
+  it('coming back clears them and notifies cleared', async () => {
+    await db.query(`UPDATE meters SET last_seen_at = now() WHERE id = $1`, [meterId]);
+    await db.query(`UPDATE gateways SET last_seen_at = now() WHERE id = 'gw-1'`);
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    const meter = `meter:${meterId}`;
+    await waitFor('gateway cleared notifications sent', allSent('gateway:gw-1', 'cleared'));
+    await waitFor('meter cleared notifications sent', allSent(meter, 'cleared'));
+    for (const subject of ['gateway:gw-1', meter]) {
+      expect(hooksFor(subject, 'cleared')).toHaveLength(1);
+      expect(hooksFor(subject, 'cleared')[0].alert.cleared_at).not.toBeNull();
+      expect(mailsFor(subject, 'cleared')).toHaveLength(1);
+      expect(mailsFor(subject, 'cleared')[0].subject).toContain('Снято / Cleared');
+    }
+    const open = (await db.query(`SELECT count(*)::int AS n FROM alerts WHERE cleared_at IS NULL AND subject IN ('gateway:gw-1', $1)`, [meter])).rows[0].n;
+    expect(open).toBe(0);
+  });
+});
+
+describe('a failing webhook', () => {
+  it('is retried and recorded as failed after the last attempt; the e-mail still goes', async () => {
+    await seedGateway(db, 'gw-fail', buildingId, { lastSeenAt: ago(180), createdAt: ago(10 * 24 * 60) });
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    const failed = await waitFor('webhook notification failed for good', async () =>
+      (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'webhook' && r.status === 'failed'));
+    expect(failed.attempts).toBe(ATTEMPTS);
+    expect(failed.last_error).toBe(`webhook ${webhook.url}: HTTP 500 receiver says no`);
+    expect(failed.sent_at).toBeNull();
+    expect(hooksFor('gateway:gw-fail').map((h) => h.answered)).toEqual([500, 500, 500]);
+    const email = await waitFor('e-mail sent', async () => (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'email' && r.status === 'sent'));
+    expect(email.attempts).toBe(1);
+    expect(mailsFor('gateway:gw-fail')).toHaveLength(1);
+  });
+});
+
+describe('imbalance hook', () => {
+  it('ok → high_loss → ok raises, then clears, notifying each once', async () => {
+    const hook = imbalanceAlertHook(runner, deps);
+    const jan = [new Date('2026-01-31T21:00:00Z'), new Date('2026-02-28T21:00:00Z')] as const;
+    const subject = `building:${buildingId}:cold_water`;
+    const store = (status: 'ok' | 'high_loss', pct: number) => db.tx((q) => storeMonthReport(q, buildingId, jan[0], jan[1], status, pct, 'cold_water'));
+
+    await hook(await store('ok', 4), null);
+    expect((await db.query(`SELECT count(*)::int AS n FROM alerts WHERE subject = $1`, [subject])).rows[0].n).toBe(0);
+
+    const okReport = await store('ok', 4);
+    await hook(await store('high_loss', 17.5), okReport);
+    await waitFor('imbalance raised notifications sent', allSent(subject, 'raised'));
+    expect(hooksFor(subject, 'raised')).toHaveLength(1);
+    expect(hooksFor(subject, 'raised')[0].alert).toMatchObject({ kind: 'imbalance', resource: 'cold_water', severity: 'warning' });
+    expect(hooksFor(subject, 'raised')[0].alert.message).toContain('Cold water, building');
+    expect(mailsFor(subject, 'raised')).toHaveLength(1);
+
+    await hook(await store('ok', 3), null);
+    await waitFor('imbalance cleared notifications sent', allSent(subject, 'cleared'));
+    expect(hooksFor(subject, 'cleared')).toHaveLength(1);
+    expect(mailsFor(subject, 'cleared')).toHaveLength(1);
+    expect(hooksFor(subject)).toHaveLength(2);
+  });
+});
