@@ -1,0 +1,139 @@
+/**
+ * Recompute jobs through real bullmq on the real Redis at 127.0.0.1:6379 (unique prefix, removed
+ * afterwards) against a real embedded database: changes map to month (and, for telemetered
+ * apartments, day) reports; duplicates waiting in the queue coalesce; a change arriving while a run
+ * is in progress triggers another run; the nightly recompute-all covers current and previous month.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import { JobRunner } from '../../src/jobs/index.js';
+import { defineImbalanceJobs, enqueueImbalanceRecompute, RECOMPUTE_ALL_JOB, RECOMPUTE_JOB, type StoredImbalanceReport } from '../../src/imbalance/index.js';
+import * as f from './fixtures.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `amrtest-imbalance-${randomUUID()}`;
+const COALESCE_MS = 1500;
+
+let opened: OpenedDb;
+let runner: JobRunner;
+let orgId: number;
+const calls: Array<{ report: StoredImbalanceReport; previous: StoredImbalanceReport | null }> = [];
+/** While set, the hook waits on it: keeps a job active so the test can enqueue during the run. */
+let gate: Promise<void> | null = null;
+let entered: (() => void) | null = null;
+
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Just after a coalescing window opens, so a few enqueues in a row share it. */
+async function windowStart(): Promise<void> {
+  while (Date.now() % COALESCE_MS > 200) await new Promise((r) => setTimeout(r, 20));
+}
+
+beforeAll(async () => {
+  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
+  await migrate(opened.db);
+  orgId = await f.org(opened.db);
+  runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
+  await defineImbalanceJobs(runner, {
+    db: opened.db, logger: pino({ level: 'silent' }), coalesceMs: COALESCE_MS,
+    onReport: async (report, previous) => {
+      calls.push({ report, previous });
+      if (gate) {
+        entered?.();
+        await gate;
+      }
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await runner?.close();
+  const r = new Redis(REDIS_URL);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
+  await opened?.close();
+});
+
+const of = (b: number) => calls.filter((c) => c.report.buildingId === b);
+
+describe('imbalance jobs', () => {
+  it('coalesces duplicate changes waiting in the queue into one run', async () => {
+    const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
+    await f.threeApartments(opened.db, b);
+    const change = { buildingId: b, resource: 'cold_water' as const, from: new Date('2026-01-10T09:00:00Z'), to: new Date('2026-01-10T09:00:00Z') };
+    await windowStart();
+    await enqueueImbalanceRecompute(runner, [change]);
+    await enqueueImbalanceRecompute(runner, [change, change]);
+    await until(() => of(b).length >= 1, 'the recompute');
+    await until(async () => { const d = (await runner.depths())[RECOMPUTE_JOB]; return d.waiting + d.delayed + d.active === 0; }, 'an empty queue');
+    expect(of(b)).toHaveLength(1);
+    expect((await runner.depths())[RECOMPUTE_JOB].completed).toBe(1);
+    const r = of(b)[0].report;
+    expect(r.periodKind).toBe('month');
+    expect(r.periodStart.getTime()).toBe(Date.parse(f.JAN_START));
+    expect(r.imbalancePct).toBeCloseTo((1.84 / 26.04) * 100, 9);
+  });
+
+  it('a change arriving while the run is in progress triggers another run', async () => {
+    const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
+    const [a1] = await f.threeApartments(opened.db, b);
+    const change = { buildingId: b, resource: 'cold_water' as const, from: new Date(f.JAN_END), to: new Date(f.JAN_END) };
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    const inHook = new Promise<void>((r) => (entered = r));
+    // A reading at the month's end bound touches January (end value) and February (start value).
+    await enqueueImbalanceRecompute(runner, [change]);
+    await inHook; // the first job is active now
+    await f.readings(opened.db, a1, [[f.JAN_END, 111]], { version: 2 });
+    await enqueueImbalanceRecompute(runner, [change]);
+    gate = null;
+    release();
+    await until(() => of(b).filter((c) => c.report.periodStart.getTime() === Date.parse(f.JAN_START)).length >= 2, 'the second January run');
+    const jan = of(b).filter((c) => c.report.periodStart.getTime() === Date.parse(f.JAN_START));
+    expect(jan[0].previous).toBeNull();
+    expect(jan[0].report.apartmentsConsumption).toBeCloseTo(24.2, 9);
+    expect(jan[1].report.apartmentsConsumption).toBeCloseTo(25.2, 9);
+    expect(jan[1].previous!.apartmentsConsumption).toBeCloseTo(24.2, 9);
+    expect(of(b).some((c) => c.report.periodStart.getTime() === Date.parse(f.JAN_END))).toBe(true); // February too
+  });
+
+  it('maps a change to the month and, with telemetered apartment meters, to the local days it touches', async () => {
+    const q = opened.db;
+    const { b } = await f.buildingWithOdpu(q, orgId, 0.00875);
+    const apt = await f.meter(q, b, { placement: 'apartment', remote: true });
+    await f.telemetry(q, apt, '2026-01-10T00:00:00Z', '2026-01-20T00:00:00Z', 10, 0.005);
+    await enqueueImbalanceRecompute(runner, [{ buildingId: b, resource: 'cold_water', from: new Date('2026-01-14T12:00:00Z'), to: new Date('2026-01-15T12:00:00Z') }]);
+    await until(() => of(b).length >= 3, 'three reports');
+    await until(async () => { const d = (await runner.depths())[RECOMPUTE_JOB]; return d.waiting + d.delayed + d.active === 0; }, 'an empty queue');
+    const got = of(b).map((c) => `${c.report.periodKind} ${c.report.periodStart.toISOString()}`).sort();
+    expect(got).toEqual(['day 2026-01-13T21:00:00.000Z', 'day 2026-01-14T21:00:00.000Z', 'month 2025-12-31T21:00:00.000Z']);
+    const day = of(b).find((c) => c.report.periodStart.toISOString() === '2026-01-13T21:00:00.000Z')!.report;
+    expect(day.buildingConsumption).toBeCloseTo(0.84, 9);
+    expect(day.apartmentsConsumption).toBeCloseTo(0.48, 9);
+  });
+
+  it('recompute-all stores the current and previous month of every building with a building meter', async () => {
+    const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
+    const noOdpu = await f.building(opened.db, orgId);
+    await f.meter(opened.db, noOdpu, { placement: 'apartment' });
+    const { rows } = await opened.db.query(
+      `SELECT date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') AT TIME ZONE 'Europe/Moscow' AS cur,
+              (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') - interval '1 month') AT TIME ZONE 'Europe/Moscow' AS prev`);
+    await runner.enqueue(RECOMPUTE_ALL_JOB, {});
+    await until(() => of(b).length >= 2, 'both months');
+    const starts = of(b).map((c) => c.report.periodStart.getTime()).sort();
+    expect(starts).toEqual([new Date(rows[0].prev).getTime(), new Date(rows[0].cur).getTime()]);
+    expect(of(b).every((c) => c.report.periodKind === 'month' && c.report.status === 'insufficient_data')).toBe(true);
+    expect(of(noOdpu)).toHaveLength(0);
+  });
+});
