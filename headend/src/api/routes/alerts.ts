@@ -80,7 +80,9 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/alerts/:id/ack', {
     schema: {
       tags: ['alerts'], summary: 'Acknowledge an alert (someone is on it); the comment goes to the audit journal',
-      params: IdParams, body: z.object({ comment: z.string().trim().max(2000).optional() }).default({}),
+      params: IdParams,
+      // No body at all is fine (fastify hands the schema null): the comment is optional.
+      body: z.object({ comment: z.string().trim().max(2000).optional() }).nullish(),
       response: { 200: AlertOut, ...errors },
     },
   }, async (req) => {
