@@ -64,9 +64,9 @@ export async function upsertThreshold(q: Queryable, t: ThresholdInput): Promise<
 }
 
 /** The same verdict as computeImbalance (src/vee/imbalance.ts), in SQL over stored reports. */
-const STATUS_SQL = `CASE WHEN r.imbalance_pct IS NULL OR r.coverage < $5 THEN 'insufficient_data'
-                         WHEN r.imbalance_pct < -$4 THEN 'negative_imbalance'
-                         WHEN r.imbalance_pct > $3 THEN 'high_loss'
+const STATUS_SQL = `CASE WHEN r.imbalance_pct IS NULL OR r.coverage < $5::float8 THEN 'insufficient_data'
+                         WHEN r.imbalance_pct < -($4::float8) THEN 'negative_imbalance'
+                         WHEN r.imbalance_pct > $3::float8 THEN 'high_loss'
                          ELSE 'ok' END`;
 
 export interface Rejudged {

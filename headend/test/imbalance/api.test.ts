@@ -1,0 +1,121 @@
+/**
+ * Imbalance API on the real API server and embedded database (test/api/harness.ts): synchronous
+ * recompute, stored reports per building and for the list, thresholds with re-judging and audit,
+ * building scope and permissions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../api/harness.js';
+import * as f from './fixtures.js';
+
+let h: Harness;
+let A: number;
+let B: number;
+let engineer: string;
+let operator: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  const q = h.opened.db;
+  const orgId = await f.org(q);
+  A = (await f.buildingWithOdpu(q, orgId, 0.00875)).b; // 7.07 % with the three apartments
+  await f.threeApartments(q, A);
+  B = (await f.buildingWithOdpu(q, orgId, 0.00925)).b; // 12.09 %
+  await f.threeApartments(q, B);
+  engineer = await h.userToken('engineer', { buildingIds: [A] });
+  operator = await h.userToken('operator', { buildingIds: [A] });
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const HAND_PCT = (1.84 / 26.04) * 100;
+
+describe('imbalance API', () => {
+  it('recomputes a month synchronously and serves the stored report with per-meter values', async () => {
+    const r = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { from: '2026-01', to: '2026-02' });
+    expect(r.status).toBe(200);
+    expect(r.body.reports).toHaveLength(1);
+    expect(r.body.reports[0]).toMatchObject({ buildingId: A, resource: 'cold_water', periodKind: 'month', periodStart: '2025-12-31T21:00:00.000Z', status: 'ok' });
+    expect(r.body.reports[0].imbalancePct).toBeCloseTo(HAND_PCT, 9);
+
+    const g = await h.call('GET', `/buildings/${A}/imbalance?resource=cold_water&from=2026-01-01&to=2026-02-01`, operator);
+    expect(g.status).toBe(200);
+    expect(g.body.timezone).toBe('Europe/Moscow');
+    expect(g.body.reports).toHaveLength(1);
+    expect(g.body.reports[0].meters).toHaveLength(4);
+    expect(g.body.reports[0].meters.filter((m: any) => m.placement === 'apartment').map((m: any) => m.method).sort()).toEqual(['interpolated', 'measured', 'measured']);
+    const none = await h.call('GET', `/buildings/${A}/imbalance?from=2026-02&to=2026-03`, operator);
+    expect(none.body.reports).toHaveLength(0);
+  });
+
+  it('lists every visible building with its reports per resource', async () => {
+    await h.call('POST', `/buildings/${B}/imbalance/recompute`, h.adminToken, { resource: 'cold_water', from: '2026-01-01', to: '2026-02-01' });
+    const all = await h.call('GET', '/imbalance?period=2026-01', h.adminToken);
+    expect(all.status).toBe(200);
+    const byId = new Map(all.body.buildings.map((b: any) => [b.id, b]));
+    expect((byId.get(A) as any).reports.cold_water.status).toBe('ok');
+    expect((byId.get(B) as any).reports.cold_water.status).toBe('high_loss');
+    const mine = await h.call('GET', '/imbalance?period=2026-01', engineer);
+    expect(mine.body.buildings.map((b: any) => b.id)).toEqual([A]);
+    const feb = await h.call('GET', '/imbalance?period=2026-02', engineer);
+    expect(feb.body.buildings[0].reports).toEqual({});
+    expect((await h.call('GET', '/imbalance?period=January', engineer)).status).toBe(400);
+  });
+
+  it('keeps other buildings out of scope and residents out altogether', async () => {
+    expect((await h.call('GET', `/buildings/${B}/imbalance`, engineer)).status).toBe(404);
+    expect((await h.call('POST', `/buildings/${B}/imbalance/recompute`, engineer, { from: '2026-01', to: '2026-02' })).status).toBe(404);
+    const resident = await h.userToken('resident');
+    expect((await h.call('GET', `/buildings/${A}/imbalance`, resident)).status).toBe(403);
+    expect((await h.call('GET', '/imbalance?period=2026-01', resident)).status).toBe(403);
+  });
+
+  it('needs imbalance:configure to recompute and to set thresholds', async () => {
+    expect((await h.call('POST', `/buildings/${A}/imbalance/recompute`, operator, { from: '2026-01', to: '2026-02' })).status).toBe(403);
+    expect((await h.call('PUT', '/imbalance-thresholds', operator, { building_id: A, resource: 'cold_water', high_loss_pct: 5, negative_pct: 2, min_coverage: 0.8 })).status).toBe(403);
+    // A default governs buildings the engineer does not see.
+    const d = await h.call('PUT', '/imbalance-thresholds', engineer, { building_id: null, resource: 'cold_water', high_loss_pct: 5, negative_pct: 2, min_coverage: 0.8 });
+    expect(d.status).toBe(403);
+    expect((await h.call('PUT', '/imbalance-thresholds', engineer, { building_id: B, resource: 'cold_water', high_loss_pct: 5, negative_pct: 2, min_coverage: 0.8 })).status).toBe(404);
+  });
+
+  it("a building's thresholds re-judge its stored reports in the same transaction as the audit entry", async () => {
+    const put = await h.call('PUT', '/imbalance-thresholds', engineer, { building_id: A, resource: 'cold_water', high_loss_pct: 5, negative_pct: 1, min_coverage: 0.5 });
+    expect(put.status).toBe(200);
+    expect(put.body.rejudged).toBe(1);
+    expect(put.body.threshold).toMatchObject({ building_id: A, resource: 'cold_water', high_loss_pct: 5 });
+    const g = await h.call('GET', `/buildings/${A}/imbalance?resource=cold_water`, engineer);
+    expect(g.body.reports[0].status).toBe('high_loss');
+    expect(g.body.reports[0].thresholds).toEqual({ highLossPct: 5, negativePct: 1, minCoverage: 0.5 });
+    expect(g.body.reports[0].imbalancePct).toBeCloseTo(HAND_PCT, 9); // numbers unchanged, only the verdict
+    const audit = await h.opened.db.query(`SELECT action, building_id FROM audit_log WHERE entity = 'imbalance_threshold'`);
+    expect(audit.rows.map((r) => [r.action, Number(r.building_id)])).toEqual([['create', A]]);
+
+    // The admin's default does not touch A (own row) but re-judges B.
+    const d = await h.call('PUT', '/imbalance-thresholds', h.adminToken, { building_id: null, resource: 'cold_water', high_loss_pct: 20, negative_pct: 2, min_coverage: 0.8 });
+    expect(d.status).toBe(200);
+    expect(d.body.rejudged).toBe(1);
+    const list = await h.call('GET', '/imbalance?period=2026-01', h.adminToken);
+    const byId = new Map(list.body.buildings.map((b: any) => [b.id, b.reports.cold_water.status]));
+    expect([byId.get(A), byId.get(B)]).toEqual(['high_loss', 'ok']);
+
+    // A recompute judges by the same rows.
+    const again = await h.call('POST', `/buildings/${B}/imbalance/recompute`, h.adminToken, { from: '2026-01', to: '2026-02' });
+    expect(again.body.reports[0]).toMatchObject({ status: 'ok', thresholds: { highLossPct: 20 } });
+
+    const seen = await h.call('GET', '/imbalance-thresholds', engineer);
+    expect(seen.body.map((t: any) => t.building_id)).toEqual([null, A]);
+  });
+
+  it('bounds a synchronous recompute and refuses kinds the meters do not support', async () => {
+    const long = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { kind: 'day', from: '2026-01-01', to: '2026-03-15' });
+    expect(long.status).toBe(400);
+    expect(long.body.message).toMatch(/at most 62 periods/);
+    const day = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { kind: 'day', from: '2026-01-10', to: '2026-01-11' });
+    expect(day.status).toBe(400);
+    expect(day.body.message).toMatch(/every apartment meter read remotely/);
+    const back = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { from: '2026-02', to: '2026-01' });
+    expect(back.status).toBe(400);
+  });
+});
