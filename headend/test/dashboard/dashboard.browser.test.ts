@@ -1,0 +1,183 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium driven by playwright-core against a real HTTP
+ * head-end API (embedded PGlite-TimescaleDB, seeded with known numbers: ОДПУ 1000 vs Σ ИПУ 880 → 12.0 %).
+ * Logs in through the form, opens the building, reads the chart's table and the ECharts instance,
+ * switches language, corrects a reading on the meter page, and saves a screenshot to test-artifacts/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startHarness, type Harness } from '../api/harness.js';
+import { seedBuilding, type SeededBuilding } from './seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+let h: Harness;
+let a: SeededBuilding;
+let base: string;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  // A missing browser is a failure with the fix, never a silent skip.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
+  h = await startHarness();
+  a = await seedBuilding(h.opened.db, { address: 'ул. Ленина, 1', externalId: 'UI-A' });
+  await h.userToken('engineer', { buildingIds: [a.buildingId], username: 'ivanov' });
+  await h.userToken('resident', { username: 'petrova' });
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+  profile = await mkdtemp(join(tmpdir(), 'amr-dashboard-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    locale: 'ru-RU', // navigator.language → the dashboard starts in Russian
+    viewport: { width: 1400, height: 1000 },
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  await h?.close();
+});
+
+const byTestId = (id: string) => page.locator(`[data-testid="${id}"]`);
+
+async function login(username: string, password: string) {
+  await page.goto(`${base}/dashboard/`);
+  await byTestId('login-form').waitFor();
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('form[data-testid="login-form"] button[type="submit"]');
+}
+
+/** Series of an ECharts instance, read from the page (what the chart really holds). */
+function chartSeries(testid: string) {
+  return page.evaluate((id) => {
+    // page.evaluate callbacks run in the browser; the test tsconfig has no DOM lib, hence globalThis.
+    const g = globalThis as any;
+    const inst = g.echarts.getInstanceByDom(g.document.querySelector(`[data-testid="${id}"]`));
+    if (!inst) return null;
+    const o = inst.getOption();
+    return { x: o.xAxis[0].data ?? null, series: o.series.map((s: any) => ({ id: s.id, name: s.name, type: s.type, data: s.data })) };
+  }, testid);
+}
+
+describe('engineers dashboard in Chromium', () => {
+  it('login through the form, buildings list with the month imbalance', async () => {
+    await login('ivanov', 'password-123');
+    await expect.poll(() => byTestId('whoami').textContent()).toContain('ivanov');
+    await page.evaluate(() => { (globalThis as any).location.hash = '#/?period=2025-01'; });
+    const cell = byTestId(`imb-${a.buildingId}-heat`);
+    await cell.waitFor();
+    expect(await cell.textContent()).toContain('12,0 %');
+    expect(await cell.locator('.badge').textContent()).toBe('большие потери');
+    expect(await byTestId(`gw-${a.buildingId}`).textContent()).toBe('1 / 2');
+  }, 60_000);
+
+  it('building page: chart table and the ECharts instance hold ОДПУ 1000, Σ ИПУ 880, 12.0 %', async () => {
+    await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02`; }, a.buildingId);
+    await byTestId('imb-row-2025-01').waitFor();
+    expect(await byTestId('building-title').textContent()).toContain('ул. Ленина, 1');
+    expect(await byTestId('imb-odpu-2025-01').getAttribute('data-value')).toBe('1000');
+    expect(await byTestId('imb-ipu-2025-01').getAttribute('data-value')).toBe('880');
+    expect(await byTestId('imb-pct-2025-01').getAttribute('data-value')).toBe('12');
+    expect(await byTestId('imb-pct-2025-01').textContent()).toBe('12,0 %');
+    expect(await byTestId('imb-odpu-2025-01').textContent()).toBe('1\u00a0000');
+    expect(await byTestId('imb-status-2025-01').textContent()).toBe('большие потери');
+    expect(await byTestId('imb-pct-2025-02').textContent()).toBe('5,0 %');
+
+    const imb = await chartSeries('chart-imbalance');
+    expect(imb).not.toBeNull();
+    expect(imb!.series.map((s: any) => [s.id, s.type, s.data])).toEqual([
+      ['odpu', 'bar', [1100, 1000, 900]],
+      ['ipu', 'bar', [990, 880, 855]],
+      ['pct', 'line', [10, 12, 5]],
+    ]);
+    expect(imb!.series[0].name).toBe('ОДПУ');
+
+    // Daily consumption of the heat ОДПУ: differences of day-end registers, 1000 kWh in January + 900 in February.
+    const daily = await chartSeries('chart-daily');
+    const days = daily!.series[0].data as number[];
+    expect(days).toHaveLength(59);
+    expect(days.reduce((s, v) => s + v, 0)).toBeCloseTo(1900, 1);
+    // Heat carrier: the last 7 days before the last reading, hourly; ΔT = flow − return.
+    const heat = await chartSeries('chart-heat');
+    const flow = heat!.series.find((s: any) => s.id === 'flow').data as [string, number][];
+    const ret = heat!.series.find((s: any) => s.id === 'return').data as [string, number][];
+    const dT = heat!.series.find((s: any) => s.id === 'deltaT').data as [string, number][];
+    expect(flow).toHaveLength(48);
+    expect(flow[0]).toEqual(['2025-02-27T00:00:00.000Z', 84]);
+    expect(dT[0][1]).toBeCloseTo(flow[0][1] - ret[0][1], 6);
+    expect((heat!.series.find((s: any) => s.id === 'power').data as [string, number][])[12][1]).toBe(140);
+
+    // Meters: last verdict with translated reasons; gateways with outbox depth; open alerts.
+    expect(await byTestId(`meter-reasons-${a.apt2}`).textContent()).toBe('показание уменьшилось');
+    expect(await byTestId('gateway-row-gw-ov-1').textContent()).toContain('3');
+    expect(await byTestId('alerts-table').locator('tbody tr').count()).toBe(2);
+  }, 60_000);
+
+  it('language toggle: EN then RU, remembered in localStorage; screenshot saved', async () => {
+    await byTestId('lang-toggle').click();
+    await expect.poll(() => byTestId('imb-th-odpu').textContent()).toBe('Building meter');
+    expect(await byTestId('imb-pct-2025-01').textContent()).toBe('12.0 %');
+    expect(await byTestId(`meter-reasons-${a.apt2}`).textContent()).toBe('register decreased');
+    expect((await chartSeries('chart-imbalance'))!.series[0].name).toBe('Building meter');
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.dashboard.lang'))).toBe('en');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building-en.png'), fullPage: true });
+
+    await byTestId('lang-toggle').click();
+    await expect.poll(() => byTestId('imb-th-odpu').textContent()).toBe('ОДПУ');
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.dashboard.lang'))).toBe('ru');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building.png'), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, 'dashboard-building.png'))).toBe(true);
+  }, 60_000);
+
+  it('meter page: a correction becomes a new version showing who and why; reject asks for a reason', async () => {
+    await page.evaluate((id) => { (globalThis as any).location.hash = `#/meters/${id}`; }, a.apt2);
+    const key = '2025-01-20T00:00:00.000Z';
+    await byTestId(`reading-${key}-v1`).waitFor();
+    // the earlier correction seeded by SQL shows its author and reason
+    expect(await byTestId('history-2025-01-10T00:00:00.000Z-v2').textContent()).toContain('eng');
+    expect(await byTestId('history-2025-01-10T00:00:00.000Z-v2').textContent()).toContain('digits swapped');
+
+    await byTestId(`correct-${key}-v1`).click();
+    await byTestId('action-value').fill('219');
+    await byTestId('action-reason').fill('misread on site');
+    await byTestId('action-form-correct').locator('button[type="submit"]').click();
+    await byTestId(`reading-${key}-v2`).waitFor();
+    const history = await byTestId(`history-${key}-v2`).textContent();
+    expect(history).toContain('ivanov');
+    expect(history).toContain('misread on site');
+    expect(await byTestId(`reading-${key}-v2`).textContent()).toContain('219');
+    expect(await byTestId(`history-${key}-v1`).textContent()).toContain('заменено исправлением');
+    const stored = (await h.opened.db.query("SELECT value, created_by, reason FROM readings WHERE meter_id = $1 AND time = '2025-01-20T00:00Z' ORDER BY version", [a.apt2])).rows;
+    expect(stored).toEqual([{ value: 190, created_by: null, reason: null }, { value: 219, created_by: 'ivanov', reason: 'misread on site' }]);
+
+    // A review without a reason is refused in the form, before any request.
+    await byTestId('reject-2025-01-15T00:00:00.000Z-v1').click();
+    await byTestId('action-form-reject').locator('button[type="submit"]').click();
+    expect(await byTestId('action-reason').evaluate((el) => (el as any).validity.valid)).toBe(false);
+  }, 60_000);
+
+  it('a resident who logs in is told this is the engineers page', async () => {
+    await byTestId('logout').click();
+    await login('petrova', 'password-123');
+    await byTestId('resident-notice').waitFor();
+    expect(await byTestId('resident-notice').textContent()).toContain('страница для инженеров');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
