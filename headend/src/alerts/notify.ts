@@ -31,12 +31,23 @@ export function webhookBody(event: NoticeEvent, a: AlertRow): { event: NoticeEve
   };
 }
 
+/**
+ * POSTs the JSON body; a 2xx answer within `timeoutMs` is success. Credentials in the URL
+ * (https://user:pass@host/…) are sent as HTTP Basic authorisation: fetch refuses URLs that carry them.
+ */
 export async function sendWebhook(url: string, body: unknown, timeoutMs: number): Promise<void> {
+  const target = new URL(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'amr-headend-alerts' };
+  if (target.username || target.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'amr-headend-alerts' },
+      headers,
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });

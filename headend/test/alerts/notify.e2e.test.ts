@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
@@ -27,8 +28,12 @@ let smtp: SmtpReceiver;
 let deps: AlertDeps;
 let buildingId: number;
 let meterId: number;
+let webhookUrl: string;
+let redactedWebhookUrl: string;
+const logLines: string[] = [];
 
 const ago = (min: number) => new Date(Date.now() - min * 60_000);
+const basicAuth = `Basic ${Buffer.from('hook-user:hook-secret').toString('base64')}`;
 const hooksFor = (subject: string, event?: string) => webhook.hooks.filter((h) => h.alert.subject === subject && (!event || h.event === event));
 const mailsFor = (subject: string, event?: string) => smtp.mails.filter((m) => m.headers['x-amr-alert-subject'] === subject && (!event || m.headers['x-amr-alert-event'] === event));
 async function notificationRows(subject: string, event: string) {
@@ -55,13 +60,16 @@ beforeAll(async () => {
     await seedGateway(q, 'gw-1', buildingId, { lastSeenAt: ago(120), createdAt: ago(10 * 24 * 60) });
     await seedGateway(q, 'gw-ok', buildingId, { lastSeenAt: ago(1), createdAt: ago(10 * 24 * 60) });
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // The webhook URL carries credentials (sent as Basic auth): no log line, error or stored target may show them.
+  webhookUrl = webhook.url.replace('http://', 'http://hook-user:hook-secret@');
+  redactedWebhookUrl = webhook.url.replace('http://', 'http://hook-user:***@');
+  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }));
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
   deps = {
     db, logger, notifyAttempts: ATTEMPTS, webhookTimeoutMs: 5000,
     config: {
       METER_SILENT_MINUTES: 24 * 60, GATEWAY_SILENT_MINUTES: 60,
-      ALERT_WEBHOOK_URL: webhook.url, SMTP_URL: smtp.url, SMTP_FROM: 'amr-headend@example.org', ALERT_EMAIL_TO: 'ops@example.org, chief@example.org',
+      ALERT_WEBHOOK_URL: webhookUrl, SMTP_URL: smtp.url, SMTP_FROM: 'amr-headend@example.org', ALERT_EMAIL_TO: 'ops@example.org, chief@example.org',
     },
   };
   await defineAlertJobs(runner, deps);
@@ -96,9 +104,10 @@ describe('silent gateway and meter', () => {
       expect(mailsFor(subject)).toHaveLength(1);
       const rows = await notificationRows(subject, 'raised');
       expect(rows.map((r) => [r.channel, r.status, r.attempts, r.last_error])).toEqual([['email', 'sent', 1, null], ['webhook', 'sent', 1, null]]);
-      expect(rows.find((r) => r.channel === 'webhook')!.target).toBe(webhook.url);
+      expect(rows.find((r) => r.channel === 'webhook')!.target).toBe(redactedWebhookUrl);
     }
     const gwHook = hooksFor('gateway:gw-1')[0];
+    expect(gwHook.authorization).toBe(basicAuth);
     expect(gwHook.alert).toMatchObject({ kind: 'gateway_silent', gateway_id: 'gw-1', building_id: buildingId, severity: 'critical', cleared_at: null });
     expect(gwHook.alert.message).toMatch(/^Шлюз gw-1 .*\nGateway gw-1 \(Шлюз gw-1\) \(building \d+\) silent since/);
     const mail = mailsFor('gateway:gw-1')[0];
@@ -134,7 +143,7 @@ describe('a failing webhook', () => {
     const failed = await waitFor('webhook notification failed for good', async () =>
       (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'webhook' && r.status === 'failed'));
     expect(failed.attempts).toBe(ATTEMPTS);
-    expect(failed.last_error).toBe(`webhook ${webhook.url}: HTTP 500 receiver says no`);
+    expect(failed.last_error).toBe(`webhook ${redactedWebhookUrl}: HTTP 500 receiver says no`);
     expect(failed.sent_at).toBeNull();
     expect(hooksFor('gateway:gw-fail').map((h) => h.answered)).toEqual([500, 500, 500]);
     const email = await waitFor('e-mail sent', async () => (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'email' && r.status === 'sent'));
@@ -166,5 +175,13 @@ describe('imbalance hook', () => {
     expect(hooksFor(subject, 'cleared')).toHaveLength(1);
     expect(mailsFor(subject, 'cleared')).toHaveLength(1);
     expect(hooksFor(subject)).toHaveLength(2);
+  });
+});
+
+describe('logs', () => {
+  it('name the webhook target redacted and never show its password', () => {
+    expect(logLines.some((l) => l.includes('alert notification sent') && l.includes(redactedWebhookUrl))).toBe(true);
+    expect(logLines.some((l) => l.includes('alert notification failed for good') && l.includes(redactedWebhookUrl))).toBe(true);
+    expect(logLines.filter((l) => l.includes('hook-secret'))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
-export interface Hook { event: string; alert: { id: number; kind: string; subject: string; message: string; cleared_at: string | null; [k: string]: unknown }; answered: number }
+export interface Hook { event: string; alert: { id: number; kind: string; subject: string; message: string; cleared_at: string | null; [k: string]: unknown }; answered: number; authorization?: string }
 
 export interface WebhookReceiver {
   url: string;
@@ -25,7 +25,7 @@ export async function startWebhookReceiver(statusFor: (body: Hook) => number = (
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Hook;
         status = req.method === 'POST' && req.headers['content-type'] === 'application/json' ? statusFor(body) : 400;
-        hooks.push({ ...body, answered: status });
+        hooks.push({ ...body, answered: status, authorization: req.headers.authorization });
       } catch { /* answered 400 */ }
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? 'receiver says no' : '');
     });
