@@ -6,8 +6,8 @@ import type { Queryable } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
 import { primaryQuantity } from '../api/services/readings.js';
 import type { ValidationSettings } from '../vee/index.js';
-import { historyDepth, judge, predecessorOf, type MeterRow, type TargetRow, type Verdict } from './judge.js';
-import { deleteQueue, loadContext, loadHistory, loadMeters, loadSuccessors, loadTargets, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
+import { historyDepth, judge, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
+import { deleteQueue, loadHistory, loadInstants, loadMeters, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
 
 export interface BatchResult {
   /** Queue rows taken (and removed). */
@@ -15,8 +15,6 @@ export interface BatchResult {
   verdicts: Verdict[];
   affected: AffectedPeriod[];
 }
-
-const entryKey = (e: QueueEntry) => `${e.meterId}|${e.timeKey}`;
 
 export async function runBatch(q: Queryable, opts: { batchSize: number; skipMeters: readonly number[]; settings: ValidationSettings; onlyMeters?: readonly number[] }): Promise<BatchResult> {
   const taken = await takeQueue(q, opts.batchSize, opts.skipMeters, opts.onlyMeters);
@@ -26,43 +24,59 @@ export async function runBatch(q: Queryable, opts: { batchSize: number; skipMete
   return { taken, verdicts: verdicts.verdicts, affected: affectedPeriods(verdicts.targets, verdicts.meters) };
 }
 
-/** Judges every register row at `entries` and at the reading right after each; stores the verdicts. */
+/**
+ * Judges every register row at `entries` and at the reading right after each (its gap, spike and
+ * decrease verdicts depend on its predecessor, which a late reading or a review just changed; the one
+ * after that keeps its predecessor, so only one). Stores the verdicts.
+ */
 export async function validateInstants(q: Queryable, entries: readonly QueueEntry[], settings: ValidationSettings): Promise<{ verdicts: Verdict[]; targets: TargetRow[]; meters: Map<number, MeterRow> }> {
   const meters = await loadMeters(q, [...new Set(entries.map((e) => e.meterId))]);
-  const known = entries.filter((e) => meters.has(e.meterId));
-  const quantityOf = (id: number) => primaryQuantity(meters.get(id)!.resource);
+  const registerOf = (id: number) => primaryQuantity(meters.get(id)!.resource);
 
-  const seen = new Set(known.map(entryKey));
-  const successors = (await loadSuccessors(q, known, quantityOf)).filter((s) => !seen.has(entryKey(s)));
-  const targets = await loadTargets(q, [...known, ...successors], quantityOf);
-  if (!targets.length) return { verdicts: [], targets, meters };
-
-  // Per meter: history from `depth` instants before the earliest target up to the latest one.
-  const span = new Map<number, { min: TargetRow; max: TargetRow }>();
-  for (const t of targets) {
-    const s = span.get(t.meterId);
-    if (!s) span.set(t.meterId, { min: t, max: t });
+  // Per meter: the span of queued instants; history reaches `depth` points before it and one after.
+  const span = new Map<number, { min: QueueEntry; max: QueueEntry }>();
+  for (const e of entries) {
+    if (!meters.has(e.meterId)) continue;
+    const s = span.get(e.meterId);
+    if (!s) span.set(e.meterId, { min: e, max: e });
     else {
-      if (t.time < s.min.time) s.min = t;
-      if (t.time > s.max.time) s.max = t;
+      if (e.time < s.min.time) s.min = e;
+      if (e.time > s.max.time) s.max = e;
     }
   }
+  if (!span.size) return { verdicts: [], targets: [], meters };
   const history = await loadHistory(
     q,
-    [...span].map(([meterId, s]) => ({ meterId, quantity: quantityOf(meterId), t0: s.min.timeKey, t1: s.max.timeKey })),
+    [...span].map(([meterId, s]) => ({ meterId, quantity: registerOf(meterId), t0: s.min.timeKey, t1: s.max.timeKey })),
     historyDepth(settings),
   );
 
-  // Context quantities at each target instant and at its predecessor (for deltas).
-  const instants = new Map<string, { meterId: number; time: Date }>();
-  for (const t of targets) {
-    instants.set(`${t.meterId}|${t.time.getTime()}`, { meterId: t.meterId, time: t.time });
-    const prev = predecessorOf(history.get(t.meterId), t.time);
-    if (prev) instants.set(`${t.meterId}|${prev.time.getTime()}`, { meterId: t.meterId, time: prev.time });
+  // Instants to load: the queued ones, their successors, and the predecessors of both (for deltas).
+  const key = (meterId: number, timeKey: string) => `${meterId}|${timeKey}`;
+  const queued = new Set(entries.map((e) => key(e.meterId, e.timeKey)));
+  const successors = new Set<string>();
+  const instants = new Map<string, { meterId: number; timeKey: string; register: string }>();
+  const add = (meterId: number, timeKey: string) => instants.set(key(meterId, timeKey), { meterId, timeKey, register: registerOf(meterId) });
+  for (const e of entries) {
+    if (!meters.has(e.meterId)) continue;
+    add(e.meterId, e.timeKey);
+    const pts = history.get(e.meterId) ?? [];
+    const at = lowerBound(pts, e.time.getTime());
+    const self = pts[at]?.timeKey === e.timeKey;
+    if (at > 0) add(e.meterId, pts[at - 1].timeKey);
+    // The next reading of the register, even when this instant's own row is rejected or missing.
+    const next = pts[self ? at + 1 : at];
+    if (next && !queued.has(key(e.meterId, next.timeKey))) {
+      add(e.meterId, next.timeKey);
+      successors.add(key(e.meterId, next.timeKey));
+      const before = pts[self ? at : at - 1];
+      if (before) add(e.meterId, before.timeKey);
+    }
   }
-  const context = await loadContext(q, [...instants.values()]);
-
-  const verdicts = judge({ meters, history, targets, context, settings });
+  const loaded = await loadInstants(q, [...instants.values()]);
+  // Register rows at predecessor-only instants were loaded for context, not to be judged again.
+  const targets = loaded.targets.filter((t) => queued.has(key(t.meterId, t.timeKey)) || successors.has(key(t.meterId, t.timeKey)));
+  const verdicts = judge({ meters, history, targets, context: loaded.context, settings });
   await upsertVerdicts(q, verdicts);
   return { verdicts, targets, meters };
 }

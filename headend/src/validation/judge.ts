@@ -98,13 +98,6 @@ export interface JudgeInput {
 
 export const instantKey = (meterId: number, t: Date | number): string => `${meterId}|${typeof t === 'number' ? t : t.getTime()}`;
 
-/** The previous register instant of each target (the interval the rules look at ends at the target). */
-export function predecessorOf(history: readonly RegisterPoint[] | undefined, t: Date): RegisterPoint | undefined {
-  if (!history) return undefined;
-  const i = lowerBound(history, t.getTime());
-  return i > 0 ? history[i - 1] : undefined;
-}
-
 /** How many earlier points the rules need (spike window + the interval before it, stuck run). */
 export function historyDepth(s: ValidationSettings): number {
   return Math.max(s.spikeWindow + 1, s.stuckIntervals) + 1;

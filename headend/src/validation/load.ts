@@ -8,20 +8,25 @@ import type { Queryable } from '../db/index.js';
 import type { RegisterPoint } from '../vee/index.js';
 import { CONTEXT_QUANTITIES, type InstantValues, type MeterRow, type TargetRow, type Verdict, instantKey } from './judge.js';
 
-export interface QueueEntry { meterId: number; timeKey: string }
+export interface QueueEntry {
+  meterId: number;
+  time: Date;
+  /** The instant as the database printed it: the exact key for writing back (µs precision). */
+  timeKey: string;
+}
 
 /** Recent telemetry points the poll interval is the median spacing of. */
 const POLL_SAMPLE = 25;
 
 /** The oldest queue entries, skipping meters in back-off; locked so a second head-end skips them. */
 export async function takeQueue(q: Queryable, limit: number, skipMeters: readonly number[], onlyMeters?: readonly number[]): Promise<QueueEntry[]> {
-  const { rows } = await q.query<{ meter_id: string; tkey: string }>(
-    `SELECT meter_id, time::text AS tkey FROM vee_queue
+  const { rows } = await q.query<{ meter_id: string; time: Date; tkey: string }>(
+    `SELECT meter_id, time, time::text AS tkey FROM vee_queue
       WHERE NOT (meter_id = ANY($2::bigint[])) AND ($3::bigint[] IS NULL OR meter_id = ANY($3::bigint[]))
       ORDER BY enqueued_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit, skipMeters, onlyMeters ?? null],
   );
-  return rows.map((r) => ({ meterId: Number(r.meter_id), timeKey: r.tkey }));
+  return rows.map((r) => ({ meterId: Number(r.meter_id), time: r.time, timeKey: r.tkey }));
 }
 
 /** Meters at the head of the queue (no lock): to retry a failed batch one meter at a time. */
@@ -62,57 +67,32 @@ export async function loadMeters(q: Queryable, ids: readonly number[]): Promise<
   } satisfies MeterRow]));
 }
 
-/**
- * The first register reading after each queued instant, when it is not queued itself: its gap, spike
- * and decrease verdicts depend on its predecessor, which a late reading or a review just changed.
- * Only the next one: the one after it still has the same predecessor.
- */
-export async function loadSuccessors(q: Queryable, entries: readonly QueueEntry[], quantityOf: (meterId: number) => string): Promise<QueueEntry[]> {
-  if (!entries.length) return [];
-  const { rows } = await q.query<{ meter_id: string; tkey: string }>(
-    `SELECT DISTINCT k.m AS meter_id, s.time::text AS tkey
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS k(m, t, qn)
-       CROSS JOIN LATERAL (SELECT r.time FROM readings r WHERE r.meter_id = k.m AND r.quantity = k.qn AND r.time > k.t ORDER BY r.time LIMIT 1) s`,
-    [entries.map((e) => e.meterId), entries.map((e) => e.timeKey), entries.map((e) => quantityOf(e.meterId))],
-  );
-  return rows.map((r) => ({ meterId: Number(r.meter_id), timeKey: r.tkey }));
-}
-
-/** Every version of the register quantity at the given instants. */
-export async function loadTargets(q: Queryable, entries: readonly QueueEntry[], quantityOf: (meterId: number) => string): Promise<TargetRow[]> {
-  if (!entries.length) return [];
-  const { rows } = await q.query(
-    `SELECT r.meter_id, r.quantity, r.time, r.time::text AS tkey, r.version, r.value, r.quality
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS k(m, t, qn)
-       CROSS JOIN LATERAL (SELECT * FROM readings r WHERE r.meter_id = k.m AND r.time = k.t AND r.quantity = k.qn OFFSET 0) r`,
-    [entries.map((e) => e.meterId), entries.map((e) => e.timeKey), entries.map((e) => quantityOf(e.meterId))],
-  );
-  return rows.map((r) => ({
-    meterId: Number(r.meter_id), quantity: r.quantity, time: r.time, timeKey: r.tkey, version: r.version, value: r.value, quality: r.quality ?? [],
-  }));
-}
+/** A register point as loaded, with the database's exact text of its instant. */
+export interface HistPoint extends RegisterPoint { timeKey: string }
 
 /**
- * Per meter, the current version of each register instant in [t0, t1) plus `depth` instants before
- * t0, leaving out instants whose current version an engineer rejected (latest review) and NULL values.
+ * Per meter, the current version of each register instant in [t0, t1], `depth` instants before t0
+ * and the first one after t1 (the successor of the latest queued instant), leaving out instants whose
+ * current version an engineer rejected (latest review) and NULL values.
  */
 export async function loadHistory(
   q: Queryable,
   ranges: ReadonlyArray<{ meterId: number; quantity: string; t0: string; t1: string }>,
   depth: number,
-): Promise<Map<number, RegisterPoint[]>> {
-  const out = new Map<number, RegisterPoint[]>();
+): Promise<Map<number, HistPoint[]>> {
+  const out = new Map<number, HistPoint[]>();
   if (!ranges.length) return out;
+  const pick = 'SELECT DISTINCT ON (r.time) r.time, r.value, r.quality, r.version FROM readings r WHERE r.meter_id = k.m AND r.quantity = k.qn';
   const { rows } = await q.query(
-    `SELECT k.m AS meter_id, c.time, c.value, c.quality
+    `SELECT k.m AS meter_id, c.time, c.time::text AS tkey, c.value, c.quality
        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(m, qn, t0, t1)
        CROSS JOIN LATERAL (
          SELECT u.* FROM (
-           (SELECT DISTINCT ON (r.time) r.time, r.value, r.quality, r.version FROM readings r
-             WHERE r.meter_id = k.m AND r.quantity = k.qn AND r.time < k.t0 ORDER BY r.time DESC, r.version DESC LIMIT $5)
+           (${pick} AND r.time < k.t0 ORDER BY r.time DESC, r.version DESC LIMIT $5)
            UNION ALL
-           (SELECT DISTINCT ON (r.time) r.time, r.value, r.quality, r.version FROM readings r
-             WHERE r.meter_id = k.m AND r.quantity = k.qn AND r.time >= k.t0 AND r.time < k.t1 ORDER BY r.time, r.version DESC)
+           (${pick} AND r.time >= k.t0 AND r.time <= k.t1 ORDER BY r.time, r.version DESC)
+           UNION ALL
+           (${pick} AND r.time > k.t1 ORDER BY r.time, r.version DESC LIMIT 1)
          ) u
          WHERE u.value IS NOT NULL
            AND (SELECT rv.decision FROM reading_reviews rv
@@ -126,30 +106,39 @@ export async function loadHistory(
     const id = Number(r.meter_id);
     let list = out.get(id);
     if (!list) out.set(id, (list = []));
-    list.push({ time: r.time, value: r.value, quality: r.quality ?? [] });
+    list.push({ time: r.time, timeKey: r.tkey, value: r.value, quality: r.quality ?? [] });
   }
   return out;
 }
 
-/** Current values of the context quantities at each (meter, instant), keyed by instantKey. */
-export async function loadContext(q: Queryable, instants: ReadonlyArray<{ meterId: number; time: Date }>): Promise<Map<string, InstantValues>> {
-  const out = new Map<string, InstantValues>();
-  if (!instants.length) return out;
+/**
+ * Every version of the register and the context quantities at the given (meter, instant) pairs:
+ * the rows to judge and, beside them, what the meter measured at the same instants.
+ */
+export async function loadInstants(
+  q: Queryable,
+  instants: ReadonlyArray<{ meterId: number; timeKey: string; register: string }>,
+): Promise<{ targets: TargetRow[]; context: Map<string, InstantValues> }> {
+  const targets: TargetRow[] = [];
+  const context = new Map<string, InstantValues>();
+  if (!instants.length) return { targets, context };
   const { rows } = await q.query(
-    `SELECT k.m AS meter_id, c.time, c.quantity, c.value
-       FROM unnest($1::bigint[], $2::timestamptz[]) AS k(m, t)
-       CROSS JOIN LATERAL (SELECT DISTINCT ON (r.quantity) r.time, r.quantity, r.value FROM readings r
-                            WHERE r.meter_id = k.m AND r.time = k.t AND r.quantity = ANY($3::text[])
-                            ORDER BY r.quantity, r.version DESC) c`,
-    [instants.map((i) => i.meterId), instants.map((i) => i.time), [...CONTEXT_QUANTITIES]],
+    `SELECT r.meter_id, r.quantity, r.time, r.time::text AS tkey, r.version, r.value, r.quality, k.qn = r.quantity AS is_register
+       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS k(m, t, qn)
+       CROSS JOIN LATERAL (SELECT * FROM readings r WHERE r.meter_id = k.m AND r.time = k.t AND (r.quantity = k.qn OR r.quantity = ANY($4::text[])) OFFSET 0) r
+      ORDER BY r.meter_id, r.time, r.quantity, r.version`,
+    [instants.map((i) => i.meterId), instants.map((i) => i.timeKey), instants.map((i) => i.register), [...CONTEXT_QUANTITIES]],
   );
   for (const r of rows) {
-    const key = instantKey(Number(r.meter_id), r.time);
-    let v = out.get(key);
-    if (!v) out.set(key, (v = {}));
-    (v as Record<string, number | null>)[r.quantity] = r.value;
+    const meterId = Number(r.meter_id);
+    if (r.is_register) targets.push({ meterId, quantity: r.quantity, time: r.time, timeKey: r.tkey, version: r.version, value: r.value, quality: r.quality ?? [] });
+    const key = instantKey(meterId, r.time);
+    let v = context.get(key);
+    if (!v) context.set(key, (v = {}));
+    // Ordered by version: the last one written is the current version.
+    if ((CONTEXT_QUANTITIES as readonly string[]).includes(r.quantity)) (v as Record<string, number | null>)[r.quantity] = r.value;
   }
-  return out;
+  return { targets, context };
 }
 
 export async function upsertVerdicts(q: Queryable, verdicts: readonly Verdict[]): Promise<void> {

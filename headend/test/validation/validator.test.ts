@@ -208,6 +208,34 @@ describe('validator through the database', () => {
     expect(got.filter((a) => a.buildingId === bB)).toHaveLength(2);
   });
 
+  it('a meter whose verdicts cannot be stored stays queued and does not block the others', async () => {
+    const good = await meter({ placement: 'apartment', premise_id: flat, resource: 'cold_water' });
+    const bad = await meter({ placement: 'apartment', premise_id: flat, resource: 'cold_water' });
+    // A real failure in the database for one meter only (not a mock): a trigger refusing its verdicts.
+    await h.opened.db.query(`CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.meter_id = ${bad} THEN RAISE EXCEPTION 'refused for test'; END IF; RETURN NEW; END $$`);
+    await h.opened.db.query('CREATE TRIGGER refuse_bad BEFORE INSERT ON reading_validations FOR EACH ROW EXECUTE FUNCTION refuse_bad()');
+    await tele(bad, 'volume_m3', hourly(3, 1, 0.01, T0 + 300 * H));
+    await tele(good, 'volume_m3', hourly(4, 1, 0.01, T0 + 300 * H));
+    const logs: string[] = [];
+    const v2 = startValidator({ db: h.opened.db, logger: pino({ level: 'warn' }, { write: (line: string) => { logs.push(line); } }), intervalMs: 3_600_000 });
+    try {
+      expect(await v2.drain()).toBe(4);
+      expect(await verdicts(good)).toHaveLength(4);
+      expect(await verdicts(bad)).toHaveLength(0);
+      const left = (await h.opened.db.query('SELECT meter_id FROM vee_queue')).rows.map((r) => Number(r.meter_id));
+      expect(left).toEqual([bad, bad, bad]);
+      expect(logs.some((l) => l.includes(`meter ${bad} failed validation`))).toBe(true);
+      // While in back-off the meter is skipped: a further drain neither fails nor loops.
+      expect(await v2.drain()).toBe(0);
+    } finally {
+      await v2.stop();
+      await h.opened.db.query('DROP TRIGGER refuse_bad ON reading_validations');
+    }
+    expect(await v.drain()).toBe(3);
+    expect(await verdicts(bad)).toHaveLength(3);
+  });
+
   it('throughput: 20 000 telemetry readings of 200 meters drained (figure in the log)', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 200; i++) ids.push(await meter({ placement: 'apartment', premise_id: flat, resource: 'cold_water' }));
