@@ -51,7 +51,7 @@ beforeAll(async () => {
   await migrate(opened.db);
   db = opened.db;
   webhook = await startWebhookReceiver((b) => (b.alert.subject === 'gateway:gw-fail' ? 500 : 204));
-  smtp = await startSmtpReceiver();
+  smtp = await startSmtpReceiver((m) => m.headers['x-amr-alert-subject'] === 'gateway:gw-mailfail');
   // Seeded in real time, so the scheduled run (real now) and the runs we enqueue agree.
   await db.tx(async (q) => {
     buildingId = await seedBuilding(q);
@@ -149,6 +149,18 @@ describe('a failing webhook', () => {
     const email = await waitFor('e-mail sent', async () => (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'email' && r.status === 'sent'));
     expect(email.attempts).toBe(1);
     expect(mailsFor('gateway:gw-fail')).toHaveLength(1);
+  });
+
+  it('a refused e-mail likewise, with the SMTP answer as the error; the webhook still goes', async () => {
+    await seedGateway(db, 'gw-mailfail', buildingId, { lastSeenAt: ago(180), createdAt: ago(10 * 24 * 60) });
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    const failed = await waitFor('e-mail notification failed for good', async () =>
+      (await notificationRows('gateway:gw-mailfail', 'raised')).find((r) => r.channel === 'email' && r.status === 'failed'));
+    expect(failed.attempts).toBe(ATTEMPTS);
+    expect(failed.last_error).toMatch(new RegExp(`^e-mail via ${smtp.url.replace(/\./g, '\\.')}/?: .*550.*mailbox unavailable \\(test\\)`));
+    expect(mailsFor('gateway:gw-mailfail')).toHaveLength(ATTEMPTS);
+    const hook = await waitFor('webhook sent', async () => (await notificationRows('gateway:gw-mailfail', 'raised')).find((r) => r.channel === 'webhook' && r.status === 'sent'));
+    expect(hook.attempts).toBe(1);
   });
 });
 

@@ -62,7 +62,8 @@ function parseMail(raw: string): { headers: Record<string, string>; body: string
   return { headers, body: raw.slice(cut + 4) };
 }
 
-export async function startSmtpReceiver(): Promise<SmtpReceiver> {
+/** Accepts every message, except those `reject` picks: answered 550 (the message is still collected). */
+export async function startSmtpReceiver(reject: (mail: Mail) => boolean = () => false): Promise<SmtpReceiver> {
   const mails: Mail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -73,11 +74,14 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const { headers, body } = parseMail(Buffer.concat(chunks).toString('utf8'));
-        mails.push({
+        const mail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address), headers, subject: decodeWords(headers.subject ?? ''), body,
-        });
-        callback();
+        };
+        mails.push(mail);
+        if (!reject(mail)) return callback();
+        const err = Object.assign(new Error('mailbox unavailable (test)'), { responseCode: 550 });
+        callback(err);
       });
     },
   });
