@@ -1,0 +1,63 @@
+/**
+ * The validator's pure assembly: meter facts, context deltas and one verdict per loaded row.
+ */
+import { describe, expect, it } from 'vitest';
+import { contextOf, factsOf, historyDepth, instantKey, judge, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
+import { DEFAULT_VALIDATION_SETTINGS, type RegisterPoint } from '../../src/vee/index.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2025, 0, 1);
+const meter = (over: Partial<MeterRow> = {}): MeterRow => ({
+  id: 1, buildingId: 7, resource: 'cold_water', placement: 'apartment', registerDigits: null, nextVerificationOn: null, remoteReading: false, pollMs: H, ...over,
+});
+const row = (i: number, value: number | null, version = 1, quality: string[] = []): TargetRow => ({
+  meterId: 1, quantity: 'volume_m3', time: new Date(T0 + i * H), timeKey: `k${i}`, version, value, quality,
+});
+const pts = (values: number[]): RegisterPoint[] => values.map((v, i) => ({ time: new Date(T0 + i * H), value: v }));
+
+describe('factsOf', () => {
+  it('continuous flow only for building water/heat/electricity meters with a telemetry interval', () => {
+    expect(factsOf(meter({ placement: 'building' })).expectsContinuousFlow).toBe(true);
+    expect(factsOf(meter({ placement: 'building', resource: 'gas' })).expectsContinuousFlow).toBe(false);
+    expect(factsOf(meter({ placement: 'building', pollMs: null })).expectsContinuousFlow).toBe(false);
+    expect(factsOf(meter()).expectsContinuousFlow).toBe(false);
+  });
+  it('verification date is midnight UTC of the stored date', () => {
+    expect(factsOf(meter({ nextVerificationOn: '2025-03-01' })).nextVerificationDate?.toISOString()).toBe('2025-03-01T00:00:00.000Z');
+  });
+});
+
+describe('contextOf', () => {
+  it('reverse delta needs a previous value; heat deltas only for heat meters', () => {
+    expect(contextOf('cold_water', { volume_reverse_m3: 2 }, undefined).reverseVolumeDelta).toBeNull();
+    expect(contextOf('cold_water', { volume_reverse_m3: 2 }, { volume_reverse_m3: 1.5 }).reverseVolumeDelta).toBe(0.5);
+    expect(contextOf('cold_water', { flow_temp_c: 50 }, {}).heat).toBeUndefined();
+    expect(contextOf('heat', { energy_kwh: 110, volume_m3: 3, flow_temp_c: 70, return_temp_c: 50 }, { energy_kwh: 100, volume_m3: 2.5 }).heat)
+      .toEqual({ flowTempC: 70, returnTempC: 50, energyKwh: 10, volumeM3: 0.5 });
+  });
+});
+
+describe('judge', () => {
+  it('one verdict per row; history strictly before each row; NULL value is invalid', () => {
+    const history = new Map([[1, pts([1, 1.1, 1.2, 0.5])]]);
+    const verdicts = judge({
+      meters: new Map([[1, meter()]]), history, context: new Map(), settings: DEFAULT_VALIDATION_SETTINGS,
+      targets: [row(2, 1.2), row(3, 0.5), row(3, 1.3, 2), row(4, null)],
+    });
+    expect(verdicts.map((v) => [v.timeKey, v.version, v.status, v.reasons.map((r) => r.code)])).toEqual([
+      ['k2', 1, 'valid', []],
+      ['k3', 1, 'invalid', ['register_decreased']],
+      ['k3', 2, 'valid', []],
+      ['k4', 1, 'invalid', ['meter_error']],
+    ]);
+  });
+  it('context at the row and at its predecessor feeds the reverse-flow rule', () => {
+    const context = new Map([[instantKey(1, new Date(T0 + H)), { volume_reverse_m3: 1 }], [instantKey(1, new Date(T0 + 2 * H)), { volume_reverse_m3: 1.2 }]]);
+    const [v] = judge({ meters: new Map([[1, meter()]]), history: new Map([[1, pts([1, 1.1])]]), context, settings: DEFAULT_VALIDATION_SETTINGS, targets: [row(2, 1.2)] });
+    expect(v.reasons.map((r) => r.code)).toEqual(['reverse_flow']);
+  });
+  it('history depth covers the spike window and the stuck run', () => {
+    expect(historyDepth({ ...DEFAULT_VALIDATION_SETTINGS, spikeWindow: 10, stuckIntervals: 30 })).toBe(31);
+    expect(historyDepth(DEFAULT_VALIDATION_SETTINGS)).toBe(98);
+  });
+});
