@@ -30,7 +30,7 @@ export function imbalanceOption(rows) {
   return {
     animation: false,
     tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
+    legend: { top: 0, type: 'scroll' },
     grid,
     xAxis: { type: 'category', data: rows.map((r) => fmtMonth(r.period)) },
     yAxis: [
@@ -66,7 +66,7 @@ export function heatOption(rows) {
   return {
     animation: false,
     tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
+    legend: { top: 0, type: 'scroll' },
     grid: { ...grid, right: 110 },
     xAxis: { type: 'time', min: at[0], max: at[at.length - 1] },
     yAxis: [

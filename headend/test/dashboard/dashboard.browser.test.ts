@@ -144,9 +144,25 @@ describe('engineers dashboard in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.dashboard.lang'))).toBe('ru');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building.png'), fullPage: true });
     expect(existsSync(join(ARTIFACTS, 'dashboard-building.png'))).toBe(true);
+    // Phone width: one column, the charts resize with the window.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.evaluate(() => (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.querySelector('[data-testid="chart-imbalance"]')).getWidth())).toBeLessThan(390);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1400, height: 1000 });
   }, 60_000);
 
-  it('meter page: a correction becomes a new version showing who and why; reject asks for a reason', async () => {
+  it('alerts: acknowledged from the building page (POST /alerts/:id/ack), shown with who after a reload', async () => {
+    const row = page.locator('[data-testid="alerts-table"] tbody tr').first();
+    await row.locator('button').click();
+    await expect.poll(() => row.textContent()).toContain('Квитировал(а) ivanov');
+    await page.reload();
+    await byTestId('alerts-table').waitFor();
+    const acked = (await h.opened.db.query('SELECT count(*)::int AS n FROM alerts WHERE acknowledged_by = $1', ['ivanov'])).rows[0].n;
+    expect(acked).toBe(1);
+    expect(await byTestId('alerts-table').textContent()).toContain('Квитировал(а) ivanov');
+  }, 60_000);
+
+  it('meter page: a correction becomes a new version showing who and why; a rejection shows who and why', async () => {
     await page.evaluate((id) => { (globalThis as any).location.hash = `#/meters/${id}`; }, a.apt2);
     const key = '2025-01-20T00:00:00.000Z';
     await byTestId(`reading-${key}-v1`).waitFor();
@@ -171,6 +187,10 @@ describe('engineers dashboard in Chromium', () => {
     await byTestId('reject-2025-01-15T00:00:00.000Z-v1').click();
     await byTestId('action-form-reject').locator('button[type="submit"]').click();
     expect(await byTestId('action-reason').evaluate((el) => (el as any).validity.valid)).toBe(false);
+    await byTestId('action-reason').fill('photo shows 212, register fine');
+    await byTestId('action-form-reject').locator('button[type="submit"]').click();
+    await expect.poll(() => byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('отклонено: ivanov');
+    expect(await byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('photo shows 212, register fine');
   }, 60_000);
 
   it('a resident who logs in is told this is the engineers page', async () => {
