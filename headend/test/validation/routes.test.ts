@@ -192,4 +192,30 @@ describe('POST /meters/:id/estimates', () => {
     expect(d.status).toBe(409);
     expect(d.body.message).toContain('went down');
   });
+
+  it('a long gap follows the meter\'s own hour-of-week profile', async () => {
+    const m = (await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat, resource: 'cold_water', make: 'T', serial_number: 'PROF-1' })).body.id;
+    // Two weeks of hourly readings: 1 m³ an hour from 06:00 to 09:00 UTC, nothing the rest of the day.
+    const value = (hour: number) => 100 + Math.floor(hour / 24) * 3 + Math.min(Math.max((hour % 24) - 6, 0), 3);
+    const rows: Array<[string, number]> = Array.from({ length: 14 * 24 + 1 }, (_, i) => [at(i), value(i)]);
+    rows.push([at(17 * 24), value(17 * 24)]);
+    await tele(m, rows);
+    const r = await h.call('POST', `/meters/${m}/estimates`, engineerA, { from: at(14 * 24), to: at(17 * 24), reason: 'gateway down' });
+    expect(r.status).toBe(201);
+    expect(r.body.method).toBe('profile');
+    expect(r.body.rows).toHaveLength(3 * 24 - 1);
+    const byTime = new Map(r.body.rows.map((x: any) => [x.time, x.value]));
+    expect(byTime.get(at(14 * 24 + 5))).toBeCloseTo(value(14 * 24), 6); // night: flat
+    expect(byTime.get(at(14 * 24 + 12))).toBeCloseTo(value(14 * 24) + 3, 6); // after the morning use
+    expect(byTime.get(at(16 * 24 + 12))).toBeCloseTo(value(16 * 24) + 3, 6);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the validation routes under the validation tag', async () => {
+    const doc = JSON.parse((await h.app.inject({ method: 'GET', url: '/docs/json' })).body);
+    for (const [path, method] of [['/meters/{id}/validations', 'get'], ['/buildings/{id}/flagged', 'get'], ['/meters/{id}/readings/review', 'post'], ['/meters/{id}/estimates', 'post']]) {
+      expect(doc.paths[path]?.[method]?.tags, `${method} ${path}`).toEqual(['validation']);
+    }
+  });
 });
