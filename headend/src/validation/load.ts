@@ -46,6 +46,11 @@ export async function deleteQueue(q: Queryable, entries: readonly QueueEntry[]):
   );
 }
 
+/**
+ * Meter facts. The poll interval is the median spacing of the meter's last telemetry rows of its
+ * register: a meter that sends telemetry is read remotely whether or not `remote_reading` was ticked
+ * in the registry (bindings don't set it), and a manually read meter has none, so no gap rule.
+ */
 export async function loadMeters(q: Queryable, ids: readonly number[]): Promise<Map<number, MeterRow>> {
   const { rows } = await q.query(
     `SELECT m.id, m.building_id, m.resource, m.placement, m.register_digits, m.remote_reading,
