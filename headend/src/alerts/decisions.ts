@@ -37,6 +37,12 @@ export interface WatchedSubject<Id> {
   lastSeenAt: Date | null;
   createdAt: Date;
   openAlertId: number | null;
+  /**
+   * Meters only: every gateway the meter is currently bound to has an open gateway_silent alert.
+   * Its silence is then already reported (one gateway alert instead of one per meter behind it), so
+   * it raises nothing new; an alert it already has stays open.
+   */
+  coveredByGateway?: boolean;
 }
 
 export interface SilenceDecision<Id> { raise: Id[]; clear: Id[] }
@@ -44,13 +50,16 @@ export interface SilenceDecision<Id> { raise: Id[]; clear: Id[] }
 /**
  * Raise for silent subjects without an open alert; clear open alerts whose subject was heard from
  * again or is no longer watched (decommissioned meter, disabled gateway: the condition the alert
- * described no longer applies). Silent with an open alert: nothing (no repeated notifications).
+ * described no longer applies). Silent with an open alert: nothing (no repeated notifications). Silent behind a silent gateway:
+ * nothing yet (see `coveredByGateway`); if the gateway comes back and the meter does not, it is raised then.
  */
 export function decideSilence<Id>(subjects: readonly WatchedSubject<Id>[], now: Date, minutes: number): SilenceDecision<Id> {
   const out: SilenceDecision<Id> = { raise: [], clear: [] };
   for (const s of subjects) {
     const silent = s.watched && isSilent(s, now, minutes);
-    if (silent && s.openAlertId === null) out.raise.push(s.id);
+    if (silent && s.openAlertId === null) {
+      if (!s.coveredByGateway) out.raise.push(s.id);
+    }
     else if (!silent && s.openAlertId !== null) out.clear.push(s.id);
   }
   return out;

@@ -40,6 +40,12 @@ describe('silence', () => {
     ], NOW, 60);
     expect(d).toEqual({ raise: ['silent-new', 'never'], clear: ['back', 'disabled'] });
   });
+
+  it('a meter behind a silent gateway raises nothing new; it keeps an alert it has, and clears as usual', () => {
+    const s = (id: string, lastSeen: number, openAlertId: number | null): WatchedSubject<string> =>
+      ({ id, watched: true, lastSeenAt: minutesAgo(lastSeen), createdAt: minutesAgo(100_000), openAlertId, coveredByGateway: true });
+    expect(decideSilence([s('covered', 120, null), s('covered-open', 120, 3), s('covered-back', 1, 4)], NOW, 60)).toEqual({ raise: [], clear: ['covered-back'] });
+  });
 });
 
 describe('imbalance', () => {

@@ -121,6 +121,28 @@ describe('silence check at a given now', () => {
   });
 });
 
+describe('a meter behind a silent gateway', () => {
+  const NOW = new Date('2031-03-01T12:00:00Z');
+  const ago = (min: number) => new Date(NOW.getTime() - min * 60_000);
+  const other = { building: 0, meter: 0 };
+
+  it('is not raised while its gateway has an open alert, and is raised once the gateway is back and it is not', async () => {
+    await db.tx(async (q) => {
+      other.building = await seedBuilding(q);
+      other.meter = await seedMeter(q, other.building, { lastSeenAt: ago(3 * 24 * 60), createdAt: ago(10 * 24 * 60) });
+      await seedGateway(q, 'gw-behind', other.building, { lastSeenAt: ago(3 * 24 * 60), createdAt: ago(10 * 24 * 60) });
+      await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ('gw-behind', 'mbus0', '5', $1)`, [other.meter]);
+    });
+    const first = await runSilenceCheck(db, CONFIG, [], NOW);
+    expect(first.raised).toContain('gateway:gw-behind');
+    expect(first.raised).not.toContain(`meter:${other.meter}`);
+    await db.query(`UPDATE gateways SET last_seen_at = $1 WHERE id = 'gw-behind'`, [ago(1)]);
+    const second = await runSilenceCheck(db, CONFIG, [], NOW);
+    expect(second.cleared).toContain('gateway:gw-behind');
+    expect(second.raised).toContain(`meter:${other.meter}`);
+  });
+});
+
 describe('imbalance reports', () => {
   const dec = [new Date('2029-11-30T21:00:00Z'), new Date('2029-12-31T21:00:00Z')] as const;
   const jan = [new Date('2029-12-31T21:00:00Z'), new Date('2030-01-31T21:00:00Z')] as const;
