@@ -90,6 +90,7 @@ const ru = {
   'meter.valueRequired': 'Укажите новое значение',
   'meter.saved': 'Сохранено',
   'meter.correctedBy': 'исправил(а) {who} {when}: {why}',
+  'meter.enteredBy': 'внёс(ла) {who} {when}: {why}',
   'meter.reviewedBy': '{decision}: {who} {when}: {why}',
   'meter.superseded': 'заменено исправлением',
   'meter.building': 'Дом',
@@ -250,6 +251,7 @@ const en = {
   'meter.valueRequired': 'Enter the new value',
   'meter.saved': 'Saved',
   'meter.correctedBy': 'corrected by {who} {when}: {why}',
+  'meter.enteredBy': 'entered by {who} {when}: {why}',
   'meter.reviewedBy': '{decision}: {who} {when}: {why}',
   'meter.superseded': 'replaced by a correction',
   'meter.building': 'Building',
@@ -342,9 +344,11 @@ export function initLanguage() {
   return current;
 }
 
-export function setLanguage(lang) {
+/** Switches the language; `persist: false` only switches (used by the module tests, which have no DOM). */
+export function setLanguage(lang, { persist = true } = {}) {
   if (!(lang in DICTIONARIES)) throw new Error(`unknown language "${lang}" (known: ${LANGUAGES.join(', ')})`);
   current = lang;
+  if (!persist) return;
   window.localStorage.setItem(STORAGE_KEY, lang);
   document.documentElement.lang = lang;
 }

@@ -11,10 +11,11 @@ import { badge, h, table } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
 import { reasonsText } from './building.js';
 
-/** Who/when/why lines for one reading row: the correction that made this version, then the reviews. */
+/** Who/when/why lines for one reading row: who wrote this version (entry or correction), then the reviews. */
 export function historyLines(r, tz) {
   const lines = [];
-  if (r.created_by || r.reason) lines.push(t('meter.correctedBy', { who: r.created_by ?? t('common.none'), when: fmtDateTime(r.received_at, tz), why: r.reason ?? t('common.none') }));
+  // Version 1 written by a person is an entry; a higher version is a correction of what was there.
+  if (r.created_by || r.reason) lines.push(t(r.version > 1 ? 'meter.correctedBy' : 'meter.enteredBy', { who: r.created_by ?? t('common.none'), when: fmtDateTime(r.received_at, tz), why: r.reason ?? t('common.none') }));
   for (const v of r.reviews ?? []) lines.push(t('meter.reviewedBy', { decision: tc('decision', v.decision), who: v.reviewed_by, when: fmtDateTime(v.reviewed_at, tz), why: v.reason }));
   if (!r.current) lines.push(t('meter.superseded'));
   return lines;

@@ -85,6 +85,8 @@ describe('engineers dashboard in Chromium', () => {
     expect(await cell.textContent()).toContain('12,0 %');
     expect(await cell.locator('.badge').textContent()).toBe('большие потери');
     expect(await byTestId(`gw-${a.buildingId}`).textContent()).toBe('1 / 2');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-buildings.png') });
   }, 60_000);
 
   it('building page: chart table and the ECharts instance hold ОДПУ 1000, Σ ИПУ 880, 12.0 %', async () => {
@@ -191,6 +193,7 @@ describe('engineers dashboard in Chromium', () => {
     await byTestId('action-form-reject').locator('button[type="submit"]').click();
     await expect.poll(() => byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('отклонено: ivanov');
     expect(await byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('photo shows 212, register fine');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-meter.png'), fullPage: true });
   }, 60_000);
 
   it('a resident who logs in is told this is the engineers page', async () => {

@@ -1,0 +1,107 @@
+/**
+ * The dashboard's pure browser modules run under Node too: dictionaries complete in both languages
+ * (every status, reason code, resource the API can return), language choice, and the series the
+ * charts draw (daily consumption from day-end registers, heat-carrier parameters, months of a range).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REASON_CODES } from '../../src/vee/types.js';
+
+// Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig
+// (no allowJs) does not try to type them.
+const dir = '../../dashboard/';
+let i18n: any;
+let fmt: any;
+beforeAll(async () => {
+  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`);
+  fmt = await import(/* @vite-ignore */ `${dir}format.js`);
+});
+
+describe('dictionaries', () => {
+  it('RU and EN have the same keys, none empty', () => {
+    const { ru, en } = i18n.DICTIONARIES;
+    expect(Object.keys(ru).sort()).toEqual(Object.keys(en).sort());
+    for (const d of [ru, en]) for (const [k, v] of Object.entries(d)) expect(v, k).not.toBe('');
+  });
+
+  it('every code the API returns is translated in both languages', () => {
+    const codes = [
+      ...['ok', 'high_loss', 'negative_imbalance', 'insufficient_data'].map((c) => `status.${c}`),
+      ...REASON_CODES.map((c) => `reason.${c}`),
+      ...['heat', 'hot_water', 'cold_water', 'electricity', 'wastewater', 'gas'].map((c) => `resource.${c}`),
+      ...['valid', 'suspect', 'invalid'].map((c) => `verdict.${c}`),
+      ...['apartment', 'non_residential', 'building', 'common_area'].map((c) => `placement.${c}`),
+      ...['telemetry', 'resident', 'staff', 'import', 'estimate'].map((c) => `source.${c}`),
+      ...['imbalance', 'meter_silent', 'gateway_silent'].map((c) => `alertKind.${c}`),
+      ...['info', 'warning', 'critical'].map((c) => `severity.${c}`),
+      'decision.accept', 'decision.reject',
+    ];
+    for (const lang of ['ru', 'en']) for (const k of codes) expect(i18n.DICTIONARIES[lang], `${lang} ${k}`).toHaveProperty([k]);
+  });
+
+  it('translates codes and fills placeholders; unknown codes are shown as they are', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(i18n.tc('status', 'high_loss')).toBe('большие потери');
+    expect(i18n.tc('reason', 'register_decreased')).toBe('показание уменьшилось');
+    expect(i18n.t('buildings.imbalance', { resource: 'ХВС' })).toBe('Небаланс ХВС');
+    expect(i18n.tc('reason', 'brand_new_rule')).toBe('brand_new_rule');
+    i18n.setLanguage('en', { persist: false });
+    expect(i18n.tc('resource', 'hot_water')).toBe('hot water');
+    expect(() => i18n.setLanguage('de', { persist: false })).toThrow(/unknown language "de"/);
+  });
+
+  it('language: remembered choice, else the browser language (ru/uk/be → Russian), else English', () => {
+    expect(i18n.initialLanguage('en', 'ru-RU')).toBe('en');
+    expect(i18n.initialLanguage(null, 'ru-RU')).toBe('ru');
+    expect(i18n.initialLanguage(null, 'uk')).toBe('ru');
+    expect(i18n.initialLanguage('xx', 'de-DE')).toBe('en');
+    expect(i18n.initialLanguage(null, undefined)).toBe('en');
+  });
+});
+
+describe('formatting and chart series', () => {
+  it('percentages with one decimal in the current locale; missing values are a dash', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(fmt.fmtPct(12)).toBe('12,0 %');
+    expect(fmt.fmtNumber(1000)).toBe('1\u00a0000');
+    expect(fmt.fmtPct(null)).toBe('—');
+    i18n.setLanguage('en', { persist: false });
+    expect(fmt.fmtPct(-2.345)).toBe('-2.3 %');
+  });
+
+  it('months of a range, across a year end', () => {
+    expect(fmt.monthsBetween('2024-11', '2025-02')).toEqual(['2024-11', '2024-12', '2025-01', '2025-02']);
+    expect(fmt.monthsBetween('2025-03', '2025-02')).toEqual([]);
+    expect(fmt.shiftMonth('2025-01', -1)).toBe('2024-12');
+    expect(fmt.previousMonth(new Date('2025-01-15T00:00:00Z'))).toBe('2024-12');
+    expect(fmt.monthRange('2024-12', '2025-02')).toEqual({ from: '2024-12-01T00:00:00Z', to: '2025-03-01T00:00:00Z' });
+  });
+
+  it('daily consumption: differences of day-end registers; a gap day gets everything since the last bucket; a drop stays visible', () => {
+    const b = (day: string, v: number | null) => ({ bucket: `${day}T00:00:00.000Z`, last_value: v });
+    expect(fmt.dailyConsumption([b('2025-01-03', 112), b('2025-01-01', 100), b('2025-01-02', 105), b('2025-01-05', null), b('2025-01-06', 110)]))
+      .toEqual([{ day: '2025-01-02', value: 5 }, { day: '2025-01-03', value: 7 }, { day: '2025-01-06', value: -2 }]);
+    expect(fmt.dailyConsumption([])).toEqual([]);
+  });
+
+  it('heat parameters per hour: ΔT = flow − return, power in kW, other quantities ignored', () => {
+    const at = '2025-02-27T00:00:00.000Z';
+    const rows = fmt.heatParameters([
+      { bucket: at, quantity: 'flow_temp_c', avg_value: 90 }, { bucket: at, quantity: 'return_temp_c', avg_value: 62.5 },
+      { bucket: at, quantity: 'power_w', avg_value: 140000 }, { bucket: at, quantity: 'energy_kwh', avg_value: 5000 },
+      { bucket: '2025-02-27T01:00:00.000Z', quantity: 'volume_flow_m3h', avg_value: 4 },
+    ]);
+    expect(rows).toEqual([
+      { time: at, flow: 90, ret: 62.5, volumeFlow: null, powerKw: 140, deltaT: 27.5 },
+      { time: '2025-02-27T01:00:00.000Z', flow: null, ret: null, volumeFlow: 4, powerKw: null, deltaT: null },
+    ]);
+  });
+
+  it('imbalance by month: one row per month of the range for the resource, nulls where no report', () => {
+    const rows = fmt.imbalanceByMonth([
+      { resource: 'heat', period: '2025-01', buildingConsumption: 1000, apartmentsConsumption: 880, imbalancePct: 12, status: 'high_loss' },
+      { resource: 'cold_water', period: '2025-01', buildingConsumption: 10, apartmentsConsumption: 9, imbalancePct: 10, status: 'ok' },
+    ], 'heat', '2024-12', '2025-01');
+    expect(rows.map((r: any) => [r.period, r.buildingConsumption, r.apartmentsConsumption, r.imbalancePct, r.status]))
+      .toEqual([['2024-12', null, null, null, null], ['2025-01', 1000, 880, 12, 'high_loss']]);
+  });
+});
