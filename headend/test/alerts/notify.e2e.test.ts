@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
 import { JobRunner } from '../../src/jobs/index.js';
-import { defineAlertJobs, imbalanceAlertHook, CHECK_JOB, type AlertDeps } from '../../src/alerts/index.js';
+import { defineAlertJobs, imbalanceAlertHook, raiseAlert, channelsOf, CHECK_JOB, type AlertDeps } from '../../src/alerts/index.js';
 import { seedBuilding, seedGateway, seedMeter, storeMonthReport } from './seed.js';
 import { startSmtpReceiver, startWebhookReceiver, waitFor, type SmtpReceiver, type WebhookReceiver } from './receivers.js';
 
@@ -187,6 +187,34 @@ describe('imbalance hook', () => {
     expect(hooksFor(subject, 'cleared')).toHaveLength(1);
     expect(mailsFor(subject, 'cleared')).toHaveLength(1);
     expect(hooksFor(subject)).toHaveLength(2);
+  });
+});
+
+describe('lost notifications', () => {
+  it('rows left pending (no job runner at the time) are picked up by the check after 10 minutes', async () => {
+    const hookLess = imbalanceAlertHook(undefined, deps); // as if Redis had been down: alert recorded, nothing enqueued
+    const subject = `building:${buildingId}:heat`;
+    await hookLess(await db.tx((q) => storeMonthReport(q, buildingId, new Date('2026-02-28T21:00:00Z'), new Date('2026-03-31T21:00:00Z'), 'high_loss', 30)), null);
+    const pending = await notificationRows(subject, 'raised');
+    expect(pending.map((r) => r.status)).toEqual(['pending', 'pending']);
+    // Still fresh: the check leaves them alone (their job may just be queued).
+    const checksDone = async () => (await runner.depths())[CHECK_JOB]?.completed ?? 0;
+    let before = await checksDone();
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await waitFor('a check done', async () => (await checksDone()) > before);
+    expect((await notificationRows(subject, 'raised')).map((r) => r.status)).toEqual(['pending', 'pending']);
+    expect(hooksFor(subject)).toEqual([]);
+    // Eleven minutes old: sent once.
+    await db.query(`UPDATE alert_notifications n SET created_at = now() - interval '11 minutes' FROM alerts a WHERE a.id = n.alert_id AND a.subject = $1`, [subject]);
+    before = await checksDone();
+    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await waitFor('stale notifications sent', allSent(subject, 'raised'));
+    await waitFor('a check done', async () => (await checksDone()) > before);
+    expect(hooksFor(subject)).toHaveLength(1);
+    expect(mailsFor(subject)).toHaveLength(1);
+    // A raise of an alert already open adds no rows.
+    const again = await raiseAlert(db, { kind: 'imbalance', subject, buildingId, severity: 'warning', message: 'm', data: {} }, new Date(), channelsOf(deps.config));
+    expect(again.raised).toBe(false);
   });
 });
 
