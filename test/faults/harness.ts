@@ -1,0 +1,238 @@
+// Shared pieces of the fault tests (issue 8): the built head-end CLI as a child process, a data
+// directory prepared with registered gateways, a gateway outbox filled with known readings, and
+// bounded polling. Everything runs on loopback, in temporary directories, on free ports.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Outbox, Gateway, validateConfig, type PendingReading } from '@amr/gateway';
+import { openDb, migrate, type Db } from '@amr/headend';
+import { registerGateway, type Fixture } from '../../headend/test/ingest/fixtures.js';
+
+export const repo = fileURLToPath(new URL('../../', import.meta.url));
+export const headendBin = join(repo, 'headend/dist/cli/amr-headend.js');
+export const gatewayBin = join(repo, 'gateway/bin/amr-gateway.js');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 50 ms until it holds; fails naming `what` after `ms` (a bound, not an assertion on time). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Builds every package (incremental) so the CLIs under test are never stale. */
+export function build(): void {
+  execFileSync(join(repo, 'node_modules/.bin/tsc'), ['-b'], { cwd: repo, stdio: 'inherit' });
+}
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `amr-fault-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Opens the embedded database in `dataDir` (head-end stopped), runs `fn`, closes it. */
+export async function withDataDir<T>(dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const opened = await openDb({ dataDir, dbPort: 0, poolMax: 1 });
+  try {
+    return await fn(opened.db);
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Migrates `dataDir` and registers gateways with meters bound on bus "m1", addresses "1".."n". */
+export async function prepareDataDir(dataDir: string, gateways: { id: string; meters: number }[]): Promise<Fixture[]> {
+  return withDataDir(dataDir, async (db) => {
+    await migrate(db);
+    const out: Fixture[] = [];
+    for (const g of gateways) out.push(await registerGateway(db, g.id, g.meters));
+    return out;
+  });
+}
+
+export interface Counts {
+  /** Reading rows of the gateway. */
+  rows: number;
+  /** Distinct seqs of the gateway in readings. */
+  seqs: number[];
+  /** (meter, quantity, time, version) present more than once — must be empty. */
+  duplicates: number;
+  /** ingest_log seqs of the gateway. */
+  logged: number[];
+  deadLetters: number;
+  quarantined: number;
+}
+
+export async function countsOf(db: Db, gatewayId: string): Promise<Counts> {
+  const one = async (sql: string) => (await db.query<{ n: number }>(sql, [gatewayId])).rows[0].n;
+  return {
+    rows: await one('SELECT count(*)::int AS n FROM readings WHERE gateway_id = $1'),
+    seqs: (await db.query<{ seq: number }>('SELECT DISTINCT seq FROM readings WHERE gateway_id = $1 ORDER BY seq', [gatewayId])).rows.map((r) => r.seq),
+    duplicates: (
+      await db.query(
+        `SELECT meter_id, quantity, time, version FROM readings WHERE gateway_id = $1
+          GROUP BY meter_id, quantity, time, version HAVING count(*) > 1`,
+        [gatewayId],
+      )
+    ).rows.length,
+    logged: (await db.query<{ seq: number }>('SELECT seq FROM ingest_log WHERE gateway_id = $1 ORDER BY seq', [gatewayId])).rows.map((r) => r.seq),
+    deadLetters: await one('SELECT count(*)::int AS n FROM dead_letters WHERE gateway_id = $1'),
+    quarantined: await one('SELECT count(*)::int AS n FROM quarantine WHERE gateway_id = $1'),
+  };
+}
+
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/**
+ * Fills a gateway's outbox (`bufferDir/outbox`) with `n` readings, as polls would have: meters on bus
+ * "m1" at addresses "1".."meters" in turn, one energy value each, distinct times. Returns the seqs.
+ */
+export function seedOutbox(bufferDir: string, n: number, meters: number, t0 = Date.parse('2026-10-01T00:00:00Z')): number[] {
+  const ob = new Outbox({ dir: join(bufferDir, 'outbox'), maxBytes: 1e9, nearFull: 0.9 });
+  ob.open();
+  const seqs: number[] = [];
+  const chunk: PendingReading[] = [];
+  const flush = () => {
+    for (const r of ob.append(chunk)) seqs.push(r.seq);
+    chunk.length = 0;
+  };
+  for (let i = 0; i < n; i++) {
+    const address = String((i % meters) + 1);
+    chunk.push({
+      meter: { meterKey: `m-${address}`, bus: 'm1', protocol: 'mbus', address },
+      gatewayTime: new Date(t0 + i * 60_000).toISOString(),
+      quality: [],
+      values: [{ quantity: 'energy_kwh', value: 1000 + i, unit: 'kWh', quality: [] }],
+    });
+    if (chunk.length === 500) flush();
+  }
+  flush();
+  ob.close();
+  return seqs;
+}
+
+/** An in-process gateway that only drains its outbox (one bus, no meters, no scheduler). */
+export async function drainingGateway(o: { id: string; password: string; bufferDir: string; mqttPort: number; batchSize: number; deadBusPort: number }): Promise<Gateway> {
+  const config = validateConfig({
+    gateway: { id: o.id, bufferDir: o.bufferDir },
+    mqtt: { url: `mqtt://127.0.0.1:${o.mqttPort}`, username: o.id, password: o.password, batchSize: o.batchSize, reconnectMin: '100ms', reconnectMax: '1s' },
+    buses: [{ name: 'm1', protocol: 'modbus', port: `tcp://127.0.0.1:${o.deadBusPort}`, timeout: '200ms' }],
+    meters: [],
+  });
+  const gw = new Gateway({ config, logger: pino({ level: 'silent' }), scheduler: false });
+  await gw.start();
+  return gw;
+}
+
+export interface HeadendProcess {
+  child: ChildProcess;
+  mqttPort: number;
+  httpUrl: string;
+  /** Parsed pino lines (stdout) and raw stderr, for diagnostics and log assertions. */
+  lines: Record<string, unknown>[];
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Environment for the head-end CLI: only what the test sets, nothing inherited that points elsewhere. */
+export function headendEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['DATABASE_URL', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_TLS_CERT', 'MQTT_TLS_KEY', 'DB_PORT', 'HTTP_PORT', 'MQTT_PORT']) delete base[k];
+  return { ...base, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', DB_PORT: '0', MQTT_TLS_PORT: '0', LOG_LEVEL: 'info', ...env };
+}
+
+/** `node headend/dist/cli/amr-headend.js serve`, resolved once it logs "head-end running". */
+export async function spawnHeadend(env: Record<string, string>, all: ChildProcess[]): Promise<HeadendProcess> {
+  const child = spawn(process.execPath, [headendBin, 'serve'], { cwd: repo, env: headendEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  all.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let err = '';
+  let buf = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  let ready: ((v: { mqttPort: number; http: string }) => void) | null = null;
+  const running = new Promise<{ mqttPort: number; http: string }>((r) => (ready = r));
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        lines.push(o);
+        if (o.msg === 'head-end running') ready?.({ mqttPort: o.mqttPort as number, http: o.http as string });
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const started = await Promise.race([
+    running,
+    exited.then((x) => {
+      throw new Error(`head-end exited (${x.code ?? x.signal}) before running; stderr:\n${err.slice(-2000)}\nlog:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+    }),
+    sleep(60_000).then(() => {
+      throw new Error('head-end did not log "head-end running" within 60 s');
+    }),
+  ]);
+  return {
+    child,
+    mqttPort: started.mqttPort,
+    httpUrl: started.http,
+    lines,
+    stderr: () => err,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Kills what is still running (afterAll). */
+export async function killAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await gone;
+    }),
+  );
+}
+
+/** Removes the bullmq keys a head-end wrote under `prefix`. */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    /* Redis not there: nothing to clean */
+  } finally {
+    r.disconnect();
+  }
+}
