@@ -72,6 +72,20 @@ describe('validator through the database', () => {
     expect((await h.opened.db.query('SELECT count(*)::int AS n FROM vee_queue')).rows[0].n).toBe(0);
   });
 
+  it('one queue row per instant however many quantities one statement writes; a later version re-queues it', async () => {
+    const m = await meter({ placement: 'building', building_id: bA, resource: 'heat' });
+    await h.opened.db.query(
+      `INSERT INTO readings (meter_id, time, quantity, value, unit, source)
+       SELECT $1, $2, qn, 1, '', 'telemetry' FROM unnest(ARRAY['energy_kwh', 'volume_m3', 'flow_temp_c', 'return_temp_c']) qn`, [m, at(0)]);
+    const queued = async () => (await h.opened.db.query('SELECT count(*)::int AS n FROM vee_queue WHERE meter_id = $1', [m])).rows[0].n;
+    expect(await queued()).toBe(1);
+    expect(await v.drain()).toBe(1);
+    expect(await queued()).toBe(0);
+    await h.call('POST', `/meters/${m}/readings/corrections`, h.adminToken, { time: at(0), quantity: 'energy_kwh', value: 2, reason: 'typo fixed' });
+    expect(await queued()).toBe(1);
+    expect(await v.drain()).toBe(2); // both versions judged again
+  });
+
   it('a register decrease is invalid (register_decreased)', async () => {
     const m = await meter({ placement: 'apartment', premise_id: flat, resource: 'cold_water' });
     await tele(m, 'volume_m3', [...hourly(5, 100, 0.01), [at(5), 90]]);
