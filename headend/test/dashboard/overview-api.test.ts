@@ -152,6 +152,16 @@ describe('GET /meters/:id/overview', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the overview routes under the overview tag; the static dashboard routes are hidden', async () => {
+    const doc = await h.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(doc.statusCode).toBe(200);
+    const paths = doc.json().paths;
+    for (const p of ['/overview/buildings', '/buildings/{id}/overview', '/meters/{id}/overview']) expect(paths[p]?.get?.tags, p).toEqual(['overview']);
+    expect(Object.keys(paths).filter((p) => p.startsWith('/dashboard'))).toEqual([]);
+  });
+});
+
 describe('dashboard static files', () => {
   it('are public; /dashboard redirects to /dashboard/; echarts is served; data routes still need a token', async () => {
     const index = await h.app.inject({ method: 'GET', url: '/dashboard/' });
