@@ -1,0 +1,225 @@
+// deploy/k8s is checked by reading (no cluster on the development machines): every manifest parses,
+// the head-end's environment is made of config keys and validates against the schema it checks at
+// start, names and ports line up between Deployment, Service, probes and the services it talks to,
+// labels match selectors, and images are those of docker-compose.yml.
+import { describe, it, expect } from 'vitest';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig, CONFIG_KEYS } from '@amr/headend';
+import { redisUrlFromConfig, parseSentinelUrl } from '@amr/headend/jobs/redis-connection';
+
+const dir = new URL('../deploy/k8s/', import.meta.url);
+const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
+
+/** Keys proposed for headend/src/config/schema.ts; accepted here until the schema has them (and then
+ *  validated by it). Delete this list once they are in CONFIG_KEYS. */
+const PENDING_KEYS = ['DATABASE_READ_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_PASSWORD'];
+const KNOWN = new Set<string>([...(CONFIG_KEYS as readonly string[]), ...PENDING_KEYS]);
+
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+
+const kustomization = parse(read('kustomization.yaml'));
+const docs: (Doc & { file: string })[] = (kustomization.resources as string[]).flatMap((file) =>
+  parseAllDocuments(read(file)).map((d) => {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+    return { ...(d.toJS() as Doc), file };
+  }),
+);
+const find = (kind: string, name: string): Doc => {
+  const d = docs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!d) throw new Error(`no ${kind} ${name} in deploy/k8s`);
+  return d;
+};
+const parseEnvFile = (f: string) =>
+  Object.fromEntries(
+    read(f)
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  ) as Record<string, string>;
+/** A generated secret's keys and values, from the committed example of its env file. */
+const secretData = (name: string): Record<string, string> => {
+  const gen = (kustomization.secretGenerator as { name: string; envs: string[] }[]).find((g) => g.name === name);
+  if (!gen) throw new Error(`no secretGenerator ${name}`);
+  return Object.assign({}, ...gen.envs.map((e) => parseEnvFile(`${e}.example`)));
+};
+
+const deployment = find('Deployment', 'amr-headend');
+const job = find('Job', 'amr-headend-migrate');
+const podSpec = (w: Doc) => w.spec.template.spec;
+const headendContainer = podSpec(deployment).containers[0];
+/** The environment a head-end container gets: envFrom ConfigMaps and Secrets, then env. */
+function containerEnv(c: any): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const src of c.envFrom ?? []) {
+    if (src.configMapRef) Object.assign(env, find('ConfigMap', src.configMapRef.name).data);
+    if (src.secretRef) Object.assign(env, secretData(src.secretRef.name));
+  }
+  for (const e of c.env ?? []) {
+    // The pod name (a Deployment pod's, at its longest) stands for fieldRef metadata.name.
+    env[e.name] = e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? 'amr-headend-5d8f7c9b6d-x2k4p' : '');
+  }
+  return env;
+}
+const env = containerEnv(headendContainer);
+const cfg = loadConfig(env);
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
+const imageName = (image: string) => image.replace(/:[^:/]+$/, '');
+
+describe('deploy/k8s manifests', () => {
+  it('lists every manifest in kustomization.yaml; each parses, is namespace-free and labelled', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    expect([...kustomization.resources].sort()).toEqual(files);
+    expect(kustomization.namespace).toBeUndefined();
+    for (const d of docs) {
+      expect(d.apiVersion, `${d.file} ${d.kind}`).toBeTruthy();
+      expect(d.metadata.name, `${d.file} ${d.kind}`).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).toBeUndefined();
+      expect(d.metadata.labels?.['app.kubernetes.io/part-of'], `${d.kind} ${d.metadata.name}`).toBe('amr');
+    }
+    const kinds = docs.map((d) => `${d.kind}/${d.metadata.name}`);
+    for (const k of ['Deployment/amr-headend', 'Service/amr-headend', 'PodDisruptionBudget/amr-headend', 'HorizontalPodAutoscaler/amr-headend', 'Job/amr-headend-migrate', 'StatefulSet/emqx', 'StatefulSet/redis', 'StatefulSet/timescaledb-primary', 'StatefulSet/timescaledb-replica']) {
+      expect(kinds).toContain(k);
+    }
+  });
+
+  it('gives the head-end only config keys (or the pending ones), and they validate', () => {
+    for (const c of [headendContainer, podSpec(job).containers[0]]) {
+      const unknown = Object.keys(containerEnv(c)).filter((k) => !KNOWN.has(k));
+      expect(unknown, c.name).toEqual([]);
+    }
+    for (const k of PENDING_KEYS) expect(env[k], `${k} is set`).toBeTruthy();
+    expect(cfg.MQTT_CLIENT_ID).toBe('amr-headend-5d8f7c9b6d-x2k4p');
+    // Keys the schema already has are validated by loadConfig above; once the pending keys are in it,
+    // they are validated too (and come back typed).
+    for (const k of PENDING_KEYS.filter((k) => (CONFIG_KEYS as readonly string[]).includes(k))) {
+      expect((cfg as Record<string, unknown>)[k], k).toBeDefined();
+    }
+  });
+
+  it('scales the head-end by replicas with a PDB and a CPU HPA on the Deployment', () => {
+    expect(deployment.spec.replicas).toBe(3);
+    const hpa = find('HorizontalPodAutoscaler', 'amr-headend');
+    expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'amr-headend' });
+    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
+    expect(headendContainer.resources.requests.cpu).toBeTruthy(); // Utilization needs a CPU request
+    expect(find('PodDisruptionBudget', 'amr-headend').spec.maxUnavailable).toBe(1);
+    // Pool size × max replicas stays below the primary's max_connections (minus the migrate Job and admin).
+    const args: string[] = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].args;
+    const maxConn = Number(args.find((a) => a.startsWith('max_connections='))!.split('=')[1]);
+    expect(cfg.DB_POOL_MAX * hpa.spec.maxReplicas + 5).toBeLessThanOrEqual(maxConn);
+  });
+
+  it('uses one HTTP port for the container, the Service, the probes and the metrics annotation', () => {
+    const http = headendContainer.ports.find((p: any) => p.name === 'http');
+    expect(http.containerPort).toBe(cfg.HTTP_PORT);
+    const svc = find('Service', 'amr-headend');
+    const target = svc.spec.ports[0].targetPort;
+    expect(target === 'http' || target === cfg.HTTP_PORT).toBe(true);
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      const p = headendContainer[probe].httpGet;
+      expect(p.path, probe).toBe('/health');
+      expect([http.name, http.containerPort], probe).toContain(p.port);
+    }
+    expect(Number(deployment.spec.template.metadata.annotations['prometheus.io/port'])).toBe(cfg.HTTP_PORT);
+  });
+
+  it('points MQTT_URL at the EMQX Service, whose port reaches EMQX 1883, with a share group and ACL for the head-end user', () => {
+    const u = new URL(cfg.MQTT_URL!);
+    const svc = find('Service', u.hostname);
+    const port = svc.spec.ports.find((p: any) => p.port === Number(u.port));
+    expect(port, `${u.hostname} has port ${u.port}`).toBeDefined();
+    const emqx = find('StatefulSet', 'emqx');
+    expect(emqx.spec.replicas).toBe(3);
+    expect(svc.spec.selector).toEqual(emqx.spec.selector.matchLabels);
+    const cport = podSpec(emqx).containers[0].ports.find((p: any) => p.name === port.targetPort || p.containerPort === port.targetPort);
+    expect(cport.containerPort).toBe(1883);
+    const all = podSpec(emqx).containers[0].ports.map((p: any) => p.containerPort);
+    expect(all).toEqual(expect.arrayContaining([1883, 8883, 18083]));
+    expect(find('Service', emqx.spec.serviceName).spec.clusterIP).toBe('None');
+    expect(cfg.MQTT_SHARE_GROUP).toBeTruthy();
+    const acl = find('ConfigMap', 'emqx-config').data['amr-acl.conf'];
+    expect(acl).toContain(`{username, "${cfg.MQTT_USERNAME}"}`);
+  });
+
+  it('reaches Redis through the sentinels of the redis StatefulSet, under the master name they monitor', () => {
+    const url = redisUrlFromConfig({ ...env, REDIS_URL: cfg.REDIS_URL });
+    const target = parseSentinelUrl(url);
+    const redis = find('StatefulSet', 'redis');
+    expect(redis.spec.replicas).toBe(3);
+    const headless = find('Service', redis.spec.serviceName);
+    const pods = Array.from({ length: redis.spec.replicas }, (_, i) => `redis-${i}.${headless.metadata.name}`);
+    expect(target.sentinels.map((s) => s.host).sort()).toEqual(pods);
+    const sentinelPort = headless.spec.ports.find((p: any) => p.name === 'sentinel').port;
+    for (const s of target.sentinels) expect(s.port).toBe(sentinelPort);
+    expect(podSpec(redis).containers.map((c: any) => c.name).sort()).toEqual(['redis', 'sentinel']);
+    const script = find('ConfigMap', 'redis-scripts').data['init.sh'];
+    expect(script).toContain(`sentinel monitor ${target.name} `);
+    expect(script).toContain(`get-master-addr-by-name ${target.name}`);
+    expect(script).toContain('maxmemory-policy noeviction'); // bullmq
+    expect(env.REDIS_PASSWORD).toBe(secretData('amr-infra-secrets').REDIS_PASSWORD);
+  });
+
+  it('writes to the TimescaleDB primary and reads dashboards from the replica, with matching passwords', () => {
+    const primary = new URL(cfg.DATABASE_URL!);
+    const replica = new URL(env.DATABASE_READ_URL);
+    expect(find('Service', primary.hostname).spec.selector).toEqual(find('StatefulSet', 'timescaledb-primary').spec.selector.matchLabels);
+    expect(find('Service', replica.hostname).spec.selector).toEqual(find('StatefulSet', 'timescaledb-replica').spec.selector.matchLabels);
+    const infra = secretData('amr-infra-secrets');
+    expect(decodeURIComponent(primary.password)).toBe(infra.POSTGRES_PASSWORD);
+    expect(decodeURIComponent(replica.password)).toBe(infra.POSTGRES_PASSWORD);
+    const penv = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].env;
+    const val = (n: string) => penv.find((e: any) => e.name === n)?.value;
+    expect(primary.username).toBe(val('POSTGRES_USER'));
+    expect(primary.pathname).toBe(`/${val('POSTGRES_DB')}`);
+    const scripts = find('ConfigMap', 'timescaledb-scripts').data;
+    expect(scripts['900_replication.sh']).toContain('REPLICATION');
+    expect(scripts['clone-primary.sh']).toContain(`pg_basebackup -h ${primary.hostname}`);
+  });
+
+  it('runs `amr-headend migrate` in the Job with the head-end image and environment', () => {
+    const c = podSpec(job).containers[0];
+    expect(c.args ?? c.command).toContain('migrate');
+    expect(c.args.join(' ')).toMatch(/amr-headend\.js migrate$/);
+    expect(c.image).toBe(headendContainer.image);
+    expect(c.envFrom).toEqual(headendContainer.envFrom);
+    expect(podSpec(job).restartPolicy).toMatch(/OnFailure|Never/);
+  });
+
+  it('matches every selector to pod labels, and every referenced ConfigMap/Secret/Service exists', () => {
+    const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'Job'].includes(d.kind));
+    const podLabels = workloads.map((w) => w.spec.template.metadata.labels as Record<string, string>);
+    const selects = (sel: Record<string, string>) => podLabels.some((l) => Object.entries(sel).every(([k, v]) => l[k] === v));
+    for (const w of workloads.filter((w) => w.kind !== 'Job')) {
+      const sel = w.spec.selector.matchLabels;
+      expect(Object.entries(sel).every(([k, v]) => w.spec.template.metadata.labels[k] === v), `${w.kind} ${w.metadata.name}`).toBe(true);
+      if (w.kind === 'StatefulSet') expect(docs.some((d) => d.kind === 'Service' && d.metadata.name === w.spec.serviceName), w.metadata.name).toBe(true);
+    }
+    for (const d of docs.filter((d) => d.kind === 'Service')) expect(selects(d.spec.selector), `Service ${d.metadata.name}`).toBe(true);
+    for (const d of docs.filter((d) => d.kind === 'PodDisruptionBudget')) expect(selects(d.spec.selector.matchLabels), `PDB ${d.metadata.name}`).toBe(true);
+    const secrets = new Set((kustomization.secretGenerator as { name: string }[]).map((g) => g.name));
+    const configMaps = new Set(docs.filter((d) => d.kind === 'ConfigMap').map((d) => d.metadata.name));
+    const text = JSON.stringify(workloads);
+    for (const [, name] of text.matchAll(/"secret(?:Key)?Ref":\{"name":"([^"]+)"/g)) expect(secrets, name).toContain(name);
+    for (const [, name] of text.matchAll(/"configMap(?:Ref)?":\{"name":"([^"]+)"/g)) expect(configMaps, name).toContain(name);
+    for (const [, secret, key] of text.matchAll(/"secretKeyRef":\{"name":"([^"]+)","key":"([^"]+)"\}/g)) expect(Object.keys(secretData(secret)), `${secret}.${key}`).toContain(key);
+    for (const g of kustomization.secretGenerator as { envs: string[] }[]) for (const e of g.envs) expect(existsSync(new URL(`${e}.example`, dir)), `${e}.example`).toBe(true);
+  });
+
+  it('uses the images of docker-compose.yml', () => {
+    const s = compose.services;
+    expect(imageName(headendContainer.image)).toBe(imageName(s.headend.image));
+    const kImage = (kustomization.images as { name: string }[]).find((i) => i.name === imageName(headendContainer.image));
+    expect(kImage, 'kustomization images: entry for the head-end').toBeDefined();
+    for (const c of [...podSpec(find('StatefulSet', 'timescaledb-primary')).containers, ...podSpec(find('StatefulSet', 'timescaledb-replica')).containers]) {
+      expect(c.image).toBe(s.timescaledb.image);
+    }
+    for (const c of [...podSpec(find('StatefulSet', 'redis')).containers, ...podSpec(find('StatefulSet', 'redis')).initContainers]) expect(c.image).toBe(s.redis.image);
+  });
+
+  it('documents in README.md every env var the head-end gets', () => {
+    const readme = read('README.md');
+    for (const k of Object.keys(env)) expect(readme, k).toContain(`\`${k}\``);
+  });
+});
