@@ -61,13 +61,14 @@ export function startValidator(opts: ValidatorOptions): Validator {
   }
 
   /** After a failed batch: each meter of the queue head in its own transaction. */
-  async function isolate(skip: number[]): Promise<number> {
-    let n = 0;
+  async function isolate(skip: number[]): Promise<{ taken: number; verdicts: number }> {
+    const out = { taken: 0, verdicts: 0 };
     for (const meterId of await queuedMeters(db, batchSize, skip)) {
       try {
         const res = await db.tx((q) => runBatch(q, { batchSize, skipMeters: skip, settings, onlyMeters: [meterId] }));
         backoff.delete(meterId);
-        n += res.verdicts.length;
+        out.taken += res.taken.length;
+        out.verdicts += res.verdicts.length;
         await committed(res);
       } catch (err) {
         const failures = (backoff.get(meterId)?.failures ?? 0) + 1;
@@ -76,7 +77,7 @@ export function startValidator(opts: ValidatorOptions): Validator {
         logger.error({ err, meterId, failures, retryInMs: wait }, `validator: meter ${meterId} failed validation; its readings stay queued`);
       }
     }
-    return n;
+    return out;
   }
 
   async function drainNow(): Promise<number> {
@@ -89,8 +90,10 @@ export function startValidator(opts: ValidatorOptions): Validator {
         res = await db.tx((q) => runBatch(q, { batchSize, skipMeters: skip, settings }));
       } catch (err) {
         logger.warn({ err }, 'validator: batch failed; retrying meter by meter');
-        total += await isolate(skip);
-        if (skipped().length === skip.length) continue; // isolation got through: carry on
+        const r = await isolate(skip);
+        total += r.verdicts;
+        // Carry on only while isolation clears rows without new failures; otherwise wait for the next tick.
+        if (r.taken > 0 && skipped().length === skip.length) continue;
         break;
       }
       total += res.verdicts.length;
