@@ -62,6 +62,7 @@ const ru = {
   'building.noOdpu': 'В доме нет ОДПУ по этому ресурсу',
   'building.noHeatParams': 'Параметры теплоносителя есть только у тепловых ОДПУ',
   'building.recompute': 'Пересчитать',
+  'building.flagged': 'Показания, ждущие решения инженера',
 
   'meter.serial': 'Заводской №',
   'meter.placement': 'Размещение',
@@ -223,6 +224,7 @@ const en = {
   'building.noOdpu': 'No building meter for this resource',
   'building.noHeatParams': 'Heat carrier parameters exist for heat building meters only',
   'building.recompute': 'Recompute',
+  'building.flagged': 'Readings awaiting an engineer\u2019s review',
 
   'meter.serial': 'Serial no.',
   'meter.placement': 'Placement',

@@ -34,10 +34,12 @@ export async function renderBuilding(id, ctx) {
   const dayFrom = new Date(new Date(range.from).getTime() - 86_400_000).toISOString();
   const heatEnd = odpu ? Math.min(new Date(range.to).getTime(), odpu.last_reading ? new Date(odpu.last_reading.time).getTime() + 3_600_000 : Infinity) : null;
   const heatFrom = heatEnd ? Math.max(new Date(range.from).getTime(), heatEnd - HEAT_WINDOW_MS) : null;
-  const [dailyRes, heatRes] = await Promise.all([
+  const [dailyRes, heatRes, flaggedRes] = await Promise.all([
     odpu ? optional(`/meters/${odpu.id}/readings?${qs({ resolution: 'day', quantity: odpu.register_quantity, from: dayFrom, to: range.to })}`) : null,
     odpu && resource === 'heat' && heatFrom < heatEnd
       ? optional(`/meters/${odpu.id}/readings?${qs({ resolution: 'hour', from: new Date(heatFrom).toISOString(), to: new Date(heatEnd).toISOString() })}`) : null,
+    // The validation routes' list of unreviewed suspect/invalid readings ("—" while that service is absent).
+    optional(`/buildings/${id}/flagged?${qs({ from: range.from, to: range.to, limit: 500 })}`),
   ]);
 
   const months = imbalanceByMonth(ov.imbalance, resource, from, to);
@@ -89,6 +91,33 @@ export async function renderBuilding(id, ctx) {
     h('td', { 'data-testid': `meter-reasons-${m.id}` }, reasonsText(m.last_verdict?.reasons)),
     h('td', { class: 'num' }, m.flagged ? h('span', { class: 'count flag' }, m.flagged) : '0')));
 
+  const flagged = flaggedRes?.rows?.filter((r) => r.resource === resource) ?? null;
+  const flaggedRows = (flagged ?? []).map((r) => h('tr', { 'data-testid': `flagged-${r.meter_id}-${r.time}` },
+    h('td', {}, h('a', { href: `#/meters/${r.meter_id}` }, r.serial_number)),
+    h('td', {}, r.premise_number ?? tc('placement', r.placement)),
+    h('td', {}, fmtDateTime(r.time, tz)),
+    h('td', { class: 'num' }, r.value == null ? t('common.none') : fmtNumber(r.value, 3)),
+    h('td', {}, badge('verdict', r.status)),
+    h('td', {}, reasonsText(r.reasons))));
+
+  // Engineers may recompute the reports of the shown months now (after corrections or reviews) instead
+  // of waiting for the recompute job; the imbalance routes do it synchronously for a bounded range.
+  const recomputeNote = h('span', { class: 'muted', role: 'status' });
+  const recompute = ['admin', 'engineer'].includes(ctx.me.role) ? h('button', {
+    type: 'button', class: 'small', 'data-testid': 'recompute',
+    onclick: async (e) => {
+      e.target.disabled = true;
+      recomputeNote.textContent = t('common.loading');
+      try {
+        await api(`/buildings/${id}/imbalance/recompute`, { method: 'POST', body: { resource, kind: 'month', from, to: shiftMonth(to, 1) } });
+        await ctx.reload();
+      } catch (ex) {
+        recomputeNote.textContent = ex.status === 404 ? t('common.unavailable') : `${t('common.error')}: ${ex.message}`;
+        e.target.disabled = false;
+      }
+    },
+  }, t('building.recompute')) : null;
+
   const gatewayRows = ov.gateways.map((g) => h('tr', { 'data-testid': `gateway-row-${g.id}` },
     h('td', {}, g.name ? `${g.id} (${g.name})` : g.id),
     h('td', {}, h('span', { class: `badge ${g.online ? 'status-ok' : 'status-high_loss'}` }, g.online ? t('gateway.online') : t('gateway.offline'))),
@@ -123,12 +152,16 @@ export async function renderBuilding(id, ctx) {
     h('p', {}, h('a', { href: '#/' }, t('common.back'))),
     h('h1', { 'data-testid': 'building-title' }, ov.building.address, ov.building.city ? h('span', { class: 'sub' }, ` · ${ov.building.city}`) : null),
     filters,
-    section(`${t('building.chartImbalance')} · ${tc('resource', resource)}`, imbalanceChart, imbalanceTable),
+    section(`${t('building.chartImbalance')} · ${tc('resource', resource)}`, imbalanceChart, imbalanceTable,
+      recompute ? h('p', { class: 'actions-line' }, recompute, ' ', recomputeNote) : null),
     h('div', { class: 'grid2' },
       section(t('building.chartDaily'), odpu ? (days ? dailyChart : none('daily-none', t('common.none'))) : none('daily-none', t('building.noOdpu'))),
       resource === 'heat' ? section(t('building.chartHeat'), heat?.length ? heatChart : none('heat-none', t('common.none'))) : null),
     section(t('building.meters'), table([t('meter.serial'), t('meter.placement'), t('meter.premise'), t('meter.lastReading'), t('meter.lastTime'), t('meter.verdict'), t('meter.reasons'), t('meter.flagged')],
       meterRows, { 'data-testid': 'meters-table', class: 'data' })),
+    section(t('building.flagged'), flagged === null
+      ? h('p', { class: 'muted', 'data-testid': 'flagged-none' }, t('common.none'))
+      : table([t('meter.serial'), t('meter.premise'), t('meter.time'), t('meter.value'), t('meter.verdict'), t('meter.reasons')], flaggedRows, { 'data-testid': 'flagged-table', class: 'data' })),
     h('div', { class: 'grid2' },
       section(t('building.gateways'), table([t('gateway.id'), t('gateway.online'), t('gateway.lastSeen'), t('gateway.outbox')], gatewayRows, { 'data-testid': 'gateways-table', class: 'data' })),
       section(t('building.alerts'), table([t('alert.severity'), t('alert.kind'), t('alert.message'), t('alert.raised'), ''], alertRows, { 'data-testid': 'alerts-table', class: 'data' }))));

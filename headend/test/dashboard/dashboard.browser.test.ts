@@ -129,6 +129,10 @@ describe('engineers dashboard in Chromium', () => {
     expect(await byTestId(`meter-reasons-${a.apt2}`).textContent()).toBe('показание уменьшилось');
     expect(await byTestId('gateway-row-gw-ov-1').textContent()).toContain('3');
     expect(await byTestId('alerts-table').locator('tbody tr').count()).toBe(2);
+    // Unreviewed suspect/invalid readings of the building, from the validation routes.
+    const flagged = byTestId('flagged-table').locator('tbody tr');
+    expect(await flagged.count()).toBe(2);
+    expect(await flagged.allTextContents()).toEqual([expect.stringContaining('пропуск данных'), expect.stringContaining('показание уменьшилось')]);
   }, 60_000);
 
   it('language toggle: EN then RU, remembered in localStorage; screenshot saved', async () => {
@@ -194,6 +198,18 @@ describe('engineers dashboard in Chromium', () => {
     await expect.poll(() => byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('отклонено: ivanov');
     expect(await byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('photo shows 212, register fine');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-meter.png'), fullPage: true });
+  }, 60_000);
+
+  it('recompute from the building page: the imbalance routes recompute the shown months, the table shows the stored numbers', async () => {
+    const before = (await h.opened.db.query("SELECT max(computed_at) AS t FROM imbalance_reports WHERE resource = 'heat'")).rows[0].t as Date;
+    await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2025-01&to=2025-01`; }, a.buildingId);
+    await byTestId('imb-row-2025-01').waitFor();
+    await byTestId('recompute').click();
+    await expect.poll(async () => (await h.opened.db.query("SELECT max(computed_at) AS t FROM imbalance_reports WHERE resource = 'heat'")).rows[0].t.getTime()).toBeGreaterThan(before.getTime());
+    const stored = (await h.opened.db.query(
+      "SELECT building_consumption, apartments_consumption FROM imbalance_reports WHERE building_id = $1 AND resource = 'heat' AND period_kind = 'month' AND period_start = '2024-12-31T21:00Z'", [a.buildingId])).rows[0];
+    await expect.poll(() => byTestId('imb-odpu-2025-01').getAttribute('data-value')).toBe(String(stored.building_consumption ?? ''));
+    expect(await byTestId('imb-ipu-2025-01').getAttribute('data-value')).toBe(String(stored.apartments_consumption));
   }, 60_000);
 
   it('a resident who logs in is told this is the engineers page', async () => {
