@@ -84,47 +84,79 @@ async function loadMeters(q: Queryable, buildingId: number, resource: Resource, 
 }
 
 /**
- * Current versions of the register quantity with verdict and latest review: every reading inside the
- * period plus the few nearest beyond each bound (within the look-around), so a month of 15-minute
- * telemetry and monthly manual readings both interpolate without reading a whole year.
+ * The readings a period's values depend on, chosen in SQL so a month of 15-minute telemetry does not
+ * cross the wire. Candidates: current versions of the register quantity inside the period plus the
+ * few nearest beyond each bound (within the look-around). Of the usable ones (not rejected, not
+ * invalid unless accepted) only these are returned: the two on either side of each bound and of
+ * each replacement instant, both sides of every decrease (rollover or fault), flagged ones, and each
+ * meter's first and last two. Between two returned readings the register only rose, so its
+ * consumption is their difference: the period's value is the same as from every reading. (An
+ * extrapolated bound takes its rate from these readings, a coarser window than all of them.)
+ * The edge queries follow the unique index (meter, quantity, time, version); after the end bound it
+ * is read in ascending version order, so the last instant a LIMIT cut may lack its newest version:
+ * that instant is dropped unless fewer rows than the limit came back.
  */
-async function loadReadings(q: Queryable, meterIds: number[], quantity: string, b: PeriodBounds, lookaroundDays: number): Promise<Map<number, ReadingRow[]>> {
-  const out = new Map<number, ReadingRow[]>();
-  if (meterIds.length === 0) return out;
-  const { rows } = await q.query(
-    `WITH raw AS (
-       SELECT x.* FROM unnest($1::bigint[]) AS ids(id), LATERAL (
-         (SELECT meter_id, time, value, version FROM readings
-           WHERE meter_id = ids.id AND quantity = $2 AND time >= $3 AND time <= $4)
-         UNION ALL
-         (SELECT meter_id, time, value, version FROM readings
-           WHERE meter_id = ids.id AND quantity = $2 AND time < $3 AND time >= $3::timestamptz - make_interval(days => $5)
-           ORDER BY time DESC, version DESC LIMIT ${EDGE_ROWS})
-         UNION ALL
-         (SELECT meter_id, time, value, version FROM readings
-           WHERE meter_id = ids.id AND quantity = $2 AND time > $4 AND time <= $4::timestamptz + make_interval(days => $5)
-           ORDER BY time, version DESC LIMIT ${EDGE_ROWS})
-       ) x),
-     cur AS (SELECT DISTINCT ON (meter_id, time) meter_id, time, value, version FROM raw ORDER BY meter_id, time, version DESC)
-     SELECT cur.meter_id, cur.time, cur.value, v.status AS verdict, rv.decision
-       FROM cur
-       LEFT JOIN reading_validations v ON v.meter_id = cur.meter_id AND v.quantity = $2 AND v.time = cur.time AND v.version = cur.version
-       LEFT JOIN LATERAL (SELECT decision FROM reading_reviews rr
-                           WHERE rr.meter_id = cur.meter_id AND rr.quantity = $2 AND rr.time = cur.time AND rr.version = cur.version
-                           ORDER BY rr.reviewed_at DESC, rr.id DESC LIMIT 1) rv ON true
-      ORDER BY cur.meter_id, cur.time`,
-    [meterIds, quantity, b.start, b.end, lookaroundDays],
+async function loadReadings(q: Queryable, meterIds: number[], quantity: string, b: PeriodBounds, lookaroundDays: number, replacedAt: Date[]): Promise<{ rows: Map<number, ReadingRow[]>; usable: Map<number, number> }> {
+  const rows = new Map<number, ReadingRow[]>();
+  const usable = new Map<number, number>();
+  if (meterIds.length === 0) return { rows, usable };
+  const res = await q.query(
+    `WITH ids AS (SELECT unnest($1::bigint[]) AS id),
+     raw AS (
+       SELECT meter_id, time, value, version FROM readings
+        WHERE meter_id = ANY($1::bigint[]) AND quantity = $2 AND time >= $3 AND time <= $4
+       UNION ALL
+       SELECT x.* FROM ids, LATERAL (
+         SELECT meter_id, time, value, version FROM readings
+          WHERE meter_id = ids.id AND quantity = $2 AND time < $3 AND time >= $3::timestamptz - make_interval(days => $5)
+          ORDER BY time DESC, version DESC LIMIT ${EDGE_ROWS}) x
+       UNION ALL
+       SELECT y.meter_id, y.time, y.value, y.version FROM ids, LATERAL (
+         SELECT e.*, count(*) OVER () AS n, max(e.time) OVER () AS tmax FROM (
+           SELECT meter_id, time, value, version FROM readings
+            WHERE meter_id = ids.id AND quantity = $2 AND time > $4 AND time <= $4::timestamptz + make_interval(days => $5)
+            ORDER BY time, version LIMIT ${EDGE_ROWS}) e) y
+        WHERE y.n < ${EDGE_ROWS} OR y.time < y.tmax),
+     cur AS (SELECT DISTINCT ON (meter_id, time) meter_id, time, value, version FROM raw ORDER BY meter_id, time, version DESC),
+     -- Only flagged verdicts and reviewed rows matter; both are few, so they are fetched once and hash-joined.
+     flags AS (
+       SELECT meter_id, time, version, status FROM reading_validations
+        WHERE meter_id = ANY($1::bigint[]) AND quantity = $2 AND status <> 'valid'
+          AND time >= $3::timestamptz - make_interval(days => $5) AND time <= $4::timestamptz + make_interval(days => $5)),
+     revs AS (
+       SELECT DISTINCT ON (meter_id, time, version) meter_id, time, version, decision FROM reading_reviews
+        WHERE meter_id = ANY($1::bigint[]) AND quantity = $2
+          AND time >= $3::timestamptz - make_interval(days => $5) AND time <= $4::timestamptz + make_interval(days => $5)
+        ORDER BY meter_id, time, version, reviewed_at DESC, id DESC),
+     judged AS (
+       SELECT cur.meter_id, cur.time, cur.value, f.status AS verdict, r.decision
+         FROM cur LEFT JOIN flags f USING (meter_id, time, version) LEFT JOIN revs r USING (meter_id, time, version)),
+     usable AS (
+       SELECT *, (verdict IN ('suspect', 'invalid') AND decision IS DISTINCT FROM 'accept') AS flagged FROM judged
+        WHERE value IS NOT NULL AND decision IS DISTINCT FROM 'reject' AND (verdict IS DISTINCT FROM 'invalid' OR decision = 'accept')),
+     marked AS (
+       SELECT *, lag(value) OVER w AS prev_value, lead(value) OVER w AS next_value, lag(time) OVER w AS prev_time, lead(time) OVER w AS next_time,
+              row_number() OVER w AS rn, count(*) OVER (PARTITION BY meter_id) AS n
+         FROM usable WINDOW w AS (PARTITION BY meter_id ORDER BY time))
+     SELECT meter_id, time, value, verdict, decision, n FROM marked
+      WHERE rn <= 2 OR rn > n - 2 OR flagged
+         OR value < prev_value OR next_value < value
+         OR EXISTS (SELECT 1 FROM unnest(ARRAY[$3::timestamptz, $4::timestamptz] || $6::timestamptz[]) AS k(t)
+                     WHERE (time < k.t AND (next_time IS NULL OR next_time >= k.t)) OR (time >= k.t AND (prev_time IS NULL OR prev_time < k.t)))
+      ORDER BY meter_id, time`,
+    [meterIds, quantity, b.start, b.end, lookaroundDays, replacedAt],
   );
-  for (const r of rows) {
+  for (const r of res.rows) {
     const id = Number(r.meter_id);
-    let list = out.get(id);
-    if (!list) out.set(id, (list = []));
+    let list = rows.get(id);
+    if (!list) rows.set(id, (list = []));
     list.push({ meterId: id, time: new Date(r.time), value: r.value, verdict: r.verdict ?? null, decision: r.decision ?? null });
+    usable.set(id, Number(r.n));
   }
-  return out;
+  return { rows, usable };
 }
 
-function valueOf(p: MeteringPoint, b: PeriodBounds): ImbalanceMeterValue {
+function valueOf(p: MeteringPoint, b: PeriodBounds, usable: ReadonlyMap<number, number>): ImbalanceMeterValue {
   const pc = periodConsumption(p.series, b, { registerDigits: p.registerDigits, replacements: p.replacements });
   return {
     meterId: p.meter.id,
@@ -135,7 +167,7 @@ function valueOf(p: MeteringPoint, b: PeriodBounds): ImbalanceMeterValue {
     ...(p.replaced.length ? { replacedMeterIds: p.replaced.map((m) => m.id) } : {}),
     startMethod: pc?.startMethod ?? null,
     endMethod: pc?.endMethod ?? null,
-    readings: p.series.length,
+    readings: [...p.replaced, p.meter].reduce((n, m) => n + (usable.get(m.id) ?? 0), 0),
   };
 }
 
@@ -153,8 +185,8 @@ export async function computeBuildingImbalance(db: TxQueryable, buildingId: numb
   if (kind !== 'month' && !(apartmentsOnly.length > 0 && apartmentsOnly.every((c) => c[c.length - 1].remoteReading))) {
     throw new ImbalanceError('kind_not_applicable', `building ${buildingId} ${resource}: ${kind} reports need every apartment meter read remotely`);
   }
-  const readings = await loadReadings(db, ids, primaryQuantity(resource), ctx.bounds, opts.lookaroundDays ?? DEFAULT_LOOKAROUND_DAYS);
-  const values = points.map((c) => valueOf(buildPoint(c, reps, readings), ctx.bounds));
+  const { rows, usable } = await loadReadings(db, ids, primaryQuantity(resource), ctx.bounds, opts.lookaroundDays ?? DEFAULT_LOOKAROUND_DAYS, reps.map((r) => r.replacedAt));
+  const values = points.map((c) => valueOf(buildPoint(c, reps, rows), ctx.bounds, usable));
   const asInput = (v: ImbalanceMeterValue): MeterPeriodValue => ({ meterId: String(v.meterId), consumption: v.consumption, method: v.method });
   const base = computeImbalance({
     building: values.filter((v) => v.placement === 'building').map(asInput),

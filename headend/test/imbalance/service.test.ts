@@ -142,6 +142,24 @@ describe('computeBuildingImbalance', () => {
     expect(second.flagged).toBe(false);
   });
 
+  it('ОДПУ telemetry rolling over several times a month: only the readings that matter are fetched, the value is as from all of them', async () => {
+    const q = opened.db;
+    const b = await f.building(q, orgId);
+    const odpu = await f.meter(q, b, { placement: 'building', registerDigits: 2 });
+    // 90 + 0.1 per 15 min on a 2-digit register: 0.4 m³/h, wrapping at 100 about every 10 days.
+    await q.query(
+      `INSERT INTO readings (meter_id, time, quantity, value, unit, source)
+       SELECT $1, t, 'volume_m3', ((90 + 0.1 * (extract(epoch FROM t - timestamptz '2025-12-25T00:00:00Z') / 900))::numeric % 100)::float8, 'm3', 'telemetry'
+         FROM generate_series(timestamptz '2025-12-25T00:00:00Z', timestamptz '2026-02-05T00:00:00Z', interval '15 minutes') t`, [odpu]);
+    const mid = '2026-01-20T10:15:00Z';
+    await f.verdict(q, odpu, mid, 'suspect');
+    const { report } = await compute(b);
+    const v = report.meters.find((m) => m.meterId === odpu)!;
+    expect(v.consumption).toBeCloseTo(0.4 * f.JAN_HOURS, 6); // three wraps, each seen between two fetched readings
+    expect(v).toMatchObject({ method: 'measured', flagged: true });
+    expect(v.readings).toBeGreaterThan(f.JAN_HOURS * 4); // every usable reading of the month was considered
+  });
+
   it('uses the current version, leaves out rejected readings (latest review wins) and unaccepted invalid ones', async () => {
     const q = opened.db;
     const { b } = await f.buildingWithOdpu(q, orgId, 0.00875);
