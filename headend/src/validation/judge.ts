@@ -33,7 +33,7 @@ export interface TargetRow {
 
 /** Values of the context quantities (current versions) at one instant. */
 export type InstantValues = Partial<Record<ContextQuantity, number | null>>;
-export const CONTEXT_QUANTITIES = ['volume_reverse_m3', 'error_flags', 'flow_temp_c', 'return_temp_c', 'energy_kwh', 'volume_m3'] as const;
+export const CONTEXT_QUANTITIES = ['volume_reverse_m3', 'volume_flow_m3h', 'error_flags', 'flow_temp_c', 'return_temp_c', 'energy_kwh', 'volume_m3'] as const;
 export type ContextQuantity = (typeof CONTEXT_QUANTITIES)[number];
 
 export interface Verdict extends ValidationResult {
@@ -61,6 +61,7 @@ const delta = (a: number | null | undefined, b: number | null | undefined): numb
 export function contextOf(resource: Resource, cur: InstantValues, prev: InstantValues | undefined): ReadingContext {
   const ctx: ReadingContext = {
     reverseVolumeDelta: prev ? delta(cur.volume_reverse_m3, prev.volume_reverse_m3) : null,
+    volumeFlowM3h: cur.volume_flow_m3h ?? null,
     errorFlags: cur.error_flags ?? null,
   };
   if (resource === 'heat') {

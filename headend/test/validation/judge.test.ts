@@ -31,6 +31,8 @@ describe('contextOf', () => {
   it('reverse delta needs a previous value; heat deltas only for heat meters', () => {
     expect(contextOf('cold_water', { volume_reverse_m3: 2 }, undefined).reverseVolumeDelta).toBeNull();
     expect(contextOf('cold_water', { volume_reverse_m3: 2 }, { volume_reverse_m3: 1.5 }).reverseVolumeDelta).toBe(0.5);
+    // A meter without a reverse register shows reverse flow as a negative flow rate.
+    expect(contextOf('hot_water', { volume_flow_m3h: -0.3 }, undefined).volumeFlowM3h).toBe(-0.3);
     expect(contextOf('cold_water', { flow_temp_c: 50 }, {}).heat).toBeUndefined();
     expect(contextOf('heat', { energy_kwh: 110, volume_m3: 3, flow_temp_c: 70, return_temp_c: 50 }, { energy_kwh: 100, volume_m3: 2.5 }).heat)
       .toEqual({ flowTempC: 70, returnTempC: 50, energyKwh: 10, volumeM3: 0.5 });
