@@ -212,6 +212,24 @@ describe('engineers dashboard in Chromium', () => {
     expect(await byTestId('imb-ipu-2025-01').getAttribute('data-value')).toBe(String(stored.apartments_consumption));
   }, 60_000);
 
+  it('degrades to "—" where another service answers 404 (flagged list, readings series); the rest of the page stands', async () => {
+    // Fault injection at the browser's network layer: the routes exist here, the point is the page's behaviour without them.
+    const missing = (route: any) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ statusCode: 404, error: 'not_found', message: 'Route not found' }) });
+    await page.route(/\/buildings\/\d+\/flagged\?/, missing);
+    await page.route(/\/meters\/\d+\/readings\?/, missing);
+    try {
+      await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02&x=1`; }, a.buildingId);
+      await byTestId('flagged-none').waitFor();
+      expect(await byTestId('flagged-none').textContent()).toBe('—');
+      expect(await byTestId('daily-none').textContent()).toBe('—');
+      expect(await byTestId('heat-none').textContent()).toBe('—');
+      expect(await byTestId('imb-pct-2024-12').textContent()).toBe('10,0 %');
+      expect(await byTestId('meters-table').locator('tbody tr').count()).toBe(4);
+    } finally {
+      await page.unrouteAll();
+    }
+  }, 60_000);
+
   it('a resident who logs in is told this is the engineers page', async () => {
     await byTestId('logout').click();
     await login('petrova', 'password-123');
