@@ -1,10 +1,10 @@
 // No Docker engine runs on the development machines, so docker-compose.yml is kept correct by
 // reading: its services, health checks, volumes, ports and the head-end's environment are checked
 // against the head-end's own config schema (the one it validates at start).
-import { describe, it, expect } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { parse } from 'yaml';
-import { loadConfig, CONFIG_KEYS } from '@amr/headend';
+import { loadConfig, CONFIG_KEYS, openDb, migrate, type OpenedDb } from '@amr/headend';
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
 /** Compose's `${VAR:-default}` as the default a user gets without a .env file. */
@@ -45,5 +45,233 @@ describe('docker-compose.yml', () => {
     expect(existsSync(new URL(`../${dockerfile}`, import.meta.url))).toBe(true);
     const cfg = loadConfig(Object.fromEntries(Object.entries(compose.services.headend.environment).map(([k, v]) => [k, interpolate(v)])));
     expect(compose.services.headend.volumes).toContain(`headend-data:${cfg.DATA_DIR}`);
+  });
+});
+
+// ---- optional profiles: Grafana (provisioned datasource + dashboard) and Mosquitto ----
+
+const grafanaDir = new URL('../deploy/grafana/', import.meta.url);
+const dashboardFiles = readdirSync(new URL('dashboards/', grafanaDir)).filter((f) => f.endsWith('.json'));
+const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(new URL(`dashboards/${f}`, grafanaDir), 'utf8')) }));
+const datasources = parse(readFileSync(new URL('provisioning/datasources/timescaledb.yaml', grafanaDir), 'utf8')).datasources as any[];
+
+/** Every SQL text of a dashboard: panel targets (rows included) and query variables. */
+function dashboardSql(d: any): { where: string; sql: string }[] {
+  const panels = (d.panels as any[]).flatMap((p) => [p, ...(p.panels ?? [])]);
+  return [
+    ...panels.flatMap((p) => (p.targets ?? []).map((t: any) => ({ where: `panel "${p.title}"`, sql: t.rawSql as string }))),
+    ...(d.templating?.list ?? []).filter((v: any) => v.type === 'query').map((v: any) => ({ where: `variable $${v.name}`, sql: (typeof v.query === 'string' ? v.query : v.query.rawSql) as string })),
+  ];
+}
+
+/** Tables and views with their columns, from headend/migrations/*.sql (CREATE TABLE, CREATE
+ *  MATERIALIZED VIEW … AS SELECT, ALTER TABLE … ADD COLUMN). A simple parse, enough for our files. */
+function schemaFromMigrations(): Map<string, Set<string>> {
+  const dir = new URL('../headend/migrations/', import.meta.url);
+  const tables = new Map<string, Set<string>>();
+  const splitTop = (s: string) => {
+    const parts: string[] = [];
+    let depth = 0;
+    let cur = '';
+    for (const ch of s) {
+      if (ch === '(') depth++;
+      if (ch === ')') depth--;
+      if (ch === ',' && depth === 0) { parts.push(cur); cur = ''; } else cur += ch;
+    }
+    return [...parts, cur].map((p) => p.trim()).filter(Boolean);
+  };
+  /** Text between the '(' at `open` and its matching ')'. */
+  const inParens = (s: string, open: number) => {
+    let depth = 0;
+    for (let i = open; i < s.length; i++) {
+      if (s[i] === '(') depth++;
+      if (s[i] === ')' && --depth === 0) return s.slice(open + 1, i);
+    }
+    throw new Error('unbalanced parentheses');
+  };
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    const sql = readFileSync(new URL(f, dir), 'utf8').replace(/--[^\n]*/g, '');
+    for (const m of sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)\s*\(/gi)) {
+      const body = inParens(sql, m.index! + m[0].length - 1);
+      const cols = splitTop(body).filter((p) => !/^(PRIMARY|UNIQUE|CHECK|FOREIGN|CONSTRAINT|EXCLUDE)\b/i.test(p)).map((p) => p.split(/\s+/)[0].toLowerCase());
+      tables.set(m[1].toLowerCase(), new Set(cols));
+    }
+    for (const m of sql.matchAll(/CREATE MATERIALIZED VIEW (\w+)[\s\S]*?\bAS\s+SELECT\s+([\s\S]*?)\s+FROM\b/gi)) {
+      const cols = splitTop(m[2]).map((p) => (/\bAS\s+(\w+)\s*$/i.exec(p)?.[1] ?? p.split('.').pop()!).toLowerCase());
+      tables.set(m[1].toLowerCase(), new Set(cols));
+    }
+    for (const m of sql.matchAll(/ALTER TABLE (?:IF EXISTS )?(\w+)\s+ADD (?:COLUMN )?(?:IF NOT EXISTS )?(\w+)/gi)) {
+      tables.get(m[1].toLowerCase())?.add(m[2].toLowerCase());
+    }
+  }
+  return tables;
+}
+
+const SQL_WORDS = new Set(
+  ('select from where and or not in is null as on join left inner order by group having desc asc distinct over partition ' +
+    'limit case when then else end true false interval now lag between like text int bigint double precision numeric timestamptz').split(' '),
+);
+
+/** Problems in one query: unknown tables, unknown `alias.column`, unqualified names that are no column. */
+function sqlProblems(sql: string, tables: Map<string, Set<string>>): string[] {
+  const problems: string[] = [];
+  const bare = sql
+    .replace(/'[^']*'/g, "''") // string literals (incl. '$quantity')
+    .replace(/\$__\w+\(([^)]*)\)/g, '($1)') // Grafana macros keep their argument
+    .replace(/\$\w+/g, '0'); // Grafana variables
+  const alias = new Map<string, string>();
+  for (const m of bare.matchAll(/\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?!WHERE|JOIN|ON|ORDER|GROUP|LEFT|INNER|LIMIT)(\w+))?/gi)) {
+    const t = m[1].toLowerCase();
+    if (!tables.has(t)) problems.push(`table ${t} does not exist`);
+    alias.set((m[2] ?? m[1]).toLowerCase(), t);
+  }
+  for (const m of bare.matchAll(/\b(\w+)\.(\w+)\b/g)) {
+    const t = alias.get(m[1].toLowerCase());
+    if (!t) problems.push(`${m[0]}: ${m[1]} is not a table alias`);
+    else if (tables.has(t) && !tables.get(t)!.has(m[2].toLowerCase())) problems.push(`${m[0]}: ${t} has no column ${m[2]}`);
+  }
+  // What is left once qualified names, output names (AS x), function names, casts and numbers are
+  // gone must be SQL words, tables or aliases: an unqualified column would show up here.
+  const outNames = new Set([...bare.matchAll(/\bAS\s+"?(\w+)"?/gi)].map((m) => m[1].toLowerCase()));
+  const rest = bare
+    .replace(/\b\w+\.\w+\b/g, ' ')
+    .replace(/"[^"]*"/g, ' ')
+    .replace(/::\w+/g, ' ')
+    .replace(/\b\w+\s*\(/g, '(')
+    .replace(/\b\d+\b/g, ' ');
+  for (const [w] of rest.matchAll(/\b[A-Za-z_]\w*\b/g)) {
+    const l = w.toLowerCase();
+    if (!SQL_WORDS.has(l) && !outNames.has(l) && !alias.has(l) && !tables.has(l)) problems.push(`unqualified name ${w} (qualify columns with their table alias)`);
+  }
+  return problems;
+}
+
+describe('docker-compose.yml optional profiles', () => {
+  it('keeps the core services out of profiles and adds grafana and mosquitto as profiles with health checks', () => {
+    for (const name of ['timescaledb', 'redis', 'headend']) expect(compose.services[name].profiles, name).toBeUndefined();
+    for (const name of ['grafana', 'mosquitto']) {
+      const s = compose.services[name];
+      expect(s.profiles, name).toEqual([name]);
+      expect(s.healthcheck?.test, `${name}.healthcheck`).toBeDefined();
+      expect(s.restart, `${name}.restart`).toBe('unless-stopped');
+    }
+    expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['grafana-data', 'mosquitto-data']));
+    // Without AMR_MQTT_URL the head-end keeps its embedded broker.
+    const cfg = loadConfig(Object.fromEntries(Object.entries(compose.services.headend.environment).map(([k, v]) => [k, interpolate(v)])));
+    expect(cfg.MQTT_URL).toBeUndefined();
+    // Every profile can run beside the core services: no host port is published twice.
+    const hostPorts = Object.values(compose.services).flatMap((s: any) => (s.ports ?? []).map((p: string) => p.split(':')[0]));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('mounts provisioning files that exist; the datasource reaches the timescaledb service as its user and database', () => {
+    const g = compose.services.grafana;
+    const mounts = (g.volumes as string[]).filter((v) => v.startsWith('./')).map((v) => v.split(':'));
+    expect(mounts.length).toBeGreaterThanOrEqual(2);
+    for (const [src] of mounts) expect(existsSync(new URL(`../${src.slice(2)}`, import.meta.url)), src).toBe(true);
+    const provider = parse(readFileSync(new URL('provisioning/dashboards/amr.yaml', grafanaDir), 'utf8')).providers[0];
+    expect(mounts.find(([src]) => src === './deploy/grafana/dashboards')?.[1]).toBe(provider.options.path);
+    expect(mounts.find(([src]) => src === './deploy/grafana/provisioning')?.[1]).toBe('/etc/grafana/provisioning');
+    const [ds] = datasources;
+    const tsdb = compose.services.timescaledb.environment;
+    expect(ds.url).toBe('timescaledb:5432');
+    expect(ds.user).toBe(tsdb.POSTGRES_USER);
+    expect(ds.jsonData.database).toBe(tsdb.POSTGRES_DB);
+    const pwVar = /^\$\{?(\w+)\}?$/.exec(ds.secureJsonData.password)![1];
+    expect(interpolate(g.environment[pwVar])).toBe(interpolate(tsdb.POSTGRES_PASSWORD));
+    expect(g.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${provider.options.path}/${dashboardFiles[0]}`);
+  });
+
+  it('has a dashboard on readings_hourly/readings_daily per meter and on imbalance_reports, all on the provisioned datasource', () => {
+    expect(dashboards.length).toBeGreaterThan(0);
+    const all = dashboards.flatMap((d) => dashboardSql(d.json));
+    const text = all.map((q) => q.sql).join('\n');
+    for (const t of ['readings_hourly', 'readings_daily', 'imbalance_reports']) expect(text).toContain(t);
+    expect(text).toMatch(/imbalance_pct/);
+    expect(text).toMatch(/\.status\b/);
+    for (const d of dashboards) {
+      expect(new Set(d.json.panels.map((p: any) => p.id)).size, d.file).toBe(d.json.panels.length);
+      for (const p of d.json.panels.filter((p: any) => p.type !== 'row')) expect(p.datasource.uid, p.title).toBe(datasources[0].uid);
+    }
+  });
+
+  it("uses only tables and columns the migrations create in the dashboard's SQL", () => {
+    const tables = schemaFromMigrations();
+    expect([...tables.get('readings_hourly')!]).toEqual(expect.arrayContaining(['meter_id', 'bucket', 'last_value', 'samples']));
+    expect(tables.get('imbalance_reports')!.has('imbalance_pct')).toBe(true);
+    const problems = dashboards.flatMap((d) => dashboardSql(d.json).flatMap((q) => sqlProblems(q.sql, tables).map((p) => `${d.file} ${q.where}: ${p}`)));
+    expect(problems).toEqual([]);
+    // The checker itself catches what it is meant to catch.
+    expect(sqlProblems('SELECT r.nope FROM imbalance_reports r', tables)).toEqual(['r.nope: imbalance_reports has no column nope']);
+    expect(sqlProblems('SELECT x.a FROM no_such_table x', tables)[0]).toBe('table no_such_table does not exist');
+    expect(sqlProblems('SELECT status FROM imbalance_reports r', tables)).toEqual(['unqualified name status (qualify columns with their table alias)']);
+  });
+
+  it('gives mosquitto a config that refuses anonymous clients and the contract-v1 ACL', () => {
+    const s = compose.services.mosquitto;
+    for (const c of s.configs) expect(compose.configs[c.source], c.source).toBeDefined();
+    expect(compose.configs['mosquitto-conf'].content).toMatch(/allow_anonymous false/);
+    expect(compose.configs['mosquitto-acl'].content).toMatch(/pattern write amr\/v1\/%u\/readings/);
+  });
+});
+
+/** Grafana's macros and this dashboard's variables, replaced by fixed values for a test run. */
+function substitute(sql: string, v: { building: number; meter: number }): string {
+  return sql
+    .replace(/\$__timeFilter\(([^)]+)\)/g, "$1 BETWEEN '2025-01-01T00:00:00Z' AND '2026-01-01T00:00:00Z'")
+    .replace(/\$__timeTo\(\)/g, "'2026-01-01T00:00:00Z'::timestamptz")
+    .replace(/\$building\b/g, String(v.building))
+    .replace(/\$meter\b/g, String(v.meter))
+    .replace(/\$quantity\b/g, 'energy_kwh')
+    .replace(/\$resource\b/g, "'heat'")
+    .replace(/\$period\b/g, 'month');
+}
+
+describe('the dashboard SQL on the embedded TimescaleDB with the migrations applied', () => {
+  let opened: OpenedDb;
+  const ids = { building: 0, meter: 0 };
+  beforeAll(async () => {
+    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
+    await migrate(opened.db);
+    const q = opened.db.query.bind(opened.db);
+    const org = (await q<{ id: number }>("INSERT INTO organisations (name) VALUES ('Org') RETURNING id")).rows[0].id;
+    ids.building = (await q<{ id: number }>("INSERT INTO buildings (org_id, address) VALUES ($1, 'Main St 1') RETURNING id", [org])).rows[0].id;
+    ids.meter = (await q<{ id: number }>("INSERT INTO meters (placement, building_id, resource, serial_number) VALUES ('building', $1, 'heat', 'H-1') RETURNING id", [ids.building])).rows[0].id;
+    // Three days of hourly energy readings: 1 kWh per hour.
+    await q(
+      "INSERT INTO readings (meter_id, time, quantity, value, unit, source) SELECT $1, t, 'energy_kwh', extract(epoch FROM t - '2025-03-01'::timestamptz) / 3600, 'kWh', 'telemetry' FROM generate_series('2025-03-01'::timestamptz, '2025-03-03 23:00'::timestamptz, interval '1 hour') AS t",
+      [ids.meter],
+    );
+    await q(
+      `INSERT INTO imbalance_reports (building_id, resource, period_kind, period_start, period_end, building_consumption, apartments_consumption,
+         other_consumption, imbalance, imbalance_pct, coverage, apartments_total, apartments_actual, status, thresholds, meters)
+       VALUES ($1, 'heat', 'month', '2025-03-01', '2025-04-01', 100, 80, 5, 15, 15, 1, 10, 10, 'high_loss', '{}', '[]')`,
+      [ids.building],
+    );
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  it('runs every query and every panel returns rows', async () => {
+    for (const d of dashboards) {
+      for (const { where, sql } of dashboardSql(d.json)) {
+        const r = await opened.db.query(substitute(sql, ids)).catch((e: Error) => {
+          throw new Error(`${d.file} ${where}: ${e.message}`);
+        });
+        expect(r.rows.length, `${d.file} ${where}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('computes hourly consumption from the aggregate and shows the latest imbalance status', async () => {
+    const panels = dashboards[0].json.panels as any[];
+    const hourly = panels.find((p) => p.id === 2).targets[0].rawSql as string;
+    const rows = (await opened.db.query<{ value: number | null }>(substitute(hourly, ids))).rows;
+    expect(rows.length).toBe(72);
+    expect(rows.slice(1).every((r) => r.value === 1)).toBe(true);
+    const table = panels.find((p) => p.type === 'table').targets[0].rawSql as string;
+    const [row] = (await opened.db.query(substitute(table, ids))).rows;
+    expect(row).toMatchObject({ building: 'Main St 1', resource: 'heat', status: 'high_loss', imbalance_pct: 15 });
   });
 });
