@@ -3,7 +3,11 @@
 // start, names and ports line up between Deployment, Service, probes and the services it talks to,
 // labels match selectors, and images are those of docker-compose.yml.
 import { describe, it, expect } from 'vitest';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, cpSync, copyFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, CONFIG_KEYS } from '@amr/headend';
 import { redisUrlFromConfig, parseSentinelUrl } from '@amr/headend/jobs/redis-connection';
@@ -221,5 +225,30 @@ describe('deploy/k8s manifests', () => {
   it('documents in README.md every env var the head-end gets', () => {
     const readme = read('README.md');
     for (const k of Object.keys(env)) expect(readme, k).toContain(`\`${k}\``);
+  });
+});
+
+// kubectl's built-in kustomize (no cluster needed) renders the set as `kubectl apply -k` would: with
+// the example secrets in place of the real ones, every reference must resolve to the generated names.
+const haveKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+describe.skipIf(!haveKubectl)('kubectl kustomize deploy/k8s', () => {
+  it('renders, and every Secret reference points at a generated Secret', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'amr-k8s-'));
+    try {
+      cpSync(fileURLToPath(dir), tmp, { recursive: true });
+      for (const g of kustomization.secretGenerator as { envs: string[] }[]) for (const e of g.envs) copyFileSync(join(tmp, `${e}.example`), join(tmp, e));
+      const out = spawnSync('kubectl', ['kustomize', tmp], { encoding: 'utf8' });
+      expect(out.status, out.stderr).toBe(0);
+      const rendered = parseAllDocuments(out.stdout).map((d) => d.toJS() as Doc);
+      expect(rendered.length).toBe(docs.length + (kustomization.secretGenerator as unknown[]).length);
+      const secretNames = new Set(rendered.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name));
+      const refs = [...JSON.stringify(rendered).matchAll(/"secret(?:Key)?Ref":\{"name":"([^"]+)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of refs) expect(secretNames, r).toContain(r);
+      const dep = rendered.find((d) => d.kind === 'Deployment')!;
+      expect(dep.spec.template.spec.containers[0].image).toBe('amr-headend:latest');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
