@@ -9,6 +9,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 const BENCHES = [
   { name: 'M-Bus decode (telegrams/s over the libmbus corpus)', cmd: ['node', 'protocols/bench/decode.bench.mjs'] },
   { name: 'Head-end ingest (readings/s, publish→commit p50/p99, ratio to raw inserts)', cmd: ['node', 'headend/bench/ingest.bench.mjs'], env: { BENCH_SECONDS: '10' } },
+  { name: 'Head-end imbalance (computeBuildingImbalance p50/p95 for one building-month and for all 100 buildings × heat, cold water; a year of 15-min ОДПУ telemetry, 40 ИПУ per resource)', cmd: ['node', 'headend/bench/imbalance.bench.mjs'] },
   { name: 'Gateway M-Bus poll-cycle efficiency, 20 meters @ 2400 Bd, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-poll-cycle.mjs'] },
   { name: 'Gateway secondary-address search, 20 meters, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-secondary-search.mjs'] },
   { name: 'Gateway RSS/CPU polling 100 meters', cmd: ['node', 'gateway/bench/polling-100-meters.mjs'], env: { DURATION: '20' } },

@@ -4,8 +4,19 @@
  * building scope and permissions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { JobRunner } from '../../src/jobs/index.js';
+import { defineImbalanceJobs, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import * as f from './fixtures.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `amrtest-imbalance-api-${randomUUID()}`;
+let runner: JobRunner;
+/** What the alerts hook (deps.onReport of the imbalance jobs) was told. */
+const hooked: Array<{ report: StoredImbalanceReport; previous: StoredImbalanceReport | null }> = [];
 
 let h: Harness;
 let A: number;
@@ -14,7 +25,10 @@ let engineer: string;
 let operator: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The API finds the report hook through the job runner the imbalance jobs were defined on.
+  runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
+  h = await startHarness({ jobs: runner });
+  await defineImbalanceJobs(runner, { db: h.opened.db, logger: pino({ level: 'silent' }), onReport: (report, previous) => { hooked.push({ report, previous }); } });
   const q = h.opened.db;
   const orgId = await f.org(q);
   A = (await f.buildingWithOdpu(q, orgId, 0.00875)).b; // 7.07 % with the three apartments
@@ -27,6 +41,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
+  await runner?.close();
+  const r = new Redis(REDIS_URL);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
 });
 
 const HAND_PCT = (1.84 / 26.04) * 100;
@@ -38,6 +57,7 @@ describe('imbalance API', () => {
     expect(r.body.reports).toHaveLength(1);
     expect(r.body.reports[0]).toMatchObject({ buildingId: A, resource: 'cold_water', periodKind: 'month', periodStart: '2025-12-31T21:00:00.000Z', status: 'ok' });
     expect(r.body.reports[0].imbalancePct).toBeCloseTo(HAND_PCT, 9);
+    expect(hooked.map((c) => [c.report.buildingId, c.report.status, c.previous])).toEqual([[A, 'ok', null]]);
 
     const g = await h.call('GET', `/buildings/${A}/imbalance?resource=cold_water&from=2026-01-01&to=2026-02-01`, operator);
     expect(g.status).toBe(200);
@@ -81,10 +101,15 @@ describe('imbalance API', () => {
   });
 
   it("a building's thresholds re-judge its stored reports in the same transaction as the audit entry", async () => {
+    const before = hooked.length;
     const put = await h.call('PUT', '/imbalance-thresholds', engineer, { building_id: A, resource: 'cold_water', high_loss_pct: 5, negative_pct: 1, min_coverage: 0.5 });
     expect(put.status).toBe(200);
     expect(put.body.rejudged).toBe(1);
     expect(put.body.threshold).toMatchObject({ building_id: A, resource: 'cold_water', high_loss_pct: 5 });
+    // The alerts hook hears of the changed verdict, with the report as it was.
+    const told = hooked.slice(before);
+    expect(told.map((c) => [c.report.buildingId, c.previous?.status, c.report.status])).toEqual([[A, 'ok', 'high_loss']]);
+    expect(told[0].previous!.thresholds.highLossPct).toBe(10);
     const g = await h.call('GET', `/buildings/${A}/imbalance?resource=cold_water`, engineer);
     expect(g.body.reports[0].status).toBe('high_loss');
     expect(g.body.reports[0].thresholds).toEqual({ highLossPct: 5, negativePct: 1, minCoverage: 0.5 });
