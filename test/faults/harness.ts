@@ -148,7 +148,8 @@ export interface HeadendProcess {
   lines: Record<string, unknown>[];
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and waits (bounded) for the exit. */
+  stop(signal?: NodeJS.Signals, ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Environment for the head-end CLI: only what the test sets, nothing inherited that points elsewhere. */
@@ -200,9 +201,15 @@ export async function spawnHeadend(env: Record<string, string>, all: ChildProces
     lines,
     stderr: () => err,
     exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    async stop(signal: NodeJS.Signals = 'SIGTERM', ms = 20_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      return Promise.race([
+        exited,
+        sleep(ms).then(() => {
+          const tail = lines.slice(-5).map((l) => String(l.msg)).join(' | ');
+          throw new Error(`head-end did not exit within ${ms} ms of ${signal}; last log: ${tail}`);
+        }),
+      ]);
     },
   };
 }

@@ -41,9 +41,23 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
   const sockets = new Set<Socket>();
   const server: Server = createTcpServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    const framed = new FramedSocket(socket);
+    // PGlite is ONE database session shared by every connection in turn: a client that goes away
+    // inside a transaction (connection cut between BEGIN and COMMIT) would leave it open, and the
+    // next connection would run in it and COMMIT the half-written work. So when the connection that
+    // holds the session (its handler listens for data only while it holds PGlite's lock) errors or
+    // closes, roll back, synchronously: these listeners run before the handler's own, which release
+    // the lock to the next connection.
+    const abandon = () => {
+      if (framed.listenerCount('data') > 0) rollbackAbandoned(pglite);
+    };
+    socket.prependListener('error', abandon);
+    socket.prependListener('close', () => {
+      sockets.delete(socket);
+      abandon();
+    });
     const handler = new PGLiteSocketHandler({ db: pglite, closeOnDetach: true });
-    handler.attach(new FramedSocket(socket) as unknown as Socket).catch(() => socket.destroy());
+    handler.attach(framed as unknown as Socket).catch(() => socket.destroy());
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -66,6 +80,24 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
       await pglite.close();
     },
   };
+}
+
+/** A simple-protocol `ROLLBACK` (Query message), answered and discarded; a no-op outside a transaction. */
+const ROLLBACK_MESSAGE = (() => {
+  const sql = Buffer.from('ROLLBACK\0');
+  const m = Buffer.alloc(5 + sql.length);
+  m.write('Q', 0);
+  m.writeInt32BE(4 + sql.length, 1);
+  sql.copy(m, 5);
+  return new Uint8Array(m);
+})();
+
+function rollbackAbandoned(pglite: PGlite): void {
+  try {
+    pglite.execProtocolRawSync(ROLLBACK_MESSAGE);
+  } catch {
+    /* the database is closing: nothing left to roll back */
+  }
 }
 
 function listenError(host: string, port: number, e: NodeJS.ErrnoException): Error {

@@ -31,19 +31,30 @@ export function createPgDb(opts: PgDbOptions): Db {
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no 'error' listener (the pool listens only to idle ones): if the
+      // connection dies between two statements of this transaction, pg emits 'error' on it and,
+      // unheard, that is an uncaught exception that kills the head-end. Note it; the next query
+      // fails, the transaction rejects, and the client is destroyed on release.
+      const onError = (e: Error) => {
+        broken = e;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn({ query: (sql, params) => client.query(sql, params as unknown[]) as never });
         await client.query('COMMIT');
         return out;
       } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (re) {
-          broken = re as Error; // the connection is unusable: destroy it instead of returning it
+        if (!broken) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (re) {
+            broken = re as Error; // the connection is unusable: destroy it instead of returning it
+          }
         }
         throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
