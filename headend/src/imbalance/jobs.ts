@@ -85,7 +85,10 @@ export async function defineImbalanceJobs(runner: JobRunner, deps: ImbalanceDeps
       return { buildings: rows.length, enqueued: n };
     },
   });
-  await runner.schedule(RECOMPUTE_ALL_JOB, 'imbalance-nightly', { cron: deps.nightlyCron ?? '15 3 * * *' }, {});
+  // Scheduling waits for Redis; start-up must not (Redis may be down now and come back later), so the
+  // schedule is written in the background and a failure is logged.
+  runner.schedule(RECOMPUTE_ALL_JOB, 'imbalance-nightly', { cron: deps.nightlyCron ?? '15 3 * * *' }, {})
+    .catch((e: Error) => deps.logger.warn({ err: e.message }, 'imbalance: nightly recompute-all not scheduled'));
 }
 
 async function enqueueOne(runner: JobRunner, deps: ImbalanceDeps, d: RecomputeData, now: number): Promise<void> {

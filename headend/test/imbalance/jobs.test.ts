@@ -136,4 +136,21 @@ describe('imbalance jobs', () => {
     expect(of(b).every((c) => c.report.periodKind === 'month' && c.report.status === 'insufficient_data')).toBe(true);
     expect(of(noOdpu)).toHaveLength(0);
   });
+
+  it('schedules the nightly recompute-all, and defining the jobs does not wait for an unreachable Redis', async () => {
+    const r = new Redis(REDIS_URL);
+    try {
+      await until(async () => (await r.zrange(`${prefix}:${RECOMPUTE_ALL_JOB}:repeat`, 0, -1)).includes('imbalance-nightly'), 'the nightly schedule');
+    } finally {
+      await r.quit();
+    }
+    const down = new JobRunner({ redisUrl: 'redis://127.0.0.1:1', prefix: `${prefix}-down`, logger: pino({ level: 'silent' }) });
+    try {
+      // Resolves (a hang would time the test out) although the schedule cannot be written.
+      await expect(defineImbalanceJobs(down, { db: opened.db, logger: pino({ level: 'silent' }) })).resolves.toBeUndefined();
+      expect(down.names().sort()).toEqual([RECOMPUTE_JOB, RECOMPUTE_ALL_JOB].sort());
+    } finally {
+      await down.close();
+    }
+  });
 });
