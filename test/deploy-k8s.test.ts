@@ -3,14 +3,17 @@
 // start, names and ports line up between Deployment, Service, probes and the services it talks to,
 // labels match selectors, and images are those of docker-compose.yml.
 import { describe, it, expect } from 'vitest';
-import { readFileSync, readdirSync, existsSync, mkdtempSync, cpSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, cpSync, copyFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, CONFIG_KEYS } from '@amr/headend';
 import { redisUrlFromConfig, parseSentinelUrl } from '@amr/headend/jobs/redis-connection';
+import { openReadDb } from '@amr/headend/db/read-replica';
+import { createPgDb } from '@amr/headend';
 
 const dir = new URL('../deploy/k8s/', import.meta.url);
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
@@ -252,3 +255,79 @@ describe.skipIf(!haveKubectl)('kubectl kustomize deploy/k8s', () => {
     }
   });
 });
+
+// The replication scripts of timescaledb.yaml are plain PostgreSQL: run them against two throw-away
+// PostgreSQL servers (the Debian server binaries; as the postgres user when we are root), the way
+// the pods do — init script on the primary, clone on the replica — and read through openReadDb.
+const pgBin = ['17', '16', '15'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(`${d}/initdb`));
+const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+const canRunPg = !!pgBin && (asPostgres.length === 0 || spawnSync('id', ['postgres']).status === 0);
+
+describe.skipIf(!canRunPg)('timescaledb.yaml replication scripts on real PostgreSQL servers', () => {
+  it('creates the replication role and slots, clones a streaming standby, and dashboards read from it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'amr-repl-'));
+    chmodSync(work, 0o777);
+    const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
+      const [c, ...a] = [...asPostgres, ...(asPostgres.length ? ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)] : []), cmd, ...args];
+      const r = spawnSync(c, a, { encoding: 'utf8', env: { ...process.env, ...env }, cwd: work });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.stdout}`);
+      return r.stdout;
+    };
+    const bin = (b: string) => `${pgBin}/${b}`;
+    const ports = [await freePort(), await freePort()];
+    const started: string[] = [];
+    const scripts = find('ConfigMap', 'timescaledb-scripts').data as Record<string, string>;
+    const replicationPassword = `r'p"w $x`; // quotes and a dollar: the scripts must pass it through intact
+    try {
+      writeFileSync(join(work, 'pw'), 'dbpw\n');
+      writeFileSync(join(work, 'init.sh'), scripts['900_replication.sh']);
+      // The clone script names the primary's Service; here it is the local server on its port.
+      writeFileSync(join(work, 'clone.sh'), scripts['clone-primary.sh'].replaceAll('-h timescaledb-primary -p 5432', `-h 127.0.0.1 -p ${ports[0]}`));
+      const primaryArgs = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].args.slice(1).join(' ');
+      const replicaArgs = podSpec(find('StatefulSet', 'timescaledb-replica')).containers[0].args.slice(1).join(' ');
+      const common = `-c listen_addresses=127.0.0.1 -c unix_socket_directories=${work} -c shared_buffers=16MB`;
+      run(bin('initdb'), ['-D', `${work}/primary`, '-U', 'amr', '--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${work}/pw`]);
+      run(bin('pg_ctl'), ['-D', `${work}/primary`, '-l', `${work}/primary.log`, '-w', 'start', '-o', `-p ${ports[0]} ${common} ${primaryArgs.replace('max_connections=100', 'max_connections=20')}`]);
+      started.push(`${work}/primary`);
+      run(bin('createdb'), ['-h', work, '-p', String(ports[0]), '-U', 'amr', 'amr']);
+      run('sh', [`${work}/init.sh`], { PATH: `${pgBin}:${process.env.PATH}`, PGHOST: work, PGPORT: String(ports[0]), POSTGRES_USER: 'amr', POSTGRES_DB: 'amr', PGDATA: `${work}/primary`, REPLICATION_PASSWORD: replicationPassword });
+      run(bin('pg_ctl'), ['-D', `${work}/primary`, 'reload']);
+      const cloneEnv = { PATH: `${pgBin}:${process.env.PATH}`, PGDATA: `${work}/replica/pgdata`, POD_NAME: 'timescaledb-replica-0', REPLICATION_PASSWORD: replicationPassword };
+      expect(run('sh', [`${work}/clone.sh`], cloneEnv)).toContain('slot replica_0');
+      run(bin('pg_ctl'), ['-D', `${work}/replica/pgdata`, '-l', `${work}/replica.log`, '-w', 'start', '-o', `-p ${ports[1]} ${common} ${replicaArgs}`]);
+      started.push(`${work}/replica/pgdata`);
+      expect(run('sh', [`${work}/clone.sh`], cloneEnv)).toContain('replica data present');
+
+      const primary = createPgDb({ connectionString: `postgres://amr:dbpw@127.0.0.1:${ports[0]}/amr`, max: 1 });
+      const read = await openReadDb(primary, { DATABASE_READ_URL: `postgres://amr:dbpw@127.0.0.1:${ports[1]}/amr`, DB_POOL_MAX: 1 });
+      try {
+        await primary.query('CREATE TABLE t (v int); INSERT INTO t VALUES (42)');
+        const slots = await primary.query<{ slot_name: string; active: boolean }>('SELECT slot_name, active FROM pg_replication_slots ORDER BY 1');
+        expect(slots.rows).toEqual([{ slot_name: 'replica_0', active: true }, { slot_name: 'replica_1', active: false }, { slot_name: 'replica_2', active: false }]);
+        // Wait for the standby to replay the insert (streaming; no fixed delay).
+        for (;;) {
+          const r = await read.db.query<{ v: number }>("SELECT v FROM t WHERE to_regclass('t') IS NOT NULL").catch(() => ({ rows: [] as { v: number }[] }));
+          if (r.rows.length) break;
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        const { rows } = await read.db.query<{ v: number; standby: boolean }>('SELECT v, pg_is_in_recovery() AS standby FROM t');
+        expect(rows).toEqual([{ v: 42, standby: true }]);
+        await expect(read.db.query('INSERT INTO t VALUES (1)')).rejects.toThrow(/read-only transaction/);
+      } finally {
+        await read.close();
+        await primary.close();
+      }
+    } finally {
+      for (const d of started.reverse()) run(bin('pg_ctl'), ['-D', d, '-m', 'immediate', 'stop']);
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
