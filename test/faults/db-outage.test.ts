@@ -174,7 +174,7 @@ describe('database unreachable for 30 s', () => {
     expect(proxy.connections).toBeGreaterThan(connectionsBefore); // the head-end reconnected by itself
     // The real gateway: give it a bounded time to come back by itself (reconnectMax is 2 s).
     try {
-      await until(() => gw!.health().mqttConnected === true, 'the gateway reconnecting by itself', 15_000);
+      await until(() => gw!.health().mqttConnected === true, 'the gateway reconnecting by itself', 8_000);
       outcome.gatewayReconnected = true;
     } catch {
       outcome.gatewayReconnected = false;

@@ -1,0 +1,179 @@
+// Issue 8, the gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
+// built gateway CLI starts on it; (2) its outbox reaches the size limit while the head-end is away
+// (the "disk near full" case: `outboxMaxBytes` is the gateway's own bound on its disk use). Both run
+// against a real head-end (in process: the process restart that matters here is the gateway's).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { startModbusBus, type ModbusBus } from '@amr/simulators';
+import type { GatewayEvent } from '@amr/protocols';
+import { Gateway, appendRawForTest, encodeRecord, validateConfig } from '@amr/gateway';
+import { loadConfig, startHeadend, type Headend } from '@amr/headend';
+import { registerGateway } from '../../headend/test/ingest/fixtures.js';
+import { build, countsOf, freePort, gatewayBin, killAll, prepareDataDir, range, seedOutbox, tempDir, until } from './harness.js';
+
+const SEEDED = 40;
+
+describe('gateway outbox faults', () => {
+  const dir = tempDir('outbox');
+  const children: ChildProcess[] = [];
+  const headends: Headend[] = [];
+  let sim: ModbusBus;
+  let energy = 500;
+  beforeAll(async () => {
+    build();
+    sim = await startModbusBus({
+      transport: { kind: 'tcp', port: 0 },
+      framing: 'rtu',
+      timing: { pacing: false },
+      slaves: [1, 2].map((unitId) => ({ unitId, map: 'sdm120', read: () => ({ energy_kwh: (energy += 1) }) })),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await killAll(children);
+    for (const he of headends) await he.close().catch(() => undefined);
+    await sim?.close();
+    dir.remove();
+  });
+  const bus = () => {
+    const ep = sim.endpoint as { host: string; port: number };
+    return { name: 'm1', protocol: 'modbus' as const, port: `tcp://${ep.host}:${ep.port}`, timeout: '200ms', retries: 1 };
+  };
+
+  it('a torn last record: the CLI truncates it, delivers every whole record once, and continues the seqs', async () => {
+    const he = await startHeadend({
+      config: loadConfig({ DATA_DIR: 'memory://', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
+      logger: pino({ level: 'silent' }),
+      api: false,
+      jobs: false,
+    });
+    headends.push(he);
+    const gatewayId = `gw-torn-${process.pid}`;
+    const fx = await registerGateway(he.db, gatewayId, 2);
+
+    // The outbox as a power cut leaves it: 40 whole records, then half of record 41.
+    const bufferDir = join(dir.path, 'torn');
+    expect(seedOutbox(bufferDir, SEEDED, 2)).toEqual(range(1, SEEDED));
+    const torn = { seq: SEEDED + 1, meter: { meterKey: 'm-1', bus: 'm1', protocol: 'mbus', address: '1' }, gatewayTime: '2026-10-02T00:00:00.000Z', quality: [], values: [{ quantity: 'energy_kwh', value: 999_999, unit: 'kWh', quality: [] }] };
+    const seqHead = Buffer.alloc(8);
+    seqHead.writeBigUInt64LE(BigInt(SEEDED + 1));
+    const whole = encodeRecord(Buffer.concat([seqHead, Buffer.from(JSON.stringify(torn))]));
+    appendRawForTest(join(bufferDir, 'outbox'), whole.subarray(0, Math.floor(whole.length / 2)));
+
+    const file = join(dir.path, 'torn.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        gateway: { id: gatewayId, bufferDir },
+        mqtt: { url: `mqtt://127.0.0.1:${he.mqttPort}`, username: gatewayId, password: fx.password, batchSize: 7, reconnectMin: '200ms', reconnectMax: '1s' },
+        buses: [bus()],
+        meters: [1, 2].map((slave) => ({ id: `el-${slave}`, bus: 'm1', slave, registerMap: 'sdm120', interval: '1s' })),
+      }),
+    );
+    const child = spawn(process.execPath, [gatewayBin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AMR_LOG_LEVEL: 'info' } });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+
+    const logged = async () => (await countsOf(he.db, gatewayId)).logged;
+    await until(async () => (await logged()).length >= SEEDED + 4, 'the backlog and fresh polls ingested');
+    child.kill('SIGTERM');
+    const exit = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(exit, out.slice(-2000)).toBe(0);
+    await he.ingest.drain();
+
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; bytes?: number; outbox?: { tornTailBytes: number; corruptRecords: number } });
+    const warned = lines.find((l) => l.msg.includes('torn last record'));
+    expect(warned?.bytes).toBe(Math.floor(whole.length / 2));
+    expect(lines.find((l) => l.msg === 'outbox opened')?.outbox).toMatchObject({ tornTailBytes: Math.floor(whole.length / 2), corruptRecords: 0 });
+
+    const c = await countsOf(he.db, gatewayId);
+    expect(c.duplicates).toBe(0);
+    expect(c.logged).toEqual(range(1, c.logged.length)); // no gap: seq 41 went to the first fresh poll
+    expect(c.seqs).toEqual(c.logged);
+    expect(c.deadLetters + c.quarantined).toBe(0);
+    const seeded = await he.db.query<{ seq: number; value: number }>('SELECT seq, value FROM readings WHERE gateway_id = $1 AND seq <= $2 ORDER BY seq', [gatewayId, SEEDED]);
+    expect(seeded.rows).toEqual(range(1, SEEDED).map((seq) => ({ seq, value: 1000 + seq - 1 })));
+    // the torn record's half never became a reading
+    const ghost = await he.db.query('SELECT 1 FROM readings WHERE gateway_id = $1 AND value = 999999', [gatewayId]);
+    expect(ghost.rows).toHaveLength(0);
+  }, 60_000);
+
+  it('outbox full while the head-end is away: documented policy, alarms, nothing stored is dropped, all lands after', async () => {
+    const gatewayId = `gw-full-${process.pid}`;
+    const dataDir = join(dir.path, 'full-data');
+    const [fx] = await prepareDataDir(dataDir, [{ id: gatewayId, meters: 2 }]);
+    const mqttPort = await freePort();
+
+    const gw = new Gateway({
+      config: validateConfig({
+        gateway: { id: gatewayId, bufferDir: join(dir.path, 'full'), outboxMaxBytes: 4000, outboxNearFull: 0.5 },
+        mqtt: { url: `mqtt://127.0.0.1:${mqttPort}`, username: gatewayId, password: fx.password, batchSize: 4, reconnectMin: '200ms', reconnectMax: '1s' },
+        health: { host: '127.0.0.1', port: 0 },
+        buses: [bus()],
+        meters: [
+          { id: 'el-1', bus: 'm1', slave: 1, registerMap: 'sdm120', interval: '1s' },
+          { id: 'el-2', bus: 'm1', slave: 2, registerMap: 'sdm120', interval: '1s', priority: 'low' },
+        ],
+      }),
+      logger: pino({ level: 'silent' }),
+    });
+    const events: GatewayEvent[] = [];
+    gw.on('event', (e) => events.push(e));
+    await gw.start();
+    try {
+      const base = `http://127.0.0.1:${gw.healthPort}`;
+      const metrics = async () => (await fetch(`${base}/metrics`)).text();
+
+      // 1. Near full: the alarm, and the low-priority meter's polls refused (counted), the other goes on.
+      await until(() => gw.outbox.level === 'near_full' || gw.outbox.level === 'full', 'the outbox near full');
+      expect(events.map((e) => e.kind)).toContain('outbox_near_full');
+      // 2. Full: the second alarm, every poll refused, /health 503.
+      await until(() => gw.outbox.level === 'full', 'the outbox full');
+      expect(events.map((e) => e.kind)).toContain('outbox_full');
+      await until(async () => /reason="outbox_full"\} [1-9]/.test(await metrics()), 'a poll refused because the outbox is full');
+      const m = await metrics();
+      expect(m).toMatch(/amr_gateway_missed_polls_total\{meter="el-2",reason="outbox_near_full"\} [1-9]/);
+      expect(m).toMatch(/amr_gateway_outbox_near_full 2\b/);
+      expect(m).toMatch(/amr_gateway_events_total\{kind="outbox_full"\} 1\b/);
+      const h = await fetch(`${base}/health`);
+      expect(h.status).toBe(503);
+      expect(await h.json()).toMatchObject({ ok: false, outboxLevel: 'full', mqttConnected: false });
+      const storedWhileAway = gw.outbox.nextSeq - 1;
+      expect(gw.outbox.depth).toBe(storedWhileAway); // nothing stored was dropped
+
+      // 3. The head-end comes up on the port the gateway dials: everything drains, polling resumes.
+      const he = await startHeadend({
+        config: loadConfig({ DATA_DIR: dataDir, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
+        logger: pino({ level: 'silent' }),
+        api: false,
+        jobs: false,
+      });
+      headends.push(he);
+      await until(() => gw.outbox.ackedSeq >= storedWhileAway, 'the stored readings acknowledged');
+      await until(() => gw.outbox.level === 'ok', 'the outbox back to ok');
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      await until(() => gw.outbox.ackedSeq >= storedWhileAway + 2, 'polling resumed and delivered');
+
+      // 4. The alarms reached the head-end (queued by the MQTT session while offline).
+      await until(async () => (await he.db.query('SELECT 1 FROM gateway_events WHERE gateway_id = $1 AND kind = $2', [gatewayId, 'outbox_full'])).rows.length > 0, 'outbox_full stored at the head-end');
+      const kinds = (await he.db.query<{ kind: string; severity: string }>('SELECT kind, severity FROM gateway_events WHERE gateway_id = $1 ORDER BY id', [gatewayId])).rows;
+      expect(kinds).toEqual(expect.arrayContaining([{ kind: 'outbox_near_full', severity: 'warning' }, { kind: 'outbox_full', severity: 'error' }]));
+
+      await gw.stop();
+      const last = gw.outbox.nextSeq - 1;
+      await he.ingest.drain();
+      const c = await countsOf(he.db, gatewayId);
+      expect(c.duplicates).toBe(0);
+      expect(c.logged).toEqual(range(1, last));
+      expect(c.seqs).toEqual(range(1, last));
+      expect(c.deadLetters + c.quarantined).toBe(0);
+    } finally {
+      await gw.stop().catch(() => undefined);
+    }
+  }, 60_000);
+});
