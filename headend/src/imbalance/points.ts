@@ -15,6 +15,10 @@ export interface MeterRow {
   remoteReading: boolean;
   /** In service at some time during the period (installation / decommissioning dates). */
   inService: boolean;
+  /** Local midnight of the installation day, when known. */
+  installedAt?: Date | null;
+  /** Removed (decommissioned) without a successor: local midnight after the removal day. */
+  removedBy?: Date | null;
 }
 
 export interface ReplacementRow {
@@ -128,6 +132,26 @@ export function buildPoint(chain: readonly MeterRow[], reps: readonly Replacemen
   });
   const meter = chain[chain.length - 1];
   return { meter, replaced: chain.slice(0, -1), series, replacements, registerDigits: meter.registerDigits };
+}
+
+/**
+ * The stretch of the period a point was in place: a meter installed during the period counts from
+ * its first reading on or after installation, one removed without a successor up to its last reading
+ * before removal, so neither is mistaken for a meter without readings.
+ */
+export function pointPeriod(p: MeteringPoint, start: Date, end: Date): { start: Date; end: Date } {
+  const first = p.replaced[0] ?? p.meter;
+  let s = start;
+  let e = end;
+  if (first.installedAt && first.installedAt > start) {
+    const pt = p.series.find((x) => x.time >= first.installedAt! && x.time < end);
+    if (pt && pt.time > start) s = pt.time;
+  }
+  if (p.meter.removedBy && p.meter.removedBy < end) {
+    const pt = [...p.series].reverse().find((x) => x.time < p.meter.removedBy! && x.time > s);
+    if (pt && pt.time < end) e = pt.time;
+  }
+  return { start: s, end: e };
 }
 
 /** Whether any reading from the one at/before `start` to the one at/after `end` is flagged. */

@@ -8,7 +8,7 @@ import type { Queryable } from '../db/types.js';
 import { computeImbalance, periodConsumption, type ImbalanceThresholds, type MeterPeriodValue } from '../vee/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
 import { periodStartSql, periodUnit, type PeriodBounds } from './periods.js';
-import { buildPoint, chains, flaggedWithin, type MeterRow, type MeteringPoint, type ReadingRow, type ReplacementRow } from './points.js';
+import { buildPoint, chains, flaggedWithin, pointPeriod, type MeterRow, type MeteringPoint, type ReadingRow, type ReplacementRow } from './points.js';
 import { upsertReport } from './reports.js';
 import { thresholdsFromRow } from './thresholds.js';
 import type { ImbalanceMeterValue, OnImbalanceReport, PeriodKind, StoredImbalanceReport } from './types.js';
@@ -66,12 +66,15 @@ async function loadMeters(q: Queryable, buildingId: number, resource: Resource, 
   const { rows } = await q.query(
     `SELECT id, placement, register_digits, remote_reading,
             (COALESCE(installed_on, commissioned_on) IS NULL OR COALESCE(installed_on, commissioned_on)::timestamp AT TIME ZONE $3 < $5)
-            AND (CASE WHEN decommissioned_on IS NULL THEN status <> 'removed' ELSE (decommissioned_on + 1)::timestamp AT TIME ZONE $3 > $4 END) AS in_service
+            AND (CASE WHEN decommissioned_on IS NULL THEN status <> 'removed' ELSE (decommissioned_on + 1)::timestamp AT TIME ZONE $3 > $4 END) AS in_service,
+            COALESCE(installed_on, commissioned_on)::timestamp AT TIME ZONE $3 AS installed_at,
+            CASE WHEN status = 'removed' AND decommissioned_on IS NOT NULL THEN (decommissioned_on + 1)::timestamp AT TIME ZONE $3 END AS removed_by
        FROM meters WHERE building_id = $1 AND resource = $2 ORDER BY id`,
     [buildingId, resource, ctx.timezone, ctx.bounds.start, ctx.bounds.end],
   );
   const meters: MeterRow[] = rows.map((r) => ({
     id: Number(r.id), placement: r.placement, registerDigits: r.register_digits, remoteReading: r.remote_reading, inService: r.in_service,
+    installedAt: r.installed_at ? new Date(r.installed_at) : null, removedBy: r.removed_by ? new Date(r.removed_by) : null,
   }));
   if (meters.length === 0) return { meters, reps: [] };
   const reps = (await q.query(
@@ -156,7 +159,8 @@ async function loadReadings(q: Queryable, meterIds: number[], quantity: string, 
   return { rows, usable };
 }
 
-function valueOf(p: MeteringPoint, b: PeriodBounds, usable: ReadonlyMap<number, number>): ImbalanceMeterValue {
+function valueOf(p: MeteringPoint, period: PeriodBounds, usable: ReadonlyMap<number, number>): ImbalanceMeterValue {
+  const b = pointPeriod(p, period.start, period.end);
   const pc = periodConsumption(p.series, b, { registerDigits: p.registerDigits, replacements: p.replacements });
   return {
     meterId: p.meter.id,

@@ -127,6 +127,21 @@ describe('computeBuildingImbalance', () => {
     expect(report.apartmentsConsumption).toBeCloseTo(10 + 11, 9);
   });
 
+  it('a meter installed during the month counts from its first reading, one removed without a successor up to its last', async () => {
+    const q = opened.db;
+    const { b } = await f.buildingWithOdpu(q, orgId, 0.00875);
+    const fresh = await f.meter(q, b, { placement: 'apartment', installedOn: '2026-01-10' });
+    await f.readings(q, fresh, [['2026-01-10T09:00:00Z', 0], [f.JAN_END, 5]]);
+    const gone = await f.meter(q, b, { placement: 'apartment', status: 'removed', decommissionedOn: '2026-01-20' });
+    await f.readings(q, gone, [[f.JAN_START, 10], ['2026-01-20T08:00:00Z', 13]]);
+    const { report } = await compute(b);
+    const byId = new Map(report.meters.map((m) => [m.meterId, m]));
+    expect(byId.get(fresh)).toMatchObject({ consumption: 5, method: 'measured' });
+    expect(byId.get(gone)).toMatchObject({ consumption: 3, method: 'measured' });
+    expect([report.apartmentsTotal, report.apartmentsActual]).toEqual([2, 2]);
+    expect(report.apartmentsConsumption).toBeCloseTo(8, 12);
+  });
+
   it('a register rollover counts the wrapped consumption, flagged while its suspect verdict is not accepted', async () => {
     const q = opened.db;
     const { b } = await f.buildingWithOdpu(q, orgId, 0.00875);
