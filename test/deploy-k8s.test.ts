@@ -3,7 +3,7 @@
 // start, names and ports line up between Deployment, Service, probes and the services it talks to,
 // labels match selectors, and images are those of docker-compose.yml.
 import { describe, it, expect } from 'vitest';
-import { readFileSync, readdirSync, existsSync, mkdtempSync, cpSync, copyFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, cpSync, copyFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,10 @@ import { loadConfig, CONFIG_KEYS } from '@amr/headend';
 import { redisUrlFromConfig, parseSentinelUrl } from '@amr/headend/jobs/redis-connection';
 import { openReadDb } from '@amr/headend/db/read-replica';
 import { createPgDb } from '@amr/headend';
+import { JobRunner } from '@amr/headend/jobs/index';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 const dir = new URL('../deploy/k8s/', import.meta.url);
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
@@ -331,3 +335,76 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
 }
+
+// redis-sentinel.yaml's init script, run for a first-start redis-0 (master) and redis-1: the configs
+// it writes must load in real redis-server/sentinel processes with an awkward password, and a
+// JobRunner must reach the master through that authenticated sentinel with the URL built from the
+// head-end's environment. (No DNS for the pod names here: the sentinel's master address is
+// replaced by the local redis-server's.)
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
+describe.skipIf(!haveRedis)('redis-sentinel.yaml init script on real Redis processes', () => {
+  it('writes configs that load, authenticate, and serve bullmq through the sentinel', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'amr-redis-'));
+    const procs: ChildProcess[] = [];
+    const password = 'p w#"1\\';
+    const prefix = `amrtest-k8s-${Date.now()}`;
+    let runner: JobRunner | undefined;
+    const start = async (args: string[], port: number) => {
+      const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: string[] = [];
+      p.stdout!.on('data', (d) => out.push(String(d)));
+      p.stderr!.on('data', (d) => out.push(String(d)));
+      procs.push(p);
+      for (;;) {
+        if (p.exitCode !== null) throw new Error(`redis-server ${args.join(' ')} exited: ${out.join('')}`);
+        if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.match(/PONG|NOAUTH/)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      const script = find('ConfigMap', 'redis-scripts').data['init.sh'] as string;
+      const conf: Record<string, Record<string, string>> = {};
+      for (const pod of ['redis-0', 'redis-1']) {
+        const d = join(work, pod);
+        mkdirSync(d);
+        // The pod's /conf (emptyDir) and /data (PVC) are directories of this test.
+        writeFileSync(join(d, 'init.sh'), script.replaceAll('/conf/', `${d}/`).replace(/^dir \/data$/m, `dir ${d}`));
+        const r = spawnSync('sh', [join(d, 'init.sh')], { encoding: 'utf8', env: { ...process.env, POD_NAME: pod, POD_NAMESPACE: 'amr-test', REDIS_PASSWORD: password } });
+        expect(r.status, r.stderr).toBe(0);
+        conf[pod] = { redis: readFileSync(join(d, 'redis.conf'), 'utf8'), sentinel: readFileSync(join(d, 'sentinel.conf'), 'utf8'), dir: d };
+      }
+      expect(conf['redis-0'].redis).not.toMatch(/replicaof/);
+      expect(conf['redis-1'].redis).toContain('replicaof redis-0.redis-headless.amr-test.svc.cluster.local 6379');
+      const [redisPort, sentinelPort] = [await freePort(), await freePort()];
+      // redis-0 as master (port overridden on the command line: 6379 is the test machine's Redis).
+      await start([join(conf['redis-0'].dir, 'redis.conf'), '--port', String(redisPort), '--bind', '127.0.0.1'], redisPort);
+      const cli = (port: number, ...args: string[]) => spawnSync('redis-cli', ['-p', String(port), '--user', 'default', '--pass', password, '--no-auth-warning', ...args], { encoding: 'utf8' }).stdout.trim();
+      expect(cli(redisPort, 'config', 'get', 'maxmemory-policy')).toContain('noeviction');
+      // redis-1's sentinel, pointed at that master.
+      const sconf = join(conf['redis-1'].dir, 'sentinel-local.conf');
+      writeFileSync(sconf, conf['redis-1'].sentinel.replace(/^sentinel monitor amr \S+ 6379/m, `sentinel monitor amr 127.0.0.1 ${redisPort}`).replace(/^port 26379$/m, `port ${sentinelPort}`).replace(/^dir \/tmp$/m, `dir ${conf['redis-1'].dir}`).replace(/^sentinel announce-ip .*$/m, 'sentinel announce-ip 127.0.0.1'));
+      await start([sconf, '--sentinel', '--bind', '127.0.0.1'], sentinelPort);
+      for (;;) {
+        if (cli(sentinelPort, 'sentinel', 'get-master-addr-by-name', 'amr').includes(String(redisPort))) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(spawnSync('redis-cli', ['-p', String(sentinelPort), 'ping'], { encoding: 'utf8' }).stdout).toMatch(/NOAUTH/); // sentinel requires the password
+
+      const url = redisUrlFromConfig({ REDIS_URL: cfg.REDIS_URL, REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_SENTINEL_NAME: env.REDIS_SENTINEL_NAME, REDIS_PASSWORD: password });
+      runner = new JobRunner({ redisUrl: url, prefix, logger: pino({ level: 'silent' }) });
+      expect(runner.redisUrl).not.toContain('#"1');
+      const done = new Promise<number>((resolve) => runner!.define({ name: 'k8s.echo', data: z.object({ n: z.number() }), handler: async ({ n }) => resolve(n) }));
+      await runner.enqueue('k8s.echo', { n: 7 });
+      expect(await done).toBe(7);
+    } finally {
+      await runner?.close();
+      for (const p of procs.reverse()) {
+        if (p.exitCode !== null) continue;
+        const exited = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
