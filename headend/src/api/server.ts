@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Database } from './queryable.js';
+import type { Database, Queryable } from './queryable.js';
 import type { ApiConfig } from './config.js';
 import type { JobRunner } from '../jobs/index.js';
 import errorsPlugin from './plugins/errors.js';
@@ -36,6 +36,8 @@ export interface ApiDeps {
   /** The head-end's one prom-client registry (src/metrics/). */
   registry: Registry;
   jobs?: JobRunner;
+  /** Read-only handle for overviews (a replica when DATABASE_READ_URL is set); default: db. */
+  readDb?: Queryable;
 }
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -52,7 +54,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { db: deps.db });
   await app.register(rawBodyPlugin);
 
-  const routeDeps = { db: deps.db, config: deps.config, jobs: deps.jobs };
+  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs };
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
   await app.register(authRoutes, routeDeps);
   await app.register(registryRoutes, routeDeps);

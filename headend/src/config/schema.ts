@@ -43,7 +43,17 @@ export const ConfigObject = z.object({
   MQTT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - (max 40)').optional(),
   /** Shared-subscription group for several head-ends on one external broker. */
   MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend'),
+  /** Read-only replica (hot standby) for dashboard queries (src/db/read-replica.ts). Unset = the primary. */
+  DATABASE_READ_URL: optionalUrl,
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** Redis behind Sentinel: "host:port,host:port" (port default 26379). Set = the master is found through them; REDIS_URL lends only its db number. */
+  REDIS_SENTINELS: z.string().trim()
+    .regex(/^(?:(?:\[[0-9A-Fa-f:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?(?:\s*,\s*(?:\[[0-9A-Fa-f:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?)*)?$/, 'host:port,host:port')
+    .transform((s) => (s === '' ? undefined : s)).optional(),
+  /** Master name the sentinels monitor (`sentinel monitor <name> …`); required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: optionalString,
+  /** Password of Redis and of the sentinels; kept out of REDIS_URL so the URL can sit in a ConfigMap. */
+  REDIS_PASSWORD: optionalString,
   REDIS_PREFIX: z.string().min(1).default('amr'),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port(8080),
@@ -76,6 +86,7 @@ export const ConfigObject = z.object({
 });
 
 export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_NAME) ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS' });
   if (!!c.MQTT_TLS_CERT !== !!c.MQTT_TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: [c.MQTT_TLS_CERT ? 'MQTT_TLS_KEY' : 'MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY must be set together' });
   }

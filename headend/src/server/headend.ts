@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
-import { openDb, migrate, redactUrl, type OpenedDb, type Db } from '../db/index.js';
+import { openDb, migrate, type OpenedDb, type Db } from '../db/index.js';
+import { openReadDb } from '../db/read-replica.js';
 import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
@@ -127,9 +128,12 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     let jobs: unknown;
     if (opts.jobs !== false) {
       const { JobRunner } = await import('../jobs/index.js');
-      const runner = new JobRunner({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger });
+      const { redisUrlFromConfig } = await import('../jobs/redis-connection.js');
+      // REDIS_SENTINELS (+ name, password) wins over REDIS_URL: the master is found through Sentinel.
+      const redisUrl = redisUrlFromConfig(config);
+      const runner = new JobRunner({ redisUrl, prefix: config.REDIS_PREFIX, logger });
       jobs = runner;
-      logger.info(`jobs on Redis ${redactUrl(config.REDIS_URL)} (prefix ${config.REDIS_PREFIX})`);
+      logger.info(`jobs on Redis ${runner.redisUrl} (prefix ${config.REDIS_PREFIX})`);
       cleanups.push(() => (runner as { close(): Promise<void> }).close());
     }
 
@@ -141,7 +145,10 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     if (opts.api !== false) {
       const api = await loadApi(logger);
       if (api) {
-        const app = await api({ db, config, logger, registry, jobs } as never);
+        // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
+        const readDb = await openReadDb(db, config, (m) => logger.info(m));
+        cleanups.push(() => readDb.close());
+        const app = await api({ db, readDb: readDb.db, config, logger, registry, jobs } as never);
         httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
         cleanups.push(() => app.close());
         logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);

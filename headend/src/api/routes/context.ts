@@ -3,13 +3,19 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Database } from '../queryable.js';
+import type { Database, Queryable } from '../queryable.js';
 import type { ApiConfig } from '../config.js';
 import type { JobRunner } from '../../jobs/index.js';
 import type { Actor } from '../../audit/index.js';
 import { principal } from '../plugins/auth.js';
 
-export interface RouteDeps { db: Database; config: ApiConfig; jobs?: JobRunner }
+export interface RouteDeps {
+  db: Database;
+  /** Read-only, possibly lagging a little (a replica): for overviews and charts. Default: db. */
+  readDb?: Queryable;
+  config: ApiConfig;
+  jobs?: JobRunner;
+}
 
 export function actorOf(req: FastifyRequest): Actor {
   const p = principal(req);

@@ -131,7 +131,9 @@ interface ReportRow {
   apartments_consumption: number; coverage: number; period_start: Date; period_end: Date;
 }
 
-const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
+const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
+  // Read-only and allowed to lag a little: a replica when DATABASE_READ_URL is set.
+  const db = deps.readDb ?? deps.db;
   app.get('/overview/buildings', {
     schema: {
       tags: ['overview'], summary: 'Every visible building: month imbalance per resource, communication health, open alerts, unreviewed flagged readings',
