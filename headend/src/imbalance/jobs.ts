@@ -16,6 +16,7 @@ import { Resource } from '@amr/protocols';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
+import { primaryQuantity } from '../api/services/readings.js';
 import { periodsBetween } from './periods.js';
 import { computeBuildingImbalance, ImbalanceError } from './service.js';
 import type { AffectedPeriod, OnImbalanceReport, PeriodKind } from './types.js';
@@ -24,7 +25,7 @@ export interface ImbalanceDeps {
   db: Db;
   logger: Logger;
   onReport?: OnImbalanceReport;
-  /** Coalescing window of recompute jobs, ms (default 5 s). */
+  /** Coalescing window of recompute jobs, ms (default 60 s). */
   coalesceMs?: number;
   /** Cron of the nightly recompute-all (default 03:15 every day, UTC). */
   nightlyCron?: string;
@@ -41,7 +42,8 @@ export const RecomputeData = z.object({
 });
 export type RecomputeData = z.infer<typeof RecomputeData>;
 
-const DEFAULT_COALESCE_MS = 5000;
+/** Live telemetry changes the current month all the time: one recompute per building × resource a minute is plenty. */
+const DEFAULT_COALESCE_MS = 60_000;
 const MAX_MONTHS = 240;
 const MAX_DAYS = 400;
 
@@ -99,28 +101,52 @@ async function enqueueOne(runner: JobRunner, deps: ImbalanceDeps, d: RecomputeDa
 }
 
 async function enqueueMonths(runner: JobRunner, deps: ImbalanceDeps, affected: AffectedPeriod[]): Promise<number> {
-  return enqueueAffected(runner, deps, affected, false);
+  return enqueueAffected(runner, deps, affected, { withDays: false, widen: false });
 }
 
+/** How far a changed reading's neighbours are looked for (as far as the service looks beyond a bound). */
+const NEIGHBOUR_DAYS = 45;
+
 /**
- * Each stretch maps to every period it touches. A changed reading at a bound also changes the period
- * ending there (its end value), hence `from − 1 ms`.
+ * A changed reading moves every bound interpolated across it, i.e. the bounds between its meter's
+ * neighbouring readings: a manual reading on Jan 20 (neighbours Dec 20 and Feb 20) changes December's
+ * end, January and February's start. The change names no meter, so the meters with readings in the
+ * stretch are taken, and the stretch grows to their nearest readings outside it.
  */
-async function enqueueAffected(runner: JobRunner, deps: ImbalanceDeps, affected: AffectedPeriod[], withDays: boolean): Promise<number> {
+async function widenToNeighbours(db: Db, a: AffectedPeriod, from: Date, to: Date): Promise<{ lo: Date; hi: Date }> {
+  const { rows } = await db.query(
+    `SELECT min(p.prev) AS lo, max(n.next) AS hi FROM meters m
+       CROSS JOIN LATERAL (SELECT max(time) AS prev FROM readings r
+                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time < $3 AND r.time >= $3::timestamptz - make_interval(days => $6)) p
+       CROSS JOIN LATERAL (SELECT min(time) AS next FROM readings r
+                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time > $4 AND r.time <= $4::timestamptz + make_interval(days => $6)) n
+      WHERE m.building_id = $1 AND m.resource = $2
+        AND EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time >= $3 AND r.time <= $4)`,
+    [a.buildingId, a.resource, from, to, primaryQuantity(a.resource), NEIGHBOUR_DAYS]);
+  const lo = rows[0]?.lo ? new Date(rows[0].lo) : from;
+  const hi = rows[0]?.hi ? new Date(rows[0].hi) : to;
+  return { lo: lo < from ? lo : from, hi: hi > to ? hi : to };
+}
+
+/** Each stretch maps to every period it touches (widened to the changed meters' neighbouring readings). */
+async function enqueueAffected(runner: JobRunner, deps: ImbalanceDeps, affected: AffectedPeriod[], o: { withDays: boolean; widen: boolean }): Promise<number> {
   const keys = new Map<string, RecomputeData>();
   const telemetered = new Map<string, boolean>();
   for (const a of affected) {
-    const lo = new Date(a.from.getTime() - 1);
-    const hi = a.to < a.from ? a.from : a.to;
+    const from = a.from;
+    const to = a.to < a.from ? a.from : a.to;
+    const span = o.widen ? await widenToNeighbours(deps.db, a, from, to) : { lo: from, hi: to };
+    // A reading exactly at a bound is also the end value of the period before: hence − 1 ms.
+    const lo = new Date(span.lo.getTime() - 1);
     const kinds: PeriodKind[] = ['month'];
-    if (withDays) {
+    if (o.withDays) {
       const k = `${a.buildingId}.${a.resource}`;
       if (!telemetered.has(k)) telemetered.set(k, await isTelemetered(deps.db, a.buildingId, a.resource));
       if (telemetered.get(k)) kinds.push('day');
     }
     for (const kind of kinds) {
       const max = kind === 'month' ? MAX_MONTHS : MAX_DAYS;
-      const periods = await periodsBetween(deps.db, a.buildingId, kind, lo, hi, max);
+      const periods = await periodsBetween(deps.db, a.buildingId, kind, lo, span.hi, max);
       if (!periods) continue;
       if (periods.length > max) {
         deps.logger.warn({ ...a, kind }, `imbalance: change spans more than ${max} ${kind} periods; only the first ${max} are recomputed`);
@@ -149,5 +175,5 @@ export async function enqueueImbalanceRecompute(runner: JobRunner, affected: Aff
   const deps = defined.get(runner);
   if (!deps) throw new Error('enqueueImbalanceRecompute: call defineImbalanceJobs on this runner first');
   if (affected.length === 0) return;
-  await enqueueAffected(runner, deps, affected, true);
+  await enqueueAffected(runner, deps, affected, { withDays: true, widen: true });
 }

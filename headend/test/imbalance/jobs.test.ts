@@ -87,15 +87,16 @@ describe('imbalance jobs', () => {
   it('a change arriving while the run is in progress triggers another run', async () => {
     const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
     const [a1] = await f.threeApartments(opened.db, b);
-    const change = { buildingId: b, resource: 'cold_water' as const, from: new Date(f.JAN_END), to: new Date(f.JAN_END) };
+    // Mid-January telemetry (neighbours 15 min away): January only.
+    const first = { buildingId: b, resource: 'cold_water' as const, from: new Date('2026-01-10T09:00:00Z'), to: new Date('2026-01-10T09:00:00Z') };
     let release!: () => void;
     gate = new Promise<void>((r) => (release = r));
     const inHook = new Promise<void>((r) => (entered = r));
-    // A reading at the month's end bound touches January (end value) and February (start value).
-    await enqueueImbalanceRecompute(runner, [change]);
-    await inHook; // the first job is active now
+    await enqueueImbalanceRecompute(runner, [first]);
+    await inHook; // the January job is active now
+    // A correction at the month's end bound: January's end value and February's start value.
     await f.readings(opened.db, a1, [[f.JAN_END, 111]], { version: 2 });
-    await enqueueImbalanceRecompute(runner, [change]);
+    await enqueueImbalanceRecompute(runner, [{ buildingId: b, resource: 'cold_water', from: new Date(f.JAN_END), to: new Date(f.JAN_END) }]);
     gate = null;
     release();
     await until(() => of(b).filter((c) => c.report.periodStart.getTime() === Date.parse(f.JAN_START)).length >= 2, 'the second January run');
@@ -105,6 +106,17 @@ describe('imbalance jobs', () => {
     expect(jan[1].report.apartmentsConsumption).toBeCloseTo(25.2, 9);
     expect(jan[1].previous!.apartmentsConsumption).toBeCloseTo(24.2, 9);
     expect(of(b).some((c) => c.report.periodStart.getTime() === Date.parse(f.JAN_END))).toBe(true); // February too
+  });
+
+  it('a manual reading moves the bounds between its neighbours: every month they fall in is recomputed', async () => {
+    const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
+    await f.threeApartments(opened.db, b); // A2 read Dec 16, Jan 15, Feb 14 (21:00Z)
+    const at = new Date('2026-01-15T21:00:00Z');
+    await enqueueImbalanceRecompute(runner, [{ buildingId: b, resource: 'cold_water', from: at, to: at }]);
+    await until(() => of(b).length >= 3, 'three months');
+    await until(async () => { const d = (await runner.depths())[RECOMPUTE_JOB]; return d.waiting + d.delayed + d.active === 0; }, 'an empty queue');
+    // Jan 1 lies between Dec 16 and Jan 15 (December's end, January's start), Feb 1 between Jan 15 and Feb 14.
+    expect(of(b).map((c) => c.report.periodStart.toISOString()).sort()).toEqual(['2025-11-30T21:00:00.000Z', '2025-12-31T21:00:00.000Z', '2026-01-31T21:00:00.000Z']);
   });
 
   it('maps a change to the month and, with telemetered apartment meters, to the local days it touches', async () => {
