@@ -94,11 +94,9 @@ describe('broker restarted under a connected gateway', () => {
     });
   }, 120_000);
 
-  // Known failure (found by this test, reported in issue 8): on SIGTERM the head-end never exits while
-  // a gateway stays connected. EmbeddedBroker.close() (headend/src/broker/embedded.ts) awaits
-  // net.Server.close() — which waits for every open connection to end — before aedes.close(), the
-  // call that would disconnect the clients. When that is fixed this test fails: turn `it.fails` into `it`.
-  it.fails('the head-end exits 0 on SIGTERM while a gateway is connected', () => {
+  // Found by this test: EmbeddedBroker.close() used to await net.Server.close() — which waits for every
+  // open connection — before aedes.close(), the call that disconnects the clients, so SIGTERM hung.
+  it('the head-end exits 0 on SIGTERM while a gateway is connected', () => {
     expect(outcome.sigtermExit).toEqual({ code: 0, signal: null });
   });
 });

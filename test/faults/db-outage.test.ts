@@ -243,12 +243,10 @@ describe('database unreachable for 30 s', () => {
     }
   });
 
-  // Known failure (found by this test, reported in issue 8): during the outage the embedded broker
-  // answers a reconnecting gateway with CONNACK 3 "Server unavailable" (it cannot check the password),
-  // and mqtt.js does not reconnect after a refused CONNACK unless `reconnectOnConnackError` is set,
-  // which gateway/src/mqtt/connection.ts does not do. The gateway then stays offline, buffering, until
-  // its process is restarted. When that is fixed this test fails: turn `it.fails` into `it`.
-  it.fails('the gateway reconnects by itself once the database is back', () => {
+  // Found by this test: during the outage the embedded broker answers a reconnecting gateway with
+  // CONNACK 3 "Server unavailable" (it cannot check the password), and mqtt.js gives up after a refused
+  // CONNACK unless `reconnectOnConnackError` is set (gateway/src/mqtt/connection.ts now sets it).
+  it('the gateway reconnects by itself once the database is back', () => {
     expect(outcome.gatewayReconnected, `errors seen by the gateway: ${outcome.gatewayErrors.join('; ')}`).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { startModbusBus, type ModbusBus } from '@amr/simulators';
 import { MAX_PAYLOAD_BYTES, topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
+import { DEAD_LETTER_KEEP_BYTES } from '@amr/headend';
 import { readings } from '../../headend/test/ingest/fixtures.js';
 import { build, countsOf, dropRedisPrefix, killAll, prepareDataDir, range, spawnHeadend, tempDir, until, withDataDir } from './harness.js';
 
@@ -144,6 +145,9 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
         expect.stringMatching(/differs from topic/),
       ]);
       expect(Buffer.from(dl[0].payload_b64, 'base64')).toEqual(garbage); // the exact bytes, for an engineer
+      // An oversized payload keeps only its head (a client must not fill the database through dead letters).
+      expect(dl[1].reason).toMatch(new RegExp(`payload ${Buffer.byteLength(big)} bytes; first ${DEAD_LETTER_KEEP_BYTES} kept`));
+      expect(Buffer.from(dl[1].payload_b64, 'base64')).toEqual(Buffer.from(big).subarray(0, DEAD_LETTER_KEEP_BYTES));
       expect((await countsOf(db, ids.mallory)).rows).toBe(0);
       void victim;
     });

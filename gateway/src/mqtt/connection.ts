@@ -30,6 +30,10 @@ export function buildClientOptions(cfg: GatewayConfig): IClientOptions {
     // (events, replies) may wait in mqtt.js's queue during a short outage.
     queueQoSZero: false,
     resubscribe: true,
+    // A refused CONNACK ("server unavailable" while the head-end's database is down, or "not
+    // authorised" until an engineer fixes the credential) is temporary for a device in the field:
+    // keep retrying with the back-off instead of giving up until the process is restarted.
+    reconnectOnConnackError: true,
     will: { topic: topics.status(gw), payload: Buffer.from(statusPayload(gw, 'offline', { reason: 'lwt' })), qos: 1, retain: true },
   };
   if (m.username !== undefined) opts.username = m.username;

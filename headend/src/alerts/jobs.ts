@@ -96,5 +96,7 @@ export async function defineAlertJobs(runner: JobRunner, deps: AlertDeps): Promi
     },
   });
 
-  await runner.schedule(CHECK_JOB, 'alerts-check-every-minute', { everyMs: CHECK_EVERY_MS }, {});
+  // Scheduling waits for Redis; start-up must not (Redis may be down now and come back later).
+  runner.schedule(CHECK_JOB, 'alerts-check-every-minute', { everyMs: CHECK_EVERY_MS }, {})
+    .catch((e: Error) => deps.logger.warn({ err: e.message }, 'alerts: the silence check is not scheduled'));
 }

@@ -120,8 +120,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       port,
       tlsPort,
       async close() {
-        await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        // Stop accepting first; server.close() then waits for open connections, which only
+        // aedes.close() ends (it disconnects the clients), so both must run before awaiting.
+        const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
         await new Promise<void>((r) => aedes.close(() => r()));
+        await closed;
       },
     };
   } catch (e) {

@@ -24,7 +24,11 @@ export class FramedSocket extends EventEmitter {
   constructor(readonly socket: Socket) {
     super();
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    socket.on('error', (e) => this.emit('error', e));
+    // A socket error is NOT passed on: pglite-socket's handler answers 'error' by rejecting the promise
+    // it gave PGlite's runExclusive, which nobody awaits — an unhandled rejection that kills the
+    // process (seen when a connection was reset mid-transaction). A 'close' always follows an error,
+    // and the handler's close path releases the lock cleanly (embedded.ts rolls back first).
+    socket.on('error', () => undefined);
     socket.on('close', () => this.emit('close'));
     // The handler subscribes to 'data' only after it holds PGlite's lock: keep messages until then.
     this.on('newListener', (event) => {

@@ -36,14 +36,21 @@ function isDataError(e: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
+/** Bytes of a dead-lettered payload kept verbatim (readings messages are capped at 256 KiB anyway). */
+export const DEAD_LETTER_KEEP_BYTES = 64 * 1024;
+
 export function createIngest(opts: IngestOptions): Ingest {
   const { db, metrics, logger } = opts;
 
   async function deadLetter(topic: string, gatewayId: string | null, payload: Buffer | Uint8Array, reason: string, kind: string) {
-    const buf = Buffer.from(payload);
+    const whole = Buffer.from(payload);
+    // A client with valid credentials must not fill the database through dead letters: keep the head
+    // of an oversized payload (enough to see what it was) and say so in the reason.
+    const buf = whole.length > DEAD_LETTER_KEEP_BYTES ? whole.subarray(0, DEAD_LETTER_KEEP_BYTES) : whole;
+    const why = buf === whole ? reason : `${reason} (payload ${whole.length} bytes; first ${DEAD_LETTER_KEEP_BYTES} kept)`;
     await db.query(
       'INSERT INTO dead_letters (topic, gateway_id, payload, payload_b64, reason) VALUES ($1, $2, $3, $4, $5)',
-      [topic, gatewayId, buf.toString('utf8').replaceAll('\u0000', '\uFFFD') /* text columns refuse NUL */, buf.toString('base64'), reason],
+      [topic, gatewayId, buf.toString('utf8').replaceAll('\u0000', '\uFFFD') /* text columns refuse NUL */, buf.toString('base64'), why],
     );
     metrics.deadLetters.inc({ kind });
     metrics.messages.inc({ kind, outcome: 'dead_letter' });
