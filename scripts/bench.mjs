@@ -16,6 +16,32 @@ const BENCHES = [
 ];
 const only = process.argv.slice(2);
 
+/**
+ * The summary table: one row per figure, picked from what each benchmark prints (the full output
+ * stays below it). A pattern that no longer matches shows "—", so a changed output is visible.
+ */
+const FIGURES = [
+  { bench: 'decode', what: 'M-Bus decode (frame + application)', re: /decode \(frame \+ application layer\): ([\d,]+ telegrams\/s)/ },
+  { bench: 'ingest', what: 'Head-end ingest, readings stored per second', re: /readings stored per second: (\d+)/ },
+  { bench: 'ingest', what: 'Head-end ingest, publish→commit latency p99', re: /p99 ([\d.]+ ms)/ },
+  { bench: 'ingest', what: 'Head-end ingest / raw inserts', re: /ratio ingest \/ raw: ([\d.]+)/ },
+  { bench: 'imbalance', what: 'Imbalance, one building-month (heat) p95', re: /one building-month \(heat[^)]*\): p50 [^,]+, p95 ([\d.]+ ms)/ },
+  { bench: 'imbalance', what: 'Imbalance, all 100 buildings × 2 resources, one month p95', re: /all \d+ buildings × \d+ resources for [^:]+: p50 [^,]+, p95 ([\d.]+ s)/ },
+  { bench: 'mbus-poll-cycle', what: 'M-Bus poll-cycle efficiency, native', re: /native driver.*efficiency ([\d.]+ %)/ },
+  { bench: 'mbus-poll-cycle', what: 'M-Bus poll-cycle efficiency, node-mbus (same segment)', re: /node-mbus\s*:.*efficiency ([\d.]+ %)/ },
+  { bench: 'mbus-secondary-search', what: 'Secondary search, 20 meters: native / node-mbus', re: /native search : found \S+ in ([\d.]+ s)[\s\S]*node-mbus\s*: found \S+ in ([\d.]+ s)/ },
+  { bench: 'polling-100-meters', what: 'Gateway polling 100 meters: CPU, peak RSS', re: /CPU ([\d.]+ % of one core).*peak RSS (\d+ MiB)/ },
+];
+
+function summary(results) {
+  const rows = FIGURES.filter((f) => results.some((r) => r.cmd[1].includes(f.bench))).map((f) => {
+    const r = results.find((x) => x.cmd[1].includes(f.bench));
+    const m = f.re.exec(r.out);
+    return `| ${f.what} | ${m ? m.slice(1).join(' / ') : '—'} |`;
+  });
+  return ['| figure | value |', '|---|---|', ...rows].join('\n');
+}
+
 function run(b) {
   return new Promise((resolve) => {
     const p = spawn(b.cmd[0], b.cmd.slice(1), { env: { ...process.env, ...(b.env ?? {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -34,6 +60,8 @@ for (const b of BENCHES.filter((x) => only.length === 0 || only.some((o) => x.cm
   results.push(await run(b));
 }
 
+const table = summary(results);
+console.log(`\n${table}`);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}`;
 const md = [
   '# Benchmarks',
@@ -41,6 +69,8 @@ const md = [
   `Written by \`npm run bench\` on ${new Date().toISOString()}.`,
   '',
   `Machine: ${machine}.`,
+  '',
+  table,
   '',
   ...results.flatMap((r) => [`## ${r.name}`, '', `\`${r.cmd.join(' ')}\`${r.code ? ` — exited ${r.code}` : ''}`, '', '```', r.out.trim(), '```', '']),
 ].join('\n');
