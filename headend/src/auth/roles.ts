@@ -25,6 +25,12 @@ export const Permission = z.enum([
   'imbalance:configure', // thresholds, recompute
   'alerts:read',
   'alerts:manage', // acknowledge
+  'readings:submit', // a resident's own meters, inside the collection window
+  'readings:enter_outside_window', // the privilege to enter readings when the collection window is closed
+  'collection:configure', // collection settings per building and resource
+  'billing:read', // accruals, invoice lines, the billing feed
+  'billing:manage', // tariffs, norms, rules, period close
+  'exchange:run', // file exchange: imports, XML exchange runs
 ]);
 export type Permission = z.infer<typeof Permission>;
 
@@ -32,11 +38,11 @@ const ALL = Permission.options;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage'],
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run'],
   // Meter inspector: walks the building with a phone, reads meters.
   operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read'],
-  billing: ['registry:read', 'readings:read'],
-  resident: ['readings:read'],
+  billing: ['registry:read', 'readings:read', 'billing:read', 'billing:manage', 'exchange:run'],
+  resident: ['readings:read', 'readings:submit'],
 };
 
 export function can(role: Role, permission: Permission): boolean {
