@@ -25,6 +25,7 @@ const FIGURES = [
   { bench: 'ingest', what: 'Head-end ingest, readings stored per second', re: /readings stored per second: (\d+)/ },
   { bench: 'ingest', what: 'Head-end ingest, publish→commit latency p99', re: /p99 ([\d.]+ ms)/ },
   { bench: 'ingest', what: 'Head-end ingest / raw inserts', re: /ratio ingest \/ raw: ([\d.]+)/ },
+  { bench: 'ingest', what: 'Validation: verdicts; backlog at the end of ingestion, drained in', re: /validation: (\d+) verdicts; (\d+) meter instants still queued when ingestion ended, drained in ([\d.]+ s)/ },
   { bench: 'imbalance', what: 'Imbalance, one building-month (heat) p95', re: /one building-month \(heat[^)]*\): p50 [^,]+, p95 ([\d.]+ ms)/ },
   { bench: 'imbalance', what: 'Imbalance, all 100 buildings × 2 resources, one month p95', re: /all \d+ buildings × \d+ resources for [^:]+: p50 [^,]+, p95 ([\d.]+ s)/ },
   { bench: 'mbus-poll-cycle', what: 'M-Bus poll-cycle efficiency, native', re: /native driver.*efficiency ([\d.]+ %)/ },

@@ -99,6 +99,18 @@ const bs = await hist('amr_ingest_batch_size');
 const bt = await hist('amr_ingest_batch_seconds');
 console.log(`  batches ${bt.count}, mean ${(bs.sum / bs.count).toFixed(1)} messages, mean commit ${((bt.sum / bt.count) * 1000).toFixed(1)} ms, DB busy ${((bt.sum / elapsed) * 100).toFixed(0)} % of the run`);
 
+// The validator ran beside ingestion on the same (one) connection, as in production; what it has not
+// caught up with is drained now and timed, then it is stopped so the raw and writer-only figures
+// below measure the insert paths alone.
+{
+  const queuedBefore = (await he.db.query(`SELECT count(*)::int AS n FROM vee_queue`)).rows[0].n;
+  const v0 = Date.now();
+  for (let n = -1; n !== 0; ) n = await he.features.validator.drain();
+  const verdicts = (await he.db.query(`SELECT count(*)::int AS n FROM reading_validations`)).rows[0].n;
+  console.log(`validation: ${verdicts} verdicts; ${queuedBefore} meter instants still queued when ingestion ended, drained in ${((Date.now() - v0) / 1000).toFixed(1)} s after it`);
+  await he.features.validator.stop();
+}
+
 // Raw insert rate of the same engine: 1 000-row multi-row inserts through pg into a readings-shaped hypertable.
 await he.db.query(`CREATE TABLE bench_raw (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
 await he.db.query(`SELECT create_hypertable('bench_raw', 'time', chunk_time_interval => interval '7 days')`);

@@ -139,6 +139,9 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
   });
 
   if (rows.length) {
+    // Queue the instants for validation in one statement instead of the per-row trigger
+    // (migrations/017): the setting is local to this transaction.
+    await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
     const ins = await q.query(
       `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq)
        SELECT meter_id, time, quantity, value, unit, 'telemetry',
@@ -177,6 +180,14 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
       conflicts = prev.rows.length;
     }
     result.stored = rows.length - conflicts;
+    // Same statement as the trigger's (016): DO UPDATE waits for a validator batch holding the row.
+    await q.query(
+      `INSERT INTO vee_queue (meter_id, time)
+       SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
+       ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
+      [rows.map((r) => r.meterId), rows.map((r) => r.time)],
+    );
+    await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
     // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
     await q.query(
       `UPDATE meters m SET last_seen_at = GREATEST(m.last_seen_at, k.t)
