@@ -27,6 +27,9 @@ import validationRoutes from './routes/validation.js';
 import imbalanceRoutes from './routes/imbalance.js';
 import alertRoutes from './routes/alerts.js';
 import overviewRoutes from './routes/overview.js';
+import collectionRoutes from './routes/collection.js';
+import billingRoutes from './routes/billing.js';
+import exchangeRoutes from './routes/exchange.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 
 export interface ApiDeps {
@@ -69,6 +72,9 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(imbalanceRoutes, routeDeps);
   await app.register(alertRoutes, routeDeps);
   await app.register(overviewRoutes, routeDeps);
+  await app.register(collectionRoutes, routeDeps);
+  await app.register(billingRoutes, routeDeps);
+  await app.register(exchangeRoutes, routeDeps);
   await app.register(dashboardPlugin);
   return app as unknown as FastifyInstance;
 }
