@@ -1,0 +1,180 @@
+/**
+ * Reading collection rules, pure: no clock, no database. Callers pass "now", the building's time zone,
+ * the settings and the meter's previous readings; the functions say what is allowed and why.
+ *
+ * The collection window is a range of days of the month in the building's time zone. A window whose
+ * start day is after its end day (25–5) crosses the month end. Days past a short month's end are
+ * clamped (a window ending on the 31st ends on Feb 28/29).
+ */
+
+export interface LocalDate { y: number; m: number; d: number }
+
+export interface CollectionSettings {
+  enabled: boolean;
+  window_start_day: number;
+  window_end_day: number;
+  integer_only: boolean;
+  accept_expired_verification: boolean;
+  reminder_days: number[];
+  warn_factor: number;
+}
+
+export const DEFAULT_SETTINGS: CollectionSettings = {
+  enabled: true, window_start_day: 15, window_end_day: 25, integer_only: false,
+  accept_expired_verification: false, reminder_days: [15, 25], warn_factor: 3,
+};
+
+const pad = (n: number) => String(n).padStart(2, '0');
+export const fmt = (x: LocalDate): string => `${x.y}-${pad(x.m)}-${pad(x.d)}`;
+export const daysInMonth = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
+const dayNumber = (x: LocalDate): number => Date.UTC(x.y, x.m - 1, x.d) / 86_400_000;
+const addMonths = (y: number, m: number, k: number): { y: number; m: number } => {
+  const i = y * 12 + (m - 1) + k;
+  return { y: Math.floor(i / 12), m: (i % 12) + 1 };
+};
+const onDay = (ym: { y: number; m: number }, day: number): LocalDate => ({ ...ym, d: Math.min(day, daysInMonth(ym.y, ym.m)) });
+
+/** The calendar date of an instant in a time zone. */
+export function localDate(at: Date, timeZone: string): LocalDate {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return { y: get('year'), m: get('month'), d: get('day') };
+}
+
+/** Offset (ms) of a time zone from UTC at an instant. */
+function offsetAt(at: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(at));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(at / 1000) * 1000;
+}
+
+/** The instant of local midnight starting a date in a time zone. */
+export function localMidnight(x: LocalDate, timeZone: string): Date {
+  const guess = Date.UTC(x.y, x.m - 1, x.d);
+  const first = guess - offsetAt(guess, timeZone);
+  return new Date(guess - offsetAt(first, timeZone));
+}
+
+export type WindowState =
+  | { open: true; start: string; end: string; due: string; periodStart: LocalDate }
+  | { open: false; opensOn: string; opensInDays: number; lastStart: LocalDate; last: { start: string; end: string } };
+
+/**
+ * Whether the window is open on a local date, and the dates that matter: while open, the window's
+ * dates and its last day (due); while closed, when the next window opens and which window was last.
+ * `periodStart` / `lastStart` name the collection period a reading entered now belongs to.
+ */
+export function windowState(today: LocalDate, startDay: number, endDay: number): WindowState {
+  const here = { y: today.y, m: today.m };
+  const crosses = startDay > endDay;
+  // Candidate windows: the one starting last month, this month and next month; pick by date.
+  const windows = [-1, 0, 1].map((k) => {
+    const sm = addMonths(here.y, here.m, k);
+    const start = onDay(sm, startDay);
+    const end = onDay(crosses ? addMonths(sm.y, sm.m, 1) : sm, endDay);
+    return { start, end };
+  });
+  const t = dayNumber(today);
+  const cur = windows.find((w) => dayNumber(w.start) <= t && t <= dayNumber(w.end));
+  if (cur) return { open: true, start: fmt(cur.start), end: fmt(cur.end), due: fmt(cur.end), periodStart: cur.start };
+  const next = windows.find((w) => dayNumber(w.start) > t)!;
+  const last = [...windows].reverse().find((w) => dayNumber(w.end) < t)!;
+  return { open: false, opensOn: fmt(next.start), opensInDays: dayNumber(next.start) - t, lastStart: last.start, last: { start: fmt(last.start), end: fmt(last.end) } };
+}
+
+/** The collection period (its first day) a reading entered today belongs to: the open window, else the last one. */
+export const periodOf = (w: WindowState): LocalDate => (w.open ? w.periodStart : w.lastStart);
+
+export interface PriorReading { time: Date; value: number }
+
+export interface MeterFacts {
+  meterId: number;
+  /** Verification due date (YYYY-MM-DD), if known. */
+  nextVerificationOn: string | null;
+  /** The latest reading before this period (current version); a new meter: its installation reading. */
+  previous: PriorReading | null;
+  /** The earliest reading in the 3 months before `previous`, for the average. */
+  earliestInThreeMonths: PriorReading | null;
+}
+
+export interface EntryContext {
+  today: LocalDate;
+  settings: CollectionSettings;
+  window: WindowState;
+  /** The caller holds readings:enter_outside_window. */
+  mayBypassWindow: boolean;
+  /** The instant the entered value is dated (start of the period), for the consumption rate. */
+  readingTime: Date;
+}
+
+export type Verdict =
+  | { ok: false; reason: string }
+  | { ok: true; consumption: number | null; warning: string | null };
+
+const MONTH_MS = 30.44 * 86_400_000;
+
+/**
+ * Average monthly consumption over the 3 months before the previous reading, or null when there is
+ * less than 2 months of history to average (then no warning is given rather than a noisy one).
+ */
+export function averageMonthly(f: Pick<MeterFacts, 'previous' | 'earliestInThreeMonths'>): number | null {
+  const { previous: p, earliestInThreeMonths: e } = f;
+  if (!p || !e) return null;
+  const months = (p.time.getTime() - e.time.getTime()) / MONTH_MS;
+  if (months < 1.9) return null; // "≥ 2 months", with slack for window days moving between months
+  return Math.max(0, p.value - e.value) / months;
+}
+
+/** The high-consumption warning text, or null. Compares the monthly rate since the previous reading. */
+export function highConsumptionWarning(meterId: number, consumption: number, readingTime: Date, f: MeterFacts, factor: number): string | null {
+  const avg = averageMonthly(f);
+  if (avg === null || avg <= 0 || !f.previous) return null;
+  const months = Math.max(1, (readingTime.getTime() - f.previous.time.getTime()) / MONTH_MS);
+  const rate = consumption / months;
+  if (rate <= factor * avg) return null;
+  return `meter ${meterId}: consumption ${round(consumption)} is more than ${factor}× the average of the last 3 months (${round(avg)} a month); confirm to save`;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Every rule on one entered value, in the order a person would want to hear them. */
+export function checkEntry(value: number, f: MeterFacts, c: EntryContext): Verdict {
+  const id = f.meterId;
+  if (!c.settings.enabled) return { ok: false, reason: `meter ${id}: collection of readings for this resource is disabled in this building` };
+  if (!c.window.open && !c.mayBypassWindow) {
+    const w = c.window;
+    return { ok: false, reason: `meter ${id}: the collection window is closed (last ${w.last.start} – ${w.last.end}; next opens ${w.opensOn}, days ${c.settings.window_start_day}–${c.settings.window_end_day})` };
+  }
+  if (!Number.isFinite(value) || value < 0) return { ok: false, reason: `meter ${id}: a reading is a non-negative number` };
+  if (c.settings.integer_only && !Number.isInteger(value)) return { ok: false, reason: `meter ${id}: only whole numbers are accepted (got ${value})` };
+  if (f.nextVerificationOn && f.nextVerificationOn < fmt(c.today) && !c.settings.accept_expired_verification) {
+    return { ok: false, reason: `meter ${id}: verification expired on ${f.nextVerificationOn}; readings of this meter are not accepted` };
+  }
+  if (!f.previous) return { ok: true, consumption: null, warning: null };
+  if (value < f.previous.value) return { ok: false, reason: `meter ${id}: ${value} is less than the previous reading ${f.previous.value}` };
+  const consumption = value - f.previous.value;
+  return { ok: true, consumption, warning: highConsumptionWarning(id, consumption, c.readingTime, f, c.settings.warn_factor) };
+}
+
+export interface MeterSummaryInput { window: WindowState; submitted: boolean; enabled: boolean }
+
+export type Summary =
+  | { state: 'open'; submitted: number; total: number; due: string; text: string }
+  | { state: 'closed'; submitted: number; total: number; opensOn: string | null; opensInDays: number | null; text: string };
+
+/** The resident's home widget: "k of N meters submitted, due by DATE" or "opens in N days". */
+export function summarise(meters: MeterSummaryInput[]): Summary {
+  const live = meters.filter((m) => m.enabled);
+  const open = live.filter((m) => m.window.open);
+  if (open.length > 0) {
+    const submitted = open.filter((m) => m.submitted).length;
+    const due = open.map((m) => (m.window.open ? m.window.due : '')).sort()[0];
+    const text = submitted === open.length ? `readings submitted (${submitted} of ${open.length})` : `${submitted} of ${open.length} meters submitted, due by ${due}`;
+    return { state: 'open', submitted, total: open.length, due, text };
+  }
+  const next = live.map((m) => (m.window.open ? null : m.window)).filter((w) => w !== null).sort((a, b) => a.opensInDays - b.opensInDays)[0];
+  return {
+    state: 'closed', submitted: 0, total: live.length, opensOn: next?.opensOn ?? null, opensInDays: next?.opensInDays ?? null,
+    text: next ? `opens in ${next.opensInDays} days` : 'no readings are collected',
+  };
+}
