@@ -1,6 +1,196 @@
+/**
+ * File exchange of readings (issue 7):
+ *   POST /import/readings            Excel/CSV readings import (all-or-nothing, per-row errors, dry run)
+ *   GET  /readings/export            readings list as .xlsx or .csv (search and filters)
+ *   /exchange/configs, /exchange/runs scheduled XML exchange with a folder, its log, and "run now"
+ */
+import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { RouteDeps } from './context.js';
+import { requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
+import { audit } from '../../audit/index.js';
+import { detectFormat, readCsv, readXlsx } from '../../import/index.js';
+import {
+  EXCHANGE_JOB, exchangeJobsDefined, getConfig, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
+  ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, type ExchangeConfig,
+} from '../../exchange/index.js';
+import { badRequest, HttpError } from '../http-error.js';
+import { principal } from '../plugins/auth.js';
+import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
-// Stub until built (issue 7).
-const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async () => {};
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** 5 fields (minute …) or 6 (second …), as bullmq's cron parser takes them. */
+const Cron = z.string().trim().regex(/^(\S+\s+){4,5}\S+$/, 'a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"');
+/** An absolute server path without ".." segments. */
+const Folder = z.string().min(1).max(1000).refine((s) => s.startsWith('/') && !s.split('/').includes('..'), 'an absolute folder path without ".."');
+
+const ConfigBody = z.object({
+  org_id: z.number().int().positive(),
+  building_id: z.number().int().positive().nullable().optional(),
+  direction: z.enum(['export', 'import']),
+  folder: Folder,
+  cron: Cron,
+  period_days: z.number().int().min(1).max(366).default(1),
+  email_to: z.string().max(500).nullable().optional(),
+  enabled: z.boolean().default(true),
+});
+const ConfigPatch = ConfigBody.omit({ org_id: true, direction: true }).partial();
+const ConfigOut = z.object({
+  id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import']), folder: z.string(), cron: z.string(),
+  period_days: z.number(), email_to: z.string().nullable(), enabled: z.boolean(),
+});
+const RunOut = z.object({
+  id: Id, config_id: Id, status: z.enum(['running', 'ok', 'failed']), message: z.string().nullable(),
+  counts: z.record(z.string(), z.number()), started_at: Timestamp, finished_at: Timestamp.nullable(),
+});
+
+/** Org-wide configs move readings of every building: only callers who see every building may own them. */
+async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: number, buildingId: number | null | undefined): Promise<void> {
+  if (p.organisationId !== null && p.organisationId !== orgId) throw new HttpError(404, 'not_found', 'organisation not found');
+  if (buildingId == null) {
+    if (p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'an organisation-wide exchange needs access to every building; give building_id');
+    return;
+  }
+  const b = (await db.query('SELECT org_id FROM buildings WHERE id = $1', [buildingId])).rows[0];
+  if (!b || Number(b.org_id) !== orgId) throw new HttpError(404, 'not_found', 'building not found in this organisation');
+  requireBuilding(p, buildingId);
+}
+
+const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb, jobs }) => {
+  app.post('/import/readings', {
+    schema: {
+      tags: ['import'],
+      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value. All-or-nothing; dry_run=true reports what would be inserted',
+      querystring: z.object({ org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional() }),
+      response: { 200: ReadingsImportReport, 422: ReadingsImportReport, ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'import:run');
+    if (p.organisationId !== null && p.organisationId !== req.query.org_id) throw new HttpError(404, 'not_found', 'organisation not found');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest(`send the file as the request body with Content-Type text/csv or ${XLSX_TYPE}`);
+    const fileName = req.query.file_name ?? `upload-${new Date().toISOString()}`;
+    const base = { orgId: req.query.org_id, dryRun: req.query.dry_run === 'true', actor: actorOf(req), fileName, buildingIds: p.buildingIds, requestId: req.id };
+    let table;
+    try {
+      table = detectFormat(req.headers['content-type'], req.body) === 'xlsx' ? (await readXlsx(req.body))[0] : readCsv(req.body, 'readings');
+    } catch (e) {
+      const report: ReadingsImportReport = { ok: false, dry_run: base.dryRun, applied: false, summary: { insert: 0, unchanged: 0 }, changes: [], errors: [{ sheet: '', row: (e as { lines?: number }).lines ?? 0, message: `cannot read the file: ${(e as Error).message}` }] };
+      return reply.code(422).send(report);
+    }
+    if (!table) throw badRequest('the workbook has no sheet');
+    const report = await importReadingRows(db, table.sheet, table.columns, table.rows, base);
+    return reply.code(report.ok ? 200 : 422).send(report);
+  });
+
+  app.get('/readings/export', {
+    schema: {
+      tags: ['readings'],
+      summary: 'Readings list (current versions) as .xlsx or .csv; q searches address, account and meter serial; channel = source',
+      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx') }),
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:read');
+    if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the readings export is for staff; residents see their meters\' readings');
+    const { format, ...filter } = req.query;
+    if (p.organisationId !== null) filter.org_id = p.organisationId;
+    if (filter.building_id) requireBuilding(p, filter.building_id);
+    let rows;
+    try {
+      rows = await listReadings(readDb ?? db, filter, p.buildingIds);
+    } catch (e) {
+      throw badRequest((e as Error).message);
+    }
+    const name = `readings-${new Date().toISOString().slice(0, 10)}.${format}`;
+    reply.header('content-disposition', `attachment; filename="${name}"`);
+    if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(readingsCsv(rows));
+    return reply.type(XLSX_TYPE).send(await readingsXlsx(rows));
+  });
+
+  app.get('/exchange/configs', {
+    schema: { tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional() }), response: { 200: z.array(ConfigOut), ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const orgId = p.organisationId ?? req.query.org_id ?? null;
+    const { rows } = await db.query('SELECT * FROM exchange_configs WHERE ($1::bigint IS NULL OR org_id = $1) ORDER BY id', [orgId]);
+    return rows.filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))));
+  });
+
+  app.post('/exchange/configs', {
+    schema: { tags: ['exchange'], summary: 'Create an exchange configuration (scheduled at once when the job runner is up)', body: ConfigBody, response: { 201: ConfigOut, ...errors } },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const b = req.body;
+    await requireConfigScope(p, db, b.org_id, b.building_id);
+    const row = await db.tx(async (q) => {
+      const { rows } = await q.query(
+        `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *`,
+        [b.org_id, b.building_id ?? null, b.direction, b.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled]);
+      await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: rows[0], requestId: req.id });
+      return rows[0];
+    });
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
+    return reply.code(201).send(row);
+  });
+
+  app.patch('/exchange/configs/:id', {
+    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const before = await getConfig(db, req.params.id);
+    if (!before) throw new HttpError(404, 'not_found', 'exchange config not found');
+    await requireConfigScope(p, db, before.org_id, before.building_id);
+    const next: ExchangeConfig = { ...before, ...Object.fromEntries(Object.entries(req.body).filter(([, v]) => v !== undefined)) };
+    await requireConfigScope(p, db, next.org_id, next.building_id);
+    const row = await db.tx(async (q) => {
+      const { rows } = await q.query(
+        `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7, updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled]);
+      await audit(q, actorOf(req), { action: 'update', entity: 'exchange_config', entityId: next.id, buildingId: next.building_id, before, after: rows[0], requestId: req.id });
+      return rows[0];
+    });
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
+    return row;
+  });
+
+  app.post('/exchange/configs/:id/run', {
+    schema: {
+      tags: ['exchange'], summary: 'Run now: queued as an exchange.run job when the job runner is up (202), else run here and the run returned (200)',
+      params: IdParams, response: { 200: RunOut, 202: z.object({ job_id: z.string() }), ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const c = await getConfig(db, req.params.id);
+    if (!c) throw new HttpError(404, 'not_found', 'exchange config not found');
+    await requireConfigScope(p, db, c.org_id, c.building_id);
+    if (exchangeJobsDefined(jobs)) return reply.code(202).send({ job_id: await jobs.enqueue(EXCHANGE_JOB, { configId: c.id }) });
+    return reply.code(200).send(await runExchange({ db }, c.id));
+  });
+
+  app.get('/exchange/runs', {
+    schema: {
+      tags: ['exchange'], summary: 'Operations log of exchange runs, newest first',
+      querystring: z.object({ config_id: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      response: { 200: z.array(RunOut), ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const { rows } = await db.query(
+      `SELECT r.*, c.org_id, c.building_id FROM exchange_runs r JOIN exchange_configs c ON c.id = r.config_id
+       WHERE ($1::bigint IS NULL OR r.config_id = $1) AND ($2::bigint IS NULL OR c.org_id = $2)
+       ORDER BY r.started_at DESC, r.id DESC LIMIT $3`, [req.query.config_id ?? null, p.organisationId, req.query.limit]);
+    return rows
+      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
+      .map(toRun);
+  });
+};
+
 export default exchangeRoutes;

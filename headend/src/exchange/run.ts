@@ -1,0 +1,118 @@
+/**
+ * One exchange run for one config, logged in exchange_runs (running → ok | failed with a message).
+ * Export: the readings of the last `period_days` days → one XML file in the folder (written under a
+ * temporary name and renamed, so a reader never sees half a file).
+ * Import: every *.xml in the inbox folder, oldest name first, each applied all-or-nothing, then moved
+ * to processed/ or failed/ (a failed file gets a .errors.txt next to it naming rows and columns).
+ */
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Database } from '../api/queryable.js';
+import type { Actor } from '../audit/index.js';
+import { importReadingRows } from './readings-import.js';
+import { listReadings } from './readings-list.js';
+import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
+
+export interface ExchangeConfig {
+  id: number; org_id: number; building_id: number | null; direction: 'export' | 'import'; folder: string; cron: string;
+  period_days: number; email_to: string | null; enabled: boolean;
+}
+
+export interface ExchangeRun {
+  id: number; config_id: number; status: 'running' | 'ok' | 'failed'; message: string | null; counts: Record<string, number>;
+  started_at: Date; finished_at: Date | null;
+}
+
+export interface ExchangeDeps { db: Database; now?: () => Date }
+
+export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
+  const r = (await db.query('SELECT * FROM exchange_configs WHERE id = $1', [id])).rows[0];
+  return r ? { ...r, id: Number(r.id), org_id: Number(r.org_id), building_id: r.building_id === null ? null : Number(r.building_id) } : null;
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+async function exportOnce(deps: ExchangeDeps, c: ExchangeConfig): Promise<{ message: string; counts: Record<string, number> }> {
+  const now = deps.now?.() ?? new Date();
+  const from = new Date(now.getTime() - c.period_days * 86_400_000);
+  const rows = await listReadings(deps.db, { org_id: c.org_id, building_id: c.building_id ?? undefined, from: from.toISOString(), to: now.toISOString() }, null);
+  const xml = readingsXml({ orgId: c.org_id, buildingId: c.building_id, from, to: now, generatedAt: now }, rows);
+  await mkdir(c.folder, { recursive: true });
+  const name = `readings-org${c.org_id}${c.building_id ? `-b${c.building_id}` : ''}-${stamp(now)}-cfg${c.id}.xml`;
+  await writeFile(join(c.folder, `.${name}.part`), xml, 'utf8');
+  await rename(join(c.folder, `.${name}.part`), join(c.folder, name));
+  return { message: `wrote ${name} (${rows.length} readings)`, counts: { files: 1, readings: rows.length } };
+}
+
+async function importOnce(deps: ExchangeDeps, c: ExchangeConfig): Promise<{ ok: boolean; message: string; counts: Record<string, number> }> {
+  await mkdir(join(c.folder, 'processed'), { recursive: true });
+  await mkdir(join(c.folder, 'failed'), { recursive: true });
+  const files = (await readdir(c.folder, { withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.xml') && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const actor: Actor = { kind: 'system', id: null, name: `exchange:${c.id}` };
+  const counts = { files: files.length, files_ok: 0, files_failed: 0, inserted: 0, unchanged: 0 };
+  const problems: string[] = [];
+  for (const name of files) {
+    const path = join(c.folder, name);
+    let errorText: string | null = null;
+    try {
+      const { columns, rows } = xmlToRows(await readFile(path, 'utf8'));
+      const report = await importReadingRows(deps.db, name, columns, rows, { orgId: c.org_id, dryRun: false, actor, fileName: name, buildingIds: null, now: deps.now?.() });
+      if (report.ok) {
+        counts.inserted += report.summary.insert;
+        counts.unchanged += report.summary.unchanged;
+      } else {
+        errorText = report.errors.map((e) => `reading ${e.row}${e.column ? ` [${e.column}]` : ''}: ${e.message}`).join('\n');
+      }
+    } catch (e) {
+      if (!(e instanceof XmlFileError)) throw e;
+      errorText = e.message;
+    }
+    if (errorText === null) {
+      counts.files_ok++;
+      await rename(path, join(c.folder, 'processed', name));
+    } else {
+      counts.files_failed++;
+      await rename(path, join(c.folder, 'failed', name));
+      await writeFile(join(c.folder, 'failed', `${name}.errors.txt`), `${errorText}\n`, 'utf8');
+      problems.push(`${name}: ${errorText.split('\n').slice(0, 5).join('; ')}`);
+    }
+  }
+  const message = problems.length
+    ? `${counts.files_failed} of ${files.length} file(s) failed, nothing applied from them — ${problems.join(' | ')}`
+    : `${files.length} file(s) applied: ${counts.inserted} reading(s) inserted, ${counts.unchanged} unchanged`;
+  return { ok: problems.length === 0, message, counts };
+}
+
+/** Runs a config now and returns its exchange_runs row. Unexpected errors are logged as failed runs too. */
+export async function runExchange(deps: ExchangeDeps, configId: number): Promise<ExchangeRun> {
+  const c = await getConfig(deps.db, configId);
+  if (!c) throw new Error(`exchange config ${configId} does not exist`);
+  const runId = Number((await deps.db.query(`INSERT INTO exchange_runs (config_id, status) VALUES ($1, 'running') RETURNING id`, [c.id])).rows[0].id);
+  let status: 'ok' | 'failed';
+  let message: string;
+  let counts: Record<string, number> = {};
+  try {
+    if (c.direction === 'export') {
+      ({ message, counts } = await exportOnce(deps, c));
+      status = 'ok';
+    } else {
+      const r = await importOnce(deps, c);
+      ({ message, counts } = r);
+      status = r.ok ? 'ok' : 'failed';
+    }
+  } catch (e) {
+    status = 'failed';
+    message = (e as Error).message;
+  }
+  const { rows } = await deps.db.query(
+    `UPDATE exchange_runs SET status = $2, message = $3, counts = $4::jsonb, finished_at = now() WHERE id = $1 RETURNING *`,
+    [runId, status, message, JSON.stringify(counts)]);
+  return toRun(rows[0]);
+}
+
+export function toRun(r: any): ExchangeRun {
+  return { ...r, id: Number(r.id), config_id: Number(r.config_id) };
+}

@@ -1,0 +1,71 @@
+/**
+ * The readings exchange XML (docs/exchange/readings.xsd, docs/exchange/README.md): build it from the
+ * readings list, and read it back into import rows (the same rows the Excel import checks).
+ */
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type { SourceRow } from '../import/index.js';
+import type { ListedReading } from './readings-list.js';
+
+export const XML_FORMAT_VERSION = '1';
+
+export interface XmlHeader { orgId: number; buildingId?: number | null; from: Date; to: Date; generatedAt: Date }
+
+export function readingsXml(h: XmlHeader, rows: ListedReading[]): string {
+  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true });
+  const doc = {
+    '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
+    readings: {
+      '@format_version': XML_FORMAT_VERSION,
+      '@org_id': String(h.orgId),
+      ...(h.buildingId ? { '@building_id': String(h.buildingId) } : {}),
+      '@from': h.from.toISOString(),
+      '@to': h.to.toISOString(),
+      '@generated_at': h.generatedAt.toISOString(),
+      '@count': String(rows.length),
+      reading: rows.map((r) => ({
+        '@serial': r.serial,
+        ...(r.account ? { '@account': r.account } : {}),
+        '@address': r.address,
+        ...(r.premise ? { '@premise': r.premise } : {}),
+        '@resource': r.resource,
+        '@quantity': r.quantity,
+        '@time': r.time.toISOString(),
+        ...(r.value === null ? {} : { '@value': String(r.value) }),
+        '@unit': r.unit,
+        '@source': r.source,
+        '@version': String(r.version),
+      })),
+    },
+  };
+  return builder.build(doc) as string;
+}
+
+export class XmlFileError extends Error {}
+
+/**
+ * `<reading>` elements → import rows. Row numbers are the reading's position (1-based) in the file,
+ * columns are attribute names; `time` feeds the import's `date` column. An account, when present,
+ * names the place; otherwise address + premise do.
+ */
+export function xmlToRows(xml: string): { columns: string[]; rows: SourceRow[] } {
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name) => name === 'reading' });
+  let doc: any;
+  try {
+    doc = parser.parse(xml, true);
+  } catch (e) {
+    throw new XmlFileError(`not well-formed XML: ${(e as Error).message}`);
+  }
+  const root = doc?.readings;
+  if (!root || typeof root !== 'object') throw new XmlFileError('root element <readings> is missing');
+  if (root.format_version !== XML_FORMAT_VERSION) throw new XmlFileError(`<readings format_version="${String(root.format_version ?? '')}">: expected "${XML_FORMAT_VERSION}"`);
+  const readings: Record<string, string>[] = root.reading ?? [];
+  const rows: SourceRow[] = readings.map((r, i) => ({
+    row: i + 1,
+    values: {
+      serial: r.serial ?? '', date: r.time ?? '', value: r.value ?? '',
+      ...(r.account ? { account: r.account.split(',')[0] } : { address: r.address ?? '', premise: r.premise ?? '' }),
+    },
+  }));
+  const columns = ['serial', 'date', 'value', ...(rows.every((r) => 'account' in r.values) ? ['account'] : ['account', 'address', 'premise'])];
+  return { columns, rows };
+}
