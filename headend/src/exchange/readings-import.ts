@@ -141,7 +141,7 @@ async function premiseOf(q: Queryable, o: ReadingsImportOptions, d: ReadingImpor
 async function applyRow(q: Queryable, o: ReadingsImportOptions, row: number, d: ReadingImportRow): Promise<ReadingChange> {
   const meter = await findMeter(q, o, d.serial);
   const premise = await premiseOf(q, o, d);
-  if (meter.premise_id !== premise.id) throw new RowFailure(premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`);
+  if (String(meter.premise_id) !== premise.id) throw new RowFailure(premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`);
   // A date means the start of that day in the building's time zone.
   const time: Date = (await q.query(
     `SELECT CASE WHEN $1 ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN ($1::timestamp AT TIME ZONE $2) ELSE $1::timestamptz END AS t`, [d.date, meter.timezone])).rows[0].t;

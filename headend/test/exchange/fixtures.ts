@@ -1,0 +1,22 @@
+/** A small housing registry written straight into the embedded DB: one building, two flats, ИПУ meters. */
+import type { Queryable } from '../../src/api/queryable.js';
+
+export interface Fixture { orgId: number; buildingId: number; meters: Record<string, number> }
+
+export async function seedRegistry(q: Queryable, orgName = 'УК Садовая'): Promise<Fixture> {
+  const one = async (sql: string, params: unknown[]) => Number((await q.query(sql, params)).rows[0].id);
+  const orgId = await one('INSERT INTO organisations (name) VALUES ($1) RETURNING id', [orgName]);
+  const buildingId = await one(`INSERT INTO buildings (org_id, external_id, address) VALUES ($1, 'B-17', 'ул. Садовая, 17') RETURNING id`, [orgId]);
+  const p1 = await one(`INSERT INTO premises (building_id, number) VALUES ($1, '1') RETURNING id`, [buildingId]);
+  const p2 = await one(`INSERT INTO premises (building_id, number) VALUES ($1, '2') RETURNING id`, [buildingId]);
+  await q.query(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, '7001', $2), ($1, '7002', $3)`, [orgId, p1, p2]);
+  const meter = (premise: number, resource: string, serial: string) => one(
+    `INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) VALUES ('apartment', $1, $2, $3, $4) RETURNING id`,
+    [buildingId, premise, resource, serial]);
+  const meters = {
+    'CW-1': await meter(p1, 'cold_water', 'CW-1'),
+    'HW-1': await meter(p1, 'hot_water', 'HW-1'),
+    'CW-2': await meter(p2, 'cold_water', 'CW-2'),
+  };
+  return { orgId, buildingId, meters };
+}
