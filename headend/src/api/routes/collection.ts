@@ -1,6 +1,250 @@
+/**
+ * Reading collection (issue 7): settings per building and resource; residents' sign-in with a one-time
+ * code, their meters, labels, submissions and history; staff entry for a premise (ИПУ) or a building (ОДПУ).
+ * The rules live in src/collection/rules.ts; this file only checks who may do what and where.
+ */
+import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { RouteDeps } from './context.js';
+import { can, createUser, issueToken, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { randomSecret } from '../../auth/password.js';
+import { audit } from '../../audit/index.js';
+import { ttlSeconds } from '../config.js';
+import { HttpError, notFound } from '../http-error.js';
+import { principal } from '../plugins/auth.js';
+import type { Queryable } from '../queryable.js';
+import { actorOf, errors, IdParams, type RouteDeps } from './context.js';
+import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
+import { enterReadings } from '../../collection/entry.js';
+import { summarise, fmt } from '../../collection/rules.js';
+import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
+import { primaryQuantity } from '../services/readings.js';
 
-// Stub until built (issue 7).
-const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async () => {};
+// Success bodies are described in the route summaries; typed schemas for OpenAPI are a follow-up.
+const Body = z.any();
+const Resource = z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']);
+const Day = z.number().int().min(1).max(31);
+const SettingsBody = z.object({
+  building_id: z.number().int().positive().nullable(), resource: Resource.nullable(),
+  enabled: z.boolean(), window_start_day: Day, window_end_day: Day, integer_only: z.boolean(),
+  accept_expired_verification: z.boolean(), reminder_days: z.array(Day).max(31).default([]), warn_factor: z.number().gt(1).max(100).default(3),
+});
+const Entry = z.object({
+  readings: z.array(z.object({ meter_id: z.number().int().positive(), value: z.number().finite() })).min(1).max(50),
+  confirm: z.boolean().default(false),
+});
+const StaffEntry = Entry.extend({ reason: z.string().trim().max(500).optional() });
+
+const residentOnly = (p: Principal) => {
+  if (p.role !== 'resident' || p.premiseIds === null) throw new HttpError(403, 'forbidden', 'only residents use /resident routes');
+  return p.premiseIds;
+};
+
+/** Meters named in a batch, each visible and belonging where the route says; else 404 naming it. */
+async function batchMeters(q: Queryable, p: Principal, ids: number[], belongs: (m: MeterRow) => boolean): Promise<Map<number, MeterRow>> {
+  const meters = await loadMeters(q, ids);
+  for (const id of ids) {
+    const m = meters.get(id);
+    if (!m || !belongs(m)) throw notFound(`meter ${id}`);
+    requirePremise(p, m.premise_id, m.building_id, `meter ${id}`);
+  }
+  return meters;
+}
+
+const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
+  const ttl = ttlSeconds(config.TOKEN_TTL);
+
+  app.get('/collection-settings', {
+    schema: { tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'collection:configure');
+    if (req.query.building_id !== undefined) requireBuilding(p, req.query.building_id);
+    const params: unknown[] = [req.query.building_id ?? null];
+    const scope = p.buildingIds === null ? 'TRUE' : (params.push([...p.buildingIds]), `building_id = ANY($2::bigint[])`);
+    const { rows } = await db.query(
+      `SELECT id::int AS id, building_id::int AS building_id, resource, ${SETTINGS_COLUMNS}, updated_at FROM collection_settings
+        WHERE building_id IS NULL OR (($1::bigint IS NULL OR building_id = $1) AND ${scope}) ORDER BY building_id NULLS FIRST, resource NULLS FIRST`, params);
+    return { items: rows };
+  });
+
+  app.put('/collection-settings', {
+    schema: { tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'collection:configure');
+    const b = req.body;
+    // Defaults for every building are for admins only (everyone else sees a part of the buildings).
+    if (b.building_id === null ? p.buildingIds !== null : false) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
+    if (b.building_id !== null) requireBuilding(p, b.building_id);
+    return db.tx(async (q) => {
+      const before = (await q.query('SELECT * FROM collection_settings WHERE coalesce(building_id, 0) = coalesce($1::bigint, 0) AND coalesce(resource, \'\') = coalesce($2::text, \'\')', [b.building_id, b.resource])).rows[0];
+      const vals = [b.enabled, b.window_start_day, b.window_end_day, b.integer_only, b.accept_expired_verification, b.reminder_days, b.warn_factor];
+      const { rows } = before
+        ? await q.query(`UPDATE collection_settings SET (${SETTINGS_COLUMNS}, updated_at) = ($2,$3,$4,$5,$6,$7,$8, now()) WHERE id = $1 RETURNING *`, [before.id, ...vals])
+        : await q.query(`INSERT INTO collection_settings (building_id, resource, ${SETTINGS_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING *`, [b.building_id, b.resource, ...vals]);
+      await audit(q, actorOf(req), { action: before ? 'update' : 'create', entity: 'collection_settings', entityId: rows[0].id, buildingId: b.building_id, before, after: rows[0], requestId: req.id });
+      return { ...rows[0], id: Number(rows[0].id), building_id: rows[0].building_id === null ? null : Number(rows[0].building_id) };
+    });
+  });
+
+  app.post('/accounts/:id/access-code', {
+    schema: { tags: ['collection'], summary: 'Issue a one-time access code for a personal account (shown once)', params: IdParams, body: z.object({ valid_days: z.number().int().min(1).max(90).default(14) }).default({ valid_days: 14 }), response: { 201: Body, ...errors } },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'registry:write');
+    const out = await db.tx(async (q) => {
+      const a = (await q.query<{ id: string; number: string; building_id: string; active: boolean }>(
+        'SELECT a.id, a.number, a.active, pr.building_id FROM personal_accounts a JOIN premises pr ON pr.id = a.premise_id WHERE a.id = $1', [req.params.id])).rows[0];
+      if (!a) throw notFound('personal account');
+      requireBuilding(p, Number(a.building_id), 'personal account');
+      if (!a.active) throw new HttpError(400, 'bad_request', `personal account ${a.number} is closed`);
+      const c = await issueAccessCode(q, Number(a.id), p.kind === 'user' ? p.id : null, req.body.valid_days);
+      await audit(q, actorOf(req), { action: 'issue', entity: 'resident_access_code', entityId: a.id, buildingId: Number(a.building_id), after: { account: a.number, expires_at: c.expiresAt }, requestId: req.id });
+      return { account_id: Number(a.id), account_number: a.number, code: c.code, expires_at: c.expiresAt.toISOString() };
+    });
+    return reply.code(201).send(out);
+  });
+
+  app.post('/resident/sign-in', {
+    config: { public: true },
+    schema: { tags: ['collection'], summary: 'Resident sign-in with account number and one-time code', security: [], body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const result = await db.tx(async (q) => {
+      const r = await redeemAccessCode(q, req.body.account_number, req.body.code);
+      if (!r) return null;
+      // One resident user per account, created on first sign-in and reused after; bound only to the account the code opens.
+      const username = `account-${r.accountId}`;
+      let userId = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
+      if (!userId) userId = String((await createUser(q, { username, password: randomSecret(), role: 'resident' })).id);
+      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, r.accountId]);
+      await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, r.codeId]);
+      await audit(q, { kind: 'user', id: Number(userId), name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: r.accountId, requestId: req.id });
+      const t = await issueToken(q, Number(userId), ttl, req.headers['user-agent']);
+      return { token: t.token, expires_at: t.expiresAt.toISOString(), user_id: Number(userId), account_id: r.accountId };
+    });
+    if (!result) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
+    return result;
+  });
+
+  app.get('/resident/meters', {
+    schema: { tags: ['collection'], summary: "The resident's meters with last reading, own label, window state and the summary widget", response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:submit');
+    const premises = residentOnly(p);
+    const now = new Date();
+    const { rows } = await db.query<MeterRow & { label: string | null }>(
+      `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status, m.serial_number, m.identifier,
+              to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, l.label
+         FROM meters m JOIN buildings b ON b.id = m.building_id
+         LEFT JOIN resident_meter_labels l ON l.meter_id = m.id AND l.user_id = $2
+        WHERE m.premise_id = ANY($1::bigint[]) AND m.status = 'active' ORDER BY m.premise_id, m.resource, m.id`, [[...premises], p.id]);
+    const items = [];
+    for (const m of rows) {
+      const s = await effectiveSettings(db, m.building_id, m.resource);
+      const period = periodFor(now, m.timezone, s);
+      const last = (await db.query<{ time: Date; value: number; source: string; received_at: Date; version: number }>(
+        `SELECT time, value, source, received_at, version FROM readings WHERE meter_id = $1 AND quantity = $2 ORDER BY time DESC, version DESC LIMIT 1`,
+        [m.id, primaryQuantity(m.resource)])).rows[0] ?? null;
+      const submitted = !!last && new Date(last.time).getTime() >= period.time.getTime();
+      const w = period.window;
+      items.push({
+        id: m.id, premise_id: m.premise_id, resource: m.resource, serial_number: m.serial_number, label: m.label, next_verification_on: m.next_verification_on,
+        last_reading: last && { time: new Date(last.time).toISOString(), value: last.value, source: last.source, submitted_at: new Date(last.received_at).toISOString(), version: last.version },
+        submitted_this_period: submitted, enabled: s.enabled, integer_only: s.integer_only,
+        window: w.open ? { open: true, start: w.start, end: w.end, due: w.due } : { open: false, opens_on: w.opensOn, opens_in_days: w.opensInDays },
+        _w: w,
+      });
+    }
+    const summary = summarise(items.map((i) => ({ window: i._w, submitted: i.submitted_this_period, enabled: i.enabled })));
+    return { items: items.map(({ _w, ...rest }) => rest), summary };
+  });
+
+  app.put('/resident/meters/:id/label', {
+    schema: { tags: ['collection'], summary: "The resident's own name for a meter (staff don't see it)", params: IdParams, body: z.object({ label: z.string().trim().min(1).max(100) }), response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:submit');
+    residentOnly(p);
+    await batchMeters(db, p, [req.params.id], () => true);
+    await db.query(`INSERT INTO resident_meter_labels (user_id, meter_id, label) VALUES ($1,$2,$3)
+                    ON CONFLICT (user_id, meter_id) DO UPDATE SET label = EXCLUDED.label, updated_at = now()`, [p.id, req.params.id, req.body.label]);
+    return { meter_id: req.params.id, label: req.body.label };
+  });
+
+  app.post('/resident/readings', {
+    schema: { tags: ['collection'], summary: 'Submit readings of several own meters at once (all or nothing; 409 asks to confirm high consumption)', body: Entry, response: { 201: Body, ...errors } },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:submit');
+    residentOnly(p);
+    const saved = await db.tx(async (q) => {
+      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id !== null);
+      // Residents never bypass the window, whatever their role table says.
+      return enterReadings(q, meters, req.body.readings, { source: 'resident', actor: actorOf(req), mayBypassWindow: false, confirm: req.body.confirm, reason: null, now: new Date(), requestId: req.id });
+    });
+    return reply.code(201).send({ readings: saved });
+  });
+
+  app.get('/resident/history', {
+    schema: { tags: ['collection'], summary: 'Per meter, per month: the last reading and the consumption', querystring: z.object({ months: z.coerce.number().int().min(1).max(60).default(12) }), response: { 200: Body, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:submit');
+    const premises = residentOnly(p);
+    // Month of each reading in the building's time zone; the last current-version value of the month.
+    const { rows } = await db.query<{ meter_id: number; month: string; value: number }>(
+      `WITH cur AS (
+         SELECT DISTINCT ON (r.meter_id, r.time) r.meter_id, r.time, r.value, b.timezone
+           FROM readings r JOIN meters m ON m.id = r.meter_id JOIN buildings b ON b.id = m.building_id
+          WHERE m.premise_id = ANY($1::bigint[]) AND r.quantity = CASE WHEN m.resource IN ('heat','electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
+            AND r.value IS NOT NULL AND r.time >= now() - make_interval(months => $2 + 1)
+          ORDER BY r.meter_id, r.time, r.version DESC)
+       SELECT meter_id::int AS meter_id, to_char(date_trunc('month', time AT TIME ZONE timezone), 'YYYY-MM') AS month, last(value, time) AS value
+         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months]);
+    const byMeter = new Map<number, { month: string; value: number; consumption: number | null }[]>();
+    for (const r of rows) {
+      const list = byMeter.get(r.meter_id) ?? [];
+      const prev = list.at(-1);
+      list.push({ month: r.month, value: r.value, consumption: prev ? Math.round((r.value - prev.value) * 1e6) / 1e6 : null });
+      byMeter.set(r.meter_id, list);
+    }
+    return { meters: [...byMeter].map(([meter_id, months]) => ({ meter_id, months: months.slice(-req.query.months) })) };
+  });
+
+  app.post('/premises/:id/readings', {
+    schema: { tags: ['collection'], summary: 'Staff: enter ИПУ readings of a premise (several at once, same rules)', params: IdParams, body: StaffEntry, response: { 201: Body, ...errors } },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:enter');
+    const saved = await db.tx(async (q) => {
+      const pr = (await q.query<{ building_id: string }>('SELECT building_id FROM premises WHERE id = $1', [req.params.id])).rows[0];
+      requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
+      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id === req.params.id);
+      return enterReadings(q, meters, req.body.readings, {
+        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
+      });
+    });
+    return reply.code(201).send({ readings: saved });
+  });
+
+  app.post('/buildings/:id/readings', {
+    schema: { tags: ['collection'], summary: 'Staff: enter ОДПУ (building and common-area) readings of a building', params: IdParams, body: StaffEntry, response: { 201: Body, ...errors } },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:enter');
+    requireBuilding(p, req.params.id);
+    if (p.premiseIds !== null) throw notFound('building');
+    const saved = await db.tx(async (q) => {
+      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.building_id === req.params.id && m.premise_id === null);
+      return enterReadings(q, meters, req.body.readings, {
+        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
+      });
+    });
+    return reply.code(201).send({ readings: saved });
+  });
+};
+
 export default collectionRoutes;
+// fmt is re-exported for callers formatting window dates the same way as the rules.
+export { fmt };

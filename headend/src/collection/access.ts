@@ -1,0 +1,49 @@
+/**
+ * Residents' one-time access codes: staff issue one per personal account; the resident signs in with
+ * account number + code. Only a scrypt hash is stored; a code is spent on first use.
+ */
+import { randomInt } from 'node:crypto';
+import type { Queryable } from '../api/queryable.js';
+import { hashPassword, verifyPassword } from '../auth/password.js';
+
+// No 0/O, 1/I/L: codes are read out over the phone or printed on a bill.
+const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
+export function newAccessCode(length = 10): string {
+  return Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+}
+
+const normalise = (code: string) => code.trim().toUpperCase().replace(/[\s-]/g, '');
+
+export async function issueAccessCode(q: Queryable, accountId: number, issuedBy: number | null, validDays: number): Promise<{ code: string; expiresAt: Date }> {
+  const code = newAccessCode();
+  // A new code replaces any unused one: only the latest handed-out code works.
+  await q.query('UPDATE resident_access_codes SET expires_at = least(expires_at, now()) WHERE account_id = $1 AND used_at IS NULL', [accountId]);
+  const { rows } = await q.query<{ expires_at: Date }>(
+    `INSERT INTO resident_access_codes (account_id, code_hash, issued_by, expires_at) VALUES ($1, $2, $3, now() + make_interval(days => $4)) RETURNING expires_at`,
+    [accountId, await hashPassword(code), issuedBy, validDays]);
+  return { code, expiresAt: new Date(rows[0].expires_at) };
+}
+
+// Verified against when nothing matches, so an unknown account costs as much time as a wrong code.
+let dummyHash: Promise<string> | null = null;
+
+/**
+ * The account a valid, unused, unexpired code opens (and the code row spent), or null. Accounts with
+ * the same number in several organisations are all tried.
+ */
+export async function redeemAccessCode(q: Queryable, accountNumber: string, code: string): Promise<{ accountId: number; codeId: number } | null> {
+  const { rows } = await q.query<{ id: string; account_id: string; code_hash: string }>(
+    `SELECT c.id, c.account_id, c.code_hash FROM resident_access_codes c JOIN personal_accounts a ON a.id = c.account_id AND a.active
+      WHERE a.number = $1 AND c.used_at IS NULL AND c.expires_at > now()`, [accountNumber.trim()]);
+  const c = normalise(code);
+  for (const r of rows) {
+    if (await verifyPassword(c, r.code_hash)) {
+      const spent = await q.query('UPDATE resident_access_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL RETURNING id', [r.id]);
+      if (spent.rows.length === 0) return null; // spent concurrently
+      return { accountId: Number(r.account_id), codeId: Number(r.id) };
+    }
+  }
+  if (rows.length === 0) await verifyPassword(c, await (dummyHash ??= hashPassword('not-a-real-code')));
+  return null;
+}
