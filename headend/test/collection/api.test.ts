@@ -116,6 +116,25 @@ describe('resident meters and submissions', () => {
   });
 });
 
+describe('settings that refuse', () => {
+  it('expired verification is refused unless accepted; a disabled resource is refused and leaves the widget', async () => {
+    await h.opened.db.query("UPDATE meters SET next_verification_on = '2020-01-01' WHERE id = $1", [mA2]);
+    const r = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA2, value: 6 }] });
+    expect(r.status).toBe(400);
+    expect(r.body.details[0].message).toBe(`meter ${mA2}: verification expired on 2020-01-01; readings of this meter are not accepted`);
+    await h.call('PUT', '/collection-settings', h.adminToken, settings({ resource: 'hot_water', accept_expired_verification: true }));
+    expect((await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA2, value: 6 }] })).status).toBe(201);
+    await h.call('PUT', '/collection-settings', h.adminToken, settings({ resource: 'hot_water', enabled: false }));
+    const d = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA2, value: 7 }] });
+    expect(d.body.details[0].message).toBe(`meter ${mA2}: collection of readings for this resource is disabled in this building`);
+    expect((await h.call('GET', '/resident/meters', resident)).body.summary).toMatchObject({ total: 1 });
+    const list = await h.call('GET', `/collection-settings?building_id=${b}`, h.adminToken);
+    expect(list.body.items.map((x: { resource: string | null }) => x.resource)).toEqual([null, null, 'cold_water', 'hot_water']);
+    const operator = await h.userToken('operator', { buildingIds: [b] });
+    expect((await h.call('PUT', '/collection-settings', operator, settings())).status).toBe(403);
+  });
+});
+
 describe('closed window', () => {
   it('refuses residents and operators with the dates; staff with the privilege enter (ИПУ and ОДПУ)', async () => {
     const day = today.d === 1 ? 2 : 1;
@@ -135,7 +154,9 @@ describe('closed window', () => {
     expect((await h.opened.db.query('SELECT source FROM readings WHERE meter_id = $1', [odpu])).rows).toEqual([{ source: 'staff' }]);
     expect((await h.call('POST', `/buildings/${b}/readings`, engineer, { readings: [{ meter_id: mA1, value: 120 }] })).status).toBe(404);
     // Staff never see the resident's label.
-    expect(JSON.stringify((await h.call('GET', `/meters/${mA1}`, engineer)).body)).not.toContain('кухня');
+    const staffView = await h.call('GET', `/meters/${mA1}`, engineer);
+    expect(staffView.status).toBe(200);
+    expect(JSON.stringify(staffView.body)).not.toContain('кухня');
     const audited = (await h.opened.db.query("SELECT count(*)::int AS n FROM audit_log WHERE entity = 'reading' AND action IN ('submit', 'enter')")).rows[0].n;
     expect(audited).toBeGreaterThanOrEqual(5);
   });

@@ -12,15 +12,36 @@ import { ttlSeconds } from '../config.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import type { Queryable } from '../queryable.js';
-import { actorOf, errors, IdParams, type RouteDeps } from './context.js';
+import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
 import { enterReadings } from '../../collection/entry.js';
-import { summarise, fmt } from '../../collection/rules.js';
+import { summarise } from '../../collection/rules.js';
 import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
 import { primaryQuantity } from '../services/readings.js';
 
-// Success bodies are described in the route summaries; typed schemas for OpenAPI are a follow-up.
-const Body = z.any();
+const SettingsRow = z.object({
+  id: Id, building_id: Id.nullable(), resource: z.string().nullable(), enabled: z.boolean(), window_start_day: z.number(), window_end_day: z.number(),
+  integer_only: z.boolean(), accept_expired_verification: z.boolean(), reminder_days: z.array(z.number()), warn_factor: z.coerce.number(), updated_at: Timestamp,
+});
+const ResidentMeter = z.object({
+  id: z.number(), premise_id: z.number().nullable(), resource: z.string(), serial_number: z.string(), label: z.string().nullable(), next_verification_on: z.string().nullable(),
+  last_reading: z.object({ time: z.string(), value: z.number().nullable(), source: z.string(), submitted_at: z.string(), version: z.number() }).nullable(),
+  submitted_this_period: z.boolean(), enabled: z.boolean(), integer_only: z.boolean(),
+  window: z.union([
+    z.object({ open: z.literal(true), start: z.string(), end: z.string(), due: z.string() }),
+    z.object({ open: z.literal(false), opens_on: z.string(), opens_in_days: z.number() }),
+  ]),
+});
+const SummaryBody = z.object({
+  state: z.enum(['open', 'closed']), submitted: z.number(), total: z.number(), due: z.string().optional(),
+  opensOn: z.string().nullable().optional(), opensInDays: z.number().nullable().optional(), text: z.string(),
+});
+const History = z.object({ meters: z.array(z.object({ meter_id: z.number(), months: z.array(z.object({ month: z.string(), value: z.number(), consumption: z.number().nullable() })) })) });
+const Entered = z.object({ readings: z.array(z.object({
+  meter_id: z.number(), time: Timestamp, value: z.number(), version: z.number(), received_at: Timestamp, consumption: z.number().nullable(), warning: z.string().nullable(),
+})) });
+const SignedIn = z.object({ token: z.string(), expires_at: z.string(), user_id: z.number(), account_id: z.number() });
+const IssuedCode = z.object({ account_id: z.number(), account_number: z.string(), code: z.string(), expires_at: z.string() });
 const Resource = z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']);
 const Day = z.number().int().min(1).max(31);
 const SettingsBody = z.object({
@@ -54,7 +75,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   const ttl = ttlSeconds(config.TOKEN_TTL);
 
   app.get('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
@@ -68,13 +89,13 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.put('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: SettingsRow, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
     const b = req.body;
     // Defaults for every building are for admins only (everyone else sees a part of the buildings).
-    if (b.building_id === null ? p.buildingIds !== null : false) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
+    if (b.building_id === null && p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
     if (b.building_id !== null) requireBuilding(p, b.building_id);
     return db.tx(async (q) => {
       const before = (await q.query('SELECT * FROM collection_settings WHERE coalesce(building_id, 0) = coalesce($1::bigint, 0) AND coalesce(resource, \'\') = coalesce($2::text, \'\')', [b.building_id, b.resource])).rows[0];
@@ -88,7 +109,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/accounts/:id/access-code', {
-    schema: { tags: ['collection'], summary: 'Issue a one-time access code for a personal account (shown once)', params: IdParams, body: z.object({ valid_days: z.number().int().min(1).max(90).default(14) }).default({ valid_days: 14 }), response: { 201: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Issue a one-time access code for a personal account (shown once)', params: IdParams, body: z.object({ valid_days: z.number().int().min(1).max(90).default(14) }).default({ valid_days: 14 }), response: { 201: IssuedCode, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'registry:write');
@@ -107,7 +128,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
 
   app.post('/resident/sign-in', {
     config: { public: true },
-    schema: { tags: ['collection'], summary: 'Resident sign-in with account number and one-time code', security: [], body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Resident sign-in with account number and one-time code', security: [], body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors } },
   }, async (req) => {
     const result = await db.tx(async (q) => {
       const r = await redeemAccessCode(q, req.body.account_number, req.body.code);
@@ -127,7 +148,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.get('/resident/meters', {
-    schema: { tags: ['collection'], summary: "The resident's meters with last reading, own label, window state and the summary widget", response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: "The resident's meters with last reading, own label, window state and the summary widget", response: { 200: z.object({ items: z.array(ResidentMeter), summary: SummaryBody }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -152,7 +173,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
         id: m.id, premise_id: m.premise_id, resource: m.resource, serial_number: m.serial_number, label: m.label, next_verification_on: m.next_verification_on,
         last_reading: last && { time: new Date(last.time).toISOString(), value: last.value, source: last.source, submitted_at: new Date(last.received_at).toISOString(), version: last.version },
         submitted_this_period: submitted, enabled: s.enabled, integer_only: s.integer_only,
-        window: w.open ? { open: true, start: w.start, end: w.end, due: w.due } : { open: false, opens_on: w.opensOn, opens_in_days: w.opensInDays },
+        window: w.open ? { open: true as const, start: w.start, end: w.end, due: w.due } : { open: false as const, opens_on: w.opensOn, opens_in_days: w.opensInDays },
         _w: w,
       });
     }
@@ -161,7 +182,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.put('/resident/meters/:id/label', {
-    schema: { tags: ['collection'], summary: "The resident's own name for a meter (staff don't see it)", params: IdParams, body: z.object({ label: z.string().trim().min(1).max(100) }), response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: "The resident's own name for a meter (staff don't see it)", params: IdParams, body: z.object({ label: z.string().trim().min(1).max(100) }), response: { 200: z.object({ meter_id: z.number(), label: z.string() }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -173,7 +194,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/resident/readings', {
-    schema: { tags: ['collection'], summary: 'Submit readings of several own meters at once (all or nothing; 409 asks to confirm high consumption)', body: Entry, response: { 201: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Submit readings of several own meters at once (all or nothing; 409 asks to confirm high consumption)', body: Entry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -187,7 +208,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.get('/resident/history', {
-    schema: { tags: ['collection'], summary: 'Per meter, per month: the last reading and the consumption', querystring: z.object({ months: z.coerce.number().int().min(1).max(60).default(12) }), response: { 200: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Per meter, per month: the last reading and the consumption', querystring: z.object({ months: z.coerce.number().int().min(1).max(60).default(12) }), response: { 200: History, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -213,7 +234,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/premises/:id/readings', {
-    schema: { tags: ['collection'], summary: 'Staff: enter ИПУ readings of a premise (several at once, same rules)', params: IdParams, body: StaffEntry, response: { 201: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Staff: enter ИПУ readings of a premise (several at once, same rules)', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
@@ -229,7 +250,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/buildings/:id/readings', {
-    schema: { tags: ['collection'], summary: 'Staff: enter ОДПУ (building and common-area) readings of a building', params: IdParams, body: StaffEntry, response: { 201: Body, ...errors } },
+    schema: { tags: ['collection'], summary: 'Staff: enter ОДПУ (building and common-area) readings of a building', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
@@ -246,5 +267,3 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
 };
 
 export default collectionRoutes;
-// fmt is re-exported for callers formatting window dates the same way as the rules.
-export { fmt };
