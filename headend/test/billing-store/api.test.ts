@@ -1,0 +1,118 @@
+/**
+ * Billing API on a real embedded database and API server: settings, compute, close, lines (JSON and
+ * CSV), the feed (a month where ОДПУ < Σ ИПУ; only validated unless asked; stable export ids) and
+ * API keys scoped to their organisation.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startHarness, type Harness } from '../api/harness.js';
+
+let h: Harness;
+const ids: Record<string, number> = {};
+let keyOwn = '';
+let keyOther = '';
+
+async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+  return (await h.opened.db.query(sql, params)).rows[0] as T;
+}
+async function withKey(key: string, url: string) {
+  const res = await h.app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
+  return { status: res.statusCode, body: JSON.parse(res.body) };
+}
+async function reading(meterId: number, iso: string, value: number) {
+  await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, 'volume_m3', $3, 'm3', 'telemetry')`, [meterId, iso, value]);
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+  ids.org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Север') RETURNING id`)).id);
+  ids.other = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Юг') RETURNING id`)).id);
+  ids.b = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Ленина, 1', 'UTC') RETURNING id`, [ids.org])).id);
+  ids.odpu = Number((await one(`INSERT INTO meters (placement, building_id, resource, serial_number) VALUES ('building', $1, 'cold_water', 'ODPU-1') RETURNING id`, [ids.b])).id);
+  for (const [k, n] of [['p1', 2], ['p2', 3]] as const) {
+    ids[k] = Number((await one(`INSERT INTO premises (building_id, number, residents, area_m2) VALUES ($1, $2, $3, 50) RETURNING id`, [ids.b, k, n])).id);
+    ids[`a${k}`] = Number((await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, $2, $3) RETURNING id`, [ids.org, `LS-${k}`, ids[k]])).id);
+    ids[`m${k}`] = Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) VALUES ('apartment', $1, $2, 'cold_water', $3) RETURNING id`, [ids.b, ids[k], `CW-${k}`])).id);
+  }
+  // January: ОДПУ 1000 → 1015 (15 m³) while the apartments used 7.5 + 12 = 19.5 m³ (ОДПУ < Σ ИПУ).
+  await reading(ids.odpu, '2026-01-01T00:00:00Z', 1000);
+  await reading(ids.odpu, '2026-02-01T00:00:00Z', 1015);
+  await reading(ids.mp1, '2026-01-01T00:00:00Z', 100);
+  await reading(ids.mp1, '2026-02-01T00:00:00Z', 107.5);
+  await reading(ids.mp2, '2026-01-01T00:00:00Z', 200);
+  await reading(ids.mp2, '2026-02-01T00:00:00Z', 212);
+  keyOwn = (await h.call('POST', `/organisations/${ids.org}/api-keys`, h.adminToken, { name: 'billing-north' })).body.key;
+  keyOther = (await h.call('POST', `/organisations/${ids.other}/api-keys`, h.adminToken, { name: 'billing-south' })).body.key;
+}, 120_000);
+afterAll(async () => { await h?.close(); });
+
+describe('billing API', () => {
+  it('settings are versioned, validated and audited', async () => {
+    const t = await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', tariff: { kind: 'single', price: 50.93 } });
+    expect(t.status).toBe(201);
+    expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', tariff: { kind: 'single', price: 1 } })).status).toBe(409);
+    expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-02-01', tariff: { kind: 'zones', prices: [1] } })).status).toBe(400);
+    expect((await h.call('POST', '/billing/norms', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', per_resident: 4.5 })).status).toBe(201);
+    expect((await h.call('POST', '/billing/rules', h.adminToken, { org_id: ids.org, effective_from: '2025-01-01', rules: { averageMaxPeriods: 2 } })).status).toBe(201);
+    const list = await h.call('GET', `/billing/tariffs?org_id=${ids.org}`, h.adminToken);
+    expect(list.status, JSON.stringify(list.body)).toBe(200);
+    expect(list.body.items).toHaveLength(1);
+    const a = await one(`SELECT count(*)::int AS n FROM audit_log WHERE entity LIKE 'billing_%'`);
+    expect(a.n).toBe(3);
+    // An operator cannot manage billing.
+    const op = await h.userToken('operator', { buildingIds: [ids.b] });
+    expect((await h.call('POST', '/billing/norms', op, { org_id: ids.org, resource: 'hot_water', valid_from: '2025-01-01', per_resident: 3 })).status).toBe(403);
+  });
+
+  it('compute, lines as JSON and CSV, close, and compute after close books adjustments', async () => {
+    const c = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: ids.b });
+    expect(c.status).toBe(200);
+    // 7.5 × 50.93 = 381.98 ₽ + 12 × 50.93 = 611.16 ₽.
+    expect(c.body).toMatchObject({ status: 'open', lines: 2, amount: 38198 + 61116 });
+    const l = await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken);
+    expect(l.body.lines.map((x: any) => [x.method, x.quantity, x.amount])).toEqual([['measured', 7.5, 38198], ['measured', 12, 61116]]);
+    const csv = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&building_id=${ids.b}&format=csv`, headers: { authorization: `Bearer ${h.adminToken}` } });
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.body.split('\n')[1]).toContain(',measured,7.5,381.98,regular,');
+    expect((await h.call('POST', '/billing/periods/2026-01/close', h.adminToken, { org_id: ids.org })).status).toBe(204);
+    expect((await h.call('POST', '/billing/periods/2026-01/close', h.adminToken, { org_id: ids.org })).status).toBe(409);
+    // Nothing changed since close: a recalculation books nothing.
+    const r = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: ids.b });
+    expect(r.body).toMatchObject({ status: 'closed', lines: 0, adjustmentsIn: '2026-02' });
+  });
+
+  it('feed: only validated months unless asked; ОДПУ < Σ ИПУ shows a negative imbalance; export ids are stable', async () => {
+    const none = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken);
+    expect(none.body.items).toEqual([]); // the ОДПУ readings have no verdict yet
+    const all = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(all.body.items).toHaveLength(1);
+    const f = all.body.items[0];
+    expect(f).toMatchObject({ buildingId: ids.b, resource: 'cold_water', validation: 'unvalidated', consumption: 15, apartmentsConsumption: 19.5 });
+    expect(f.startReading.value).toBe(1000);
+    expect(f.endReading.value).toBe(1015);
+    expect(f.imbalance).toBeCloseTo(-4.5, 9);
+    expect(f.imbalanceStatus).toBe('negative_imbalance');
+    // Verdicts arrive: the month becomes part of the default feed, same export id on every pull.
+    await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) SELECT meter_id, quantity, time, version, 'valid' FROM readings WHERE meter_id = $1 ON CONFLICT DO NOTHING`, [ids.odpu]);
+    const p1 = await withKey(keyOwn, '/billing/feed?period=2026-01');
+    const p2 = await withKey(keyOwn, '/billing/feed?period=2026-01');
+    expect(p1.status).toBe(200);
+    expect(p1.body.items).toHaveLength(1);
+    expect(p1.body.items[0].validation).toBe('valid');
+    expect(p1.body.items.map((x: any) => x.exportId)).toEqual(p2.body.items.map((x: any) => x.exportId));
+    expect(p1.body.items[0].exportId).toBe(f.exportId);
+  });
+
+  it('an API key of another organisation sees nothing of this one', async () => {
+    const feed = await withKey(keyOther, '/billing/feed?period=2026-01&include_unvalidated=true');
+    expect(feed.status).toBe(200);
+    expect(feed.body.items).toEqual([]);
+    expect((await withKey(keyOther, `/billing/feed?period=2026-01&org_id=${ids.org}`)).status).toBe(403);
+    // A building outside the key's organisation does not exist for it.
+    expect((await withKey(keyOther, `/billing/lines?period=2026-01&building_id=${ids.b}`)).status).toBe(404);
+    const lines = await withKey(keyOther, '/billing/lines?period=2026-01');
+    expect(lines.body.lines).toEqual([]);
+    expect((await withKey(keyOther, '/billing/tariffs')).body.items).toEqual([]);
+    // Its own organisation's lines are visible to the own key.
+    expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
+  });
+});
