@@ -132,6 +132,7 @@ describe('settings that refuse', () => {
     expect(list.body.items.map((x: { resource: string | null }) => x.resource)).toEqual([null, null, 'cold_water', 'hot_water']);
     const operator = await h.userToken('operator', { buildingIds: [b] });
     expect((await h.call('PUT', '/collection-settings', operator, settings())).status).toBe(403);
+    expect((await h.call('PUT', '/collection-settings', h.adminToken, settings({ building_id: 999999 }))).status).toBe(404);
   });
 });
 

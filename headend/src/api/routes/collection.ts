@@ -98,6 +98,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     if (b.building_id === null && p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
     if (b.building_id !== null) requireBuilding(p, b.building_id);
     return db.tx(async (q) => {
+      if (b.building_id !== null && !(await q.query('SELECT 1 FROM buildings WHERE id = $1', [b.building_id])).rows[0]) throw notFound('building');
       const before = (await q.query('SELECT * FROM collection_settings WHERE coalesce(building_id, 0) = coalesce($1::bigint, 0) AND coalesce(resource, \'\') = coalesce($2::text, \'\')', [b.building_id, b.resource])).rows[0];
       const vals = [b.enabled, b.window_start_day, b.window_end_day, b.integer_only, b.accept_expired_verification, b.reminder_days, b.warn_factor];
       const { rows } = before
