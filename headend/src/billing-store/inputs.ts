@@ -8,7 +8,7 @@ import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { periodConsumption, type RegisterPoint } from '../vee/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { BillingRules, Tariff, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { BillingRules, Tariff, tariffFor, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -41,7 +41,7 @@ export interface BuildingInputs {
 }
 
 /** Current version of each reading of a meter, without rejected ones, around the period. */
-async function meterPoints(q: Queryable, meterId: number, resource: Resource, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
+async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
   const { rows } = await q.query<{ time: Date; value: number; version: number }>(
     `SELECT DISTINCT ON (r.time) r.time, r.value, r.version
        FROM readings r
@@ -51,7 +51,7 @@ async function meterPoints(q: Queryable, meterId: number, resource: Resource, st
                                         WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
                                         ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')
       ORDER BY r.time, r.version DESC`,
-    [meterId, primaryQuantity(resource), start, end],
+    [meterId, quantity, start, end],
   );
   return rows.map((r) => ({ time: new Date(r.time), value: Number(r.value), version: Number(r.version) }));
 }
@@ -128,13 +128,18 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
     const own = meters.rows.filter((m) => m.premise_id === a.premise_id && billable.has(m.resource));
     const inputs: MeterBillingInput[] = [];
     for (const m of own) {
-      const pts = await meterPoints(q, Number(m.id), m.resource, start, end);
-      const meas = measured(pts, start, end);
-      if (meas) sources.set(m.id, meas.used.map((p) => ({ meterId: Number(m.id), time: p.time.toISOString(), version: p.version })));
+      // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed.
+      const t = tariffFor(tariffs, m.resource, periodKey);
+      const quantities = t.kind === 'zones' ? t.prices.map((_, i) => `energy_t${i + 1}_kwh`) : [primaryQuantity(m.resource)];
+      const perQ = [];
+      for (const qn of quantities) perQ.push(measured(await meterPoints(q, Number(m.id), qn, start, end), start, end));
+      const complete = perQ.every((x) => x !== null);
+      const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : perQ[0]!.q;
+      if (complete) sources.set(m.id, perQ.flatMap((x) => x!.used.map((p) => ({ meterId: Number(m.id), time: p.time.toISOString(), version: p.version }))));
       const h = await meterHistory(q, Number(m.id), period);
       // An expired verification makes the meter unusable from that date (the fallback charges the rest).
       const unusableFrom = m.next_verification_on ? new Date(`${m.next_verification_on}T00:00:00Z`) : null;
-      inputs.push({ meterId: m.id, resource: m.resource, measured: meas ? meas.q : null, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom });
+      inputs.push({ meterId: m.id, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom });
     }
     const metered = new Set(own.map((m) => m.resource));
     const unmetered = [...billable].filter((r) => !metered.has(r) && norms[r] !== undefined);

@@ -37,7 +37,14 @@ async function periodStatus(q: Queryable, orgId: number, period: string): Promis
 
 async function computeLines(db: Queryable, buildingId: number, period: string) {
   const inputs = await loadBuildingInputs(db, buildingId, period);
-  const lines = inputs.accounts.flatMap((a) => accrueAccount(a));
+  const lines = inputs.accounts.flatMap((a) => {
+    try {
+      return accrueAccount(a);
+    } catch (e) {
+      // Missing tariff / norm / zone readings: name the account so the setting can be fixed.
+      throw new BillingError('invalid', `account ${a.accountId}: ${(e as Error).message}`);
+    }
+  });
   return { orgId: inputs.orgId, lines, sources: inputs.sources };
 }
 

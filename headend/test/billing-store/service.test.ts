@@ -127,3 +127,25 @@ describe('fallback without readings', () => {
     expect(cw[6].note).toMatch(/norm × 2/);
   });
 });
+
+describe('zone tariff (day/night electricity)', () => {
+  it('charges each zone register at its price; a missing tariff setting is named', async () => {
+    const org = Number((await one(`INSERT INTO organisations (name) VALUES ('ТСЖ Заря') RETURNING id`)).id);
+    const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Зари, 3', 'UTC') RETURNING id`, [org])).id);
+    const p = Number((await one(`INSERT INTO premises (building_id, number, residents) VALUES ($1, '7', 1) RETURNING id`, [b])).id);
+    const a = Number((await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-7', $2) RETURNING id`, [org, p])).id);
+    const m = Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number, zones) VALUES ('apartment', $1, $2, 'electricity', 'EL-7', 2) RETURNING id`, [b, p])).id);
+    await expect(computePeriod(opened.db, b, '2026-01-01')).resolves.toMatchObject({ lines: 0 }); // no tariff: nothing billable
+    await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'electricity', '2025-01-01', '{"kind":"zones","prices":[6.43,3.12]}')`, [org]);
+    // No readings and no norm: the error names the account and what is missing.
+    await expect(computePeriod(opened.db, b, '2026-01-01')).rejects.toThrow(new RegExp(`account ${a}: no norm for electricity`));
+    for (const [q, v0, v1] of [['energy_t1_kwh', 1000, 1150], ['energy_t2_kwh', 500, 560]] as const) {
+      await opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, '2026-01-01T00:00:00Z', $2, $3, 'kWh', 'telemetry'), ($1, '2026-02-01T00:00:00Z', $2, $4, 'kWh', 'telemetry')`, [m, q, v0, v1]);
+    }
+    await computePeriod(opened.db, b, '2026-01-01');
+    const [l] = await lines('2026-01-01', b);
+    // Day 150 kWh × 6.43 = 964.50 ₽; night 60 kWh × 3.12 = 187.20 ₽.
+    expect(l.parts.map((x) => [x.label, x.quantity, x.amount])).toEqual([['T1', 150, 96450], ['T2', 60, 18720]]);
+    expect([l.method, l.quantity, l.amount]).toEqual(['measured', 210, 96450 + 18720]);
+  });
+});
