@@ -4,3 +4,4 @@ export { listReadings, readingsCsv, readingsXlsx, ReadingsFilter, MAX_EXPORT_ROW
 export { readingsXml, xmlToRows, XmlFileError, XML_FORMAT_VERSION } from './xml.js';
 export { runExchange, getConfig, toRun, type ExchangeConfig, type ExchangeRun, type ExchangeDeps } from './run.js';
 export { defineExchangeJobs, scheduleExchangeConfig, exchangeJobsDefined, EXCHANGE_JOB, ExchangeJobData, schedulerId } from './jobs.js';
+export { createExchangeMailer, reportSubject, reportText, recipients, type ExchangeMailer } from './report-mail.js';

@@ -12,6 +12,7 @@ import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';
 import { listReadings } from './readings-list.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
+import type { ExchangeMailer } from './report-mail.js';
 
 export interface ExchangeConfig {
   id: number; org_id: number; building_id: number | null; direction: 'export' | 'import'; folder: string; cron: string;
@@ -23,7 +24,12 @@ export interface ExchangeRun {
   started_at: Date; finished_at: Date | null;
 }
 
-export interface ExchangeDeps { db: Database; now?: () => Date }
+export interface ExchangeDeps {
+  db: Database;
+  now?: () => Date;
+  /** Sends the run report when the config has email_to (createExchangeMailer); absent = no reports. */
+  mailer?: ExchangeMailer | null;
+}
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
   const r = (await db.query('SELECT * FROM exchange_configs WHERE id = $1', [id])).rows[0];
@@ -110,7 +116,17 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   const { rows } = await deps.db.query(
     `UPDATE exchange_runs SET status = $2, message = $3, counts = $4::jsonb, finished_at = now() WHERE id = $1 RETURNING *`,
     [runId, status, message, JSON.stringify(counts)]);
-  return toRun(rows[0]);
+  const run = toRun(rows[0]);
+  if (deps.mailer && c.email_to) {
+    // A report that cannot be sent does not undo the run; the log says so.
+    try {
+      await deps.mailer.send(c, run);
+    } catch (e) {
+      const upd = await deps.db.query('UPDATE exchange_runs SET message = message || $2 WHERE id = $1 RETURNING *', [run.id, ` (e-mail report not sent: ${(e as Error).message})`]);
+      return toRun(upd.rows[0]);
+    }
+  }
+  return run;
 }
 
 export function toRun(r: any): ExchangeRun {

@@ -6,6 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createExchangeMailer, runExchange } from '../../src/exchange/index.js';
+import { startSmtpReceiver } from '../alerts/receivers.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { seedRegistry, type Fixture } from './fixtures.js';
 
@@ -123,5 +128,32 @@ describe('readings export', () => {
     const csv = (await get('/readings/export?format=csv', token)).rawPayload.toString('utf8').replace(/^\ufeff/, '');
     expect(parseCsv(csv, { delimiter: ';', columns: true })).toEqual([]);
     expect((await get(`/readings/export?format=csv&building_id=${f.buildingId}`, token)).statusCode).toBe(404);
+  });
+});
+
+describe('exchange run now without a job runner', () => {
+  it('runs in the request and returns the logged run; a report e-mail goes to email_to', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'amr-exchange-sync-'));
+    const smtp = await startSmtpReceiver();
+    try {
+      const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, direction: 'export', folder, cron: '0 2 * * *', period_days: 366, email_to: 'billing@example.org' });
+      expect(c.status).toBe(201);
+      const r = await h.call('POST', `/exchange/configs/${c.body.id}/run`, h.adminToken);
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ config_id: c.body.id, status: 'ok', counts: { files: 1 } });
+      expect((await readdir(folder)).filter((n) => n.endsWith('.xml'))).toHaveLength(1);
+      const runs = await h.call<any[]>('GET', `/exchange/runs?config_id=${c.body.id}`, h.adminToken);
+      expect(runs.body.map((x) => x.id)).toEqual([r.body.id]);
+
+      const run = await runExchange({ db: h.opened.db, mailer: createExchangeMailer({ SMTP_URL: smtp.url, SMTP_FROM: 'amr@example.org' }) }, c.body.id);
+      expect(run.status).toBe('ok');
+      expect(smtp.mails).toHaveLength(1);
+      expect(smtp.mails[0]).toMatchObject({ to: ['billing@example.org'], subject: `[AMR] exchange export #${c.body.id}: ok` });
+      expect(smtp.mails[0].headers['x-amr-exchange-run']).toBe(String(run.id));
+      expect(smtp.mails[0].body).toContain(`Run #${run.id}: ok`); // the body is quoted-printable: check an unwrapped line
+    } finally {
+      await smtp.close();
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
