@@ -51,13 +51,15 @@ describe('billing API', () => {
     expect(t.status).toBe(201);
     expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', tariff: { kind: 'single', price: 1 } })).status).toBe(409);
     expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-02-01', tariff: { kind: 'zones', prices: [1] } })).status).toBe(400);
+    // Another resource from the same date is a different version.
+    expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'electricity', valid_from: '2025-01-01', tariff: { kind: 'zones', prices: [6.43, 3.12] } })).status).toBe(201);
     expect((await h.call('POST', '/billing/norms', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', per_resident: 4.5 })).status).toBe(201);
     expect((await h.call('POST', '/billing/rules', h.adminToken, { org_id: ids.org, effective_from: '2025-01-01', rules: { averageMaxPeriods: 2 } })).status).toBe(201);
     const list = await h.call('GET', `/billing/tariffs?org_id=${ids.org}`, h.adminToken);
     expect(list.status, JSON.stringify(list.body)).toBe(200);
-    expect(list.body.items).toHaveLength(1);
+    expect(list.body.items.map((x: any) => [x.resource, x.valid_from])).toEqual([['cold_water', '2025-01-01'], ['electricity', '2025-01-01']]);
     const a = await one(`SELECT count(*)::int AS n FROM audit_log WHERE entity LIKE 'billing_%'`);
-    expect(a.n).toBe(3);
+    expect(a.n).toBe(4);
     // An operator cannot manage billing.
     const op = await h.userToken('operator', { buildingIds: [ids.b] });
     expect((await h.call('POST', '/billing/norms', op, { org_id: ids.org, resource: 'hot_water', valid_from: '2025-01-01', per_resident: 3 })).status).toBe(403);

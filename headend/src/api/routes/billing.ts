@@ -83,13 +83,13 @@ const FeedRowSchema = z.object({
 const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb }) => {
   // --- versioned settings: tariffs, norms, rules (a new version is a new row; rows are not edited) ---
   const settings = [
-    { path: 'tariffs', table: 'billing_tariffs', entity: 'billing_tariff', date: 'valid_from',
+    { path: 'tariffs', table: 'billing_tariffs', entity: 'billing_tariff', date: 'valid_from', key: ['resource', 'valid_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, tariff: Tariff }),
       cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, tariff: JSON.stringify(b.tariff) }) },
-    { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from',
+    { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'valid_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, per_resident: z.number().finite().nonnegative() }),
       cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, per_resident: b.per_resident }) },
-    { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from',
+    { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), effective_from: DateInput, rules: BillingRules.omit({ effectiveFrom: true }) }),
       cols: (b: any) => ({ effective_from: b.effective_from, rules: JSON.stringify(b.rules) }) },
   ] as const;
@@ -115,8 +115,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       const names = Object.keys(cols);
       const actor = actorOf(req);
       const id = await db.tx(async (q) => {
-        const dup = await q.query(`SELECT id FROM ${s.table} WHERE org_id = $1 AND ${s.date} = $2`, [org, cols[s.date as keyof typeof cols]]);
-        if (dup.rows[0]) throw new HttpError(409, 'conflict', `a version of ${s.path} from ${String(cols[s.date as keyof typeof cols])} already exists`);
+        // The table's unique key: one version per (resource,) date. A version is never edited: add a new date.
+        const keyVals = s.key.map((k) => (cols as Record<string, unknown>)[k]);
+        const dup = await q.query(`SELECT id FROM ${s.table} WHERE org_id = $1 AND ${s.key.map((k, i) => `${k} = $${i + 2}`).join(' AND ')}`, [org, ...keyVals]);
+        if (dup.rows[0]) throw new HttpError(409, 'conflict', `a version of ${s.path} for ${keyVals.join(' from ')} already exists`);
         const { rows } = await q.query<{ id: string }>(
           `INSERT INTO ${s.table} (org_id, ${names.join(', ')}, created_by) VALUES ($1, ${names.map((_, i) => `$${i + 2}`).join(', ')}, $${names.length + 2}) RETURNING id`,
           [org, ...Object.values(cols), actor.name]);
