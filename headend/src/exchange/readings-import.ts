@@ -157,6 +157,13 @@ async function applyRow(q: Queryable, o: ReadingsImportOptions, row: number, d: 
   if (previous !== null && d.value < previous) {
     throw new RowFailure('value', `value ${d.value} is lower than the previous reading ${previous} of ${(prev.time as Date).toISOString()}`);
   }
+  // A value above a later reading would make that later period's consumption negative.
+  const next = (await q.query(
+    `SELECT value, time FROM readings WHERE meter_id = $1 AND quantity = $2 AND time > $3 AND value IS NOT NULL
+     ORDER BY time ASC, version DESC LIMIT 1`, [meter.id, quantity, time])).rows[0];
+  if (next && d.value > Number(next.value)) {
+    throw new RowFailure('value', `value ${d.value} is higher than the next reading ${Number(next.value)} of ${(next.time as Date).toISOString()}`);
+  }
   const base = { row, meter_id: Number(meter.id), serial: d.serial, time: time.toISOString(), value: d.value, previous };
   if (current && current.value !== null && Number(current.value) === d.value) return { ...base, action: 'unchanged', version: null };
   const stored = await insertReadingVersion(q, {

@@ -85,10 +85,13 @@ describe('readings import', () => {
     expect(auditRows.map((a) => a.reason)).toEqual(['october.xlsx', 'fix.csv']);
   });
 
-  it('a value lower than the previous reading is refused with its column', async () => {
-    const r = await upload('account,serial,date,value\n7001,CW-1,2026-11-01,12.4\n', '', 'text/csv');
+  it('a value lower than the previous reading, or higher than the next, is refused with its column', async () => {
+    const r = await upload('account,serial,date,value\n7001,CW-1,2026-11-01,12.4\n7002,CW-2,2026-09-01,40\n', '', 'text/csv');
     expect(r.status).toBe(422);
-    expect(r.body.errors).toEqual([expect.objectContaining({ row: 2, column: 'value', message: expect.stringContaining('lower than the previous reading 12.5') })]);
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({ row: 2, column: 'value', message: expect.stringContaining('lower than the previous reading 12.5') }),
+      expect.objectContaining({ row: 3, column: 'value', message: expect.stringContaining('higher than the next reading 31') }),
+    ]);
   });
 
   it('an operator (no import:run) is refused', async () => {

@@ -108,7 +108,7 @@ describe('XML import from an inbox folder', () => {
     const t = new Date(Date.now() - 86_400_000 * 2).toISOString();
     await mkdir(inbox, { recursive: true });
     await writeFile(join(inbox, 'a-good.xml'), `${header} count="1">\n  <reading serial="HW-1" account="7001" time="${t}" value="6.5"/>\n</readings>\n`);
-    await writeFile(join(inbox, 'b-bad.xml'), `${header} count="2">\n  <reading serial="CW-2" account="7002" time="${t}" value="32"/>\n  <reading serial="CW-2" account="7002" time="${t}" value="abc"/>\n</readings>\n`);
+    await writeFile(join(inbox, 'b-bad.xml'), `${header} count="2">\n  <reading serial="CW-2" account="7002" time="${t}" value="30.5"/>\n  <reading serial="CW-2" account="7002" time="${t}" value="abc"/>\n</readings>\n`);
 
     const run = await h.call('POST', `/exchange/configs/${c.body.id}/run`, h.adminToken);
     expect(run.status).toBe(202);
@@ -120,7 +120,7 @@ describe('XML import from an inbox folder', () => {
     expect((await readdir(join(inbox, 'failed'))).sort()).toEqual(['b-bad.xml', 'b-bad.xml.errors.txt']);
     expect(existsSync(join(inbox, 'b-bad.xml'))).toBe(false);
     // Nothing of the bad file applied (its good first reading included); the good file's reading is stored.
-    const cw2 = (await h.opened.db.query(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 32`, [f.meters['CW-2']])).rows[0].n;
+    const cw2 = (await h.opened.db.query(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = 30.5`, [f.meters['CW-2']])).rows[0].n;
     expect(cw2).toBe(0);
     const hw1 = (await h.opened.db.query(`SELECT value, source, created_by, reason FROM readings WHERE meter_id = $1 AND value = 6.5`, [f.meters['HW-1']])).rows;
     expect(hw1).toEqual([{ value: 6.5, source: 'import', created_by: `exchange:${c.body.id}`, reason: 'a-good.xml' }]);
