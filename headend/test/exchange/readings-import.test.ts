@@ -141,6 +141,9 @@ describe('exchange run now without a job runner', () => {
     try {
       const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, direction: 'export', folder, cron: '0 2 * * *', period_days: 366, email_to: 'billing@example.org' });
       expect(c.status).toBe(201);
+      const patched = await h.call('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { cron: '0 3 * * *' });
+      expect(patched.body).toMatchObject({ cron: '0 3 * * *', period_days: 366, enabled: true, email_to: 'billing@example.org' });
+      expect((await h.call('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { folder: 'relative/../x' })).status).toBe(400);
       const r = await h.call('POST', `/exchange/configs/${c.body.id}/run`, h.adminToken);
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ config_id: c.body.id, status: 'ok', counts: { files: 1 } });

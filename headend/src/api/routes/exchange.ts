@@ -24,17 +24,19 @@ const Cron = z.string().trim().regex(/^(\S+\s+){4,5}\S+$/, 'a cron pattern of 5 
 /** An absolute server path without ".." segments. */
 const Folder = z.string().min(1).max(1000).refine((s) => s.startsWith('/') && !s.split('/').includes('..'), 'an absolute folder path without ".."');
 
-const ConfigBody = z.object({
+const ConfigFields = z.object({
   org_id: z.number().int().positive(),
   building_id: z.number().int().positive().nullable().optional(),
   direction: z.enum(['export', 'import']),
   folder: Folder,
   cron: Cron,
-  period_days: z.number().int().min(1).max(366).default(1),
+  period_days: z.number().int().min(1).max(366),
   email_to: z.string().max(500).nullable().optional(),
-  enabled: z.boolean().default(true),
+  enabled: z.boolean(),
 });
-const ConfigPatch = ConfigBody.omit({ org_id: true, direction: true }).partial();
+const ConfigBody = ConfigFields.extend({ period_days: ConfigFields.shape.period_days.default(1), enabled: z.boolean().default(true) });
+// No defaults here: a PATCH changes only what it names (zod applies defaults even inside .partial()).
+const ConfigPatch = ConfigFields.omit({ org_id: true, direction: true }).partial();
 const ConfigOut = z.object({
   id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import']), folder: z.string(), cron: z.string(),
   period_days: z.number(), email_to: z.string().nullable(), enabled: z.boolean(),
