@@ -20,10 +20,13 @@ CREATE TABLE billing_norms (
   org_id      bigint NOT NULL REFERENCES organisations(id),
   resource    text NOT NULL CHECK (resource IN ('heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas')),
   valid_from  date NOT NULL,
-  per_resident double precision NOT NULL CHECK (per_resident >= 0),  -- per resident per month
+  -- basis 'resident': per registered resident per month (individual consumption without a reading);
+  -- basis 'common_area_m2': per m² of common property per month (caps the common-house volume).
+  basis       text NOT NULL DEFAULT 'resident' CHECK (basis IN ('resident', 'common_area_m2')),
+  per_resident double precision NOT NULL CHECK (per_resident >= 0),  -- the norm per unit of `basis`
   created_by  text,
   created_at  timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (org_id, resource, valid_from)
+  UNIQUE (org_id, resource, basis, valid_from)
 );
 
 CREATE TABLE billing_rules (
@@ -54,7 +57,7 @@ CREATE TABLE accrual_lines (
   account_id      bigint NOT NULL REFERENCES personal_accounts(id),
   resource        text NOT NULL,
   meter_id        bigint REFERENCES meters(id),
-  method          text NOT NULL CHECK (method IN ('measured', 'average', 'norm')),
+  method          text NOT NULL CHECK (method IN ('measured', 'average', 'norm', 'common_house')),
   quantity        double precision NOT NULL,
   parts           jsonb NOT NULL,         -- [{label, quantity, price, amount}] (amounts in kopecks)
   amount_kop      bigint NOT NULL,

@@ -2,3 +2,4 @@
 export { BillingError, loadBuildingInputs, periodDate, nextPeriod, prevPeriod, type BuildingInputs, type SourceRef } from './inputs.js';
 export { computePeriod, closePeriod, recalculateClosed, exportId, rowToLine, LINE_COLUMNS, type StoredLine } from './service.js';
 export { billingFeed, type FeedRow, type FeedValidation } from './feed.js';
+export { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';

@@ -35,13 +35,15 @@ export interface SourceRef { meterId: number; time: string; version: number }
 export interface BuildingInputs {
   orgId: number;
   period: { start: Date; end: Date };
+  tariffs: TariffVersion[];
+  rules: BillingRules;
   accounts: AccountBillingInput[];
   /** Readings each meter's measured value came from (provenance of a line). */
   sources: Map<string, SourceRef[]>;
 }
 
 /** Current version of each reading of a meter, without rejected ones, around the period. */
-async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
+export async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
   const { rows } = await q.query<{ time: Date; value: number; version: number }>(
     `SELECT DISTINCT ON (r.time) r.time, r.value, r.version
        FROM readings r
@@ -60,7 +62,7 @@ async function meterPoints(q: Queryable, meterId: number, quantity: string, star
  * Measured consumption needs a reading inside the period (start, end]: bounds are then aligned by
  * interpolation. Without one the month is "no reading" and the fallback charges it.
  */
-function measured(points: Array<RegisterPoint & { version: number }>, start: Date, end: Date): { q: number; used: typeof points } | null {
+export function measured(points: Array<RegisterPoint & { version: number }>, start: Date, end: Date): { q: number; used: typeof points } | null {
   const inside = points.filter((p) => p.time > start && p.time <= end);
   if (inside.length === 0) return null;
   const pc = periodConsumption(points, { start, end }, {}, { maxExtrapolationMs: 0 });
@@ -110,7 +112,7 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
   const rules = BillingRules.parse({ ...(rr.rows[0]?.rules ?? {}), effectiveFrom: rr.rows[0]?.effective_from ?? '1970-01-01' });
   const n = await q.query<{ resource: Resource; per_resident: number }>(
     `SELECT DISTINCT ON (resource) resource, per_resident FROM billing_norms
-      WHERE org_id = $1 AND valid_from <= $2::date ORDER BY resource, valid_from DESC`, [orgId, period]);
+      WHERE org_id = $1 AND basis = 'resident' AND valid_from <= $2::date ORDER BY resource, valid_from DESC`, [orgId, period]);
   const norms: Partial<Record<Resource, number>> = Object.fromEntries(n.rows.map((r) => [r.resource, Number(r.per_resident)]));
   const periodKey = new Date(`${period}T00:00:00Z`);
   const billable = new Set(tariffs.filter((x) => x.validFrom <= periodKey).map((x) => x.resource));
@@ -146,5 +148,5 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
     // The accrual's period is the calendar month as dates (tariffs and rules are dated), not the local instants.
     accounts.push({ accountId: a.id, period: { start: periodKey, end: new Date(`${nextPeriod(period)}T00:00:00Z`) }, residents: Number(a.residents), meters: inputs, unmeteredResources: unmetered, norms, tariffs, rules });
   }
-  return { orgId, period: { start, end }, accounts, sources };
+  return { orgId, period: { start, end }, tariffs, rules, accounts, sources };
 }

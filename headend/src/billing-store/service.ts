@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../api/queryable.js';
 import { accrueAccount, adjustmentLines, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
 import { BillingError, loadBuildingInputs, nextPeriod, type SourceRef } from './inputs.js';
+import { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
 
-export interface StoredLine extends AccrualLine {
+export type StoredLine = StorableLine & {
   id: number;
   period: string;
   buildingId: number;
@@ -17,7 +18,7 @@ export interface StoredLine extends AccrualLine {
   adjustmentKind: 'reversal' | 'recalculated' | null;
   adjustsPeriod: string | null;
   exportId: string;
-}
+};
 
 /** Deterministic: the same line of the same run keeps its id across recomputes and pulls. */
 export function exportId(parts: ReadonlyArray<string | number | null>): string {
@@ -35,7 +36,7 @@ async function periodStatus(q: Queryable, orgId: number, period: string): Promis
   return rows[0]?.status ?? null;
 }
 
-async function computeLines(db: Queryable, buildingId: number, period: string) {
+async function computeLines(db: Queryable, buildingId: number, period: string): Promise<{ orgId: number; lines: StorableLine[]; sources: Map<string, SourceRef[]>; commonHouse: CommonHouseSummary[] }> {
   const inputs = await loadBuildingInputs(db, buildingId, period);
   const lines = inputs.accounts.flatMap((a) => {
     try {
@@ -45,10 +46,16 @@ async function computeLines(db: Queryable, buildingId: number, period: string) {
       throw new BillingError('invalid', `account ${a.accountId}: ${(e as Error).message}`);
     }
   });
-  return { orgId: inputs.orgId, lines, sources: inputs.sources };
+  let common: { lines: StorableLine[]; summaries: CommonHouseSummary[] };
+  try {
+    common = await commonHouseLines(db, { buildingId, orgId: inputs.orgId, period, start: inputs.period.start, end: inputs.period.end, tariffs: inputs.tariffs, rules: inputs.rules }, lines);
+  } catch (e) {
+    throw new BillingError('invalid', `common-house volume of building ${buildingId}: ${(e as Error).message}`);
+  }
+  return { orgId: inputs.orgId, lines: [...lines, ...common.lines], sources: inputs.sources, commonHouse: common.summaries };
 }
 
-async function insertLine(q: Queryable, orgId: number, period: string, buildingId: number, l: AccrualLine | AdjustmentLine, sources: SourceRef[], eid: string, adj: { kind: string; correctsPeriod: string } | null): Promise<void> {
+async function insertLine(q: Queryable, orgId: number, period: string, buildingId: number, l: StorableLine | AdjustmentLine, sources: SourceRef[], eid: string, adj: { kind: string; correctsPeriod: string } | null): Promise<void> {
   await q.query(
     `INSERT INTO accrual_lines (org_id, period, building_id, account_id, resource, meter_id, method, quantity, parts, amount_kop, note, sources, kind, adjustment_kind, adjusts_period, export_id)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
@@ -63,8 +70,8 @@ const occurrence = () => {
 };
 
 /** Computes a building's month and stores it; an open period's regular lines are replaced. */
-export async function computePeriod(db: Database, buildingId: number, period: string): Promise<{ orgId: number; lines: number; amountKop: number }> {
-  const { orgId, lines, sources } = await computeLines(db, buildingId, period);
+export async function computePeriod(db: Database, buildingId: number, period: string): Promise<{ orgId: number; lines: number; amountKop: number; commonHouse: CommonHouseSummary[] }> {
+  const { orgId, lines, sources, commonHouse } = await computeLines(db, buildingId, period);
   await db.tx(async (q) => {
     if (await ensureOpenPeriod(q, orgId, period) === 'closed') {
       throw new BillingError('closed', `period ${period.slice(0, 7)} is closed: recompute it as a recalculation (adjustments go to the next open period)`);
@@ -77,7 +84,7 @@ export async function computePeriod(db: Database, buildingId: number, period: st
       await insertLine(q, orgId, period, buildingId, l, l.meterId && l.method === 'measured' ? (sources.get(l.meterId) ?? []) : [], eid, null);
     }
   });
-  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0) };
+  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0), commonHouse };
 }
 
 export async function closePeriod(db: Database, orgId: number, period: string, by: string): Promise<void> {
@@ -113,7 +120,7 @@ export async function recalculateClosed(db: Database, buildingId: number, period
     if (await periodStatus(q, orgId, period) !== 'closed') throw new BillingError('invalid', `period ${period.slice(0, 7)} is not closed: compute it instead`);
     const { rows } = await q.query(`SELECT ${LINE_COLUMNS}, computed_at FROM accrual_lines WHERE org_id = $1 AND building_id = $2
        AND ((period = $3 AND kind = 'regular') OR (adjusts_period = $3 AND adjustment_kind = 'recalculated')) ORDER BY id`, [orgId, buildingId, period]);
-    const key = (l: AccrualLine) => `${l.accountId}|${l.resource}|${l.meterId ?? ''}`;
+    const key = (l: StorableLine) => `${l.accountId}|${l.resource}|${l.meterId ?? ''}`;
     // Latest batch of each key wins: a recalculation supersedes the original and earlier ones. Lines
     // written by one run share computed_at (now() is the transaction's time).
     const current = new Map<string, { at: number; lines: StoredLine[] }>();
@@ -125,7 +132,8 @@ export async function recalculateClosed(db: Database, buildingId: number, period
       else if (at === c.at) c.lines.push(l);
     }
     const original = [...current.values()].flatMap((c) => c.lines);
-    const adj = adjustmentLines(new Date(`${period}T00:00:00Z`), original, lines);
+    // adjustmentLines compares methods only for equality, so a 'common_house' method passes through as is.
+    const adj = adjustmentLines(new Date(`${period}T00:00:00Z`), original as AccrualLine[], lines as AccrualLine[]);
     let target = nextPeriod(period);
     while (await ensureOpenPeriod(q, orgId, target) === 'closed') target = nextPeriod(target);
     const gen = (await q.query<{ n: string }>(`SELECT count(*) AS n FROM accrual_lines WHERE org_id = $1 AND building_id = $2 AND adjusts_period = $3`, [orgId, buildingId, period])).rows[0].n;

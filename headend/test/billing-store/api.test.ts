@@ -70,6 +70,10 @@ describe('billing API', () => {
     expect(c.status).toBe(200);
     // 7.5 × 50.93 = 381.98 ₽ + 12 × 50.93 = 611.16 ₽.
     expect(c.body).toMatchObject({ status: 'open', lines: 2, amount: 38198 + 61116 });
+    // ОДПУ 15 < Σ ИПУ 19.5: a negative common-house volume, reported and (policy 'zero') not billed.
+    expect(c.body.commonHouse).toHaveLength(1);
+    expect(c.body.commonHouse[0]).toMatchObject({ resource: 'cold_water', buildingConsumption: 15, apartmentsConsumption: 19.5, billedVolume: 0, negative: true });
+    expect(c.body.commonHouse[0].volume).toBeCloseTo(-4.5, 9);
     const l = await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken);
     expect(l.body.lines.map((x: any) => [x.method, x.quantity, x.amount])).toEqual([['measured', 7.5, 38198], ['measured', 12, 61116]]);
     const csv = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&building_id=${ids.b}&format=csv`, headers: { authorization: `Bearer ${h.adminToken}` } });

@@ -149,3 +149,41 @@ describe('zone tariff (day/night electricity)', () => {
     expect([l.method, l.quantity, l.amount]).toEqual(['measured', 210, 96450 + 18720]);
   });
 });
+
+describe('common-house volume (ОДН)', () => {
+  it('ОДПУ − Σ ИПУ − non-residential, shared by area, capped by norm × common area', async () => {
+    const org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Дом') RETURNING id`)).id);
+    const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone, common_area_m2) VALUES ($1, 'ул. Дома, 5', 'UTC', 100) RETURNING id`, [org])).id);
+    const mk = async (placement: string, premise: number | null, serial: string) =>
+      Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) VALUES ($1, $2, $3, 'cold_water', $4) RETURNING id`, [placement, b, premise, serial])).id);
+    const acc: number[] = [];
+    const ipu: number[] = [];
+    for (const [n, area] of [['1', 40], ['2', 60]] as const) {
+      const p = Number((await one(`INSERT INTO premises (building_id, number, residents, area_m2) VALUES ($1, $2, 1, $3) RETURNING id`, [b, n, area])).id);
+      acc.push(Number((await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, $2, $3) RETURNING id`, [org, `LS-D${n}`, p])).id));
+      ipu.push(await mk('apartment', p, `D-CW-${n}`));
+    }
+    const shop = Number((await one(`INSERT INTO premises (building_id, number, kind, area_m2) VALUES ($1, 'Н-1', 'non_residential', 30) RETURNING id`, [b])).id);
+    const nr = await mk('non_residential', shop, 'D-CW-N1');
+    const odpu = await mk('building', null, 'D-ODPU');
+    await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [org]);
+    // ОДПУ 30, apartments 10 + 12, shop 3 → common-house 5 m³, shared 40:60 → 2 and 3 m³ (no cap yet).
+    for (const [m, v0, v1] of [[odpu, 0, 30], [ipu[0], 0, 10], [ipu[1], 0, 12], [nr, 0, 3]]) {
+      await reading(m, '2026-01-01T00:00:00Z', v0);
+      await reading(m, '2026-02-01T00:00:00Z', v1);
+    }
+    const r = await computePeriod(opened.db, b, '2026-01-01');
+    expect(r.commonHouse[0]).toMatchObject({ buildingConsumption: 30, apartmentsConsumption: 22, nonResidentialConsumption: 3, volume: 5, billedVolume: 5, excessOverCap: 0, negative: false });
+    const ch = (await lines('2026-01-01', b)).filter((l) => l.method === 'common_house');
+    // 2 m³ × 50 = 100 ₽; 3 m³ × 50 = 150 ₽.
+    expect(ch.map((l) => [Number(l.accountId), l.quantity, l.amount])).toEqual([[acc[0], 2, 10000], [acc[1], 3, 15000]]);
+    // Norm 0.03 m³ per m² × 100 m² common area = cap of 3 m³: 2 m³ is excess, 3 m³ shared → 1.2 and 1.8 m³.
+    await opened.db.query(`INSERT INTO billing_norms (org_id, resource, basis, valid_from, per_resident) VALUES ($1, 'cold_water', 'common_area_m2', '2025-01-01', 0.03)`, [org]);
+    const capped = await computePeriod(opened.db, b, '2026-01-01');
+    expect(capped.commonHouse[0].billedVolume).toBeCloseTo(3, 9);
+    expect(capped.commonHouse[0].excessOverCap).toBeCloseTo(2, 9);
+    const ch2 = (await lines('2026-01-01', b)).filter((l) => l.method === 'common_house');
+    expect(ch2.map((l) => l.amount)).toEqual([6000, 9000]);
+    expect(ch2[0].quantity).toBeCloseTo(1.2, 9);
+  });
+});

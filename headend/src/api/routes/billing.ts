@@ -55,7 +55,7 @@ function billingHttp(e: unknown): never {
 
 const Line = z.object({
   id: z.number(), period: z.string(), buildingId: z.number(), accountId: z.string(), resource: z.string(), meterId: z.string().nullable(),
-  method: z.enum(['measured', 'average', 'norm']), quantity: z.number(), amount: z.number().describe('kopecks'),
+  method: z.enum(['measured', 'average', 'norm', 'common_house']), quantity: z.number(), amount: z.number().describe('kopecks'),
   parts: z.array(z.object({ label: z.string(), quantity: z.number(), price: z.number(), amount: z.number() })),
   note: z.string().optional(), kind: z.enum(['regular', 'adjustment']), adjustmentKind: z.enum(['reversal', 'recalculated']).nullable(),
   adjustsPeriod: z.string().nullable(), exportId: z.string(),
@@ -86,9 +86,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     { path: 'tariffs', table: 'billing_tariffs', entity: 'billing_tariff', date: 'valid_from', key: ['resource', 'valid_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, tariff: Tariff }),
       cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, tariff: JSON.stringify(b.tariff) }) },
-    { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'valid_from'],
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, per_resident: z.number().finite().nonnegative() }),
-      cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, per_resident: b.per_resident }) },
+    { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'basis', 'valid_from'],
+      // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume).
+      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() }),
+      cols: (b: any) => ({ resource: b.resource, basis: b.basis, valid_from: b.valid_from, per_resident: b.per_resident }) },
     { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), effective_from: DateInput, rules: BillingRules.omit({ effectiveFrom: true }) }),
       cols: (b: any) => ({ effective_from: b.effective_from, rules: JSON.stringify(b.rules) }) },
@@ -134,7 +135,13 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     schema: {
       tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month. An open month\'s regular lines are replaced; a closed month is recalculated into adjustment lines of the next open one.',
       params: PeriodParams, body: z.object({ building_id: z.number().int().positive() }),
-      response: { 200: z.object({ period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustmentsIn: z.string().nullable() }), ...errors },
+      response: { 200: z.object({
+        period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustmentsIn: z.string().nullable(),
+        commonHouse: z.array(z.object({
+          resource: z.string(), buildingConsumption: z.number(), apartmentsConsumption: z.number(), nonResidentialConsumption: z.number(),
+          volume: z.number(), billedVolume: z.number(), excessOverCap: z.number(), negative: z.boolean(),
+        })).optional(),
+      }), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
@@ -151,7 +158,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       }
       const r = await computePeriod(db, req.body.building_id, period);
       await audit(db, actor, { action: 'compute', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
-      return { period: req.params.period, status: 'open' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: null };
+      return { period: req.params.period, status: 'open' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: null, commonHouse: r.commonHouse };
     } catch (e) {
       billingHttp(e);
     }
