@@ -4,11 +4,11 @@
  * apartment meter (current reading versions, rejected ones excluded), the meter's measured history
  * and how many periods right before were already charged by average (both from stored lines).
  */
-import type { Resource } from '@amr/protocols';
+import type { ReadingSource, Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { periodConsumption, type RegisterPoint } from '../vee/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { BillingRules, Tariff, tariffFor, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { BillingRules, preferredReading, Tariff, tariffFor, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -42,20 +42,32 @@ export interface BuildingInputs {
   sources: Map<string, SourceRef[]>;
 }
 
-/** Current version of each reading of a meter, without rejected ones, around the period. */
+/**
+ * The reading that counts at each instant of a meter, around the period: among the versions not
+ * rejected on review, the pure preferredReading (staff/import > telemetry > resident, then the latest
+ * version). Estimates are not readings: a month without a reading is charged by the fallback.
+ */
 export async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
-  const { rows } = await q.query<{ time: Date; value: number; version: number }>(
-    `SELECT DISTINCT ON (r.time) r.time, r.value, r.version
+  const { rows } = await q.query<{ time: Date; value: number; version: number; source: ReadingSource }>(
+    `SELECT r.time, r.value, r.version, r.source
        FROM readings r
       WHERE r.meter_id = $1 AND r.quantity = $2 AND r.time BETWEEN $3::timestamptz - interval '45 days' AND $4::timestamptz + interval '45 days'
-        AND r.value IS NOT NULL
+        AND r.value IS NOT NULL AND r.source <> 'estimate'
         AND NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v
                                         WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
                                         ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')
-      ORDER BY r.time, r.version DESC`,
+      ORDER BY r.time, r.version`,
     [meterId, quantity, start, end],
   );
-  return rows.map((r) => ({ time: new Date(r.time), value: Number(r.value), version: Number(r.version) }));
+  const byTime = new Map<number, typeof rows>();
+  for (const r of rows) {
+    const t = new Date(r.time).getTime();
+    byTime.set(t, [...(byTime.get(t) ?? []), { ...r, version: Number(r.version) }]);
+  }
+  return [...byTime.entries()].map(([t, cands]) => {
+    const best = preferredReading(cands)!;
+    return { time: new Date(t), value: Number(best.value), version: best.version };
+  });
 }
 
 /**

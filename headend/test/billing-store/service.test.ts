@@ -13,9 +13,9 @@ async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 /** A register reading at local midnight (UTC building: the bounds are plain UTC). */
-async function reading(meterId: number, iso: string, value: number, version = 1) {
+async function reading(meterId: number, iso: string, value: number, version = 1, source = version === 1 ? 'telemetry' : 'staff') {
   await opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version) VALUES ($1, $2, 'volume_m3', $3, 'm3', $4, $5)`,
-    [meterId, iso, value, version === 1 ? 'telemetry' : 'staff', version]);
+    [meterId, iso, value, source, version]);
 }
 async function lines(period: string, buildingId = ids.b1) {
   const { rows } = await opened.db.query(`SELECT ${LINE_COLUMNS} FROM accrual_lines WHERE period = $1 AND building_id = $2 ORDER BY id`, [period, buildingId]);
@@ -63,6 +63,15 @@ describe('accrual run for a building and month', () => {
     expect(cw[0].kind).toBe('regular');
   });
 
+  it('provenance: a resident\'s later version does not outrank telemetry; a rejected version does not count', async () => {
+    await reading(ids.mp2, '2026-02-01T00:00:00Z', 230, 2, 'resident');
+    await reading(ids.mp1, '2026-02-01T00:00:00Z', 150, 2, 'telemetry');
+    await opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-02-01T00:00:00Z', 2, 'reject', 'spike', 'test')`, [ids.mp1]);
+    await computePeriod(opened.db, ids.b1, '2026-01-01');
+    const cw = (await lines('2026-01-01')).filter((l) => l.resource === 'cold_water');
+    expect(cw.map((l) => l.quantity)).toEqual([7.5, 12]);
+  });
+
   it('recomputing an open period replaces its regular lines and keeps the export ids', async () => {
     const before = await lines('2026-01-01');
     await computePeriod(opened.db, ids.b1, '2026-01-01');
@@ -84,7 +93,7 @@ describe('close and late corrections', () => {
   it('a corrected reading of a closed month becomes reversal + recalculated lines in the next open period', async () => {
     const closedBefore = await lines('2026-01-01');
     // Staff on site: p1's register on 1 Feb was 109.5, not 107.5 (a new version; the old one stays).
-    await reading(ids.mp1, '2026-02-01T00:00:00Z', 109.5, 2);
+    await reading(ids.mp1, '2026-02-01T00:00:00Z', 109.5, 3, 'staff');
     const r = await recalculateClosed(opened.db, ids.b1, '2026-01-01');
     expect(r.target).toBe('2026-02-01');
     const feb = await lines('2026-02-01');
