@@ -10,6 +10,7 @@ import type { Database } from '../api/queryable.js';
 import { computeBuildingImbalance, rowToReport, REPORT_COLUMNS, type StoredImbalanceReport } from '../imbalance/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
 import { exportId } from './service.js';
+import { meterPoints } from './inputs.js';
 
 export type FeedValidation = 'valid' | 'suspect' | 'invalid' | 'unvalidated' | 'no_readings';
 
@@ -36,15 +37,15 @@ export interface FeedRow {
 const NOT_REJECTED = `NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity
   AND v.time = r.time AND v.version = r.version ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')`;
 
+/** The register that counts (provenance, rejected excluded) at or up to 45 days before `at`. */
 async function registerAt(db: Database, meterIds: number[], quantity: string, at: Date): Promise<{ value: number; time: string } | null> {
-  const { rows } = await db.query<{ time: Date; value: number }>(
-    `SELECT r.time, r.value FROM readings r WHERE r.meter_id = ANY($1::bigint[]) AND r.quantity = $2 AND r.time <= $3 AND r.value IS NOT NULL
-        AND r.version = (SELECT max(version) FROM readings x WHERE x.meter_id = r.meter_id AND x.quantity = r.quantity AND x.time = r.time)
-        AND ${NOT_REJECTED}
-      ORDER BY r.time DESC LIMIT 1`,
-    [meterIds, quantity, at],
-  );
-  return rows[0] ? { value: Number(rows[0].value), time: new Date(rows[0].time).toISOString() } : null;
+  let best: { value: number; time: Date } | null = null;
+  for (const id of meterIds) {
+    const before = (await meterPoints(db, id, quantity, at, at)).filter((p) => p.time <= at);
+    const last = before[before.length - 1];
+    if (last && (!best || last.time > best.time)) best = last;
+  }
+  return best ? { value: best.value, time: best.time.toISOString() } : null;
 }
 
 /** Worst verdict over the current readings of the ОДПУ in [start, end]; any without a verdict → unvalidated. */
