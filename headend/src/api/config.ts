@@ -9,6 +9,8 @@ export interface ApiConfig {
   TOKEN_TTL: number | string;
   /** Largest accepted import file. */
   IMPORT_MAX_BYTES?: number;
+  /** Exchange folders must lie under this folder (unset: any absolute folder — tests only). */
+  EXCHANGE_ROOT?: string;
 }
 
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -59,6 +59,8 @@ export const ConfigObject = z.object({
   HTTP_PORT: port(8080),
   /** API token lifetime: seconds, or a duration such as 30m, 12h, 7d. */
   TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h'),
+  /** File exchange (XML in/out folders) is confined to folders under this absolute path. */
+  EXCHANGE_ROOT: z.string().trim().regex(/^\/(?!.*(^|\/)\.\.(\/|$))/, 'an absolute path without ".."').default('/var/lib/amr/exchange'),
   /** Largest accepted registry/readings import file, bytes. */
   IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
   /** Readings MESSAGES per database transaction (a message carries up to 1 000 readings). */

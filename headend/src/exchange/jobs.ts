@@ -26,7 +26,10 @@ export async function defineExchangeJobs(jobs: JobRunner, deps: ExchangeDeps): P
     },
   });
   const { rows } = await deps.db.query('SELECT id, cron, enabled FROM exchange_configs');
-  for (const r of rows) await scheduleExchangeConfig(jobs, { id: Number(r.id), cron: r.cron, enabled: r.enabled });
+  // Scheduling waits for Redis; start-up must not (Redis may be down now and come back later).
+  void (async () => {
+    for (const r of rows) await scheduleExchangeConfig(jobs, { id: Number(r.id), cron: r.cron, enabled: r.enabled });
+  })().catch((e: Error) => deps.logger?.warn({ err: e.message }, 'exchange: schedules not written'));
 }
 
 export function exchangeJobsDefined(jobs: JobRunner | undefined): jobs is JobRunner {

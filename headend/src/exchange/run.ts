@@ -29,6 +29,8 @@ export interface ExchangeDeps {
   now?: () => Date;
   /** Sends the run report when the config has email_to (createExchangeMailer); absent = no reports. */
   mailer?: ExchangeMailer | null;
+  /** Where background failures (writing schedules) are logged. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {

@@ -3,7 +3,8 @@
  *   readings (any source) → vee_queue (trigger) → validator → verdicts
  *     → affected building × resource × period → `imbalance.recompute` job → stored reports
  *     → alerts (threshold crossed) → `alerts.notify` job (webhook, e-mail).
- * Silent meters and gateways are checked by the scheduled `alerts.check` job.
+ * Silent meters and gateways are checked by the scheduled `alerts.check` job; XML exchange runs on
+ * each configuration's cron (`exchange.run`).
  * Without Redis (jobs disabled) the validator still runs; recomputation then waits for a job runner.
  */
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import type { JobRunner } from '../jobs/index.js';
 import { startValidator, type Validator } from '../validation/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/index.js';
 import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
+import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
 
 export interface Features {
   validator: Validator;
@@ -25,6 +27,7 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
   if (jobs) {
     await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps) });
     await defineAlertJobs(jobs, alertDeps);
+    await defineExchangeJobs(jobs, { db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }) });
   }
   const validator = startValidator({
     db,

@@ -58,7 +58,17 @@ async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: numb
   requireBuilding(p, buildingId);
 }
 
-const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb, jobs }) => {
+/**
+ * Exchange folders must lie under EXCHANGE_ROOT when it is set (the head-end always sets it, from the
+ * config), so a user with exchange:run cannot have the head-end write or move files anywhere else.
+ */
+function requireUnderRoot(folder: string, root: string | undefined): void {
+  if (!root) return;
+  const r = root.endsWith('/') ? root : `${root}/`;
+  if (folder !== root && !folder.startsWith(r)) throw badRequest(`folder must be under EXCHANGE_ROOT (${root})`, [{ path: 'body.folder', message: `outside ${root}` }]);
+}
+
+const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb, jobs, config }) => {
   app.post('/import/readings', {
     schema: {
       tags: ['import'],
@@ -127,6 +137,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     requirePermission(p, 'exchange:run');
     const b = req.body;
     await requireConfigScope(p, db, b.org_id, b.building_id);
+    requireUnderRoot(b.folder, config.EXCHANGE_ROOT);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
         `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled)
@@ -149,6 +160,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     await requireConfigScope(p, db, before.org_id, before.building_id);
     const next: ExchangeConfig = { ...before, ...Object.fromEntries(Object.entries(req.body).filter(([, v]) => v !== undefined)) };
     await requireConfigScope(p, db, next.org_id, next.building_id);
+    requireUnderRoot(next.folder, config.EXCHANGE_ROOT);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
         `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7, updated_at = now()
