@@ -6,12 +6,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { QuantityName } from '@amr/protocols';
-import { requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { requirePermission } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import type { Queryable } from '../queryable.js';
 import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { insertReadingVersion, primaryQuantity } from '../services/readings.js';
+import { visibleMeter } from '../services/meters.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
 const IsoTime = z.iso.datetime({ offset: true });
@@ -23,13 +23,6 @@ const BucketRow = z.object({
   bucket: Timestamp, quantity: z.string(), first_value: z.number().nullable(), last_value: z.number().nullable(), min_value: z.number().nullable(),
   max_value: z.number().nullable(), avg_value: z.number().nullable(), samples: z.coerce.number(), max_version: z.number().nullable(), last_time: Timestamp.nullable(),
 });
-
-async function visibleMeter(q: Queryable, p: Principal, id: number) {
-  const m = (await q.query("SELECT id, building_id, premise_id, resource, status, to_char(decommissioned_on, 'YYYY-MM-DD') AS decommissioned_on FROM meters WHERE id = $1", [id])).rows[0];
-  if (!m) throw notFound('meter');
-  requirePremise(p, m.premise_id, m.building_id, 'meter');
-  return m as { id: number; building_id: number; premise_id: number | null; resource: 'heat'; status: string; decommissioned_on: string | null };
-}
 
 const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/meters/:id/readings', {

@@ -6,12 +6,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { QuantityName } from '@amr/protocols';
-import { premiseScopeSql, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { premiseScopeSql, requireBuilding, requirePermission } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import type { Queryable } from '../queryable.js';
 import { badRequest, conflict, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { primaryQuantity, unitOf } from '../services/readings.js';
+import { visibleMeter } from '../services/meters.js';
 import { consumptionBetween, estimateGap, type RegisterPoint } from '../../vee/index.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
@@ -36,14 +36,6 @@ const EstimateRow = z.object({
   version: z.number(), created_by: z.string().nullable(), reason: z.string().nullable(),
 });
 
-type MeterRef = { id: number; building_id: number; premise_id: number | null; resource: Parameters<typeof primaryQuantity>[0] };
-
-async function visibleMeter(q: Queryable, p: Principal, id: number): Promise<MeterRef> {
-  const m = (await q.query('SELECT id, building_id, premise_id, resource FROM meters WHERE id = $1', [id])).rows[0];
-  if (!m) throw notFound('meter');
-  requirePremise(p, m.premise_id == null ? null : Number(m.premise_id), Number(m.building_id), 'meter');
-  return { id: Number(m.id), building_id: Number(m.building_id), premise_id: m.premise_id == null ? null : Number(m.premise_id), resource: m.resource };
-}
 
 function orderedRange(from: string, to: string): void {
   if (new Date(from) >= new Date(to)) throw badRequest('from must be before to', [{ path: 'querystring.from', message: 'not before "to"' }]);
