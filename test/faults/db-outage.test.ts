@@ -10,12 +10,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { startModbusBus, type ModbusBus } from '@amr/simulators';
+import type { ModbusBus } from '@amr/simulators';
 import { topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
 import { createPgDb, loadConfig, migrate, startEmbeddedDb, startHeadend, type Db, type EmbeddedDb, type Headend } from '@amr/headend';
 import { registerGateway, readings, type Fixture } from '../../headend/test/ingest/fixtures.js';
-import { countsOf, range, sleep, tempDir, until } from './harness.js';
+import { countsOf, everySecond, meterBus, range, sleep, startEnergyMeters, tempDir, until } from './harness.js';
 
 const OUTAGE_MS = 30_000;
 
@@ -74,7 +74,6 @@ describe('database unreachable for 30 s', () => {
   let raw: MqttClient | undefined;
   let real: Fixture;
   let rawFx: Fixture;
-  let energy = 100;
   const outcome = { gatewayReconnected: false, gatewayErrors: [] as string[] };
   const direct = (): Db => createPgDb({ connectionString: emb.url, max: 1 });
 
@@ -86,12 +85,7 @@ describe('database unreachable for 30 s', () => {
     rawFx = await registerGateway(db, `gw-dbo-raw-${process.pid}`, 2);
     await db.close(); // pglite-socket serves one connection at a time: give it back
     proxy = await startProxy(emb.port);
-    sim = await startModbusBus({
-      transport: { kind: 'tcp', port: 0 },
-      framing: 'rtu',
-      timing: { pacing: false },
-      slaves: [1, 2, 3].map((unitId) => ({ unitId, map: 'sdm120', read: () => ({ energy_kwh: (energy += 0.5) }) })),
-    });
+    sim = await startEnergyMeters(3, 100, 0.5);
   });
   afterAll(async () => {
     await gw?.stop().catch(() => undefined);
@@ -118,12 +112,11 @@ describe('database unreachable for 30 s', () => {
     const url = `mqtt://127.0.0.1:${he.mqttPort}`;
 
     // A real gateway polling three meters on a Modbus simulator every second.
-    const ep = sim.endpoint as { host: string; port: number };
     const gwConfig = validateConfig({
         gateway: { id: real.gatewayId, bufferDir: join(dir.path, 'gw') },
         mqtt: { url, username: real.gatewayId, password: real.password, batchSize: 10, reconnectMin: '200ms', reconnectMax: '2s' },
-        buses: [{ name: 'm1', protocol: 'modbus', port: `tcp://${ep.host}:${ep.port}`, timeout: '200ms', retries: 1 }],
-        meters: [1, 2, 3].map((slave) => ({ id: `el-${slave}`, bus: 'm1', slave, registerMap: 'sdm120', interval: '1s' })),
+        buses: [meterBus(sim)],
+        meters: everySecond(3),
     });
     gw = new Gateway({ config: gwConfig, logger: pino({ level: 'silent' }) });
     await gw.start();

@@ -8,12 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { startModbusBus, type ModbusBus } from '@amr/simulators';
+import type { ModbusBus } from '@amr/simulators';
 import type { GatewayEvent } from '@amr/protocols';
 import { Gateway, appendRawForTest, encodeRecord, validateConfig } from '@amr/gateway';
 import { loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { registerGateway } from '../../headend/test/ingest/fixtures.js';
-import { build, countsOf, freePort, gatewayBin, killAll, prepareDataDir, range, seedOutbox, tempDir, until } from './harness.js';
+import { build, countsOf, everySecond, freePort, gatewayBin, killAll, meterBus, prepareDataDir, range, seedOutbox, startEnergyMeters, tempDir, until } from './harness.js';
 
 const SEEDED = 40;
 
@@ -22,15 +22,9 @@ describe('gateway outbox faults', () => {
   const children: ChildProcess[] = [];
   const headends: Headend[] = [];
   let sim: ModbusBus;
-  let energy = 500;
   beforeAll(async () => {
     build();
-    sim = await startModbusBus({
-      transport: { kind: 'tcp', port: 0 },
-      framing: 'rtu',
-      timing: { pacing: false },
-      slaves: [1, 2].map((unitId) => ({ unitId, map: 'sdm120', read: () => ({ energy_kwh: (energy += 1) }) })),
-    });
+    sim = await startEnergyMeters(2, 500, 1);
   }, 120_000);
   afterAll(async () => {
     await killAll(children);
@@ -38,10 +32,6 @@ describe('gateway outbox faults', () => {
     await sim?.close();
     dir.remove();
   });
-  const bus = () => {
-    const ep = sim.endpoint as { host: string; port: number };
-    return { name: 'm1', protocol: 'modbus' as const, port: `tcp://${ep.host}:${ep.port}`, timeout: '200ms', retries: 1 };
-  };
 
   it('a torn last record: the CLI truncates it, delivers every whole record once, and continues the seqs', async () => {
     const he = await startHeadend({
@@ -69,8 +59,8 @@ describe('gateway outbox faults', () => {
       stringify({
         gateway: { id: gatewayId, bufferDir },
         mqtt: { url: `mqtt://127.0.0.1:${he.mqttPort}`, username: gatewayId, password: fx.password, batchSize: 7, reconnectMin: '200ms', reconnectMax: '1s' },
-        buses: [bus()],
-        meters: [1, 2].map((slave) => ({ id: `el-${slave}`, bus: 'm1', slave, registerMap: 'sdm120', interval: '1s' })),
+        buses: [meterBus(sim)],
+        meters: everySecond(2),
       }),
     );
     const child = spawn(process.execPath, [gatewayBin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AMR_LOG_LEVEL: 'info' } });
@@ -114,7 +104,7 @@ describe('gateway outbox faults', () => {
         gateway: { id: gatewayId, bufferDir: join(dir.path, 'full'), outboxMaxBytes: 4000, outboxNearFull: 0.5 },
         mqtt: { url: `mqtt://127.0.0.1:${mqttPort}`, username: gatewayId, password: fx.password, batchSize: 4, reconnectMin: '200ms', reconnectMax: '1s' },
         health: { host: '127.0.0.1', port: 0 },
-        buses: [bus()],
+        buses: [meterBus(sim)],
         meters: [
           { id: 'el-1', bus: 'm1', slave: 1, registerMap: 'sdm120', interval: '1s' },
           { id: 'el-2', bus: 'm1', slave: 2, registerMap: 'sdm120', interval: '1s', priority: 'low' },

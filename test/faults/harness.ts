@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Outbox, Gateway, validateConfig, type PendingReading } from '@amr/gateway';
+import { startModbusBus, type ModbusBus } from '@amr/simulators';
 import { openDb, migrate, type Db } from '@amr/headend';
 import { registerGateway, type Fixture } from '../../headend/test/ingest/fixtures.js';
 
@@ -126,6 +127,26 @@ export function seedOutbox(bufferDir: string, n: number, meters: number, t0 = Da
   ob.close();
   return seqs;
 }
+
+/** SDM120 meters with unit ids 1..n on one pace-free Modbus RTU-over-TCP line; every read adds `step` kWh. */
+export function startEnergyMeters(n: number, start: number, step: number): Promise<ModbusBus> {
+  let energy = start;
+  return startModbusBus({
+    transport: { kind: 'tcp', port: 0 },
+    framing: 'rtu',
+    timing: { pacing: false },
+    slaves: range(1, n).map((unitId) => ({ unitId, map: 'sdm120', read: () => ({ energy_kwh: (energy += step) }) })),
+  });
+}
+
+/** The gateway's bus entry for those meters. */
+export function meterBus(sim: ModbusBus) {
+  const ep = sim.endpoint as { host: string; port: number };
+  return { name: 'm1', protocol: 'modbus' as const, port: `tcp://${ep.host}:${ep.port}`, timeout: '200ms', retries: 1 };
+}
+
+/** Gateway meters polling units 1..n of that bus every second. */
+export const everySecond = (n: number) => range(1, n).map((slave) => ({ id: `el-${slave}`, bus: 'm1', slave, registerMap: 'sdm120', interval: '1s' }));
 
 /** An in-process gateway that only drains its outbox (one bus, no meters, no scheduler). */
 export async function drainingGateway(o: { id: string; password: string; bufferDir: string; mqttPort: number; batchSize: number; deadBusPort: number }): Promise<Gateway> {

@@ -8,12 +8,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { startModbusBus, type ModbusBus } from '@amr/simulators';
+import type { ModbusBus } from '@amr/simulators';
 import { MAX_PAYLOAD_BYTES, topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
 import { DEAD_LETTER_KEEP_BYTES } from '@amr/headend';
 import { readings } from '../../headend/test/ingest/fixtures.js';
-import { build, countsOf, dropRedisPrefix, killAll, prepareDataDir, range, spawnHeadend, tempDir, until, withDataDir } from './harness.js';
+import { build, countsOf, dropRedisPrefix, everySecond, killAll, meterBus, prepareDataDir, range, spawnHeadend, startEnergyMeters, tempDir, until, withDataDir } from './harness.js';
 
 /** Value of one sample line of a Prometheus text exposition, 0 when absent. */
 function sample(text: string, name: string, labels: string): number {
@@ -28,15 +28,9 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
   const prefix = `amr-fault-hostile-${process.pid}`;
   let sim: ModbusBus;
   let gw: Gateway | undefined;
-  let energy = 1;
   beforeAll(async () => {
     build();
-    sim = await startModbusBus({
-      transport: { kind: 'tcp', port: 0 },
-      framing: 'rtu',
-      timing: { pacing: false },
-      slaves: [1, 2].map((unitId) => ({ unitId, map: 'sdm120', read: () => ({ energy_kwh: (energy += 1) }) })),
-    });
+    sim = await startEnergyMeters(2, 1, 1);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
@@ -62,13 +56,12 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
     const before = await metrics();
 
     // The normal gateway: two meters every second.
-    const ep = sim.endpoint as { host: string; port: number };
     gw = new Gateway({
       config: validateConfig({
         gateway: { id: ids.good, bufferDir: join(dir.path, 'gw') },
         mqtt: { url, username: ids.good, password: good.password, batchSize: 2, reconnectMin: '200ms', reconnectMax: '1s' },
-        buses: [{ name: 'm1', protocol: 'modbus', port: `tcp://${ep.host}:${ep.port}`, timeout: '200ms', retries: 1 }],
-        meters: [1, 2].map((slave) => ({ id: `el-${slave}`, bus: 'm1', slave, registerMap: 'sdm120', interval: '1s' })),
+        buses: [meterBus(sim)],
+        meters: everySecond(2),
       }),
       logger: pino({ level: 'silent' }),
     });
