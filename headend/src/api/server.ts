@@ -30,7 +30,9 @@ import overviewRoutes from './routes/overview.js';
 import collectionRoutes from './routes/collection.js';
 import billingRoutes from './routes/billing.js';
 import exchangeRoutes from './routes/exchange.js';
+import notificationRoutes from './routes/notifications.js';
 import { dashboardPlugin } from '../dashboard/index.js';
+import { residentPagePlugin } from '../resident-page/index.js';
 
 export interface ApiDeps {
   db: Database;
@@ -75,6 +77,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(collectionRoutes, routeDeps);
   await app.register(billingRoutes, routeDeps);
   await app.register(exchangeRoutes, routeDeps);
+  await app.register(notificationRoutes, routeDeps);
   await app.register(dashboardPlugin);
+  await app.register(residentPagePlugin);
   return app as unknown as FastifyInstance;
 }

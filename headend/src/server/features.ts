@@ -15,6 +15,8 @@ import { startValidator, type Validator } from '../validation/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/index.js';
 import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
 import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
+import { defineReminderJobs } from '../reminders/index.js';
+import { defineBillingJobs, enqueueBillingRecalc } from '../billing-store/jobs.js';
 
 export interface Features {
   validator: Validator;
@@ -28,12 +30,17 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps) });
     await defineAlertJobs(jobs, alertDeps);
     await defineExchangeJobs(jobs, { db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }) });
+    await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config });
+    await defineBillingJobs(jobs, { db, logger: logger.child({ module: 'billing' }) });
   }
   const validator = startValidator({
     db,
     logger: logger.child({ module: 'validation' }),
     intervalMs: config.VALIDATOR_INTERVAL_MS,
-    onAffected: jobs ? (affected) => enqueueImbalanceRecompute(jobs, affected) : undefined,
+    onAffected: jobs ? async (affected) => {
+      await enqueueImbalanceRecompute(jobs, affected);
+      await enqueueBillingRecalc(jobs, affected);
+    } : undefined,
   });
   return { validator, close: () => validator.stop() };
 }

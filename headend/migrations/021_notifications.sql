@@ -1,0 +1,1 @@
+-- 021_notifications: filled in by its feature (issue 7).

@@ -1,0 +1,1 @@
+-- 022_exchange_remote: filled in by its feature (issue 7).

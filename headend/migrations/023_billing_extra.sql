@@ -1,0 +1,1 @@
+-- 023_billing_extra: filled in by its feature (issue 7).
