@@ -11,6 +11,8 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 # The dashboard test launches exactly this path (Debian's package), not a downloaded browser build.
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The SFTP exchange test starts a real OpenSSH sshd (keys made with ssh-keygen) on a free port.
+{ [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; } || need+=(openssh-server openssh-client)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]} — install them with: sudo apt-get install -y ${need[*]}" >&2
