@@ -12,8 +12,9 @@ import { ttlSeconds } from '../config.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import type { Queryable } from '../queryable.js';
-import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
+import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
+import { SignInLimiter } from '../../collection/sign-in-limit.js';
 import { enterReadings } from '../../collection/entry.js';
 import { summarise } from '../../collection/rules.js';
 import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
@@ -127,10 +128,23 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     return reply.code(201).send(out);
   });
 
+  // Failed sign-ins per account number and per client address (src/collection/sign-in-limit.ts); one per server.
+  const signInLimit = new SignInLimiter();
   app.post('/resident/sign-in', {
     config: { public: true },
-    schema: { tags: ['collection'], summary: 'Resident sign-in with account number and one-time code', security: [], body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors } },
-  }, async (req) => {
+    schema: {
+      tags: ['collection'], summary: 'Resident sign-in with account number and one-time code (429 after 5 failed attempts per account in 15 minutes)', security: [],
+      body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors, 429: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const admitted = signInLimit.begin(req.ip, req.body.account_number);
+    if (!admitted.ok) {
+      reply.header('retry-after', String(admitted.retryAfterSeconds));
+      const minutes = Math.ceil(admitted.retryAfterSeconds / 60);
+      const who = admitted.by === 'account' ? `for account ${req.body.account_number}` : 'from your network address';
+      throw new HttpError(429, 'too_many_requests', `too many failed sign-in attempts ${who}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
+        [{ path: admitted.by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }]);
+    }
     const result = await db.tx(async (q) => {
       const r = await redeemAccessCode(q, req.body.account_number, req.body.code);
       if (!r) return null;
@@ -145,6 +159,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       return { token: t.token, expires_at: t.expiresAt.toISOString(), user_id: Number(userId), account_id: r.accountId };
     });
     if (!result) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
+    signInLimit.succeeded(admitted.attempt);
     return result;
   });
 
