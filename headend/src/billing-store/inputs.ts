@@ -2,7 +2,8 @@
  * Loads what the pure accrual needs for one building and month from the database: tariffs, norms
  * and rules in force, the accounts with their premises and meters, the measured consumption of each
  * apartment meter (current reading versions, rejected ones excluded), the meter's measured history
- * and how many periods right before were already charged by average (both from stored lines).
+ * and how many periods right before were already charged by average (both from stored lines). A meter
+ * replaced during the month is one metering point with the meter it replaced (meteringPoints).
  */
 import type { ReadingSource, Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
@@ -40,6 +41,8 @@ export interface BuildingInputs {
   accounts: AccountBillingInput[];
   /** Readings each meter's measured value came from (provenance of a line). */
   sources: Map<string, SourceRef[]>;
+  /** Heat is charged by area from the building meter (no apartment heat meters): no norm lines for heat. */
+  heatingByArea: boolean;
 }
 
 /**
@@ -83,12 +86,13 @@ export function measured(points: Array<RegisterPoint & { version: number }>, sta
   return { q: pc.consumption, used };
 }
 
-async function meterHistory(q: Queryable, meterId: number, period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number }> {
+/** History of a metering point: every meter it had (a replaced meter's months count for its successor). */
+async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number }> {
   const { rows } = await q.query<{ period: string; method: string; quantity: number }>(
     `SELECT to_char(period, 'YYYY-MM-DD') AS period, method, sum(quantity) AS quantity
-       FROM accrual_lines WHERE meter_id = $1 AND kind = 'regular' AND period < $2::date
+       FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND kind = 'regular' AND period < $2::date
       GROUP BY period, method ORDER BY period`,
-    [meterId, period],
+    [meterIds, period],
   );
   const history: MonthHistory[] = rows.filter((r) => r.method === 'measured').map((r) => {
     const s = new Date(`${r.period}T00:00:00Z`);
@@ -101,6 +105,122 @@ async function meterHistory(q: Queryable, meterId: number, period: string): Prom
   let used = 0;
   for (let p = prevPeriod(period); byPeriod.get(p)?.has('average') && !byPeriod.get(p)?.has('measured'); p = prevPeriod(p)) used++;
   return { history, averagePeriodsUsed: used };
+}
+
+/** A stretch of the period during which one physical meter stood at a metering point. */
+export interface Segment {
+  meterId: string;
+  from: Date;
+  to: Date;
+  /** Installation reading at `from` / removal reading at `to` from the replacement record, when the bound is a replacement. */
+  startValue: number | null;
+  endValue: number | null;
+}
+
+/**
+ * A metering point of a premise and resource over the period: the meter now standing there and the
+ * ones it replaced during the period (oldest first). One charge per point, named by the current meter.
+ */
+export interface MeteringPoint {
+  meterId: string;
+  premiseId: string;
+  resource: Resource;
+  segments: Segment[];
+  /** The earlier of failure and verification expiry, as a date (the accrual's unusableFrom) and as the local instant it begins. */
+  unusableFrom: Date | null;
+  unusableAt: Date | null;
+}
+
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+const earliest = (...ds: Array<Date | null>) => ds.filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+
+/**
+ * The building's apartment metering points during [start, end): each meter's time in service runs
+ * from its installation by a replacement (or always) to its removal by one (or its decommissioning
+ * day, or forever). Meters linked by a replacement inside the period form one point.
+ */
+export async function meteringPoints(q: Queryable, buildingId: number, start: Date, end: Date): Promise<MeteringPoint[]> {
+  const { rows } = await q.query<{
+    id: string; premise_id: string; resource: Resource; status: string; failed_on: string | null; next_verification_on: string | null; removed_by: Date | null;
+    unusable_at: Date | null; in_at: Date | null; installation_reading: number | null; old_meter_id: string | null; out_at: Date | null; removal_reading: number | null;
+  }>(
+    `SELECT m.id, m.premise_id, m.resource, m.status, m.failed_on::text, m.next_verification_on::text,
+            CASE WHEN m.status = 'removed' AND m.decommissioned_on IS NOT NULL THEN (m.decommissioned_on + 1)::timestamp AT TIME ZONE b.timezone END AS removed_by,
+            LEAST(m.failed_on, m.next_verification_on)::timestamp AT TIME ZONE b.timezone AS unusable_at,
+            rin.replaced_at AS in_at, rin.installation_reading, rin.old_meter_id, rout.replaced_at AS out_at, rout.removal_reading
+       FROM meters m JOIN buildings b ON b.id = m.building_id
+       LEFT JOIN meter_replacements rout ON rout.old_meter_id = m.id
+       LEFT JOIN LATERAL (SELECT r.replaced_at, r.installation_reading, r.old_meter_id FROM meter_replacements r
+                           WHERE r.new_meter_id = m.id ORDER BY r.replaced_at DESC LIMIT 1) rin ON true
+      WHERE m.building_id = $1 AND m.placement = 'apartment' ORDER BY m.id`,
+    [buildingId],
+  );
+  const inPeriod = new Map<string, (typeof rows)[number] & { from: Date; to: Date }>();
+  for (const r of rows) {
+    const inAt = r.in_at ? new Date(r.in_at) : null;
+    // Removed without a replacement or a decommissioning day: out of service (as before: status <> 'removed').
+    const outAt = r.out_at ? new Date(r.out_at) : r.removed_by ? new Date(r.removed_by) : r.status === 'removed' ? null : new Date(8.64e15);
+    if (!outAt || outAt <= start || (inAt && inAt >= end)) continue;
+    inPeriod.set(r.id, { ...r, from: inAt && inAt > start ? inAt : start, to: outAt < end ? outAt : end });
+  }
+  const successorOf = new Set([...inPeriod.values()].filter((r) => r.old_meter_id && inPeriod.has(r.old_meter_id)).map((r) => r.old_meter_id!));
+  const out: MeteringPoint[] = [];
+  for (const head of inPeriod.values()) {
+    if (successorOf.has(head.id)) continue; // not the current meter of its point
+    const chain = [head];
+    for (let m = head; m.old_meter_id && inPeriod.has(m.old_meter_id) && m.from > start;) {
+      m = inPeriod.get(m.old_meter_id)!;
+      chain.unshift(m);
+    }
+    out.push({
+      meterId: head.id, premiseId: head.premise_id, resource: head.resource,
+      segments: chain.map((m) => ({
+        meterId: m.id, from: m.from, to: m.to,
+        startValue: m.from > start && m.installation_reading !== null ? Number(m.installation_reading) : null,
+        endValue: m.to < end && m.removal_reading !== null ? Number(m.removal_reading) : null,
+      })),
+      // A failed meter or an expired verification: no reading from the earlier of the two dates.
+      unusableFrom: earliest(dateOnly(head.failed_on), dateOnly(head.next_verification_on)),
+      unusableAt: head.unusable_at ? new Date(head.unusable_at) : null,
+    });
+  }
+  return out;
+}
+
+/**
+ * Consumption of a metering point: each meter measured over its own stretch and the stretches
+ * summed — (removal − old's start) + (new's end − installation) — so the drop from the old register
+ * to the new one is never read as a rollover. Null when any stretch lacks a reading.
+ */
+export async function segmentsConsumption(q: Queryable, mp: MeteringPoint, quantity: string, withReplacementValues: boolean): Promise<{ q: number; used: SourceRef[] } | null> {
+  let total = 0;
+  const used: SourceRef[] = [];
+  const cut = mp.unusableAt;
+  for (const seg of mp.segments) {
+    if (cut && seg.from >= cut) break;
+    const s = cut && seg.to > cut ? { ...seg, to: cut, endValue: null } : seg;
+    let pts = await meterPoints(q, Number(s.meterId), quantity, s.from, seg.to);
+    if (s.to !== seg.to) {
+      // Measured only up to the failure (or verification expiry): the last reading before it stands
+      // at the cut, nothing after it counts; the accrual's fallback charges the rest of the month.
+      pts = pts.filter((p) => p.time <= s.to);
+      const last = pts[pts.length - 1];
+      if (!last || last.time <= s.from) return null;
+      if (last.time < s.to) pts.push({ time: s.to, value: last.value, version: 0 });
+    }
+    // The replacement record's readings stand at the bounds when no reading row is there.
+    if (withReplacementValues) {
+      for (const [at, v] of [[s.from, s.startValue], [s.to, s.endValue]] as const) {
+        if (v !== null && !pts.some((p) => p.time.getTime() === at.getTime())) pts.push({ time: at, value: v, version: 0 });
+      }
+      pts.sort((a, b) => a.time.getTime() - b.time.getTime());
+    }
+    const m = measured(pts, s.from, s.to);
+    if (!m) return null;
+    total += m.q;
+    used.push(...m.used.filter((p) => p.version > 0).map((p) => ({ meterId: Number(s.meterId), time: p.time.toISOString(), version: p.version })));
+  }
+  return { q: total, used };
 }
 
 export async function loadBuildingInputs(q: Queryable, buildingId: number, period: string): Promise<BuildingInputs> {
@@ -132,33 +252,32 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
   const acc = await q.query<{ id: string; premise_id: string; residents: number }>(
     `SELECT a.id, a.premise_id, p.residents FROM personal_accounts a JOIN premises p ON p.id = a.premise_id
       WHERE p.building_id = $1 AND a.org_id = $2 AND a.active AND p.kind = 'residential' ORDER BY a.id`, [buildingId, orgId]);
-  const meters = await q.query<{ id: string; premise_id: string; resource: Resource; status: string; decommissioned_on: string | null; next_verification_on: string | null }>(
-    `SELECT id, premise_id, resource, status, decommissioned_on::text, next_verification_on::text FROM meters
-      WHERE building_id = $1 AND placement = 'apartment' AND status <> 'removed' ORDER BY id`, [buildingId]);
+  const points = await meteringPoints(q, buildingId, start, end);
+  // Heating by area (distribution.ts heatingShare): a building heat meter and no apartment heat meters.
+  const heatOdpu = await q.query(`SELECT 1 FROM meters WHERE building_id = $1 AND placement = 'building' AND resource = 'heat' AND status <> 'removed' LIMIT 1`, [buildingId]);
+  const heatingByArea = billable.has('heat') && heatOdpu.rows.length > 0 && !points.some((p) => p.resource === 'heat');
 
   const sources = new Map<string, SourceRef[]>();
   const accounts: AccountBillingInput[] = [];
   for (const a of acc.rows) {
-    const own = meters.rows.filter((m) => m.premise_id === a.premise_id && billable.has(m.resource));
+    const own = points.filter((m) => m.premiseId === a.premise_id && billable.has(m.resource));
     const inputs: MeterBillingInput[] = [];
     for (const m of own) {
       // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed.
       const t = tariffFor(tariffs, m.resource, periodKey);
       const quantities = t.kind === 'zones' ? t.prices.map((_, i) => `energy_t${i + 1}_kwh`) : [primaryQuantity(m.resource)];
-      const perQ = [];
-      for (const qn of quantities) perQ.push(measured(await meterPoints(q, Number(m.id), qn, start, end), start, end));
+      const perQ: Array<{ q: number; used: SourceRef[] } | null> = [];
+      for (const qn of quantities) perQ.push(await segmentsConsumption(q, m, qn, qn === primaryQuantity(m.resource)));
       const complete = perQ.every((x) => x !== null);
       const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : perQ[0]!.q;
-      if (complete) sources.set(m.id, perQ.flatMap((x) => x!.used.map((p) => ({ meterId: Number(m.id), time: p.time.toISOString(), version: p.version }))));
-      const h = await meterHistory(q, Number(m.id), period);
-      // An expired verification makes the meter unusable from that date (the fallback charges the rest).
-      const unusableFrom = m.next_verification_on ? new Date(`${m.next_verification_on}T00:00:00Z`) : null;
-      inputs.push({ meterId: m.id, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom });
+      if (complete) sources.set(m.meterId, perQ.flatMap((x) => x!.used));
+      const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
+      inputs.push({ meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom });
     }
     const metered = new Set(own.map((m) => m.resource));
-    const unmetered = [...billable].filter((r) => !metered.has(r) && norms[r] !== undefined);
+    const unmetered = [...billable].filter((r) => !metered.has(r) && norms[r] !== undefined && !(r === 'heat' && heatingByArea));
     // The accrual's period is the calendar month as dates (tariffs and rules are dated), not the local instants.
     accounts.push({ accountId: a.id, period: { start: periodKey, end: new Date(`${nextPeriod(period)}T00:00:00Z`) }, residents: Number(a.residents), meters: inputs, unmeteredResources: unmetered, norms, tariffs, rules });
   }
-  return { orgId, period: { start, end }, tariffs, rules, accounts, sources };
+  return { orgId, period: { start, end }, tariffs, rules, accounts, sources, heatingByArea };
 }
