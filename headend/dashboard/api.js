@@ -47,3 +47,19 @@ export async function optional(path) {
 }
 
 export const qs = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== '')).toString();
+
+/** Downloads a file the API serves (bearer auth, so not a plain link): saved under the server's file name. */
+export async function download(path) {
+  const headers = {};
+  const tk = token();
+  if (tk) headers.authorization = `Bearer ${tk}`;
+  const res = await fetch(path, { headers });
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null), path);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

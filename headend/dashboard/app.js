@@ -5,7 +5,7 @@
  * with the head-end, and the files the browser runs are exactly the files in this directory, served as
  * they are by the head-end (src/dashboard). ECharts comes from the echarts package's own bundle.
  *
- * Routes: #/ buildings · #/buildings/:id building · #/meters/:id meter.
+ * Routes: #/ buildings · #/buildings/:id building · #/buildings/:id/entry staff reading entry · #/meters/:id meter.
  */
 /* global location, URLSearchParams */
 import { api, ApiError, setToken, token } from './api.js';
@@ -15,6 +15,7 @@ import { disposeCharts } from './charts.js';
 import { renderBuildings } from './views/buildings.js';
 import { renderBuilding } from './views/building.js';
 import { renderMeter } from './views/meter.js';
+import { renderEntry } from './views/entry.js';
 
 const ENGINEER_ROLES = new Set(['admin', 'engineer', 'operator', 'billing']);
 const app = document.getElementById('app');
@@ -89,7 +90,8 @@ export async function route() {
   const ctx = { me, query, isCurrent: () => mine === generation, navigate: (hash) => { location.hash = hash; }, reload: () => route() };
   try {
     let view;
-    if (parts[0] === 'buildings' && parts[1]) view = await renderBuilding(Number(parts[1]), ctx);
+    if (parts[0] === 'buildings' && parts[1] && parts[2] === 'entry') view = await renderEntry(Number(parts[1]), ctx);
+    else if (parts[0] === 'buildings' && parts[1]) view = await renderBuilding(Number(parts[1]), ctx);
     else if (parts[0] === 'meters' && parts[1]) view = await renderMeter(Number(parts[1]), ctx);
     else view = await renderBuildings(ctx);
     if (!ctx.isCurrent()) return;

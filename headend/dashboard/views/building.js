@@ -3,7 +3,7 @@
  * meters are lying. Numbers come from GET /buildings/:id/overview (reads the tables the imbalance
  * service, validator and alert job write); daily and hourly series from GET /meters/:id/readings.
  */
-import { api, optional, qs } from '../api.js';
+import { api, download, optional, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { badge, h, section, table } from '../dom.js';
 import { dailyConsumption, fmtDateTime, fmtMonth, fmtNumber, fmtPct, heatParameters, imbalanceByMonth, monthRange, previousMonth, shiftMonth } from '../format.js';
@@ -11,6 +11,8 @@ import { dailyOption, heatOption, imbalanceOption, mountChart } from '../charts.
 import { RESOURCES } from './buildings.js';
 
 const MONTH = /^\d{4}-\d{2}$/;
+/** Roles whose users enter readings by hand (readings:enter). */
+const ENTRY_ROLES = new Set(['admin', 'engineer', 'operator']);
 const HEAT_WINDOW_MS = 7 * 86_400_000;
 
 /** Translated reasons of a verdict, comma-separated ("—" when none). */
@@ -151,6 +153,9 @@ export async function renderBuilding(id, ctx) {
   const node = h('div', { class: 'page' },
     h('p', {}, h('a', { href: '#/' }, t('common.back'))),
     h('h1', { 'data-testid': 'building-title' }, ov.building.address, ov.building.city ? h('span', { class: 'sub' }, ` · ${ov.building.city}`) : null),
+    h('p', { class: 'actions-line' },
+      ENTRY_ROLES.has(ctx.me.role) ? h('a', { class: 'button', href: `#/buildings/${id}/entry`, 'data-testid': 'open-entry' }, t('entry.open')) : null, ' ',
+      h('button', { type: 'button', class: 'small', 'data-testid': 'export-readings', onclick: () => download(`/readings/export?${qs({ building_id: id, resource, from: range.from, to: range.to, format: 'xlsx' })}`) }, t('entry.export'))),
     filters,
     section(`${t('building.chartImbalance')} · ${tc('resource', resource)}`, imbalanceChart, imbalanceTable,
       recompute ? h('p', { class: 'actions-line' }, recompute, ' ', recomputeNote) : null),
