@@ -54,6 +54,18 @@ describe('registry CRUD', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('a failed meter keeps the day it failed (billing counts no reading from then); the date is audited with the status', async () => {
+    const m = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat2, resource: 'cold_water', make: 'Пульсар', serial_number: 'CW-FAIL' });
+    expect(m.status).toBe(201);
+    expect(m.body.failed_on).toBeNull();
+    const r = await h.call('PATCH', `/meters/${m.body.id}`, h.adminToken, { status: 'failed', failed_on: '2025-03-12' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'failed', failed_on: '2025-03-12' });
+    const bad = await h.call('PATCH', `/meters/${m.body.id}`, h.adminToken, { failed_on: '12.03.2025' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('failed_on');
+  });
+
   it('derives the next verification date from the last one and the interval', async () => {
     const r = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat2, resource: 'electricity', make: 'Меркурий', serial_number: 'E-1', zones: 2, last_verified_on: '2020-06-15', verification_interval_years: 16 });
     expect(r.status).toBe(201);

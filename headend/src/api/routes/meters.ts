@@ -37,6 +37,8 @@ export const MeterBody = z.object({
   last_verified_on: DateInput.optional(),
   next_verification_on: DateInput.optional(),
   status: z.enum(['active', 'failed', 'removed']).optional(),
+  /** The day the meter failed: billing counts it as "no reading" from then on (migration 023). */
+  failed_on: DateInput.optional(),
   decommissioned_on: DateInput.optional(),
   place: z.string().max(200).optional(),
   installed_on: DateInput.optional(),
@@ -55,7 +57,7 @@ export const MeterRow = z.object({
   make: z.string(), model: z.string().nullable(), serial_number: z.string(), register_digits: z.number().nullable(),
   register_decimals: z.number().nullable(), zones: z.number(), unit: z.string().nullable(), commissioned_on: D,
   verification_interval_years: z.number().nullable(), last_verified_on: D, next_verification_on: D, status: z.string(),
-  decommissioned_on: D, place: z.string().nullable(), installed_on: D, sealed_on: D, antimagnetic_seal: z.boolean().nullable(),
+  failed_on: D, decommissioned_on: D, place: z.string().nullable(), installed_on: D, sealed_on: D, antimagnetic_seal: z.boolean().nullable(),
   has_temperature_sensors: z.boolean().nullable(), has_pressure_sensors: z.boolean().nullable(), remote_reading: z.boolean(),
   notes: z.string().nullable(), last_seen_at: Timestamp.nullable(), created_at: Timestamp, updated_at: Timestamp,
 });
