@@ -1,12 +1,30 @@
 /**
- * Notifications of reading collection (issue 7): staff told when residents submit; residents reminded
- * at the window's start and end and before a meter's verification expires. (Stub: filled in next.)
+ * Notifications of reading collection (issue 7): staff told when residents submit (digest.ts);
+ * residents reminded on the window's reminder days and before a meter's verification expires
+ * (rules.ts, daily.ts); all of it logged in notification_log and delivered by bullmq jobs (jobs.ts).
+ * This file is the module's face: `defineReminderJobs` is what server/features.ts calls.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Database } from '../api/queryable.js';
 import type { JobRunner } from '../jobs/index.js';
+import { defineNotificationJobs } from './jobs.js';
 
-export interface ReminderDeps { db: Database; logger: Logger; config: Config }
+export interface ReminderDeps {
+  db: Database;
+  logger: Logger;
+  config: Pick<Config, 'SMTP_URL' | 'SMTP_FROM'>;
+  /** Tests: delivery attempts per message and the webhook timeout. */
+  sendAttempts?: number;
+  webhookTimeoutMs?: number;
+}
 
-export async function defineReminderJobs(_jobs: JobRunner, _deps: ReminderDeps): Promise<void> {}
+export async function defineReminderJobs(jobs: JobRunner, deps: ReminderDeps): Promise<void> {
+  defineNotificationJobs(jobs, deps);
+}
+
+export { DIGEST_JOB, REMINDERS_JOB, SEND_JOB, RunData, enqueueSends, notificationJobsDefined } from './jobs.js';
+export { planDigest, DIGEST_ROLES, type DigestResult } from './digest.js';
+export { planReminders, type RemindersResult } from './daily.js';
+export { dueReminders, windowReminder, verificationDue, ruDate, type Reminder, type MeterState } from './rules.js';
+export { NotificationSettings, DEFAULT_NOTIFICATION_SETTINGS, NOTIFICATION_COLUMNS, settingsOfBuildings, redactWebhook } from './settings.js';
