@@ -5,6 +5,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { redactUrl } from '../util/redact-url.js';
 import type { ExchangeConfig, ExchangeRun } from './run.js';
+import { describeLocation } from './transports/index.js';
 
 export interface ExchangeMailer { send(c: ExchangeConfig, run: ExchangeRun): Promise<void> }
 
@@ -18,7 +19,7 @@ export function reportSubject(c: ExchangeConfig, run: ExchangeRun): string {
 
 export function reportText(c: ExchangeConfig, run: ExchangeRun): string {
   return [
-    `Exchange config #${c.id} (${c.direction}, organisation ${c.org_id}${c.building_id ? `, building ${c.building_id}` : ''}), folder ${c.folder}`,
+    `Exchange config #${c.id} (${c.direction}, organisation ${c.org_id}${c.building_id ? `, building ${c.building_id}` : ''}), folder ${describeLocation(c)}`,
     `Run #${run.id}: ${run.status}`,
     `Started:  ${new Date(run.started_at).toISOString()}`,
     `Finished: ${run.finished_at ? new Date(run.finished_at).toISOString() : '-'}`,

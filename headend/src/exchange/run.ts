@@ -1,20 +1,23 @@
 /**
  * One exchange run for one config, logged in exchange_runs (running → ok | failed with a message).
+ * The files live behind a transport (transports/): the local folder, or an FTP/FTPS/SFTP server with
+ * one connection per run, always closed at the end.
  * Export: the readings of the last `period_days` days → one XML file in the folder (written under a
  * temporary name and renamed, so a reader never sees half a file).
  * Import: every *.xml in the inbox folder, oldest name first, each applied all-or-nothing, then moved
  * to processed/ or failed/ (a failed file gets a .errors.txt next to it naming rows and columns).
+ * A file whose readings were stored but which could not be moved stays in the inbox; the next run
+ * finds its readings `unchanged` and moves it then, so nothing is applied twice.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Database } from '../api/queryable.js';
 import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';
 import { listReadings } from './readings-list.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
+import { inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
 
-export interface ExchangeConfig {
+export interface ExchangeConfig extends TransportConfig {
   id: number; org_id: number; building_id: number | null; direction: 'export' | 'import'; folder: string; cron: string;
   period_days: number; email_to: string | null; enabled: boolean;
 }
@@ -31,42 +34,41 @@ export interface ExchangeDeps {
   mailer?: ExchangeMailer | null;
   /** Where background failures (writing schedules) are logged. */
   logger?: { warn(obj: object, msg: string): void };
+  /** Connect and per-operation deadlines of remote transports (defaults: transports/types.ts). */
+  timeouts?: Partial<TransportTimeouts>;
 }
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
   const r = (await db.query('SELECT * FROM exchange_configs WHERE id = $1', [id])).rows[0];
-  return r ? { ...r, id: Number(r.id), org_id: Number(r.org_id), building_id: r.building_id === null ? null : Number(r.building_id) } : null;
+  return r ? { ...r, id: Number(r.id), org_id: Number(r.org_id), building_id: r.building_id === null ? null : Number(r.building_id), port: r.port === null ? null : Number(r.port) } : null;
 }
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-async function exportOnce(deps: ExchangeDeps, c: ExchangeConfig): Promise<{ message: string; counts: Record<string, number> }> {
+async function exportOnce(deps: ExchangeDeps, c: ExchangeConfig, t: ExchangeTransport): Promise<{ message: string; counts: Record<string, number> }> {
   const now = deps.now?.() ?? new Date();
   const from = new Date(now.getTime() - c.period_days * 86_400_000);
   const rows = await listReadings(deps.db, { org_id: c.org_id, building_id: c.building_id ?? undefined, from: from.toISOString(), to: now.toISOString() }, null);
   const xml = readingsXml({ orgId: c.org_id, buildingId: c.building_id, from, to: now, generatedAt: now }, rows);
-  await mkdir(c.folder, { recursive: true });
+  await t.mkdir();
   const name = `readings-org${c.org_id}${c.building_id ? `-b${c.building_id}` : ''}-${stamp(now)}-cfg${c.id}.xml`;
-  await writeFile(join(c.folder, `.${name}.part`), xml, 'utf8');
-  await rename(join(c.folder, `.${name}.part`), join(c.folder, name));
+  await t.writeAtomic(name, xml);
   return { message: `wrote ${name} (${rows.length} readings)`, counts: { files: 1, readings: rows.length } };
 }
 
-async function importOnce(deps: ExchangeDeps, c: ExchangeConfig): Promise<{ ok: boolean; message: string; counts: Record<string, number> }> {
-  await mkdir(join(c.folder, 'processed'), { recursive: true });
-  await mkdir(join(c.folder, 'failed'), { recursive: true });
-  const files = (await readdir(c.folder, { withFileTypes: true }))
-    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.xml') && !e.name.startsWith('.')).map((e) => e.name).sort();
+async function importOnce(deps: ExchangeDeps, c: ExchangeConfig, t: ExchangeTransport): Promise<{ ok: boolean; message: string; counts: Record<string, number> }> {
+  await t.mkdir('processed');
+  await t.mkdir('failed');
+  const files = inboxOrder(await t.list()).map((f) => f.name);
   const actor: Actor = { kind: 'system', id: null, name: `exchange:${c.id}` };
   const counts = { files: files.length, files_ok: 0, files_failed: 0, inserted: 0, unchanged: 0 };
   const problems: string[] = [];
   for (const name of files) {
-    const path = join(c.folder, name);
     let errorText: string | null = null;
     try {
-      const { columns, rows } = xmlToRows(await readFile(path, 'utf8'));
+      const { columns, rows } = xmlToRows(await t.read(name));
       const report = await importReadingRows(deps.db, name, columns, rows, { orgId: c.org_id, dryRun: false, actor, fileName: name, buildingIds: null, now: deps.now?.() });
       if (report.ok) {
         counts.inserted += report.summary.insert;
@@ -80,11 +82,11 @@ async function importOnce(deps: ExchangeDeps, c: ExchangeConfig): Promise<{ ok: 
     }
     if (errorText === null) {
       counts.files_ok++;
-      await rename(path, join(c.folder, 'processed', name));
+      await t.move(name, 'processed');
     } else {
       counts.files_failed++;
-      await rename(path, join(c.folder, 'failed', name));
-      await writeFile(join(c.folder, 'failed', `${name}.errors.txt`), `${errorText}\n`, 'utf8');
+      await t.move(name, 'failed');
+      await t.writeErrors(name, `${errorText}\n`);
       problems.push(`${name}: ${errorText.split('\n').slice(0, 5).join('; ')}`);
     }
   }
@@ -103,17 +105,23 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   let message: string;
   let counts: Record<string, number> = {};
   try {
-    if (c.direction === 'export') {
-      ({ message, counts } = await exportOnce(deps, c));
-      status = 'ok';
-    } else {
-      const r = await importOnce(deps, c);
-      ({ message, counts } = r);
-      status = r.ok ? 'ok' : 'failed';
+    const t = await openTransport(c, deps.timeouts);
+    try {
+      if (c.direction === 'export') {
+        ({ message, counts } = await exportOnce(deps, c, t));
+        status = 'ok';
+      } else {
+        const r = await importOnce(deps, c, t);
+        ({ message, counts } = r);
+        status = r.ok ? 'ok' : 'failed';
+      }
+    } finally {
+      await t.close();
     }
   } catch (e) {
     status = 'failed';
-    message = (e as Error).message;
+    // Transport errors already cut the secret out; this catches anything else that might echo it.
+    message = scrub((e as Error).message, c.secret);
   }
   const { rows } = await deps.db.query(
     `UPDATE exchange_runs SET status = $2, message = $3, counts = $4::jsonb, finished_at = now() WHERE id = $1 RETURNING *`,
