@@ -1,14 +1,122 @@
 /**
  * Billing jobs (issue 7): a late or corrected reading of a closed period books adjustment lines in the
- * next open period by itself. (Stub: filled in next.)
+ * next open period by itself. The validator reports the building × resource stretches it touched;
+ * each month of the building they reach that is closed for its organisation gets a `billing.recalc`
+ * job calling recalculateClosed (which adds nothing when nothing changed).
+ *
+ * A reading moves every month bound interpolated across it, i.e. the bounds between its meter's
+ * neighbouring readings, so the stretch is widened to the neighbours first (as the imbalance jobs do).
+ * Duplicates coalesce like `imbalance.recompute`: the job id is per building + month + tumbling window,
+ * delayed to the window's end, so a burst of corrections is one recalculation, and a change arriving
+ * while a run is active lands in a later window (a new id), hence another run.
  */
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Database } from '../api/queryable.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
+import { periodsBetween } from '../imbalance/periods.js';
+import { primaryQuantity } from '../api/services/readings.js';
+import { recalculateClosed } from './service.js';
+import { BillingError } from './inputs.js';
 
-export interface BillingJobDeps { db: Database; logger: Logger }
+export interface BillingJobDeps {
+  db: Database;
+  logger: Logger;
+  /** Coalescing window of recalculation jobs, ms (default 60 s). */
+  coalesceMs?: number;
+}
 
-export async function defineBillingJobs(_jobs: JobRunner, _deps: BillingJobDeps): Promise<void> {}
+export const RECALC_JOB = 'billing.recalc';
+export const RecalcData = z.object({
+  buildingId: z.number().int().positive(),
+  /** First day of the month, 'YYYY-MM-01'. */
+  period: z.string().regex(/^\d{4}-\d{2}-01$/),
+});
+export type RecalcData = z.infer<typeof RecalcData>;
 
-export async function enqueueBillingRecalc(_jobs: JobRunner, _affected: AffectedPeriod[]): Promise<void> {}
+const DEFAULT_COALESCE_MS = 60_000;
+/** As far as the billing inputs look beyond a bound (inputs.ts meterPoints). */
+const NEIGHBOUR_DAYS = 45;
+const MAX_MONTHS = 120;
+
+const defined = new WeakMap<JobRunner, BillingJobDeps>();
+
+export async function defineBillingJobs(jobs: JobRunner, deps: BillingJobDeps): Promise<void> {
+  defined.set(jobs, deps);
+  jobs.define({
+    name: RECALC_JOB,
+    data: RecalcData,
+    handler: async (d, ctx) => {
+      if (!(await closedFor(deps.db, d.buildingId, d.period))) return { skipped: 'not_closed' };
+      try {
+        const r = await recalculateClosed(deps.db, d.buildingId, d.period);
+        if (r.lines > 0) ctx.log.info({ ...d, ...r }, `billing: recalculation of ${d.period.slice(0, 7)} booked ${r.lines} adjustment line(s) in ${r.target.slice(0, 7)}`);
+        return r;
+      } catch (e) {
+        // Settings missing (tariff, norm): retrying will not help; staff see it when they compute.
+        if (e instanceof BillingError) {
+          ctx.log.warn({ ...d, reason: e.code, err: e.message }, 'billing: recalculation skipped');
+          return { skipped: e.code, message: e.message };
+        }
+        throw e;
+      }
+    },
+  });
+}
+
+async function closedFor(db: Database, buildingId: number, period: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM billing_periods p JOIN buildings b ON b.org_id = p.org_id WHERE b.id = $1 AND p.period = $2 AND p.status = 'closed'`, [buildingId, period]);
+  return rows.length > 0;
+}
+
+/** The stretch grown to the nearest readings outside it of the meters with readings in it. */
+async function widen(db: Database, a: AffectedPeriod): Promise<{ lo: Date; hi: Date }> {
+  const to = a.to < a.from ? a.from : a.to;
+  const { rows } = await db.query(
+    `SELECT min(p.prev) AS lo, max(n.next) AS hi FROM meters m
+       CROSS JOIN LATERAL (SELECT max(time) AS prev FROM readings r
+                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time < $3 AND r.time >= $3::timestamptz - make_interval(days => $6)) p
+       CROSS JOIN LATERAL (SELECT min(time) AS next FROM readings r
+                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time > $4 AND r.time <= $4::timestamptz + make_interval(days => $6)) n
+      WHERE m.building_id = $1 AND m.resource = $2
+        AND EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time >= $3 AND r.time <= $4)`,
+    [a.buildingId, a.resource, a.from, to, primaryQuantity(a.resource), NEIGHBOUR_DAYS]);
+  const lo = rows[0]?.lo ? new Date(rows[0].lo) : a.from;
+  const hi = rows[0]?.hi ? new Date(rows[0].hi) : to;
+  return { lo: lo < a.from ? lo : a.from, hi: hi > to ? hi : to };
+}
+
+/** Closed months of the building's organisation among the local months overlapping [lo, hi]. */
+async function closedMonths(db: Database, buildingId: number, lo: Date, hi: Date): Promise<string[]> {
+  const months = await periodsBetween(db, buildingId, 'month', lo, hi, MAX_MONTHS);
+  if (!months || months.length === 0) return [];
+  const { rows } = await db.query<{ period: string }>(
+    `SELECT to_char(p.period, 'YYYY-MM-DD') AS period FROM billing_periods p JOIN buildings b ON b.org_id = p.org_id
+      WHERE b.id = $1 AND p.status = 'closed'
+        AND p.period = ANY(SELECT (s AT TIME ZONE b.timezone)::date FROM unnest($2::timestamptz[]) s)
+      ORDER BY p.period`,
+    [buildingId, months.map((m) => m.start)]);
+  return rows.map((r) => r.period);
+}
+
+/** Enqueues a coalesced recalculation of every closed month the changes reach. */
+export async function enqueueBillingRecalc(jobs: JobRunner, affected: AffectedPeriod[]): Promise<void> {
+  const deps = defined.get(jobs);
+  if (!deps) throw new Error('enqueueBillingRecalc: call defineBillingJobs on this runner first');
+  const keys = new Map<string, RecalcData>();
+  for (const a of affected) {
+    const span = await widen(deps.db, a);
+    // A reading exactly at a bound is also the end value of the month before: hence − 1 ms.
+    for (const period of await closedMonths(deps.db, a.buildingId, new Date(span.lo.getTime() - 1), span.hi)) {
+      keys.set(`${a.buildingId}.${period}`, { buildingId: a.buildingId, period });
+    }
+  }
+  const w = deps.coalesceMs ?? DEFAULT_COALESCE_MS;
+  const now = Date.now();
+  const window = Math.floor(now / w);
+  for (const d of keys.values()) {
+    await jobs.enqueue(RECALC_JOB, d, { jobId: `bill.${d.buildingId}.${d.period}.w${window}`, delay: (window + 1) * w - now });
+  }
+}
