@@ -1,0 +1,132 @@
+/**
+ * Pure pieces of the residents' page: formatting, the summary widget's text, reading the number a
+ * resident typed, explaining the API's refusals per meter, and the invite link. No DOM, no fetch, so
+ * the module tests run them under Node.
+ */
+import { locale, plural, t } from './i18n.js';
+
+const NONE = () => t('common.none');
+
+export function fmtNumber(v, digits = 3) {
+  if (v == null || !Number.isFinite(Number(v))) return NONE();
+  return new Intl.NumberFormat(locale(), { minimumFractionDigits: 0, maximumFractionDigits: digits }).format(Number(v));
+}
+
+/** A calendar date the API sends as YYYY-MM-DD (a window's day): shown as that day, whatever the browser's zone. */
+export function fmtDay(day) {
+  if (!day) return NONE();
+  const [y, m, d] = String(day).slice(0, 10).split('-').map(Number);
+  return new Intl.DateTimeFormat(locale(), { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** An instant (submission time) in the browser's own zone: the resident is where the flat is. */
+export function fmtDateTime(iso, timeZone) {
+  if (!iso) return NONE();
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return NONE();
+  return new Intl.DateTimeFormat(locale(), { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', ...(timeZone ? { timeZone } : {}) }).format(d);
+}
+
+/** The date of an instant in the browser's zone (the period a reading is dated to: local midnight of its first day). */
+export function fmtDate(iso) {
+  if (!iso) return NONE();
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return NONE();
+  return new Intl.DateTimeFormat(locale(), { day: '2-digit', month: '2-digit', year: 'numeric' }).format(d);
+}
+
+/** "2025-01" → "янв. 2025" / "Jan 2025". */
+export function fmtMonth(period) {
+  const [y, m] = period.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+/** Readings of heat and electricity are energy (kWh); water and gas are volume (m³) — as the API stores them. */
+export const unitOf = (resource) => t(resource === 'heat' || resource === 'electricity' ? 'unit.kwh' : 'unit.m3');
+
+/** The resident's own name for a meter, else its resource. */
+export const meterTitle = (m) => (m.label && m.label.trim() ? m.label : t(`resource.${m.resource}`));
+
+/** The home widget's line from GET /resident/meters' summary, in the page's language. */
+export function widgetText(s) {
+  if (!s) return NONE();
+  if (s.state === 'open') {
+    if (s.total > 0 && s.submitted >= s.total) return t('widget.done', { submitted: s.submitted, total: s.total });
+    return t('widget.open', { submitted: s.submitted, total: s.total, meters: plural('widget.meter', s.total), due: fmtDay(s.due) });
+  }
+  if (s.opensInDays == null) return t('widget.none');
+  if (s.opensInDays === 0) return t('widget.closedToday');
+  return t('widget.closed', { days: s.opensInDays, dayWord: plural('widget.day', s.opensInDays), date: fmtDay(s.opensOn) });
+}
+
+/**
+ * The number typed for a meter: spaces ignored, comma or point as the decimal mark. Empty → null
+ * (the meter is simply not submitted this time). Else { value } or { error: i18n key }.
+ */
+export function parseReading(text, integerOnly) {
+  const s = String(text ?? '').replace(/[\s\u00a0\u202f]/g, '').replace(',', '.');
+  if (s === '') return null;
+  if (s.startsWith('-')) return { error: 'err.negative' };
+  if (!/^\d+(\.\d+)?$/.test(s) && !/^\.\d+$/.test(s)) return { error: 'err.notNumber' };
+  const value = Number(s);
+  if (!Number.isFinite(value)) return { error: 'err.notNumber' };
+  if (integerOnly && !Number.isInteger(value)) return { error: 'err.integerOnly' };
+  return { value };
+}
+
+// The API's refusals and warnings (src/collection/rules.ts, entry.ts) are English sentences starting
+// "meter N: "; the ones a resident can meet are recognised and retold in the page's language.
+const PATTERNS = [
+  [/^(\S+) is less than the previous reading (\S+)$/, 'err.belowPrevious', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]) })],
+  [/^the collection window is closed \(last (\S+) – (\S+); next opens (\S+),/, 'err.windowClosed', (m) => ({ lastStart: fmtDay(m[1]), lastEnd: fmtDay(m[2]), opensOn: fmtDay(m[3]) })],
+  [/^only whole numbers are accepted/, 'err.integerOnly', () => ({})],
+  [/^verification expired on (\S+);/, 'err.verificationExpired', (m) => ({ date: fmtDay(m[1]) })],
+  [/^collection of readings for this resource is disabled/, 'err.disabled', () => ({})],
+  [/^a reading is a non-negative number/, 'err.negative', () => ({})],
+  [/^given twice$/, 'err.twice', () => ({})],
+  [/^is \w+$/, 'err.inactive', () => ({})],
+  [/^consumption (\S+) is more than (\S+)× the average of the last 3 months \((\S+) a month\)/, 'warn.high', (m) => ({ consumption: fmtNumber(m[1]), factor: m[2], average: fmtNumber(m[3]) })],
+];
+
+/** One refusal or warning message in the page's language (unknown ones as the API wrote them). */
+export function explain(message, unit = '') {
+  const text = String(message ?? '').replace(/^meter \d+: /, '');
+  for (const [re, key, params] of PATTERNS) {
+    const m = re.exec(text);
+    if (m) return t(key, { ...params(m), unit });
+  }
+  return text;
+}
+
+/**
+ * Per-meter messages from an error's details ({ path: "readings.<i>", message }): the index points into
+ * the readings that were sent; a message naming "meter N:" is the fallback. Returns Map<meterId, string[]>.
+ */
+export function messagesByMeter(details, sent, unitFor = () => '') {
+  const out = new Map();
+  for (const d of details ?? []) {
+    const byPath = /^readings\.(\d+)/.exec(d.path ?? '');
+    const byText = /^meter (\d+):/.exec(d.message ?? '');
+    const id = byPath && sent[Number(byPath[1])] ? sent[Number(byPath[1])].meter_id : byText ? Number(byText[1]) : null;
+    if (id == null) continue;
+    out.set(id, [...(out.get(id) ?? []), explain(d.message, unitFor(id))]);
+  }
+  return out;
+}
+
+/**
+ * An invite link /resident/?account=…&code=…: the two values and the same URL without them (the page
+ * replaces its address with it at once, so the code stays out of the history and bookmarks).
+ */
+export function readInvite(href) {
+  const url = new URL(href);
+  const account = url.searchParams.get('account');
+  const code = url.searchParams.get('code');
+  if (account === null && code === null) return null;
+  url.searchParams.delete('account');
+  url.searchParams.delete('code');
+  return { account: (account ?? '').trim(), code: (code ?? '').trim(), cleanUrl: `${url.pathname}${url.search}${url.hash}` };
+}
+
+/** Minutes to tell a locked-out resident, from Retry-After (seconds); at least 1. */
+export const retryMinutes = (retryAfter) => Math.max(1, Math.ceil((Number(retryAfter) || 60) / 60));

@@ -1,0 +1,151 @@
+/**
+ * The residents' page's pure browser modules under Node: both dictionaries complete (same keys, same
+ * placeholders, every resource), the widget line in both languages with Russian plurals, reading what
+ * a resident typed, and every refusal the collection rules (src/collection/rules.ts, the real ones) can
+ * give a resident retold in the page's language rather than left in the API's English.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkEntry, DEFAULT_SETTINGS, windowState, type EntryContext, type MeterFacts } from '../../src/collection/rules.js';
+
+// Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig (no allowJs) does not type them.
+const dir = '../../resident/';
+let i18n: any;
+let fmt: any;
+beforeAll(async () => {
+  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`);
+  fmt = await import(/* @vite-ignore */ `${dir}format.js`);
+});
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('dictionaries', () => {
+  it('RU and EN have the same keys and the same placeholders, none empty', () => {
+    const { ru, en } = i18n.DICTIONARIES;
+    expect(Object.keys(ru).sort()).toEqual(Object.keys(en).sort());
+    for (const k of Object.keys(ru)) {
+      expect(ru[k], `ru ${k}`).not.toBe('');
+      expect(en[k], `en ${k}`).not.toBe('');
+      expect(placeholders(ru[k]), k).toEqual(placeholders(en[k]));
+    }
+  });
+
+  it('every resource, unit and plural form is there in both languages', () => {
+    const keys = [
+      ...['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas'].map((r) => `resource.${r}`),
+      'unit.m3', 'unit.kwh',
+      ...['one', 'few', 'many', 'other'].flatMap((f) => [`widget.meter.${f}`, `widget.day.${f}`]),
+    ];
+    for (const lang of ['ru', 'en']) for (const k of keys) expect(i18n.DICTIONARIES[lang], `${lang} ${k}`).toHaveProperty([k]);
+  });
+
+  it('language: remembered choice, else the browser language (ru/uk/be → Russian), else English', () => {
+    expect(i18n.initialLanguage('en', 'ru-RU')).toBe('en');
+    expect(i18n.initialLanguage(null, 'ru-RU')).toBe('ru');
+    expect(i18n.initialLanguage(null, 'be-BY')).toBe('ru');
+    expect(i18n.initialLanguage('de', 'de-DE')).toBe('en');
+    expect(() => i18n.setLanguage('de', { persist: false })).toThrow(/unknown language "de"/);
+  });
+});
+
+describe('widget', () => {
+  it('open, done, closed and nothing collected — Russian with plurals', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(fmt.widgetText({ state: 'open', submitted: 1, total: 2, due: '2026-11-25' })).toBe('1 из 2 счётчиков, до 25.11.2026');
+    expect(fmt.widgetText({ state: 'open', submitted: 0, total: 1, due: '2026-11-25' })).toBe('0 из 1 счётчика, до 25.11.2026');
+    expect(fmt.widgetText({ state: 'open', submitted: 2, total: 2, due: '2026-11-25' })).toBe('Показания переданы (2 из 2)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-15', opensInDays: 5 })).toBe('Приём откроется через 5 дней (15.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-11', opensInDays: 1 })).toBe('Приём откроется через 1 день (11.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-13', opensInDays: 3 })).toBe('Приём откроется через 3 дня (13.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 0, opensOn: null, opensInDays: null })).toBe('Приём показаний сейчас не ведётся');
+  });
+
+  it('English', () => {
+    i18n.setLanguage('en', { persist: false });
+    expect(fmt.widgetText({ state: 'open', submitted: 1, total: 2, due: '2026-11-25' })).toBe('1 of 2 meters submitted, due by 25/11/2026');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-11', opensInDays: 1 })).toBe('Submission opens in 1 day (11/12/2026)');
+  });
+});
+
+describe('reading what was typed', () => {
+  it('comma or point, spaces ignored; empty skips the meter; refusals name the reason', () => {
+    expect(fmt.parseReading('', false)).toBeNull();
+    expect(fmt.parseReading('  ', true)).toBeNull();
+    expect(fmt.parseReading('123,45', false)).toEqual({ value: 123.45 });
+    expect(fmt.parseReading('1 234.5', false)).toEqual({ value: 1234.5 });
+    expect(fmt.parseReading('00150', true)).toEqual({ value: 150 });
+    expect(fmt.parseReading('150,5', true)).toEqual({ error: 'err.integerOnly' });
+    expect(fmt.parseReading('-3', false)).toEqual({ error: 'err.negative' });
+    expect(fmt.parseReading('12abc', false)).toEqual({ error: 'err.notNumber' });
+    expect(fmt.parseReading('1,2,3', false)).toEqual({ error: 'err.notNumber' });
+    expect(fmt.parseReading('1e5', false)).toEqual({ error: 'err.notNumber' });
+  });
+});
+
+describe('refusals from the real collection rules, retold', () => {
+  const facts = (over: Partial<MeterFacts> = {}): MeterFacts => ({
+    meterId: 42, nextVerificationOn: null,
+    previous: { time: new Date('2026-10-01T00:00:00Z'), value: 100 },
+    earliestInThreeMonths: { time: new Date('2026-08-01T00:00:00Z'), value: 80 },
+    ...over,
+  });
+  const today = { y: 2026, m: 11, d: 20 };
+  const ctx = (over: Partial<EntryContext> = {}): EntryContext => ({
+    today, settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, window: windowState(today, 1, 31),
+    mayBypassWindow: false, readingTime: new Date('2026-11-01T00:00:00Z'), ...over,
+  });
+  const reason = (v: ReturnType<typeof checkEntry>) => (v.ok ? v.warning : v.reason) as string;
+
+  const cases: [string, string, string, string][] = [];
+  beforeAll(() => {
+    cases.push(
+      ['below previous', reason(checkEntry(95, facts(), ctx())), 'Показание 95 меньше предыдущего (100)', 'Reading 95 is less than the previous one (100)'],
+      ['integer only', reason(checkEntry(105.5, facts(), ctx({ settings: { ...ctx().settings, integer_only: true } }))), 'Для этого счётчика принимаются только целые числа', 'Only whole numbers are accepted for this meter'],
+      ['window closed', reason(checkEntry(105, facts(), ctx({ window: windowState(today, 15, 18), settings: { ...ctx().settings, window_start_day: 15, window_end_day: 18 } }))),
+        'Приём показаний закрыт: был с 15.11.2026 по 18.11.2026, следующий откроется 15.12.2026', 'Submission is closed: it was open 15/11/2026 – 18/11/2026, next opens 15/12/2026'],
+      ['verification expired', reason(checkEntry(105, facts({ nextVerificationOn: '2020-01-01' }), ctx())),
+        'Срок поверки истёк 01.01.2020: показания этого счётчика не принимаются, обратитесь в управляющую компанию', 'Verification expired on 01/01/2020: readings of this meter are not accepted, contact your managing company'],
+      ['disabled', reason(checkEntry(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } }))), 'Показания по этому ресурсу в вашем доме не принимаются', 'Readings of this resource are not collected in your building'],
+      ['high consumption', reason(checkEntry(150, facts(), ctx())),
+        'Расход 50 м³ более чем в 3 раза превышает средний за 3 месяца (9,98 м³ в месяц)', 'Consumption 50 m³ is more than 3× the 3-month average (9.98 m³ a month)'],
+    );
+  });
+
+  it('each in Russian and English', () => {
+    for (const [what, message, ru, en] of cases) {
+      expect(message, what).toMatch(/^meter 42: /);
+      i18n.setLanguage('ru', { persist: false });
+      expect(fmt.explain(message, 'м³'), what).toBe(ru);
+      i18n.setLanguage('en', { persist: false });
+      expect(fmt.explain(message, 'm³'), what).toBe(en);
+    }
+    expect(fmt.explain('meter 42: something new')).toBe('something new');
+  });
+
+  it('details go to the meter the path points at (index into what was sent), else the meter the message names', () => {
+    i18n.setLanguage('en', { persist: false });
+    const sent = [{ meter_id: 7, value: 1 }, { meter_id: 42, value: 95 }];
+    const byMeter = fmt.messagesByMeter([
+      { path: 'readings.1', message: 'meter 42: 95 is less than the previous reading 100' },
+      { message: 'meter 7: given twice' },
+      { path: 'body.readings', message: 'no meter here' },
+    ], sent);
+    expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['The meter is given twice']]]);
+  });
+});
+
+describe('invite link and dates', () => {
+  it('takes account and code out of the address, keeping the rest', () => {
+    expect(fmt.readInvite('http://h/resident/?account=LS-1&code=ABCD2345XY')).toEqual({ account: 'LS-1', code: 'ABCD2345XY', cleanUrl: '/resident/' });
+    expect(fmt.readInvite('http://h/resident/?code=X&lang=en&account=%D0%9B%D0%A1-7#/history')).toEqual({ account: 'ЛС-7', code: 'X', cleanUrl: '/resident/?lang=en#/history' });
+    expect(fmt.readInvite('http://h/resident/#/history')).toBeNull();
+  });
+
+  it('a window day is that calendar day in any zone; Retry-After in whole minutes', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(fmt.fmtDay('2026-01-01')).toBe('01.01.2026');
+    expect(fmt.fmtMonth('2026-03')).toMatch(/^мар/);
+    expect(fmt.retryMinutes('900')).toBe(15);
+    expect(fmt.retryMinutes('61')).toBe(2);
+    expect(fmt.retryMinutes(null)).toBe(1);
+  });
+});
