@@ -1,0 +1,148 @@
+/**
+ * The simulated building of the billing month test and the month's expected accruals by hand.
+ * The truth is the building simulator's model (test/fixtures/billing-month.yaml): register values of
+ * its meters at the month bounds, rounded to what a meter shows (water 0.001 m³, energy 0.01 kWh).
+ * The head-end only ever sees these numbers through its real entry paths; here they are turned into
+ * invoice lines with plain arithmetic, independently of src/billing.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { startBuilding, type Building } from '@amr/simulators';
+
+export const TZ = 'Europe/Moscow';
+/** Moscow keeps UTC+3 all year (no DST since 2014): local midnight of day D is D−1 21:00 UTC. */
+const MSK_MS = 3 * 3_600_000;
+const HOUR = 3_600_000;
+
+export type Water = 'cold_water' | 'hot_water';
+export type Billed = Water | 'electricity';
+
+/** Local midnight (Moscow) starting the 1st of month `m0` (0-based, may overflow) of year `y`. */
+export const monthStart = (y: number, m0: number): Date => new Date(Date.UTC(y, m0, 1) - MSK_MS);
+export const monthKey = (d: Date): string => new Date(d.getTime() + MSK_MS).toISOString().slice(0, 7);
+
+/**
+ * The months of the test from "now": the residents' entry API dates a reading at the start of the
+ * current collection period (window 1–31 → the 1st of this month), which is the END of the billed
+ * month. So billed = last month; three months of history before it; adjustments land in this month.
+ * bounds[0..4] = starts of (this month − 4) … this month.
+ */
+export function monthsFrom(now: Date) {
+  const local = new Date(now.getTime() + MSK_MS);
+  const y = local.getUTCFullYear();
+  const m = local.getUTCMonth();
+  const bounds = [-4, -3, -2, -1, 0].map((k) => monthStart(y, m + k));
+  return {
+    bounds,
+    history: bounds.slice(0, 3).map(monthKey),
+    billed: monthKey(bounds[3]),
+    current: monthKey(bounds[4]),
+    /** Days of the billed month (the accrual's fallbacks are pro rata by days; a whole month = 1). */
+    billedDays: Math.round((bounds[4].getTime() - bounds[3].getTime()) / 86_400_000),
+  };
+}
+
+export async function startSimBuilding(simStart: Date): Promise<Building> {
+  const cfg = parseYaml(readFileSync(fileURLToPath(new URL('../fixtures/billing-month.yaml', import.meta.url)), 'utf8')) as Record<string, unknown>;
+  return startBuilding({ ...cfg, start: simStart.toISOString() });
+}
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Registers of the model at an instant, as the meter shows them. */
+export class Truth {
+  constructor(readonly b: Building) {}
+  meter(id: string) {
+    const m = this.b.meters.find((x) => x.meterId === id);
+    if (!m) throw new Error(`no meter ${id} in the simulated building`);
+    return m;
+  }
+  /** Water m³ to 0.001, energy kWh to 0.01. */
+  register(id: string, t: Date): number {
+    const m = this.meter(id);
+    const v = m.register(t.getTime());
+    return m.resource === 'cold_water' || m.resource === 'hot_water' ? r3(v) : r2(v);
+  }
+  /**
+   * Day (T1, 07–23 local) and night (T2, 23–07 local) registers of an apartment electricity meter:
+   * the model's hourly use split by the local hour it falls in; the register's starting value is
+   * split 60/40. (The simulated SDM120 has one register; a day/night meter shows these two.)
+   */
+  zones(id: string, t: Date): [number, number] {
+    const m = this.meter(id);
+    const start = this.b.config.start.getTime();
+    let day = 0;
+    let night = 0;
+    for (let h = start; h < t.getTime(); h += HOUR) {
+      const use = m.trueCumulative(h + HOUR) - m.trueCumulative(h);
+      const localHour = new Date(h + MSK_MS).getUTCHours();
+      if (localHour >= 23 || localHour < 7) night += use;
+      else day += use;
+    }
+    return [r2(m.initialReading * 0.6 + day), r2(m.initialReading * 0.4 + night)];
+  }
+}
+
+// ---------------------------------------------------------------- hand-computed invoice lines
+
+/** Kopecks of quantity × price (roubles), half away from zero as the domain rounds money; the 1e-9
+ * absorbs float noise of a difference of two readings (e.g. 12.345000000001) at an exact half. */
+export function kop(quantity: number, price: number): number {
+  const k = quantity * price * 100;
+  return Math.sign(k) * Math.round(Math.abs(k) + 1e-9);
+}
+
+export interface Part { label: string; quantity: number; price: number; amount: number }
+export interface ExpectedLine { accountId: string; resource: Billed; meterId: string | null; method: 'measured' | 'average' | 'norm' | 'common_house'; quantity: number; parts: Part[]; amount: number }
+
+export interface Prices { cold_water: number; hot_water: number; electricity: [number, number] }
+
+const single = (quantity: number, price: number): Part[] => [{ label: 'single', quantity, price, amount: kop(quantity, price) }];
+
+export function line(accountId: string, resource: Billed, meterId: string | null, method: ExpectedLine['method'], parts: Part[]): ExpectedLine {
+  return { accountId, resource, meterId, method, quantity: parts.reduce((s, p) => s + p.quantity, 0), parts, amount: parts.reduce((s, p) => s + p.amount, 0) };
+}
+
+/** Measured: end − start of the register; a zone meter: per zone at its price. */
+export function measuredLine(accountId: string, resource: Billed, meterId: string, q: number | [number, number], prices: Prices): ExpectedLine {
+  if (resource === 'electricity') {
+    const [d, n] = q as [number, number];
+    return line(accountId, resource, meterId, 'measured', [
+      { label: 'T1', quantity: d, price: prices.electricity[0], amount: kop(d, prices.electricity[0]) },
+      { label: 'T2', quantity: n, price: prices.electricity[1], amount: kop(n, prices.electricity[1]) },
+    ]);
+  }
+  return line(accountId, resource, meterId, 'measured', single(q as number, prices[resource]));
+}
+
+/** A substitute (average or norm) quantity: one part; a zone tariff charges it at the day (T1) price. */
+export function substituteLine(accountId: string, resource: Billed, meterId: string, method: 'average' | 'norm', q: number, prices: Prices): ExpectedLine {
+  return line(accountId, resource, meterId, method, single(q, resource === 'electricity' ? prices.electricity[0] : prices[resource]));
+}
+
+export interface CommonHouseExpect {
+  resource: Billed;
+  building: number;
+  apartments: number;
+  volume: number;
+  billed: number;
+  excess: number;
+  lines: ExpectedLine[];
+}
+
+/**
+ * ОДН: volume = ОДПУ − Σ individual quantities (measured and substitutes); above the cap (norm per m²
+ * × common area) the excess is reported, not billed; the billed volume is shared by flat area.
+ */
+export function commonHouse(resource: Billed, odpu: number, individual: ExpectedLine[], flats: { accountId: string; area: number }[], cap: number | null, prices: Prices): CommonHouseExpect {
+  const apartments = individual.filter((l) => l.resource === resource).reduce((s, l) => s + l.quantity, 0);
+  const volume = odpu - apartments;
+  if (volume <= 0) throw new Error(`${resource}: the test needs ОДПУ > Σ ИПУ (got ${odpu} vs ${apartments})`);
+  const billed = cap !== null && volume > cap ? cap : volume;
+  const totalArea = flats.reduce((s, f) => s + f.area, 0);
+  const price = resource === 'electricity' ? prices.electricity[0] : prices[resource];
+  const lines = flats.map((f) => line(f.accountId, resource, null, 'common_house', single((billed * f.area) / totalArea, price)));
+  return { resource, building: odpu, apartments, volume, billed, excess: volume - billed, lines };
+}
