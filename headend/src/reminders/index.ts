@@ -14,9 +14,10 @@ export interface ReminderDeps {
   db: Database;
   logger: Logger;
   config: Pick<Config, 'SMTP_URL' | 'SMTP_FROM'>;
-  /** Tests: delivery attempts per message and the webhook timeout. */
+  /** Tests: delivery attempts per message, the webhook timeout, no schedules (runs for chosen instants only). */
   sendAttempts?: number;
   webhookTimeoutMs?: number;
+  schedule?: boolean;
 }
 
 export async function defineReminderJobs(jobs: JobRunner, deps: ReminderDeps): Promise<void> {

@@ -36,6 +36,8 @@ export interface ReminderJobDeps {
   /** Delivery attempts per message (default 6). */
   sendAttempts?: number;
   webhookTimeoutMs?: number;
+  /** false: define the jobs without their schedules (tests run them for chosen instants only). */
+  schedule?: boolean;
 }
 
 /** Enqueues delivery of log rows; never throws (rows stay pending for the sweep). */
@@ -99,6 +101,7 @@ export function defineNotificationJobs(runner: JobRunner, deps: ReminderJobDeps)
     },
   });
 
+  if (deps.schedule === false) return;
   // Scheduling waits for Redis; start-up must not (Redis may be down now and come back later).
   void (async () => {
     await runner.schedule(DIGEST_JOB, 'notifications-digest-every-minute', { everyMs: DIGEST_EVERY_MS }, {});

@@ -8,13 +8,15 @@ import { ruDate, type DueMeter, type Reminder } from './rules.js';
 
 export interface MailText { subject: string; text: string }
 
-/** 1 день, 2 дня, 5 дней, 11 дней, 21 день. */
-export function ruDays(n: number): string {
+/** The Russian plural form for a count: (1, 21) one, (2–4, 22–24) few, (0, 5–20, 25…) many. */
+export function ruPlural(n: number, one: string, few: string, many: string): string {
   const a = Math.abs(n) % 100;
   const b = a % 10;
-  const word = a >= 11 && a <= 14 ? 'дней' : b === 1 ? 'день' : b >= 2 && b <= 4 ? 'дня' : 'дней';
-  return `${n} ${word}`;
+  return a >= 11 && a <= 14 ? many : b === 1 ? one : b >= 2 && b <= 4 ? few : many;
 }
+
+/** 1 день, 2 дня, 5 дней, 11 дней, 21 день. */
+export const ruDays = (n: number): string => `${n} ${ruPlural(n, 'день', 'дня', 'дней')}`;
 
 const resourceRu = (r: string) => RESOURCE_NAMES[r as Resource]?.ru ?? r;
 const meterLine = (m: DueMeter) => `— ${resourceRu(m.resource)}, счётчик № ${m.serialNumber}`;
@@ -83,7 +85,7 @@ export function digestMail(subs: Submission[]): MailText {
     lines.push(`${list[0].address} (дом ${list[0].buildingId}) — ${list.length}:`, ...list.map(submissionLine), '');
   }
   lines.push('Показания — в журнале показаний (канал «житель»).');
-  const where = byBuilding.size === 1 ? subs[0].address : `${byBuilding.size} домов`;
+  const where = byBuilding.size === 1 ? subs[0].address : `${byBuilding.size} ${ruPlural(byBuilding.size, 'дом', 'дома', 'домов')}`;
   return { subject: `[AMR] Показания от жителей: ${subs.length} — ${where}`, text: lines.join('\n') };
 }
 
