@@ -2,7 +2,9 @@
  * File exchange of readings (issue 7):
  *   POST /import/readings            Excel/CSV readings import (all-or-nothing, per-row errors, dry run)
  *   GET  /readings/export            readings list as .xlsx or .csv (search and filters)
- *   /exchange/configs, /exchange/runs scheduled XML exchange with a folder, its log, and "run now"
+ *   /exchange/configs, /exchange/runs scheduled XML exchange with a local folder or an FTP/FTPS/SFTP
+ *                                     server, its log, and "run now". The server's password or key is
+ *                                     write-only: responses and the audit log show has_secret instead.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -11,8 +13,9 @@ import { audit } from '../../audit/index.js';
 import { detectFormat, readCsv, readXlsx } from '../../import/index.js';
 import {
   EXCHANGE_JOB, exchangeJobsDefined, getConfig, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
-  ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, type ExchangeConfig,
+  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, describeLocation, type ExchangeConfig,
 } from '../../exchange/index.js';
+import { publicConfig, resolveTransport, type TransportInput } from '../../exchange/config-check.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
@@ -21,8 +24,24 @@ const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 /** 5 fields (minute …) or 6 (second …), as bullmq's cron parser takes them. */
 const Cron = z.string().trim().regex(/^(\S+\s+){4,5}\S+$/, 'a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"');
-/** An absolute server path without ".." segments. */
-const Folder = z.string().min(1).max(1000).refine((s) => s.startsWith('/') && !s.split('/').includes('..'), 'an absolute folder path without ".."');
+/** An absolute path (local, or on the FTP/SFTP server) without ".." segments. */
+const Folder = z.string().min(1).max(1000).refine((s) => s.startsWith('/') && !s.split('/').includes('..'), 'an absolute folder path without ".."')
+  // FTP commands are lines: a line break in a path, user name or password would be a second command.
+  .refine((s) => !hasControl(s), 'no control characters or line breaks');
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 32 || s.charCodeAt(i) === 127) return true;
+  return false;
+}
+const Host = z.string().trim().min(1).max(253).regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'a host name or IP address (no scheme, no port)')
+  .transform((s) => s.replace(/^\[(.*)\]$/, '$1'));
+const Username = z.string().min(1).max(200).refine((s) => !hasControl(s), 'no control characters or line breaks');
+const Password = z.string().min(1).max(1000).refine((s) => !hasControl(s), 'no control characters or line breaks');
+const PrivateKey = z.string().max(20_000).refine((s) => /^-----BEGIN ((OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----/.test(s.trim()), 'a PEM or OpenSSH private key ("-----BEGIN … PRIVATE KEY-----"), unencrypted');
+const HostKey = z.string().transform((s, ctx) => {
+  const f = normalizeFingerprint(s);
+  if (!f) ctx.addIssue({ code: 'custom', message: 'the SHA-256 host key fingerprint as `ssh-keygen -lf` prints it: "SHA256:" and 43 base64 characters' });
+  return f ?? s;
+});
 
 const ConfigFields = z.object({
   org_id: z.number().int().positive(),
@@ -33,14 +52,31 @@ const ConfigFields = z.object({
   period_days: z.number().int().min(1).max(366),
   email_to: z.string().max(500).nullable().optional(),
   enabled: z.boolean(),
+  transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']),
+  host: Host.nullable().optional(),
+  port: z.number().int().min(1).max(65535).nullable().optional(),
+  username: Username.nullable().optional(),
+  password: Password.nullable().optional(),
+  private_key: PrivateKey.nullable().optional(),
+  host_key_sha256: HostKey.nullable().optional(),
 });
-const ConfigBody = ConfigFields.extend({ period_days: ConfigFields.shape.period_days.default(1), enabled: z.boolean().default(true) });
+const ConfigBody = ConfigFields.extend({
+  period_days: ConfigFields.shape.period_days.default(1), enabled: z.boolean().default(true), transport: ConfigFields.shape.transport.default('folder'),
+});
 // No defaults here: a PATCH changes only what it names (zod applies defaults even inside .partial()).
 const ConfigPatch = ConfigFields.omit({ org_id: true, direction: true }).partial();
 const ConfigOut = z.object({
   id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import']), folder: z.string(), cron: z.string(),
   period_days: z.number(), email_to: z.string().nullable(), enabled: z.boolean(),
+  transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), host: z.string().nullable(), port: z.number().nullable(), username: z.string().nullable(),
+  has_secret: z.boolean(), secret_kind: z.enum(['password', 'private_key']).nullable(), host_key_sha256: z.string().nullable(),
+  location: z.string().describe('where the files are: the folder, or transport://user@host:port/folder'),
 });
+/** What a config looks like outside the database: no secret, ever. */
+function shown(row: Record<string, any>): z.input<typeof ConfigOut> {
+  const c = publicConfig(row) as z.input<typeof ConfigOut>;
+  return { ...c, port: row.port === null ? null : Number(row.port), location: describeLocation(row as ExchangeConfig) };
+}
 const RunOut = z.object({
   id: Id, config_id: Id, status: z.enum(['running', 'ok', 'failed']), message: z.string().nullable(),
   counts: z.record(z.string(), z.number()), started_at: Timestamp, finished_at: Timestamp.nullable(),
@@ -59,13 +95,21 @@ async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: numb
 }
 
 /**
- * Exchange folders must lie under EXCHANGE_ROOT when it is set (the head-end always sets it, from the
- * config), so a user with exchange:run cannot have the head-end write or move files anywhere else.
+ * Local exchange folders must lie under EXCHANGE_ROOT when it is set (the head-end always sets it, from
+ * the config), so a user with exchange:run cannot have the head-end write or move files anywhere else
+ * on its own disk. A folder on an FTP/SFTP server is that server's business.
  */
-function requireUnderRoot(folder: string, root: string | undefined): void {
-  if (!root) return;
+function requireUnderRoot(transport: string, folder: string, root: string | undefined): void {
+  if (!root || transport !== 'folder') return;
   const r = root.endsWith('/') ? root : `${root}/`;
   if (folder !== root && !folder.startsWith(r)) throw badRequest(`folder must be under EXCHANGE_ROOT (${root})`, [{ path: 'body.folder', message: `outside ${root}` }]);
+}
+
+/** The transport fields to store, or a 400 naming every field that is missing or does not fit the transport. */
+function transportOrRefuse(before: ExchangeConfig | null, body: TransportInput) {
+  const { value, problems } = resolveTransport(before, body);
+  if (problems.length) throw badRequest(problems.map((x) => x.message).join('; '), problems);
+  return value;
 }
 
 const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb, jobs, config }) => {
@@ -127,27 +171,36 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     requirePermission(p, 'exchange:run');
     const orgId = p.organisationId ?? req.query.org_id ?? null;
     const { rows } = await db.query('SELECT * FROM exchange_configs WHERE ($1::bigint IS NULL OR org_id = $1) ORDER BY id', [orgId]);
-    return rows.filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))));
+    return rows
+      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
+      .map(shown);
   });
 
   app.post('/exchange/configs', {
-    schema: { tags: ['exchange'], summary: 'Create an exchange configuration (scheduled at once when the job runner is up)', body: ConfigBody, response: { 201: ConfigOut, ...errors } },
+    schema: {
+      tags: ['exchange'],
+      summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (under EXCHANGE_ROOT), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
+      body: ConfigBody, response: { 201: ConfigOut, ...errors },
+    },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
     const b = req.body;
     await requireConfigScope(p, db, b.org_id, b.building_id);
-    requireUnderRoot(b.folder, config.EXCHANGE_ROOT);
+    const t = transportOrRefuse(null, b);
+    requireUnderRoot(t.transport, t.folder, config.EXCHANGE_ROOT);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
-        `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *`,
-        [b.org_id, b.building_id ?? null, b.direction, b.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled]);
-      await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: rows[0], requestId: req.id });
+        `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled,
+                                       transport, host, port, username, secret, secret_kind, host_key_sha256)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
+        [b.org_id, b.building_id ?? null, b.direction, t.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled,
+          t.transport, t.host, t.port, t.username, t.secret, t.secret_kind, t.host_key_sha256]);
+      await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: publicConfig(rows[0]), requestId: req.id });
       return rows[0];
     });
     if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
-    return reply.code(201).send(row);
+    return reply.code(201).send(shown(row));
   });
 
   app.patch('/exchange/configs/:id', {
@@ -158,19 +211,27 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     const before = await getConfig(db, req.params.id);
     if (!before) throw new HttpError(404, 'not_found', 'exchange config not found');
     await requireConfigScope(p, db, before.org_id, before.building_id);
-    const next: ExchangeConfig = { ...before, ...Object.fromEntries(Object.entries(req.body).filter(([, v]) => v !== undefined)) };
+    const { password: _password, private_key: _key, ...plain } = req.body;
+    const next = { ...before, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)), ...transportOrRefuse(before, req.body) };
     await requireConfigScope(p, db, next.org_id, next.building_id);
-    requireUnderRoot(next.folder, config.EXCHANGE_ROOT);
+    requireUnderRoot(next.transport, next.folder, config.EXCHANGE_ROOT);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
-        `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7, updated_at = now()
+        `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7,
+           transport = $8, host = $9, port = $10, username = $11, secret = $12, secret_kind = $13, host_key_sha256 = $14, updated_at = now()
          WHERE id = $1 RETURNING *`,
-        [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled]);
-      await audit(q, actorOf(req), { action: 'update', entity: 'exchange_config', entityId: next.id, buildingId: next.building_id, before, after: rows[0], requestId: req.id });
+        [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled,
+          next.transport, next.host, next.port, next.username, next.secret, next.secret_kind, next.host_key_sha256]);
+      // The audit log says whether the secret changed, never what it is.
+      const secretChanged = (before.secret ?? null) !== (rows[0].secret ?? null);
+      await audit(q, actorOf(req), {
+        action: 'update', entity: 'exchange_config', entityId: next.id, buildingId: next.building_id,
+        before: publicConfig(before), after: { ...publicConfig(rows[0]), ...(secretChanged ? { secret_changed: true } : {}) }, requestId: req.id,
+      });
       return rows[0];
     });
     if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
-    return row;
+    return shown(row);
   });
 
   app.post('/exchange/configs/:id/run', {
