@@ -1,0 +1,119 @@
+/**
+ * Real file servers for the remote exchange tests, on 127.0.0.1 and free ports, each serving a
+ * temporary folder: an FTP server (ftp-srv, in process) and Debian's OpenSSH sshd started as a
+ * child process with its own configuration, host key and authorized key (internal-sftp).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { FtpSrv } from 'ftp-srv';
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+export interface TestFtp { port: number; root: string; username: string; password: string; close(): Promise<void> }
+
+/** bunyan's interface, silent (ftp-srv logs every command otherwise). */
+const quiet: Record<string, unknown> = {};
+for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) quiet[level] = () => undefined;
+quiet.child = () => quiet;
+
+/**
+ * FTP with one user. A wrong login is refused with a message that repeats the password it was given
+ * (the worst a server could do), so the tests show the head-end never passes a password on.
+ */
+export async function startFtp(): Promise<TestFtp> {
+  const root = await mkdtemp(join(tmpdir(), 'amr-ftp-'));
+  const port = await freePort();
+  const username = 'amr-ftp';
+  const password = `ftp-secret-${Math.random().toString(36).slice(2)}`;
+  // Passive data ports: a random window; ftp-srv skips ports in it that are taken.
+  const pasvMin = 40_000 + Math.floor(Math.random() * 200) * 100;
+  const server = new FtpSrv({ url: `ftp://127.0.0.1:${port}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 99, anonymous: false, log: quiet, greeting: 'amr test ftp' });
+  server.on('login', ({ username: u, password: p }, resolve, reject) => {
+    if (u === username && p === password) resolve({ root });
+    else reject(new Error(`login refused for ${u} with password ${p}`));
+  });
+  await server.listen();
+  return {
+    port, root, username, password,
+    async close() {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestSshd {
+  port: number;
+  /** Served as is (no chroot): SFTP paths are absolute paths under this folder. */
+  root: string;
+  username: string;
+  privateKey: string;
+  /** The host key's fingerprint as OpenSSH's ssh-keygen prints it. */
+  hostKeySha256: string;
+  /** The fingerprint of some other host key, for the "wrong key pinned" case. */
+  otherHostKeySha256: string;
+  close(): Promise<void>;
+}
+
+const fingerprintOf = (pubFile: string) => /\b(SHA256:[A-Za-z0-9+/]{43})\b/.exec(execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }))![1];
+
+/** Debian's sshd on a free port with key-only login for the user running the tests (root here). */
+export async function startSshd(): Promise<TestSshd> {
+  const dir = await mkdtemp(join(tmpdir(), 'amr-sshd-'));
+  const root = join(dir, 'files');
+  await mkdir(root);
+  const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'amr-test', '-f', join(dir, file)]);
+  keygen('host_ed25519');
+  keygen('other_host_ed25519');
+  keygen('client_ed25519');
+  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_ed25519.pub')));
+  await chmod(join(dir, 'authorized_keys'), 0o600);
+  // sshd's privilege separation directory; Debian's service unit creates it, a bare start must.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const username = userInfo().username;
+  await writeFile(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1',
+    `HostKey ${join(dir, 'host_ed25519')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    // The temporary folder's modes are not sshd's business here; the real ones are.
+    'StrictModes no', 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
+    // Tests run as root: key login only, as Debian's default for root.
+    'PermitRootLogin prohibit-password', `AllowUsers ${username}`,
+    'Subsystem sftp internal-sftp', 'ForceCommand internal-sftp', 'LogLevel INFO', '',
+  ].join('\n'));
+  // sshd re-executes itself, so it must be started by its absolute path.
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`sshd exited (${code}): ${log}`)));
+    child.once('error', reject);
+  });
+  return {
+    port, root, username,
+    privateKey: await readFile(join(dir, 'client_ed25519'), 'utf8'),
+    hostKeySha256: fingerprintOf(join(dir, 'host_ed25519.pub')),
+    otherHostKeySha256: fingerprintOf(join(dir, 'other_host_ed25519.pub')),
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
