@@ -36,9 +36,10 @@ const text = (m: { headers: Record<string, string>; body: string }) =>
 const hooks = () => webhook.hooks as unknown as Body[];
 const q = <T = any>(sql: string, params: unknown[] = []) => h.opened.db.query<T>(sql, params).then((r) => r.rows);
 const logCount = async () => Number((await q('SELECT count(*)::int AS n FROM notification_log'))[0].n);
-const allSent = (n: number) => async () => {
+/** n rows planned and none left pending (sent, or failed for good). */
+const allSettled = (n: number) => async () => {
   const rows = await q('SELECT status FROM notification_log');
-  return rows.length === n && rows.every((r) => r.status === 'sent');
+  return rows.length === n && rows.every((r) => r.status !== 'pending');
 };
 
 /** Runs a job to completion (waits for one more completed job in its queue). */
@@ -156,7 +157,7 @@ describe('staff digest of residents\' submissions', () => {
     const sub = await h.call('POST', '/resident/readings', resident1, { readings: [{ meter_id: cw1, value: 12.5 }, { meter_id: hw1, value: 7 }] });
     expect(sub.status).toBe(201);
     await runJob(DIGEST_JOB, {});
-    await waitFor('digest e-mail and webhook sent', allSent(2));
+    await waitFor('digest e-mail and webhook sent', allSettled(2));
     expect(smtp.mails.map((m) => m.to)).toEqual([['eng@example.org']]);
     const mail = smtp.mails[0];
     expect(mail.from).toBe('uk@example.org');
@@ -183,19 +184,45 @@ describe('staff digest of residents\' submissions', () => {
     await runJob(DIGEST_JOB, {});
     expect(await logCount()).toBe(2);
     await runJob(DIGEST_JOB, { now: new Date(Date.now() + 6 * 60_000).toISOString() });
-    await waitFor('second digest sent', allSent(4));
+    await waitFor('second digest sent', allSettled(4));
     expect(smtp.mails.map((m) => m.to[0])).toEqual(['eng@example.org', 'eng@example.org']);
     expect(smtp.mails[1].subject).toBe('[AMR] Показания от жителей: 1 — ул. Уведомлений, 1');
     expect(text(smtp.mails[1])).toContain('Холодная вода № CW-1: 13 (исправление, версия 2)');
     expect(hooks()[1].submissions.map((s: Body) => [s.meter_id, s.version])).toEqual([[cw1, 2]]);
   });
 
+  it('a webhook that keeps failing is retried, then recorded as failed with the receiver\'s answer', async () => {
+    const refusing = await startWebhookReceiver(() => 500);
+    try {
+      const put = await h.call('PUT', '/notification-settings', h.adminToken, {
+        building_id: b2, enabled: true, staff_digest: true, resident_reminders: false, verification_days_before: 30, reminder_hour: 10, digest_minutes: 5, webhook_url: refusing.url,
+      });
+      expect(put.status).toBe(200);
+      const m = (await q(`SELECT id FROM meters WHERE building_id = $1`, [b2]))[0].id;
+      await q(`INSERT INTO audit_log (actor_kind, actor_name, action, entity, entity_id, building_id, after)
+               VALUES ('user', 'account-x', 'submit', 'reading', $1, $2, '{"value": 1, "version": 1}')`, [`${m}/volume_m3/2026-11-01T00:00:00.000Z`, b2]);
+      await runJob(DIGEST_JOB, {});
+      const failed = await waitFor('webhook failed for good', async () =>
+        (await q(`SELECT status, attempts, last_error, recipient FROM notification_log WHERE channel = 'webhook' AND building_ids = ARRAY[$1]::bigint[] AND status = 'failed'`, [b2]))[0]);
+      expect(failed).toMatchObject({ attempts: 2, recipient: refusing.url });
+      expect(failed.last_error).toMatch(/HTTP 500 receiver says no/);
+      expect(refusing.hooks).toHaveLength(2);
+      // The operator of b2 has an e-mail and readings:enter: told of b2 only.
+      expect(smtp.mails.filter((x) => x.to.includes('op2@example.org'))).toHaveLength(1);
+    } finally {
+      await refusing.close();
+    }
+  });
+
   it('the log lists what was sent, filtered and scoped', async () => {
     const all = await h.call('GET', `/notifications?kind=submissions&channel=email`, h.adminToken);
     expect(all.status).toBe(200);
-    expect(all.body.items.map((r: Body) => [r.recipient, r.status, r.attempts, r.building_ids])).toEqual([['eng@example.org', 'sent', 1, [b]], ['eng@example.org', 'sent', 1, [b]]]);
+    // Newest first by planning time (the second digest ran with its clock 6 minutes ahead).
+    expect(all.body.items.map((r: Body) => [r.recipient, r.status, r.attempts, r.building_ids])).toEqual([
+      ['eng@example.org', 'sent', 1, [b]], ['op2@example.org', 'sent', 1, [b2]], ['eng@example.org', 'sent', 1, [b]],
+    ]);
     const other = await h.userToken('engineer', { buildingIds: [b2] });
-    expect((await h.call('GET', '/notifications', other)).body.items).toEqual([]);
+    expect((await h.call('GET', '/notifications', other)).body.items.map((r: Body) => r.building_ids)).toEqual([[b2], [b2]]);
     expect((await h.call('GET', `/notifications?building_id=${b}`, other)).status).toBe(404);
     expect((await h.call('GET', '/notifications?from=yesterday', h.adminToken)).status).toBe(400);
   });
@@ -220,7 +247,7 @@ describe('residents\' reminders', () => {
     expect(await logCount()).toBe(logBefore);
 
     await runJob(REMINDERS_JOB, at('2027-02-03T07:30:00Z')); // 10:30 in Moscow
-    await waitFor('reminders sent', allSent(logBefore + 4));
+    await waitFor('reminders sent', allSettled(logBefore + 4));
     const sent = smtp.mails.slice(mailsBefore);
     expect(sent.map((m) => m.to[0]).sort()).toEqual(['ivan@example.org', 'maria@example.org', 'petr@example.org']);
     const ivan = mailsTo('ivan@example.org')[0];
