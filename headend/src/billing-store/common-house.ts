@@ -7,7 +7,7 @@
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { charge, commonHouseVolume, tariffFor, type AccrualLine, type BillingRules, type TariffVersion } from '../billing/index.js';
+import { charge, commonHouseVolume, tariffFor, toBillingUnit, type AccrualLine, type BillingRules, type HeatingMethod, type TariffVersion } from '../billing/index.js';
 import { measured, meterPoints } from './inputs.js';
 
 export interface CommonHouseSummary {
@@ -21,10 +21,16 @@ export interface CommonHouseSummary {
   negative: boolean;
 }
 
-/** A stored line's method may also be 'common_house' (the pure AccrualLine knows only individual methods). */
-export type StorableLine = Omit<AccrualLine, 'method'> & { method: AccrualLine['method'] | 'common_house' };
+/**
+ * A stored line's method may also be 'common_house' or 'heating' (the pure AccrualLine knows only
+ * individual methods); a heating line says how its volume was found (heatingMethod).
+ */
+export type StorableLine = Omit<AccrualLine, 'method'> & {
+  method: AccrualLine['method'] | 'common_house' | 'heating';
+  heatingMethod?: HeatingMethod | 'annual_correction';
+};
 
-interface Ctx {
+export interface Ctx {
   buildingId: number;
   orgId: number;
   period: string;
@@ -32,16 +38,19 @@ interface Ctx {
   end: Date;
   tariffs: readonly TariffVersion[];
   rules: BillingRules;
+  /** Heat is charged by area from the building meter (heating.ts), not as a common-house volume. */
+  heatingByArea?: boolean;
 }
 
-async function sumMeasured(q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date): Promise<number | null> {
+/** Σ measured consumption of the meters in the billing unit (Gcal for heat); null when one has no reading. */
+export async function sumMeasured(q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date): Promise<number | null> {
   let total = 0;
   for (const id of meterIds) {
     const m = measured(await meterPoints(q, id, primaryQuantity(resource), start, end), start, end);
     if (!m) return null;
     total += m.q;
   }
-  return total;
+  return toBillingUnit(resource, total);
 }
 
 export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: readonly AccrualLine[]): Promise<{ lines: StorableLine[]; summaries: CommonHouseSummary[] }> {
@@ -56,6 +65,7 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
   const summaries: CommonHouseSummary[] = [];
   for (const resource of [...new Set(meters.filter((m) => m.placement === 'building').map((m) => m.resource))]) {
     if (!ctx.tariffs.some((t) => t.resource === resource && t.validFrom <= periodKey)) continue;
+    if (resource === 'heat' && ctx.heatingByArea) continue;
     const odpu = await sumMeasured(q, meters.filter((m) => m.placement === 'building' && m.resource === resource).map((m) => Number(m.id)), resource, ctx.start, ctx.end);
     if (odpu === null) continue; // no ОДПУ reading in the month: nothing to distribute
     const nonRes = await sumMeasured(q, meters.filter((m) => m.placement === 'non_residential' && m.resource === resource).map((m) => Number(m.id)), resource, ctx.start, ctx.end);

@@ -3,3 +3,6 @@ export { BillingError, loadBuildingInputs, periodDate, nextPeriod, prevPeriod, t
 export { computePeriod, closePeriod, recalculateClosed, exportId, rowToLine, LINE_COLUMNS, type StoredLine } from './service.js';
 export { billingFeed, type FeedRow, type FeedValidation } from './feed.js';
 export { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
+export { heatingLines, type HeatingSummary } from './heating.js';
+export { linesXlsx, accountLabels, XLSX_HEADER, type AccountLabel } from './export.js';
+export { meteringPoints, segmentsConsumption, type MeteringPoint, type Segment } from './inputs.js';

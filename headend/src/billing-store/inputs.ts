@@ -9,7 +9,7 @@ import type { ReadingSource, Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { periodConsumption, type RegisterPoint } from '../vee/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { BillingRules, preferredReading, Tariff, tariffFor, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -269,7 +269,8 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       const perQ: Array<{ q: number; used: SourceRef[] } | null> = [];
       for (const qn of quantities) perQ.push(await segmentsConsumption(q, m, qn, qn === primaryQuantity(m.resource)));
       const complete = perQ.every((x) => x !== null);
-      const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : perQ[0]!.q;
+      // Heat registers count kWh, heat tariffs and norms are per Gcal.
+      const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : toBillingUnit(m.resource, perQ[0]!.q);
       if (complete) sources.set(m.meterId, perQ.flatMap((x) => x!.used));
       const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
       inputs.push({ meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom });

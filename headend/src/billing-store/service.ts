@@ -9,6 +9,7 @@ import type { Database, Queryable } from '../api/queryable.js';
 import { accrueAccount, adjustmentLines, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
 import { BillingError, loadBuildingInputs, nextPeriod, type SourceRef } from './inputs.js';
 import { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
+import { heatingLines, type HeatingSummary } from './heating.js';
 
 export type StoredLine = StorableLine & {
   id: number;
@@ -36,7 +37,9 @@ async function periodStatus(q: Queryable, orgId: number, period: string): Promis
   return rows[0]?.status ?? null;
 }
 
-async function computeLines(db: Queryable, buildingId: number, period: string): Promise<{ orgId: number; lines: StorableLine[]; sources: Map<string, SourceRef[]>; commonHouse: CommonHouseSummary[] }> {
+async function computeLines(db: Queryable, buildingId: number, period: string): Promise<{
+  orgId: number; lines: StorableLine[]; sources: Map<string, SourceRef[]>; commonHouse: CommonHouseSummary[]; heating: HeatingSummary | null;
+}> {
   const inputs = await loadBuildingInputs(db, buildingId, period);
   const lines = inputs.accounts.flatMap((a) => {
     try {
@@ -46,21 +49,28 @@ async function computeLines(db: Queryable, buildingId: number, period: string): 
       throw new BillingError('invalid', `account ${a.accountId}: ${(e as Error).message}`);
     }
   });
+  const ctx = { buildingId, orgId: inputs.orgId, period, start: inputs.period.start, end: inputs.period.end, tariffs: inputs.tariffs, rules: inputs.rules, heatingByArea: inputs.heatingByArea };
   let common: { lines: StorableLine[]; summaries: CommonHouseSummary[] };
   try {
-    common = await commonHouseLines(db, { buildingId, orgId: inputs.orgId, period, start: inputs.period.start, end: inputs.period.end, tariffs: inputs.tariffs, rules: inputs.rules }, lines);
+    common = await commonHouseLines(db, ctx, lines);
   } catch (e) {
     throw new BillingError('invalid', `common-house volume of building ${buildingId}: ${(e as Error).message}`);
   }
-  return { orgId: inputs.orgId, lines: [...lines, ...common.lines], sources: inputs.sources, commonHouse: common.summaries };
+  let heating: { lines: StorableLine[]; summary: HeatingSummary | null };
+  try {
+    heating = await heatingLines(db, ctx);
+  } catch (e) {
+    throw new BillingError('invalid', `heating by area of building ${buildingId}: ${(e as Error).message}`);
+  }
+  return { orgId: inputs.orgId, lines: [...lines, ...common.lines, ...heating.lines], sources: inputs.sources, commonHouse: common.summaries, heating: heating.summary };
 }
 
-async function insertLine(q: Queryable, orgId: number, period: string, buildingId: number, l: StorableLine | AdjustmentLine, sources: SourceRef[], eid: string, adj: { kind: string; correctsPeriod: string } | null): Promise<void> {
+async function insertLine(q: Queryable, orgId: number, period: string, buildingId: number, l: StorableLine | (AdjustmentLine & Pick<StorableLine, 'heatingMethod'>), sources: SourceRef[], eid: string, adj: { kind: string; correctsPeriod: string } | null): Promise<void> {
   await q.query(
-    `INSERT INTO accrual_lines (org_id, period, building_id, account_id, resource, meter_id, method, quantity, parts, amount_kop, note, sources, kind, adjustment_kind, adjusts_period, export_id)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+    `INSERT INTO accrual_lines (org_id, period, building_id, account_id, resource, meter_id, method, quantity, parts, amount_kop, note, sources, kind, adjustment_kind, adjusts_period, export_id, heating_method)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
     [orgId, period, buildingId, l.accountId, l.resource, l.meterId, l.method, l.quantity, JSON.stringify(l.parts), l.amount, l.note ?? null,
-      JSON.stringify(sources), adj ? 'adjustment' : 'regular', adj?.kind ?? null, adj?.correctsPeriod ?? null, eid],
+      JSON.stringify(sources), adj ? 'adjustment' : 'regular', adj?.kind ?? null, adj?.correctsPeriod ?? null, eid, ('heatingMethod' in l ? l.heatingMethod : null) ?? null],
   );
 }
 
@@ -70,8 +80,10 @@ const occurrence = () => {
 };
 
 /** Computes a building's month and stores it; an open period's regular lines are replaced. */
-export async function computePeriod(db: Database, buildingId: number, period: string): Promise<{ orgId: number; lines: number; amountKop: number; commonHouse: CommonHouseSummary[] }> {
-  const { orgId, lines, sources, commonHouse } = await computeLines(db, buildingId, period);
+export async function computePeriod(db: Database, buildingId: number, period: string): Promise<{
+  orgId: number; lines: number; amountKop: number; commonHouse: CommonHouseSummary[]; heating: HeatingSummary | null;
+}> {
+  const { orgId, lines, sources, commonHouse, heating } = await computeLines(db, buildingId, period);
   await db.tx(async (q) => {
     if (await ensureOpenPeriod(q, orgId, period) === 'closed') {
       throw new BillingError('closed', `period ${period.slice(0, 7)} is closed: recompute it as a recalculation (adjustments go to the next open period)`);
@@ -84,7 +96,7 @@ export async function computePeriod(db: Database, buildingId: number, period: st
       await insertLine(q, orgId, period, buildingId, l, l.meterId && l.method === 'measured' ? (sources.get(l.meterId) ?? []) : [], eid, null);
     }
   });
-  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0), commonHouse };
+  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0), commonHouse, heating };
 }
 
 export async function closePeriod(db: Database, orgId: number, period: string, by: string): Promise<void> {
@@ -101,12 +113,12 @@ export function rowToLine(r: Row): StoredLine {
   return {
     id: Number(r.id), period: r.period, buildingId: Number(r.building_id), accountId: String(r.account_id), resource: r.resource,
     meterId: r.meter_id === null ? null : String(r.meter_id), method: r.method, quantity: Number(r.quantity), parts: r.parts,
-    amount: Number(r.amount_kop), ...(r.note ? { note: r.note } : {}), kind: r.kind, adjustmentKind: r.adjustment_kind,
+    amount: Number(r.amount_kop), ...(r.note ? { note: r.note } : {}), ...(r.heating_method ? { heatingMethod: r.heating_method } : {}), kind: r.kind, adjustmentKind: r.adjustment_kind,
     adjustsPeriod: r.adjusts_period, exportId: r.export_id,
   };
 }
 export const LINE_COLUMNS = `id, to_char(period, 'YYYY-MM-DD') AS period, building_id, account_id, resource, meter_id, method, quantity, parts, amount_kop, note,
-  kind, adjustment_kind, to_char(adjusts_period, 'YYYY-MM-DD') AS adjusts_period, export_id`;
+  kind, adjustment_kind, to_char(adjusts_period, 'YYYY-MM-DD') AS adjusts_period, export_id, heating_method`;
 
 /**
  * Recomputes a CLOSED period (after a late or corrected reading) and books the difference as

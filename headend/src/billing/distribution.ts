@@ -63,3 +63,37 @@ export function heatingShare(
 export function annualHeatingCorrection(actualYearHeat: number, chargedYearHeat: number, premises: readonly PremiseShare[]) {
   return distributeByArea(actualYearHeat - chargedYearHeat, premises);
 }
+
+export type HeatingMethod = 'monthly_actual' | 'even_over_year' | 'heating_season';
+
+export interface HeatingMonthInput {
+  method: HeatingMethod;
+  /** Calendar month 1–12 of the period. */
+  month: number;
+  seasonMonths: readonly number[];
+  /** The building meter's heat in the month (Gcal), null = not measured. */
+  monthHeat: number | null;
+  /** The building meter's heat in the previous calendar year (Gcal), null = not measured. */
+  lastYearHeat: number | null;
+}
+
+/**
+ * The building's heat to charge in one month by the method of the rules, or null when nothing is
+ * to be charged (outside the season) or the needed measurement is missing (`missing` says which).
+ */
+export function heatingMonthVolume(i: HeatingMonthInput): { volume: number } | { volume: null; missing: 'month' | 'last_year' | null } {
+  if (i.method === 'heating_season' && !i.seasonMonths.includes(i.month)) return { volume: null, missing: null };
+  if (i.method === 'even_over_year') {
+    return i.lastYearHeat === null ? { volume: null, missing: 'last_year' } : { volume: i.lastYearHeat / 12 };
+  }
+  return i.monthHeat === null ? { volume: null, missing: 'month' } : { volume: i.monthHeat };
+}
+
+/**
+ * Year-end correction per premise when what each premise was charged is known (a premise may have
+ * joined mid-year): its area share of the actual year − what it was charged. Equals
+ * annualHeatingCorrection when the charges were shared by the same areas all year.
+ */
+export function annualHeatingCorrectionByPremise(actualYearHeat: number, premises: readonly PremiseShare[], charged: ReadonlyMap<string, number>) {
+  return distributeByArea(actualYearHeat, premises).map((s) => ({ premiseId: s.premiseId, volume: s.volume - (charged.get(s.premiseId) ?? 0) }));
+}

@@ -7,3 +7,4 @@ export * from './accrual.js';
 export * from './provenance.js';
 export * from './distribution.js';
 export * from './adjustments.js';
+export * from './units.js';

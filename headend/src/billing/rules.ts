@@ -18,6 +18,20 @@ export const BillingRules = z.object({
   normMultiplier: z.number().positive().default(1),
   /** What to do with a negative common-house volume: bill nothing, or credit it among premises. */
   negativeCommonHouse: z.enum(['zero', 'credit']).default('zero'),
+  /**
+   * Heating by area where the flats have no heat meters (the building heat meter's Gcal shared by
+   * area at the ₽/Gcal tariff). 'monthly_actual': each month the meter's heat of that month (the
+   * domain's "heating by the building meter shared by area", hence the default); 'even_over_year':
+   * each month 1/12 of the previous calendar year's heat, corrected once a year in `correctionMonth`
+   * (actual year − charged, by area); 'heating_season': the month's heat, only in `seasonMonths`.
+   */
+  heating: z.object({
+    method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).default('monthly_actual'),
+    /** Months (1–12) of the heating season; October to April by default. */
+    seasonMonths: z.array(z.number().int().min(1).max(12)).min(1).default([1, 2, 3, 4, 10, 11, 12]),
+    /** Month (1–12) whose accruals carry the correction of the previous calendar year (even_over_year). */
+    correctionMonth: z.number().int().min(1).max(12).default(1),
+  }).prefault({}),
 });
 export type BillingRules = z.infer<typeof BillingRules>;
 

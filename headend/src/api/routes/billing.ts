@@ -11,7 +11,7 @@ import { requireBuilding, requirePermission, type Principal } from '../../auth/i
 import { audit } from '../../audit/index.js';
 import { Tariff, BillingRules } from '../../billing/index.js';
 import {
-  billingFeed, BillingError, closePeriod, computePeriod, LINE_COLUMNS, periodDate, recalculateClosed, rowToLine, type StoredLine,
+  accountLabels, billingFeed, BillingError, closePeriod, computePeriod, LINE_COLUMNS, linesXlsx, periodDate, recalculateClosed, rowToLine, type StoredLine,
 } from '../../billing-store/index.js';
 import { HttpError, badRequest } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
@@ -55,7 +55,8 @@ function billingHttp(e: unknown): never {
 
 const Line = z.object({
   id: z.number(), period: z.string(), buildingId: z.number(), accountId: z.string(), resource: z.string(), meterId: z.string().nullable(),
-  method: z.enum(['measured', 'average', 'norm', 'common_house']), quantity: z.number(), amount: z.number().describe('kopecks'),
+  method: z.enum(['measured', 'average', 'norm', 'common_house', 'heating']), quantity: z.number(), amount: z.number().describe('kopecks'),
+  heatingMethod: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'annual_correction']).optional().describe('heating by area: how the volume was found'),
   parts: z.array(z.object({ label: z.string(), quantity: z.number(), price: z.number(), amount: z.number() })),
   note: z.string().optional(), kind: z.enum(['regular', 'adjustment']), adjustmentKind: z.enum(['reversal', 'recalculated']).nullable(),
   adjustsPeriod: z.string().nullable(), exportId: z.string(),
@@ -71,6 +72,12 @@ function linesCsv(lines: StoredLine[]): string {
     l.kind, l.adjustmentKind, l.adjustsPeriod, l.note].map(csvCell).join(','));
   return [head.join(','), ...body].join('\n') + '\n';
 }
+
+const HeatingSchema = z.object({
+  method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']), monthHeat: z.number().nullable(), lastYearHeat: z.number().nullable(),
+  volume: z.number().nullable().describe('Gcal charged for the month'), missing: z.enum(['month', 'last_year']).nullable(), totalArea: z.number(),
+  correction: z.object({ year: z.number(), actualHeat: z.number(), chargedHeat: z.number() }).nullable(),
+});
 
 const FeedRowSchema = z.object({
   exportId: z.string(), buildingId: z.number(), resource: z.string(), period: z.string(), periodStart: z.string(), periodEnd: z.string(),
@@ -141,6 +148,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
           resource: z.string(), buildingConsumption: z.number(), apartmentsConsumption: z.number(), nonResidentialConsumption: z.number(),
           volume: z.number(), billedVolume: z.number(), excessOverCap: z.number(), negative: z.boolean(),
         })).optional(),
+        heating: HeatingSchema.nullable().optional(),
       }), ...errors },
     },
   }, async (req) => {
@@ -158,7 +166,26 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       }
       const r = await computePeriod(db, req.body.building_id, period);
       await audit(db, actor, { action: 'compute', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
-      return { period: req.params.period, status: 'open' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: null, commonHouse: r.commonHouse };
+      return { period: req.params.period, status: 'open' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: null, commonHouse: r.commonHouse, heating: r.heating };
+    } catch (e) {
+      billingHttp(e);
+    }
+  });
+
+  app.post('/billing/periods/:period/recalculate', {
+    schema: {
+      tags: ['billing'], summary: 'Recalculate a CLOSED month of a building now (after late or corrected readings): the difference is booked as reversal + recalculated lines in the next open month; nothing new books nothing. An open month is refused (compute it).',
+      params: PeriodParams, body: z.object({ building_id: z.number().int().positive() }),
+      response: { 200: z.object({ period: z.string(), adjustmentsIn: z.string(), lines: z.number(), amount: z.number().describe('kopecks') }), ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'billing:manage');
+    const org = await buildingOrg(db, p, req.body.building_id);
+    try {
+      const r = await recalculateClosed(db, req.body.building_id, periodDate(req.params.period));
+      await audit(db, actorOf(req), { action: 'recalculate', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
+      return { period: req.params.period, adjustmentsIn: r.target.slice(0, 7), lines: r.lines, amount: r.amountKop };
     } catch (e) {
       billingHttp(e);
     }
@@ -183,8 +210,8 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   // --- lines and feed ---
   app.get('/billing/lines', {
     schema: {
-      tags: ['billing'], summary: 'Accrual (invoice) lines of a month, JSON or CSV (?format=csv); amounts in kopecks (JSON) or roubles (CSV)',
-      querystring: z.object({ period: Period, building_id: z.coerce.number().int().positive().optional(), org_id: z.coerce.number().int().positive().optional(), format: z.enum(['json', 'csv']).default('json') }),
+      tags: ['billing'], summary: 'Accrual (invoice) lines of a month, JSON, CSV or Excel (?format=csv|xlsx: one row per line with account, address, unit and price, and a totals row); amounts in kopecks (JSON) or roubles (CSV, Excel)',
+      querystring: z.object({ period: Period, building_id: z.coerce.number().int().positive().optional(), org_id: z.coerce.number().int().positive().optional(), format: z.enum(['json', 'csv', 'xlsx']).default('json') }),
       response: { 200: z.union([z.object({ lines: z.array(Line) }), z.string()]), ...errors },
     },
   }, async (req, reply) => {
@@ -202,6 +229,13 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     if (q.format === 'csv') {
       reply.header('content-disposition', `attachment; filename="accruals-${q.period}.csv"`);
       return reply.type('text/csv; charset=utf-8').send(linesCsv(lines));
+    }
+    if (q.format === 'xlsx') {
+      const labels = await accountLabels(readDb ?? db, lines.map((l) => l.accountId));
+      reply.header('content-disposition', `attachment; filename="accruals-${q.period}.xlsx"`);
+      const xlsx = await linesXlsx(lines, labels, `accruals ${q.period}`);
+      // A Buffer is sent as is (never serialized); the response schema documents the JSON and CSV shapes only.
+      return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(xlsx as unknown as string);
     }
     return { lines };
   });
