@@ -30,6 +30,10 @@ import type { Building } from '@amr/simulators';
 import { topics, type ReadingsMessage } from '@amr/protocols';
 import { loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { createUser } from '@amr/headend/auth/index';
+import { JobRunner } from '@amr/headend/jobs/index';
+import { startValidator, type Validator } from '@amr/headend/validation/index';
+import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '@amr/headend/billing-store/jobs';
+import { dropRedisPrefix, until } from './faults/harness.js';
 import {
   TZ, commonHouse, measuredLine, monthKey, monthStart, monthsFrom, startSimBuilding, substituteLine, Truth,
   type Billed, type ExpectedLine, type Prices, type Water,
@@ -64,6 +68,10 @@ let he: Headend;
 let sim: Building;
 let truth: Truth;
 let client: mqtt.MqttClient | undefined;
+let runner: JobRunner;
+let validator: Validator;
+const redisPrefix = `amrtest-billing-month-${process.pid}`;
+const idle = async () => { const d = (await runner.depths())[RECALC_JOB]; return d.waiting + d.delayed + d.active === 0; };
 const ids = {
   org: 0, building: 0, gateway: `gw-billing-${process.pid}`,
   premise: new Map<number, number>(), account: new Map<number, number>(), accountNumber: new Map<number, string>(),
@@ -103,9 +111,16 @@ async function staffUser(role: 'engineer' | 'operator' | 'billing'): Promise<str
 beforeAll(async () => {
   const config = loadConfig({
     DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
-    INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent',
+    // Its own validator idles (1 h): the test's validator below drains when told to.
+    INGEST_LINGER_MS: '10', VALIDATOR_INTERVAL_MS: '3600000', LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: true, jobs: false });
+  // The billing recalculation of closed months as the head-end wires it (src/server/features.ts:
+  // validator verdicts → enqueueBillingRecalc → billing.recalc on bullmq, real Redis), with a 200 ms
+  // coalescing window instead of 60 s, and a validator drained by the test instead of on a timer.
+  runner = new JobRunner({ redisUrl: 'redis://127.0.0.1:6379', prefix: redisPrefix, logger: pino({ level: 'silent' }) });
+  await defineBillingJobs(runner, { db: he.db, logger: pino({ level: 'silent' }), coalesceMs: 200 });
+  validator = startValidator({ db: he.db, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, onAffected: (a) => enqueueBillingRecalc(runner, a) });
   // The model runs from a month before the first history month (registers have moved by then).
   sim = await startSimBuilding(monthStart(new Date(B[0].getTime() + 3 * 3_600_000).getUTCFullYear(), new Date(B[0].getTime() + 3 * 3_600_000).getUTCMonth() - 1));
   truth = new Truth(sim);
@@ -144,6 +159,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.endAsync().catch(() => undefined);
+  await validator?.stop();
+  await runner?.close();
+  await dropRedisPrefix(redisPrefix);
   await he?.close();
   await sim?.close();
 });
@@ -274,7 +292,7 @@ describe('a month of the simulated building, billed (issue 7)', () => {
   let octoberLines: unknown[] = [];
   it('every line of the billed month equals the hand-computed value', async () => {
     const c = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
-    october = billedMonth(truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT);
+    october = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT });
     expect(c).toMatchObject({ period: months.billed, status: 'open', lines: october.lines.length, adjustmentsIn: null });
     expect(c.amount).toBe(sum(october.lines));
     // ОДН per resource (heat has no tariff here: not billed, no summary).
@@ -293,34 +311,72 @@ describe('a month of the simulated building, billed (issue 7)', () => {
     expect(october.common.filter((x) => x.excess > 0).map((x) => x.resource)).toEqual(['cold_water']);
     octoberLines = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines;
     expectLines(octoberLines, october.lines, months.billed);
+    // The excess over the cap is named on the cold-water ОДН lines (a loss the managing organisation bears).
+    const cold = october.common.find((x) => x.resource === 'cold_water')!;
+    const coldLines = (octoberLines as any[]).filter((l) => l.method === 'common_house' && l.resource === 'cold_water');
+    expect(coldLines).toHaveLength(FLATS.length);
+    for (const l of coldLines) expect(l.note).toContain(`capped (excess ${cold.excess.toFixed(3)} not billed)`);
     // Flat 3's cold water came from the inspector's reading (its sources name that version), not the resident's later one.
     const flat3 = (octoberLines as any[]).find((l) => l.meterId === mid(apt(3, 'cold_water')));
     const src = (await he.db.query<{ sources: { time: string; version: number }[] }>('SELECT sources FROM accrual_lines WHERE id = $1', [flat3.id])).rows[0].sources;
     expect(src.find((s) => s.time === iso(B[4]))?.version).toBe(entered.flat3.staffVersion);
   });
 
-  it('after close, a late correction books reversal + recalculated lines in the next month; the closed month stays', async () => {
+  it('after close, with nothing changed, the recalculation jobs book nothing', async () => {
     expect((await api(tokens.billing, 'POST', `/billing/periods/${months.billed}/close`, { org_id: ids.org })).status).toBe(204);
+    // Verdicts for every reading so far reach the closed months: each is recalculated, none changed.
+    expect(await validator.drain()).toBeGreaterThan(200);
+    await until(idle, 'the recalculation queue to empty');
+    expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines).toEqual([]);
+  });
+
+  let corrected: ExpectedMonth;
+  it('a corrected reading of the closed month: the recalculation job books reversal + recalculated lines in the next month', async () => {
     // The inspector re-reads flat 2's hot-water meter: the resident's value was 1.5 m³ short.
     const meter = mid(apt(2, 'hot_water'));
     const corr = await ok(tokens.engineer, 'POST', `/meters/${meter}/readings/corrections`, {
       time: iso(B[4]), quantity: 'volume_m3', value: truth.register(apt(2, 'hot_water'), B[4]), reason: 'контрольное снятие: показание занижено',
     });
     expect(corr.previous.value).toBeCloseTo(truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT, 9);
-    // Recalculation of the closed month (the API route; the billing job that would do it by itself is not there yet).
-    const r = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
-    const corrected = billedMonth(truth.register(apt(2, 'hot_water'), B[4]));
+    corrected = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]) });
     const adjustments = expectedAdjustments(october.lines, corrected.lines);
-    expect(r).toMatchObject({ period: months.billed, status: 'closed', adjustmentsIn: months.current, lines: adjustments.length });
-    // What changed: flat 2's hot water and every flat's hot-water ОДН (not capped: it follows Σ ИПУ).
+    // What changed: flat 2's hot water and every flat's hot-water ОДН (below the cap, it follows Σ ИПУ).
     expect(new Set(adjustments.map((l) => `${l.accountId}|${l.meterId ?? 'ОДН'}`)).size).toBe(7);
-    expect(r.amount).toBe(sum(corrected.lines) - sum(october.lines));
+    // The validator reports the change; the job recalculates the closed month by itself.
+    await validator.drain();
+    await until(async () => (await he.db.query('SELECT 1 FROM accrual_lines WHERE period = $1 LIMIT 1', [`${months.current}-01`])).rows.length > 0, 'the adjustment lines');
+    await until(idle, 'the recalculation queue to empty');
     const next = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
     expect(next.every((l: any) => l.kind === 'adjustment' && l.adjustsPeriod === `${months.billed}-01`)).toBe(true);
     expectLines(next, adjustments, `${months.current} adjustments`);
-    // The closed month's lines are exactly as they were.
+    // Moving 1.5 m³ from the ОДН to flat 2 leaves the total volume, not the total money: each line rounds on its own.
+    expect(sum(next)).toBe(sum(corrected.lines) - sum(october.lines));
     expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
-    // Nothing new since: a second recalculation books nothing.
+  });
+
+  it('a late reading entered by staff, recalculated through the API: the average gives way to the measurement; the capped ОДН stays', async () => {
+    const before = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
+    // Flat 5's cold-water reading at the end of the month turns up after the close (the inspector enters it, dated).
+    const late = await ok(tokens.inspector, 'POST', `/meters/${mid(apt(5, 'cold_water'))}/readings`, { time: iso(B[4]), value: truth.register(apt(5, 'cold_water'), B[4]), reason: 'показание передано после закрытия периода' });
+    expect(late).toMatchObject({ source: 'staff', version: 1 });
+    const withLate = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]), flat5ColdMeasured: true });
+    const adjustments = expectedAdjustments(corrected.lines, withLate.lines);
+    // Only flat 5's cold water: its ОДН volume grows (5.6497 average → the measured use) but stays above the 1.8 m³ cap.
+    expect(adjustments.map((l) => [l.accountId, l.resource, l.method, l.adjustmentKind])).toEqual([
+      [account(5), 'cold_water', 'average', 'reversal'], [account(5), 'cold_water', 'measured', 'recalculated'],
+    ]);
+    expect(withLate.common.find((c) => c.resource === 'cold_water')!.billed).toBe(COMMON_NORMS.cold_water! * COMMON_AREA);
+    const r = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
+    expect(r).toMatchObject({ period: months.billed, status: 'closed', adjustmentsIn: months.current, lines: 2, amount: sum(adjustments) });
+    // The job that follows the verdict finds nothing new.
+    await validator.drain();
+    await until(idle, 'the recalculation queue to empty');
+    const next = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
+    // The job's lines stay as they were; the route's two are added.
+    const old = new Set(before.map((l: { id: number }) => l.id));
+    expect(next.filter((l: { id: number }) => old.has(l.id))).toEqual(before);
+    expectLines(next.filter((l: { id: number }) => !old.has(l.id)), adjustments, `${months.current} adjustments (late reading)`);
+    expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
     expect(await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building })).toMatchObject({ status: 'closed', lines: 0 });
   });
 });
@@ -360,18 +416,22 @@ interface ExpectedMonth { lines: ExpectedLine[]; common: ReturnType<typeof commo
  *  - ОДН of each resource: ОДПУ (B[4] − B[3]) − Σ of the lines above; cold water capped at
  *    0.015 × 120 m² = 1.8 m³; shared by area (q × area / 305.2 m²) at the month's price (electricity: day price).
  */
-function billedMonth(flat2HotAtEnd: number): ExpectedMonth {
+function billedMonth(o: { flat2HotAtEnd: number; flat5ColdMeasured?: boolean }): ExpectedMonth {
   const i = 3;
   const lines: ExpectedLine[] = [];
   for (const f of [1, 2, 3, 4]) {
     lines.push(measuredLine(account(f), 'electricity', mid(apt(f, 'electricity')), zoneQ(f, i), PRICES));
     lines.push(measuredLine(account(f), 'cold_water', mid(apt(f, 'cold_water')), waterQ(f, 'cold_water', i), PRICES));
-    const hot = f === 2 ? Math.round(flat2HotAtEnd * 1000) / 1000 - truth.register(apt(2, 'hot_water'), B[3]) : waterQ(f, 'hot_water', i);
+    const hot = f === 2 ? Math.round(o.flat2HotAtEnd * 1000) / 1000 - truth.register(apt(2, 'hot_water'), B[3]) : waterQ(f, 'hot_water', i);
     lines.push(measuredLine(account(f), 'hot_water', mid(apt(f, 'hot_water')), hot, PRICES));
   }
   const avg = (qs: number[]) => (qs[0] + qs[1] + qs[2]) / 3;
   lines.push(substituteLine(account(5), 'electricity', mid(apt(5, 'electricity')), 'average', avg([0, 1, 2].map((m) => zoneQ(5, m)[0] + zoneQ(5, m)[1])), PRICES));
-  for (const r of ['cold_water', 'hot_water'] as const) lines.push(substituteLine(account(5), r, mid(apt(5, r)), 'average', avg([0, 1, 2].map((m) => waterQ(5, r, m))), PRICES));
+  for (const r of ['cold_water', 'hot_water'] as const) {
+    lines.push(r === 'cold_water' && o.flat5ColdMeasured
+      ? measuredLine(account(5), r, mid(apt(5, r)), waterQ(5, r, i), PRICES)
+      : substituteLine(account(5), r, mid(apt(5, r)), 'average', avg([0, 1, 2].map((m) => waterQ(5, r, m))), PRICES));
+  }
   for (const r of RESOURCES) lines.push(substituteLine(account(6), r, mid(apt(6, r)), 'norm', NORMS[r] * 2, PRICES));
   const flats = FLATS.map((f) => ({ accountId: account(f.n), area: f.area }));
   const common = RESOURCES.map((r) => {
