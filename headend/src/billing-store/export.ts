@@ -38,7 +38,7 @@ export async function linesXlsx(lines: readonly StoredLine[], labels: ReadonlyMa
     ws.addRow([
       a?.number ?? l.accountId, a?.address ?? '', a?.premise ?? '', l.resource, l.heatingMethod ? `${l.method} (${l.heatingMethod})` : l.method,
       l.quantity, billingUnit(l.resource), price(l), l.amount / 100,
-      l.adjustmentKind ?? l.kind, l.adjustsPeriod ? l.adjustsPeriod.slice(0, 7) : '', l.exportId,
+      l.adjustmentKind ?? l.kind, l.adjustsPeriod ? l.adjustsPeriod.slice(0, 7) : null, l.exportId,
     ]);
   }
   const total = lines.reduce((s, l) => s + l.amount, 0);

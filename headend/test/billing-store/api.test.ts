@@ -4,6 +4,7 @@
  * API keys scoped to their organisation.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import ExcelJS from 'exceljs';
 import { startHarness, type Harness } from '../api/harness.js';
 
 let h: Harness;
@@ -120,5 +121,47 @@ describe('billing API', () => {
     expect((await withKey(keyOther, '/billing/tariffs')).body.items).toEqual([]);
     // Its own organisation's lines are visible to the own key.
     expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
+  });
+
+  it('staff recalculate a closed month explicitly; an open month is refused', async () => {
+    const none = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
+    expect(none.status, JSON.stringify(none.body)).toBe(200);
+    expect(none.body).toMatchObject({ adjustmentsIn: '2026-02', lines: 0, amount: 0 });
+    const open = await h.call('POST', '/billing/periods/2026-03/recalculate', h.adminToken, { building_id: ids.b });
+    expect(open.status).toBe(400);
+    expect(open.body.message).toMatch(/not closed/);
+    // p2's register on 1 Feb read on site: 213 (not 212), a new version.
+    await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version) VALUES ($1, '2026-02-01T00:00:00Z', 'volume_m3', 213, 'm3', 'staff', 2)`, [ids.mp2]);
+    const r = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
+    // −12 × 50.93 = −611.16 ₽, +13 × 50.93 = 662.09 ₽.
+    expect(r.body).toMatchObject({ adjustmentsIn: '2026-02', lines: 2, amount: 66209 - 61116 });
+    const op = await h.userToken('operator', { buildingIds: [ids.b] });
+    expect((await h.call('POST', '/billing/periods/2026-01/recalculate', op, { building_id: ids.b })).status).toBe(403);
+  });
+
+  it('lines as XLSX: one row per line with account, address, unit, price, kind and adjusted period, and a totals row', async () => {
+    const get = (period: string) => h.app.inject({ method: 'GET', url: `/billing/lines?period=${period}&building_id=${ids.b}&format=xlsx`, headers: { authorization: `Bearer ${h.adminToken}` } });
+    const res = await get('2026-01');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/spreadsheetml/);
+    expect(res.headers['content-disposition']).toContain('accruals-2026-01.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
+    const rows = (wb.worksheets[0].getSheetValues() as unknown[][]).filter(Boolean).map((r) => r.slice(1));
+    expect(rows[0]).toEqual(['Account', 'Address', 'Premise', 'Resource', 'Method', 'Quantity', 'Unit', 'Price, ₽', 'Amount, ₽', 'Kind', 'Adjusts period', 'Export id']);
+    const json = (await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken)).body.lines;
+    expect(rows.slice(1, -1)).toEqual([
+      ['LS-p1', 'ул. Ленина, 1', 'p1', 'cold_water', 'measured', 7.5, 'm3', 50.93, 381.98, 'regular', undefined, json[0].exportId],
+      ['LS-p2', 'ул. Ленина, 1', 'p2', 'cold_water', 'measured', 12, 'm3', 50.93, 611.16, 'regular', undefined, json[1].exportId],
+    ]);
+    // Totals: 381.98 + 611.16 = 993.14 ₽.
+    expect(rows[rows.length - 1][0]).toBe('Total');
+    expect(rows[rows.length - 1][8]).toBe(993.14);
+    // February: the recalculation of January, named as such.
+    const feb = new ExcelJS.Workbook();
+    await feb.xlsx.load((await get('2026-02')).rawPayload as unknown as ArrayBuffer);
+    const fr = (feb.worksheets[0].getSheetValues() as unknown[][]).filter(Boolean).map((r) => r.slice(1));
+    expect(fr.slice(1, -1).map((r) => [r[0], r[5], r[8], r[9], r[10]])).toEqual([['LS-p2', -12, -611.16, 'reversal', '2026-01'], ['LS-p2', 13, 662.09, 'recalculated', '2026-01']]);
+    expect(fr[fr.length - 1][8]).toBe(50.93);
   });
 });
