@@ -147,6 +147,18 @@ describe('notification settings API', () => {
     const engineer = await h.userToken('engineer', { buildingIds: [b] });
     expect((await h.call('PUT', '/notification-settings', engineer, { ...body, building_id: null, webhook_url: null })).status).toBe(403);
     expect((await h.call('PUT', '/notification-settings', engineer, { ...body, building_id: b2 })).status).toBe(404);
+    // An organisation's row: admin-only to set, shown to those who see one of its buildings.
+    const org = (await q('SELECT org_id FROM buildings WHERE id = $1', [b]))[0].org_id;
+    const orgPut = await h.call('PUT', '/notification-settings', h.adminToken, { ...body, building_id: null, org_id: Number(org), webhook_url: null });
+    expect(orgPut.status).toBe(200);
+    expect((await h.call('PUT', '/notification-settings', engineer, { ...body, building_id: null, org_id: Number(org), webhook_url: null })).status).toBe(403);
+    expect((await h.call('GET', '/notification-settings', engineer)).body.items.map((r: Body) => [r.org_id, r.building_id])).toEqual([[null, null], [Number(org), null], [null, b]]);
+    const otherOrg = (await h.call('POST', '/organisations', h.adminToken, { name: 'Другая УК' })).body.id;
+    const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'X', address: 'ул. Чужая, 3' })).body.id;
+    const outsider = await h.userToken('engineer', { buildingIds: [otherB] });
+    expect((await h.call('GET', '/notification-settings', outsider)).body.items.map((r: Body) => [r.org_id, r.building_id])).toEqual([[null, null]]);
+    // Back to the defaults for the rest of the file (the building's own row is what counts below).
+    expect((await h.call('PUT', '/notification-settings', h.adminToken, { ...body, building_id: null, org_id: Number(org), webhook_url: null, resident_reminders: false })).status).toBe(200);
     const operator = await h.userToken('operator', { buildingIds: [b] });
     expect((await h.call('GET', '/notification-settings', operator)).status).toBe(403);
   });

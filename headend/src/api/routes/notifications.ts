@@ -67,9 +67,11 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
     if (req.query.building_id !== undefined) requireBuilding(p, req.query.building_id);
     const params: unknown[] = [req.query.building_id ?? null];
     const scope = p.buildingIds === null ? 'TRUE' : (params.push([...p.buildingIds]), 'building_id = ANY($2::bigint[])');
+    // An organisation's row is shown to those who see one of its buildings.
+    const orgScope = p.buildingIds === null ? 'TRUE' : 'org_id IN (SELECT org_id FROM buildings WHERE id = ANY($2::bigint[]))';
     const { rows } = await db.query(
       `SELECT id, org_id, building_id, ${NOTIFICATION_COLUMNS}, updated_at FROM notification_settings
-        WHERE building_id IS NULL OR (($1::bigint IS NULL OR building_id = $1) AND ${scope})
+        WHERE (building_id IS NULL AND (org_id IS NULL OR ${orgScope})) OR (($1::bigint IS NULL OR building_id = $1) AND ${scope})
         ORDER BY building_id NULLS FIRST, org_id NULLS FIRST`, params);
     return { items: rows.map(out) };
   });
