@@ -263,8 +263,11 @@ async function renderHistory(isCurrent) {
     if (months.length === 0) {
       return h('section', { class: 'card', 'data-testid': `history-meter-${m.id}` }, h('h2', {}, meterTitle(m)), h('p', { class: 'muted' }, t('history.empty')));
     }
-    const chartEl = h('div', { class: 'chart', 'data-testid': `chart-${m.id}`, role: 'img', 'aria-label': `${t('history.consumption')}, ${unit}` });
-    charts.push([chartEl, consumptionOption(months, unit)]);
+    // One month has no consumption yet (nothing before it to subtract): an empty chart would say nothing.
+    const chartEl = months.some((x) => x.consumption != null)
+      ? h('div', { class: 'chart', 'data-testid': `chart-${m.id}`, role: 'img', 'aria-label': `${t('history.consumption')}, ${unit}` })
+      : h('p', { class: 'muted', 'data-testid': `chart-none-${m.id}` }, t('history.noConsumption'));
+    if (chartEl.tagName === 'DIV') charts.push([chartEl, consumptionOption(months, unit)]);
     const rows = [...months].reverse().map((x) => h('tr', { 'data-testid': `history-${m.id}-${x.month}` },
       h('td', {}, fmtMonth(x.month)),
       h('td', { class: 'num', 'data-value': x.value }, fmtNumber(x.value)),

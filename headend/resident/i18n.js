@@ -67,6 +67,7 @@ const ru = {
   'history.month': 'Месяц',
   'history.value': 'Показание',
   'history.consumption': 'Расход',
+  'history.noConsumption': 'Расход появится, когда будут показания за два месяца.',
 
   'err.empty': 'Введите показание',
   'err.notNumber': 'Введите число, например 123,45',
@@ -157,6 +158,7 @@ const en = {
   'history.month': 'Month',
   'history.value': 'Reading',
   'history.consumption': 'Consumption',
+  'history.noConsumption': 'Consumption shows once there are readings for two months.',
 
   'err.empty': 'Enter a reading',
   'err.notNumber': 'Enter a number, e.g. 123.45',

@@ -1,0 +1,283 @@
+/**
+ * The residents' page in a real browser at phone size: Debian's Chromium driven by playwright-core
+ * against a real HTTP head-end (embedded PGlite-TimescaleDB). A resident signs in with a code staff
+ * issued through the API, sees the widget and their two meters (never flat 2's), renames one, is told
+ * per meter why a reading was refused, confirms a high consumption, sees when it was saved, reads the
+ * history with its chart (the ECharts instance's data), switches language, signs out, and comes back
+ * through an invite link. The collection window is days 1–31, so the test does not depend on the date.
+ * Screenshots go to test-artifacts/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startHarness, type Harness } from '../api/harness.js';
+import { daysInMonth, localDate } from '../../src/collection/rules.js';
+import { issueCode, seedFlats, type SeededFlats } from './seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+const ZONE = 'Europe/Moscow';
+
+let h: Harness;
+let s: SeededFlats;
+let base: string;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+const consoleErrors: string[] = [];
+
+const today = localDate(new Date(), ZONE);
+const pad = (n: number) => String(n).padStart(2, '0');
+const thisMonth = `${today.y}-${pad(today.m)}`;
+const dueRu = `${pad(daysInMonth(today.y, today.m))}.${pad(today.m)}.${today.y}`;
+
+beforeAll(async () => {
+  // A missing browser is a failure with the fix, never a silent skip.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
+  h = await startHarness();
+  s = await seedFlats(h, 'B');
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+  profile = await mkdtemp(join(tmpdir(), 'amr-resident-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    locale: 'ru-RU', // navigator.language → the page starts in Russian
+    timezoneId: ZONE, // the resident's phone is where the flat is
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  await h?.close();
+});
+
+const byTestId = (id: string) => page.locator(`[data-testid="${id}"]`);
+const text = async (id: string) => (await byTestId(id).textContent())?.trim();
+const screenshot = async (name: string) => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+};
+
+/** The meters' series of an ECharts instance, read from the page (what the chart really holds). */
+function chartData(testid: string) {
+  return page.evaluate((id) => {
+    // page.evaluate callbacks run in the browser; the test tsconfig has no DOM lib, hence globalThis.
+    const g = globalThis as any;
+    const inst = g.echarts.getInstanceByDom(g.document.querySelector(`[data-testid="${id}"]`));
+    if (!inst) return null;
+    const o = inst.getOption();
+    return { x: o.xAxis[0].data, series: o.series.map((x: any) => ({ id: x.id, name: x.name, type: x.type, data: x.data })), width: inst.getWidth() };
+  }, testid);
+}
+
+/** Nothing of flat 2 anywhere in the page: neither its meter's card nor its serial number. */
+async function expectNoOtherFlat() {
+  expect(await page.locator(`[data-testid$="-${s.otherFlat}"]`).count()).toBe(0);
+  expect(await page.locator('body').textContent()).not.toContain('B-CW-2');
+}
+
+const readings = (meterId: number) => h.opened.db.query('SELECT value, version, source FROM readings WHERE meter_id = $1 AND time >= date_trunc(\'month\', now()) - interval \'1 day\' ORDER BY time, version', [meterId]).then((r) => r.rows);
+
+describe('residents page in Chromium (390×844)', () => {
+  it('is served with the page headers; /resident redirects keeping the query', async () => {
+    // Over the browser context's own HTTP client (closed with it: no keep-alive socket holds the server open).
+    const get = (path: string) => context.request.get(`${base}${path}`, { maxRedirects: 0 });
+    const res = await get('/resident/');
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers()['referrer-policy']).toBe('no-referrer');
+    const redirect = await get('/resident?account=A&code=B');
+    expect([redirect.status(), redirect.headers().location]).toEqual([302, '/resident/?account=A&code=B']);
+    expect((await get('/resident/vendor/echarts.min.js')).status()).toBe(200);
+    const traversal = await get('/resident/..%2fsrc%2findex.ts');
+    expect(traversal.status()).toBe(403);
+    expect(await traversal.text()).not.toContain('residentPagePlugin');
+  });
+
+  it('sign-in: a wrong code is explained; the code staff issued signs in; widget and own meters only', async () => {
+    const code = await issueCode(h, s.accountA.id);
+    await page.goto(`${base}/resident/`);
+    await byTestId('signin-form').waitFor();
+    await byTestId('signin-account').fill(s.accountA.number);
+    await byTestId('signin-code').fill('WRONG23456');
+    await byTestId('signin-submit').click();
+    await expect.poll(() => text('signin-error')).toContain('Неверный номер счёта или код');
+    await screenshot('resident-signin.png');
+
+    await byTestId('signin-code').fill(code.toLowerCase()); // codes are case-insensitive
+    await byTestId('signin-submit').click();
+    await byTestId('widget').waitFor();
+    expect(await text('widget-text')).toBe(`0 из 2 счётчиков, до ${dueRu}`);
+    expect(await byTestId('widget').getAttribute('data-state')).toBe('open');
+    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token'))).toMatch(/.{20,}/);
+
+    expect(await page.locator('[data-testid^="meter-title-"]').allTextContents()).toEqual(['Холодная вода', 'Горячая вода']);
+    expect(await text(`meter-last-${s.cold}`)).toMatch(/^Последнее показание: 100 м³ за \d\d\.\d\d\.\d{4} · передано \d\d\.\d\d\.\d{4}, \d\d:\d\d$/);
+    expect(await text(`meter-last-${s.hot}`)).toBe('Показаний пока нет');
+    // Whole cubic metres for cold water (building setting): the phone offers digits only.
+    expect(await byTestId(`reading-${s.cold}`).getAttribute('inputmode')).toBe('numeric');
+    expect(await byTestId(`reading-${s.hot}`).getAttribute('inputmode')).toBe('decimal');
+    // Touch targets: inputs and the submit button at least 44 px high, nothing wider than the phone.
+    expect((await byTestId(`reading-${s.cold}`).boundingBox())!.height).toBeGreaterThanOrEqual(44);
+    expect((await byTestId('submit').boundingBox())!.height).toBeGreaterThanOrEqual(44);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await expectNoOtherFlat();
+    await screenshot('resident-meters.png');
+  }, 60_000);
+
+  it('the resident names a meter; the name is theirs (stored per user), staff lists keep the serial', async () => {
+    await byTestId(`label-edit-${s.cold}`).click();
+    await byTestId(`label-input-${s.cold}`).fill('Кухня <b>x</b>');
+    await byTestId(`label-save-${s.cold}`).click();
+    await expect.poll(() => text(`meter-title-${s.cold}`)).toBe('Кухня <b>x</b>'); // shown as text, not markup
+    expect(await page.locator(`[data-testid="meter-title-${s.cold}"] b`).count()).toBe(0);
+    const stored = (await h.opened.db.query('SELECT label FROM resident_meter_labels WHERE meter_id = $1', [s.cold])).rows;
+    expect(stored).toEqual([{ label: 'Кухня <b>x</b>' }]);
+    await page.reload();
+    await byTestId('widget').waitFor();
+    expect(await text(`meter-title-${s.cold}`)).toBe('Кухня <b>x</b>');
+    const staff = await h.call('GET', `/meters/${s.cold}`, h.adminToken);
+    expect(staff.body.serial_number).toBe('B-CW-1');
+    expect(JSON.stringify(staff.body)).not.toContain('Кухня');
+  }, 60_000);
+
+  it('refusals are shown per meter: a fraction on a whole-number meter (in the page), a decrease (from the API); nothing saved', async () => {
+    await byTestId(`reading-${s.cold}`).fill('150,5');
+    await byTestId(`reading-${s.hot}`).fill('5');
+    await byTestId('submit').click();
+    await expect.poll(() => text(`error-${s.cold}`)).toBe('Для этого счётчика принимаются только целые числа');
+    expect(await byTestId(`error-${s.hot}`).isHidden()).toBe(true);
+
+    await byTestId(`reading-${s.cold}`).fill('95');
+    await byTestId('submit').click();
+    await expect.poll(() => text(`error-${s.cold}`)).toBe('Показание 95 меньше предыдущего (100)');
+    expect(await text('form-message')).toBe('Показания не приняты, исправьте отмеченные поля.');
+    expect(await byTestId(`error-${s.hot}`).isHidden()).toBe(true);
+    expect(await readings(s.hot)).toEqual([]);
+    await screenshot('resident-refused.png');
+  }, 60_000);
+
+  it('a consumption far above the 3-month average asks to confirm; confirming saves both and shows the time', async () => {
+    await byTestId(`reading-${s.cold}`).fill('150');
+    expect(await byTestId(`error-${s.cold}`).isHidden()).toBe(true); // typing clears the old refusal
+    await byTestId('submit').click();
+    await byTestId('confirm-box').waitFor();
+    expect(await text(`warning-${s.cold}`)).toMatch(/^Расход 50 м³ более чем в 3 раза превышает средний за 3 месяца \([\d,]+ м³ в месяц\)$/);
+    expect(await byTestId(`warning-${s.hot}`).isHidden()).toBe(true);
+    expect(await readings(s.cold)).toEqual([]);
+    await screenshot('resident-confirm.png');
+
+    await byTestId('confirm').click();
+    await byTestId('saved-at').waitFor();
+    expect(await text('saved-at')).toMatch(/^Показания сохранены \d\d\.\d\d\.\d{4}, \d\d:\d\d$/);
+    expect(await readings(s.cold)).toEqual([{ value: 150, version: 1, source: 'resident' }]);
+    expect(await readings(s.hot)).toEqual([{ value: 5, version: 1, source: 'resident' }]);
+    const received = (await h.opened.db.query('SELECT received_at FROM readings WHERE meter_id = $1 ORDER BY received_at DESC LIMIT 1', [s.cold])).rows[0].received_at as Date;
+    const shown = new Intl.DateTimeFormat('ru-RU', { timeZone: ZONE, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(received);
+    expect(await text('saved-at')).toBe(`Показания сохранены ${shown}`);
+    expect(await text(`saved-${s.cold}`)).toBe(`Сохранено: 150 м³, ${shown}`);
+    expect(await text('widget-text')).toBe('Показания переданы (2 из 2)');
+    expect(await byTestId(`reading-${s.cold}`).inputValue()).toBe('');
+    await expectNoOtherFlat();
+    await screenshot('resident-saved.png');
+  }, 60_000);
+
+  it('history by month: table and the ECharts instance hold the consumption', async () => {
+    await byTestId('nav-history').click();
+    await byTestId(`chart-${s.cold}`).waitFor();
+    const months = [...s.historyMonths, thisMonth];
+    await expect.poll(async () => (await chartData(`chart-${s.cold}`))?.series[0].data).toEqual([null, 10, 10, 50]);
+    const cold = (await chartData(`chart-${s.cold}`))!;
+    expect(cold.x).toHaveLength(4);
+    expect(cold.series[0]).toMatchObject({ id: 'consumption', type: 'bar', name: 'Расход' });
+    expect(cold.width).toBeLessThan(390);
+    // Hot water has its first reading only: no consumption yet, a sentence instead of an empty chart.
+    expect(await byTestId(`chart-${s.hot}`).count()).toBe(0);
+    expect(await text(`chart-none-${s.hot}`)).toBe('Расход появится, когда будут показания за два месяца.');
+    const row = byTestId(`history-${s.cold}-${thisMonth}`);
+    expect(await row.locator('td').nth(1).getAttribute('data-value')).toBe('150');
+    expect(await row.locator('td').nth(2).textContent()).toBe('50');
+    expect(await byTestId(`history-${s.cold}-${months[0]}`).locator('td').nth(2).textContent()).toBe('—');
+    expect(await byTestId(`history-meter-${s.cold}`).locator('h2').textContent()).toBe('Кухня <b>x</b>');
+    await expectNoOtherFlat();
+    await screenshot('resident-history.png');
+  }, 60_000);
+
+  it('language: EN and back to RU, remembered in localStorage; the chart follows', async () => {
+    await byTestId('lang-toggle').click();
+    await expect.poll(() => page.locator('main h1').textContent()).toBe('History by month');
+    expect((await chartData(`chart-${s.cold}`))!.series[0]).toMatchObject({ name: 'Consumption', data: [null, 10, 10, 50] });
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.resident.lang'))).toBe('en');
+    await byTestId('nav-meters').click();
+    await expect.poll(() => text('widget-text')).toBe('Readings submitted (2 of 2)');
+    expect(await text(`meter-title-${s.hot}`)).toBe('Hot water');
+    expect(await text(`meter-last-${s.cold}`)).toMatch(/^Last reading: 150 m³ for \d\d\/\d\d\/\d{4} · submitted \d\d\/\d\d\/\d{4}, \d\d:\d\d$/);
+    await screenshot('resident-meters-en.png');
+    await page.reload(); // remembered across a reload
+    await expect.poll(() => text('widget-text')).toBe('Readings submitted (2 of 2)');
+    await byTestId('lang-toggle').click();
+    await expect.poll(() => text('widget-text')).toBe('Показания переданы (2 из 2)');
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.resident.lang'))).toBe('ru');
+  }, 60_000);
+
+  it('sign out revokes the session and forgets the token', async () => {
+    const tokenBefore = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token')) as string;
+    await byTestId('sign-out').click();
+    await byTestId('signin-form').waitFor();
+    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token'))).toBeNull();
+    expect((await h.call('GET', '/resident/meters', tokenBefore)).status).toBe(401);
+  }, 60_000);
+
+  it('invite link: /resident?account=…&code=… signs in and leaves no code in the address; a spent link says so', async () => {
+    const code = await issueCode(h, s.accountA.id);
+    const link = `${base}/resident?account=${encodeURIComponent(s.accountA.number)}&code=${code}`;
+    await page.goto(link);
+    await byTestId('widget').waitFor();
+    expect(page.url()).toBe(`${base}/resident/`);
+    expect(await page.evaluate(() => (globalThis as any).history.length)).toBeGreaterThan(0);
+    expect(await text('widget-text')).toBe('Показания переданы (2 из 2)');
+    await expectNoOtherFlat();
+
+    // The same link again: the code was spent; the form is pre-filled and tells why.
+    await page.goto(link);
+    await expect.poll(() => text('signin-error')).toContain('код уже использован');
+    expect(page.url()).toBe(`${base}/resident/`);
+    expect(await byTestId('signin-account').inputValue()).toBe(s.accountA.number);
+    await screenshot('resident-invite-spent.png');
+  }, 60_000);
+
+  it('after 5 failed attempts the form says how long to wait (429 Retry-After), in the page language', async () => {
+    await byTestId('signin-account').fill(s.accountB.number);
+    for (let i = 1; i <= 6; i++) {
+      await byTestId('signin-code').fill(`WRONG${i}2345`);
+      await byTestId('signin-submit').click();
+      // Wait for this attempt's answer: the button is enabled again when it has come.
+      await expect.poll(() => byTestId('signin-submit').isEnabled()).toBe(true);
+      await expect.poll(() => text('signin-error')).toBe(i <= 5
+        ? 'Неверный номер счёта или код, либо код уже использован или истёк. Попросите новый код в управляющей компании.'
+        : 'Слишком много неудачных попыток. Попробуйте снова через 15 мин.');
+    }
+    await screenshot('resident-locked.png');
+
+    expect(pageErrors).toEqual([]);
+    // The only console errors are the browser's own lines for the answers the test provoked (401/429 sign-ins,
+    // the 400 refusal, the 409 asking to confirm): no CSP violation, no missing file, no script error.
+    expect(consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of (400|401|409|429)\b/.test(m))).toEqual([]);
+    expect(consoleErrors.some((m) => /status of 409/.test(m))).toBe(true);
+  }, 60_000);
+});
