@@ -5,4 +5,4 @@ export { readingsXml, xmlToRows, XmlFileError, XML_FORMAT_VERSION } from './xml.
 export { runExchange, getConfig, toRun, type ExchangeConfig, type ExchangeRun, type ExchangeDeps } from './run.js';
 export { defineExchangeJobs, scheduleExchangeConfig, exchangeJobsDefined, EXCHANGE_JOB, ExchangeJobData, schedulerId } from './jobs.js';
 export { createExchangeMailer, reportSubject, reportText, recipients, type ExchangeMailer } from './report-mail.js';
-export { openTransport, describeLocation, localFolder, HostKeyError, TransportError, sshFingerprint, normalizeFingerprint, DEFAULT_PORT, type ExchangeTransport, type TransportConfig, type TransportKind, type TransportTimeouts, type ListedFile } from './transports/index.js';
+export { openTransport, describeLocation, localFolder, HostKeyError, TransportError, sshFingerprint, normalizeFingerprint, DEFAULT_PORT, type ExchangeTransport, type TransportConfig, type TransportKind, type TransportTimeouts, type TransportOptions, type ListedFile } from './transports/index.js';

@@ -36,6 +36,8 @@ export interface ExchangeDeps {
   logger?: { warn(obj: object, msg: string): void };
   /** Connect and per-operation deadlines of remote transports (defaults: transports/types.ts). */
   timeouts?: Partial<TransportTimeouts>;
+  /** PEM of a private CA trusted for FTPS besides the system's (see TransportOptions). */
+  ftpsCa?: string;
 }
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
@@ -105,7 +107,7 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   let message: string;
   let counts: Record<string, number> = {};
   try {
-    const t = await openTransport(c, deps.timeouts);
+    const t = await openTransport(c, { timeouts: deps.timeouts, ftpsCa: deps.ftpsCa });
     try {
       if (c.direction === 'export') {
         ({ message, counts } = await exportOnce(deps, c, t));

@@ -1,10 +1,12 @@
 /**
  * Exchange with remote folders on real servers (ftp-srv in process; Debian's OpenSSH sshd as a child
  * process), a real embedded DB and real bullmq (Redis 127.0.0.1:6379, unique prefix, removed
- * afterwards): scheduled and run-now exports land as the documented XML with no temporary file left;
+ * afterwards): scheduled and run-now exports land as the documented XML with no temporary file left
+ * (FTP, FTPS with a certificate from a trusted CA, SFTP);
  * imports move a good file to processed/ and a bad one to failed/ with its errors file, applying
- * nothing of it; a wrong password or an unpinned / wrong SFTP host key fails the run with a message
- * naming the server and never the secret; the API and the audit log never show the secret.
+ * nothing of it; a wrong password or key, an untrusted FTPS certificate, an unpinned / wrong SFTP host
+ * key or a server that never answers fails the run with a message naming the server and never the
+ * secret; the API and the audit log never show the secret.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -14,11 +16,11 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/jobs/index.js';
-import { defineExchangeJobs } from '../../src/exchange/index.js';
+import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
 import { insertReadingVersion } from '../../src/api/services/readings.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { seedRegistry, type Fixture } from './fixtures.js';
-import { startFtp, startSshd, type TestFtp, type TestSshd } from './servers.js';
+import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -28,6 +30,7 @@ let runner: JobRunner;
 let h: Harness;
 let f: Fixture;
 let ftp: TestFtp;
+let ftps: TestFtp;
 let sshd: TestSshd;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +68,11 @@ beforeAll(async () => {
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
   // EXCHANGE_ROOT set on purpose: it confines local folders only, not folders on an FTP/SFTP server.
   h = await startHarness({ jobs: runner, EXCHANGE_ROOT: ROOT });
-  await defineExchangeJobs(runner, { db: h.opened.db, timeouts: { connectMs: 15_000, operationMs: 30_000 } });
+  ftp = await startFtp();
+  ftps = await startFtp({ tls: true });
+  sshd = await startSshd();
+  // The job's runs trust the test FTPS server's CA, as a deployment would trust a partner's private CA.
+  await defineExchangeJobs(runner, { db: h.opened.db, timeouts: { connectMs: 15_000, operationMs: 30_000 }, ftpsCa: ftps.ca! });
   f = await seedRegistry(h.opened.db);
   const now = Date.now();
   await h.opened.db.tx(async (q) => {
@@ -74,14 +81,13 @@ beforeAll(async () => {
     await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 31, source: 'staff', createdBy: 'test', reason: 'typo' });
     await insertReadingVersion(q, { meterId: f.meters['HW-1'], time: new Date(now - 10 * 86_400_000), quantity: 'volume_m3', value: 5, source: 'staff', createdBy: 'test' });
   });
-  ftp = await startFtp();
-  sshd = await startSshd();
 }, 120_000);
 
 afterAll(async () => {
   await runner?.close();
   await h?.close();
   await ftp?.close();
+  await ftps?.close();
   await sshd?.close();
   const r = new Redis(REDIS_URL);
   const keys = await r.keys(`${prefix}:*`);
@@ -147,6 +153,28 @@ describe('FTP', () => {
   }, 60_000);
 });
 
+describe('FTPS (explicit TLS)', () => {
+  it('exports to a server whose certificate the head-end trusts', async () => {
+    const c = await createConfig({ ...ftpLogin(), transport: 'ftps', port: ftps.port, username: ftps.username, password: ftps.password, building_id: f.buildingId, direction: 'export', folder: '/out' });
+    const run = await runNow(c.id);
+    expect(run).toMatchObject({ status: 'ok', counts: { files: 1, readings: 2 } });
+    const all = await readdir(join(ftps.root, 'out'));
+    expect(all).toHaveLength(1);
+    expectExported(await readFile(join(ftps.root, 'out', all[0]), 'utf8'));
+  }, 60_000);
+
+  it('refuses a certificate nobody trusts before sending the login', async () => {
+    const c = await createConfig({ ...ftpLogin(), transport: 'ftps', port: ftps.port, username: ftps.username, password: ftps.password, direction: 'export', folder: '/untrusted' });
+    const logins = ftps.logins.length;
+    // Run here, without the CA the job runner was given.
+    const run = await runExchange({ db: h.opened.db }, c.id);
+    expect(run.status).toBe('failed');
+    expect(run.message).toContain(`ftps://${ftps.username}@127.0.0.1:${ftps.port}/untrusted: cannot connect and log in as ${ftps.username}: self-signed certificate`);
+    expect(ftps.logins.length).toBe(logins);
+    expect(existsSync(join(ftps.root, 'untrusted'))).toBe(false);
+  }, 60_000);
+});
+
 describe('SFTP (OpenSSH sshd)', () => {
   it('run now exports the documented XML to the server with the pinned host key; no temporary file is left', async () => {
     const out = join(sshd.root, 'out');
@@ -195,6 +223,32 @@ describe('SFTP (OpenSSH sshd)', () => {
     expect(r2.message).toContain(`refused: the server presented host key ${sshd.hostKeySha256}, not the pinned ${sshd.otherHostKeySha256}`);
     expect(existsSync(out)).toBe(false);
     for (const m of [r1.message, r2.message]) expect(m).not.toContain(sshd.privateKey.split('\n')[1]);
+  }, 60_000);
+});
+
+describe('failures naming the server', () => {
+  it('SFTP: a key the server does not authorize fails the run', async () => {
+    const c = await createConfig({ ...sftpLogin(), private_key: sshd.unknownPrivateKey, direction: 'export', folder: join(sshd.root, 'nokey') });
+    const run = await runNow(c.id);
+    expect(run.status).toBe('failed');
+    expect(run.message).toContain(`sftp://${sshd.username}@127.0.0.1:${sshd.port}${join(sshd.root, 'nokey')}: cannot connect and log in as ${sshd.username}: `);
+    expect(run.message).toMatch(/authentication methods failed/);
+    expect(existsSync(join(sshd.root, 'nokey'))).toBe(false);
+  }, 60_000);
+
+  it('a server that never answers fails the run at the connect deadline (FTP and SFTP)', async () => {
+    const silent = await startSilent();
+    try {
+      for (const login of [ftpLogin(), sftpLogin()]) {
+        const c = await createConfig({ ...login, port: silent.port, direction: 'export', folder: '/out' });
+        const run = await runExchange({ db: h.opened.db, timeouts: { connectMs: 500 } }, c.id);
+        expect(run.status).toBe('failed');
+        expect(run.message).toContain(`${login.transport}://${login.username}@127.0.0.1:${silent.port}/out: cannot connect and log in as ${login.username}: `);
+        expect(run.message).toMatch(/timed out/i);
+      }
+    } finally {
+      await silent.close();
+    }
   }, 60_000);
 });
 

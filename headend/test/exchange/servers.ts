@@ -1,12 +1,13 @@
 /**
  * Real file servers for the remote exchange tests, on 127.0.0.1 and free ports, each serving a
  * temporary folder: an FTP server (ftp-srv, in process) and Debian's OpenSSH sshd started as a
- * child process with its own configuration, host key and authorized key (internal-sftp).
+ * child process with its own configuration, host key and authorized key (internal-sftp); and a
+ * server that never answers.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { FtpSrv } from 'ftp-srv';
@@ -19,7 +20,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface TestFtp { port: number; root: string; username: string; password: string; close(): Promise<void> }
+export interface TestFtp {
+  port: number; root: string; username: string; password: string;
+  /** FTPS: the server's self-signed certificate (PEM), to be trusted as a CA; null for plain FTP. */
+  ca: string | null;
+  /** Every login the server was asked for (user names), to show when none was attempted. */
+  logins: string[];
+  close(): Promise<void>;
+}
 
 /** bunyan's interface, silent (ftp-srv logs every command otherwise). */
 const quiet: Record<string, unknown> = {};
@@ -30,21 +38,35 @@ quiet.child = () => quiet;
  * FTP with one user. A wrong login is refused with a message that repeats the password it was given
  * (the worst a server could do), so the tests show the head-end never passes a password on.
  */
-export async function startFtp(): Promise<TestFtp> {
+export async function startFtp(opts: { tls?: boolean } = {}): Promise<TestFtp> {
   const root = await mkdtemp(join(tmpdir(), 'amr-ftp-'));
+  const files = join(root, 'files');
+  await mkdir(files);
+  let tls: { key: string; cert: string } | null = null;
+  if (opts.tls) {
+    // A self-signed certificate for 127.0.0.1, made by OpenSSL: explicit FTPS (AUTH TLS) on the FTP port.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=amr test ftps',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(root, 'key.pem'), '-out', join(root, 'cert.pem')], { stdio: 'ignore' });
+    tls = { key: await readFile(join(root, 'key.pem'), 'utf8'), cert: await readFile(join(root, 'cert.pem'), 'utf8') };
+  }
   const port = await freePort();
   const username = 'amr-ftp';
   const password = `ftp-secret-${Math.random().toString(36).slice(2)}`;
   // Passive data ports: a random window; ftp-srv skips ports in it that are taken.
   const pasvMin = 40_000 + Math.floor(Math.random() * 200) * 100;
-  const server = new FtpSrv({ url: `ftp://127.0.0.1:${port}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 99, anonymous: false, log: quiet, greeting: 'amr test ftp' });
+  const server = new FtpSrv({
+    url: `ftp://127.0.0.1:${port}`, pasv_url: '127.0.0.1', pasv_min: pasvMin, pasv_max: pasvMin + 99, anonymous: false, log: quiet, greeting: 'amr test ftp',
+    tls: tls ?? false,
+  });
+  const logins: string[] = [];
   server.on('login', ({ username: u, password: p }, resolve, reject) => {
-    if (u === username && p === password) resolve({ root });
+    logins.push(u);
+    if (u === username && p === password) resolve({ root: files });
     else reject(new Error(`login refused for ${u} with password ${p}`));
   });
   await server.listen();
   return {
-    port, root, username, password,
+    port, root: files, username, password, ca: tls?.cert ?? null, logins,
     async close() {
       await server.close();
       await rm(root, { recursive: true, force: true });
@@ -62,6 +84,8 @@ export interface TestSshd {
   hostKeySha256: string;
   /** The fingerprint of some other host key, for the "wrong key pinned" case. */
   otherHostKeySha256: string;
+  /** A private key the server does not authorize. */
+  unknownPrivateKey: string;
   close(): Promise<void>;
 }
 
@@ -107,6 +131,7 @@ export async function startSshd(): Promise<TestSshd> {
     privateKey: await readFile(join(dir, 'client_ed25519'), 'utf8'),
     hostKeySha256: fingerprintOf(join(dir, 'host_ed25519.pub')),
     otherHostKeySha256: fingerprintOf(join(dir, 'other_host_ed25519.pub')),
+    unknownPrivateKey: await readFile(join(dir, 'other_host_ed25519'), 'utf8'),
     async close() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -114,6 +139,20 @@ export async function startSshd(): Promise<TestSshd> {
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP server that accepts connections and never says a word: what a hung server looks like. */
+export async function startSilent(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const srv = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (srv.address() as { port: number }).port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => srv.close(resolve));
     },
   };
 }

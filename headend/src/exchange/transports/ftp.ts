@@ -5,11 +5,12 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { posix } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { Client } from 'basic-ftp';
 import { errorsName, isInboxXml, partName, TransportError, withDeadline, type DoneFolder, type ExchangeTransport, type ListedFile, type TransportTimeouts } from './types.js';
 import type { RemoteSettings } from './remote.js';
 
-export async function openFtp(s: RemoteSettings, t: TransportTimeouts): Promise<ExchangeTransport> {
+export async function openFtp(s: RemoteSettings, t: TransportTimeouts, ftpsCa?: string): Promise<ExchangeTransport> {
   const location = s.location;
   // basic-ftp's own timeout is per socket inactivity; the deadlines below bound whole operations.
   const client = new Client(t.connectMs);
@@ -24,7 +25,8 @@ export async function openFtp(s: RemoteSettings, t: TransportTimeouts): Promise<
   try {
     await withDeadline(client.access({
       host: s.host, port: s.port, user: s.username, password: s.secret ?? '',
-      secure: s.transport === 'ftps', secureOptions: s.transport === 'ftps' ? { servername: s.host } : undefined,
+      // basic-ftp checks the certificate against `host`; `ca` replaces Node's roots, so they are kept in.
+      secure: s.transport === 'ftps', secureOptions: s.transport === 'ftps' && ftpsCa ? { ca: [...rootCertificates, ftpsCa] } : undefined,
     }), t.connectMs, () => client.close());
   } catch (e) {
     client.close();

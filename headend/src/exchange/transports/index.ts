@@ -3,7 +3,7 @@ import { localFolder } from './local.js';
 import { openFtp } from './ftp.js';
 import { openSftp } from './sftp.js';
 import { DEFAULT_PORT, remoteLocation, type RemoteSettings } from './remote.js';
-import { DEFAULT_TIMEOUTS, type ExchangeTransport, type TransportTimeouts } from './types.js';
+import { DEFAULT_TIMEOUTS, type ExchangeTransport, type TransportOptions } from './types.js';
 
 export type TransportKind = 'folder' | 'ftp' | 'ftps' | 'sftp';
 
@@ -20,18 +20,18 @@ export function describeLocation(c: Pick<TransportConfig, 'transport' | 'folder'
 }
 
 /** Connects (remote) and returns the transport; the caller must close() it, whatever happens next. */
-export async function openTransport(c: TransportConfig, timeouts: Partial<TransportTimeouts> = {}): Promise<ExchangeTransport> {
+export async function openTransport(c: TransportConfig, opts: TransportOptions = {}): Promise<ExchangeTransport> {
   if (c.transport === 'folder') return localFolder(c.folder);
   if (!c.host || !c.username) throw new Error(`${c.transport} exchange needs host and username (config is incomplete)`);
   const s: RemoteSettings = {
     transport: c.transport, host: c.host, port: c.port ?? DEFAULT_PORT[c.transport], username: c.username, folder: c.folder,
     secret: c.secret, secretKind: c.secret_kind, hostKeySha256: c.host_key_sha256, location: describeLocation(c),
   };
-  const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
-  return c.transport === 'sftp' ? openSftp(s, t) : openFtp(s, t);
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  return c.transport === 'sftp' ? openSftp(s, t) : openFtp(s, t, opts.ftpsCa);
 }
 
 export { localFolder } from './local.js';
 export { HostKeyError } from './sftp.js';
 export { sshFingerprint, normalizeFingerprint, DEFAULT_PORT, type RemoteSettings, type RemoteTransport } from './remote.js';
-export { TransportError, scrub, inboxOrder, isInboxXml, DEFAULT_TIMEOUTS, type ExchangeTransport, type ListedFile, type DoneFolder, type TransportTimeouts } from './types.js';
+export { TransportError, scrub, inboxOrder, isInboxXml, DEFAULT_TIMEOUTS, type ExchangeTransport, type ListedFile, type DoneFolder, type TransportTimeouts, type TransportOptions } from './types.js';

@@ -18,7 +18,10 @@ export class HostKeyError extends Error {
 
 export async function openSftp(s: RemoteSettings, t: TransportTimeouts): Promise<ExchangeTransport> {
   const location = s.location;
-  const client = new SftpClient(`amr-exchange ${location}`);
+  // The library's default listeners print connection events to the console; an operation that
+  // needs the lost connection fails with its own error, which the run logs.
+  const quiet = () => undefined;
+  const client = new SftpClient(`amr-exchange ${location}`, { error: quiet, end: quiet, close: quiet });
   const abort = () => { void client.end().catch(() => undefined); };
   const fail = (what: string, e: unknown) => new TransportError(location, what, e, s.secret);
   const op = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {

@@ -34,6 +34,13 @@ export interface TransportTimeouts {
   operationMs: number;
 }
 
+/** How a run connects: deadlines, and certificate authorities FTPS trusts besides the system's. */
+export interface TransportOptions {
+  timeouts?: Partial<TransportTimeouts>;
+  /** PEM certificate(s) of a private CA that signs partners' FTPS certificates (added to Node's roots, not replacing them). */
+  ftpsCa?: string;
+}
+
 export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectMs: 20_000, operationMs: 120_000 };
 
 /** Today's inbox rule: *.xml (any case), not hidden (".name.part" files being written are hidden). */
