@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineReminderJobs, DIGEST_JOB, REMINDERS_JOB } from '../../src/reminders/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
@@ -308,5 +309,28 @@ describe('residents\' reminders', () => {
     expect(r.body).toMatchObject({ job: 'digest', job_id: expect.any(String) });
     expect((await h.call('POST', '/notifications/run/other', h.adminToken)).status).toBe(400);
     expect((await h.call('POST', '/notifications/run/reminders', await h.userToken('operator', { buildingIds: [b] }))).status).toBe(403);
+  });
+
+  it('defined for real (no test switch), the jobs write their schedules: digest every minute, reminders hourly', async () => {
+    const schedPrefix = `${prefix}-sched`;
+    const logger = pino({ level: 'silent' });
+    const second = new JobRunner({ redisUrl: REDIS_URL, prefix: schedPrefix, logger });
+    const redis = new Redis(REDIS_URL);
+    try {
+      await defineReminderJobs(second, { db: h.opened.db, logger, config: {} });
+      const schedulers = async (name: string) => {
+        const queue = new Queue(name, { connection: redis, prefix: schedPrefix });
+        try { return await queue.getJobSchedulers(); } finally { await queue.close(); }
+      };
+      const digest = await waitFor('digest schedule', async () => (await schedulers(DIGEST_JOB))[0]);
+      const reminders = await waitFor('reminders schedule', async () => (await schedulers(REMINDERS_JOB))[0]);
+      expect([digest.key, Number(digest.every)]).toEqual(['notifications-digest-every-minute', 60_000]);
+      expect([reminders.key, reminders.pattern, reminders.tz]).toEqual(['notifications-reminders-hourly', '0 * * * *', 'UTC']);
+    } finally {
+      await second.close();
+      const keys = await redis.keys(`${schedPrefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
   });
 });
