@@ -1,11 +1,13 @@
 /**
- * Billing API on a real embedded database and API server: settings, compute, close, lines (JSON and
- * CSV), the feed (a month where ОДПУ < Σ ИПУ; only validated unless asked; stable export ids) and
- * API keys scoped to their organisation.
+ * Billing API on a real embedded database and API server: settings, compute, close, explicit
+ * recalculation, lines (JSON, CSV and XLSX), the feed (a month where ОДПУ < Σ ИПУ; only validated
+ * unless asked, with the failed checks named; nothing written by a GET; stable export ids) and API
+ * keys scoped to their organisation.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import ExcelJS from 'exceljs';
 import { startHarness, type Harness } from '../api/harness.js';
+import { computeBuildingImbalance } from '../../src/imbalance/index.js';
 
 let h: Harness;
 const ids: Record<string, number> = {};
@@ -87,26 +89,51 @@ describe('billing API', () => {
     expect(r.body).toMatchObject({ status: 'closed', lines: 0, adjustmentsIn: '2026-02' });
   });
 
-  it('feed: only validated months unless asked; ОДПУ < Σ ИПУ shows a negative imbalance; export ids are stable', async () => {
+  it('feed: only validated months unless asked, each row names the failed checks; reading it writes nothing; export ids are stable', async () => {
     const none = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken);
-    expect(none.body.items).toEqual([]); // the ОДПУ readings have no verdict yet
+    expect(none.body.items).toEqual([]); // the ОДПУ readings have no verdict yet, and there is no imbalance report
     const all = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
     expect(all.body.items).toHaveLength(1);
     const f = all.body.items[0];
-    expect(f).toMatchObject({ buildingId: ids.b, resource: 'cold_water', validation: 'unvalidated', consumption: 15, apartmentsConsumption: 19.5 });
+    expect(f).toMatchObject({ buildingId: ids.b, resource: 'cold_water', validation: 'unvalidated', validationStatus: 'not_validated',
+      consumption: null, apartmentsConsumption: null, imbalance: null, imbalanceStatus: 'report_missing' });
+    expect(f.reasons.map((r: any) => r.check)).toEqual(['odpu_start', 'odpu_end', 'imbalance_report']);
+    expect(f.reasons[0].message).toMatch(/unvalidated/);
     expect(f.startReading.value).toBe(1000);
     expect(f.endReading.value).toBe(1015);
-    expect(f.imbalance).toBeCloseTo(-4.5, 9);
-    expect(f.imbalanceStatus).toBe('negative_imbalance');
-    // Verdicts arrive: the month becomes part of the default feed, same export id on every pull.
+    // The GET computed and stored nothing.
+    expect((await one(`SELECT count(*)::int AS n FROM imbalance_reports WHERE building_id = $1`, [ids.b])).n).toBe(0);
+    // Verdicts arrive for the ОДПУ: only the report is missing now.
     await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) SELECT meter_id, quantity, time, version, 'valid' FROM readings WHERE meter_id = $1 ON CONFLICT DO NOTHING`, [ids.odpu]);
+    const noReport = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(noReport.body.items[0].reasons.map((r: any) => r.check)).toEqual(['imbalance_report']);
+    expect((await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken)).body.items).toEqual([]);
+    // The imbalance job stores the month's report (here called directly): the month is validated.
+    await computeBuildingImbalance(h.opened.db, ids.b, 'cold_water', 'month', new Date('2026-01-01T00:00:00Z'));
     const p1 = await withKey(keyOwn, '/billing/feed?period=2026-01');
     const p2 = await withKey(keyOwn, '/billing/feed?period=2026-01');
     expect(p1.status).toBe(200);
     expect(p1.body.items).toHaveLength(1);
-    expect(p1.body.items[0].validation).toBe('valid');
+    // ОДПУ 15 < Σ ИПУ 19.5: a negative imbalance of −4.5 m³.
+    expect(p1.body.items[0]).toMatchObject({ validation: 'valid', validationStatus: 'validated', reasons: [], consumption: 15, apartmentsConsumption: 19.5, imbalanceStatus: 'negative_imbalance' });
+    expect(p1.body.items[0].imbalance).toBeCloseTo(-4.5, 9);
     expect(p1.body.items.map((x: any) => x.exportId)).toEqual(p2.body.items.map((x: any) => x.exportId));
     expect(p1.body.items[0].exportId).toBe(f.exportId);
+    // An apartment reading of the month judged invalid and not reviewed takes the month out again …
+    await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) VALUES ($1, 'volume_m3', '2026-01-01T00:00:00Z', 1, 'invalid')`, [ids.mp1]);
+    const held = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(held.body.items[0].reasons).toEqual([{ check: 'apartment_readings', message: `1 invalid apartment meter reading(s) not reviewed (meters ${ids.mp1})` }]);
+    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items).toEqual([]);
+    // … until an engineer reviews it.
+    await h.opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-01-01T00:00:00Z', 1, 'accept', 'checked on site', 'test')`, [ids.mp1]);
+    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items).toHaveLength(1);
+    // The ОДПУ reading at the end bound turns out suspect: not validated until accepted.
+    await h.opened.db.query(`UPDATE reading_validations SET status = 'suspect' WHERE meter_id = $1 AND time = '2026-02-01T00:00:00Z'`, [ids.odpu]);
+    const suspect = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(suspect.body.items[0].reasons.map((r: any) => r.check)).toEqual(['odpu_end']);
+    expect(suspect.body.items[0].reasons[0].message).toMatch(/suspect/);
+    await h.opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-02-01T00:00:00Z', 1, 'accept', 'seal intact', 'test')`, [ids.odpu]);
+    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items[0]).toMatchObject({ validationStatus: 'validated' });
   });
 
   it('an API key of another organisation sees nothing of this one', async () => {

@@ -83,8 +83,12 @@ const FeedRowSchema = z.object({
   exportId: z.string(), buildingId: z.number(), resource: z.string(), period: z.string(), periodStart: z.string(), periodEnd: z.string(),
   odpuMeterIds: z.array(z.number()),
   startReading: z.object({ value: z.number(), time: z.string() }).nullable(), endReading: z.object({ value: z.number(), time: z.string() }).nullable(),
-  consumption: z.number().nullable(), method: z.string().nullable(), validation: z.enum(['valid', 'suspect', 'invalid', 'unvalidated', 'no_readings']),
-  apartmentsConsumption: z.number(), imbalance: z.number().nullable(), imbalancePct: z.number().nullable(), imbalanceStatus: z.string(),
+  consumption: z.number().nullable(), method: z.string().nullable(),
+  validation: z.enum(['valid', 'suspect', 'invalid', 'unvalidated', 'no_readings']).describe('worst verdict over the ОДПУ readings of the month'),
+  validationStatus: z.enum(['validated', 'not_validated']).describe('ОДПУ readings at both bounds valid or accepted, no unreviewed invalid apartment reading, imbalance report stored'),
+  reasons: z.array(z.object({ check: z.enum(['odpu_start', 'odpu_end', 'apartment_readings', 'imbalance_report']), message: z.string() })).describe('each failed check'),
+  apartmentsConsumption: z.number().nullable(), imbalance: z.number().nullable(), imbalancePct: z.number().nullable(),
+  imbalanceStatus: z.string().describe('the stored report\'s status, or report_missing'),
 });
 
 const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb }) => {
@@ -242,7 +246,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
 
   app.get('/billing/feed', {
     schema: {
-      tags: ['billing'], summary: 'Billing feed: per building and resource, the ОДПУ at the month bounds, consumption, method, validation status, Σ ИПУ and imbalance. Only validated months unless include_unvalidated=true; export ids are stable.',
+      tags: ['billing'], summary: 'Billing feed: per building and resource, the ОДПУ at the month bounds, consumption, method, validation status (with the failed checks), Σ ИПУ and imbalance from the stored report. Only validated months (ОДПУ readings at both bounds valid or accepted, no unreviewed invalid apartment reading, imbalance report stored) unless include_unvalidated=true; export ids are stable; reading it writes nothing.',
       querystring: z.object({ period: Period, org_id: z.coerce.number().int().positive().optional(), include_unvalidated: z.enum(['true', 'false']).default('false') }),
       response: { 200: z.object({ period: z.string(), items: z.array(FeedRowSchema) }), ...errors },
     },
