@@ -317,7 +317,7 @@ describe('residents\' reminders', () => {
     const second = new JobRunner({ redisUrl: REDIS_URL, prefix: schedPrefix, logger });
     const redis = new Redis(REDIS_URL);
     try {
-      await defineReminderJobs(second, { db: h.opened.db, logger, config: {} });
+      await defineReminderJobs(second, { db: h.opened.db, logger, config: { SMTP_FROM: 'uk@example.org' } });
       const schedulers = async (name: string) => {
         const queue = new Queue(name, { connection: redis, prefix: schedPrefix });
         try { return await queue.getJobSchedulers(); } finally { await queue.close(); }
