@@ -379,6 +379,25 @@ describe('a month of the simulated building, billed (issue 7)', () => {
     expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
     expect(await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building })).toMatchObject({ status: 'closed', lines: 0 });
   });
+  // BUG (billing-store/inputs.ts meterHistory): a meter's history and "periods already charged by
+  // average" are read from REGULAR lines only, so a closed month's recalculation (the 'recalculated'
+  // adjustment lines) never reaches them: the next month averages flat 2's hot water with the 1.093 m³
+  // the resident under-reported (got 2.23375 = (2.703 + 2.612 + 2.527 + 1.093) / 4), and flat 5's cold
+  // water over 3 months with the billed month counted as an average period (got 5.6497, "average of 3
+  // months"), although both months were recalculated as measured. Turn into `it` once fixed.
+  it.todo('the next month\'s average uses the recalculated consumption of the closed month', async () => {
+    // The current month (its end still ahead): nobody has a reading in it yet, so every meter falls back.
+    await ok(tokens.billing, 'POST', `/billing/periods/${months.current}/compute`, { building_id: ids.building });
+    const ls = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines.filter((l: any) => l.kind === 'regular');
+    const of = (f: number, r: Water) => ls.filter((l: any) => l.meterId === mid(apt(f, r)));
+    // Flat 2, hot water: (q1 + q2 + q3 + corrected q4) / 4 at 243.71 ₽.
+    const hot2 = (waterQ(2, 'hot_water', 0) + waterQ(2, 'hot_water', 1) + waterQ(2, 'hot_water', 2) + waterQ(2, 'hot_water', 3)) / 4;
+    expectLines(of(2, 'hot_water'), [substituteLine(account(2), 'hot_water', mid(apt(2, 'hot_water')), 'average', hot2, PRICES)], 'flat 2 hot water next month');
+    // Flat 5, cold water: four measured months now (the late reading made the billed month measured).
+    const cold5 = (waterQ(5, 'cold_water', 0) + waterQ(5, 'cold_water', 1) + waterQ(5, 'cold_water', 2) + waterQ(5, 'cold_water', 3)) / 4;
+    expectLines(of(5, 'cold_water'), [substituteLine(account(5), 'cold_water', mid(apt(5, 'cold_water')), 'average', cold5, PRICES)], 'flat 5 cold water next month');
+    expect(of(5, 'cold_water')[0].note).toContain('average of 4 months');
+  });
 });
 
 // ---------------------------------------------------------------- the expected lines, by hand
