@@ -191,4 +191,14 @@ describe('billing API', () => {
     expect(fr.slice(1, -1).map((r) => [r[0], r[5], r[8], r[9], r[10]])).toEqual([['LS-p2', -12, -611.16, 'reversal', '2026-01'], ['LS-p2', 13, 662.09, 'recalculated', '2026-01']]);
     expect(fr[fr.length - 1][8]).toBe(50.93);
   });
+
+  it('OpenAPI documents the new routes and fields', async () => {
+    const r = await h.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(r.statusCode).toBe(200);
+    const doc = JSON.parse(r.body);
+    expect(doc.paths['/billing/periods/{period}/recalculate'].post).toBeDefined();
+    expect(JSON.stringify(doc.paths['/billing/lines'].get.parameters)).toContain('xlsx');
+    expect(JSON.stringify(doc.paths['/billing/feed'].get.responses['200'])).toContain('validationStatus');
+    expect(JSON.stringify(doc.paths['/billing/periods/{period}/compute'].post.responses['200'])).toContain('even_over_year');
+  });
 });
