@@ -31,6 +31,7 @@ export const Permission = z.enum([
   'billing:read', // accruals, invoice lines, the billing feed
   'billing:manage', // tariffs, norms, rules, period close
   'exchange:run', // file exchange: imports, XML exchange runs
+  'notifications:receive', // staff told by e-mail when residents of their buildings submit readings
 ]);
 export type Permission = z.infer<typeof Permission>;
 
@@ -38,9 +39,9 @@ const ALL = Permission.options;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run'],
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run', 'notifications:receive'],
   // Meter inspector: walks the building with a phone, reads meters.
-  operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read'],
+  operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read', 'notifications:receive'],
   billing: ['registry:read', 'readings:read', 'billing:read', 'billing:manage', 'exchange:run'],
   resident: ['readings:read', 'readings:submit'],
 };

@@ -7,7 +7,7 @@
  * (schedule and "run now", two head-ends) cannot both take the same submission.
  *
  * Who is told: active staff users with an e-mail, granted the building, whose role has
- * 'readings:enter' (admin, engineer, operator — the people who check and correct readings). Admins are
+ * 'notifications:receive' (admin, engineer, operator — the people who check and correct readings). Admins are
  * told only of buildings explicitly granted to them: seeing every building is not asking to be mailed
  * about every building. Residents never are (their role lacks the permission).
  */
@@ -24,7 +24,7 @@ export const CURSOR_LAG_MS = 60 * 60_000;
 const BATCH = 5000;
 
 /** Roles told of submissions. A dedicated permission would be cleaner (see the module README). */
-export const DIGEST_ROLES = Role.options.filter((r) => r !== 'resident' && can(r, 'readings:enter'));
+export const DIGEST_ROLES = Role.options.filter((r) => r !== 'resident' && can(r, 'notifications:receive'));
 
 export interface DigestResult { notificationIds: number[]; notified: number; skipped: number; held: number; cursor: number }
 
