@@ -163,7 +163,7 @@ function meterCard(m, ctx) {
     h('p', { class: 'last', 'data-testid': `meter-last-${m.id}` }, lastLine(m)),
     h('label', { class: 'reading-label', for: `reading-${m.id}` }, t('meters.input', { unit })),
     input,
-    !m.enabled ? h('p', { class: 'muted' }, t('meters.disabled')) : !m.window.open ? h('p', { class: 'muted' }, t('meters.closed')) : null,
+    !m.enabled ? h('p', { class: 'muted' }, t('meters.disabled')) : !m.window.open ? h('p', { class: 'muted', 'data-testid': `closed-${m.id}` }, t('meters.closed', { date: fmtDay(m.window.opens_on) })) : null,
     errors, warning, savedLine);
 }
 
