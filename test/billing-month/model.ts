@@ -38,6 +38,8 @@ export function monthsFrom(now: Date) {
     history: bounds.slice(0, 3).map(monthKey),
     billed: monthKey(bounds[3]),
     current: monthKey(bounds[4]),
+    /** The model runs from a month before the first history month (its registers have moved by then). */
+    simStart: monthStart(y, m - 5),
     /** Days of the billed month (the accrual's fallbacks are pro rata by days; a whole month = 1). */
     billedDays: Math.round((bounds[4].getTime() - bounds[3].getTime()) / 86_400_000),
   };
