@@ -106,6 +106,10 @@ describe('residents page in Chromium (390×844)', () => {
     const redirect = await get('/resident?account=A&code=B');
     expect([redirect.status(), redirect.headers().location]).toEqual([302, '/resident/?account=A&code=B']);
     expect((await get('/resident/vendor/echarts.min.js')).status()).toBe(200);
+    // Both static plugins live side by side (each its own @fastify/static scope); the API's GET routes win over the wildcard.
+    expect((await get('/dashboard/')).status()).toBe(200);
+    expect((await get('/resident/app.js')).headers()['content-type']).toMatch(/javascript/);
+    expect((await get('/resident/meters')).status()).toBe(401);
     const traversal = await get('/resident/..%2fsrc%2findex.ts');
     expect(traversal.status()).toBe(403);
     expect(await traversal.text()).not.toContain('residentPagePlugin');
