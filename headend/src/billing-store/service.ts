@@ -1,5 +1,7 @@
 /**
- * Accrual runs and period close. Inputs are read BEFORE the transaction that writes lines (one
+ * Accrual runs and period close. A building's month = the individual accruals (inputs.ts + the pure
+ * accrueAccount), the common-house volume (common-house.ts) and heating by area (heating.ts).
+ * Inputs are read BEFORE the transaction that writes lines (one
  * embedded connection: never the pool inside tx). Recomputing an open period replaces its regular
  * lines; a closed period is never written again: recomputing it yields adjustment lines (reversal +
  * recalculated, by the pure adjustmentLines) in the next open period.
