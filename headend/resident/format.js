@@ -99,13 +99,13 @@ export function explain(message, unit = '') {
 }
 
 /**
- * Per-meter messages from an error's details ({ path: "readings.<i>", message }): the index points into
+ * Per-meter messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", message }): the index points into
  * the readings that were sent; a message naming "meter N:" is the fallback. Returns Map<meterId, string[]>.
  */
 export function messagesByMeter(details, sent, unitFor = () => '') {
   const out = new Map();
   for (const d of details ?? []) {
-    const byPath = /^readings\.(\d+)/.exec(d.path ?? '');
+    const byPath = /(?:^|\.)readings\.(\d+)/.exec(d.path ?? ''); // readings.1 (rules) or body.readings.1.value (schema)
     const byText = /^meter (\d+):/.exec(d.message ?? '');
     const id = byPath && sent[Number(byPath[1])] ? sent[Number(byPath[1])].meter_id : byText ? Number(byText[1]) : null;
     if (id == null) continue;

@@ -12,6 +12,11 @@
  * otherwise the check itself keeps answering "right/wrong" to whoever is guessing. The code is not
  * spent by a refused attempt, so the resident signs in with it once Retry-After has passed.
  *
+ * The price: anyone who knows an account number can keep it locked by failing on purpose. That costs the
+ * resident at most 15 minutes per 5 guesses, and guessing a 10-character code (31^10) is hopeless anyway;
+ * the per-address limit mainly stops one client from walking through many account numbers (an IPv6
+ * client can change addresses within its /64, so the per-account limit is what protects each account).
+ *
  * Each attempt is counted as a failure the moment it starts and un-counted if it succeeds, so a burst
  * of parallel guesses (each waits on scrypt) cannot all slip past the check before any is recorded.
  *

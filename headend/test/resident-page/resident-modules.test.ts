@@ -128,8 +128,9 @@ describe('refusals from the real collection rules, retold', () => {
       { path: 'readings.1', message: 'meter 42: 95 is less than the previous reading 100' },
       { message: 'meter 7: given twice' },
       { path: 'body.readings', message: 'no meter here' },
+      { path: 'body.readings.0.value', message: 'Invalid input: expected number' },
     ], sent);
-    expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['The meter is given twice']]]);
+    expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['The meter is given twice', 'Invalid input: expected number']]]);
   });
 });
 
