@@ -226,8 +226,9 @@ async function renderMeters(isCurrent) {
   const cards = data.items.map((m) => meterCard(m, ctx));
   const form = h('form', { 'data-testid': 'readings-form', novalidate: true },
     cards.length ? cards : h('p', { class: 'card muted', 'data-testid': 'no-meters' }, t('meters.empty')),
-    message, confirmBox,
-    data.items.some((m) => m.enabled && m.window.open) ? h('div', { class: 'sticky-submit' }, submit) : null);
+    confirmBox,
+    // The form's message sits with the button, so it stays in view at the bottom of the phone's screen.
+    data.items.some((m) => m.enabled && m.window.open) ? h('div', { class: 'sticky-submit' }, message, submit) : message);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clearMessages();
