@@ -86,14 +86,33 @@ export function measured(points: Array<RegisterPoint & { version: number }>, sta
   return { q: pc.consumption, used };
 }
 
-/** History of a metering point: every meter it had (a replaced meter's months count for its successor). */
+/**
+ * History of a metering point: every meter it had (a replaced meter's months count for its
+ * successor). Each past month counts as it stands now: its regular lines, or — when a closed month
+ * was recalculated — the latest recalculation's lines (a batch of reversals alone leaves nothing).
+ */
 async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number }> {
-  const { rows } = await q.query<{ period: string; method: string; quantity: number }>(
-    `SELECT to_char(period, 'YYYY-MM-DD') AS period, method, sum(quantity) AS quantity
-       FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND kind = 'regular' AND period < $2::date
-      GROUP BY period, method ORDER BY period`,
+  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; adjustment_kind: string | null; at: string }>(
+    `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, adjustment_kind,
+            CASE WHEN kind = 'regular' THEN '0' ELSE (extract(epoch FROM computed_at) * 1000000)::bigint::text END AS at
+       FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) < $2::date
+        AND (kind = 'regular' OR adjustment_kind IN ('reversal', 'recalculated'))`,
     [meterIds, period],
   );
+  const latest = new Map<string, bigint>();
+  for (const r of all) {
+    const k = `${r.period}|${r.meter_id}`;
+    if (!latest.has(k) || BigInt(r.at) > latest.get(k)!) latest.set(k, BigInt(r.at));
+  }
+  const sums = new Map<string, { period: string; method: string; quantity: number }>();
+  for (const r of all) {
+    if (BigInt(r.at) !== latest.get(`${r.period}|${r.meter_id}`) || r.adjustment_kind === 'reversal') continue;
+    const k = `${r.period}|${r.method}`;
+    const c = sums.get(k) ?? { period: r.period, method: r.method, quantity: 0 };
+    c.quantity += Number(r.quantity);
+    sums.set(k, c);
+  }
+  const rows = [...sums.values()].sort((a, b) => a.period.localeCompare(b.period));
   const history: MonthHistory[] = rows.filter((r) => r.method === 'measured').map((r) => {
     const s = new Date(`${r.period}T00:00:00Z`);
     const e = new Date(`${nextPeriod(r.period)}T00:00:00Z`);

@@ -196,3 +196,31 @@ describe('common-house volume (ОДН)', () => {
     expect(ch2[0].quantity).toBeCloseTo(1.2, 9);
   });
 });
+
+describe('history after a recalculation', () => {
+  it('the next month\'s average and its count of average periods follow the recalculated month, not the original', async () => {
+    const org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК История') RETURNING id`)).id);
+    const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Истории, 9', 'UTC') RETURNING id`, [org])).id);
+    const p = Number((await one(`INSERT INTO premises (building_id, number, residents, area_m2) VALUES ($1, '1', 2, 50) RETURNING id`, [b])).id);
+    await opened.db.query(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-H1', $2)`, [org, p]);
+    const m = Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) VALUES ('apartment', $1, $2, 'cold_water', 'CW-H1') RETURNING id`, [b, p])).id);
+    await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [org]);
+    await opened.db.query(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4.5)`, [org]);
+    // The average may stand in for one period only: a month wrongly counted as "by average" would force the norm.
+    await opened.db.query(`INSERT INTO billing_rules (org_id, effective_from, rules) VALUES ($1, '2025-01-01', '{"averageMaxPeriods":1}')`, [org]);
+    // June–August measured 6, 9, 12 m³; no reading for September's end yet.
+    for (const [d, v] of [['2025-06-01', 0], ['2025-07-01', 6], ['2025-08-01', 15], ['2025-09-01', 27]] as const) await reading(m, `${d}T00:00:00Z`, v);
+    for (const mo of ['2025-06-01', '2025-07-01', '2025-08-01', '2025-09-01']) await computePeriod(opened.db, b, mo);
+    expect((await lines('2025-09-01', b)).map((l) => [l.method, l.quantity])).toEqual([['average', 9]]);
+    await closePeriod(opened.db, org, '2025-09-01', 'test');
+    // The late reading: 30 on 1 October → September measured 3 m³, booked as a recalculation in October.
+    await reading(m, '2025-10-01T00:00:00Z', 30);
+    expect((await recalculateClosed(opened.db, b, '2025-09-01')).lines).toBe(2);
+    // October has no reading at its end: the average of 6, 9, 12 and the recalculated 3 = 7.5 m³ (375 ₽),
+    // and September no longer counts as an average period, so the average may still be used.
+    await computePeriod(opened.db, b, '2025-10-01');
+    const oct = (await lines('2025-10-01', b)).filter((l) => l.kind === 'regular');
+    expect(oct.map((l) => [l.method, l.quantity, l.amount])).toEqual([['average', 7.5, 37500]]);
+    expect(oct[0].note).toMatch(/average of 4 months/);
+  });
+});
