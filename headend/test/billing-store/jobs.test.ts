@@ -23,6 +23,7 @@ let opened: OpenedDb;
 let runner: JobRunner;
 let validator: Validator;
 let queue: Queue;
+let queueRedis: Redis;
 const ids: Record<string, number> = {};
 
 async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
@@ -68,13 +69,16 @@ beforeAll(async () => {
   await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50.93}')`, [ids.org]);
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
   await defineBillingJobs(runner, { db: opened.db, logger: pino({ level: 'silent' }), coalesceMs: COALESCE_MS });
-  queue = new Queue(RECALC_JOB, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+  // Reads the finished jobs (data and results) of the runner's queue.
+  queueRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  queue = new Queue(RECALC_JOB, { connection: queueRedis, prefix });
   validator = startValidator({ db: opened.db, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, onAffected: (a) => enqueueBillingRecalc(runner, a) });
 }, 120_000);
 
 afterAll(async () => {
   await validator?.stop();
   await queue?.close();
+  await queueRedis?.quit();
   await runner?.close();
   const r = new Redis(REDIS_URL);
   const keys = await r.keys(`${prefix}:*`);
