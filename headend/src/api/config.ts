@@ -11,6 +11,8 @@ export interface ApiConfig {
   IMPORT_MAX_BYTES?: number;
   /** Exchange folders must lie under this folder (unset: any absolute folder — tests only). */
   EXCHANGE_ROOT?: string;
+  /** Seals stored secrets (src/util/secret-box.ts); unset = kept as given. */
+  SECRETS_KEY?: string;
 }
 
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -61,6 +61,14 @@ export const ConfigObject = z.object({
   TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h'),
   /** File exchange (XML in/out folders) is confined to folders under this absolute path. */
   EXCHANGE_ROOT: z.string().trim().regex(/^\/(?!.*(^|\/)\.\.(\/|$))/, 'an absolute path without ".."').default('/var/lib/amr/exchange'),
+  /**
+   * Seals stored secrets (exchange partners' FTP passwords, SFTP keys) in the database: 32 random bytes
+   * in base64 (`openssl rand -base64 32`). Unset = kept as given. Losing it means entering them again.
+   */
+  SECRETS_KEY: optionalString.pipe(z.string().refine((s) => Buffer.from(s, 'base64').length === 32 && Buffer.from(s, 'base64').toString('base64') === s,
+    '32 bytes in base64 (openssl rand -base64 32)').optional()),
+  /** PEM file of a private CA trusted for FTPS exchange partners, besides the system's. */
+  EXCHANGE_FTPS_CA_FILE: optionalString,
   /** Largest accepted registry/readings import file, bytes. */
   IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
   /** Readings MESSAGES per database transaction (a message carries up to 1 000 readings). */

@@ -10,6 +10,7 @@
  * finds its readings `unchanged` and moves it then, so nothing is applied twice.
  */
 import type { Database } from '../api/queryable.js';
+import { openSecret } from '../util/secret-box.js';
 import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';
 import { listReadings } from './readings-list.js';
@@ -38,6 +39,8 @@ export interface ExchangeDeps {
   timeouts?: Partial<TransportTimeouts>;
   /** PEM of a private CA trusted for FTPS besides the system's (see TransportOptions). */
   ftpsCa?: string;
+  /** Opens secrets sealed in exchange_configs (SECRETS_KEY, src/util/secret-box.ts). */
+  secretsKey?: string;
 }
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
@@ -107,7 +110,7 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   let message: string;
   let counts: Record<string, number> = {};
   try {
-    const t = await openTransport(c, { timeouts: deps.timeouts, ftpsCa: deps.ftpsCa });
+    const t = await openTransport({ ...c, secret: openSecret(c.secret, deps.secretsKey, `exchange config ${c.id}`) }, { timeouts: deps.timeouts, ftpsCa: deps.ftpsCa });
     try {
       if (c.direction === 'export') {
         ({ message, counts } = await exportOnce(deps, c, t));

@@ -4,9 +4,12 @@
  *     → affected building × resource × period → `imbalance.recompute` job → stored reports
  *     → alerts (threshold crossed) → `alerts.notify` job (webhook, e-mail).
  * Silent meters and gateways are checked by the scheduled `alerts.check` job; XML exchange runs on
- * each configuration's cron (`exchange.run`).
+ * each configuration's cron (`exchange.run`, a folder or an FTP/FTPS/SFTP server); reading collection
+ * notifies staff of residents' submissions and reminds residents (`notifications.*`, src/reminders); a
+ * late or corrected reading of a closed billing month books adjustments by itself (`billing.recalc`).
  * Without Redis (jobs disabled) the validator still runs; recomputation then waits for a job runner.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -29,7 +32,10 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
   if (jobs) {
     await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps) });
     await defineAlertJobs(jobs, alertDeps);
-    await defineExchangeJobs(jobs, { db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }) });
+    await defineExchangeJobs(jobs, {
+      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY,
+      ftpsCa: config.EXCHANGE_FTPS_CA_FILE ? await readFile(config.EXCHANGE_FTPS_CA_FILE, 'utf8') : undefined,
+    });
     await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config });
     await defineBillingJobs(jobs, { db, logger: logger.child({ module: 'billing' }) });
   }

@@ -18,6 +18,7 @@ import {
 import { publicConfig, resolveTransport, type TransportInput } from '../../exchange/config-check.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
+import { sealSecret } from '../../util/secret-box.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -195,7 +196,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
                                        transport, host, port, username, secret, secret_kind, host_key_sha256)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
         [b.org_id, b.building_id ?? null, b.direction, t.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled,
-          t.transport, t.host, t.port, t.username, t.secret, t.secret_kind, t.host_key_sha256]);
+          t.transport, t.host, t.port, t.username, sealSecret(t.secret, config.SECRETS_KEY), t.secret_kind, t.host_key_sha256]);
       await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: publicConfig(rows[0]), requestId: req.id });
       return rows[0];
     });
@@ -221,7 +222,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
            transport = $8, host = $9, port = $10, username = $11, secret = $12, secret_kind = $13, host_key_sha256 = $14, updated_at = now()
          WHERE id = $1 RETURNING *`,
         [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled,
-          next.transport, next.host, next.port, next.username, next.secret, next.secret_kind, next.host_key_sha256]);
+          next.transport, next.host, next.port, next.username, sealSecret(next.secret, config.SECRETS_KEY), next.secret_kind, next.host_key_sha256]);
       // The audit log says whether the secret changed, never what it is.
       const secretChanged = (before.secret ?? null) !== (rows[0].secret ?? null);
       await audit(q, actorOf(req), {
