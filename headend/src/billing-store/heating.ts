@@ -4,7 +4,9 @@
  * heat, 1/12 of last year's, or the month's heat only in the heating season), shared among the
  * premises by area (heatingShare) and charged to each residential premise's account at the ₽/Gcal
  * tariff. With 'even_over_year' the configured month also carries the previous calendar year's
- * correction — its actual heat by area minus what each premise was charged — as separate lines.
+ * correction — its actual heat by area minus what each premise was charged — as separate lines;
+ * without a measured previous year it charges the month's actual heat (so a new building is not
+ * left unbilled) and the correction later settles against everything charged.
  * The area base is every premise with an area (non-residential too: their share is theirs, not the
  * flats'); only premises with an account of the organisation get lines.
  */
@@ -17,7 +19,9 @@ import { measured, meterPoints } from './inputs.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
 
 export interface HeatingSummary {
+  /** The rules' method, and the one this month was charged by (monthly_actual when even_over_year lacks last year). */
   method: HeatingMethod;
+  chargedAs: HeatingMethod | null;
   /** The building meter's heat in the month and in the previous calendar year, Gcal (null = not measured / not needed). */
   monthHeat: number | null;
   lastYearHeat: number | null;
@@ -65,7 +69,7 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
   const accountOf = new Map(prem.filter((p) => p.account_id !== null).map((p) => [String(p.premise_id), String(p.account_id)]));
   const totalArea = shares.reduce((s, p) => s + p.area, 0);
 
-  const monthHeat = h.method === 'even_over_year' ? null : await sumMeasured(q, ids, 'heat', ctx.start, ctx.end);
+  let monthHeat = h.method === 'even_over_year' ? null : await sumMeasured(q, ids, 'heat', ctx.start, ctx.end);
   const correctionDue = h.method === 'even_over_year' && month === h.correctionMonth;
   let lastYearHeat: number | null = null;
   if (h.method === 'even_over_year') {
@@ -74,8 +78,20 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
          FROM buildings WHERE id = $1`, [ctx.buildingId, year]);
     lastYearHeat = await heatBetween(q, ids, new Date(b.rows[0].from), new Date(b.rows[0].to));
   }
-  const v = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
-  const summary: HeatingSummary = { method: h.method, monthHeat, lastYearHeat, volume: v.volume, missing: v.volume === null ? v.missing : null, totalArea, correction: null };
+  let v = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
+  let chargedAs: HeatingMethod | null = v.volume === null ? null : h.method;
+  const missing = v.volume === null ? v.missing : null;
+  if (h.method === 'even_over_year' && v.volume === null) {
+    // No measured previous year (a building new to the system): the month's actual heat rather than
+    // nothing; the year-end correction then settles against everything charged.
+    monthHeat = await sumMeasured(q, ids, 'heat', ctx.start, ctx.end);
+    const actual = heatingMonthVolume({ method: 'monthly_actual', month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat: null });
+    if (actual.volume !== null) {
+      v = actual;
+      chargedAs = 'monthly_actual';
+    }
+  }
+  const summary: HeatingSummary = { method: h.method, chargedAs, monthHeat, lastYearHeat, volume: v.volume, missing, totalArea, correction: null };
   if (shares.length === 0) return { lines: [], summary };
 
   const tariff = tariffFor(ctx.tariffs, 'heat', periodKey);
@@ -87,20 +103,23 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
     const parts = charge(t, volume);
     lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: parts.reduce((s, p) => s + p.amount, 0), note });
   };
-  if (v.volume !== null) {
-    const why = h.method === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal` : `building heat meter ${v.volume.toFixed(3)} Gcal`;
+  if (v.volume !== null && chargedAs !== null) {
+    const why = chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal`
+      : `building heat meter ${v.volume.toFixed(3)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
     for (const s of heatingShare({ kind: 'season', monthHeat: v.volume }, shares)) {
-      push(s.premiseId, s.volume, price, h.method, `heating by area (${h.method}): ${why} × ${shares.find((x) => x.premiseId === s.premiseId)!.area} / ${totalArea} m²`);
+      push(s.premiseId, s.volume, price, chargedAs, `heating by area (${chargedAs}): ${why} × ${shares.find((x) => x.premiseId === s.premiseId)!.area} / ${totalArea} m²`);
     }
   }
   if (correctionDue && lastYearHeat !== null) {
-    // What each premise was charged for last year by even_over_year, adjustments (reversals negative) included.
-    const { rows } = await q.query<{ premise_id: string; quantity: number }>(
-      `SELECT a.premise_id, sum(l.quantity) AS quantity FROM accrual_lines l JOIN personal_accounts a ON a.id = l.account_id
-        WHERE l.building_id = $1 AND l.method = 'heating' AND l.heating_method = 'even_over_year'
+    // What each premise was charged for heating last year (any method but a correction), adjustments
+    // (reversals negative) included; due only when last year was charged evenly at least once.
+    const { rows } = await q.query<{ premise_id: string; quantity: number; evenly: boolean }>(
+      `SELECT a.premise_id, sum(l.quantity) AS quantity, bool_or(l.heating_method = 'even_over_year') AS evenly
+         FROM accrual_lines l JOIN personal_accounts a ON a.id = l.account_id
+        WHERE l.building_id = $1 AND l.method = 'heating' AND l.heating_method <> 'annual_correction'
           AND COALESCE(l.adjusts_period, l.period) >= make_date($2::int - 1, 1, 1) AND COALESCE(l.adjusts_period, l.period) < make_date($2::int, 1, 1)
         GROUP BY a.premise_id`, [ctx.buildingId, year]);
-    if (rows.length > 0) {
+    if (rows.some((r) => r.evenly)) {
       const charged = new Map(rows.map((r) => [String(r.premise_id), Number(r.quantity)]));
       // Premises without an account were never charged: only the charged premises' shares are corrected.
       const corr = annualHeatingCorrectionByPremise(lastYearHeat, shares, charged).filter((c) => accountOf.has(c.premiseId));

@@ -108,8 +108,21 @@ describe('heating by area', () => {
       ['annual_correction', 80, 20_000_000], ['annual_correction', 120, 30_000_000],
     ]);
     expect(jan[2].note).toMatch(/annual heating correction for 2026/);
+    expect(r.heating).toMatchObject({ method: 'even_over_year', chargedAs: 'even_over_year', lastYearHeat: 1200, volume: 100 });
     expect(r.heating!.correction).toMatchObject({ year: 2026, actualHeat: 1200 });
     expect(r.heating!.correction!.chargedHeat).toBeCloseTo(1000, 9);
+  });
+
+  it('even_over_year without a measured previous year: the month\'s actual heat, said so on the lines and in the summary', async () => {
+    const { b, odpu } = await setup('Новый', { heating: { method: 'even_over_year' } }, false);
+    await heat(odpu, '2026-03-01T00:00:00Z', 0);
+    await heat(odpu, '2026-04-01T00:00:00Z', 50 * GCAL);
+    const r = await computePeriod(opened.db, b, '2026-03-01');
+    expect(r.heating).toMatchObject({ method: 'even_over_year', chargedAs: 'monthly_actual', missing: 'last_year', lastYearHeat: null, monthHeat: 50, volume: 50 });
+    const mar = await lines('2026-03-01', b);
+    // 50 Gcal → 20 / 30 Gcal × 2 500 ₽.
+    expect(mar.map((l) => [l.heatingMethod, l.quantity, l.amount])).toEqual([['monthly_actual', 20, 5_000_000], ['monthly_actual', 30, 7_500_000]]);
+    expect(mar[0].note).toMatch(/2025 not measured for even_over_year/);
   });
 
   it('a building whose flats have heat meters is billed by those meters (in Gcal), not by area', async () => {

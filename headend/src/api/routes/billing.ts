@@ -74,7 +74,9 @@ function linesCsv(lines: StoredLine[]): string {
 }
 
 const HeatingSchema = z.object({
-  method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']), monthHeat: z.number().nullable(), lastYearHeat: z.number().nullable(),
+  method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).describe('the rules\' method'),
+  chargedAs: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).nullable().describe('the method this month was charged by (monthly_actual when even_over_year has no measured previous year)'),
+  monthHeat: z.number().nullable(), lastYearHeat: z.number().nullable(),
   volume: z.number().nullable().describe('Gcal charged for the month'), missing: z.enum(['month', 'last_year']).nullable(), totalArea: z.number(),
   correction: z.object({ year: z.number(), actualHeat: z.number(), chargedHeat: z.number() }).nullable(),
 });
