@@ -87,6 +87,17 @@ describe('meter replaced mid-month', () => {
     expect((await lines('2026-01-01', b)).map((l) => [l.meterId, l.method, l.quantity, l.amount])).toEqual([[String(n), 'measured', 15.5, 77500]]);
   });
 
+  it('two replacements in one month (A → B → C): three stretches, one charge', async () => {
+    const { b, p, m } = await flat('Rep-4');
+    await reading(m, '2026-01-01T00:00:00Z', 40);
+    const b2 = await replace(m, b, p, '2026-01-10T00:00:00Z', 44, 0);
+    const c = await replace(b2, b, p, '2026-01-20T00:00:00Z', 2.5, 1);
+    await reading(c, '2026-02-01T00:00:00Z', 4);
+    await computePeriod(opened.db, b, '2026-01-01');
+    // (44 − 40) + (2.5 − 0) + (4 − 1) = 9.5 m³ × 50 = 475 ₽.
+    expect((await lines('2026-01-01', b)).map((l) => [l.meterId, l.method, l.quantity, l.amount])).toEqual([[String(c), 'measured', 9.5, 47500]]);
+  });
+
   it('the new meter not read by the month end: the point has no reading and the fallback charges it (once)', async () => {
     const { b, p, m } = await flat('Rep-3');
     await reading(m, '2026-01-01T00:00:00Z', 100);
