@@ -84,6 +84,7 @@ const PATTERNS = [
   [/^collection of readings for this resource is disabled/, 'err.disabled', () => ({})],
   [/^a reading is a non-negative number/, 'err.negative', () => ({})],
   [/^given twice$/, 'err.twice', () => ({})],
+  [/^this period's reading was already taken by the managing organisation \((\S+)\)/, 'err.takenByStaff', (m) => ({ value: fmtNumber(m[1]) })],
   [/^is \w+$/, 'err.inactive', () => ({})],
   [/^consumption (\S+) is more than (\S+)× the average of the last 3 months \((\S+) a month\)/, 'warn.high', (m) => ({ consumption: fmtNumber(m[1]), factor: m[2], average: fmtNumber(m[3]) })],
 ];

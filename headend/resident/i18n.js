@@ -78,6 +78,7 @@ const ru = {
   'err.verificationExpired': 'Срок поверки истёк {date}: показания этого счётчика не принимаются, обратитесь в управляющую компанию',
   'err.disabled': 'Показания по этому ресурсу в вашем доме не принимаются',
   'err.twice': 'Счётчик указан дважды',
+  'err.takenByStaff': 'Показание за этот период уже снято управляющей компанией ({value}). Если не согласны, обратитесь в управляющую компанию',
   'err.inactive': 'Счётчик выведен из учёта',
   'warn.high': 'Расход {consumption} {unit} более чем в {factor} раза превышает средний за 3 месяца ({average} {unit} в месяц)',
 
@@ -169,6 +170,7 @@ const en = {
   'err.verificationExpired': 'Verification expired on {date}: readings of this meter are not accepted, contact your managing company',
   'err.disabled': 'Readings of this resource are not collected in your building',
   'err.twice': 'The meter is given twice',
+  'err.takenByStaff': 'This period\'s reading was already taken by your managing company ({value}). To dispute it, contact them',
   'err.inactive': 'The meter is no longer in use',
   'warn.high': 'Consumption {consumption} {unit} is more than {factor}× the 3-month average ({average} {unit} a month)',
 

@@ -7,6 +7,12 @@ import type { ReadingSource } from '@amr/protocols';
 
 export const SOURCE_RANK: Record<ReadingSource, number> = { staff: 3, import: 3, telemetry: 2, resident: 1 };
 
+/** The same rank as an SQL expression over a readings row `alias`, for queries that pick the reading that counts. */
+export function sourceRankSql(alias: string): string {
+  const cases = Object.entries(SOURCE_RANK).map(([source, rank]) => `WHEN '${source}' THEN ${rank}`).join(' ');
+  return `(CASE ${alias}.source ${cases} ELSE 0 END)`;
+}
+
 export interface RankedReading {
   source: ReadingSource;
   version: number;

@@ -1,14 +1,15 @@
 /**
  * Entering a batch of readings (resident or staff): every meter is checked by the pure rules first; any
- * refusal fails the whole batch naming each meter and reason; warnings fail it with 409 "confirmation
+ * refusal fails the whole batch naming each meter and reason (a resident's entry where staff already
+ * took this period's reading is one: billing would count the staff's); warnings fail it with 409 "confirmation
  * required" unless confirmed. Only then is every value saved as a new version, with its audit row, in
  * the caller's transaction.
  */
 import type { Queryable } from '../api/queryable.js';
 import { HttpError, type ErrorDetail } from '../api/http-error.js';
 import { audit, type Actor } from '../audit/index.js';
-import { checkEntry } from './rules.js';
-import { effectiveSettings, meterFacts, periodFor, saveReading, type MeterRow } from './storage.js';
+import { checkEntry, takenByStaffReason } from './rules.js';
+import { effectiveSettings, meterFacts, periodFor, saveReading, staffReadingAt, type MeterRow } from './storage.js';
 
 export interface EntryItem { meter_id: number; value: number }
 export interface EntryOptions {
@@ -40,6 +41,11 @@ export async function enterReadings(q: Queryable, meters: Map<number, MeterRow>,
     const facts = await meterFacts(q, m, period.time);
     const v = checkEntry(it.value, facts, { today: period.today, settings, window: period.window, mayBypassWindow: o.mayBypassWindow, readingTime: period.time });
     if (!v.ok) { errors.push({ path: `readings.${i}`, message: v.reason }); continue; }
+    // After the rules: a closed window or a refused value is the answer the resident needs first.
+    if (o.source === 'resident') {
+      const taken = await staffReadingAt(q, m, period.time);
+      if (taken) { errors.push({ path: `readings.${i}`, message: takenByStaffReason(m.id, taken.value) }); continue; }
+    }
     if (v.warning) warnings.push({ path: `readings.${i}`, message: v.warning });
     planned.push({ m, value: it.value, time: period.time, consumption: v.consumption, warning: v.warning });
   }

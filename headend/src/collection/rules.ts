@@ -156,6 +156,11 @@ export function checkEntry(value: number, f: MeterFacts, c: EntryContext): Verdi
   return { ok: true, consumption, warning: highConsumptionWarning(id, consumption, c.readingTime, f, c.settings.warn_factor) };
 }
 
+/** A resident's entry where staff already took this period's reading (billing counts the staff's). */
+export function takenByStaffReason(meterId: number, value: number): string {
+  return `meter ${meterId}: this period's reading was already taken by the managing organisation (${value}); to dispute it, contact the office`;
+}
+
 export interface MeterSummaryInput { window: WindowState; submitted: boolean; enabled: boolean }
 
 export type Summary =

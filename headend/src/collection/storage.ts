@@ -5,6 +5,7 @@
 import type { Queryable } from '../api/queryable.js';
 import type { Resource } from '@amr/protocols';
 import { primaryQuantity, insertReadingVersion, type StoredReading } from '../api/services/readings.js';
+import { sourceRankSql } from '../billing/provenance.js';
 import { DEFAULT_SETTINGS, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type MeterFacts, type WindowState, type LocalDate } from './rules.js';
 
 export const SETTINGS_COLUMNS = 'enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor';
@@ -43,9 +44,11 @@ export function periodFor(now: Date, timezone: string, s: CollectionSettings): P
 /** Previous reading before the period (or the installation reading of a replacement meter) and the 3-month look-back. */
 export async function meterFacts(q: Queryable, m: MeterRow, before: Date): Promise<MeterFacts> {
   const quantity = primaryQuantity(m.resource);
+  // The reading that counts at an instant is billing's (staff > telemetry > resident, then the latest
+  // version): the "not below the previous" check and the warning must compare with what was billed.
   const prevRow = (await q.query<{ time: Date; value: number }>(
-    `SELECT time, value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL
-      ORDER BY time DESC, version DESC LIMIT 1`, [m.id, quantity, before])).rows[0];
+    `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL
+      ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, before])).rows[0];
   let previous = prevRow ? { time: new Date(prevRow.time), value: Number(prevRow.value) } : null;
   if (!previous) {
     const inst = (await q.query<{ replaced_at: Date; installation_reading: number | null }>(
@@ -55,12 +58,24 @@ export async function meterFacts(q: Queryable, m: MeterRow, before: Date): Promi
   let earliest = null;
   if (prevRow) {
     const e = (await q.query<{ time: Date; value: number }>(
-      `SELECT time, value FROM readings WHERE meter_id = $1 AND quantity = $2 AND value IS NOT NULL
+      `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND value IS NOT NULL
           AND time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3
-        ORDER BY time ASC, version DESC LIMIT 1`, [m.id, quantity, prevRow.time])).rows[0];
+        ORDER BY time ASC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, prevRow.time])).rows[0];
     if (e) earliest = { time: new Date(e.time), value: Number(e.value) };
   }
   return { meterId: m.id, nextVerificationOn: m.next_verification_on, previous, earliestInThreeMonths: earliest };
+}
+
+/**
+ * A reading taken by staff (on site, or from the organisation's file) for this meter and instant, if
+ * any: it outranks a resident's, so a resident's entry there would be ignored by billing. Residents are
+ * told instead of being silently overruled.
+ */
+export async function staffReadingAt(q: Queryable, m: MeterRow, time: Date): Promise<{ value: number; source: string; received_at: Date } | null> {
+  const r = (await q.query<{ value: number; source: string; received_at: Date }>(
+    `SELECT value, source, received_at FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND source IN ('staff', 'import') AND value IS NOT NULL
+      ORDER BY version DESC LIMIT 1`, [m.id, primaryQuantity(m.resource), time])).rows[0];
+  return r ? { ...r, value: Number(r.value) } : null;
 }
 
 export async function saveReading(q: Queryable, m: MeterRow, time: Date, value: number, source: 'resident' | 'staff', createdBy: string, reason: string | null): Promise<StoredReading> {

@@ -136,6 +136,25 @@ describe('settings that refuse', () => {
   });
 });
 
+describe('a reading taken by staff outranks a resident\'s', () => {
+  it('a resident is told the period was read by the office instead of being silently overruled; views show the staff reading', async () => {
+    const engineer = await h.userToken('engineer', { buildingIds: [b] });
+    const staff = await h.call('POST', `/premises/${flatA}/readings`, engineer, { readings: [{ meter_id: mA1, value: 106 }], reason: 'walk-round' });
+    expect(staff.status).toBe(201);
+    const r = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA1, value: 107 }] });
+    expect(r.status).toBe(400);
+    expect(r.body.details[0].message).toBe(`meter ${mA1}: this period's reading was already taken by the managing organisation (106); to dispute it, contact the office`);
+    // A resident version after the staff one (e.g. written before this rule existed) does not count.
+    await h.opened.db.query(
+      `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version) SELECT $1, $2, 'volume_m3', 108, 'm3', 'resident', max(version) + 1 FROM readings WHERE meter_id = $1 AND time = $2`,
+      [mA1, periodTime]);
+    const m = await h.call('GET', '/resident/meters', resident);
+    expect(m.body.items.find((x: { id: number }) => x.id === mA1).last_reading).toMatchObject({ value: 106, source: 'staff' });
+    const hist = await h.call('GET', '/resident/history?months=12', resident);
+    expect(hist.body.meters.find((x: { meter_id: number }) => x.meter_id === mA1).months.at(-1)).toMatchObject({ value: 106, consumption: 6 });
+  });
+});
+
 describe('closed window', () => {
   it('refuses residents and operators with the dates; staff with the privilege enter (ИПУ and ОДПУ)', async () => {
     const day = today.d === 1 ? 2 : 1;

@@ -5,7 +5,7 @@
  * give a resident retold in the page's language rather than left in the API's English.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkEntry, DEFAULT_SETTINGS, windowState, type EntryContext, type MeterFacts } from '../../src/collection/rules.js';
+import { checkEntry, DEFAULT_SETTINGS, takenByStaffReason, windowState, type EntryContext, type MeterFacts } from '../../src/collection/rules.js';
 
 // Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig (no allowJs) does not type them.
 const dir = '../../resident/';
@@ -105,6 +105,8 @@ describe('refusals from the real collection rules, retold', () => {
       ['verification expired', reason(checkEntry(105, facts({ nextVerificationOn: '2020-01-01' }), ctx())),
         'Срок поверки истёк 01.01.2020: показания этого счётчика не принимаются, обратитесь в управляющую компанию', 'Verification expired on 01/01/2020: readings of this meter are not accepted, contact your managing company'],
       ['disabled', reason(checkEntry(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } }))), 'Показания по этому ресурсу в вашем доме не принимаются', 'Readings of this resource are not collected in your building'],
+      ['taken by staff', takenByStaffReason(42, 106.5), 'Показание за этот период уже снято управляющей компанией (106,5). Если не согласны, обратитесь в управляющую компанию',
+        'This period\'s reading was already taken by your managing company (106.5). To dispute it, contact them'],
       ['high consumption', reason(checkEntry(150, facts(), ctx())),
         'Расход 50 м³ более чем в 3 раза превышает средний за 3 месяца (9,98 м³ в месяц)', 'Consumption 50 m³ is more than 3× the 3-month average (9.98 m³ a month)'],
     );

@@ -19,6 +19,7 @@ import { enterReadings } from '../../collection/entry.js';
 import { summarise } from '../../collection/rules.js';
 import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
 import { primaryQuantity } from '../services/readings.js';
+import { sourceRankSql } from '../../billing/provenance.js';
 
 const SettingsRow = z.object({
   id: Id, building_id: Id.nullable(), resource: z.string().nullable(), enabled: z.boolean(), window_start_day: z.number(), window_end_day: z.number(),
@@ -181,7 +182,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       const s = await effectiveSettings(db, m.building_id, m.resource);
       const period = periodFor(now, m.timezone, s);
       const last = (await db.query<{ time: Date; value: number; source: string; received_at: Date; version: number }>(
-        `SELECT time, value, source, received_at, version FROM readings WHERE meter_id = $1 AND quantity = $2 ORDER BY time DESC, version DESC LIMIT 1`,
+        `SELECT time, value, source, received_at, version FROM readings r WHERE meter_id = $1 AND quantity = $2 ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`,
         [m.id, primaryQuantity(m.resource)])).rows[0] ?? null;
       const submitted = !!last && new Date(last.time).getTime() >= period.time.getTime();
       const w = period.window;
@@ -229,14 +230,15 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
-    // Month of each reading in the building's time zone; the last current-version value of the month.
+    // Month of each reading in the building's time zone; the last value of the month, each instant's
+    // reading chosen as billing chooses it (staff > telemetry > resident, then the latest version).
     const { rows } = await db.query<{ meter_id: number; month: string; value: number }>(
       `WITH cur AS (
          SELECT DISTINCT ON (r.meter_id, r.time) r.meter_id, r.time, r.value, b.timezone
            FROM readings r JOIN meters m ON m.id = r.meter_id JOIN buildings b ON b.id = m.building_id
           WHERE m.premise_id = ANY($1::bigint[]) AND r.quantity = CASE WHEN m.resource IN ('heat','electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
             AND r.value IS NOT NULL AND r.time >= now() - make_interval(months => $2 + 1)
-          ORDER BY r.meter_id, r.time, r.version DESC)
+          ORDER BY r.meter_id, r.time, ${sourceRankSql('r')} DESC, r.version DESC)
        SELECT meter_id::int AS meter_id, to_char(date_trunc('month', time AT TIME ZONE timezone), 'YYYY-MM') AS month, last(value, time) AS value
          FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months]);
     const byMeter = new Map<number, { month: string; value: number; consumption: number | null }[]>();
