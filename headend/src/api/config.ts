@@ -13,6 +13,17 @@ export interface ApiConfig {
   EXCHANGE_ROOT?: string;
   /** Seals stored secrets (src/util/secret-box.ts); unset = kept as given. */
   SECRETS_KEY?: string;
+  /** X-Forwarded-For hops to believe (see the config schema); unset = the socket's address. */
+  TRUST_PROXY?: string;
+}
+
+/** TRUST_PROXY as fastify's trustProxy option: true/false, a hop count, or a list of addresses/CIDRs. */
+export function trustProxyOption(v: string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  // A hop count: the n addresses nearest to us are proxies (hop 0 is the socket's peer).
+  if (/^\d+$/.test(v)) { const n = Number(v); return (_address, hop) => hop < n; }
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -7,7 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Database, Queryable } from './queryable.js';
-import type { ApiConfig } from './config.js';
+import { trustProxyOption, type ApiConfig } from './config.js';
 import type { JobRunner } from '../jobs/index.js';
 import errorsPlugin from './plugins/errors.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -49,6 +49,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ module: 'api' }),
     bodyLimit: deps.config.IMPORT_MAX_BYTES ?? 20 * 1024 * 1024,
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -69,6 +69,12 @@ export const ConfigObject = z.object({
     '32 bytes in base64 (openssl rand -base64 32)').optional()),
   /** PEM file of a private CA trusted for FTPS exchange partners, besides the system's. */
   EXCHANGE_FTPS_CA_FILE: optionalString,
+  /**
+   * Behind a reverse proxy or ingress: which X-Forwarded-For hops to believe for the client address
+   * (the residents' sign-in limit counts per address). "true" (every hop), a hop count ("1": the
+   * proxy in front), or a comma-separated list of proxy addresses/CIDRs. Unset = the socket's address.
+   */
+  TRUST_PROXY: optionalString.pipe(z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'true, false, a hop count, or proxy addresses/CIDRs separated by commas').optional()),
   /** Largest accepted registry/readings import file, bytes. */
   IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
   /** Readings MESSAGES per database transaction (a message carries up to 1 000 readings). */

@@ -111,3 +111,26 @@ describe('POST /resident/sign-in with the limit (real API)', () => {
     expect(last.body.message).toMatch(/^too many failed sign-in attempts from your network address; try again in \d+ minutes?$/);
   });
 });
+
+describe('TRUST_PROXY: whose address the per-address limit counts', () => {
+  it('unset: the socket peer; "1": the address the proxy in front forwarded; a list: only those proxies are believed', async () => {
+    const { trustProxyOption } = await import('../../src/api/config.js');
+    const Fastify = (await import('fastify')).default;
+    const seen = async (opt: ReturnType<typeof trustProxyOption>) => {
+      const app = Fastify({ trustProxy: opt });
+      app.get('/ip', async (req) => req.ip);
+      const r = await app.inject({ method: 'GET', url: '/ip', remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '203.0.113.7, 198.51.100.9' } });
+      await app.close();
+      return r.body;
+    };
+    expect(await seen(trustProxyOption(undefined))).toBe('10.0.0.5');
+    expect(await seen(trustProxyOption('1'))).toBe('198.51.100.9');
+    expect(await seen(trustProxyOption('2'))).toBe('203.0.113.7');
+    expect(await seen(trustProxyOption('10.0.0.0/8'))).toBe('198.51.100.9');
+    expect(await seen(trustProxyOption('192.168.0.0/16'))).toBe('10.0.0.5');
+    expect(trustProxyOption('true')).toBe(true);
+    const { loadConfig } = await import('../../src/config/index.js');
+    expect(() => loadConfig({ TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY/);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12' }).TRUST_PROXY).toBe('10.0.0.0/8, 172.16.0.0/12');
+  });
+});
