@@ -64,6 +64,15 @@ describe('registry CRUD', () => {
     const bad = await h.call('PATCH', `/meters/${m.body.id}`, h.adminToken, { failed_on: '12.03.2025' });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('failed_on');
+    // An undated failure would make billing count nothing: refused, on create and on update, and nothing changes.
+    const undated = await h.call('PATCH', `/meters/${m.body.id}`, h.adminToken, { failed_on: null });
+    expect(undated.status).toBe(400);
+    expect(undated.body.message).toBe('failed_on: the day the meter failed is required with status "failed"');
+    expect((await h.call('GET', `/meters/${m.body.id}`, h.adminToken)).body.failed_on).toBe('2025-03-12');
+    const created = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat2, resource: 'cold_water', make: 'Пульсар', serial_number: 'CW-FAIL-2', status: 'failed' });
+    expect(created.status).toBe(400);
+    // Back in service: the date may stay as history or be cleared.
+    expect((await h.call('PATCH', `/meters/${m.body.id}`, h.adminToken, { status: 'active', failed_on: null })).body).toMatchObject({ status: 'active', failed_on: null });
   });
 
   it('derives the next verification date from the last one and the interval', async () => {

@@ -126,4 +126,45 @@ describe('billing recalculation jobs', () => {
     await until(idle, 'an empty queue');
     expect((await jobsDone()).filter((j) => j.data.buildingId === b).length - before).toBe(1);
   });
+
+  it('a meter failure dated through the API after the month was closed recalculates that month by itself', async () => {
+    const { createApiServer } = await import('../../src/api/index.js');
+    const { Registry } = await import('prom-client');
+    const { createUser } = await import('../../src/auth/index.js');
+    const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: 3600 }, logger: pino({ level: 'silent' }), registry: new Registry(), jobs: runner });
+    try {
+      await opened.db.tx((q) => createUser(q, { username: 'fail-admin', password: 'admin-password', role: 'admin' }));
+      const token = JSON.parse((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'fail-admin', password: 'admin-password' } })).body).token;
+      // An organisation of its own: its January is computed, then closed.
+      const org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Отказ') RETURNING id`)).id);
+      await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50.93}')`, [org]);
+      await opened.db.query(`INSERT INTO billing_norms (org_id, resource, basis, valid_from, per_resident) VALUES ($1, 'cold_water', 'resident', '2025-01-01', 6.935)`, [org]);
+      const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'Запад-3', 'UTC') RETURNING id`, [org])).id);
+      const p = Number((await one(`INSERT INTO premises (building_id, number, residents, area_m2) VALUES ($1, '1', 2, 50) RETURNING id`, [b])).id);
+      await opened.db.query(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-Z3-1', $2)`, [org, p]);
+      const m = Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) VALUES ('apartment', $1, $2, 'cold_water', 'CW-Z3') RETURNING id`, [b, p])).id);
+      await reading(m, '2026-01-01T00:00:00Z', 100);
+      await reading(m, '2026-02-01T00:00:00Z', 106);
+      await computePeriod(opened.db, b, '2026-01-01');
+      await closePeriod(opened.db, org, '2026-01-01', 'test');
+      // The verdicts of those readings reach the closed month too (nothing changed → nothing booked).
+      await validator.drain();
+      await until(idle, 'an empty queue');
+      expect(await lines('2026-02-01', b)).toEqual([]);
+
+      const r = await app.inject({ method: 'PATCH', url: `/meters/${m}`, headers: { authorization: `Bearer ${token}` }, payload: { status: 'failed', failed_on: '2026-01-17' } });
+      expect(r.statusCode, r.body).toBe(200);
+      await until(async () => (await lines('2026-02-01', b)).length > 0, 'adjustments after the failure was dated');
+      await until(idle, 'an empty queue');
+      const feb = await lines('2026-02-01', b);
+      // The original 6 m³ measured is reversed; the recalculation no longer charges the whole month as measured.
+      expect(feb.filter((l) => l.adjustmentKind === 'reversal').map((l) => [l.adjustsPeriod, l.method, l.quantity])).toEqual([['2026-01-01', 'measured', -6]]);
+      const recalculated = feb.filter((l) => l.adjustmentKind === 'recalculated');
+      expect(recalculated.length).toBeGreaterThan(0);
+      expect(recalculated.every((l) => l.adjustsPeriod === '2026-01-01')).toBe(true);
+      expect(recalculated.map((l) => `${l.method} ${l.quantity}`).join(', ')).not.toBe('measured 6');
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -39,6 +39,10 @@ export interface EntitySpec<C extends z.ZodObject, R extends z.ZodType> {
   authorizeCreate?(q: Queryable, body: Record<string, unknown>, p: Principal): Promise<void>;
   /** After insert, inside the same transaction. */
   afterCreate?(q: Queryable, row: any, p: Principal): Promise<void>;
+  /** After an update, inside the same transaction: throwing refuses the whole change. */
+  afterUpdate?(q: Queryable, before: any, after: any): Promise<void>;
+  /** After an update has committed: side effects elsewhere (jobs); a failure is the hook's to report. */
+  afterCommit?(before: any, after: any): Promise<void>;
 }
 
 export async function buildingOf(q: Queryable, sql: string, params: unknown[]): Promise<number | null> {
@@ -125,18 +129,22 @@ export function registerCrud<C extends z.ZodObject, R extends z.ZodType>(app0: F
   }, async (req: any) => {
     const p = principal(req);
     requirePermission(p, write);
-    return db.tx(async (q) => {
+    const { before, after } = await db.tx(async (q) => {
       const before = (await q.query(`${selectOne} FOR UPDATE OF t`, [req.params.id])).rows[0];
       if (!before) throw notFound(spec.entity);
       requireBuilding(p, before._building_id, spec.entity);
       const [cols, vals] = columnsOf(req.body as Record<string, unknown>);
-      if (cols.length === 0) return strip(before) as never;
+      if (cols.length === 0) return { before: strip(before), after: null };
       const { rows } = await q.query(
         `UPDATE ${spec.table} SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
         [req.params.id, ...vals],
       );
+      await spec.afterUpdate?.(q, strip(before), rows[0]);
       await audit(q, actorOf(req), { action: 'update', entity: spec.entity, entityId: req.params.id, buildingId: before._building_id, before: strip(before), after: rows[0], requestId: req.id });
-      return rows[0] as never;
+      return { before: strip(before), after: rows[0] };
     });
+    if (after === null) return before as never;
+    await spec.afterCommit?.(before, after);
+    return after as never;
   });
 }

@@ -13,6 +13,7 @@ import { principal } from '../plugins/auth.js';
 import { insertReadingVersion, lastReading, primaryQuantity } from '../services/readings.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { registerCrud } from './crud.js';
+import { enqueueBillingRecalc } from '../../billing-store/jobs.js';
 
 const Placement = z.enum(['apartment', 'non_residential', 'building', 'common_area']);
 const PREMISE_PLACEMENTS = new Set(['apartment', 'non_residential']);
@@ -104,14 +105,43 @@ const ReplacementRow = z.object({
   work_order: z.string().nullable(), reason: z.string().nullable(), created_by: z.string().nullable(), created_at: Timestamp,
 });
 
-const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
+/** A failed meter needs the day it failed: billing counts "no reading" from then, and an undated failure would count nothing. */
+async function requireFailureDate(_q: Queryable, _before: unknown, after: { status: string; failed_on: unknown }): Promise<void> {
+  if (after.status === 'failed' && after.failed_on == null) throw badRequest('failed_on: the day the meter failed is required with status "failed"');
+}
+
+const dateKey = (d: unknown) => (d == null ? null : d instanceof Date ? d.toISOString() : String(d));
+
+const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
+  /**
+   * A failure dated (or re-dated, or undone) after a month was closed changes what that month should
+   * have charged: the closed months from that day on are recalculated into adjustments. Without a job
+   * runner, or when Redis is down, staff recalculate with POST /billing/periods/:period/recalculate.
+   */
+  const afterCommit = async (before: { status: string; failed_on: unknown }, after: { id: unknown; building_id: unknown; resource: Resource; status: string; failed_on: Date | string | null }) => {
+    if (!jobs || (before.status === after.status && dateKey(before.failed_on) === dateKey(after.failed_on))) return;
+    const days = [before.failed_on, after.failed_on].filter((d): d is Date | string => d != null).map((d) => new Date(d));
+    if (!days.length) return;
+    const from = new Date(Math.min(...days.map((d) => d.getTime())));
+    try {
+      await enqueueBillingRecalc(jobs, [{ buildingId: Number(after.building_id), resource: after.resource, from, to: new Date() }]);
+    } catch (e) {
+      app.log.warn({ err: (e as Error).message, meter: after.id }, 'meter failure date changed: closed months not queued for recalculation');
+    }
+  };
   registerCrud(app, db, {
     entity: 'meter', tag: 'meters', path: '/meters', table: 'meters', create: MeterBody, row: MeterRow,
     frozen: ['placement', 'building_id', 'premise_id', 'resource'],
     buildingSql: 't.building_id', premiseSql: 't.premise_id', readPermission: 'readings:read',
     filters: { building_id: 't.building_id', premise_id: 't.premise_id', resource: 't.resource', placement: 't.placement', serial_number: 't.serial_number', status: 't.status' },
     buildingOfNew: async (_q, b) => (b.building_id ?? null),
-    prepare: prepareMeter,
+    prepare: async (q, b) => {
+      const row = await prepareMeter(q, b);
+      await requireFailureDate(q, null, { status: String(row.status ?? 'active'), failed_on: row.failed_on });
+      return row;
+    },
+    afterUpdate: requireFailureDate,
+    afterCommit,
   });
 
   app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {
