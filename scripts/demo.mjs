@@ -263,7 +263,11 @@ async function main() {
   const premises = new Map();
   for (const m of ep.meters) {
     if (m.role === 'apartment' && !premises.has(m.apartment)) {
-      premises.set(m.apartment, await api('POST', '/premises', { building_id: bld.id, number: String(m.apartment), kind: 'residential' }));
+      // Area and registered residents (deterministic from the flat number) for norms and ОДН shares.
+      const n = Number(m.apartment) || premises.size + 1;
+      const premise = await api('POST', '/premises', { building_id: bld.id, number: String(m.apartment), kind: 'residential', area_m2: 38 + (n % 5) * 8.5, residents: 1 + (n % 3) });
+      premise.account = await api('POST', '/accounts', { org_id: org.id, number: `ЛС-${String(n).padStart(5, '0')}`, premise_id: premise.id });
+      premises.set(m.apartment, premise);
     }
   }
   const meterIds = new Map(); // sim meterId → head-end meter id
@@ -322,9 +326,27 @@ async function main() {
   cleanups.push(() => gateway.stop());
 
   // ---- drive the month ----
+  // A stall (nothing committed for 30 s while readings wait) is shown with the head-end's own gauges
+  // once, so a hung run says where it hangs: ingest pending, DB pool connections, job queues.
+  let lastProgress = { n: 0, at: Date.now() };
+  let stallShown = false;
+  const showStall = async () => {
+    stallShown = true;
+    try {
+      const text = await (await fetch(`${headend.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const lines = text.split('\n').filter((l) => /^amr_(ingest_pending|ingest_batch_failures_total|db_pool_connections|queue_depth|broker_rejected_total)/.test(l));
+      say(`STALL: nothing committed for 30 s (${committed.readings}/${produced}); head-end gauges:\n  ${lines.join('\n  ')}`);
+    } catch (e) {
+      say(`STALL: nothing committed for 30 s (${committed.readings}/${produced}); /metrics did not answer: ${e.message}`);
+    }
+  };
   const waitCommitted = async (ms) => {
     const until = Date.now() + ms;
-    while (committed.readings < produced && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (committed.readings < produced && Date.now() < until) {
+      if (committed.readings !== lastProgress.n) lastProgress = { n: committed.readings, at: Date.now() };
+      else if (!stallShown && Date.now() - lastProgress.at > 30_000) await showStall();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return committed.readings >= produced;
   };
   const odpu = ep.meters.filter((m) => m.role === 'building');
@@ -403,6 +425,36 @@ async function main() {
     }
     return computeImbalance({ building: values.building, apartments: values.apartments, otherConsumers: [] });
   }
+  /**
+   * The month billed by the head-end's billing module: tariffs and norms of a sample organisation, one
+   * personal account per flat, accruals computed through the API (measured ИПУ, ОДН = ОДПУ − Σ ИПУ
+   * shared by area under the common-property norm). Prices are illustrative, not any region's.
+   */
+  async function runBilling() {
+    const month = period.start.toISOString().slice(0, 7);
+    const from = '2000-01-01';
+    const PRICES = { heat: 2850.0, hot_water: 245.5, cold_water: 52.3, electricity: 6.43 }; // ₽ per Gcal, m³, m³, kWh
+    const NORMS = { hot_water: 3.5, cold_water: 4.9, electricity: 90 }; // per registered resident a month
+    const COMMON = { hot_water: 0.03, cold_water: 0.03, electricity: 0.9 }; // per m² of the flats a month (ОДН cap)
+    const present = RESOURCES.filter((r) => ep.meters.some((m) => m.resource === r));
+    for (const r of present) {
+      await api('POST', '/billing/tariffs', { org_id: org.id, resource: r, valid_from: from, tariff: { kind: 'single', price: PRICES[r] } });
+      if (NORMS[r] !== undefined) await api('POST', '/billing/norms', { org_id: org.id, resource: r, basis: 'resident', valid_from: from, per_resident: NORMS[r] });
+      if (COMMON[r] !== undefined) await api('POST', '/billing/norms', { org_id: org.id, resource: r, basis: 'common_area_m2', valid_from: from, per_resident: COMMON[r] });
+    }
+    const res = await api('POST', `/billing/periods/${month}/compute`, { building_id: bld.id });
+    const { lines } = await api('GET', `/billing/lines?period=${month}&building_id=${bld.id}`);
+    const byMethod = {};
+    for (const l of lines) byMethod[l.method] = (byMethod[l.method] ?? 0) + 1;
+    say(`\nBilling for ${month} (head-end billing module; sample tariffs ₽: ${present.map((r) => `${r} ${PRICES[r]}`).join(', ')}): ${lines.length} lines for ${premises.size} accounts, total ${(res.amount / 100).toFixed(2)} ₽; lines by method: ${Object.entries(byMethod).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+    for (const c of res.commonHouse ?? []) {
+      const u = c.resource === 'heat' ? 'Gcal' : UNIT[c.resource];
+      say(`  ${c.resource.padEnd(12)} ОДПУ ${fmt(c.buildingConsumption)} − Σ ИПУ ${fmt(c.apartmentsConsumption)} ${u} → ОДН ${fmt(c.volume)}, billed ${fmt(c.billedVolume)}${c.excessOverCap > 0 ? `, over the common-property cap ${fmt(c.excessOverCap)} (not billed, reported)` : ''}${c.negative ? ' (negative: handled by policy)' : ''}`);
+    }
+    say(`  invoice lines: ${headend.httpUrl}/billing/lines?period=${month}&building_id=${bld.id}&format=xlsx (or csv); billing feed: /billing/feed?period=${month}`);
+    return { period: month, lines: lines.length, amountRub: res.amount / 100, byMethod, commonHouse: res.commonHouse ?? [] };
+  }
+
   const truth = building.truth({ from: period.start, to: period.end });
   const table = [];
   for (const r of RESOURCES) {
@@ -434,13 +486,14 @@ async function main() {
   say(pad(hdr));
   say(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) say(pad(r));
+  const billing = periodKind === 'month' ? await runBilling() : null;
   const pulse = ep.meters.find((m) => m.pulse);
   if (pulse) say(`(apartment water is counted in whole pulses of ${pulse.pulse.weightL} L: up to ±${pulse.pulse.weightL} L per apartment at each period bound, which matters only for short periods)`);
   const totalSeconds = (performance.now() - t0) / 1000;
   say(`\n${allOk ? 'Every resource within' : 'NOT every resource within'} ${tolerancePp} pp of the truth. Total ${totalSeconds.toFixed(1)} s.`);
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table })}\n`,
+      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table, billing })}\n`,
     );
   }
   if (args.stay && !interrupted) {

@@ -31,8 +31,12 @@ describe('imbalance and validation end to end (issue 6)', () => {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A hung run fails with its output instead of holding the suite (it takes about 2 minutes here).
+    const guard = setTimeout(() => { err += '\n[test] demo still running after 10 minutes: killed'; child.kill('SIGKILL'); }, 600_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code, `demo exited ${code}; stderr:\n${err.slice(-3000)}`).toBe(0);
+    clearTimeout(guard);
+    const stall = err.split('\n').filter((l) => /STALL|^\s+amr_/.test(l)).join('\n');
+    expect(code, `demo exited ${code}; ${stall ? `${stall}\n` : ''}stderr:\n${err.slice(-3000)}`).toBe(0);
     const res = JSON.parse(out.trim().split('\n').at(-1)!) as DemoJson;
 
     expect(res.period).toMatchObject({ kind: 'month', from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' });
