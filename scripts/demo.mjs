@@ -333,7 +333,7 @@ async function main() {
   const showStall = async () => {
     stallShown = true;
     try {
-      const text = await (await fetch(`${headend.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const text = await (await fetch(`${headend.httpUrl}/metrics`, { signal: globalThis.AbortSignal.timeout(5000) })).text();
       const lines = text.split('\n').filter((l) => /^amr_(ingest_pending|ingest_batch_failures_total|db_pool_connections|queue_depth|broker_rejected_total)/.test(l));
       say(`STALL: nothing committed for 30 s (${committed.readings}/${produced}); head-end gauges:\n  ${lines.join('\n  ')}`);
     } catch (e) {
