@@ -1,39 +1,13 @@
 /**
- * The API from the browser: same origin, bearer token from sessionStorage (gone when the tab closes).
+ * The API from the browser (web-shared/api.js: same origin, bearer token in sessionStorage).
  * `optional()` is for routes other parts of the head-end may not serve yet: the page shows "—" then.
  */
-/* global sessionStorage, CustomEvent, URLSearchParams */
+/* global URLSearchParams */
+import { ApiError, createApiClient } from '../web-shared/api.js';
 
-const TOKEN_KEY = 'amr.dashboard.token';
-
-export class ApiError extends Error {
-  constructor(status, body, path) {
-    super(body?.message ?? `HTTP ${status} for ${path}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-export const token = () => sessionStorage.getItem(TOKEN_KEY);
-export const setToken = (value) => (value ? sessionStorage.setItem(TOKEN_KEY, value) : sessionStorage.removeItem(TOKEN_KEY));
-
-export async function api(path, { method = 'GET', body } = {}) {
-  const headers = { accept: 'application/json' };
-  const tk = token();
-  if (tk) headers.authorization = `Bearer ${tk}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
-  if (res.status === 401 && tk) {
-    // Expired or revoked session: back to the login form.
-    setToken(null);
-    window.dispatchEvent(new CustomEvent('amr:logged-out'));
-  }
-  if (!res.ok) throw new ApiError(res.status, data, path);
-  return data;
-}
+export { ApiError };
+// Expired or revoked session: 'amr:logged-out' takes the page back to the login form.
+export const { token, setToken, api } = createApiClient({ tokenKey: 'amr.dashboard.token', endedEvent: 'amr:logged-out' });
 
 /** Like api(), but a missing or failing route gives null (logged) instead of breaking the page. */
 export async function optional(path) {

@@ -1,27 +1,10 @@
 /**
- * ECharts options for the three building charts, and mounting them. `echarts` is the global from
- * vendor/echarts.min.js (the package's own bundle, served by the head-end).
+ * ECharts options for the three building charts (mounting: web-shared/charts.js).
  */
-/* global echarts */
 import { t } from './i18n.js';
 import { fmtMonth, fmtNumber, fmtPct, round } from './format.js';
 
-const mounted = new Set();
-
-/** Creates (or reuses) the chart on `el` and sets the option; instances are disposed on navigation. */
-export function mountChart(el, option) {
-  const chart = echarts.getInstanceByDom(el) ?? echarts.init(el, null, { renderer: 'canvas' });
-  chart.setOption(option, true);
-  mounted.add(chart);
-  return chart;
-}
-
-export function disposeCharts() {
-  for (const c of mounted) if (!c.isDisposed()) c.dispose();
-  mounted.clear();
-}
-
-window.addEventListener('resize', () => { for (const c of mounted) if (!c.isDisposed()) c.resize(); });
+export { mountChart, disposeCharts } from '../web-shared/charts.js';
 
 const grid = { left: 56, right: 64, top: 48, bottom: 40, containLabel: true };
 

@@ -3,22 +3,9 @@
  * serial or an alert message cannot inject markup.
  */
 import { t, tc } from './i18n.js';
+import { h } from '../web-shared/dom.js';
 
-/** h('td', { class: 'num', 'data-testid': 'x' }, 'text', childNode, …) */
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'value') el.value = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c == null || c === false) continue;
-    el.append(c instanceof window.Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
+export { h };
 
 /** A coloured badge for an imbalance status, a verdict or a severity; "—" when there is none. */
 export function badge(prefix, code, extra = {}) {

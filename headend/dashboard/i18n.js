@@ -3,7 +3,7 @@
  * here, including the machine codes the API returns (statuses, validation reasons, resources), so a
  * missing translation shows up as the raw key in both languages and is easy to spot.
  */
-/* global navigator */
+import { createI18n, LANGUAGES } from '../web-shared/i18n.js';
 
 const ru = {
   'app.title': 'Небаланс и приборы учёта',
@@ -379,44 +379,7 @@ const en = {
 };
 
 export const DICTIONARIES = { ru, en };
-export const LANGUAGES = /** @type {const} */ (['ru', 'en']);
+export { LANGUAGES };
 const STORAGE_KEY = 'amr.dashboard.lang';
 
-let current = 'en';
-
-/** Remembered choice first, then the browser's language; Russian for ru/uk/be, English otherwise. */
-export function initialLanguage(stored, browserLanguage) {
-  if (stored && stored in DICTIONARIES) return stored;
-  return /^(ru|uk|be)\b/i.test(browserLanguage || '') ? 'ru' : 'en';
-}
-
-export function initLanguage() {
-  current = initialLanguage(window.localStorage.getItem(STORAGE_KEY), navigator.language);
-  document.documentElement.lang = current;
-  return current;
-}
-
-/** Switches the language; `persist: false` only switches (used by the module tests, which have no DOM). */
-export function setLanguage(lang, { persist = true } = {}) {
-  if (!(lang in DICTIONARIES)) throw new Error(`unknown language "${lang}" (known: ${LANGUAGES.join(', ')})`);
-  current = lang;
-  if (!persist) return;
-  window.localStorage.setItem(STORAGE_KEY, lang);
-  document.documentElement.lang = lang;
-}
-
-export const language = () => current;
-export const locale = () => (current === 'ru' ? 'ru-RU' : 'en-GB');
-
-/** The label for a key, with {name} placeholders filled; the key itself when no dictionary has it. */
-export function t(key, params) {
-  const text = DICTIONARIES[current][key] ?? DICTIONARIES.en[key] ?? key;
-  return params ? text.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? '')) : text;
-}
-
-/** A machine code (status, reason, resource, …) in the current language; unknown codes shown as they are. */
-export function tc(prefix, code) {
-  if (code == null) return t('common.none');
-  const key = `${prefix}.${code}`;
-  return key in DICTIONARIES[current] ? DICTIONARIES[current][key] : String(code);
-}
+export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc } = createI18n(DICTIONARIES, STORAGE_KEY);

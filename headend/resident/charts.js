@@ -1,26 +1,10 @@
 /**
- * The consumption chart of one meter by month. `echarts` is the global from vendor/echarts.min.js (the
- * echarts package's own bundle, served by the head-end). Instances are disposed when the view changes.
+ * The consumption chart of one meter by month (mounting: web-shared/charts.js).
  */
-/* global echarts */
 import { t } from './i18n.js';
 import { fmtMonth, fmtNumber } from './format.js';
 
-const mounted = new Set();
-
-export function mountChart(el, option) {
-  const chart = echarts.getInstanceByDom(el) ?? echarts.init(el, null, { renderer: 'canvas' });
-  chart.setOption(option, true);
-  mounted.add(chart);
-  return chart;
-}
-
-export function disposeCharts() {
-  for (const c of mounted) if (!c.isDisposed()) c.dispose();
-  mounted.clear();
-}
-
-window.addEventListener('resize', () => { for (const c of mounted) if (!c.isDisposed()) c.resize(); });
+export { mountChart, disposeCharts } from '../web-shared/charts.js';
 
 /** Bars of monthly consumption (the first month has none: nothing before it to subtract). */
 export function consumptionOption(months, unit) {

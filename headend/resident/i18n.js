@@ -3,7 +3,7 @@
  * checks it). Every label and every explained API refusal comes from here. Kept apart from the
  * engineers' dashboard's dictionaries: residents speak of "счётчики", engineers of "ИПУ".
  */
-/* global navigator */
+import { createI18n, LANGUAGES } from '../web-shared/i18n.js';
 
 const ru = {
   'app.title': 'Показания счётчиков',
@@ -190,40 +190,10 @@ const en = {
 };
 
 export const DICTIONARIES = { ru, en };
-export const LANGUAGES = /** @type {const} */ (['ru', 'en']);
+export { LANGUAGES };
 export const STORAGE_KEY = 'amr.resident.lang';
 
-let current = 'en';
-
-/** Remembered choice first, then the browser's language; Russian for ru/uk/be, English otherwise. */
-export function initialLanguage(stored, browserLanguage) {
-  if (stored && stored in DICTIONARIES) return stored;
-  return /^(ru|uk|be)\b/i.test(browserLanguage || '') ? 'ru' : 'en';
-}
-
-export function initLanguage() {
-  current = initialLanguage(window.localStorage.getItem(STORAGE_KEY), navigator.language);
-  document.documentElement.lang = current;
-  return current;
-}
-
-/** Switches the language; `persist: false` only switches (the module tests have no DOM). */
-export function setLanguage(lang, { persist = true } = {}) {
-  if (!(lang in DICTIONARIES)) throw new Error(`unknown language "${lang}" (known: ${LANGUAGES.join(', ')})`);
-  current = lang;
-  if (!persist) return;
-  window.localStorage.setItem(STORAGE_KEY, lang);
-  document.documentElement.lang = lang;
-}
-
-export const language = () => current;
-export const locale = () => (current === 'ru' ? 'ru-RU' : 'en-GB');
-
-/** The label for a key with {name} placeholders filled; the key itself when no dictionary has it. */
-export function t(key, params) {
-  const text = DICTIONARIES[current][key] ?? DICTIONARIES.en[key] ?? key;
-  return params ? text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? '')) : text;
-}
+export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc } = createI18n(DICTIONARIES, STORAGE_KEY);
 
 /** The plural form of a counted word (`widget.day.few` for 2 in Russian, …). */
 export function plural(word, n) {

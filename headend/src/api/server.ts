@@ -31,7 +31,7 @@ import collectionRoutes from './routes/collection.js';
 import billingRoutes from './routes/billing.js';
 import exchangeRoutes from './routes/exchange.js';
 import notificationRoutes from './routes/notifications.js';
-import { dashboardPlugin } from '../dashboard/index.js';
+import { dashboardPlugin, webSharedPlugin } from '../dashboard/index.js';
 import { residentPagePlugin } from '../resident-page/index.js';
 
 export interface ApiDeps {
@@ -80,6 +80,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(exchangeRoutes, routeDeps);
   await app.register(notificationRoutes, routeDeps);
   await app.register(dashboardPlugin);
+  await app.register(webSharedPlugin);
   await app.register(residentPagePlugin);
   return app as unknown as FastifyInstance;
 }

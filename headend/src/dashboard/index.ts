@@ -41,3 +41,17 @@ export const dashboardPlugin: FastifyPluginAsync = async (app) => {
   // @fastify/static's send() keeps paths inside root (.. and encoded variants are refused).
   app.get<{ Params: { '*': string } }>('/dashboard/*', route, async (req, reply) => reply.headers(noCache).sendFile(req.params['*']));
 };
+
+/** headend/web-shared/: the browser modules both pages import (`../web-shared/x.js` from either). */
+export const WEB_SHARED_DIR = fileURLToPath(new URL('../../web-shared/', import.meta.url));
+
+export const webSharedPlugin: FastifyPluginAsync = async (app) => {
+  if (!existsSync(join(WEB_SHARED_DIR, 'dom.js'))) throw new Error(`shared page modules not found at ${WEB_SHARED_DIR} (expected dom.js)`);
+  await app.register(fastifyStatic, { root: WEB_SHARED_DIR, serve: false, decorateReply: !app.hasReplyDecorator('sendFile') });
+  const route = { config: { public: true }, schema: { hide: true } };
+  // Only the modules: the folder's README is not served.
+  app.get<{ Params: { '*': string } }>('/web-shared/*', route, async (req, reply) => {
+    if (!/^[a-z0-9-]+\.js$/.test(req.params['*'])) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'not found' });
+    return reply.header('cache-control', 'no-cache').sendFile(req.params['*'], WEB_SHARED_DIR);
+  });
+};
