@@ -15,8 +15,8 @@ import type { Logger } from 'pino';
 import type { Database } from '../api/queryable.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
+import { widenToNeighbours } from '../imbalance/jobs.js';
 import { periodsBetween } from '../imbalance/periods.js';
-import { primaryQuantity } from '../api/services/readings.js';
 import { recalculateClosed } from './service.js';
 import { BillingError } from './inputs.js';
 
@@ -36,8 +36,6 @@ export const RecalcData = z.object({
 export type RecalcData = z.infer<typeof RecalcData>;
 
 const DEFAULT_COALESCE_MS = 60_000;
-/** As far as the billing inputs look beyond a bound (inputs.ts meterPoints). */
-const NEIGHBOUR_DAYS = 45;
 const MAX_MONTHS = 120;
 
 const defined = new WeakMap<JobRunner, BillingJobDeps>();
@@ -71,21 +69,9 @@ async function closedFor(db: Database, buildingId: number, period: string): Prom
   return rows.length > 0;
 }
 
-/** The stretch grown to the nearest readings outside it of the meters with readings in it. */
-async function widen(db: Database, a: AffectedPeriod): Promise<{ lo: Date; hi: Date }> {
-  const to = a.to < a.from ? a.from : a.to;
-  const { rows } = await db.query(
-    `SELECT min(p.prev) AS lo, max(n.next) AS hi FROM meters m
-       CROSS JOIN LATERAL (SELECT max(time) AS prev FROM readings r
-                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time < $3 AND r.time >= $3::timestamptz - make_interval(days => $6)) p
-       CROSS JOIN LATERAL (SELECT min(time) AS next FROM readings r
-                            WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time > $4 AND r.time <= $4::timestamptz + make_interval(days => $6)) n
-      WHERE m.building_id = $1 AND m.resource = $2
-        AND EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time >= $3 AND r.time <= $4)`,
-    [a.buildingId, a.resource, a.from, to, primaryQuantity(a.resource), NEIGHBOUR_DAYS]);
-  const lo = rows[0]?.lo ? new Date(rows[0].lo) : a.from;
-  const hi = rows[0]?.hi ? new Date(rows[0].hi) : to;
-  return { lo: lo < a.from ? lo : a.from, hi: hi > to ? hi : to };
+/** The stretch grown to the nearest readings outside it (the imbalance jobs' rule: bounds are interpolated across them). */
+function widen(db: Database, a: AffectedPeriod): Promise<{ lo: Date; hi: Date }> {
+  return widenToNeighbours(db, a, a.from, a.to < a.from ? a.from : a.to);
 }
 
 /** Closed months of the building's organisation among the local months overlapping [lo, hi]. */

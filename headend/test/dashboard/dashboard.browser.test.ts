@@ -5,51 +5,40 @@
  * switches language, corrects a reading on the meter page, and saves a screenshot to test-artifacts/.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 let h: Harness;
 let a: SeededBuilding;
 let base: string;
-let profile: string;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  // A missing browser is a failure with the fix, never a silent skip.
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
   h = await startHarness();
   a = await seedBuilding(h.opened.db, { address: 'ул. Ленина, 1', externalId: 'UI-A' });
   await h.userToken('engineer', { buildingIds: [a.buildingId], username: 'ivanov' });
   await h.userToken('resident', { username: 'petrova' });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-  profile = await mkdtemp(join(tmpdir(), 'amr-dashboard-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  browser = await launchChromium('dashboard', {
     locale: 'ru-RU', // navigator.language → the dashboard starts in Russian
     viewport: { width: 1400, height: 1000 },
   });
-  page = context.pages()[0] ?? await context.newPage();
+  page = browser.page;
   page.on('pageerror', (e) => pageErrors.push(e.message));
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
   await h?.close();
 });
 

@@ -5,27 +5,22 @@
  * stored as staff readings; a refused value (below the previous) is marked on its own row and nothing
  * of the batch is saved; the building's own meters (ОДПУ) are entered the same way.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import type { Queryable } from '../../src/api/queryable.js';
 import { startHarness, type Harness } from '../api/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const DAY = 86_400_000;
 
 let h: Harness;
 let base: string;
-let profile: string;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 const ids: Record<string, number> = {};
 
 // Plain JS served as-is to the browser; imported by a computed specifier (the test tsconfig has no allowJs).
@@ -42,7 +37,6 @@ const one = async (q: Queryable, sql: string, params: unknown[]) => Number((awai
 
 beforeAll(async () => {
   entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
   h = await startHarness();
   const q = h.opened.db;
   const org = await one(q, "INSERT INTO organisations (name) VALUES ('УК Ввод') RETURNING id", []);
@@ -72,21 +66,13 @@ beforeAll(async () => {
   await h.userToken('operator', { buildingIds: [ids.building], username: 'obhodchik' });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-  profile = await mkdtemp(join(tmpdir(), 'amr-entry-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    locale: 'ru-RU',
-    viewport: { width: 390, height: 844 }, // the inspector's phone
-  });
-  page = context.pages()[0] ?? await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  browser = await launchChromium('entry', { locale: 'ru-RU', viewport: { width: 390, height: 844 } }); // the inspector's phone
+  page = browser.page;
+  pageErrors = browser.pageErrors;
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
   await h?.close();
 });
 

@@ -7,26 +7,22 @@
  * through an invite link. The collection window is days 1–31, so the test does not depend on the date.
  * Screenshots go to test-artifacts/.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { daysInMonth, localDate, windowState } from '../../src/collection/rules.js';
 import { issueCode, seedFlats, type SeededFlats } from './seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const ZONE = 'Europe/Moscow';
 
 let h: Harness;
 let s: SeededFlats;
 let base: string;
-let profile: string;
+let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
@@ -38,31 +34,25 @@ const thisMonth = `${today.y}-${pad(today.m)}`;
 const dueRu = `${pad(daysInMonth(today.y, today.m))}.${pad(today.m)}.${today.y}`;
 
 beforeAll(async () => {
-  // A missing browser is a failure with the fix, never a silent skip.
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
   h = await startHarness();
   s = await seedFlats(h, 'B');
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-  profile = await mkdtemp(join(tmpdir(), 'amr-resident-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  browser = await launchChromium('resident', {
     locale: 'ru-RU', // navigator.language → the page starts in Russian
     timezoneId: ZONE, // the resident's phone is where the flat is
     viewport: { width: 390, height: 844 },
     isMobile: true,
     hasTouch: true,
   });
-  page = context.pages()[0] ?? await context.newPage();
+  context = browser.context;
+  page = browser.page;
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
   await h?.close();
 });
 
