@@ -1,5 +1,6 @@
 /** A small housing registry written straight into the embedded DB: one building, two flats, ИПУ meters. */
 import type { Queryable } from '../../src/api/queryable.js';
+import type { Harness } from '../api/harness.js';
 
 export interface Fixture { orgId: number; buildingId: number; meters: Record<string, number> }
 
@@ -20,3 +21,17 @@ export async function seedRegistry(q: Queryable, orgName = 'УК Садовая'
   };
   return { orgId, buildingId, meters };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls until the condition holds; the test's own timeout bounds it (no timed assertion). */
+export async function until<T>(fn: () => Promise<T | undefined | null | false>): Promise<T> {
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    await sleep(100);
+  }
+}
+
+/** A config's finished runs from the operations log (newest first), as the API lists them. */
+export const finishedRuns = async (h: Harness, configId: number) =>
+  (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');

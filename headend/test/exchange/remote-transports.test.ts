@@ -19,7 +19,7 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
 import { insertReadingVersion } from '../../src/api/services/readings.js';
 import { startHarness, type Harness } from '../api/harness.js';
-import { seedRegistry, type Fixture } from './fixtures.js';
+import { finishedRuns as finishedRunsOf, seedRegistry, until, type Fixture } from './fixtures.js';
 import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
 
@@ -33,16 +33,7 @@ let ftp: TestFtp;
 let ftps: TestFtp;
 let sshd: TestSshd;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls until the condition holds; the test's own timeout bounds it (no timed assertion). */
-async function until<T>(fn: () => Promise<T | undefined | null | false>): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(100);
-  }
-}
-const finishedRuns = async (configId: number) => (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
+const finishedRuns = (configId: number) => finishedRunsOf(h, configId);
 
 async function createConfig(body: Record<string, unknown>): Promise<any> {
   const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, cron: '0 3 * * *', enabled: false, ...body });

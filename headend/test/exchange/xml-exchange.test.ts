@@ -16,7 +16,7 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs } from '../../src/exchange/index.js';
 import { insertReadingVersion } from '../../src/api/services/readings.js';
 import { startHarness, type Harness } from '../api/harness.js';
-import { seedRegistry, type Fixture } from './fixtures.js';
+import { finishedRuns as finishedRunsOf, seedRegistry, until, type Fixture } from './fixtures.js';
 import { expectDocumentedXml } from './xml-check.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -26,16 +26,7 @@ let h: Harness;
 let f: Fixture;
 let dir: string;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls until the condition holds; the test's own timeout bounds it (no timed assertion). */
-async function until<T>(fn: () => Promise<T | undefined | null | false>): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(100);
-  }
-}
-const finishedRuns = async (configId: number) => (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
+const finishedRuns = (configId: number) => finishedRunsOf(h, configId);
 
 beforeAll(async () => {
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
