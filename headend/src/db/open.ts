@@ -17,6 +17,8 @@ export interface OpenDbOptions {
   /** External only: pool size (embedded is always 1). */
   poolMax: number;
   log?: (msg: string) => void;
+  /** A query or transaction holding a connection for over a minute (see PgDbOptions.onSlow); default: log. */
+  logSlow?: (msg: string) => void;
   signal?: AbortSignal;
 }
 
@@ -42,6 +44,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     connectionString: url,
     max: embedded ? 1 : opts.poolMax,
     onIdleError: (e) => log(`database ${redactUrl(url!)} connection error: ${e.message}`),
+    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url!)}: ${r}`),
   });
   await waitForDb(db, url, log, { signal: opts.signal });
   if (!embedded) {

@@ -16,7 +16,21 @@ export interface PgDbOptions {
   max: number;
   /** Called for errors on idle clients (e.g. the server went away); the pool drops the client. */
   onIdleError?: (err: Error) => void;
+  /**
+   * Called once for a query or transaction still holding a connection after `slowMs` (default 60 s),
+   * with what it is running and where the transaction was started. With the embedded database's one
+   * connection, such a holder stops ingest, API and jobs alike: this says who it is.
+   */
+  onSlow?: (report: string) => void;
+  slowMs?: number;
 }
+
+const WAITING = 'waiting for the connection';
+interface InFlight { kind: 'query' | 'tx'; since: number; sql: string; origin?: string; reported?: boolean }
+
+/** First statement text and the caller's frames outside this file, short enough for one log line. */
+const shortSql = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 200);
+const callerFrames = (stack: string | undefined) => (stack ?? '').split('\n').slice(2).filter((l) => !l.includes('pg-db.')).slice(0, 6).map((l) => l.trim()).join(' < ');
 
 export function createPgDb(opts: PgDbOptions): Db {
   const pool = new pg.Pool({
@@ -26,40 +40,82 @@ export function createPgDb(opts: PgDbOptions): Db {
     connectionTimeoutMillis: 0,
   });
   pool.on('error', (err) => opts.onIdleError?.(err));
-  return {
-    query: (sql, params) => pool.query(sql, params as unknown[]) as never,
-    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      // A checked-out client has no 'error' listener (the pool listens only to idle ones): if the
-      // connection dies between two statements of this transaction, pg emits 'error' on it and,
-      // unheard, that is an uncaught exception that kills the head-end. Note it; the next query
-      // fails, the transaction rejects, and the client is destroyed on release.
-      const onError = (e: Error) => {
-        broken = e;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const out = await fn({ query: (sql, params) => client.query(sql, params as unknown[]) as never });
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        if (!broken) {
+  const inFlight = new Set<InFlight>();
+  const slowMs = opts.slowMs ?? 60_000;
+  const watchdog = opts.onSlow ? setInterval(() => {
+    const now = Date.now();
+    for (const f of inFlight) {
+      if (f.reported || now - f.since < slowMs) continue;
+      f.reported = true;
+      opts.onSlow!(`${f.kind} ${f.sql === WAITING ? 'waiting for' : f.kind === 'query' ? 'in flight on (or waiting for)' : 'holding'} a database connection for ${Math.round((now - f.since) / 1000)} s (pool: ${pool.totalCount} total, ${pool.idleCount} idle, ${pool.waitingCount} waiting); `
+        + `now at: ${f.sql || '(between statements)'}${f.origin ? `; started at ${f.origin}` : ''}`);
+    }
+  }, Math.min(15_000, slowMs)) : null;
+  watchdog?.unref();
+  const track = <T>(f: InFlight, p: Promise<T>): Promise<T> => {
+    if (!watchdog) return p;
+    inFlight.add(f);
+    return p.finally(() => inFlight.delete(f));
+  };
+  async function runTx<T>(fn: (q: Queryable) => Promise<T>, held: InFlight): Promise<T> {
+    const client = await pool.connect();
+    held.since = Date.now();
+    held.sql = '';
+    let broken: Error | undefined;
+    // A checked-out client has no 'error' listener (the pool listens only to idle ones): if the
+    // connection dies between two statements of this transaction, pg emits 'error' on it and,
+    // unheard, that is an uncaught exception that kills the head-end. Note it; the next query
+    // fails, the transaction rejects, and the client is destroyed on release.
+    const onError = (e: Error) => {
+      broken = e;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const out = await fn({
+        query: async (sql, params) => {
+          held.sql = shortSql(sql);
           try {
-            await client.query('ROLLBACK');
-          } catch (re) {
-            broken = re as Error; // the connection is unusable: destroy it instead of returning it
+            return await client.query(sql, params as unknown[]) as never;
+          } finally {
+            held.sql = '';
           }
+        },
+      });
+      held.sql = 'COMMIT';
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      if (!broken) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (re) {
+          broken = re as Error; // the connection is unusable: destroy it instead of returning it
         }
-        throw e;
+      }
+      throw e;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  return {
+    query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, pool.query(sql, params as unknown[])) as never,
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const held: InFlight = { kind: 'tx', since: Date.now(), sql: WAITING, origin: watchdog ? callerFrames(new Error().stack) : undefined };
+      if (watchdog) inFlight.add(held);
+      try {
+        return await runTx(fn, held);
       } finally {
-        client.off('error', onError);
-        client.release(broken);
+        inFlight.delete(held);
       }
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => pool.end(),
+    close: () => {
+      if (watchdog) clearInterval(watchdog);
+      return pool.end();
+    },
   };
 }
 

@@ -68,6 +68,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       dbPort: config.DB_PORT,
       poolMax: config.DB_POOL_MAX,
       log: (m) => logger.info(m),
+      logSlow: (m) => logger.error(m),
     });
     cleanups.push(() => opened.close());
     const db = opened.db;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { openDb, migrate, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import { createPgDb, openDb, migrate, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
 
 let opened: OpenedDb;
 
@@ -74,6 +74,31 @@ describe('embedded database', () => {
     );
     expect(rows[0].c).toBe(n);
     expect(rows[0].last).toBe([...texts].sort().at(-1));
+  });
+
+  it('names a transaction that holds the one connection too long: what it runs and where it started; waiters too', async () => {
+    // A second pool on a server of its own (the shared one's single connection belongs to `opened`).
+    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0 });
+    const reports: string[] = [];
+    const db = createPgDb({ connectionString: server.url, max: 1, slowMs: 150, onSlow: (r) => reports.push(r) });
+    try {
+      const holder = db.tx(async (q) => {
+        await q.query('SELECT 1 AS started_holding');
+        await new Promise((r) => setTimeout(r, 400)); // holds the connection, running nothing
+        await q.query('SELECT pg_sleep(0.4) AS slow_statement');
+      });
+      const waiter = db.query('SELECT 2 AS queued_behind');
+      await Promise.all([holder, waiter]);
+      const held = reports.find((r) => r.startsWith('tx holding'));
+      expect(held, reports.join('\n')).toBeDefined();
+      expect(held).toMatch(/now at: (\(between statements\)|SELECT pg_sleep\(0\.4\) AS slow_statement)/);
+      expect(held).toContain('db.test.ts');
+      expect(reports.some((r) => r.startsWith('query in flight on (or waiting for)') && r.includes('queued_behind'))).toBe(true);
+      expect(new Set(reports).size).toBe(reports.length); // each reported once
+    } finally {
+      await db.close();
+      await server.stop();
+    }
   });
 
   it('fails clearly when the configured port is taken', async () => {

@@ -1,6 +1,8 @@
 /** A small housing registry written straight into the embedded DB: one building, two flats, ИПУ meters. */
 import type { Queryable } from '../../src/api/queryable.js';
 import type { Harness } from '../api/harness.js';
+import type { Database } from '../../src/api/queryable.js';
+import { insertReadingVersion } from '../../src/api/services/readings.js';
 
 export interface Fixture { orgId: number; buildingId: number; meters: Record<string, number> }
 
@@ -35,3 +37,17 @@ export async function until<T>(fn: () => Promise<T | undefined | null | false>):
 /** A config's finished runs from the operations log (newest first), as the API lists them. */
 export const finishedRuns = async (h: Harness, configId: number) =>
   (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
+
+/**
+ * The readings every export test expects: CW-1 12.5 and CW-2 31 (a corrected version 2) an hour ago,
+ * HW-1 5 ten days ago (outside a one-day export).
+ */
+export async function seedExportReadings(db: Database, f: Fixture): Promise<void> {
+  const now = Date.now();
+  await db.tx(async (q) => {
+    await insertReadingVersion(q, { meterId: f.meters['CW-1'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 12.5, source: 'staff', createdBy: 'test' });
+    await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 30, source: 'staff', createdBy: 'test' });
+    await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 31, source: 'staff', createdBy: 'test', reason: 'typo' });
+    await insertReadingVersion(q, { meterId: f.meters['HW-1'], time: new Date(now - 10 * 86_400_000), quantity: 'volume_m3', value: 5, source: 'staff', createdBy: 'test' });
+  });
+}

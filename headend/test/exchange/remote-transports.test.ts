@@ -17,9 +17,8 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
-import { insertReadingVersion } from '../../src/api/services/readings.js';
 import { startHarness, type Harness } from '../api/harness.js';
-import { finishedRuns as finishedRunsOf, seedRegistry, until, type Fixture } from './fixtures.js';
+import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
 import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
 
@@ -65,13 +64,7 @@ beforeAll(async () => {
   // The job's runs trust the test FTPS server's CA, as a deployment would trust a partner's private CA.
   await defineExchangeJobs(runner, { db: h.opened.db, timeouts: { connectMs: 15_000, operationMs: 30_000 }, ftpsCa: ftps.ca! });
   f = await seedRegistry(h.opened.db);
-  const now = Date.now();
-  await h.opened.db.tx(async (q) => {
-    await insertReadingVersion(q, { meterId: f.meters['CW-1'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 12.5, source: 'staff', createdBy: 'test' });
-    await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 30, source: 'staff', createdBy: 'test' });
-    await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 31, source: 'staff', createdBy: 'test', reason: 'typo' });
-    await insertReadingVersion(q, { meterId: f.meters['HW-1'], time: new Date(now - 10 * 86_400_000), quantity: 'volume_m3', value: 5, source: 'staff', createdBy: 'test' });
-  });
+  await seedExportReadings(h.opened.db, f);
 }, 120_000);
 
 afterAll(async () => {
