@@ -3,8 +3,9 @@
  * `execProtocolRaw`. A protocol message larger than one read (a 10 000-row batch insert: hundreds of
  * KB of Bind parameters) arrives in several chunks, and PGlite aborts on the partial message
  * ("RuntimeError: unreachable", the whole database process dies). This wrapper buffers the bytes of
- * a connection and emits only whole frontend messages, so the pglite-socket handler always sees
- * complete messages. It presents the slice of `net.Socket` the handler uses.
+ * a connection and emits only whole request cycles (up to a Sync, Query, …), so the pglite-socket
+ * handler always sees complete messages, one cycle at a time. It presents the slice of `net.Socket`
+ * the handler uses.
  *
  * Framing (PostgreSQL protocol v3): the first message(s) are untyped (int32 length, int32 code:
  * StartupMessage, SSLRequest, GSSENCRequest, CancelRequest); after the StartupMessage every message
@@ -14,6 +15,13 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 
 const SSL_REQUEST = 80877103;
+/**
+ * Messages that end a request cycle: Sync, simple Query, Terminate, Flush, the password / SASL answer,
+ * CopyDone, CopyFail, FunctionCall. Whole cycles only are passed on: the handler runs each 'data'
+ * event without waiting for the one before, and a batch insert split between Bind and Execute/Sync
+ * across two events left the connection waiting forever under load (ingest stalled, CPU idle).
+ */
+const CYCLE_ENDS = new Set([...'SQXHpcfF'].map((c) => c.charCodeAt(0)));
 const GSSENC_REQUEST = 80877104;
 
 export class FramedSocket extends EventEmitter {
@@ -60,6 +68,7 @@ export class FramedSocket extends EventEmitter {
   private onChunk(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let off = 0;
+    let cut = 0; // end of the last whole request cycle
     for (;;) {
       const head = this.untyped ? 4 : 5;
       if (this.buf.length - off < head) break;
@@ -69,15 +78,19 @@ export class FramedSocket extends EventEmitter {
         return;
       }
       if (this.buf.length - off < len) break;
+      let cycleEnds = true;
       if (this.untyped) {
         const code = this.buf.readInt32BE(off + 4);
         if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) this.untyped = false;
+      } else {
+        cycleEnds = CYCLE_ENDS.has(this.buf[off]);
       }
       off += len;
+      if (cycleEnds) cut = off;
     }
-    if (off > 0) {
-      this.ready.push(this.buf.subarray(0, off));
-      this.buf = this.buf.subarray(off);
+    if (cut > 0) {
+      this.ready.push(this.buf.subarray(0, cut));
+      this.buf = this.buf.subarray(cut);
       this.flush();
     }
   }

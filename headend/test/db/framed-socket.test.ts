@@ -1,0 +1,71 @@
+/**
+ * FramedSocket in front of pglite-socket: bytes of a connection are passed on only as whole request
+ * cycles (startup messages at once; then up to a Sync, Query, Terminate, Flush, …), whatever the TCP
+ * reads cut — a Bind split from its Execute/Sync once left the embedded database's only connection
+ * waiting forever under load.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { FramedSocket } from '../../src/db/framed-socket.js';
+
+/** A typed frontend message: type byte, int32 length (self + body), body. */
+const msg = (type: string, body = Buffer.alloc(0)) => {
+  const m = Buffer.alloc(5 + body.length);
+  m.write(type, 0);
+  m.writeInt32BE(4 + body.length, 1);
+  body.copy(m, 5);
+  return m;
+};
+const startup = () => {
+  const m = Buffer.alloc(8);
+  m.writeInt32BE(8, 0);
+  m.writeInt32BE(196608, 4); // protocol 3.0, no parameters
+  return m;
+};
+
+function harness() {
+  const socket = new EventEmitter() as unknown as Socket;
+  const framed = new FramedSocket(socket);
+  const got: Buffer[] = [];
+  framed.on('data', (b: Buffer) => got.push(Buffer.from(b)));
+  return { feed: (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b), got };
+}
+
+describe('FramedSocket', () => {
+  it('passes the startup message at once, then holds Parse/Bind until their Sync arrives, cut anywhere', async () => {
+    const { feed, got } = harness();
+    feed(startup());
+    await new Promise((r) => setImmediate(r));
+    expect(got).toHaveLength(1);
+
+    const big = Buffer.alloc(200_000, 7); // a batch insert's parameters
+    const cycle = Buffer.concat([msg('P', Buffer.from('INSERT …\0\0\0')), msg('B', big), msg('D', Buffer.from('P\0')), msg('E', Buffer.alloc(5)), msg('S')]);
+    // TCP reads cut the cycle: mid-header, mid-Bind, right after Bind, inside Execute.
+    const cuts = [3, 1000, 17 + 5 + 200_000, cycle.length - 4];
+    let from = 0;
+    for (const to of cuts) {
+      feed(cycle.subarray(from, to));
+      expect(got, `after ${to} bytes`).toHaveLength(1);
+      from = to;
+    }
+    feed(cycle.subarray(from));
+    expect(got).toHaveLength(2);
+    expect(got[1].equals(cycle)).toBe(true);
+  });
+
+  it('two cycles in one read go on together; a simple Query ends its cycle by itself', () => {
+    const { feed, got } = harness();
+    feed(startup());
+    const q1 = msg('Q', Buffer.from('SELECT 1\0'));
+    const q2 = msg('Q', Buffer.from('SELECT 2\0'));
+    const half = msg('P', Buffer.from('SELECT 3\0\0\0'));
+    feed(Buffer.concat([q1, q2, half]));
+    return new Promise<void>((resolve) => setImmediate(() => {
+      expect(got.map((b) => b.length)).toEqual([8, q1.length + q2.length]);
+      feed(msg('S'));
+      expect(got[2].equals(Buffer.concat([half, msg('S')]))).toBe(true);
+      resolve();
+    }));
+  });
+});
