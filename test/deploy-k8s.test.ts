@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, CONFIG_KEYS } from '@amr/headend';
 import { redisUrlFromConfig, parseSentinelUrl } from '@amr/headend/jobs/redis-connection';
@@ -18,6 +17,7 @@ import { JobRunner } from '@amr/headend/jobs/index';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../headend/test/free-port.js';
 
 const dir = new URL('../deploy/k8s/', import.meta.url);
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
@@ -329,13 +329,6 @@ describe.skipIf(!canRunPg)('timescaledb.yaml replication scripts on real Postgre
   }, 120_000);
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 // redis-sentinel.yaml's init script, run for a first-start redis-0 (master) and redis-1: the configs
 // it writes must load in real redis-server/sentinel processes with an awkward password, and a

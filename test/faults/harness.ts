@@ -3,7 +3,6 @@
 // bounded polling. Everything runs on loopback, in temporary directories, on free ports.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { Outbox, Gateway, validateConfig, type PendingReading } from '@amr/gatew
 import { startModbusBus, type ModbusBus } from '@amr/simulators';
 import { openDb, migrate, type Db } from '@amr/headend';
 import { registerGateway, type Fixture } from '../../headend/test/ingest/fixtures.js';
+import { freePort } from '../../headend/test/free-port.js';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const headendBin = join(repo, 'headend/dist/cli/amr-headend.js');
@@ -34,13 +34,7 @@ export function build(): void {
   execFileSync(join(repo, 'node_modules/.bin/tsc'), ['-b'], { cwd: repo, stdio: 'inherit' });
 }
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+export { freePort };
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `amr-fault-${prefix}-`));

@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineAlertJobs, imbalanceAlertHook, raiseAlert, channelsOf, CHECK_JOB, type AlertDeps } from '../../src/alerts/index.js';
 import { seedBuilding, seedGateway, seedMeter, storeMonthReport } from './seed.js';
 import { startSmtpReceiver, startWebhookReceiver, waitFor, type SmtpReceiver, type WebhookReceiver } from './receivers.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-alerts-${randomUUID()}`;
 const ATTEMPTS = 3;
 
@@ -80,10 +79,7 @@ afterAll(async () => {
   await webhook?.close();
   await smtp?.close();
   await opened?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
 });
 
 describe('silent gateway and meter', () => {

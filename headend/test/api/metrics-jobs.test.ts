@@ -3,24 +3,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { JobRunner } from '../../src/jobs/index.js';
 import { createApiServer } from '../../src/api/index.js';
 import type { Database } from '../../src/api/queryable.js';
 import { startHarness } from './harness.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-api-${randomUUID()}`;
 const logger = pino({ level: 'silent' });
 const jobs = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
 
 afterAll(async () => {
   await jobs.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
 });
 
 // /metrics touches no table, so the server is built without a database: any query is a test failure.

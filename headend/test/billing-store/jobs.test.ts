@@ -14,8 +14,8 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { startValidator, type Validator } from '../../src/validation/index.js';
 import { computePeriod, closePeriod, LINE_COLUMNS, rowToLine } from '../../src/billing-store/index.js';
 import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '../../src/billing-store/jobs.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-billing-${randomUUID()}`;
 const COALESCE_MS = 1000;
 
@@ -80,10 +80,7 @@ afterAll(async () => {
   await queue?.close();
   await queueRedis?.quit();
   await runner?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
   await opened?.close();
 });
 

@@ -14,15 +14,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
 import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-exchange-remote-${randomUUID()}`;
 const ROOT = '/srv/amr-exchange-test';
 let runner: JobRunner;
@@ -73,10 +72,7 @@ afterAll(async () => {
   await ftp?.close();
   await ftps?.close();
   await sshd?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
 });
 
 /** The two readings of the last day, as every export in this file must carry them. */

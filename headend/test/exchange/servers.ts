@@ -11,14 +11,9 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { FtpSrv } from 'ftp-srv';
+import { freePort } from '../free-port.js';
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export { freePort };
 
 export interface TestFtp {
   port: number; root: string; username: string; password: string;

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs } from '../../src/exchange/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
 import { expectDocumentedXml } from './xml-check.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-exchange-${randomUUID()}`;
 let runner: JobRunner;
 let h: Harness;
@@ -39,10 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner?.close();
   await h?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

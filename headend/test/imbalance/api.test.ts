@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineImbalanceJobs, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import * as f from './fixtures.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-imbalance-api-${randomUUID()}`;
 let runner: JobRunner;
 /** What the alerts hook (deps.onReport of the imbalance jobs) was told. */
@@ -42,10 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
   await runner?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
 });
 
 const HAND_PCT = (1.84 / 26.04) * 100;

@@ -12,8 +12,8 @@ import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute, RECOMPUTE_ALL_JOB, RECOMPUTE_JOB, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import * as f from './fixtures.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-imbalance-${randomUUID()}`;
 const COALESCE_MS = 1500;
 
@@ -57,10 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
   await opened?.close();
 });
 

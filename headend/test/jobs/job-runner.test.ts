@@ -6,11 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { JobRunner } from '../../src/jobs/index.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 function capturingLogger() {
   const lines: string[] = [];
@@ -25,10 +24,7 @@ describe('JobRunner on Redis', () => {
 
   afterAll(async () => {
     await runner.close();
-    const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`${prefix}:*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
+    await removeRedisKeys(prefix);
   });
 
   it('runs an enqueued job with validated data', async () => {

@@ -8,7 +8,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -16,8 +15,9 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { JobRunner } from '../../src/jobs/index.js';
 import { parseSentinelUrl, parseSentinelList, redactUrl, redisUrlFromConfig } from '../../src/jobs/redis-connection.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
+import { freePort } from '../free-port.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('Redis sentinel URLs', () => {
   it('parses hosts, default port, password, database and master name', () => {
@@ -57,13 +57,6 @@ describe('Redis sentinel URLs', () => {
 
 const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe.skipIf(!haveRedisServer)('JobRunner through a real Redis Sentinel', () => {
   const master = new URL(REDIS_URL);
@@ -111,10 +104,7 @@ describe.skipIf(!haveRedisServer)('JobRunner through a real Redis Sentinel', () 
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
-    const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`${prefix}:*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
+    await removeRedisKeys(prefix);
   });
 
   it('asks the sentinel for the master and runs a job there', async () => {

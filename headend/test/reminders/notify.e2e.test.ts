@@ -18,8 +18,8 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { defineReminderJobs, DIGEST_JOB, REMINDERS_JOB } from '../../src/reminders/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { startSmtpReceiver, startWebhookReceiver, waitFor, type SmtpReceiver, type WebhookReceiver } from '../alerts/receivers.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `amrtest-reminders-${randomUUID()}`;
 
 let h: Harness;
@@ -118,10 +118,7 @@ afterAll(async () => {
   await h?.close();
   await webhook?.close();
   await smtp?.close();
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
+  await removeRedisKeys(prefix);
 });
 
 describe('notification settings API', () => {
