@@ -4,16 +4,18 @@
  * column; a dry run does the same and rolls back, reporting what would be inserted.
  *
  * A row names its meter by serial number and, to guard against typos in the serial, its place: the
- * personal account (лицевой счёт) or the building address + premise number. Values are stored with
- * insertReadingVersion (source 'import', created_by = actor, reason = file name), so nothing is
- * overwritten. Re-importing the same value for the same instant adds nothing ("unchanged"); a
+ * personal account (лицевой счёт) or the building address + premise number. Values go through the readings core
+ * (src/readings/write.ts: source 'import', created_by = actor, reason = file name) with every rule an
+ * entry has, so nothing is overwritten. Re-importing the same value for the same instant adds nothing ("unchanged"); a
  * different value for an instant that has one becomes the next version.
  */
 import { z } from 'zod';
 import type { Database, Queryable } from '../api/queryable.js';
-import { insertReadingVersion, primaryQuantity } from '../api/services/readings.js';
+import { HttpError } from '../api/http-error.js';
+import { writeReadings } from '../readings/write.js';
+import type { WriteRights } from '../readings/judge.js';
 import { audit, type Actor } from '../audit/index.js';
-import { num, optText, text } from '../import/cells.js';
+import { int, num, opt, optText, text } from '../import/cells.js';
 import type { RowError, SourceRow } from '../import/index.js';
 import type { Resource } from '@amr/protocols';
 
@@ -32,6 +34,8 @@ export const ReadingImportRow = z.object({
   serial: text(64),
   date: readingTime(),
   value: num(),
+  /** A multi-zone meter: one row per zone (1 = day, 2 = night, 3 = peak). */
+  zone: opt(int().pipe(z.number().min(1, 'zone is 1 (day), 2 (night) or 3 (peak)').max(3, 'zone is 1 (day), 2 (night) or 3 (peak)'))),
 });
 export type ReadingImportRow = z.infer<typeof ReadingImportRow>;
 export const READING_COLUMNS = Object.keys(ReadingImportRow.shape);
@@ -56,6 +60,10 @@ export interface ReadingsImportOptions {
   requestId?: string;
   /** "now" for the future-date check; tests pin it. */
   now?: Date;
+  /** What the importer may do (readings/write.ts rightsFor 'import'): outside the window only with the privilege. */
+  rights: WriteRights;
+  /** Accept values that need a person's confirmation (a rollover, high consumption). */
+  confirm?: boolean;
 }
 
 class RowFailure extends Error {
@@ -145,29 +153,23 @@ async function applyRow(q: Queryable, o: ReadingsImportOptions, row: number, d: 
   // A date means the start of that day in the building's time zone.
   const time: Date = (await q.query(
     `SELECT CASE WHEN $1 ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN ($1::timestamp AT TIME ZONE $2) ELSE $1::timestamptz END AS t`, [d.date, meter.timezone])).rows[0].t;
-  const now = o.now ?? new Date();
-  if (time.getTime() > now.getTime()) throw new RowFailure('date', `date ${d.date} is in the future`);
-  const quantity = primaryQuantity(meter.resource);
-  const current = (await q.query(
-    `SELECT value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1`, [meter.id, quantity, time])).rows[0];
-  const prev = (await q.query(
-    `SELECT value, time FROM readings WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL
-     ORDER BY time DESC, version DESC LIMIT 1`, [meter.id, quantity, time])).rows[0];
-  const previous = prev ? Number(prev.value) : null;
-  if (previous !== null && d.value < previous) {
-    throw new RowFailure('value', `value ${d.value} is lower than the previous reading ${previous} of ${(prev.time as Date).toISOString()}`);
+  // Every rule of an entry (rights, window, neighbours, time, plausibility) is the readings core's.
+  let w;
+  try {
+    [w] = await writeReadings(q, [{ meterId: Number(meter.id), value: d.value, time, zone: d.zone, path: `row ${row}` }], {
+      source: 'import', actor: o.actor, rights: o.rights, scope: { orgId: o.orgId, buildingIds: o.buildingIds }, now: o.now ?? new Date(),
+      confirm: o.confirm ?? false, reason: o.fileName, requestId: o.requestId ?? null, skipUnchanged: true, auditEach: false,
+    });
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    const d0 = e.details?.[0];
+    const msg = (e.details ?? []).map((x) => x.message).join('; ') || e.message;
+    const column = d0?.column === 'time' ? 'date' : d0?.column ?? 'value';
+    throw new RowFailure(column, e.code === 'confirmation_required' ? `${msg} (to accept such values, import with confirm=true)` : msg);
   }
-  // A value above a later reading would make that later period's consumption negative.
-  const next = (await q.query(
-    `SELECT value, time FROM readings WHERE meter_id = $1 AND quantity = $2 AND time > $3 AND value IS NOT NULL
-     ORDER BY time ASC, version DESC LIMIT 1`, [meter.id, quantity, time])).rows[0];
-  if (next && d.value > Number(next.value)) {
-    throw new RowFailure('value', `value ${d.value} is higher than the next reading ${Number(next.value)} of ${(next.time as Date).toISOString()}`);
-  }
-  const base = { row, meter_id: Number(meter.id), serial: d.serial, time: time.toISOString(), value: d.value, previous };
-  if (current && current.value !== null && Number(current.value) === d.value) return { ...base, action: 'unchanged', version: null };
-  const stored = await insertReadingVersion(q, {
-    meterId: Number(meter.id), time, quantity, value: d.value, source: 'import', createdBy: o.actor.name, reason: o.fileName,
-  });
-  return { ...base, action: 'insert', version: stored.version };
+  const base = { row, meter_id: Number(meter.id), serial: d.serial, time: w.time.toISOString(), value: d.value, previous: w.previous };
+  if (w.unchanged) return { ...base, action: 'unchanged', version: null };
+  return { ...base, action: 'insert', version: w.version };
 }
+
+

@@ -13,6 +13,7 @@ import type { Database } from '../api/queryable.js';
 import { openSecret } from '../util/secret-box.js';
 import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';
+import type { WriteRights } from '../readings/judge.js';
 import { listReadings } from './readings-list.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
@@ -63,6 +64,13 @@ async function exportOnce(deps: ExchangeDeps, c: ExchangeConfig, t: ExchangeTran
   return { message: `wrote ${name} (${rows.length} readings)`, counts: { files: 1, readings: rows.length } };
 }
 
+/**
+ * A scheduled exchange imports as the organisation's own system (its server sends the readings it
+ * took or was given, possibly for days outside the window): it may write outside the window; every
+ * other rule of an entry applies. Values that need a person's confirmation fail their file.
+ */
+const EXCHANGE_RIGHTS: WriteRights = { write: true, outsideWindow: true, correct: true };
+
 async function importOnce(deps: ExchangeDeps, c: ExchangeConfig, t: ExchangeTransport): Promise<{ ok: boolean; message: string; counts: Record<string, number> }> {
   await t.mkdir('processed');
   await t.mkdir('failed');
@@ -74,7 +82,7 @@ async function importOnce(deps: ExchangeDeps, c: ExchangeConfig, t: ExchangeTran
     let errorText: string | null = null;
     try {
       const { columns, rows } = xmlToRows(await t.read(name));
-      const report = await importReadingRows(deps.db, name, columns, rows, { orgId: c.org_id, dryRun: false, actor, fileName: name, buildingIds: null, now: deps.now?.() });
+      const report = await importReadingRows(deps.db, name, columns, rows, { orgId: c.org_id, dryRun: false, actor, fileName: name, buildingIds: null, now: deps.now?.(), rights: EXCHANGE_RIGHTS });
       if (report.ok) {
         counts.inserted += report.summary.insert;
         counts.unchanged += report.summary.unchanged;

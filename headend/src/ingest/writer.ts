@@ -10,6 +10,7 @@
  */
 import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
+import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
 
 export interface WriteResult {
   stored: number;
@@ -17,16 +18,7 @@ export interface WriteResult {
   quarantined: Record<string, number>;
 }
 
-interface Row {
-  meterId: number;
-  time: string;
-  quantity: string;
-  value: number | null;
-  unit: string;
-  quality: string;
-  gatewayId: string;
-  seq: number;
-}
+type Row = TelemetryRow;
 
 interface Q {
   gatewayId: string;
@@ -142,28 +134,11 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
     // Queue the instants for validation in one statement instead of the per-row trigger
     // (migrations/017): the setting is local to this transaction.
     await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
-    const ins = await q.query(
-      `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq)
-       SELECT meter_id, time, quantity, value, unit, 'telemetry',
-              CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END, 1, gateway_id, seq
-         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::bigint[])
-           AS t(meter_id, time, quantity, value, unit, quality, gateway_id, seq)
-       ON CONFLICT DO NOTHING`,
-      [
-        rows.map((r) => r.meterId),
-        rows.map((r) => r.time),
-        rows.map((r) => r.quantity),
-        rows.map((r) => r.value),
-        rows.map((r) => r.unit),
-        rows.map((r) => r.quality),
-        rows.map((r) => r.gatewayId),
-        rows.map((r) => r.seq),
-      ],
-    );
+    const inserted = await insertTelemetry(q, rows);
     // Fewer rows inserted than sent = some version-1 rows existed for that instant (a new seq for an
     // old reading, e.g. the gateway re-read a history value). Same value: nothing to do. Different
     // value: quarantine. Checked only then: the common case costs no RETURNING and no lookup.
-    const existed = (ins.rowCount ?? 0) < rows.length ? rows : [];
+    const existed = inserted < rows.length ? rows : [];
     let conflicts = 0;
     if (existed.length) {
       const prev = await q.query<{ i: number; value: number | null }>(

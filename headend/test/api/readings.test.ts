@@ -82,10 +82,19 @@ describe('manual entry and corrections', () => {
     const other = await h.userToken('operator');
     expect((await h.call('POST', `/meters/${meter}/readings`, other, { time: '2025-01-12T09:00:00Z', value: 104.9 })).status).toBe(404);
     const granted = await h.userToken('operator', { buildingIds: [bA] });
-    const r = await h.call('POST', `/meters/${meter}/readings`, granted, { time: '2025-01-12T09:00:00Z', value: 104.9 });
+    // The default collection window is days 15–25: an operator (no outside-window privilege) cannot
+    // date a reading on the 12th through this route either; nothing is stored.
+    const outside = await h.call('POST', `/meters/${meter}/readings`, granted, { time: '2025-01-12T09:00:00Z', value: 105.9 });
+    expect(outside.status).toBe(400);
+    expect(outside.body.details[0]).toMatchObject({ path: 'body.time', message: expect.stringContaining('readings:enter_outside_window') });
+    // Inside the window, and not below the corrected 105.4 of the 10th.
+    const below = await h.call('POST', `/meters/${meter}/readings`, granted, { time: '2025-01-16T09:00:00Z', value: 104.9 });
+    expect(below.status).toBe(400);
+    expect(below.body.details[0].message).toContain('less than the previous reading 105.4');
+    const r = await h.call('POST', `/meters/${meter}/readings`, granted, { time: '2025-01-16T09:00:00Z', value: 105.9 });
     expect(r.status).toBe(201);
     expect(r.body.created_by).toMatch(/^operator/);
-    expect((await h.call('POST', `/meters/${meter}/readings/corrections`, granted, { time: '2025-01-12T09:00:00Z', quantity: 'volume_m3', value: 1, reason: 'not allowed' })).status).toBe(403);
+    expect((await h.call('POST', `/meters/${meter}/readings/corrections`, granted, { time: '2025-01-16T09:00:00Z', quantity: 'volume_m3', value: 1, reason: 'not allowed' })).status).toBe(403);
   });
 
   it('a correction of a reading that does not exist is a 404', async () => {

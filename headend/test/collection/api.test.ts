@@ -81,7 +81,7 @@ describe('resident meters and submissions', () => {
   it('a decrease is refused naming the meter; nothing of the batch is saved', async () => {
     const r = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA2, value: 5 }, { meter_id: mA1, value: 95 }] });
     expect(r.status).toBe(400);
-    expect(r.body.details).toEqual([{ path: 'readings.1', message: `meter ${mA1}: 95 is less than the previous reading 100` }]);
+    expect(r.body.details).toEqual([{ path: 'readings.1', column: 'value', message: expect.stringMatching(new RegExp(`^meter ${mA1}: 95 is less than the previous reading 100 of `)) }]);
     expect((await h.opened.db.query('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1', [mA2])).rows[0].n).toBe(0);
   });
 

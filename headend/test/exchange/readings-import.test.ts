@@ -89,8 +89,8 @@ describe('readings import', () => {
     const r = await upload('account,serial,date,value\n7001,CW-1,2026-11-01,12.4\n7002,CW-2,2026-09-01,40\n', '', 'text/csv');
     expect(r.status).toBe(422);
     expect(r.body.errors).toEqual([
-      expect.objectContaining({ row: 2, column: 'value', message: expect.stringContaining('lower than the previous reading 12.5') }),
-      expect.objectContaining({ row: 3, column: 'value', message: expect.stringContaining('higher than the next reading 31') }),
+      expect.objectContaining({ row: 2, column: 'value', message: expect.stringContaining('less than the previous reading 12.5') }),
+      expect.objectContaining({ row: 3, column: 'value', message: expect.stringContaining('more than the next reading 31') }),
     ]);
   });
 

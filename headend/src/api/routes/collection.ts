@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { can, createUser, issueToken, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { createUser, issueToken, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
 import { randomSecret } from '../../auth/password.js';
 import { audit } from '../../audit/index.js';
 import { ttlSeconds } from '../config.js';
@@ -15,7 +15,7 @@ import type { Queryable } from '../queryable.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
 import { SignInLimiter } from '../../collection/sign-in-limit.js';
-import { enterReadings } from '../../collection/entry.js';
+import { rightsFor, writeReadings, type WriteItem } from '../../readings/write.js';
 import { summarise } from '../../collection/rules.js';
 import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
 import { primaryQuantity } from '../services/readings.js';
@@ -40,7 +40,8 @@ const SummaryBody = z.object({
 });
 const History = z.object({ meters: z.array(z.object({ meter_id: z.number(), months: z.array(z.object({ month: z.string(), value: z.number(), consumption: z.number().nullable() })) })) });
 const Entered = z.object({ readings: z.array(z.object({
-  meter_id: z.number(), time: Timestamp, value: z.number(), version: z.number(), received_at: Timestamp, consumption: z.number().nullable(), warning: z.string().nullable(),
+  meter_id: z.number(), zone: z.number().nullable(), time: Timestamp, value: z.number(), version: z.number().nullable(), received_at: Timestamp.nullable(),
+  consumption: z.number().nullable(), warning: z.string().nullable(),
 })) });
 const SignedIn = z.object({ token: z.string(), expires_at: z.string(), user_id: z.number(), account_id: z.number() });
 const IssuedCode = z.object({ account_id: z.number(), account_number: z.string(), code: z.string(), expires_at: z.string() });
@@ -52,7 +53,11 @@ const SettingsBody = z.object({
   accept_expired_verification: z.boolean(), reminder_days: z.array(Day).max(31).default([]), warn_factor: z.number().gt(1).max(100).default(3),
 });
 const Entry = z.object({
-  readings: z.array(z.object({ meter_id: z.number().int().positive(), value: z.number().finite() })).min(1).max(50),
+  readings: z.array(z.object({
+    meter_id: z.number().int().positive(), value: z.number().finite(),
+    /** A multi-zone meter: one item per zone (1 = day, 2 = night, 3 = peak). */
+    zone: z.number().int().min(1).max(3).optional(),
+  })).min(1).max(50),
   confirm: z.boolean().default(false),
 });
 const StaffEntry = Entry.extend({ reason: z.string().trim().max(500).optional() });
@@ -72,6 +77,9 @@ async function batchMeters(q: Queryable, p: Principal, ids: number[], belongs: (
   }
   return meters;
 }
+
+const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: number }>): WriteItem[] =>
+  rs.map((r, i) => ({ meterId: r.meter_id, value: r.value, zone: r.zone, path: `readings.${i}` }));
 
 const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
@@ -216,11 +224,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     residentOnly(p);
-    const saved = await db.tx(async (q) => {
-      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id !== null);
-      // Residents never bypass the window, whatever their role table says.
-      return enterReadings(q, meters, req.body.readings, { source: 'resident', actor: actorOf(req), mayBypassWindow: false, confirm: req.body.confirm, reason: null, now: new Date(), requestId: req.id });
-    });
+    // Residents never bypass the window, whatever their role table says (rightsFor 'resident').
+    const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
+      source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: new Date(), confirm: req.body.confirm, requestId: req.id,
+    }));
     return reply.code(201).send({ readings: saved });
   });
 
@@ -259,9 +266,9 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const saved = await db.tx(async (q) => {
       const pr = (await q.query<{ building_id: string }>('SELECT building_id FROM premises WHERE id = $1', [req.params.id])).rows[0];
       requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
-      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id === req.params.id);
-      return enterReadings(q, meters, req.body.readings, {
-        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
+      return writeReadings(q, entryItems(req.body.readings), {
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: new Date(),
+        confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
       });
     });
     return reply.code(201).send({ readings: saved });
@@ -274,12 +281,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:enter');
     requireBuilding(p, req.params.id);
     if (p.premiseIds !== null) throw notFound('building');
-    const saved = await db.tx(async (q) => {
-      const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.building_id === req.params.id && m.premise_id === null);
-      return enterReadings(q, meters, req.body.readings, {
-        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
-      });
-    });
+    const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
+      source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: new Date(),
+      confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
+    }));
     return reply.code(201).send({ readings: saved });
   });
 };

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
+import { rightsFor } from '../../readings/write.js';
 import { detectFormat, readCsv, readXlsx } from '../../import/index.js';
 import {
   EXCHANGE_JOB, exchangeJobsDefined, getConfig, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
@@ -117,8 +118,11 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/import/readings', {
     schema: {
       tags: ['import'],
-      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value. All-or-nothing; dry_run=true reports what would be inserted',
-      querystring: z.object({ org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional() }),
+      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value, zone (multi-zone meters). All-or-nothing; dry_run=true reports what would be inserted',
+      querystring: z.object({
+        org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional(),
+        confirm: z.enum(['true', 'false']).default('false').describe('accept values that need confirmation (a rollover, high consumption)'),
+      }),
       response: { 200: ReadingsImportReport, 422: ReadingsImportReport, ...errors },
     },
   }, async (req, reply) => {
@@ -127,7 +131,10 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     if (p.organisationId !== null && p.organisationId !== req.query.org_id) throw new HttpError(404, 'not_found', 'organisation not found');
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest(`send the file as the request body with Content-Type text/csv or ${XLSX_TYPE}`);
     const fileName = req.query.file_name ?? `upload-${new Date().toISOString()}`;
-    const base = { orgId: req.query.org_id, dryRun: req.query.dry_run === 'true', actor: actorOf(req), fileName, buildingIds: p.buildingIds, requestId: req.id };
+    const base = {
+      orgId: req.query.org_id, dryRun: req.query.dry_run === 'true', actor: actorOf(req), fileName, buildingIds: p.buildingIds, requestId: req.id,
+      rights: rightsFor(p, 'import'), confirm: req.query.confirm === 'true',
+    };
     let table;
     try {
       table = detectFormat(req.headers['content-type'], req.body) === 'xlsx' ? (await readXlsx(req.body))[0] : readCsv(req.body, 'readings');

@@ -7,10 +7,10 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { QuantityName } from '@amr/protocols';
 import { requirePermission } from '../../auth/index.js';
-import { audit } from '../../audit/index.js';
 import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import { insertReadingVersion, primaryQuantity } from '../services/readings.js';
+import { rightsFor, writeReadings } from '../../readings/write.js';
+import { currentVersion } from '../../readings/read-store.js';
 import { visibleMeter } from '../services/meters.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
@@ -68,23 +68,23 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/meters/:id/readings', {
     schema: {
       tags: ['readings'], summary: 'Enter a reading by staff (source "staff"); a second value for the same instant becomes a new version', params: IdParams,
-      body: z.object({ time: IsoTime, value: z.number().finite().nonnegative(), quantity: QuantityName.optional(), reason: z.string().max(500).optional() }),
+      body: z.object({
+        time: IsoTime, value: z.number().finite().nonnegative(), quantity: QuantityName.optional(),
+        zone: z.number().int().min(1).max(3).optional().describe('a multi-zone meter: the zone (1 = day, 2 = night, 3 = peak)'),
+        reason: z.string().max(500).optional(), confirm: z.boolean().default(false).describe('confirm a rollover or a high-consumption warning (409)'),
+      }),
       response: { 201: RawRow, ...errors },
     },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
-    if (new Date(req.body.time).getTime() > Date.now() + 5 * 60_000) throw badRequest('a reading cannot be in the future', [{ path: 'body.time', message: 'in the future' }]);
     const row = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
-      // A removed meter has no readings after its removal (the replacement wrote the last one).
-      if (m.status === 'removed' && m.decommissioned_on && req.body.time.slice(0, 10) > m.decommissioned_on) {
-        throw badRequest(`meter ${m.id} was removed on ${m.decommissioned_on}`, [{ path: 'body.time', message: 'after the meter was removed' }]);
-      }
-      const quantity = req.body.quantity ?? primaryQuantity(m.resource);
-      const r = await insertReadingVersion(q, { meterId: m.id, time: req.body.time, quantity, value: req.body.value, source: 'staff', createdBy: actorOf(req).name, reason: req.body.reason ?? null });
-      await audit(q, actorOf(req), { action: 'enter', entity: 'reading', entityId: `${m.id}/${quantity}/${req.body.time}`, buildingId: m.building_id, after: r, requestId: req.id });
-      return r;
+      // The same rules as every other entry (src/readings/judge.ts): rights and the window, neighbours, time.
+      const [w] = await writeReadings(q, [{ meterId: m.id, value: req.body.value, time: new Date(req.body.time), quantity: req.body.quantity, zone: req.body.zone, path: 'body' }], {
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: new Date(), confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
+      });
+      return currentVersion(q, m.id, w.quantity, w.time);
     });
     return reply.code(201).send(row);
   });
@@ -92,7 +92,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/meters/:id/readings/corrections', {
     schema: {
       tags: ['readings'], summary: 'Correct a reading: a new version with who, when and why; the old one stays', params: IdParams,
-      body: z.object({ time: IsoTime, quantity: QuantityName, value: z.number().finite(), reason: z.string().trim().min(3).max(500) }),
+      body: z.object({ time: IsoTime, quantity: QuantityName, value: z.number().finite(), reason: z.string().trim().min(3).max(500), confirm: z.boolean().default(false) }),
       response: { 201: z.object({ previous: RawRow, current: RawRow }), ...errors },
     },
   }, async (req, reply) => {
@@ -101,11 +101,12 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const b = req.body;
     const out = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
-      const prev = (await q.query('SELECT * FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1', [m.id, b.quantity, b.time])).rows[0];
+      const prev = await currentVersion(q, m.id, b.quantity, new Date(b.time));
       if (!prev) throw notFound(`reading of ${b.quantity} at ${b.time}`);
-      const r = await insertReadingVersion(q, { meterId: m.id, time: b.time, quantity: b.quantity, value: b.value, unit: prev.unit, source: 'staff', createdBy: actorOf(req).name, reason: b.reason });
-      await audit(q, actorOf(req), { action: 'correct', entity: 'reading', entityId: `${m.id}/${b.quantity}/${b.time}`, buildingId: m.building_id, before: prev, after: r, reason: b.reason, requestId: req.id });
-      return { previous: prev, current: r };
+      const [w] = await writeReadings(q, [{ meterId: m.id, value: b.value, time: new Date(b.time), quantity: b.quantity, correction: true, reason: b.reason, path: 'body' }], {
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: new Date(), confirm: b.confirm, requestId: req.id,
+      });
+      return { previous: prev, current: (await currentVersion(q, m.id, w.quantity, w.time))! };
     });
     return reply.code(201).send(out);
   });

@@ -10,7 +10,8 @@ import { premiseScopeSql, requireBuilding, requirePermission } from '../../auth/
 import { audit } from '../../audit/index.js';
 import { badRequest, conflict, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import { primaryQuantity, unitOf } from '../services/readings.js';
+import { primaryQuantity } from '../services/readings.js';
+import { insertEstimates, lockMeter } from '../../readings/write-store.js';
 import { visibleMeter } from '../services/meters.js';
 import { consumptionBetween, estimateGap, type RegisterPoint } from '../../vee/index.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
@@ -182,8 +183,8 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
     const out = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
       const quantity = primaryQuantity(m.resource);
-      // Serialise with other writers of this meter (same lock as insertReadingVersion).
-      await q.query('SELECT pg_advisory_xact_lock(7316002, $1::int)', [m.id % 2147483647]);
+      // Serialise with other writers of this meter (the write path's lock).
+      await lockMeter(q, m.id);
       const current = `SELECT * FROM (SELECT DISTINCT ON (time) time, value, version FROM readings WHERE meter_id = $1 AND quantity = $2 AND %W ORDER BY time %O, version DESC) c
                         WHERE value IS NOT NULL AND (SELECT decision FROM reading_reviews x WHERE x.meter_id = $1 AND x.quantity = $2 AND x.time = c.time AND x.version = c.version
                                                       ORDER BY reviewed_at DESC, id DESC LIMIT 1) IS DISTINCT FROM 'reject' ORDER BY time %O LIMIT %L`;
@@ -224,11 +225,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
       const to = new Date(b.to).getTime();
       const points = estimateGap(a, z1, stepMs, history, undefined, facts).filter((e) => e.time.getTime() >= from && e.time.getTime() <= to);
       const actor = actorOf(req);
-      const rows = points.length ? (await q.query(
-        `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, created_by, reason)
-         SELECT $1, t, $2, v, $3, 'estimate', '{estimated}', 1, $4, $5 FROM unnest($6::timestamptz[], $7::float8[]) AS k(t, v)
-         RETURNING time, quantity, value, unit, source, quality, version, created_by, reason`,
-        [m.id, quantity, unitOf(quantity), actor.name, b.reason, points.map((e) => e.time), points.map((e) => e.value)])).rows : [];
+      const rows = await insertEstimates(q, m.id, quantity, points, actor.name, b.reason);
       rows.sort((x, y) => x.time.getTime() - y.time.getTime());
       const method = points[0]?.method ?? null;
       await audit(q, actor, {

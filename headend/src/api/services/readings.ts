@@ -4,43 +4,17 @@
  */
 import type { Queryable } from '../queryable.js';
 import type { Resource } from '@amr/protocols';
-import { QUANTITIES, type KnownQuantity } from '@amr/protocols';
+import type { KnownQuantity } from '@amr/protocols';
 
 /** The register consumption is computed from, per resource. */
 export function primaryQuantity(resource: Resource): KnownQuantity {
   return resource === 'heat' || resource === 'electricity' ? 'energy_kwh' : 'volume_m3';
 }
 
-export function unitOf(quantity: string): string {
-  return (QUANTITIES as Record<string, { unit: string }>)[quantity]?.unit ?? '';
-}
+export { unitOf } from '../../readings/write-store.js';
 
-export interface ManualReading {
-  meterId: number;
-  time: Date | string;
-  quantity: string;
-  value: number;
-  unit?: string;
-  source: 'staff' | 'resident' | 'import';
-  createdBy: string;
-  reason?: string | null;
-}
-
-export interface StoredReading { meter_id: number; time: Date; quantity: string; value: number | null; unit: string; source: string; version: number; created_by: string | null; reason: string | null; received_at: Date; quality: string[] }
-
-export async function insertReadingVersion(q: Queryable, r: ManualReading): Promise<StoredReading> {
-  // Serialise writers of the same meter so two corrections cannot both take version max+1.
-  await q.query('SELECT pg_advisory_xact_lock(7316002, $1::int)', [r.meterId % 2147483647]);
-  const { rows } = await q.query<StoredReading>(
-    `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
-     SELECT $1, $2::timestamptz, $3, $4, $5, $6,
-            COALESCE((SELECT max(version) FROM readings WHERE meter_id = $1 AND quantity = $3 AND time = $2::timestamptz), 0) + 1,
-            $7, $8
-     RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
-    [r.meterId, r.time, r.quantity, r.value, r.unit ?? unitOf(r.quantity), r.source, r.createdBy, r.reason ?? null],
-  );
-  return rows[0];
-}
+/** The write lives in the readings module (the only writer of the readings table). */
+export { insertVersion as insertReadingVersion, type NewVersion as ManualReading, type StoredReading } from '../../readings/write-store.js';
 
 /** The latest reading (current version) of a meter's quantity, if any. */
 export async function lastReading(q: Queryable, meterId: number, quantity?: string): Promise<{ time: Date; value: number | null; quantity: string } | null> {

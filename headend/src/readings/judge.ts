@@ -1,0 +1,220 @@
+/**
+ * The rules every written reading passes, pure: no clock, no database. The store loads the facts
+ * (write-store.ts), this module judges one reading, write.ts writes what passed. Every path that writes
+ * readings — residents, staff and inspectors, imports and exchange, corrections, estimates,
+ * replacements — comes through here, so a rule cannot be applied by one path and forgotten by another.
+ *
+ * In the order a person wants to hear them:
+ *   1. rights: the source needs its permission; a reading dated outside the collection window needs
+ *      the outside-window privilege (residents never have it);
+ *   2. the meter: active (or removed after the instant), verification not expired, collection of the
+ *      resource enabled;
+ *   3. the instant: not in the future beyond a small clock skew, not before the meter was installed,
+ *      not after it was removed; a window entry is dated at the window's start (its month's reading,
+ *      see docs/billing.md "whose month a reading is"), a privileged entry outside the window when it
+ *      was taken;
+ *   4. the value: a non-negative number, whole where the building wants whole numbers, that fits the
+ *      register's digits;
+ *   5. neighbours: not below the previous reading nor above the next one — unless the register's
+ *      digits make a rollover plausible, and then only when a person confirms it;
+ *   6. plausibility: a first reading far above what the premise could have used needs confirmation;
+ *      consumption far above the meter's average needs confirmation;
+ *   7. versioning: a reading made by a replacement changes only through the replacement; a resident's
+ *      entry where staff already took the reading is refused with the staff's value.
+ */
+import { registerModulus, ROLLOVER_MAX_SHARE } from '../vee/register.js';
+import { fmt, highConsumptionWarning, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type LocalDate, type PriorReading, type WindowState } from '../collection/rules.js';
+
+/** Where a written reading comes from. 'estimate' fills a gap; 'telemetry' does not come through here (ingest). */
+export type WriteSource = 'resident' | 'staff' | 'import' | 'estimate';
+
+/** What the caller may do, decided once from the principal (rights.ts). */
+export interface WriteRights {
+  /** May write readings of this source at all. */
+  write: boolean;
+  /** readings:enter_outside_window. */
+  outsideWindow: boolean;
+  /** readings:correct — a new version where a reading already exists at the instant. */
+  correct: boolean;
+}
+
+/** Allowed clock skew of a reading's time ahead of the head-end's clock. */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+/** Nothing was metered by this system before this date: older times are typos (0026 for 2026). */
+export const EARLIEST_READING = new Date('1990-01-01T00:00:00Z');
+
+export interface MeterForWrite {
+  id: number;
+  resource: string;
+  placement: string;
+  status: string;
+  zones: number;
+  registerDigits: number | null;
+  /** YYYY-MM-DD in the building's time zone, or null when not known. */
+  installedOn: string | null;
+  decommissionedOn: string | null;
+  nextVerificationOn: string | null;
+  timezone: string;
+}
+
+export interface NeighbourFacts {
+  /** The counting reading before the instant (or the installation reading of a replacement). */
+  previous: PriorReading | null;
+  /** The counting reading after the instant, if any. */
+  next: PriorReading | null;
+  /** The earliest reading in the 3 months before `previous`, for the average. */
+  earliestInThreeMonths: PriorReading | null;
+  /** The current version at exactly this instant, if one exists. */
+  atInstant: { value: number | null; source: string; version: number } | null;
+  /** A staff/import reading at this instant (a resident's entry there would not count). */
+  staffAtInstant: { value: number } | null;
+  /** The replacement whose removal/installation reading is at this instant. */
+  replacementAtInstant: { id: number } | null;
+  /** What the premise could plausibly have used in a month (norm × residents, or the resource's default). */
+  plausibleMonthly: number;
+}
+
+export interface ReadingRequest {
+  value: number;
+  /** Explicit instant (import date, staff-given time, correction, estimate); absent: dated by the window rule. */
+  time?: Date;
+  /** A correction of the reading at `time`: a new version where one exists. */
+  correction?: boolean;
+  /** The replacement writing its own readings (the only path that may write at a replacement's instant). */
+  byReplacement?: boolean;
+}
+
+export interface JudgeContext {
+  source: WriteSource;
+  rights: WriteRights;
+  now: Date;
+  settings: CollectionSettings;
+  confirmed: boolean;
+}
+
+export type Judgement =
+  | { ok: false; reason: string; code: RefusalCode }
+  | { ok: true; time: Date; consumption: number | null; via: 'plain' | 'rollover' | null; warnings: string[] };
+
+export type RefusalCode =
+  | 'forbidden' | 'window_closed' | 'outside_window' | 'disabled' | 'inactive' | 'verification_expired' | 'future' | 'before_installation'
+  | 'after_removal' | 'not_a_number' | 'not_integer' | 'too_many_digits' | 'below_previous' | 'above_next' | 'taken_by_staff'
+  | 'replacement_reading' | 'not_found' | 'zone' | 'duplicate';
+
+/** The field of the request a refusal is about (error details name it). */
+export const REFUSAL_FIELD: Record<RefusalCode, 'meter' | 'time' | 'value' | 'zone'> = {
+  forbidden: 'meter', window_closed: 'time', outside_window: 'time', disabled: 'meter', inactive: 'meter', verification_expired: 'meter',
+  future: 'time', before_installation: 'time', after_removal: 'time', not_a_number: 'value', not_integer: 'value', too_many_digits: 'value',
+  below_previous: 'value', above_next: 'value', taken_by_staff: 'value', replacement_reading: 'time', not_found: 'time', zone: 'zone', duplicate: 'meter',
+};
+
+const refuse = (code: RefusalCode, reason: string): Judgement => ({ ok: false, code, reason });
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The instant a window entry (no explicit time) is dated, and whether it is outside the window. */
+export function entryInstant(now: Date, timezone: string, s: CollectionSettings): { time: Date; window: WindowState; today: LocalDate; inWindow: boolean } {
+  const today = localDate(now, timezone);
+  const window = windowState(today, s.window_start_day, s.window_end_day);
+  // In the window: the window's start, so every entry of one window is one instant (re-entries are
+  // versions) and billing attributes it to the window's month. Outside it (privileged): when taken.
+  if (window.open) return { time: localMidnight(periodOf(window), timezone), window, today, inWindow: true };
+  return { time: now, window, today, inWindow: false };
+}
+
+/** Whether a given instant lies inside a collection window (in the building's time zone). */
+export function insideWindow(time: Date, timezone: string, s: CollectionSettings): boolean {
+  return windowState(localDate(time, timezone), s.window_start_day, s.window_end_day).open;
+}
+
+/**
+ * Consumption from `prev` to `cur` on one register: plain when not decreasing; a rollover past zero
+ * only when the register's digits make the wrapped amount small (the previous value near the top).
+ */
+export function registerStep(prev: number, cur: number, registerDigits: number | null): { consumption: number; via: 'plain' | 'rollover' } | null {
+  if (cur >= prev) return { consumption: cur - prev, via: 'plain' };
+  const modulus = registerModulus(registerDigits);
+  if (modulus === null) return null;
+  const wrapped = modulus - prev + cur;
+  return wrapped >= 0 && wrapped <= modulus * ROLLOVER_MAX_SHARE ? { consumption: wrapped, via: 'rollover' } : null;
+}
+
+const MONTH_MS = 30.44 * 86_400_000;
+
+/** Judge one reading. `time` comes from the request or the window rule; facts are about that instant. */
+export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: NeighbourFacts, c: JudgeContext, time: Date, inWindow: boolean): Judgement {
+  const id = m.id;
+  const manual = c.source !== 'estimate';
+  // 1. rights
+  if (!c.rights.write) return refuse('forbidden', `meter ${id}: you may not write ${c.source} readings`);
+  if (manual && !inWindow && !req.correction && !req.byReplacement) {
+    if (c.source === 'resident' || !c.rights.outsideWindow) {
+      const w = windowState(localDate(c.now, m.timezone), c.settings.window_start_day, c.settings.window_end_day);
+      const days = `days ${c.settings.window_start_day}–${c.settings.window_end_day}`;
+      if (!req.time) {
+        const last = w.open ? '' : `last ${w.last.start} – ${w.last.end}; next opens ${w.opensOn}, `;
+        return refuse('window_closed', `meter ${id}: the collection window is closed (${last}${days})`);
+      }
+      return refuse('outside_window', `meter ${id}: a reading dated ${fmt(localDate(time, m.timezone))} is outside the collection window (${days}); entering it needs the privilege "readings:enter_outside_window"`);
+    }
+  }
+  if (req.correction && !c.rights.correct) return refuse('forbidden', `meter ${id}: correcting a reading needs the permission "readings:correct"`);
+  // 2. the meter
+  if (manual && !c.settings.enabled && !req.byReplacement) return refuse('disabled', `meter ${id}: collection of readings for this resource is disabled in this building`);
+  if (m.status !== 'active' && m.status !== 'removed') return refuse('inactive', `meter ${id}: is ${m.status}`);
+  const day = fmt(localDate(time, m.timezone));
+  if (manual && !req.correction && !req.byReplacement && m.nextVerificationOn && m.nextVerificationOn < day && !c.settings.accept_expired_verification) {
+    return refuse('verification_expired', `meter ${id}: verification expired on ${m.nextVerificationOn}; readings of this meter are not accepted`);
+  }
+  // 3. the instant
+  if (time.getTime() > c.now.getTime() + FUTURE_SKEW_MS) return refuse('future', `meter ${id}: ${time.toISOString()} is in the future; a reading is dated when it was taken`);
+  if (time < EARLIEST_READING) return refuse('future', `meter ${id}: ${time.toISOString()} is not a plausible date of a reading; check the year`);
+  if (m.installedOn && day < m.installedOn) return refuse('before_installation', `meter ${id}: ${day} is before the meter was installed (${m.installedOn})`);
+  if (m.decommissionedOn && day > m.decommissionedOn) return refuse('after_removal', `meter ${id}: ${day} is after the meter was removed (${m.decommissionedOn})`);
+  if (m.status === 'removed' && !m.decommissionedOn && !req.correction) return refuse('inactive', `meter ${id}: is removed`);
+  // 4. the value
+  const v = req.value;
+  if (!Number.isFinite(v) || v < 0) return refuse('not_a_number', `meter ${id}: a reading is a non-negative number (got ${v})`);
+  if (manual && c.settings.integer_only && !Number.isInteger(v)) return refuse('not_integer', `meter ${id}: only whole numbers are accepted (got ${v})`);
+  const modulus = registerModulus(m.registerDigits);
+  if (modulus !== null && v >= modulus) return refuse('too_many_digits', `meter ${id}: ${v} does not fit the register's ${m.registerDigits} digits (at most ${modulus - 1}); check the value`);
+  // 7. (before the neighbours: who may write at this instant at all)
+  if (f.replacementAtInstant && !req.byReplacement) {
+    return refuse('replacement_reading', `meter ${id}: the reading at ${time.toISOString()} was made by replacement ${f.replacementAtInstant.id}; correct it through the replacement`);
+  }
+  if (c.source === 'resident' && f.staffAtInstant) {
+    return refuse('taken_by_staff', `meter ${id}: this period's reading was already taken by the managing organisation (${f.staffAtInstant.value}); to dispute it, contact the office`);
+  }
+  if (req.correction && !f.atInstant) return refuse('not_found', `meter ${id}: there is no reading at ${time.toISOString()} to correct`);
+  // 5. neighbours
+  const warnings: string[] = [];
+  let consumption: number | null = null;
+  let via: 'plain' | 'rollover' | null = null;
+  if (f.previous) {
+    const step = registerStep(f.previous.value, v, m.registerDigits);
+    if (!step) {
+      return refuse('below_previous', `meter ${id}: ${v} is less than the previous reading ${f.previous.value} of ${f.previous.time.toISOString().slice(0, 10)}${modulus === null ? ' (the register\'s digits are not known, so a rollover cannot be told from a typo)' : ''}`);
+    }
+    consumption = step.consumption;
+    via = step.via;
+    if (step.via === 'rollover') {
+      warnings.push(`meter ${id}: ${v} is below the previous reading ${f.previous.value}; read as the ${m.registerDigits}-digit register rolling over zero, consumption ${r3(step.consumption)}; confirm to save`);
+    }
+  }
+  if (f.next) {
+    const step = registerStep(v, f.next.value, m.registerDigits);
+    if (!step) return refuse('above_next', `meter ${id}: ${v} is more than the next reading ${f.next.value} of ${f.next.time.toISOString().slice(0, 10)}`);
+    if (step.via === 'rollover') warnings.push(`meter ${id}: ${v} is above the next reading ${f.next.value}; that would be a rollover of the register; confirm to save`);
+  }
+  // 6. plausibility
+  if (!f.previous) {
+    const months = m.installedOn ? Math.max(1, (time.getTime() - Date.parse(`${m.installedOn}T00:00:00Z`)) / MONTH_MS) : 12;
+    const limit = f.plausibleMonthly * months * 3;
+    if (v > limit) {
+      warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);
+    }
+  } else if (consumption !== null && via === 'plain' && manual) {
+    const w = highConsumptionWarning(id, consumption, time, { meterId: id, nextVerificationOn: null, previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths }, c.settings.warn_factor);
+    if (w) warnings.push(w);
+  }
+  return { ok: true, time, consumption, via, warnings };
+}
