@@ -22,12 +22,14 @@ export async function effectiveSettings(q: Queryable, buildingId: number, resour
 export interface MeterRow {
   id: number; building_id: number; premise_id: number | null; placement: string; resource: Resource; status: string;
   serial_number: string; identifier: string | null; next_verification_on: string | null; timezone: string;
+  /** Tariff zones (registers energy_t1_kwh …): 1 = a single register. */
+  zones: number;
 }
 
 export async function loadMeters(q: Queryable, ids: number[]): Promise<Map<number, MeterRow>> {
   const { rows } = await q.query<MeterRow>(
     `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status,
-            m.serial_number, m.identifier, to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone
+            m.serial_number, m.identifier, to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones
        FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = ANY($1::bigint[])`, [ids]);
   return new Map(rows.map((r) => [Number(r.id), r]));
 }

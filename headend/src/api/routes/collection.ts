@@ -28,6 +28,10 @@ const SettingsRow = z.object({
 const ResidentMeter = z.object({
   id: z.number(), premise_id: z.number().nullable(), resource: z.string(), serial_number: z.string(), label: z.string().nullable(), next_verification_on: z.string().nullable(),
   last_reading: z.object({ time: z.string(), value: z.number().nullable(), source: z.string(), submitted_at: z.string(), version: z.number() }).nullable(),
+  /** 1: one value per reading; 2–3: one value per tariff zone (1 = day, 2 = night, 3 = peak), entered as separate items with `zone`. */
+  zones: z.number(),
+  /** Multi-zone meters: the last reading of each zone (same shape as last_reading, with its zone). */
+  zone_readings: z.array(z.object({ zone: z.number(), time: z.string(), value: z.number().nullable(), source: z.string(), submitted_at: z.string(), version: z.number() })),
   submitted_this_period: z.boolean(), enabled: z.boolean(), integer_only: z.boolean(),
   window: z.union([
     z.object({ open: z.literal(true), start: z.string(), end: z.string(), due: z.string() }),
@@ -181,7 +185,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const now = new Date();
     const { rows } = await db.query<MeterRow & { label: string | null }>(
       `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status, m.serial_number, m.identifier,
-              to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, l.label
+              to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones, l.label
          FROM meters m JOIN buildings b ON b.id = m.building_id
          LEFT JOIN resident_meter_labels l ON l.meter_id = m.id AND l.user_id = $2
         WHERE m.premise_id = ANY($1::bigint[]) AND m.status = 'active' ORDER BY m.premise_id, m.resource, m.id`, [[...premises], p.id]);
@@ -189,15 +193,23 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     for (const m of rows) {
       const s = await effectiveSettings(db, m.building_id, m.resource);
       const period = periodFor(now, m.timezone, s);
-      const last = (await db.query<{ time: Date; value: number; source: string; received_at: Date; version: number }>(
+      const lastOf = async (quantity: string) => (await db.query<{ time: Date; value: number; source: string; received_at: Date; version: number }>(
         `SELECT time, value, source, received_at, version FROM readings r WHERE meter_id = $1 AND quantity = $2 ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`,
-        [m.id, primaryQuantity(m.resource)])).rows[0] ?? null;
+        [m.id, quantity])).rows[0] ?? null;
+      const zones = Number(m.zones ?? 1);
+      const zoneLast = [];
+      for (let z = 1; zones >= 2 && z <= Math.min(3, zones); z++) {
+        const r = await lastOf(`energy_t${z}_kwh`);
+        if (r) zoneLast.push({ zone: z, time: new Date(r.time).toISOString(), value: r.value, source: r.source, submitted_at: new Date(r.received_at).toISOString(), version: r.version });
+      }
+      // A zone meter's period counts as submitted by its day register.
+      const last = zones >= 2 ? await lastOf('energy_t1_kwh') : await lastOf(primaryQuantity(m.resource));
       const submitted = !!last && new Date(last.time).getTime() >= period.time.getTime();
       const w = period.window;
       items.push({
         id: m.id, premise_id: m.premise_id, resource: m.resource, serial_number: m.serial_number, label: m.label, next_verification_on: m.next_verification_on,
         last_reading: last && { time: new Date(last.time).toISOString(), value: last.value, source: last.source, submitted_at: new Date(last.received_at).toISOString(), version: last.version },
-        submitted_this_period: submitted, enabled: s.enabled, integer_only: s.integer_only,
+        submitted_this_period: submitted, enabled: s.enabled, integer_only: s.integer_only, zones, zone_readings: zoneLast,
         window: w.open ? { open: true as const, start: w.start, end: w.end, due: w.due } : { open: false as const, opens_on: w.opensOn, opens_in_days: w.opensInDays },
         _w: w,
       });
