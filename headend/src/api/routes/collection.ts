@@ -170,7 +170,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
-    const now = new Date();
+    const now = app.clock();
     const { rows } = await db.query<MeterRow & { label: string | null }>(
       `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status, m.serial_number, m.identifier,
               to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, l.label
@@ -219,7 +219,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const saved = await db.tx(async (q) => {
       const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id !== null);
       // Residents never bypass the window, whatever their role table says.
-      return enterReadings(q, meters, req.body.readings, { source: 'resident', actor: actorOf(req), mayBypassWindow: false, confirm: req.body.confirm, reason: null, now: new Date(), requestId: req.id });
+      return enterReadings(q, meters, req.body.readings, { source: 'resident', actor: actorOf(req), mayBypassWindow: false, confirm: req.body.confirm, reason: null, now: app.clock(), requestId: req.id });
     });
     return reply.code(201).send({ readings: saved });
   });
@@ -237,10 +237,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
          SELECT DISTINCT ON (r.meter_id, r.time) r.meter_id, r.time, r.value, b.timezone
            FROM readings r JOIN meters m ON m.id = r.meter_id JOIN buildings b ON b.id = m.building_id
           WHERE m.premise_id = ANY($1::bigint[]) AND r.quantity = CASE WHEN m.resource IN ('heat','electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
-            AND r.value IS NOT NULL AND r.time >= now() - make_interval(months => $2 + 1)
+            AND r.value IS NOT NULL AND r.time >= $3::timestamptz - make_interval(months => $2 + 1)
           ORDER BY r.meter_id, r.time, ${sourceRankSql('r')} DESC, r.version DESC)
        SELECT meter_id::int AS meter_id, to_char(date_trunc('month', time AT TIME ZONE timezone), 'YYYY-MM') AS month, last(value, time) AS value
-         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months]);
+         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months, app.clock()]);
     const byMeter = new Map<number, { month: string; value: number; consumption: number | null }[]>();
     for (const r of rows) {
       const list = byMeter.get(r.meter_id) ?? [];
@@ -261,7 +261,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
       const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.premise_id === req.params.id);
       return enterReadings(q, meters, req.body.readings, {
-        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
+        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: app.clock(), requestId: req.id,
       });
     });
     return reply.code(201).send({ readings: saved });
@@ -277,7 +277,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const saved = await db.tx(async (q) => {
       const meters = await batchMeters(q, p, req.body.readings.map((r) => r.meter_id), (m) => m.building_id === req.params.id && m.premise_id === null);
       return enterReadings(q, meters, req.body.readings, {
-        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: new Date(), requestId: req.id,
+        source: 'staff', actor: actorOf(req), mayBypassWindow: can(p.role, 'readings:enter_outside_window'), confirm: req.body.confirm, reason: req.body.reason ?? null, now: app.clock(), requestId: req.id,
       });
     });
     return reply.code(201).send({ readings: saved });

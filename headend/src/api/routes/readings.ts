@@ -74,7 +74,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
-    if (new Date(req.body.time).getTime() > Date.now() + 5 * 60_000) throw badRequest('a reading cannot be in the future', [{ path: 'body.time', message: 'in the future' }]);
+    if (new Date(req.body.time).getTime() > app.clock().getTime() + 5 * 60_000) throw badRequest('a reading cannot be in the future', [{ path: 'body.time', message: 'in the future' }]);
     const row = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
       // A removed meter has no readings after its removal (the replacement wrote the last one).
