@@ -224,6 +224,7 @@ async function main() {
   const headend = await startHeadend({
     config,
     logger,
+    clock: () => new Date(clock.nowMs()),
     api: true,
     jobs,
     onCommitted: (msgs) => {

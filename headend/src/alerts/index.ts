@@ -9,6 +9,7 @@ import { applyImbalanceReport } from './imbalance.js';
 import { enqueueNotifications } from './jobs.js';
 import { channelsOf } from './notify.js';
 import type { AlertDeps } from './types.js';
+import { wallClock } from '../util/clock.js';
 
 export type { AlertConfig, AlertDeps } from './types.js';
 export { defineAlertJobs, enqueueNotifications, CHECK_JOB, NOTIFY_JOB } from './jobs.js';
@@ -30,7 +31,7 @@ export function imbalanceAlertHook(runner: JobRunner | undefined, deps: AlertDep
   const channels = channelsOf(deps.config);
   return async (report) => {
     try {
-      const res = await applyImbalanceReport(deps.db, report, channels, new Date());
+      const res = await applyImbalanceReport(deps.db, report, channels, (deps.clock ?? wallClock)());
       if (res.changed) deps.logger.info({ building: report.buildingId, resource: report.resource, status: report.status, action: res.action }, 'imbalance alert');
       await enqueueNotifications(runner, res.notificationIds, deps);
     } catch (err) {

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { JobRunner } from '../jobs/index.js';
 import { redactUrl } from '../util/redact-url.js';
+import { wallClock } from '../util/clock.js';
 import { runSilenceCheck } from './check.js';
 import { channelsOf, createMailer, sendWebhook, webhookBody } from './notify.js';
 import { loadNotification, recordAttempt, stalePendingNotifications } from './store.js';
@@ -43,6 +44,7 @@ export async function defineAlertJobs(runner: JobRunner, deps: AlertDeps): Promi
   const channels = channelsOf(config);
   const attempts = deps.notifyAttempts ?? DEFAULT_ATTEMPTS;
   const timeoutMs = deps.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const clock = deps.clock ?? wallClock;
   const mailer = createMailer(config);
   if (config.SMTP_URL && !mailer) logger.warn('SMTP_URL is set but ALERT_EMAIL_TO is empty: no alert e-mails');
   if (!config.SMTP_URL && config.ALERT_EMAIL_TO) logger.warn('ALERT_EMAIL_TO is set but SMTP_URL is not: no alert e-mails');
@@ -57,7 +59,7 @@ export async function defineAlertJobs(runner: JobRunner, deps: AlertDeps): Promi
     data: CheckData,
     attempts: 1, // the next minute's run is the retry
     handler: async (data, ctx) => {
-      const now = data.now ? new Date(data.now) : new Date();
+      const now = data.now ? new Date(data.now) : clock();
       const res = await runSilenceCheck(db, config, channels, now);
       if (res.raised.length || res.cleared.length) ctx.log.info({ raised: res.raised, cleared: res.cleared }, 'silence alerts');
       const stale = await stalePendingNotifications(db, new Date(Date.now() - STALE_PENDING_MS));

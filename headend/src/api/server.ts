@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Database, Queryable } from './queryable.js';
 import { trustProxyOption, type ApiConfig } from './config.js';
 import type { JobRunner } from '../jobs/index.js';
+import { wallClock, type Clock } from '../util/clock.js';
 import errorsPlugin from './plugins/errors.js';
 import openapiPlugin from './plugins/openapi.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -43,6 +44,15 @@ export interface ApiDeps {
   jobs?: JobRunner;
   /** Read-only handle for overviews (a replica when DATABASE_READ_URL is set); default: db. */
   readDb?: Queryable;
+  /** "Now" as data (a reading's collection period, an open window, this month); default the wall clock. */
+  clock?: Clock;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The instant that dates data (util/clock.ts); timing and expiry stay on the real clock. */
+    clock: Clock;
+  }
 }
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -53,6 +63,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Decorated on the root, so every route plugin's encapsulated instance inherits it.
+  app.decorate('clock', deps.clock ?? wallClock);
 
   await app.register(errorsPlugin);
   await app.register(openapiPlugin);

@@ -16,6 +16,7 @@ import { Resource } from '@amr/protocols';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
+import { wallClock, type Clock } from '../util/clock.js';
 import { primaryQuantity } from '../api/services/readings.js';
 import { periodsBetween } from './periods.js';
 import { computeBuildingImbalance, ImbalanceError } from './service.js';
@@ -29,6 +30,8 @@ export interface ImbalanceDeps {
   coalesceMs?: number;
   /** Cron of the nightly recompute-all (default 03:15 every day, UTC). */
   nightlyCron?: string;
+  /** "Now" of the nightly run (which months are current and previous); coalescing stays on real time. */
+  clock?: Clock;
 }
 
 export const RECOMPUTE_JOB = 'imbalance.recompute';
@@ -79,7 +82,7 @@ export async function defineImbalanceJobs(runner: JobRunner, deps: ImbalanceDeps
     handler: async () => {
       const { rows } = await deps.db.query(
         `SELECT DISTINCT building_id, resource FROM meters WHERE placement = 'building' AND status <> 'removed' ORDER BY building_id, resource`);
-      const now = new Date();
+      const now = (deps.clock ?? wallClock)();
       // Mid-month of the previous month (UTC) lies inside the previous month in every time zone.
       const prev = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15));
       const affected = rows.map((r): AffectedPeriod => ({ buildingId: Number(r.building_id), resource: r.resource, from: prev, to: now }));

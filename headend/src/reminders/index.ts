@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Database } from '../api/queryable.js';
 import type { JobRunner } from '../jobs/index.js';
+import type { Clock } from '../util/clock.js';
 import { defineNotificationJobs } from './jobs.js';
 
 export interface ReminderDeps {
@@ -18,6 +19,8 @@ export interface ReminderDeps {
   sendAttempts?: number;
   webhookTimeoutMs?: number;
   schedule?: boolean;
+  /** The day reminders and digests are planned for when a job names no `now`; default the wall clock. */
+  clock?: Clock;
 }
 
 export async function defineReminderJobs(jobs: JobRunner, deps: ReminderDeps): Promise<void> {

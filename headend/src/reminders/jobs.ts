@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Database } from '../api/queryable.js';
 import type { JobRunner } from '../jobs/index.js';
+import { wallClock, type Clock } from '../util/clock.js';
 import { planDigest } from './digest.js';
 import { planReminders } from './daily.js';
 import { createMailer, deliver, type MailConfig } from './send.js';
@@ -38,6 +39,8 @@ export interface ReminderJobDeps {
   webhookTimeoutMs?: number;
   /** false: define the jobs without their schedules (tests run them for chosen instants only). */
   schedule?: boolean;
+  /** "Now" of a run that names none (the reminders' day); the stale-send sweep stays on real time. */
+  clock?: Clock;
 }
 
 /** Enqueues delivery of log rows; never throws (rows stay pending for the sweep). */
@@ -56,12 +59,13 @@ export function defineNotificationJobs(runner: JobRunner, deps: ReminderJobDeps)
   const mailer = createMailer(deps.config);
   const attempts = deps.sendAttempts ?? DEFAULT_ATTEMPTS;
   const timeoutMs = deps.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const clock = deps.clock ?? wallClock;
   if (!mailer) logger.info('SMTP_URL is not set: collection notifications go by webhook only');
 
   runner.define({
     name: DIGEST_JOB, data: RunData, attempts: 1, // the next minute's run is the retry
     handler: async (data, ctx) => {
-      const now = data.now ? new Date(data.now) : new Date();
+      const now = data.now ? new Date(data.now) : clock();
       const res = await planDigest(db, { now, mail: !!mailer });
       const stale = await stalePending(db, new Date(Date.now() - STALE_PENDING_MS));
       await enqueueSends(runner, [...res.notificationIds, ...stale], ctx.log);
@@ -73,7 +77,7 @@ export function defineNotificationJobs(runner: JobRunner, deps: ReminderJobDeps)
   runner.define({
     name: REMINDERS_JOB, data: RunData, attempts: 3,
     handler: async (data, ctx) => {
-      const now = data.now ? new Date(data.now) : new Date();
+      const now = data.now ? new Date(data.now) : clock();
       const res = await planReminders(db, { now, mail: !!mailer });
       await enqueueSends(runner, res.notificationIds, ctx.log);
       if (res.notificationIds.length) ctx.log.info({ ...res, notificationIds: res.notificationIds.length }, 'residents reminders');

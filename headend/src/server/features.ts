@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
+import { wallClock, type Clock } from '../util/clock.js';
 import { startValidator, type Validator } from '../validation/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/index.js';
 import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
@@ -26,17 +27,19 @@ export interface Features {
   close(): Promise<void>;
 }
 
-export async function startFeatures(opts: { db: Db; logger: Logger; config: Config; jobs?: JobRunner }): Promise<Features> {
+export async function startFeatures(opts: { db: Db; logger: Logger; config: Config; jobs?: JobRunner; clock?: Clock }): Promise<Features> {
   const { db, logger, config, jobs } = opts;
-  const alertDeps = { db, logger: logger.child({ module: 'alerts' }), config };
+  // "Now" as data for every job (util/clock.ts); their timing (coalescing, back-off) stays real.
+  const clock = opts.clock ?? wallClock;
+  const alertDeps = { db, logger: logger.child({ module: 'alerts' }), config, clock };
   if (jobs) {
-    await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps) });
+    await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps), clock });
     await defineAlertJobs(jobs, alertDeps);
     await defineExchangeJobs(jobs, {
-      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY,
+      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY, now: clock,
       ftpsCa: config.EXCHANGE_FTPS_CA_FILE ? await readFile(config.EXCHANGE_FTPS_CA_FILE, 'utf8') : undefined,
     });
-    await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config });
+    await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config, clock });
     await defineBillingJobs(jobs, { db, logger: logger.child({ module: 'billing' }) });
   }
   const validator = startValidator({

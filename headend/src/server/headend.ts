@@ -16,6 +16,7 @@ import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type
 import { applyRetention, runPolicyJobs } from './policies.js';
 import { startFeatures, type Features } from './features.js';
 import type { JobRunner } from '../jobs/index.js';
+import type { Clock } from '../util/clock.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -26,6 +27,12 @@ export interface HeadendOptions {
   /** Start bullmq jobs on Redis — default true. */
   jobs?: boolean;
   onCommitted?: Parameters<typeof createIngest>[0]['onCommitted'];
+  /**
+   * "Now" wherever a time becomes data (collection periods, windows, this month, reminders' day,
+   * silence checks, binding valid_from, a recalculation's end): util/clock.ts. Default the wall clock;
+   * tests and the demo pass a fixed or simulated one. Timing and expiry stay on the real clock.
+   */
+  clock?: Clock;
 }
 
 export interface Headend {
@@ -138,7 +145,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       cleanups.push(() => (runner as { close(): Promise<void> }).close());
     }
 
-    const features = await startFeatures({ db, logger, config, jobs: jobs as JobRunner | undefined });
+    const features = await startFeatures({ db, logger, config, jobs: jobs as JobRunner | undefined, clock: opts.clock });
     // Stopped before the jobs and the database close (cleanups run in reverse).
     cleanups.push(() => features.close());
 
@@ -149,7 +156,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
         const readDb = await openReadDb(db, config, (m) => logger.info(m));
         cleanups.push(() => readDb.close());
-        const app = await api({ db, readDb: readDb.db, config, logger, registry, jobs } as never);
+        const app = await api({ db, readDb: readDb.db, config, logger, registry, jobs, clock: opts.clock } as never);
         httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
         cleanups.push(() => app.close());
         logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);

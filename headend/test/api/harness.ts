@@ -10,6 +10,7 @@ import { createApiServer } from '../../src/api/index.js';
 import { createUser } from '../../src/auth/index.js';
 import type { Role } from '../../src/auth/index.js';
 import type { JobRunner } from '../../src/jobs/index.js';
+import type { Clock } from '../../src/util/clock.js';
 
 export interface Harness {
   app: FastifyInstance;
@@ -23,11 +24,12 @@ export interface Harness {
 
 let seq = 0;
 
-export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?: JobRunner; EXCHANGE_ROOT?: string; SECRETS_KEY?: string } = {}): Promise<Harness> {
+/** `clock`: the API's "now" as data (a test's fixed date); sign-in tokens still expire on real time. */
+export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?: JobRunner; EXCHANGE_ROOT?: string; SECRETS_KEY?: string; clock?: Clock } = {}): Promise<Harness> {
   const opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
   await migrate(opened.db);
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600, EXCHANGE_ROOT: config.EXCHANGE_ROOT, SECRETS_KEY: config.SECRETS_KEY }, logger, registry: new Registry(), jobs: config.jobs });
+  const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600, EXCHANGE_ROOT: config.EXCHANGE_ROOT, SECRETS_KEY: config.SECRETS_KEY }, logger, registry: new Registry(), jobs: config.jobs, clock: config.clock });
   await app.ready();
 
   async function call<T>(method: string, url: string, token?: string | null, body?: unknown) {

@@ -182,7 +182,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
-    const now = new Date();
+    const now = app.clock();
     const { rows } = await db.query<MeterRow & { label: string | null }>(
       `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status, m.serial_number, m.identifier,
               to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones, l.label
@@ -238,7 +238,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     residentOnly(p);
     // Residents never bypass the window, whatever their role table says (rightsFor 'resident').
     const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
-      source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: new Date(), confirm: req.body.confirm, requestId: req.id,
+      source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: app.clock(), confirm: req.body.confirm, requestId: req.id,
     }));
     return reply.code(201).send({ readings: saved });
   });
@@ -256,10 +256,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
          SELECT DISTINCT ON (r.meter_id, r.time) r.meter_id, r.time, r.value, b.timezone
            FROM readings r JOIN meters m ON m.id = r.meter_id JOIN buildings b ON b.id = m.building_id
           WHERE m.premise_id = ANY($1::bigint[]) AND r.quantity = CASE WHEN m.resource IN ('heat','electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
-            AND r.value IS NOT NULL AND r.time >= now() - make_interval(months => $2 + 1)
+            AND r.value IS NOT NULL AND r.time >= $3::timestamptz - make_interval(months => $2 + 1)
           ORDER BY r.meter_id, r.time, ${sourceRankSql('r')} DESC, r.version DESC)
        SELECT meter_id::int AS meter_id, to_char(date_trunc('month', time AT TIME ZONE timezone), 'YYYY-MM') AS month, last(value, time) AS value
-         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months]);
+         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months, app.clock()]);
     const byMeter = new Map<number, { month: string; value: number; consumption: number | null }[]>();
     for (const r of rows) {
       const list = byMeter.get(r.meter_id) ?? [];
@@ -279,7 +279,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       const pr = (await q.query<{ building_id: string }>('SELECT building_id FROM premises WHERE id = $1', [req.params.id])).rows[0];
       requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
       return writeReadings(q, entryItems(req.body.readings), {
-        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: new Date(),
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: app.clock(),
         confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
       });
     });
@@ -294,7 +294,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requireBuilding(p, req.params.id);
     if (p.premiseIds !== null) throw notFound('building');
     const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
-      source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: new Date(),
+      source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: app.clock(),
       confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
     }));
     return reply.code(201).send({ readings: saved });

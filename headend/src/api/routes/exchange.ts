@@ -130,10 +130,10 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     requirePermission(p, 'import:run');
     if (p.organisationId !== null && p.organisationId !== req.query.org_id) throw new HttpError(404, 'not_found', 'organisation not found');
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest(`send the file as the request body with Content-Type text/csv or ${XLSX_TYPE}`);
-    const fileName = req.query.file_name ?? `upload-${new Date().toISOString()}`;
+    const fileName = req.query.file_name ?? `upload-${app.clock().toISOString()}`;
     const base = {
       orgId: req.query.org_id, dryRun: req.query.dry_run === 'true', actor: actorOf(req), fileName, buildingIds: p.buildingIds, requestId: req.id,
-      rights: rightsFor(p, 'import'), confirm: req.query.confirm === 'true',
+      rights: rightsFor(p, 'import'), confirm: req.query.confirm === 'true', now: app.clock(),
     };
     let table;
     try {
@@ -166,7 +166,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     } catch (e) {
       throw badRequest((e as Error).message);
     }
-    const name = `readings-${new Date().toISOString().slice(0, 10)}.${format}`;
+    const name = `readings-${app.clock().toISOString().slice(0, 10)}.${format}`;
     reply.header('content-disposition', `attachment; filename="${name}"`);
     if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(readingsCsv(rows));
     return reply.type(XLSX_TYPE).send(await readingsXlsx(rows));
@@ -254,7 +254,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     if (!c) throw new HttpError(404, 'not_found', 'exchange config not found');
     await requireConfigScope(p, db, c.org_id, c.building_id);
     if (exchangeJobsDefined(jobs)) return reply.code(202).send({ job_id: await jobs.enqueue(EXCHANGE_JOB, { configId: c.id }) });
-    return reply.code(200).send(await runExchange({ db }, c.id));
+    return reply.code(200).send(await runExchange({ db, now: app.clock }, c.id));
   });
 
   app.get('/exchange/runs', {

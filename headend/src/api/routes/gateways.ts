@@ -136,7 +136,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       const meter = (await q.query('SELECT id, building_id FROM meters WHERE id = $1', [b.meter_id])).rows[0];
       if (!meter) throw badRequest(`meter ${b.meter_id} does not exist`, [{ path: 'body.meter_id', message: 'unknown meter' }]);
       requireBuilding(p, meter.building_id, 'meter');
-      const from = b.valid_from ?? new Date().toISOString();
+      const from = b.valid_from ?? app.clock().toISOString();
       const prev = (await q.query(`UPDATE bindings SET valid_to = $4 WHERE gateway_id = $1 AND bus = $2 AND address = $3 AND valid_to IS NULL RETURNING *`, [gw.id, b.bus, b.address, from])).rows[0];
       if (prev) await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: prev.id, buildingId: meter.building_id, after: prev, requestId: req.id });
       const { rows } = await q.query('INSERT INTO bindings (gateway_id, bus, address, meter_id, valid_from) VALUES ($1,$2,$3,$4,$5) RETURNING *', [gw.id, b.bus, b.address, b.meter_id, prev ? from : (b.valid_from ?? '-infinity')]);
@@ -155,7 +155,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       const before = (await q.query('SELECT b.*, m.building_id AS _building_id FROM bindings b JOIN meters m ON m.id = b.meter_id WHERE b.id = $1 AND b.valid_to IS NULL', [req.params.id])).rows[0];
       if (!before) throw notFound('current binding');
       requireBuilding(p, before._building_id, 'binding');
-      const { rows } = await q.query('UPDATE bindings SET valid_to = greatest(now(), valid_from + interval \'1 microsecond\') WHERE id = $1 RETURNING *', [req.params.id]);
+      const { rows } = await q.query('UPDATE bindings SET valid_to = greatest($2::timestamptz, valid_from + interval \'1 microsecond\') WHERE id = $1 RETURNING *', [req.params.id, app.clock()]);
       await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: req.params.id, buildingId: before._building_id, before, after: rows[0], requestId: req.id });
       return rows[0];
     });

@@ -124,7 +124,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     if (!days.length) return;
     const from = new Date(Math.min(...days.map((d) => d.getTime())));
     try {
-      await enqueueBillingRecalc(jobs, [{ buildingId: Number(after.building_id), resource: after.resource, from, to: new Date() }]);
+      await enqueueBillingRecalc(jobs, [{ buildingId: Number(after.building_id), resource: after.resource, from, to: app.clock() }]);
     } catch (e) {
       app.log.warn({ err: (e as Error).message, meter: after.id }, 'meter failure date changed: closed months not queued for recalculation');
     }

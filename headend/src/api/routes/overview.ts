@@ -143,7 +143,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   }, async (req) => {
     const p = principal(req);
     requireOverviewRead(p);
-    const period = req.query.period ?? previousMonth();
+    const period = req.query.period ?? previousMonth(app.clock());
     const params: unknown[] = [];
     const scope = buildingScopeSql(p, 'b.id', params);
     const buildings = (await db.query(
@@ -200,7 +200,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
     requireBuilding(p, req.params.id);
     const building = (await db.query('SELECT id, address, city, timezone, org_id FROM buildings WHERE id = $1', [req.params.id])).rows[0];
     if (!building) throw notFound('building');
-    const to = req.query.to ?? previousMonth();
+    const to = req.query.to ?? previousMonth(app.clock());
     const from = req.query.from ?? shiftMonth(to, -11);
     if (from > to) throw badRequest('from must not be after to', [{ path: 'querystring.from', message: 'after "to"' }]);
     const imbalance = (await db.query(

@@ -82,7 +82,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       const m = await visibleMeter(q, p, req.params.id);
       // The same rules as every other entry (src/readings/judge.ts): rights and the window, neighbours, time.
       const [w] = await writeReadings(q, [{ meterId: m.id, value: req.body.value, time: new Date(req.body.time), quantity: req.body.quantity, zone: req.body.zone, path: 'body' }], {
-        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: new Date(), confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: app.clock(), confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
       });
       return currentVersion(q, m.id, w.quantity, w.time);
     });
@@ -104,7 +104,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       const prev = await currentVersion(q, m.id, b.quantity, new Date(b.time));
       if (!prev) throw notFound(`reading of ${b.quantity} at ${b.time}`);
       const [w] = await writeReadings(q, [{ meterId: m.id, value: b.value, time: new Date(b.time), quantity: b.quantity, correction: true, reason: b.reason, path: 'body' }], {
-        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: new Date(), confirm: b.confirm, requestId: req.id,
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p }, now: app.clock(), confirm: b.confirm, requestId: req.id,
       });
       return { previous: prev, current: (await currentVersion(q, m.id, w.quantity, w.time))! };
     });
