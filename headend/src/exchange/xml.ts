@@ -45,7 +45,8 @@ export class XmlFileError extends Error {}
 /**
  * `<reading>` elements → import rows. Row numbers are the reading's position (1-based) in the file,
  * columns are attribute names; `time` feeds the import's `date` column. An account, when present,
- * names the place; otherwise address + premise do.
+ * names the place; otherwise address + premise do. `zone` (1 day, 2 night, 3 peak) names the register
+ * of a multi-zone meter.
  */
 export function xmlToRows(xml: string): { columns: string[]; rows: SourceRow[] } {
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name) => name === 'reading' });
@@ -62,10 +63,10 @@ export function xmlToRows(xml: string): { columns: string[]; rows: SourceRow[] }
   const rows: SourceRow[] = readings.map((r, i) => ({
     row: i + 1,
     values: {
-      serial: r.serial ?? '', date: r.time ?? '', value: r.value ?? '',
+      serial: r.serial ?? '', date: r.time ?? '', value: r.value ?? '', ...(r.zone !== undefined ? { zone: r.zone } : {}),
       ...(r.account ? { account: r.account.split(',')[0] } : { address: r.address ?? '', premise: r.premise ?? '' }),
     },
   }));
-  const columns = ['serial', 'date', 'value', ...(rows.every((r) => 'account' in r.values) ? ['account'] : ['account', 'address', 'premise'])];
+  const columns = ['serial', 'date', 'value', ...(readings.some((r) => r.zone !== undefined) ? ['zone'] : []), ...(rows.every((r) => 'account' in r.values) ? ['account'] : ['account', 'address', 'premise'])];
   return { columns, rows };
 }
