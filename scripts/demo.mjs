@@ -34,6 +34,7 @@ import { Gateway, validateConfig } from '@amr/gateway';
 import { startHeadend, loadConfig } from '@amr/headend';
 import { createUser } from '@amr/headend/auth/index';
 import { periodConsumption, computeImbalance, monthPeriod } from '@amr/headend/vee/index';
+import { formatRoubles, fromKopecks } from '@amr/headend/billing/money';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESOURCES = ['heat', 'cold_water', 'hot_water', 'electricity'];
@@ -447,13 +448,13 @@ async function main() {
     const { lines } = await api('GET', `/billing/lines?period=${month}&building_id=${bld.id}`);
     const byMethod = {};
     for (const l of lines) byMethod[l.method] = (byMethod[l.method] ?? 0) + 1;
-    say(`\nBilling for ${month} (head-end billing module; sample tariffs ₽: ${present.map((r) => `${r} ${PRICES[r]}`).join(', ')}): ${lines.length} lines for ${premises.size} accounts, total ${(res.amount / 100).toFixed(2)} ₽; lines by method: ${Object.entries(byMethod).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+    say(`\nBilling for ${month} (head-end billing module; sample tariffs ₽: ${present.map((r) => `${r} ${PRICES[r]}`).join(', ')}): ${lines.length} lines for ${premises.size} accounts, total ${formatRoubles(res.amount)} ₽; lines by method: ${Object.entries(byMethod).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
     for (const c of res.commonHouse ?? []) {
       const u = c.resource === 'heat' ? 'Gcal' : UNIT[c.resource];
       say(`  ${c.resource.padEnd(12)} ОДПУ ${fmt(c.buildingConsumption)} − Σ ИПУ ${fmt(c.apartmentsConsumption)} ${u} → ОДН ${fmt(c.volume)}, billed ${fmt(c.billedVolume)}${c.excessOverCap > 0 ? `, over the common-property cap ${fmt(c.excessOverCap)} (not billed, reported)` : ''}${c.negative ? ' (negative: handled by policy)' : ''}`);
     }
     say(`  invoice lines: ${headend.httpUrl}/billing/lines?period=${month}&building_id=${bld.id}&format=xlsx (or csv); billing feed: /billing/feed?period=${month}`);
-    return { period: month, lines: lines.length, amountRub: res.amount / 100, byMethod, commonHouse: res.commonHouse ?? [] };
+    return { period: month, lines: lines.length, amountRub: fromKopecks(res.amount), byMethod, commonHouse: res.commonHouse ?? [] };
   }
 
   const truth = building.truth({ from: period.start, to: period.end });

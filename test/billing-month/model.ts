@@ -89,11 +89,41 @@ export class Truth {
 
 // ---------------------------------------------------------------- hand-computed invoice lines
 
-/** Kopecks of quantity × price (roubles), half away from zero as the domain rounds money; the 1e-9
- * absorbs float noise of a difference of two readings (e.g. 12.345000000001) at an exact half. */
+/** x as the exact decimal n / 10^s its shortest decimal string shows (1729.1 → 17291 / 10). */
+function exact(x: number): { n: bigint; s: number } {
+  const [mant, e = '0'] = String(x).split('e');
+  const [i, f = ''] = mant.split('.');
+  const s = f.length - Number(e);
+  return s >= 0 ? { n: BigInt(i + f), s } : { n: BigInt(i + f) * 10n ** BigInt(-s), s: 0 };
+}
+/** num / den rounded half away from zero to an integer. */
+function halfUp(num: bigint, den: bigint): bigint {
+  const neg = (num < 0n) !== (den < 0n);
+  const a = num < 0n ? -num : num;
+  const d = den < 0n ? -den : den;
+  const k = (2n * a + d) / (2n * d);
+  return neg ? -k : k;
+}
+
+/** Kopecks of quantity × price (roubles), exact, half away from zero as the domain rounds money. */
 export function kop(quantity: number, price: number): number {
-  const k = quantity * price * 100;
-  return Math.sign(k) * Math.round(Math.abs(k) + 1e-9);
+  const q = exact(quantity);
+  const p = exact(price);
+  return Number(halfUp(q.n * p.n * 100n, 10n ** BigInt(q.s + p.s)));
+}
+
+/** A quantity as a line shows and bills it: 6 decimals, half up (a difference of registers loses its float noise). */
+export function q6(x: number): number {
+  const a = exact(x);
+  return Number(halfUp(a.n * 10n ** 6n, 10n ** BigInt(a.s))) / 1e6;
+}
+
+/** value × a / b exactly, to 6 decimals half up (a share by area). */
+function ratio6(value: number, a: number, b: number): number {
+  const v = exact(value);
+  const x = exact(a);
+  const y = exact(b);
+  return Number(halfUp(v.n * x.n * 10n ** BigInt(6 + y.s), y.n * 10n ** BigInt(v.s + x.s))) / 1e6;
 }
 
 export interface Part { label: string; quantity: number; price: number; amount: number }
@@ -101,10 +131,10 @@ export interface ExpectedLine { accountId: string; resource: Billed; meterId: st
 
 export interface Prices { cold_water: number; hot_water: number; electricity: [number, number] }
 
-const single = (quantity: number, price: number): Part[] => [{ label: 'single', quantity, price, amount: kop(quantity, price) }];
+const single = (quantity: number, price: number): Part[] => [{ label: 'single', quantity: q6(quantity), price, amount: kop(q6(quantity), price) }];
 
 export function line(accountId: string, resource: Billed, meterId: string | null, method: ExpectedLine['method'], parts: Part[]): ExpectedLine {
-  return { accountId, resource, meterId, method, quantity: parts.reduce((s, p) => s + p.quantity, 0), parts, amount: parts.reduce((s, p) => s + p.amount, 0) };
+  return { accountId, resource, meterId, method, quantity: q6(parts.reduce((s, p) => s + p.quantity, 0)), parts, amount: parts.reduce((s, p) => s + p.amount, 0) };
 }
 
 /** Measured: end − start of the register; a zone meter: per zone at its price. */
@@ -112,8 +142,8 @@ export function measuredLine(accountId: string, resource: Billed, meterId: strin
   if (resource === 'electricity') {
     const [d, n] = q as [number, number];
     return line(accountId, resource, meterId, 'measured', [
-      { label: 'T1', quantity: d, price: prices.electricity[0], amount: kop(d, prices.electricity[0]) },
-      { label: 'T2', quantity: n, price: prices.electricity[1], amount: kop(n, prices.electricity[1]) },
+      { label: 'T1', quantity: q6(d), price: prices.electricity[0], amount: kop(q6(d), prices.electricity[0]) },
+      { label: 'T2', quantity: q6(n), price: prices.electricity[1], amount: kop(q6(n), prices.electricity[1]) },
     ]);
   }
   return line(accountId, resource, meterId, 'measured', single(q as number, prices[resource]));
@@ -145,6 +175,6 @@ export function commonHouse(resource: Billed, odpu: number, individual: Expected
   const billed = cap !== null && volume > cap ? cap : volume;
   const totalArea = flats.reduce((s, f) => s + f.area, 0);
   const price = resource === 'electricity' ? prices.electricity[0] : prices[resource];
-  const lines = flats.map((f) => line(f.accountId, resource, null, 'common_house', single((billed * f.area) / totalArea, price)));
+  const lines = flats.map((f) => line(f.accountId, resource, null, 'common_house', single(ratio6(q6(billed), f.area, totalArea), price)));
   return { resource, building: odpu, apartments, volume, billed, excess: volume - billed, lines };
 }

@@ -2,11 +2,12 @@
  * Invoice (accrual) lines as an Excel workbook for the accounting department: one row per line with
  * the account number and address the accountant searches by, the unit of the resource, the price
  * (one number, or each tariff part when a line has several), the amount in roubles, and a totals row
- * whose sum equals the lines to the kopeck (sums are taken in kopecks, then written as roubles).
+ * whose sum equals the lines to the kopeck (sums are taken in kopecks, then written as roubles from
+ * kopecks by money.ts fromKopecks: 7270866 is the cell 72708.66, never a float division's digits).
  */
 import ExcelJS from 'exceljs';
 import type { Queryable } from '../db/types.js';
-import { billingUnit } from '../billing/index.js';
+import { billingUnit, fromKopecks, sumKopecks } from '../billing/index.js';
 import type { StoredLine } from './service.js';
 
 export interface AccountLabel { number: string; address: string; premise: string }
@@ -37,12 +38,12 @@ export async function linesXlsx(lines: readonly StoredLine[], labels: ReadonlyMa
     const a = labels.get(l.accountId);
     ws.addRow([
       a?.number ?? l.accountId, a?.address ?? '', a?.premise ?? '', l.resource, l.heatingMethod ? `${l.method} (${l.heatingMethod})` : l.method,
-      l.quantity, billingUnit(l.resource), price(l), l.amount / 100,
+      l.quantity, billingUnit(l.resource), price(l), fromKopecks(l.amount),
       l.adjustmentKind ?? l.kind, l.adjustsPeriod ? l.adjustsPeriod.slice(0, 7) : null, l.exportId,
     ]);
   }
-  const total = lines.reduce((s, l) => s + l.amount, 0);
-  ws.addRow(['Total', '', '', '', '', null, '', null, total / 100, '', '', `${lines.length} line(s)`]).font = { bold: true };
+  const total = sumKopecks(lines.map((l) => l.amount));
+  ws.addRow(['Total', '', '', '', '', null, '', null, fromKopecks(total), '', '', `${lines.length} line(s)`]).font = { bold: true };
   ws.getColumn(9).numFmt = '#,##0.00';
   ws.getColumn(6).numFmt = '0.######';
   ws.columns.forEach((c, i) => { c.width = [12, 28, 8, 12, 24, 12, 6, 12, 14, 13, 14, 34][i]; });

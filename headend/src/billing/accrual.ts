@@ -3,12 +3,13 @@
  * tariff; without a reading, the meter's average for a limited number of consecutive periods, then
  * norm × registered residents. A failed meter or an expired verification counts as "no reading"
  * from its date: the part of the period after it is charged by the fallback, pro rata by days.
- * Every line says which method produced it.
+ * Every line says which method produced it. Averages and norms pro rata are decimal quantities
+ * (money.ts proportion), so the quantity a line shows is the one its amount is made from.
  */
 import type { Resource } from '@amr/protocols';
 import { charge, tariffFor, type ChargePart, type TariffVersion } from './tariffs.js';
 import type { BillingRules } from './rules.js';
-import type { Kopecks } from './money.js';
+import { proportion, sumKopecks, sumQuantities, type Kopecks } from './money.js';
 
 export type AccrualMethod = 'measured' | 'average' | 'norm';
 const DAY = 86_400_000;
@@ -62,21 +63,21 @@ const daysOf = (p: { start: Date; end: Date }) => Math.round((p.end.getTime() - 
 export function averageConsumption(history: readonly MonthHistory[], rules: BillingRules, days: number, periodDays: number): number | null {
   const last = history.slice(-rules.averageMaxMonths);
   if (last.length < rules.averageMinMonths) return null;
-  const total = last.reduce((s, m) => s + m.consumption, 0);
-  if (rules.averageMode === 'daily') return (total / last.reduce((s, m) => s + m.days, 0)) * days;
-  return (total / last.length) * (days / periodDays);
+  const total = sumQuantities(last.map((m) => m.consumption));
+  if (rules.averageMode === 'daily') return proportion(total, [days], last.reduce((s, m) => s + m.days, 0));
+  return proportion(total, [days], last.length * periodDays);
 }
 
 function normConsumption(input: AccountBillingInput, resource: Resource, days: number, periodDays: number): number {
   const norm = input.norms[resource];
   if (norm === undefined) throw new Error(`no norm for ${resource}: cannot charge account ${input.accountId} without a reading`);
-  return norm * input.residents * input.rules.normMultiplier * (days / periodDays);
+  return proportion(norm, [input.residents, input.rules.normMultiplier, days], periodDays);
 }
 
 function line(input: AccountBillingInput, resource: Resource, meterId: string | null, method: AccrualMethod, q: number | readonly number[], note?: string): AccrualLine {
   const parts = charge(tariffFor(input.tariffs, resource, input.period.start), q);
-  const quantity = typeof q === 'number' ? q : q.reduce((s, x) => s + x, 0);
-  return { accountId: input.accountId, resource, meterId, method, quantity, parts, amount: parts.reduce((s, p) => s + p.amount, 0), ...(note ? { note } : {}) };
+  const quantity = sumQuantities(parts.map((p) => p.quantity));
+  return { accountId: input.accountId, resource, meterId, method, quantity, parts, amount: sumKopecks(parts.map((p) => p.amount)), ...(note ? { note } : {}) };
 }
 
 /** Fallback for `days` of the period without a usable reading. */
@@ -100,7 +101,7 @@ function zoneSplit(input: AccountBillingInput, m: MeterBillingInput, q: number, 
   const t = tariffFor(input.tariffs, m.resource, input.period.start);
   const price = t.kind === 'zones' ? t.prices[0] : 0;
   const parts = charge({ kind: 'single', price }, q);
-  return { accountId: input.accountId, resource: m.resource, meterId: m.meterId, method, quantity: q, parts, amount: parts[0].amount, note: `${note}; at the T1 price` };
+  return { accountId: input.accountId, resource: m.resource, meterId: m.meterId, method, quantity: parts[0].quantity, parts, amount: parts[0].amount, note: `${note}; at the T1 price` };
 }
 
 export function accrueAccount(input: AccountBillingInput): AccrualLine[] {

@@ -3,8 +3,11 @@
  * substituted values) − non-residential consumption, shared among premises in proportion to area,
  * capped by the common-property norm × area (the excess is reported, not billed). A negative volume
  * is handled by the configured policy (nothing billed, or credited) and always reported. Heating from
- * the building meter is shared by area where apartments have no heat meters.
+ * the building meter is shared by area where apartments have no heat meters. Volumes and shares are
+ * decimal quantities (money.ts), rounded to QUANTITY_DECIMALS: the share a line shows is the one billed.
  */
+import { billingQuantity, proportion, subtractQuantities, sumQuantities } from './money.js';
+
 export interface PremiseShare {
   premiseId: string;
   area: number;
@@ -30,19 +33,20 @@ export interface CommonHouseResult {
 }
 
 export function distributeByArea(volume: number, premises: readonly PremiseShare[]): Array<{ premiseId: string; volume: number }> {
-  const total = premises.reduce((s, p) => s + p.area, 0);
+  const total = sumQuantities(premises.map((p) => p.area));
   if (total <= 0) throw new Error('cannot share by area: total area of premises is 0');
-  return premises.map((p) => ({ premiseId: p.premiseId, volume: (volume * p.area) / total }));
+  return premises.map((p) => ({ premiseId: p.premiseId, volume: proportion(volume, [p.area], total) }));
 }
 
 export function commonHouseVolume(input: CommonHouseInput): CommonHouseResult {
-  const volume = input.buildingConsumption - input.apartmentsConsumption - input.nonResidentialConsumption;
+  const volume = subtractQuantities(input.buildingConsumption, input.apartmentsConsumption, input.nonResidentialConsumption);
+  const cap = input.capVolume === null ? null : billingQuantity(input.capVolume);
   const negative = volume < 0;
   let billed = negative ? (input.negativePolicy === 'credit' ? volume : 0) : volume;
   let excess = 0;
-  if (!negative && input.capVolume !== null && billed > input.capVolume) {
-    excess = billed - input.capVolume;
-    billed = input.capVolume;
+  if (!negative && cap !== null && billed > cap) {
+    excess = subtractQuantities(billed, cap);
+    billed = cap;
   }
   return { volume, billedVolume: billed, excessOverCap: excess, negative, perPremise: distributeByArea(billed, input.premises) };
 }
@@ -55,13 +59,13 @@ export function heatingShare(
   mode: { kind: 'season'; monthHeat: number } | { kind: 'evenly'; lastYearHeat: number },
   premises: readonly PremiseShare[],
 ): Array<{ premiseId: string; volume: number }> {
-  const v = mode.kind === 'season' ? mode.monthHeat : mode.lastYearHeat / 12;
+  const v = mode.kind === 'season' ? mode.monthHeat : proportion(mode.lastYearHeat, [], 12);
   return distributeByArea(v, premises);
 }
 
 /** Year-end correction of 'evenly' heating: actual year − what was charged, shared by area. */
 export function annualHeatingCorrection(actualYearHeat: number, chargedYearHeat: number, premises: readonly PremiseShare[]) {
-  return distributeByArea(actualYearHeat - chargedYearHeat, premises);
+  return distributeByArea(subtractQuantities(actualYearHeat, chargedYearHeat), premises);
 }
 
 export type HeatingMethod = 'monthly_actual' | 'even_over_year' | 'heating_season';
@@ -84,7 +88,7 @@ export interface HeatingMonthInput {
 export function heatingMonthVolume(i: HeatingMonthInput): { volume: number } | { volume: null; missing: 'month' | 'last_year' | null } {
   if (i.method === 'heating_season' && !i.seasonMonths.includes(i.month)) return { volume: null, missing: null };
   if (i.method === 'even_over_year') {
-    return i.lastYearHeat === null ? { volume: null, missing: 'last_year' } : { volume: i.lastYearHeat / 12 };
+    return i.lastYearHeat === null ? { volume: null, missing: 'last_year' } : { volume: proportion(i.lastYearHeat, [], 12) };
   }
   return i.monthHeat === null ? { volume: null, missing: 'month' } : { volume: i.monthHeat };
 }
@@ -95,5 +99,5 @@ export function heatingMonthVolume(i: HeatingMonthInput): { volume: number } | {
  * annualHeatingCorrection when the charges were shared by the same areas all year.
  */
 export function annualHeatingCorrectionByPremise(actualYearHeat: number, premises: readonly PremiseShare[], charged: ReadonlyMap<string, number>) {
-  return distributeByArea(actualYearHeat, premises).map((s) => ({ premiseId: s.premiseId, volume: s.volume - (charged.get(s.premiseId) ?? 0) }));
+  return distributeByArea(actualYearHeat, premises).map((s) => ({ premiseId: s.premiseId, volume: subtractQuantities(s.volume, charged.get(s.premiseId) ?? 0) }));
 }

@@ -1,11 +1,12 @@
 /**
  * Tariffs per resource with history: single rate, time-of-day zones (electricity day/night or three
  * zones) and block rates (first N units at one price, the rest at another). A tariff version applies
- * from its date until the next version of the same resource.
+ * from its date until the next version of the same resource. Every part's amount is made by money.ts
+ * (exact decimals, half up to the kopeck) from the part's quantity as shown (QUANTITY_DECIMALS).
  */
 import { z } from 'zod';
 import { Resource } from '@amr/protocols';
-import { amount, type Kopecks } from './money.js';
+import { amount, billingQuantity, subtractQuantities, sumQuantities, type Kopecks } from './money.js';
 
 export const Tariff = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('single'), price: z.number().nonnegative() }),
@@ -14,6 +15,15 @@ export const Tariff = z.discriminatedUnion('kind', [
     kind: z.literal('block'),
     /** Ordered blocks; the last has `upTo: null` (no limit). `upTo` is cumulative within the period. */
     blocks: z.array(z.object({ upTo: z.number().positive().nullable(), price: z.number().nonnegative() })).min(1),
+  }).superRefine((t, ctx) => {
+    // Blocks out of order or without an open last block would leave consumption above them unbilled.
+    t.blocks.forEach((b, i) => {
+      const last = i === t.blocks.length - 1;
+      if (last && b.upTo !== null) ctx.addIssue({ code: 'custom', path: ['blocks', i, 'upTo'], message: `the last block must have upTo: null (no limit), got ${b.upTo}` });
+      if (!last && b.upTo === null) ctx.addIssue({ code: 'custom', path: ['blocks', i, 'upTo'], message: 'only the last block may have upTo: null; give this block its upper limit' });
+      const prev = i > 0 ? t.blocks[i - 1].upTo : null;
+      if (b.upTo !== null && prev !== null && b.upTo <= prev) ctx.addIssue({ code: 'custom', path: ['blocks', i, 'upTo'], message: `block limits must increase: ${b.upTo} after ${prev}` });
+    });
   }),
 ]);
 export type Tariff = z.infer<typeof Tariff>;
@@ -36,25 +46,38 @@ export interface ChargePart {
   amount: Kopecks;
 }
 
-/** Consumption is a number, or one number per zone for a zone tariff. */
+/**
+ * Consumption is a number, or one number per zone for a zone tariff. Quantities are rounded to
+ * QUANTITY_DECIMALS first and blocks are split in decimals, so the parts add up to the quantity
+ * exactly. A negative quantity (a credit) under a block tariff is the exact negative of the same
+ * positive quantity's parts.
+ */
 export function charge(tariff: Tariff, consumption: number | readonly number[]): ChargePart[] {
   if (tariff.kind === 'zones') {
     const perZone = typeof consumption === 'number' ? null : consumption;
     if (!perZone || perZone.length !== tariff.prices.length) {
       throw new Error(`zone tariff needs ${tariff.prices.length} zone consumptions, got ${perZone ? perZone.length : 'a single value'}`);
     }
-    return perZone.map((q, i) => ({ label: `T${i + 1}`, quantity: q, price: tariff.prices[i], amount: amount(q, tariff.prices[i]) }));
+    return perZone.map((z, i) => {
+      const q = billingQuantity(z);
+      return { label: `T${i + 1}`, quantity: q, price: tariff.prices[i], amount: amount(q, tariff.prices[i]) };
+    });
   }
-  const q = typeof consumption === 'number' ? consumption : consumption.reduce((s, x) => s + x, 0);
+  const q = typeof consumption === 'number' ? billingQuantity(consumption) : sumQuantities(consumption.map(billingQuantity));
   if (tariff.kind === 'single') return [{ label: 'single', quantity: q, price: tariff.price, amount: amount(q, tariff.price) }];
+  if (q < 0) return blockParts(tariff.blocks, -q).map((p) => ({ ...p, quantity: 0 - p.quantity, amount: 0 - p.amount }));
+  return blockParts(tariff.blocks, q);
+}
+
+function blockParts(blocks: Extract<Tariff, { kind: 'block' }>['blocks'], q: number): ChargePart[] {
   const parts: ChargePart[] = [];
   let left = q;
   let from = 0;
-  for (const b of tariff.blocks) {
+  for (const b of blocks) {
     if (left <= 0 && parts.length > 0) break;
-    const size = b.upTo === null ? left : Math.min(left, b.upTo - from);
-    if (size > 0 || parts.length === 0) parts.push({ label: b.upTo === null ? `>${from}` : `${from}–${b.upTo}`, quantity: Math.max(size, 0), price: b.price, amount: amount(Math.max(size, 0), b.price) });
-    left -= Math.max(size, 0);
+    const size = Math.max(b.upTo === null ? left : Math.min(left, subtractQuantities(b.upTo, from)), 0);
+    if (size > 0 || parts.length === 0) parts.push({ label: b.upTo === null ? `>${from}` : `${from}–${b.upTo}`, quantity: size, price: b.price, amount: amount(size, b.price) });
+    left = subtractQuantities(left, size);
     if (b.upTo !== null) from = b.upTo;
   }
   return parts;

@@ -96,21 +96,23 @@ describe('heating by area', () => {
     // Each month of 2026: 1 000 / 12 = 83.333… Gcal → 33.333… / 50 Gcal → 83 333.33 ₽ / 125 000 ₽.
     const jul = await lines('2026-07-01', b);
     expect(jul.map((l) => [l.heatingMethod, l.amount])).toEqual([['even_over_year', 8_333_333], ['even_over_year', 12_500_000]]);
-    expect(jul[0].quantity).toBeCloseTo(1000 / 12 * 0.4, 9);
+    // Shown and billed to 6 decimals: 1 000 / 12 = 83.333333 Gcal × 0.4 = 33.3333332 → 33.333333.
+    expect(jul[0].quantity).toBe(33.333333);
     // January 2026 carries no correction: nothing was charged evenly in 2025.
     expect((await lines('2026-01-01', b)).some((l) => l.heatingMethod === 'annual_correction')).toBe(false);
     const r = await computePeriod(opened.db, b, '2027-01-01');
     const jan = await lines('2027-01-01', b);
     // January 2027: 1 200 / 12 = 100 Gcal → 40 / 60 Gcal; correction of 2026: shares of 1 200 (480 / 720)
-    // − charged (12 × 33.333… = 400 / 12 × 50 = 600) = 80 / 120 Gcal → 200 000 ₽ / 300 000 ₽.
-    expect(jan.map((l) => [l.heatingMethod, Math.round(l.quantity * 1e6) / 1e6, l.amount])).toEqual([
+    // − charged as the lines show it (12 × 33.333333 = 399.999996 / 12 × 50 = 600) = 80.000004 / 120 Gcal
+    // → 80.000004 × 2 500 = 200 000.01 ₽ / 300 000 ₽ (2026 + correction = 999 999.96 + 200 000.01 ₽ for 480 Gcal).
+    expect(jan.map((l) => [l.heatingMethod, l.quantity, l.amount])).toEqual([
       ['even_over_year', 40, 10_000_000], ['even_over_year', 60, 15_000_000],
-      ['annual_correction', 80, 20_000_000], ['annual_correction', 120, 30_000_000],
+      ['annual_correction', 80.000004, 20_000_001], ['annual_correction', 120, 30_000_000],
     ]);
     expect(jan[2].note).toMatch(/annual heating correction for 2026/);
     expect(r.heating).toMatchObject({ method: 'even_over_year', chargedAs: 'even_over_year', lastYearHeat: 1200, volume: 100 });
     expect(r.heating!.correction).toMatchObject({ year: 2026, actualHeat: 1200 });
-    expect(r.heating!.correction!.chargedHeat).toBeCloseTo(1000, 9);
+    expect(r.heating!.correction!.chargedHeat).toBeCloseTo(999.999996, 9);
   });
 
   it('even_over_year without a measured previous year: the month\'s actual heat, said so on the lines and in the summary', async () => {

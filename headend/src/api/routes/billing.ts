@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
 import { requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import { Tariff, BillingRules } from '../../billing/index.js';
+import { Tariff, BillingRules, formatRoubles } from '../../billing/index.js';
 import {
   accountLabels, billingFeed, BillingError, closePeriod, computePeriod, LINE_COLUMNS, linesXlsx, periodDate, recalculateClosed, rowToLine, type StoredLine,
 } from '../../billing-store/index.js';
@@ -68,7 +68,7 @@ const csvCell = (v: unknown) => {
 };
 function linesCsv(lines: StoredLine[]): string {
   const head = ['export_id', 'period', 'building_id', 'account_id', 'resource', 'meter_id', 'method', 'quantity', 'amount_rub', 'kind', 'adjustment_kind', 'adjusts_period', 'note'];
-  const body = lines.map((l) => [l.exportId, l.period, l.buildingId, l.accountId, l.resource, l.meterId, l.method, l.quantity, (l.amount / 100).toFixed(2),
+  const body = lines.map((l) => [l.exportId, l.period, l.buildingId, l.accountId, l.resource, l.meterId, l.method, l.quantity, formatRoubles(l.amount),
     l.kind, l.adjustmentKind, l.adjustsPeriod, l.note].map(csvCell).join(','));
   return [head.join(','), ...body].join('\n') + '\n';
 }
