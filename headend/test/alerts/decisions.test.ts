@@ -58,6 +58,8 @@ describe('imbalance', () => {
     expect(decideImbalance(r('negative_imbalance'), jan)).toBe('raise');
     expect(decideImbalance(r('ok'), jan)).toBe('clear');
     expect(decideImbalance(r('insufficient_data'), jan)).toBe('none');
+    // Billed by area: never raises; clears a false alert raised before (nothing to clear = no change).
+    expect(decideImbalance(r('not_applicable'), jan)).toBe('clear');
     // No month stored yet (hook before the first store): this one is the latest.
     expect(decideImbalance(r('high_loss'), null)).toBe('raise');
   });

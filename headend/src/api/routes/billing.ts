@@ -129,7 +129,8 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'basis', 'valid_from'],
       // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume);
       // 'heating_m2': heat (Gcal) per m² of premises per month of the heating season (heating by area when the building meter has no reading).
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() }),
+      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() })
+        .refine((b) => b.basis !== 'heating_m2' || b.resource === 'heat', { message: "basis heating_m2 is heat in Gcal per m² of premises: use resource 'heat'", path: ['basis'] }),
       cols: (b: any) => ({ resource: b.resource, basis: b.basis, valid_from: b.valid_from, per_resident: b.per_resident }) },
     { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), effective_from: DateInput, rules: BillingRules.omit({ effectiveFrom: true }) }),
