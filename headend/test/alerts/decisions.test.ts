@@ -51,7 +51,7 @@ describe('silence', () => {
 describe('imbalance', () => {
   const jan = new Date('2025-12-31T21:00:00Z'); // January 2026 in Moscow time
   const dec = new Date('2025-11-30T21:00:00Z');
-  const r = (status: 'ok' | 'high_loss' | 'negative_imbalance' | 'insufficient_data', periodStart = jan, periodKind: 'month' | 'day' | 'hour' = 'month') => ({ status, periodStart, periodKind });
+  const r = (status: 'ok' | 'high_loss' | 'negative_imbalance' | 'insufficient_data' | 'not_applicable', periodStart = jan, periodKind: 'month' | 'day' | 'hour' = 'month') => ({ status, periodStart, periodKind });
 
   it('month reports of the latest month: high_loss / negative raise, ok clears, insufficient_data does neither', () => {
     expect(decideImbalance(r('high_loss'), jan)).toBe('raise');
