@@ -104,9 +104,11 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
     for (const s of summary.perPremise) {
       if (s.accountId === null) continue;
       const parts = charge(price, s.volume);
-      const capped = s.excess > 0 ? `, capped at ${s.cap!.toFixed(3)} (norm × common area × Sᵢ/S_total; excess ${s.excess.toFixed(3)} not billed)` : '';
+      // The building's figures first (as before: what a reader of the lines looks for), then this premise's.
+      const building = `common-house volume ${r.volume.toFixed(3)}${r.excessOverCap > 0 ? `, capped (excess ${r.excessOverCap.toFixed(3)} not billed)` : ''}${r.negative ? ', negative' : ''}`;
+      const capped = s.excess > 0 ? `, capped at ${s.cap!.toFixed(3)} = norm × common area × Sᵢ/S_total (excess ${s.excess.toFixed(3)})` : '';
       lines.push({ accountId: s.accountId, resource, meterId: null, method: 'common_house', quantity: s.volume, parts, amount: parts.reduce((x, p) => x + p.amount, 0),
-        note: `common-house volume ${r.volume.toFixed(3)} × ${areaNote(base, s.area)} = ${s.share.toFixed(3)}${capped}${r.negative ? ', negative' : ''}` });
+        note: `${building}; by area: ${r.volume.toFixed(3)} × ${areaNote(base, s.area)} = ${s.share.toFixed(3)}${capped}` });
     }
   }
   return { lines, summaries };

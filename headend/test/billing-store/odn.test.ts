@@ -103,6 +103,7 @@ describe('ОДН of cold water over all premises (formulas 10–11)', () => {
     expect(r.amount).toBe(101860 + 15279);
     expect(jan[1].note).toMatch(/× 50 \/ 250 m² of all premises/);
     expect(jan[1].note).toMatch(/capped at 0\.600/);
+    expect(jan[1].note).toContain('common-house volume 8.000, capped (excess 5.000 not billed)');
   });
 
   it('a negative month (ОДПУ 18 − 20 − 2 = −4 m³) bills no ОДН and says so', async () => {
