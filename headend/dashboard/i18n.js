@@ -119,6 +119,7 @@ const ru = {
   'status.high_loss': 'большие потери',
   'status.negative_imbalance': 'отрицательный небаланс',
   'status.insufficient_data': 'мало данных',
+  'status.not_applicable': 'не применимо',
 
   'verdict.valid': 'верно',
   'verdict.suspect': 'сомнительно',
@@ -306,6 +307,7 @@ const en = {
   'status.high_loss': 'high loss',
   'status.negative_imbalance': 'negative imbalance',
   'status.insufficient_data': 'insufficient data',
+  'status.not_applicable': 'not applicable',
 
   'verdict.valid': 'valid',
   'verdict.suspect': 'suspect',

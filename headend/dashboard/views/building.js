@@ -73,7 +73,7 @@ export async function renderBuilding(id, ctx) {
     cell(`imb-ipu-${m.period}`, m.apartmentsConsumption, fmtNumber(m.apartmentsConsumption, 1)),
     cell(`imb-other-${m.period}`, m.otherConsumption, fmtNumber(m.otherConsumption, 1)),
     cell(`imb-abs-${m.period}`, m.imbalance, fmtNumber(m.imbalance, 1)),
-    cell(`imb-pct-${m.period}`, m.imbalancePct, fmtPct(m.imbalancePct)),
+    cell(`imb-pct-${m.period}`, m.imbalancePct, m.status === 'not_applicable' ? t('status.not_applicable') : fmtPct(m.imbalancePct)),
     cell(`imb-coverage-${m.period}`, m.coverage, m.coverage == null ? t('common.none') : fmtPct(m.coverage * 100)),
     h('td', { 'data-testid': `imb-status-${m.period}` }, badge('status', m.status)))), { 'data-testid': 'imbalance-table', class: 'data compact' });
 

@@ -28,7 +28,9 @@ export async function renderBuildings(ctx) {
     columns.map((r) => {
       const x = b.resources[r];
       return h('td', { class: 'num', 'data-testid': `imb-${b.id}-${r}` },
-        x ? h('span', { class: 'pct' }, fmtPct(x.imbalancePct), ' ', badge('status', x.status)) : t('common.none'));
+        // Billed by area (not_applicable): no percentage to show, only the status saying so.
+        !x ? t('common.none') : x.status === 'not_applicable' ? badge('status', x.status)
+          : h('span', { class: 'pct' }, fmtPct(x.imbalancePct), ' ', badge('status', x.status)));
     }),
     h('td', { class: 'num', 'data-testid': `gw-${b.id}` }, b.gateways.total ? `${b.gateways.online} / ${b.gateways.total}` : t('common.none')),
     h('td', {}, fmtDateTime(b.gateways.lastSeenAt)),

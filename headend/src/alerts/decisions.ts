@@ -4,7 +4,7 @@
  * they read and act on what comes back.
  */
 import type { ImbalanceStatus } from '../vee/index.js';
-import type { PeriodKind } from '../imbalance/types.js';
+import type { PeriodKind, StoredImbalanceStatus } from '../imbalance/types.js';
 
 export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent';
 export type Severity = 'info' | 'warning' | 'critical';
@@ -69,7 +69,7 @@ export function decideSilence<Id>(subjects: readonly WatchedSubject<Id>[], now: 
 export interface ImbalanceAlertInput {
   periodKind: PeriodKind;
   periodStart: Date;
-  status: ImbalanceStatus;
+  status: StoredImbalanceStatus;
 }
 
 /**
@@ -87,6 +87,8 @@ export interface ImbalanceAlertInput {
  *   their own alert); and it is no evidence that an existing loss has gone, so an open alert stays open
  *   until a month with enough data says ok. In particular the first days of a new month (little data
  *   yet) do not clear last month's alert.
+ * - not_applicable (a resource billed by area: no apartment side) → clear. It never raises; an alert
+ *   raised before the building was known to be heated by area was a false one.
  *
  * The decision depends on the report's own status, not on the previous version's: the alerts table is
  * the state, and raise/clear are idempotent, so a missed or repeated call converges to the same result.
@@ -102,6 +104,8 @@ export function decideImbalance(report: ImbalanceAlertInput, latestMonthStart: D
       return 'clear';
     case 'insufficient_data':
       return 'none';
+    case 'not_applicable':
+      return 'clear';
   }
 }
 

@@ -42,7 +42,8 @@ export async function applyImbalanceReport(db: Db, report: StoredImbalanceReport
     return { action, changed: res.raised, notificationIds: res.notificationIds };
   }
   if (action === 'clear') {
-    const res = await clearAlert(db, 'imbalance', subject, now, `month ${month} ok`, channels);
+    const why = report.status === 'not_applicable' ? `month ${month}: not applicable (${report.resource} billed by area, no apartment side)` : `month ${month} ok`;
+    const res = await clearAlert(db, 'imbalance', subject, now, why, channels);
     return { action, changed: res !== null, notificationIds: res?.notificationIds ?? [] };
   }
   return { action, changed: false, notificationIds: [] };

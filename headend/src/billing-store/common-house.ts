@@ -1,14 +1,18 @@
 /**
- * Common-house volume (ОДН) of a building and month, shared among residential premises by area via
- * the pure commonHouseVolume: ОДПУ − Σ individual volumes (the month's accrual quantities, substitutes
- * included) − non-residential meters, capped by the common-area norm × the building's common area,
- * negative volume by the rules' policy. Only resources with a building meter read in the month.
+ * Common-house volume (ОДН) of a building and month by ПП 354 appendix 2 formulas 10–11, via the pure
+ * commonHouseVolume: ОДПУ − Σ individual volumes (the month's accrual quantities, substitutes
+ * included) − non-residential meters, shared over the area of ALL premises (the area base of
+ * area.ts, shared with heating), each premise capped at norm × common area × Sᵢ / S_total, negative
+ * volume by the rules' policy. Every premise with an account of the organisation gets its line,
+ * non-residential ones too; shares of premises without an account or an area are reported in the
+ * summary, not moved onto the others. Only resources with a building meter read in the month.
  */
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { charge, commonHouseVolume, tariffFor, toBillingUnit, type AccrualLine, type BillingRules, type HeatingMethod, type TariffVersion } from '../billing/index.js';
+import { areaNote, charge, commonHouseVolume, tariffFor, toBillingUnit, type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion } from '../billing/index.js';
 import { measured, meterPoints } from './inputs.js';
+import { loadAreaBase } from './area.js';
 
 export interface CommonHouseSummary {
   resource: Resource;
@@ -19,6 +23,14 @@ export interface CommonHouseSummary {
   billedVolume: number;
   excessOverCap: number;
   negative: boolean;
+  /** The building's cap: common-property norm per m² × common area; null = no norm or no common area. */
+  capVolume: number | null;
+  /** What "by area" divided by: S_total over all premises, and the premises left out or not billed. */
+  areaBase: Omit<AreaBase, 'premises'>;
+  /** Each sharing premise: its share, cap, billed volume and excess; billed = it has an account of the organisation. */
+  perPremise: Array<{ premiseId: string; number: string; kind: 'residential' | 'non_residential'; area: number; accountId: string | null; share: number; cap: number | null; volume: number; excess: number }>;
+  /** Σ of the capped shares of premises without an account: theirs, not charged here nor to anyone else. */
+  withoutAccountVolume: number;
 }
 
 /**
@@ -27,7 +39,7 @@ export interface CommonHouseSummary {
  */
 export type StorableLine = Omit<AccrualLine, 'method'> & {
   method: AccrualLine['method'] | 'common_house' | 'heating';
-  heatingMethod?: HeatingMethod | 'annual_correction';
+  heatingMethod?: HeatingMethod | 'building_average' | 'norm' | 'annual_correction';
 };
 
 export interface Ctx {
@@ -56,13 +68,12 @@ export async function sumMeasured(q: Queryable, meterIds: number[], resource: Re
 export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: readonly AccrualLine[]): Promise<{ lines: StorableLine[]; summaries: CommonHouseSummary[] }> {
   const { rows: meters } = await q.query<{ id: string; placement: string; resource: Resource }>(
     `SELECT id, placement, resource FROM meters WHERE building_id = $1 AND placement IN ('building', 'non_residential') AND status <> 'removed' ORDER BY id`, [ctx.buildingId]);
-  const { rows: prem } = await q.query<{ premise_id: string; area: number | null; account_id: string }>(
-    `SELECT p.id AS premise_id, p.area_m2 AS area, min(a.id) AS account_id FROM premises p JOIN personal_accounts a ON a.premise_id = p.id AND a.active AND a.org_id = $2
-      WHERE p.building_id = $1 AND p.kind = 'residential' GROUP BY p.id, p.area_m2 ORDER BY p.id`, [ctx.buildingId, ctx.orgId]);
+  const base = await loadAreaBase(q, ctx.buildingId, ctx.orgId);
   const { rows: b } = await q.query<{ common_area_m2: number | null }>('SELECT common_area_m2 FROM buildings WHERE id = $1', [ctx.buildingId]);
   const periodKey = new Date(`${ctx.period}T00:00:00Z`);
   const lines: StorableLine[] = [];
   const summaries: CommonHouseSummary[] = [];
+  const { premises: sharing, ...baseReport } = base;
   for (const resource of [...new Set(meters.filter((m) => m.placement === 'building').map((m) => m.resource))]) {
     if (!ctx.tariffs.some((t) => t.resource === resource && t.validFrom <= periodKey)) continue;
     if (resource === 'heat' && ctx.heatingByArea) continue;
@@ -75,19 +86,29 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
       [ctx.orgId, resource, ctx.period]);
     const area = b[0]?.common_area_m2 === null || b[0]?.common_area_m2 === undefined ? null : Number(b[0].common_area_m2);
     const cap = norm.rows[0] && area !== null ? Number(norm.rows[0].per_resident) * area : null;
-    const shares = prem.filter((p) => p.area !== null && Number(p.area) > 0).map((p) => ({ premiseId: p.premise_id, area: Number(p.area) }));
-    if (shares.length === 0) continue;
-    const r = commonHouseVolume({ buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, premises: shares, capVolume: cap, negativePolicy: ctx.rules.negativeCommonHouse });
-    summaries.push({ resource, buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, volume: r.volume, billedVolume: r.billedVolume, excessOverCap: r.excessOverCap, negative: r.negative });
+    const volume = odpu - apartments - (nonRes ?? 0);
+    const summary: CommonHouseSummary = {
+      resource, buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, volume, billedVolume: 0, excessOverCap: 0,
+      negative: volume < 0, capVolume: cap, areaBase: baseReport, perPremise: [], withoutAccountVolume: 0,
+    };
+    summaries.push(summary);
+    // No premise with an area: nothing can be shared; the summary names the premises without one.
+    if (sharing.length === 0) continue;
+    const r = commonHouseVolume({ buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, premises: sharing, capVolume: cap, negativePolicy: ctx.rules.negativeCommonHouse });
+    summary.perPremise = r.perPremise.map((s, i) => ({ ...s, number: sharing[i].number, kind: sharing[i].kind, area: sharing[i].area, accountId: sharing[i].accountId }));
+    Object.assign(summary, { billedVolume: r.billedVolume, excessOverCap: r.excessOverCap, withoutAccountVolume: summary.perPremise.filter((p) => p.accountId === null).reduce((s, p) => s + p.volume, 0) });
     if (r.billedVolume === 0) continue;
     const t = tariffFor(ctx.tariffs, resource, periodKey);
     // A zone tariff has no zone split for a common volume: the first zone's price, as for estimates.
     const price = t.kind === 'zones' ? { kind: 'single' as const, price: t.prices[0] } : t;
-    for (const s of r.perPremise) {
+    for (const s of summary.perPremise) {
+      if (s.accountId === null) continue;
       const parts = charge(price, s.volume);
-      const accountId = prem.find((p) => p.premise_id === s.premiseId)!.account_id;
-      lines.push({ accountId: String(accountId), resource, meterId: null, method: 'common_house', quantity: s.volume, parts, amount: parts.reduce((x, p) => x + p.amount, 0),
-        note: `common-house volume ${r.volume.toFixed(3)}${r.excessOverCap > 0 ? `, capped (excess ${r.excessOverCap.toFixed(3)} not billed)` : ''}${r.negative ? ', negative' : ''}; by area` });
+      // The building's figures first (as before: what a reader of the lines looks for), then this premise's.
+      const building = `common-house volume ${r.volume.toFixed(3)}${r.excessOverCap > 0 ? `, capped (excess ${r.excessOverCap.toFixed(3)} not billed)` : ''}${r.negative ? ', negative' : ''}`;
+      const capped = s.excess > 0 ? `, capped at ${s.cap!.toFixed(3)} = norm × common area × Sᵢ/S_total (excess ${s.excess.toFixed(3)})` : '';
+      lines.push({ accountId: s.accountId, resource, meterId: null, method: 'common_house', quantity: s.volume, parts, amount: parts.reduce((x, p) => x + p.amount, 0),
+        note: `${building}; by area: ${r.volume.toFixed(3)} × ${areaNote(base, s.area)} = ${s.share.toFixed(3)}${capped}` });
     }
   }
   return { lines, summaries };

@@ -1,34 +1,49 @@
 /**
  * Heating by area (отопление по площади) of a building whose flats have no heat meters: the building
  * heat meter's Gcal for the month by the rules' method (pure heatingMonthVolume: the month's actual
- * heat, 1/12 of last year's, or the month's heat only in the heating season), shared among the
- * premises by area (heatingShare) and charged to each residential premise's account at the ₽/Gcal
- * tariff. With 'even_over_year' the configured month also carries the previous calendar year's
+ * heat, 1/12 of last year's, or the month's heat only in the heating season), shared by area
+ * (heatingShare) over the building's area base (area.ts: every premise with an area, the one base
+ * the common-house share uses too) and charged to each premise's account of the organisation —
+ * non-residential ones included — at the ₽/Gcal tariff. A month the building meter did not measure
+ * is charged by the fallback of ПП 354 п. 59(1)/60(1) (pure heatingFallback): its average over the
+ * heating-season months it measured, for up to rules.heating.averageMaxPeriods months, then the
+ * heating norm per m² (billing norm basis heating_m2) × area; the summary and the lines say which.
+ * With 'even_over_year' the configured month also carries the previous calendar year's
  * correction — its actual heat by area minus what each premise was charged — as separate lines;
  * without a measured previous year it charges the month's actual heat (so a new building is not
  * left unbilled) and the correction later settles against everything charged.
- * The area base is every premise with an area (non-residential too: their share is theirs, not the
- * flats'); only premises with an account of the organisation get lines.
  */
 import type { Queryable } from '../db/types.js';
 import {
-  annualHeatingCorrectionByPremise, charge, heatingMonthVolume, heatingShare, tariffFor, toBillingUnit, type HeatingMethod, type Tariff,
+  annualHeatingCorrectionByPremise, areaNote, charge, heatingFallback, heatingMonthVolume, heatingShare, tariffFor, toBillingUnit,
+  type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
 import { measured, meterPoints } from './inputs.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
+import { loadAreaBase } from './area.js';
+
+/** How a heating month was charged: a method of the rules, or a fallback for a month without a building reading. */
+export type HeatingChargedAs = HeatingMethod | 'building_average' | 'norm';
 
 export interface HeatingSummary {
-  /** The rules' method, and the one this month was charged by (monthly_actual when even_over_year lacks last year). */
+  /**
+   * The rules' method, and what this month was charged by: monthly_actual when even_over_year lacks
+   * last year; building_average or norm when the building meter has no reading for the month.
+   */
   method: HeatingMethod;
-  chargedAs: HeatingMethod | null;
+  chargedAs: HeatingChargedAs | null;
   /** The building meter's heat in the month and in the previous calendar year, Gcal (null = not measured / not needed). */
   monthHeat: number | null;
   lastYearHeat: number | null;
   /** Heat charged for the month, Gcal; null = nothing (outside the season, or a measurement is missing: `missing`). */
   volume: number | null;
   missing: 'month' | 'last_year' | null;
+  /** For a month without a building reading: the fallback used (average of which months, or the norm), or why nothing was charged. */
+  fallback: HeatingFallback | null;
   totalArea: number;
+  /** The area base divided by (all premises with an area) and the premises left out or not billed. */
+  areaBase: Omit<AreaBase, 'premises'>;
   /** Year-end correction booked this month (even_over_year, in the correction month). */
   correction: { year: number; actualHeat: number; chargedHeat: number } | null;
 }
@@ -47,6 +62,28 @@ async function heatBetween(q: Queryable, meterIds: number[], from: Date, to: Dat
   return toBillingUnit('heat', total);
 }
 
+/**
+ * The building meters' heat (Gcal) of each of the `n` calendar months before the period (building
+ * local months), oldest first; null for a month without a reading.
+ */
+async function monthlyHeat(q: Queryable, ctx: Ctx, ids: number[], n: number): Promise<Array<{ month: string; heat: number | null }>> {
+  const { rows } = await q.query<{ month: string; from: Date; to: Date }>(
+    `SELECT to_char(m, 'YYYY-MM') AS month, (m::timestamp AT TIME ZONE b.timezone) AS from, ((m + interval '1 month')::timestamp AT TIME ZONE b.timezone) AS to
+       FROM buildings b, generate_series($2::date - make_interval(months => $3), $2::date - interval '1 month', interval '1 month') AS m
+      WHERE b.id = $1 ORDER BY m`, [ctx.buildingId, ctx.period, n]);
+  const out: Array<{ month: string; heat: number | null }> = [];
+  for (const r of rows) out.push({ month: r.month, heat: ids.length ? await sumMeasured(q, ids, 'heat', new Date(r.from), new Date(r.to)) : null });
+  return out;
+}
+
+/** The heating norm in force: Gcal per m² of premises per month (billing_norms basis heating_m2); null = none. */
+async function heatingNorm(q: Queryable, ctx: Ctx): Promise<number | null> {
+  const { rows } = await q.query<{ per_resident: number }>(
+    `SELECT per_resident FROM billing_norms WHERE org_id = $1 AND resource = 'heat' AND basis = 'heating_m2' AND valid_from <= $2::date ORDER BY valid_from DESC LIMIT 1`,
+    [ctx.orgId, ctx.period]);
+  return rows[0] ? Number(rows[0].per_resident) : null;
+}
+
 /** A correction may be negative: charged at the tariff's (first) unit price, never by blocks. */
 function unitPrice(t: Tariff): Tariff {
   return t.kind === 'zones' ? { kind: 'single', price: t.prices[0] } : t.kind === 'block' ? { kind: 'single', price: t.blocks[0].price } : t;
@@ -61,13 +98,11 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
   const { rows: odpu } = await q.query<{ id: string }>(
     `SELECT id FROM meters WHERE building_id = $1 AND placement = 'building' AND resource = 'heat' AND status <> 'removed' ORDER BY id`, [ctx.buildingId]);
   const ids = odpu.map((r) => Number(r.id));
-  const { rows: prem } = await q.query<{ premise_id: string; area: number; account_id: string | null }>(
-    `SELECT p.id AS premise_id, p.area_m2 AS area,
-            (SELECT min(a.id) FROM personal_accounts a WHERE a.premise_id = p.id AND a.active AND a.org_id = $2 AND p.kind = 'residential') AS account_id
-       FROM premises p WHERE p.building_id = $1 AND p.area_m2 > 0 ORDER BY p.id`, [ctx.buildingId, ctx.orgId]);
-  const shares = prem.map((p) => ({ premiseId: String(p.premise_id), area: Number(p.area) }));
-  const accountOf = new Map(prem.filter((p) => p.account_id !== null).map((p) => [String(p.premise_id), String(p.account_id)]));
-  const totalArea = shares.reduce((s, p) => s + p.area, 0);
+  const base = await loadAreaBase(q, ctx.buildingId, ctx.orgId);
+  const { premises: sharing, ...baseReport } = base;
+  const shares = sharing.map((p) => ({ premiseId: p.premiseId, area: p.area }));
+  const accountOf = new Map(sharing.filter((p) => p.accountId !== null).map((p) => [p.premiseId, p.accountId!]));
+  const totalArea = base.totalArea;
 
   let monthHeat = h.method === 'even_over_year' ? null : await sumMeasured(q, ids, 'heat', ctx.start, ctx.end);
   const correctionDue = h.method === 'even_over_year' && month === h.correctionMonth;
@@ -78,9 +113,9 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
          FROM buildings WHERE id = $1`, [ctx.buildingId, year]);
     lastYearHeat = await heatBetween(q, ids, new Date(b.rows[0].from), new Date(b.rows[0].to));
   }
-  let v = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
-  let chargedAs: HeatingMethod | null = v.volume === null ? null : h.method;
-  const missing = v.volume === null ? v.missing : null;
+  let v: { volume: number | null } = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
+  let chargedAs: HeatingChargedAs | null = v.volume === null ? null : h.method;
+  const missing = 'missing' in v ? (v.missing as HeatingSummary['missing']) : null;
   if (h.method === 'even_over_year' && v.volume === null) {
     // No measured previous year (a building new to the system): the month's actual heat rather than
     // nothing; the year-end correction then settles against everything charged.
@@ -91,7 +126,19 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
       chargedAs = 'monthly_actual';
     }
   }
-  const summary: HeatingSummary = { method: h.method, chargedAs, monthHeat, lastYearHeat, volume: v.volume, missing, totalArea, correction: null };
+  let fallback: HeatingFallback | null = null;
+  if (v.volume === null && missing !== null) {
+    // The building meter has no reading for the month (п. 59(1), 60(1)): its average, then the norm.
+    fallback = heatingFallback({
+      month, seasonMonths: h.seasonMonths, history: await monthlyHeat(q, ctx, ids, 12), averageMaxPeriods: h.averageMaxPeriods,
+      normPerM2: await heatingNorm(q, ctx), totalArea,
+    });
+    if (fallback.kind !== 'none') {
+      v = { volume: fallback.volume };
+      chargedAs = fallback.kind;
+    }
+  }
+  const summary: HeatingSummary = { method: h.method, chargedAs, monthHeat, lastYearHeat, volume: v.volume, missing, fallback, totalArea, areaBase: baseReport, correction: null };
   if (shares.length === 0) return { lines: [], summary };
 
   const tariff = tariffFor(ctx.tariffs, 'heat', periodKey);
@@ -104,10 +151,14 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
     lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: parts.reduce((s, p) => s + p.amount, 0), note });
   };
   if (v.volume !== null && chargedAs !== null) {
-    const why = chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal`
-      : `building heat meter ${v.volume.toFixed(3)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
+    const why = fallback?.kind === 'building_average'
+      ? `no building heat meter reading this month; its average ${fallback.volume.toFixed(3)} Gcal over ${fallback.months.join(', ')}`
+      : fallback?.kind === 'norm'
+        ? `no building heat meter reading this month${fallback.monthsWithoutReadingBefore > 0 ? ` nor the ${fallback.monthsWithoutReadingBefore} before` : ''}; norm ${fallback.normPerM2} Gcal/m² × ${totalArea} m² = ${fallback.volume.toFixed(3)} Gcal`
+        : chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal`
+          : `building heat meter ${v.volume.toFixed(3)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
     for (const s of heatingShare({ kind: 'season', monthHeat: v.volume }, shares)) {
-      push(s.premiseId, s.volume, price, chargedAs, `heating by area (${chargedAs}): ${why} × ${shares.find((x) => x.premiseId === s.premiseId)!.area} / ${totalArea} m²`);
+      push(s.premiseId, s.volume, price, chargedAs, `heating by area (${chargedAs}): ${why} × ${areaNote(base, shares.find((x) => x.premiseId === s.premiseId)!.area)}`);
     }
   }
   if (correctionDue && lastYearHeat !== null) {

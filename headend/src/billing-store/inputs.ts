@@ -9,7 +9,7 @@ import type { ReadingSource, Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { periodConsumption, type RegisterPoint } from '../vee/index.js';
 import { primaryQuantity } from '../api/services/readings.js';
-import { BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { billedByArea, BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -274,7 +274,7 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
   const points = await meteringPoints(q, buildingId, start, end);
   // Heating by area (distribution.ts heatingShare): a building heat meter and no apartment heat meters.
   const heatOdpu = await q.query(`SELECT 1 FROM meters WHERE building_id = $1 AND placement = 'building' AND resource = 'heat' AND status <> 'removed' LIMIT 1`, [buildingId]);
-  const heatingByArea = billable.has('heat') && heatOdpu.rows.length > 0 && !points.some((p) => p.resource === 'heat');
+  const heatingByArea = billable.has('heat') && billedByArea('heat', { building: heatOdpu.rows.length, apartment: points.filter((p) => p.resource === 'heat').length });
 
   const sources = new Map<string, SourceRef[]>();
   const accounts: AccountBillingInput[] = [];

@@ -5,6 +5,7 @@ export * from './tariffs.js';
 export * from './rules.js';
 export * from './accrual.js';
 export * from './provenance.js';
+export * from './area.js';
 export * from './distribution.js';
 export * from './adjustments.js';
 export * from './units.js';

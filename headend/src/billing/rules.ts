@@ -31,6 +31,12 @@ export const BillingRules = z.object({
     seasonMonths: z.array(z.number().int().min(1).max(12)).min(1).default([1, 2, 3, 4, 10, 11, 12]),
     /** Month (1–12) whose accruals carry the correction of the previous calendar year (even_over_year). */
     correctionMonth: z.number().int().min(1).max(12).default(1),
+    /**
+     * A month the building heat meter did not measure (ПП 354 п. 59(1), 60(1)): its average monthly
+     * heat over the heating-season months it measured stands in for at most this many consecutive
+     * months (3, as for apartment meters), then the heating norm per m² × area.
+     */
+    averageMaxPeriods: z.number().int().min(0).default(3),
   }).prefault({}),
 });
 export type BillingRules = z.infer<typeof BillingRules>;

@@ -4,8 +4,8 @@
  */
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { ImbalanceThresholds, type ImbalanceStatus } from '../vee/index.js';
-import type { ImbalanceMeterValue, PeriodKind, StoredImbalanceReport } from './types.js';
+import { ImbalanceThresholds } from '../vee/index.js';
+import type { ImbalanceMeterValue, PeriodKind, StoredImbalanceReport, StoredImbalanceStatus } from './types.js';
 
 export interface ReportRow {
   building_id: string | number;
@@ -59,7 +59,7 @@ export function rowToReport(r: ReportRow): StoredImbalanceReport {
     coverage: r.coverage,
     apartmentsTotal: r.apartments_total,
     apartmentsActual: r.apartments_actual,
-    status: r.status as ImbalanceStatus,
+    status: r.status as StoredImbalanceStatus,
     thresholds: thresholdsFromJson(r.thresholds),
     meters: (r.meters ?? []) as ImbalanceMeterValue[],
     computedAt: new Date(r.computed_at),

@@ -9,6 +9,7 @@ import { computeImbalance, periodConsumption, type ImbalanceThresholds, type Met
 import { primaryQuantity } from '../api/services/readings.js';
 import { periodStartSql, periodUnit, type PeriodBounds } from './periods.js';
 import { buildPoint, chains, flaggedWithin, pointPeriod, type MeterRow, type MeteringPoint, type ReadingRow, type ReplacementRow } from './points.js';
+import { billedByArea } from '../billing/index.js';
 import { upsertReport } from './reports.js';
 import { thresholdsFromRow } from './thresholds.js';
 import type { ImbalanceMeterValue, OnImbalanceReport, PeriodKind, StoredImbalanceReport } from './types.js';
@@ -198,8 +199,12 @@ export async function computeBuildingImbalance(db: TxQueryable, buildingId: numb
     otherConsumers: values.filter((v) => v.placement === 'common_area' || v.placement === 'non_residential').map(asInput),
     thresholds: ctx.thresholds,
   });
+  // Billed by area (heat without apartment heat meters): no apartment side, so no imbalance and no
+  // percentage — the building meter's heat is what is charged, not a loss.
+  const byArea = billedByArea(resource, { building: values.filter((v) => v.placement === 'building').length, apartment: apartmentsOnly.length });
+  const judged = byArea ? { ...base, imbalance: null, imbalancePct: null, status: 'not_applicable' as const } : base;
   const out = await db.tx((q) => upsertReport(q, {
-    ...base, buildingId, resource, periodKind: kind, periodStart: ctx.bounds.start, periodEnd: ctx.bounds.end, thresholds: ctx.thresholds, meters: values,
+    ...judged, buildingId, resource, periodKind: kind, periodStart: ctx.bounds.start, periodEnd: ctx.bounds.end, thresholds: ctx.thresholds, meters: values,
   }));
   if (opts.onReport) await opts.onReport(out.report, out.previous);
   return out;

@@ -63,8 +63,12 @@ export async function upsertThreshold(q: Queryable, t: ThresholdInput): Promise<
   return { row: toRow(rows[0]), before: before ? toRow(before) : null };
 }
 
-/** The same verdict as computeImbalance (src/vee/imbalance.ts), in SQL over stored reports. */
-const STATUS_SQL = `CASE WHEN r.imbalance_pct IS NULL OR r.coverage < $5::float8 THEN 'insufficient_data'
+/**
+ * The same verdict as computeImbalance (src/vee/imbalance.ts), in SQL over stored reports; a report
+ * that is not applicable (resource billed by area) stays so whatever the thresholds.
+ */
+const STATUS_SQL = `CASE WHEN r.status = 'not_applicable' THEN 'not_applicable'
+                         WHEN r.imbalance_pct IS NULL OR r.coverage < $5::float8 THEN 'insufficient_data'
                          WHEN r.imbalance_pct < -($4::float8) THEN 'negative_imbalance'
                          WHEN r.imbalance_pct > $3::float8 THEN 'high_loss'
                          ELSE 'ok' END`;

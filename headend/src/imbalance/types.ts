@@ -3,7 +3,7 @@
  * alerts that watch its results.
  */
 import type { Resource } from '@amr/protocols';
-import type { ImbalanceReport, ImbalanceThresholds, ValueMethod } from '../vee/index.js';
+import type { ImbalanceReport, ImbalanceStatus, ImbalanceThresholds, ValueMethod } from '../vee/index.js';
 
 export type PeriodKind = 'month' | 'day' | 'hour';
 
@@ -34,8 +34,15 @@ export interface ImbalanceMeterValue {
   readings?: number;
 }
 
+/**
+ * A stored report's status: the maths' verdict, or not_applicable for a resource billed by area
+ * (heat without apartment heat meters), which has no apartment side to compare the building meter with.
+ */
+export type StoredImbalanceStatus = ImbalanceStatus | 'not_applicable';
+
 /** An imbalance report as stored (imbalance_reports) and served. */
-export interface StoredImbalanceReport extends ImbalanceReport {
+export interface StoredImbalanceReport extends Omit<ImbalanceReport, 'status'> {
+  status: StoredImbalanceStatus;
   buildingId: number;
   resource: Resource;
   periodKind: PeriodKind;

@@ -51,13 +51,15 @@ describe('silence', () => {
 describe('imbalance', () => {
   const jan = new Date('2025-12-31T21:00:00Z'); // January 2026 in Moscow time
   const dec = new Date('2025-11-30T21:00:00Z');
-  const r = (status: 'ok' | 'high_loss' | 'negative_imbalance' | 'insufficient_data', periodStart = jan, periodKind: 'month' | 'day' | 'hour' = 'month') => ({ status, periodStart, periodKind });
+  const r = (status: 'ok' | 'high_loss' | 'negative_imbalance' | 'insufficient_data' | 'not_applicable', periodStart = jan, periodKind: 'month' | 'day' | 'hour' = 'month') => ({ status, periodStart, periodKind });
 
   it('month reports of the latest month: high_loss / negative raise, ok clears, insufficient_data does neither', () => {
     expect(decideImbalance(r('high_loss'), jan)).toBe('raise');
     expect(decideImbalance(r('negative_imbalance'), jan)).toBe('raise');
     expect(decideImbalance(r('ok'), jan)).toBe('clear');
     expect(decideImbalance(r('insufficient_data'), jan)).toBe('none');
+    // Billed by area: never raises; clears a false alert raised before (nothing to clear = no change).
+    expect(decideImbalance(r('not_applicable'), jan)).toBe('clear');
     // No month stored yet (hook before the first store): this one is the latest.
     expect(decideImbalance(r('high_loss'), null)).toBe('raise');
   });

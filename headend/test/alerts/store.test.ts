@@ -181,4 +181,21 @@ describe('imbalance reports', () => {
     expect(alerts[0].cleared_at).not.toBeNull();
     expect(alerts[0].data.cleared_reason).toBe('month 2030-02 ok');
   });
+
+  it('not_applicable (heat billed by area) never raises, and clears the false 100 % "loss" raised before it was known', async () => {
+    const b = await seedBuilding(db);
+    const apply = async (p: readonly [Date, Date], status: Parameters<typeof storeMonthReport>[4], pct: number | null) =>
+      applyImbalanceReport(db, await db.tx((q) => storeMonthReport(q, b, p[0], p[1], status, pct)), CHANNELS, new Date());
+    const mine = async () => (await db.query(`SELECT cleared_at, data FROM alerts WHERE kind = 'imbalance' AND building_id = $1 ORDER BY id`, [b])).rows;
+    // The old verdict: ОДПУ heat against no apartment heat meters = a 100 % loss, alerted.
+    expect((await apply(jan, 'high_loss', 100)).action).toBe('raise');
+    // Recomputed as not applicable: the alert is cleared, saying why.
+    expect(await apply(jan, 'not_applicable', null)).toMatchObject({ action: 'clear', changed: true });
+    const [a] = await mine();
+    expect(a.cleared_at).not.toBeNull();
+    expect(a.data.cleared_reason).toBe('month 2030-01: not applicable (heat billed by area, no apartment side)');
+    // The next month is not applicable too: nothing raised, nothing changed.
+    expect(await apply(feb, 'not_applicable', null)).toEqual({ action: 'clear', changed: false, notificationIds: [] });
+    expect(await mine()).toHaveLength(1);
+  });
 });

@@ -46,9 +46,9 @@ describe('heating: year-end correction of even_over_year', () => {
 describe('heating: rules and units', () => {
   it('defaults follow the domain: monthly actual from the building meter, season October–April, correction in January', () => {
     const r = BillingRules.parse({ effectiveFrom: '2025-01-01' });
-    expect(r.heating).toEqual({ method: 'monthly_actual', seasonMonths: [1, 2, 3, 4, 10, 11, 12], correctionMonth: 1 });
+    expect(r.heating).toEqual({ method: 'monthly_actual', seasonMonths: [1, 2, 3, 4, 10, 11, 12], correctionMonth: 1, averageMaxPeriods: 3 });
     const e = BillingRules.parse({ effectiveFrom: '2025-01-01', heating: { method: 'even_over_year', correctionMonth: 3 } });
-    expect(e.heating).toEqual({ method: 'even_over_year', seasonMonths: [1, 2, 3, 4, 10, 11, 12], correctionMonth: 3 });
+    expect(e.heating).toEqual({ method: 'even_over_year', seasonMonths: [1, 2, 3, 4, 10, 11, 12], correctionMonth: 3, averageMaxPeriods: 3 });
     expect(() => BillingRules.parse({ effectiveFrom: '2025-01-01', heating: { method: 'by_guess' } })).toThrow(/method/);
     expect(() => BillingRules.parse({ effectiveFrom: '2025-01-01', heating: { seasonMonths: [13] } })).toThrow();
   });

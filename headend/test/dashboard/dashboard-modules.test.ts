@@ -25,7 +25,7 @@ describe('dictionaries', () => {
 
   it('every code the API returns is translated in both languages', () => {
     const codes = [
-      ...['ok', 'high_loss', 'negative_imbalance', 'insufficient_data'].map((c) => `status.${c}`),
+      ...['ok', 'high_loss', 'negative_imbalance', 'insufficient_data', 'not_applicable'].map((c) => `status.${c}`),
       ...REASON_CODES.map((c) => `reason.${c}`),
       ...['heat', 'hot_water', 'cold_water', 'electricity', 'wastewater', 'gas'].map((c) => `resource.${c}`),
       ...['valid', 'suspect', 'invalid'].map((c) => `verdict.${c}`),
@@ -41,11 +41,14 @@ describe('dictionaries', () => {
   it('translates codes and fills placeholders; unknown codes are shown as they are', () => {
     i18n.setLanguage('ru', { persist: false });
     expect(i18n.tc('status', 'high_loss')).toBe('большие потери');
+    // A resource billed by area has no imbalance: said in words, not as a percentage.
+    expect(i18n.tc('status', 'not_applicable')).toBe('не применимо');
     expect(i18n.tc('reason', 'register_decreased')).toBe('показание уменьшилось');
     expect(i18n.t('buildings.imbalance', { resource: 'ХВС' })).toBe('Небаланс ХВС');
     expect(i18n.tc('reason', 'brand_new_rule')).toBe('brand_new_rule');
     i18n.setLanguage('en', { persist: false });
     expect(i18n.tc('resource', 'hot_water')).toBe('hot water');
+    expect(i18n.tc('status', 'not_applicable')).toBe('not applicable');
     expect(() => i18n.setLanguage('de', { persist: false })).toThrow(/unknown language "de"/);
   });
 

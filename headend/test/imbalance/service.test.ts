@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
-import { computeBuildingImbalance, ImbalanceError, type StoredImbalanceReport } from '../../src/imbalance/index.js';
+import { computeBuildingImbalance, ImbalanceError, rejudgeReports, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import * as f from './fixtures.js';
 
 let opened: OpenedDb;
@@ -282,6 +282,35 @@ describe('computeBuildingImbalance', () => {
     } finally {
       await q.query(`DELETE FROM imbalance_thresholds WHERE resource = 'cold_water'`);
     }
+  });
+
+  it('heat billed by area (a building heat meter, no apartment heat meter) is not_applicable: no imbalance, no percentage, whatever the thresholds', async () => {
+    const q = opened.db;
+    const b = await f.building(q, orgId);
+    const odpu = await f.meter(q, b, { placement: 'building', resource: 'heat' });
+    // 1 kWh every 15 min: 744 h × 4 = 2 976 kWh in January, all of it charged to the flats by area.
+    await f.telemetry(q, odpu, '2025-12-25T00:00:00Z', '2026-02-05T00:00:00Z', 0, 1, 'energy_kwh');
+    // Flats with cold-water meters only: they are no apartment side for heat.
+    await f.meter(q, b, { placement: 'apartment', resource: 'cold_water' });
+    const { report } = await computeBuildingImbalance(q, b, 'heat', 'month', JAN);
+    expect(report).toMatchObject({ status: 'not_applicable', imbalance: null, imbalancePct: null, apartmentsTotal: 0 });
+    // The building meter's figure is still shown (it is what was billed by area).
+    expect(report.buildingConsumption).toBeCloseTo(2976, 6);
+    const stored = (await q.query(`SELECT status, imbalance_pct FROM imbalance_reports WHERE building_id = $1 AND resource = 'heat'`, [b])).rows;
+    expect(stored).toEqual([{ status: 'not_applicable', imbalance_pct: null }]);
+    // A threshold change re-judges stored reports: a not-applicable one stays so (before, 0 apartments
+    // against 2 976 kWh would have been a 100 % "loss").
+    await q.query(`INSERT INTO imbalance_thresholds (building_id, resource, high_loss_pct, negative_pct, min_coverage) VALUES ($1, 'heat', 1, 1, 0)`, [b]);
+    const changed = await rejudgeReports(q, b, 'heat', { highLossPct: 1, negativePct: 1, minCoverage: 0 });
+    expect(changed).toEqual([]);
+    expect((await q.query(`SELECT status FROM imbalance_reports WHERE building_id = $1 AND resource = 'heat'`, [b])).rows[0].status).toBe('not_applicable');
+    // Once a flat gets a heat meter, heat has an apartment side again and is judged as usual.
+    const flat = await f.meter(q, b, { placement: 'apartment', resource: 'heat' });
+    await f.readings(q, flat, [[f.JAN_START, 0], [f.JAN_END, 2000]], { quantity: 'energy_kwh' });
+    const judged = (await computeBuildingImbalance(q, b, 'heat', 'month', JAN)).report;
+    // (2 976 − 2 000) / 2 976 = 32.8 % > the building's 1 %.
+    expect(judged.status).toBe('high_loss');
+    expect(judged.imbalancePct).toBeCloseTo((976 / 2976) * 100, 9);
   });
 
   it('names a building that does not exist', async () => {

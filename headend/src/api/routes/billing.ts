@@ -56,7 +56,8 @@ function billingHttp(e: unknown): never {
 const Line = z.object({
   id: z.number(), period: z.string(), buildingId: z.number(), accountId: z.string(), resource: z.string(), meterId: z.string().nullable(),
   method: z.enum(['measured', 'average', 'norm', 'common_house', 'heating']), quantity: z.number(), amount: z.number().describe('kopecks'),
-  heatingMethod: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'annual_correction']).optional().describe('heating by area: how the volume was found'),
+  heatingMethod: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm', 'annual_correction']).optional()
+    .describe('heating by area: how the volume was found (building_average / norm: the building meter had no reading for the month)'),
   parts: z.array(z.object({ label: z.string(), quantity: z.number(), price: z.number(), amount: z.number() })),
   note: z.string().optional(), kind: z.enum(['regular', 'adjustment']), adjustmentKind: z.enum(['reversal', 'recalculated']).nullable(),
   adjustsPeriod: z.string().nullable(), exportId: z.string(),
@@ -73,12 +74,38 @@ function linesCsv(lines: StoredLine[]): string {
   return [head.join(','), ...body].join('\n') + '\n';
 }
 
+const AreaBaseSchema = z.object({
+  totalArea: z.number().describe('S_total: m² of all premises with an area, residential and non-residential'),
+  residentialArea: z.number(), nonResidentialArea: z.number(),
+  withoutArea: z.array(z.object({ premiseId: z.string(), number: z.string(), kind: z.string() })).describe('premises without an area: no share until it is entered'),
+  withoutAccount: z.array(z.object({ premiseId: z.string(), number: z.string(), kind: z.string() })).describe('premises sharing without an account of the organisation: their share is not billed'),
+});
+
 const HeatingSchema = z.object({
   method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).describe('the rules\' method'),
-  chargedAs: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).nullable().describe('the method this month was charged by (monthly_actual when even_over_year has no measured previous year)'),
+  chargedAs: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm']).nullable()
+    .describe('what the month was charged by: monthly_actual when even_over_year has no measured previous year; building_average or norm when the building meter has no reading for the month'),
   monthHeat: z.number().nullable(), lastYearHeat: z.number().nullable(),
-  volume: z.number().nullable().describe('Gcal charged for the month'), missing: z.enum(['month', 'last_year']).nullable(), totalArea: z.number(),
+  volume: z.number().nullable().describe('Gcal charged for the month'), missing: z.enum(['month', 'last_year']).nullable(),
+  fallback: z.union([
+    z.object({ kind: z.literal('building_average'), volume: z.number(), months: z.array(z.string()).describe('the measured months averaged (YYYY-MM)'), monthsWithoutReadingBefore: z.number() }),
+    z.object({ kind: z.literal('norm'), volume: z.number(), normPerM2: z.number(), totalArea: z.number(), monthsWithoutReadingBefore: z.number() }),
+    z.object({ kind: z.literal('none'), reason: z.string(), monthsWithoutReadingBefore: z.number() }),
+  ]).nullable().describe('for a month without a building heat reading (ПП 354 п. 59(1), 60(1)): the fallback used, or why nothing was charged'),
+  totalArea: z.number(), areaBase: AreaBaseSchema,
   correction: z.object({ year: z.number(), actualHeat: z.number(), chargedHeat: z.number() }).nullable(),
+});
+
+const CommonHouseSchema = z.object({
+  resource: z.string(), buildingConsumption: z.number(), apartmentsConsumption: z.number(), nonResidentialConsumption: z.number(),
+  volume: z.number(), billedVolume: z.number().describe('Σ of the premises\' capped shares'), excessOverCap: z.number().describe('Σ over the premises\' caps: the organisation\'s, not billed'),
+  negative: z.boolean(), capVolume: z.number().nullable().describe('norm per m² × common area; null = no cap'),
+  areaBase: AreaBaseSchema,
+  perPremise: z.array(z.object({
+    premiseId: z.string(), number: z.string(), kind: z.string(), area: z.number(), accountId: z.string().nullable(),
+    share: z.number().describe('volume × Sᵢ / S_total'), cap: z.number().nullable().describe('cap × Sᵢ / S_total'), volume: z.number().describe('billed'), excess: z.number(),
+  })),
+  withoutAccountVolume: z.number().describe('shares of premises without an account: not billed'),
 });
 
 const FeedRowSchema = z.object({
@@ -100,8 +127,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, tariff: Tariff }),
       cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, tariff: JSON.stringify(b.tariff) }) },
     { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'basis', 'valid_from'],
-      // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume).
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() }),
+      // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume);
+      // 'heating_m2': heat (Gcal) per m² of premises per month of the heating season (heating by area when the building meter has no reading).
+      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() })
+        .refine((b) => b.basis !== 'heating_m2' || b.resource === 'heat', { message: "basis heating_m2 is heat in Gcal per m² of premises: use resource 'heat'", path: ['basis'] }),
       cols: (b: any) => ({ resource: b.resource, basis: b.basis, valid_from: b.valid_from, per_resident: b.per_resident }) },
     { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
       body: z.object({ org_id: z.number().int().positive().optional(), effective_from: DateInput, rules: BillingRules.omit({ effectiveFrom: true }) }),
@@ -150,10 +179,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       params: PeriodParams, body: z.object({ building_id: z.number().int().positive() }),
       response: { 200: z.object({
         period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustmentsIn: z.string().nullable(),
-        commonHouse: z.array(z.object({
-          resource: z.string(), buildingConsumption: z.number(), apartmentsConsumption: z.number(), nonResidentialConsumption: z.number(),
-          volume: z.number(), billedVolume: z.number(), excessOverCap: z.number(), negative: z.boolean(),
-        })).optional(),
+        commonHouse: z.array(CommonHouseSchema).optional(),
         heating: HeatingSchema.nullable().optional(),
       }), ...errors },
     },

@@ -32,7 +32,8 @@ const Report = z.object({
   buildingId: z.number(), resource: z.string(), periodKind: Kind, periodStart: Timestamp, periodEnd: Timestamp,
   buildingConsumption: z.number().nullable(), apartmentsConsumption: z.number(), otherConsumption: z.number(),
   imbalance: z.number().nullable(), imbalancePct: z.number().nullable(), coverage: z.number(),
-  apartmentsTotal: z.number(), apartmentsActual: z.number(), status: z.enum(['ok', 'high_loss', 'negative_imbalance', 'insufficient_data']),
+  apartmentsTotal: z.number(), apartmentsActual: z.number(), status: z.enum(['ok', 'high_loss', 'negative_imbalance', 'insufficient_data', 'not_applicable'])
+    .describe('not_applicable: the resource is billed by area (heat without apartment heat meters), no apartment side; no imbalance, no percentage, no alert'),
   thresholds: Thresholds, meters: z.array(MeterValue), computedAt: Timestamp,
 });
 const ThresholdRow = z.object({
