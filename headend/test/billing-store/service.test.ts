@@ -188,17 +188,18 @@ describe('common-house volume (ОДН)', () => {
     // 76.92 ₽; 5 × 60/130 = 2.307 69… m³ × 50 = 115.38 ₽. The shop's 5 × 30/130 = 1.153 8 m³ has no
     // account here: not billed, and not moved onto the flats.
     expect(ch.map((l) => [Number(l.accountId), l.amount])).toEqual([[acc[0], 7692], [acc[1], 11538]]);
-    expect(ch[0].quantity).toBeCloseTo(5 * 40 / 130, 9);
-    expect(r.commonHouse[0].withoutAccountVolume).toBeCloseTo(5 * 30 / 130, 9);
+    expect(ch[0].quantity).toBe(1.538462); // 1.538 461 5… half up to 6 decimals, as billed
+    expect(r.commonHouse[0].withoutAccountVolume).toBe(1.153846); // 1.153 846 1…
     // Norm 0.03 m³ per m² × 100 m² common area = cap of 3 m³, per premise 3 × Sᵢ/130: flat 1 0.923 08 m³
     // (46.15 ₽), flat 2 1.384 62 m³ (69.23 ₽); 2 m³ in all is excess.
     await opened.db.query(`INSERT INTO billing_norms (org_id, resource, basis, valid_from, per_resident) VALUES ($1, 'cold_water', 'common_area_m2', '2025-01-01', 0.03)`, [org]);
     const capped = await computePeriod(opened.db, b, '2026-01-01');
-    expect(capped.commonHouse[0].billedVolume).toBeCloseTo(3, 9);
-    expect(capped.commonHouse[0].excessOverCap).toBeCloseTo(2, 9);
+    // Σ of the premises' capped shares, each rounded to 6 decimals: 0.923077 + 1.384615 + 0.692308 = 3.
+    expect(capped.commonHouse[0].billedVolume).toBe(3);
+    expect(capped.commonHouse[0].excessOverCap).toBe(2);
     const ch2 = (await lines('2026-01-01', b)).filter((l) => l.method === 'common_house');
     expect(ch2.map((l) => l.amount)).toEqual([4615, 6923]);
-    expect(ch2[0].quantity).toBeCloseTo(3 * 40 / 130, 9);
+    expect(ch2[0].quantity).toBe(0.923077); // 0.923 076 9…
   });
 });
 
