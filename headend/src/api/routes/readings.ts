@@ -12,6 +12,7 @@ import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { insertReadingVersion, primaryQuantity } from '../services/readings.js';
 import { visibleMeter } from '../services/meters.js';
+import { refuseReplacementReading } from '../../registry/replacement.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
 const IsoTime = z.iso.datetime({ offset: true });
@@ -82,6 +83,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
         throw badRequest(`meter ${m.id} was removed on ${m.decommissioned_on}`, [{ path: 'body.time', message: 'after the meter was removed' }]);
       }
       const quantity = req.body.quantity ?? primaryQuantity(m.resource);
+      await refuseReplacementReading(q, m.id, quantity, req.body.time);
       const r = await insertReadingVersion(q, { meterId: m.id, time: req.body.time, quantity, value: req.body.value, source: 'staff', createdBy: actorOf(req).name, reason: req.body.reason ?? null });
       await audit(q, actorOf(req), { action: 'enter', entity: 'reading', entityId: `${m.id}/${quantity}/${req.body.time}`, buildingId: m.building_id, after: r, requestId: req.id });
       return r;
@@ -103,6 +105,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       const m = await visibleMeter(q, p, req.params.id);
       const prev = (await q.query('SELECT * FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1', [m.id, b.quantity, b.time])).rows[0];
       if (!prev) throw notFound(`reading of ${b.quantity} at ${b.time}`);
+      await refuseReplacementReading(q, m.id, b.quantity, b.time);
       const r = await insertReadingVersion(q, { meterId: m.id, time: b.time, quantity: b.quantity, value: b.value, unit: prev.unit, source: 'staff', createdBy: actorOf(req).name, reason: b.reason });
       await audit(q, actorOf(req), { action: 'correct', entity: 'reading', entityId: `${m.id}/${b.quantity}/${b.time}`, buildingId: m.building_id, before: prev, after: r, reason: b.reason, requestId: req.id });
       return { previous: prev, current: r };

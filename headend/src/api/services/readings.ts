@@ -19,7 +19,8 @@ export interface ManualReading {
   meterId: number;
   time: Date | string;
   quantity: string;
-  value: number;
+  /** NULL withdraws the instant (a replacement undone): readers take the current version and skip it. */
+  value: number | null;
   unit?: string;
   source: 'staff' | 'resident' | 'import';
   createdBy: string;
