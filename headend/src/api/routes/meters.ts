@@ -199,7 +199,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       tags: ['meters'],
       summary: 'Correct a replacement\'s removal and/or installation reading: new versions of the record and of the readings, with who and why',
       description: 'The only way to change those two readings (POST /meters/:id/readings and corrections at that meter and instant are refused with 409). '
-        + 'A month already billed with them is recalculated by staff (POST /billing/periods/:period/compute).',
+        + 'The new reading versions reach billing like any correction: a closed month is recalculated into adjustments by the billing.recalc job (or POST /billing/periods/:period/recalculate), an open one by computing it again.',
       params: IdParams,
       body: z.object({ removal_reading: z.number().finite().nonnegative().optional(), installation_reading: z.number().finite().nonnegative().optional(), reason: z.string().trim().min(3).max(500) }),
       response: { 200: z.object({ replacement: ReplacementRow, versions: z.array(ReplacementVersionRow) }), ...errors },
