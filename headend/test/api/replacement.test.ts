@@ -38,9 +38,9 @@ async function currentAt(meter: number, iso: string) {
   return r.body.raw[0];
 }
 async function januaryLines() {
-  const c = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: b });
+  const c = await h.call('POST', '/billing/periods/2025-01/compute', h.adminToken, { building_id: b });
   expect(c.status).toBe(200);
-  const { rows } = await h.opened.db.query(`SELECT meter_id, method, quantity, amount_kop FROM accrual_lines WHERE period = '2026-01-01' AND building_id = $1 ORDER BY meter_id`, [b]);
+  const { rows } = await h.opened.db.query(`SELECT meter_id, method, quantity, amount_kop FROM accrual_lines WHERE period = '2025-01-01' AND building_id = $1 ORDER BY meter_id`, [b]);
   return rows.map((r) => [Number(r.meter_id), r.method, Number(r.quantity), Number(r.amount_kop)]);
 }
 
@@ -56,8 +56,10 @@ afterAll(async () => { await h?.close(); });
 describe('undo of the last replacement', () => {
   it('puts both meters back, withdraws the two readings as NULL versions, audits, and billing sees no replacement', async () => {
     const { meter } = await flatWithMeter();
-    await enter(meter, '2026-01-01T00:00:00+03:00', 100);
-    const r = await replace(meter, '2026-01-15T09:00:00Z', 104, 0, 'U-NEW');
+    await enter(meter, '2025-01-01T00:00:00+03:00', 100);
+    await enter(meter, '2025-01-10T00:00:00+03:00', 109);
+    // The wrong flat's meter was swapped (removal reading 110): the whole swap is undone.
+    const r = await replace(meter, '2025-01-15T09:00:00Z', 110, 0, 'U-NEW');
     expect(r.status).toBe(201);
     const rep = r.body.replacement.id;
     const neu = r.body.new_meter.id;
@@ -69,11 +71,11 @@ describe('undo of the last replacement', () => {
     // The old meter as before the replacement; the one the replacement created is out of service.
     expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body).toMatchObject({ status: 'active', decommissioned_on: null });
     expect((await h.call('GET', `/meters/${neu}`, h.adminToken)).body).toMatchObject({ status: 'removed', installed_on: null, decommissioned_on: null });
-    // Readings are never deleted: version 1 (104) stays, version 2 is the NULL withdrawal naming who and why.
-    const all = await h.call('GET', `/meters/${meter}/readings?from=2026-01-15T09:00:00Z&to=2026-01-15T09:00:01Z&versions=all`, h.adminToken);
-    expect(all.body.raw.map((x: any) => [x.version, x.value])).toEqual([[1, 104], [2, null]]);
+    // Readings are never deleted: version 1 (110) stays, version 2 is the NULL withdrawal naming who and why.
+    const all = await h.call('GET', `/meters/${meter}/readings?from=2025-01-15T09:00:00Z&to=2025-01-15T09:00:01Z&versions=all`, h.adminToken);
+    expect(all.body.raw.map((x: any) => [x.version, x.value])).toEqual([[1, 110], [2, null]]);
     expect(all.body.raw[1].reason).toBe(`replacement ${rep} undone by admin: wrong flat`);
-    expect((await currentAt(neu, '2026-01-15T09:00:00Z')).value).toBeNull();
+    expect((await currentAt(neu, '2025-01-15T09:00:00Z')).value).toBeNull();
     // Audited: the undo, both withdrawals, the old meter restored, the new one removed.
     const { rows: audit } = await h.opened.db.query(
       `SELECT action, entity, entity_id FROM audit_log WHERE id > (SELECT max(id) FROM audit_log WHERE entity = 'meter_replacement' AND action = 'create' AND entity_id = $1) ORDER BY id`, [String(rep)]);
@@ -83,10 +85,15 @@ describe('undo of the last replacement', () => {
     // The list shows the row, marked undone.
     expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toMatchObject([{ id: rep, undone_by: 'admin' }]);
 
-    // Billing as if no replacement happened: only the old meter, 100 on 1 Jan → 106 on 1 Feb = 6 m³ × 50 ₽ = 300 ₽.
-    // (Had the withdrawn readings still counted, the point would be named by the new meter and charged by norm.)
-    await enter(meter, '2026-02-01T00:00:00+03:00', 106);
-    expect((await januaryLines()).filter(([m]) => m === meter || m === neu)).toEqual([[meter, 'measured', 6, 30000]]);
+    // Billing as if no replacement happened: only the old meter. Its next reading is 140 on 10 Feb, so 1 Feb is
+    // interpolated between 109 (10 Jan) and 140 (10 Feb): 31 m³ over 31 days, 22 days to 1 Feb → 109 + 22 = 131;
+    // January = 131 − 100 = 31 m³ × 50 ₽ = 1550 ₽. Had the withdrawn 110 (15 Jan 12:00 local) still counted, 1 Feb
+    // would be interpolated from it: 110 + 30 × 16.5/25.5 days ≈ 129.41, i.e. ≈ 29.41 m³ (1470.59 ₽); had the undone replacement
+    // still counted, the point would be named by the new meter (which has no reading) and charged by norm.
+    await enter(meter, '2025-02-10T00:00:00+03:00', 140);
+    const jan = (await januaryLines()).filter(([m]) => m === meter || m === neu);
+    expect(jan.map(([m, method, , kop]) => [m, method, kop])).toEqual([[meter, 'measured', 155000]]);
+    expect(jan[0][2]).toBeCloseTo(31, 9);
 
     // Undone, nothing is left to undo.
     expect((await h.call('DELETE', `/meters/${meter}/replacement`, h.adminToken)).status).toBe(404);
@@ -94,38 +101,38 @@ describe('undo of the last replacement', () => {
 
   it('an undone replacement does not count for the one-a-day rule; the same meters can be swapped again at the same instant', async () => {
     const { meter } = await flatWithMeter();
-    await enter(meter, '2026-01-02T00:00:00Z', 50);
-    const first = await replace(meter, '2026-01-16T09:00:00Z', 51, 0, 'R-NEW');
+    await enter(meter, '2025-01-02T00:00:00Z', 50);
+    const first = await replace(meter, '2025-01-16T09:00:00Z', 51, 0, 'R-NEW');
     expect((await h.call('DELETE', `/meters/${meter}/replacement`, h.adminToken)).status).toBe(200);
     // The new meter (now removed, with a withdrawn reading at that instant) goes in again by id.
-    const again = await h.call('POST', `/meters/${meter}/replacement`, h.adminToken, { replaced_at: '2026-01-16T09:00:00Z', removal_reading: 51.5, installation_reading: 0.5, new_meter_id: first.body.new_meter.id });
+    const again = await h.call('POST', `/meters/${meter}/replacement`, h.adminToken, { replaced_at: '2025-01-16T09:00:00Z', removal_reading: 51.5, installation_reading: 0.5, new_meter_id: first.body.new_meter.id });
     expect(again.status).toBe(201);
-    expect((await currentAt(meter, '2026-01-16T09:00:00Z'))).toMatchObject({ value: 51.5, version: 3 });
+    expect((await currentAt(meter, '2025-01-16T09:00:00Z'))).toMatchObject({ value: 51.5, version: 3 });
     expect((await h.call('GET', `/meters/${first.body.new_meter.id}`, h.adminToken)).body.status).toBe('active');
   });
 
   it('is refused with 409 once a billing period from the replacement month on was computed', async () => {
     const { meter } = await flatWithMeter();
-    await enter(meter, '2026-01-01T00:00:00+03:00', 200);
-    const r = await replace(meter, '2026-01-20T10:00:00Z', 205, 1, 'B-NEW');
+    await enter(meter, '2025-01-01T00:00:00+03:00', 200);
+    const r = await replace(meter, '2025-01-20T10:00:00Z', 205, 1, 'B-NEW');
     const neu = r.body.new_meter.id;
-    await enter(neu, '2026-02-01T00:00:00+03:00', 4);
+    await enter(neu, '2025-02-01T00:00:00+03:00', 4);
     // (205 − 200) + (4 − 1) = 8 m³ × 50 ₽ = 400 ₽, one line named by the new meter.
     expect((await januaryLines()).filter(([m]) => m === neu)).toEqual([[neu, 'measured', 8, 40000]]);
     const u = await h.call('DELETE', `/meters/${neu}/replacement`, h.adminToken);
     expect(u.status).toBe(409);
-    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: its readings were already used in the billing of 2026-01 (meter ${neu}); `
+    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: its readings were already used in the billing of 2025-01 (meter ${neu}); `
       + `correct its readings with PATCH /replacements/${r.body.replacement.id} instead, or recalculate after a correction`);
     expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('removed');
-    expect((await currentAt(meter, '2026-01-20T10:00:00Z')).value).toBe(205);
+    expect((await currentAt(meter, '2025-01-20T10:00:00Z')).value).toBe(205);
   });
 
   it('is refused for an operation that is not the last one: A → B, then B → C; undo B → C first', async () => {
     const { meter: a } = await flatWithMeter();
-    await enter(a, '2026-03-01T00:00:00Z', 10);
-    const ab = await replace(a, '2026-03-02T09:00:00Z', 11, 0, 'L-B');
+    await enter(a, '2025-03-01T00:00:00Z', 10);
+    const ab = await replace(a, '2025-03-02T09:00:00Z', 11, 0, 'L-B');
     const bId = ab.body.new_meter.id;
-    const bc = await replace(bId, '2026-03-04T09:00:00Z', 2, 0, 'L-C');
+    const bc = await replace(bId, '2025-03-04T09:00:00Z', 2, 0, 'L-C');
     expect(bc.status).toBe(201);
     const u = await h.call('DELETE', `/meters/${a}/replacement`, h.adminToken);
     expect(u.status).toBe(409);
@@ -137,8 +144,8 @@ describe('undo of the last replacement', () => {
 
   it('an engineer of another organisation cannot undo (the meter is not found for them)', async () => {
     const { meter } = await flatWithMeter();
-    await enter(meter, '2026-03-01T00:00:00Z', 1);
-    expect((await replace(meter, '2026-03-03T09:00:00Z', 2, 0, 'X-NEW')).status).toBe(201);
+    await enter(meter, '2025-03-01T00:00:00Z', 1);
+    expect((await replace(meter, '2025-03-03T09:00:00Z', 2, 0, 'X-NEW')).status).toBe(201);
     const otherOrg = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Чужая' })).body.id;
     const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'X', address: 'ул. Чужая, 1' })).body.id;
     const t = await h.userToken('engineer', { buildingIds: [otherB] });
@@ -150,7 +157,8 @@ describe('undo of the last replacement', () => {
 describe('one replacement operation per meter per local day (Europe/Moscow, UTC+3)', () => {
   it('consecutive local days on one UTC date are allowed; one local day across two UTC dates is refused', async () => {
     const { meter: x } = await flatWithMeter();
-    await enter(x, '2026-03-01T00:00:00Z', 10);
+    // Seeded as a row, not through POST /meters/:id/readings (which refuses a time after today's clock).
+    await one(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, '2026-03-01T00:00:00Z', 'volume_m3', 10, 'm3', 'staff')`, [x]);
     // 2026-03-10T10:00Z = 10 March 13:00 in Moscow.
     const xy = await replace(x, '2026-03-10T10:00:00Z', 12, 0, 'D-Y');
     expect(xy.status).toBe(201);
@@ -171,16 +179,16 @@ describe('one replacement operation per meter per local day (Europe/Moscow, UTC+
 describe('removal and installation readings change only through the replacement', () => {
   it('a hand entry, a correction or a rejection at that instant is refused; PATCH /replacements/:id reaches the record and billing', async () => {
     const { meter } = await flatWithMeter();
-    await enter(meter, '2026-01-01T00:00:00+03:00', 300);
-    const at = '2026-01-15T12:00:00Z';
+    await enter(meter, '2025-01-01T00:00:00+03:00', 300);
+    const at = '2025-01-15T12:00:00Z';
     const r = await replace(meter, at, 310, 2, 'C-NEW');
     const rep = r.body.replacement.id;
     const neu = r.body.new_meter.id;
-    await enter(neu, '2026-02-01T00:00:00+03:00', 7);
+    await enter(neu, '2025-02-01T00:00:00+03:00', 7);
 
     const hand = await h.call('POST', `/meters/${meter}/readings`, h.adminToken, { time: at, value: 308 });
     expect(hand.status).toBe(409);
-    expect(hand.body.message).toBe(`the volume_m3 reading of meter ${meter} at 2026-01-15T12:00:00.000Z is the removal reading of replacement ${rep}; `
+    expect(hand.body.message).toBe(`the volume_m3 reading of meter ${meter} at 2025-01-15T12:00:00.000Z is the removal reading of replacement ${rep}; `
       + `correct it through the replacement: PATCH /replacements/${rep} with removal_reading and reason`);
     const corr = await h.call('POST', `/meters/${neu}/readings/corrections`, h.adminToken, { time: at, quantity: 'volume_m3', value: 3, reason: 'typo' });
     expect(corr.status).toBe(409);
