@@ -51,11 +51,13 @@ export interface BuildingInputs {
  * version). Estimates are not readings: a month without a reading is charged by the fallback.
  */
 export async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
-  const { rows } = await q.query<{ time: Date; value: number; version: number; source: ReadingSource }>(
+  // NULL-valued versions take part in the choice: a NULL staff version withdraws its instant (an
+  // undone replacement, registry/replacement.ts) and the instant is skipped below.
+  const { rows } = await q.query<{ time: Date; value: number | null; version: number; source: ReadingSource }>(
     `SELECT r.time, r.value, r.version, r.source
        FROM readings r
       WHERE r.meter_id = $1 AND r.quantity = $2 AND r.time BETWEEN $3::timestamptz - interval '45 days' AND $4::timestamptz + interval '45 days'
-        AND r.value IS NOT NULL AND r.source <> 'estimate'
+        AND r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff')
         AND NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v
                                         WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
                                         ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')
@@ -67,9 +69,9 @@ export async function meterPoints(q: Queryable, meterId: number, quantity: strin
     const t = new Date(r.time).getTime();
     byTime.set(t, [...(byTime.get(t) ?? []), { ...r, version: Number(r.version) }]);
   }
-  return [...byTime.entries()].map(([t, cands]) => {
+  return [...byTime.entries()].flatMap(([t, cands]) => {
     const best = preferredReading(cands)!;
-    return { time: new Date(t), value: Number(best.value), version: best.version };
+    return best.value === null ? [] : [{ time: new Date(t), value: Number(best.value), version: best.version }];
   });
 }
 
@@ -168,9 +170,9 @@ export async function meteringPoints(q: Queryable, buildingId: number, start: Da
             LEAST(m.failed_on, m.next_verification_on)::timestamp AT TIME ZONE b.timezone AS unusable_at,
             rin.replaced_at AS in_at, rin.installation_reading, rin.old_meter_id, rout.replaced_at AS out_at, rout.removal_reading
        FROM meters m JOIN buildings b ON b.id = m.building_id
-       LEFT JOIN meter_replacements rout ON rout.old_meter_id = m.id
+       LEFT JOIN meter_replacements rout ON rout.old_meter_id = m.id AND rout.undone_at IS NULL
        LEFT JOIN LATERAL (SELECT r.replaced_at, r.installation_reading, r.old_meter_id FROM meter_replacements r
-                           WHERE r.new_meter_id = m.id ORDER BY r.replaced_at DESC LIMIT 1) rin ON true
+                           WHERE r.new_meter_id = m.id AND r.undone_at IS NULL ORDER BY r.replaced_at DESC LIMIT 1) rin ON true
       WHERE m.building_id = $1 AND m.placement = 'apartment' ORDER BY m.id`,
     [buildingId],
   );

@@ -44,17 +44,21 @@ export function periodFor(now: Date, timezone: string, s: CollectionSettings): P
 }
 
 /** Previous reading before the period (or the installation reading of a replacement meter) and the 3-month look-back. */
+/** A later NULL staff version withdrew the instant (an undone replacement, registry/replacement.ts). */
+const NOT_WITHDRAWN = `NOT EXISTS (SELECT 1 FROM readings w WHERE w.meter_id = r.meter_id AND w.quantity = r.quantity AND w.time = r.time
+                                        AND w.value IS NULL AND w.source = 'staff' AND w.version > r.version)`;
+
 export async function meterFacts(q: Queryable, m: MeterRow, before: Date): Promise<MeterFacts> {
   const quantity = primaryQuantity(m.resource);
   // The reading that counts at an instant is billing's (staff > telemetry > resident, then the latest
   // version): the "not below the previous" check and the warning must compare with what was billed.
   const prevRow = (await q.query<{ time: Date; value: number }>(
-    `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL
+    `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL AND ${NOT_WITHDRAWN}
       ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, before])).rows[0];
   let previous = prevRow ? { time: new Date(prevRow.time), value: Number(prevRow.value) } : null;
   if (!previous) {
     const inst = (await q.query<{ replaced_at: Date; installation_reading: number | null }>(
-      'SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 ORDER BY replaced_at DESC LIMIT 1', [m.id])).rows[0];
+      'SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 AND undone_at IS NULL ORDER BY replaced_at DESC LIMIT 1', [m.id])).rows[0];
     if (inst?.installation_reading != null) previous = { time: new Date(inst.replaced_at), value: Number(inst.installation_reading) };
   }
   let earliest = null;

@@ -80,7 +80,7 @@ async function loadMeters(q: Queryable, buildingId: number, resource: Resource, 
   if (meters.length === 0) return { meters, reps: [] };
   const reps = (await q.query(
     `SELECT old_meter_id, new_meter_id, replaced_at, removal_reading, installation_reading FROM meter_replacements
-      WHERE old_meter_id = ANY($1::bigint[]) ORDER BY replaced_at`, [meters.map((m) => m.id)])).rows.map((r): ReplacementRow => ({
+      WHERE old_meter_id = ANY($1::bigint[]) AND undone_at IS NULL ORDER BY replaced_at`, [meters.map((m) => m.id)])).rows.map((r): ReplacementRow => ({
     oldMeterId: Number(r.old_meter_id), newMeterId: Number(r.new_meter_id), replacedAt: new Date(r.replaced_at),
     removalReading: r.removal_reading, installationReading: r.installation_reading,
   }));

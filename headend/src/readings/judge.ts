@@ -69,7 +69,7 @@ export interface NeighbourFacts {
   /** A staff/import reading at this instant (a resident's entry there would not count). */
   staffAtInstant: { value: number } | null;
   /** The replacement whose removal/installation reading is at this instant. */
-  replacementAtInstant: { id: number } | null;
+  replacementAtInstant: { id: number; which: 'removal' | 'installation' } | null;
   /** What the premise could plausibly have used in a month (norm × residents, or the resource's default). */
   plausibleMonthly: number;
 }
@@ -179,7 +179,8 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   if (modulus !== null && v >= modulus) return refuse('too_many_digits', `meter ${id}: ${v} does not fit the register's ${m.registerDigits} digits (at most ${modulus - 1}); check the value`);
   // 7. (before the neighbours: who may write at this instant at all)
   if (f.replacementAtInstant && !req.byReplacement) {
-    return refuse('replacement_reading', `meter ${id}: the reading at ${time.toISOString()} was made by replacement ${f.replacementAtInstant.id}; correct it through the replacement`);
+    const r = f.replacementAtInstant;
+    return refuse('replacement_reading', `meter ${id}: the reading at ${time.toISOString()} is the ${r.which} reading of replacement ${r.id}; correct it through the replacement: PATCH /replacements/${r.id} with ${r.which}_reading and reason`);
   }
   if (c.source === 'resident' && f.staffAtInstant) {
     return refuse('taken_by_staff', `meter ${id}: this period's reading was already taken by the managing organisation (${f.staffAtInstant.value}); to dispute it, contact the office`);

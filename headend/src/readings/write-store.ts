@@ -8,6 +8,7 @@ import type { Queryable } from '../db/types.js';
 import { QUANTITIES, type Resource } from '@amr/protocols';
 import { sourceRankSql } from '../billing/provenance.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
+import { replacementReadingAt } from '../registry/replacement.js';
 
 export interface MeterRowForWrite extends MeterForWrite {
   buildingId: number;
@@ -40,8 +41,10 @@ const FLAT_MONTHLY_DEFAULT: Record<Resource, number> = {
 
 /** The counting reading (staff/import > telemetry > resident, then the latest version) before/after an instant. */
 const neighbourSql = (cmp: '<' | '>', order: 'DESC' | 'ASC') =>
-  `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time ${cmp} $3 AND value IS NOT NULL AND source <> 'estimate'
-    ORDER BY time ${order}, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`;
+  `SELECT time, value FROM (
+     SELECT DISTINCT ON (time) time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time ${cmp} $3 AND source <> 'estimate'
+      ORDER BY time ${order}, ${sourceRankSql('r')} DESC, version DESC) c
+    WHERE value IS NOT NULL ORDER BY time ${order} LIMIT 1`;
 
 export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quantity: string, time: Date): Promise<NeighbourFacts> {
   const prevRow = (await q.query<{ time: Date; value: number }>(neighbourSql('<', 'DESC'), [m.id, quantity, time])).rows[0];
@@ -66,13 +69,13 @@ export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quan
   const staff = (await q.query<{ value: number }>(
     `SELECT value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND source IN ('staff', 'import') AND value IS NOT NULL
       ORDER BY version DESC LIMIT 1`, [m.id, quantity, time])).rows[0];
-  const rep = (await q.query<{ id: string }>(
-    `SELECT id FROM meter_replacements WHERE (old_meter_id = $1 OR new_meter_id = $1) AND replaced_at = $2 ORDER BY id DESC LIMIT 1`, [m.id, time])).rows[0];
+  // The replacement rule is the registry's (undone replacements and other registers do not count).
+  const rep = await replacementReadingAt(q, m.id, quantity, time);
   return {
     previous, next: nextRow ? { time: new Date(nextRow.time), value: Number(nextRow.value) } : null, earliestInThreeMonths: earliest,
     atInstant: at ? { value: at.value === null ? null : Number(at.value), source: at.source, version: Number(at.version) } : null,
     staffAtInstant: staff ? { value: Number(staff.value) } : null,
-    replacementAtInstant: rep ? { id: Number(rep.id) } : null,
+    replacementAtInstant: rep ? { id: Number(rep.id), which: Number(rep.old_meter_id) === m.id ? 'removal' : 'installation' } : null,
     plausibleMonthly: await plausibleMonthly(q, m),
   };
 }

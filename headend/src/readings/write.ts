@@ -107,7 +107,7 @@ function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
 
 export async function writeReadings(q: Queryable, items: readonly WriteItem[], o: WriteOptions): Promise<WrittenReading[]> {
   const meters = await loadMetersForWrite(q, [...new Set(items.map((i) => i.meterId))]);
-  const errors: ErrorDetail[] = [];
+  const errors: Array<ErrorDetail & { code?: string }> = [];
   const missing: ErrorDetail[] = [];
   const warnings: ErrorDetail[] = [];
   const settingsCache = new Map<string, CollectionSettings>();
@@ -132,7 +132,7 @@ export async function writeReadings(q: Queryable, items: readonly WriteItem[], o
     const facts = await loadNeighbourFacts(q, m, q1.quantity, at.time);
     const j = judgeReading({ value: it.value, time: it.time, correction: it.correction, byReplacement: o.byReplacement }, m, facts,
       { source: o.source, rights: o.rights, now: o.now, settings, confirmed: o.confirm }, at.time, at.inWindow);
-    if (!j.ok) { errors.push({ path: path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : path, message: j.reason, column: REFUSAL_FIELD[j.code] }); continue; }
+    if (!j.ok) { errors.push({ path: path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code }); continue; }
     const unchanged = !!o.skipUnchanged && facts.atInstant?.value === it.value;
     const warning = unchanged ? null : (j.warnings.join('; ') || null);
     if (warning) warnings.push({ path, message: warning });
@@ -142,7 +142,10 @@ export async function writeReadings(q: Queryable, items: readonly WriteItem[], o
     });
   }
   if (missing.length) throw new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing);
-  if (errors.length) throw new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors);
+  // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
+  const owned = errors.filter((e) => e.code === 'replacement_reading');
+  if (owned.length) throw new HttpError(409, 'conflict', owned.map((e) => e.message).join('; '), owned.map(({ code: _c, ...e }) => e));
+  if (errors.length) throw new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors.map(({ code: _c, ...e }) => e));
   if (warnings.length && !o.confirm) {
     throw new HttpError(409, 'confirmation_required', `confirmation required: ${warnings.map((e) => e.message).join('; ')}`, warnings);
   }

@@ -15,6 +15,7 @@ import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { applyRetention, runPolicyJobs } from './policies.js';
 import { startFeatures, type Features } from './features.js';
+import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
 
@@ -83,6 +84,11 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
+    // `amr-headend user create|passwd` reach this head-end through a socket in DATA_DIR (admin/channel.ts).
+    if (!config.DATA_DIR.startsWith('memory://') && process.platform !== 'win32') {
+      const channel = await startAdminChannel({ db, dataDir: config.DATA_DIR, log: (m) => logger.info(m) });
+      cleanups.push(() => channel.close());
+    }
     if (opened.embedded) {
       // PGlite runs no TimescaleDB background workers: run the policy jobs (aggregate refresh,
       // compression, retention) ourselves, on the one shared connection, every 5 minutes.

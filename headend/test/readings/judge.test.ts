@@ -130,10 +130,10 @@ describe('the judge', () => {
   });
 
   it('a reading made by a replacement changes only through the replacement', () => {
-    const r = judgeReading({ value: 106.5, time: inWin, correction: true }, meter(), facts({ atInstant: { value: 106.25, source: 'staff', version: 1 }, replacementAtInstant: { id: 3 } }),
+    const r = judgeReading({ value: 106.5, time: inWin, correction: true }, meter(), facts({ atInstant: { value: 106.25, source: 'staff', version: 1 }, replacementAtInstant: { id: 3, which: 'removal' } }),
       ctx({ rights: { write: true, outsideWindow: true, correct: true } }), inWin, true);
     expect(r).toMatchObject({ ok: false, code: 'replacement_reading' });
-    expect(!r.ok && r.reason).toContain('replacement 3');
+    expect(!r.ok && r.reason).toContain('the removal reading of replacement 3; correct it through the replacement: PATCH /replacements/3');
   });
 
   it("a resident's entry where staff read the meter is refused with the staff's value", () => {

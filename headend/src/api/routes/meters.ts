@@ -1,18 +1,19 @@
 /**
  * Meters (ИПУ in a premise, ОДПУ on a building) and meter replacements.
  * Serial numbers are unique per make: a duplicate is a 409 that names the existing meter.
+ * Replacement rules and SQL live in registry/replacement.ts; these routes only translate.
  */
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
 import { requireBuilding, requirePermission } from '../../auth/index.js';
-import { audit } from '../../audit/index.js';
 import type { Queryable } from '../queryable.js';
-import { badRequest, conflict, notFound } from '../http-error.js';
+import { badRequest, conflict } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import { insertReadingVersion, lastReading, primaryQuantity } from '../services/readings.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { registerCrud } from './crud.js';
+import { correctReplacement, listReplacements, replaceMeter, replacementVersions, undoLastReplacement, type Caller } from '../../registry/replacement.js';
 import { enqueueBillingRecalc } from '../../billing-store/jobs.js';
 
 const Placement = z.enum(['apartment', 'non_residential', 'building', 'common_area']);
@@ -103,6 +104,11 @@ const Replacement = z.object({
 const ReplacementRow = z.object({
   id: Id, old_meter_id: Id, new_meter_id: Id, replaced_at: Timestamp, removal_reading: z.number().nullable(), installation_reading: z.number().nullable(),
   work_order: z.string().nullable(), reason: z.string().nullable(), created_by: z.string().nullable(), created_at: Timestamp,
+  /** The register of the two readings; version counts corrections (PATCH /replacements/:id); undone_* set by undo. */
+  quantity: z.string(), version: z.number(), undone_at: Timestamp.nullable(), undone_by: z.string().nullable(), undo_reason: z.string().nullable(),
+});
+const ReplacementVersionRow = z.object({
+  version: z.number(), removal_reading: z.number().nullable(), installation_reading: z.number().nullable(), changed_by: z.string().nullable(), changed_at: Timestamp, reason: z.string().nullable(),
 });
 
 /** A failed meter needs the day it failed: billing counts "no reading" from then, and an undated failure would count nothing. */
@@ -144,73 +150,66 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     afterCommit,
   });
 
+  const caller = (req: FastifyRequest): Caller => {
+    const p = principal(req);
+    return { actor: actorOf(req), requestId: req.id, canTouch: (b) => requireBuilding(p, b, 'meter') };
+  };
+
   app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     const m = (await db.query('SELECT building_id FROM meters WHERE id = $1', [req.params.id])).rows[0];
     requireBuilding(p, m?.building_id, 'meter');
-    return (await db.query('SELECT * FROM meter_replacements WHERE old_meter_id = $1 OR new_meter_id = $1 ORDER BY replaced_at', [req.params.id])).rows;
+    return listReplacements(db, req.params.id);
   });
 
   app.post('/meters/:id/replacement', {
     schema: {
-      tags: ['meters'], summary: 'Replace a meter: removal reading of this one, installation reading of the new one',
+      tags: ['meters'], summary: 'Replace a meter: removal reading of this one, installation reading of the new one (one operation per meter per local day of the building)',
       params: IdParams, body: Replacement, response: { 201: z.object({ replacement: ReplacementRow, new_meter: MeterRow }), ...errors },
     },
   }, async (req, reply) => {
-    const p = principal(req);
-    requirePermission(p, 'registry:write');
+    requirePermission(principal(req), 'registry:write');
     const b = req.body;
     if ((b.new_meter_id === undefined) === (b.new_meter === undefined)) throw badRequest('give exactly one of new_meter_id or new_meter', [{ path: 'body.new_meter_id', message: 'exactly one of new_meter_id / new_meter' }]);
-    const at = new Date(b.replaced_at);
-    const out = await db.tx(async (q) => {
-      const old = (await q.query('SELECT * FROM meters WHERE id = $1 FOR UPDATE', [req.params.id])).rows[0];
-      if (!old) throw notFound('meter');
-      requireBuilding(p, old.building_id, 'meter');
-      if (old.status === 'removed') throw conflict(`meter ${old.id} was already removed`);
-      const quantity = b.quantity ?? primaryQuantity(old.resource);
-      // At most one replacement operation per meter per day.
-      const sameDay = (await q.query(
-        `SELECT id FROM meter_replacements WHERE (old_meter_id = $1 OR new_meter_id = $1) AND replaced_at::date = $2::timestamptz::date`, [old.id, at])).rows[0];
-      if (sameDay) throw conflict(`meter ${old.id} already has a replacement on ${b.replaced_at.slice(0, 10)} (replacement ${sameDay.id})`);
-      const last = await lastReading(q, old.id, quantity);
-      if (last && new Date(last.time) >= at) throw badRequest(`replaced_at must be after the meter's last reading (${new Date(last.time).toISOString()})`, [{ path: 'body.replaced_at', message: 'not after the last reading' }]);
-      // A removal reading below the last one would be read as a rollover past zero: refuse rather than guess.
-      if (last && last.value !== null && b.removal_reading < last.value) throw badRequest(`removal reading ${b.removal_reading} is lower than the last reading ${last.value}; check the value`, [{ path: 'body.removal_reading', message: 'lower than the last reading' }]);
-
-      let newMeter;
-      if (b.new_meter_id !== undefined) {
-        newMeter = (await q.query('SELECT * FROM meters WHERE id = $1 FOR UPDATE', [b.new_meter_id])).rows[0];
-        if (!newMeter) throw badRequest(`new meter ${b.new_meter_id} does not exist`, [{ path: 'body.new_meter_id', message: 'unknown meter' }]);
-        if (Number(newMeter.building_id) !== Number(old.building_id) || newMeter.resource !== old.resource || newMeter.placement !== old.placement || newMeter.premise_id !== old.premise_id) {
-          throw badRequest(`new meter ${newMeter.id} must have the same place, resource and owner as meter ${old.id}`, [{ path: 'body.new_meter_id', message: 'different place, resource or owner' }]);
-        }
-        const newLast = await lastReading(q, newMeter.id, quantity);
-        if (newLast && new Date(newLast.time) >= at) throw badRequest(`replaced_at must be after the new meter's last reading (${new Date(newLast.time).toISOString()})`, [{ path: 'body.replaced_at', message: 'not after the new meter\'s last reading' }]);
-      } else {
-        const body = await prepareMeter(q, { ...b.new_meter!, placement: old.placement, building_id: Number(old.building_id), premise_id: old.premise_id ?? undefined, resource: old.resource });
-        const cols = Object.keys(body).filter((k) => body[k] !== undefined);
-        newMeter = (await q.query(`INSERT INTO meters (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, cols.map((c) => body[c]))).rows[0];
-        await audit(q, actorOf(req), { action: 'create', entity: 'meter', entityId: newMeter.id, buildingId: newMeter.building_id, after: newMeter, requestId: req.id });
-      }
-      const day = b.replaced_at.slice(0, 10);
-      const oldAfter = (await q.query(`UPDATE meters SET status = 'removed', decommissioned_on = $2::date, updated_at = now() WHERE id = $1 RETURNING *`, [old.id, day])).rows[0];
-      await audit(q, actorOf(req), { action: 'remove', entity: 'meter', entityId: old.id, buildingId: old.building_id, before: old, after: oldAfter, requestId: req.id });
-      const newBefore = newMeter;
-      newMeter = (await q.query(`UPDATE meters SET status = 'active', installed_on = COALESCE(installed_on, $2::date), commissioned_on = COALESCE(commissioned_on, $2::date), updated_at = now() WHERE id = $1 RETURNING *`, [newMeter.id, day])).rows[0];
-      await audit(q, actorOf(req), { action: 'install', entity: 'meter', entityId: newMeter.id, buildingId: newMeter.building_id, before: newBefore, after: newMeter, requestId: req.id });
-      const who = actorOf(req).name;
-      const reason = `replacement${b.work_order ? ` (work order ${b.work_order})` : ''}`;
-      await insertReadingVersion(q, { meterId: old.id, time: at, quantity, value: b.removal_reading, source: 'staff', createdBy: who, reason: `removal reading, ${reason}` });
-      await insertReadingVersion(q, { meterId: newMeter.id, time: at, quantity, value: b.installation_reading, source: 'staff', createdBy: who, reason: `installation reading, ${reason}` });
-      const rep = (await q.query(
-        `INSERT INTO meter_replacements (old_meter_id, new_meter_id, replaced_at, removal_reading, installation_reading, work_order, reason, created_by)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *`,
-        [old.id, newMeter.id, at, b.removal_reading, b.installation_reading, b.work_order ?? null, b.reason ?? null, who])).rows[0];
-      await audit(q, actorOf(req), { action: 'create', entity: 'meter_replacement', entityId: rep.id, buildingId: old.building_id, after: rep, requestId: req.id });
-      return { replacement: rep, new_meter: newMeter };
-    });
+    const out = await db.tx((q) => replaceMeter(q, caller(req), req.params.id, {
+      ...b,
+      newMeterRow: (old) => prepareMeter(q, { ...b.new_meter!, placement: old.placement as MeterBody['placement'], building_id: Number(old.building_id), premise_id: old.premise_id ?? undefined, resource: old.resource }),
+    }));
     return reply.code(201).send(out);
+  });
+
+  app.delete('/meters/:id/replacement', {
+    schema: {
+      tags: ['meters'],
+      summary: 'Undo the last replacement operation of this meter (as old or new meter)',
+      description: 'Allowed only while it is the last replacement of both its meters and no billing line of its month or later exists for either meter (409 otherwise). '
+        + 'The old meter returns to its state before, the new one too (a meter the replacement created is taken out of service), the removal and installation '
+        + 'readings are withdrawn by NULL-valued versions (never deleted), and the record is marked undone (undone_at, undone_by); all audited.',
+      params: IdParams, querystring: z.object({ reason: z.string().trim().max(500).optional() }),
+      response: { 200: ReplacementRow, ...errors },
+    },
+  }, async (req) => {
+    requirePermission(principal(req), 'registry:write');
+    return db.tx((q) => undoLastReplacement(q, caller(req), req.params.id, req.query.reason ?? null));
+  });
+
+  app.patch('/replacements/:id', {
+    schema: {
+      tags: ['meters'],
+      summary: 'Correct a replacement\'s removal and/or installation reading: new versions of the record and of the readings, with who and why',
+      description: 'The only way to change those two readings (POST /meters/:id/readings and corrections at that meter and instant are refused with 409). '
+        + 'The new reading versions reach billing like any correction: a closed month is recalculated into adjustments by the billing.recalc job (or POST /billing/periods/:period/recalculate), an open one by computing it again.',
+      params: IdParams,
+      body: z.object({ removal_reading: z.number().finite().nonnegative().optional(), installation_reading: z.number().finite().nonnegative().optional(), reason: z.string().trim().min(3).max(500) }),
+      response: { 200: z.object({ replacement: ReplacementRow, versions: z.array(ReplacementVersionRow) }), ...errors },
+    },
+  }, async (req) => {
+    requirePermission(principal(req), 'readings:correct');
+    return db.tx(async (q) => {
+      const replacement = await correctReplacement(q, caller(req), req.params.id, req.body);
+      return { replacement, versions: await replacementVersions(q, req.params.id) };
+    });
   });
 };
 

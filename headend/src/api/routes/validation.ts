@@ -13,6 +13,7 @@ import { principal } from '../plugins/auth.js';
 import { primaryQuantity } from '../services/readings.js';
 import { insertEstimates, lockMeter } from '../../readings/write-store.js';
 import { visibleMeter } from '../services/meters.js';
+import { refuseReplacementReading } from '../../registry/replacement.js';
 import { consumptionBetween, estimateGap, type RegisterPoint } from '../../vee/index.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
@@ -149,6 +150,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
         `SELECT version, value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND ($4::int IS NULL OR version = $4)
           ORDER BY version DESC LIMIT 1`, [m.id, quantity, b.time, b.version ?? null])).rows[0];
       if (!reading) throw notFound(b.version ? `version ${b.version} of the ${quantity} reading at ${b.time}` : `reading of ${quantity} at ${b.time}`);
+      if (b.decision === 'reject') await refuseReplacementReading(q, m.id, quantity, b.time);
       const actor = actorOf(req);
       const r = (await q.query(
         `INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by)
