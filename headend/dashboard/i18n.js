@@ -162,6 +162,11 @@ const ru = {
   'entry.refused': 'Показания не сохранены: исправьте отмеченные строки.',
   'entry.confirm': 'Подтверждаю, показания верны',
   'entry.confirmText': 'Расход намного выше обычного для этих приборов. Проверьте показания и подтвердите.',
+  // Tariff zones of a multi-zone electricity meter (registers energy_t1_kwh, _t2, _t3).
+  'entry.zone.1': 'День',
+  'entry.zone.2': 'Ночь',
+  'entry.zone.3': 'Пик',
+  'entry.zoneMissing': 'нужно показание и этой зоны: многотарифный прибор вводится по всем зонам сразу',
 
   'source.telemetry': 'телеметрия',
   'source.resident': 'жилец',
@@ -349,6 +354,10 @@ const en = {
   'entry.refused': 'Nothing saved: fix the marked rows.',
   'entry.confirm': 'I confirm the readings are right',
   'entry.confirmText': 'Consumption is far above the usual for these meters. Check the readings and confirm.',
+  'entry.zone.1': 'Day',
+  'entry.zone.2': 'Night',
+  'entry.zone.3': 'Peak',
+  'entry.zoneMissing': 'this zone is needed too: a multi-rate meter is entered for all its zones at once',
 
   'source.telemetry': 'telemetry',
   'source.resident': 'resident',
