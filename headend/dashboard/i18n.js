@@ -167,6 +167,7 @@ const ru = {
   'entry.zone.2': 'Ночь',
   'entry.zone.3': 'Пик',
   'entry.zoneMissing': 'нужно показание и этой зоны: многотарифный прибор вводится по всем зонам сразу',
+  'entry.offline': 'Нет связи с сервером: ничего не сохранено, введённые показания остались — отправьте ещё раз, когда появится связь.',
 
   'source.telemetry': 'телеметрия',
   'source.resident': 'жилец',
@@ -358,6 +359,7 @@ const en = {
   'entry.zone.2': 'Night',
   'entry.zone.3': 'Peak',
   'entry.zoneMissing': 'this zone is needed too: a multi-rate meter is entered for all its zones at once',
+  'entry.offline': 'No connection to the server: nothing was saved; the values typed are kept — send again once connected.',
 
   'source.telemetry': 'telemetry',
   'source.resident': 'resident',

@@ -233,8 +233,12 @@ export async function renderEntry(id, ctx) {
         status.replaceChildren(h('div', { class: 'card ok' }, h('p', {}, t('entry.saved')), h('ul', {}, saved)));
         for (const i of inputs.values()) i.value = '';
       } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
         if (!current()) return;
+        if (!(e instanceof ApiError)) {
+          // No answer at all (a basement without signal): nothing was saved, the typed values stay for another try.
+          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, `${t('entry.offline')} (${e.message})`));
+          return;
+        }
         const per = detailsByField(e.body?.details, readings);
         for (const [key, messages] of per) (notes.get(key) ?? notes.get(key.split('-')[0])).textContent = messages.join('; ');
         if (e.status === 409) {

@@ -263,4 +263,23 @@ describe('staff reading entry in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-entry-zones.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('no connection (a basement without signal): the page says nothing was saved and keeps the values; sent again once connected', async () => {
+    await byTestId('premise-search').fill('3');
+    await byTestId(`entry-row-${ids.cold3}`).waitFor();
+    await byTestId(`entry-value-${ids.cold3}`).fill('7');
+    await browser.context.setOffline(true);
+    try {
+      await byTestId('entry-submit').click();
+      await poll(() => byTestId('entry-error').textContent()).toMatch(/^Нет связи с сервером: ничего не сохранено, введённые показания остались/);
+      expect(await byTestId(`entry-value-${ids.cold3}`).inputValue()).toBe('7');
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    expect(await stored(ids.cold3)).toBeUndefined();
+    await byTestId('entry-submit').click();
+    await byTestId(`entry-saved-${ids.cold3}`).waitFor();
+    expect(await stored(ids.cold3)).toMatchObject({ value: 7, source: 'staff' }); // first reading of ХВ-3
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });
