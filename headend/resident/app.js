@@ -248,7 +248,8 @@ async function renderMeters(isCurrent) {
     } catch (ex) {
       submit.disabled = false; confirmButton.disabled = false;
       submit.textContent = t('meters.submit');
-      if (!(ex instanceof ApiError)) { setLines(message, [`${t('common.error')}: ${ex.message}`]); return; }
+      // No answer at all (no signal): nothing was sent, the typed values stay on the page for another try.
+      if (!(ex instanceof ApiError)) { setLines(message, [`${t('meters.offline')} (${ex.message})`]); return; }
       if (ex.status === 409 && ex.body?.error === 'confirmation_required') {
         pending = readings;
         const perField = messagesByField(ex.body.details, readings, unitFor);

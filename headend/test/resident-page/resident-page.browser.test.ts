@@ -334,6 +334,16 @@ describe('residents page in Chromium (390×844)', () => {
     expect(await byTestId('confirm-box').isHidden()).toBe(true);
 
     await byTestId(`reading-${night}`).fill('567,8'); // 567.8 − 500 = 67.8 ≤ 3 × 50: no warning
+    // No signal on the first try: told so, both values stay; sent again once connected.
+    await context.setOffline(true);
+    try {
+      await byTestId('submit').click();
+      await poll(() => text('form-message')).toMatch(/^Нет связи: показания не отправлены, введённое осталось на странице\./);
+      expect([await byTestId(`reading-${day}`).inputValue(), await byTestId(`reading-${night}`).inputValue()]).toEqual(['1234,5', '567,8']);
+    } finally {
+      await context.setOffline(false);
+    }
+    expect(await stored()).toEqual([]);
     await byTestId('submit').click();
     await byTestId('saved-at').waitFor();
     expect(await stored()).toEqual([
@@ -373,7 +383,8 @@ describe('residents page in Chromium (390×844)', () => {
     expect(pageErrors).toEqual([]);
     // The only console errors are the browser's own lines for the answers the test provoked (401/429 sign-ins,
     // the 400 refusal, the 409 asking to confirm): no CSP violation, no missing file, no script error.
-    expect(consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of (400|401|409|429)\b/.test(m))).toEqual([]);
+    // … and the request the zone test sent while offline.
+    expect(consoleErrors.filter((m) => !/^Failed to load resource: (the server responded with a status of (400|401|409|429)\b|net::ERR_INTERNET_DISCONNECTED$)/.test(m))).toEqual([]);
     expect(consoleErrors.some((m) => /status of 409/.test(m))).toBe(true);
   }, 60_000);
 });
