@@ -62,8 +62,8 @@ const ru = {
   'meters.offline': 'Нет связи: показания не отправлены, введённое осталось на странице. Отправьте ещё раз, когда появится связь.',
   'meters.savedAt': 'Показания сохранены {time}',
   'meters.savedMeter': 'Сохранено: {value} {unit}, {time}',
-  'meters.confirmTitle': 'Расход намного больше обычного',
-  'meters.confirmLead': 'Проверьте показания. Если всё верно, подтвердите отправку.',
+  'meters.confirmTitle': 'Проверьте показания',
+  'meters.confirmLead': 'Под счётчиком написано, что в показании необычно (большой расход, переход через ноль). Если всё верно, подтвердите отправку.',
   'meters.confirm': 'Подтвердить',
   'meters.fix': 'Исправить',
 
@@ -169,8 +169,8 @@ const en = {
   'meters.offline': 'No connection: the readings were not sent and stay on the page. Send them again once you are connected.',
   'meters.savedAt': 'Readings saved {time}',
   'meters.savedMeter': 'Saved: {value} {unit}, {time}',
-  'meters.confirmTitle': 'Consumption is much higher than usual',
-  'meters.confirmLead': 'Check the readings. If they are right, confirm to send them.',
+  'meters.confirmTitle': 'Check the readings',
+  'meters.confirmLead': 'What is unusual (a large consumption, the meter passing zero) is written under the meter. If the readings are right, confirm to send them.',
   'meters.confirm': 'Confirm',
   'meters.fix': 'Correct',
 
