@@ -163,6 +163,12 @@ const ru = {
   'entry.refused': 'Показания не сохранены: исправьте отмеченные строки.',
   'entry.confirm': 'Подтверждаю, показания верны',
   'entry.confirmText': 'Расход намного выше обычного для этих приборов. Проверьте показания и подтвердите.',
+  // Tariff zones of a multi-zone electricity meter (registers energy_t1_kwh, _t2, _t3).
+  'entry.zone.1': 'День',
+  'entry.zone.2': 'Ночь',
+  'entry.zone.3': 'Пик',
+  'entry.zoneMissing': 'нужно показание и этой зоны: многотарифный прибор вводится по всем зонам сразу',
+  'entry.offline': 'Нет связи с сервером: ничего не сохранено, введённые показания остались — отправьте ещё раз, когда появится связь.',
 
   'source.telemetry': 'телеметрия',
   'source.resident': 'жилец',
@@ -351,6 +357,11 @@ const en = {
   'entry.refused': 'Nothing saved: fix the marked rows.',
   'entry.confirm': 'I confirm the readings are right',
   'entry.confirmText': 'Consumption is far above the usual for these meters. Check the readings and confirm.',
+  'entry.zone.1': 'Day',
+  'entry.zone.2': 'Night',
+  'entry.zone.3': 'Peak',
+  'entry.zoneMissing': 'this zone is needed too: a multi-rate meter is entered for all its zones at once',
+  'entry.offline': 'No connection to the server: nothing was saved; the values typed are kept — send again once connected.',
 
   'source.telemetry': 'telemetry',
   'source.resident': 'resident',

@@ -1,6 +1,7 @@
 /**
  * Residents' page: sign-in with account number + one-time code (or an invite link), "my meters" with
- * the summary widget and one input per meter, history by month with a consumption chart, RU/EN.
+ * the summary widget and one input per meter (one per tariff zone — day, night, peak — for a
+ * multi-zone electricity meter), history by month with a consumption chart, RU/EN.
  *
  * Plain ES modules, no build step, like the engineers' dashboard (../dashboard): the browser runs
  * exactly these files, served as they are by the head-end (src/resident-page). Phone first: one column,
@@ -14,16 +15,19 @@ import { initLanguage, language, setLanguage, t } from './i18n.js';
 import { h, setLines } from './dom.js';
 import { consumptionOption, disposeCharts, mountChart } from './charts.js';
 import {
-  explain, fmtDate, fmtDateTime, fmtDay, fmtMonth, fmtNumber, messagesByMeter, meterTitle, parseReading, readInvite, retryMinutes, unitOf, widgetText,
+  explain, fieldKey, fmtDate, fmtDateTime, fmtDay, fmtMonth, fmtNumber, messagesByField, meterTitle, parseReading, readInvite, retryMinutes, unitOf, widgetText, zonesOf,
 } from './format.js';
 
 const app = document.getElementById('app');
 
-/** What survives a re-render (language switch, reload after saving): typed values and the last save. */
+/**
+ * What survives a re-render (language switch, reload after saving): typed values and the last save,
+ * per input field (fieldKey: "12" for a single-register meter, "12-2" for zone 2 of meter 12).
+ */
 const state = {
-  /** meterId → text typed and not yet saved */
+  /** fieldKey → text typed and not yet saved */
   drafts: new Map(),
-  /** meterId → { value, received_at } of the last save on this page */
+  /** fieldKey → { value, received_at } of the last save on this page */
   saved: new Map(),
   savedAt: null,
   signInMessage: null,
@@ -103,6 +107,8 @@ async function signOut() {
 function lastLine(m) {
   const last = m.last_reading;
   if (!last || last.value == null) return t('meters.lastNone');
+  // A zone meter's values are shown beside each zone's input; here only when they were taken.
+  if (zonesOf(m).length) return `${t('meters.lastZones', { date: fmtDate(last.time) })} · ${t('meters.submittedAt', { time: fmtDateTime(last.submitted_at) })}`;
   return `${t('meters.last', { value: fmtNumber(last.value), unit: unitOf(m.resource), date: fmtDate(last.time) })} · ${t('meters.submittedAt', { time: fmtDateTime(last.submitted_at) })}`;
 }
 
@@ -132,39 +138,64 @@ function labelEditor(m, titleEl) {
   return { open, form };
 }
 
-function meterCard(m, ctx) {
-  const accepting = m.enabled && m.window.open;
+/**
+ * One input with its own refusal, warning and saved lines: the meter's only one, or one tariff zone's.
+ * ctx maps the field's key to them, so the API's answer (an index into what was sent) lands here.
+ */
+function readingField(m, zone, ctx, accepting) {
+  const key = fieldKey(m.id, zone);
   const unit = unitOf(m.resource);
-  const title = h('span', { 'data-testid': `meter-title-${m.id}` }, meterTitle(m));
-  const editor = labelEditor(m, title);
+  const last = zone ? (m.zone_readings ?? []).find((r) => r.zone === zone && r.value != null) : m.last_reading;
   const input = h('input', {
-    id: `reading-${m.id}`, name: `reading-${m.id}`, 'data-testid': `reading-${m.id}`, class: 'reading',
+    id: `reading-${key}`, name: `reading-${key}`, 'data-testid': `reading-${key}`, class: 'reading', 'data-zone': zone ?? null,
     inputmode: m.integer_only ? 'numeric' : 'decimal', pattern: m.integer_only ? '[0-9 ]*' : null, autocomplete: 'off', enterkeyhint: 'done',
-    disabled: !accepting, value: state.drafts.get(m.id) ?? '',
-    placeholder: m.last_reading?.value != null ? fmtNumber(m.last_reading.value) : '',
-    'aria-describedby': `error-${m.id} warning-${m.id}`,
+    disabled: !accepting, value: state.drafts.get(key) ?? '',
+    placeholder: last?.value != null ? fmtNumber(last.value) : '',
+    'aria-describedby': `error-${key} warning-${key}${zone ? ` zone-last-${key}` : ''}`,
   });
   input.addEventListener('input', () => {
-    state.drafts.set(m.id, input.value);
-    setLines(ctx.errors.get(m.id), []);
+    state.drafts.set(key, input.value);
+    setLines(ctx.errors.get(key), []);
+    if (zone) setLines(ctx.errors.get(String(m.id)), []);
     ctx.onEdit();
   });
-  const errors = h('p', { class: 'error', role: 'alert', id: `error-${m.id}`, 'data-testid': `error-${m.id}`, hidden: true });
-  const warning = h('p', { class: 'warn', id: `warning-${m.id}`, 'data-testid': `warning-${m.id}`, hidden: true });
-  const savedLine = h('p', { class: 'ok', 'data-testid': `saved-${m.id}`, hidden: true });
-  const saved = state.saved.get(m.id);
+  const errors = h('p', { class: 'error', role: 'alert', id: `error-${key}`, 'data-testid': `error-${key}`, hidden: true });
+  const warning = h('p', { class: 'warn', id: `warning-${key}`, 'data-testid': `warning-${key}`, hidden: true });
+  const savedLine = h('p', { class: 'ok', 'data-testid': `saved-${key}`, hidden: true });
+  const saved = state.saved.get(key);
   if (saved) setLines(savedLine, [t('meters.savedMeter', { value: fmtNumber(saved.value), unit, time: fmtDateTime(saved.received_at) })]);
-  ctx.inputs.set(m.id, input); ctx.errors.set(m.id, errors); ctx.warnings.set(m.id, warning);
-  return h('section', { class: 'card meter', 'data-testid': `meter-${m.id}`, 'data-resource': m.resource },
+  ctx.inputs.set(key, input); ctx.errors.set(key, errors); ctx.warnings.set(key, warning);
+  if (!zone) return [h('label', { class: 'reading-label', for: `reading-${key}` }, t('meters.input', { unit })), input, errors, warning, savedLine];
+  return h('div', { class: 'zone', 'data-testid': `zone-${key}` },
+    h('label', { class: 'reading-label', for: `reading-${key}` }, t('meters.inputZone', { zone: t(`zone.${zone}`), unit })),
+    h('p', { class: 'muted small zone-last', id: `zone-last-${key}`, 'data-testid': `zone-last-${key}` },
+      last ? t('meters.zoneLast', { value: fmtNumber(last.value), unit, date: fmtDate(last.time) }) : t('meters.zoneLastNone')),
+    input, errors, warning, savedLine);
+}
+
+function meterCard(m, ctx) {
+  const accepting = m.enabled && m.window.open;
+  const title = h('span', { 'data-testid': `meter-title-${m.id}` }, meterTitle(m));
+  const editor = labelEditor(m, title);
+  const zones = zonesOf(m);
+  // A zone meter: one field per zone, plus the meter's own lines for what the API says of the meter as a whole.
+  const fields = zones.length ? zones.map((z) => readingField(m, z, ctx, accepting)) : readingField(m, null, ctx, accepting);
+  const meterLines = [];
+  if (zones.length) {
+    const errors = h('p', { class: 'error', role: 'alert', id: `error-${m.id}`, 'data-testid': `error-${m.id}`, hidden: true });
+    const warning = h('p', { class: 'warn', id: `warning-${m.id}`, 'data-testid': `warning-${m.id}`, hidden: true });
+    ctx.errors.set(String(m.id), errors); ctx.warnings.set(String(m.id), warning);
+    meterLines.push(errors, warning);
+  }
+  return h('section', { class: `card meter${zones.length ? ' zones' : ''}`, 'data-testid': `meter-${m.id}`, 'data-resource': m.resource, 'data-zones': zones.length || 1 },
     h('div', { class: 'meter-head' }, h('h2', {}, title), editor.open),
     editor.form,
     h('p', { class: 'muted small' }, `${t(`resource.${m.resource}`)} · ${t('meters.serial', { serial: m.serial_number })}`,
       m.next_verification_on ? ` · ${t('meters.verification', { date: fmtDay(m.next_verification_on) })}` : ''),
     h('p', { class: 'last', 'data-testid': `meter-last-${m.id}` }, lastLine(m)),
-    h('label', { class: 'reading-label', for: `reading-${m.id}` }, t('meters.input', { unit })),
-    input,
+    fields,
     !m.enabled ? h('p', { class: 'muted' }, t('meters.disabled')) : !m.window.open ? h('p', { class: 'muted', 'data-testid': `closed-${m.id}` }, t('meters.closed', { date: fmtDay(m.window.opens_on) })) : null,
-    errors, warning, savedLine);
+    meterLines);
 }
 
 async function renderMeters(isCurrent) {
@@ -173,20 +204,26 @@ async function renderMeters(isCurrent) {
   const ctx = { inputs: new Map(), errors: new Map(), warnings: new Map(), onEdit: () => hideConfirm() };
   const byId = new Map(data.items.map((m) => [m.id, m]));
   const unitFor = (id) => (byId.has(id) ? unitOf(byId.get(id).resource) : '');
+  // A message for a field the page does not have (a zone it did not send) goes to its meter's lines.
+  const lineFor = (lines, key) => lines.get(key) ?? lines.get(key.split('-')[0]);
+  const inputFor = (key) => ctx.inputs.get(key) ?? ctx.inputs.get(fieldKey(key.split('-')[0], 1));
 
   const message = h('p', { class: 'error', role: 'alert', 'data-testid': 'form-message', hidden: true });
   const savedAt = h('p', { class: 'ok banner', role: 'status', 'data-testid': 'saved-at', hidden: !state.savedAt }, state.savedAt ? t('meters.savedAt', { time: fmtDateTime(state.savedAt) }) : '');
   const submit = h('button', { type: 'submit', class: 'primary big', 'data-testid': 'submit' }, t('meters.submit'));
   let pending = null;
+  /** The first field the 409 warned about: "Correct" takes the resident there. */
+  let warned = null;
   const confirmButton = h('button', { type: 'button', class: 'primary big', 'data-testid': 'confirm', onclick: () => pending && send(pending, true) }, t('meters.confirm'));
   const confirmBox = h('div', { class: 'card confirm', role: 'alertdialog', 'aria-labelledby': 'confirm-title', 'data-testid': 'confirm-box', hidden: true },
     h('h2', { id: 'confirm-title' }, t('meters.confirmTitle')),
     h('p', {}, t('meters.confirmLead')),
     h('div', { class: 'row' }, confirmButton,
-      h('button', { type: 'button', class: 'big', 'data-testid': 'fix', onclick: () => { const id = pending?.[0]?.meter_id; hideConfirm(); ctx.inputs.get(id)?.focus(); } }, t('meters.fix'))));
+      h('button', { type: 'button', class: 'big', 'data-testid': 'fix', onclick: () => { const key = warned; hideConfirm(); if (key) inputFor(key)?.focus(); } }, t('meters.fix'))));
 
   function hideConfirm() {
     pending = null;
+    warned = null;
     confirmBox.hidden = true;
     for (const w of ctx.warnings.values()) setLines(w, []);
   }
@@ -201,25 +238,36 @@ async function renderMeters(isCurrent) {
     submit.textContent = t('meters.submitBusy');
     try {
       const r = await api('/resident/readings', { method: 'POST', body: { readings, confirm } });
-      for (const x of r.readings) { state.saved.set(x.meter_id, { value: x.value, received_at: x.received_at }); state.drafts.delete(x.meter_id); }
+      for (const x of r.readings) {
+        const key = fieldKey(x.meter_id, x.zone);
+        state.saved.set(key, { value: x.value, received_at: x.received_at });
+        state.drafts.delete(key);
+      }
       state.savedAt = r.readings[0]?.received_at ?? new Date().toISOString();
       await route();
     } catch (ex) {
       submit.disabled = false; confirmButton.disabled = false;
       submit.textContent = t('meters.submit');
-      if (!(ex instanceof ApiError)) { setLines(message, [`${t('common.error')}: ${ex.message}`]); return; }
+      // No answer at all (no signal): nothing was sent, the typed values stay on the page for another try.
+      if (!(ex instanceof ApiError)) { setLines(message, [`${t('meters.offline')} (${ex.message})`]); return; }
       if (ex.status === 409 && ex.body?.error === 'confirmation_required') {
         pending = readings;
-        for (const [id, lines] of messagesByMeter(ex.body.details, readings, unitFor)) setLines(ctx.warnings.get(id), lines);
+        const perField = messagesByField(ex.body.details, readings, unitFor);
+        for (const [key, lines] of perField) setLines(lineFor(ctx.warnings, key), lines);
+        warned = [...perField.keys()][0] ?? null;
         confirmBox.hidden = false;
         confirmBox.scrollIntoView({ block: 'center' });
         return;
       }
-      const perMeter = messagesByMeter(ex.body?.details, readings, unitFor);
-      for (const [id, lines] of perMeter) if (ctx.errors.has(id)) setLines(ctx.errors.get(id), lines);
-      setLines(message, [perMeter.size ? t('meters.refused') : explain(ex.message)]);
-      const first = [...perMeter.keys()][0];
-      if (first != null) ctx.inputs.get(first)?.focus();
+      const perField = messagesByField(ex.body?.details, readings, unitFor);
+      let shown = 0;
+      for (const [key, lines] of perField) {
+        const el = lineFor(ctx.errors, key);
+        if (el) { setLines(el, lines); shown++; }
+      }
+      setLines(message, [shown ? t('meters.refused') : explain(ex.message)]);
+      const first = [...perField.keys()][0];
+      if (first != null) inputFor(first)?.focus();
     }
   }
 
@@ -236,10 +284,26 @@ async function renderMeters(isCurrent) {
     let bad = false;
     for (const m of data.items) {
       if (!m.enabled || !m.window.open) continue;
-      const parsed = parseReading(ctx.inputs.get(m.id).value, m.integer_only);
-      if (parsed === null) continue;
-      if (parsed.error) { setLines(ctx.errors.get(m.id), [t(parsed.error)]); bad = true; continue; }
-      readings.push({ meter_id: m.id, value: parsed.value });
+      const zones = zonesOf(m);
+      if (!zones.length) {
+        const key = fieldKey(m.id);
+        const parsed = parseReading(ctx.inputs.get(key).value, m.integer_only);
+        if (parsed === null) continue;
+        if (parsed.error) { setLines(ctx.errors.get(key), [t(parsed.error)]); bad = true; continue; }
+        readings.push({ meter_id: m.id, value: parsed.value });
+        continue;
+      }
+      // A zone meter: one item per zone. All zones or none: billing prices each zone, and a month with
+      // the day register but no night one would be billed as if the night reading were missing.
+      const parsed = zones.map((z) => [z, parseReading(ctx.inputs.get(fieldKey(m.id, z)).value, m.integer_only)]);
+      if (parsed.every(([, p]) => p === null)) continue;
+      let meterBad = false;
+      for (const [z, p] of parsed) {
+        const err = p === null ? 'err.zoneMissing' : p.error;
+        if (err) { setLines(ctx.errors.get(fieldKey(m.id, z)), [t(err)]); meterBad = true; }
+      }
+      if (meterBad) { bad = true; continue; }
+      for (const [z, p] of parsed) readings.push({ meter_id: m.id, value: p.value, zone: z });
     }
     if (bad) { setLines(message, [t('meters.refused')]); return; }
     if (readings.length === 0) { setLines(message, [t('meters.nothing')]); return; }

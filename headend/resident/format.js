@@ -1,7 +1,8 @@
 /**
  * Pure pieces of the residents' page: formatting, the summary widget's text, reading the number a
- * resident typed, explaining the API's refusals per meter, and the invite link. No DOM, no fetch, so
- * the module tests run them under Node.
+ * resident typed, the input fields of a meter (one, or one per tariff zone), explaining the API's
+ * refusals per meter and zone, and the invite link. No DOM, no fetch, so the module tests run them
+ * under Node.
  */
 import { locale, plural, t } from './i18n.js';
 
@@ -47,6 +48,18 @@ export const unitOf = (resource) => t(resource === 'heat' || resource === 'elect
 /** The resident's own name for a meter, else its resource. */
 export const meterTitle = (m) => (m.label && m.label.trim() ? m.label : t(`resource.${m.resource}`));
 
+/**
+ * The tariff zones a resident enters for a meter: [] for a single register, [1, 2] (day, night) or
+ * [1, 2, 3] (day, night, peak) for a multi-zone one. The API takes at most three zones.
+ */
+export const zonesOf = (m) => {
+  const n = Math.min(3, Number(m?.zones) || 1);
+  return n >= 2 ? Array.from({ length: n }, (_, i) => i + 1) : [];
+};
+
+/** The key of one input field: "12" for a single-register meter, "12-2" for zone 2 (night) of meter 12. */
+export const fieldKey = (meterId, zone) => (zone ? `${meterId}-${zone}` : String(meterId));
+
 /** The home widget's line from GET /resident/meters' summary, in the page's language. */
 export function widgetText(s) {
   if (!s) return NONE();
@@ -77,15 +90,20 @@ export function parseReading(text, integerOnly) {
 // The API's refusals and warnings (src/collection/rules.ts, entry.ts) are English sentences starting
 // "meter N: "; the ones a resident can meet are recognised and retold in the page's language.
 const PATTERNS = [
-  [/^(\S+) is less than the previous reading (\S+)$/, 'err.belowPrevious', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]) })],
+  // "… of 2026-10-01 (the register's digits are not known, …)": the date and the note add nothing for a resident.
+  [/^(\S+) is less than the previous reading (\S+?)(?: of \S+)?(?: \(.*\))?$/, 'err.belowPrevious', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]) })],
+  [/^has \d+ tariff zones; give one value per zone/, 'err.zones', () => ({})],
+  [/^(\S+) does not fit the register's (\d+) digits \(at most (\S+)\)/, 'err.tooManyDigits', (m) => ({ value: fmtNumber(m[1]), digits: m[2] })],
   [/^the collection window is closed \(last (\S+) – (\S+); next opens (\S+),/, 'err.windowClosed', (m) => ({ lastStart: fmtDay(m[1]), lastEnd: fmtDay(m[2]), opensOn: fmtDay(m[3]) })],
   [/^only whole numbers are accepted/, 'err.integerOnly', () => ({})],
   [/^verification expired on (\S+);/, 'err.verificationExpired', (m) => ({ date: fmtDay(m[1]) })],
   [/^collection of readings for this resource is disabled/, 'err.disabled', () => ({})],
   [/^a reading is a non-negative number/, 'err.negative', () => ({})],
-  [/^given twice$/, 'err.twice', () => ({})],
+  [/^given twice(?: for zone \d)?$/, 'err.twice', () => ({})],
   [/^this period's reading was already taken by the managing organisation \((\S+)\)/, 'err.takenByStaff', (m) => ({ value: fmtNumber(m[1]) })],
   [/^is \w+$/, 'err.inactive', () => ({})],
+  [/^(\S+) is below the previous reading (\S+); read as the \d+-digit register rolling over zero, consumption (\S+);/, 'warn.rollover', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]), consumption: fmtNumber(m[3]) })],
+  [/^first reading (\S+) is more than this premise could have used since installation \(about (\S+)\)/, 'warn.firstHigh', (m) => ({ value: fmtNumber(m[1]), limit: fmtNumber(m[2]) })],
   [/^consumption (\S+) is more than (\S+)× the average of the last 3 months \((\S+) a month\)/, 'warn.high', (m) => ({ consumption: fmtNumber(m[1]), factor: m[2], average: fmtNumber(m[3]) })],
 ];
 
@@ -100,17 +118,32 @@ export function explain(message, unit = '') {
 }
 
 /**
- * Per-meter messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", message }): the index points into
- * the readings that were sent; a message naming "meter N:" is the fallback. Returns Map<meterId, string[]>.
+ * Per-field messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", message }):
+ * the index points into the readings that were sent, so a zone meter's message lands on its zone's
+ * field ("12-2"); a message naming only "meter N:" goes to the meter ("12"). Returns Map<fieldKey, string[]>.
  */
-export function messagesByMeter(details, sent, unitFor = () => '') {
+export function messagesByField(details, sent, unitFor = () => '') {
   const out = new Map();
   for (const d of details ?? []) {
     const byPath = /(?:^|\.)readings\.(\d+)/.exec(d.path ?? ''); // readings.1 (rules) or body.readings.1.value (schema)
     const byText = /^meter (\d+):/.exec(d.message ?? '');
-    const id = byPath && sent[Number(byPath[1])] ? sent[Number(byPath[1])].meter_id : byText ? Number(byText[1]) : null;
+    const item = byPath ? sent[Number(byPath[1])] : undefined;
+    const id = item ? item.meter_id : byText ? Number(byText[1]) : null;
     if (id == null) continue;
-    out.set(id, [...(out.get(id) ?? []), explain(d.message, unitFor(id))]);
+    const key = fieldKey(id, item?.zone);
+    // Several warnings on one reading come joined ("meter 5: …; meter 5: …"): one line each.
+    const parts = String(d.message ?? '').split(/; (?=meter \d+: )/);
+    out.set(key, [...(out.get(key) ?? []), ...parts.map((x) => explain(x, unitFor(id)))]);
+  }
+  return out;
+}
+
+/** The same per meter (zones merged): Map<meterId, string[]>. */
+export function messagesByMeter(details, sent, unitFor = () => '') {
+  const out = new Map();
+  for (const [key, lines] of messagesByField(details, sent, unitFor)) {
+    const id = Number(key.split('-')[0]);
+    out.set(id, [...(out.get(id) ?? []), ...lines]);
   }
   return out;
 }

@@ -1,7 +1,12 @@
 /**
  * #/buildings/:id/entry — staff enter readings by hand: the ИПУ of one premise, several at once, or the
  * building's own meters (ОДПУ and common-area). The meter inspector walks the stairwell with a phone,
- * so the premise is picked by typing its number and every meter of it is one input.
+ * so the premise is picked by typing its number and every meter of it is one input — a multi-zone
+ * electricity meter one input per zone (day, night, peak), sent as one item per zone.
+ *
+ * The picker selects the premise whose number EQUALS what was typed (1 among 10–19 included) or the
+ * one chosen from the list of prefix matches; the table always shows the selected target's meters,
+ * and an answer that comes back after the target changed is dropped, never shown on another flat.
  *
  * The head-end applies the same rules as for residents (src/collection): the batch is all or nothing,
  * a refusal names each meter (400 details "readings.N"), and consumption far above the meter's
@@ -14,6 +19,7 @@ import { h, table } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
 
 const BUILDING = 'building';
+const DAY_MS = 86_400_000;
 
 /** Which meters an entry target holds: a premise's apartment meters, or the building's own. */
 export function metersOf(meters, target) {
@@ -28,6 +34,24 @@ export function matchPremises(premises, typed) {
     .sort((a, b) => String(a.number).localeCompare(String(b.number), undefined, { numeric: true }));
 }
 
+/**
+ * The premise whose number is exactly what was typed (spaces and case aside), else undefined: "1"
+ * is flat 1 even with flats 10–19 in the building, and "1" never means flat 10.
+ */
+export function exactPremise(premises, typed) {
+  const q = String(typed ?? '').trim().toLowerCase();
+  return q ? premises.find((p) => String(p.number).trim().toLowerCase() === q) : undefined;
+}
+
+/** The zones to enter for a meter: [] for one register, [1, 2] day/night or [1, 2, 3] with peak (the API takes 1–3). */
+export function zonesOf(m) {
+  const n = Math.min(3, Number(m?.zones) || 1);
+  return n >= 2 ? Array.from({ length: n }, (_, i) => i + 1) : [];
+}
+
+/** The key of one input: "12" for a single-register meter, "12-2" for zone 2 (night) of meter 12. */
+export const fieldKey = (meterId, zone) => (zone ? `${meterId}-${zone}` : String(meterId));
+
 /** "12,5" (a Russian keyboard) or "12.5" → 12.5; empty → null; anything else → NaN. */
 export function parseValue(text) {
   const s = String(text ?? '').trim().replace(/\s/g, '').replace(',', '.');
@@ -35,63 +59,143 @@ export function parseValue(text) {
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
 }
 
-/** Error details of the API ("readings.N") → the meter of the N-th submitted row. */
-export function detailsByMeter(details, submitted) {
+/** Error details of the API ("readings.N") → the field (meter and zone) of the N-th submitted item. */
+export function detailsByField(details, submitted) {
   const out = new Map();
   for (const d of details ?? []) {
     const m = /^readings\.(\d+)/.exec(d.path ?? '');
-    const meterId = m ? submitted[Number(m[1])]?.meter_id : undefined;
-    if (meterId !== undefined) out.set(meterId, [...(out.get(meterId) ?? []), d.message]);
+    const item = m ? submitted[Number(m[1])] : undefined;
+    if (item === undefined) continue;
+    const key = fieldKey(item.meter_id, item.zone);
+    out.set(key, [...(out.get(key) ?? []), d.message]);
   }
   return out;
 }
 
+/** The same per meter (zones merged). */
+export function detailsByMeter(details, submitted) {
+  const out = new Map();
+  for (const [key, messages] of detailsByField(details, submitted)) {
+    const meterId = submitted.find((r) => fieldKey(r.meter_id, r.zone) === key).meter_id;
+    out.set(meterId, [...(out.get(meterId) ?? []), ...messages]);
+  }
+  return out;
+}
+
+/**
+ * The last reading of one register (a zone's energy_tN_kwh), from the readings API: the overview
+ * gives only the resource's main register. Looks at the last 35 days first, so a telemetered meter's
+ * dense data stays under the API's row limit; then at the last 400 days for a meter read by hand.
+ */
+async function lastOf(meterId, quantity, now = new Date()) {
+  for (const days of [35, 400]) {
+    const from = new Date(now.getTime() - days * DAY_MS).toISOString();
+    const to = new Date(now.getTime() + DAY_MS).toISOString();
+    const r = await api(`/meters/${meterId}/readings?${qs({ from, to, quantity })}`);
+    const rows = (r.raw ?? []).filter((x) => x.value != null);
+    if (rows.length) return rows[rows.length - 1];
+  }
+  return null;
+}
+
 export async function renderEntry(id, ctx) {
-  const ov = await api(`/buildings/${id}/overview`);
-  const premises = await api(`/premises?${qs({ building_id: id, limit: 5000 })}`);
+  const [ov, premises, registry] = await Promise.all([
+    api(`/buildings/${id}/overview`),
+    api(`/premises?${qs({ building_id: id, limit: 5000 })}`),
+    // The registry's meters carry `zones` (the overview's do not): a zone meter gets one input per zone.
+    api(`/meters?${qs({ building_id: id, status: 'active', limit: 5000 })}`),
+  ]);
+  const zonesById = new Map(registry.map((m) => [String(m.id), m.zones]));
+  const allMeters = ov.meters.map((m) => ({ ...m, zones: zonesById.get(String(m.id)) ?? 1 }));
   const tz = ov.building.timezone;
   let target = ctx.query.get('premise') ?? '';
+  if (target !== BUILDING && !premises.some((p) => String(p.id) === target)) target = '';
+  /** Bumped by every draw: answers for an older table (another flat) are dropped. */
+  let drawn = 0;
 
   const status = h('div', { role: 'status', 'data-testid': 'entry-status' });
   const body = h('div', {});
   const search = h('input', { type: 'search', inputmode: 'numeric', placeholder: t('entry.premiseSearch'), 'data-testid': 'premise-search', value: target === BUILDING ? '' : (premises.find((p) => String(p.id) === target)?.number ?? '') });
   const select = h('select', { 'data-testid': 'premise-select' });
 
+  /** The list: the building's meters and the premises matching what was typed; the selection is the target. */
   const fillSelect = () => {
-    const matches = matchPremises(premises, search.value);
     select.replaceChildren(
       h('option', { value: '' }, t('entry.pick')),
-      h('option', { value: BUILDING, selected: target === BUILDING }, t('entry.buildingMeters')),
-      matches.map((p) => h('option', { value: p.id, selected: String(p.id) === target }, `${t('entry.premise')} ${p.number}`)));
-    // Typing a number that matches exactly one premise selects it: no second tap on a phone.
-    if (matches.length === 1 && String(matches[0].number) === search.value.trim() && String(matches[0].id) !== target) {
-      target = String(matches[0].id);
-      select.value = target;
-      draw();
-    }
+      h('option', { value: BUILDING }, t('entry.buildingMeters')),
+      ...matchPremises(premises, search.value).map((p) => h('option', { value: p.id }, `${t('entry.premise')} ${p.number}`)));
+    select.value = target;
   };
-  search.addEventListener('input', fillSelect);
-  select.addEventListener('change', () => { target = select.value; draw(); });
+  const setTarget = (next) => {
+    if (next === target) return;
+    target = next;
+    draw();
+  };
+  // Typing decides: the premise whose number equals what was typed, else none until one is chosen from the list.
+  search.addEventListener('input', () => {
+    setTarget(String(exactPremise(premises, search.value)?.id ?? ''));
+    fillSelect();
+  });
+  select.addEventListener('change', () => {
+    const chosen = premises.find((p) => String(p.id) === select.value);
+    if (chosen) search.value = chosen.number; // the box says which flat the table is
+    setTarget(select.value);
+    fillSelect();
+  });
 
   function draw() {
+    const mine = ++drawn;
+    const current = () => mine === drawn;
     status.replaceChildren();
-    const meters = target ? metersOf(ov.meters, target) : [];
-    if (!target) { body.replaceChildren(h('p', { class: 'muted' }, t('entry.pickFirst'))); return; }
+    const meters = target ? metersOf(allMeters, target) : [];
+    if (!target) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-pick-first' }, t('entry.pickFirst'))); return; }
     if (!meters.length) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-no-meters' }, t('entry.noMeters'))); return; }
     const inputs = new Map();
     const notes = new Map();
+    const zoneLast = [];
     const rows = meters.map((m) => {
-      const input = h('input', { inputmode: 'decimal', autocomplete: 'off', class: 'value', 'data-testid': `entry-value-${m.id}`, 'aria-label': m.serial_number });
-      const note = h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` });
-      inputs.set(m.id, input);
-      notes.set(m.id, note);
-      return h('tr', { 'data-testid': `entry-row-${m.id}` },
+      const zones = zonesOf(m);
+      const field = (zone) => {
+        const key = fieldKey(m.id, zone);
+        const zoneName = zone ? t(`entry.zone.${zone}`) : null;
+        const input = h('input', { inputmode: 'decimal', autocomplete: 'off', class: 'value', 'data-testid': `entry-value-${key}`, 'data-zone': zone, 'aria-label': zone ? `${m.serial_number}, ${zoneName}` : m.serial_number });
+        const note = h('span', { class: 'error', 'data-testid': `entry-error-${key}` });
+        inputs.set(key, input);
+        notes.set(key, note);
+        return zone ? h('label', { class: 'zone' }, h('span', { class: 'zone-name' }, zoneName), input, note) : [input, note];
+      };
+      if (!zones.length) {
+        return h('tr', { 'data-testid': `entry-row-${m.id}` },
+          h('td', {}, m.serial_number),
+          h('td', {}, tc('resource', m.resource)),
+          h('td', { class: 'num' }, m.last_reading?.value == null ? t('common.none') : `${fmtNumber(m.last_reading.value, 3)} ${m.last_reading.unit}`),
+          h('td', {}, m.last_reading ? `${fmtDateTime(m.last_reading.time, tz)} · ${tc('source', m.last_reading.source)}` : t('common.none')),
+          h('td', {}, field(null)));
+      }
+      // A zone meter: each zone's last value and when/where from (filled in when the readings API answers),
+      // one input per zone, and a note for what the API says of the meter as a whole.
+      const lastCells = zones.map((z) => {
+        const value = h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: …`);
+        const when = h('span', { class: 'zone-line' }, '');
+        zoneLast.push({ m, z, value, when });
+        return [value, when];
+      });
+      const meterNote = h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` });
+      notes.set(fieldKey(m.id), meterNote);
+      return h('tr', { 'data-testid': `entry-row-${m.id}`, 'data-zones': zones.length },
         h('td', {}, m.serial_number),
         h('td', {}, tc('resource', m.resource)),
-        h('td', { class: 'num' }, m.last_reading?.value == null ? t('common.none') : `${fmtNumber(m.last_reading.value, 3)} ${m.last_reading.unit}`),
-        h('td', {}, m.last_reading ? `${fmtDateTime(m.last_reading.time, tz)} · ${tc('source', m.last_reading.source)}` : t('common.none')),
-        h('td', {}, input, note));
+        h('td', { class: 'num' }, lastCells.map(([v]) => v)),
+        h('td', {}, lastCells.map(([, w]) => w)),
+        h('td', {}, zones.map(field), meterNote));
     });
+    for (const { m, z, value, when } of zoneLast) {
+      lastOf(m.id, `energy_t${z}_kwh`).then((r) => {
+        if (!current()) return;
+        value.textContent = `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`;
+        when.textContent = r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none');
+      }, (e) => { if (current()) value.textContent = `${t(`entry.zone.${z}`)}: ${t('common.none')} (${e.message})`; });
+    }
     const reason = h('input', { name: 'reason', maxlength: 500, 'data-testid': 'entry-reason', placeholder: t('entry.reasonHint') });
     const submitBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'entry-submit' }, t('entry.submit'));
     const form = h('form', { class: 'entry', 'data-testid': 'entry-form' },
@@ -103,29 +207,42 @@ export async function renderEntry(id, ctx) {
       for (const n of notes.values()) n.textContent = '';
       status.replaceChildren();
       const readings = [];
+      let bad = false;
       for (const m of meters) {
-        const v = parseValue(inputs.get(m.id).value);
-        if (v === null) continue;
-        if (Number.isNaN(v)) { notes.get(m.id).textContent = t('entry.notANumber'); return; }
-        readings.push({ meter_id: m.id, value: v });
+        const zones = zonesOf(m);
+        const values = (zones.length ? zones : [null]).map((z) => [z, parseValue(inputs.get(fieldKey(m.id, z)).value)]);
+        if (values.every(([, v]) => v === null)) continue;
+        for (const [z, v] of values) {
+          // A zone meter goes with all its zones: billing prices each, and half a meter is a missing reading.
+          if (v === null) { notes.get(fieldKey(m.id, z)).textContent = t('entry.zoneMissing'); bad = true; }
+          else if (Number.isNaN(v)) { notes.get(fieldKey(m.id, z)).textContent = t('entry.notANumber'); bad = true; }
+        }
+        if (!bad) for (const [z, v] of values) readings.push(z ? { meter_id: m.id, value: v, zone: z } : { meter_id: m.id, value: v });
       }
+      if (bad) { status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, t('entry.refused'))); return; }
       if (!readings.length) { status.replaceChildren(h('p', { class: 'error' }, t('entry.nothing'))); return; }
       const path = target === BUILDING ? `/buildings/${id}/readings` : `/premises/${target}/readings`;
       submitBtn.disabled = true;
       try {
         const res = await api(path, { method: 'POST', body: { readings, confirm, ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) } });
-        const saved = res.readings.map((r) => h('li', { 'data-testid': `entry-saved-${r.meter_id}` },
-          `${meters.find((m) => m.id === r.meter_id)?.serial_number ?? r.meter_id}: ${fmtNumber(r.value, 3)}`,
+        if (!current()) return;
+        const saved = res.readings.map((r) => h('li', { 'data-testid': `entry-saved-${fieldKey(r.meter_id, r.zone)}` },
+          `${meters.find((m) => m.id === r.meter_id)?.serial_number ?? r.meter_id}${r.zone ? ` ${t(`entry.zone.${r.zone}`)}` : ''}: ${fmtNumber(r.value, 3)}`,
           r.consumption == null ? '' : ` (${t('entry.consumption')} ${fmtNumber(r.consumption, 3)})`,
           ` · v${r.version} · ${fmtDateTime(r.received_at, tz)}`));
         status.replaceChildren(h('div', { class: 'card ok' }, h('p', {}, t('entry.saved')), h('ul', {}, saved)));
         for (const i of inputs.values()) i.value = '';
       } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        const per = detailsByMeter(e.body?.details, readings);
-        for (const [meterId, messages] of per) notes.get(meterId).textContent = messages.join('; ');
+        if (!current()) return;
+        if (!(e instanceof ApiError)) {
+          // No answer at all (a basement without signal): nothing was saved, the typed values stay for another try.
+          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, `${t('entry.offline')} (${e.message})`));
+          return;
+        }
+        const per = detailsByField(e.body?.details, readings);
+        for (const [key, messages] of per) (notes.get(key) ?? notes.get(key.split('-')[0])).textContent = messages.join('; ');
         if (e.status === 409) {
-          // High consumption: the inspector looks again and confirms what the meter shows.
+          // High consumption or a rollover: the inspector looks again and confirms what the meter shows.
           const confirmBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'entry-confirm', onclick: () => send(true) }, t('entry.confirm'));
           status.replaceChildren(h('div', { class: 'card warn', 'data-testid': 'entry-warning' }, h('p', {}, t('entry.confirmText')), confirmBtn));
         } else {

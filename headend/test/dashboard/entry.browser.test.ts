@@ -3,7 +3,11 @@
  * (embedded PGlite-TimescaleDB): an inspector types a premise number, enters its two meters at once,
  * is asked to confirm a consumption far above the meter's average, confirms, and the readings are
  * stored as staff readings; a refused value (below the previous) is marked on its own row and nothing
- * of the batch is saved; the building's own meters (ОДПУ) are entered the same way.
+ * of the batch is saved; the building's own meters (ОДПУ) are entered the same way. The building has
+ * flats 1–20: typing "1" picks flat 1 (not 10–19), typing "3" then "1" shows flat 1's meters (never
+ * flat 3's), and the list offers every flat the typed number starts. Flat 1's two-zone electricity
+ * meter has a day and a night input, each with its zone's last value and its own refusals and warnings,
+ * and is stored as the day and night registers.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,9 +33,12 @@ interface EntryHelpers {
   parseValue(text: string): number | null;
   matchPremises(ps: Array<{ id: number; number: string }>, typed: string): Array<{ id: number; number: string }>;
   metersOf(ms: Array<{ id: number; premise_id: number | null; status: string }>, target: string): Array<{ id: number }>;
-  detailsByMeter(details: Array<{ path?: string; message: string }>, submitted: Array<{ meter_id: number }>): Map<number, string[]>;
+  detailsByMeter(details: Array<{ path?: string; message: string }>, submitted: Array<{ meter_id: number; zone?: number }>): Map<number, string[]>;
+  detailsByField(details: Array<{ path?: string; message: string }>, submitted: Array<{ meter_id: number; zone?: number }>): Map<string, string[]>;
+  exactPremise(ps: Array<{ id: number; number: string }>, typed: string): { id: number; number: string } | undefined;
+  zonesOf(m: { zones?: number }): number[];
 }
-const { detailsByMeter, matchPremises, metersOf, parseValue } = new Proxy({}, { get: (_t, k: string) => (...a: unknown[]) => entry[k](...a) }) as EntryHelpers;
+const { detailsByField, detailsByMeter, exactPremise, matchPremises, metersOf, parseValue, zonesOf } = new Proxy({}, { get: (_t, k: string) => (...a: unknown[]) => entry[k](...a) }) as EntryHelpers;
 
 const one = async (q: Queryable, sql: string, params: unknown[]) => Number((await q.query(sql, params)).rows[0].id);
 
@@ -52,12 +59,21 @@ beforeAll(async () => {
   ids.hot12 = await meter('apartment', ids.p12, 'hot_water', 'ГВ-12');
   ids.cold1 = await meter('apartment', ids.p1, 'cold_water', 'ХВ-1');
   ids.odpuCold = await meter('building', null, 'cold_water', 'ОДПУ-ХВ');
+  // Flats 1–20 in all (1, 2 and 12 above): flat 3 and flat 10 have a cold-water meter each, flat 1 also a day/night electricity meter.
+  for (let n = 3; n <= 20; n++) if (n !== 12) ids[`p${n}`] = await premise(String(n));
+  ids.cold3 = await meter('apartment', ids.p3, 'cold_water', 'ХВ-3');
+  ids.cold10 = await meter('apartment', ids.p10, 'cold_water', 'ХВ-10');
+  ids.el1 = await meter('apartment', ids.p1, 'electricity', 'ЭЛ-1');
+  await q.query('UPDATE meters SET zones = 2 WHERE id = $1', [ids.el1]);
   // History before the current period: 3 m³ a month on ХВ-12, 2 on ГВ-12 (previous 106 and 56).
   const now = Date.now();
-  for (const [m, vals] of [[ids.cold12, [100, 103, 106]], [ids.hot12, [50, 52, 54]], [ids.cold1, [10, 11, 12]]] as const) {
+  // ЭЛ-1: day 60, 80, 100 (≈ 20 kWh a month), night 40, 45, 50 (≈ 5 kWh a month), at the same three instants.
+  const series = [[ids.cold12, 'volume_m3', [100, 103, 106]], [ids.hot12, 'volume_m3', [50, 52, 54]], [ids.cold1, 'volume_m3', [10, 11, 12]],
+    [ids.el1, 'energy_t1_kwh', [60, 80, 100]], [ids.el1, 'energy_t2_kwh', [40, 45, 50]]] as const;
+  for (const [m, quantity, vals] of series) {
     for (const [i, v] of vals.entries()) {
-      await q.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, 'volume_m3', $3, 'm3', 'resident')`,
-        [m, new Date(now - (40 + 30 * (2 - i)) * DAY), v]);
+      await q.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, $3, $4, $5, 'resident')`,
+        [m, new Date(now - (40 + 30 * (2 - i)) * DAY), quantity, v, quantity === 'volume_m3' ? 'm3' : 'kWh']);
     }
   }
   // A window that holds every day: the test never depends on today's date.
@@ -77,6 +93,7 @@ afterAll(async () => {
 });
 
 const byTestId = (id: string) => page.locator(`[data-testid="${id}"]`);
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
 const stored = async (meterId: number) => (await h.opened.db.query<{ value: number; source: string; created_by: string; reason: string | null }>(
   `SELECT value, source, created_by, reason FROM readings WHERE meter_id = $1 ORDER BY time DESC, version DESC LIMIT 1`, [meterId])).rows[0];
 
@@ -98,6 +115,21 @@ describe('entry view: pure helpers', () => {
   it('maps API details "readings.N" back to the N-th submitted meter', () => {
     const m = detailsByMeter([{ path: 'readings.1', message: 'too low' }, { message: 'no path' }], [{ meter_id: 7 }, { meter_id: 9 }]);
     expect([...m]).toEqual([[9, ['too low']]]);
+  });
+  it('a typed number picks the premise with exactly that number: "1" is flat 1 among 10–19, never flat 10', () => {
+    const ps = [{ id: 3, number: '10' }, { id: 1, number: '2' }, { id: 2, number: '1' }, { id: 4, number: '1А' }];
+    expect(exactPremise(ps, '1')?.id).toBe(2);
+    expect(exactPremise(ps, ' 10 ')?.id).toBe(3);
+    expect(exactPremise(ps, '1а')?.id).toBe(4); // letters in either case
+    expect(exactPremise(ps, '3')).toBeUndefined();
+    expect(exactPremise(ps, '')).toBeUndefined();
+  });
+  it('a zone meter has one field per zone; a refusal at readings.N goes to the zone of the N-th item', () => {
+    expect([zonesOf({ zones: 1 }), zonesOf({}), zonesOf({ zones: 2 }), zonesOf({ zones: 3 })]).toEqual([[], [], [1, 2], [1, 2, 3]]);
+    const sent = [{ meter_id: 7 }, { meter_id: 9, zone: 1 }, { meter_id: 9, zone: 2 }];
+    const details = [{ path: 'readings.2', message: 'night too low' }, { path: 'readings.0', message: 'cold too low' }];
+    expect([...detailsByField(details, sent)]).toEqual([['9-2', ['night too low']], ['7', ['cold too low']]]);
+    expect([...detailsByMeter(details, sent)]).toEqual([[9, ['night too low']], [7, ['cold too low']]]);
   });
 });
 
@@ -151,6 +183,103 @@ describe('staff reading entry in Chromium', () => {
     await byTestId(`entry-saved-${ids.odpuCold}`).waitFor();
     expect(await stored(ids.odpuCold)).toMatchObject({ value: 5000, source: 'staff' });
     expect(await byTestId('entry-table').locator('tbody tr').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('the picker: flats 1–20 are all listed; typing "1" picks flat 1 (not 10); "3" then "1" shows flat 1; a flat chosen from the list', async () => {
+    const rows = () => byTestId('entry-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-testid')));
+    const options = () => byTestId('premise-select').locator('option').allTextContents();
+    await byTestId('premise-search').fill('');
+    expect(await options()).toHaveLength(2 + 20); // "choose", the building's meters and every flat
+    await byTestId('premise-search').fill('1');
+    // The list offers flat 1 and 10–19 (the typed number starts them), flat 1 is the one picked.
+    expect(await options()).toEqual(['— выберите —', 'Общедомовые приборы (ОДПУ)', 'Кв. 1', ...Array.from({ length: 10 }, (_, i) => `Кв. ${10 + i}`)]);
+    expect(await byTestId('premise-select').inputValue()).toBe(String(ids.p1));
+    await poll(rows).toEqual([`entry-row-${ids.cold1}`, `entry-row-${ids.el1}`]);
+
+    await byTestId('premise-search').fill('3');
+    expect(await byTestId('premise-select').inputValue()).toBe(String(ids.p3));
+    await poll(rows).toEqual([`entry-row-${ids.cold3}`]);
+    await byTestId('premise-search').fill('1');
+    await poll(rows).toEqual([`entry-row-${ids.cold1}`, `entry-row-${ids.el1}`]); // flat 1's, not flat 3's left over
+    expect(await byTestId(`entry-row-${ids.cold3}`).count()).toBe(0);
+
+    // Chosen from the list: flat 10; the box says 10, the table is flat 10's.
+    await byTestId('premise-select').selectOption(String(ids.p10));
+    expect(await byTestId('premise-search').inputValue()).toBe('10');
+    await poll(rows).toEqual([`entry-row-${ids.cold10}`]);
+    // A number no flat has: nothing picked, no table of the flat before.
+    await byTestId('premise-search').fill('99');
+    await byTestId('entry-pick-first').waitFor();
+    expect(await byTestId('entry-table').count()).toBe(0);
+    expect(await byTestId('premise-select').inputValue()).toBe('');
+  }, 60_000);
+
+  it('a day/night meter: an input per zone with its last value; a refusal and a warning under the night input; saved as the day and night registers', async () => {
+    const day = `${ids.el1}-1`;
+    const night = `${ids.el1}-2`;
+    const zoneRows = async () => (await h.opened.db.query<{ quantity: string; value: number; source: string; created_by: string; version: number }>(
+      `SELECT quantity, value, source, created_by, version FROM readings WHERE meter_id = $1 AND time > now() - interval '35 days' ORDER BY quantity, version`, [ids.el1])).rows;
+    await byTestId('premise-search').fill('1');
+    await byTestId(`entry-row-${ids.el1}`).waitFor();
+    expect(await byTestId(`entry-row-${ids.el1}`).locator('input.value').count()).toBe(2);
+    expect(await byTestId(`entry-value-${ids.el1}`).count()).toBe(0); // no input for the meter as a whole
+    expect(await byTestId(`entry-row-${ids.el1}`).locator('label.zone .zone-name').allTextContents()).toEqual(['День', 'Ночь']);
+    // The last of each register (40 days ago: day 100, night 50), from the readings API.
+    await poll(() => byTestId(`entry-last-${day}`).textContent()).toBe('День: 100 kWh');
+    await poll(() => byTestId(`entry-last-${night}`).textContent()).toBe('Ночь: 50 kWh');
+
+    // Day only: the night is asked for in the page, nothing sent.
+    await byTestId(`entry-value-${day}`).fill('130');
+    await byTestId('entry-submit').click();
+    await poll(() => byTestId(`entry-error-${night}`).textContent()).toBe('нужно показание и этой зоны: многотарифный прибор вводится по всем зонам сразу');
+    expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
+
+    // Night 40 < 50 (no register digits: no rollover): refused under the night input, the day input clean, nothing saved.
+    await byTestId(`entry-value-${night}`).fill('40');
+    await byTestId('entry-submit').click();
+    await poll(() => byTestId(`entry-error-${night}`).textContent()).toContain('less than the previous reading 50');
+    expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
+    expect(await byTestId(`entry-error-${ids.el1}`).textContent()).toBe('');
+    expect(await zoneRows()).toEqual([]);
+
+    // Night 80: 30 kWh since 40 days ago (at most 1.32 months → ≥ 22.7 a month) against ≈ 5 a month: more than 3×, confirm.
+    // Day 130: 30 kWh against ≈ 20 a month (3× = 60): no warning on the day input.
+    await byTestId(`entry-value-${night}`).fill('80');
+    await byTestId('entry-submit').click();
+    await byTestId('entry-warning').waitFor();
+    expect(await byTestId(`entry-error-${night}`).textContent()).toContain('average');
+    expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
+    expect(await zoneRows()).toEqual([]);
+    await byTestId('entry-confirm').click();
+    await byTestId(`entry-saved-${night}`).waitFor();
+    expect(await byTestId(`entry-saved-${day}`).textContent()).toContain('ЭЛ-1 День: 130');
+    expect(await byTestId(`entry-saved-${night}`).textContent()).toContain('ЭЛ-1 Ночь: 80');
+    expect(await zoneRows()).toEqual([
+      { quantity: 'energy_t1_kwh', value: 130, source: 'staff', created_by: 'obhodchik', version: 1 },
+      { quantity: 'energy_t2_kwh', value: 80, source: 'staff', created_by: 'obhodchik', version: 1 },
+    ]);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-entry-zones.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('no connection (a basement without signal): the page says nothing was saved and keeps the values; sent again once connected', async () => {
+    await byTestId('premise-search').fill('3');
+    await byTestId(`entry-row-${ids.cold3}`).waitFor();
+    await byTestId(`entry-value-${ids.cold3}`).fill('7');
+    await browser.context.setOffline(true);
+    try {
+      await byTestId('entry-submit').click();
+      await poll(() => byTestId('entry-error').textContent()).toMatch(/^Нет связи с сервером: ничего не сохранено, введённые показания остались/);
+      expect(await byTestId(`entry-value-${ids.cold3}`).inputValue()).toBe('7');
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    expect(await stored(ids.cold3)).toBeUndefined();
+    await byTestId('entry-submit').click();
+    await byTestId(`entry-saved-${ids.cold3}`).waitFor();
+    expect(await stored(ids.cold3)).toMatchObject({ value: 7, source: 'staff' }); // first reading of ХВ-3
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

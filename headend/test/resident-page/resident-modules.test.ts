@@ -2,10 +2,15 @@
  * The residents' page's pure browser modules under Node: both dictionaries complete (same keys, same
  * placeholders, every resource), the widget line in both languages with Russian plurals, reading what
  * a resident typed, and every refusal the collection rules (src/collection/rules.ts, the real ones) can
- * give a resident retold in the page's language rather than left in the API's English.
+ * give a resident retold in the page's language rather than left in the API's English — and those of
+ * the one write path (src/readings/judge.ts, write.ts) the API now answers with, zones included —, and a
+ * zone meter's fields: one per zone, each refusal back on the zone it was sent for.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkEntry, DEFAULT_SETTINGS, takenByStaffReason, windowState, type EntryContext, type MeterFacts } from '../../src/collection/rules.js';
+import { judgeReading, type JudgeContext, type MeterForWrite, type NeighbourFacts } from '../../src/readings/judge.js';
+import { quantityOf } from '../../src/readings/write.js';
+import type { MeterRowForWrite } from '../../src/readings/write-store.js';
 
 // Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig (no allowJs) does not type them.
 const dir = '../../resident/';
@@ -133,6 +138,94 @@ describe('refusals from the real collection rules, retold', () => {
       { path: 'body.readings.0.value', message: 'Invalid input: expected number' },
     ], sent);
     expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['The meter is given twice', 'Invalid input: expected number']]]);
+  });
+});
+
+describe('the one write path\'s messages (src/readings), retold', () => {
+  const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
+    id: 42, resource: 'electricity', placement: 'apartment', status: 'active', zones: 2, registerDigits: null,
+    installedOn: null, decommissionedOn: null, nextVerificationOn: null, timezone: 'Europe/Moscow', ...over,
+  });
+  const facts = (over: Partial<NeighbourFacts> = {}): NeighbourFacts => ({
+    previous: { time: new Date('2026-09-30T21:00:00Z'), value: 500 }, next: null,
+    earliestInThreeMonths: { time: new Date('2026-07-31T21:00:00Z'), value: 400 },
+    atInstant: null, staffAtInstant: null, replacementAtInstant: null, plausibleMonthly: 300, ...over,
+  });
+  const ctx: JudgeContext = {
+    source: 'resident', rights: { write: true, outsideWindow: false, correct: false }, now: new Date('2026-11-20T09:00:00Z'),
+    settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, confirmed: false,
+  };
+  const at = new Date('2026-10-31T21:00:00Z'); // 1 November, Moscow: the window's reading of November
+  const said = (value: number, m = meter(), f = facts()) => {
+    const j = judgeReading({ value }, m, f, ctx, at, true);
+    return j.ok ? j.warnings.join('; ') : j.reason;
+  };
+  const row = (zones: number) => ({ ...meter({ zones }), buildingId: 1, premiseId: 1, orgId: 1, resource: 'electricity' }) as MeterRowForWrite;
+  const zoneError = (zones: number, zone?: number) => {
+    const q = quantityOf(row(zones), { meterId: 42, value: 1, zone });
+    return 'error' in q ? q.error : '';
+  };
+
+  const cases: [string, () => string, string, string][] = [
+    // 450 < 500 and no register digits: a decrease, refused (the message carries the date and why it is no rollover).
+    ['below previous, with its date', () => said(450), 'Показание 450 меньше предыдущего (500)', 'Reading 450 is less than the previous one (500)'],
+    // 5 digits wrap at 100 000: 100 000 − 99 990 + 15 = 25, small against the register: a rollover to confirm.
+    ['rollover', () => said(15, meter({ registerDigits: 5 }), facts({ previous: { time: new Date('2026-09-30T21:00:00Z'), value: 99990 }, earliestInThreeMonths: null })),
+      'Показание 15 меньше предыдущего (99 990): если счётчик прошёл через ноль, расход 25 кВт·ч', 'Reading 15 is below the previous one (99,990): if the meter went past zero, consumption is 25 kWh'],
+    // No previous reading, meter installed "12 months ago" by default: 300 × 12 × 3 = 10 800 is the most that is plausible.
+    ['first reading', () => said(20000, meter(), facts({ previous: null, earliestInThreeMonths: null })),
+      'Первое показание 20 000 кВт·ч больше, чем могло набежать с установки (около 10 800 кВт·ч)', 'First reading 20,000 kWh is more than could have been used since installation (about 10,800 kWh)'],
+    ['register digits', () => said(123456, meter({ registerDigits: 5 })), 'Число 123 456 не помещается в 5 разрядов счётчика, проверьте показание', '123,456 does not fit the meter\'s 5 digits; check the reading'],
+    ['zone meter without a zone', () => zoneError(2), 'Счётчик многотарифный: введите показание каждой зоны (день, ночь) отдельно', 'This is a multi-rate meter: enter the reading of each zone (day, night) separately'],
+  ];
+
+  it('each in Russian and English (with the unit of electricity)', () => {
+    for (const [what, message, ru, en] of cases) {
+      const m = message();
+      expect(m, what).toMatch(/^meter 42: /);
+      i18n.setLanguage('ru', { persist: false });
+      expect(fmt.explain(m, 'кВт·ч').replace(/\u00a0/g, ' '), what).toBe(ru);
+      i18n.setLanguage('en', { persist: false });
+      expect(fmt.explain(m, 'kWh'), what).toBe(en);
+    }
+  });
+});
+
+describe('zone meters: fields and where the API\'s answer lands', () => {
+  it('one field per zone (at most three), none for a single register', () => {
+    expect(fmt.zonesOf({ zones: 1 })).toEqual([]);
+    expect(fmt.zonesOf({})).toEqual([]);
+    expect(fmt.zonesOf({ zones: 2 })).toEqual([1, 2]);
+    expect(fmt.zonesOf({ zones: 3 })).toEqual([1, 2, 3]);
+    expect(fmt.zonesOf({ zones: 4 })).toEqual([1, 2, 3]); // the API takes zones 1–3
+    expect([fmt.fieldKey(12), fmt.fieldKey(12, null), fmt.fieldKey(12, 2)]).toEqual(['12', '12', '12-2']);
+  });
+
+  it('zone names in both languages', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect([1, 2, 3].map((z) => i18n.t(`zone.${z}`))).toEqual(['День', 'Ночь', 'Пик']);
+    i18n.setLanguage('en', { persist: false });
+    expect([1, 2, 3].map((z) => i18n.t(`zone.${z}`))).toEqual(['Day', 'Night', 'Peak']);
+  });
+
+  it('a refusal at readings.<i> goes to the zone item i was sent for; a meter-wide one to the meter; joined warnings split', () => {
+    i18n.setLanguage('en', { persist: false });
+    // Sent: cold water 7, then meter 42 day (index 1) and night (index 2).
+    const sent = [{ meter_id: 7, value: 10 }, { meter_id: 42, value: 1234.5, zone: 1 }, { meter_id: 42, value: 450, zone: 2 }];
+    const byField = fmt.messagesByField([
+      { path: 'readings.2', message: 'meter 42: 450 is less than the previous reading 500 of 2026-10-31' },
+      { path: 'readings.0', message: 'meter 7: given twice' },
+      { message: 'meter 42: is failed' },
+      { path: 'readings.1', message: 'meter 42: consumption 400 is more than 3× the average of the last 3 months (50 a month); confirm to save; meter 42: 1234.5 is above the next reading 1200; that would be a rollover of the register; confirm to save' },
+    ], sent, (id: number) => (id === 42 ? 'kWh' : 'm³'));
+    expect([...byField]).toEqual([
+      ['42-2', ['Reading 450 is less than the previous one (500)']],
+      ['7', ['The meter is given twice']],
+      ['42', ['The meter is no longer in use']],
+      ['42-1', ['Consumption 400 kWh is more than 3× the 3-month average (50 kWh a month)', '1234.5 is above the next reading 1200; that would be a rollover of the register; confirm to save']],
+    ]);
+    // Per meter (zones merged), as before.
+    expect(fmt.messagesByMeter([{ path: 'readings.2', message: 'meter 42: given twice for zone 2' }], sent)).toEqual(new Map([[42, ['The meter is given twice']]]));
   });
 });
 

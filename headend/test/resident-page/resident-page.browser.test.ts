@@ -4,7 +4,10 @@
  * issued through the API, sees the widget and their two meters (never flat 2's), renames one, is told
  * per meter why a reading was refused, confirms a high consumption, sees when it was saved, reads the
  * history with its chart (the ECharts instance's data), switches language, signs out, and comes back
- * through an invite link. The collection window is days 1–31, so the test does not depend on the date.
+ * through an invite link. A resident with a two-zone (day/night) electricity meter enters one value per
+ * zone, is told under the night input why its value was refused or needs a second look, and the two
+ * values are stored as the meter's day and night registers. The collection window is days 1–31, so the
+ * test does not depend on the date.
  * Screenshots go to test-artifacts/.
  */
 import { mkdir } from 'node:fs/promises';
@@ -15,12 +18,13 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { daysInMonth, localDate, windowState } from '../../src/collection/rules.js';
-import { issueCode, seedFlats, type SeededFlats } from './seed.js';
+import { issueCode, seedFlats, seedZoneFlat, type SeededFlats, type SeededZoneFlat } from './seed.js';
 
 const ZONE = 'Europe/Moscow';
 
 let h: Harness;
 let s: SeededFlats;
+let zoned: SeededZoneFlat;
 let base: string;
 let browser: Browser;
 let context: BrowserContext;
@@ -36,6 +40,7 @@ const dueRu = `${pad(daysInMonth(today.y, today.m))}.${pad(today.m)}.${today.y}`
 beforeAll(async () => {
   h = await startHarness();
   s = await seedFlats(h, 'B');
+  zoned = await seedZoneFlat(h, s, 'B');
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   browser = await launchChromium('resident', {
@@ -274,6 +279,94 @@ describe('residents page in Chromium (390×844)', () => {
     await screenshot('resident-invite-spent.png');
   }, 60_000);
 
+  it('a two-zone meter: one input per zone (День / Ночь) with its last value; refusals and warnings under the night input; day and night stored as their registers', async () => {
+    const day = `${zoned.meter}-1`;
+    const night = `${zoned.meter}-2`;
+    const code = await issueCode(h, zoned.account.id);
+    await page.goto(`${base}/resident/?account=${encodeURIComponent(zoned.account.number)}&code=${code}`);
+    await byTestId(`meter-${zoned.meter}`).waitFor();
+    const n = (v: number) => new Intl.NumberFormat('ru-RU', { maximumFractionDigits: 3 }).format(v); // "1 000" with a no-break space
+    const lastMonth = (() => { const i = today.y * 12 + today.m - 2; return `01.${pad((i % 12) + 1)}.${Math.floor(i / 12)}`; })();
+
+    // Two inputs, none for the meter as a whole (a value without a zone would be refused by the API).
+    expect(await byTestId(`meter-${zoned.meter}`).locator('input.reading').count()).toBe(2);
+    expect(await byTestId(`reading-${zoned.meter}`).count()).toBe(0);
+    expect(await page.locator(`label[for="reading-${day}"]`).textContent()).toBe('День, кВт·ч');
+    expect(await page.locator(`label[for="reading-${night}"]`).textContent()).toBe('Ночь, кВт·ч');
+    // Each zone's own last value (seeded: day 1000, night 500 on the 1st of last month).
+    expect(await text(`zone-last-${day}`)).toBe(`было ${n(1000)} кВт·ч за ${lastMonth}`);
+    expect(await text(`zone-last-${night}`)).toBe(`было 500 кВт·ч за ${lastMonth}`);
+    expect(await text(`meter-last-${zoned.meter}`)).toMatch(new RegExp(`^Последние показания за ${lastMonth.replace(/\./g, '\\.')} · передано `));
+    expect(await byTestId(`reading-${day}`).getAttribute('inputmode')).toBe('decimal');
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    const stored = async () => (await h.opened.db.query(
+      "SELECT quantity, value, version, source FROM readings WHERE meter_id = $1 AND time >= date_trunc('month', now()) - interval '1 day' ORDER BY quantity, version",
+      [zoned.meter])).rows;
+
+    // Day without night: refused in the page under the night input (billing prices each zone; half a meter is a missing reading).
+    await byTestId(`reading-${day}`).fill('1234,5');
+    await byTestId('submit').click();
+    await poll(() => text(`error-${night}`)).toBe('Введите и это показание: многотарифный счётчик передаётся по всем зонам сразу');
+    expect(await byTestId(`error-${day}`).isHidden()).toBe(true);
+
+    // Night 450 < previous 500 (no register digits known, so no rollover): the API refuses item 1 = the night zone.
+    await byTestId(`reading-${night}`).fill('450');
+    expect(await byTestId(`error-${night}`).isHidden()).toBe(true); // typing clears the page's own refusal
+    await byTestId('submit').click();
+    await poll(() => text(`error-${night}`)).toBe('Показание 450 меньше предыдущего (500)');
+    expect(await byTestId(`error-${day}`).isHidden()).toBe(true);
+    expect(await byTestId(`error-${zoned.meter}`).isHidden()).toBe(true);
+    expect(await text('form-message')).toBe('Показания не приняты, исправьте отмеченные поля.');
+    expect(await stored()).toEqual([]); // all or nothing: the day value was not saved either
+    await screenshot('resident-zones-refused.png');
+
+    // Night 900: 900 − 500 = 400 kWh in a month against (500 − 400) / 2 months ≈ 50 a month, more than 3×: confirm or correct.
+    // Day 1234.5 − 1000 = 234.5 against (1000 − 600) / 2 ≈ 200 a month: below 3×, no warning there.
+    await byTestId(`reading-${night}`).fill('900');
+    await byTestId('submit').click();
+    await byTestId('confirm-box').waitFor();
+    expect(await text(`warning-${night}`)).toMatch(/^Расход 400 кВт·ч более чем в 3 раза превышает средний за 3 месяца \([\d,]+ кВт·ч в месяц\)$/);
+    expect(await byTestId(`warning-${day}`).isHidden()).toBe(true);
+    expect(await stored()).toEqual([]);
+    await byTestId('fix').click(); // "Correct" takes the resident to the night input
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('data-testid'))).toBe(`reading-${night}`);
+    expect(await byTestId('confirm-box').isHidden()).toBe(true);
+
+    await byTestId(`reading-${night}`).fill('567,8'); // 567.8 − 500 = 67.8 ≤ 3 × 50: no warning
+    // No signal on the first try: told so, both values stay; sent again once connected.
+    await context.setOffline(true);
+    try {
+      await byTestId('submit').click();
+      await poll(() => text('form-message')).toMatch(/^Нет связи: показания не отправлены, введённое осталось на странице\./);
+      expect([await byTestId(`reading-${day}`).inputValue(), await byTestId(`reading-${night}`).inputValue()]).toEqual(['1234,5', '567,8']);
+    } finally {
+      await context.setOffline(false);
+    }
+    expect(await stored()).toEqual([]);
+    await byTestId('submit').click();
+    await byTestId('saved-at').waitFor();
+    expect(await stored()).toEqual([
+      { quantity: 'energy_t1_kwh', value: 1234.5, version: 1, source: 'resident' },
+      { quantity: 'energy_t2_kwh', value: 567.8, version: 1, source: 'resident' },
+    ]);
+    expect(await text(`saved-${day}`)).toMatch(new RegExp(`^Сохранено: ${n(1234.5)} кВт·ч, `));
+    expect(await text(`saved-${night}`)).toMatch(/^Сохранено: 567,8 кВт·ч, /);
+    expect(await text(`zone-last-${night}`)).toMatch(/^было 567,8 кВт·ч за /);
+    expect(await text('widget-text')).toBe('Показания переданы (1 из 1)');
+    await screenshot('resident-zones-saved.png');
+
+    // The zone names follow the language.
+    await byTestId('lang-toggle').click();
+    await poll(() => page.locator(`label[for="reading-${night}"]`).textContent()).toBe('Night, kWh');
+    expect(await page.locator(`label[for="reading-${day}"]`).textContent()).toBe('Day, kWh');
+    await byTestId('lang-toggle').click();
+    await poll(() => page.locator(`label[for="reading-${day}"]`).textContent()).toBe('День, кВт·ч');
+
+    await byTestId('sign-out').click();
+    await byTestId('signin-form').waitFor();
+  }, 90_000);
+
   it('after 5 failed attempts the form says how long to wait (429 Retry-After), in the page language', async () => {
     await byTestId('signin-account').fill(s.accountB.number);
     for (let i = 1; i <= 6; i++) {
@@ -290,7 +383,8 @@ describe('residents page in Chromium (390×844)', () => {
     expect(pageErrors).toEqual([]);
     // The only console errors are the browser's own lines for the answers the test provoked (401/429 sign-ins,
     // the 400 refusal, the 409 asking to confirm): no CSP violation, no missing file, no script error.
-    expect(consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of (400|401|409|429)\b/.test(m))).toEqual([]);
+    // … and the request the zone test sent while offline.
+    expect(consoleErrors.filter((m) => !/^Failed to load resource: (the server responded with a status of (400|401|409|429)\b|net::ERR_INTERNET_DISCONNECTED$)/.test(m))).toEqual([]);
     expect(consoleErrors.some((m) => /status of 409/.test(m))).toBe(true);
   }, 60_000);
 });
