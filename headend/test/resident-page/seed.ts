@@ -2,7 +2,7 @@
  * A building for the residents' page tests, through the API like staff would set it up: two flats with
  * their personal accounts, flat 1 with cold and hot water meters (cold water with three months of
  * 10 m³ a month, so a big jump asks to confirm), flat 2 with its own meter the resident of flat 1 must
- * never see. The collection window is set to days 1–31, so it is open whatever today's date is.
+ * never see. The collection window is set to days 1–31, so it is open whatever the API's date (h.clock) is.
  */
 import type { Harness } from '../api/harness.js';
 import { localDate, localMidnight } from '../../src/collection/rules.js';
@@ -36,7 +36,7 @@ export async function seedFlats(h: Harness, tag = 'R'): Promise<SeededFlats> {
   const otherFlat = await meter({ premise_id: flat2, resource: 'cold_water', serial_number: `${tag}-CW-2` });
 
   // Three months of cold water, 10 m³ a month, dated like the window 1–31 dates resident readings (the 1st, local midnight).
-  const today = localDate(new Date(), ZONE);
+  const today = localDate(h.clock(), ZONE);
   const historyMonths: string[] = [];
   for (const [k, v] of [[3, 80], [2, 90], [1, 100]] as const) {
     const i = today.y * 12 + (today.m - 1) - k;
