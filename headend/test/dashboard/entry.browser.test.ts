@@ -13,7 +13,10 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import type { Queryable } from '../../src/api/queryable.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 
+/** The API's clock, stopped mid-month in Moscow (never today's date): the entry's period starts on the 1st. */
+const NOW = new Date('2026-10-14T12:00:00+03:00');
 const DAY = 86_400_000;
 
 let h: Harness;
@@ -37,7 +40,7 @@ const one = async (q: Queryable, sql: string, params: unknown[]) => Number((awai
 
 beforeAll(async () => {
   entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
-  h = await startHarness();
+  h = await startHarness({ clock: fixedClock(NOW) });
   const q = h.opened.db;
   const org = await one(q, "INSERT INTO organisations (name) VALUES ('УК Ввод') RETURNING id", []);
   ids.building = await one(q, "INSERT INTO buildings (org_id, external_id, address, city, timezone) VALUES ($1, 'ENTRY-1', 'ул. Мира, 7', 'Казань', 'Europe/Moscow') RETURNING id", [org]);
@@ -53,7 +56,7 @@ beforeAll(async () => {
   ids.cold1 = await meter('apartment', ids.p1, 'cold_water', 'ХВ-1');
   ids.odpuCold = await meter('building', null, 'cold_water', 'ОДПУ-ХВ');
   // History before the current period: 3 m³ a month on ХВ-12, 2 on ГВ-12 (previous 106 and 56).
-  const now = Date.now();
+  const now = NOW.getTime();
   for (const [m, vals] of [[ids.cold12, [100, 103, 106]], [ids.hot12, [50, 52, 54]], [ids.cold1, [10, 11, 12]]] as const) {
     for (const [i, v] of vals.entries()) {
       await q.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, 'volume_m3', $3, 'm3', 'resident')`,
