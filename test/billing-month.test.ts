@@ -13,9 +13,10 @@
 //   - ИПУ water of earlier months by the readings import (CSV, the previous system's history); this
 //     month's by residents (one-time code → sign-in → POST /resident/readings) and by the meter
 //     inspector (POST /premises/:id/readings). Both date a reading at the start of the collection
-//     period computed from "now": with the window 1–31 that is the 1st of the current month, i.e. the
-//     END of last month, so the billed month is last month (see model.ts monthsFrom; a run that
-//     straddles midnight at a month's end in Moscow would see the month move under it);
+//     period computed from the head-end's clock: with the window 1–31 that is the 1st of the current
+//     month, i.e. the END of last month, so the billed month is last month (see model.ts monthsFrom);
+//   - the head-end's clock is injected (startHeadend({ clock })) and stopped at each of DATES below,
+//     never today's date: the whole scenario runs once per date, each on a head-end of its own;
 //   - tariffs, norms, rules, compute, close and lines through /billing; the closed month recalculated
 //     by the billing.recalc job (real validator → bullmq on the real Redis) and by the compute route.
 // Cases of the billed month: flats 1–4 measured; flat 2 under-reports its hot water (corrected after
@@ -32,7 +33,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import type { Building } from '@amr/simulators';
 import { topics, type ReadingsMessage } from '@amr/protocols';
-import { loadConfig, startHeadend, type Headend } from '@amr/headend';
+import { fixedClock, loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { createUser } from '@amr/headend/auth/index';
 import { JobRunner } from '@amr/headend/jobs/index';
 import { startValidator, type Validator } from '@amr/headend/validation/index';
@@ -58,14 +59,40 @@ const COLD_OLD = 48.2;
 const PRICES: Prices = { cold_water: 50.93, hot_water: 243.71, electricity: [6.43, 3.12] };
 /** Per registered resident per month. */
 const NORMS: Record<Billed, number> = { cold_water: 2.5, hot_water: 1.3, electricity: 60 };
-/** Per m² of common area per month: cold water 0.015 × 120 = 1.8 m³ cap; hot water 0.03 × 120 = 3.6 m³; electricity no cap. */
-const COMMON_NORMS: Partial<Record<Billed, number>> = { cold_water: 0.015, hot_water: 0.03 };
+/**
+ * Per m² of common area per month: cold water 0.005 × 120 = 0.6 m³ cap; hot water 0.03 × 120 = 3.6 m³; electricity no cap.
+ * The simulated building's cold-water ОДН volume of a billed month lies between 0.86 m³ (a February,
+ * against flat 5's average of longer months) and 2.7 m³ over every month of 2026–2029, hot water's below
+ * 1.5 m³: the cold cap binds and the hot one does not at whatever date the clock is stopped at.
+ */
+const COMMON_NORMS: Partial<Record<Billed, number>> = { cold_water: 0.005, hot_water: 0.03 };
 const HOT_UNDER_REPORT = 1.5; // flat 2 reads its hot-water meter 1.5 m³ short
 const COLD_TYPO = 2; // flat 3's resident types 2 m³ too much; the inspector's value counts
 const RESOURCES: Billed[] = ['cold_water', 'hot_water', 'electricity'];
 
-const months = monthsFrom(new Date());
-const B = months.bounds; // B[0..3] starts of history months and the billed month, B[4] its end
+/**
+ * The instants the head-end's clock is stopped at, one whole run each, with what they must give,
+ * worked out by hand (Moscow is UTC+3 all year, so its local midnight is 21:00 UTC the day before):
+ * the current month in Moscow, the billed month before it and its days, and the instant residents' and
+ * the inspector's entries are dated at (the 1st of the current month, 00:00 Moscow, in UTC).
+ * The dangerous ones are where Moscow and UTC disagree on the month or the year, and February.
+ */
+const DATES = [
+  // An ordinary day; the billed month is February of a common year (28 days); history crosses a new year.
+  { name: '2026-03-01 12:00 MSK', now: '2026-03-01T12:00:00+03:00', current: '2026-03', billed: '2026-02', billedDays: 28, history: ['2025-11', '2025-12', '2026-01'], entryAt: '2026-02-28T21:00:00.000Z' },
+  // The year's last half hour: UTC (20:30 on the 31st) and Moscow agree it is December.
+  { name: '2027-12-31 23:30 MSK', now: '2027-12-31T23:30:00+03:00', current: '2027-12', billed: '2027-11', billedDays: 30, history: ['2027-08', '2027-09', '2027-10'], entryAt: '2027-11-30T21:00:00.000Z' },
+  // The new year's first instant in Moscow, still 2027-12-31 21:00 in UTC: a UTC month would be December
+  // and date the entries 2027-11-30T21:00Z; Moscow's is January, billing December.
+  { name: '2028-01-01 00:00 MSK', now: '2028-01-01T00:00:00+03:00', current: '2028-01', billed: '2027-12', billedDays: 31, history: ['2027-09', '2027-10', '2027-11'], entryAt: '2027-12-31T21:00:00.000Z' },
+  // The leap day: the window 1–31 ends on the 29th; the billed month is January.
+  { name: '2028-02-29 12:00 MSK', now: '2028-02-29T12:00:00+03:00', current: '2028-02', billed: '2028-01', billedDays: 31, history: ['2027-10', '2027-11', '2027-12'], entryAt: '2028-01-31T21:00:00.000Z' },
+  // March in Moscow, the leap day in UTC (21:30 on the 29th): the billed month is the leap February (29 days).
+  { name: '2028-03-01 00:30 MSK', now: '2028-03-01T00:30:00+03:00', current: '2028-03', billed: '2028-02', billedDays: 29, history: ['2027-11', '2027-12', '2028-01'], entryAt: '2028-02-29T21:00:00.000Z' },
+] as const;
+
+let months: ReturnType<typeof monthsFrom>;
+let B: Date[]; // B[0..3] starts of history months and the billed month, B[4] its end
 const iso = (d: Date) => d.toISOString();
 
 let he: Headend;
@@ -74,7 +101,7 @@ let truth: Truth;
 let client: mqtt.MqttClient | undefined;
 let runner: JobRunner;
 let validator: Validator;
-const redisPrefix = `amrtest-billing-month-${process.pid}`;
+let redisPrefix = '';
 const idle = async () => { const d = (await runner.depths())[RECALC_JOB]; return d.waiting + d.delayed + d.active === 0; };
 const ids = {
   org: 0, building: 0, gateway: `gw-billing-${process.pid}`,
@@ -112,13 +139,20 @@ async function staffUser(role: 'engineer' | 'operator' | 'billing'): Promise<str
   return (await ok(null, 'POST', '/auth/login', { username, password: 'password-123' })).token;
 }
 
-beforeAll(async () => {
+/** A head-end whose clock is stopped at `now`, the jobs, the simulated building and the registry. */
+async function setUp(now: Date): Promise<void> {
+  months = monthsFrom(now);
+  B = months.bounds;
+  redisPrefix = `amrtest-billing-month-${process.pid}-${now.getTime()}`;
+  seq = 0;
+  client = undefined;
+  for (const m of [ids.premise, ids.account, ids.accountNumber, ids.meter]) m.clear();
   const config = loadConfig({
     DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
     // Its own validator idles (1 h): the test's validator below drains when told to.
     INGEST_LINGER_MS: '10', VALIDATOR_INTERVAL_MS: '3600000', LOG_LEVEL: 'silent',
   });
-  he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: true, jobs: false });
+  he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: true, jobs: false, clock: fixedClock(now) });
   // The billing recalculation of closed months as the head-end wires it (src/server/features.ts:
   // validator verdicts → enqueueBillingRecalc → billing.recalc on bullmq, real Redis), with a 200 ms
   // coalescing window instead of 60 s, and a validator drained by the test instead of on a timer.
@@ -158,16 +192,16 @@ beforeAll(async () => {
   tokens.engineer = await staffUser('engineer');
   tokens.inspector = await staffUser('operator');
   tokens.billing = await staffUser('billing');
-}, 120_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   await client?.endAsync().catch(() => undefined);
   await validator?.stop();
   await runner?.close();
   await dropRedisPrefix(redisPrefix);
   await he?.close();
   await sim?.close();
-});
+}
 
 // ---------------------------------------------------------------- readings of the month
 
@@ -198,7 +232,15 @@ async function storedCount(meterId: string, quantity: string): Promise<number> {
 /** Versions of flat 3's two cold-water readings at B[4] (the inspector's first, the resident's second). */
 const entered = { flat3: { staffVersion: 0, residentVersion: 0 } };
 
-describe('a month of the simulated building, billed (issue 7)', () => {
+describe.each(DATES)('a month of the simulated building, billed, the clock at $name', (date) => {
+  beforeAll(() => setUp(new Date(date.now)), 120_000);
+  afterAll(tearDown);
+
+  it('the months and the entries\' date follow the clock in Moscow, worked out by hand', () => {
+    expect({ current: months.current, billed: months.billed, billedDays: months.billedDays, history: months.history, entryAt: iso(B[4]) })
+      .toEqual({ current: date.current, billed: date.billed, billedDays: date.billedDays, history: [...date.history], entryAt: date.entryAt });
+  });
+
   it('the month\'s readings arrive by telemetry, import, residents and the inspector', async () => {
     // ОДПУ: one reading a day at local midnight, B[3] … B[4] inclusive.
     const days: Date[] = [];
@@ -317,7 +359,8 @@ describe('a month of the simulated building, billed (issue 7)', () => {
       expect(s.negative, e.resource).toBe(false);
     }
     // The cold-water cap binds (excess reported, not billed); hot water and electricity are below / without one.
-    expect(october.common.find((x) => x.resource === 'cold_water')!.excess).toBeGreaterThan(0.1);
+    // (more than 10 litres at every date: well above the register's 1 litre, so the cap visibly binds)
+    expect(october.common.find((x) => x.resource === 'cold_water')!.excess).toBeGreaterThan(0.01);
     expect(october.common.filter((x) => x.excess > 0).map((x) => x.resource)).toEqual(['cold_water']);
     octoberLines = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines;
     expectLines(octoberLines, october.lines, months.billed);
@@ -335,7 +378,9 @@ describe('a month of the simulated building, billed (issue 7)', () => {
   it('after close, with nothing changed, the recalculation jobs book nothing', async () => {
     expect((await api(tokens.billing, 'POST', `/billing/periods/${months.billed}/close`, { org_id: ids.org })).status).toBe(204);
     // Verdicts for every reading so far reach the closed months: each is recalculated, none changed.
-    expect(await validator.drain()).toBeGreaterThan(200);
+    // (meter, instant, version)s so far: ОДПУ 4 × (days + 1) daily; ИПУ electricity 4 flats × 5 bounds + flat 5 × 4 = 24;
+    // imported water 5 flats × 2 meters × 4 = 40; this month's water 4 flats × 2 = 8, plus flat 3's later resident version = 9.
+    expect(await validator.drain()).toBe(4 * (months.billedDays + 1) + 24 + 40 + 9);
     await until(idle, 'the recalculation queue to empty');
     expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines).toEqual([]);
   });
@@ -371,7 +416,7 @@ describe('a month of the simulated building, billed (issue 7)', () => {
     expect(late).toMatchObject({ source: 'staff', version: 1 });
     const withLate = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]), flat5ColdMeasured: true });
     const adjustments = expectedAdjustments(corrected.lines, withLate.lines);
-    // Only flat 5's cold water: its ОДН volume grows (5.6497 average → the measured use) but stays above the 1.8 m³ cap.
+    // Only flat 5's cold water: its ОДН volume changes (the average → the measured use) but stays above the 0.6 m³ cap.
     expect(adjustments.map((l) => [l.accountId, l.resource, l.method, l.adjustmentKind])).toEqual([
       [account(5), 'cold_water', 'average', 'reversal'], [account(5), 'cold_water', 'measured', 'recalculated'],
     ]);
@@ -439,7 +484,7 @@ interface ExpectedMonth { lines: ExpectedLine[]; common: ReturnType<typeof commo
  *    T1 + T2 of each month), at the new cold-water price; electricity at the day price;
  *  - flat 6: no reading and no history → norm × 2 residents (electricity at the day price);
  *  - ОДН of each resource: ОДПУ (B[4] − B[3]) − Σ of the lines above; cold water capped at
- *    0.015 × 120 m² = 1.8 m³; shared by area (q × area / 305.2 m²) at the month's price (electricity: day price).
+ *    0.005 × 120 m² = 0.6 m³; shared by area (q × area / 305.2 m²) at the month's price (electricity: day price).
  */
 function billedMonth(o: { flat2HotAtEnd: number; flat5ColdMeasured?: boolean }): ExpectedMonth {
   const i = 3;

@@ -23,7 +23,8 @@ export const monthStart = (y: number, m0: number): Date => new Date(Date.UTC(y, 
 export const monthKey = (d: Date): string => new Date(d.getTime() + MSK_MS).toISOString().slice(0, 7);
 
 /**
- * The months of the test from "now": the residents' entry API dates a reading at the start of the
+ * The months of the test from "now" (the instant the head-end's clock is stopped at, never today's
+ * date; months are Moscow's, not UTC's): the residents' entry API dates a reading at the start of the
  * current collection period (window 1–31 → the 1st of this month), which is the END of the billed
  * month. So billed = last month; three months of history before it; adjustments land in this month.
  * bounds[0..4] = starts of (this month − 4) … this month.

@@ -10,12 +10,14 @@ import { createApiServer } from '../../src/api/index.js';
 import { createUser } from '../../src/auth/index.js';
 import type { Role } from '../../src/auth/index.js';
 import type { JobRunner } from '../../src/jobs/index.js';
-import type { Clock } from '../../src/util/clock.js';
+import { wallClock, type Clock } from '../../src/util/clock.js';
 
 export interface Harness {
   app: FastifyInstance;
   opened: OpenedDb;
   adminToken: string;
+  /** The API's clock (the wall clock unless the test stopped it): seeds date their data by it. */
+  clock: Clock;
   /** Creates a user (and optional building grants) and returns a token for it. */
   userToken(role: Role, opts?: { buildingIds?: number[]; accountIds?: number[]; username?: string }): Promise<string>;
   call<T = any>(method: string, url: string, token?: string | null, body?: unknown): Promise<{ status: number; body: T }>;
@@ -51,7 +53,7 @@ export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?:
   const adminToken = await login('admin', 'admin-password');
 
   return {
-    app, opened, adminToken, call,
+    app, opened, adminToken, call, clock: config.clock ?? wallClock,
     async userToken(role, opts = {}) {
       const username = opts.username ?? `${role}${++seq}`;
       const u = await call<{ id: number }>('POST', '/users', adminToken, { username, password: 'password-123', role });

@@ -1,22 +1,27 @@
 /**
  * Collection API on a real embedded PGlite-TimescaleDB: resident sign-in with a one-time code, scoping to
  * own premises, submission rules, versions on edit, staff entry with and without the window privilege.
- * Windows are set relative to today's date in the building's zone (Europe/Moscow), so no clock is faked.
+ * The API's clock is stopped at a fixed instant (never today's date); windows are set relative to its
+ * date in the building's zone (Europe/Moscow). collection/dates.test.ts runs the date-sensitive rules
+ * at the instants where Moscow and UTC disagree.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { localDate, localMidnight } from '../../src/collection/rules.js';
+import { fixedClock } from '../../src/util/clock.js';
 
 let h: Harness;
 let b: number, flatA: number, mA1: number, mA2: number, mB1: number, odpu: number;
 let resident: string;
-const today = localDate(new Date(), 'Europe/Moscow');
+/** Mid-month, mid-day in Moscow: the window 1–31 is open, history months lie before it. */
+const NOW = new Date('2026-10-14T12:00:00+03:00');
+const today = localDate(NOW, 'Europe/Moscow');
 const periodTime = localMidnight({ ...today, d: 1 }, 'Europe/Moscow'); // window 1–31 starts on the 1st
 const monthsBefore = (k: number) => new Date(periodTime.getTime() - k * 30.5 * 86_400_000).toISOString();
 const settings = (over: object = {}) => ({ building_id: b, resource: null, enabled: true, window_start_day: 1, window_end_day: 31, integer_only: false, accept_expired_verification: false, reminder_days: [1], warn_factor: 3, ...over });
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ clock: fixedClock(NOW) });
   const t = h.adminToken;
   const org = (await h.call('POST', '/organisations', t, { name: 'УК' })).body.id;
   b = (await h.call('POST', '/buildings', t, { org_id: org, external_id: 'C', address: 'ул. Сбора, 1' })).body.id;

@@ -17,7 +17,10 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import type { Queryable } from '../../src/api/queryable.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 
+/** The API's clock, stopped mid-month in Moscow (never today's date): the entry's period starts on the 1st. */
+const NOW = new Date('2026-10-14T12:00:00+03:00');
 const DAY = 86_400_000;
 
 let h: Harness;
@@ -44,7 +47,7 @@ const one = async (q: Queryable, sql: string, params: unknown[]) => Number((awai
 
 beforeAll(async () => {
   entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
-  h = await startHarness();
+  h = await startHarness({ clock: fixedClock(NOW) });
   const q = h.opened.db;
   const org = await one(q, "INSERT INTO organisations (name) VALUES ('УК Ввод') RETURNING id", []);
   ids.building = await one(q, "INSERT INTO buildings (org_id, external_id, address, city, timezone) VALUES ($1, 'ENTRY-1', 'ул. Мира, 7', 'Казань', 'Europe/Moscow') RETURNING id", [org]);
@@ -66,7 +69,7 @@ beforeAll(async () => {
   ids.el1 = await meter('apartment', ids.p1, 'electricity', 'ЭЛ-1');
   await q.query('UPDATE meters SET zones = 2 WHERE id = $1', [ids.el1]);
   // History before the current period: 3 m³ a month on ХВ-12, 2 on ГВ-12 (previous 106 and 56).
-  const now = Date.now();
+  const now = NOW.getTime();
   // ЭЛ-1: day 60, 80, 100 (≈ 20 kWh a month), night 40, 45, 50 (≈ 5 kWh a month), at the same three instants.
   const series = [[ids.cold12, 'volume_m3', [100, 103, 106]], [ids.hot12, 'volume_m3', [50, 52, 54]], [ids.cold1, 'volume_m3', [10, 11, 12]],
     [ids.el1, 'energy_t1_kwh', [60, 80, 100]], [ids.el1, 'energy_t2_kwh', [40, 45, 50]]] as const;

@@ -25,11 +25,13 @@ export async function seedRegistry(q: Queryable, orgName = 'УК Садовая'
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls until the condition holds; the test's own timeout bounds it (no timed assertion). */
-export async function until<T>(fn: () => Promise<T | undefined | null | false>): Promise<T> {
+/** Polls until the condition holds; fails naming `what` after `ms` (a bound, not an assertion on time). */
+export async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string, ms = 25_000): Promise<T> {
+  const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(100);
   }
 }

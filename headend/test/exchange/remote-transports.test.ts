@@ -42,7 +42,7 @@ async function createConfig(body: Record<string, unknown>): Promise<any> {
 async function runNow(configId: number): Promise<any> {
   const r = await h.call('POST', `/exchange/configs/${configId}/run`, h.adminToken);
   expect(r.status).toBe(202);
-  return (await until(async () => { const runs = await finishedRuns(configId); return runs.length ? runs : null; }))[0];
+  return (await until(async () => { const runs = await finishedRuns(configId); return runs.length ? runs : null; }, `a finished run of exchange config ${configId}`))[0];
 }
 const ftpLogin = () => ({ transport: 'ftp', host: '127.0.0.1', port: ftp.port, username: ftp.username, password: ftp.password });
 const sftpLogin = () => ({ transport: 'sftp', host: '127.0.0.1', port: sshd.port, username: sshd.username, private_key: sshd.privateKey, host_key_sha256: sshd.hostKeySha256 });
@@ -85,7 +85,7 @@ function expectExported(xml: string): void {
 describe('FTP', () => {
   it('a config scheduled every second exports the documented XML to the server; no temporary file is left', async () => {
     const c = await createConfig({ ...ftpLogin(), building_id: f.buildingId, direction: 'export', folder: '/billing/out', cron: '* * * * * *', enabled: true });
-    const [run] = await until(async () => { const r = await finishedRuns(c.id); return r.length ? r : null; });
+    const [run] = await until(async () => { const r = await finishedRuns(c.id); return r.length ? r : null; }, `a finished run of exchange config ${c.id}`);
     expect((await h.call('PATCH', `/exchange/configs/${c.id}`, h.adminToken, { enabled: false })).status).toBe(200);
     expect(run).toMatchObject({ status: 'ok', counts: { files: 1, readings: 2 }, message: expect.stringMatching(/^wrote readings-org\d+-b\d+-.*\.xml \(2 readings\)$/) });
 

@@ -47,7 +47,7 @@ describe('scheduled XML export', () => {
     const out = join(dir, 'out');
     const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, building_id: f.buildingId, direction: 'export', folder: out, cron: '* * * * * *', period_days: 1 });
     expect(c.status).toBe(201);
-    const [run] = await until(async () => { const r = await finishedRuns(c.body.id); return r.length ? r : null; });
+    const [run] = await until(async () => { const r = await finishedRuns(c.body.id); return r.length ? r : null; }, `a finished run of exchange config ${c.body.id}`);
     // Stop the schedule before looking, so no further files appear.
     expect((await h.call('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { enabled: false })).status).toBe(200);
     expect(run).toMatchObject({ config_id: c.body.id, status: 'ok', counts: { files: 1, readings: 2 }, message: expect.stringMatching(/^wrote readings-org\d+-b\d+-.*\.xml \(2 readings\)$/) });
@@ -80,7 +80,7 @@ describe('XML import from an inbox folder', () => {
 
     const run = await h.call('POST', `/exchange/configs/${c.body.id}/run`, h.adminToken);
     expect(run.status).toBe(202);
-    const [logged] = await until(async () => { const r = await finishedRuns(c.body.id); return r.length ? r : null; });
+    const [logged] = await until(async () => { const r = await finishedRuns(c.body.id); return r.length ? r : null; }, `a finished run of exchange config ${c.body.id}`);
     expect(logged).toMatchObject({ status: 'failed', counts: { files: 2, files_ok: 1, files_failed: 1, inserted: 1 } });
     expect(logged.message).toContain('b-bad.xml: reading 2 [value]: not a number: "abc"');
 

@@ -6,8 +6,8 @@
  * history with its chart (the ECharts instance's data), switches language, signs out, and comes back
  * through an invite link. A resident with a two-zone (day/night) electricity meter enters one value per
  * zone, is told under the night input why its value was refused or needs a second look, and the two
- * values are stored as the meter's day and night registers. The collection window is days 1–31, so the
- * test does not depend on the date.
+ * values are stored as the meter's day and night registers. The collection window is days 1–31 and the
+ * API's clock is stopped at NOW.
  * Screenshots go to test-artifacts/.
  */
 import { mkdir } from 'node:fs/promises';
@@ -17,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
-import { daysInMonth, localDate, windowState } from '../../src/collection/rules.js';
+import { daysInMonth, localDate, localMidnight, windowState } from '../../src/collection/rules.js';
 import { issueCode, seedFlats, seedZoneFlat, type SeededFlats, type SeededZoneFlat } from './seed.js';
+import { fixedClock } from '../../src/util/clock.js';
 
 const ZONE = 'Europe/Moscow';
 
@@ -32,13 +33,15 @@ let page: Page;
 const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
 
-const today = localDate(new Date(), ZONE);
+/** The API's clock, stopped mid-month in Moscow (never today's date): window 1–31 open, due on the 31st. */
+const NOW = new Date('2026-10-14T12:00:00+03:00');
+const today = localDate(NOW, ZONE);
 const pad = (n: number) => String(n).padStart(2, '0');
 const thisMonth = `${today.y}-${pad(today.m)}`;
 const dueRu = `${pad(daysInMonth(today.y, today.m))}.${pad(today.m)}.${today.y}`;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ clock: fixedClock(NOW) });
   s = await seedFlats(h, 'B');
   zoned = await seedZoneFlat(h, s, 'B');
   await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -88,7 +91,8 @@ async function expectNoOtherFlat() {
   expect(await page.locator('body').textContent()).not.toContain('B-CW-2');
 }
 
-const readings = (meterId: number) => h.opened.db.query('SELECT value, version, source FROM readings WHERE meter_id = $1 AND time >= date_trunc(\'month\', now()) - interval \'1 day\' ORDER BY time, version', [meterId]).then((r) => r.rows);
+/** This period's readings of a meter: from the 1st of the clock's month, local midnight (window 1–31). */
+const readings = (meterId: number) => h.opened.db.query('SELECT value, version, source FROM readings WHERE meter_id = $1 AND time >= $2 ORDER BY time, version', [meterId, localMidnight({ ...today, d: 1 }, ZONE)]).then((r) => r.rows);
 
 describe('residents page in Chromium (390×844)', () => {
   it('is served with the page headers; /resident redirects keeping the query', async () => {

@@ -2,7 +2,7 @@
  * A building for the residents' page tests, through the API like staff would set it up: two flats with
  * their personal accounts, flat 1 with cold and hot water meters (cold water with three months of
  * 10 m³ a month, so a big jump asks to confirm), flat 2 with its own meter the resident of flat 1 must
- * never see. The collection window is set to days 1–31, so it is open whatever today's date is.
+ * never see. The collection window is set to days 1–31, so it is open whatever the API's date (h.clock) is.
  */
 import type { Harness } from '../api/harness.js';
 import { localDate, localMidnight } from '../../src/collection/rules.js';
@@ -24,9 +24,9 @@ const ok = <T>(r: { status: number; body: T }, what: string): T => {
   return r.body;
 };
 
-/** The month `back` months before today's (Moscow), as { y, m }: the seeded readings are dated at its 1st, local midnight. */
-function monthsBack(back: number): { y: number; m: number } {
-  const today = localDate(new Date(), ZONE);
+/** The month `back` months before the API's date (h.clock, Moscow), as { y, m }: the seeded readings are dated at its 1st, local midnight. */
+function monthsBack(h: Harness, back: number): { y: number; m: number } {
+  const today = localDate(h.clock(), ZONE);
   const i = today.y * 12 + (today.m - 1) - back;
   return { y: Math.floor(i / 12), m: (i % 12) + 1 };
 }
@@ -47,7 +47,7 @@ export async function seedFlats(h: Harness, tag = 'R'): Promise<SeededFlats> {
   // Three months of cold water, 10 m³ a month, dated like the window 1–31 dates resident readings (the 1st, local midnight).
   const historyMonths: string[] = [];
   for (const [k, v] of [[3, 80], [2, 90], [1, 100]] as const) {
-    const ym = monthsBack(k);
+    const ym = monthsBack(h, k);
     historyMonths.push(`${ym.y}-${String(ym.m).padStart(2, '0')}`);
     await h.opened.db.query("INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, 'volume_m3', $3, 'm3', 'resident')",
       [cold, localMidnight({ ...ym, d: 1 }, ZONE), v]);
@@ -88,7 +88,7 @@ export async function seedZoneFlat(h: Harness, s: SeededFlats, tag = 'R'): Promi
     make: 'Меркурий', placement: 'apartment', premise_id: flat3, resource: 'electricity', serial_number: `${tag}-EL-3`, zones: 2,
   }), 'zone meter').id;
   for (const [k, day, night] of [[3, 600, 400], [2, 800, 450], [1, 1000, 500]] as const) {
-    const at = localMidnight({ ...monthsBack(k), d: 1 }, ZONE);
+    const at = localMidnight({ ...monthsBack(h, k), d: 1 }, ZONE);
     for (const [quantity, v] of [['energy_t1_kwh', day], ['energy_t2_kwh', night]] as const) {
       await h.opened.db.query("INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, $3, $4, 'kWh', 'resident')", [meter, at, quantity, v]);
     }
