@@ -8,7 +8,8 @@
  *
  * Settings: cold water window 1–31 (open every day; a short month's end is clamped); hot water
  * window 10–20 (closed at every instant here: a resident is refused, a privileged engineer's entry is
- * dated at the start of the last window).
+ * dated when it was taken — the clock's instant — not back at the last window, where it could fall
+ * before readings already taken since).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
@@ -21,32 +22,32 @@ const DATES = [
     name: '2026-03-01 12:00 MSK', now: '2026-03-01T12:00:00+03:00', month: '2026-03',
     cold: { due: '2026-03-31', at: '2026-02-28T21:00:00.000Z' }, // 2026-03-01 00:00 MSK
     // next window 2026-03-10: 10 − 1 = 9 days; last window 2026-02-10 00:00 MSK
-    hot: { opensOn: '2026-03-10', inDays: 9, last: '2026-02-10 – 2026-02-20', at: '2026-02-09T21:00:00.000Z' },
+    hot: { opensOn: '2026-03-10', inDays: 9, last: '2026-02-10 – 2026-02-20' },
   },
   {
     // The year's last half hour: UTC 20:30 on the 31st, the same day.
     name: '2027-12-31 23:30 MSK', now: '2027-12-31T23:30:00+03:00', month: '2027-12',
     cold: { due: '2027-12-31', at: '2027-11-30T21:00:00.000Z' },
     // 2027-12-31 → 2028-01-10: 10 days
-    hot: { opensOn: '2028-01-10', inDays: 10, last: '2027-12-10 – 2027-12-20', at: '2027-12-09T21:00:00.000Z' },
+    hot: { opensOn: '2028-01-10', inDays: 10, last: '2027-12-10 – 2027-12-20' },
   },
   {
     // Moscow's new year, still 2027-12-31 21:00 in UTC: a UTC date would say December, 10 days to the window.
     name: '2028-01-01 00:00 MSK', now: '2028-01-01T00:00:00+03:00', month: '2028-01',
     cold: { due: '2028-01-31', at: '2027-12-31T21:00:00.000Z' },
-    hot: { opensOn: '2028-01-10', inDays: 9, last: '2027-12-10 – 2027-12-20', at: '2027-12-09T21:00:00.000Z' },
+    hot: { opensOn: '2028-01-10', inDays: 9, last: '2027-12-10 – 2027-12-20' },
   },
   {
     // The leap day: the window 1–31 ends on the 29th; 2028-02-29 → 2028-03-10 is 10 days.
     name: '2028-02-29 12:00 MSK', now: '2028-02-29T12:00:00+03:00', month: '2028-02',
     cold: { due: '2028-02-29', at: '2028-01-31T21:00:00.000Z' },
-    hot: { opensOn: '2028-03-10', inDays: 10, last: '2028-02-10 – 2028-02-20', at: '2028-02-09T21:00:00.000Z' },
+    hot: { opensOn: '2028-03-10', inDays: 10, last: '2028-02-10 – 2028-02-20' },
   },
   {
     // March in Moscow, the leap day in UTC (21:30 on the 29th): the period starts 2028-03-01 00:00 MSK.
     name: '2028-03-01 00:30 MSK', now: '2028-03-01T00:30:00+03:00', month: '2028-03',
     cold: { due: '2028-03-31', at: '2028-02-29T21:00:00.000Z' },
-    hot: { opensOn: '2028-03-10', inDays: 9, last: '2028-02-10 – 2028-02-20', at: '2028-02-09T21:00:00.000Z' },
+    hot: { opensOn: '2028-03-10', inDays: 9, last: '2028-02-10 – 2028-02-20' },
   },
 ] as const;
 
@@ -98,19 +99,20 @@ describe.each(DATES)('collection with the clock at $name', (date) => {
     expect(hist.body.meters.find((m: { meter_id: number }) => m.meter_id === cold).months).toEqual([{ month: date.month, value: 12.5, consumption: null }]);
   });
 
-  it("an engineer's entry outside the window is dated at the last window's start", async () => {
+  it("an engineer's entry outside the window is dated when it was taken (the clock's instant)", async () => {
     const r = await h.call('POST', `/premises/${premise}/readings`, engineer, { readings: [{ meter_id: hot, value: 3 }], reason: 'обход' });
     expect(r.status).toBe(201);
-    expect(r.body.readings[0]).toMatchObject({ meter_id: hot, value: 3, time: date.hot.at });
+    expect(r.body.readings[0]).toMatchObject({ meter_id: hot, value: 3, time: now.toISOString() });
   });
 
   it('a staff reading is "in the future" by the clock: 6 minutes ahead is refused, 4 minutes ahead and an hour back are taken', async () => {
     const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000).toISOString();
-    // (on the hot-water meter: its one reading, 3, is weeks before every instant here)
+    // (on the hot-water meter: its one reading, 3, was taken at the clock's instant)
     const ahead = await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(6), value: 5 });
     expect(ahead.status).toBe(400);
-    expect(ahead.body.message).toBe('a reading cannot be in the future');
+    expect(ahead.body.details[0]).toMatchObject({ path: 'body.time', message: `meter ${hot}: ${at(6)} is in the future; a reading is dated when it was taken` });
     expect((await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(4), value: 5 })).status).toBe(201);
-    expect((await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(-60), value: 4 })).status).toBe(201);
+    // An hour back: before the 3 taken now, so at most 3.
+    expect((await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(-60), value: 2 })).status).toBe(201);
   });
 });

@@ -222,7 +222,7 @@ describe('staff reading entry in Chromium', () => {
     const day = `${ids.el1}-1`;
     const night = `${ids.el1}-2`;
     const zoneRows = async () => (await h.opened.db.query<{ quantity: string; value: number; source: string; created_by: string; version: number }>(
-      `SELECT quantity, value, source, created_by, version FROM readings WHERE meter_id = $1 AND time > now() - interval '35 days' ORDER BY quantity, version`, [ids.el1])).rows;
+      `SELECT quantity, value, source, created_by, version FROM readings WHERE meter_id = $1 AND time > $2::timestamptz - interval '35 days' ORDER BY quantity, version`, [ids.el1, NOW])).rows;
     await byTestId('premise-search').fill('1');
     await byTestId(`entry-row-${ids.el1}`).waitFor();
     expect(await byTestId(`entry-row-${ids.el1}`).locator('input.value').count()).toBe(2);

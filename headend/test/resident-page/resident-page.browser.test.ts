@@ -305,8 +305,8 @@ describe('residents page in Chromium (390×844)', () => {
     expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
     const stored = async () => (await h.opened.db.query(
-      "SELECT quantity, value, version, source FROM readings WHERE meter_id = $1 AND time >= date_trunc('month', now()) - interval '1 day' ORDER BY quantity, version",
-      [zoned.meter])).rows;
+      "SELECT quantity, value, version, source FROM readings WHERE meter_id = $1 AND time >= $2 ORDER BY quantity, version",
+      [zoned.meter, localMidnight({ ...today, d: 1 }, ZONE)])).rows;
 
     // Day without night: refused in the page under the night input (billing prices each zone; half a meter is a missing reading).
     await byTestId(`reading-${day}`).fill('1234,5');
