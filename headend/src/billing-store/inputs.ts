@@ -1,14 +1,16 @@
 /**
  * Loads what the pure accrual needs for one building and month from the database: tariffs, norms
  * and rules in force, the accounts with their premises and meters, the measured consumption of each
- * apartment meter (current reading versions, rejected ones excluded), the meter's measured history
+ * apartment metering point (readings/consumption.ts, the one consumption function), the meter's measured history
  * and how many periods right before were already charged by average (both from stored lines). A meter
  * replaced during the month is one metering point with the meter it replaced (meteringPoints).
  */
 import type { ReadingSource, Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { periodConsumption, type RegisterPoint } from '../vee/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
+import { registerQuantity, zoneQuantities } from '@amr/protocols';
+import type { RegisterPoint } from '../vee/index.js';
+import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
+import type { RegisterConsumption } from '../readings/consumption.js';
 import { BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
@@ -46,44 +48,11 @@ export interface BuildingInputs {
 }
 
 /**
- * The reading that counts at each instant of a meter, around the period: among the versions not
- * rejected on review, the pure preferredReading (staff/import > telemetry > resident, then the latest
- * version). Estimates are not readings: a month without a reading is charged by the fallback.
+ * The reading that counts at each instant of a meter, around the period (readings/consumption-store:
+ * provenance, rejected versions and estimates excluded), for callers that show registers.
  */
 export async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
-  const { rows } = await q.query<{ time: Date; value: number; version: number; source: ReadingSource }>(
-    `SELECT r.time, r.value, r.version, r.source
-       FROM readings r
-      WHERE r.meter_id = $1 AND r.quantity = $2 AND r.time BETWEEN $3::timestamptz - interval '45 days' AND $4::timestamptz + interval '45 days'
-        AND r.value IS NOT NULL AND r.source <> 'estimate'
-        AND NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v
-                                        WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
-                                        ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')
-      ORDER BY r.time, r.version`,
-    [meterId, quantity, start, end],
-  );
-  const byTime = new Map<number, typeof rows>();
-  for (const r of rows) {
-    const t = new Date(r.time).getTime();
-    byTime.set(t, [...(byTime.get(t) ?? []), { ...r, version: Number(r.version) }]);
-  }
-  return [...byTime.entries()].map(([t, cands]) => {
-    const best = preferredReading(cands)!;
-    return { time: new Date(t), value: Number(best.value), version: best.version };
-  });
-}
-
-/**
- * Measured consumption needs a reading inside the period (start, end]: bounds are then aligned by
- * interpolation. Without one the month is "no reading" and the fallback charges it.
- */
-export function measured(points: Array<RegisterPoint & { version: number }>, start: Date, end: Date): { q: number; used: typeof points } | null {
-  const inside = points.filter((p) => p.time > start && p.time <= end);
-  if (inside.length === 0) return null;
-  const pc = periodConsumption(points, { start, end }, {}, { maxExtrapolationMs: 0 });
-  if (!pc) return null;
-  const used = points.filter((p) => p.time >= start && p.time <= end);
-  return { q: pc.consumption, used };
+  return countingReadings(q, meterId, quantity, new Date(start.getTime() - LOOKAROUND_DAYS * 86_400_000), new Date(end.getTime() + LOOKAROUND_DAYS * 86_400_000));
 }
 
 /**
@@ -207,40 +176,24 @@ export async function meteringPoints(q: Queryable, buildingId: number, start: Da
 }
 
 /**
- * Consumption of a metering point: each meter measured over its own stretch and the stretches
- * summed — (removal − old's start) + (new's end − installation) — so the drop from the old register
- * to the new one is never read as a rollover. Null when any stretch lacks a reading.
+ * Consumption of a metering point's registers in the month: the one consumption function over the
+ * chain of meters that stood there (a replacement is bridged by its removal and installation
+ * readings, never read as a rollover), cut at the day the meter became unusable. Each register says
+ * measured (with the readings used), no reading, or an implausible drop (billing falls back and the
+ * line's note says why).
  */
-export async function segmentsConsumption(q: Queryable, mp: MeteringPoint, quantity: string, withReplacementValues: boolean): Promise<{ q: number; used: SourceRef[] } | null> {
-  let total = 0;
-  const used: SourceRef[] = [];
-  const cut = mp.unusableAt;
-  for (const seg of mp.segments) {
-    if (cut && seg.from >= cut) break;
-    const s = cut && seg.to > cut ? { ...seg, to: cut, endValue: null } : seg;
-    let pts = await meterPoints(q, Number(s.meterId), quantity, s.from, seg.to);
-    if (s.to !== seg.to) {
-      // Measured only up to the failure (or verification expiry): the last reading before it stands
-      // at the cut, nothing after it counts; the accrual's fallback charges the rest of the month.
-      pts = pts.filter((p) => p.time <= s.to);
-      const last = pts[pts.length - 1];
-      if (!last || last.time <= s.from) return null;
-      if (last.time < s.to) pts.push({ time: s.to, value: last.value, version: 0 });
-    }
-    // The replacement record's readings stand at the bounds when no reading row is there.
-    if (withReplacementValues) {
-      for (const [at, v] of [[s.from, s.startValue], [s.to, s.endValue]] as const) {
-        if (v !== null && !pts.some((p) => p.time.getTime() === at.getTime())) pts.push({ time: at, value: v, version: 0 });
-      }
-      pts.sort((a, b) => a.time.getTime() - b.time.getTime());
-    }
-    const m = measured(pts, s.from, s.to);
-    if (!m) return null;
-    total += m.q;
-    used.push(...m.used.filter((p) => p.version > 0).map((p) => ({ meterId: Number(s.meterId), time: p.time.toISOString(), version: p.version })));
-  }
-  return { q: total, used };
+export async function pointConsumption(q: Queryable, mp: MeteringPoint, quantities: readonly string[], start: Date, end: Date): Promise<Record<string, RegisterConsumption>> {
+  const segs = mp.segments;
+  const pc = await loadPointConsumption(q, {
+    meterIds: segs.map((s) => Number(s.meterId)), quantities, recordQuantity: registerQuantity(mp.resource),
+    period: { start, end }, span: { start: segs[0].from, end: segs[segs.length - 1].to }, unusableFrom: mp.unusableAt,
+  });
+  return pc.registers;
 }
+
+const sourcesOf = (r: RegisterConsumption): SourceRef[] => (r.status !== 'measured' ? [] : r.readings
+  .filter((p) => (p.version ?? 0) > 0 && p.meterId !== undefined)
+  .map((p) => ({ meterId: p.meterId!, time: p.time.toISOString(), version: p.version! })));
 
 export async function loadBuildingInputs(q: Queryable, buildingId: number, period: string): Promise<BuildingInputs> {
   const b = await q.query<{ org_id: string; start: Date; end: Date }>(
@@ -282,17 +235,23 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
     const own = points.filter((m) => m.premiseId === a.premise_id && billable.has(m.resource));
     const inputs: MeterBillingInput[] = [];
     for (const m of own) {
-      // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed.
+      // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed, or
+      // the month falls back (split by the zone shares).
       const t = tariffFor(tariffs, m.resource, periodKey);
-      const quantities = t.kind === 'zones' ? t.prices.map((_, i) => `energy_t${i + 1}_kwh`) : [primaryQuantity(m.resource)];
-      const perQ: Array<{ q: number; used: SourceRef[] } | null> = [];
-      for (const qn of quantities) perQ.push(await segmentsConsumption(q, m, qn, qn === primaryQuantity(m.resource)));
-      const complete = perQ.every((x) => x !== null);
+      const quantities = t.kind === 'zones' ? zoneQuantities(t.prices.length) : [registerQuantity(m.resource)];
+      const regs = await pointConsumption(q, m, quantities, start, end);
+      const perQ = quantities.map((qn) => regs[qn]);
+      const complete = perQ.every((x) => x.status === 'measured');
+      const quantityOf = (x: RegisterConsumption) => (x.status === 'measured' ? x.quantity : 0);
       // Heat registers count kWh, heat tariffs and norms are per Gcal.
-      const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : toBillingUnit(m.resource, perQ[0]!.q);
-      if (complete) sources.set(m.meterId, perQ.flatMap((x) => x!.used));
+      const value = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
+      if (complete) sources.set(m.meterId, perQ.flatMap(sourcesOf));
+      const why = perQ.map((x, i) => (x.status === 'implausible_drop' ? `${quantities[i]}: ${x.message}` : null)).filter((x) => x !== null).join('; ');
       const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
-      inputs.push({ meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom });
+      inputs.push({
+        meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom,
+        ...(value === null && why ? { noReadingReason: why } : {}),
+      });
     }
     const metered = new Set(own.map((m) => m.resource));
     const unmetered = [...billable].filter((r) => !metered.has(r) && norms[r] !== undefined && !(r === 'heat' && heatingByArea));
