@@ -5,13 +5,13 @@
  * and how many periods right before were already charged by average (both from stored lines). A meter
  * replaced during the month is one metering point with the meter it replaced (meteringPoints).
  */
-import type { ReadingSource, Resource } from '@amr/protocols';
+import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import type { RegisterPoint } from '../vee/index.js';
 import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
 import type { RegisterConsumption } from '../readings/consumption.js';
-import { BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { BillingRules, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
