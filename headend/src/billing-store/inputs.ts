@@ -10,7 +10,7 @@ import type { Queryable } from '../db/types.js';
 import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import type { RegisterPoint } from '../vee/index.js';
 import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
-import type { RegisterConsumption } from '../readings/consumption.js';
+import type { AttributedBy, RegisterConsumption } from '../readings/consumption.js';
 import { BillingRules, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
@@ -60,9 +60,9 @@ export async function meterPoints(q: Queryable, meterId: number, quantity: strin
  * successor). Each past month counts as it stands now: its regular lines, or — when a closed month
  * was recalculated — the latest recalculation's lines (a batch of reversals alone leaves nothing).
  */
-async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number }> {
-  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; adjustment_kind: string | null; at: string }>(
-    `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, adjustment_kind,
+async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> }> {
+  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }>(
+    `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, parts, adjustment_kind,
             CASE WHEN kind = 'regular' THEN '0' ELSE (extract(epoch FROM computed_at) * 1000000)::bigint::text END AS at
        FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) < $2::date
         AND (kind = 'regular' OR adjustment_kind IN ('reversal', 'recalculated'))`,
@@ -74,12 +74,20 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
     if (!latest.has(k) || BigInt(r.at) > latest.get(k)!) latest.set(k, BigInt(r.at));
   }
   const sums = new Map<string, { period: string; method: string; quantity: number }>();
+  // What each past month charged by a substitute (average or norm), per tariff part (zone): a window
+  // reading after a month without one covers that month too, and that charge is deducted from it.
+  const substituted = new Map<string, number[]>();
   for (const r of all) {
     if (BigInt(r.at) !== latest.get(`${r.period}|${r.meter_id}`) || r.adjustment_kind === 'reversal') continue;
     const k = `${r.period}|${r.method}`;
     const c = sums.get(k) ?? { period: r.period, method: r.method, quantity: 0 };
     c.quantity += Number(r.quantity);
     sums.set(k, c);
+    if (r.method === 'average' || r.method === 'norm') {
+      const acc = substituted.get(r.period) ?? [];
+      (r.parts ?? []).forEach((p, i) => { acc[i] = (acc[i] ?? 0) + Number(p.quantity); });
+      substituted.set(r.period, acc);
+    }
   }
   const rows = [...sums.values()].sort((a, b) => a.period.localeCompare(b.period));
   const history: MonthHistory[] = rows.filter((r) => r.method === 'measured').map((r) => {
@@ -92,7 +100,7 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
   for (const r of rows) byPeriod.set(r.period, (byPeriod.get(r.period) ?? new Set()).add(r.method));
   let used = 0;
   for (let p = prevPeriod(period); byPeriod.get(p)?.has('average') && !byPeriod.get(p)?.has('measured'); p = prevPeriod(p)) used++;
-  return { history, averagePeriodsUsed: used };
+  return { history, averagePeriodsUsed: used, substituted };
 }
 
 /** A stretch of the period during which one physical meter stood at a metering point. */
@@ -182,13 +190,32 @@ export async function meteringPoints(q: Queryable, buildingId: number, start: Da
  * measured (with the readings used), no reading, or an implausible drop (billing falls back and the
  * line's note says why).
  */
-export async function pointConsumption(q: Queryable, mp: MeteringPoint, quantities: readonly string[], start: Date, end: Date): Promise<Record<string, RegisterConsumption>> {
+export async function pointConsumption(q: Queryable, mp: MeteringPoint, quantities: readonly string[], start: Date, end: Date): Promise<{ registers: Record<string, RegisterConsumption>; attributedBy: AttributedBy }> {
   const segs = mp.segments;
   const pc = await loadPointConsumption(q, {
     meterIds: segs.map((s) => Number(s.meterId)), quantities, recordQuantity: registerQuantity(mp.resource),
     period: { start, end }, span: { start: segs[0].from, end: segs[segs.length - 1].to }, unusableFrom: mp.unusableAt,
   });
-  return pc.registers;
+  return { registers: pc.registers, attributedBy: pc.attributedBy };
+}
+
+/** 'YYYY-MM-01' of the local month an instant falls in. */
+function localMonth(t: Date, timezone: string): string {
+  const p = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit' }).formatToParts(t);
+  return `${p.find((x) => x.type === 'year')!.value}-${p.find((x) => x.type === 'month')!.value}-01`;
+}
+
+/**
+ * A window reading whose previous closing reading is older than last month covers the months in
+ * between too (ПП 354 п. 61): what those months were charged by average or norm is deducted, per
+ * zone, so no consumption is charged twice. Returns the deduction per register and the months, or null.
+ */
+function coveredSubstitutes(opening: Date, period: string, timezone: string, substituted: ReadonlyMap<string, number[]>, registers: number): { perRegister: number[]; months: string[] } | null {
+  const from = nextPeriod(localMonth(opening, timezone));
+  const months = [...substituted.keys()].filter((p) => p >= from && p < period).sort();
+  if (months.length === 0) return null;
+  const perRegister = Array.from({ length: registers }, (_, i) => months.reduce((s, p) => s + (registers === 1 ? substituted.get(p)!.reduce((a, b) => a + b, 0) : (substituted.get(p)![i] ?? 0)), 0));
+  return { perRegister, months: months.map((p) => p.slice(0, 7)) };
 }
 
 const sourcesOf = (r: RegisterConsumption): SourceRef[] => (r.status !== 'measured' ? [] : r.readings
@@ -196,13 +223,14 @@ const sourcesOf = (r: RegisterConsumption): SourceRef[] => (r.status !== 'measur
   .map((p) => ({ meterId: p.meterId!, time: p.time.toISOString(), version: p.version! })));
 
 export async function loadBuildingInputs(q: Queryable, buildingId: number, period: string): Promise<BuildingInputs> {
-  const b = await q.query<{ org_id: string; start: Date; end: Date }>(
-    `SELECT org_id, ($2::timestamp AT TIME ZONE timezone) AS start, (($2::timestamp + interval '1 month') AT TIME ZONE timezone) AS end
+  const b = await q.query<{ org_id: string; timezone: string; start: Date; end: Date }>(
+    `SELECT org_id, timezone, ($2::timestamp AT TIME ZONE timezone) AS start, (($2::timestamp + interval '1 month') AT TIME ZONE timezone) AS end
        FROM buildings WHERE id = $1`,
     [buildingId, period],
   );
   if (!b.rows[0]) throw new BillingError('not_found', `building ${buildingId} not found`);
   const orgId = Number(b.rows[0].org_id);
+  const timezone = b.rows[0].timezone;
   const start = new Date(b.rows[0].start);
   const end = new Date(b.rows[0].end);
 
@@ -239,18 +267,28 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       // the month falls back (split by the zone shares).
       const t = tariffFor(tariffs, m.resource, periodKey);
       const quantities = t.kind === 'zones' ? zoneQuantities(t.prices.length) : [registerQuantity(m.resource)];
-      const regs = await pointConsumption(q, m, quantities, start, end);
-      const perQ = quantities.map((qn) => regs[qn]);
+      const pc = await pointConsumption(q, m, quantities, start, end);
+      const perQ = quantities.map((qn) => pc.registers[qn]);
       const complete = perQ.every((x) => x.status === 'measured');
       const quantityOf = (x: RegisterConsumption) => (x.status === 'measured' ? x.quantity : 0);
+      const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
       // Heat registers count kWh, heat tariffs and norms are per Gcal.
-      const value = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
+      let value: number | number[] | null = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
+      let measuredNote: string | undefined;
+      const first = perQ[0];
+      if (value !== null && pc.attributedBy === 'window' && first.status === 'measured' && first.readings.length > 0) {
+        const covered = coveredSubstitutes(first.readings[0].time, period, timezone, h.substituted, quantities.length);
+        if (covered) {
+          value = typeof value === 'number' ? value - covered.perRegister[0] : value.map((v, i) => v - covered.perRegister[i]);
+          measuredNote = `readings ${first.readings[0].time.toISOString().slice(0, 10)} – ${first.readings[first.readings.length - 1].time.toISOString().slice(0, 10)} cover ${covered.months.join(', ')} too: `
+            + `their substitute charge (${covered.perRegister.map((x) => +x.toFixed(6)).join(' + ')}) deducted`;
+        }
+      }
       if (complete) sources.set(m.meterId, perQ.flatMap(sourcesOf));
       const why = perQ.map((x, i) => (x.status === 'implausible_drop' ? `${quantities[i]}: ${x.message}` : null)).filter((x) => x !== null).join('; ');
-      const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
       inputs.push({
         meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom,
-        ...(value === null && why ? { noReadingReason: why } : {}),
+        ...(value === null && why ? { noReadingReason: why } : {}), ...(measuredNote ? { measuredNote } : {}),
       });
     }
     const metered = new Set(own.map((m) => m.resource));

@@ -32,6 +32,8 @@ export interface MeterBillingInput {
   unusableFrom?: Date | null;
   /** Why `measured` is null when it is not simply a missing reading (e.g. the register went down implausibly): put in the fallback line's note. */
   noReadingReason?: string;
+  /** How the measured value was found when it needs saying (e.g. a substitute charge of a month it covers deducted): the line's note. */
+  measuredNote?: string;
 }
 
 export interface AccountBillingInput {
@@ -114,7 +116,7 @@ export function accrueAccount(input: AccountBillingInput): AccrualLine[] {
       lines.push(fallback(input, m, periodDays, periodDays, m.noReadingReason ? `no usable reading (${m.noReadingReason})` : 'no reading'));
       continue;
     }
-    lines.push(line(input, m.resource, m.meterId, 'measured', m.measured));
+    lines.push(line(input, m.resource, m.meterId, 'measured', m.measured, m.measuredNote));
     if (cut) {
       const rest = Math.round((input.period.end.getTime() - cut.getTime()) / DAY);
       if (rest > 0) lines.push(fallback(input, m, rest, periodDays, `meter unusable since ${cut.toISOString().slice(0, 10)}`));

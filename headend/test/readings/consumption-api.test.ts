@@ -159,6 +159,22 @@ describe('billing through the one consumption function', () => {
     expect(cal.lines[0].quantity).toBeCloseTo(115 + (8 * 16) / 30 - (110 + (5 * 17) / 31), 9);
   });
 
+  it('a missed window: October charged by norm, November\'s reading covers both months and the norm is deducted (never charged twice)', async () => {
+    const b = await building('ул. Пропущенная, 3');
+    const { p, a } = await flat(b, '1', 2);
+    await h.opened.db.query(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4) ON CONFLICT DO NOTHING`, [org]);
+    const m = await meter(b, p, 'cold_water', 'CW-GAP', 5);
+    await reading(m, '2026-09-15T00:00:00Z', 'volume_m3', 100);
+    await reading(m, '2026-11-15T00:00:00Z', 'volume_m3', 115);
+    // October has no reading of its own and no history: norm 4 × 2 = 8 m³ × 50 ₽ = 400.00 ₽.
+    const oct = await compute(b, '2026-10', 'cold_water');
+    expect(oct.lines.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([[a, 'norm', 8, 40000]]);
+    // November: 115 − 100 = 15 m³ over Oct + Nov, minus October's 8 m³ = 7 m³ × 50 ₽ = 350.00 ₽; 8 + 7 = 15 in all.
+    const nov = await compute(b, '2026-11', 'cold_water');
+    expect(nov.lines.map((l) => [l.method, l.quantity, l.amount])).toEqual([['measured', 7, 35000]]);
+    expect(nov.lines[0].note).toMatch(/cover 2026-10 too: their substitute charge \(8\) deducted/);
+  });
+
   it('the registry serves period_attribution (window by default) and refuses a wrong value naming the field', async () => {
     const b = await building('ул. Новая, 1');
     const got = await h.call('GET', `/buildings/${b}`, h.adminToken);
