@@ -91,10 +91,11 @@ export async function loadPointConsumption(q: Queryable, req: PointRequest): Pro
   if (!meta) throw new Error(`meter ${head} not found`);
   const attribution = req.attribution ?? meta.period_attribution;
   const { start, end } = req.period;
-  const telemetered = attribution === 'calendar' || (await q.query(
+  // Interpolated when the building says so or the point is telemetered in the period (any telemetry reading).
+  const interpolate = attribution === 'calendar' || (await q.query(
     `SELECT 1 FROM readings WHERE meter_id = ANY($1::bigint[]) AND quantity = ANY($2::text[]) AND source = 'telemetry' AND time BETWEEN $3 AND $4 LIMIT 1`,
     [ids, req.quantities, start, end])).rows.length > 0;
-  const from = new Date(start.getTime() - (telemetered ? LOOKAROUND_DAYS : MANUAL_HISTORY_DAYS) * DAY);
+  const from = new Date(start.getTime() - (interpolate ? LOOKAROUND_DAYS : MANUAL_HISTORY_DAYS) * DAY);
   const to = new Date(end.getTime() + LOOKAROUND_DAYS * DAY);
   // Replacements inside the chain, and the one that installed its first meter (its installation reading opens the series).
   const reps: ChainReplacement[] = (await q.query<{ old_meter_id: string; new_meter_id: string; replaced_at: Date; removal_reading: number | null; installation_reading: number | null }>(
@@ -120,7 +121,7 @@ export async function loadPointConsumption(q: Queryable, req: PointRequest): Pro
   }
   const result = consumption({
     period: req.period, registers, registerDigits: meta.register_digits === null ? null : Number(meta.register_digits), replacements,
-    usualMonthly: usual, attribution: telemetered ? 'calendar' : attribution, span: req.span, unusableFrom: req.unusableFrom, maxExtrapolationMs: req.maxExtrapolationMs,
+    usualMonthly: usual, attribution: interpolate ? 'calendar' : attribution, span: req.span, unusableFrom: req.unusableFrom, maxExtrapolationMs: req.maxExtrapolationMs,
   });
   return { ...result, registerDigits: meta.register_digits === null ? null : Number(meta.register_digits) };
 }
