@@ -165,7 +165,9 @@ async function setUp(now: Date): Promise<void> {
   await createUser(he.db, { username: 'admin', password: 'admin-password', role: 'admin' });
   tokens.admin = (await ok(null, 'POST', '/auth/login', { username: 'admin', password: 'admin-password' })).token;
   ids.org = (await ok(tokens.admin, 'POST', '/organisations', { name: 'ООО «УК Расчёт»' })).id;
-  ids.building = (await ok(tokens.admin, 'POST', '/buildings', { org_id: ids.org, address: sim.endpoints.building, timezone: TZ, common_area_m2: COMMON_AREA })).id;
+  // Readings here are dated at the START of the collection period and close LAST month (see the head
+  // comment): the building's 'calendar' period attribution (docs/billing.md), interpolation to the bounds.
+  ids.building = (await ok(tokens.admin, 'POST', '/buildings', { org_id: ids.org, address: sim.endpoints.building, timezone: TZ, common_area_m2: COMMON_AREA, period_attribution: 'calendar' })).id;
   for (const f of FLATS) {
     const p = await ok(tokens.admin, 'POST', '/premises', { building_id: ids.building, number: String(f.n), kind: 'residential', area_m2: f.area, residents: f.residents });
     ids.premise.set(f.n, p.id);
@@ -481,8 +483,8 @@ interface ExpectedMonth { lines: ExpectedLine[]; common: ReturnType<typeof commo
  *  - flats 1–4: measured, reading at B[4] − reading at B[3] (flat 3: the inspector's value);
  *    electricity per zone: T1 × 6.43 + T2 × 3.12;
  *  - flat 5: no reading at B[4] → average of its three measured months: (q1 + q2 + q3) / 3 (electricity:
- *    T1 + T2 of each month), at the new cold-water price; electricity at the day price;
- *  - flat 6: no reading and no history → norm × 2 residents (electricity at the day price);
+ *    T1 + T2 of each month), at the new cold-water price; electricity split 70/30 into T1/T2 (model.ts ZONE_SHARES);
+ *  - flat 6: no reading and no history → norm × 2 residents (electricity split 70/30 likewise);
  *  - ОДН of each resource: ОДПУ (B[4] − B[3]) − Σ of the lines above; cold water capped at
  *    0.005 × 120 m² = 0.6 m³; shared by area (q × area / 305.2 m²) at the month's price (electricity: day price).
  */

@@ -150,9 +150,20 @@ export function measuredLine(accountId: string, resource: Billed, meterId: strin
   return line(accountId, resource, meterId, 'measured', single(q as number, prices[resource]));
 }
 
-/** A substitute (average or norm) quantity: one part; a zone tariff charges it at the day (T1) price. */
+/**
+ * A substitute (average or norm) quantity: one part; a zone tariff splits it by the billing rules'
+ * default zone shares, 70 % day (T1) and 30 % night (T2), each at its zone's price.
+ */
+export const ZONE_SHARES: [number, number] = [0.7, 0.3];
 export function substituteLine(accountId: string, resource: Billed, meterId: string, method: 'average' | 'norm', q: number, prices: Prices): ExpectedLine {
-  return line(accountId, resource, meterId, method, single(q, resource === 'electricity' ? prices.electricity[0] : prices[resource]));
+  if (resource === 'electricity') {
+    const [d, n] = [q * ZONE_SHARES[0], q * ZONE_SHARES[1]];
+    return line(accountId, resource, meterId, method, [
+      { label: 'T1', quantity: d, price: prices.electricity[0], amount: kop(d, prices.electricity[0]) },
+      { label: 'T2', quantity: n, price: prices.electricity[1], amount: kop(n, prices.electricity[1]) },
+    ]);
+  }
+  return line(accountId, resource, meterId, method, single(q, prices[resource]));
 }
 
 export interface CommonHouseExpect {

@@ -9,9 +9,9 @@
  */
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { primaryQuantity } from '../api/services/readings.js';
+import { registerQuantity } from '@amr/protocols';
+import { loadPointConsumption } from '../readings/consumption-store.js';
 import { areaNote, charge, commonHouseVolume, tariffFor, toBillingUnit, type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion } from '../billing/index.js';
-import { measured, meterPoints } from './inputs.js';
 import { loadAreaBase } from './area.js';
 
 export interface CommonHouseSummary {
@@ -54,13 +54,18 @@ export interface Ctx {
   heatingByArea?: boolean;
 }
 
-/** Σ measured consumption of the meters in the billing unit (Gcal for heat); null when one has no reading. */
+/**
+ * Σ measured consumption of the meters in the billing unit (Gcal for heat), by the one consumption
+ * function (register digits, rollover, the building's period attribution); null when one has no
+ * reading or its register went down implausibly (then there is no volume to distribute).
+ */
 export async function sumMeasured(q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date): Promise<number | null> {
   let total = 0;
   for (const id of meterIds) {
-    const m = measured(await meterPoints(q, id, primaryQuantity(resource), start, end), start, end);
-    if (!m) return null;
-    total += m.q;
+    const qn = registerQuantity(resource);
+    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start, end } })).registers[qn];
+    if (r.status !== 'measured') return null;
+    total += r.quantity;
   }
   return toBillingUnit(resource, total);
 }

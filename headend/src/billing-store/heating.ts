@@ -18,8 +18,8 @@ import {
   annualHeatingCorrectionByPremise, areaNote, charge, heatingFallback, heatingMonthVolume, heatingShare, tariffFor, toBillingUnit,
   type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
-import { measured, meterPoints } from './inputs.js';
+import { registerQuantity } from '@amr/protocols';
+import { loadPointConsumption } from '../readings/consumption-store.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
 import { loadAreaBase } from './area.js';
 
@@ -48,16 +48,14 @@ export interface HeatingSummary {
   correction: { year: number; actualHeat: number; chargedHeat: number } | null;
 }
 
-/** Heat of the building meters over a long stretch from the readings around its two bounds only. */
+/** Heat of the building meters over a long stretch, interpolated from the readings around its two bounds only. */
 async function heatBetween(q: Queryable, meterIds: number[], from: Date, to: Date): Promise<number | null> {
   let total = 0;
-  const qn = primaryQuantity('heat');
+  const qn = registerQuantity('heat');
   for (const id of meterIds) {
-    const pts = [...await meterPoints(q, id, qn, from, from), ...await meterPoints(q, id, qn, to, to)];
-    const byTime = new Map(pts.map((p) => [p.time.getTime(), p]));
-    const m = measured([...byTime.values()].sort((a, b) => a.time.getTime() - b.time.getTime()), from, to);
-    if (!m) return null;
-    total += m.q;
+    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start: from, end: to }, attribution: 'calendar', aroundBoundsOnly: true })).registers[qn];
+    if (r.status !== 'measured') return null;
+    total += r.quantity;
   }
   return toBillingUnit('heat', total);
 }

@@ -5,4 +5,4 @@ export { billingFeed, type FeedRow, type FeedValidation } from './feed.js';
 export { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
 export { heatingLines, type HeatingSummary } from './heating.js';
 export { linesXlsx, accountLabels, XLSX_HEADER, type AccountLabel } from './export.js';
-export { meteringPoints, segmentsConsumption, type MeteringPoint, type Segment } from './inputs.js';
+export { meteringPoints, pointConsumption, type MeteringPoint, type Segment } from './inputs.js';

@@ -1,15 +1,17 @@
 /**
  * Loads what the pure accrual needs for one building and month from the database: tariffs, norms
  * and rules in force, the accounts with their premises and meters, the measured consumption of each
- * apartment meter (current reading versions, rejected ones excluded), the meter's measured history
+ * apartment metering point (readings/consumption.ts, the one consumption function), the meter's measured history
  * and how many periods right before were already charged by average (both from stored lines). A meter
  * replaced during the month is one metering point with the meter it replaced (meteringPoints).
  */
-import type { ReadingSource, Resource } from '@amr/protocols';
+import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { periodConsumption, type RegisterPoint } from '../vee/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
-import { billedByArea, BillingRules, preferredReading, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { registerQuantity, zoneQuantities } from '@amr/protocols';
+import type { RegisterPoint } from '../vee/index.js';
+import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
+import type { AttributedBy, RegisterConsumption } from '../readings/consumption.js';
+import { billedByArea, BillingRules, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -46,46 +48,11 @@ export interface BuildingInputs {
 }
 
 /**
- * The reading that counts at each instant of a meter, around the period: among the versions not
- * rejected on review, the pure preferredReading (staff/import > telemetry > resident, then the latest
- * version). Estimates are not readings: a month without a reading is charged by the fallback.
+ * The reading that counts at each instant of a meter, around the period (readings/consumption-store:
+ * provenance, rejected versions and estimates excluded), for callers that show registers.
  */
 export async function meterPoints(q: Queryable, meterId: number, quantity: string, start: Date, end: Date): Promise<Array<RegisterPoint & { version: number }>> {
-  // NULL-valued versions take part in the choice: a NULL staff version withdraws its instant (an
-  // undone replacement, registry/replacement.ts) and the instant is skipped below.
-  const { rows } = await q.query<{ time: Date; value: number | null; version: number; source: ReadingSource }>(
-    `SELECT r.time, r.value, r.version, r.source
-       FROM readings r
-      WHERE r.meter_id = $1 AND r.quantity = $2 AND r.time BETWEEN $3::timestamptz - interval '45 days' AND $4::timestamptz + interval '45 days'
-        AND r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff')
-        AND NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v
-                                        WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
-                                        ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')
-      ORDER BY r.time, r.version`,
-    [meterId, quantity, start, end],
-  );
-  const byTime = new Map<number, typeof rows>();
-  for (const r of rows) {
-    const t = new Date(r.time).getTime();
-    byTime.set(t, [...(byTime.get(t) ?? []), { ...r, version: Number(r.version) }]);
-  }
-  return [...byTime.entries()].flatMap(([t, cands]) => {
-    const best = preferredReading(cands)!;
-    return best.value === null ? [] : [{ time: new Date(t), value: Number(best.value), version: best.version }];
-  });
-}
-
-/**
- * Measured consumption needs a reading inside the period (start, end]: bounds are then aligned by
- * interpolation. Without one the month is "no reading" and the fallback charges it.
- */
-export function measured(points: Array<RegisterPoint & { version: number }>, start: Date, end: Date): { q: number; used: typeof points } | null {
-  const inside = points.filter((p) => p.time > start && p.time <= end);
-  if (inside.length === 0) return null;
-  const pc = periodConsumption(points, { start, end }, {}, { maxExtrapolationMs: 0 });
-  if (!pc) return null;
-  const used = points.filter((p) => p.time >= start && p.time <= end);
-  return { q: pc.consumption, used };
+  return countingReadings(q, meterId, quantity, new Date(start.getTime() - LOOKAROUND_DAYS * 86_400_000), new Date(end.getTime() + LOOKAROUND_DAYS * 86_400_000));
 }
 
 /**
@@ -93,9 +60,9 @@ export function measured(points: Array<RegisterPoint & { version: number }>, sta
  * successor). Each past month counts as it stands now: its regular lines, or — when a closed month
  * was recalculated — the latest recalculation's lines (a batch of reversals alone leaves nothing).
  */
-async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number }> {
-  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; adjustment_kind: string | null; at: string }>(
-    `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, adjustment_kind,
+async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> }> {
+  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }>(
+    `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, parts, adjustment_kind,
             CASE WHEN kind = 'regular' THEN '0' ELSE (extract(epoch FROM computed_at) * 1000000)::bigint::text END AS at
        FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) < $2::date
         AND (kind = 'regular' OR adjustment_kind IN ('reversal', 'recalculated'))`,
@@ -107,12 +74,20 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
     if (!latest.has(k) || BigInt(r.at) > latest.get(k)!) latest.set(k, BigInt(r.at));
   }
   const sums = new Map<string, { period: string; method: string; quantity: number }>();
+  // What each past month charged by a substitute (average or norm), per tariff part (zone): a window
+  // reading after a month without one covers that month too, and that charge is deducted from it.
+  const substituted = new Map<string, number[]>();
   for (const r of all) {
     if (BigInt(r.at) !== latest.get(`${r.period}|${r.meter_id}`) || r.adjustment_kind === 'reversal') continue;
     const k = `${r.period}|${r.method}`;
     const c = sums.get(k) ?? { period: r.period, method: r.method, quantity: 0 };
     c.quantity += Number(r.quantity);
     sums.set(k, c);
+    if (r.method === 'average' || r.method === 'norm') {
+      const acc = substituted.get(r.period) ?? [];
+      (r.parts ?? []).forEach((p, i) => { acc[i] = (acc[i] ?? 0) + Number(p.quantity); });
+      substituted.set(r.period, acc);
+    }
   }
   const rows = [...sums.values()].sort((a, b) => a.period.localeCompare(b.period));
   const history: MonthHistory[] = rows.filter((r) => r.method === 'measured').map((r) => {
@@ -125,7 +100,7 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
   for (const r of rows) byPeriod.set(r.period, (byPeriod.get(r.period) ?? new Set()).add(r.method));
   let used = 0;
   for (let p = prevPeriod(period); byPeriod.get(p)?.has('average') && !byPeriod.get(p)?.has('measured'); p = prevPeriod(p)) used++;
-  return { history, averagePeriodsUsed: used };
+  return { history, averagePeriodsUsed: used, substituted };
 }
 
 /** A stretch of the period during which one physical meter stood at a metering point. */
@@ -209,49 +184,53 @@ export async function meteringPoints(q: Queryable, buildingId: number, start: Da
 }
 
 /**
- * Consumption of a metering point: each meter measured over its own stretch and the stretches
- * summed — (removal − old's start) + (new's end − installation) — so the drop from the old register
- * to the new one is never read as a rollover. Null when any stretch lacks a reading.
+ * Consumption of a metering point's registers in the month: the one consumption function over the
+ * chain of meters that stood there (a replacement is bridged by its removal and installation
+ * readings, never read as a rollover), cut at the day the meter became unusable. Each register says
+ * measured (with the readings used), no reading, or an implausible drop (billing falls back and the
+ * line's note says why).
  */
-export async function segmentsConsumption(q: Queryable, mp: MeteringPoint, quantity: string, withReplacementValues: boolean): Promise<{ q: number; used: SourceRef[] } | null> {
-  let total = 0;
-  const used: SourceRef[] = [];
-  const cut = mp.unusableAt;
-  for (const seg of mp.segments) {
-    if (cut && seg.from >= cut) break;
-    const s = cut && seg.to > cut ? { ...seg, to: cut, endValue: null } : seg;
-    let pts = await meterPoints(q, Number(s.meterId), quantity, s.from, seg.to);
-    if (s.to !== seg.to) {
-      // Measured only up to the failure (or verification expiry): the last reading before it stands
-      // at the cut, nothing after it counts; the accrual's fallback charges the rest of the month.
-      pts = pts.filter((p) => p.time <= s.to);
-      const last = pts[pts.length - 1];
-      if (!last || last.time <= s.from) return null;
-      if (last.time < s.to) pts.push({ time: s.to, value: last.value, version: 0 });
-    }
-    // The replacement record's readings stand at the bounds when no reading row is there.
-    if (withReplacementValues) {
-      for (const [at, v] of [[s.from, s.startValue], [s.to, s.endValue]] as const) {
-        if (v !== null && !pts.some((p) => p.time.getTime() === at.getTime())) pts.push({ time: at, value: v, version: 0 });
-      }
-      pts.sort((a, b) => a.time.getTime() - b.time.getTime());
-    }
-    const m = measured(pts, s.from, s.to);
-    if (!m) return null;
-    total += m.q;
-    used.push(...m.used.filter((p) => p.version > 0).map((p) => ({ meterId: Number(s.meterId), time: p.time.toISOString(), version: p.version })));
-  }
-  return { q: total, used };
+export async function pointConsumption(q: Queryable, mp: MeteringPoint, quantities: readonly string[], start: Date, end: Date): Promise<{ registers: Record<string, RegisterConsumption>; attributedBy: AttributedBy }> {
+  const segs = mp.segments;
+  const pc = await loadPointConsumption(q, {
+    meterIds: segs.map((s) => Number(s.meterId)), quantities, recordQuantity: registerQuantity(mp.resource),
+    period: { start, end }, span: { start: segs[0].from, end: segs[segs.length - 1].to }, unusableFrom: mp.unusableAt,
+  });
+  return { registers: pc.registers, attributedBy: pc.attributedBy };
 }
 
+/** 'YYYY-MM-01' of the local month an instant falls in. */
+function localMonth(t: Date, timezone: string): string {
+  const p = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit' }).formatToParts(t);
+  return `${p.find((x) => x.type === 'year')!.value}-${p.find((x) => x.type === 'month')!.value}-01`;
+}
+
+/**
+ * A window reading whose previous closing reading is older than last month covers the months in
+ * between too (ПП 354 п. 61): what those months were charged by average or norm is deducted, per
+ * zone, so no consumption is charged twice. Returns the deduction per register and the months, or null.
+ */
+function coveredSubstitutes(opening: Date, period: string, timezone: string, substituted: ReadonlyMap<string, number[]>, registers: number): { perRegister: number[]; months: string[] } | null {
+  const from = nextPeriod(localMonth(opening, timezone));
+  const months = [...substituted.keys()].filter((p) => p >= from && p < period).sort();
+  if (months.length === 0) return null;
+  const perRegister = Array.from({ length: registers }, (_, i) => months.reduce((s, p) => s + (registers === 1 ? substituted.get(p)!.reduce((a, b) => a + b, 0) : (substituted.get(p)![i] ?? 0)), 0));
+  return { perRegister, months: months.map((p) => p.slice(0, 7)) };
+}
+
+const sourcesOf = (r: RegisterConsumption): SourceRef[] => (r.status !== 'measured' ? [] : r.readings
+  .filter((p) => (p.version ?? 0) > 0 && p.meterId !== undefined)
+  .map((p) => ({ meterId: p.meterId!, time: p.time.toISOString(), version: p.version! })));
+
 export async function loadBuildingInputs(q: Queryable, buildingId: number, period: string): Promise<BuildingInputs> {
-  const b = await q.query<{ org_id: string; start: Date; end: Date }>(
-    `SELECT org_id, ($2::timestamp AT TIME ZONE timezone) AS start, (($2::timestamp + interval '1 month') AT TIME ZONE timezone) AS end
+  const b = await q.query<{ org_id: string; timezone: string; start: Date; end: Date }>(
+    `SELECT org_id, timezone, ($2::timestamp AT TIME ZONE timezone) AS start, (($2::timestamp + interval '1 month') AT TIME ZONE timezone) AS end
        FROM buildings WHERE id = $1`,
     [buildingId, period],
   );
   if (!b.rows[0]) throw new BillingError('not_found', `building ${buildingId} not found`);
   const orgId = Number(b.rows[0].org_id);
+  const timezone = b.rows[0].timezone;
   const start = new Date(b.rows[0].start);
   const end = new Date(b.rows[0].end);
 
@@ -284,17 +263,33 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
     const own = points.filter((m) => m.premiseId === a.premise_id && billable.has(m.resource));
     const inputs: MeterBillingInput[] = [];
     for (const m of own) {
-      // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed.
+      // A zone tariff is charged from the zone registers (energy_t1_kwh …); all of them are needed, or
+      // the month falls back (split by the zone shares).
       const t = tariffFor(tariffs, m.resource, periodKey);
-      const quantities = t.kind === 'zones' ? t.prices.map((_, i) => `energy_t${i + 1}_kwh`) : [primaryQuantity(m.resource)];
-      const perQ: Array<{ q: number; used: SourceRef[] } | null> = [];
-      for (const qn of quantities) perQ.push(await segmentsConsumption(q, m, qn, qn === primaryQuantity(m.resource)));
-      const complete = perQ.every((x) => x !== null);
-      // Heat registers count kWh, heat tariffs and norms are per Gcal.
-      const value = !complete ? null : t.kind === 'zones' ? perQ.map((x) => x!.q) : toBillingUnit(m.resource, perQ[0]!.q);
-      if (complete) sources.set(m.meterId, perQ.flatMap((x) => x!.used));
+      const quantities = t.kind === 'zones' ? zoneQuantities(t.prices.length) : [registerQuantity(m.resource)];
+      const pc = await pointConsumption(q, m, quantities, start, end);
+      const perQ = quantities.map((qn) => pc.registers[qn]);
+      const complete = perQ.every((x) => x.status === 'measured');
+      const quantityOf = (x: RegisterConsumption) => (x.status === 'measured' ? x.quantity : 0);
       const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
-      inputs.push({ meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom });
+      // Heat registers count kWh, heat tariffs and norms are per Gcal.
+      let value: number | number[] | null = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
+      let measuredNote: string | undefined;
+      const first = perQ[0];
+      if (value !== null && pc.attributedBy === 'window' && first.status === 'measured' && first.readings.length > 0) {
+        const covered = coveredSubstitutes(first.readings[0].time, period, timezone, h.substituted, quantities.length);
+        if (covered) {
+          value = typeof value === 'number' ? value - covered.perRegister[0] : value.map((v, i) => v - covered.perRegister[i]);
+          measuredNote = `readings ${first.readings[0].time.toISOString().slice(0, 10)} – ${first.readings[first.readings.length - 1].time.toISOString().slice(0, 10)} cover ${covered.months.join(', ')} too: `
+            + `their substitute charge (${covered.perRegister.map((x) => +x.toFixed(6)).join(' + ')}) deducted`;
+        }
+      }
+      if (complete) sources.set(m.meterId, perQ.flatMap(sourcesOf));
+      const why = perQ.map((x, i) => (x.status === 'implausible_drop' ? `${quantities[i]}: ${x.message}` : null)).filter((x) => x !== null).join('; ');
+      inputs.push({
+        meterId: m.meterId, resource: m.resource, measured: value, history: h.history, averagePeriodsUsed: h.averagePeriodsUsed, unusableFrom: m.unusableFrom,
+        ...(value === null && why ? { noReadingReason: why } : {}), ...(measuredNote ? { measuredNote } : {}),
+      });
     }
     const metered = new Set(own.map((m) => m.resource));
     const unmetered = [...billable].filter((r) => !metered.has(r) && norms[r] !== undefined && !(r === 'heat' && heatingByArea));

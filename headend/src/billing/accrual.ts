@@ -31,6 +31,10 @@ export interface MeterBillingInput {
   averagePeriodsUsed: number;
   /** Meter failed or verification expired from this date: no reading from then on. */
   unusableFrom?: Date | null;
+  /** Why `measured` is null when it is not simply a missing reading (e.g. the register went down implausibly): put in the fallback line's note. */
+  noReadingReason?: string;
+  /** How the measured value was found when it needs saying (e.g. a substitute charge of a month it covers deducted): the line's note. */
+  measuredNote?: string;
 }
 
 export interface AccountBillingInput {
@@ -75,33 +79,29 @@ function normConsumption(input: AccountBillingInput, resource: Resource, days: n
 }
 
 function line(input: AccountBillingInput, resource: Resource, meterId: string | null, method: AccrualMethod, q: number | readonly number[], note?: string): AccrualLine {
-  const parts = charge(tariffFor(input.tariffs, resource, input.period.start), q);
+  const t = tariffFor(input.tariffs, resource, input.period.start);
+  // A zone tariff and one quantity (norm, average, an unmetered premise): split by the rules' zone shares.
+  const split = t.kind === 'zones' && typeof q === 'number' ? zoneShares(input.rules, t.prices.length) : null;
+  const parts = charge(t, split ? split.map((s) => proportion(q as number, [s], 1)) : q);
   const quantity = sumQuantities(parts.map((p) => p.quantity));
-  return { accountId: input.accountId, resource, meterId, method, quantity, parts, amount: sumKopecks(parts.map((p) => p.amount)), ...(note ? { note } : {}) };
+  const why = split ? `${note ? `${note}; ` : ''}split by zones ${split.map((s) => `${+(s * 100).toFixed(2)}%`).join('/')} (billing rules)` : note;
+  return { accountId: input.accountId, resource, meterId, method, quantity, parts, amount: sumKopecks(parts.map((p) => p.amount)), ...(why ? { note: why } : {}) };
 }
 
-/** Fallback for `days` of the period without a usable reading. */
+/** The rules' fixed zone shares for a 2- or 3-zone tariff, T1 first. */
+export function zoneShares(rules: BillingRules, zones: number): readonly number[] {
+  return zones === 3 ? rules.zoneShares.three : rules.zoneShares.two;
+}
+
+/** Fallback for `days` of the period without a usable reading (a zone tariff splits it by the zone shares, in line()). */
 function fallback(input: AccountBillingInput, m: MeterBillingInput, days: number, periodDays: number, why: string): AccrualLine {
-  const zones = tariffFor(input.tariffs, m.resource, input.period.start).kind === 'zones';
   if (m.averagePeriodsUsed < input.rules.averageMaxPeriods) {
     const avg = averageConsumption(m.history, input.rules, days, periodDays);
-    if (avg !== null) {
-      return zones
-        ? zoneSplit(input, m, avg, 'average', `${why}; average of ${Math.min(m.history.length, input.rules.averageMaxMonths)} months`)
-        : line(input, m.resource, m.meterId, 'average', avg, `${why}; average of ${Math.min(m.history.length, input.rules.averageMaxMonths)} months`);
-    }
+    if (avg !== null) return line(input, m.resource, m.meterId, 'average', avg, `${why}; average of ${Math.min(m.history.length, input.rules.averageMaxMonths)} months`);
   }
   const q = normConsumption(input, m.resource, days, periodDays);
   const note = `${why}; norm × ${input.residents} resident(s)${input.rules.normMultiplier !== 1 ? ` × ${input.rules.normMultiplier}` : ''}`;
-  return zones ? zoneSplit(input, m, q, 'norm', note) : line(input, m.resource, m.meterId, 'norm', q, note);
-}
-
-/** A zone tariff without zone readings: charged at the first zone's (day) price, as a single quantity. */
-function zoneSplit(input: AccountBillingInput, m: MeterBillingInput, q: number, method: AccrualMethod, note: string): AccrualLine {
-  const t = tariffFor(input.tariffs, m.resource, input.period.start);
-  const price = t.kind === 'zones' ? t.prices[0] : 0;
-  const parts = charge({ kind: 'single', price }, q);
-  return { accountId: input.accountId, resource: m.resource, meterId: m.meterId, method, quantity: parts[0].quantity, parts, amount: parts[0].amount, note: `${note}; at the T1 price` };
+  return line(input, m.resource, m.meterId, 'norm', q, note);
 }
 
 export function accrueAccount(input: AccountBillingInput): AccrualLine[] {
@@ -114,10 +114,10 @@ export function accrueAccount(input: AccountBillingInput): AccrualLine[] {
       continue;
     }
     if (m.measured === null) {
-      lines.push(fallback(input, m, periodDays, periodDays, 'no reading'));
+      lines.push(fallback(input, m, periodDays, periodDays, m.noReadingReason ? `no usable reading (${m.noReadingReason})` : 'no reading'));
       continue;
     }
-    lines.push(line(input, m.resource, m.meterId, 'measured', m.measured));
+    lines.push(line(input, m.resource, m.meterId, 'measured', m.measured, m.measuredNote));
     if (cut) {
       const rest = Math.round((input.period.end.getTime() - cut.getTime()) / DAY);
       if (rest > 0) lines.push(fallback(input, m, rest, periodDays, `meter unusable since ${cut.toISOString().slice(0, 10)}`));

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 
+const addsUpToOne = (shares: number[]) => Math.abs(shares.reduce((s, x) => s + x, 0) - 1) < 1e-9;
+
 export const BillingRules = z.object({
   effectiveFrom: z.coerce.date(),
   /** Average of up to `averageMaxMonths` last months of history, needing at least `averageMinMonths`. */
@@ -37,6 +39,15 @@ export const BillingRules = z.object({
      * months (3, as for apartment meters), then the heating norm per m² × area.
      */
     averageMaxPeriods: z.number().int().min(0).default(3),
+  }).prefault({}),
+  /**
+   * A zone (day/night, peak) tariff charged without zone readings — an unmetered premise, a month
+   * charged by average or norm, a zone reading missing — splits the quantity by these fixed shares
+   * (T1 first; each set adds up to 1): 70/30 for two zones, 60/25/15 for three by default.
+   */
+  zoneShares: z.object({
+    two: z.array(z.number().nonnegative()).length(2).refine(addsUpToOne, 'zoneShares.two must add up to 1 (e.g. [0.7, 0.3])').default([0.7, 0.3]),
+    three: z.array(z.number().nonnegative()).length(3).refine(addsUpToOne, 'zoneShares.three must add up to 1 (e.g. [0.6, 0.25, 0.15])').default([0.6, 0.25, 0.15]),
   }).prefault({}),
 });
 export type BillingRules = z.infer<typeof BillingRules>;

@@ -6,6 +6,7 @@
  * start day is after its end day (25–5) crosses the month end. Days past a short month's end are
  * clamped (a window ending on the 31st ends on Feb 28/29).
  */
+import { consumptionBetween, rolloverConsumption } from '../vee/register.js';
 
 export interface LocalDate { y: number; m: number; d: number }
 
@@ -95,6 +96,8 @@ export interface MeterFacts {
   previous: PriorReading | null;
   /** The earliest reading in the 3 months before `previous`, for the average. */
   earliestInThreeMonths: PriorReading | null;
+  /** Register digits (rollover at 10^N), when known: a lower value may then be the register passing zero. */
+  registerDigits?: number | null;
 }
 
 export interface EntryContext {
@@ -117,12 +120,14 @@ const MONTH_MS = 30.44 * 86_400_000;
  * Average monthly consumption over the 3 months before the previous reading, or null when there is
  * less than 2 months of history to average (then no warning is given rather than a noisy one).
  */
-export function averageMonthly(f: Pick<MeterFacts, 'previous' | 'earliestInThreeMonths'>): number | null {
+export function averageMonthly(f: Pick<MeterFacts, 'previous' | 'earliestInThreeMonths' | 'registerDigits'>): number | null {
   const { previous: p, earliestInThreeMonths: e } = f;
   if (!p || !e) return null;
   const months = (p.time.getTime() - e.time.getTime()) / MONTH_MS;
   if (months < 1.9) return null; // "≥ 2 months", with slack for window days moving between months
-  return Math.max(0, p.value - e.value) / months;
+  // The same register arithmetic as billing's (vee/register.ts): a rollover in between counts as wrapped.
+  const c = consumptionBetween(e, p, { registerDigits: f.registerDigits ?? null });
+  return c.decreased ? null : c.consumption / months;
 }
 
 /** The high-consumption warning text, or null. Compares the monthly rate since the previous reading. */
@@ -151,7 +156,12 @@ export function checkEntry(value: number, f: MeterFacts, c: EntryContext): Verdi
     return { ok: false, reason: `meter ${id}: verification expired on ${f.nextVerificationOn}; readings of this meter are not accepted` };
   }
   if (!f.previous) return { ok: true, consumption: null, warning: null };
-  if (value < f.previous.value) return { ok: false, reason: `meter ${id}: ${value} is less than the previous reading ${f.previous.value}` };
+  if (value < f.previous.value) {
+    // The one rollover rule (billing counts the same): plausible only near the top of the register and small against the usual.
+    const wrapped = rolloverConsumption(f.previous.value, value, f.registerDigits, averageMonthly(f), c.readingTime.getTime() - f.previous.time.getTime());
+    if (wrapped === null) return { ok: false, reason: `meter ${id}: ${value} is less than the previous reading ${f.previous.value}` };
+    return { ok: true, consumption: wrapped, warning: `meter ${id}: ${value} is below the previous reading ${f.previous.value}: the ${f.registerDigits}-digit register passed zero, consumption ${round(wrapped)}; confirm to save` };
+  }
   const consumption = value - f.previous.value;
   return { ok: true, consumption, warning: highConsumptionWarning(id, consumption, c.readingTime, f, c.settings.warn_factor) };
 }

@@ -4,9 +4,13 @@
  */
 import type { Queryable } from '../api/queryable.js';
 import type { Resource } from '@amr/protocols';
+import { registerQuantity } from '@amr/protocols';
 import { primaryQuantity, insertReadingVersion, type StoredReading } from '../api/services/readings.js';
-import { sourceRankSql } from '../billing/provenance.js';
+import { countingReadings, NOT_REJECTED_SQL } from '../readings/consumption-store.js';
 import { DEFAULT_SETTINGS, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type MeterFacts, type WindowState, type LocalDate } from './rules.js';
+
+/** The look-back of the high-consumption average: 3 months and the window's slack (as before: '3 months 5 days'). */
+const THREE_MONTHS_MS = (3 * 30.4375 + 5) * 86_400_000;
 
 export const SETTINGS_COLUMNS = 'enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor';
 
@@ -43,33 +47,32 @@ export function periodFor(now: Date, timezone: string, s: CollectionSettings): P
   return { today, window, time: localMidnight(periodOf(window), timezone) };
 }
 
-/** Previous reading before the period (or the installation reading of a replacement meter) and the 3-month look-back. */
-/** A later NULL staff version withdrew the instant (an undone replacement, registry/replacement.ts). */
-const NOT_WITHDRAWN = `NOT EXISTS (SELECT 1 FROM readings w WHERE w.meter_id = r.meter_id AND w.quantity = r.quantity AND w.time = r.time
-                                        AND w.value IS NULL AND w.source = 'staff' AND w.version > r.version)`;
-
+/**
+ * Previous reading before the period (or the installation reading of a replacement meter) and the
+ * 3-month look-back, as billing counts them (readings/consumption-store: staff > telemetry > resident,
+ * then the latest version; versions rejected on review and estimates left out), with the register
+ * digits so a rollover is read the same way billing reads it.
+ */
 export async function meterFacts(q: Queryable, m: MeterRow, before: Date): Promise<MeterFacts> {
-  const quantity = primaryQuantity(m.resource);
-  // The reading that counts at an instant is billing's (staff > telemetry > resident, then the latest
-  // version): the "not below the previous" check and the warning must compare with what was billed.
-  const prevRow = (await q.query<{ time: Date; value: number }>(
-    `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time < $3 AND value IS NOT NULL AND ${NOT_WITHDRAWN}
-      ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, before])).rows[0];
-  let previous = prevRow ? { time: new Date(prevRow.time), value: Number(prevRow.value) } : null;
+  const quantity = registerQuantity(m.resource);
+  const meta = (await q.query<{ register_digits: number | null }>('SELECT register_digits FROM meters WHERE id = $1', [m.id])).rows[0];
+  const registerDigits = meta?.register_digits == null ? null : Number(meta.register_digits);
+  // The latest instant before the period with a reading that may count; then the counting readings of the 3 months up to it.
+  const lastAt = (await q.query<{ time: Date }>(
+    `SELECT r.time FROM readings r WHERE r.meter_id = $1 AND r.quantity = $2 AND r.time < $3 AND r.value IS NOT NULL AND r.source <> 'estimate'
+        AND ${NOT_REJECTED_SQL('r')} ORDER BY r.time DESC LIMIT 1`, [m.id, quantity, before])).rows[0];
+  const history = lastAt
+    ? await countingReadings(q, m.id, quantity, new Date(new Date(lastAt.time).getTime() - THREE_MONTHS_MS), new Date(lastAt.time))
+    : [];
+  const last = history[history.length - 1];
+  let previous = last ? { time: last.time, value: last.value } : null;
   if (!previous) {
     const inst = (await q.query<{ replaced_at: Date; installation_reading: number | null }>(
       'SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 AND undone_at IS NULL ORDER BY replaced_at DESC LIMIT 1', [m.id])).rows[0];
     if (inst?.installation_reading != null) previous = { time: new Date(inst.replaced_at), value: Number(inst.installation_reading) };
   }
-  let earliest = null;
-  if (prevRow) {
-    const e = (await q.query<{ time: Date; value: number }>(
-      `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND value IS NOT NULL
-          AND time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3
-        ORDER BY time ASC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, prevRow.time])).rows[0];
-    if (e) earliest = { time: new Date(e.time), value: Number(e.value) };
-  }
-  return { meterId: m.id, nextVerificationOn: m.next_verification_on, previous, earliestInThreeMonths: earliest };
+  const earliest = last ? { time: history[0].time, value: history[0].value } : null;
+  return { meterId: m.id, nextVerificationOn: m.next_verification_on, previous, earliestInThreeMonths: earliest, registerDigits };
 }
 
 /**

@@ -5,8 +5,9 @@
  */
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { computeImbalance, periodConsumption, type ImbalanceThresholds, type MeterPeriodValue } from '../vee/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
+import { registerQuantity } from '@amr/protocols';
+import { computeImbalance, type ImbalanceThresholds, type MeterPeriodValue } from '../vee/index.js';
+import { consumption, hasDrop, usualMonthly } from '../readings/consumption.js';
 import { periodStartSql, periodUnit, type PeriodBounds } from './periods.js';
 import { buildPoint, chains, flaggedWithin, pointPeriod, type MeterRow, type MeteringPoint, type ReadingRow, type ReplacementRow } from './points.js';
 import { billedByArea } from '../billing/index.js';
@@ -37,6 +38,8 @@ export interface ImbalanceComputation {
 }
 
 const DEFAULT_LOOKAROUND_DAYS = 45;
+/** A bound a little past the last reading is extrapolated from the recent rate (vee/period.ts's default), marked 'estimated'. */
+const DEFAULT_EXTRAPOLATION_MS = 3 * 86_400_000;
 /** Readings kept beyond each bound: enough to interpolate past a few rejected or invalid ones. */
 const EDGE_ROWS = 12;
 
@@ -160,13 +163,20 @@ async function loadReadings(q: Queryable, meterIds: number[], quantity: string, 
   return { rows, usable };
 }
 
-function valueOf(p: MeteringPoint, period: PeriodBounds, usable: ReadonlyMap<number, number>): ImbalanceMeterValue {
+function valueOf(p: MeteringPoint, period: PeriodBounds, usable: ReadonlyMap<number, number>, quantity: string): ImbalanceMeterValue {
   const b = pointPeriod(p, period.start, period.end);
-  const pc = periodConsumption(p.series, b, { registerDigits: p.registerDigits, replacements: p.replacements });
+  // The one consumption function, interpolated to the bounds (the imbalance compares the same span
+  // for every meter): a drop that is no plausible rollover is no value rather than a negative one.
+  const r = consumption({
+    period: b, registers: { [quantity]: p.series }, registerDigits: p.registerDigits, replacements: p.replacements, attribution: 'calendar',
+    maxExtrapolationMs: DEFAULT_EXTRAPOLATION_MS, requireReadingInside: false,
+    usualMonthly: hasDrop(p.series) ? usualMonthly(p.series.filter((s) => s.time < b.start)) : null,
+  }).registers[quantity];
+  const pc = r.status === 'measured' ? r : null;
   return {
     meterId: p.meter.id,
     placement: p.meter.placement,
-    consumption: pc?.consumption ?? null,
+    consumption: pc?.quantity ?? null,
     method: pc?.method ?? null,
     flagged: pc ? flaggedWithin(p.series, b.start, b.end) : p.series.some((s) => s.flagged),
     ...(p.replaced.length ? { replacedMeterIds: p.replaced.map((m) => m.id) } : {}),
@@ -190,8 +200,8 @@ export async function computeBuildingImbalance(db: TxQueryable, buildingId: numb
   if (kind !== 'month' && !(apartmentsOnly.length > 0 && apartmentsOnly.every((c) => c[c.length - 1].remoteReading))) {
     throw new ImbalanceError('kind_not_applicable', `building ${buildingId} ${resource}: ${kind} reports need every apartment meter read remotely`);
   }
-  const { rows, usable } = await loadReadings(db, ids, primaryQuantity(resource), ctx.bounds, opts.lookaroundDays ?? DEFAULT_LOOKAROUND_DAYS, reps.map((r) => r.replacedAt));
-  const values = points.map((c) => valueOf(buildPoint(c, reps, rows), ctx.bounds, usable));
+  const { rows, usable } = await loadReadings(db, ids, registerQuantity(resource), ctx.bounds, opts.lookaroundDays ?? DEFAULT_LOOKAROUND_DAYS, reps.map((r) => r.replacedAt));
+  const values = points.map((c) => valueOf(buildPoint(c, reps, rows), ctx.bounds, usable, registerQuantity(resource)));
   const asInput = (v: ImbalanceMeterValue): MeterPeriodValue => ({ meterId: String(v.meterId), consumption: v.consumption, method: v.method });
   const base = computeImbalance({
     building: values.filter((v) => v.placement === 'building').map(asInput),

@@ -23,6 +23,30 @@ export function registerModulus(registerDigits: number | null | undefined): numb
  * range (the previous value was near the top). Otherwise it's a real decrease and goes to validation.
  */
 export const ROLLOVER_MAX_SHARE = 0.1;
+/**
+ * …and, when the meter's usual monthly consumption is known, at most this many times it per month
+ * elapsed (at least one month): 5 000 → 10 on a 5-digit register is 95 010 m³ "if it rolled over",
+ * absurd for a flat using 5 m³ a month, so it is a fault or an unrecorded replacement, not consumption.
+ */
+export const ROLLOVER_MAX_USUAL_FACTOR = 10;
+const MONTH_MS = 30.4375 * 86_400_000;
+
+/**
+ * The one rollover rule (validation, billing, imbalance and collection all call it): the consumption
+ * of a register with `registerDigits` digits that went from `prev` down to `cur`, or null when
+ * reading the drop as a wrap past 10^N is not plausible.
+ */
+export function rolloverConsumption(prev: number, cur: number, registerDigits: number | null | undefined, usualMonthly?: number | null, elapsedMs?: number): number | null {
+  const modulus = registerModulus(registerDigits);
+  if (modulus === null || cur >= prev) return null;
+  const wrapped = modulus - prev + cur;
+  if (wrapped < 0 || wrapped > modulus * ROLLOVER_MAX_SHARE) return null;
+  if (usualMonthly != null && usualMonthly > 0) {
+    const months = Math.max(1, (elapsedMs ?? 0) / MONTH_MS);
+    if (wrapped > usualMonthly * ROLLOVER_MAX_USUAL_FACTOR * months) return null;
+  }
+  return wrapped;
+}
 
 function replacementsBetween(facts: MeterFacts, from: Date, to: Date): Replacement[] {
   return (facts.replacements ?? [])
@@ -30,30 +54,29 @@ function replacementsBetween(facts: MeterFacts, from: Date, to: Date): Replaceme
     .sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-function simpleDelta(prev: number, cur: number, modulus: number | null): IntervalConsumption {
+function simpleDelta(prev: number, cur: number, facts: MeterFacts, elapsedMs: number): IntervalConsumption {
   if (cur >= prev) return { consumption: cur - prev, via: 'plain', decreased: false };
-  if (modulus !== null) {
-    const wrapped = modulus - prev + cur;
-    if (wrapped >= 0 && wrapped <= modulus * ROLLOVER_MAX_SHARE) return { consumption: wrapped, via: 'rollover', decreased: false };
-  }
+  const wrapped = rolloverConsumption(prev, cur, facts.registerDigits, facts.usualMonthlyConsumption, elapsedMs);
+  if (wrapped !== null) return { consumption: wrapped, via: 'rollover', decreased: false };
   return { consumption: cur - prev, via: 'plain', decreased: true };
 }
 
 /** Consumption from `prev` to `cur` of one metering point (whatever meter stood there). */
 export function consumptionBetween(prev: RegisterPoint, cur: RegisterPoint, facts: MeterFacts = {}): IntervalConsumption {
-  const modulus = registerModulus(facts.registerDigits);
   const reps = replacementsBetween(facts, prev.time, cur.time);
-  if (reps.length === 0) return simpleDelta(prev.value, cur.value, modulus);
+  if (reps.length === 0) return simpleDelta(prev.value, cur.value, facts, cur.time.getTime() - prev.time.getTime());
   let total = 0;
   let decreased = false;
   let start = prev.value;
+  let from = prev.time.getTime();
   for (const r of reps) {
-    const part = simpleDelta(start, r.removalReading, modulus);
+    const part = simpleDelta(start, r.removalReading, facts, r.time.getTime() - from);
     total += part.consumption;
     decreased ||= part.decreased;
     start = r.installationReading;
+    from = r.time.getTime();
   }
-  const last = simpleDelta(start, cur.value, modulus);
+  const last = simpleDelta(start, cur.value, facts, cur.time.getTime() - from);
   return { consumption: total + last.consumption, via: 'replacement', decreased: decreased || last.decreased };
 }
 

@@ -62,6 +62,11 @@ export interface MeterFacts {
   /** Nominal telemetry interval in ms (e.g. 15 min); absent for manually read meters. */
   pollIntervalMs?: number | null;
   replacements?: readonly Replacement[];
+  /**
+   * The meter's usual consumption per month (register units), when known: a rollover is accepted only
+   * when the wrapped consumption is small against it (see register.ts rolloverPlausible).
+   */
+  usualMonthlyConsumption?: number | null;
 }
 
 export const ValidationSettings = z.object({

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { registerQuantitySql } from '@amr/protocols';
 import { buildingScopeSql, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
 import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
@@ -32,8 +33,8 @@ export function shiftMonth(period: string, n: number): string {
  */
 const MONTH_OF_REPORT = "to_char((r.period_start + (r.period_end - r.period_start) / 2) AT TIME ZONE 'UTC', 'YYYY-MM')";
 
-/** The register a meter's consumption is read from (same rule as services/readings.ts primaryQuantity). */
-const REGISTER_QUANTITY = "CASE WHEN m.resource IN ('heat', 'electricity') THEN 'energy_kwh' ELSE 'volume_m3' END";
+/** The register a meter's consumption is read from (the one rule: protocols' registerQuantity). */
+const REGISTER_QUANTITY = registerQuantitySql('m');
 
 /** Remote meters not heard from for this long count as silent. */
 const SILENT_AFTER = "interval '24 hours'";

@@ -28,10 +28,17 @@ export const BuildingBody = z.object({
   total_area_m2: z.number().nonnegative().optional(),
   common_area_m2: z.number().nonnegative().optional(),
   timezone: text(64).optional(),
+  /**
+   * Which month a manual reading's consumption belongs to: 'window' (default; ПП 354) — the reading
+   * taken in month M's collection window closes M; 'calendar' — every meter interpolated to the
+   * month's bounds. Telemetered meters are interpolated either way (docs/billing.md).
+   */
+  period_attribution: z.enum(['window', 'calendar'], { message: "period_attribution: 'window' (manual readings by their collection window) or 'calendar' (always interpolate to the month's bounds)" }).optional(),
 });
 const BuildingRow = z.object({
   ...stamps, org_id: Id, external_id: z.string().nullable(), address: z.string(), city: z.string().nullable(), fias_id: z.string().nullable(),
   year_built: z.number().nullable(), floors: z.number().nullable(), total_area_m2: Numeric.nullable(), common_area_m2: Numeric.nullable(), timezone: z.string(),
+  period_attribution: z.enum(['window', 'calendar']),
 });
 
 export const PremiseBody = z.object({

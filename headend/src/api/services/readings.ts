@@ -4,11 +4,11 @@
  */
 import type { Queryable } from '../queryable.js';
 import type { Resource } from '@amr/protocols';
-import type { KnownQuantity } from '@amr/protocols';
+import { registerQuantity, type KnownQuantity } from '@amr/protocols';
 
-/** The register consumption is computed from, per resource. */
+/** The register consumption is computed from, per resource: the one rule in protocols (registerQuantity), under its old name. */
 export function primaryQuantity(resource: Resource): KnownQuantity {
-  return resource === 'heat' || resource === 'electricity' ? 'energy_kwh' : 'volume_m3';
+  return registerQuantity(resource);
 }
 
 export { unitOf } from '../../readings/write-store.js';
