@@ -47,7 +47,9 @@ async function januaryLines() {
 beforeAll(async () => {
   h = await startHarness();
   org = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Заречье' })).body.id;
-  b = (await h.call('POST', '/buildings', h.adminToken, { org_id: org, external_id: 'Z-1', address: 'ул. Садовая, 3', timezone: 'Europe/Moscow' })).body.id;
+  // Readings here close a month at its bound (1 Feb 00:00 closes January): the calendar rule, interpolated
+  // to the month's bounds (the window rule would give a 1 Feb reading to February).
+  b = (await h.call('POST', '/buildings', h.adminToken, { org_id: org, external_id: 'Z-1', address: 'ул. Садовая, 3', timezone: 'Europe/Moscow', period_attribution: 'calendar' })).body.id;
   await one(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [org]);
   await one(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4.5)`, [org]);
 }, 120_000);

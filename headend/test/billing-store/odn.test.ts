@@ -36,8 +36,10 @@ async function lines(period: string, b: number) {
  * The auditor's building: flats 1–4 of 50, 60, 50, 60 m² (220 m² residential) and a shop Н-1 of
  * 30 m² (250 m² in all), each with an account of the organisation; common property 100 m².
  */
+// Readings at the months' bounds close the month before (the calendar rule; the default window rule
+// would give a reading dated on the 1st to its own month).
 async function building(org: number, name: string) {
-  const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone, common_area_m2) VALUES ($1, $2, 'UTC', 100) RETURNING id`, [org, `ул. ${name}, 1`])).id);
+  const b = Number((await one(`INSERT INTO buildings (org_id, address, timezone, common_area_m2, period_attribution) VALUES ($1, $2, 'UTC', 100, 'calendar') RETURNING id`, [org, `ул. ${name}, 1`])).id);
   const premises: Record<string, { premise: number; account: number }> = {};
   for (const [n, kind, area] of [['1', 'residential', 50], ['2', 'residential', 60], ['3', 'residential', 50], ['4', 'residential', 60], ['Н-1', 'non_residential', 30]] as const) {
     const premise = Number((await one(`INSERT INTO premises (building_id, number, kind, residents, area_m2) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [b, n, kind, kind === 'residential' ? 2 : 0, area])).id);
