@@ -139,6 +139,8 @@ export function registerStep(prev: number, cur: number, registerDigits: number |
 }
 
 const MONTH_MS = 30.44 * 86_400_000;
+/** A meter's service life when its installation date is unknown: 15 years. */
+export const UNKNOWN_SERVICE_MONTHS = 180;
 
 /** Judge one reading. `time` comes from the request or the window rule; facts are about that instant. */
 export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: NeighbourFacts, c: JudgeContext, time: Date, inWindow: boolean): Judgement {
@@ -208,7 +210,9 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   }
   // 6. plausibility
   if (!f.previous) {
-    const months = m.installedOn ? Math.max(1, (time.getTime() - Date.parse(`${m.installedOn}T00:00:00Z`)) / MONTH_MS) : 12;
+    // Since installation; a meter whose installation is not recorded may have counted for a whole
+    // service life (UNKNOWN_SERVICE_MONTHS): only a value no flat could reach in that time is queried.
+    const months = m.installedOn ? Math.max(1, (time.getTime() - Date.parse(`${m.installedOn}T00:00:00Z`)) / MONTH_MS) : UNKNOWN_SERVICE_MONTHS;
     const limit = f.plausibleMonthly * months * 3;
     if (v > limit) {
       warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);

@@ -129,6 +129,14 @@ describe('the judge', () => {
     expect(judgeReading({ value: 100_000_000 }, el, facts(), ctx(), inWin, true)).toMatchObject({ ok: false, code: 'too_many_digits' });
   });
 
+  it('installation not recorded: an old meter may have counted for 15 years — 25 000 kWh passes, 99 999 999 does not', () => {
+    const el = meter({ resource: 'electricity', registerDigits: 8, installedOn: null });
+    // 400 kWh a month × 180 months × 3 = 216 000 kWh
+    expect(judgeReading({ value: 25_000 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true)).toMatchObject({ ok: true, warnings: [] });
+    const r = judgeReading({ value: 99_999_999 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true);
+    expect(r.ok && r.warnings[0]).toContain('(about 216000)');
+  });
+
   it('a reading made by a replacement changes only through the replacement', () => {
     const r = judgeReading({ value: 106.5, time: inWin, correction: true }, meter(), facts({ atInstant: { value: 106.25, source: 'staff', version: 1 }, replacementAtInstant: { id: 3, which: 'removal' } }),
       ctx({ rights: { write: true, outsideWindow: true, correct: true } }), inWin, true);
