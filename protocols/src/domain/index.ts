@@ -1,2 +1,3 @@
 export * from './glossary.js';
 export * from './resources.js';
+export * from './heat.js';
