@@ -60,37 +60,40 @@ export function ruleRegisterDecreased(cur: RegisterPoint, prev: RegisterPoint | 
 }
 
 /**
- * Consumption far above the meter's own recent mean rate. The baseline is the mean over the window
- * (consumption / time), not the median of interval rates: with a daily profile and a quantised
- * register (10 L pulses) most night intervals show nothing, the median is 0 and any morning shower
- * would be a "spike". The baseline must span a day (or a full window) so the daily peak is inside it,
- * and the interval may carry one register digit more than it used (the digit it was just short of).
+ * Consumption far above what the meter usually does in an interval this long. "Usually" is the larger
+ * of its mean rate over the window and its 90th-percentile interval rate — not the median of interval
+ * rates: with a daily profile and a quantised register (10 L pulses) most night intervals show nothing,
+ * the median is 0 and any morning shower would be a "spike"; and a mean alone sinks after a day or two
+ * away from home, making the first ordinary evening a "spike". The window must span a day (or a full
+ * spikeWindow) so the daily peak is in it, and the interval may carry one register digit more than it
+ * used (the digit it was just short of).
  */
 export function ruleSpike(cur: RegisterPoint, history: readonly RegisterPoint[], facts: MeterFacts, s: ValidationSettings): ValidationReason | null {
   if (history.length < 4) return null;
   const recent = history.slice(-(s.spikeWindow + 1));
   let used = 0;
   let span = 0;
-  let intervals = 0;
+  const rates: number[] = [];
   for (let i = 1; i < recent.length; i++) {
     const dt = recent[i].time.getTime() - recent[i - 1].time.getTime();
     const c = consumptionBetween(recent[i - 1], recent[i], facts);
     if (dt > 0 && !c.decreased) {
       used += c.consumption;
       span += dt;
-      intervals++;
+      rates.push(c.consumption / dt);
     }
   }
-  if (intervals < 3 || (span < s.spikeBaselineMs && intervals < s.spikeWindow)) return null;
+  if (rates.length < 3 || (span < s.spikeBaselineMs && rates.length < s.spikeWindow)) return null;
   const prev = history[history.length - 1];
   const dt = cur.time.getTime() - prev.time.getTime();
   const c = consumptionBetween(prev, cur, facts);
   if (dt <= 0 || c.decreased) return null;
-  const mean = used / span;
+  rates.sort((a, b) => a - b);
+  const busy = rates[Math.ceil(0.9 * rates.length) - 1]; // nearest-rank 90th percentile
   const resolution = registerResolution([...recent.map((p) => p.value), cur.value]);
-  const usual = mean * dt;
+  const usual = Math.max(used / span, busy) * dt;
   if (c.consumption > s.spikeMinAbsolute && c.consumption - resolution > Math.max(usual, 1e-12) * s.spikeFactor) {
-    return { code: 'spike', status: 'suspect', message: `consumption ${round(c.consumption)} is ${usual > 0 ? round(c.consumption / usual) + '×' : 'far above'} the recent mean for ${round(dt / 3_600_000)} h`, details: { consumption: c.consumption, usual, ratio: usual > 0 ? c.consumption / usual : null, resolution } };
+    return { code: 'spike', status: 'suspect', message: `consumption ${round(c.consumption)} is ${usual > 0 ? round(c.consumption / usual) + '×' : 'far above'} the usual for ${round(dt / 3_600_000)} h`, details: { consumption: c.consumption, usual, ratio: usual > 0 ? c.consumption / usual : null, resolution } };
   }
   return null;
 }

@@ -65,13 +65,13 @@ export interface MeterFacts {
 }
 
 export const ValidationSettings = z.object({
-  /** Consumption above the recent mean rate × this is a spike. */
+  /** Consumption above the usual (max of the mean and the 90th-percentile interval rate) × this is a spike. */
   spikeFactor: z.number().positive().default(5),
   /** The mean rate a spike is judged against must span this long (ms; a day holds the daily peak), or a full spikeWindow. */
   spikeBaselineMs: z.number().int().positive().default(86_400_000),
   /** …and above this absolute consumption per interval (register units), so tiny noise isn't a spike. */
   spikeMinAbsolute: z.number().nonnegative().default(0.05),
-  /** How many previous intervals the mean rate is taken over. */
+  /** How many previous intervals the usual rate is taken over. */
   spikeWindow: z.number().int().min(3).default(96),
   /** A gap is a missing stretch longer than interval × this. */
   gapFactor: z.number().positive().default(2.5),

@@ -53,10 +53,17 @@ const cases: Case[] = [
   { name: 'one register digit above five times the usual is not yet a spike', history: dayOf15, cur: { time: new Date(T0 + 100 * M15), value: 101.98 + 0.1 }, status: 'valid', codes: [] },
   { name: 'two digits above it is', history: dayOf15, cur: { time: new Date(T0 + 100 * M15), value: 101.98 + 0.13 }, status: 'suspect', codes: ['spike'] },
   // Night intervals of a 10 L pulse counter show nothing: the median of these rates is 0, so a
-  // median baseline called any morning use a spike. The mean over the day: 0.27 m³ / 8 intervals =
-  // 0.03375 per 3 h; a morning 0.12 − 0.01 = 0.11 < 5 × 0.03375 = 0.16875: valid; 0.5 − 0.01 is a spike.
+  // median baseline called any morning use a spike. Mean over the day: 0.27 m³ / 8 = 0.03375 per 3 h;
+  // 90th percentile (nearest rank ⌈0.9 × 8⌉ = 8th of 0, 0, 0, 0, 0.01, 0.05, 0.10, 0.11) = 0.11.
+  // Usual 3 h: max(0.03375, 0.11) = 0.11; a spike needs more than 5 × 0.11 + 0.01 = 0.56.
   { name: 'a morning peak after quiet nights of a pulse counter is not a spike', history: pulseDay, cur: { time: new Date(T0 + 9 * H3), value: 5.27 + 0.12 }, status: 'valid', codes: [] },
-  { name: 'half a cubic metre in 3 hours on that meter is a spike', history: pulseDay, cur: { time: new Date(T0 + 9 * H3), value: 5.27 + 0.5 }, status: 'suspect', codes: ['spike'] },
+  { name: 'half a cubic metre in 3 hours on that meter is still within 5 × its busiest', history: pulseDay, cur: { time: new Date(T0 + 9 * H3), value: 5.27 + 0.5 }, status: 'valid', codes: [] },
+  { name: '0.7 m³ in 3 hours on that meter is a spike', history: pulseDay, cur: { time: new Date(T0 + 9 * H3), value: 5.27 + 0.7 }, status: 'suspect', codes: ['spike'] },
+  // Electricity every 12 h: two days away (0.5 kWh a half-day), an ordinary half-day of 6 kWh, then
+  // an evening of 9 kWh. The mean (8 kWh / 60 h = 1.6 per 12 h, × 5 = 8) would call 9 − 0.1 a spike;
+  // the 90th-percentile half-day (⌈0.9 × 5⌉ = 5th: 6 kWh) makes the usual 6, and 9 is ordinary.
+  { name: 'an ordinary evening after two days away and one ordinary half-day is not a spike', history: series([100, 100.5, 101, 101.5, 102, 108], 12 * 3_600_000), cur: { time: new Date(T0 + 6 * 12 * 3_600_000), value: 117 }, status: 'valid', codes: [] },
+  { name: 'after a day and a half away, the first evening is (a baseline of 1.5 days knows no better)', history: series([100, 100.5, 101, 101.5], 12 * 3_600_000), cur: { time: new Date(T0 + 4 * 12 * 3_600_000), value: 110.5 }, status: 'suspect', codes: ['spike'] },
   // Only 9 hours of history (midnight to 09:00, mostly night): no baseline yet, whatever comes.
   { name: 'no spike before a day of history', history: pulseDay.slice(0, 4), cur: { time: new Date(T0 + 4 * H3), value: 5.0 + 0.3 }, status: 'valid', codes: [] },
   { name: 'a gap of missing 15-minute intervals', history: h, cur: next(100.25, 6), facts: { pollIntervalMs: M15 }, status: 'suspect', codes: ['gap'] },
