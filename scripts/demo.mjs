@@ -301,8 +301,10 @@ async function main() {
     // The simulator answers at once (pacing off): no need to keep the line's full inter-frame silence,
     // nor to time a pty as a 2400 Bd line. The gateway derives its end-of-frame silence from the baud
     // (3.5 characters: 16 ms at 2400 Bd 8E1, after every M-Bus telegram); at 38400 Bd a poll of the
-    // sample building takes ~0.6 s instead of ~1.6 s. A TCP converter keeps its own baud.
-    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.endpoint.kind === 'pty' ? Math.max(b.baud, 38400) : b.baud, interFrameDelay: 2 });
+    // sample building takes ~0.6 s instead of ~1.6 s. A TCP converter keeps its own baud. The answer
+    // timeout would shrink with the baud (140 ms for M-Bus at 38400 Bd): kept at 1 s, since the head-end's
+    // database work in this same process can hold the event loop that long on a loaded machine.
+    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.endpoint.kind === 'pty' ? Math.max(b.baud, 38400) : b.baud, ...(b.endpoint.kind === 'pty' ? { timeout: '1s' } : {}), interFrameDelay: 2 });
   }
   const gwMeters = ep.meters.map((m) => {
     if (m.bus === 'mbus') return { id: m.meterId, bus: 'mbus', primary: m.mbus.primaryAddress };
