@@ -35,6 +35,7 @@ import { startHeadend, loadConfig } from '@amr/headend';
 import { createUser } from '@amr/headend/auth/index';
 import { periodConsumption, computeImbalance, monthPeriod } from '@amr/headend/vee/index';
 import { formatRoubles, fromKopecks } from '@amr/headend/billing/money';
+import { scoreValidator } from './validator-score.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESOURCES = ['heat', 'cold_water', 'hot_water', 'electricity'];
@@ -99,7 +100,7 @@ try {
   faults = args.fault.map((f) => {
     const m = /^([A-Za-z0-9_-]+)=(stuck|reverseFlow|rollover|silent|crc|replaced|clear)@(\d+(?:\.\d+)?)$/.exec(f);
     if (!m) fail(`--fault: expected METER=KIND@DAY such as apt-3-cold_water=stuck@31.5, got ${JSON.stringify(f)}`);
-    return { meterId: m[1], kind: m[2], day: Number(m[3]), applied: false };
+    return { meterId: m[1], kind: m[2], day: Number(m[3]), applied: false, atMs: null };
   });
   tolerancePp = Number(args.tolerance);
   if (!Number.isFinite(tolerancePp) || tolerancePp <= 0) fail(`--tolerance: expected a positive number of percentage points, got ${args.tolerance}`);
@@ -273,7 +274,11 @@ async function main() {
     }
   }
   const meterIds = new Map(); // sim meterId → head-end meter id
+  const simMeter = new Map(building.meters.map((m) => [m.meterId, m]));
   for (const m of ep.meters) {
+    // Register digits from the simulated register's modulus (10^N), as the meter's passport states them:
+    // the validator tells a rollover from a real decrease only when it knows them.
+    const modulus = simMeter.get(m.meterId)?.modulus;
     const body = {
       placement: m.role === 'building' ? 'building' : 'apartment',
       ...(m.role === 'building' ? { building_id: bld.id } : { premise_id: premises.get(m.apartment).id }),
@@ -283,6 +288,7 @@ async function main() {
       model: m.modbus?.map,
       serial_number: m.serial,
       remote_reading: true,
+      ...(modulus && Number.isInteger(Math.log10(modulus)) ? { register_digits: Math.log10(modulus) } : {}),
     };
     meterIds.set(m.meterId, (await api('POST', '/meters', body)).id);
   }
@@ -294,8 +300,13 @@ async function main() {
   const buses = [];
   for (const name of ['mbus', 'modbus', 'pulse']) {
     const b = ep.buses[name];
-    // The simulator answers at once (pacing off): no need to keep the line's full inter-frame silence.
-    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.baud, interFrameDelay: 2 });
+    // The simulator answers at once (pacing off): no need to keep the line's full inter-frame silence,
+    // nor to time a pty as a 2400 Bd line. The gateway derives its end-of-frame silence from the baud
+    // (3.5 characters: 16 ms at 2400 Bd 8E1, after every M-Bus telegram); at 38400 Bd a poll of the
+    // sample building takes ~0.6 s instead of ~1.6 s. A TCP converter keeps its own baud. The answer
+    // timeout would shrink with the baud (140 ms for M-Bus at 38400 Bd): kept at 1 s, since the head-end's
+    // database work in this same process can hold the event loop that long on a loaded machine.
+    if (b) buses.push({ name, protocol: name, port: portOf(b), baud: b.endpoint.kind === 'pty' ? Math.max(b.baud, 38400) : b.baud, ...(b.endpoint.kind === 'pty' ? { timeout: '1s' } : {}), interFrameDelay: 2 });
   }
   const gwMeters = ep.meters.map((m) => {
     if (m.bus === 'mbus') return { id: m.meterId, bus: 'mbus', primary: m.mbus.primaryAddress };
@@ -365,6 +376,7 @@ async function main() {
       if (!f.applied && t - startMs >= f.day * 86_400_000) {
         building.setFault(f.meterId, { kind: f.kind });
         f.applied = true;
+        f.atMs = t;
         say(`fault: ${f.meterId} ${f.kind} from ${iso(t)}`);
       }
     }
@@ -397,6 +409,24 @@ async function main() {
   });
   say(`\nValidation: ${validated} register readings carry a verdict from the head-end's validator; ${flagged.length} meter(s) with flagged readings${flagged.length ? ':' : '.'}`);
   for (const f of flagged) say(`  ${f.meter.padEnd(18)} ${f.worst.padEnd(8)} ${String(f.readings).padStart(4)} reading(s) since ${iso(Date.parse(f.since))}: ${f.codes.join(', ')}`);
+
+  // ---- the validator measured against the truth: which meter got which fault from when ----
+  const { rows: verdictRows } = await headend.db.query(
+    `SELECT meter_id, time, array_agg(DISTINCT r->>'code' ORDER BY r->>'code') AS codes
+       FROM reading_validations v CROSS JOIN LATERAL jsonb_array_elements(v.reasons) r
+      WHERE v.status <> 'valid' GROUP BY meter_id, time ORDER BY meter_id, time`,
+  );
+  const validator = scoreValidator({
+    faults: faults.filter((f) => f.applied).map((f) => ({ meterId: f.meterId, kind: f.kind, atMs: f.atMs })),
+    meters: ep.meters,
+    flagged: verdictRows.map((r) => ({ meter: simIdOf.get(String(r.meter_id)) ?? String(r.meter_id), timeMs: new Date(r.time).getTime(), codes: r.codes })),
+  });
+  const pct = (x) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+  say(`Validator against the truth: precision ${pct(validator.precision)} (${validator.truePositives} of ${validator.flaggedCodes} flags explained by an injected fault), recall ${pct(validator.recall)} (${validator.faults.length - validator.misses.length} of ${validator.faults.length} faults flagged with their code)`);
+  for (const [c, v] of Object.entries(validator.codes)) say(`  ${c.padEnd(24)} precision ${pct(v.precision).padStart(7)} (${v.falsePositives} false of ${v.flagged})   recall ${pct(v.recall).padStart(7)} (${v.caught}/${v.faults})`);
+  for (const x of validator.falsePositives.slice(0, 10)) say(`  false alarm: ${x.meter} at ${x.time}: ${x.codes.join(', ')}`);
+  if (validator.falsePositives.length > 10) say(`  … ${validator.falsePositives.length - 10} more false alarms (all in --json)`);
+  for (const x of validator.misses) say(`  MISSED: ${x.meter} ${x.kind} from ${x.from}: no reading flagged ${x.expected}`);
 
   // ---- imbalance vs the truth ----
   // A calendar month: the head-end's imbalance service computes and stores the report (the same call as
@@ -495,7 +525,7 @@ async function main() {
   say(`\n${allOk ? 'Every resource within' : 'NOT every resource within'} ${tolerancePp} pp of the truth. Total ${totalSeconds.toFixed(1)} s.`);
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table, billing })}\n`,
+      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, validator, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table, billing })}\n`,
     );
   }
   if (args.stay && !interrupted) {

@@ -168,3 +168,35 @@ describe('echo cancellation (level converter that echoes the request)', () => {
     }
   });
 });
+
+describe('M-Bus native driver after a failed multi-telegram readout', () => {
+  let seg: MbusSegment;
+  let d: BusDriver;
+  let bus: ReturnType<typeof resolveBus>;
+  let energyKwh = 50_000;
+  const faults: { badChecksum?: boolean } = {};
+  beforeAll(async () => {
+    // 12 months of history in 80-byte telegrams: a readout is a series of several telegrams.
+    const records = () => heatMeterRecords({ time, energyKwh, volumeM3: 1000, powerW: 1, flowM3h: 0.1, flowTempC: 60, returnTempC: 40, operatingHours: 1, errorFlags: 0, history });
+    seg = await startMbusSegment({ transport: { kind: 'pty' }, timing: { pacing: false }, slaves: [{ primaryAddress: 6, id: '66000002', manufacturer: 'SEN', version: 0x0b, medium: 0x04, records, maxUserData: 80, faults }] });
+    bus = resolveBus(BusConfig.parse({ name: 'm', protocol: 'mbus', port: portOf(seg.endpoint), timeout: '400ms', retries: 1, sndNke: 'once' }));
+    d = createDriver(bus, null, []);
+    await d.open();
+  });
+  afterAll(async () => {
+    await d?.close();
+    await seg?.close();
+  });
+
+  it('starts the next read with SND_NKE: the values are the meter\'s current ones, not the rest of the broken series', async () => {
+    const m = resolveMeter(MeterConfig.parse({ id: 'x', bus: 'm', primary: 6 }), bus);
+    expect(vals(await d.read(m, 0)).energy_kwh).toBe(50_000);
+    // Damaged answers: the meter has begun a readout of 50 010 kWh that the master never finished.
+    energyKwh = 50_010;
+    faults.badChecksum = true;
+    await expect(d.read(m, 0)).rejects.toThrow(/checksum/);
+    faults.badChecksum = false;
+    energyKwh = 50_020;
+    expect(vals(await d.read(m, 0)).energy_kwh).toBe(50_020);
+  });
+});

@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startModbusBus, startPulseBus, type ModbusBus, type PulseBus, type Endpoint } from '@amr/simulators';
+import { createServer, type AddressInfo } from 'node:net';
+import { encodePulseResponse } from '@amr/protocols';
 import { BusConfig, MeterConfig, resolveBus, resolveMeter, ModbusDriver, PulseDriver, BusWorker } from '../src/index.js';
+import { PulseState } from '../src/drivers/pulse.js';
 
 const portOf = (e: Endpoint) => (e.kind === 'pty' ? e.path : `tcp://${e.host}:${e.port}`);
 const bus = (protocol: string, e: Endpoint, extra: Record<string, unknown> = {}) =>
@@ -110,6 +113,32 @@ describe('pulse driver over a pty', () => {
     expect(r2.values[0].value).toBeCloseTo(100 + (105 + 15 + 5 - 5) * 0.01 + 0, 6);
     expect(r2.values[0].value).toBeCloseTo(101 + 20 * 0.01, 6);
     await d.close();
+  });
+
+  it('a counter that went back a little is passed on as it is, not taken for a 32-bit wrap', () => {
+    const st = new PulseState(null);
+    expect(st.update('3:0', 1000)).toEqual({ total: 1000, wrapped: false });
+    // 10 pulses back (a stale frame, a reset, reverse pulses): adding 2³² pulses would book 42 949 672.96 m³
+    // at 10 L a pulse; the head-end gets 990 and flags the decrease.
+    expect(st.update('3:0', 990)).toEqual({ total: 990, wrapped: false });
+    // A real wrap: from 5 below 2³² to 10, 15 pulses on.
+    st.update('3:1', 2 ** 32 - 5);
+    expect(st.update('3:1', 10)).toEqual({ total: 2 ** 32 + 10, wrapped: true });
+  });
+
+  it('an answer from another device (a late answer to an earlier request) is refused', async () => {
+    // A line where device 6's answer arrives whatever is asked.
+    const server = createServer((sock) => sock.on('data', () => sock.write(encodePulseResponse({ deviceId: 6, counters: [777, 888], status: { lowBattery: false, tamper: false, wrapped: false, powerOn: false } }))));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const b = bus('pulse', { kind: 'tcp', host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+    const d = new PulseDriver(b, null, () => 2);
+    await d.open();
+    try {
+      await expect(d.read(meter(b, { device: 5, channel: 0, channels: 2, weight: 0.01, quantity: 'volume_m3' }))).rejects.toThrow(/device 5: the answer came from device 6/);
+    } finally {
+      await d.close();
+      server.close();
+    }
   });
 
   it('a bad CRC is reported as a checksum error', async () => {

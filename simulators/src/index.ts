@@ -13,3 +13,4 @@ export * from './building/consumption.js';
 export * from './building/meters.js';
 export * from './building/truth.js';
 export * from './building/building.js';
+export * from './building/heat.js';

@@ -194,7 +194,16 @@ export class MbusNativeDriver implements BusDriver {
 
   async read(meter: ResolvedMeter): Promise<MeterRead> {
     const frames: Frames = [];
-    const tg = await this.readTelegrams(meter, frames);
+    let tg: MbusTelegram[];
+    try {
+      tg = await this.readTelegrams(meter, frames);
+    } catch (e) {
+      // A readout that failed half-way leaves the meter inside its multi-telegram series, holding the
+      // snapshot it took then: the next REQ_UD2 would get the rest of that old readout (old values, an
+      // old clock). SND_NKE first on the next read resets it to a fresh readout.
+      this.nkeDone.delete(meter.secondary !== undefined ? `s:${meter.secondary}` : `p:${meter.primary ?? 0}`);
+      throw e;
+    }
     const r = applyMbusProfile(tg, { profile: meter.profile, gatewayNow: (this.opts.now ?? Date.now)(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
     return { ...r, frames };
   }

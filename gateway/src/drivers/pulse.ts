@@ -27,7 +27,10 @@ export class PulseState {
   update(key: string, raw: number): { total: number; wrapped: boolean } {
     const s = this.state[key] ?? { lastRaw: raw, wraps: 0 };
     let wrapped = false;
-    if (raw < s.lastRaw) {
+    // A wrap is the counter passing 2³² − 1 → 0: the wrapped step is less than half the range. A counter
+    // that merely went back (reset, swapped device, reverse pulses) is not one: adding 2³² pulses then
+    // would bill tens of millions of m³. It is passed on as it is, and the head-end flags the decrease.
+    if (raw < s.lastRaw && s.lastRaw - raw > 2 ** 31) {
       s.wraps += 1;
       wrapped = true;
     }
@@ -83,12 +86,17 @@ export class PulseDriver implements BusDriver {
       });
       const body = frame.subarray(echo);
       if (echo && !frame.subarray(0, echo).equals(req)) throw new ProtocolError('echo does not match the request');
+      let resp: ReturnType<typeof decodePulseResponse>;
       try {
-        return { frame: body, resp: decodePulseResponse(body), req };
+        resp = decodePulseResponse(body);
       } catch (e) {
         const msg = (e as Error).message;
         throw /CRC/.test(msg) ? new ChecksumError(msg) : new ProtocolError(msg);
       }
+      // A late answer of another device (its request timed out on a busy host) must not be taken for
+      // this one's: its counters would be booked to this device's meters.
+      if (resp.deviceId !== deviceId) throw new ProtocolError(`pulse device ${deviceId}: the answer came from device ${resp.deviceId} (a late answer to an earlier request)`);
+      return { frame: body, resp, req };
     } finally {
       line.stream.unpipe(parser);
       parser.destroy();

@@ -27,7 +27,7 @@ export interface EmbeddedDb {
  * @param dataDir a directory on disk, or `memory://` for a throw-away database (tests).
  * @param port 0 picks a free port; a taken port fails with a message naming it.
  */
-export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string }): Promise<EmbeddedDb> {
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string; onProblem?: (message: string) => void }): Promise<EmbeddedDb> {
   const host = opts.host ?? '127.0.0.1';
   // Check the port before spending seconds on PGlite start-up (the listen below still reports races).
   if (opts.port !== 0) await assertPortFree(host, opts.port);
@@ -55,6 +55,12 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
     socket.prependListener('close', () => {
       sockets.delete(socket);
       abandon();
+    });
+    // A request cycle left unanswered would hold the only connection forever (ingest, API and jobs all
+    // wait behind it): close it; the client's transaction fails, is rolled back here and retried.
+    framed.on('unanswered', (why: string) => {
+      opts.onProblem?.(`${why}; closing that connection so its client does not wait forever`);
+      socket.destroy();
     });
     const handler = new PGLiteSocketHandler({ db: pglite, closeOnDetach: true });
     handler.attach(framed as unknown as Socket).catch(() => socket.destroy());

@@ -23,11 +23,16 @@ const SSL_REQUEST = 80877103;
  */
 const CYCLE_ENDS = new Set([...'SQXHpcfF'].map((c) => c.charCodeAt(0)));
 const GSSENC_REQUEST = 80877104;
+/** Cycle ends the server always answers: Sync, simple Query, FunctionCall, the password answer. */
+const ANSWERED = new Set([...'SQFp'].map((c) => c.charCodeAt(0)));
 
 export class FramedSocket extends EventEmitter {
   private buf: Buffer = Buffer.alloc(0);
   private ready: Buffer[] = [];
   private untyped = true;
+  private writes = 0;
+  /** Type of the last message of the last cycle cut (0 while untyped). */
+  private lastEnd = 0;
 
   constructor(readonly socket: Socket) {
     super();
@@ -54,6 +59,7 @@ export class FramedSocket extends EventEmitter {
     return this.socket.writable;
   }
   write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean {
+    this.writes++;
     return this.socket.write(data, cb);
   }
   end(): this {
@@ -85,8 +91,12 @@ export class FramedSocket extends EventEmitter {
       } else {
         cycleEnds = CYCLE_ENDS.has(this.buf[off]);
       }
+      const type = this.untyped ? 0 : this.buf[off];
       off += len;
-      if (cycleEnds) cut = off;
+      if (cycleEnds) {
+        cut = off;
+        this.lastEnd = type;
+      }
     }
     if (cut > 0) {
       this.ready.push(this.buf.subarray(0, cut));
@@ -99,6 +109,18 @@ export class FramedSocket extends EventEmitter {
     if (!this.ready.length || this.listenerCount('data') === 0) return;
     const out = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
     this.ready = [];
+    const writes = this.writes;
+    const end = this.lastEnd;
     this.emit('data', out);
+    // The handler answers within the same turn of the event loop (PGlite runs the cycle synchronously,
+    // then a few promise steps). A cycle that must be answered but was not — the handler drops an empty
+    // result silently — would leave the client waiting forever, and with it the head-end's only
+    // connection: say so and close the connection instead (its transaction fails and is retried).
+    if (ANSWERED.has(end)) {
+      setImmediate(() => {
+        if (this.writes !== writes || this.socket.destroyed) return;
+        this.emit('unanswered', `the database gave no answer to a request cycle ending in '${String.fromCharCode(end)}' (${out.length} bytes)`);
+      });
+    }
   }
 }

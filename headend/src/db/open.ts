@@ -36,7 +36,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   let url = opts.databaseUrl;
   if (!url) {
     const dir = opts.dataDir.startsWith('memory://') ? opts.dataDir : join(opts.dataDir, 'pg');
-    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort });
+    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
     url = embedded.url;
     log(`embedded TimescaleDB (PGlite) in ${dir} on port ${embedded.port}`);
   }

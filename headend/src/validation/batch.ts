@@ -73,6 +73,14 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
       if (before) add(e.meterId, before.timeKey);
     }
   }
+  // Heat meters: every register instant within the heat window before each instant judged, for the
+  // energy vs volume × ΔT check over the window (heatSamples in judge.ts).
+  for (const judged of [...instants.values()].filter((i) => meters.get(i.meterId)!.resource === 'heat' && (queued.has(key(i.meterId, i.timeKey)) || successors.has(key(i.meterId, i.timeKey))))) {
+    const pts = history.get(judged.meterId) ?? [];
+    const t = pts.find((p) => p.timeKey === judged.timeKey)?.time.getTime() ?? entries.find((e) => e.meterId === judged.meterId && e.timeKey === judged.timeKey)?.time.getTime();
+    if (t === undefined) continue;
+    for (let i = lowerBound(pts, t - settings.heatWindowMs); i < pts.length && pts[i].time.getTime() < t; i++) add(judged.meterId, pts[i].timeKey);
+  }
   const loaded = await loadInstants(q, [...instants.values()]);
   // Register rows at predecessor-only instants were loaded for context, not to be judged again.
   const targets = loaded.targets.filter((t) => queued.has(key(t.meterId, t.timeKey)) || successors.has(key(t.meterId, t.timeKey)));

@@ -4,7 +4,7 @@
  * No I/O here, so the assembly is testable without a database.
  */
 import type { Resource } from '@amr/protocols';
-import { validateReading, type MeterFacts, type ReadingContext, type RegisterPoint, type ValidationResult, type ValidationSettings } from '../vee/index.js';
+import { validateReading, type HeatSample, type MeterFacts, type ReadingContext, type RegisterPoint, type ValidationResult, type ValidationSettings } from '../vee/index.js';
 
 export interface MeterRow {
   id: number;
@@ -57,20 +57,18 @@ export function factsOf(m: MeterRow): MeterFacts {
 
 const delta = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null ? a - b : null);
 
-/** Reverse flow, error flags and heat physics at `cur`, deltas against the previous register instant. */
-export function contextOf(resource: Resource, cur: InstantValues, prev: InstantValues | undefined): ReadingContext {
+/**
+ * Reverse flow, error flags and heat physics at `cur`, deltas against the previous register instant;
+ * a heat meter's samples over the heat window (oldest first, ending at `cur`).
+ */
+export function contextOf(resource: Resource, cur: InstantValues, prev: InstantValues | undefined, heatSamples: readonly HeatSample[] = []): ReadingContext {
   const ctx: ReadingContext = {
     reverseVolumeDelta: prev ? delta(cur.volume_reverse_m3, prev.volume_reverse_m3) : null,
     volumeFlowM3h: cur.volume_flow_m3h ?? null,
     errorFlags: cur.error_flags ?? null,
   };
   if (resource === 'heat') {
-    ctx.heat = {
-      flowTempC: cur.flow_temp_c ?? null,
-      returnTempC: cur.return_temp_c ?? null,
-      energyKwh: prev ? delta(cur.energy_kwh, prev.energy_kwh) : null,
-      volumeM3: prev ? delta(cur.volume_m3, prev.volume_m3) : null,
-    };
+    ctx.heat = { flowTempC: cur.flow_temp_c ?? null, returnTempC: cur.return_temp_c ?? null, samples: heatSamples };
   }
   return ctx;
 }
@@ -104,6 +102,15 @@ export function historyDepth(s: ValidationSettings): number {
   return Math.max(s.spikeWindow + 1, s.stuckIntervals) + 1;
 }
 
+/** A heat meter's samples at its register instants within the heat window before `t`, and at `t`. */
+export function heatSamples(meterId: number, before: readonly RegisterPoint[], t: Date, context: ReadonlyMap<string, InstantValues>, s: ValidationSettings): HeatSample[] {
+  const times = [...before.filter((p) => t.getTime() - p.time.getTime() <= s.heatWindowMs).map((p) => p.time), t];
+  return times.map((time) => {
+    const v = context.get(instantKey(meterId, time)) ?? {};
+    return { time, energyKwh: v.energy_kwh ?? null, volumeM3: v.volume_m3 ?? null, flowTempC: v.flow_temp_c ?? null, returnTempC: v.return_temp_c ?? null };
+  });
+}
+
 export function judge(input: JudgeInput): Verdict[] {
   const out: Verdict[] = [];
   for (const row of input.targets) {
@@ -121,7 +128,8 @@ export function judge(input: JudgeInput): Verdict[] {
     const prev = before[before.length - 1];
     const cur = input.context.get(instantKey(row.meterId, row.time)) ?? {};
     const prevCtx = prev ? input.context.get(instantKey(row.meterId, prev.time)) ?? {} : undefined;
-    const result = validateReading({ time: row.time, value: row.value, quality: row.quality }, before, factsOf(m), contextOf(m.resource, cur, prevCtx), input.settings);
+    const samples = m.resource === 'heat' ? heatSamples(row.meterId, before, row.time, input.context, input.settings) : [];
+    const result = validateReading({ time: row.time, value: row.value, quality: row.quality }, before, factsOf(m), contextOf(m.resource, cur, prevCtx, samples), input.settings);
     out.push({ ...base, ...result });
   }
   return out;

@@ -3,21 +3,29 @@
  * and what we know about the meter; it returns a reason or nothing. `validateReading` runs them all
  * and takes the worst status. Thresholds come from ValidationSettings (per building/resource).
  */
+import { HEAT_TEMP_RANGE_C, heatCoefficientKwhM3K } from '@amr/protocols';
 import { consumptionBetween } from './register.js';
 import type { MeterFacts, RegisterPoint, ValidationReason, ValidationResult, ValidationSettings, ValidationStatus } from './types.js';
 import { DEFAULT_VALIDATION_SETTINGS } from './types.js';
 
-/** Heat capacity of water used for the ΔT plausibility check, kWh per m³·K (at ~50–70 °C). */
-export const WATER_HEAT_KWH_PER_M3K = 1.163;
+/** What a heat meter showed at one instant: its two registers and the two temperatures. */
+export interface HeatSample {
+  time: Date;
+  energyKwh: number | null;
+  volumeM3: number | null;
+  flowTempC: number | null;
+  returnTempC: number | null;
+}
 
 export interface HeatContext {
   flowTempC?: number | null;
   returnTempC?: number | null;
-  /** Over the same interval as the register reading being checked. */
-  energyKwh?: number | null;
-  volumeM3?: number | null;
-  /** Mean ΔT over the interval, K; when absent, flow − return at read time is used. */
-  meanDeltaTK?: number | null;
+  /**
+   * The meter's samples over the recent window (`heatWindowMs`), oldest first, the last one at the
+   * reading being judged: energy is compared with volume × ΔT over the whole window, not one poll
+   * interval, so register resolution (1 kWh, 0.01 m³) does not dominate.
+   */
+  samples?: readonly HeatSample[];
 }
 
 export interface ReadingContext {
@@ -38,12 +46,6 @@ export function worstStatus(reasons: readonly ValidationReason[]): ValidationSta
   return reasons.reduce<ValidationStatus>((w, r) => (rank[r.status] > rank[w] ? r.status : w), 'valid');
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Register went down: rollover (suspect, to confirm) vs replacement (fine) vs real decrease (invalid). */
 export function ruleRegisterDecreased(cur: RegisterPoint, prev: RegisterPoint | undefined, facts: MeterFacts): ValidationReason | null {
   if (!prev) return null;
@@ -57,25 +59,41 @@ export function ruleRegisterDecreased(cur: RegisterPoint, prev: RegisterPoint | 
   return null;
 }
 
-/** Consumption rate far above the meter's own recent median rate. */
+/**
+ * Consumption far above what the meter usually does in an interval this long. "Usually" is the larger
+ * of its mean rate over the window and its 90th-percentile interval rate — not the median of interval
+ * rates: with a daily profile and a quantised register (10 L pulses) most night intervals show nothing,
+ * the median is 0 and any morning shower would be a "spike"; and a mean alone sinks after a day or two
+ * away from home, making the first ordinary evening a "spike". The window must span a day (or a full
+ * spikeWindow) so the daily peak is in it, and the interval may carry one register digit more than it
+ * used (the digit it was just short of).
+ */
 export function ruleSpike(cur: RegisterPoint, history: readonly RegisterPoint[], facts: MeterFacts, s: ValidationSettings): ValidationReason | null {
   if (history.length < 4) return null;
   const recent = history.slice(-(s.spikeWindow + 1));
+  let used = 0;
+  let span = 0;
   const rates: number[] = [];
   for (let i = 1; i < recent.length; i++) {
     const dt = recent[i].time.getTime() - recent[i - 1].time.getTime();
     const c = consumptionBetween(recent[i - 1], recent[i], facts);
-    if (dt > 0 && !c.decreased) rates.push(c.consumption / dt);
+    if (dt > 0 && !c.decreased) {
+      used += c.consumption;
+      span += dt;
+      rates.push(c.consumption / dt);
+    }
   }
-  if (rates.length < 3) return null;
+  if (rates.length < 3 || (span < s.spikeBaselineMs && rates.length < s.spikeWindow)) return null;
   const prev = history[history.length - 1];
   const dt = cur.time.getTime() - prev.time.getTime();
   const c = consumptionBetween(prev, cur, facts);
   if (dt <= 0 || c.decreased) return null;
-  const rate = c.consumption / dt;
-  const med = median(rates);
-  if (c.consumption > s.spikeMinAbsolute && rate > Math.max(med, 1e-12) * s.spikeFactor) {
-    return { code: 'spike', status: 'suspect', message: `consumption ${round(c.consumption)} is ${med > 0 ? round(rate / med) + '×' : 'far above'} the recent median`, details: { consumption: c.consumption, ratio: med > 0 ? rate / med : null } };
+  rates.sort((a, b) => a - b);
+  const busy = rates[Math.ceil(0.9 * rates.length) - 1]; // nearest-rank 90th percentile
+  const resolution = registerResolution([...recent.map((p) => p.value), cur.value]);
+  const usual = Math.max(used / span, busy) * dt;
+  if (c.consumption > s.spikeMinAbsolute && c.consumption - resolution > Math.max(usual, 1e-12) * s.spikeFactor) {
+    return { code: 'spike', status: 'suspect', message: `consumption ${round(c.consumption)} is ${usual > 0 ? round(c.consumption / usual) + '×' : 'far above'} the usual for ${round(dt / 3_600_000)} h`, details: { consumption: c.consumption, usual, ratio: usual > 0 ? c.consumption / usual : null, resolution } };
   }
   return null;
 }
@@ -163,7 +181,7 @@ export function ruleClock(cur: RegisterPoint, ctx: ReadingContext, s: Validation
   return null;
 }
 
-/** Heat-meter physics: return hotter than flow; energy far from volume × ΔT × c. */
+/** Heat-meter physics: return hotter than flow; energy outside what volume × k × ΔT allows. */
 export function ruleHeatPhysics(ctx: ReadingContext, s: ValidationSettings): ValidationReason[] {
   const h = ctx.heat;
   if (!h) return [];
@@ -171,16 +189,116 @@ export function ruleHeatPhysics(ctx: ReadingContext, s: ValidationSettings): Val
   if (h.flowTempC != null && h.returnTempC != null && h.returnTempC > h.flowTempC) {
     out.push({ code: 'return_hotter_than_flow', status: 'suspect', message: `return ${h.returnTempC} °C is hotter than flow ${h.flowTempC} °C`, details: { flowTempC: h.flowTempC, returnTempC: h.returnTempC } });
   }
-  const dT = h.meanDeltaTK ?? (h.flowTempC != null && h.returnTempC != null ? h.flowTempC - h.returnTempC : null);
-  if (dT != null && dT >= s.heatMinDeltaT && h.energyKwh != null && h.volumeM3 != null && h.volumeM3 > 0) {
-    const expected = h.volumeM3 * dT * WATER_HEAT_KWH_PER_M3K;
-    const rel = Math.abs(h.energyKwh - expected) / expected;
-    if (rel > s.heatTolerance) {
-      out.push({ code: 'heat_energy_mismatch', status: 'suspect', message: `energy ${round(h.energyKwh)} kWh vs ${round(expected)} kWh expected from volume and ΔT`, details: { energyKwh: h.energyKwh, expectedKwh: expected, relativeError: rel } });
-    }
+  const m = heatEnergyCheck(h.samples ?? [], s);
+  if (m && !m.consistent) {
+    out.push({
+      code: 'heat_energy_mismatch', status: 'suspect',
+      message: `energy ${round(m.energyKwh)} kWh over ${round(m.hours)} h, but volume ${round(m.volumeM3)} m³ at ΔT ${round(m.minDeltaTK)}…${round(m.maxDeltaTK)} K allows ${round(m.allowedMinKwh)}…${round(m.allowedMaxKwh)} kWh`,
+      details: { ...m },
+    });
   }
   return out;
 }
+
+export interface HeatEnergyCheck {
+  from: string;
+  to: string;
+  hours: number;
+  energyKwh: number;
+  volumeM3: number;
+  minDeltaTK: number;
+  maxDeltaTK: number;
+  /** Energy the volume and temperatures imply, before tolerances (lower and upper bound). */
+  expectedMinKwh: number;
+  expectedMaxKwh: number;
+  /** …after the accuracy class and the registers' resolution. */
+  allowedMinKwh: number;
+  allowedMaxKwh: number;
+  energyResolutionKwh: number;
+  volumeResolutionM3: number;
+  consistent: boolean;
+}
+
+/** Smallest decimal step among register values (1 for whole kWh, 0.01 for a 2-decimal volume). */
+export function registerResolution(values: readonly number[]): number {
+  let decimals = 0;
+  for (const v of values) {
+    const t = String(Number(v.toPrecision(12)));
+    const e = /e-(\d+)$/.exec(t);
+    const d = e ? Number(e[1]) : (t.split('.')[1]?.length ?? 0);
+    decimals = Math.max(decimals, d);
+  }
+  return 10 ** -decimals;
+}
+
+/**
+ * Is the energy register's increase over the window what the volume and temperatures allow?
+ * A heat meter integrates Q = ∫ k(θ1, θ2) · (θ1 − θ2) dV; we see only samples, so each interval
+ * between two samples is bounded by its lower and higher ΔT and by k with the flow sensor in either
+ * pipe. Then the accuracy class (`heatTolerance`) and ±1 digit of each register at each end widen the
+ * bounds. Intervals where a register went down (reverse flow, replacement, rollover) end the window:
+ * other rules speak about those. Null when there is too little to judge.
+ */
+export function heatEnergyCheck(samples: readonly HeatSample[], s: ValidationSettings): HeatEnergyCheck | null {
+  const cur = samples[samples.length - 1];
+  if (!cur || !complete(cur) || cur.flowTempC! - cur.returnTempC! < s.heatMinDeltaT) return null;
+  const window: HeatSample[] = [cur];
+  for (let i = samples.length - 2; i >= 0; i--) {
+    const p = samples[i];
+    const next = window[0];
+    if (!complete(p) || cur.time.getTime() - p.time.getTime() > s.heatWindowMs) break;
+    if (next.energyKwh! < p.energyKwh! || next.volumeM3! < p.volumeM3!) break;
+    window.unshift(p);
+  }
+  if (window.length < 2) return null;
+  let lo = 0;
+  let hi = 0;
+  let minDT = Infinity;
+  let maxDT = -Infinity;
+  let maxK = 0;
+  for (let i = 1; i < window.length; i++) {
+    const a = window[i - 1];
+    const b = window[i];
+    const dV = b.volumeM3! - a.volumeM3!;
+    const dts = [a.flowTempC! - a.returnTempC!, b.flowTempC! - b.returnTempC!].map((x) => Math.max(0, x));
+    const ks = [a, b].flatMap((x) => kBounds(x));
+    const kLo = Math.min(...ks);
+    const kHi = Math.max(...ks);
+    lo += dV * kLo * Math.min(...dts);
+    hi += dV * kHi * Math.max(...dts);
+    minDT = Math.min(minDT, ...dts);
+    maxDT = Math.max(maxDT, ...dts);
+    maxK = Math.max(maxK, kHi);
+  }
+  const first = window[0];
+  const energy = cur.energyKwh! - first.energyKwh!;
+  const volume = cur.volumeM3! - first.volumeM3!;
+  const rE = registerResolution(window.map((x) => x.energyKwh!));
+  const rV = registerResolution(window.map((x) => x.volumeM3!));
+  // Each register may be up to one digit short at either end: the energy difference is known to ±rE,
+  // and the volume difference to ±rV, which is worth up to k × ΔT × rV of energy.
+  const slack = rE + maxK * maxDT * rV;
+  const allowedMin = lo * (1 - s.heatTolerance) - slack;
+  const allowedMax = hi * (1 + s.heatTolerance) + slack;
+  return {
+    from: first.time.toISOString(), to: cur.time.toISOString(), hours: (cur.time.getTime() - first.time.getTime()) / 3_600_000,
+    energyKwh: energy, volumeM3: volume, minDeltaTK: minDT, maxDeltaTK: maxDT,
+    expectedMinKwh: lo, expectedMaxKwh: hi, allowedMinKwh: allowedMin, allowedMaxKwh: allowedMax,
+    energyResolutionKwh: rE, volumeResolutionM3: rV,
+    consistent: energy >= allowedMin && energy <= allowedMax,
+  };
+}
+
+const complete = (x: HeatSample) => x.energyKwh != null && x.volumeM3 != null && x.flowTempC != null && x.returnTempC != null;
+
+/** k with the flow sensor in the flow or in the return pipe; nothing outside the tabulated range. */
+function kBounds(x: HeatSample): number[] {
+  const f = clampTemp(x.flowTempC!);
+  const r = clampTemp(x.returnTempC!);
+  if (f <= r) return [heatCoefficientKwhM3K(f, f, f)];
+  return [heatCoefficientKwhM3K(f, r, f), heatCoefficientKwhM3K(f, r, r)];
+}
+const clampTemp = (t: number) => Math.min(HEAT_TEMP_RANGE_C.max, Math.max(HEAT_TEMP_RANGE_C.min, t));
 
 /**
  * Runs every rule. `history` holds the meter's earlier readings of the same register, sorted by

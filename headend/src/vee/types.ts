@@ -70,11 +70,13 @@ export interface MeterFacts {
 }
 
 export const ValidationSettings = z.object({
-  /** Consumption rate above median × this is a spike. */
+  /** Consumption above the usual (max of the mean and the 90th-percentile interval rate) × this is a spike. */
   spikeFactor: z.number().positive().default(5),
+  /** The mean rate a spike is judged against must span this long (ms; a day holds the daily peak), or a full spikeWindow. */
+  spikeBaselineMs: z.number().int().positive().default(86_400_000),
   /** …and above this absolute consumption per interval (register units), so tiny noise isn't a spike. */
   spikeMinAbsolute: z.number().nonnegative().default(0.05),
-  /** How many previous intervals the median is taken over. */
+  /** How many previous intervals the usual rate is taken over. */
   spikeWindow: z.number().int().min(3).default(96),
   /** A gap is a missing stretch longer than interval × this. */
   gapFactor: z.number().positive().default(2.5),
@@ -87,8 +89,14 @@ export const ValidationSettings = z.object({
   stuckIdleMs: z.number().int().positive().default(3 * 86_400_000),
   /** Meter clock vs gateway clock tolerance, ms. */
   clockToleranceMs: z.number().int().positive().default(5 * 60_000),
-  /** Heat energy vs volume × ΔT × c tolerance (relative). */
-  heatTolerance: z.number().positive().default(0.25),
+  /**
+   * Heat energy vs volume × k × ΔT tolerance (relative): the accuracy class. EN 1434 class 2 allows
+   * the calculator 0.5 + ΔΘmin/ΔΘ % and the temperature pair 0.5 + 3·ΔΘmin/ΔΘ %: with ΔΘmin = 3 K that
+   * is ≤ 5 % from ΔΘ = 3 K up. Register resolution is allowed for separately (±1 digit at each end).
+   */
+  heatTolerance: z.number().positive().default(0.05),
+  /** The heat check compares energy with volume × ΔT over this span of samples (ms), so resolution stays small. */
+  heatWindowMs: z.number().int().positive().default(86_400_000),
   /** Below this ΔT (K) the heat check says nothing: sensors' error dominates. */
   heatMinDeltaT: z.number().nonnegative().default(3),
 });

@@ -69,3 +69,36 @@ describe('FramedSocket', () => {
     }));
   });
 });
+
+describe('FramedSocket: a cycle nobody answered', () => {
+  it('says so after the turn of the event loop when a Sync or Query cycle got no write; not when it was answered', async () => {
+    const socket = new EventEmitter() as unknown as Socket;
+    (socket as unknown as { write: () => boolean }).write = () => true;
+    const framed = new FramedSocket(socket);
+    const unanswered: string[] = [];
+    framed.on('unanswered', (why: string) => unanswered.push(why));
+    let answer = true;
+    // A handler like pglite-socket's: answers after a promise step, unless its result was empty.
+    framed.on('data', async () => {
+      await Promise.resolve();
+      if (answer) framed.write(Buffer.from('Z'));
+    });
+    const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
+    feed(startup());
+    feed(msg('Q', Buffer.from('SELECT 1\0')));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toEqual([]);
+    answer = false;
+    feed(Buffer.concat([msg('P', Buffer.from('INSERT …\0\0\0')), msg('B', Buffer.alloc(10)), msg('E', Buffer.alloc(5)), msg('S')]));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toHaveLength(1);
+    expect(unanswered[0]).toMatch(/no answer to a request cycle ending in 'S'/);
+    // A Flush may have nothing to answer: not reported.
+    feed(msg('H'));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toHaveLength(1);
+  });
+});

@@ -2,7 +2,7 @@
  * The validator's pure assembly: meter facts, context deltas and one verdict per loaded row.
  */
 import { describe, expect, it } from 'vitest';
-import { contextOf, factsOf, historyDepth, instantKey, judge, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
+import { contextOf, factsOf, heatSamples, historyDepth, instantKey, judge, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
 import { DEFAULT_VALIDATION_SETTINGS, type RegisterPoint } from '../../src/vee/index.js';
 
 const H = 3_600_000;
@@ -34,8 +34,23 @@ describe('contextOf', () => {
     // A meter without a reverse register shows reverse flow as a negative flow rate.
     expect(contextOf('hot_water', { volume_flow_m3h: -0.3 }, undefined).volumeFlowM3h).toBe(-0.3);
     expect(contextOf('cold_water', { flow_temp_c: 50 }, {}).heat).toBeUndefined();
-    expect(contextOf('heat', { energy_kwh: 110, volume_m3: 3, flow_temp_c: 70, return_temp_c: 50 }, { energy_kwh: 100, volume_m3: 2.5 }).heat)
-      .toEqual({ flowTempC: 70, returnTempC: 50, energyKwh: 10, volumeM3: 0.5 });
+    const samples = [{ time: new Date(0), energyKwh: 100, volumeM3: 2.5, flowTempC: 70, returnTempC: 50 }];
+    expect(contextOf('heat', { energy_kwh: 110, volume_m3: 3, flow_temp_c: 70, return_temp_c: 50 }, { energy_kwh: 100, volume_m3: 2.5 }, samples).heat)
+      .toEqual({ flowTempC: 70, returnTempC: 50, samples });
+  });
+
+  it('a heat meter\'s samples: its register instants within the heat window before the reading, and the reading', () => {
+    const before = pts([1, 2, 3]).map((p, i) => ({ ...p, time: new Date(i * 12 * H) })); // 0 h, 12 h, 24 h
+    const context = new Map([
+      [instantKey(7, 12 * H), { energy_kwh: 2, volume_m3: 0.1, flow_temp_c: 70, return_temp_c: 50 }],
+      [instantKey(7, 36 * H), { energy_kwh: 4, volume_m3: 0.2, flow_temp_c: 71, return_temp_c: 50 }],
+    ]);
+    // Reading at 36 h, window 24 h: the samples at 12 h and 24 h (0 h is 36 h back) and 36 h itself; 24 h has no context values.
+    const got = heatSamples(7, before, new Date(36 * H), context, DEFAULT_VALIDATION_SETTINGS);
+    expect(got.map((x) => x.time.getTime() / H)).toEqual([12, 24, 36]);
+    expect(got[0]).toMatchObject({ energyKwh: 2, volumeM3: 0.1, flowTempC: 70, returnTempC: 50 });
+    expect(got[1]).toMatchObject({ energyKwh: null, volumeM3: null });
+    expect(got[2]).toMatchObject({ energyKwh: 4, flowTempC: 71 });
   });
 });
 

@@ -40,7 +40,9 @@ beforeAll(async () => {
   engineerA = await h.userToken('engineer', { buildingIds: [bA] });
   engineerB = await h.userToken('engineer', { buildingIds: [bB] });
   operatorA = await h.userToken('operator', { buildingIds: [bA] });
-  // mA: steady, then a decrease at t5 and a jump at t7 back to the trend.
+  // mA: a steady day before the range (a spike needs a day of baseline), then a decrease at t5 and a
+  // jump at t6 back to the trend.
+  await tele(mA, Array.from({ length: 24 }, (_, i): [string, number] => [at(i - 24), Number((9.76 + i * 0.01).toFixed(2))]));
   await tele(mA, [[at(0), 10], [at(1), 10.01], [at(2), 10.02], [at(3), 10.03], [at(4), 10.04], [at(5), 9], [at(6), 10.06]]);
   await tele(mB, [[at(0), 1], [at(1), 0.5]]);
   v = startValidator({ db: h.opened.db, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, onAffected: (a) => { affected.push(...a); } });

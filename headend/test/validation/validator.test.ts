@@ -154,7 +154,9 @@ describe('validator through the database', () => {
     await tele(m, 'return_temp_c', [[at(1), 50], [at(2), 60], [at(3), 50]]);
     await v.drain();
     const vs = await verdicts(m, 'energy_kwh');
-    // 0.43 m³ × 20 K × 1.163 ≈ 10 kWh: consistent at t1; t3 claims 80 kWh.
+    // t1: no earlier sample with temperatures, nothing to compare. t2: return hotter (ΔT −10 K, no
+    // energy check). t3: from t1, 0.86 m³ at ΔT between 0 and 20 K carries at most 0.86 × 1.15 × 20
+    // ≈ 19.8 kWh (+5 %, +1.2 kWh of register digits ≈ 22 kWh); the meter claims 1100 − 1010 = 90 kWh.
     expect(vs[1].codes).toEqual([]);
     expect(vs[2].codes).toEqual(['return_hotter_than_flow']);
     expect(vs[3].codes).toContain('heat_energy_mismatch');
@@ -201,7 +203,8 @@ describe('validator through the database', () => {
 
   it('a rejected reading is left out of the next reading\'s history', async () => {
     const m = await meter({ placement: 'apartment', premise_id: flat, resource: 'cold_water' });
-    await tele(m, 'volume_m3', [...hourly(6, 1, 0.01), [at(6), 500], [at(7), 1.07]]);
+    // A day of steady use before (the spike rule's baseline), 1.05 at t5, a misread 500 at t6, 1.07 at t7.
+    await tele(m, 'volume_m3', [...hourly(30, 0.76, 0.01, T0 - 24 * H), [at(6), 500], [at(7), 1.07]]);
     await v.drain();
     expect(await verdictAt(m, at(7))).toMatchObject({ status: 'invalid', codes: ['register_decreased'] });
     const r = await h.call('POST', `/meters/${m}/readings/review`, h.adminToken, { time: at(6), decision: 'reject', reason: 'digit misread' });

@@ -2,7 +2,7 @@
 // (SDM630), apartments' electricity on Modbus (SDM120), water on pulse counters or M-Bus, optional
 // apartment heat meters on M-Bus. All registers derive from the seeded consumption model and the
 // simulated clock; truth(period) reports what really flowed.
-import { formatSecondaryAddress } from '@amr/protocols';
+import { formatSecondaryAddress, heatCoefficientKwhM3K } from '@amr/protocols';
 import { SimClock } from '../clock/sim-clock.js';
 import { startMbusSegment, type MbusSlaveSpec } from '../mbus/segment.js';
 import { hcaRecords, heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
@@ -10,7 +10,8 @@ import { startModbusBus, type ModbusSlave } from '../modbus/bus.js';
 import { startPulseBus, type PulseDevice } from '../pulse/bus.js';
 import type { Endpoint } from '../transport/line.js';
 import { RESOURCES, parseBuildingConfig, type BuildingConfig, type Resource } from './config.js';
-import { ConsumerSeries, hash01, seasonFactor } from './consumption.js';
+import { ConsumerSeries, hash01 } from './consumption.js';
+import { HeatVolumeSeries, circuitTemps, heatMeterErrorShare } from './heat.js';
 import { SimMeter, type MeterFault } from './meters.js';
 import { periodTruth, periods, type PeriodTruth } from './truth.js';
 
@@ -94,29 +95,34 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
     const d = new Date(t);
     for (let i = 0; i < cfg.historyMonths; i++) {
       const due = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1);
-      out.push({ date: new Date(due).toISOString().slice(0, 10), value: m.register(due), value2: m.register(due) / (HEAT_KWH_PER_M3K * 20) });
+      out.push({ date: new Date(due).toISOString().slice(0, 10), value: m.register(due), value2: m.volumeRegister(due) });
     }
     return out;
   };
 
+  // Energy and volume are two registers of one meter, related by the circuit's temperatures (heat.ts).
   const heatReadout = (m: SimMeter, rate: () => number) => () => {
     const t = clock.nowMs();
-    const season = seasonFactor('heat', new Date(t));
-    const flowTempC = 50 + 25 * Math.min(1, season);
-    const returnTempC = flowTempC - (8 + 14 * Math.min(1, season));
+    const { flowC: flowTempC, returnC: returnTempC } = circuitTemps(t);
     const powerW = rate() * 1000;
     return heatMeterRecords({
       time: m.clock(t),
       energyKwh: m.register(t),
-      volumeM3: m.register(t) / (HEAT_KWH_PER_M3K * 20),
+      volumeM3: m.volumeRegister(t),
       powerW,
-      flowM3h: powerW / 1000 / (HEAT_KWH_PER_M3K * (flowTempC - returnTempC)),
+      flowM3h: powerW / 1000 / (heatCoefficientKwhM3K(flowTempC, returnTempC, returnTempC) * (flowTempC - returnTempC)),
       flowTempC,
       returnTempC,
       operatingHours: 20_000 + (t - startMs) / 3_600_000,
       errorFlags: m.reverse ? 0x04 : 0,
-      history: history(m, t).map((h) => ({ ...h, value2: h.value / (HEAT_KWH_PER_M3K * 20) })),
+      history: history(m, t),
     });
+  };
+  /** The volume register of a heat meter with energy cumulative `energy` and seed number `k`. */
+  const heatVolume = (energy: (t: number) => number, initialKwh: number, k: number) => {
+    const series = new HeatVolumeSeries(energy, startMs, heatMeterErrorShare(cfg.seed, k));
+    // The starting volume as if the meter had always run at a ΔT of 20 K (any plausible value would do).
+    return { trueCumulative: (t: number) => series.cumulative(t), initialReading: Math.round((initialKwh / (HEAT_KWH_PER_M3K * 20)) * 100) / 100, modulus: 1_000_000 };
   };
   const waterReadout = (m: SimMeter, rate: () => number) => () => {
     const t = clock.nowMs();
@@ -138,7 +144,9 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
   for (const r of RESOURCES) {
     const f = buildingFactor(r);
     const modulus = r === 'cold_water' || r === 'hot_water' ? 100_000 : r === 'heat' ? 100_000_000 : 1_000_000;
-    odpu[r] = add(new SimMeter(`odpu-${r}`, r, 'building', serial(++n), (t) => aptCum(r, t) * f, initial(n, r === 'heat' ? 500_000 : r === 'electricity' ? 200_000 : 20_000), modulus));
+    const cum = (t: number) => aptCum(r, t) * f;
+    const init = initial(++n, r === 'heat' ? 500_000 : r === 'electricity' ? 200_000 : 20_000);
+    odpu[r] = add(new SimMeter(`odpu-${r}`, r, 'building', serial(n), cum, init, modulus, undefined, r === 'heat' ? heatVolume(cum, init, n) : undefined));
   }
   mbusMeter(odpu.heat, 1, 'KAM', 0x04, heatReadout(odpu.heat, () => aptRate('heat', clock.nowMs()) * buildingFactor('heat')));
   mbusMeter(odpu.cold_water, 2, 'ZRI', 0x16, waterReadout(odpu.cold_water, () => aptRate('cold_water', clock.nowMs()) * buildingFactor('cold_water')));
@@ -162,8 +170,12 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
   const primaryFor = (base: number) => (base <= 250 ? base : 0); // beyond 250: secondary addressing only
   for (let k = 1; k <= K; k++) {
     const c = (r: Resource) => consumers.get(`${k}:${r}`)!;
-    const mk = (r: Resource, modulus: number, maxInit: number) =>
-      add(new SimMeter(`apt-${k}-${r}`, r, 'apartment', serial(++n), (t) => c(r).cumulative(t), initial(n, maxInit), modulus, k));
+    const mk = (r: Resource, modulus: number, maxInit: number) => {
+      const id = serial(++n);
+      const init = initial(n, maxInit);
+      const cum = (t: number) => c(r).cumulative(t);
+      return add(new SimMeter(`apt-${k}-${r}`, r, 'apartment', id, cum, init, modulus, k, r === 'heat' ? heatVolume(cum, init, n) : undefined));
+    };
 
     const elec = mk('electricity', 1_000_000, 30_000);
     const unitId = 10 + k;

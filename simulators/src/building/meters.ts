@@ -29,6 +29,8 @@ export class SimMeter {
   private reverseFrom?: number;
   private offset = 0;
   private replacedAt?: number;
+  /** Heat meters: offset of the volume register (kept continuous by `clear`, like `offset`). */
+  private volumeOffset = 0;
   driftMs = 0;
   /** Unit of the register and of its truth: kWh (heat, electricity), m3 (water), 'hca' units. */
   unit: 'kWh' | 'm3' | 'hca';
@@ -46,26 +48,41 @@ export class SimMeter {
     /** The register rolls over to 0 at this value (register digits). */
     readonly modulus: number,
     readonly apartment?: number,
+    /**
+     * Heat meters: the volume register's own true cumulative (m³ that passed the flow sensor) and its
+     * value at the start; it follows the same stuck / reverse / replacement faults as the energy register.
+     */
+    readonly volume?: { trueCumulative: (tMs: number) => number; initialReading: number; modulus: number },
   ) {
     this.unit = resource === 'cold_water' || resource === 'hot_water' ? 'm3' : 'kWh';
   }
 
   /** What the meter's register shows at `tMs`. */
   register(tMs: number): number {
+    return this.faulted(tMs, this.trueCumulative, this.initialReading, this.offset, this.modulus);
+  }
+
+  /** Heat meters: what the volume register shows at `tMs` (m³); 0 for other meters. */
+  volumeRegister(tMs: number): number {
+    const v = this.volume;
+    return v ? this.faulted(tMs, v.trueCumulative, v.initialReading, this.volumeOffset, v.modulus) : 0;
+  }
+
+  private faulted(tMs: number, cum: (t: number) => number, initial: number, offset: number, modulus: number): number {
     let t = tMs;
     if (this.stuckAt !== undefined) t = Math.min(t, this.stuckAt);
     let v: number;
     if (this.replacedAt !== undefined && t >= this.replacedAt) {
-      v = this.trueCumulative(t) - this.trueCumulative(this.replacedAt); // new meter from 0
+      v = cum(t) - cum(this.replacedAt); // new meter from 0
     } else {
-      v = this.initialReading + this.trueCumulative(t);
+      v = initial + cum(t);
     }
     if (this.reverseFrom !== undefined && t >= this.reverseFrom) {
-      const at = this.trueCumulative(this.reverseFrom);
-      v -= 2 * (this.trueCumulative(t) - at); // counts backwards from the fault on
+      const at = cum(this.reverseFrom);
+      v -= 2 * (cum(t) - at); // counts backwards from the fault on
     }
-    v += this.offset;
-    return ((v % this.modulus) + this.modulus) % this.modulus;
+    v += offset;
+    return ((v % modulus) + modulus) % modulus;
   }
 
   /** Meter clock (drifts when the clockDrift fault is on). */
@@ -97,6 +114,7 @@ export class SimMeter {
         this.serial = newSerial;
         this.replacedAt = nowMs;
         this.offset = 0;
+        this.volumeOffset = 0;
         this.stuckAt = undefined;
         this.reverseFrom = undefined;
         break;
@@ -104,12 +122,14 @@ export class SimMeter {
       case 'clear': {
         // The register continues from where it is: what the stuck/reverse period did stays done.
         const before = this.register(nowMs);
+        const volumeBefore = this.volumeRegister(nowMs);
         this.line.silent = false;
         this.line.badChecksum = false;
         this.stuckAt = undefined;
         this.reverseFrom = undefined;
         this.driftMs = 0;
         this.offset += before - this.register(nowMs);
+        this.volumeOffset += volumeBefore - this.volumeRegister(nowMs);
         break;
       }
     }
