@@ -320,30 +320,39 @@ async function renderMeters(isCurrent) {
 async function renderHistory(isCurrent) {
   const [meters, hist] = await Promise.all([api('/resident/meters'), api('/resident/history?months=12')]);
   if (!isCurrent()) return null;
-  const byMeter = new Map(hist.meters.map((x) => [x.meter_id, x.months]));
+  // One entry per register: a zone meter has one per zone (day, night, peak), each with its own table and chart.
+  const byMeter = new Map();
+  for (const x of hist.meters) byMeter.set(x.meter_id, [...(byMeter.get(x.meter_id) ?? []), x]);
   const charts = [];
-  const cards = meters.items.map((m) => {
-    const months = byMeter.get(m.id) ?? [];
-    const unit = unitOf(m.resource);
-    if (months.length === 0) {
-      return h('section', { class: 'card', 'data-testid': `history-meter-${m.id}` }, h('h2', {}, meterTitle(m)), h('p', { class: 'muted' }, t('history.empty')));
-    }
+  const registerBlock = (m, unit, months, zone) => {
+    const id = zone ? `${m.id}-z${zone}` : `${m.id}`;
     // One month has no consumption yet (nothing before it to subtract): an empty chart would say nothing.
     const chartEl = months.some((x) => x.consumption != null)
-      ? h('div', { class: 'chart', 'data-testid': `chart-${m.id}`, role: 'img', 'aria-label': `${t('history.consumption')}, ${unit}` })
-      : h('p', { class: 'muted', 'data-testid': `chart-none-${m.id}` }, t('history.noConsumption'));
+      ? h('div', { class: 'chart', 'data-testid': `chart-${id}`, role: 'img', 'aria-label': `${zone ? `${t(`zone.${zone}`)}: ` : ''}${t('history.consumption')}, ${unit}` })
+      : h('p', { class: 'muted', 'data-testid': `chart-none-${id}` }, t('history.noConsumption'));
     if (chartEl.tagName === 'DIV') charts.push([chartEl, consumptionOption(months, unit)]);
-    const rows = [...months].reverse().map((x) => h('tr', { 'data-testid': `history-${m.id}-${x.month}` },
+    const rows = [...months].reverse().map((x) => h('tr', { 'data-testid': `history-${id}-${x.month}` },
       h('td', {}, fmtMonth(x.month)),
       h('td', { class: 'num', 'data-value': x.value }, fmtNumber(x.value)),
       h('td', { class: 'num', 'data-value': x.consumption ?? '' }, fmtNumber(x.consumption))));
-    return h('section', { class: 'card', 'data-testid': `history-meter-${m.id}` },
-      h('h2', {}, meterTitle(m)),
-      h('p', { class: 'muted small' }, `${t(`resource.${m.resource}`)} · ${t('meters.serial', { serial: m.serial_number })}`),
+    return [
+      zone ? h('h3', { 'data-testid': `history-zone-${id}` }, t(`zone.${zone}`)) : null,
       chartEl,
       h('table', { class: 'data' },
         h('thead', {}, h('tr', {}, h('th', {}, t('history.month')), h('th', { class: 'num' }, `${t('history.value')}, ${unit}`), h('th', { class: 'num' }, `${t('history.consumption')}, ${unit}`))),
-        h('tbody', {}, rows)));
+        h('tbody', {}, rows)),
+    ].filter(Boolean);
+  };
+  const cards = meters.items.map((m) => {
+    const registers = (byMeter.get(m.id) ?? []).filter((x) => x.months.length > 0);
+    const unit = unitOf(m.resource);
+    if (registers.length === 0) {
+      return h('section', { class: 'card', 'data-testid': `history-meter-${m.id}` }, h('h2', {}, meterTitle(m)), h('p', { class: 'muted' }, t('history.empty')));
+    }
+    return h('section', { class: 'card', 'data-testid': `history-meter-${m.id}` },
+      h('h2', {}, meterTitle(m)),
+      h('p', { class: 'muted small' }, `${t(`resource.${m.resource}`)} · ${t('meters.serial', { serial: m.serial_number })}`),
+      ...registers.flatMap((x) => registerBlock(m, unit, x.months, x.zone ?? null)));
   });
   return {
     node: h('div', {}, h('h1', {}, t('history.title')), cards.length ? cards : h('p', { class: 'card muted' }, t('meters.empty'))),

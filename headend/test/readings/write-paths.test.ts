@@ -240,6 +240,11 @@ describe('rollover of the register through the API', () => {
     const ok = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: m, value: 2.5 }], confirm: true });
     expect(ok.status).toBe(201);
     expect(ok.body.readings[0]).toMatchObject({ value: 2.5, consumption: 6 });
+    // The resident's history counts it as billing does: 6 m³ in November, not −99 994.
+    const hist = await h.call('GET', '/resident/history?months=12', resident);
+    expect(hist.body.meters.find((x: { meter_id: number }) => x.meter_id === m)).toEqual({
+      meter_id: m, zone: null, months: [{ month: '2026-10', value: 99_996.5, consumption: null }, { month: '2026-11', value: 2.5, consumption: 6 }],
+    });
   });
 });
 
@@ -257,6 +262,12 @@ describe('zones: one value per zone on every path', () => {
     expect(ok.status).toBe(201);
     expect(await stored(el2, 'energy_t1_kwh')).toMatchObject([{ time: NOV_WINDOW, value: 1234.5 }]);
     expect(await stored(el2, 'energy_t2_kwh')).toMatchObject([{ time: NOV_WINDOW, value: 567.8 }]);
+    // The history has one entry per zone.
+    const hist = await h.call('GET', '/resident/history?months=12', r2);
+    expect(hist.body.meters).toEqual([
+      { meter_id: el2, zone: 1, months: [{ month: '2026-11', value: 1234.5, consumption: null }] },
+      { meter_id: el2, zone: 2, months: [{ month: '2026-11', value: 567.8, consumption: null }] },
+    ]);
     // The import takes a zone column: night below its previous is refused for that row only.
     const imp = await csv(engineer, 'account,serial,date,value,zone\nLS-2,EL-2,2026-11-18,1240,1\nLS-2,EL-2,2026-11-18,560,2\n');
     expect(imp.status).toBe(422);

@@ -16,6 +16,8 @@ import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } f
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
 import { SignInLimiter } from '../../collection/sign-in-limit.js';
 import { rightsFor, writeReadings, type WriteItem } from '../../readings/write.js';
+import { monthlyHistory } from '../../readings/history.js';
+import type { Resource as ResourceName } from '@amr/protocols';
 import { summarise } from '../../collection/rules.js';
 import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
 import { primaryQuantity } from '../services/readings.js';
@@ -42,7 +44,7 @@ const SummaryBody = z.object({
   state: z.enum(['open', 'closed']), submitted: z.number(), total: z.number(), due: z.string().optional(),
   opensOn: z.string().nullable().optional(), opensInDays: z.number().nullable().optional(), text: z.string(),
 });
-const History = z.object({ meters: z.array(z.object({ meter_id: z.number(), months: z.array(z.object({ month: z.string(), value: z.number(), consumption: z.number().nullable() })) })) });
+const History = z.object({ meters: z.array(z.object({ meter_id: z.number(), zone: z.number().nullable().describe('a zone meter: one entry per zone (1 day, 2 night, 3 peak)'), months: z.array(z.object({ month: z.string(), value: z.number(), consumption: z.number().nullable() })) })) });
 const Entered = z.object({ readings: z.array(z.object({
   meter_id: z.number(), zone: z.number().nullable(), time: Timestamp, value: z.number(), version: z.number().nullable(), received_at: Timestamp.nullable(),
   consumption: z.number().nullable(), warning: z.string().nullable(),
@@ -249,25 +251,12 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
-    // Month of each reading in the building's time zone; the last value of the month, each instant's
-    // reading chosen as billing chooses it (staff > telemetry > resident, then the latest version).
-    const { rows } = await db.query<{ meter_id: number; month: string; value: number }>(
-      `WITH cur AS (
-         SELECT DISTINCT ON (r.meter_id, r.time) r.meter_id, r.time, r.value, b.timezone
-           FROM readings r JOIN meters m ON m.id = r.meter_id JOIN buildings b ON b.id = m.building_id
-          WHERE m.premise_id = ANY($1::bigint[]) AND r.quantity = CASE WHEN m.resource IN ('heat','electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
-            AND r.value IS NOT NULL AND r.time >= $3::timestamptz - make_interval(months => $2 + 1)
-          ORDER BY r.meter_id, r.time, ${sourceRankSql('r')} DESC, r.version DESC)
-       SELECT meter_id::int AS meter_id, to_char(date_trunc('month', time AT TIME ZONE timezone), 'YYYY-MM') AS month, last(value, time) AS value
-         FROM cur GROUP BY 1, 2 ORDER BY 1, 2`, [[...premises], req.query.months, app.clock()]);
-    const byMeter = new Map<number, { month: string; value: number; consumption: number | null }[]>();
-    for (const r of rows) {
-      const list = byMeter.get(r.meter_id) ?? [];
-      const prev = list.at(-1);
-      list.push({ month: r.month, value: r.value, consumption: prev ? Math.round((r.value - prev.value) * 1e6) / 1e6 : null });
-      byMeter.set(r.meter_id, list);
-    }
-    return { meters: [...byMeter].map(([meter_id, months]) => ({ meter_id, months: months.slice(-req.query.months) })) };
+    // The month's last counting reading in the building's time zone and the consumption by billing's rules (readings/history.ts).
+    const { rows } = await db.query<{ id: string; resource: ResourceName; zones: number; register_digits: number | null; timezone: string }>(
+      `SELECT m.id, m.resource, m.zones, m.register_digits, b.timezone FROM meters m JOIN buildings b ON b.id = m.building_id
+        WHERE m.premise_id = ANY($1::bigint[]) ORDER BY m.id`, [[...premises]]);
+    const meters = rows.map((r) => ({ id: Number(r.id), resource: r.resource, zones: Number(r.zones ?? 1), registerDigits: r.register_digits === null ? null : Number(r.register_digits), timezone: r.timezone }));
+    return { meters: await monthlyHistory(db, meters, req.query.months, app.clock()) };
   });
 
   app.post('/premises/:id/readings', {
