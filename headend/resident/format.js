@@ -87,7 +87,7 @@ export function parseReading(text, integerOnly) {
   return { value };
 }
 
-// The API's refusals and warnings (src/collection/rules.ts, entry.ts) are English sentences starting
+// The API's refusals and warnings (src/readings/judge.ts, write.ts) are English sentences starting
 // "meter N: "; the ones a resident can meet are recognised and retold in the page's language.
 const PATTERNS = [
   // "… of 2026-10-01 (the register's digits are not known, …)": the date and the note add nothing for a resident.

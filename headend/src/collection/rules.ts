@@ -1,12 +1,14 @@
 /**
  * Reading collection rules, pure: no clock, no database. Callers pass "now", the building's time zone,
- * the settings and the meter's previous readings; the functions say what is allowed and why.
+ * the settings and the meter's previous readings; the functions say when the window is open, what a
+ * meter usually uses and when consumption is high. An entered reading is judged by readings/judge.ts,
+ * which uses these.
  *
  * The collection window is a range of days of the month in the building's time zone. A window whose
  * start day is after its end day (25–5) crosses the month end. Days past a short month's end are
  * clamped (a window ending on the 31st ends on Feb 28/29).
  */
-import { consumptionBetween, rolloverConsumption } from '../vee/register.js';
+import { consumptionBetween } from '../vee/register.js';
 
 export interface LocalDate { y: number; m: number; d: number }
 
@@ -100,20 +102,6 @@ export interface MeterFacts {
   registerDigits?: number | null;
 }
 
-export interface EntryContext {
-  today: LocalDate;
-  settings: CollectionSettings;
-  window: WindowState;
-  /** The caller holds readings:enter_outside_window. */
-  mayBypassWindow: boolean;
-  /** The instant the entered value is dated (start of the period), for the consumption rate. */
-  readingTime: Date;
-}
-
-export type Verdict =
-  | { ok: false; reason: string }
-  | { ok: true; consumption: number | null; warning: string | null };
-
 const MONTH_MS = 30.44 * 86_400_000;
 
 /**
@@ -141,35 +129,6 @@ export function highConsumptionWarning(meterId: number, consumption: number, rea
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
-
-/** Every rule on one entered value, in the order a person would want to hear them. */
-export function checkEntry(value: number, f: MeterFacts, c: EntryContext): Verdict {
-  const id = f.meterId;
-  if (!c.settings.enabled) return { ok: false, reason: `meter ${id}: collection of readings for this resource is disabled in this building` };
-  if (!c.window.open && !c.mayBypassWindow) {
-    const w = c.window;
-    return { ok: false, reason: `meter ${id}: the collection window is closed (last ${w.last.start} – ${w.last.end}; next opens ${w.opensOn}, days ${c.settings.window_start_day}–${c.settings.window_end_day})` };
-  }
-  if (!Number.isFinite(value) || value < 0) return { ok: false, reason: `meter ${id}: a reading is a non-negative number` };
-  if (c.settings.integer_only && !Number.isInteger(value)) return { ok: false, reason: `meter ${id}: only whole numbers are accepted (got ${value})` };
-  if (f.nextVerificationOn && f.nextVerificationOn < fmt(c.today) && !c.settings.accept_expired_verification) {
-    return { ok: false, reason: `meter ${id}: verification expired on ${f.nextVerificationOn}; readings of this meter are not accepted` };
-  }
-  if (!f.previous) return { ok: true, consumption: null, warning: null };
-  if (value < f.previous.value) {
-    // The one rollover rule (billing counts the same): plausible only near the top of the register and small against the usual.
-    const wrapped = rolloverConsumption(f.previous.value, value, f.registerDigits, averageMonthly(f), c.readingTime.getTime() - f.previous.time.getTime());
-    if (wrapped === null) return { ok: false, reason: `meter ${id}: ${value} is less than the previous reading ${f.previous.value}` };
-    return { ok: true, consumption: wrapped, warning: `meter ${id}: ${value} is below the previous reading ${f.previous.value}: the ${f.registerDigits}-digit register passed zero, consumption ${round(wrapped)}; confirm to save` };
-  }
-  const consumption = value - f.previous.value;
-  return { ok: true, consumption, warning: highConsumptionWarning(id, consumption, c.readingTime, f, c.settings.warn_factor) };
-}
-
-/** A resident's entry where staff already took this period's reading (billing counts the staff's). */
-export function takenByStaffReason(meterId: number, value: number): string {
-  return `meter ${meterId}: this period's reading was already taken by the managing organisation (${value}); to dispute it, contact the office`;
-}
 
 export interface MeterSummaryInput { window: WindowState; submitted: boolean; enabled: boolean }
 

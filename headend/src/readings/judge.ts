@@ -15,15 +15,16 @@
  *      was taken;
  *   4. the value: a non-negative number, whole where the building wants whole numbers, that fits the
  *      register's digits;
- *   5. neighbours: not below the previous reading nor above the next one — unless the register's
- *      digits make a rollover plausible, and then only when a person confirms it;
+ *   5. neighbours: not below the previous reading nor above the next one — unless the one rollover
+ *      rule (vee/register.ts: the register's digits, and the meter's usual monthly use) makes a
+ *      rollover plausible, and then only when a person confirms it;
  *   6. plausibility: a first reading far above what the premise could have used needs confirmation;
  *      consumption far above the meter's average needs confirmation;
  *   7. versioning: a reading made by a replacement changes only through the replacement; a resident's
  *      entry where staff already took the reading is refused with the staff's value.
  */
-import { registerModulus, ROLLOVER_MAX_SHARE } from '../vee/register.js';
-import { fmt, highConsumptionWarning, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type LocalDate, type PriorReading, type WindowState } from '../collection/rules.js';
+import { registerModulus, rolloverConsumption, ROLLOVER_MAX_SHARE } from '../vee/register.js';
+import { averageMonthly, fmt, highConsumptionWarning, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type LocalDate, type PriorReading, type WindowState } from '../collection/rules.js';
 
 /** Where a written reading comes from. 'estimate' fills a gap; 'telemetry' does not come through here (ingest). */
 export type WriteSource = 'resident' | 'staff' | 'import' | 'estimate';
@@ -128,14 +129,27 @@ export function insideWindow(time: Date, timezone: string, s: CollectionSettings
 
 /**
  * Consumption from `prev` to `cur` on one register: plain when not decreasing; a rollover past zero
- * only when the register's digits make the wrapped amount small (the previous value near the top).
+ * only where the one rollover rule (vee/register.ts rolloverConsumption, as validation and billing
+ * count it) finds it plausible: the wrapped amount small against the register's range and, when the
+ * meter's usual monthly consumption is known, against that over the time elapsed.
  */
-export function registerStep(prev: number, cur: number, registerDigits: number | null): { consumption: number; via: 'plain' | 'rollover' } | null {
+export function registerStep(prev: number, cur: number, registerDigits: number | null, usualMonthly?: number | null, elapsedMs?: number): { consumption: number; via: 'plain' | 'rollover' } | null {
   if (cur >= prev) return { consumption: cur - prev, via: 'plain' };
+  const wrapped = rolloverConsumption(prev, cur, registerDigits, usualMonthly, elapsedMs);
+  return wrapped === null ? null : { consumption: wrapped, via: 'rollover' };
+}
+
+/**
+ * Why a decrease is not read as a rollover, for the refusal: the digits are not known, or the wrap
+ * would be small against the register but far above what this meter usually uses (a typo, a fault or
+ * an unrecorded replacement: a person decides). Empty when the wrap is simply too large.
+ */
+function noRolloverNote(prev: number, cur: number, registerDigits: number | null, usualMonthly: number | null): string {
   const modulus = registerModulus(registerDigits);
-  if (modulus === null) return null;
+  if (modulus === null) return ' (the register\'s digits are not known, so a rollover cannot be told from a typo)';
   const wrapped = modulus - prev + cur;
-  return wrapped >= 0 && wrapped <= modulus * ROLLOVER_MAX_SHARE ? { consumption: wrapped, via: 'rollover' } : null;
+  if (usualMonthly === null || usualMonthly <= 0 || wrapped < 0 || wrapped > modulus * ROLLOVER_MAX_SHARE) return '';
+  return ` (read as the ${registerDigits}-digit register rolling over zero it would be ${r3(wrapped)}, far more than this meter's usual ${r3(usualMonthly)} a month; check the value, or record the meter's replacement)`;
 }
 
 const MONTH_MS = 30.44 * 86_400_000;
@@ -192,10 +206,12 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   const warnings: string[] = [];
   let consumption: number | null = null;
   let via: 'plain' | 'rollover' | null = null;
+  // The meter's usual monthly consumption (the 3 months before the previous reading) bounds a plausible rollover.
+  const usual = f.previous ? averageMonthly({ previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }) : null;
   if (f.previous) {
-    const step = registerStep(f.previous.value, v, m.registerDigits);
+    const step = registerStep(f.previous.value, v, m.registerDigits, usual, time.getTime() - f.previous.time.getTime());
     if (!step) {
-      return refuse('below_previous', `meter ${id}: ${v} is less than the previous reading ${f.previous.value} of ${f.previous.time.toISOString().slice(0, 10)}${modulus === null ? ' (the register\'s digits are not known, so a rollover cannot be told from a typo)' : ''}`);
+      return refuse('below_previous', `meter ${id}: ${v} is less than the previous reading ${f.previous.value} of ${f.previous.time.toISOString().slice(0, 10)}${noRolloverNote(f.previous.value, v, m.registerDigits, usual)}`);
     }
     consumption = step.consumption;
     via = step.via;
@@ -204,7 +220,7 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
     }
   }
   if (f.next) {
-    const step = registerStep(v, f.next.value, m.registerDigits);
+    const step = registerStep(v, f.next.value, m.registerDigits, usual, f.next.time.getTime() - time.getTime());
     if (!step) return refuse('above_next', `meter ${id}: ${v} is more than the next reading ${f.next.value} of ${f.next.time.toISOString().slice(0, 10)}`);
     if (step.via === 'rollover') warnings.push(`meter ${id}: ${v} is above the next reading ${f.next.value}; that would be a rollover of the register; confirm to save`);
   }
@@ -218,7 +234,7 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
       warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);
     }
   } else if (consumption !== null && via === 'plain' && manual) {
-    const w = highConsumptionWarning(id, consumption, time, { meterId: id, nextVerificationOn: null, previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths }, c.settings.warn_factor);
+    const w = highConsumptionWarning(id, consumption, time, { meterId: id, nextVerificationOn: null, previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
     if (w) warnings.push(w);
   }
   return { ok: true, time, consumption, via, warnings };

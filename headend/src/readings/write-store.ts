@@ -7,6 +7,7 @@
 import type { Queryable } from '../db/types.js';
 import { QUANTITIES, type Resource } from '@amr/protocols';
 import { sourceRankSql } from '../billing/provenance.js';
+import { NOT_REJECTED_SQL } from './consumption-store.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
 import { replacementReadingAt } from '../registry/replacement.js';
 
@@ -39,35 +40,46 @@ const FLAT_MONTHLY_DEFAULT: Record<Resource, number> = {
   cold_water: 12, hot_water: 8, wastewater: 20, electricity: 400, heat: 1500, gas: 80,
 };
 
-/** The counting reading (staff/import > telemetry > resident, then the latest version) before/after an instant. */
-const neighbourSql = (cmp: '<' | '>', order: 'DESC' | 'ASC') =>
+/**
+ * The counting reading of each instant `where` selects, as billing counts it (consumption-store.ts):
+ * versions rejected on review and estimates left out, then staff/import > telemetry > resident and the
+ * latest version; a NULL staff version that counts withdraws its instant (an undone replacement), so
+ * the instant is skipped. The first `order` row wins.
+ */
+const countingSql = (where: string, order: 'DESC' | 'ASC') =>
   `SELECT time, value FROM (
-     SELECT DISTINCT ON (time) time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time ${cmp} $3 AND source <> 'estimate'
+     SELECT DISTINCT ON (time) time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND ${where} AND source <> 'estimate'
+        AND (value IS NOT NULL OR source = 'staff') AND ${NOT_REJECTED_SQL('r')}
       ORDER BY time ${order}, ${sourceRankSql('r')} DESC, version DESC) c
     WHERE value IS NOT NULL ORDER BY time ${order} LIMIT 1`;
+
+/** The counting reading before/after an instant. */
+const neighbourSql = (cmp: '<' | '>', order: 'DESC' | 'ASC') => countingSql(`time ${cmp} $3`, order);
 
 export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quantity: string, time: Date): Promise<NeighbourFacts> {
   const prevRow = (await q.query<{ time: Date; value: number }>(neighbourSql('<', 'DESC'), [m.id, quantity, time])).rows[0];
   let previous = prevRow ? { time: new Date(prevRow.time), value: Number(prevRow.value) } : null;
   if (!previous) {
-    // A new meter's first reading is compared with its installation reading.
+    // A new meter's first reading is compared with its installation reading (an undone replacement has none).
     const inst = (await q.query<{ replaced_at: Date; installation_reading: number | null }>(
-      `SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 AND replaced_at < $2 ORDER BY replaced_at DESC LIMIT 1`, [m.id, time])).rows[0];
+      `SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 AND replaced_at < $2 AND undone_at IS NULL
+        ORDER BY replaced_at DESC LIMIT 1`, [m.id, time])).rows[0];
     if (inst?.installation_reading != null) previous = { time: new Date(inst.replaced_at), value: Number(inst.installation_reading) };
   }
   const nextRow = (await q.query<{ time: Date; value: number }>(neighbourSql('>', 'ASC'), [m.id, quantity, time])).rows[0];
   let earliest = null;
   if (prevRow) {
     const e = (await q.query<{ time: Date; value: number }>(
-      `SELECT time, value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND value IS NOT NULL AND source <> 'estimate'
-          AND time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3
-        ORDER BY time ASC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`, [m.id, quantity, prevRow.time])).rows[0];
+      countingSql(`time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3`, 'ASC'), [m.id, quantity, prevRow.time])).rows[0];
     if (e) earliest = { time: new Date(e.time), value: Number(e.value) };
   }
   const at = (await q.query<{ value: number | null; source: string; version: number }>(
     'SELECT value, source, version FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1', [m.id, quantity, time])).rows[0];
+  // The reading at the instant is any version, rejected too: a correction is what a rejected reading needs.
+  // Staff's reading there refuses a resident's only while it counts: one rejected on review does not.
   const staff = (await q.query<{ value: number }>(
-    `SELECT value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND source IN ('staff', 'import') AND value IS NOT NULL
+    `SELECT value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND source IN ('staff', 'import') AND value IS NOT NULL
+        AND ${NOT_REJECTED_SQL('r')}
       ORDER BY version DESC LIMIT 1`, [m.id, quantity, time])).rows[0];
   // The replacement rule is the registry's (undone replacements and other registers do not count).
   const rep = await replacementReadingAt(q, m.id, quantity, time);

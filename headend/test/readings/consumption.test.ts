@@ -1,14 +1,13 @@
 /**
  * The one consumption function (pure): rollover by register digits, an implausible drop refused as
  * consumption, a replacement chain as one point, zone registers, provenance, and the collection-window
- * attribution of manual readings against interpolation of telemetry; collection's entry check reads a
- * rollover by the same rule. Every expected value is worked
- * out by hand in the comments; dates are fixed.
+ * attribution of manual readings against interpolation of telemetry (the entry judge reads a rollover
+ * by the same rule: test/readings/judge.test.ts). Every expected value is worked out by hand in the
+ * comments; dates are fixed.
  */
 import { describe, it, expect } from 'vitest';
 import { chainSeries, consumption, countingSeries, usualMonthly, type CountingReading, type RegisterConsumption } from '../../src/readings/consumption.js';
 import { rolloverConsumption } from '../../src/vee/register.js';
-import { checkEntry, DEFAULT_SETTINGS, windowState, type EntryContext, type MeterFacts as CollectionFacts } from '../../src/collection/rules.js';
 
 const at = (iso: string) => new Date(iso);
 const r = (iso: string, value: number, source: CountingReading['source'] = 'resident', version = 1, extra: Partial<CountingReading> = {}): CountingReading => ({ time: at(iso), value, source, version, ...extra });
@@ -186,27 +185,5 @@ describe('period attribution', () => {
   it('a meter unusable from Nov 10: the window reading of Nov 15 does not count', () => {
     const out = consumption({ period: month(2026, 11), registers: { volume_m3: windows }, unusableFrom: at('2026-11-10T00:00:00Z') });
     expect(out.registers.volume_m3.status).toBe('no_reading');
-  });
-});
-
-describe('collection uses the same rollover rule', () => {
-  const day = { y: 2026, m: 12, d: 20 };
-  const ctx: EntryContext = { today: day, settings: DEFAULT_SETTINGS, window: windowState(day, 15, 25), mayBypassWindow: false, readingTime: at('2026-12-15T00:00:00Z') };
-  // History on a 5-digit register: 99 984.5 (Sept 15) → 99 996.5 (Nov 15) = 12 m³ over 2 months, about 6 m³/month.
-  const facts = (over: Partial<CollectionFacts> = {}): CollectionFacts => ({
-    meterId: 9, nextVerificationOn: null, registerDigits: 5,
-    previous: { time: at('2026-11-15T00:00:00Z'), value: 99_996.5 }, earliestInThreeMonths: { time: at('2026-09-15T00:00:00Z'), value: 99_984.5 }, ...over,
-  });
-
-  it('a resident entering 2.5 after 99 996.5 on a 5-digit register: 6 m³ with a warning to confirm, as billing will count it', () => {
-    const v = checkEntry(2.5, facts(), ctx);
-    expect(v).toMatchObject({ ok: true, warning: expect.stringMatching(/passed zero, consumption 6;/) });
-    expect(v.ok && v.consumption).toBeCloseTo(6, 9);
-  });
-
-  it('5 000 → 10 is refused (not a plausible rollover); without register digits any decrease is refused', () => {
-    const f = facts({ previous: { time: at('2026-11-15T00:00:00Z'), value: 5_000 }, earliestInThreeMonths: { time: at('2026-09-15T00:00:00Z'), value: 4_990 } });
-    expect(checkEntry(10, f, ctx)).toEqual({ ok: false, reason: 'meter 9: 10 is less than the previous reading 5000' });
-    expect(checkEntry(2.5, facts({ registerDigits: null }), ctx)).toEqual({ ok: false, reason: 'meter 9: 2.5 is less than the previous reading 99996.5' });
   });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { entryInstant, insideWindow, judgeReading, registerStep, type JudgeContext, type MeterForWrite, type NeighbourFacts } from '../../src/readings/judge.js';
 import { DEFAULT_SETTINGS } from '../../src/collection/rules.js';
+import { rolloverConsumption } from '../../src/vee/register.js';
 
 const TZ = 'Europe/Moscow';
 const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
@@ -159,5 +160,120 @@ describe('the judge', () => {
   it('integer-only buildings refuse 12.5; a disabled resource refuses everything', () => {
     expect(judgeReading({ value: 12.5 }, meter(), facts(), ctx({ settings: { ...ctx().settings, integer_only: true } }), inWin, true)).toMatchObject({ ok: false, code: 'not_integer' });
     expect(judgeReading({ value: 12 }, meter(), facts(), ctx({ settings: { ...ctx().settings, enabled: false } }), inWin, true)).toMatchObject({ ok: false, code: 'disabled' });
+  });
+});
+
+describe('an entered value, case by case (what collection checked before the one judge)', () => {
+  // Meter 7, 5 digits; the February window read 100 (15 Feb), November's 70 (15 Nov 2025): 30 m³ over
+  // 92 days = 3.022 months, about 9.93 m³ a month. March's window reading is dated 15 Mar.
+  const MARCH = at('2026-03-15T00:00:00Z');
+  const mar20 = (over: Partial<JudgeContext> = {}) => ctx({ now: at('2026-03-20T09:00:00Z'), ...over });
+  const hist = (over: Partial<NeighbourFacts> = {}) => facts({
+    previous: { time: at('2026-02-15T00:00:00Z'), value: 100 }, earliestInThreeMonths: { time: at('2025-11-15T00:00:00Z'), value: 70 }, ...over,
+  });
+  const judge = (value: number, f = hist(), c = mar20(), m = meter()) => judgeReading({ value }, m, f, c, MARCH, true);
+
+  it('accepts ≥ previous, zero consumption included; refuses a decrease naming the meter, the previous value and its date', () => {
+    expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [] });
+    expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [] });
+    // 100 000 − 100 + 99.5 = 99 999.5 would be the wrap: far more than a tenth of the register, so no rollover.
+    expect(judge(99.5)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 7: 99.5 is less than the previous reading 100 of 2026-02-15' });
+  });
+
+  it('a new meter compares with its installation reading (the store passes it as previous)', () => {
+    const f = hist({ previous: { time: at('2026-03-01T00:00:00Z'), value: 0.5 }, earliestInThreeMonths: null });
+    expect(judge(3, f)).toMatchObject({ ok: true, consumption: 2.5, warnings: [] });
+    expect(judge(0, f)).toMatchObject({ ok: false, code: 'below_previous' });
+  });
+
+  it('integer-only', () => {
+    const c = mar20({ settings: { ...ctx().settings, integer_only: true } });
+    expect(judge(110.5, hist(), c)).toEqual({ ok: false, code: 'not_integer', reason: 'meter 7: only whole numbers are accepted (got 110.5)' });
+    expect(judge(110, hist(), c)).toMatchObject({ ok: true });
+  });
+
+  it('outside the window (10 Mar): refused with the dates, unless the caller may enter outside it (then dated when taken)', () => {
+    const now = at('2026-03-10T09:00:00Z');
+    expect(judgeReading({ value: 110 }, meter(), hist(), ctx({ now }), now, false))
+      .toEqual({ ok: false, code: 'window_closed', reason: 'meter 7: the collection window is closed (last 2026-02-15 – 2026-02-25; next opens 2026-03-15, days 15–25)' });
+    const yes = judgeReading({ value: 110 }, meter(), hist(), ctx({ now, rights: { write: true, outsideWindow: true, correct: false } }), now, false);
+    expect(yes).toMatchObject({ ok: true, time: now, consumption: 10 });
+  });
+
+  it('disabled resource and expired verification', () => {
+    expect(judge(110, hist(), mar20({ settings: { ...ctx().settings, enabled: false } }))).toMatchObject({ ok: false, code: 'disabled' });
+    // 15 Mar 00:00 UTC is 15 Mar in Moscow: after the verification date of 1 Mar.
+    const m = meter({ nextVerificationOn: '2026-03-01' });
+    expect(judge(110, hist(), mar20(), m)).toEqual({ ok: false, code: 'verification_expired', reason: 'meter 7: verification expired on 2026-03-01; readings of this meter are not accepted' });
+    expect(judge(110, hist(), mar20({ settings: { ...ctx().settings, accept_expired_verification: true } }), m)).toMatchObject({ ok: true });
+  });
+
+  it('high consumption: the average 30 / (92 / 30.44) = 9.926 a month; 31 in a month warns (> 29.78), 29 does not; needs ≥ 2 months of history', () => {
+    const hi = judge(131);
+    expect(hi.ok && hi.warnings).toEqual(['meter 7: consumption 31 is more than 3× the average of the last 3 months (9.926 a month); confirm to save']);
+    expect(judge(129)).toMatchObject({ ok: true, warnings: [] });
+    // 15 Jan → 15 Feb is 31 days = 1.02 months of history: no average, no warning even for 100.
+    expect(judge(200, hist({ earliestInThreeMonths: { time: at('2026-01-15T00:00:00Z'), value: 90 } }))).toMatchObject({ ok: true, warnings: [] });
+    // Factor 5: 31 ≤ 5 × 9.926 = 49.6.
+    expect(judge(131, hist(), mar20({ settings: { ...ctx().settings, warn_factor: 5 } }))).toMatchObject({ ok: true, warnings: [] });
+  });
+});
+
+describe('the judge reads a rollover by the one rule billing uses (vee/register.ts rolloverConsumption)', () => {
+  // Meter 9, 5 digits (wraps at 100 000). History: 15 Sep and 15 Nov, 61 days apart = 61 / 30.44 =
+  // 2.00394 months. December's window reading is dated 15 Dec, 30 days after 15 Nov: under a month, so
+  // the usual consumption is allowed one month's worth: at most 10 × usual.
+  const DEC = at('2026-12-15T00:00:00Z');
+  const NOV = at('2026-11-15T00:00:00Z');
+  const SEP = at('2026-09-15T00:00:00Z');
+  const m9 = (over: Partial<MeterForWrite> = {}) => meter({ id: 9, ...over });
+  const judge = (value: number, prev: number, earliest: number | null, m = m9()) => judgeReading({ value }, m,
+    facts({ previous: { time: NOV, value: prev }, earliestInThreeMonths: earliest === null ? null : { time: SEP, value: earliest } }), ctx({ now: at('2026-12-20T09:00:00Z') }), DEC, true);
+
+  it('99 996.5 → 2.5 after 99 984.5 → 99 996.5 (6 m³ a month): 100 000 − 99 996.5 + 2.5 = 6 m³, a rollover to confirm', () => {
+    const v = judge(2.5, 99_996.5, 99_984.5);
+    expect(v).toMatchObject({ ok: true, via: 'rollover', warnings: [expect.stringMatching(/rolling over zero, consumption 6; confirm to save$/)] });
+    expect(v.ok && v.consumption).toBeCloseTo(6, 9);
+  });
+
+  it('5 000 → 10 is refused (a wrap of 95 010, more than a tenth of the register); without register digits any decrease is refused', () => {
+    expect(judge(10, 5_000, 4_990)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 9: 10 is less than the previous reading 5000 of 2026-11-15' });
+    expect(judge(2.5, 99_996.5, 99_984.5, m9({ registerDigits: null }))).toEqual({
+      ok: false, code: 'below_previous',
+      reason: "meter 9: 2.5 is less than the previous reading 99996.5 of 2026-11-15 (the register's digits are not known, so a rollover cannot be told from a typo)",
+    });
+  });
+
+  it('small against the register but not against the usual: 99 978 → 99 990 is 12 m³ in 2.004 months = 5.988 a month, so at most 59.88 may wrap', () => {
+    const usual = 12 / (61 / 30.44); // 5.98818…
+    // 99 990 → 40: 100 000 − 99 990 + 40 = 50 ≤ 59.88: a rollover, as billing counts it.
+    const ok = judge(40, 99_990, 99_978);
+    expect(ok).toMatchObject({ ok: true, consumption: 50, via: 'rollover' });
+    expect(rolloverConsumption(99_990, 40, 5, usual, 30 * 86_400_000)).toBe(50);
+    // 99 990 → 60: 70 > 59.88: refused, as billing refuses it — although 70 is well within a tenth of the register.
+    expect(rolloverConsumption(99_990, 60, 5, usual, 30 * 86_400_000)).toBeNull();
+    const no = judge(60, 99_990, 99_978);
+    expect(no).toEqual({
+      ok: false, code: 'below_previous',
+      reason: "meter 9: 60 is less than the previous reading 99990 of 2026-11-15 (read as the 5-digit register rolling over zero it would be 70, far more than this meter's usual 5.988 a month; check the value, or record the meter's replacement)",
+    });
+    // Without history (no usual consumption) only the tenth of the register bounds it: 70 is a rollover to confirm.
+    expect(judge(60, 99_990, null)).toMatchObject({ ok: true, consumption: 70, via: 'rollover' });
+  });
+
+  it('95 000 → 3 000 after 94 988 → 95 000: a wrap of 8 000 fits a tenth (10 000) but not 10 × 5.988; refused', () => {
+    expect(rolloverConsumption(95_000, 3_000, 5)).toBe(8_000);
+    expect(judge(3_000, 95_000, 94_988)).toMatchObject({ ok: false, code: 'below_previous' });
+  });
+
+  it('the next reading is held to the same rule: a back-dated 99 995 before a next reading of 60 (usual 5.988 a month) is refused', () => {
+    // Back-dated 1 Dec, next 15 Dec = 60: 100 000 − 99 995 + 60 = 65 > 59.88.
+    const t = at('2026-12-01T09:00:00Z');
+    const f = facts({ previous: { time: NOV, value: 99_990 }, earliestInThreeMonths: { time: SEP, value: 99_978 }, next: { time: DEC, value: 60 } });
+    const c = ctx({ now: at('2026-12-20T09:00:00Z'), rights: { write: true, outsideWindow: true, correct: false } });
+    expect(judgeReading({ value: 99_995, time: t }, m9(), f, c, t, false)).toMatchObject({ ok: false, code: 'above_next' });
+    // Next = 50: 100 000 − 99 995 + 50 = 55 ≤ 59.88: accepted with a warning to confirm.
+    const ok = judgeReading({ value: 99_995, time: t }, m9(), { ...f, next: { time: DEC, value: 50 } }, c, t, false);
+    expect(ok).toMatchObject({ ok: true, consumption: 5, warnings: [expect.stringContaining('that would be a rollover of the register')] });
   });
 });

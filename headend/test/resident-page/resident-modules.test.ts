@@ -1,13 +1,13 @@
 /**
  * The residents' page's pure browser modules under Node: both dictionaries complete (same keys, same
  * placeholders, every resource), the widget line in both languages with Russian plurals, reading what
- * a resident typed, and every refusal the collection rules (src/collection/rules.ts, the real ones) can
- * give a resident retold in the page's language rather than left in the API's English — and those of
- * the one write path (src/readings/judge.ts, write.ts) the API now answers with, zones included —, and a
- * zone meter's fields: one per zone, each refusal back on the zone it was sent for.
+ * a resident typed, and every refusal and warning the one write path (src/readings/judge.ts, write.ts,
+ * the real ones) can give a resident retold in the page's language rather than left in the API's
+ * English, zones included, and a zone meter's fields: one per zone, each refusal back on the zone it
+ * was sent for.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkEntry, DEFAULT_SETTINGS, takenByStaffReason, windowState, type EntryContext, type MeterFacts } from '../../src/collection/rules.js';
+import { DEFAULT_SETTINGS } from '../../src/collection/rules.js';
 import { judgeReading, type JudgeContext, type MeterForWrite, type NeighbourFacts } from '../../src/readings/judge.js';
 import { quantityOf } from '../../src/readings/write.js';
 import type { MeterRowForWrite } from '../../src/readings/write-store.js';
@@ -86,33 +86,43 @@ describe('reading what was typed', () => {
   });
 });
 
-describe('refusals from the real collection rules, retold', () => {
-  const facts = (over: Partial<MeterFacts> = {}): MeterFacts => ({
-    meterId: 42, nextVerificationOn: null,
-    previous: { time: new Date('2026-10-01T00:00:00Z'), value: 100 },
+describe('refusals from the real judge of entered readings, retold', () => {
+  // Cold water, digits unknown; the October reading 100 (1 Oct), August's 80 (1 Aug): 20 m³ over 61 days
+  // = 2.004 months, 9.98 m³ a month. The window 1–31 is open on 20 Nov; the entry is dated 1 Nov.
+  const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
+    id: 42, resource: 'cold_water', placement: 'apartment', status: 'active', zones: 1, registerDigits: null,
+    installedOn: null, decommissionedOn: null, nextVerificationOn: null, timezone: 'Europe/Moscow', ...over,
+  });
+  const facts = (over: Partial<NeighbourFacts> = {}): NeighbourFacts => ({
+    previous: { time: new Date('2026-10-01T00:00:00Z'), value: 100 }, next: null,
     earliestInThreeMonths: { time: new Date('2026-08-01T00:00:00Z'), value: 80 },
-    ...over,
+    atInstant: null, staffAtInstant: null, replacementAtInstant: null, plausibleMonthly: 24, ...over,
   });
-  const today = { y: 2026, m: 11, d: 20 };
-  const ctx = (over: Partial<EntryContext> = {}): EntryContext => ({
-    today, settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, window: windowState(today, 1, 31),
-    mayBypassWindow: false, readingTime: new Date('2026-11-01T00:00:00Z'), ...over,
+  const ctx = (over: Partial<JudgeContext> = {}): JudgeContext => ({
+    source: 'resident', rights: { write: true, outsideWindow: false, correct: false }, now: new Date('2026-11-20T09:00:00Z'),
+    settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, confirmed: false, ...over,
   });
-  const reason = (v: ReturnType<typeof checkEntry>) => (v.ok ? v.warning : v.reason) as string;
+  const at = new Date('2026-11-01T00:00:00Z');
+  const reason = (value: number, f = facts(), c = ctx(), m = meter(), inWindow = true) => {
+    const j = judgeReading({ value }, m, f, c, at, inWindow);
+    return j.ok ? j.warnings.join('; ') : j.reason;
+  };
 
   const cases: [string, string, string, string][] = [];
   beforeAll(() => {
     cases.push(
-      ['below previous', reason(checkEntry(95, facts(), ctx())), 'Показание 95 меньше предыдущего (100)', 'Reading 95 is less than the previous one (100)'],
-      ['integer only', reason(checkEntry(105.5, facts(), ctx({ settings: { ...ctx().settings, integer_only: true } }))), 'Для этого счётчика принимаются только целые числа', 'Only whole numbers are accepted for this meter'],
-      ['window closed', reason(checkEntry(105, facts(), ctx({ window: windowState(today, 15, 18), settings: { ...ctx().settings, window_start_day: 15, window_end_day: 18 } }))),
+      ['below previous', reason(95), 'Показание 95 меньше предыдущего (100)', 'Reading 95 is less than the previous one (100)'],
+      ['integer only', reason(105.5, facts(), ctx({ settings: { ...ctx().settings, integer_only: true } })), 'Для этого счётчика принимаются только целые числа', 'Only whole numbers are accepted for this meter'],
+      // A window 15–18 is closed on 20 Nov: the last one 15–18 Nov, the next opens 15 Dec.
+      ['window closed', reason(105, facts(), ctx({ settings: { ...ctx().settings, window_start_day: 15, window_end_day: 18 } }), meter(), false),
         'Приём показаний закрыт: был с 15.11.2026 по 18.11.2026, следующий откроется 15.12.2026', 'Submission is closed: it was open 15/11/2026 – 18/11/2026, next opens 15/12/2026'],
-      ['verification expired', reason(checkEntry(105, facts({ nextVerificationOn: '2020-01-01' }), ctx())),
+      ['verification expired', reason(105, facts(), ctx(), meter({ nextVerificationOn: '2020-01-01' })),
         'Срок поверки истёк 01.01.2020: показания этого счётчика не принимаются, обратитесь в управляющую компанию', 'Verification expired on 01/01/2020: readings of this meter are not accepted, contact your managing company'],
-      ['disabled', reason(checkEntry(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } }))), 'Показания по этому ресурсу в вашем доме не принимаются', 'Readings of this resource are not collected in your building'],
-      ['taken by staff', takenByStaffReason(42, 106.5), 'Показание за этот период уже снято управляющей компанией (106,5). Если не согласны, обратитесь в управляющую компанию',
+      ['disabled', reason(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } })), 'Показания по этому ресурсу в вашем доме не принимаются', 'Readings of this resource are not collected in your building'],
+      ['taken by staff', reason(107, facts({ staffAtInstant: { value: 106.5 } })), 'Показание за этот период уже снято управляющей компанией (106,5). Если не согласны, обратитесь в управляющую компанию',
         'This period\'s reading was already taken by your managing company (106.5). To dispute it, contact them'],
-      ['high consumption', reason(checkEntry(150, facts(), ctx())),
+      // 150 − 100 = 50 in 31 days (a month at least): more than 3 × 9.98.
+      ['high consumption', reason(150),
         'Расход 50 м³ более чем в 3 раза превышает средний за 3 месяца (9,98 м³ в месяц)', 'Consumption 50 m³ is more than 3× the 3-month average (9.98 m³ a month)'],
     );
   });
@@ -172,6 +182,10 @@ describe('the one write path\'s messages (src/readings), retold', () => {
     // 5 digits wrap at 100 000: 100 000 − 99 990 + 15 = 25, small against the register: a rollover to confirm.
     ['rollover', () => said(15, meter({ registerDigits: 5 }), facts({ previous: { time: new Date('2026-09-30T21:00:00Z'), value: 99990 }, earliestInThreeMonths: null })),
       'Показание 15 меньше предыдущего (99 990): если счётчик прошёл через ноль, расход 25 кВт·ч', 'Reading 15 is below the previous one (99,990): if the meter went past zero, consumption is 25 kWh'],
+    // 99 790 → 99 990 over Aug–Oct (61 days = 2.004 months) is about 99.8 kWh a month; 2 000 would wrap by
+    // 100 000 − 99 990 + 2 000 = 2 010: within a tenth of the register, but far above 10 × the usual: refused, with why.
+    ['no plausible rollover, with why', () => said(2000, meter({ registerDigits: 5 }), facts({ previous: { time: new Date('2026-09-30T21:00:00Z'), value: 99990 }, earliestInThreeMonths: { time: new Date('2026-07-31T21:00:00Z'), value: 99790 } })),
+      'Показание 2 000 меньше предыдущего (99 990)', 'Reading 2,000 is less than the previous one (99,990)'],
     // No previous reading, meter installed "12 months ago" by default: 300 × 12 × 3 = 10 800 is the most that is plausible.
     ['first reading', () => said(20000, meter(), facts({ previous: null, earliestInThreeMonths: null })),
       'Первое показание 20 000 кВт·ч больше, чем могло набежать с установки (около 10 800 кВт·ч)', 'First reading 20,000 kWh is more than could have been used since installation (about 10,800 kWh)'],
