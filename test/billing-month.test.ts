@@ -25,7 +25,8 @@
 // after the close); flat 6 has no history → norm × registered residents; electricity on a day/night
 // tariff — for every flat, since a tariff is per organisation and resource (the simulated SDM120 has
 // one register: the zones are its hourly use split by local time, model.ts); ОДН (ОДПУ − Σ individual)
-// of each resource shared by area, cold water above the common-area cap (excess reported, not billed).
+// of each resource shared by the area of all premises, cold water above the common-area cap: each flat
+// billed its own cap, norm × common area × Sᵢ / S_total (excess reported, not billed).
 // Heat is not billed here (no heat tariff): its ОДПУ is registered and read; heating by the building
 // meter is a separate accrual.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ import { startValidator, type Validator } from '@amr/headend/validation/index';
 import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '@amr/headend/billing-store/jobs';
 import { dropRedisPrefix, until } from './faults/harness.js';
 import {
-  TZ, commonHouse, measuredLine, monthKey, monthsFrom, startSimBuilding, substituteLine, Truth,
+  TZ, average6, commonHouse, measuredLine, monthKey, monthsFrom, startSimBuilding, substituteLine, Truth,
   type Billed, type ExpectedLine, type Prices, type Water,
 } from './billing-month/model.js';
 
@@ -359,7 +360,18 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
       expect(s.billedVolume, e.resource).toBeCloseTo(e.billed, 9);
       expect(s.excessOverCap, e.resource).toBeCloseTo(e.excess, 9);
       expect(s.negative, e.resource).toBe(false);
+      // Per premise (formula 10): its share, its cap, what it is billed and its excess, each to 6 decimals.
+      expect(s.perPremise.map((p: any) => [p.accountId, p.area, p.share, p.cap, p.volume, p.excess]), e.resource)
+        .toEqual(e.perPremise.map((p) => [p.accountId, p.area, p.share, p.cap, p.billed, p.excess]));
     }
+    // The cold-water cap binds on every flat: each is billed its own cap 0.005 m³/m² × 120 m² × Sᵢ / 305.2 m²,
+    // to 6 decimals half up: 54.3 → 32.58 / 305.2 = 0.1067496… → 0.106750; 38.1 → 22.86 / 305.2 = 0.0749017… → 0.074902;
+    // 71.6 → 42.96 / 305.2 = 0.1407601… → 0.140760; 45.0 → 27 / 305.2 = 0.0884665… → 0.088467;
+    // 62.4 → 37.44 / 305.2 = 0.1226736… → 0.122674; 33.8 → 20.28 / 305.2 = 0.0664482… → 0.066448.
+    // Σ = 0.600001 m³: the rounded lines are what is billed, a millionth above the building's 0.6 m³ cap.
+    const coldCaps = [0.10675, 0.074902, 0.14076, 0.088467, 0.122674, 0.066448];
+    expect(october.common.find((x) => x.resource === 'cold_water')!.perPremise.map((p) => p.billed)).toEqual(coldCaps);
+    expect(october.common.find((x) => x.resource === 'cold_water')!.billed).toBe(0.600001);
     // The cold-water cap binds (excess reported, not billed); hot water and electricity are below / without one.
     // (more than 10 litres at every date: well above the register's 1 litre, so the cap visibly binds)
     expect(october.common.find((x) => x.resource === 'cold_water')!.excess).toBeGreaterThan(0.01);
@@ -371,6 +383,10 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     const coldLines = (octoberLines as any[]).filter((l) => l.method === 'common_house' && l.resource === 'cold_water');
     expect(coldLines).toHaveLength(FLATS.length);
     for (const l of coldLines) expect(l.note).toContain(`capped (excess ${cold.excess.toFixed(3)} not billed)`);
+    // Every ОДН line's note, word for word: the building's volume, the premise's share by area and its cap.
+    const notes = (ls: { accountId: string; resource: string; method: string; note?: string | null }[]) =>
+      ls.filter((l) => l.method === 'common_house').map((l) => `${l.accountId}|${l.resource}|${l.note}`).sort();
+    expect(notes(octoberLines as any[])).toEqual(notes(october.lines));
     // Flat 3's cold water came from the inspector's reading (its sources name that version), not the resident's later one.
     const flat3 = (octoberLines as any[]).find((l) => l.meterId === mid(apt(3, 'cold_water')));
     const src = (await he.db.query<{ sources: { time: string; version: number }[] }>('SELECT sources FROM accrual_lines WHERE id = $1', [flat3.id])).rows[0].sources;
@@ -415,14 +431,19 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     const before = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
     // Flat 5's cold-water reading at the end of the month turns up after the close (the inspector enters it, dated).
     const late = await ok(tokens.inspector, 'POST', `/meters/${mid(apt(5, 'cold_water'))}/readings`, { time: iso(B[4]), value: truth.register(apt(5, 'cold_water'), B[4]), reason: 'показание передано после закрытия периода' });
-    expect(late).toMatchObject({ source: 'staff', version: 1 });
+    // Dated as given (the end of the billed month, inside the open window 1–31), not at the clock's instant.
+    expect(late).toMatchObject({ source: 'staff', version: 1, time: iso(B[4]) });
     const withLate = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]), flat5ColdMeasured: true });
     const adjustments = expectedAdjustments(corrected.lines, withLate.lines);
     // Only flat 5's cold water: its ОДН volume changes (the average → the measured use) but stays above the 0.6 m³ cap.
     expect(adjustments.map((l) => [l.accountId, l.resource, l.method, l.adjustmentKind])).toEqual([
       [account(5), 'cold_water', 'average', 'reversal'], [account(5), 'cold_water', 'measured', 'recalculated'],
     ]);
-    expect(withLate.common.find((c) => c.resource === 'cold_water')!.billed).toBe(COMMON_NORMS.cold_water! * COMMON_AREA);
+    // Every flat stays at its cap (0.600001 m³ in all, worked out in the billed month's test), so its ОДН lines do not change.
+    const coldLate = withLate.common.find((c) => c.resource === 'cold_water')!;
+    expect(coldLate.volume).toBeGreaterThan(COMMON_NORMS.cold_water! * COMMON_AREA);
+    expect(coldLate.perPremise.every((p) => p.excess > 0 && p.billed === p.cap)).toBe(true);
+    expect(coldLate.billed).toBe(0.600001);
     const r = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
     expect(r).toMatchObject({ period: months.billed, status: 'closed', adjustmentsIn: months.current, lines: 2, amount: sum(adjustments) });
     // The job that follows the verdict finds nothing new.
@@ -444,10 +465,10 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     const ls = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines.filter((l: any) => l.kind === 'regular');
     const of = (f: number, r: Water) => ls.filter((l: any) => l.meterId === mid(apt(f, r)));
     // Flat 2, hot water: (q1 + q2 + q3 + corrected q4) / 4 at 243.71 ₽.
-    const hot2 = (waterQ(2, 'hot_water', 0) + waterQ(2, 'hot_water', 1) + waterQ(2, 'hot_water', 2) + waterQ(2, 'hot_water', 3)) / 4;
+    const hot2 = average6([0, 1, 2, 3].map((i) => waterQ(2, 'hot_water', i)));
     expectLines(of(2, 'hot_water'), [substituteLine(account(2), 'hot_water', mid(apt(2, 'hot_water')), 'average', hot2, PRICES)], 'flat 2 hot water next month');
     // Flat 5, cold water: four measured months now (the late reading made the billed month measured).
-    const cold5 = (waterQ(5, 'cold_water', 0) + waterQ(5, 'cold_water', 1) + waterQ(5, 'cold_water', 2) + waterQ(5, 'cold_water', 3)) / 4;
+    const cold5 = average6([0, 1, 2, 3].map((i) => waterQ(5, 'cold_water', i)));
     expectLines(of(5, 'cold_water'), [substituteLine(account(5), 'cold_water', mid(apt(5, 'cold_water')), 'average', cold5, PRICES)], 'flat 5 cold water next month');
     expect(of(5, 'cold_water')[0].note).toContain('average of 4 months');
   });
@@ -485,8 +506,9 @@ interface ExpectedMonth { lines: ExpectedLine[]; common: ReturnType<typeof commo
  *  - flat 5: no reading at B[4] → average of its three measured months: (q1 + q2 + q3) / 3 (electricity:
  *    T1 + T2 of each month), at the new cold-water price; electricity split 70/30 into T1/T2 (model.ts ZONE_SHARES);
  *  - flat 6: no reading and no history → norm × 2 residents (electricity split 70/30 likewise);
- *  - ОДН of each resource: ОДПУ (B[4] − B[3]) − Σ of the lines above; cold water capped at
- *    0.005 × 120 m² = 0.6 m³; shared by area (q × area / 305.2 m²) at the month's price (electricity: day price).
+ *  - ОДН of each resource: V = ОДПУ (B[4] − B[3]) − Σ of the lines above, shared by area (V × area / 305.2 m²,
+ *    6 decimals); cold water: each flat capped at 0.005 × 120 m² × area / 305.2 m² (6 decimals; Σ 0.600001 m³);
+ *    at the month's price (electricity: day price).
  */
 function billedMonth(o: { flat2HotAtEnd: number; flat5ColdMeasured?: boolean }): ExpectedMonth {
   const i = 3;
@@ -497,7 +519,7 @@ function billedMonth(o: { flat2HotAtEnd: number; flat5ColdMeasured?: boolean }):
     const hot = f === 2 ? Math.round(o.flat2HotAtEnd * 1000) / 1000 - truth.register(apt(2, 'hot_water'), B[3]) : waterQ(f, 'hot_water', i);
     lines.push(measuredLine(account(f), 'hot_water', mid(apt(f, 'hot_water')), hot, PRICES));
   }
-  const avg = (qs: number[]) => (qs[0] + qs[1] + qs[2]) / 3;
+  const avg = (qs: number[]) => average6(qs);
   lines.push(substituteLine(account(5), 'electricity', mid(apt(5, 'electricity')), 'average', avg([0, 1, 2].map((m) => zoneQ(5, m)[0] + zoneQ(5, m)[1])), PRICES));
   for (const r of ['cold_water', 'hot_water'] as const) {
     lines.push(r === 'cold_water' && o.flat5ColdMeasured

@@ -128,7 +128,11 @@ function ratio6(value: number, a: number, b: number): number {
 }
 
 export interface Part { label: string; quantity: number; price: number; amount: number }
-export interface ExpectedLine { accountId: string; resource: Billed; meterId: string | null; method: 'measured' | 'average' | 'norm' | 'common_house'; quantity: number; parts: Part[]; amount: number }
+export interface ExpectedLine {
+  accountId: string; resource: Billed; meterId: string | null; method: 'measured' | 'average' | 'norm' | 'common_house'; quantity: number; parts: Part[]; amount: number;
+  /** An ОДН line's note, word for word (its arithmetic, as common-house.ts writes it). */
+  note?: string;
+}
 
 export interface Prices { cold_water: number; hot_water: number; electricity: [number, number] }
 
@@ -157,7 +161,10 @@ export function measuredLine(accountId: string, resource: Billed, meterId: strin
 export const ZONE_SHARES: [number, number] = [0.7, 0.3];
 export function substituteLine(accountId: string, resource: Billed, meterId: string, method: 'average' | 'norm', q: number, prices: Prices): ExpectedLine {
   if (resource === 'electricity') {
-    const [d, n] = [q * ZONE_SHARES[0], q * ZONE_SHARES[1]];
+    // The substitute as billed (6 decimals), then each zone's part of it, to 6 decimals half up:
+    // e.g. 118.596333 → T1 118.596333 × 0.7 = 83.0174331 → 83.017433, T2 × 0.3 = 35.5788999 → 35.578900.
+    const total = q6(q);
+    const [d, n] = [ratio6(total, ZONE_SHARES[0], 1), ratio6(total, ZONE_SHARES[1], 1)];
     return line(accountId, resource, meterId, method, [
       { label: 'T1', quantity: d, price: prices.electricity[0], amount: kop(d, prices.electricity[0]) },
       { label: 'T2', quantity: n, price: prices.electricity[1], amount: kop(n, prices.electricity[1]) },
@@ -166,27 +173,86 @@ export function substituteLine(accountId: string, resource: Billed, meterId: str
   return line(accountId, resource, meterId, method, single(q, prices[resource]));
 }
 
+/**
+ * The average of monthly quantities as billed: Σ months (each a difference of registers, its float
+ * noise rounded off) / n in decimals, to 6 decimals half up ((4.1 + 3.9 + 4.3) / 3 = 4.1;
+ * 355.789 kWh / 3 = 118.5963333… → 118.596333).
+ */
+export function average6(qs: number[]): number {
+  const totalM = qs.reduce((s, x) => s + micro(q6(x)), 0n);
+  return Number(halfUp(totalM, BigInt(qs.length))) / 1e6;
+}
+
+/** x (a register or a line quantity: at most 6 decimals) in millionths, exactly. */
+function micro(x: number): bigint {
+  const a = exact(x);
+  if (a.s > 6) throw new Error(`${x} has more than 6 decimals: round it as a line does (q6) first`);
+  return a.n * 10n ** BigInt(6 - a.s);
+}
+const fromMicro = (m: bigint): number => Number(m) / 1e6;
+/** Millionths as a note writes them: 3 decimals, half up (0.3085 → "0.309"). */
+function fix3(m: bigint): string {
+  const k = halfUp(m, 1000n);
+  const a = k < 0n ? -k : k;
+  return `${k < 0n ? '-' : ''}${a / 1000n}.${String(a % 1000n).padStart(3, '0')}`;
+}
+
+export interface PremiseExpect { accountId: string; area: number; share: number; cap: number | null; billed: number; excess: number }
+
 export interface CommonHouseExpect {
   resource: Billed;
   building: number;
   apartments: number;
   volume: number;
+  /** Σ of the premises' billed volumes (each rounded to 6 decimals): what is billed, possibly a millionth off the cap. */
   billed: number;
+  /** Σ of the premises' excess over their caps. */
   excess: number;
+  perPremise: PremiseExpect[];
   lines: ExpectedLine[];
 }
 
 /**
- * ОДН: volume = ОДПУ − Σ individual quantities (measured and substitutes); above the cap (norm per m²
- * × common area) the excess is reported, not billed; the billed volume is shared by flat area.
+ * ОДН by ПП 354 appendix 2 formulas 10–11: V = ОДПУ − Σ individual quantities (measured and
+ * substitutes, each a line's 6-decimal quantity); premise i's share = V × Sᵢ / S_total (S_total = the
+ * area of all premises; here the six flats, 305.2 m²), its cap = norm × common area × Sᵢ / S_total,
+ * each rounded to 6 decimals half up; billedᵢ = min(shareᵢ, capᵢ), excessᵢ = shareᵢ − billedᵢ (the
+ * managing organisation's, reported). The building's billed volume and excess are the Σ of the
+ * premises' rounded figures: e.g. the cold-water cap 0.6 m³ shared over 305.2 m² bills
+ * 0.106750 + 0.074902 + 0.140760 + 0.088467 + 0.122674 + 0.066448 = 0.600001 m³ (the test works these out).
+ * Each line is priced at the month's price (electricity: the day price) and names its arithmetic in its note.
  */
 export function commonHouse(resource: Billed, odpu: number, individual: ExpectedLine[], flats: { accountId: string; area: number }[], cap: number | null, prices: Prices): CommonHouseExpect {
-  const apartments = individual.filter((l) => l.resource === resource).reduce((s, l) => s + l.quantity, 0);
-  const volume = odpu - apartments;
-  if (volume <= 0) throw new Error(`${resource}: the test needs ОДПУ > Σ ИПУ (got ${odpu} vs ${apartments})`);
-  const billed = cap !== null && volume > cap ? cap : volume;
-  const totalArea = flats.reduce((s, f) => s + f.area, 0);
+  // Exact in millionths: the ОДПУ's consumption (a difference of registers, its float noise rounded off), line quantities to 6 decimals.
+  const building = q6(odpu);
+  const apartmentsM = individual.filter((l) => l.resource === resource).reduce((s, l) => s + micro(l.quantity), 0n);
+  const volumeM = micro(building) - apartmentsM;
+  if (volumeM <= 0n) throw new Error(`${resource}: the test needs ОДПУ > Σ ИПУ (got ${odpu} vs ${fromMicro(apartmentsM)})`);
+  const volume = fromMicro(volumeM);
+  const totalArea = fromMicro(flats.reduce((s, f) => s + micro(f.area), 0n));
+  const capQ = cap === null ? null : q6(cap);
+  const perPremise = flats.map((f): PremiseExpect & { shareM: bigint; capM: bigint | null; billedM: bigint; excessM: bigint } => {
+    const share = ratio6(volume, f.area, totalArea);
+    const capI = capQ === null ? null : ratio6(capQ, f.area, totalArea);
+    const shareM = micro(share);
+    const capM = capI === null ? null : micro(capI);
+    const billedM = capM !== null && shareM > capM ? capM : shareM;
+    const excessM = shareM - billedM;
+    return { accountId: f.accountId, area: f.area, share, cap: capI, billed: fromMicro(billedM), excess: fromMicro(excessM), shareM, capM, billedM, excessM };
+  });
+  const billedM = perPremise.reduce((s, p) => s + p.billedM, 0n);
+  const excessM = perPremise.reduce((s, p) => s + p.excessM, 0n);
   const price = resource === 'electricity' ? prices.electricity[0] : prices[resource];
-  const lines = flats.map((f) => line(f.accountId, resource, null, 'common_house', single(ratio6(q6(billed), f.area, totalArea), price)));
-  return { resource, building: odpu, apartments, volume, billed, excess: volume - billed, lines };
+  // The note: the building's figures, then this premise's share (and its cap when it binds), to 3 decimals.
+  const whole = `common-house volume ${fix3(volumeM)}${excessM > 0n ? `, capped (excess ${fix3(excessM)} not billed)` : ''}`;
+  const lines = perPremise.map((p) => ({
+    ...line(p.accountId, resource, null, 'common_house', single(p.billed, price)),
+    note: `${whole}; by area: ${fix3(volumeM)} × ${p.area} / ${totalArea} m² of all premises = ${fix3(p.shareM)}`
+      + (p.excessM > 0n ? `, capped at ${fix3(p.capM!)} = norm × common area × Sᵢ/S_total (excess ${fix3(p.excessM)})` : ''),
+  }));
+  return {
+    resource, building, apartments: fromMicro(apartmentsM), volume, billed: fromMicro(billedM), excess: fromMicro(excessM),
+    perPremise: perPremise.map(({ accountId, area, share, cap: c, billed, excess }) => ({ accountId, area, share, cap: c, billed, excess })),
+    lines,
+  };
 }
