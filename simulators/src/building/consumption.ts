@@ -70,14 +70,7 @@ export class ConsumerSeries {
 
   /** Cumulative use from the start to `tMs` (0 before the start). */
   cumulative(tMs: number): number {
-    const hours = (tMs - this.startMs) / HOUR;
-    if (hours <= 0) return 0;
-    const whole = Math.floor(hours);
-    while (this.prefix.length <= whole + 1) {
-      const h = this.prefix.length - 1;
-      this.prefix.push(this.prefix[h] + this.hourly(h));
-    }
-    return this.prefix[whole] + (hours - whole) * (this.prefix[whole + 1] - this.prefix[whole]);
+    return prefixCumulative(this.prefix, this.startMs, tMs, (h) => this.hourly(h));
   }
 
   /** Current rate per hour (for power / flow registers). */
@@ -88,3 +81,19 @@ export class ConsumerSeries {
 }
 
 const RESOURCE_CODE: Record<Resource, number> = { heat: 1, cold_water: 2, hot_water: 3, electricity: 4 };
+
+/**
+ * Cumulative amount from `startMs` to `tMs` given an amount per whole hour: the prefix sum of the
+ * hourly amounts (cached, grown on demand), linear inside an hour. Shared by every simulated register
+ * that integrates an hourly rate (consumers, heat meters' volume).
+ */
+export function prefixCumulative(prefix: number[], startMs: number, tMs: number, hourly: (h: number) => number): number {
+  const hours = (tMs - startMs) / HOUR;
+  if (hours <= 0) return 0;
+  const whole = Math.floor(hours);
+  while (prefix.length <= whole + 1) {
+    const h = prefix.length - 1;
+    prefix.push(prefix[h] + hourly(h));
+  }
+  return prefix[whole] + (hours - whole) * (prefix[whole + 1] - prefix[whole]);
+}

@@ -4,7 +4,7 @@
 // from the meter's own energy and the temperatures of that hour (k from @amr/protocols, EN 1434-1),
 // not derived from the energy register with a fixed ΔT.
 import { heatCoefficientKwhM3K } from '@amr/protocols';
-import { hash01, seasonFactor } from './consumption.js';
+import { hash01, prefixCumulative, seasonFactor } from './consumption.js';
 
 const HOUR = 3_600_000;
 
@@ -50,14 +50,7 @@ export class HeatVolumeSeries {
   }
 
   cumulative(tMs: number): number {
-    const hours = (tMs - this.startMs) / HOUR;
-    if (hours <= 0) return 0;
-    const whole = Math.floor(hours);
-    while (this.prefix.length <= whole + 1) {
-      const h = this.prefix.length - 1;
-      this.prefix.push(this.prefix[h] + this.hourly(h));
-    }
-    return this.prefix[whole] + (hours - whole) * (this.prefix[whole + 1] - this.prefix[whole]);
+    return prefixCumulative(this.prefix, this.startMs, tMs, (h) => this.hourly(h));
   }
 }
 
