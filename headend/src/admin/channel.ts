@@ -23,7 +23,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import type { Actor } from '../audit/index.js';
 import { audit } from '../audit/index.js';
 import { createUser, setPasswordHash, USER_COLUMNS, NewUser } from '../auth/users.js';

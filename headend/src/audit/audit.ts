@@ -2,7 +2,7 @@
  * Writing the audit journal. Callers pass the transaction's query handle, never the pool, so the
  * audit row commits or rolls back together with the change it describes.
  */
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 
 export interface Actor { kind: 'user' | 'api-key' | 'system'; id: number | null; name: string }
 

@@ -4,7 +4,7 @@
  */
 import type { Role, Permission } from './roles.js';
 import { can } from './roles.js';
-import { HttpError } from '../api/http-error.js';
+import { HttpError } from '../http/errors.js';
 
 export interface Principal {
   kind: 'user' | 'api-key';

@@ -1,7 +1,7 @@
 /**
  * Login sessions (bearer tokens) and API keys → the request's Principal.
  */
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 import type { Principal } from './principal.js';
 import type { Role } from './roles.js';
 import { newSecret, secretHash } from './secrets.js';

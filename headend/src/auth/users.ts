@@ -2,7 +2,7 @@
  * Users and their grants. `createUser` is what `amr-headend user create` uses to make the first admin.
  */
 import { z } from 'zod';
-import type { Database, Queryable } from '../api/queryable.js';
+import type { Database, Queryable } from '../db/types.js';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
 import { hashPassword, verifyPassword, needsRehash } from './password.js';
 import { Role } from './roles.js';

@@ -11,10 +11,10 @@
  * unless asked; every row says which checks failed (validationStatus + reasons). Reading the feed
  * writes nothing: a missing report is reported, not computed (the imbalance jobs store it).
  */
+import { registerQuantity } from '@amr/protocols';
 import type { Resource } from '@amr/protocols';
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import { rowToReport, REPORT_COLUMNS } from '../imbalance/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
 import { exportId } from './service.js';
 import { meterPoints } from './inputs.js';
 
@@ -149,7 +149,7 @@ export async function billingFeed(db: Database, orgId: number, period: string, o
     const start = new Date(p.start);
     const end = new Date(p.end);
     const meterIds = p.meter_ids.map(Number);
-    const quantity = primaryQuantity(p.resource);
+    const quantity = registerQuantity(p.resource);
     const stored = await db.query(`SELECT ${REPORT_COLUMNS} FROM imbalance_reports WHERE building_id = $1 AND resource = $2 AND period_kind = 'month' AND period_start = $3`, [buildingId, p.resource, start]);
     const report = stored.rows[0] ? rowToReport(stored.rows[0]) : null;
     const reasons = [

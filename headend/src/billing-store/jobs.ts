@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
 import { widenToNeighbours } from '../imbalance/jobs.js';

@@ -7,7 +7,7 @@
  * recalculated, by the pure adjustmentLines) in the next open period.
  */
 import { createHash } from 'node:crypto';
-import type { Database, Queryable } from '../api/queryable.js';
+import type { Database, Queryable } from '../db/types.js';
 import { accrueAccount, adjustmentLines, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
 import { BillingError, loadBuildingInputs, nextPeriod, type SourceRef } from './inputs.js';
 import { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';

@@ -3,7 +3,7 @@
  * account number + code. Only a scrypt hash is stored; a code is spent on first use.
  */
 import { randomInt } from 'node:crypto';
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 
 // No 0/O, 1/I/L: codes are read out over the phone or printed on a bill.

@@ -3,7 +3,7 @@
  * falls in a meter's window. Readings are judged and written by src/readings (write.ts), not here.
  * Callers pass the transaction handle.
  */
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
 import { DEFAULT_SETTINGS, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type WindowState, type LocalDate } from './rules.js';
 

@@ -16,6 +16,9 @@ export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<QueryResultLike<R>>;
 }
 
+/** A handle that can open a transaction (any Db fits; tests may pass a minimal one). */
+export interface Database extends Queryable { tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> }
+
 export interface Db extends Queryable {
   /** Runs `fn` in BEGIN … COMMIT on one checked-out client; ROLLBACK and rethrow on error. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;

@@ -10,8 +10,8 @@
  * different value for an instant that has one becomes the next version.
  */
 import { z } from 'zod';
-import type { Database, Queryable } from '../api/queryable.js';
-import { HttpError } from '../api/http-error.js';
+import type { Database, Queryable } from '../db/types.js';
+import { HttpError } from '../http/errors.js';
 import { writeReadings } from '../readings/write.js';
 import type { WriteRights } from '../readings/judge.js';
 import { audit, type Actor } from '../audit/index.js';

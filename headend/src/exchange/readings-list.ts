@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import ExcelJS from 'exceljs';
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 
 export const ReadingsFilter = z.object({
   org_id: z.coerce.number().int().positive().optional(),

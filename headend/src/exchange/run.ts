@@ -9,7 +9,7 @@
  * A file whose readings were stored but which could not be moved stays in the inbox; the next run
  * finds its readings `unchanged` and moves it then, so nothing is applied twice.
  */
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import { openSecret } from '../util/secret-box.js';
 import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';

@@ -12,12 +12,11 @@
  * a building meter, through the same coalescing.
  */
 import { z } from 'zod';
-import { Resource } from '@amr/protocols';
+import { Resource, registerQuantity } from '@amr/protocols';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
-import { primaryQuantity } from '../api/services/readings.js';
 import { periodsBetween } from './periods.js';
 import { computeBuildingImbalance, ImbalanceError } from './service.js';
 import type { AffectedPeriod, OnImbalanceReport, PeriodKind } from './types.js';
@@ -125,7 +124,7 @@ export async function widenToNeighbours(db: Pick<Db, 'query'>, a: AffectedPeriod
                             WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time > $4 AND r.time <= $4::timestamptz + make_interval(days => $6)) n
       WHERE m.building_id = $1 AND m.resource = $2
         AND EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id AND r.quantity = $5 AND r.time >= $3 AND r.time <= $4)`,
-    [a.buildingId, a.resource, from, to, primaryQuantity(a.resource), NEIGHBOUR_DAYS]);
+    [a.buildingId, a.resource, from, to, registerQuantity(a.resource), NEIGHBOUR_DAYS]);
   const lo = rows[0]?.lo ? new Date(rows[0].lo) : from;
   const hi = rows[0]?.hi ? new Date(rows[0].hi) : to;
   return { lo: lo < from ? lo : from, hi: hi > to ? hi : to };

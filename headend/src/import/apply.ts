@@ -6,7 +6,7 @@
  * field differs, so re-importing the same file changes nothing.
  */
 import { z } from 'zod';
-import type { Database, Queryable } from '../api/queryable.js';
+import type { Database, Queryable } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
 import type { Principal } from '../auth/index.js';
 import { detectFormat, readCsv, readXlsx, type SourceTable } from './table.js';

@@ -13,11 +13,11 @@
  * Rights come from the principal through rightsFor (one table, below), never from the route, so the
  * outside-window privilege means the same on every path.
  */
+import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { HttpError, type ErrorDetail } from '../api/http-error.js';
+import { HttpError, type ErrorDetail } from '../http/errors.js';
 import { audit, type Actor } from '../audit/index.js';
 import { can, type Principal } from '../auth/index.js';
-import { primaryQuantity } from '../api/services/readings.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
 import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type WriteRights, type WriteSource } from './judge.js';
@@ -88,7 +88,7 @@ export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: stri
   }
   if (it.quantity) return { quantity: it.quantity };
   if (m.zones >= 2) return { error: `meter ${m.id}: has ${m.zones} tariff zones; give one value per zone (zone 1 = day, 2 = night${m.zones >= 3 ? ', 3 = peak' : ''})` };
-  return { quantity: primaryQuantity(m.resource) };
+  return { quantity: registerQuantity(m.resource) };
 }
 
 function inScope(m: MeterRowForWrite, s: WriteScope): boolean {

@@ -20,10 +20,11 @@
  * one: billing (billing-store/inputs.ts meterPoints), validation and imbalance take the current
  * version and skip the instant when its value is NULL.
  */
+import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
-import { badRequest, conflict, notFound } from '../api/http-error.js';
-import { insertReadingVersion, primaryQuantity, unitOf } from '../api/services/readings.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
+import { insertVersion as insertReadingVersion, unitOf } from '../readings/write-store.js';
 import { fmt, localDate } from '../collection/rules.js';
 
 // ---------------------------------------------------------------- pure rules
@@ -75,7 +76,7 @@ const num = (v: unknown) => (v == null ? null : Number(v));
 const SELECT_REPLACEMENT = 'SELECT r.*, m.resource AS old_resource FROM meter_replacements r JOIN meters m ON m.id = r.old_meter_id';
 function rec({ old_resource, ...r }: any): ReplacementRecord {
   return {
-    ...r, quantity: r.quantity ?? primaryQuantity(old_resource), id: Number(r.id), old_meter_id: Number(r.old_meter_id), new_meter_id: Number(r.new_meter_id), version: Number(r.version),
+    ...r, quantity: r.quantity ?? registerQuantity(old_resource), id: Number(r.id), old_meter_id: Number(r.old_meter_id), new_meter_id: Number(r.new_meter_id), version: Number(r.version),
     removal_reading: num(r.removal_reading), installation_reading: num(r.installation_reading),
   };
 }
@@ -163,7 +164,7 @@ export async function replaceMeter(q: Queryable, c: Caller, meterId: number, b: 
   c.canTouch(old.building_id);
   if (old.status === 'removed') throw conflict(`meter ${old.id} was already removed`);
   const tz = await timezoneOf(q, old.building_id);
-  const quantity = b.quantity ?? primaryQuantity(old.resource);
+  const quantity = b.quantity ?? registerQuantity(old.resource);
 
   let newMeter: MeterRow | undefined;
   if (b.new_meter_id !== undefined) {

@@ -7,7 +7,7 @@
  * Run hourly rather than once a day: each building is taken in its own time zone at its own hour, and
  * a run missed while Redis or the head-end was down is made up by the next one the same day.
  */
-import type { Database, Queryable } from '../api/queryable.js';
+import type { Database, Queryable } from '../db/types.js';
 import { fmt, localDate } from '../collection/rules.js';
 import { effectiveSettings, periodFor } from '../collection/storage.js';
 import { redactUrl } from '../util/redact-url.js';

@@ -11,7 +11,7 @@
  * told only of buildings explicitly granted to them: seeing every building is not asking to be mailed
  * about every building. Residents never are (their role lacks the permission).
  */
-import type { Queryable, Database } from '../api/queryable.js';
+import type { Queryable, Database } from '../db/types.js';
 import { can, Role } from '../auth/roles.js';
 import { redactUrl } from '../util/redact-url.js';
 import { digestMail, digestWebhookBody, type Submission } from './messages.js';

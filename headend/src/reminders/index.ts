@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
 import { defineNotificationJobs } from './jobs.js';

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { Database } from '../api/queryable.js';
+import type { Database } from '../db/types.js';
 import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { planDigest } from './digest.js';

@@ -6,7 +6,7 @@
  * after planning is honoured and the log never stores its password.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 import { sendWebhook } from '../alerts/notify.js';
 import { redactUrl } from '../util/redact-url.js';
 import { settingsOfBuildings } from './settings.js';

@@ -3,7 +3,7 @@
  * defaults row. The webhook URL may carry credentials; everything shown or audited is redacted.
  */
 import { z } from 'zod';
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 import { redactUrl } from '../util/redact-url.js';
 
 export const NotificationSettings = z.object({

@@ -3,7 +3,7 @@
  * is unique, so planning the same message again (a rerun, a restart mid-run, two head-ends) adds
  * nothing. Delivery attempts update the row.
  */
-import type { Queryable } from '../api/queryable.js';
+import type { Queryable } from '../db/types.js';
 
 export type NotificationKind = 'submissions' | 'window_open' | 'window_due' | 'verification' | 'reminders';
 export type NotificationChannel = 'email' | 'webhook';

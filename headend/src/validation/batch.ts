@@ -2,9 +2,9 @@
  * One validator batch, inside one short transaction: take queued instants, load what the rules need
  * with a handful of set-based queries, judge, store verdicts, remove the queue rows.
  */
+import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
-import { primaryQuantity } from '../api/services/readings.js';
 import type { ValidationSettings } from '../vee/index.js';
 import { historyDepth, judge, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
 import { deleteQueue, loadHistory, loadInstants, loadMeters, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
@@ -31,7 +31,7 @@ export async function runBatch(q: Queryable, opts: { batchSize: number; skipMete
  */
 export async function validateInstants(q: Queryable, entries: readonly QueueEntry[], settings: ValidationSettings): Promise<{ verdicts: Verdict[]; targets: TargetRow[]; meters: Map<number, MeterRow> }> {
   const meters = await loadMeters(q, [...new Set(entries.map((e) => e.meterId))]);
-  const registerOf = (id: number) => primaryQuantity(meters.get(id)!.resource);
+  const registerOf = (id: number) => registerQuantity(meters.get(id)!.resource);
 
   // Per meter: the span of queued instants; history reaches `depth` points before it and one after.
   const span = new Map<number, { min: QueueEntry; max: QueueEntry }>();
