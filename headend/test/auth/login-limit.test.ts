@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { memoryFailureLimiter, redisFailureLimiter, type Admission, type FailureLimiter } from '../../src/auth/failure-limit.js';
-import { loginKeys } from '../../src/auth/login-limit.js';
+import { loginKeys, withFallback } from '../../src/auth/login-limit.js';
 import { createApiServer } from '../../src/api/index.js';
 import { createUser } from '../../src/auth/index.js';
 import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
@@ -98,6 +98,21 @@ describe('two replicas share the counts through Redis', () => {
     // 3 + 2 = 5 failures, all at one instant: both replicas refuse for the whole window (900 s).
     expect(await a.begin(loginKeys('10.1.0.3', 'operator'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
     expect(await b.begin(loginKeys('10.1.0.3', 'OPERATOR'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
+  });
+});
+
+describe('Redis down', () => {
+  it('the replica counts in memory meanwhile: logins still answer and the 6th failure is still refused', async () => {
+    // Nothing listens on port 1: the connection queues commands and never answers.
+    const dead = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, retryStrategy: () => 1000 });
+    dead.on('error', () => {});
+    const warned: string[] = [];
+    const c = handClock();
+    const l = withFallback(redisFailureLimiter(dead, `${prefix}:dead:`, { now: c.now }), memoryFailureLimiter({ now: c.now }), { warn: ((_o: unknown, m: string) => { warned.push(m); }) as never }, 200);
+    for (let i = 0; i < 5; i++) await l.failed(admitted(await l.begin(loginKeys('10.2.0.1', 'basement'))));
+    expect(await l.begin(loginKeys('10.2.0.1', 'basement'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
+    expect(warned[0]).toBe('login limit: Redis unavailable, counting in memory on this replica');
+    dead.disconnect();
   });
 });
 
