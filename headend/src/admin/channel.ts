@@ -28,6 +28,7 @@ import type { Actor } from '../audit/index.js';
 import { audit } from '../audit/index.js';
 import { createUser, setPasswordHash, USER_COLUMNS, NewUser } from '../auth/users.js';
 import { hashPassword } from '../auth/password.js';
+import { passwordProblem as policyProblem } from '../auth/password-policy.js';
 import { Role } from '../auth/roles.js';
 
 export const CLI_ACTOR: Actor = { kind: 'system', id: null, name: 'cli' };
@@ -44,14 +45,10 @@ export const AdminRequest = z.discriminatedUnion('cmd', [
 export type AdminRequest = z.infer<typeof AdminRequest>;
 export type AdminResponse = { ok: true; message: string; user: { id: number; username: string; role: string } } | { ok: false; error: string };
 
-/** Why a password is refused, or null. The length rule is NewUser's; the rest guards the obvious. */
+/** Why a password is refused, or null: the head-end's one policy (auth/password-policy.ts), plus the CLI's own hint for an empty one. */
 export function passwordProblem(login: string, password: string): string | null {
   if (password.length === 0) return 'the password is empty: give one on stdin, at the prompt, or with --password-file';
-  const len = NewUser.shape.password.safeParse(password);
-  if (!len.success) return `the password is too weak: at least 8 characters (and at most 256) are needed, got ${password.length}`;
-  if (password.trim().toLowerCase() === login.trim().toLowerCase()) return 'the password is too weak: it must not be the login';
-  if (new Set(password).size < 3) return 'the password is too weak: it repeats one or two characters; use a longer mix';
-  return null;
+  return policyProblem(login, password);
 }
 
 async function handle(db: Database, req: AdminRequest): Promise<AdminResponse> {

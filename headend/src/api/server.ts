@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Database, Queryable } from './queryable.js';
 import { trustProxyOption, type ApiConfig } from './config.js';
+import { apiLogOptions } from './log-redact.js';
 import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import errorsPlugin from './plugins/errors.js';
@@ -57,7 +58,8 @@ declare module 'fastify' {
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ module: 'api' }),
+    // Secret query values (invite codes, tokens) and authorization headers never reach the log (log-redact.ts).
+    loggerInstance: deps.logger.child({ module: 'api' }, apiLogOptions),
     bodyLimit: deps.config.IMPORT_MAX_BYTES ?? 20 * 1024 * 1024,
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
   }).withTypeProvider<ZodTypeProvider>();

@@ -6,13 +6,18 @@ import type { Database, Queryable } from '../db/types.js';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
 import { hashPassword, verifyPassword, needsRehash } from './password.js';
 import { Role } from './roles.js';
+import { PASSWORD_MAX, passwordProblem } from './password-policy.js';
 
 export const NewUser = z.object({
   username: z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits, . _ @ -'),
-  password: z.string().min(8).max(256),
+  password: z.string().max(PASSWORD_MAX),
   role: Role,
   display_name: z.string().max(200).optional(),
   email: z.email().optional(),
+}).superRefine((u, ctx) => {
+  // The one password policy (password-policy.ts): length, not the login, not a common password.
+  const problem = passwordProblem(u.username, u.password);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
 });
 export type NewUser = z.infer<typeof NewUser>;
 

@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import type { Queryable } from '../db/types.js';
 import { billingUnit, fromKopecks, sumKopecks } from '../billing/index.js';
 import type { StoredLine } from './service.js';
+import { safeCell } from '../util/spreadsheet-cell.js';
 
 export interface AccountLabel { number: string; address: string; premise: string }
 
@@ -36,11 +37,12 @@ export async function linesXlsx(lines: readonly StoredLine[], labels: ReadonlyMa
   ws.addRow([...XLSX_HEADER]).font = { bold: true };
   for (const l of lines) {
     const a = labels.get(l.accountId);
+    // Text cells through safeCell (util/spreadsheet-cell.ts): an address or note typed as a formula stays text.
     ws.addRow([
       a?.number ?? l.accountId, a?.address ?? '', a?.premise ?? '', l.resource, l.heatingMethod ? `${l.method} (${l.heatingMethod})` : l.method,
       l.quantity, billingUnit(l.resource), price(l), fromKopecks(l.amount),
       l.adjustmentKind ?? l.kind, l.adjustsPeriod ? l.adjustsPeriod.slice(0, 7) : null, l.exportId,
-    ]);
+    ].map(safeCell));
   }
   const total = sumKopecks(lines.map((l) => l.amount));
   ws.addRow(['Total', '', '', '', '', null, '', null, fromKopecks(total), '', '', `${lines.length} line(s)`]).font = { bold: true };

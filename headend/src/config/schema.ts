@@ -63,7 +63,11 @@ export const ConfigObject = z.object({
   EXCHANGE_ROOT: z.string().trim().regex(/^\/(?!.*(^|\/)\.\.(\/|$))/, 'an absolute path without ".."').default('/var/lib/amr/exchange'),
   /**
    * Seals stored secrets (exchange partners' FTP passwords, SFTP keys) in the database: 32 random bytes
-   * in base64 (`openssl rand -base64 32`). Unset = kept as given. Losing it means entering them again.
+   * in base64 (`openssl rand -base64 32`). Unset = the head-end generates a key on first start and keeps
+   * it in DATA_DIR/secrets.key (mode 0600; memory:// data dirs: a key for the process's lifetime), so
+   * secrets are never stored in clear; secrets stored in clear by older versions still work and are
+   * sealed on their next write. Several replicas that do not share DATA_DIR must all be given the same
+   * SECRETS_KEY. Losing the key means entering the secrets again.
    */
   SECRETS_KEY: optionalString.pipe(z.string().refine((s) => Buffer.from(s, 'base64').length === 32 && Buffer.from(s, 'base64').toString('base64') === s,
     '32 bytes in base64 (openssl rand -base64 32)').optional()),
@@ -83,6 +87,11 @@ export const ConfigObject = z.object({
   INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50),
   /** Messages waiting for commit above which new ones wait before being accepted (back-pressure). */
   INGEST_MAX_PENDING: posInt(20_000),
+  /**
+   * How far, in seconds, a reading's time may lie after the head-end's clock (gateway clocks run a little
+   * ahead); later readings, and readings before 2000, go to quarantine as 'implausible_time', never into readings.
+   */
+  INGEST_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(600),
   /** Raw readings older than this are dropped by TimescaleDB; 0 = keep forever (aggregates stay). */
   RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
   /** How often the validator drains its queue (readings waiting for a verdict), ms. */

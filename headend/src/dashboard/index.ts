@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { FILE_HEADERS, PAGE_HEADERS } from './page-headers.js';
 
 /**
  * headend/dashboard/ sits at the package root beside migrations/: two levels up from this file both
@@ -31,15 +32,14 @@ export const dashboardPlugin: FastifyPluginAsync = async (app) => {
 
   // serve: false — the routes below are declared here so they can be marked public for the auth plugin.
   await app.register(fastifyStatic, { root: DASHBOARD_DIR, serve: false });
-  const noCache = { 'cache-control': 'no-cache' }; // revalidate by ETag: a deploy shows at the next reload
   const route = { config: { public: true }, schema: { hide: true } };
 
   app.get('/dashboard', route, async (_req, reply) => reply.redirect('/dashboard/', 302));
-  app.get('/dashboard/', route, async (_req, reply) => reply.headers(noCache).sendFile('index.html'));
+  app.get('/dashboard/', route, async (_req, reply) => reply.headers(PAGE_HEADERS).sendFile('index.html'));
   app.get('/dashboard/vendor/echarts.min.js', route, async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=86400').sendFile('echarts.min.js', dirname(echarts)));
   // @fastify/static's send() keeps paths inside root (.. and encoded variants are refused).
-  app.get<{ Params: { '*': string } }>('/dashboard/*', route, async (req, reply) => reply.headers(noCache).sendFile(req.params['*']));
+  app.get<{ Params: { '*': string } }>('/dashboard/*', route, async (req, reply) => reply.headers(FILE_HEADERS).sendFile(req.params['*']));
 };
 
 /** headend/web-shared/: the browser modules both pages import (`../web-shared/x.js` from either). */
@@ -52,6 +52,6 @@ export const webSharedPlugin: FastifyPluginAsync = async (app) => {
   // Only the modules: the folder's README is not served.
   app.get<{ Params: { '*': string } }>('/web-shared/*', route, async (req, reply) => {
     if (!/^[a-z0-9-]+\.js$/.test(req.params['*'])) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'not found' });
-    return reply.header('cache-control', 'no-cache').sendFile(req.params['*'], WEB_SHARED_DIR);
+    return reply.headers(FILE_HEADERS).sendFile(req.params['*'], WEB_SHARED_DIR);
   });
 };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import ExcelJS from 'exceljs';
 import type { Queryable } from '../db/types.js';
+import { safeCell } from '../util/spreadsheet-cell.js';
 
 export const ReadingsFilter = z.object({
   org_id: z.coerce.number().int().positive().optional(),
@@ -60,7 +61,8 @@ export async function listReadings(q: Queryable, f: ReadingsFilter, scope: Reado
 }
 
 const HEADER = ['address', 'premise', 'account', 'serial', 'resource', 'quantity', 'time', 'value', 'unit', 'source', 'version'] as const;
-const cells = (r: ListedReading) => [r.address, r.premise ?? '', r.account ?? '', r.serial, r.resource, r.quantity, r.time.toISOString(), r.value, r.unit, r.source, r.version];
+// Text cells pass through safeCell: an address or label typed as =HYPERLINK(…) must not run as a formula.
+const cells = (r: ListedReading) => [r.address, r.premise ?? '', r.account ?? '', r.serial, r.resource, r.quantity, r.time.toISOString(), r.value, r.unit, r.source, r.version].map(safeCell);
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : String(v);

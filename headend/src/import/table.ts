@@ -6,6 +6,7 @@
  */
 import ExcelJS from 'exceljs';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { checkZipInflatedSize, XLSX_MAX_INFLATED_BYTES } from './zip-limit.js';
 
 export interface SourceRow { row: number; values: Record<string, string> }
 export interface SourceTable { sheet: string; columns: string[]; rows: SourceRow[] }
@@ -54,7 +55,9 @@ function cellText(v: ExcelJS.CellValue): string {
   return String(v).trim();
 }
 
-export async function readXlsx(buf: Buffer): Promise<SourceTable[]> {
+/** `maxInflatedBytes`: the workbook's unpacked size is checked first (zip-limit.ts): no zip bomb reaches exceljs. */
+export async function readXlsx(buf: Buffer, maxInflatedBytes = XLSX_MAX_INFLATED_BYTES): Promise<SourceTable[]> {
+  checkZipInflatedSize(buf, maxInflatedBytes);
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(buf as unknown as ArrayBuffer);
   const tables: SourceTable[] = [];

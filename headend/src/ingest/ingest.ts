@@ -11,6 +11,7 @@ import type { Db } from '../db/index.js';
 import type { CoreMetrics } from '../metrics/index.js';
 import { Batcher } from './batcher.js';
 import { writeReadings } from './writer.js';
+import type { Clock } from '../util/clock.js';
 
 export interface IngestOptions {
   db: Db;
@@ -19,6 +20,9 @@ export interface IngestOptions {
   batchSize: number;
   lingerMs: number;
   maxPending: number;
+  /** The head-end's clock (util/clock.ts) and allowed gateway clock lead: later readings go to quarantine. */
+  clock?: Clock;
+  maxFutureSkewMs?: number;
   /** Called after each commit with the messages it made durable (demo progress, benchmarks). */
   onCommitted?: (messages: ReadingsMessage[]) => void;
 }
@@ -60,7 +64,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   async function commit(batch: { msg: ReadingsMessage; raw: Buffer | Uint8Array; topic: string }[]) {
     const end = metrics.batchSeconds.startTimer();
     try {
-      const res = await writeReadings(db, batch.map((b) => b.msg));
+      const res = await writeReadings(db, batch.map((b) => b.msg), { clock: opts.clock, maxFutureSkewMs: opts.maxFutureSkewMs });
       end();
       account(batch.map((b) => b.msg), res);
     } catch (e) {

@@ -2,7 +2,9 @@
  * Writes batches of validated readings messages in ONE transaction:
  *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
- *   3. unknown gateway / unbound address → quarantine (never dropped);
+ *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
+ *      the allowed skew after the head-end's clock, or before 2000 ('implausible_time'): stored, a year
+ *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
  *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
  *   5. ingest_log rows, last-seen of gateways and meters.
@@ -11,6 +13,7 @@
 import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
+import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
   stored: number;
@@ -25,15 +28,39 @@ interface Q {
   seq: number | null;
   meterRef: unknown;
   reading: unknown;
-  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value';
+  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value' | 'implausible_time';
   detail: string;
 }
 
-export async function writeReadings(db: Db, messages: ReadingsMessage[]): Promise<WriteResult> {
-  return db.tx((q) => writeIn(q, messages));
+export interface WriteOptions {
+  /** The head-end's "now" (util/clock.ts): readings after it plus the skew are implausible. */
+  clock?: Clock;
+  /** How far after the head-end's clock a gateway's clock may run (INGEST_CLOCK_SKEW_SECONDS); default 10 minutes. */
+  maxFutureSkewMs?: number;
 }
 
-async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<WriteResult> {
+export const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
+/** Before this no meter of this head-end counted: a date from an unset gateway clock (1970) or garbage. */
+export const EARLIEST_READING = Date.parse('2000-01-01T00:00:00Z');
+
+/** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [2000, now + skew]. */
+export function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
+  for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
+    const ms = Date.parse(t);
+    if (!Number.isFinite(ms)) return `time ${t} is not a valid instant`;
+    if (ms > nowMs + skewMs) return `time ${t} is more than ${Math.round(skewMs / 60_000)} min after the head-end's clock (${new Date(nowMs).toISOString()}); check the gateway's clock`;
+    if (ms < EARLIEST_READING) return `time ${t} is before 2000-01-01; the gateway's clock is probably not set`;
+  }
+  return null;
+}
+
+export async function writeReadings(db: Db, messages: ReadingsMessage[], opts: WriteOptions = {}): Promise<WriteResult> {
+  return db.tx((q) => writeIn(q, messages, opts));
+}
+
+async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOptions): Promise<WriteResult> {
+  const nowMs = (opts.clock ?? wallClock)().getTime();
+  const skewMs = opts.maxFutureSkewMs ?? DEFAULT_FUTURE_SKEW_MS;
   const result: WriteResult = { stored: 0, duplicates: 0, quarantined: {} };
   // Flatten and de-duplicate (gateway, seq) inside the batch too (a redelivery can share a batch).
   const seen = new Set<string>();
@@ -96,6 +123,12 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[]): Promise<Write
   const inBatch = new Map<string, Row>();
   fresh.forEach(({ gw, r }, i) => {
     const meterId = meterOf.get(i);
+    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) : null;
+    if (badTime) {
+      quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
+      log.push({ gw, seq: r.seq, outcome: 'quarantined' });
+      return;
+    }
     if (!known.has(gw) || meterId === undefined) {
       const reason = !known.has(gw) ? 'unknown_gateway' : 'unknown_meter';
       quarantine.push({

@@ -9,21 +9,16 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { echartsBundlePath } from '../dashboard/index.js';
+import { FILE_HEADERS, PAGE_HEADERS } from '../dashboard/page-headers.js';
 
 /** headend/resident/ beside migrations/: two levels up from src/resident-page/ and dist/resident-page/. */
 export const RESIDENT_DIR = fileURLToPath(new URL('../../resident/', import.meta.url));
 
 /**
  * The page is opened from an invite link carrying the one-time code in its query: no referrer leaves
- * the page, nothing but its own files run, and it is never framed.
+ * the page, nothing but its own files run, and it is never framed (the set shared with the dashboard).
  */
-export const PAGE_HEADERS = {
-  'cache-control': 'no-cache', // revalidate by ETag: a deploy shows at the next reload
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  // ECharts sets inline styles on its container; images are its canvas exports (data:).
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-};
+export { PAGE_HEADERS };
 
 export const residentPagePlugin: FastifyPluginAsync = async (app) => {
   if (!existsSync(join(RESIDENT_DIR, 'index.html'))) throw new Error(`residents' page files not found at ${RESIDENT_DIR} (expected index.html)`);
@@ -46,5 +41,5 @@ export const residentPagePlugin: FastifyPluginAsync = async (app) => {
   // The API's own GET /resident/meters and /resident/history are static routes and win over this wildcard.
   // @fastify/static's send() keeps paths inside root (.. and encoded variants are refused).
   app.get<{ Params: { '*': string } }>('/resident/*', route, async (req, reply) =>
-    reply.headers({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).sendFile(req.params['*'], RESIDENT_DIR));
+    reply.headers(FILE_HEADERS).sendFile(req.params['*'], RESIDENT_DIR));
 };

@@ -18,6 +18,7 @@ import { startFeatures, type Features } from './features.js';
 import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
+import { secretsKeyFor } from '../util/secret-box.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -55,7 +56,9 @@ export interface Headend {
 }
 
 export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
-  const { config, logger } = opts;
+  const { logger } = opts;
+  // Stored secrets are sealed by default: without SECRETS_KEY, with a key kept in DATA_DIR (util/secret-box.ts).
+  const config = { ...opts.config, SECRETS_KEY: secretsKeyFor(opts.config.SECRETS_KEY, opts.config.DATA_DIR, (m) => logger.warn(m)) };
   const registry = opts.registry ?? createRegistry({ defaultMetrics: true });
   const metrics = coreMetrics(registry);
   const cleanups: (() => Promise<void>)[] = [];
@@ -106,6 +109,8 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       batchSize: config.INGEST_BATCH_SIZE,
       lingerMs: config.INGEST_LINGER_MS,
       maxPending: config.INGEST_MAX_PENDING,
+      clock: opts.clock,
+      maxFutureSkewMs: config.INGEST_CLOCK_SKEW_SECONDS * 1000,
       onCommitted: opts.onCommitted,
     });
     cleanups.push(() => ingest.drain());

@@ -119,7 +119,7 @@ describe('amr-headend user against a running head-end', () => {
 
   it.each([
     ['empty', '\n', 'the password is empty: give one on stdin, at the prompt, or with --password-file'],
-    ['short', 'abc12\n', 'the password is too weak: at least 8 characters (and at most 256) are needed, got 5'],
+    ['short', 'abc12\n', 'the password is too weak: at least 10 characters (and at most 256) are needed, got 5'],
     ['repeated', 'aaaaaaaaaa\n', 'the password is too weak: it repeats one or two characters; use a longer mix'],
   ])('a weak password (%s) is refused with the reason and changes nothing', async (_k, input, msg) => {
     const r = await cli(['user', 'passwd', 'chief'], input);

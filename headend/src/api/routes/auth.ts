@@ -7,28 +7,46 @@ import { authenticate, createApiKey, createUser, hashPassword, issueToken, NewUs
 import { USER_COLUMNS } from '../../auth/users.js';
 import { audit } from '../../audit/index.js';
 import { ttlSeconds } from '../config.js';
+import { createLoginLimiter, loginKeys } from '../../auth/login-limit.js';
+import { passwordProblem } from '../../auth/password-policy.js';
+import type { RedisConfigLike } from '../../jobs/redis-connection.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
+import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
 const User = z.object({
   id: Id, username: z.string(), display_name: z.string().nullable(), email: z.string().nullable(), role: Role,
   active: z.boolean(), created_at: Timestamp, updated_at: Timestamp,
 });
 
-const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
+const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, jobs }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
+  // Failed logins per username and per address (src/auth/login-limit.ts): in Redis when the head-end runs on it.
+  const redis = jobs && 'REDIS_URL' in config ? config as unknown as RedisConfigLike & { REDIS_PREFIX?: string } : undefined;
+  const limiter = createLoginLimiter({ redis, logger: app.log as never });
+  app.addHook('onClose', () => limiter.close());
 
   app.post('/auth/login', {
     config: { public: true },
     schema: {
       tags: ['auth'], summary: 'Exchange username and password for a bearer token', security: [],
       body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-      response: { 200: z.object({ token: z.string(), expires_at: z.string(), user: User }), ...errors },
+      response: { 200: z.object({ token: z.string(), expires_at: z.string(), user: User }), ...errors, 429: ErrorBody },
     },
-  }, async (req) => {
-    const user = await authenticate(db, req.body.username, req.body.password);
-    if (!user) throw new HttpError(401, 'unauthorized', 'wrong username or password, or the user is deactivated');
+  }, async (req, reply) => {
+    const admitted = await limiter.begin(loginKeys(req.ip, req.body.username));
+    if (!admitted.ok) {
+      reply.header('retry-after', String(admitted.retryAfterSeconds));
+      const who = admitted.by === 'user' ? `for user ${req.body.username}` : 'from your network address';
+      throw new HttpError(429, 'too_many_requests', `too many failed logins ${who}; try again in ${admitted.retryAfterSeconds} s`,
+        [{ path: admitted.by === 'user' ? 'body.username' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }]);
+    }
+    const user = await authenticate(db, req.body.username, req.body.password).catch(async (e: unknown) => { await limiter.abandoned(admitted.attempt); throw e; });
+    if (!user) {
+      await limiter.failed(admitted.attempt);
+      throw new HttpError(401, 'unauthorized', 'wrong username or password, or the user is deactivated');
+    }
+    await limiter.succeeded(admitted.attempt);
     const t = await issueToken(db, user.id, ttl, req.headers['user-agent']);
     return { token: t.token, expires_at: t.expiresAt.toISOString(), user };
   });
@@ -66,12 +84,17 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config })
   app.patch('/users/:id', {
     schema: {
       tags: ['users'], params: IdParams,
-      body: z.object({ role: Role.optional(), active: z.boolean().optional(), display_name: z.string().max(200).nullable().optional(), email: z.email().nullable().optional(), password: z.string().min(8).max(256).optional() }),
+      body: z.object({ role: Role.optional(), active: z.boolean().optional(), display_name: z.string().max(200).nullable().optional(), email: z.email().nullable().optional(), password: z.string().min(1).max(256).optional() }),
       response: { 200: User, ...errors },
     },
   }, async (req) => {
     requirePermission(principal(req), 'users:manage');
     const b = req.body;
+    if (b.password !== undefined) {
+      const login = (await db.query<{ username: string }>('SELECT username FROM users WHERE id = $1', [req.params.id])).rows[0]?.username;
+      const problem = login === undefined ? null : passwordProblem(login, b.password);
+      if (problem) throw new HttpError(400, 'bad_request', problem, [{ path: 'body.password', message: problem }]);
+    }
     const hash = b.password ? await hashPassword(b.password) : null; // before the transaction: it is slow
     return db.tx(async (q) => {
       const before = (await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];

@@ -17,6 +17,7 @@ import { HttpError, badRequest } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import type { Queryable } from '../queryable.js';
 import { actorOf, errors, Id, DateInput, type RouteDeps } from './context.js';
+import { safeCell } from '../../util/spreadsheet-cell.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM');
 const PeriodParams = z.object({ period: Period });
@@ -64,7 +65,7 @@ const Line = z.object({
 });
 
 const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
+  const s = v === null || v === undefined ? '' : String(safeCell(v)); // no formulas in the file (util/spreadsheet-cell.ts)
   return /[",\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 function linesCsv(lines: StoredLine[]): string {
