@@ -281,6 +281,21 @@ describe('the cases found by probing', () => {
     await h.call('PATCH', `/accounts/${A.account}`, engineerA, { premise_id: A.premise });
   });
 
+  it('inside one organisation, a change cannot move a record into a building the caller has no grant on', async () => {
+    // A's second building, not granted to A's engineer (a careless office asking the wrong person to move a flat's account).
+    const b2 = await one(`INSERT INTO buildings (org_id, external_id, address) VALUES ($1, 'B-A2', 'ул. A, 2') RETURNING id`, [A.org]);
+    const far = await one(`INSERT INTO premises (building_id, number) VALUES ($1, '7') RETURNING id`, [b2]);
+    const r = await h.call('PATCH', `/accounts/${A.account}`, engineerA, { premise_id: far, holder_name: 'Петров' });
+    expect(r.status).toBe(400);
+    expect(r.body.details[0].path).toBe('body.premise_id');
+    // Rolled back whole: neither the premise nor the holder changed.
+    const acc = await h.opened.db.query('SELECT premise_id, holder_name FROM personal_accounts WHERE id = $1', [A.account]);
+    expect([Number(acc.rows[0].premise_id), acc.rows[0].holder_name]).toEqual([A.premise, null]);
+    // The admin, who sees that building, may (same organisation).
+    expect((await h.call('PATCH', `/accounts/${A.account}`, h.adminToken, { premise_id: far })).status).toBe(200);
+    expect((await h.call('PATCH', `/accounts/${A.account}`, h.adminToken, { premise_id: A.premise })).status).toBe(200);
+  });
+
   it('quarantine and dead letters: each organisation lists only its gateways\' items and resolves only those; unknown gateways are admin-only', async () => {
     await h.opened.db.query(`INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason) VALUES ('gw-nobody', 1, '{}', '{}', 'unknown_gateway')`);
     await h.opened.db.query(`INSERT INTO dead_letters (topic, gateway_id, payload, reason) VALUES ('amr/gw-nobody/readings', 'gw-nobody', 'x', 'bad')`);
