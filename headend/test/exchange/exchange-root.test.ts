@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { seedRegistry, type Fixture } from './fixtures.js';
+import { runExchange } from '../../src/exchange/index.js';
 
 let h: Harness;
 let f: Fixture;
@@ -69,6 +70,11 @@ describe('EXCHANGE_ROOT per organisation', () => {
     const run = await h.call('POST', `/exchange/configs/${plain.body.id}/run`, h.adminToken);
     expect(run.status).toBe(409);
     expect(run.body.message).toContain('symbolic link');
+    expect(await readdir(bInbox)).toEqual(['b.xml']);
+    // The scheduled job checks at every run too: a failed run naming the link, and B's file still untouched.
+    const scheduled = await runExchange({ db: h.opened.db, exchangeRoot: root }, plain.body.id);
+    expect(scheduled.status).toBe('failed');
+    expect(scheduled.message).toContain('symbolic link');
     expect(await readdir(bInbox)).toEqual(['b.xml']);
   });
 });
