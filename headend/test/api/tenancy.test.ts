@@ -71,7 +71,9 @@ async function callAs(who: { token?: string; apiKey?: string }, method: string, 
     headers: who.token ? { authorization: `Bearer ${who.token}` } : { 'x-api-key': who.apiKey! },
     ...(body !== undefined ? { payload: body as object } : {}),
   });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
+  // Exports answer with a file: kept as text, so a leak of B's serials shows there too.
+  const json = String(res.headers['content-type'] ?? '').includes('json');
+  return { status: res.statusCode, body: !res.body ? null : json ? JSON.parse(res.body) : res.body };
 }
 
 beforeAll(async () => {
@@ -168,7 +170,7 @@ const NOT_GENERATED: Record<string, string> = {
   'POST /billing/periods/{period}/close': 'a month, not an id; organisation as body org_id (body-id pass)',
 };
 
-interface Probe { key: string; method: string; url: string; body?: unknown; bodyId: boolean }
+interface Probe { key: string; method: string; url: string; body?: unknown; bodyId: boolean; queryId?: boolean }
 
 async function probes(): Promise<{ probes: Probe[]; skipped: string[] }> {
   const doc = JSON.parse((await h.app.inject({ method: 'GET', url: '/docs/json' })).body) as { paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; required?: boolean }>; requestBody?: { content?: Record<string, { schema?: Schema }> } }>> };
@@ -200,7 +202,14 @@ async function probes(): Promise<{ probes: Probe[]; skipped: string[] }> {
           const ownUrl = pathParams.reduce((u, p) => u.replace(`{${p}}`, encodeURIComponent(String(idForPath(path, p, A)))), path) + q;
           out.push({ key: `${key} (body ids of B)`, method, url: ownUrl, body, bodyId: true });
         }
-      } else if (idFields.length && method !== 'GET') {
+      } else if (method === 'GET') {
+        // A list filtered by B's id in the query: refused, or an answer with nothing of B's in it.
+        const queryIds = (op.parameters ?? []).filter((x) => x.in === 'query' && x.name.endsWith('_id') && idForField(x.name, B) !== undefined);
+        for (const x of queryIds) {
+          const extra = (op.parameters ?? []).filter((y) => y.in === 'query' && y.required && y.name !== x.name).map((y) => `&${y.name}=${encodeURIComponent(QUERY_SAMPLES[y.name] ?? '1')}`).join('');
+          out.push({ key: `${key}?${x.name}=<B's>`, method, url: `${path}?${x.name}=${encodeURIComponent(String(idForField(x.name, B)))}${extra}`, bodyId: false, queryId: true });
+        }
+      } else if (idFields.length) {
         out.push({ key: `${key} (body ids of B)`, method, url: path + q, body, bodyId: true });
       }
     }
@@ -208,12 +217,15 @@ async function probes(): Promise<{ probes: Probe[]; skipped: string[] }> {
   return { probes: out, skipped };
 }
 
+/** Text only B's records carry (seedOrg('B')): found in an answer to A, something of B's leaked. */
+const B_MARKERS = ['gw-B', 'CW-B', 'HW-B', 'УК B', 'ул. B', 'B-B', '"B-1"', 'amr/gw-B'];
+
 describe('every route that takes an id, called by organisation A with B\'s ids (generated from the OpenAPI document)', () => {
   it('answers 403/404 (400 for a body id) to A\'s engineer, billing user and API key, and changes no table', async () => {
     const { probes: list, skipped } = await probes();
     // The generator found the routes it should: at least these, by the document (a guard against an empty pass).
     const keys = new Set(list.map((p) => p.key));
-    for (const must of ['PATCH /accounts/{id}', 'POST /gateways/{id}/bindings', 'POST /quarantine/{id}/resolve', 'PATCH /exchange/configs/{id}', 'POST /alerts/{id}/ack', 'GET /meters/{id}/readings', 'PATCH /accounts/{id} (body ids of B)']) {
+    for (const must of ['GET /quarantine?gateway_id=<B\'s>', 'GET /meters?building_id=<B\'s>', 'PATCH /accounts/{id}', 'POST /gateways/{id}/bindings', 'POST /quarantine/{id}/resolve', 'PATCH /exchange/configs/{id}', 'POST /alerts/{id}/ack', 'GET /meters/{id}/readings', 'PATCH /accounts/{id} (body ids of B)']) {
       expect(keys.has(must), must).toBe(true);
     }
     expect(skipped.sort()).toEqual(Object.keys(NOT_GENERATED).sort());
@@ -224,8 +236,11 @@ describe('every route that takes an id, called by organisation A with B\'s ids (
         const before = await snapshot();
         const r = await callAs(who, probe.method, probe.url, probe.body);
         const after = await snapshot();
-        const allowed = probe.bodyId ? [400, 403, 404] : [403, 404];
-        if (!allowed.includes(r.status)) failures.push(`${probe.key} as ${who.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        const allowed = probe.bodyId || probe.queryId ? [400, 403, 404] : [403, 404];
+        const leaked = r.status < 300 && B_MARKERS.filter((m) => JSON.stringify(r.body ?? '').includes(m));
+        if (probe.queryId && r.status < 300) {
+          if (leaked && leaked.length) failures.push(`${probe.key} as ${who.name}: ${r.status} shows ${leaked.join(', ')}`);
+        } else if (!allowed.includes(r.status)) failures.push(`${probe.key} as ${who.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
         const changed = TABLES.filter((t) => before[t] !== after[t]);
         if (changed.length) failures.push(`${probe.key} as ${who.name}: changed ${changed.join(', ')} (status ${r.status})`);
       }
