@@ -17,6 +17,7 @@ import type { WriteRights } from '../readings/judge.js';
 import { listReadings } from './readings-list.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
+import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
 import { inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
 
 export interface ExchangeConfig extends TransportConfig {
@@ -42,6 +43,17 @@ export interface ExchangeDeps {
   ftpsCa?: string;
   /** Opens secrets sealed in exchange_configs (SECRETS_KEY, src/util/secret-box.ts). */
   secretsKey?: string;
+  /** EXCHANGE_ROOT: a local folder must lie in its organisation's folder there, reached without a symbolic link, at every run. */
+  exchangeRoot?: string;
+}
+
+/** Why a local config's folder may not be used now (it was placed before folders were per organisation, or a link replaced it since), or null. */
+async function folderProblem(root: string | undefined, c: ExchangeConfig): Promise<string | null> {
+  if (!root || c.transport !== 'folder') return null;
+  const placed = placeFolder(root, c.org_id, c.folder);
+  if ('problem' in placed) return placed.problem;
+  const link = await findSymlink(root, placed.folder);
+  return link ? `${link} is a symbolic link; exchange folders must be plain folders inside ${orgFolder(root, c.org_id)}` : null;
 }
 
 export async function getConfig(db: Database, id: number): Promise<ExchangeConfig | null> {
@@ -118,6 +130,8 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   let message: string;
   let counts: Record<string, number> = {};
   try {
+    const refused = await folderProblem(deps.exchangeRoot, c);
+    if (refused) throw new Error(`folder refused: ${refused}`);
     const t = await openTransport({ ...c, secret: openSecret(c.secret, deps.secretsKey, `exchange config ${c.id}`) }, { timeouts: deps.timeouts, ftpsCa: deps.ftpsCa });
     try {
       if (c.direction === 'export') {

@@ -36,7 +36,7 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps), clock });
     await defineAlertJobs(jobs, alertDeps);
     await defineExchangeJobs(jobs, {
-      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY, now: clock,
+      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY, now: clock, exchangeRoot: config.EXCHANGE_ROOT,
       ftpsCa: config.EXCHANGE_FTPS_CA_FILE ? await readFile(config.EXCHANGE_FTPS_CA_FILE, 'utf8') : undefined,
     });
     await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config, clock });

@@ -272,8 +272,9 @@ describe('remote configs in the API', () => {
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ has_secret: true, secret_kind: 'password' });
     // Switching to a local folder drops the server's login.
-    const local = await h.call('PATCH', `/exchange/configs/${c.id}`, h.adminToken, { transport: 'folder', folder: `${ROOT}/out` });
-    expect(local.body).toMatchObject({ transport: 'folder', host: null, username: null, has_secret: false, secret_kind: null, host_key_sha256: null, location: `${ROOT}/out` });
+    // (A local folder lies in the organisation's own folder under the root.)
+    const local = await h.call('PATCH', `/exchange/configs/${c.id}`, h.adminToken, { transport: 'folder', folder: `${ROOT}/org-${f.orgId}/out` });
+    expect(local.body).toMatchObject({ transport: 'folder', host: null, username: null, has_secret: false, secret_kind: null, host_key_sha256: null, location: `${ROOT}/org-${f.orgId}/out` });
 
     const list = await h.call<any[]>('GET', '/exchange/configs', h.adminToken);
     expect(list.body.some((x) => x.has_secret === true)).toBe(true);

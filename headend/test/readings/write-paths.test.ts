@@ -35,7 +35,8 @@ const csv = (token: string, body: string, query = '') => h.app.inject({
 let xmlSeq = 0;
 /** One scheduled-exchange import of one XML reading, run now (in the request: no job runner). */
 async function exchange(serial: string, time: string, value: number | string): Promise<{ status: string; message: string }> {
-  const inbox = join(dir, `inbox-${++xmlSeq}`);
+  // Exchange folders lie in the organisation's own folder under EXCHANGE_ROOT.
+  const inbox = join(dir, `org-${org}`, `inbox-${++xmlSeq}`);
   await mkdir(inbox, { recursive: true });
   await writeFile(join(inbox, 'in.xml'), `<?xml version="1.0" encoding="UTF-8"?>\n<readings format_version="1" org_id="${org}" from="2026-10-01T00:00:00Z" to="2026-12-01T00:00:00Z" generated_at="2026-11-20T00:00:00Z" count="1">\n  <reading serial="${serial}" account="LS-1" time="${time}" value="${value}"/>\n</readings>\n`);
   const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: org, direction: 'import', folder: inbox, cron: '0 3 * * *', enabled: false });

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
-import { requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
+import { requireBuilding, requirePermission, type Principal, requireOwned } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
 import { Tariff, BillingRules, formatRoubles } from '../../billing/index.js';
 import {
@@ -35,10 +35,8 @@ async function orgOf(q: Queryable, p: Principal, orgId: number | undefined): Pro
     return p.organisationId;
   }
   if (orgId === undefined) throw badRequest('org_id is required');
-  const { rows } = await q.query<{ id: string }>('SELECT id FROM buildings WHERE org_id = $1', [orgId]);
-  const org = await q.query('SELECT 1 FROM organisations WHERE id = $1', [orgId]);
-  if (!org.rows[0]) throw new HttpError(404, 'not_found', `organisation ${orgId} not found`);
-  if (p.buildingIds !== null && !rows.some((r) => p.buildingIds!.has(Number(r.id)))) throw new HttpError(403, 'forbidden', `organisation ${orgId} is outside your buildings`);
+  // Another organisation's id answers as one that does not exist (the tenancy resolver's 404).
+  await requireOwned(q, p, 'organisation', orgId);
   return orgId;
 }
 

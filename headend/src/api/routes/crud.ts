@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database, Queryable } from '../queryable.js';
 import { buildingScopeSql, premiseScopeSql, requireBuilding, requirePremise, requirePermission, type Permission, type Principal } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import { notFound } from '../http-error.js';
+import { badRequest, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { actorOf, errors, IdParams } from './context.js';
 
@@ -139,6 +139,18 @@ export function registerCrud<C extends z.ZodObject, R extends z.ZodType>(app0: F
         `UPDATE ${spec.table} SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
         [req.params.id, ...vals],
       );
+      // The scope check applies to the new value too: a change must not move the row out of what the caller may see
+      // (e.g. an account into another organisation's premise). Throwing here rolls the update back.
+      const moved = (await q.query(selectOne, [req.params.id])).rows[0];
+      if (Number(moved._building_id) !== Number(before._building_id) || Number(moved._premise_id) !== Number(before._premise_id)) {
+        try {
+          requirePremise(p, moved._premise_id == null ? null : Number(moved._premise_id), moved._building_id == null ? null : Number(moved._building_id), spec.entity);
+        } catch {
+          const field = cols.find((c) => c.endsWith('_id')) ?? cols[0];
+          throw badRequest(`${field}: the change would move this ${spec.entity} where you have no access (a building or premise not granted to you); pick one of your own`,
+            [{ path: `body.${field}`, message: 'not in your buildings' }]);
+        }
+      }
       await spec.afterUpdate?.(q, strip(before), rows[0]);
       await audit(q, actorOf(req), { action: 'update', entity: spec.entity, entityId: req.params.id, buildingId: before._building_id, before: strip(before), after: rows[0], requestId: req.id });
       return { before: strip(before), after: rows[0] };

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
+import { requireBuilding, requireOwned, requirePermission, type Principal } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
 import { rightsFor } from '../../readings/write.js';
 import { detectFormat, readCsv, readXlsx } from '../../import/index.js';
@@ -17,6 +17,7 @@ import {
   normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, describeLocation, type ExchangeConfig,
 } from '../../exchange/index.js';
 import { publicConfig, resolveTransport, type TransportInput } from '../../exchange/config-check.js';
+import { findSymlink, orgFolder, placeFolder } from '../../exchange/folder-scope.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { sealSecret } from '../../util/secret-box.js';
@@ -26,8 +27,8 @@ const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 /** 5 fields (minute …) or 6 (second …), as bullmq's cron parser takes them. */
 const Cron = z.string().trim().regex(/^(\S+\s+){4,5}\S+$/, 'a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"');
-/** An absolute path (local, or on the FTP/SFTP server) without ".." segments. */
-const Folder = z.string().min(1).max(1000).refine((s) => s.startsWith('/') && !s.split('/').includes('..'), 'an absolute folder path without ".."')
+/** A path without ".." segments: absolute, or (local folders) relative to the organisation's folder under EXCHANGE_ROOT. */
+const Folder = z.string().min(1).max(1000).refine((s) => !s.split('/').includes('..'), 'a folder path without ".."')
   // FTP commands are lines: a line break in a path, user name or password would be a second command.
   .refine((s) => !hasControl(s), 'no control characters or line breaks');
 function hasControl(s: string): boolean {
@@ -97,14 +98,23 @@ async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: numb
 }
 
 /**
- * Local exchange folders must lie under EXCHANGE_ROOT when it is set (the head-end always sets it, from
- * the config), so a user with exchange:run cannot have the head-end write or move files anywhere else
- * on its own disk. A folder on an FTP/SFTP server is that server's business.
+ * Local exchange folders lie inside EXCHANGE_ROOT/org-<id>/ when EXCHANGE_ROOT is set (the head-end
+ * always sets it, from the config): a user with exchange:run cannot have the head-end write or move
+ * files anywhere else on its own disk, nor in another organisation's folder, nor through a symbolic
+ * link. A relative folder is taken inside the organisation's folder. Returns the folder to store.
+ * A folder on an FTP/SFTP server is that server's business.
  */
-function requireUnderRoot(transport: string, folder: string, root: string | undefined): void {
-  if (!root || transport !== 'folder') return;
-  const r = root.endsWith('/') ? root : `${root}/`;
-  if (folder !== root && !folder.startsWith(r)) throw badRequest(`folder must be under EXCHANGE_ROOT (${root})`, [{ path: 'body.folder', message: `outside ${root}` }]);
+async function placeLocalFolder(transport: string, folder: string, root: string | undefined, orgId: number): Promise<string> {
+  if (transport !== 'folder') return folder;
+  if (!root) {
+    if (!folder.startsWith('/')) throw badRequest('folder: an absolute path (no EXCHANGE_ROOT is set to take a relative one in)', [{ path: 'body.folder', message: 'relative without EXCHANGE_ROOT' }]);
+    return folder;
+  }
+  const placed = placeFolder(root, orgId, folder);
+  if ('problem' in placed) throw badRequest(placed.problem, [{ path: 'body.folder', message: `outside ${orgFolder(root, orgId)}` }]);
+  const link = await findSymlink(root, placed.folder);
+  if (link) throw badRequest(`folder: ${link} is a symbolic link; exchange folders must be plain folders inside ${orgFolder(root, orgId)}`, [{ path: 'body.folder', message: 'symbolic link' }]);
+  return placed.folder;
 }
 
 /** The transport fields to store, or a 400 naming every field that is missing or does not fit the transport. */
@@ -187,7 +197,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/exchange/configs', {
     schema: {
       tags: ['exchange'],
-      summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (under EXCHANGE_ROOT), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
+      summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (inside EXCHANGE_ROOT/org-<org_id>/; a relative folder is taken there), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
       body: ConfigBody, response: { 201: ConfigOut, ...errors },
     },
   }, async (req, reply) => {
@@ -196,7 +206,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     const b = req.body;
     await requireConfigScope(p, db, b.org_id, b.building_id);
     const t = transportOrRefuse(null, b);
-    requireUnderRoot(t.transport, t.folder, config.EXCHANGE_ROOT);
+    t.folder = await placeLocalFolder(t.transport, t.folder, config.EXCHANGE_ROOT, b.org_id);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
         `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled,
@@ -216,13 +226,14 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
+    await requireOwned(db, p, 'exchange_config', req.params.id);
     const before = await getConfig(db, req.params.id);
     if (!before) throw new HttpError(404, 'not_found', 'exchange config not found');
     await requireConfigScope(p, db, before.org_id, before.building_id);
     const { password: _password, private_key: _key, ...plain } = req.body;
     const next = { ...before, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)), ...transportOrRefuse(before, req.body) };
     await requireConfigScope(p, db, next.org_id, next.building_id);
-    requireUnderRoot(next.transport, next.folder, config.EXCHANGE_ROOT);
+    next.folder = await placeLocalFolder(next.transport, next.folder, config.EXCHANGE_ROOT, next.org_id);
     const row = await db.tx(async (q) => {
       const { rows } = await q.query(
         `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7,
@@ -250,9 +261,16 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
+    await requireOwned(db, p, 'exchange_config', req.params.id);
     const c = await getConfig(db, req.params.id);
     if (!c) throw new HttpError(404, 'not_found', 'exchange config not found');
     await requireConfigScope(p, db, c.org_id, c.building_id);
+    // A config stored before folders were per organisation, or a folder since replaced by a link, does not run.
+    try {
+      await placeLocalFolder(c.transport, c.folder, config.EXCHANGE_ROOT, c.org_id);
+    } catch (e) {
+      throw new HttpError(409, 'conflict', `exchange config ${c.id} cannot run: ${(e as Error).message}; move its folder with PATCH`);
+    }
     if (exchangeJobsDefined(jobs)) return reply.code(202).send({ job_id: await jobs.enqueue(EXCHANGE_JOB, { configId: c.id }) });
     return reply.code(200).send(await runExchange({ db, now: app.clock }, c.id));
   });

@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { buildingScopeSql, hashPassword, randomSecret, requireBuilding, requirePermission } from '../../auth/index.js';
+import { buildingScopeSql, hashPassword, randomSecret, requireBodyRef, requireOwned, requirePermission } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import { badRequest, notFound } from '../http-error.js';
+import { notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 
@@ -23,7 +23,9 @@ const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), a
   valid_from: z.unknown().transform((v) => (typeof v === 'number' || v === '-infinity' || v == null ? null : new Date(v as string).toISOString())).pipe(z.string().nullable()), valid_to: Timestamp.nullable(), created_at: Timestamp });
 
 const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
-  async function loadGateway(id: string) {
+  /** The gateway if the caller may see it (its building in scope; unassigned: admins only), else 404. */
+  async function loadGateway(p: Parameters<typeof requireOwned>[1], id: string) {
+    await requireOwned(db, p, 'gateway', id);
     const gw = (await db.query(`SELECT ${GATEWAY_COLUMNS} FROM gateways WHERE id = $1`, [id])).rows[0];
     if (!gw) throw notFound('gateway');
     return gw;
@@ -47,8 +49,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/gateways/:id', { schema: { tags: ['gateways'], params: GwParams, response: { 200: GatewayRow, ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const gw = await loadGateway(req.params.id);
-    if (p.buildingIds !== null) requireBuilding(p, gw.building_id, 'gateway');
+    const gw = await loadGateway(p, req.params.id);
     return gw;
   });
 
@@ -61,7 +62,10 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
-    if (p.buildingIds !== null) requireBuilding(p, req.body.building_id, 'building');
+    if (p.buildingIds !== null || req.body.building_id !== undefined) {
+      if (req.body.building_id === undefined) throw notFound('building');
+      await requireBodyRef(db, p, 'building', req.body.building_id, 'building_id');
+    }
     const password = randomSecret();
     const hash = await hashPassword(password);
     const gw = await db.tx(async (q) => {
@@ -80,9 +84,13 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     return db.tx(async (q) => {
       const before = (await q.query(`SELECT ${GATEWAY_COLUMNS} FROM gateways WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];
       if (!before) throw notFound('gateway');
-      if (p.buildingIds !== null) {
-        requireBuilding(p, before.building_id, 'gateway');
-        if (req.body.building_id !== undefined) requireBuilding(p, req.body.building_id, 'building');
+      const current = await requireOwned(q, p, 'gateway', req.params.id);
+      if (req.body.building_id === null && p.buildingIds !== null) throw notFound('building');
+      if (req.body.building_id != null) {
+        // The new building must be the caller's and in the organisation of the meters the gateway is bound to.
+        const bound = (await q.query(`SELECT DISTINCT b.org_id FROM bindings x JOIN meters m ON m.id = x.meter_id JOIN buildings b ON b.id = m.building_id
+                                        WHERE x.gateway_id = $1 AND x.valid_to IS NULL`, [req.params.id])).rows.map((r) => Number(r.org_id));
+        await requireBodyRef(q, p, 'building', req.body.building_id, 'building_id', bound[0] ?? current.orgId);
       }
       const b = req.body;
       const { rows } = await q.query(
@@ -99,8 +107,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
-    const gw = await loadGateway(req.params.id);
-    if (p.buildingIds !== null) requireBuilding(p, gw.building_id, 'gateway');
+    const gw = await loadGateway(p, req.params.id);
     const password = randomSecret();
     const hash = await hashPassword(password);
     await db.tx(async (q) => {
@@ -115,8 +122,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const gw = await loadGateway(req.params.id);
-    if (p.buildingIds !== null) requireBuilding(p, gw.building_id, 'gateway');
+    const gw = await loadGateway(p, req.params.id);
     return (await db.query(`SELECT * FROM bindings WHERE gateway_id = $1 ${req.query.all ? '' : 'AND valid_to IS NULL'} ORDER BY bus, address, valid_from`, [gw.id])).rows;
   });
 
@@ -131,11 +137,11 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     requirePermission(p, 'gateways:write');
     const b = req.body;
     const row = await db.tx(async (q) => {
-      const gw = (await q.query('SELECT id, building_id FROM gateways WHERE id = $1', [req.params.id])).rows[0];
-      if (!gw) throw notFound('gateway');
-      const meter = (await q.query('SELECT id, building_id FROM meters WHERE id = $1', [b.meter_id])).rows[0];
-      if (!meter) throw badRequest(`meter ${b.meter_id} does not exist`, [{ path: 'body.meter_id', message: 'unknown meter' }]);
-      requireBuilding(p, meter.building_id, 'meter');
+      // Both ends in the caller's scope and in one organisation: a binding decides whose meter a gateway's readings land on.
+      const gwOwner = await requireOwned(q, p, 'gateway', req.params.id);
+      const gw = { id: req.params.id };
+      const mOwner = await requireBodyRef(q, p, 'meter', b.meter_id, 'meter_id', gwOwner.orgId);
+      const meter = { building_id: mOwner.buildingId };
       const from = b.valid_from ?? app.clock().toISOString();
       const prev = (await q.query(`UPDATE bindings SET valid_to = $4 WHERE gateway_id = $1 AND bus = $2 AND address = $3 AND valid_to IS NULL RETURNING *`, [gw.id, b.bus, b.address, from])).rows[0];
       if (prev) await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: prev.id, buildingId: meter.building_id, after: prev, requestId: req.id });
@@ -154,7 +160,8 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     return db.tx(async (q) => {
       const before = (await q.query('SELECT b.*, m.building_id AS _building_id FROM bindings b JOIN meters m ON m.id = b.meter_id WHERE b.id = $1 AND b.valid_to IS NULL', [req.params.id])).rows[0];
       if (!before) throw notFound('current binding');
-      requireBuilding(p, before._building_id, 'binding');
+      await requireOwned(q, p, 'binding', req.params.id);
+      await requireOwned(q, p, 'gateway', before.gateway_id);
       const { rows } = await q.query('UPDATE bindings SET valid_to = greatest($2::timestamptz, valid_from + interval \'1 microsecond\') WHERE id = $1 RETURNING *', [req.params.id, app.clock()]);
       await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: req.params.id, buildingId: before._building_id, before, after: rows[0], requestId: req.id });
       return rows[0];

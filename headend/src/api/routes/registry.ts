@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requirePermission } from '../../auth/index.js';
+import { ownerOf, requirePermission, requireSameOrg } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
@@ -146,6 +146,12 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
       const r = (await q.query<{ building_id: number; org_id: number }>('SELECT p.building_id, bl.org_id FROM premises p JOIN buildings bl ON bl.id = p.building_id WHERE p.id = $1', [b.premise_id])).rows[0];
       if (r && Number(r.org_id) !== b.org_id) throw new HttpError(400, 'bad_request', `premise ${b.premise_id} belongs to organisation ${r.org_id}, not ${b.org_id}`, [{ path: 'body.org_id', message: 'must be the premise\'s organisation' }]);
       return r ? Number(r.building_id) : null;
+    },
+    // An account stays in its organisation: a new premise must be one of the account's organisation's.
+    async afterUpdate(q, before, after) {
+      if (Number(before.premise_id) === Number(after.premise_id)) return;
+      const o = await ownerOf(q, 'premise', Number(after.premise_id));
+      requireSameOrg(o?.orgId ?? null, Number(after.org_id), 'premise_id', `premise ${String(after.premise_id)}`);
     },
   });
   registerCrud(app, db, {
