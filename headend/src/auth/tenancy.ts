@@ -13,8 +13,8 @@
  *  - a gateway belongs to its building's organisation; an unassigned one to the organisation of the
  *    meters it is bound to (all open bindings of one gateway lie in one organisation).
  */
-import type { Queryable } from '../api/queryable.js';
-import { badRequest, HttpError } from '../api/http-error.js';
+import type { Queryable } from '../db/types.js';
+import { badRequest, HttpError } from '../http/errors.js';
 import type { Principal } from './principal.js';
 
 export type OwnedKind =
