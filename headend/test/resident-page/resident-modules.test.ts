@@ -186,9 +186,9 @@ describe('the one write path\'s messages (src/readings), retold', () => {
     // 100 000 − 99 990 + 2 000 = 2 010: within a tenth of the register, but far above 10 × the usual: refused, with why.
     ['no plausible rollover, with why', () => said(2000, meter({ registerDigits: 5 }), facts({ previous: { time: new Date('2026-09-30T21:00:00Z'), value: 99990 }, earliestInThreeMonths: { time: new Date('2026-07-31T21:00:00Z'), value: 99790 } })),
       'Показание 2 000 меньше предыдущего (99 990)', 'Reading 2,000 is less than the previous one (99,990)'],
-    // No previous reading, meter installed "12 months ago" by default: 300 × 12 × 3 = 10 800 is the most that is plausible.
-    ['first reading', () => said(20000, meter(), facts({ previous: null, earliestInThreeMonths: null })),
-      'Первое показание 20 000 кВт·ч больше, чем могло набежать с установки (около 10 800 кВт·ч)', 'First reading 20,000 kWh is more than could have been used since installation (about 10,800 kWh)'],
+    // No previous reading, installation not recorded: a service life of 180 months, 300 × 180 × 3 = 162 000 is the most that is plausible.
+    ['first reading', () => said(200000, meter(), facts({ previous: null, earliestInThreeMonths: null })),
+      'Первое показание 200 000 кВт·ч больше, чем могло набежать с установки (около 162 000 кВт·ч)', 'First reading 200,000 kWh is more than could have been used since installation (about 162,000 kWh)'],
     ['register digits', () => said(123456, meter({ registerDigits: 5 })), 'Число 123 456 не помещается в 5 разрядов счётчика, проверьте показание', '123,456 does not fit the meter\'s 5 digits; check the reading'],
     ['zone meter without a zone', () => zoneError(2), 'Счётчик многотарифный: введите показание каждой зоны (день, ночь) отдельно', 'This is a multi-rate meter: enter the reading of each zone (day, night) separately'],
   ];
