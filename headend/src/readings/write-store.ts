@@ -249,6 +249,8 @@ export async function lockMeters(q: Queryable, meterIds: readonly number[]): Pro
 export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): Promise<StoredReading[]> {
   if (!rs.length) return [];
   await lockMeters(q, rs.map((r) => r.meterId));
+  // Validation's queue in one statement instead of the per-row trigger (migrations/017, as ingest does).
+  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   const { rows } = await q.query<StoredReading>(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
      SELECT k.m, k.t, k.q, k.v, k.u, k.s,
@@ -257,6 +259,12 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
      RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
     [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
       rs.map((r) => r.source), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
+  await q.query(
+    `INSERT INTO vee_queue (meter_id, time)
+     SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
+     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
   // RETURNING's order is not the input's: match by key.
   const key = (m: number | string, qn: string, t: Date | string) => `${Number(m)}|${qn}|${new Date(t).getTime()}`;
   const byKey = new Map(rows.map((r) => [key(r.meter_id, r.quantity, r.time), { ...r, meter_id: Number(r.meter_id), version: Number(r.version) }]));

@@ -106,7 +106,11 @@ function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
 }
 
 /** One item's outcome of judgeReadingsBatch, by its index in the request. */
-export interface PlannedReading { index: number; m: MeterRowForWrite; it: WriteItem; quantity: string; time: Date; out: WrittenReading; warning: string | null; before: unknown }
+export interface PlannedReading {
+  index: number; m: MeterRowForWrite; it: WriteItem; quantity: string; time: Date; out: WrittenReading; warning: string | null; before: unknown;
+  /** The version a write would get now (a dry run reports it). */
+  nextVersion: number;
+}
 export interface BatchJudgement {
   planned: PlannedReading[];
   /** Refusals (400; code 'replacement_reading' is a 409), in the request's order. */
@@ -175,7 +179,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const warning = unchanged ? null : (j.warnings.join('; ') || null);
     if (warning) res.warnings.push({ index: t.index, path: t.path, message: warning });
     res.planned.push({
-      index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined,
+      index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined, nextVersion: (f.atInstant?.version ?? 0) + 1,
       out: { meter_id: t.m.id, zone: t.it.zone ?? null, quantity: t.quantity, time: j.time, value: t.it.value, version: null, received_at: null, consumption: j.consumption, warning, unchanged, previous: f.previous?.value ?? null },
     });
   }
