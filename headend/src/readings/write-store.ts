@@ -236,9 +236,17 @@ function plausibleFrom(m: MeterRowForWrite, perResident: number | null, resident
   return perPerson * 4 * Math.max(1, premises || 1);
 }
 
-/** Serialise writers of these meters (lockMeter for many, in id order so two batches cannot deadlock). */
+/** Above this many meters a batch takes no advisory locks: each is a lock-table slot (max_locks_per_transaction). */
+export const LOCK_METERS_MAX = 1000;
+
+/**
+ * Serialise writers of these meters (lockMeter for many, in id order so two batches cannot deadlock).
+ * A larger batch (a file import's final write) relies on UNIQUE (meter_id, quantity, time, version)
+ * instead: a writer racing it for the same version fails whole, nothing is overwritten, and the import
+ * refuses to write when one of its meters got a reading while it was judged.
+ */
 export async function lockMeters(q: Queryable, meterIds: readonly number[]): Promise<void> {
-  if (!meterIds.length) return;
+  if (!meterIds.length || new Set(meterIds).size > LOCK_METERS_MAX) return;
   await q.query('SELECT pg_advisory_xact_lock(7316002, (m % 2147483647)::int) FROM (SELECT DISTINCT m FROM unnest($1::bigint[]) AS u(m) ORDER BY m) d', [[...meterIds]]);
 }
 
@@ -252,10 +260,15 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
   // Validation's queue in one statement instead of the per-row trigger (migrations/017, as ingest does).
   await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   const { rows } = await q.query<StoredReading>(
-    `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
-     SELECT k.m, k.t, k.q, k.v, k.u, k.s,
-            COALESCE((SELECT max(version) FROM readings r WHERE r.meter_id = k.m AND r.quantity = k.q AND r.time = k.t), 0) + 1, k.by, k.why
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[]) AS k(m, t, q, v, u, s, by, why)
+    // The versions there now in one join (bounded by the batch's time span so the hypertable scans
+    // only its chunks), not a subquery per row.
+    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[]) AS k(m, t, q, v, u, s, by, why)),
+          cur AS (SELECT r.meter_id, r.quantity, r.time, max(r.version) AS v FROM readings r
+                   WHERE r.meter_id = ANY($1::bigint[]) AND r.time >= (SELECT min(t) FROM k) AND r.time <= (SELECT max(t) FROM k)
+                   GROUP BY 1, 2, 3)
+     INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
+     SELECT k.m, k.t, k.q, k.v, k.u, k.s, COALESCE(cur.v, 0) + 1, k.by, k.why
+       FROM k LEFT JOIN cur ON cur.meter_id = k.m AND cur.quantity = k.q AND cur.time = k.t
      RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
     [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
       rs.map((r) => r.source), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
