@@ -125,7 +125,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         errors.push({ sheet, row: 0, message: `meters ${moved.map((m) => m.meter_id).join(', ')} got readings while the file was being checked; nothing was imported, run the import again` });
         return false;
       }
-      await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor });
+      await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor, versionsKnown: true });
       const inserted = staged.filter((s) => !s.p.out.unchanged).length;
       await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
       return true;

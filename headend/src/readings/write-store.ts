@@ -283,3 +283,25 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
   const byKey = new Map(rows.map((r) => [key(r.meter_id, r.quantity, r.time), { ...r, meter_id: Number(r.meter_id), version: Number(r.version) }]));
   return rs.map((r) => byKey.get(key(r.meterId, r.quantity, r.time))!);
 }
+
+/**
+ * Versions already known (the caller checked, in this transaction, that nothing was written to these
+ * meters since it judged them): a plain INSERT FROM unnest, no version lookup, nothing returned. A
+ * racing writer of the same version fails on UNIQUE (meter_id, quantity, time, version), never overwrites.
+ */
+export async function insertKnownVersions(q: Queryable, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
+  if (!rs.length) return;
+  await lockMeters(q, rs.map((r) => r.meterId));
+  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
+  await q.query(
+    `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
+      rs.map((r) => r.source), rs.map((r) => r.version), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
+  await q.query(
+    `INSERT INTO vee_queue (meter_id, time)
+     SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
+     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+}

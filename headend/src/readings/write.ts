@@ -21,7 +21,7 @@ import { primaryQuantity } from '../api/services/readings.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
 import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
-import { insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, type MeterRowForWrite } from './write-store.js';
+import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, type MeterRowForWrite } from './write-store.js';
 
 export interface WriteItem {
   meterId: number;
@@ -198,10 +198,16 @@ function THREE_MONTHS_5_DAYS_MS(at: Date): number {
 }
 
 /** Writes what a batch judgement accepted: one INSERT for all versions; audit per reading or none (the caller audits the file). */
-export async function writePlanned(q: Queryable, planned: readonly PlannedReading[], o: WriteOptions): Promise<void> {
+export async function writePlanned(q: Queryable, planned: readonly PlannedReading[], o: WriteOptions & { versionsKnown?: boolean }): Promise<void> {
   const source = o.source === 'estimate' ? 'staff' : o.source;
   const todo = planned.filter((p) => !p.out.unchanged);
   const reasons = todo.map((p) => p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null));
+  if (o.versionsKnown && o.auditEach === false) {
+    // The caller checked that nothing was written to these meters since the judgement (a file import).
+    await insertKnownVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i], version: p.nextVersion })));
+    for (const p of todo) p.out.version = p.nextVersion;
+    return;
+  }
   const written = await insertVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i] })));
   for (const [i, p] of todo.entries()) {
     const r = written[i];
