@@ -1,18 +1,27 @@
 /**
  * Import of ИПУ readings (Excel, CSV or exchange XML, all turned into rows of cell text first):
- * all-or-nothing in ONE transaction, every row checked and every problem reported with its row and
- * column; a dry run does the same and rolls back, reporting what would be inserted.
+ * all-or-nothing, every row checked and every problem reported with its row and column; a dry run
+ * does the same and stops before anything is written, reporting what would be inserted.
  *
  * A row names its meter by serial number and, to guard against typos in the serial, its place: the
  * personal account (лицевой счёт) or the building address + premise number. Values go through the readings core
  * (src/readings/write.ts: source 'import', created_by = actor, reason = file name) with every rule an
  * entry has, so nothing is overwritten. Re-importing the same value for the same instant adds nothing ("unchanged"); a
  * different value for an instant that has one becomes the next version.
+ *
+ * The embedded engine serves one connection at a time, so a file never holds it for long:
+ *   resolve   serials, accounts and addresses in one query each (set-based, short reads)
+ *   judge     chunks of about CHUNK_ROWS rows (whole meters, so a meter's months meet each other),
+ *             each in its own short transaction that writes nothing; the accepted rows are staged in
+ *             memory; between chunks the connection goes back to ingest and the API
+ *   switch    only when every row passed (and not on a dry run): one transaction checks that none of
+ *             the file's meters got a reading while it was judged (else: run again), then writes all
+ *             staged rows with the core's one INSERT and the file's audit row
  */
 import { z } from 'zod';
-import type { Database, Queryable } from '../db/types.js';
-import { HttpError } from '../http/errors.js';
-import { writeReadings } from '../readings/write.js';
+import type { Database } from '../db/types.js';
+import { judgeReadingsBatch, writePlanned, type BatchJudgement, type PlannedReading, type WriteItem, type WriteOptions } from '../readings/write.js';
+import { localMidnight } from '../collection/rules.js';
 import type { WriteRights } from '../readings/judge.js';
 import { audit, type Actor } from '../audit/index.js';
 import { int, num, opt, optText, text } from '../import/cells.js';
@@ -66,12 +75,11 @@ export interface ReadingsImportOptions {
   confirm?: boolean;
 }
 
-class RowFailure extends Error {
-  constructor(readonly column: string, message: string) { super(message); }
-}
-class Rollback extends Error {}
+/** Rows judged per short transaction: about 0.1 s of the engine each (see bench/import.bench.mjs). */
+export const CHUNK_ROWS = 2000;
 
-interface MeterRow { id: string; building_id: string; premise_id: string | null; resource: Resource; timezone: string }
+interface MeterRow { id: string; building_id: string; premise_id: string | null; resource: Resource; timezone: string; serial_number: string }
+interface Resolved { row: number; data: ReadingImportRow; meter: MeterRow; time: Date }
 
 export async function importReadingRows(db: Database, sheet: string, columns: string[], rows: SourceRow[], o: ReadingsImportOptions): Promise<ReadingsImportReport> {
   const errors: RowError[] = [];
@@ -89,27 +97,45 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   }
   if (!rows.length) errors.push({ sheet, row: 0, message: 'the file holds no readings' });
 
+  // The database's clock when judging starts: the switch refuses if a meter got a reading since.
+  const startedAt: Date = (await db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0].t;
+  const resolved = await resolve(db, o, parsed, (row, column, message) => errors.push({ sheet, row, column, message }));
+  const now = o.now ?? new Date();
+  const opts: Omit<WriteOptions, 'actor'> = {
+    source: 'import', rights: o.rights, scope: { orgId: o.orgId, buildingIds: o.buildingIds }, now,
+    confirm: o.confirm ?? false, reason: o.fileName, requestId: o.requestId ?? null, skipUnchanged: true, auditEach: false,
+  };
+  const staged: Array<{ r: Resolved; p: PlannedReading }> = [];
+  for (const chunk of chunksByMeter(resolved)) {
+    const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
+    // Its own short transaction: nothing written, the connection free again right after.
+    const j = await db.tx((q) => judgeReadingsBatch(q, items, opts));
+    for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
+    for (const p of j.planned) staged.push({ r: chunk[p.index], p });
+  }
+  staged.sort((a, b) => a.r.row - b.r.row);
+
   let applied = false;
-  try {
-    await db.tx(async (q) => {
-      for (const item of parsed) {
-        await q.query('SAVEPOINT reading_row');
-        try {
-          changes.push(await applyRow(q, o, item.row, item.data));
-          await q.query('RELEASE SAVEPOINT reading_row');
-        } catch (e) {
-          await q.query('ROLLBACK TO SAVEPOINT reading_row');
-          if (!(e instanceof RowFailure)) throw e;
-          errors.push({ sheet, row: item.row, column: e.column, message: e.message });
-        }
+  if (!errors.length && !o.dryRun) {
+    const meterIds = [...new Set(staged.map((s) => Number(s.r.meter.id)))];
+    applied = await db.tx(async (q) => {
+      const moved = (await q.query<{ meter_id: string }>(
+        `SELECT DISTINCT meter_id FROM readings WHERE meter_id = ANY($1::bigint[]) AND received_at >= $2 ORDER BY meter_id LIMIT 5`, [meterIds, startedAt])).rows;
+      if (moved.length) {
+        errors.push({ sheet, row: 0, message: `meters ${moved.map((m) => m.meter_id).join(', ')} got readings while the file was being checked; nothing was imported, run the import again` });
+        return false;
       }
-      if (errors.length || o.dryRun) throw new Rollback();
-      const inserted = changes.filter((c) => c.action === 'insert').length;
-      await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: changes.length, inserted }, reason: o.fileName, requestId: o.requestId });
-      applied = true;
+      await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor, versionsKnown: true });
+      const inserted = staged.filter((s) => !s.p.out.unchanged).length;
+      await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
+      return true;
     });
-  } catch (e) {
-    if (!(e instanceof Rollback)) throw e;
+  }
+  if (!errors.length) {
+    for (const { r, p } of staged) {
+      const base = { row: r.row, meter_id: Number(r.meter.id), serial: r.data.serial, time: p.out.time.toISOString(), value: r.data.value, previous: p.out.previous };
+      changes.push(p.out.unchanged ? { ...base, action: 'unchanged', version: null } : { ...base, action: 'insert', version: p.out.version ?? p.nextVersion });
+    }
   }
   errors.sort((a, b) => a.row - b.row);
   return {
@@ -119,57 +145,87 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   };
 }
 
-async function findMeter(q: Queryable, o: ReadingsImportOptions, serial: string): Promise<MeterRow> {
-  const { rows } = await q.query<MeterRow>(
-    `SELECT m.id, m.building_id, m.premise_id, m.resource, b.timezone FROM meters m JOIN buildings b ON b.id = m.building_id
-     WHERE b.org_id = $1 AND m.serial_number = $2 AND m.status <> 'removed'`, [o.orgId, serial]);
-  const visible = rows.filter((m) => o.buildingIds === null || o.buildingIds.has(Number(m.building_id)));
-  if (!visible.length) throw new RowFailure('serial', `unknown meter "${serial}" in organisation ${o.orgId}`);
-  return visible.length === 1 ? visible[0] : ambiguous(serial, visible);
+/** The core's refusals of a chunk as row errors (column names of the file, not of the API). */
+function rowErrors(j: BatchJudgement): Array<{ index: number; column: string; message: string }> {
+  const col = (c: string | undefined) => (c === 'time' ? 'date' : c ?? 'value');
+  return [
+    ...j.missing.map((e) => ({ index: e.index, column: 'serial', message: e.message })),
+    ...j.errors.map((e) => ({ index: e.index, column: col(e.column), message: e.message })),
+    ...j.warnings.map((e) => ({ index: e.index, column: col(e.column), message: `${e.message} (to accept such values, import with confirm=true)` })),
+  ];
 }
 
-function ambiguous(serial: string, ms: MeterRow[]): never {
-  throw new RowFailure('serial', `serial "${serial}" matches ${ms.length} meters (${ms.map((m) => m.id).join(', ')}); give the account or address to tell them apart`);
-}
-
-async function premiseOf(q: Queryable, o: ReadingsImportOptions, d: ReadingImportRow): Promise<{ id: string; column: string; label: string }> {
-  if (d.account) {
-    const a = (await q.query('SELECT premise_id FROM personal_accounts WHERE org_id = $1 AND number = $2', [o.orgId, d.account])).rows[0];
-    if (!a) throw new RowFailure('account', `personal account "${d.account}" not found in organisation ${o.orgId}`);
-    return { id: String(a.premise_id), column: 'account', label: `account "${d.account}"` };
+/** Chunks of about CHUNK_ROWS rows that never split a meter (its readings are judged together). */
+function* chunksByMeter(rs: readonly Resolved[]): Generator<Resolved[]> {
+  const byMeter = new Map<string, Resolved[]>();
+  for (const r of rs) {
+    const list = byMeter.get(r.meter.id);
+    if (list) list.push(r); else byMeter.set(r.meter.id, [r]);
   }
-  if (!d.address || !d.premise) throw new RowFailure(d.address ? 'premise' : 'address', 'give the account, or the address and premise number');
-  const p = (await q.query(
-    `SELECT p.id FROM premises p JOIN buildings b ON b.id = p.building_id
-     WHERE b.org_id = $1 AND lower(b.address) = lower($2) AND p.number = $3`, [o.orgId, d.address, d.premise])).rows[0];
-  if (!p) throw new RowFailure('premise', `premise "${d.premise}" at "${d.address}" not found`);
-  return { id: String(p.id), column: 'premise', label: `premise "${d.premise}" at "${d.address}"` };
-}
-
-async function applyRow(q: Queryable, o: ReadingsImportOptions, row: number, d: ReadingImportRow): Promise<ReadingChange> {
-  const meter = await findMeter(q, o, d.serial);
-  const premise = await premiseOf(q, o, d);
-  if (String(meter.premise_id) !== premise.id) throw new RowFailure(premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`);
-  // A date means the start of that day in the building's time zone.
-  const time: Date = (await q.query(
-    `SELECT CASE WHEN $1 ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN ($1::timestamp AT TIME ZONE $2) ELSE $1::timestamptz END AS t`, [d.date, meter.timezone])).rows[0].t;
-  // Every rule of an entry (rights, window, neighbours, time, plausibility) is the readings core's.
-  let w;
-  try {
-    [w] = await writeReadings(q, [{ meterId: Number(meter.id), value: d.value, time, zone: d.zone, path: `row ${row}` }], {
-      source: 'import', actor: o.actor, rights: o.rights, scope: { orgId: o.orgId, buildingIds: o.buildingIds }, now: o.now ?? new Date(),
-      confirm: o.confirm ?? false, reason: o.fileName, requestId: o.requestId ?? null, skipUnchanged: true, auditEach: false,
-    });
-  } catch (e) {
-    if (!(e instanceof HttpError)) throw e;
-    const d0 = e.details?.[0];
-    const msg = (e.details ?? []).map((x) => x.message).join('; ') || e.message;
-    const column = d0?.column === 'time' ? 'date' : d0?.column ?? 'value';
-    throw new RowFailure(column, e.code === 'confirmation_required' ? `${msg} (to accept such values, import with confirm=true)` : msg);
+  let chunk: Resolved[] = [];
+  for (const list of byMeter.values()) {
+    if (chunk.length && chunk.length + list.length > CHUNK_ROWS) { yield chunk; chunk = []; }
+    chunk.push(...list);
   }
-  const base = { row, meter_id: Number(meter.id), serial: d.serial, time: w.time.toISOString(), value: d.value, previous: w.previous };
-  if (w.unchanged) return { ...base, action: 'unchanged', version: null };
-  return { ...base, action: 'insert', version: w.version };
+  if (chunk.length) yield chunk;
 }
 
+/**
+ * Meters, accounts and premises of all rows in one query each; a row whose meter or place does not
+ * resolve is reported (same messages as a row-by-row lookup) and left out.
+ */
+async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyArray<{ row: number; data: ReadingImportRow }>,
+  fail: (row: number, column: string, message: string) => void): Promise<Resolved[]> {
+  if (!parsed.length) return [];
+  const serials = [...new Set(parsed.map((p) => p.data.serial))];
+  const meters = new Map<string, MeterRow[]>();
+  for (const m of (await db.query<MeterRow>(
+    `SELECT m.id, m.building_id, m.premise_id, m.resource, b.timezone, m.serial_number FROM meters m JOIN buildings b ON b.id = m.building_id
+     WHERE b.org_id = $1 AND m.serial_number = ANY($2::text[]) AND m.status <> 'removed' ORDER BY m.id`, [o.orgId, serials])).rows) {
+    if (o.buildingIds !== null && !o.buildingIds.has(Number(m.building_id))) continue;
+    const list = meters.get(m.serial_number);
+    if (list) list.push(m); else meters.set(m.serial_number, [m]);
+  }
+  const accounts = [...new Set(parsed.flatMap((p) => (p.data.account ? [p.data.account] : [])))];
+  const premiseOfAccount = new Map(accounts.length ? (await db.query<{ number: string; premise_id: string }>(
+    'SELECT number, premise_id FROM personal_accounts WHERE org_id = $1 AND number = ANY($2::text[])', [o.orgId, accounts])).rows.map((a) => [a.number, String(a.premise_id)]) : []);
+  const places = parsed.filter((p) => !p.data.account && p.data.address && p.data.premise);
+  const placeKey = (address: string, premise: string) => `${address.toLowerCase()}|${premise}`;
+  const premiseAt = new Map<string, string>();
+  if (places.length) {
+    for (const p of (await db.query<{ address: string; number: string; id: string }>(
+      `SELECT DISTINCT ON (k.a, k.n) k.a AS address, k.n AS number, p.id
+         FROM unnest($2::text[], $3::text[]) AS k(a, n)
+         JOIN buildings b ON b.org_id = $1 AND lower(b.address) = lower(k.a) JOIN premises p ON p.building_id = b.id AND p.number = k.n
+        ORDER BY k.a, k.n, p.id`, [o.orgId, places.map((p) => p.data.address), places.map((p) => p.data.premise)])).rows) {
+      premiseAt.set(placeKey(p.address, p.number), String(p.id));
+    }
+  }
+  const out: Resolved[] = [];
+  for (const { row, data: d } of parsed) {
+    const ms = meters.get(d.serial) ?? [];
+    if (!ms.length) { fail(row, 'serial', `unknown meter "${d.serial}" in organisation ${o.orgId}`); continue; }
+    if (ms.length > 1) { fail(row, 'serial', `serial "${d.serial}" matches ${ms.length} meters (${ms.map((m) => m.id).join(', ')}); give the account or address to tell them apart`); continue; }
+    const meter = ms[0];
+    let premise: { id: string; column: string; label: string };
+    if (d.account) {
+      const id = premiseOfAccount.get(d.account);
+      if (!id) { fail(row, 'account', `personal account "${d.account}" not found in organisation ${o.orgId}`); continue; }
+      premise = { id, column: 'account', label: `account "${d.account}"` };
+    } else {
+      if (!d.address || !d.premise) { fail(row, d.address ? 'premise' : 'address', 'give the account, or the address and premise number'); continue; }
+      const id = premiseAt.get(placeKey(d.address, d.premise));
+      if (!id) { fail(row, 'premise', `premise "${d.premise}" at "${d.address}" not found`); continue; }
+      premise = { id, column: 'premise', label: `premise "${d.premise}" at "${d.address}"` };
+    }
+    if (String(meter.premise_id) !== premise.id) { fail(row, premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`); continue; }
+    out.push({ row, data: d, meter, time: instantOf(d.date, meter.timezone) });
+  }
+  return out;
+}
 
+/** A date means the start of that day in the building's time zone; a full time with an offset is as given. */
+function instantOf(date: string, timezone: string): Date {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  return ymd ? localMidnight({ y: Number(ymd[1]), m: Number(ymd[2]), d: Number(ymd[3]) }, timezone) : new Date(date);
+}

@@ -9,7 +9,7 @@ import { QUANTITIES, type Resource } from '@amr/protocols';
 import { sourceRankSql } from '../billing/provenance.js';
 import { NOT_REJECTED_SQL } from './consumption-store.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
-import { replacementReadingAt } from '../registry/replacement.js';
+import { replacementReadingAt, replacementReadingsAt } from '../registry/replacement.js';
 
 export interface MeterRowForWrite extends MeterForWrite {
   buildingId: number;
@@ -99,13 +99,12 @@ export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quan
 async function plausibleMonthly(q: Queryable, m: MeterRowForWrite): Promise<number> {
   const norm = (await q.query<{ per_resident: number }>(
     `SELECT per_resident FROM billing_norms WHERE org_id = $1 AND resource = $2 AND basis = 'resident' ORDER BY valid_from DESC LIMIT 1`, [m.orgId, m.resource])).rows[0];
-  const perPerson = Math.max(norm ? Number(norm.per_resident) * 2 : 0, FLAT_MONTHLY_DEFAULT[m.resource] ?? 100);
   if (m.premiseId !== null) {
     const p = (await q.query<{ residents: number }>('SELECT residents FROM premises WHERE id = $1', [m.premiseId])).rows[0];
-    return perPerson * Math.max(1, Number(p?.residents ?? 1));
+    return plausibleFrom(m, norm?.per_resident ?? null, p?.residents ?? null, 0);
   }
   const n = (await q.query<{ n: string }>('SELECT count(*) AS n FROM premises WHERE building_id = $1', [m.buildingId])).rows[0];
-  return perPerson * 4 * Math.max(1, Number(n?.n ?? 1));
+  return plausibleFrom(m, norm?.per_resident ?? null, null, Number(n?.n ?? 1));
 }
 
 export function unitOf(quantity: string): string {
@@ -153,4 +152,168 @@ export async function insertEstimates(q: Queryable, meterId: number, quantity: s
      SELECT $1, t, $2, v, $3, 'estimate', '{estimated}', 1, $4, $5 FROM unnest($6::timestamptz[], $7::float8[]) AS k(t, v)
      RETURNING time, quantity, value, unit, source, quality, version, created_by, reason`,
     [meterId, quantity, unitOf(quantity), createdBy, reason, points.map((e) => e.time), points.map((e) => e.value)])).rows;
+}
+
+// ---------------------------------------------------------------- the batch path (constant queries per batch)
+
+/** One fact request of a batch: a meter's register at an instant. */
+export interface FactKey { m: MeterRowForWrite; quantity: string; time: Date }
+
+/**
+ * What the batch path knows per key beyond NeighbourFacts: the earliest counting reading in the
+ * 3 months before the key's own instant, so that an earlier item of the same batch, used as the
+ * previous reading, gets its average window from the database too.
+ */
+export interface BatchFacts extends NeighbourFacts { earliestBeforeInstant: { time: Date; value: number } | null }
+
+/** neighbourSql with its parameters bound to the unnest row `k` (one rule for both paths). */
+const neighbourLateral = (cmp: '<' | '>', order: 'DESC' | 'ASC') =>
+  neighbourSql(cmp, order).replace(/\$([123])\b/g, (_s, n: string) => ({ 1: 'k.km', 2: 'k.kq', 3: 'k.kt' } as Record<string, string>)[n]);
+
+/**
+ * loadNeighbourFacts for many keys with a constant number of queries: one for the readings around
+ * every instant (LATERAL joins over unnest), one for the replacements at the instants, one for what
+ * the premises could plausibly use. Same SQL rules as the single path (neighbourSql is shared).
+ */
+export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactKey[]): Promise<BatchFacts[]> {
+  if (!keys.length) return [];
+  const rank = sourceRankSql('r');
+  const { rows } = await q.query<{
+    i: number; p_time: Date | null; p_value: number | null; n_time: Date | null; n_value: number | null; e_time: Date | null; e_value: number | null;
+    ew_time: Date | null; ew_value: number | null; a_value: number | null; a_source: string | null; a_version: number | null; s_value: number | null;
+    inst_at: Date | null; inst_value: number | null;
+  }>(
+    `SELECT k.i, p.time AS p_time, p.value AS p_value, n.time AS n_time, n.value AS n_value, e.time AS e_time, e.value AS e_value,
+            ew.time AS ew_time, ew.value AS ew_value, a.value AS a_value, a.source AS a_source, a.version AS a_version, s.value AS s_value,
+            inst.replaced_at AS inst_at, inst.installation_reading AS inst_value
+       FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(km, kq, kt, i)
+       LEFT JOIN LATERAL (${neighbourLateral('<', 'DESC')}) p ON true
+       LEFT JOIN LATERAL (${neighbourLateral('>', 'ASC')}) n ON true
+       LEFT JOIN LATERAL (
+         SELECT time, value FROM readings r WHERE meter_id = k.km AND quantity = k.kq AND value IS NOT NULL AND source <> 'estimate'
+            AND time >= p.time - interval '3 months 5 days' AND time <= p.time
+          ORDER BY time ASC, ${rank} DESC, version DESC LIMIT 1) e ON p.time IS NOT NULL
+       LEFT JOIN LATERAL (
+         SELECT time, value FROM readings r WHERE meter_id = k.km AND quantity = k.kq AND value IS NOT NULL AND source <> 'estimate'
+            AND time >= k.kt - interval '3 months 5 days' AND time < k.kt
+          ORDER BY time ASC, ${rank} DESC, version DESC LIMIT 1) ew ON true
+       LEFT JOIN LATERAL (
+         SELECT value, source, version FROM readings WHERE meter_id = k.km AND quantity = k.kq AND time = k.kt ORDER BY version DESC LIMIT 1) a ON true
+       LEFT JOIN LATERAL (
+         SELECT value FROM readings WHERE meter_id = k.km AND quantity = k.kq AND time = k.kt AND source IN ('staff', 'import') AND value IS NOT NULL
+          ORDER BY version DESC LIMIT 1) s ON true
+       LEFT JOIN LATERAL (
+         SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = k.km AND replaced_at < k.kt
+          ORDER BY replaced_at DESC LIMIT 1) inst ON p.time IS NULL
+      ORDER BY k.i`,
+    [keys.map((k) => k.m.id), keys.map((k) => k.quantity), keys.map((k) => k.time)]);
+  const reps = await replacementReadingsAt(q, keys.map((k) => ({ meterId: k.m.id, quantity: k.quantity, time: k.time })));
+  const plausible = await plausibleMonthlyBatch(q, [...new Map(keys.map((k) => [k.m.id, k.m])).values()]);
+  const pr = (t: Date | null, v: number | null) => (t !== null && v !== null ? { time: new Date(t), value: Number(v) } : null);
+  return rows.map((r, idx) => {
+    const k = keys[idx];
+    const rep = reps[idx];
+    const previous = pr(r.p_time, r.p_value) ?? pr(r.inst_at, r.inst_value);
+    return {
+      previous, next: pr(r.n_time, r.n_value), earliestInThreeMonths: r.p_time !== null ? pr(r.e_time, r.e_value) : null,
+      earliestBeforeInstant: pr(r.ew_time, r.ew_value),
+      atInstant: r.a_source !== null ? { value: r.a_value === null ? null : Number(r.a_value), source: r.a_source, version: Number(r.a_version) } : null,
+      staffAtInstant: r.s_value !== null ? { value: Number(r.s_value) } : null,
+      replacementAtInstant: rep ? { id: Number(rep.id), which: Number(rep.old_meter_id) === k.m.id ? 'removal' : 'installation' } : null,
+      plausibleMonthly: plausible.get(k.m.id)!,
+    };
+  });
+}
+
+/** plausibleMonthly for many meters in one query (the same formula: plausibleFrom). */
+async function plausibleMonthlyBatch(q: Queryable, ms: readonly MeterRowForWrite[]): Promise<Map<number, number>> {
+  const { rows } = await q.query<{ id: string; per_resident: number | null; residents: number | null; premises: string }>(
+    `SELECT m.id,
+            (SELECT per_resident FROM billing_norms n WHERE n.org_id = b.org_id AND n.resource = m.resource AND n.basis = 'resident' ORDER BY valid_from DESC LIMIT 1) AS per_resident,
+            p.residents,
+            CASE WHEN m.premise_id IS NULL THEN (SELECT count(*) FROM premises x WHERE x.building_id = m.building_id) ELSE 0 END AS premises
+       FROM meters m JOIN buildings b ON b.id = m.building_id LEFT JOIN premises p ON p.id = m.premise_id
+      WHERE m.id = ANY($1::bigint[])`, [ms.map((m) => m.id)]);
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return new Map(ms.map((m) => {
+    const r = byId.get(m.id);
+    return [m.id, plausibleFrom(m, r?.per_resident ?? null, r?.residents ?? null, Number(r?.premises ?? 0))];
+  }));
+}
+
+/** The plausible-use formula of plausibleMonthly, pure. */
+function plausibleFrom(m: MeterRowForWrite, perResident: number | null, residents: number | null, premises: number): number {
+  const perPerson = Math.max(perResident !== null ? Number(perResident) * 2 : 0, FLAT_MONTHLY_DEFAULT[m.resource] ?? 100);
+  if (m.premiseId !== null) return perPerson * Math.max(1, Number(residents ?? 1));
+  return perPerson * 4 * Math.max(1, premises || 1);
+}
+
+/** Above this many meters a batch takes no advisory locks: each is a lock-table slot (max_locks_per_transaction). */
+export const LOCK_METERS_MAX = 1000;
+
+/**
+ * Serialise writers of these meters (lockMeter for many, in id order so two batches cannot deadlock).
+ * A larger batch (a file import's final write) relies on UNIQUE (meter_id, quantity, time, version)
+ * instead: a writer racing it for the same version fails whole, nothing is overwritten, and the import
+ * refuses to write when one of its meters got a reading while it was judged.
+ */
+export async function lockMeters(q: Queryable, meterIds: readonly number[]): Promise<void> {
+  if (!meterIds.length || new Set(meterIds).size > LOCK_METERS_MAX) return;
+  await q.query('SELECT pg_advisory_xact_lock(7316002, (m % 2147483647)::int) FROM (SELECT DISTINCT m FROM unnest($1::bigint[]) AS u(m) ORDER BY m) d', [[...meterIds]]);
+}
+
+/**
+ * insertVersion for many readings in one statement: each the next version at its (meter, register,
+ * instant). The keys must be distinct (the core refuses an instant given twice).
+ */
+export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): Promise<StoredReading[]> {
+  if (!rs.length) return [];
+  await lockMeters(q, rs.map((r) => r.meterId));
+  // Validation's queue in one statement instead of the per-row trigger (migrations/017, as ingest does).
+  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
+  const { rows } = await q.query<StoredReading>(
+    // The versions there now in one join (bounded by the batch's time span so the hypertable scans
+    // only its chunks), not a subquery per row.
+    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[]) AS k(m, t, q, v, u, s, by, why)),
+          cur AS (SELECT r.meter_id, r.quantity, r.time, max(r.version) AS v FROM readings r
+                   WHERE r.meter_id = ANY($1::bigint[]) AND r.time >= (SELECT min(t) FROM k) AND r.time <= (SELECT max(t) FROM k)
+                   GROUP BY 1, 2, 3)
+     INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
+     SELECT k.m, k.t, k.q, k.v, k.u, k.s, COALESCE(cur.v, 0) + 1, k.by, k.why
+       FROM k LEFT JOIN cur ON cur.meter_id = k.m AND cur.quantity = k.q AND cur.time = k.t
+     RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
+      rs.map((r) => r.source), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
+  await q.query(
+    `INSERT INTO vee_queue (meter_id, time)
+     SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
+     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+  // RETURNING's order is not the input's: match by key.
+  const key = (m: number | string, qn: string, t: Date | string) => `${Number(m)}|${qn}|${new Date(t).getTime()}`;
+  const byKey = new Map(rows.map((r) => [key(r.meter_id, r.quantity, r.time), { ...r, meter_id: Number(r.meter_id), version: Number(r.version) }]));
+  return rs.map((r) => byKey.get(key(r.meterId, r.quantity, r.time))!);
+}
+
+/**
+ * Versions already known (the caller checked, in this transaction, that nothing was written to these
+ * meters since it judged them): a plain INSERT FROM unnest, no version lookup, nothing returned. A
+ * racing writer of the same version fails on UNIQUE (meter_id, quantity, time, version), never overwrites.
+ */
+export async function insertKnownVersions(q: Queryable, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
+  if (!rs.length) return;
+  await lockMeters(q, rs.map((r) => r.meterId));
+  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
+  await q.query(
+    `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
+      rs.map((r) => r.source), rs.map((r) => r.version), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
+  await q.query(
+    `INSERT INTO vee_queue (meter_id, time)
+     SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
+     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
 }

@@ -20,8 +20,8 @@ import { audit, type Actor } from '../audit/index.js';
 import { can, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
-import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type WriteRights, type WriteSource } from './judge.js';
-import { insertVersion, loadMetersForWrite, loadNeighbourFacts, type MeterRowForWrite } from './write-store.js';
+import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
+import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, type MeterRowForWrite } from './write-store.js';
 
 export interface WriteItem {
   meterId: number;
@@ -105,23 +105,44 @@ function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
   return m.orgId === s.orgId && (!s.buildingIds || s.buildingIds.has(m.buildingId));
 }
 
-export async function writeReadings(q: Queryable, items: readonly WriteItem[], o: WriteOptions): Promise<WrittenReading[]> {
+/** One item's outcome of judgeReadingsBatch, by its index in the request. */
+export interface PlannedReading {
+  index: number; m: MeterRowForWrite; it: WriteItem; quantity: string; time: Date; out: WrittenReading; warning: string | null; before: unknown;
+  /** The version a write would get now (a dry run reports it). */
+  nextVersion: number;
+}
+export interface BatchJudgement {
+  planned: PlannedReading[];
+  /** Refusals (400; code 'replacement_reading' is a 409), in the request's order. */
+  errors: Array<ErrorDetail & { code?: string; index: number }>;
+  /** Meters not found or not the caller's (404). */
+  missing: Array<ErrorDetail & { index: number }>;
+  /** Values that need a person's confirmation (only when not confirmed). */
+  warnings: Array<ErrorDetail & { index: number }>;
+}
+
+/**
+ * Judges many items with a constant number of queries per batch (meters, settings per building and
+ * resource, one facts query: write-store.ts loadNeighbourFactsBatch) and judgeReading unchanged. Items
+ * of one register are judged in time order, each against the database's facts and the batch's earlier
+ * accepted items, so a batch of several months of one meter is checked reading against reading.
+ * Writes nothing; reports every item's outcome (an import names rows, an API call throws).
+ */
+export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem[], o: Omit<WriteOptions, 'actor'>): Promise<BatchJudgement> {
   const meters = await loadMetersForWrite(q, [...new Set(items.map((i) => i.meterId))]);
-  const errors: Array<ErrorDetail & { code?: string }> = [];
-  const missing: ErrorDetail[] = [];
-  const warnings: ErrorDetail[] = [];
+  const res: BatchJudgement = { planned: [], errors: [], missing: [], warnings: [] };
   const settingsCache = new Map<string, CollectionSettings>();
   const seen = new Set<string>();
-  const planned: Array<{ m: MeterRowForWrite; it: WriteItem; quantity: string; time: Date; out: WrittenReading; warning: string | null; before: unknown }> = [];
+  const todo: Array<{ index: number; path: string; m: MeterRowForWrite; it: WriteItem; quantity: string; settings: CollectionSettings; time: Date; inWindow: boolean }> = [];
   for (const [i, it] of items.entries()) {
     const path = it.path ?? `readings.${i}`;
     const m = meters.get(it.meterId);
     // Not visible and not existing answer alike, so nobody can probe another organisation's ids.
-    if (!m || !inScope(m, o.scope)) { missing.push({ path, message: `meter ${it.meterId} not found`, column: 'meter' }); continue; }
+    if (!m || !inScope(m, o.scope)) { res.missing.push({ index: i, path, message: `meter ${it.meterId} not found`, column: 'meter' }); continue; }
     const q1 = quantityOf(m, it);
-    if ('error' in q1) { errors.push({ path, message: q1.error, column: 'zone' }); continue; }
+    if ('error' in q1) { res.errors.push({ index: i, path, message: q1.error, column: 'zone' }); continue; }
     const key = `${m.id}|${q1.quantity}|${it.time?.toISOString() ?? ''}`;
-    if (seen.has(key)) { errors.push({ path, message: `meter ${m.id}: given twice${it.zone ? ` for zone ${it.zone}` : ''}` }); continue; }
+    if (seen.has(key)) { res.errors.push({ index: i, path, message: `meter ${m.id}: given twice${it.zone ? ` for zone ${it.zone}` : ''}` }); continue; }
     seen.add(key);
     const sk = `${m.buildingId}|${m.resource}`;
     if (!settingsCache.has(sk)) settingsCache.set(sk, await effectiveSettings(q, m.buildingId, m.resource));
@@ -129,39 +150,90 @@ export async function writeReadings(q: Queryable, items: readonly WriteItem[], o
     const at = it.time
       ? { time: it.time, inWindow: insideWindow(it.time, m.timezone, settings) }
       : entryInstant(o.now, m.timezone, settings);
-    const facts = await loadNeighbourFacts(q, m, q1.quantity, at.time);
-    const j = judgeReading({ value: it.value, time: it.time, correction: it.correction, byReplacement: o.byReplacement }, m, facts,
-      { source: o.source, rights: o.rights, now: o.now, settings, confirmed: o.confirm }, at.time, at.inWindow);
-    if (!j.ok) { errors.push({ path: path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code }); continue; }
-    const unchanged = !!o.skipUnchanged && facts.atInstant?.value === it.value;
+    todo.push({ index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
+  }
+  // Time order within a register, so each item meets the batch's earlier ones as neighbours.
+  todo.sort((a, b) => a.m.id - b.m.id || (a.quantity < b.quantity ? -1 : a.quantity > b.quantity ? 1 : 0) || a.time.getTime() - b.time.getTime() || a.index - b.index);
+  const facts = await loadNeighbourFactsBatch(q, todo.map((t) => ({ m: t.m, quantity: t.quantity, time: t.time })));
+  let register = '';
+  let accepted: Array<{ time: Date; value: number; earliest: { time: Date; value: number } | null }> = [];
+  for (const [k, t] of todo.entries()) {
+    const reg = `${t.m.id}|${t.quantity}`;
+    if (reg !== register) { register = reg; accepted = []; }
+    const f: NeighbourFacts = { ...facts[k] };
+    // The batch's latest accepted item before this instant is the previous reading when it is later
+    // than the database's; its 3-month window starts from it (database or batch, whichever earlier).
+    const prior = accepted.at(-1);
+    if (prior && prior.time < t.time && (!f.previous || prior.time > f.previous.time)) {
+      f.previous = { time: prior.time, value: prior.value };
+      const from = prior.time.getTime() - THREE_MONTHS_5_DAYS_MS(prior.time);
+      const inBatch = accepted.find((a) => a.time.getTime() >= from);
+      const db = prior.earliest;
+      f.earliestInThreeMonths = inBatch && (!db || inBatch.time < db.time) ? { time: inBatch.time, value: inBatch.value } : db;
+    }
+    const j = judgeReading({ value: t.it.value, time: t.it.time, correction: t.it.correction, byReplacement: o.byReplacement }, t.m, f,
+      { source: o.source, rights: o.rights, now: o.now, settings: t.settings, confirmed: o.confirm }, t.time, t.inWindow);
+    if (!j.ok) { res.errors.push({ index: t.index, path: t.path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : t.path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code }); continue; }
+    accepted.push({ time: j.time, value: t.it.value, earliest: facts[k].earliestBeforeInstant && facts[k].earliestBeforeInstant.time <= j.time ? facts[k].earliestBeforeInstant : null });
+    const unchanged = !!o.skipUnchanged && f.atInstant?.value === t.it.value;
     const warning = unchanged ? null : (j.warnings.join('; ') || null);
-    if (warning) warnings.push({ path, message: warning });
-    planned.push({
-      m, it, quantity: q1.quantity, time: j.time, warning, before: facts.atInstant ?? undefined,
-      out: { meter_id: m.id, zone: it.zone ?? null, quantity: q1.quantity, time: j.time, value: it.value, version: null, received_at: null, consumption: j.consumption, warning, unchanged, previous: facts.previous?.value ?? null },
+    if (warning) res.warnings.push({ index: t.index, path: t.path, message: warning });
+    res.planned.push({
+      index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined, nextVersion: (f.atInstant?.version ?? 0) + 1,
+      out: { meter_id: t.m.id, zone: t.it.zone ?? null, quantity: t.quantity, time: j.time, value: t.it.value, version: null, received_at: null, consumption: j.consumption, warning, unchanged, previous: f.previous?.value ?? null },
     });
   }
-  if (missing.length) throw new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing);
-  // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
-  const owned = errors.filter((e) => e.code === 'replacement_reading');
-  if (owned.length) throw new HttpError(409, 'conflict', owned.map((e) => e.message).join('; '), owned.map(({ code: _c, ...e }) => e));
-  if (errors.length) throw new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors.map(({ code: _c, ...e }) => e));
-  if (warnings.length && !o.confirm) {
-    throw new HttpError(409, 'confirmation_required', `confirmation required: ${warnings.map((e) => e.message).join('; ')}`, warnings);
-  }
-  if (o.dryRun) return planned.map((p) => p.out);
+  const byIndex = <T extends { index: number }>(a: T, b: T) => a.index - b.index;
+  res.planned.sort(byIndex); res.errors.sort(byIndex); res.warnings.sort(byIndex);
+  if (o.confirm) res.warnings = [];
+  return res;
+}
+
+/** The start of the 3-month window before an instant (as the store's interval '3 months 5 days'). */
+function THREE_MONTHS_5_DAYS_MS(at: Date): number {
+  const d = new Date(at);
+  d.setUTCMonth(d.getUTCMonth() - 3);
+  d.setUTCDate(d.getUTCDate() - 5);
+  return at.getTime() - d.getTime();
+}
+
+/** Writes what a batch judgement accepted: one INSERT for all versions; audit per reading or none (the caller audits the file). */
+export async function writePlanned(q: Queryable, planned: readonly PlannedReading[], o: WriteOptions & { versionsKnown?: boolean }): Promise<void> {
   const source = o.source === 'estimate' ? 'staff' : o.source;
-  for (const p of planned) {
-    if (p.out.unchanged) continue;
-    const reason = p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null);
-    const r = await insertVersion(q, { meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason });
+  const todo = planned.filter((p) => !p.out.unchanged);
+  const reasons = todo.map((p) => p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null));
+  if (o.versionsKnown && o.auditEach === false) {
+    // The caller checked that nothing was written to these meters since the judgement (a file import).
+    await insertKnownVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i], version: p.nextVersion })));
+    for (const p of todo) p.out.version = p.nextVersion;
+    return;
+  }
+  const written = await insertVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i] })));
+  for (const [i, p] of todo.entries()) {
+    const r = written[i];
     if (o.auditEach !== false) await audit(q, o.actor, {
       action: o.auditAction ?? (p.it.correction ? 'correct' : o.source === 'resident' ? 'submit' : o.source === 'import' ? 'import' : 'enter'),
-      entity: 'reading', entityId: `${p.m.id}/${p.quantity}/${p.time.toISOString()}`, buildingId: p.m.buildingId, before: p.before, after: r, reason, requestId: o.requestId ?? null,
+      entity: 'reading', entityId: `${p.m.id}/${p.quantity}/${p.time.toISOString()}`, buildingId: p.m.buildingId, before: p.before, after: r, reason: reasons[i], requestId: o.requestId ?? null,
     });
     p.out.version = r.version;
     p.out.received_at = r.received_at;
     p.out.time = new Date(r.time);
   }
+}
+
+/** The API's entry: judge the batch, refuse it whole (404 / 409 / 400 / 409 confirmation) or write it. */
+export async function writeReadings(q: Queryable, items: readonly WriteItem[], o: WriteOptions): Promise<WrittenReading[]> {
+  const { planned, errors, missing, warnings } = await judgeReadingsBatch(q, items, o);
+  const strip = <T extends { index: number; code?: string }>({ index: _i, code: _c, ...e }: T) => e;
+  if (missing.length) throw new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing.map(strip));
+  // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
+  const owned = errors.filter((e) => e.code === 'replacement_reading');
+  if (owned.length) throw new HttpError(409, 'conflict', owned.map((e) => e.message).join('; '), owned.map(strip));
+  if (errors.length) throw new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors.map(strip));
+  if (warnings.length && !o.confirm) {
+    throw new HttpError(409, 'confirmation_required', `confirmation required: ${warnings.map((e) => e.message).join('; ')}`, warnings.map(strip));
+  }
+  if (o.dryRun) return planned.map((p) => p.out);
+  await writePlanned(q, planned, o);
   return planned.map((p) => p.out);
 }

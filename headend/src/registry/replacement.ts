@@ -133,6 +133,17 @@ export async function replacementReadingAt(q: Queryable, meterId: number, quanti
   return rows.map(rec).find((r) => r.quantity === quantity) ?? null;
 }
 
+/** replacementReadingAt for many (meter, register, instant) keys in one query, in the keys' order. */
+export async function replacementReadingsAt(q: Queryable, keys: ReadonlyArray<{ meterId: number; quantity: string; time: Date }>): Promise<Array<ReplacementRecord | null>> {
+  if (!keys.length) return [];
+  const { rows } = await q.query(
+    `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND r.replaced_at = ANY($2::timestamptz[])
+        AND (r.old_meter_id = ANY($1::bigint[]) OR r.new_meter_id = ANY($1::bigint[]))`, [[...new Set(keys.map((k) => k.meterId))], [...new Set(keys.map((k) => k.time.toISOString()))]]);
+  const recs = rows.map(rec);
+  return keys.map((k) => recs.find((r) => (r.old_meter_id === k.meterId || r.new_meter_id === k.meterId)
+    && new Date(r.replaced_at).getTime() === k.time.getTime() && r.quantity === k.quantity) ?? null);
+}
+
 /** Refuses (409) a hand-written reading at a replacement's instant, pointing to the replacement. */
 export async function refuseReplacementReading(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<void> {
   const r = await replacementReadingAt(q, meterId, quantity, time);
