@@ -9,7 +9,7 @@ import { QUANTITIES, type Resource } from '@amr/protocols';
 import { sourceRankSql } from '../billing/provenance.js';
 import { NOT_REJECTED_SQL } from './consumption-store.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
-import { replacementReadingAt, replacementReadingsAt } from '../registry/replacement.js';
+import { replacementReadingsAt } from '../registry/replacement.js';
 
 export interface MeterRowForWrite extends MeterForWrite {
   buildingId: number;
@@ -56,55 +56,10 @@ const countingSql = (where: string, order: 'DESC' | 'ASC') =>
 /** The counting reading before/after an instant. */
 const neighbourSql = (cmp: '<' | '>', order: 'DESC' | 'ASC') => countingSql(`time ${cmp} $3`, order);
 
+/** The facts of one reading: the batch path with one key (one set of SQL rules for both). */
 export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quantity: string, time: Date): Promise<NeighbourFacts> {
-  const prevRow = (await q.query<{ time: Date; value: number }>(neighbourSql('<', 'DESC'), [m.id, quantity, time])).rows[0];
-  let previous = prevRow ? { time: new Date(prevRow.time), value: Number(prevRow.value) } : null;
-  if (!previous) {
-    // A new meter's first reading is compared with its installation reading (an undone replacement has none).
-    const inst = (await q.query<{ replaced_at: Date; installation_reading: number | null }>(
-      `SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = $1 AND replaced_at < $2 AND undone_at IS NULL
-        ORDER BY replaced_at DESC LIMIT 1`, [m.id, time])).rows[0];
-    if (inst?.installation_reading != null) previous = { time: new Date(inst.replaced_at), value: Number(inst.installation_reading) };
-  }
-  const nextRow = (await q.query<{ time: Date; value: number }>(neighbourSql('>', 'ASC'), [m.id, quantity, time])).rows[0];
-  let earliest = null;
-  if (prevRow) {
-    const e = (await q.query<{ time: Date; value: number }>(
-      countingSql(`time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3`, 'ASC'), [m.id, quantity, prevRow.time])).rows[0];
-    if (e) earliest = { time: new Date(e.time), value: Number(e.value) };
-  }
-  const at = (await q.query<{ value: number | null; source: string; version: number }>(
-    'SELECT value, source, version FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1', [m.id, quantity, time])).rows[0];
-  // The reading at the instant is any version, rejected too: a correction is what a rejected reading needs.
-  // Staff's reading there refuses a resident's only while it counts: one rejected on review does not.
-  const staff = (await q.query<{ value: number }>(
-    `SELECT value FROM readings r WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND source IN ('staff', 'import') AND value IS NOT NULL
-        AND ${NOT_REJECTED_SQL('r')}
-      ORDER BY version DESC LIMIT 1`, [m.id, quantity, time])).rows[0];
-  // The replacement rule is the registry's (undone replacements and other registers do not count).
-  const rep = await replacementReadingAt(q, m.id, quantity, time);
-  return {
-    previous, next: nextRow ? { time: new Date(nextRow.time), value: Number(nextRow.value) } : null, earliestInThreeMonths: earliest,
-    atInstant: at ? { value: at.value === null ? null : Number(at.value), source: at.source, version: Number(at.version) } : null,
-    staffAtInstant: staff ? { value: Number(staff.value) } : null,
-    replacementAtInstant: rep ? { id: Number(rep.id), which: Number(rep.old_meter_id) === m.id ? 'removal' : 'installation' } : null,
-    plausibleMonthly: await plausibleMonthly(q, m),
-  };
-}
-
-/**
- * What a premise could use in a month: the organisation's norm × registered residents (at least one),
- * else a generous default; a building meter: that times the number of premises.
- */
-async function plausibleMonthly(q: Queryable, m: MeterRowForWrite): Promise<number> {
-  const norm = (await q.query<{ per_resident: number }>(
-    `SELECT per_resident FROM billing_norms WHERE org_id = $1 AND resource = $2 AND basis = 'resident' ORDER BY valid_from DESC LIMIT 1`, [m.orgId, m.resource])).rows[0];
-  if (m.premiseId !== null) {
-    const p = (await q.query<{ residents: number }>('SELECT residents FROM premises WHERE id = $1', [m.premiseId])).rows[0];
-    return plausibleFrom(m, norm?.per_resident ?? null, p?.residents ?? null, 0);
-  }
-  const n = (await q.query<{ n: string }>('SELECT count(*) AS n FROM premises WHERE building_id = $1', [m.buildingId])).rows[0];
-  return plausibleFrom(m, norm?.per_resident ?? null, null, Number(n?.n ?? 1));
+  const [{ earliestBeforeInstant: _e, ...facts }] = await loadNeighbourFactsBatch(q, [{ m, quantity, time }]);
+  return facts;
 }
 
 export function unitOf(quantity: string): string {
@@ -166,9 +121,12 @@ export interface FactKey { m: MeterRowForWrite; quantity: string; time: Date }
  */
 export interface BatchFacts extends NeighbourFacts { earliestBeforeInstant: { time: Date; value: number } | null }
 
-/** neighbourSql with its parameters bound to the unnest row `k` (one rule for both paths). */
-const neighbourLateral = (cmp: '<' | '>', order: 'DESC' | 'ASC') =>
-  neighbourSql(cmp, order).replace(/\$([123])\b/g, (_s, n: string) => ({ 1: 'k.km', 2: 'k.kq', 3: 'k.kt' } as Record<string, string>)[n]);
+/** A counting-reading query with its parameters bound to the unnest row `k` ($3 = `at`): one rule for every lookup. */
+const bindK = (sql: string, at = 'k.kt') => sql.replace(/\$([123])\b/g, (_s, n: string) => ({ 1: 'k.km', 2: 'k.kq', 3: at } as Record<string, string>)[n]);
+const neighbourLateral = (cmp: '<' | '>', order: 'DESC' | 'ASC') => bindK(neighbourSql(cmp, order));
+/** The earliest counting reading in the 3 months (and 5 days) up to `$3`. */
+const earliestSql = countingSql(`time >= $3::timestamptz - interval '3 months 5 days' AND time <= $3`, 'ASC');
+const earliestBeforeSql = countingSql(`time >= $3::timestamptz - interval '3 months 5 days' AND time < $3`, 'ASC');
 
 /**
  * loadNeighbourFacts for many keys with a constant number of queries: one for the readings around
@@ -177,7 +135,6 @@ const neighbourLateral = (cmp: '<' | '>', order: 'DESC' | 'ASC') =>
  */
 export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactKey[]): Promise<BatchFacts[]> {
   if (!keys.length) return [];
-  const rank = sourceRankSql('r');
   const { rows } = await q.query<{
     i: number; p_time: Date | null; p_value: number | null; n_time: Date | null; n_value: number | null; e_time: Date | null; e_value: number | null;
     ew_time: Date | null; ew_value: number | null; a_value: number | null; a_source: string | null; a_version: number | null; s_value: number | null;
@@ -189,21 +146,16 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(km, kq, kt, i)
        LEFT JOIN LATERAL (${neighbourLateral('<', 'DESC')}) p ON true
        LEFT JOIN LATERAL (${neighbourLateral('>', 'ASC')}) n ON true
-       LEFT JOIN LATERAL (
-         SELECT time, value FROM readings r WHERE meter_id = k.km AND quantity = k.kq AND value IS NOT NULL AND source <> 'estimate'
-            AND time >= p.time - interval '3 months 5 days' AND time <= p.time
-          ORDER BY time ASC, ${rank} DESC, version DESC LIMIT 1) e ON p.time IS NOT NULL
-       LEFT JOIN LATERAL (
-         SELECT time, value FROM readings r WHERE meter_id = k.km AND quantity = k.kq AND value IS NOT NULL AND source <> 'estimate'
-            AND time >= k.kt - interval '3 months 5 days' AND time < k.kt
-          ORDER BY time ASC, ${rank} DESC, version DESC LIMIT 1) ew ON true
+       LEFT JOIN LATERAL (${bindK(earliestSql, 'p.time')}) e ON p.time IS NOT NULL
+       LEFT JOIN LATERAL (${bindK(earliestBeforeSql)}) ew ON true
        LEFT JOIN LATERAL (
          SELECT value, source, version FROM readings WHERE meter_id = k.km AND quantity = k.kq AND time = k.kt ORDER BY version DESC LIMIT 1) a ON true
        LEFT JOIN LATERAL (
-         SELECT value FROM readings WHERE meter_id = k.km AND quantity = k.kq AND time = k.kt AND source IN ('staff', 'import') AND value IS NOT NULL
+         SELECT value FROM readings r WHERE meter_id = k.km AND quantity = k.kq AND time = k.kt AND source IN ('staff', 'import') AND value IS NOT NULL
+            AND ${NOT_REJECTED_SQL('r')}
           ORDER BY version DESC LIMIT 1) s ON true
        LEFT JOIN LATERAL (
-         SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = k.km AND replaced_at < k.kt
+         SELECT replaced_at, installation_reading FROM meter_replacements WHERE new_meter_id = k.km AND replaced_at < k.kt AND undone_at IS NULL
           ORDER BY replaced_at DESC LIMIT 1) inst ON p.time IS NULL
       ORDER BY k.i`,
     [keys.map((k) => k.m.id), keys.map((k) => k.quantity), keys.map((k) => k.time)]);
