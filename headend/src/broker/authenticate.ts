@@ -5,13 +5,14 @@
  * Order, cheapest first, so that a flood of bad attempts costs no scrypt hash:
  *  1. the head-end's own clients (internal users): constant-time compare, no database;
  *  2. the client id must be the gateway's own (acl.ts), or the CONNECT could kick another gateway;
- *  3. an address in back-off with credentials never verified is refused here, before the database;
+ *  3. credentials never verified must pass the address back-off (backoff.ts) here, before the
+ *     database: refused at once when the address failed too often or has too many in flight;
  *  4. the gateway's row (status, credential hash) — read on every CONNECT so a disabled gateway or a
  *     rotated secret takes effect at once, whatever the cache holds;
  *  5. credentials verified recently are accepted on a keyed hash (credential-cache.ts);
  *  6. anything else needs scrypt: credentials verified before (cache "stale") go to the front of the
- *     hash pool; unverified ones must pass the address back-off (backoff.ts) and find room in the
- *     pool's bounded queue (hash-pool.ts), or are refused at once.
+ *     hash pool; unverified ones must find room in the pool's bounded queue (hash-pool.ts), or are
+ *     refused at once ("server busy").
  * CONNACK codes (MQTT 3.1.1): 2 identifier rejected, 3 server unavailable (busy, database down),
  * 4 bad user name or password, 5 not authorized (disabled, backed off).
  */
@@ -104,51 +105,52 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       backoff.fail(limiterKey);
       return refuse('client_id', 2, `client id "${clientId}" is not gateway ${username}'s: use "amr-gw-${username}" (or "amr-gw-${username}:<suffix>" for a second session)`);
     }
-    // An address in back-off is refused before the database unless it presents known credentials.
-    const early = cache.knows(username, password) ? null : backoff.peek(limiterKey);
-    if (early) return backedOff(early.retryInMs);
-    let row: GatewayRow | null;
+    // Credentials never verified take one of their address's slots before the database is asked,
+    // so a burst from one address costs at most `freeFailures` lookups and hashes; credentials
+    // verified before skip the back-off (they cost no hash, and may share an address with an attacker).
+    let admission = cache.knows(username, password) ? null : backoff.admit(limiterKey);
+    if (admission && !admission.ok) return backedOff(admission.retryInMs);
+    let result: 'verified' | 'failed' | 'unchecked' = 'unchecked';
     try {
-      row = await o.lookup(username);
-    } catch (e) {
-      return refuse('db_unavailable', 3, `database unavailable: ${(e as Error).message}`);
-    }
-    if (!row) {
-      backoff.fail(limiterKey);
-      return refuse('unknown_gateway', 4, 'unknown gateway');
-    }
-    if (row.status !== 'active') return refuse('disabled', 5, `gateway disabled (status ${row.status})`);
-    const stored = row.credential_hash;
-    if (!stored) {
-      backoff.fail(limiterKey);
-      return refuse('bad_password', 4, 'gateway has no credential');
-    }
-    const verdict = cache.check(username, password, stored);
-    if (verdict === 'fresh') return { ok: true, outcome: 'cached', internal: false, gatewayId: username };
-
-    let ok: boolean;
-    try {
-      if (verdict === 'stale') {
-        ok = await scrypt('known', password, stored);
-      } else {
-        const admission = backoff.admit(limiterKey);
-        if (!admission.ok) return backedOff(admission.retryInMs);
-        let checked: boolean | undefined;
-        try {
-          checked = await scrypt('unknown', password, stored);
-        } finally {
-          // A refusal by a full pool is not this address's failure (others may be flooding).
-          admission.release(checked === undefined ? 'unchecked' : checked ? 'verified' : 'failed');
-        }
-        ok = checked;
+      let row: GatewayRow | null;
+      try {
+        row = await o.lookup(username);
+      } catch (e) {
+        return refuse('db_unavailable', 3, `database unavailable: ${(e as Error).message}`);
       }
-    } catch (e) {
-      if (e instanceof PoolFullError) return refuse('busy', 3, e.message);
-      return refuse('db_unavailable', 3, `password check failed: ${(e as Error).message}`);
+      if (!row) {
+        result = 'failed';
+        return refuse('unknown_gateway', 4, 'unknown gateway');
+      }
+      if (row.status !== 'active') return refuse('disabled', 5, `gateway disabled (status ${row.status})`);
+      const stored = row.credential_hash;
+      if (!stored) {
+        result = 'failed';
+        return refuse('bad_password', 4, 'gateway has no credential');
+      }
+      const verdict = cache.check(username, password, stored);
+      if (verdict === 'fresh') return { ok: true, outcome: 'cached', internal: false, gatewayId: username };
+      if (verdict === 'miss' && !admission) {
+        // Known once, but the secret was rotated since: as unverified as any other guess.
+        admission = backoff.admit(limiterKey);
+        if (!admission.ok) return backedOff(admission.retryInMs);
+      }
+      let ok: boolean;
+      try {
+        ok = await scrypt(verdict === 'stale' ? 'known' : 'unknown', password, stored);
+      } catch (e) {
+        // A full pool is not this address's failure (others may be flooding).
+        if (e instanceof PoolFullError) return refuse('busy', 3, e.message);
+        return refuse('db_unavailable', 3, `password check failed: ${(e as Error).message}`);
+      }
+      result = ok ? 'verified' : 'failed';
+      if (!ok) return refuse('bad_password', 4, 'bad password');
+      cache.remember(username, password, stored);
+      return { ok: true, outcome: 'verified', internal: false, gatewayId: username };
+    } finally {
+      if (admission?.ok) admission.release(result);
+      else if (result === 'failed') backoff.fail(limiterKey);
     }
-    if (!ok) return refuse('bad_password', 4, 'bad password');
-    cache.remember(username, password, stored);
-    return { ok: true, outcome: 'verified', internal: false, gatewayId: username };
   }
 
   return { authenticate, forget: (id) => cache.forget(id), cache };

@@ -60,12 +60,6 @@ export class AddressBackoff {
     return null;
   }
 
-  /** Whether `admit` would refuse now, without taking a slot (to refuse before any database work). */
-  peek(key: string): { retryInMs: number } | null {
-    const now = this.o.now();
-    return this.refusal(this.current(key, now), now);
-  }
-
   /** Asks to spend one hash on unverified credentials from `key`; call `release` with the outcome. */
   admit(key: string): Admission {
     const now = this.o.now();
