@@ -127,7 +127,7 @@ describe('database unreachable for 30 s', () => {
     // A bare MQTT publisher with known seqs: persistent session, QoS 1, one message every 150 ms.
     // It retries after a refused CONNACK (reconnectOnConnackError) so it isolates the head-end's behaviour.
     raw = await mqtt.connectAsync(url, {
-      username: rawFx.gatewayId, password: rawFx.password, clientId: `raw-${process.pid}`, clean: false,
+      username: rawFx.gatewayId, password: rawFx.password, clientId: `${rawFx.gatewayId}:raw-${process.pid}`, clean: false,
       reconnectPeriod: 300, reconnectOnConnackError: true,
     });
     const sent: Promise<unknown>[] = [];
@@ -149,7 +149,7 @@ describe('database unreachable for 30 s', () => {
     const cutAt = Date.now();
     await until(() => !gw!.health().mqttConnected, 'the gateway losing its unacknowledged session (no PUBACK without commit)');
     // The broker still answers: a new connection gets a CONNACK saying the server is unavailable.
-    await expect(mqtt.connectAsync(url, { username: rawFx.gatewayId, password: rawFx.password, clientId: `probe-${process.pid}`, reconnectPeriod: 0 }))
+    await expect(mqtt.connectAsync(url, { username: rawFx.gatewayId, password: rawFx.password, clientId: `${rawFx.gatewayId}:probe-${process.pid}`, reconnectPeriod: 0 }))
       .rejects.toThrow(/Server unavailable/i);
     const depthInOutage = gw.outbox.depth;
     await until(() => gw!.outbox.depth >= depthInOutage + 10, 'the gateway buffering polls in its outbox');

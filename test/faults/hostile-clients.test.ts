@@ -79,7 +79,7 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
         c.once('error', reject);
       });
     };
-    const m = await connect(ids.mallory, mallory.password, `mallory-${pid}`);
+    const m = await connect(ids.mallory, mallory.password, `${ids.mallory}:1`);
     const own = topics.readings(ids.mallory);
 
     // 1. Not JSON, 2. over the contract's size limit, 3. another gateway's id in the payload on its
@@ -89,17 +89,20 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
     const big = JSON.stringify({ ...readings(ids.mallory, [{ seq: 1, address: '1', value: 1 }]), pad: 'x'.repeat(MAX_PAYLOAD_BYTES) });
     await m.publishAsync(own, big, { qos: 1 });
     await m.publishAsync(own, JSON.stringify(readings(ids.victim, [{ seq: 1, address: '1', value: 66 }])), { qos: 1 });
-    // 4. A forbidden subscription (another gateway's commands): refused — the broker drops the connection — and counted.
-    await expect(m.subscribeAsync(topics.command(ids.good, '+'), { qos: 1 })).rejects.toThrow(/Connection closed/);
+    // 4. A forbidden subscription (another gateway's commands): refused with SUBACK 0x80 — the connection stays — and counted.
+    await expect(m.subscribeAsync(topics.command(ids.good, '+'), { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    expect(m.connected).toBe(true);
     // 5. Topic spoofing: a valid message on another gateway's topic. The broker drops the connection.
-    const m2 = await connect(ids.mallory, mallory.password, `mallory2-${pid}`);
+    const m2 = await connect(ids.mallory, mallory.password, `${ids.mallory}:2`);
     const dropped = new Promise<void>((r) => m2.once('close', () => r()));
     m2.publish(topics.readings(ids.victim), JSON.stringify(readings(ids.victim, [{ seq: 2, address: '1', value: 77 }])), { qos: 1 });
     await dropped;
     // 6. Wrong password — under the normal gateway's own name and client id — and 7. an unknown gateway.
     await expect(connect(ids.good, 'not-the-password', `amr-gw-${ids.good}`)).rejects.toThrow(/Bad username or password/i);
-    await expect(connect(`gw-nobody-${pid}`, 'x', `nobody-${pid}`)).rejects.toThrow(/Bad username or password/i);
-    // 8. Bytes that are not MQTT at all.
+    await expect(connect(`gw-nobody-${pid}`, 'x', `gw-nobody-${pid}`)).rejects.toThrow(/Bad username or password/i);
+    // 8. Its own valid credentials under the normal gateway's client id (which would kick it offline).
+    await expect(connect(ids.mallory, mallory.password, `amr-gw-${ids.good}`)).rejects.toThrow(/Identifier rejected/i);
+    // 9. Bytes that are not MQTT at all.
     await new Promise<void>((resolve) => {
       const s = net.connect(he.mqttPort, '127.0.0.1', () => s.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')));
       s.on('error', () => resolve());
@@ -109,7 +112,7 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
     // Everything refused is counted on /metrics.
     const after = await metrics();
     const delta = (name: string, labels: string) => sample(after, name, labels) - sample(before, name, labels);
-    expect(delta('amr_broker_rejected_total', 'action="connect"')).toBe(2);
+    expect(delta('amr_broker_rejected_total', 'action="connect"')).toBe(3);
     expect(delta('amr_broker_rejected_total', 'action="publish"')).toBe(1);
     expect(delta('amr_broker_rejected_total', 'action="subscribe"')).toBe(1);
     expect(delta('amr_ingest_dead_letters_total', 'kind="readings"')).toBe(3);

@@ -1,6 +1,7 @@
 /**
  * Embedded MQTT broker (aedes 1.x) with per-gateway credentials, the topic ACL, and ingestion
- * wired into `authorizePublish`.
+ * wired into `authorizePublish`. Who may connect is decided in authenticate.ts (cheap refusals,
+ * bounded hashing, verified-credential cache); this file translates its answer into a CONNACK.
  *
  * Why ingestion runs in authorizePublish: for QoS 1, aedes writes the PUBACK right after
  * authorizePublish succeeds and BEFORE it forwards the message or calls `published`. So the only way
@@ -18,6 +19,7 @@ import type { CoreMetrics } from '../metrics/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { gatewayMayPublish, gatewayMaySubscribe } from './acl.js';
 import { verifySecret } from './credentials.js';
+import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions } from './authenticate.js';
 
 export interface EmbeddedBrokerOptions {
   db: Db;
@@ -29,12 +31,17 @@ export interface EmbeddedBrokerOptions {
   tls?: { cert: string; key: string; port: number };
   /** Head-end's own clients (username → password): allowed everything. */
   internalUsers?: Map<string, string>;
+  /** Tuning of the CONNECT check (back-off, cache, hash pool, clock) and whose failures count
+   * together (the remote address unless given: tests simulate several addresses with it). */
+  auth?: Pick<AuthenticatorOptions, 'now' | 'backoff' | 'cache' | 'pool'> & { limiterKey?: (client: Client) => string };
 }
 
 export interface EmbeddedBroker {
   aedes: Aedes;
   port: number;
   tlsPort?: number;
+  /** The CONNECT check: `forget(gatewayId)` drops a gateway's verified credentials. */
+  auth: Authenticator;
   close(): Promise<void>;
 }
 
@@ -43,35 +50,40 @@ const authError = (msg: string, code: number): AuthError => Object.assign(new Er
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { db, ingest, logger, metrics } = opts;
-  const internal = opts.internalUsers ?? new Map<string, string>();
   const kind = new WeakMap<Client, { gatewayId?: string; internal?: boolean }>();
+  const limiterKey = opts.auth?.limiterKey ?? ((c: Client) => (c.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown');
+  for (const outcome of AUTH_OUTCOMES) metrics.brokerAuth.inc({ outcome }, 0); // every outcome visible on /metrics from the start
+  for (const lane of ['known', 'unknown']) metrics.brokerHashQueue.set({ lane }, 0);
+  const auth = createAuthenticator({
+    ...opts.auth,
+    internalUsers: opts.internalUsers,
+    lookup: async (id) =>
+      (await db.query<{ credential_hash: string | null; status: string }>('SELECT credential_hash, status FROM gateways WHERE id = $1', [id])).rows[0] ?? null,
+    verify: verifySecret,
+    onHash: () => metrics.brokerHashes.inc(),
+    onDepth: (lane, depth) => metrics.brokerHashQueue.set({ lane }, depth),
+  });
 
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const pw = password ? Buffer.from(password).toString('utf8') : '';
-      const refuse = (why: string, code: number) => {
-        metrics.authRejected.inc({ action: 'connect' });
-        logger.warn({ clientId: client.id, username, why }, 'mqtt connect refused');
-        done(authError(why, code), false);
-      };
-      if (!username) return refuse('no username', 4);
-      if (internal.has(username)) {
-        if (internal.get(username) !== pw) return refuse('bad password', 4);
-        kind.set(client, { internal: true });
-        return done(null, true);
-      }
-      db.query<{ credential_hash: string | null; status: string }>('SELECT credential_hash, status FROM gateways WHERE id = $1', [username])
-        .then(async ({ rows }) => {
-          if (!rows.length) return refuse('unknown gateway', 4);
-          if (rows[0].status !== 'active') return refuse('gateway disabled', 5);
-          if (!(await verifySecret(pw, rows[0].credential_hash))) return refuse('bad password', 4);
-          kind.set(client, { gatewayId: username });
-          done(null, true);
-        })
-        .catch((e: Error) => {
-          logger.error({ err: e }, 'mqtt authentication: database unavailable');
+      auth.authenticate({ username, password: pw, clientId: client.id, limiterKey: limiterKey(client) }).then(
+        (r) => {
+          metrics.brokerAuth.inc({ outcome: r.outcome });
+          if (r.ok) {
+            kind.set(client, r.internal ? { internal: true } : { gatewayId: r.gatewayId });
+            return done(null, true);
+          }
+          metrics.authRejected.inc({ action: 'connect' });
+          if (r.outcome === 'db_unavailable') logger.error({ clientId: client.id, username, why: r.why }, 'mqtt connect refused');
+          else logger.warn({ clientId: client.id, username, why: r.why }, 'mqtt connect refused');
+          done(authError(r.why, r.returnCode), false);
+        },
+        (e: Error) => {
+          logger.error({ err: e }, 'mqtt authentication failed');
           done(authError('server unavailable', 3), false);
-        });
+        },
+      );
     },
     authorizePublish(client, packet, done) {
       const who = client ? kind.get(client) : undefined;
@@ -91,7 +103,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (who?.internal || (who?.gatewayId && gatewayMaySubscribe(who.gatewayId, sub.topic))) return done(null, sub);
       metrics.authRejected.inc({ action: 'subscribe' });
       logger.warn({ gatewayId: who?.gatewayId, topic: sub.topic }, 'mqtt subscribe refused by ACL');
-      done(new Error(`subscribe to ${sub.topic} not allowed`));
+      // (null, null) = this filter refused: aedes answers SUBACK 0x80 for it and keeps the
+      // connection (an error here would drop it, and with it the client's other subscriptions).
+      done(null, null);
     },
   });
   aedes.on('clientError', (c, e) => logger.debug({ clientId: c.id, err: e.message }, 'mqtt client error'));
@@ -119,6 +133,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       aedes,
       port,
       tlsPort,
+      auth,
       async close() {
         // Stop accepting first; server.close() then waits for open connections, which only
         // aedes.close() ends (it disconnects the clients), so both must run before awaiting.

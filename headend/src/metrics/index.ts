@@ -46,6 +46,12 @@ export function coreMetrics(r: Registry) {
       new Gauge({ name: 'amr_ingest_pending', help: 'Reading messages waiting for commit', registers: reg })),
     authRejected: once(r, 'amr_broker_rejected_total', () =>
       new Counter({ name: 'amr_broker_rejected_total', help: 'Refused broker attempts, by action (connect/publish/subscribe)', labelNames: ['action'] as const, registers: reg })),
+    brokerAuth: once(r, 'amr_broker_auth_attempts_total', () =>
+      new Counter({ name: 'amr_broker_auth_attempts_total', help: 'MQTT CONNECT authentications, by outcome (cached = accepted without a password hash; backed_off/busy = refused without one)', labelNames: ['outcome'] as const, registers: reg })),
+    brokerHashes: once(r, 'amr_broker_password_hashes_total', () =>
+      new Counter({ name: 'amr_broker_password_hashes_total', help: 'Slow password hashes (scrypt) computed for MQTT CONNECTs', registers: reg })),
+    brokerHashQueue: once(r, 'amr_broker_hash_queue_depth', () =>
+      new Gauge({ name: 'amr_broker_hash_queue_depth', help: 'MQTT CONNECTs waiting for a password hash, by lane (known = verified before, served first)', labelNames: ['lane'] as const, registers: reg })),
     gatewaysOnline: once(r, 'amr_gateways_online', () =>
       new Gauge({ name: 'amr_gateways_online', help: 'Gateways whose last status is online', registers: reg })),
   };

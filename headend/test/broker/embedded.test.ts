@@ -21,7 +21,7 @@ const clients: MqttClient[] = [];
 
 const connect = (username: string, password: string) =>
   new Promise<MqttClient>((resolve, reject) => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, { username, password, clientId: `${username}-${clients.length}`, reconnectPeriod: 0 });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, { username, password, clientId: `${username}:${clients.length}`, reconnectPeriod: 0 });
     clients.push(c);
     c.once('connect', () => resolve(c));
     c.once('error', reject);
@@ -142,7 +142,7 @@ describe('embedded broker ingestion', () => {
   });
 
   it('on a failed commit sends no PUBACK and drops the connection; the re-sent message is stored once', async () => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw.gatewayId, password: gw.password, clientId: 'retry-client', reconnectPeriod: 200 });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw.gatewayId, password: gw.password, clientId: `${gw.gatewayId}:retry`, reconnectPeriod: 200 });
     clients.push(c);
     await new Promise((r) => c.once('connect', r));
     await he.db.query('ALTER TABLE ingest_log RENAME TO ingest_log_away'); // the next commit fails
@@ -162,7 +162,7 @@ describe('embedded broker ingestion', () => {
 
   it('accepts gateways over TLS with the same credentials and ACL', async () => {
     const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${he.broker!.tlsPort}`, {
-      username: gw.gatewayId, password: gw.password, clientId: 'tls-client', reconnectPeriod: 0,
+      username: gw.gatewayId, password: gw.password, clientId: `${gw.gatewayId}:tls`, reconnectPeriod: 0,
       ca: readFileSync(join(certDir, 'cert.pem')),
     });
     clients.push(c);
@@ -174,7 +174,7 @@ describe('embedded broker ingestion', () => {
     const lwt = { v: 1, gatewayId: gw.gatewayId, state: 'offline', reason: 'lwt' };
     const c = await new Promise<MqttClient>((resolve, reject) => {
       const cl = mqtt.connect(`mqtt://127.0.0.1:${he.mqttPort}`, {
-        username: gw.gatewayId, password: gw.password, clientId: 'lwt-client', reconnectPeriod: 0,
+        username: gw.gatewayId, password: gw.password, clientId: `${gw.gatewayId}:lwt`, reconnectPeriod: 0,
         will: { topic: topics.status(gw.gatewayId), payload: Buffer.from(JSON.stringify(lwt)), qos: 1, retain: true },
       });
       cl.once('connect', () => resolve(cl));

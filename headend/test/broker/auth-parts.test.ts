@@ -1,0 +1,120 @@
+/**
+ * The pure pieces of the MQTT CONNECT check, with the clock in the test's hand: who owns a client
+ * id, the back-off arithmetic of one address, the order and bound of the hash pool, and what the
+ * credential cache answers before and after its TTL and a rotation.
+ */
+import { describe, expect, it } from 'vitest';
+import { clientIdOwner, gatewayOwnsClientId } from '../../src/broker/acl.js';
+import { AddressBackoff, DEFAULT_BACKOFF } from '../../src/broker/backoff.js';
+import { HashPool, PoolFullError } from '../../src/broker/hash-pool.js';
+import { CredentialCache, DEFAULT_CREDENTIAL_CACHE } from '../../src/broker/credential-cache.js';
+
+describe('client id ownership', () => {
+  it.each([
+    ['amr-gw-gw-1', 'gw-1'], // the gateway's default
+    ['gw-1', 'gw-1'], // bare id
+    ['amr-gw-gw-1:probe', 'gw-1'], // a second session
+    ['gw-1:x:y', 'gw-1'],
+    ['amr-gw-gw-1-x', 'gw-1-x'], // not gw-1's: ids contain '-', so no prefix rule
+    ['amr-gw-amr-gw-x', 'amr-gw-x'], // gateway "amr-gw-x" in its prefixed form
+    ['amr-gw-x', 'x'], // … and its bare id belongs to gateway "x"
+    ['', ''],
+  ])('%s belongs to %s', (clientId, owner) => {
+    expect(clientIdOwner(clientId)).toBe(owner);
+  });
+
+  it('no client id is owned by two gateways', () => {
+    expect(gatewayOwnsClientId('gw-1', 'amr-gw-gw-1-x')).toBe(false);
+    expect(gatewayOwnsClientId('amr-gw-x', 'amr-gw-x')).toBe(false);
+    expect(gatewayOwnsClientId('x', 'amr-gw-x')).toBe(true);
+    expect(gatewayOwnsClientId('gw-1', 'mallory-1')).toBe(false);
+  });
+});
+
+describe('address back-off', () => {
+  const make = () => {
+    const clock = { t: 0 };
+    return { clock, b: new AddressBackoff({ ...DEFAULT_BACKOFF, now: () => clock.t }) };
+  };
+
+  it('lets 3 unverified attempts through, then waits 1 s, 2 s, 4 s … capped at 5 min', () => {
+    const { clock, b } = make();
+    const held = [b.admit('a'), b.admit('a'), b.admit('a')];
+    expect(held.every((h) => h.ok)).toBe(true);
+    expect(b.admit('a')).toEqual({ ok: false, retryInMs: 0 }); // 3 in flight: a 4th would be a 4th hash
+    expect(b.admit('other').ok).toBe(true); // another address is not affected
+    for (const h of held) if (h.ok) h.release('failed');
+    expect(b.admit('a')).toEqual({ ok: false, retryInMs: 1_000 }); // 3 failures: 1 s · 2^(3−3)
+    clock.t = 1_000;
+    const probe = b.admit('a');
+    expect(probe.ok).toBe(true);
+    expect(b.admit('a')).toEqual({ ok: false, retryInMs: 0 }); // one probe at a time after a wait
+    if (probe.ok) probe.release('failed');
+    expect(b.admit('a')).toEqual({ ok: false, retryInMs: 2_000 }); // 4 failures: 1 s · 2^1
+    // 8 more probes, each after its wait, each failing:
+    for (let i = 0; i < 8; i++) {
+      clock.t += 10 * 60_000;
+      const a = b.admit('a');
+      if (a.ok) a.release('failed');
+    }
+    // Gaps of 10 min are under the 15 min memory, so failures add up: 4 + 8 = 12, and
+    // 1 s · 2^(12−3) = 512 s > 300 s → capped at 300 000 ms.
+    expect(b.admit('a')).toEqual({ ok: false, retryInMs: 300_000 });
+  });
+
+  it('does not count a verified or unchecked attempt, nor refusals while waiting; forgets after 15 min', () => {
+    const { b } = make();
+    for (let i = 0; i < 5; i++) {
+      const a = b.admit('nat');
+      if (a.ok) a.release(i % 2 ? 'verified' : 'unchecked');
+    }
+    expect(b.admit('nat').ok).toBe(true); // 0 failures after 5 attempts
+    const { b: b2 } = make();
+    for (let i = 0; i < 3; i++) b2.fail('x');
+    for (let i = 0; i < 100; i++) b2.fail('x'); // refused while waiting: not counted
+    expect(b2.admit('x')).toEqual({ ok: false, retryInMs: 1_000 });
+    const { clock: c3, b: b3 } = make();
+    for (let i = 0; i < 3; i++) b3.fail('y');
+    c3.t = 15 * 60_000 + 1;
+    expect(b3.admit('y').ok).toBe(true);
+  });
+});
+
+describe('hash pool', () => {
+  it('serves known credentials before unknown ones and refuses beyond the unknown queue', async () => {
+    const pool = new HashPool({ concurrency: 1, maxUnknownQueued: 2, maxKnownQueued: 10 });
+    const order: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const first = pool.run('unknown', async () => { await gate; order.push('u0'); });
+    const u1 = pool.run('unknown', async () => { order.push('u1'); });
+    const u2 = pool.run('unknown', async () => { order.push('u2'); });
+    await expect(pool.run('unknown', async () => { order.push('u3'); })).rejects.toBeInstanceOf(PoolFullError);
+    const k1 = pool.run('known', async () => { order.push('k1'); });
+    expect([pool.depth('unknown'), pool.depth('known')]).toEqual([2, 1]);
+    open();
+    await Promise.all([first, u1, u2, k1]);
+    expect(order).toEqual(['u0', 'k1', 'u1', 'u2']);
+    expect([pool.depth('unknown'), pool.depth('known')]).toEqual([0, 0]);
+  });
+});
+
+describe('credential cache', () => {
+  it('fresh for 10 min, then stale (hash again, known lane), bound to the stored hash', () => {
+    const clock = { t: 0 };
+    const c = new CredentialCache({ ...DEFAULT_CREDENTIAL_CACHE, now: () => clock.t });
+    c.remember('gw-1', 'secret-1', 'scrypt$stored-1');
+    expect(c.check('gw-1', 'secret-1', 'scrypt$stored-1')).toBe('fresh');
+    expect(c.check('gw-1', 'secret-2', 'scrypt$stored-1')).toBe('miss'); // another password
+    expect(c.check('gw-2', 'secret-1', 'scrypt$stored-1')).toBe('miss'); // another gateway
+    expect(c.check('gw-1', 'secret-1', 'scrypt$rotated')).toBe('miss'); // the secret was rotated
+    clock.t = 10 * 60_000;
+    expect(c.check('gw-1', 'secret-1', 'scrypt$stored-1')).toBe('fresh');
+    clock.t = 10 * 60_000 + 1;
+    expect(c.check('gw-1', 'secret-1', 'scrypt$stored-1')).toBe('stale');
+    expect(c.knows('gw-1', 'secret-1')).toBe(true);
+    clock.t = 7 * 24 * 3_600_000 + 1; // beyond the 7 days it is remembered
+    expect(c.check('gw-1', 'secret-1', 'scrypt$stored-1')).toBe('miss');
+    expect(c.knows('gw-1', 'secret-1')).toBe(false);
+  });
+});
