@@ -13,6 +13,7 @@
 import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
+import { enqueueForValidation } from '../readings/write-store.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
@@ -188,13 +189,8 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
       conflicts = prev.rows.length;
     }
     result.stored = rows.length - conflicts;
-    // Same statement as the trigger's (016): DO UPDATE waits for a validator batch holding the row.
-    await q.query(
-      `INSERT INTO vee_queue (meter_id, time)
-       SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
-       ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
-      [rows.map((r) => r.meterId), rows.map((r) => r.time)],
-    );
+    // Same statement as the trigger's (016), shared with the readings write path.
+    await enqueueForValidation(q, rows.map((r) => r.meterId), rows.map((r) => r.time));
     await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
     // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
     await q.query(

@@ -236,11 +236,7 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
      RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
     [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
       rs.map((r) => r.source), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
-  await q.query(
-    `INSERT INTO vee_queue (meter_id, time)
-     SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
-     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
-    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
+  await enqueueForValidation(q, rs.map((r) => r.meterId), rs.map((r) => r.time));
   await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
   // RETURNING's order is not the input's: match by key.
   const key = (m: number | string, qn: string, t: Date | string) => `${Number(m)}|${qn}|${new Date(t).getTime()}`;
@@ -262,10 +258,18 @@ export async function insertKnownVersions(q: Queryable, rs: ReadonlyArray<NewVer
      SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])`,
     [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
       rs.map((r) => r.source), rs.map((r) => r.version), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null)]);
+  await enqueueForValidation(q, rs.map((r) => r.meterId), rs.map((r) => r.time));
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+}
+
+/**
+ * Queue the written instants for validation in one statement (the per-row trigger is off while
+ * `amr.vee_bulk` is set in the transaction). DO UPDATE waits for a validator batch holding the row.
+ */
+export async function enqueueForValidation(q: Queryable, meterIds: readonly number[], times: ReadonlyArray<Date | string>): Promise<void> {
   await q.query(
     `INSERT INTO vee_queue (meter_id, time)
      SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
      ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
-    [rs.map((r) => r.meterId), rs.map((r) => r.time)]);
-  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+    [meterIds, times]);
 }
