@@ -1,6 +1,6 @@
 /**
  * The head-end's background features and how they feed each other:
- *   readings (any source) → vee_queue (trigger) → validator → verdicts
+ *   readings (telemetry from ingest, every other source through src/readings/) → vee_queue → validator → verdicts
  *     → affected building × resource × period → `imbalance.recompute` job → stored reports
  *     → alerts (threshold crossed) → `alerts.notify` job (webhook, e-mail).
  * Silent meters and gateways are checked by the scheduled `alerts.check` job; XML exchange runs on

@@ -133,7 +133,7 @@ describe('no privilege, window closed (6 Dec)', () => {
 });
 
 describe('with the privilege outside the window: dated when taken, checked against both neighbours', () => {
-  it('an engineer on 6 Dec enters 112: stored at 6 Dec, not back at 15 Nov', async () => {
+  it('an engineer on 6 Dec enters 58 on the hot-water meter: stored at 6 Dec, not back at 15 Nov', async () => {
     now = DEC_6;
     const r = await h.call('POST', `/premises/${flat1}/readings`, engineer, { readings: [{ meter_id: hw1, value: 58 }] });
     expect(r.status).toBe(201);
