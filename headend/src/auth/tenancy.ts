@@ -89,10 +89,16 @@ export function mayAccess(p: Principal, o: Owner, orgs: ReadonlySet<number> | nu
   return true;
 }
 
+/** mayAccess, asking the database for the caller's organisations only when the answer depends on them (a row with no building). */
+async function visible(q: Queryable, p: Principal, o: Owner): Promise<boolean> {
+  const orgs = o.buildingId === null && p.buildingIds !== null ? await organisationsOf(q, p) : null;
+  return mayAccess(p, o, orgs);
+}
+
 /** Resolves an id to its owner and checks it against the caller: 404 alike for "not there" and "not yours". */
 export async function requireOwned(q: Queryable, p: Principal, kind: OwnedKind, id: number | string): Promise<Owner> {
   const o = await ownerOf(q, kind, id);
-  if (!o || !mayAccess(p, o, await organisationsOf(q, p))) throw new HttpError(404, 'not_found', `${LABEL[kind]} not found`);
+  if (!o || !(await visible(q, p, o))) throw new HttpError(404, 'not_found', `${LABEL[kind]} not found`);
   return o;
 }
 
@@ -103,7 +109,7 @@ export async function requireOwned(q: Queryable, p: Principal, kind: OwnedKind, 
  */
 export async function requireBodyRef(q: Queryable, p: Principal, kind: OwnedKind, id: number | string, field: string, sameOrgAs?: number | null): Promise<Owner> {
   const o = await ownerOf(q, kind, id);
-  if (!o || !mayAccess(p, o, await organisationsOf(q, p))) {
+  if (!o || !(await visible(q, p, o))) {
     throw badRequest(`${field}: ${LABEL[kind]} ${String(id)} does not exist or is not in your buildings`, [{ path: `body.${field}`, message: `unknown ${LABEL[kind]}` }]);
   }
   requireSameOrg(o.orgId, sameOrgAs, field, `${LABEL[kind]} ${String(id)}`);
