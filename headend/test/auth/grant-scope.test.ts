@@ -3,7 +3,8 @@
  * serving two managing organisations): through the real API on a real embedded database, they see
  * that building of B and nothing else of B's, and cannot tie A's records to B's (a binding, an
  * account's premise, a gateway's building), although they see both ends. A grant is per building;
- * records of two organisations are never linked, whoever asks.
+ * records of two organisations are never linked, whoever asks. And inside one organisation: a gateway
+ * not assigned to a building is for admins only, even when its meters lie in the organisation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
@@ -78,5 +79,25 @@ describe('an engineer of A granted one building of B', () => {
     expect(created.status).toBe(201);
     const bound = await h.call('POST', '/gateways/gw-contractor-b/bindings', eng, { bus: 'mbus0', address: '1', meter_id: ids.mB1 });
     expect(bound.status).toBe(201);
+  });
+});
+
+describe('a gateway not assigned to a building', () => {
+  it('is admin-only, even when bound to meters of the engineer\'s organisation: no reading it, no new password for it', async () => {
+    // A's second building a2, not granted to the engineer; an unassigned gateway reads a meter there.
+    const a2 = await one(`INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Альфа, 2') RETURNING id`, [ids.orgA]);
+    const m = await one(`INSERT INTO meters (placement, building_id, resource, serial_number) VALUES ('building', $1, 'heat', 'HT-A2') RETURNING id`, [a2]);
+    await h.opened.db.query(`INSERT INTO gateways (id, building_id, credential_hash) VALUES ('gw-loose', NULL, 'scrypt$old')`);
+    await h.opened.db.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id, valid_from) VALUES ('gw-loose', 'mbus0', '1', $1, '-infinity')`, [m]);
+    const read = await h.call<{ message: string }>('GET', '/gateways/gw-loose', eng);
+    expect(read.status).toBe(404);
+    expect(read.body.message).toBe((await h.call<{ message: string }>('GET', '/gateways/gw-nowhere', eng)).body.message);
+    // A new password would let whoever asked publish readings for a2's heat meter.
+    expect((await h.call('POST', '/gateways/gw-loose/credentials', eng)).status).toBe(404);
+    expect((await h.opened.db.query(`SELECT credential_hash FROM gateways WHERE id = 'gw-loose'`)).rows[0].credential_hash).toBe('scrypt$old');
+    expect((await h.call('GET', '/gateways/gw-loose/bindings', eng)).status).toBe(404);
+    // The admin sees it, and may assign it to a2.
+    expect((await h.call('GET', '/gateways/gw-loose', h.adminToken)).status).toBe(200);
+    expect((await h.call('PATCH', '/gateways/gw-loose', h.adminToken, { building_id: a2 })).status).toBe(200);
   });
 });
