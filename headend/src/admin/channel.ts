@@ -19,7 +19,7 @@
  * users see in the process list) and are stored only as scrypt hashes. Not available on Windows
  * (no Unix sockets there for node's fs permissions) nor with DATA_DIR=memory://.
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -99,14 +99,6 @@ export async function startAdminChannel(opts: { db: Database; dataDir: string; l
   const dir = join(path, '..');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700); // also when it existed with a looser mode
-  if (existsSync(path)) {
-    if (await alive(path)) {
-      // Another head-end on this DATA_DIR (e.g. a second replica on a shared folder) already serves it.
-      opts.log(`admin channel not started: ${path} already answers (another head-end on this DATA_DIR serves it)`);
-      return { path, close: async () => undefined };
-    }
-    unlinkSync(path); // left by a head-end that did not shut down
-  }
   const server: Server = createServer((sock: Socket) => {
     let buf = '';
     sock.setEncoding('utf8');
@@ -133,10 +125,25 @@ export async function startAdminChannel(opts: { db: Database; dataDir: string; l
         });
     });
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(path, () => res());
-  });
+  // The socket file may be there already: listen() tells (EADDRINUSE), also when two head-ends start
+  // at the same instant, which a look before listening would miss.
+  for (let retried = false; ; retried = true) {
+    try {
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(path, () => { server.off('error', rej); res(); });
+      });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || retried) throw e;
+      if (await alive(path)) {
+        // Another head-end on this DATA_DIR (e.g. a second replica on a shared folder) already serves it.
+        opts.log(`admin channel not started: ${path} already answers (another head-end on this DATA_DIR serves it)`);
+        return { path, close: async () => undefined };
+      }
+      unlinkSync(path); // left by a head-end that did not shut down (killed, crashed)
+    }
+  }
   chmodSync(path, 0o600);
   opts.log(`admin channel on ${path} (owner only): amr-headend user create|passwd`);
   return {

@@ -37,7 +37,7 @@ export const apiLogOptions: Pick<LoggerOptions, 'serializers' | 'redact'> = {
     }),
   },
   redact: {
-    paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'req.headers["x-api-key"]'],
+    paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'headers.authorization', 'headers.cookie', 'headers["x-api-key"]'],
     censor: '[redacted]',
   },
 };

@@ -117,11 +117,6 @@ export class MemoryFailureStore {
     for (const k of a.keys) this.drop(k.key, a.id);
   }
 
-  /** Takes back one attempt's failure (the residents' limiter counts at start and forgives a success). */
-  forgive(a: Attempt): void {
-    this.abandoned(a);
-  }
-
   failures(key: string): number {
     return this.live(key, this.o.now())?.fails.length ?? 0;
   }

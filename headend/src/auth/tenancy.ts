@@ -6,10 +6,13 @@
  *
  * Rules:
  *  - not visible and not existing answer alike: 404 naming the kind of thing, never which one exists;
- *  - a change is checked on the current AND the new owner (`requireMove`): nothing moves into
- *    another organisation, and nothing moves into a building the caller cannot see;
- *  - a row with no building (a gateway not assigned to one, quarantine of an unknown gateway) is
- *    admin-only: a grant is per building, and nothing ties such a row to a grant;
+ *  - a change is checked on the current AND the new owner (`requireBodyRef` with `sameOrgAs`, and
+ *    routes/crud.ts on the updated row): nothing moves into another organisation, and nothing moves
+ *    into a building the caller cannot see;
+ *  - a row with no building is organisation-wide only for the kinds in ORG_WIDE (tariffs, norms, an
+ *    organisation's exchange config): whoever acts in that organisation sees it. Any other row with no
+ *    building (a gateway not assigned to one, quarantine of an unknown gateway) is admin-only: a grant
+ *    is per building, and nothing ties such a row to a grant;
  *  - a gateway belongs to its building's organisation; an unassigned one to the organisation of the
  *    meters it is bound to (all open bindings of one gateway lie in one organisation).
  */
@@ -89,10 +92,24 @@ export function mayAccess(p: Principal, o: Owner, orgs: ReadonlySet<number> | nu
   return true;
 }
 
+/**
+ * Kinds whose rows may have no building and still belong to a whole organisation. An unassigned gateway
+ * carries its meters' organisation too (for the same-organisation checks), but is not among them: a new
+ * password for it would let any engineer of the organisation publish readings for buildings not theirs.
+ */
+const ORG_WIDE: ReadonlySet<OwnedKind> = new Set(['organisation', 'exchange_config', 'tariff', 'norm']);
+
+/** mayAccess for a row of this kind, asking the database for the caller's organisations only when the answer depends on them. */
+async function visible(q: Queryable, p: Principal, kind: OwnedKind, o: Owner): Promise<boolean> {
+  if (o.buildingId === null && p.buildingIds !== null && !ORG_WIDE.has(kind)) return false;
+  const orgs = o.buildingId === null && p.buildingIds !== null ? await organisationsOf(q, p) : null;
+  return mayAccess(p, o, orgs);
+}
+
 /** Resolves an id to its owner and checks it against the caller: 404 alike for "not there" and "not yours". */
 export async function requireOwned(q: Queryable, p: Principal, kind: OwnedKind, id: number | string): Promise<Owner> {
   const o = await ownerOf(q, kind, id);
-  if (!o || !mayAccess(p, o, await organisationsOf(q, p))) throw new HttpError(404, 'not_found', `${LABEL[kind]} not found`);
+  if (!o || !(await visible(q, p, kind, o))) throw new HttpError(404, 'not_found', `${LABEL[kind]} not found`);
   return o;
 }
 
@@ -103,7 +120,7 @@ export async function requireOwned(q: Queryable, p: Principal, kind: OwnedKind, 
  */
 export async function requireBodyRef(q: Queryable, p: Principal, kind: OwnedKind, id: number | string, field: string, sameOrgAs?: number | null): Promise<Owner> {
   const o = await ownerOf(q, kind, id);
-  if (!o || !mayAccess(p, o, await organisationsOf(q, p))) {
+  if (!o || !(await visible(q, p, kind, o))) {
     throw badRequest(`${field}: ${LABEL[kind]} ${String(id)} does not exist or is not in your buildings`, [{ path: `body.${field}`, message: `unknown ${LABEL[kind]}` }]);
   }
   requireSameOrg(o.orgId, sameOrgAs, field, `${LABEL[kind]} ${String(id)}`);

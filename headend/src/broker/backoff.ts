@@ -10,6 +10,15 @@
  * is not locked out for longer; failures are forgotten after `forgetMs` without one. Known-good
  * credentials (credential-cache.ts) do not go through this at all: they cost no hash, and gateways
  * behind one carrier NAT share an address with whoever attacks from it.
+ *
+ * Why not the staff/residents' failure limiter (auth/failure-limit.ts): that one protects a person's
+ * guessable password — N failures per account and per address in a sliding window, a success clearing
+ * the account, shared between replicas through Redis. Here nothing guessable is protected (a gateway's
+ * secret is random, 32 bytes): what is limited is the CPU one address can make this process spend.
+ * So no per-gateway key (whoever knows a gateway id could lock it out of ingestion and readings would
+ * wait), a doubling wait rather than a fixed window (a flood is throttled at once, while an honest
+ * device behind the same address waits seconds, not a quarter of an hour), one probe at a time after a wait, and per process only (each
+ * replica guards its own CPU; sharing the counts would add a Redis round-trip to every CONNECT).
  */
 import { LRUCache } from 'lru-cache';
 

@@ -3,10 +3,8 @@
  * attempts per account number and `maxPerIp` per client address within a sliding `windowMs`; past that
  * the route answers 429 with Retry-After until the oldest counted failure leaves the window.
  *
- * Why not @fastify/rate-limit: it counts requests, and what has to be limited here is failures — a
- * resident who signs in successfully must not use up an allowance, and a success must clear the
- * account's count, which that plugin has no per-key reset for. The count per account number also needs
- * the parsed body, while that plugin keys requests before the body is read by default.
+ * The counting is the head-end's one failure limiter (src/auth/failure-limit.ts, which says why not
+ * @fastify/rate-limit); this file only names the keys and the limits of residents' sign-in.
  *
  * A locked account or address is refused before the code is even checked, a right code included:
  * otherwise the check itself keeps answering "right/wrong" to whoever is guessing. The code is not
@@ -19,7 +17,6 @@
  *
  * Each attempt is counted as a failure the moment it starts and un-counted if it succeeds, so a burst
  * of parallel guesses (each waits on scrypt) cannot all slip past the check before any is recorded.
- * The counting itself is the head-end's one failure limiter (src/auth/failure-limit.ts), in memory.
  *
  * In memory, per process: right for one head-end replica. With several replicas behind a load balancer
  * each keeps its own counts (the effective limit is multiplied by the replica count) — the staff login

@@ -165,10 +165,12 @@ const QUERY_SAMPLES: Record<string, string> = { from: '2026-03-01T00:00:00.000Z'
 const NOT_GENERATED: Record<string, string> = {
   'POST /jobs/{name}/run': 'a job name; admin only (jobs:run is not a tenant permission)',
   'POST /notifications/run/{job}': 'a job name; admin only',
-  'POST /billing/periods/{period}/compute': 'a month, not an id; the organisation comes as body org_id (covered by the body-id pass)',
-  'POST /billing/periods/{period}/recalculate': 'a month, not an id; organisation as body org_id (body-id pass)',
-  'POST /billing/periods/{period}/close': 'a month, not an id; organisation as body org_id (body-id pass)',
+  'POST /billing/periods/{period}/compute': 'a month, not an id; probed with a month from PATH_SAMPLES and B\'s ids in the body only',
+  'POST /billing/periods/{period}/recalculate': 'a month, not an id; probed with B\'s ids in the body only',
+  'POST /billing/periods/{period}/close': 'a month, not an id; probed with B\'s ids in the body only',
 };
+/** Path parameters that are not ids: the value a body-only probe puts there. */
+const PATH_SAMPLES: Record<string, string> = { period: '2026-03' };
 
 interface Probe { key: string; method: string; url: string; body?: unknown; bodyId: boolean; queryId?: boolean }
 
@@ -191,7 +193,14 @@ async function probes(): Promise<{ probes: Probe[]; skipped: string[] }> {
       const q = query ? `?${query}` : '';
       const body = schema ? withIds(B) : undefined;
       if (pathParams.length) {
-        if (NOT_GENERATED[key]) { skipped.push(key); continue; }
+        if (NOT_GENERATED[key]) {
+          skipped.push(key);
+          // No id of B's to put in the path, but B's ids in the body must still be refused.
+          if (idFields.length && pathParams.every((x) => PATH_SAMPLES[x] !== undefined)) {
+            out.push({ key: `${key} (body ids of B)`, method, url: pathParams.reduce((u, x) => u.replace(`{${x}}`, PATH_SAMPLES[x]), path) + q, body, bodyId: true });
+          }
+          continue;
+        }
         const ids = pathParams.map((p) => idForPath(path, p, B));
         if (ids.some((x) => x === undefined)) throw new Error(`${key}: no id of B for its path parameter; add it to idForPath or NOT_GENERATED with why`);
         const url = pathParams.reduce((u, p, i) => u.replace(`{${p}}`, encodeURIComponent(String(ids[i]))), path) + q;
@@ -225,7 +234,7 @@ describe('every route that takes an id, called by organisation A with B\'s ids (
     const { probes: list, skipped } = await probes();
     // The generator found the routes it should: at least these, by the document (a guard against an empty pass).
     const keys = new Set(list.map((p) => p.key));
-    for (const must of ['GET /quarantine?gateway_id=<B\'s>', 'GET /meters?building_id=<B\'s>', 'PATCH /accounts/{id}', 'POST /gateways/{id}/bindings', 'POST /quarantine/{id}/resolve', 'PATCH /exchange/configs/{id}', 'POST /alerts/{id}/ack', 'GET /meters/{id}/readings', 'PATCH /accounts/{id} (body ids of B)']) {
+    for (const must of ['GET /quarantine?gateway_id=<B\'s>', 'GET /meters?building_id=<B\'s>', 'PATCH /accounts/{id}', 'POST /gateways/{id}/bindings', 'POST /quarantine/{id}/resolve', 'PATCH /exchange/configs/{id}', 'POST /alerts/{id}/ack', 'GET /meters/{id}/readings', 'PATCH /accounts/{id} (body ids of B)', 'POST /billing/periods/{period}/compute (body ids of B)', 'POST /billing/periods/{period}/close (body ids of B)']) {
       expect(keys.has(must), must).toBe(true);
     }
     expect(skipped.sort()).toEqual(Object.keys(NOT_GENERATED).sort());

@@ -209,4 +209,18 @@ describe('the API on Redis (REDIS_URL with jobs): two servers share the login co
     expect((await login(1, 'Correct-Horse-7')).statusCode).toBe(429);
     expect(await redis.exists(`${prefix}-api:login-limit:fail:user:shared`)).toBe(1);
   });
+
+  it('a burst of 12 parallel guesses, 6 on each server: at most 5 reach the password check in all', async () => {
+    await createUser(opened.db, { username: 'burst2', password: 'Purple-Monkey-9', role: 'operator' });
+    const r = await Promise.all(Array.from({ length: 12 }, (_, i) => apps[i % 2].inject({
+      method: 'POST', url: '/auth/login', remoteAddress: `192.0.2.${100 + i}`, payload: { username: 'burst2', password: `guess-${i}-zzzz` },
+    })));
+    // The allowance is 5 per user, counted in Redis for both servers (pending attempts fill it too):
+    // 12 attempts = at most 5 checked (401) + at least 7 refused (429), whichever server they hit.
+    const checked = r.filter((x) => x.statusCode === 401).length;
+    const refused = r.filter((x) => x.statusCode === 429).length;
+    expect(checked + refused).toBe(12);
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(refused).toBeGreaterThanOrEqual(7);
+  });
 });

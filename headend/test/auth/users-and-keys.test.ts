@@ -94,4 +94,14 @@ describe('billing API keys', () => {
     expect((await h.call('DELETE', `/api-keys/${k.body.id}`, h.adminToken)).status).toBe(204);
     expect((await get('/buildings')).statusCode).toBe(401);
   });
+
+  it('a key is not a session and a session is not a key: each in the other\'s header is 401', async () => {
+    const k = await h.call('POST', `/organisations/${org1}/api-keys`, h.adminToken, { name: 'dashboard-probe' });
+    const asBearer = await h.app.inject({ method: 'GET', url: '/buildings', headers: { authorization: `Bearer ${k.body.key}` } });
+    expect(asBearer.statusCode).toBe(401);
+    expect(JSON.parse(asBearer.body).message).toBe('token invalid, expired or revoked');
+    const asKey = await h.app.inject({ method: 'GET', url: '/buildings', headers: { 'x-api-key': h.adminToken } });
+    expect(asKey.statusCode).toBe(401);
+    expect(JSON.parse(asKey.body).message).toBe('API key invalid, expired or revoked');
+  });
 });

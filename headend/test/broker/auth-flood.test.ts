@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, type Headend } from '../../src/server/index.js';
 import { startEmbeddedBroker, hashSecret, type EmbeddedBroker } from '../../src/broker/index.js';
 import { hashPassword } from '../../src/auth/password.js';
+import { createApiKey } from '../../src/auth/index.js';
 import { coreMetrics, createRegistry } from '../../src/metrics/index.js';
 import { registerGateway, readings } from '../ingest/fixtures.js';
 
@@ -252,5 +253,34 @@ describe('MQTT authentication under a flood', () => {
     const before = await s.hashes();
     (await connected(s.url, opts('the-new-secret', 7))).end(true);
     expect(await s.hashes()).toBe(before + 1);
+  });
+
+  it('a gateway online when its secret is rotated cannot come back with the old one, though the cache verified it minutes ago', async () => {
+    const s = await broker();
+    const g = await registerGateway(he.db, 'gw-rotate-live', 1);
+    // Reconnects on its own, with the credentials it has: what a gateway does when its link drops.
+    const live = mqtt.connect(s.url, { username: g.gatewayId, password: g.password, clientId: `amr-gw-${g.gatewayId}`, reconnectPeriod: 20, connectTimeout: 120_000 });
+    clients.push(live);
+    await guard(new Promise((r) => live.once('connect', r)), 'the first CONNECT');
+    s.clock.t += 2 * MIN; // well inside the 10 minutes the verified credentials are accepted without a hash
+    await he.db.query('UPDATE gateways SET credential_hash = $2 WHERE id = $1', [g.gatewayId, await hashSecret('the-rotated-secret')]);
+    const refused = new Promise<number | undefined>((r) => live.once('error', (e: Error & { code?: number }) => { live.end(true); r(e.code); }));
+    live.stream.destroy(); // the link drops (a basement losing signal)
+    expect(await guard(refused, 'the reconnect with the old secret to be refused')).toBe(4);
+    // One verification (the first CONNECT), never accepted from the cache after the rotation.
+    expect([await s.outcome('verified'), await s.outcome('cached')]).toEqual([1, 0]);
+    expect(await s.outcome('bad_password')).toBeGreaterThanOrEqual(1);
+    (await connected(s.url, { username: g.gatewayId, password: 'the-rotated-secret', clientId: `amr-gw-${g.gatewayId}:new` })).end(true);
+  });
+
+  it("an organisation's API key is no MQTT credential: as a gateway's password or as a user name it is refused (4)", async () => {
+    const s = await broker();
+    const g = await registerGateway(he.db, 'gw-apikey', 1);
+    const org = (await he.db.query<{ id: number }>(`INSERT INTO organisations (name) VALUES ('УК с ключом') RETURNING id`)).rows[0].id;
+    const key = await he.db.tx((q) => createApiKey(q, org, 'billing export', null));
+    const asPassword = await attempt(s.url, { username: g.gatewayId, password: key.key, clientId: `amr-gw-${g.gatewayId}` });
+    const asUser = await attempt(s.url, { username: key.prefix, password: key.key, clientId: key.prefix });
+    expect([asPassword.code, asUser.code]).toEqual([4, 4]);
+    expect([await s.outcome('bad_password'), await s.outcome('unknown_gateway')]).toEqual([1, 1]);
   });
 });

@@ -105,12 +105,17 @@ describe('amr-headend user against a running head-end', () => {
     expect(r.stderr).toMatch(/user "CHIEF" already exists \(id \d+\); to set its password run: amr-headend user passwd CHIEF/);
   });
 
-  it('passwd from a file: the old password is refused, the new one accepted', async () => {
+  it('passwd from a file: the old password is refused, the new one accepted, the open session ended', async () => {
+    const r0 = await fetch(`${he!.httpUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'chief', password: 'Correct-Horse-7' }) });
+    const session = ((await r0.json()) as { token: string }).token;
+    const me = () => fetch(`${he!.httpUrl}/auth/me`, { headers: { authorization: `Bearer ${session}` } }).then((x) => x.status);
+    expect(await me()).toBe(200);
     const f = join(dir, 'pw.txt');
     writeFileSync(f, 'Battery-Staple-42\n', { mode: 0o600 });
     const r = await cli(['user', 'passwd', 'chief', '--password-file', f], null);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('password of "chief" changed; its sessions were ended\n');
+    expect(await me()).toBe(401); // whoever held the session (the reason for a recovery, often) is out
     expect(await login('chief', 'Correct-Horse-7')).toBe(401);
     expect(await login('chief', 'Battery-Staple-42')).toBe(200);
     const a = (await he!.db.query(`SELECT actor_name FROM audit_log WHERE entity = 'user' AND action = 'set-password'`)).rows;

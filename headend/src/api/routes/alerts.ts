@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { buildingScopeSql, requireBuilding, requirePermission, type Principal } from '../../auth/index.js';
+import { buildingScopeSql, requireOwned, requirePermission } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
 import { conflict, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
@@ -27,12 +27,6 @@ const NotificationOut = z.object({
   created_at: Timestamp, sent_at: Timestamp.nullable(),
 });
 const ALERT_COLUMNS = 'id, kind, subject, building_id, meter_id, gateway_id, resource, severity, message, data, raised_at, cleared_at, acknowledged_at, acknowledged_by';
-
-/** Admins see every alert; others those of their buildings (never building-less ones). Same 404 for both. */
-function requireVisible(p: Principal, alert: { building_id: unknown }): void {
-  if (p.buildingIds === null) return;
-  requireBuilding(p, alert.building_id == null ? null : Number(alert.building_id), 'alert');
-}
 
 const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/alerts', {
@@ -68,9 +62,10 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'alerts:read');
+    // Admins see every alert; others those of their buildings (never building-less ones). Same 404 for both.
+    await requireOwned(db, p, 'alert', req.params.id);
     const alert = (await db.query(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1`, [req.params.id])).rows[0];
     if (!alert) throw notFound('alert');
-    requireVisible(p, alert);
     const notifications = (await db.query(
       `SELECT id, event, channel, target, status, attempts, last_error, created_at, sent_at FROM alert_notifications WHERE alert_id = $1 ORDER BY id`,
       [req.params.id])).rows;
@@ -89,9 +84,9 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const p = principal(req);
     requirePermission(p, 'alerts:manage');
     return db.tx(async (q) => {
+      await requireOwned(q, p, 'alert', req.params.id);
       const before = (await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];
       if (!before) throw notFound('alert');
-      requireVisible(p, before);
       if (before.acknowledged_at) throw conflict(`alert ${req.params.id} was already acknowledged by ${before.acknowledged_by} at ${new Date(before.acknowledged_at).toISOString()}`);
       const { rows } = await q.query(
         `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [req.params.id, p.name]);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
-import { requireBuilding, requirePermission } from '../../auth/index.js';
+import { requireBuilding, requireOwned, requirePermission } from '../../auth/index.js';
 import type { Queryable } from '../queryable.js';
 import { badRequest, conflict } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
@@ -158,8 +158,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
   app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const m = (await db.query('SELECT building_id FROM meters WHERE id = $1', [req.params.id])).rows[0];
-    requireBuilding(p, m?.building_id, 'meter');
+    await requireOwned(db, p, 'meter', req.params.id);
     return listReplacements(db, req.params.id);
   });
 
