@@ -3,7 +3,8 @@
  *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
- *      the allowed skew after the head-end's clock, or before 2000 ('implausible_time'): stored, a year
+ *      the allowed skew after the head-end's clock, or before the readings core's EARLIEST_READING
+ *      ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
  *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
@@ -14,6 +15,7 @@ import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
 import { enqueueForValidation } from '../readings/write-store.js';
+import { EARLIEST_READING } from '../readings/judge.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
@@ -41,16 +43,15 @@ export interface WriteOptions {
 }
 
 export const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
-/** Before this no meter of this head-end counted: a date from an unset gateway clock (1970) or garbage. */
-export const EARLIEST_READING = Date.parse('2000-01-01T00:00:00Z');
 
-/** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [2000, now + skew]. */
+/** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [EARLIEST_READING, now + skew]. */
 export function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
   for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
     const ms = Date.parse(t);
     if (!Number.isFinite(ms)) return `time ${t} is not a valid instant`;
     if (ms > nowMs + skewMs) return `time ${t} is more than ${Math.round(skewMs / 60_000)} min after the head-end's clock (${new Date(nowMs).toISOString()}); check the gateway's clock`;
-    if (ms < EARLIEST_READING) return `time ${t} is before 2000-01-01; the gateway's clock is probably not set`;
+    // The readings core's floor (a date from an unset gateway clock, 1970, or garbage): one rule for every path.
+    if (ms < EARLIEST_READING.getTime()) return `time ${t} is before ${EARLIEST_READING.toISOString().slice(0, 10)}; the gateway's clock is probably not set`;
   }
   return null;
 }

@@ -1,7 +1,7 @@
 /**
  * Telemetry with implausible times, through the real ingest writer on the embedded DB with the clock
  * stopped at 2026-11-01 12:00 UTC: a reading more than 10 minutes (the default skew) after it, or before
- * 2000, goes to quarantine as 'implausible_time' with the reason, never into readings; it does not move
+ * 1990 (the readings core's EARLIEST_READING), goes to quarantine as 'implausible_time' with the reason, never into readings; it does not move
  * the meter's last_seen_at (a year-9999 reading would otherwise silence its alerts for ever).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ describe('implausible reading times', () => {
     expect(await quarantined()).toEqual([
       { seq: 3, reason: 'implausible_time', detail: "time 2026-11-01T12:10:01Z is more than 10 min after the head-end's clock (2026-11-01T12:00:00.000Z); check the gateway's clock" },
       { seq: 4, reason: 'implausible_time', detail: "time 9999-12-31T23:59:59Z is more than 10 min after the head-end's clock (2026-11-01T12:00:00.000Z); check the gateway's clock" },
-      { seq: 5, reason: 'implausible_time', detail: "time 1970-01-01T00:00:00Z is before 2000-01-01; the gateway's clock is probably not set" },
+      { seq: 5, reason: 'implausible_time', detail: "time 1970-01-01T00:00:00Z is before 1990-01-01; the gateway's clock is probably not set" },
     ]);
     // The meter was last seen at its latest plausible reading, not in 9999.
     const seen = (await opened.db.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM meters WHERE id = $1', [m1])).rows[0].last_seen_at;
