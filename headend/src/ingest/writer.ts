@@ -3,8 +3,8 @@
  *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
- *      the allowed skew after the head-end's clock, or before the readings core's EARLIEST_READING
- *      ('implausible_time'): stored, a year
+ *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
+ *      before its meter's installation day ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
  *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
@@ -56,6 +56,20 @@ export function implausibleTime(r: MeterReading, nowMs: number, skewMs: number):
   return null;
 }
 
+/**
+ * A reading dated before its meter was installed (a first binding reaches back to -infinity): the
+ * gateway's clock is behind — an RTC reset to 2000-01-01 — and stored, it would be the meter's
+ * earliest point, the one billing interpolates its first period from.
+ */
+function beforeInstallation(r: MeterReading, b: { meter_id: number; installed_on: string | null; installed_at: Date | null } | undefined): string | null {
+  if (!b?.installed_at) return null;
+  const from = new Date(b.installed_at).getTime();
+  for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
+    if (Date.parse(t) < from) return `time ${t} is before meter ${b.meter_id} was installed (${b.installed_on}); check the gateway's clock`;
+  }
+  return null;
+}
+
 export async function writeReadings(db: Db, messages: ReadingsMessage[], opts: WriteOptions = {}): Promise<WriteResult> {
   return db.tx((q) => writeIn(q, messages, opts));
 }
@@ -98,10 +112,16 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   // binding valid at each reading's time is then picked in memory.
   const addrKey = (gw: string, bus: string, address: string) => `${gw}\u0000${bus}\u0000${address}`;
   const distinct = [...new Map(fresh.map((a) => [addrKey(a.gw, a.r.meter.bus, a.r.meter.address), a])).values()];
-  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null }>(
-    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to
+  // With each meter's installation as an instant: the start of that day in its building's zone (the
+  // readings core's 'before_installation' rule compares the local day; this is the same bound).
+  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null }>(
+    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to,
+            to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
+            COALESCE(m.installed_on, m.commissioned_on)::timestamp AT TIME ZONE bd.timezone AS installed_at
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(g, bus, addr)
-       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr`,
+       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr
+       JOIN meters m ON m.id = b.meter_id
+       JOIN buildings bd ON bd.id = m.building_id`,
     [distinct.map((a) => a.gw), distinct.map((a) => a.r.meter.bus), distinct.map((a) => a.r.meter.address)],
   );
   const bindingsOf = new Map<string, typeof bound.rows>();
@@ -110,13 +130,17 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     bindingsOf.set(k, [...(bindingsOf.get(k) ?? []), b]);
   }
   const meterOf = new Map<number, number>();
+  const bindingOf = new Map<number, (typeof bound.rows)[number]>();
   fresh.forEach((a, i) => {
     const t = Date.parse(a.r.gatewayTime);
     // valid_from '-infinity' comes back as -Infinity (number) from pg; Number() handles Date and number.
     const b = bindingsOf.get(addrKey(a.gw, a.r.meter.bus, a.r.meter.address))?.find(
       (x) => Number(x.valid_from) <= t && (x.valid_to === null || Number(x.valid_to) > t),
     );
-    if (b) meterOf.set(i, b.meter_id);
+    if (b) {
+      meterOf.set(i, b.meter_id);
+      bindingOf.set(i, b);
+    }
   });
 
   const rows: Row[] = [];
@@ -125,7 +149,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const inBatch = new Map<string, Row>();
   fresh.forEach(({ gw, r }, i) => {
     const meterId = meterOf.get(i);
-    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) : null;
+    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) ?? beforeInstallation(r, bindingOf.get(i)) : null;
     if (badTime) {
       quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
       log.push({ gw, seq: r.seq, outcome: 'quarantined' });
