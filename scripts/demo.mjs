@@ -427,6 +427,7 @@ async function main() {
   for (const x of validator.falsePositives.slice(0, 10)) say(`  false alarm: ${x.meter} at ${x.time}: ${x.codes.join(', ')}`);
   if (validator.falsePositives.length > 10) say(`  … ${validator.falsePositives.length - 10} more false alarms (all in --json)`);
   for (const x of validator.misses) say(`  MISSED: ${x.meter} ${x.kind} from ${x.from}: no reading flagged ${x.expected}`);
+  for (const x of validator.unscored) say(`  not scored: ${x.meter} ${x.kind} from ${x.from}: ${x.why}`);
 
   // ---- imbalance vs the truth ----
   // A calendar month: the head-end's imbalance service computes and stores the report (the same call as

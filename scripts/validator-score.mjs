@@ -16,7 +16,10 @@
  * | silent, crc | gap (on the first reading after `clear`)        |                                        |
  *
  * A line fault (silent, crc) of one channel of a pulse device silences the whole device: every meter
- * on it is affected. `clear` ends nothing for scoring: a gap is seen only after it.
+ * on it is affected. `clear` ends nothing for scoring: a gap is seen only after it. So a line fault
+ * never cleared in the run is not scored for recall (listed in `unscored`): with no reading after the
+ * silence there is nothing for the validator to judge; a silence still going on is the alerts'
+ * (meter_silent), not a miss of the validator.
  *
  * Precision counts (reading, code) pairs: a code on a reading is a true positive when an active fault
  * of that meter explains it, otherwise a false positive (a false alarm an engineer would learn to
@@ -56,6 +59,10 @@ const ratio = (a, b) => (b > 0 ? Number((a / b).toFixed(4)) : null);
  */
 export function scoreValidator({ faults, meters, flagged }) {
   const byId = new Map(meters.map((m) => [m.meterId, m]));
+  const cleared = (f) => faults.some((c) => c.kind === 'clear' && c.meterId === f.meterId && c.atMs > f.atMs);
+  const open = (f) => (f.kind === 'silent' || f.kind === 'crc') && !cleared(f);
+  const unscored = faults.filter((f) => EXPLAINS[f.kind] && open(f))
+    .map((f) => ({ meter: f.meterId, kind: f.kind, from: new Date(f.atMs).toISOString(), why: 'not cleared in the run: no reading after it to carry a gap' }));
   const injected = faults
     .filter((f) => f.kind !== 'clear' && EXPLAINS[f.kind])
     .map((f) => {
@@ -83,7 +90,7 @@ export function scoreValidator({ faults, meters, flagged }) {
 
   const misses = [];
   let caught = 0;
-  const faultsOut = injected.map((f) => {
+  const faultsOut = injected.filter((f) => !open(f)).map((f) => {
     const hit = flagged.find((r) => f.affects.includes(r.meter) && r.timeMs >= f.atMs && r.codes.includes(f.expected));
     code(f.expected).faults++;
     if (hit) {
@@ -101,12 +108,13 @@ export function scoreValidator({ faults, meters, flagged }) {
   return {
     // Nothing flagged is no false alarm: precision 1 (recall has nothing to count without faults).
     precision: tp + fp === 0 ? 1 : ratio(tp, tp + fp),
-    recall: ratio(caught, injected.length),
+    recall: ratio(caught, faultsOut.length),
     flaggedCodes: tp + fp,
     truePositives: tp,
     falsePositives,
     faults: faultsOut,
     misses,
+    unscored,
     codes,
   };
 }

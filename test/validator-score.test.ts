@@ -57,6 +57,31 @@ describe('scoreValidator', () => {
     expect(s.codes.reverse_flow).toMatchObject({ precision: 1, recall: 1 });
   });
 
+  it('a line still silent at the end of the run is not the validator\'s miss: no reading came to carry a gap', () => {
+    const s = scoreValidator({
+      faults: [
+        { meterId: 'apt-1-cold_water', kind: 'silent', atMs: T0 + 20 * H }, // never cleared
+        { meterId: 'apt-1-electricity', kind: 'crc', atMs: T0 + 5 * H },
+        { meterId: 'apt-1-electricity', kind: 'clear', atMs: T0 + 8 * H },
+        { meterId: 'apt-1-electricity', kind: 'crc', atMs: T0 + 40 * H }, // a second one, never cleared
+        { meterId: 'odpu-hot_water', kind: 'stuck', atMs: T0 + 10 * H },
+      ],
+      meters,
+      flagged: [
+        { meter: 'apt-1-electricity', timeMs: T0 + 8 * H, codes: ['gap'] },
+        // a gap flagged on the pulse device before the run ended is still explained by the open silence
+        { meter: 'apt-1-hot_water', timeMs: T0 + 21 * H, codes: ['gap'] },
+      ],
+    });
+    // Scored: the cleared crc (caught) and the stuck register (missed) → recall 1 / 2 = 0.5; the two
+    // open line faults are listed, neither a catch nor a miss. Both gaps are explained: precision 2 / 2.
+    expect(s.recall).toBe(0.5);
+    expect(s.precision).toBe(1);
+    expect(s.misses).toEqual([{ meter: 'odpu-hot_water', kind: 'stuck', from: new Date(T0 + 10 * H).toISOString(), expected: 'stuck_register' }]);
+    expect(s.unscored.map((u: { meter: string; kind: string }) => `${u.meter} ${u.kind}`)).toEqual(['apt-1-cold_water silent', 'apt-1-electricity crc']);
+    expect(s.codes.gap).toMatchObject({ flagged: 2, precision: 1, faults: 1, caught: 1, recall: 1 });
+  });
+
   it('the expected code follows what the meter can tell', () => {
     expect(expectedCode('reverseFlow', { bus: 'mbus' })).toBe('reverse_flow');
     expect(expectedCode('reverseFlow', { bus: 'pulse' })).toBe('register_decreased');

@@ -79,12 +79,15 @@ export async function defineImbalanceJobs(runner: JobRunner, deps: ImbalanceDeps
     name: RECOMPUTE_ALL_JOB,
     data: z.object({}),
     handler: async () => {
-      const { rows } = await deps.db.query(
-        `SELECT DISTINCT building_id, resource FROM meters WHERE placement = 'building' AND status <> 'removed' ORDER BY building_id, resource`);
       const now = (deps.clock ?? wallClock)();
-      // Mid-month of the previous month (UTC) lies inside the previous month in every time zone.
-      const prev = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15));
-      const affected = rows.map((r): AffectedPeriod => ({ buildingId: Number(r.building_id), resource: r.resource, from: prev, to: now }));
+      // From the 15th of the previous month in the building's own zone: in the first hours of a month
+      // in Moscow, UTC is still in the month before, and a UTC "previous month" would add a third one.
+      const { rows } = await deps.db.query<{ building_id: string; resource: Resource; prev_mid: Date }>(
+        `SELECT DISTINCT m.building_id, m.resource,
+                (date_trunc('month', $1::timestamptz AT TIME ZONE b.timezone) - interval '1 month' + interval '14 days') AT TIME ZONE b.timezone AS prev_mid
+           FROM meters m JOIN buildings b ON b.id = m.building_id
+          WHERE m.placement = 'building' AND m.status <> 'removed' ORDER BY 1, 2`, [now]);
+      const affected = rows.map((r): AffectedPeriod => ({ buildingId: Number(r.building_id), resource: r.resource, from: new Date(r.prev_mid), to: now }));
       const n = await enqueueMonths(runner, deps, affected);
       return { buildings: rows.length, enqueued: n };
     },

@@ -3,7 +3,8 @@
  *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
- *      the allowed skew after the head-end's clock, or before 2000 ('implausible_time'): stored, a year
+ *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
+ *      before its meter's installation day ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
  *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
@@ -14,6 +15,7 @@ import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
 import { enqueueForValidation } from '../readings/write-store.js';
+import { EARLIEST_READING } from '../readings/judge.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
@@ -41,16 +43,29 @@ export interface WriteOptions {
 }
 
 export const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
-/** Before this no meter of this head-end counted: a date from an unset gateway clock (1970) or garbage. */
-export const EARLIEST_READING = Date.parse('2000-01-01T00:00:00Z');
 
-/** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [2000, now + skew]. */
+/** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [EARLIEST_READING, now + skew]. */
 export function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
   for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
     const ms = Date.parse(t);
     if (!Number.isFinite(ms)) return `time ${t} is not a valid instant`;
     if (ms > nowMs + skewMs) return `time ${t} is more than ${Math.round(skewMs / 60_000)} min after the head-end's clock (${new Date(nowMs).toISOString()}); check the gateway's clock`;
-    if (ms < EARLIEST_READING) return `time ${t} is before 2000-01-01; the gateway's clock is probably not set`;
+    // The readings core's floor (a date from an unset gateway clock, 1970, or garbage): one rule for every path.
+    if (ms < EARLIEST_READING.getTime()) return `time ${t} is before ${EARLIEST_READING.toISOString().slice(0, 10)}; the gateway's clock is probably not set`;
+  }
+  return null;
+}
+
+/**
+ * A reading dated before its meter was installed (a first binding reaches back to -infinity): the
+ * gateway's clock is behind — an RTC reset to 2000-01-01 — and stored, it would be the meter's
+ * earliest point, the one billing interpolates its first period from.
+ */
+function beforeInstallation(r: MeterReading, b: { meter_id: number; installed_on: string | null; installed_at: Date | null } | undefined): string | null {
+  if (!b?.installed_at) return null;
+  const from = new Date(b.installed_at).getTime();
+  for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
+    if (Date.parse(t) < from) return `time ${t} is before meter ${b.meter_id} was installed (${b.installed_on}); check the gateway's clock`;
   }
   return null;
 }
@@ -97,10 +112,16 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   // binding valid at each reading's time is then picked in memory.
   const addrKey = (gw: string, bus: string, address: string) => `${gw}\u0000${bus}\u0000${address}`;
   const distinct = [...new Map(fresh.map((a) => [addrKey(a.gw, a.r.meter.bus, a.r.meter.address), a])).values()];
-  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null }>(
-    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to
+  // With each meter's installation as an instant: the start of that day in its building's zone (the
+  // readings core's 'before_installation' rule compares the local day; this is the same bound).
+  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null }>(
+    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to,
+            to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
+            COALESCE(m.installed_on, m.commissioned_on)::timestamp AT TIME ZONE bd.timezone AS installed_at
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(g, bus, addr)
-       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr`,
+       JOIN bindings b ON b.gateway_id = k.g AND b.bus = k.bus AND b.address = k.addr
+       JOIN meters m ON m.id = b.meter_id
+       JOIN buildings bd ON bd.id = m.building_id`,
     [distinct.map((a) => a.gw), distinct.map((a) => a.r.meter.bus), distinct.map((a) => a.r.meter.address)],
   );
   const bindingsOf = new Map<string, typeof bound.rows>();
@@ -109,13 +130,17 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     bindingsOf.set(k, [...(bindingsOf.get(k) ?? []), b]);
   }
   const meterOf = new Map<number, number>();
+  const bindingOf = new Map<number, (typeof bound.rows)[number]>();
   fresh.forEach((a, i) => {
     const t = Date.parse(a.r.gatewayTime);
     // valid_from '-infinity' comes back as -Infinity (number) from pg; Number() handles Date and number.
     const b = bindingsOf.get(addrKey(a.gw, a.r.meter.bus, a.r.meter.address))?.find(
       (x) => Number(x.valid_from) <= t && (x.valid_to === null || Number(x.valid_to) > t),
     );
-    if (b) meterOf.set(i, b.meter_id);
+    if (b) {
+      meterOf.set(i, b.meter_id);
+      bindingOf.set(i, b);
+    }
   });
 
   const rows: Row[] = [];
@@ -124,7 +149,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const inBatch = new Map<string, Row>();
   fresh.forEach(({ gw, r }, i) => {
     const meterId = meterOf.get(i);
-    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) : null;
+    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) ?? beforeInstallation(r, bindingOf.get(i)) : null;
     if (badTime) {
       quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
       log.push({ gw, seq: r.seq, outcome: 'quarantined' });

@@ -74,10 +74,13 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
     }
   }
   // Heat meters: every register instant within the heat window before each instant judged, for the
-  // energy vs volume × ΔT check over the window (heatSamples in judge.ts).
+  // energy vs volume × ΔT check over the window (heatSamples in judge.ts). The instant of a key from
+  // the history, else from the queue (a map: not a scan of both per instant).
+  const timeOf = new Map<string, number>(entries.map((e) => [key(e.meterId, e.timeKey), e.time.getTime()]));
+  for (const [meterId, pts] of history) for (const p of pts) timeOf.set(key(meterId, p.timeKey), p.time.getTime());
   for (const judged of [...instants.values()].filter((i) => meters.get(i.meterId)!.resource === 'heat' && (queued.has(key(i.meterId, i.timeKey)) || successors.has(key(i.meterId, i.timeKey))))) {
     const pts = history.get(judged.meterId) ?? [];
-    const t = pts.find((p) => p.timeKey === judged.timeKey)?.time.getTime() ?? entries.find((e) => e.meterId === judged.meterId && e.timeKey === judged.timeKey)?.time.getTime();
+    const t = timeOf.get(key(judged.meterId, judged.timeKey));
     if (t === undefined) continue;
     for (let i = lowerBound(pts, t - settings.heatWindowMs); i < pts.length && pts[i].time.getTime() < t; i++) add(judged.meterId, pts[i].timeKey);
   }

@@ -64,7 +64,7 @@ export interface MeterFacts {
   replacements?: readonly Replacement[];
   /**
    * The meter's usual consumption per month (register units), when known: a rollover is accepted only
-   * when the wrapped consumption is small against it (see register.ts rolloverPlausible).
+   * when the wrapped consumption is small against it (see register.ts rolloverConsumption).
    */
   usualMonthlyConsumption?: number | null;
 }

@@ -31,7 +31,9 @@ let webhookUrl: string;
 let redactedWebhookUrl: string;
 const logLines: string[] = [];
 
-const ago = (min: number) => new Date(Date.now() - min * 60_000);
+/** The alert jobs' clock (deps.clock), stopped: silences are judged at this instant, never today's. */
+const NOW = new Date('2026-06-15T12:00:00+03:00');
+const ago = (min: number) => new Date(NOW.getTime() - min * 60_000);
 const basicAuth = `Basic ${Buffer.from('hook-user:hook-secret').toString('base64')}`;
 const hooksFor = (subject: string, event?: string) => webhook.hooks.filter((h) => h.alert.subject === subject && (!event || h.event === event));
 const mailsFor = (subject: string, event?: string) => smtp.mails.filter((m) => m.headers['x-amr-alert-subject'] === subject && (!event || m.headers['x-amr-alert-event'] === event));
@@ -51,7 +53,8 @@ beforeAll(async () => {
   db = opened.db;
   webhook = await startWebhookReceiver((b) => (b.alert.subject === 'gateway:gw-fail' ? 500 : 204));
   smtp = await startSmtpReceiver((m) => m.headers['x-amr-alert-subject'] === 'gateway:gw-mailfail');
-  // Seeded in real time, so the scheduled run (real now) and the runs we enqueue agree.
+  // Seeded against the jobs' fixed clock, which the scheduled runs read too: they and the runs we
+  // enqueue agree. (Only the stale-notification sweep runs on real time: it is timing, not data.)
   await db.tx(async (q) => {
     buildingId = await seedBuilding(q);
     meterId = await seedMeter(q, buildingId, { lastSeenAt: ago(2 * 24 * 60), createdAt: ago(10 * 24 * 60) });
@@ -65,7 +68,7 @@ beforeAll(async () => {
   const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }));
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
   deps = {
-    db, logger, notifyAttempts: ATTEMPTS, webhookTimeoutMs: 5000,
+    db, logger, notifyAttempts: ATTEMPTS, webhookTimeoutMs: 5000, clock: () => new Date(NOW),
     config: {
       METER_SILENT_MINUTES: 24 * 60, GATEWAY_SILENT_MINUTES: 60,
       ALERT_WEBHOOK_URL: webhookUrl, SMTP_URL: smtp.url, SMTP_FROM: 'amr-headend@example.org', ALERT_EMAIL_TO: 'ops@example.org, chief@example.org',
@@ -84,14 +87,14 @@ afterAll(async () => {
 
 describe('silent gateway and meter', () => {
   it('raise alerts delivered once by webhook and once by e-mail each', async () => {
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     const meter = `meter:${meterId}`;
     await waitFor('gateway notifications sent', allSent('gateway:gw-1', 'raised'));
     await waitFor('meter notifications sent', allSent(meter, 'raised'));
     // Another check must not notify again while the alerts stay open.
     const checksDone = async () => (await runner.depths())[CHECK_JOB]?.completed ?? 0;
     const before = await checksDone();
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     await waitFor('another check done', async () => (await checksDone()) > before);
 
     for (const subject of ['gateway:gw-1', meter]) {
@@ -115,9 +118,9 @@ describe('silent gateway and meter', () => {
   });
 
   it('coming back clears them and notifies cleared', async () => {
-    await db.query(`UPDATE meters SET last_seen_at = now() WHERE id = $1`, [meterId]);
-    await db.query(`UPDATE gateways SET last_seen_at = now() WHERE id = 'gw-1'`);
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await db.query(`UPDATE meters SET last_seen_at = $2 WHERE id = $1`, [meterId, NOW]);
+    await db.query(`UPDATE gateways SET last_seen_at = $1 WHERE id = 'gw-1'`, [NOW]);
+    await runner.enqueue(CHECK_JOB, {});
     const meter = `meter:${meterId}`;
     await waitFor('gateway cleared notifications sent', allSent('gateway:gw-1', 'cleared'));
     await waitFor('meter cleared notifications sent', allSent(meter, 'cleared'));
@@ -135,7 +138,7 @@ describe('silent gateway and meter', () => {
 describe('a failing webhook', () => {
   it('is retried and recorded as failed after the last attempt; the e-mail still goes', async () => {
     await seedGateway(db, 'gw-fail', buildingId, { lastSeenAt: ago(180), createdAt: ago(10 * 24 * 60) });
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     const failed = await waitFor('webhook notification failed for good', async () =>
       (await notificationRows('gateway:gw-fail', 'raised')).find((r) => r.channel === 'webhook' && r.status === 'failed'));
     expect(failed.attempts).toBe(ATTEMPTS);
@@ -149,7 +152,7 @@ describe('a failing webhook', () => {
 
   it('a refused e-mail likewise, with the SMTP answer as the error; the webhook still goes', async () => {
     await seedGateway(db, 'gw-mailfail', buildingId, { lastSeenAt: ago(180), createdAt: ago(10 * 24 * 60) });
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     const failed = await waitFor('e-mail notification failed for good', async () =>
       (await notificationRows('gateway:gw-mailfail', 'raised')).find((r) => r.channel === 'email' && r.status === 'failed'));
     expect(failed.attempts).toBe(ATTEMPTS);
@@ -196,20 +199,20 @@ describe('lost notifications', () => {
     // Still fresh: the check leaves them alone (their job may just be queued).
     const checksDone = async () => (await runner.depths())[CHECK_JOB]?.completed ?? 0;
     let before = await checksDone();
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     await waitFor('a check done', async () => (await checksDone()) > before);
     expect((await notificationRows(subject, 'raised')).map((r) => r.status)).toEqual(['pending', 'pending']);
     expect(hooksFor(subject)).toEqual([]);
     // Eleven minutes old: sent once.
     await db.query(`UPDATE alert_notifications n SET created_at = now() - interval '11 minutes' FROM alerts a WHERE a.id = n.alert_id AND a.subject = $1`, [subject]);
     before = await checksDone();
-    await runner.enqueue(CHECK_JOB, { now: new Date().toISOString() });
+    await runner.enqueue(CHECK_JOB, {});
     await waitFor('stale notifications sent', allSent(subject, 'raised'));
     await waitFor('a check done', async () => (await checksDone()) > before);
     expect(hooksFor(subject)).toHaveLength(1);
     expect(mailsFor(subject)).toHaveLength(1);
     // A raise of an alert already open adds no rows.
-    const again = await raiseAlert(db, { kind: 'imbalance', subject, buildingId, severity: 'warning', message: 'm', data: {} }, new Date(), channelsOf(deps.config));
+    const again = await raiseAlert(db, { kind: 'imbalance', subject, buildingId, severity: 'warning', message: 'm', data: {} }, NOW, channelsOf(deps.config));
     expect(again.raised).toBe(false);
   });
 });

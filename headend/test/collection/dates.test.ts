@@ -14,42 +14,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
+import { handValues } from '../edge-instants.js';
 
 const ZONE = 'Europe/Moscow';
-const DATES = [
-  {
-    // Moscow 2026-03-01, UTC 09:00 the same day.
-    name: '2026-03-01 12:00 MSK', now: '2026-03-01T12:00:00+03:00', month: '2026-03',
+const DATES = handValues({
+  '2026-03-01 12:00 MSK': {
+    month: '2026-03',
     cold: { due: '2026-03-31', at: '2026-02-28T21:00:00.000Z' }, // 2026-03-01 00:00 MSK
     // next window 2026-03-10: 10 − 1 = 9 days; last window 2026-02-10 00:00 MSK
     hot: { opensOn: '2026-03-10', inDays: 9, last: '2026-02-10 – 2026-02-20' },
   },
-  {
-    // The year's last half hour: UTC 20:30 on the 31st, the same day.
-    name: '2027-12-31 23:30 MSK', now: '2027-12-31T23:30:00+03:00', month: '2027-12',
+  '2027-12-31 23:30 MSK': {
+    month: '2027-12',
     cold: { due: '2027-12-31', at: '2027-11-30T21:00:00.000Z' },
     // 2027-12-31 → 2028-01-10: 10 days
     hot: { opensOn: '2028-01-10', inDays: 10, last: '2027-12-10 – 2027-12-20' },
   },
-  {
-    // Moscow's new year, still 2027-12-31 21:00 in UTC: a UTC date would say December, 10 days to the window.
-    name: '2028-01-01 00:00 MSK', now: '2028-01-01T00:00:00+03:00', month: '2028-01',
+  // A UTC date would say December, 10 days to the window.
+  '2028-01-01 00:00 MSK': {
+    month: '2028-01',
     cold: { due: '2028-01-31', at: '2027-12-31T21:00:00.000Z' },
     hot: { opensOn: '2028-01-10', inDays: 9, last: '2027-12-10 – 2027-12-20' },
   },
-  {
-    // The leap day: the window 1–31 ends on the 29th; 2028-02-29 → 2028-03-10 is 10 days.
-    name: '2028-02-29 12:00 MSK', now: '2028-02-29T12:00:00+03:00', month: '2028-02',
+  // The window 1–31 ends on the 29th; 2028-02-29 → 2028-03-10 is 10 days.
+  '2028-02-29 12:00 MSK': {
+    month: '2028-02',
     cold: { due: '2028-02-29', at: '2028-01-31T21:00:00.000Z' },
     hot: { opensOn: '2028-03-10', inDays: 10, last: '2028-02-10 – 2028-02-20' },
   },
-  {
-    // March in Moscow, the leap day in UTC (21:30 on the 29th): the period starts 2028-03-01 00:00 MSK.
-    name: '2028-03-01 00:30 MSK', now: '2028-03-01T00:30:00+03:00', month: '2028-03',
+  // The period starts 2028-03-01 00:00 MSK, though UTC is still on the leap day.
+  '2028-03-01 00:30 MSK': {
+    month: '2028-03',
     cold: { due: '2028-03-31', at: '2028-02-29T21:00:00.000Z' },
     hot: { opensOn: '2028-03-10', inDays: 9, last: '2028-02-10 – 2028-02-20' },
   },
-] as const;
+});
 
 const settings = (building: number, over: object) => ({
   building_id: building, resource: null, enabled: true, window_start_day: 1, window_end_day: 31, integer_only: false,

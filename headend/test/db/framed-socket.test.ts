@@ -7,7 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { FramedSocket } from '../../src/db/framed-socket.js';
+import { startEmbeddedDb } from '../../src/db/embedded.js';
 
 /** A typed frontend message: type byte, int32 length (self + body), body. */
 const msg = (type: string, body = Buffer.alloc(0)) => {
@@ -101,4 +103,37 @@ describe('FramedSocket: a cycle nobody answered', () => {
     await new Promise((r) => setImmediate(r));
     expect(unanswered).toHaveLength(1);
   });
+});
+
+describe('FramedSocket in front of the real embedded database: slow is not unanswered', () => {
+  it('a long statement and a connection waiting for the lock are answered, and nothing is closed', async () => {
+    const problems: string[] = [];
+    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m) });
+    const a = new pg.Client({ connectionString: server.url });
+    const b = new pg.Client({ connectionString: server.url });
+    try {
+      await a.connect();
+      // A statement far longer than a turn of the event loop: PGlite runs it inside the same turn, so
+      // the answer is written before the guard looks.
+      const slow = await a.query('SELECT pg_sleep(0.6) AS slept, 1 AS one');
+      expect(slow.rows).toEqual([{ slept: '', one: 1 }]);
+      // b waits for PGlite's lock while a holds an open transaction: its cycles are held back, not
+      // judged unanswered.
+      await a.query('BEGIN');
+      await a.query('CREATE TABLE slow_t (x int)');
+      const bConnected = b.connect().then(() => b.query('SELECT count(*)::int AS n FROM slow_t'));
+      await new Promise((r) => setTimeout(r, 300));
+      await a.query('INSERT INTO slow_t SELECT generate_series(1, 3)');
+      await a.query('SELECT pg_sleep(0.3)');
+      await a.query('COMMIT');
+      await a.end();
+      // b saw the 3 rows a committed before it got the lock.
+      expect((await bConnected).rows).toEqual([{ n: 3 }]);
+      expect(problems).toEqual([]);
+    } finally {
+      await b.end().catch(() => undefined);
+      await a.end().catch(() => undefined);
+      await server.stop();
+    }
+  }, 30_000);
 });

@@ -24,6 +24,8 @@ const calls: Array<{ report: StoredImbalanceReport; previous: StoredImbalanceRep
 /** While set, the hook waits on it: keeps a job active so the test can enqueue during the run. */
 let gate: Promise<void> | null = null;
 let entered: (() => void) | null = null;
+/** The jobs' "now" (which months recompute-all covers); set by the test that needs it. */
+let clockAt = new Date('2026-06-15T12:00:00+03:00');
 
 async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -44,7 +46,7 @@ beforeAll(async () => {
   orgId = await f.org(opened.db);
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
   await defineImbalanceJobs(runner, {
-    db: opened.db, logger: pino({ level: 'silent' }), coalesceMs: COALESCE_MS,
+    db: opened.db, logger: pino({ level: 'silent' }), coalesceMs: COALESCE_MS, clock: () => new Date(clockAt),
     onReport: async (report, previous) => {
       calls.push({ report, previous });
       if (gate) {
@@ -132,17 +134,19 @@ describe('imbalance jobs', () => {
     expect(day.apartmentsConsumption).toBeCloseTo(0.48, 9);
   });
 
-  it('recompute-all stores the current and previous month of every building with a building meter', async () => {
+  it('recompute-all stores the current and previous month of every building with a building meter, by the building\'s calendar', async () => {
     const { b } = await f.buildingWithOdpu(opened.db, orgId, 0.00875);
     const noOdpu = await f.building(opened.db, orgId);
     await f.meter(opened.db, noOdpu, { placement: 'apartment' });
-    const { rows } = await opened.db.query(
-      `SELECT date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') AT TIME ZONE 'Europe/Moscow' AS cur,
-              (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') - interval '1 month') AT TIME ZONE 'Europe/Moscow' AS prev`);
+    // The jobs' clock: 2028-03-01 00:30 in Moscow, still 2028-02-29 21:30 in UTC. By hand: current =
+    // March (starts 2028-03-01 00:00 MSK = 2028-02-29T21:00Z), previous = February (2028-02-01 00:00
+    // MSK = 2028-01-31T21:00Z); not January, which a UTC "previous month" would add.
+    clockAt = new Date('2028-03-01T00:30:00+03:00');
     await runner.enqueue(RECOMPUTE_ALL_JOB, {});
     await until(() => of(b).length >= 2, 'both months');
-    const starts = of(b).map((c) => c.report.periodStart.getTime()).sort();
-    expect(starts).toEqual([new Date(rows[0].prev).getTime(), new Date(rows[0].cur).getTime()]);
+    await until(async () => { const d = (await runner.depths())[RECOMPUTE_JOB]; return d.waiting + d.delayed + d.active === 0; }, 'an empty queue');
+    const starts = of(b).map((c) => c.report.periodStart.toISOString()).sort();
+    expect(starts).toEqual(['2028-01-31T21:00:00.000Z', '2028-02-29T21:00:00.000Z']);
     expect(of(b).every((c) => c.report.periodKind === 'month' && c.report.status === 'insufficient_data')).toBe(true);
     expect(of(noOdpu)).toHaveLength(0);
   });

@@ -1,7 +1,7 @@
 /**
  * Telemetry with implausible times, through the real ingest writer on the embedded DB with the clock
- * stopped at 2026-11-01 12:00 UTC: a reading more than 10 minutes (the default skew) after it, or before
- * 2000, goes to quarantine as 'implausible_time' with the reason, never into readings; it does not move
+ * stopped at 2026-11-01 12:00 UTC: a reading more than 10 minutes (the default skew) after it, before
+ * 1990 (the readings core's EARLIEST_READING) or before its meter's installation day, goes to quarantine as 'implausible_time' with the reason, never into readings; it does not move
  * the meter's last_seen_at (a year-9999 reading would otherwise silence its alerts for ever).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ describe('implausible reading times', () => {
     expect(await quarantined()).toEqual([
       { seq: 3, reason: 'implausible_time', detail: "time 2026-11-01T12:10:01Z is more than 10 min after the head-end's clock (2026-11-01T12:00:00.000Z); check the gateway's clock" },
       { seq: 4, reason: 'implausible_time', detail: "time 9999-12-31T23:59:59Z is more than 10 min after the head-end's clock (2026-11-01T12:00:00.000Z); check the gateway's clock" },
-      { seq: 5, reason: 'implausible_time', detail: "time 1970-01-01T00:00:00Z is before 2000-01-01; the gateway's clock is probably not set" },
+      { seq: 5, reason: 'implausible_time', detail: "time 1970-01-01T00:00:00Z is before 1990-01-01; the gateway's clock is probably not set" },
     ]);
     // The meter was last seen at its latest plausible reading, not in 9999.
     const seen = (await opened.db.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM meters WHERE id = $1', [m1])).rows[0].last_seen_at;
@@ -61,5 +61,24 @@ describe('implausible reading times', () => {
     const strict = await writeReadings(opened.db, [readings(fx.gatewayId, [{ seq: 11, address: '2', value: 6, time: '2026-11-01T12:00:01Z' }])], { clock, maxFutureSkewMs: 0 });
     expect(strict.quarantined).toEqual({ implausible_time: 1 });
     expect(await stored(m2)).toEqual([]);
+  });
+
+  it('a gateway whose clock reset to 2000-01-01 (its first binding reaches back for ever): readings before the meter was installed are quarantined', async () => {
+    const rtc = await registerGateway(opened.db, 'gw-rtc', 1);
+    const [m] = rtc.meterIds;
+    // Installed 2026-10-15 in a Moscow building (UTC+3): that day starts at 2026-10-14T21:00:00Z.
+    await opened.db.query(`UPDATE meters SET installed_on = '2026-10-15' WHERE id = $1`, [m]);
+    const res = await writeReadings(opened.db, [readings('gw-rtc', [
+      { seq: 1, address: '1', value: 7, time: '2000-01-01T00:05:00Z' }, // the reset RTC: after 1990, 26 years early
+      { seq: 2, address: '1', value: 8, time: '2026-10-14T20:59:59Z' }, // 23:59:59 MSK on the 14th: the day before
+      { seq: 3, address: '1', value: 9, time: '2026-10-14T21:00:00Z' }, // 00:00 MSK on the 15th: the day itself
+    ])], { clock });
+    expect(res).toEqual({ stored: 1, duplicates: 0, quarantined: { implausible_time: 2 } });
+    expect(await stored(m)).toEqual(['2026-10-14T21:00:00.000Z']);
+    const q = (await opened.db.query<{ seq: number; detail: string }>("SELECT seq, detail FROM quarantine WHERE gateway_id = 'gw-rtc' ORDER BY seq")).rows;
+    expect(q).toEqual([
+      { seq: 1, detail: `time 2000-01-01T00:05:00Z is before meter ${m} was installed (2026-10-15); check the gateway's clock` },
+      { seq: 2, detail: `time 2026-10-14T20:59:59Z is before meter ${m} was installed (2026-10-15); check the gateway's clock` },
+    ]);
   });
 });

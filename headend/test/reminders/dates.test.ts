@@ -17,18 +17,19 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { defineReminderJobs, REMINDERS_JOB } from '../../src/reminders/index.js';
 import { waitFor } from '../alerts/receivers.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
+import { handValues } from '../edge-instants.js';
 
-const DATES = [
-  { name: '2026-03-01 12:00 MSK', now: '2026-03-01T12:00:00+03:00', day: '2026-03-01', kind: 'window_open', window: { start: '2026-03-01', end: '2026-03-31' } },
-  // The year's last half hour (UTC 20:30, the same day): due today.
-  { name: '2027-12-31 23:30 MSK', now: '2027-12-31T23:30:00+03:00', day: '2027-12-31', kind: 'window_due', window: { start: '2027-12-01', end: '2027-12-31' } },
-  // Moscow's new year; UTC still says 2027-12-31 21:00 (it would be December's 'window_due').
-  { name: '2028-01-01 00:00 MSK', now: '2028-01-01T00:00:00+03:00', day: '2028-01-01', kind: 'window_open', window: { start: '2028-01-01', end: '2028-01-31' } },
+// By hand, per instant's Moscow date (a UTC date would turn each new-month instant into the previous
+// month's last day: 'window_due' of that month).
+const DATES = handValues({
+  '2026-03-01 12:00 MSK': { day: '2026-03-01', kind: 'window_open', window: { start: '2026-03-01', end: '2026-03-31' } },
+  // The year's last half hour: due today.
+  '2027-12-31 23:30 MSK': { day: '2027-12-31', kind: 'window_due', window: { start: '2027-12-01', end: '2027-12-31' } },
+  '2028-01-01 00:00 MSK': { day: '2028-01-01', kind: 'window_open', window: { start: '2028-01-01', end: '2028-01-31' } },
   // Leap day: day 31 is the 29th.
-  { name: '2028-02-29 12:00 MSK', now: '2028-02-29T12:00:00+03:00', day: '2028-02-29', kind: 'window_due', window: { start: '2028-02-01', end: '2028-02-29' } },
-  // March in Moscow; UTC is still on the leap day (21:30).
-  { name: '2028-03-01 00:30 MSK', now: '2028-03-01T00:30:00+03:00', day: '2028-03-01', kind: 'window_open', window: { start: '2028-03-01', end: '2028-03-31' } },
-] as const;
+  '2028-02-29 12:00 MSK': { day: '2028-02-29', kind: 'window_due', window: { start: '2028-02-01', end: '2028-02-29' } },
+  '2028-03-01 00:30 MSK': { day: '2028-03-01', kind: 'window_open', window: { start: '2028-03-01', end: '2028-03-31' } },
+});
 
 const prefix = `amrtest-reminder-dates-${process.pid}`;
 let h: Harness;
