@@ -15,6 +15,7 @@ import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { applyRetention, runPolicyJobs } from './policies.js';
 import { startFeatures, type Features } from './features.js';
+import { createApiServer } from '../api/index.js';
 import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
@@ -162,16 +163,13 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
 
     let httpUrl: string | null = null;
     if (opts.api !== false) {
-      const api = await loadApi(logger);
-      if (api) {
-        // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
-        const readDb = await openReadDb(db, config, (m) => logger.info(m));
-        cleanups.push(() => readDb.close());
-        const app = await api({ db, readDb: readDb.db, config, logger, registry, jobs, clock: opts.clock } as never);
-        httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-        cleanups.push(() => app.close());
-        logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
-      }
+      // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
+      const readDb = await openReadDb(db, config, (m) => logger.info(m));
+      cleanups.push(() => readDb.close());
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock });
+      httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+      cleanups.push(() => app.close());
+      logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
     }
     return {
       db,
@@ -189,22 +187,6 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     };
   } catch (e) {
     await close();
-    throw e;
-  }
-}
-
-type CreateApi = (deps: unknown) => Promise<{ listen(o: { host: string; port: number }): Promise<string>; close(): Promise<void> }>;
-
-/** The API module is optional at start-up (built by another part of the project). */
-async function loadApi(logger: Logger): Promise<CreateApi | null> {
-  try {
-    const mod = (await import('../api/index.js')) as { createApiServer?: CreateApi };
-    return mod.createApiServer ?? null;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      logger.warn('API module not present; running without HTTP API');
-      return null;
-    }
     throw e;
   }
 }
