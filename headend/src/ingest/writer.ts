@@ -42,10 +42,10 @@ export interface WriteOptions {
   maxFutureSkewMs?: number;
 }
 
-export const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
+const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
 
 /** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [EARLIEST_READING, now + skew]. */
-export function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
+function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
   for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
     const ms = Date.parse(t);
     if (!Number.isFinite(ms)) return `time ${t} is not a valid instant`;
