@@ -98,6 +98,19 @@ export function windowState(today: LocalDate, startDay: number, endDay: number):
 /** The collection period (its first day) a reading entered today belongs to: the open window, else the last one. */
 export const periodOf = (w: WindowState): LocalDate => (w.open ? w.periodStart : w.lastStart);
 
+export interface Period { today: LocalDate; window: WindowState; time: Date }
+
+/**
+ * Where "now" falls for a meter: its window and the instant its period's readings are dated (local
+ * midnight of the window's first day, so every entry of one window is one instant). The entry's
+ * dating (readings/judge.ts entryInstant) and the residents' "submitted this period" both use it.
+ */
+export function periodFor(now: Date, timezone: string, s: Pick<CollectionSettings, 'window_start_day' | 'window_end_day'>): Period {
+  const today = localDate(now, timezone);
+  const window = windowState(today, s.window_start_day, s.window_end_day);
+  return { today, window, time: localMidnight(periodOf(window), timezone) };
+}
+
 export interface PriorReading { time: Date; value: number }
 
 export interface MeterFacts {

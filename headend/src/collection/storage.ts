@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
-import { DEFAULT_SETTINGS, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type WindowState, type LocalDate } from './rules.js';
+import { DEFAULT_SETTINGS, type CollectionSettings } from './rules.js';
 
 export const SETTINGS_COLUMNS = 'enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor';
 
@@ -33,11 +33,5 @@ export async function loadMeters(q: Queryable, ids: number[]): Promise<Map<numbe
   return new Map(rows.map((r) => [Number(r.id), r]));
 }
 
-export interface Period { today: LocalDate; window: WindowState; time: Date }
-
-/** Where "now" falls for a meter: its window and the instant its period's readings are dated. */
-export function periodFor(now: Date, timezone: string, s: CollectionSettings): Period {
-  const today = localDate(now, timezone);
-  const window = windowState(today, s.window_start_day, s.window_end_day);
-  return { today, window, time: localMidnight(periodOf(window), timezone) };
-}
+/** Pure, beside the window rules (readings/judge.ts dates entries by it); here for the callers that load settings. */
+export { periodFor, type Period } from './rules.js';
