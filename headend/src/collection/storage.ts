@@ -5,6 +5,7 @@
  */
 import type { Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
+import { sourceRankSql } from '../billing/provenance.js';
 import { DEFAULT_SETTINGS, type CollectionSettings } from './rules.js';
 
 export const SETTINGS_COLUMNS = 'enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor';
@@ -35,3 +36,19 @@ export async function loadMeters(q: Queryable, ids: number[]): Promise<Map<numbe
 
 /** Pure, beside the window rules (readings/judge.ts dates entries by it); here for the callers that load settings. */
 export { periodFor, type Period } from './rules.js';
+
+export interface LastReading { time: Date; value: number | null; source: string; received_at: Date; version: number }
+
+/**
+ * The latest reading of each (meter, register) in one query, as the resident's list shows it: the
+ * latest instant, then provenance (staff/import > telemetry > resident), then the latest version.
+ * Keyed `${meterId}|${quantity}`.
+ */
+export async function lastReadings(q: Queryable, meterIds: readonly number[], quantities: readonly string[]): Promise<Map<string, LastReading>> {
+  if (!meterIds.length || !quantities.length) return new Map();
+  const { rows } = await q.query<LastReading & { meter_id: string; quantity: string }>(
+    `SELECT DISTINCT ON (meter_id, quantity) meter_id, quantity, time, value, source, received_at, version FROM readings r
+      WHERE meter_id = ANY($1::bigint[]) AND quantity = ANY($2::text[])
+      ORDER BY meter_id, quantity, time DESC, ${sourceRankSql('r')} DESC, version DESC`, [[...meterIds], [...quantities]]);
+  return new Map(rows.map(({ meter_id, quantity, ...r }) => [`${Number(meter_id)}|${quantity}`, { ...r, version: Number(r.version) }]));
+}
