@@ -117,7 +117,7 @@ export async function listReplacements(q: Queryable, meterId: number): Promise<R
 }
 
 /** Live (not undone) replacements touching any of the meters. */
-async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementRecord[]> {
+export async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementRecord[]> {
   const { rows } = await q.query(
     `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND (r.old_meter_id = ANY($1::bigint[]) OR r.new_meter_id = ANY($1::bigint[])) ORDER BY r.replaced_at, r.id`, [meterIds]);
   return rows.map(rec);

@@ -2,8 +2,8 @@
  * The cases a billing auditor, another organisation's user and a careless office try against the
  * readings core, through the real head-end (fastify + embedded PGlite-TimescaleDB, clock injected):
  * another organisation's meter id, an inspector's zone batch with a zone repeated or left out, a
- * correction against the next reading and its bill, and a 25–5 window across the year end billed through
- * consumption.ts.
+ * correction against the next reading and its bill, a 25–5 window across the year end billed through
+ * consumption.ts, and a meter replaced mid-month in the resident's history against the bill.
  *
  * Organisation A: building in Moscow (UTC+3), flat 1. Organisation B: its own building and flat.
  * Windows 15–25 unless a test sets another; a window entry is dated local midnight of the window's
@@ -146,5 +146,35 @@ describe('a 25–5 window across the year end', () => {
     expect((await volume([hw], MONTH.jan)).status).toBe('no_reading');
     // November's window reading is November's: no reading before it, so November has nothing to count from.
     expect((await volume([hw], MONTH.nov)).status).toBe('no_reading');
+  });
+});
+
+describe("a meter replaced mid-month in the resident's history", () => {
+  it("the old meter's month ends at its removal reading, the new one's starts at its installation reading: 3 + 4 = 7 m³, as billed", async () => {
+    // 10 Dec 12:00 MSK: the kitchen meter (110 in November) removed at 113, the new one installed at 0.
+    now = new Date('2026-12-10T09:00:00Z');
+    const rep = await h.call('POST', `/meters/${kitchen}/replacement`, h.adminToken, {
+      replaced_at: '2026-12-10T09:00:00Z', removal_reading: 113, installation_reading: 0, work_order: 'WO-K', new_meter: { make: 'Pulsar', serial_number: 'A-CW-K2', register_digits: 5 },
+    });
+    expect(rep.status).toBe(201);
+    const fresh = rep.body.new_meter.id as number;
+    // December's window (20 Dec): the new meter reads 4, 4 − 0 since its installation.
+    now = new Date('2026-12-20T09:00:00Z');
+    const dec = await h.call('POST', '/resident/readings', residentA, { readings: [{ meter_id: fresh, value: 4 }] });
+    expect(dec.status).toBe(201);
+    expect(dec.body.readings[0]).toMatchObject({ time: '2026-12-14T21:00:00.000Z', consumption: 4 });
+    const hist = await h.call('GET', '/resident/history?months=3', residentA);
+    expect(hist.status).toBe(200);
+    const of = (id: number) => hist.body.meters.find((m: { meter_id: number }) => m.meter_id === id)?.months;
+    // Old meter: 100 (Oct) · 110 (Nov, +10) · 113 removal (Dec, +3).
+    expect(of(kitchen)).toEqual([
+      { month: '2026-10', value: 100, consumption: null },
+      { month: '2026-11', value: 110, consumption: 10 },
+      { month: '2026-12', value: 113, consumption: 3 },
+    ]);
+    // New meter: installed at 0 on 10 Dec, 4 in the window: +4 in December.
+    expect(of(fresh)).toEqual([{ month: '2026-12', value: 4, consumption: 4 }]);
+    // The bill of the metering point across the swap: (113 − 110) + (4 − 0) = 7 = 3 + 4.
+    expect(await volume([kitchen, fresh], MONTH.dec)).toMatchObject({ status: 'measured', quantity: 7, via: 'replacement' });
   });
 });
