@@ -1,6 +1,6 @@
 /**
- * Collection storage: effective settings, the meters a collection route works on, and where "now"
- * falls in a meter's window. Readings are judged and written by src/readings (write.ts), not here.
+ * Collection storage: effective settings, the row of a resident's meter, the last reading of each
+ * register a resident sees, and where "now" falls in a meter's window. Readings are judged and written by src/readings (write.ts), not here.
  * Callers pass the transaction handle.
  */
 import type { Queryable } from '../db/types.js';
@@ -24,14 +24,6 @@ export interface MeterRow {
   serial_number: string; identifier: string | null; next_verification_on: string | null; timezone: string;
   /** Tariff zones (registers energy_t1_kwh …): 1 = a single register. */
   zones: number;
-}
-
-export async function loadMeters(q: Queryable, ids: number[]): Promise<Map<number, MeterRow>> {
-  const { rows } = await q.query<MeterRow>(
-    `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status,
-            m.serial_number, m.identifier, to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones
-       FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = ANY($1::bigint[])`, [ids]);
-  return new Map(rows.map((r) => [Number(r.id), r]));
 }
 
 /** Pure, beside the window rules (readings/judge.ts dates entries by it); here for the callers that load settings. */

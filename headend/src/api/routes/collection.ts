@@ -5,13 +5,12 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createUser, issueToken, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { createUser, issueToken, requireBuilding, requireOwned, requirePermission, type Principal } from '../../auth/index.js';
 import { randomSecret } from '../../auth/password.js';
 import { audit } from '../../audit/index.js';
 import { ttlSeconds } from '../config.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import type { Queryable } from '../queryable.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
 import { SignInLimiter } from '../../collection/sign-in-limit.js';
@@ -19,7 +18,7 @@ import { rightsFor, writeReadings, type WriteItem } from '../../readings/write.j
 import { monthlyHistory } from '../../readings/history.js';
 import { registerQuantity, zoneQuantities, type Resource as ResourceName } from '@amr/protocols';
 import { periodFor, summarise, type CollectionSettings } from '../../collection/rules.js';
-import { effectiveSettings, lastReadings, loadMeters, SETTINGS_COLUMNS, type LastReading, type MeterRow } from '../../collection/storage.js';
+import { effectiveSettings, lastReadings, SETTINGS_COLUMNS, type LastReading, type MeterRow } from '../../collection/storage.js';
 
 const SettingsRow = z.object({
   id: Id, building_id: Id.nullable(), resource: z.string().nullable(), enabled: z.boolean(), window_start_day: z.number(), window_end_day: z.number(),
@@ -70,17 +69,6 @@ const residentOnly = (p: Principal) => {
   if (p.role !== 'resident' || p.premiseIds === null) throw new HttpError(403, 'forbidden', 'only residents use /resident routes');
   return p.premiseIds;
 };
-
-/** Meters named in a batch, each visible and belonging where the route says; else 404 naming it. */
-async function batchMeters(q: Queryable, p: Principal, ids: number[], belongs: (m: MeterRow) => boolean): Promise<Map<number, MeterRow>> {
-  const meters = await loadMeters(q, ids);
-  for (const id of ids) {
-    const m = meters.get(id);
-    if (!m || !belongs(m)) throw notFound(`meter ${id}`);
-    requirePremise(p, m.premise_id, m.building_id, `meter ${id}`);
-  }
-  return meters;
-}
 
 const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: number }>): WriteItem[] =>
   rs.map((r, i) => ({ meterId: r.meter_id, value: r.value, zone: r.zone, path: `readings.${i}` }));
@@ -228,7 +216,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     residentOnly(p);
-    await batchMeters(db, p, [req.params.id], () => true);
+    await requireOwned(db, p, 'meter', req.params.id);
     await db.query(`INSERT INTO resident_meter_labels (user_id, meter_id, label) VALUES ($1,$2,$3)
                     ON CONFLICT (user_id, meter_id) DO UPDATE SET label = EXCLUDED.label, updated_at = now()`, [p.id, req.params.id, req.body.label]);
     return { meter_id: req.params.id, label: req.body.label };
@@ -267,8 +255,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:enter');
     const saved = await db.tx(async (q) => {
-      const pr = (await q.query<{ building_id: string }>('SELECT building_id FROM premises WHERE id = $1', [req.params.id])).rows[0];
-      requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
+      await requireOwned(q, p, 'premise', req.params.id);
       return writeReadings(q, entryItems(req.body.readings), {
         source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: app.clock(),
         confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
