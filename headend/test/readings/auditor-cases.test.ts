@@ -3,7 +3,8 @@
  * readings core, through the real head-end (fastify + embedded PGlite-TimescaleDB, clock injected):
  * another organisation's meter id, an inspector's zone batch with a zone repeated or left out, a
  * correction against the next reading and its bill, a 25–5 window across the year end billed through
- * consumption.ts, and a meter replaced mid-month in the resident's history against the bill.
+ * consumption.ts, a meter replaced mid-month in the resident's history against the bill, and a drop
+ * that the register's digits would allow but the meter's usual use does not, in the history and the bill.
  *
  * Organisation A: building in Moscow (UTC+3), flat 1. Organisation B: its own building and flat.
  * Windows 15–25 unless a test sets another; a window entry is dated local midnight of the window's
@@ -12,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { loadPointConsumption } from '../../src/readings/consumption-store.js';
+import { insertVersion } from '../../src/readings/write-store.js';
 
 let now = new Date('2026-10-20T09:00:00Z');
 let h: Harness;
@@ -176,5 +178,31 @@ describe("a meter replaced mid-month in the resident's history", () => {
     expect(of(fresh)).toEqual([{ month: '2026-12', value: 4, consumption: 4 }]);
     // The bill of the metering point across the swap: (113 − 110) + (4 − 0) = 7 = 3 + 4.
     expect(await volume([kitchen, fresh], MONTH.dec)).toMatchObject({ status: 'measured', quantity: 7, via: 'replacement' });
+  });
+});
+
+describe("a drop the digits allow but the usual use does not: the resident's history shows what billing counts", () => {
+  it('915 → 3 on a 3-digit register would be 1000 − 915 + 3 = 88 m³, against a usual of about 5 a month: refused on entry, no consumption in the history, not billed', async () => {
+    now = new Date('2026-12-20T09:00:00Z');
+    const r = await h.call('POST', '/meters', h.adminToken, { make: 'X', installed_on: '2020-01-10', placement: 'apartment', premise_id: flatA, resource: 'cold_water', serial_number: 'A-CW-3', register_digits: 3 });
+    const bath = r.body.id as number;
+    // 15 Aug … 15 Nov 00:00 Moscow: 900, 905, 910, 915 — 5 m³ a month.
+    for (const [time, value] of [['2026-08-14T21:00:00Z', 900], ['2026-09-14T21:00:00Z', 905], ['2026-10-14T21:00:00Z', 910], ['2026-11-14T21:00:00Z', 915]] as const) {
+      expect((await h.call('POST', `/meters/${bath}/readings`, engineer, { time, value })).status).toBe(201);
+    }
+    // Usual: (915 − 900) / (92 days / 30.44) = 15 / 3.0223 = 4.963 m³ a month. 88 ≤ 10 % of 1000 (100),
+    // but > 10 × 4.963 × 1 month (49.6): not a plausible rollover.
+    const refused = await h.call('POST', '/resident/readings', residentA, { readings: [{ meter_id: bath, value: 3 }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details[0].message).toContain("it would be 88, far more than this meter's usual 4.963 a month");
+    // The same value stored before this check existed (a legacy import): the history must not call it 88 m³.
+    await h.opened.db.tx((q) => insertVersion(q, { meterId: bath, time: new Date('2026-12-14T21:00:00Z'), quantity: 'volume_m3', value: 3, source: 'import', createdBy: 'legacy' }));
+    const hist = await h.call('GET', '/resident/history?months=3', residentA);
+    expect(hist.body.meters.find((m: { meter_id: number }) => m.meter_id === bath).months).toEqual([
+      { month: '2026-10', value: 910, consumption: 5 },
+      { month: '2026-11', value: 915, consumption: 5 },
+      { month: '2026-12', value: 3, consumption: null },
+    ]);
+    expect((await volume([bath], MONTH.dec)).status).toBe('implausible_drop');
   });
 });
