@@ -29,7 +29,7 @@ import { averageMonthly, fmt, highConsumptionWarning, localDate, periodFor, wind
 /** Where a written reading comes from. 'estimate' fills a gap; 'telemetry' does not come through here (ingest). */
 export type WriteSource = 'resident' | 'staff' | 'import' | 'estimate';
 
-/** What the caller may do, decided once from the principal (rights.ts). */
+/** What the caller may do, decided once from the principal (write.ts rightsFor). */
 export interface WriteRights {
   /** May write readings of this source at all. */
   write: boolean;
