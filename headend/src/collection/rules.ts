@@ -113,10 +113,8 @@ export function periodFor(now: Date, timezone: string, s: Pick<CollectionSetting
 
 export interface PriorReading { time: Date; value: number }
 
+/** What the average and the high-consumption warning need of a meter's readings (the judge has the meter itself). */
 export interface MeterFacts {
-  meterId: number;
-  /** Verification due date (YYYY-MM-DD), if known. */
-  nextVerificationOn: string | null;
   /** The latest reading before this period (current version); a new meter: its installation reading. */
   previous: PriorReading | null;
   /** The earliest reading in the 3 months before `previous`, for the average. */
@@ -131,7 +129,7 @@ const MONTH_MS = 30.44 * 86_400_000;
  * Average monthly consumption over the 3 months before the previous reading, or null when there is
  * less than 2 months of history to average (then no warning is given rather than a noisy one).
  */
-export function averageMonthly(f: Pick<MeterFacts, 'previous' | 'earliestInThreeMonths' | 'registerDigits'>): number | null {
+export function averageMonthly(f: MeterFacts): number | null {
   const { previous: p, earliestInThreeMonths: e } = f;
   if (!p || !e) return null;
   const months = (p.time.getTime() - e.time.getTime()) / MONTH_MS;

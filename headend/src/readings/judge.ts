@@ -232,7 +232,7 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
       warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);
     }
   } else if (consumption !== null && via === 'plain' && manual) {
-    const w = highConsumptionWarning(id, consumption, time, { meterId: id, nextVerificationOn: null, previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
+    const w = highConsumptionWarning(id, consumption, time, { previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
     if (w) warnings.push(w);
   }
   return { ok: true, time, consumption, via, warnings };
