@@ -98,12 +98,23 @@ export function windowState(today: LocalDate, startDay: number, endDay: number):
 /** The collection period (its first day) a reading entered today belongs to: the open window, else the last one. */
 export const periodOf = (w: WindowState): LocalDate => (w.open ? w.periodStart : w.lastStart);
 
+export interface Period { today: LocalDate; window: WindowState; time: Date }
+
+/**
+ * Where "now" falls for a meter: its window and the instant its period's readings are dated (local
+ * midnight of the window's first day, so every entry of one window is one instant). The entry's
+ * dating (readings/judge.ts entryInstant) and the residents' "submitted this period" both use it.
+ */
+export function periodFor(now: Date, timezone: string, s: Pick<CollectionSettings, 'window_start_day' | 'window_end_day'>): Period {
+  const today = localDate(now, timezone);
+  const window = windowState(today, s.window_start_day, s.window_end_day);
+  return { today, window, time: localMidnight(periodOf(window), timezone) };
+}
+
 export interface PriorReading { time: Date; value: number }
 
+/** What the average and the high-consumption warning need of a meter's readings (the judge has the meter itself). */
 export interface MeterFacts {
-  meterId: number;
-  /** Verification due date (YYYY-MM-DD), if known. */
-  nextVerificationOn: string | null;
   /** The latest reading before this period (current version); a new meter: its installation reading. */
   previous: PriorReading | null;
   /** The earliest reading in the 3 months before `previous`, for the average. */
@@ -118,7 +129,7 @@ const MONTH_MS = 30.44 * 86_400_000;
  * Average monthly consumption over the 3 months before the previous reading, or null when there is
  * less than 2 months of history to average (then no warning is given rather than a noisy one).
  */
-export function averageMonthly(f: Pick<MeterFacts, 'previous' | 'earliestInThreeMonths' | 'registerDigits'>): number | null {
+export function averageMonthly(f: MeterFacts): number | null {
   const { previous: p, earliestInThreeMonths: e } = f;
   if (!p || !e) return null;
   const months = (p.time.getTime() - e.time.getTime()) / MONTH_MS;

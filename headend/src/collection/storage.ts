@@ -1,11 +1,12 @@
 /**
- * Collection storage: effective settings, the meters a collection route works on, and where "now"
- * falls in a meter's window. Readings are judged and written by src/readings (write.ts), not here.
+ * Collection storage: effective settings, the row of a resident's meter, the last reading of each
+ * register a resident sees, and where "now" falls in a meter's window. Readings are judged and written by src/readings (write.ts), not here.
  * Callers pass the transaction handle.
  */
 import type { Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
-import { DEFAULT_SETTINGS, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type WindowState, type LocalDate } from './rules.js';
+import { sourceRankSql } from '../billing/provenance.js';
+import { DEFAULT_SETTINGS, type CollectionSettings } from './rules.js';
 
 export const SETTINGS_COLUMNS = 'enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor';
 
@@ -25,19 +26,21 @@ export interface MeterRow {
   zones: number;
 }
 
-export async function loadMeters(q: Queryable, ids: number[]): Promise<Map<number, MeterRow>> {
-  const { rows } = await q.query<MeterRow>(
-    `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status,
-            m.serial_number, m.identifier, to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones
-       FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = ANY($1::bigint[])`, [ids]);
-  return new Map(rows.map((r) => [Number(r.id), r]));
-}
+/** Pure, beside the window rules (readings/judge.ts dates entries by it); here for the callers that load settings. */
+export { periodFor, type Period } from './rules.js';
 
-export interface Period { today: LocalDate; window: WindowState; time: Date }
+export interface LastReading { time: Date; value: number | null; source: string; received_at: Date; version: number }
 
-/** Where "now" falls for a meter: its window and the instant its period's readings are dated. */
-export function periodFor(now: Date, timezone: string, s: CollectionSettings): Period {
-  const today = localDate(now, timezone);
-  const window = windowState(today, s.window_start_day, s.window_end_day);
-  return { today, window, time: localMidnight(periodOf(window), timezone) };
+/**
+ * The latest reading of each (meter, register) in one query, as the resident's list shows it: the
+ * latest instant, then provenance (staff/import > telemetry > resident), then the latest version.
+ * Keyed `${meterId}|${quantity}`.
+ */
+export async function lastReadings(q: Queryable, meterIds: readonly number[], quantities: readonly string[]): Promise<Map<string, LastReading>> {
+  if (!meterIds.length || !quantities.length) return new Map();
+  const { rows } = await q.query<LastReading & { meter_id: string; quantity: string }>(
+    `SELECT DISTINCT ON (meter_id, quantity) meter_id, quantity, time, value, source, received_at, version FROM readings r
+      WHERE meter_id = ANY($1::bigint[]) AND quantity = ANY($2::text[])
+      ORDER BY meter_id, quantity, time DESC, ${sourceRankSql('r')} DESC, version DESC`, [[...meterIds], [...quantities]]);
+  return new Map(rows.map(({ meter_id, quantity, ...r }) => [`${Number(meter_id)}|${quantity}`, { ...r, version: Number(r.version) }]));
 }

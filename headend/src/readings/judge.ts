@@ -24,12 +24,12 @@
  *      entry where staff already took the reading is refused with the staff's value.
  */
 import { registerModulus, rolloverConsumption, ROLLOVER_MAX_SHARE } from '../vee/register.js';
-import { averageMonthly, fmt, highConsumptionWarning, localDate, localMidnight, periodOf, windowState, type CollectionSettings, type LocalDate, type PriorReading, type WindowState } from '../collection/rules.js';
+import { averageMonthly, fmt, highConsumptionWarning, localDate, periodFor, windowState, type CollectionSettings, type PriorReading } from '../collection/rules.js';
 
 /** Where a written reading comes from. 'estimate' fills a gap; 'telemetry' does not come through here (ingest). */
 export type WriteSource = 'resident' | 'staff' | 'import' | 'estimate';
 
-/** What the caller may do, decided once from the principal (rights.ts). */
+/** What the caller may do, decided once from the principal (write.ts rightsFor). */
 export interface WriteRights {
   /** May write readings of this source at all. */
   write: boolean;
@@ -113,13 +113,11 @@ const refuse = (code: RefusalCode, reason: string): Judgement => ({ ok: false, c
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The instant a window entry (no explicit time) is dated, and whether it is outside the window. */
-export function entryInstant(now: Date, timezone: string, s: CollectionSettings): { time: Date; window: WindowState; today: LocalDate; inWindow: boolean } {
-  const today = localDate(now, timezone);
-  const window = windowState(today, s.window_start_day, s.window_end_day);
+export function entryInstant(now: Date, timezone: string, s: CollectionSettings): { time: Date; inWindow: boolean } {
+  const p = periodFor(now, timezone, s);
   // In the window: the window's start, so every entry of one window is one instant (re-entries are
   // versions) and billing attributes it to the window's month. Outside it (privileged): when taken.
-  if (window.open) return { time: localMidnight(periodOf(window), timezone), window, today, inWindow: true };
-  return { time: now, window, today, inWindow: false };
+  return p.window.open ? { time: p.time, inWindow: true } : { time: now, inWindow: false };
 }
 
 /** Whether a given instant lies inside a collection window (in the building's time zone). */
@@ -234,7 +232,7 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
       warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);
     }
   } else if (consumption !== null && via === 'plain' && manual) {
-    const w = highConsumptionWarning(id, consumption, time, { meterId: id, nextVerificationOn: null, previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
+    const w = highConsumptionWarning(id, consumption, time, { previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
     if (w) warnings.push(w);
   }
   return { ok: true, time, consumption, via, warnings };

@@ -56,12 +56,6 @@ const countingSql = (where: string, order: 'DESC' | 'ASC') =>
 /** The counting reading before/after an instant. */
 const neighbourSql = (cmp: '<' | '>', order: 'DESC' | 'ASC') => countingSql(`time ${cmp} $3`, order);
 
-/** The facts of one reading: the batch path with one key (one set of SQL rules for both). */
-export async function loadNeighbourFacts(q: Queryable, m: MeterRowForWrite, quantity: string, time: Date): Promise<NeighbourFacts> {
-  const [{ earliestBeforeInstant: _e, ...facts }] = await loadNeighbourFactsBatch(q, [{ m, quantity, time }]);
-  return facts;
-}
-
 export function unitOf(quantity: string): string {
   return (QUANTITIES as Record<string, { unit: string }>)[quantity]?.unit ?? '';
 }
@@ -129,9 +123,9 @@ const earliestSql = countingSql(`time >= $3::timestamptz - interval '3 months 5 
 const earliestBeforeSql = countingSql(`time >= $3::timestamptz - interval '3 months 5 days' AND time < $3`, 'ASC');
 
 /**
- * loadNeighbourFacts for many keys with a constant number of queries: one for the readings around
- * every instant (LATERAL joins over unnest), one for the replacements at the instants, one for what
- * the premises could plausibly use. Same SQL rules as the single path (neighbourSql is shared).
+ * The judge's facts (NeighbourFacts) for many keys with a constant number of queries: one for the
+ * readings around every instant (LATERAL joins over unnest), one for the replacements at the instants,
+ * one for what the premises could plausibly use. One key is a batch of one: there is no single path.
  */
 export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactKey[]): Promise<BatchFacts[]> {
   if (!keys.length) return [];

@@ -17,7 +17,7 @@ import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { HttpError, type ErrorDetail } from '../http/errors.js';
 import { audit, type Actor } from '../audit/index.js';
-import { can, type Principal } from '../auth/index.js';
+import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
 import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
@@ -93,10 +93,10 @@ export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: stri
 
 function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
   if ('principal' in s) {
-    const p = s.principal;
-    if (p.buildingIds !== null && !p.buildingIds.has(m.buildingId)) return false;
-    if (p.premiseIds !== null && (m.premiseId === null || !p.premiseIds.has(m.premiseId))) return false;
-    if (p.organisationId !== null && p.organisationId !== m.orgId) return false;
+    // The organisation / building / premise rule is tenancy's (auth/tenancy.ts mayAccess), the same as
+    // every route's. A meter always has a building, so the organisations set (asked only of rows
+    // without one) is not needed: null.
+    if (!mayAccess(s.principal, { orgId: m.orgId, buildingId: m.buildingId, premiseId: m.premiseId }, null)) return false;
     if (s.premiseOnly !== undefined && m.premiseId !== s.premiseOnly) return false;
     if (s.buildingOnly !== undefined && m.buildingId !== s.buildingOnly) return false;
     if (s.buildingMetersOnly && m.premiseId !== null) return false;

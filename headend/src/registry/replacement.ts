@@ -117,7 +117,7 @@ export async function listReplacements(q: Queryable, meterId: number): Promise<R
 }
 
 /** Live (not undone) replacements touching any of the meters. */
-async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementRecord[]> {
+export async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementRecord[]> {
   const { rows } = await q.query(
     `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND (r.old_meter_id = ANY($1::bigint[]) OR r.new_meter_id = ANY($1::bigint[])) ORDER BY r.replaced_at, r.id`, [meterIds]);
   return rows.map(rec);
@@ -128,9 +128,9 @@ async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementReco
  * or null. Every path that writes a reading by hand asks this first.
  */
 export async function replacementReadingAt(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<ReplacementRecord | null> {
-  const { rows } = await q.query(
-    `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND r.replaced_at = $2::timestamptz AND (r.old_meter_id = $1 OR r.new_meter_id = $1)`, [meterId, time]);
-  return rows.map(rec).find((r) => r.quantity === quantity) ?? null;
+  // The batch with one key: one SQL rule for both.
+  const [r] = await replacementReadingsAt(q, [{ meterId, quantity, time: new Date(time) }]);
+  return r;
 }
 
 /** replacementReadingAt for many (meter, register, instant) keys in one query, in the keys' order. */

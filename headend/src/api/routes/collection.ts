@@ -5,23 +5,20 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createUser, issueToken, requireBuilding, requirePermission, requirePremise, type Principal } from '../../auth/index.js';
+import { createUser, issueToken, requireBuilding, requireOwned, requirePermission, type Principal } from '../../auth/index.js';
 import { randomSecret } from '../../auth/password.js';
 import { audit } from '../../audit/index.js';
 import { ttlSeconds } from '../config.js';
 import { HttpError, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import type { Queryable } from '../queryable.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from './context.js';
 import { issueAccessCode, redeemAccessCode } from '../../collection/access.js';
 import { SignInLimiter } from '../../collection/sign-in-limit.js';
 import { rightsFor, writeReadings, type WriteItem } from '../../readings/write.js';
 import { monthlyHistory } from '../../readings/history.js';
-import type { Resource as ResourceName } from '@amr/protocols';
-import { summarise } from '../../collection/rules.js';
-import { effectiveSettings, loadMeters, periodFor, SETTINGS_COLUMNS, type MeterRow } from '../../collection/storage.js';
-import { primaryQuantity } from '../services/readings.js';
-import { sourceRankSql } from '../../billing/provenance.js';
+import { registerQuantity, zoneQuantities, type Resource as ResourceName } from '@amr/protocols';
+import { periodFor, summarise, type CollectionSettings } from '../../collection/rules.js';
+import { effectiveSettings, lastReadings, SETTINGS_COLUMNS, type LastReading, type MeterRow } from '../../collection/storage.js';
 
 const SettingsRow = z.object({
   id: Id, building_id: Id.nullable(), resource: z.string().nullable(), enabled: z.boolean(), window_start_day: z.number(), window_end_day: z.number(),
@@ -72,17 +69,6 @@ const residentOnly = (p: Principal) => {
   if (p.role !== 'resident' || p.premiseIds === null) throw new HttpError(403, 'forbidden', 'only residents use /resident routes');
   return p.premiseIds;
 };
-
-/** Meters named in a batch, each visible and belonging where the route says; else 404 naming it. */
-async function batchMeters(q: Queryable, p: Principal, ids: number[], belongs: (m: MeterRow) => boolean): Promise<Map<number, MeterRow>> {
-  const meters = await loadMeters(q, ids);
-  for (const id of ids) {
-    const m = meters.get(id);
-    if (!m || !belongs(m)) throw notFound(`meter ${id}`);
-    requirePremise(p, m.premise_id, m.building_id, `meter ${id}`);
-  }
-  return meters;
-}
 
 const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: number }>): WriteItem[] =>
   rs.map((r, i) => ({ meterId: r.meter_id, value: r.value, zone: r.zone, path: `readings.${i}` }));
@@ -191,26 +177,30 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
          FROM meters m JOIN buildings b ON b.id = m.building_id
          LEFT JOIN resident_meter_labels l ON l.meter_id = m.id AND l.user_id = $2
         WHERE m.premise_id = ANY($1::bigint[]) AND m.status = 'active' ORDER BY m.premise_id, m.resource, m.id`, [[...premises], p.id]);
+    // Set-based: settings once per building and resource, the last readings of every register in one
+    // query (the embedded engine has a single connection; no query per meter and zone).
+    const settings = new Map<string, CollectionSettings>();
+    for (const m of rows) {
+      const k = `${m.building_id}|${m.resource}`;
+      if (!settings.has(k)) settings.set(k, await effectiveSettings(db, m.building_id, m.resource));
+    }
+    const registersOf = (m: MeterRow) => (Number(m.zones ?? 1) >= 2 ? zoneQuantities(Math.min(3, Number(m.zones))) : [registerQuantity(m.resource)]);
+    const lasts = await lastReadings(db, rows.map((m) => m.id), [...new Set(rows.flatMap(registersOf))]);
+    const shown = (r: LastReading) => ({ time: new Date(r.time).toISOString(), value: r.value, source: r.source, submitted_at: new Date(r.received_at).toISOString(), version: r.version });
     const items = [];
     for (const m of rows) {
-      const s = await effectiveSettings(db, m.building_id, m.resource);
+      const s = settings.get(`${m.building_id}|${m.resource}`)!;
       const period = periodFor(now, m.timezone, s);
-      const lastOf = async (quantity: string) => (await db.query<{ time: Date; value: number; source: string; received_at: Date; version: number }>(
-        `SELECT time, value, source, received_at, version FROM readings r WHERE meter_id = $1 AND quantity = $2 ORDER BY time DESC, ${sourceRankSql('r')} DESC, version DESC LIMIT 1`,
-        [m.id, quantity])).rows[0] ?? null;
       const zones = Number(m.zones ?? 1);
-      const zoneLast = [];
-      for (let z = 1; zones >= 2 && z <= Math.min(3, zones); z++) {
-        const r = await lastOf(`energy_t${z}_kwh`);
-        if (r) zoneLast.push({ zone: z, time: new Date(r.time).toISOString(), value: r.value, source: r.source, submitted_at: new Date(r.received_at).toISOString(), version: r.version });
-      }
-      // A zone meter's period counts as submitted by its day register.
-      const last = zones >= 2 ? await lastOf('energy_t1_kwh') : await lastOf(primaryQuantity(m.resource));
+      const regs = registersOf(m);
+      const zoneLast = zones >= 2 ? regs.flatMap((qn, i) => { const r = lasts.get(`${m.id}|${qn}`); return r ? [{ zone: i + 1, ...shown(r) }] : []; }) : [];
+      // A zone meter's period counts as submitted by its day register (the first).
+      const last = lasts.get(`${m.id}|${regs[0]}`) ?? null;
       const submitted = !!last && new Date(last.time).getTime() >= period.time.getTime();
       const w = period.window;
       items.push({
         id: m.id, premise_id: m.premise_id, resource: m.resource, serial_number: m.serial_number, label: m.label, next_verification_on: m.next_verification_on,
-        last_reading: last && { time: new Date(last.time).toISOString(), value: last.value, source: last.source, submitted_at: new Date(last.received_at).toISOString(), version: last.version },
+        last_reading: last && shown(last),
         submitted_this_period: submitted, enabled: s.enabled, integer_only: s.integer_only, zones, zone_readings: zoneLast,
         window: w.open ? { open: true as const, start: w.start, end: w.end, due: w.due } : { open: false as const, opens_on: w.opensOn, opens_in_days: w.opensInDays },
         _w: w,
@@ -226,7 +216,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     residentOnly(p);
-    await batchMeters(db, p, [req.params.id], () => true);
+    await requireOwned(db, p, 'meter', req.params.id);
     await db.query(`INSERT INTO resident_meter_labels (user_id, meter_id, label) VALUES ($1,$2,$3)
                     ON CONFLICT (user_id, meter_id) DO UPDATE SET label = EXCLUDED.label, updated_at = now()`, [p.id, req.params.id, req.body.label]);
     return { meter_id: req.params.id, label: req.body.label };
@@ -265,8 +255,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:enter');
     const saved = await db.tx(async (q) => {
-      const pr = (await q.query<{ building_id: string }>('SELECT building_id FROM premises WHERE id = $1', [req.params.id])).rows[0];
-      requirePremise(p, pr ? req.params.id : null, pr ? Number(pr.building_id) : null, 'premise');
+      await requireOwned(q, p, 'premise', req.params.id);
       return writeReadings(q, entryItems(req.body.readings), {
         source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: app.clock(),
         confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
