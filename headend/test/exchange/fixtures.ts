@@ -2,7 +2,7 @@
 import type { Queryable } from '../../src/api/queryable.js';
 import type { Harness } from '../api/harness.js';
 import type { Database } from '../../src/api/queryable.js';
-import { insertReadingVersion } from '../../src/api/services/readings.js';
+import { insertVersion as insertReadingVersion } from '../../src/readings/write-store.js';
 
 export interface Fixture { orgId: number; buildingId: number; meters: Record<string, number> }
 

@@ -5,12 +5,11 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { QuantityName } from '@amr/protocols';
+import { QuantityName, registerQuantity } from '@amr/protocols';
 import { premiseScopeSql, requireBuilding, requirePermission } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
 import { badRequest, conflict, notFound } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
-import { primaryQuantity } from '../services/readings.js';
 import { insertEstimates, lockMeter } from '../../readings/write-store.js';
 import { visibleMeter } from '../services/meters.js';
 import { refuseReplacementReading } from '../../registry/replacement.js';
@@ -72,7 +71,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
     const m = await visibleMeter(db, p, req.params.id);
     const { from, to, status, versions, limit } = req.query;
     orderedRange(from, to);
-    const quantity = primaryQuantity(m.resource);
+    const quantity = registerQuantity(m.resource);
     const rowsSql = versions === 'current'
       ? 'SELECT DISTINCT ON (time) * FROM readings WHERE meter_id = $1 AND quantity = $2 AND time >= $3 AND time < $4 ORDER BY time, version DESC'
       : 'SELECT * FROM readings WHERE meter_id = $1 AND quantity = $2 AND time >= $3 AND time < $4';
@@ -145,7 +144,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
     const b = req.body;
     const row = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
-      const quantity = b.quantity ?? primaryQuantity(m.resource);
+      const quantity = b.quantity ?? registerQuantity(m.resource);
       const reading = (await q.query(
         `SELECT version, value FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 AND ($4::int IS NULL OR version = $4)
           ORDER BY version DESC LIMIT 1`, [m.id, quantity, b.time, b.version ?? null])).rows[0];
@@ -184,7 +183,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
     if (new Date(b.from) >= new Date(b.to)) throw badRequest('from must be before to', [{ path: 'body.from', message: 'not before "to"' }]);
     const out = await db.tx(async (q) => {
       const m = await visibleMeter(q, p, req.params.id);
-      const quantity = primaryQuantity(m.resource);
+      const quantity = registerQuantity(m.resource);
       // Serialise with other writers of this meter (the write path's lock).
       await lockMeter(q, m.id);
       const current = `SELECT * FROM (SELECT DISTINCT ON (time) time, value, version FROM readings WHERE meter_id = $1 AND quantity = $2 AND %W ORDER BY time %O, version DESC) c
