@@ -15,7 +15,7 @@
  */
 import type { Queryable } from '../db/types.js';
 import {
-  annualHeatingCorrectionByPremise, areaNote, charge, heatingFallback, heatingMonthVolume, heatingShare, tariffFor, toBillingUnit,
+  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
   type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
 import { registerQuantity } from '@amr/protocols';
@@ -146,15 +146,15 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
     const accountId = accountOf.get(premiseId);
     if (!accountId) return;
     const parts = charge(t, volume);
-    lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: parts.reduce((s, p) => s + p.amount, 0), note });
+    lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: sumKopecks(parts.map((p) => p.amount)), note });
   };
   if (v.volume !== null && chargedAs !== null) {
     const why = fallback?.kind === 'building_average'
-      ? `no building heat meter reading this month; its average ${fallback.volume.toFixed(3)} Gcal over ${fallback.months.join(', ')}`
+      ? `no building heat meter reading this month; its average ${formatQuantity(fallback.volume)} Gcal over ${fallback.months.join(', ')}`
       : fallback?.kind === 'norm'
-        ? `no building heat meter reading this month${fallback.monthsWithoutReadingBefore > 0 ? ` nor the ${fallback.monthsWithoutReadingBefore} before` : ''}; norm ${fallback.normPerM2} Gcal/m² × ${totalArea} m² = ${fallback.volume.toFixed(3)} Gcal`
-        : chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal`
-          : `building heat meter ${v.volume.toFixed(3)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
+        ? `no building heat meter reading this month${fallback.monthsWithoutReadingBefore > 0 ? ` nor the ${fallback.monthsWithoutReadingBefore} before` : ''}; norm ${fallback.normPerM2} Gcal/m² × ${totalArea} m² = ${formatQuantity(fallback.volume)} Gcal`
+        : chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${formatQuantity(lastYearHeat!)} Gcal`
+          : `building heat meter ${formatQuantity(v.volume)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
     for (const s of heatingShare({ kind: 'season', monthHeat: v.volume }, shares)) {
       push(s.premiseId, s.volume, price, chargedAs, `heating by area (${chargedAs}): ${why} × ${areaNote(base, shares.find((x) => x.premiseId === s.premiseId)!.area)}`);
     }
@@ -172,11 +172,11 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
       const charged = new Map(rows.map((r) => [String(r.premise_id), Number(r.quantity)]));
       // Premises without an account were never charged: only the charged premises' shares are corrected.
       const corr = annualHeatingCorrectionByPremise(lastYearHeat, shares, charged).filter((c) => accountOf.has(c.premiseId));
-      const chargedHeat = rows.reduce((s, r) => s + Number(r.quantity), 0);
+      const chargedHeat = sumQuantities(rows.map((r) => Number(r.quantity)));
       summary.correction = { year: year - 1, actualHeat: lastYearHeat, chargedHeat };
       for (const c of corr) {
-        if (Math.abs(c.volume) < 1e-9) continue;
-        push(c.premiseId, c.volume, unitPrice(tariff), 'annual_correction', `annual heating correction for ${year - 1}: actual ${lastYearHeat.toFixed(3)} Gcal by area − charged`);
+        if (c.volume === 0) continue; // a decimal quantity (money.ts): nothing left to correct
+        push(c.premiseId, c.volume, unitPrice(tariff), 'annual_correction', `annual heating correction for ${year - 1}: actual ${formatQuantity(lastYearHeat)} Gcal by area − charged`);
       }
     }
   }

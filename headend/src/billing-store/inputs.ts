@@ -11,7 +11,7 @@ import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import type { RegisterPoint } from '../vee/index.js';
 import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
 import type { AttributedBy, RegisterConsumption } from '../readings/consumption.js';
-import { billedByArea, BillingRules, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { billedByArea, BillingRules, subtractQuantities, sumQuantities, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -81,11 +81,11 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
     if (BigInt(r.at) !== latest.get(`${r.period}|${r.meter_id}`) || r.adjustment_kind === 'reversal') continue;
     const k = `${r.period}|${r.method}`;
     const c = sums.get(k) ?? { period: r.period, method: r.method, quantity: 0 };
-    c.quantity += Number(r.quantity);
+    c.quantity = sumQuantities([c.quantity, Number(r.quantity)]);
     sums.set(k, c);
     if (r.method === 'average' || r.method === 'norm') {
       const acc = substituted.get(r.period) ?? [];
-      (r.parts ?? []).forEach((p, i) => { acc[i] = (acc[i] ?? 0) + Number(p.quantity); });
+      (r.parts ?? []).forEach((p, i) => { acc[i] = sumQuantities([acc[i] ?? 0, Number(p.quantity)]); });
       substituted.set(r.period, acc);
     }
   }
@@ -214,7 +214,7 @@ function coveredSubstitutes(opening: Date, period: string, timezone: string, sub
   const from = nextPeriod(localMonth(opening, timezone));
   const months = [...substituted.keys()].filter((p) => p >= from && p < period).sort();
   if (months.length === 0) return null;
-  const perRegister = Array.from({ length: registers }, (_, i) => months.reduce((s, p) => s + (registers === 1 ? substituted.get(p)!.reduce((a, b) => a + b, 0) : (substituted.get(p)![i] ?? 0)), 0));
+  const perRegister = Array.from({ length: registers }, (_, i) => sumQuantities(months.flatMap((p) => (registers === 1 ? substituted.get(p)! : [substituted.get(p)![i] ?? 0]))));
   return { perRegister, months: months.map((p) => p.slice(0, 7)) };
 }
 
@@ -279,9 +279,9 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       if (value !== null && pc.attributedBy === 'window' && first.status === 'measured' && first.readings.length > 0) {
         const covered = coveredSubstitutes(first.readings[0].time, period, timezone, h.substituted, quantities.length);
         if (covered) {
-          value = typeof value === 'number' ? value - covered.perRegister[0] : value.map((v, i) => v - covered.perRegister[i]);
+          value = typeof value === 'number' ? subtractQuantities(value, covered.perRegister[0]) : value.map((v, i) => subtractQuantities(v, covered.perRegister[i]));
           measuredNote = `readings ${first.readings[0].time.toISOString().slice(0, 10)} – ${first.readings[first.readings.length - 1].time.toISOString().slice(0, 10)} cover ${covered.months.join(', ')} too: `
-            + `their substitute charge (${covered.perRegister.map((x) => +x.toFixed(6)).join(' + ')}) deducted`;
+            + `their substitute charge (${covered.perRegister.map((x) => String(x)).join(' + ')}) deducted`;
         }
       }
       if (complete) sources.set(m.meterId, perQ.flatMap(sourcesOf));

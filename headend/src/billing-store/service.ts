@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../db/types.js';
-import { accrueAccount, adjustmentLines, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
+import { accrueAccount, adjustmentLines, sumKopecks, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
 import { BillingError, loadBuildingInputs, nextPeriod, type SourceRef } from './inputs.js';
 import { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
 import { heatingLines, type HeatingSummary } from './heating.js';
@@ -98,7 +98,7 @@ export async function computePeriod(db: Database, buildingId: number, period: st
       await insertLine(q, orgId, period, buildingId, l, l.meterId && l.method === 'measured' ? (sources.get(l.meterId) ?? []) : [], eid, null);
     }
   });
-  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0), commonHouse, heating };
+  return { orgId, lines: lines.length, amountKop: sumKopecks(lines.map((l) => l.amount)), commonHouse, heating };
 }
 
 export async function closePeriod(db: Database, orgId: number, period: string, by: string): Promise<void> {
@@ -156,6 +156,6 @@ export async function recalculateClosed(db: Database, buildingId: number, period
       const k = `${l.kind}|${key(l)}`;
       await insertLine(q, orgId, target, buildingId, l, [], exportId([orgId, target, 'adjustment', period, gen, k, nth(k)]), { kind: l.kind, correctsPeriod: period });
     }
-    return { target, lines: adj.length, amountKop: adj.reduce((s, l) => s + l.amount, 0) };
+    return { target, lines: adj.length, amountKop: sumKopecks(adj.map((l) => l.amount)) };
   });
 }
