@@ -10,7 +10,7 @@
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { registerQuantity } from '@amr/protocols';
-import { loadPointConsumption } from '../readings/consumption-store.js';
+import { loadPointConsumption, type PointRequest } from '../readings/consumption-store.js';
 import {
   areaNote, charge, commonHouseVolume, formatQuantity, proportion, subtractQuantities, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
   type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion,
@@ -59,14 +59,17 @@ export interface Ctx {
 
 /**
  * Σ measured consumption of the meters in the billing unit (Gcal for heat), by the one consumption
- * function (register digits, rollover, the building's period attribution); null when one has no
- * reading or its register went down implausibly (then there is no volume to distribute).
+ * function (register digits, rollover, the building's period attribution unless `how` overrides it —
+ * heating over a year reads only around the bounds); null when one has no reading or its register
+ * went down implausibly (then there is no volume to distribute).
  */
-export async function sumMeasured(q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date): Promise<number | null> {
+export async function sumMeasured(
+  q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date, how: Pick<PointRequest, 'attribution' | 'aroundBoundsOnly'> = {},
+): Promise<number | null> {
   const qn = registerQuantity(resource);
   const each: number[] = [];
   for (const id of meterIds) {
-    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start, end } })).registers[qn];
+    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start, end }, ...how })).registers[qn];
     if (r.status !== 'measured') return null;
     each.push(r.quantity);
   }

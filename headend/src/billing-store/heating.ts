@@ -15,11 +15,9 @@
  */
 import type { Queryable } from '../db/types.js';
 import {
-  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
+  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sumKopecks, sumQuantities, tariffFor,
   type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
-import { registerQuantity } from '@amr/protocols';
-import { loadPointConsumption } from '../readings/consumption-store.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
 import { loadAreaBase } from './area.js';
 
@@ -46,18 +44,6 @@ export interface HeatingSummary {
   areaBase: Omit<AreaBase, 'premises'>;
   /** Year-end correction booked this month (even_over_year, in the correction month). */
   correction: { year: number; actualHeat: number; chargedHeat: number } | null;
-}
-
-/** Heat of the building meters over a long stretch, interpolated from the readings around its two bounds only. */
-async function heatBetween(q: Queryable, meterIds: number[], from: Date, to: Date): Promise<number | null> {
-  let total = 0;
-  const qn = registerQuantity('heat');
-  for (const id of meterIds) {
-    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start: from, end: to }, attribution: 'calendar', aroundBoundsOnly: true })).registers[qn];
-    if (r.status !== 'measured') return null;
-    total += r.quantity;
-  }
-  return toBillingUnit('heat', total);
 }
 
 /**
@@ -109,7 +95,8 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
     const b = await q.query<{ from: Date; to: Date }>(
       `SELECT (make_date($2::int - 1, 1, 1)::timestamp AT TIME ZONE timezone) AS from, (make_date($2::int, 1, 1)::timestamp AT TIME ZONE timezone) AS to
          FROM buildings WHERE id = $1`, [ctx.buildingId, year]);
-    lastYearHeat = await heatBetween(q, ids, new Date(b.rows[0].from), new Date(b.rows[0].to));
+    // A year: interpolated from the readings around its two bounds only.
+    lastYearHeat = await sumMeasured(q, ids, 'heat', new Date(b.rows[0].from), new Date(b.rows[0].to), { attribution: 'calendar', aroundBoundsOnly: true });
   }
   let v: { volume: number | null } = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
   let chargedAs: HeatingChargedAs | null = v.volume === null ? null : h.method;
