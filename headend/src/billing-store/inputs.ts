@@ -55,19 +55,33 @@ export async function meterPoints(q: Queryable, meterId: number, quantity: strin
   return countingReadings(q, meterId, quantity, new Date(start.getTime() - LOOKAROUND_DAYS * 86_400_000), new Date(end.getTime() + LOOKAROUND_DAYS * 86_400_000));
 }
 
-/**
- * History of a metering point: every meter it had (a replaced meter's months count for its
- * successor). Each past month counts as it stands now: its regular lines, or — when a closed month
- * was recalculated — the latest recalculation's lines (a batch of reversals alone leaves nothing).
- */
-async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> }> {
-  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }>(
+interface HistoryRow { period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }
+
+/** The stored lines before `period` of all the given meters, in one query, by meter id (for meterHistory). */
+async function historyRows(q: Queryable, meterIds: readonly string[], period: string): Promise<Map<string, HistoryRow[]>> {
+  const { rows } = await q.query<HistoryRow>(
     `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, parts, adjustment_kind,
             CASE WHEN kind = 'regular' THEN '0' ELSE (extract(epoch FROM computed_at) * 1000000)::bigint::text END AS at
        FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) < $2::date
         AND (kind = 'regular' OR adjustment_kind IN ('reversal', 'recalculated'))`,
     [meterIds, period],
   );
+  const byMeter = new Map<string, HistoryRow[]>();
+  for (const r of rows) {
+    const id = String(r.meter_id);
+    if (!byMeter.has(id)) byMeter.set(id, []);
+    byMeter.get(id)!.push(r);
+  }
+  return byMeter;
+}
+
+/**
+ * History of a metering point from its meters' stored lines (historyRows): every meter it had (a
+ * replaced meter's months count for its successor). Each past month counts as it stands now: its
+ * regular lines, or — when a closed month was recalculated — the latest recalculation's lines (a
+ * batch of reversals alone leaves nothing).
+ */
+function meterHistory(all: readonly HistoryRow[], period: string): { history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> } {
   const latest = new Map<string, bigint>();
   for (const r of all) {
     const k = `${r.period}|${r.meter_id}`;
@@ -257,6 +271,8 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
   const heatOdpu = await q.query(`SELECT 1 FROM meters WHERE building_id = $1 AND placement = 'building' AND resource = 'heat' AND status <> 'removed' LIMIT 1`, [buildingId]);
   const heatingByArea = billable.has('heat') && billedByArea('heat', { building: heatOdpu.rows.length, apartment: points.filter((p) => p.resource === 'heat').length });
 
+  // Every point's history in one query, not one per meter.
+  const histories = await historyRows(q, points.flatMap((p) => p.segments.map((x) => x.meterId)), period);
   const sources = new Map<string, SourceRef[]>();
   const accounts: AccountBillingInput[] = [];
   for (const a of acc.rows) {
@@ -271,7 +287,7 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       const perQ = quantities.map((qn) => pc.registers[qn]);
       const complete = perQ.every((x) => x.status === 'measured');
       const quantityOf = (x: RegisterConsumption) => (x.status === 'measured' ? x.quantity : 0);
-      const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
+      const h = meterHistory(m.segments.flatMap((x) => histories.get(String(x.meterId)) ?? []), period);
       // Heat registers count kWh, heat tariffs and norms are per Gcal.
       let value: number | number[] | null = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
       let measuredNote: string | undefined;
