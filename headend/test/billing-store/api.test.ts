@@ -68,6 +68,21 @@ describe('billing API', () => {
     expect((await h.call('POST', '/billing/norms', op, { org_id: ids.org, resource: 'hot_water', valid_from: '2025-01-01', per_resident: 3 })).status).toBe(403);
   });
 
+  it('a careless office dates a tariff, norm or rules edition mid-month: refused, naming the field and the fix, nothing stored', async () => {
+    // A month is billed whole by the versions of its first day: a tariff from 15 July would silently bill July at the old price.
+    const before = await one(`SELECT (SELECT count(*) FROM billing_tariffs)::int + (SELECT count(*) FROM billing_norms)::int + (SELECT count(*) FROM billing_rules)::int AS n`);
+    for (const [url, body] of [
+      ['/billing/tariffs', { org_id: ids.org, resource: 'cold_water', valid_from: '2026-07-15', tariff: { kind: 'single', price: 55.1 } }],
+      ['/billing/norms', { org_id: ids.org, resource: 'cold_water', valid_from: '2026-07-15', per_resident: 4.5 }],
+      ['/billing/rules', { org_id: ids.org, effective_from: '2026-07-15', rules: {} }],
+    ] as const) {
+      const r = await h.call('POST', url, h.adminToken, body);
+      expect(r.status, url).toBe(400);
+      expect(JSON.stringify(r.body), url).toMatch(/(valid_from|effective_from).*first day of a month \(YYYY-MM-01\), got 2026-07-15/);
+    }
+    expect(await one(`SELECT (SELECT count(*) FROM billing_tariffs)::int + (SELECT count(*) FROM billing_norms)::int + (SELECT count(*) FROM billing_rules)::int AS n`)).toEqual(before);
+  });
+
   it('compute, lines as JSON and CSV, close, and compute after close books adjustments', async () => {
     const c = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: ids.b });
     expect(c.status).toBe(200);
