@@ -227,6 +227,8 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
     }
     odpu = await meter(b, 'building', null, 'cold_water', 'KOP-CW-ODPU');
     await post('/billing/tariffs', { org_id: org, resource: 'cold_water', valid_from: '2025-01-01', tariff: { kind: 'single', price: 42.05 } });
+    // From February the price rises: January, and its recalculation booked in February, stay at 42.05 ₽.
+    await post('/billing/tariffs', { org_id: org, resource: 'cold_water', valid_from: '2026-02-01', tariff: { kind: 'single', price: 47.5 } });
     await post('/billing/norms', { org_id: org, resource: 'cold_water', basis: 'resident', valid_from: '2025-01-01', per_resident: 1.05 });
     await post('/billing/norms', { org_id: org, resource: 'cold_water', basis: 'common_area_m2', valid_from: '2025-01-01', per_resident: 0.07 });
     for (const [id, v0, v1] of [[odpu, 100, 103.4005], [m[0], 10, 10.1], [m[1], 20, 20.2]]) {
@@ -273,6 +275,7 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
       [acc[2], 'norm', 'reversal', -2.1, -8831, '2026-01-01'], [acc[2], 'measured', 'recalculated', 0.3, 1262, '2026-01-01'],
       [acc[2], 'common_house', 'reversal', -0.337169, -1418, '2026-01-01'], [acc[2], 'common_house', 'recalculated', 0.943769, 3969, '2026-01-01'],
     ]);
+    expect(new Set(feb.flatMap((l) => l.parts.map((x: any) => x.price)))).toEqual(new Set([42.05])); // January's price, not February's 47.5
     expect(feb.find((l) => l.adjustmentKind === 'recalculated' && l.method === 'common_house' && Number(l.accountId) === acc[0])!.note)
       .toBe('common-house volume 2.801; by area: 2.801 × 33.1 / 100 m² of all premises = 0.927');
     // January as it was billed is untouched.
