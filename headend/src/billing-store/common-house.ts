@@ -12,7 +12,7 @@ import type { Queryable } from '../db/types.js';
 import { registerQuantity } from '@amr/protocols';
 import { loadPointConsumption, type PointRequest } from '../readings/consumption-store.js';
 import {
-  areaNote, charge, commonHouseVolume, formatQuantity, proportion, subtractQuantities, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
+  areaNote, charge, commonHouseVolume, formatQuantity, proportion, sharedVolumeTariff, subtractQuantities, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
   type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion,
 } from '../billing/index.js';
 import { loadAreaBase } from './area.js';
@@ -110,8 +110,7 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
     Object.assign(summary, { billedVolume: r.billedVolume, excessOverCap: r.excessOverCap, withoutAccountVolume: sumQuantities(summary.perPremise.filter((p) => p.accountId === null).map((p) => p.volume)) });
     if (r.billedVolume === 0) continue;
     const t = tariffFor(ctx.tariffs, resource, periodKey);
-    // A zone tariff has no zone split for a common volume: the first zone's price, as for estimates.
-    const price = t.kind === 'zones' ? { kind: 'single' as const, price: t.prices[0] } : t;
+    const price = sharedVolumeTariff(t);
     for (const s of summary.perPremise) {
       if (s.accountId === null) continue;
       const parts = charge(price, s.volume);

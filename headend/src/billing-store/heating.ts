@@ -15,7 +15,7 @@
  */
 import type { Queryable } from '../db/types.js';
 import {
-  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sumKopecks, sumQuantities, tariffFor,
+  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sharedVolumeTariff, sumKopecks, sumQuantities, tariffFor,
   type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
@@ -70,7 +70,7 @@ async function heatingNorm(q: Queryable, ctx: Ctx): Promise<number | null> {
 
 /** A correction may be negative: charged at the tariff's (first) unit price, never by blocks. */
 function unitPrice(t: Tariff): Tariff {
-  return t.kind === 'zones' ? { kind: 'single', price: t.prices[0] } : t.kind === 'block' ? { kind: 'single', price: t.blocks[0].price } : t;
+  return t.kind === 'block' ? { kind: 'single', price: t.blocks[0].price } : sharedVolumeTariff(t);
 }
 
 export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: StorableLine[]; summary: HeatingSummary | null }> {
@@ -127,7 +127,7 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
   if (shares.length === 0) return { lines: [], summary };
 
   const tariff = tariffFor(ctx.tariffs, 'heat', periodKey);
-  const price = tariff.kind === 'zones' ? unitPrice(tariff) : tariff;
+  const price = sharedVolumeTariff(tariff);
   const lines: StorableLine[] = [];
   const push = (premiseId: string, volume: number, t: Tariff, heatingMethod: StorableLine['heatingMethod'], note: string) => {
     const accountId = accountOf.get(premiseId);

@@ -50,6 +50,15 @@ export function tariffFor(versions: readonly TariffVersion[], resource: Resource
   return v.tariff;
 }
 
+/**
+ * The tariff a building-level volume shared by area (ОДН, heating by area) is charged at: it has no
+ * zone readings to split by, so a zone tariff charges it at its first zone's price (as estimates are);
+ * single and block tariffs as they are.
+ */
+export function sharedVolumeTariff(t: Tariff): Tariff {
+  return t.kind === 'zones' ? { kind: 'single', price: t.prices[0] } : t;
+}
+
 export interface ChargePart {
   label: string;
   quantity: number;
