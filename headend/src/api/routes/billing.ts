@@ -1,5 +1,5 @@
 /**
- * Billing (issue 7): tariffs, norms and rules (versioned by date, billing:manage, audited), accrual
+ * Billing: tariffs, norms and rules (versioned by date, billing:manage, audited), accrual
  * runs and period close, accrual lines (JSON or CSV) and the billing feed for the billing
  * department. Organisation-level data: an API key acts for its own organisation only; a user names
  * the organisation and must see one of its buildings (admins see all).
