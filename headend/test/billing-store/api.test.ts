@@ -165,6 +165,30 @@ describe('billing API', () => {
     expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
   });
 
+  it('another organisation\'s key naming this one, and its billing staff, get 403/404 in every format and learn nothing', async () => {
+    // The key of УК Юг names УК Север outright: refused before anything is read, in JSON, CSV and XLSX alike.
+    for (const f of ['json', 'csv', 'xlsx']) {
+      const res = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&org_id=${ids.org}&format=${f}`, headers: { 'x-api-key': keyOther } });
+      expect(res.statusCode, f).toBe(403);
+      expect(res.body, f).not.toMatch(/LS-p|381\.98|38198|Ленина/);
+    }
+    // A billing user of УК Юг (granted only its own building) asking for УК Север: as if it did not exist (404), and the
+    // same answer for an organisation that does not exist at all, so ids cannot be probed.
+    const southBuilding = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Южная, 2', 'UTC') RETURNING id`, [ids.other])).id);
+    const south = await h.userToken('billing', { buildingIds: [southBuilding] });
+    const asked = [`/billing/lines?period=2026-01&org_id=${ids.org}`, `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, `/billing/tariffs?org_id=${ids.org}`];
+    for (const url of asked) {
+      const r = await h.call('GET', url, south);
+      expect(r.status, url).toBe(404);
+      expect(JSON.stringify(r.body), url).not.toMatch(/LS-p|Север|50\.93/);
+      expect((await h.call('GET', url.replace(`org_id=${ids.org}`, 'org_id=999999'), south)).body, url).toEqual(r.body);
+    }
+    const linesBefore = await one(`SELECT count(*)::int AS n FROM accrual_lines WHERE building_id = $1`, [ids.b]);
+    expect((await h.call('POST', '/billing/periods/2026-01/recalculate', south, { building_id: ids.b })).status).toBe(404);
+    expect((await h.call('POST', '/billing/periods/2026-03/close', south, { org_id: ids.org })).status).toBe(404);
+    expect(await one(`SELECT count(*)::int AS n FROM accrual_lines WHERE building_id = $1`, [ids.b])).toEqual(linesBefore);
+  });
+
   it('staff recalculate a closed month explicitly; an open month is refused', async () => {
     const none = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
     expect(none.status, JSON.stringify(none.body)).toBe(200);
