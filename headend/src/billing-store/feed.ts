@@ -17,6 +17,7 @@ import type { Database } from '../db/types.js';
 import { rowToReport, REPORT_COLUMNS } from '../imbalance/index.js';
 import { exportId } from './service.js';
 import { meterPoints } from './inputs.js';
+import { NOT_REJECTED_SQL } from '../readings/consumption-store.js';
 
 export type FeedValidation = 'valid' | 'suspect' | 'invalid' | 'unvalidated' | 'no_readings';
 
@@ -49,9 +50,6 @@ export interface FeedRow {
 export type FeedCheck = 'odpu_start' | 'odpu_end' | 'apartment_readings' | 'imbalance_report';
 export interface FeedReason { check: FeedCheck; message: string }
 
-const NOT_REJECTED = `NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity
-  AND v.time = r.time AND v.version = r.version ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')`;
-
 /** The register that counts (provenance, rejected excluded) at or up to 45 days before `at`. */
 async function registerAt(db: Database, meterIds: number[], quantity: string, at: Date): Promise<{ value: number; time: string } | null> {
   let best: { value: number; time: Date } | null = null;
@@ -70,7 +68,7 @@ async function validationOf(db: Database, meterIds: number[], quantity: string, 
        LEFT JOIN reading_validations v ON v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
       WHERE r.meter_id = ANY($1::bigint[]) AND r.quantity = $2 AND r.time BETWEEN $3 AND $4
         AND r.version = (SELECT max(version) FROM readings x WHERE x.meter_id = r.meter_id AND x.quantity = r.quantity AND x.time = r.time)
-        AND ${NOT_REJECTED}`,
+        AND ${NOT_REJECTED_SQL('r')}`,
     [meterIds, quantity, start, end],
   );
   if (rows.length === 0) return 'no_readings';
