@@ -10,8 +10,11 @@
 import type { Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { registerQuantity } from '@amr/protocols';
-import { loadPointConsumption } from '../readings/consumption-store.js';
-import { areaNote, charge, commonHouseVolume, tariffFor, toBillingUnit, type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion } from '../billing/index.js';
+import { loadPointConsumption, type PointRequest } from '../readings/consumption-store.js';
+import {
+  areaNote, charge, commonHouseVolume, formatQuantity, proportion, sharedVolumeTariff, subtractQuantities, sumKopecks, sumQuantities, tariffFor, toBillingUnit,
+  type AccrualLine, type AreaBase, type BillingRules, type HeatingMethod, type TariffVersion,
+} from '../billing/index.js';
 import { loadAreaBase } from './area.js';
 
 export interface CommonHouseSummary {
@@ -56,18 +59,21 @@ export interface Ctx {
 
 /**
  * Σ measured consumption of the meters in the billing unit (Gcal for heat), by the one consumption
- * function (register digits, rollover, the building's period attribution); null when one has no
- * reading or its register went down implausibly (then there is no volume to distribute).
+ * function (register digits, rollover, the building's period attribution unless `how` overrides it —
+ * heating over a year reads only around the bounds); null when one has no reading or its register
+ * went down implausibly (then there is no volume to distribute).
  */
-export async function sumMeasured(q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date): Promise<number | null> {
-  let total = 0;
+export async function sumMeasured(
+  q: Queryable, meterIds: number[], resource: Resource, start: Date, end: Date, how: Pick<PointRequest, 'attribution' | 'aroundBoundsOnly'> = {},
+): Promise<number | null> {
+  const qn = registerQuantity(resource);
+  const each: number[] = [];
   for (const id of meterIds) {
-    const qn = registerQuantity(resource);
-    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start, end } })).registers[qn];
+    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start, end }, ...how })).registers[qn];
     if (r.status !== 'measured') return null;
-    total += r.quantity;
+    each.push(r.quantity);
   }
-  return toBillingUnit(resource, total);
+  return toBillingUnit(resource, sumQuantities(each));
 }
 
 export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: readonly AccrualLine[]): Promise<{ lines: StorableLine[]; summaries: CommonHouseSummary[] }> {
@@ -85,13 +91,13 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
     const odpu = await sumMeasured(q, meters.filter((m) => m.placement === 'building' && m.resource === resource).map((m) => Number(m.id)), resource, ctx.start, ctx.end);
     if (odpu === null) continue; // no ОДПУ reading in the month: nothing to distribute
     const nonRes = await sumMeasured(q, meters.filter((m) => m.placement === 'non_residential' && m.resource === resource).map((m) => Number(m.id)), resource, ctx.start, ctx.end);
-    const apartments = individual.filter((l) => l.resource === resource).reduce((s, l) => s + l.quantity, 0);
+    const apartments = sumQuantities(individual.filter((l) => l.resource === resource).map((l) => l.quantity));
     const norm = await q.query<{ per_resident: number }>(
       `SELECT per_resident FROM billing_norms WHERE org_id = $1 AND resource = $2 AND basis = 'common_area_m2' AND valid_from <= $3::date ORDER BY valid_from DESC LIMIT 1`,
       [ctx.orgId, resource, ctx.period]);
     const area = b[0]?.common_area_m2 === null || b[0]?.common_area_m2 === undefined ? null : Number(b[0].common_area_m2);
-    const cap = norm.rows[0] && area !== null ? Number(norm.rows[0].per_resident) * area : null;
-    const volume = odpu - apartments - (nonRes ?? 0);
+    const cap = norm.rows[0] && area !== null ? proportion(Number(norm.rows[0].per_resident), [area], 1) : null;
+    const volume = subtractQuantities(odpu, apartments, nonRes ?? 0);
     const summary: CommonHouseSummary = {
       resource, buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, volume, billedVolume: 0, excessOverCap: 0,
       negative: volume < 0, capVolume: cap, areaBase: baseReport, perPremise: [], withoutAccountVolume: 0,
@@ -101,19 +107,18 @@ export async function commonHouseLines(q: Queryable, ctx: Ctx, individual: reado
     if (sharing.length === 0) continue;
     const r = commonHouseVolume({ buildingConsumption: odpu, apartmentsConsumption: apartments, nonResidentialConsumption: nonRes ?? 0, premises: sharing, capVolume: cap, negativePolicy: ctx.rules.negativeCommonHouse });
     summary.perPremise = r.perPremise.map((s, i) => ({ ...s, number: sharing[i].number, kind: sharing[i].kind, area: sharing[i].area, accountId: sharing[i].accountId }));
-    Object.assign(summary, { billedVolume: r.billedVolume, excessOverCap: r.excessOverCap, withoutAccountVolume: summary.perPremise.filter((p) => p.accountId === null).reduce((s, p) => s + p.volume, 0) });
+    Object.assign(summary, { billedVolume: r.billedVolume, excessOverCap: r.excessOverCap, withoutAccountVolume: sumQuantities(summary.perPremise.filter((p) => p.accountId === null).map((p) => p.volume)) });
     if (r.billedVolume === 0) continue;
     const t = tariffFor(ctx.tariffs, resource, periodKey);
-    // A zone tariff has no zone split for a common volume: the first zone's price, as for estimates.
-    const price = t.kind === 'zones' ? { kind: 'single' as const, price: t.prices[0] } : t;
+    const price = sharedVolumeTariff(t);
     for (const s of summary.perPremise) {
       if (s.accountId === null) continue;
       const parts = charge(price, s.volume);
       // The building's figures first (as before: what a reader of the lines looks for), then this premise's.
-      const building = `common-house volume ${r.volume.toFixed(3)}${r.excessOverCap > 0 ? `, capped (excess ${r.excessOverCap.toFixed(3)} not billed)` : ''}${r.negative ? ', negative' : ''}`;
-      const capped = s.excess > 0 ? `, capped at ${s.cap!.toFixed(3)} = norm × common area × Sᵢ/S_total (excess ${s.excess.toFixed(3)})` : '';
-      lines.push({ accountId: s.accountId, resource, meterId: null, method: 'common_house', quantity: s.volume, parts, amount: parts.reduce((x, p) => x + p.amount, 0),
-        note: `${building}; by area: ${r.volume.toFixed(3)} × ${areaNote(base, s.area)} = ${s.share.toFixed(3)}${capped}` });
+      const building = `common-house volume ${formatQuantity(r.volume)}${r.excessOverCap > 0 ? `, capped (excess ${formatQuantity(r.excessOverCap)} not billed)` : ''}${r.negative ? ', negative' : ''}`;
+      const capped = s.excess > 0 ? `, capped at ${formatQuantity(s.cap!)} = norm × common area × Sᵢ/S_total (excess ${formatQuantity(s.excess)})` : '';
+      lines.push({ accountId: s.accountId, resource, meterId: null, method: 'common_house', quantity: s.volume, parts, amount: sumKopecks(parts.map((p) => p.amount)),
+        note: `${building}; by area: ${formatQuantity(r.volume)} × ${areaNote(base, s.area)} = ${formatQuantity(s.share)}${capped}` });
     }
   }
   return { lines, summaries };

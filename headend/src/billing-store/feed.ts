@@ -17,6 +17,7 @@ import type { Database } from '../db/types.js';
 import { rowToReport, REPORT_COLUMNS } from '../imbalance/index.js';
 import { exportId } from './service.js';
 import { meterPoints } from './inputs.js';
+import { NOT_REJECTED_SQL } from '../readings/consumption-store.js';
 
 export type FeedValidation = 'valid' | 'suspect' | 'invalid' | 'unvalidated' | 'no_readings';
 
@@ -49,15 +50,19 @@ export interface FeedRow {
 export type FeedCheck = 'odpu_start' | 'odpu_end' | 'apartment_readings' | 'imbalance_report';
 export interface FeedReason { check: FeedCheck; message: string }
 
-const NOT_REJECTED = `NOT EXISTS (SELECT 1 FROM (SELECT decision FROM reading_reviews v WHERE v.meter_id = r.meter_id AND v.quantity = r.quantity
-  AND v.time = r.time AND v.version = r.version ORDER BY v.reviewed_at DESC, v.id DESC LIMIT 1) last WHERE last.decision = 'reject')`;
+/** Each ОДПУ meter's counting readings around a bound (provenance, rejected excluded): loaded once, read by the bound's check and its register. */
+type AroundBound = Array<{ meterId: number; points: Array<{ time: Date; value: number; version: number }> }>;
+async function aroundBound(db: Database, meterIds: number[], quantity: string, at: Date): Promise<AroundBound> {
+  const out: AroundBound = [];
+  for (const id of meterIds) out.push({ meterId: id, points: await meterPoints(db, id, quantity, at, at) });
+  return out;
+}
 
-/** The register that counts (provenance, rejected excluded) at or up to 45 days before `at`. */
-async function registerAt(db: Database, meterIds: number[], quantity: string, at: Date): Promise<{ value: number; time: string } | null> {
+/** The register that counts at or up to 45 days before `at`. */
+function registerAt(around: AroundBound, at: Date): { value: number; time: string } | null {
   let best: { value: number; time: Date } | null = null;
-  for (const id of meterIds) {
-    const before = (await meterPoints(db, id, quantity, at, at)).filter((p) => p.time <= at);
-    const last = before[before.length - 1];
+  for (const { points } of around) {
+    const last = points.filter((p) => p.time <= at).pop();
     if (last && (!best || last.time > best.time)) best = last;
   }
   return best ? { value: best.value, time: best.time.toISOString() } : null;
@@ -70,7 +75,7 @@ async function validationOf(db: Database, meterIds: number[], quantity: string, 
        LEFT JOIN reading_validations v ON v.meter_id = r.meter_id AND v.quantity = r.quantity AND v.time = r.time AND v.version = r.version
       WHERE r.meter_id = ANY($1::bigint[]) AND r.quantity = $2 AND r.time BETWEEN $3 AND $4
         AND r.version = (SELECT max(version) FROM readings x WHERE x.meter_id = r.meter_id AND x.quantity = r.quantity AND x.time = r.time)
-        AND ${NOT_REJECTED}`,
+        AND ${NOT_REJECTED_SQL('r')}`,
     [meterIds, quantity, start, end],
   );
   if (rows.length === 0) return 'no_readings';
@@ -82,14 +87,13 @@ async function validationOf(db: Database, meterIds: number[], quantity: string, 
 type Verdict = 'valid' | 'accepted' | 'suspect' | 'invalid' | 'unvalidated';
 
 /** The ОДПУ readings a bound's value comes from: the one counting at or before it and, unless exactly at it, the next one. */
-async function boundReadings(db: Database, meterIds: number[], quantity: string, at: Date): Promise<Array<{ meterId: number; time: Date; version: number }>> {
+function boundReadings(around: AroundBound, at: Date): Array<{ meterId: number; time: Date; version: number }> {
   const out: Array<{ meterId: number; time: Date; version: number }> = [];
-  for (const id of meterIds) {
-    const pts = await meterPoints(db, id, quantity, at, at);
-    const before = pts.filter((p) => p.time <= at).pop();
-    const after = pts.find((p) => p.time > at);
-    if (before) out.push({ meterId: id, time: before.time, version: before.version });
-    if (after && (!before || before.time.getTime() !== at.getTime())) out.push({ meterId: id, time: after.time, version: after.version });
+  for (const { meterId, points } of around) {
+    const before = points.filter((p) => p.time <= at).pop();
+    const after = points.find((p) => p.time > at);
+    if (before) out.push({ meterId, time: before.time, version: before.version });
+    if (after && (!before || before.time.getTime() !== at.getTime())) out.push({ meterId, time: after.time, version: after.version });
   }
   return out;
 }
@@ -107,9 +111,9 @@ async function verdictOf(db: Database, r: { meterId: number; time: Date; version
 }
 
 /** Check (1) for one bound: null when it passes, else why not. */
-async function boundCheck(db: Database, meterIds: number[], quantity: string, at: Date, which: 'start' | 'end'): Promise<FeedReason | null> {
+async function boundCheck(db: Database, around: AroundBound, quantity: string, at: Date, which: 'start' | 'end'): Promise<FeedReason | null> {
   const check = which === 'start' ? 'odpu_start' : 'odpu_end';
-  const rs = await boundReadings(db, meterIds, quantity, at);
+  const rs = boundReadings(around, at);
   if (rs.length === 0) return { check, message: `no building meter reading around the ${which} of the month` };
   const bad: string[] = [];
   for (const r of rs) {
@@ -152,16 +156,18 @@ export async function billingFeed(db: Database, orgId: number, period: string, o
     const quantity = registerQuantity(p.resource);
     const stored = await db.query(`SELECT ${REPORT_COLUMNS} FROM imbalance_reports WHERE building_id = $1 AND resource = $2 AND period_kind = 'month' AND period_start = $3`, [buildingId, p.resource, start]);
     const report = stored.rows[0] ? rowToReport(stored.rows[0]) : null;
+    const atStart = await aroundBound(db, meterIds, quantity, start);
+    const atEnd = await aroundBound(db, meterIds, quantity, end);
     const reasons = [
-      await boundCheck(db, meterIds, quantity, start, 'start'),
-      await boundCheck(db, meterIds, quantity, end, 'end'),
+      await boundCheck(db, atStart, quantity, start, 'start'),
+      await boundCheck(db, atEnd, quantity, end, 'end'),
       await unreviewedInvalid(db, buildingId, p.resource, start, end),
       report ? null : { check: 'imbalance_report' as const, message: 'no stored imbalance report for the month (the imbalance jobs compute it)' },
     ].filter((r): r is FeedReason => r !== null);
     if (reasons.length > 0 && !opts.includeUnvalidated) continue;
     const odpu = report?.meters.filter((m) => m.placement === 'building') ?? [];
-    const startReading = await registerAt(db, meterIds, quantity, start);
-    const endReading = await registerAt(db, meterIds, quantity, end);
+    const startReading = registerAt(atStart, start);
+    const endReading = registerAt(atEnd, end);
     out.push({
       exportId: exportId(['feed', orgId, buildingId, p.resource, period]),
       buildingId, resource: p.resource, period: period.slice(0, 7), periodStart: start.toISOString(), periodEnd: end.toISOString(), odpuMeterIds: meterIds,

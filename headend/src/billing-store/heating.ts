@@ -15,11 +15,9 @@
  */
 import type { Queryable } from '../db/types.js';
 import {
-  annualHeatingCorrectionByPremise, areaNote, charge, heatingFallback, heatingMonthVolume, heatingShare, tariffFor, toBillingUnit,
+  annualHeatingCorrectionByPremise, areaNote, charge, formatQuantity, heatingFallback, heatingMonthVolume, heatingShare, sharedVolumeTariff, sumKopecks, sumQuantities, tariffFor,
   type AreaBase, type HeatingFallback, type HeatingMethod, type Tariff,
 } from '../billing/index.js';
-import { registerQuantity } from '@amr/protocols';
-import { loadPointConsumption } from '../readings/consumption-store.js';
 import { sumMeasured, type Ctx, type StorableLine } from './common-house.js';
 import { loadAreaBase } from './area.js';
 
@@ -48,18 +46,6 @@ export interface HeatingSummary {
   correction: { year: number; actualHeat: number; chargedHeat: number } | null;
 }
 
-/** Heat of the building meters over a long stretch, interpolated from the readings around its two bounds only. */
-async function heatBetween(q: Queryable, meterIds: number[], from: Date, to: Date): Promise<number | null> {
-  let total = 0;
-  const qn = registerQuantity('heat');
-  for (const id of meterIds) {
-    const r = (await loadPointConsumption(q, { meterIds: [id], quantities: [qn], period: { start: from, end: to }, attribution: 'calendar', aroundBoundsOnly: true })).registers[qn];
-    if (r.status !== 'measured') return null;
-    total += r.quantity;
-  }
-  return toBillingUnit('heat', total);
-}
-
 /**
  * The building meters' heat (Gcal) of each of the `n` calendar months before the period (building
  * local months), oldest first; null for a month without a reading.
@@ -84,7 +70,7 @@ async function heatingNorm(q: Queryable, ctx: Ctx): Promise<number | null> {
 
 /** A correction may be negative: charged at the tariff's (first) unit price, never by blocks. */
 function unitPrice(t: Tariff): Tariff {
-  return t.kind === 'zones' ? { kind: 'single', price: t.prices[0] } : t.kind === 'block' ? { kind: 'single', price: t.blocks[0].price } : t;
+  return t.kind === 'block' ? { kind: 'single', price: t.blocks[0].price } : sharedVolumeTariff(t);
 }
 
 export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: StorableLine[]; summary: HeatingSummary | null }> {
@@ -109,7 +95,8 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
     const b = await q.query<{ from: Date; to: Date }>(
       `SELECT (make_date($2::int - 1, 1, 1)::timestamp AT TIME ZONE timezone) AS from, (make_date($2::int, 1, 1)::timestamp AT TIME ZONE timezone) AS to
          FROM buildings WHERE id = $1`, [ctx.buildingId, year]);
-    lastYearHeat = await heatBetween(q, ids, new Date(b.rows[0].from), new Date(b.rows[0].to));
+    // A year: interpolated from the readings around its two bounds only.
+    lastYearHeat = await sumMeasured(q, ids, 'heat', new Date(b.rows[0].from), new Date(b.rows[0].to), { attribution: 'calendar', aroundBoundsOnly: true });
   }
   let v: { volume: number | null } = heatingMonthVolume({ method: h.method, month, seasonMonths: h.seasonMonths, monthHeat, lastYearHeat });
   let chargedAs: HeatingChargedAs | null = v.volume === null ? null : h.method;
@@ -140,21 +127,21 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
   if (shares.length === 0) return { lines: [], summary };
 
   const tariff = tariffFor(ctx.tariffs, 'heat', periodKey);
-  const price = tariff.kind === 'zones' ? unitPrice(tariff) : tariff;
+  const price = sharedVolumeTariff(tariff);
   const lines: StorableLine[] = [];
   const push = (premiseId: string, volume: number, t: Tariff, heatingMethod: StorableLine['heatingMethod'], note: string) => {
     const accountId = accountOf.get(premiseId);
     if (!accountId) return;
     const parts = charge(t, volume);
-    lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: parts.reduce((s, p) => s + p.amount, 0), note });
+    lines.push({ accountId, resource: 'heat', meterId: null, method: 'heating', heatingMethod, quantity: volume, parts, amount: sumKopecks(parts.map((p) => p.amount)), note });
   };
   if (v.volume !== null && chargedAs !== null) {
     const why = fallback?.kind === 'building_average'
-      ? `no building heat meter reading this month; its average ${fallback.volume.toFixed(3)} Gcal over ${fallback.months.join(', ')}`
+      ? `no building heat meter reading this month; its average ${formatQuantity(fallback.volume)} Gcal over ${fallback.months.join(', ')}`
       : fallback?.kind === 'norm'
-        ? `no building heat meter reading this month${fallback.monthsWithoutReadingBefore > 0 ? ` nor the ${fallback.monthsWithoutReadingBefore} before` : ''}; norm ${fallback.normPerM2} Gcal/m² × ${totalArea} m² = ${fallback.volume.toFixed(3)} Gcal`
-        : chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${lastYearHeat!.toFixed(3)} Gcal`
-          : `building heat meter ${v.volume.toFixed(3)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
+        ? `no building heat meter reading this month${fallback.monthsWithoutReadingBefore > 0 ? ` nor the ${fallback.monthsWithoutReadingBefore} before` : ''}; norm ${fallback.normPerM2} Gcal/m² × ${totalArea} m² = ${formatQuantity(fallback.volume)} Gcal`
+        : chargedAs === 'even_over_year' ? `1/12 of ${year - 1}'s ${formatQuantity(lastYearHeat!)} Gcal`
+          : `building heat meter ${formatQuantity(v.volume)} Gcal${chargedAs !== h.method ? ` (${year - 1} not measured for ${h.method})` : ''}`;
     for (const s of heatingShare({ kind: 'season', monthHeat: v.volume }, shares)) {
       push(s.premiseId, s.volume, price, chargedAs, `heating by area (${chargedAs}): ${why} × ${areaNote(base, shares.find((x) => x.premiseId === s.premiseId)!.area)}`);
     }
@@ -172,11 +159,11 @@ export async function heatingLines(q: Queryable, ctx: Ctx): Promise<{ lines: Sto
       const charged = new Map(rows.map((r) => [String(r.premise_id), Number(r.quantity)]));
       // Premises without an account were never charged: only the charged premises' shares are corrected.
       const corr = annualHeatingCorrectionByPremise(lastYearHeat, shares, charged).filter((c) => accountOf.has(c.premiseId));
-      const chargedHeat = rows.reduce((s, r) => s + Number(r.quantity), 0);
+      const chargedHeat = sumQuantities(rows.map((r) => Number(r.quantity)));
       summary.correction = { year: year - 1, actualHeat: lastYearHeat, chargedHeat };
       for (const c of corr) {
-        if (Math.abs(c.volume) < 1e-9) continue;
-        push(c.premiseId, c.volume, unitPrice(tariff), 'annual_correction', `annual heating correction for ${year - 1}: actual ${lastYearHeat.toFixed(3)} Gcal by area − charged`);
+        if (c.volume === 0) continue; // a decimal quantity (money.ts): nothing left to correct
+        push(c.premiseId, c.volume, unitPrice(tariff), 'annual_correction', `annual heating correction for ${year - 1}: actual ${formatQuantity(lastYearHeat)} Gcal by area − charged`);
       }
     }
   }

@@ -1,4 +1,4 @@
-// Billing storage and services around the pure maths in src/billing (issue 7).
+// Billing storage and services around the pure maths in src/billing.
 export { BillingError, loadBuildingInputs, periodDate, nextPeriod, prevPeriod, type BuildingInputs, type SourceRef } from './inputs.js';
 export { computePeriod, closePeriod, recalculateClosed, exportId, rowToLine, LINE_COLUMNS, type StoredLine } from './service.js';
 export { billingFeed, type FeedRow, type FeedValidation } from './feed.js';

@@ -11,7 +11,7 @@ import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import type { RegisterPoint } from '../vee/index.js';
 import { countingReadings, loadPointConsumption, LOOKAROUND_DAYS } from '../readings/consumption-store.js';
 import type { AttributedBy, RegisterConsumption } from '../readings/consumption.js';
-import { billedByArea, BillingRules, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
+import { billedByArea, BillingRules, subtractQuantities, sumQuantities, Tariff, tariffFor, toBillingUnit, type AccountBillingInput, type MeterBillingInput, type MonthHistory, type TariffVersion } from '../billing/index.js';
 
 export class BillingError extends Error {
   constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
@@ -55,19 +55,33 @@ export async function meterPoints(q: Queryable, meterId: number, quantity: strin
   return countingReadings(q, meterId, quantity, new Date(start.getTime() - LOOKAROUND_DAYS * 86_400_000), new Date(end.getTime() + LOOKAROUND_DAYS * 86_400_000));
 }
 
-/**
- * History of a metering point: every meter it had (a replaced meter's months count for its
- * successor). Each past month counts as it stands now: its regular lines, or — when a closed month
- * was recalculated — the latest recalculation's lines (a batch of reversals alone leaves nothing).
- */
-async function meterHistory(q: Queryable, meterIds: readonly number[], period: string): Promise<{ history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> }> {
-  const { rows: all } = await q.query<{ period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }>(
+interface HistoryRow { period: string; meter_id: string; method: string; quantity: number; parts: Array<{ quantity: number }>; adjustment_kind: string | null; at: string }
+
+/** The stored lines before `period` of all the given meters, in one query, by meter id (for meterHistory). */
+async function historyRows(q: Queryable, meterIds: readonly string[], period: string): Promise<Map<string, HistoryRow[]>> {
+  const { rows } = await q.query<HistoryRow>(
     `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM-DD') AS period, meter_id, method, quantity, parts, adjustment_kind,
             CASE WHEN kind = 'regular' THEN '0' ELSE (extract(epoch FROM computed_at) * 1000000)::bigint::text END AS at
        FROM accrual_lines WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) < $2::date
         AND (kind = 'regular' OR adjustment_kind IN ('reversal', 'recalculated'))`,
     [meterIds, period],
   );
+  const byMeter = new Map<string, HistoryRow[]>();
+  for (const r of rows) {
+    const id = String(r.meter_id);
+    if (!byMeter.has(id)) byMeter.set(id, []);
+    byMeter.get(id)!.push(r);
+  }
+  return byMeter;
+}
+
+/**
+ * History of a metering point from its meters' stored lines (historyRows): every meter it had (a
+ * replaced meter's months count for its successor). Each past month counts as it stands now: its
+ * regular lines, or — when a closed month was recalculated — the latest recalculation's lines (a
+ * batch of reversals alone leaves nothing).
+ */
+function meterHistory(all: readonly HistoryRow[], period: string): { history: MonthHistory[]; averagePeriodsUsed: number; substituted: Map<string, number[]> } {
   const latest = new Map<string, bigint>();
   for (const r of all) {
     const k = `${r.period}|${r.meter_id}`;
@@ -81,11 +95,11 @@ async function meterHistory(q: Queryable, meterIds: readonly number[], period: s
     if (BigInt(r.at) !== latest.get(`${r.period}|${r.meter_id}`) || r.adjustment_kind === 'reversal') continue;
     const k = `${r.period}|${r.method}`;
     const c = sums.get(k) ?? { period: r.period, method: r.method, quantity: 0 };
-    c.quantity += Number(r.quantity);
+    c.quantity = sumQuantities([c.quantity, Number(r.quantity)]);
     sums.set(k, c);
     if (r.method === 'average' || r.method === 'norm') {
       const acc = substituted.get(r.period) ?? [];
-      (r.parts ?? []).forEach((p, i) => { acc[i] = (acc[i] ?? 0) + Number(p.quantity); });
+      (r.parts ?? []).forEach((p, i) => { acc[i] = sumQuantities([acc[i] ?? 0, Number(p.quantity)]); });
       substituted.set(r.period, acc);
     }
   }
@@ -214,7 +228,7 @@ function coveredSubstitutes(opening: Date, period: string, timezone: string, sub
   const from = nextPeriod(localMonth(opening, timezone));
   const months = [...substituted.keys()].filter((p) => p >= from && p < period).sort();
   if (months.length === 0) return null;
-  const perRegister = Array.from({ length: registers }, (_, i) => months.reduce((s, p) => s + (registers === 1 ? substituted.get(p)!.reduce((a, b) => a + b, 0) : (substituted.get(p)![i] ?? 0)), 0));
+  const perRegister = Array.from({ length: registers }, (_, i) => sumQuantities(months.flatMap((p) => (registers === 1 ? substituted.get(p)! : [substituted.get(p)![i] ?? 0]))));
   return { perRegister, months: months.map((p) => p.slice(0, 7)) };
 }
 
@@ -257,6 +271,8 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
   const heatOdpu = await q.query(`SELECT 1 FROM meters WHERE building_id = $1 AND placement = 'building' AND resource = 'heat' AND status <> 'removed' LIMIT 1`, [buildingId]);
   const heatingByArea = billable.has('heat') && billedByArea('heat', { building: heatOdpu.rows.length, apartment: points.filter((p) => p.resource === 'heat').length });
 
+  // Every point's history in one query, not one per meter.
+  const histories = await historyRows(q, points.flatMap((p) => p.segments.map((x) => x.meterId)), period);
   const sources = new Map<string, SourceRef[]>();
   const accounts: AccountBillingInput[] = [];
   for (const a of acc.rows) {
@@ -271,7 +287,7 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       const perQ = quantities.map((qn) => pc.registers[qn]);
       const complete = perQ.every((x) => x.status === 'measured');
       const quantityOf = (x: RegisterConsumption) => (x.status === 'measured' ? x.quantity : 0);
-      const h = await meterHistory(q, m.segments.map((s) => Number(s.meterId)), period);
+      const h = meterHistory(m.segments.flatMap((x) => histories.get(String(x.meterId)) ?? []), period);
       // Heat registers count kWh, heat tariffs and norms are per Gcal.
       let value: number | number[] | null = !complete ? null : t.kind === 'zones' ? perQ.map(quantityOf) : toBillingUnit(m.resource, quantityOf(perQ[0]));
       let measuredNote: string | undefined;
@@ -279,9 +295,9 @@ export async function loadBuildingInputs(q: Queryable, buildingId: number, perio
       if (value !== null && pc.attributedBy === 'window' && first.status === 'measured' && first.readings.length > 0) {
         const covered = coveredSubstitutes(first.readings[0].time, period, timezone, h.substituted, quantities.length);
         if (covered) {
-          value = typeof value === 'number' ? value - covered.perRegister[0] : value.map((v, i) => v - covered.perRegister[i]);
+          value = typeof value === 'number' ? subtractQuantities(value, covered.perRegister[0]) : value.map((v, i) => subtractQuantities(v, covered.perRegister[i]));
           measuredNote = `readings ${first.readings[0].time.toISOString().slice(0, 10)} – ${first.readings[first.readings.length - 1].time.toISOString().slice(0, 10)} cover ${covered.months.join(', ')} too: `
-            + `their substitute charge (${covered.perRegister.map((x) => +x.toFixed(6)).join(' + ')}) deducted`;
+            + `their substitute charge (${covered.perRegister.map((x) => String(x)).join(' + ')}) deducted`;
         }
       }
       if (complete) sources.set(m.meterId, perQ.flatMap(sourcesOf));

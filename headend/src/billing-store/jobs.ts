@@ -1,5 +1,5 @@
 /**
- * Billing jobs (issue 7): a late or corrected reading of a closed period books adjustment lines in the
+ * Billing jobs: a late or corrected reading of a closed period books adjustment lines in the
  * next open period by itself. The validator reports the building × resource stretches it touched;
  * each month of the building they reach that is closed for its organisation gets a `billing.recalc`
  * job calling recalculateClosed (which adds nothing when nothing changed).

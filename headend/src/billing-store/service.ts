@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../db/types.js';
-import { accrueAccount, adjustmentLines, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
+import { accrueAccount, adjustmentLines, sumKopecks, type AccrualLine, type AdjustmentLine } from '../billing/index.js';
 import { BillingError, loadBuildingInputs, nextPeriod, type SourceRef } from './inputs.js';
 import { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
 import { heatingLines, type HeatingSummary } from './heating.js';
@@ -67,12 +67,23 @@ async function computeLines(db: Queryable, buildingId: number, period: string): 
   return { orgId: inputs.orgId, lines: [...lines, ...common.lines, ...heating.lines], sources: inputs.sources, commonHouse: common.summaries, heating: heating.summary };
 }
 
-async function insertLine(q: Queryable, orgId: number, period: string, buildingId: number, l: StorableLine | (AdjustmentLine & Pick<StorableLine, 'heatingMethod'>), sources: SourceRef[], eid: string, adj: { kind: string; correctsPeriod: string } | null): Promise<void> {
+type InsertableLine = StorableLine | (AdjustmentLine & Pick<StorableLine, 'heatingMethod'>);
+interface LineRow { line: InsertableLine; sources: SourceRef[]; exportId: string; adj: { kind: string; correctsPeriod: string } | null }
+
+/** A run's lines in one INSERT (in order, so ids follow the run's order), not one statement per line. */
+async function insertLines(q: Queryable, orgId: number, period: string, buildingId: number, rows: readonly LineRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = rows.map(({ line: l, sources, exportId: eid, adj }) => ({
+    account_id: l.accountId, resource: l.resource, meter_id: l.meterId, method: l.method, quantity: l.quantity, parts: l.parts, amount_kop: l.amount,
+    note: l.note ?? null, sources, kind: adj ? 'adjustment' : 'regular', adjustment_kind: adj?.kind ?? null, adjusts_period: adj?.correctsPeriod ?? null,
+    export_id: eid, heating_method: ('heatingMethod' in l ? l.heatingMethod : null) ?? null,
+  }));
   await q.query(
     `INSERT INTO accrual_lines (org_id, period, building_id, account_id, resource, meter_id, method, quantity, parts, amount_kop, note, sources, kind, adjustment_kind, adjusts_period, export_id, heating_method)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-    [orgId, period, buildingId, l.accountId, l.resource, l.meterId, l.method, l.quantity, JSON.stringify(l.parts), l.amount, l.note ?? null,
-      JSON.stringify(sources), adj ? 'adjustment' : 'regular', adj?.kind ?? null, adj?.correctsPeriod ?? null, eid, ('heatingMethod' in l ? l.heatingMethod : null) ?? null],
+     SELECT $1, $2, $3, (x->>'account_id')::bigint, x->>'resource', (x->>'meter_id')::bigint, x->>'method', (x->>'quantity')::double precision, x->'parts',
+            (x->>'amount_kop')::bigint, x->>'note', x->'sources', x->>'kind', x->>'adjustment_kind', (x->>'adjusts_period')::date, x->>'export_id', x->>'heating_method'
+       FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(x, n) ORDER BY n`,
+    [orgId, period, buildingId, JSON.stringify(json)],
   );
 }
 
@@ -92,13 +103,12 @@ export async function computePeriod(db: Database, buildingId: number, period: st
     }
     await q.query(`DELETE FROM accrual_lines WHERE org_id = $1 AND period = $2 AND building_id = $3 AND kind = 'regular'`, [orgId, period, buildingId]);
     const nth = occurrence();
-    for (const l of lines) {
+    await insertLines(q, orgId, period, buildingId, lines.map((l) => {
       const k = `${l.accountId}|${l.resource}|${l.meterId ?? ''}`;
-      const eid = exportId([orgId, period, 'regular', k, nth(k)]);
-      await insertLine(q, orgId, period, buildingId, l, l.meterId && l.method === 'measured' ? (sources.get(l.meterId) ?? []) : [], eid, null);
-    }
+      return { line: l, sources: l.meterId && l.method === 'measured' ? (sources.get(l.meterId) ?? []) : [], exportId: exportId([orgId, period, 'regular', k, nth(k)]), adj: null };
+    }));
   });
-  return { orgId, lines: lines.length, amountKop: lines.reduce((s, l) => s + l.amount, 0), commonHouse, heating };
+  return { orgId, lines: lines.length, amountKop: sumKopecks(lines.map((l) => l.amount)), commonHouse, heating };
 }
 
 export async function closePeriod(db: Database, orgId: number, period: string, by: string): Promise<void> {
@@ -152,10 +162,10 @@ export async function recalculateClosed(db: Database, buildingId: number, period
     while (await ensureOpenPeriod(q, orgId, target) === 'closed') target = nextPeriod(target);
     const gen = (await q.query<{ n: string }>(`SELECT count(*) AS n FROM accrual_lines WHERE org_id = $1 AND building_id = $2 AND adjusts_period = $3`, [orgId, buildingId, period])).rows[0].n;
     const nth = occurrence();
-    for (const l of adj) {
+    await insertLines(q, orgId, target, buildingId, adj.map((l) => {
       const k = `${l.kind}|${key(l)}`;
-      await insertLine(q, orgId, target, buildingId, l, [], exportId([orgId, target, 'adjustment', period, gen, k, nth(k)]), { kind: l.kind, correctsPeriod: period });
-    }
-    return { target, lines: adj.length, amountKop: adj.reduce((s, l) => s + l.amount, 0) };
+      return { line: l, sources: [], exportId: exportId([orgId, target, 'adjustment', period, gen, k, nth(k)]), adj: { kind: l.kind, correctsPeriod: period } };
+    }));
+    return { target, lines: adj.length, amountKop: sumKopecks(adj.map((l) => l.amount)) };
   });
 }

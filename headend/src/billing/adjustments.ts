@@ -4,6 +4,7 @@
  * line, both named as a recalculation (перерасчёт) of the closed period.
  */
 import type { AccrualLine } from './accrual.js';
+import { sumKopecks } from './money.js';
 
 export interface AdjustmentLine extends AccrualLine {
   kind: 'reversal' | 'recalculated';
@@ -26,7 +27,7 @@ export function adjustmentLines(closedPeriodStart: Date, original: readonly Accr
   for (const k of new Set([...before.keys(), ...after.keys()])) {
     const b = before.get(k) ?? [];
     const a = after.get(k) ?? [];
-    const sum = (ls: AccrualLine[]) => ls.reduce((s, l) => s + l.amount, 0);
+    const sum = (ls: AccrualLine[]) => sumKopecks(ls.map((l) => l.amount));
     const sameQ = (x: AccrualLine[], y: AccrualLine[]) => x.length === y.length && x.every((l, i) => l.quantity === y[i].quantity && l.method === y[i].method);
     if (sum(b) === sum(a) && sameQ(b, a)) continue;
     for (const l of b) out.push({ ...l, kind: 'reversal', correctsPeriod, quantity: -l.quantity, amount: -l.amount, parts: l.parts.map((p) => ({ ...p, quantity: -p.quantity, amount: -p.amount })) });

@@ -10,6 +10,7 @@
  */
 import type { Resource } from '@amr/protocols';
 import { z } from 'zod';
+import { sumQuantities } from './money.js';
 
 export const PremiseArea = z.object({
   premiseId: z.string(),
@@ -40,7 +41,8 @@ export interface AreaBase {
 
 export function areaBase(premises: readonly PremiseArea[]): AreaBase {
   const sharing = premises.filter((p): p is SharedPremise => p.area !== null && p.area > 0);
-  const sum = (ps: readonly SharedPremise[]) => ps.reduce((s, p) => s + p.area, 0);
+  // Areas add up in decimals: 33.3 + 33.3 + 33.4 m² is 100 m², not 100.00000000000001.
+  const sum = (ps: readonly SharedPremise[]) => sumQuantities(ps.map((p) => p.area));
   const pick = (p: PremiseArea) => ({ premiseId: p.premiseId, number: p.number, kind: p.kind });
   return {
     totalArea: sum(sharing),

@@ -94,6 +94,14 @@ export function subtractQuantities(a: number, ...bs: number[]): number {
   return toQuantity(bs.reduce((s: Dec, b) => s.minus(dec(b, 'quantity')), dec(a, 'quantity')));
 }
 
+/**
+ * A quantity as a note writes it: `decimals` digits, rounded half up from the decimal it is (1.0005 →
+ * "1.001"), never through toFixed, which rounds the double 1.000499999… down to "1.000".
+ */
+export function formatQuantity(q: number, decimals = 3): string {
+  return dec(q, 'quantity').toFixed(decimals, D.ROUND_HALF_UP);
+}
+
 /** Σ kopecks; integer addition is exact while it stays a safe integer, which is checked. */
 export function sumKopecks(ks: readonly Kopecks[]): Kopecks {
   const s = ks.reduce((x, k) => x + k, 0);

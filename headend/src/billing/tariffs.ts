@@ -31,12 +31,32 @@ export type Tariff = z.infer<typeof Tariff>;
 export const TariffVersion = z.object({ resource: Resource, validFrom: z.coerce.date(), tariff: Tariff });
 export type TariffVersion = z.infer<typeof TariffVersion>;
 
+/**
+ * The date a tariff, norm or edition of the rules takes effect: the first day of a month. A month is
+ * billed whole by the versions in force on its first day (tariffFor, rulesFor, the norms' lookup), so
+ * a version dated mid-month would silently wait for the next month: refused instead, naming the fix.
+ */
+export const MonthStart = z.iso.date().refine((d) => d.endsWith('-01'), {
+  error: (i) => `must be the first day of a month (YYYY-MM-01), got ${String(i.input)}: a month is billed whole by the version in force on its first day, `
+    + 'so a version from the 15th would only apply from the next month; enter the 1st of the month it should bill',
+});
+
+/** The version in force at `at` (a month's first day: the whole month is priced by it). */
 export function tariffFor(versions: readonly TariffVersion[], resource: Resource, at: Date): Tariff {
   const v = versions
     .filter((x) => x.resource === resource && x.validFrom <= at)
     .sort((a, b) => b.validFrom.getTime() - a.validFrom.getTime())[0];
   if (!v) throw new Error(`no tariff for ${resource} in force on ${at.toISOString().slice(0, 10)}`);
   return v.tariff;
+}
+
+/**
+ * The tariff a building-level volume shared by area (ОДН, heating by area) is charged at: it has no
+ * zone readings to split by, so a zone tariff charges it at its first zone's price (as estimates are);
+ * single and block tariffs as they are.
+ */
+export function sharedVolumeTariff(t: Tariff): Tariff {
+  return t.kind === 'zones' ? { kind: 'single', price: t.prices[0] } : t;
 }
 
 export interface ChargePart {

@@ -68,6 +68,21 @@ describe('billing API', () => {
     expect((await h.call('POST', '/billing/norms', op, { org_id: ids.org, resource: 'hot_water', valid_from: '2025-01-01', per_resident: 3 })).status).toBe(403);
   });
 
+  it('a careless office dates a tariff, norm or rules edition mid-month: refused, naming the field and the fix, nothing stored', async () => {
+    // A month is billed whole by the versions of its first day: a tariff from 15 July would silently bill July at the old price.
+    const before = await one(`SELECT (SELECT count(*) FROM billing_tariffs)::int + (SELECT count(*) FROM billing_norms)::int + (SELECT count(*) FROM billing_rules)::int AS n`);
+    for (const [url, body] of [
+      ['/billing/tariffs', { org_id: ids.org, resource: 'cold_water', valid_from: '2026-07-15', tariff: { kind: 'single', price: 55.1 } }],
+      ['/billing/norms', { org_id: ids.org, resource: 'cold_water', valid_from: '2026-07-15', per_resident: 4.5 }],
+      ['/billing/rules', { org_id: ids.org, effective_from: '2026-07-15', rules: {} }],
+    ] as const) {
+      const r = await h.call('POST', url, h.adminToken, body);
+      expect(r.status, url).toBe(400);
+      expect(JSON.stringify(r.body), url).toMatch(/(valid_from|effective_from).*first day of a month \(YYYY-MM-01\), got 2026-07-15/);
+    }
+    expect(await one(`SELECT (SELECT count(*) FROM billing_tariffs)::int + (SELECT count(*) FROM billing_norms)::int + (SELECT count(*) FROM billing_rules)::int AS n`)).toEqual(before);
+  });
+
   it('compute, lines as JSON and CSV, close, and compute after close books adjustments', async () => {
     const c = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: ids.b });
     expect(c.status).toBe(200);
@@ -148,6 +163,30 @@ describe('billing API', () => {
     expect((await withKey(keyOther, '/billing/tariffs')).body.items).toEqual([]);
     // Its own organisation's lines are visible to the own key.
     expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
+  });
+
+  it('another organisation\'s key naming this one, and its billing staff, get 403/404 in every format and learn nothing', async () => {
+    // The key of УК Юг names УК Север outright: refused before anything is read, in JSON, CSV and XLSX alike.
+    for (const f of ['json', 'csv', 'xlsx']) {
+      const res = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&org_id=${ids.org}&format=${f}`, headers: { 'x-api-key': keyOther } });
+      expect(res.statusCode, f).toBe(403);
+      expect(res.body, f).not.toMatch(/LS-p|381\.98|38198|Ленина/);
+    }
+    // A billing user of УК Юг (granted only its own building) asking for УК Север: as if it did not exist (404), and the
+    // same answer for an organisation that does not exist at all, so ids cannot be probed.
+    const southBuilding = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Южная, 2', 'UTC') RETURNING id`, [ids.other])).id);
+    const south = await h.userToken('billing', { buildingIds: [southBuilding] });
+    const asked = [`/billing/lines?period=2026-01&org_id=${ids.org}`, `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, `/billing/tariffs?org_id=${ids.org}`];
+    for (const url of asked) {
+      const r = await h.call('GET', url, south);
+      expect(r.status, url).toBe(404);
+      expect(JSON.stringify(r.body), url).not.toMatch(/LS-p|Север|50\.93/);
+      expect((await h.call('GET', url.replace(`org_id=${ids.org}`, 'org_id=999999'), south)).body, url).toEqual(r.body);
+    }
+    const linesBefore = await one(`SELECT count(*)::int AS n FROM accrual_lines WHERE building_id = $1`, [ids.b]);
+    expect((await h.call('POST', '/billing/periods/2026-01/recalculate', south, { building_id: ids.b })).status).toBe(404);
+    expect((await h.call('POST', '/billing/periods/2026-03/close', south, { org_id: ids.org })).status).toBe(404);
+    expect(await one(`SELECT count(*)::int AS n FROM accrual_lines WHERE building_id = $1`, [ids.b])).toEqual(linesBefore);
   });
 
   it('staff recalculate a closed month explicitly; an open month is refused', async () => {

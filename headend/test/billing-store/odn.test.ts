@@ -206,3 +206,81 @@ describe('heating by area when the basement heat meter goes silent (п. 59(1), 6
     expect(ov.body.imbalance.map((x: any) => [x.resource, x.period, x.status, x.imbalancePct])).toEqual([['heat', '2025-12', 'not_applicable', null]]);
   });
 });
+
+describe('a closed month whose ОДН moves when a late flat reading arrives (the auditor\'s decimals)', () => {
+  // Flats of 33.1 + 33.2 + 33.7 m² (S_total 100 m²; in doubles 100.00000000000001), cold water 42.05 ₽/m³,
+  // common property 100 m² × norm 0.07 m³/m² = cap 7 m³ (in doubles 7.000000000000001).
+  // January: ОДПУ 100 → 103.4005 = 3.4005 m³; flat 1 0.1 m³, flat 2 0.2 m³, flat 3 no reading → norm 1.05 × 2 residents = 2.1 m³.
+  let org: number;
+  let b: number;
+  const acc: number[] = [];
+  const m: number[] = [];
+  let odpu: number;
+
+  beforeAll(async () => {
+    org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Копейка') RETURNING id`)).id);
+    b = Number((await one(`INSERT INTO buildings (org_id, address, timezone, common_area_m2, period_attribution) VALUES ($1, 'ул. Копеечная, 1', 'UTC', 100, 'calendar') RETURNING id`, [org])).id);
+    for (const [n, area] of [['1', 33.1], ['2', 33.2], ['3', 33.7]] as const) {
+      const premise = Number((await one(`INSERT INTO premises (building_id, number, residents, area_m2) VALUES ($1, $2, 2, $3) RETURNING id`, [b, n, area])).id);
+      acc.push(Number((await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, $2, $3) RETURNING id`, [org, `К-${n}`, premise])).id));
+      m.push(await meter(b, 'apartment', premise, 'cold_water', `KOP-CW-${n}`));
+    }
+    odpu = await meter(b, 'building', null, 'cold_water', 'KOP-CW-ODPU');
+    await post('/billing/tariffs', { org_id: org, resource: 'cold_water', valid_from: '2025-01-01', tariff: { kind: 'single', price: 42.05 } });
+    // From February the price rises: January, and its recalculation booked in February, stay at 42.05 ₽.
+    await post('/billing/tariffs', { org_id: org, resource: 'cold_water', valid_from: '2026-02-01', tariff: { kind: 'single', price: 47.5 } });
+    await post('/billing/norms', { org_id: org, resource: 'cold_water', basis: 'resident', valid_from: '2025-01-01', per_resident: 1.05 });
+    await post('/billing/norms', { org_id: org, resource: 'cold_water', basis: 'common_area_m2', valid_from: '2025-01-01', per_resident: 0.07 });
+    for (const [id, v0, v1] of [[odpu, 100, 103.4005], [m[0], 10, 10.1], [m[1], 20, 20.2]]) {
+      await reading(id, '2026-01-01T00:00:00Z', v0);
+      await reading(id, '2026-02-01T00:00:00Z', v1);
+    }
+    await reading(m[2], '2026-01-01T00:00:00Z', 30);
+  });
+
+  it('January: Σ flats 0.1 + 0.2 + 2.1 = 2.4 m³ (not 2.4000000000000004), V = 3.4005 − 2.4 = 1.0005 m³, written 1.001 in the notes', async () => {
+    const r = await post('/billing/periods/2026-01/compute', { building_id: b });
+    expect(r.commonHouse[0]).toMatchObject({ buildingConsumption: 3.4005, apartmentsConsumption: 2.4, volume: 1.0005, capVolume: 7, excessOverCap: 0 });
+    expect(r.commonHouse[0].areaBase.totalArea).toBe(100);
+    // Shares 1.0005 × Sᵢ/100: 0.3311655 → 0.331166, 0.332166, 0.3371685 → 0.337169 (half up at 6 decimals); caps 7 × Sᵢ/100 ≥ 2.317, not reached.
+    expect(r.commonHouse[0].perPremise.map((p: any) => p.volume)).toEqual([0.331166, 0.332166, 0.337169]);
+    expect(r.commonHouse[0].billedVolume).toBe(1.000501);
+    const jan = await lines('2026-01', b);
+    // At 42.05 ₽: 0.1 → 4.205 → 4.21; 0.2 → 8.41; flat 3's norm 2.1 → 88.305 → 88.31;
+    // ОДН 0.331166 → 13.9255303 → 13.93, 0.332166 → 13.9675803 → 13.97, 0.337169 → 14.17795645 → 14.18.
+    expect(jan.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([
+      [acc[0], 'measured', 0.1, 421], [acc[0], 'common_house', 0.331166, 1393],
+      [acc[1], 'measured', 0.2, 841], [acc[1], 'common_house', 0.332166, 1397],
+      [acc[2], 'norm', 2.1, 8831], [acc[2], 'common_house', 0.337169, 1418],
+    ]);
+    // 421 + 841 + 8831 + 1393 + 1397 + 1418 = 14 301 kopecks.
+    expect(r.amount).toBe(14301);
+    expect(jan[1].note).toBe('common-house volume 1.001; by area: 1.001 × 33.1 / 100 m² of all premises = 0.331');
+  });
+
+  it('closed, then flat 3\'s reading arrives (0.3 m³): its own line and every ОДН line are reversed and recalculated in February, to the kopeck', async () => {
+    expect((await h.call('POST', '/billing/periods/2026-01/close', h.adminToken, { org_id: org })).status).toBe(204);
+    await reading(m[2], '2026-02-01T00:00:00Z', 30.3);
+    const r = await post('/billing/periods/2026-01/recalculate', { building_id: b });
+    // Flats now 0.1 + 0.2 + 0.3 = 0.6 m³, V = 3.4005 − 0.6 = 2.8005 m³; shares 2.8005 × Sᵢ/100:
+    // 0.9269655 → 0.926966 (38.9789203 → 38.98 ₽), 0.929766 (39.0966603 → 39.10 ₽), 0.9437685 → 0.943769 (39.68548645 → 39.69 ₽);
+    // flat 3 measured 0.3 × 42.05 = 12.615 → 12.62 ₽ (the doubles give 12.614999… → 12.61).
+    // Reversed: 13.93 + 13.97 + 88.31 + 14.18 = 130.39 ₽; recalculated: 38.98 + 39.10 + 12.62 + 39.69 = 130.39 ₽; net 0.00 —
+    // the building's water is the same 3.4005 m³, only who pays for it moved. Flats 1 and 2's own lines did not change: not touched.
+    expect(r).toMatchObject({ adjustmentsIn: '2026-02', lines: 8, amount: 0 });
+    const feb = (await lines('2026-02', b)).filter((l) => l.kind === 'adjustment');
+    expect(feb.map((l) => [Number(l.accountId), l.method, l.adjustmentKind, l.quantity, l.amount, l.adjustsPeriod])).toEqual([
+      [acc[0], 'common_house', 'reversal', -0.331166, -1393, '2026-01-01'], [acc[0], 'common_house', 'recalculated', 0.926966, 3898, '2026-01-01'],
+      [acc[1], 'common_house', 'reversal', -0.332166, -1397, '2026-01-01'], [acc[1], 'common_house', 'recalculated', 0.929766, 3910, '2026-01-01'],
+      [acc[2], 'norm', 'reversal', -2.1, -8831, '2026-01-01'], [acc[2], 'measured', 'recalculated', 0.3, 1262, '2026-01-01'],
+      [acc[2], 'common_house', 'reversal', -0.337169, -1418, '2026-01-01'], [acc[2], 'common_house', 'recalculated', 0.943769, 3969, '2026-01-01'],
+    ]);
+    expect(new Set(feb.flatMap((l) => l.parts.map((x: any) => x.price)))).toEqual(new Set([42.05])); // January's price, not February's 47.5
+    expect(feb.find((l) => l.adjustmentKind === 'recalculated' && l.method === 'common_house' && Number(l.accountId) === acc[0])!.note)
+      .toBe('common-house volume 2.801; by area: 2.801 × 33.1 / 100 m² of all premises = 0.927');
+    // January as it was billed is untouched.
+    expect((await lines('2026-01', b)).map((l) => l.amount)).toEqual([421, 1393, 841, 1397, 8831, 1418]);
+    // A second run with nothing new books nothing.
+    expect(await post('/billing/periods/2026-01/recalculate', { building_id: b })).toMatchObject({ lines: 0, amount: 0 });
+  });
+});

@@ -75,6 +75,18 @@ describe('ОДН, formulas 10–11', () => {
     // 0.6 × 50.93 = 30.558 → 30.56 ₽; 0.72 × 50.93 = 36.6696 → 36.67 ₽; 0.36 × 50.93 = 18.3348 → 18.33 ₽.
     expect(r.perPremise.map((p) => amount(p.volume, CW))).toEqual([3056, 3667, 3056, 3667, 1833]);
   });
+  it('three equal flats over a 2 m³ cap: each billed its rounded cap 0.666667, so Σ billed is 2.000001 — the summary says the Σ of the lines', () => {
+    // Caps 2 × 1/3 = 0.6666666… → 0.666667 each (half up at 6 decimals); shares 8 × 1/3 = 2.666667; excess 2 each.
+    // The rule bills each premise its own rounded cap, so Σ billed = 3 × 0.666667 = 2.000001 m³, a millionth over the
+    // building's 2 m³ (3.1e-7 ₽ a line at 50.93 ₽: nothing on any bill); billedVolume and excessOverCap are the Σ of the
+    // premises' rounded figures, exactly what the lines carry, not the building's cap and V.
+    const three = ['a', 'b', 'c'].map((id) => ({ premiseId: id, area: 40 }));
+    const r = commonHouseVolume({ buildingConsumption: 28, apartmentsConsumption: 20, nonResidentialConsumption: 0, premises: three, capVolume: 2, negativePolicy: 'zero' });
+    expect(r.perPremise.map((p) => [p.share, p.cap, p.volume, p.excess])).toEqual([[2.666667, 0.666667, 0.666667, 2], [2.666667, 0.666667, 0.666667, 2], [2.666667, 0.666667, 0.666667, 2]]);
+    expect(r).toMatchObject({ volume: 8, billedVolume: 2.000001, excessOverCap: 6 });
+    // 0.666667 × 50.93 = 33.95335031 → 33.95 ₽ a flat; 3 × 33.95 = 101.85 ₽ (2 m³ × 50.93 = 101.86 ₽ would be the building's cap priced whole).
+    expect(r.perPremise.map((p) => amount(p.volume, CW))).toEqual([3395, 3395, 3395]);
+  });
   it('a premise under its cap pays its whole share; only the one over it is cut', () => {
     // V = 2 m³ over 250 m², cap 3 m³: 2 × 50/250 = 0.4 < 0.6 and so on — no premise is over its cap.
     const r = commonHouseVolume({ buildingConsumption: 24, apartmentsConsumption: 20, nonResidentialConsumption: 2, premises, capVolume: 3, negativePolicy: 'zero' });

@@ -8,7 +8,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
-  accrueAccount, adjustmentLines, amount, billingQuantity, BillingRules, charge, commonHouseVolume, distributeByArea, formatRoubles, fromKopecks,
+  accrueAccount, adjustmentLines, amount, areaBase, billingQuantity, BillingRules, charge, commonHouseVolume, distributeByArea, formatQuantity, formatRoubles, fromKopecks,
   heatingMonthVolume, heatingShare, proportion, sumKopecks, Tariff, toKopecks, type AccountBillingInput,
 } from '../../src/billing/index.js';
 
@@ -164,6 +164,20 @@ describe('worked examples', () => {
     expect(billingQuantity(1.0000005)).toBe(1.000001);
     expect(billingQuantity(-1.0000005)).toBe(-1.000001);
     expect(billingQuantity(1 / 1163)).toBe(0.00086); // 1 kWh = 0.000859845… Gcal → 0.000860
+  });
+
+  it('a note writes a quantity half up from its decimal: 1.0005 → "1.001" (toFixed gives "1.000"), −1.0005 → "-1.001"', () => {
+    expect((1.0005).toFixed(3)).toBe('1.000'); // the double 1.000499999…: why notes do not use toFixed
+    expect(formatQuantity(1.0005)).toBe('1.001');
+    expect(formatQuantity(-1.0005)).toBe('-1.001');
+    expect(formatQuantity(8)).toBe('8.000');
+    expect(formatQuantity(0.3311655, 6)).toBe('0.331166');
+  });
+
+  it('S_total is a decimal sum: 33.1 + 33.2 + 33.7 m² = 100 m² (the doubles give 100.00000000000001)', () => {
+    const p = (n: string, area: number) => ({ premiseId: n, number: n, kind: 'residential' as const, area, accountId: n });
+    expect(33.1 + 33.2 + 33.7).not.toBe(100);
+    expect(areaBase([p('1', 33.1), p('2', 33.2), p('3', 33.7)])).toMatchObject({ totalArea: 100, residentialArea: 100, nonResidentialArea: 0 });
   });
 
   it('roubles are written from kopecks exactly', () => {

@@ -1,5 +1,5 @@
 /**
- * Billing (issue 7): tariffs, norms and rules (versioned by date, billing:manage, audited), accrual
+ * Billing: tariffs, norms and rules (versioned by date, billing:manage, audited), accrual
  * runs and period close, accrual lines (JSON or CSV) and the billing feed for the billing
  * department. Organisation-level data: an API key acts for its own organisation only; a user names
  * the organisation and must see one of its buildings (admins see all).
@@ -9,14 +9,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
 import { requireBuilding, requirePermission, type Principal, requireOwned } from '../../auth/index.js';
 import { audit } from '../../audit/index.js';
-import { Tariff, BillingRules, formatRoubles } from '../../billing/index.js';
+import { Tariff, BillingRules, formatRoubles, MonthStart } from '../../billing/index.js';
 import {
   accountLabels, billingFeed, BillingError, closePeriod, computePeriod, LINE_COLUMNS, linesXlsx, periodDate, recalculateClosed, rowToLine, type StoredLine,
 } from '../../billing-store/index.js';
 import { HttpError, badRequest } from '../http-error.js';
 import { principal } from '../plugins/auth.js';
 import type { Queryable } from '../queryable.js';
-import { actorOf, errors, Id, DateInput, type RouteDeps } from './context.js';
+import { actorOf, errors, Id, type RouteDeps } from './context.js';
 import { safeCell } from '../../util/spreadsheet-cell.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM');
@@ -123,16 +123,16 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   // --- versioned settings: tariffs, norms, rules (a new version is a new row; rows are not edited) ---
   const settings = [
     { path: 'tariffs', table: 'billing_tariffs', entity: 'billing_tariff', date: 'valid_from', key: ['resource', 'valid_from'],
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: DateInput, tariff: Tariff }),
+      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: MonthStart, tariff: Tariff }),
       cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, tariff: JSON.stringify(b.tariff) }) },
     { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'basis', 'valid_from'],
       // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume);
       // 'heating_m2': heat (Gcal) per m² of premises per month of the heating season (heating by area when the building meter has no reading).
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: DateInput, per_resident: z.number().finite().nonnegative() })
+      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: MonthStart, per_resident: z.number().finite().nonnegative() })
         .refine((b) => b.basis !== 'heating_m2' || b.resource === 'heat', { message: "basis heating_m2 is heat in Gcal per m² of premises: use resource 'heat'", path: ['basis'] }),
       cols: (b: any) => ({ resource: b.resource, basis: b.basis, valid_from: b.valid_from, per_resident: b.per_resident }) },
     { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
-      body: z.object({ org_id: z.number().int().positive().optional(), effective_from: DateInput, rules: BillingRules.omit({ effectiveFrom: true }) }),
+      body: z.object({ org_id: z.number().int().positive().optional(), effective_from: MonthStart, rules: BillingRules.omit({ effectiveFrom: true }) }),
       cols: (b: any) => ({ effective_from: b.effective_from, rules: JSON.stringify(b.rules) }) },
   ] as const;
   for (const s of settings) {
