@@ -120,9 +120,15 @@ export function entryInstant(now: Date, timezone: string, s: CollectionSettings)
   return p.window.open ? { time: p.time, inWindow: true } : { time: now, inWindow: false };
 }
 
-/** Whether a given instant lies inside a collection window (in the building's time zone). */
-export function insideWindow(time: Date, timezone: string, s: CollectionSettings): boolean {
-  return windowState(localDate(time, timezone), s.window_start_day, s.window_end_day).open;
+/**
+ * Whether an explicit instant counts as taken in the window: inside a collection window (in the
+ * building's time zone) AND in the current one — the open window, or while closed the last one (a
+ * phone that synced late). An earlier window's month was billed: dating a reading back into it
+ * rewrites a settled month, so it needs the outside-window privilege like any other date.
+ */
+export function insideWindow(time: Date, now: Date, timezone: string, s: CollectionSettings): boolean {
+  if (!windowState(localDate(time, timezone), s.window_start_day, s.window_end_day).open) return false;
+  return time.getTime() >= periodFor(now, timezone, s).time.getTime();
 }
 
 /**
@@ -168,7 +174,7 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
         const last = w.open ? '' : `last ${w.last.start} – ${w.last.end}; next opens ${w.opensOn}, `;
         return refuse('window_closed', `meter ${id}: the collection window is closed (${last}${days})`);
       }
-      return refuse('outside_window', `meter ${id}: a reading dated ${fmt(localDate(time, m.timezone))} is outside the collection window (${days}); entering it needs the privilege "readings:enter_outside_window"`);
+      return refuse('outside_window', `meter ${id}: a reading dated ${fmt(localDate(time, m.timezone))} is outside the current collection window (${days}, the one open now or last closed); entering it needs the privilege "readings:enter_outside_window"`);
     }
   }
   if (req.correction && !c.rights.correct) return refuse('forbidden', `meter ${id}: correcting a reading needs the permission "readings:correct"`);

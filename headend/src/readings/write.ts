@@ -148,7 +148,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     if (!settingsCache.has(sk)) settingsCache.set(sk, await effectiveSettings(q, m.buildingId, m.resource));
     const settings = settingsCache.get(sk)!;
     const at = it.time
-      ? { time: it.time, inWindow: insideWindow(it.time, m.timezone, settings) }
+      ? { time: it.time, inWindow: insideWindow(it.time, o.now, m.timezone, settings) }
       : entryInstant(o.now, m.timezone, settings);
     todo.push({ index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
   }

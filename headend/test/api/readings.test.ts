@@ -4,13 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 import { verifyPassword } from '../../src/auth/index.js';
 
 let h: Harness;
 let bA: number, flat: number, meter: number;
 
 beforeAll(async () => {
-  h = await startHarness({ TOKEN_TTL: '2h' });
+  // The API's clock stands at 25 Jan 2025 18:00 Moscow (15:00 UTC; window 15–25 open): dates below are judged
+  // against it, never against today's.
+  h = await startHarness({ TOKEN_TTL: '2h', clock: fixedClock(new Date('2025-01-25T15:00:00Z')) });
   const t = h.adminToken;
   const org = (await h.call('POST', '/organisations', t, { name: 'УК' })).body.id;
   bA = (await h.call('POST', '/buildings', t, { org_id: org, external_id: 'A', address: 'пр. Мира, 5' })).body.id;

@@ -58,12 +58,21 @@ describe('whose instant: the window dates an entry at its start, outside it when
     expect(e.time.toISOString()).toBe('2027-12-24T21:00:00.000Z');
   });
   it('29 Feb 2028 with a window 25–31: the window ends on the 29th (clamped), so the 29th is inside', () => {
-    expect(insideWindow(at('2028-02-29T10:00:00Z'), TZ, { ...s, window_start_day: 25, window_end_day: 31 })).toBe(true);
-    expect(insideWindow(at('2028-03-01T10:00:00Z'), TZ, { ...s, window_start_day: 25, window_end_day: 31 })).toBe(false);
+    const leap = at('2028-02-29T12:00:00Z');
+    expect(insideWindow(at('2028-02-29T10:00:00Z'), leap, TZ, { ...s, window_start_day: 25, window_end_day: 31 })).toBe(true);
+    expect(insideWindow(at('2028-03-01T10:00:00Z'), at('2028-03-01T12:00:00Z'), TZ, { ...s, window_start_day: 25, window_end_day: 31 })).toBe(false);
   });
   it('an explicit time at 14 Nov 22:00 UTC is 15 Nov 01:00 in Moscow: inside the window 15–25', () => {
-    expect(insideWindow(at('2026-11-14T22:00:00Z'), TZ, s)).toBe(true);
-    expect(insideWindow(at('2026-11-14T20:00:00Z'), TZ, s)).toBe(false);
+    const nov20 = at('2026-11-20T09:00:00Z');
+    expect(insideWindow(at('2026-11-14T22:00:00Z'), nov20, TZ, s)).toBe(true);
+    expect(insideWindow(at('2026-11-14T20:00:00Z'), nov20, TZ, s)).toBe(false);
+  });
+  it("only the current window counts: on 6 Dec (closed) November's window still does (a late sync); October's is a settled month", () => {
+    const dec6 = at('2026-12-06T08:00:00Z');
+    expect(insideWindow(at('2026-11-20T09:00:00Z'), dec6, TZ, s)).toBe(true);
+    expect(insideWindow(at('2026-10-20T09:00:00Z'), dec6, TZ, s)).toBe(false);
+    // 20 Nov with the window open: October's window is the previous one, no longer current.
+    expect(insideWindow(at('2026-10-20T09:00:00Z'), at('2026-11-20T09:00:00Z'), TZ, s)).toBe(false);
   });
 });
 

@@ -275,3 +275,16 @@ describe('zones: one value per zone on every path', () => {
     expect(imp.body.errors).toEqual([expect.objectContaining({ row: 3, column: 'value', message: expect.stringContaining('560 is less than the previous reading 567.8') })]);
   });
 });
+
+describe('an explicit date counts as in the window only for the current window', () => {
+  it("on 6 Dec an operator may date a reading in November's window (a phone that synced late), not back in October's, a settled month", async () => {
+    now = DEC_6;
+    // HW-1: 50 (15 Oct) · 56 (15 Nov, corrected) · 58 (6 Dec).
+    const october = await h.call('POST', `/meters/${hw1}/readings`, operator, { time: '2026-10-20T09:00:00Z', value: 52 });
+    expect(october.status).toBe(400);
+    expect(october.body.details[0]).toMatchObject({ path: 'body.time', message: expect.stringContaining('outside the current collection window') });
+    const november = await h.call('POST', `/meters/${hw1}/readings`, operator, { time: '2026-11-22T09:00:00Z', value: 57 });
+    expect(november.status).toBe(201);
+    expect(await stored(hw1)).toHaveLength(5); // 50 · 55 → 56 (two versions) · 57 · 58
+  });
+});
