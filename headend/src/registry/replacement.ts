@@ -12,8 +12,9 @@
  *   writes new versions of both the record and the reading); replacementReadingAt lets every
  *   reading-writing path refuse a hand edit at that meter and instant;
  * - undo of the meter's last operation only, and only while no accrual line of a period from the
- *   replacement's local month on exists for either meter (its readings were not yet used in a
- *   calculation; a later month's line starts from the installation reading, so it counts too).
+ *   replacement's local month on exists for either meter — for a building meter, for its building and
+ *   resource (its readings were not yet used in a calculation; a later month's line starts from the
+ *   installation reading, so it counts too) — and no such period of the organisation is closed.
  *
  * Withdrawal: readings are never deleted. Undo writes a NULL-valued 'staff' version at each of the
  * two instants (reason "replacement N undone by X"). As the highest staff version it is the current
@@ -262,12 +263,24 @@ export async function undoLastReplacement(q: Queryable, c: Caller, meterId: numb
   if (!r.old_meter_before) throw conflict(`replacement ${r.id} was recorded before undo was possible (no saved meter states); restore the meters by hand`);
   const tz = await timezoneOf(q, meter.building_id);
   const from = localPeriod(new Date(r.replaced_at), tz);
-  const used = (await q.query<{ period: string; meter_id: string }>(
+  const instead = `correct its readings with PATCH /replacements/${r.id} instead, or recalculate after a correction`;
+  // A closed month is settled (bills sent): its inputs change only through corrections and their
+  // adjustments, even where no line names these meters (the building was not computed, or the line was).
+  const closed = (await q.query<{ period: string }>(
+    `SELECT to_char(p.period, 'YYYY-MM') AS period FROM billing_periods p JOIN buildings b ON b.org_id = p.org_id
+      WHERE b.id = $1 AND p.status = 'closed' AND p.period >= $2::date ORDER BY p.period LIMIT 1`, [meter.building_id, from])).rows[0];
+  if (closed) throw conflict(`replacement ${r.id} cannot be undone: billing period ${closed.period} is closed; ${instead}`);
+  // A building-wide meter (ОДПУ, no premise) is read by the building's common-house lines, which name
+  // no meter: any line of its building and resource from that month on used it.
+  const buildingWide = meter.premise_id == null;
+  const used = (await q.query<{ period: string; meter_id: string | null }>(
     `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM') AS period, meter_id FROM accrual_lines
-      WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) >= $2::date ORDER BY 1 LIMIT 1`, [[r.old_meter_id, r.new_meter_id], from])).rows[0];
+      WHERE (meter_id = ANY($1::bigint[]) OR ($3 AND building_id = $4 AND resource = $5)) AND COALESCE(adjusts_period, period) >= $2::date ORDER BY 1 LIMIT 1`,
+    [[r.old_meter_id, r.new_meter_id], from, buildingWide, meter.building_id, meter.resource])).rows[0];
   if (used) {
-    throw conflict(`replacement ${r.id} cannot be undone: its readings were already used in the billing of ${used.period} (meter ${used.meter_id}); ` +
-      `correct its readings with PATCH /replacements/${r.id} instead, or recalculate after a correction`);
+    const named = used.meter_id != null && [r.old_meter_id, r.new_meter_id].includes(Number(used.meter_id));
+    throw conflict(`replacement ${r.id} cannot be undone: its readings were already used in the billing of ${used.period} `
+      + `(${named ? `meter ${used.meter_id}` : `building ${meter.building_id}, ${meter.resource}: a building meter`}); ${instead}`);
   }
   const who = c.actor.name;
   const reason = undoReason(r.id, who, why);

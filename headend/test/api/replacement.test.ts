@@ -129,6 +129,59 @@ describe('undo of the last replacement', () => {
     expect((await currentAt(meter, '2025-01-20T10:00:00Z')).value).toBe(205);
   });
 
+  /** An organisation of its own (closing a month is organisation-wide): a Moscow building with a cold-water tariff and norm. */
+  async function ownOrg(name: string): Promise<{ orgId: number; building: number }> {
+    const orgId = (await h.call('POST', '/organisations', h.adminToken, { name })).body.id;
+    const building = (await h.call('POST', '/buildings', h.adminToken, { org_id: orgId, external_id: name, address: `ул. ${name}, 1`, timezone: 'Europe/Moscow', period_attribution: 'calendar' })).body.id;
+    await one(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [orgId]);
+    await one(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4.5)`, [orgId]);
+    return { orgId, building };
+  }
+
+  it('is refused with 409 once the replacement month is closed, even when no line names its meters', async () => {
+    const { orgId, building } = await ownOrg('Закрытая');
+    // Flat 1 has an account and no meter (a norm line); flat 2 has a meter and no account (no line at all).
+    const p1 = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '1', residents: 2, area_m2: 50 })).body.id;
+    await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-C1', $2)`, [orgId, p1]);
+    const p2 = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '2', residents: 1, area_m2: 30 })).body.id;
+    const meter = (await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: p2, resource: 'cold_water', make: 'Pulsar', serial_number: 'CL-1' })).body.id;
+    await enter(meter, '2025-01-01T00:00:00+03:00', 10);
+    const r = await replace(meter, '2025-01-20T10:00:00Z', 12, 0, 'CL-2');
+    expect(r.status).toBe(201);
+    expect((await h.call('POST', '/billing/periods/2025-01/compute', h.adminToken, { building_id: building })).status).toBe(200);
+    const named = await one<{ n: number }>(`SELECT count(*)::int AS n FROM accrual_lines WHERE meter_id = ANY($1::bigint[])`, [[meter, r.body.new_meter.id]]);
+    expect(named.n).toBe(0);
+    expect((await h.call('POST', '/billing/periods/2025-01/close', h.adminToken, { org_id: orgId })).status).toBe(204);
+    const u = await h.call('DELETE', `/meters/${meter}/replacement`, h.adminToken);
+    expect(u.status).toBe(409);
+    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: billing period 2025-01 is closed; `
+      + `correct its readings with PATCH /replacements/${r.body.replacement.id} instead, or recalculate after a correction`);
+    expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('removed');
+    expect((await currentAt(meter, '2025-01-20T10:00:00Z')).value).toBe(12);
+  });
+
+  it('of a building meter (ОДПУ) is refused once its building was billed for that resource: common-house lines name no meter', async () => {
+    const { orgId, building } = await ownOrg('Общедомовая');
+    const odpu = (await h.call('POST', '/meters', h.adminToken, { placement: 'building', building_id: building, resource: 'cold_water', make: 'Взлёт', serial_number: 'OD-1' })).body.id;
+    const flat = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '1', residents: 2, area_m2: 50 })).body.id;
+    await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-OD1', $2)`, [orgId, flat]);
+    await enter(odpu, '2025-01-01T00:00:00+03:00', 1000);
+    const r = await replace(odpu, '2025-01-20T10:00:00Z', 1040, 0, 'OD-2');
+    expect(r.status).toBe(201);
+    await enter(r.body.new_meter.id, '2025-02-01T00:00:00+03:00', 25);
+    expect((await h.call('POST', '/billing/periods/2025-01/compute', h.adminToken, { building_id: building })).status).toBe(200);
+    // The flat's lines exist (norm, and common-house when the ОДПУ is read); none names the ОДПУ.
+    const lines = await one<{ n: number; named: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE meter_id IS NOT NULL)::int AS named FROM accrual_lines WHERE building_id = $1 AND resource = 'cold_water'`, [building]);
+    expect(lines.n).toBeGreaterThan(0);
+    expect(lines.named).toBe(0);
+    const u = await h.call('DELETE', `/meters/${odpu}/replacement`, h.adminToken);
+    expect(u.status).toBe(409);
+    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: its readings were already used in the billing of 2025-01 `
+      + `(building ${building}, cold_water: a building meter); correct its readings with PATCH /replacements/${r.body.replacement.id} instead, or recalculate after a correction`);
+    expect((await h.call('GET', `/meters/${odpu}`, h.adminToken)).body.status).toBe('removed');
+  });
+
   it('is refused for an operation that is not the last one: A → B, then B → C; undo B → C first', async () => {
     const { meter: a } = await flatWithMeter();
     await enter(a, '2025-03-01T00:00:00Z', 10);
