@@ -69,8 +69,12 @@ export interface ReplacementRecord {
 // Meter rows go out whole through the API schema (MeterRow in api/routes/meters.ts); here only a few columns are read.
 type MeterRow = any;
 
-/** Who acts and how to check they may touch a building (the route passes the principal's check). */
-export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number) => void }
+/**
+ * Who acts and how to check they may touch a building (the route passes the principal's check);
+ * `what` names the thing in the 404, the same words as for one that does not exist, so another
+ * organisation's ids cannot be probed.
+ */
+export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number, what?: string) => void }
 
 const num = (v: unknown) => (v == null ? null : Number(v));
 /** Replacement rows with the old meter's resource, for the register when the row names none. */
@@ -315,7 +319,7 @@ export async function correctReplacement(q: Queryable, c: Caller, id: number, b:
   if (!r0) throw notFound(`replacement ${id}`);
   const r = rec(r0);
   const old = (await q.query<MeterRow>('SELECT * FROM meters WHERE id = $1', [r.old_meter_id])).rows[0];
-  c.canTouch(old.building_id);
+  c.canTouch(old.building_id, `replacement ${id}`);
   if (r.undone_at) throw conflict(`replacement ${id} was undone on ${new Date(r.undone_at).toISOString()} by ${r.undone_by}; record the replacement again instead`);
   const at = new Date(r.replaced_at);
   if (b.removal_reading !== undefined) {

@@ -207,6 +207,25 @@ describe('undo of the last replacement', () => {
     expect((await h.call('DELETE', `/meters/${meter}/replacement`, t)).status).toBe(404);
     expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('removed');
   });
+
+  it('another organisation\'s engineer cannot correct a replacement, and the 404 reads as for an id that does not exist', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2025-03-01T00:00:00Z', 1);
+    const r = await replace(meter, '2025-03-03T09:00:00Z', 2, 0, 'P-NEW');
+    expect(r.status).toBe(201);
+    const id = r.body.replacement.id;
+    const otherOrg = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Соседняя' })).body.id;
+    const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'S', address: 'ул. Соседняя, 2' })).body.id;
+    const t = await h.userToken('engineer', { buildingIds: [otherB] });
+    const theirs = await h.call('PATCH', `/replacements/${id}`, t, { removal_reading: 3, reason: 'probing' });
+    const none = await h.call('PATCH', `/replacements/${id + 100000}`, t, { removal_reading: 3, reason: 'probing' });
+    expect([theirs.status, none.status]).toEqual([404, 404]);
+    expect(theirs.body.message).toBe(`replacement ${id} not found`);
+    expect(none.body.message).toBe(`replacement ${id + 100000} not found`);
+    // Nothing changed: the record is at version 1 and the removal reading is still 2.
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toMatchObject([{ id, version: 1, removal_reading: 2 }]);
+    expect((await currentAt(meter, '2025-03-03T09:00:00Z')).value).toBe(2);
+  });
 });
 
 describe('one replacement operation per meter per local day (Europe/Moscow, UTC+3)', () => {
