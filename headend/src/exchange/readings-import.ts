@@ -76,7 +76,7 @@ export interface ReadingsImportOptions {
 }
 
 /** Rows judged per short transaction: about 0.1 s of the engine each (see bench/import.bench.mjs). */
-export const CHUNK_ROWS = 2000;
+const CHUNK_ROWS = 2000;
 
 interface MeterRow { id: string; building_id: string; premise_id: string | null; resource: Resource; timezone: string; serial_number: string }
 interface Resolved { row: number; data: ReadingImportRow; meter: MeterRow; time: Date }

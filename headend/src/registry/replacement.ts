@@ -56,7 +56,7 @@ export function removalProblem(last: { time: Date; value: number } | null, at: D
   return null;
 }
 
-export const undoReason = (id: number, who: string, why?: string | null) => `replacement ${id} undone by ${who}${why ? `: ${why}` : ''}`;
+const undoReason = (id: number, who: string, why?: string | null) => `replacement ${id} undone by ${who}${why ? `: ${why}` : ''}`;
 
 // ---------------------------------------------------------------- store
 
@@ -98,7 +98,7 @@ async function timezoneOf(q: Queryable, buildingId: number): Promise<string> {
  * The latest instant before `before` whose current version has a value (a withdrawn instant — NULL
  * current version — does not count). Reads newest rows in pages so a telemetered meter stays cheap.
  */
-export async function lastUsableReading(q: Queryable, meterId: number, quantity: string, before?: Date): Promise<{ time: Date; value: number } | null> {
+async function lastUsableReading(q: Queryable, meterId: number, quantity: string, before?: Date): Promise<{ time: Date; value: number } | null> {
   const PAGE = 200;
   for (let offset = 0; ; offset += PAGE) {
     const { rows } = await q.query<{ time: Date; value: number | null }>(
@@ -132,7 +132,7 @@ async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementReco
  * The live replacement whose removal or installation reading is this meter's reading at this instant,
  * or null. Every path that writes a reading by hand asks this first.
  */
-export async function replacementReadingAt(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<ReplacementRecord | null> {
+async function replacementReadingAt(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<ReplacementRecord | null> {
   const { rows } = await q.query(
     `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND r.replaced_at = $2::timestamptz AND (r.old_meter_id = $1 OR r.new_meter_id = $1)`, [meterId, time]);
   return rows.map(rec).find((r) => r.quantity === quantity) ?? null;
