@@ -19,7 +19,6 @@ import { h, table } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
 
 const BUILDING = 'building';
-const DAY_MS = 86_400_000;
 
 /** Which meters an entry target holds: a premise's apartment meters, or the building's own. */
 export function metersOf(meters, target) {
@@ -82,31 +81,14 @@ export function detailsByMeter(details, submitted) {
   return out;
 }
 
-/**
- * The last reading of one register (a zone's energy_tN_kwh), from the readings API: the overview
- * gives only the resource's main register. Looks at the last 35 days first, so a telemetered meter's
- * dense data stays under the API's row limit; then at the last 400 days for a meter read by hand.
- */
-async function lastOf(meterId, quantity, now = new Date()) {
-  for (const days of [35, 400]) {
-    const from = new Date(now.getTime() - days * DAY_MS).toISOString();
-    const to = new Date(now.getTime() + DAY_MS).toISOString();
-    const r = await api(`/meters/${meterId}/readings?${qs({ from, to, quantity })}`);
-    const rows = (r.raw ?? []).filter((x) => x.value != null);
-    if (rows.length) return rows[rows.length - 1];
-  }
-  return null;
-}
-
 export async function renderEntry(id, ctx) {
-  const [ov, premises, registry] = await Promise.all([
+  // Two calls for the whole page (a phone in a stairwell): the overview's meters carry `zones` and each
+  // zone's last reading, so a zone meter gets one input per zone and its last values without more calls.
+  const [ov, premises] = await Promise.all([
     api(`/buildings/${id}/overview`),
     api(`/premises?${qs({ building_id: id, limit: 5000 })}`),
-    // The registry's meters carry `zones` (the overview's do not): a zone meter gets one input per zone.
-    api(`/meters?${qs({ building_id: id, status: 'active', limit: 5000 })}`),
   ]);
-  const zonesById = new Map(registry.map((m) => [String(m.id), m.zones]));
-  const allMeters = ov.meters.map((m) => ({ ...m, zones: zonesById.get(String(m.id)) ?? 1 }));
+  const allMeters = ov.meters;
   const tz = ov.building.timezone;
   let target = ctx.query.get('premise') ?? '';
   if (target !== BUILDING && !premises.some((p) => String(p.id) === target)) target = '';
@@ -152,7 +134,6 @@ export async function renderEntry(id, ctx) {
     if (!meters.length) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-no-meters' }, t('entry.noMeters'))); return; }
     const inputs = new Map();
     const notes = new Map();
-    const zoneLast = [];
     const rows = meters.map((m) => {
       const zones = zonesOf(m);
       const field = (zone) => {
@@ -172,13 +153,14 @@ export async function renderEntry(id, ctx) {
           h('td', {}, m.last_reading ? `${fmtDateTime(m.last_reading.time, tz)} · ${tc('source', m.last_reading.source)}` : t('common.none')),
           h('td', {}, field(null)));
       }
-      // A zone meter: each zone's last value and when/where from (filled in when the readings API answers),
-      // one input per zone, and a note for what the API says of the meter as a whole.
+      // A zone meter: each zone's last value and when/where from, one input per zone, and a note for
+      // what the API says of the meter as a whole.
       const lastCells = zones.map((z) => {
-        const value = h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: …`);
-        const when = h('span', { class: 'zone-line' }, '');
-        zoneLast.push({ m, z, value, when });
-        return [value, when];
+        const r = (m.zone_readings ?? []).find((x) => x.zone === z && x.value != null);
+        return [
+          h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`),
+          h('span', { class: 'zone-line' }, r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none')),
+        ];
       });
       const meterNote = h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` });
       notes.set(fieldKey(m.id), meterNote);
@@ -189,13 +171,6 @@ export async function renderEntry(id, ctx) {
         h('td', {}, lastCells.map(([, w]) => w)),
         h('td', {}, zones.map(field), meterNote));
     });
-    for (const { m, z, value, when } of zoneLast) {
-      lastOf(m.id, `energy_t${z}_kwh`).then((r) => {
-        if (!current()) return;
-        value.textContent = `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`;
-        when.textContent = r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none');
-      }, (e) => { if (current()) value.textContent = `${t(`entry.zone.${z}`)}: ${t('common.none')} (${e.message})`; });
-    }
     const reason = h('input', { name: 'reason', maxlength: 500, 'data-testid': 'entry-reason', placeholder: t('entry.reasonHint') });
     const submitBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'entry-submit' }, t('entry.submit'));
     const form = h('form', { class: 'entry', 'data-testid': 'entry-form' },
