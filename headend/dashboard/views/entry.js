@@ -17,6 +17,10 @@ import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, table } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
+// The fields of entry are the residents' page's too: one shared piece.
+import { fieldKey, messagesByField, messagesByMeter, meterItems, zonesOf } from '../../web-shared/entry-fields.js';
+
+export { fieldKey, zonesOf };
 
 const BUILDING = 'building';
 
@@ -42,15 +46,6 @@ export function exactPremise(premises, typed) {
   return q ? premises.find((p) => String(p.number).trim().toLowerCase() === q) : undefined;
 }
 
-/** The zones to enter for a meter: [] for one register, [1, 2] day/night or [1, 2, 3] with peak (the API takes 1–3). */
-export function zonesOf(m) {
-  const n = Math.min(3, Number(m?.zones) || 1);
-  return n >= 2 ? Array.from({ length: n }, (_, i) => i + 1) : [];
-}
-
-/** The key of one input: "12" for a single-register meter, "12-2" for zone 2 (night) of meter 12. */
-export const fieldKey = (meterId, zone) => (zone ? `${meterId}-${zone}` : String(meterId));
-
 /** "12,5" (a Russian keyboard) or "12.5" → 12.5; empty → null; anything else → NaN. */
 export function parseValue(text) {
   const s = String(text ?? '').trim().replace(/\s/g, '').replace(',', '.');
@@ -59,27 +54,10 @@ export function parseValue(text) {
 }
 
 /** Error details of the API ("readings.N") → the field (meter and zone) of the N-th submitted item. */
-export function detailsByField(details, submitted) {
-  const out = new Map();
-  for (const d of details ?? []) {
-    const m = /^readings\.(\d+)/.exec(d.path ?? '');
-    const item = m ? submitted[Number(m[1])] : undefined;
-    if (item === undefined) continue;
-    const key = fieldKey(item.meter_id, item.zone);
-    out.set(key, [...(out.get(key) ?? []), d.message]);
-  }
-  return out;
-}
+export const detailsByField = (details, submitted) => messagesByField(details, submitted);
 
 /** The same per meter (zones merged). */
-export function detailsByMeter(details, submitted) {
-  const out = new Map();
-  for (const [key, messages] of detailsByField(details, submitted)) {
-    const meterId = submitted.find((r) => fieldKey(r.meter_id, r.zone) === key).meter_id;
-    out.set(meterId, [...(out.get(meterId) ?? []), ...messages]);
-  }
-  return out;
-}
+export const detailsByMeter = (details, submitted) => messagesByMeter(details, submitted);
 
 export async function renderEntry(id, ctx) {
   // Two calls for the whole page (a phone in a stairwell): the overview's meters carry `zones` and each
@@ -184,15 +162,14 @@ export async function renderEntry(id, ctx) {
       const readings = [];
       let bad = false;
       for (const m of meters) {
-        const zones = zonesOf(m);
-        const values = (zones.length ? zones : [null]).map((z) => [z, parseValue(inputs.get(fieldKey(m.id, z)).value)]);
-        if (values.every(([, v]) => v === null)) continue;
-        for (const [z, v] of values) {
-          // A zone meter goes with all its zones: billing prices each, and half a meter is a missing reading.
-          if (v === null) { notes.get(fieldKey(m.id, z)).textContent = t('entry.zoneMissing'); bad = true; }
-          else if (Number.isNaN(v)) { notes.get(fieldKey(m.id, z)).textContent = t('entry.notANumber'); bad = true; }
-        }
-        if (!bad) for (const [z, v] of values) readings.push(z ? { meter_id: m.id, value: v, zone: z } : { meter_id: m.id, value: v });
+        // One item per register; a zone meter with all its zones or none (web-shared/entry-fields.js).
+        const r = meterItems(m, (z) => {
+          const v = parseValue(inputs.get(fieldKey(m.id, z)).value);
+          return v === null ? null : Number.isNaN(v) ? { error: t('entry.notANumber') } : { value: v };
+        }, t('entry.zoneMissing'));
+        for (const [key, err] of r.errors) notes.get(key).textContent = err;
+        if (r.errors.length) bad = true;
+        readings.push(...r.items);
       }
       if (bad) { status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, t('entry.refused'))); return; }
       if (!readings.length) { status.replaceChildren(h('p', { class: 'error' }, t('entry.nothing'))); return; }
@@ -215,7 +192,10 @@ export async function renderEntry(id, ctx) {
           return;
         }
         const per = detailsByField(e.body?.details, readings);
-        for (const [key, messages] of per) (notes.get(key) ?? notes.get(key.split('-')[0])).textContent = messages.join('; ');
+        for (const [key, messages] of per) {
+          const note = notes.get(key) ?? notes.get(key.split('-')[0]);
+          if (note) note.textContent = messages.join('; ');
+        }
         if (e.status === 409) {
           // High consumption or a rollover: the inspector looks again and confirms what the meter shows.
           const confirmBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'entry-confirm', onclick: () => send(true) }, t('entry.confirm'));
