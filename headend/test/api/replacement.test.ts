@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 
 let h: Harness;
 let org = 0;
@@ -45,7 +46,8 @@ async function januaryLines() {
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The API's "now" is fixed after every date below (2025 and March 2026), so no case depends on the day it runs.
+  h = await startHarness({ clock: fixedClock('2026-04-15T12:00:00+03:00') });
   org = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Заречье' })).body.id;
   // Readings here close a month at its bound (1 Feb 00:00 closes January): the calendar rule, interpolated
   // to the month's bounds (the window rule would give a 1 Feb reading to February).
@@ -231,8 +233,7 @@ describe('undo of the last replacement', () => {
 describe('one replacement operation per meter per local day (Europe/Moscow, UTC+3)', () => {
   it('consecutive local days on one UTC date are allowed; one local day across two UTC dates is refused', async () => {
     const { meter: x } = await flatWithMeter();
-    // Seeded as a row, not through POST /meters/:id/readings (which refuses a time after today's clock).
-    await one(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, '2026-03-01T00:00:00Z', 'volume_m3', 10, 'm3', 'staff')`, [x]);
+    await enter(x, '2026-03-01T00:00:00Z', 10);
     // 2026-03-10T10:00Z = 10 March 13:00 in Moscow.
     const xy = await replace(x, '2026-03-10T10:00:00Z', 12, 0, 'D-Y');
     expect(xy.status).toBe(201);
