@@ -62,6 +62,8 @@ const BuildingSummary = z.object({
 });
 
 const Reason = z.object({ code: z.string(), status: z.string().optional(), message: z.string().optional() }).passthrough();
+const ZoneReading = z.object({ zone: z.number(), time: Timestamp, value: z.number().nullable(), unit: z.string(), version: z.number(), source: z.string() });
+type ZoneReading = z.infer<typeof ZoneReading>;
 const MeterOverview = z.object({
   id: Id, placement: z.string(), resource: z.string(), make: z.string(), model: z.string().nullable(), serial_number: z.string(),
   identifier: z.string().nullable(), status: z.string(), remote_reading: z.boolean(), last_seen_at: Timestamp.nullable(),
@@ -74,7 +76,7 @@ const MeterOverview = z.object({
   flagged: z.number(),
   /** Tariff zones (1 = one register). A zone meter's last reading of each zone register (energy_tN_kwh), zone order; [] otherwise. */
   zones: z.number(),
-  zone_readings: z.array(z.object({ zone: z.number(), time: Timestamp, value: z.number().nullable(), unit: z.string(), version: z.number(), source: z.string() })),
+  zone_readings: z.array(ZoneReading),
 });
 const GatewayOverview = z.object({
   id: z.string(), name: z.string().nullable(), status: z.string(), online: z.boolean(), last_seen_at: Timestamp.nullable(),
@@ -238,7 +240,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
         ORDER BY CASE m.placement WHEN 'building' THEN 0 WHEN 'common_area' THEN 1 WHEN 'non_residential' THEN 2 ELSE 3 END,
                  m.resource, length(coalesce(pr.number, '')), pr.number, m.serial_number`, [building.id])).rows;
     // Zone meters' registers in one query, so a page (the staff entry on a phone) needs no call per zone.
-    const zoneRows = (await db.query(
+    const zoneRows = (await db.query<ZoneReading & { meter_id: number }>(
       `SELECT m.id AS meter_id, z.zone, zr.time, zr.value, zr.unit, zr.version, zr.source
          FROM meters m CROSS JOIN LATERAL generate_series(1, LEAST(m.zones, 3)) AS z(zone)
          JOIN LATERAL (SELECT time, value, unit, version, source FROM readings r
@@ -246,7 +248,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
                         ORDER BY r.time DESC, r.version DESC LIMIT 1) zr ON TRUE
         WHERE m.building_id = $1 AND m.zones >= 2
         ORDER BY m.id, z.zone`, [building.id])).rows;
-    const zoneReadings = new Map<number, Array<Record<string, unknown>>>();
+    const zoneReadings = new Map<number, ZoneReading[]>();
     for (const { meter_id, ...zr } of zoneRows) zoneReadings.set(Number(meter_id), [...(zoneReadings.get(Number(meter_id)) ?? []), zr]);
     const gateways = (await db.query(
       'SELECT id, name, status, online, last_seen_at, last_status FROM gateways WHERE building_id = $1 ORDER BY id', [building.id])).rows;
