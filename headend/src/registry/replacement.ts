@@ -27,6 +27,7 @@ import { audit, type Actor } from '../audit/index.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { insertVersion as insertReadingVersion, unitOf } from '../readings/write-store.js';
 import { fmt, localDate } from '../collection/rules.js';
+import { EARLIEST_READING, FUTURE_SKEW_MS } from '../readings/judge.js';
 
 // ---------------------------------------------------------------- pure rules
 
@@ -56,6 +57,17 @@ export function removalProblem(last: { time: Date; value: number } | null, at: D
   return null;
 }
 
+/**
+ * replaced_at against the clock, by the readings core's own bounds (readings/judge.ts): a typo'd year
+ * (2062 for 2026) would remove the old meter for decades and put every later reading before the
+ * installation reading.
+ */
+export function replacedAtProblem(at: Date, now: Date): { path: string; message: string } | null {
+  if (at.getTime() > now.getTime() + FUTURE_SKEW_MS) return { path: 'body.replaced_at', message: `replaced_at ${at.toISOString()} is in the future; a replacement is dated when it was done` };
+  if (at < EARLIEST_READING) return { path: 'body.replaced_at', message: `replaced_at ${at.toISOString()} is not a plausible date; check the year` };
+  return null;
+}
+
 const undoReason = (id: number, who: string, why?: string | null) => `replacement ${id} undone by ${who}${why ? `: ${why}` : ''}`;
 
 // ---------------------------------------------------------------- store
@@ -74,7 +86,7 @@ type MeterRow = any;
  * `what` names the thing in the 404, the same words as for one that does not exist, so another
  * organisation's ids cannot be probed.
  */
-export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number, what?: string) => void }
+export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number, what?: string) => void; /** "now" as data (the API's clock). */ now: Date }
 
 const num = (v: unknown) => (v == null ? null : Number(v));
 /** Replacement rows with the old meter's resource, for the register when the row names none. */
@@ -178,6 +190,8 @@ export async function replaceMeter(q: Queryable, c: Caller, meterId: number, b: 
   const old = (await q.query<MeterRow>('SELECT * FROM meters WHERE id = $1 FOR UPDATE', [meterId])).rows[0];
   if (!old) throw notFound('meter');
   c.canTouch(old.building_id);
+  const when = replacedAtProblem(at, c.now);
+  if (when) throw badRequest(when.message, [when]);
   if (old.status === 'removed') throw conflict(`meter ${old.id} was already removed`);
   const tz = await timezoneOf(q, old.building_id);
   const quantity = b.quantity ?? registerQuantity(old.resource);

@@ -230,6 +230,24 @@ describe('undo of the last replacement', () => {
   });
 });
 
+describe('replacement date against the clock (the API\'s now: 15 Apr 2026 12:00 Moscow)', () => {
+  it('a typo\'d year in the future or the distant past is refused naming replaced_at; the meter stays in service', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2026-03-01T00:00:00Z', 10);
+    const future = await replace(meter, '2062-04-10T09:00:00Z', 12, 0, 'Y-2062');
+    expect(future.status).toBe(400);
+    expect(future.body.message).toBe('replaced_at 2062-04-10T09:00:00.000Z is in the future; a replacement is dated when it was done');
+    expect(future.body.details).toEqual([{ path: 'body.replaced_at', message: future.body.message }]);
+    const past = await replace(meter, '1926-04-10T09:00:00Z', 12, 0, 'Y-1926');
+    expect(past.status).toBe(400);
+    expect(past.body.message).toBe('replaced_at 1926-04-10T09:00:00.000Z is not a plausible date; check the year');
+    expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('active');
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toEqual([]);
+    // Three minutes after the clock (within the readings core's 5-minute skew) is accepted: 12:03 Moscow = 09:03Z.
+    expect((await replace(meter, '2026-04-15T09:03:00Z', 12, 0, 'Y-NOW')).status).toBe(201);
+  });
+});
+
 describe('one replacement operation per meter per local day (Europe/Moscow, UTC+3)', () => {
   it('consecutive local days on one UTC date are allowed; one local day across two UTC dates is refused', async () => {
     const { meter: x } = await flatWithMeter();
