@@ -267,6 +267,18 @@ describe('one replacement operation per meter per local day (Europe/Moscow, UTC+
     // The removal/installation days are local too: Y went in on 10 March and out on 11 March.
     expect((await h.call('GET', `/meters/${y}`, h.adminToken)).body).toMatchObject({ installed_on: '2026-03-10', decommissioned_on: '2026-03-11' });
   });
+
+  it('two offices replacing the same meter at once: one wins (201), the other is told it was removed (409); one record, one new meter', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2026-03-01T00:00:00Z', 10);
+    const [a, b2] = await Promise.all([replace(meter, '2026-03-20T09:00:00Z', 12, 0, 'RACE-A'), replace(meter, '2026-03-20T10:00:00Z', 12.5, 0, 'RACE-B')]);
+    expect([a.status, b2.status].sort()).toEqual([201, 409]);
+    const lost = a.status === 409 ? a : b2;
+    expect(lost.body.message).toBe(`meter ${meter} was already removed`);
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toHaveLength(1);
+    const created = await one<{ n: number }>(`SELECT count(*)::int AS n FROM meters WHERE serial_number IN ('RACE-A', 'RACE-B')`);
+    expect(created.n).toBe(1);
+  });
 });
 
 describe('removal and installation readings change only through the replacement', () => {
