@@ -15,7 +15,7 @@ import { initLanguage, language, setLanguage, t } from './i18n.js';
 import { h, setLines } from './dom.js';
 import { consumptionOption, disposeCharts, mountChart } from './charts.js';
 import {
-  explain, fieldKey, fmtDate, fmtDateTime, fmtDay, fmtMonth, fmtNumber, messagesByField, meterTitle, parseReading, readInvite, retryMinutes, unitOf, widgetText, zonesOf,
+  explain, fieldKey, fmtDate, fmtDateTime, fmtDay, fmtMonth, fmtNumber, messagesByField, meterItems, meterTitle, parseReading, readInvite, retryMinutes, unitOf, widgetText, zonesOf,
 } from './format.js';
 
 const app = document.getElementById('app');
@@ -284,26 +284,11 @@ async function renderMeters(isCurrent) {
     let bad = false;
     for (const m of data.items) {
       if (!m.enabled || !m.window.open) continue;
-      const zones = zonesOf(m);
-      if (!zones.length) {
-        const key = fieldKey(m.id);
-        const parsed = parseReading(ctx.inputs.get(key).value, m.integer_only);
-        if (parsed === null) continue;
-        if (parsed.error) { setLines(ctx.errors.get(key), [t(parsed.error)]); bad = true; continue; }
-        readings.push({ meter_id: m.id, value: parsed.value });
-        continue;
-      }
-      // A zone meter: one item per zone. All zones or none: billing prices each zone, and a month with
-      // the day register but no night one would be billed as if the night reading were missing.
-      const parsed = zones.map((z) => [z, parseReading(ctx.inputs.get(fieldKey(m.id, z)).value, m.integer_only)]);
-      if (parsed.every(([, p]) => p === null)) continue;
-      let meterBad = false;
-      for (const [z, p] of parsed) {
-        const err = p === null ? 'err.zoneMissing' : p.error;
-        if (err) { setLines(ctx.errors.get(fieldKey(m.id, z)), [t(err)]); meterBad = true; }
-      }
-      if (meterBad) { bad = true; continue; }
-      for (const [z, p] of parsed) readings.push({ meter_id: m.id, value: p.value, zone: z });
+      // One item per register; a zone meter with all its zones or none (web-shared/entry-fields.js).
+      const r = meterItems(m, (z) => parseReading(ctx.inputs.get(fieldKey(m.id, z)).value, m.integer_only), 'err.zoneMissing');
+      for (const [key, err] of r.errors) setLines(ctx.errors.get(key), [t(err)]);
+      if (r.errors.length) bad = true;
+      readings.push(...r.items);
     }
     if (bad) { setLines(message, [t('meters.refused')]); return; }
     if (readings.length === 0) { setLines(message, [t('meters.nothing')]); return; }

@@ -5,6 +5,10 @@
  * under Node.
  */
 import { locale, plural, t } from './i18n.js';
+import { fieldKey, messagesByField as byField, messagesByMeter as byMeter, meterItems, zonesOf } from '../web-shared/entry-fields.js';
+
+// The fields of entry are the staff entry view's too: one shared piece (web-shared/entry-fields.js).
+export { fieldKey, meterItems, zonesOf };
 
 const NONE = () => t('common.none');
 
@@ -47,18 +51,6 @@ export const unitOf = (resource) => t(resource === 'heat' || resource === 'elect
 
 /** The resident's own name for a meter, else its resource. */
 export const meterTitle = (m) => (m.label && m.label.trim() ? m.label : t(`resource.${m.resource}`));
-
-/**
- * The tariff zones a resident enters for a meter: [] for a single register, [1, 2] (day, night) or
- * [1, 2, 3] (day, night, peak) for a multi-zone one. The API takes at most three zones.
- */
-export const zonesOf = (m) => {
-  const n = Math.min(3, Number(m?.zones) || 1);
-  return n >= 2 ? Array.from({ length: n }, (_, i) => i + 1) : [];
-};
-
-/** The key of one input field: "12" for a single-register meter, "12-2" for zone 2 (night) of meter 12. */
-export const fieldKey = (meterId, zone) => (zone ? `${meterId}-${zone}` : String(meterId));
 
 /** The home widget's line from GET /resident/meters' summary, in the page's language. */
 export function widgetText(s) {
@@ -117,36 +109,11 @@ export function explain(message, unit = '') {
   return text;
 }
 
-/**
- * Per-field messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", message }):
- * the index points into the readings that were sent, so a zone meter's message lands on its zone's
- * field ("12-2"); a message naming only "meter N:" goes to the meter ("12"). Returns Map<fieldKey, string[]>.
- */
-export function messagesByField(details, sent, unitFor = () => '') {
-  const out = new Map();
-  for (const d of details ?? []) {
-    const byPath = /(?:^|\.)readings\.(\d+)/.exec(d.path ?? ''); // readings.1 (rules) or body.readings.1.value (schema)
-    const byText = /^meter (\d+):/.exec(d.message ?? '');
-    const item = byPath ? sent[Number(byPath[1])] : undefined;
-    const id = item ? item.meter_id : byText ? Number(byText[1]) : null;
-    if (id == null) continue;
-    const key = fieldKey(id, item?.zone);
-    // Several warnings on one reading come joined ("meter 5: …; meter 5: …"): one line each.
-    const parts = String(d.message ?? '').split(/; (?=meter \d+: )/);
-    out.set(key, [...(out.get(key) ?? []), ...parts.map((x) => explain(x, unitFor(id)))]);
-  }
-  return out;
-}
+/** Per-field messages from an error's details (web-shared/entry-fields.js), each retold by explain. Map<fieldKey, string[]>. */
+export const messagesByField = (details, sent, unitFor = () => '') => byField(details, sent, (x, id) => explain(x, unitFor(id)));
 
 /** The same per meter (zones merged): Map<meterId, string[]>. */
-export function messagesByMeter(details, sent, unitFor = () => '') {
-  const out = new Map();
-  for (const [key, lines] of messagesByField(details, sent, unitFor)) {
-    const id = Number(key.split('-')[0]);
-    out.set(id, [...(out.get(id) ?? []), ...lines]);
-  }
-  return out;
-}
+export const messagesByMeter = (details, sent, unitFor = () => '') => byMeter(details, sent, (x, id) => explain(x, unitFor(id)));
 
 /**
  * An invite link /resident/?account=…&code=…: the two values and the same URL without them (the page

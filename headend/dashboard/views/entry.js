@@ -17,9 +17,12 @@ import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, table } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
+// The fields of entry are the residents' page's too: one shared piece.
+import { fieldKey, messagesByField, messagesByMeter, meterItems, zonesOf } from '../../web-shared/entry-fields.js';
+
+export { fieldKey, zonesOf };
 
 const BUILDING = 'building';
-const DAY_MS = 86_400_000;
 
 /** Which meters an entry target holds: a premise's apartment meters, or the building's own. */
 export function metersOf(meters, target) {
@@ -43,15 +46,6 @@ export function exactPremise(premises, typed) {
   return q ? premises.find((p) => String(p.number).trim().toLowerCase() === q) : undefined;
 }
 
-/** The zones to enter for a meter: [] for one register, [1, 2] day/night or [1, 2, 3] with peak (the API takes 1–3). */
-export function zonesOf(m) {
-  const n = Math.min(3, Number(m?.zones) || 1);
-  return n >= 2 ? Array.from({ length: n }, (_, i) => i + 1) : [];
-}
-
-/** The key of one input: "12" for a single-register meter, "12-2" for zone 2 (night) of meter 12. */
-export const fieldKey = (meterId, zone) => (zone ? `${meterId}-${zone}` : String(meterId));
-
 /** "12,5" (a Russian keyboard) or "12.5" → 12.5; empty → null; anything else → NaN. */
 export function parseValue(text) {
   const s = String(text ?? '').trim().replace(/\s/g, '').replace(',', '.');
@@ -60,53 +54,19 @@ export function parseValue(text) {
 }
 
 /** Error details of the API ("readings.N") → the field (meter and zone) of the N-th submitted item. */
-export function detailsByField(details, submitted) {
-  const out = new Map();
-  for (const d of details ?? []) {
-    const m = /^readings\.(\d+)/.exec(d.path ?? '');
-    const item = m ? submitted[Number(m[1])] : undefined;
-    if (item === undefined) continue;
-    const key = fieldKey(item.meter_id, item.zone);
-    out.set(key, [...(out.get(key) ?? []), d.message]);
-  }
-  return out;
-}
+export const detailsByField = (details, submitted) => messagesByField(details, submitted);
 
 /** The same per meter (zones merged). */
-export function detailsByMeter(details, submitted) {
-  const out = new Map();
-  for (const [key, messages] of detailsByField(details, submitted)) {
-    const meterId = submitted.find((r) => fieldKey(r.meter_id, r.zone) === key).meter_id;
-    out.set(meterId, [...(out.get(meterId) ?? []), ...messages]);
-  }
-  return out;
-}
-
-/**
- * The last reading of one register (a zone's energy_tN_kwh), from the readings API: the overview
- * gives only the resource's main register. Looks at the last 35 days first, so a telemetered meter's
- * dense data stays under the API's row limit; then at the last 400 days for a meter read by hand.
- */
-async function lastOf(meterId, quantity, now = new Date()) {
-  for (const days of [35, 400]) {
-    const from = new Date(now.getTime() - days * DAY_MS).toISOString();
-    const to = new Date(now.getTime() + DAY_MS).toISOString();
-    const r = await api(`/meters/${meterId}/readings?${qs({ from, to, quantity })}`);
-    const rows = (r.raw ?? []).filter((x) => x.value != null);
-    if (rows.length) return rows[rows.length - 1];
-  }
-  return null;
-}
+export const detailsByMeter = (details, submitted) => messagesByMeter(details, submitted);
 
 export async function renderEntry(id, ctx) {
-  const [ov, premises, registry] = await Promise.all([
+  // Two calls for the whole page (a phone in a stairwell): the overview's meters carry `zones` and each
+  // zone's last reading, so a zone meter gets one input per zone and its last values without more calls.
+  const [ov, premises] = await Promise.all([
     api(`/buildings/${id}/overview`),
     api(`/premises?${qs({ building_id: id, limit: 5000 })}`),
-    // The registry's meters carry `zones` (the overview's do not): a zone meter gets one input per zone.
-    api(`/meters?${qs({ building_id: id, status: 'active', limit: 5000 })}`),
   ]);
-  const zonesById = new Map(registry.map((m) => [String(m.id), m.zones]));
-  const allMeters = ov.meters.map((m) => ({ ...m, zones: zonesById.get(String(m.id)) ?? 1 }));
+  const allMeters = ov.meters;
   const tz = ov.building.timezone;
   let target = ctx.query.get('premise') ?? '';
   if (target !== BUILDING && !premises.some((p) => String(p.id) === target)) target = '';
@@ -152,7 +112,6 @@ export async function renderEntry(id, ctx) {
     if (!meters.length) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-no-meters' }, t('entry.noMeters'))); return; }
     const inputs = new Map();
     const notes = new Map();
-    const zoneLast = [];
     const rows = meters.map((m) => {
       const zones = zonesOf(m);
       const field = (zone) => {
@@ -172,13 +131,14 @@ export async function renderEntry(id, ctx) {
           h('td', {}, m.last_reading ? `${fmtDateTime(m.last_reading.time, tz)} · ${tc('source', m.last_reading.source)}` : t('common.none')),
           h('td', {}, field(null)));
       }
-      // A zone meter: each zone's last value and when/where from (filled in when the readings API answers),
-      // one input per zone, and a note for what the API says of the meter as a whole.
+      // A zone meter: each zone's last value and when/where from, one input per zone, and a note for
+      // what the API says of the meter as a whole.
       const lastCells = zones.map((z) => {
-        const value = h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: …`);
-        const when = h('span', { class: 'zone-line' }, '');
-        zoneLast.push({ m, z, value, when });
-        return [value, when];
+        const r = (m.zone_readings ?? []).find((x) => x.zone === z && x.value != null);
+        return [
+          h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`),
+          h('span', { class: 'zone-line' }, r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none')),
+        ];
       });
       const meterNote = h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` });
       notes.set(fieldKey(m.id), meterNote);
@@ -189,13 +149,6 @@ export async function renderEntry(id, ctx) {
         h('td', {}, lastCells.map(([, w]) => w)),
         h('td', {}, zones.map(field), meterNote));
     });
-    for (const { m, z, value, when } of zoneLast) {
-      lastOf(m.id, `energy_t${z}_kwh`).then((r) => {
-        if (!current()) return;
-        value.textContent = `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`;
-        when.textContent = r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none');
-      }, (e) => { if (current()) value.textContent = `${t(`entry.zone.${z}`)}: ${t('common.none')} (${e.message})`; });
-    }
     const reason = h('input', { name: 'reason', maxlength: 500, 'data-testid': 'entry-reason', placeholder: t('entry.reasonHint') });
     const submitBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'entry-submit' }, t('entry.submit'));
     const form = h('form', { class: 'entry', 'data-testid': 'entry-form' },
@@ -209,15 +162,14 @@ export async function renderEntry(id, ctx) {
       const readings = [];
       let bad = false;
       for (const m of meters) {
-        const zones = zonesOf(m);
-        const values = (zones.length ? zones : [null]).map((z) => [z, parseValue(inputs.get(fieldKey(m.id, z)).value)]);
-        if (values.every(([, v]) => v === null)) continue;
-        for (const [z, v] of values) {
-          // A zone meter goes with all its zones: billing prices each, and half a meter is a missing reading.
-          if (v === null) { notes.get(fieldKey(m.id, z)).textContent = t('entry.zoneMissing'); bad = true; }
-          else if (Number.isNaN(v)) { notes.get(fieldKey(m.id, z)).textContent = t('entry.notANumber'); bad = true; }
-        }
-        if (!bad) for (const [z, v] of values) readings.push(z ? { meter_id: m.id, value: v, zone: z } : { meter_id: m.id, value: v });
+        // One item per register; a zone meter with all its zones or none (web-shared/entry-fields.js).
+        const r = meterItems(m, (z) => {
+          const v = parseValue(inputs.get(fieldKey(m.id, z)).value);
+          return v === null ? null : Number.isNaN(v) ? { error: t('entry.notANumber') } : { value: v };
+        }, t('entry.zoneMissing'));
+        for (const [key, err] of r.errors) notes.get(key).textContent = err;
+        if (r.errors.length) bad = true;
+        readings.push(...r.items);
       }
       if (bad) { status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, t('entry.refused'))); return; }
       if (!readings.length) { status.replaceChildren(h('p', { class: 'error' }, t('entry.nothing'))); return; }
@@ -240,7 +192,10 @@ export async function renderEntry(id, ctx) {
           return;
         }
         const per = detailsByField(e.body?.details, readings);
-        for (const [key, messages] of per) (notes.get(key) ?? notes.get(key.split('-')[0])).textContent = messages.join('; ');
+        for (const [key, messages] of per) {
+          const note = notes.get(key) ?? notes.get(key.split('-')[0]);
+          if (note) note.textContent = messages.join('; ');
+        }
         if (e.status === 409) {
           // High consumption or a rollover: the inspector looks again and confirms what the meter shows.
           const confirmBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'entry-confirm', onclick: () => send(true) }, t('entry.confirm'));

@@ -76,7 +76,7 @@ export interface ReadingsImportOptions {
 }
 
 /** Rows judged per short transaction: about 0.1 s of the engine each (see bench/import.bench.mjs). */
-export const CHUNK_ROWS = 2000;
+const CHUNK_ROWS = 2000;
 
 interface MeterRow { id: string; building_id: string; premise_id: string | null; resource: Resource; timezone: string; serial_number: string }
 interface Resolved { row: number; data: ReadingImportRow; meter: MeterRow; time: Date }
@@ -97,8 +97,11 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   }
   if (!rows.length) errors.push({ sheet, row: 0, message: 'the file holds no readings' });
 
-  // The database's clock when judging starts: the switch refuses if a meter got a reading since.
-  const startedAt: Date = (await db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0].t;
+  // The switch refuses if a meter got a reading since judging started. A row's received_at is its
+  // transaction's start (now()), so "since" counts from the oldest transaction still open (on a
+  // server another connection may be mid-way through an ingest batch), not from this instant.
+  const startedAt: Date = (await db.query<{ t: Date }>(
+    `SELECT least(clock_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity WHERE xact_start IS NOT NULL)) AS t`)).rows[0].t;
   const resolved = await resolve(db, o, parsed, (row, column, message) => errors.push({ sheet, row, column, message }));
   const now = o.now ?? new Date();
   const opts: Omit<WriteOptions, 'actor'> = {
@@ -118,18 +121,23 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   let applied = false;
   if (!errors.length && !o.dryRun) {
     const meterIds = [...new Set(staged.map((s) => Number(s.r.meter.id)))];
-    applied = await db.tx(async (q) => {
-      const moved = (await q.query<{ meter_id: string }>(
-        `SELECT DISTINCT meter_id FROM readings WHERE meter_id = ANY($1::bigint[]) AND received_at >= $2 ORDER BY meter_id LIMIT 5`, [meterIds, startedAt])).rows;
-      if (moved.length) {
-        errors.push({ sheet, row: 0, message: `meters ${moved.map((m) => m.meter_id).join(', ')} got readings while the file was being checked; nothing was imported, run the import again` });
-        return false;
-      }
-      await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor, versionsKnown: true });
-      const inserted = staged.filter((s) => !s.p.out.unchanged).length;
-      await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
-      return true;
-    });
+    const runAgain = (meters: string) => errors.push({ sheet, row: 0, message: `${meters} got readings while the file was being checked; nothing was imported, run the import again` });
+    try {
+      applied = await db.tx(async (q) => {
+        const moved = (await q.query<{ meter_id: string }>(
+          `SELECT DISTINCT meter_id FROM readings WHERE meter_id = ANY($1::bigint[]) AND received_at >= $2 ORDER BY meter_id LIMIT 5`, [meterIds, startedAt])).rows;
+        if (moved.length) { runAgain(`meters ${moved.map((m) => m.meter_id).join(', ')}`); return false; }
+        await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor, versionsKnown: true });
+        const inserted = staged.filter((s) => !s.p.out.unchanged).length;
+        await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
+        return true;
+      });
+    } catch (e) {
+      // A writer that committed after the check took a version this file judged free (UNIQUE
+      // (meter_id, quantity, time, version) refused the INSERT): the same answer, not a 500.
+      if ((e as { code?: string }).code !== '23505') throw e;
+      runAgain('some of its meters');
+    }
   }
   if (!errors.length) {
     for (const { r, p } of staged) {

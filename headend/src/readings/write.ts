@@ -51,7 +51,7 @@ export interface WriteOptions {
   /** Reason for every item without its own. */
   reason?: string | null;
   requestId?: string | null;
-  /** An identical value at the same instant writes nothing (imports re-read). */
+  /** An identical value at the same instant writes nothing (imports re-read; a resident's page resent after a lost answer). */
   skipUnchanged?: boolean;
   /** The replacement writing its own removal/installation readings. */
   byReplacement?: boolean;
@@ -180,7 +180,8 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     if (warning) res.warnings.push({ index: t.index, path: t.path, message: warning });
     res.planned.push({
       index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined, nextVersion: (f.atInstant?.version ?? 0) + 1,
-      out: { meter_id: t.m.id, zone: t.it.zone ?? null, quantity: t.quantity, time: j.time, value: t.it.value, version: null, received_at: null, consumption: j.consumption, warning, unchanged, previous: f.previous?.value ?? null },
+      // Unchanged: the version already there is the answer (a resent entry is told what it has).
+      out: { meter_id: t.m.id, zone: t.it.zone ?? null, quantity: t.quantity, time: j.time, value: t.it.value, version: unchanged ? f.atInstant!.version : null, received_at: null, consumption: j.consumption, warning, unchanged, previous: f.previous?.value ?? null },
     });
   }
   const byIndex = <T extends { index: number }>(a: T, b: T) => a.index - b.index;

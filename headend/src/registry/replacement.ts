@@ -12,8 +12,9 @@
  *   writes new versions of both the record and the reading); replacementReadingAt lets every
  *   reading-writing path refuse a hand edit at that meter and instant;
  * - undo of the meter's last operation only, and only while no accrual line of a period from the
- *   replacement's local month on exists for either meter (its readings were not yet used in a
- *   calculation; a later month's line starts from the installation reading, so it counts too).
+ *   replacement's local month on exists for either meter — for a building meter, for its building and
+ *   resource (its readings were not yet used in a calculation; a later month's line starts from the
+ *   installation reading, so it counts too) — and no such period of the organisation is closed.
  *
  * Withdrawal: readings are never deleted. Undo writes a NULL-valued 'staff' version at each of the
  * two instants (reason "replacement N undone by X"). As the highest staff version it is the current
@@ -26,6 +27,7 @@ import { audit, type Actor } from '../audit/index.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { insertVersion as insertReadingVersion, unitOf } from '../readings/write-store.js';
 import { fmt, localDate } from '../collection/rules.js';
+import { EARLIEST_READING, FUTURE_SKEW_MS } from '../readings/judge.js';
 
 // ---------------------------------------------------------------- pure rules
 
@@ -55,7 +57,18 @@ export function removalProblem(last: { time: Date; value: number } | null, at: D
   return null;
 }
 
-export const undoReason = (id: number, who: string, why?: string | null) => `replacement ${id} undone by ${who}${why ? `: ${why}` : ''}`;
+/**
+ * replaced_at against the clock, by the readings core's own bounds (readings/judge.ts): a typo'd year
+ * (2062 for 2026) would remove the old meter for decades and put every later reading before the
+ * installation reading.
+ */
+export function replacedAtProblem(at: Date, now: Date): { path: string; message: string } | null {
+  if (at.getTime() > now.getTime() + FUTURE_SKEW_MS) return { path: 'body.replaced_at', message: `replaced_at ${at.toISOString()} is in the future; a replacement is dated when it was done` };
+  if (at < EARLIEST_READING) return { path: 'body.replaced_at', message: `replaced_at ${at.toISOString()} is not a plausible date; check the year` };
+  return null;
+}
+
+const undoReason = (id: number, who: string, why?: string | null) => `replacement ${id} undone by ${who}${why ? `: ${why}` : ''}`;
 
 // ---------------------------------------------------------------- store
 
@@ -68,8 +81,12 @@ export interface ReplacementRecord {
 // Meter rows go out whole through the API schema (MeterRow in api/routes/meters.ts); here only a few columns are read.
 type MeterRow = any;
 
-/** Who acts and how to check they may touch a building (the route passes the principal's check). */
-export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number) => void }
+/**
+ * Who acts and how to check they may touch a building (the route passes the principal's check);
+ * `what` names the thing in the 404, the same words as for one that does not exist, so another
+ * organisation's ids cannot be probed.
+ */
+export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number, what?: string) => void; /** "now" as data (the API's clock). */ now: Date }
 
 const num = (v: unknown) => (v == null ? null : Number(v));
 /** Replacement rows with the old meter's resource, for the register when the row names none. */
@@ -93,7 +110,7 @@ async function timezoneOf(q: Queryable, buildingId: number): Promise<string> {
  * The latest instant before `before` whose current version has a value (a withdrawn instant — NULL
  * current version — does not count). Reads newest rows in pages so a telemetered meter stays cheap.
  */
-export async function lastUsableReading(q: Queryable, meterId: number, quantity: string, before?: Date): Promise<{ time: Date; value: number } | null> {
+async function lastUsableReading(q: Queryable, meterId: number, quantity: string, before?: Date): Promise<{ time: Date; value: number } | null> {
   const PAGE = 200;
   for (let offset = 0; ; offset += PAGE) {
     const { rows } = await q.query<{ time: Date; value: number | null }>(
@@ -127,7 +144,7 @@ export async function liveOf(q: Queryable, meterIds: number[]): Promise<Replacem
  * The live replacement whose removal or installation reading is this meter's reading at this instant,
  * or null. Every path that writes a reading by hand asks this first.
  */
-export async function replacementReadingAt(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<ReplacementRecord | null> {
+async function replacementReadingAt(q: Queryable, meterId: number, quantity: string, time: Date | string): Promise<ReplacementRecord | null> {
   // The batch with one key: one SQL rule for both.
   const [r] = await replacementReadingsAt(q, [{ meterId, quantity, time: new Date(time) }]);
   return r;
@@ -173,6 +190,8 @@ export async function replaceMeter(q: Queryable, c: Caller, meterId: number, b: 
   const old = (await q.query<MeterRow>('SELECT * FROM meters WHERE id = $1 FOR UPDATE', [meterId])).rows[0];
   if (!old) throw notFound('meter');
   c.canTouch(old.building_id);
+  const when = replacedAtProblem(at, c.now);
+  if (when) throw badRequest(when.message, [when]);
   if (old.status === 'removed') throw conflict(`meter ${old.id} was already removed`);
   const tz = await timezoneOf(q, old.building_id);
   const quantity = b.quantity ?? registerQuantity(old.resource);
@@ -262,12 +281,24 @@ export async function undoLastReplacement(q: Queryable, c: Caller, meterId: numb
   if (!r.old_meter_before) throw conflict(`replacement ${r.id} was recorded before undo was possible (no saved meter states); restore the meters by hand`);
   const tz = await timezoneOf(q, meter.building_id);
   const from = localPeriod(new Date(r.replaced_at), tz);
-  const used = (await q.query<{ period: string; meter_id: string }>(
+  const instead = `correct its readings with PATCH /replacements/${r.id} instead, or recalculate after a correction`;
+  // A closed month is settled (bills sent): its inputs change only through corrections and their
+  // adjustments, even where no line names these meters (the building was not computed, or the line was).
+  const closed = (await q.query<{ period: string }>(
+    `SELECT to_char(p.period, 'YYYY-MM') AS period FROM billing_periods p JOIN buildings b ON b.org_id = p.org_id
+      WHERE b.id = $1 AND p.status = 'closed' AND p.period >= $2::date ORDER BY p.period LIMIT 1`, [meter.building_id, from])).rows[0];
+  if (closed) throw conflict(`replacement ${r.id} cannot be undone: billing period ${closed.period} is closed; ${instead}`);
+  // A building-wide meter (ОДПУ, no premise) is read by the building's common-house lines, which name
+  // no meter: any line of its building and resource from that month on used it.
+  const buildingWide = meter.premise_id == null;
+  const used = (await q.query<{ period: string; meter_id: string | null }>(
     `SELECT to_char(COALESCE(adjusts_period, period), 'YYYY-MM') AS period, meter_id FROM accrual_lines
-      WHERE meter_id = ANY($1::bigint[]) AND COALESCE(adjusts_period, period) >= $2::date ORDER BY 1 LIMIT 1`, [[r.old_meter_id, r.new_meter_id], from])).rows[0];
+      WHERE (meter_id = ANY($1::bigint[]) OR ($3 AND building_id = $4 AND resource = $5)) AND COALESCE(adjusts_period, period) >= $2::date ORDER BY 1 LIMIT 1`,
+    [[r.old_meter_id, r.new_meter_id], from, buildingWide, meter.building_id, meter.resource])).rows[0];
   if (used) {
-    throw conflict(`replacement ${r.id} cannot be undone: its readings were already used in the billing of ${used.period} (meter ${used.meter_id}); ` +
-      `correct its readings with PATCH /replacements/${r.id} instead, or recalculate after a correction`);
+    const named = used.meter_id != null && [r.old_meter_id, r.new_meter_id].includes(Number(used.meter_id));
+    throw conflict(`replacement ${r.id} cannot be undone: its readings were already used in the billing of ${used.period} `
+      + `(${named ? `meter ${used.meter_id}` : `building ${meter.building_id}, ${meter.resource}: a building meter`}); ${instead}`);
   }
   const who = c.actor.name;
   const reason = undoReason(r.id, who, why);
@@ -302,7 +333,7 @@ export async function correctReplacement(q: Queryable, c: Caller, id: number, b:
   if (!r0) throw notFound(`replacement ${id}`);
   const r = rec(r0);
   const old = (await q.query<MeterRow>('SELECT * FROM meters WHERE id = $1', [r.old_meter_id])).rows[0];
-  c.canTouch(old.building_id);
+  c.canTouch(old.building_id, `replacement ${id}`);
   if (r.undone_at) throw conflict(`replacement ${id} was undone on ${new Date(r.undone_at).toISOString()} by ${r.undone_by}; record the replacement again instead`);
   const at = new Date(r.replaced_at);
   if (b.removal_reading !== undefined) {

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 
 let h: Harness;
 let org = 0;
@@ -45,7 +46,8 @@ async function januaryLines() {
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The API's "now" is fixed after every date below (2025 and March 2026), so no case depends on the day it runs.
+  h = await startHarness({ clock: fixedClock('2026-04-15T12:00:00+03:00') });
   org = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Заречье' })).body.id;
   // Readings here close a month at its bound (1 Feb 00:00 closes January): the calendar rule, interpolated
   // to the month's bounds (the window rule would give a 1 Feb reading to February).
@@ -129,6 +131,59 @@ describe('undo of the last replacement', () => {
     expect((await currentAt(meter, '2025-01-20T10:00:00Z')).value).toBe(205);
   });
 
+  /** An organisation of its own (closing a month is organisation-wide): a Moscow building with a cold-water tariff and norm. */
+  async function ownOrg(name: string): Promise<{ orgId: number; building: number }> {
+    const orgId = (await h.call('POST', '/organisations', h.adminToken, { name })).body.id;
+    const building = (await h.call('POST', '/buildings', h.adminToken, { org_id: orgId, external_id: name, address: `ул. ${name}, 1`, timezone: 'Europe/Moscow', period_attribution: 'calendar' })).body.id;
+    await one(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [orgId]);
+    await one(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4.5)`, [orgId]);
+    return { orgId, building };
+  }
+
+  it('is refused with 409 once the replacement month is closed, even when no line names its meters', async () => {
+    const { orgId, building } = await ownOrg('Закрытая');
+    // Flat 1 has an account and no meter (a norm line); flat 2 has a meter and no account (no line at all).
+    const p1 = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '1', residents: 2, area_m2: 50 })).body.id;
+    await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-C1', $2)`, [orgId, p1]);
+    const p2 = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '2', residents: 1, area_m2: 30 })).body.id;
+    const meter = (await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: p2, resource: 'cold_water', make: 'Pulsar', serial_number: 'CL-1' })).body.id;
+    await enter(meter, '2025-01-01T00:00:00+03:00', 10);
+    const r = await replace(meter, '2025-01-20T10:00:00Z', 12, 0, 'CL-2');
+    expect(r.status).toBe(201);
+    expect((await h.call('POST', '/billing/periods/2025-01/compute', h.adminToken, { building_id: building })).status).toBe(200);
+    const named = await one<{ n: number }>(`SELECT count(*)::int AS n FROM accrual_lines WHERE meter_id = ANY($1::bigint[])`, [[meter, r.body.new_meter.id]]);
+    expect(named.n).toBe(0);
+    expect((await h.call('POST', '/billing/periods/2025-01/close', h.adminToken, { org_id: orgId })).status).toBe(204);
+    const u = await h.call('DELETE', `/meters/${meter}/replacement`, h.adminToken);
+    expect(u.status).toBe(409);
+    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: billing period 2025-01 is closed; `
+      + `correct its readings with PATCH /replacements/${r.body.replacement.id} instead, or recalculate after a correction`);
+    expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('removed');
+    expect((await currentAt(meter, '2025-01-20T10:00:00Z')).value).toBe(12);
+  });
+
+  it('of a building meter (ОДПУ) is refused once its building was billed for that resource: common-house lines name no meter', async () => {
+    const { orgId, building } = await ownOrg('Общедомовая');
+    const odpu = (await h.call('POST', '/meters', h.adminToken, { placement: 'building', building_id: building, resource: 'cold_water', make: 'Взлёт', serial_number: 'OD-1' })).body.id;
+    const flat = (await h.call('POST', '/premises', h.adminToken, { building_id: building, number: '1', residents: 2, area_m2: 50 })).body.id;
+    await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'LS-OD1', $2)`, [orgId, flat]);
+    await enter(odpu, '2025-01-01T00:00:00+03:00', 1000);
+    const r = await replace(odpu, '2025-01-20T10:00:00Z', 1040, 0, 'OD-2');
+    expect(r.status).toBe(201);
+    await enter(r.body.new_meter.id, '2025-02-01T00:00:00+03:00', 25);
+    expect((await h.call('POST', '/billing/periods/2025-01/compute', h.adminToken, { building_id: building })).status).toBe(200);
+    // The flat's lines exist (norm, and common-house when the ОДПУ is read); none names the ОДПУ.
+    const lines = await one<{ n: number; named: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE meter_id IS NOT NULL)::int AS named FROM accrual_lines WHERE building_id = $1 AND resource = 'cold_water'`, [building]);
+    expect(lines.n).toBeGreaterThan(0);
+    expect(lines.named).toBe(0);
+    const u = await h.call('DELETE', `/meters/${odpu}/replacement`, h.adminToken);
+    expect(u.status).toBe(409);
+    expect(u.body.message).toBe(`replacement ${r.body.replacement.id} cannot be undone: its readings were already used in the billing of 2025-01 `
+      + `(building ${building}, cold_water: a building meter); correct its readings with PATCH /replacements/${r.body.replacement.id} instead, or recalculate after a correction`);
+    expect((await h.call('GET', `/meters/${odpu}`, h.adminToken)).body.status).toBe('removed');
+  });
+
   it('is refused for an operation that is not the last one: A → B, then B → C; undo B → C first', async () => {
     const { meter: a } = await flatWithMeter();
     await enter(a, '2025-03-01T00:00:00Z', 10);
@@ -154,13 +209,49 @@ describe('undo of the last replacement', () => {
     expect((await h.call('DELETE', `/meters/${meter}/replacement`, t)).status).toBe(404);
     expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('removed');
   });
+
+  it('another organisation\'s engineer cannot correct a replacement, and the 404 reads as for an id that does not exist', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2025-03-01T00:00:00Z', 1);
+    const r = await replace(meter, '2025-03-03T09:00:00Z', 2, 0, 'P-NEW');
+    expect(r.status).toBe(201);
+    const id = r.body.replacement.id;
+    const otherOrg = (await h.call('POST', '/organisations', h.adminToken, { name: 'УК Соседняя' })).body.id;
+    const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'S', address: 'ул. Соседняя, 2' })).body.id;
+    const t = await h.userToken('engineer', { buildingIds: [otherB] });
+    const theirs = await h.call('PATCH', `/replacements/${id}`, t, { removal_reading: 3, reason: 'probing' });
+    const none = await h.call('PATCH', `/replacements/${id + 100000}`, t, { removal_reading: 3, reason: 'probing' });
+    expect([theirs.status, none.status]).toEqual([404, 404]);
+    expect(theirs.body.message).toBe(`replacement ${id} not found`);
+    expect(none.body.message).toBe(`replacement ${id + 100000} not found`);
+    // Nothing changed: the record is at version 1 and the removal reading is still 2.
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toMatchObject([{ id, version: 1, removal_reading: 2 }]);
+    expect((await currentAt(meter, '2025-03-03T09:00:00Z')).value).toBe(2);
+  });
+});
+
+describe('replacement date against the clock (the API\'s now: 15 Apr 2026 12:00 Moscow)', () => {
+  it('a typo\'d year in the future or the distant past is refused naming replaced_at; the meter stays in service', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2026-03-01T00:00:00Z', 10);
+    const future = await replace(meter, '2062-04-10T09:00:00Z', 12, 0, 'Y-2062');
+    expect(future.status).toBe(400);
+    expect(future.body.message).toBe('replaced_at 2062-04-10T09:00:00.000Z is in the future; a replacement is dated when it was done');
+    expect(future.body.details).toEqual([{ path: 'body.replaced_at', message: future.body.message }]);
+    const past = await replace(meter, '1926-04-10T09:00:00Z', 12, 0, 'Y-1926');
+    expect(past.status).toBe(400);
+    expect(past.body.message).toBe('replaced_at 1926-04-10T09:00:00.000Z is not a plausible date; check the year');
+    expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('active');
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toEqual([]);
+    // Three minutes after the clock (within the readings core's 5-minute skew) is accepted: 12:03 Moscow = 09:03Z.
+    expect((await replace(meter, '2026-04-15T09:03:00Z', 12, 0, 'Y-NOW')).status).toBe(201);
+  });
 });
 
 describe('one replacement operation per meter per local day (Europe/Moscow, UTC+3)', () => {
   it('consecutive local days on one UTC date are allowed; one local day across two UTC dates is refused', async () => {
     const { meter: x } = await flatWithMeter();
-    // Seeded as a row, not through POST /meters/:id/readings (which refuses a time after today's clock).
-    await one(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, '2026-03-01T00:00:00Z', 'volume_m3', 10, 'm3', 'staff')`, [x]);
+    await enter(x, '2026-03-01T00:00:00Z', 10);
     // 2026-03-10T10:00Z = 10 March 13:00 in Moscow.
     const xy = await replace(x, '2026-03-10T10:00:00Z', 12, 0, 'D-Y');
     expect(xy.status).toBe(201);
@@ -175,6 +266,18 @@ describe('one replacement operation per meter per local day (Europe/Moscow, UTC+
     expect(zw.body.message).toBe(`meter ${z} already has a replacement on 2026-03-11 (Europe/Moscow): replacement ${yz.body.replacement.id}; one replacement operation per meter per day`);
     // The removal/installation days are local too: Y went in on 10 March and out on 11 March.
     expect((await h.call('GET', `/meters/${y}`, h.adminToken)).body).toMatchObject({ installed_on: '2026-03-10', decommissioned_on: '2026-03-11' });
+  });
+
+  it('two offices replacing the same meter at once: one wins (201), the other is told it was removed (409); one record, one new meter', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2026-03-01T00:00:00Z', 10);
+    const [a, b2] = await Promise.all([replace(meter, '2026-03-20T09:00:00Z', 12, 0, 'RACE-A'), replace(meter, '2026-03-20T10:00:00Z', 12.5, 0, 'RACE-B')]);
+    expect([a.status, b2.status].sort()).toEqual([201, 409]);
+    const lost = a.status === 409 ? a : b2;
+    expect(lost.body.message).toBe(`meter ${meter} was already removed`);
+    expect((await h.call('GET', `/meters/${meter}/replacements`, h.adminToken)).body).toHaveLength(1);
+    const created = await one<{ n: number }>(`SELECT count(*)::int AS n FROM meters WHERE serial_number IN ('RACE-A', 'RACE-B')`);
+    expect(created.n).toBe(1);
   });
 });
 

@@ -102,6 +102,11 @@ describe('resident meters and submissions', () => {
     const edit = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA1, value: 104 }] });
     expect(edit.status).toBe(201);
     expect(edit.body.readings[0]).toMatchObject({ version: 2, consumption: 4 });
+    // The phone lost the answer and sends 104 again: the same value at the same (window) instant adds
+    // no version 3; the answer names version 2, the one already there.
+    const resent = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: mA1, value: 104 }] });
+    expect(resent.status).toBe(201);
+    expect(resent.body.readings[0]).toMatchObject({ meter_id: mA1, value: 104, version: 2, time: periodTime.toISOString() });
     const rows = (await h.opened.db.query("SELECT version, value, source FROM readings WHERE meter_id = $1 AND time = $2 ORDER BY version", [mA1, periodTime])).rows;
     expect(rows).toEqual([{ version: 1, value: 150, source: 'resident' }, { version: 2, value: 104, source: 'resident' }]);
     const m = await h.call('GET', '/resident/meters', resident);

@@ -223,14 +223,20 @@ describe('staff reading entry in Chromium', () => {
     const night = `${ids.el1}-2`;
     const zoneRows = async () => (await h.opened.db.query<{ quantity: string; value: number; source: string; created_by: string; version: number }>(
       `SELECT quantity, value, source, created_by, version FROM readings WHERE meter_id = $1 AND time > $2::timestamptz - interval '35 days' ORDER BY quantity, version`, [ids.el1, NOW])).rows;
+    const calls: string[] = [];
+    const onRequest = (r: { url(): string }) => { calls.push(r.url()); };
+    page.on('request', onRequest);
     await byTestId('premise-search').fill('1');
     await byTestId(`entry-row-${ids.el1}`).waitFor();
     expect(await byTestId(`entry-row-${ids.el1}`).locator('input.value').count()).toBe(2);
     expect(await byTestId(`entry-value-${ids.el1}`).count()).toBe(0); // no input for the meter as a whole
     expect(await byTestId(`entry-row-${ids.el1}`).locator('label.zone .zone-name').allTextContents()).toEqual(['День', 'Ночь']);
-    // The last of each register (40 days ago: day 100, night 50), from the readings API.
+    // The last of each register (40 days ago: day 100, night 50), from the building overview (no call per zone).
     await poll(() => byTestId(`entry-last-${day}`).textContent()).toBe('День: 100 kWh');
     await poll(() => byTestId(`entry-last-${night}`).textContent()).toBe('Ночь: 50 kWh');
+    // Picking the flat asked the server nothing: a phone in a stairwell waits for no call per zone.
+    page.off('request', onRequest);
+    expect(calls.filter((u) => u.includes('/meters/'))).toEqual([]);
 
     // Day only: the night is asked for in the page, nothing sent.
     await byTestId(`entry-value-${day}`).fill('130');

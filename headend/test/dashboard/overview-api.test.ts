@@ -112,6 +112,34 @@ describe('GET /buildings/:id/overview', () => {
     expect(bad.body.details[0].path).toBe('querystring.from');
   });
 
+  it('a zone meter carries its zones and each zone register\'s last reading (current version); a one-register meter none', async () => {
+    const q = h.opened.db;
+    const building = (await q.query("INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Зонная, 3') RETURNING id", [a.orgId])).rows[0].id;
+    const premise = (await q.query("INSERT INTO premises (building_id, number) VALUES ($1, '5') RETURNING id", [building])).rows[0].id;
+    const meter = async (resource: string, serial: string, zones: number) => Number((await q.query(
+      `INSERT INTO meters (placement, building_id, premise_id, resource, make, serial_number, zones) VALUES ('apartment', $1, $2, $3, 'Test', $4, $5) RETURNING id`,
+      [building, premise, resource, serial, zones])).rows[0].id);
+    const el = await meter('electricity', 'Z-3', 3);
+    const cold = await meter('cold_water', 'Z-CW', 1);
+    const reading = (m: number, quantity: string, time: string, value: number, version: number, source: string) => q.query(
+      `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [m, time, quantity, value, quantity === 'volume_m3' ? 'm3' : 'kWh', source, version]);
+    // Day: 100 on 1 Jan, then 130 on 1 Feb corrected to 131 (version 2): the last is 131 v2 of 1 Feb.
+    await reading(el, 'energy_t1_kwh', '2025-01-01T00:00:00Z', 100, 1, 'resident');
+    await reading(el, 'energy_t1_kwh', '2025-02-01T00:00:00Z', 130, 1, 'resident');
+    await reading(el, 'energy_t1_kwh', '2025-02-01T00:00:00Z', 131, 2, 'staff');
+    // Night: one reading, 40 on 1 Feb. Peak: none, so no entry for zone 3.
+    await reading(el, 'energy_t2_kwh', '2025-02-01T00:00:00Z', 40, 1, 'resident');
+    await reading(cold, 'volume_m3', '2025-02-01T00:00:00Z', 7, 1, 'resident');
+    const r = await h.call('GET', `/buildings/${building}/overview`, h.adminToken);
+    expect(r.status).toBe(200);
+    const byId = new Map(r.body.meters.map((m: any) => [m.id, m]));
+    expect(byId.get(el)).toMatchObject({ zones: 3, zone_readings: [
+      { zone: 1, time: '2025-02-01T00:00:00.000Z', value: 131, unit: 'kWh', version: 2, source: 'staff' },
+      { zone: 2, time: '2025-02-01T00:00:00.000Z', value: 40, unit: 'kWh', version: 1, source: 'resident' },
+    ] });
+    expect(byId.get(cold)).toMatchObject({ zones: 1, zone_readings: [], last_reading: { value: 7 } });
+  });
+
   it('a building outside the caller scope and a missing building are both 404', async () => {
     const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
     expect((await h.call('GET', `/buildings/${bOther}/overview`, eng)).status).toBe(404);

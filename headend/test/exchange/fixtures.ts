@@ -41,11 +41,11 @@ export const finishedRuns = async (h: Harness, configId: number) =>
   (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
 
 /**
- * The readings every export test expects: CW-1 12.5 and CW-2 31 (a corrected version 2) an hour ago,
- * HW-1 5 ten days ago (outside a one-day export).
+ * The readings every export test expects: CW-1 12.5 and CW-2 31 (a corrected version 2) an hour before
+ * `at` (the test's fixed "now", the clock its exports run on), HW-1 5 ten days before (outside a one-day export).
  */
-export async function seedExportReadings(db: Database, f: Fixture): Promise<void> {
-  const now = Date.now();
+export async function seedExportReadings(db: Database, f: Fixture, at: Date): Promise<void> {
+  const now = at.getTime();
   await db.tx(async (q) => {
     await insertReadingVersion(q, { meterId: f.meters['CW-1'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 12.5, source: 'staff', createdBy: 'test' });
     await insertReadingVersion(q, { meterId: f.meters['CW-2'], time: new Date(now - 3_600_000), quantity: 'volume_m3', value: 30, source: 'staff', createdBy: 'test' });

@@ -9,9 +9,11 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createExchangeMailer, runExchange } from '../../src/exchange/index.js';
+import { createExchangeMailer, importReadingRows, runExchange } from '../../src/exchange/index.js';
+import type { Database } from '../../src/db/types.js';
 import { startSmtpReceiver } from '../alerts/receivers.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 import { seedRegistry, type Fixture } from './fixtures.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -34,7 +36,8 @@ const readings = async () => (await h.opened.db.query(
    FROM readings r JOIN meters m ON m.id = r.meter_id ORDER BY serial, time, version`)).rows;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The API's "now" (the import's future check) is fixed after the files' October 2026 dates, whatever day the suite runs.
+  h = await startHarness({ clock: fixedClock('2026-11-15T12:00:00+03:00') });
   f = await seedRegistry(h.opened.db);
 }, 120_000);
 afterAll(async () => { await h?.close(); });
@@ -161,5 +164,37 @@ describe('exchange run now without a job runner', () => {
       await smtp.close();
       await rm(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('readings import racing another writer', () => {
+  it('a reading that takes the version the file judged free between judging and the final write: nothing imported, "run the import again", no 500', async () => {
+    const meter = f.meters['CW-2'];
+    // The other writer's transaction began before the import looked (received_at in 2000, before the
+    // check's start on any day) and commits just before the import's final write: the received_at check
+    // cannot see it, the UNIQUE version can. 15 Oct 2026 00:00 in Moscow = 2026-10-14T21:00Z; 33 m³ is
+    // not below CW-2's 30–31 of 1 Oct from the tests above (3 m³ in two weeks: no confirmation).
+    let txs = 0;
+    const racing: Database = {
+      query: (sql, params) => h.opened.db.query(sql, params),
+      tx: async (fn) => {
+        if (++txs === 2) {
+          await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, received_at)
+            VALUES ($1, '2026-10-14T21:00:00Z', 'volume_m3', 34, 'm3', 'staff', 1, 'racer', '2000-01-01T00:00:00Z')`, [meter]);
+        }
+        return h.opened.db.tx(fn);
+      },
+    };
+    const report = await importReadingRows(racing, 'readings', ['account', 'serial', 'date', 'value'], [{ row: 2, values: { account: '7002', serial: 'CW-2', date: '2026-10-15', value: '33' } }], {
+      orgId: f.orgId, dryRun: false, fileName: 'race.csv', buildingIds: null, now: new Date('2026-10-20T12:00:00Z'),
+      actor: { name: 'importer' } as never, rights: { write: true, outsideWindow: true, correct: true },
+    });
+    // Tx 1 judged the one row (version 1 free), tx 2 was the final write.
+    expect(txs).toBe(2);
+    expect(report).toMatchObject({ ok: false, applied: false, changes: [] });
+    expect(report.errors).toEqual([{ sheet: 'readings', row: 0, message: 'some of its meters got readings while the file was being checked; nothing was imported, run the import again' }]);
+    // Only the racing writer's reading at that instant: the file's 33 was not written, nothing overwritten.
+    const stored = (await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows;
+    expect(stored).toEqual([{ value: 34, version: 1, created_by: 'racer' }]);
   });
 });

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
 import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
@@ -53,17 +54,20 @@ const badFile = (orgId: number, time: Date, value: number) => `${header(orgId)} 
 const countReadings = async (serial: string, value: number) =>
   (await h.opened.db.query('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND value = $2', [f.meters[serial], value])).rows[0].n as number;
 
+/** The runs' and the API's "now": the seeded readings and files are dated from it, never from today. */
+const CLOCK = fixedClock('2026-11-15T12:00:00+03:00');
+
 beforeAll(async () => {
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
   // EXCHANGE_ROOT set on purpose: it confines local folders only, not folders on an FTP/SFTP server.
-  h = await startHarness({ jobs: runner, EXCHANGE_ROOT: ROOT });
+  h = await startHarness({ jobs: runner, EXCHANGE_ROOT: ROOT, clock: CLOCK });
   ftp = await startFtp();
   ftps = await startFtp({ tls: true });
   sshd = await startSshd();
   // The job's runs trust the test FTPS server's CA, as a deployment would trust a partner's private CA.
-  await defineExchangeJobs(runner, { db: h.opened.db, timeouts: { connectMs: 15_000, operationMs: 30_000 }, ftpsCa: ftps.ca! });
+  await defineExchangeJobs(runner, { db: h.opened.db, now: CLOCK, timeouts: { connectMs: 15_000, operationMs: 30_000 }, ftpsCa: ftps.ca! });
   f = await seedRegistry(h.opened.db);
-  await seedExportReadings(h.opened.db, f);
+  await seedExportReadings(h.opened.db, f, CLOCK());
 }, 120_000);
 
 afterAll(async () => {
@@ -101,7 +105,7 @@ describe('FTP', () => {
   it('import: a good file is applied and moved to processed/, a file with a bad row applies nothing and goes to failed/ with its errors', async () => {
     const inbox = join(ftp.root, 'inbox');
     await mkdir(inbox, { recursive: true });
-    const now = Date.now();
+    const now = CLOCK().getTime();
     await writeFile(join(inbox, 'a-good.xml'), goodFile(f.orgId, new Date(now - 48 * 3_600_000), 6.5));
     await writeFile(join(inbox, 'b-bad.xml'), badFile(f.orgId, new Date(now - 48 * 3_600_000), 30.5));
     const c = await createConfig({ ...ftpLogin(), direction: 'import', folder: '/inbox' });
@@ -121,7 +125,7 @@ describe('FTP', () => {
   it('a wrong password fails the run with a message naming the server, never the password', async () => {
     const wrong = `wrong-${randomUUID()}`;
     await mkdir(join(ftp.root, 'inbox2'), { recursive: true });
-    await writeFile(join(ftp.root, 'inbox2', 'c.xml'), goodFile(f.orgId, new Date(Date.now() - 50 * 3_600_000), 6.4));
+    await writeFile(join(ftp.root, 'inbox2', 'c.xml'), goodFile(f.orgId, new Date(CLOCK().getTime() - 50 * 3_600_000), 6.4));
     const c = await createConfig({ ...ftpLogin(), password: wrong, direction: 'import', folder: '/inbox2' });
     const run = await runNow(c.id);
     expect(run.status).toBe('failed');
@@ -171,7 +175,7 @@ describe('SFTP (OpenSSH sshd)', () => {
   it('import: a good file is applied and moved to processed/, a file with a bad row applies nothing and goes to failed/ with its errors', async () => {
     const inbox = join(sshd.root, 'inbox');
     await mkdir(inbox, { recursive: true });
-    const t = new Date(Date.now() - 36 * 3_600_000);
+    const t = new Date(CLOCK().getTime() - 36 * 3_600_000);
     await writeFile(join(inbox, '2026-11-01-good.XML'), goodFile(f.orgId, t, 6.8));
     await writeFile(join(inbox, '2026-11-02-bad.xml'), badFile(f.orgId, t, 30.7));
     await writeFile(join(inbox, 'notes.txt'), 'not an exchange file');

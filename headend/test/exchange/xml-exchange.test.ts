@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs } from '../../src/exchange/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { fixedClock } from '../../src/util/clock.js';
 import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
 import { expectDocumentedXml } from './xml-check.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
@@ -26,12 +27,15 @@ let dir: string;
 
 const finishedRuns = (configId: number) => finishedRunsOf(h, configId);
 
+/** The runs' and the API's "now": the seeded readings and files are dated from it, never from today. */
+const CLOCK = fixedClock('2026-11-15T12:00:00+03:00');
+
 beforeAll(async () => {
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
-  h = await startHarness({ jobs: runner });
-  await defineExchangeJobs(runner, { db: h.opened.db });
+  h = await startHarness({ jobs: runner, clock: CLOCK });
+  await defineExchangeJobs(runner, { db: h.opened.db, now: CLOCK });
   f = await seedRegistry(h.opened.db);
-  await seedExportReadings(h.opened.db, f);
+  await seedExportReadings(h.opened.db, f, CLOCK());
   dir = await mkdtemp(join(tmpdir(), 'amr-exchange-'));
 }, 120_000);
 
@@ -73,7 +77,7 @@ describe('XML import from an inbox folder', () => {
     const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, direction: 'import', folder: inbox, cron: '0 3 * * *', enabled: false });
     expect(c.status).toBe(201);
     const header = `<?xml version="1.0" encoding="UTF-8"?>\n<readings format_version="1" org_id="${f.orgId}" from="2026-10-01T00:00:00Z" to="2026-11-01T00:00:00Z" generated_at="2026-11-01T00:00:00Z"`;
-    const t = new Date(Date.now() - 86_400_000 * 2).toISOString();
+    const t = new Date(CLOCK().getTime() - 86_400_000 * 2).toISOString();
     await mkdir(inbox, { recursive: true });
     await writeFile(join(inbox, 'a-good.xml'), `${header} count="1">\n  <reading serial="HW-1" account="7001" time="${t}" value="6.5"/>\n</readings>\n`);
     await writeFile(join(inbox, 'b-bad.xml'), `${header} count="2">\n  <reading serial="CW-2" account="7002" time="${t}" value="30.5"/>\n  <reading serial="CW-2" account="7002" time="${t}" value="abc"/>\n</readings>\n`);

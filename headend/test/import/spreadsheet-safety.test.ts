@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { safeCell } from '../../src/util/spreadsheet-cell.js';
-import { readingsCsv, readingsXlsx, type ListedReading } from '../../src/exchange/index.js';
+import { ReadingImportRow, readingsCsv, readingsXlsx, type ListedReading } from '../../src/exchange/index.js';
 import { linesXlsx } from '../../src/billing-store/export.js';
 import { readXlsx } from '../../src/import/index.js';
 import { checkZipInflatedSize, XLSX_MAX_INFLATED_BYTES } from '../../src/import/zip-limit.js';
@@ -89,6 +89,26 @@ function zipOf(name: string, content: Buffer, declared = content.length): Buffer
   eocd.writeUInt32LE(46 + n.length, 12); eocd.writeUInt32LE(cdStart, 16);
   return Buffer.concat([local, n, data, cd, n, eocd]);
 }
+
+describe('formulas in an uploaded workbook', () => {
+  it('a formula cell is read as the value it shows, never evaluated again; "=1+1" typed as text stays text and is no number', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('readings');
+    ws.addRow(['account', 'serial', 'date', 'value']);
+    // Row 2: the value is a formula whose cached result Excel shows (2); row 3: a text cell "=1+1"; row 4: a hostile serial.
+    ws.addRow(['7001', 'CW-1', '2026-10-01', { formula: '1+1', result: 2 }]);
+    ws.addRow(['7001', 'CW-1', '2026-10-02', '=1+1']);
+    ws.addRow(['7001', '=HYPERLINK("http://evil.example","x")', '2026-10-03', 5]);
+    const [t] = await readXlsx(Buffer.from(await wb.xlsx.writeBuffer()));
+    expect(t.rows.map((r) => r.values.value)).toEqual(['2', '=1+1', '5']);
+    expect(t.rows[2].values.serial).toBe('=HYPERLINK("http://evil.example","x")');
+    // The rows as the import checks them: 2 is a number; "=1+1" is refused naming the cell's text.
+    expect(ReadingImportRow.safeParse(t.rows[0].values)).toMatchObject({ success: true, data: { value: 2 } });
+    const bad = ReadingImportRow.safeParse(t.rows[1].values);
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => [i.path[0], i.message])).toEqual([['value', 'not a number: "=1+1"']]);
+  });
+});
 
 describe('xlsx inflate limit', () => {
   const hundredMb = Buffer.alloc(100 * 1024 * 1024, 0x20);

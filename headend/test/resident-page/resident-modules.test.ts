@@ -215,6 +215,25 @@ describe('zone meters: fields and where the API\'s answer lands', () => {
     expect([fmt.fieldKey(12), fmt.fieldKey(12, null), fmt.fieldKey(12, 2)]).toEqual(['12', '12', '12-2']);
   });
 
+  it('all zones or none: a zone left empty beside a filled one is named; nothing typed sends nothing; the staff entry view uses the same piece', async () => {
+    const zones = { id: 42, zones: 2 };
+    const typed = (values: Record<string, string>) => (z: number | null) => fmt.parseReading(values[String(z)] ?? '', false);
+    // Day 1234,5 typed, night empty: nothing of the meter is sent, the night field says why.
+    expect(fmt.meterItems(zones, typed({ 1: '1234,5' }), 'err.zoneMissing')).toEqual({ items: [], errors: [['42-2', 'err.zoneMissing']] });
+    // Both: one item per zone, 1234,5 read as 1234.5.
+    expect(fmt.meterItems(zones, typed({ 1: '1234,5', 2: '450' }), 'err.zoneMissing')).toEqual({
+      items: [{ meter_id: 42, value: 1234.5, zone: 1 }, { meter_id: 42, value: 450, zone: 2 }], errors: [] });
+    // Neither: the meter is simply not submitted this time.
+    expect(fmt.meterItems(zones, typed({}), 'err.zoneMissing')).toEqual({ items: [], errors: [] });
+    // Night "-3": its own error, not "missing"; a single register: one item without a zone, or its error.
+    expect(fmt.meterItems(zones, typed({ 1: '5', 2: '-3' }), 'err.zoneMissing')).toEqual({ items: [], errors: [['42-2', 'err.negative']] });
+    expect(fmt.meterItems({ id: 7 }, typed({ null: '12' }), 'err.zoneMissing')).toEqual({ items: [{ meter_id: 7, value: 12 }], errors: [] });
+    expect(fmt.meterItems({ id: 7 }, typed({ null: 'abc' }), 'err.zoneMissing')).toEqual({ items: [], errors: [['7', 'err.notNumber']] });
+    const entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
+    expect(entry.zonesOf).toBe(fmt.zonesOf);
+    expect(entry.fieldKey).toBe(fmt.fieldKey);
+  });
+
   it('zone names in both languages', () => {
     i18n.setLanguage('ru', { persist: false });
     expect([1, 2, 3].map((z) => i18n.t(`zone.${z}`))).toEqual(['День', 'Ночь', 'Пик']);

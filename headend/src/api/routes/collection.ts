@@ -228,9 +228,12 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'readings:submit');
     residentOnly(p);
-    // Residents never bypass the window, whatever their role table says (rightsFor 'resident').
+    // Residents never bypass the window, whatever their role table says (rightsFor 'resident'). A phone
+    // that lost the answer sends the same values again: an identical value at the window's instant adds
+    // no second version (skipUnchanged) and answers with the version already there.
     const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
       source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: app.clock(), confirm: req.body.confirm, requestId: req.id,
+      skipUnchanged: true,
     }));
     return reply.code(201).send({ readings: saved });
   });

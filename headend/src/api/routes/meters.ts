@@ -152,7 +152,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
 
   const caller = (req: FastifyRequest): Caller => {
     const p = principal(req);
-    return { actor: actorOf(req), requestId: req.id, canTouch: (b) => requireBuilding(p, b, 'meter') };
+    return { actor: actorOf(req), requestId: req.id, canTouch: (b, what = 'meter') => requireBuilding(p, b, what), now: app.clock() };
   };
 
   app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {

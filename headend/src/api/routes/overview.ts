@@ -62,6 +62,8 @@ const BuildingSummary = z.object({
 });
 
 const Reason = z.object({ code: z.string(), status: z.string().optional(), message: z.string().optional() }).passthrough();
+const ZoneReading = z.object({ zone: z.number(), time: Timestamp, value: z.number().nullable(), unit: z.string(), version: z.number(), source: z.string() });
+type ZoneReading = z.infer<typeof ZoneReading>;
 const MeterOverview = z.object({
   id: Id, placement: z.string(), resource: z.string(), make: z.string(), model: z.string().nullable(), serial_number: z.string(),
   identifier: z.string().nullable(), status: z.string(), remote_reading: z.boolean(), last_seen_at: Timestamp.nullable(),
@@ -72,6 +74,9 @@ const MeterOverview = z.object({
     review: z.object({ decision: z.string(), reason: z.string(), reviewed_by: z.string(), reviewed_at: Timestamp }).nullable(),
   }).nullable(),
   flagged: z.number(),
+  /** Tariff zones (1 = one register). A zone meter's last reading of each zone register (energy_tN_kwh), zone order; [] otherwise. */
+  zones: z.number(),
+  zone_readings: z.array(ZoneReading),
 });
 const GatewayOverview = z.object({
   id: z.string(), name: z.string().nullable(), status: z.string(), online: z.boolean(), last_seen_at: Timestamp.nullable(),
@@ -214,7 +219,7 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
         ORDER BY r.resource, r.period_start`, [building.id, from, to])).rows;
     const meters = (await db.query(
       `SELECT m.id, m.placement, m.resource, m.make, m.model, m.serial_number, m.identifier, m.status, m.remote_reading, m.last_seen_at,
-              m.premise_id, pr.number AS premise_number, ${REGISTER_QUANTITY} AS register_quantity,
+              m.premise_id, pr.number AS premise_number, ${REGISTER_QUANTITY} AS register_quantity, m.zones,
               lr.time AS lr_time, lr.value AS lr_value, lr.unit AS lr_unit, lr.version AS lr_version, lr.source AS lr_source,
               lv.time AS lv_time, lv.version AS lv_version, lv.status AS lv_status, lv.reasons AS lv_reasons, lv.validated_at AS lv_validated_at,
               rv.decision AS rv_decision, rv.reason AS rv_reason, rv.reviewed_by AS rv_reviewed_by, rv.reviewed_at AS rv_reviewed_at,
@@ -234,6 +239,17 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
         -- building meters first, then apartments by number (natural order for "2" < "10")
         ORDER BY CASE m.placement WHEN 'building' THEN 0 WHEN 'common_area' THEN 1 WHEN 'non_residential' THEN 2 ELSE 3 END,
                  m.resource, length(coalesce(pr.number, '')), pr.number, m.serial_number`, [building.id])).rows;
+    // Zone meters' registers in one query, so a page (the staff entry on a phone) needs no call per zone.
+    const zoneRows = (await db.query<ZoneReading & { meter_id: number }>(
+      `SELECT m.id AS meter_id, z.zone, zr.time, zr.value, zr.unit, zr.version, zr.source
+         FROM meters m CROSS JOIN LATERAL generate_series(1, LEAST(m.zones, 3)) AS z(zone)
+         JOIN LATERAL (SELECT time, value, unit, version, source FROM readings r
+                        WHERE r.meter_id = m.id AND r.quantity = 'energy_t' || z.zone || '_kwh'
+                        ORDER BY r.time DESC, r.version DESC LIMIT 1) zr ON TRUE
+        WHERE m.building_id = $1 AND m.zones >= 2
+        ORDER BY m.id, z.zone`, [building.id])).rows;
+    const zoneReadings = new Map<number, ZoneReading[]>();
+    for (const { meter_id, ...zr } of zoneRows) zoneReadings.set(Number(meter_id), [...(zoneReadings.get(Number(meter_id)) ?? []), zr]);
     const gateways = (await db.query(
       'SELECT id, name, status, online, last_seen_at, last_status FROM gateways WHERE building_id = $1 ORDER BY id', [building.id])).rows;
     const alerts = (await db.query(
@@ -252,6 +268,8 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
           review: m.rv_decision ? { decision: m.rv_decision, reason: m.rv_reason, reviewed_by: m.rv_reviewed_by, reviewed_at: m.rv_reviewed_at } : null,
         } : null,
         flagged: m.flagged,
+        zones: Number(m.zones ?? 1),
+        zone_readings: zoneReadings.get(Number(m.id)) ?? [],
       })),
       gateways: gateways.map((g) => ({ ...g, outbox_depth: outboxDepth(g.last_status) })),
       alerts,
