@@ -26,6 +26,8 @@ import type { Queryable } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { insertVersion as insertReadingVersion, unitOf } from '../readings/write-store.js';
+import { writeReadings, type WriteItem } from '../readings/write.js';
+import { currentVersion } from '../readings/read-store.js';
 import { fmt, localDate } from '../collection/rules.js';
 import { EARLIEST_READING, FUTURE_SKEW_MS } from '../readings/judge.js';
 
@@ -86,6 +88,19 @@ type MeterRow = any;
  * `what` names the thing in the 404, the same words as for one that does not exist, so another
  * organisation's ids cannot be probed.
  */
+/**
+ * The replacement's removal and installation readings go through the readings core like every other
+ * reading (register digits, time bounds, neighbours, versions): the work order is the person's
+ * confirmation, and the window does not apply (byReplacement). Audited by the replacement itself.
+ */
+async function writeOwnReadings(q: Queryable, c: Caller, buildingId: number, items: WriteItem[]): Promise<void> {
+  const org = (await q.query<{ org_id: string }>('SELECT org_id FROM buildings WHERE id = $1', [buildingId])).rows[0];
+  await writeReadings(q, items, {
+    source: 'staff', actor: c.actor, rights: { write: true, outsideWindow: true, correct: true }, scope: { orgId: Number(org.org_id) },
+    now: c.now, confirm: true, byReplacement: true, auditEach: false, requestId: c.requestId ?? null,
+  });
+}
+
 export interface Caller { actor: Actor; requestId?: string | null; canTouch: (buildingId: number, what?: string) => void; /** "now" as data (the API's clock). */ now: Date }
 
 const num = (v: unknown) => (v == null ? null : Number(v));
@@ -235,8 +250,10 @@ export async function replaceMeter(q: Queryable, c: Caller, meterId: number, b: 
   await audit(q, c.actor, { action: 'install', entity: 'meter', entityId: newMeter.id, buildingId: newMeter.building_id, before: installedBefore, after: newMeter, requestId: c.requestId });
   const who = c.actor.name;
   const why = `replacement${b.work_order ? ` (work order ${b.work_order})` : ''}`;
-  await insertReadingVersion(q, { meterId: Number(old.id), time: at, quantity, value: b.removal_reading, source: 'staff', createdBy: who, reason: `removal reading, ${why}` });
-  await insertReadingVersion(q, { meterId: Number(newMeter.id), time: at, quantity, value: b.installation_reading, source: 'staff', createdBy: who, reason: `installation reading, ${why}` });
+  await writeOwnReadings(q, c, Number(old.building_id), [
+    { meterId: Number(old.id), time: at, quantity, value: b.removal_reading, reason: `removal reading, ${why}`, path: 'body.removal_reading' },
+    { meterId: Number(newMeter.id), time: at, quantity, value: b.installation_reading, reason: `installation reading, ${why}`, path: 'body.installation_reading' },
+  ]);
   const repId = (await q.query(
     `INSERT INTO meter_replacements (old_meter_id, new_meter_id, replaced_at, removal_reading, installation_reading, work_order, reason, created_by,
                                      quantity, new_meter_created, old_meter_before, new_meter_before)
@@ -345,7 +362,8 @@ export async function correctReplacement(q: Queryable, c: Caller, id: number, b:
   for (const [m, kind, v] of [[r.old_meter_id, 'removal', b.removal_reading], [r.new_meter_id, 'installation', b.installation_reading]] as const) {
     if (v === undefined) continue;
     const prev = (await q.query('SELECT * FROM readings WHERE meter_id = $1 AND quantity = $2 AND time = $3 ORDER BY version DESC LIMIT 1', [m, r.quantity, at])).rows[0];
-    const nv = await insertReadingVersion(q, { meterId: m, time: at, quantity: r.quantity, value: v, unit: prev?.unit, source: 'staff', createdBy: who, reason: `${kind} reading, ${why}` });
+    await writeOwnReadings(q, c, Number(old.building_id), [{ meterId: m, time: at, quantity: r.quantity, value: v, correction: true, reason: `${kind} reading, ${why}`, path: `body.${kind}_reading` }]);
+    const nv = await currentVersion(q, m, r.quantity, at);
     await audit(q, c.actor, { action: 'correct', entity: 'reading', entityId: `${m}/${r.quantity}/${at.toISOString()}`, buildingId: old.building_id, before: prev ?? null, after: nv, reason: why, requestId: c.requestId });
   }
   await q.query(

@@ -325,3 +325,19 @@ describe('removal and installation readings change only through the replacement'
     expect((await januaryLines()).filter(([m]) => m === neu)).toEqual([[neu, 'measured', 13, 65000]]);
   });
 });
+
+describe("the replacement's readings pass the readings core's rules", () => {
+  it('an installation reading that does not fit the new meter\'s 5 digits is refused, naming it; nothing changes', async () => {
+    const { meter } = await flatWithMeter();
+    await enter(meter, '2025-01-10T00:00:00+03:00', 120);
+    const r = await h.call('POST', `/meters/${meter}/replacement`, h.adminToken, {
+      replaced_at: '2025-01-18T10:00:00Z', removal_reading: 121, installation_reading: 123456, work_order: 'WO-D5',
+      new_meter: { make: 'Pulsar', serial_number: `D5-${meter}`, register_digits: 5 },
+    });
+    // 123 456 needs 6 digits; a 5-digit register shows at most 99 999 (readings/judge.ts too_many_digits).
+    expect(r.status).toBe(400);
+    expect(r.body.details[0]).toMatchObject({ path: 'body.installation_reading', message: expect.stringContaining("does not fit the register's 5 digits") });
+    expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('active');
+    expect((await one(`SELECT count(*)::int AS n FROM meters WHERE serial_number = $1`, [`D5-${meter}`])).n).toBe(0);
+  });
+});
