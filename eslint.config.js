@@ -13,15 +13,34 @@ export default tseslint.config(
     },
   },
   {
-    // Layers (headend/README.md): domain folders never import from the HTTP layer (api/, the page
-    // plugins) or from the start-up wiring (server/, cli/); those import downwards only.
+    // Layers (headend/README.md). A domain module (anything in a feature folder that is not its
+    // routes file) imports neither the HTTP kit (http/, except the error catalogue http/errors.ts)
+    // nor the assembly above it (api/ builds the fastify app, server/ and cli/ start the process,
+    // dashboard/ and resident-page/ serve pages).
     files: ['headend/src/**/*.ts'],
-    ignores: ['headend/src/api/**', 'headend/src/server/**', 'headend/src/cli/**', 'headend/src/dashboard/**', 'headend/src/resident-page/**', 'headend/src/index.ts'],
+    ignores: [
+      'headend/src/api/**', 'headend/src/server/**', 'headend/src/cli/**', 'headend/src/dashboard/**',
+      'headend/src/resident-page/**', 'headend/src/index.ts', 'headend/src/http/**',
+      'headend/src/**/routes.ts', 'headend/src/**/*-routes.ts',
+    ],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{
-          group: ['**/api/*', '**/api/**/*', '**/server/*', '**/cli/*', '**/dashboard/*', '**/resident-page/*'],
-          message: 'a domain module must not import from the HTTP layer or the start-up wiring (headend/README.md, layers): move what you need down (http/errors.ts, db/types.ts, protocols) or pass it in',
+          group: ['**/api/*', '**/api/**/*', '**/server/*', '**/cli/*', '**/dashboard/*', '**/resident-page/*', '**/http/*', '**/http/**/*', '!**/http/errors.js', '**/routes.js', '**/*-routes.js'],
+          message: 'a domain module must not import from the HTTP layer (http/ kit, routes, api/) or the start-up wiring (headend/README.md, layers): move what you need down (http/errors.ts, db/types.ts, protocols) or pass it in',
+        }],
+      }],
+    },
+  },
+  {
+    // Routes and the HTTP kit translate requests; they import downwards (domain, http/) but never the
+    // assembly (api/), the process wiring (server/, cli/) or another feature's routes.
+    files: ['headend/src/http/**/*.ts', 'headend/src/**/routes.ts', 'headend/src/**/*-routes.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['**/api/*', '**/api/**/*', '**/server/*', '**/cli/*'],
+          message: 'routes and the HTTP kit import downwards only: api/ assembles them, server/ and cli/ start the process (headend/README.md, layers)',
         }],
       }],
     },

@@ -38,7 +38,7 @@ import { fixedClock, loadConfig, startHeadend, type Headend } from '@amr/headend
 import { createUser } from '@amr/headend/auth/index';
 import { JobRunner } from '@amr/headend/jobs/index';
 import { startValidator, type Validator } from '@amr/headend/validation/index';
-import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '@amr/headend/billing-store/jobs';
+import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '@amr/headend/billing/store/jobs';
 import { dropRedisPrefix, until } from './faults/harness.js';
 import {
   TZ, average6, commonHouse, measuredLine, monthKey, monthsFrom, startSimBuilding, substituteLine, Truth,

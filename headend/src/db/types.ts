@@ -1,6 +1,6 @@
 /**
  * The database handle every head-end module uses. Structural on purpose: it fits the API layer's
- * `Queryable`/`Database` (src/api/queryable.ts) and both backends (embedded PGlite behind
+ * `Queryable`/`Database` (this file) and both backends (embedded PGlite behind
  * pglite-socket, or a real TimescaleDB server) because both are reached through `pg`.
  *
  * RULE: inside `tx(fn)` use ONLY the `q` handed to `fn`. Calling `db.query` (the pool) while a

@@ -18,7 +18,7 @@
  *
  * Withdrawal: readings are never deleted. Undo writes a NULL-valued 'staff' version at each of the
  * two instants (reason "replacement N undone by X"). As the highest staff version it is the current
- * one: billing (billing-store/inputs.ts meterPoints), validation and imbalance take the current
+ * one: billing (billing/store/inputs.ts meterPoints), validation and imbalance take the current
  * version and skip the instant when its value is NULL.
  */
 import { registerQuantity } from '@amr/protocols';
@@ -80,7 +80,7 @@ export interface ReplacementRecord {
   created_by: string | null; created_at: Date; new_meter_created: boolean; old_meter_before: Record<string, unknown> | null;
   new_meter_before: Record<string, unknown> | null; undone_at: Date | null; undone_by: string | null; undo_reason: string | null;
 }
-// Meter rows go out whole through the API schema (MeterRow in api/routes/meters.ts); here only a few columns are read.
+// Meter rows go out whole through the API schema (MeterRow in registry/meter-routes.ts); here only a few columns are read.
 type MeterRow = any;
 
 /**

@@ -20,7 +20,7 @@ import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/ind
 import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
 import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
 import { defineReminderJobs } from '../reminders/index.js';
-import { defineBillingJobs, enqueueBillingRecalc } from '../billing-store/jobs.js';
+import { defineBillingJobs, enqueueBillingRecalc } from '../billing/store/jobs.js';
 
 export interface Features {
   validator: Validator;

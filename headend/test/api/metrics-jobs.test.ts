@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { JobRunner } from '../../src/jobs/index.js';
 import { createApiServer } from '../../src/api/index.js';
-import type { Database } from '../../src/api/queryable.js';
+import type { Database } from '../../src/db/types.js';
 import { startHarness } from './harness.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
 

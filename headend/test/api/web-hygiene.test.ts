@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../../src/api/index.js';
-import { redactUrl } from '../../src/api/log-redact.js';
+import { redactUrl } from '../../src/http/log-redact.js';
 import { PAGE_HEADERS } from '../../src/dashboard/page-headers.js';
 import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
 

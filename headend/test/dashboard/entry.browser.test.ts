@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
-import type { Queryable } from '../../src/api/queryable.js';
+import type { Queryable } from '../../src/db/types.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
 

@@ -4,7 +4,7 @@
  * January 2025 (12.0 %, high_loss), 900 vs 855 in February (5.0 %, ok), 1100 vs 990 in December 2024
  * (10.0 %, ok). Months start at Moscow midnight, as a building in Europe/Moscow counts them.
  */
-import type { Queryable } from '../../src/api/queryable.js';
+import type { Queryable } from '../../src/db/types.js';
 
 export interface SeededBuilding {
   orgId: number; buildingId: number;

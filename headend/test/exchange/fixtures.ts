@@ -1,7 +1,7 @@
 /** A small housing registry written straight into the embedded DB: one building, two flats, ИПУ meters. */
-import type { Queryable } from '../../src/api/queryable.js';
+import type { Queryable } from '../../src/db/types.js';
 import type { Harness } from '../api/harness.js';
-import type { Database } from '../../src/api/queryable.js';
+import type { Database } from '../../src/db/types.js';
 import { insertVersion as insertReadingVersion } from '../../src/readings/write-store.js';
 
 export interface Fixture { orgId: number; buildingId: number; meters: Record<string, number> }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { safeCell } from '../../src/util/spreadsheet-cell.js';
 import { ReadingImportRow, readingsCsv, readingsXlsx, type ListedReading } from '../../src/exchange/index.js';
-import { linesXlsx } from '../../src/billing-store/export.js';
+import { linesXlsx } from '../../src/billing/store/export.js';
 import { readXlsx } from '../../src/import/index.js';
 import { checkZipInflatedSize, XLSX_MAX_INFLATED_BYTES } from '../../src/import/zip-limit.js';
 

@@ -114,7 +114,7 @@ describe('POST /resident/sign-in with the limit (real API)', () => {
 
 describe('TRUST_PROXY: whose address the per-address limit counts', () => {
   it('unset: the socket peer; "1": the address the proxy in front forwarded; a list: only those proxies are believed', async () => {
-    const { trustProxyOption } = await import('../../src/api/config.js');
+    const { trustProxyOption } = await import('../../src/http/config.js');
     const Fastify = (await import('fastify')).default;
     const seen = async (opt: ReturnType<typeof trustProxyOption>) => {
       const app = Fastify({ trustProxy: opt });

@@ -1,0 +1,297 @@
+/**
+ * File exchange of readings (issue 7):
+ *   POST /import/readings            Excel/CSV readings import (all-or-nothing, per-row errors, dry run)
+ *   GET  /readings/export            readings list as .xlsx or .csv (search and filters)
+ *   /exchange/configs, /exchange/runs scheduled XML exchange with a local folder or an FTP/FTPS/SFTP
+ *                                     server, its log, and "run now". The server's password or key is
+ *                                     write-only: responses and the audit log show has_secret instead.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requireBuilding, requireOwned, requirePermission, type Principal } from '../auth/index.js';
+import { audit } from '../audit/index.js';
+import { rightsFor } from '../readings/write.js';
+import { detectFormat, readCsv, readXlsx } from '../import/index.js';
+import {
+  EXCHANGE_JOB, exchangeJobsDefined, getConfig, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
+  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, describeLocation, type ExchangeConfig,
+} from './index.js';
+import { publicConfig, resolveTransport, type TransportInput } from './config-check.js';
+import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
+import { badRequest, HttpError } from '../http/errors.js';
+import { principal } from '../http/plugins/auth.js';
+import { sealSecret } from '../util/secret-box.js';
+import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** 5 fields (minute …) or 6 (second …), as bullmq's cron parser takes them. */
+const Cron = z.string().trim().regex(/^(\S+\s+){4,5}\S+$/, 'a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"');
+/** A path without ".." segments: absolute, or (local folders) relative to the organisation's folder under EXCHANGE_ROOT. */
+const Folder = z.string().min(1).max(1000).refine((s) => !s.split('/').includes('..'), 'a folder path without ".."')
+  // FTP commands are lines: a line break in a path, user name or password would be a second command.
+  .refine((s) => !hasControl(s), 'no control characters or line breaks');
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 32 || s.charCodeAt(i) === 127) return true;
+  return false;
+}
+const Host = z.string().trim().min(1).max(253).regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'a host name or IP address (no scheme, no port)')
+  .transform((s) => s.replace(/^\[(.*)\]$/, '$1'));
+const Username = z.string().min(1).max(200).refine((s) => !hasControl(s), 'no control characters or line breaks');
+const Password = z.string().min(1).max(1000).refine((s) => !hasControl(s), 'no control characters or line breaks');
+const PrivateKey = z.string().max(20_000).refine((s) => /^-----BEGIN ((OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----/.test(s.trim()), 'a PEM or OpenSSH private key ("-----BEGIN … PRIVATE KEY-----"), unencrypted');
+const HostKey = z.string().transform((s, ctx) => {
+  const f = normalizeFingerprint(s);
+  if (!f) ctx.addIssue({ code: 'custom', message: 'the SHA-256 host key fingerprint as `ssh-keygen -lf` prints it: "SHA256:" and 43 base64 characters' });
+  return f ?? s;
+});
+
+const ConfigFields = z.object({
+  org_id: z.number().int().positive(),
+  building_id: z.number().int().positive().nullable().optional(),
+  direction: z.enum(['export', 'import']),
+  folder: Folder,
+  cron: Cron,
+  period_days: z.number().int().min(1).max(366),
+  email_to: z.string().max(500).nullable().optional(),
+  enabled: z.boolean(),
+  transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']),
+  host: Host.nullable().optional(),
+  port: z.number().int().min(1).max(65535).nullable().optional(),
+  username: Username.nullable().optional(),
+  password: Password.nullable().optional(),
+  private_key: PrivateKey.nullable().optional(),
+  host_key_sha256: HostKey.nullable().optional(),
+});
+const ConfigBody = ConfigFields.extend({
+  period_days: ConfigFields.shape.period_days.default(1), enabled: z.boolean().default(true), transport: ConfigFields.shape.transport.default('folder'),
+});
+// No defaults here: a PATCH changes only what it names (zod applies defaults even inside .partial()).
+const ConfigPatch = ConfigFields.omit({ org_id: true, direction: true }).partial();
+const ConfigOut = z.object({
+  id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import']), folder: z.string(), cron: z.string(),
+  period_days: z.number(), email_to: z.string().nullable(), enabled: z.boolean(),
+  transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), host: z.string().nullable(), port: z.number().nullable(), username: z.string().nullable(),
+  has_secret: z.boolean(), secret_kind: z.enum(['password', 'private_key']).nullable(), host_key_sha256: z.string().nullable(),
+  location: z.string().describe('where the files are: the folder, or transport://user@host:port/folder'),
+});
+/** What a config looks like outside the database: no secret, ever. */
+function shown(row: Record<string, any>): z.input<typeof ConfigOut> {
+  const c = publicConfig(row) as z.input<typeof ConfigOut>;
+  return { ...c, port: row.port === null ? null : Number(row.port), location: describeLocation(row as ExchangeConfig) };
+}
+const RunOut = z.object({
+  id: Id, config_id: Id, status: z.enum(['running', 'ok', 'failed']), message: z.string().nullable(),
+  counts: z.record(z.string(), z.number()), started_at: Timestamp, finished_at: Timestamp.nullable(),
+});
+
+/** Org-wide configs move readings of every building: only callers who see every building may own them. */
+async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: number, buildingId: number | null | undefined): Promise<void> {
+  if (p.organisationId !== null && p.organisationId !== orgId) throw new HttpError(404, 'not_found', 'organisation not found');
+  if (buildingId == null) {
+    if (p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'an organisation-wide exchange needs access to every building; give building_id');
+    return;
+  }
+  const b = (await db.query('SELECT org_id FROM buildings WHERE id = $1', [buildingId])).rows[0];
+  if (!b || Number(b.org_id) !== orgId) throw new HttpError(404, 'not_found', 'building not found in this organisation');
+  requireBuilding(p, buildingId);
+}
+
+/**
+ * Local exchange folders lie inside EXCHANGE_ROOT/org-<id>/ when EXCHANGE_ROOT is set (the head-end
+ * always sets it, from the config): a user with exchange:run cannot have the head-end write or move
+ * files anywhere else on its own disk, nor in another organisation's folder, nor through a symbolic
+ * link. A relative folder is taken inside the organisation's folder. Returns the folder to store.
+ * A folder on an FTP/SFTP server is that server's business.
+ */
+async function placeLocalFolder(transport: string, folder: string, root: string | undefined, orgId: number): Promise<string> {
+  if (transport !== 'folder') return folder;
+  if (!root) {
+    if (!folder.startsWith('/')) throw badRequest('folder: an absolute path (no EXCHANGE_ROOT is set to take a relative one in)', [{ path: 'body.folder', message: 'relative without EXCHANGE_ROOT' }]);
+    return folder;
+  }
+  const placed = placeFolder(root, orgId, folder);
+  if ('problem' in placed) throw badRequest(placed.problem, [{ path: 'body.folder', message: `outside ${orgFolder(root, orgId)}` }]);
+  const link = await findSymlink(root, placed.folder);
+  if (link) throw badRequest(`folder: ${link} is a symbolic link; exchange folders must be plain folders inside ${orgFolder(root, orgId)}`, [{ path: 'body.folder', message: 'symbolic link' }]);
+  return placed.folder;
+}
+
+/** The transport fields to store, or a 400 naming every field that is missing or does not fit the transport. */
+function transportOrRefuse(before: ExchangeConfig | null, body: TransportInput) {
+  const { value, problems } = resolveTransport(before, body);
+  if (problems.length) throw badRequest(problems.map((x) => x.message).join('; '), problems);
+  return value;
+}
+
+const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb, jobs, config }) => {
+  app.post('/import/readings', {
+    schema: {
+      tags: ['import'],
+      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value, zone (multi-zone meters). All-or-nothing; dry_run=true reports what would be inserted',
+      querystring: z.object({
+        org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional(),
+        confirm: z.enum(['true', 'false']).default('false').describe('accept values that need confirmation (a rollover, high consumption)'),
+      }),
+      response: { 200: ReadingsImportReport, 422: ReadingsImportReport, ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'import:run');
+    if (p.organisationId !== null && p.organisationId !== req.query.org_id) throw new HttpError(404, 'not_found', 'organisation not found');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest(`send the file as the request body with Content-Type text/csv or ${XLSX_TYPE}`);
+    const fileName = req.query.file_name ?? `upload-${app.clock().toISOString()}`;
+    const base = {
+      orgId: req.query.org_id, dryRun: req.query.dry_run === 'true', actor: actorOf(req), fileName, buildingIds: p.buildingIds, requestId: req.id,
+      rights: rightsFor(p, 'import'), confirm: req.query.confirm === 'true', now: app.clock(),
+    };
+    let table;
+    try {
+      table = detectFormat(req.headers['content-type'], req.body) === 'xlsx' ? (await readXlsx(req.body))[0] : readCsv(req.body, 'readings');
+    } catch (e) {
+      const report: ReadingsImportReport = { ok: false, dry_run: base.dryRun, applied: false, summary: { insert: 0, unchanged: 0 }, changes: [], errors: [{ sheet: '', row: (e as { lines?: number }).lines ?? 0, message: `cannot read the file: ${(e as Error).message}` }] };
+      return reply.code(422).send(report);
+    }
+    if (!table) throw badRequest('the workbook has no sheet');
+    const report = await importReadingRows(db, table.sheet, table.columns, table.rows, base);
+    return reply.code(report.ok ? 200 : 422).send(report);
+  });
+
+  app.get('/readings/export', {
+    schema: {
+      tags: ['readings'],
+      summary: 'Readings list (current versions) as .xlsx or .csv; q searches address, account and meter serial; channel = source',
+      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx') }),
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'readings:read');
+    if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the readings export is for staff; residents see their meters\' readings');
+    const { format, ...filter } = req.query;
+    if (p.organisationId !== null) filter.org_id = p.organisationId;
+    if (filter.building_id) requireBuilding(p, filter.building_id);
+    let rows;
+    try {
+      rows = await listReadings(readDb ?? db, filter, p.buildingIds);
+    } catch (e) {
+      throw badRequest((e as Error).message);
+    }
+    const name = `readings-${app.clock().toISOString().slice(0, 10)}.${format}`;
+    reply.header('content-disposition', `attachment; filename="${name}"`);
+    if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(readingsCsv(rows));
+    return reply.type(XLSX_TYPE).send(await readingsXlsx(rows));
+  });
+
+  app.get('/exchange/configs', {
+    schema: { tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional() }), response: { 200: z.array(ConfigOut), ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const orgId = p.organisationId ?? req.query.org_id ?? null;
+    const { rows } = await db.query('SELECT * FROM exchange_configs WHERE ($1::bigint IS NULL OR org_id = $1) ORDER BY id', [orgId]);
+    return rows
+      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
+      .map(shown);
+  });
+
+  app.post('/exchange/configs', {
+    schema: {
+      tags: ['exchange'],
+      summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (inside EXCHANGE_ROOT/org-<org_id>/; a relative folder is taken there), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
+      body: ConfigBody, response: { 201: ConfigOut, ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const b = req.body;
+    await requireConfigScope(p, db, b.org_id, b.building_id);
+    const t = transportOrRefuse(null, b);
+    t.folder = await placeLocalFolder(t.transport, t.folder, config.EXCHANGE_ROOT, b.org_id);
+    const row = await db.tx(async (q) => {
+      const { rows } = await q.query(
+        `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled,
+                                       transport, host, port, username, secret, secret_kind, host_key_sha256)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
+        [b.org_id, b.building_id ?? null, b.direction, t.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled,
+          t.transport, t.host, t.port, t.username, sealSecret(t.secret, config.SECRETS_KEY), t.secret_kind, t.host_key_sha256]);
+      await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: publicConfig(rows[0]), requestId: req.id });
+      return rows[0];
+    });
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
+    return reply.code(201).send(shown(row));
+  });
+
+  app.patch('/exchange/configs/:id', {
+    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    await requireOwned(db, p, 'exchange_config', req.params.id);
+    const before = await getConfig(db, req.params.id);
+    if (!before) throw new HttpError(404, 'not_found', 'exchange config not found');
+    await requireConfigScope(p, db, before.org_id, before.building_id);
+    const { password: _password, private_key: _key, ...plain } = req.body;
+    const next = { ...before, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)), ...transportOrRefuse(before, req.body) };
+    await requireConfigScope(p, db, next.org_id, next.building_id);
+    next.folder = await placeLocalFolder(next.transport, next.folder, config.EXCHANGE_ROOT, next.org_id);
+    const row = await db.tx(async (q) => {
+      const { rows } = await q.query(
+        `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7,
+           transport = $8, host = $9, port = $10, username = $11, secret = $12, secret_kind = $13, host_key_sha256 = $14, updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled,
+          next.transport, next.host, next.port, next.username, sealSecret(next.secret, config.SECRETS_KEY), next.secret_kind, next.host_key_sha256]);
+      // The audit log says whether the secret changed, never what it is.
+      const secretChanged = (before.secret ?? null) !== (rows[0].secret ?? null);
+      await audit(q, actorOf(req), {
+        action: 'update', entity: 'exchange_config', entityId: next.id, buildingId: next.building_id,
+        before: publicConfig(before), after: { ...publicConfig(rows[0]), ...(secretChanged ? { secret_changed: true } : {}) }, requestId: req.id,
+      });
+      return rows[0];
+    });
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
+    return shown(row);
+  });
+
+  app.post('/exchange/configs/:id/run', {
+    schema: {
+      tags: ['exchange'], summary: 'Run now: queued as an exchange.run job when the job runner is up (202), else run here and the run returned (200)',
+      params: IdParams, response: { 200: RunOut, 202: z.object({ job_id: z.string() }), ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    await requireOwned(db, p, 'exchange_config', req.params.id);
+    const c = await getConfig(db, req.params.id);
+    if (!c) throw new HttpError(404, 'not_found', 'exchange config not found');
+    await requireConfigScope(p, db, c.org_id, c.building_id);
+    // A config stored before folders were per organisation, or a folder since replaced by a link, does not run.
+    try {
+      await placeLocalFolder(c.transport, c.folder, config.EXCHANGE_ROOT, c.org_id);
+    } catch (e) {
+      throw new HttpError(409, 'conflict', `exchange config ${c.id} cannot run: ${(e as Error).message}; move its folder with PATCH`);
+    }
+    if (exchangeJobsDefined(jobs)) return reply.code(202).send({ job_id: await jobs.enqueue(EXCHANGE_JOB, { configId: c.id }) });
+    return reply.code(200).send(await runExchange({ db, now: app.clock }, c.id));
+  });
+
+  app.get('/exchange/runs', {
+    schema: {
+      tags: ['exchange'], summary: 'Operations log of exchange runs, newest first',
+      querystring: z.object({ config_id: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      response: { 200: z.array(RunOut), ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const { rows } = await db.query(
+      `SELECT r.*, c.org_id, c.building_id FROM exchange_runs r JOIN exchange_configs c ON c.id = r.config_id
+       WHERE ($1::bigint IS NULL OR r.config_id = $1) AND ($2::bigint IS NULL OR c.org_id = $2)
+       ORDER BY r.started_at DESC, r.id DESC LIMIT $3`, [req.query.config_id ?? null, p.organisationId, req.query.limit]);
+    return rows
+      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
+      .map(toRun);
+  });
+};
+
+export default exchangeRoutes;

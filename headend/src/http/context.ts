@@ -1,0 +1,46 @@
+/**
+ * What every route plugin receives, and small helpers shared by the route files.
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Database, Queryable } from '../db/types.js';
+import type { ApiConfig } from './config.js';
+import type { JobRunner } from '../jobs/index.js';
+import type { Actor } from '../audit/index.js';
+import { principal } from './plugins/auth.js';
+
+export interface RouteDeps {
+  db: Database;
+  /** Read-only, possibly lagging a little (a replica): for overviews and charts. Default: db. */
+  readDb?: Queryable;
+  config: ApiConfig;
+  jobs?: JobRunner;
+}
+
+export function actorOf(req: FastifyRequest): Actor {
+  const p = principal(req);
+  return { kind: p.kind, id: p.id, name: p.name };
+}
+
+export const IdParams = z.object({ id: z.coerce.number().int().positive() });
+export const ErrorBody = z.object({
+  statusCode: z.number(), error: z.string(), message: z.string(),
+  details: z.array(z.object({ path: z.string().optional(), row: z.number().optional(), column: z.string().optional(), message: z.string() })).optional(),
+});
+/** Standard error responses for OpenAPI. */
+export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+/** bigint columns come back from pg as strings; ids in the API are numbers. */
+export const Id = z.coerce.number().int();
+/** Dates/timestamps from pg are Date objects; the API speaks ISO strings. */
+// The `.pipe()` after each transform gives OpenAPI the output type instead of "any".
+export const Timestamp = z.union([z.date(), z.string()])
+  .transform((d) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString())).pipe(z.string());
+/** pg parses `date` columns into a Date at local midnight; read the local parts back, never via UTC. */
+const pad = (n: number) => String(n).padStart(2, '0');
+export const DateOnly = z.union([z.date(), z.string()])
+  .transform((d) => (d instanceof Date ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` : String(d).slice(0, 10))).pipe(z.string());
+/** `numeric` columns arrive as strings. */
+export const Numeric = z.union([z.number(), z.string()]).transform(Number).pipe(z.number());
+/** A calendar date in request bodies. */
+export const DateInput = z.iso.date();

@@ -1,0 +1,64 @@
+/**
+ * One JSON error shape for every failure: `{ statusCode, error, message, details? }`, where `details`
+ * names the field path (`body.serial`) or row. Database constraint errors become 400/409 with the
+ * constraint's own detail, so "serial 123 of make X already exists" reaches the user, not a 500.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { HttpError, type ErrorDetail } from '../errors.js';
+
+interface PgError { code?: string; detail?: string; constraint?: string; table?: string; column?: string; message: string }
+
+const STATUS_NAMES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests' };
+
+function fromPg(err: PgError): HttpError | null {
+  switch (err.code) {
+    case '23505': // unique_violation
+      return new HttpError(409, 'duplicate', `already exists: ${err.detail ?? err.message}`, [{ path: err.constraint, message: err.detail ?? err.message }]);
+    case '23503': // foreign_key_violation
+      return /still referenced/.test(err.detail ?? '')
+        ? new HttpError(409, 'in_use', `still referenced: ${err.detail}`)
+        : new HttpError(400, 'unknown_reference', `refers to something that does not exist: ${err.detail ?? err.message}`);
+    case '23514': // check_violation
+    case '23502': // not_null_violation
+    case '22P02': // invalid_text_representation
+    case '22007': // invalid_datetime_format
+    case '22008': // datetime_field_overflow
+    case '22003': // numeric_value_out_of_range
+      return new HttpError(400, 'invalid', err.message, err.column ? [{ path: err.column, message: err.message }] : undefined);
+    case '23P01': // exclusion_violation
+      return new HttpError(409, 'conflict', err.detail ?? err.message);
+    default:
+      return null;
+  }
+}
+
+export default fp(async function errorsPlugin(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError & PgError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const details: ErrorDetail[] = err.validation.map((v) => {
+        const path = [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.');
+        return { path, message: v.message ?? 'invalid' };
+      });
+      return reply.code(400).send({ statusCode: 400, error: 'validation', message: details.map((d) => `${d.path}: ${d.message}`).join('; '), details });
+    }
+    if (isResponseSerializationError(err)) {
+      req.log.error({ err, issues: err.cause.issues }, 'response does not match its schema');
+      return reply.code(500).send({ statusCode: 500, error: 'internal', message: 'response does not match its schema' });
+    }
+    const http = err instanceof HttpError ? err : fromPg(err);
+    if (http) {
+      return reply.code(http.statusCode).send({ statusCode: http.statusCode, error: http.code, message: http.message, ...(http.details ? { details: http.details } : {}) });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      req.log.error({ err }, 'unhandled error');
+      return reply.code(500).send({ statusCode: 500, error: 'internal', message: 'internal error' });
+    }
+    return reply.code(status).send({ statusCode: status, error: STATUS_NAMES[status] ?? err.code ?? 'error', message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+}, { name: 'amr-errors' });

@@ -1,0 +1,34 @@
+/**
+ * Bulk registry import: POST the CSV or .xlsx file as the body. All-or-nothing: one transaction,
+ * every row checked, any error → nothing applied and the full list of errors (row, column, problem).
+ * `dry_run=true` runs the same import and rolls back, reporting what would change.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requirePermission } from '../auth/index.js';
+import { importRegistry, ImportKind, ImportReport } from './index.js';
+import { badRequest } from '../http/errors.js';
+import { principal } from '../http/plugins/auth.js';
+import { actorOf, errors, type RouteDeps } from '../http/context.js';
+
+const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
+  app.post('/import/registry', {
+    schema: {
+      tags: ['import'],
+      summary: 'Import buildings, premises, accounts and meters from CSV (one kind per file, ?kind=) or Excel (one sheet per kind: buildings, premises, accounts, meters)',
+      querystring: z.object({ kind: ImportKind.optional(), dry_run: z.enum(['true', 'false']).default('false'), org_id: z.coerce.number().int().positive() }),
+      response: { 200: ImportReport, 422: ImportReport, ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    requirePermission(p, 'import:run');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest('send the file as the request body with Content-Type text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    const report = await importRegistry(db, {
+      file: req.body, contentType: req.headers['content-type'], kind: req.query.kind, orgId: req.query.org_id,
+      dryRun: req.query.dry_run === 'true', principal: p, actor: actorOf(req), requestId: req.id,
+    });
+    return reply.code(report.ok ? 200 : 422).send(report);
+  });
+};
+
+export default importRoutes;

@@ -1,0 +1,44 @@
+/**
+ * Background jobs as seen by admins: which are defined, queue depths, and "run now" (e.g. an exchange
+ * or a recompute started by hand). Absent when the head-end runs without Redis.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requirePermission } from '../auth/index.js';
+import { audit } from '../audit/index.js';
+import { HttpError, notFound } from '../http/errors.js';
+import { principal } from '../http/plugins/auth.js';
+import { actorOf, errors, type RouteDeps } from '../http/context.js';
+
+const Counts = z.object({ waiting: z.number(), active: z.number(), delayed: z.number(), failed: z.number(), completed: z.number() });
+
+const jobRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
+  app.get('/jobs', {
+    schema: { tags: ['jobs'], summary: 'Defined jobs and their queue depths (empty counts while Redis is unreachable)', response: { 200: z.object({ redis_connected: z.boolean(), jobs: z.array(z.object({ name: z.string(), counts: Counts.nullable() })) }), ...errors } },
+  }, async (req) => {
+    requirePermission(principal(req), 'users:manage');
+    if (!jobs) return { redis_connected: false, jobs: [] };
+    const depths = await jobs.depths();
+    return { redis_connected: jobs.isConnected(), jobs: jobs.names().map((name) => ({ name, counts: depths[name] ?? null })) };
+  });
+
+  app.post('/jobs/:name/run', {
+    schema: { tags: ['jobs'], summary: 'Run a job now with the given data', params: z.object({ name: z.string().max(100) }), body: z.record(z.string(), z.unknown()).default({}), response: { 202: z.object({ job_id: z.string() }), ...errors } },
+  }, async (req, reply) => {
+    requirePermission(principal(req), 'users:manage');
+    if (!jobs) throw new HttpError(409, 'conflict', 'background jobs are not available (no Redis configured)');
+    if (!jobs.names().includes(req.params.name)) throw notFound(`job "${req.params.name}"`);
+    if (!jobs.isConnected()) throw new HttpError(503, 'unavailable', `Redis at ${jobs.redisUrl} is unreachable; the job was not queued, try again later`);
+    let id: string;
+    try {
+      id = await jobs.enqueue(req.params.name, req.body);
+    } catch (e) {
+      if ((e as Error).name === 'ZodError') throw new HttpError(400, 'validation', `data for job "${req.params.name}": ${(e as Error).message}`);
+      throw e;
+    }
+    await db.tx((q) => audit(q, actorOf(req), { action: 'run', entity: 'job', entityId: req.params.name, after: { job_id: id, data: req.body }, requestId: req.id }));
+    return reply.code(202).send({ job_id: id });
+  });
+};
+
+export default jobRoutes;
