@@ -19,7 +19,8 @@ import type { CoreMetrics } from '../metrics/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { gatewayMayPublish, gatewayMaySubscribe } from './acl.js';
 import { DECOY_SECRET_HASH, isFastSecretHash, upgradeSecret, verifySecret } from './credentials.js';
-import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions } from './authenticate.js';
+import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions, type GatewayRow } from './authenticate.js';
+import { batchedRowLookup } from './gateway-rows.js';
 
 export interface EmbeddedBrokerOptions {
   db: Db;
@@ -67,8 +68,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const auth = createAuthenticator({
     ...opts.auth,
     internalUsers: opts.internalUsers,
-    lookup: async (id) =>
-      (await db.query<{ credential_hash: string | null; status: string }>('SELECT credential_hash, status FROM gateways WHERE id = $1', [id])).rows[0] ?? null,
+    lookup: batchedRowLookup(async (ids) => {
+      const { rows } = await db.query<GatewayRow & { id: string }>('SELECT id, credential_hash, status FROM gateways WHERE id = ANY($1::text[])', [ids]);
+      return new Map(rows.map((r) => [r.id, { credential_hash: r.credential_hash, status: r.status }]));
+    }),
     verify: verifySecret,
     isFast: isFastSecretHash,
     decoy: DECOY_SECRET_HASH,

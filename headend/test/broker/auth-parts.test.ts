@@ -12,6 +12,7 @@ import { CredentialCache, DEFAULT_CREDENTIAL_CACHE } from '../../src/broker/cred
 import { DECOY_SECRET_HASH, hashSecret, isFastSecretHash, isIssuedSecret, upgradeSecret, verifySecret } from '../../src/broker/credentials.js';
 import { createAuthenticator, type GatewayRow } from '../../src/broker/authenticate.js';
 import { randomSecret } from '../../src/auth/password.js';
+import { batchedRowLookup } from '../../src/broker/gateway-rows.js';
 
 describe('client id ownership', () => {
   it.each([
@@ -189,5 +190,41 @@ describe('authenticator', () => {
     expect(auth.rotation('gw-2')).toBe(1);
     // Started after the rotation (the row here still holds the same hash): judged on the hash alone.
     expect(await auth.authenticate(attempt('gw-2', secret))).toMatchObject({ ok: true, outcome: 'verified', rotation: 1 });
+  });
+});
+
+describe('batched gateway rows', () => {
+  it('reads a lone id at once, and the ids asked for during a read together in the next one, never from an older read', async () => {
+    const reads: string[][] = [];
+    let version = 1;
+    const gates: (() => void)[] = [];
+    const lookup = batchedRowLookup(async (ids) => {
+      reads.push(ids);
+      const seen = version; // what the database holds when this read starts
+      await new Promise<void>((r) => gates.push(r));
+      return new Map(ids.filter((id) => id !== 'gw-none').map((id) => [id, { credential_hash: `v${seen}`, status: 'active' }]));
+    });
+    const first = lookup('gw-a');
+    expect(reads).toEqual([['gw-a']]); // no waiting for company
+    version = 2; // committed while the first read runs: the ones asked for now must see it
+    const later = [lookup('gw-b'), lookup('gw-a'), lookup('gw-none'), lookup('gw-b')];
+    expect(reads).toHaveLength(1);
+    gates.shift()!();
+    expect(await first).toEqual({ credential_hash: 'v1', status: 'active' });
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toEqual([['gw-a'], ['gw-b', 'gw-a', 'gw-none']]); // one read for the four, each id once
+    gates.shift()!();
+    expect(await Promise.all(later)).toEqual([{ credential_hash: 'v2', status: 'active' }, { credential_hash: 'v2', status: 'active' }, null, { credential_hash: 'v2', status: 'active' }]);
+  });
+
+  it('a failed read fails its batch only', async () => {
+    let fail = true;
+    const lookup = batchedRowLookup(async (ids) => {
+      if (fail) throw new Error('database unavailable');
+      return new Map(ids.map((id) => [id, { credential_hash: 'h', status: 'active' }]));
+    });
+    await expect(lookup('gw-a')).rejects.toThrow('database unavailable');
+    fail = false;
+    expect(await lookup('gw-a')).toEqual({ credential_hash: 'h', status: 'active' });
   });
 });
