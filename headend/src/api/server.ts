@@ -47,6 +47,8 @@ export interface ApiDeps {
   readDb?: Queryable;
   /** "Now" as data (a reading's collection period, an open window, this month); default the wall clock. */
   clock?: Clock;
+  /** After a gateway's secret rotation commits: the embedded broker closes its sessions (broker/embedded.ts). */
+  onGatewaySecretRotated?(gatewayId: string): void;
 }
 
 declare module 'fastify' {
@@ -74,7 +76,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { db: deps.db });
   await app.register(rawBodyPlugin);
 
-  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs };
+  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated };
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
   await app.register(authRoutes, routeDeps);
   await app.register(registryRoutes, routeDeps);

@@ -6,6 +6,10 @@
  * waits `baseMs · 2^(failures − freeFailures)` (capped at `maxMs`) and its attempts with unverified
  * credentials are refused without hashing. Counting attempts in flight matters: 300 CONNECTs that
  * arrive together would otherwise all pass before the first one fails.
+ * Only scrypt hashes take a slot: a secret stored in the fast form (credentials.ts) costs one SHA-256,
+ * so it is checked even while its address waits — 300 honest gateways behind one NAT, never seen
+ * since a restart, connect together, and an attacker sharing their address does not lock them out.
+ * Its failures still count (`fail`), so the address's scrypt-stored guesses stay refused.
  * Attempts refused while waiting are not counted, so an honest device retrying behind the same NAT
  * is not locked out for longer; failures are forgotten after `forgetMs` without one. Known-good
  * credentials (credential-cache.ts) do not go through this at all: they cost no hash, and gateways
@@ -69,7 +73,7 @@ export class AddressBackoff {
     return null;
   }
 
-  /** Asks to spend one hash on unverified credentials from `key`; call `release` with the outcome. */
+  /** Asks to spend one slow (scrypt) hash on unverified credentials from `key`; call `release` with the outcome. */
   admit(key: string): Admission {
     const now = this.o.now();
     let s = this.current(key, now);
@@ -88,20 +92,36 @@ export class AddressBackoff {
         if (released) return;
         released = true;
         state.inFlight--;
-        if (outcome !== 'failed') return;
-        const t = this.o.now();
-        state.failures++;
-        state.lastFailureAt = t;
-        if (state.failures >= this.o.freeFailures) {
-          state.blockedUntil = t + Math.min(this.o.maxMs, this.o.baseMs * 2 ** (state.failures - this.o.freeFailures));
-        }
+        if (outcome === 'failed') this.count(state, this.o.now());
       },
     };
   }
 
-  /** A refusal that cost no hash (unknown gateway, wrong client id) still counts as a failure. */
+  /** How long `key` must still wait after its failures (0: not waiting; attempts in flight aside). */
+  retryIn(key: string): number {
+    const now = this.o.now();
+    const s = this.current(key, now);
+    return s && now < s.blockedUntil ? s.blockedUntil - now : 0;
+  }
+
+  /** A failure that took no slot (a fast check, a wrong client id). Not counted while the address
+   * waits, like any refusal then. */
   fail(key: string): void {
-    const a = this.admit(key);
-    if (a.ok) a.release('failed');
+    const now = this.o.now();
+    let s = this.current(key, now);
+    if (s && now < s.blockedUntil) return;
+    if (!s) {
+      s = { failures: 0, inFlight: 0, lastFailureAt: now, blockedUntil: 0 };
+      this.states.set(key, s);
+    }
+    this.count(s, now);
+  }
+
+  private count(s: State, t: number): void {
+    s.failures++;
+    s.lastFailureAt = t;
+    if (s.failures >= this.o.freeFailures) {
+      s.blockedUntil = t + Math.min(this.o.maxMs, this.o.baseMs * 2 ** (s.failures - this.o.freeFailures));
+    }
   }
 }

@@ -18,8 +18,9 @@ import type { Db } from '../db/index.js';
 import type { CoreMetrics } from '../metrics/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { gatewayMayPublish, gatewayMaySubscribe } from './acl.js';
-import { verifySecret } from './credentials.js';
-import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions } from './authenticate.js';
+import { DECOY_SECRET_HASH, isFastSecretHash, upgradeSecret, verifySecret } from './credentials.js';
+import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions, type GatewayRow } from './authenticate.js';
+import { batchedRowLookup } from './gateway-rows.js';
 
 export interface EmbeddedBrokerOptions {
   db: Db;
@@ -42,6 +43,13 @@ export interface EmbeddedBroker {
   tlsPort?: number;
   /** The CONNECT check: `forget(gatewayId)` drops a gateway's verified credentials. */
   auth: Authenticator;
+  /**
+   * The gateway's secret was rotated (called after the new hash is committed): its verified
+   * credentials are dropped and its sessions in this broker closed, so the old secret stops working
+   * at once instead of at the next reconnect; the gateway reconnects with the new one. Returns how
+   * many sessions were closed.
+   */
+  secretRotated(gatewayId: string): number;
   close(): Promise<void>;
 }
 
@@ -50,16 +58,31 @@ const authError = (msg: string, code: number): AuthError => Object.assign(new Er
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { db, ingest, logger, metrics } = opts;
-  const kind = new WeakMap<Client, { gatewayId?: string; internal?: boolean }>();
+  // `rotation`: the gateway's rotation count when its credentials were verified (authenticate.ts).
+  const kind = new WeakMap<Client, { gatewayId?: string; internal?: boolean; rotation?: number }>();
+  /** Connected sessions per gateway, to close them when its secret is rotated. */
+  const sessions = new Map<string, Set<Client>>();
   const limiterKey = opts.auth?.limiterKey ?? ((c: Client) => (c.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown');
   for (const outcome of AUTH_OUTCOMES) metrics.brokerAuth.inc({ outcome }, 0); // every outcome visible on /metrics from the start
   for (const lane of ['known', 'unknown']) metrics.brokerHashQueue.set({ lane }, 0);
   const auth = createAuthenticator({
     ...opts.auth,
     internalUsers: opts.internalUsers,
-    lookup: async (id) =>
-      (await db.query<{ credential_hash: string | null; status: string }>('SELECT credential_hash, status FROM gateways WHERE id = $1', [id])).rows[0] ?? null,
+    lookup: batchedRowLookup(async (ids) => {
+      const { rows } = await db.query<GatewayRow & { id: string }>('SELECT id, credential_hash, status FROM gateways WHERE id = ANY($1::text[])', [ids]);
+      return new Map(rows.map((r) => [r.id, { credential_hash: r.credential_hash, status: r.status }]));
+    }),
     verify: verifySecret,
+    isFast: isFastSecretHash,
+    decoy: DECOY_SECRET_HASH,
+    async upgrade(id, password, stored) {
+      const fast = upgradeSecret(password, stored);
+      if (!fast) return null;
+      // Compare-and-set: a rotation committed since the check wins over this rewrite.
+      const r = await db.query('UPDATE gateways SET credential_hash = $3 WHERE id = $1 AND credential_hash = $2', [id, stored, fast]);
+      return r.rowCount ? fast : null;
+    },
+    onUpgradeError: (id, e) => logger.warn({ gatewayId: id, err: e.message }, 'gateway secret hash not rewritten in the fast form'),
     onHash: () => metrics.brokerHashes.inc(),
     onDepth: (lane, depth) => metrics.brokerHashQueue.set({ lane }, depth),
   });
@@ -71,7 +94,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         (r) => {
           metrics.brokerAuth.inc({ outcome: r.outcome });
           if (r.ok) {
-            kind.set(client, r.internal ? { internal: true } : { gatewayId: r.gatewayId });
+            kind.set(client, r.internal ? { internal: true } : { gatewayId: r.gatewayId, rotation: r.rotation });
             return done(null, true);
           }
           metrics.authRejected.inc({ action: 'connect' });
@@ -109,6 +132,28 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     },
   });
   aedes.on('clientError', (c, e) => logger.debug({ clientId: c.id, err: e.message }, 'mqtt client error'));
+  aedes.on('client', (c) => {
+    const who = kind.get(c);
+    if (!who?.gatewayId) return;
+    // Rotated between its check and now: closed like the sessions that were already open.
+    if (who.rotation !== auth.rotation(who.gatewayId)) return c.close();
+    const own = sessions.get(who.gatewayId) ?? new Set<Client>();
+    sessions.set(who.gatewayId, own.add(c));
+  });
+  aedes.on('clientDisconnect', (c) => {
+    const id = kind.get(c)?.gatewayId;
+    if (id === undefined) return;
+    const own = sessions.get(id);
+    if (own?.delete(c) && own.size === 0) sessions.delete(id);
+  });
+  const secretRotated = (gatewayId: string): number => {
+    auth.rotated(gatewayId);
+    const own = [...(sessions.get(gatewayId) ?? [])];
+    sessions.delete(gatewayId);
+    for (const c of own) c.close();
+    if (own.length) logger.info({ gatewayId, sessions: own.length }, 'secret rotated: sessions with the old secret closed');
+    return own.length;
+  };
 
   const servers: Server[] = [];
   const listen = (server: Server, host: string, port: number, what: string) =>
@@ -134,6 +179,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       port,
       tlsPort,
       auth,
+      secretRotated,
       async close() {
         // Stop accepting first; server.close() then waits for open connections, which only
         // aedes.close() ends (it disconnects the clients), so both must run before awaiting.

@@ -15,6 +15,7 @@ export interface RouteDeps {
   readDb?: Queryable;
   config: ApiConfig;
   jobs?: JobRunner;
+  onGatewaySecretRotated?(gatewayId: string): void;
 }
 
 export function actorOf(req: FastifyRequest): Actor {

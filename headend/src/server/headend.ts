@@ -166,7 +166,11 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
       const readDb = await openReadDb(db, config, (m) => logger.info(m));
       cleanups.push(() => readDb.close());
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock });
+      // A rotated secret ends the gateway's sessions on the embedded broker at once; an external
+      // broker checks credentials itself and has nothing to close here.
+      const embedded = broker;
+      const onGatewaySecretRotated = embedded ? (gatewayId: string) => void embedded.secretRotated(gatewayId) : undefined;
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       cleanups.push(() => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);

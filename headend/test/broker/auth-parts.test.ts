@@ -1,13 +1,18 @@
 /**
  * The pure pieces of the MQTT CONNECT check, with the clock in the test's hand: who owns a client
- * id, the back-off arithmetic of one address, the order and bound of the hash pool, and what the
- * credential cache answers before and after its TTL and a rotation.
+ * id, the back-off arithmetic of one address, the order and bound of the hash pool, what the
+ * credential cache answers before and after its TTL and a rotation, the two forms of a stored gateway
+ * secret, and the authenticator's steps for an unknown id and for a rotation during a check.
  */
 import { describe, expect, it } from 'vitest';
 import { clientIdOwner, gatewayOwnsClientId } from '../../src/broker/acl.js';
 import { AddressBackoff, DEFAULT_BACKOFF } from '../../src/broker/backoff.js';
 import { HashPool, PoolFullError } from '../../src/broker/hash-pool.js';
 import { CredentialCache, DEFAULT_CREDENTIAL_CACHE } from '../../src/broker/credential-cache.js';
+import { DECOY_SECRET_HASH, hashSecret, isFastSecretHash, isIssuedSecret, upgradeSecret, verifySecret } from '../../src/broker/credentials.js';
+import { createAuthenticator, type GatewayRow } from '../../src/broker/authenticate.js';
+import { randomSecret } from '../../src/auth/password.js';
+import { batchedRowLookup } from '../../src/broker/gateway-rows.js';
 
 describe('client id ownership', () => {
   it.each([
@@ -116,5 +121,110 @@ describe('credential cache', () => {
     clock.t = 7 * 24 * 3_600_000 + 1; // beyond the 7 days it is remembered
     expect(c.check('gw-1', 'secret-1', 'scrypt$stored-1')).toBe('miss');
     expect(c.knows('gw-1', 'secret-1')).toBe(false);
+  });
+});
+
+describe('gateway secret hashes', () => {
+  it('an issued secret is stored in the fast form, a chosen one with scrypt; either verifies only its own secret', async () => {
+    const issued = randomSecret();
+    const fast = await hashSecret(issued);
+    expect(fast).toMatch(/^sha256\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]{44}$/); // 32-byte digest = 44 base64 characters
+    expect(isFastSecretHash(fast)).toBe(true);
+    expect(await verifySecret(issued, fast)).toBe(true);
+    expect(await verifySecret(`${issued.slice(0, -1)}${issued.endsWith('A') ? 'B' : 'A'}`, fast)).toBe(false); // one character off
+    expect(await hashSecret(issued)).not.toBe(fast); // salted: the same secret twice gives two hashes
+    const chosen = await hashSecret('a chosen password');
+    expect(chosen).toMatch(/^scrypt\$/);
+    expect(isIssuedSecret('a-chosen-password')).toBe(false);
+    expect(isIssuedSecret('A'.repeat(42))).toBe(false); // 42 characters: fewer than 32 bytes
+    expect(upgradeSecret('a chosen password', chosen)).toBeNull(); // stays scrypt
+    expect(upgradeSecret(issued, fast)).toBeNull(); // already fast
+    expect(await verifySecret('x', 'sha256$broken')).toBe(false);
+    expect(await verifySecret(randomSecret(), DECOY_SECRET_HASH)).toBe(false);
+  });
+});
+
+describe('authenticator', () => {
+  const make = (rows: Record<string, GatewayRow>, opts: { gate?: Promise<void> } = {}) => {
+    const verified: string[] = [];
+    const auth = createAuthenticator({
+      lookup: async (id) => {
+        await opts.gate;
+        return rows[id] ?? null;
+      },
+      verify: async (password, stored) => {
+        verified.push(stored === DECOY_SECRET_HASH ? 'decoy' : stored.split('$')[0]);
+        return verifySecret(password, stored);
+      },
+      isFast: isFastSecretHash,
+      decoy: DECOY_SECRET_HASH,
+      now: () => 0,
+    });
+    return { auth, verified };
+  };
+  const attempt = (username: string, password: string) => ({ username, password, clientId: `amr-gw-${username}`, limiterKey: 'nat' });
+
+  it('checks an unknown id against the decoy exactly like a wrong secret against a real hash, and answers the same', async () => {
+    const secret = randomSecret();
+    const { auth, verified } = make({ 'gw-1': { credential_hash: await hashSecret(secret), status: 'active' } });
+    const wrong = await auth.authenticate(attempt('gw-1', randomSecret()));
+    const unknown = await auth.authenticate(attempt('gw-nobody', randomSecret()));
+    expect(verified).toEqual(['sha256', 'decoy']); // one SHA-256 each
+    expect([wrong.ok, unknown.ok]).toEqual([false, false]);
+    if (wrong.ok || unknown.ok) return;
+    expect([wrong.returnCode, unknown.returnCode]).toEqual([4, 4]);
+    // Told apart in the metrics and the log only: a CONNACK carries the code, never `why`.
+    expect([wrong.outcome, unknown.outcome]).toEqual(['bad_password', 'unknown_gateway']);
+    expect((await auth.authenticate(attempt('gw-1', secret))).ok).toBe(true);
+  });
+
+  it('refuses a CONNECT that was being checked against the old hash when the secret was rotated', async () => {
+    const secret = randomSecret();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const { auth } = make({ 'gw-2': { credential_hash: await hashSecret(secret), status: 'active' } }, { gate });
+    const pending = auth.authenticate(attempt('gw-2', secret)); // waits in the lookup
+    auth.rotated('gw-2');
+    open();
+    expect(await pending).toMatchObject({ ok: false, returnCode: 4, why: 'secret rotated meanwhile' });
+    expect(auth.rotation('gw-2')).toBe(1);
+    // Started after the rotation (the row here still holds the same hash): judged on the hash alone.
+    expect(await auth.authenticate(attempt('gw-2', secret))).toMatchObject({ ok: true, outcome: 'verified', rotation: 1 });
+  });
+});
+
+describe('batched gateway rows', () => {
+  it('reads a lone id at once, and the ids asked for during a read together in the next one, never from an older read', async () => {
+    const reads: string[][] = [];
+    let version = 1;
+    const gates: (() => void)[] = [];
+    const lookup = batchedRowLookup(async (ids) => {
+      reads.push(ids);
+      const seen = version; // what the database holds when this read starts
+      await new Promise<void>((r) => gates.push(r));
+      return new Map(ids.filter((id) => id !== 'gw-none').map((id) => [id, { credential_hash: `v${seen}`, status: 'active' }]));
+    });
+    const first = lookup('gw-a');
+    expect(reads).toEqual([['gw-a']]); // no waiting for company
+    version = 2; // committed while the first read runs: the ones asked for now must see it
+    const later = [lookup('gw-b'), lookup('gw-a'), lookup('gw-none'), lookup('gw-b')];
+    expect(reads).toHaveLength(1);
+    gates.shift()!();
+    expect(await first).toEqual({ credential_hash: 'v1', status: 'active' });
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toEqual([['gw-a'], ['gw-b', 'gw-a', 'gw-none']]); // one read for the four, each id once
+    gates.shift()!();
+    expect(await Promise.all(later)).toEqual([{ credential_hash: 'v2', status: 'active' }, { credential_hash: 'v2', status: 'active' }, null, { credential_hash: 'v2', status: 'active' }]);
+  });
+
+  it('a failed read fails its batch only', async () => {
+    let fail = true;
+    const lookup = batchedRowLookup(async (ids) => {
+      if (fail) throw new Error('database unavailable');
+      return new Map(ids.map((id) => [id, { credential_hash: 'h', status: 'active' }]));
+    });
+    await expect(lookup('gw-a')).rejects.toThrow('database unavailable');
+    fail = false;
+    expect(await lookup('gw-a')).toEqual({ credential_hash: 'h', status: 'active' });
   });
 });
