@@ -52,8 +52,9 @@ beforeAll(async () => {
   h = await startHarness();
   A = await seedOrg('A');
   B = await seedOrg('B');
-  const p: Principal = { kind: 'user', id: 0, name: 'admin-of-A', role: 'admin', buildingIds: new Set([A.building]), premiseIds: null, organisationId: null, tokenId: null };
-  adminOfA = { p, actor: { kind: 'user', id: null, name: 'admin-of-A' } };
+  const id = await one(`INSERT INTO users (username, password_hash, role) VALUES ('admin-of-A', 'x', 'admin') RETURNING id`, []);
+  const p: Principal = { kind: 'user', id, name: 'admin-of-A', role: 'admin', buildingIds: new Set([A.building]), premiseIds: null, organisationId: null, tokenId: null };
+  adminOfA = { p, actor: { kind: 'user', id, name: 'admin-of-A' } };
 }, 120_000);
 afterAll(async () => { await h?.close(); });
 
