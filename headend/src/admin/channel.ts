@@ -4,7 +4,7 @@
  * domain socket DATA_DIR/admin/headend.sock; the CLI sends one JSON line and reads one JSON line back.
  * The change goes through the head-end's own database handle (the embedded engine serves one
  * connection at a time, so a second process must not open the database), with the existing user and
- * password code (auth/users.ts, auth/password.ts) and an audit row by the "cli" actor.
+ * password code (auth/user-admin.ts, auth/password.ts) and an audit row by the "cli" actor.
  *
  * Why a socket and not an HTTP route with a bootstrap token: the socket is never reachable from the
  * network, needs no secret that could leak into logs, proxies or shell history, and works the same
@@ -25,8 +25,9 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Database } from '../db/types.js';
 import type { Actor } from '../audit/index.js';
-import { audit } from '../audit/index.js';
-import { createUser, setPasswordHash, USER_COLUMNS, NewUser } from '../auth/users.js';
+import { setPasswordHash, NewUser } from '../auth/users.js';
+import { createUserWithOrganisation } from '../auth/user-admin.js';
+import { userByLogin } from '../auth/user-store.js';
 import { hashPassword } from '../auth/password.js';
 import { passwordProblem as policyProblem } from '../auth/password-policy.js';
 import { Role } from '../auth/roles.js';
@@ -57,25 +58,13 @@ async function handle(db: Database, req: AdminRequest): Promise<AdminResponse> {
   if (req.cmd === 'user.create') {
     const login = NewUser.shape.username.safeParse(req.login);
     if (!login.success) return { ok: false, error: `login "${req.login}" is not valid: 3–64 characters of letters, digits, . _ @ -` };
-    if (req.org !== undefined && req.role === 'admin') return { ok: false, error: 'an admin sees every organisation: --org is for the other roles (it grants the organisation\'s buildings)' };
-    const taken = (await db.query('SELECT id FROM users WHERE lower(username) = lower($1)', [req.login])).rows[0];
-    if (taken) return { ok: false, error: `user "${req.login}" already exists (id ${taken.id}); to set its password run: amr-headend user passwd ${req.login}` };
-    if (req.org !== undefined) {
-      const org = (await db.query('SELECT id FROM organisations WHERE id = $1', [req.org])).rows[0];
-      if (!org) return { ok: false, error: `organisation ${req.org} does not exist` };
-    }
-    // Given the database, createUser hashes before its transaction: the one embedded connection is not held during scrypt.
-    const user = await createUser(db, { username: req.login, password: req.password, role: req.role }, CLI_ACTOR);
-    if (req.org !== undefined) {
-      await db.tx(async (q) => {
-        const { rows } = await q.query<{ id: string }>(
-          `INSERT INTO user_building_grants (user_id, building_id) SELECT $1, id FROM buildings WHERE org_id = $2 ON CONFLICT DO NOTHING RETURNING building_id AS id`, [user.id, req.org]);
-        await audit(q, CLI_ACTOR, { action: 'grant', entity: 'user', entityId: user.id, after: { organisation_id: req.org, building_ids: rows.map((r) => Number(r.id)) } });
-      });
-    }
+    // The user and its grants in one transaction: a failed grant leaves no user behind.
+    const made = await createUserWithOrganisation(db, CLI_ACTOR, { login: req.login, password: req.password, role: req.role, org: req.org });
+    if (!made.ok) return made;
+    const { user } = made;
     return { ok: true, message: `user "${user.username}" (id ${user.id}, role ${user.role}) created`, user: { id: Number(user.id), username: user.username, role: user.role } };
   }
-  const user = (await db.query<{ id: number; username: string; role: string }>(`SELECT ${USER_COLUMNS} FROM users WHERE lower(username) = lower($1)`, [req.login])).rows[0];
+  const user = await userByLogin(db, req.login);
   if (!user) return { ok: false, error: `no user "${req.login}"; create it with: amr-headend user create ${req.login} --role admin` };
   const hash = await hashPassword(req.password);
   await db.tx((q) => setPasswordHash(q, user.id, hash, CLI_ACTOR));

@@ -4,4 +4,4 @@ export { createUser, authenticate, setPasswordHash, NewUser, type UserRow } from
 export { issueToken, revokeToken, principalFromToken, principalFromApiKey, createApiKey } from './sessions.js';
 export { type Principal, requirePermission, requireBuilding, requirePremise, seesBuilding, buildingScopeSql, premiseScopeSql } from './principal.js';
 export { newSecret, secretHash } from './secrets.js';
-export { type OwnedKind, type Owner, organisationsOf, ownerOf, mayAccess, requireOwned, requireBodyRef, requireSameOrg, gatewayScopeSql } from './tenancy.js';
+export { type OwnedKind, type Owner, organisationsOf, ownerOf, mayAccess, requireOwned, requireBodyRef, requireSameOrg, gatewayScopeSql, userScopeSql, grantId } from './tenancy.js';

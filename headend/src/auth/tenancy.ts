@@ -14,7 +14,11 @@
  *    building (a gateway not assigned to one, quarantine of an unknown gateway) is admin-only: a grant
  *    is per building, and nothing ties such a row to a grant;
  *  - a gateway belongs to its building's organisation; an unassigned one to the organisation of the
- *    meters it is bound to (all open bindings of one gateway lie in one organisation).
+ *    meters it is bound to (all open bindings of one gateway lie in one organisation);
+ *  - a user belongs to the one organisation of its granted buildings (residents: of their bound
+ *    accounts); a user with none, or spread over several organisations (an admin, a contractor), has
+ *    no organisation and only admins see it. A building grant is owned by its building; an API key by
+ *    its organisation.
  */
 import type { Queryable } from '../db/types.js';
 import { badRequest, HttpError } from '../http/errors.js';
@@ -22,7 +26,22 @@ import type { Principal } from './principal.js';
 
 export type OwnedKind =
   | 'organisation' | 'building' | 'premise' | 'account' | 'resident' | 'meter' | 'gateway' | 'binding'
-  | 'quarantine' | 'dead_letter' | 'alert' | 'exchange_config' | 'tariff' | 'norm' | 'replacement';
+  | 'quarantine' | 'dead_letter' | 'alert' | 'exchange_config' | 'tariff' | 'norm' | 'replacement'
+  | 'user' | 'grant' | 'api_key';
+
+/**
+ * The organisation of the user whose id is the SQL expression `userId`: the one organisation of its
+ * grants and bound accounts, NULL when there is none or more than one.
+ */
+export function userOrgSql(userId: string): string {
+  return `(SELECT CASE WHEN count(DISTINCT s.org_id) = 1 THEN min(s.org_id) END FROM (
+            SELECT gb.org_id FROM user_building_grants g JOIN buildings gb ON gb.id = g.building_id WHERE g.user_id = ${userId}
+            UNION ALL
+            SELECT ua_a.org_id FROM user_accounts ua JOIN personal_accounts ua_a ON ua_a.id = ua.personal_account_id WHERE ua.user_id = ${userId}) s)`;
+}
+
+/** The id of a building grant for requireOwned: `<user id>:<building id>`. */
+export const grantId = (userId: number, buildingId: number): string => `${userId}:${buildingId}`;
 
 /** Who owns a row. buildingId null: the row is organisation-wide (tariff, org-wide exchange) or unassigned. */
 export interface Owner { orgId: number | null; buildingId: number | null; premiseId: number | null }
@@ -51,12 +70,18 @@ const OWNER_SQL: Record<OwnedKind, string> = {
   tariff: 'SELECT x.org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM billing_tariffs x WHERE x.id = $1::bigint',
   norm: 'SELECT x.org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM billing_norms x WHERE x.id = $1::bigint',
   replacement: 'SELECT b.org_id, m.building_id, m.premise_id FROM meter_replacements x JOIN meters m ON m.id = x.old_meter_id JOIN buildings b ON b.id = m.building_id WHERE x.id = $1::bigint',
+  user: `SELECT ${userOrgSql('u.id')} AS org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM users u WHERE u.id = $1::bigint`,
+  // The id is grantId(): "<user>:<building>"; anything else matches no row.
+  grant: `SELECT b.org_id, g.building_id, NULL::bigint AS premise_id FROM user_building_grants g JOIN buildings b ON b.id = g.building_id
+           WHERE $1::text ~ '^[0-9]{1,18}:[0-9]{1,18}$' AND g.user_id = split_part($1::text, ':', 1)::bigint AND g.building_id = split_part($1::text, ':', 2)::bigint`,
+  api_key: 'SELECT x.organisation_id AS org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM api_keys x WHERE x.id = $1::bigint',
 };
 
 const LABEL: Record<OwnedKind, string> = {
   organisation: 'organisation', building: 'building', premise: 'premise', account: 'personal account', resident: 'resident', meter: 'meter',
   gateway: 'gateway', binding: 'binding', quarantine: 'quarantine item', dead_letter: 'dead letter', alert: 'alert',
   exchange_config: 'exchange config', tariff: 'tariff', norm: 'norm', replacement: 'replacement',
+  user: 'user', grant: 'grant', api_key: 'API key',
 };
 
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
@@ -97,7 +122,7 @@ export function mayAccess(p: Principal, o: Owner, orgs: ReadonlySet<number> | nu
  * carries its meters' organisation too (for the same-organisation checks), but is not among them: a new
  * password for it would let any engineer of the organisation publish readings for buildings not theirs.
  */
-const ORG_WIDE: ReadonlySet<OwnedKind> = new Set(['organisation', 'exchange_config', 'tariff', 'norm']);
+const ORG_WIDE: ReadonlySet<OwnedKind> = new Set(['organisation', 'exchange_config', 'tariff', 'norm', 'user', 'api_key']);
 
 /** mayAccess for a row of this kind, asking the database for the caller's organisations only when the answer depends on them. */
 async function visible(q: Queryable, p: Principal, kind: OwnedKind, o: Owner): Promise<boolean> {
@@ -144,4 +169,15 @@ export function gatewayScopeSql(p: Principal, column: string, params: unknown[])
   // API keys carry every building of their organisation in buildingIds, so one rule serves both.
   params.push(p.buildingIds === null ? [] : [...p.buildingIds]);
   return `${column} IN (SELECT g.id FROM gateways g WHERE g.building_id = ANY($${params.length}::bigint[]))`;
+}
+
+/**
+ * SQL restricting a user id column to users the caller may see: every user for admins; otherwise the
+ * users whose organisation (userOrgSql) is one the caller acts in. Pushes its parameter.
+ */
+export async function userScopeSql(q: Queryable, p: Principal, column: string, params: unknown[]): Promise<string> {
+  const orgs = await organisationsOf(q, p);
+  if (orgs === null) return 'TRUE';
+  params.push([...orgs]);
+  return `${userOrgSql(column)} = ANY($${params.length}::bigint[])`;
 }

@@ -36,15 +36,21 @@ export const USER_COLUMNS = 'id, username, display_name, email, role, active, cr
 export async function createUser(q: Queryable | Database, input: NewUser, actor: Actor = SYSTEM_ACTOR): Promise<UserRow> {
   const u = NewUser.parse(input);
   const hash = await hashPassword(u.password);
-  const insert = async (t: Queryable) => {
-    const { rows } = await t.query<UserRow>(
-      `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
-      [u.username, u.display_name ?? null, u.email ?? null, hash, u.role],
-    );
-    await audit(t, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
-    return rows[0];
-  };
-  return 'tx' in q ? q.tx(insert) : insert(q);
+  return 'tx' in q ? q.tx((t) => insertUser(t, u, hash, actor)) : insertUser(q, u, hash, actor);
+}
+
+/**
+ * The write of createUser, with the hash computed beforehand (hashPassword): for a caller that creates
+ * the user and more in one transaction of its own. The input is checked here as in createUser.
+ */
+export async function insertUser(q: Queryable, input: NewUser, hash: string, actor: Actor): Promise<UserRow> {
+  const u = NewUser.parse(input);
+  const { rows } = await q.query<UserRow>(
+    `INSERT INTO users (username, display_name, email, password_hash, role) VALUES ($1,$2,$3,$4,$5) RETURNING ${USER_COLUMNS}`,
+    [u.username, u.display_name ?? null, u.email ?? null, hash, u.role],
+  );
+  await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
+  return rows[0];
 }
 
 /**

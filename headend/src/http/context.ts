@@ -15,7 +15,11 @@ export interface RouteDeps {
   readDb?: Queryable;
   config: ApiConfig;
   jobs?: JobRunner;
-  onGatewaySecretRotated?(gatewayId: string): void;
+  /**
+   * Called after a gateway's new MQTT secret is committed: the broker ends the gateway's live session
+   * and drops the credentials it cached, so the old secret stops working now, not at the next connect.
+   */
+  onGatewaySecretRotated?: (gatewayId: string) => void | Promise<void>;
 }
 
 export function actorOf(req: FastifyRequest): Actor {

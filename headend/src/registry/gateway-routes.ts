@@ -1,15 +1,20 @@
 /**
  * Gateways (= MQTT identities) and bindings (gateway + bus + address → meter).
  * Creating a gateway (or rotating its credentials) returns the MQTT password once; only its scrypt
- * hash is stored, in the format the broker's authenticator verifies.
+ * hash is stored, in the format the broker's authenticator verifies. Every gateway, binding and meter
+ * id goes through auth/tenancy.ts; the SQL is in gateway-store.ts.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { buildingScopeSql, hashPassword, randomSecret, requireBodyRef, requireOwned, requirePermission } from '../auth/index.js';
+import { hashPassword, randomSecret, requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
 import { audit } from '../audit/index.js';
 import { notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
+import type { Queryable } from '../db/types.js';
+import {
+  boundOrganisations, closeOpenBinding, endBinding, insertBinding, insertGateway, listBindings, listGateways, loadGateway, loadOpenBinding, setGatewaySecret, updateGateway,
+} from './gateway-store.js';
 
 const GatewayId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'gateway id: letters, digits, _ . - (max 64), starting with a letter or digit');
 const GwParams = z.object({ id: GatewayId });
@@ -18,15 +23,16 @@ const GatewayRow = z.object({
   last_seen_at: Timestamp.nullable(), last_status: z.unknown(), created_at: Timestamp, updated_at: Timestamp,
   open_quarantine: z.coerce.number().optional(),
 });
-const GATEWAY_COLUMNS = 'id, name, building_id, status, online, last_seen_at, last_status, created_at, updated_at';
 const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), address: z.string(), meter_id: Id, /** null = since ever (the first binding of an address covers earlier readings too). */
-  valid_from: z.unknown().transform((v) => (typeof v === 'number' || v === '-infinity' || v == null ? null : new Date(v as string).toISOString())).pipe(z.string().nullable()), valid_to: Timestamp.nullable(), created_at: Timestamp });
+  // pg reads '-infinity' as the number -Infinity, which z.number() refuses.
+  valid_from: z.custom<Date | string | number | null>((v) => v == null || v instanceof Date || typeof v === 'string' || typeof v === 'number')
+    .transform((v) => (typeof v === 'number' || v === '-infinity' || v == null ? null : new Date(v).toISOString())).pipe(z.string().nullable()), valid_to: Timestamp.nullable(), created_at: Timestamp });
 
-const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
+const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGatewaySecretRotated }) => {
   /** The gateway if the caller may see it (its building in scope; unassigned: admins only), else 404. */
-  async function loadGateway(p: Parameters<typeof requireOwned>[1], id: string) {
-    await requireOwned(db, p, 'gateway', id);
-    const gw = (await db.query(`SELECT ${GATEWAY_COLUMNS} FROM gateways WHERE id = $1`, [id])).rows[0];
+  async function visibleGateway(q: Queryable, p: Principal, id: string, opts: { forUpdate?: boolean } = {}) {
+    await requireOwned(q, p, 'gateway', id);
+    const gw = await loadGateway(q, id, opts);
     if (!gw) throw notFound('gateway');
     return gw;
   }
@@ -36,21 +42,13 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const params: unknown[] = [];
-    // Unassigned gateways (no building) are visible to admins only.
-    const where = [p.buildingIds === null ? 'TRUE' : buildingScopeSql(p, 'g.building_id', params)];
-    if (req.query.building_id) { params.push(req.query.building_id); where.push(`g.building_id = $${params.length}`); }
-    return (await db.query(
-      `SELECT ${GATEWAY_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')},
-              (SELECT count(*) FROM quarantine q WHERE q.gateway_id = g.id AND q.resolved_at IS NULL) AS open_quarantine
-         FROM gateways g WHERE ${where.join(' AND ')} ORDER BY g.id`, params)).rows;
+    return listGateways(db, p, { buildingId: req.query.building_id || undefined });
   });
 
   app.get('/gateways/:id', { schema: { tags: ['gateways'], params: GwParams, response: { 200: GatewayRow, ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const gw = await loadGateway(p, req.params.id);
-    return gw;
+    return visibleGateway(db, p, req.params.id);
   });
 
   app.post('/gateways', {
@@ -69,9 +67,9 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const password = randomSecret();
     const hash = await hashPassword(password);
     const gw = await db.tx(async (q) => {
-      const { rows } = await q.query(`INSERT INTO gateways (id, name, building_id, credential_hash) VALUES ($1,$2,$3,$4) RETURNING ${GATEWAY_COLUMNS}`, [req.body.id, req.body.name ?? null, req.body.building_id ?? null, hash]);
-      await audit(q, actorOf(req), { action: 'create', entity: 'gateway', entityId: req.body.id, buildingId: req.body.building_id ?? null, after: rows[0], requestId: req.id });
-      return rows[0];
+      const created = await insertGateway(q, { id: req.body.id, name: req.body.name ?? null, buildingId: req.body.building_id ?? null, credentialHash: hash });
+      await audit(q, actorOf(req), { action: 'create', entity: 'gateway', entityId: req.body.id, buildingId: req.body.building_id ?? null, after: created, requestId: req.id });
+      return created;
     });
     return reply.code(201).send({ gateway: gw, mqtt: { username: gw.id, password } });
   });
@@ -81,39 +79,42 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
+    const b = req.body;
     return db.tx(async (q) => {
-      const before = (await q.query(`SELECT ${GATEWAY_COLUMNS} FROM gateways WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];
-      if (!before) throw notFound('gateway');
       const current = await requireOwned(q, p, 'gateway', req.params.id);
-      if (req.body.building_id === null && p.buildingIds !== null) throw notFound('building');
-      if (req.body.building_id != null) {
+      const before = await loadGateway(q, req.params.id, { forUpdate: true });
+      if (!before) throw notFound('gateway');
+      if (b.building_id === null && p.buildingIds !== null) throw notFound('building');
+      if (b.building_id != null) {
         // The new building must be the caller's and in the organisation of the meters the gateway is bound to.
-        const bound = (await q.query(`SELECT DISTINCT b.org_id FROM bindings x JOIN meters m ON m.id = x.meter_id JOIN buildings b ON b.id = m.building_id
-                                        WHERE x.gateway_id = $1 AND x.valid_to IS NULL`, [req.params.id])).rows.map((r) => Number(r.org_id));
-        await requireBodyRef(q, p, 'building', req.body.building_id, 'building_id', bound[0] ?? current.orgId);
+        const bound = await boundOrganisations(q, req.params.id);
+        await requireBodyRef(q, p, 'building', b.building_id, 'building_id', bound[0] ?? current.orgId);
       }
-      const b = req.body;
-      const { rows } = await q.query(
-        `UPDATE gateways SET name = CASE WHEN $2::boolean THEN $3 ELSE name END, building_id = CASE WHEN $4::boolean THEN $5::bigint ELSE building_id END,
-            status = COALESCE($6, status), updated_at = now() WHERE id = $1 RETURNING ${GATEWAY_COLUMNS}`,
-        [req.params.id, b.name !== undefined, b.name ?? null, b.building_id !== undefined, b.building_id ?? null, b.status ?? null]);
-      await audit(q, actorOf(req), { action: 'update', entity: 'gateway', entityId: req.params.id, buildingId: rows[0].building_id, before, after: rows[0], requestId: req.id });
-      return rows[0];
+      const after = await updateGateway(q, req.params.id, { name: b.name, buildingId: b.building_id, status: b.status });
+      await audit(q, actorOf(req), { action: 'update', entity: 'gateway', entityId: req.params.id, buildingId: after.building_id == null ? null : Number(after.building_id), before, after, requestId: req.id });
+      return after;
     });
   });
 
   app.post('/gateways/:id/credentials', {
-    schema: { tags: ['gateways'], summary: 'Rotate the MQTT password (the old one stops working)', params: GwParams, response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors } },
+    schema: { tags: ['gateways'], summary: 'Rotate the MQTT password (the old one stops working, and a live session with it is ended)', params: GwParams, response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
-    const gw = await loadGateway(p, req.params.id);
+    const gw = await visibleGateway(db, p, req.params.id);
     const password = randomSecret();
     const hash = await hashPassword(password);
     await db.tx(async (q) => {
-      await q.query('UPDATE gateways SET credential_hash = $2, updated_at = now() WHERE id = $1', [gw.id, hash]);
-      await audit(q, actorOf(req), { action: 'rotate-credentials', entity: 'gateway', entityId: gw.id, buildingId: gw.building_id, requestId: req.id });
+      await setGatewaySecret(q, gw.id, hash);
+      await audit(q, actorOf(req), { action: 'rotate-credentials', entity: 'gateway', entityId: gw.id, buildingId: gw.building_id == null ? null : Number(gw.building_id), requestId: req.id });
     });
+    // Only once committed: the broker must not drop a session for a secret that a rollback kept.
+    // The new secret is in force either way, so a failing hook is logged, not answered as a failed rotation.
+    try {
+      await onGatewaySecretRotated?.(gw.id);
+    } catch (e) {
+      req.log.warn({ err: (e as Error).message, gateway: gw.id }, 'gateway secret rotated, but ending its live MQTT session failed');
+    }
     return { username: gw.id, password };
   });
 
@@ -122,8 +123,8 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const gw = await loadGateway(p, req.params.id);
-    return (await db.query(`SELECT * FROM bindings WHERE gateway_id = $1 ${req.query.all ? '' : 'AND valid_to IS NULL'} ORDER BY bus, address, valid_from`, [gw.id])).rows;
+    await requireOwned(db, p, 'gateway', req.params.id);
+    return listBindings(db, req.params.id, { all: req.query.all });
   });
 
   app.post('/gateways/:id/bindings', {
@@ -139,15 +140,14 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const row = await db.tx(async (q) => {
       // Both ends in the caller's scope and in one organisation: a binding decides whose meter a gateway's readings land on.
       const gwOwner = await requireOwned(q, p, 'gateway', req.params.id);
-      const gw = { id: req.params.id };
-      const mOwner = await requireBodyRef(q, p, 'meter', b.meter_id, 'meter_id', gwOwner.orgId);
-      const meter = { building_id: mOwner.buildingId };
+      const meter = await requireBodyRef(q, p, 'meter', b.meter_id, 'meter_id', gwOwner.orgId);
       const from = b.valid_from ?? app.clock().toISOString();
-      const prev = (await q.query(`UPDATE bindings SET valid_to = $4 WHERE gateway_id = $1 AND bus = $2 AND address = $3 AND valid_to IS NULL RETURNING *`, [gw.id, b.bus, b.address, from])).rows[0];
-      if (prev) await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: prev.id, buildingId: meter.building_id, after: prev, requestId: req.id });
-      const { rows } = await q.query('INSERT INTO bindings (gateway_id, bus, address, meter_id, valid_from) VALUES ($1,$2,$3,$4,$5) RETURNING *', [gw.id, b.bus, b.address, b.meter_id, prev ? from : (b.valid_from ?? '-infinity')]);
-      await audit(q, actorOf(req), { action: 'create', entity: 'binding', entityId: rows[0].id, buildingId: meter.building_id, after: rows[0], requestId: req.id });
-      return rows[0];
+      const key = { gatewayId: req.params.id, bus: b.bus, address: b.address };
+      const prev = await closeOpenBinding(q, key, from);
+      if (prev) await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: Number(prev.id), buildingId: meter.buildingId, after: prev, requestId: req.id });
+      const created = await insertBinding(q, { ...key, meterId: b.meter_id, validFrom: prev ? from : (b.valid_from ?? '-infinity') });
+      await audit(q, actorOf(req), { action: 'create', entity: 'binding', entityId: Number(created.id), buildingId: meter.buildingId, after: created, requestId: req.id });
+      return created;
     });
     return reply.code(201).send(row);
   });
@@ -158,13 +158,14 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
     return db.tx(async (q) => {
-      const before = (await q.query('SELECT b.*, m.building_id AS _building_id FROM bindings b JOIN meters m ON m.id = b.meter_id WHERE b.id = $1 AND b.valid_to IS NULL', [req.params.id])).rows[0];
-      if (!before) throw notFound('current binding');
       await requireOwned(q, p, 'binding', req.params.id);
+      const open = await loadOpenBinding(q, req.params.id);
+      if (!open) throw notFound('current binding');
+      const { building_id: buildingId, ...before } = open;
       await requireOwned(q, p, 'gateway', before.gateway_id);
-      const { rows } = await q.query('UPDATE bindings SET valid_to = greatest($2::timestamptz, valid_from + interval \'1 microsecond\') WHERE id = $1 RETURNING *', [req.params.id, app.clock()]);
-      await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: req.params.id, buildingId: before._building_id, before, after: rows[0], requestId: req.id });
-      return rows[0];
+      const after = await endBinding(q, req.params.id, app.clock());
+      await audit(q, actorOf(req), { action: 'close', entity: 'binding', entityId: req.params.id, buildingId: Number(buildingId), before, after, requestId: req.id });
+      return after;
     });
   });
 };

@@ -7,12 +7,13 @@ import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
-import { requireBuilding, requireOwned, requirePermission } from '../auth/index.js';
+import { requireBodyRef, requireBuilding, requireOwned, requirePermission } from '../auth/index.js';
 import type { Queryable } from '../db/types.js';
 import { badRequest, conflict } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
-import { registerCrud } from './crud-routes.js';
+import { registerCrud, type Row } from './crud-routes.js';
+import { meterWithSerial, premiseOfMeter } from './meter-store.js';
 import { correctReplacement, listReplacements, replaceMeter, replacementVersions, undoLastReplacement, type Caller } from './replacement.js';
 import { enqueueBillingRecalc } from '../billing/store/jobs.js';
 
@@ -69,12 +70,12 @@ export async function prepareMeter(q: Queryable, b: MeterBody): Promise<Record<s
   const out: Record<string, unknown> = { ...b };
   if (PREMISE_PLACEMENTS.has(b.placement)) {
     if (!b.premise_id) throw badRequest(`a ${b.placement} meter needs premise_id`, [{ path: 'body.premise_id', message: 'required for this placement' }]);
-    const p = (await q.query<{ building_id: number; kind: string }>('SELECT building_id, kind FROM premises WHERE id = $1', [b.premise_id])).rows[0];
+    const p = await premiseOfMeter(q, b.premise_id);
     if (!p) throw badRequest(`premise ${b.premise_id} does not exist`, [{ path: 'body.premise_id', message: 'unknown premise' }]);
     const want = b.placement === 'apartment' ? 'residential' : 'non_residential';
     if (p.kind !== want) throw badRequest(`premise ${b.premise_id} is ${p.kind}; a ${b.placement} meter belongs in a ${want} premise`, [{ path: 'body.placement', message: `does not match the premise kind (${p.kind})` }]);
     if (b.building_id && b.building_id !== Number(p.building_id)) throw badRequest(`premise ${b.premise_id} is in building ${p.building_id}, not ${b.building_id}`, [{ path: 'body.building_id', message: 'does not match the premise' }]);
-    out.building_id = Number(p.building_id);
+    out.building_id = p.building_id;
   } else {
     if (b.premise_id) throw badRequest(`a ${b.placement} meter belongs to a building, not a premise`, [{ path: 'body.premise_id', message: 'must be empty for this placement' }]);
     if (!b.building_id) throw badRequest(`a ${b.placement} meter needs building_id`, [{ path: 'body.building_id', message: 'required for this placement' }]);
@@ -85,8 +86,8 @@ export async function prepareMeter(q: Queryable, b: MeterBody): Promise<Record<s
     d.setUTCFullYear(d.getUTCFullYear() + b.verification_interval_years);
     out.next_verification_on = d.toISOString().slice(0, 10);
   }
-  const dup = (await q.query<{ id: number }>('SELECT id FROM meters WHERE make = $1 AND serial_number = $2', [b.make, b.serial_number])).rows[0];
-  if (dup) throw conflict(`a meter of make "${b.make}" with serial number "${b.serial_number}" already exists (meter ${dup.id})`, [{ path: 'body.serial_number', message: `duplicate of meter ${dup.id}` }]);
+  const dup = await meterWithSerial(q, b.make, b.serial_number);
+  if (dup !== null) throw conflict(`a meter of make "${b.make}" with serial number "${b.serial_number}" already exists (meter ${dup})`, [{ path: 'body.serial_number', message: `duplicate of meter ${dup}` }]);
   return out;
 }
 
@@ -112,9 +113,12 @@ const ReplacementVersionRow = z.object({
 });
 
 /** A failed meter needs the day it failed: billing counts "no reading" from then, and an undated failure would count nothing. */
-async function requireFailureDate(_q: Queryable, _before: unknown, after: { status: string; failed_on: unknown }): Promise<void> {
+async function requireFailureDate(_q: Queryable, _before: Row | null, after: Row): Promise<void> {
   if (after.status === 'failed' && after.failed_on == null) throw badRequest('failed_on: the day the meter failed is required with status "failed"');
 }
+
+/** The columns of a stored meter row the failure hook reads. */
+const StoredMeter = z.object({ id: Id, building_id: Id, resource: Resource, status: z.string(), failed_on: z.union([z.date(), z.string()]).nullable() });
 
 const dateKey = (d: unknown) => (d == null ? null : d instanceof Date ? d.toISOString() : String(d));
 
@@ -124,7 +128,9 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
    * have charged: the closed months from that day on are recalculated into adjustments. Without a job
    * runner, or when Redis is down, staff recalculate with POST /billing/periods/:period/recalculate.
    */
-  const afterCommit = async (before: { status: string; failed_on: unknown }, after: { id: unknown; building_id: unknown; resource: Resource; status: string; failed_on: Date | string | null }) => {
+  const afterCommit = async (beforeRow: Row, afterRow: Row) => {
+    const before = StoredMeter.parse(beforeRow);
+    const after = StoredMeter.parse(afterRow);
     if (!jobs || (before.status === after.status && dateKey(before.failed_on) === dateKey(after.failed_on))) return;
     const days = [before.failed_on, after.failed_on].filter((d): d is Date | string => d != null).map((d) => new Date(d));
     if (!days.length) return;
@@ -136,11 +142,12 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     }
   };
   registerCrud(app, db, {
-    entity: 'meter', tag: 'meters', path: '/meters', table: 'meters', create: MeterBody, row: MeterRow,
+    entity: 'meter', kind: 'meter', tag: 'meters', path: '/meters', table: 'meters', create: MeterBody, row: MeterRow,
     frozen: ['placement', 'building_id', 'premise_id', 'resource'],
     buildingSql: 't.building_id', premiseSql: 't.premise_id', readPermission: 'readings:read',
     filters: { building_id: 't.building_id', premise_id: 't.premise_id', resource: 't.resource', placement: 't.placement', serial_number: 't.serial_number', status: 't.status' },
-    buildingOfNew: async (_q, b) => (b.building_id ?? null),
+    // A premise meter names its premise, a building meter its building; prepareMeter checks they agree.
+    refs: [{ field: 'premise_id', kind: 'premise' }, { field: 'building_id', kind: 'building' }],
     prepare: async (q, b) => {
       const row = await prepareMeter(q, b);
       await requireFailureDate(q, null, { status: String(row.status ?? 'active'), failed_on: row.failed_on });
@@ -153,6 +160,14 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
   const caller = (req: FastifyRequest): Caller => {
     const p = principal(req);
     return { actor: actorOf(req), requestId: req.id, canTouch: (b, what = 'meter') => requireBuilding(p, b, what), now: app.clock() };
+  };
+
+  /** The meter (404 unless the caller's) and a named new meter (400 unless the caller's, of the same organisation) resolved, then the caller. */
+  const resolved = async (q: Queryable, req: FastifyRequest, meterId: number, newMeterId?: number): Promise<Caller> => {
+    const p = principal(req);
+    const old = await requireOwned(q, p, 'meter', meterId);
+    if (newMeterId !== undefined) await requireBodyRef(q, p, 'meter', newMeterId, 'new_meter_id', old.orgId);
+    return caller(req);
   };
 
   app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {
@@ -168,10 +183,11 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       params: IdParams, body: Replacement, response: { 201: z.object({ replacement: ReplacementRow, new_meter: MeterRow }), ...errors },
     },
   }, async (req, reply) => {
-    requirePermission(principal(req), 'registry:write');
+    const p = principal(req);
+    requirePermission(p, 'registry:write');
     const b = req.body;
     if ((b.new_meter_id === undefined) === (b.new_meter === undefined)) throw badRequest('give exactly one of new_meter_id or new_meter', [{ path: 'body.new_meter_id', message: 'exactly one of new_meter_id / new_meter' }]);
-    const out = await db.tx((q) => replaceMeter(q, caller(req), req.params.id, {
+    const out = await db.tx(async (q) => replaceMeter(q, await resolved(q, req, req.params.id, b.new_meter_id), req.params.id, {
       ...b,
       newMeterRow: (old) => prepareMeter(q, { ...b.new_meter!, placement: old.placement as MeterBody['placement'], building_id: Number(old.building_id), premise_id: old.premise_id ?? undefined, resource: old.resource }),
     }));
@@ -189,8 +205,9 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       response: { 200: ReplacementRow, ...errors },
     },
   }, async (req) => {
-    requirePermission(principal(req), 'registry:write');
-    return db.tx((q) => undoLastReplacement(q, caller(req), req.params.id, req.query.reason ?? null));
+    const p = principal(req);
+    requirePermission(p, 'registry:write');
+    return db.tx(async (q) => undoLastReplacement(q, await resolved(q, req, req.params.id), req.params.id, req.query.reason ?? null));
   });
 
   app.patch('/replacements/:id', {
@@ -204,8 +221,10 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       response: { 200: z.object({ replacement: ReplacementRow, versions: z.array(ReplacementVersionRow) }), ...errors },
     },
   }, async (req) => {
-    requirePermission(principal(req), 'readings:correct');
+    const p = principal(req);
+    requirePermission(p, 'readings:correct');
     return db.tx(async (q) => {
+      await requireOwned(q, p, 'replacement', req.params.id);
       const replacement = await correctReplacement(q, caller(req), req.params.id, req.body);
       return { replacement, versions: await replacementVersions(q, req.params.id) };
     });

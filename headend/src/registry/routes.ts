@@ -1,15 +1,17 @@
 /**
  * Registry CRUD: organisations, buildings, premises, personal accounts, residents.
- * Meters and replacements are in meters.ts; gateways and bindings in gateways.ts.
+ * Meters and replacements are in meter-routes.ts; gateways and bindings in gateway-routes.ts; the SQL in
+ * store.ts and crud-store.ts; every id through auth/tenancy.ts.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ownerOf, requirePermission, requireSameOrg } from '../auth/index.js';
+import { requireOwned, requirePermission } from '../auth/index.js';
 import { audit } from '../audit/index.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Numeric, Timestamp, type RouteDeps } from '../http/context.js';
-import { buildingOf, registerCrud } from './crud-routes.js';
+import { registerCrud } from './crud-routes.js';
+import { grantCreatedBuilding, insertOrganisation, listOrganisations, loadOrganisation, updateOrganisation } from './store.js';
 
 const text = (max = 500) => z.string().trim().min(1).max(max);
 const stamps = { id: Id, created_at: Timestamp, updated_at: Timestamp };
@@ -82,83 +84,65 @@ const ResidentRow = z.object({
 });
 
 const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
-  // Organisations are not inside one building: admins manage them; others see those they have buildings in.
   app.get('/organisations', { schema: { tags: ['registry'], response: { 200: z.array(OrganisationRow), ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    if (p.buildingIds === null) return (await db.query('SELECT * FROM organisations ORDER BY id')).rows;
-    return (await db.query('SELECT * FROM organisations o WHERE EXISTS (SELECT 1 FROM buildings b WHERE b.org_id = o.id AND b.id = ANY($1::bigint[])) ORDER BY id', [[...p.buildingIds]])).rows;
+    return listOrganisations(db, p);
   });
   app.get('/organisations/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: OrganisationRow, ...errors } } }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
-    const row = (await db.query('SELECT * FROM organisations WHERE id = $1', [req.params.id])).rows[0];
-    const visible = row && (p.buildingIds === null || p.organisationId === row.id
-      || (await db.query('SELECT 1 FROM buildings WHERE org_id = $1 AND id = ANY($2::bigint[]) LIMIT 1', [row.id, [...p.buildingIds]])).rows.length > 0);
-    if (!visible) throw notFound('organisation');
+    await requireOwned(db, p, 'organisation', req.params.id);
+    const row = await loadOrganisation(db, req.params.id);
+    if (!row) throw notFound('organisation');
     return row;
   });
   app.post('/organisations', { schema: { tags: ['registry'], body: OrganisationBody, response: { 201: OrganisationRow, ...errors } } }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     const row = await db.tx(async (q) => {
-      const { rows } = await q.query('INSERT INTO organisations (name, inn) VALUES ($1, $2) RETURNING *', [req.body.name, req.body.inn ?? null]);
-      await audit(q, actorOf(req), { action: 'create', entity: 'organisation', entityId: rows[0].id, after: rows[0], requestId: req.id });
-      return rows[0];
+      const created = await insertOrganisation(q, { name: req.body.name, inn: req.body.inn ?? null });
+      await audit(q, actorOf(req), { action: 'create', entity: 'organisation', entityId: Number(created.id), after: created, requestId: req.id });
+      return created;
     });
     return reply.code(201).send(row);
   });
   app.patch('/organisations/:id', { schema: { tags: ['registry'], params: IdParams, body: OrganisationBody.partial(), response: { 200: OrganisationRow, ...errors } } }, async (req) => {
-    requirePermission(principal(req), 'users:manage');
+    const p = principal(req);
+    requirePermission(p, 'users:manage');
     return db.tx(async (q) => {
-      const before = (await q.query('SELECT * FROM organisations WHERE id = $1 FOR UPDATE', [req.params.id])).rows[0];
+      await requireOwned(q, p, 'organisation', req.params.id);
+      const before = await loadOrganisation(q, req.params.id, { forUpdate: true });
       if (!before) throw notFound('organisation');
-      const { rows } = await q.query('UPDATE organisations SET name = COALESCE($2, name), inn = COALESCE($3, inn), updated_at = now() WHERE id = $1 RETURNING *', [req.params.id, req.body.name ?? null, req.body.inn ?? null]);
-      await audit(q, actorOf(req), { action: 'update', entity: 'organisation', entityId: req.params.id, before, after: rows[0], requestId: req.id });
-      return rows[0];
+      const after = await updateOrganisation(q, req.params.id, req.body);
+      await audit(q, actorOf(req), { action: 'update', entity: 'organisation', entityId: req.params.id, before, after, requestId: req.id });
+      return after;
     });
   });
 
   registerCrud(app, db, {
-    entity: 'building', tag: 'registry', path: '/buildings', table: 'buildings', create: BuildingBody, row: BuildingRow, frozen: ['org_id'],
+    entity: 'building', kind: 'building', tag: 'registry', path: '/buildings', table: 'buildings', create: BuildingBody, row: BuildingRow, frozen: ['org_id'],
     buildingSql: 't.id', filters: { org_id: 't.org_id', external_id: 't.external_id' },
-    buildingOfNew: async () => null,
     // Admins create buildings anywhere; other staff only in an organisation where they already have one.
-    async authorizeCreate(q, body, p) {
-      if (p.buildingIds === null) return;
-      const { rows } = await q.query('SELECT 1 FROM buildings WHERE org_id = $1 AND id = ANY($2::bigint[]) LIMIT 1', [body.org_id, [...p.buildingIds]]);
-      if (!rows.length) throw new HttpError(403, 'forbidden', `no access to organisation ${String(body.org_id)}`);
-    },
-    // The creator of a building can see it: staff other than admin get a grant on it.
-    async afterCreate(q, row, p) {
-      if (p.kind === 'user' && p.buildingIds !== null) await q.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1, $2)', [p.id, row.id]);
-    },
+    refs: [{ field: 'org_id', kind: 'organisation' }],
+    afterCreate: (q, row, p) => grantCreatedBuilding(q, p, Number(row.id)),
   });
   registerCrud(app, db, {
-    entity: 'premise', tag: 'registry', path: '/premises', table: 'premises', create: PremiseBody, row: PremiseRow, frozen: ['building_id'],
+    entity: 'premise', kind: 'premise', tag: 'registry', path: '/premises', table: 'premises', create: PremiseBody, row: PremiseRow, frozen: ['building_id'],
     buildingSql: 't.building_id', filters: { building_id: 't.building_id', number: 't.number' },
-    buildingOfNew: async (q, b) => buildingOf(q, 'SELECT id AS b FROM buildings WHERE id = $1', [b.building_id]),
+    refs: [{ field: 'building_id', kind: 'building' }],
   });
   registerCrud(app, db, {
-    entity: 'personal_account', tag: 'registry', path: '/accounts', table: 'personal_accounts', create: AccountBody, row: AccountRow, frozen: ['org_id'],
+    entity: 'personal_account', kind: 'account', tag: 'registry', path: '/accounts', table: 'personal_accounts', create: AccountBody, row: AccountRow, frozen: ['org_id'],
     buildingSql: '(SELECT p.building_id FROM premises p WHERE p.id = t.premise_id)',
     filters: { premise_id: 't.premise_id', number: 't.number', org_id: 't.org_id', active: 't.active' },
-    async buildingOfNew(q, b) {
-      const r = (await q.query<{ building_id: number; org_id: number }>('SELECT p.building_id, bl.org_id FROM premises p JOIN buildings bl ON bl.id = p.building_id WHERE p.id = $1', [b.premise_id])).rows[0];
-      if (r && Number(r.org_id) !== b.org_id) throw new HttpError(400, 'bad_request', `premise ${b.premise_id} belongs to organisation ${r.org_id}, not ${b.org_id}`, [{ path: 'body.org_id', message: 'must be the premise\'s organisation' }]);
-      return r ? Number(r.building_id) : null;
-    },
-    // An account stays in its organisation: a new premise must be one of the account's organisation's.
-    async afterUpdate(q, before, after) {
-      if (Number(before.premise_id) === Number(after.premise_id)) return;
-      const o = await ownerOf(q, 'premise', Number(after.premise_id));
-      requireSameOrg(o?.orgId ?? null, Number(after.org_id), 'premise_id', `premise ${String(after.premise_id)}`);
-    },
+    // An account stays in its organisation: its premise, on creation and on every move, is one of the account's organisation's.
+    refs: [{ field: 'org_id', kind: 'organisation' }, { field: 'premise_id', kind: 'premise', sameOrgAs: 'org_id' }],
   });
   registerCrud(app, db, {
-    entity: 'resident', tag: 'registry', path: '/residents', table: 'residents', create: ResidentBody, row: ResidentRow, frozen: ['account_id'],
+    entity: 'resident', kind: 'resident', tag: 'registry', path: '/residents', table: 'residents', create: ResidentBody, row: ResidentRow, frozen: ['account_id'],
     buildingSql: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)',
     filters: { account_id: 't.account_id' },
-    buildingOfNew: async (q, b) => buildingOf(q, 'SELECT p.building_id AS b FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = $1', [b.account_id]),
+    refs: [{ field: 'account_id', kind: 'account' }],
   });
 };
 

@@ -1,0 +1,74 @@
+/**
+ * The SQL of the registry's generic CRUD (crud-routes.ts): one table per entity, rows as the database
+ * returns them. Table and column names come from the entity's declaration in code, never from a
+ * request; values always travel as parameters. The caller's scope is applied here, in the list's
+ * WHERE, with the principal passed down.
+ */
+import type { Queryable } from '../db/types.js';
+import { buildingScopeSql, premiseScopeSql, type Principal } from '../auth/index.js';
+
+/** A registry row as pg returns it (bigint ids as strings, dates as Date): the route's row schema shapes it for the wire. */
+export type Row = Record<string, unknown>;
+
+export interface TableSpec {
+  table: string;
+  /** SQL expression for the row's building id, over alias `t`. */
+  buildingSql: string;
+  /** SQL expression for the row's premise id over `t` (residents see only their premises' rows). */
+  premiseSql?: string;
+  /** Query filters: query key → SQL column over `t`. */
+  filters?: Record<string, string>;
+}
+
+export interface ListFilter { values: Record<string, string | undefined>; limit: number; offset: number }
+
+/** The rows the caller may see, filtered by equality on the declared filter columns (compared as text). */
+export async function listRows(q: Queryable, spec: TableSpec, p: Principal, f: ListFilter): Promise<Row[]> {
+  const params: unknown[] = [];
+  const where = [buildingScopeSql(p, `(${spec.buildingSql})`, params)];
+  // Rows without a premise (buildings, organisation-wide rows) are never a resident's.
+  if (p.premiseIds !== null) where.push(spec.premiseSql ? premiseScopeSql(p, `(${spec.premiseSql})`, params) : 'FALSE');
+  for (const [key, column] of Object.entries(spec.filters ?? {})) {
+    const v = f.values[key];
+    if (v === undefined) continue;
+    params.push(v);
+    where.push(`${column}::text = $${params.length}`);
+  }
+  params.push(f.limit, f.offset);
+  const { rows } = await q.query<Row>(
+    `SELECT t.* FROM ${spec.table} t WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $${params.length - 1} OFFSET $${params.length}`, params);
+  return rows;
+}
+
+/** One row by id, or null; `forUpdate` locks it for the rest of the transaction. */
+export async function loadRow(q: Queryable, spec: TableSpec, id: number, opts: { forUpdate?: boolean } = {}): Promise<Row | null> {
+  const { rows } = await q.query<Row>(`SELECT t.* FROM ${spec.table} t WHERE t.id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+/** The building a row belongs to (for the audit row). */
+export async function buildingOfRow(q: Queryable, spec: TableSpec, id: number): Promise<number | null> {
+  const { rows } = await q.query<{ b: string | number | null }>(`SELECT (${spec.buildingSql}) AS b FROM ${spec.table} t WHERE t.id = $1`, [id]);
+  return rows[0]?.b == null ? null : Number(rows[0].b);
+}
+
+/** The defined (not undefined) fields of a body: its columns and their values, in one order. */
+function columnsOf(body: Record<string, unknown>): [string[], unknown[]] {
+  const entries = Object.entries(body).filter(([, v]) => v !== undefined);
+  return [entries.map(([k]) => k), entries.map(([, v]) => v)];
+}
+
+export async function insertRow(q: Queryable, spec: TableSpec, body: Record<string, unknown>): Promise<Row> {
+  const [cols, vals] = columnsOf(body);
+  const { rows } = await q.query<Row>(`INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, vals);
+  return rows[0];
+}
+
+/** Sets the given fields (null clears one); null when the body changes nothing. */
+export async function updateRow(q: Queryable, spec: TableSpec, id: number, body: Record<string, unknown>): Promise<Row | null> {
+  const [cols, vals] = columnsOf(body);
+  if (cols.length === 0) return null;
+  const { rows } = await q.query<Row>(
+    `UPDATE ${spec.table} SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...vals]);
+  return rows[0];
+}
