@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
-import { outboxDepth, previousMonth } from '../../src/overview/routes.js';
+import { outboxDepth, previousMonth } from '../../src/overview/store.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
 
 let h: Harness;
