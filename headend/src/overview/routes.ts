@@ -127,7 +127,8 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
     if (from > to) throw badRequest('from must not be after to', [{ path: 'querystring.from', message: 'after "to"' }]);
     const page = await buildingOverview(db, req.params.id, from, to);
     if (!page) throw notFound('building');
-    return toWire(page) as z.input<typeof BuildingOverview>;
+    // A gateway's last status is its own message (the MQTT contract's casing), shown as it arrived.
+    return toWire(page, { keep: ['lastStatus'] }) as z.input<typeof BuildingOverview>;
   });
 
   app.get('/meters/:id/overview', {
