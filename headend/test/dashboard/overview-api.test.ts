@@ -189,8 +189,8 @@ describe('one casing and one tenancy for every overview', () => {
     for (const r of [list, building, meter]) expect(r.status).toBe(200);
     // The seed fills every nested part the keys could hide in: reports, gateways, verdicts with reasons, reviews.
     expect(building.body.imbalance.length).toBeGreaterThan(0);
-    expect(building.body.meters.some((m: any) => m.last_verdict?.review)).toBe(true);
-    expect(meter.body.readings.some((r: any) => r.verdict?.reasons.length)).toBe(true);
+    expect(building.body.meters.some((m: { last_verdict: { review: unknown } | null }) => m.last_verdict?.review)).toBe(true);
+    expect(meter.body.readings.some((r: { verdict: { reasons: unknown[] } | null }) => r.verdict?.reasons.length)).toBe(true);
     expect([list, building, meter].flatMap((r) => camelKeys(r.body, ['last_status']))).toEqual([]);
     expect(building.body.gateways[0].last_status).toEqual({ software: '1.2.0', outboxDepth: 3 });
   });
@@ -211,7 +211,7 @@ describe('one casing and one tenancy for every overview', () => {
     expect([foreignMeter.status, missingMeter.status]).toEqual([404, 404]);
     expect(foreignMeter.body.message).toBe(missingMeter.body.message);
     const list = await h.call('GET', '/overview/buildings?period=2025-01', eng);
-    expect(list.body.buildings.map((x: any) => x.id)).toEqual([a.buildingId]);
+    expect(list.body.buildings.map((x: { id: number }) => x.id)).toEqual([a.buildingId]);
   });
 
   it('a malformed month in from/to is a 400 naming the parameter and the form it must take', async () => {
