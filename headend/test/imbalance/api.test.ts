@@ -178,6 +178,19 @@ describe('imbalance API', () => {
     expect([reports, list, recompute, thresholds].flatMap((r) => camelKeys(r.body))).toEqual([]);
   });
 
+  it('OpenAPI documents the wire: snake_case report fields and the snake_case threshold body', async () => {
+    const doc = await h.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(doc.statusCode).toBe(200);
+    const paths = doc.json().paths;
+    const reports = JSON.stringify(paths['/buildings/{id}/imbalance'].get.responses['200']);
+    expect(reports).toContain('imbalance_pct');
+    expect(reports).toContain('replaced_meter_ids');
+    expect(reports).not.toContain('imbalancePct');
+    const body = JSON.stringify(paths['/imbalance-thresholds'].put.requestBody);
+    expect(body).toContain('high_loss_pct');
+    expect(body).toContain('building_id');
+  });
+
   it('bounds a synchronous recompute and refuses kinds the meters do not support', async () => {
     const long = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { kind: 'day', from: '2026-01-01', to: '2026-03-15' });
     expect(long.status).toBe(400);
