@@ -440,7 +440,13 @@ async function main() {
   const stored = new Map();
   if (periodKind === 'month') {
     const res = await api('POST', `/buildings/${bld.id}/imbalance/recompute`, { kind: 'month', from: period.start.toISOString(), to: period.end.toISOString() });
-    for (const rep of res.reports) stored.set(rep.resource, rep);
+    // The API answers in snake_case; the table below reads the imbalance maths' own names (as runImbalance returns them).
+    for (const rep of res.reports) {
+      stored.set(rep.resource, {
+        buildingConsumption: rep.building_consumption, apartmentsConsumption: rep.apartments_consumption, apartmentsActual: rep.apartments_actual,
+        apartmentsTotal: rep.apartments_total, imbalancePct: rep.imbalance_pct, status: rep.status,
+      });
+    }
   }
   async function pointsOf(meterId, quantity) {
     const { rows } = await headend.db.query(

@@ -21,10 +21,10 @@ export function imbalanceOption(rows) {
       { type: 'value', name: t('building.imbalancePct'), axisLabel: { formatter: '{value} %' }, splitLine: { show: false } },
     ],
     series: [
-      { id: 'odpu', name: t('building.odpu'), type: 'bar', data: rows.map((r) => round(r.buildingConsumption)), itemStyle: { color: '#2f6fb3' } },
-      { id: 'ipu', name: t('building.sumIpu'), type: 'bar', data: rows.map((r) => round(r.apartmentsConsumption)), itemStyle: { color: '#8cb8e3' } },
+      { id: 'odpu', name: t('building.odpu'), type: 'bar', data: rows.map((r) => round(r.building_consumption)), itemStyle: { color: '#2f6fb3' } },
+      { id: 'ipu', name: t('building.sumIpu'), type: 'bar', data: rows.map((r) => round(r.apartments_consumption)), itemStyle: { color: '#8cb8e3' } },
       {
-        id: 'pct', name: t('building.imbalancePct'), type: 'line', yAxisIndex: 1, data: rows.map((r) => round(r.imbalancePct, 2)),
+        id: 'pct', name: t('building.imbalancePct'), type: 'line', yAxisIndex: 1, data: rows.map((r) => round(r.imbalance_pct, 2)),
         itemStyle: { color: '#c0392b' }, connectNulls: false, label: { show: true, position: 'top', formatter: (p) => (p.value == null ? '' : fmtPct(p.value)) },
       },
     ],

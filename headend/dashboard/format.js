@@ -99,11 +99,11 @@ export function imbalanceByMonth(reports, resource, from, to) {
     const r = byPeriod.get(period);
     return {
       period,
-      buildingConsumption: r?.buildingConsumption ?? null,
-      apartmentsConsumption: r?.apartmentsConsumption ?? null,
-      otherConsumption: r?.otherConsumption ?? null,
+      building_consumption: r?.building_consumption ?? null,
+      apartments_consumption: r?.apartments_consumption ?? null,
+      other_consumption: r?.other_consumption ?? null,
       imbalance: r?.imbalance ?? null,
-      imbalancePct: r?.imbalancePct ?? null,
+      imbalance_pct: r?.imbalance_pct ?? null,
       coverage: r?.coverage ?? null,
       status: r?.status ?? null,
     };

@@ -69,11 +69,11 @@ export async function renderBuilding(id, ctx) {
     h('th', {}, t('building.status')),
   ], months.map((m) => h('tr', { 'data-testid': `imb-row-${m.period}` },
     h('td', {}, fmtMonth(m.period)),
-    cell(`imb-odpu-${m.period}`, m.buildingConsumption, fmtNumber(m.buildingConsumption, 1)),
-    cell(`imb-ipu-${m.period}`, m.apartmentsConsumption, fmtNumber(m.apartmentsConsumption, 1)),
-    cell(`imb-other-${m.period}`, m.otherConsumption, fmtNumber(m.otherConsumption, 1)),
+    cell(`imb-odpu-${m.period}`, m.building_consumption, fmtNumber(m.building_consumption, 1)),
+    cell(`imb-ipu-${m.period}`, m.apartments_consumption, fmtNumber(m.apartments_consumption, 1)),
+    cell(`imb-other-${m.period}`, m.other_consumption, fmtNumber(m.other_consumption, 1)),
     cell(`imb-abs-${m.period}`, m.imbalance, fmtNumber(m.imbalance, 1)),
-    cell(`imb-pct-${m.period}`, m.imbalancePct, m.status === 'not_applicable' ? t('status.not_applicable') : fmtPct(m.imbalancePct)),
+    cell(`imb-pct-${m.period}`, m.imbalance_pct, m.status === 'not_applicable' ? t('status.not_applicable') : fmtPct(m.imbalance_pct)),
     cell(`imb-coverage-${m.period}`, m.coverage, m.coverage == null ? t('common.none') : fmtPct(m.coverage * 100)),
     h('td', { 'data-testid': `imb-status-${m.period}` }, badge('status', m.status)))), { 'data-testid': 'imbalance-table', class: 'data compact' });
 

@@ -30,13 +30,13 @@ export async function renderBuildings(ctx) {
       return h('td', { class: 'num', 'data-testid': `imb-${b.id}-${r}` },
         // Billed by area (not_applicable): no percentage to show, only the status saying so.
         !x ? t('common.none') : x.status === 'not_applicable' ? badge('status', x.status)
-          : h('span', { class: 'pct' }, fmtPct(x.imbalancePct), ' ', badge('status', x.status)));
+          : h('span', { class: 'pct' }, fmtPct(x.imbalance_pct), ' ', badge('status', x.status)));
     }),
     h('td', { class: 'num', 'data-testid': `gw-${b.id}` }, b.gateways.total ? `${b.gateways.online} / ${b.gateways.total}` : t('common.none')),
-    h('td', {}, fmtDateTime(b.gateways.lastSeenAt)),
+    h('td', {}, fmtDateTime(b.gateways.last_seen_at)),
     h('td', { class: 'num' }, b.meters.remote ? h('span', { class: b.meters.silent ? 'warn' : '' }, `${b.meters.silent} / ${b.meters.remote}`) : t('common.none')),
-    h('td', { class: 'num' }, b.openAlerts ? h('span', { class: 'count alert' }, b.openAlerts) : '0'),
-    h('td', { class: 'num' }, b.flaggedReadings ? h('span', { class: 'count flag' }, b.flaggedReadings) : '0')));
+    h('td', { class: 'num' }, b.open_alerts ? h('span', { class: 'count alert' }, b.open_alerts) : '0'),
+    h('td', { class: 'num' }, b.flagged_readings ? h('span', { class: 'count flag' }, b.flagged_readings) : '0')));
 
   const node = h('div', { class: 'page' },
     h('h1', {}, t('buildings.title')),

@@ -9,11 +9,12 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { buildingScopeSql, requireOwned, requirePermission } from '../auth/index.js';
-import { audit } from '../audit/index.js';
-import { conflict, notFound } from '../http/errors.js';
+import { requireOwned, requirePermission } from '../auth/index.js';
+import { notFound } from '../http/errors.js';
+import { toWire } from '../http/casing.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
+import { acknowledgeAlert, alertWithNotifications, listAlerts } from './store.js';
 
 const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent']);
 const AlertOut = z.object({
@@ -26,7 +27,10 @@ const NotificationOut = z.object({
   status: z.enum(['pending', 'sent', 'failed']), attempts: z.coerce.number().int(), last_error: z.string().nullable(),
   created_at: Timestamp, sent_at: Timestamp.nullable(),
 });
-const ALERT_COLUMNS = 'id, kind, subject, building_id, meter_id, gateway_id, resource, severity, message, data, raised_at, cleared_at, acknowledged_at, acknowledged_by';
+const AlertDetail = AlertOut.extend({ notifications: z.array(NotificationOut) });
+
+// An alert's data (its figures, an imbalance report's thresholds) goes out snake_case like the rest.
+const wire = <T>(v: unknown) => toWire(v) as T;
 
 const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/alerts', {
@@ -44,32 +48,24 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const p = principal(req);
     requirePermission(p, 'alerts:read');
     const q = req.query;
-    const params: unknown[] = [];
-    const where = [buildingScopeSql(p, 'building_id', params)];
-    if (q.open === 'true') where.push('cleared_at IS NULL');
-    if (q.open === 'false') where.push('cleared_at IS NOT NULL');
-    if (q.building_id) { params.push(q.building_id); where.push(`building_id = $${params.length}`); }
-    if (q.kind) { params.push(q.kind); where.push(`kind = $${params.length}`); }
-    params.push(q.limit);
-    return (await db.query(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`, params)).rows;
+    // A building named in the query narrows the caller's scope (the store's): another organisation's gives an empty list.
+    const rows = await listAlerts(db, p, { open: q.open === undefined ? undefined : q.open === 'true', buildingId: q.building_id, kind: q.kind, limit: q.limit });
+    return wire<z.input<typeof AlertOut>[]>(rows);
   });
 
   app.get('/alerts/:id', {
     schema: {
       tags: ['alerts'], summary: 'One alert with its notifications (per channel and event: status, attempts, last error)',
-      params: IdParams, response: { 200: AlertOut.extend({ notifications: z.array(NotificationOut) }), ...errors },
+      params: IdParams, response: { 200: AlertDetail, ...errors },
     },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'alerts:read');
     // Admins see every alert; others those of their buildings (never building-less ones). Same 404 for both.
     await requireOwned(db, p, 'alert', req.params.id);
-    const alert = (await db.query(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1`, [req.params.id])).rows[0];
+    const alert = await alertWithNotifications(db, req.params.id);
     if (!alert) throw notFound('alert');
-    const notifications = (await db.query(
-      `SELECT id, event, channel, target, status, attempts, last_error, created_at, sent_at FROM alert_notifications WHERE alert_id = $1 ORDER BY id`,
-      [req.params.id])).rows;
-    return { ...alert, notifications };
+    return wire<z.input<typeof AlertDetail>>(alert);
   });
 
   app.post('/alerts/:id/ack', {
@@ -83,20 +79,8 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'alerts:manage');
-    return db.tx(async (q) => {
-      await requireOwned(q, p, 'alert', req.params.id);
-      const before = (await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [req.params.id])).rows[0];
-      if (!before) throw notFound('alert');
-      if (before.acknowledged_at) throw conflict(`alert ${req.params.id} was already acknowledged by ${before.acknowledged_by} at ${new Date(before.acknowledged_at).toISOString()}`);
-      const { rows } = await q.query(
-        `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [req.params.id, p.name]);
-      await audit(q, actorOf(req), {
-        action: 'acknowledge', entity: 'alert', entityId: req.params.id, buildingId: before.building_id == null ? null : Number(before.building_id),
-        before: { acknowledged_at: null }, after: { acknowledged_at: rows[0].acknowledged_at, acknowledged_by: p.name },
-        reason: req.body?.comment || null, requestId: req.id,
-      });
-      return rows[0];
-    });
+    const row = await acknowledgeAlert(db, p, actorOf(req), req.params.id, req.body?.comment || null, req.id);
+    return wire<z.input<typeof AlertOut>>(row);
   });
 };
 

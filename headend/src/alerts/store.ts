@@ -8,7 +8,11 @@
  * of whom it must be told; the notify jobs are enqueued by the caller after the commit.
  * Only the transaction's own handle is used inside `tx` (embedded mode has one connection).
  */
+import { buildingScopeSql, requireOwned, type Principal } from '../auth/index.js';
+import { audit, type Actor } from '../audit/index.js';
 import type { Db, Queryable } from '../db/index.js';
+import type { Database } from '../db/types.js';
+import { conflict, notFound } from '../http/errors.js';
 import type { AlertKind, Severity } from './decisions.js';
 import type { NoticeEvent } from './messages.js';
 
@@ -92,9 +96,14 @@ export interface NotificationWithAlert {
   alert: AlertRow;
 }
 
+const ALERT_COLUMNS = 'id, kind, subject, building_id, meter_id, gateway_id, resource, severity, message, data, raised_at, cleared_at, acknowledged_at, acknowledged_by';
+
 const num = (v: unknown) => (v == null ? null : Number(v));
 
-export function toAlertRow(r: Record<string, any>): AlertRow {
+/** An alerts row as pg returns it (bigint ids as strings). */
+type DbAlertRow = Omit<AlertRow, 'id' | 'building_id' | 'meter_id'> & { id: string | number; building_id: string | number | null; meter_id: string | number | null };
+
+export function toAlertRow(r: DbAlertRow): AlertRow {
   return {
     id: Number(r.id), kind: r.kind, subject: r.subject, building_id: num(r.building_id), meter_id: num(r.meter_id),
     gateway_id: r.gateway_id ?? null, resource: r.resource ?? null, severity: r.severity, message: r.message, data: r.data ?? null,
@@ -104,9 +113,10 @@ export function toAlertRow(r: Record<string, any>): AlertRow {
 }
 
 export async function loadNotification(db: Queryable, id: number): Promise<NotificationWithAlert | null> {
-  const n = (await db.query(`SELECT id, alert_id, event, channel, target, status, attempts FROM alert_notifications WHERE id = $1`, [id])).rows[0];
+  const n = (await db.query<{ id: string; alert_id: string; event: NoticeEvent; channel: Channel; target: string; status: NotificationWithAlert['status']; attempts: number }>(
+    `SELECT id, alert_id, event, channel, target, status, attempts FROM alert_notifications WHERE id = $1`, [id])).rows[0];
   if (!n) return null;
-  const a = (await db.query(`SELECT * FROM alerts WHERE id = $1`, [n.alert_id])).rows[0];
+  const a = (await db.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1`, [n.alert_id])).rows[0];
   return { id: Number(n.id), event: n.event, channel: n.channel, target: n.target, status: n.status, attempts: Number(n.attempts), alert: toAlertRow(a) };
 }
 
@@ -129,4 +139,68 @@ export async function stalePendingNotifications(db: Queryable, createdBefore: Da
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM alert_notifications WHERE status = 'pending' AND created_at < $1 ORDER BY id LIMIT $2`, [createdBefore, limit]);
   return rows.map((r) => Number(r.id));
+}
+
+
+export interface AlertFilter {
+  /** true: not cleared; false: cleared; undefined: both. */
+  open?: boolean;
+  buildingId?: number;
+  kind?: AlertKind;
+  limit: number;
+}
+
+/**
+ * Alerts the caller sees, newest first: those of their buildings. An alert without a building (a
+ * gateway not assigned to one) only for admins, as the gateway itself.
+ */
+export async function listAlerts(q: Queryable, p: Principal, f: AlertFilter): Promise<AlertRow[]> {
+  const params: unknown[] = [];
+  const where = [buildingScopeSql(p, 'building_id', params)];
+  const add = (sql: (i: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
+  if (f.open === true) where.push('cleared_at IS NULL');
+  if (f.open === false) where.push('cleared_at IS NOT NULL');
+  if (f.buildingId !== undefined) add((i) => `building_id = $${i}`, f.buildingId);
+  if (f.kind) add((i) => `kind = $${i}`, f.kind);
+  params.push(f.limit);
+  const { rows } = await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`, params);
+  return rows.map(toAlertRow);
+}
+
+export interface AlertNotificationRow {
+  id: number; event: NoticeEvent; channel: Channel; target: string; status: 'pending' | 'sent' | 'failed'; attempts: number;
+  last_error: string | null; created_at: Date; sent_at: Date | null;
+}
+
+/** One alert with its notifications (per channel and event), or null when there is no such alert. No scope check: resolve the id first. */
+export async function alertWithNotifications(q: Queryable, id: number): Promise<(AlertRow & { notifications: AlertNotificationRow[] }) | null> {
+  const a = (await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1`, [id])).rows[0];
+  if (!a) return null;
+  const { rows } = await q.query<AlertNotificationRow & { id: string }>(
+    `SELECT id, event, channel, target, status, attempts, last_error, created_at, sent_at FROM alert_notifications WHERE alert_id = $1 ORDER BY id`, [id]);
+  return { ...toAlertRow(a), notifications: rows.map((n) => ({ ...n, id: Number(n.id), attempts: Number(n.attempts) })) };
+}
+
+/**
+ * Acknowledges an alert ("someone is on it"; it stays open until its condition ends), audited with
+ * the comment. The id is resolved for the caller inside the transaction: another organisation's alert
+ * is a 404 like a missing one; a second acknowledgement is a 409 naming who was first.
+ */
+export async function acknowledgeAlert(db: Database, p: Principal, actor: Actor, id: number, comment: string | null, requestId: string | null): Promise<AlertRow> {
+  return db.tx(async (q) => {
+    await requireOwned(q, p, 'alert', id);
+    const row = (await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+    if (!row) throw notFound('alert');
+    const before = toAlertRow(row);
+    if (before.acknowledged_at) throw conflict(`alert ${id} was already acknowledged by ${before.acknowledged_by} at ${before.acknowledged_at.toISOString()}`);
+    const { rows } = await q.query<DbAlertRow>(
+      `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [id, actor.name]);
+    const after = toAlertRow(rows[0]);
+    await audit(q, actor, {
+      action: 'acknowledge', entity: 'alert', entityId: id, buildingId: before.building_id,
+      before: { acknowledged_at: null }, after: { acknowledged_at: after.acknowledged_at, acknowledged_by: after.acknowledged_by },
+      reason: comment, requestId,
+    });
+    return after;
+  });
 }

@@ -4,4 +4,5 @@ export { computeBuildingImbalance, ImbalanceError, type ComputeOptions, type Imb
 export { defineImbalanceJobs, enqueueImbalanceRecompute, imbalanceDepsOf, RECOMPUTE_JOB, RECOMPUTE_ALL_JOB, RecomputeData, type ImbalanceDeps } from './jobs.js';
 export { periodsBetween, localPeriodLiteral, type PeriodBounds } from './periods.js';
 export { rowToReport, REPORT_COLUMNS, type ReportRow } from './reports.js';
-export { listThresholds, upsertThreshold, rejudgeReports, thresholdsFromRow, type ThresholdRow, type Rejudged } from './thresholds.js';
+export { listThresholds, upsertThreshold, setThresholds, rejudgeReports, thresholdsFromRow, type ThresholdRow, type Rejudged } from './thresholds.js';
+export { buildingTimezone, localInstant, buildingReports, reportsOfPeriod, buildingMeterResources, type ReportFilter, type BuildingPeriodReports } from './report-store.js';

@@ -5,7 +5,9 @@
  * and thresholds, so no readings need to be read again.
  */
 import type { Resource } from '@amr/protocols';
-import type { Queryable } from '../db/types.js';
+import { buildingScopeSql, type Principal } from '../auth/index.js';
+import { audit, type Actor } from '../audit/index.js';
+import type { Database, Queryable } from '../db/types.js';
 import { ImbalanceThresholds } from '../vee/index.js';
 import { REPORT_COLUMNS, rowToReport, thresholdsFromJson, thresholdsToJson, type ReportRow } from './reports.js';
 import type { StoredImbalanceReport } from './types.js';
@@ -30,12 +32,16 @@ export function thresholdsFromRow(r: { high_loss_pct?: number | null; negative_p
   });
 }
 
-const toRow = (r: any): ThresholdRow => ({ ...r, id: Number(r.id), building_id: r.building_id === null ? null : Number(r.building_id) });
+/** bigint ids arrive from pg as strings. */
+type DbThresholdRow = Omit<ThresholdRow, 'id' | 'building_id'> & { id: string | number; building_id: string | number | null };
+const toRow = (r: DbThresholdRow): ThresholdRow => ({ ...r, id: Number(r.id), building_id: r.building_id === null ? null : Number(r.building_id) });
 
-export async function listThresholds(q: Queryable, scopeSql: string, params: unknown[]): Promise<ThresholdRow[]> {
-  const { rows } = await q.query(
+/** The default rows (building_id null) and those of the buildings the caller sees. */
+export async function listThresholds(q: Queryable, p: Principal): Promise<ThresholdRow[]> {
+  const params: unknown[] = [];
+  const { rows } = await q.query<DbThresholdRow>(
     `SELECT id, building_id, resource, high_loss_pct, negative_pct, min_coverage, updated_by, updated_at FROM imbalance_thresholds
-      WHERE building_id IS NULL OR ${scopeSql} ORDER BY building_id NULLS FIRST, resource`, params);
+      WHERE building_id IS NULL OR ${buildingScopeSql(p, 'building_id', params)} ORDER BY building_id NULLS FIRST, resource`, params);
   return rows.map(toRow);
 }
 
@@ -48,10 +54,10 @@ export interface ThresholdInput {
 
 /** Inserts or updates the row of (building or default, resource); returns it and the row before. */
 export async function upsertThreshold(q: Queryable, t: ThresholdInput): Promise<{ row: ThresholdRow; before: ThresholdRow | null }> {
-  const before = (await q.query(
+  const before = (await q.query<DbThresholdRow>(
     `SELECT id, building_id, resource, high_loss_pct, negative_pct, min_coverage, updated_by, updated_at FROM imbalance_thresholds
       WHERE COALESCE(building_id, 0) = COALESCE($1::bigint, 0) AND resource = $2 FOR UPDATE`, [t.buildingId, t.resource])).rows[0];
-  const { rows } = await q.query(
+  const { rows } = await q.query<DbThresholdRow>(
     `INSERT INTO imbalance_thresholds (building_id, resource, high_loss_pct, negative_pct, min_coverage, updated_by, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, now())
      ON CONFLICT ((COALESCE(building_id, 0)), resource) DO UPDATE SET
@@ -61,6 +67,18 @@ export async function upsertThreshold(q: Queryable, t: ThresholdInput): Promise<
     [t.buildingId, t.resource, t.thresholds.highLossPct, t.thresholds.negativePct, t.thresholds.minCoverage, t.updatedBy],
   );
   return { row: toRow(rows[0]), before: before ? toRow(before) : null };
+}
+
+/**
+ * Sets a threshold row, audits it and re-judges the reports it governs, in one transaction. Returns
+ * the row and the reports whose status changed; the caller tells alerts after the commit.
+ */
+export async function setThresholds(db: Database, actor: Actor, t: Omit<ThresholdInput, 'updatedBy'>, requestId: string | null): Promise<{ row: ThresholdRow; changed: Rejudged[] }> {
+  return db.tx(async (q) => {
+    const { row, before } = await upsertThreshold(q, { ...t, updatedBy: actor.name });
+    await audit(q, actor, { action: before ? 'update' : 'create', entity: 'imbalance_threshold', entityId: row.id, buildingId: t.buildingId, before, after: row, requestId });
+    return { row, changed: await rejudgeReports(q, t.buildingId, t.resource, t.thresholds) };
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Notifications of reading collection (issue 7): settings per organisation or building, the log of
+ * Notifications of reading collection: settings per organisation or building, the log of
  * every message planned and sent, and "run now" for the digest and reminder jobs.
  *
  * Everything here needs collection:configure (the people who set the collection windows also decide
@@ -9,14 +9,13 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requireBuilding, requirePermission, type Principal } from '../auth/index.js';
-import { audit } from '../audit/index.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { requireOwned, requirePermission, type Principal } from '../auth/index.js';
+import type { Queryable } from '../db/types.js';
+import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, ErrorBody, errors, Id, Timestamp, type RouteDeps } from '../http/context.js';
-import {
-  DIGEST_JOB, REMINDERS_JOB, NOTIFICATION_COLUMNS, NotificationSettings, notificationJobsDefined, redactWebhook,
-} from './index.js';
+import { DIGEST_JOB, REMINDERS_JOB, NotificationSettings, notificationJobsDefined } from './index.js';
+import { listNotificationLog, listSettings, saveSettings } from './settings-store.js';
 
 const SettingsRow = z.object({
   id: Id, org_id: Id.nullable(), building_id: Id.nullable(), enabled: z.boolean(), staff_digest: z.boolean(), resident_reminders: z.boolean(),
@@ -47,12 +46,14 @@ const LogQuery = z.object({
 const Job = z.enum(['digest', 'reminders']);
 const RunOut = z.object({ job: Job, job_id: z.string() });
 
-// A database row (checked by the response schema on the way out).
-const out = (r: any): any => ({ ...r, webhook_url: redactWebhook(r.webhook_url as string | null) });
-
-function requireScope(p: Principal, b: { org_id: number | null; building_id: number | null }): void {
+/**
+ * Whose row is set: a building's (resolved through tenancy: another organisation's is a 404), or an
+ * organisation's / the defaults, which only an admin sets (everyone else sees only some buildings).
+ */
+async function requireScope(q: Queryable, p: Principal, b: { org_id: number | null; building_id: number | null }): Promise<void> {
   if (b.building_id === null && p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults or an organisation\'s settings');
-  if (b.building_id !== null) requireBuilding(p, b.building_id);
+  if (b.building_id !== null) await requireOwned(q, p, 'building', b.building_id);
+  if (b.org_id !== null) await requireOwned(q, p, 'organisation', b.org_id);
 }
 
 const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
@@ -64,16 +65,8 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
-    if (req.query.building_id !== undefined) requireBuilding(p, req.query.building_id);
-    const params: unknown[] = [req.query.building_id ?? null];
-    const scope = p.buildingIds === null ? 'TRUE' : (params.push([...p.buildingIds]), 'building_id = ANY($2::bigint[])');
-    // An organisation's row is shown to those who see one of its buildings.
-    const orgScope = p.buildingIds === null ? 'TRUE' : 'org_id IN (SELECT org_id FROM buildings WHERE id = ANY($2::bigint[]))';
-    const { rows } = await db.query(
-      `SELECT id, org_id, building_id, ${NOTIFICATION_COLUMNS}, updated_at FROM notification_settings
-        WHERE (building_id IS NULL AND (org_id IS NULL OR ${orgScope})) OR (($1::bigint IS NULL OR building_id = $1) AND ${scope})
-        ORDER BY building_id NULLS FIRST, org_id NULLS FIRST`, params);
-    return { items: rows.map(out) };
+    if (req.query.building_id !== undefined) await requireOwned(db, p, 'building', req.query.building_id);
+    return { items: await listSettings(db, p, req.query.building_id ?? null) };
   });
 
   app.put('/notification-settings', {
@@ -86,31 +79,8 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
     requirePermission(p, 'collection:configure');
     const b = req.body;
     if (b.org_id !== null && b.building_id !== null) throw new HttpError(400, 'bad_request', 'give org_id or building_id, not both (a building\'s row already belongs to its organisation)');
-    requireScope(p, b);
-    return db.tx(async (q) => {
-      if (b.building_id !== null && !(await q.query('SELECT 1 FROM buildings WHERE id = $1', [b.building_id])).rows[0]) throw notFound('building');
-      if (b.org_id !== null && !(await q.query('SELECT 1 FROM organisations WHERE id = $1', [b.org_id])).rows[0]) throw notFound('organisation');
-      const before = (await q.query(
-        `SELECT id, org_id, building_id, ${NOTIFICATION_COLUMNS}, updated_at FROM notification_settings
-          WHERE coalesce(org_id, 0) = coalesce($1::bigint, 0) AND coalesce(building_id, 0) = coalesce($2::bigint, 0) FOR UPDATE`, [b.org_id, b.building_id])).rows[0];
-      let url = b.webhook_url === '' ? null : b.webhook_url;
-      // The hidden form of the stored URL, sent back unchanged, keeps the stored one.
-      if (url !== null && before?.webhook_url && url === redactWebhook(before.webhook_url)) url = before.webhook_url;
-      if (url !== null && !NotificationSettings.shape.webhook_url.safeParse(url).success) {
-        throw new HttpError(400, 'bad_request', `webhook_url: not an http(s) URL: ${redactWebhook(url)}`, [{ path: 'body.webhook_url', message: 'an http:// or https:// URL' }]);
-      }
-      const vals = [b.enabled, b.staff_digest, b.resident_reminders, b.verification_days_before, b.reminder_hour, b.digest_minutes, url];
-      const { rows } = before
-        ? await q.query(`UPDATE notification_settings SET (${NOTIFICATION_COLUMNS}, updated_at) = ($2,$3,$4,$5,$6,$7,$8, now()) WHERE id = $1
-                          RETURNING id, org_id, building_id, ${NOTIFICATION_COLUMNS}, updated_at`, [before.id, ...vals])
-        : await q.query(`INSERT INTO notification_settings (org_id, building_id, ${NOTIFICATION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-                          RETURNING id, org_id, building_id, ${NOTIFICATION_COLUMNS}, updated_at`, [b.org_id, b.building_id, ...vals]);
-      await audit(q, actorOf(req), {
-        action: before ? 'update' : 'create', entity: 'notification_settings', entityId: rows[0].id, buildingId: b.building_id,
-        before: before ? out(before) : undefined, after: out(rows[0]), requestId: req.id,
-      });
-      return out(rows[0]);
-    });
+    await requireScope(db, p, b);
+    return saveSettings(db, actorOf(req), b, req.id);
   });
 
   app.get('/notifications', {
@@ -122,26 +92,14 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
     const p = principal(req);
     requirePermission(p, 'collection:configure');
     const f = req.query;
-    if (f.building_id !== undefined) requireBuilding(p, f.building_id);
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const add = (sql: (i: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
-    // A row is visible when every building it speaks of is (a digest may cover several).
-    if (p.buildingIds !== null) add((i) => `building_ids <@ $${i}::bigint[] AND cardinality(building_ids) > 0`, [...p.buildingIds]);
-    if (f.building_id !== undefined) add((i) => `$${i}::bigint = ANY(building_ids)`, f.building_id);
-    if (f.account_id !== undefined) add((i) => `account_id = $${i}`, f.account_id);
-    if (f.kind) add((i) => `kind = $${i}`, f.kind);
-    if (f.channel) add((i) => `channel = $${i}`, f.channel);
-    if (f.status) add((i) => `status = $${i}`, f.status);
-    if (f.recipient) add((i) => `lower(recipient) = lower($${i})`, f.recipient);
-    if (f.from) add((i) => `created_at >= $${i}`, f.from);
-    if (f.to) add((i) => `created_at < $${i}`, f.to);
-    params.push(f.limit);
-    const { rows } = await db.query(
-      `SELECT id, kind, channel, building_ids::int[] AS building_ids, account_id, user_id, meter_id, recipient, subject, body, dedup_key, status, attempts,
-              last_error, created_at, sent_at
-         FROM notification_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
-    return { items: rows };
+    if (f.building_id !== undefined) await requireOwned(db, p, 'building', f.building_id);
+    if (f.account_id !== undefined) await requireOwned(db, p, 'account', f.account_id);
+    return {
+      items: await listNotificationLog(db, p, {
+        buildingId: f.building_id, accountId: f.account_id, kind: f.kind, channel: f.channel, status: f.status,
+        recipient: f.recipient, from: f.from, to: f.to, limit: f.limit,
+      }),
+    };
   });
 
   app.post('/notifications/run/:job', {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
 import { clearAlert, raiseAlert } from '../../src/alerts/index.js';
 import { seedBuilding } from './seed.js';
+import { camelKeys } from '../dashboard/wire-keys.js';
 
 let h: Harness;
 let bA: number;
@@ -110,11 +111,40 @@ describe('POST /alerts/:id/ack', () => {
     expect(again.body.message).toMatch(new RegExp(`^alert ${ids.meterA} was already acknowledged by eng-a at `));
   });
 
+  it("acknowledging another organisation's alert is a 404 like a missing one, and the alert and the journal stay as they were", async () => {
+    const before = (await h.opened.db.query('SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $1', [ids.imbB])).rows[0];
+    const journal = async () => (await h.opened.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE entity = 'alert' AND entity_id = $1`, [String(ids.imbB)])).rows[0].n;
+    const foreign = await h.call('POST', `/alerts/${ids.imbB}/ack`, engineerA, { comment: 'not ours' });
+    const missing = await h.call('POST', '/alerts/99999999/ack', engineerA, { comment: 'not ours' });
+    expect([foreign.status, missing.status]).toEqual([404, 404]);
+    expect(foreign.body.message).toBe(missing.body.message);
+    expect(before).toEqual({ acknowledged_at: null, acknowledged_by: null });
+    expect((await h.opened.db.query('SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $1', [ids.imbB])).rows[0]).toEqual(before);
+    expect(await journal()).toBe(0);
+  });
+
   it('admin acknowledges a building-less alert without a body', async () => {
     const r = await h.call('POST', `/alerts/${ids.gwNone}/ack`, h.adminToken);
     expect(r.status).toBe(200);
     expect(r.body.acknowledged_by).toBe('admin');
     expect((await h.call('POST', '/alerts/999999/ack', h.adminToken, {})).status).toBe(404);
+  });
+});
+
+describe('one casing', () => {
+  it("an alert's figures go out snake_case like the rest (an imbalance alert carries the report's thresholds)", async () => {
+    const db = h.opened.db;
+    const id = (await raiseAlert(db, {
+      kind: 'imbalance', subject: `building:${bA}:cold_water`, buildingId: bA, resource: 'cold_water', severity: 'warning', message: 'imbalance A',
+      data: { status: 'high_loss', imbalance_pct: 12.5, thresholds: { highLossPct: 10, negativePct: 5, minCoverage: 0.9 } },
+    }, new Date('2026-01-06T00:00:00Z'), [{ channel: 'email', target: 'ops@example.test' }])).alertId;
+    const one = await h.call('GET', `/alerts/${id}`, engineerA);
+    expect(one.status).toBe(200);
+    expect(one.body.data.thresholds).toEqual({ high_loss_pct: 10, negative_pct: 5, min_coverage: 0.9 });
+    expect(one.body.notifications).toEqual([expect.objectContaining({ event: 'raised', channel: 'email', status: 'pending', attempts: 0 })]);
+    const list = await h.call('GET', `/alerts?building_id=${bA}`, engineerA);
+    expect(list.body.map((a: { id: number }) => a.id)).toContain(id);
+    expect([...camelKeys(one.body), ...camelKeys(list.body)]).toEqual([]);
   });
 });
 

@@ -101,10 +101,10 @@ describe('formatting and chart series', () => {
 
   it('imbalance by month: one row per month of the range for the resource, nulls where no report', () => {
     const rows = fmt.imbalanceByMonth([
-      { resource: 'heat', period: '2025-01', buildingConsumption: 1000, apartmentsConsumption: 880, imbalancePct: 12, status: 'high_loss' },
-      { resource: 'cold_water', period: '2025-01', buildingConsumption: 10, apartmentsConsumption: 9, imbalancePct: 10, status: 'ok' },
+      { resource: 'heat', period: '2025-01', building_consumption: 1000, apartments_consumption: 880, imbalance_pct: 12, status: 'high_loss' },
+      { resource: 'cold_water', period: '2025-01', building_consumption: 10, apartments_consumption: 9, imbalance_pct: 10, status: 'ok' },
     ], 'heat', '2024-12', '2025-01');
-    expect(rows.map((r: any) => [r.period, r.buildingConsumption, r.apartmentsConsumption, r.imbalancePct, r.status]))
+    expect(rows.map((r: any) => [r.period, r.building_consumption, r.apartments_consumption, r.imbalance_pct, r.status]))
       .toEqual([['2024-12', null, null, null, null], ['2025-01', 1000, 880, 12, 'high_loss']]);
   });
 });

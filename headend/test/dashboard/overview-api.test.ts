@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../api/harness.js';
-import { outboxDepth, previousMonth } from '../../src/overview/routes.js';
+import { outboxDepth, previousMonth } from '../../src/overview/store.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
+import { camelKeys } from './wire-keys.js';
 
 let h: Harness;
 let a: SeededBuilding;
@@ -27,23 +28,23 @@ describe('GET /overview/buildings', () => {
     expect(r.body.period).toBe('2025-01');
     const b = r.body.buildings.find((x: any) => x.id === a.buildingId);
     expect(b.address).toBe('ул. Ленина, 1');
-    expect(b.resources.heat).toMatchObject({ imbalancePct: 12, status: 'high_loss', buildingConsumption: 1000, apartmentsConsumption: 880, coverage: 1 });
-    expect(b.resources.cold_water).toMatchObject({ imbalancePct: null, status: 'insufficient_data', buildingConsumption: null });
+    expect(b.resources.heat).toMatchObject({ imbalance_pct: 12, status: 'high_loss', building_consumption: 1000, apartments_consumption: 880, coverage: 1 });
+    expect(b.resources.cold_water).toMatchObject({ imbalance_pct: null, status: 'insufficient_data', building_consumption: null });
     // December is another period: not mixed in.
     expect(Object.keys(b.resources).sort()).toEqual(['cold_water', 'heat']);
-    expect(b.gateways).toEqual({ total: 2, online: 1, lastSeenAt: expect.stringMatching(/^\d{4}-/) });
+    expect(b.gateways).toEqual({ total: 2, online: 1, last_seen_at: expect.stringMatching(/^\d{4}-/) });
     // 1 building meter (remote, seen now) + 3 apartment meters (2 remote: one never seen, one seen 3 days ago) + cold water ОДПУ (not remote)
     expect(b.meters).toEqual({ total: 5, remote: 3, silent: 2 });
-    expect(b.openAlerts).toBe(2); // the cleared alert is not counted
+    expect(b.open_alerts).toBe(2); // the cleared alert is not counted
     // suspect + invalid on apartment 2; the reviewed one and the corrected one are not counted
-    expect(b.flaggedReadings).toBe(2);
+    expect(b.flagged_readings).toBe(2);
     const other = r.body.buildings.find((x: any) => x.id === Number(bOther));
-    expect(other).toMatchObject({ resources: {}, gateways: { total: 0, online: 0, lastSeenAt: null }, meters: { total: 0, remote: 0, silent: 0 }, openAlerts: 0, flaggedReadings: 0 });
+    expect(other).toMatchObject({ resources: {}, gateways: { total: 0, online: 0, last_seen_at: null }, meters: { total: 0, remote: 0, silent: 0 }, open_alerts: 0, flagged_readings: 0 });
   });
 
   it('the February report is the February period', async () => {
     const r = await h.call('GET', '/overview/buildings?period=2025-02', h.adminToken);
-    expect(r.body.buildings.find((x: any) => x.id === a.buildingId).resources.heat).toMatchObject({ imbalancePct: 5, status: 'ok', buildingConsumption: 900, apartmentsConsumption: 855 });
+    expect(r.body.buildings.find((x: any) => x.id === a.buildingId).resources.heat).toMatchObject({ imbalance_pct: 5, status: 'ok', building_consumption: 900, apartments_consumption: 855 });
   });
 
   it('without a period: the previous calendar month', async () => {
@@ -101,12 +102,12 @@ describe('GET /buildings/:id/overview', () => {
   it('month imbalance reports in [from, to], every resource, labelled by month', async () => {
     const r = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2024-12&to=2025-01`, h.adminToken);
     expect(r.status).toBe(200);
-    expect(r.body.imbalance.map((x: any) => [x.resource, x.period, x.buildingConsumption, x.apartmentsConsumption, x.imbalancePct, x.status])).toEqual([
+    expect(r.body.imbalance.map((x: any) => [x.resource, x.period, x.building_consumption, x.apartments_consumption, x.imbalance_pct, x.status])).toEqual([
       ['cold_water', '2025-01', null, 50, null, 'insufficient_data'],
       ['heat', '2024-12', 1100, 990, 10, 'ok'],
       ['heat', '2025-01', 1000, 880, 12, 'high_loss'],
     ]);
-    expect(r.body.imbalance[2]).toMatchObject({ imbalance: 120, coverage: 1, apartmentsTotal: 3, apartmentsActual: 3, periodStart: '2024-12-31T21:00:00.000Z' });
+    expect(r.body.imbalance[2]).toMatchObject({ imbalance: 120, coverage: 1, apartments_total: 3, apartments_actual: 3, period_start: '2024-12-31T21:00:00.000Z' });
     const bad = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2025-02&to=2025-01`, h.adminToken);
     expect(bad.status).toBe(400);
     expect(bad.body.details[0].path).toBe('querystring.from');
@@ -180,6 +181,47 @@ describe('GET /meters/:id/overview', () => {
   });
 });
 
+describe('one casing and one tenancy for every overview', () => {
+  it('every key of the three overview responses is snake_case, at any depth (a gateway\'s own status message is shown as it arrived)', async () => {
+    const list = await h.call('GET', '/overview/buildings?period=2025-01', h.adminToken);
+    const building = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2024-12&to=2025-02`, h.adminToken);
+    const meter = await h.call('GET', `/meters/${a.apt2}/overview`, h.adminToken);
+    for (const r of [list, building, meter]) expect(r.status).toBe(200);
+    // The seed fills every nested part the keys could hide in: reports, gateways, verdicts with reasons, reviews.
+    expect(building.body.imbalance.length).toBeGreaterThan(0);
+    expect(building.body.meters.some((m: { last_verdict: { review: unknown } | null }) => m.last_verdict?.review)).toBe(true);
+    expect(meter.body.readings.some((r: { verdict: { reasons: unknown[] } | null }) => r.verdict?.reasons.length)).toBe(true);
+    expect([list, building, meter].flatMap((r) => camelKeys(r.body, ['last_status']))).toEqual([]);
+    expect(building.body.gateways[0].last_status).toEqual({ software: '1.2.0', outboxDepth: 3 });
+  });
+
+  it("another organisation's building and meter are 404 like missing ones, and its building is not in the list", async () => {
+    const q = h.opened.db;
+    const org2 = Number((await q.query("INSERT INTO organisations (name) VALUES ('overview other org') RETURNING id")).rows[0].id);
+    const b2 = Number((await q.query("INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Соседняя, 2') RETURNING id", [org2])).rows[0].id);
+    const m2 = Number((await q.query(
+      "INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'Test', 'OV-ORG2') RETURNING id", [b2])).rows[0].id);
+    const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
+    const foreign = await h.call('GET', `/buildings/${b2}/overview`, eng);
+    const missing = await h.call('GET', '/buildings/99999999/overview', eng);
+    expect([foreign.status, missing.status]).toEqual([404, 404]);
+    expect(foreign.body.message).toBe(missing.body.message);
+    const foreignMeter = await h.call('GET', `/meters/${m2}/overview`, eng);
+    const missingMeter = await h.call('GET', '/meters/99999999/overview', eng);
+    expect([foreignMeter.status, missingMeter.status]).toEqual([404, 404]);
+    expect(foreignMeter.body.message).toBe(missingMeter.body.message);
+    const list = await h.call('GET', '/overview/buildings?period=2025-01', eng);
+    expect(list.body.buildings.map((x: { id: number }) => x.id)).toEqual([a.buildingId]);
+  });
+
+  it('a malformed month in from/to is a 400 naming the parameter and the form it must take', async () => {
+    const r = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2025-1`, h.adminToken);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('from');
+    expect(JSON.stringify(r.body)).toContain('YYYY-MM');
+  });
+});
+
 describe('OpenAPI', () => {
   it('documents the overview routes under the overview tag; the static dashboard routes are hidden', async () => {
     const doc = await h.app.inject({ method: 'GET', url: '/docs/json' });
@@ -187,6 +229,11 @@ describe('OpenAPI', () => {
     const paths = doc.json().paths;
     for (const p of ['/overview/buildings', '/buildings/{id}/overview', '/meters/{id}/overview']) expect(paths[p]?.get?.tags, p).toEqual(['overview']);
     expect(Object.keys(paths).filter((p) => p.startsWith('/dashboard'))).toEqual([]);
+    // The documented response is the wire's: snake_case names.
+    const list = JSON.stringify(paths['/overview/buildings'].get.responses['200']);
+    expect(list).toContain('open_alerts');
+    expect(list).toContain('imbalance_pct');
+    expect(list).not.toContain('openAlerts');
   });
 });
 

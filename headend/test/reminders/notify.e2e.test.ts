@@ -155,6 +155,12 @@ describe('notification settings API', () => {
     const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'X', address: 'ул. Чужая, 3' })).body.id;
     const outsider = await h.userToken('engineer', { buildingIds: [otherB] });
     expect((await h.call('GET', '/notification-settings', outsider)).body.items.map((r: Body) => [r.org_id, r.building_id])).toEqual([[null, null]]);
+    // Another organisation's building: 404 like a missing one, for reading and for setting, and its row stays as it was.
+    const rowBefore = await q('SELECT * FROM notification_settings WHERE building_id = $1', [b]);
+    expect((await h.call('PUT', '/notification-settings', outsider, { ...body, building_id: b, enabled: false, webhook_url: null })).status).toBe(404);
+    expect(await q('SELECT * FROM notification_settings WHERE building_id = $1', [b])).toEqual(rowBefore);
+    expect((await h.call('GET', `/notification-settings?building_id=${b}`, outsider)).status).toBe(404);
+    expect((await h.call('GET', `/notifications?building_id=${b}`, outsider)).status).toBe(404);
     // Back to the defaults for the rest of the file (the building's own row is what counts below).
     expect((await h.call('PUT', '/notification-settings', h.adminToken, { ...body, building_id: null, org_id: Number(org), webhook_url: null, resident_reminders: false })).status).toBe(200);
     const operator = await h.userToken('operator', { buildingIds: [b] });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { camelKeys } from '../dashboard/wire-keys.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { startValidator, type Validator } from '../../src/validation/index.js';
 import type { AffectedPeriod } from '../../src/imbalance/types.js';
@@ -210,6 +211,45 @@ describe('POST /meters/:id/estimates', () => {
     expect(byTime.get(at(14 * 24 + 5))).toBeCloseTo(value(14 * 24), 6); // night: flat
     expect(byTime.get(at(14 * 24 + 12))).toBeCloseTo(value(14 * 24) + 3, 6); // after the morning use
     expect(byTime.get(at(16 * 24 + 12))).toBeCloseTo(value(16 * 24) + 3, 6);
+  });
+});
+
+describe("another organisation's meter and building", () => {
+  it('review, estimates, verdicts and flagged answer 404 like missing ones; no review, queue entry, estimate or journal entry is written', async () => {
+    const t = h.adminToken;
+    const org2 = (await h.call('POST', '/organisations', t, { name: 'УК Соседи' })).body.id;
+    const b2 = (await h.call('POST', '/buildings', t, { org_id: org2, external_id: 'N', address: 'N' })).body.id;
+    const m2 = (await h.call('POST', '/meters', t, { placement: 'building', building_id: b2, resource: 'cold_water', make: 'T', serial_number: 'N-1' })).body.id;
+    await tele(m2, [[at(0), 1], [at(1), 0.5], [at(9), 2]]);
+    const count = async (sql: string) => (await h.opened.db.query(sql, [m2])).rows[0].n;
+    const state = async () => [
+      await count('SELECT count(*)::int AS n FROM reading_reviews WHERE meter_id = $1'),
+      await count('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1'),
+      await count(`SELECT count(*)::int AS n FROM audit_log WHERE entity = 'reading' AND entity_id LIKE $1::text || '/%'`),
+    ];
+    const before = await state();
+    const pairs = [
+      ['POST', `/meters/${m2}/readings/review`, '/meters/99999999/readings/review', { time: at(1), decision: 'reject', reason: 'bad value' }],
+      ['POST', `/meters/${m2}/estimates`, '/meters/99999999/estimates', { from: at(1), to: at(9), reason: 'gateway down' }],
+      ['GET', `/meters/${m2}/validations?${range}`, `/meters/99999999/validations?${range}`, undefined],
+      ['GET', `/buildings/${b2}/flagged?${range}`, `/buildings/99999999/flagged?${range}`, undefined],
+    ] as const;
+    for (const [method, foreign, missing, body] of pairs) {
+      const f = await h.call(method, foreign, engineerA, body);
+      const m = await h.call(method, missing, engineerA, body);
+      expect([f.status, m.status], foreign).toEqual([404, 404]);
+      expect(f.body.message, foreign).toBe(m.body.message);
+    }
+    expect(await state()).toEqual(before);
+    expect(before).toEqual([0, 3, 0]);
+  });
+
+  it('every key of the verdicts and the flagged list is snake_case', async () => {
+    const verdicts = await h.call('GET', `/meters/${mA}/validations?${range}&versions=all`, engineerA);
+    const flagged = await h.call('GET', `/buildings/${bB}/flagged?${range}`, engineerB);
+    expect([verdicts.status, flagged.status]).toEqual([200, 200]);
+    expect(verdicts.body.rows.some((r: { verdict: unknown }) => r.verdict)).toBe(true);
+    expect([...camelKeys(verdicts.body), ...camelKeys(flagged.body)]).toEqual([]);
   });
 });
 
