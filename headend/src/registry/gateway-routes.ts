@@ -1,12 +1,13 @@
 /**
  * Gateways (= MQTT identities) and bindings (gateway + bus + address → meter).
- * Creating a gateway (or rotating its credentials) returns the MQTT password once; only its scrypt
- * hash is stored, in the format the broker's authenticator verifies. Every gateway, binding and meter
+ * Creating a gateway (or rotating its credentials) returns the MQTT password once; only a salted
+ * hash is stored (broker/credentials.ts), in the format the broker's authenticator verifies. Every gateway, binding and meter
  * id goes through auth/tenancy.ts; the SQL is in gateway-store.ts.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { hashPassword, randomSecret, requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
+import { randomSecret, requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
+import { hashSecret } from '../broker/credentials.js';
 import { audit } from '../audit/index.js';
 import { notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
@@ -65,7 +66,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
       await requireBodyRef(db, p, 'building', req.body.building_id, 'building_id');
     }
     const password = randomSecret();
-    const hash = await hashPassword(password);
+    const hash = await hashSecret(password); // issued, high-entropy: one salted SHA-256 (broker/credentials.ts), no scrypt at the first connect
     const gw = await db.tx(async (q) => {
       const created = await insertGateway(q, { id: req.body.id, name: req.body.name ?? null, buildingId: req.body.building_id ?? null, credentialHash: hash });
       await audit(q, actorOf(req), { action: 'create', entity: 'gateway', entityId: req.body.id, buildingId: req.body.building_id ?? null, after: created, requestId: req.id });
@@ -103,7 +104,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
     requirePermission(p, 'gateways:write');
     const gw = await visibleGateway(db, p, req.params.id);
     const password = randomSecret();
-    const hash = await hashPassword(password);
+    const hash = await hashSecret(password); // issued, high-entropy: one salted SHA-256 (broker/credentials.ts), no scrypt at the first connect
     await db.tx(async (q) => {
       await setGatewaySecret(q, gw.id, hash);
       await audit(q, actorOf(req), { action: 'rotate-credentials', entity: 'gateway', entityId: gw.id, buildingId: gw.building_id == null ? null : Number(gw.building_id), requestId: req.id });
