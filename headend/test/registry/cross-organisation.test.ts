@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { startHarness, type Harness } from '../api/harness.js';
-import { createApiKey, verifyPassword } from '../../src/auth/index.js';
+import { createApiKey } from '../../src/auth/index.js';
+import { verifySecret } from '../../src/broker/credentials.js';
 import errorsPlugin from '../../src/http/plugins/errors.js';
 import authPlugin from '../../src/http/plugins/auth.js';
 import gatewayRoutes from '../../src/registry/gateway-routes.js';
@@ -172,7 +173,7 @@ describe('gateway secret rotation', () => {
     expect(rotated.map((x) => x.gateway)).toEqual([A.gateway]);
     expect(rotated[0].hashAtCall).not.toBe(old);
     expect(rotated[0].hashAtCall).toBe(await hashOf(A.gateway));
-    expect(await verifyPassword(r.body.password, await hashOf(A.gateway))).toBe(true);
+    expect(await verifySecret(r.body.password, await hashOf(A.gateway))).toBe(true);
   });
 
   it('B\'s gateway for A\'s engineer: 404, its secret unchanged, the hook not called', async () => {
@@ -187,6 +188,6 @@ describe('gateway secret rotation', () => {
     failNext = true;
     const r = await rotate(A.gateway, engineerA);
     expect(r.status).toBe(200);
-    expect(await verifyPassword(r.body.password, await hashOf(A.gateway))).toBe(true);
+    expect(await verifySecret(r.body.password, await hashOf(A.gateway))).toBe(true);
   });
 });
