@@ -94,7 +94,13 @@ export interface NotificationWithAlert {
 
 const num = (v: unknown) => (v == null ? null : Number(v));
 
-export function toAlertRow(r: Record<string, any>): AlertRow {
+/** An alerts row as the drivers return it: bigint ids may arrive as text, timestamps as text or Date. */
+type AlertDbRow = Omit<AlertRow, 'id' | 'building_id' | 'meter_id' | 'gateway_id' | 'resource' | 'data' | 'raised_at' | 'cleared_at' | 'acknowledged_at' | 'acknowledged_by'> & {
+  id: number | string; building_id?: number | string | null; meter_id?: number | string | null; gateway_id?: string | null; resource?: string | null; data?: unknown;
+  raised_at: Date | string; cleared_at?: Date | string | null; acknowledged_at?: Date | string | null; acknowledged_by?: string | null;
+};
+
+export function toAlertRow(r: AlertDbRow): AlertRow {
   return {
     id: Number(r.id), kind: r.kind, subject: r.subject, building_id: num(r.building_id), meter_id: num(r.meter_id),
     gateway_id: r.gateway_id ?? null, resource: r.resource ?? null, severity: r.severity, message: r.message, data: r.data ?? null,

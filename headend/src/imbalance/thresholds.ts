@@ -30,7 +30,8 @@ export function thresholdsFromRow(r: { high_loss_pct?: number | null; negative_p
   });
 }
 
-const toRow = (r: any): ThresholdRow => ({ ...r, id: Number(r.id), building_id: r.building_id === null ? null : Number(r.building_id) });
+// bigint ids may arrive as text.
+const toRow = (r: Omit<ThresholdRow, 'id' | 'building_id'> & { id: number | string; building_id: number | string | null }): ThresholdRow => ({ ...r, id: Number(r.id), building_id: r.building_id === null ? null : Number(r.building_id) });
 
 export async function listThresholds(q: Queryable, scopeSql: string, params: unknown[]): Promise<ThresholdRow[]> {
   const { rows } = await q.query(
