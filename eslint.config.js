@@ -1,15 +1,92 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// TEMPORARY. Files other helpers own and change in parallel, with the rules below that they do not pass
+// yet: those rules only warn there until the owners fix the findings after the merge (`npx eslint <file>`
+// lists them). Empty this list then; a file leaves it as soon as it passes.
+const pendingOwnersFix = {
+  'headend/src/admin/channel.ts': ['no-floating-promises'],
+  'headend/src/billing/routes.ts': ['no-base-to-string', 'no-explicit-any'],
+  'headend/src/billing/store/service.ts': ['no-explicit-any'],
+  'headend/src/exchange/routes.ts': ['no-explicit-any'],
+  'headend/src/import/apply.ts': ['no-base-to-string', 'no-explicit-any'],
+  'headend/src/import/cells.ts': ['no-base-to-string'],
+  'headend/src/import/table.ts': ['no-base-to-string', 'no-unnecessary-type-assertion'],
+  'headend/src/registry/crud-routes.ts': ['no-explicit-any'],
+  'headend/src/registry/meter-routes.ts': ['no-base-to-string'],
+  'headend/src/registry/replacement.ts': ['no-explicit-any'],
+  'headend/src/reminders/routes.ts': ['no-explicit-any'],
+  'headend/test/alerts/receivers.ts': ['no-unnecessary-type-assertion'],
+  'headend/test/alerts/seed.ts': ['no-unnecessary-type-assertion'],
+  'headend/test/auth/login-limit.test.ts': ['no-unnecessary-type-assertion'],
+  'headend/test/auth/users-and-keys.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/api.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/heating.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/jobs.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/meters.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/money.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/odn.test.ts': ['no-explicit-any'],
+  'headend/test/billing/store/service.test.ts': ['no-explicit-any'],
+  'headend/test/dashboard/dashboard-modules.test.ts': ['no-explicit-any'],
+  'headend/test/dashboard/dashboard.browser.test.ts': ['no-explicit-any'],
+  'headend/test/dashboard/entry.browser.test.ts': ['no-explicit-any'],
+  'headend/test/dashboard/overview-api.test.ts': ['no-explicit-any'],
+  'headend/test/exchange/fixtures.ts': ['no-explicit-any'],
+  'headend/test/exchange/readings-import-bulk.test.ts': ['no-explicit-any'],
+  'headend/test/exchange/readings-import.test.ts': ['no-explicit-any', 'no-unnecessary-type-assertion'],
+  'headend/test/exchange/remote-transports.test.ts': ['no-explicit-any'],
+  'headend/test/exchange/xml-check.ts': ['no-explicit-any'],
+  'headend/test/imbalance/api.test.ts': ['no-explicit-any'],
+  'headend/test/import/registry-import.test.ts': ['no-explicit-any'],
+  'headend/test/readings/consumption-api.test.ts': ['no-explicit-any'],
+  'headend/test/readings/consumption-store.test.ts': ['no-explicit-any'],
+  'headend/test/reminders/digest.test.ts': ['no-explicit-any'],
+  'headend/test/reminders/notify.e2e.test.ts': ['no-explicit-any'],
+  'headend/test/resident-page/resident-modules.test.ts': ['no-explicit-any'],
+  'headend/test/resident-page/resident-page.browser.test.ts': ['no-explicit-any'],
+  'headend/test/validation/routes.test.ts': ['no-explicit-any'],
+};
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'headend/public/vendor/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Type-aware rules for the TypeScript: each file is checked in the program of its nearest tsconfig.json
+    // (the package's for src/, <package>/test/tsconfig.json and test/tsconfig.json for the tests). A package
+    // reads its siblings' types from their dist/, so `npm test` builds (typecheck) before it lints.
+    files: ['**/*.ts', '**/*.mts', '**/*.cts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['vitest.config.ts'], defaultProject: 'tsconfig.tests.json' },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // A promise nobody awaits loses its error (an unhandled rejection ends the process) and its ordering.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+      // '[object Object]' in a log line, an error message or SQL is always a mistake.
+      '@typescript-eslint/no-base-to-string': 'error',
+      // Numbers, and (the rule's defaults) booleans, null/undefined, RegExp and any. Forbidding null/undefined
+      // and any too finds 46 more in the packages' src: untyped rows (any) and optional values.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // A new kind (meter medium, reading source, alert type...) must be handled wherever kinds are switched on.
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
+  {
+    // Plain JS (the dashboard, the residents' page, scripts, benches, bins) has no types to check against.
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', AbortController: 'readonly', performance: 'readonly', fetch: 'readonly', document: 'readonly', window: 'readonly', localStorage: 'readonly' } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-explicit-any': 'error',
     },
   },
   {
@@ -45,4 +122,9 @@ export default tseslint.config(
       }],
     },
   },
+  // Last, so that it wins over the rules above (see pendingOwnersFix at the top).
+  ...Object.entries(pendingOwnersFix).map(([file, rules]) => ({
+    files: [file],
+    rules: Object.fromEntries(rules.map((r) => [`@typescript-eslint/${r}`, 'warn'])),
+  })),
 );

@@ -52,15 +52,18 @@ describe('docker-compose.yml', () => {
 
 const grafanaDir = new URL('../deploy/grafana/', import.meta.url);
 const dashboardFiles = readdirSync(new URL('dashboards/', grafanaDir)).filter((f) => f.endsWith('.json'));
-const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(new URL(`dashboards/${f}`, grafanaDir), 'utf8')) }));
-const datasources = parse(readFileSync(new URL('provisioning/datasources/timescaledb.yaml', grafanaDir), 'utf8')).datasources as any[];
+/** The parts of a Grafana dashboard's JSON these tests read. */
+interface GrafanaPanel { id: number; type: string; title: string; datasource?: { uid: string }; targets?: { rawSql: string }[]; panels?: GrafanaPanel[] }
+interface GrafanaDashboard { panels: GrafanaPanel[]; templating?: { list: { type: string; name: string; query: string | { rawSql: string } }[] } }
+const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(new URL(`dashboards/${f}`, grafanaDir), 'utf8')) as GrafanaDashboard }));
+const datasources = parse(readFileSync(new URL('provisioning/datasources/timescaledb.yaml', grafanaDir), 'utf8')).datasources as { uid: string; url: string; user: string; jsonData: { database: string }; secureJsonData: { password: string } }[];
 
 /** Every SQL text of a dashboard: panel targets (rows included) and query variables. */
-function dashboardSql(d: any): { where: string; sql: string }[] {
-  const panels = (d.panels as any[]).flatMap((p) => [p, ...(p.panels ?? [])]);
+function dashboardSql(d: GrafanaDashboard): { where: string; sql: string }[] {
+  const panels = d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
   return [
-    ...panels.flatMap((p) => (p.targets ?? []).map((t: any) => ({ where: `panel "${p.title}"`, sql: t.rawSql as string }))),
-    ...(d.templating?.list ?? []).filter((v: any) => v.type === 'query').map((v: any) => ({ where: `variable $${v.name}`, sql: (typeof v.query === 'string' ? v.query : v.query.rawSql) as string })),
+    ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, sql: t.rawSql }))),
+    ...(d.templating?.list ?? []).filter((v) => v.type === 'query').map((v) => ({ where: `variable $${v.name}`, sql: typeof v.query === 'string' ? v.query : v.query.rawSql })),
   ];
 }
 
@@ -92,7 +95,7 @@ function schemaFromMigrations(): Map<string, Set<string>> {
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
     const sql = readFileSync(new URL(f, dir), 'utf8').replace(/--[^\n]*/g, '');
     for (const m of sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)\s*\(/gi)) {
-      const body = inParens(sql, m.index! + m[0].length - 1);
+      const body = inParens(sql, m.index + m[0].length - 1);
       const cols = splitTop(body).filter((p) => !/^(PRIMARY|UNIQUE|CHECK|FOREIGN|CONSTRAINT|EXCLUDE)\b/i.test(p)).map((p) => p.split(/\s+/)[0].toLowerCase());
       tables.set(m[1].toLowerCase(), new Set(cols));
     }
@@ -160,7 +163,7 @@ describe('docker-compose.yml optional profiles', () => {
     const cfg = loadConfig(Object.fromEntries(Object.entries(compose.services.headend.environment).map(([k, v]) => [k, interpolate(v)])));
     expect(cfg.MQTT_URL).toBeUndefined();
     // Every profile can run beside the core services: no host port is published twice.
-    const hostPorts = Object.values(compose.services).flatMap((s: any) => (s.ports ?? []).map((p: string) => p.split(':')[0]));
+    const hostPorts = Object.values(compose.services as Record<string, { ports?: string[] }>).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
@@ -190,8 +193,8 @@ describe('docker-compose.yml optional profiles', () => {
     expect(text).toMatch(/imbalance_pct/);
     expect(text).toMatch(/\.status\b/);
     for (const d of dashboards) {
-      expect(new Set(d.json.panels.map((p: any) => p.id)).size, d.file).toBe(d.json.panels.length);
-      for (const p of d.json.panels.filter((p: any) => p.type !== 'row')) expect(p.datasource.uid, p.title).toBe(datasources[0].uid);
+      expect(new Set(d.json.panels.map((p) => p.id)).size, d.file).toBe(d.json.panels.length);
+      for (const p of d.json.panels.filter((p) => p.type !== 'row')) expect(p.datasource?.uid, p.title).toBe(datasources[0].uid);
     }
   });
 
@@ -265,12 +268,12 @@ describe('the dashboard SQL on the embedded TimescaleDB with the migrations appl
   });
 
   it('computes hourly consumption from the aggregate and shows the latest imbalance status', async () => {
-    const panels = dashboards[0].json.panels as any[];
-    const hourly = panels.find((p) => p.id === 2).targets[0].rawSql as string;
+    const panels = dashboards[0].json.panels;
+    const hourly = panels.find((p) => p.id === 2)!.targets![0].rawSql;
     const rows = (await opened.db.query<{ value: number | null }>(substitute(hourly, ids))).rows;
     expect(rows.length).toBe(72);
     expect(rows.slice(1).every((r) => r.value === 1)).toBe(true);
-    const table = panels.find((p) => p.type === 'table').targets[0].rawSql as string;
+    const table = panels.find((p) => p.type === 'table')!.targets![0].rawSql;
     const [row] = (await opened.db.query(substitute(table, ids))).rows;
     expect(row).toMatchObject({ building: 'Main St 1', resource: 'heat', status: 'high_loss', imbalance_pct: 15 });
   });

@@ -28,7 +28,30 @@ const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
 const SCALE_OUT_KEYS = ['DATABASE_READ_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_PASSWORD'];
 const KNOWN = new Set<string>(CONFIG_KEYS as readonly string[]);
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+type Labels = Record<string, string>;
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Labels; annotations?: Labels } };
+// The parts of the Kubernetes objects these tests read, by kind: a deliberately partial model of the API.
+interface K8sPort { name?: string; port?: number; containerPort?: number; targetPort?: number | string }
+interface K8sProbe { httpGet: { path: string; port: number | string } }
+interface K8sContainer {
+  name: string; image: string; args: string[]; command?: string[]; ports: K8sPort[]; resources: { requests: { cpu?: string } };
+  readinessProbe: K8sProbe; livenessProbe: K8sProbe; startupProbe: K8sProbe;
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+}
+interface PodTemplate { metadata: { labels: Labels; annotations: Labels }; spec: { containers: K8sContainer[]; initContainers?: K8sContainer[]; restartPolicy?: string } }
+interface Workload { spec: { replicas: number; selector: { matchLabels: Labels }; template: PodTemplate; serviceName: string } }
+interface Kinds {
+  Deployment: Workload;
+  StatefulSet: Workload;
+  Job: { spec: { template: PodTemplate } };
+  Service: { spec: { selector: Labels; ports: K8sPort[]; clusterIP?: string } };
+  ConfigMap: { data: Labels };
+  HorizontalPodAutoscaler: { spec: { scaleTargetRef: unknown; minReplicas: number; maxReplicas: number; metrics: { resource: { name: string } }[] } };
+  PodDisruptionBudget: { spec: { maxUnavailable: number; selector: { matchLabels: Labels } } };
+}
+/** A document of one of the kinds above (distributes over a union of kinds, so `kind` narrows it). */
+type Of<K extends keyof Kinds> = K extends keyof Kinds ? Doc & { kind: K; file: string } & Kinds[K] : never;
 
 const kustomization = parse(read('kustomization.yaml'));
 const docs: (Doc & { file: string })[] = (kustomization.resources as string[]).flatMap((file) =>
@@ -37,11 +60,12 @@ const docs: (Doc & { file: string })[] = (kustomization.resources as string[]).f
     return { ...(d.toJS() as Doc), file };
   }),
 );
-const find = (kind: string, name: string): Doc => {
+const find = <K extends keyof Kinds>(kind: K, name: string): Of<K> => {
   const d = docs.find((x) => x.kind === kind && x.metadata.name === name);
   if (!d) throw new Error(`no ${kind} ${name} in deploy/k8s`);
-  return d;
+  return d as Of<K>; // its kind was checked; its shape is the manifest's, checked by the tests that read it
 };
+const ofKind = <K extends keyof Kinds>(...kinds: K[]): Of<K>[] => docs.filter((d) => (kinds as string[]).includes(d.kind)) as Of<K>[];
 const parseEnvFile = (f: string) =>
   Object.fromEntries(
     read(f)
@@ -58,10 +82,10 @@ const secretData = (name: string): Record<string, string> => {
 
 const deployment = find('Deployment', 'amr-headend');
 const job = find('Job', 'amr-headend-migrate');
-const podSpec = (w: Doc) => w.spec.template.spec;
+const podSpec = (w: Of<'Deployment' | 'StatefulSet' | 'Job'>) => w.spec.template.spec;
 const headendContainer = podSpec(deployment).containers[0];
 /** The environment a head-end container gets: envFrom ConfigMaps and Secrets, then env. */
-function containerEnv(c: any): Record<string, string> {
+function containerEnv(c: K8sContainer): Record<string, string> {
   const env: Record<string, string> = {};
   for (const src of c.envFrom ?? []) {
     if (src.configMapRef) Object.assign(env, find('ConfigMap', src.configMapRef.name).data);
@@ -118,18 +142,18 @@ describe('deploy/k8s manifests', () => {
     expect(headendContainer.resources.requests.cpu).toBeTruthy(); // Utilization needs a CPU request
     expect(find('PodDisruptionBudget', 'amr-headend').spec.maxUnavailable).toBe(1);
     // Pool size × max replicas stays below the primary's max_connections (minus the migrate Job and admin).
-    const args: string[] = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].args;
+    const args = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].args;
     const maxConn = Number(args.find((a) => a.startsWith('max_connections='))!.split('=')[1]);
     expect(cfg.DB_POOL_MAX * hpa.spec.maxReplicas + 5).toBeLessThanOrEqual(maxConn);
   });
 
   it('uses one HTTP port for the container, the Service, the probes and the metrics annotation', () => {
-    const http = headendContainer.ports.find((p: any) => p.name === 'http');
+    const http = headendContainer.ports.find((p) => p.name === 'http')!;
     expect(http.containerPort).toBe(cfg.HTTP_PORT);
     const svc = find('Service', 'amr-headend');
     const target = svc.spec.ports[0].targetPort;
     expect(target === 'http' || target === cfg.HTTP_PORT).toBe(true);
-    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
       const p = headendContainer[probe].httpGet;
       expect(p.path, probe).toBe('/health');
       expect([http.name, http.containerPort], probe).toContain(p.port);
@@ -140,14 +164,14 @@ describe('deploy/k8s manifests', () => {
   it('points MQTT_URL at the EMQX Service, whose port reaches EMQX 1883, with a share group and ACL for the head-end user', () => {
     const u = new URL(cfg.MQTT_URL!);
     const svc = find('Service', u.hostname);
-    const port = svc.spec.ports.find((p: any) => p.port === Number(u.port));
+    const port = svc.spec.ports.find((p) => p.port === Number(u.port))!;
     expect(port, `${u.hostname} has port ${u.port}`).toBeDefined();
     const emqx = find('StatefulSet', 'emqx');
     expect(emqx.spec.replicas).toBe(3);
     expect(svc.spec.selector).toEqual(emqx.spec.selector.matchLabels);
-    const cport = podSpec(emqx).containers[0].ports.find((p: any) => p.name === port.targetPort || p.containerPort === port.targetPort);
+    const cport = podSpec(emqx).containers[0].ports.find((p) => p.name === port.targetPort || p.containerPort === port.targetPort)!;
     expect(cport.containerPort).toBe(1883);
-    const all = podSpec(emqx).containers[0].ports.map((p: any) => p.containerPort);
+    const all = podSpec(emqx).containers[0].ports.map((p) => p.containerPort);
     expect(all).toEqual(expect.arrayContaining([1883, 8883, 18083]));
     expect(find('Service', emqx.spec.serviceName).spec.clusterIP).toBe('None');
     expect(cfg.MQTT_SHARE_GROUP).toBeTruthy();
@@ -163,9 +187,9 @@ describe('deploy/k8s manifests', () => {
     const headless = find('Service', redis.spec.serviceName);
     const pods = Array.from({ length: redis.spec.replicas }, (_, i) => `redis-${i}.${headless.metadata.name}`);
     expect(target.sentinels.map((s) => s.host).sort()).toEqual(pods);
-    const sentinelPort = headless.spec.ports.find((p: any) => p.name === 'sentinel').port;
+    const sentinelPort = headless.spec.ports.find((p) => p.name === 'sentinel')!.port;
     for (const s of target.sentinels) expect(s.port).toBe(sentinelPort);
-    expect(podSpec(redis).containers.map((c: any) => c.name).sort()).toEqual(['redis', 'sentinel']);
+    expect(podSpec(redis).containers.map((c) => c.name).sort()).toEqual(['redis', 'sentinel']);
     const script = find('ConfigMap', 'redis-scripts').data['init.sh'];
     expect(script).toContain(`sentinel monitor ${target.name} `);
     expect(script).toContain(`get-master-addr-by-name ${target.name}`);
@@ -182,7 +206,7 @@ describe('deploy/k8s manifests', () => {
     expect(decodeURIComponent(primary.password)).toBe(infra.POSTGRES_PASSWORD);
     expect(decodeURIComponent(replica.password)).toBe(infra.POSTGRES_PASSWORD);
     const penv = podSpec(find('StatefulSet', 'timescaledb-primary')).containers[0].env;
-    const val = (n: string) => penv.find((e: any) => e.name === n)?.value;
+    const val = (n: string) => penv!.find((e) => e.name === n)?.value;
     expect(primary.username).toBe(val('POSTGRES_USER'));
     expect(primary.pathname).toBe(`/${val('POSTGRES_DB')}`);
     const scripts = find('ConfigMap', 'timescaledb-scripts').data;
@@ -200,16 +224,16 @@ describe('deploy/k8s manifests', () => {
   });
 
   it('matches every selector to pod labels, and every referenced ConfigMap/Secret/Service exists', () => {
-    const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'Job'].includes(d.kind));
-    const podLabels = workloads.map((w) => w.spec.template.metadata.labels as Record<string, string>);
+    const workloads = ofKind('Deployment', 'StatefulSet', 'Job');
+    const podLabels = workloads.map((w) => w.spec.template.metadata.labels);
     const selects = (sel: Record<string, string>) => podLabels.some((l) => Object.entries(sel).every(([k, v]) => l[k] === v));
     for (const w of workloads.filter((w) => w.kind !== 'Job')) {
       const sel = w.spec.selector.matchLabels;
       expect(Object.entries(sel).every(([k, v]) => w.spec.template.metadata.labels[k] === v), `${w.kind} ${w.metadata.name}`).toBe(true);
       if (w.kind === 'StatefulSet') expect(docs.some((d) => d.kind === 'Service' && d.metadata.name === w.spec.serviceName), w.metadata.name).toBe(true);
     }
-    for (const d of docs.filter((d) => d.kind === 'Service')) expect(selects(d.spec.selector), `Service ${d.metadata.name}`).toBe(true);
-    for (const d of docs.filter((d) => d.kind === 'PodDisruptionBudget')) expect(selects(d.spec.selector.matchLabels), `PDB ${d.metadata.name}`).toBe(true);
+    for (const d of ofKind('Service')) expect(selects(d.spec.selector), `Service ${d.metadata.name}`).toBe(true);
+    for (const d of ofKind('PodDisruptionBudget')) expect(selects(d.spec.selector.matchLabels), `PDB ${d.metadata.name}`).toBe(true);
     const secrets = new Set((kustomization.secretGenerator as { name: string }[]).map((g) => g.name));
     const configMaps = new Set(docs.filter((d) => d.kind === 'ConfigMap').map((d) => d.metadata.name));
     const text = JSON.stringify(workloads);
@@ -227,7 +251,7 @@ describe('deploy/k8s manifests', () => {
     for (const c of [...podSpec(find('StatefulSet', 'timescaledb-primary')).containers, ...podSpec(find('StatefulSet', 'timescaledb-replica')).containers]) {
       expect(c.image).toBe(s.timescaledb.image);
     }
-    for (const c of [...podSpec(find('StatefulSet', 'redis')).containers, ...podSpec(find('StatefulSet', 'redis')).initContainers]) expect(c.image).toBe(s.redis.image);
+    for (const c of [...podSpec(find('StatefulSet', 'redis')).containers, ...podSpec(find('StatefulSet', 'redis')).initContainers!]) expect(c.image).toBe(s.redis.image);
   });
 
   it('documents in README.md every env var the head-end gets', () => {
@@ -247,13 +271,13 @@ describe.skipIf(!haveKubectl)('kubectl kustomize deploy/k8s', () => {
       for (const g of kustomization.secretGenerator as { envs: string[] }[]) for (const e of g.envs) copyFileSync(join(tmp, `${e}.example`), join(tmp, e));
       const out = spawnSync('kubectl', ['kustomize', tmp], { encoding: 'utf8' });
       expect(out.status, out.stderr).toBe(0);
-      const rendered = parseAllDocuments(out.stdout).map((d) => d.toJS() as Doc);
+      const rendered = parseAllDocuments(out.stdout).map((d) => d.toJS() as Doc & { file?: string });
       expect(rendered.length).toBe(docs.length + (kustomization.secretGenerator as unknown[]).length);
       const secretNames = new Set(rendered.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name));
       const refs = [...JSON.stringify(rendered).matchAll(/"secret(?:Key)?Ref":\{"name":"([^"]+)"/g)].map((m) => m[1]);
       expect(refs.length).toBeGreaterThan(0);
       for (const r of refs) expect(secretNames, r).toContain(r);
-      const dep = rendered.find((d) => d.kind === 'Deployment')!;
+      const dep = rendered.find((d): d is Of<'Deployment'> => d.kind === 'Deployment')!;
       expect(dep.spec.template.spec.containers[0].image).toBe('amr-headend:latest');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -281,7 +305,7 @@ describe.skipIf(!canRunPg)('timescaledb.yaml replication scripts on real Postgre
     const bin = (b: string) => `${pgBin}/${b}`;
     const ports = [await freePort(), await freePort()];
     const started: string[] = [];
-    const scripts = find('ConfigMap', 'timescaledb-scripts').data as Record<string, string>;
+    const scripts = find('ConfigMap', 'timescaledb-scripts').data;
     const replicationPassword = `r'p"w $x`; // quotes and a dollar: the scripts must pass it through intact
     try {
       writeFileSync(join(work, 'pw'), 'dbpw\n');
@@ -346,8 +370,8 @@ describe.skipIf(!haveRedis)('redis-sentinel.yaml init script on real Redis proce
     const start = async (args: string[], port: number) => {
       const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const out: string[] = [];
-      p.stdout!.on('data', (d) => out.push(String(d)));
-      p.stderr!.on('data', (d) => out.push(String(d)));
+      p.stdout.on('data', (d) => out.push(String(d)));
+      p.stderr.on('data', (d) => out.push(String(d)));
       procs.push(p);
       for (;;) {
         if (p.exitCode !== null) throw new Error(`redis-server ${args.join(' ')} exited: ${out.join('')}`);
@@ -356,7 +380,7 @@ describe.skipIf(!haveRedis)('redis-sentinel.yaml init script on real Redis proce
       }
     };
     try {
-      const script = find('ConfigMap', 'redis-scripts').data['init.sh'] as string;
+      const script = find('ConfigMap', 'redis-scripts').data['init.sh'];
       const conf: Record<string, Record<string, string>> = {};
       for (const pod of ['redis-0', 'redis-1']) {
         const d = join(work, pod);

@@ -137,8 +137,14 @@ describe('libmbus (node-mbus) reads every simulated meter over TCP', () => {
   });
   afterAll(async () => seg?.close());
 
-  const getData = (master: any, addr: number | string) =>
-    new Promise<any>((res, rej) => master.getData(addr, { pingFirst: false }, (err: Error | null, data: any) => (err ? rej(err) : res(data))));
+  /** libmbus's answer for one slave, as node-mbus hands it over (the parts this test compares). */
+  interface LibmbusData {
+    SlaveInformation: { Id: number | string; Manufacturer: string };
+    DataRecord: { StorageNumber: number; Unit: string; Value: number | string }[];
+  }
+  interface NodeMbusMaster { getData(addr: number | string, opts: { pingFirst: boolean }, cb: (err: Error | null, data: LibmbusData) => void): void }
+  const getData = (master: NodeMbusMaster, addr: number | string) =>
+    new Promise<LibmbusData>((res, rej) => master.getData(addr, { pingFirst: false }, (err, data) => (err ? rej(err) : res(data))));
 
   it('libmbus and our decoder agree on every record', async () => {
     if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');

@@ -136,7 +136,7 @@ describe('database unreachable for 30 s', () => {
     const rawLoop = (async () => {
       while (publishing) {
         const items = [1, 2].map((a) => ({ seq: ++rawSeq, address: String(a), value: rawSeq, time: new Date(Date.parse('2026-09-01T00:00:00Z') + rawSeq * 60_000).toISOString() }));
-        sent.push(raw!.publishAsync(topics.readings(rawFx.gatewayId), JSON.stringify(readings(rawFx.gatewayId, items)), { qos: 1 }));
+        sent.push(raw.publishAsync(topics.readings(rawFx.gatewayId), JSON.stringify(readings(rawFx.gatewayId, items)), { qos: 1 }));
         await sleep(150);
       }
     })();

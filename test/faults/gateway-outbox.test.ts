@@ -66,8 +66,8 @@ describe('gateway outbox faults', () => {
     const child = spawn(process.execPath, [gatewayBin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AMR_LOG_LEVEL: 'info' } });
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
 
     const logged = async () => (await countsOf(he.db, gatewayId)).logged;
     await until(async () => (await logged()).length >= SEEDED + 4, 'the backlog and fresh polls ingested');

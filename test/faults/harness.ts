@@ -184,7 +184,7 @@ export async function spawnHeadend(env: Record<string, string>, all: ChildProces
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let ready: ((v: { mqttPort: number; http: string }) => void) | null = null;
   const running = new Promise<{ mqttPort: number; http: string }>((r) => (ready = r));
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
@@ -199,7 +199,7 @@ export async function spawnHeadend(env: Record<string, string>, all: ChildProces
       }
     }
   });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const started = await Promise.race([
     running,
     exited.then((x) => {

@@ -63,7 +63,7 @@ export class BusWorker {
           await this.ensureOpen();
           resolve(await fn(this.driver));
         } catch (e) {
-          reject(e as Error);
+          reject(e);
         }
       };
       this.queue.push({ key: `exclusive:${Date.now()}:${Math.random()}`, run, resolve: () => reject(new Error('bus closed')) });
@@ -123,7 +123,7 @@ export class BusWorker {
         if (e instanceof TimeoutError) seen.add('timeout');
         else if (e instanceof ChecksumError) seen.add('crc_error');
         else if (e instanceof CollisionError) seen.add('collision');
-        else if (!(e instanceof Error) || /not open|closed|EPIPE|ECONNRESET|EBADF/i.test(String((e as Error).message))) {
+        else if (!(e instanceof Error) || /not open|closed|EPIPE|ECONNRESET|EBADF/i.test(String(e.message))) {
           // Connection-level trouble: reopen before the next attempt.
           this.opened = false;
           await this.driver.close().catch(() => undefined);

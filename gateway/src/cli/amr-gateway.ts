@@ -126,7 +126,7 @@ async function cmdScan(o: AdhocOptions & { mode?: string; from?: string; to?: st
   await driver.open();
   try {
     const mode = bus.protocol === 'modbus' ? 'ids' : ((o.mode ?? 'primary') as 'primary' | 'secondary');
-    const hits = await driver.scan!({ mode, from: o.from ? Number(o.from) : undefined, to: o.to ? Number(o.to) : undefined }, (msg) => process.stderr.write(`${msg}\n`));
+    const hits = await driver.scan({ mode, from: o.from ? Number(o.from) : undefined, to: o.to ? Number(o.to) : undefined }, (msg) => process.stderr.write(`${msg}\n`));
     process.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
   } finally {
     await driver.close();

@@ -72,7 +72,8 @@ function toRecord(r: LibRecord): MbusRecord | null {
   const unitText = String(r.Unit ?? '');
   let quantity = unitText.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'unknown';
   let unit = '';
-  let value: number | string | null = typeof r.Value === 'number' ? r.Value : r.Value === undefined || r.Value === '' ? null : String(r.Value);
+  // libmbus gives a number or text (dates, fabrication numbers); anything else is no value we could store.
+  let value: number | string | null = typeof r.Value === 'number' ? r.Value : typeof r.Value === 'string' && r.Value !== '' ? r.Value : null;
   for (const [re, q, u] of UNITS) {
     const m = re.exec(unitText);
     if (!m) continue;

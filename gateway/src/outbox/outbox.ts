@@ -57,7 +57,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (readings.length === 0) return [];
     const out: MeterReading[] = [];
     this.journal.append(readings, (r, seq) => {
-      const full = { ...r, seq } as MeterReading;
+      const full = { ...r, seq };
       out.push(full);
       return Buffer.from(JSON.stringify(full));
     });

@@ -73,7 +73,7 @@ export function applyMbusProfile(telegrams: MbusTelegram[], opts: ApplyOptions):
     if (factor === undefined) continue; // unit we cannot convert: leave it to the generic form
     used.add(r);
     const v = typeof r.value === 'number' ? Number((r.value * factor).toPrecision(15)) : null;
-    values.push({ quantity: f.name, value: v, unit: unit!, quality: recordQuality(r) });
+    values.push({ quantity: f.name, value: v, unit, quality: recordQuality(r) });
   }
 
   let meterTime: string | undefined;

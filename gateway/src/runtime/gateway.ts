@@ -125,7 +125,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         get_config: async () => redact(this.opts.config),
         set_config: async (args) => this.setConfig(args.config),
         scan_bus: async (args) =>
-          this.scanBus(String(args.bus ?? ''), (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary', typeof args.from === 'number' ? args.from : undefined, typeof args.to === 'number' ? args.to : undefined),
+          this.scanBus(typeof args.bus === 'string' ? args.bus : '', (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary', typeof args.from === 'number' ? args.from : undefined, typeof args.to === 'number' ? args.to : undefined),
         restart: async () => {
           setTimeout(() => this.opts.onRestartRequested?.('remote restart command'), 200);
           return { restarting: true };
@@ -308,7 +308,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
 /** Config as returned by get_config: secrets replaced. */
 export function redact(cfg: GatewayConfig): unknown {
-  const c = structuredClone(cfg) as GatewayConfig;
+  const c = structuredClone(cfg);
   if (c.mqtt.password !== undefined) c.mqtt.password = '***';
   return c;
 }

@@ -14,7 +14,7 @@ export const PASSWORD_MAX = 256;
 let common: Set<string> | null = null;
 /** Built on first use: the list is large and most processes never set a password. */
 function commonPasswords(): Set<string> {
-  common ??= new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
   return common;
 }
 

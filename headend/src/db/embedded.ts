@@ -117,7 +117,7 @@ function listenError(host: string, port: number, e: NodeJS.ErrnoException): Erro
 function assertPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createTcpServer();
-    probe.once('error', (e) => reject(listenError(host, port, e as NodeJS.ErrnoException)));
+    probe.once('error', (e) => reject(listenError(host, port, e)));
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }

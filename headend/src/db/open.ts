@@ -43,8 +43,8 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const db = createPgDb({
     connectionString: url,
     max: embedded ? 1 : opts.poolMax,
-    onIdleError: (e) => log(`database ${redactUrl(url!)} connection error: ${e.message}`),
-    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url!)}: ${r}`),
+    onIdleError: (e) => log(`database ${redactUrl(url)} connection error: ${e.message}`),
+    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}`),
   });
   await waitForDb(db, url, log, { signal: opts.signal });
   if (!embedded) {

@@ -64,7 +64,7 @@ const HEADER = ['address', 'premise', 'account', 'serial', 'resource', 'quantity
 // Text cells pass through safeCell: an address or label typed as =HYPERLINK(…) must not run as a formula.
 const cells = (r: ListedReading) => [r.address, r.premise ?? '', r.account ?? '', r.serial, r.resource, r.quantity, r.time.toISOString(), r.value, r.unit, r.source, r.version].map(safeCell);
 
-function csvCell(v: unknown): string {
+function csvCell(v: string | number | null | undefined): string {
   const s = v === null || v === undefined ? '' : String(v);
   return /[";\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

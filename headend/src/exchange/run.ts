@@ -166,6 +166,7 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   return run;
 }
 
-export function toRun(r: any): ExchangeRun {
+/** An exchange_runs row as the drivers return it: bigint ids may arrive as text. */
+export function toRun(r: Omit<ExchangeRun, 'id' | 'config_id'> & { id: number | string; config_id: number | string }): ExchangeRun {
   return { ...r, id: Number(r.id), config_id: Number(r.config_id) };
 }

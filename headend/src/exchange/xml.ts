@@ -37,10 +37,12 @@ export function readingsXml(h: XmlHeader, rows: ListedReading[]): string {
       })),
     },
   };
-  return builder.build(doc) as string;
+  return builder.build(doc);
 }
 
 export class XmlFileError extends Error {}
+
+const isElement = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * `<reading>` elements → import rows. Row numbers are the reading's position (1-based) in the file,
@@ -50,16 +52,17 @@ export class XmlFileError extends Error {}
  */
 export function xmlToRows(xml: string): { columns: string[]; rows: SourceRow[] } {
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name) => name === 'reading' });
-  let doc: any;
+  let doc: unknown;
   try {
     doc = parser.parse(xml, true);
   } catch (e) {
     throw new XmlFileError(`not well-formed XML: ${(e as Error).message}`);
   }
-  const root = doc?.readings;
-  if (!root || typeof root !== 'object') throw new XmlFileError('root element <readings> is missing');
-  if (root.format_version !== XML_FORMAT_VERSION) throw new XmlFileError(`<readings format_version="${String(root.format_version ?? '')}">: expected "${XML_FORMAT_VERSION}"`);
-  const readings: Record<string, string>[] = root.reading ?? [];
+  const root = isElement(doc) ? doc.readings : undefined;
+  if (!isElement(root)) throw new XmlFileError('root element <readings> is missing');
+  if (root.format_version !== XML_FORMAT_VERSION) throw new XmlFileError(`<readings format_version="${typeof root.format_version === 'string' ? root.format_version : ''}">: expected "${XML_FORMAT_VERSION}"`);
+  // Attribute values stay text (parseAttributeValue: false); an element without attributes parses as '' and has none.
+  const readings: Record<string, string | undefined>[] = (Array.isArray(root.reading) ? (root.reading as unknown[]) : []).map((r) => (isElement(r) ? (r as Record<string, string>) : {}));
   const rows: SourceRow[] = readings.map((r, i) => ({
     row: i + 1,
     values: {

@@ -15,7 +15,7 @@ import snakecaseKeys from 'snakecase-keys';
 import { z } from 'zod';
 
 const PLAIN = {}.constructor;
-const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && (v as object).constructor === PLAIN;
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && v.constructor === PLAIN;
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 const keeps = (keep: string[] | undefined) => {
   const names = new Set((keep ?? []).flatMap((k) => [k, camel(k), k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));

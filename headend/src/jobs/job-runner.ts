@@ -56,8 +56,8 @@ export class JobRunner {
   define<S extends z.ZodType>(def: JobDefinition<S>): void {
     if (!NAME.test(def.name)) throw new Error(`job name "${def.name}": use letters, digits, '.', '-', '_'`);
     if (this.defs.has(def.name)) throw new Error(`job "${def.name}" is already defined`);
-    this.defs.set(def.name, def as unknown as JobDefinition);
-    const worker = new Worker(def.name, (job: Job) => this.run(def as unknown as JobDefinition, job), {
+    this.defs.set(def.name, def);
+    const worker = new Worker(def.name, (job: Job) => this.run(def, job), {
       connection: this.connection,
       prefix: this.opts.prefix,
       concurrency: def.concurrency ?? 1,

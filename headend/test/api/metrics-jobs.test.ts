@@ -49,7 +49,7 @@ describe('/jobs', () => {
     try {
       const list = await h.call('GET', '/jobs', h.adminToken);
       expect(list.body.redis_connected).toBe(true);
-      expect(list.body.jobs.map((j: any) => j.name)).toEqual(expect.arrayContaining(['test.metrics', 'test.runnow']));
+      expect(list.body.jobs.map((j: { name: string }) => j.name)).toEqual(expect.arrayContaining(['test.metrics', 'test.runnow']));
       expect((await h.call('POST', '/jobs/test.runnow/run', h.adminToken, { n: 'x' })).status).toBe(400);
       expect((await h.call('POST', '/jobs/nope/run', h.adminToken, {})).status).toBe(404);
       const r = await h.call('POST', '/jobs/test.runnow/run', h.adminToken, { n: 7 });

@@ -39,7 +39,7 @@ describe('readings by resolution', () => {
     const hour = await h.call('GET', `/meters/${meter}/readings?${range}&resolution=hour`, h.adminToken);
     expect(hour.body.buckets).toHaveLength(72);
     const day = await h.call('GET', `/meters/${meter}/readings?${range}&resolution=day`, h.adminToken);
-    expect(day.body.buckets.map((b: any) => [b.bucket.slice(0, 10), b.samples])).toEqual([['2025-01-01', 24], ['2025-01-02', 24], ['2025-01-03', 24]]);
+    expect(day.body.buckets.map((b: { bucket: string; samples: number }) => [b.bucket.slice(0, 10), b.samples])).toEqual([['2025-01-01', 24], ['2025-01-02', 24], ['2025-01-03', 24]]);
     expect(day.body.buckets[2].last_value).toBeCloseTo(100 + 71 * 0.01, 9);
     const month = await h.call('GET', `/meters/${meter}/readings?${range}&resolution=month`, h.adminToken);
     expect(month.body.buckets).toHaveLength(1);
@@ -72,9 +72,9 @@ describe('manual entry and corrections', () => {
     expect(c.body.previous.version).toBe(1);
     expect(c.body.current).toMatchObject({ version: 2, value: 105.4, reason: 'digits swapped on entry', created_by: 'admin' });
     const cur = await h.call('GET', `/meters/${meter}/readings?from=2025-01-10T00:00:00Z&to=2025-01-11T00:00:00Z`, h.adminToken);
-    expect(cur.body.raw.map((r: any) => [r.version, r.value])).toEqual([[2, 105.4]]);
+    expect(cur.body.raw.map((r: { version: number; value: number }) => [r.version, r.value])).toEqual([[2, 105.4]]);
     const all = await h.call('GET', `/meters/${meter}/readings?from=2025-01-10T00:00:00Z&to=2025-01-11T00:00:00Z&versions=all`, h.adminToken);
-    expect(all.body.raw.map((r: any) => [r.version, r.value])).toEqual([[1, 104.5], [2, 105.4]]);
+    expect(all.body.raw.map((r: { version: number; value: number }) => [r.version, r.value])).toEqual([[1, 104.5], [2, 105.4]]);
     const audit = (await h.opened.db.query("SELECT before, after, reason FROM audit_log WHERE entity = 'reading' AND action = 'correct'")).rows;
     expect(audit).toHaveLength(1);
     expect(audit[0].before.value).toBe(104.5);
@@ -158,10 +158,10 @@ describe('gateways, bindings, quarantine, dead letters', () => {
     const b2 = await h.call('POST', '/gateways/gw-a1/bindings', h.adminToken, { bus: 'mbus0', address: '5', meter_id: m2 });
     expect(b2.status).toBe(201);
     const cur = await h.call('GET', '/gateways/gw-a1/bindings', h.adminToken);
-    expect(cur.body.map((b: any) => b.meter_id)).toEqual([m2]);
+    expect(cur.body.map((b: { meter_id: number }) => b.meter_id)).toEqual([m2]);
     const all = await h.call('GET', '/gateways/gw-a1/bindings?all=true', h.adminToken);
     expect(all.body).toHaveLength(2);
-    expect(all.body.find((b: any) => b.meter_id === meter).valid_to).not.toBeNull();
+    expect(all.body.find((b: { meter_id: number }) => b.meter_id === meter).valid_to).not.toBeNull();
   });
 
   it('lists quarantine and resolves an item once; lists dead letters', async () => {

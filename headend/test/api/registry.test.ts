@@ -33,7 +33,7 @@ describe('registry CRUD', () => {
     const apt = await h.call('GET', `/meters/${meter1}`, h.adminToken);
     expect(apt.body).toMatchObject({ building_id: bA, premise_id: flat1, register_digits: 5 });
     const p = await h.call('GET', `/premises?building_id=${bA}`, h.adminToken);
-    expect(p.body.map((x: any) => [x.number, x.area_m2])).toEqual([['1', 45.5], ['2', 60]]);
+    expect(p.body.map((x: { number: string; area_m2: number }) => [x.number, x.area_m2])).toEqual([['1', 45.5], ['2', 60]]);
   });
 
   it('updates and deactivates an account (never deletes)', async () => {
@@ -92,7 +92,7 @@ describe('registry CRUD', () => {
   it('bad input names the field', async () => {
     const r = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', premise_id: flat1, resource: 'steam', serial_number: '' });
     expect(r.status).toBe(400);
-    const paths = r.body.details.map((d: any) => d.path);
+    const paths = r.body.details.map((d: { path: string }) => d.path);
     expect(paths).toContain('body.resource');
     expect(paths).toContain('body.serial_number');
     const missing = await h.call('POST', '/meters', h.adminToken, { placement: 'apartment', resource: 'gas', serial_number: 'G-1' });
@@ -111,7 +111,7 @@ describe('access control', () => {
   it('an engineer without a grant on building B cannot see B or its meters', async () => {
     const eng = await h.userToken('engineer', { buildingIds: [bA] });
     const list = await h.call('GET', '/buildings', eng);
-    expect(list.body.map((b: any) => b.id)).toEqual([bA]);
+    expect(list.body.map((b: { id: number }) => b.id)).toEqual([bA]);
     expect((await h.call('GET', `/buildings/${bB}`, eng)).status).toBe(404);
     expect((await h.call('GET', `/meters/${odpu}`, eng)).status).toBe(404);
     expect((await h.call('GET', `/meters?building_id=${bB}`, eng)).body).toEqual([]);
@@ -125,7 +125,7 @@ describe('access control', () => {
   it('a resident sees only the meters of their premises', async () => {
     const res = await h.userToken('resident', { accountIds: [acc1] });
     const mine = await h.call('GET', '/meters', res);
-    expect(mine.body.map((m: any) => m.id)).toEqual([meter1]);
+    expect(mine.body.map((m: { id: number }) => m.id)).toEqual([meter1]);
     expect((await h.call('GET', `/meters/${meter2}`, res)).status).toBe(404);
     expect((await h.call('GET', `/meters/${meter2}/readings?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z`, res)).status).toBe(404);
     expect((await h.call('GET', `/meters/${meter1}/readings?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z`, res)).status).toBe(200);
@@ -171,9 +171,9 @@ describe('audit', () => {
     const mine = await h.call('GET', '/audit?entity=meter', eng);
     expect(mine.status).toBe(200);
     expect(mine.body.length).toBeGreaterThan(0);
-    expect(mine.body.every((e: any) => e.building_id === bB)).toBe(true);
+    expect(mine.body.every((e: { building_id: number }) => e.building_id === bB)).toBe(true);
     const all = await h.call('GET', '/audit?entity=meter', h.adminToken);
-    expect(all.body.some((e: any) => e.building_id === bA)).toBe(true);
+    expect(all.body.some((e: { building_id: number }) => e.building_id === bA)).toBe(true);
     const op = await h.userToken('operator', { buildingIds: [bA] });
     expect((await h.call('GET', '/audit', op)).status).toBe(403);
   });

@@ -14,8 +14,8 @@ let org = 0;
 let b = 0;
 let flats = 0;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
-  return (await h.opened.db.query(sql, params)).rows[0] as T;
+async function one<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+  return (await h.opened.db.query<T>(sql, params)).rows[0];
 }
 /** A flat with an account and a cold-water meter in the Moscow building. */
 async function flatWithMeter(): Promise<{ premise: number; meter: number }> {
@@ -77,7 +77,7 @@ describe('undo of the last replacement', () => {
     expect((await h.call('GET', `/meters/${neu}`, h.adminToken)).body).toMatchObject({ status: 'removed', installed_on: null, decommissioned_on: null });
     // Readings are never deleted: version 1 (110) stays, version 2 is the NULL withdrawal naming who and why.
     const all = await h.call('GET', `/meters/${meter}/readings?from=2025-01-15T09:00:00Z&to=2025-01-15T09:00:01Z&versions=all`, h.adminToken);
-    expect(all.body.raw.map((x: any) => [x.version, x.value])).toEqual([[1, 110], [2, null]]);
+    expect(all.body.raw.map((x: { version: number; value: number | null }) => [x.version, x.value])).toEqual([[1, 110], [2, null]]);
     expect(all.body.raw[1].reason).toBe(`replacement ${rep} undone by admin: wrong flat`);
     expect((await currentAt(neu, '2025-01-15T09:00:00Z')).value).toBeNull();
     // Audited: the undo, both withdrawals, the old meter restored, the new one removed.
@@ -314,13 +314,13 @@ describe('removal and installation readings change only through the replacement'
     const ok = await h.call('PATCH', `/replacements/${rep}`, h.adminToken, { removal_reading: 308, reason: 'typo on the work order' });
     expect(ok.status).toBe(200);
     expect(ok.body.replacement).toMatchObject({ id: rep, version: 2, removal_reading: 308, installation_reading: 2 });
-    expect(ok.body.versions.map((v: any) => [v.version, v.removal_reading, v.installation_reading, v.changed_by, v.reason])).toEqual([
+    expect(ok.body.versions.map((v: { version: number; removal_reading: number | null; installation_reading: number | null; changed_by: string; reason: string | null }) => [v.version, v.removal_reading, v.installation_reading, v.changed_by, v.reason])).toEqual([
       [1, 310, 2, 'admin', null], [2, 308, 2, 'admin', 'typo on the work order'],
     ]);
     const cur = await currentAt(meter, at);
     expect(cur).toMatchObject({ value: 308, version: 2, created_by: 'admin' });
     expect(cur.reason).toBe(`removal reading, correction of replacement ${rep} by admin: typo on the work order`);
-    expect((await one(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'correct' AND entity = 'meter_replacement' AND entity_id = $1 AND reason = 'typo on the work order'`, [String(rep)])).n).toBe(1);
+    expect((await one<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'correct' AND entity = 'meter_replacement' AND entity_id = $1 AND reason = 'typo on the work order'`, [String(rep)])).n).toBe(1);
 
     // Billing: (removal − last of old) + (current − installation of new) = (308 − 300) + (7 − 2) = 13 m³ × 50 ₽ = 650 ₽.
     expect((await januaryLines()).filter(([m]) => m === neu)).toEqual([[neu, 'measured', 13, 65000]]);
@@ -339,6 +339,6 @@ describe("the replacement's readings pass the readings core's rules", () => {
     expect(r.status).toBe(400);
     expect(r.body.details[0]).toMatchObject({ path: 'body.installation_reading', message: expect.stringContaining("does not fit the register's 5 digits") });
     expect((await h.call('GET', `/meters/${meter}`, h.adminToken)).body.status).toBe('active');
-    expect((await one(`SELECT count(*)::int AS n FROM meters WHERE serial_number = $1`, [`D5-${meter}`])).n).toBe(0);
+    expect((await one<{ n: number }>(`SELECT count(*)::int AS n FROM meters WHERE serial_number = $1`, [`D5-${meter}`])).n).toBe(0);
   });
 });

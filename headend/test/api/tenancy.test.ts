@@ -104,7 +104,7 @@ function idForPath(path: string, param: string, o: Org): string | number | undef
     [/^\/users\//, 'user'], [/^\/api-keys\//, 'apiKeyId'], [/^\/billing\/tariffs\//, 'tariff'], [/^\/billing\/norms\//, 'norm'],
   ];
   const hit = table.find(([re]) => re.test(path));
-  return hit ? (o[hit[1]] as string | number) : undefined;
+  return hit ? o[hit[1]] : undefined;
 }
 
 /** Body field ending in _id → that organisation's id of the kind. */
@@ -113,7 +113,7 @@ function idForField(field: string, o: Org): string | number | undefined {
     org_id: 'org', organisation_id: 'org', building_id: 'building', premise_id: 'premise', account_id: 'account', personal_account_id: 'account',
     meter_id: 'meter', old_meter_id: 'meter', new_meter_id: 'meter2', gateway_id: 'gateway', config_id: 'config', binding_id: 'binding', user_id: 'user',
   };
-  return map[field] ? (o[map[field]] as string | number) : undefined;
+  return map[field] ? o[map[field]] : undefined;
 }
 
 /** A value that passes the schema, so the call reaches the handler's scope check rather than stopping at validation. */
@@ -323,14 +323,14 @@ describe('the cases found by probing', () => {
   it('quarantine and dead letters: each organisation lists only its gateways\' items and resolves only those; unknown gateways are admin-only', async () => {
     await h.opened.db.query(`INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason) VALUES ('gw-nobody', 1, '{}', '{}', 'unknown_gateway')`);
     await h.opened.db.query(`INSERT INTO dead_letters (topic, gateway_id, payload, reason) VALUES ('amr/gw-nobody/readings', 'gw-nobody', 'x', 'bad')`);
-    const q = await h.call<any[]>('GET', '/quarantine?state=all', engineerA);
+    const q = await h.call<{ gateway_id: string }[]>('GET', '/quarantine?state=all', engineerA);
     expect(q.status).toBe(200);
     expect(q.body.map((x) => x.gateway_id)).toEqual([A.gateway]);
-    const filtered = await h.call<any[]>('GET', `/quarantine?gateway_id=${B.gateway}`, engineerA);
+    const filtered = await h.call<{ gateway_id: string }[]>('GET', `/quarantine?gateway_id=${B.gateway}`, engineerA);
     expect(filtered.body).toEqual([]);
-    const d = await h.call<any[]>('GET', '/dead-letters', engineerA);
+    const d = await h.call<{ gateway_id: string }[]>('GET', '/dead-letters', engineerA);
     expect(d.body.map((x) => x.gateway_id)).toEqual([A.gateway]);
-    const adminQ = await h.call<any[]>('GET', '/quarantine?state=all', h.adminToken);
+    const adminQ = await h.call<{ gateway_id: string }[]>('GET', '/quarantine?state=all', h.adminToken);
     expect(new Set(adminQ.body.map((x) => x.gateway_id))).toEqual(new Set([A.gateway, B.gateway, 'gw-nobody']));
     // Resolving B's item: the same 404 as an id that does not exist, and B's item stays open.
     const resolveB = await h.call('POST', `/quarantine/${B.quarantine}/resolve`, engineerA, { resolution: 'rejected: not ours' });
@@ -356,7 +356,7 @@ describe('the cases found by probing', () => {
     const ok = await h.call('POST', '/exchange/configs', billingA, { org_id: A.org, building_id: A.building, direction: 'import', folder: 'inbox', cron: '0 3 * * *', enabled: false });
     expect(ok.status).toBe(201);
     expect(ok.body.folder).toBe(join(root, `org-${A.org}`, 'inbox'));
-    const listed = await h.call<any[]>('GET', '/exchange/configs', billingA);
+    const listed = await h.call<{ org_id: number }[]>('GET', '/exchange/configs', billingA);
     expect(listed.body.every((c) => c.org_id === A.org)).toBe(true);
   });
 });

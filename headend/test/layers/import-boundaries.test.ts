@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const eslint = new ESLint({ cwd: root });
+// The layer rule reads imports only. The type-aware rules are left out: they need a file the TypeScript
+// project service knows on disk, and these probes are placed at paths that do not exist.
+const eslint = new ESLint({ cwd: root, overrideConfig: tseslint.configs.disableTypeChecked });
 const lint = async (path: string, code: string) => (await eslint.lintText(code, { filePath: `${root}${path}` }))[0].messages.map((m) => m.ruleId);
 
 describe('layers: domain modules never import from the HTTP layer', () => {

@@ -20,7 +20,7 @@ const prefix = `amrtest-clock-${process.pid}`;
 let he: Headend;
 let token = '';
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${he.httpUrl}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -29,10 +29,11 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
+/** The body of a successful call, as the type the test states. */
+async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
   const r = await call(method, path, body);
   if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status}: ${JSON.stringify(r.body)}`);
-  return r.body;
+  return r.body as T;
 }
 
 beforeAll(async () => {
@@ -42,7 +43,7 @@ beforeAll(async () => {
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), clock: fixedClock('2028-01-01T00:00:00+03:00') });
   await createUser(he.db, { username: 'admin', password: 'admin-password', role: 'admin' });
-  token = (await ok('POST', '/auth/login', { username: 'admin', password: 'admin-password' })).token;
+  token = (await ok<{ token: string }>('POST', '/auth/login', { username: 'admin', password: 'admin-password' })).token;
 }, 120_000);
 
 afterAll(async () => {
@@ -53,17 +54,17 @@ afterAll(async () => {
 describe('the injected clock', () => {
   let building = 0;
   const meter = async (serial: string, remote: boolean) =>
-    (await ok('POST', '/meters', { placement: 'building', building_id: building, resource: 'heat', make: 'X', serial_number: serial, remote_reading: remote })).id as number;
+    (await ok<{ id: number }>('POST', '/meters', { placement: 'building', building_id: building, resource: 'heat', make: 'X', serial_number: serial, remote_reading: remote })).id;
 
   it('API: rebinding an address without valid_from ends the old binding and starts the new one at the clock\'s instant', async () => {
-    const org = (await ok('POST', '/organisations', { name: 'УК Часы' })).id;
-    building = (await ok('POST', '/buildings', { org_id: org, address: 'ул. Новогодняя, 1', timezone: 'Europe/Moscow' })).id;
+    const org = (await ok<{ id: number }>('POST', '/organisations', { name: 'УК Часы' })).id;
+    building = (await ok<{ id: number }>('POST', '/buildings', { org_id: org, address: 'ул. Новогодняя, 1', timezone: 'Europe/Moscow' })).id;
     const [a, b] = [await meter('CLK-A', false), await meter('CLK-B', false)];
-    await ok('POST', '/gateways', { id: 'gw-clock', name: 'Часы', building_id: building });
-    const first = await ok('POST', '/gateways/gw-clock/bindings', { bus: 'mbus', address: '1', meter_id: a, valid_from: '2000-01-01T00:00:00Z' });
-    const second = await ok('POST', '/gateways/gw-clock/bindings', { bus: 'mbus', address: '1', meter_id: b });
+    await ok<unknown>('POST', '/gateways', { id: 'gw-clock', name: 'Часы', building_id: building });
+    const first = await ok<{ id: number; valid_from: string }>('POST', '/gateways/gw-clock/bindings', { bus: 'mbus', address: '1', meter_id: a, valid_from: '2000-01-01T00:00:00Z' });
+    const second = await ok<{ id: number; valid_from: string }>('POST', '/gateways/gw-clock/bindings', { bus: 'mbus', address: '1', meter_id: b });
     expect(new Date(second.valid_from).toISOString()).toBe(NOW);
-    const old = (await he.db.query('SELECT valid_to FROM bindings WHERE id = $1', [first.id])).rows[0];
+    const old = (await he.db.query<{ valid_to: Date | string }>('SELECT valid_to FROM bindings WHERE id = $1', [first.id])).rows[0];
     expect(new Date(old.valid_to).toISOString()).toBe(NOW);
   });
 

@@ -23,7 +23,7 @@ describe('MQTT contract v1', () => {
   });
 
   it('names the offending field of an invalid message', () => {
-    const bad = structuredClone(good) as any;
+    const bad = structuredClone(good);
     bad.readings[0].values[0].quantity = 'Energy!';
     const r = parsePayload(ReadingsMessage, JSON.stringify(bad));
     expect(r.ok).toBe(false);

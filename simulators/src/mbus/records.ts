@@ -87,7 +87,7 @@ export interface ElectricityReadout {
 
 export function electricityMeterRecords(r: ElectricityReadout): RecordSpec[] {
   const e = (v: number, extra: Partial<RecordSpec> = {}): RecordSpec =>
-    ({ quantity: 'energy', unit: 'Wh', exponent: 2, value: fix(Math.floor(v * 10) * 100), coding: 'bcd8', ...extra }) as RecordSpec;
+    ({ quantity: 'energy', unit: 'Wh', exponent: 2, value: fix(Math.floor(v * 10) * 100), coding: 'bcd8', ...extra });
   const recs: RecordSpec[] = [
     e(r.energyKwh),
     e(r.energyT1Kwh, { tariff: 1 }),

@@ -84,8 +84,8 @@ export async function startModbusBus(opts: ModbusBusOptions): Promise<ModbusBus>
   const respond = (unit: number, pdu: Buffer, send: (pdu: Buffer, corrupt: boolean) => void) => {
     stats.requests++;
     const slave = byUnit.get(unit);
-    if (!slave || slave.faults!.silent) return; // absent or dead: the master times out
-    send(answerPdu(slave, pdu, stats), !!slave.faults!.badChecksum);
+    if (!slave || slave.faults.silent) return; // absent or dead: the master times out
+    send(answerPdu(slave, pdu, stats), !!slave.faults.badChecksum);
   };
 
   const rtuSession = (): Session => {

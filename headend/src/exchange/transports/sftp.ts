@@ -32,7 +32,8 @@ export async function openSftp(s: RemoteSettings, t: TransportTimeouts): Promise
     }
   };
 
-  let presented: string | null = null;
+  // Set by hostVerifier during connect; stated as a type because TypeScript cannot see the callback assign it.
+  let presented = null as string | null;
   try {
     await withDeadline(client.connect({
       host: s.host, port: s.port, username: s.username,
@@ -65,7 +66,10 @@ export async function openSftp(s: RemoteSettings, t: TransportTimeouts): Promise
       (await client.list(s.folder)).filter((f) => f.type === '-' && isInboxXml(f.name)).map((f) => ({ name: f.name, modifiedAt: f.modifyTime ? new Date(f.modifyTime) : null }))),
     read: (name) => op(`cannot read ${path(name)}`, async () => {
       const data = await client.get(path(name));
-      return Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+      // Without a destination the library hands back the content; a stream here would mean the library changed.
+      if (typeof data === 'string') return data;
+      if (Buffer.isBuffer(data)) return data.toString('utf8');
+      throw new Error('the SFTP client returned a stream where the file content was expected');
     }),
     writeAtomic: (name, content) => op(`cannot write ${path(name)}`, async () => {
       try {

@@ -163,7 +163,7 @@ export function chooseVif(spec: QuantityRecordSpec): VifInfo {
   const order = { primary: 0, fd: 1, fb: 2 };
   cands.sort((a, b) => order[a.table] - order[b.table] || b.scale - a.scale);
   if (spec.exponent !== undefined) {
-    const hit = cands.find((v) => v.exponent === spec.exponent && v.scale === 10 ** spec.exponent!) ?? cands.find((v) => v.exponent === spec.exponent);
+    const hit = cands.find((v) => v.exponent === spec.exponent && v.scale === 10 ** spec.exponent) ?? cands.find((v) => v.exponent === spec.exponent);
     if (!hit) throw new MbusEncodeError('exponent', `quantity "${spec.quantity}" has no VIF with exponent ${spec.exponent}`);
     return hit;
   }
