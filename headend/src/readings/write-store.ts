@@ -81,10 +81,12 @@ export async function lockMeter(q: Queryable, meterId: number): Promise<void> {
 /** The next version of a reading at (meter, quantity, time), with who and why. */
 export async function insertVersion(q: Queryable, r: NewVersion): Promise<StoredReading> {
   await lockMeter(q, r.meterId);
+  await markImportsStale(q, [r.meterId]);
   const { rows } = await q.query<StoredReading>(
+    // max over reading_rows: a version an import holds hidden is taken too (migrations/028).
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
      SELECT $1, $2::timestamptz, $3, $4, $5, $6,
-            COALESCE((SELECT max(version) FROM readings WHERE meter_id = $1 AND quantity = $3 AND time = $2::timestamptz), 0) + 1,
+            COALESCE((SELECT max(version) FROM reading_rows WHERE meter_id = $1 AND quantity = $3 AND time = $2::timestamptz), 0) + 1,
             $7, $8
      RETURNING meter_id, time, quantity, value, unit, source, version, created_by, reason, received_at, quality`,
     [r.meterId, r.time, r.quantity, r.value, r.unit ?? unitOf(r.quantity), r.source, r.createdBy, r.reason ?? null],
@@ -96,6 +98,7 @@ export async function insertVersion(q: Queryable, r: NewVersion): Promise<Stored
 export async function insertEstimates(q: Queryable, meterId: number, quantity: string, points: ReadonlyArray<{ time: Date; value: number }>, createdBy: string, reason: string) {
   if (!points.length) return [];
   await lockMeter(q, meterId);
+  await markImportsStale(q, [meterId]);
   return (await q.query<{ time: Date; quantity: string; value: number; unit: string; source: string; quality: string[]; version: number; created_by: string; reason: string }>(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, created_by, reason)
      SELECT $1, t, $2, v, $3, 'estimate', '{estimated}', 1, $4, $5 FROM unnest($6::timestamptz[], $7::float8[]) AS k(t, v)
@@ -215,13 +218,14 @@ export async function lockMeters(q: Queryable, meterIds: readonly number[]): Pro
 export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): Promise<StoredReading[]> {
   if (!rs.length) return [];
   await lockMeters(q, rs.map((r) => r.meterId));
+  await markImportsStale(q, [...new Set(rs.map((r) => r.meterId))]);
   // Validation's queue in one statement instead of the per-row trigger (migrations/017, as ingest does).
   await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   const { rows } = await q.query<StoredReading>(
     // The versions there now in one join (bounded by the batch's time span so the hypertable scans
     // only its chunks), not a subquery per row.
     `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[]) AS k(m, t, q, v, u, s, by, why)),
-          cur AS (SELECT r.meter_id, r.quantity, r.time, max(r.version) AS v FROM readings r
+          cur AS (SELECT r.meter_id, r.quantity, r.time, max(r.version) AS v FROM reading_rows r
                    WHERE r.meter_id = ANY($1::bigint[]) AND r.time >= (SELECT min(t) FROM k) AND r.time <= (SELECT max(t) FROM k)
                    GROUP BY 1, 2, 3)
      INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
@@ -246,6 +250,7 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
 export async function insertKnownVersions(q: Queryable, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
   if (!rs.length) return;
   await lockMeters(q, rs.map((r) => r.meterId));
+  await markImportsStale(q, [...new Set(rs.map((r) => r.meterId))]);
   await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   await q.query(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
@@ -266,4 +271,18 @@ export async function enqueueForValidation(q: Queryable, meterIds: readonly numb
      SELECT DISTINCT meter_id, time FROM unnest($1::bigint[], $2::timestamptz[]) AS k(meter_id, time)
      ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`,
     [meterIds, times]);
+}
+
+/**
+ * Every write of readings calls this for its meters: an import still staging any of them judged
+ * them before this write, so its switch must refuse (the file is run again). `except`: the import
+ * doing the write.
+ */
+export async function markImportsStale(q: Queryable, meterIds: readonly number[], except: number | null = null): Promise<void> {
+  if (!meterIds.length) return;
+  await q.query(
+    `UPDATE reading_imports i SET conflict = coalesce(i.conflict, 'meters ' || s.ms)
+       FROM (SELECT import_id, string_agg(meter_id::text, ', ' ORDER BY meter_id) AS ms FROM reading_import_meters
+              WHERE meter_id = ANY($1::bigint[]) AND import_id IS DISTINCT FROM $2::bigint GROUP BY import_id) s
+      WHERE i.id = s.import_id AND i.state = 'staging'`, [[...meterIds], except]);
 }
