@@ -21,7 +21,7 @@ import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
 import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
-import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, type MeterRowForWrite, type NewVersion } from './write-store.js';
+import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, threeMonthsFiveDaysBefore, type MeterRowForWrite, type NewVersion } from './write-store.js';
 
 export interface WriteItem {
   meterId: number;
@@ -166,7 +166,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const prior = accepted.at(-1);
     if (prior && prior.time < t.time && (!f.previous || prior.time > f.previous.time)) {
       f.previous = { time: prior.time, value: prior.value };
-      const from = prior.time.getTime() - THREE_MONTHS_5_DAYS_MS(prior.time);
+      const from = threeMonthsFiveDaysBefore(prior.time).getTime();
       const inBatch = accepted.find((a) => a.time.getTime() >= from);
       const db = prior.earliest;
       f.earliestInThreeMonths = inBatch && (!db || inBatch.time < db.time) ? { time: inBatch.time, value: inBatch.value } : db;
@@ -188,14 +188,6 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
   res.planned.sort(byIndex); res.errors.sort(byIndex); res.warnings.sort(byIndex);
   if (o.confirm) res.warnings = [];
   return res;
-}
-
-/** The start of the 3-month window before an instant (as the store's interval '3 months 5 days'). */
-function THREE_MONTHS_5_DAYS_MS(at: Date): number {
-  const d = new Date(at);
-  d.setUTCMonth(d.getUTCMonth() - 3);
-  d.setUTCDate(d.getUTCDate() - 5);
-  return at.getTime() - d.getTime();
 }
 
 const sourceOf = (o: Pick<WriteOptions, 'source'>) => (o.source === 'estimate' ? 'staff' : o.source);
