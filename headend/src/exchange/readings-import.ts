@@ -12,7 +12,7 @@
  * The embedded engine serves one connection at a time, so a file never holds it for long:
  *   parse     the rows' cells, handing the event loop back every few thousand rows
  *   resolve   serials, accounts and addresses in one query each (set-based, short reads)
- *   judge     chunks of about CHUNK_ROWS rows (whole meters, so a meter's months meet each other),
+ *   judge     chunks of about 0.1 s of the engine each (whole meters, so a meter's months meet each other),
  *             each in its own short transaction that also stages what passed: written with the
  *             import's id, hidden by the `readings` view (readings/import-staging.ts, migrations/028);
  *             after the first refused row the rest is only judged, so every problem is reported
@@ -80,8 +80,14 @@ export interface ReadingsImportOptions {
   confirm?: boolean;
 }
 
-/** Rows judged and staged per short transaction: about 0.1 s of the engine each (see bench/import.bench.mjs). */
-const CHUNK_ROWS = 2000;
+/**
+ * Rows judged and staged per short transaction: fitted after each chunk so that one holds the
+ * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
+ */
+const CHUNK_HOLD_MS = 100;
+const FIRST_CHUNK_ROWS = 500;
+const MIN_CHUNK_ROWS = 50;
+const MAX_CHUNK_ROWS = 4000;
 const PARSE_ROWS_PER_TURN = 5000;
 /** Lets timers, sockets and the pool's waiting clients run before the next step. */
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -120,21 +126,27 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   let importId: number | null = null;
   let applied = false;
   try {
-    for (const chunk of chunksByMeter(resolved)) {
+    let chunkRows = FIRST_CHUNK_ROWS;
+    for (const chunk of chunksByMeter(resolved, () => chunkRows)) {
+      let held = 0;
       const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
       // Stage while every row so far passed; after the first error only judge, to report every row.
       const stage = !o.dryRun && !errors.length;
       // Its own short transaction: judged against the database as it is now, and what passed written
       // hidden in the same transaction; the connection is free again right after.
       const j = await db.tx(async (q) => {
+        const started = performance.now();
         const judged = await judgeReadingsBatch(q, items, opts);
         const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
         if (stage && !rowErrors(judged).length && versions.length) {
           importId ??= await openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name });
           await stageVersions(q, importId, versions);
         }
+        held = performance.now() - started;
         return judged;
       });
+      // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
+      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
       for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
       for (const p of j.planned) staged.push({ r: chunk[p.index], p });
       await yieldToOthers();
@@ -186,8 +198,8 @@ function rowErrors(j: BatchJudgement): Array<{ index: number; column: string; me
   ];
 }
 
-/** Chunks of about CHUNK_ROWS rows that never split a meter (its readings are judged together). */
-function* chunksByMeter(rs: readonly Resolved[]): Generator<Resolved[]> {
+/** Chunks of about size() rows (asked before each chunk) that never split a meter (its readings are judged together). */
+function* chunksByMeter(rs: readonly Resolved[], size: () => number): Generator<Resolved[]> {
   const byMeter = new Map<string, Resolved[]>();
   for (const r of rs) {
     const list = byMeter.get(r.meter.id);
@@ -195,7 +207,7 @@ function* chunksByMeter(rs: readonly Resolved[]): Generator<Resolved[]> {
   }
   let chunk: Resolved[] = [];
   for (const list of byMeter.values()) {
-    if (chunk.length && chunk.length + list.length > CHUNK_ROWS) { yield chunk; chunk = []; }
+    if (chunk.length && chunk.length + list.length > size()) { yield chunk; chunk = []; }
     chunk.push(...list);
   }
   if (chunk.length) yield chunk;

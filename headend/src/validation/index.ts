@@ -37,6 +37,7 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 /** How long one validator batch may hold the database. */
 export const HOLD_TARGET_MS = 100;
 const MIN_BATCH = 20;
+const FIRST_BATCH = 100;
 
 /** The next batch size: scaled by how far the last full batch was from the target hold, within [MIN_BATCH, max]. */
 export function fitBatch(taken: number, ms: number, max: number): number {
@@ -93,7 +94,8 @@ export function startValidator(opts: ValidatorOptions): Validator {
    * database about HOLD_TARGET_MS (the embedded engine's one connection is ingest's and the API's too;
    * between batches they get their turn).
    */
-  let size = batchSize;
+  // Start small: the first batch's hold is not known yet.
+  let size = Math.min(batchSize, FIRST_BATCH);
   async function drainNow(): Promise<number> {
     let total = 0;
     for (let round = 0; !stopped || round === 0; round++) {

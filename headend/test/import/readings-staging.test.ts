@@ -1,7 +1,7 @@
 /**
  * A readings import stages its rows hidden in short chunks and makes them visible with one switch
  * (readings/import-staging.ts, migrations/028). On a real embedded head-end, nothing timed:
- *   - a file of 2 400 rows (more than one judge chunk of 2 000) is stored once, all rows of one import;
+ *   - a file of 2 400 rows (several judge chunks: the first is 500 rows) is stored once, all rows of one import;
  *     re-importing it adds nothing;
  *   - one bad row in the last chunk: nothing visible, and no hidden row is left behind;
  *   - another organisation's meter serial: named as unknown, nothing stored for either organisation;
@@ -83,7 +83,7 @@ describe('a readings import staged hidden and switched at once', () => {
     expect(await count(`SELECT count(*) AS n FROM reading_imports WHERE file_name = 'bad.csv'`)).toBe(0);
   });
 
-  it('a value the core refuses in the second chunk (below the previous): the first chunk, staged already, is deleted too', async () => {
+  it('a value the core refuses in the last chunk (below the previous): the chunks staged before it are deleted too', async () => {
     // Meter 600's months: 10, 13, 16, then 5 on row 2 401: below 16.
     const report = await importReadingRows(he.db, 'readings', COLUMNS, rows({ row: 2401, value: '5' }), options('below.csv'));
     expect(report.ok).toBe(false);
