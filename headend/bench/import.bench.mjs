@@ -2,7 +2,8 @@
 /**
  * Readings import benchmark (not a test): a 100 000-row readings CSV (25 000 flats × 4 months) posted to
  * POST /import/readings of a whole embedded head-end (API over HTTP, embedded broker) while one gateway
- * publishes over MQTT QoS 1 and a client polls /health. Prints the import's rows/s, and /health and
+ * publishes over MQTT QoS 1 and a client polls /health. Prints the import's rows/s, the longest hold of the
+ * database connection by anyone during it (hold-meter.mjs), and /health and
  * publish→PUBACK latency p95 during the import against a baseline measured first in the same run with
  * no import. Figures and ratios, no assertions. Runs from dist/ (`npm run bench` builds first).
  *

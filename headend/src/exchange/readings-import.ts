@@ -222,16 +222,16 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
   if (!parsed.length) return [];
   const serials = [...new Set(parsed.map((p) => p.data.serial))];
   const meters = new Map<string, MeterRow[]>();
-  for (const m of (await db.query<MeterRow>(
+  for (const m of await inSlices(serials, (part) => db.query<MeterRow>(
     `SELECT m.id, m.building_id, m.premise_id, m.resource, b.timezone, m.serial_number FROM meters m JOIN buildings b ON b.id = m.building_id
-     WHERE b.org_id = $1 AND m.serial_number = ANY($2::text[]) AND m.status <> 'removed' ORDER BY m.id`, [o.orgId, serials])).rows) {
+     WHERE b.org_id = $1 AND m.serial_number = ANY($2::text[]) AND m.status <> 'removed' ORDER BY m.id`, [o.orgId, part]))) {
     if (o.buildingIds !== null && !o.buildingIds.has(Number(m.building_id))) continue;
     const list = meters.get(m.serial_number);
     if (list) list.push(m); else meters.set(m.serial_number, [m]);
   }
   const accounts = [...new Set(parsed.flatMap((p) => (p.data.account ? [p.data.account] : [])))];
-  const premiseOfAccount = new Map(accounts.length ? (await db.query<{ number: string; premise_id: string }>(
-    'SELECT number, premise_id FROM personal_accounts WHERE org_id = $1 AND number = ANY($2::text[])', [o.orgId, accounts])).rows.map((a) => [a.number, String(a.premise_id)]) : []);
+  const premiseOfAccount = new Map((await inSlices(accounts, (part) => db.query<{ number: string; premise_id: string }>(
+    'SELECT number, premise_id FROM personal_accounts WHERE org_id = $1 AND number = ANY($2::text[])', [o.orgId, part]))).map((a) => [a.number, String(a.premise_id)]));
   const places = parsed.filter((p) => !p.data.account && p.data.address && p.data.premise);
   const placeKey = (address: string, premise: string) => `${address.toLowerCase()}|${premise}`;
   const premiseAt = new Map<string, string>();
@@ -263,6 +263,17 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
     }
     if (String(meter.premise_id) !== premise.id) { fail(row, premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`); continue; }
     out.push({ row, data: d, meter, time: instantOf(d.date, meter.timezone) });
+  }
+  return out;
+}
+
+/** Names looked up per query: a slice is a short hold of the connection, and the loop yields between them. */
+const LOOKUP_SLICE = 2000;
+async function inSlices<T, R>(all: readonly T[], run: (part: T[]) => Promise<{ rows: R[] }>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < all.length; i += LOOKUP_SLICE) {
+    out.push(...(await run(all.slice(i, i + LOOKUP_SLICE))).rows);
+    await yieldToOthers();
   }
   return out;
 }
