@@ -29,6 +29,7 @@ const FIGURES = [
   { bench: 'ingest', what: 'Head-end ingest / raw inserts', re: /ratio ingest \/ raw: ([\d.]+)/ },
   { bench: 'ingest', what: 'Validation: verdicts; backlog at the end of ingestion, drained in', re: /validation: (\d+) verdicts; (\d+) meter instants still queued when ingestion ended, drained in ([\d.]+ s)/ },
   { bench: 'import.bench', what: 'Readings import, rows per second (100 000 rows)', re: /import rows per second: (\d+)/ },
+  { bench: 'import.bench', what: 'Readings import, longest hold of the database connection', re: /longest connection hold during import: (\d+ ms)/ },
   { bench: 'import.bench', what: '/health p95 during the import (baseline / during)', re: /\/health p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },
   { bench: 'import.bench', what: 'publish→PUBACK p95 during the import (baseline / during)', re: /PUBACK p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },
   { bench: 'imbalance', what: 'Imbalance, one building-month (heat) p95', re: /one building-month \(heat[^)]*\): p50 [^,]+, p95 ([\d.]+ ms)/ },

@@ -2,7 +2,8 @@
 /**
  * Readings import benchmark (not a test): a 100 000-row readings CSV (25 000 flats × 4 months) posted to
  * POST /import/readings of a whole embedded head-end (API over HTTP, embedded broker) while one gateway
- * publishes over MQTT QoS 1 and a client polls /health. Prints the import's rows/s, and /health and
+ * publishes over MQTT QoS 1 and a client polls /health. Prints the import's rows/s, the longest hold of the
+ * database connection by anyone during it (hold-meter.mjs), and /health and
  * publish→PUBACK latency p95 during the import against a baseline measured first in the same run with
  * no import. Figures and ratios, no assertions. Runs from dist/ (`npm run bench` builds first).
  *
@@ -12,6 +13,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, hashSecret, fixedClock } from '../dist/index.js';
 import { createUser } from '../dist/auth/index.js';
+import { recordHolds } from './hold-meter.mjs';
 
 const FLATS = Number(process.env.BENCH_IMPORT_FLATS ?? 25_000);
 const BASELINE_S = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
@@ -72,11 +74,13 @@ await new Promise((r) => setTimeout(r, BASELINE_S * 1000));
 const base = await endBase();
 
 const endDuring = probe();
+const endHolds = recordHolds();
 const t0 = performance.now();
 const res = await fetch(`${he.httpUrl}/import/readings?org_id=${orgId}&file_name=bench.csv`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: csv });
 const report = await res.json();
 const seconds = (performance.now() - t0) / 1000;
 const during = await endDuring();
+const holds = endHolds();
 const stored = Number((await he.db.query(`SELECT count(*) AS n FROM readings WHERE source = 'import'`)).rows[0].n);
 
 console.log(`readings import: ${rows} rows (${(csv.length / 1e6).toFixed(1)} MB CSV), HTTP ${res.status}, stored ${stored}${report.ok ? '' : ` — ${JSON.stringify(report.errors?.slice(0, 2) ?? report)}`}, ${seconds.toFixed(1)} s`);
@@ -84,5 +88,7 @@ console.log(`  import rows per second: ${(rows / seconds).toFixed(0)}`);
 console.log(`  /health p95: baseline ${p95(base.health).toFixed(1)} ms (${base.health.length} calls), during import ${p95(during.health).toFixed(1)} ms (${during.health.length} calls), ratio ${(p95(during.health) / p95(base.health)).toFixed(1)}`);
 console.log(`  publish→PUBACK p95: baseline ${p95(base.puback).toFixed(1)} ms (${base.puback.length} messages), during import ${p95(during.puback).toFixed(1)} ms (${during.puback.length} messages), ratio ${(p95(during.puback) / p95(base.puback)).toFixed(1)}`);
 console.log(`  longest during import: /health ${Math.max(...during.health).toFixed(0)} ms, PUBACK ${Math.max(...during.puback).toFixed(0)} ms`);
+console.log(`  longest connection hold during import: ${holds[0]?.ms.toFixed(0)} ms (${holds.length} holds; over 100 ms: ${holds.filter((h) => h.ms > 100).length})`);
+if (process.env.BENCH_PROFILE) for (const h of holds.slice(0, 12)) console.log(`    ${h.ms.toFixed(0)} ms: ${h.sql.slice(0, 6).join(' | ')}`);
 await client.endAsync();
 await he.close();

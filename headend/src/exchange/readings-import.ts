@@ -10,17 +10,22 @@
  * different value for an instant that has one becomes the next version.
  *
  * The embedded engine serves one connection at a time, so a file never holds it for long:
+ *   parse     the rows' cells, handing the event loop back every few thousand rows
  *   resolve   serials, accounts and addresses in one query each (set-based, short reads)
- *   judge     chunks of about CHUNK_ROWS rows (whole meters, so a meter's months meet each other),
- *             each in its own short transaction that writes nothing; the accepted rows are staged in
- *             memory; between chunks the connection goes back to ingest and the API
- *   switch    only when every row passed (and not on a dry run): one transaction checks that none of
- *             the file's meters got a reading while it was judged (else: run again), then writes all
- *             staged rows with the core's one INSERT and the file's audit row
+ *   judge     chunks of about 0.1 s of the engine each (whole meters, so a meter's months meet each other),
+ *             each in its own short transaction that also stages what passed: written with the
+ *             import's id, hidden by the `readings` view (readings/import-staging.ts, migrations/028);
+ *             after the first refused row the rest is only judged, so every problem is reported
+ *   switch    only when every row passed (and not on a dry run): ONE UPDATE of the import's row makes
+ *             all its rows visible at once; it refuses when another write touched one of the file's
+ *             meters after it was judged (run again). A refused file's hidden rows are deleted in
+ *             chunks; one cut off by a crash is discarded on the next start
+ *   settle    the imported instants are queued for validation, a chunk of meters at a time
  */
 import { z } from 'zod';
 import type { Database } from '../db/types.js';
-import { judgeReadingsBatch, writePlanned, type BatchJudgement, type PlannedReading, type WriteItem, type WriteOptions } from '../readings/write.js';
+import { judgeReadingsBatch, plannedVersions, type BatchJudgement, type PlannedReading, type WriteItem, type WriteOptions } from '../readings/write.js';
+import { discardImport, openImport, settleImport, stageVersions, switchImport } from '../readings/import-staging.js';
 import { localMidnight } from '../collection/rules.js';
 import type { WriteRights } from '../readings/judge.js';
 import { audit, type Actor } from '../audit/index.js';
@@ -75,8 +80,17 @@ export interface ReadingsImportOptions {
   confirm?: boolean;
 }
 
-/** Rows judged per short transaction: about 0.1 s of the engine each (see bench/import.bench.mjs). */
-const CHUNK_ROWS = 2000;
+/**
+ * Rows judged and staged per short transaction: fitted after each chunk so that one holds the
+ * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
+ */
+const CHUNK_HOLD_MS = 100;
+const FIRST_CHUNK_ROWS = 500;
+const MIN_CHUNK_ROWS = 50;
+const MAX_CHUNK_ROWS = 4000;
+const PARSE_ROWS_PER_TURN = 5000;
+/** Lets timers, sockets and the pool's waiting clients run before the next step. */
+const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface MeterRow { id: string; building_id: string; premise_id: string | null; resource: Resource; timezone: string; serial_number: string }
 interface Resolved { row: number; data: ReadingImportRow; meter: MeterRow; time: Date }
@@ -90,59 +104,80 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
     errors.push({ sheet, row: 1, column: 'account', message: 'give the personal account (column "account") or the address and premise number (columns "address", "premise")' });
   }
   const parsed: { row: number; data: ReadingImportRow }[] = [];
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
+    // Parsing 100 000 rows takes the event loop (and so the embedded engine, which runs on it) for
+    // seconds: hand it back every few thousand rows.
+    if (i > 0 && i % PARSE_ROWS_PER_TURN === 0) await yieldToOthers();
     const res = ReadingImportRow.safeParse(r.values);
     if (res.success) parsed.push({ row: r.row, data: res.data });
     else for (const i of res.error.issues) errors.push({ sheet, row: r.row, column: String(i.path[0] ?? ''), message: i.message });
   }
   if (!rows.length) errors.push({ sheet, row: 0, message: 'the file holds no readings' });
 
-  // The switch refuses if a meter got a reading since judging started. A row's received_at is its
-  // transaction's start (now()), so "since" counts from the oldest transaction still open (on a
-  // server another connection may be mid-way through an ingest batch), not from this instant.
-  const startedAt: Date = (await db.query<{ t: Date }>(
-    `SELECT least(clock_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity WHERE xact_start IS NOT NULL)) AS t`)).rows[0].t;
   const resolved = await resolve(db, o, parsed, (row, column, message) => errors.push({ sheet, row, column, message }));
   const now = o.now ?? new Date();
   const opts: Omit<WriteOptions, 'actor'> = {
     source: 'import', rights: o.rights, scope: { orgId: o.orgId, buildingIds: o.buildingIds }, now,
     confirm: o.confirm ?? false, reason: o.fileName, requestId: o.requestId ?? null, skipUnchanged: true, auditEach: false,
   };
+  const runAgain = (what: string) => errors.push({ sheet, row: 0, message: `${what} got readings while the file was being checked; nothing was imported, run the import again` });
   const staged: Array<{ r: Resolved; p: PlannedReading }> = [];
-  for (const chunk of chunksByMeter(resolved)) {
-    const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
-    // Its own short transaction: nothing written, the connection free again right after.
-    const j = await db.tx((q) => judgeReadingsBatch(q, items, opts));
-    for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
-    for (const p of j.planned) staged.push({ r: chunk[p.index], p });
-  }
-  staged.sort((a, b) => a.r.row - b.r.row);
-
+  // The import's hidden rows (readings/import-staging.ts), once a chunk had something to write.
+  let importId: number | null = null;
   let applied = false;
-  if (!errors.length && !o.dryRun) {
-    const meterIds = [...new Set(staged.map((s) => Number(s.r.meter.id)))];
-    const runAgain = (meters: string) => errors.push({ sheet, row: 0, message: `${meters} got readings while the file was being checked; nothing was imported, run the import again` });
-    try {
-      applied = await db.tx(async (q) => {
-        const moved = (await q.query<{ meter_id: string }>(
-          `SELECT DISTINCT meter_id FROM readings WHERE meter_id = ANY($1::bigint[]) AND received_at >= $2 ORDER BY meter_id LIMIT 5`, [meterIds, startedAt])).rows;
-        if (moved.length) { runAgain(`meters ${moved.map((m) => m.meter_id).join(', ')}`); return false; }
-        await writePlanned(q, staged.map((s) => s.p), { ...opts, actor: o.actor, versionsKnown: true });
-        const inserted = staged.filter((s) => !s.p.out.unchanged).length;
-        await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
-        return true;
+  try {
+    let chunkRows = FIRST_CHUNK_ROWS;
+    for (const chunk of chunksByMeter(resolved, () => chunkRows)) {
+      let held = 0;
+      const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
+      // Stage while every row so far passed; after the first error only judge, to report every row.
+      const stage = !o.dryRun && !errors.length;
+      // Its own short transaction: judged against the database as it is now, and what passed written
+      // hidden in the same transaction; the connection is free again right after.
+      const j = await db.tx(async (q) => {
+        const started = performance.now();
+        const judged = await judgeReadingsBatch(q, items, opts);
+        const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
+        if (stage && !rowErrors(judged).length && versions.length) {
+          importId ??= await openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name });
+          await stageVersions(q, importId, versions);
+        }
+        held = performance.now() - started;
+        return judged;
       });
-    } catch (e) {
-      // A writer that committed after the check took a version this file judged free (UNIQUE
-      // (meter_id, quantity, time, version) refused the INSERT): the same answer, not a 500.
-      if ((e as { code?: string }).code !== '23505') throw e;
-      runAgain('some of its meters');
+      // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
+      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
+      for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
+      for (const p of j.planned) staged.push({ r: chunk[p.index], p });
+      await yieldToOthers();
     }
+    if (!errors.length && !o.dryRun) {
+      const id = importId;
+      const inserted = staged.filter((s) => !s.p.out.unchanged).length;
+      // The switch: one UPDATE of the import's row (and the file's audit row) makes every row visible.
+      const switched = await db.tx(async (q) => {
+        const sw = id === null ? { ok: true as const } : await switchImport(q, id, inserted);
+        if (sw.ok) await audit(q, o.actor, { action: 'import', entity: 'reading', entityId: null, after: { org_id: o.orgId, file: o.fileName, rows: staged.length, inserted }, reason: o.fileName, requestId: o.requestId });
+        return sw;
+      });
+      if (switched.ok) applied = true; else runAgain(switched.conflict);
+      if (applied && id !== null) await settleImport(db, id);
+    }
+  } catch (e) {
+    // A writer took a version this file judged free (UNIQUE (meter_id, quantity, time, version)
+    // refused a staged row): the same answer as a stale judgement, not a 500.
+    if ((e as { code?: string }).code !== '23505') {
+      if (importId !== null && !applied) await discardImport(db, importId);
+      throw e;
+    }
+    runAgain('some of its meters');
   }
+  if (importId !== null && !applied) await discardImport(db, importId);
+  staged.sort((a, b) => a.r.row - b.r.row);
   if (!errors.length) {
     for (const { r, p } of staged) {
       const base = { row: r.row, meter_id: Number(r.meter.id), serial: r.data.serial, time: p.out.time.toISOString(), value: r.data.value, previous: p.out.previous };
-      changes.push(p.out.unchanged ? { ...base, action: 'unchanged', version: null } : { ...base, action: 'insert', version: p.out.version ?? p.nextVersion });
+      changes.push(p.out.unchanged ? { ...base, action: 'unchanged', version: null } : { ...base, action: 'insert', version: p.nextVersion });
     }
   }
   errors.sort((a, b) => a.row - b.row);
@@ -163,8 +198,8 @@ function rowErrors(j: BatchJudgement): Array<{ index: number; column: string; me
   ];
 }
 
-/** Chunks of about CHUNK_ROWS rows that never split a meter (its readings are judged together). */
-function* chunksByMeter(rs: readonly Resolved[]): Generator<Resolved[]> {
+/** Chunks of about size() rows (asked before each chunk) that never split a meter (its readings are judged together). */
+function* chunksByMeter(rs: readonly Resolved[], size: () => number): Generator<Resolved[]> {
   const byMeter = new Map<string, Resolved[]>();
   for (const r of rs) {
     const list = byMeter.get(r.meter.id);
@@ -172,7 +207,7 @@ function* chunksByMeter(rs: readonly Resolved[]): Generator<Resolved[]> {
   }
   let chunk: Resolved[] = [];
   for (const list of byMeter.values()) {
-    if (chunk.length && chunk.length + list.length > CHUNK_ROWS) { yield chunk; chunk = []; }
+    if (chunk.length && chunk.length + list.length > size()) { yield chunk; chunk = []; }
     chunk.push(...list);
   }
   if (chunk.length) yield chunk;
@@ -187,16 +222,16 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
   if (!parsed.length) return [];
   const serials = [...new Set(parsed.map((p) => p.data.serial))];
   const meters = new Map<string, MeterRow[]>();
-  for (const m of (await db.query<MeterRow>(
+  for (const m of await inSlices(serials, (part) => db.query<MeterRow>(
     `SELECT m.id, m.building_id, m.premise_id, m.resource, b.timezone, m.serial_number FROM meters m JOIN buildings b ON b.id = m.building_id
-     WHERE b.org_id = $1 AND m.serial_number = ANY($2::text[]) AND m.status <> 'removed' ORDER BY m.id`, [o.orgId, serials])).rows) {
+     WHERE b.org_id = $1 AND m.serial_number = ANY($2::text[]) AND m.status <> 'removed' ORDER BY m.id`, [o.orgId, part]))) {
     if (o.buildingIds !== null && !o.buildingIds.has(Number(m.building_id))) continue;
     const list = meters.get(m.serial_number);
     if (list) list.push(m); else meters.set(m.serial_number, [m]);
   }
   const accounts = [...new Set(parsed.flatMap((p) => (p.data.account ? [p.data.account] : [])))];
-  const premiseOfAccount = new Map(accounts.length ? (await db.query<{ number: string; premise_id: string }>(
-    'SELECT number, premise_id FROM personal_accounts WHERE org_id = $1 AND number = ANY($2::text[])', [o.orgId, accounts])).rows.map((a) => [a.number, String(a.premise_id)]) : []);
+  const premiseOfAccount = new Map((await inSlices(accounts, (part) => db.query<{ number: string; premise_id: string }>(
+    'SELECT number, premise_id FROM personal_accounts WHERE org_id = $1 AND number = ANY($2::text[])', [o.orgId, part]))).map((a) => [a.number, String(a.premise_id)]));
   const places = parsed.filter((p) => !p.data.account && p.data.address && p.data.premise);
   const placeKey = (address: string, premise: string) => `${address.toLowerCase()}|${premise}`;
   const premiseAt = new Map<string, string>();
@@ -228,6 +263,17 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
     }
     if (String(meter.premise_id) !== premise.id) { fail(row, premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`); continue; }
     out.push({ row, data: d, meter, time: instantOf(d.date, meter.timezone) });
+  }
+  return out;
+}
+
+/** Names looked up per query: a slice is a short hold of the connection, and the loop yields between them. */
+const LOOKUP_SLICE = 2000;
+async function inSlices<T, R>(all: readonly T[], run: (part: T[]) => Promise<{ rows: R[] }>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < all.length; i += LOOKUP_SLICE) {
+    out.push(...(await run(all.slice(i, i + LOOKUP_SLICE))).rows);
+    await yieldToOthers();
   }
   return out;
 }

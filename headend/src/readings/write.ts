@@ -21,7 +21,7 @@ import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
 import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
-import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, type MeterRowForWrite } from './write-store.js';
+import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, threeMonthsFiveDaysBefore, type MeterRowForWrite, type NewVersion } from './write-store.js';
 
 export interface WriteItem {
   meterId: number;
@@ -166,7 +166,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const prior = accepted.at(-1);
     if (prior && prior.time < t.time && (!f.previous || prior.time > f.previous.time)) {
       f.previous = { time: prior.time, value: prior.value };
-      const from = prior.time.getTime() - THREE_MONTHS_5_DAYS_MS(prior.time);
+      const from = threeMonthsFiveDaysBefore(prior.time).getTime();
       const inBatch = accepted.find((a) => a.time.getTime() >= from);
       const db = prior.earliest;
       f.earliestInThreeMonths = inBatch && (!db || inBatch.time < db.time) ? { time: inBatch.time, value: inBatch.value } : db;
@@ -190,19 +190,24 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
   return res;
 }
 
-/** The start of the 3-month window before an instant (as the store's interval '3 months 5 days'). */
-function THREE_MONTHS_5_DAYS_MS(at: Date): number {
-  const d = new Date(at);
-  d.setUTCMonth(d.getUTCMonth() - 3);
-  d.setUTCDate(d.getUTCDate() - 5);
-  return at.getTime() - d.getTime();
+const sourceOf = (o: Pick<WriteOptions, 'source'>) => (o.source === 'estimate' ? 'staff' : o.source);
+const reasonOf = (p: PlannedReading, o: Pick<WriteOptions, 'reason'>) => p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null);
+
+/**
+ * The versions a batch judgement accepted, as rows to store (who, why, the version judged free), for
+ * a caller that stores them itself: a file import stages them hidden (import-staging.ts).
+ */
+export function plannedVersions(planned: readonly PlannedReading[], o: Pick<WriteOptions, 'source' | 'reason' | 'actor'>): Array<NewVersion & { version: number }> {
+  return planned.filter((p) => !p.out.unchanged).map((p) => ({
+    meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source: sourceOf(o), createdBy: o.actor.name, reason: reasonOf(p, o), version: p.nextVersion,
+  }));
 }
 
 /** Writes what a batch judgement accepted: one INSERT for all versions; audit per reading or none (the caller audits the file). */
 export async function writePlanned(q: Queryable, planned: readonly PlannedReading[], o: WriteOptions & { versionsKnown?: boolean }): Promise<void> {
-  const source = o.source === 'estimate' ? 'staff' : o.source;
+  const source = sourceOf(o);
   const todo = planned.filter((p) => !p.out.unchanged);
-  const reasons = todo.map((p) => p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null));
+  const reasons = todo.map((p) => reasonOf(p, o));
   if (o.versionsKnown && o.auditEach === false) {
     // The caller checked that nothing was written to these meters since the judgement (a file import).
     await insertKnownVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i], version: p.nextVersion })));

@@ -14,6 +14,7 @@ import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } fr
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { applyRetention, runPolicyJobs } from './policies.js';
+import { finishImports } from '../readings/import-staging.js';
 import { startFeatures, type Features } from './features.js';
 import { createApiServer } from '../api/index.js';
 import { startAdminChannel } from '../admin/channel.js';
@@ -88,6 +89,10 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
+    // A readings import cut off by a crash: its hidden rows are deleted, a switched one gets its
+    // validation queue (readings/import-staging.ts); in short steps, behind start-up.
+    finishImports(db).then((r) => { if (r.discarded || r.settled) logger.info(r, 'readings imports left by the last run finished'); })
+      .catch((e: Error) => logger.warn({ err: e.message }, 'finishing readings imports left by the last run failed; they stay hidden'));
     // `amr-headend user create|passwd` reach this head-end through a socket in DATA_DIR (admin/channel.ts).
     if (!config.DATA_DIR.startsWith('memory://') && process.platform !== 'win32') {
       const channel = await startAdminChannel({ db, dataDir: config.DATA_DIR, log: (m) => logger.info(m) });

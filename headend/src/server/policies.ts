@@ -24,8 +24,8 @@ async function bestEffort(run: () => Promise<unknown>, warn: (msg: string) => vo
 export async function applyRetention(db: Db, days: number, warn: (msg: string) => void = () => {}): Promise<boolean> {
   return bestEffort(
     async () => {
-      await db.query(`SELECT remove_retention_policy('readings', if_exists => true)`);
-      if (days > 0) await db.query(`SELECT add_retention_policy('readings', $1::interval)`, [`${days} days`]);
+      await db.query(`SELECT remove_retention_policy('reading_rows', if_exists => true)`);
+      if (days > 0) await db.query(`SELECT add_retention_policy('reading_rows', $1::interval)`, [`${days} days`]);
     },
     warn,
     `raw retention (RAW_RETENTION_DAYS=${days})`,

@@ -34,6 +34,15 @@ export interface Validator {
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** How long one validator batch may hold the database. */
+export const HOLD_TARGET_MS = 100;
+const MIN_BATCH = 20;
+const FIRST_BATCH = 100;
+
+/** The next batch size: scaled by how far the last full batch was from the target hold, within [MIN_BATCH, max]. */
+export function fitBatch(taken: number, ms: number, max: number): number {
+  return Math.max(MIN_BATCH, Math.min(max, Math.round(taken * HOLD_TARGET_MS / Math.max(ms, 1))));
+}
 
 export function startValidator(opts: ValidatorOptions): Validator {
   const { db, logger } = opts;
@@ -80,14 +89,22 @@ export function startValidator(opts: ValidatorOptions): Validator {
     return out;
   }
 
+  /**
+   * Instants per batch now: at most batchSize, fitted after each batch so that one holds the
+   * database about HOLD_TARGET_MS (the embedded engine's one connection is ingest's and the API's too;
+   * between batches they get their turn).
+   */
+  // Start small: the first batch's hold is not known yet.
+  let size = Math.min(batchSize, FIRST_BATCH);
   async function drainNow(): Promise<number> {
     let total = 0;
     for (let round = 0; !stopped || round === 0; round++) {
       const skip = skipped();
       let res: BatchResult;
       const started = Date.now();
+      const taking = size;
       try {
-        res = await db.tx((q) => runBatch(q, { batchSize, skipMeters: skip, settings }));
+        res = await db.tx((q) => runBatch(q, { batchSize: taking, skipMeters: skip, settings }));
       } catch (err) {
         logger.warn({ err }, 'validator: batch failed; retrying meter by meter');
         const r = await isolate(skip);
@@ -101,8 +118,9 @@ export function startValidator(opts: ValidatorOptions): Validator {
         logger.debug({ queued: res.taken.length, verdicts: res.verdicts.length, ms: Date.now() - started }, 'validator: batch');
         await committed(res);
       }
+      if (res.taken.length === taking) size = fitBatch(taking, Date.now() - started, batchSize);
       // A short batch means the queue was empty when it was taken; newer rows wait for the next tick.
-      if (res.taken.length < batchSize) break;
+      if (res.taken.length < taking) break;
     }
     return total;
   }

@@ -26,7 +26,7 @@ describe('embedded database', () => {
     const { rows } = await opened.db.query<{ hypertable_name: string }>(
       'SELECT hypertable_name FROM timescaledb_information.hypertables',
     );
-    expect(rows.map((r) => r.hypertable_name)).toContain('readings');
+    expect(rows.map((r) => r.hypertable_name)).toContain('reading_rows');
     const caggs = await opened.db.query<{ view_name: string }>('SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1');
     expect(caggs.rows.map((r) => r.view_name)).toEqual(['readings_daily', 'readings_hourly']);
   });

@@ -1,6 +1,6 @@
 /**
- * A 100 000-row readings import on the embedded engine while a gateway publishes: the import judges in
- * short transactions and writes once at the end, so the gateway's PUBACKs (sent after commit) and
+ * A 100 000-row readings import on the embedded engine while a gateway publishes: the import judges and
+ * stages hidden rows in short transactions and makes them visible with one small switch at the end, so the gateway's PUBACKs (sent after commit) and
  * /health keep answering during it. Every reading of the file stored exactly once; one bad row near
  * the end (row 99 999) stores nothing and is named; a dry run stores nothing. Nothing here is timed.
  *

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExchangeMailer, importReadingRows, runExchange } from '../../src/exchange/index.js';
 import type { Database } from '../../src/db/types.js';
+import { writeReadings } from '../../src/readings/write.js';
 import { startSmtpReceiver } from '../alerts/receivers.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
@@ -168,33 +169,60 @@ describe('exchange run now without a job runner', () => {
 });
 
 describe('readings import racing another writer', () => {
-  it('a reading that takes the version the file judged free between judging and the final write: nothing imported, "run the import again", no 500', async () => {
-    const meter = f.meters['CW-2'];
-    // The other writer's transaction began before the import looked (received_at in 2000, before the
-    // check's start on any day) and commits just before the import's final write: the received_at check
-    // cannot see it, the UNIQUE version can. 15 Oct 2026 00:00 in Moscow = 2026-10-14T21:00Z; 33 m³ is
-    // not below CW-2's 30–31 of 1 Oct from the tests above (3 m³ in two weeks: no confirmation).
+  const fileRow = [{ row: 2, values: { account: '7002', serial: 'CW-2', date: '2026-10-15', value: '33' } }];
+  const fileOptions = {
+    orgId: 0, dryRun: false, fileName: 'race.csv', buildingIds: null, now: new Date('2026-10-20T12:00:00Z'),
+    actor: { kind: 'system' as const, id: null, name: 'importer' }, rights: { write: true, outsideWindow: true, correct: true },
+  };
+  /** The database, with `between` run after the file's rows were judged and staged (its first transaction), before the switch. */
+  const racing = (between: () => Promise<void>): Database => {
     let txs = 0;
-    const racing: Database = {
+    return {
       query: (sql, params) => h.opened.db.query(sql, params),
       tx: async (fn) => {
-        if (++txs === 2) {
-          await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, received_at)
-            VALUES ($1, '2026-10-14T21:00:00Z', 'volume_m3', 34, 'm3', 'staff', 1, 'racer', '2000-01-01T00:00:00Z')`, [meter]);
-        }
+        if (++txs === 2) await between();
         return h.opened.db.tx(fn);
       },
     };
-    const report = await importReadingRows(racing, 'readings', ['account', 'serial', 'date', 'value'], [{ row: 2, values: { account: '7002', serial: 'CW-2', date: '2026-10-15', value: '33' } }], {
-      orgId: f.orgId, dryRun: false, fileName: 'race.csv', buildingIds: null, now: new Date('2026-10-20T12:00:00Z'),
-      actor: { name: 'importer' } as never, rights: { write: true, outsideWindow: true, correct: true },
-    });
-    // Tx 1 judged the one row (version 1 free), tx 2 was the final write.
-    expect(txs).toBe(2);
+  };
+
+  it('a staff reading of one of the file\'s meters written after the file judged it: nothing imported, "run the import again", its hidden rows gone', async () => {
+    const meter = f.meters['CW-2'];
+    // 15 Oct 2026 00:00 in Moscow = 2026-10-14T21:00Z. The staff reading is at another instant (16 Oct):
+    // the file's 33 was judged without it, so the judgement is stale whatever the values.
+    const report = await importReadingRows(racing(async () => {
+      await h.opened.db.tx((q) => writeReadings(q, [{ meterId: meter, value: 34, time: new Date('2026-10-15T21:00:00Z') }], {
+        source: 'staff', actor: { kind: 'system', id: null, name: 'racer' }, rights: { write: true, outsideWindow: true, correct: true }, scope: { orgId: f.orgId },
+        now: new Date('2026-10-20T12:00:00Z'), confirm: true,
+      }));
+      // While the file is staged, its 33 is not visible to anyone.
+      const seen = (await h.opened.db.query(`SELECT count(*)::int AS n FROM readings WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows[0].n;
+      expect(seen).toBe(0);
+    }), 'readings', ['account', 'serial', 'date', 'value'], fileRow, { ...fileOptions, orgId: f.orgId });
     expect(report).toMatchObject({ ok: false, applied: false, changes: [] });
-    expect(report.errors).toEqual([{ sheet: 'readings', row: 0, message: 'some of its meters got readings while the file was being checked; nothing was imported, run the import again' }]);
-    // Only the racing writer's reading at that instant: the file's 33 was not written, nothing overwritten.
-    const stored = (await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows;
-    expect(stored).toEqual([{ value: 34, version: 1, created_by: 'racer' }]);
+    expect(report.errors).toEqual([{ sheet: 'readings', row: 0, message: `meters ${meter} got readings while the file was being checked; nothing was imported, run the import again` }]);
+    // The racer's reading stands; the file's row is neither visible nor left hidden in the hypertable.
+    expect((await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-15T21:00:00Z'`, [meter])).rows)
+      .toEqual([{ value: 34, version: 1, created_by: 'racer' }]);
+    expect((await h.opened.db.query(`SELECT count(*)::int AS n FROM reading_rows WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows[0].n).toBe(0);
+    expect((await h.opened.db.query(`SELECT count(*)::int AS n FROM reading_imports WHERE file_name = 'race.csv'`)).rows[0].n).toBe(0);
+  });
+
+  it('a raw insert taking the version the file staged: refused by UNIQUE, the file is not hurt and its switch still happens', async () => {
+    const meter = f.meters['HW-1'];
+    let refused = '';
+    const report = await importReadingRows(racing(async () => {
+      try {
+        await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by)
+          VALUES ($1, '2026-10-14T21:00:00Z', 'volume_m3', 9, 'm3', 'staff', 1, 'racer')`, [meter]);
+      } catch (e) {
+        refused = (e as { code?: string }).code ?? '';
+      }
+    }), 'readings', ['account', 'serial', 'date', 'value'], [{ row: 2, values: { account: '7001', serial: 'HW-1', date: '2026-10-15', value: '8' } }], { ...fileOptions, orgId: f.orgId, fileName: 'race-raw.csv' });
+    // SQL by hand does not pass the core (nothing marks the import stale); UNIQUE still keeps one version 1.
+    expect(refused).toBe('23505');
+    expect(report).toMatchObject({ ok: true, applied: true, summary: { insert: 1, unchanged: 0 } });
+    expect((await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows)
+      .toEqual([{ value: 8, version: 1, created_by: 'importer' }]);
   });
 });

@@ -268,8 +268,11 @@ describe('validator through the database', () => {
     const started = performance.now();
     const n = await v.drain();
     const ms = performance.now() - started;
-    console.log(`validator throughput: ${n} readings in ${Math.round(ms)} ms = ${Math.round((n / ms) * 1000)} readings/s (embedded PGlite, batch 500)`);
-    expect(n).toBe(200 * 100);
+    console.log(`validator throughput: ${n} readings in ${Math.round(ms)} ms = ${Math.round((n / ms) * 1000)} readings/s (embedded PGlite, batches fitted to ~100 ms)`);
+    // Batches are fitted to the connection's hold, so a meter's series may span two: an instant at the
+    // seam is judged again (an idempotent upsert). Every reading has exactly one verdict row.
+    expect(n).toBeGreaterThanOrEqual(200 * 100);
+    expect((await h.opened.db.query(`SELECT count(*)::int AS n FROM reading_validations WHERE meter_id = ANY($1::bigint[])`, [ids])).rows[0].n).toBe(200 * 100);
     const bad = (await h.opened.db.query(`SELECT count(*)::int AS n FROM reading_validations WHERE meter_id = ANY($1::bigint[]) AND status <> 'valid'`, [ids])).rows[0].n;
     expect(bad).toBe(0);
   }, 300_000);

@@ -1,0 +1,104 @@
+/**
+ * A file import's readings, staged invisibly and switched visible at once (migrations/028).
+ *
+ *   openImport      the import's row (state 'staging'); its rows are hidden by the `readings` view
+ *   stageVersions   one judged chunk: INSERT into the hypertable with the import's id, its meters
+ *                   recorded, in the caller's short transaction
+ *   switchImport    the all-or-nothing commit: ONE UPDATE of the import's row, refused when another
+ *                   write made the import's judgement stale (markImportsStale)
+ *   settleImport    after the switch: the instants queued for validation, in chunks of meters
+ *   discardImport   a refused or abandoned import: 'failed' (hidden), its rows deleted in chunks
+ *   finishImports   on start: what a crash left — staging → discarded, switched → settled
+ *
+ * Every step is a short transaction of its own, so the embedded engine's one connection is never
+ * held for long; between steps it serves ingest and the API.
+ */
+import type { Database, Queryable } from '../db/types.js';
+import { markImportsStale, unitOf, type NewVersion } from './write-store.js';
+
+/** Meters per clean-up / settle statement: a few thousand rows each, well under 0.1 s of the engine. */
+const METERS_PER_STEP = 500;
+
+export async function openImport(q: Queryable, o: { orgId: number; fileName: string; createdBy: string }): Promise<number> {
+  return Number((await q.query<{ id: string }>(
+    'INSERT INTO reading_imports (org_id, file_name, created_by) VALUES ($1, $2, $3) RETURNING id', [o.orgId, o.fileName, o.createdBy])).rows[0].id);
+}
+
+/**
+ * Writes judged versions of an import, hidden until the switch. The per-row validation trigger is
+ * off (the instants are queued after the switch: validating them now would find nothing); other
+ * imports staging the same meters are marked stale, as any other write marks this one.
+ */
+export async function stageVersions(q: Queryable, importId: number, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
+  if (!rs.length) return;
+  const meters = [...new Set(rs.map((r) => r.meterId))];
+  await markImportsStale(q, meters, importId);
+  await q.query('INSERT INTO reading_import_meters (import_id, meter_id) SELECT $1, m FROM unnest($2::bigint[]) AS u(m) ON CONFLICT DO NOTHING', [importId, meters]);
+  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
+  await q.query(
+    `INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, version, created_by, reason, import_id)
+     SELECT m, t, qn, v, u, s, ver, by, why, $10 FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
+       AS k(m, t, qn, v, u, s, ver, by, why)`,
+    [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
+      rs.map((r) => r.source), rs.map((r) => r.version), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null), importId]);
+  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+}
+
+/** The switch: the import's rows become visible together, or (stale) nothing changes and the reason is returned. */
+export async function switchImport(q: Queryable, importId: number, rows: number): Promise<{ ok: true } | { ok: false; conflict: string }> {
+  const done = await q.query(
+    `UPDATE reading_imports SET state = 'switched', switched_at = clock_timestamp(), rows = $2
+      WHERE id = $1 AND state = 'staging' AND conflict IS NULL RETURNING id`, [importId, rows]);
+  if (done.rows.length) return { ok: true };
+  const r = (await q.query<{ conflict: string | null; state: string }>('SELECT conflict, state FROM reading_imports WHERE id = $1', [importId])).rows[0];
+  return { ok: false, conflict: r?.conflict ?? `the import is ${r?.state ?? 'gone'}` };
+}
+
+async function meterSteps(db: Database, importId: number, step: (q: Queryable, meters: number[]) => Promise<void>): Promise<void> {
+  for (;;) {
+    const done = await db.tx(async (q) => {
+      const meters = (await q.query<{ meter_id: string }>(
+        'SELECT meter_id FROM reading_import_meters WHERE import_id = $1 ORDER BY meter_id LIMIT $2', [importId, METERS_PER_STEP])).rows.map((r) => Number(r.meter_id));
+      if (!meters.length) return true;
+      await step(q, meters);
+      await q.query('DELETE FROM reading_import_meters WHERE import_id = $1 AND meter_id = ANY($2::bigint[])', [importId, meters]);
+      return false;
+    });
+    if (done) return;
+  }
+}
+
+/** After the switch: queue the imported instants for validation, a chunk of meters per transaction. */
+export async function settleImport(db: Database, importId: number): Promise<void> {
+  await meterSteps(db, importId, (q, meters) => q.query(
+    `INSERT INTO vee_queue (meter_id, time)
+     SELECT DISTINCT meter_id, time FROM reading_rows WHERE meter_id = ANY($1::bigint[]) AND import_id = $2
+     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`, [meters, importId]).then(() => undefined));
+  await db.query('UPDATE reading_imports SET settled_at = clock_timestamp() WHERE id = $1', [importId]);
+}
+
+/**
+ * A refused or abandoned import: 'failed' first (its rows stay hidden whatever happens next), then
+ * its rows deleted a chunk of meters at a time; when none are left the import's row goes too.
+ */
+export async function discardImport(db: Database, importId: number): Promise<void> {
+  await db.query(`UPDATE reading_imports SET state = 'failed' WHERE id = $1 AND state = 'staging'`, [importId]);
+  await meterSteps(db, importId, (q, meters) => q.query(
+    'DELETE FROM reading_rows WHERE meter_id = ANY($1::bigint[]) AND import_id = $2', [meters, importId]).then(() => undefined));
+  await db.query(`DELETE FROM reading_imports WHERE id = $1 AND state = 'failed'`, [importId]);
+}
+
+/**
+ * On start: an import still 'staging' was cut off by a crash (its rows never became visible) and is
+ * discarded; a switched one not yet settled gets its validation queue. Returns what was done.
+ */
+export async function finishImports(db: Database): Promise<{ discarded: number; settled: number }> {
+  const open = (await db.query<{ id: string; state: string }>(
+    `SELECT id, state FROM reading_imports WHERE state <> 'switched' OR settled_at IS NULL ORDER BY id`)).rows;
+  let discarded = 0;
+  let settled = 0;
+  for (const r of open) {
+    if (r.state === 'switched') { await settleImport(db, Number(r.id)); settled++; } else { await discardImport(db, Number(r.id)); discarded++; }
+  }
+  return { discarded, settled };
+}
