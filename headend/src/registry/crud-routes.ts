@@ -16,6 +16,12 @@ import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, IdParams } from '../http/context.js';
 import { buildingOfRow, insertRow, listRows, loadRow, updateRow, type Row, type TableSpec } from './crud-store.js';
 
+/** A body value against the stored one: ids may come back from pg as text ('5' and 5 are the same), documents as objects. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a === 'object' || typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b);
+  return `${a as string | number | boolean | bigint}` === `${b as string | number | boolean | bigint}`;
+}
+
 export type { Row } from './crud-store.js';
 
 /**
@@ -137,7 +143,7 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
       if (!before) throw notFound(spec.entity);
       // A changed reference is checked like a new one, against the organisation of the row as it is:
       // nothing moves into a record the caller cannot see, nor into another organisation.
-      const changed = Object.fromEntries(Object.entries(body).filter(([k, v]) => v != null && String(v) !== String(before[k])));
+      const changed = Object.fromEntries(Object.entries(body).filter(([k, v]) => v != null && !sameValue(v, before[k])));
       await resolveRefs(q, p, spec.refs, changed, before);
       const building = await buildingOfRow(q, spec, id);
       const after = await updateRow(q, spec, id, body);
