@@ -331,12 +331,12 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     await ok(b, 'POST', '/billing/tariffs', { org_id: ids.org, resource: 'electricity', valid_from: from, tariff: { kind: 'zones', prices: PRICES.electricity } });
     for (const r of RESOURCES) await ok(b, 'POST', '/billing/norms', { org_id: ids.org, resource: r, basis: 'resident', valid_from: from, per_resident: NORMS[r] });
     for (const [r, n] of Object.entries(COMMON_NORMS)) await ok(b, 'POST', '/billing/norms', { org_id: ids.org, resource: r, basis: 'common_area_m2', valid_from: from, per_resident: n });
-    await ok(b, 'POST', '/billing/rules', { org_id: ids.org, effective_from: from, rules: { averageMaxMonths: 6, averageMinMonths: 3, averageMode: 'monthly', averageMaxPeriods: 3, normMultiplier: 1, negativeCommonHouse: 'zero' } });
+    await ok(b, 'POST', '/billing/rules', { org_id: ids.org, effective_from: from, rules: { average_max_months: 6, average_min_months: 3, average_mode: 'monthly', average_max_periods: 3, norm_multiplier: 1, negative_common_house: 'zero' } });
 
     for (const [i, period] of months.history.entries()) {
       const c = await ok(b, 'POST', `/billing/periods/${period}/compute`, { building_id: ids.building });
       // No ОДПУ reading in these months (telemetry starts with the billed month): no ОДН.
-      expect(c).toMatchObject({ period, status: 'open', commonHouse: [] });
+      expect(c).toMatchObject({ period, status: 'open', common_house: [] });
       const lines = (await ok(b, 'GET', `/billing/lines?period=${period}&building_id=${ids.building}`)).lines;
       expectLines(lines, historyMonth(i), period);
       await ok(b, 'POST', `/billing/periods/${period}/close`, { org_id: ids.org });
@@ -348,20 +348,20 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
   it('every line of the billed month equals the hand-computed value', async () => {
     const c = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
     october = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT });
-    expect(c).toMatchObject({ period: months.billed, status: 'open', lines: october.lines.length, adjustmentsIn: null });
+    expect(c).toMatchObject({ period: months.billed, status: 'open', lines: october.lines.length, adjustments_in: null });
     expect(c.amount).toBe(sum(october.lines));
     // ОДН per resource (heat has no tariff here: not billed, no summary).
-    expect(c.commonHouse.map((x: { resource: string }) => x.resource).sort()).toEqual([...RESOURCES].sort());
+    expect(c.common_house.map((x: { resource: string }) => x.resource).sort()).toEqual([...RESOURCES].sort());
     for (const e of october.common) {
-      const s = c.commonHouse.find((x: { resource: string }) => x.resource === e.resource);
-      expect(s.buildingConsumption, e.resource).toBeCloseTo(e.building, 9);
-      expect(s.apartmentsConsumption, e.resource).toBeCloseTo(e.apartments, 9);
+      const s = c.common_house.find((x: { resource: string }) => x.resource === e.resource);
+      expect(s.building_consumption, e.resource).toBeCloseTo(e.building, 9);
+      expect(s.apartments_consumption, e.resource).toBeCloseTo(e.apartments, 9);
       expect(s.volume, e.resource).toBeCloseTo(e.volume, 9);
-      expect(s.billedVolume, e.resource).toBeCloseTo(e.billed, 9);
-      expect(s.excessOverCap, e.resource).toBeCloseTo(e.excess, 9);
+      expect(s.billed_volume, e.resource).toBeCloseTo(e.billed, 9);
+      expect(s.excess_over_cap, e.resource).toBeCloseTo(e.excess, 9);
       expect(s.negative, e.resource).toBe(false);
       // Per premise (formula 10): its share, its cap, what it is billed and its excess, each to 6 decimals.
-      expect(s.perPremise.map((p: any) => [p.accountId, p.area, p.share, p.cap, p.volume, p.excess]), e.resource)
+      expect(s.per_premise.map((p: any) => [p.account_id, p.area, p.share, p.cap, p.volume, p.excess]), e.resource)
         .toEqual(e.perPremise.map((p) => [p.accountId, p.area, p.share, p.cap, p.billed, p.excess]));
     }
     // The cold-water cap binds on every flat: each is billed its own cap 0.005 m³/m² × 120 m² × Sᵢ / 305.2 m²,
@@ -384,11 +384,11 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     expect(coldLines).toHaveLength(FLATS.length);
     for (const l of coldLines) expect(l.note).toContain(`capped (excess ${cold.excess.toFixed(3)} not billed)`);
     // Every ОДН line's note, word for word: the building's volume, the premise's share by area and its cap.
-    const notes = (ls: { accountId: string; resource: string; method: string; note?: string | null }[]) =>
-      ls.filter((l) => l.method === 'common_house').map((l) => `${l.accountId}|${l.resource}|${l.note}`).sort();
-    expect(notes(octoberLines as any[])).toEqual(notes(october.lines));
+    const notes = (ls: { resource: string; method: string; note?: string | null }[], account: (l: any) => string) =>
+      ls.filter((l) => l.method === 'common_house').map((l) => `${account(l)}|${l.resource}|${l.note}`).sort();
+    expect(notes(octoberLines as any[], (l) => l.account_id)).toEqual(notes(october.lines, (l) => l.accountId));
     // Flat 3's cold water came from the inspector's reading (its sources name that version), not the resident's later one.
-    const flat3 = (octoberLines as any[]).find((l) => l.meterId === mid(apt(3, 'cold_water')));
+    const flat3 = (octoberLines as any[]).find((l) => l.meter_id === mid(apt(3, 'cold_water')));
     const src = (await he.db.query<{ sources: { time: string; version: number }[] }>('SELECT sources FROM accrual_lines WHERE id = $1', [flat3.id])).rows[0].sources;
     expect(src.find((s) => s.time === iso(B[4]))?.version).toBe(entered.flat3.staffVersion);
   });
@@ -420,7 +420,7 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     await until(async () => (await he.db.query('SELECT 1 FROM accrual_lines WHERE period = $1 LIMIT 1', [`${months.current}-01`])).rows.length > 0, 'the adjustment lines');
     await until(idle, 'the recalculation queue to empty');
     const next = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
-    expect(next.every((l: any) => l.kind === 'adjustment' && l.adjustsPeriod === `${months.billed}-01`)).toBe(true);
+    expect(next.every((l: any) => l.kind === 'adjustment' && l.adjusts_period === `${months.billed}-01`)).toBe(true);
     expectLines(next, adjustments, `${months.current} adjustments`);
     // Moving 1.5 m³ from the ОДН to flat 2 leaves the total volume, not the total money: each line rounds on its own.
     expect(sum(next)).toBe(sum(corrected.lines) - sum(october.lines));
@@ -445,7 +445,7 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     expect(coldLate.perPremise.every((p) => p.excess > 0 && p.billed === p.cap)).toBe(true);
     expect(coldLate.billed).toBe(0.600001);
     const r = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
-    expect(r).toMatchObject({ period: months.billed, status: 'closed', adjustmentsIn: months.current, lines: 2, amount: sum(adjustments) });
+    expect(r).toMatchObject({ period: months.billed, status: 'closed', adjustments_in: months.current, lines: 2, amount: sum(adjustments) });
     // The job that follows the verdict finds nothing new.
     await validator.drain();
     await until(idle, 'the recalculation queue to empty');
@@ -463,7 +463,7 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     // The current month (its end still ahead): nobody has a reading in it yet, so every meter falls back.
     await ok(tokens.billing, 'POST', `/billing/periods/${months.current}/compute`, { building_id: ids.building });
     const ls = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines.filter((l: any) => l.kind === 'regular');
-    const of = (f: number, r: Water) => ls.filter((l: any) => l.meterId === mid(apt(f, r)));
+    const of = (f: number, r: Water) => ls.filter((l: any) => l.meter_id === mid(apt(f, r)));
     // Flat 2, hot water: (q1 + q2 + q3 + corrected q4) / 4 at 243.71 ₽.
     const hot2 = average6([0, 1, 2, 3].map((i) => waterQ(2, 'hot_water', i)));
     expectLines(of(2, 'hot_water'), [substituteLine(account(2), 'hot_water', mid(apt(2, 'hot_water')), 'average', hot2, PRICES)], 'flat 2 hot water next month');
@@ -553,9 +553,12 @@ function expectedAdjustments(before: ExpectedLine[], after: ExpectedLine[]): (Ex
 function expectLines(actual: any[], expected: (ExpectedLine & { adjustmentKind?: string })[], label: string): void {
   const key = (l: { accountId: string; resource: string; meterId: string | null; method: string; adjustmentKind?: string | null }) =>
     `${l.accountId}|${l.resource}|${l.meterId ?? ''}|${l.method}|${l.adjustmentKind ?? ''}`;
-  expect(actual.map(key).sort(), `${label}: the set of lines`).toEqual(expected.map(key).sort());
+  // The API's lines are snake_case (the wire's casing); the expected ones the test's own camelCase.
+  const wireKey = (l: { account_id: string; resource: string; meter_id: string | null; method: string; adjustment_kind: string | null }) =>
+    `${l.account_id}|${l.resource}|${l.meter_id ?? ''}|${l.method}|${l.adjustment_kind ?? ''}`;
+  expect(actual.map(wireKey).sort(), `${label}: the set of lines`).toEqual(expected.map(key).sort());
   for (const e of expected) {
-    const a = actual.find((x) => key(x) === key(e));
+    const a = actual.find((x) => wireKey(x) === key(e));
     const what = `${label}: ${key(e)}`;
     expect(a.quantity, what).toBeCloseTo(e.quantity, 9);
     expect(a.amount, what).toBe(e.amount);
