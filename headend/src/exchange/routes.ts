@@ -13,7 +13,7 @@ import { rightsFor } from '../readings/write.js';
 import { detectFormat, readCsv, readXlsx } from '../import/index.js';
 import {
   EXCHANGE_JOB, exchangeJobsDefined, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
-  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, describeLocation, type ExchangeConfig,
+  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, describeLocation, type ExchangeConfig,
 } from './index.js';
 import { publicConfig, resolveTransport, type TransportInput } from './config-check.js';
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
