@@ -183,8 +183,8 @@ describe('an entered value, case by case (what collection checked before the one
   const judge = (value: number, f = hist(), c = mar20(), m = meter()) => judgeReading({ value }, m, f, c, MARCH, true);
 
   it('accepts ≥ previous, zero consumption included; refuses a decrease naming the meter, the previous value and its date', () => {
-    expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [] });
-    expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [] });
+    expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [], unchanged: false });
+    expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [], unchanged: false });
     // 100 000 − 100 + 99.5 = 99 999.5 would be the wrap: far more than a tenth of the register, so no rollover.
     expect(judge(99.5)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 7: 99.5 is less than the previous reading 100 of 2026-02-15' });
   });
