@@ -12,7 +12,7 @@ export async function rawReadings(q: Queryable, f: { meterId: number; from: stri
   const current = f.versions === 'current'
     ? 'SELECT DISTINCT ON (quantity, time) * FROM readings WHERE meter_id = $1 AND time >= $2 AND time < $3 AND ($4::text IS NULL OR quantity = $4) ORDER BY quantity, time, version DESC'
     : 'SELECT * FROM readings WHERE meter_id = $1 AND time >= $2 AND time < $3 AND ($4::text IS NULL OR quantity = $4)';
-  return (await q.query(`SELECT * FROM (${current}) r ORDER BY time, quantity, version LIMIT $5`, [f.meterId, f.from, f.to, f.quantity, f.limit])).rows;
+  return (await q.query<RawReadingRow>(`SELECT * FROM (${current}) r ORDER BY time, quantity, version LIMIT $5`, [f.meterId, f.from, f.to, f.quantity, f.limit])).rows;
 }
 
 /**
@@ -29,5 +29,16 @@ export async function bucketedReadings(q: Queryable, f: { meterId: number; from:
         GROUP BY 1, quantity ORDER BY 1, quantity LIMIT $5`
     : `SELECT bucket, ${cols} FROM ${f.resolution === 'hour' ? 'readings_hourly' : 'readings_daily'}
         WHERE meter_id = $1 AND bucket >= $2 AND bucket < $3 AND ($4::text IS NULL OR quantity = $4) ORDER BY bucket, quantity LIMIT $5`;
-  return (await q.query(sql, [f.meterId, f.from, f.to, f.quantity, f.limit])).rows;
+  return (await q.query<BucketRow>(sql, [f.meterId, f.from, f.to, f.quantity, f.limit])).rows;
+}
+
+/** A readings row as stored (pg: timestamps as Date, bigint as string). */
+export interface RawReadingRow {
+  meter_id: string; time: Date; quantity: string; value: number | null; unit: string; source: string; quality: string[];
+  version: number; received_at: Date; created_by: string | null; reason: string | null;
+}
+/** One bucket of a continuous aggregate (samples: a bigint, as a string). */
+export interface BucketRow {
+  bucket: Date; quantity: string; first_value: number | null; last_value: number | null; min_value: number | null; max_value: number | null;
+  avg_value: number | null; samples: string | number; max_version: number | null; last_time: Date | null;
 }
