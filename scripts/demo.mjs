@@ -486,12 +486,12 @@ async function main() {
     const byMethod = {};
     for (const l of lines) byMethod[l.method] = (byMethod[l.method] ?? 0) + 1;
     say(`\nBilling for ${month} (head-end billing module; sample tariffs ₽: ${present.map((r) => `${r} ${PRICES[r]}`).join(', ')}): ${lines.length} lines for ${premises.size} accounts, total ${formatRoubles(res.amount)} ₽; lines by method: ${Object.entries(byMethod).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
-    for (const c of res.commonHouse ?? []) {
+    for (const c of res.common_house ?? []) {
       const u = c.resource === 'heat' ? 'Gcal' : UNIT[c.resource];
-      say(`  ${c.resource.padEnd(12)} ОДПУ ${fmt(c.buildingConsumption)} − Σ ИПУ ${fmt(c.apartmentsConsumption)} ${u} → ОДН ${fmt(c.volume)}, billed ${fmt(c.billedVolume)}${c.excessOverCap > 0 ? `, over the common-property cap ${fmt(c.excessOverCap)} (not billed, reported)` : ''}${c.negative ? ' (negative: handled by policy)' : ''}`);
+      say(`  ${c.resource.padEnd(12)} ОДПУ ${fmt(c.building_consumption)} − Σ ИПУ ${fmt(c.apartments_consumption)} ${u} → ОДН ${fmt(c.volume)}, billed ${fmt(c.billed_volume)}${c.excess_over_cap > 0 ? `, over the common-property cap ${fmt(c.excess_over_cap)} (not billed, reported)` : ''}${c.negative ? ' (negative: handled by policy)' : ''}`);
     }
     say(`  invoice lines: ${headend.httpUrl}/billing/lines?period=${month}&building_id=${bld.id}&format=xlsx (or csv); billing feed: /billing/feed?period=${month}`);
-    return { period: month, lines: lines.length, amountRub: fromKopecks(res.amount), byMethod, commonHouse: res.commonHouse ?? [] };
+    return { period: month, lines: lines.length, amountRub: fromKopecks(res.amount), byMethod, commonHouse: res.common_house ?? [] };
   }
 
   const truth = building.truth({ from: period.start, to: period.end });

@@ -59,9 +59,9 @@ export function widgetText(s) {
     if (s.total > 0 && s.submitted >= s.total) return t('widget.done', { submitted: s.submitted, total: s.total });
     return t('widget.open', { submitted: s.submitted, total: s.total, meters: plural('widget.meter', s.total), due: fmtDay(s.due) });
   }
-  if (s.opensInDays == null) return t('widget.none');
-  if (s.opensInDays === 0) return t('widget.closedToday');
-  return t('widget.closed', { days: s.opensInDays, dayWord: plural('widget.day', s.opensInDays), date: fmtDay(s.opensOn) });
+  if (s.opens_in_days == null) return t('widget.none');
+  if (s.opens_in_days === 0) return t('widget.closedToday');
+  return t('widget.closed', { days: s.opens_in_days, dayWord: plural('widget.day', s.opens_in_days), date: fmtDay(s.opens_on) });
 }
 
 /**

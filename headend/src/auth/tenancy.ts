@@ -26,7 +26,7 @@ import type { Principal } from './principal.js';
 
 export type OwnedKind =
   | 'organisation' | 'building' | 'premise' | 'account' | 'resident' | 'meter' | 'gateway' | 'binding'
-  | 'quarantine' | 'dead_letter' | 'alert' | 'exchange_config' | 'tariff' | 'norm' | 'replacement'
+  | 'quarantine' | 'dead_letter' | 'alert' | 'exchange_config' | 'exchange_run' | 'tariff' | 'norm' | 'billing_rules' | 'replacement'
   | 'user' | 'grant' | 'api_key';
 
 /**
@@ -69,6 +69,9 @@ const OWNER_SQL: Record<OwnedKind, string> = {
   exchange_config: 'SELECT x.org_id, x.building_id, NULL::bigint AS premise_id FROM exchange_configs x WHERE x.id = $1::bigint',
   tariff: 'SELECT x.org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM billing_tariffs x WHERE x.id = $1::bigint',
   norm: 'SELECT x.org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM billing_norms x WHERE x.id = $1::bigint',
+  billing_rules: 'SELECT x.org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM billing_rules x WHERE x.id = $1::bigint',
+  // A run is owned by its config (organisation-wide, or one building).
+  exchange_run: 'SELECT c.org_id, c.building_id, NULL::bigint AS premise_id FROM exchange_runs r JOIN exchange_configs c ON c.id = r.config_id WHERE r.id = $1::bigint',
   replacement: 'SELECT b.org_id, m.building_id, m.premise_id FROM meter_replacements x JOIN meters m ON m.id = x.old_meter_id JOIN buildings b ON b.id = m.building_id WHERE x.id = $1::bigint',
   user: `SELECT ${userOrgSql('u.id')} AS org_id, NULL::bigint AS building_id, NULL::bigint AS premise_id FROM users u WHERE u.id = $1::bigint`,
   // The id is grantId(): "<user>:<building>"; anything else matches no row.
@@ -80,7 +83,7 @@ const OWNER_SQL: Record<OwnedKind, string> = {
 const LABEL: Record<OwnedKind, string> = {
   organisation: 'organisation', building: 'building', premise: 'premise', account: 'personal account', resident: 'resident', meter: 'meter',
   gateway: 'gateway', binding: 'binding', quarantine: 'quarantine item', dead_letter: 'dead letter', alert: 'alert',
-  exchange_config: 'exchange config', tariff: 'tariff', norm: 'norm', replacement: 'replacement',
+  exchange_config: 'exchange config', exchange_run: 'exchange run', tariff: 'tariff', norm: 'norm', billing_rules: 'edition of the billing rules', replacement: 'replacement',
   user: 'user', grant: 'grant', api_key: 'API key',
 };
 
@@ -122,7 +125,7 @@ export function mayAccess(p: Principal, o: Owner, orgs: ReadonlySet<number> | nu
  * carries its meters' organisation too (for the same-organisation checks), but is not among them: a new
  * password for it would let any engineer of the organisation publish readings for buildings not theirs.
  */
-const ORG_WIDE: ReadonlySet<OwnedKind> = new Set(['organisation', 'exchange_config', 'tariff', 'norm', 'user', 'api_key']);
+const ORG_WIDE: ReadonlySet<OwnedKind> = new Set(['organisation', 'exchange_config', 'exchange_run', 'tariff', 'norm', 'billing_rules', 'user', 'api_key']);
 
 /** mayAccess for a row of this kind, asking the database for the caller's organisations only when the answer depends on them. */
 async function visible(q: Queryable, p: Principal, kind: OwnedKind, o: Owner): Promise<boolean> {

@@ -7,16 +7,18 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Resource } from '@amr/protocols';
-import { requireBuilding, requirePermission, type Principal, requireOwned } from '../auth/index.js';
+import { requirePermission, type Principal, requireOwned, type OwnedKind } from '../auth/index.js';
 import { audit } from '../audit/index.js';
 import { Tariff, BillingRules, formatRoubles, MonthStart } from './index.js';
 import {
-  accountLabels, billingFeed, BillingError, closePeriod, computePeriod, LINE_COLUMNS, linesXlsx, periodDate, recalculateClosed, rowToLine, type StoredLine,
+  accountLabels, addSetting, billingFeed, BillingError, closePeriod, computePeriod, getSetting, linesXlsx, listLines, listSettings, periodDate, periodStatus,
+  recalculateClosed, type SettingKind, type SettingVersion, type StoredLine,
 } from './store/index.js';
 import { HttpError, badRequest } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
+import { fromWire, toDomain, toWire } from '../http/casing.js';
 import type { Queryable } from '../db/types.js';
-import { actorOf, errors, Id, type RouteDeps } from '../http/context.js';
+import { actorOf, errors, Id, IdParams, type RouteDeps } from '../http/context.js';
 import { safeCell } from '../util/spreadsheet-cell.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM');
@@ -28,23 +30,23 @@ function staff(p: Principal, perm: 'billing:read' | 'billing:manage'): void {
   if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'billing is organisation data, not available to residents');
 }
 
-/** The organisation a call acts for: an API key's own; a user's named one, which they must see. */
+/**
+ * The organisation a call acts for: an API key's own (another one answers 404, as one that does not
+ * exist); a user's named one, which they must see (the tenancy resolver).
+ */
 async function orgOf(q: Queryable, p: Principal, orgId: number | undefined): Promise<number> {
-  if (p.organisationId !== null) {
-    if (orgId !== undefined && orgId !== p.organisationId) throw new HttpError(403, 'forbidden', 'an API key acts only for its own organisation');
-    return p.organisationId;
+  if (orgId === undefined) {
+    if (p.organisationId !== null) return p.organisationId;
+    throw badRequest('org_id is required: name the organisation whose billing this is', [{ path: 'querystring.org_id', message: 'required' }]);
   }
-  if (orgId === undefined) throw badRequest('org_id is required');
-  // Another organisation's id answers as one that does not exist (the tenancy resolver's 404).
   await requireOwned(q, p, 'organisation', orgId);
   return orgId;
 }
 
+/** The organisation of a building the caller sees (404 alike for missing and not theirs). */
 async function buildingOrg(q: Queryable, p: Principal, buildingId: number): Promise<number> {
-  requireBuilding(p, buildingId);
-  const { rows } = await q.query<{ org_id: string }>('SELECT org_id FROM buildings WHERE id = $1', [buildingId]);
-  if (!rows[0]) throw new HttpError(404, 'not_found', `building ${buildingId} not found`);
-  return Number(rows[0].org_id);
+  const o = await requireOwned(q, p, 'building', buildingId);
+  return o.orgId!;
 }
 
 function billingHttp(e: unknown): never {
@@ -52,14 +54,36 @@ function billingHttp(e: unknown): never {
   throw e;
 }
 
+const camelWord = /\b[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+\b/g;
+const snakeName = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/**
+ * A document (a tariff, an edition of the rules) on the wire: snake_case keys, checked by the
+ * domain's own schema after toDomain, so its rules (defaults, limits, shares adding up to 1) are
+ * written once; a refusal names the field as the client spells it.
+ */
+function wireDocument<T>(domain: z.ZodType<T>, what: string) {
+  return z.record(z.string(), z.unknown()).describe(what).transform((v, ctx) => {
+    const r = domain.safeParse(toDomain(v));
+    if (r.success) return r.data;
+    for (const i of r.error.issues) {
+      ctx.addIssue({ code: 'custom', message: i.message.replace(camelWord, snakeName), path: i.path.map((k) => (typeof k === 'string' ? snakeName(k) : typeof k === 'number' ? k : String(k))) });
+    }
+    return z.NEVER;
+  });
+}
+const TariffDoc = wireDocument(Tariff, 'tariff: {kind: "single", price} | {kind: "zones", prices: [T1, T2(, T3)]} | {kind: "block", blocks: [{up_to, price}, …, {up_to: null, price}]}');
+const RulesDoc = wireDocument(BillingRules.omit({ effectiveFrom: true }),
+  'billing rules (every field optional, defaults of the regulations): average_max_months, average_min_months, average_mode (monthly|daily), average_max_periods, '
+  + 'norm_multiplier, negative_common_house (zero|credit), heating {method, season_months, correction_month, average_max_periods}, zone_shares {two, three}');
+
 const Line = z.object({
-  id: z.number(), period: z.string(), buildingId: z.number(), accountId: z.string(), resource: z.string(), meterId: z.string().nullable(),
+  id: z.number(), period: z.string(), building_id: z.number(), account_id: z.string(), resource: z.string(), meter_id: z.string().nullable(),
   method: z.enum(['measured', 'average', 'norm', 'common_house', 'heating']), quantity: z.number(), amount: z.number().describe('kopecks'),
-  heatingMethod: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm', 'annual_correction']).optional()
+  heating_method: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm', 'annual_correction']).optional()
     .describe('heating by area: how the volume was found (building_average / norm: the building meter had no reading for the month)'),
   parts: z.array(z.object({ label: z.string(), quantity: z.number(), price: z.number(), amount: z.number() })),
-  note: z.string().optional(), kind: z.enum(['regular', 'adjustment']), adjustmentKind: z.enum(['reversal', 'recalculated']).nullable(),
-  adjustsPeriod: z.string().nullable(), exportId: z.string(),
+  note: z.string().optional(), kind: z.enum(['regular', 'adjustment']), adjustment_kind: z.enum(['reversal', 'recalculated']).nullable(),
+  adjusts_period: z.string().nullable(), export_id: z.string(),
 });
 
 const csvCell = (v: unknown) => {
@@ -74,130 +98,128 @@ function linesCsv(lines: StoredLine[]): string {
 }
 
 const AreaBaseSchema = z.object({
-  totalArea: z.number().describe('S_total: m² of all premises with an area, residential and non-residential'),
-  residentialArea: z.number(), nonResidentialArea: z.number(),
-  withoutArea: z.array(z.object({ premiseId: z.string(), number: z.string(), kind: z.string() })).describe('premises without an area: no share until it is entered'),
-  withoutAccount: z.array(z.object({ premiseId: z.string(), number: z.string(), kind: z.string() })).describe('premises sharing without an account of the organisation: their share is not billed'),
+  total_area: z.number().describe('S_total: m² of all premises with an area, residential and non-residential'),
+  residential_area: z.number(), non_residential_area: z.number(),
+  without_area: z.array(z.object({ premise_id: z.string(), number: z.string(), kind: z.string() })).describe('premises without an area: no share until it is entered'),
+  without_account: z.array(z.object({ premise_id: z.string(), number: z.string(), kind: z.string() })).describe('premises sharing without an account of the organisation: their share is not billed'),
 });
 
 const HeatingSchema = z.object({
   method: z.enum(['monthly_actual', 'even_over_year', 'heating_season']).describe('the rules\' method'),
-  chargedAs: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm']).nullable()
+  charged_as: z.enum(['monthly_actual', 'even_over_year', 'heating_season', 'building_average', 'norm']).nullable()
     .describe('what the month was charged by: monthly_actual when even_over_year has no measured previous year; building_average or norm when the building meter has no reading for the month'),
-  monthHeat: z.number().nullable(), lastYearHeat: z.number().nullable(),
+  month_heat: z.number().nullable(), last_year_heat: z.number().nullable(),
   volume: z.number().nullable().describe('Gcal charged for the month'), missing: z.enum(['month', 'last_year']).nullable(),
   fallback: z.union([
-    z.object({ kind: z.literal('building_average'), volume: z.number(), months: z.array(z.string()).describe('the measured months averaged (YYYY-MM)'), monthsWithoutReadingBefore: z.number() }),
-    z.object({ kind: z.literal('norm'), volume: z.number(), normPerM2: z.number(), totalArea: z.number(), monthsWithoutReadingBefore: z.number() }),
-    z.object({ kind: z.literal('none'), reason: z.string(), monthsWithoutReadingBefore: z.number() }),
+    z.object({ kind: z.literal('building_average'), volume: z.number(), months: z.array(z.string()).describe('the measured months averaged (YYYY-MM)'), months_without_reading_before: z.number() }),
+    z.object({ kind: z.literal('norm'), volume: z.number(), norm_per_m2: z.number(), total_area: z.number(), months_without_reading_before: z.number() }),
+    z.object({ kind: z.literal('none'), reason: z.string(), months_without_reading_before: z.number() }),
   ]).nullable().describe('for a month without a building heat reading (ПП 354 п. 59(1), 60(1)): the fallback used, or why nothing was charged'),
-  totalArea: z.number(), areaBase: AreaBaseSchema,
-  correction: z.object({ year: z.number(), actualHeat: z.number(), chargedHeat: z.number() }).nullable(),
+  total_area: z.number(), area_base: AreaBaseSchema,
+  correction: z.object({ year: z.number(), actual_heat: z.number(), charged_heat: z.number() }).nullable(),
 });
 
 const CommonHouseSchema = z.object({
-  resource: z.string(), buildingConsumption: z.number(), apartmentsConsumption: z.number(), nonResidentialConsumption: z.number(),
-  volume: z.number(), billedVolume: z.number().describe('Σ of the premises\' capped shares'), excessOverCap: z.number().describe('Σ over the premises\' caps: the organisation\'s, not billed'),
-  negative: z.boolean(), capVolume: z.number().nullable().describe('norm per m² × common area; null = no cap'),
-  areaBase: AreaBaseSchema,
-  perPremise: z.array(z.object({
-    premiseId: z.string(), number: z.string(), kind: z.string(), area: z.number(), accountId: z.string().nullable(),
+  resource: z.string(), building_consumption: z.number(), apartments_consumption: z.number(), non_residential_consumption: z.number(),
+  volume: z.number(), billed_volume: z.number().describe('Σ of the premises\' capped shares'), excess_over_cap: z.number().describe('Σ over the premises\' caps: the organisation\'s, not billed'),
+  negative: z.boolean(), cap_volume: z.number().nullable().describe('norm per m² × common area; null = no cap'),
+  area_base: AreaBaseSchema,
+  per_premise: z.array(z.object({
+    premise_id: z.string(), number: z.string(), kind: z.string(), area: z.number(), account_id: z.string().nullable(),
     share: z.number().describe('volume × Sᵢ / S_total'), cap: z.number().nullable().describe('cap × Sᵢ / S_total'), volume: z.number().describe('billed'), excess: z.number(),
   })),
-  withoutAccountVolume: z.number().describe('shares of premises without an account: not billed'),
+  without_account_volume: z.number().describe('shares of premises without an account: not billed'),
 });
 
 const FeedRowSchema = z.object({
-  exportId: z.string(), buildingId: z.number(), resource: z.string(), period: z.string(), periodStart: z.string(), periodEnd: z.string(),
-  odpuMeterIds: z.array(z.number()),
-  startReading: z.object({ value: z.number(), time: z.string() }).nullable(), endReading: z.object({ value: z.number(), time: z.string() }).nullable(),
+  export_id: z.string(), building_id: z.number(), resource: z.string(), period: z.string(), period_start: z.string(), period_end: z.string(),
+  odpu_meter_ids: z.array(z.number()),
+  start_reading: z.object({ value: z.number(), time: z.string() }).nullable(), end_reading: z.object({ value: z.number(), time: z.string() }).nullable(),
   consumption: z.number().nullable(), method: z.string().nullable(),
   validation: z.enum(['valid', 'suspect', 'invalid', 'unvalidated', 'no_readings']).describe('worst verdict over the ОДПУ readings of the month'),
-  validationStatus: z.enum(['validated', 'not_validated']).describe('ОДПУ readings at both bounds valid or accepted, no unreviewed invalid apartment reading, imbalance report stored'),
+  validation_status: z.enum(['validated', 'not_validated']).describe('ОДПУ readings at both bounds valid or accepted, no unreviewed invalid apartment reading, imbalance report stored'),
   reasons: z.array(z.object({ check: z.enum(['odpu_start', 'odpu_end', 'apartment_readings', 'imbalance_report']), message: z.string() })).describe('each failed check'),
-  apartmentsConsumption: z.number().nullable(), imbalance: z.number().nullable(), imbalancePct: z.number().nullable(),
-  imbalanceStatus: z.string().describe('the stored report\'s status, or report_missing'),
+  apartments_consumption: z.number().nullable(), imbalance: z.number().nullable(), imbalance_pct: z.number().nullable(),
+  imbalance_status: z.string().describe('the stored report\'s status, or report_missing'),
 });
+
+/** A domain value on the wire: snake_case keys; the response schema checks the shape when it is sent. */
+const wire = <S extends z.ZodType>(_schema: S, v: unknown) => toWire(v) as z.input<S>;
+
+const OrgId = z.number().int().positive().optional().describe('the organisation (users); an API key acts for its own');
+const TariffBody = fromWire(z.object({ org_id: OrgId, resource: Resource, valid_from: MonthStart, tariff: TariffDoc }));
+// basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume);
+// 'heating_m2': heat (Gcal) per m² of premises per month of the heating season (heating by area when the building meter has no reading).
+const NormBody = fromWire(z.object({
+  org_id: OrgId, resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: MonthStart, per_resident: z.number().finite().nonnegative(),
+}).refine((b) => b.basis !== 'heating_m2' || b.resource === 'heat', { message: "basis heating_m2 is heat in Gcal per m² of premises: use resource 'heat'", path: ['basis'] }));
+const RulesBody = fromWire(z.object({ org_id: OrgId, effective_from: MonthStart, rules: RulesDoc }));
+const SettingItem = z.record(z.string(), z.unknown());
 
 const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb }) => {
   // --- versioned settings: tariffs, norms, rules (a new version is a new row; rows are not edited) ---
-  const settings = [
-    { path: 'tariffs', table: 'billing_tariffs', entity: 'billing_tariff', date: 'valid_from', key: ['resource', 'valid_from'],
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, valid_from: MonthStart, tariff: Tariff }),
-      cols: (b: any) => ({ resource: b.resource, valid_from: b.valid_from, tariff: JSON.stringify(b.tariff) }) },
-    { path: 'norms', table: 'billing_norms', entity: 'billing_norm', date: 'valid_from', key: ['resource', 'basis', 'valid_from'],
-      // basis 'resident': per registered resident per month; 'common_area_m2': per m² of common property (caps the common-house volume);
-      // 'heating_m2': heat (Gcal) per m² of premises per month of the heating season (heating by area when the building meter has no reading).
-      body: z.object({ org_id: z.number().int().positive().optional(), resource: Resource, basis: z.enum(['resident', 'common_area_m2', 'heating_m2']).default('resident'), valid_from: MonthStart, per_resident: z.number().finite().nonnegative() })
-        .refine((b) => b.basis !== 'heating_m2' || b.resource === 'heat', { message: "basis heating_m2 is heat in Gcal per m² of premises: use resource 'heat'", path: ['basis'] }),
-      cols: (b: any) => ({ resource: b.resource, basis: b.basis, valid_from: b.valid_from, per_resident: b.per_resident }) },
-    { path: 'rules', table: 'billing_rules', entity: 'billing_rules', date: 'effective_from', key: ['effective_from'],
-      body: z.object({ org_id: z.number().int().positive().optional(), effective_from: MonthStart, rules: BillingRules.omit({ effectiveFrom: true }) }),
-      cols: (b: any) => ({ effective_from: b.effective_from, rules: JSON.stringify(b.rules) }) },
-  ] as const;
-  for (const s of settings) {
-    app.get(`/billing/${s.path}`, {
-      schema: { tags: ['billing'], summary: `All versions of ${s.path} of an organisation`, querystring: OrgQuery, response: { 200: z.object({ items: z.array(z.record(z.string(), z.unknown())) }), ...errors } },
+  function settingRoutes<B extends { org_id?: number }>(kind: SettingKind, owned: OwnedKind, body: z.ZodType<B>, version: (b: B) => SettingVersion): void {
+    app.get(`/billing/${kind}`, {
+      schema: { tags: ['billing'], summary: `All versions of ${kind} of an organisation`, querystring: OrgQuery, response: { 200: z.object({ items: z.array(SettingItem) }), ...errors } },
     }, async (req) => {
       const p = principal(req);
       staff(p, 'billing:read');
       const org = await orgOf(db, p, req.query.org_id);
-      const { rows } = await (readDb ?? db).query(`SELECT *, to_char(${s.date}, 'YYYY-MM-DD') AS ${s.date} FROM ${s.table} WHERE org_id = $1 ORDER BY ${s.table}.${s.date}, id`, [org]);
-      const plain = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
-      return { items: rows.map((r) => ({ ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])), id: Number(r.id), org_id: Number(r.org_id) })) };
+      return { items: wire(z.array(SettingItem), await listSettings(readDb ?? db, kind, org)) };
     });
-    app.post(`/billing/${s.path}`, {
-      schema: { tags: ['billing'], summary: `Add a version of ${s.path} (in force from its date)`, body: s.body, response: { 201: z.object({ id: Id }), ...errors } },
+    app.get(`/billing/${kind}/:id`, {
+      schema: { tags: ['billing'], summary: `One version of ${kind}`, params: IdParams, response: { 200: SettingItem, ...errors } },
+    }, async (req) => {
+      const p = principal(req);
+      staff(p, 'billing:read');
+      await requireOwned(db, p, owned, req.params.id);
+      const row = await getSetting(readDb ?? db, kind, req.params.id);
+      if (!row) throw new HttpError(404, 'not_found', `${kind} version not found`);
+      return wire(SettingItem, row);
+    });
+    app.post(`/billing/${kind}`, {
+      schema: { tags: ['billing'], summary: `Add a version of ${kind} (in force from its date; camelCase keys of earlier versions are still understood)`, body, response: { 201: z.object({ id: Id }), ...errors } },
     }, async (req, reply) => {
       const p = principal(req);
       staff(p, 'billing:manage');
-      const b = req.body as { org_id?: number };
+      const b = req.body as B;
       const org = await orgOf(db, p, b.org_id);
-      const cols = s.cols(req.body);
-      const names = Object.keys(cols);
-      const actor = actorOf(req);
-      const id = await db.tx(async (q) => {
-        // The table's unique key: one version per (resource,) date. A version is never edited: add a new date.
-        const keyVals = s.key.map((k) => (cols as Record<string, unknown>)[k]);
-        const dup = await q.query(`SELECT id FROM ${s.table} WHERE org_id = $1 AND ${s.key.map((k, i) => `${k} = $${i + 2}`).join(' AND ')}`, [org, ...keyVals]);
-        if (dup.rows[0]) throw new HttpError(409, 'conflict', `a version of ${s.path} for ${keyVals.join(' from ')} already exists`);
-        const { rows } = await q.query<{ id: string }>(
-          `INSERT INTO ${s.table} (org_id, ${names.join(', ')}, created_by) VALUES ($1, ${names.map((_, i) => `$${i + 2}`).join(', ')}, $${names.length + 2}) RETURNING id`,
-          [org, ...Object.values(cols), actor.name]);
-        await audit(q, actor, { action: 'create', entity: s.entity, entityId: rows[0].id, after: { org_id: org, ...req.body as object }, requestId: req.id });
-        return rows[0].id;
-      });
-      return reply.code(201).send({ id: Number(id) });
+      const id = await addSetting(db, org, version(b), actorOf(req), { after: toWire(b) as object, requestId: req.id });
+      return reply.code(201).send({ id });
     });
   }
+  settingRoutes('tariffs', 'tariff', TariffBody, (b) => ({ kind: 'tariffs', resource: b.resource, from: b.valid_from, tariff: b.tariff }));
+  settingRoutes('norms', 'norm', NormBody, (b) => ({ kind: 'norms', resource: b.resource, basis: b.basis, from: b.valid_from, perResident: b.per_resident }));
+  settingRoutes('rules', 'billing_rules', RulesBody, (b) => ({ kind: 'rules', from: b.effective_from, rules: b.rules }));
 
   // --- accrual runs and period close ---
+  const BuildingBody = fromWire(z.object({ building_id: z.number().int().positive() }));
+  const ComputeOut = z.object({
+    period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustments_in: z.string().nullable(),
+    common_house: z.array(CommonHouseSchema).optional(),
+    heating: HeatingSchema.nullable().optional(),
+  });
   app.post('/billing/periods/:period/compute', {
     schema: {
       tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month. An open month\'s regular lines are replaced; a closed month is recalculated into adjustment lines of the next open one.',
-      params: PeriodParams, body: z.object({ building_id: z.number().int().positive() }),
-      response: { 200: z.object({
-        period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustmentsIn: z.string().nullable(),
-        commonHouse: z.array(CommonHouseSchema).optional(),
-        heating: HeatingSchema.nullable().optional(),
-      }), ...errors },
+      params: PeriodParams, body: BuildingBody, response: { 200: ComputeOut, ...errors },
     },
   }, async (req) => {
     const p = principal(req);
     staff(p, 'billing:manage');
-    const org = await buildingOrg(db, p, req.body.building_id);
+    const buildingId = req.body.building_id;
+    const org = await buildingOrg(db, p, buildingId);
     const period = periodDate(req.params.period);
-    const st = await db.query<{ status: string }>('SELECT status FROM billing_periods WHERE org_id = $1 AND period = $2', [org, period]);
     const actor = actorOf(req);
     try {
-      if (st.rows[0]?.status === 'closed') {
-        const r = await recalculateClosed(db, req.body.building_id, period);
-        await audit(db, actor, { action: 'recalculate', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
-        return { period: req.params.period, status: 'closed' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: r.target.slice(0, 7) };
+      if (await periodStatus(db, org, period) === 'closed') {
+        const r = await recalculateClosed(db, buildingId, period);
+        await audit(db, actor, { action: 'recalculate', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId, after: r, requestId: req.id });
+        return wire(ComputeOut, { period: req.params.period, status: 'closed', lines: r.lines, amount: r.amountKop, adjustmentsIn: r.target.slice(0, 7) });
       }
-      const r = await computePeriod(db, req.body.building_id, period);
-      await audit(db, actor, { action: 'compute', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
-      return { period: req.params.period, status: 'open' as const, lines: r.lines, amount: r.amountKop, adjustmentsIn: null, commonHouse: r.commonHouse, heating: r.heating };
+      const r = await computePeriod(db, buildingId, period);
+      await audit(db, actor, { action: 'compute', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId, after: r, requestId: req.id });
+      return wire(ComputeOut, { period: req.params.period, status: 'open', lines: r.lines, amount: r.amountKop, adjustmentsIn: null, commonHouse: r.commonHouse, heating: r.heating });
     } catch (e) {
       billingHttp(e);
     }
@@ -206,24 +228,25 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   app.post('/billing/periods/:period/recalculate', {
     schema: {
       tags: ['billing'], summary: 'Recalculate a CLOSED month of a building now (after late or corrected readings): the difference is booked as reversal + recalculated lines in the next open month; nothing new books nothing. An open month is refused (compute it).',
-      params: PeriodParams, body: z.object({ building_id: z.number().int().positive() }),
-      response: { 200: z.object({ period: z.string(), adjustmentsIn: z.string(), lines: z.number(), amount: z.number().describe('kopecks') }), ...errors },
+      params: PeriodParams, body: BuildingBody,
+      response: { 200: z.object({ period: z.string(), adjustments_in: z.string(), lines: z.number(), amount: z.number().describe('kopecks') }), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
     staff(p, 'billing:manage');
-    const org = await buildingOrg(db, p, req.body.building_id);
+    const buildingId = req.body.building_id;
+    const org = await buildingOrg(db, p, buildingId);
     try {
-      const r = await recalculateClosed(db, req.body.building_id, periodDate(req.params.period));
-      await audit(db, actorOf(req), { action: 'recalculate', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId: req.body.building_id, after: r, requestId: req.id });
-      return { period: req.params.period, adjustmentsIn: r.target.slice(0, 7), lines: r.lines, amount: r.amountKop };
+      const r = await recalculateClosed(db, buildingId, periodDate(req.params.period));
+      await audit(db, actorOf(req), { action: 'recalculate', entity: 'billing_period', entityId: `${org}:${req.params.period}`, buildingId, after: r, requestId: req.id });
+      return { period: req.params.period, adjustments_in: r.target.slice(0, 7), lines: r.lines, amount: r.amountKop };
     } catch (e) {
       billingHttp(e);
     }
   });
 
   app.post('/billing/periods/:period/close', {
-    schema: { tags: ['billing'], summary: 'Close a month: its lines are frozen from now on', params: PeriodParams, body: z.object({ org_id: z.number().int().positive().optional() }), response: { 204: z.null(), ...errors } },
+    schema: { tags: ['billing'], summary: 'Close a month: its lines are frozen from now on', params: PeriodParams, body: fromWire(z.object({ org_id: OrgId })), response: { 204: z.null(), ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     staff(p, 'billing:manage');
@@ -250,13 +273,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     staff(p, 'billing:read');
     const q = req.query;
     const org = q.building_id ? await buildingOrg(db, p, q.building_id) : await orgOf(db, p, q.org_id);
-    if (p.organisationId !== null && org !== p.organisationId) throw new HttpError(403, 'forbidden', 'an API key acts only for its own organisation');
-    const params: unknown[] = [org, periodDate(q.period)];
-    let where = 'org_id = $1 AND period = $2';
-    if (q.building_id) { params.push(q.building_id); where += ` AND building_id = $${params.length}`; }
-    if (p.buildingIds !== null) { params.push([...p.buildingIds]); where += ` AND building_id = ANY($${params.length}::bigint[])`; }
-    const { rows } = await (readDb ?? db).query(`SELECT ${LINE_COLUMNS} FROM accrual_lines WHERE ${where} ORDER BY building_id, account_id, id`, params);
-    const lines = rows.map(rowToLine);
+    const lines = await listLines(readDb ?? db, { orgId: org, period: periodDate(q.period), buildingId: q.building_id, buildingIds: p.buildingIds });
     if (q.format === 'csv') {
       reply.header('content-disposition', `attachment; filename="accruals-${q.period}.csv"`);
       return reply.type('text/csv; charset=utf-8').send(linesCsv(lines));
@@ -268,7 +285,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       // A Buffer is sent as is (never serialized); the response schema documents the JSON and CSV shapes only.
       return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(xlsx as unknown as string);
     }
-    return { lines };
+    return { lines: wire(z.array(Line), lines) };
   });
 
   app.get('/billing/feed', {
@@ -282,7 +299,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
     staff(p, 'billing:read');
     const org = await orgOf(db, p, req.query.org_id);
     const items = await billingFeed(db, org, periodDate(req.query.period), { includeUnvalidated: req.query.include_unvalidated === 'true', buildingIds: p.buildingIds });
-    return { period: req.query.period, items };
+    return { period: req.query.period, items: wire(z.array(FeedRowSchema), items) };
   });
 };
 export default billingRoutes;

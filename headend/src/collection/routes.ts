@@ -5,20 +5,19 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createUser, issueToken, requireBuilding, requireOwned, requirePermission, type Principal } from '../auth/index.js';
-import { randomSecret } from '../auth/password.js';
-import { audit } from '../audit/index.js';
+import { requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
 import { ttlSeconds } from '../http/config.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
+import { toWire } from '../http/casing.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
-import { issueAccessCode, redeemAccessCode } from './access.js';
 import { SignInLimiter } from './sign-in-limit.js';
+import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, residentSignIn, setMeterLabel } from './store.js';
 import { rightsFor, writeReadings, type WriteItem } from '../readings/write.js';
 import { monthlyHistory } from '../readings/history.js';
-import { registerQuantity, zoneQuantities, type Resource as ResourceName } from '@amr/protocols';
+import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import { periodFor, summarise, type CollectionSettings } from './rules.js';
-import { effectiveSettings, lastReadings, SETTINGS_COLUMNS, type LastReading, type MeterRow } from './storage.js';
+import { effectiveSettings, lastReadings, type LastReading, type MeterRow } from './storage.js';
 
 const SettingsRow = z.object({
   id: Id, building_id: Id.nullable(), resource: z.string().nullable(), enabled: z.boolean(), window_start_day: z.number(), window_end_day: z.number(),
@@ -39,12 +38,13 @@ const ResidentMeter = z.object({
 });
 const SummaryBody = z.object({
   state: z.enum(['open', 'closed']), submitted: z.number(), total: z.number(), due: z.string().optional(),
-  opensOn: z.string().nullable().optional(), opensInDays: z.number().nullable().optional(), text: z.string(),
+  opens_on: z.string().nullable().optional(), opens_in_days: z.number().nullable().optional(), text: z.string(),
 });
 const History = z.object({ meters: z.array(z.object({ meter_id: z.number(), zone: z.number().nullable().describe('a zone meter: one entry per zone (1 day, 2 night, 3 peak)'), months: z.array(z.object({ month: z.string(), value: z.number(), consumption: z.number().nullable() })) })) });
 const Entered = z.object({ readings: z.array(z.object({
   meter_id: z.number(), zone: z.number().nullable(), time: Timestamp, value: z.number(), version: z.number().nullable(), received_at: Timestamp.nullable(),
   consumption: z.number().nullable(), warning: z.string().nullable(),
+  unchanged: z.boolean().describe('the same value was already stored for this instant by the same kind of writer: no new version, the stored one is returned'),
 })) });
 const SignedIn = z.object({ token: z.string(), expires_at: z.string(), user_id: z.number(), account_id: z.number() });
 const IssuedCode = z.object({ account_id: z.number(), account_number: z.string(), code: z.string(), expires_at: z.string() });
@@ -81,13 +81,8 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
-    if (req.query.building_id !== undefined) requireBuilding(p, req.query.building_id);
-    const params: unknown[] = [req.query.building_id ?? null];
-    const scope = p.buildingIds === null ? 'TRUE' : (params.push([...p.buildingIds]), `building_id = ANY($2::bigint[])`);
-    const { rows } = await db.query(
-      `SELECT id::int AS id, building_id::int AS building_id, resource, ${SETTINGS_COLUMNS}, updated_at FROM collection_settings
-        WHERE building_id IS NULL OR (($1::bigint IS NULL OR building_id = $1) AND ${scope}) ORDER BY building_id NULLS FIRST, resource NULLS FIRST`, params);
-    return { items: rows };
+    if (req.query.building_id !== undefined) await requireOwned(db, p, 'building', req.query.building_id);
+    return { items: await listSettingsRows(db, p, req.query.building_id) };
   });
 
   app.put('/collection-settings', {
@@ -95,20 +90,11 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
-    const b = req.body;
+    const { building_id: buildingId, resource, ...settings } = req.body;
     // Defaults for every building are for admins only (everyone else sees a part of the buildings).
-    if (b.building_id === null && p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
-    if (b.building_id !== null) requireBuilding(p, b.building_id);
-    return db.tx(async (q) => {
-      if (b.building_id !== null && !(await q.query('SELECT 1 FROM buildings WHERE id = $1', [b.building_id])).rows[0]) throw notFound('building');
-      const before = (await q.query('SELECT * FROM collection_settings WHERE coalesce(building_id, 0) = coalesce($1::bigint, 0) AND coalesce(resource, \'\') = coalesce($2::text, \'\')', [b.building_id, b.resource])).rows[0];
-      const vals = [b.enabled, b.window_start_day, b.window_end_day, b.integer_only, b.accept_expired_verification, b.reminder_days, b.warn_factor];
-      const { rows } = before
-        ? await q.query(`UPDATE collection_settings SET (${SETTINGS_COLUMNS}, updated_at) = ($2,$3,$4,$5,$6,$7,$8, now()) WHERE id = $1 RETURNING *`, [before.id, ...vals])
-        : await q.query(`INSERT INTO collection_settings (building_id, resource, ${SETTINGS_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING *`, [b.building_id, b.resource, ...vals]);
-      await audit(q, actorOf(req), { action: before ? 'update' : 'create', entity: 'collection_settings', entityId: rows[0].id, buildingId: b.building_id, before, after: rows[0], requestId: req.id });
-      return { ...rows[0], id: Number(rows[0].id), building_id: rows[0].building_id === null ? null : Number(rows[0].building_id) };
-    });
+    if (buildingId === null && p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'only an admin sets the defaults for all buildings');
+    if (buildingId !== null) await requireBodyRef(db, p, 'building', buildingId, 'building_id');
+    return putSettings(db, { buildingId, resource }, settings, actorOf(req), req.id);
   });
 
   app.post('/accounts/:id/access-code', {
@@ -116,17 +102,9 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'registry:write');
-    const out = await db.tx(async (q) => {
-      const a = (await q.query<{ id: string; number: string; building_id: string; active: boolean }>(
-        'SELECT a.id, a.number, a.active, pr.building_id FROM personal_accounts a JOIN premises pr ON pr.id = a.premise_id WHERE a.id = $1', [req.params.id])).rows[0];
-      if (!a) throw notFound('personal account');
-      requireBuilding(p, Number(a.building_id), 'personal account');
-      if (!a.active) throw new HttpError(400, 'bad_request', `personal account ${a.number} is closed`);
-      const c = await issueAccessCode(q, Number(a.id), p.kind === 'user' ? p.id : null, req.body.valid_days);
-      await audit(q, actorOf(req), { action: 'issue', entity: 'resident_access_code', entityId: a.id, buildingId: Number(a.building_id), after: { account: a.number, expires_at: c.expiresAt }, requestId: req.id });
-      return { account_id: Number(a.id), account_number: a.number, code: c.code, expires_at: c.expiresAt.toISOString() };
-    });
-    return reply.code(201).send(out);
+    await requireOwned(db, p, 'account', req.params.id);
+    const c = await issueAccountCode(db, req.params.id, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
+    return reply.code(201).send({ account_id: c.accountId, account_number: c.accountNumber, code: c.code, expires_at: c.expiresAt.toISOString() });
   });
 
   // Failed sign-ins per account number and per client address (src/collection/sign-in-limit.ts); one per server.
@@ -146,19 +124,8 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       throw new HttpError(429, 'too_many_requests', `too many failed sign-in attempts ${who}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
         [{ path: admitted.by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }]);
     }
-    const result = await db.tx(async (q) => {
-      const r = await redeemAccessCode(q, req.body.account_number, req.body.code);
-      if (!r) return null;
-      // One resident user per account, created on first sign-in and reused after; bound only to the account the code opens.
-      const username = `account-${r.accountId}`;
-      let userId = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
-      if (!userId) userId = String((await createUser(q, { username, password: randomSecret(), role: 'resident' })).id);
-      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, r.accountId]);
-      await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, r.codeId]);
-      await audit(q, { kind: 'user', id: Number(userId), name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: r.accountId, requestId: req.id });
-      const t = await issueToken(q, Number(userId), ttl, req.headers['user-agent']);
-      return { token: t.token, expires_at: t.expiresAt.toISOString(), user_id: Number(userId), account_id: r.accountId };
-    });
+    const r = await residentSignIn(db, req.body.account_number, req.body.code, ttl, req.headers['user-agent'], req.id);
+    const result = r && { token: r.token, expires_at: r.expiresAt.toISOString(), user_id: r.userId, account_id: r.accountId };
     if (!result) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
     signInLimit.succeeded(admitted.attempt);
     return result;
@@ -171,12 +138,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
     const now = app.clock();
-    const { rows } = await db.query<MeterRow & { label: string | null }>(
-      `SELECT m.id::int AS id, m.building_id::int AS building_id, m.premise_id::int AS premise_id, m.placement, m.resource, m.status, m.serial_number, m.identifier,
-              to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone, m.zones, l.label
-         FROM meters m JOIN buildings b ON b.id = m.building_id
-         LEFT JOIN resident_meter_labels l ON l.meter_id = m.id AND l.user_id = $2
-        WHERE m.premise_id = ANY($1::bigint[]) AND m.status = 'active' ORDER BY m.premise_id, m.resource, m.id`, [[...premises], p.id]);
+    const rows = await residentMeters(db, premises, p.id);
     // Set-based: settings once per building and resource, the last readings of every register in one
     // query (the embedded engine has a single connection; no query per meter and zone).
     const settings = new Map<string, CollectionSettings>();
@@ -207,7 +169,8 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       });
     }
     const summary = summarise(items.map((i) => ({ window: i._w, submitted: i.submitted_this_period, enabled: i.enabled })));
-    return { items: items.map(({ _w, ...rest }) => rest), summary };
+    // The summary is the domain's (camelCase); the wire's casing is snake_case.
+    return { items: items.map(({ _w, ...rest }) => rest), summary: toWire(summary) as z.input<typeof SummaryBody> };
   });
 
   app.put('/resident/meters/:id/label', {
@@ -217,8 +180,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:submit');
     residentOnly(p);
     await requireOwned(db, p, 'meter', req.params.id);
-    await db.query(`INSERT INTO resident_meter_labels (user_id, meter_id, label) VALUES ($1,$2,$3)
-                    ON CONFLICT (user_id, meter_id) DO UPDATE SET label = EXCLUDED.label, updated_at = now()`, [p.id, req.params.id, req.body.label]);
+    await setMeterLabel(db, p.id, req.params.id, req.body.label);
     return { meter_id: req.params.id, label: req.body.label };
   });
 
@@ -229,11 +191,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:submit');
     residentOnly(p);
     // Residents never bypass the window, whatever their role table says (rightsFor 'resident'). A phone
-    // that lost the answer sends the same values again: an identical value at the window's instant adds
-    // no second version (skipUnchanged) and answers with the version already there.
+    // that lost the answer sends the same values again: the readings core (judge.ts) adds no second
+    // version for an identical value at the window's instant and answers with the version already there.
     const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
       source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: app.clock(), confirm: req.body.confirm, requestId: req.id,
-      skipUnchanged: true,
     }));
     return reply.code(201).send({ readings: saved });
   });
@@ -245,11 +206,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:submit');
     const premises = residentOnly(p);
     // The month's last counting reading in the building's time zone and the consumption by billing's rules (readings/history.ts).
-    const { rows } = await db.query<{ id: string; resource: ResourceName; zones: number; register_digits: number | null; timezone: string }>(
-      `SELECT m.id, m.resource, m.zones, m.register_digits, b.timezone FROM meters m JOIN buildings b ON b.id = m.building_id
-        WHERE m.premise_id = ANY($1::bigint[]) ORDER BY m.id`, [[...premises]]);
-    const meters = rows.map((r) => ({ id: Number(r.id), resource: r.resource, zones: Number(r.zones ?? 1), registerDigits: r.register_digits === null ? null : Number(r.register_digits), timezone: r.timezone }));
-    return { meters: await monthlyHistory(db, meters, req.query.months, app.clock()) };
+    return { meters: await monthlyHistory(db, await historyMeters(db, premises), req.query.months, app.clock()) };
   });
 
   app.post('/premises/:id/readings', {
@@ -272,12 +229,14 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
-    requireBuilding(p, req.params.id);
     if (p.premiseIds !== null) throw notFound('building');
-    const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
-      source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: app.clock(),
-      confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
-    }));
+    const saved = await db.tx(async (q) => {
+      await requireOwned(q, p, 'building', req.params.id);
+      return writeReadings(q, entryItems(req.body.readings), {
+        source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: app.clock(),
+        confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
+      });
+    });
     return reply.code(201).send({ readings: saved });
   });
 };

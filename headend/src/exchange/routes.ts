@@ -8,19 +8,20 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requireBuilding, requireOwned, requirePermission, type Principal } from '../auth/index.js';
-import { audit } from '../audit/index.js';
+import { requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
 import { rightsFor } from '../readings/write.js';
 import { detectFormat, readCsv, readXlsx } from '../import/index.js';
 import {
-  EXCHANGE_JOB, exchangeJobsDefined, getConfig, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
-  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, toRun, describeLocation, type ExchangeConfig,
+  EXCHANGE_JOB, exchangeJobsDefined, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
+  normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, describeLocation, type ExchangeConfig,
 } from './index.js';
 import { publicConfig, resolveTransport, type TransportInput } from './config-check.js';
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { sealSecret } from '../util/secret-box.js';
+import type { Queryable } from '../db/types.js';
+import { getRun, insertConfig, listConfigs, listRuns, loadConfig, updateConfig } from './store.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -76,25 +77,38 @@ const ConfigOut = z.object({
   location: z.string().describe('where the files are: the folder, or transport://user@host:port/folder'),
 });
 /** What a config looks like outside the database: no secret, ever. */
-function shown(row: Record<string, any>): z.input<typeof ConfigOut> {
-  const c = publicConfig(row) as z.input<typeof ConfigOut>;
-  return { ...c, port: row.port === null ? null : Number(row.port), location: describeLocation(row as ExchangeConfig) };
+function shown(c: ExchangeConfig): z.input<typeof ConfigOut> {
+  return { ...publicConfig(c), location: describeLocation(c) };
 }
 const RunOut = z.object({
   id: Id, config_id: Id, status: z.enum(['running', 'ok', 'failed']), message: z.string().nullable(),
   counts: z.record(z.string(), z.number()), started_at: Timestamp, finished_at: Timestamp.nullable(),
 });
 
-/** Org-wide configs move readings of every building: only callers who see every building may own them. */
-async function requireConfigScope(p: Principal, db: RouteDeps['db'], orgId: number, buildingId: number | null | undefined): Promise<void> {
-  if (p.organisationId !== null && p.organisationId !== orgId) throw new HttpError(404, 'not_found', 'organisation not found');
+/**
+ * Where a config may be put (create, or a change of its building): the organisation the caller acts
+ * in (404 like a missing one otherwise) and a building of it they see (400 naming building_id). An
+ * org-wide config moves readings of every building: only callers who see every building may own one.
+ */
+async function requireConfigPlace(q: Queryable, p: Principal, orgId: number, buildingId: number | null | undefined): Promise<void> {
+  await requireOwned(q, p, 'organisation', orgId);
   if (buildingId == null) {
     if (p.buildingIds !== null) throw new HttpError(403, 'forbidden', 'an organisation-wide exchange needs access to every building; give building_id');
     return;
   }
-  const b = (await db.query('SELECT org_id FROM buildings WHERE id = $1', [buildingId])).rows[0];
-  if (!b || Number(b.org_id) !== orgId) throw new HttpError(404, 'not_found', 'building not found in this organisation');
-  requireBuilding(p, buildingId);
+  await requireBodyRef(q, p, 'building', buildingId, 'building_id', orgId);
+}
+
+/**
+ * A stored config the caller may act on, through the tenancy resolver: 404 alike for missing, another
+ * organisation's, and (for callers who do not see every building) an organisation-wide one, which
+ * the list does not show them either.
+ */
+async function requireConfig(q: Queryable, p: Principal, id: number): Promise<ExchangeConfig> {
+  const o = await requireOwned(q, p, 'exchange_config', id);
+  const c = await loadConfig(q, id);
+  if (!c || (o.buildingId === null && p.buildingIds !== null)) throw new HttpError(404, 'not_found', 'exchange config not found');
+  return c;
 }
 
 /**
@@ -138,7 +152,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'import:run');
-    if (p.organisationId !== null && p.organisationId !== req.query.org_id) throw new HttpError(404, 'not_found', 'organisation not found');
+    // Another organisation answers as one that does not exist (the tenancy resolver).
+    await requireOwned(db, p, 'organisation', req.query.org_id);
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest(`send the file as the request body with Content-Type text/csv or ${XLSX_TYPE}`);
     const fileName = req.query.file_name ?? `upload-${app.clock().toISOString()}`;
     const base = {
@@ -168,8 +183,9 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     requirePermission(p, 'readings:read');
     if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the readings export is for staff; residents see their meters\' readings');
     const { format, ...filter } = req.query;
-    if (p.organisationId !== null) filter.org_id = p.organisationId;
-    if (filter.building_id) requireBuilding(p, filter.building_id);
+    if (p.organisationId !== null) filter.org_id ??= p.organisationId;
+    if (filter.org_id !== undefined) await requireOwned(db, p, 'organisation', filter.org_id);
+    if (filter.building_id) await requireOwned(db, p, 'building', filter.building_id);
     let rows;
     try {
       rows = await listReadings(readDb ?? db, filter, p.buildingIds);
@@ -187,11 +203,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
-    const orgId = p.organisationId ?? req.query.org_id ?? null;
-    const { rows } = await db.query('SELECT * FROM exchange_configs WHERE ($1::bigint IS NULL OR org_id = $1) ORDER BY id', [orgId]);
-    return rows
-      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
-      .map(shown);
+    if (req.query.org_id !== undefined) await requireOwned(db, p, 'organisation', req.query.org_id);
+    return (await listConfigs(db, p, p.organisationId ?? req.query.org_id ?? null)).map(shown);
   });
 
   app.post('/exchange/configs', {
@@ -204,21 +217,15 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     const p = principal(req);
     requirePermission(p, 'exchange:run');
     const b = req.body;
-    await requireConfigScope(p, db, b.org_id, b.building_id);
+    await requireConfigPlace(db, p, b.org_id, b.building_id);
     const t = transportOrRefuse(null, b);
     t.folder = await placeLocalFolder(t.transport, t.folder, config.EXCHANGE_ROOT, b.org_id);
-    const row = await db.tx(async (q) => {
-      const { rows } = await q.query(
-        `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, email_to, enabled,
-                                       transport, host, port, username, secret, secret_kind, host_key_sha256)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
-        [b.org_id, b.building_id ?? null, b.direction, t.folder, b.cron, b.period_days, b.email_to ?? null, b.enabled,
-          t.transport, t.host, t.port, t.username, sealSecret(t.secret, config.SECRETS_KEY), t.secret_kind, t.host_key_sha256]);
-      await audit(q, actorOf(req), { action: 'create', entity: 'exchange_config', entityId: rows[0].id, buildingId: b.building_id ?? null, after: publicConfig(rows[0]), requestId: req.id });
-      return rows[0];
-    });
-    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
-    return reply.code(201).send(shown(row));
+    const c = await insertConfig(db, {
+      org_id: b.org_id, building_id: b.building_id ?? null, direction: b.direction, cron: b.cron, period_days: b.period_days, email_to: b.email_to ?? null, enabled: b.enabled,
+      ...t, secret: sealSecret(t.secret, config.SECRETS_KEY),
+    }, actorOf(req), req.id);
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: c.id, cron: c.cron, enabled: c.enabled });
+    return reply.code(201).send(shown(c));
   });
 
   app.patch('/exchange/configs/:id', {
@@ -226,31 +233,15 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
-    await requireOwned(db, p, 'exchange_config', req.params.id);
-    const before = await getConfig(db, req.params.id);
-    if (!before) throw new HttpError(404, 'not_found', 'exchange config not found');
-    await requireConfigScope(p, db, before.org_id, before.building_id);
+    const before = await requireConfig(db, p, req.params.id);
     const { password: _password, private_key: _key, ...plain } = req.body;
-    const next = { ...before, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)), ...transportOrRefuse(before, req.body) };
-    await requireConfigScope(p, db, next.org_id, next.building_id);
+    const next: ExchangeConfig = { ...before, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)), ...transportOrRefuse(before, req.body) };
+    // A config moved to another building (or made organisation-wide) is checked where it goes.
+    if (next.building_id !== before.building_id) await requireConfigPlace(db, p, next.org_id, next.building_id);
     next.folder = await placeLocalFolder(next.transport, next.folder, config.EXCHANGE_ROOT, next.org_id);
-    const row = await db.tx(async (q) => {
-      const { rows } = await q.query(
-        `UPDATE exchange_configs SET building_id = $2, folder = $3, cron = $4, period_days = $5, email_to = $6, enabled = $7,
-           transport = $8, host = $9, port = $10, username = $11, secret = $12, secret_kind = $13, host_key_sha256 = $14, updated_at = now()
-         WHERE id = $1 RETURNING *`,
-        [next.id, next.building_id, next.folder, next.cron, next.period_days, next.email_to, next.enabled,
-          next.transport, next.host, next.port, next.username, sealSecret(next.secret, config.SECRETS_KEY), next.secret_kind, next.host_key_sha256]);
-      // The audit log says whether the secret changed, never what it is.
-      const secretChanged = (before.secret ?? null) !== (rows[0].secret ?? null);
-      await audit(q, actorOf(req), {
-        action: 'update', entity: 'exchange_config', entityId: next.id, buildingId: next.building_id,
-        before: publicConfig(before), after: { ...publicConfig(rows[0]), ...(secretChanged ? { secret_changed: true } : {}) }, requestId: req.id,
-      });
-      return rows[0];
-    });
-    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: Number(row.id), cron: row.cron, enabled: row.enabled });
-    return shown(row);
+    const c = await updateConfig(db, before, { ...next, secret: sealSecret(next.secret, config.SECRETS_KEY) }, actorOf(req), req.id);
+    if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: c.id, cron: c.cron, enabled: c.enabled });
+    return shown(c);
   });
 
   app.post('/exchange/configs/:id/run', {
@@ -261,10 +252,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
-    await requireOwned(db, p, 'exchange_config', req.params.id);
-    const c = await getConfig(db, req.params.id);
-    if (!c) throw new HttpError(404, 'not_found', 'exchange config not found');
-    await requireConfigScope(p, db, c.org_id, c.building_id);
+    const c = await requireConfig(db, p, req.params.id);
     // A config stored before folders were per organisation, or a folder since replaced by a link, does not run.
     try {
       await placeLocalFolder(c.transport, c.folder, config.EXCHANGE_ROOT, c.org_id);
@@ -284,13 +272,19 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
-    const { rows } = await db.query(
-      `SELECT r.*, c.org_id, c.building_id FROM exchange_runs r JOIN exchange_configs c ON c.id = r.config_id
-       WHERE ($1::bigint IS NULL OR r.config_id = $1) AND ($2::bigint IS NULL OR c.org_id = $2)
-       ORDER BY r.started_at DESC, r.id DESC LIMIT $3`, [req.query.config_id ?? null, p.organisationId, req.query.limit]);
-    return rows
-      .filter((r) => (r.building_id === null ? p.buildingIds === null : p.buildingIds === null || p.buildingIds.has(Number(r.building_id))))
-      .map(toRun);
+    if (req.query.config_id !== undefined) await requireConfig(db, p, req.query.config_id);
+    return listRuns(db, p, { configId: req.query.config_id, limit: req.query.limit });
+  });
+
+  app.get('/exchange/runs/:id', {
+    schema: { tags: ['exchange'], summary: 'One exchange run', params: IdParams, response: { 200: RunOut, ...errors } },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'exchange:run');
+    const o = await requireOwned(db, p, 'exchange_run', req.params.id);
+    const run = await getRun(db, req.params.id);
+    if (!run || (o.buildingId === null && p.buildingIds !== null)) throw new HttpError(404, 'not_found', 'exchange run not found');
+    return run;
   });
 };
 

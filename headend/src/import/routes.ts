@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requirePermission } from '../auth/index.js';
+import { requireOwned, requirePermission } from '../auth/index.js';
 import { importRegistry, ImportKind, ImportReport } from './index.js';
 import { badRequest } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
@@ -22,6 +22,8 @@ const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'import:run');
+    // Another organisation answers as one that does not exist (the tenancy resolver), before the file is read.
+    await requireOwned(db, p, 'organisation', req.query.org_id);
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest('send the file as the request body with Content-Type text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const report = await importRegistry(db, {
       file: req.body, contentType: req.headers['content-type'], kind: req.query.kind, orgId: req.query.org_id,

@@ -21,7 +21,9 @@
  *   6. plausibility: a first reading far above what the premise could have used needs confirmation;
  *      consumption far above the meter's average needs confirmation;
  *   7. versioning: a reading made by a replacement changes only through the replacement; a resident's
- *      entry where staff already took the reading is refused with the staff's value.
+ *      entry where staff already took the reading is refused with the staff's value; the same value
+ *      sent again for the same instant by the same kind of writer (a phone or an office screen that
+ *      lost the answer and resends) is "unchanged": no new version, the stored one is the answer.
  */
 import { registerModulus, rolloverConsumption, ROLLOVER_MAX_SHARE } from '../vee/register.js';
 import { averageMonthly, fmt, highConsumptionWarning, localDate, periodFor, windowState, type CollectionSettings, type PriorReading } from '../collection/rules.js';
@@ -91,11 +93,16 @@ export interface JudgeContext {
   now: Date;
   settings: CollectionSettings;
   confirmed: boolean;
+  /**
+   * An identical value at the instant is unchanged whoever stored it (a file import read again). Without
+   * it, only when the stored version came from the same source (a resend).
+   */
+  skipUnchanged?: boolean;
 }
 
 export type Judgement =
   | { ok: false; reason: string; code: RefusalCode }
-  | { ok: true; time: Date; consumption: number | null; via: 'plain' | 'rollover' | null; warnings: string[] };
+  | { ok: true; time: Date; consumption: number | null; via: 'plain' | 'rollover' | null; warnings: string[]; unchanged: boolean };
 
 export type RefusalCode =
   | 'forbidden' | 'window_closed' | 'outside_window' | 'disabled' | 'inactive' | 'verification_expired' | 'future' | 'before_installation'
@@ -206,6 +213,11 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
     return refuse('taken_by_staff', `meter ${id}: this period's reading was already taken by the managing organisation (${f.staffAtInstant.value}); to dispute it, contact the office`);
   }
   if (req.correction && !f.atInstant) return refuse('not_found', `meter ${id}: there is no reading at ${time.toISOString()} to correct`);
+  if (isResend(req, f, c, v)) {
+    // Already stored as it is: nothing to confirm again, no new version (the caller answers with the stored one).
+    const step = f.previous ? registerStep(f.previous.value, v, m.registerDigits) : null;
+    return { ok: true, time, consumption: step?.consumption ?? null, via: step?.via ?? null, warnings: [], unchanged: true };
+  }
   // 5. neighbours
   const warnings: string[] = [];
   let consumption: number | null = null;
@@ -241,5 +253,18 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
     const w = highConsumptionWarning(id, consumption, time, { previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
     if (w) warnings.push(w);
   }
-  return { ok: true, time, consumption, via, warnings };
+  return { ok: true, time, consumption, via, warnings, unchanged: false };
+}
+
+/** The source a written reading is stored with (an estimate is stored as the staff's). */
+const storedSource = (s: WriteSource) => (s === 'estimate' ? 'staff' : s);
+
+/**
+ * The same value at the same instant, already the current version: by the same source (a resident's
+ * or the office's resend), or by anyone when the caller re-reads a file (skipUnchanged). A correction
+ * and a replacement's own reading always write: they are deliberate.
+ */
+function isResend(req: ReadingRequest, f: NeighbourFacts, c: JudgeContext, v: number): boolean {
+  if (req.correction || req.byReplacement || !f.atInstant || f.atInstant.value !== v) return false;
+  return !!c.skipUnchanged || f.atInstant.source === storedSource(c.source);
 }

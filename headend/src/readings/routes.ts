@@ -6,12 +6,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { QuantityName } from '@amr/protocols';
-import { requirePermission } from '../auth/index.js';
+import { requireOwned, requirePermission, type Principal } from '../auth/index.js';
+import type { Queryable } from '../db/types.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { rightsFor, writeReadings } from './write.js';
-import { currentVersion } from './read-store.js';
-import { visibleMeter } from '../registry/visible-meter.js';
+import { bucketedReadings, currentVersion, rawReadings } from './read-store.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 
 const IsoTime = z.iso.datetime({ offset: true });
@@ -23,6 +23,12 @@ const BucketRow = z.object({
   bucket: Timestamp, quantity: z.string(), first_value: z.number().nullable(), last_value: z.number().nullable(), min_value: z.number().nullable(),
   max_value: z.number().nullable(), avg_value: z.number().nullable(), samples: z.coerce.number(), max_version: z.number().nullable(), last_time: Timestamp.nullable(),
 });
+
+/** A meter the caller sees (tenancy: 404 alike for missing and not theirs). */
+async function visibleMeter(q: Queryable, p: Principal, id: number): Promise<{ id: number }> {
+  await requireOwned(q, p, 'meter', id);
+  return { id };
+}
 
 const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/meters/:id/readings', {
@@ -44,25 +50,10 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     const m = await visibleMeter(db, p, req.params.id);
     const { from, to, resolution, quantity, versions, limit } = req.query;
     if (new Date(from) >= new Date(to)) throw badRequest('from must be before to', [{ path: 'querystring.from', message: 'not before "to"' }]);
-    const params = [m.id, from, to, quantity ?? null, limit];
     if (resolution === 'raw') {
-      const current = versions === 'current'
-        ? 'SELECT DISTINCT ON (quantity, time) * FROM readings WHERE meter_id = $1 AND time >= $2 AND time < $3 AND ($4::text IS NULL OR quantity = $4) ORDER BY quantity, time, version DESC'
-        : 'SELECT * FROM readings WHERE meter_id = $1 AND time >= $2 AND time < $3 AND ($4::text IS NULL OR quantity = $4)';
-      const { rows } = await db.query(`SELECT * FROM (${current}) r ORDER BY time, quantity, version LIMIT $5`, params);
-      return { meter_id: m.id, resolution, raw: rows };
+      return { meter_id: m.id, resolution, raw: await rawReadings(db, { meterId: m.id, from, to, quantity: quantity ?? null, versions, limit }) };
     }
-    const cols = 'quantity, first_value, last_value, min_value, max_value, avg_value, samples, max_version, last_time';
-    const sql = resolution === 'month'
-      ? `SELECT time_bucket(interval '1 month', bucket) AS bucket, quantity, first(first_value, bucket) AS first_value, last(last_value, bucket) AS last_value,
-                min(min_value) AS min_value, max(max_value) AS max_value, sum(avg_value * samples) / nullif(sum(samples), 0) AS avg_value,
-                sum(samples) AS samples, max(max_version) AS max_version, max(last_time) AS last_time
-           FROM readings_daily WHERE meter_id = $1 AND bucket >= $2 AND bucket < $3 AND ($4::text IS NULL OR quantity = $4)
-          GROUP BY 1, quantity ORDER BY 1, quantity LIMIT $5`
-      : `SELECT bucket, ${cols} FROM ${resolution === 'hour' ? 'readings_hourly' : 'readings_daily'}
-          WHERE meter_id = $1 AND bucket >= $2 AND bucket < $3 AND ($4::text IS NULL OR quantity = $4) ORDER BY bucket, quantity LIMIT $5`;
-    const { rows } = await db.query(sql, params);
-    return { meter_id: m.id, resolution, buckets: rows };
+    return { meter_id: m.id, resolution, buckets: await bucketedReadings(db, { meterId: m.id, from, to, quantity: quantity ?? null, resolution, limit }) };
   });
 
   app.post('/meters/:id/readings', {

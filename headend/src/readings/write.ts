@@ -51,7 +51,10 @@ export interface WriteOptions {
   /** Reason for every item without its own. */
   reason?: string | null;
   requestId?: string | null;
-  /** An identical value at the same instant writes nothing (imports re-read; a resident's page resent after a lost answer). */
+  /**
+   * An identical value at the same instant writes nothing whoever stored it (imports re-read). A resend
+   * by the same source is unchanged without it (judge.ts): residents and staff alike.
+   */
   skipUnchanged?: boolean;
   /** The replacement writing its own removal/installation readings. */
   byReplacement?: boolean;
@@ -172,11 +175,11 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
       f.earliestInThreeMonths = inBatch && (!db || inBatch.time < db.time) ? { time: inBatch.time, value: inBatch.value } : db;
     }
     const j = judgeReading({ value: t.it.value, time: t.it.time, correction: t.it.correction, byReplacement: o.byReplacement }, t.m, f,
-      { source: o.source, rights: o.rights, now: o.now, settings: t.settings, confirmed: o.confirm }, t.time, t.inWindow);
+      { source: o.source, rights: o.rights, now: o.now, settings: t.settings, confirmed: o.confirm, skipUnchanged: o.skipUnchanged }, t.time, t.inWindow);
     if (!j.ok) { res.errors.push({ index: t.index, path: t.path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : t.path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code }); continue; }
     accepted.push({ time: j.time, value: t.it.value, earliest: facts[k].earliestBeforeInstant && facts[k].earliestBeforeInstant.time <= j.time ? facts[k].earliestBeforeInstant : null });
-    const unchanged = !!o.skipUnchanged && f.atInstant?.value === t.it.value;
-    const warning = unchanged ? null : (j.warnings.join('; ') || null);
+    const unchanged = j.unchanged;
+    const warning = j.warnings.join('; ') || null;
     if (warning) res.warnings.push({ index: t.index, path: t.path, message: warning });
     res.planned.push({
       index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined, nextVersion: (f.atInstant?.version ?? 0) + 1,

@@ -14,7 +14,7 @@ import { startHarness, type Harness } from './harness.js';
 
 interface Org {
   org: number; building: number; premise: number; premise2: number; account: number; resident: number; meter: number; meter2: number;
-  gateway: string; binding: number; tariff: number; norm: number; config: number; quarantine: number; deadLetter: number; alert: number;
+  gateway: string; binding: number; tariff: number; norm: number; rules: number; run: number; config: number; quarantine: number; deadLetter: number; alert: number;
   replacement: number; user: number; apiKeyId: number; apiKey: string;
 }
 
@@ -45,6 +45,8 @@ async function seedOrg(tag: string): Promise<Org> {
   const norm = await one(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2026-01-01', 6.94) RETURNING id`, [org]);
   const config = await one(`INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, enabled) VALUES ($1, $2, 'import', $3, '0 3 * * *', false) RETURNING id`,
     [org, building, join(root, `org-${org}`, 'inbox')]);
+  const rules = await one(`INSERT INTO billing_rules (org_id, effective_from, rules) VALUES ($1, '2026-01-01', '{}') RETURNING id`, [org]);
+  const run = await one(`INSERT INTO exchange_runs (config_id, status, message) VALUES ($1, 'ok', 'nothing to read') RETURNING id`, [config]);
   const quarantine = await one(`INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason) VALUES ($1, 1, '{"bus":"mbus0","address":"9"}', '{"value":1}', 'unknown_meter') RETURNING id`, [gateway]);
   const deadLetter = await one(`INSERT INTO dead_letters (topic, gateway_id, payload, reason) VALUES ($1, $2, 'garbage', 'not json') RETURNING id`, [`amr/${gateway}/readings`, gateway]);
   const alert = await one(`INSERT INTO alerts (kind, subject, building_id, meter_id, severity, message) VALUES ('meter_silent', $1, $2, $3, 'warning', 'silent') RETURNING id`, [`meter:${meter}`, building, meter]);
@@ -52,7 +54,7 @@ async function seedOrg(tag: string): Promise<Org> {
   const user = await one(`INSERT INTO users (username, password_hash, role) VALUES ($1, 'x', 'engineer') RETURNING id`, [`eng-${tag}`]);
   await h.opened.db.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1, $2)', [user, building]);
   const key = await h.opened.db.tx((q) => createApiKey(q, org, `billing ${tag}`, null));
-  return { org, building, premise, premise2, account, resident, meter, meter2, gateway, binding, tariff, norm, config, quarantine, deadLetter, alert, replacement, user, apiKeyId: key.id, apiKey: key.key };
+  return { org, building, premise, premise2, account, resident, meter, meter2, gateway, binding, tariff, norm, rules, run, config, quarantine, deadLetter, alert, replacement, user, apiKeyId: key.id, apiKey: key.key };
 }
 
 /** Tables a cross-organisation call could touch, hashed in one query (api_keys without the last-used stamp a key's own call sets). */
@@ -102,6 +104,7 @@ function idForPath(path: string, param: string, o: Org): string | number | undef
     [/^\/meters\//, 'meter'], [/^\/resident\/meters\//, 'meter'], [/^\/gateways\//, 'gateway'], [/^\/bindings\//, 'binding'], [/^\/quarantine\//, 'quarantine'],
     [/^\/dead-letters\//, 'deadLetter'], [/^\/alerts\//, 'alert'], [/^\/exchange\/configs\//, 'config'], [/^\/replacements\//, 'replacement'],
     [/^\/users\//, 'user'], [/^\/api-keys\//, 'apiKeyId'], [/^\/billing\/tariffs\//, 'tariff'], [/^\/billing\/norms\//, 'norm'],
+    [/^\/billing\/rules\//, 'rules'], [/^\/exchange\/runs\//, 'run'],
   ];
   const hit = table.find(([re]) => re.test(path));
   return hit ? o[hit[1]] : undefined;

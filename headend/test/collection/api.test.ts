@@ -142,7 +142,10 @@ describe('settings that refuse', () => {
     expect(list.body.items.map((x: { resource: string | null }) => x.resource)).toEqual([null, null, 'cold_water', 'hot_water']);
     const operator = await h.userToken('operator', { buildingIds: [b] });
     expect((await h.call('PUT', '/collection-settings', operator, settings())).status).toBe(403);
-    expect((await h.call('PUT', '/collection-settings', h.adminToken, settings({ building_id: 999999 }))).status).toBe(404);
+    // A building in the body that does not exist: a 400 naming the field (tenancy's requireBodyRef), nothing stored.
+    const unknown = await h.call('PUT', '/collection-settings', h.adminToken, settings({ building_id: 999999 }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.details).toEqual([{ path: 'body.building_id', message: 'unknown building' }]);
   });
 });
 

@@ -70,11 +70,11 @@ describe('billing through the one consumption function', () => {
     await reading(odpu, '2026-12-20T00:00:00Z', 'volume_m3', 5_004, 'staff');
     const dec = await compute(b, '2026-12', 'hot_water');
     // 100 000 − 99 996.5 + 2.5 = 6 m³ × 200 ₽ = 1 200.00 ₽ (not −99 994 m³ = −19 998 800.00 ₽).
-    expect(dec.lines.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([[a, 'measured', 6, 120000]]);
+    expect(dec.lines.map((l) => [Number(l.account_id), l.method, l.quantity, l.amount])).toEqual([[a, 'measured', 6, 120000]]);
     // ОДН = 4 − 6 = −2 m³: negative, nothing billed (not +99 998 capped to 10 m³ = 2 000.00 ₽).
-    expect(dec.body.commonHouse).toHaveLength(1);
-    expect(dec.body.commonHouse[0]).toMatchObject({ resource: 'hot_water', buildingConsumption: 4, apartmentsConsumption: 6, billedVolume: 0, negative: true });
-    expect(dec.body.commonHouse[0].volume).toBeCloseTo(-2, 9);
+    expect(dec.body.common_house).toHaveLength(1);
+    expect(dec.body.common_house[0]).toMatchObject({ resource: 'hot_water', building_consumption: 4, apartments_consumption: 6, billed_volume: 0, negative: true });
+    expect(dec.body.common_house[0].volume).toBeCloseTo(-2, 9);
     expect(total(dec.lines)).toBe(120000);
     expect(dec.lines.some((l) => l.method === 'common_house')).toBe(false);
   });
@@ -112,10 +112,10 @@ describe('billing through the one consumption function', () => {
     await reading(m3, '2026-11-25T00:00:00Z', 'energy_t1_kwh', 90, 'staff');
     await reading(m3, '2026-10-25T00:00:00Z', 'energy_t2_kwh', 5, 'staff');
     const nov = await compute(b, '2026-11', 'electricity');
-    const byAccount = (a: number) => nov.lines.filter((l) => Number(l.accountId) === a);
+    const byAccount = (a: number) => nov.lines.filter((l) => Number(l.account_id) === a);
     // Flat 1: norm 100 kWh × 2 = 200 kWh → T1 140 × 6.43 = 900.20 ₽, T2 60 × 3.12 = 187.20 ₽: 1 087.40 ₽.
     const l1 = byAccount(f1.a);
-    expect(l1.map((l) => [l.method, l.meterId, l.quantity, l.amount])).toEqual([['norm', null, 200, 108740]]);
+    expect(l1.map((l) => [l.method, l.meter_id, l.quantity, l.amount])).toEqual([['norm', null, 200, 108740]]);
     expect(l1[0].parts.map((x: any) => [x.label, x.quantity, x.price, x.amount])).toEqual([['T1', 140, 6.43, 90020], ['T2', 60, 3.12, 18720]]);
     // Flat 2: T1 150 × 6.43 = 964.50 ₽, T2 60 × 3.12 = 187.20 ₽: 1 151.70 ₽, measured.
     const l2 = byAccount(f2.a);
@@ -139,7 +139,7 @@ describe('billing through the one consumption function', () => {
     await reading(m, '2026-11-14T21:00:00Z', 'volume_m3', 115);
     // The current month is billable from its own window: 5 m³ × 50 ₽ = 250.00 ₽.
     const early = await compute(b, '2026-11', 'cold_water');
-    expect(early.lines.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([[a, 'measured', 5, 25000]]);
+    expect(early.lines.map((l) => [Number(l.account_id), l.method, l.quantity, l.amount])).toEqual([[a, 'measured', 5, 25000]]);
     // December's window reading arrives: November stays 5 (not 10.806 interpolated); October is 110 − 100 = 10.
     await reading(m, '2026-12-14T21:00:00Z', 'volume_m3', 123);
     expect((await compute(b, '2026-11', 'cold_water')).lines.map((l) => [l.method, l.quantity])).toEqual([['measured', 5]]);
@@ -168,7 +168,7 @@ describe('billing through the one consumption function', () => {
     await reading(m, '2026-11-15T00:00:00Z', 'volume_m3', 115);
     // October has no reading of its own and no history: norm 4 × 2 = 8 m³ × 50 ₽ = 400.00 ₽.
     const oct = await compute(b, '2026-10', 'cold_water');
-    expect(oct.lines.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([[a, 'norm', 8, 40000]]);
+    expect(oct.lines.map((l) => [Number(l.account_id), l.method, l.quantity, l.amount])).toEqual([[a, 'norm', 8, 40000]]);
     // November: 115 − 100 = 15 m³ over Oct + Nov, minus October's 8 m³ = 7 m³ × 50 ₽ = 350.00 ₽; 8 + 7 = 15 in all.
     const nov = await compute(b, '2026-11', 'cold_water');
     expect(nov.lines.map((l) => [l.method, l.quantity, l.amount])).toEqual([['measured', 7, 35000]]);

@@ -183,10 +183,24 @@ describe('an entered value, case by case (what collection checked before the one
   const judge = (value: number, f = hist(), c = mar20(), m = meter()) => judgeReading({ value }, m, f, c, MARCH, true);
 
   it('accepts ≥ previous, zero consumption included; refuses a decrease naming the meter, the previous value and its date', () => {
-    expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [] });
-    expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [] });
+    expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [], unchanged: false });
+    expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [], unchanged: false });
     // 100 000 − 100 + 99.5 = 99 999.5 would be the wrap: far more than a tenth of the register, so no rollover.
     expect(judge(99.5)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 7: 99.5 is less than the previous reading 100 of 2026-02-15' });
+  });
+
+  it('a resend of the stored value by the same source is unchanged (no confirmation asked again); by another source, or as a correction, it is a new version', () => {
+    // 100 → 140 is 40 m³ against about 9.93 a month: a warning when new, none for the value already stored and confirmed.
+    const stored = (source: string) => hist({ atInstant: { value: 140, source, version: 1 } });
+    expect(judge(140, stored('staff'), mar20({ source: 'staff' }))).toEqual({ ok: true, time: MARCH, consumption: 40, via: 'plain', warnings: [], unchanged: true });
+    expect(judge(140, stored('resident'), mar20({ source: 'resident' }))).toMatchObject({ ok: true, unchanged: true, warnings: [] });
+    // Staff taking over the resident's value is the office's reading now: a version of its own.
+    expect(judge(140, stored('resident'), mar20({ source: 'staff' }))).toMatchObject({ ok: true, unchanged: false });
+    expect(judge(141, stored('staff'), mar20({ source: 'staff' }))).toMatchObject({ ok: true, unchanged: false });
+    const corrector = mar20({ source: 'staff', rights: { write: true, outsideWindow: false, correct: true } });
+    expect(judgeReading({ value: 140, correction: true }, meter(), stored('staff'), corrector, MARCH, true)).toMatchObject({ ok: true, unchanged: false });
+    // A file read again: unchanged whoever stored the value.
+    expect(judge(140, stored('telemetry'), mar20({ source: 'import', skipUnchanged: true }))).toMatchObject({ ok: true, unchanged: true });
   });
 
   it('a new meter compares with its installation reading (the store passes it as previous)', () => {

@@ -58,16 +58,16 @@ describe('widget', () => {
     expect(fmt.widgetText({ state: 'open', submitted: 1, total: 2, due: '2026-11-25' })).toBe('1 из 2 счётчиков, до 25.11.2026');
     expect(fmt.widgetText({ state: 'open', submitted: 0, total: 1, due: '2026-11-25' })).toBe('0 из 1 счётчика, до 25.11.2026');
     expect(fmt.widgetText({ state: 'open', submitted: 2, total: 2, due: '2026-11-25' })).toBe('Показания переданы (2 из 2)');
-    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-15', opensInDays: 5 })).toBe('Приём откроется через 5 дней (15.12.2026)');
-    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-11', opensInDays: 1 })).toBe('Приём откроется через 1 день (11.12.2026)');
-    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-13', opensInDays: 3 })).toBe('Приём откроется через 3 дня (13.12.2026)');
-    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 0, opensOn: null, opensInDays: null })).toBe('Приём показаний сейчас не ведётся');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opens_on: '2026-12-15', opens_in_days: 5 })).toBe('Приём откроется через 5 дней (15.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opens_on: '2026-12-11', opens_in_days: 1 })).toBe('Приём откроется через 1 день (11.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opens_on: '2026-12-13', opens_in_days: 3 })).toBe('Приём откроется через 3 дня (13.12.2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 0, opens_on: null, opens_in_days: null })).toBe('Приём показаний сейчас не ведётся');
   });
 
   it('English', () => {
     i18n.setLanguage('en', { persist: false });
     expect(fmt.widgetText({ state: 'open', submitted: 1, total: 2, due: '2026-11-25' })).toBe('1 of 2 meters submitted, due by 25/11/2026');
-    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opensOn: '2026-12-11', opensInDays: 1 })).toBe('Submission opens in 1 day (11/12/2026)');
+    expect(fmt.widgetText({ state: 'closed', submitted: 0, total: 2, opens_on: '2026-12-11', opens_in_days: 1 })).toBe('Submission opens in 1 day (11/12/2026)');
   });
 });
 

@@ -34,7 +34,8 @@ async function ensureOpenPeriod(q: Queryable, orgId: number, period: string): Pr
   return rows[0].status;
 }
 
-async function periodStatus(q: Queryable, orgId: number, period: string): Promise<'open' | 'closed' | null> {
+/** A month's status for an organisation: null before anything was computed for it. */
+export async function periodStatus(q: Queryable, orgId: number, period: string): Promise<'open' | 'closed' | null> {
   const { rows } = await q.query<{ status: 'open' | 'closed' }>('SELECT status FROM billing_periods WHERE org_id = $1 AND period = $2', [orgId, period]);
   return rows[0]?.status ?? null;
 }
@@ -120,8 +121,14 @@ export async function closePeriod(db: Database, orgId: number, period: string, b
   });
 }
 
-type Row = Record<string, any>;
-export function rowToLine(r: Row): StoredLine {
+/** An accrual_lines row as LINE_COLUMNS selects it (bigint and numeric columns arrive as strings). */
+export interface LineDbRow {
+  id: string | number; period: string; building_id: string | number; account_id: string | number; resource: StoredLine['resource'];
+  meter_id: string | number | null; method: StoredLine['method']; quantity: string | number; parts: StoredLine['parts']; amount_kop: string | number;
+  note: string | null; kind: StoredLine['kind']; adjustment_kind: StoredLine['adjustmentKind']; adjusts_period: string | null; export_id: string;
+  heating_method: StoredLine['heatingMethod'] | null;
+}
+export function rowToLine(r: LineDbRow): StoredLine {
   return {
     id: Number(r.id), period: r.period, buildingId: Number(r.building_id), accountId: String(r.account_id), resource: r.resource,
     meterId: r.meter_id === null ? null : String(r.meter_id), method: r.method, quantity: Number(r.quantity), parts: r.parts,
@@ -133,6 +140,19 @@ export const LINE_COLUMNS = `id, to_char(period, 'YYYY-MM-DD') AS period, buildi
   kind, adjustment_kind, to_char(adjusts_period, 'YYYY-MM-DD') AS adjusts_period, export_id, heating_method`;
 
 /**
+ * The lines of an organisation's month, optionally of one building, only of the buildings the caller
+ * sees (`buildingIds` null: all), in building, account, id order.
+ */
+export async function listLines(q: Queryable, f: { orgId: number; period: string; buildingId?: number; buildingIds: ReadonlySet<number> | null }): Promise<StoredLine[]> {
+  const params: unknown[] = [f.orgId, f.period];
+  let where = 'org_id = $1 AND period = $2';
+  if (f.buildingId !== undefined) { params.push(f.buildingId); where += ` AND building_id = $${params.length}`; }
+  if (f.buildingIds !== null) { params.push([...f.buildingIds]); where += ` AND building_id = ANY($${params.length}::bigint[])`; }
+  const { rows } = await q.query<LineDbRow>(`SELECT ${LINE_COLUMNS} FROM accrual_lines WHERE ${where} ORDER BY building_id, account_id, id`, params);
+  return rows.map(rowToLine);
+}
+
+/**
  * Recomputes a CLOSED period (after a late or corrected reading) and books the difference as
  * adjustment lines in the first open period after it. What the closed period currently stands at is
  * its regular lines, each key superseded by its latest recalculation; a second run with nothing new
@@ -142,7 +162,7 @@ export async function recalculateClosed(db: Database, buildingId: number, period
   const { orgId, lines } = await computeLines(db, buildingId, period);
   return db.tx(async (q) => {
     if (await periodStatus(q, orgId, period) !== 'closed') throw new BillingError('invalid', `period ${period.slice(0, 7)} is not closed: compute it instead`);
-    const { rows } = await q.query(`SELECT ${LINE_COLUMNS}, computed_at FROM accrual_lines WHERE org_id = $1 AND building_id = $2
+    const { rows } = await q.query<LineDbRow & { computed_at: Date }>(`SELECT ${LINE_COLUMNS}, computed_at FROM accrual_lines WHERE org_id = $1 AND building_id = $2
        AND ((period = $3 AND kind = 'regular') OR (adjusts_period = $3 AND adjustment_kind = 'recalculated')) ORDER BY id`, [orgId, buildingId, period]);
     const key = (l: StorableLine) => `${l.accountId}|${l.resource}|${l.meterId ?? ''}`;
     // Latest batch of each key wins: a recalculation supersedes the original and earlier ones. Lines

@@ -57,7 +57,7 @@ describe('billing API', () => {
     // Another resource from the same date is a different version.
     expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'electricity', valid_from: '2025-01-01', tariff: { kind: 'zones', prices: [6.43, 3.12] } })).status).toBe(201);
     expect((await h.call('POST', '/billing/norms', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', per_resident: 4.5 })).status).toBe(201);
-    expect((await h.call('POST', '/billing/rules', h.adminToken, { org_id: ids.org, effective_from: '2025-01-01', rules: { averageMaxPeriods: 2 } })).status).toBe(201);
+    expect((await h.call('POST', '/billing/rules', h.adminToken, { org_id: ids.org, effective_from: '2025-01-01', rules: { average_max_periods: 2 } })).status).toBe(201);
     const list = await h.call('GET', `/billing/tariffs?org_id=${ids.org}`, h.adminToken);
     expect(list.status, JSON.stringify(list.body)).toBe(200);
     expect(list.body.items.map((x: any) => [x.resource, x.valid_from])).toEqual([['cold_water', '2025-01-01'], ['electricity', '2025-01-01']]);
@@ -89,9 +89,9 @@ describe('billing API', () => {
     // 7.5 × 50.93 = 381.98 ₽ + 12 × 50.93 = 611.16 ₽.
     expect(c.body).toMatchObject({ status: 'open', lines: 2, amount: 38198 + 61116 });
     // ОДПУ 15 < Σ ИПУ 19.5: a negative common-house volume, reported and (policy 'zero') not billed.
-    expect(c.body.commonHouse).toHaveLength(1);
-    expect(c.body.commonHouse[0]).toMatchObject({ resource: 'cold_water', buildingConsumption: 15, apartmentsConsumption: 19.5, billedVolume: 0, negative: true });
-    expect(c.body.commonHouse[0].volume).toBeCloseTo(-4.5, 9);
+    expect(c.body.common_house).toHaveLength(1);
+    expect(c.body.common_house[0]).toMatchObject({ resource: 'cold_water', building_consumption: 15, apartments_consumption: 19.5, billed_volume: 0, negative: true });
+    expect(c.body.common_house[0].volume).toBeCloseTo(-4.5, 9);
     const l = await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken);
     expect(l.body.lines.map((x: any) => [x.method, x.quantity, x.amount])).toEqual([['measured', 7.5, 38198], ['measured', 12, 61116]]);
     const csv = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&building_id=${ids.b}&format=csv`, headers: { authorization: `Bearer ${h.adminToken}` } });
@@ -101,7 +101,7 @@ describe('billing API', () => {
     expect((await h.call('POST', '/billing/periods/2026-01/close', h.adminToken, { org_id: ids.org })).status).toBe(409);
     // Nothing changed since close: a recalculation books nothing.
     const r = await h.call('POST', '/billing/periods/2026-01/compute', h.adminToken, { building_id: ids.b });
-    expect(r.body).toMatchObject({ status: 'closed', lines: 0, adjustmentsIn: '2026-02' });
+    expect(r.body).toMatchObject({ status: 'closed', lines: 0, adjustments_in: '2026-02' });
   });
 
   it('feed: only validated months unless asked, each row names the failed checks; reading it writes nothing; export ids are stable', async () => {
@@ -110,12 +110,12 @@ describe('billing API', () => {
     const all = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
     expect(all.body.items).toHaveLength(1);
     const f = all.body.items[0];
-    expect(f).toMatchObject({ buildingId: ids.b, resource: 'cold_water', validation: 'unvalidated', validationStatus: 'not_validated',
-      consumption: null, apartmentsConsumption: null, imbalance: null, imbalanceStatus: 'report_missing' });
+    expect(f).toMatchObject({ building_id: ids.b, resource: 'cold_water', validation: 'unvalidated', validation_status: 'not_validated',
+      consumption: null, apartments_consumption: null, imbalance: null, imbalance_status: 'report_missing' });
     expect(f.reasons.map((r: any) => r.check)).toEqual(['odpu_start', 'odpu_end', 'imbalance_report']);
     expect(f.reasons[0].message).toMatch(/unvalidated/);
-    expect(f.startReading.value).toBe(1000);
-    expect(f.endReading.value).toBe(1015);
+    expect(f.start_reading.value).toBe(1000);
+    expect(f.end_reading.value).toBe(1015);
     // The GET computed and stored nothing.
     expect((await one(`SELECT count(*)::int AS n FROM imbalance_reports WHERE building_id = $1`, [ids.b])).n).toBe(0);
     // Verdicts arrive for the ОДПУ: only the report is missing now.
@@ -130,10 +130,10 @@ describe('billing API', () => {
     expect(p1.status).toBe(200);
     expect(p1.body.items).toHaveLength(1);
     // ОДПУ 15 < Σ ИПУ 19.5: a negative imbalance of −4.5 m³.
-    expect(p1.body.items[0]).toMatchObject({ validation: 'valid', validationStatus: 'validated', reasons: [], consumption: 15, apartmentsConsumption: 19.5, imbalanceStatus: 'negative_imbalance' });
+    expect(p1.body.items[0]).toMatchObject({ validation: 'valid', validation_status: 'validated', reasons: [], consumption: 15, apartments_consumption: 19.5, imbalance_status: 'negative_imbalance' });
     expect(p1.body.items[0].imbalance).toBeCloseTo(-4.5, 9);
-    expect(p1.body.items.map((x: any) => x.exportId)).toEqual(p2.body.items.map((x: any) => x.exportId));
-    expect(p1.body.items[0].exportId).toBe(f.exportId);
+    expect(p1.body.items.map((x: any) => x.export_id)).toEqual(p2.body.items.map((x: any) => x.export_id));
+    expect(p1.body.items[0].export_id).toBe(f.export_id);
     // An apartment reading of the month judged invalid and not reviewed takes the month out again …
     await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) VALUES ($1, 'volume_m3', '2026-01-01T00:00:00Z', 1, 'invalid')`, [ids.mp1]);
     const held = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
@@ -148,14 +148,14 @@ describe('billing API', () => {
     expect(suspect.body.items[0].reasons.map((r: any) => r.check)).toEqual(['odpu_end']);
     expect(suspect.body.items[0].reasons[0].message).toMatch(/suspect/);
     await h.opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-02-01T00:00:00Z', 1, 'accept', 'seal intact', 'test')`, [ids.odpu]);
-    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items[0]).toMatchObject({ validationStatus: 'validated' });
+    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items[0]).toMatchObject({ validation_status: 'validated' });
   });
 
   it('an API key of another organisation sees nothing of this one', async () => {
     const feed = await withKey(keyOther, '/billing/feed?period=2026-01&include_unvalidated=true');
     expect(feed.status).toBe(200);
     expect(feed.body.items).toEqual([]);
-    expect((await withKey(keyOther, `/billing/feed?period=2026-01&org_id=${ids.org}`)).status).toBe(403);
+    expect((await withKey(keyOther, `/billing/feed?period=2026-01&org_id=${ids.org}`)).status).toBe(404);
     // A building outside the key's organisation does not exist for it.
     expect((await withKey(keyOther, `/billing/lines?period=2026-01&building_id=${ids.b}`)).status).toBe(404);
     const lines = await withKey(keyOther, '/billing/lines?period=2026-01');
@@ -165,11 +165,11 @@ describe('billing API', () => {
     expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
   });
 
-  it('another organisation\'s key naming this one, and its billing staff, get 403/404 in every format and learn nothing', async () => {
+  it('another organisation\'s key naming this one, and its billing staff, get 404 in every format and learn nothing', async () => {
     // The key of УК Юг names УК Север outright: refused before anything is read, in JSON, CSV and XLSX alike.
     for (const f of ['json', 'csv', 'xlsx']) {
       const res = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&org_id=${ids.org}&format=${f}`, headers: { 'x-api-key': keyOther } });
-      expect(res.statusCode, f).toBe(403);
+      expect(res.statusCode, f).toBe(404);
       expect(res.body, f).not.toMatch(/LS-p|381\.98|38198|Ленина/);
     }
     // A billing user of УК Юг (granted only its own building) asking for УК Север: as if it did not exist (404), and the
@@ -192,7 +192,7 @@ describe('billing API', () => {
   it('staff recalculate a closed month explicitly; an open month is refused', async () => {
     const none = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
     expect(none.status, JSON.stringify(none.body)).toBe(200);
-    expect(none.body).toMatchObject({ adjustmentsIn: '2026-02', lines: 0, amount: 0 });
+    expect(none.body).toMatchObject({ adjustments_in: '2026-02', lines: 0, amount: 0 });
     const open = await h.call('POST', '/billing/periods/2026-03/recalculate', h.adminToken, { building_id: ids.b });
     expect(open.status).toBe(400);
     expect(open.body.message).toMatch(/not closed/);
@@ -200,7 +200,7 @@ describe('billing API', () => {
     await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source, version) VALUES ($1, '2026-02-01T00:00:00Z', 'volume_m3', 213, 'm3', 'staff', 2)`, [ids.mp2]);
     const r = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
     // −12 × 50.93 = −611.16 ₽, +13 × 50.93 = 662.09 ₽.
-    expect(r.body).toMatchObject({ adjustmentsIn: '2026-02', lines: 2, amount: 66209 - 61116 });
+    expect(r.body).toMatchObject({ adjustments_in: '2026-02', lines: 2, amount: 66209 - 61116 });
     const op = await h.userToken('operator', { buildingIds: [ids.b] });
     expect((await h.call('POST', '/billing/periods/2026-01/recalculate', op, { building_id: ids.b })).status).toBe(403);
   });
@@ -217,8 +217,8 @@ describe('billing API', () => {
     expect(rows[0]).toEqual(['Account', 'Address', 'Premise', 'Resource', 'Method', 'Quantity', 'Unit', 'Price, ₽', 'Amount, ₽', 'Kind', 'Adjusts period', 'Export id']);
     const json = (await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken)).body.lines;
     expect(rows.slice(1, -1)).toEqual([
-      ['LS-p1', 'ул. Ленина, 1', 'p1', 'cold_water', 'measured', 7.5, 'm3', 50.93, 381.98, 'regular', undefined, json[0].exportId],
-      ['LS-p2', 'ул. Ленина, 1', 'p2', 'cold_water', 'measured', 12, 'm3', 50.93, 611.16, 'regular', undefined, json[1].exportId],
+      ['LS-p1', 'ул. Ленина, 1', 'p1', 'cold_water', 'measured', 7.5, 'm3', 50.93, 381.98, 'regular', undefined, json[0].export_id],
+      ['LS-p2', 'ул. Ленина, 1', 'p2', 'cold_water', 'measured', 12, 'm3', 50.93, 611.16, 'regular', undefined, json[1].export_id],
     ]);
     // Totals: 381.98 + 611.16 = 993.14 ₽.
     expect(rows[rows.length - 1][0]).toBe('Total');
@@ -237,7 +237,7 @@ describe('billing API', () => {
     const doc = JSON.parse(r.body);
     expect(doc.paths['/billing/periods/{period}/recalculate'].post).toBeDefined();
     expect(JSON.stringify(doc.paths['/billing/lines'].get.parameters)).toContain('xlsx');
-    expect(JSON.stringify(doc.paths['/billing/feed'].get.responses['200'])).toContain('validationStatus');
+    expect(JSON.stringify(doc.paths['/billing/feed'].get.responses['200'])).toContain('validation_status');
     expect(JSON.stringify(doc.paths['/billing/periods/{period}/compute'].post.responses['200'])).toContain('even_over_year');
   });
 });

@@ -71,7 +71,7 @@ describe('money through the head-end', () => {
     await reading(ids.mp1, '2026-02-01T00:00:00Z', 1729.20, 2, 'staff');
     const r = await h.call('POST', '/billing/periods/2026-01/recalculate', h.adminToken, { building_id: ids.b });
     // −72 708.66 ₽ back; 1729.20 × 42.05 = 72 626.40 + 86.46 = 72 712.86 ₽; difference 4.20 ₽.
-    expect(r.body).toMatchObject({ adjustmentsIn: '2026-02', lines: 2, amount: 7_271_286 - 7_270_866 });
+    expect(r.body).toMatchObject({ adjustments_in: '2026-02', lines: 2, amount: 7_271_286 - 7_270_866 });
     const csv = await get(`/billing/lines?period=2026-02&building_id=${ids.b}&format=csv`);
     const rows = csv.body.trim().split('\n').map((l) => l.split(','));
     const col = (name: string) => rows[0].indexOf(name);

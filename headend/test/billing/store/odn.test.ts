@@ -79,24 +79,24 @@ describe('ОДН of cold water over all premises (formulas 10–11)', () => {
 
   it('V = 30 − 20 − 2 = 8 m³ over 250 m²; each premise capped at 3 m³ × Sᵢ/250; the shop charged on its own account', async () => {
     const r = await post('/billing/periods/2026-01/compute', { building_id: b });
-    const ch = r.commonHouse[0];
-    expect(ch).toMatchObject({ resource: 'cold_water', buildingConsumption: 30, apartmentsConsumption: 20, nonResidentialConsumption: 2, volume: 8, negative: false, capVolume: 3 });
-    expect(ch.areaBase).toEqual({ totalArea: 250, residentialArea: 220, nonResidentialArea: 30, withoutArea: [], withoutAccount: [] });
+    const ch = r.common_house[0];
+    expect(ch).toMatchObject({ resource: 'cold_water', building_consumption: 30, apartments_consumption: 20, non_residential_consumption: 2, volume: 8, negative: false, cap_volume: 3 });
+    expect(ch.area_base).toEqual({ total_area: 250, residential_area: 220, non_residential_area: 30, without_area: [], without_account: [] });
     // Shares 8 × Sᵢ/250: 1.6 / 1.92 / 1.6 / 1.92 / 0.96 m³; caps 0.03 × 100 = 3 m³ × Sᵢ/250:
     // 0.6 / 0.72 / 0.6 / 0.72 / 0.36 m³ — every premise is over its cap and billed the cap.
     const round = (x: number) => Math.round(x * 1e9) / 1e9;
-    expect(ch.perPremise.map((x: any) => [x.number, x.kind, x.area, round(x.share), round(x.cap), round(x.volume), round(x.excess)])).toEqual([
+    expect(ch.per_premise.map((x: any) => [x.number, x.kind, x.area, round(x.share), round(x.cap), round(x.volume), round(x.excess)])).toEqual([
       ['1', 'residential', 50, 1.6, 0.6, 0.6, 1], ['2', 'residential', 60, 1.92, 0.72, 0.72, 1.2],
       ['3', 'residential', 50, 1.6, 0.6, 0.6, 1], ['4', 'residential', 60, 1.92, 0.72, 0.72, 1.2],
       ['Н-1', 'non_residential', 30, 0.96, 0.36, 0.36, 0.6],
     ]);
     // Billed 3 m³ in all; excess 8 − 3 = 5 m³ is the organisation's, reported.
-    expect(ch.billedVolume).toBeCloseTo(3, 9);
-    expect(ch.excessOverCap).toBeCloseTo(5, 9);
+    expect(ch.billed_volume).toBeCloseTo(3, 9);
+    expect(ch.excess_over_cap).toBeCloseTo(5, 9);
     const jan = await lines('2026-01', b);
     // At 50.93 ₽/m³: measured 4 m³ = 203.72 ₽, 6 m³ = 305.58 ₽; ОДН 0.6 m³ = 30.558 → 30.56 ₽,
     // 0.72 m³ = 36.6696 → 36.67 ₽, the shop's 0.36 m³ = 18.3348 → 18.33 ₽.
-    expect(jan.map((l) => [Number(l.accountId), l.method, l.amount])).toEqual([
+    expect(jan.map((l) => [Number(l.account_id), l.method, l.amount])).toEqual([
       [p['1'].account, 'measured', 20372], [p['1'].account, 'common_house', 3056], [p['2'].account, 'measured', 30558], [p['2'].account, 'common_house', 3667],
       [p['3'].account, 'measured', 20372], [p['3'].account, 'common_house', 3056], [p['4'].account, 'measured', 30558], [p['4'].account, 'common_house', 3667],
       [p['Н-1'].account, 'common_house', 1833],
@@ -110,7 +110,7 @@ describe('ОДН of cold water over all premises (formulas 10–11)', () => {
 
   it('a negative month (ОДПУ 18 − 20 − 2 = −4 m³) bills no ОДН and says so', async () => {
     const r = await post('/billing/periods/2026-02/compute', { building_id: b });
-    expect(r.commonHouse[0]).toMatchObject({ volume: -4, negative: true, billedVolume: 0, excessOverCap: 0 });
+    expect(r.common_house[0]).toMatchObject({ volume: -4, negative: true, billed_volume: 0, excess_over_cap: 0 });
     const feb = await lines('2026-02', b);
     expect(feb.filter((l) => l.method === 'common_house')).toEqual([]);
     expect(feb).toHaveLength(4);
@@ -124,17 +124,17 @@ describe('ОДН of cold water over all premises (formulas 10–11)', () => {
     const n2 = Number((await one(`INSERT INTO premises (building_id, number, kind, area_m2) VALUES ($1, 'Н-2', 'non_residential', 50) RETURNING id`, [b])).id);
     await one(`INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, 'Чужой-1', $2) RETURNING id`, [other, n2]);
     const r = await post('/billing/periods/2026-01/compute', { building_id: b });
-    const ch = r.commonHouse[0];
-    expect(ch.areaBase.totalArea).toBe(300);
-    expect(ch.areaBase.withoutArea).toEqual([{ premiseId: String(f5), number: '5', kind: 'residential' }]);
-    expect(ch.areaBase.withoutAccount).toEqual([{ premiseId: String(n2), number: 'Н-2', kind: 'non_residential' }]);
+    const ch = r.common_house[0];
+    expect(ch.area_base.total_area).toBe(300);
+    expect(ch.area_base.without_area).toEqual([{ premise_id: String(f5), number: '5', kind: 'residential' }]);
+    expect(ch.area_base.without_account).toEqual([{ premise_id: String(n2), number: 'Н-2', kind: 'non_residential' }]);
     // S_total 300: flat 1 now 8 × 50/300 = 1.333 m³ capped at 3 × 50/300 = 0.5 m³ (25.47 ₽ at 50.93:
     // 25.465 → 25.47). Н-2's cap share 3 × 50/300 = 0.5 m³ is not billed here nor moved onto anyone.
     const jan = (await lines('2026-01', b)).filter((l) => l.method === 'common_house');
-    expect(jan.map((l) => Number(l.accountId))).toEqual([p['1'].account, p['2'].account, p['3'].account, p['4'].account, p['Н-1'].account]);
+    expect(jan.map((l) => Number(l.account_id))).toEqual([p['1'].account, p['2'].account, p['3'].account, p['4'].account, p['Н-1'].account]);
     expect(jan[0].quantity).toBeCloseTo(0.5, 9);
     expect(jan[0].amount).toBe(2547);
-    expect(ch.withoutAccountVolume).toBeCloseTo(0.5, 9);
+    expect(ch.without_account_volume).toBeCloseTo(0.5, 9);
     expect(jan[0].note).toMatch(/without area, not sharing: 5/);
     // The other organisation's API key cannot compute this building: to it the building does not exist, and nothing is written.
     const key = (await h.call('POST', `/organisations/${other}/api-keys`, h.adminToken, { name: 'other' })).body.key;
@@ -168,9 +168,9 @@ describe('heating by area when the basement heat meter goes silent (п. 59(1), 6
 
   it('December is measured: 150 Gcal by area, the shop on its own account', async () => {
     const r = await post('/billing/periods/2025-12/compute', { building_id: b });
-    expect(r.heating).toMatchObject({ chargedAs: 'monthly_actual', monthHeat: 150, volume: 150, fallback: null, totalArea: 250 });
+    expect(r.heating).toMatchObject({ charged_as: 'monthly_actual', month_heat: 150, volume: 150, fallback: null, total_area: 250 });
     // 150 × 50/250 = 30 Gcal × 2 500 = 75 000 ₽; × 60/250 = 36 Gcal = 90 000 ₽; shop × 30/250 = 18 Gcal = 45 000 ₽.
-    expect((await lines('2025-12', b)).map((l) => [Number(l.accountId), l.quantity, l.amount])).toEqual([
+    expect((await lines('2025-12', b)).map((l) => [Number(l.account_id), l.quantity, l.amount])).toEqual([
       [p['1'].account, 30, 7_500_000], [p['2'].account, 36, 9_000_000], [p['3'].account, 30, 7_500_000], [p['4'].account, 36, 9_000_000], [p['Н-1'].account, 18, 4_500_000],
     ]);
   });
@@ -178,20 +178,20 @@ describe('heating by area when the basement heat meter goes silent (п. 59(1), 6
   it('January–March: the average of October–December (120 Gcal); April, the 4th month without a reading: norm 0.02 × 250 m²', async () => {
     for (const month of ['2026-01', '2026-02', '2026-03']) {
       const r = await post(`/billing/periods/${month}/compute`, { building_id: b });
-      expect(r.heating).toMatchObject({ method: 'monthly_actual', chargedAs: 'building_average', monthHeat: null, missing: 'month', volume: 120 });
+      expect(r.heating).toMatchObject({ method: 'monthly_actual', charged_as: 'building_average', month_heat: null, missing: 'month', volume: 120 });
       expect(r.heating.fallback).toMatchObject({ kind: 'building_average', volume: 120, months: ['2025-10', '2025-11', '2025-12'] });
       // (90 + 120 + 150) / 3 = 120 Gcal: 24 / 28.8 / 24 / 28.8 / 14.4 Gcal × 2 500 ₽ = 60 000 / 72 000 / … / 36 000 ₽.
       const ls = await lines(month, b);
-      expect(ls.map((l) => [l.heatingMethod, l.amount])).toEqual([
+      expect(ls.map((l) => [l.heating_method, l.amount])).toEqual([
         ['building_average', 6_000_000], ['building_average', 7_200_000], ['building_average', 6_000_000], ['building_average', 7_200_000], ['building_average', 3_600_000],
       ]);
       expect(ls[0].note).toMatch(/average 120\.000 Gcal over 2025-10, 2025-11, 2025-12/);
     }
     const apr = await post('/billing/periods/2026-04/compute', { building_id: b });
-    expect(apr.heating).toMatchObject({ chargedAs: 'norm', volume: 5, fallback: { kind: 'norm', normPerM2: 0.02, totalArea: 250, monthsWithoutReadingBefore: 3 } });
+    expect(apr.heating).toMatchObject({ charged_as: 'norm', volume: 5, fallback: { kind: 'norm', norm_per_m2: 0.02, total_area: 250, months_without_reading_before: 3 } });
     // 0.02 Gcal/m² × 250 m² = 5 Gcal: 1 / 1.2 / 1 / 1.2 / 0.6 Gcal × 2 500 ₽ = 2 500 / 3 000 / … / 1 500 ₽.
     const ls = await lines('2026-04', b);
-    expect(ls.map((l) => [l.heatingMethod, l.amount])).toEqual([['norm', 250_000], ['norm', 300_000], ['norm', 250_000], ['norm', 300_000], ['norm', 150_000]]);
+    expect(ls.map((l) => [l.heating_method, l.amount])).toEqual([['norm', 250_000], ['norm', 300_000], ['norm', 250_000], ['norm', 300_000], ['norm', 150_000]]);
     expect(ls[0].note).toMatch(/norm 0\.02 Gcal\/m² × 250 m²/);
   });
 
@@ -240,15 +240,15 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
 
   it('January: Σ flats 0.1 + 0.2 + 2.1 = 2.4 m³ (not 2.4000000000000004), V = 3.4005 − 2.4 = 1.0005 m³, written 1.001 in the notes', async () => {
     const r = await post('/billing/periods/2026-01/compute', { building_id: b });
-    expect(r.commonHouse[0]).toMatchObject({ buildingConsumption: 3.4005, apartmentsConsumption: 2.4, volume: 1.0005, capVolume: 7, excessOverCap: 0 });
-    expect(r.commonHouse[0].areaBase.totalArea).toBe(100);
+    expect(r.common_house[0]).toMatchObject({ building_consumption: 3.4005, apartments_consumption: 2.4, volume: 1.0005, cap_volume: 7, excess_over_cap: 0 });
+    expect(r.common_house[0].area_base.total_area).toBe(100);
     // Shares 1.0005 × Sᵢ/100: 0.3311655 → 0.331166, 0.332166, 0.3371685 → 0.337169 (half up at 6 decimals); caps 7 × Sᵢ/100 ≥ 2.317, not reached.
-    expect(r.commonHouse[0].perPremise.map((p: any) => p.volume)).toEqual([0.331166, 0.332166, 0.337169]);
-    expect(r.commonHouse[0].billedVolume).toBe(1.000501);
+    expect(r.common_house[0].per_premise.map((p: any) => p.volume)).toEqual([0.331166, 0.332166, 0.337169]);
+    expect(r.common_house[0].billed_volume).toBe(1.000501);
     const jan = await lines('2026-01', b);
     // At 42.05 ₽: 0.1 → 4.205 → 4.21; 0.2 → 8.41; flat 3's norm 2.1 → 88.305 → 88.31;
     // ОДН 0.331166 → 13.9255303 → 13.93, 0.332166 → 13.9675803 → 13.97, 0.337169 → 14.17795645 → 14.18.
-    expect(jan.map((l) => [Number(l.accountId), l.method, l.quantity, l.amount])).toEqual([
+    expect(jan.map((l) => [Number(l.account_id), l.method, l.quantity, l.amount])).toEqual([
       [acc[0], 'measured', 0.1, 421], [acc[0], 'common_house', 0.331166, 1393],
       [acc[1], 'measured', 0.2, 841], [acc[1], 'common_house', 0.332166, 1397],
       [acc[2], 'norm', 2.1, 8831], [acc[2], 'common_house', 0.337169, 1418],
@@ -267,16 +267,16 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
     // flat 3 measured 0.3 × 42.05 = 12.615 → 12.62 ₽ (the doubles give 12.614999… → 12.61).
     // Reversed: 13.93 + 13.97 + 88.31 + 14.18 = 130.39 ₽; recalculated: 38.98 + 39.10 + 12.62 + 39.69 = 130.39 ₽; net 0.00 —
     // the building's water is the same 3.4005 m³, only who pays for it moved. Flats 1 and 2's own lines did not change: not touched.
-    expect(r).toMatchObject({ adjustmentsIn: '2026-02', lines: 8, amount: 0 });
+    expect(r).toMatchObject({ adjustments_in: '2026-02', lines: 8, amount: 0 });
     const feb = (await lines('2026-02', b)).filter((l) => l.kind === 'adjustment');
-    expect(feb.map((l) => [Number(l.accountId), l.method, l.adjustmentKind, l.quantity, l.amount, l.adjustsPeriod])).toEqual([
+    expect(feb.map((l) => [Number(l.account_id), l.method, l.adjustment_kind, l.quantity, l.amount, l.adjusts_period])).toEqual([
       [acc[0], 'common_house', 'reversal', -0.331166, -1393, '2026-01-01'], [acc[0], 'common_house', 'recalculated', 0.926966, 3898, '2026-01-01'],
       [acc[1], 'common_house', 'reversal', -0.332166, -1397, '2026-01-01'], [acc[1], 'common_house', 'recalculated', 0.929766, 3910, '2026-01-01'],
       [acc[2], 'norm', 'reversal', -2.1, -8831, '2026-01-01'], [acc[2], 'measured', 'recalculated', 0.3, 1262, '2026-01-01'],
       [acc[2], 'common_house', 'reversal', -0.337169, -1418, '2026-01-01'], [acc[2], 'common_house', 'recalculated', 0.943769, 3969, '2026-01-01'],
     ]);
     expect(new Set(feb.flatMap((l) => l.parts.map((x: any) => x.price)))).toEqual(new Set([42.05])); // January's price, not February's 47.5
-    expect(feb.find((l) => l.adjustmentKind === 'recalculated' && l.method === 'common_house' && Number(l.accountId) === acc[0])!.note)
+    expect(feb.find((l) => l.adjustment_kind === 'recalculated' && l.method === 'common_house' && Number(l.account_id) === acc[0])!.note)
       .toBe('common-house volume 2.801; by area: 2.801 × 33.1 / 100 m² of all premises = 0.927');
     // January as it was billed is untouched.
     expect((await lines('2026-01', b)).map((l) => l.amount)).toEqual([421, 1393, 841, 1397, 8831, 1418]);
