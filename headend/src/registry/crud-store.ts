@@ -20,6 +20,27 @@ export interface TableSpec {
   filters?: Record<string, string>;
 }
 
+/**
+ * The registry's CRUD tables: which table, how a row finds its building (and premise), and the
+ * columns a list may be filtered on. The routes name an entry; SQL stays here.
+ */
+export const CRUD_TABLES = {
+  building: { table: 'buildings', buildingSql: 't.id', filters: { org_id: 't.org_id', external_id: 't.external_id' } },
+  premise: { table: 'premises', buildingSql: 't.building_id', filters: { building_id: 't.building_id', number: 't.number' } },
+  personal_account: {
+    table: 'personal_accounts', buildingSql: '(SELECT p.building_id FROM premises p WHERE p.id = t.premise_id)',
+    filters: { premise_id: 't.premise_id', number: 't.number', org_id: 't.org_id', active: 't.active' },
+  },
+  resident: {
+    table: 'residents', buildingSql: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)',
+    filters: { account_id: 't.account_id' },
+  },
+  meter: {
+    table: 'meters', buildingSql: 't.building_id', premiseSql: 't.premise_id',
+    filters: { building_id: 't.building_id', premise_id: 't.premise_id', resource: 't.resource', placement: 't.placement', serial_number: 't.serial_number', status: 't.status' },
+  },
+} as const satisfies Record<string, TableSpec>;
+
 export interface ListFilter { values: Record<string, string | undefined>; limit: number; offset: number }
 
 /** The rows the caller may see, filtered by equality on the declared filter columns (compared as text). */

@@ -13,6 +13,7 @@ import { badRequest, conflict } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import { registerCrud, type Row } from './crud-routes.js';
+import { CRUD_TABLES } from './crud-store.js';
 import { meterWithSerial, premiseOfMeter } from './meter-store.js';
 import { correctReplacement, listReplacements, replaceMeter, replacementVersions, undoLastReplacement, type Caller } from './replacement.js';
 import { enqueueBillingRecalc } from '../billing/store/jobs.js';
@@ -142,10 +143,8 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     }
   };
   registerCrud(app, db, {
-    entity: 'meter', kind: 'meter', tag: 'meters', path: '/meters', table: 'meters', create: MeterBody, row: MeterRow,
-    frozen: ['placement', 'building_id', 'premise_id', 'resource'],
-    buildingSql: 't.building_id', premiseSql: 't.premise_id', readPermission: 'readings:read',
-    filters: { building_id: 't.building_id', premise_id: 't.premise_id', resource: 't.resource', placement: 't.placement', serial_number: 't.serial_number', status: 't.status' },
+    entity: 'meter', kind: 'meter', tag: 'meters', path: '/meters', ...CRUD_TABLES.meter, create: MeterBody, row: MeterRow,
+    frozen: ['placement', 'building_id', 'premise_id', 'resource'], readPermission: 'readings:read',
     // A premise meter names its premise, a building meter its building; prepareMeter checks they agree.
     refs: [{ field: 'premise_id', kind: 'premise' }, { field: 'building_id', kind: 'building' }],
     prepare: async (q, b) => {

@@ -11,6 +11,7 @@ import { notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Numeric, Timestamp, type RouteDeps } from '../http/context.js';
 import { registerCrud } from './crud-routes.js';
+import { CRUD_TABLES } from './crud-store.js';
 import { grantCreatedBuilding, insertOrganisation, listOrganisations, loadOrganisation, updateOrganisation } from './store.js';
 
 const text = (max = 500) => z.string().trim().min(1).max(max);
@@ -120,28 +121,22 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
   });
 
   registerCrud(app, db, {
-    entity: 'building', kind: 'building', tag: 'registry', path: '/buildings', table: 'buildings', create: BuildingBody, row: BuildingRow, frozen: ['org_id'],
-    buildingSql: 't.id', filters: { org_id: 't.org_id', external_id: 't.external_id' },
+    entity: 'building', kind: 'building', tag: 'registry', path: '/buildings', ...CRUD_TABLES.building, create: BuildingBody, row: BuildingRow, frozen: ['org_id'],
     // Admins create buildings anywhere; other staff only in an organisation where they already have one.
     refs: [{ field: 'org_id', kind: 'organisation' }],
     afterCreate: (q, row, p) => grantCreatedBuilding(q, p, Number(row.id)),
   });
   registerCrud(app, db, {
-    entity: 'premise', kind: 'premise', tag: 'registry', path: '/premises', table: 'premises', create: PremiseBody, row: PremiseRow, frozen: ['building_id'],
-    buildingSql: 't.building_id', filters: { building_id: 't.building_id', number: 't.number' },
+    entity: 'premise', kind: 'premise', tag: 'registry', path: '/premises', ...CRUD_TABLES.premise, create: PremiseBody, row: PremiseRow, frozen: ['building_id'],
     refs: [{ field: 'building_id', kind: 'building' }],
   });
   registerCrud(app, db, {
-    entity: 'personal_account', kind: 'account', tag: 'registry', path: '/accounts', table: 'personal_accounts', create: AccountBody, row: AccountRow, frozen: ['org_id'],
-    buildingSql: '(SELECT p.building_id FROM premises p WHERE p.id = t.premise_id)',
-    filters: { premise_id: 't.premise_id', number: 't.number', org_id: 't.org_id', active: 't.active' },
+    entity: 'personal_account', kind: 'account', tag: 'registry', path: '/accounts', ...CRUD_TABLES.personal_account, create: AccountBody, row: AccountRow, frozen: ['org_id'],
     // An account stays in its organisation: its premise, on creation and on every move, is one of the account's organisation's.
     refs: [{ field: 'org_id', kind: 'organisation' }, { field: 'premise_id', kind: 'premise', sameOrgAs: 'org_id' }],
   });
   registerCrud(app, db, {
-    entity: 'resident', kind: 'resident', tag: 'registry', path: '/residents', table: 'residents', create: ResidentBody, row: ResidentRow, frozen: ['account_id'],
-    buildingSql: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)',
-    filters: { account_id: 't.account_id' },
+    entity: 'resident', kind: 'resident', tag: 'registry', path: '/residents', ...CRUD_TABLES.resident, create: ResidentBody, row: ResidentRow, frozen: ['account_id'],
     refs: [{ field: 'account_id', kind: 'account' }],
   });
 };
