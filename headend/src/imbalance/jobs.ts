@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { Resource, registerQuantity } from '@amr/protocols';
 import type { Logger } from 'pino';
-import type { Db } from '../db/index.js';
+import type { Db, Queryable } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { periodsBetween } from './periods.js';
@@ -118,7 +118,7 @@ const NEIGHBOUR_DAYS = 45;
  * end, January and February's start. The change names no meter, so the meters with readings in the
  * stretch are taken, and the stretch grows to their nearest readings outside it.
  */
-export async function widenToNeighbours(db: Pick<Db, 'query'>, a: AffectedPeriod, from: Date, to: Date): Promise<{ lo: Date; hi: Date }> {
+export async function widenToNeighbours(db: Queryable, a: AffectedPeriod, from: Date, to: Date): Promise<{ lo: Date; hi: Date }> {
   const { rows } = await db.query(
     `SELECT min(p.prev) AS lo, max(n.next) AS hi FROM meters m
        CROSS JOIN LATERAL (SELECT max(time) AS prev FROM readings r
