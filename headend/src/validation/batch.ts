@@ -7,7 +7,7 @@ import type { Queryable } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
 import type { ValidationSettings } from '../vee/index.js';
 import { historyDepth, judge, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
-import { deleteQueue, loadHistory, loadInstants, loadMeters, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
+import { deleteQueue, loadHistory, loadInstants, loadMeters, stillQueued, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
 
 export interface BatchResult {
   /** Queue rows taken (and removed). */
@@ -27,7 +27,8 @@ export async function runBatch(q: Queryable, opts: { batchSize: number; skipMete
 /**
  * Judges every register row at `entries` and at the reading right after each (its gap, spike and
  * decrease verdicts depend on its predecessor, which a late reading or a review just changed; the one
- * after that keeps its predecessor, so only one). Stores the verdicts.
+ * after that keeps its predecessor, so only one) unless that reading waits in the queue itself.
+ * Stores the verdicts.
  */
 export async function validateInstants(q: Queryable, entries: readonly QueueEntry[], settings: ValidationSettings): Promise<{ verdicts: Verdict[]; targets: TargetRow[]; meters: Map<number, MeterRow> }> {
   const meters = await loadMeters(q, [...new Set(entries.map((e) => e.meterId))]);
@@ -72,6 +73,12 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
       const before = pts[self ? at : at - 1];
       if (before) add(e.meterId, before.timeKey);
     }
+  }
+  // A successor still in the queue is judged by its own entry (in a later batch, after this one's
+  // verdicts are stored), not twice.
+  if (successors.size) {
+    const waiting = await stillQueued(q, [...successors].map((k) => instants.get(k)!));
+    for (const k of waiting) successors.delete(k);
   }
   // Heat meters: every register instant within the heat window before each instant judged, for the
   // energy vs volume × ΔT check over the window (heatSamples in judge.ts). The instant of a key from

@@ -18,12 +18,16 @@ export interface QueueEntry {
 /** Recent telemetry points the poll interval is the median spacing of. */
 const POLL_SAMPLE = 25;
 
-/** The oldest queue entries, skipping meters in back-off; locked so a second head-end skips them. */
+/**
+ * The oldest queue entries, skipping meters in back-off; locked so a second head-end skips them. Ties
+ * (one transaction enqueues many rows at one instant) go by meter and time, so a batch takes a meter's
+ * instants in order and the successor it leaves behind is still queued (judged once, by its own entry).
+ */
 export async function takeQueue(q: Queryable, limit: number, skipMeters: readonly number[], onlyMeters?: readonly number[]): Promise<QueueEntry[]> {
   const { rows } = await q.query<{ meter_id: string; time: Date; tkey: string }>(
     `SELECT meter_id, time, time::text AS tkey FROM vee_queue
       WHERE NOT (meter_id = ANY($2::bigint[])) AND ($3::bigint[] IS NULL OR meter_id = ANY($3::bigint[]))
-      ORDER BY enqueued_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      ORDER BY enqueued_at, meter_id, time LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit, skipMeters, onlyMeters ?? null],
   );
   return rows.map((r) => ({ meterId: Number(r.meter_id), time: r.time, timeKey: r.tkey }));
@@ -36,6 +40,19 @@ export async function queuedMeters(q: Queryable, limit: number, skipMeters: read
     [limit, skipMeters],
   );
   return rows.map((r) => Number(r.meter_id));
+}
+
+/**
+ * Which of these instants are still waiting in the queue (not taken by this batch): a batch leaves
+ * such a successor to its own queue entry, so an instant is judged once, whatever the batch seams.
+ */
+export async function stillQueued(q: Queryable, keys: readonly { meterId: number; timeKey: string }[]): Promise<Set<string>> {
+  if (!keys.length) return new Set();
+  const { rows } = await q.query<{ meter_id: string; tkey: string }>(
+    `SELECT v.meter_id, k.t AS tkey FROM unnest($1::bigint[], $2::text[]) AS k(m, t) JOIN vee_queue v ON v.meter_id = k.m AND v.time = k.t::timestamptz`,
+    [keys.map((k) => k.meterId), keys.map((k) => k.timeKey)],
+  );
+  return new Set(rows.map((r) => `${Number(r.meter_id)}|${r.tkey}`));
 }
 
 export async function deleteQueue(q: Queryable, entries: readonly QueueEntry[]): Promise<void> {

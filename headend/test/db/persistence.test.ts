@@ -44,7 +44,7 @@ describe('embedded database on disk', () => {
       expect(rows.map((x) => x.value)).toEqual([1, 2]);
       // No background workers in PGlite: the head-end runs the policy jobs; the daily aggregate fills.
       const ran = await runPolicyJobs(o.db);
-      expect(ran).toEqual(expect.arrayContaining(['policy_refresh_continuous_aggregate:readings_daily', 'policy_compression:readings']));
+      expect(ran).toEqual(expect.arrayContaining(['policy_refresh_continuous_aggregate:readings_daily', 'policy_compression:reading_rows']));
       const daily = await o.db.query<{ last_value: number }>(
         'SELECT last_value FROM readings_daily WHERE meter_id = $1 ORDER BY bucket', [meterId]);
       expect(daily.rows.map((x) => x.last_value)).toEqual([1, 2]);
