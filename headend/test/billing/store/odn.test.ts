@@ -207,12 +207,12 @@ describe('heating by area when the basement heat meter goes silent (п. 59(1), 6
   it('the heat imbalance of this building is not applicable — no percentage, no 100 % loss — in the report API and the dashboard JSON', async () => {
     const r = await post(`/buildings/${b}/imbalance/recompute`, { resource: 'heat', from: '2025-12', to: '2026-01' });
     expect(r.reports).toHaveLength(1);
-    expect(r.reports[0]).toMatchObject({ resource: 'heat', status: 'not_applicable', imbalance: null, imbalancePct: null });
+    expect(r.reports[0]).toMatchObject({ resource: 'heat', status: 'not_applicable', imbalance: null, imbalance_pct: null });
     // ОДПУ December 150 Gcal = 174 450 kWh, shown as it is.
-    expect(r.reports[0].buildingConsumption).toBeCloseTo(150 * GCAL, 6);
-    const ov = await h.call<{ imbalance: { resource: string; period: string; status: string; imbalancePct: number | null }[] }>('GET', `/buildings/${b}/overview?from=2025-12&to=2025-12`, h.adminToken);
+    expect(r.reports[0].building_consumption).toBeCloseTo(150 * GCAL, 6);
+    const ov = await h.call<{ imbalance: { resource: string; period: string; status: string; imbalance_pct: number | null }[] }>('GET', `/buildings/${b}/overview?from=2025-12&to=2025-12`, h.adminToken);
     expect(ov.status).toBe(200);
-    expect(ov.body.imbalance.map((x) => [x.resource, x.period, x.status, x.imbalancePct])).toEqual([['heat', '2025-12', 'not_applicable', null]]);
+    expect(ov.body.imbalance.map((x) => [x.resource, x.period, x.status, x.imbalance_pct])).toEqual([['heat', '2025-12', 'not_applicable', null]]);
   });
 });
 
