@@ -1,52 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// TEMPORARY. Files other helpers own and change in parallel, with the rules below that they do not pass
-// yet: those rules only warn there until the owners fix the findings after the merge (`npx eslint <file>`
-// lists them). Empty this list then; a file leaves it as soon as it passes.
-const pendingOwnersFix = {
-  'headend/src/admin/channel.ts': ['no-floating-promises'],
-  'headend/src/billing/routes.ts': ['no-base-to-string', 'no-explicit-any'],
-  'headend/src/billing/store/service.ts': ['no-explicit-any'],
-  'headend/src/exchange/routes.ts': ['no-explicit-any'],
-  'headend/src/import/apply.ts': ['no-base-to-string', 'no-explicit-any'],
-  'headend/src/import/cells.ts': ['no-base-to-string'],
-  'headend/src/import/table.ts': ['no-base-to-string', 'no-unnecessary-type-assertion'],
-  'headend/src/registry/crud-routes.ts': ['no-explicit-any'],
-  'headend/src/registry/meter-routes.ts': ['no-base-to-string'],
-  'headend/src/registry/replacement.ts': ['no-explicit-any'],
-  'headend/src/reminders/routes.ts': ['no-explicit-any'],
-  'headend/test/alerts/receivers.ts': ['no-unnecessary-type-assertion'],
-  'headend/test/alerts/seed.ts': ['no-unnecessary-type-assertion'],
-  'headend/test/auth/login-limit.test.ts': ['no-unnecessary-type-assertion'],
-  'headend/test/auth/users-and-keys.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/api.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/heating.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/jobs.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/meters.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/money.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/odn.test.ts': ['no-explicit-any'],
-  'headend/test/billing/store/service.test.ts': ['no-explicit-any'],
-  'headend/test/dashboard/dashboard-modules.test.ts': ['no-explicit-any'],
-  'headend/test/dashboard/dashboard.browser.test.ts': ['no-explicit-any'],
-  'headend/test/dashboard/entry.browser.test.ts': ['no-explicit-any'],
-  'headend/test/dashboard/overview-api.test.ts': ['no-explicit-any'],
-  'headend/test/exchange/fixtures.ts': ['no-explicit-any'],
-  'headend/test/exchange/readings-import-bulk.test.ts': ['no-explicit-any'],
-  'headend/test/exchange/readings-import.test.ts': ['no-explicit-any', 'no-unnecessary-type-assertion'],
-  'headend/test/exchange/remote-transports.test.ts': ['no-explicit-any'],
-  'headend/test/exchange/xml-check.ts': ['no-explicit-any'],
-  'headend/test/imbalance/api.test.ts': ['no-explicit-any'],
-  'headend/test/import/registry-import.test.ts': ['no-explicit-any'],
-  'headend/test/readings/consumption-api.test.ts': ['no-explicit-any'],
-  'headend/test/readings/consumption-store.test.ts': ['no-explicit-any'],
-  'headend/test/reminders/digest.test.ts': ['no-explicit-any'],
-  'headend/test/reminders/notify.e2e.test.ts': ['no-explicit-any'],
-  'headend/test/resident-page/resident-modules.test.ts': ['no-explicit-any'],
-  'headend/test/resident-page/resident-page.browser.test.ts': ['no-explicit-any'],
-  'headend/test/validation/routes.test.ts': ['no-explicit-any'],
-};
-
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'headend/public/vendor/**', 'test-artifacts/**'] },
   js.configs.recommended,
@@ -122,9 +76,4 @@ export default tseslint.config(
       }],
     },
   },
-  // Last, so that it wins over the rules above (see pendingOwnersFix at the top).
-  ...Object.entries(pendingOwnersFix).map(([file, rules]) => ({
-    files: [file],
-    rules: Object.fromEntries(rules.map((r) => [`@typescript-eslint/${r}`, 'warn'])),
-  })),
 );

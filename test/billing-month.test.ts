@@ -42,7 +42,7 @@ import { defineBillingJobs, enqueueBillingRecalc, RECALC_JOB } from '@amr/headen
 import { dropRedisPrefix, until } from './faults/harness.js';
 import {
   TZ, average6, commonHouse, measuredLine, monthKey, monthsFrom, startSimBuilding, substituteLine, Truth,
-  type Billed, type ExpectedLine, type Prices, type Water,
+  type Billed, type ExpectedLine, type Part, type Prices, type Water,
 } from './billing-month/model.js';
 
 // ---------------------------------------------------------------- the building and its settings
@@ -113,8 +113,24 @@ const ids = {
 const tokens = { admin: '', engineer: '', inspector: '', billing: '' };
 let mqttPassword = '';
 
-interface Res<T = any> { status: number; body: T }
-async function api<T = any>(token: string | null, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Res<T>> {
+interface Res<T = unknown> { status: number; body: T }
+/** An accrual line as GET /billing/lines gives it, snake_case like every answer of the API (the fields this test reads). */
+interface LineOut {
+  id: number; account_id: string; resource: Billed; meter_id: string | null; method: string; kind: string; adjusts_period: string | null;
+  adjustment_kind: string | null; quantity: number; amount: number; parts: Part[]; note?: string | null;
+}
+interface LinesOut { lines: LineOut[] }
+/** A period's computation as POST /billing/periods/:period/compute answers it (the fields this test reads). */
+interface ComputeOut {
+  amount: number;
+  common_house: {
+    resource: Billed; building_consumption: number; apartments_consumption: number; volume: number; billed_volume: number; excess_over_cap: number; negative: boolean;
+    per_premise: { account_id: string | null; area: number; share: number; cap: number | null; volume: number; excess: number }[];
+  }[];
+}
+type Id = { id: number };
+type ReadingsOut = { readings: { time: string; version: number }[] };
+async function api<T = unknown>(token: string | null, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Res<T>> {
   const res = await fetch(`${he.httpUrl}${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': contentType } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -124,7 +140,7 @@ async function api<T = any>(token: string | null, method: string, path: string, 
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 /** A call that must succeed; its failure names the call and the answer. */
-async function ok<T = any>(token: string | null, method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+async function ok<T = unknown>(token: string | null, method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
   const r = await api<T>(token, method, path, body, contentType);
   if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
@@ -135,9 +151,9 @@ const mid = (simId: string) => String(ids.meter.get(simId));
 
 async function staffUser(role: 'engineer' | 'operator' | 'billing'): Promise<string> {
   const username = `${role}-${process.pid}`;
-  const u = await ok(tokens.admin, 'POST', '/users', { username, password: 'password-123', role });
+  const u = await ok<Id>(tokens.admin, 'POST', '/users', { username, password: 'password-123', role });
   await ok(tokens.admin, 'POST', `/users/${u.id}/grants`, { building_id: ids.building });
-  return (await ok(null, 'POST', '/auth/login', { username, password: 'password-123' })).token;
+  return (await ok<{ token: string }>(null, 'POST', '/auth/login', { username, password: 'password-123' })).token;
 }
 
 /** A head-end whose clock is stopped at `now`, the jobs, the simulated building and the registry. */
@@ -164,20 +180,20 @@ async function setUp(now: Date): Promise<void> {
   truth = new Truth(sim);
 
   await createUser(he.db, { username: 'admin', password: 'admin-password', role: 'admin' });
-  tokens.admin = (await ok(null, 'POST', '/auth/login', { username: 'admin', password: 'admin-password' })).token;
-  ids.org = (await ok(tokens.admin, 'POST', '/organisations', { name: 'ООО «УК Расчёт»' })).id;
+  tokens.admin = (await ok<{ token: string }>(null, 'POST', '/auth/login', { username: 'admin', password: 'admin-password' })).token;
+  ids.org = (await ok<Id>(tokens.admin, 'POST', '/organisations', { name: 'ООО «УК Расчёт»' })).id;
   // Readings here are dated at the START of the collection period and close LAST month (see the head
   // comment): the building's 'calendar' period attribution (docs/billing.md), interpolation to the bounds.
-  ids.building = (await ok(tokens.admin, 'POST', '/buildings', { org_id: ids.org, address: sim.endpoints.building, timezone: TZ, common_area_m2: COMMON_AREA, period_attribution: 'calendar' })).id;
+  ids.building = (await ok<Id>(tokens.admin, 'POST', '/buildings', { org_id: ids.org, address: sim.endpoints.building, timezone: TZ, common_area_m2: COMMON_AREA, period_attribution: 'calendar' })).id;
   for (const f of FLATS) {
-    const p = await ok(tokens.admin, 'POST', '/premises', { building_id: ids.building, number: String(f.n), kind: 'residential', area_m2: f.area, residents: f.residents });
+    const p = await ok<Id>(tokens.admin, 'POST', '/premises', { building_id: ids.building, number: String(f.n), kind: 'residential', area_m2: f.area, residents: f.residents });
     ids.premise.set(f.n, p.id);
     const number = `77-${String(f.n).padStart(4, '0')}`;
-    const a = await ok(tokens.admin, 'POST', '/accounts', { org_id: ids.org, number, premise_id: p.id, holder_name: `Жилец кв. ${f.n}` });
+    const a = await ok<Id>(tokens.admin, 'POST', '/accounts', { org_id: ids.org, number, premise_id: p.id, holder_name: `Жилец кв. ${f.n}` });
     ids.account.set(f.n, a.id);
     ids.accountNumber.set(f.n, number);
   }
-  const gw = await ok(tokens.admin, 'POST', '/gateways', { id: ids.gateway, name: 'Шкаф учёта', building_id: ids.building });
+  const gw = await ok<{ mqtt: { password: string } }>(tokens.admin, 'POST', '/gateways', { id: ids.gateway, name: 'Шкаф учёта', building_id: ids.building });
   mqttPassword = gw.mqtt.password;
   for (const m of sim.endpoints.meters) {
     if (m.resource === 'heat' && m.role === 'apartment') continue;
@@ -187,7 +203,7 @@ async function setUp(now: Date): Promise<void> {
       resource: m.resource, identifier: m.meterId, make: m.mbus?.manufacturer ?? (m.modbus ? 'Eastron' : 'pulse'), serial_number: m.serial,
       ...(m.resource === 'electricity' && m.role === 'apartment' ? { zones: 2 } : {}), remote_reading: m.role === 'building' || m.resource === 'electricity',
     };
-    ids.meter.set(m.meterId, (await ok(tokens.admin, 'POST', '/meters', body)).id);
+    ids.meter.set(m.meterId, (await ok<Id>(tokens.admin, 'POST', '/meters', body)).id);
     // Telemetry meters: the (bus, address) the gateway publishes them under.
     if (m.mbus && m.role === 'building') await ok(tokens.admin, 'POST', `/gateways/${ids.gateway}/bindings`, { bus: 'mbus', address: String(m.mbus.primaryAddress), meter_id: ids.meter.get(m.meterId), valid_from: '2000-01-01T00:00:00Z' });
     if (m.modbus) await ok(tokens.admin, 'POST', `/gateways/${ids.gateway}/bindings`, { bus: 'modbus', address: String(m.modbus.unitId), meter_id: ids.meter.get(m.meterId), valid_from: '2000-01-01T00:00:00Z' });
@@ -283,25 +299,25 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
         for (const b of B.slice(0, 4)) rows.push(`${ids.accountNumber.get(f)},${m.serial},${monthKey(b)}-01,${truth.register(m.meterId, b)}`);
       }
     }
-    const imp = await ok(tokens.engineer, 'POST', `/import/readings?org_id=${ids.org}&file_name=history.csv`, rows.join('\n') + '\n', 'text/csv');
+    const imp = await ok<{ changes: { time: string }[] }>(tokens.engineer, 'POST', `/import/readings?org_id=${ids.org}&file_name=history.csv`, rows.join('\n') + '\n', 'text/csv');
     expect(imp).toMatchObject({ ok: true, applied: true, summary: { insert: 40, unchanged: 0 } });
-    expect(new Set(imp.changes.map((c: { time: string }) => c.time))).toEqual(new Set(B.slice(0, 4).map(iso)));
+    expect(new Set(imp.changes.map((c) => c.time))).toEqual(new Set(B.slice(0, 4).map(iso)));
 
     // This month: the window is open today (1–31 of every month).
     await ok(tokens.engineer, 'PUT', '/collection-settings', {
       building_id: ids.building, resource: null, enabled: true, window_start_day: 1, window_end_day: 31, integer_only: false, accept_expired_verification: false, reminder_days: [],
     });
     const resident = async (f: number) => {
-      const code = await ok(tokens.engineer, 'POST', `/accounts/${ids.account.get(f)}/access-code`, {});
-      return (await ok(null, 'POST', '/resident/sign-in', { account_number: ids.accountNumber.get(f), code: code.code })).token as string;
+      const code = await ok<{ code: string }>(tokens.engineer, 'POST', `/accounts/${ids.account.get(f)}/access-code`, {});
+      return (await ok<{ token: string }>(null, 'POST', '/resident/sign-in', { account_number: ids.accountNumber.get(f), code: code.code })).token;
     };
     const water = (f: number, r: Water, delta = 0) => ({ meter_id: Number(mid(apt(f, r))), value: Math.round((truth.register(apt(f, r), B[4]) + delta) * 1000) / 1000 });
 
     // Flat 3: the inspector reads both meters; then the resident submits cold water with a typo, same instant.
-    const insp = await ok(tokens.inspector, 'POST', `/premises/${ids.premise.get(3)}/readings`, { readings: [water(3, 'cold_water'), water(3, 'hot_water')] });
-    expect(insp.readings.map((r: { time: string }) => r.time)).toEqual([iso(B[4]), iso(B[4])]);
+    const insp = await ok<ReadingsOut>(tokens.inspector, 'POST', `/premises/${ids.premise.get(3)}/readings`, { readings: [water(3, 'cold_water'), water(3, 'hot_water')] });
+    expect(insp.readings.map((r) => r.time)).toEqual([iso(B[4]), iso(B[4])]);
     // The resident is told the office already read it (billing would count the inspector's value).
-    const refused = await api(await resident(3), 'POST', '/resident/readings', { readings: [water(3, 'cold_water', COLD_TYPO)] });
+    const refused = await api<{ details: { message: string }[] }>(await resident(3), 'POST', '/resident/readings', { readings: [water(3, 'cold_water', COLD_TYPO)] });
     expect(refused.status).toBe(400);
     expect(refused.body.details[0].message).toContain(`this period's reading was already taken by the managing organisation (${water(3, 'cold_water').value})`);
     // A resident's version that got in anyway (another channel, or written before that rule) is later, yet
@@ -314,8 +330,8 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     expect(entered.flat3.residentVersion).toBeGreaterThan(entered.flat3.staffVersion); // later, yet staff's counts
     // Flats 1 and 2 submit themselves (flat 2 reads its hot water 1.5 m³ short); flat 4 by the inspector.
     for (const f of [1, 2]) {
-      const sub = await ok(await resident(f), 'POST', '/resident/readings', { readings: [water(f, 'cold_water'), water(f, 'hot_water', f === 2 ? -HOT_UNDER_REPORT : 0)] });
-      expect(sub.readings.map((r: { time: string }) => r.time)).toEqual([iso(B[4]), iso(B[4])]);
+      const sub = await ok<ReadingsOut>(await resident(f), 'POST', '/resident/readings', { readings: [water(f, 'cold_water'), water(f, 'hot_water', f === 2 ? -HOT_UNDER_REPORT : 0)] });
+      expect(sub.readings.map((r) => r.time)).toEqual([iso(B[4]), iso(B[4])]);
     }
     await ok(tokens.inspector, 'POST', `/premises/${ids.premise.get(4)}/readings`, { readings: [water(4, 'cold_water'), water(4, 'hot_water')] });
     // Residents cannot reach another flat's meter.
@@ -337,23 +353,23 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
       const c = await ok(b, 'POST', `/billing/periods/${period}/compute`, { building_id: ids.building });
       // No ОДПУ reading in these months (telemetry starts with the billed month): no ОДН.
       expect(c).toMatchObject({ period, status: 'open', common_house: [] });
-      const lines = (await ok(b, 'GET', `/billing/lines?period=${period}&building_id=${ids.building}`)).lines;
+      const lines = (await ok<LinesOut>(b, 'GET', `/billing/lines?period=${period}&building_id=${ids.building}`)).lines;
       expectLines(lines, historyMonth(i), period);
       await ok(b, 'POST', `/billing/periods/${period}/close`, { org_id: ids.org });
     }
   });
 
   let october: ExpectedMonth;
-  let octoberLines: unknown[] = [];
+  let octoberLines: LineOut[] = [];
   it('every line of the billed month equals the hand-computed value', async () => {
-    const c = await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
+    const c = await ok<ComputeOut>(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building });
     october = billedMonth({ flat2HotAtEnd: truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT });
     expect(c).toMatchObject({ period: months.billed, status: 'open', lines: october.lines.length, adjustments_in: null });
     expect(c.amount).toBe(sum(october.lines));
     // ОДН per resource (heat has no tariff here: not billed, no summary).
-    expect(c.common_house.map((x: { resource: string }) => x.resource).sort()).toEqual([...RESOURCES].sort());
+    expect(c.common_house.map((x) => x.resource).sort()).toEqual([...RESOURCES].sort());
     for (const e of october.common) {
-      const s = c.common_house.find((x: { resource: string }) => x.resource === e.resource);
+      const s = c.common_house.find((x) => x.resource === e.resource)!;
       expect(s.building_consumption, e.resource).toBeCloseTo(e.building, 9);
       expect(s.apartments_consumption, e.resource).toBeCloseTo(e.apartments, 9);
       expect(s.volume, e.resource).toBeCloseTo(e.volume, 9);
@@ -361,7 +377,7 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
       expect(s.excess_over_cap, e.resource).toBeCloseTo(e.excess, 9);
       expect(s.negative, e.resource).toBe(false);
       // Per premise (formula 10): its share, its cap, what it is billed and its excess, each to 6 decimals.
-      expect(s.per_premise.map((p: any) => [p.account_id, p.area, p.share, p.cap, p.volume, p.excess]), e.resource)
+      expect(s.per_premise.map((p) => [p.account_id, p.area, p.share, p.cap, p.volume, p.excess]), e.resource)
         .toEqual(e.perPremise.map((p) => [p.accountId, p.area, p.share, p.cap, p.billed, p.excess]));
     }
     // The cold-water cap binds on every flat: each is billed its own cap 0.005 m³/m² × 120 m² × Sᵢ / 305.2 m²,
@@ -376,19 +392,19 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     // (more than 10 litres at every date: well above the register's 1 litre, so the cap visibly binds)
     expect(october.common.find((x) => x.resource === 'cold_water')!.excess).toBeGreaterThan(0.01);
     expect(october.common.filter((x) => x.excess > 0).map((x) => x.resource)).toEqual(['cold_water']);
-    octoberLines = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines;
+    octoberLines = (await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines;
     expectLines(octoberLines, october.lines, months.billed);
     // The excess over the cap is named on the cold-water ОДН lines (a loss the managing organisation bears).
     const cold = october.common.find((x) => x.resource === 'cold_water')!;
-    const coldLines = (octoberLines as any[]).filter((l) => l.method === 'common_house' && l.resource === 'cold_water');
+    const coldLines = octoberLines.filter((l) => l.method === 'common_house' && l.resource === 'cold_water');
     expect(coldLines).toHaveLength(FLATS.length);
     for (const l of coldLines) expect(l.note).toContain(`capped (excess ${cold.excess.toFixed(3)} not billed)`);
     // Every ОДН line's note, word for word: the building's volume, the premise's share by area and its cap.
-    const notes = (ls: { resource: string; method: string; note?: string | null }[], account: (l: any) => string) =>
+    const notes = <L extends { resource: string; method: string; note?: string | null }>(ls: L[], account: (l: L) => string) =>
       ls.filter((l) => l.method === 'common_house').map((l) => `${account(l)}|${l.resource}|${l.note}`).sort();
-    expect(notes(octoberLines as any[], (l) => l.account_id)).toEqual(notes(october.lines, (l) => l.accountId));
+    expect(notes(octoberLines, (l) => l.account_id)).toEqual(notes(october.lines, (l) => l.accountId));
     // Flat 3's cold water came from the inspector's reading (its sources name that version), not the resident's later one.
-    const flat3 = (octoberLines as any[]).find((l) => l.meter_id === mid(apt(3, 'cold_water')));
+    const flat3 = octoberLines.find((l) => l.meter_id === mid(apt(3, 'cold_water')))!;
     const src = (await he.db.query<{ sources: { time: string; version: number }[] }>('SELECT sources FROM accrual_lines WHERE id = $1', [flat3.id])).rows[0].sources;
     expect(src.find((s) => s.time === iso(B[4]))?.version).toBe(entered.flat3.staffVersion);
   });
@@ -400,14 +416,14 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     // imported water 5 flats × 2 meters × 4 = 40; this month's water 4 flats × 2 = 8, plus flat 3's later resident version = 9.
     expect(await validator.drain()).toBe(4 * (months.billedDays + 1) + 24 + 40 + 9);
     await until(idle, 'the recalculation queue to empty');
-    expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines).toEqual([]);
+    expect((await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines).toEqual([]);
   });
 
   let corrected: ExpectedMonth;
   it('a corrected reading of the closed month: the recalculation job books reversal + recalculated lines in the next month', async () => {
     // The inspector re-reads flat 2's hot-water meter: the resident's value was 1.5 m³ short.
     const meter = mid(apt(2, 'hot_water'));
-    const corr = await ok(tokens.engineer, 'POST', `/meters/${meter}/readings/corrections`, {
+    const corr = await ok<{ previous: { value: number } }>(tokens.engineer, 'POST', `/meters/${meter}/readings/corrections`, {
       time: iso(B[4]), quantity: 'volume_m3', value: truth.register(apt(2, 'hot_water'), B[4]), reason: 'контрольное снятие: показание занижено',
     });
     expect(corr.previous.value).toBeCloseTo(truth.register(apt(2, 'hot_water'), B[4]) - HOT_UNDER_REPORT, 9);
@@ -419,16 +435,16 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     await validator.drain();
     await until(async () => (await he.db.query('SELECT 1 FROM accrual_lines WHERE period = $1 LIMIT 1', [`${months.current}-01`])).rows.length > 0, 'the adjustment lines');
     await until(idle, 'the recalculation queue to empty');
-    const next = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
-    expect(next.every((l: any) => l.kind === 'adjustment' && l.adjusts_period === `${months.billed}-01`)).toBe(true);
+    const next = (await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
+    expect(next.every((l) => l.kind === 'adjustment' && l.adjusts_period === `${months.billed}-01`)).toBe(true);
     expectLines(next, adjustments, `${months.current} adjustments`);
     // Moving 1.5 m³ from the ОДН to flat 2 leaves the total volume, not the total money: each line rounds on its own.
     expect(sum(next)).toBe(sum(corrected.lines) - sum(october.lines));
-    expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
+    expect((await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
   });
 
   it('a late reading entered by staff, recalculated through the API: the average gives way to the measurement; the capped ОДН stays', async () => {
-    const before = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
+    const before = (await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
     // Flat 5's cold-water reading at the end of the month turns up after the close (the inspector enters it, dated).
     const late = await ok(tokens.inspector, 'POST', `/meters/${mid(apt(5, 'cold_water'))}/readings`, { time: iso(B[4]), value: truth.register(apt(5, 'cold_water'), B[4]), reason: 'показание передано после закрытия периода' });
     // Dated as given (the end of the billed month, inside the open window 1–31), not at the clock's instant.
@@ -449,12 +465,12 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
     // The job that follows the verdict finds nothing new.
     await validator.drain();
     await until(idle, 'the recalculation queue to empty');
-    const next = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
+    const next = (await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines;
     // The job's lines stay as they were; the route's two are added.
-    const old = new Set(before.map((l: { id: number }) => l.id));
-    expect(next.filter((l: { id: number }) => old.has(l.id))).toEqual(before);
-    expectLines(next.filter((l: { id: number }) => !old.has(l.id)), adjustments, `${months.current} adjustments (late reading)`);
-    expect((await ok(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
+    const old = new Set(before.map((l) => l.id));
+    expect(next.filter((l) => old.has(l.id))).toEqual(before);
+    expectLines(next.filter((l) => !old.has(l.id)), adjustments, `${months.current} adjustments (late reading)`);
+    expect((await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.billed}&building_id=${ids.building}`)).lines).toEqual(octoberLines);
     expect(await ok(tokens.billing, 'POST', `/billing/periods/${months.billed}/compute`, { building_id: ids.building })).toMatchObject({ status: 'closed', lines: 0 });
   });
   // A closed month's recalculation (its 'recalculated' adjustment lines) is what the next month's
@@ -462,8 +478,8 @@ describe.each(DATES)('a month of the simulated building, billed, the clock at $n
   it('the next month\'s average uses the recalculated consumption of the closed month', async () => {
     // The current month (its end still ahead): nobody has a reading in it yet, so every meter falls back.
     await ok(tokens.billing, 'POST', `/billing/periods/${months.current}/compute`, { building_id: ids.building });
-    const ls = (await ok(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines.filter((l: any) => l.kind === 'regular');
-    const of = (f: number, r: Water) => ls.filter((l: any) => l.meter_id === mid(apt(f, r)));
+    const ls = (await ok<LinesOut>(tokens.billing, 'GET', `/billing/lines?period=${months.current}&building_id=${ids.building}`)).lines.filter((l) => l.kind === 'regular');
+    const of = (f: number, r: Water) => ls.filter((l) => l.meter_id === mid(apt(f, r)));
     // Flat 2, hot water: (q1 + q2 + q3 + corrected q4) / 4 at 243.71 ₽.
     const hot2 = average6([0, 1, 2, 3].map((i) => waterQ(2, 'hot_water', i)));
     expectLines(of(2, 'hot_water'), [substituteLine(account(2), 'hot_water', mid(apt(2, 'hot_water')), 'average', hot2, PRICES)], 'flat 2 hot water next month');
@@ -550,7 +566,7 @@ function expectedAdjustments(before: ExpectedLine[], after: ExpectedLine[]): (Ex
 }
 
 /** Actual lines (API) against expected ones, matched by (account, resource, meter, method, kind of adjustment). */
-function expectLines(actual: any[], expected: (ExpectedLine & { adjustmentKind?: string })[], label: string): void {
+function expectLines(actual: LineOut[], expected: (ExpectedLine & { adjustmentKind?: string })[], label: string): void {
   const key = (l: { accountId: string; resource: string; meterId: string | null; method: string; adjustmentKind?: string | null }) =>
     `${l.accountId}|${l.resource}|${l.meterId ?? ''}|${l.method}|${l.adjustmentKind ?? ''}`;
   // The API's lines are snake_case (the wire's casing); the expected ones the test's own camelCase.
@@ -558,11 +574,11 @@ function expectLines(actual: any[], expected: (ExpectedLine & { adjustmentKind?:
     `${l.account_id}|${l.resource}|${l.meter_id ?? ''}|${l.method}|${l.adjustment_kind ?? ''}`;
   expect(actual.map(wireKey).sort(), `${label}: the set of lines`).toEqual(expected.map(key).sort());
   for (const e of expected) {
-    const a = actual.find((x) => wireKey(x) === key(e));
+    const a = actual.find((x) => wireKey(x) === key(e))!;
     const what = `${label}: ${key(e)}`;
     expect(a.quantity, what).toBeCloseTo(e.quantity, 9);
     expect(a.amount, what).toBe(e.amount);
-    expect(a.parts.map((p: any) => [p.label, p.price, p.amount]), what).toEqual(e.parts.map((p) => [p.label, p.price, p.amount]));
-    a.parts.forEach((p: any, k: number) => expect(p.quantity, what).toBeCloseTo(e.parts[k].quantity, 9));
+    expect(a.parts.map((p) => [p.label, p.price, p.amount]), what).toEqual(e.parts.map((p) => [p.label, p.price, p.amount]));
+    a.parts.forEach((p, k) => expect(p.quantity, what).toBeCloseTo(e.parts[k].quantity, 9));
   }
 }

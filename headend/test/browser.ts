@@ -16,6 +16,30 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
 
 export interface Browser { context: BrowserContext; page: Page; pageErrors: string[]; close(): Promise<void> }
 
+/**
+ * The page's globals as the tests read them inside page.evaluate, whose callbacks run in the browser
+ * (the test tsconfig has no DOM lib): `(globalThis as unknown as PageGlobals)`, a type only, so nothing
+ * of it is sent to the page. Only what the tests use.
+ */
+export interface PageGlobals {
+  location: { hash: string };
+  localStorage: { getItem(key: string): string | null };
+  sessionStorage: { getItem(key: string): string | null };
+  document: {
+    querySelector(selector: string): unknown;
+    documentElement: { scrollWidth: number };
+    activeElement: { getAttribute(name: string): string | null } | null;
+  };
+  echarts: { getInstanceByDom(element: unknown): EChart | undefined };
+}
+/** An ECharts instance: the option it holds (what the chart really draws) and its width. */
+export interface EChart {
+  getOption(): { xAxis: { data?: unknown[] }[]; series: { id: string; name: string; type: string; data: unknown[] }[] };
+  getWidth(): number;
+}
+/** A form field in the page, for its constraint validation. */
+export interface PageField { validity: { valid: boolean } }
+
 export async function launchChromium(name: string, opts: Omit<Parameters<typeof chromium.launchPersistentContext>[1], 'executablePath' | 'headless' | 'args'>): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/ensure-system-deps.sh\` (installs Debian chromium)`);
   const profile = await mkdtemp(join(tmpdir(), `amr-${name}-chromium-`));

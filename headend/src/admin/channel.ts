@@ -106,7 +106,9 @@ export async function startAdminChannel(opts: { db: Database; dataDir: string; l
       } catch {
         reply = Promise.resolve({ ok: false, error: 'bad request: one JSON object per line expected' });
       }
-      reply
+      // An event handler cannot await: the reply goes out when it is ready, and the catch turns every
+      // failure of the command into an error reply, so nothing is left to reject.
+      void reply
         .catch((e: Error): AdminResponse => ({ ok: false, error: e.message }))
         .then((r) => {
           if (r.ok) opts.log(`admin channel: ${r.message}`);

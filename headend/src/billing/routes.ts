@@ -86,7 +86,7 @@ const Line = z.object({
   adjusts_period: z.string().nullable(), export_id: z.string(),
 });
 
-const csvCell = (v: unknown) => {
+const csvCell = (v: string | number | null | undefined) => {
   const s = v === null || v === undefined ? '' : String(safeCell(v)); // no formulas in the file (util/spreadsheet-cell.ts)
   return /[",\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };

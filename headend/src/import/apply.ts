@@ -12,6 +12,9 @@ import type { Principal } from '../auth/index.js';
 import { detectFormat, readCsv, readXlsx, type SourceTable } from './table.js';
 import { ImportKind, KIND_ORDER, ROW_SCHEMAS } from './rows.js';
 
+/** One row that passed its sheet's schema, its data typed by its kind. */
+type ParsedRow = { [K in ImportKind]: { kind: K; row: number; data: z.infer<(typeof ROW_SCHEMAS)[K]> } }[ImportKind];
+
 export const RowError = z.object({ sheet: z.string(), row: z.number(), column: z.string().optional(), message: z.string() });
 export type RowError = z.infer<typeof RowError>;
 export const RowChange = z.object({
@@ -43,11 +46,14 @@ const TABLE: Record<ImportKind, { table: string; entity: string }> = {
   meters: { table: 'meters', entity: 'meter' },
 };
 
+/** A stored or parsed value as text to compare by; the imported columns are all scalars. */
+const asText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+
 function same(a: unknown, b: unknown): boolean {
   if (a instanceof Date) a = a.toISOString().slice(0, 10);
   if (a === null || a === undefined) return b === null || b === undefined;
   if (typeof b === 'number') return Number(a) === b;
-  return String(a) === String(b);
+  return asText(a) === asText(b);
 }
 
 /** pg date columns come back as local-midnight Dates; compare by local calendar date. */
@@ -83,7 +89,7 @@ export async function importRegistry(db: Database, o: ImportOptions): Promise<Im
   const ordered = [...tables].sort((a, b) => KIND_ORDER.indexOf(a.sheet as ImportKind) - KIND_ORDER.indexOf(b.sheet as ImportKind));
 
   // Shape checks first (no database needed): unknown columns, cell types.
-  const parsed: { kind: ImportKind; row: number; data: any }[] = [];
+  const parsed: ParsedRow[] = [];
   for (const t of ordered) {
     const kind = t.sheet as ImportKind;
     const schema = ROW_SCHEMAS[kind];
@@ -91,7 +97,8 @@ export async function importRegistry(db: Database, o: ImportOptions): Promise<Im
     for (const c of t.columns) if (!known.includes(c)) errors.push({ sheet: kind, row: 1, column: c, message: `unknown column "${c}" (known: ${known.join(', ')})` });
     for (const r of t.rows) {
       const res = (schema as z.ZodType).safeParse(r.values);
-      if (res.success) parsed.push({ kind, row: r.row, data: res.data });
+      // The data was parsed by its kind's schema: the kind and the data's type go together.
+      if (res.success) parsed.push({ kind, row: r.row, data: res.data } as ParsedRow);
       else for (const i of res.error.issues) errors.push({ sheet: kind, row: r.row, column: String(i.path[0] ?? ''), message: i.message });
     }
   }
@@ -104,7 +111,7 @@ export async function importRegistry(db: Database, o: ImportOptions): Promise<Im
       for (const item of parsed) {
         await q.query('SAVEPOINT import_row');
         try {
-          changes.push(await applyRow(q, o, item.kind, item.row, item.data));
+          changes.push(await applyRow(q, o, item));
           await q.query('RELEASE SAVEPOINT import_row');
         } catch (e) {
           await q.query('ROLLBACK TO SAVEPOINT import_row');
@@ -160,9 +167,11 @@ async function upsert(q: Queryable, o: ImportOptions, kind: ImportKind, row: num
   return { sheet: kind, row, action: 'update', key, changes: diff };
 }
 
-async function applyRow(q: Queryable, o: ImportOptions, kind: ImportKind, row: number, d: any): Promise<RowChange> {
-  switch (kind) {
+async function applyRow(q: Queryable, o: ImportOptions, item: ParsedRow): Promise<RowChange> {
+  const { kind, row } = item;
+  switch (item.kind) {
     case 'buildings': {
+      const d = item.data;
       const existing = (await q.query('SELECT * FROM buildings WHERE org_id = $1 AND external_id = $2', [o.orgId, d.building])).rows[0];
       if (existing && o.principal.buildingIds !== null && !o.principal.buildingIds.has(Number(existing.id))) throw new RowFailure('building', `no access to building "${d.building}"`);
       const { building, ...rest } = d;
@@ -174,12 +183,14 @@ async function applyRow(q: Queryable, o: ImportOptions, kind: ImportKind, row: n
       return change;
     }
     case 'premises': {
+      const d = item.data;
       const bId = await buildingId(q, o, d.building);
       const existing = (await q.query('SELECT * FROM premises WHERE building_id = $1 AND number = $2', [bId, d.number])).rows[0];
       const { building, ...rest } = d;
       return upsert(q, o, kind, row, `${building}/${d.number}`, existing, { building_id: bId, ...rest }, bId);
     }
     case 'accounts': {
+      const d = item.data;
       const bId = await buildingId(q, o, d.building);
       const p = await premise(q, bId, d.premise, d.building);
       const existing = (await q.query('SELECT * FROM personal_accounts WHERE org_id = $1 AND number = $2', [o.orgId, d.account])).rows[0];
@@ -187,6 +198,7 @@ async function applyRow(q: Queryable, o: ImportOptions, kind: ImportKind, row: n
       return upsert(q, o, kind, row, account, existing, { org_id: o.orgId, number: account, premise_id: p.id, ...rest }, bId, ['premise_id']);
     }
     case 'meters': {
+      const d = item.data;
       const bId = await buildingId(q, o, d.building);
       const p = d.premise ? await premise(q, bId, d.premise, d.building) : null;
       const placement = d.placement ?? (p ? (p.kind === 'non_residential' ? 'non_residential' : 'apartment') : 'building');

@@ -47,10 +47,11 @@ function cellText(v: ExcelJS.CellValue): string {
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }
   if (typeof v === 'object') {
-    if ('result' in v) return cellText((v as ExcelJS.CellFormulaValue).result as ExcelJS.CellValue);
     if ('richText' in v) return v.richText.map((t) => t.text).join('');
-    if ('text' in v) return String((v as ExcelJS.CellHyperlinkValue).text);
-    if ('error' in v) return String((v as ExcelJS.CellErrorValue).error);
+    if ('text' in v) return v.text; // a hyperlink
+    if ('error' in v) return v.error;
+    // A formula (plain or shared): its cached result, none when the workbook was never calculated.
+    return cellText(v.result);
   }
   return String(v).trim();
 }

@@ -121,7 +121,7 @@ async function requireFailureDate(_q: Queryable, _before: Row | null, after: Row
 /** The columns of a stored meter row the failure hook reads. */
 const StoredMeter = z.object({ id: Id, building_id: Id, resource: Resource, status: z.string(), failed_on: z.union([z.date(), z.string()]).nullable() });
 
-const dateKey = (d: unknown) => (d == null ? null : d instanceof Date ? d.toISOString() : String(d));
+const dateKey = (d: Date | string | null) => (d == null ? null : d instanceof Date ? d.toISOString() : d);
 
 const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
   /**
@@ -149,7 +149,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     refs: [{ field: 'premise_id', kind: 'premise' }, { field: 'building_id', kind: 'building' }],
     prepare: async (q, b) => {
       const row = await prepareMeter(q, b);
-      await requireFailureDate(q, null, { status: String(row.status ?? 'active'), failed_on: row.failed_on });
+      await requireFailureDate(q, null, { status: b.status ?? 'active', failed_on: row.failed_on });
       return row;
     },
     afterUpdate: requireFailureDate,
@@ -190,7 +190,8 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       ...b,
       newMeterRow: (old) => prepareMeter(q, { ...b.new_meter!, placement: old.placement as MeterBody['placement'], building_id: Number(old.building_id), premise_id: old.premise_id ?? undefined, resource: old.resource }),
     }));
-    return reply.code(201).send(out);
+    // The new meter is read back with SELECT *: the whole row the response schema describes (and checks on the way out).
+    return reply.code(201).send({ replacement: out.replacement, new_meter: out.new_meter as z.input<typeof MeterRow> });
   });
 
   app.delete('/meters/:id/replacement', {

@@ -21,7 +21,7 @@
  * one: billing (billing/store/inputs.ts meterPoints), validation and imbalance take the current
  * version and skip the instant when its value is NULL.
  */
-import { registerQuantity } from '@amr/protocols';
+import { registerQuantity, type Resource } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
@@ -81,7 +81,14 @@ export interface ReplacementRecord {
   new_meter_before: Record<string, unknown> | null; undone_at: Date | null; undone_by: string | null; undo_reason: string | null;
 }
 // Meter rows go out whole through the API schema (MeterRow in registry/meter-routes.ts); here only a few columns are read.
-type MeterRow = any;
+interface MeterRow {
+  id: number; building_id: number; premise_id: number | null; placement: string; resource: Resource; status: string;
+  [column: string]: unknown;
+}
+/** A meter_replacements row as pg gives it (numeric readings as text; quantity NULL: the old meter's register), with the old meter's resource. */
+interface ReplacementDbRow extends Omit<ReplacementRecord, 'quantity' | 'removal_reading' | 'installation_reading'> {
+  quantity: string | null; removal_reading: string | number | null; installation_reading: string | number | null; old_resource: Resource;
+}
 
 /**
  * Who acts and how to check they may touch a building (the route passes the principal's check);
@@ -106,7 +113,7 @@ export interface Caller { actor: Actor; requestId?: string | null; canTouch: (bu
 const num = (v: unknown) => (v == null ? null : Number(v));
 /** Replacement rows with the old meter's resource, for the register when the row names none. */
 const SELECT_REPLACEMENT = 'SELECT r.*, m.resource AS old_resource FROM meter_replacements r JOIN meters m ON m.id = r.old_meter_id';
-function rec({ old_resource, ...r }: any): ReplacementRecord {
+function rec({ old_resource, ...r }: ReplacementDbRow): ReplacementRecord {
   return {
     ...r, quantity: r.quantity ?? registerQuantity(old_resource), id: Number(r.id), old_meter_id: Number(r.old_meter_id), new_meter_id: Number(r.new_meter_id), version: Number(r.version),
     removal_reading: num(r.removal_reading), installation_reading: num(r.installation_reading),
@@ -114,7 +121,7 @@ function rec({ old_resource, ...r }: any): ReplacementRecord {
 }
 
 async function reread(q: Queryable, id: number | string): Promise<ReplacementRecord> {
-  return rec((await q.query(`${SELECT_REPLACEMENT} WHERE r.id = $1`, [id])).rows[0]);
+  return rec((await q.query<ReplacementDbRow>(`${SELECT_REPLACEMENT} WHERE r.id = $1`, [id])).rows[0]);
 }
 
 async function timezoneOf(q: Queryable, buildingId: number): Promise<string> {
@@ -144,13 +151,13 @@ async function lastUsableReading(q: Queryable, meterId: number, quantity: string
 
 /** Replacements (any state) of a meter, as old or new, oldest first. */
 export async function listReplacements(q: Queryable, meterId: number): Promise<ReplacementRecord[]> {
-  const { rows } = await q.query(`${SELECT_REPLACEMENT} WHERE r.old_meter_id = $1 OR r.new_meter_id = $1 ORDER BY r.replaced_at, r.id`, [meterId]);
+  const { rows } = await q.query<ReplacementDbRow>(`${SELECT_REPLACEMENT} WHERE r.old_meter_id = $1 OR r.new_meter_id = $1 ORDER BY r.replaced_at, r.id`, [meterId]);
   return rows.map(rec);
 }
 
 /** Live (not undone) replacements touching any of the meters. */
 export async function liveOf(q: Queryable, meterIds: number[]): Promise<ReplacementRecord[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<ReplacementDbRow>(
     `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND (r.old_meter_id = ANY($1::bigint[]) OR r.new_meter_id = ANY($1::bigint[])) ORDER BY r.replaced_at, r.id`, [meterIds]);
   return rows.map(rec);
 }
@@ -168,7 +175,7 @@ async function replacementReadingAt(q: Queryable, meterId: number, quantity: str
 /** replacementReadingAt for many (meter, register, instant) keys in one query, in the keys' order. */
 export async function replacementReadingsAt(q: Queryable, keys: ReadonlyArray<{ meterId: number; quantity: string; time: Date }>): Promise<Array<ReplacementRecord | null>> {
   if (!keys.length) return [];
-  const { rows } = await q.query(
+  const { rows } = await q.query<ReplacementDbRow>(
     `${SELECT_REPLACEMENT} WHERE r.undone_at IS NULL AND r.replaced_at = ANY($2::timestamptz[])
         AND (r.old_meter_id = ANY($1::bigint[]) OR r.new_meter_id = ANY($1::bigint[]))`, [[...new Set(keys.map((k) => k.meterId))], [...new Set(keys.map((k) => k.time.toISOString()))]]);
   const recs = rows.map(rec);
@@ -346,7 +353,7 @@ export async function correctReplacement(q: Queryable, c: Caller, id: number, b:
   if (b.removal_reading === undefined && b.installation_reading === undefined) {
     throw badRequest('give removal_reading and/or installation_reading to correct', [{ path: 'body.removal_reading', message: 'nothing to correct' }]);
   }
-  const r0 = (await q.query(`${SELECT_REPLACEMENT} WHERE r.id = $1 FOR UPDATE OF r`, [id])).rows[0];
+  const r0 = (await q.query<ReplacementDbRow>(`${SELECT_REPLACEMENT} WHERE r.id = $1 FOR UPDATE OF r`, [id])).rows[0];
   if (!r0) throw notFound(`replacement ${id}`);
   const r = rec(r0);
   const old = (await q.query<MeterRow>('SELECT * FROM meters WHERE id = $1', [r.old_meter_id])).rows[0];

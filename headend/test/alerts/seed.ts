@@ -35,7 +35,7 @@ export async function storeMonthReport(q: Queryable, buildingId: number, periodS
     buildingId, resource, periodKind: 'month', periodStart, periodEnd,
     buildingConsumption: building, apartmentsConsumption: 100 - (imbalance ?? 0), otherConsumption: 0, imbalance, imbalancePct,
     coverage: 1, apartmentsTotal: 1, apartmentsActual: 1, status,
-    thresholds: { highLossPct: 10, negativePct: 2, minCoverage: 0.8 } as StoredImbalanceReport['thresholds'],
+    thresholds: { highLossPct: 10, negativePct: 2, minCoverage: 0.8 },
     meters: [], computedAt: new Date(),
   };
   await q.query(

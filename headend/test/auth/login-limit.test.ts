@@ -187,7 +187,7 @@ describe('the API on Redis (REDIS_URL with jobs): two servers share the login co
     jobs = new JobRunner({ redisUrl: REDIS_URL, prefix: `${prefix}-api`, logger });
     for (let i = 0; i < 2; i++) {
       const config = { TOKEN_TTL: 3600, REDIS_URL, REDIS_PREFIX: `${prefix}-api` };
-      const app = await createApiServer({ db: opened.db, config: config as never, logger, registry: new Registry(), jobs });
+      const app = await createApiServer({ db: opened.db, config, logger, registry: new Registry(), jobs });
       await app.ready();
       apps.push(app);
     }

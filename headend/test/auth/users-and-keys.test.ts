@@ -70,7 +70,7 @@ describe('users', () => {
   });
 
   it('a resident can only be bound to accounts when the user is a resident', async () => {
-    const eng = (await h.call('GET', '/users', h.adminToken)).body.find((u: any) => u.role === 'engineer');
+    const eng = (await h.call<{ id: number; role: string }[]>('GET', '/users', h.adminToken)).body.find((u) => u.role === 'engineer')!;
     const r = await h.call('POST', `/users/${eng.id}/accounts`, h.adminToken, { personal_account_id: 1 });
     expect(r.status).toBe(400);
   });
@@ -86,10 +86,10 @@ describe('billing API keys', () => {
     const get = (url: string) => h.app.inject({ method: 'GET', url, headers: { 'x-api-key': k.body.key } });
     const list = await get('/buildings');
     expect(list.statusCode).toBe(200);
-    const seen = JSON.parse(list.body);
-    expect(seen.map((b: any) => b.id)).toContain(b1);
-    expect(seen.map((b: any) => b.id)).not.toContain(b2);
-    expect(seen.every((b: any) => b.org_id === org1)).toBe(true);
+    const seen = JSON.parse(list.body) as { id: number; org_id: number }[];
+    expect(seen.map((b) => b.id)).toContain(b1);
+    expect(seen.map((b) => b.id)).not.toContain(b2);
+    expect(seen.every((b) => b.org_id === org1)).toBe(true);
     expect((await get(`/buildings/${b2}`)).statusCode).toBe(404);
     expect((await h.app.inject({ method: 'POST', url: '/buildings', headers: { 'x-api-key': k.body.key }, payload: { org_id: org1, address: 'x' } })).statusCode).toBe(403);
     expect((await h.call('DELETE', `/api-keys/${k.body.id}`, h.adminToken)).status).toBe(204);

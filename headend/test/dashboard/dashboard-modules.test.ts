@@ -9,11 +9,34 @@ import { REASON_CODES } from '../../src/vee/types.js';
 // Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig
 // (no allowJs) does not try to type them.
 const dir = '../../dashboard/';
-let i18n: any;
-let fmt: any;
+
+/** What this test calls of dashboard/i18n.js. */
+interface I18nModule {
+  DICTIONARIES: Record<string, Record<string, string>>;
+  setLanguage(lang: string, opts: { persist: boolean }): void;
+  t(key: string, vars?: Record<string, string>): string;
+  tc(group: string, code: string): string;
+  initialLanguage(stored: string | null, browser: string | undefined): string;
+}
+/** A month of the imbalance reports as dashboard/format.js lays them out for the chart. */
+interface MonthRow { period: string; building_consumption: number | null; apartments_consumption: number | null; imbalance_pct: number | null; status: string | null }
+/** What this test calls of dashboard/format.js. */
+interface FormatModule {
+  fmtPct(v: number | null): string;
+  fmtNumber(v: number): string;
+  monthsBetween(from: string, to: string): string[];
+  shiftMonth(period: string, n: number): string;
+  previousMonth(now: Date): string;
+  monthRange(from: string, to: string): { from: string; to: string };
+  dailyConsumption(buckets: { bucket: string; last_value: number | null }[]): { day: string; value: number }[];
+  heatParameters(buckets: { bucket: string; quantity: string; avg_value: number }[]): unknown[];
+  imbalanceByMonth(reports: (MonthRow & { resource: string })[], resource: string, from: string, to: string): MonthRow[];
+}
+let i18n: I18nModule;
+let fmt: FormatModule;
 beforeAll(async () => {
-  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`);
-  fmt = await import(/* @vite-ignore */ `${dir}format.js`);
+  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`) as I18nModule;
+  fmt = await import(/* @vite-ignore */ `${dir}format.js`) as FormatModule;
 });
 
 describe('dictionaries', () => {
@@ -104,7 +127,7 @@ describe('formatting and chart series', () => {
       { resource: 'heat', period: '2025-01', building_consumption: 1000, apartments_consumption: 880, imbalance_pct: 12, status: 'high_loss' },
       { resource: 'cold_water', period: '2025-01', building_consumption: 10, apartments_consumption: 9, imbalance_pct: 10, status: 'ok' },
     ], 'heat', '2024-12', '2025-01');
-    expect(rows.map((r: any) => [r.period, r.building_consumption, r.apartments_consumption, r.imbalance_pct, r.status]))
+    expect(rows.map((r) => [r.period, r.building_consumption, r.apartments_consumption, r.imbalance_pct, r.status]))
       .toEqual([['2024-12', null, null, null, null], ['2025-01', 1000, 880, 12, 'high_loss']]);
   });
 });

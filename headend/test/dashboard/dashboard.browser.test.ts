@@ -9,8 +9,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
+import type { Page, Route } from 'playwright-core';
+import { ARTIFACTS, launchChromium, type Browser, type PageField, type PageGlobals } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
 
@@ -56,11 +56,11 @@ async function login(username: string, password: string) {
 function chartSeries(testid: string) {
   return page.evaluate((id) => {
     // page.evaluate callbacks run in the browser; the test tsconfig has no DOM lib, hence globalThis.
-    const g = globalThis as any;
+    const g = globalThis as unknown as PageGlobals;
     const inst = g.echarts.getInstanceByDom(g.document.querySelector(`[data-testid="${id}"]`));
     if (!inst) return null;
     const o = inst.getOption();
-    return { x: o.xAxis[0].data ?? null, series: o.series.map((s: any) => ({ id: s.id, name: s.name, type: s.type, data: s.data })) };
+    return { x: o.xAxis[0].data ?? null, series: o.series.map((s) => ({ id: s.id, name: s.name, type: s.type, data: s.data })) };
   }, testid);
 }
 
@@ -68,7 +68,7 @@ describe('engineers dashboard in Chromium', () => {
   it('login through the form, buildings list with the month imbalance', async () => {
     await login('ivanov', 'password-123');
     await expect.poll(() => byTestId('whoami').textContent()).toContain('ivanov');
-    await page.evaluate(() => { (globalThis as any).location.hash = '#/?period=2025-01'; });
+    await page.evaluate(() => { (globalThis as unknown as PageGlobals).location.hash = '#/?period=2025-01'; });
     const cell = byTestId(`imb-${a.buildingId}-heat`);
     await cell.waitFor();
     expect(await cell.textContent()).toContain('12,0 %');
@@ -79,7 +79,7 @@ describe('engineers dashboard in Chromium', () => {
   }, 60_000);
 
   it('building page: chart table and the ECharts instance hold ОДПУ 1000, Σ ИПУ 880, 12.0 %', async () => {
-    await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02`; }, a.buildingId);
+    await page.evaluate((id) => { (globalThis as unknown as PageGlobals).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02`; }, a.buildingId);
     await byTestId('imb-row-2025-01').waitFor();
     expect(await byTestId('building-title').textContent()).toContain('ул. Ленина, 1');
     expect(await byTestId('imb-odpu-2025-01').getAttribute('data-value')).toBe('1000');
@@ -92,7 +92,7 @@ describe('engineers dashboard in Chromium', () => {
 
     const imb = await chartSeries('chart-imbalance');
     expect(imb).not.toBeNull();
-    expect(imb!.series.map((s: any) => [s.id, s.type, s.data])).toEqual([
+    expect(imb!.series.map((s) => [s.id, s.type, s.data])).toEqual([
       ['odpu', 'bar', [1100, 1000, 900]],
       ['ipu', 'bar', [990, 880, 855]],
       ['pct', 'line', [10, 12, 5]],
@@ -106,13 +106,13 @@ describe('engineers dashboard in Chromium', () => {
     expect(days.reduce((s, v) => s + v, 0)).toBeCloseTo(1900, 1);
     // Heat carrier: the last 7 days before the last reading, hourly; ΔT = flow − return.
     const heat = await chartSeries('chart-heat');
-    const flow = heat!.series.find((s: any) => s.id === 'flow').data as [string, number][];
-    const ret = heat!.series.find((s: any) => s.id === 'return').data as [string, number][];
-    const dT = heat!.series.find((s: any) => s.id === 'deltaT').data as [string, number][];
+    const flow = heat!.series.find((s) => s.id === 'flow')!.data as [string, number][];
+    const ret = heat!.series.find((s) => s.id === 'return')!.data as [string, number][];
+    const dT = heat!.series.find((s) => s.id === 'deltaT')!.data as [string, number][];
     expect(flow).toHaveLength(48);
     expect(flow[0]).toEqual(['2025-02-27T00:00:00.000Z', 84]);
     expect(dT[0][1]).toBeCloseTo(flow[0][1] - ret[0][1], 6);
-    expect((heat!.series.find((s: any) => s.id === 'power').data as [string, number][])[12][1]).toBe(140);
+    expect((heat!.series.find((s) => s.id === 'power')!.data as [string, number][])[12][1]).toBe(140);
 
     // Meters: last verdict with translated reasons; gateways with outbox depth; open alerts.
     expect(await byTestId(`meter-reasons-${a.apt2}`).textContent()).toBe('показание уменьшилось');
@@ -130,18 +130,18 @@ describe('engineers dashboard in Chromium', () => {
     expect(await byTestId('imb-pct-2025-01').textContent()).toBe('12.0 %');
     expect(await byTestId(`meter-reasons-${a.apt2}`).textContent()).toBe('register decreased');
     expect((await chartSeries('chart-imbalance'))!.series[0].name).toBe('Building meter');
-    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.dashboard.lang'))).toBe('en');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.getItem('amr.dashboard.lang'))).toBe('en');
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building-en.png'), fullPage: true });
 
     await byTestId('lang-toggle').click();
     await expect.poll(() => byTestId('imb-th-odpu').textContent()).toBe('ОДПУ');
-    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.dashboard.lang'))).toBe('ru');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.getItem('amr.dashboard.lang'))).toBe('ru');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building.png'), fullPage: true });
     expect(existsSync(join(ARTIFACTS, 'dashboard-building.png'))).toBe(true);
     // Phone width: one column, the charts resize with the window.
     await page.setViewportSize({ width: 390, height: 844 });
-    await expect.poll(() => page.evaluate(() => (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.querySelector('[data-testid="chart-imbalance"]')).getWidth())).toBeLessThan(390);
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).echarts.getInstanceByDom((globalThis as unknown as PageGlobals).document.querySelector('[data-testid="chart-imbalance"]'))!.getWidth())).toBeLessThan(390);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-building-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1400, height: 1000 });
   }, 60_000);
@@ -158,7 +158,7 @@ describe('engineers dashboard in Chromium', () => {
   }, 60_000);
 
   it('meter page: a correction becomes a new version showing who and why; a rejection shows who and why', async () => {
-    await page.evaluate((id) => { (globalThis as any).location.hash = `#/meters/${id}`; }, a.apt2);
+    await page.evaluate((id) => { (globalThis as unknown as PageGlobals).location.hash = `#/meters/${id}`; }, a.apt2);
     const key = '2025-01-20T00:00:00.000Z';
     await byTestId(`reading-${key}-v1`).waitFor();
     // the earlier correction seeded by SQL shows its author and reason
@@ -181,7 +181,7 @@ describe('engineers dashboard in Chromium', () => {
     // A review without a reason is refused in the form, before any request.
     await byTestId('reject-2025-01-15T00:00:00.000Z-v1').click();
     await byTestId('action-form-reject').locator('button[type="submit"]').click();
-    expect(await byTestId('action-reason').evaluate((el) => (el as any).validity.valid)).toBe(false);
+    expect(await byTestId('action-reason').evaluate((el) => (el as unknown as PageField).validity.valid)).toBe(false);
     await byTestId('action-reason').fill('photo shows 212, register fine');
     await byTestId('action-form-reject').locator('button[type="submit"]').click();
     await expect.poll(() => byTestId('history-2025-01-15T00:00:00.000Z-v1').textContent()).toContain('отклонено: ivanov');
@@ -191,7 +191,7 @@ describe('engineers dashboard in Chromium', () => {
 
   it('recompute from the building page: the imbalance routes recompute the shown months, the table shows the stored numbers', async () => {
     const before = (await h.opened.db.query("SELECT max(computed_at) AS t FROM imbalance_reports WHERE resource = 'heat'")).rows[0].t as Date;
-    await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2025-01&to=2025-01`; }, a.buildingId);
+    await page.evaluate((id) => { (globalThis as unknown as PageGlobals).location.hash = `#/buildings/${id}?resource=heat&from=2025-01&to=2025-01`; }, a.buildingId);
     await byTestId('imb-row-2025-01').waitFor();
     await byTestId('recompute').click();
     await expect.poll(async () => (await h.opened.db.query("SELECT max(computed_at) AS t FROM imbalance_reports WHERE resource = 'heat'")).rows[0].t.getTime()).toBeGreaterThan(before.getTime());
@@ -203,11 +203,11 @@ describe('engineers dashboard in Chromium', () => {
 
   it('degrades to "—" where another service answers 404 (flagged list, readings series); the rest of the page stands', async () => {
     // Fault injection at the browser's network layer: the routes exist here, the point is the page's behaviour without them.
-    const missing = (route: any) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ statusCode: 404, error: 'not_found', message: 'Route not found' }) });
+    const missing = (route: Route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ statusCode: 404, error: 'not_found', message: 'Route not found' }) });
     await page.route(/\/buildings\/\d+\/flagged\?/, missing);
     await page.route(/\/meters\/\d+\/readings\?/, missing);
     try {
-      await page.evaluate((id) => { (globalThis as any).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02&x=1`; }, a.buildingId);
+      await page.evaluate((id) => { (globalThis as unknown as PageGlobals).location.hash = `#/buildings/${id}?resource=heat&from=2024-12&to=2025-02&x=1`; }, a.buildingId);
       await byTestId('flagged-none').waitFor();
       expect(await byTestId('flagged-none').textContent()).toBe('—');
       expect(await byTestId('daily-none').textContent()).toBe('—');

@@ -31,7 +31,8 @@ let pageErrors: string[] = [];
 const ids: Record<string, number> = {};
 
 // Plain JS served as-is to the browser; imported by a computed specifier (the test tsconfig has no allowJs).
-let entry: any;
+// Its functions are called by name through the proxy below, typed there (EntryHelpers).
+let entry: Record<string, (...args: unknown[]) => unknown>;
 interface EntryHelpers {
   parseValue(text: string): number | null;
   matchPremises(ps: Array<{ id: number; number: string }>, typed: string): Array<{ id: number; number: string }>;

@@ -10,6 +10,33 @@ import { outboxDepth, previousMonth } from '../../src/overview/store.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
 import { camelKeys } from './wire-keys.js';
 
+/** A building of GET /overview/buildings (the fields this test reads). */
+interface BuildingSummaryOut {
+  id: number; address: string;
+  resources: Record<string, { imbalance_pct: number | null; status: string; building_consumption: number | null; apartments_consumption: number } | undefined>;
+  gateways: { total: number; online: number; last_seen_at: string | null };
+  meters: { total: number; remote: number; silent: number };
+  open_alerts: number; flagged_readings: number;
+}
+interface BuildingListOut { period: string; buildings: BuildingSummaryOut[] }
+/** GET /buildings/:id/overview (the fields this test reads). */
+interface BuildingOverviewOut {
+  building: { id: number; address: string; timezone: string };
+  imbalance: { resource: string; period: string; building_consumption: number | null; apartments_consumption: number; imbalance_pct: number | null; status: string }[];
+  meters: {
+    id: number; placement: string; premise_number: string | null; zones: number;
+    last_reading: { time: string; value: number | null } | null;
+    last_verdict: { status: string; reasons: { code: string }[] } | null;
+  }[];
+  gateways: unknown[];
+  alerts: { kind: string }[];
+}
+/** GET /meters/:id/overview (the fields this test reads): every version, newest first. */
+interface MeterPageOut {
+  meter: { id: number; premise_number: string | null };
+  readings: { time: string; version: number; value: number | null; current: boolean; verdict: { status: string } | null; reviews: unknown[] }[];
+}
+
 let h: Harness;
 let a: SeededBuilding;
 let bOther: number;
@@ -23,10 +50,10 @@ afterAll(async () => { await h?.close(); });
 
 describe('GET /overview/buildings', () => {
   it('per resource: month imbalance from imbalance_reports; gateways, meters, alerts and unreviewed flags counted', async () => {
-    const r = await h.call('GET', '/overview/buildings?period=2025-01', h.adminToken);
+    const r = await h.call<BuildingListOut>('GET', '/overview/buildings?period=2025-01', h.adminToken);
     expect(r.status).toBe(200);
     expect(r.body.period).toBe('2025-01');
-    const b = r.body.buildings.find((x: any) => x.id === a.buildingId);
+    const b = r.body.buildings.find((x) => x.id === a.buildingId)!;
     expect(b.address).toBe('ул. Ленина, 1');
     expect(b.resources.heat).toMatchObject({ imbalance_pct: 12, status: 'high_loss', building_consumption: 1000, apartments_consumption: 880, coverage: 1 });
     expect(b.resources.cold_water).toMatchObject({ imbalance_pct: null, status: 'insufficient_data', building_consumption: null });
@@ -38,13 +65,13 @@ describe('GET /overview/buildings', () => {
     expect(b.open_alerts).toBe(2); // the cleared alert is not counted
     // suspect + invalid on apartment 2; the reviewed one and the corrected one are not counted
     expect(b.flagged_readings).toBe(2);
-    const other = r.body.buildings.find((x: any) => x.id === Number(bOther));
+    const other = r.body.buildings.find((x) => x.id === Number(bOther));
     expect(other).toMatchObject({ resources: {}, gateways: { total: 0, online: 0, last_seen_at: null }, meters: { total: 0, remote: 0, silent: 0 }, open_alerts: 0, flagged_readings: 0 });
   });
 
   it('the February report is the February period', async () => {
-    const r = await h.call('GET', '/overview/buildings?period=2025-02', h.adminToken);
-    expect(r.body.buildings.find((x: any) => x.id === a.buildingId).resources.heat).toMatchObject({ imbalance_pct: 5, status: 'ok', building_consumption: 900, apartments_consumption: 855 });
+    const r = await h.call<BuildingListOut>('GET', '/overview/buildings?period=2025-02', h.adminToken);
+    expect(r.body.buildings.find((x) => x.id === a.buildingId)?.resources.heat).toMatchObject({ imbalance_pct: 5, status: 'ok', building_consumption: 900, apartments_consumption: 855 });
   });
 
   it('without a period: the previous calendar month', async () => {
@@ -63,9 +90,9 @@ describe('GET /overview/buildings', () => {
 
   it('an engineer sees only granted buildings; a resident is refused; no token is 401', async () => {
     const eng = await h.userToken('engineer', { buildingIds: [a.buildingId] });
-    const r = await h.call('GET', '/overview/buildings?period=2025-01', eng);
+    const r = await h.call<BuildingListOut>('GET', '/overview/buildings?period=2025-01', eng);
     expect(r.status).toBe(200);
-    expect(r.body.buildings.map((x: any) => x.id)).toEqual([a.buildingId]);
+    expect(r.body.buildings.map((x) => x.id)).toEqual([a.buildingId]);
     const resident = await h.userToken('resident', { buildingIds: [a.buildingId] });
     expect((await h.call('GET', '/overview/buildings', resident)).status).toBe(403);
     expect((await h.call('GET', '/overview/buildings', null)).status).toBe(401);
@@ -74,35 +101,35 @@ describe('GET /overview/buildings', () => {
 
 describe('GET /buildings/:id/overview', () => {
   it('meters with premise number, last register reading, last verdict with reasons and review; gateways; open alerts', async () => {
-    const r = await h.call('GET', `/buildings/${a.buildingId}/overview`, h.adminToken);
+    const r = await h.call<BuildingOverviewOut>('GET', `/buildings/${a.buildingId}/overview`, h.adminToken);
     expect(r.status).toBe(200);
     expect(r.body.building).toMatchObject({ id: a.buildingId, address: 'ул. Ленина, 1', timezone: 'Europe/Moscow' });
     // building meters first (by resource), then apartments
-    expect(r.body.meters.map((m: any) => m.id)).toEqual([a.coldOdpu, a.heatOdpu, a.apt1, a.apt2, a.apt10]);
+    expect(r.body.meters.map((m) => m.id)).toEqual([a.coldOdpu, a.heatOdpu, a.apt1, a.apt2, a.apt10]);
     const odpu = r.body.meters[1];
     expect(odpu).toMatchObject({ id: a.heatOdpu, placement: 'building', resource: 'heat', premise_number: null, register_quantity: 'energy_kwh' });
     expect(r.body.meters[0]).toMatchObject({ register_quantity: 'volume_m3', last_reading: null, last_verdict: null });
     // the last register reading is the current version of the latest instant; instantaneous quantities are not it
     expect(odpu.last_reading).toMatchObject({ time: '2025-02-28T23:00:00.000Z', value: 5900, unit: 'kWh', version: 1 });
-    const apt2 = r.body.meters.find((m: any) => m.id === a.apt2);
+    const apt2 = r.body.meters.find((m) => m.id === a.apt2)!;
     expect(apt2).toMatchObject({ premise_number: '2', serial_number: 'HM-2', flagged: 2 });
     expect(apt2.last_verdict).toMatchObject({ status: 'invalid', time: '2025-01-20T00:00:00.000Z', review: null });
-    expect(apt2.last_verdict.reasons.map((x: any) => x.code)).toEqual(['register_decreased']);
-    const apt1 = r.body.meters.find((m: any) => m.id === a.apt1);
+    expect(apt2.last_verdict?.reasons.map((x) => x.code)).toEqual(['register_decreased']);
+    const apt1 = r.body.meters.find((m) => m.id === a.apt1)!;
     expect(apt1.last_verdict).toMatchObject({ status: 'suspect', review: { decision: 'accept', reason: 'checked on site', reviewed_by: 'eng' } });
     // apartments in natural number order after the building meters
-    expect(r.body.meters.filter((m: any) => m.placement === 'apartment').map((m: any) => m.premise_number)).toEqual(['1', '2', '10']);
+    expect(r.body.meters.filter((m) => m.placement === 'apartment').map((m) => m.premise_number)).toEqual(['1', '2', '10']);
     expect(r.body.gateways).toEqual([
       expect.objectContaining({ id: 'gw-ov-1', online: true, outbox_depth: 3, last_status: { software: '1.2.0', outboxDepth: 3 } }),
       expect.objectContaining({ id: 'gw-ov-2', online: false, outbox_depth: null, last_seen_at: null }),
     ]);
-    expect(r.body.alerts.map((x: any) => x.kind).sort()).toEqual(['imbalance', 'meter_silent']);
+    expect(r.body.alerts.map((x) => x.kind).sort()).toEqual(['imbalance', 'meter_silent']);
   });
 
   it('month imbalance reports in [from, to], every resource, labelled by month', async () => {
-    const r = await h.call('GET', `/buildings/${a.buildingId}/overview?from=2024-12&to=2025-01`, h.adminToken);
+    const r = await h.call<BuildingOverviewOut>('GET', `/buildings/${a.buildingId}/overview?from=2024-12&to=2025-01`, h.adminToken);
     expect(r.status).toBe(200);
-    expect(r.body.imbalance.map((x: any) => [x.resource, x.period, x.building_consumption, x.apartments_consumption, x.imbalance_pct, x.status])).toEqual([
+    expect(r.body.imbalance.map((x) => [x.resource, x.period, x.building_consumption, x.apartments_consumption, x.imbalance_pct, x.status])).toEqual([
       ['cold_water', '2025-01', null, 50, null, 'insufficient_data'],
       ['heat', '2024-12', 1100, 990, 10, 'ok'],
       ['heat', '2025-01', 1000, 880, 12, 'high_loss'],
@@ -131,9 +158,9 @@ describe('GET /buildings/:id/overview', () => {
     // Night: one reading, 40 on 1 Feb. Peak: none, so no entry for zone 3.
     await reading(el, 'energy_t2_kwh', '2025-02-01T00:00:00Z', 40, 1, 'resident');
     await reading(cold, 'volume_m3', '2025-02-01T00:00:00Z', 7, 1, 'resident');
-    const r = await h.call('GET', `/buildings/${building}/overview`, h.adminToken);
+    const r = await h.call<BuildingOverviewOut>('GET', `/buildings/${building}/overview`, h.adminToken);
     expect(r.status).toBe(200);
-    const byId = new Map(r.body.meters.map((m: any) => [m.id, m]));
+    const byId = new Map(r.body.meters.map((m) => [m.id, m]));
     expect(byId.get(el)).toMatchObject({ zones: 3, zone_readings: [
       { zone: 1, time: '2025-02-01T00:00:00.000Z', value: 131, unit: 'kWh', version: 2, source: 'staff' },
       { zone: 2, time: '2025-02-01T00:00:00.000Z', value: 40, unit: 'kWh', version: 1, source: 'resident' },
@@ -159,20 +186,20 @@ describe('GET /buildings/:id/overview', () => {
 
 describe('GET /meters/:id/overview', () => {
   it('register readings newest first, every version, with verdict, reviews and the correction\'s who and why', async () => {
-    const r = await h.call('GET', `/meters/${a.apt2}/overview`, h.adminToken);
+    const r = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview`, h.adminToken);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.meter).toMatchObject({ id: a.apt2, premise_number: '2', address: 'ул. Ленина, 1', register_quantity: 'energy_kwh', serial_number: 'HM-2' });
-    expect(r.body.readings.map((x: any) => [x.time.slice(0, 10), x.version, x.value, x.current, x.verdict?.status ?? null])).toEqual([
+    expect(r.body.readings.map((x) => [x.time.slice(0, 10), x.version, x.value, x.current, x.verdict?.status ?? null])).toEqual([
       ['2025-01-20', 1, 190, true, 'invalid'],
       ['2025-01-15', 1, 212, true, 'suspect'],
       ['2025-01-10', 2, 205, true, 'valid'],
       ['2025-01-10', 1, 250, false, 'suspect'],
     ]);
     expect(r.body.readings[2]).toMatchObject({ source: 'staff', created_by: 'eng', reason: 'digits swapped' });
-    const apt1 = await h.call('GET', `/meters/${a.apt1}/overview`, h.adminToken);
+    const apt1 = await h.call<MeterPageOut>('GET', `/meters/${a.apt1}/overview`, h.adminToken);
     expect(apt1.body.readings[0].reviews).toEqual([expect.objectContaining({ decision: 'accept', reason: 'checked on site', reviewed_by: 'eng' })]);
-    const page = await h.call('GET', `/meters/${a.apt2}/overview?limit=1&before=2025-01-20T00:00:00Z`, h.adminToken);
-    expect(page.body.readings.map((x: any) => x.time)).toEqual(['2025-01-15T00:00:00.000Z']);
+    const page = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?limit=1&before=2025-01-20T00:00:00Z`, h.adminToken);
+    expect(page.body.readings.map((x) => x.time)).toEqual(['2025-01-15T00:00:00.000Z']);
   });
 
   it('outside the caller scope: 404', async () => {

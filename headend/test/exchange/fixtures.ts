@@ -36,9 +36,21 @@ export async function until<T>(fn: () => Promise<T | undefined | null | false>, 
   }
 }
 
+/** An exchange run as GET /exchange/runs lists it. */
+export interface ExchangeRunOut {
+  id: number; config_id: number; status: 'running' | 'ok' | 'failed'; message: string | null; counts: Record<string, number>;
+  started_at: string; finished_at: string | null;
+}
+/** An exchange config as the API shows it: no secret, ever (has_secret and secret_kind tell what is stored). */
+export interface ExchangeConfigOut {
+  id: number; org_id: number; building_id: number | null; direction: 'export' | 'import'; folder: string; cron: string; period_days: number;
+  email_to: string | null; enabled: boolean; transport: 'folder' | 'ftp' | 'ftps' | 'sftp'; host: string | null; port: number | null;
+  username: string | null; has_secret: boolean; secret_kind: 'password' | 'private_key' | null; host_key_sha256: string | null; location: string;
+}
+
 /** A config's finished runs from the operations log (newest first), as the API lists them. */
 export const finishedRuns = async (h: Harness, configId: number) =>
-  (await h.call<any[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
+  (await h.call<ExchangeRunOut[]>('GET', `/exchange/runs?config_id=${configId}`, h.adminToken)).body.filter((r) => r.status !== 'running');
 
 /**
  * The readings every export test expects: CW-1 12.5 and CW-2 31 (a corrected version 2) an hour before

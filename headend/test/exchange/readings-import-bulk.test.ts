@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, fixedClock, type Headend } from '../../src/server/index.js';
 import { hashSecret } from '../../src/broker/index.js';
 import { createUser } from '../../src/auth/index.js';
+import type { ReadingsImportReport } from '../../src/exchange/readings-import.js';
 
 const FLATS = 25_000;
 const MONTHS = ['2026-09-01', '2026-10-01', '2026-11-01', '2026-12-01'];
@@ -37,11 +38,12 @@ function csv(bad?: { row: number; value: number }): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function importCsv(body: string, query = ''): Promise<{ status: number; body: any }> {
+/** POST /import/readings: the import's report, or on a refusal the error (its message). */
+async function importCsv(body: string, query = ''): Promise<{ status: number; body: ReadingsImportReport & { message?: string } }> {
   const res = await fetch(`${he.httpUrl}/import/readings?org_id=${orgId}&file_name=bulk.csv${query}`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body,
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.json() as ReadingsImportReport & { message?: string } };
 }
 
 const imported = async () => (await he.db.query<{ n: string; keys: string }>(

@@ -15,7 +15,7 @@ import { writeReadings } from '../../src/readings/write.js';
 import { startSmtpReceiver } from '../alerts/receivers.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
-import { seedRegistry, type Fixture } from './fixtures.js';
+import { seedRegistry, type ExchangeRunOut, type Fixture } from './fixtures.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 let h: Harness;
@@ -32,7 +32,9 @@ async function upload(body: Buffer | string, query: string, contentType: string,
   return { status: r.statusCode, body: JSON.parse(r.body) };
 }
 
-const readings = async () => (await h.opened.db.query(
+/** The stored readings with their meter's serial, every version. */
+interface StoredReading { serial: string; time: Date; value: number | null; version: number; source: string; created_by: string | null; reason: string | null }
+const readings = async () => (await h.opened.db.query<StoredReading>(
   `SELECT m.serial_number AS serial, r.time, r.value, r.version, r.source, r.created_by, r.reason
    FROM readings r JOIN meters m ON m.id = r.meter_id ORDER BY serial, time, version`)).rows;
 
@@ -84,7 +86,7 @@ describe('readings import', () => {
     expect(r2.body.summary).toEqual({ insert: 1, unchanged: 1 });
     const after = await readings();
     expect(after).toHaveLength(4);
-    expect(after.filter((x: any) => x.serial === 'CW-2').map((x: any) => [x.value, x.version, x.reason])).toEqual([[30, 1, 'october.xlsx'], [31, 2, 'fix.csv']]);
+    expect(after.filter((x) => x.serial === 'CW-2').map((x) => [x.value, x.version, x.reason])).toEqual([[30, 1, 'october.xlsx'], [31, 2, 'fix.csv']]);
     const auditRows = (await h.opened.db.query(`SELECT reason FROM audit_log WHERE action = 'import' AND entity = 'reading' ORDER BY id`)).rows;
     expect(auditRows.map((a) => a.reason)).toEqual(['october.xlsx', 'fix.csv']);
   });
@@ -111,10 +113,10 @@ describe('readings export', () => {
     const r = await get(`/readings/export?format=csv&building_id=${f.buildingId}&resource=cold_water&from=2026-09-01&to=2026-11-01`);
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-disposition']).toMatch(/attachment; filename="readings-.*\.csv"/);
-    const rows = parseCsv(r.rawPayload.toString('utf8').replace(/^\ufeff/, ''), { delimiter: ';', columns: true }) as Record<string, string>[];
+    const rows = parseCsv<Record<string, string>>(r.rawPayload.toString('utf8').replace(/^\ufeff/, ''), { delimiter: ';', columns: true });
     expect(rows.map((x) => [x.serial, x.account, x.value, x.version, x.source])).toEqual([['CW-1', '7001', '12.5', '1', 'import'], ['CW-2', '7002', '31', '2', 'import']]);
 
-    const byAccount = parseCsv((await get('/readings/export?format=csv&q=7002')).rawPayload.toString('utf8').replace(/^\ufeff/, ''), { delimiter: ';', columns: true }) as Record<string, string>[];
+    const byAccount = parseCsv<Record<string, string>>((await get('/readings/export?format=csv&q=7002')).rawPayload.toString('utf8').replace(/^\ufeff/, ''), { delimiter: ';', columns: true });
     expect(byAccount.map((x) => x.serial)).toEqual(['CW-2']);
     const none = parseCsv((await get('/readings/export?format=csv&channel=telemetry')).rawPayload.toString('utf8').replace(/^\ufeff/, ''), { delimiter: ';', columns: true });
     expect(none).toEqual([]);
@@ -152,7 +154,7 @@ describe('exchange run now without a job runner', () => {
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ config_id: c.body.id, status: 'ok', counts: { files: 1 } });
       expect((await readdir(folder)).filter((n) => n.endsWith('.xml'))).toHaveLength(1);
-      const runs = await h.call<any[]>('GET', `/exchange/runs?config_id=${c.body.id}`, h.adminToken);
+      const runs = await h.call<ExchangeRunOut[]>('GET', `/exchange/runs?config_id=${c.body.id}`, h.adminToken);
       expect(runs.body.map((x) => x.id)).toEqual([r.body.id]);
 
       const run = await runExchange({ db: h.opened.db, mailer: createExchangeMailer({ SMTP_URL: smtp.url, SMTP_FROM: 'amr@example.org' }) }, c.body.id);

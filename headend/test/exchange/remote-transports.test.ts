@@ -18,7 +18,7 @@ import { JobRunner } from '../../src/jobs/index.js';
 import { defineExchangeJobs, runExchange } from '../../src/exchange/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
-import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type Fixture } from './fixtures.js';
+import { finishedRuns as finishedRunsOf, seedExportReadings, seedRegistry, until, type ExchangeConfigOut, type ExchangeRunOut, type Fixture } from './fixtures.js';
 import { startFtp, startSilent, startSshd, type TestFtp, type TestSshd } from './servers.js';
 import { expectDocumentedXml } from './xml-check.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
@@ -34,13 +34,13 @@ let sshd: TestSshd;
 
 const finishedRuns = (configId: number) => finishedRunsOf(h, configId);
 
-async function createConfig(body: Record<string, unknown>): Promise<any> {
-  const c = await h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, cron: '0 3 * * *', enabled: false, ...body });
+async function createConfig(body: Record<string, unknown>): Promise<ExchangeConfigOut> {
+  const c = await h.call<ExchangeConfigOut>('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, cron: '0 3 * * *', enabled: false, ...body });
   expect(c.status, JSON.stringify(c.body)).toBe(201);
   return c.body;
 }
 /** "Run now" through the job runner (202), then the finished run from the operations log. */
-async function runNow(configId: number): Promise<any> {
+async function runNow(configId: number): Promise<ExchangeRunOut> {
   const r = await h.call('POST', `/exchange/configs/${configId}/run`, h.adminToken);
   expect(r.status).toBe(202);
   return (await until(async () => { const runs = await finishedRuns(configId); return runs.length ? runs : null; }, `a finished run of exchange config ${configId}`))[0];
@@ -98,7 +98,8 @@ describe('FTP', () => {
     const all = await readdir(out);
     expect(all.some((n) => n.endsWith('.part'))).toBe(false);
     const files = all.filter((n) => n.endsWith('.xml')).sort();
-    expect(files[0]).toBe(run.message.slice('wrote '.length, run.message.indexOf(' (')));
+    const wrote = run.message!; // an ok run names the file it wrote
+    expect(files[0]).toBe(wrote.slice('wrote '.length, wrote.indexOf(' (')));
     expectExported(await readFile(join(out, files[0]), 'utf8'));
   }, 60_000);
 
@@ -238,11 +239,12 @@ describe('failures naming the server', () => {
 
 describe('remote configs in the API', () => {
   it('checks the fields each transport needs, naming them; EXCHANGE_ROOT confines only local folders', async () => {
-    const post = (body: Record<string, unknown>) => h.call('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, direction: 'export', folder: '/out', cron: '0 2 * * *', enabled: false, ...body });
+    // Mostly refused: the body is the error (its message and the fields it names) unless the caller says otherwise.
+    const post = <T = { message: string; details: { path: string }[] }>(body: Record<string, unknown>) => h.call<T>('POST', '/exchange/configs', h.adminToken, { org_id: f.orgId, direction: 'export', folder: '/out', cron: '0 2 * * *', enabled: false, ...body });
     const noLogin = await post({ transport: 'ftp' });
     expect(noLogin.status).toBe(400);
     expect(noLogin.body.message).toBe('ftp needs host; ftp needs username');
-    expect(noLogin.body.details.map((d: any) => d.path)).toEqual(['body.host', 'body.username']);
+    expect(noLogin.body.details.map((d) => d.path)).toEqual(['body.host', 'body.username']);
     expect((await post({ transport: 'sftp', host: 'files.example.org', username: 'u' })).body.message).toBe('sftp needs password or private_key');
     expect((await post({ transport: 'ftps', host: 'files.example.org', username: 'u', private_key: sshd.privateKey })).body.message)
       .toBe('ftps logs in with a password; a private key is for sftp');
@@ -260,7 +262,7 @@ describe('remote configs in the API', () => {
     expect(local.status).toBe(400);
     expect(local.body.message).toContain(`EXCHANGE_ROOT (${ROOT})`);
     // The fingerprint may be given without "SHA256:" and with base64 padding, as some tools print it.
-    const bare = await post({ ...sftpLogin(), host_key_sha256: `${sshd.hostKeySha256.slice('SHA256:'.length)}=` });
+    const bare = await post<ExchangeConfigOut>({ ...sftpLogin(), host_key_sha256: `${sshd.hostKeySha256.slice('SHA256:'.length)}=` });
     expect(bare.status).toBe(201);
     expect(bare.body.host_key_sha256).toBe(sshd.hostKeySha256);
   });
@@ -280,7 +282,7 @@ describe('remote configs in the API', () => {
     const local = await h.call('PATCH', `/exchange/configs/${c.id}`, h.adminToken, { transport: 'folder', folder: `${ROOT}/org-${f.orgId}/out` });
     expect(local.body).toMatchObject({ transport: 'folder', host: null, username: null, has_secret: false, secret_kind: null, host_key_sha256: null, location: `${ROOT}/org-${f.orgId}/out` });
 
-    const list = await h.call<any[]>('GET', '/exchange/configs', h.adminToken);
+    const list = await h.call<ExchangeConfigOut[]>('GET', '/exchange/configs', h.adminToken);
     expect(list.body.some((x) => x.has_secret === true)).toBe(true);
     const audit = (await h.opened.db.query(`SELECT before, after FROM audit_log WHERE entity = 'exchange_config'`)).rows;
     expect(audit.some((r) => r.after?.secret_changed === true)).toBe(true);

@@ -9,14 +9,21 @@ const ATTRIBUTES = ['serial', 'account', 'address', 'premise', 'resource', 'quan
 const RESOURCES = ['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas'];
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export function expectDocumentedXml(xml: string): { root: Record<string, any>; readings: Array<Record<string, string>> } {
+/** The root element as the parser gives it: its attributes as text, its reading elements (none: absent). */
+export interface ReadingsRoot {
+  format_version: string; org_id: string; building_id?: string; from: string; to: string; generated_at: string; count: string;
+  reading?: Array<Record<string, string>>;
+}
+
+export function expectDocumentedXml(xml: string): { root: ReadingsRoot; readings: Array<Record<string, string>> } {
   expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).toBe(true);
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'reading' }).parse(xml);
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'reading' }).parse(xml) as Record<string, unknown>;
   expect(Object.keys(doc).filter((k) => k !== '?xml')).toEqual(['readings']);
-  const root = doc.readings;
+  // Its shape is what the expectations below check, attribute by attribute.
+  const root = doc.readings as ReadingsRoot;
   expect(root.format_version).toBe('1');
   expect(root.org_id).toMatch(/^\d+$/);
-  for (const a of ['from', 'to', 'generated_at']) expect(root[a]).toMatch(ISO);
+  for (const a of ['from', 'to', 'generated_at'] as const) expect(root[a]).toMatch(ISO);
   const readings: Array<Record<string, string>> = root.reading ?? [];
   expect(root.count).toBe(String(readings.length));
   for (const r of readings) {

@@ -47,6 +47,9 @@ afterAll(async () => {
 
 const HAND_PCT = (1.84 / 26.04) * 100;
 
+/** GET /imbalance: each visible building with its month's report per resource (the fields this test reads). */
+interface OverviewOut { buildings: { id: number; reports: Record<string, { status: string } | undefined> }[] }
+
 describe('imbalance API', () => {
   it('recomputes a month synchronously and serves the stored report with per-meter values', async () => {
     const r = await h.call('POST', `/buildings/${A}/imbalance/recompute`, engineer, { from: '2026-01', to: '2026-02' });
@@ -56,25 +59,25 @@ describe('imbalance API', () => {
     expect(r.body.reports[0].imbalance_pct).toBeCloseTo(HAND_PCT, 9);
     expect(hooked.map((c) => [c.report.buildingId, c.report.status, c.previous])).toEqual([[A, 'ok', null]]);
 
-    const g = await h.call('GET', `/buildings/${A}/imbalance?resource=cold_water&from=2026-01-01&to=2026-02-01`, operator);
+    const g = await h.call<{ timezone: string; reports: { meters: { placement: string; method: string }[] }[] }>('GET', `/buildings/${A}/imbalance?resource=cold_water&from=2026-01-01&to=2026-02-01`, operator);
     expect(g.status).toBe(200);
     expect(g.body.timezone).toBe('Europe/Moscow');
     expect(g.body.reports).toHaveLength(1);
     expect(g.body.reports[0].meters).toHaveLength(4);
-    expect(g.body.reports[0].meters.filter((m: any) => m.placement === 'apartment').map((m: any) => m.method).sort()).toEqual(['interpolated', 'measured', 'measured']);
+    expect(g.body.reports[0].meters.filter((m) => m.placement === 'apartment').map((m) => m.method).sort()).toEqual(['interpolated', 'measured', 'measured']);
     const none = await h.call('GET', `/buildings/${A}/imbalance?from=2026-02&to=2026-03`, operator);
     expect(none.body.reports).toHaveLength(0);
   });
 
   it('lists every visible building with its reports per resource', async () => {
     await h.call('POST', `/buildings/${B}/imbalance/recompute`, h.adminToken, { resource: 'cold_water', from: '2026-01-01', to: '2026-02-01' });
-    const all = await h.call('GET', '/imbalance?period=2026-01', h.adminToken);
+    const all = await h.call<OverviewOut>('GET', '/imbalance?period=2026-01', h.adminToken);
     expect(all.status).toBe(200);
-    const byId = new Map(all.body.buildings.map((b: any) => [b.id, b]));
-    expect((byId.get(A) as any).reports.cold_water.status).toBe('ok');
-    expect((byId.get(B) as any).reports.cold_water.status).toBe('high_loss');
-    const mine = await h.call('GET', '/imbalance?period=2026-01', engineer);
-    expect(mine.body.buildings.map((b: any) => b.id)).toEqual([A]);
+    const byId = new Map(all.body.buildings.map((b) => [b.id, b]));
+    expect(byId.get(A)?.reports.cold_water?.status).toBe('ok');
+    expect(byId.get(B)?.reports.cold_water?.status).toBe('high_loss');
+    const mine = await h.call<OverviewOut>('GET', '/imbalance?period=2026-01', engineer);
+    expect(mine.body.buildings.map((b) => b.id)).toEqual([A]);
     const feb = await h.call('GET', '/imbalance?period=2026-02', engineer);
     expect(feb.body.buildings[0].reports).toEqual({});
     expect((await h.call('GET', '/imbalance?period=January', engineer)).status).toBe(400);
@@ -118,16 +121,16 @@ describe('imbalance API', () => {
     const d = await h.call('PUT', '/imbalance-thresholds', h.adminToken, { building_id: null, resource: 'cold_water', high_loss_pct: 20, negative_pct: 2, min_coverage: 0.8 });
     expect(d.status).toBe(200);
     expect(d.body.rejudged).toBe(1);
-    const list = await h.call('GET', '/imbalance?period=2026-01', h.adminToken);
-    const byId = new Map(list.body.buildings.map((b: any) => [b.id, b.reports.cold_water.status]));
+    const list = await h.call<OverviewOut>('GET', '/imbalance?period=2026-01', h.adminToken);
+    const byId = new Map(list.body.buildings.map((b) => [b.id, b.reports.cold_water?.status]));
     expect([byId.get(A), byId.get(B)]).toEqual(['high_loss', 'ok']);
 
     // A recompute judges by the same rows.
     const again = await h.call('POST', `/buildings/${B}/imbalance/recompute`, h.adminToken, { from: '2026-01', to: '2026-02' });
     expect(again.body.reports[0]).toMatchObject({ status: 'ok', thresholds: { high_loss_pct: 20 } });
 
-    const seen = await h.call('GET', '/imbalance-thresholds', engineer);
-    expect(seen.body.map((t: any) => t.building_id)).toEqual([null, A]);
+    const seen = await h.call<{ building_id: number | null }[]>('GET', '/imbalance-thresholds', engineer);
+    expect(seen.body.map((t) => t.building_id)).toEqual([null, A]);
   });
 
   it("another organisation's building in a threshold body is a 404 like a missing one, and nothing changes there", async () => {

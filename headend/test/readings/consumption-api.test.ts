@@ -12,7 +12,7 @@ import { startHarness, type Harness } from '../api/harness.js';
 let h: Harness;
 let org = 0;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await h.opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, quantity: string, value: number, source = 'resident') {
@@ -33,14 +33,19 @@ async function meter(b: number, p: number | null, resource: string, serial: stri
   return Number((await one(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number, register_digits) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
     [p === null ? 'building' : 'apartment', b, p, resource, serial, digits])).id);
 }
+/** An accrual line as GET /billing/lines gives it (the fields this test reads). */
+interface LineOut {
+  account_id: string; resource: string; meter_id: string | null; method: string; quantity: number; amount: number; note?: string;
+  parts: { label: string; quantity: number; price: number; amount: number }[];
+}
 /** Computes the month through the API; `lines` are the resource's lines (the organisation also bills the other resources by norm). */
 async function compute(b: number, period: string, resource: string) {
   const res = await h.call('POST', `/billing/periods/${period}/compute`, h.adminToken, { building_id: b });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  const lines = await h.call('GET', `/billing/lines?period=${period}&building_id=${b}`, h.adminToken);
-  return { body: res.body, lines: (lines.body.lines as any[]).filter((l) => l.resource === resource) };
+  const lines = await h.call<{ lines: LineOut[] }>('GET', `/billing/lines?period=${period}&building_id=${b}`, h.adminToken);
+  return { body: res.body, lines: lines.body.lines.filter((l) => l.resource === resource) };
 }
-const total = (lines: any[]) => lines.reduce((s, l) => s + l.amount, 0);
+const total = (lines: { amount: number }[]) => lines.reduce((s, l) => s + l.amount, 0);
 
 beforeAll(async () => {
   h = await startHarness();
@@ -116,15 +121,15 @@ describe('billing through the one consumption function', () => {
     // Flat 1: norm 100 kWh × 2 = 200 kWh → T1 140 × 6.43 = 900.20 ₽, T2 60 × 3.12 = 187.20 ₽: 1 087.40 ₽.
     const l1 = byAccount(f1.a);
     expect(l1.map((l) => [l.method, l.meter_id, l.quantity, l.amount])).toEqual([['norm', null, 200, 108740]]);
-    expect(l1[0].parts.map((x: any) => [x.label, x.quantity, x.price, x.amount])).toEqual([['T1', 140, 6.43, 90020], ['T2', 60, 3.12, 18720]]);
+    expect(l1[0].parts.map((x) => [x.label, x.quantity, x.price, x.amount])).toEqual([['T1', 140, 6.43, 90020], ['T2', 60, 3.12, 18720]]);
     // Flat 2: T1 150 × 6.43 = 964.50 ₽, T2 60 × 3.12 = 187.20 ₽: 1 151.70 ₽, measured.
     const l2 = byAccount(f2.a);
     expect(l2.map((l) => [l.method, l.quantity, l.amount])).toEqual([['measured', 210, 115170]]);
-    expect(l2[0].parts.map((x: any) => [x.label, x.quantity, x.amount])).toEqual([['T1', 150, 96450], ['T2', 60, 18720]]);
+    expect(l2[0].parts.map((x) => [x.label, x.quantity, x.amount])).toEqual([['T1', 150, 96450], ['T2', 60, 18720]]);
     // Flat 3: the night reading is missing → norm 100 × 3 = 300 kWh → T1 210 × 6.43 = 1 350.30 ₽, T2 90 × 3.12 = 280.80 ₽: 1 631.10 ₽.
     const l3 = byAccount(f3.a);
     expect(l3.map((l) => [l.method, l.quantity, l.amount])).toEqual([['norm', 300, 163110]]);
-    expect(l3[0].parts.map((x: any) => [x.label, x.quantity, x.amount])).toEqual([['T1', 210, 135030], ['T2', 90, 28080]]);
+    expect(l3[0].parts.map((x) => [x.label, x.quantity, x.amount])).toEqual([['T1', 210, 135030], ['T2', 90, 28080]]);
     expect(l3[0].note).toMatch(/split by zones 70%\/30%/);
     expect(total(nov.lines)).toBe(108740 + 115170 + 163110);
   });
@@ -145,8 +150,8 @@ describe('billing through the one consumption function', () => {
     expect((await compute(b, '2026-11', 'cold_water')).lines.map((l) => [l.method, l.quantity])).toEqual([['measured', 5]]);
     expect((await compute(b, '2026-10', 'cold_water')).lines.map((l) => [l.method, l.quantity, l.amount])).toEqual([['measured', 10, 50000]]);
     // The provenance of November's line names its two window readings.
-    const src = await one(`SELECT sources FROM accrual_lines WHERE period = '2026-11-01' AND building_id = $1 AND resource = 'cold_water'`, [b]);
-    expect(src.sources.map((s: any) => s.time)).toEqual(['2026-10-14T21:00:00.000Z', '2026-11-14T21:00:00.000Z']);
+    const src = await one<{ sources: { time: string }[] }>(`SELECT sources FROM accrual_lines WHERE period = '2026-11-01' AND building_id = $1 AND resource = 'cold_water'`, [b]);
+    expect(src.sources.map((s) => s.time)).toEqual(['2026-10-14T21:00:00.000Z', '2026-11-14T21:00:00.000Z']);
 
     // The same building set to 'calendar' interpolates to the local month bounds instead:
     // Oct 15 → Nov 15 is 31 days, Nov 1 is 17 of them: 110 + 5 × 17/31 = 112.741935…;

@@ -12,7 +12,7 @@ import { loadPointConsumption } from '../../src/readings/consumption-store.js';
 let opened: OpenedDb;
 let org = 0;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, value: number, source = 'telemetry', version = 1) {

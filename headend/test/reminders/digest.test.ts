@@ -18,7 +18,7 @@ let b1: number, b2: number, m1: number, m2: number;
 const NOW = new Date('2026-11-23T12:00:00Z');
 const minutes = (k: number) => new Date(NOW.getTime() + k * 60_000);
 
-const one = async <T = any>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows[0];
+const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows[0];
 const cursor = async () => Number((await one(`SELECT position FROM notification_cursors WHERE name = 'submissions'`)).position);
 async function submit(meter: number, building: number, at: Date, value = 1): Promise<number> {
   const after = { meter_id: meter, time: '2026-11-14T21:00:00.000Z', quantity: 'volume_m3', value, version: 1 };

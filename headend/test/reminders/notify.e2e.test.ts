@@ -30,12 +30,21 @@ let b: number, b2: number, ls1: number, ls2: number, ls3: number;
 let cw1: number, hw1: number, cw2: number;
 let resident1: string;
 
-type Body = Record<string, any>;
+/** What the notifications webhook receives (the fields this test reads): a digest of residents' submissions, or a day's reminders. */
+interface NotificationHook {
+  event: string; answered: number; authorization?: string;
+  submissions?: { meter_id: number; value: number; version: number; accounts: string[]; premise: string }[];
+  reminders?: { kind: string; account: string; emails: string[]; pending_meter_ids: number[] }[];
+}
+/** A row of GET /notification-settings. */
+interface SettingsRow { org_id: number | null; building_id: number | null; resident_reminders: boolean }
+/** A row of GET /notifications. */
+interface LogRow { kind: string; recipient: string; status: string; attempts: number; building_ids: number[]; body: string }
 /** The mail's text: nodemailer sends non-ASCII text base64-encoded. */
 const text = (m: { headers: Record<string, string>; body: string }) =>
   (m.headers['content-transfer-encoding'] === 'base64' ? Buffer.from(m.body, 'base64').toString('utf8') : m.body);
-const hooks = () => webhook.hooks as unknown as Body[];
-const q = <T = any>(sql: string, params: unknown[] = []) => h.opened.db.query<T>(sql, params).then((r) => r.rows);
+const hooks = () => webhook.hooks as unknown as NotificationHook[];
+const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => h.opened.db.query<T>(sql, params).then((r) => r.rows);
 const logCount = async () => Number((await q('SELECT count(*)::int AS n FROM notification_log'))[0].n);
 /** n rows planned and none left pending (sent, or failed for good). */
 const allSettled = (n: number) => async () => {
@@ -131,8 +140,8 @@ describe('notification settings API', () => {
     // Sending the hidden form back keeps the stored password.
     expect((await h.call('PUT', '/notification-settings', h.adminToken, { ...body, webhook_url: put.body.webhook_url })).status).toBe(200);
     expect((await q('SELECT webhook_url FROM notification_settings WHERE building_id = $1', [b]))[0].webhook_url).toBe(url);
-    const got = await h.call('GET', `/notification-settings?building_id=${b}`, h.adminToken);
-    expect(got.body.items.map((r: Body) => [r.org_id, r.building_id, r.resident_reminders])).toEqual([[null, null, false], [null, b, true]]);
+    const got = await h.call<{ items: SettingsRow[] }>('GET', `/notification-settings?building_id=${b}`, h.adminToken);
+    expect(got.body.items.map((r) => [r.org_id, r.building_id, r.resident_reminders])).toEqual([[null, null, false], [null, b, true]]);
     const audited = await q(`SELECT action, after FROM audit_log WHERE entity = 'notification_settings' ORDER BY id`);
     expect(audited.map((r) => r.action)).toEqual(['create', 'update']);
     expect(JSON.stringify(audited)).not.toContain('secret');
@@ -150,11 +159,11 @@ describe('notification settings API', () => {
     const orgPut = await h.call('PUT', '/notification-settings', h.adminToken, { ...body, building_id: null, org_id: Number(org), webhook_url: null });
     expect(orgPut.status).toBe(200);
     expect((await h.call('PUT', '/notification-settings', engineer, { ...body, building_id: null, org_id: Number(org), webhook_url: null })).status).toBe(403);
-    expect((await h.call('GET', '/notification-settings', engineer)).body.items.map((r: Body) => [r.org_id, r.building_id])).toEqual([[null, null], [Number(org), null], [null, b]]);
+    expect((await h.call<{ items: SettingsRow[] }>('GET', '/notification-settings', engineer)).body.items.map((r) => [r.org_id, r.building_id])).toEqual([[null, null], [Number(org), null], [null, b]]);
     const otherOrg = (await h.call('POST', '/organisations', h.adminToken, { name: 'Другая УК' })).body.id;
     const otherB = (await h.call('POST', '/buildings', h.adminToken, { org_id: otherOrg, external_id: 'X', address: 'ул. Чужая, 3' })).body.id;
     const outsider = await h.userToken('engineer', { buildingIds: [otherB] });
-    expect((await h.call('GET', '/notification-settings', outsider)).body.items.map((r: Body) => [r.org_id, r.building_id])).toEqual([[null, null]]);
+    expect((await h.call<{ items: SettingsRow[] }>('GET', '/notification-settings', outsider)).body.items.map((r) => [r.org_id, r.building_id])).toEqual([[null, null]]);
     // Another organisation's building: 404 like a missing one, for reading and for setting, and its row stays as it was.
     const rowBefore = await q('SELECT * FROM notification_settings WHERE building_id = $1', [b]);
     expect((await h.call('PUT', '/notification-settings', outsider, { ...body, building_id: b, enabled: false, webhook_url: null })).status).toBe(404);
@@ -184,7 +193,7 @@ describe('staff digest of residents\' submissions', () => {
     const hook = hooks()[0];
     expect(hook.authorization).toBe(`Basic ${Buffer.from('hook:secret').toString('base64')}`);
     expect(hook).toMatchObject({ event: 'resident_submissions', building: { id: b, address: 'ул. Уведомлений, 1' } });
-    expect(hook.submissions.map((s: Body) => [s.meter_id, s.value, s.accounts, s.premise])).toEqual([[cw1, 12.5, ['LS-1'], '1'], [hw1, 7, ['LS-1'], '1']]);
+    expect(hook.submissions?.map((s) => [s.meter_id, s.value, s.accounts, s.premise])).toEqual([[cw1, 12.5, ['LS-1'], '1'], [hw1, 7, ['LS-1'], '1']]);
 
     const before = await logCount();
     await runJob(DIGEST_JOB, {});
@@ -196,7 +205,7 @@ describe('staff digest of residents\' submissions', () => {
   it('a submission within digest_minutes of the last digest waits for the next one; staff entries are not digested', async () => {
     // An edit is a new version: digested too, as a correction.
     expect((await h.call('POST', '/resident/readings', resident1, { readings: [{ meter_id: cw1, value: 13 }] })).status).toBe(201);
-    expect((await h.call('POST', '/premises/' + (await q('SELECT premise_id FROM meters WHERE id = $1', [cw2]))[0].premise_id + '/readings', h.adminToken, { readings: [{ meter_id: cw2, value: 3 }] })).status).toBe(201);
+    expect((await h.call('POST', '/premises/' + (await q<{ premise_id: number }>('SELECT premise_id FROM meters WHERE id = $1', [cw2]))[0].premise_id + '/readings', h.adminToken, { readings: [{ meter_id: cw2, value: 3 }] })).status).toBe(201);
     await runJob(DIGEST_JOB, {});
     expect(await logCount()).toBe(2);
     await runJob(DIGEST_JOB, { now: new Date(Date.now() + 6 * 60_000).toISOString() });
@@ -204,7 +213,7 @@ describe('staff digest of residents\' submissions', () => {
     expect(smtp.mails.map((m) => m.to[0])).toEqual(['eng@example.org', 'eng@example.org']);
     expect(smtp.mails[1].subject).toBe('[AMR] Показания от жителей: 1 — ул. Уведомлений, 1');
     expect(text(smtp.mails[1])).toContain('Холодная вода № CW-1: 13 (исправление, версия 2)');
-    expect(hooks()[1].submissions.map((s: Body) => [s.meter_id, s.version])).toEqual([[cw1, 2]]);
+    expect(hooks()[1].submissions?.map((s) => [s.meter_id, s.version])).toEqual([[cw1, 2]]);
   });
 
   it('a webhook that keeps failing is retried, then recorded as failed with the receiver\'s answer', async () => {
@@ -214,7 +223,7 @@ describe('staff digest of residents\' submissions', () => {
         building_id: b2, enabled: true, staff_digest: true, resident_reminders: false, verification_days_before: 30, reminder_hour: 10, digest_minutes: 5, webhook_url: refusing.url,
       });
       expect(put.status).toBe(200);
-      const m = (await q(`SELECT id FROM meters WHERE building_id = $1`, [b2]))[0].id;
+      const m = (await q<{ id: number }>(`SELECT id FROM meters WHERE building_id = $1`, [b2]))[0].id;
       await q(`INSERT INTO audit_log (actor_kind, actor_name, action, entity, entity_id, building_id, after)
                VALUES ('user', 'account-x', 'submit', 'reading', $1, $2, '{"value": 1, "version": 1}')`, [`${m}/volume_m3/2026-11-01T00:00:00.000Z`, b2]);
       await runJob(DIGEST_JOB, {});
@@ -231,14 +240,14 @@ describe('staff digest of residents\' submissions', () => {
   });
 
   it('the log lists what was sent, filtered and scoped', async () => {
-    const all = await h.call('GET', `/notifications?kind=submissions&channel=email`, h.adminToken);
+    const all = await h.call<{ items: LogRow[] }>('GET', `/notifications?kind=submissions&channel=email`, h.adminToken);
     expect(all.status).toBe(200);
     // Newest first by planning time (the second digest ran with its clock 6 minutes ahead).
-    expect(all.body.items.map((r: Body) => [r.recipient, r.status, r.attempts, r.building_ids])).toEqual([
+    expect(all.body.items.map((r) => [r.recipient, r.status, r.attempts, r.building_ids])).toEqual([
       ['eng@example.org', 'sent', 1, [b]], ['op2@example.org', 'sent', 1, [b2]], ['eng@example.org', 'sent', 1, [b]],
     ]);
     const other = await h.userToken('engineer', { buildingIds: [b2] });
-    expect((await h.call('GET', '/notifications', other)).body.items.map((r: Body) => r.building_ids)).toEqual([[b2], [b2]]);
+    expect((await h.call<{ items: LogRow[] }>('GET', '/notifications', other)).body.items.map((r) => r.building_ids)).toEqual([[b2], [b2]]);
     expect((await h.call('GET', `/notifications?building_id=${b}`, other)).status).toBe(404);
     expect((await h.call('GET', '/notifications?from=yesterday', h.adminToken)).status).toBe(400);
   });
@@ -280,12 +289,12 @@ describe('residents\' reminders', () => {
     expect(await q('SELECT id FROM notification_log WHERE account_id = $1', [ls3])).toEqual([]);
     const hook = hooks().at(-1)!;
     expect(hook).toMatchObject({ event: 'resident_reminders', building: { id: b }, date: '2027-02-03' });
-    expect(hook.reminders.map((r: Body) => [r.kind, r.account, r.emails])).toEqual([
+    expect(hook.reminders?.map((r) => [r.kind, r.account, r.emails])).toEqual([
       ['window_due', 'LS-1', ['ivan@example.org', 'maria@example.org']], ['verification', 'LS-2', ['petr@example.org']],
     ]);
-    expect(hook.reminders[0].pending_meter_ids).toEqual([hw1]);
-    const logged = (await h.call('GET', `/notifications?account_id=${ls1}`, h.adminToken)).body.items;
-    expect(logged.map((r: Body) => [r.kind, r.recipient, r.status]).sort()).toEqual([['window_due', 'ivan@example.org', 'sent'], ['window_due', 'maria@example.org', 'sent']]);
+    expect(hook.reminders?.[0].pending_meter_ids).toEqual([hw1]);
+    const logged = (await h.call<{ items: LogRow[] }>('GET', `/notifications?account_id=${ls1}`, h.adminToken)).body.items;
+    expect(logged.map((r) => [r.kind, r.recipient, r.status]).sort()).toEqual([['window_due', 'ivan@example.org', 'sent'], ['window_due', 'maria@example.org', 'sent']]);
     expect(logged[0].body).toContain('Не переданы показания 1 из 2 счётчиков:\n— Горячая вода, счётчик № HW-1');
 
     // Rerun later the same day: nothing new planned, nothing sent twice.

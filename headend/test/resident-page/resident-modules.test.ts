@@ -14,11 +14,39 @@ import type { MeterRowForWrite } from '../../src/readings/write-store.js';
 
 // Plain JS served as-is to the browser; imported by a computed specifier so the test tsconfig (no allowJs) does not type them.
 const dir = '../../resident/';
-let i18n: any;
-let fmt: any;
+
+/** What this test calls of resident/i18n.js. */
+interface I18nModule {
+  DICTIONARIES: Record<string, Record<string, string>>;
+  setLanguage(lang: string, opts: { persist: boolean }): void;
+  t(key: string, vars?: Record<string, string>): string;
+  initialLanguage(stored: string | null, browser: string | undefined): string;
+}
+/** What the resident typed in one field: nothing, a value, or the dictionary key of why not. */
+type Parsed = { value: number } | { error: string } | null;
+/** A detail of a refusal as the API gives it, and a reading as it was sent. */
+interface Detail { path?: string; message: string }
+interface Sent { meter_id: number; value: number; zone?: number }
+/** What this test calls of resident/format.js (and, through it, web-shared/entry-fields.js). */
+interface FormatModule {
+  widgetText(summary: { state: string; submitted: number; total: number; due?: string; opens_on?: string | null; opens_in_days?: number | null }): string;
+  parseReading(text: string, integerOnly: boolean): Parsed;
+  explain(message: string, unit?: string): string;
+  messagesByMeter(details: Detail[], sent: Sent[], unitFor?: (meterId: number) => string): Map<number, string[]>;
+  messagesByField(details: Detail[], sent: Sent[], unitFor?: (meterId: number) => string): Map<string, string[]>;
+  zonesOf(meter: { zones?: number }): number[];
+  fieldKey(meterId: number, zone?: number | null): string;
+  meterItems(meter: { id: number; zones?: number }, read: (zone: number | null) => Parsed, missingZone: string): { items: Sent[]; errors: [string, string][] };
+  readInvite(href: string): { account: string; code: string; cleanUrl: string } | null;
+  fmtDay(day: string): string;
+  fmtMonth(period: string): string;
+  retryMinutes(retryAfter: string | null): number;
+}
+let i18n: I18nModule;
+let fmt: FormatModule;
 beforeAll(async () => {
-  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`);
-  fmt = await import(/* @vite-ignore */ `${dir}format.js`);
+  i18n = await import(/* @vite-ignore */ `${dir}i18n.js`) as I18nModule;
+  fmt = await import(/* @vite-ignore */ `${dir}format.js`) as FormatModule;
 });
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

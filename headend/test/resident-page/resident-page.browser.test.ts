@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
+import { ARTIFACTS, launchChromium, type Browser, type PageGlobals } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { daysInMonth, localDate, localMidnight, windowState } from '../../src/collection/rules.js';
 import { issueCode, seedFlats, seedZoneFlat, type SeededFlats, type SeededZoneFlat } from './seed.js';
@@ -77,11 +77,11 @@ const screenshot = async (name: string) => {
 function chartData(testid: string) {
   return page.evaluate((id) => {
     // page.evaluate callbacks run in the browser; the test tsconfig has no DOM lib, hence globalThis.
-    const g = globalThis as any;
+    const g = globalThis as unknown as PageGlobals;
     const inst = g.echarts.getInstanceByDom(g.document.querySelector(`[data-testid="${id}"]`));
     if (!inst) return null;
     const o = inst.getOption();
-    return { x: o.xAxis[0].data, series: o.series.map((x: any) => ({ id: x.id, name: x.name, type: x.type, data: x.data })), width: inst.getWidth() };
+    return { x: o.xAxis[0].data, series: o.series.map((x) => ({ id: x.id, name: x.name, type: x.type, data: x.data })), width: inst.getWidth() };
   }, testid);
 }
 
@@ -129,7 +129,7 @@ describe('residents page in Chromium (390×844)', () => {
     await byTestId('widget').waitFor();
     expect(await text('widget-text')).toBe(`0 из 2 счётчиков, до ${dueRu}`);
     expect(await byTestId('widget').getAttribute('data-state')).toBe('open');
-    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token'))).toMatch(/.{20,}/);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('amr.resident.token'))).toMatch(/.{20,}/);
 
     expect(await page.locator('[data-testid^="meter-title-"]').allTextContents()).toEqual(['Холодная вода', 'Горячая вода']);
     expect(await text(`meter-last-${s.cold}`)).toMatch(/^Последнее показание: 100 м³ за \d\d\.\d\d\.\d{4} · передано \d\d\.\d\d\.\d{4}, \d\d:\d\d$/);
@@ -140,7 +140,7 @@ describe('residents page in Chromium (390×844)', () => {
     // Touch targets: inputs and the submit button at least 44 px high, nothing wider than the phone.
     expect((await byTestId(`reading-${s.cold}`).boundingBox())!.height).toBeGreaterThanOrEqual(44);
     expect((await byTestId('submit').boundingBox())!.height).toBeGreaterThanOrEqual(44);
-    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await expectNoOtherFlat();
     await screenshot('resident-meters.png');
   }, 60_000);
@@ -227,7 +227,7 @@ describe('residents page in Chromium (390×844)', () => {
     await byTestId('lang-toggle').click();
     await poll(() => page.locator('main h1').textContent()).toBe('History by month');
     expect((await chartData(`chart-${s.cold}`))!.series[0]).toMatchObject({ name: 'Consumption', data: [null, 10, 10, 50] });
-    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.resident.lang'))).toBe('en');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.getItem('amr.resident.lang'))).toBe('en');
     await byTestId('nav-meters').click();
     await poll(() => text('widget-text')).toBe('Readings submitted (2 of 2)');
     expect(await text(`meter-title-${s.hot}`)).toBe('Hot water');
@@ -237,7 +237,7 @@ describe('residents page in Chromium (390×844)', () => {
     await poll(() => text('widget-text')).toBe('Readings submitted (2 of 2)');
     await byTestId('lang-toggle').click();
     await poll(() => text('widget-text')).toBe('Показания переданы (2 из 2)');
-    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('amr.resident.lang'))).toBe('ru');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.getItem('amr.resident.lang'))).toBe('ru');
   }, 60_000);
 
   it('a closed window: the meter says when it opens, its input is off; the widget counts only open meters', async () => {
@@ -259,10 +259,10 @@ describe('residents page in Chromium (390×844)', () => {
   }, 60_000);
 
   it('sign out revokes the session and forgets the token', async () => {
-    const tokenBefore = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token')) as string;
+    const tokenBefore = await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('amr.resident.token')) as string;
     await byTestId('sign-out').click();
     await byTestId('signin-form').waitFor();
-    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('amr.resident.token'))).toBeNull();
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('amr.resident.token'))).toBeNull();
     expect((await h.call('GET', '/resident/meters', tokenBefore)).status).toBe(401);
   }, 60_000);
 
@@ -302,7 +302,7 @@ describe('residents page in Chromium (390×844)', () => {
     expect(await text(`zone-last-${night}`)).toBe(`было 500 кВт·ч за ${lastMonth}`);
     expect(await text(`meter-last-${zoned.meter}`)).toMatch(new RegExp(`^Последние показания за ${lastMonth.replace(/\./g, '\\.')} · передано `));
     expect(await byTestId(`reading-${day}`).getAttribute('inputmode')).toBe('decimal');
-    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
     const stored = async () => (await h.opened.db.query(
       "SELECT quantity, value, version, source FROM readings WHERE meter_id = $1 AND time >= $2 ORDER BY quantity, version",
@@ -334,7 +334,7 @@ describe('residents page in Chromium (390×844)', () => {
     expect(await byTestId(`warning-${day}`).isHidden()).toBe(true);
     expect(await stored()).toEqual([]);
     await byTestId('fix').click(); // "Correct" takes the resident to the night input
-    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('data-testid'))).toBe(`reading-${night}`);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.getAttribute('data-testid'))).toBe(`reading-${night}`);
     expect(await byTestId('confirm-box').isHidden()).toBe(true);
 
     await byTestId(`reading-${night}`).fill('567,8'); // 567.8 − 500 = 67.8 ≤ 3 × 50: no warning

@@ -20,6 +20,15 @@ const T0 = Date.UTC(2025, 0, 1);
 const at = (i: number) => new Date(T0 + i * H).toISOString();
 const range = `from=${at(0)}&to=${at(100)}`;
 
+/** A row of GET /meters/:id/validations (the fields this test reads); verdict null until validated. */
+interface ValidationRow {
+  time: string; value: number; version: number; source: string; created_by: string | null;
+  verdict: { status: string; reasons: { code: string }[] } | null; review: unknown;
+}
+interface ValidationsOut { quantity: string; rows: ValidationRow[] }
+/** The answer of POST /meters/:id/estimates: the estimated readings. */
+interface EstimatesOut { method: string; rows: { time: string; value: number; created_by: string }[] }
+
 async function tele(meterId: number, rows: Array<[string, number]>) {
   await h.opened.db.query(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source)
@@ -55,17 +64,17 @@ afterAll(async () => {
 
 describe('GET /meters/:id/validations', () => {
   it('shows rows with verdict null until validated, then status and reasons', async () => {
-    const before = await h.call('GET', `/meters/${mA}/validations?${range}`, h.adminToken);
+    const before = await h.call<ValidationsOut>('GET', `/meters/${mA}/validations?${range}`, h.adminToken);
     expect(before.status).toBe(200);
     expect(before.body.quantity).toBe('volume_m3');
     expect(before.body.rows).toHaveLength(7);
-    expect(before.body.rows.every((r: any) => r.verdict === null && r.review === null)).toBe(true);
+    expect(before.body.rows.every((r) => r.verdict === null && r.review === null)).toBe(true);
     await v.drain();
     const after = await h.call('GET', `/meters/${mA}/validations?${range}`, h.adminToken);
     expect(after.body.rows[5]).toMatchObject({ time: at(5), value: 9, version: 1, source: 'telemetry', verdict: { status: 'invalid', reasons: [{ code: 'register_decreased' }] } });
     expect(after.body.rows[4].verdict.status).toBe('valid');
-    const flagged = await h.call('GET', `/meters/${mA}/validations?${range}&status=flagged`, h.adminToken);
-    expect(flagged.body.rows.map((r: any) => r.time)).toEqual([at(5), at(6)]);
+    const flagged = await h.call<ValidationsOut>('GET', `/meters/${mA}/validations?${range}&status=flagged`, h.adminToken);
+    expect(flagged.body.rows.map((r) => r.time)).toEqual([at(5), at(6)]);
     const valid = await h.call('GET', `/meters/${mA}/validations?${range}&status=valid`, h.adminToken);
     expect(valid.body.rows).toHaveLength(5);
   });
@@ -85,9 +94,9 @@ describe('GET /meters/:id/validations', () => {
 
 describe('GET /buildings/:id/flagged', () => {
   it('lists unreviewed suspect/invalid current readings with meter, serial, placement, premise', async () => {
-    const r = await h.call('GET', `/buildings/${bA}/flagged?${range}`, engineerA);
+    const r = await h.call<{ rows: { time: string }[] }>('GET', `/buildings/${bA}/flagged?${range}`, engineerA);
     expect(r.status).toBe(200);
-    expect(r.body.rows.map((x: any) => x.time)).toEqual([at(5), at(6)]);
+    expect(r.body.rows.map((x) => x.time)).toEqual([at(5), at(6)]);
     expect(r.body.rows[0]).toMatchObject({ meter_id: mA, serial_number: 'CW-12', placement: 'apartment', premise_number: '12', value: 9, status: 'invalid', reasons: [{ code: 'register_decreased' }] });
     const b = await h.call('GET', `/buildings/${bB}/flagged?${range}`, engineerB);
     expect(b.body.rows).toMatchObject([{ meter_id: mB, premise_number: null, placement: 'building', status: 'invalid' }]);
@@ -143,8 +152,8 @@ describe('POST /meters/:id/readings/review', () => {
     const c = await h.call('POST', `/meters/${mA}/readings/corrections`, h.adminToken, { time: at(5), quantity: 'volume_m3', value: 10.05, reason: 'value from photo' });
     expect(c.status).toBe(201);
     await v.drain();
-    const all = (await h.call('GET', `/meters/${mA}/validations?${range}&versions=all`, engineerA)).body.rows.filter((r: any) => r.time === at(5));
-    expect(all.map((r: any) => [r.version, r.value, r.verdict.status, r.created_by])).toEqual([[1, 9, 'invalid', null], [2, 10.05, 'valid', 'admin']]);
+    const all = (await h.call<ValidationsOut>('GET', `/meters/${mA}/validations?${range}&versions=all`, engineerA)).body.rows.filter((r) => r.time === at(5));
+    expect(all.map((r) => [r.version, r.value, r.verdict?.status, r.created_by])).toEqual([[1, 9, 'invalid', null], [2, 10.05, 'valid', 'admin']]);
     expect(all[1].review).toBeNull(); // the review was of version 1
     const cur = (await h.call('GET', `/meters/${mA}/validations?${range}`, engineerA)).body.rows;
     expect(cur[5].version).toBe(2);
@@ -166,18 +175,18 @@ describe('POST /meters/:id/estimates', () => {
   });
 
   it('fills the gap linearly at the telemetry interval as source estimate / quality estimated, audited and flagged', async () => {
-    const r = await h.call('POST', `/meters/${mGap}/estimates`, engineerA, { from: at(2), to: at(8), reason: 'gateway down' });
+    const r = await h.call<EstimatesOut>('POST', `/meters/${mGap}/estimates`, engineerA, { from: at(2), to: at(8), reason: 'gateway down' });
     expect(r.status).toBe(201);
     expect(r.body.method).toBe('linear');
-    expect(r.body.rows.map((x: any) => x.time)).toEqual([at(3), at(4), at(5), at(6), at(7)]);
-    r.body.rows.forEach((x: any, i: number) => expect(x.value).toBeCloseTo(103 + i, 9));
+    expect(r.body.rows.map((x) => x.time)).toEqual([at(3), at(4), at(5), at(6), at(7)]);
+    r.body.rows.forEach((x, i) => expect(x.value).toBeCloseTo(103 + i, 9));
     expect(r.body.rows[0]).toMatchObject({ source: 'estimate', quality: ['estimated'], version: 1, reason: 'gateway down', quantity: 'volume_m3' });
     expect(r.body.rows[0].created_by).toMatch(/^engineer/);
     expect((await h.opened.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'estimate'`)).rows[0].n).toBe(1);
     await v.drain();
-    const rows = (await h.call('GET', `/meters/${mGap}/validations?${range}`, engineerA)).body.rows;
-    expect(rows.filter((x: any) => x.source === 'estimate').map((x: any) => x.verdict.reasons.map((c: any) => c.code))).toEqual([['estimated'], ['estimated'], ['estimated'], ['estimated'], ['estimated']]);
-    expect(rows.find((x: any) => x.time === at(8)).verdict.status).toBe('valid'); // the gap is closed
+    const rows = (await h.call<ValidationsOut>('GET', `/meters/${mGap}/validations?${range}`, engineerA)).body.rows;
+    expect(rows.filter((x) => x.source === 'estimate').map((x) => x.verdict?.reasons.map((c) => c.code))).toEqual([['estimated'], ['estimated'], ['estimated'], ['estimated'], ['estimated']]);
+    expect(rows.find((x) => x.time === at(8))?.verdict?.status).toBe('valid'); // the gap is closed
   });
 
   it('never over a stored reading: a second estimate of the same stretch is a 409 and adds nothing', async () => {
@@ -203,11 +212,11 @@ describe('POST /meters/:id/estimates', () => {
     const rows: Array<[string, number]> = Array.from({ length: 14 * 24 + 1 }, (_, i) => [at(i), value(i)]);
     rows.push([at(17 * 24), value(17 * 24)]);
     await tele(m, rows);
-    const r = await h.call('POST', `/meters/${m}/estimates`, engineerA, { from: at(14 * 24), to: at(17 * 24), reason: 'gateway down' });
+    const r = await h.call<EstimatesOut>('POST', `/meters/${m}/estimates`, engineerA, { from: at(14 * 24), to: at(17 * 24), reason: 'gateway down' });
     expect(r.status).toBe(201);
     expect(r.body.method).toBe('profile');
     expect(r.body.rows).toHaveLength(3 * 24 - 1);
-    const byTime = new Map(r.body.rows.map((x: any) => [x.time, x.value]));
+    const byTime = new Map(r.body.rows.map((x) => [x.time, x.value]));
     expect(byTime.get(at(14 * 24 + 5))).toBeCloseTo(value(14 * 24), 6); // night: flat
     expect(byTime.get(at(14 * 24 + 12))).toBeCloseTo(value(14 * 24) + 3, 6); // after the morning use
     expect(byTime.get(at(16 * 24 + 12))).toBeCloseTo(value(16 * 24) + 3, 6);

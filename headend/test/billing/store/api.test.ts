@@ -14,12 +14,19 @@ const ids: Record<string, number> = {};
 let keyOwn = '';
 let keyOther = '';
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await h.opened.db.query(sql, params)).rows[0] as T;
 }
-async function withKey(key: string, url: string) {
+/** A row of GET /billing/feed (the fields this test reads). */
+interface FeedItem {
+  export_id: string; imbalance: number | null; reasons: { check: string; message: string }[];
+  start_reading: { value: number }; end_reading: { value: number };
+}
+interface FeedOut { items: FeedItem[] }
+/** A GET with an API key; the caller names the body it expects. */
+async function withKey<T = unknown>(key: string, url: string): Promise<{ status: number; body: T }> {
   const res = await h.app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
-  return { status: res.statusCode, body: JSON.parse(res.body) };
+  return { status: res.statusCode, body: JSON.parse(res.body) as T };
 }
 async function reading(meterId: number, iso: string, value: number) {
   await h.opened.db.query(`INSERT INTO readings (meter_id, time, quantity, value, unit, source) VALUES ($1, $2, 'volume_m3', $3, 'm3', 'telemetry')`, [meterId, iso, value]);
@@ -58,10 +65,10 @@ describe('billing API', () => {
     expect((await h.call('POST', '/billing/tariffs', h.adminToken, { org_id: ids.org, resource: 'electricity', valid_from: '2025-01-01', tariff: { kind: 'zones', prices: [6.43, 3.12] } })).status).toBe(201);
     expect((await h.call('POST', '/billing/norms', h.adminToken, { org_id: ids.org, resource: 'cold_water', valid_from: '2025-01-01', per_resident: 4.5 })).status).toBe(201);
     expect((await h.call('POST', '/billing/rules', h.adminToken, { org_id: ids.org, effective_from: '2025-01-01', rules: { average_max_periods: 2 } })).status).toBe(201);
-    const list = await h.call('GET', `/billing/tariffs?org_id=${ids.org}`, h.adminToken);
+    const list = await h.call<{ items: { resource: string; valid_from: string }[] }>('GET', `/billing/tariffs?org_id=${ids.org}`, h.adminToken);
     expect(list.status, JSON.stringify(list.body)).toBe(200);
-    expect(list.body.items.map((x: any) => [x.resource, x.valid_from])).toEqual([['cold_water', '2025-01-01'], ['electricity', '2025-01-01']]);
-    const a = await one(`SELECT count(*)::int AS n FROM audit_log WHERE entity LIKE 'billing_%'`);
+    expect(list.body.items.map((x) => [x.resource, x.valid_from])).toEqual([['cold_water', '2025-01-01'], ['electricity', '2025-01-01']]);
+    const a = await one<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE entity LIKE 'billing_%'`);
     expect(a.n).toBe(4);
     // An operator cannot manage billing.
     const op = await h.userToken('operator', { buildingIds: [ids.b] });
@@ -92,8 +99,8 @@ describe('billing API', () => {
     expect(c.body.common_house).toHaveLength(1);
     expect(c.body.common_house[0]).toMatchObject({ resource: 'cold_water', building_consumption: 15, apartments_consumption: 19.5, billed_volume: 0, negative: true });
     expect(c.body.common_house[0].volume).toBeCloseTo(-4.5, 9);
-    const l = await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken);
-    expect(l.body.lines.map((x: any) => [x.method, x.quantity, x.amount])).toEqual([['measured', 7.5, 38198], ['measured', 12, 61116]]);
+    const l = await h.call<{ lines: { method: string; quantity: number; amount: number }[] }>('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken);
+    expect(l.body.lines.map((x) => [x.method, x.quantity, x.amount])).toEqual([['measured', 7.5, 38198], ['measured', 12, 61116]]);
     const csv = await h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&building_id=${ids.b}&format=csv`, headers: { authorization: `Bearer ${h.adminToken}` } });
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\n')[1]).toContain(',measured,7.5,381.98,regular,');
@@ -105,14 +112,14 @@ describe('billing API', () => {
   });
 
   it('feed: only validated months unless asked, each row names the failed checks; reading it writes nothing; export ids are stable', async () => {
-    const none = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken);
+    const none = await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken);
     expect(none.body.items).toEqual([]); // the ОДПУ readings have no verdict yet, and there is no imbalance report
-    const all = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    const all = await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
     expect(all.body.items).toHaveLength(1);
     const f = all.body.items[0];
     expect(f).toMatchObject({ building_id: ids.b, resource: 'cold_water', validation: 'unvalidated', validation_status: 'not_validated',
       consumption: null, apartments_consumption: null, imbalance: null, imbalance_status: 'report_missing' });
-    expect(f.reasons.map((r: any) => r.check)).toEqual(['odpu_start', 'odpu_end', 'imbalance_report']);
+    expect(f.reasons.map((r) => r.check)).toEqual(['odpu_start', 'odpu_end', 'imbalance_report']);
     expect(f.reasons[0].message).toMatch(/unvalidated/);
     expect(f.start_reading.value).toBe(1000);
     expect(f.end_reading.value).toBe(1015);
@@ -120,49 +127,49 @@ describe('billing API', () => {
     expect((await one(`SELECT count(*)::int AS n FROM imbalance_reports WHERE building_id = $1`, [ids.b])).n).toBe(0);
     // Verdicts arrive for the ОДПУ: only the report is missing now.
     await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) SELECT meter_id, quantity, time, version, 'valid' FROM readings WHERE meter_id = $1 ON CONFLICT DO NOTHING`, [ids.odpu]);
-    const noReport = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
-    expect(noReport.body.items[0].reasons.map((r: any) => r.check)).toEqual(['imbalance_report']);
-    expect((await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken)).body.items).toEqual([]);
+    const noReport = await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(noReport.body.items[0].reasons.map((r) => r.check)).toEqual(['imbalance_report']);
+    expect((await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}`, h.adminToken)).body.items).toEqual([]);
     // The imbalance job stores the month's report (here called directly): the month is validated.
     await computeBuildingImbalance(h.opened.db, ids.b, 'cold_water', 'month', new Date('2026-01-01T00:00:00Z'));
-    const p1 = await withKey(keyOwn, '/billing/feed?period=2026-01');
-    const p2 = await withKey(keyOwn, '/billing/feed?period=2026-01');
+    const p1 = await withKey<FeedOut>(keyOwn, '/billing/feed?period=2026-01');
+    const p2 = await withKey<FeedOut>(keyOwn, '/billing/feed?period=2026-01');
     expect(p1.status).toBe(200);
     expect(p1.body.items).toHaveLength(1);
     // ОДПУ 15 < Σ ИПУ 19.5: a negative imbalance of −4.5 m³.
     expect(p1.body.items[0]).toMatchObject({ validation: 'valid', validation_status: 'validated', reasons: [], consumption: 15, apartments_consumption: 19.5, imbalance_status: 'negative_imbalance' });
     expect(p1.body.items[0].imbalance).toBeCloseTo(-4.5, 9);
-    expect(p1.body.items.map((x: any) => x.export_id)).toEqual(p2.body.items.map((x: any) => x.export_id));
+    expect(p1.body.items.map((x) => x.export_id)).toEqual(p2.body.items.map((x) => x.export_id));
     expect(p1.body.items[0].export_id).toBe(f.export_id);
     // An apartment reading of the month judged invalid and not reviewed takes the month out again …
     await h.opened.db.query(`INSERT INTO reading_validations (meter_id, quantity, time, version, status) VALUES ($1, 'volume_m3', '2026-01-01T00:00:00Z', 1, 'invalid')`, [ids.mp1]);
-    const held = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    const held = await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
     expect(held.body.items[0].reasons).toEqual([{ check: 'apartment_readings', message: `1 invalid apartment meter reading(s) not reviewed (meters ${ids.mp1})` }]);
-    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items).toEqual([]);
+    expect((await withKey<FeedOut>(keyOwn, '/billing/feed?period=2026-01')).body.items).toEqual([]);
     // … until an engineer reviews it.
     await h.opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-01-01T00:00:00Z', 1, 'accept', 'checked on site', 'test')`, [ids.mp1]);
-    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items).toHaveLength(1);
+    expect((await withKey<FeedOut>(keyOwn, '/billing/feed?period=2026-01')).body.items).toHaveLength(1);
     // The ОДПУ reading at the end bound turns out suspect: not validated until accepted.
     await h.opened.db.query(`UPDATE reading_validations SET status = 'suspect' WHERE meter_id = $1 AND time = '2026-02-01T00:00:00Z'`, [ids.odpu]);
-    const suspect = await h.call('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
-    expect(suspect.body.items[0].reasons.map((r: any) => r.check)).toEqual(['odpu_end']);
+    const suspect = await h.call<FeedOut>('GET', `/billing/feed?period=2026-01&org_id=${ids.org}&include_unvalidated=true`, h.adminToken);
+    expect(suspect.body.items[0].reasons.map((r) => r.check)).toEqual(['odpu_end']);
     expect(suspect.body.items[0].reasons[0].message).toMatch(/suspect/);
     await h.opened.db.query(`INSERT INTO reading_reviews (meter_id, quantity, time, version, decision, reason, reviewed_by) VALUES ($1, 'volume_m3', '2026-02-01T00:00:00Z', 1, 'accept', 'seal intact', 'test')`, [ids.odpu]);
-    expect((await withKey(keyOwn, '/billing/feed?period=2026-01')).body.items[0]).toMatchObject({ validation_status: 'validated' });
+    expect((await withKey<FeedOut>(keyOwn, '/billing/feed?period=2026-01')).body.items[0]).toMatchObject({ validation_status: 'validated' });
   });
 
   it('an API key of another organisation sees nothing of this one', async () => {
-    const feed = await withKey(keyOther, '/billing/feed?period=2026-01&include_unvalidated=true');
+    const feed = await withKey<FeedOut>(keyOther, '/billing/feed?period=2026-01&include_unvalidated=true');
     expect(feed.status).toBe(200);
     expect(feed.body.items).toEqual([]);
     expect((await withKey(keyOther, `/billing/feed?period=2026-01&org_id=${ids.org}`)).status).toBe(404);
     // A building outside the key's organisation does not exist for it.
     expect((await withKey(keyOther, `/billing/lines?period=2026-01&building_id=${ids.b}`)).status).toBe(404);
-    const lines = await withKey(keyOther, '/billing/lines?period=2026-01');
+    const lines = await withKey<{ lines: unknown[] }>(keyOther, '/billing/lines?period=2026-01');
     expect(lines.body.lines).toEqual([]);
-    expect((await withKey(keyOther, '/billing/tariffs')).body.items).toEqual([]);
+    expect((await withKey<{ items: unknown[] }>(keyOther, '/billing/tariffs')).body.items).toEqual([]);
     // Its own organisation's lines are visible to the own key.
-    expect((await withKey(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
+    expect((await withKey<{ lines: unknown[] }>(keyOwn, '/billing/lines?period=2026-01')).body.lines).toHaveLength(2);
   });
 
   it('another organisation\'s key naming this one, and its billing staff, get 404 in every format and learn nothing', async () => {

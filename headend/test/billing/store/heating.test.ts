@@ -10,7 +10,7 @@ import { computePeriod, LINE_COLUMNS, rowToLine } from '../../../src/billing/sto
 
 let opened: OpenedDb;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 async function heat(meterId: number, iso: string, kwh: number) {

@@ -26,7 +26,7 @@ let queue: Queue;
 let queueRedis: Redis;
 const ids: Record<string, number> = {};
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, value: number, version = 1, source = 'telemetry') {

@@ -11,7 +11,7 @@ import { computePeriod, LINE_COLUMNS, rowToLine } from '../../../src/billing/sto
 let opened: OpenedDb;
 let org = 0;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, value: number, source = 'telemetry') {

@@ -10,7 +10,7 @@ import { startHarness, type Harness } from '../../api/harness.js';
 let h: Harness;
 const ids: Record<string, number> = {};
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await h.opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, value: number, version = 1, source = 'telemetry') {
@@ -50,8 +50,9 @@ describe('money through the head-end', () => {
     // p2: 0.1 × 42.05 = 4.205 → 4.21 ₽ (the doubles' 0.0999… m³ gave 4.20).
     // Σ 72 708.66 + 4.21 = 72 712.87 ₽.
     expect(r.body).toMatchObject({ status: 'open', lines: 2, amount: 7_271_287 });
-    const json = (await h.call('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken)).body.lines;
-    expect(json.map((l: any) => [l.quantity, l.amount, l.parts.map((p: any) => [p.quantity, p.price, p.amount])])).toEqual([
+    type Part = { quantity: number; price: number; amount: number };
+    const json = (await h.call<{ lines: { quantity: number; amount: number; parts: Part[] }[] }>('GET', `/billing/lines?period=2026-01&building_id=${ids.b}`, h.adminToken)).body.lines;
+    expect(json.map((l) => [l.quantity, l.amount, l.parts.map((p) => [p.quantity, p.price, p.amount])])).toEqual([
       [1729.1, 7_270_866, [[1729.1, 42.05, 7_270_866]]],
       [0.1, 421, [[0.1, 42.05, 421]]],
     ]);

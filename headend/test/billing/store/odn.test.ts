@@ -12,7 +12,7 @@ import { startHarness, type Harness } from '../../api/harness.js';
 let h: Harness;
 const GCAL = 1163;
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await h.opened.db.query(sql, params)).rows[0] as T;
 }
 async function reading(meterId: number, iso: string, value: number, quantity = 'volume_m3') {
@@ -26,10 +26,19 @@ async function post(url: string, body: unknown) {
   expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
   return r.body;
 }
-async function lines(period: string, b: number) {
-  const r = await h.call('GET', `/billing/lines?period=${period}&building_id=${b}`, h.adminToken);
+/** An accrual line as GET /billing/lines gives it. */
+interface LineOut {
+  id: number; period: string; building_id: number; account_id: string; resource: string; meter_id: string | null;
+  method: string; quantity: number; amount: number; heating_method?: string; note?: string;
+  parts: { label: string; quantity: number; price: number; amount: number }[];
+  kind: 'regular' | 'adjustment'; adjustment_kind: 'reversal' | 'recalculated' | null; adjusts_period: string | null; export_id: string;
+}
+/** One premise's share of the common-house volume in the compute answer. */
+interface PerPremiseOut { premise_id: string; number: string; kind: string; area: number; account_id: string | null; share: number; cap: number | null; volume: number; excess: number }
+async function lines(period: string, b: number): Promise<LineOut[]> {
+  const r = await h.call<{ lines: LineOut[] }>('GET', `/billing/lines?period=${period}&building_id=${b}`, h.adminToken);
   expect(r.status).toBe(200);
-  return r.body.lines as any[];
+  return r.body.lines;
 }
 
 /**
@@ -85,7 +94,7 @@ describe('ОДН of cold water over all premises (formulas 10–11)', () => {
     // Shares 8 × Sᵢ/250: 1.6 / 1.92 / 1.6 / 1.92 / 0.96 m³; caps 0.03 × 100 = 3 m³ × Sᵢ/250:
     // 0.6 / 0.72 / 0.6 / 0.72 / 0.36 m³ — every premise is over its cap and billed the cap.
     const round = (x: number) => Math.round(x * 1e9) / 1e9;
-    expect(ch.per_premise.map((x: any) => [x.number, x.kind, x.area, round(x.share), round(x.cap), round(x.volume), round(x.excess)])).toEqual([
+    expect(ch.per_premise.map((x: PerPremiseOut) => [x.number, x.kind, x.area, round(x.share), x.cap === null ? null : round(x.cap), round(x.volume), round(x.excess)])).toEqual([
       ['1', 'residential', 50, 1.6, 0.6, 0.6, 1], ['2', 'residential', 60, 1.92, 0.72, 0.72, 1.2],
       ['3', 'residential', 50, 1.6, 0.6, 0.6, 1], ['4', 'residential', 60, 1.92, 0.72, 0.72, 1.2],
       ['Н-1', 'non_residential', 30, 0.96, 0.36, 0.36, 0.6],
@@ -201,9 +210,9 @@ describe('heating by area when the basement heat meter goes silent (п. 59(1), 6
     expect(r.reports[0]).toMatchObject({ resource: 'heat', status: 'not_applicable', imbalance: null, imbalance_pct: null });
     // ОДПУ December 150 Gcal = 174 450 kWh, shown as it is.
     expect(r.reports[0].building_consumption).toBeCloseTo(150 * GCAL, 6);
-    const ov = await h.call('GET', `/buildings/${b}/overview?from=2025-12&to=2025-12`, h.adminToken);
+    const ov = await h.call<{ imbalance: { resource: string; period: string; status: string; imbalance_pct: number | null }[] }>('GET', `/buildings/${b}/overview?from=2025-12&to=2025-12`, h.adminToken);
     expect(ov.status).toBe(200);
-    expect(ov.body.imbalance.map((x: { resource: string; period: string; status: string; imbalance_pct: number | null }) => [x.resource, x.period, x.status, x.imbalance_pct])).toEqual([['heat', '2025-12', 'not_applicable', null]]);
+    expect(ov.body.imbalance.map((x) => [x.resource, x.period, x.status, x.imbalance_pct])).toEqual([['heat', '2025-12', 'not_applicable', null]]);
   });
 });
 
@@ -243,7 +252,7 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
     expect(r.common_house[0]).toMatchObject({ building_consumption: 3.4005, apartments_consumption: 2.4, volume: 1.0005, cap_volume: 7, excess_over_cap: 0 });
     expect(r.common_house[0].area_base.total_area).toBe(100);
     // Shares 1.0005 × Sᵢ/100: 0.3311655 → 0.331166, 0.332166, 0.3371685 → 0.337169 (half up at 6 decimals); caps 7 × Sᵢ/100 ≥ 2.317, not reached.
-    expect(r.common_house[0].per_premise.map((p: any) => p.volume)).toEqual([0.331166, 0.332166, 0.337169]);
+    expect(r.common_house[0].per_premise.map((p: PerPremiseOut) => p.volume)).toEqual([0.331166, 0.332166, 0.337169]);
     expect(r.common_house[0].billed_volume).toBe(1.000501);
     const jan = await lines('2026-01', b);
     // At 42.05 ₽: 0.1 → 4.205 → 4.21; 0.2 → 8.41; flat 3's norm 2.1 → 88.305 → 88.31;
@@ -275,7 +284,7 @@ describe('a closed month whose ОДН moves when a late flat reading arrives (th
       [acc[2], 'norm', 'reversal', -2.1, -8831, '2026-01-01'], [acc[2], 'measured', 'recalculated', 0.3, 1262, '2026-01-01'],
       [acc[2], 'common_house', 'reversal', -0.337169, -1418, '2026-01-01'], [acc[2], 'common_house', 'recalculated', 0.943769, 3969, '2026-01-01'],
     ]);
-    expect(new Set(feb.flatMap((l) => l.parts.map((x: any) => x.price)))).toEqual(new Set([42.05])); // January's price, not February's 47.5
+    expect(new Set(feb.flatMap((l) => l.parts.map((x) => x.price)))).toEqual(new Set([42.05])); // January's price, not February's 47.5
     expect(feb.find((l) => l.adjustment_kind === 'recalculated' && l.method === 'common_house' && Number(l.account_id) === acc[0])!.note)
       .toBe('common-house volume 2.801; by area: 2.801 × 33.1 / 100 m² of all premises = 0.927');
     // January as it was billed is untouched.

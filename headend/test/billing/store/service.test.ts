@@ -9,7 +9,7 @@ import { computePeriod, closePeriod, recalculateClosed, LINE_COLUMNS, rowToLine 
 let opened: OpenedDb;
 const ids: Record<string, number> = {};
 
-async function one<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await opened.db.query(sql, params)).rows[0] as T;
 }
 /** A register reading at local midnight (UTC building: the bounds are plain UTC). */
