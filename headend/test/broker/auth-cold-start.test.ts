@@ -9,7 +9,7 @@
  * Timeouts only guard against hanging; the honest gateways get the 10 s connect timeout a gateway has.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { topics } from '@amr/protocols';
 import { loadConfig } from '../../src/config/index.js';
@@ -18,10 +18,11 @@ import { startEmbeddedBroker, hashSecret, type EmbeddedBroker } from '../../src/
 import { hashPassword, randomSecret } from '../../src/auth/password.js';
 import { coreMetrics, createRegistry } from '../../src/metrics/index.js';
 import { registerGateway, readings } from '../ingest/fixtures.js';
+import { guard, metricValue, mqttClients } from './clients.js';
 
 let he: Headend;
 const brokers: EmbeddedBroker[] = [];
-const clients: MqttClient[] = [];
+const clients = mqttClients();
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+  await clients.endAll();
   for (const b of brokers) await b.close();
   await he?.close();
 });
@@ -44,10 +45,7 @@ async function broker() {
     host: '127.0.0.1', port: 0, auth: { now: () => clock.t },
   });
   brokers.push(b);
-  const value = async (name: string, labels: Record<string, string> = {}) => {
-    const m = await registry.getSingleMetric(name)!.get();
-    return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
-  };
+  const value = (name: string, labels: Record<string, string> = {}) => metricValue(registry, name, labels);
   return {
     b, clock, url: `mqtt://127.0.0.1:${b.port}`,
     hashes: () => value('amr_broker_password_hashes_total'),
@@ -55,26 +53,7 @@ async function broker() {
   };
 }
 
-type Attempt = { client?: MqttClient; code?: number; error?: string };
-/** One CONNECT, no retry: resolves with the client, or with the CONNACK's refusal code. */
-function attempt(url: string, o: IClientOptions): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 120_000, ...o });
-    clients.push(c);
-    c.once('connect', () => resolve({ client: c }));
-    c.once('error', (e: Error & { code?: number }) => {
-      c.end(true);
-      resolve({ code: e.code, error: e.message });
-    });
-  });
-}
-async function connected(url: string, o: IClientOptions): Promise<MqttClient> {
-  const a = await attempt(url, o);
-  if (!a.client) throw new Error(`expected ${o.clientId} to connect, got: ${a.error}`);
-  return a.client;
-}
-const guard = <T>(p: Promise<T>, what: string, ms = 120_000) =>
-  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`still waiting for ${what} after ${ms / 1000} s`)), ms).unref())]);
+const { attempt, connected } = clients;
 const stored = async (id: string) => (await he.db.query<{ credential_hash: string }>('SELECT credential_hash FROM gateways WHERE id = $1', [id])).rows[0].credential_hash;
 
 /** `n` gateways with secrets as the head-end issues them (randomSecret), stored as hashSecret stores them. */
@@ -183,7 +162,7 @@ describe('secret rotation', () => {
     const other = await registerGateway(he.db, 'gw-rot-other', 1);
     // Like a gateway (gateway/src/mqtt/connection.ts): reconnects on its own, retries refused CONNACKs.
     const live = mqtt.connect(s.url, { username: g.gatewayId, password: g.password, clientId: `amr-gw-${g.gatewayId}`, reconnectPeriod: 50, reconnectOnConnackError: true, connectTimeout: 10_000 });
-    clients.push(live);
+    clients.open.push(live);
     await guard(new Promise((r) => live.once('connect', r)), 'the first CONNECT');
     const bystander = await connected(s.url, { username: other.gatewayId, password: other.password, clientId: `amr-gw-${other.gatewayId}` });
     let bystanderDrops = 0;

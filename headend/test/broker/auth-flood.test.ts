@@ -8,7 +8,7 @@
  * Timeouts below only guard against hanging and say what was awaited; nothing is timed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { topics } from '@amr/protocols';
 import { loadConfig } from '../../src/config/index.js';
@@ -18,10 +18,11 @@ import { hashPassword } from '../../src/auth/password.js';
 import { createApiKey } from '../../src/auth/index.js';
 import { coreMetrics, createRegistry } from '../../src/metrics/index.js';
 import { registerGateway, readings } from '../ingest/fixtures.js';
+import { guard, metricValue, mqttClients } from './clients.js';
 
 let he: Headend;
 const brokers: EmbeddedBroker[] = [];
-const clients: MqttClient[] = [];
+const clients = mqttClients();
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+  await clients.endAll();
   for (const b of brokers) await b.close();
   await he?.close();
 });
@@ -48,10 +49,7 @@ async function broker(opts: { byClientId?: boolean; internal?: Map<string, strin
     },
   });
   brokers.push(b);
-  const value = async (name: string, labels: Record<string, string> = {}) => {
-    const m = await registry.getSingleMetric(name)!.get();
-    return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
-  };
+  const value = (name: string, labels: Record<string, string> = {}) => metricValue(registry, name, labels);
   return {
     b, clock, url: `mqtt://127.0.0.1:${b.port}`,
     hashes: () => value('amr_broker_password_hashes_total'),
@@ -59,27 +57,7 @@ async function broker(opts: { byClientId?: boolean; internal?: Map<string, strin
   };
 }
 
-type Attempt = { client?: MqttClient; code?: number; error?: string };
-/** One CONNECT: resolves with the client, or with the CONNACK's refusal code. */
-function attempt(url: string, o: IClientOptions): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 120_000, ...o });
-    clients.push(c);
-    c.once('connect', () => resolve({ client: c }));
-    c.once('error', (e: Error & { code?: number }) => {
-      c.end(true);
-      resolve({ code: e.code, error: e.message });
-    });
-  });
-}
-async function connected(url: string, o: IClientOptions): Promise<MqttClient> {
-  const a = await attempt(url, o);
-  if (!a.client) throw new Error(`expected ${o.clientId} to connect, got: ${a.error}`);
-  return a.client;
-}
-/** Fails with what it waited for instead of hanging the suite. */
-const guard = <T>(p: Promise<T>, what: string, ms = 120_000) =>
-  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`still waiting for ${what} after ${ms / 1000} s`)), ms).unref())]);
+const { attempt, connected } = clients;
 const count = async (sql: string, params: unknown[]) => (await he.db.query<{ n: number }>(sql, params)).rows[0].n;
 
 describe('MQTT authentication under a flood', () => {
@@ -138,7 +116,7 @@ describe('MQTT authentication under a flood', () => {
       const cl = mqtt.connect(s.url, {
         username: good.gatewayId, password: good.password, clientId: `${good.gatewayId}:from-home-1`, reconnectPeriod: 50, reconnectOnConnackError: true,
       });
-      clients.push(cl);
+      clients.open.push(cl);
       cl.on('error', (e) => refusals.push(e.message));
       cl.once('connect', () => resolve(cl));
     }), 'the never-seen gateway to connect during a flood from 30 addresses');
@@ -260,7 +238,7 @@ describe('MQTT authentication under a flood', () => {
     const g = await registerGateway(he.db, 'gw-rotate-live', 1);
     // Reconnects on its own, with the credentials it has: what a gateway does when its link drops.
     const live = mqtt.connect(s.url, { username: g.gatewayId, password: g.password, clientId: `amr-gw-${g.gatewayId}`, reconnectPeriod: 20, connectTimeout: 120_000 });
-    clients.push(live);
+    clients.open.push(live);
     await guard(new Promise((r) => live.once('connect', r)), 'the first CONNECT');
     s.clock.t += 2 * MIN; // well inside the 10 minutes the verified credentials are accepted without a hash
     await he.db.query('UPDATE gateways SET credential_hash = $2 WHERE id = $1', [g.gatewayId, await hashSecret('the-rotated-secret')]);
