@@ -83,11 +83,14 @@ export interface ReadingsImportOptions {
 /**
  * Rows judged and staged per short transaction: fitted after each chunk so that one holds the
  * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
+ * The floor keeps a busy machine from shrinking chunks until each one's fixed cost (its transaction
+ * and the judge's few queries) is all the import does: at 50 rows a 100 000-row dry run on a loaded
+ * CI machine ran past 5 minutes; 1 000 rows hold about 100 ms on an idle one.
  */
 const CHUNK_HOLD_MS = 100;
-const FIRST_CHUNK_ROWS = 500;
-const MIN_CHUNK_ROWS = 50;
-const MAX_CHUNK_ROWS = 4000;
+const FIRST_CHUNK_ROWS = 1000;
+const MIN_CHUNK_ROWS = 1000;
+const MAX_CHUNK_ROWS = 8000;
 const PARSE_ROWS_PER_TURN = 5000;
 /** Lets timers, sockets and the pool's waiting clients run before the next step. */
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
