@@ -13,7 +13,7 @@ export interface SeededBuilding {
 
 const id = async (q: Queryable, sql: string, params: unknown[]) => Number((await q.query(sql, params)).rows[0].id);
 
-export async function seedBuilding(q: Queryable, opts: { address: string; externalId: string }): Promise<SeededBuilding> {
+export async function seedBuilding(q: Queryable, opts: { address: string; externalId: string; now?: Date }): Promise<SeededBuilding> {
   const orgId = await id(q, "INSERT INTO organisations (name) VALUES ('УК Тест') RETURNING id", []);
   const buildingId = await id(q, 'INSERT INTO buildings (org_id, external_id, address, city) VALUES ($1, $2, $3, $4) RETURNING id', [orgId, opts.externalId, opts.address, 'Москва']);
   const premise = (n: string) => id(q, 'INSERT INTO premises (building_id, number) VALUES ($1, $2) RETURNING id', [buildingId, n]);
@@ -21,7 +21,8 @@ export async function seedBuilding(q: Queryable, opts: { address: string; extern
   const meter = (placement: string, premiseId: number | null, resource: string, serial: string, remote: boolean, lastSeen: string | null) => id(q,
     `INSERT INTO meters (placement, building_id, premise_id, resource, make, serial_number, remote_reading, last_seen_at)
      VALUES ($1, $2, $3, $4, 'Test', $5, $6, $7::timestamptz) RETURNING id`, [placement, buildingId, premiseId, resource, serial, remote, lastSeen]);
-  const now = new Date();
+  // "Now" as the API under test sees it (its clock), so recent and silent meters are judged alike.
+  const now = opts.now ?? new Date();
   const heatOdpu = await meter('building', null, 'heat', 'HB-1', true, now.toISOString());
   const coldOdpu = await meter('building', null, 'cold_water', 'CW-B', false, null);
   const apt1 = await meter('apartment', p1, 'heat', 'HM-1', true, new Date(now.getTime() - 3 * 86_400_000).toISOString());
@@ -30,8 +31,8 @@ export async function seedBuilding(q: Queryable, opts: { address: string; extern
 
   await q.query(
     `INSERT INTO gateways (id, name, building_id, online, last_seen_at, last_status) VALUES
-       ('gw-ov-1', 'ИТП', $1, true, now(), '{"software":"1.2.0","outboxDepth":3}'),
-       ('gw-ov-2', 'Подвал', $1, false, NULL, NULL)`, [buildingId]);
+       ('gw-ov-1', 'ИТП', $1, true, $2::timestamptz, '{"software":"1.2.0","outboxDepth":3}'),
+       ('gw-ov-2', 'Подвал', $1, false, NULL, NULL)`, [buildingId, now.toISOString()]);
 
   // Heat ОДПУ register: one reading a day at 23:00 UTC; +1000 kWh over January, +900 over February.
   await q.query(
