@@ -29,6 +29,30 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
   }
 }
 
+/**
+ * Polls `read` until `done` holds, for work that moves at the machine's pace (draining a backlog):
+ * fails naming `what` only when the value has not changed for `stallMs` (stuck, not slow), or after
+ * `capMs` in all. On a loaded CI machine a drain may take minutes; a stuck one still fails in seconds.
+ */
+export async function untilAdvancing(read: () => number, done: (v: number) => boolean, what: string, o: { stallMs?: number; capMs?: number } = {}): Promise<void> {
+  const stallMs = o.stallMs ?? 30_000;
+  const capMs = o.capMs ?? 240_000;
+  const start = Date.now();
+  let last = read();
+  let lastChange = start;
+  while (!done(last)) {
+    const now = Date.now();
+    if (now - lastChange > stallMs) throw new Error(`stuck at ${last} for ${stallMs} ms waiting for ${what}`);
+    if (now - start > capMs) throw new Error(`timed out after ${capMs} ms waiting for ${what} (at ${last}, still moving)`);
+    await sleep(50);
+    const v = read();
+    if (v !== last) {
+      last = v;
+      lastChange = Date.now();
+    }
+  }
+}
+
 /** Builds every package (incremental) so the CLIs under test are never stale. */
 export function build(): void {
   execFileSync(join(repo, 'node_modules/.bin/tsc'), ['-b'], { cwd: repo, stdio: 'inherit' });

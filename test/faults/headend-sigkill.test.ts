@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Gateway } from '@amr/gateway';
-import { build, countsOf, dropRedisPrefix, drainingGateway, freePort, killAll, prepareDataDir, range, seedOutbox, spawnHeadend, tempDir, until, withDataDir } from './harness.js';
+import { build, countsOf, dropRedisPrefix, drainingGateway, freePort, killAll, prepareDataDir, range, seedOutbox, spawnHeadend, tempDir, until, untilAdvancing, withDataDir } from './harness.js';
 
 const N = 6000; // readings in the gateway's outbox
 const BATCH = 50; // readings per MQTT message → 120 QoS 1 messages
@@ -40,7 +40,7 @@ describe('head-end killed with SIGKILL mid-batch', () => {
     gw = await drainingGateway({ id: gatewayId, password: fx.password, bufferDir, mqttPort, batchSize: BATCH, deadBusPort: await freePort() });
 
     // Kill once a good part (but not all) of the backlog is acknowledged: batches are in flight then.
-    await until(() => gw!.outbox.ackedSeq >= N / 4, 'a quarter of the backlog acknowledged', 45_000);
+    await untilAdvancing(() => gw!.outbox.ackedSeq, (acked) => acked >= N / 4, 'a quarter of the backlog acknowledged');
     const ackedAtKill = gw.outbox.ackedSeq;
     expect(ackedAtKill).toBeLessThan(N);
     const killed = await he1.stop('SIGKILL');
@@ -51,7 +51,7 @@ describe('head-end killed with SIGKILL mid-batch', () => {
     expect(gw.outbox.depth).toBe(N - gw.outbox.ackedSeq);
 
     const he2 = await spawnHeadend(env, children);
-    await until(() => gw!.outbox.depth === 0, 'the whole backlog acknowledged after the restart', 60_000);
+    await untilAdvancing(() => gw!.outbox.depth, (depth) => depth === 0, 'the whole backlog acknowledged after the restart', { stallMs: 60_000 });
     expect(gw.outbox.ackedSeq).toBe(N);
     await gw.stop();
     gw = undefined;
@@ -65,5 +65,5 @@ describe('head-end killed with SIGKILL mid-batch', () => {
     expect(c.logged).toEqual(seqs);
     expect(c.deadLetters).toBe(0);
     expect(c.quarantined).toBe(0);
-  }, 150_000);
+  }, 600_000);
 });

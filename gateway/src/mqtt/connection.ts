@@ -79,9 +79,12 @@ export function connect(cfg: GatewayConfig, startedAt: string, depth: () => numb
     client,
     async close(reason) {
       if (reason === 'shutdown' && client.connected) {
-        await client
+        // Bounded: a broker that stopped answering would otherwise hold the shutdown (and systemd's
+        // stop) forever waiting for this PUBACK; the status is best effort, the readings are not.
+        const said = client
           .publishAsync(topics.status(gw), statusPayload(gw, 'offline', { ts: new Date().toISOString(), reason: 'shutdown' }), { qos: 1, retain: true })
           .catch(() => undefined);
+        await Promise.race([said, new Promise((r) => setTimeout(r, 3000))]);
       }
       // Not connected: nothing to flush, and a graceful end would wait for a connection that may never come.
       const ending = client.endAsync(!client.connected).catch(() => undefined);
