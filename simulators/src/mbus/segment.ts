@@ -16,7 +16,7 @@ import {
   parseControlField, type MbusFrame, type RecordSpec,
 } from '@amr/protocols';
 import type { LineFaults } from '../faults.js';
-import { serveLine, type Endpoint, type Reply, type TransportOptions } from '../transport/line.js';
+import { serveLine, type Endpoint, type Pluggable, type Reply, type TransportOptions } from '../transport/line.js';
 import type { LineTimingInput } from '../transport/timing.js';
 
 export interface MbusSlaveSpec {
@@ -55,7 +55,7 @@ export interface MbusSegmentOptions {
   seed?: number;
 }
 
-export interface MbusSegment {
+export interface MbusSegment extends Pluggable {
   endpoint: Endpoint;
   slaves: MbusSlaveSpec[];
   stats: { requests: number; collisions: number; repeats: number };
@@ -226,5 +226,5 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
     };
   };
   const line = await serveLine(opts.transport ?? { kind: 'pty' }, { baud: 2400, bitsPerChar: 11, ...opts.timing }, session);
-  return { endpoint: line.endpoint, slaves: opts.slaves, stats, close: () => line.close() };
+  return { endpoint: line.endpoint, slaves: opts.slaves, stats, close: () => line.close(), unplug: () => line.unplug(), replug: () => line.replug() };
 }

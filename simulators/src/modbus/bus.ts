@@ -9,7 +9,7 @@ import {
   rtuCrcOk, rtuRequestLength, type RegisterMap,
 } from '@amr/protocols';
 import type { LineFaults } from '../faults.js';
-import { serveLine, type Endpoint, type Reply, type Session, type TransportOptions } from '../transport/line.js';
+import { serveLine, type Endpoint, type Pluggable, type Reply, type Session, type TransportOptions } from '../transport/line.js';
 import type { LineTimingInput } from '../transport/timing.js';
 
 export interface ModbusSlave {
@@ -30,7 +30,7 @@ export interface ModbusBusOptions {
   slaves: ModbusSlave[];
 }
 
-export interface ModbusBus {
+export interface ModbusBus extends Pluggable {
   endpoint: Endpoint;
   framing: 'rtu' | 'mbap';
   slaves: ModbusSlave[];
@@ -142,5 +142,5 @@ export async function startModbusBus(opts: ModbusBusOptions): Promise<ModbusBus>
 
   const timing = { bitsPerChar: 10, turnaroundMs: 5, baud: 9600, ...opts.timing };
   const line = await serveLine(transport, timing, framing === 'rtu' ? rtuSession : mbapSession);
-  return { endpoint: line.endpoint, framing, slaves, stats, close: () => line.close() };
+  return { endpoint: line.endpoint, framing, slaves, stats, close: () => line.close(), unplug: () => line.unplug(), replug: () => line.replug() };
 }

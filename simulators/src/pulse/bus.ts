@@ -3,7 +3,7 @@
 // the channel's weight). A counter wraps at `wrapAt` (2^32 on the wire; lower in tests).
 import { PULSE_REQUEST_HEADER, PULSE_REQUEST_LENGTH, decodePulseRequest, encodePulseResponse } from '@amr/protocols';
 import type { LineFaults } from '../faults.js';
-import { serveLine, type Endpoint, type Reply, type TransportOptions } from '../transport/line.js';
+import { serveLine, type Endpoint, type Pluggable, type Reply, type TransportOptions } from '../transport/line.js';
 import type { LineTimingInput } from '../transport/timing.js';
 
 export interface PulseDevice {
@@ -20,7 +20,7 @@ export interface PulseBusOptions {
   devices: PulseDevice[];
 }
 
-export interface PulseBus {
+export interface PulseBus extends Pluggable {
   endpoint: Endpoint;
   devices: PulseDevice[];
   close(): Promise<void>;
@@ -71,7 +71,7 @@ export async function startPulseBus(opts: PulseBusOptions): Promise<PulseBus> {
     };
   };
   const line = await serveLine(opts.transport ?? { kind: 'pty' }, { baud: 9600, bitsPerChar: 10, ...opts.timing }, session);
-  return { endpoint: line.endpoint, devices: opts.devices, close: () => line.close() };
+  return { endpoint: line.endpoint, devices: opts.devices, close: () => line.close(), unplug: () => line.unplug(), replug: () => line.replug() };
 }
 
 /** Alias: one counter is a bus with one device. */

@@ -11,8 +11,14 @@ export interface PtyPair {
   close(): Promise<void>;
 }
 
-export async function createPtyPair(opts: { timeoutMs?: number } = {}): Promise<PtyPair> {
-  const child: ChildProcess = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
+/**
+ * `link`: a fixed path (symlink made by socat, removed when it ends) for the client end, as udev's
+ * /dev/serial/by-id names are: the same path again after the pair is made anew (a device unplugged
+ * and plugged back), whatever /dev/pts/N the kernel hands out.
+ */
+export async function createPtyPair(opts: { timeoutMs?: number; link?: string } = {}): Promise<PtyPair> {
+  const client = opts.link ? `pty,raw,echo=0,link=${opts.link}` : 'pty,raw,echo=0';
+  const child: ChildProcess = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', client], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const paths = await new Promise<string[]>((resolve, reject) => {
@@ -36,7 +42,7 @@ export async function createPtyPair(opts: { timeoutMs?: number } = {}): Promise<
   let closed = false;
   return {
     devicePath: paths[0],
-    clientPath: paths[1],
+    clientPath: opts.link ?? paths[1],
     close: () =>
       new Promise<void>((resolve) => {
         if (closed || child.exitCode !== null || child.signalCode !== null) return resolve();
