@@ -106,7 +106,16 @@ async function cmdRun(file: string): Promise<void> {
   }
   if (rolledBack) gw.raise('config_rolled_back', 'error', `new config failed to start, previous restored: ${rolledBack}`);
   else if (existsSync(pending)) rmSync(pending, { force: true });
-  const stopWd = startWatchdog(() => gw.alive());
+  const stopWd = startWatchdog(
+    () => {
+      const h = gw.health();
+      return gw.alive() ? h : { ok: false, problems: [...h.problems, 'a bus is wedged in one transaction'] };
+    },
+    {
+      onChange: (ok, problems) =>
+        ok ? logger.info('healthy again: watchdog pings resume') : logger.error({ problems }, 'unhealthy: watchdog pings withheld, systemd will restart the gateway'),
+    },
+  );
   let stopping = false;
   const shutdown = (sig: string) => {
     if (stopping) return;

@@ -155,9 +155,19 @@ export const GatewayConfig = z
       clockTolerance: Duration.default(5 * 60_000),
       /** Consecutive failed polls after which a meter is reported silent. */
       silentAfter: PosInt.default(3),
+      /** A lost bus line (device gone, converter restarted) is reopened after reopenMin, doubling up to reopenMax. */
+      reopenMin: Duration.default(500).refine((ms) => ms >= 10, { error: 'expected at least 10ms' }),
+      reopenMax: Duration.default(30_000),
     }),
     mqtt: MqttConfig,
-    health: z.strictObject({ host: z.string().default('0.0.0.0'), port: NonNegInt.max(65535) }).optional(),
+    health: z
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        port: NonNegInt.max(65535),
+        /** How long the broker may be disconnected, or a bus be reopening, before /health says not ok (503). */
+        grace: Duration.default(2 * 60_000),
+      })
+      .optional(),
     rawLog: z
       .strictObject({ dir: z.string().min(1), maxBytes: Size.default(10 * 1024 * 1024), files: PosInt.default(5) })
       .optional(),
@@ -165,6 +175,7 @@ export const GatewayConfig = z
     meters: z.array(MeterConfig).default([]),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.gateway.reopenMax < cfg.gateway.reopenMin) ctx.addIssue({ code: 'custom', path: ['gateway', 'reopenMax'], message: `must be at least reopenMin (${cfg.gateway.reopenMin} ms)` });
     if ((cfg.mqtt.password !== undefined || cfg.mqtt.passwordFile !== undefined) && cfg.mqtt.username === undefined)
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'username'], message: 'a password needs a username (MQTT 3.1.1)' });
     const buses = new Map<string, BusConfig>();

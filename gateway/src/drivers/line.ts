@@ -7,9 +7,15 @@ import net from 'node:net';
 import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
 import type { ResolvedBus } from '../config/resolve.js';
+import { LinkLostError, classifyIoError } from './types.js';
 
+/**
+ * `lost`: set once the line reported its own end (port closed, TCP peer ended or reset); every
+ * write after that fails at once with it instead of timing out meter after meter.
+ */
 export interface ByteLine {
   stream: Duplex;
+  readonly lost: LinkLostError | null;
   write(bytes: Buffer): Promise<void>;
   flushInput(): Promise<void>;
   close(): Promise<void>;
@@ -18,21 +24,42 @@ export interface ByteLine {
 export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
   if (bus.tcp) {
     const { host, port } = bus.tcp;
+    const where = `${bus.name} (${bus.port})`;
     const sock = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host, port }, () => resolve(s));
-      s.once('error', reject);
+      s.once('error', (e) => reject(toOpenError(e, where)));
     });
     sock.setNoDelay(true);
-    sock.on('error', () => undefined);
+    let lost: LinkLostError | null = null;
+    let closing = false;
+    const lose = (l: LinkLostError) => {
+      if (!closing && !lost) lost = l;
+    };
+    sock.on('error', (e) => {
+      const c = classifyIoError(e, where);
+      lose(c instanceof LinkLostError ? c : new LinkLostError(`${where}: ${c.message}`, 'PEER_ENDED'));
+    });
+    // The converter (or the network) ended the connection: its FIN arrives as 'end', a reset as 'close'.
+    sock.on('end', () => lose(new LinkLostError(`${where}: the converter ended the connection`, 'PEER_ENDED')));
+    sock.on('close', () => lose(new LinkLostError(`${where}: connection closed`, 'PEER_ENDED')));
     return {
       stream: sock,
-      write: (b) => new Promise((res, rej) => sock.write(b, (e) => (e ? rej(e) : res()))),
+      get lost() {
+        return lost;
+      },
+      write: (b) =>
+        lost
+          ? Promise.reject(lost)
+          : new Promise((res, rej) => sock.write(b, (e) => (e ? rej(lost ?? classifyIoError(e, where)) : res()))),
       flushInput: async () => {
         while (sock.read() !== null) {
           /* discard */
         }
       },
-      close: () => new Promise((res) => { sock.end(() => res()); sock.destroy(); res(); }),
+      close: () => {
+        closing = true;
+        return new Promise((res) => { sock.end(() => res()); sock.destroy(); res(); });
+      },
     };
   }
   const sp = new SerialPort({
@@ -43,19 +70,51 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
     stopBits: bus.line.stopBits as 1 | 2,
     autoOpen: false,
   });
-  await new Promise<void>((res, rej) => sp.open((e) => (e ? rej(new Error(`cannot open ${bus.port}: ${e.message}`)) : res())));
+  const where = `${bus.name} (${bus.port})`;
+  await new Promise<void>((res, rej) => sp.open((e) => (e ? rej(toOpenError(e, where)) : res())));
+  let lost: LinkLostError | null = null;
+  let closing = false;
   sp.on('error', () => undefined);
+  // serialport closes the port itself when the device goes (USB pulled, pty hung up: a read or
+  // write fails with EIO and `disconnected`); a close we did not ask for is a lost device.
+  sp.on('close', (e?: Error) => {
+    if (closing || lost) return;
+    const c = e ? classifyIoError(e, where) : null;
+    lost = c instanceof LinkLostError ? c : new LinkLostError(`${where}: port closed${e ? ` (${e.message})` : ''}`, 'PORT_CLOSED');
+  });
   return {
     stream: sp,
-    write: (b) => new Promise((res, rej) => sp.write(b, (e) => (e ? rej(e) : sp.drain(() => res())))),
+    get lost() {
+      return lost;
+    },
+    write: (b) =>
+      lost
+        ? Promise.reject(lost)
+        : new Promise((res, rej) =>
+            sp.write(b, (e) => {
+              if (!e) return sp.drain(() => res());
+              const c = classifyIoError(e, where);
+              if (c instanceof LinkLostError) lost ??= c;
+              rej(c);
+            }),
+          ),
     flushInput: async () => {
       while (sp.read() !== null) {
         /* discard */
       }
       await new Promise<void>((res) => sp.flush(() => res()));
     },
-    close: () => new Promise((res) => (sp.isOpen ? sp.close(() => res()) : res())),
+    close: () => {
+      closing = true;
+      return new Promise((res) => (sp.isOpen ? sp.close(() => res()) : res()));
+    },
   };
+}
+
+/** Any failure to open the device means the bus is unavailable: a LinkLostError, with the OS code when there is one. */
+function toOpenError(e: Error, where: string): LinkLostError {
+  const c = classifyIoError(e, `cannot open ${where}`);
+  return c instanceof LinkLostError ? c : new LinkLostError(`cannot open ${where}: ${e.message}`, 'OPEN_FAILED');
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

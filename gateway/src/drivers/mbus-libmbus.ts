@@ -11,7 +11,7 @@ import type MbusMasterT from 'node-mbus';
 import { decodeStatus, formatSecondaryAddress, mediumLibmbusName, parseSecondaryAddress, type MbusRecord, type MbusTelegram } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { applyMbusProfile } from '../profiles/apply.js';
-import { ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 
 const PREFIX: Record<string, number> = { '': 1, m: 1e-3, my: 1e-6, '10': 10, '100': 100, k: 1e3, '10 k': 1e4, '100 k': 1e5, M: 1e6, G: 1e9 };
 
@@ -145,7 +145,14 @@ export class MbusLibmbusDriver implements BusDriver {
       b.tcp ? { host: b.tcp.host, port: b.tcp.port, timeout: b.timeoutMs, autoConnect: true } : { serialPort: b.port, serialBaudRate: b.line.baud, autoConnect: true },
     );
     const m = this.master;
-    await new Promise<void>((res, rej) => m.connect((e) => (e ? rej(e) : res())));
+    // libmbus reports no error codes, only texts: any failure to connect is the line being unavailable.
+    await new Promise<void>((res, rej) =>
+      m.connect((e) => {
+        if (!e) return res();
+        const c = classifyIoError(e, `cannot open ${b.name} (${b.port})`);
+        rej(c instanceof LinkLostError ? c : new LinkLostError(`cannot open ${b.name} (${b.port}): ${e.message}`, 'OPEN_FAILED'));
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -161,7 +168,7 @@ export class MbusLibmbusDriver implements BusDriver {
   }
 
   async read(meter: ResolvedMeter): Promise<MeterRead> {
-    if (!this.master) throw new ProtocolError(`bus ${this.bus.name} not open`);
+    if (!this.master) throw new LinkLostError(`bus ${this.bus.name} not open`, 'PORT_CLOSED');
     const m = this.master;
     const data = await new Promise<unknown>((res, rej) =>
       m.getData(this.address(meter), { pingFirst: this.bus.sndNke !== 'never' }, (e, d) => {

@@ -6,7 +6,7 @@
 import ModbusSerial from 'modbus-serial';
 import { GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, decodeRegisters, planReads, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
-import { ChecksumError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 import { sleep } from './line.js';
 
 // modbus-serial is CommonJS with `export default` in its typings: under NodeNext the class is `.default`.
@@ -23,37 +23,69 @@ export function modbusQuantity(name: string): string {
   return name in QUANTITIES || GENERIC_QUANTITY.test(name) ? name : `modbus.${name.toLowerCase().replace(/[^a-z0-9_.-]/g, '_')}`;
 }
 
-function classify(e: unknown): Error {
-  const err = e as Error & { name?: string; errno?: string; modbusCode?: number };
+/** modbus-serial's errors by their class name (its own error types), the OS's by code. */
+function classify(e: unknown, where: string): Error {
+  const err = e as Error & { name?: string; modbusCode?: number };
   const msg = String(err?.message ?? e);
-  if (err?.name === 'TransactionTimedOutError' || /timed out/i.test(msg)) return new TimeoutError(msg);
-  if (/CRC/i.test(msg)) return new ChecksumError(msg);
-  return new ProtocolError(msg);
+  if (err?.name === 'TransactionTimedOutError') return new TimeoutError(msg);
+  if (err?.name === 'PortNotOpenError') return new LinkLostError(`${where}: port not open`, 'PORT_CLOSED');
+  if (err?.name === 'CrcError' || /CRC/i.test(msg)) return new ChecksumError(msg);
+  const c = classifyIoError(e, where);
+  return c instanceof LinkLostError ? c : new ProtocolError(msg);
 }
 
 export class ModbusDriver implements BusDriver {
   private client = new ModbusRTU();
-
+  /** Set when the port or connection went away under us (its 'close' or 'error' event). */
+  private lost: LinkLostError | null = null;
+  private closing = false;
 
   constructor(readonly bus: ResolvedBus) {}
 
+  private get where(): string {
+    return `${this.bus.name} (${this.bus.port})`;
+  }
+
   async open(): Promise<void> {
+    const b = this.bus;
+    // A fresh client per open: a dead one keeps the old port's listeners and transactions.
+    this.client = new ModbusRTU();
+    this.lost = null;
+    this.closing = false;
+    const client = this.client;
+    client.on('error', (e: unknown) => {
+      const c = classify(e, this.where);
+      if (client === this.client && !this.closing && c instanceof LinkLostError) this.lost ??= c;
+    });
+    client.on('close', () => {
+      if (client === this.client && !this.closing) this.lost ??= new LinkLostError(`${this.where}: ${b.tcp ? 'the converter closed the connection' : 'port closed'}`, b.tcp ? 'PEER_ENDED' : 'PORT_CLOSED');
+    });
+    try {
+      await this.open0(client);
+    } catch (e) {
+      const c = classify(e, `cannot open ${this.where}`);
+      throw c instanceof LinkLostError ? c : new LinkLostError(`cannot open ${this.where}: ${c.message}`, 'OPEN_FAILED');
+    }
+    client.setTimeout(b.timeoutMs);
+  }
+
+  private async open0(client: InstanceType<typeof ModbusRTU>): Promise<void> {
     const b = this.bus;
     if (b.tcp) {
       // Transparent converter: raw RTU bytes over TCP (modbus-serial calls it "telnet").
-      await this.client.connectTelnet(b.tcp.host, { port: b.tcp.port });
+      await client.connectTelnet(b.tcp.host, { port: b.tcp.port });
     } else {
-      await this.client.connectRTUBuffered(b.port, {
+      await client.connectRTUBuffered(b.port, {
         baudRate: b.line.baud,
         parity: b.line.parity,
         dataBits: b.line.dataBits,
         stopBits: b.line.stopBits,
       });
     }
-    this.client.setTimeout(b.timeoutMs);
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.client.isOpen) await new Promise<void>((r) => this.client.close(() => r()));
   }
 
@@ -61,6 +93,7 @@ export class ModbusDriver implements BusDriver {
   private readonly strict = new Set<number>();
 
   async readMap(slave: number, map: RegisterMap, timeoutMs: number): Promise<Record<string, number>> {
+    if (this.lost) throw this.lost;
     this.client.setID(slave);
     this.client.setTimeout(timeoutMs);
     const out: Record<string, number> = {};
@@ -76,7 +109,7 @@ export class ModbusDriver implements BusDriver {
           this.strict.add(slave);
           return this.readMap(slave, map, timeoutMs);
         }
-        throw classify(e);
+        throw this.lost ?? classify(e, this.where);
       }
       Object.assign(out, decodeRegisters(map, { fn: block.fn, start: block.start, words: data }));
       await sleep(this.bus.interFrameMs);

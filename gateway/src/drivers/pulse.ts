@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { QUANTITIES, decodePulseResponse, encodePulseRequest, pulseResponseLength, type QualityFlag } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { openLine, type ByteLine } from './line.js';
-import { ChecksumError, ProtocolError, TimeoutError, type BusDriver, type MeterRead } from './types.js';
+import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, type BusDriver, type MeterRead } from './types.js';
 
 interface ChannelState {
   lastRaw: number;
@@ -67,7 +67,7 @@ export class PulseDriver implements BusDriver {
 
   /** One request/response exchange; returns the decoded frame. */
   async exchange(deviceId: number, timeoutMs: number) {
-    if (!this.line) throw new Error(`bus ${this.bus.name} not open`);
+    if (!this.line) throw new LinkLostError(`bus ${this.bus.name} not open`, 'PORT_CLOSED');
     const line = this.line;
     const req = encodePulseRequest(deviceId);
     const n = this.channelsOf(deviceId);

@@ -19,6 +19,51 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
+/**
+ * Why a link (serial device, TCP converter) is gone: an OS error code, or what the line itself
+ * reported — the port closed under us (`PORT_CLOSED`: USB pulled, pty hung up), the TCP peer ended
+ * the connection (`PEER_ENDED`: its FIN, the 'end'/'close' event, whatever the next write says),
+ * or the device could not be opened (`OPEN_FAILED` when the OS gave no code).
+ */
+export type LinkLossCode =
+  | 'ENOENT' | 'EIO' | 'ENXIO' | 'ENODEV' | 'EBADF' | 'EACCES' | 'EBUSY' | 'EPIPE' | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT'
+  | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ECONNABORTED' | 'PORT_CLOSED' | 'PEER_ENDED' | 'OPEN_FAILED' | 'ALL_METERS_TIMED_OUT';
+
+const OS_LINK_CODES: ReadonlySet<string> = new Set<LinkLossCode>(['ENOENT', 'EIO', 'ENXIO', 'ENODEV', 'EBADF', 'EACCES', 'EBUSY', 'EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+
+/** The line to the bus is gone: the worker closes the driver and reopens it with back-off. */
+export class LinkLostError extends Error {
+  override name = 'LinkLostError';
+  constructor(
+    message: string,
+    readonly code: LinkLossCode,
+  ) {
+    super(message);
+  }
+}
+
+/** The OS error code (`code`) of an I/O error, if it has one. */
+function osCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const c = (e as { code?: unknown }).code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/**
+ * Sorts an I/O failure by its error code, never by its message (messages differ between Node,
+ * serialport, modbus-serial and libc versions): an already typed error stays as it is; an OS code
+ * that means the device or peer is gone becomes a LinkLostError; serialport's `disconnected` flag
+ * too. Anything else is passed on unchanged (one meter's trouble, not the line's).
+ */
+export function classifyIoError(e: unknown, where: string): Error {
+  if (e instanceof LinkLostError || e instanceof TimeoutError || e instanceof ChecksumError || e instanceof CollisionError || e instanceof ProtocolError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = osCode(e);
+  if (code !== undefined && OS_LINK_CODES.has(code)) return new LinkLostError(`${where}: ${err.message}`, code as LinkLossCode);
+  if ((e as { disconnected?: unknown } | null)?.disconnected === true) return new LinkLostError(`${where}: ${err.message}`, 'PORT_CLOSED');
+  return err;
+}
+
 /** One meter's answer, before the poller adds seq, gateway time and the meter reference. */
 export interface MeterRead {
   values: ReadingValue[];

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { CONTRACT_VERSION, topics, type GatewayStatus } from '@amr/protocols';
 import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../ops/logger.js';
 
 export const SOFTWARE = 'amr-gateway/0.1.0';
 
@@ -48,21 +49,60 @@ export function buildClientOptions(cfg: GatewayConfig): IClientOptions {
   return opts;
 }
 
+/** MQTT 3.1.1 CONNACK return codes (the broker's reason for refusing us). */
+export const CONNACK_CODES: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+};
+
+export interface BrokerStatus {
+  connected: boolean;
+  /** Since when connected, or disconnected (the process start until the first CONNACK). */
+  since: number;
+  lastError: { message: string; code: string | number | null; at: number } | null;
+  /** Connections lost after having been up, and CONNACK refusals, since start. */
+  losses: number;
+  refusals: number;
+}
+
 export interface Connection {
   client: MqttClient;
+  status(): BrokerStatus;
   close(reason?: 'shutdown'): Promise<void>;
 }
 
 /** Connects (without waiting for the first CONNACK: the gateway polls and buffers meanwhile). */
-export function connect(cfg: GatewayConfig, startedAt: string, depth: () => number, onConnect: () => void): Connection {
+export function connect(cfg: GatewayConfig, startedAt: string, depth: () => number, onConnect: () => void, log?: Logger): Connection {
   const gw = cfg.gateway.id;
   const client = mqtt.connect(cfg.mqtt.url, buildClientOptions(cfg));
   const min = cfg.mqtt.reconnectMin;
   const max = cfg.mqtt.reconnectMax;
+  const st: BrokerStatus = { connected: false, since: Date.now(), lastError: null, losses: 0, refusals: 0 };
+  let attempt = 0;
+  let closing = false;
+  const url = cfg.mqtt.url;
   client.on('reconnect', () => {
+    attempt++;
+    log?.warn({ broker: url, attempt, offlineS: Math.round((Date.now() - st.since) / 1000), lastError: st.lastError?.message }, 'broker: reconnecting');
     client.options.reconnectPeriod = Math.min(max, Math.max(min, (client.options.reconnectPeriod ?? min) * 2));
   });
+  client.on('close', () => {
+    if (!st.connected) return;
+    st.connected = false;
+    st.since = Date.now();
+    if (closing) return;
+    st.losses++;
+    log?.warn({ broker: url, lastError: st.lastError?.message }, 'broker: connection lost; readings stay in the outbox until it is back');
+  });
   client.on('connect', () => {
+    const offlineMs = Date.now() - st.since;
+    if (attempt > 0 || st.losses > 0) log?.info({ broker: url, attempts: attempt, offlineS: Math.round(offlineMs / 1000) }, 'broker: reconnected');
+    st.connected = true;
+    st.since = Date.now();
+    attempt = 0;
     client.options.reconnectPeriod = min;
     client.publish(
       topics.status(gw),
@@ -72,12 +112,23 @@ export function connect(cfg: GatewayConfig, startedAt: string, depth: () => numb
     client.subscribe(topics.command(gw, '+'), { qos: 1 });
     onConnect();
   });
-  client.on('error', () => {
-    /* reported through 'close'/'offline'; an unhandled 'error' would crash the process */
+  // Also keeps an 'error' from being unhandled (which would crash the process).
+  client.on('error', (e: Error & { code?: unknown }) => {
+    const code = typeof e.code === 'number' || typeof e.code === 'string' ? e.code : null;
+    st.lastError = { message: e.message, code, at: Date.now() };
+    if (typeof code === 'number') {
+      st.refusals++;
+      log?.error(
+        { broker: url, connack: code, reason: CONNACK_CODES[code] ?? 'unknown' },
+        `broker refused the connection: CONNACK ${code} (${CONNACK_CODES[code] ?? 'unknown'})${code === 4 || code === 5 ? ': check mqtt.username and the password (file) against the head-end' : ''}; retrying`,
+      );
+    } else log?.warn({ broker: url, code, err: e.message }, 'broker: connection error');
   });
   return {
     client,
+    status: () => ({ ...st }),
     async close(reason) {
+      closing = true;
       if (reason === 'shutdown' && client.connected) {
         // Bounded: a broker that stopped answering would otherwise hold the shutdown (and systemd's
         // stop) forever waiting for this PUBACK; the status is best effort, the readings are not.

@@ -1,9 +1,42 @@
 /**
- * GET /health (JSON, 200 when the gateway runs and its outbox is not full, 503 otherwise) and
- * GET /metrics (Prometheus text). node:http is enough for two routes on a Pi.
+ * GET /health (JSON, 200 when the gateway can poll and deliver, 503 otherwise — the systemd
+ * watchdog acts on the same judgement) and GET /metrics (Prometheus text). node:http is enough for
+ * two routes on a Pi.
  */
 import http from 'node:http';
+import type { LinkStatus } from '../bus/link.js';
+import type { BrokerStatus } from '../mqtt/connection.js';
 import type { GatewayMetrics } from './metrics.js';
+
+export interface HealthInput {
+  now: number;
+  /** How long the broker may be away, or a bus reopening, before that counts. */
+  graceMs: number;
+  broker: BrokerStatus | null;
+  buses: { name: string; link: LinkStatus; meters: readonly string[]; silent: readonly string[] }[];
+  outboxLevel: 'ok' | 'near_full' | 'full';
+}
+
+/**
+ * Pure: what keeps the gateway from doing its job, one line each. It cannot deliver when the broker
+ * has been disconnected longer than the grace (or the outbox is full); it cannot poll when a bus has
+ * been reopening longer than the grace, or when every meter of a bus is silent (a line that opens
+ * but carries nothing, a cut cable). A short outage within the grace is not a failure: the outbox
+ * and the reopen back-off are made for it.
+ */
+export function judgeHealth(h: HealthInput): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+  if (h.outboxLevel === 'full') problems.push('outbox full: polls are refused until the broker takes readings');
+  if (h.broker && !h.broker.connected && h.now - h.broker.since > h.graceMs)
+    problems.push(`broker disconnected for ${secs(h.now - h.broker.since)}${h.broker.lastError ? ` (${h.broker.lastError.message})` : ''}`);
+  for (const b of h.buses) {
+    if (b.link.state === 'reopening' && h.now - b.link.since > h.graceMs)
+      problems.push(`bus ${b.name} unavailable for ${secs(h.now - b.link.since)}${b.link.lastError ? ` (${b.link.lastError.message})` : ''}`);
+    if (b.meters.length > 0 && b.meters.every((m) => b.silent.includes(m))) problems.push(`bus ${b.name}: all ${b.meters.length} meters silent`);
+  }
+  return { ok: problems.length === 0, problems };
+}
 
 export interface HealthSource {
   health(): { ok: boolean } & Record<string, unknown>;

@@ -20,10 +20,11 @@ import { connect, type Connection } from '../mqtt/connection.js';
 import { Publisher } from '../mqtt/publisher.js';
 import { attachCommands } from '../mqtt/commands.js';
 import { GatewayMetrics } from '../ops/metrics.js';
-import { startHealthServer } from '../ops/health.js';
+import { judgeHealth, startHealthServer } from '../ops/health.js';
 import { RawLog } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toPendingReading } from './reading.js';
+import { MeterStateStore, afterFailure, afterSuccess } from './meter-state.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -55,7 +56,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private healthServer: { port: number; close(): Promise<void> } | null = null;
   private rawLog: RawLog | null = null;
   private readonly startedAt = new Date().toISOString();
-  private readonly silent = new Set<string>();
+  /** Per-meter last success/failure and silence, persisted (meter_back also across a restart). */
+  private meterState: MeterStateStore | null = null;
   private readonly clockOff = new Set<string>();
   /** Serial number last seen behind each meter's address (persisted: a swap is noticed across restarts). */
   private serials: Record<string, string> = {};
@@ -88,26 +90,53 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (level === 'full') this.raise('outbox_full', 'error', `outbox full (${bytes} bytes): polls refused until the broker takes readings`, undefined, { data: { bytes } });
     });
     this.updateOutboxGauges();
+    this.meterState = new MeterStateStore(join(raw.gateway.bufferDir, 'meter-state.json'), this.cfg.meters.map((m) => m.id));
+    if (this.meterState.loadProblem) this.log.warn({ problem: this.meterState.loadProblem }, 'meter state unreadable');
+    const silentBefore = this.meterState.silent();
+    if (silentBefore.length > 0) this.log.info({ meters: silentBefore }, 'meters silent before the restart; meter_back follows when they answer');
     const serialsFile = join(raw.gateway.bufferDir, 'serials.json');
     if (existsSync(serialsFile)) this.serials = JSON.parse(readFileSync(serialsFile, 'utf8')) as Record<string, string>;
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
 
     for (const bus of this.cfg.buses) {
       const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now);
-      this.workers.set(
-        bus.name,
-        new BusWorker(bus, driver, raw.gateway.silentAfter, {
-          busError: (b, e) => this.raise('bus_error', 'error', `bus ${b}: ${e.message}`, undefined, { bus: b }),
+      const meters = this.cfg.meters.filter((m) => m.bus === bus.name);
+      const worker = new BusWorker(
+        bus,
+        driver,
+        raw.gateway.silentAfter,
+        {
+          linkLost: (b, e, ms) => this.raise('bus_error', 'warning', `bus ${b} closed: ${e.message} [${e.code}]; reopening in ${ms} ms`, undefined, { bus: b, data: { code: e.code, retryInMs: ms } }),
+          openFailed: (b, e, attempt, ms) => {
+            // The first failure is an event (a device missing at start, or gone for good); the retries are log lines.
+            if (attempt === 1) this.raise('bus_error', 'warning', `bus ${b}: cannot open: ${e.message} [${e.code}]; retrying in ${ms} ms`, undefined, { bus: b, data: { code: e.code, retryInMs: ms } });
+            else this.log.warn({ bus: b, code: e.code, attempt, retryInMs: ms }, `bus ${b}: reopen failed: ${e.message}`);
+          },
+          reopened: (b, attempts) => this.log.warn({ bus: b, attempts }, `bus ${b} reopened`),
+          recovered: (b, downMs) => this.log.info({ bus: b, downMs }, `bus ${b} recovered: meters answer again`),
           busyMs: (b, ms) => this.metrics.busBusy.inc({ bus: b }, ms / 1000),
-        }),
+        },
+        { meterIds: meters.map((m) => m.id), link: { retryMinMs: raw.gateway.reopenMin, retryMaxMs: raw.gateway.reopenMax } },
       );
+      // A meter silent before a restart gets one attempt per slot, as before it.
+      for (const m of meters) {
+        const f = this.meterState.get(m.id)?.consecutiveFailures ?? 0;
+        if (f > 0) worker.failures.set(m.id, f);
+      }
+      this.workers.set(bus.name, worker);
     }
 
-    this.conn = connect(raw, this.startedAt, () => this.outbox.depth, () => {
-      this.metrics.mqttConnected.set(1);
-      this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
-      this.publisher?.kick();
-    });
+    this.conn = connect(
+      raw,
+      this.startedAt,
+      () => this.outbox.depth,
+      () => {
+        this.metrics.mqttConnected.set(1);
+        this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
+        this.publisher?.kick();
+      },
+      this.log,
+    );
     this.conn.client.on('close', () => this.metrics.mqttConnected.set(0));
     this.publisher = new Publisher(this.conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
       onPublished: (count, ms) => {
@@ -149,9 +178,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   /**
-   * Liveness for the systemd watchdog: false only when a bus has been stuck in one job far longer
-   * than its worst case (a wedged driver), which a restart can cure. A full outbox or a broker
-   * outage is not a reason to restart: that would not help and would interrupt polling.
+   * False when a bus has been stuck in one job far longer than its worst case (a wedged driver),
+   * which a restart can cure. The watchdog (cli/watchdog.ts) pings only while this and health() hold.
    */
   alive(now = Date.now()): boolean {
     for (const w of this.workers.values()) {
@@ -161,17 +189,44 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return true;
   }
 
-  health(): { ok: boolean } & Record<string, unknown> {
+  /**
+   * What /health reports (and the systemd watchdog acts on, see cli/watchdog.ts): the broker
+   * connection, each bus's line, silent meters, the outbox; `ok` false when the gateway cannot
+   * deliver or cannot poll for longer than `health.grace` (judgeHealth).
+   */
+  health(now = Date.now()): { ok: boolean; problems: string[] } & Record<string, unknown> {
+    const silent = this.meterState?.silent() ?? [];
+    const broker = this.conn?.status() ?? null;
+    const buses = [...this.workers.values()].map((w) => {
+      const meters = this.cfg.meters.filter((m) => m.bus === w.bus.name).map((m) => m.id);
+      return { name: w.bus.name, link: w.linkStatus(), meters, silent: meters.filter((m) => silent.includes(m)), queued: w.queued };
+    });
+    const { ok, problems } = judgeHealth({ now, graceMs: this.opts.config.health?.grace ?? 2 * 60_000, broker, buses, outboxLevel: this.outbox.level });
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
-      ok: this.outbox.level !== 'full',
+      ok,
+      problems,
       gatewayId: this.opts.config.gateway.id,
-      mqttConnected: this.conn?.client.connected ?? false,
+      broker: broker && { connected: broker.connected, since: iso(broker.since), lastError: broker.lastError && { ...broker.lastError, at: iso(broker.lastError.at) }, losses: broker.losses, refusals: broker.refusals },
+      mqttConnected: broker?.connected ?? false,
+      outbox: { level: this.outbox.level, depth: this.outbox.depth, bytes: this.outbox.pendingBytes, ackedSeq: this.outbox.ackedSeq },
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.pendingBytes,
       outboxLevel: this.outbox.level,
       ackedSeq: this.outbox.ackedSeq,
-      silentMeters: [...this.silent],
-      buses: [...this.workers.values()].map((w) => ({ name: w.bus.name, queued: w.queued })),
+      silentMeters: silent.map((id) => ({ meter: id, since: this.meterState?.get(id)?.silentSince ?? null, lastSuccessAt: this.meterState?.get(id)?.lastSuccessAt ?? null })),
+      buses: buses.map((b) => ({
+        name: b.name,
+        state: b.link.state,
+        since: iso(b.link.since),
+        lastError: b.link.lastError && { ...b.link.lastError, at: iso(b.link.lastError.at) },
+        consecutiveFailures: b.link.consecutiveFailures,
+        reopenAttempts: b.link.reopenAttempts,
+        nextAttemptAt: iso(b.link.nextAttemptAt),
+        meters: b.meters.length,
+        silentMeters: b.silent.length,
+        queued: b.queued,
+      })),
       startedAt: this.startedAt,
     };
   }
@@ -219,7 +274,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'ok' });
       const [stored] = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
       this.updateOutboxGauges();
-      if (this.silent.delete(m.id)) this.raise('meter_back', 'info', `meter ${m.id} answers again`, m.id, { bus: bus.name });
+      this.noteSuccess(m, bus.name);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       this.emit('reading', stored.seq, m.id);
       this.publisher?.kick();
@@ -227,14 +282,25 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     const err = out.ok ? new Error('meter answered but no configured quantity was in its data') : out.error;
     this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'failed' });
-    const fails = worker.failures.get(m.id) ?? 0;
+    const { next, silentNow } = afterFailure(this.meterState?.get(m.id), this.isoNow(), this.opts.config.gateway.silentAfter);
+    this.meterState?.set(m.id, next, true);
+    const fails = next.consecutiveFailures;
     this.raise('poll_failed', 'warning', `poll of ${m.id} failed after ${out.attempts} attempt(s): ${err.message}`, m.id, { bus: bus.name, data: { attempts: out.attempts, consecutive: fails } });
-    if (fails >= this.opts.config.gateway.silentAfter && !this.silent.has(m.id)) {
-      this.silent.add(m.id);
-      this.raise('meter_silent', 'error', `meter ${m.id} failed ${fails} polls in a row`, m.id, { bus: bus.name });
-    }
+    if (silentNow) this.raise('meter_silent', 'error', `meter ${m.id} failed ${fails} polls in a row`, m.id, { bus: bus.name });
     this.emit('pollFailed', m.id, err);
     return out;
+  }
+
+  private isoNow(): string {
+    return new Date(this.opts.now ? this.opts.now() : Date.now()).toISOString();
+  }
+
+  private noteSuccess(m: ResolvedMeter, bus: string): void {
+    const before = this.meterState?.get(m.id);
+    const { next, back } = afterSuccess(before, this.isoNow());
+    // Written at once when the meter changes state; a routine success only within the flush interval.
+    this.meterState?.set(m.id, next, (before?.consecutiveFailures ?? 0) > 0 || before === undefined);
+    if (back) this.raise('meter_back', 'info', `meter ${m.id} answers again (silent since ${back.silentSince})`, m.id, { bus, data: { silentSince: back.silentSince, failedPolls: back.failures } });
   }
 
   private watchIdentity(m: ResolvedMeter, bus: string, serial: string | undefined, manufacturer: string | undefined, quality: string[]): void {
@@ -302,6 +368,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.publisher?.stop();
     await this.conn?.close('shutdown');
     await this.healthServer?.close();
+    this.meterState?.flush();
     this.outbox.close();
   }
 }

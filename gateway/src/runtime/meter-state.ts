@@ -1,0 +1,96 @@
+/**
+ * Per-meter poll state that must outlive a restart: when the meter last answered and last failed,
+ * its failures in a row, and since when it is silent. Kept in `bufferDir/meter-state.json` so that
+ * a meter silent before a restart (a power cut, a watchdog restart, an update) and answering after
+ * it still yields `meter_back` — the head-end clears its alarm on that event — and a meter already
+ * reported silent is not reported again.
+ *
+ * The transitions are pure functions; the store does the file: written atomically (temporary file,
+ * fsync, rename) at once when a meter changes state, and routine "answered again" times at most
+ * every `flushMs` (an SD card need not take a write per poll).
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { z } from 'zod';
+
+export const MeterHealth = z.object({
+  lastSuccessAt: z.string().nullable(),
+  lastFailedAt: z.string().nullable(),
+  consecutiveFailures: z.number().int().min(0),
+  silentSince: z.string().nullable(),
+});
+export type MeterHealth = z.infer<typeof MeterHealth>;
+
+export const MeterStateFile = z.object({ v: z.literal(1), meters: z.record(z.string(), MeterHealth) });
+export type MeterStateFile = z.infer<typeof MeterStateFile>;
+
+const EMPTY: MeterHealth = { lastSuccessAt: null, lastFailedAt: null, consecutiveFailures: 0, silentSince: null };
+
+/** A meter answered at `at`. `back`: it was silent (maybe before a restart) — raise meter_back. */
+export function afterSuccess(s: MeterHealth | undefined, at: string): { next: MeterHealth; back: { silentSince: string; failures: number } | null } {
+  const prev = s ?? EMPTY;
+  const back = prev.silentSince !== null ? { silentSince: prev.silentSince, failures: prev.consecutiveFailures } : null;
+  return { next: { lastSuccessAt: at, lastFailedAt: prev.lastFailedAt, consecutiveFailures: 0, silentSince: null }, back };
+}
+
+/** A poll failed at `at`. `silentNow`: this failure made it silent (the `silentAfter`-th in a row) — raise meter_silent. */
+export function afterFailure(s: MeterHealth | undefined, at: string, silentAfter: number): { next: MeterHealth; silentNow: boolean } {
+  const prev = s ?? EMPTY;
+  const consecutiveFailures = prev.consecutiveFailures + 1;
+  const silentNow = prev.silentSince === null && consecutiveFailures >= silentAfter;
+  return { next: { ...prev, lastFailedAt: at, consecutiveFailures, silentSince: silentNow ? at : prev.silentSince }, silentNow };
+}
+
+export class MeterStateStore {
+  private meters: Record<string, MeterHealth> = {};
+  private timer: NodeJS.Timeout | null = null;
+  /** Why the file could not be read (it is then started afresh); for the caller to log. */
+  readonly loadProblem: string | null = null;
+
+  constructor(
+    private readonly file: string,
+    /** Meters in the config: state of meters no longer configured is dropped. */
+    meterIds: readonly string[],
+    private readonly flushMs = 30_000,
+  ) {
+    if (existsSync(file)) {
+      try {
+        const parsed = MeterStateFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+        for (const id of meterIds) if (parsed.meters[id]) this.meters[id] = parsed.meters[id];
+      } catch (e) {
+        // A damaged file costs only the meter_back of meters silent before the restart; never the start.
+        this.loadProblem = `${file}: ${(e as Error).message.slice(0, 200)}; starting with no per-meter state`;
+      }
+    }
+  }
+
+  get(id: string): MeterHealth | undefined {
+    return this.meters[id];
+  }
+
+  silent(): string[] {
+    return Object.entries(this.meters)
+      .filter(([, s]) => s.silentSince !== null)
+      .map(([id]) => id);
+  }
+
+  /** `now`: the change matters after a restart (failures, silence) — written at once; else within flushMs. */
+  set(id: string, s: MeterHealth, now: boolean): void {
+    this.meters[id] = s;
+    if (now) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushMs).unref();
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify({ v: 1, meters: this.meters } satisfies MeterStateFile));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+  }
+}
