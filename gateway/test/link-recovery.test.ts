@@ -171,6 +171,22 @@ describe('a bus device vanishes and returns on the same path or port', () => {
   });
 });
 
+describe('M-Bus through libmbus', () => {
+  it('a TCP converter that restarts on the same port', async () => {
+    const water = (volumeM3: number) => () => waterMeterRecords({ time: new Date('2026-03-15T10:30:00Z'), volumeM3, flowM3h: 0, errorFlags: 0, history: [] });
+    const sim = await startMbusSegment({
+      transport: { kind: 'tcp', port: 0 },
+      timing: { pacing: false },
+      slaves: [{ primaryAddress: 3, id: '30000003', manufacturer: 'ZRI', version: 1, medium: 0x16, records: water(3) }],
+    });
+    try {
+      await vanishAndReturn('gw-link-libmbus', sim, { protocol: 'mbus', driver: 'libmbus', sndNke: 'never', port: portOf(sim.endpoint), timeout: '300ms' }, [{ id: 'w3', primary: 3 }]);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe('the same rule when the line stays open but carries nothing', () => {
   it('every pulse counter of the bus timing out closes and reopens the line; they answer again', async () => {
     const devices = [

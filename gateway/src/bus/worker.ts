@@ -103,7 +103,10 @@ export class BusWorker {
 
   private async ensureOpen(): Promise<void> {
     if (this.link.isOpen) return;
-    if (!this.link.mayOpen()) throw this.link.waitingError();
+    if (!this.link.mayOpen()) {
+      this.link.refused();
+      throw this.link.waitingError();
+    }
     try {
       await bounded(this.driver.open(), OPEN_BOUND_MS, `opening ${this.bus.port} took over ${OPEN_BOUND_MS} ms`);
     } catch (e) {
@@ -181,7 +184,6 @@ export class BusWorker {
       } catch (e) {
         // The line itself is down (and reopens on its own schedule): do not hammer it.
         lastErr = e as Error;
-        this.link.refused();
         return this.failed(meter, lastErr, attempts, startedAt, t0);
       }
       attempts++;
