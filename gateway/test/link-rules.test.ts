@@ -14,6 +14,8 @@ import { MeterStateStore, afterFailure, afterSuccess } from '../src/runtime/mete
 import { startWatchdog } from '../src/cli/watchdog.js';
 import { connect } from '../src/mqtt/connection.js';
 import { validateConfig } from '../src/index.js';
+import { reopenCap } from '../src/runtime/gateway.js';
+import type { ResolvedMeter } from '../src/config/resolve.js';
 import { startBroker } from './helpers/broker.js';
 
 const sysErr = (code: string, message = 'whatever the platform says') => Object.assign(new Error(message), { code });
@@ -84,6 +86,16 @@ describe('LinkSupervisor', () => {
     const s = new LinkSupervisor([]);
     s.opened();
     for (let i = 0; i < 5; i++) expect(s.failed('x', new TimeoutError('t'))).toBeNull();
+  });
+});
+
+describe('reopenCap', () => {
+  const m = (interval: number) => ({ interval }) as ResolvedMeter;
+  it('keeps the back-off under half the shortest poll interval of the bus, never under reopenMin', () => {
+    expect(reopenCap(500, 30_000, [m(900_000), m(3_600_000)])).toBe(30_000); // 15 min polls: the configured 30 s
+    expect(reopenCap(500, 30_000, [m(900_000), m(10_000)])).toBe(5_000); // a 10 s meter: 5 s
+    expect(reopenCap(500, 30_000, [m(600)])).toBe(500); // half of 600 ms is below reopenMin
+    expect(reopenCap(500, 30_000, [])).toBe(30_000); // a bus without meters
   });
 });
 

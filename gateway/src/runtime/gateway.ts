@@ -116,7 +116,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
           recovered: (b, downMs) => this.log.info({ bus: b, downMs }, `bus ${b} recovered: meters answer again`),
           busyMs: (b, ms) => this.metrics.busBusy.inc({ bus: b }, ms / 1000),
         },
-        { meterIds: meters.map((m) => m.id), link: { retryMinMs: raw.gateway.reopenMin, retryMaxMs: raw.gateway.reopenMax } },
+        { meterIds: meters.map((m) => m.id), link: { retryMinMs: raw.gateway.reopenMin, retryMaxMs: reopenCap(raw.gateway.reopenMin, raw.gateway.reopenMax, meters) } },
       );
       // A meter silent before a restart gets one attempt per slot, as before it.
       for (const m of meters) {
@@ -371,6 +371,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.meterState?.flush();
     this.outbox.close();
   }
+}
+
+/**
+ * The reopen back-off of a bus never exceeds half its shortest poll interval: a device that returns
+ * is then reopened before the meters' next-but-one poll, so every meter answers within two intervals
+ * (a bus polled every 10 s with the 30 s default would otherwise miss three).
+ */
+export function reopenCap(min: number, max: number, meters: readonly ResolvedMeter[]): number {
+  const shortest = Math.min(...meters.map((m) => m.interval));
+  return Number.isFinite(shortest) ? Math.max(min, Math.min(max, Math.floor(shortest / 2))) : max;
 }
 
 /** Config as returned by get_config: secrets replaced. */
