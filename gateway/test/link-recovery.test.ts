@@ -222,6 +222,27 @@ describe('the same rule when the line stays open but carries nothing', () => {
   });
 });
 
+describe('a device missing when the gateway starts (wrong cable, adapter not yet plugged in)', () => {
+  it('reports the bus unavailable with the OS error code, and reads the meter once the device appears', async () => {
+    const link = join(dir, 'ttyLATE');
+    const t = await startGateway('gw-link-late', { protocol: 'pulse', port: link }, [{ id: 'l1', device: 5, channel: 0, channels: 1, weight: 1, quantity: 'volume_m3' }]);
+    let sim: Awaited<ReturnType<typeof startPulseBus>> | null = null;
+    try {
+      await until(async () => (await t.health()).status === 503, '/health 503 with the device missing');
+      const h = await t.health();
+      expect(h.body.buses[0]).toMatchObject({ state: 'reopening', lastError: { code: 'ENOENT' } });
+      expect(h.body.problems.join('; ')).toMatch(/bus b unavailable for \d+ s \(cannot open b/);
+      expect(t.events.filter((e) => e.kind === 'bus_error')).toHaveLength(1); // the retries are log lines, not events
+      sim = await startPulseBus({ transport: { kind: 'pty', link }, timing: { pacing: false }, devices: [{ deviceId: 5, read: () => [9] }] });
+      await until(() => t.readings.some((r) => r.meter === 'l1'), 'the first reading once the device is there');
+      await until(async () => (await t.health()).status === 200, '/health 200');
+    } finally {
+      await t.gw.stop();
+      await sim?.close();
+    }
+  });
+});
+
 describe('meter_back across a gateway restart', () => {
   it('a meter silent before the restart that answers after it yields meter_back, once', async () => {
     const dev = { deviceId: 3, read: () => [42], faults: { silent: true } };

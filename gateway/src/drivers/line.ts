@@ -3,6 +3,7 @@
  * (`tcp://host:port`). Drivers write a request and collect the answer; `flushInput` drops stale
  * bytes (a late answer to a timed-out request must not be taken for the next meter's).
  */
+import { constants, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
@@ -71,7 +72,8 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
     autoOpen: false,
   });
   const where = `${bus.name} (${bus.port})`;
-  await new Promise<void>((res, rej) => sp.open((e) => (e ? rej(toOpenError(e, where)) : res())));
+  const opened = await new Promise<Error | null>((res) => sp.open((e) => res(e ?? null)));
+  if (opened) throw toOpenError(await withOsCode(opened, bus.port), where);
   let lost: LinkLostError | null = null;
   let closing = false;
   sp.on('error', () => undefined);
@@ -109,6 +111,22 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
       return new Promise((res) => (sp.isOpen ? sp.close(() => res()) : res()));
     },
   };
+}
+
+/**
+ * serialport's open errors carry only a text ("No such file or directory, cannot open …"): ask the
+ * OS once more, without serialport, for the code (ENOENT, EACCES, ENXIO, EIO…) of opening the path.
+ */
+async function withOsCode(e: Error, path: string): Promise<Error> {
+  if (typeof (e as { code?: unknown }).code === 'string') return e;
+  try {
+    const fh = await fsp.open(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    await fh.close();
+    return e;
+  } catch (os) {
+    const code = (os as { code?: unknown }).code;
+    return typeof code === 'string' ? Object.assign(new Error(e.message), { code }) : e;
+  }
 }
 
 /** Any failure to open the device means the bus is unavailable: a LinkLostError, with the OS code when there is one. */
