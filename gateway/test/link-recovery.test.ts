@@ -104,6 +104,9 @@ async function vanishAndReturn(id: string, device: Pluggable, bus: Record<string
     await until(async () => (await t.health()).status === 200, '/health to be 200 again');
     const up = await t.health();
     expect(up.body.buses[0]).toMatchObject({ state: 'open', consecutiveFailures: 0 });
+    const metrics = await (await fetch(`http://127.0.0.1:${t.gw.healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/amr_gateway_bus_losses_total\{bus="b",code="[A-Z_]+"\} [1-9]/);
+    expect(metrics).toMatch(/amr_gateway_bus_up\{bus="b"\} 1\b/);
 
     const WARN = 40;
     const INFO = 30;

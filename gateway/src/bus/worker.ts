@@ -30,6 +30,8 @@ export interface WorkerHooks {
   linkLost?(bus: string, err: LinkLostError, retryInMs: number): void;
   /** An open failed (first open or a reopen); the next is in `retryInMs`. */
   openFailed?(bus: string, err: LinkLostError, attempt: number, retryInMs: number): void;
+  /** The line was opened (at first use, or again). */
+  opened?(bus: string): void;
   /** The line was opened again after a loss. */
   reopened?(bus: string, attempts: number): void;
   /** The first meter answered after a loss. */
@@ -119,6 +121,7 @@ export class BusWorker {
       throw err;
     }
     const { reopened, attempts } = this.link.opened();
+    this.hooks.opened?.(this.bus.name);
     if (reopened) this.hooks.reopened?.(this.bus.name, attempts);
   }
 

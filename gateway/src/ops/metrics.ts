@@ -15,6 +15,8 @@ export class GatewayMetrics {
   readonly outboxLevel = new Gauge({ name: 'amr_gateway_outbox_near_full', help: '0 ok, 1 near full, 2 full', registers: [this.registry] });
   readonly published = new Counter({ name: 'amr_gateway_readings_published_total', help: 'Readings acknowledged by the broker', registers: [this.registry] });
   readonly publishLatency = new Histogram({ name: 'amr_gateway_publish_latency_seconds', help: 'PUBLISH to PUBACK of one readings batch', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
+  readonly busUp = new Gauge({ name: 'amr_gateway_bus_up', help: '1 while the bus line is open, 0 while it is lost and being reopened', labelNames: ['bus'], registers: [this.registry] });
+  readonly busLosses = new Counter({ name: 'amr_gateway_bus_losses_total', help: 'Bus lines lost (device gone, converter restarted, every meter timing out), by code', labelNames: ['bus', 'code'], registers: [this.registry] });
   readonly mqttConnected = new Gauge({ name: 'amr_gateway_mqtt_connected', help: '1 when connected to the broker', registers: [this.registry] });
   readonly events = new Counter({ name: 'amr_gateway_events_total', help: 'Events raised by kind', labelNames: ['kind'], registers: [this.registry] });
 

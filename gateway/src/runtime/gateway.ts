@@ -106,12 +106,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         driver,
         raw.gateway.silentAfter,
         {
-          linkLost: (b, e, ms) => this.raise('bus_error', 'warning', `bus ${b} closed: ${e.message} [${e.code}]; reopening in ${ms} ms`, undefined, { bus: b, data: { code: e.code, retryInMs: ms } }),
+          linkLost: (b, e, ms) => {
+            this.metrics.busUp.set({ bus: b }, 0);
+            this.metrics.busLosses.inc({ bus: b, code: e.code });
+            this.raise('bus_error', 'warning', `bus ${b} closed: ${e.message} [${e.code}]; reopening in ${ms} ms`, undefined, { bus: b, data: { code: e.code, retryInMs: ms } });
+          },
           openFailed: (b, e, attempt, ms) => {
+            this.metrics.busUp.set({ bus: b }, 0);
             // The first failure is an event (a device missing at start, or gone for good); the retries are log lines.
             if (attempt === 1) this.raise('bus_error', 'warning', `bus ${b}: cannot open: ${e.message} [${e.code}]; retrying in ${ms} ms`, undefined, { bus: b, data: { code: e.code, retryInMs: ms } });
             else this.log.warn({ bus: b, code: e.code, attempt, retryInMs: ms }, `bus ${b}: reopen failed: ${e.message}`);
           },
+          opened: (b) => this.metrics.busUp.set({ bus: b }, 1),
           reopened: (b, attempts) => this.log.warn({ bus: b, attempts }, `bus ${b} reopened`),
           recovered: (b, downMs) => this.log.info({ bus: b, downMs }, `bus ${b} recovered: meters answer again`),
           busyMs: (b, ms) => this.metrics.busBusy.inc({ bus: b }, ms / 1000),
