@@ -11,7 +11,7 @@ import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoEr
 import { LinkSupervisor, type LinkStatus } from '../src/bus/link.js';
 import { judgeHealth, type HealthInput } from '../src/ops/health.js';
 import { MeterStateStore, afterFailure, afterSuccess } from '../src/runtime/meter-state.js';
-import { startWatchdog } from '../src/cli/watchdog.js';
+import { healthRestarts, restartHoldMs, startWatchdog } from '../src/cli/watchdog.js';
 import { connect } from '../src/mqtt/connection.js';
 import { validateConfig } from '../src/index.js';
 import { reopenCap } from '../src/runtime/gateway.js';
@@ -182,29 +182,64 @@ describe('per-meter state', () => {
 });
 
 describe('systemd watchdog', () => {
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!cond()) throw new Error(`timed out waiting for ${what}`);
+  };
+  const env = { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '60000000' };
+
   it('pings while healthy, withholds the ping while /health would be 503, and says why once', async () => {
     const sent: string[] = [];
-    const changes: [boolean, string[]][] = [];
+    const said: string[][] = [];
+    let resumed = 0;
     let h = { ok: true, problems: [] as string[] };
-    const stop = startWatchdog(() => h, { env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '60000000' }, notify: (m) => sent.push(m), onChange: (ok, p) => changes.push([ok, p]), periodMs: 10 });
-    const until = async (cond: () => boolean, what: string) => {
-      for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-      if (!cond()) throw new Error(`timed out waiting for ${what}`);
-    };
+    const stop = startWatchdog(() => h, { env, notify: (m) => sent.push(m), onWithhold: (p) => said.push(p), onResume: () => resumed++, periodMs: 10 });
     try {
       await until(() => sent.filter((m) => m === 'WATCHDOG=1').length >= 2, 'two pings while healthy');
       expect(sent[0]).toBe('READY=1');
       h = { ok: false, problems: ['bus m1 unavailable for 130 s'] };
-      await until(() => changes.length === 1, 'the change to unhealthy');
+      await until(() => said.length === 1, 'the pings withheld');
       const pings = sent.length;
       await new Promise((r) => setTimeout(r, 60)); // several periods
       expect(sent.length).toBe(pings);
-      expect(changes).toEqual([[false, ['bus m1 unavailable for 130 s']]]);
+      expect(said).toEqual([['bus m1 unavailable for 130 s']]);
       h = { ok: true, problems: [] };
       await until(() => sent.length > pings, 'pings resuming');
-      expect(changes[1]).toEqual([true, []]);
+      expect(resumed).toBe(1);
     } finally {
       stop();
+    }
+  });
+
+  it('after restarts for health in a row, keeps pinging through the hold (a dead meter must not restart the gateway every minute)', async () => {
+    let now = 0;
+    const sent: string[] = [];
+    const said: string[][] = [];
+    const stop = startWatchdog(() => ({ ok: false, problems: ['bus p1: all 1 meters silent'] }), { env, notify: (m) => sent.push(m), onWithhold: (p) => said.push(p), periodMs: 10, holdMs: restartHoldMs(2), now: () => now });
+    try {
+      await until(() => sent.filter((m) => m === 'WATCHDOG=1').length >= 3, 'pings during the hold');
+      expect(said).toEqual([]);
+      now = 120_000; // the hold after two restarts: 2 min
+      await until(() => said.length === 1, 'the pings withheld after the hold');
+    } finally {
+      stop();
+    }
+    expect([0, 1, 2, 3, 7, 8, 50].map(restartHoldMs)).toEqual([0, 60_000, 120_000, 240_000, 3_600_000, 3_600_000, 3_600_000]);
+  });
+
+  it('counts restarts for health in a file, and a damaged file counts as none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amr-wd-'));
+    try {
+      const f = join(dir, 'watchdog.json');
+      expect(healthRestarts.read(f)).toBe(0);
+      healthRestarts.write(f, 3);
+      expect(healthRestarts.read(f)).toBe(3);
+      writeFileSync(f, '{"restarts":-4}');
+      expect(healthRestarts.read(f)).toBe(0);
+      writeFileSync(f, 'not json');
+      expect(healthRestarts.read(f)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

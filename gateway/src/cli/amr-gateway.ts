@@ -7,6 +7,7 @@
  *   amr-gateway replay FILE                          feed a raw telegram log back through the decoders
  */
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, resolveConfig } from '../config/index.js';
 import { createDriver } from '../drivers/factory.js';
@@ -14,7 +15,7 @@ import { Gateway } from '../runtime/gateway.js';
 import { createLogger } from '../ops/logger.js';
 import { adhocBus, adhocMeter, type AdhocOptions } from './adhoc.js';
 import { replayLog } from './replay.js';
-import { startWatchdog } from './watchdog.js';
+import { healthRestarts, restartHoldMs, startWatchdog } from './watchdog.js';
 
 const USAGE = `usage:
   amr-gateway check  --config FILE
@@ -106,16 +107,30 @@ async function cmdRun(file: string): Promise<void> {
   }
   if (rolledBack) gw.raise('config_rolled_back', 'error', `new config failed to start, previous restored: ${rolledBack}`);
   else if (existsSync(pending)) rmSync(pending, { force: true });
+  const wdFile = join(gw.cfg.raw.gateway.bufferDir, 'watchdog.json');
+  const restarts = healthRestarts.read(wdFile);
   const stopWd = startWatchdog(
     () => {
       const h = gw.health();
       return gw.alive() ? h : { ok: false, problems: [...h.problems, 'a bus is wedged in one transaction'] };
     },
     {
-      onChange: (ok, problems) =>
-        ok ? logger.info('healthy again: watchdog pings resume') : logger.error({ problems }, 'unhealthy: watchdog pings withheld, systemd will restart the gateway'),
+      holdMs: restartHoldMs(restarts),
+      onWithhold: (problems) => {
+        healthRestarts.write(wdFile, restarts + 1);
+        logger.error({ problems, restartsInARow: restarts + 1 }, 'unhealthy: watchdog pings withheld, systemd will restart the gateway');
+      },
+      onResume: () => {
+        healthRestarts.write(wdFile, 0);
+        logger.info('healthy again: watchdog pings resume');
+      },
     },
   );
+  // Healthy for a while after a restart for health: the restart helped, start the count again.
+  if (restarts > 0)
+    setTimeout(() => {
+      if (gw.health().ok) healthRestarts.write(wdFile, 0);
+    }, 10 * 60_000).unref();
   let stopping = false;
   const shutdown = (sig: string) => {
     if (stopping) return;
