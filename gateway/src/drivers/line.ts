@@ -4,7 +4,6 @@
  * bytes (a late answer to a timed-out request must not be taken for the next meter's).
  */
 import net from 'node:net';
-import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
 import type { ResolvedBus } from '../config/resolve.js';
 
@@ -35,6 +34,8 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
       close: () => new Promise((res) => { sock.end(() => res()); sock.destroy(); res(); }),
     };
   }
+  // Loaded for a serial line only: a gateway on serial-over-TCP converters never needs it.
+  const { SerialPort } = await import('serialport');
   const sp = new SerialPort({
     path: bus.port,
     baudRate: bus.line.baud,
