@@ -419,7 +419,7 @@ export class Journal {
     }
     this.onStep('renamed');
     // From here the copy is on disk and complete: the old segments are redundant whatever happens.
-    const old = [...this.segSizes.keys()].filter((s) => s < seg);
+    const old = [...this.segSizes.keys()].filter((s) => s < seg).sort((a, b) => a - b);
     try {
       this.openActive(seg);
     } catch (e) {
