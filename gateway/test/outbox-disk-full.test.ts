@@ -3,6 +3,7 @@
 // then polls are refused; the file never keeps half a record; when the filler is deleted the held
 // readings are journaled in order with the next seqs, the ack is written, and a restart agrees.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox, scanRecords, segmentFiles, type PendingReading, type StorageFault } from '../src/outbox/index.js';
@@ -92,5 +93,29 @@ describe.skipIf(!disk.ok)('outbox on a full disk (256 KiB tmpfs)', () => {
     expect(again.open()).toMatchObject({ pending: 21, ackedSeq: stored, nextSeq: stored + 22, corruptRecords: 0, tornTailBytes: 0 });
     expect(again.peek(1)[0].seq).toBe(stored + 1);
     again.close();
+  });
+
+  it('starts on a read-only disk (EROFS) without throwing, holds readings, and opens the journal when it is writable again', async () => {
+    const dir = join(root, 'never-created');
+    execFileSync('mount', ['-o', 'remount,ro', root]);
+    const o = new Outbox({ dir, maxBytes: 1024 * 1024, nearFull: 0.8, memoryReadings: 5, retryMs: 50 });
+    const changes: (StorageFault | null)[] = [];
+    o.on('storage', (f) => changes.push(f));
+    try {
+      expect(o.open()).toMatchObject({ pending: 0 });
+      expect(o.storageFault).toMatchObject({ op: 'open', code: 'EROFS' });
+      expect(o.append([reading(1), reading(2)])).toEqual([]);
+      expect(o.peek(10)).toEqual([]);
+      expect(o.held).toBe(2);
+      o.append([1, 2, 3].map((i) => reading(i + 2)));
+      expect(o.refusal('normal')).toBe('outbox_memory_full');
+    } finally {
+      execFileSync('mount', ['-o', 'remount,rw', root]);
+    }
+    const until = Date.now() + 10_000;
+    while (changes.length < 2 && Date.now() < until) await sleep(20);
+    expect(changes).toEqual([expect.objectContaining({ code: 'EROFS' }), null]);
+    expect(o.peek(10).map((r) => [r.seq, r.values[0].value])).toEqual([[1, 1001], [2, 1002], [3, 1003], [4, 1004], [5, 1005]]);
+    expect(o.close()).toBe(0);
   });
 });

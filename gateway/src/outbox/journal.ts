@@ -120,7 +120,25 @@ export class Journal {
    * active segment (disk full) leaves the journal readable, and `append` tries again.
    */
   open(): JournalOpenReport {
-    mkdirSync(this.dir, { recursive: true });
+    this.close();
+    // From scratch, so an open that failed half-way (disk error) can simply be tried again.
+    this.entries = [];
+    this.ackedSeq = this.durableAckSeq = 0;
+    this.nextSeq = 1;
+    this.segSizes.clear();
+    this.segMaxSeq.clear();
+    this.pendingBytesV = 0;
+    this.corruptRecords = 0;
+    this.opened = false;
+    if (!existsSync(this.dir)) {
+      // Plain mkdir first: the recursive one reports a read-only or full disk as ENOENT.
+      try {
+        mkdirSync(this.dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        mkdirSync(this.dir, { recursive: true });
+      }
+    }
     const ackFile = join(this.dir, 'ack.json');
     if (existsSync(ackFile)) {
       const text = readFileSync(ackFile, 'utf8');
@@ -450,6 +468,9 @@ export class Journal {
     if (this.activeFd < 0) this.openActive(this.activeSeg);
   }
 
+  get isOpen(): boolean {
+    return this.opened;
+  }
   get pending(): number {
     return this.entries.length;
   }

@@ -58,6 +58,9 @@ export interface OutboxEvents {
   storageError: [op: StorageOp, code: string];
 }
 
+/** errno codes of a disk that is full or failing (as opposed to a configuration mistake). */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ENOMEM', 'EFBIG']);
+
 /** Readings journaled per write when held readings are flushed. */
 const FLUSH_CHUNK = 500;
 
@@ -78,9 +81,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.retryMs = opts.retryMs ?? 5000;
   }
 
-  /** Reads the journal; throws only when it cannot be read at all (the message names the file). */
+  /**
+   * Reads the journal. A disk error (full, I/O) does not stop the gateway: the outbox starts with a
+   * storage fault, holds readings in memory and opens the journal when the disk lets it. Anything
+   * else (a damaged ack.json, no permission) throws with a message naming the file.
+   */
   open(): JournalOpenReport {
-    const r = this.journal.open();
+    let r: JournalOpenReport;
+    try {
+      r = this.journal.open();
+    } catch (e) {
+      if (!DISK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      this.storageFailed('open', e);
+      return { pending: 0, ackedSeq: 0, nextSeq: 0, tornTailBytes: 0, corruptRecords: 0, leftovers: 0 };
+    }
     try {
       this.journal.ensureWritable();
       this.journal.compact();
@@ -117,6 +131,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   private flushHeld(): MeterReading[] {
     const out: MeterReading[] = [];
+    if (!this.journal.isOpen) return out; // opening it is the retry's job
     while (this.heldV.length > 0) {
       const chunk = this.heldV.slice(0, FLUSH_CHUNK);
       const built: MeterReading[] = [];
@@ -165,6 +180,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   retry(): void {
     if (!this.faultV) return;
     try {
+      if (!this.journal.isOpen) {
+        this.journal.open();
+        this.updateLevel();
+      }
       this.journal.ensureWritable();
     } catch (e) {
       this.storageFailed('open', e);
@@ -260,7 +279,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Stops retrying; a last attempt to journal held readings. Returns how many stay unstored (lost). */
   close(): number {
     this.stopRetry();
-    if (this.heldV.length > 0) this.flushHeld();
+    if (this.faultV && this.journal.isOpen) {
+      if (this.heldV.length > 0) this.flushHeld();
+      try {
+        this.journal.persistAck();
+      } catch {
+        /* not written: those readings are sent again after the restart (at-least-once) */
+      }
+    }
     this.stopRetry();
     this.journal.close();
     return this.heldV.length;
