@@ -65,6 +65,11 @@ describe.skipIf(!disk.ok)('outbox on a full disk (256 KiB tmpfs)', () => {
     expect(o.peek(10)).toEqual([]); // nothing is sent twice by this process
     expect(JSON.parse(readFileSync(join(dir, 'ack.json'), 'utf8'))).toEqual({ ackedSeq: 2 });
     expect(existsSync(join(dir, 'ack.json.tmp'))).toBe(false);
+    // what a crash now would restart with: seqs 3..stored again (at-least-once; the head-end drops them)
+    const crashed = new Outbox({ dir, maxBytes: 1024 * 1024, nearFull: 0.8 });
+    expect(crashed.open()).toMatchObject({ pending: stored - 2, ackedSeq: 2, nextSeq: stored + 1 });
+    expect(crashed.storageFault).toBeNull();
+    crashed.close();
 
     // Polls go on into memory up to the bound (20), then are refused with a reason.
     while (o.accepts('normal')) o.append([reading(n++)]);
