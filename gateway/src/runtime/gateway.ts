@@ -266,7 +266,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
           writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
           renameSync(`${file}.tmp`, file);
         } catch (e) {
-          // Disk full: the serial is kept in memory and written with the next change.
+          // Disk full: polling must go on. The serial is kept in memory and written with the next swap seen;
+          // a restart before that forgets it, so a swap in between goes unnoticed once.
           this.log.warn({ err: (e as Error).message }, 'serials.json not written');
         }
       }
