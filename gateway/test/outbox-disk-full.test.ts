@@ -2,15 +2,13 @@
 // disk refuses throw nothing; refused readings wait in memory in arrival order up to the bound,
 // then polls are refused; the file never keeps half a record; when the filler is deleted the held
 // readings are journaled in order with the next seqs, the ack is written, and a restart agrees.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox, scanRecords, segmentFiles, type PendingReading, type StorageFault } from '../src/outbox/index.js';
-import { fillDisk, mountTmpfs } from './helpers/tmpfs.js';
+import { fillDisk, mountTmpfs, type Tmpfs } from './helpers/tmpfs.js';
 
-const disk = mountTmpfs('outbox-full');
-if (!disk.ok) console.warn(`outbox disk-full tests skipped: ${disk.why}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function reading(i: number): PendingReading {
@@ -22,11 +20,22 @@ function reading(i: number): PendingReading {
   };
 }
 
-describe.skipIf(!disk.ok)('outbox on a full disk (256 KiB tmpfs)', () => {
-  const root = disk.ok ? disk.path : '';
-  beforeAll(() => mkdirSync(join(root, 'outbox')));
+describe('outbox on a full disk (256 KiB tmpfs)', () => {
+  // Mounted in beforeAll, not at load: hooks run only when a test of the file runs, so they pair up.
+  let disk: Tmpfs = { ok: false, why: 'not mounted yet' };
+  let root = '';
+  beforeAll(() => {
+    disk = mountTmpfs('outbox-full');
+    if (disk.ok) {
+      root = disk.path;
+      mkdirSync(join(root, 'outbox'));
+    } else console.warn(`outbox disk-full tests skipped: ${disk.why}`);
+  });
   afterAll(() => {
     if (disk.ok) disk.unmount();
+  });
+  beforeEach((ctx) => {
+    if (!disk.ok) ctx.skip();
   });
 
   it('holds refused readings in memory, refuses polls beyond the bound, and journals them in order when space returns', async () => {
