@@ -1,5 +1,6 @@
 /**
- * GET /health (JSON, 200 when the gateway runs and its outbox is not full, 503 otherwise) and
+ * GET /health (JSON, 200 when the gateway runs and its outbox is not full and its disk takes writes,
+ * 503 otherwise, `outboxProblem` saying why) and
  * GET /metrics (Prometheus text). node:http is enough for two routes on a Pi.
  */
 import http from 'node:http';

@@ -66,7 +66,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     super();
     this.cfg = resolveConfig(opts.config);
     const g = opts.config.gateway;
-    this.outbox = new Outbox({ dir: join(g.bufferDir, 'outbox'), maxBytes: g.outboxMaxBytes, nearFull: g.outboxNearFull });
+    this.outbox = new Outbox({ dir: join(g.bufferDir, 'outbox'), maxBytes: g.outboxMaxBytes, nearFull: g.outboxNearFull, memoryReadings: g.outboxMemoryReadings, retryMs: g.outboxRetry });
   }
 
   get log(): Logger {
@@ -87,6 +87,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (level === 'near_full') this.raise('outbox_near_full', 'warning', `outbox at ${bytes} bytes of ${raw.gateway.outboxMaxBytes}: low-priority polls paused`, undefined, { data: { bytes } });
       if (level === 'full') this.raise('outbox_full', 'error', `outbox full (${bytes} bytes): polls refused until the broker takes readings`, undefined, { data: { bytes } });
     });
+    // The disk under the outbox refusing writes is "outbox full" too: polls go on into memory.
+    this.outbox.on('storage', (fault, held) => {
+      this.metrics.outboxStorageFailed.set(fault ? 1 : 0);
+      if (fault) this.raise('outbox_full', 'error', `outbox cannot write (${fault.code} on ${fault.op}): readings held in memory, up to ${raw.gateway.outboxMemoryReadings}, until the disk takes writes again`, undefined, { data: { cause: 'storage', op: fault.op, code: fault.code, held } });
+      else {
+        this.log.info({ depth: this.outbox.depth }, 'outbox storage writable again; held readings journaled');
+        this.publisher?.kick();
+      }
+      this.updateOutboxGauges();
+    });
+    this.outbox.on('storageError', (op, code) => this.metrics.outboxStorageErrors.inc({ op, code }));
+    this.outbox.on('appended', () => this.publisher?.kick());
     this.updateOutboxGauges();
     const serialsFile = join(raw.gateway.bufferDir, 'serials.json');
     if (existsSync(serialsFile)) this.serials = JSON.parse(readFileSync(serialsFile, 'utf8')) as Record<string, string>;
@@ -141,7 +153,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
     if (this.opts.scheduler !== false) {
       this.scheduler = new Scheduler(this.cfg.meters, {
-        due: (m) => void this.poll(m),
+        due: (m) => void this.poll(m).catch((e: Error) => this.log.error({ meter: m.id, err: e.message }, 'poll failed unexpectedly')),
         missed: (m, n) => this.countMissed(m, 'slot_skipped', n),
       });
       this.scheduler.start();
@@ -163,12 +175,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   health(): { ok: boolean } & Record<string, unknown> {
     return {
-      ok: this.outbox.level !== 'full',
+      ok: this.outbox.problem === null,
       gatewayId: this.opts.config.gateway.id,
       mqttConnected: this.conn?.client.connected ?? false,
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.pendingBytes,
       outboxLevel: this.outbox.level,
+      outboxProblem: this.outbox.problem,
+      outboxHeld: this.outbox.held,
       ackedSeq: this.outbox.ackedSeq,
       silentMeters: [...this.silent],
       buses: [...this.workers.values()].map((w) => ({ name: w.bus.name, queued: w.queued })),
@@ -179,6 +193,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private updateOutboxGauges(): void {
     this.metrics.outboxDepth.set(this.outbox.depth);
     this.metrics.outboxBytes.set(this.outbox.pendingBytes);
+    this.metrics.outboxHeld.set(this.outbox.held);
   }
 
   private countMissed(m: ResolvedMeter, reason: string, n = 1): void {
@@ -200,8 +215,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** One poll of one meter through its bus worker; stores the reading before publishing. */
   async poll(m: ResolvedMeter): Promise<PollOutcome | null> {
     if (this.stopping) return null;
-    if (!this.outbox.accepts(m.priority)) {
-      this.countMissed(m, `outbox_${this.outbox.level}`);
+    const refused = this.outbox.refusal(m.priority);
+    if (refused) {
+      this.countMissed(m, refused);
       return null;
     }
     const worker = this.workers.get(m.bus)!;
@@ -217,11 +233,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.metrics.pollDuration.observe({ bus: bus.name }, out.durationMs / 1000);
     if (out.ok && out.read.values.length > 0) {
       this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'ok' });
-      const [stored] = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
+      // Empty when the disk refused it (held in memory); may include held readings journaled now.
+      const stored = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
       this.updateOutboxGauges();
       if (this.silent.delete(m.id)) this.raise('meter_back', 'info', `meter ${m.id} answers again`, m.id, { bus: bus.name });
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
-      this.emit('reading', stored.seq, m.id);
+      for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
       this.publisher?.kick();
       return out;
     }
@@ -245,8 +262,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         if (before !== undefined) this.raise('meter_swapped', 'warning', `meter ${m.id}: ${before} replaced by ${id} behind address ${m.address}`, m.id, { bus, data: { before, after: id } });
         this.serials[m.id] = id;
         const file = join(this.opts.config.gateway.bufferDir, 'serials.json');
-        writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
-        renameSync(`${file}.tmp`, file);
+        try {
+          writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
+          renameSync(`${file}.tmp`, file);
+        } catch (e) {
+          // Disk full: polling must go on. The serial is kept in memory and written with the next swap seen;
+          // a restart before that forgets it, so a swap in between goes unnoticed once.
+          this.log.warn({ err: (e as Error).message }, 'serials.json not written');
+        }
       }
     }
     if (quality.includes('clock_far_off')) {
@@ -302,7 +325,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.publisher?.stop();
     await this.conn?.close('shutdown');
     await this.healthServer?.close();
-    this.outbox.close();
+    const lost = this.outbox.close();
+    if (lost > 0) this.log.error({ readings: lost }, 'outbox: readings held in memory could not be written before stopping (disk still refusing)');
   }
 }
 
