@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CONTRACT_VERSION, CommandReply, parsePayload, parseTopic, topics, type CommandRequest } from '@amr/protocols';
+import { CONTRACT_VERSION, CommandReply, MAX_PAYLOAD_BYTES, parsePayload, parseTopic, topics, type CommandRequest } from '@amr/protocols';
 import type { Database } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
-import { HttpError } from '../http/errors.js';
+import { badRequest, HttpError } from '../http/errors.js';
 import type { CommandChannel } from './channel.js';
 import { insertCommand, markTimedOut, recordReply, type CommandRecord } from './store.js';
 
@@ -56,6 +56,9 @@ export function createCommandService(o: { db: Database; channel: CommandChannel 
       if (!channel) throw new HttpError(503, 'unavailable', 'this head-end has no MQTT broker to send commands through');
       const timeoutMs = c.timeoutMs ?? o.timeoutMs;
       const commandId = randomUUID();
+      // The contract's limit: a gateway refuses a larger request unread (checked before anything is stored).
+      const size = Buffer.byteLength(JSON.stringify({ v: CONTRACT_VERSION, id: commandId, args: c.args, expiresAt: new Date().toISOString() }));
+      if (size > MAX_PAYLOAD_BYTES) throw badRequest(`args: the command would be ${size} bytes on the wire, above the contract's ${MAX_PAYLOAD_BYTES}`, [{ path: 'body.args', message: 'too large' }]);
       const kept = redactArgs(c.name, c.args);
       const row = await o.db.tx(async (q) => {
         const created = await insertCommand(q, { commandId, gatewayId: c.gatewayId, name: c.name, args: kept, actor: c.actor, timeoutMs });
