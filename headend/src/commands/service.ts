@@ -20,6 +20,8 @@ export interface CommandSender {
 }
 
 export interface CommandService extends CommandSender {
+  /** Resolves once the reply subscription is in place (on an external broker, start-up does not wait for it). */
+  readonly ready: Promise<void>;
   /** For the channel: stores one reply message. */
   handleReply(topic: string, payload: Buffer): Promise<void>;
   close(): void;
@@ -50,6 +52,7 @@ export function createCommandService(o: { db: Database; channel: CommandChannel 
   const timers = new Set<NodeJS.Timeout>();
   return {
     timeoutMs: o.timeoutMs,
+    ready: o.channel?.ready ?? Promise.resolve(),
 
     async send(c) {
       const channel = o.channel;
