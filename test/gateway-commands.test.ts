@@ -174,6 +174,13 @@ describe('commands from the head-end to a gateway', () => {
     expect(c.error).toMatch(/buses\[0\]\.baud: expected a positive integer/);
     expect(readFileSync(configFile, 'utf8')).toBe(before);
 
+    // Valid, but it would make the gateway someone else on the broker.
+    const other = parse(before) as { gateway: { id: string } };
+    other.gateway.id = GW_B;
+    const renamed = await command('set_config', { config: other });
+    expect(renamed).toMatchObject({ status: 'error', error: expect.stringMatching(/^gateway\.id cannot be changed remotely/) });
+    expect(readFileSync(configFile, 'utf8')).toBe(before);
+
     const noConfig = await call<{ message: string }>(tokens.engA, 'POST', `/gateways/${GW}/commands`, { name: 'set_config', args: { conf: {} } });
     expect(noConfig.status).toBe(400);
     expect(noConfig.body.message).toMatch(/args\.config: .*; args: unknown key\(s\) conf|args: unknown key\(s\) conf.*args\.config/);
