@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRACT_VERSION, topics, type GatewayEvent } from '@amr/protocols';
+import { isDeepStrictEqual } from 'node:util';
+import { CONTRACT_VERSION, topics, type GatewayEvent, type SetConfigResult } from '@amr/protocols';
 import { stringify } from 'yaml';
 import type { GatewayConfig } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedMeter } from '../config/resolve.js';
@@ -18,7 +19,7 @@ import { Scheduler } from '../bus/scheduler.js';
 import { createDriver } from '../drivers/factory.js';
 import { connect, type Connection } from '../mqtt/connection.js';
 import { Publisher } from '../mqtt/publisher.js';
-import { attachCommands } from '../mqtt/commands.js';
+import { CommandOutcome, CommandService } from '../mqtt/commands.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { startHealthServer } from '../ops/health.js';
 import { RawLog } from '../ops/rawlog.js';
@@ -36,6 +37,12 @@ export interface GatewayOptions {
   /** Time source for readings' gatewayTime and the meter-clock check (ms since epoch); default the wall clock. A simulated
    *  clock here lets a demo or test replay a month of polls in minutes with readings in simulated time. */
   now?: () => number;
+  /**
+   * `set_config` with other broker settings: how long the gateway waits for the broker to accept the
+   * new connection before it goes back to the previous config (ms; default 20 s, under the head-end's
+   * 30 s wait for the reply so the reply can say which way it went).
+   */
+  configConfirmMs?: number;
 }
 
 export interface GatewayEvents {
@@ -52,6 +59,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private scheduler: Scheduler | null = null;
   private conn: Connection | null = null;
   private publisher: Publisher | null = null;
+  private commands: CommandService | null = null;
+  /** One set_config at a time: two overlapping ones would each roll back to a config the other replaced. */
+  private configChange: Promise<unknown> = Promise.resolve();
   private healthServer: { port: number; close(): Promise<void> } | null = null;
   private rawLog: RawLog | null = null;
   private readonly startedAt = new Date().toISOString();
@@ -115,36 +125,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       );
     }
 
-    this.conn = connect(raw, this.startedAt, () => this.outbox.depth, () => {
-      this.metrics.mqttConnected.set(1);
-      this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
-      this.publisher?.kick();
-    });
-    this.conn.client.on('close', () => this.metrics.mqttConnected.set(0));
-    this.publisher = new Publisher(this.conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
-      onPublished: (count, ms) => {
-        this.metrics.published.inc(count);
-        this.metrics.publishLatency.observe(ms / 1000);
-        this.updateOutboxGauges();
-      },
-      onError: (e) => this.log.warn({ err: e.message }, 'publish interrupted; will resume on reconnect'),
-    });
-    attachCommands(
-      this.conn.client,
-      raw.gateway.id,
-      {
-        poll_now: async (args) => this.pollNow(typeof args.meter === 'string' ? args.meter : undefined),
+    this.commands = new CommandService({
+      gatewayId: raw.gateway.id,
+      handlers: {
+        poll_now: async (a) => this.pollNow(a.meter ?? a.meters),
         get_config: async () => redact(this.opts.config),
-        set_config: async (args) => this.setConfig(args.config),
-        scan_bus: async (args) =>
-          this.scanBus(typeof args.bus === 'string' ? args.bus : '', (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary', typeof args.from === 'number' ? args.from : undefined, typeof args.to === 'number' ? args.to : undefined),
+        set_config: async (a) => this.setConfig(a.config),
+        scan: async (a) => this.scanBus(a.bus, a.mode ?? 'primary', a.from, a.to),
+        scan_bus: async (a) => this.scanBus(a.bus, a.mode ?? 'primary', a.from, a.to),
         restart: async () => {
+          // After the reply is on its way: under systemd the process exits and Restart=always starts it again.
           setTimeout(() => this.opts.onRestartRequested?.('remote restart command'), 200);
           return { restarting: true };
         },
       },
-      (e) => this.log.warn({ err: e.message }, 'command failed'),
-    );
+      onError: (e) => this.log.warn({ err: e.message }, 'command failed'),
+    });
+    this.openMqtt(raw);
 
     if (raw.health) {
       this.healthServer = await startHealthServer(raw.health.host, raw.health.port, this, this.metrics);
@@ -188,6 +185,61 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       buses: [...this.workers.values()].map((w) => ({ name: w.bus.name, queued: w.queued })),
       startedAt: this.startedAt,
     };
+  }
+
+  /** MQTT session, publisher and command replies on `raw.mqtt` (at start, and when set_config changes the broker settings). */
+  private openMqtt(raw: GatewayConfig): void {
+    const conn = connect(raw, this.startedAt, () => this.outbox.depth, () => {
+      this.metrics.mqttConnected.set(1);
+      this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
+      this.publisher?.kick();
+    });
+    this.conn = conn;
+    conn.client.on('close', () => {
+      if (this.conn === conn) this.metrics.mqttConnected.set(0);
+    });
+    this.publisher = new Publisher(conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
+      onPublished: (count, ms) => {
+        this.metrics.published.inc(count);
+        this.metrics.publishLatency.observe(ms / 1000);
+        this.updateOutboxGauges();
+      },
+      onError: (e) => this.log.warn({ err: e.message }, 'publish interrupted; will resume on reconnect'),
+    });
+    this.commands?.attach(conn.client);
+  }
+
+  /**
+   * Replaces the MQTT session with one on `raw.mqtt` and waits up to `withinMs` for the broker to
+   * accept it. The outbox keeps what the old session had not delivered (the publisher resumes from it).
+   */
+  private async reconnect(raw: GatewayConfig, withinMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    this.publisher?.stop();
+    await this.publisher?.idle(2000);
+    await this.conn?.close();
+    this.conn = null;
+    try {
+      this.openMqtt(raw);
+    } catch (e) {
+      // e.g. a passwordFile or TLS file that cannot be read
+      return { ok: false, reason: (e as Error).message };
+    }
+    const client = this.conn!.client;
+    if (client.connected) return { ok: true };
+    let lastError = '';
+    return new Promise((resolve) => {
+      const onError = (e: Error) => (lastError = e.message);
+      const done = (r: { ok: true } | { ok: false; reason: string }) => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        resolve(r);
+      };
+      const onConnect = () => done({ ok: true });
+      const timer = setTimeout(() => done({ ok: false, reason: `no broker connection within ${withinMs} ms with the new config${lastError ? `: ${lastError}` : ''}` }), withinMs);
+      client.on('connect', onConnect);
+      client.on('error', onError);
+    });
   }
 
   private updateOutboxGauges(): void {
@@ -278,9 +330,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     } else this.clockOff.delete(m.id);
   }
 
-  async pollNow(meterId?: string): Promise<unknown> {
-    const meters = meterId ? this.cfg.meters.filter((m) => m.id === meterId) : this.cfg.meters;
-    if (meterId && meters.length === 0) throw new Error(`no meter "${meterId}"`);
+  /** Polls every meter, one (`meterId`) or several; an unknown meter id fails the whole command, naming it and the known ones. */
+  async pollNow(meterId?: string | string[]): Promise<unknown> {
+    const wanted = meterId === undefined ? null : [meterId].flat();
+    const unknown = wanted?.filter((id) => !this.cfg.meters.some((m) => m.id === id)) ?? [];
+    if (unknown.length > 0) {
+      const known = this.cfg.meters.map((m) => m.id);
+      throw new Error(`no meter ${unknown.map((id) => `"${id}"`).join(', ')}; configured: ${known.slice(0, 50).join(', ')}${known.length > 50 ? ' …' : ''}`);
+    }
+    const meters = wanted ? this.cfg.meters.filter((m) => wanted.includes(m.id)) : this.cfg.meters;
     const outs = await Promise.all(meters.map((m) => this.poll(m)));
     return meters.map((m, i) => {
       const o = outs[i];
@@ -300,21 +358,55 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   /**
-   * Validates a new config, writes it atomically next to the old one (old kept as .prev) and asks
-   * for a restart; the CLI starts with the new file and rolls back to .prev if it fails to start.
+   * Validates a new config (as `amr-gateway check` does), then applies it:
+   *  - other broker settings (URL, credentials, TLS …): the MQTT session is replaced at once, and if the
+   *    broker has not accepted the new one within `configConfirmMs`, the previous config is restored
+   *    (its session reconnected), a `config_rolled_back` event says so, and the reply is ok:false with
+   *    `rolledBack: true`. A wrong password sent remotely must not cut the gateway off for good.
+   *  - then the file is written atomically (the old one kept as .prev) and `config_applied` raised;
+   *  - buses, meters and the rest take effect when the service restarts, which it asks for at once;
+   *    the CLI starts with the new file and falls back to .prev if that start fails (`.pending`).
    */
-  async setConfig(input: unknown): Promise<unknown> {
-    if (!this.opts.configFile) throw new Error('set_config needs the gateway to run from a config file');
+  async setConfig(input: Record<string, unknown>): Promise<SetConfigResult | CommandOutcome> {
+    const run = this.configChange.then(() => this.changeConfig(input));
+    this.configChange = run.catch(() => undefined);
+    return run;
+  }
+
+  private async changeConfig(input: Record<string, unknown>): Promise<SetConfigResult | CommandOutcome> {
+    if (!this.opts.configFile) throw new Error('set_config needs the gateway to run from a config file (amr-gateway run --config FILE)');
+    input = unredact(input, this.opts.config);
     const cfg = validateConfig(input, 'set_config');
-    if (cfg.gateway.id !== this.opts.config.gateway.id) throw new Error('gateway.id cannot be changed remotely');
+    const resolved = resolveConfig(cfg); // the checks `amr-gateway check` makes beyond the schema
+    const prev = this.opts.config;
+    if (cfg.gateway.id !== prev.gateway.id) throw new Error(`gateway.id cannot be changed remotely (it is "${prev.gateway.id}"; the head-end and the broker know the gateway by it)`);
+    const counts = { meters: resolved.meters.length, buses: resolved.buses.length };
+    if (!isDeepStrictEqual(cfg.mqtt, prev.mqtt)) {
+      const bound = this.opts.configConfirmMs ?? 20_000;
+      const tried = await this.reconnect(cfg, bound);
+      if (!tried.ok) {
+        const back = await this.reconnect(prev, bound);
+        const reason = tried.reason;
+        this.raise('config_rolled_back', 'error', `new config rolled back, previous restored: ${reason}`, undefined, {
+          data: { reason, reconnected: back.ok },
+        });
+        const result: SetConfigResult = { applied: false, rolledBack: true, reason, ...counts };
+        return new CommandOutcome(false, result, `new config rolled back: ${reason}`);
+      }
+    }
+    const rest = (c: GatewayConfig) => ({ ...c, mqtt: null });
+    const restarting = !isDeepStrictEqual(rest(cfg), rest(prev));
     const file = this.opts.configFile;
     writeFileSync(`${file}.new`, stringify(input));
     if (existsSync(file)) writeFileSync(`${file}.prev`, readFileSync(file));
     renameSync(`${file}.new`, file);
-    writeFileSync(`${file}.pending`, new Date().toISOString());
-    this.raise('config_applied', 'info', 'new config accepted; restarting to apply it');
-    setTimeout(() => this.opts.onRestartRequested?.('config changed'), 200);
-    return { accepted: true, meters: cfg.meters.length, buses: cfg.buses.length };
+    if (restarting) writeFileSync(`${file}.pending`, new Date().toISOString());
+    this.opts.config = cfg;
+    this.raise('config_applied', 'info', restarting ? 'new config accepted; restarting to apply buses and meters' : 'new config applied', undefined, {
+      data: { restarting },
+    });
+    if (restarting) setTimeout(() => this.opts.onRestartRequested?.('config changed'), 200);
+    return { applied: true, rolledBack: false, restarting, ...counts };
   }
 
   async stop(): Promise<void> {
@@ -330,9 +422,37 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 }
 
-/** Config as returned by get_config: secrets replaced. */
-export function redact(cfg: GatewayConfig): unknown {
+/** What get_config shows instead of a secret; set_config reads it back as "keep the current one". */
+export const REDACTED = '***';
+
+/** Config as returned by get_config: secrets replaced (the MQTT password, and one written into the broker URL). */
+export function redact(cfg: GatewayConfig): GatewayConfig {
   const c = structuredClone(cfg);
-  if (c.mqtt.password !== undefined) c.mqtt.password = '***';
+  if (c.mqtt.password !== undefined) c.mqtt.password = REDACTED;
+  c.mqtt.url = redactUrl(c.mqtt.url);
   return c;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = REDACTED;
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A config edited from get_config's answer carries the redaction marker where the secrets were:
+ * they mean "unchanged", not a new password of three asterisks.
+ */
+export function unredact(input: Record<string, unknown>, current: GatewayConfig): Record<string, unknown> {
+  const mqtt = input.mqtt;
+  if (typeof mqtt !== 'object' || mqtt === null || Array.isArray(mqtt)) return input;
+  const m = { ...(mqtt as Record<string, unknown>) };
+  if (m.password === REDACTED && current.mqtt.password !== undefined) m.password = current.mqtt.password;
+  if (typeof m.url === 'string' && m.url !== current.mqtt.url && m.url === redactUrl(current.mqtt.url)) m.url = current.mqtt.url;
+  return { ...input, mqtt: m };
 }
