@@ -106,7 +106,7 @@ describe('judgeHealth', () => {
     graceMs: 120_000,
     broker: { connected: true, since: 0, lastError: null, losses: 0, refusals: 0 },
     buses: [{ name: 'm1', link: link(), meters: ['a', 'b'], silent: [] }],
-    outboxLevel: 'ok',
+    outboxProblem: null,
     ...over,
   });
 
@@ -128,12 +128,12 @@ describe('judgeHealth', () => {
         { name: 'p1', link: link(), meters: ['x', 'y'], silent: ['y', 'x'] },
         { name: 'empty', link: link(), meters: [], silent: [] },
       ],
-      outboxLevel: 'full',
+      outboxProblem: 'outbox full: 4000 bytes of unacknowledged readings (limit 4000); polls refused until the broker takes readings',
     });
     expect(judgeHealth(h)).toEqual({
       ok: false,
       problems: [
-        'outbox full: polls are refused until the broker takes readings',
+        'outbox full: 4000 bytes of unacknowledged readings (limit 4000); polls refused until the broker takes readings',
         'broker disconnected for 121 s (Connection refused: Not authorized)',
         'bus m1 unavailable for 130 s (cannot open m1 (/dev/ttyUSB0): ENOENT)',
         'bus p1: all 2 meters silent',

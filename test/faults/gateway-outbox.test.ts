@@ -1,10 +1,12 @@
 // Issue 8, the gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
 // built gateway CLI starts on it; (2) its outbox reaches the size limit while the head-end is away
-// (the "disk near full" case: `outboxMaxBytes` is the gateway's own bound on its disk use). Both run
-// against a real head-end (in process: the process restart that matters here is the gateway's).
+// (the "disk near full" case: `outboxMaxBytes` is the gateway's own bound on its disk use); (3) the
+// disk under the outbox fills up for real (a 256 KiB tmpfs that a filler file fills) while the
+// gateway polls and delivers. All run against a real head-end (in process: the process restart that
+// matters here is the gateway's); (1) and (3) share one in-memory head-end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -13,6 +15,7 @@ import type { GatewayEvent } from '@amr/protocols';
 import { Gateway, appendRawForTest, encodeRecord, validateConfig } from '@amr/gateway';
 import { loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { registerGateway } from '../../headend/test/ingest/fixtures.js';
+import { fillDisk, mountTmpfs } from '../../gateway/test/helpers/tmpfs.js';
 import { build, countsOf, everySecond, freePort, gatewayBin, killAll, meterBus, prepareDataDir, range, seedOutbox, startEnergyMeters, tempDir, until } from './harness.js';
 
 const SEEDED = 40;
@@ -22,6 +25,20 @@ describe('gateway outbox faults', () => {
   const children: ChildProcess[] = [];
   const headends: Headend[] = [];
   let sim: ModbusBus;
+  let shared: Headend | null = null;
+  /** One in-memory head-end for the tests that need no restart of it (started on first use). */
+  const memoryHeadend = async (): Promise<Headend> => {
+    if (!shared) {
+      shared = await startHeadend({
+        config: loadConfig({ DATA_DIR: 'memory://', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
+        logger: pino({ level: 'silent' }),
+        api: false,
+        jobs: false,
+      });
+      headends.push(shared);
+    }
+    return shared;
+  };
   beforeAll(async () => {
     build();
     sim = await startEnergyMeters(2, 500, 1);
@@ -34,13 +51,7 @@ describe('gateway outbox faults', () => {
   });
 
   it('a torn last record: the CLI truncates it, delivers every whole record once, and continues the seqs', async () => {
-    const he = await startHeadend({
-      config: loadConfig({ DATA_DIR: 'memory://', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
-      logger: pino({ level: 'silent' }),
-      api: false,
-      jobs: false,
-    });
-    headends.push(he);
+    const he = await memoryHeadend();
     const gatewayId = `gw-torn-${process.pid}`;
     const fx = await registerGateway(he.db, gatewayId, 2);
 
@@ -166,4 +177,82 @@ describe('gateway outbox faults', () => {
       await gw.stop().catch(() => undefined);
     }
   }, 60_000);
+
+  it('the disk fills up: polls go on into memory, outbox_full raised and stored, /health 503; space returns → everything delivered once', async (ctx) => {
+    // Mounted here, not at load: a file whose tests are all filtered out runs no afterAll to unmount.
+    const disk = mountTmpfs('gw-disk-full');
+    if (!disk.ok) {
+      console.warn(`gateway disk-full test skipped: ${disk.why}`);
+      ctx.skip();
+      return;
+    }
+    ctx.onTestFinished(() => disk.unmount());
+    const root = disk.path;
+    const he = await memoryHeadend();
+    const gatewayId = `gw-disk-${process.pid}`;
+    const fx = await registerGateway(he.db, gatewayId, 2);
+    const gw = new Gateway({
+      config: validateConfig({
+        gateway: { id: gatewayId, bufferDir: join(root, 'buf'), outboxMemoryReadings: 6, outboxRetry: '100ms' },
+        mqtt: { url: `mqtt://127.0.0.1:${he.mqttPort}`, username: gatewayId, password: fx.password, batchSize: 4, reconnectMin: '200ms', reconnectMax: '1s' },
+        health: { host: '127.0.0.1', port: 0 },
+        buses: [meterBus(sim)],
+        meters: everySecond(2),
+      }),
+      logger: pino({ level: 'silent' }),
+    });
+    const events: GatewayEvent[] = [];
+    gw.on('event', (e) => events.push(e));
+    await gw.start();
+    try {
+      const base = `http://127.0.0.1:${gw.healthPort}`;
+      const metrics = async () => (await fetch(`${base}/metrics`)).text();
+      await until(() => gw.outbox.ackedSeq >= 4, 'the first readings delivered');
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+
+      // 1. Another program fills the disk.
+      const filler = join(root, 'filler');
+      expect(fillDisk(filler)).toBeGreaterThan(100_000);
+      await until(() => gw.outbox.storageFault !== null, 'the outbox noticing the full disk');
+      expect(gw.outbox.storageFault?.code).toBe('ENOSPC');
+      await until(() => events.some((e) => e.kind === 'outbox_full'), 'the outbox_full event');
+      expect(events.find((e) => e.kind === 'outbox_full')).toMatchObject({ severity: 'error', data: { cause: 'storage', code: 'ENOSPC' } });
+      const h = await fetch(`${base}/health`);
+      expect(h.status).toBe(503);
+      const body = (await h.json()) as { ok: boolean; outboxProblem: string; outboxHeld: number };
+      expect(body.ok).toBe(false);
+      expect(body.outboxProblem).toMatch(/ENOSPC/);
+
+      // 2. Polls go on into memory, up to 6 readings; then they are refused and counted.
+      await until(() => gw.outbox.held >= 6, 'six readings held in memory');
+      await until(async () => /amr_gateway_missed_polls_total\{meter="el-\d",reason="outbox_memory_full"\} [1-9]/.test(await metrics()), 'a poll refused with reason outbox_memory_full');
+      const m = await metrics();
+      expect(m).toMatch(/amr_gateway_outbox_storage_failed 1\b/);
+      expect(m).toMatch(/amr_gateway_outbox_held [6-9]\b/); // 6, plus a poll that was already running
+      expect(m).toMatch(/amr_gateway_outbox_storage_errors_total\{op="append",code="ENOSPC"\} [1-9]/);
+      await until(async () => (await he.db.query('SELECT 1 FROM gateway_events WHERE gateway_id = $1 AND kind = $2', [gatewayId, 'outbox_full'])).rows.length > 0, 'outbox_full stored at the head-end');
+
+      // 3. Space returns: held readings journaled and delivered, health back, polling resumes.
+      rmSync(filler);
+      await until(() => gw.outbox.storageFault === null && gw.outbox.held === 0, 'the outbox writing again');
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      const afterRecovery = gw.outbox.nextSeq - 1;
+      await until(() => gw.outbox.ackedSeq >= afterRecovery + 2, 'held readings and fresh polls delivered');
+      await gw.stop();
+
+      const last = gw.outbox.nextSeq - 1;
+      expect(gw.outbox.ackedSeq).toBe(last);
+      // every reading was published exactly once: no resend within the process
+      expect(await gw.metrics.published.get().then((v) => v.values[0]?.value)).toBe(last);
+      await he.ingest.drain();
+      const c = await countsOf(he.db, gatewayId);
+      expect(c.duplicates).toBe(0);
+      expect(c.logged).toEqual(range(1, last));
+      expect(c.seqs).toEqual(range(1, last));
+      expect(c.deadLetters + c.quarantined).toBe(0);
+      expect(events.filter((e) => e.kind === 'outbox_full')).toHaveLength(1);
+    } finally {
+      await gw.stop().catch(() => undefined);
+    }
+  }, 90_000);
 });

@@ -151,6 +151,10 @@ export const GatewayConfig = z
       outboxMaxBytes: Size.default(64 * 1024 * 1024),
       /** Fraction of outboxMaxBytes at which the near-full alarm fires and low-priority polls stop. */
       outboxNearFull: z.number().gt(0).lt(1).default(0.8),
+      /** Readings kept in memory while the outbox's disk refuses writes (full, failing); beyond, polls are refused. */
+      outboxMemoryReadings: PosInt.default(10_000),
+      /** How often a refusing outbox disk is tried again (appends try it on every poll too). */
+      outboxRetry: Duration.default(5000),
       /** Meter clock further off than this → clock_far_off flag. */
       clockTolerance: Duration.default(5 * 60_000),
       /** Consecutive failed polls after which a meter is reported silent. */

@@ -5,7 +5,6 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import net from 'node:net';
-import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
 import type { ResolvedBus } from '../config/resolve.js';
 import { LinkLostError, classifyIoError } from './types.js';
@@ -63,6 +62,8 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
       },
     };
   }
+  // Loaded for a serial line only: a gateway on serial-over-TCP converters never needs it.
+  const { SerialPort } = await import('serialport');
   const sp = new SerialPort({
     path: bus.port,
     baudRate: bus.line.baud,

@@ -3,14 +3,19 @@
  * @amr/protocols (planReads + decodeRegisters), so gateway and simulator read the same map.
  * `tcp://host:port` means RTU framing through a transparent serial-over-TCP converter.
  */
-import ModbusSerial from 'modbus-serial';
+import { createRequire } from 'node:module';
+import type ModbusSerial from 'modbus-serial';
 import { GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, decodeRegisters, planReads, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 import { sleep } from './line.js';
 
-// modbus-serial is CommonJS with `export default` in its typings: under NodeNext the class is `.default`.
-const ModbusRTU = ModbusSerial.default;
+// Loaded when a Modbus bus is opened, not with the gateway: it pulls in serialport and more (about
+// 18 MiB resident), which a gateway with only M-Bus meters should not carry on a Pi. It is CommonJS
+// with `export default` in its typings: under NodeNext the class is `.default`, plain require gives it.
+type ModbusRTUClass = typeof ModbusSerial.default;
+let modbusRtu: ModbusRTUClass | undefined;
+const ModbusRTU = (): ModbusRTUClass => (modbusRtu ??= createRequire(import.meta.url)('modbus-serial') as ModbusRTUClass);
 
 export function registerMap(id: string): RegisterMap {
   const m = REGISTER_MAPS[id];
@@ -35,7 +40,7 @@ function classify(e: unknown, where: string): Error {
 }
 
 export class ModbusDriver implements BusDriver {
-  private client = new ModbusRTU();
+  private client = new (ModbusRTU())();
   /** Set when the port or connection went away under us (its 'close' or 'error' event). */
   private lost: LinkLostError | null = null;
   private closing = false;
@@ -49,7 +54,7 @@ export class ModbusDriver implements BusDriver {
   async open(): Promise<void> {
     const b = this.bus;
     // A fresh client per open: a dead one keeps the old port's listeners and transactions.
-    this.client = new ModbusRTU();
+    this.client = new (ModbusRTU())();
     this.lost = null;
     this.closing = false;
     const client = this.client;
@@ -69,7 +74,7 @@ export class ModbusDriver implements BusDriver {
     client.setTimeout(b.timeoutMs);
   }
 
-  private async open0(client: InstanceType<typeof ModbusRTU>): Promise<void> {
+  private async open0(client: InstanceType<ModbusRTUClass>): Promise<void> {
     const b = this.bus;
     if (b.tcp) {
       // Transparent converter: raw RTU bytes over TCP (modbus-serial calls it "telnet").

@@ -62,6 +62,7 @@ export class Publisher {
   private async drain(): Promise<void> {
     while (!this.stopped && this.client.connected && this.outbox.depth > 0) {
       const pending = this.outbox.peek(this.batchSize);
+      if (pending.length === 0) return; // the disk cannot be read now; the outbox kicks again when it can
       const { payload, count } = buildBatch(this.gatewayId, pending);
       const lastSeq = pending[count - 1].seq;
       const t0 = performance.now();

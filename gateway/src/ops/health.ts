@@ -14,12 +14,13 @@ export interface HealthInput {
   graceMs: number;
   broker: BrokerStatus | null;
   buses: { name: string; link: LinkStatus; meters: readonly string[]; silent: readonly string[] }[];
-  outboxLevel: 'ok' | 'near_full' | 'full';
+  /** The outbox's own account of why it cannot take readings (full, disk refusing writes), or null. */
+  outboxProblem: string | null;
 }
 
 /**
  * Pure: what keeps the gateway from doing its job, one line each. It cannot deliver when the broker
- * has been disconnected longer than the grace (or the outbox is full); it cannot poll when a bus has
+ * has been disconnected longer than the grace (or the outbox is full or its disk refuses writes); it cannot poll when a bus has
  * been reopening longer than the grace, or when every meter of a bus is silent (a line that opens
  * but carries nothing, a cut cable). A short outage within the grace is not a failure: the outbox
  * and the reopen back-off are made for it.
@@ -27,7 +28,7 @@ export interface HealthInput {
 export function judgeHealth(h: HealthInput): { ok: boolean; problems: string[] } {
   const problems: string[] = [];
   const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
-  if (h.outboxLevel === 'full') problems.push('outbox full: polls are refused until the broker takes readings');
+  if (h.outboxProblem) problems.push(h.outboxProblem);
   if (h.broker && !h.broker.connected && h.now - h.broker.since > h.graceMs)
     problems.push(`broker disconnected for ${secs(h.now - h.broker.since)}${h.broker.lastError ? ` (${h.broker.lastError.message})` : ''}`);
   for (const b of h.buses) {

@@ -13,6 +13,9 @@ export class GatewayMetrics {
   readonly outboxDepth = new Gauge({ name: 'amr_gateway_outbox_depth', help: 'Readings stored and not yet acknowledged by the broker', registers: [this.registry] });
   readonly outboxBytes = new Gauge({ name: 'amr_gateway_outbox_bytes', help: 'Bytes of unacknowledged readings', registers: [this.registry] });
   readonly outboxLevel = new Gauge({ name: 'amr_gateway_outbox_near_full', help: '0 ok, 1 near full, 2 full', registers: [this.registry] });
+  readonly outboxHeld = new Gauge({ name: 'amr_gateway_outbox_held', help: 'Readings held in memory because the outbox disk refuses writes', registers: [this.registry] });
+  readonly outboxStorageFailed = new Gauge({ name: 'amr_gateway_outbox_storage_failed', help: '1 while the outbox disk refuses writes (full, quota, I/O error)', registers: [this.registry] });
+  readonly outboxStorageErrors = new Counter({ name: 'amr_gateway_outbox_storage_errors_total', help: 'Failed outbox disk operations by operation and errno code', labelNames: ['op', 'code'], registers: [this.registry] });
   readonly published = new Counter({ name: 'amr_gateway_readings_published_total', help: 'Readings acknowledged by the broker', registers: [this.registry] });
   readonly publishLatency = new Histogram({ name: 'amr_gateway_publish_latency_seconds', help: 'PUBLISH to PUBACK of one readings batch', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
   readonly busUp = new Gauge({ name: 'amr_gateway_bus_up', help: '1 while the bus line is open, 0 while it is lost and being reopened', labelNames: ['bus'], registers: [this.registry] });

@@ -27,10 +27,17 @@ export class RawLog {
     this.file = join(dir, 'telegrams.jsonl');
   }
 
+  /** Lines not written because the disk refused them (full): diagnostics must never stop polling. */
+  dropped = 0;
+
   write(line: RawLogLine): void {
     const text = `${JSON.stringify(line)}\n`;
-    if (existsSync(this.file) && statSync(this.file).size + text.length > this.maxBytes) this.rotate();
-    appendFileSync(this.file, text);
+    try {
+      if (existsSync(this.file) && statSync(this.file).size + text.length > this.maxBytes) this.rotate();
+      appendFileSync(this.file, text);
+    } catch {
+      this.dropped++;
+    }
   }
 
   private rotate(): void {

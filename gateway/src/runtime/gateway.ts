@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRACT_VERSION, topics, type GatewayEvent } from '@amr/protocols';
+import { isDeepStrictEqual } from 'node:util';
+import { CONTRACT_VERSION, topics, type GatewayEvent, type SetConfigResult } from '@amr/protocols';
 import { stringify } from 'yaml';
 import type { GatewayConfig } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedMeter } from '../config/resolve.js';
@@ -18,7 +19,7 @@ import { Scheduler } from '../bus/scheduler.js';
 import { createDriver } from '../drivers/factory.js';
 import { connect, type Connection } from '../mqtt/connection.js';
 import { Publisher } from '../mqtt/publisher.js';
-import { attachCommands } from '../mqtt/commands.js';
+import { CommandOutcome, CommandService } from '../mqtt/commands.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { judgeHealth, startHealthServer } from '../ops/health.js';
 import { RawLog } from '../ops/rawlog.js';
@@ -37,6 +38,12 @@ export interface GatewayOptions {
   /** Time source for readings' gatewayTime and the meter-clock check (ms since epoch); default the wall clock. A simulated
    *  clock here lets a demo or test replay a month of polls in minutes with readings in simulated time. */
   now?: () => number;
+  /**
+   * `set_config` with other broker settings: how long the gateway waits for the broker to accept the
+   * new connection before it goes back to the previous config (ms; default 20 s, under the head-end's
+   * 30 s wait for the reply so the reply can say which way it went).
+   */
+  configConfirmMs?: number;
 }
 
 export interface GatewayEvents {
@@ -53,6 +60,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private scheduler: Scheduler | null = null;
   private conn: Connection | null = null;
   private publisher: Publisher | null = null;
+  private commands: CommandService | null = null;
+  /** One set_config at a time: two overlapping ones would each roll back to a config the other replaced. */
+  private configChange: Promise<unknown> = Promise.resolve();
   private healthServer: { port: number; close(): Promise<void> } | null = null;
   private rawLog: RawLog | null = null;
   private readonly startedAt = new Date().toISOString();
@@ -68,7 +78,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     super();
     this.cfg = resolveConfig(opts.config);
     const g = opts.config.gateway;
-    this.outbox = new Outbox({ dir: join(g.bufferDir, 'outbox'), maxBytes: g.outboxMaxBytes, nearFull: g.outboxNearFull });
+    this.outbox = new Outbox({ dir: join(g.bufferDir, 'outbox'), maxBytes: g.outboxMaxBytes, nearFull: g.outboxNearFull, memoryReadings: g.outboxMemoryReadings, retryMs: g.outboxRetry });
   }
 
   get log(): Logger {
@@ -89,6 +99,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (level === 'near_full') this.raise('outbox_near_full', 'warning', `outbox at ${bytes} bytes of ${raw.gateway.outboxMaxBytes}: low-priority polls paused`, undefined, { data: { bytes } });
       if (level === 'full') this.raise('outbox_full', 'error', `outbox full (${bytes} bytes): polls refused until the broker takes readings`, undefined, { data: { bytes } });
     });
+    // The disk under the outbox refusing writes is "outbox full" too: polls go on into memory.
+    this.outbox.on('storage', (fault, held) => {
+      this.metrics.outboxStorageFailed.set(fault ? 1 : 0);
+      if (fault) this.raise('outbox_full', 'error', `outbox cannot write (${fault.code} on ${fault.op}): readings held in memory, up to ${raw.gateway.outboxMemoryReadings}, until the disk takes writes again`, undefined, { data: { cause: 'storage', op: fault.op, code: fault.code, held } });
+      else {
+        this.log.info({ depth: this.outbox.depth }, 'outbox storage writable again; held readings journaled');
+        this.publisher?.kick();
+      }
+      this.updateOutboxGauges();
+    });
+    this.outbox.on('storageError', (op, code) => this.metrics.outboxStorageErrors.inc({ op, code }));
+    this.outbox.on('appended', () => this.publisher?.kick());
     this.updateOutboxGauges();
     this.meterState = new MeterStateStore(join(raw.gateway.bufferDir, 'meter-state.json'), this.cfg.meters.map((m) => m.id));
     if (this.meterState.loadProblem) this.log.warn({ problem: this.meterState.loadProblem }, 'meter state unreadable');
@@ -132,42 +154,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.workers.set(bus.name, worker);
     }
 
-    this.conn = connect(
-      raw,
-      this.startedAt,
-      () => this.outbox.depth,
-      () => {
-        this.metrics.mqttConnected.set(1);
-        this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
-        this.publisher?.kick();
-      },
-      this.log,
-    );
-    this.conn.client.on('close', () => this.metrics.mqttConnected.set(0));
-    this.publisher = new Publisher(this.conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
-      onPublished: (count, ms) => {
-        this.metrics.published.inc(count);
-        this.metrics.publishLatency.observe(ms / 1000);
-        this.updateOutboxGauges();
-      },
-      onError: (e) => this.log.warn({ err: e.message }, 'publish interrupted; will resume on reconnect'),
-    });
-    attachCommands(
-      this.conn.client,
-      raw.gateway.id,
-      {
-        poll_now: async (args) => this.pollNow(typeof args.meter === 'string' ? args.meter : undefined),
+    this.commands = new CommandService({
+      gatewayId: raw.gateway.id,
+      handlers: {
+        poll_now: async (a) => this.pollNow(a.meter ?? a.meters),
         get_config: async () => redact(this.opts.config),
-        set_config: async (args) => this.setConfig(args.config),
-        scan_bus: async (args) =>
-          this.scanBus(typeof args.bus === 'string' ? args.bus : '', (args.mode as 'primary' | 'secondary' | 'ids') ?? 'primary', typeof args.from === 'number' ? args.from : undefined, typeof args.to === 'number' ? args.to : undefined),
+        set_config: async (a) => this.setConfig(a.config),
+        scan: async (a) => this.scanBus(a.bus, a.mode ?? 'primary', a.from, a.to),
+        scan_bus: async (a) => this.scanBus(a.bus, a.mode ?? 'primary', a.from, a.to),
         restart: async () => {
+          // After the reply is on its way: under systemd the process exits and Restart=always starts it again.
           setTimeout(() => this.opts.onRestartRequested?.('remote restart command'), 200);
           return { restarting: true };
         },
       },
-      (e) => this.log.warn({ err: e.message }, 'command failed'),
-    );
+      onError: (e) => this.log.warn({ err: e.message }, 'command failed'),
+    });
+    this.openMqtt(raw);
 
     if (raw.health) {
       this.healthServer = await startHealthServer(raw.health.host, raw.health.port, this, this.metrics);
@@ -176,7 +179,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
     if (this.opts.scheduler !== false) {
       this.scheduler = new Scheduler(this.cfg.meters, {
-        due: (m) => void this.poll(m),
+        due: (m) => void this.poll(m).catch((e: Error) => this.log.error({ meter: m.id, err: e.message }, 'poll failed unexpectedly')),
         missed: (m, n) => this.countMissed(m, 'slot_skipped', n),
       });
       this.scheduler.start();
@@ -207,7 +210,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const meters = this.cfg.meters.filter((m) => m.bus === w.bus.name).map((m) => m.id);
       return { name: w.bus.name, link: w.linkStatus(), meters, silent: meters.filter((m) => silent.includes(m)), queued: w.queued };
     });
-    const { ok, problems } = judgeHealth({ now, graceMs: this.opts.config.health?.grace ?? 2 * 60_000, broker, buses, outboxLevel: this.outbox.level });
+    const { ok, problems } = judgeHealth({ now, graceMs: this.opts.config.health?.grace ?? 2 * 60_000, broker, buses, outboxProblem: this.outbox.problem });
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       ok,
@@ -219,6 +222,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.pendingBytes,
       outboxLevel: this.outbox.level,
+      outboxProblem: this.outbox.problem,
+      outboxHeld: this.outbox.held,
       ackedSeq: this.outbox.ackedSeq,
       silentMeters: silent.map((id) => ({ meter: id, since: this.meterState?.get(id)?.silentSince ?? null, lastSuccessAt: this.meterState?.get(id)?.lastSuccessAt ?? null })),
       buses: buses.map((b) => ({
@@ -237,9 +242,71 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     };
   }
 
+  /** MQTT session, publisher and command replies on `raw.mqtt` (at start, and when set_config changes the broker settings). */
+  private openMqtt(raw: GatewayConfig): void {
+    const conn = connect(
+      raw,
+      this.startedAt,
+      () => this.outbox.depth,
+      () => {
+        this.metrics.mqttConnected.set(1);
+        this.log.info({ depth: this.outbox.depth }, 'mqtt connected');
+        this.publisher?.kick();
+      },
+      this.log,
+    );
+    this.conn = conn;
+    conn.client.on('close', () => {
+      if (this.conn === conn) this.metrics.mqttConnected.set(0);
+    });
+    this.publisher = new Publisher(conn.client, this.outbox, raw.gateway.id, raw.mqtt.batchSize, {
+      onPublished: (count, ms) => {
+        this.metrics.published.inc(count);
+        this.metrics.publishLatency.observe(ms / 1000);
+        this.updateOutboxGauges();
+      },
+      onError: (e) => this.log.warn({ err: e.message }, 'publish interrupted; will resume on reconnect'),
+    });
+    this.commands?.attach(conn.client);
+  }
+
+  /**
+   * Replaces the MQTT session with one on `raw.mqtt` and waits up to `withinMs` for the broker to
+   * accept it. The outbox keeps what the old session had not delivered (the publisher resumes from it).
+   */
+  private async reconnect(raw: GatewayConfig, withinMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    this.publisher?.stop();
+    await this.publisher?.idle(2000);
+    await this.conn?.close();
+    this.conn = null;
+    try {
+      this.openMqtt(raw);
+    } catch (e) {
+      // e.g. a passwordFile or TLS file that cannot be read
+      return { ok: false, reason: (e as Error).message };
+    }
+    const client = this.conn!.client;
+    if (client.connected) return { ok: true };
+    let lastError = '';
+    return new Promise((resolve) => {
+      const onError = (e: Error) => (lastError = e.message);
+      const done = (r: { ok: true } | { ok: false; reason: string }) => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        resolve(r);
+      };
+      const onConnect = () => done({ ok: true });
+      const timer = setTimeout(() => done({ ok: false, reason: `no broker connection within ${withinMs} ms with the new config${lastError ? `: ${lastError}` : ''}` }), withinMs);
+      client.on('connect', onConnect);
+      client.on('error', onError);
+    });
+  }
+
   private updateOutboxGauges(): void {
     this.metrics.outboxDepth.set(this.outbox.depth);
     this.metrics.outboxBytes.set(this.outbox.pendingBytes);
+    this.metrics.outboxHeld.set(this.outbox.held);
   }
 
   private countMissed(m: ResolvedMeter, reason: string, n = 1): void {
@@ -261,8 +328,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** One poll of one meter through its bus worker; stores the reading before publishing. */
   async poll(m: ResolvedMeter): Promise<PollOutcome | null> {
     if (this.stopping) return null;
-    if (!this.outbox.accepts(m.priority)) {
-      this.countMissed(m, `outbox_${this.outbox.level}`);
+    const refused = this.outbox.refusal(m.priority);
+    if (refused) {
+      this.countMissed(m, refused);
       return null;
     }
     const worker = this.workers.get(m.bus)!;
@@ -278,11 +346,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.metrics.pollDuration.observe({ bus: bus.name }, out.durationMs / 1000);
     if (out.ok && out.read.values.length > 0) {
       this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'ok' });
-      const [stored] = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
+      // Empty when the disk refused it (held in memory); may include held readings journaled now.
+      const stored = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
       this.updateOutboxGauges();
       this.noteSuccess(m, bus.name);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
-      this.emit('reading', stored.seq, m.id);
+      for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
       this.publisher?.kick();
       return out;
     }
@@ -317,8 +386,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         if (before !== undefined) this.raise('meter_swapped', 'warning', `meter ${m.id}: ${before} replaced by ${id} behind address ${m.address}`, m.id, { bus, data: { before, after: id } });
         this.serials[m.id] = id;
         const file = join(this.opts.config.gateway.bufferDir, 'serials.json');
-        writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
-        renameSync(`${file}.tmp`, file);
+        try {
+          writeFileSync(`${file}.tmp`, JSON.stringify(this.serials));
+          renameSync(`${file}.tmp`, file);
+        } catch (e) {
+          // Disk full: polling must go on. The serial is kept in memory and written with the next swap seen;
+          // a restart before that forgets it, so a swap in between goes unnoticed once.
+          this.log.warn({ err: (e as Error).message }, 'serials.json not written');
+        }
       }
     }
     if (quality.includes('clock_far_off')) {
@@ -327,9 +402,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     } else this.clockOff.delete(m.id);
   }
 
-  async pollNow(meterId?: string): Promise<unknown> {
-    const meters = meterId ? this.cfg.meters.filter((m) => m.id === meterId) : this.cfg.meters;
-    if (meterId && meters.length === 0) throw new Error(`no meter "${meterId}"`);
+  /** Polls every meter, one (`meterId`) or several; an unknown meter id fails the whole command, naming it and the known ones. */
+  async pollNow(meterId?: string | string[]): Promise<unknown> {
+    const wanted = meterId === undefined ? null : [meterId].flat();
+    const unknown = wanted?.filter((id) => !this.cfg.meters.some((m) => m.id === id)) ?? [];
+    if (unknown.length > 0) {
+      const known = this.cfg.meters.map((m) => m.id);
+      throw new Error(`no meter ${unknown.map((id) => `"${id}"`).join(', ')}; configured: ${known.slice(0, 50).join(', ')}${known.length > 50 ? ' …' : ''}`);
+    }
+    const meters = wanted ? this.cfg.meters.filter((m) => wanted.includes(m.id)) : this.cfg.meters;
     const outs = await Promise.all(meters.map((m) => this.poll(m)));
     return meters.map((m, i) => {
       const o = outs[i];
@@ -349,21 +430,55 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   /**
-   * Validates a new config, writes it atomically next to the old one (old kept as .prev) and asks
-   * for a restart; the CLI starts with the new file and rolls back to .prev if it fails to start.
+   * Validates a new config (as `amr-gateway check` does), then applies it:
+   *  - other broker settings (URL, credentials, TLS …): the MQTT session is replaced at once, and if the
+   *    broker has not accepted the new one within `configConfirmMs`, the previous config is restored
+   *    (its session reconnected), a `config_rolled_back` event says so, and the reply is ok:false with
+   *    `rolledBack: true`. A wrong password sent remotely must not cut the gateway off for good.
+   *  - then the file is written atomically (the old one kept as .prev) and `config_applied` raised;
+   *  - buses, meters and the rest take effect when the service restarts, which it asks for at once;
+   *    the CLI starts with the new file and falls back to .prev if that start fails (`.pending`).
    */
-  async setConfig(input: unknown): Promise<unknown> {
-    if (!this.opts.configFile) throw new Error('set_config needs the gateway to run from a config file');
+  async setConfig(input: Record<string, unknown>): Promise<SetConfigResult | CommandOutcome> {
+    const run = this.configChange.then(() => this.changeConfig(input));
+    this.configChange = run.catch(() => undefined);
+    return run;
+  }
+
+  private async changeConfig(input: Record<string, unknown>): Promise<SetConfigResult | CommandOutcome> {
+    if (!this.opts.configFile) throw new Error('set_config needs the gateway to run from a config file (amr-gateway run --config FILE)');
+    input = unredact(input, this.opts.config);
     const cfg = validateConfig(input, 'set_config');
-    if (cfg.gateway.id !== this.opts.config.gateway.id) throw new Error('gateway.id cannot be changed remotely');
+    const resolved = resolveConfig(cfg); // the checks `amr-gateway check` makes beyond the schema
+    const prev = this.opts.config;
+    if (cfg.gateway.id !== prev.gateway.id) throw new Error(`gateway.id cannot be changed remotely (it is "${prev.gateway.id}"; the head-end and the broker know the gateway by it)`);
+    const counts = { meters: resolved.meters.length, buses: resolved.buses.length };
+    if (!isDeepStrictEqual(cfg.mqtt, prev.mqtt)) {
+      const bound = this.opts.configConfirmMs ?? 20_000;
+      const tried = await this.reconnect(cfg, bound);
+      if (!tried.ok) {
+        const back = await this.reconnect(prev, bound);
+        const reason = tried.reason;
+        this.raise('config_rolled_back', 'error', `new config rolled back, previous restored: ${reason}`, undefined, {
+          data: { reason, reconnected: back.ok },
+        });
+        const result: SetConfigResult = { applied: false, rolledBack: true, reason, ...counts };
+        return new CommandOutcome(false, result, `new config rolled back: ${reason}`);
+      }
+    }
+    const rest = (c: GatewayConfig) => ({ ...c, mqtt: null });
+    const restarting = !isDeepStrictEqual(rest(cfg), rest(prev));
     const file = this.opts.configFile;
     writeFileSync(`${file}.new`, stringify(input));
     if (existsSync(file)) writeFileSync(`${file}.prev`, readFileSync(file));
     renameSync(`${file}.new`, file);
-    writeFileSync(`${file}.pending`, new Date().toISOString());
-    this.raise('config_applied', 'info', 'new config accepted; restarting to apply it');
-    setTimeout(() => this.opts.onRestartRequested?.('config changed'), 200);
-    return { accepted: true, meters: cfg.meters.length, buses: cfg.buses.length };
+    if (restarting) writeFileSync(`${file}.pending`, new Date().toISOString());
+    this.opts.config = cfg;
+    this.raise('config_applied', 'info', restarting ? 'new config accepted; restarting to apply buses and meters' : 'new config applied', undefined, {
+      data: { restarting },
+    });
+    if (restarting) setTimeout(() => this.opts.onRestartRequested?.('config changed'), 200);
+    return { applied: true, rolledBack: false, restarting, ...counts };
   }
 
   async stop(): Promise<void> {
@@ -375,7 +490,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     await this.conn?.close('shutdown');
     await this.healthServer?.close();
     this.meterState?.flush();
-    this.outbox.close();
+    const lost = this.outbox.close();
+    if (lost > 0) this.log.error({ readings: lost }, 'outbox: readings held in memory could not be written before stopping (disk still refusing)');
   }
 }
 
@@ -389,9 +505,37 @@ export function reopenCap(min: number, max: number, meters: readonly ResolvedMet
   return Number.isFinite(shortest) ? Math.max(min, Math.min(max, Math.floor(shortest / 2))) : max;
 }
 
-/** Config as returned by get_config: secrets replaced. */
-export function redact(cfg: GatewayConfig): unknown {
+/** What get_config shows instead of a secret; set_config reads it back as "keep the current one". */
+export const REDACTED = '***';
+
+/** Config as returned by get_config: secrets replaced (the MQTT password, and one written into the broker URL). */
+export function redact(cfg: GatewayConfig): GatewayConfig {
   const c = structuredClone(cfg);
-  if (c.mqtt.password !== undefined) c.mqtt.password = '***';
+  if (c.mqtt.password !== undefined) c.mqtt.password = REDACTED;
+  c.mqtt.url = redactUrl(c.mqtt.url);
   return c;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = REDACTED;
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A config edited from get_config's answer carries the redaction marker where the secrets were:
+ * they mean "unchanged", not a new password of three asterisks.
+ */
+export function unredact(input: Record<string, unknown>, current: GatewayConfig): Record<string, unknown> {
+  const mqtt = input.mqtt;
+  if (typeof mqtt !== 'object' || mqtt === null || Array.isArray(mqtt)) return input;
+  const m = { ...(mqtt as Record<string, unknown>) };
+  if (m.password === REDACTED && current.mqtt.password !== undefined) m.password = current.mqtt.password;
+  if (typeof m.url === 'string' && m.url !== current.mqtt.url && m.url === redactUrl(current.mqtt.url)) m.url = current.mqtt.url;
+  return { ...input, mqtt: m };
 }

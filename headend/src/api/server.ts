@@ -33,6 +33,8 @@ import collectionRoutes from '../collection/routes.js';
 import billingRoutes from '../billing/routes.js';
 import exchangeRoutes from '../exchange/routes.js';
 import notificationRoutes from '../reminders/routes.js';
+import commandRoutes from '../commands/routes.js';
+import type { CommandSender } from '../commands/service.js';
 import { dashboardPlugin, webSharedPlugin } from '../dashboard/index.js';
 import { residentPagePlugin } from '../resident-page/index.js';
 
@@ -49,6 +51,8 @@ export interface ApiDeps {
   clock?: Clock;
   /** After a gateway's secret rotation commits: the embedded broker closes its sessions (broker/embedded.ts). */
   onGatewaySecretRotated?(gatewayId: string): void;
+  /** Commands to gateways over the broker (src/commands/); unset = the command routes answer 503. */
+  commands?: CommandSender;
 }
 
 declare module 'fastify' {
@@ -76,12 +80,13 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { db: deps.db });
   await app.register(rawBodyPlugin);
 
-  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated };
+  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, commands: deps.commands };
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
   await app.register(authRoutes, routeDeps);
   await app.register(registryRoutes, routeDeps);
   await app.register(meterRoutes, routeDeps);
   await app.register(gatewayRoutes, routeDeps);
+  await app.register(commandRoutes, routeDeps);
   await app.register(readingRoutes, routeDeps);
   await app.register(ingestRoutes, routeDeps);
   await app.register(importRoutes, routeDeps);

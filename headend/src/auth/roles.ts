@@ -15,6 +15,7 @@ export const Permission = z.enum([
   'registry:read',
   'registry:write', // organisations, buildings, premises, accounts, residents, meters, replacements
   'gateways:write', // gateways and bindings
+  'gateways:command', // send commands to a gateway (poll now, its config, scan, restart) and read their replies
   'readings:read',
   'readings:enter', // manual staff readings
   'readings:correct', // new versions of existing readings
@@ -39,7 +40,7 @@ const ALL = Permission.options;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  engineer: ['registry:read', 'registry:write', 'gateways:write', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run', 'notifications:receive'],
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'gateways:command', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run', 'notifications:receive'],
   // Meter inspector: walks the building with a phone, reads meters.
   operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read', 'notifications:receive'],
   billing: ['registry:read', 'readings:read', 'billing:read', 'billing:manage', 'exchange:run'],

@@ -41,6 +41,8 @@ export const ConfigObject = z.object({
   /** Client-id prefix on the external broker: stable across restarts (persistent sessions), distinct
    *  per head-end instance (the same id twice makes the broker disconnect one). Default: host name. */
   MQTT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - (max 40)').optional(),
+  /** How long a command to a gateway waits for its reply before it counts as timed out (seconds; src/commands/). */
+  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
   /** Shared-subscription group for several head-ends on one external broker. */
   MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend'),
   /** Read-only replica (hot standby) for dashboard queries (src/db/read-replica.ts). Unset = the primary. */

@@ -8,6 +8,7 @@ import type { ApiConfig } from './config.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Actor } from '../audit/index.js';
 import { principal } from './plugins/auth.js';
+import type { CommandSender } from '../commands/service.js';
 
 export interface RouteDeps {
   db: Database;
@@ -20,6 +21,8 @@ export interface RouteDeps {
    * and drops the credentials it cached, so the old secret stops working now, not at the next connect.
    */
   onGatewaySecretRotated?: (gatewayId: string) => void | Promise<void>;
+  /** Sends commands to gateways over MQTT (src/commands/); absent = no broker, the routes answer 503. */
+  commands?: CommandSender;
 }
 
 export function actorOf(req: FastifyRequest): Actor {

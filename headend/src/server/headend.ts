@@ -21,6 +21,7 @@ import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
 import { secretsKeyFor } from '../util/secret-box.js';
+import { createCommandService, openCommandChannel, type CommandService } from '../commands/index.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -54,6 +55,8 @@ export interface Headend {
   httpUrl: string | null;
   /** Validator (drain() in tests), imbalance and alert jobs. */
   features: Features;
+  /** Commands to gateways (src/commands/), through whichever broker is in use. */
+  commands: CommandService;
   close(): Promise<void>;
 }
 
@@ -150,6 +153,23 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       cleanups.push(() => broker!.close());
     }
 
+    // Commands to gateways: the head-end's own MQTT client on the same broker (commands/channel.ts).
+    const clientIdPrefix = config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_');
+    const channel = openCommandChannel({
+      ...(broker
+        ? { url: `mqtt://${/^(0\.0\.0\.0|::)$/.test(config.MQTT_HOST) ? '127.0.0.1' : config.MQTT_HOST}:${broker.port}`, ...internalMqtt, clientId: `${internalMqtt.username}-cmd` }
+        : { url: config.MQTT_URL!, username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD, clientId: `${clientIdPrefix}-cmd`, shareGroup: config.MQTT_SHARE_GROUP }),
+      logger: logger.child({ module: 'commands' }),
+      onReply: (topic, payload) => commandService.handleReply(topic, payload),
+    });
+    const commandService: CommandService = createCommandService({ db, channel, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000, logger: logger.child({ module: 'commands' }) });
+    cleanups.push(async () => {
+      commandService.close();
+      await channel.close();
+    });
+    // The embedded broker is ours and up: a command sent right after start must find the reply subscription in place.
+    if (broker) await Promise.race([channel.ready, new Promise((r) => setTimeout(r, 10_000).unref())]);
+
     let jobs: unknown;
     if (opts.jobs !== false) {
       const { JobRunner } = await import('../jobs/index.js');
@@ -175,7 +195,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // broker checks credentials itself and has nothing to close here.
       const embedded = broker;
       const onGatewaySecretRotated = embedded ? (gatewayId: string) => void embedded.secretRotated(gatewayId) : undefined;
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated });
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, commands: commandService });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       cleanups.push(() => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
@@ -192,6 +212,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       internalMqtt,
       httpUrl,
       features,
+      commands: commandService,
       close,
     };
   } catch (e) {

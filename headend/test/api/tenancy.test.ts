@@ -151,6 +151,7 @@ function sample(s: Schema | undefined, name = ''): unknown {
 /** Fields where the generic sample does not pass validation (each with the shape the route wants; ids of the organisation `o`). */
 const BODY_OVERRIDES: Record<string, (o: Org) => Record<string, unknown>> = {
   'POST /meters/{id}/readings': () => ({ time: '2026-03-15T10:00:00.000Z', value: 1, quantity: 'volume_m3' }),
+  'POST /gateways/{id}/commands': () => ({ name: 'poll_now', args: {} }),
   'POST /meters/{id}/readings/corrections': () => ({ time: '2026-03-15T10:00:00.000Z', value: 1, quantity: 'volume_m3', reason: 'probe' }),
   'POST /meters/{id}/estimates': () => ({ from: '2026-03-01T00:00:00.000Z', to: '2026-03-31T00:00:00.000Z', reason: 'probe' }),
   'PATCH /replacements/{id}': () => ({ removal_reading: 11, reason: 'probe' }),

@@ -10,6 +10,7 @@ import { topics } from '@amr/protocols';
 import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, type Headend } from '../../src/server/index.js';
 import { registerGateway, readings, type Fixture } from './fixtures.js';
+import { SYSTEM_ACTOR } from '../../src/audit/index.js';
 
 const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 const run = `${process.pid}-${Date.now().toString(36)}`;
@@ -38,6 +39,24 @@ afterAll(async () => {
 });
 
 describe('ingestion through Mosquitto (shared subscription)', () => {
+  it('sends a gateway command through Mosquitto and stores the reply it takes in its share group', async () => {
+    // A stand-in gateway: answers every command on its topic.
+    const fake = await mqtt.connectAsync(MOSQUITTO, { clientId: `fake-gw-${run}`, reconnectPeriod: 0 });
+    try {
+      fake.on('message', (topic, payload) => {
+        const req = JSON.parse(payload.toString()) as { id: string };
+        fake.publish(topics.reply(gw.gatewayId, topic.split('/').pop()!), JSON.stringify({ v: 1, id: req.id, ok: true, result: { via: 'mosquitto' }, ts: new Date().toISOString() }), { qos: 1 });
+      });
+      await fake.subscribeAsync(topics.command(gw.gatewayId, '+'), { qos: 1 });
+      await he.commands.ready;
+      const sent = await he.commands.send({ gatewayId: gw.gatewayId, buildingId: null, name: 'get_config', args: {}, actor: SYSTEM_ACTOR });
+      await expect.poll(async () => (await he.db.query<{ status: string; result: unknown }>(
+        'SELECT status, result FROM gateway_commands WHERE command_id = $1', [sent.command_id])).rows[0]).toEqual({ status: 'ok', result: { via: 'mosquitto' } });
+    } finally {
+      await fake.endAsync();
+    }
+  });
+
   it('stores readings once; a duplicate publish adds none', async () => {
     const msg = readings(gw.gatewayId, [{ seq: 1, address: '1', value: 10 }, { seq: 2, address: '2', value: 20 }]);
     await pub.publishAsync(topics.readings(gw.gatewayId), JSON.stringify(msg), { qos: 1 });

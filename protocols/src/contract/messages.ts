@@ -117,18 +117,78 @@ export const CommandRequest = z.object({
   /** Correlates the reply; chosen by the sender. */
   id: z.string().min(1).max(64),
   args: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * After this instant the command is not carried out (the reply says it expired). A gateway with a
+   * persistent session gets QoS 1 commands queued while it was offline; without this, a `restart` the
+   * head-end long gave up on would run hours later when the gateway comes back.
+   */
+  expiresAt: IsoTime.optional(),
 });
 export type CommandRequest = z.infer<typeof CommandRequest>;
 
 export const CommandReply = z.object({
   v: z.literal(CONTRACT_VERSION),
-  id: z.string().min(1).max(64),
+  /** The request's id; absent only when the request was so malformed that it had no usable id. */
+  id: z.string().min(1).max(64).optional(),
   ok: z.boolean(),
   result: z.unknown().optional(),
   error: z.string().max(2000).optional(),
   ts: IsoTime,
 });
 export type CommandReply = z.infer<typeof CommandReply>;
+
+const BusName = z.string().min(1).max(64);
+const MeterKey = z.string().min(1).max(64);
+const PrimaryAddress = z.number().int().min(0).max(250);
+
+/**
+ * Arguments of each command. The head-end checks them before publishing and the gateway again on
+ * receipt (a request may come from `mosquitto_pub`); unknown keys are refused so a typo
+ * (`meter_id` for `meter`) is an error instead of "poll every meter".
+ */
+export const CommandArgs = {
+  /** Every meter, or the ones named (`meter`: one, `meters`: several). */
+  poll_now: z.strictObject({ meter: MeterKey.optional(), meters: z.array(MeterKey).min(1).max(1000).optional() })
+    .refine((a) => !(a.meter && a.meters), { message: 'give meter or meters, not both' }),
+  get_config: z.strictObject({}),
+  /** The whole gateway config (as in its YAML file), checked like `amr-gateway check`. */
+  set_config: z.strictObject({ config: z.record(z.string(), z.unknown()) }),
+  /** M-Bus primary addresses from..to (0–250) by default; `secondary` search, or Modbus unit ids (`ids`). */
+  scan: z.strictObject({ bus: BusName, mode: z.enum(['primary', 'secondary', 'ids']).optional(), from: PrimaryAddress.optional(), to: PrimaryAddress.optional() })
+    .refine((a) => a.from === undefined || a.to === undefined || a.from <= a.to, { message: 'from must not be above to', path: ['from'] }),
+  scan_bus: z.strictObject({ bus: BusName, mode: z.enum(['primary', 'secondary', 'ids']).optional(), from: PrimaryAddress.optional(), to: PrimaryAddress.optional() })
+    .refine((a) => a.from === undefined || a.to === undefined || a.from <= a.to, { message: 'from must not be above to', path: ['from'] }),
+  restart: z.strictObject({}),
+} satisfies Record<CommandName, z.ZodType>;
+export type CommandArgs = { [K in CommandName]: z.infer<(typeof CommandArgs)[K]> };
+
+/** Result of `set_config`: applied, or rolled back to the previous config (then the reply is ok:false too). */
+export const SetConfigResult = z.object({
+  applied: z.boolean(),
+  rolledBack: z.boolean(),
+  /** Why it was rolled back (e.g. "no broker connection within 20000 ms: Connection refused: Not authorized"). */
+  reason: z.string().optional(),
+  /** Parts that take effect only when the service restarts (it asks for that itself). */
+  restarting: z.boolean().optional(),
+  meters: z.number().int().optional(),
+  buses: z.number().int().optional(),
+});
+export type SetConfigResult = z.infer<typeof SetConfigResult>;
+
+export function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(name);
+}
+
+/** Checks a command's arguments; the reason names each wrong key (`args.bus: …`). Never throws. */
+export function parseCommandArgs<N extends CommandName>(name: N, args: unknown): { ok: true; data: CommandArgs[N] } | { ok: false; reason: string } {
+  const r = (CommandArgs[name] as z.ZodType).safeParse(args ?? {});
+  if (r.success) return { ok: true, data: r.data as CommandArgs[N] };
+  const issues = r.error.issues.slice(0, 5).map((i) => {
+    const at = ['args', ...i.path.map(String)].join('.');
+    return i.code === 'unrecognized_keys' ? `${at}: unknown key(s) ${i.keys.join(', ')}` : `${at}: ${i.message}`;
+  });
+  return { ok: false, reason: `invalid arguments of ${name}: ${issues.join('; ')}` };
+}
 
 /**
  * Parses a raw MQTT payload with a contract schema. Never throws: returns a reason

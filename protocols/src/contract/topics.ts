@@ -13,8 +13,15 @@ export const TOPIC_ROOT = 'amr/v1';
 /** Gateway ids travel inside topics, so they must not contain MQTT wildcards or separators. */
 export const GATEWAY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export const COMMAND_NAMES = ['poll_now', 'get_config', 'set_config', 'scan_bus', 'restart'] as const;
-type CommandNameT = (typeof COMMAND_NAMES)[number];
+/** Commands a gateway knows; `scan_bus` is the older name of `scan`, kept for tools that still send it. */
+export const COMMAND_NAMES = ['poll_now', 'get_config', 'set_config', 'scan', 'scan_bus', 'restart'] as const;
+
+/**
+ * What may stand in the `<name>` level of a command or reply topic. Wider than COMMAND_NAMES on
+ * purpose: a gateway answers a command it does not know (on `reply/<name>`, naming the ones it
+ * knows) instead of leaving the sender waiting, so such topics must pass the topic parser and ACL.
+ */
+export const COMMAND_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 export type TopicKind = 'readings' | 'status' | 'events' | 'cmd' | 'reply';
 
@@ -22,8 +29,8 @@ export const topics = {
   readings: (gw: string) => `${TOPIC_ROOT}/${gw}/readings`,
   status: (gw: string) => `${TOPIC_ROOT}/${gw}/status`,
   events: (gw: string) => `${TOPIC_ROOT}/${gw}/events`,
-  command: (gw: string, name: CommandNameT | '+') => `${TOPIC_ROOT}/${gw}/cmd/${name}`,
-  reply: (gw: string, name: CommandNameT | '+') => `${TOPIC_ROOT}/${gw}/reply/${name}`,
+  command: (gw: string, name: string) => `${TOPIC_ROOT}/${gw}/cmd/${name}`,
+  reply: (gw: string, name: string) => `${TOPIC_ROOT}/${gw}/reply/${name}`,
   /** What a head-end subscribes to (all gateways). */
   allGateways: (kind: Exclude<TopicKind, 'cmd' | 'reply'> | 'reply/+') => `${TOPIC_ROOT}/+/${kind}`,
 };
@@ -31,7 +38,8 @@ export const topics = {
 export interface ParsedTopic {
   gatewayId: string;
   kind: TopicKind;
-  command?: CommandNameT;
+  /** Any name matching COMMAND_NAME_PATTERN; whether it is a known command is the receiver's question. */
+  command?: string;
 }
 
 /** Parses a topic of this contract; returns null for anything else (never throws). */
@@ -45,8 +53,8 @@ export function parseTopic(topic: string): ParsedTopic | null {
     return { gatewayId, kind };
   }
   if ((kind === 'cmd' || kind === 'reply') && parts.length === 5) {
-    const command = parts[4] as CommandNameT;
-    if (!COMMAND_NAMES.includes(command)) return null;
+    const command = parts[4];
+    if (!COMMAND_NAME_PATTERN.test(command)) return null;
     return { gatewayId, kind, command };
   }
   return null;

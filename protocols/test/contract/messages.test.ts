@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ReadingsMessage, parsePayload, parseTopic, topics, MAX_PAYLOAD_BYTES } from '@amr/protocols';
+import { ReadingsMessage, parseCommandArgs, parsePayload, parseTopic, topics, MAX_PAYLOAD_BYTES } from '@amr/protocols';
 
 const good = {
   v: 1,
@@ -43,5 +43,21 @@ describe('MQTT contract v1', () => {
     expect(parseTopic('amr/v1/gw-1/readings/extra')).toBeNull();
     expect(parseTopic('amr/v1/+/readings')).toBeNull();
     expect(parseTopic('amr/v2/gw-1/readings')).toBeNull();
+  });
+
+  it('command topics carry any well-formed name (an unknown one is answered, not dropped), never wildcards or odd names', () => {
+    expect(parseTopic('amr/v1/gw-1/cmd/self_destruct')).toEqual({ gatewayId: 'gw-1', kind: 'cmd', command: 'self_destruct' });
+    expect(parseTopic('amr/v1/gw-1/reply/self_destruct')).toEqual({ gatewayId: 'gw-1', kind: 'reply', command: 'self_destruct' });
+    for (const name of ['+', '#', 'Poll', '1poll', 'a'.repeat(33), '', 'poll now']) expect(parseTopic(`amr/v1/gw-1/cmd/${name}`)).toBeNull();
+  });
+
+  it('checks command arguments, naming each wrong key', () => {
+    expect(parseCommandArgs('poll_now', {})).toEqual({ ok: true, data: {} });
+    expect(parseCommandArgs('poll_now', { meters: ['a', 'b'] })).toEqual({ ok: true, data: { meters: ['a', 'b'] } });
+    expect(parseCommandArgs('poll_now', { meter: 'a', meters: ['b'] })).toEqual({ ok: false, reason: 'invalid arguments of poll_now: args: give meter or meters, not both' });
+    expect(parseCommandArgs('scan', { bus: 'm1', from: 0, to: 251 })).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid arguments of scan: args\.to: /) });
+    expect(parseCommandArgs('scan', { from: 1 })).toMatchObject({ ok: false, reason: expect.stringMatching(/args\.bus: /) });
+    expect(parseCommandArgs('set_config', { config: 'gateway: {}' })).toMatchObject({ ok: false, reason: expect.stringMatching(/args\.config: /) });
+    expect(parseCommandArgs('restart', { force: true })).toEqual({ ok: false, reason: 'invalid arguments of restart: args: unknown key(s) force' });
   });
 });
