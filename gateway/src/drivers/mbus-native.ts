@@ -56,8 +56,12 @@ export class MbusNativeDriver implements BusDriver {
   private line: ByteLine | null = null;
   private readonly fcb = new Map<number, boolean>();
   private readonly nkeDone = new Set<string>();
-  /** The last exchange ended broken (bytes may still be coming): the next drain waits a full inter-byte timeout. */
-  private dirty = false;
+  /**
+   * How the last exchange ended: 'pause' = an answer stopped half-way (its rest may come after any
+   * pause: the next drain waits a whole inter-byte timeout from now); 'noise' = garbled or damaged
+   * (the talkers may still be sending at line speed: wait for one end-of-frame gap after the last byte).
+   */
+  private dirty: 'no' | 'noise' | 'pause' = 'no';
   /** Late bytes discarded before requests, and how many drains found any. */
   readonly linkStats = { drainedBytes: 0, drains: 0 };
 
@@ -80,15 +84,16 @@ export class MbusNativeDriver implements BusDriver {
    * Before every request: bytes still arriving (the rest of an answer the master gave up on, a late
    * answer) are discarded, so they never poison the next meter's answer. After a clean exchange the
    * line only has to have been quiet for one end-of-frame gap (normally it has, so this costs
-   * nothing); after a broken one it must stay quiet for a whole inter-byte timeout from now on.
+   * nothing); after an answer that stopped half-way it must stay quiet for a whole inter-byte
+   * timeout from now on.
    */
   private async drainLine(line: ByteLine): Promise<void> {
     const b = this.bus;
     const frameMs = MBUS_MAX_FRAME * charTimeMs(b.line);
-    const r = this.dirty
+    const r = this.dirty === 'pause'
       ? await line.drain(b.interByteMs, 2 * b.interByteMs + frameMs, true)
       : await line.drain(b.interCharMs, b.interByteMs + frameMs, false);
-    this.dirty = false;
+    this.dirty = 'no';
     if (r.discarded > 0 || r.stillTalking) {
       this.linkStats.drainedBytes += r.discarded;
       this.linkStats.drains++;
@@ -129,8 +134,8 @@ export class MbusNativeDriver implements BusDriver {
         clearTimeout(linger);
         clearTimeout(cap);
         stop();
-        // Whatever went wrong, the rest of it may still be on its way: drain fully before the next request.
-        this.dirty = err !== null && rx.length > 0;
+        // Whatever went wrong, the rest of it may still be on its way: drain it before the next request.
+        this.dirty = err === null || rx.length === 0 ? 'no' : err instanceof IncompleteAnswerError ? 'pause' : 'noise';
         if (rx.length > 0) frames.push({ dir: 'rx', hex: rx.toString('hex') });
         if (err) reject(err);
         else resolve(complete!.frame);

@@ -1,0 +1,108 @@
+// EN 13757-2 link timing of the native M-Bus master on a real pty: an answer ends when its length
+// field says so, a pause inside it shorter than the inter-byte timeout is tolerated, a longer one
+// fails that meter with a typed timeout and its late rest is drained so the next meter is read
+// clean; collisions are reported only on evidence (two meters on one address), never on a pause.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMbusSegment, waterMeterRecords, type MbusSegment, type MbusSlaveSpec } from '@amr/simulators';
+import {
+  BusConfig, BusWorker, CollisionError, IncompleteAnswerError, MbusNativeDriver, MeterConfig, TimeoutError, resolveBus, resolveMeter,
+  type MeterRead, type PollOutcome,
+} from '../src/index.js';
+
+const time = new Date('2026-03-15T10:30:00Z');
+const water = (volumeM3: number) => () => waterMeterRecords({ time, volumeM3, flowM3h: 0, errorFlags: 0, history: [] });
+const vals = (r: MeterRead) => Object.fromEntries(r.values.map((v) => [v.quantity, v.value]));
+
+describe('M-Bus link timing (native master, pty)', () => {
+  const faultsA: { pauseMidAnswerMs?: number } = {};
+  let seg: MbusSegment;
+  let path: string;
+  beforeAll(async () => {
+    const slaves: MbusSlaveSpec[] = [
+      { primaryAddress: 1, id: '10000001', manufacturer: 'ZRI', version: 1, medium: 0x16, records: water(111.111), faults: faultsA },
+      { primaryAddress: 2, id: '20000002', manufacturer: 'ZRI', version: 1, medium: 0x16, records: water(222.222) },
+      // Two meters left on the factory address 5 by a careless installer: they really collide.
+      { primaryAddress: 5, id: '50000001', manufacturer: 'ZRI', version: 1, medium: 0x16, records: water(5.1) },
+      { primaryAddress: 5, id: '50000002', manufacturer: 'ZRI', version: 1, medium: 0x16, records: water(5.2) },
+    ];
+    seg = await startMbusSegment({ transport: { kind: 'pty' }, timing: { pacing: false }, slaves });
+    path = (seg.endpoint as { path: string }).path;
+  });
+  afterAll(async () => {
+    await seg?.close();
+  });
+
+  const open = async (extra: Record<string, unknown>, openLine = true) => {
+    const bus = resolveBus(BusConfig.parse({ name: 'm', protocol: 'mbus', port: path, timeout: '300ms', retries: 0, ...extra }));
+    const drained: number[] = [];
+    const d = new MbusNativeDriver(bus, { clockToleranceMs: 1e12, onDrained: (i) => drained.push(i.bytes) });
+    if (openLine) await d.open();
+    const meter = (primary: number) => resolveMeter(MeterConfig.parse({ id: `m${primary}`, bus: 'm', primary }), bus);
+    return { bus, d, drained, meter };
+  };
+
+  it('a 250 ms pause inside an answer is tolerated at the default inter-byte timeout (500 ms): A and B read right, no collision, nothing drained', async () => {
+    const { bus, d, drained, meter } = await open({});
+    expect(bus.interByteMs).toBe(500);
+    faultsA.pauseMidAnswerMs = 250;
+    try {
+      const a = await d.read(meter(1));
+      expect(vals(a).volume_m3).toBe(111.111);
+      expect(a.serial).toBe('10000001');
+      const b = await d.read(meter(2));
+      expect(vals(b).volume_m3).toBe(222.222);
+      expect(b.serial).toBe('20000002');
+      // The scan reads A through its pause too, and finds no shared address.
+      const progress: string[] = [];
+      const hits = await d.scan({ mode: 'primary', from: 0, to: 3 }, (m) => progress.push(m));
+      expect(hits).toEqual([
+        expect.objectContaining({ address: '1', serial: '10000001' }),
+        expect.objectContaining({ address: '2', serial: '20000002' }),
+      ]);
+      expect(progress.join('\n')).not.toMatch(/collision|share/);
+      expect(drained).toEqual([]);
+    } finally {
+      faultsA.pauseMidAnswerMs = undefined;
+      await d.close();
+    }
+  });
+
+  it('a pause longer than the inter-byte timeout fails A with a typed timeout; its late rest is drained and B right after reads right', async () => {
+    const { d, drained, meter, bus } = await open({ interByteTimeout: '150ms' }, false);
+    const worker = new BusWorker(bus, d, 3); // opens the line itself
+    try {
+      // Length of A's answer, from a clean read: the drain must discard exactly its second half.
+      const clean = await worker.poll(meter(1));
+      if (!clean.ok) throw new Error(`clean read of A failed: ${'error' in clean ? clean.error.message : clean.skipped}`);
+      const len = clean.read.frames!.filter((f) => f.dir === 'rx').at(-1)!.hex.length / 2;
+      expect(len).toBeGreaterThan(20);
+      faultsA.pauseMidAnswerMs = 250; // 250 ms > 150 ms: the rest comes 100 ms after the master gave up
+      const outA: PollOutcome = await worker.poll(meter(1));
+      expect(outA.ok).toBe(false);
+      const err = (outA as { error: Error }).error;
+      expect(err).toBeInstanceOf(IncompleteAnswerError);
+      expect(err).toBeInstanceOf(TimeoutError); // the poller's quality flag: timeout
+      expect(err.message).toMatch(new RegExp(`answer incomplete: ${Math.floor(len / 2)} of ${len} bytes.*150 ms \\(interByteTimeout\\)`));
+      const outB = await worker.poll(meter(2));
+      expect(outB.ok && vals(outB.read).volume_m3).toBe(222.222);
+      expect(drained).toEqual([len - Math.floor(len / 2)]);
+      expect(d.linkStats).toEqual({ drainedBytes: len - Math.floor(len / 2), drains: 1 });
+    } finally {
+      faultsA.pauseMidAnswerMs = undefined;
+      await worker.close();
+    }
+  });
+
+  it('two meters on one primary address are still a collision: on a read, and in a scan after a confirming retry', async () => {
+    const { d, meter } = await open({ interByteTimeout: '100ms' });
+    try {
+      await expect(d.read(meter(5))).rejects.toBeInstanceOf(CollisionError);
+      const progress: string[] = [];
+      const hits = await d.scan({ mode: 'primary', from: 4, to: 6 }, (m) => progress.push(m));
+      expect(hits).toEqual([{ address: '5', medium: 'collision' }]);
+      expect(progress).toContain('address 5: collision twice (several meters share this primary address)');
+    } finally {
+      await d.close();
+    }
+  });
+});
