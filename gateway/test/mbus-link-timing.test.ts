@@ -106,3 +106,25 @@ describe('M-Bus link timing (native master, pty)', () => {
     }
   });
 });
+
+describe('interByteTimeout in the bus config', () => {
+  const bus = (extra: Record<string, unknown>) => resolveBus(BusConfig.parse({ name: 'm', protocol: 'mbus', port: '/dev/ttyUSB0', ...extra }));
+  it('defaults to 500 ms, 40 character times on slow lines, +400 ms on a tcp:// converter; a set value wins', () => {
+    expect(bus({}).interByteMs).toBe(500);
+    expect(bus({ baud: 9600 }).interByteMs).toBe(500);
+    expect(bus({ baud: 300 }).interByteMs).toBe(1467); // 40 × 11 bits / 300 Bd = 1466.7 ms
+    expect(bus({ port: 'tcp://10.0.0.5:10001' }).interByteMs).toBe(900);
+    expect(bus({ interByteTimeout: '250ms' }).interByteMs).toBe(250);
+    // probe: (330 + 11) bit times at 2400 Bd = 142.1 ms, + 50 ms, + 60 ms serial turnaround
+    expect(bus({}).probeTimeoutMs).toBe(253);
+  });
+  it('refuses a zero or unreadable value, naming the key', () => {
+    for (const v of ['0ms', 'soon', -5]) {
+      const r = BusConfig.safeParse({ name: 'm', protocol: 'mbus', port: '/dev/ttyUSB0', interByteTimeout: v });
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0].path).toEqual(['interByteTimeout']);
+    }
+    // not an M-Bus key: a Modbus bus refuses it as unknown
+    expect(BusConfig.safeParse({ name: 'r', protocol: 'modbus', port: '/dev/ttyUSB0', interByteTimeout: '1s' }).success).toBe(false);
+  });
+});
