@@ -3,7 +3,10 @@
 // fails that meter with a typed timeout and its late rest is drained so the next meter is read
 // clean; collisions are reported only on evidence (two meters on one address), never on a pause.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMbusSegment, waterMeterRecords, type MbusSegment, type MbusSlaveSpec } from '@amr/simulators';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MbusStreamParser, parseControlField } from '@amr/protocols';
+import { serveLine, startMbusSegment, waterMeterRecords, type MbusSegment, type MbusSlaveSpec, type ServedLine } from '@amr/simulators';
 import {
   BusConfig, BusWorker, CollisionError, IncompleteAnswerError, MbusNativeDriver, MeterConfig, TimeoutError, resolveBus, resolveMeter,
   type MeterRead, type PollOutcome,
@@ -103,6 +106,75 @@ describe('M-Bus link timing (native master, pty)', () => {
       expect(progress).toContain('address 5: collision twice (several meters share this primary address)');
     } finally {
       await d.close();
+    }
+  });
+});
+
+// A real telegram (Sensus PolluTherm heat meter, from libmbus's test data) answered by a scripted
+// slave that stalls at a chosen byte: where the pause falls must not matter, only the L field.
+describe('a real telegram paused at the awkward places', () => {
+  const golden = Buffer.from(readFileSync(fileURLToPath(new URL('../../../shared/testdata/mbus/libmbus/frames/SEN_Sensus-PolluTherm.hex', import.meta.url)), 'utf8').replace(/\s+/g, ''), 'hex');
+  let answer: Buffer = golden;
+  let pause: { afterBytes: number; ms: number } | undefined;
+  let served: ServedLine;
+  let d: MbusNativeDriver;
+  let meter: ReturnType<typeof resolveMeter>;
+  beforeAll(async () => {
+    served = await serveLine({ kind: 'pty' }, { pacing: false }, () => {
+      const parser = new MbusStreamParser();
+      return {
+        onData(chunk, reply) {
+          for (const { frame } of parser.push(chunk).frames) {
+            if (frame.kind !== 'short') continue;
+            const fn = parseControlField(frame.control).function;
+            if (fn === 'SND_NKE') void reply(Buffer.of(0xe5));
+            if (fn === 'REQ_UD2') void reply(answer, pause);
+          }
+        },
+      };
+    });
+    const bus = resolveBus(BusConfig.parse({ name: 'g', protocol: 'mbus', port: (served.endpoint as { path: string }).path, timeout: '300ms', interByteTimeout: '300ms', retries: 0 }));
+    d = new MbusNativeDriver(bus, { clockToleranceMs: 1e12 });
+    meter = resolveMeter(MeterConfig.parse({ id: 'sen', bus: 'g', primary: 0 }), bus);
+    await d.open();
+  });
+  afterAll(async () => {
+    await d?.close();
+    await served?.close();
+  });
+
+  it('a 200 ms stall after the start byte, after the header, and before the stop byte: the same reading as unpaused', async () => {
+    expect(golden.length).toBe(0x41 + 6); // 68 41 41 68 …: the length the master waits for
+    pause = undefined;
+    const clean = await d.read(meter);
+    expect(clean.serial).toBe('24351689');
+    expect(clean.values.length).toBeGreaterThan(3);
+    for (const afterBytes of [1, 4, golden.length - 1]) {
+      pause = { afterBytes, ms: 200 };
+      const r = await d.read(meter);
+      expect(r.values, `pause after ${afterBytes} bytes`).toEqual(clean.values);
+    }
+  });
+
+  it('an answer whose header announces more than ever comes (L = 0xFF, 20 bytes sent) fails as incomplete, not as a collision', async () => {
+    pause = undefined;
+    answer = Buffer.concat([Buffer.of(0x68, 0xff, 0xff, 0x68), golden.subarray(4, 20)]);
+    try {
+      await expect(d.read(meter)).rejects.toThrow(/answer incomplete: 20 of 261 bytes/);
+      await expect(d.read(meter)).rejects.toBeInstanceOf(IncompleteAnswerError);
+    } finally {
+      answer = golden;
+    }
+    pause = undefined;
+    expect((await d.read(meter)).serial).toBe('24351689');
+  });
+
+  it('bytes that cannot start a frame are evidence of a collision', async () => {
+    answer = Buffer.concat([Buffer.of(0x00, 0xff), golden]);
+    try {
+      await expect(d.read(meter)).rejects.toBeInstanceOf(CollisionError);
+    } finally {
+      answer = golden;
     }
   });
 });
