@@ -147,7 +147,10 @@ export class MbusNativeDriver implements BusDriver {
           return;
         }
         const len = need();
-        if (len === null) return finish(new CollisionError(`collision: the answer starts with 0x${rx[0].toString(16).padStart(2, '0')} ${rx[0] === FRAME_LONG_START ? `and L=${rx[1]}` : ''}, which cannot start an M-Bus frame (${rx.length} bytes)`));
+        if (len === null) {
+          const start = `0x${rx[0].toString(16).padStart(2, '0')}${rx[0] === FRAME_LONG_START ? ` L=${rx[1]}` : ''}`;
+          return finish(new CollisionError(`collision: the answer starts with ${start}, which cannot start an M-Bus frame (${rx.length} bytes)`));
+        }
         const header = rx[0] === FRAME_LONG_START ? longHeaderProblem(rx, 0) : null;
         if (header) return finish(new CollisionError(`collision: the answer's header is no frame header (${header.code}: ${header.detail})`));
         if (len === undefined || rx.length < len) return;
