@@ -189,6 +189,7 @@ describe('interByteTimeout in the bus config', () => {
     expect(bus({ interByteTimeout: '250ms' }).interByteMs).toBe(250);
     // probe: (330 + 11) bit times at 2400 Bd = 142.1 ms, + 50 ms, + 60 ms serial turnaround
     expect(bus({}).probeTimeoutMs).toBe(253);
+    expect(bus({ port: 'tcp://10.0.0.5:10001' }).probeTimeoutMs).toBe(543); // 142.1 ms + 400 ms network margin
   });
   it('refuses a zero or unreadable value, naming the key', () => {
     for (const v of ['0ms', 'soon', -5]) {

@@ -66,10 +66,11 @@ export function defaultMbusInterByteMs(p: LineParams): number {
 /**
  * First-byte timeout of a scan probe (SND_NKE or a selection), as libmbus sizes it: a slave answers
  * within 330 bit times + 50 ms (EN 13757-2), its first character takes 11 bits more, plus the host's
- * turnaround margin. An absent address costs only this, never the whole-frame `timeout`.
+ * margin: 50 ms + 60 ms on a serial line (USB adapter latency); on a tcp:// converter its 400 ms
+ * network margin covers the 50 ms as well. An absent address costs only this, never `timeout`.
  */
 export function mbusProbeTimeoutMs(p: LineParams): number {
-  return Math.ceil(((330 + bitsPerChar(p)) * 1000) / p.baud + 50 + turnaroundMs(p));
+  return Math.ceil(((330 + bitsPerChar(p)) * 1000) / p.baud + (p.tcp ? turnaroundMs(p) : 50 + turnaroundMs(p)));
 }
 
 /** How long a line stays quiet before a frame is considered complete (end-of-frame gap). */
