@@ -39,7 +39,7 @@ import {
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { applyMbusProfile } from '../profiles/apply.js';
 import { MBUS_MAX_FRAME, charTimeMs } from '../config/timing.js';
-import { openLine, sleep, type ByteLine } from './line.js';
+import { openLine, sleep, type ByteLine, type DrainResult } from './line.js';
 import { ChecksumError, CollisionError, IncompleteAnswerError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 
 export interface MbusDriverOptions {
@@ -62,6 +62,8 @@ export class MbusNativeDriver implements BusDriver {
    * (the talkers may still be sending at line speed: wait for one end-of-frame gap after the last byte).
    */
   private dirty: 'no' | 'noise' | 'pause' = 'no';
+  /** Bytes the answer that stopped half-way still owes (by its length field). */
+  private owed = 0;
   /** Late bytes discarded before requests, and how many drains found any. */
   readonly linkStats = { drainedBytes: 0, drains: 0 };
 
@@ -85,15 +87,26 @@ export class MbusNativeDriver implements BusDriver {
    * answer) are discarded, so they never poison the next meter's answer. After a clean exchange the
    * line only has to have been quiet for one end-of-frame gap (normally it has, so this costs
    * nothing); after an answer that stopped half-way it must stay quiet for a whole inter-byte
-   * timeout from now on.
+   * timeout from now on, and longer while the bytes that answer still owes have not come (bounded).
    */
   private async drainLine(line: ByteLine): Promise<void> {
     const b = this.bus;
     const frameMs = MBUS_MAX_FRAME * charTimeMs(b.line);
-    const r = this.dirty === 'pause'
-      ? await line.drain(b.interByteMs, 2 * b.interByteMs + frameMs, true)
-      : await line.drain(b.interCharMs, b.interByteMs + frameMs, false);
+    let r: DrainResult;
+    if (this.dirty === 'pause') {
+      // The broken answer's length said how many bytes are still owed: wait (bounded) until they have
+      // come and gone, even if the meter stalls longer than one more inter-byte timeout.
+      const deadline = performance.now() + 2 * b.interByteMs + frameMs;
+      r = { discarded: 0, waitedMs: 0, stillTalking: false };
+      do {
+        const n = await line.drain(b.interByteMs, Math.max(0, deadline - performance.now()), true);
+        r = { discarded: r.discarded + n.discarded, waitedMs: r.waitedMs + n.waitedMs, stillTalking: n.stillTalking };
+      } while (r.discarded < this.owed && performance.now() < deadline);
+    } else {
+      r = await line.drain(b.interCharMs, b.interByteMs + frameMs, false);
+    }
     this.dirty = 'no';
+    this.owed = 0;
     if (r.discarded > 0 || r.stillTalking) {
       this.linkStats.drainedBytes += r.discarded;
       this.linkStats.drains++;
@@ -136,6 +149,7 @@ export class MbusNativeDriver implements BusDriver {
         stop();
         // Whatever went wrong, the rest of it may still be on its way: drain it before the next request.
         this.dirty = err === null || rx.length === 0 ? 'no' : err instanceof IncompleteAnswerError ? 'pause' : 'noise';
+        if (this.dirty === 'pause') this.owed = Math.max(1, (need() ?? MBUS_MAX_FRAME) - rx.length);
         if (rx.length > 0) frames.push({ dir: 'rx', hex: rx.toString('hex') });
         if (err) reject(err);
         else resolve(complete!.frame);
