@@ -138,6 +138,7 @@ export class MbusNativeDriver implements BusDriver {
       let gap: NodeJS.Timeout | undefined;
       let linger: NodeJS.Timeout | undefined;
       let cap: NodeJS.Timeout | undefined;
+      let first: NodeJS.Timeout | undefined;
       let done = false;
       const finish = (err: Error | null) => {
         if (done) return;
@@ -203,9 +204,14 @@ export class MbusNativeDriver implements BusDriver {
         }
       };
       const capMs = Math.ceil(2 * MBUS_MAX_FRAME * charTimeMs(b.line) + 2 * b.interByteMs);
-      const first = setTimeout(() => finish(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
       const stop = line.receive(onData);
-      line.write(req).catch((e: Error) => finish(e));
+      // The slave's reaction time counts from the end of the request (EN 13757-2), i.e. once it has left.
+      line.write(req).then(
+        () => {
+          if (!done && rx.length === 0) first = setTimeout(() => finish(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        },
+        (e: Error) => finish(e),
+      );
     });
   }
 
