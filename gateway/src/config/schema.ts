@@ -71,6 +71,11 @@ export const MbusBusConfig = z.strictObject({
   sndNke: z.enum(['once', 'always', 'never']).default('once'),
   /** Upper bound of follow-up telegrams read while the meter says "more records follow". */
   maxTelegrams: PosInt.max(64).default(8),
+  /**
+   * Longest silence tolerated inside one answer (the answer ends when its length field says so, not
+   * at a gap); default 500 ms, or 40 character times on slow lines, + 400 ms on tcp://.
+   */
+  interByteTimeout: Duration.refine((ms) => ms >= 1, { error: 'expected an inter-byte timeout of at least 1ms' }).optional(),
 });
 
 export const ModbusBusConfig = z.strictObject({ ...lineKeys, protocol: z.literal('modbus') });

@@ -9,6 +9,10 @@ import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
+/** An answer began but the line fell silent before its length field said it was complete. */
+export class IncompleteAnswerError extends TimeoutError {
+  override name = 'IncompleteAnswerError';
+}
 export class ChecksumError extends Error {
   override name = 'ChecksumError';
 }

@@ -115,7 +115,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
 
     for (const bus of this.cfg.buses) {
-      const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now);
+      const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now, {
+        lineDrained: (b, info) => {
+          this.metrics.lineDrained.inc({ bus: b }, info.bytes);
+          this.log.debug({ bus: b, ...info }, 'late bytes discarded before a request (rest of an earlier answer)');
+        },
+      });
       this.workers.set(
         bus.name,
         new BusWorker(bus, driver, raw.gateway.silentAfter, {
