@@ -69,7 +69,7 @@ async function cmdCheck(file: string, offline: boolean): Promise<void> {
       {
         ok: true,
         gatewayId: config.gateway.id,
-        broker: offline ? 'not checked (--offline)' : 'accepted the credentials',
+        broker: offline ? 'not checked (--offline)' : 'accepted the connection',
         buses: r.buses.map((b) => ({ name: b.name, protocol: b.protocol, port: b.port, baud: b.line.baud, parity: b.line.parity, timeoutMs: b.timeoutMs, interFrameMs: b.interFrameMs, retries: b.retries, driver: b.driver })),
         meters: r.meters.map((m) => ({ id: m.id, bus: m.bus, address: m.address, intervalMs: m.interval, timeoutMs: m.timeoutMs })),
       },
