@@ -189,6 +189,10 @@ describe('check: the machine and the broker', () => {
     expect(run.stderr).toContain('meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc');
     expect(existsSync(join(dir, 'buf')), 'run refused before it opened its outbox').toBe(false);
 
+    const baud = await cli(['scan', '--bus', pty.clientPath, '--protocol', 'modbus', '--baud', '9601']);
+    expect(baud.code).toBe(2);
+    expect(baud.stderr).toContain('--baud: 9601 is not a standard baud rate; use one of 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 (closest: 9600)');
+
     const usage = await cli(['check', '--config', good, '--ofline']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/Unknown option '--ofline'[\s\S]*usage:/);
