@@ -2,7 +2,7 @@
 // --fault seen in a meter's answer (at once and at a simulated day), --state keeping the simulated
 // clock and registers across a restart, --link-dir giving the ptys names that survive it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +93,7 @@ describe('amr-sim command line', () => {
   it('--state keeps clock and registers across a restart; --link-dir names stay', async () => {
     const state = join(dir, 'state.json');
     const links = join(dir, 'dev');
-    const args = ['--config', join(dir, 'b.yaml'), '--state', state, '--link-dir', links, '--fault', 'odpu-electricity=stuck'];
+    const args = ['--config', join(dir, 'b.yaml'), '--state', state, '--state-every', '0.1', '--link-dir', links, '--fault', 'odpu-electricity=stuck'];
     const one = await start(args);
     expect(one.ep.links).toEqual({ modbus: join(links, 'modbus'), pulse: join(links, 'pulse') }); // M-Bus is on TCP here
     expect(readlinkSync(join(links, 'modbus'))).toBe(one.ep.buses.modbus.endpoint.path);
@@ -104,6 +104,13 @@ describe('amr-sim command line', () => {
     const heat = b1.meters.find((m) => m.meterId === 'odpu-heat')!;
     const before = { elec: elec.register(at), heat: heat.register(at) };
     expect(before.elec).toBe(elec.register(Date.parse('2026-01-01T00:00:00Z'))); // stuck since the start
+    // written periodically, not only on exit (a SIGKILL loses at most one period)
+    let saved: { simTime?: number } = {};
+    for (let i = 0; i < 50 && saved.simTime !== at; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      saved = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { simTime: number }) : {};
+    }
+    expect(saved.simTime, 'state file follows the clock while running').toBe(at);
     await one.h.stop();
     handles.splice(handles.indexOf(one.h), 1);
     expect(existsSync(join(links, 'modbus')), 'links removed with the ptys').toBe(false);
@@ -126,5 +133,16 @@ describe('amr-sim command line', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('--state refuses a file that is not a state, or the state of another building', async () => {
+    const junk = join(dir, 'junk.json');
+    writeFileSync(junk, '{"v":1,"simTime":');
+    await expect(runCli(['building', '--config', join(dir, 'b.yaml'), '--state', junk], () => undefined)).rejects.toThrow(`--state ${junk}: not a state file`);
+    const other = join(dir, 'other.json');
+    writeFileSync(other, JSON.stringify({ v: 1, building: { seed: 6, start: '2026-01-01T00:00:00.000Z', meters: 7 }, savedAt: '', simTime: 0, meters: {}, appliedFaults: [] }));
+    await expect(runCli(['building', '--config', join(dir, 'b.yaml'), '--state', other], () => undefined)).rejects.toThrow(
+      `--state ${other} belongs to another building (seed 6, start 2026-01-01T00:00:00.000Z, 7 meters; this config: seed 5, start 2026-01-01T00:00:00.000Z, 7 meters); delete it or name another --state file`,
+    );
   });
 });
