@@ -53,11 +53,11 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/** Problems with the serial devices the buses name (tcp:// converters are checked by the broker-less run). */
-export function portProblems(cfg: GatewayConfig): string[] {
+/** Problems with the serial devices the buses name (tcp:// converters are reached only when polled). */
+export function portProblems(cfg: { buses: readonly { port: string }[] }): string[] {
   const out: string[] = [];
   cfg.buses.forEach((b, i) => {
-    if (parseTcp(b.port)) return;
+    if (parseTcp(b.port) || !b.port.startsWith('/')) return;
     const at = `buses[${i}].port`;
     let st: Stats;
     try {
@@ -252,7 +252,19 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions): Pro
  * every problem. The one entry both `check` and `run` use.
  */
 export async function checkConfigFile(file: string, opts: PreflightOptions): Promise<{ config: GatewayConfig; raw: unknown; text: string }> {
-  const loaded = loadConfigFile(file);
+  let loaded: ReturnType<typeof loadConfigFile>;
+  try {
+    loaded = loadConfigFile(file);
+  } catch (e) {
+    // The schema refused the file: still look at the devices it names, so an installer fixes a
+    // typo and an unplugged adapter in one round instead of two.
+    if (!(e instanceof ConfigError) || !e.rawInput) throw e;
+    const buses = (e.rawInput as { buses?: unknown }).buses;
+    const named = Array.isArray(buses) ? buses.map((b) => ({ port: typeof (b as { port?: unknown })?.port === 'string' ? (b as { port: string }).port : '' })) : [];
+    const more = portProblems({ buses: named });
+    if (more.length) throw new ConfigError([...e.issues, ...more], e.source);
+    throw e;
+  }
   const problems = await preflight(loaded.config, opts);
   if (problems.length) throw new ConfigError(problems, file);
   return loaded;
