@@ -23,6 +23,12 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
+/** One frame on the wire, as the raw telegram log keeps it. */
+export interface RawFrame {
+  dir: 'tx' | 'rx';
+  hex: string;
+}
+
 /** One meter's answer, before the poller adds seq, gateway time and the meter reference. */
 export interface MeterRead {
   values: ReadingValue[];
@@ -31,7 +37,7 @@ export interface MeterRead {
   serial?: string;
   manufacturer?: string;
   /** Raw frames exchanged (for the raw telegram log). */
-  frames?: { dir: 'tx' | 'rx'; hex: string }[];
+  frames?: RawFrame[];
 }
 
 export interface ScanHit {
