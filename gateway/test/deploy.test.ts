@@ -30,7 +30,7 @@ describe('deploy/pi unit', () => {
     const r = await promisify(execFile)(process.execPath, [...flags!, join(repo, 'gateway/bin/amr-gateway.js'), 'check', '--offline', '--config', join(repo, 'gateway/config/gateway.sample.yaml')], { timeout: 60_000 })
       .then((ok) => ({ ...ok, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
     expect(r.code, r.stderr).toBeLessThanOrEqual(1);
-    const problems = r.stderr.split('\n').filter((l) => /^\S+\[\d+\]|^\w+\./.test(l));
-    for (const p of problems) expect(p).toMatch(/port|device|passwordFile|bufferDir|rawLog/);
+    const keys = [...r.stderr.matchAll(/^\s+(\S+): /gm)].map((m) => m[1]);
+    for (const k of keys) expect(k, r.stderr).toMatch(/\.port$|^mqtt\.passwordFile$|^mqtt\.tls\.(ca|cert|key)$|bufferDir$|rawLog\.dir$/);
   }, 90_000);
 });
