@@ -14,6 +14,8 @@ const BENCHES = [
   { name: 'Head-end MQTT CONNECT after a restart (N gateways behind one address, cold cache: connected within the 10 s connect timeout, scrypt- vs SHA-256-stored secrets; refusal time of a wrong secret vs an unknown id)', cmd: ['node', 'headend/bench/broker-auth.bench.mjs'] },
   { name: 'Gateway M-Bus poll-cycle efficiency, 20 meters @ 2400 Bd, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-poll-cycle.mjs'] },
   { name: 'Gateway secondary-address search, 20 meters, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-secondary-search.mjs'] },
+  // libmbus prints every silent address on stderr ("No M-Bus response frame received"): not shown.
+  { name: 'Gateway M-Bus primary scan, 10 meters on a pty @ 2400 Bd, native vs the libmbus driver', cmd: ['node', 'gateway/bench/mbus-primary-scan.mjs'], stderr: 'ignore' },
   { name: 'Gateway process (amr-gateway run, flags of the Pi unit) RSS/CPU polling 100 meters vs. an idle Node process', cmd: ['node', 'gateway/bench/polling-100-meters.mjs'], env: { DURATION: '20' } },
 ];
 const only = process.argv.slice(2);
@@ -41,6 +43,7 @@ const FIGURES = [
   { bench: 'mbus-poll-cycle', what: 'M-Bus poll-cycle efficiency, native', re: /native driver.*efficiency ([\d.]+ %)/ },
   { bench: 'mbus-poll-cycle', what: 'M-Bus poll-cycle efficiency, node-mbus (same segment)', re: /node-mbus\s*:.*efficiency ([\d.]+ %)/ },
   { bench: 'mbus-secondary-search', what: 'Secondary search, 20 meters: native / node-mbus', re: /native search : found \S+ in ([\d.]+ s)[\s\S]*node-mbus\s*: found \S+ in ([\d.]+ s)/ },
+  { bench: 'mbus-primary-scan', what: 'Primary scan 0…40, 10 meters: native found, time / libmbus driver found, time / ratio native ÷ libmbus', re: /native primary scan : found (\S+) at \S+ in ([\d.]+ s)[\s\S]*libmbus primary scan: found (\S+) at \S+ in ([\d.]+ s)[\s\S]*ratio native \/ libmbus: ([\d.]+)/ },
   { bench: 'polling-100-meters', what: 'Gateway process polling 100 meters: CPU, peak RSS (goal: under 5 %, under 80 MB)', re: /gateway process alone[^:]*: readings delivered \d+, CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
   { bench: 'polling-100-meters', what: 'Baseline, an idle Node process: CPU, peak RSS', re: /baseline \(an idle Node[^)]*\): CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
 ];
@@ -56,7 +59,7 @@ function summary(results) {
 
 function run(b) {
   return new Promise((resolve) => {
-    const p = spawn(b.cmd[0], b.cmd.slice(1), { env: { ...process.env, ...(b.env ?? {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(b.cmd[0], b.cmd.slice(1), { env: { ...process.env, ...(b.env ?? {}) }, stdio: ['ignore', 'pipe', b.stderr ?? 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => {
       out += d;

@@ -21,8 +21,14 @@ grep -q '@NODE@' "$unit" && fail "unit still has the @NODE@ placeholder"
 if command -v systemd-analyze >/dev/null 2>&1; then
   systemd-analyze verify --root="$ROOT" "$unit" 2>&1 | grep -v -E 'not found|Failed to|ignoring|Cannot|not executable' >&2 || true
 fi
-# The staged CLI runs and validates the sample config it installed.
-node "$ROOT/opt/amr-gateway/gateway/bin/amr-gateway.js" check --config "$ROOT/etc/amr-gateway/gateway.yaml" >/dev/null || fail "installed CLI cannot check the installed config"
+# The staged CLI runs and validates the sample config it installed. On this machine the sample's
+# adapters and secret files are absent (exit 1): those must be the only complaints, nothing about
+# maps, profiles, addresses or keys, which would fail on every Pi.
+rc=0
+problems="$(node "$ROOT/opt/amr-gateway/gateway/bin/amr-gateway.js" check --offline --config "$ROOT/etc/amr-gateway/gateway.yaml" 2>&1 >/dev/null)" || rc=$?
+[ "$rc" -le 1 ] || fail "installed CLI cannot check the installed config (exit $rc): $problems"
+other="$(printf '%s\n' "$problems" | grep -v -E '^invalid config |^  (buses\[[0-9]+\]\.port|mqtt\.passwordFile|mqtt\.tls\.(ca|cert|key)): ' || true)"
+[ -z "$other" ] || fail "installed sample config has problems beyond the site's devices and secrets: $other"
 # A second run keeps an edited config.
 echo "# site edit" >> "$ROOT/etc/amr-gateway/gateway.yaml"
 DESTDIR="$ROOT" bash "$HERE/install.sh" >/dev/null

@@ -4,7 +4,7 @@ export * from './outbox/index.js';
 export * from './mqtt/index.js';
 export * from './bus/index.js';
 export * from './drivers/types.js';
-export { createDriver } from './drivers/factory.js';
+export { createDriver, type DriverHooks } from './drivers/factory.js';
 export { MbusNativeDriver } from './drivers/mbus-native.js';
 export { MbusLibmbusDriver, libmbusToTelegram } from './drivers/mbus-libmbus.js';
 export { ModbusDriver } from './drivers/modbus.js';

@@ -46,10 +46,22 @@ describe('amr-gateway CLI', () => {
 
   it('check accepts the sample and prints the derived timing', async () => {
     const f = join(dir, 'ok.yaml');
-    writeFileSync(f, sample);
-    const r = await cli(['check', '--config', f]);
+    // the site's devices and secrets: converters on TCP here, files in the temp dir (not the broker: --offline)
+    writeFileSync(join(dir, 'pw'), 'x\n');
+    writeFileSync(join(dir, 'ca.pem'), 'x\n');
+    writeFileSync(
+      f,
+      sample
+        .replace('/dev/serial/by-id/usb-FTDI_M-Bus_Master-if00-port0', 'tcp://127.0.0.1:4000')
+        .replace('/dev/ttyAMA0', 'tcp://127.0.0.1:4002')
+        .replace('/etc/amr-gateway/mqtt.password', join(dir, 'pw'))
+        .replace('/etc/amr-gateway/ca.pem', join(dir, 'ca.pem'))
+        .replace('/var/lib/amr-gateway', join(dir, 'buf'))
+        .replace('/var/log/amr-gateway/telegrams', join(dir, 'raw')),
+    );
+    const r = await cli(['check', '--config', f, '--offline']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).buses[0]).toMatchObject({ name: 'mbus1', baud: 2400, parity: 'even', timeoutMs: 1394 });
+    expect(JSON.parse(r.stdout).buses[0]).toMatchObject({ name: 'mbus1', baud: 2400, parity: 'even', timeoutMs: 1394 + 400 - 60 }); // tcp:// turnaround
   });
 
   it.each([
@@ -57,11 +69,11 @@ describe('amr-gateway CLI', () => {
     ['meters[0].interval', sample.replace('interval: 15m', 'interval: often'), /meters\[0\]\.interval: expected a duration/],
     ['mqtt.url', sample.replace(/url: .*/, 'url: 12'), /mqtt\.url/],
     ['yaml syntax', 'gateway: [\n', /YAML/],
-  ])('bad config → exit 2 naming %s', async (_k, text, re) => {
+  ])('bad config → exit 1 naming %s', async (_k, text, re) => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, text);
     const r = await cli(['check', '--config', f]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(re);
   });
 
@@ -69,7 +81,7 @@ describe('amr-gateway CLI', () => {
     const f = join(dir, 'bad-run.yaml');
     writeFileSync(f, sample.replace('primary: 1', 'primary: 300'));
     const r = await cli(['run', '--config', f]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/meters\[0\]\.primary/);
   });
 
@@ -93,6 +105,11 @@ describe('amr-gateway CLI', () => {
     const r = await cli(['scan', '--bus', `tcp://${ep.host}:${ep.port}`, '--protocol', 'mbus', '--from', '0', '--to', '5', '--timeout', '150ms']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ address: '3', serial: '31000001', manufacturer: 'ZRI' })]);
+    // progress on stderr from the start, the find, and a summary
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('scan: address - (0 of 6), found 0, elapsed 0 s, about unknown yet left');
+    expect(lines).toContainEqual(expect.stringMatching(/^address 3: ZRI 31000001/));
+    expect(lines.at(-1)).toMatch(/^scan: done, 6 addresses, found 1 in \d+ s$/);
   });
 
   it('replay decodes a raw telegram log again', async () => {

@@ -81,6 +81,11 @@ describe.each(combos)('M-Bus driver %s over %s', (driver, kind) => {
   it('a meter that never answers times out', async () => {
     await expect(d.read(meter({ primary: 9 }), 0)).rejects.toThrow();
   });
+
+  it.runIf(driver === 'libmbus')('primary scan finds the addressed meters (libmbus driver, REQ_UD2 per address)', async () => {
+    const hits = await d.scan!({ mode: 'primary', from: 1, to: 3 }, () => undefined);
+    expect(hits.map((h) => [h.address, h.serial])).toEqual([['1', '12345678'], ['2', '22000001']]);
+  });
 });
 
 describe('native M-Bus driver link behaviour', () => {

@@ -60,4 +60,37 @@ describe('gateway runtime on M-Bus', () => {
       await gw.stop();
     }
   });
+
+  it('a meter that stalls longer than the inter-byte timeout fails as a timeout; the late rest of its answer is drained, counted in a metric, and the next poll reads clean', async () => {
+    const gw = new Gateway({
+      config: validateConfig({
+        gateway: { id: 'gw-mbrt2', bufferDir: join(dir, 'stall') },
+        mqtt: { url: broker.url },
+        buses: [{ name: 'mbus1', protocol: 'mbus', port: (seg.endpoint as { path: string }).path, timeout: '300ms', interByteTimeout: '100ms' }],
+        meters: [{ id: 'cold-1', bus: 'mbus1', primary: 8, interval: '1h', retries: 0 }],
+      }),
+      logger: pino({ level: 'silent' }),
+      scheduler: false,
+    });
+    const faults = seg.slaves[0].faults!;
+    await gw.start();
+    try {
+      // 250 ms stall, 100 ms tolerated: the rest comes 150 ms after the master gave up — after one
+      // more inter-byte timeout of quiet; the drain waits for the bytes the frame's length still owed.
+      faults.pauseMidAnswerMs = 250;
+      await gw.pollNow('cold-1');
+      faults.pauseMidAnswerMs = undefined;
+      await gw.pollNow('cold-1');
+      const polls = await gw.metrics.registry.getSingleMetricAsString('amr_gateway_polls_total');
+      expect(polls).toMatch(/amr_gateway_polls_total\{meter="cold-1",bus="mbus1",result="failed"\} 1/);
+      expect(polls).toMatch(/amr_gateway_polls_total\{meter="cold-1",bus="mbus1",result="ok"\} 1/);
+      const drained = await gw.metrics.registry.getSingleMetricAsString('amr_gateway_line_drained_bytes_total');
+      // The rest of a long frame: at least half of 6 + 3 (C, A, CI) + 12 (fixed header) bytes.
+      const n = Number(/amr_gateway_line_drained_bytes_total\{bus="mbus1"\} (\d+)/.exec(drained)?.[1]);
+      expect(n).toBeGreaterThanOrEqual(11);
+    } finally {
+      faults.pauseMidAnswerMs = undefined;
+      await gw.stop();
+    }
+  });
 });

@@ -5,4 +5,16 @@ export interface LineFaults {
   silent?: boolean;
   /** Answers with a corrupted check sum (CRC / M-Bus checksum). */
   badChecksum?: boolean;
+  /**
+   * Falls silent this long in the middle of each answer (after half its bytes), as meters do whose
+   * firmware fetches data while sending; a master must wait for the length the frame announced.
+   */
+  pauseMidAnswerMs?: number;
+}
+
+/** Where and how long an answer pauses, from a device's faults (none for a one-byte answer). */
+export function answerPause(faults: LineFaults | undefined, length: number): { afterBytes: number; ms: number } | undefined {
+  const ms = faults?.pauseMidAnswerMs ?? 0;
+  if (ms <= 0 || length < 2) return undefined;
+  return { afterBytes: Math.floor(length / 2), ms };
 }

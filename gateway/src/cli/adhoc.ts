@@ -5,6 +5,7 @@
 import { BusConfig, MeterConfig } from '../config/schema.js';
 import { resolveBus, resolveMeter, type ResolvedBus, type ResolvedMeter } from '../config/resolve.js';
 import { formatIssues, ConfigError } from '../config/load.js';
+import { baudProblem } from '../config/knowledge.js';
 
 export interface AdhocOptions {
   bus: string;
@@ -35,6 +36,8 @@ export function adhocBus(o: AdhocOptions): ResolvedBus {
   if (o.driver && o.protocol === 'mbus') raw.driver = o.driver;
   const r = BusConfig.safeParse(raw);
   if (!r.success) throw new ConfigError(formatIssues(r.error).map((i) => i.replace(/^[a-z]+/, (k) => `--${k}`)), 'command line');
+  const bad = r.data.baud === undefined ? null : baudProblem(r.data.protocol, r.data.baud);
+  if (bad) throw new ConfigError([`--baud: ${bad}`], 'command line');
   return resolveBus(r.data);
 }
 

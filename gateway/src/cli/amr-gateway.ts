@@ -1,6 +1,6 @@
 /**
  * amr-gateway: commissioning and running the gateway.
- *   amr-gateway check  --config FILE                 validate; exit 2 naming the key on error
+ *   amr-gateway check  --config FILE [--offline]     validate config, devices, files and broker; exit 1 naming each problem
  *   amr-gateway run    --config FILE                 poll, buffer, publish (systemd service)
  *   amr-gateway scan   --bus DEV|tcp://h:p --protocol mbus|modbus [--mode primary|secondary] [--from N --to N]
  *   amr-gateway read   --bus … --protocol mbus|modbus|pulse --address A [--map ID] [--channels N --weight W --quantity Q]
@@ -9,16 +9,21 @@
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile, resolveConfig } from '../config/index.js';
+import { ConfigError, checkConfigFile, resolveConfig } from '../config/index.js';
 import { createDriver } from '../drivers/factory.js';
 import { Gateway } from '../runtime/gateway.js';
 import { createLogger } from '../ops/logger.js';
 import { adhocBus, adhocMeter, type AdhocOptions } from './adhoc.js';
 import { replayLog } from './replay.js';
 import { healthRestarts, restartHoldMs, startWatchdog } from './watchdog.js';
+import { scanWithProgress } from './scan-progress.js';
 
 const USAGE = `usage:
-  amr-gateway check  --config FILE
+  amr-gateway check  --config FILE [--offline]
+      validates the config against what run uses (register maps, meter profiles, baud rates,
+      addresses, ids), the serial devices and files it names, and connects to the broker with
+      its credentials (--offline: not the broker). Exit 0 ok, 1 problems (each on stderr with its
+      config path and the fix), 2 usage.
   amr-gateway run    --config FILE
   amr-gateway scan   --bus DEV|tcp://HOST:PORT --protocol mbus|modbus [--mode primary|secondary] [--from N] [--to N] [--baud N] [--driver native|libmbus]
   amr-gateway read   --bus DEV|tcp://HOST:PORT --protocol mbus|modbus|pulse --address A [--map ID] [--channels N] [--weight W] [--quantity Q] [--baud N]
@@ -43,6 +48,7 @@ const OPTIONS = {
   weight: { type: 'string' },
   quantity: { type: 'string' },
   profile: { type: 'string' },
+  offline: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -56,15 +62,16 @@ function need(v: string | undefined, name: string): string {
   return v;
 }
 
-async function cmdCheck(file: string): Promise<void> {
-  const { config } = loadConfigFile(file);
+async function cmdCheck(file: string, offline: boolean): Promise<void> {
+  const { config } = await checkConfigFile(file, { broker: !offline });
   const r = resolveConfig(config);
   process.stdout.write(
     `${JSON.stringify(
       {
         ok: true,
         gatewayId: config.gateway.id,
-        buses: r.buses.map((b) => ({ name: b.name, protocol: b.protocol, port: b.port, baud: b.line.baud, parity: b.line.parity, timeoutMs: b.timeoutMs, interFrameMs: b.interFrameMs, retries: b.retries, driver: b.driver })),
+        broker: offline ? 'not checked (--offline)' : 'accepted the connection',
+        buses: r.buses.map((b) => ({ name: b.name, protocol: b.protocol, port: b.port, baud: b.line.baud, parity: b.line.parity, timeoutMs: b.timeoutMs, interFrameMs: b.interFrameMs, ...(b.protocol === 'mbus' ? { interByteMs: b.interByteMs } : {}), retries: b.retries, driver: b.driver })),
         meters: r.meters.map((m) => ({ id: m.id, bus: m.bus, address: m.address, intervalMs: m.interval, timeoutMs: m.timeoutMs })),
       },
       null,
@@ -80,7 +87,9 @@ async function cmdRun(file: string): Promise<void> {
   let rolledBack: string | null = null;
   let gw: Gateway;
   const startWith = async (): Promise<Gateway> => {
-    const { config } = loadConfigFile(file);
+    // The same checks as `check --offline`: a config naming a map, profile or device that does not
+    // exist is refused here, before anything starts, not reported by the first failed poll.
+    const { config } = await checkConfigFile(file, { broker: false });
     const g = new Gateway({
       config,
       configFile: file,
@@ -147,10 +156,18 @@ async function cmdScan(o: AdhocOptions & { mode?: string; from?: string; to?: st
   const bus = adhocBus(o);
   const driver = createDriver(bus, null, []);
   if (!driver.scan) fail(`protocol ${bus.protocol} has no scan`);
+  const mode = bus.protocol === 'modbus' ? 'ids' : ((o.mode ?? 'primary') as 'primary' | 'secondary');
+  if (mode !== 'primary' && mode !== 'secondary' && mode !== 'ids') fail(`--mode: expected primary or secondary, got "${String(mode)}"`);
+  const int = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) fail(`--${name}: expected an address number, got "${v}"`);
+    return Number(v);
+  };
+  const from = int(o.from, 'from');
+  const to = int(o.to, 'to');
   await driver.open();
   try {
-    const mode = bus.protocol === 'modbus' ? 'ids' : ((o.mode ?? 'primary') as 'primary' | 'secondary');
-    const hits = await driver.scan({ mode, from: o.from ? Number(o.from) : undefined, to: o.to ? Number(o.to) : undefined }, (msg) => process.stderr.write(`${msg}\n`));
+    const hits = await scanWithProgress(driver, { mode, from, to }, (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(`${JSON.stringify(hits, null, 2)}\n`);
   } finally {
     await driver.close();
@@ -186,14 +203,20 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const { values, positionals } = parseArgs({ args: argv.slice(1), options: OPTIONS, allowPositionals: true, strict: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv.slice(1), options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    fail(`${(e as Error).message}\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
   if (!cmd || values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
   switch (cmd) {
     case 'check':
-      return cmdCheck(need(values.config, 'config'));
+      return cmdCheck(need(values.config, 'config'), values.offline === true);
     case 'run':
       return cmdRun(need(values.config, 'config'));
     case 'scan':
@@ -211,6 +234,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-  if (e instanceof ConfigError) fail(e.message, 2);
+  // A config problem is the installer's to fix (exit 1); 2 is kept for a wrong command line.
+  if (e instanceof ConfigError) fail(e.message, e.source === 'command line' ? 2 : 1);
   fail(`amr-gateway: ${e.message}`, 1);
 });

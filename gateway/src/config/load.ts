@@ -11,6 +11,8 @@ export class ConfigError extends Error {
   constructor(
     readonly issues: string[],
     readonly source: string,
+    /** The parsed YAML the schema refused (absent when the YAML itself was broken). */
+    readonly rawInput?: unknown,
   ) {
     super(`invalid config ${source}:\n  ${issues.join('\n  ')}`);
     this.name = 'ConfigError';
@@ -42,8 +44,13 @@ export function validateConfig(input: unknown, source = '(inline)'): GatewayConf
 export function parseConfigText(text: string, source = '(inline)'): { config: GatewayConfig; raw: unknown } {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message}`), source);
-  const raw = doc.toJS();
-  return { config: validateConfig(raw, source), raw };
+  const raw: unknown = doc.toJS();
+  try {
+    return { config: validateConfig(raw, source), raw };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(e.issues, source, raw);
+    throw e;
+  }
 }
 
 export function loadConfigFile(file: string): { config: GatewayConfig; raw: unknown; text: string } {

@@ -5,11 +5,13 @@
  */
 import type { BusConfig, GatewayConfig, MeterConfig } from './schema.js';
 import {
+  defaultMbusInterByteMs,
   defaultMbusInterFrameMs,
   defaultMbusTimeoutMs,
   defaultModbusInterFrameMs,
   defaultModbusTimeoutMs,
   interCharTimeoutMs,
+  mbusProbeTimeoutMs,
   type LineParams,
 } from './timing.js';
 
@@ -22,6 +24,10 @@ export interface ResolvedBus {
   timeoutMs: number;
   interFrameMs: number;
   interCharMs: number;
+  /** M-Bus: longest silence inside one answer before it is given up as incomplete. */
+  interByteMs: number;
+  /** M-Bus: first-byte timeout of a scan probe (an absent address costs this). */
+  probeTimeoutMs: number;
   retries: number;
   echo: boolean;
   driver: 'native' | 'libmbus' | 'modbus-serial' | 'pulse';
@@ -59,6 +65,8 @@ export function resolveBus(b: BusConfig): ResolvedBus {
     timeoutMs: b.timeout ?? (isMbus ? defaultMbusTimeoutMs(line) : defaultModbusTimeoutMs(line)),
     interFrameMs: b.interFrameDelay ?? (isMbus ? defaultMbusInterFrameMs(line) : defaultModbusInterFrameMs(line)),
     interCharMs: interCharTimeoutMs(line),
+    interByteMs: (b.protocol === 'mbus' ? b.interByteTimeout : undefined) ?? defaultMbusInterByteMs(line),
+    probeTimeoutMs: mbusProbeTimeoutMs(line),
     retries: b.retries,
     echo: b.echo,
     driver: b.protocol === 'mbus' ? b.driver : b.protocol === 'modbus' ? 'modbus-serial' : 'pulse',

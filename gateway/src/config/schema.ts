@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { GATEWAY_ID_PATTERN, QuantityName } from '@amr/protocols';
 import { parseDuration, parseSize } from './duration.js';
+import { baudProblem, profileNames, registerMapNames, unknownNameMessage } from './knowledge.js';
 
 const Name = z
   .string({ error: 'expected a name (letters, digits, _ . -)' })
@@ -71,6 +72,11 @@ export const MbusBusConfig = z.strictObject({
   sndNke: z.enum(['once', 'always', 'never']).default('once'),
   /** Upper bound of follow-up telegrams read while the meter says "more records follow". */
   maxTelegrams: PosInt.max(64).default(8),
+  /**
+   * Longest silence tolerated inside one answer (the answer ends when its length field says so, not
+   * at a gap); default 500 ms, or 40 character times on slow lines, + 400 ms on tcp://.
+   */
+  interByteTimeout: Duration.refine((ms) => ms >= 1, { error: 'expected an inter-byte timeout of at least 1ms' }).optional(),
 });
 
 export const ModbusBusConfig = z.strictObject({ ...lineKeys, protocol: z.literal('modbus') });
@@ -183,16 +189,27 @@ export const GatewayConfig = z
     if ((cfg.mqtt.password !== undefined || cfg.mqtt.passwordFile !== undefined) && cfg.mqtt.username === undefined)
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'username'], message: 'a password needs a username (MQTT 3.1.1)' });
     const buses = new Map<string, BusConfig>();
+    const ports = new Map<string, number>();
     cfg.buses.forEach((b, i) => {
       if (buses.has(b.name)) ctx.addIssue({ code: 'custom', path: ['buses', i, 'name'], message: `duplicate bus name "${b.name}"` });
       buses.set(b.name, b);
+      const other = ports.get(b.port);
+      if (other !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['buses', i, 'port'], message: `${b.port} is already the port of buses[${other}] (${cfg.buses[other].name}); one bus per line: put both buses' meters on one bus` });
+      else ports.set(b.port, i);
+      const bad = b.baud === undefined ? null : baudProblem(b.protocol, b.baud);
+      if (bad) ctx.addIssue({ code: 'custom', path: ['buses', i, 'baud'], message: bad });
     });
-    const ids = new Set<string>();
-    const addrs = new Set<string>();
+    const ids = new Map<string, number>();
+    const addrs = new Map<string, number>();
+    const maps = registerMapNames();
+    const profiles = profileNames();
     cfg.meters.forEach((m, i) => {
       const at = (key: string) => ['meters', i, key];
-      if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate meter id "${m.id}"` });
-      ids.add(m.id);
+      const firstWithId = ids.get(m.id);
+      if (firstWithId !== undefined) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate meter id "${m.id}" (also meters[${firstWithId}]); every meter needs its own id: rename one` });
+      else ids.set(m.id, i);
+      if (!profiles.includes(m.profile)) ctx.addIssue({ code: 'custom', path: at('profile'), message: unknownNameMessage('meter profile', m.profile, profiles) });
       const bus = buses.get(m.bus);
       if (!bus) {
         ctx.addIssue({ code: 'custom', path: at('bus'), message: `no bus named "${m.bus}" (buses: ${[...buses.keys()].join(', ')})` });
@@ -202,24 +219,31 @@ export const GatewayConfig = z
       const foreign = (keys: (keyof MeterConfig)[]) =>
         keys.filter(has).forEach((k) => ctx.addIssue({ code: 'custom', path: at(k), message: `not allowed for a ${bus.protocol} meter` }));
       let addr = '';
+      let addrKey = 'bus';
       if (bus.protocol === 'mbus') {
         if (has('primary') === has('secondary')) ctx.addIssue({ code: 'custom', path: at('primary'), message: 'an M-Bus meter needs exactly one of primary or secondary' });
         foreign(['slave', 'registerMap', 'device', 'channel', 'channels', 'weight', 'quantity']);
         addr = m.secondary ?? String(m.primary);
+        addrKey = m.secondary !== undefined ? 'secondary' : 'primary';
       } else if (bus.protocol === 'modbus') {
         if (!has('slave')) ctx.addIssue({ code: 'custom', path: at('slave'), message: 'a Modbus meter needs a slave id 1…247' });
-        if (!has('registerMap')) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: 'a Modbus meter needs a registerMap' });
+        if (!has('registerMap')) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: `a Modbus meter needs a registerMap (known: ${maps.join(', ')})` });
+        else if (!maps.includes(m.registerMap!)) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: unknownNameMessage('register map', m.registerMap!, maps) });
         foreign(['primary', 'secondary', 'device', 'channel', 'channels', 'weight', 'quantity']);
         addr = String(m.slave);
+        addrKey = 'slave';
       } else {
         for (const k of ['channel', 'weight', 'quantity'] as const)
           if (!has(k)) ctx.addIssue({ code: 'custom', path: at(k), message: `a pulse meter needs ${k}` });
         foreign(['primary', 'secondary', 'slave', 'registerMap']);
         addr = `${m.device ?? 1}:${m.channel}`;
+        addrKey = 'channel';
       }
       const key = `${m.bus}/${addr}`;
-      if (addrs.has(key)) ctx.addIssue({ code: 'custom', path: at('bus'), message: `another meter already uses address ${addr} on bus ${m.bus}` });
-      addrs.add(key);
+      const first = addrs.get(key);
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', path: at(addrKey), message: `address ${addr} on bus ${m.bus} is already used by meters[${first}] (${cfg.meters[first].id}); two meters cannot answer at one address: give each its own` });
+      else addrs.set(key, i);
     });
   });
 

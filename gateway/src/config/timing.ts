@@ -52,6 +52,27 @@ export function defaultModbusInterFrameMs(p: LineParams): number {
   return p.baud > 19200 ? 2 : Math.ceil(3.5 * charTimeMs(p));
 }
 
+/**
+ * M-Bus inter-byte timeout: how long the line may fall silent inside an answer before the master
+ * gives up on it. EN 13757-2 ends an answer by its length field, not by a gap, and real meters
+ * pause mid-telegram (firmware fetching archive data, a converter flushing its buffer): a field
+ * meter paused 250 ms, libmbus tolerates 3 × 300 ms at 2400 Bd. 500 ms, or 40 characters on slow
+ * lines, plus the network margin on a `tcp://` converter (it may hold back part of an answer).
+ */
+export function defaultMbusInterByteMs(p: LineParams): number {
+  return Math.ceil(Math.max(500, 40 * charTimeMs(p)) + (p.tcp ? turnaroundMs(p) : 0));
+}
+
+/**
+ * First-byte timeout of a scan probe (SND_NKE or a selection), as libmbus sizes it: a slave answers
+ * within 330 bit times + 50 ms (EN 13757-2), its first character takes 11 bits more, plus the host's
+ * margin: 50 ms + 60 ms on a serial line (USB adapter latency); on a tcp:// converter its 400 ms
+ * network margin covers the 50 ms as well. An absent address costs only this, never `timeout`.
+ */
+export function mbusProbeTimeoutMs(p: LineParams): number {
+  return Math.ceil(((330 + bitsPerChar(p)) * 1000) / p.baud + (p.tcp ? turnaroundMs(p) : 50 + turnaroundMs(p)));
+}
+
 /** How long a line stays quiet before a frame is considered complete (end-of-frame gap). */
 export function interCharTimeoutMs(p: LineParams): number {
   return Math.ceil(Math.max(3.5 * charTimeMs(p), 2) + (p.tcp ? 50 : 20));

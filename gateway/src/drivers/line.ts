@@ -1,13 +1,24 @@
 /**
  * A byte line to a bus: a serial port (serialport) or a transparent serial-over-TCP converter
- * (`tcp://host:port`). Drivers write a request and collect the answer; `flushInput` drops stale
- * bytes (a late answer to a timed-out request must not be taken for the next meter's).
+ * (`tcp://host:port`). Drivers write a request and collect the answer through `receive`; bytes that
+ * arrive while nobody receives (the rest of an answer the master already gave up on) are discarded
+ * and counted, and `drain` waits for the line to be quiet before the next request, so a late answer
+ * is never taken for the next meter's.
  */
 import { constants, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ResolvedBus } from '../config/resolve.js';
 import { LinkLostError, classifyIoError } from './types.js';
+
+export interface DrainResult {
+  /** Bytes that arrived with no exchange waiting for them, since the previous drain. */
+  discarded: number;
+  /** How long the drain waited for the line to fall quiet. */
+  waitedMs: number;
+  /** The line still talked when `maxMs` ran out. */
+  stillTalking: boolean;
+}
 
 /**
  * `lost`: set once the line reported its own end (port closed, TCP peer ended or reset); every
@@ -17,8 +28,50 @@ export interface ByteLine {
   stream: Duplex;
   readonly lost: LinkLostError | null;
   write(bytes: Buffer): Promise<void>;
+  /** Routes received bytes to `fn` until the returned function is called. */
+  receive(fn: (chunk: Buffer) => void): () => void;
+  /**
+   * Returns once no byte has arrived for `quietMs` (at once if the line has been quiet that long
+   * already; with `fresh`, the quiet is counted from now: after a broken answer whose rest may
+   * still come), at most after `maxMs`; everything that came meanwhile is discarded and counted.
+   */
+  drain(quietMs: number, maxMs: number, fresh?: boolean): Promise<DrainResult>;
+  /** Drops bytes not yet delivered (kept for drivers that read the stream themselves). */
   flushInput(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The receive/drain half shared by both transports: one 'data' listener for the line's life. */
+function dispatcher(stream: Duplex) {
+  let receiver: ((chunk: Buffer) => void) | null = null;
+  let lastRxAt = -Infinity;
+  let discarded = 0;
+  stream.on('data', (chunk: Buffer) => {
+    lastRxAt = performance.now();
+    if (receiver) receiver(chunk);
+    else discarded += chunk.length;
+  });
+  return {
+    receive(fn: (chunk: Buffer) => void): () => void {
+      receiver = fn;
+      return () => {
+        if (receiver === fn) receiver = null;
+      };
+    },
+    async drain(quietMs: number, maxMs: number, fresh = false): Promise<DrainResult> {
+      const t0 = performance.now();
+      for (;;) {
+        const now = performance.now();
+        const quietFor = now - (fresh ? Math.max(lastRxAt, t0) : lastRxAt);
+        if (quietFor >= quietMs || now - t0 >= maxMs) {
+          const r = { discarded, waitedMs: now - t0, stillTalking: quietFor < quietMs };
+          discarded = 0;
+          return r;
+        }
+        await sleep(Math.max(1, Math.min(quietMs - quietFor, maxMs - (now - t0))));
+      }
+    },
+  };
 }
 
 export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
@@ -42,8 +95,11 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
     // The converter (or the network) ended the connection: its FIN arrives as 'end', a reset as 'close'.
     sock.on('end', () => lose(new LinkLostError(`${where}: the converter ended the connection`, 'PEER_ENDED')));
     sock.on('close', () => lose(new LinkLostError(`${where}: connection closed`, 'PEER_ENDED')));
+    const d = dispatcher(sock);
     return {
       stream: sock,
+      receive: d.receive,
+      drain: d.drain,
       get lost() {
         return lost;
       },
@@ -85,8 +141,11 @@ export async function openLine(bus: ResolvedBus): Promise<ByteLine> {
     const c = e ? classifyIoError(e, where) : null;
     lost = c instanceof LinkLostError ? c : new LinkLostError(`${where}: port closed${e ? ` (${e.message})` : ''}`, 'PORT_CLOSED');
   });
+  const d = dispatcher(sp);
   return {
     stream: sp,
+    receive: d.receive,
+    drain: d.drain,
     get lost() {
       return lost;
     },

@@ -167,22 +167,45 @@ export class MbusLibmbusDriver implements BusDriver {
     return formatSecondaryAddress(a, { style: 'libmbus' });
   }
 
-  async read(meter: ResolvedMeter): Promise<MeterRead> {
+  /** One libmbus read (REQ_UD2 with libmbus's own retries and multi-telegram follow-up) as libmbus JSON. */
+  private get(address: number | string, pingFirst: boolean): Promise<unknown> {
     if (!this.master) throw new LinkLostError(`bus ${this.bus.name} not open`, 'PORT_CLOSED');
     const m = this.master;
-    const data = await new Promise<unknown>((res, rej) =>
-      m.getData(this.address(meter), { pingFirst: this.bus.sndNke !== 'never' }, (e, d) => {
+    return new Promise<unknown>((res, rej) =>
+      m.getData(address, { pingFirst }, (e, d) => {
         if (e) rej(/timeout|no response|receive/i.test(e.message) ? new TimeoutError(`libmbus: ${e.message}`) : new ProtocolError(`libmbus: ${e.message}`));
         else res(d);
       }),
     );
+  }
+
+  async read(meter: ResolvedMeter): Promise<MeterRead> {
+    const data = await this.get(this.address(meter), this.bus.sndNke !== 'never');
     const tg = libmbusToTelegram(data);
     return applyMbusProfile([tg], { profile: meter.profile, gatewayNow: (this.opts.now ?? Date.now)(), clockToleranceMs: this.opts.clockToleranceMs, quantities: meter.quantities });
   }
 
-  async scan(opts: { mode: 'primary' | 'secondary' | 'ids' }, progress: ScanProgress): Promise<ScanHit[]> {
+  async scan(opts: { mode: 'primary' | 'secondary' | 'ids'; from?: number; to?: number }, progress: ScanProgress): Promise<ScanHit[]> {
     if (!this.master) throw new ProtocolError(`bus ${this.bus.name} not open`);
-    if (opts.mode !== 'secondary') throw new Error('driver libmbus: only secondary scan (libmbus scanSecondary); use driver native for a primary scan');
+    if (opts.mode === 'primary') {
+      // node-mbus has no ping of its own: a REQ_UD2 per address (libmbus retries a silent one
+      // 3 times, each after its whole timeout). libmbus tells a garbled answer from silence only in
+      // its error text, which node-mbus flattens: both count as nobody there.
+      const hits: ScanHit[] = [];
+      for (let a = opts.from ?? 0; a <= (opts.to ?? 250); a++) {
+        let data: unknown;
+        try {
+          data = await this.get(a, false);
+        } catch {
+          continue;
+        }
+        const h = libmbusToTelegram(data).header;
+        hits.push({ address: String(a), serial: h.id, manufacturer: h.manufacturer, version: h.version, medium: h.medium });
+        progress(`address ${a}: ${h.manufacturer ?? '?'} ${h.id ?? ''} ${h.medium ?? ''}`);
+      }
+      return hits;
+    }
+    if (opts.mode !== 'secondary') throw new Error('driver libmbus: no id scan (libmbus has scanSecondary and, here, a primary scan by REQ_UD2); use driver native');
     const m = this.master;
     progress('libmbus scanSecondary running (no progress output from libmbus)');
     const list = await new Promise<unknown>((res, rej) => m.scanSecondary((e, d) => (e ? rej(e) : res(d))));

@@ -5,15 +5,24 @@
  *   answered resends the same telegram instead of the next one).
  * - Multi-telegram: follows up while the telegram says "more records follow", up to maxTelegrams.
  * - Secondary addressing: SND_UD selection (CI 0x52) answered by E5, then the read at address 253.
- * - Echo cancellation for level converters that echo the request; collision detection: bytes that
- *   do not form one valid frame where one answer was expected (several slaves talking) → CollisionError.
+ * - Link timing as EN 13757-2 intends: an answer ends when its length field says it is complete; a
+ *   pause inside it is tolerated up to the bus's inter-byte timeout; before every request the line
+ *   is drained (late bytes of an earlier answer are discarded and counted, never parsed as the next
+ *   meter's). Collisions only on evidence (see `exchange`); a primary scan reports a shared address
+ *   only when the garbled answer comes again on a retry.
+ * - Echo cancellation for level converters that echo the request.
+ * - Primary scan: absent addresses cost the baud-derived probe timeout (330 bit times + 50 ms + margin).
  * - Secondary search: the collision-aware wildcard tree (nextSearchPatterns), with progress output.
  */
 import {
   ADDRESS_NETWORK_LAYER,
   FRAME_ACK,
-  MbusStreamParser,
+  FRAME_LONG_START,
+  MbusFrameError,
+  decodeFrameAt,
   decodeTelegram,
+  expectedFrameLength,
+  longHeaderProblem,
   deselect,
   encodeFrame,
   formatSecondaryAddress,
@@ -29,13 +38,16 @@ import {
 } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { applyMbusProfile } from '../profiles/apply.js';
-import { openLine, sleep, type ByteLine } from './line.js';
-import { ChecksumError, CollisionError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { MBUS_MAX_FRAME, charTimeMs } from '../config/timing.js';
+import { openLine, sleep, type ByteLine, type DrainResult } from './line.js';
+import { ChecksumError, CollisionError, IncompleteAnswerError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 
 export interface MbusDriverOptions {
   clockToleranceMs: number;
   /** Gateway time source (default the wall clock) for the meter-clock check. */
   now?: () => number;
+  /** Late bytes were discarded before a request (the rest of an earlier answer): for a metric and a debug log. */
+  onDrained?: (info: { bytes: number; waitedMs: number; stillTalking: boolean }) => void;
 }
 
 type Frames = { dir: 'tx' | 'rx'; hex: string }[];
@@ -44,6 +56,16 @@ export class MbusNativeDriver implements BusDriver {
   private line: ByteLine | null = null;
   private readonly fcb = new Map<number, boolean>();
   private readonly nkeDone = new Set<string>();
+  /**
+   * How the last exchange ended: 'pause' = an answer stopped half-way (its rest may come after any
+   * pause: the next drain waits a whole inter-byte timeout from now); 'noise' = garbled or damaged
+   * (the talkers may still be sending at line speed: wait for one end-of-frame gap after the last byte).
+   */
+  private dirty: 'no' | 'noise' | 'pause' = 'no';
+  /** Bytes the answer that stopped half-way still owes (by its length field). */
+  private owed = 0;
+  /** Late bytes discarded before requests, and how many drains found any. */
+  readonly linkStats = { drainedBytes: 0, drains: 0 };
 
   constructor(
     readonly bus: ResolvedBus,
@@ -61,31 +83,101 @@ export class MbusNativeDriver implements BusDriver {
   }
 
   /**
-   * Sends one request and waits for one answer (`expect: 'frame'`) or for silence after a possible
-   * answer (`expect: 'probe'`, used by scans: returns 'none' | 'ack' | 'collision').
+   * Before every request: bytes still arriving (the rest of an answer the master gave up on, a late
+   * answer) are discarded, so they never poison the next meter's answer. After a clean exchange the
+   * line only has to have been quiet for one end-of-frame gap (normally it has, so this costs
+   * nothing); after an answer that stopped half-way it must stay quiet for a whole inter-byte
+   * timeout from now on, and longer while the bytes that answer still owes have not come (bounded).
    */
-  private async exchange(request: MbusFrame, timeoutMs: number, frames: Frames): Promise<MbusFrame | null> {
+  private async drainLine(line: ByteLine): Promise<void> {
+    const b = this.bus;
+    const frameMs = MBUS_MAX_FRAME * charTimeMs(b.line);
+    let r: DrainResult;
+    if (this.dirty === 'pause') {
+      // The broken answer's length said how many bytes are still owed: wait (bounded) until they have
+      // come and gone, even if the meter stalls longer than one more inter-byte timeout.
+      const deadline = performance.now() + 2 * b.interByteMs + frameMs;
+      r = { discarded: 0, waitedMs: 0, stillTalking: false };
+      do {
+        const n = await line.drain(b.interByteMs, Math.max(0, deadline - performance.now()), true);
+        r = { discarded: r.discarded + n.discarded, waitedMs: r.waitedMs + n.waitedMs, stillTalking: n.stillTalking };
+      } while (r.discarded < this.owed && performance.now() < deadline);
+    } else {
+      r = await line.drain(b.interCharMs, b.interByteMs + frameMs, false);
+    }
+    this.dirty = 'no';
+    this.owed = 0;
+    if (r.discarded > 0 || r.stillTalking) {
+      this.linkStats.drainedBytes += r.discarded;
+      this.linkStats.drains++;
+      this.opts.onDrained?.({ bytes: r.discarded, waitedMs: r.waitedMs, stillTalking: r.stillTalking });
+    }
+  }
+
+  /**
+   * Sends one request and reads one answer. The answer ends when its length says it is complete
+   * (E5: 1 byte, short frame: 5, control/long frame: 6 + L), then one end-of-frame gap is kept to
+   * see a second talker. Reading goes on through pauses shorter than the inter-byte timeout.
+   * Errors: no byte within `timeoutMs` → TimeoutError; the answer stops half-way for longer than
+   * the inter-byte timeout → IncompleteAnswerError (a TimeoutError); CollisionError only on
+   * evidence — bytes that cannot start a frame, a second frame or bytes after a complete one, or a
+   * wrong checksum where several devices may have answered (`manyMayAnswer`); otherwise a wrong
+   * checksum is a ChecksumError.
+   */
+  private async exchange(request: MbusFrame, timeoutMs: number, frames: Frames, manyMayAnswer = false): Promise<MbusFrame> {
     if (!this.line) throw new ProtocolError(`bus ${this.bus.name} not open`);
     const line = this.line;
+    const b = this.bus;
     const req = Buffer.from(encodeFrame(request));
-    await line.flushInput();
-    const parser = new MbusStreamParser();
-    let echoLeft = this.bus.echo ? req.length : 0;
-    let garbage = 0;
-    let gotBytes = false;
-    let first: MbusFrame | null = null;
-    let extraFrames = 0;
-    let checksumBad = false;
-    let idle: NodeJS.Timeout | undefined;
+    await this.drainLine(line);
+    let echoLeft = b.echo ? req.length : 0;
+    let rx = Buffer.alloc(0);
+    let complete: { frame: MbusFrame; length: number } | null = null;
     frames.push({ dir: 'tx', hex: req.toString('hex') });
-    return await new Promise<MbusFrame | null>((resolve, reject) => {
-      let quiet: NodeJS.Timeout | undefined;
-      const finish = (fn: () => void) => {
-        clearTimeout(total);
-        clearTimeout(quiet);
-        clearTimeout(idle);
-        line.stream.off('data', onData);
-        fn();
+    return await new Promise<MbusFrame>((resolve, reject) => {
+      let gap: NodeJS.Timeout | undefined;
+      let linger: NodeJS.Timeout | undefined;
+      let cap: NodeJS.Timeout | undefined;
+      let first: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (err: Error | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(first);
+        clearTimeout(gap);
+        clearTimeout(linger);
+        clearTimeout(cap);
+        stop();
+        // Whatever went wrong, the rest of it may still be on its way: drain it before the next request.
+        this.dirty = err === null || rx.length === 0 ? 'no' : err instanceof IncompleteAnswerError ? 'pause' : 'noise';
+        if (this.dirty === 'pause') this.owed = Math.max(1, (need() ?? MBUS_MAX_FRAME) - rx.length);
+        if (rx.length > 0) frames.push({ dir: 'rx', hex: rx.toString('hex') });
+        if (err) reject(err);
+        else resolve(complete!.frame);
+      };
+      const need = () => expectedFrameLength(rx, 0);
+      const judge = () => {
+        if (complete) {
+          if (rx.length > complete.length) finish(new CollisionError(`collision: ${rx.length - complete.length} bytes after a complete ${complete.frame.kind} frame (a second talker)`));
+          return;
+        }
+        const len = need();
+        if (len === null) {
+          const start = `0x${rx[0].toString(16).padStart(2, '0')}${rx[0] === FRAME_LONG_START ? ` L=${rx[1]}` : ''}`;
+          return finish(new CollisionError(`collision: the answer starts with ${start}, which cannot start an M-Bus frame (${rx.length} bytes)`));
+        }
+        const header = rx[0] === FRAME_LONG_START ? longHeaderProblem(rx, 0) : null;
+        if (header) return finish(new CollisionError(`collision: the answer's header is no frame header (${header.code}: ${header.detail})`));
+        if (len === undefined || rx.length < len) return;
+        try {
+          complete = decodeFrameAt(rx, 0);
+        } catch (e) {
+          if (!(e instanceof MbusFrameError)) throw e;
+          return finish(manyMayAnswer ? new CollisionError(`collision: damaged answer where several devices may answer (${e.message})`) : new ChecksumError(`damaged answer (${e.message})`));
+        }
+        if (rx.length > complete.length) return judge();
+        // One end-of-frame gap: bytes after it mean a second talker.
+        linger = setTimeout(() => finish(null), b.interCharMs);
       };
       const onData = (chunk: Buffer) => {
         let c = chunk;
@@ -95,44 +187,31 @@ export class MbusNativeDriver implements BusDriver {
           c = c.subarray(n);
           if (c.length === 0) return;
         }
-        gotBytes = true;
-        const r = parser.push(c);
-        for (const s of r.skipped) {
-          garbage += s.bytes.length;
-          if (/checksum/.test(s.reason)) checksumBad = true;
+        if (rx.length === 0) {
+          clearTimeout(first);
+          // A line that keeps trickling bytes cannot hold the master longer than the longest frame sent
+          // twice as slowly as the baud, plus two inter-byte timeouts.
+          cap = setTimeout(() => finish(new IncompleteAnswerError(`answer still incomplete after ${capMs} ms (${rx.length} bytes)`)), capMs);
         }
-        // Bytes came but no frame yet: if the line then goes quiet, judge what we have.
-        clearTimeout(idle);
-        if (first === null) idle = setTimeout(evaluate, Math.max(this.bus.interCharMs * 4, 100));
-        if (r.frames.length > 0 && first === null) {
-          first = r.frames[0].frame;
-          frames.push({ dir: 'rx', hex: Buffer.from(r.frames[0].raw).toString('hex') });
-          extraFrames += r.frames.length - 1;
-          // Wait one inter-character gap: a second talker's bytes after the frame mean a collision.
-          quiet = setTimeout(() => {
-            const stray = garbage + parser.buffered;
-            if (stray > 0 || extraFrames > 0) finish(() => reject(new CollisionError(`collision: ${stray} stray bytes / ${extraFrames} extra frames around the answer`)));
-            else finish(() => resolve(first));
-          }, this.bus.interCharMs);
-        } else if (r.frames.length > 0) {
-          extraFrames += r.frames.length;
+        rx = Buffer.concat([rx, c]);
+        clearTimeout(gap);
+        judge();
+        if (!done && !complete) {
+          gap = setTimeout(() => {
+            const len = need();
+            finish(new IncompleteAnswerError(`answer incomplete: ${rx.length} of ${len ?? '?'} bytes, then the line was silent for ${b.interByteMs} ms (interByteTimeout)`));
+          }, b.interByteMs);
         }
       };
-      const evaluate = () => {
-        if (first) return; // the quiet timer decides
-        const tail = parser.flush();
-        for (const s of tail.skipped) {
-          garbage += s.bytes.length;
-          if (/checksum/.test(s.reason)) checksumBad = true;
-        }
-        if (tail.frames.length === 1 && garbage === 0) return finish(() => resolve(tail.frames[0].frame));
-        if (!gotBytes) return finish(() => reject(new TimeoutError(`no answer within ${timeoutMs} ms`)));
-        if (checksumBad && tail.frames.length === 0) return finish(() => reject(new ChecksumError(`damaged answer (${garbage} bytes, checksum wrong)`)));
-        finish(() => reject(new CollisionError(`collision: ${garbage} bytes that are not one valid frame`)));
-      };
-      const total = setTimeout(evaluate, timeoutMs);
-      line.stream.on('data', onData);
-      line.write(req).catch((e: Error) => finish(() => reject(e)));
+      const capMs = Math.ceil(2 * MBUS_MAX_FRAME * charTimeMs(b.line) + 2 * b.interByteMs);
+      const stop = line.receive(onData);
+      // The slave's reaction time counts from the end of the request (EN 13757-2), i.e. once it has left.
+      line.write(req).then(
+        () => {
+          if (!done && rx.length === 0) first = setTimeout(() => finish(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        },
+        (e: Error) => finish(e),
+      );
     });
   }
 
@@ -147,8 +226,9 @@ export class MbusNativeDriver implements BusDriver {
   }
 
   private async select(addr: SecondaryAddress, timeoutMs: number, frames: Frames): Promise<void> {
-    const f = await this.exchange(selectSecondary(addr), timeoutMs, frames);
-    if (!f || f.kind !== 'ack') throw new ProtocolError(`selection of ${formatSecondaryAddress(addr)}: expected E5`);
+    // Every meter matching the pattern answers a selection: a damaged E5 is a collision.
+    const f = await this.exchange(selectSecondary(addr), timeoutMs, frames, true);
+    if (f.kind !== 'ack') throw new ProtocolError(`selection of ${formatSecondaryAddress(addr)}: expected E5`);
     this.fcb.set(ADDRESS_NETWORK_LAYER, true);
     await sleep(this.bus.interFrameMs);
   }
@@ -159,7 +239,7 @@ export class MbusNativeDriver implements BusDriver {
     for (let i = 0; i < this.bus.maxTelegrams; i++) {
       const fcb = this.fcb.get(address) ?? true;
       const f = await this.exchange(reqUd2(address, fcb), timeoutMs, frames);
-      if (!f || f.kind !== 'long') throw new ProtocolError(`REQ_UD2 to ${address}: expected a long frame, got ${f ? f.kind : 'nothing'}`);
+      if (f.kind !== 'long') throw new ProtocolError(`REQ_UD2 to ${address}: expected a long frame, got a ${f.kind} frame`);
       this.fcb.set(address, !fcb);
       telegrams.push(decodeTelegram({ ci: f.ci, data: f.data }));
       if (!telegrams[telegrams.length - 1].moreRecordsFollow) break;
@@ -208,11 +288,14 @@ export class MbusNativeDriver implements BusDriver {
     return { ...r, frames };
   }
 
-  /** Ping for scans: 'none' | 'ack' | 'collision'. */
+  /**
+   * Ping for scans: 'none' | 'ack' | 'collision'. Several devices may answer a probe, so a damaged
+   * answer counts as a collision; silence or an answer that stopped half-way does not.
+   */
   private async probe(request: MbusFrame, timeoutMs: number): Promise<'none' | 'ack' | 'collision'> {
     try {
-      const f = await this.exchange(request, timeoutMs, []);
-      return f && f.kind === 'ack' ? 'ack' : 'collision';
+      const f = await this.exchange(request, timeoutMs, [], true);
+      return f.kind === 'ack' ? 'ack' : 'collision';
     } catch (e) {
       if (e instanceof TimeoutError) return 'none';
       if (e instanceof CollisionError || e instanceof ChecksumError) return 'collision';
@@ -221,7 +304,8 @@ export class MbusNativeDriver implements BusDriver {
   }
 
   async scan(opts: { mode: 'primary' | 'secondary' | 'ids'; from?: number; to?: number }, progress: ScanProgress): Promise<ScanHit[]> {
-    const t = Math.min(this.bus.timeoutMs, Math.ceil((330 * 1000) / this.bus.line.baud) + 11 * 3 + (this.bus.tcp ? 400 : 120));
+    // An absent address costs one probe timeout sized from the baud (as libmbus does), not `timeout`.
+    const t = Math.min(this.bus.timeoutMs, this.bus.probeTimeoutMs);
     const hits: ScanHit[] = [];
     if (opts.mode === 'secondary') {
       await this.exchange(deselect(), t, []).catch(() => null);
@@ -251,13 +335,22 @@ export class MbusNativeDriver implements BusDriver {
       return hits;
     }
     for (let a = opts.from ?? 0; a <= (opts.to ?? 250); a++) {
-      const r = await this.probe(sndNke(a), t);
+      let r = await this.probe(sndNke(a), t);
+      if (r === 'none') continue; // the line has been silent for the whole probe timeout: no extra gap needed
       await sleep(this.bus.interFrameMs);
-      if (r === 'none') continue;
       if (r === 'collision') {
-        progress(`address ${a}: collision (several meters share this primary address)`);
-        hits.push({ address: String(a), medium: 'collision' });
-        continue;
+        // A garbled answer once is no proof (noise, the tail of an earlier answer): ask again.
+        r = await this.probe(sndNke(a), t);
+        await sleep(this.bus.interFrameMs);
+        if (r === 'none') {
+          progress(`address ${a}: a garbled answer once, then silence (noise on the line?)`);
+          continue;
+        }
+        if (r === 'collision') {
+          progress(`address ${a}: collision twice (several meters share this primary address)`);
+          hits.push({ address: String(a), medium: 'collision' });
+          continue;
+        }
       }
       this.fcb.set(a, true);
       try {
@@ -266,9 +359,10 @@ export class MbusNativeDriver implements BusDriver {
         hits.push({ address: String(a), serial: h.id, manufacturer: h.manufacturer, version: h.version, medium: h.medium });
         progress(`address ${a}: ${h.manufacturer ?? '?'} ${h.id ?? ''} ${h.medium ?? ''}`);
       } catch (e) {
-        hits.push({ address: String(a) });
+        hits.push({ address: String(a), ...(e instanceof CollisionError ? { medium: 'collision' } : {}) });
         progress(`address ${a}: answers SND_NKE, REQ_UD2 failed (${(e as Error).message})`);
       }
+      await sleep(this.bus.interFrameMs);
     }
     return hits;
   }

@@ -2,12 +2,14 @@
  * Modbus RTU through modbus-serial: several slaves on one line, register maps as data from
  * @amr/protocols (planReads + decodeRegisters), so gateway and simulator read the same map.
  * `tcp://host:port` means RTU framing through a transparent serial-over-TCP converter.
+ * modbus-serial owns the framing; with its debug mode on it hands back each transaction's request
+ * and the frames it received, which go into the raw telegram log like the M-Bus driver's frames.
  */
 import { createRequire } from 'node:module';
 import type ModbusSerial from 'modbus-serial';
 import { GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, decodeRegisters, planReads, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
-import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type RawFrame, type ScanHit, type ScanProgress } from './types.js';
 import { sleep } from './line.js';
 
 // Loaded when a Modbus bus is opened, not with the gateway: it pulls in serialport and more (about
@@ -29,23 +31,59 @@ export function modbusQuantity(name: string): string {
 }
 
 /** modbus-serial's errors by their class name (its own error types), the OS's by code. */
-function classify(e: unknown, where: string): Error {
+function classify(e: unknown, frames: RawFrame[], where: string): Error {
   const err = e as Error & { name?: string; modbusCode?: number };
   const msg = String(err?.message ?? e);
-  if (err?.name === 'TransactionTimedOutError') return new TimeoutError(msg);
-  if (err?.name === 'PortNotOpenError') return new LinkLostError(`${where}: port not open`, 'PORT_CLOSED');
-  if (err?.name === 'CrcError' || /CRC/i.test(msg)) return new ChecksumError(msg);
-  const c = classifyIoError(e, where);
-  return c instanceof LinkLostError ? c : new ProtocolError(msg);
+  const io = classifyIoError(e, where);
+  const out =
+    err?.name === 'TransactionTimedOutError'
+      ? new TimeoutError(msg)
+      : err?.name === 'PortNotOpenError'
+        ? new LinkLostError(`${where}: port not open`, 'PORT_CLOSED')
+        : io instanceof LinkLostError
+          ? io
+          : /CRC/i.test(msg)
+            ? new ChecksumError(msg)
+            : new ProtocolError(msg);
+  // The frames of a failed read go to the raw log too: the ones that fail are the ones to look at.
+  return Object.assign(out, { frames });
+}
+
+/** What modbus-serial's debug mode adds to a reply or an error. */
+interface Exchanged {
+  request?: Uint8Array;
+  responses?: Uint8Array[];
+  modbusRequest?: Uint8Array;
+  modbusResponses?: Uint8Array[];
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function framesOf(x: Exchanged | undefined): RawFrame[] {
+  const req = x?.request ?? x?.modbusRequest;
+  const res = x?.responses ?? x?.modbusResponses ?? [];
+  return [...(req ? [{ dir: 'tx' as const, hex: hex(req) }] : []), ...res.map((r) => ({ dir: 'rx' as const, hex: hex(r) }))];
+}
+
+/** A float register that says NaN is the meter saying "no value" (an error); ±Inf is out of range. */
+export function registerValue(name: string, v: number, unit: string): ReadingValue {
+  const quality: ReadingValue['quality'] = Number.isNaN(v) ? ['meter_error'] : Number.isFinite(v) ? [] : ['value_overflow'];
+  return { quantity: modbusQuantity(name), value: Number.isFinite(v) ? v : null, unit, quality };
 }
 
 export class ModbusDriver implements BusDriver {
-  private client = new (ModbusRTU())();
+  private client = this.newClient();
   /** Set when the port or connection went away under us (its 'close' or 'error' event). */
   private lost: LinkLostError | null = null;
   private closing = false;
 
   constructor(readonly bus: ResolvedBus) {}
+
+  private newClient(): InstanceType<ModbusRTUClass> {
+    const c = new (ModbusRTU())();
+    (c as unknown as { isDebugEnabled: boolean }).isDebugEnabled = true;
+    return c;
+  }
 
   private get where(): string {
     return `${this.bus.name} (${this.bus.port})`;
@@ -54,39 +92,34 @@ export class ModbusDriver implements BusDriver {
   async open(): Promise<void> {
     const b = this.bus;
     // A fresh client per open: a dead one keeps the old port's listeners and transactions.
-    this.client = new (ModbusRTU())();
+    this.client = this.newClient();
     this.lost = null;
     this.closing = false;
     const client = this.client;
     client.on('error', (e: unknown) => {
-      const c = classify(e, this.where);
+      const c = classify(e, [], this.where);
       if (client === this.client && !this.closing && c instanceof LinkLostError) this.lost ??= c;
     });
     client.on('close', () => {
       if (client === this.client && !this.closing) this.lost ??= new LinkLostError(`${this.where}: ${b.tcp ? 'the converter closed the connection' : 'port closed'}`, b.tcp ? 'PEER_ENDED' : 'PORT_CLOSED');
     });
     try {
-      await this.open0(client);
+      if (b.tcp) {
+        // Transparent converter: raw RTU bytes over TCP (modbus-serial calls it "telnet").
+        await client.connectTelnet(b.tcp.host, { port: b.tcp.port });
+      } else {
+        await client.connectRTUBuffered(b.port, {
+          baudRate: b.line.baud,
+          parity: b.line.parity,
+          dataBits: b.line.dataBits,
+          stopBits: b.line.stopBits,
+        });
+      }
     } catch (e) {
-      const c = classify(e, `cannot open ${this.where}`);
+      const c = classify(e, [], `cannot open ${this.where}`);
       throw c instanceof LinkLostError ? c : new LinkLostError(`cannot open ${this.where}: ${c.message}`, 'OPEN_FAILED');
     }
     client.setTimeout(b.timeoutMs);
-  }
-
-  private async open0(client: InstanceType<ModbusRTUClass>): Promise<void> {
-    const b = this.bus;
-    if (b.tcp) {
-      // Transparent converter: raw RTU bytes over TCP (modbus-serial calls it "telnet").
-      await client.connectTelnet(b.tcp.host, { port: b.tcp.port });
-    } else {
-      await client.connectRTUBuffered(b.port, {
-        baudRate: b.line.baud,
-        parity: b.line.parity,
-        dataBits: b.line.dataBits,
-        stopBits: b.line.stopBits,
-      });
-    }
   }
 
   async close(): Promise<void> {
@@ -97,7 +130,7 @@ export class ModbusDriver implements BusDriver {
   /** Slaves that refused a read bridging gaps between map entries: read them gap-free. */
   private readonly strict = new Set<number>();
 
-  async readMap(slave: number, map: RegisterMap, timeoutMs: number): Promise<Record<string, number>> {
+  async readMap(slave: number, map: RegisterMap, timeoutMs: number, frames: RawFrame[] = []): Promise<Record<string, number>> {
     if (this.lost) throw this.lost;
     this.client.setID(slave);
     this.client.setTimeout(timeoutMs);
@@ -106,15 +139,17 @@ export class ModbusDriver implements BusDriver {
       let data: number[];
       try {
         const r = block.fn === 'input' ? await this.client.readInputRegisters(block.start, block.count) : await this.client.readHoldingRegisters(block.start, block.count);
+        frames.push(...framesOf(r as Exchanged));
         data = r.data;
       } catch (e) {
+        frames.push(...framesOf(e as Exchanged));
         // Exception 2 (illegal data address) on a block that bridges a gap: this device does not
         // serve the undocumented registers in between; retry it entry by entry.
         if ((e as { modbusCode?: number }).modbusCode === 2 && !this.strict.has(slave)) {
           this.strict.add(slave);
-          return this.readMap(slave, map, timeoutMs);
+          return this.readMap(slave, map, timeoutMs, frames);
         }
-        throw this.lost ?? classify(e, this.where);
+        throw this.lost ?? classify(e, frames, this.where);
       }
       Object.assign(out, decodeRegisters(map, { fn: block.fn, start: block.start, words: data }));
       await sleep(this.bus.interFrameMs);
@@ -124,14 +159,10 @@ export class ModbusDriver implements BusDriver {
 
   async read(meter: ResolvedMeter): Promise<MeterRead> {
     const map = registerMap(meter.registerMap ?? '');
-    const decoded = await this.readMap(meter.slave ?? 1, map, meter.timeoutMs);
-    const values: ReadingValue[] = map.entries
-      .filter((e) => e.name in decoded)
-      .map((e) => {
-        const v = decoded[e.name];
-        return { quantity: modbusQuantity(e.name), value: Number.isFinite(v) ? v : null, unit: e.unit, quality: Number.isFinite(v) ? [] : ['value_overflow'] };
-      });
-    return { values, quality: [] };
+    const frames: RawFrame[] = [];
+    const decoded = await this.readMap(meter.slave ?? 1, map, meter.timeoutMs, frames);
+    const values = map.entries.filter((e) => e.name in decoded).map((e) => registerValue(e.name, decoded[e.name], e.unit));
+    return { values, quality: [], frames };
   }
 
   /** Modbus id scan: asks each id for its map's first block (or register 0), reports who answers. */

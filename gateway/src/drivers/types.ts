@@ -9,6 +9,10 @@ import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
+/** An answer began but the line fell silent before its length field said it was complete. */
+export class IncompleteAnswerError extends TimeoutError {
+  override name = 'IncompleteAnswerError';
+}
 export class ChecksumError extends Error {
   override name = 'ChecksumError';
 }
@@ -64,6 +68,12 @@ export function classifyIoError(e: unknown, where: string): Error {
   return err;
 }
 
+/** One frame on the wire, as the raw telegram log keeps it. */
+export interface RawFrame {
+  dir: 'tx' | 'rx';
+  hex: string;
+}
+
 /** One meter's answer, before the poller adds seq, gateway time and the meter reference. */
 export interface MeterRead {
   values: ReadingValue[];
@@ -72,7 +82,7 @@ export interface MeterRead {
   serial?: string;
   manufacturer?: string;
   /** Raw frames exchanged (for the raw telegram log). */
-  frames?: { dir: 'tx' | 'rx'; hex: string }[];
+  frames?: RawFrame[];
 }
 
 export interface ScanHit {

@@ -10,6 +10,7 @@ export class GatewayMetrics {
   readonly missed = new Counter({ name: 'amr_gateway_missed_polls_total', help: 'Scheduled polls not performed, by reason', labelNames: ['meter', 'reason'], registers: [this.registry] });
   readonly pollDuration = new Histogram({ name: 'amr_gateway_poll_duration_seconds', help: 'Time of one poll transaction incl. retries', labelNames: ['bus'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
   readonly busBusy = new Counter({ name: 'amr_gateway_bus_busy_seconds_total', help: 'Time each bus spent in transactions; rate() of it is the busy share', labelNames: ['bus'], registers: [this.registry] });
+  readonly lineDrained = new Counter({ name: 'amr_gateway_line_drained_bytes_total', help: 'Late bytes (the rest of an earlier answer) discarded before a request, per bus', labelNames: ['bus'], registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'amr_gateway_outbox_depth', help: 'Readings stored and not yet acknowledged by the broker', registers: [this.registry] });
   readonly outboxBytes = new Gauge({ name: 'amr_gateway_outbox_bytes', help: 'Bytes of unacknowledged readings', registers: [this.registry] });
   readonly outboxLevel = new Gauge({ name: 'amr_gateway_outbox_near_full', help: '0 ok, 1 near full, 2 full', registers: [this.registry] });

@@ -1,6 +1,6 @@
 /**
  * Optional raw telegram log: one JSON line per transaction (time, bus, meter, protocol, frames in
- * hex), rotated by size into N files. `amr-gateway replay FILE` feeds it back through the decoders
+ * hex; M-Bus, Modbus and pulse alike), rotated by size into N files. `amr-gateway replay FILE` feeds it back through the decoders
  * so a field problem can be reproduced on a desk.
  */
 import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -12,8 +12,12 @@ export interface RawLogLine {
   meter: string;
   protocol: 'mbus' | 'modbus' | 'pulse';
   address: string;
+  /** Modbus: the register map the frames were read with (replay decodes with it). */
+  map?: string;
   frames: { dir: 'tx' | 'rx'; hex: string }[];
   ok: boolean;
+  /** Why a failed read failed (its frames are logged too). */
+  error?: string;
 }
 
 export class RawLog {

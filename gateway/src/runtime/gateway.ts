@@ -22,7 +22,7 @@ import { Publisher } from '../mqtt/publisher.js';
 import { CommandOutcome, CommandService } from '../mqtt/commands.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { judgeHealth, startHealthServer } from '../ops/health.js';
-import { RawLog } from '../ops/rawlog.js';
+import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toPendingReading } from './reading.js';
 import { MeterStateStore, afterFailure, afterSuccess } from './meter-state.js';
@@ -121,7 +121,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
 
     for (const bus of this.cfg.buses) {
-      const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now);
+      const driver = createDriver(bus, raw, this.cfg.meters, this.opts.now, {
+        lineDrained: (b, info) => {
+          this.metrics.lineDrained.inc({ bus: b }, info.bytes);
+          this.log.debug({ bus: b, ...info }, 'late bytes discarded before a request (rest of an earlier answer)');
+        },
+      });
       const meters = this.cfg.meters.filter((m) => m.bus === bus.name);
       const worker = new BusWorker(
         bus,
@@ -340,8 +345,22 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (out.skipped === 'already_queued') this.countMissed(m, 'previous_poll_still_running');
       return out;
     }
-    if (this.rawLog && out.ok && out.read.frames) {
-      this.rawLog.write({ ts: new Date(out.startedAt).toISOString(), bus: bus.name, meter: m.id, protocol: bus.protocol, address: m.address, frames: out.read.frames, ok: true });
+    if (this.rawLog) {
+      // Failed reads are logged too when the driver kept their frames (Modbus: the exception or
+      // the damaged answer is what an installer needs to see).
+      const frames = out.ok ? out.read.frames : (out.error as Error & { frames?: RawLogLine['frames'] }).frames;
+      if (frames && frames.length > 0)
+        this.rawLog.write({
+          ts: new Date(out.startedAt).toISOString(),
+          bus: bus.name,
+          meter: m.id,
+          protocol: bus.protocol,
+          address: m.address,
+          ...(m.registerMap ? { map: m.registerMap } : {}),
+          frames,
+          ok: out.ok,
+          ...(out.ok ? {} : { error: out.error.message }),
+        });
     }
     this.metrics.pollDuration.observe({ bus: bus.name }, out.durationMs / 1000);
     if (out.ok && out.read.values.length > 0) {

@@ -33,6 +33,29 @@ export function wordCount(type: RegisterType): number {
   return type === 'uint16' || type === 'int16' ? 1 : type === 'float64' ? 4 : 2;
 }
 
+/**
+ * The shortest decimal that reads back as the same float32: what the meter meant. A float32 230.1
+ * widened to a double is 230.10000610351562 — digits the meter never had, which then look like
+ * a change in every stored reading. 9 significant digits always round-trip a float32, so the loop
+ * ends. NaN and ±Infinity are returned as they are (the caller flags them).
+ */
+export function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.fround(x);
+  if (f === 0) return 0;
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return d;
+  }
+  return f;
+}
+
+/** value × scale without binary noise (12345 × 0.001 is 12.345, not 12.345000000000001). */
+function scaled(raw: number, scale: number): number {
+  if (scale === 1 || !Number.isFinite(raw)) return raw;
+  return Number((raw * scale).toPrecision(15));
+}
+
 /** Words (as read from the wire, in address order) → engineering value. */
 export function decodeValue(entry: RegisterEntry, words: readonly number[]): number {
   const n = wordCount(entry.type);
@@ -46,10 +69,10 @@ export function decodeValue(entry: RegisterEntry, words: readonly number[]): num
     case 'int16': raw = buf.readInt16BE(0); break;
     case 'uint32': raw = buf.readUInt32BE(0); break;
     case 'int32': raw = buf.readInt32BE(0); break;
-    case 'float32': raw = buf.readFloatBE(0); break;
+    case 'float32': raw = shortestFloat32(buf.readFloatBE(0)); break;
     case 'float64': raw = buf.readDoubleBE(0); break;
   }
-  return raw * entry.scale;
+  return scaled(raw, entry.scale);
 }
 
 /** Engineering value → words in address order. Integers are rounded and clamped to the type's range. */

@@ -12,7 +12,7 @@ import type { Endpoint } from '../transport/line.js';
 import { RESOURCES, parseBuildingConfig, type BuildingConfig, type Resource } from './config.js';
 import { ConsumerSeries, hash01 } from './consumption.js';
 import { HeatVolumeSeries, circuitTemps, heatMeterErrorShare } from './heat.js';
-import { SimMeter, type MeterFault } from './meters.js';
+import { SimMeter, type MeterFault, type MeterState } from './meters.js';
 import { periodTruth, periods, type PeriodTruth } from './truth.js';
 
 export interface MeterEndpoint {
@@ -44,6 +44,10 @@ export interface Building {
   truth(period: { from: Date; to: Date }): PeriodTruth;
   truthSeries(granularity: 'day' | 'month', from?: Date, to?: Date): PeriodTruth[];
   setFault(meterId: string, fault: MeterFault): void;
+  /** Every meter's fault state (registers follow from it, the seed and the clock). */
+  snapshot(): Record<string, MeterState>;
+  /** Puts meters back into a snapshot's state (serials follow into the endpoints). */
+  restore(states: Readonly<Record<string, MeterState>>): void;
   close(): Promise<void>;
 }
 
@@ -251,6 +255,16 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
         m.apply(fault, clock.nowMs());
         const ep = endpointsOf.find((e) => e.meterId === meterId);
         if (ep) ep.serial = m.serial;
+      },
+      snapshot: () => Object.fromEntries(meters.map((m) => [m.meterId, m.snapshot()])),
+      restore(states) {
+        for (const [id, st] of Object.entries(states)) {
+          const m = byId.get(id);
+          if (!m) throw new Error(`state names meter "${id}", which this building does not have`);
+          m.restore(st);
+          const ep = endpointsOf.find((e) => e.meterId === id);
+          if (ep) ep.serial = m.serial;
+        }
       },
       close: async () => { for (const o of opened.reverse()) await o.close(); },
     };

@@ -6,11 +6,11 @@ export type Resource = z.infer<typeof Resource>;
 export const RESOURCES: readonly Resource[] = Resource.options;
 
 const perResource = (def: number) =>
-  z.object({ heat: z.number().min(0).max(0.9).default(def), cold_water: z.number().min(0).max(0.9).default(def), hot_water: z.number().min(0).max(0.9).default(def), electricity: z.number().min(0).max(0.9).default(def) }).default({ heat: def, cold_water: def, hot_water: def, electricity: def });
+  z.strictObject({ heat: z.number().min(0).max(0.9).default(def), cold_water: z.number().min(0).max(0.9).default(def), hot_water: z.number().min(0).max(0.9).default(def), electricity: z.number().min(0).max(0.9).default(def) }).default({ heat: def, cold_water: def, hot_water: def, electricity: def });
 
 const Transport = z.enum(['pty', 'tcp']);
 
-const BusConfig = z.object({
+const BusConfig = z.strictObject({
   transport: Transport,
   port: z.number().int().min(0).max(65535).default(0),
   baud: z.number().int().positive(),
@@ -20,7 +20,7 @@ const BusConfig = z.object({
   framing: z.enum(['rtu', 'mbap']).optional(),
 });
 
-export const BuildingConfig = z.object({
+export const BuildingConfig = z.strictObject({
   name: z.string().default('Building 1'),
   seed: z.number().int().default(1),
   /** Simulated start instant (ISO). */
@@ -48,7 +48,7 @@ export const BuildingConfig = z.object({
   pacing: z.boolean().default(true),
   turnaroundMs: z.number().min(0).default(5),
   buses: z
-    .object({
+    .strictObject({
       mbus: BusConfig.default({ transport: 'tcp', port: 0, baud: 2400 }),
       modbus: BusConfig.default({ transport: 'pty', port: 0, baud: 9600 }),
       pulse: BusConfig.default({ transport: 'pty', port: 0, baud: 9600 }),
@@ -58,11 +58,33 @@ export const BuildingConfig = z.object({
 export type BuildingConfig = z.infer<typeof BuildingConfig>;
 export type BuildingConfigInput = z.input<typeof BuildingConfig>;
 
+/** The keys an object of the schema accepts at `path` (through defaults and optionals). */
+export function knownKeys(path: readonly PropertyKey[], schema: z.ZodType = BuildingConfig): string[] {
+  let s: z.ZodType | undefined = schema;
+  const unwrap = () => {
+    while (s && (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault)) s = s.unwrap() as z.ZodType;
+  };
+  unwrap();
+  for (const key of path) {
+    if (!(s instanceof z.ZodObject)) return [];
+    s = (s.shape as Record<string, z.ZodType>)[String(key)];
+    unwrap();
+  }
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+export function formatConfigIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const at = i.path.join('.') || '(root)';
+    if (i.code === 'unrecognized_keys') {
+      return `${at}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; known keys: ${knownKeys(i.path).join(', ')}`;
+    }
+    return `${at}: ${i.message}`;
+  });
+}
+
 export function parseBuildingConfig(input: unknown): BuildingConfig {
   const r = BuildingConfig.safeParse(input ?? {});
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid building config: ${msg}`);
-  }
+  if (!r.success) throw new Error(`invalid building config: ${formatConfigIssues(r.error).join('; ')}`);
   return r.data;
 }

@@ -23,6 +23,19 @@ export interface Replacement {
   installReading: number;
 }
 
+/** What a meter's register depends on besides the clock and the seed (kept by `amr-sim --state`). */
+export interface MeterState {
+  serial: string;
+  line: LineFaults;
+  stuckAt?: number;
+  reverseFrom?: number;
+  offset: number;
+  replacedAt?: number;
+  volumeOffset: number;
+  driftMs: number;
+  replacements: Replacement[];
+}
+
 export class SimMeter {
   readonly line: LineFaults = {};
   private stuckAt?: number;
@@ -83,6 +96,33 @@ export class SimMeter {
     }
     v += offset;
     return ((v % modulus) + modulus) % modulus;
+  }
+
+  snapshot(): MeterState {
+    return {
+      serial: this.serial,
+      line: { ...this.line },
+      stuckAt: this.stuckAt,
+      reverseFrom: this.reverseFrom,
+      offset: this.offset,
+      replacedAt: this.replacedAt,
+      volumeOffset: this.volumeOffset,
+      driftMs: this.driftMs,
+      replacements: this.replacements.map((r) => ({ ...r })),
+    };
+  }
+
+  restore(s: MeterState): void {
+    this.serial = s.serial;
+    this.line.silent = s.line.silent;
+    this.line.badChecksum = s.line.badChecksum;
+    this.stuckAt = s.stuckAt;
+    this.reverseFrom = s.reverseFrom;
+    this.offset = s.offset;
+    this.replacedAt = s.replacedAt;
+    this.volumeOffset = s.volumeOffset;
+    this.driftMs = s.driftMs;
+    this.replacements.splice(0, this.replacements.length, ...s.replacements);
   }
 
   /** Meter clock (drifts when the clockDrift fault is on). */

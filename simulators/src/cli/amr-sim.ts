@@ -1,5 +1,5 @@
 // amr-sim: start simulated meters from the command line (see simulators/README.md).
-//   amr-sim building --config FILE [--truth FILE] [--truth-every SECONDS] [--speed N] [--no-pacing]
+//   amr-sim building --config FILE [--truth FILE] [--speed N] [--no-pacing] [--fault SPEC]… [--state FILE] [--link-dir DIR]
 // Prints ONE JSON line with every endpoint opened, runs until SIGINT/SIGTERM; logs go to stderr.
 import { pino } from 'pino';
 import { USAGE, runCli } from './run.js';
@@ -22,6 +22,8 @@ runCli(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`), log).
   },
   (e: Error) => {
     process.stderr.write(`amr-sim: ${e.message}\n`);
-    process.exit(e.message.includes('usage:') ? 2 : 1);
+    // 2: a wrong command line (unknown option, command or --fault spelling); 1: anything else
+    const usage = e.message.includes('usage:') || e.message.startsWith('--') || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+    process.exit(usage ? 2 : 1);
   },
 );

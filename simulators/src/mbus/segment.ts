@@ -15,7 +15,7 @@ import {
   CI_SELECTION, FRAME_ACK, MbusStreamParser, decodeSecondaryAddress, encodeRspUdSeries, matchesSecondary,
   parseControlField, type MbusFrame, type RecordSpec,
 } from '@amr/protocols';
-import type { LineFaults } from '../faults.js';
+import { answerPause, type LineFaults } from '../faults.js';
 import { serveLine, type Endpoint, type Pluggable, type Reply, type TransportOptions } from '../transport/line.js';
 import type { LineTimingInput } from '../transport/timing.js';
 
@@ -197,9 +197,11 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
     }
     const targets = addressed(f.address).filter((s) => !s.spec.faults?.silent);
     const answers: Uint8Array[] = [];
+    let faults: LineFaults | undefined;
     for (const s of targets) {
       const a = react(s, f);
       if (!a) continue;
+      faults = s.spec.faults;
       if (s.spec.faults?.badChecksum && a.length > 5) {
         const bad = Uint8Array.from(a);
         bad[bad.length - 2] ^= 0x5a;
@@ -207,12 +209,12 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       } else answers.push(a);
     }
     if (f.address === ADDRESS_BROADCAST_NO_REPLY) return;
-    send(answers, reply);
+    send(answers, reply, faults);
   };
 
-  const send = (answers: Uint8Array[], reply: Reply) => {
+  const send = (answers: Uint8Array[], reply: Reply, faults?: LineFaults) => {
     if (answers.length === 0) return;
-    if (answers.length === 1) return void reply(Buffer.from(answers[0]));
+    if (answers.length === 1) return void reply(Buffer.from(answers[0]), answerPause(faults, answers[0].length));
     stats.collisions++;
     void reply(collide(answers, rnd));
   };

@@ -4,15 +4,15 @@
 import net from 'node:net';
 import { SerialPort } from 'serialport';
 import { createPtyPair } from './pty.js';
-import { LineTiming, pacedWrite, sleep, type LineTimingInput } from './timing.js';
+import { LineTiming, pausedWrite, sleep, type LineTimingInput } from './timing.js';
 
 /** `link` (pty): a fixed client path that stays the same across `unplug()`/`replug()`. */
 export type TransportOptions = { kind: 'pty'; link?: string } | { kind: 'tcp'; port?: number; host?: string };
 
 export type Endpoint = { kind: 'pty'; path: string } | { kind: 'tcp'; host: string; port: number };
 
-/** Sends an answer on the line the request came from, paced at the line's speed. */
-export type Reply = (bytes: Buffer) => Promise<void>;
+/** Sends an answer on the line the request came from, paced at the line's speed (optionally pausing mid-answer). */
+export type Reply = (bytes: Buffer, pause?: { afterBytes: number; ms: number }) => Promise<void>;
 
 /** A protocol session: fed raw bytes from the line, answers through `reply`. */
 export interface Session {
@@ -51,7 +51,7 @@ export async function serveLine(
       const session = newSession();
       // One line, one talker: answers are serialised like a half-duplex bus driver.
       let queue = Promise.resolve();
-      const reply: Reply = (bytes) => (queue = queue.then(() => pacedWrite((b) => void port.write(b), bytes, timing)));
+      const reply: Reply = (bytes, pause) => (queue = queue.then(() => pausedWrite((b) => void port.write(b), bytes, timing, pause)));
       port.on('data', (chunk: Buffer) => session.onData(chunk, reply));
       port.on('error', () => undefined);
       const end = async () => {
@@ -91,8 +91,8 @@ export async function serveLine(
         sock.setNoDelay(true); // paced bytes must leave when written, not when Nagle allows
         const session = newSession();
         let queue = Promise.resolve();
-        const reply: Reply = (bytes) =>
-          (queue = queue.then(() => pacedWrite((b) => { if (!sock.destroyed) sock.write(b); }, bytes, timing)));
+        const reply: Reply = (bytes, pause) =>
+          (queue = queue.then(() => pausedWrite((b) => { if (!sock.destroyed) sock.write(b); }, bytes, timing, pause)));
         sock.on('data', (chunk) => session.onData(chunk, reply));
         sock.on('error', () => undefined);
         sock.on('close', () => sockets.delete(sock));

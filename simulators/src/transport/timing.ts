@@ -42,3 +42,14 @@ export async function pacedWrite(write: (b: Buffer) => void, bytes: Buffer, t: L
     }
   }
 }
+
+/**
+ * `pacedWrite` with the line falling silent for `pause.ms` after `pause.afterBytes` bytes (a device
+ * that stalls mid-answer); without a pause it is `pacedWrite`.
+ */
+export async function pausedWrite(write: (b: Buffer) => void, bytes: Buffer, t: LineTiming, pause?: { afterBytes: number; ms: number }): Promise<void> {
+  if (!pause || pause.ms <= 0 || pause.afterBytes <= 0 || pause.afterBytes >= bytes.length) return pacedWrite(write, bytes, t);
+  await pacedWrite(write, bytes.subarray(0, pause.afterBytes), t);
+  await sleep(pause.ms);
+  await pacedWrite(write, bytes.subarray(pause.afterBytes), { ...t, turnaroundMs: 0 });
+}
