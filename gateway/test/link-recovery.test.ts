@@ -212,7 +212,7 @@ describe('the same rule when the line stays open but carries nothing', () => {
       expect(t.logs.some((l) => /bus b closed/.test(l.msg)), 'no reopen while q2 answers').toBe(false);
       // Both mute (a converter that accepts connections and forwards nothing): the line is reopened.
       devices[1].faults.silent = true;
-      await until(() => t.logs.some((l) => /bus b closed: every meter of the bus \(2\) timed out/.test(l.msg)), 'the line closed for timeouts on every meter');
+      await until(() => t.logs.some((l) => /bus b closed: every meter of the bus \(2\) timed out 2 polls in a row/.test(l.msg)), 'the line closed for timeouts on every meter');
       await until(async () => (await t.health()).status === 503, '/health 503 with every meter of the bus silent');
       expect((await t.health()).body.problems).toContain('bus b: all 2 meters silent');
       devices[0].faults.silent = false;

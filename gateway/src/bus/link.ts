@@ -3,7 +3,9 @@
  * serial port or a TCP converter, pulse counters): when is the line lost, and when is it tried again.
  *
  * - Lost: a driver reports a LinkLostError (device gone, port closed, TCP peer ended/reset — sorted
- *   by error code in the driver layer), or every meter of the bus timed out since the last answer
+ *   by error code in the driver layer), or every meter of the bus timed out in two polls (all
+ *   attempts) in a row since the last answer — one poll is not enough: a bus with one meter would be
+ *   closed for a single stall
  *   (a USB adapter that re-enumerated, a converter that accepts connections but forwards nothing:
  *   the fd still "works", only reopening cures it). One meter timing out among answering ones is
  *   that meter's trouble, not the line's; any answer, even a damaged one, proves the line.
@@ -21,6 +23,9 @@ export interface LinkPolicy {
   retryMinMs: number;
   retryMaxMs: number;
 }
+
+/** Timed-out polls of every meter, since the last answer, that make the line count as lost. */
+export const TIMEOUTS_FOR_LOST = 2;
 
 export const DEFAULT_LINK_POLICY: LinkPolicy = { retryMinMs: 500, retryMaxMs: 30_000 };
 
@@ -47,7 +52,8 @@ export class LinkSupervisor {
   private nextAttemptAt: number | null = null;
   /** When the line was lost, until a meter answers again (for the recovery report). */
   private lostAt: number | null = null;
-  private readonly timedOut = new Set<string>();
+  /** Polls that timed out per meter since the last answer on the bus. */
+  private readonly timedOut = new Map<string, number>();
 
   constructor(
     /** The meters configured on the bus; empty: only LinkLostErrors count (no timeout rule). */
@@ -147,10 +153,10 @@ export class LinkSupervisor {
       return null;
     }
     if (!(err instanceof TimeoutError)) return null;
-    this.timedOut.add(meterId);
-    if (this.meterIds.length > 0 && this.meterIds.every((id) => this.timedOut.has(id))) {
+    this.timedOut.set(meterId, (this.timedOut.get(meterId) ?? 0) + 1);
+    if (this.meterIds.length > 0 && this.meterIds.every((id) => (this.timedOut.get(id) ?? 0) >= TIMEOUTS_FOR_LOST)) {
       this.timedOut.clear();
-      return new LinkLostError(`every meter of the bus (${this.meterIds.length}) timed out since the last answer`, 'ALL_METERS_TIMED_OUT');
+      return new LinkLostError(`every meter of the bus (${this.meterIds.length}) timed out ${TIMEOUTS_FOR_LOST} polls in a row`, 'ALL_METERS_TIMED_OUT');
     }
     return null;
   }
