@@ -35,6 +35,8 @@ import exchangeRoutes from '../exchange/routes.js';
 import notificationRoutes from '../reminders/routes.js';
 import { dashboardPlugin, webSharedPlugin } from '../dashboard/index.js';
 import { residentPagePlugin } from '../resident-page/index.js';
+import { checkReadiness, databaseCheck, startLiveness, type ReadinessReport } from '../health/index.js';
+import healthRoutes from '../health/routes.js';
 
 export interface ApiDeps {
   db: Database;
@@ -49,6 +51,8 @@ export interface ApiDeps {
   clock?: Clock;
   /** After a gateway's secret rotation commits: the embedded broker closes its sessions (broker/embedded.ts). */
   onGatewaySecretRotated?(gatewayId: string): void;
+  /** Readiness of the whole head-end (database, broker, jobs: server/headend.ts); default: the database only. */
+  readiness?: () => Promise<ReadinessReport>;
 }
 
 declare module 'fastify' {
@@ -77,7 +81,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(rawBodyPlugin);
 
   const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated };
-  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
+  const liveness = startLiveness();
+  app.addHook('onClose', async () => liveness.stop());
+  const dbReady = databaseCheck(deps.db);
+  await app.register(healthRoutes, { liveness, readiness: deps.readiness ?? (() => checkReadiness([dbReady], 2000)) });
   await app.register(authRoutes, routeDeps);
   await app.register(registryRoutes, routeDeps);
   await app.register(meterRoutes, routeDeps);
