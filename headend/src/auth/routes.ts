@@ -30,8 +30,14 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
     config: { public: true },
     schema: {
       tags: ['auth'], summary: 'Exchange username and password for a bearer token', security: [],
-      body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-      response: { 200: z.object({ token: z.string(), expires_at: z.string(), user: User }), ...errors, 429: ErrorBody },
+      description: 'Signs a staff user in. Send the token from the answer as `Authorization: Bearer <token>` on every other call; it expires at `expires_at` (TOKEN_TTL) or when the password is changed. Wrong credentials answer 401 without saying which part was wrong; repeated failures for one user or address answer 429 for a while (Retry-After).',
+      body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
+        .meta({ examples: [{ username: 'chief', password: 'correct horse battery staple' }] }),
+      response: {
+        200: z.object({ token: z.string(), expires_at: z.string(), user: User })
+          .meta({ examples: [{ token: 'Yp3v0S1bq8cJ9X2rN6tA4eWk7LmQzH5u', expires_at: '2025-03-10T20:00:00.000Z', user: { id: 1, username: 'chief', role: 'admin' } }] }),
+        ...errors, 429: ErrorBody,
+      },
     },
   }, async (req, reply) => {
     const admitted = await limiter.begin(loginKeys(req.ip, req.body.username));

@@ -193,7 +193,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   settingRoutes('rules', 'billing_rules', RulesBody, (b) => ({ kind: 'rules', from: b.effective_from, rules: b.rules }));
 
   // --- accrual runs and period close ---
-  const BuildingBody = fromWire(z.object({ building_id: z.number().int().positive() }));
+  const BuildingBody = fromWire(z.object({ building_id: z.number().int().positive().describe('The building to bill') }).meta({ examples: [{ building_id: 12 }] }));
   const ComputeOut = z.object({
     period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustments_in: z.string().nullable(),
     common_house: z.array(CommonHouseSchema).optional(),
@@ -201,7 +201,8 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   });
   app.post('/billing/periods/:period/compute', {
     schema: {
-      tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month. An open month\'s regular lines are replaced; a closed month is recalculated into adjustment lines of the next open one.',
+      tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month',
+      description: 'Runs billing for one building and month (`period`, YYYY-MM): consumption × tariff per account, substitutes (average, then norm) where a reading is missing, ОДН shared by area with the cap, heating by area. In an open month the regular lines are replaced; a closed month is never rewritten: it is recalculated into adjustment lines (reversal and correction) of the next open month.',
       params: PeriodParams, body: BuildingBody, response: { 200: ComputeOut, ...errors },
     },
   }, async (req) => {

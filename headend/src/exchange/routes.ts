@@ -142,12 +142,19 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/import/readings', {
     schema: {
       tags: ['import'],
-      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value, zone (multi-zone meters). All-or-nothing; dry_run=true reports what would be inserted',
+      summary: 'Import ИПУ readings from CSV or Excel (first sheet)',
+      description: 'The file is the request body (Content-Type text/csv, or the Excel type). Columns: account (or address + premise), serial, date, value, zone (multi-zone meters). Each row passes the same checks as a reading entered by hand. All-or-nothing: any refused row means nothing is stored and the answer (422) lists each row with its problem; with dry_run=true nothing is stored either way and the report says what would be inserted. Example file:\n\n```\naccount;serial;date;value\n1001;WM-20-123456;2025-03-20;123.45\n1002;WM-20-123457;2025-03-20;98.1\n```',
       querystring: z.object({
-        org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional(),
+        org_id: z.coerce.number().int().positive().describe('Organisation whose accounts and meters the rows are matched against'),
+        dry_run: z.enum(['true', 'false']).default('false').describe('true: check every row and report, store nothing'),
+        file_name: z.string().max(300).optional().describe('Original file name, kept in the import log'),
         confirm: z.enum(['true', 'false']).default('false').describe('accept values that need confirmation (a rollover, high consumption)'),
       }),
-      response: { 200: ReadingsImportReport, 422: ReadingsImportReport, ...errors },
+      response: {
+        200: ReadingsImportReport.meta({ examples: [{ ok: true, dry_run: true, applied: false, summary: { insert: 2, unchanged: 0 }, changes: [], errors: [] }] }),
+        422: ReadingsImportReport.meta({ examples: [{ ok: false, dry_run: false, applied: false, summary: { insert: 1, unchanged: 0 }, changes: [], errors: [{ sheet: 'readings', row: 3, column: 'serial', message: 'meter WM-20-999999 not found in organisation 4' }] }] }),
+        ...errors,
+      },
     },
   }, async (req, reply) => {
     const p = principal(req);

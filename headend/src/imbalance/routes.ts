@@ -75,7 +75,13 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/buildings/:id/imbalance', {
     schema: {
       tags: ['imbalance'], summary: 'Stored imbalance reports of a building (with per-meter values), periods starting in [from, to)', params: IdParams,
-      querystring: z.object({ resource: Resource.optional(), kind: Kind.default('month'), from: Bound.optional(), to: Bound.optional() }),
+      description: 'Imbalance of the building `id`: building meter (ОДПУ) vs the sum of its apartment meters (ИПУ) per resource and period, as stored by the recompute jobs, with each meter\'s value so a gap can be traced to a meter. Periods are the building\'s local calendar (`timezone`).',
+      querystring: z.object({
+        resource: Resource.optional().describe('Only this resource; default all'),
+        kind: Kind.default('month').describe('Length of the periods'),
+        from: Bound.optional().describe('Periods starting at or after this (date or instant)'),
+        to: Bound.optional().describe('Periods starting before this (date or instant)'),
+      }),
       response: { 200: z.object({ building_id: Id, timezone: z.string(), reports: z.array(Report) }), ...errors },
     },
   }, async (req) => {
@@ -147,6 +153,7 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.post('/buildings/:id/imbalance/recompute', {
     schema: {
       tags: ['imbalance'], summary: `Recompute and store the reports of periods overlapping [from, to) now (at most ${MAX_RECOMPUTE_PERIODS} periods)`, params: IdParams,
+      description: 'Computes the imbalance reports of the building `id` again now, instead of waiting for the jobs (after a correction, say), and stores them; the answer holds the new reports.',
       body: z.object({ resource: Resource.optional(), kind: Kind.default('month'), from: Bound, to: Bound }),
       response: { 200: z.object({ reports: z.array(Report) }), ...errors },
     },
