@@ -77,7 +77,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   const ttl = ttlSeconds(config.TOKEN_TTL);
 
   app.get('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors } },
+    schema: {
+      tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional().describe('Only the rows that apply to this building') }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors },
+      description: 'Per building and resource: collection enabled or not, the window (days of the month), integer-only or fractional values, and whether meters past verification are accepted. A building row wins over the defaults.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
@@ -86,7 +89,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.put('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: SettingsRow, ...errors } },
+    schema: {
+      tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: SettingsRow, ...errors },
+      description: 'Writes the row for that building and resource (replacing the previous one); audited. Defaults for every building are for admins only.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');

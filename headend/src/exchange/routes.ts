@@ -183,7 +183,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     schema: {
       tags: ['readings'],
       summary: 'Readings list (current versions) as .xlsx or .csv; q searches address, account and meter serial; channel = source',
-      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx') }),
+      description: 'The readings list of the dashboard as a file: address, account, meter type and number, previous and current value, consumption, date and channel, one row per reading. The file can be edited and sent back to POST /import/readings.',
+      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx').describe('xlsx (Excel) or csv') }),
     },
   }, async (req, reply) => {
     const p = principal(req);
@@ -206,7 +207,10 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.get('/exchange/configs', {
-    schema: { tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional() }), response: { 200: z.array(ConfigOut), ...errors } },
+    schema: {
+      tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional().describe('Only this organisation') }), response: { 200: z.array(ConfigOut), ...errors },
+      description: 'Scheduled XML exchanges with managing organisations: where (a folder, FTP, FTPS or SFTP), when (cron), what (readings in, accounts in, readings out). Secrets are never shown, only whether one is set.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');

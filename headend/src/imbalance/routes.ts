@@ -101,7 +101,8 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/imbalance', {
     schema: {
       tags: ['imbalance'], summary: 'Every visible building with its stored reports per resource for one period (local to each building)',
-      querystring: z.object({ kind: z.enum(['month', 'day']).default('month'), period: z.string().max(10) }),
+      description: 'One row per building the caller sees, with the stored imbalance report of each resource for the period (building meter vs Σ apartment meters, status against the thresholds).',
+      querystring: z.object({ kind: z.enum(['month', 'day']).default('month').describe('Length of the period'), period: z.string().max(10).describe('The period: YYYY-MM (month) or YYYY-MM-DD (day), in each building\'s local calendar') }),
       response: { 200: PeriodList, ...errors },
     },
   }, async (req) => {
@@ -117,6 +118,7 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/imbalance-thresholds', {
     schema: {
       tags: ['imbalance'], summary: 'Threshold rows: defaults (building_id null) and those of visible buildings',
+      description: 'Per resource: the loss above which a report is flagged, the negative imbalance that points to a metering error, and the share of apartment meters that must have readings for a report to be judged at all. A building row wins over the default.',
       response: { 200: z.array(ThresholdRow), ...errors },
     },
   }, async (req) => {
