@@ -222,6 +222,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     schema: {
       tags: ['exchange'],
       summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (inside EXCHANGE_ROOT/org-<org_id>/; a relative folder is taken there), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
+      description: 'Adds a scheduled exchange for an organisation: transport and where, the cron schedule, file names, delete-after-reading, report e-mail. Secrets are sealed with SECRETS_KEY before they are stored and never shown again. Audited without the secrets.',
       body: ConfigBody, response: { 201: ConfigOut, ...errors },
     },
   }, async (req, reply) => {
@@ -240,7 +241,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.patch('/exchange/configs/:id', {
-    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
+    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', description: 'Changes the fields given of the configuration `id` and reschedules it; a secret left out stays as it is. Audited without the secrets.', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
@@ -258,6 +259,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/exchange/configs/:id/run', {
     schema: {
       tags: ['exchange'], summary: 'Run now: queued as an exchange.run job when the job runner is up (202), else run here and the run returned (200)',
+      description: 'Runs the configuration `id` outside its schedule ("run now"); its result goes to the operations log (GET /exchange/runs) and to the report e-mail if one is set.',
       params: IdParams, response: { 200: RunOut, 202: z.object({ job_id: z.string() }), ...errors },
     },
   }, async (req, reply) => {
@@ -277,7 +279,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.get('/exchange/runs', {
     schema: {
       tags: ['exchange'], summary: 'Operations log of exchange runs, newest first',
-      querystring: z.object({ config_id: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      description: 'Each run with its status, kind, message, start and last change, like the log of the exchange users know; the per-file and per-row report is in GET /exchange/runs/{id}.',
+      querystring: z.object({ config_id: z.coerce.number().int().positive().optional().describe('Only runs of this configuration'), limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most runs in the answer') }),
       response: { 200: z.array(RunOut), ...errors },
     },
   }, async (req) => {
@@ -288,7 +291,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.get('/exchange/runs/:id', {
-    schema: { tags: ['exchange'], summary: 'One exchange run', params: IdParams, response: { 200: RunOut, ...errors } },
+    schema: { tags: ['exchange'], summary: 'One exchange run', description: 'The run `id` with its files and, per file, what was imported or exported and each row refused with the reason (e.g. "account not found").', params: IdParams, response: { 200: RunOut, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
