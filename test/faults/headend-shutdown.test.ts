@@ -92,6 +92,7 @@ describe('head-end SIGTERM', () => {
   let redisFx: Fixture;
   let dbFx: Fixture;
   let busyFx: Fixture;
+  let frozenFx: Fixture;
   const pgUrl = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
   /** The test's own connection, only while no head-end holds the one pglite-socket serves. */
   async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
@@ -110,6 +111,7 @@ describe('head-end SIGTERM', () => {
       redisFx = await registerGateway(db, `gw-sd-redis-${process.pid}`, 2);
       dbFx = await registerGateway(db, `gw-sd-db-${process.pid}`, 2);
       busyFx = await registerGateway(db, `gw-sd-busy-${process.pid}`, 2);
+      frozenFx = await registerGateway(db, `gw-sd-frozen-${process.pid}`, 2);
     });
     proxy = await startProxy(emb.port);
   }, 180_000);
@@ -217,5 +219,34 @@ describe('head-end SIGTERM', () => {
     const stored = await withDb((db) => storedSeqs(db, fx.gatewayId));
     const acked = [...pub.acked, ...pub2.acked];
     expect(acked.filter((s) => !stored.has(s)), 'acknowledged but not stored').toEqual([]);
+  }, 120_000);
+
+  it('with a database that stops answering: readiness says so within its bound, and the exit comes at the deadline with status 1 naming the steps cut off', async () => {
+    const fx = frozenFx;
+    const he = await spawnHeadend({
+      DATA_DIR: join(dir.path, 'db-frozen'), DATABASE_URL: pgUrl(proxy.port),
+      DB_POOL_MAX: '1', MQTT_PORT: '0', REDIS_PREFIX: prefix, VALIDATOR_INTERVAL_MS: '200',
+    }, children);
+    const pub = await busyPublisher(he.mqttPort, fx);
+    await until(() => pub.acked.length >= 30, 'readings acknowledged before the freeze');
+    proxy.freeze(); // connections stay open; nothing goes through any more
+    await until(async () => (await probe(he, '/health/ready')).status === 503, 'readiness to report the silent database', 10_000);
+    expect((await probe(he, '/health/ready')).body.parts?.database?.error).toMatch(/no answer within 2000 ms/);
+
+    const exit = await he.stop('SIGTERM', EXIT_WAIT_MS);
+    await pub.stop();
+    expect(exit, shutdownLog(he)).toEqual({ code: 1, signal: null });
+    // Each step that hung is named at error level, and the final report lists the same ones.
+    const cutOff = he.lines.filter((l) => (l.level as number) >= 50 && /^shutdown: .* did not finish/.test(String(l.msg))).map((l) => String(l.step));
+    expect(cutOff.length, shutdownLog(he)).toBeGreaterThan(0);
+    expect(cutOff).toContain('ingest'); // its batch waits on the silent database
+    const steps = shutdownSteps(he);
+    expect(steps.filter((x) => x.outcome === 'timed_out').map((x) => x.name).sort()).toEqual([...cutOff].sort());
+    expect(steps[0]).toMatchObject({ name: 'broker', outcome: 'done' }); // MQTT was closed first all the same
+
+    await proxy.cut(); // ends the frozen connections
+    await proxy.restore();
+    const stored = await withDb((db) => storedSeqs(db, fx.gatewayId));
+    expect(pub.acked.filter((x) => !stored.has(x)), 'acknowledged but not stored').toEqual([]);
   }, 120_000);
 });
