@@ -1,9 +1,10 @@
 // Bounded shutdown and readiness as pure pieces: a step that never settles is cut at its bound and
 // named; one that would outlast the overall deadline stops the sequence and is named as stuck;
-// readiness names each failing part with its reason, and a part that does not answer is one of them.
+// readiness names each failing part with its reason, and a part that does not answer is one of them;
+// liveness fails only when the event loop's heartbeat is overdue.
 import { describe, expect, it } from 'vitest';
 import { runShutdown } from '../../src/server/shutdown.js';
-import { checkReadiness, databaseCheck } from '../../src/health/index.js';
+import { checkReadiness, databaseCheck, startLiveness } from '../../src/health/index.js';
 
 const never = () => new Promise<void>(() => undefined);
 const done = async () => undefined;
@@ -76,5 +77,21 @@ describe('checkReadiness', () => {
   it('says the database is unreachable and why', async () => {
     const check = databaseCheck({ query: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432')) });
     expect((await checkReadiness([check], 100)).parts.database).toEqual({ ok: false, error: 'database unreachable: connect ECONNREFUSED 10.0.0.5:5432' });
+  });
+});
+
+describe('startLiveness', () => {
+  it('is alive while the heartbeat runs, and not when it is overdue by the limit', async () => {
+    let t = 1_000_000;
+    const live = startLiveness({ beatMs: 10, wedgedAfterMs: 5000, now: () => t });
+    try {
+      expect(live.state()).toMatchObject({ ok: true, heartbeatAgeMs: 0 });
+      t += 5000; // as if the loop had not turned for 5 s: the heartbeat did not run
+      expect(live.state()).toMatchObject({ ok: false, heartbeatAgeMs: 5000 });
+      await new Promise((r) => setTimeout(r, 50)); // the loop turns: the heartbeat catches up
+      expect(live.state()).toMatchObject({ ok: true, heartbeatAgeMs: 0 });
+    } finally {
+      live.stop();
+    }
   });
 });
