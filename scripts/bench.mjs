@@ -9,7 +9,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 const BENCHES = [
   { name: 'M-Bus decode (telegrams/s over the libmbus corpus)', cmd: ['node', 'protocols/bench/decode.bench.mjs'] },
   { name: 'Head-end ingest (readings/s, publish→commit p50/p99, ratio to raw inserts)', cmd: ['node', 'headend/bench/ingest.bench.mjs'], env: { BENCH_SECONDS: '10' } },
-  { name: 'Head-end readings import (100 000-row CSV: rows/s; /health and publish→PUBACK p95 during it vs. a baseline)', cmd: ['node', 'headend/bench/import.bench.mjs'] },
+  { name: 'Head-end readings import (100 000-row CSV: rows/s; /health/live and publish→PUBACK p95 during it vs. a baseline)', cmd: ['node', 'headend/bench/import.bench.mjs'] },
   { name: 'Head-end imbalance (computeBuildingImbalance p50/p95 for one building-month and for all 100 buildings × heat, cold water; a year of 15-min ОДПУ telemetry, 40 ИПУ per resource)', cmd: ['node', 'headend/bench/imbalance.bench.mjs'] },
   { name: 'Head-end MQTT CONNECT after a restart (N gateways behind one address, cold cache: connected within the 10 s connect timeout, scrypt- vs SHA-256-stored secrets; refusal time of a wrong secret vs an unknown id)', cmd: ['node', 'headend/bench/broker-auth.bench.mjs'] },
   { name: 'Gateway M-Bus poll-cycle efficiency, 20 meters @ 2400 Bd, native vs node-mbus', cmd: ['node', 'gateway/bench/mbus-poll-cycle.mjs'] },
@@ -32,7 +32,7 @@ const FIGURES = [
   { bench: 'ingest', what: 'Validation: verdicts; backlog at the end of ingestion, drained in', re: /validation: (\d+) verdicts; (\d+) meter instants still queued when ingestion ended, drained in ([\d.]+ s)/ },
   { bench: 'import.bench', what: 'Readings import, rows per second (100 000 rows)', re: /import rows per second: (\d+)/ },
   { bench: 'import.bench', what: 'Readings import, longest hold of the database connection', re: /longest connection hold during import: (\d+ ms)/ },
-  { bench: 'import.bench', what: '/health p95 during the import (baseline / during)', re: /\/health p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },
+  { bench: 'import.bench', what: '/health/live p95 during the import (baseline / during)', re: /\/health\/live p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },
   { bench: 'import.bench', what: 'publish→PUBACK p95 during the import (baseline / during)', re: /PUBACK p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },
   { bench: 'imbalance', what: 'Imbalance, one building-month (heat) p95', re: /one building-month \(heat[^)]*\): p50 [^,]+, p95 ([\d.]+ ms)/ },
   { bench: 'imbalance', what: 'Imbalance, all 100 buildings × 2 resources, one month p95', re: /all \d+ buildings × \d+ resources for [^:]+: p50 [^,]+, p95 ([\d.]+ s)/ },

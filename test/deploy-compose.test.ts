@@ -36,7 +36,9 @@ describe('docker-compose.yml', () => {
     const published = (h.ports as string[]).map((p) => Number(p.split(':').pop()!.split('/')[0]));
     expect(published).toContain(cfg.MQTT_PORT);
     expect(published).toContain(cfg.HTTP_PORT);
-    expect(h.healthcheck.test.join(' ')).toContain(`:${cfg.HTTP_PORT}/health`);
+    expect(h.healthcheck.test.join(' ')).toContain(`:${cfg.HTTP_PORT}/health/ready`);
+    // Docker kills after stop_grace_period (default 10 s): longer than the head-end's bounded shutdown.
+    expect(Number(/^(\d+)s$/.exec(String(h.stop_grace_period))?.[1])).toBeGreaterThan(cfg.SHUTDOWN_TIMEOUT_SECONDS);
   });
 
   it('keeps state in named volumes and builds from a Dockerfile that exists', () => {

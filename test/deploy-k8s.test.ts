@@ -39,7 +39,7 @@ interface K8sContainer {
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
 }
-interface PodTemplate { metadata: { labels: Labels; annotations: Labels }; spec: { containers: K8sContainer[]; initContainers?: K8sContainer[]; restartPolicy?: string } }
+interface PodTemplate { metadata: { labels: Labels; annotations: Labels }; spec: { containers: K8sContainer[]; initContainers?: K8sContainer[]; restartPolicy?: string; terminationGracePeriodSeconds?: number } }
 interface Workload { spec: { replicas: number; selector: { matchLabels: Labels }; template: PodTemplate; serviceName: string } }
 interface Kinds {
   Deployment: Workload;
@@ -153,12 +153,16 @@ describe('deploy/k8s manifests', () => {
     const svc = find('Service', 'amr-headend');
     const target = svc.spec.ports[0].targetPort;
     expect(target === 'http' || target === cfg.HTTP_PORT).toBe(true);
+    // Readiness asks the dependencies; liveness (and start-up, which gates it) only the process.
+    const paths = { readinessProbe: '/health/ready', livenessProbe: '/health/live', startupProbe: '/health/live' } as const;
     for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
       const p = headendContainer[probe].httpGet;
-      expect(p.path, probe).toBe('/health');
+      expect(p.path, probe).toBe(paths[probe]);
       expect([http.name, http.containerPort], probe).toContain(p.port);
     }
     expect(Number(deployment.spec.template.metadata.annotations['prometheus.io/port'])).toBe(cfg.HTTP_PORT);
+    // The kubelet kills after the grace period: it must outlast the head-end's bounded shutdown.
+    expect(podSpec(deployment).terminationGracePeriodSeconds).toBeGreaterThan(cfg.SHUTDOWN_TIMEOUT_SECONDS);
   });
 
   it('points MQTT_URL at the EMQX Service, whose port reaches EMQX 1883, with a share group and ACL for the head-end user', () => {

@@ -5,7 +5,8 @@
 #                                            users, no systemctl, no udev reload — files only.
 # Steps: check Node >= 20.19, create the service user (in dialout), copy the built gateway and
 # its runtime dependencies to /opt/amr-gateway, a sample config to /etc/amr-gateway (never
-# overwriting an existing one), the systemd unit, the udev rule and the logrotate config.
+# overwriting an existing one), the systemd unit (logs to the journal, sandboxed) and the udev rule.
+# An older install's logrotate config (the gateway used to log to a file) is removed.
 set -euo pipefail
 
 DESTDIR="${DESTDIR:-}"
@@ -27,7 +28,7 @@ fi
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (or set DESTDIR to stage files)"; fi
 
 install -d "$DESTDIR$PREFIX/gateway" "$DESTDIR$PREFIX/protocols" "$DESTDIR/etc/amr-gateway" \
-  "$DESTDIR/etc/systemd/system" "$DESTDIR/etc/udev/rules.d" "$DESTDIR/etc/logrotate.d" \
+  "$DESTDIR/etc/systemd/system" "$DESTDIR/etc/udev/rules.d" \
   "$DESTDIR/var/lib/amr-gateway" "$DESTDIR/var/log/amr-gateway"
 
 # Application: built JS of gateway and protocols, plus the installed node_modules (workspace links resolved).
@@ -55,7 +56,8 @@ if [ ! -f "$DESTDIR/etc/amr-gateway/gateway.yaml" ]; then
 fi
 sed "s#@NODE@#$NODE_BIN#g" "$SRC/deploy/pi/amr-gateway.service" > "$DESTDIR/etc/systemd/system/amr-gateway.service"
 install -m 0644 "$SRC/deploy/pi/99-amr-gateway-serial.rules" "$DESTDIR/etc/udev/rules.d/99-amr-gateway-serial.rules"
-install -m 0644 "$SRC/deploy/pi/amr-gateway.logrotate" "$DESTDIR/etc/logrotate.d/amr-gateway"
+# Logs go to the journal now: a logrotate config left by an older install only rotates leftovers.
+rm -f "$DESTDIR/etc/logrotate.d/amr-gateway"
 
 if [ -n "$DESTDIR" ]; then
   echo "staged into $DESTDIR (no user, systemd or udev changes)"

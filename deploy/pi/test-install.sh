@@ -9,8 +9,7 @@ DESTDIR="$ROOT" bash "$HERE/install.sh" >/dev/null
 fail() { echo "test-install: $*" >&2; exit 1; }
 for f in opt/amr-gateway/gateway/bin/amr-gateway.js opt/amr-gateway/gateway/dist/cli/amr-gateway.js \
          opt/amr-gateway/protocols/dist/index.js etc/amr-gateway/gateway.yaml \
-         etc/systemd/system/amr-gateway.service etc/udev/rules.d/99-amr-gateway-serial.rules \
-         etc/logrotate.d/amr-gateway; do
+         etc/systemd/system/amr-gateway.service etc/udev/rules.d/99-amr-gateway-serial.rules; do
   [ -e "$ROOT/$f" ] || fail "missing $f"
 done
 unit="$ROOT/etc/systemd/system/amr-gateway.service"
@@ -18,6 +17,9 @@ grep -q '^Restart=always' "$unit" || fail "unit lacks Restart=always"
 grep -q '^WatchdogSec=' "$unit" || fail "unit lacks WatchdogSec"
 grep -q '^SupplementaryGroups=dialout' "$unit" || fail "unit lacks dialout"
 grep -q '@NODE@' "$unit" && fail "unit still has the @NODE@ placeholder"
+grep -q '^StandardOutput=journal' "$unit" || fail "unit does not log to the journal"
+grep -q '^StandardOutput=append:\|^StandardOutput=file:' "$unit" && fail "unit logs to a file"
+[ -e "$ROOT/etc/logrotate.d/amr-gateway" ] && fail "a logrotate config was installed (logs go to the journal)"
 if command -v systemd-analyze >/dev/null 2>&1; then
   systemd-analyze verify --root="$ROOT" "$unit" 2>&1 | grep -v -E 'not found|Failed to|ignoring|Cannot|not executable' >&2 || true
 fi

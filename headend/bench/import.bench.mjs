@@ -2,8 +2,8 @@
 /**
  * Readings import benchmark (not a test): a 100 000-row readings CSV (25 000 flats × 4 months) posted to
  * POST /import/readings of a whole embedded head-end (API over HTTP, embedded broker) while one gateway
- * publishes over MQTT QoS 1 and a client polls /health. Prints the import's rows/s, the longest hold of the
- * database connection by anyone during it (hold-meter.mjs), and /health and
+ * publishes over MQTT QoS 1 and a client polls /health/live (the process's responsiveness; /health asks the database). Prints the import's rows/s, the longest hold of the
+ * database connection by anyone during it (hold-meter.mjs), and /health/live and
  * publish→PUBACK latency p95 during the import against a baseline measured first in the same run with
  * no import. Figures and ratios, no assertions. Runs from dist/ (`npm run bench` builds first).
  *
@@ -41,7 +41,7 @@ const rows = lines.length - 1;
 
 const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: 'bench-gw', password: SECRET, clientId: 'bench-gw', reconnectPeriod: 0 });
 let seq = 0;
-/** Publishes one message at a time and polls /health until stop(): the latencies of each. */
+/** Publishes one message at a time and polls /health/live until stop(): the latencies of each. */
 function probe() {
   const puback = [];
   const health = [];
@@ -60,7 +60,7 @@ function probe() {
   const hl = (async () => {
     while (!stop) {
       const t = performance.now();
-      await (await fetch(`${he.httpUrl}/health`)).text();
+      await (await fetch(`${he.httpUrl}/health/live`)).text();
       health.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -85,9 +85,9 @@ const stored = Number((await he.db.query(`SELECT count(*) AS n FROM readings WHE
 
 console.log(`readings import: ${rows} rows (${(csv.length / 1e6).toFixed(1)} MB CSV), HTTP ${res.status}, stored ${stored}${report.ok ? '' : ` — ${JSON.stringify(report.errors?.slice(0, 2) ?? report)}`}, ${seconds.toFixed(1)} s`);
 console.log(`  import rows per second: ${(rows / seconds).toFixed(0)}`);
-console.log(`  /health p95: baseline ${p95(base.health).toFixed(1)} ms (${base.health.length} calls), during import ${p95(during.health).toFixed(1)} ms (${during.health.length} calls), ratio ${(p95(during.health) / p95(base.health)).toFixed(1)}`);
+console.log(`  /health/live p95: baseline ${p95(base.health).toFixed(1)} ms (${base.health.length} calls), during import ${p95(during.health).toFixed(1)} ms (${during.health.length} calls), ratio ${(p95(during.health) / p95(base.health)).toFixed(1)}`);
 console.log(`  publish→PUBACK p95: baseline ${p95(base.puback).toFixed(1)} ms (${base.puback.length} messages), during import ${p95(during.puback).toFixed(1)} ms (${during.puback.length} messages), ratio ${(p95(during.puback) / p95(base.puback)).toFixed(1)}`);
-console.log(`  longest during import: /health ${Math.max(...during.health).toFixed(0)} ms, PUBACK ${Math.max(...during.puback).toFixed(0)} ms`);
+console.log(`  longest during import: /health/live ${Math.max(...during.health).toFixed(0)} ms, PUBACK ${Math.max(...during.puback).toFixed(0)} ms`);
 console.log(`  longest connection hold during import: ${holds[0]?.ms.toFixed(0)} ms (${holds.length} holds; over 100 ms: ${holds.filter((h) => h.ms > 100).length})`);
 if (process.env.BENCH_PROFILE) for (const h of holds.slice(0, 12)) console.log(`    ${h.ms.toFixed(0)} ms: ${h.sql.slice(0, 6).join(' | ')}`);
 await client.endAsync();

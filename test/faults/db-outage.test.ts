@@ -6,7 +6,6 @@
 // session) and, once the database is back, every reading lands exactly once; the head-end itself
 // neither crashes nor needs a restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
@@ -15,54 +14,10 @@ import { topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
 import { createPgDb, loadConfig, migrate, startEmbeddedDb, startHeadend, type Db, type EmbeddedDb, type Headend } from '@amr/headend';
 import { registerGateway, readings, type Fixture } from '../../headend/test/ingest/fixtures.js';
+import { startProxy } from './tcp-proxy.js';
 import { countsOf, everySecond, meterBus, range, sleep, startEnergyMeters, tempDir, until } from './harness.js';
 
 const OUTAGE_MS = 30_000;
-
-/** A TCP proxy that can be cut (connections destroyed, new ones refused) and restored on the same port. */
-async function startProxy(upstreamPort: number) {
-  const pairs = new Set<net.Socket>();
-  let server: net.Server | null = null;
-  let port = 0;
-  let connections = 0;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = net.createServer((client) => {
-        connections++;
-        const up = net.connect(upstreamPort, '127.0.0.1');
-        for (const sock of [client, up]) {
-          pairs.add(sock);
-          sock.on('close', () => pairs.delete(sock));
-          sock.on('error', () => undefined);
-        }
-        client.pipe(up).pipe(client);
-        client.on('close', () => up.destroy());
-        up.on('close', () => client.destroy());
-      });
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        port = (s.address() as net.AddressInfo).port;
-        server = s;
-        resolve();
-      });
-    });
-  await listen();
-  return {
-    get port() {
-      return port;
-    },
-    get connections() {
-      return connections;
-    },
-    async cut() {
-      const s = server;
-      server = null;
-      for (const sock of pairs) sock.destroy();
-      if (s) await new Promise<void>((r) => s.close(() => r()));
-    },
-    restore: listen,
-  };
-}
 
 describe('database unreachable for 30 s', () => {
   const dir = tempDir('dbout');

@@ -1,4 +1,4 @@
-/** pino logger shared by the runtime and CLI (JSON to stdout; journald/logrotate take it from there). */
+/** pino logger shared by the runtime and CLI (JSON to stdout; under systemd the journal takes it from there). */
 import { pino, type Logger } from 'pino';
 
 export function createLogger(level = process.env.AMR_LOG_LEVEL ?? 'info'): Logger {

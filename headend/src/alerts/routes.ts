@@ -36,11 +36,12 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/alerts', {
     schema: {
       tags: ['alerts'], summary: 'Alerts, newest first; open=true: not cleared, open=false: cleared',
+      description: 'Alerts of the caller\'s buildings: imbalance over its threshold, silent meters and gateways. An alert clears by itself when its cause is gone; acknowledging it only says someone is on it.',
       querystring: z.object({
-        open: z.enum(['true', 'false']).optional(),
-        building_id: z.coerce.number().int().positive().optional(),
-        kind: Kind.optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        open: z.enum(['true', 'false']).optional().describe('true: not cleared; false: cleared; absent: both'),
+        building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
+        kind: Kind.optional().describe('Only this kind of alert'),
+        limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most alerts in the answer'),
       }),
       response: { 200: z.array(AlertOut), ...errors },
     },
@@ -56,6 +57,7 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/alerts/:id', {
     schema: {
       tags: ['alerts'], summary: 'One alert with its notifications (per channel and event: status, attempts, last error)',
+      description: 'The alert `id` and every notification sent for it by webhook and e-mail, so a missing message can be traced. An alert of another organisation answers 404.',
       params: IdParams, response: { 200: AlertDetail, ...errors },
     },
   }, async (req) => {
@@ -71,6 +73,7 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/alerts/:id/ack', {
     schema: {
       tags: ['alerts'], summary: 'Acknowledge an alert (someone is on it); the comment goes to the audit journal',
+      description: 'Records who acknowledged the alert `id` and when; it stays open until its cause is gone. The body may be empty.',
       params: IdParams,
       // No body at all is fine (fastify hands the schema null): the comment is optional.
       body: z.object({ comment: z.string().trim().max(2000).optional() }).nullish(),

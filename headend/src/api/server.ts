@@ -37,6 +37,8 @@ import commandRoutes from '../commands/routes.js';
 import type { CommandSender } from '../commands/service.js';
 import { dashboardPlugin, webSharedPlugin } from '../dashboard/index.js';
 import { residentPagePlugin } from '../resident-page/index.js';
+import { checkReadiness, databaseCheck, startLiveness, type ReadinessReport } from '../health/index.js';
+import healthRoutes from '../health/routes.js';
 
 export interface ApiDeps {
   db: Database;
@@ -53,6 +55,8 @@ export interface ApiDeps {
   onGatewaySecretRotated?(gatewayId: string): void;
   /** Commands to gateways over the broker (src/commands/); unset = the command routes answer 503. */
   commands?: CommandSender;
+  /** Readiness of the whole head-end (database, broker, jobs: server/headend.ts); default: the database only. */
+  readiness?: () => Promise<ReadinessReport>;
 }
 
 declare module 'fastify' {
@@ -81,7 +85,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(rawBodyPlugin);
 
   const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, commands: deps.commands };
-  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
+  const liveness = startLiveness();
+  app.addHook('onClose', async () => liveness.stop());
+  const dbReady = databaseCheck(deps.db);
+  await app.register(healthRoutes, { liveness, readiness: deps.readiness ?? (() => checkReadiness([dbReady], 2000)) });
   await app.register(authRoutes, routeDeps);
   await app.register(registryRoutes, routeDeps);
   await app.register(meterRoutes, routeDeps);

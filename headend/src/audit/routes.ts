@@ -15,9 +15,13 @@ const AuditEntry = z.object({
   entity: z.string(), entity_id: z.string().nullable(), building_id: Id.nullable(), before: z.unknown(), after: z.unknown(), reason: z.string().nullable(),
 });
 const AuditQuery = z.object({
-  entity: z.string().optional(), entity_id: z.string().optional(), building_id: z.coerce.number().int().optional(),
-  from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().optional(),
+  entity: z.string().optional().describe('Only changes of this kind of record (meter, reading, user, …)'),
+  entity_id: z.string().optional().describe('Only changes of this record (with entity)'),
+  building_id: z.coerce.number().int().optional().describe('Only changes in this building'),
+  from: z.iso.datetime({ offset: true }).optional().describe('Changes at or after this instant'),
+  to: z.iso.datetime({ offset: true }).optional().describe('Changes before this instant'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most entries in the answer'),
+  before: z.coerce.number().int().optional().describe('Only entries with a smaller id (the last id of the previous page)'),
 });
 
 const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {

@@ -30,8 +30,14 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
     config: { public: true },
     schema: {
       tags: ['auth'], summary: 'Exchange username and password for a bearer token', security: [],
-      body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-      response: { 200: z.object({ token: z.string(), expires_at: z.string(), user: User }), ...errors, 429: ErrorBody },
+      description: 'Signs a staff user in. Send the token from the answer as `Authorization: Bearer <token>` on every other call; it expires at `expires_at` (TOKEN_TTL) or when the password is changed. Wrong credentials answer 401 without saying which part was wrong; repeated failures for one user or address answer 429 for a while (Retry-After).',
+      body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
+        .meta({ examples: [{ username: 'chief', password: 'correct horse battery staple' }] }),
+      response: {
+        200: z.object({ token: z.string(), expires_at: z.string(), user: User })
+          .meta({ examples: [{ token: 'Yp3v0S1bq8cJ9X2rN6tA4eWk7LmQzH5u', expires_at: '2025-03-10T20:00:00.000Z', user: { id: 1, username: 'chief', role: 'admin' } }] }),
+        ...errors, 429: ErrorBody,
+      },
     },
   }, async (req, reply) => {
     const admitted = await limiter.begin(loginKeys(req.ip, req.body.username));
@@ -52,7 +58,10 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
   });
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], summary: 'Revoke the token used for this request', response: { 204: z.null(), ...errors } },
+    schema: {
+      tags: ['auth'], summary: 'Revoke the token used for this request', response: { 204: z.null(), ...errors },
+      description: 'Signs out: the bearer token of this request stops working at once. Other sessions of the same user stay. An API key is revoked with DELETE /api-keys/{id} instead (400 here).',
+    },
   }, async (req, reply) => {
     const p = principal(req);
     if (p.tokenId === null) throw new HttpError(400, 'bad_request', 'API keys are revoked with DELETE /api-keys/:id');
@@ -63,6 +72,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
   app.get('/auth/me', {
     schema: {
       tags: ['auth'], summary: 'The authenticated principal and its scope',
+      description: 'Who the token belongs to (user or API key), its role, and what it may see: the granted buildings (null = all of them), a resident\'s premises, an API key\'s organisation.',
       response: { 200: z.object({ kind: z.string(), id: z.number(), name: z.string(), role: Role, building_ids: z.array(z.number()).nullable(), premise_ids: z.array(z.number()).nullable(), organisation_id: z.number().nullable() }), ...errors },
     },
   }, async (req) => {
@@ -72,11 +82,22 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
 
   const admin = (req: FastifyRequest): Admin => ({ p: principal(req), actor: actorOf(req), requestId: req.id });
 
-  app.get('/users', { schema: { tags: ['users'], summary: 'Users the caller may manage (an admin of every organisation: all)', response: { 200: z.array(User), ...errors } } }, async (req) => (
+  app.get('/users', {
+    schema: {
+      tags: ['users'], summary: 'Users the caller may manage (an admin of every organisation: all)', response: { 200: z.array(User), ...errors },
+      description: 'Staff and resident users with their role and whether they are active. Users are deactivated, never deleted (the audit journal keeps naming them).',
+    },
+  }, async (req) => (
     listUsers(db, principal(req))
   ));
 
-  app.post('/users', { schema: { tags: ['users'], body: NewUser, response: { 201: User, ...errors } } }, async (req, reply) => {
+  app.post('/users', {
+    schema: {
+      tags: ['users'], body: NewUser, response: { 201: User, ...errors },
+      summary: 'Create a user',
+      description: 'Creates a staff or resident user with a role and a password (checked for strength: a weak one answers 400 with the reason). Building access is granted separately (POST /users/{id}/grants); audited.',
+    },
+  }, async (req, reply) => {
     const user = await addUser(db, admin(req), req.body);
     return reply.code(201).send(user);
   });
@@ -84,28 +105,47 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
   app.patch('/users/:id', {
     schema: {
       tags: ['users'], params: IdParams,
+      summary: 'Change a user: role, active, name, e-mail or password',
+      description: 'Changes the fields given. Deactivating a user or setting a new password ends the user\'s sessions. Audited with the values before and after (never the password).',
       body: z.object({ role: Role.optional(), active: z.boolean().optional(), display_name: z.string().max(200).nullable().optional(), email: z.email().nullable().optional(), password: z.string().min(1).max(256).optional() }),
       response: { 200: User, ...errors },
     },
   }, async (req) => changeUser(db, admin(req), req.params.id, req.body));
 
   const Grant = z.object({ building_id: z.number().int().positive() });
-  app.get('/users/:id/grants', { schema: { tags: ['users'], summary: 'The buildings granted to a user', params: IdParams, response: { 200: z.array(z.number()), ...errors } } }, async (req) => (
+  app.get('/users/:id/grants', {
+    schema: {
+      tags: ['users'], summary: 'The buildings granted to a user', params: IdParams, response: { 200: z.array(z.number()), ...errors },
+      description: 'Ids of the buildings the user `id` may see and work on. Access in this product is granted per building.',
+    },
+  }, async (req) => (
     listGrants(db, principal(req), req.params.id)
   ));
-  app.post('/users/:id/grants', { schema: { tags: ['users'], summary: 'Grant access to a building', params: IdParams, body: Grant, response: { 204: z.null(), ...errors } } }, async (req, reply) => {
+  app.post('/users/:id/grants', {
+    schema: {
+      tags: ['users'], summary: 'Grant access to a building', params: IdParams, body: Grant, response: { 204: z.null(), ...errors },
+      description: 'Lets the user `id` see and work on the building (within what the role allows). Granting it twice is harmless; audited.',
+    },
+  }, async (req, reply) => {
     await grantBuilding(db, admin(req), req.params.id, req.body.building_id);
     return reply.code(204).send(null);
   });
   app.delete('/users/:id/grants/:buildingId', {
-    schema: { tags: ['users'], params: z.object({ id: z.coerce.number().int(), buildingId: z.coerce.number().int() }), response: { 204: z.null(), ...errors } },
+    schema: {
+      tags: ['users'], params: z.object({ id: z.coerce.number().int().describe('The user'), buildingId: z.coerce.number().int().describe('The building whose grant is withdrawn') }), response: { 204: z.null(), ...errors },
+      summary: 'Withdraw access to a building',
+      description: 'The user `id` no longer sees the building `buildingId`; audited.',
+    },
   }, async (req, reply) => {
     await revokeGrant(db, admin(req), req.params.id, req.params.buildingId);
     return reply.code(204).send(null);
   });
 
   app.post('/users/:id/accounts', {
-    schema: { tags: ['users'], summary: 'Bind a resident user to a personal account', params: IdParams, body: z.object({ personal_account_id: z.number().int().positive() }), response: { 204: z.null(), ...errors } },
+    schema: {
+      tags: ['users'], summary: 'Bind a resident user to a personal account', params: IdParams, body: z.object({ personal_account_id: z.number().int().positive() }), response: { 204: z.null(), ...errors },
+      description: 'The resident user `id` then sees the meters of the account\'s premise and may submit their readings in the collection window; audited.',
+    },
   }, async (req, reply) => {
     await bindAccount(db, admin(req), req.params.id, req.body.personal_account_id);
     return reply.code(204).send(null);
@@ -114,6 +154,7 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
   app.post('/organisations/:id/api-keys', {
     schema: {
       tags: ['users'], summary: 'Create a billing API key for an organisation; the key is shown only in this response', params: IdParams,
+      description: 'A key for the billing system of the organisation `id` (sent as X-Api-Key): it reads invoice lines and the billing feed of that organisation only. Only a hash is stored, so a lost key is revoked and a new one created.',
       body: z.object({ name: z.string().min(1).max(100), expires_at: z.iso.datetime({ offset: true }).optional() }),
       response: { 201: z.object({ id: z.number(), key: z.string(), prefix: z.string() }), ...errors },
     },
@@ -121,7 +162,13 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
     const issued = await issueApiKey(db, admin(req), req.params.id, { name: req.body.name, expiresAt: req.body.expires_at ? new Date(req.body.expires_at) : undefined });
     return reply.code(201).send(issued);
   });
-  app.delete('/api-keys/:id', { schema: { tags: ['users'], params: IdParams, response: { 204: z.null(), ...errors } } }, async (req, reply) => {
+  app.delete('/api-keys/:id', {
+    schema: {
+      tags: ['users'], params: IdParams, response: { 204: z.null(), ...errors },
+      summary: 'Revoke an API key',
+      description: 'The key `id` stops working at once; audited.',
+    },
+  }, async (req, reply) => {
     await revokeApiKey(db, admin(req), req.params.id);
     return reply.code(204).send(null);
   });

@@ -22,8 +22,8 @@ import { actorOf, errors, Id, IdParams, type RouteDeps } from '../http/context.j
 import { safeCell } from '../util/spreadsheet-cell.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM');
-const PeriodParams = z.object({ period: Period });
-const OrgQuery = z.object({ org_id: z.coerce.number().int().positive().optional() });
+const PeriodParams = z.object({ period: Period.describe('The billing month, YYYY-MM') });
+const OrgQuery = z.object({ org_id: z.coerce.number().int().positive().optional().describe('The organisation (staff of one organisation and API keys: their own, the default)') });
 
 function staff(p: Principal, perm: 'billing:read' | 'billing:manage'): void {
   requirePermission(p, perm);
@@ -160,7 +160,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   // --- versioned settings: tariffs, norms, rules (a new version is a new row; rows are not edited) ---
   function settingRoutes<B extends { org_id?: number }>(kind: SettingKind, owned: OwnedKind, body: z.ZodType<B>, version: (b: B) => SettingVersion): void {
     app.get(`/billing/${kind}`, {
-      schema: { tags: ['billing'], summary: `All versions of ${kind} of an organisation`, querystring: OrgQuery, response: { 200: z.object({ items: z.array(SettingItem) }), ...errors } },
+      schema: {
+        tags: ['billing'], summary: `All versions of ${kind} of an organisation`, querystring: OrgQuery, response: { 200: z.object({ items: z.array(SettingItem) }), ...errors },
+        description: `Every version of the organisation's ${kind}, each in force from its date until the next one. Versions are never edited: a change is a new version, so a closed month keeps being billed by what was in force then.`,
+      },
     }, async (req) => {
       const p = principal(req);
       staff(p, 'billing:read');
@@ -168,7 +171,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       return { items: wire(z.array(SettingItem), await listSettings(readDb ?? db, kind, org)) };
     });
     app.get(`/billing/${kind}/:id`, {
-      schema: { tags: ['billing'], summary: `One version of ${kind}`, params: IdParams, response: { 200: SettingItem, ...errors } },
+      schema: {
+        tags: ['billing'], summary: `One version of ${kind}`, params: IdParams, response: { 200: SettingItem, ...errors },
+        description: `The ${kind} version \`id\`; one of another organisation answers 404.`,
+      },
     }, async (req) => {
       const p = principal(req);
       staff(p, 'billing:read');
@@ -178,7 +184,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       return wire(SettingItem, row);
     });
     app.post(`/billing/${kind}`, {
-      schema: { tags: ['billing'], summary: `Add a version of ${kind} (in force from its date; camelCase keys of earlier versions are still understood)`, body, response: { 201: z.object({ id: Id }), ...errors } },
+      schema: {
+        tags: ['billing'], summary: `Add a version of ${kind} (in force from its date; camelCase keys of earlier versions are still understood)`, body, response: { 201: z.object({ id: Id }), ...errors },
+        description: `Adds a version of ${kind} in force from the first day of the month it names; audited. A version dated in a closed month does not rewrite it: recalculating that month books the difference in the next open one.`,
+      },
     }, async (req, reply) => {
       const p = principal(req);
       staff(p, 'billing:manage');
@@ -193,7 +202,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   settingRoutes('rules', 'billing_rules', RulesBody, (b) => ({ kind: 'rules', from: b.effective_from, rules: b.rules }));
 
   // --- accrual runs and period close ---
-  const BuildingBody = fromWire(z.object({ building_id: z.number().int().positive() }));
+  const BuildingBody = fromWire(z.object({ building_id: z.number().int().positive().describe('The building to bill') }).meta({ examples: [{ building_id: 12 }] }));
   const ComputeOut = z.object({
     period: z.string(), status: z.enum(['open', 'closed']), lines: z.number(), amount: z.number(), adjustments_in: z.string().nullable(),
     common_house: z.array(CommonHouseSchema).optional(),
@@ -201,7 +210,8 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   });
   app.post('/billing/periods/:period/compute', {
     schema: {
-      tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month. An open month\'s regular lines are replaced; a closed month is recalculated into adjustment lines of the next open one.',
+      tags: ['billing'], summary: 'Compute (or recompute) the accruals of a building for a month',
+      description: 'Runs billing for one building and month (`period`, YYYY-MM): consumption × tariff per account, substitutes (average, then norm) where a reading is missing, ОДН shared by area with the cap, heating by area. In an open month the regular lines are replaced; a closed month is never rewritten: it is recalculated into adjustment lines (reversal and correction) of the next open month.',
       params: PeriodParams, body: BuildingBody, response: { 200: ComputeOut, ...errors },
     },
   }, async (req) => {
@@ -228,6 +238,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   app.post('/billing/periods/:period/recalculate', {
     schema: {
       tags: ['billing'], summary: 'Recalculate a CLOSED month of a building now (after late or corrected readings): the difference is booked as reversal + recalculated lines in the next open month; nothing new books nothing. An open month is refused (compute it).',
+      description: 'A closed month is never rewritten: its lines are recomputed with what is known now and the difference is booked in the next open month as a reversal of the old lines plus the recalculated ones, named as a recalculation. Usually this happens by itself when a late or corrected reading arrives; this runs it by hand.',
       params: PeriodParams, body: BuildingBody,
       response: { 200: z.object({ period: z.string(), adjustments_in: z.string(), lines: z.number(), amount: z.number().describe('kopecks') }), ...errors },
     },
@@ -246,7 +257,10 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   });
 
   app.post('/billing/periods/:period/close', {
-    schema: { tags: ['billing'], summary: 'Close a month: its lines are frozen from now on', params: PeriodParams, body: fromWire(z.object({ org_id: OrgId })), response: { 204: z.null(), ...errors } },
+    schema: {
+      tags: ['billing'], summary: 'Close a month: its lines are frozen from now on', params: PeriodParams, body: fromWire(z.object({ org_id: OrgId })), response: { 204: z.null(), ...errors },
+      description: 'Closes the month `period` for the organisation: its lines and reports stay as they are; any later change to that month is booked as adjustments in the next open month. Audited; a month is not reopened.',
+    },
   }, async (req, reply) => {
     const p = principal(req);
     staff(p, 'billing:manage');
@@ -265,7 +279,13 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   app.get('/billing/lines', {
     schema: {
       tags: ['billing'], summary: 'Accrual (invoice) lines of a month, JSON, CSV or Excel (?format=csv|xlsx: one row per line with account, address, unit and price, and a totals row); amounts in kopecks (JSON) or roubles (CSV, Excel)',
-      querystring: z.object({ period: Period, building_id: z.coerce.number().int().positive().optional(), org_id: z.coerce.number().int().positive().optional(), format: z.enum(['json', 'csv', 'xlsx']).default('json') }),
+      description: 'The lines of the month per account and resource: method (reading, average, norm, ОДН, heating by area, adjustment), volume, tariff and amount. With an API key (the billing system) only its organisation\'s lines.',
+      querystring: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
+        org_id: z.coerce.number().int().positive().optional().describe('The organisation (default: the caller\'s own)'),
+        format: z.enum(['json', 'csv', 'xlsx']).default('json').describe('json, csv or xlsx'),
+      }),
       response: { 200: z.union([z.object({ lines: z.array(Line) }), z.string()]), ...errors },
     },
   }, async (req, reply) => {
@@ -291,7 +311,12 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
   app.get('/billing/feed', {
     schema: {
       tags: ['billing'], summary: 'Billing feed: per building and resource, the ОДПУ at the month bounds, consumption, method, validation status (with the failed checks), Σ ИПУ and imbalance from the stored report. Only validated months (ОДПУ readings at both bounds valid or accepted, no unreviewed invalid apartment reading, imbalance report stored) unless include_unvalidated=true; export ids are stable; reading it writes nothing.',
-      querystring: z.object({ period: Period, org_id: z.coerce.number().int().positive().optional(), include_unvalidated: z.enum(['true', 'false']).default('false') }),
+      description: 'What an external billing system takes each month: per building and resource the building meter\'s values at the month bounds, the consumption and how it was obtained, the validation status with the failed checks, and the apartments\' sum and imbalance. Reading it changes nothing.',
+      querystring: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        org_id: z.coerce.number().int().positive().optional().describe('The organisation (default: the caller\'s own)'),
+        include_unvalidated: z.enum(['true', 'false']).default('false').describe('true: also months whose building-meter readings are not validated yet'),
+      }),
       response: { 200: z.object({ period: z.string(), items: z.array(FeedRowSchema) }), ...errors },
     },
   }, async (req) => {

@@ -50,6 +50,9 @@ export interface EmbeddedBroker {
    * many sessions were closed.
    */
   secretRotated(gatewayId: string): number;
+  /** False once close() began: no new connection or message is taken (readiness asks this). */
+  accepting(): boolean;
+  /** Refuses new connections and messages at once, then disconnects the clients and stops listening. */
   close(): Promise<void>;
 }
 
@@ -62,6 +65,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const kind = new WeakMap<Client, { gatewayId?: string; internal?: boolean; rotation?: number }>();
   /** Connected sessions per gateway, to close them when its secret is rotated. */
   const sessions = new Map<string, Set<Client>>();
+  /** Set first thing in close(): from then on nothing new is accepted, so nothing new is acknowledged. */
+  let closing = false;
   const limiterKey = opts.auth?.limiterKey ?? ((c: Client) => (c.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown');
   for (const outcome of AUTH_OUTCOMES) metrics.brokerAuth.inc({ outcome }, 0); // every outcome visible on /metrics from the start
   for (const lane of ['known', 'unknown']) metrics.brokerHashQueue.set({ lane }, 0);
@@ -89,6 +94,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {
+      if (closing) return done(authError('head-end shutting down', 3), false);
       const pw = password ? Buffer.from(password).toString('utf8') : '';
       auth.authenticate({ username, password: pw, clientId: client.id, limiterKey: limiterKey(client) }).then(
         (r) => {
@@ -111,6 +117,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     authorizePublish(client, packet, done) {
       const who = client ? kind.get(client) : undefined;
       if (!client || who?.internal) return done(null); // broker-internal or head-end's own client
+      // Shutting down: refused, so aedes drops the connection without a PUBACK and the gateway keeps
+      // the message for the next head-end (stored only what was acknowledged, acknowledged only what was stored).
+      if (closing) return done(new Error('head-end shutting down'));
       if (!who?.gatewayId || !gatewayMayPublish(who.gatewayId, packet.topic)) {
         metrics.authRejected.inc({ action: 'publish' });
         logger.warn({ gatewayId: who?.gatewayId, topic: packet.topic }, 'mqtt publish refused by ACL');
@@ -180,7 +189,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       tlsPort,
       auth,
       secretRotated,
+      accepting: () => !closing,
       async close() {
+        closing = true;
         // Stop accepting first; server.close() then waits for open connections, which only
         // aedes.close() ends (it disconnects the clients), so both must run before awaiting.
         const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

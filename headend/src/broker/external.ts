@@ -70,13 +70,16 @@ export function startExternalSubscriber(opts: ExternalSubscriberOptions): Extern
       }),
     );
     client.on('error', (e) => logger.warn({ url: redactUrl(opts.url), err: e.message }, 'external MQTT broker error; retrying'));
+    client.on('offline', () => logger.warn({ url: redactUrl(opts.url), clientId: o.clientId }, 'connection to the external MQTT broker lost; reconnecting'));
     clients.push(client);
   }
   return {
     clients,
     ready: Promise.all(readies).then(() => {}),
     async close() {
-      await Promise.all(clients.map((c) => c.endAsync()));
+      // Forced: no further message is taken; what was not acknowledged yet the broker keeps in the
+      // persistent session and delivers again (ingest_log makes a second delivery harmless).
+      await Promise.all(clients.map((c) => c.endAsync(true)));
     },
   };
 }

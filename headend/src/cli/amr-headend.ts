@@ -3,11 +3,12 @@
  * DATABASE_URL / MQTT_URL / REDIS_URL point elsewhere; migrate applies pending migrations and exits;
  * `user create|passwd` make the first admin or recover a password through the RUNNING head-end's
  * admin socket in DATA_DIR (src/admin/channel.ts explains why and who can use it).
- * Configuration comes from the environment (see src/config/schema.ts); `--help` lists the keys.
+ * Configuration comes from the environment (src/config/schema.ts); `--help` lists every variable with
+ * its meaning and default, generated from that schema.
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { loadConfig, ConfigError, CONFIG_KEYS } from '../config/index.js';
+import { loadConfig, ConfigError, configHelp } from '../config/index.js';
 import { adminRequest, adminSocketPath } from '../admin/channel.js';
 import { Role } from '../auth/roles.js';
 import { readPassword } from './password-input.js';
@@ -27,7 +28,12 @@ const USAGE = `usage: amr-headend [serve|migrate]
   without echo; it is never taken from the command line. --org N (not for admin) grants the
   buildings of organisation N.
 
-configuration (environment): ${CONFIG_KEYS.join(', ')}`;
+  serve stops on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_SECONDS: MQTT first (no new message is
+  taken), then what ingest holds is written, then jobs, HTTP and the database; exit status 0 when every
+  step finished, 1 when one was cut off (the log names it). A second signal exits at once (status 1).
+
+configuration (environment variables):
+${configHelp()}`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -71,18 +77,37 @@ async function main(): Promise<number> {
   }
   const headend = await startHeadend({ config, logger });
   logger.info({ mqttPort: headend.mqttPort, http: headend.httpUrl }, 'head-end running');
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  return new Promise<number>((resolve) => {
+    let step = 'starting';
     const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info(`${sig}: flushing batches and shutting down`);
-      headend.close().then(resolve, resolve);
+      if (step !== 'starting') {
+        logger.error({ step }, `${sig} again: exiting now, shutdown was at step "${step}"`);
+        return resolve(1);
+      }
+      step = 'broker';
+      const deadlineMs = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+      logger.info(`${sig}: shutting down (at most ${config.SHUTDOWN_TIMEOUT_SECONDS} s): MQTT, ingest, jobs, HTTP, database`);
+      // The steps are bounded by the deadline themselves; this timer is for a step that blocks the
+      // event loop past it, or a bound that did not hold: exit anyway, naming where it hung.
+      const hard = setTimeout(() => {
+        logger.error({ step }, `shutdown did not finish within ${config.SHUTDOWN_TIMEOUT_SECONDS} s: stuck at step "${step}"; exiting`);
+        resolve(1);
+      }, deadlineMs + 500);
+      hard.unref();
+      headend.shutdown({ deadlineMs, onStep: (s) => (step = s) }).then((r) => {
+        clearTimeout(hard);
+        if (r.stuck) logger.error({ step: r.stuck, steps: r.steps }, `shutdown did not finish within ${config.SHUTDOWN_TIMEOUT_SECONDS} s: stuck at step "${r.stuck}"; exiting`);
+        else if (!r.clean) logger.error({ steps: r.steps }, `shutdown cut off ${r.steps.filter((x) => x.outcome === 'timed_out').map((x) => x.name).join(', ')}; exiting`);
+        else logger.info({ steps: r.steps }, 'shut down');
+        resolve(r.clean ? 0 : 1);
+      }, (e: Error) => {
+        logger.error({ err: e.message, step }, `shutdown failed at step "${step}"`);
+        resolve(1);
+      });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
-  return 0;
 }
 
 /** `user create|passwd`: the arguments checked here, the change made by the running head-end. */

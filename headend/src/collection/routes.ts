@@ -77,7 +77,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   const ttl = ttlSeconds(config.TOKEN_TTL);
 
   app.get('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors } },
+    schema: {
+      tags: ['collection'], summary: 'Collection settings rows (defaults and the buildings you see)', querystring: z.object({ building_id: z.coerce.number().int().positive().optional().describe('Only the rows that apply to this building') }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors },
+      description: 'Per building and resource: collection enabled or not, the window (days of the month), integer-only or fractional values, and whether meters past verification are accepted. A building row wins over the defaults.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
@@ -86,7 +89,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.put('/collection-settings', {
-    schema: { tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: SettingsRow, ...errors } },
+    schema: {
+      tags: ['collection'], summary: 'Set collection settings for a building and resource (null: defaults for all)', body: SettingsBody, response: { 200: SettingsRow, ...errors },
+      description: 'Writes the row for that building and resource (replacing the previous one); audited. Defaults for every building are for admins only.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'collection:configure');
@@ -98,7 +104,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/accounts/:id/access-code', {
-    schema: { tags: ['collection'], summary: 'Issue a one-time access code for a personal account (shown once)', params: IdParams, body: z.object({ valid_days: z.number().int().min(1).max(90).default(14) }).default({ valid_days: 14 }), response: { 201: IssuedCode, ...errors } },
+    schema: { tags: ['collection'], summary: 'Issue a one-time access code for a personal account (shown once)', description: 'A code a resident signs in with (with the account number) on the residents\' page, valid for `valid_days`. Only a hash is stored: the code is in this answer and nowhere else. A new code replaces the previous one.', params: IdParams, body: z.object({ valid_days: z.number().int().min(1).max(90).default(14) }).default({ valid_days: 14 }), response: { 201: IssuedCode, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'registry:write');
@@ -113,6 +119,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     config: { public: true },
     schema: {
       tags: ['collection'], summary: 'Resident sign-in with account number and one-time code (429 after 5 failed attempts per account in 15 minutes)', security: [],
+      description: 'Exchanges an account number and its one-time code (or an invite link\'s code) for a resident token. A wrong pair answers 401 without saying which part was wrong; failures are counted per account and per address (TRUST_PROXY decides which address) and answered 429 for a while after too many.',
       body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors, 429: ErrorBody },
     },
   }, async (req, reply) => {
@@ -132,7 +139,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.get('/resident/meters', {
-    schema: { tags: ['collection'], summary: "The resident's meters with last reading, own label, window state and the summary widget", response: { 200: z.object({ items: z.array(ResidentMeter), summary: SummaryBody }), ...errors } },
+    schema: { tags: ['collection'], summary: "The resident's meters with last reading, own label, window state and the summary widget", description: 'The meters of the resident\'s premises: last reading, the resident\'s own name for each, whether the collection window is open (or when it opens), and the widget "k of N submitted, due by DATE".', response: { 200: z.object({ items: z.array(ResidentMeter), summary: SummaryBody }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -174,7 +181,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.put('/resident/meters/:id/label', {
-    schema: { tags: ['collection'], summary: "The resident's own name for a meter (staff don't see it)", params: IdParams, body: z.object({ label: z.string().trim().min(1).max(100) }), response: { 200: z.object({ meter_id: z.number(), label: z.string() }), ...errors } },
+    schema: { tags: ['collection'], summary: "The resident's own name for a meter (staff don't see it)", description: 'Sets the resident\'s label of the meter `id` (e.g. "kitchen, cold"); only this resident sees it.', params: IdParams, body: z.object({ label: z.string().trim().min(1).max(100) }), response: { 200: z.object({ meter_id: z.number(), label: z.string() }), ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -185,7 +192,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/resident/readings', {
-    schema: { tags: ['collection'], summary: 'Submit readings of several own meters at once (all or nothing; 409 asks to confirm high consumption)', body: Entry, response: { 201: Entered, ...errors } },
+    schema: { tags: ['collection'], summary: 'Submit readings of several own meters at once (all or nothing; 409 asks to confirm high consumption)', description: 'Readings of the resident\'s own meters, only inside the collection window. Each must not be below the previous one; consumption far above the 3-month average answers 409 with the meters concerned until sent again with confirm=true. One refused value refuses all.', body: Entry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -200,7 +207,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.get('/resident/history', {
-    schema: { tags: ['collection'], summary: 'Per meter, per month: the last reading and the consumption', querystring: z.object({ months: z.coerce.number().int().min(1).max(60).default(12) }), response: { 200: History, ...errors } },
+    schema: { tags: ['collection'], summary: 'Per meter, per month: the last reading and the consumption', description: 'The resident\'s history for the chart: for each own meter and month, the last reading and the consumption.', querystring: z.object({ months: z.coerce.number().int().min(1).max(60).default(12).describe('How many months back (1–60)') }), response: { 200: History, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:submit');
@@ -210,7 +217,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/premises/:id/readings', {
-    schema: { tags: ['collection'], summary: 'Staff: enter ИПУ readings of a premise (several at once, same rules)', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
+    schema: { tags: ['collection'], summary: 'Staff: enter ИПУ readings of a premise (several at once, same rules)', description: 'Staff enter the readings of the apartment meters of the premise `id` (from a paper form or a phone call): the same checks as residents\' entries, outside the window only with that privilege; all or nothing.', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');
@@ -225,7 +232,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
   });
 
   app.post('/buildings/:id/readings', {
-    schema: { tags: ['collection'], summary: 'Staff: enter ОДПУ (building and common-area) readings of a building', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
+    schema: { tags: ['collection'], summary: 'Staff: enter ОДПУ (building and common-area) readings of a building', description: 'Staff enter readings of the building meters of the building `id` (not telemetered, or read on site): the same checks as every other entry; all or nothing.', params: IdParams, body: StaffEntry, response: { 201: Entered, ...errors } },
   }, async (req, reply) => {
     const p = principal(req);
     requirePermission(p, 'readings:enter');

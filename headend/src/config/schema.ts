@@ -19,97 +19,102 @@ const optionalString = z
   .transform((s) => (s === '' ? undefined : s))
   .optional();
 
-/** The keys without the cross-key checks (for tooling that lists variables). */
+/**
+ * The keys without the cross-key checks (for tooling that lists variables). Every key carries its
+ * meaning in `.describe()`: `amr-headend --help` prints it with the default (help.ts), and a test fails
+ * on a key without one, so help and code cannot drift apart.
+ */
 export const ConfigObject = z.object({
-  DATA_DIR: z.string().min(1).default('./.data'),
-  /** Unset = embedded PGlite-TimescaleDB in DATA_DIR. */
-  DATABASE_URL: optionalUrl,
-  /** Port of the embedded database socket; 0 = any free port. */
-  DB_PORT: port(0),
-  /** Pool size against a TimescaleDB server (embedded mode always uses 1). */
-  DB_POOL_MAX: posInt(10),
-  /** Unset = embedded aedes broker on MQTT_PORT. */
-  MQTT_URL: optionalUrl,
-  MQTT_USERNAME: optionalString,
-  MQTT_PASSWORD: optionalString,
-  MQTT_HOST: z.string().min(1).default('0.0.0.0'),
-  MQTT_PORT: port(1884),
-  /** TLS for the embedded broker: both set = TLS listener on MQTT_TLS_PORT. */
-  MQTT_TLS_CERT: optionalString,
-  MQTT_TLS_KEY: optionalString,
-  MQTT_TLS_PORT: port(8884),
-  /** Client-id prefix on the external broker: stable across restarts (persistent sessions), distinct
-   *  per head-end instance (the same id twice makes the broker disconnect one). Default: host name. */
-  MQTT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - (max 40)').optional(),
-  /** How long a command to a gateway waits for its reply before it counts as timed out (seconds; src/commands/). */
-  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
-  /** Shared-subscription group for several head-ends on one external broker. */
-  MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend'),
-  /** Read-only replica (hot standby) for dashboard queries (src/db/read-replica.ts). Unset = the primary. */
-  DATABASE_READ_URL: optionalUrl,
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** Redis behind Sentinel: "host:port,host:port" (port default 26379). Set = the master is found through them; REDIS_URL lends only its db number. */
+  DATA_DIR: z.string().min(1).default('./.data')
+    .describe('Folder for the embedded database (DATA_DIR/pg), the admin socket and the generated secrets key; memory:// keeps everything in memory (tests)'),
+  DATABASE_URL: optionalUrl
+    .describe('PostgreSQL/TimescaleDB server, postgres://user:pass@host:5432/db; unset = the embedded PGlite-TimescaleDB in DATA_DIR'),
+  DB_PORT: port(0)
+    .describe('Port of the embedded database socket; 0 = any free port'),
+  DB_POOL_MAX: posInt(10)
+    .describe('Connections in the pool to a TimescaleDB server (the embedded database always uses 1)'),
+  MQTT_URL: optionalUrl
+    .describe('External MQTT broker (EMQX, Mosquitto) to subscribe to, mqtt://host:1883; unset = the embedded aedes broker on MQTT_PORT'),
+  MQTT_USERNAME: optionalString
+    .describe('User name of the head-end on the external broker (MQTT_URL)'),
+  MQTT_PASSWORD: optionalString
+    .describe('Password of the head-end on the external broker (MQTT_URL)'),
+  MQTT_HOST: z.string().min(1).default('0.0.0.0')
+    .describe('Address the embedded broker listens on'),
+  MQTT_PORT: port(1884)
+    .describe('Port of the embedded broker (plain MQTT); 0 = any free port'),
+  MQTT_TLS_CERT: optionalString
+    .describe('PEM certificate file of the embedded broker; with MQTT_TLS_KEY it adds a TLS listener on MQTT_TLS_PORT'),
+  MQTT_TLS_KEY: optionalString
+    .describe('PEM private key file matching MQTT_TLS_CERT'),
+  MQTT_TLS_PORT: port(8884)
+    .describe('Port of the embedded broker\'s TLS listener (when MQTT_TLS_CERT and MQTT_TLS_KEY are set)'),
+  MQTT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - (max 40)').optional()
+    .describe('Client-id prefix on the external broker: stable across restarts (persistent sessions), distinct per head-end instance (the broker disconnects a duplicate); unset = the host name'),
+  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30)
+    .describe('How long a command to a gateway waits for its reply before it counts as timed out (seconds)'),
+  MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('amr-headend')
+    .describe('Shared-subscription group on the external broker: head-ends in one group split the messages between them'),
+  DATABASE_READ_URL: optionalUrl
+    .describe('Read-only replica (hot standby) for dashboards and overviews; unset = the primary'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379')
+    .describe('Redis for background jobs (bullmq): redis://[:password@]host:port[/db]; with REDIS_SENTINELS only its db number is used'),
   REDIS_SENTINELS: z.string().trim()
     .regex(/^(?:(?:\[[0-9A-Fa-f:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?(?:\s*,\s*(?:\[[0-9A-Fa-f:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?)*)?$/, 'host:port,host:port')
-    .transform((s) => (s === '' ? undefined : s)).optional(),
-  /** Master name the sentinels monitor (`sentinel monitor <name> …`); required with REDIS_SENTINELS. */
-  REDIS_SENTINEL_NAME: optionalString,
-  /** Password of Redis and of the sentinels; kept out of REDIS_URL so the URL can sit in a ConfigMap. */
-  REDIS_PASSWORD: optionalString,
-  REDIS_PREFIX: z.string().min(1).default('amr'),
-  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  HTTP_PORT: port(8080),
-  /** API token lifetime: seconds, or a duration such as 30m, 12h, 7d. */
-  TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h'),
-  /** File exchange (XML in/out folders) is confined to folders under this absolute path. */
-  EXCHANGE_ROOT: z.string().trim().regex(/^\/(?!.*(^|\/)\.\.(\/|$))/, 'an absolute path without ".."').default('/var/lib/amr/exchange'),
-  /**
-   * Seals stored secrets (exchange partners' FTP passwords, SFTP keys) in the database: 32 random bytes
-   * in base64 (`openssl rand -base64 32`). Unset = the head-end generates a key on first start and keeps
-   * it in DATA_DIR/secrets.key (mode 0600; memory:// data dirs: a key for the process's lifetime), so
-   * secrets are never stored in clear; secrets stored in clear by older versions still work and are
-   * sealed on their next write. Several replicas that do not share DATA_DIR must all be given the same
-   * SECRETS_KEY. Losing the key means entering the secrets again.
-   */
+    .transform((s) => (s === '' ? undefined : s)).optional()
+    .describe('Redis behind Sentinel: host:port,host:port (port default 26379); set = the master is found through them'),
+  REDIS_SENTINEL_NAME: optionalString
+    .describe('Master name the sentinels monitor (sentinel monitor <name> …); required with REDIS_SENTINELS'),
+  REDIS_PASSWORD: optionalString
+    .describe('Password of Redis and of the sentinels, kept out of REDIS_URL so the URL can sit in a ConfigMap'),
+  REDIS_PREFIX: z.string().min(1).default('amr')
+    .describe('Key prefix in Redis, so several installations share one server'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0')
+    .describe('Address the HTTP API (and /docs, /metrics, /health) listens on'),
+  HTTP_PORT: port(8080)
+    .describe('Port of the HTTP API; 0 = any free port'),
+  TOKEN_TTL: z.string().trim().regex(/^\d+[smhd]?$/, 'seconds or a duration like 30m, 12h, 7d').default('12h')
+    .describe('API session lifetime: seconds, or a duration such as 30m, 12h, 7d'),
+  EXCHANGE_ROOT: z.string().trim().regex(/^\/(?!.*(^|\/)\.\.(\/|$))/, 'an absolute path without ".."').default('/var/lib/amr/exchange')
+    .describe('File exchange (XML in/out folders) is confined to folders under this absolute path'),
+  // Why the default generates a key rather than storing in clear: util/secret-box.ts.
   SECRETS_KEY: optionalString.pipe(z.string().refine((s) => Buffer.from(s, 'base64').length === 32 && Buffer.from(s, 'base64').toString('base64') === s,
-    '32 bytes in base64 (openssl rand -base64 32)').optional()),
-  /** PEM file of a private CA trusted for FTPS exchange partners, besides the system's. */
-  EXCHANGE_FTPS_CA_FILE: optionalString,
-  /**
-   * Behind a reverse proxy or ingress: which X-Forwarded-For hops to believe for the client address
-   * (the residents' sign-in limit counts per address). "true" (every hop), a hop count ("1": the
-   * proxy in front), or a comma-separated list of proxy addresses/CIDRs. Unset = the socket's address.
-   */
-  TRUST_PROXY: optionalString.pipe(z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'true, false, a hop count, or proxy addresses/CIDRs separated by commas').optional()),
-  /** Largest accepted registry/readings import file, bytes. */
-  IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024),
-  /** Readings MESSAGES per database transaction (a message carries up to 1 000 readings). */
-  INGEST_BATCH_SIZE: posInt(500),
-  /** How long the first message of a batch waits for company before the batch is written. */
-  INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50),
-  /** Messages waiting for commit above which new ones wait before being accepted (back-pressure). */
-  INGEST_MAX_PENDING: posInt(20_000),
-  /**
-   * How far, in seconds, a reading's time may lie after the head-end's clock (gateway clocks run a little
-   * ahead); later readings, and readings before 2000, go to quarantine as 'implausible_time', never into readings.
-   */
-  INGEST_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(600),
-  /** Raw readings older than this are dropped by TimescaleDB; 0 = keep forever (aggregates stay). */
-  RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
-  /** How often the validator drains its queue (readings waiting for a verdict), ms. */
-  VALIDATOR_INTERVAL_MS: posInt(2000),
-  /** A meter with no telemetry for this long raises a meter_silent alert (remote-read meters only). */
-  METER_SILENT_MINUTES: posInt(24 * 60),
-  /** A gateway not seen for this long raises a gateway_silent alert. */
-  GATEWAY_SILENT_MINUTES: posInt(60),
-  /** Alert notifications: POST of a JSON body to this URL. Unset = no webhook. */
-  ALERT_WEBHOOK_URL: optionalUrl,
-  /** Alert notifications by e-mail: smtp://user:pass@host:port (smtps:// for TLS). Unset = no e-mail. */
-  SMTP_URL: optionalUrl,
-  SMTP_FROM: z.string().trim().default('amr-headend@localhost'),
-  /** Comma-separated recipients of alert e-mails. */
-  ALERT_EMAIL_TO: optionalString,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    '32 bytes in base64 (openssl rand -base64 32)').optional())
+    .describe('Seals stored secrets (exchange partners\' FTP passwords, SFTP keys): 32 random bytes in base64 (openssl rand -base64 32); unset = a key generated on first start and kept in DATA_DIR/secrets.key (mode 0600). Replicas that do not share DATA_DIR must share this key; losing it means entering the secrets again'),
+  EXCHANGE_FTPS_CA_FILE: optionalString
+    .describe('PEM file of a private CA trusted for FTPS exchange partners, besides the system\'s'),
+  TRUST_PROXY: optionalString.pipe(z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'true, false, a hop count, or proxy addresses/CIDRs separated by commas').optional())
+    .describe('Behind a reverse proxy: which X-Forwarded-For hops to believe for the client address (the residents\' sign-in limit counts per address): true (every hop), a hop count (1 = the proxy in front), or proxy addresses/CIDRs separated by commas; unset = the socket\'s address'),
+  IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024)
+    .describe('Largest accepted registry/readings import file, bytes'),
+  INGEST_BATCH_SIZE: posInt(500)
+    .describe('Readings messages per database transaction (a message carries up to 1 000 readings)'),
+  INGEST_LINGER_MS: z.coerce.number().int().min(0).default(50)
+    .describe('How long the first message of a batch waits for company before the batch is written, ms'),
+  INGEST_MAX_PENDING: posInt(20_000)
+    .describe('Messages waiting for commit above which new ones wait before being accepted (back-pressure on the gateways)'),
+  INGEST_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(600)
+    .describe('How far a reading\'s time may lie after the head-end\'s clock, seconds; later readings, and readings before 2000, go to quarantine as implausible_time'),
+  RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0)
+    .describe('Raw readings older than this many days are dropped by TimescaleDB (aggregates stay); 0 = keep forever'),
+  VALIDATOR_INTERVAL_MS: posInt(2000)
+    .describe('How often the validator takes the readings waiting for a verdict, ms'),
+  METER_SILENT_MINUTES: posInt(24 * 60)
+    .describe('A remote-read meter with no telemetry for this many minutes raises a meter_silent alert'),
+  GATEWAY_SILENT_MINUTES: posInt(60)
+    .describe('A gateway not seen for this many minutes raises a gateway_silent alert'),
+  ALERT_WEBHOOK_URL: optionalUrl
+    .describe('Alert notifications: a JSON body POSTed to this URL; unset = no webhook'),
+  SMTP_URL: optionalUrl
+    .describe('Alert and exchange e-mails through smtp://user:pass@host:port (smtps:// for TLS); unset = no e-mail'),
+  SMTP_FROM: z.string().trim().default('amr-headend@localhost')
+    .describe('Sender address of the head-end\'s e-mails'),
+  ALERT_EMAIL_TO: optionalString
+    .describe('Recipients of alert e-mails, separated by commas'),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10)
+    .describe('On SIGTERM/SIGINT: the whole shutdown (broker, ingest, jobs, HTTP, database) takes at most this long; a step still running then is named in the log and the process exits with status 1. Keep it below the orchestrator\'s grace period (Kubernetes: 30 s)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .describe('Log level: fatal, error, warn, info, debug, trace or silent'),
 });
 
 export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {

@@ -17,6 +17,8 @@ export interface OpenDbOptions {
   /** External only: pool size (embedded is always 1). */
   poolMax: number;
   log?: (msg: string) => void;
+  /** The database unreachable or a connection lost (an operator should look); default: log. */
+  warn?: (msg: string) => void;
   /** A query or transaction holding a connection for over a minute (see PgDbOptions.onSlow); default: log. */
   logSlow?: (msg: string) => void;
   signal?: AbortSignal;
@@ -32,6 +34,7 @@ export interface OpenedDb {
 
 export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const log = opts.log ?? (() => {});
+  const warn = opts.warn ?? log;
   let embedded: EmbeddedDb | null = null;
   let url = opts.databaseUrl;
   if (!url) {
@@ -43,10 +46,10 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const db = createPgDb({
     connectionString: url,
     max: embedded ? 1 : opts.poolMax,
-    onIdleError: (e) => log(`database ${redactUrl(url)} connection error: ${e.message}`),
+    onIdleError: (e) => warn(`database ${redactUrl(url)} connection lost: ${e.message}`),
     onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}`),
   });
-  await waitForDb(db, url, log, { signal: opts.signal });
+  await waitForDb(db, url, warn, { signal: opts.signal });
   if (!embedded) {
     try {
       await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb');

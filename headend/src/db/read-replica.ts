@@ -42,20 +42,20 @@ export function readOnlyUrl(url: string): string {
   return u.toString();
 }
 
-export async function openReadDb(primary: Db, config: ReadDbConfigLike, log: (msg: string) => void = () => {}): Promise<ReadDb> {
+export async function openReadDb(primary: Db, config: ReadDbConfigLike, log: (msg: string) => void = () => {}, warn: (msg: string) => void = log): Promise<ReadDb> {
   const url = config.DATABASE_READ_URL?.trim();
   if (!url) return { db: primary, replica: false, url: null, close: async () => {} };
   const shown = redactUrl(url);
   const db = createPgDb({
     connectionString: readOnlyUrl(url),
     max: config.DB_POOL_MAX,
-    onIdleError: (e) => log(`read replica ${shown} connection error: ${e.message}`),
+    onIdleError: (e) => warn(`read replica ${shown} connection lost: ${e.message}`),
   });
   try {
     await db.query('SELECT 1');
     log(`read-only queries on ${shown}`);
   } catch (e) {
-    log(`read replica ${shown} unreachable (${(e as Error).message}); read-only queries will retry it on demand`);
+    warn(`read replica ${shown} unreachable (${(e as Error).message}); read-only queries will retry it on demand`);
   }
   return { db, replica: true, url: shown, close: () => db.close() };
 }

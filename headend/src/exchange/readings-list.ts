@@ -8,14 +8,13 @@ import type { Queryable } from '../db/types.js';
 import { safeCell } from '../util/spreadsheet-cell.js';
 
 export const ReadingsFilter = z.object({
-  org_id: z.coerce.number().int().positive().optional(),
-  building_id: z.coerce.number().int().positive().optional(),
-  resource: z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']).optional(),
-  from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
-  to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
-  channel: z.enum(['telemetry', 'resident', 'staff', 'import', 'estimate']).optional(),
-  /** Searches address, personal account and meter serial (substring, case-insensitive). */
-  q: z.string().max(200).optional(),
+  org_id: z.coerce.number().int().positive().optional().describe('Only this organisation'),
+  building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
+  resource: z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']).optional().describe('Only meters of this resource'),
+  from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe('Readings at or after this date or instant'),
+  to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe('Readings before this date or instant'),
+  channel: z.enum(['telemetry', 'resident', 'staff', 'import', 'estimate']).optional().describe('Only readings that came this way'),
+  q: z.string().max(200).optional().describe('Searches address, personal account and meter serial (substring, case-insensitive)'),
 });
 export type ReadingsFilter = z.infer<typeof ReadingsFilter>;
 

@@ -142,12 +142,19 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/import/readings', {
     schema: {
       tags: ['import'],
-      summary: 'Import ИПУ readings from CSV or Excel (first sheet): columns account (or address + premise), serial, date, value, zone (multi-zone meters). All-or-nothing; dry_run=true reports what would be inserted',
+      summary: 'Import ИПУ readings from CSV or Excel (first sheet)',
+      description: 'The file is the request body (Content-Type text/csv, or the Excel type). Columns: account (or address + premise), serial, date, value, zone (multi-zone meters). Each row passes the same checks as a reading entered by hand. All-or-nothing: any refused row means nothing is stored and the answer (422) lists each row with its problem; with dry_run=true nothing is stored either way and the report says what would be inserted. Example file:\n\n```\naccount;serial;date;value\n1001;WM-20-123456;2025-03-20;123.45\n1002;WM-20-123457;2025-03-20;98.1\n```',
       querystring: z.object({
-        org_id: z.coerce.number().int().positive(), dry_run: z.enum(['true', 'false']).default('false'), file_name: z.string().max(300).optional(),
+        org_id: z.coerce.number().int().positive().describe('Organisation whose accounts and meters the rows are matched against'),
+        dry_run: z.enum(['true', 'false']).default('false').describe('true: check every row and report, store nothing'),
+        file_name: z.string().max(300).optional().describe('Original file name, kept in the import log'),
         confirm: z.enum(['true', 'false']).default('false').describe('accept values that need confirmation (a rollover, high consumption)'),
       }),
-      response: { 200: ReadingsImportReport, 422: ReadingsImportReport, ...errors },
+      response: {
+        200: ReadingsImportReport.meta({ examples: [{ ok: true, dry_run: true, applied: false, summary: { insert: 2, unchanged: 0 }, changes: [], errors: [] }] }),
+        422: ReadingsImportReport.meta({ examples: [{ ok: false, dry_run: false, applied: false, summary: { insert: 1, unchanged: 0 }, changes: [], errors: [{ sheet: 'readings', row: 3, column: 'serial', message: 'meter WM-20-999999 not found in organisation 4' }] }] }),
+        ...errors,
+      },
     },
   }, async (req, reply) => {
     const p = principal(req);
@@ -176,7 +183,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     schema: {
       tags: ['readings'],
       summary: 'Readings list (current versions) as .xlsx or .csv; q searches address, account and meter serial; channel = source',
-      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx') }),
+      description: 'The readings list of the dashboard as a file: address, account, meter type and number, previous and current value, consumption, date and channel, one row per reading. The file can be edited and sent back to POST /import/readings.',
+      querystring: ReadingsFilter.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx').describe('xlsx (Excel) or csv') }),
     },
   }, async (req, reply) => {
     const p = principal(req);
@@ -199,7 +207,10 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.get('/exchange/configs', {
-    schema: { tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional() }), response: { 200: z.array(ConfigOut), ...errors } },
+    schema: {
+      tags: ['exchange'], summary: 'Exchange configurations', querystring: z.object({ org_id: z.coerce.number().int().positive().optional().describe('Only this organisation') }), response: { 200: z.array(ConfigOut), ...errors },
+      description: 'Scheduled XML exchanges with managing organisations: where (a folder, FTP, FTPS or SFTP), when (cron), what (readings in, accounts in, readings out). Secrets are never shown, only whether one is set.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
@@ -211,6 +222,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     schema: {
       tags: ['exchange'],
       summary: 'Create an exchange configuration (scheduled at once when the job runner is up). transport folder (inside EXCHANGE_ROOT/org-<org_id>/; a relative folder is taken there), ftp, ftps (explicit TLS) or sftp (needs host_key_sha256 pinned before it runs); password / private_key are write-only',
+      description: 'Adds a scheduled exchange for an organisation: transport and where, the cron schedule, file names, delete-after-reading, report e-mail. Secrets are sealed with SECRETS_KEY before they are stored and never shown again. Audited without the secrets.',
       body: ConfigBody, response: { 201: ConfigOut, ...errors },
     },
   }, async (req, reply) => {
@@ -229,7 +241,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.patch('/exchange/configs/:id', {
-    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
+    schema: { tags: ['exchange'], summary: 'Change an exchange configuration (enabled=false stops its schedule)', description: 'Changes the fields given of the configuration `id` and reschedules it; a secret left out stays as it is. Audited without the secrets.', params: IdParams, body: ConfigPatch, response: { 200: ConfigOut, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');
@@ -247,6 +259,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.post('/exchange/configs/:id/run', {
     schema: {
       tags: ['exchange'], summary: 'Run now: queued as an exchange.run job when the job runner is up (202), else run here and the run returned (200)',
+      description: 'Runs the configuration `id` outside its schedule ("run now"); its result goes to the operations log (GET /exchange/runs) and to the report e-mail if one is set.',
       params: IdParams, response: { 200: RunOut, 202: z.object({ job_id: z.string() }), ...errors },
     },
   }, async (req, reply) => {
@@ -266,7 +279,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   app.get('/exchange/runs', {
     schema: {
       tags: ['exchange'], summary: 'Operations log of exchange runs, newest first',
-      querystring: z.object({ config_id: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      description: 'Each run with its status, kind, message, start and last change, like the log of the exchange users know; the per-file and per-row report is in GET /exchange/runs/{id}.',
+      querystring: z.object({ config_id: z.coerce.number().int().positive().optional().describe('Only runs of this configuration'), limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most runs in the answer') }),
       response: { 200: z.array(RunOut), ...errors },
     },
   }, async (req) => {
@@ -277,7 +291,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
   });
 
   app.get('/exchange/runs/:id', {
-    schema: { tags: ['exchange'], summary: 'One exchange run', params: IdParams, response: { 200: RunOut, ...errors } },
+    schema: { tags: ['exchange'], summary: 'One exchange run', description: 'The run `id` with its files and, per file, what was imported or exported and each row refused with the reason (e.g. "account not found").', params: IdParams, response: { 200: RunOut, ...errors } },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'exchange:run');

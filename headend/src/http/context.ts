@@ -30,7 +30,7 @@ export function actorOf(req: FastifyRequest): Actor {
   return { kind: p.kind, id: p.id, name: p.name };
 }
 
-export const IdParams = z.object({ id: z.coerce.number().int().positive() });
+export const IdParams = z.object({ id: z.coerce.number().int().positive().describe('Numeric id of the item the path names (in /meters/{id}/readings: the meter)') });
 export const ErrorBody = z.object({
   statusCode: z.number(), error: z.string(), message: z.string(),
   details: z.array(z.object({ path: z.string().optional(), row: z.number().optional(), column: z.string().optional(), message: z.string() })).optional(),

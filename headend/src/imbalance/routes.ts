@@ -75,7 +75,13 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/buildings/:id/imbalance', {
     schema: {
       tags: ['imbalance'], summary: 'Stored imbalance reports of a building (with per-meter values), periods starting in [from, to)', params: IdParams,
-      querystring: z.object({ resource: Resource.optional(), kind: Kind.default('month'), from: Bound.optional(), to: Bound.optional() }),
+      description: 'Imbalance of the building `id`: building meter (ОДПУ) vs the sum of its apartment meters (ИПУ) per resource and period, as stored by the recompute jobs, with each meter\'s value so a gap can be traced to a meter. Periods are the building\'s local calendar (`timezone`).',
+      querystring: z.object({
+        resource: Resource.optional().describe('Only this resource; default all'),
+        kind: Kind.default('month').describe('Length of the periods'),
+        from: Bound.optional().describe('Periods starting at or after this (date or instant)'),
+        to: Bound.optional().describe('Periods starting before this (date or instant)'),
+      }),
       response: { 200: z.object({ building_id: Id, timezone: z.string(), reports: z.array(Report) }), ...errors },
     },
   }, async (req) => {
@@ -95,7 +101,8 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/imbalance', {
     schema: {
       tags: ['imbalance'], summary: 'Every visible building with its stored reports per resource for one period (local to each building)',
-      querystring: z.object({ kind: z.enum(['month', 'day']).default('month'), period: z.string().max(10) }),
+      description: 'One row per building the caller sees, with the stored imbalance report of each resource for the period (building meter vs Σ apartment meters, status against the thresholds).',
+      querystring: z.object({ kind: z.enum(['month', 'day']).default('month').describe('Length of the period'), period: z.string().max(10).describe('The period: YYYY-MM (month) or YYYY-MM-DD (day), in each building\'s local calendar') }),
       response: { 200: PeriodList, ...errors },
     },
   }, async (req) => {
@@ -111,6 +118,7 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.get('/imbalance-thresholds', {
     schema: {
       tags: ['imbalance'], summary: 'Threshold rows: defaults (building_id null) and those of visible buildings',
+      description: 'Per resource: the loss above which a report is flagged, the negative imbalance that points to a metering error, and the share of apartment meters that must have readings for a report to be judged at all. A building row wins over the default.',
       response: { 200: z.array(ThresholdRow), ...errors },
     },
   }, async (req) => {
@@ -147,6 +155,7 @@ const imbalanceRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs
   app.post('/buildings/:id/imbalance/recompute', {
     schema: {
       tags: ['imbalance'], summary: `Recompute and store the reports of periods overlapping [from, to) now (at most ${MAX_RECOMPUTE_PERIODS} periods)`, params: IdParams,
+      description: 'Computes the imbalance reports of the building `id` again now, instead of waiting for the jobs (after a correction, say), and stores them; the answer holds the new reports.',
       body: z.object({ resource: Resource.optional(), kind: Kind.default('month'), from: Bound, to: Bound }),
       response: { 200: z.object({ reports: z.array(Report) }), ...errors },
     },

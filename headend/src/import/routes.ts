@@ -16,7 +16,12 @@ const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     schema: {
       tags: ['import'],
       summary: 'Import buildings, premises, accounts and meters from CSV (one kind per file, ?kind=) or Excel (one sheet per kind: buildings, premises, accounts, meters)',
-      querystring: z.object({ kind: ImportKind.optional(), dry_run: z.enum(['true', 'false']).default('false'), org_id: z.coerce.number().int().positive() }),
+      description: 'The file is the request body. Rows are matched by external ids and addresses of the organisation; existing records are updated, new ones created. All-or-nothing: a refused row means nothing is stored, and the answer lists each row with its problem; dry_run=true reports what would change without storing it.',
+      querystring: z.object({
+        kind: ImportKind.optional().describe('For a CSV file: which kind of record it holds (buildings, premises, accounts or meters)'),
+        dry_run: z.enum(['true', 'false']).default('false').describe('true: check and report, store nothing'),
+        org_id: z.coerce.number().int().positive().describe('The organisation the records belong to'),
+      }),
       response: { 200: ImportReport, 422: ImportReport, ...errors },
     },
   }, async (req, reply) => {

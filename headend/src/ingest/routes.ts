@@ -21,11 +21,23 @@ const QuarantineRow = z.object({
   received_at: Timestamp, resolved_at: Timestamp.nullable(), resolved_by: z.string().nullable(), resolution: z.string().nullable(),
 });
 const DeadLetterRow = z.object({ id: Id, topic: z.string(), gateway_id: z.string().nullable(), payload: z.string(), reason: z.string(), received_at: Timestamp });
-const Page = { limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().optional() };
+const Page = {
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most rows in the answer'),
+  before: z.coerce.number().int().optional().describe('Only rows with a smaller id (the last id of the previous page)'),
+};
 
 const ingestRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/quarantine', {
-    schema: { tags: ['ingest'], querystring: z.object({ gateway_id: z.string().optional(), state: z.enum(['open', 'resolved', 'all']).default('open'), ...Page }), response: { 200: z.array(QuarantineRow), ...errors } },
+    schema: {
+      tags: ['ingest'], response: { 200: z.array(QuarantineRow), ...errors },
+      summary: 'Readings held in quarantine, newest first',
+      description: 'Telemetry the head-end received but could not store as readings: an unknown or unbound meter, a time far in the future or before 2000, … Each row keeps the reading and the reason, until someone resolves it.',
+      querystring: z.object({
+        gateway_id: z.string().optional().describe('Only from this gateway'),
+        state: z.enum(['open', 'resolved', 'all']).default('open').describe('open: not resolved yet'),
+        ...Page,
+      }),
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'ingest:manage');
@@ -36,6 +48,7 @@ const ingestRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/quarantine/:id/resolve', {
     schema: {
       tags: ['ingest'], summary: 'Close a quarantine item with a resolution (e.g. "bound meter 12 and replayed", "rejected: test gateway")',
+      description: 'Marks the quarantine item `id` as handled, with who and why; audited. The reading itself is not stored by this: bind the meter and let the gateway send again, or leave it rejected.',
       params: IdParams, body: z.object({ resolution: z.string().trim().min(3).max(500) }), response: { 200: QuarantineRow, ...errors },
     },
   }, async (req) => {
@@ -45,7 +58,11 @@ const ingestRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   });
 
   app.get('/dead-letters', {
-    schema: { tags: ['ingest'], querystring: z.object({ gateway_id: z.string().optional(), ...Page }), response: { 200: z.array(DeadLetterRow), ...errors } },
+    schema: {
+      tags: ['ingest'], querystring: z.object({ gateway_id: z.string().optional().describe('Only from this gateway'), ...Page }), response: { 200: z.array(DeadLetterRow), ...errors },
+      summary: 'MQTT messages that could not be read, newest first',
+      description: 'Messages refused as a whole: a topic outside the contract, a payload that is not valid JSON or does not match the schema, a gateway id that differs from the topic\'s. The payload is kept (its first 64 KiB) with the reason.',
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'ingest:manage');

@@ -109,14 +109,28 @@ export class JobRunner {
     return this.connection.status === 'ready';
   }
 
-  /** Graceful: workers finish the job in hand, then connections close. */
-  async close(): Promise<void> {
+  /**
+   * Bounded: with Redis up, workers get `graceMs` to finish the job in hand (a job cut off here is
+   * taken again by bullmq's stalled check after its lock expires); with Redis down, or after the
+   * grace, workers are closed by force. Connections end with disconnect(), never quit(): quit()
+   * queues a command that waits for Redis forever when it is unreachable (maxRetriesPerRequest: null).
+   */
+  async close(graceMs = 1500): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    if (this.connection.status === 'ready') await this.connection.quit().catch(() => this.connection.disconnect());
-    else this.connection.disconnect();
+    const all = (p: Promise<unknown>[]) => Promise.allSettled(p).then(() => true);
+    const bounded = (p: Promise<unknown>, ms: number) =>
+      Promise.race([p, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
+    let graceful = false;
+    if (this.connection.status === 'ready') graceful = await bounded(all(this.workers.map((w) => w.close())), graceMs) === true;
+    if (!graceful) {
+      // A worker whose graceful close is under way returns that same promise from close(true): its
+      // blocking connection is then left to the process exit; the shared one ends below.
+      const forced = await bounded(all(this.workers.map((w) => w.close(true))), 500);
+      if (forced !== true) this.log.warn('jobs: workers did not close in time; their Redis connections are dropped with the process');
+    }
+    await bounded(all([...this.queues.values()].map((q) => q.close())), 500);
+    this.connection.disconnect();
   }
 
   private definition(name: string): JobDefinition {

@@ -14,7 +14,7 @@ const Counts = z.object({ waiting: z.number(), active: z.number(), delayed: z.nu
 
 const jobRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
   app.get('/jobs', {
-    schema: { tags: ['jobs'], summary: 'Defined jobs and their queue depths (empty counts while Redis is unreachable)', response: { 200: z.object({ redis_connected: z.boolean(), jobs: z.array(z.object({ name: z.string(), counts: Counts.nullable() })) }), ...errors } },
+    schema: { tags: ['jobs'], summary: 'Defined jobs and their queue depths (empty counts while Redis is unreachable)', description: 'Background jobs of this head-end (imbalance recompute, alert checks and notifications, exchange runs, reminders, billing recalculation) with waiting, active, delayed, failed and completed counts per queue; `redis_connected` false while Redis is unreachable.', response: { 200: z.object({ redis_connected: z.boolean(), jobs: z.array(z.object({ name: z.string(), counts: Counts.nullable() })) }), ...errors } },
   }, async (req) => {
     requirePermission(principal(req), 'users:manage');
     if (!jobs) return { redis_connected: false, jobs: [] };
@@ -23,7 +23,7 @@ const jobRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) =>
   });
 
   app.post('/jobs/:name/run', {
-    schema: { tags: ['jobs'], summary: 'Run a job now with the given data', params: z.object({ name: z.string().max(100) }), body: z.record(z.string(), z.unknown()).default({}), response: { 202: z.object({ job_id: z.string() }), ...errors } },
+    schema: { tags: ['jobs'], summary: 'Run a job now with the given data', description: 'Queues the job `name` once with the body as its data (checked against the job\'s schema: 400 naming the field). 503 while Redis is unreachable: nothing was queued, try again. Audited.', params: z.object({ name: z.string().max(100).describe('A job name from GET /jobs') }), body: z.record(z.string(), z.unknown()).default({}), response: { 202: z.object({ job_id: z.string() }), ...errors } },
   }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     if (!jobs) throw new HttpError(409, 'conflict', 'background jobs are not available (no Redis configured)');

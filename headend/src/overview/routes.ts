@@ -31,6 +31,22 @@ const BuildingSummary = z.object({
 });
 const BuildingList = z.object({ period: z.string(), buildings: z.array(BuildingSummary) });
 
+/** One building in February 2025 as the overview shows it (OpenAPI example). */
+const OVERVIEW_EXAMPLE = {
+  period: '2025-02',
+  buildings: [{
+    id: 12, address: 'ул. Ленина, 5', city: 'Казань',
+    resources: {
+      heat: { imbalance_pct: 6.4, status: 'ok', building_consumption: 182.5, apartments_consumption: 170.8, coverage: 1, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },
+      cold_water: { imbalance_pct: 21.3, status: 'alert', building_consumption: 412, apartments_consumption: 324.2, coverage: 0.95, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },
+    },
+    gateways: { total: 1, online: 1, last_seen_at: '2025-03-10T08:59:12.000Z' },
+    meters: { total: 52, remote: 52, silent: 1 },
+    open_alerts: 2,
+    flagged_readings: 3,
+  }],
+};
+
 const Reason = z.object({ code: z.string(), status: z.string().optional(), message: z.string().optional() }).passthrough();
 const ZoneReading = z.object({ zone: z.number(), time: Timestamp, value: z.number().nullable(), unit: z.string(), version: z.number(), source: z.string() });
 const MeterOverview = z.object({
@@ -99,8 +115,9 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   app.get('/overview/buildings', {
     schema: {
       tags: ['overview'], summary: 'Every visible building: month imbalance per resource, communication health, open alerts, unreviewed flagged readings',
-      querystring: z.object({ period: Period.optional() }),
-      response: { 200: BuildingList, ...errors },
+      description: 'The engineers\' first screen: for each building the caller may see, the stored imbalance report of the month per resource (building meter vs Σ apartment meters), how many meters and gateways are silent, open alerts, and readings the validator flagged that nobody reviewed yet. `period` defaults to the previous calendar month by the head-end\'s clock.',
+      querystring: z.object({ period: Period.optional().describe('Month as YYYY-MM; default the previous month') }),
+      response: { 200: BuildingList.meta({ examples: [OVERVIEW_EXAMPLE] }), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
@@ -114,8 +131,9 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   app.get('/buildings/:id/overview', {
     schema: {
       tags: ['overview'], summary: 'One building: month imbalance reports, meters with last reading and last verdict, gateways, open alerts',
+      description: 'Everything an engineer looks at for the building `id`: the stored monthly imbalance reports in [from, to], each meter with its last reading and last verdict, the gateways with their state, and open alerts.',
       params: IdParams,
-      querystring: z.object({ from: Period.optional(), to: Period.optional() }),
+      querystring: z.object({ from: Period.optional().describe('First month, YYYY-MM'), to: Period.optional().describe('Last month, YYYY-MM') }),
       response: { 200: BuildingOverview, ...errors },
     },
   }, async (req) => {
@@ -134,11 +152,11 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   app.get('/meters/:id/overview', {
     schema: {
       tags: ['overview'], summary: 'One meter: its register readings (every version, newest first) with verdict and reviews — who, when, why',
+      description: 'The history of the meter `id`: every version of its register readings, newest first, each with its source, the validator\'s verdict and the reviews — who decided, when and why. Page back with `before`.',
       params: IdParams,
       querystring: z.object({
-        /** Only readings before this instant (paging back). */
-        before: z.iso.datetime({ offset: true }).optional(),
-        limit: z.coerce.number().int().min(1).max(2000).default(200),
+        before: z.iso.datetime({ offset: true }).optional().describe('Only readings before this instant (the time of the last row of the previous page)'),
+        limit: z.coerce.number().int().min(1).max(2000).default(200).describe('Most readings in the answer'),
       }),
       response: { 200: MeterPage, ...errors },
     },

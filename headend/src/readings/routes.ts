@@ -34,13 +34,13 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.get('/meters/:id/readings', {
     schema: {
       tags: ['readings'], summary: 'Readings of a meter in [from, to)', params: IdParams,
+      description: 'The readings of the meter `id` from `from` (inclusive) to `to` (exclusive), from every channel (telemetry, staff, residents, import). `resolution=raw` gives each stored reading (the current version per instant, or every version with `versions=all`); hour, day and month give the last value and the consumption per bucket from the aggregates.',
       querystring: z.object({
-        from: IsoTime, to: IsoTime,
-        resolution: z.enum(['raw', 'hour', 'day', 'month']).default('raw'),
-        quantity: z.string().max(128).optional(),
-        /** raw only: every version instead of the current one per instant. */
-        versions: z.enum(['current', 'all']).default('current'),
-        limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+        from: IsoTime.describe('Start, ISO 8601 with offset (inclusive)'), to: IsoTime.describe('End, ISO 8601 with offset (exclusive)'),
+        resolution: z.enum(['raw', 'hour', 'day', 'month']).default('raw').describe('raw: each reading; hour/day/month: buckets'),
+        quantity: z.string().max(128).optional().describe('Only this quantity (e.g. energy_kwh, volume_m3); default all'),
+        versions: z.enum(['current', 'all']).default('current').describe('raw only: all = every version of a corrected reading, not only the current one'),
+        limit: z.coerce.number().int().min(1).max(100_000).default(10_000).describe('Most rows in the answer'),
       }),
       response: { 200: z.object({ meter_id: Id, resolution: z.string(), raw: z.array(RawRow).optional(), buckets: z.array(BucketRow).optional() }), ...errors },
     },
@@ -59,11 +59,12 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/meters/:id/readings', {
     schema: {
       tags: ['readings'], summary: 'Enter a reading by staff (source "staff"); a second value for the same instant becomes a new version', params: IdParams,
+      description: 'Submits one register reading of the meter `id` as staff. The same rules as every other channel apply: the collection window of the building (unless the user may enter outside it), the value not below the previous one (a lower value is refused as a possible rollover unless `confirm` is true), and consumption far above the 3-month average answered with 409 until confirmed. A value for an instant that already has one is stored as a new version; the old one stays in the history.',
       body: z.object({
         time: IsoTime, value: z.number().finite().nonnegative(), quantity: QuantityName.optional(),
         zone: z.number().int().min(1).max(3).optional().describe('a multi-zone meter: the zone (1 = day, 2 = night, 3 = peak)'),
         reason: z.string().max(500).optional(), confirm: z.boolean().default(false).describe('confirm a rollover or a high-consumption warning (409)'),
-      }),
+      }).meta({ examples: [{ time: '2025-03-20T09:30:00Z', value: 1234.5, quantity: 'volume_m3', reason: 'read by the inspector on site' }] }),
       response: { 201: RawRow, ...errors },
     },
   }, async (req, reply) => {
@@ -83,6 +84,7 @@ const readingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
   app.post('/meters/:id/readings/corrections', {
     schema: {
       tags: ['readings'], summary: 'Correct a reading: a new version with who, when and why; the old one stays', params: IdParams,
+      description: 'Replaces the value of the reading of `quantity` at `time` by a new version, audited with the reason; the previous version stays in the history (versions=all). The new value passes the same checks as an entry (rollover, high consumption: 409 until `confirm`). A correction inside a closed billing month books adjustments in the next open one by itself.',
       body: z.object({ time: IsoTime, quantity: QuantityName, value: z.number().finite(), reason: z.string().trim().min(3).max(500), confirm: z.boolean().default(false) }),
       response: { 201: z.object({ previous: RawRow, current: RawRow }), ...errors },
     },

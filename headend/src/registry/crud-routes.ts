@@ -74,9 +74,9 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
   const read = spec.readPermission ?? 'registry:read';
   const filterKeys = Object.keys(spec.filters ?? {});
   const ListQuery = z.object({
-    limit: z.coerce.number().int().min(1).max(5000).default(500),
-    offset: z.coerce.number().int().min(0).default(0),
-    ...Object.fromEntries(filterKeys.map((k) => [k, z.string().max(200).optional()])),
+    limit: z.coerce.number().int().min(1).max(5000).default(500).describe('Most records in one answer (1–5000)'),
+    offset: z.coerce.number().int().min(0).default(0).describe('Records to skip, for the next page'),
+    ...Object.fromEntries(filterKeys.map((k) => [k, z.string().max(200).optional().describe(`Only ${spec.entity} records whose ${k} equals this value`)])),
   });
   // PATCH: any subset of the non-frozen fields; null clears an optional one (NOT NULL columns refuse it with a 400).
   const frozen = new Set<string>(spec.frozen?.map(String) ?? []);
@@ -90,7 +90,10 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
   if (unchecked.length) throw new Error(`${spec.entity}: ${unchecked.join(', ')} can change but is not a Ref resolved through auth/tenancy.ts`);
 
   app.get(spec.path, {
-    schema: { tags: [spec.tag], summary: `List ${spec.entity} records visible to the caller`, querystring: ListQuery, response: { 200: z.array(spec.row), ...errors } },
+    schema: {
+      tags: [spec.tag], summary: `List ${spec.entity} records visible to the caller`, querystring: ListQuery, response: { 200: z.array(spec.row), ...errors },
+      description: `The ${spec.entity} records of the buildings and organisations the caller is granted, in id order, one page at a time (limit, offset)${filterKeys.length ? `; filters: ${filterKeys.join(', ')}` : ''}.`,
+    },
   }, async (req: FastifyRequest) => {
     const p = principal(req);
     requirePermission(p, read);
@@ -100,7 +103,11 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
   });
 
   app.get(`${spec.path}/:id`, {
-    schema: { tags: [spec.tag], params: IdParams, response: { 200: spec.row, ...errors } },
+    schema: {
+      tags: [spec.tag], params: IdParams, response: { 200: spec.row, ...errors },
+      summary: `One ${spec.entity} record`,
+      description: `The ${spec.entity} record with this id. A record outside the caller's buildings answers 404, like one that does not exist.`,
+    },
   }, async (req: FastifyRequest) => {
     const p = principal(req);
     requirePermission(p, read);
@@ -112,7 +119,11 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
   });
 
   app.post(spec.path, {
-    schema: { tags: [spec.tag], body: spec.create, response: { 201: spec.row, ...errors } },
+    schema: {
+      tags: [spec.tag], body: spec.create, response: { 201: spec.row, ...errors },
+      summary: `Create a ${spec.entity} record`,
+      description: `Creates a ${spec.entity} record and audits it. Every record the body refers to by id must be one the caller may see (404 otherwise); a duplicate of a unique field answers 409.`,
+    },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const p = principal(req);
     requirePermission(p, write);
@@ -131,7 +142,11 @@ export function registerCrud<C extends z.ZodObject>(app: FastifyInstance, db: Da
   });
 
   app.patch(`${spec.path}/:id`, {
-    schema: { tags: [spec.tag], params: IdParams, body: Update, response: { 200: spec.row, ...errors } },
+    schema: {
+      tags: [spec.tag], params: IdParams, body: Update, response: { 200: spec.row, ...errors },
+      summary: `Change a ${spec.entity} record`,
+      description: `Changes the fields given (any subset; null clears an optional field) and audits the change with the values before and after.${frozen.size ? ` Fixed after creation: ${[...frozen].join(', ')}.` : ''}`,
+    },
   }, async (req: FastifyRequest) => {
     const p = principal(req);
     requirePermission(p, write);

@@ -169,7 +169,13 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
     return caller(req);
   };
 
-  app.get('/meters/:id/replacements', { schema: { tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors } } }, async (req) => {
+  app.get('/meters/:id/replacements', {
+    schema: {
+      tags: ['meters'], params: IdParams, response: { 200: z.array(ReplacementRow), ...errors },
+      summary: 'Replacements of a meter, as old or new meter',
+      description: 'Every replacement the meter `id` took part in: the work order, the removal reading of the old meter and the installation reading of the new one, when and by whom.',
+    },
+  }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     await requireOwned(db, p, 'meter', req.params.id);
@@ -179,6 +185,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
   app.post('/meters/:id/replacement', {
     schema: {
       tags: ['meters'], summary: 'Replace a meter: removal reading of this one, installation reading of the new one (one operation per meter per local day of the building)',
+      description: 'Replaces the meter `id` on a work order: its removal reading and the new meter\'s installation reading are stored as readings that cannot be deleted by hand. Both dates must be after the last reading; a removal reading below the last reading is refused (it would be taken as a rollover) rather than guessed. Consumption across the replacement is (removal − last of old) + (current − installation of new).',
       params: IdParams, body: Replacement, response: { 201: z.object({ replacement: ReplacementRow, new_meter: MeterRow }), ...errors },
     },
   }, async (req, reply) => {
@@ -201,7 +208,7 @@ const meterRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) 
       description: 'Allowed only while it is the last replacement of both its meters and no billing line of its month or later exists for either meter (409 otherwise). '
         + 'The old meter returns to its state before, the new one too (a meter the replacement created is taken out of service), the removal and installation '
         + 'readings are withdrawn by NULL-valued versions (never deleted), and the record is marked undone (undone_at, undone_by); all audited.',
-      params: IdParams, querystring: z.object({ reason: z.string().trim().max(500).optional() }),
+      params: IdParams, querystring: z.object({ reason: z.string().trim().max(500).optional().describe('Why it is undone (audit journal)') }),
       response: { 200: ReplacementRow, ...errors },
     },
   }, async (req) => {

@@ -85,12 +85,24 @@ const ResidentRow = z.object({
 });
 
 const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
-  app.get('/organisations', { schema: { tags: ['registry'], response: { 200: z.array(OrganisationRow), ...errors } } }, async (req) => {
+  app.get('/organisations', {
+    schema: {
+      tags: ['registry'], response: { 200: z.array(OrganisationRow), ...errors },
+      summary: 'Organisations visible to the caller',
+      description: 'Managing organisations (УО): every one for an admin, else the organisations of the caller\'s buildings.',
+    },
+  }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     return listOrganisations(db, p);
   });
-  app.get('/organisations/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: OrganisationRow, ...errors } } }, async (req) => {
+  app.get('/organisations/:id', {
+    schema: {
+      tags: ['registry'], params: IdParams, response: { 200: OrganisationRow, ...errors },
+      summary: 'One organisation',
+      description: 'The organisation `id`; one the caller may not see answers 404, like one that does not exist.',
+    },
+  }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     await requireOwned(db, p, 'organisation', req.params.id);
@@ -98,7 +110,13 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
     if (!row) throw notFound('organisation');
     return row;
   });
-  app.post('/organisations', { schema: { tags: ['registry'], body: OrganisationBody, response: { 201: OrganisationRow, ...errors } } }, async (req, reply) => {
+  app.post('/organisations', {
+    schema: {
+      tags: ['registry'], body: OrganisationBody, response: { 201: OrganisationRow, ...errors },
+      summary: 'Create an organisation',
+      description: 'Creates a managing organisation; its buildings, premises and accounts are created under it. A duplicate external id answers 409. Audited.',
+    },
+  }, async (req, reply) => {
     requirePermission(principal(req), 'users:manage');
     const row = await db.tx(async (q) => {
       const created = await insertOrganisation(q, { name: req.body.name, inn: req.body.inn ?? null });
@@ -107,7 +125,13 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
     });
     return reply.code(201).send(row);
   });
-  app.patch('/organisations/:id', { schema: { tags: ['registry'], params: IdParams, body: OrganisationBody.partial(), response: { 200: OrganisationRow, ...errors } } }, async (req) => {
+  app.patch('/organisations/:id', {
+    schema: {
+      tags: ['registry'], params: IdParams, body: OrganisationBody.partial(), response: { 200: OrganisationRow, ...errors },
+      summary: 'Change an organisation',
+      description: 'Changes the fields given of the organisation `id`; audited with the values before and after.',
+    },
+  }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'users:manage');
     return db.tx(async (q) => {

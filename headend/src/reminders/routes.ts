@@ -33,15 +33,15 @@ const LogRow = z.object({
   attempts: z.coerce.number().int(), last_error: z.string().nullable(), created_at: Timestamp, sent_at: Timestamp.nullable(),
 });
 const LogQuery = z.object({
-  building_id: z.coerce.number().int().positive().optional(),
-  account_id: z.coerce.number().int().positive().optional(),
-  kind: Kind.optional(),
-  channel: z.enum(['email', 'webhook']).optional(),
-  status: z.enum(['pending', 'sent', 'failed']).optional(),
-  recipient: z.string().trim().min(1).max(320).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  building_id: z.coerce.number().int().positive().optional().describe('Only about this building'),
+  account_id: z.coerce.number().int().positive().optional().describe('Only to the residents of this personal account'),
+  kind: Kind.optional().describe('Only this kind of notification'),
+  channel: z.enum(['email', 'webhook']).optional().describe('Only sent this way'),
+  status: z.enum(['pending', 'sent', 'failed']).optional().describe('Only in this state'),
+  recipient: z.string().trim().min(1).max(320).optional().describe('Only to this address or URL'),
+  from: z.iso.datetime({ offset: true }).optional().describe('Created at or after this instant'),
+  to: z.iso.datetime({ offset: true }).optional().describe('Created before this instant'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most rows in the answer'),
 });
 const Job = z.enum(['digest', 'reminders']);
 const RunOut = z.object({ job: Job, job_id: z.string() });
@@ -60,7 +60,8 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
   app.get('/notification-settings', {
     schema: {
       tags: ['notifications'], summary: 'Notification settings rows: the defaults, organisations and the buildings you see (the most specific row applies)',
-      querystring: z.object({ building_id: z.coerce.number().int().positive().optional() }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors },
+      description: 'When residents are reminded (window opening and closing, verification expiry ahead), how often staff get a digest of submissions, and the webhook. A building row wins over its organisation\'s, which wins over the defaults.',
+      querystring: z.object({ building_id: z.coerce.number().int().positive().optional().describe('Only the rows that apply to this building') }), response: { 200: z.object({ items: z.array(SettingsRow) }), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
@@ -72,6 +73,7 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
   app.put('/notification-settings', {
     schema: {
       tags: ['notifications'], summary: 'Set notification settings of a building, an organisation (org_id) or the defaults (both null)',
+      description: 'Writes the row for that scope (replacing the previous one); audited. The defaults are for admins only.',
       body: SettingsBody, response: { 200: SettingsRow, ...errors },
     },
   }, async (req) => {
@@ -86,6 +88,7 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
   app.get('/notifications', {
     schema: {
       tags: ['notifications'], summary: 'Log of collection notifications (staff digests, residents\' reminders, webhooks), newest first',
+      description: 'Every message the collection module sent or tried to send, with its state and attempts, so "I got no reminder" can be checked.',
       querystring: LogQuery, response: { 200: z.object({ items: z.array(LogRow) }), ...errors },
     },
   }, async (req) => {
@@ -106,7 +109,8 @@ const notificationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, j
     schema: {
       tags: ['notifications'],
       summary: 'Run now: the staff digest or the residents\' reminders, queued as a job (202); 503 without a job runner (nothing could be sent)',
-      params: z.object({ job: Job }), response: { 202: RunOut, ...errors, 503: ErrorBody },
+      description: 'Normally both run on their schedules (the digest every few minutes, reminders hourly on the days they are due); this runs one now, e.g. after changing the settings. Audited.',
+      params: z.object({ job: Job.describe('digest: the staff digest of submissions; reminders: the residents\' reminders due now') }), response: { 202: RunOut, ...errors, 503: ErrorBody },
     },
   }, async (req, reply) => {
     const p = principal(req);

@@ -47,8 +47,14 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     logger: logger.child({ module: 'validation' }),
     intervalMs: config.VALIDATOR_INTERVAL_MS,
     onAffected: jobs ? async (affected) => {
-      await enqueueImbalanceRecompute(jobs, affected);
-      await enqueueBillingRecalc(jobs, affected);
+      const enqueued = (async () => {
+        await enqueueImbalanceRecompute(jobs, affected);
+        await enqueueBillingRecalc(jobs, affected);
+      })();
+      if (jobs.isConnected()) return enqueued;
+      // Redis away: the jobs wait in the connection's offline queue until it is back, but the
+      // validator must not wait with them (it stopped validating, and held shutdown, for the outage).
+      enqueued.catch((err: Error) => logger.error({ err: err.message, affected: affected.length }, 'validator: recompute jobs not queued (Redis)'));
     } : undefined,
   });
   return { validator, close: () => validator.stop() };

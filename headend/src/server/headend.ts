@@ -1,7 +1,9 @@
 /**
  * Start-up wiring of one head-end: database (embedded or server) → migrations → retention policy →
- * ingestion → broker (embedded aedes or external subscriber) → jobs (bullmq) → API. Shutdown runs in
- * the reverse order and flushes pending batches before the database closes.
+ * ingestion → broker (embedded aedes or external subscriber) → jobs (bullmq) → API. Shutdown
+ * (shutdown.ts) is bounded step by step: stop taking MQTT messages first, then write what ingest holds,
+ * then the validator and jobs, then HTTP, then the database — so nothing is acknowledged after its
+ * batch can no longer be written, and an unreachable Redis or database cannot hold the exit.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -22,6 +24,8 @@ import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
 import { secretsKeyFor } from '../util/secret-box.js';
 import { createCommandService, openCommandChannel, type CommandService } from '../commands/index.js';
+import { runShutdown, type ShutdownReport } from './shutdown.js';
+import { checkReadiness, databaseCheck, type ReadinessCheck, type ReadinessReport } from '../health/index.js';
 
 export interface HeadendOptions {
   config: Config;
@@ -57,8 +61,34 @@ export interface Headend {
   features: Features;
   /** Commands to gateways (src/commands/), through whichever broker is in use. */
   commands: CommandService;
+  /** Database, broker and jobs (when configured), each bounded; what /health/ready answers. */
+  readiness(): Promise<ReadinessReport>;
+  /**
+   * Bounded shutdown in order (SHUTDOWN_STEPS); resolves with what each step did within
+   * `deadlineMs` (default SHUTDOWN_TIMEOUT_SECONDS). Calling it again returns the same report.
+   */
+  shutdown(opts?: { deadlineMs?: number; onStep?: (name: string) => void }): Promise<ShutdownReport>;
+  /** shutdown() without the report. */
   close(): Promise<void>;
 }
+
+/**
+ * Shutdown steps in the order they run, with each one's share of the deadline (the shares add up to
+ * a little under 1, so a step that uses its whole share leaves the later ones theirs).
+ */
+export const SHUTDOWN_STEPS = [
+  { name: 'broker', share: 0.15 }, // refuse new MQTT connections and messages, disconnect clients
+  { name: 'commands', share: 0.03 }, // the command channel's MQTT client and reply timers
+  { name: 'ingest', share: 0.22 }, // commit the batches already taken (never acknowledged yet)
+  { name: 'validator', share: 0.05 },
+  { name: 'jobs', share: 0.15 }, // bullmq workers and queues; Redis connection dropped, not quit
+  { name: 'http', share: 0.1 },
+  { name: 'admin socket', share: 0.03 },
+  { name: 'policy timer', share: 0.01 },
+  { name: 'read database', share: 0.05 },
+  { name: 'database', share: 0.2 },
+] as const;
+type StepName = (typeof SHUTDOWN_STEPS)[number]['name'];
 
 export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
   const { logger } = opts;
@@ -66,17 +96,28 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
   const config = { ...opts.config, SECRETS_KEY: secretsKeyFor(opts.config.SECRETS_KEY, opts.config.DATA_DIR, (m) => logger.warn(m)) };
   const registry = opts.registry ?? createRegistry({ defaultMetrics: true });
   const metrics = coreMetrics(registry);
-  const cleanups: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        logger.warn({ err: (e as Error).message }, 'error during shutdown');
+  /** What each shutdown step closes, filled in as start-up opens it. */
+  const closers = new Map<StepName, () => Promise<void>>();
+  const defaultDeadlineMs = (config.SHUTDOWN_TIMEOUT_SECONDS ?? 10) * 1000;
+  let shuttingDown: Promise<ShutdownReport> | null = null;
+  const shutdown = (o: { deadlineMs?: number; onStep?: (name: string) => void } = {}): Promise<ShutdownReport> => {
+    shuttingDown ??= (async () => {
+      const deadlineMs = o.deadlineMs ?? defaultDeadlineMs;
+      const steps = SHUTDOWN_STEPS.flatMap((s) => {
+        const run = closers.get(s.name);
+        return run ? [{ name: s.name, boundMs: Math.max(100, Math.floor(s.share * deadlineMs)), run }] : [];
+      });
+      const report = await runShutdown(steps, { deadlineMs, onStep: o.onStep });
+      for (const s of report.steps) {
+        if (s.outcome === 'failed') logger.warn({ step: s.name, err: s.error, ms: s.ms }, `shutdown: ${s.name} failed (${s.error ?? ''}); going on`);
+        else if (s.outcome === 'timed_out') logger.error({ step: s.name, ms: s.ms }, `shutdown: ${s.name} did not finish within ${s.ms} ms; left to the process exit`);
       }
-    }
-    cleanups.length = 0;
+      return report;
+    })();
+    return shuttingDown;
   };
+  const close = async () => { await shutdown(); };
+  const cleanups = { push: (name: StepName, fn: () => Promise<void>) => closers.set(name, fn) };
   try {
     const opened: OpenedDb = await openDb({
       databaseUrl: config.DATABASE_URL,
@@ -84,9 +125,10 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       dbPort: config.DB_PORT,
       poolMax: config.DB_POOL_MAX,
       log: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
       logSlow: (m) => logger.error(m),
     });
-    cleanups.push(() => opened.close());
+    cleanups.push('database', () => opened.close());
     const db = opened.db;
     registerPoolMetrics(registry, db);
     const mig = await migrate(db, { log: (m) => logger.info(m) });
@@ -99,7 +141,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     // `amr-headend user create|passwd` reach this head-end through a socket in DATA_DIR (admin/channel.ts).
     if (!config.DATA_DIR.startsWith('memory://') && process.platform !== 'win32') {
       const channel = await startAdminChannel({ db, dataDir: config.DATA_DIR, log: (m) => logger.info(m) });
-      cleanups.push(() => channel.close());
+      cleanups.push('admin socket', () => channel.close());
     }
     if (opened.embedded) {
       // PGlite runs no TimescaleDB background workers: run the policy jobs (aggregate refresh,
@@ -108,7 +150,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         runPolicyJobs(db, (m) => logger.warn(m)).catch((e: Error) => logger.warn({ err: e.message }, 'TimescaleDB policy jobs failed'));
       }, 5 * 60_000);
       t.unref();
-      cleanups.push(async () => clearInterval(t));
+      cleanups.push('policy timer', async () => clearInterval(t));
     }
 
     const ingest = createIngest({
@@ -122,7 +164,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       maxFutureSkewMs: config.INGEST_CLOCK_SKEW_SECONDS * 1000,
       onCommitted: opts.onCommitted,
     });
-    cleanups.push(() => ingest.drain());
+    cleanups.push('ingest', () => ingest.drain());
 
     const internalMqtt = { username: `headend-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') };
     let broker: EmbeddedBroker | null = null;
@@ -137,7 +179,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         password: config.MQTT_PASSWORD,
         clientIdPrefix: config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_'),
       });
-      cleanups.push(() => subscriber!.close());
+      cleanups.push('broker', () => subscriber!.close());
     } else {
       broker = await startEmbeddedBroker({
         db,
@@ -149,8 +191,8 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: config.MQTT_TLS_PORT } : undefined,
         internalUsers: new Map([[internalMqtt.username, internalMqtt.password]]),
       });
-      // After the batches are flushed (close runs in reverse), not before: stop accepting first.
-      cleanups.push(() => broker!.close());
+      // The first step of shutdown: nothing new is taken while ingest writes what it holds.
+      cleanups.push('broker', () => broker!.close());
     }
 
     // Commands to gateways: the head-end's own MQTT client on the same broker (commands/channel.ts).
@@ -163,7 +205,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       onReply: (topic, payload) => commandService.handleReply(topic, payload),
     });
     const commandService: CommandService = createCommandService({ db, channel, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000, logger: logger.child({ module: 'commands' }) });
-    cleanups.push(async () => {
+    cleanups.push('commands', async () => {
       commandService.close();
       await channel.close();
     });
@@ -179,25 +221,49 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       const runner = new JobRunner({ redisUrl, prefix: config.REDIS_PREFIX, logger });
       jobs = runner;
       logger.info(`jobs on Redis ${runner.redisUrl} (prefix ${config.REDIS_PREFIX})`);
-      cleanups.push(() => (runner as { close(): Promise<void> }).close());
+      cleanups.push('jobs', () => runner.close());
     }
 
     const features = await startFeatures({ db, logger, config, jobs: jobs as JobRunner | undefined, clock: opts.clock });
-    // Stopped before the jobs and the database close (cleanups run in reverse).
-    cleanups.push(() => features.close());
+    // Stopped before the jobs and the database close (SHUTDOWN_STEPS).
+    cleanups.push('validator', () => features.close());
+
+    const jobRunner = jobs as JobRunner | undefined;
+    const dbReady = databaseCheck(db);
+    const checks: ReadinessCheck[] = [
+      { name: 'shutdown', check: () => { if (shuttingDown) throw new Error('shutting down'); } },
+      dbReady,
+      {
+        name: 'broker',
+        check: () => {
+          if (broker && !broker.accepting()) throw new Error('embedded MQTT broker closed');
+          if (subscriber) {
+            const down = subscriber.clients.filter((c) => !c.connected).length;
+            if (down) throw new Error(`${down} of ${subscriber.clients.length} connection(s) to the external MQTT broker down`);
+          }
+        },
+      },
+      ...(jobRunner ? [{ name: 'jobs', check: () => { if (!jobRunner.isConnected()) throw new Error(`Redis at ${jobRunner.redisUrl} unreachable`); } }] : []),
+    ];
+    const readiness = async (): Promise<ReadinessReport> => {
+      const r = await checkReadiness(checks, 2000);
+      // "shutdown" is a part only while it fails: a ready head-end lists database, broker, jobs.
+      if (r.parts.shutdown?.ok) delete r.parts.shutdown;
+      return r;
+    };
 
     let httpUrl: string | null = null;
     if (opts.api !== false) {
       // Dashboards and overviews may read from a replica (DATABASE_READ_URL); unset = the primary.
-      const readDb = await openReadDb(db, config, (m) => logger.info(m));
-      cleanups.push(() => readDb.close());
+      const readDb = await openReadDb(db, config, (m) => logger.info(m), (m) => logger.warn(m));
+      cleanups.push('read database', () => readDb.close());
       // A rotated secret ends the gateway's sessions on the embedded broker at once; an external
       // broker checks credentials itself and has nothing to close here.
       const embedded = broker;
       const onGatewaySecretRotated = embedded ? (gatewayId: string) => void embedded.secretRotated(gatewayId) : undefined;
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, commands: commandService });
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, readiness, commands: commandService });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-      cleanups.push(() => app.close());
+      cleanups.push('http', () => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
     }
     return {
@@ -213,6 +279,8 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       httpUrl,
       features,
       commands: commandService,
+      readiness,
+      shutdown,
       close,
     };
   } catch (e) {

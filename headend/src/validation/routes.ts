@@ -47,12 +47,12 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
   app.get('/meters/:id/validations', {
     schema: {
       tags: ['validation'], summary: "Verdicts of a meter's register readings in [from, to), with the latest review", params: IdParams,
+      description: 'What the validator decided about each reading of the meter `id` (valid, suspect, invalid, with reason codes such as a stuck register or reverse flow) and the latest review by an engineer, if any. Readings not validated yet are `pending`.',
       querystring: z.object({
-        from: IsoTime, to: IsoTime,
-        /** flagged = suspect or invalid; pending = not validated yet. */
-        status: z.enum(['valid', 'suspect', 'invalid', 'flagged', 'pending']).optional(),
-        versions: z.enum(['current', 'all']).default('current'),
-        limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+        from: IsoTime.describe('From, ISO 8601 with offset (inclusive)'), to: IsoTime.describe('To, ISO 8601 with offset (exclusive)'),
+        status: z.enum(['valid', 'suspect', 'invalid', 'flagged', 'pending']).optional().describe('Only this verdict; flagged = suspect or invalid, pending = not validated yet'),
+        versions: z.enum(['current', 'all']).default('current').describe('all = every version of a corrected reading'),
+        limit: z.coerce.number().int().min(1).max(100_000).default(10_000).describe('Most rows in the answer'),
       }),
       response: { 200: Validations, ...errors },
     },
@@ -68,7 +68,8 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
   app.get('/buildings/:id/flagged', {
     schema: {
       tags: ['validation'], summary: "Suspect or invalid current readings of a building's meters that no engineer has reviewed", params: IdParams,
-      querystring: z.object({ from: IsoTime, to: IsoTime, limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
+      description: 'The work list of an engineer: current readings of the building `id` the validator marked suspect or invalid in [from, to) with no review yet. Accept or reject each with POST /meters/{id}/readings/review.',
+      querystring: z.object({ from: IsoTime.describe('From, ISO 8601 with offset (inclusive)'), to: IsoTime.describe('To, ISO 8601 with offset (exclusive)'), limit: z.coerce.number().int().min(1).max(100_000).default(10_000).describe('Most rows in the answer') }),
       response: { 200: Flagged, ...errors },
     },
   }, async (req) => {
@@ -83,6 +84,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
   app.post('/meters/:id/readings/review', {
     schema: {
       tags: ['validation'], summary: 'Accept or reject a reading row (default: the current version); append-only, audited, re-validated', params: IdParams,
+      description: 'An engineer\'s decision on a flagged reading of the meter `id`: accept (it counts in billing and imbalance) or reject (it does not), with the reason. Reviews are appended, never edited: a later review overrides an earlier one and both stay in the history.',
       body: z.object({
         time: IsoTime, quantity: QuantityName.optional(), version: z.number().int().min(1).optional(),
         decision: z.enum(['accept', 'reject']), reason: z.string().trim().min(3).max(500),
@@ -98,6 +100,7 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
   app.post('/meters/:id/estimates', {
     schema: {
       tags: ['validation'], summary: 'Fill a gap in the register with estimated readings (source "estimate") between the readings around it', params: IdParams,
+      description: 'Interpolates readings of the meter `id` in [from, to) between the last reading before and the first after the gap (linear, or by the building\'s profile when there is one), stored with source "estimate" and the reason, and audited. A real reading that arrives later wins over the estimate.',
       body: z.object({
         from: IsoTime, to: IsoTime, reason: z.string().trim().min(3).max(500),
         /** Spacing of the estimated points; default the meter's telemetry interval, else one day. */
