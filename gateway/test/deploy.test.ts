@@ -20,6 +20,7 @@ describe('deploy/pi installer', () => {
     expect('code' in r ? `${r.code} ${r.stderr}` : '', 'test-install.sh failed').toBe('');
     expect(r.stdout).toMatch(/test-install: ok/);
   });
+});
 
 /** The unit's [Service] directives: name → values in order (a directive may repeat). */
 function serviceDirectives(text: string): Map<string, string[]> {
