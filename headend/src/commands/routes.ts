@@ -13,8 +13,8 @@ import { actorOf, ErrorBody, errors, Timestamp, type RouteDeps } from '../http/c
 import type { CommandSender } from './service.js';
 import { listCommands, loadCommand } from './store.js';
 
-const GwParams = z.object({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'gateway id: letters, digits, _ . - (max 64)') });
-const CommandParams = GwParams.extend({ commandId: z.string().min(1).max(64) });
+const GwParams = z.object({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'gateway id: letters, digits, _ . - (max 64)').describe('The gateway\'s id (its MQTT user name), e.g. gw-house-12') });
+const CommandParams = GwParams.extend({ commandId: z.string().min(1).max(64).describe('The command\'s correlation id, as POST returned it') });
 const Status = z.enum(['sent', 'ok', 'error', 'timed_out']);
 
 const CommandOut = z.object({
@@ -79,8 +79,12 @@ const commandRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, comman
   app.get('/gateways/:id/commands', {
     schema: {
       tags: ['gateways'], summary: 'Recent commands sent to a gateway, newest first, with their status and reply',
+      description: 'What was asked of the gateway, by whom and when, and how it answered: sent (no reply yet), ok, error (the gateway\'s message), timed_out (no reply within the timeout; a late reply is still stored). Engineers of the gateway\'s building and admins.',
       params: GwParams,
-      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), status: Status.optional() }),
+      querystring: z.object({
+        limit: z.coerce.number().int().min(1).max(500).default(50).describe('How many commands, newest first (1–500)'),
+        status: Status.optional().describe('Only commands in this state'),
+      }),
       response: { 200: z.array(CommandOut), ...errors },
     },
   }, async (req) => {
@@ -91,7 +95,11 @@ const commandRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, comman
   });
 
   app.get('/gateways/:id/commands/:commandId', {
-    schema: { tags: ['gateways'], summary: 'One command sent to a gateway: status and reply', params: CommandParams, response: { 200: CommandOut, ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'One command sent to a gateway: status and reply',
+      description: 'Poll this after POST until the status is no longer sent: ok or error carry the gateway\'s reply, timed_out means no reply came within the command\'s timeout.',
+      params: CommandParams, response: { 200: CommandOut, ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:command');

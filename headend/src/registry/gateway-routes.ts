@@ -18,7 +18,7 @@ import {
 } from './gateway-store.js';
 
 const GatewayId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'gateway id: letters, digits, _ . - (max 64), starting with a letter or digit');
-const GwParams = z.object({ id: GatewayId });
+const GwParams = z.object({ id: GatewayId.describe('The gateway\'s id (its MQTT user name), e.g. gw-house-12') });
 const GatewayRow = z.object({
   id: z.string(), name: z.string().nullable(), building_id: Id.nullable(), status: z.string(), online: z.boolean(),
   last_seen_at: Timestamp.nullable(), last_status: z.unknown(), created_at: Timestamp, updated_at: Timestamp,
@@ -39,14 +39,25 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   }
 
   app.get('/gateways', {
-    schema: { tags: ['gateways'], summary: 'Gateways with online state, last seen and open quarantine count', querystring: z.object({ building_id: z.coerce.number().int().optional() }), response: { 200: z.array(GatewayRow), ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'Gateways with online state, last seen and open quarantine count',
+      description: 'The gateways of the caller\'s organisation (an engineer: of the buildings granted), with whether each is connected now, when it was last heard, its last status message and how many of its readings wait in quarantine.',
+      querystring: z.object({ building_id: z.coerce.number().int().optional().describe('Only the gateways of this building') }),
+      response: { 200: z.array(GatewayRow), ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     return listGateways(db, p, { buildingId: req.query.building_id || undefined });
   });
 
-  app.get('/gateways/:id', { schema: { tags: ['gateways'], params: GwParams, response: { 200: GatewayRow, ...errors } } }, async (req) => {
+  app.get('/gateways/:id', {
+    schema: {
+      tags: ['gateways'], summary: 'One gateway: online state, last seen, last status',
+      description: 'Another organisation\'s gateway answers 404, as one that does not exist.',
+      params: GwParams, response: { 200: GatewayRow, ...errors },
+    },
+  }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
     return visibleGateway(db, p, req.params.id);
@@ -55,6 +66,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   app.post('/gateways', {
     schema: {
       tags: ['gateways'], summary: 'Register a gateway; the response carries its MQTT password, shown only once',
+      description: 'The id becomes the gateway\'s MQTT user name and client id. Only a salted hash of the password is kept: put it in the gateway\'s config (mqtt.password or passwordFile) now; a lost one is replaced with POST /gateways/{id}/credentials.',
       body: z.object({ id: GatewayId, name: z.string().max(200).optional(), building_id: z.number().int().positive().optional() }),
       response: { 201: z.object({ gateway: GatewayRow, mqtt: z.object({ username: z.string(), password: z.string() }) }), ...errors },
     },
@@ -76,7 +88,13 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   });
 
   app.patch('/gateways/:id', {
-    schema: { tags: ['gateways'], params: GwParams, body: z.object({ name: z.string().max(200).nullable().optional(), building_id: z.number().int().positive().nullable().optional(), status: z.enum(['active', 'disabled']).optional() }), response: { 200: GatewayRow, ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'Rename a gateway, move it to a building or disable it',
+      description: 'A disabled gateway is refused by the broker. A building of another organisation is refused, as is moving a gateway whose bindings point at another organisation\'s meters.',
+      params: GwParams,
+      body: z.object({ name: z.string().max(200).nullable().optional(), building_id: z.number().int().positive().nullable().optional(), status: z.enum(['active', 'disabled']).optional() }),
+      response: { 200: GatewayRow, ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
@@ -98,7 +116,11 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   });
 
   app.post('/gateways/:id/credentials', {
-    schema: { tags: ['gateways'], summary: 'Rotate the MQTT password (the old one stops working, and a live session with it is ended)', params: GwParams, response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'Rotate the MQTT password (the old one stops working, and a live session with it is ended)',
+      description: 'For a lost or leaked password. The new one is shown only in this response; the gateway stays offline until its config has it (a set_config command, or by hand on site).',
+      params: GwParams, response: { 200: z.object({ username: z.string(), password: z.string() }), ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
@@ -120,7 +142,13 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   });
 
   app.get('/gateways/:id/bindings', {
-    schema: { tags: ['gateways'], params: GwParams, querystring: z.object({ all: z.coerce.boolean().default(false) }), response: { 200: z.array(BindingRow), ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'A gateway\'s bindings (bus + address → meter)',
+      description: 'Which meter each address on each bus of the gateway is read into. Open bindings only, or with all=true the closed ones too (the history that says which meter a past reading belongs to).',
+      params: GwParams,
+      querystring: z.object({ all: z.coerce.boolean().default(false).describe('Include closed bindings (history)') }),
+      response: { 200: z.array(BindingRow), ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'registry:read');
@@ -131,6 +159,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   app.post('/gateways/:id/bindings', {
     schema: {
       tags: ['gateways'], summary: 'Bind gateway + bus + address to a meter; a previous binding of that address is closed, not deleted',
+      description: 'The gateway and the meter must belong to the same organisation. Readings from that address are stored on the meter from valid_from (default now).',
       params: GwParams, body: z.object({ bus: z.string().min(1).max(64), address: z.string().min(1).max(64), meter_id: z.number().int().positive(), valid_from: z.iso.datetime({ offset: true }).optional() }),
       response: { 201: BindingRow, ...errors },
     },
@@ -154,7 +183,11 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
   });
 
   app.delete('/bindings/:id', {
-    schema: { tags: ['gateways'], summary: 'End a binding now (history is kept)', params: IdParams, response: { 200: BindingRow, ...errors } },
+    schema: {
+      tags: ['gateways'], summary: 'End a binding now (history is kept)',
+      description: 'Readings from that address after now are quarantined until the address is bound again; readings before stay on the meter.',
+      params: IdParams, response: { 200: BindingRow, ...errors },
+    },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'gateways:write');
