@@ -2,35 +2,19 @@
 // margin (sizes worked out by hand from the record size), copying never costs more than it frees,
 // and the built journal SIGKILLed at every step of a compaction reopens with exactly the pending
 // records, once each, in order.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Journal, Outbox, segmentFiles, type CompactionStep, type PendingReading } from '../src/outbox/index.js';
+import { reading, tempDirs } from './helpers/outbox.js';
+import { Journal, Outbox, segmentFiles, type CompactionStep } from '../src/outbox/index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const builtJournal = join(repo, 'gateway/dist/outbox/journal.js');
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'amr-compact-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('amr-compact');
 
-function reading(i: number): PendingReading {
-  return {
-    meter: { meterKey: `m${i % 3}`, bus: 'b', protocol: 'mbus', address: String(i % 3) },
-    gatewayTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
-    quality: [],
-    values: [{ quantity: 'energy_kwh', value: 1000 + i, unit: 'kWh', quality: [] }],
-  };
-}
 const filesBytes = (dir: string) => segmentFiles(dir).reduce((s, f) => s + statSync(f).size, 0);
 
 describe('outbox compaction', () => {

@@ -6,19 +6,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Outbox, scanRecords, segmentFiles, type PendingReading, type StorageFault } from '../src/outbox/index.js';
+import { Outbox, scanRecords, segmentFiles, type StorageFault } from '../src/outbox/index.js';
 import { fillDisk, mountTmpfs, type Tmpfs } from './helpers/tmpfs.js';
+import { reading as twoMeterReading } from './helpers/outbox.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function reading(i: number): PendingReading {
-  return {
-    meter: { meterKey: `m${i % 2}`, bus: 'b', protocol: 'mbus', address: String(i % 2) },
-    gatewayTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
-    quality: [],
-    values: [{ quantity: 'energy_kwh', value: 1000 + i, unit: 'kWh', quality: [] }],
-  };
-}
+const reading = (i: number) => twoMeterReading(i, 2);
 
 describe('outbox on a full disk (256 KiB tmpfs)', () => {
   // Mounted in beforeAll, not at load: hooks run only when a test of the file runs, so they pair up.

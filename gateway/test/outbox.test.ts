@@ -1,27 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Outbox, appendRawForTest, segmentFiles, encodeRecord, type PendingReading } from '../src/outbox/index.js';
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { reading, tempDirs } from './helpers/outbox.js';
+import { Outbox, appendRawForTest, segmentFiles, encodeRecord } from '../src/outbox/index.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'amr-outbox-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('amr-outbox');
 
-function reading(i: number): PendingReading {
-  return {
-    meter: { meterKey: `m${i % 3}`, bus: 'b', protocol: 'mbus', address: String(i % 3) },
-    gatewayTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
-    quality: [],
-    values: [{ quantity: 'energy_kwh', value: 1000 + i, unit: 'kWh', quality: [] }],
-  };
-}
 const open = (dir: string, extra: Partial<ConstructorParameters<typeof Outbox>[0]> = {}) => {
   const o = new Outbox({ dir, maxBytes: 1024 * 1024, nearFull: 0.8, ...extra });
   const report = o.open();
