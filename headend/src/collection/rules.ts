@@ -82,9 +82,17 @@ function offsetAt(at: number, timeZone: string): number {
 /** The instant of local midnight starting a date in a time zone. */
 export function localMidnight(x: LocalDate, timeZone: string): Date {
   const guess = Date.UTC(x.y, x.m - 1, x.d);
-  const first = guess - offsetAt(guess, timeZone);
-  return new Date(guess - offsetAt(first, timeZone));
+  // Midnight under the offset of the day before and of the day after: one of them is it, unless the
+  // clocks jump over midnight (São Paulo 2007-10-14 went from 00:00 to 01:00). Then the day starts
+  // at the jump, which is midnight under the earlier offset — the first instant with that date.
+  const candidates = [...new Set([guess - offsetAt(guess - 86_400_000, timeZone), guess - offsetAt(guess + 86_400_000, timeZone)])]
+    .filter((t) => sameDate(localDate(new Date(t), timeZone), x))
+    .sort((a, b) => a - b);
+  const exact = candidates.find((t) => t + offsetAt(t, timeZone) === guess);
+  return new Date(exact ?? candidates[0] ?? guess - offsetAt(guess, timeZone));
 }
+
+const sameDate = (a: LocalDate, b: LocalDate) => a.y === b.y && a.m === b.m && a.d === b.d;
 
 export type WindowState =
   | { open: true; start: string; end: string; due: string; periodStart: LocalDate }

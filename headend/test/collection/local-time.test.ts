@@ -11,8 +11,11 @@ import { localDate, localMidnight } from '../../src/collection/rules.js';
 
 const ZONES = ['Europe/Moscow', 'Europe/Berlin', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'America/St_Johns', 'Asia/Kolkata', 'Pacific/Chatham', 'America/Sao_Paulo', 'UTC'];
 
+const formats = new Map<string, Intl.DateTimeFormat>();
 function intlDate(at: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  let f = formats.get(timeZone);
+  if (!f) formats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = f.formatToParts(at);
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
   return { y: get('year'), m: get('month'), d: get('day') };
 }
@@ -27,16 +30,30 @@ describe('local calendar of a building', () => {
     ), { numRuns: 3000 });
   });
 
-  it('puts local midnight on the local date it names, at 00:00 local', () => {
+  it('puts local midnight on the local date it names, at its first instant', () => {
     fc.assert(fc.property(
-      fc.constantFrom(...ZONES), fc.integer({ min: 1973, max: 2099 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }),
+      fc.constantFrom(...ZONES, 'America/Havana', 'Asia/Beirut', 'America/Santiago'), fc.integer({ min: 1973, max: 2099 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }),
       (zone, y, m, d) => {
         const at = localMidnight({ y, m, d }, zone);
         expect(intlDate(at, zone)).toEqual({ y, m, d });
         // One millisecond earlier is the day before (midnight is the day's first instant).
         expect(intlDate(new Date(at.getTime() - 1), zone)).not.toEqual({ y, m, d });
       },
-    ), { numRuns: 2000 });
+    ), { numRuns: 5000 });
+  });
+
+  it('starts every day of 1973–2099 at its first instant in zones whose clocks jumped over midnight', () => {
+    const wrong: string[] = [];
+    for (const zone of ['America/Sao_Paulo', 'America/Havana', 'Asia/Beirut', 'America/Santiago']) {
+      for (let day = Date.UTC(1973, 0, 1); day < Date.UTC(2100, 0, 1); day += 86_400_000) {
+        const d = new Date(day);
+        const x = { y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate() };
+        const at = localMidnight(x, zone);
+        const same = (v: { y: number; m: number; d: number }) => v.y === x.y && v.m === x.m && v.d === x.d;
+        if (!same(intlDate(at, zone)) || same(intlDate(new Date(at.getTime() - 1), zone))) wrong.push(`${zone} ${d.toISOString().slice(0, 10)} → ${at.toISOString()}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('turns the date at the instant a daylight-saving step happens, worked out by hand', () => {
@@ -48,6 +65,10 @@ describe('local calendar of a building', () => {
     expect(localDate(new Date('2026-04-04T13:00:00Z'), 'Australia/Lord_Howe')).toEqual({ y: 2026, m: 4, d: 5 });
     // Kathmandu is +5:45: its midnight of 2026-01-01 is 18:15 UTC on 31 December.
     expect(localMidnight({ y: 2026, m: 1, d: 1 }, 'Asia/Kathmandu').toISOString()).toBe('2025-12-31T18:15:00.000Z');
+    // São Paulo's clocks jumped from 00:00 to 01:00 on 2007-10-14 (−3 → −2): that day has no midnight,
+    // it starts at the jump, 03:00 UTC (01:00 local); the day before ends one millisecond earlier.
+    expect(localMidnight({ y: 2007, m: 10, d: 14 }, 'America/Sao_Paulo').toISOString()).toBe('2007-10-14T03:00:00.000Z');
+    expect(localDate(new Date('2007-10-14T02:59:59.999Z'), 'America/Sao_Paulo')).toEqual({ y: 2007, m: 10, d: 13 });
     // Moscow was +4 all year from 2011-03-27 to 2014-10-26: its midnight of 2014-01-01 is 20:00 UTC.
     expect(localMidnight({ y: 2014, m: 1, d: 1 }, 'Europe/Moscow').toISOString()).toBe('2013-12-31T20:00:00.000Z');
   });
