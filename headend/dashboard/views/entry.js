@@ -15,8 +15,9 @@
  */
 import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
-import { h, table } from '../dom.js';
+import { h } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
+import { enqueue, flushQueue, forgetRefused, loadQueue, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
 // The fields of entry are the residents' page's too: one shared piece.
 import { fieldKey, messagesByField, messagesByMeter, meterItems, zonesOf } from '../../web-shared/entry-fields.js';
 
@@ -53,11 +54,47 @@ export function parseValue(text) {
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
 }
 
-/** Error details of the API ("readings.N") → the field (meter and zone) of the N-th submitted item. */
-export const detailsByField = (details, submitted) => messagesByField(details, submitted);
+/**
+ * The server's refusals and warnings (English, naming the meter's internal id) in the user's language
+ * without ids: each known wording → its code and numbers. The server keeps only path/column in the
+ * details (the code is stripped), so the wording is what there is; an unknown one is shown as the
+ * server said it, without its "meter N:" prefix.
+ */
+const num = (x) => fmtNumber(Number(x), 3);
+const REFUSALS = [
+  [/is less than the previous reading ([\d.]+)/, 'below_previous', (m) => ({ previous: num(m[1]) })],
+  [/is more than the next reading ([\d.]+)/, 'above_next', (m) => ({ next: num(m[1]) })],
+  [/is below the previous reading ([\d.]+); read as the \d+-digit register rolling over zero, consumption ([\d.]+)/, 'rollover', (m) => ({ previous: num(m[1]), consumption: num(m[2]) })],
+  [/consumption ([\d.]+) is more than ([\d.]+)× the average of the last 3 months \(([\d.]+) a month\)/, 'high', (m) => ({ consumption: num(m[1]), factor: num(m[2]), average: num(m[3]) })],
+  [/first reading ([\d.]+) is more than this premise could have used/, 'first_too_high', (m) => ({ value: num(m[1]) })],
+  [/the collection window is closed/, 'window_closed'],
+  [/outside the current collection window/, 'outside_window'],
+  [/verification expired on (\S+?);/, 'verification_expired', (m) => ({ date: m[1] })],
+  [/only whole numbers are accepted/, 'not_integer'],
+  [/does not fit the register's (\d+) digits/, 'too_many_digits', (m) => ({ digits: m[1] })],
+  [/already taken by the managing organisation \(([\d.]+)\)/, 'taken_by_staff', (m) => ({ value: num(m[1]) })],
+  [/collection of readings for this resource is disabled/, 'disabled'],
+  [/you may not write|needs the permission/, 'forbidden'],
+  [/^meter \d+ not found/, 'not_found'],
+  [/a reading is a non-negative number/, 'negative'],
+];
+export function refusalText(message) {
+  const text = String(message ?? '');
+  for (const [re, code, params] of REFUSALS) {
+    const m = re.exec(text);
+    if (m) return t(`refusal.${code}`, params ? params(m) : undefined);
+  }
+  return text.replace(/^meter \d+:\s*/, '');
+}
+
+/** Error details of the API ("readings.N") → the field (meter and zone) of the N-th submitted item, in the user's words. */
+export const detailsByField = (details, submitted) => messagesByField(details, submitted, refusalText);
 
 /** The same per meter (zones merged). */
-export const detailsByMeter = (details, submitted) => messagesByMeter(details, submitted);
+export const detailsByMeter = (details, submitted) => messagesByMeter(details, submitted, refusalText);
+
+/** "m3" → "м³" in Russian; a unit without a label as it is. */
+export const unitLabel = (unit) => (unit ? tc('unit', unit) : '');
 
 export async function renderEntry(id, ctx) {
   // Two calls for the whole page (a phone in a stairwell): the overview's meters carry `zones` and each
@@ -66,19 +103,20 @@ export async function renderEntry(id, ctx) {
     api(`/buildings/${id}/overview`),
     api(`/premises?${qs({ building_id: id, limit: 5000 })}`),
   ]);
+  startQueue();
   const allMeters = ov.meters;
   const tz = ov.building.timezone;
   let target = ctx.query.get('premise') ?? '';
   if (target !== BUILDING && !premises.some((p) => String(p.id) === target)) target = '';
-  /** Bumped by every draw: answers for an older table (another flat) are dropped. */
-  let drawn = 0;
 
   const status = h('div', { role: 'status', 'data-testid': 'entry-status' });
   const body = h('div', {});
+  const counter = h('span', { class: 'queue-count', 'data-testid': 'entry-queue-count' });
   const search = h('input', { type: 'search', inputmode: 'numeric', placeholder: t('entry.premiseSearch'), 'data-testid': 'premise-search', value: target === BUILDING ? '' : (premises.find((p) => String(p.id) === target)?.number ?? '') });
   const select = h('select', { 'data-testid': 'premise-select' });
+  const premiseName = (tg) => (tg === BUILDING ? t('entry.buildingMeters') : `${t('entry.premise')} ${premises.find((p) => String(p.id) === String(tg))?.number ?? ''}`);
 
-  /** The list: the building's meters and the premises matching what was typed; the selection is the target. */
+  /** The list: the building's meters and the premises matching what was typed (the exact number first); the selection is the target. */
   const fillSelect = () => {
     select.replaceChildren(
       h('option', { value: '' }, t('entry.pick')),
@@ -98,21 +136,39 @@ export async function renderEntry(id, ctx) {
   });
   select.addEventListener('change', () => {
     const chosen = premises.find((p) => String(p.id) === select.value);
-    if (chosen) search.value = chosen.number; // the box says which flat the table is
+    if (chosen) search.value = chosen.number; // the box says which flat the cards are
     setTarget(select.value);
     fillSelect();
   });
 
+  /** Paints the queue's state on the cards shown and the counter; set by draw() for its cards. */
+  let paintCards = () => {};
+  const paintQueue = () => {
+    const n = pendingCount();
+    counter.textContent = n ? t('entry.queueCount', { n }) : '';
+    counter.dataset.count = String(n);
+    paintCards(loadQueue());
+  };
+  const onQueue = () => {
+    if (!node.isConnected) { window.removeEventListener(QUEUE_EVENT, onQueue); return; } // the page was left
+    paintQueue();
+  };
+  window.addEventListener(QUEUE_EVENT, onQueue);
+
   function draw() {
-    const mine = ++drawn;
-    const current = () => mine === drawn;
+    // The cards drawn now belong to this target only: the key every submission is checked against.
+    const shownFor = target;
     status.replaceChildren();
-    const meters = target ? metersOf(allMeters, target) : [];
-    if (!target) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-pick-first' }, t('entry.pickFirst'))); return; }
-    if (!meters.length) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-no-meters' }, t('entry.noMeters'))); return; }
+    paintCards = () => {};
+    const meters = shownFor ? metersOf(allMeters, shownFor) : [];
+    if (!shownFor) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-pick-first' }, t('entry.pickFirst'))); paintQueue(); return; }
+    if (!meters.length) { body.replaceChildren(h('p', { class: 'muted', 'data-testid': 'entry-no-meters' }, t('entry.noMeters'))); paintQueue(); return; }
     const inputs = new Map();
     const notes = new Map();
-    const rows = meters.map((m) => {
+    const queueSlots = new Map();
+    const lastText = (r) => (r?.value == null ? t('common.none') : `${fmtNumber(r.value, 3)} ${unitLabel(r.unit)}`);
+    const lastWhen = (r) => (r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : '');
+    const cards = meters.map((m) => {
       const zones = zonesOf(m);
       const field = (zone) => {
         const key = fieldKey(m.id, zone);
@@ -121,45 +177,64 @@ export async function renderEntry(id, ctx) {
         const note = h('span', { class: 'error', 'data-testid': `entry-error-${key}` });
         inputs.set(key, input);
         notes.set(key, note);
-        return zone ? h('label', { class: 'zone' }, h('span', { class: 'zone-name' }, zoneName), input, note) : [input, note];
+        return h('label', { class: zone ? 'zone' : 'single' }, h('span', { class: 'zone-name' }, zoneName ?? t('entry.value')), input, note);
       };
-      if (!zones.length) {
-        return h('tr', { 'data-testid': `entry-row-${m.id}` },
-          h('td', {}, m.serial_number),
-          h('td', {}, tc('resource', m.resource)),
-          h('td', { class: 'num' }, m.last_reading?.value == null ? t('common.none') : `${fmtNumber(m.last_reading.value, 3)} ${m.last_reading.unit}`),
-          h('td', {}, m.last_reading ? `${fmtDateTime(m.last_reading.time, tz)} · ${tc('source', m.last_reading.source)}` : t('common.none')),
-          h('td', {}, field(null)));
-      }
-      // A zone meter: each zone's last value and when/where from, one input per zone, and a note for
-      // what the API says of the meter as a whole.
-      const lastCells = zones.map((z) => {
-        const r = (m.zone_readings ?? []).find((x) => x.zone === z && x.value != null);
-        return [
-          h('span', { class: 'zone-line', 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: ${r ? `${fmtNumber(r.value, 3)} ${r.unit}` : t('common.none')}`),
-          h('span', { class: 'zone-line' }, r ? `${fmtDateTime(r.time, tz)} · ${tc('source', r.source)}` : t('common.none')),
-        ];
-      });
-      const meterNote = h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` });
-      notes.set(fieldKey(m.id), meterNote);
-      return h('tr', { 'data-testid': `entry-row-${m.id}`, 'data-zones': zones.length },
-        h('td', {}, m.serial_number),
-        h('td', {}, tc('resource', m.resource)),
-        h('td', { class: 'num' }, lastCells.map(([v]) => v)),
-        h('td', {}, lastCells.map(([, w]) => w)),
-        h('td', {}, zones.map(field), meterNote));
+      const last = zones.length
+        ? zones.map((z) => {
+          const r = (m.zone_readings ?? []).find((x) => x.zone === z && x.value != null);
+          return h('div', { class: 'last' },
+            h('span', { 'data-testid': `entry-last-${fieldKey(m.id, z)}` }, `${t(`entry.zone.${z}`)}: ${lastText(r)}`),
+            r ? h('span', { class: 'muted' }, ` · ${lastWhen(r)}`) : null);
+        })
+        : h('div', { class: 'last' }, h('span', { 'data-testid': `entry-last-${m.id}` }, `${t('entry.lastShort')}: ${lastText(m.last_reading)}`),
+          m.last_reading ? h('span', { class: 'muted' }, ` · ${lastWhen(m.last_reading)}`) : null);
+      // A zone meter: what the API says of the meter as a whole goes under all its zones.
+      const meterNote = zones.length ? h('span', { class: 'error', 'data-testid': `entry-error-${m.id}` }) : null;
+      if (meterNote) notes.set(fieldKey(m.id), meterNote);
+      const slot = h('div', { class: 'queue-slot', 'data-testid': `entry-queue-${m.id}` });
+      queueSlots.set(m.id, slot);
+      const unit = m.last_reading?.unit ?? (m.zone_readings ?? []).find((x) => x.unit)?.unit;
+      return h('div', { class: 'meter-card', 'data-testid': `entry-row-${m.id}`, 'data-meter': m.id, ...(zones.length ? { 'data-zones': zones.length } : {}) },
+        h('div', { class: 'meter-head' },
+          h('strong', { class: 'serial', 'data-testid': `entry-serial-${m.id}` }, m.serial_number),
+          h('span', { class: 'muted' }, ` · ${tc('resource', m.resource)}${unit ? `, ${unitLabel(unit)}` : ''}`)),
+        last,
+        (zones.length ? zones : [null]).map(field),
+        meterNote,
+        slot);
     });
+    // What waits in the queue for these meters, and what came back refused, on each meter's card.
+    paintCards = (queue) => {
+      for (const [meterId, slot] of queueSlots) {
+        const mine = queue.filter((e) => e.meter_id === meterId && String(e.target) === String(shownFor));
+        slot.replaceChildren(...mine.map((e) => {
+          const value = e.items.map((i) => `${i.zone ? `${t(`entry.zone.${i.zone}`)} ` : ''}${fmtNumber(i.value, 3)}`).join(', ');
+          const time = fmtDateTime(e.taken_at, tz);
+          if (e.state === 'queued') return h('div', { class: 'badge queued', 'data-testid': `entry-queued-${meterId}` }, t('entry.queuedAt', { value, time }));
+          const lines = [...detailsByField(e.error?.details, e.items).values()].flat();
+          return h('div', { class: 'error', 'data-testid': `entry-queue-refused-${meterId}` },
+            t('entry.queueRefused', { value, time }), ' ', (lines.length ? lines : [refusalText(e.error?.message)]).join('; '));
+        }));
+      }
+    };
     const reason = h('input', { name: 'reason', maxlength: 500, 'data-testid': 'entry-reason', placeholder: t('entry.reasonHint') });
     const submitBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'entry-submit' }, t('entry.submit'));
-    const form = h('form', { class: 'entry', 'data-testid': 'entry-form' },
-      table([t('entry.serial'), t('common.resource'), t('entry.last'), t('entry.lastWhen'), t('entry.value')], rows, { class: 'data compact', 'data-testid': 'entry-table' }),
+    const form = h('form', { class: 'entry', 'data-testid': 'entry-form', 'data-target': shownFor },
+      h('p', { class: 'entry-target', 'data-testid': 'entry-target' }, h('strong', {}, premiseName(shownFor)), ` · ${ov.building.address}`),
+      h('div', { class: 'meter-cards', 'data-testid': 'entry-table' }, cards),
       h('label', {}, t('entry.reason'), reason),
       submitBtn);
 
+    const clearInputs = () => { for (const i of inputs.values()) i.value = ''; };
     const send = async (confirm) => {
       for (const n of notes.values()) n.textContent = '';
       status.replaceChildren();
-      const readings = [];
+      // The stale-list guard: these cards must be the picker's flat, or nothing is sent (another flat's meters).
+      if (shownFor !== target || select.value !== String(shownFor) || form.dataset.target !== String(shownFor)) {
+        status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, t('entry.stale')));
+        return;
+      }
+      const perMeter = [];
       let bad = false;
       for (const m of meters) {
         // One item per register; a zone meter with all its zones or none (web-shared/entry-fields.js).
@@ -169,28 +244,38 @@ export async function renderEntry(id, ctx) {
         }, t('entry.zoneMissing'));
         for (const [key, err] of r.errors) notes.get(key).textContent = err;
         if (r.errors.length) bad = true;
-        readings.push(...r.items);
+        if (r.items.length) perMeter.push({ m, items: r.items });
       }
       if (bad) { status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, t('entry.refused'))); return; }
-      if (!readings.length) { status.replaceChildren(h('p', { class: 'error' }, t('entry.nothing'))); return; }
-      const path = target === BUILDING ? `/buildings/${id}/readings` : `/premises/${target}/readings`;
+      if (!perMeter.length) { status.replaceChildren(h('p', { class: 'error' }, t('entry.nothing'))); return; }
+      const readings = perMeter.flatMap((x) => x.items);
+      const path = shownFor === BUILDING ? `/buildings/${id}/readings` : `/premises/${shownFor}/readings`;
+      const why = reason.value.trim();
+      // Without signal, or behind entries still waiting (their order is kept): into the queue, one entry per meter.
+      const queue = () => {
+        const takenAt = new Date().toISOString();
+        enqueue(perMeter.map(({ m, items }) => ({ building: id, target: shownFor, path, meter_id: m.id, items, taken_at: takenAt, ...(why ? { reason: why } : {}) })));
+        clearInputs();
+        status.replaceChildren(h('p', { class: 'warn', role: 'status', 'data-testid': 'entry-queued' }, t('entry.queuedSaved')));
+        flushQueue();
+      };
+      if (window.navigator.onLine === false || pendingCount()) { queue(); return; }
       submitBtn.disabled = true;
       try {
-        const res = await api(path, { method: 'POST', body: { readings, confirm, ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) } });
-        if (!current()) return;
+        const res = await api(path, { method: 'POST', body: { readings, confirm, ...(why ? { reason: why } : {}) } });
+        forgetRefused(perMeter.map((x) => x.m.id));
+        if (!form.isConnected) return; // another flat was picked meanwhile: its cards are not these
         const saved = res.readings.map((r) => h('li', { 'data-testid': `entry-saved-${fieldKey(r.meter_id, r.zone)}` },
-          `${meters.find((m) => m.id === r.meter_id)?.serial_number ?? r.meter_id}${r.zone ? ` ${t(`entry.zone.${r.zone}`)}` : ''}: ${fmtNumber(r.value, 3)}`,
+          `${meters.find((m) => m.id === r.meter_id)?.serial_number ?? ''}${r.zone ? ` ${t(`entry.zone.${r.zone}`)}` : ''}: ${fmtNumber(r.value, 3)}`,
           r.consumption == null ? '' : ` (${t('entry.consumption')} ${fmtNumber(r.consumption, 3)})`,
           ` · v${r.version} · ${fmtDateTime(r.received_at, tz)}`));
         status.replaceChildren(h('div', { class: 'card ok' }, h('p', {}, t('entry.saved')), h('ul', {}, saved)));
-        for (const i of inputs.values()) i.value = '';
+        clearInputs();
       } catch (e) {
-        if (!current()) return;
-        if (!(e instanceof ApiError)) {
-          // No answer at all (a basement without signal): nothing was saved, the typed values stay for another try.
-          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, `${t('entry.offline')} (${e.message})`));
-          return;
-        }
+        // No answer at all (a basement, a dropped connection): nothing lost, the entries wait in the queue.
+        // If the server did store them and only the answer was lost, the re-send is answered as unchanged.
+        if (!(e instanceof ApiError)) { if (form.isConnected) queue(); else enqueue(perMeter.map(({ m, items }) => ({ building: id, target: shownFor, path, meter_id: m.id, items, taken_at: new Date().toISOString() }))); return; }
+        if (!form.isConnected) return;
         const per = detailsByField(e.body?.details, readings);
         for (const [key, messages] of per) {
           const note = notes.get(key) ?? notes.get(key.split('-')[0]);
@@ -201,7 +286,7 @@ export async function renderEntry(id, ctx) {
           const confirmBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'entry-confirm', onclick: () => send(true) }, t('entry.confirm'));
           status.replaceChildren(h('div', { class: 'card warn', 'data-testid': 'entry-warning' }, h('p', {}, t('entry.confirmText')), confirmBtn));
         } else {
-          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, per.size ? t('entry.refused') : e.message));
+          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, per.size ? t('entry.refused') : refusalText(e.message)));
         }
       } finally {
         submitBtn.disabled = false;
@@ -209,16 +294,18 @@ export async function renderEntry(id, ctx) {
     };
     form.addEventListener('submit', (e) => { e.preventDefault(); send(false); });
     body.replaceChildren(form);
+    paintQueue();
   }
 
-  fillSelect();
-  draw();
-  const node = h('div', { class: 'page' },
+  const node = h('div', { class: 'page entry-page' },
     h('p', {}, h('a', { href: `#/buildings/${id}` }, t('common.back'))),
-    h('h1', {}, t('entry.title'), h('span', { class: 'muted' }, ` · ${ov.building.address}`)),
+    h('h1', {}, t('entry.title'), ' ', counter),
+    h('p', { class: 'entry-building', 'data-testid': 'entry-building' }, ov.building.address),
     h('form', { class: 'filters', onsubmit: (e) => e.preventDefault() },
       h('label', {}, t('entry.premise'), search), h('label', {}, t('entry.target'), select)),
     body,
     status);
+  fillSelect();
+  draw();
   return { node };
 }

@@ -4,17 +4,21 @@
  * is asked to confirm a consumption far above the meter's average, confirms, and the readings are
  * stored as staff readings; a refused value (below the previous) is marked on its own row and nothing
  * of the batch is saved; the building's own meters (ОДПУ) are entered the same way. The building has
- * flats 1–20: typing "1" picks flat 1 (not 10–19), typing "3" then "1" shows flat 1's meters (never
+ * flats 1–100: typing "1" picks flat 1 (not 10–19), typing "3" then "1" shows flat 1's meters (never
  * flat 3's), and the list offers every flat the typed number starts. Flat 1's two-zone electricity
  * meter has a day and a night input, each with its zone's last value and its own refusals and warnings,
- * and is stored as the day and night registers.
+ * and is stored as the day and night registers. A value typed for flat 10 lands on flat 10's meter only,
+ * and a stale list (picker moved, cards not) is never sent. Cards fit a 390 px phone (RU and EN; a
+ * desktop too), refusals read in the user's language without internal ids. Without signal entries are
+ * queued in localStorage, survive a reload, are sent once connected, and a lost answer's re-send adds
+ * no second version.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
+import { ARTIFACTS, launchChromium, type Browser, type PageGlobals } from '../browser.js';
 import type { Queryable } from '../../src/db/types.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
@@ -63,10 +67,13 @@ beforeAll(async () => {
   ids.hot12 = await meter('apartment', ids.p12, 'hot_water', 'ГВ-12');
   ids.cold1 = await meter('apartment', ids.p1, 'cold_water', 'ХВ-1');
   ids.odpuCold = await meter('building', null, 'cold_water', 'ОДПУ-ХВ');
-  // Flats 1–20 in all (1, 2 and 12 above): flat 3 and flat 10 have a cold-water meter each, flat 1 also a day/night electricity meter.
-  for (let n = 3; n <= 20; n++) if (n !== 12) ids[`p${n}`] = await premise(String(n));
+  // Flats 1–100 in all (1, 2 and 12 above): flats 3, 5 and 10 have a cold-water meter each, flat 4 a cold and a hot one, flat 1 also a day/night electricity meter.
+  for (let n = 3; n <= 100; n++) if (n !== 12) ids[`p${n}`] = await premise(String(n));
   ids.cold3 = await meter('apartment', ids.p3, 'cold_water', 'ХВ-3');
   ids.cold10 = await meter('apartment', ids.p10, 'cold_water', 'ХВ-10');
+  ids.cold4 = await meter('apartment', ids.p4, 'cold_water', 'ХВ-4');
+  ids.hot4 = await meter('apartment', ids.p4, 'hot_water', 'ГВ-4');
+  ids.cold5 = await meter('apartment', ids.p5, 'cold_water', 'ХВ-5');
   ids.el1 = await meter('apartment', ids.p1, 'electricity', 'ЭЛ-1');
   await q.query('UPDATE meters SET zones = 2 WHERE id = $1', [ids.el1]);
   // History before the current period: 3 m³ a month on ХВ-12, 2 on ГВ-12 (previous 106 and 56).
@@ -100,6 +107,8 @@ const byTestId = (id: string) => page.locator(`[data-testid="${id}"]`);
 const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
 const stored = async (meterId: number) => (await h.opened.db.query<{ value: number; source: string; created_by: string; reason: string | null }>(
   `SELECT value, source, created_by, reason FROM readings WHERE meter_id = $1 ORDER BY time DESC, version DESC LIMIT 1`, [meterId])).rows[0];
+/** Every stored version of a meter's readings (a re-send must add none). */
+const versions = async (meterId: number) => Number((await h.opened.db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1', [meterId])).rows[0].n);
 
 describe('entry view: pure helpers', () => {
   it('parses a Russian decimal comma, refuses words, leaves empty as nothing', () => {
@@ -146,7 +155,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId('open-entry').click();
     await byTestId('premise-search').fill('12');
     await byTestId(`entry-row-${ids.cold12}`).waitFor();
-    expect(await byTestId('entry-table').locator('tbody tr').count()).toBe(2);
+    expect(await byTestId('entry-table').locator('.meter-card').count()).toBe(2);
     expect(await byTestId(`entry-row-${ids.cold12}`).textContent()).toContain('106');
     expect(await byTestId(`entry-row-${ids.cold12}`).textContent()).toContain('жилец');
   }, 60_000);
@@ -156,7 +165,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId(`entry-value-${ids.hot12}`).fill('50');
     await byTestId('entry-submit').click();
     await byTestId('entry-error').waitFor();
-    expect(await byTestId(`entry-error-${ids.hot12}`).textContent()).toContain('less than the previous reading 54');
+    expect(await byTestId(`entry-error-${ids.hot12}`).textContent()).toBe('Показание меньше предыдущего (54)');
     expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toBe('');
     expect((await stored(ids.cold12)).value).toBe(106);
   }, 60_000);
@@ -167,7 +176,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId('entry-reason').fill('акт обхода №5');
     await byTestId('entry-submit').click();
     await byTestId('entry-warning').waitFor();
-    expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toContain('average');
+    expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toContain('выше среднего');
     expect((await stored(ids.cold12)).value).toBe(106); // not saved before the confirmation
     await byTestId('entry-confirm').click();
     await byTestId(`entry-saved-${ids.cold12}`).waitFor();
@@ -186,18 +195,18 @@ describe('staff reading entry in Chromium', () => {
     await byTestId('entry-submit').click();
     await byTestId(`entry-saved-${ids.odpuCold}`).waitFor();
     expect(await stored(ids.odpuCold)).toMatchObject({ value: 5000, source: 'staff' });
-    expect(await byTestId('entry-table').locator('tbody tr').count()).toBe(1);
+    expect(await byTestId('entry-table').locator('.meter-card').count()).toBe(1);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it('the picker: flats 1–20 are all listed; typing "1" picks flat 1 (not 10); "3" then "1" shows flat 1; a flat chosen from the list', async () => {
-    const rows = () => byTestId('entry-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-testid')));
+  it('the picker: flats 1–100 are all listed; typing "1" picks flat 1 (not 10); "3" then "1" shows flat 1; a flat chosen from the list', async () => {
+    const rows = () => byTestId('entry-table').locator('.meter-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-testid')));
     const options = () => byTestId('premise-select').locator('option').allTextContents();
     await byTestId('premise-search').fill('');
-    expect(await options()).toHaveLength(2 + 20); // "choose", the building's meters and every flat
+    expect(await options()).toHaveLength(2 + 100); // "choose", the building's meters and every flat
     await byTestId('premise-search').fill('1');
     // The list offers flat 1 and 10–19 (the typed number starts them), flat 1 is the one picked.
-    expect(await options()).toEqual(['— выберите —', 'Общедомовые приборы (ОДПУ)', 'Кв. 1', ...Array.from({ length: 10 }, (_, i) => `Кв. ${10 + i}`)]);
+    expect(await options()).toEqual(['— выберите —', 'Общедомовые приборы (ОДПУ)', 'Кв. 1', ...Array.from({ length: 10 }, (_, i) => `Кв. ${10 + i}`), 'Кв. 100']);
     expect(await byTestId('premise-select').inputValue()).toBe(String(ids.p1));
     await poll(rows).toEqual([`entry-row-${ids.cold1}`, `entry-row-${ids.el1}`]);
 
@@ -213,7 +222,7 @@ describe('staff reading entry in Chromium', () => {
     expect(await byTestId('premise-search').inputValue()).toBe('10');
     await poll(rows).toEqual([`entry-row-${ids.cold10}`]);
     // A number no flat has: nothing picked, no table of the flat before.
-    await byTestId('premise-search').fill('99');
+    await byTestId('premise-search').fill('999');
     await byTestId('entry-pick-first').waitFor();
     expect(await byTestId('entry-table').count()).toBe(0);
     expect(await byTestId('premise-select').inputValue()).toBe('');
@@ -233,8 +242,8 @@ describe('staff reading entry in Chromium', () => {
     expect(await byTestId(`entry-value-${ids.el1}`).count()).toBe(0); // no input for the meter as a whole
     expect(await byTestId(`entry-row-${ids.el1}`).locator('label.zone .zone-name').allTextContents()).toEqual(['День', 'Ночь']);
     // The last of each register (40 days ago: day 100, night 50), from the building overview (no call per zone).
-    await poll(() => byTestId(`entry-last-${day}`).textContent()).toBe('День: 100 kWh');
-    await poll(() => byTestId(`entry-last-${night}`).textContent()).toBe('Ночь: 50 kWh');
+    await poll(() => byTestId(`entry-last-${day}`).textContent()).toBe('День: 100 кВт·ч');
+    await poll(() => byTestId(`entry-last-${night}`).textContent()).toBe('Ночь: 50 кВт·ч');
     // Picking the flat asked the server nothing: a phone in a stairwell waits for no call per zone.
     page.off('request', onRequest);
     expect(calls.filter((u) => u.includes('/meters/'))).toEqual([]);
@@ -248,7 +257,7 @@ describe('staff reading entry in Chromium', () => {
     // Night 40 < 50 (no register digits: no rollover): refused under the night input, the day input clean, nothing saved.
     await byTestId(`entry-value-${night}`).fill('40');
     await byTestId('entry-submit').click();
-    await poll(() => byTestId(`entry-error-${night}`).textContent()).toContain('less than the previous reading 50');
+    await poll(() => byTestId(`entry-error-${night}`).textContent()).toBe('Показание меньше предыдущего (50)');
     expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
     expect(await byTestId(`entry-error-${ids.el1}`).textContent()).toBe('');
     expect(await zoneRows()).toEqual([]);
@@ -258,7 +267,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId(`entry-value-${night}`).fill('80');
     await byTestId('entry-submit').click();
     await byTestId('entry-warning').waitFor();
-    expect(await byTestId(`entry-error-${night}`).textContent()).toContain('average');
+    expect(await byTestId(`entry-error-${night}`).textContent()).toContain('выше среднего');
     expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
     expect(await zoneRows()).toEqual([]);
     await byTestId('entry-confirm').click();
@@ -274,22 +283,140 @@ describe('staff reading entry in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it('no connection (a basement without signal): the page says nothing was saved and keeps the values; sent again once connected', async () => {
-    await byTestId('premise-search').fill('3');
-    await byTestId(`entry-row-${ids.cold3}`).waitFor();
-    await byTestId(`entry-value-${ids.cold3}`).fill('7');
+  it('100 flats: flat 1 then 10 shows only that flat\'s meters; the value goes to flat 10\'s meter, nothing to flat 1\'s; a stale list is never sent', async () => {
+    const cards = () => byTestId('entry-table').locator('.meter-card').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-testid')));
+    await byTestId('premise-search').fill('1');
+    await poll(cards).toEqual([`entry-row-${ids.cold1}`, `entry-row-${ids.el1}`]);
+    expect(await byTestId('entry-target').textContent()).toBe('Кв. 1 · ул. Мира, 7');
+    await byTestId(`entry-value-${ids.cold1}`).fill('13');
+    await byTestId('premise-search').fill('10');
+    await poll(cards).toEqual([`entry-row-${ids.cold10}`]);
+    expect(await byTestId('entry-target').textContent()).toBe('Кв. 10 · ул. Мира, 7');
+    await byTestId('premise-search').fill('1');
+    expect(await byTestId(`entry-value-${ids.cold1}`).inputValue()).toBe(''); // changing the flat cleared flat 1's input
+    await byTestId('premise-search').fill('10');
+    await byTestId(`entry-value-${ids.cold10}`).fill('5');
+    // The picker moved to flat 1 without the cards being redrawn (a stale list): refused in the page, nothing sent.
+    await page.evaluate((p1) => { ((globalThis as unknown as PageGlobals).document.querySelector('[data-testid="premise-select"]') as { value: string }).value = p1; }, String(ids.p1));
+    await byTestId('entry-submit').click();
+    await poll(() => byTestId('entry-error').textContent()).toMatch(/^Список приборов не совпадает с выбранной квартирой/);
+    expect(await stored(ids.cold10)).toBeUndefined();
+    await page.evaluate((p10) => { ((globalThis as unknown as PageGlobals).document.querySelector('[data-testid="premise-select"]') as { value: string }).value = p10; }, String(ids.p10));
+    await byTestId('entry-submit').click();
+    await byTestId(`entry-saved-${ids.cold10}`).waitFor();
+    expect(await stored(ids.cold10)).toMatchObject({ value: 5, source: 'staff' });
+    expect(await stored(ids.cold1)).toMatchObject({ value: 12, source: 'resident' }); // flat 1's meter untouched
+    expect(await versions(ids.cold10)).toBe(1);
+  }, 60_000);
+
+  it('a decreasing reading: the refusal under that meter\'s card in the user\'s language, no internal id', async () => {
+    await byTestId('premise-search').fill('1');
+    await byTestId(`entry-value-${ids.cold1}`).fill('1');
+    await byTestId('entry-submit').click();
+    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Показание меньше предыдущего (12)');
+    expect(await byTestId(`entry-row-${ids.cold1}`).textContent()).not.toMatch(/meter \d/);
+    await byTestId('lang-toggle').click(); // English: the view is drawn again
+    await byTestId('premise-search').fill('1');
+    await byTestId(`entry-value-${ids.cold1}`).fill('1,5');
+    await byTestId('entry-submit').click();
+    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Below the previous reading (12)');
+    expect(await byTestId(`entry-last-${ids.el1}-1`).textContent()).toBe('Day: 130 kWh');
+    await byTestId('lang-toggle').click();
+    await byTestId('premise-search').fill('1');
+    await byTestId(`entry-row-${ids.cold1}`).waitFor();
+    expect(await versions(ids.cold1)).toBe(3); // the resident's three, nothing of the refused
+  }, 60_000);
+
+  it('fits a phone: no sideways scroll at 390 px, every card\'s serial and input on screen (RU and EN, phone and desktop)', async () => {
+    const fit = () => page.evaluate(() => {
+      const g = globalThis as unknown as { innerWidth: number; document: { scrollingElement: { scrollWidth: number }; querySelectorAll(s: string): Array<{ getBoundingClientRect(): { left: number; right: number } }> } };
+      const inView = (sel: string) => [...g.document.querySelectorAll(sel)].every((e) => { const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= g.innerWidth; });
+      return { scroll: g.document.scrollingElement.scrollWidth, width: g.innerWidth, serials: inView('.meter-card .serial'), inputs: inView('.meter-card input.value'), cards: g.document.querySelectorAll('.meter-card').length };
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+    for (const lang of ['ru', 'en']) {
+      for (const [width, height] of [[390, 844], [1366, 768]]) {
+        await page.setViewportSize({ width, height });
+        await byTestId('premise-search').fill('1');
+        await byTestId(`entry-value-${ids.cold1}`).fill('1'); // a refusal on screen too
+        await byTestId('entry-submit').click();
+        await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).not.toBe('');
+        const f = await fit();
+        expect({ ...f, scroll: f.scroll <= f.width }).toEqual({ scroll: true, width, serials: true, inputs: true, cards: 2 });
+        await page.screenshot({ path: join(ARTIFACTS, `dashboard-entry-${lang}-${width}.png`), fullPage: true });
+      }
+      await byTestId('lang-toggle').click();
+    }
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('no signal: two entries queued (counter 2, nothing stored), sent once the connection returns, once each; a refusal stays on its card', async () => {
+    const queued = () => page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).localStorage.getItem('amr.dashboard.entry-queue') ?? '[]') as Array<{ meter_id: number; state: string }>);
+    const count = () => byTestId('entry-queue-count').getAttribute('data-count');
+    await byTestId('premise-search').fill('4');
+    await byTestId(`entry-row-${ids.cold4}`).waitFor();
     await browser.context.setOffline(true);
     try {
+      await byTestId(`entry-value-${ids.cold4}`).fill('3');
+      await byTestId(`entry-value-${ids.hot4}`).fill('2');
       await byTestId('entry-submit').click();
-      await poll(() => byTestId('entry-error').textContent()).toMatch(/^Нет связи с сервером: ничего не сохранено, введённые показания остались/);
-      expect(await byTestId(`entry-value-${ids.cold3}`).inputValue()).toBe('7');
+      await byTestId('entry-queued').waitFor();
+      expect(await count()).toBe('2');
+      expect(await byTestId('entry-queue-count').textContent()).toBe('В очереди: 2');
+      expect(await byTestId(`entry-queued-${ids.cold4}`).textContent()).toMatch(/^в очереди: 3, снято /);
+      expect((await queued()).map((e) => [e.meter_id, e.state])).toEqual([[ids.cold4, 'queued'], [ids.hot4, 'queued']]);
+      expect(await byTestId(`entry-value-${ids.cold4}`).inputValue()).toBe('');
+      expect([await versions(ids.cold4), await versions(ids.hot4)]).toEqual([0, 0]);
     } finally {
       await browser.context.setOffline(false);
     }
-    expect(await stored(ids.cold3)).toBeUndefined();
-    await byTestId('entry-submit').click();
-    await byTestId(`entry-saved-${ids.cold3}`).waitFor();
-    expect(await stored(ids.cold3)).toMatchObject({ value: 7, source: 'staff' }); // first reading of ХВ-3
+    await poll(count).toBe('0');
+    expect(await stored(ids.cold4)).toMatchObject({ value: 3, source: 'staff' });
+    expect(await stored(ids.hot4)).toMatchObject({ value: 2, source: 'staff' });
+    expect([await versions(ids.cold4), await versions(ids.hot4)]).toEqual([1, 1]);
+    expect(await byTestId(`entry-queue-${ids.cold4}`).textContent()).toBe('');
+
+    // Offline again, flat 1's cold water below its previous 12: queued, then refused by the server: shown on its card, kept.
+    await byTestId('premise-search').fill('1');
+    await byTestId(`entry-row-${ids.cold1}`).waitFor();
+    await browser.context.setOffline(true);
+    try {
+      await byTestId(`entry-value-${ids.cold1}`).fill('1');
+      await byTestId('entry-submit').click();
+      await poll(count).toBe('1');
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    await poll(() => byTestId(`entry-queue-refused-${ids.cold1}`).textContent()).toMatch(/^не принято \(1, снято .*\): Показание меньше предыдущего \(12\)$/);
+    expect(await count()).toBe('0');
+    expect((await queued()).map((e) => [e.meter_id, e.state])).toEqual([[ids.cold1, 'refused']]);
+    expect(await versions(ids.cold1)).toBe(3);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('the answer lost after the server stored it: queued, kept across a reload, re-sent, and no second version', async () => {
+    let stage: 'lose' | 'block' | 'pass' = 'lose';
+    await page.route('**/premises/*/readings', async (route) => {
+      if (stage === 'lose') { await route.fetch(); stage = 'block'; await route.abort('failed'); return; } // stored, the answer never arrives
+      if (stage === 'block') { await route.abort('internetdisconnected'); return; }
+      await route.continue();
+    });
+    try {
+      await byTestId('premise-search').fill('5');
+      await byTestId(`entry-value-${ids.cold5}`).fill('4');
+      await byTestId('entry-submit').click();
+      await byTestId(`entry-queued-${ids.cold5}`).waitFor();
+      expect(await versions(ids.cold5)).toBe(1); // the server has it
+      await page.reload();
+      await poll(() => byTestId('entry-queue-count').getAttribute('data-count')).toBe('1'); // the queue survived the reload
+      stage = 'pass';
+      await poll(() => byTestId('entry-queue-count').getAttribute('data-count')).toBe('0'); // the retry timer sent it
+      expect(await stored(ids.cold5)).toMatchObject({ value: 4, source: 'staff' });
+      expect(await versions(ids.cold5)).toBe(1); // the re-send was answered as unchanged
+    } finally {
+      await page.unroute('**/premises/*/readings');
+    }
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });
