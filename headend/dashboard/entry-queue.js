@@ -10,7 +10,7 @@
  * so its card shows why; entering that meter again replaces it.
  *
  * Entry: { key, building, target, path, meter_id, items: [{ meter_id, value, zone? }], reason?,
- *          taken_at (ISO), state: 'queued' | 'refused', error?: { status, message, details } }
+ *          taken_at (ISO), state: 'queued' | 'refused', confirm?, error?: { status, message, details } }
  */
 import { api, ApiError } from './api.js';
 
@@ -53,6 +53,15 @@ export function forgetRefused(meterIds) {
 
 const update = (key, change) => saveQueue(loadQueue().flatMap((e) => (e.key !== key ? [e] : change ? [{ ...e, ...change }] : [])));
 
+/**
+ * The inspector confirms a queued entry the server asked to confirm (409: consumption far above the
+ * average, a rollover): queued again in its place, sent with `confirm`.
+ */
+export function confirmRefused(key) {
+  update(key, { state: 'queued', confirm: true, error: undefined });
+  flushQueue();
+}
+
 let flushing = null;
 
 /**
@@ -67,7 +76,7 @@ export function flushQueue() {
       const next = loadQueue().find((e) => e.state === 'queued');
       if (!next) return;
       try {
-        await api(next.path, { method: 'POST', body: { readings: next.items, ...(next.reason ? { reason: next.reason } : {}) } });
+        await api(next.path, { method: 'POST', body: { readings: next.items, ...(next.confirm ? { confirm: true } : {}), ...(next.reason ? { reason: next.reason } : {}) } });
         update(next.key, null);
       } catch (e) {
         if (!(e instanceof ApiError)) return; // still no signal: try again later

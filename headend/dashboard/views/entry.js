@@ -17,7 +17,7 @@ import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
-import { enqueue, flushQueue, forgetRefused, loadQueue, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
+import { confirmRefused, enqueue, flushQueue, forgetRefused, loadQueue, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
 // The fields of entry are the residents' page's too: one shared piece.
 import { fieldKey, messagesByField, messagesByMeter, meterItems, zonesOf } from '../../web-shared/entry-fields.js';
 
@@ -213,7 +213,9 @@ export async function renderEntry(id, ctx) {
           if (e.state === 'queued') return h('div', { class: 'badge queued', 'data-testid': `entry-queued-${meterId}` }, t('entry.queuedAt', { value, time }));
           const lines = [...detailsByField(e.error?.details, e.items).values()].flat();
           return h('div', { class: 'error', 'data-testid': `entry-queue-refused-${meterId}` },
-            t('entry.queueRefused', { value, time }), ' ', (lines.length ? lines : [refusalText(e.error?.message)]).join('; '));
+            t('entry.queueRefused', { value, time }), ' ', (lines.length ? lines : [refusalText(e.error?.message)]).join('; '),
+            // Asked to confirm (far above the average, a rollover): the inspector looks at the meter again and confirms here.
+            e.error?.status === 409 ? h('button', { type: 'button', class: 'small', 'data-testid': `entry-queue-confirm-${meterId}`, onclick: () => confirmRefused(e.key) }, t('entry.confirm')) : null);
         }));
       }
     };
@@ -251,10 +253,13 @@ export async function renderEntry(id, ctx) {
       const readings = perMeter.flatMap((x) => x.items);
       const path = shownFor === BUILDING ? `/buildings/${id}/readings` : `/premises/${shownFor}/readings`;
       const why = reason.value.trim();
+      const entries = () => {
+        const takenAt = new Date().toISOString();
+        return perMeter.map(({ m, items }) => ({ building: id, target: shownFor, path, meter_id: m.id, items, taken_at: takenAt, ...(why ? { reason: why } : {}) }));
+      };
       // Without signal, or behind entries still waiting (their order is kept): into the queue, one entry per meter.
       const queue = () => {
-        const takenAt = new Date().toISOString();
-        enqueue(perMeter.map(({ m, items }) => ({ building: id, target: shownFor, path, meter_id: m.id, items, taken_at: takenAt, ...(why ? { reason: why } : {}) })));
+        enqueue(entries());
         clearInputs();
         status.replaceChildren(h('p', { class: 'warn', role: 'status', 'data-testid': 'entry-queued' }, t('entry.queuedSaved')));
         flushQueue();
@@ -274,7 +279,7 @@ export async function renderEntry(id, ctx) {
       } catch (e) {
         // No answer at all (a basement, a dropped connection): nothing lost, the entries wait in the queue.
         // If the server did store them and only the answer was lost, the re-send is answered as unchanged.
-        if (!(e instanceof ApiError)) { if (form.isConnected) queue(); else enqueue(perMeter.map(({ m, items }) => ({ building: id, target: shownFor, path, meter_id: m.id, items, taken_at: new Date().toISOString() }))); return; }
+        if (!(e instanceof ApiError)) { if (form.isConnected) queue(); else enqueue(entries()); return; }
         if (!form.isConnected) return;
         const per = detailsByField(e.body?.details, readings);
         for (const [key, messages] of per) {

@@ -392,6 +392,24 @@ describe('staff reading entry in Chromium', () => {
     expect(await count()).toBe('0');
     expect((await queued()).map((e) => [e.meter_id, e.state])).toEqual([[ids.cold1, 'refused']]);
     expect(await versions(ids.cold1)).toBe(3);
+
+    // Far above the average (ГВ-12: 54 before this period, ≈ 2 a month; 200 now), queued offline: the server
+    // asks to confirm, the card says so with a button; confirmed there, it is sent with the confirmation.
+    await byTestId('premise-search').fill('12');
+    await byTestId(`entry-row-${ids.hot12}`).waitFor();
+    await browser.context.setOffline(true);
+    try {
+      await byTestId(`entry-value-${ids.hot12}`).fill('200');
+      await byTestId('entry-submit').click();
+      await poll(count).toBe('1');
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    await poll(() => byTestId(`entry-queue-refused-${ids.hot12}`).textContent()).toContain('выше среднего');
+    expect(await stored(ids.hot12)).toMatchObject({ value: 56.5 });
+    await byTestId(`entry-queue-confirm-${ids.hot12}`).click();
+    await poll(() => byTestId(`entry-queue-${ids.hot12}`).textContent()).toBe('');
+    expect(await stored(ids.hot12)).toMatchObject({ value: 200, source: 'staff' });
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
