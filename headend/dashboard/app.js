@@ -16,6 +16,7 @@ import { renderBuildings } from './views/buildings.js';
 import { renderBuilding } from './views/building.js';
 import { renderMeter } from './views/meter.js';
 import { renderEntry } from './views/entry.js';
+import { setQueueUser } from './entry-queue.js';
 
 const ENGINEER_ROLES = new Set(['admin', 'engineer', 'operator', 'billing']);
 const app = document.getElementById('app');
@@ -60,6 +61,7 @@ async function logout() {
   try { await api('/auth/logout', { method: 'POST' }); } catch { /* the token may already be gone */ }
   setToken(null);
   me = null;
+  setQueueUser(null);
   location.hash = '#/';
   await route();
 }
@@ -78,7 +80,7 @@ export async function route() {
   document.title = t('app.title');
   if (!token()) { me = null; app.replaceChildren(header(), h('main', {}, loginView())); return; }
   if (!me) {
-    try { me = await api('/auth/me'); } catch { setToken(null); me = null; app.replaceChildren(header(), h('main', {}, loginView())); return; }
+    try { me = await api('/auth/me'); setQueueUser(me); } catch { setToken(null); me = null; setQueueUser(null); app.replaceChildren(header(), h('main', {}, loginView())); return; }
   }
   const main = h('main', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, t('common.loading')));
   app.replaceChildren(header(), main);
@@ -107,5 +109,5 @@ export async function route() {
 
 initLanguage();
 window.addEventListener('hashchange', () => { route(); });
-window.addEventListener('amr:logged-out', () => { me = null; });
+window.addEventListener('amr:logged-out', () => { me = null; setQueueUser(null); });
 route();

@@ -9,7 +9,11 @@
  * A refusal (any HTTP answer but success) keeps the entry, marked refused with the server's details,
  * so its card shows why; entering that meter again replaces it.
  *
- * Entry: { key, building, target, path, meter_id, items: [{ meter_id, value, zone? }], reason?,
+ * Each entry belongs to the user who took it and is sent only in that user's session: on a phone the
+ * inspectors share, the next one's login must not send (and sign) the previous one's readings. Another
+ * user's entries wait, counted apart, until their owner signs in again.
+ *
+ * Entry: { key, user, building, target, path, meter_id, items: [{ meter_id, value, zone? }], reason?,
  *          taken_at (ISO), state: 'queued' | 'refused', confirm?, error?: { status, message, details } }
  */
 import { api, ApiError } from './api.js';
@@ -34,20 +38,31 @@ function saveQueue(list) {
   window.dispatchEvent(new window.CustomEvent(QUEUE_EVENT));
 }
 
-export const pendingCount = (list = loadQueue()) => list.filter((e) => e.state === 'queued').length;
+/** The signed-in user (app.js sets it from /auth/me, and null at logout): whose entries go out. */
+let currentUser = null;
+export function setQueueUser(who) {
+  currentUser = who ? `${who.kind}:${who.id}` : null;
+  if (currentUser) flushQueue();
+}
+/** An entry of the signed-in user (kind and id: a user and an API key never share a queue). */
+export const isMine = (e) => currentUser !== null && e.user === currentUser;
+
+export const pendingCount = (list = loadQueue()) => list.filter((e) => e.state === 'queued' && isMine(e)).length;
+/** Queued entries of other users of this browser (they go out when their owner signs in). */
+export const othersPending = (list = loadQueue()) => list.filter((e) => e.state === 'queued' && !isMine(e)).length;
 
 /** Adds entries at the end; an older refused entry of the same meter is replaced by the new one. */
 export function enqueue(entries) {
   const meters = new Set(entries.map((e) => e.meter_id));
-  const kept = loadQueue().filter((e) => !(e.state === 'refused' && meters.has(e.meter_id)));
-  saveQueue([...kept, ...entries.map((e) => ({ ...e, key: `${e.meter_id}:${e.taken_at}:${Math.random().toString(36).slice(2, 10)}`, state: 'queued' }))]);
+  const kept = loadQueue().filter((e) => !(e.state === 'refused' && isMine(e) && meters.has(e.meter_id)));
+  saveQueue([...kept, ...entries.map((e) => ({ ...e, user: currentUser, key: `${e.meter_id}:${e.taken_at}:${Math.random().toString(36).slice(2, 10)}`, state: 'queued' }))]);
 }
 
 /** Drops the refused entries of these meters (they were just entered again and saved). */
 export function forgetRefused(meterIds) {
   const ids = new Set(meterIds);
   const list = loadQueue();
-  const kept = list.filter((e) => !(e.state === 'refused' && ids.has(e.meter_id)));
+  const kept = list.filter((e) => !(e.state === 'refused' && isMine(e) && ids.has(e.meter_id)));
   if (kept.length !== list.length) saveQueue(kept);
 }
 
@@ -73,7 +88,7 @@ export function flushQueue() {
   flushing = (async () => {
     for (;;) {
       if (window.navigator.onLine === false) return;
-      const next = loadQueue().find((e) => e.state === 'queued');
+      const next = loadQueue().find((e) => e.state === 'queued' && isMine(e));
       if (!next) return;
       try {
         await api(next.path, { method: 'POST', body: { readings: next.items, ...(next.confirm ? { confirm: true } : {}), ...(next.reason ? { reason: next.reason } : {}) } });

@@ -17,7 +17,7 @@ import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h } from '../dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
-import { confirmRefused, enqueue, flushQueue, forgetRefused, loadQueue, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
+import { confirmRefused, enqueue, flushQueue, forgetRefused, isMine, loadQueue, othersPending, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
 // The fields of entry are the residents' page's too: one shared piece.
 import { fieldKey, messagesByField, messagesByMeter, meterItems, zonesOf } from '../../web-shared/entry-fields.js';
 
@@ -145,9 +145,11 @@ export async function renderEntry(id, ctx) {
   let paintCards = () => {};
   const paintQueue = () => {
     const n = pendingCount();
-    counter.textContent = n ? t('entry.queueCount', { n }) : '';
+    const others = othersPending();
+    counter.textContent = [n ? t('entry.queueCount', { n }) : '', others ? t('entry.queueOthers', { n: others }) : ''].filter(Boolean).join(' · ');
     counter.dataset.count = String(n);
-    paintCards(loadQueue());
+    counter.dataset.others = String(others);
+    paintCards(loadQueue().filter(isMine));
   };
   const onQueue = () => {
     if (!node.isConnected) { window.removeEventListener(QUEUE_EVENT, onQueue); return; } // the page was left
