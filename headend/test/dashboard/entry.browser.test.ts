@@ -91,6 +91,7 @@ beforeAll(async () => {
   await q.query(`INSERT INTO collection_settings (building_id, resource, enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor)
                  VALUES ($1, NULL, true, 1, 31, false, false, '{}', 3)`, [ids.building]);
   await h.userToken('operator', { buildingIds: [ids.building], username: 'obhodchik' });
+  await h.userToken('operator', { buildingIds: [ids.building], username: 'obhodchik2' }); // shares the phone
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   browser = await launchChromium('entry', { locale: 'ru-RU', viewport: { width: 390, height: 844 } }); // the inspector's phone
@@ -437,4 +438,42 @@ describe('staff reading entry in Chromium', () => {
     }
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('a shared phone: entries queued by one inspector are neither sent nor signed in the next one\'s session; they go out when their owner signs in again', async () => {
+    const signIn = async (username: string) => {
+      await page.fill('input[name="username"]', username);
+      await page.fill('input[name="password"]', 'password-123');
+      await page.click('form[data-testid="login-form"] button[type="submit"]');
+      await byTestId('logout').waitFor();
+    };
+    await page.goto(`${base}/dashboard/#/buildings/${ids.building}`);
+    await byTestId('open-entry').click();
+    await byTestId('premise-search').fill('3');
+    await byTestId(`entry-row-${ids.cold3}`).waitFor();
+    await browser.context.setOffline(true);
+    try {
+      await byTestId(`entry-value-${ids.cold3}`).fill('7');
+      await byTestId('entry-submit').click();
+      await byTestId(`entry-queued-${ids.cold3}`).waitFor();
+      await byTestId('logout').click(); // the logout request fails offline; the session ends on the phone anyway
+      await page.locator('input[name="username"]').waitFor();
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    await signIn('obhodchik2');
+    await page.goto(`${base}/dashboard/#/buildings/${ids.building}/entry`);
+    await byTestId('premise-search').fill('3');
+    await byTestId(`entry-row-${ids.cold3}`).waitFor();
+    await poll(() => byTestId('entry-queue-count').getAttribute('data-others')).toBe('1');
+    expect(await byTestId('entry-queue-count').getAttribute('data-count')).toBe('0');
+    expect(await byTestId(`entry-queue-${ids.cold3}`).textContent()).toBe(''); // not shown on the second inspector's card
+    await new Promise((r) => setTimeout(r, 5000)); // longer than the retry timer: still nothing sent
+    expect(await versions(ids.cold3)).toBe(0);
+    await byTestId('logout').click();
+    await page.locator('input[name="username"]').waitFor();
+    await signIn('obhodchik');
+    await poll(() => versions(ids.cold3)).toBe(1);
+    expect(await stored(ids.cold3)).toMatchObject({ value: 7, source: 'staff', created_by: 'obhodchik' });
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });
