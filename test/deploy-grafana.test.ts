@@ -144,6 +144,16 @@ describe('the operations dashboard against the registered metrics', () => {
 });
 
 describe('Grafana and Prometheus provisioning', () => {
+  it('explains every operations panel in the deploy README, by its title', () => {
+    const readme = readFileSync(join(repoRoot, 'deploy/k8s/README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Dashboards (Grafana)'));
+    expect(section.length).toBeLessThan(readme.length);
+    // "Outbox depth per gateway (readings)" is documented as "Outbox depth per gateway".
+    const missing = dataPanels(byFile('amr-operations.json')).map((p) => p.title.replace(/ \([^)]*\)$/, '')).filter((t) => !section.includes(t));
+    expect(missing).toEqual([]);
+  });
+
+
   it('loads the dashboards folder: the provider path is where compose mounts deploy/grafana/dashboards', () => {
     const provider = (parse(readFileSync(join(grafanaDir, 'provisioning/dashboards/amr.yaml'), 'utf8')) as { providers: { type: string; options: { path: string } }[] }).providers[0];
     expect(provider.type).toBe('file');
