@@ -55,17 +55,21 @@ describe('docker-compose.yml', () => {
 const grafanaDir = new URL('../deploy/grafana/', import.meta.url);
 const dashboardFiles = readdirSync(new URL('dashboards/', grafanaDir)).filter((f) => f.endsWith('.json'));
 /** The parts of a Grafana dashboard's JSON these tests read. */
-interface GrafanaPanel { id: number; type: string; title: string; datasource?: { uid: string }; targets?: { rawSql: string }[]; panels?: GrafanaPanel[] }
-interface GrafanaDashboard { panels: GrafanaPanel[]; templating?: { list: { type: string; name: string; query: string | { rawSql: string } }[] } }
+interface GrafanaPanel { id: number; type: string; title: string; datasource?: { type: string; uid: string }; targets?: { rawSql?: string }[]; panels?: GrafanaPanel[] }
+interface GrafanaDashboard { panels: GrafanaPanel[]; templating?: { list: { type: string; name: string; datasource?: { type: string }; query: string | { rawSql?: string } }[] } }
+const POSTGRES = 'grafana-postgresql-datasource';
 const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(new URL(`dashboards/${f}`, grafanaDir), 'utf8')) as GrafanaDashboard }));
 const datasources = parse(readFileSync(new URL('provisioning/datasources/timescaledb.yaml', grafanaDir), 'utf8')).datasources as { uid: string; url: string; user: string; jsonData: { database: string }; secureJsonData: { password: string } }[];
 
-/** Every SQL text of a dashboard: panel targets (rows included) and query variables. */
+/** Every SQL text of a dashboard: TimescaleDB panel targets (rows included) and query variables
+ *  (PromQL panels are checked in deploy-grafana.test.ts). */
 function dashboardSql(d: GrafanaDashboard): { where: string; sql: string }[] {
-  const panels = d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  const panels = d.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.datasource?.type === POSTGRES);
   return [
-    ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, sql: t.rawSql }))),
-    ...(d.templating?.list ?? []).filter((v) => v.type === 'query').map((v) => ({ where: `variable $${v.name}`, sql: typeof v.query === 'string' ? v.query : v.query.rawSql })),
+    ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, sql: t.rawSql ?? '' }))),
+    ...(d.templating?.list ?? [])
+      .filter((v) => v.type === 'query' && v.datasource?.type === POSTGRES)
+      .map((v) => ({ where: `variable $${v.name}`, sql: typeof v.query === 'string' ? v.query : (v.query.rawSql ?? '') })),
   ];
 }
 
@@ -184,7 +188,8 @@ describe('docker-compose.yml optional profiles', () => {
     expect(ds.jsonData.database).toBe(tsdb.POSTGRES_DB);
     const pwVar = /^\$\{?(\w+)\}?$/.exec(ds.secureJsonData.password)![1];
     expect(interpolate(g.environment[pwVar])).toBe(interpolate(tsdb.POSTGRES_PASSWORD));
-    expect(g.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${provider.options.path}/${dashboardFiles[0]}`);
+    expect(dashboardFiles).toContain('amr-readings-imbalance.json');
+    expect(g.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${provider.options.path}/amr-readings-imbalance.json`);
   });
 
   it('has a dashboard on readings_hourly/readings_daily per meter and on imbalance_reports, all on the provisioned datasource', () => {
@@ -196,7 +201,7 @@ describe('docker-compose.yml optional profiles', () => {
     expect(text).toMatch(/\.status\b/);
     for (const d of dashboards) {
       expect(new Set(d.json.panels.map((p) => p.id)).size, d.file).toBe(d.json.panels.length);
-      for (const p of d.json.panels.filter((p) => p.type !== 'row')) expect(p.datasource?.uid, p.title).toBe(datasources[0].uid);
+      for (const p of d.json.panels.filter((p) => p.datasource?.type === POSTGRES)) expect(p.datasource?.uid, p.title).toBe(datasources[0].uid);
     }
   });
 
@@ -221,12 +226,12 @@ describe('docker-compose.yml optional profiles', () => {
 });
 
 /** Grafana's macros and this dashboard's variables, replaced by fixed values for a test run. */
-function substitute(sql: string, v: { building: number; meter: number }): string {
+function substitute(sql: string, v: { building: number; meters: number[] }): string {
   return sql
     .replace(/\$__timeFilter\(([^)]+)\)/g, "$1 BETWEEN '2025-01-01T00:00:00Z' AND '2026-01-01T00:00:00Z'")
     .replace(/\$__timeTo\(\)/g, "'2026-01-01T00:00:00Z'::timestamptz")
     .replace(/\$building\b/g, String(v.building))
-    .replace(/\$meter\b/g, String(v.meter))
+    .replace(/\$meter\b/g, v.meters.join(', '))
     .replace(/\$quantity\b/g, 'energy_kwh')
     .replace(/\$resource\b/g, "'heat'")
     .replace(/\$period\b/g, 'month');
@@ -234,19 +239,26 @@ function substitute(sql: string, v: { building: number; meter: number }): string
 
 describe('the dashboard SQL on the embedded TimescaleDB with the migrations applied', () => {
   let opened: OpenedDb;
-  const ids = { building: 0, meter: 0 };
+  const ids = { building: 0, meters: [] as number[] };
   beforeAll(async () => {
     opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
     await migrate(opened.db);
     const q = opened.db.query.bind(opened.db);
     const org = (await q<{ id: number }>("INSERT INTO organisations (name) VALUES ('Org') RETURNING id")).rows[0].id;
     ids.building = (await q<{ id: number }>("INSERT INTO buildings (org_id, address) VALUES ($1, 'Main St 1') RETURNING id", [org])).rows[0].id;
-    ids.meter = (await q<{ id: number }>("INSERT INTO meters (placement, building_id, resource, serial_number) VALUES ('building', $1, 'heat', 'H-1') RETURNING id", [ids.building])).rows[0].id;
-    // Three days of hourly energy readings: 1 kWh per hour.
-    await q(
-      "INSERT INTO readings (meter_id, time, quantity, value, unit, source) SELECT $1, t, 'energy_kwh', extract(epoch FROM t - '2025-03-01'::timestamptz) / 3600, 'kWh', 'telemetry' FROM generate_series('2025-03-01'::timestamptz, '2025-03-03 23:00'::timestamptz, interval '1 hour') AS t",
-      [ids.meter],
-    );
+    // One meter per resource group of the dashboard, three days of hourly register readings each:
+    // heat 1 kWh per hour, electricity 2 kWh, cold water 0.5 m³, gas 0.25 m³.
+    for (const [resource, serial, quantity, unit, perHour] of [
+      ['heat', 'H-1', 'energy_kwh', 'kWh', 1], ['electricity', 'E-1', 'energy_kwh', 'kWh', 2],
+      ['cold_water', 'W-1', 'volume_m3', 'm3', 0.5], ['gas', 'G-1', 'volume_m3', 'm3', 0.25],
+    ] as const) {
+      const id = (await q<{ id: number }>("INSERT INTO meters (placement, building_id, resource, serial_number) VALUES ('building', $1, $2, $3) RETURNING id", [ids.building, resource, serial])).rows[0].id;
+      ids.meters.push(id);
+      await q(
+        "INSERT INTO readings (meter_id, time, quantity, value, unit, source) SELECT $1, t, $2, $4 * extract(epoch FROM t - '2025-03-01'::timestamptz) / 3600, $3, 'telemetry' FROM generate_series('2025-03-01'::timestamptz, '2025-03-03 23:00'::timestamptz, interval '1 hour') AS t",
+        [id, quantity, unit, perHour],
+      );
+    }
     await q(
       `INSERT INTO imbalance_reports (building_id, resource, period_kind, period_start, period_end, building_consumption, apartments_consumption,
          other_consumption, imbalance, imbalance_pct, coverage, apartments_total, apartments_actual, status, thresholds, meters)
@@ -269,14 +281,30 @@ describe('the dashboard SQL on the embedded TimescaleDB with the migrations appl
     }
   });
 
-  it('computes hourly consumption from the aggregate and shows the latest imbalance status', async () => {
-    const panels = dashboards[0].json.panels;
-    const hourly = panels.find((p) => p.id === 2)!.targets![0].rawSql;
-    const rows = (await opened.db.query<{ value: number | null }>(substitute(hourly, ids))).rows;
-    expect(rows.length).toBe(72);
-    expect(rows.slice(1).every((r) => r.value === 1)).toBe(true);
-    const table = panels.find((p) => p.type === 'table')!.targets![0].rawSql;
+  it('computes hourly consumption per resource in its unit and shows the latest imbalance status', async () => {
+    const panels = dashboards.find((d) => d.file === 'amr-readings-imbalance.json')!.json.panels;
+    const hourly = async (resource: string) => {
+      const sql = panels.find((p) => p.title.startsWith(`${resource} — hourly consumption`))!.targets![0].rawSql!;
+      return (await opened.db.query<{ metric: string; value: number | null }>(substitute(sql, ids))).rows;
+    };
+    // 72 hourly buckets; the first has no previous hour, so no consumption.
+    const heat = await hourly('Heat');
+    expect(heat.length).toBe(72);
+    expect(heat[0].value).toBeNull();
+    expect(heat.every((r) => r.metric.startsWith('H-1 (heat'))).toBe(true);
+    // 1 kWh an hour is 1/1163 Гкал.
+    for (const r of heat.slice(1)) expect(r.value).toBeCloseTo(1 / 1163, 12);
+    const electricity = await hourly('Electricity');
+    expect(electricity.length).toBe(72);
+    expect(electricity.slice(1).every((r) => r.value === 2 && r.metric.startsWith('E-1'))).toBe(true);
+    const water = await hourly('Water (cold, hot, wastewater)');
+    expect(water.slice(1).every((r) => r.value === 0.5 && r.metric.startsWith('W-1'))).toBe(true);
+    const gas = await hourly('Gas');
+    expect(gas.slice(1).every((r) => r.value === 0.25 && r.metric.startsWith('G-1'))).toBe(true);
+    const table = panels.find((p) => p.type === 'table')!.targets![0].rawSql!;
     const [row] = (await opened.db.query(substitute(table, ids))).rows;
-    expect(row).toMatchObject({ building: 'Main St 1', resource: 'heat', status: 'high_loss', imbalance_pct: 15 });
+    // Heat volumes in Гкал: 100 kWh = 0.086 Гкал (3 decimals), 80 kWh = 0.069, 5 kWh = 0.004.
+    expect(row).toMatchObject({ building: 'Main St 1', resource: 'heat', status: 'high_loss', imbalance_pct: 15,
+      building_meter: '0.086 Гкал', apartments: '0.069 Гкал', other: '0.004 Гкал' });
   });
 });
