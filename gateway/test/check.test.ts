@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Aedes } from 'aedes';
 import { createPtyPair, startBuilding, type Building, type PtyPair } from '@amr/simulators';
-import { ConfigError, brokerProblem, closestName, parseConfigText, portProblems, type GatewayConfig } from '../src/config/index.js';
+import { brokerProblem, closestName, parseConfigText, portProblems, type GatewayConfig } from '../src/config/index.js';
+import { issuesOf } from './helpers/config.js';
 import { startBroker, type TestBroker } from './helpers/broker.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,19 +43,10 @@ meters:
   - { id: elec-2, bus: rs485, slave: 2, registerMap: sdm120 }
 `;
 
-function issues(text: string): string[] {
-  try {
-    parseConfigText(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
-}
 
 describe('check: what the gateway knows', () => {
   const ok = base('tcp://127.0.0.1:5021');
-  it('the base config is clean', () => expect(issues(ok)).toEqual([]));
+  it('the base config is clean', () => expect(issuesOf(ok)).toEqual([]));
 
   it.each<[string, string, string]>([
     [
@@ -87,7 +79,7 @@ describe('check: what the gateway knows', () => {
     ],
   ])('%s', (_name, text, message) => {
     expect(text).not.toBe(ok);
-    expect(issues(text)).toContain(message);
+    expect(issuesOf(text)).toContain(message);
   });
 
   it('suggests only plausible names', () => {

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfigText, resolveConfig, nextAlignedTime, defaultMbusTimeoutMs } from '../src/config/index.js';
+import { parseConfigText, resolveConfig, nextAlignedTime, defaultMbusTimeoutMs } from '../src/config/index.js';
+import { issuesOf } from './helpers/config.js';
 
 const sample = readFileSync(fileURLToPath(new URL('../config/gateway.sample.yaml', import.meta.url)), 'utf8');
 
-function issuesOf(text: string): string[] {
-  try {
-    parseConfigText(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
-}
 
 describe('config', () => {
   it('accepts the sample and derives timing from the baud', () => {

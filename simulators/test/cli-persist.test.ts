@@ -3,35 +3,14 @@
 // clock and registers across a restart, --link-dir giving the ptys names that survive it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MbusStreamParser, decodeTelegram, encodeFrame, encodeRtu, readRequestPdu, reqUd2, sndNke } from '@amr/protocols';
+import { decodeTelegram, encodeRtu, readRequestPdu } from '@amr/protocols';
 import { runCli, type CliHandle } from '../src/cli/run.js';
 import { parseFaultSpec } from '../src/cli/fault-spec.js';
 import { SerialClient } from './serial-client.js';
+import { readMbus } from './mbus-master.js';
 
-/** One readout over M-Bus/TCP; undefined when the meter does not answer within 0.5 s. */
-async function readMbus(port: number, address: number) {
-  const sock = net.connect(port, '127.0.0.1');
-  await new Promise((r) => sock.once('connect', r));
-  const parser = new MbusStreamParser();
-  const frames: Uint8Array[] = [];
-  sock.on('data', (d) => frames.push(...parser.push(d).frames.map((f) => f.raw)));
-  const ask = async (f: Parameters<typeof encodeFrame>[0]) => {
-    const n = frames.length;
-    sock.write(encodeFrame(f));
-    for (let i = 0; i < 100 && frames.length === n; i++) await new Promise((r) => setTimeout(r, 5));
-    return frames[n] as Uint8Array | undefined;
-  };
-  try {
-    if (!(await ask(sndNke(address)))) return undefined;
-    const f = await ask(reqUd2(address, true));
-    return f && decodeTelegram(f);
-  } finally {
-    sock.destroy();
-  }
-}
 
 const recordOf = (t: ReturnType<typeof decodeTelegram>, quantity: string) => t.records.find((r) => r.quantity === quantity && r.storage === 0);
 

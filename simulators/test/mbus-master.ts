@@ -1,7 +1,7 @@
 // A minimal M-Bus master over TCP for tests: sends one request, collects the reply bytes until a
 // frame is complete or the reply timeout passes (then reports what arrived, garbled or not).
 import net from 'node:net';
-import { MbusStreamParser, encodeFrame, type MbusFrame } from '@amr/protocols';
+import { MbusStreamParser, decodeTelegram, encodeFrame, reqUd2, sndNke, type MbusFrame } from '@amr/protocols';
 
 export class TestMaster {
   private sock!: net.Socket;
@@ -27,4 +27,26 @@ export class TestMaster {
     }
   }
   close(): void { this.sock.destroy(); }
+}
+
+/** One readout over M-Bus/TCP (SND_NKE, then REQ_UD2) decoded; undefined when the meter does not answer within 0.5 s. */
+export async function readMbus(port: number, address: number): Promise<ReturnType<typeof decodeTelegram> | undefined> {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  const parser = new MbusStreamParser();
+  const frames: Uint8Array[] = [];
+  sock.on('data', (d) => frames.push(...parser.push(d).frames.map((f) => f.raw)));
+  const ask = async (f: MbusFrame) => {
+    const n = frames.length;
+    sock.write(encodeFrame(f));
+    for (let i = 0; i < 100 && frames.length === n; i++) await new Promise((r) => setTimeout(r, 5));
+    return frames[n] as Uint8Array | undefined;
+  };
+  try {
+    if (!(await ask(sndNke(address)))) return undefined;
+    const f = await ask(reqUd2(address, true));
+    return f && decodeTelegram(f);
+  } finally {
+    sock.destroy();
+  }
 }
