@@ -15,7 +15,8 @@ export function badge(prefix, code, extra = {}) {
 
 /** A table with a header row of translated labels; rows are arrays of cells (nodes or text). */
 export function table(headers, rows, attrs = {}) {
-  return h('div', { class: 'table-wrap' },
+  // The wrapper scrolls a wide table on a phone: focusable so a keyboard can scroll it too.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': attrs['aria-label'] ?? headers.filter((x) => typeof x === 'string').slice(0, 2).join(', ') },
     h('table', attrs,
       h('thead', {}, h('tr', {}, headers.map((x) => (x instanceof window.Node ? x : h('th', {}, x))))),
       h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, t('common.empty'))))));

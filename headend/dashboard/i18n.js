@@ -6,6 +6,18 @@
 import { createI18n, LANGUAGES } from '../web-shared/i18n.js';
 
 const ru = {
+  'nav.menu': 'Разделы',
+  'role.admin': 'администратор',
+  'role.engineer': 'инженер',
+  'role.operator': 'оператор',
+  'role.billing': 'расчётный отдел',
+  'role.resident': 'жилец',
+  'common.notFound': 'Такой страницы нет.',
+  'common.home': 'К списку домов',
+  'common.noDataPeriod': 'Нет данных за этот период',
+  'error.forbidden': 'Недостаточно прав для этого действия.',
+  'error.rate_limited': 'Слишком много запросов, повторите через {seconds} с.',
+  'error.network': 'Нет связи с сервером. Проверьте подключение и повторите.',
   'app.title': 'Небаланс и приборы учёта',
   'app.subtitle': 'ОДПУ против Σ ИПУ',
   'nav.buildings': 'Дома',
@@ -227,6 +239,18 @@ const ru = {
 
 /** @type {typeof ru} */
 const en = {
+  'nav.menu': 'Sections',
+  'role.admin': 'administrator',
+  'role.engineer': 'engineer',
+  'role.operator': 'operator',
+  'role.billing': 'billing office',
+  'role.resident': 'resident',
+  'common.notFound': 'There is no such page.',
+  'common.home': 'To the buildings',
+  'common.noDataPeriod': 'No data for this period',
+  'error.forbidden': 'You have no right to do this.',
+  'error.rate_limited': 'Too many requests, try again in {seconds} s.',
+  'error.network': 'No connection to the server. Check the network and retry.',
   'app.title': 'Imbalance and meters',
   'app.subtitle': 'Building meter vs Σ apartment meters',
   'nav.buildings': 'Buildings',
@@ -449,4 +473,4 @@ export const DICTIONARIES = { ru, en };
 export { LANGUAGES };
 const STORAGE_KEY = 'amr.dashboard.lang';
 
-export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc } = createI18n(DICTIONARIES, STORAGE_KEY);
+export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc, has, addMessages, onLanguage } = createI18n(DICTIONARIES, STORAGE_KEY);

@@ -222,7 +222,7 @@ export const DICTIONARIES = { ru, en };
 export { LANGUAGES };
 export const STORAGE_KEY = 'amr.resident.lang';
 
-export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc } = createI18n(DICTIONARIES, STORAGE_KEY);
+export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc, has, addMessages, onLanguage } = createI18n(DICTIONARIES, STORAGE_KEY);
 
 /** The plural form of a counted word (`widget.day.few` for 2 in Russian, …). */
 export function plural(word, n) {

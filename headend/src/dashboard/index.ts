@@ -3,12 +3,14 @@
  * The files are public (they hold no data); every number comes from the API with the user's bearer token.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { FILE_HEADERS, PAGE_HEADERS } from './page-headers.js';
+import { vendorPlugin, withImportMap } from '../web/vendor.js';
 
 /**
  * headend/dashboard/ sits at the package root beside migrations/: two levels up from this file both
@@ -35,7 +37,8 @@ export const dashboardPlugin: FastifyPluginAsync = async (app) => {
   const route = { config: { public: true }, schema: { hide: true } };
 
   app.get('/dashboard', route, async (_req, reply) => reply.redirect('/dashboard/', 302));
-  app.get('/dashboard/', route, async (_req, reply) => reply.headers(PAGE_HEADERS).sendFile('index.html'));
+  app.get('/dashboard/', route, async (_req, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(withImportMap(await readFile(join(DASHBOARD_DIR, 'index.html'), 'utf8'), 'dashboard')));
   app.get('/dashboard/vendor/echarts.min.js', route, async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=86400').sendFile('echarts.min.js', dirname(echarts)));
   // @fastify/static's send() keeps paths inside root (.. and encoded variants are refused).
@@ -46,6 +49,7 @@ export const dashboardPlugin: FastifyPluginAsync = async (app) => {
 export const WEB_SHARED_DIR = fileURLToPath(new URL('../../web-shared/', import.meta.url));
 
 export const webSharedPlugin: FastifyPluginAsync = async (app) => {
+  await app.register(vendorPlugin);
   if (!existsSync(join(WEB_SHARED_DIR, 'dom.js'))) throw new Error(`shared page modules not found at ${WEB_SHARED_DIR} (expected dom.js)`);
   await app.register(fastifyStatic, { root: WEB_SHARED_DIR, serve: false, decorateReply: !app.hasReplyDecorator('sendFile') });
   const route = { config: { public: true }, schema: { hide: true } };

@@ -4,12 +4,14 @@
  * everything shown comes from the /resident/* API routes with the resident's bearer token.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { echartsBundlePath } from '../dashboard/index.js';
 import { FILE_HEADERS, PAGE_HEADERS } from '../dashboard/page-headers.js';
+import { withImportMap } from '../web/vendor.js';
 
 /** headend/resident/ beside migrations/: two levels up from src/resident-page/ and dist/resident-page/. */
 export const RESIDENT_DIR = fileURLToPath(new URL('../../resident/', import.meta.url));
@@ -35,7 +37,8 @@ export const residentPagePlugin: FastifyPluginAsync = async (app) => {
     const q = req.url.indexOf('?');
     return reply.redirect(`/resident/${q >= 0 ? req.url.slice(q) : ''}`, 302);
   });
-  app.get('/resident/', route, async (_req, reply) => reply.headers(PAGE_HEADERS).sendFile('index.html', RESIDENT_DIR));
+  app.get('/resident/', route, async (_req, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(withImportMap(await readFile(join(RESIDENT_DIR, 'index.html'), 'utf8'), 'resident')));
   app.get('/resident/vendor/echarts.min.js', route, async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=86400').sendFile('echarts.min.js', dirname(echarts)));
   // The API's own GET /resident/meters and /resident/history are static routes and win over this wildcard.

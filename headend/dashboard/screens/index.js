@@ -1,0 +1,11 @@
+/**
+ * Every screen of the console, in menu order. A screen module exports
+ * `{ id, messages: { ru, en }, routes: [{ path, component, roles? }], nav: [{ href, key, roles? }] }`:
+ * its own words, its hash routes and its menu entries; `roles` limits who sees it (the API still
+ * decides what each user may do: a hidden menu is a courtesy, not a right).
+ */
+import { overviewScreen } from './overview.js';
+
+export const SCREENS = [
+  overviewScreen,
+];
