@@ -91,7 +91,9 @@ export function flushQueue() {
       const next = loadQueue().find((e) => e.state === 'queued' && isMine(e));
       if (!next) return;
       try {
-        await api(next.path, { method: 'POST', body: { readings: next.items, ...(next.confirm ? { confirm: true } : {}), ...(next.reason ? { reason: next.reason } : {}) } });
+        // Dated by when it was taken, not when the signal returned (the window it was taken in counts);
+        // sent_at on the same clock lets the server measure the wait even if the phone's clock is wrong.
+        await api(next.path, { method: 'POST', body: { readings: next.items.map((i) => ({ ...i, taken_at: next.taken_at })), sent_at: new Date().toISOString(), ...(next.confirm ? { confirm: true } : {}), ...(next.reason ? { reason: next.reason } : {}) } });
         update(next.key, null);
       } catch (e) {
         if (!(e instanceof ApiError)) return; // still no signal: try again later

@@ -14,6 +14,7 @@ import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } f
 import { SignInLimiter } from './sign-in-limit.js';
 import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, residentSignIn, setMeterLabel } from './store.js';
 import { rightsFor, writeReadings, type WriteItem } from '../readings/write.js';
+import { takenOnServerClock } from '../readings/judge.js';
 import { monthlyHistory } from '../readings/history.js';
 import { registerQuantity, zoneQuantities } from '@amr/protocols';
 import { periodFor, summarise, type CollectionSettings } from './rules.js';
@@ -55,23 +56,35 @@ const SettingsBody = z.object({
   enabled: z.boolean(), window_start_day: Day, window_end_day: Day, integer_only: z.boolean(),
   accept_expired_verification: z.boolean(), reminder_days: z.array(Day).max(31).default([]), warn_factor: z.number().gt(1).max(100).default(3),
 });
+const EntryReading = z.object({
+  meter_id: z.number().int().positive(), value: z.number().finite(),
+  /** A multi-zone meter: one item per zone (1 = day, 2 = night, 3 = peak). */
+  zone: z.number().int().min(1).max(3).optional(),
+});
 const Entry = z.object({
-  readings: z.array(z.object({
-    meter_id: z.number().int().positive(), value: z.number().finite(),
-    /** A multi-zone meter: one item per zone (1 = day, 2 = night, 3 = peak). */
-    zone: z.number().int().min(1).max(3).optional(),
-  })).min(1).max(50),
+  readings: z.array(EntryReading).min(1).max(50),
   confirm: z.boolean().default(false),
 });
-const StaffEntry = Entry.extend({ reason: z.string().trim().max(500).optional() });
+const StaffEntry = Entry.extend({
+  readings: z.array(EntryReading.extend({
+    taken_at: z.iso.datetime({ offset: true }).optional()
+      .describe('When the reading was taken, if it waited on a phone without signal: the collection window is judged at that instant (at most 72 h before sending, not ahead of the server clock). Absent: taken now.'),
+  })).min(1).max(50),
+  reason: z.string().trim().max(500).optional(),
+  sent_at: z.iso.datetime({ offset: true }).optional()
+    .describe("The phone's clock when it sent a queued entry: with each item's taken_at (same clock) it says how long the entry waited, so a phone whose clock is wrong still dates it right."),
+});
 
 const residentOnly = (p: Principal) => {
   if (p.role !== 'resident' || p.premiseIds === null) throw new HttpError(403, 'forbidden', 'only residents use /resident routes');
   return p.premiseIds;
 };
 
-const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: number }>): WriteItem[] =>
-  rs.map((r, i) => ({ meterId: r.meter_id, value: r.value, zone: r.zone, path: `readings.${i}` }));
+const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: number; taken_at?: string }>, sentAt: string | undefined, now: Date): WriteItem[] =>
+  rs.map((r, i) => ({
+    meterId: r.meter_id, value: r.value, zone: r.zone, path: `readings.${i}`,
+    ...(r.taken_at ? { takenAt: takenOnServerClock(new Date(r.taken_at), sentAt ? new Date(sentAt) : undefined, now) } : {}),
+  }));
 
 const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
@@ -200,7 +213,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     // Residents never bypass the window, whatever their role table says (rightsFor 'resident'). A phone
     // that lost the answer sends the same values again: the readings core (judge.ts) adds no second
     // version for an identical value at the window's instant and answers with the version already there.
-    const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings), {
+    const saved = await db.tx((q) => writeReadings(q, entryItems(req.body.readings, undefined, app.clock()), {
       source: 'resident', actor: actorOf(req), rights: rightsFor(p, 'resident'), scope: { principal: p }, now: app.clock(), confirm: req.body.confirm, requestId: req.id,
     }));
     return reply.code(201).send({ readings: saved });
@@ -223,7 +236,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     requirePermission(p, 'readings:enter');
     const saved = await db.tx(async (q) => {
       await requireOwned(q, p, 'premise', req.params.id);
-      return writeReadings(q, entryItems(req.body.readings), {
+      return writeReadings(q, entryItems(req.body.readings, req.body.sent_at, app.clock()), {
         source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, premiseOnly: req.params.id }, now: app.clock(),
         confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
       });
@@ -239,7 +252,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     if (p.premiseIds !== null) throw notFound('building');
     const saved = await db.tx(async (q) => {
       await requireOwned(q, p, 'building', req.params.id);
-      return writeReadings(q, entryItems(req.body.readings), {
+      return writeReadings(q, entryItems(req.body.readings, req.body.sent_at, app.clock()), {
         source: 'staff', actor: actorOf(req), rights: rightsFor(p, 'staff'), scope: { principal: p, buildingOnly: req.params.id, buildingMetersOnly: true }, now: app.clock(),
         confirm: req.body.confirm, reason: req.body.reason ?? null, requestId: req.id,
       });

@@ -107,13 +107,14 @@ export type Judgement =
 export type RefusalCode =
   | 'forbidden' | 'window_closed' | 'outside_window' | 'disabled' | 'inactive' | 'verification_expired' | 'future' | 'before_installation'
   | 'after_removal' | 'not_a_number' | 'not_integer' | 'too_many_digits' | 'below_previous' | 'above_next' | 'taken_by_staff'
-  | 'replacement_reading' | 'not_found' | 'zone' | 'duplicate';
+  | 'replacement_reading' | 'not_found' | 'zone' | 'duplicate' | 'taken_too_long_ago';
 
 /** The field of the request a refusal is about (error details name it). */
 export const REFUSAL_FIELD: Record<RefusalCode, 'meter' | 'time' | 'value' | 'zone'> = {
   forbidden: 'meter', window_closed: 'time', outside_window: 'time', disabled: 'meter', inactive: 'meter', verification_expired: 'meter',
   future: 'time', before_installation: 'time', after_removal: 'time', not_a_number: 'value', not_integer: 'value', too_many_digits: 'value',
   below_previous: 'value', above_next: 'value', taken_by_staff: 'value', replacement_reading: 'time', not_found: 'time', zone: 'zone', duplicate: 'meter',
+  taken_too_long_ago: 'time',
 };
 
 const refuse = (code: RefusalCode, reason: string): Judgement => ({ ok: false, code, reason });
@@ -166,6 +167,41 @@ function noRolloverNote(prev: number, cur: number, registerDigits: number | null
 const MONTH_MS = 30.44 * 86_400_000;
 /** A meter's service life when its installation date is unknown: 15 years. */
 export const UNKNOWN_SERVICE_MONTHS = 180;
+
+/**
+ * How long an entry may wait on a phone without signal (a basement, a dead zone) and still be dated by
+ * when it was taken: three days covers a weekend; older entries are entered again, or with an explicit
+ * time by someone allowed to enter outside the window.
+ */
+export const MAX_QUEUED_MS = 72 * 3_600_000;
+
+/**
+ * A queued entry — taken on a phone at `takenAt`, sent when the signal returned — is dated as if it had
+ * been sent when taken: the window rule applied at `takenAt`. A reading typed on the 25th at 23:50 and
+ * sent on the 26th belongs to the window it was taken in, not to "window closed". `takenAt` comes from
+ * the phone's clock, so it is bounded: not ahead of the head-end's clock (skew allowed), not older than
+ * MAX_QUEUED_MS.
+ */
+export function queuedEntryInstant(takenAt: Date, now: Date, timezone: string, s: CollectionSettings):
+  { time: Date; inWindow: boolean } | { code: RefusalCode; reason: string } {
+  if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) return { code: 'future', reason: `taken at ${takenAt.toISOString()}, which is ahead of the server's clock (${now.toISOString()}); check the phone's date and time` };
+  if (now.getTime() - takenAt.getTime() > MAX_QUEUED_MS) return { code: 'taken_too_long_ago', reason: `taken at ${takenAt.toISOString()}, more than ${MAX_QUEUED_MS / 3_600_000} h before it was sent; enter the reading again` };
+  const at = entryInstant(takenAt, timezone, s);
+  // Outside the window the entry is dated when taken, to the minute: the same entry sent again (its
+  // answer lost) measures its wait again with a few ms of network delay, and must land on the same
+  // instant to be answered as unchanged rather than stored twice.
+  return at.inWindow ? at : { time: new Date(Math.floor(at.time.getTime() / 60_000) * 60_000), inWindow: false };
+}
+
+/**
+ * A phone's clock may be wrong by hours or days (set by hand, no network time in a basement), but the
+ * time between taking an entry and sending it is measured on that one clock. With both instants from
+ * the phone, the entry was taken `sentAt − takenAt` before the head-end received it: that elapsed time,
+ * on the head-end's clock, is the instant judged. Without `sentAt`, `takenAt` is taken as it is.
+ */
+export function takenOnServerClock(takenAt: Date, sentAt: Date | undefined, now: Date): Date {
+  return sentAt ? new Date(now.getTime() - (sentAt.getTime() - takenAt.getTime())) : takenAt;
+}
 
 /** Judge one reading. `time` comes from the request or the window rule; facts are about that instant. */
 export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: NeighbourFacts, c: JudgeContext, time: Date, inWindow: boolean): Judgement {

@@ -20,7 +20,7 @@ import { audit, type Actor } from '../audit/index.js';
 import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
-import { entryInstant, insideWindow, judgeReading, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
+import { entryInstant, insideWindow, judgeReading, queuedEntryInstant, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
 import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, threeMonthsFiveDaysBefore, type MeterRowForWrite, type NewVersion } from './write-store.js';
 
 export interface WriteItem {
@@ -32,6 +32,8 @@ export interface WriteItem {
   value: number;
   /** Explicit instant; absent: dated by the window rule. */
   time?: Date;
+  /** When a queued entry was taken on a phone (no explicit time): the window rule applies at that instant (judge.ts queuedEntryInstant). */
+  takenAt?: Date;
   correction?: boolean;
   reason?: string | null;
   /** Where the item came from, for error details (e.g. "readings.2", "row 14"). */
@@ -152,7 +154,8 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const settings = settingsCache.get(sk)!;
     const at = it.time
       ? { time: it.time, inWindow: insideWindow(it.time, o.now, m.timezone, settings) }
-      : entryInstant(o.now, m.timezone, settings);
+      : it.takenAt ? queuedEntryInstant(it.takenAt, o.now, m.timezone, settings) : entryInstant(o.now, m.timezone, settings);
+    if ('code' in at) { res.errors.push({ index: i, path, code: at.code, message: `meter ${m.id}: ${at.reason}`, column: REFUSAL_FIELD[at.code] }); continue; }
     todo.push({ index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
   }
   // Time order within a register, so each item meets the batch's earlier ones as neighbours.
