@@ -31,7 +31,7 @@ function printed(page: PdfPage) {
   // A long link wraps: its lines run from the one starting with http to the next heading.
   const from = page.lines.findIndex((l) => l.startsWith('http'));
   const link = page.lines.slice(from, page.lines.indexOf('Как передавать показания')).join('');
-  return { code: code!, account: account!, link: link! };
+  return { code: code!, account: account!, link };
 }
 const list = (token: string, building: number) => h.call<{ items: AccessRow[] }>('GET', `/buildings/${building}/access-codes`, token);
 
