@@ -5,7 +5,11 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { accessScreen } from './access/index.js';
+import { collectionScreen } from './collection/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  accessScreen,
+  collectionScreen,
 ];

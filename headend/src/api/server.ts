@@ -30,6 +30,7 @@ import imbalanceRoutes from '../imbalance/routes.js';
 import alertRoutes from '../alerts/routes.js';
 import overviewRoutes from '../overview/routes.js';
 import collectionRoutes from '../collection/routes.js';
+import accessRoutes from '../collection/access-routes.js';
 import billingRoutes from '../billing/routes.js';
 import exchangeRoutes from '../exchange/routes.js';
 import notificationRoutes from '../reminders/routes.js';
@@ -104,6 +105,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(alertRoutes, routeDeps);
   await app.register(overviewRoutes, routeDeps);
   await app.register(collectionRoutes, routeDeps);
+  await app.register(accessRoutes, routeDeps);
   await app.register(billingRoutes, routeDeps);
   await app.register(exchangeRoutes, routeDeps);
   await app.register(notificationRoutes, routeDeps);

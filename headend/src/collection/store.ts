@@ -10,7 +10,7 @@ import { audit, type Actor } from '../audit/index.js';
 import { buildingScopeSql, createUser, issueToken, type Principal } from '../auth/index.js';
 import { randomSecret } from '../auth/password.js';
 import { HttpError } from '../http/errors.js';
-import { issueAccessCode, redeemAccessCode } from './access.js';
+import { prepareAccessCode, redeemAccessCode, storeAccessCode } from './access.js';
 import { SETTINGS_COLUMNS, type MeterRow } from './storage.js';
 import type { CollectionSettings } from './rules.js';
 
@@ -51,12 +51,13 @@ export async function putSettings(db: Database, key: { buildingId: number | null
  */
 export async function issueAccountCode(db: Database, accountId: number, issuedBy: number | null, validDays: number, actor: Actor, requestId: string):
   Promise<{ accountId: number; accountNumber: string; code: string; expiresAt: Date }> {
+  const prepared = await prepareAccessCode(); // outside the transaction: scrypt is slow
   return db.tx(async (q) => {
     const a = (await q.query<{ number: string; building_id: string; active: boolean }>(
       'SELECT a.number, a.active, pr.building_id FROM personal_accounts a JOIN premises pr ON pr.id = a.premise_id WHERE a.id = $1', [accountId])).rows[0];
     if (!a) throw new HttpError(404, 'not_found', 'personal account not found');
     if (!a.active) throw new HttpError(400, 'bad_request', `personal account ${a.number} is closed`);
-    const c = await issueAccessCode(q, accountId, issuedBy, validDays);
+    const c = await storeAccessCode(q, accountId, prepared, issuedBy, validDays);
     await audit(q, actor, { action: 'issue', entity: 'resident_access_code', entityId: String(accountId), buildingId: Number(a.building_id), after: { account: a.number, expires_at: c.expiresAt }, requestId });
     return { accountId, accountNumber: a.number, code: c.code, expiresAt: c.expiresAt };
   });
