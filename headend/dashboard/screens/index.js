@@ -5,7 +5,9 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { registryScreen } from './registry/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  registryScreen,
 ];
