@@ -198,6 +198,12 @@ describe('registry screens', () => {
     await c.byTestId('unbind-mbus0-5').click();
     await c.byTestId('bindings-list').getByText('Привязок нет.').waitFor();
     expect((await c.h.call<unknown[]>('GET', '/gateways/gw-novaya-5/bindings', c.h.adminToken)).body).toEqual([]);
+    // Renamed and disabled through its card.
+    await c.byTestId('gateway-edit').getByTestId('field-name').fill('ИТП, подвал');
+    await c.byTestId('gateway-edit').getByTestId('field-status').selectOption('disabled');
+    await c.byTestId('gateway-edit-save').click();
+    await c.byTestId('saved').waitFor();
+    expect((await c.h.call('GET', '/gateways/gw-novaya-5', c.h.adminToken)).body).toMatchObject({ name: 'ИТП, подвал', status: 'disabled', building_id: created });
   }, 30_000);
 
   it('buildings, premises, meters and gateways screens pass the check in both languages and viewports', async () => {

@@ -134,16 +134,43 @@ function BindForm({ gatewayId, meters, onBound }) {
   </form>`;
 }
 
+/** Rename, move to another building of the same organisation, or disable (the broker then refuses it). */
+function GatewayEdit({ gw, buildings, onSaved }) {
+  const [values, set] = useValues({ name: gw.name ?? '', building_id: gw.building_id ? String(gw.building_id) : '', status: gw.status });
+  const [save, state] = useAction((body) => api(`/gateways/${encodeURIComponent(gw.id)}`, { method: 'PATCH', body }));
+  const refused = refusal(state.error, ['name', 'building_id', 'status']);
+  async function submit(e) {
+    e.preventDefault();
+    const body = {};
+    if ((str(values.name) ?? null) !== (gw.name ?? null)) body.name = str(values.name) ?? null;
+    if (values.building_id && Number(values.building_id) !== gw.building_id) body.building_id = Number(values.building_id);
+    if (values.status !== gw.status) body.status = values.status;
+    if (await save(body)) onSaved();
+  }
+  const f = { values, set, refused };
+  return html`<form class="registry-form" onSubmit=${submit} noValidate data-testid="gateway-edit">
+    <${FormNote} refused=${refused} />
+    <div class="form-grid">
+      <${Input} ...${f} name="name" label=${t('registry.g.name')} />
+      <${Input} ...${f} name="building_id" label=${t('registry.g.building')} kind="select"
+        options=${[...(values.building_id ? [] : [{ value: '', label: t('registry.choose') }]), ...buildings.map((b) => ({ value: String(b.id), label: b.address }))]} />
+      <${Input} ...${f} name="status" label=${t('registry.g.status')} kind="select"
+        options=${[{ value: 'active', label: t('registry.g.active') }, { value: 'disabled', label: t('registry.g.disabled') }]} />
+    </div>
+    <div class="actions"><button type="submit" class="primary" disabled=${state.busy} data-testid="gateway-edit-save">${t('registry.save')}</button></div>
+  </form>`;
+}
+
 export function GatewayScreen({ params }) {
   const id = decodeURIComponent(params.id);
   const data = useLoad(async () => {
     const gw = await api(`/gateways/${encodeURIComponent(id)}`);
-    const [bindings, building, meters] = await Promise.all([
+    const [bindings, buildings, meters] = await Promise.all([
       api(`/gateways/${encodeURIComponent(id)}/bindings`),
-      gw.building_id ? api(`/buildings/${gw.building_id}`) : null,
+      api('/buildings?limit=5000'),
       gw.building_id ? api(`/meters?building_id=${gw.building_id}&status=active&limit=5000`) : [],
     ]);
-    return { gw, bindings, building, meters };
+    return { gw, bindings, buildings, building: buildings.find((b) => b.id === gw.building_id) ?? null, meters };
   }, [id]);
   const [rotated, setRotated] = useState(null);
   const [saved, setSaved] = useState(null);
@@ -184,6 +211,7 @@ export function GatewayScreen({ params }) {
             <dt>${t('registry.g.software')}</dt><dd>${d.gw.last_status?.software ?? t('common.none')}</dd>
             <dt>${t('gateway.outbox')}</dt><dd>${d.gw.last_status?.outboxDepth ?? t('common.none')}</dd>
           </dl>
+          <${GatewayEdit} key=${d.gw.updated_at} gw=${d.gw} buildings=${d.buildings} onSaved=${() => { setSaved(t('registry.saved')); data.reload(); }} />
           <${FormNote} refused=${refusal(rotateState.error)} testid="rotate-error" />
           <button type="button" data-testid="gateway-rotate" disabled=${rotateState.busy}
             onClick=${async () => { if (window.confirm(t('registry.g.rotateConfirm'))) { const r = await rotate(); if (r) setRotated(r); } }}>${t('registry.g.rotate')}</button>
