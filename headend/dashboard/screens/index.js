@@ -12,4 +12,7 @@ export const SCREENS = [
   overviewScreen,
   accessScreen,
   collectionScreen,
+import { registryScreen } from './registry/index.js';
+
+  registryScreen,
 ];

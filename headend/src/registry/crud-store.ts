@@ -29,7 +29,8 @@ export const CRUD_TABLES = {
   premise: { table: 'premises', buildingSql: 't.building_id', filters: { building_id: 't.building_id', number: 't.number' } },
   personal_account: {
     table: 'personal_accounts', buildingSql: '(SELECT p.building_id FROM premises p WHERE p.id = t.premise_id)',
-    filters: { premise_id: 't.premise_id', number: 't.number', org_id: 't.org_id', active: 't.active' },
+    // building_id: the console lists a building's accounts without asking premise by premise.
+    filters: { premise_id: 't.premise_id', number: 't.number', org_id: 't.org_id', active: 't.active', building_id: '(SELECT p.building_id FROM premises p WHERE p.id = t.premise_id)' },
   },
   resident: {
     table: 'residents', buildingSql: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)',

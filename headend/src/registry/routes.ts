@@ -12,7 +12,7 @@ import { principal } from '../http/plugins/auth.js';
 import { actorOf, DateInput, DateOnly, errors, Id, IdParams, Numeric, Timestamp, type RouteDeps } from '../http/context.js';
 import { registerCrud } from './crud-routes.js';
 import { CRUD_TABLES } from './crud-store.js';
-import { grantCreatedBuilding, insertOrganisation, listOrganisations, loadOrganisation, updateOrganisation } from './store.js';
+import { buildingCounts, grantCreatedBuilding, insertOrganisation, listOrganisations, loadOrganisation, updateOrganisation } from './store.js';
 
 const text = (max = 500) => z.string().trim().min(1).max(max);
 const stamps = { id: Id, created_at: Timestamp, updated_at: Timestamp };
@@ -42,6 +42,14 @@ const BuildingRow = z.object({
   ...stamps, org_id: Id, external_id: z.string().nullable(), address: z.string(), city: z.string().nullable(), fias_id: z.string().nullable(),
   year_built: z.number().nullable(), floors: z.number().nullable(), total_area_m2: Numeric.nullable(), common_area_m2: Numeric.nullable(), timezone: z.string(),
   period_attribution: z.enum(['window', 'calendar']),
+});
+
+const BuildingCountsRow = z.object({
+  building_id: Id.describe('The building'),
+  premises: z.number().int().describe('Premises (flats and non-residential units) of the building'),
+  accounts: z.number().int().describe('Active personal accounts of its premises'),
+  meters: z.number().int().describe('Meters of the building and its premises not removed from service'),
+  gateways: z.number().int().describe('Gateways assigned to the building'),
 });
 
 export const PremiseBody = z.object({
@@ -142,6 +150,18 @@ const registryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => 
       await audit(q, actorOf(req), { action: 'update', entity: 'organisation', entityId: req.params.id, before, after, requestId: req.id });
       return after;
     });
+  });
+
+  app.get('/buildings/counts', {
+    schema: {
+      tags: ['registry'], response: { 200: z.array(BuildingCountsRow), ...errors },
+      summary: 'What each visible building holds: premises, active accounts, meters in service, gateways',
+      description: 'One row per building the caller may see (admins: every one; staff: the buildings granted), in id order: the numbers the registry\'s list of buildings shows beside each address.',
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'registry:read');
+    return buildingCounts(db, p);
   });
 
   registerCrud(app, db, {

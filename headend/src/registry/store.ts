@@ -3,7 +3,7 @@
  * building's creator receives.
  */
 import type { Queryable } from '../db/types.js';
-import type { Principal } from '../auth/index.js';
+import { buildingScopeSql, type Principal } from '../auth/index.js';
 
 export interface OrganisationRecord { id: string | number; name: string; inn: string | null; created_at: Date; updated_at: Date }
 
@@ -38,4 +38,24 @@ export async function grantCreatedBuilding(q: Queryable, p: Principal, buildingI
   if (p.kind === 'user' && p.buildingIds !== null) {
     await q.query('INSERT INTO user_building_grants (user_id, building_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [p.id, buildingId]);
   }
+}
+
+export interface BuildingCounts { building_id: string | number; premises: number; accounts: number; meters: number; gateways: number }
+
+/**
+ * How much each building the caller may see holds: premises, active personal accounts, meters in
+ * service (not removed) and gateways. The registry's list of buildings shows these beside the address.
+ */
+export async function buildingCounts(q: Queryable, p: Principal): Promise<BuildingCounts[]> {
+  const params: unknown[] = [];
+  const where = [buildingScopeSql(p, 'b.id', params)];
+  if (p.organisationId !== null) { params.push(p.organisationId); where.push(`b.org_id = $${params.length}`); }
+  if (p.premiseIds !== null) where.push('FALSE'); // a resident has no building of their own to count
+  return (await q.query<BuildingCounts>(
+    `SELECT b.id AS building_id,
+            (SELECT count(*) FROM premises x WHERE x.building_id = b.id)::int AS premises,
+            (SELECT count(*) FROM personal_accounts a JOIN premises x ON x.id = a.premise_id WHERE x.building_id = b.id AND a.active)::int AS accounts,
+            (SELECT count(*) FROM meters m WHERE m.building_id = b.id AND m.status <> 'removed')::int AS meters,
+            (SELECT count(*) FROM gateways g WHERE g.building_id = b.id)::int AS gateways
+       FROM buildings b WHERE ${where.join(' AND ')} ORDER BY b.id`, params)).rows;
 }
