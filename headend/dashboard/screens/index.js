@@ -7,12 +7,11 @@
 import { overviewScreen } from './overview.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
+import { registryScreen } from './registry/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  registryScreen,
   accessScreen,
   collectionScreen,
-import { registryScreen } from './registry/index.js';
-
-  registryScreen,
 ];
