@@ -5,7 +5,9 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { adminScreen } from './admin/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  adminScreen,
 ];

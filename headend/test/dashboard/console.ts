@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import type { Clock } from '../../src/util/clock.js';
+import type { JobRunner } from '../../src/jobs/index.js';
 
 export const VIEWPORTS = [
   { name: 'desktop', width: 1366, height: 768 },
@@ -39,8 +40,9 @@ export interface Console {
   close(): Promise<void>;
 }
 
-export async function startConsole(name: string, opts: { clock?: Clock } = {}): Promise<Console> {
-  const h = await startHarness({ clock: opts.clock });
+/** `jobs`: a JobRunner on the test Redis, for screens that show background jobs (absent: the head-end runs without). */
+export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner } = {}): Promise<Console> {
+  const h = await startHarness({ clock: opts.clock, jobs: opts.jobs });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   const browser = await launchChromium(name, { locale: 'ru-RU', viewport: { width: 1366, height: 768 } });
