@@ -209,6 +209,11 @@ describe('administration screens', () => {
     // The jobs screen carries the last failure in the job's own words.
     await c.open('/admin/jobs', 'job-error-alerts.notify');
     expect(await c.byTestId('job-error-alerts.notify').textContent()).toBe('SMTP server refused the connection');
+    // Run now: queued, and journalled as the admin's.
+    await c.byTestId('job-run-imbalance.recompute-all').click();
+    await c.byTestId('job-queued').waitFor();
+    const runs = await ok(c.h.call<{ actor_name: string; action: string; entity_id: string }[]>('GET', '/audit?entity=job', c.h.adminToken));
+    expect(runs).toEqual([expect.objectContaining({ actor_name: 'admin', action: 'run', entity_id: 'imbalance.recompute-all' })]);
     expect(c.browser.pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -13,11 +13,15 @@ import { AdminPage, when } from './common.js';
 
 const STATES = ['open', 'resolved', 'all'];
 
+/** A gateway's unit as the product writes it (кВт·ч / kWh); one it does not know, as sent. */
+const UNIT_KEYS = { kWh: 'unit.kWh', m3: 'unit.m3', 'm³': 'unit.m3', Gcal: 'unit.Gcal', GJ: 'unit.GJ' };
+const unitText = (u) => (u == null ? '' : UNIT_KEYS[u] ? t(UNIT_KEYS[u]) : u);
+
 /** The reading as the gateway sent it, in one line: each value with its unit and time. */
 function readingText(reading) {
   const values = Array.isArray(reading?.values) ? reading.values : [];
   if (!values.length) return t('common.none');
-  return values.map((v) => `${fmtNumber(v.value, 3)} ${v.unit ?? ''} · ${when(v.time ?? reading.gatewayTime)}`.trim()).join('; ');
+  return values.map((v) => `${fmtNumber(v.value, 3)} ${unitText(v.unit)} · ${when(v.time ?? reading.gatewayTime)}`.trim()).join('; ');
 }
 
 const meterText = (ref) => (ref && typeof ref === 'object' ? [ref.bus, ref.address].filter((x) => x != null).join(', ') || (ref.meterKey ?? '') : String(ref ?? ''));
