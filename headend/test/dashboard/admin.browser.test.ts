@@ -90,7 +90,7 @@ describe('administration screens', () => {
     await form.locator('input[name="password"]').fill('eng-sadovaya');
     await c.byTestId('user-create').click();
     await c.byTestId('user-new-error').waitFor();
-    expect(await c.byTestId('user-new-error').textContent()).toContain('login');
+    expect(await c.byTestId('user-new-error').textContent()).toBe('Пароль не принят: он совпадает с логином.');
     await form.locator('select[name="org"]').selectOption(String(ids.orgA));
     await form.locator('input[name="password"]').fill(ENGINEER_PASSWORD);
     await c.byTestId('user-create').click();

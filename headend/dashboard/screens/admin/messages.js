@@ -59,6 +59,11 @@ export const messages = {
     'admin.users.accountUnknown': 'Лицевой счёт {number} не найден в выбранной организации.',
     'admin.users.needOrganisation': 'Выберите организацию счёта.',
     'admin.users.back': '← Пользователи',
+    'admin.users.weakPassword': 'Пароль не принят: {rule}.',
+    'admin.users.rule.length': 'нужно не меньше 10 символов',
+    'admin.users.rule.login': 'он совпадает с логином',
+    'admin.users.rule.repeats': 'он повторяет один-два символа, возьмите более разнообразный',
+    'admin.users.rule.common': 'он из списка распространённых паролей, которые подбирают первыми',
 
     'admin.orgs.name': 'Название',
     'admin.orgs.inn': 'ИНН',
@@ -219,6 +224,11 @@ export const messages = {
     'admin.users.accountUnknown': 'Personal account {number} was not found in the organisation chosen.',
     'admin.users.needOrganisation': 'Choose the account\u2019s organisation.',
     'admin.users.back': '← Users',
+    'admin.users.weakPassword': 'Password refused: {rule}.',
+    'admin.users.rule.length': 'at least 10 characters are needed',
+    'admin.users.rule.login': 'it is the username',
+    'admin.users.rule.repeats': 'it repeats one or two characters, use a more varied one',
+    'admin.users.rule.common': 'it is in the list of common passwords, the ones tried first',
 
     'admin.orgs.name': 'Name',
     'admin.orgs.inn': 'INN (tax id)',

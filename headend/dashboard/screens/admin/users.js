@@ -5,10 +5,26 @@
  * resident, the personal accounts bound.
  */
 import { html, useState, useMemo, useCallback, useLoad, useAction, useQuery, navigate } from '../../../web-shared/ui.js';
-import { api, qs } from '../../api.js';
+import { api, ApiError, qs } from '../../api.js';
 import { t } from '../../i18n.js';
 import { Card, DataTable, ErrorNote, Field, Loaded } from '../../ui/components.js';
 import { AdminPage, STAFF_ROLES, roleName } from './common.js';
+
+/**
+ * The password policy's refusal (auth/password-policy.ts names the rule it broke, in English) in the
+ * user's language; any other refusal as the shared error note shows it.
+ */
+const PASSWORD_RULES = [
+  [/at least \d+ characters/, 'length'], [/must not be the login/, 'login'], [/repeats one or two characters/, 'repeats'], [/common passwords/, 'common'],
+];
+function UserError({ error, testid }) {
+  const details = error instanceof ApiError && error.status === 400 ? error.body?.details ?? [] : [];
+  // Only when the password is all that was wrong: otherwise the note lists every field.
+  const detail = details.length === 1 && details[0].path === 'body.password' ? details[0] : null;
+  const rule = detail && PASSWORD_RULES.find(([re]) => re.test(detail.message))?.[1];
+  if (!rule) return html`<${ErrorNote} error=${error} testid=${testid} />`;
+  return html`<div class="note error" role="alert" data-testid=${testid}><strong>${t('admin.users.weakPassword', { rule: t(`admin.users.rule.${rule}`) })}</strong></div>`;
+}
 
 /** Buildings and organisations the caller sees, for the grant pickers (one request each). */
 async function loadPlaces() {
@@ -48,7 +64,7 @@ function NewUser({ organisations, onCreated }) {
       <${Field} label=${t('admin.users.password')} hint=${t('admin.users.passwordHint')}>
         <input name="password" type="password" required autocomplete="new-password" value=${form.password} onInput=${set('password')} /><//>
       <button type="submit" class="primary" disabled=${state.busy} data-testid="user-create">${t('admin.users.create')}</button>
-      <${ErrorNote} error=${state.error} testid="user-new-error" />
+      <${UserError} error=${state.error} testid="user-new-error" />
     </form>
   <//>`;
 }
@@ -101,7 +117,7 @@ function EditUser({ user, onSaved }) {
         <input name="password" type="password" autocomplete="new-password" value=${form.password} onInput=${set('password')} /><//>
       <button type="submit" class="primary" disabled=${state.busy} data-testid="user-save">${t('admin.save')}</button>
       ${state.result ? html`<p class="note ok" role="status" data-testid="user-saved">${t('admin.saved')}</p>` : null}
-      <${ErrorNote} error=${state.error} testid="user-edit-error" />
+      <${UserError} error=${state.error} testid="user-edit-error" />
     </form>
   <//>`;
 }
