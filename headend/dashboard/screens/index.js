@@ -5,13 +5,15 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { registryScreen } from './registry/index.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
-import { registryScreen } from './registry/index.js';
+import { adminScreen } from './admin/index.js';
 
 export const SCREENS = [
   overviewScreen,
   registryScreen,
   accessScreen,
   collectionScreen,
+  adminScreen,
 ];

@@ -18,6 +18,8 @@ const AuditQuery = z.object({
   entity: z.string().optional().describe('Only changes of this kind of record (meter, reading, user, …)'),
   entity_id: z.string().optional().describe('Only changes of this record (with entity)'),
   building_id: z.coerce.number().int().optional().describe('Only changes in this building'),
+  actor_id: z.coerce.number().int().positive().optional().describe('Only changes made by this user (GET /users), or by this API key with actor_kind=api-key'),
+  actor_kind: z.enum(['user', 'api-key', 'system']).optional().describe('Only changes made by users, API keys or the system itself'),
   from: z.iso.datetime({ offset: true }).optional().describe('Changes at or after this instant'),
   to: z.iso.datetime({ offset: true }).optional().describe('Changes before this instant'),
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most entries in the answer'),
@@ -37,7 +39,7 @@ const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     requirePermission(p, 'audit:read');
     const q = req.query;
     return listAudit(db, p, {
-      entity: q.entity, entityId: q.entity_id, buildingId: q.building_id, from: q.from, to: q.to, before: q.before, limit: q.limit,
+      entity: q.entity, entityId: q.entity_id, buildingId: q.building_id, actorId: q.actor_id, actorKind: q.actor_kind, from: q.from, to: q.to, before: q.before, limit: q.limit,
     });
   });
 };

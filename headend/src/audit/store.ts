@@ -10,6 +10,9 @@ export interface AuditFilter {
   entity?: string;
   entityId?: string;
   buildingId?: number;
+  /** Only what this user (or API key, with actorKind) did. */
+  actorId?: number;
+  actorKind?: string;
   /** ISO instants: at >= from, at < to. */
   from?: string;
   to?: string;
@@ -25,6 +28,8 @@ export async function listAudit(q: Queryable, p: Principal, f: AuditFilter): Pro
   if (f.entity) add('entity = ?', f.entity);
   if (f.entityId) add('entity_id = ?', f.entityId);
   if (f.buildingId) add('building_id = ?', f.buildingId);
+  if (f.actorId) add('actor_id = ?', f.actorId);
+  if (f.actorKind) add('actor_kind = ?', f.actorKind);
   if (f.from) add('at >= ?', f.from);
   if (f.to) add('at < ?', f.to);
   if (f.before) add('id < ?', f.before);

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { authenticate, issueToken, NewUser, revokeToken, Role } from './index.js';
-import { addUser, bindAccount, changeUser, grantBuilding, issueApiKey, listGrants, listUsers, revokeApiKey, revokeGrant, type Admin } from './user-admin.js';
+import { addUser, bindAccount, changeUser, grantBuilding, issueApiKey, listApiKeys, listGrants, listUsers, revokeApiKey, revokeGrant, type Admin } from './user-admin.js';
 import { ttlSeconds } from '../http/config.js';
 import { createLoginLimiter, loginKeys } from './login-limit.js';
 import type { RedisConfigLike } from '../jobs/redis-connection.js';
@@ -162,6 +162,19 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
     const issued = await issueApiKey(db, admin(req), req.params.id, { name: req.body.name, expiresAt: req.body.expires_at ? new Date(req.body.expires_at) : undefined });
     return reply.code(201).send(issued);
   });
+  app.get('/organisations/:id/api-keys', {
+    schema: {
+      tags: ['users'], summary: 'The API keys of an organisation, newest first (never the keys themselves)', params: IdParams,
+      description: 'Each key of the organisation `id` by its name and prefix (the first characters of the key, enough to recognise it), who created it and when, when it expires, was last used or was revoked. The key itself is shown only once, when it is created.',
+      response: {
+        200: z.array(z.object({
+          id: Id, name: z.string(), prefix: z.string(), created_by: Id.nullable().describe('The user who created it'), created_at: Timestamp,
+          expires_at: Timestamp.nullable(), revoked_at: Timestamp.nullable().describe('Set once the key is revoked: it no longer works'), last_used_at: Timestamp.nullable(),
+        })),
+        ...errors,
+      },
+    },
+  }, async (req) => listApiKeys(db, principal(req), req.params.id));
   app.delete('/api-keys/:id', {
     schema: {
       tags: ['users'], params: IdParams, response: { 204: z.null(), ...errors },

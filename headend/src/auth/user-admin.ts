@@ -15,7 +15,7 @@ import type { Role } from './roles.js';
 import { createApiKey, type IssuedApiKey } from './sessions.js';
 import { grantId, requireBodyRef, requireOwned, userScopeSql } from './tenancy.js';
 import {
-  deleteGrant, grantedBuildings, grantOrganisationBuildings, insertGrant, insertUserAccount, loadUser, organisationExists, revokeApiKeyRow, revokeSessions,
+  deleteGrant, grantedBuildings, selectApiKeys, type ApiKeyRow, grantOrganisationBuildings, insertGrant, insertUserAccount, loadUser, organisationExists, revokeApiKeyRow, revokeSessions,
   selectUsers, updateUserRow, userByLogin, type UserChange,
 } from './user-store.js';
 import { createUser, insertUser, NewUser, setPasswordHash, type UserRow } from './users.js';
@@ -124,6 +124,12 @@ export async function issueApiKey(db: Database, a: Admin, orgId: number, k: { na
     await audit(q, a.actor, { action: 'create', entity: 'api_key', entityId: issued.id, after: { organisation_id: orgId, name: k.name, prefix: issued.prefix }, requestId: a.requestId ?? null });
     return issued;
   });
+}
+
+export async function listApiKeys(q: Queryable, p: Principal, orgId: number): Promise<ApiKeyRow[]> {
+  requirePermission(p, 'users:manage');
+  await requireOwned(q, p, 'organisation', orgId);
+  return selectApiKeys(q, orgId);
 }
 
 export async function revokeApiKey(db: Database, a: Admin, keyId: number): Promise<void> {

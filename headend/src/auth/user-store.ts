@@ -62,6 +62,18 @@ export async function insertUserAccount(q: Queryable, userId: number, accountId:
   await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, accountId]);
 }
 
+export interface ApiKeyRow {
+  id: number; name: string; prefix: string; created_by: number | null; created_at: Date; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null;
+}
+
+/** An organisation's API keys, newest first: what identifies each (name, prefix), never the hash. */
+export async function selectApiKeys(q: Queryable, orgId: number): Promise<ApiKeyRow[]> {
+  const { rows } = await q.query<ApiKeyRow & { id: string; created_by: string | null }>(
+    `SELECT id, name, key_prefix AS prefix, created_by, created_at, expires_at, revoked_at, last_used_at
+       FROM api_keys WHERE organisation_id = $1 ORDER BY id DESC`, [orgId]);
+  return rows.map((r) => ({ ...r, id: Number(r.id), created_by: r.created_by == null ? null : Number(r.created_by) }));
+}
+
 /** True when the key was live and is revoked now. */
 export async function revokeApiKeyRow(q: Queryable, id: number): Promise<boolean> {
   const r = await q.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);

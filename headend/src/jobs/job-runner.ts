@@ -31,6 +31,9 @@ export interface JobRunnerOptions {
 
 export type Schedule = { cron: string; tz?: string } | { everyMs: number };
 
+/** The latest finished runs of a job: when the last one completed, when the last one failed and why. */
+export interface LastRuns { completedAt: Date | null; failedAt: Date | null; error: string | null }
+
 export type QueueDepths = Record<string, { waiting: number; active: number; delayed: number; failed: number; completed: number }>;
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
@@ -101,6 +104,23 @@ export class JobRunner {
     for (const name of this.defs.keys()) {
       const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       out[name] = { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+    }
+    return out;
+  }
+
+  /**
+   * Per job, its newest completed and newest failed run (bullmq keeps the last 1000 and 5000 of them);
+   * empty while Redis is down, like depths().
+   */
+  async lastRuns(): Promise<Record<string, LastRuns>> {
+    if (this.connection.status !== 'ready') return {};
+    const out: Record<string, LastRuns> = {};
+    const at = (ms: number | undefined) => (ms ? new Date(ms) : null);
+    for (const name of this.defs.keys()) {
+      const q = this.queue(name);
+      const [done] = await q.getJobs(['completed'], 0, 0, false);
+      const [failed] = await q.getJobs(['failed'], 0, 0, false);
+      out[name] = { completedAt: at(done?.finishedOn), failedAt: at(failed?.finishedOn), error: failed?.failedReason ?? null };
     }
     return out;
   }

@@ -8,18 +8,29 @@ import { requirePermission } from '../auth/index.js';
 import { audit } from '../audit/index.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
-import { actorOf, errors, type RouteDeps } from '../http/context.js';
+import { actorOf, errors, Timestamp, type RouteDeps } from '../http/context.js';
 
 const Counts = z.object({ waiting: z.number(), active: z.number(), delayed: z.number(), failed: z.number(), completed: z.number() });
 
 const jobRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, jobs }) => {
   app.get('/jobs', {
-    schema: { tags: ['jobs'], summary: 'Defined jobs and their queue depths (empty counts while Redis is unreachable)', description: 'Background jobs of this head-end (imbalance recompute, alert checks and notifications, exchange runs, reminders, billing recalculation) with waiting, active, delayed, failed and completed counts per queue; `redis_connected` false while Redis is unreachable.', response: { 200: z.object({ redis_connected: z.boolean(), jobs: z.array(z.object({ name: z.string(), counts: Counts.nullable() })) }), ...errors } },
+    schema: { tags: ['jobs'], summary: 'Defined jobs and their queue depths (empty counts while Redis is unreachable)', description: 'Background jobs of this head-end (imbalance recompute, alert checks and notifications, exchange runs, reminders, billing recalculation) with waiting, active, delayed, failed and completed counts per queue, and when the last run completed or failed and why; `redis_connected` false while Redis is unreachable.', response: { 200: z.object({ redis_connected: z.boolean(), jobs: z.array(z.object({
+      name: z.string(), counts: Counts.nullable(),
+      last_completed_at: Timestamp.nullable().describe('When the newest completed run finished (null: none kept, or Redis unreachable)'),
+      last_failed_at: Timestamp.nullable().describe('When the newest failed run gave up'),
+      last_error: z.string().nullable().describe('Why the newest failed run failed, as the job said'),
+    })) }), ...errors } },
   }, async (req) => {
     requirePermission(principal(req), 'users:manage');
     if (!jobs) return { redis_connected: false, jobs: [] };
-    const depths = await jobs.depths();
-    return { redis_connected: jobs.isConnected(), jobs: jobs.names().map((name) => ({ name, counts: depths[name] ?? null })) };
+    const [depths, last] = await Promise.all([jobs.depths(), jobs.lastRuns()]);
+    return {
+      redis_connected: jobs.isConnected(),
+      jobs: jobs.names().map((name) => ({
+        name, counts: depths[name] ?? null,
+        last_completed_at: last[name]?.completedAt ?? null, last_failed_at: last[name]?.failedAt ?? null, last_error: last[name]?.error ?? null,
+      })),
+    };
   });
 
   app.post('/jobs/:name/run', {

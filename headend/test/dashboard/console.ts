@@ -40,7 +40,7 @@ export interface Console {
   close(): Promise<void>;
 }
 
-/** `jobs`: a job runner for the screens that queue background jobs ("send now"). */
+/** `jobs`: a JobRunner on the test Redis, for screens that show background jobs (absent: the head-end runs without). */
 export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner } = {}): Promise<Console> {
   const h = await startHarness({ clock: opts.clock, jobs: opts.jobs });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
