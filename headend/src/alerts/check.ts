@@ -38,7 +38,7 @@ export async function runSilenceCheck(db: Db, config: AlertConfig, channels: rea
     const res = await raiseAlert(db, {
       kind: 'gateway_silent', subject: gatewaySubject(id), buildingId: facts.buildingId, gatewayId: id,
       severity: severityOf('gateway_silent'), message: joinMessage(gatewaySilentMessage(facts)),
-      data: { last_seen_at: facts.lastSeenAt?.toISOString() ?? null, created_at: facts.createdAt.toISOString(), threshold_minutes: gwMin, online: r.online },
+      data: { last_seen_at: facts.lastSeenAt?.toISOString() ?? null, created_at: facts.createdAt.toISOString(), threshold_minutes: gwMin, online: r.online, name: r.name },
     }, now, channels);
     if (res.raised) { out.raised.push(gatewaySubject(id)); out.notificationIds.push(...res.notificationIds); }
   }

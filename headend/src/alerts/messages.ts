@@ -116,3 +116,51 @@ export function emailText(event: NoticeEvent, a: AlertForNotice): string {
     `Тревога № / alert id: ${a.id}`,
   ].join('\n');
 }
+
+/**
+ * An alert's parameters as data, for pages that word the alert in their reader's language and show its
+ * times in the building's zone (the stored `message` is fixed at raise time, in both languages and UTC).
+ * Built from the columns and the `data` the raisers store (check.ts, imbalance.ts), so it also works for
+ * alerts raised before this existed. Keys are snake_case like the rest of the API; absent facts are null.
+ */
+export interface AlertParams {
+  resource: string | null;
+  serial_number: string | null;
+  make: string | null;
+  gateway_id: string | null;
+  gateway_name: string | null;
+  /** Silence: the last message, or null when the subject never sent one (then `silent_since` is its registration). */
+  last_seen_at: string | null;
+  silent_since: string | null;
+  threshold_minutes: number | null;
+  /** Imbalance: the month (YYYY-MM), high_loss | negative_imbalance, the figure and its thresholds. */
+  month: string | null;
+  status: string | null;
+  imbalance_pct: number | null;
+  high_loss_pct: number | null;
+  negative_pct: number | null;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+const numOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function alertParams(a: { kind: AlertKind; resource: string | null; gateway_id: string | null; data: unknown }): AlertParams {
+  const d = (a.data && typeof a.data === 'object' ? a.data : {}) as Record<string, unknown>;
+  const th = (d.thresholds && typeof d.thresholds === 'object' ? d.thresholds : {}) as Record<string, unknown>;
+  const silence = a.kind !== 'imbalance';
+  return {
+    resource: a.resource ?? str(d.resource),
+    serial_number: str(d.serial_number),
+    make: str(d.make),
+    gateway_id: a.gateway_id,
+    gateway_name: str(d.name),
+    last_seen_at: silence ? str(d.last_seen_at) : null,
+    silent_since: silence ? str(d.last_seen_at) ?? str(d.created_at) : null,
+    threshold_minutes: numOrNull(d.threshold_minutes),
+    month: str(d.month),
+    status: a.kind === 'imbalance' ? str(d.status) : null,
+    imbalance_pct: numOrNull(d.imbalance_pct),
+    high_loss_pct: numOrNull(th.highLossPct ?? th.high_loss_pct),
+    negative_pct: numOrNull(th.negativePct ?? th.negative_pct),
+  };
+}

@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import type { Clock } from '../../src/util/clock.js';
+import type { CommandSender } from '../../src/commands/service.js';
 
 export const VIEWPORTS = [
   { name: 'desktop', width: 1366, height: 768 },
@@ -39,8 +40,13 @@ export interface Console {
   close(): Promise<void>;
 }
 
-export async function startConsole(name: string, opts: { clock?: Clock } = {}): Promise<Console> {
-  const h = await startHarness({ clock: opts.clock });
+/** `commands`: a command sender for the gateway routes (without one they answer 503, as a head-end without a broker). */
+export async function startConsole(name: string, opts: { clock?: Clock; commands?: (h: Harness) => CommandSender } = {}): Promise<Console> {
+  let sender: CommandSender | undefined;
+  // The sender needs the harness's database, which exists only once the harness does: it is looked up per call.
+  const lazy: CommandSender | undefined = opts.commands ? { get timeoutMs() { return sender!.timeoutMs; }, send: (c) => sender!.send(c) } : undefined;
+  const h = await startHarness({ clock: opts.clock, commands: lazy });
+  if (opts.commands) sender = opts.commands(h);
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   const browser = await launchChromium(name, { locale: 'ru-RU', viewport: { width: 1366, height: 768 } });
