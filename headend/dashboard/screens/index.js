@@ -5,7 +5,11 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { alertsScreen } from './alerts/index.js';
+import { gatewaysScreen } from './gateways/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  alertsScreen,
+  gatewaysScreen,
 ];
