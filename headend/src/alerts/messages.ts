@@ -7,6 +7,8 @@
  * a config change outside this module). Two short lines cost nothing in an e-mail or a chat message,
  * whereas the wrong single language makes the alert useless to half its readers.
  * `alerts.message` stores the two lines joined by "\n"; the API and the webhook pass it as is.
+ * Pages do not show it: they word the alert from its kind and `alertParams` (below) in their reader's
+ * language, with times in the building's zone.
  */
 import { RESOURCE_NAMES, type Resource } from '@amr/protocols';
 import type { AlertKind, ImbalanceAlertStatus, Severity } from './decisions.js';
