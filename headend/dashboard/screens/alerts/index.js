@@ -115,8 +115,7 @@ function Group({ group, filter, open, onOpen, selected, onToggle, canAck, onAcke
       <h2 class="group-title" data-testid=${`group-title-${key}`}>${t('alerts.groupTitle', { building: buildingName(group), kind: t(`alerts.kind.${group.kind}`), count: group.count })}</h2>
       <p class="muted group-meta">
         <${Badge} prefix="severity" code=${group.severity} />
-        ${' '}${t('alerts.unacked', { count: group.unacknowledged })}
-        · ${t('alerts.lastRaised', { at: fmtZoned(group.last_raised_at, group.building_timezone), ago: fmtAgo(group.last_raised_at) })}
+        ${` ${t('alerts.unacked', { count: group.unacknowledged })} · ${t('alerts.lastRaised', { at: fmtZoned(group.last_raised_at, group.building_timezone), ago: fmtAgo(group.last_raised_at) })}`}
       </p>
       <div class="actions">
         <button type="button" aria-expanded=${open} data-testid=${`group-toggle-${key}`} onClick=${() => onOpen(open ? null : key)}>${open ? t('alerts.hide') : t('alerts.show')}</button>
