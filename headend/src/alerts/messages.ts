@@ -30,33 +30,40 @@ export function monthLabel(periodStart: Date, periodEnd: Date): string {
 
 const resourceName = (r: string) => RESOURCE_NAMES[r as Resource] ?? { ru: r, en: r };
 
+/** The building as people name it: its address when the raiser knows it, else "дом N" / "building N". */
+const buildingWhere = (id: number, address?: string | null): Bilingual => (address ? { ru: address, en: address } : { ru: `дом ${id}`, en: `building ${id}` });
+
 export interface MeterSilentFacts {
   meterId: number; buildingId: number; resource: string; make: string; serialNumber: string;
   lastSeenAt: Date | null; createdAt: Date; minutes: number;
+  /** The building's address (e-mails name it instead of the building's number). */
+  address?: string | null;
 }
 
 export function meterSilentMessage(f: MeterSilentFacts): Bilingual {
   const name = `${f.make ? `${f.make} ` : ''}№${f.serialNumber}`;
   const res = resourceName(f.resource);
+  const where = buildingWhere(f.buildingId, f.address);
   return f.lastSeenAt
     ? {
-      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) не передаёт данные с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
-      en: `Meter ${name} (${res.en}, building ${f.buildingId}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
+      ru: `Счётчик ${name} (${res.ru}, ${where.ru}) не передаёт данные с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, ${where.en}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
     }
     : {
-      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) ни разу не передал данные с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
-      en: `Meter ${name} (${res.en}, building ${f.buildingId}) has sent no data since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
+      ru: `Счётчик ${name} (${res.ru}, ${where.ru}) ни разу не передал данные с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, ${where.en}) has sent no data since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
     };
 }
 
 export interface GatewaySilentFacts {
   gatewayId: string; name: string | null; buildingId: number | null;
   lastSeenAt: Date | null; createdAt: Date; minutes: number;
+  address?: string | null;
 }
 
 export function gatewaySilentMessage(f: GatewaySilentFacts): Bilingual {
   const name = f.name ? `${f.gatewayId} (${f.name})` : f.gatewayId;
-  const where = { ru: f.buildingId === null ? 'без дома' : `дом ${f.buildingId}`, en: f.buildingId === null ? 'no building' : `building ${f.buildingId}` };
+  const where = f.buildingId === null ? { ru: 'без дома', en: 'no building' } : buildingWhere(f.buildingId, f.address);
   return f.lastSeenAt
     ? {
       ru: `Шлюз ${name} (${where.ru}) не на связи с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
@@ -71,6 +78,7 @@ export function gatewaySilentMessage(f: GatewaySilentFacts): Bilingual {
 export interface ImbalanceFacts {
   buildingId: number; resource: string; status: ImbalanceAlertStatus; periodStart: Date; periodEnd: Date;
   imbalancePct: number | null; highLossPct: number; negativePct: number;
+  address?: string | null;
 }
 
 const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`);
@@ -78,14 +86,15 @@ const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`);
 export function imbalanceMessage(f: ImbalanceFacts): Bilingual {
   const res = resourceName(f.resource);
   const month = monthLabel(f.periodStart, f.periodEnd);
+  const where = buildingWhere(f.buildingId, f.address);
   return f.status === 'high_loss'
     ? {
-      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: потери ${pct(f.imbalancePct)} выше порога ${f.highLossPct}%.`,
-      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: loss ${pct(f.imbalancePct)} above the ${f.highLossPct}% threshold.`,
+      ru: `Небаланс: ${res.ru}, ${where.ru}, ${month}: потери ${pct(f.imbalancePct)} выше порога ${f.highLossPct}%.`,
+      en: `Imbalance: ${res.en}, ${where.en}, ${month}: loss ${pct(f.imbalancePct)} above the ${f.highLossPct}% threshold.`,
     }
     : {
-      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: отрицательный небаланс ${pct(f.imbalancePct)} (допуск −${f.negativePct}%) — квартирные счётчики показывают больше домового.`,
-      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: negative imbalance ${pct(f.imbalancePct)} (tolerance −${f.negativePct}%) — apartment meters exceed the building meter.`,
+      ru: `Небаланс: ${res.ru}, ${where.ru}, ${month}: отрицательный небаланс ${pct(f.imbalancePct)} (допуск −${f.negativePct}%) — квартирные счётчики показывают больше домового.`,
+      en: `Imbalance: ${res.en}, ${where.en}, ${month}: negative imbalance ${pct(f.imbalancePct)} (tolerance −${f.negativePct}%) — apartment meters exceed the building meter.`,
     };
 }
 
