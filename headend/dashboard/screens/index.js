@@ -5,6 +5,8 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { alertsScreen } from './alerts/index.js';
+import { gatewaysScreen } from './gateways/index.js';
 import { registryScreen } from './registry/index.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
@@ -12,6 +14,8 @@ import { adminScreen } from './admin/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  alertsScreen,
+  gatewaysScreen,
   registryScreen,
   accessScreen,
   collectionScreen,

@@ -11,8 +11,8 @@ import type { AlertConfig } from './types.js';
 
 export interface CheckResult { raised: string[]; cleared: string[]; notificationIds: number[] }
 
-interface MeterRow { id: string; building_id: string; resource: string; make: string; serial_number: string; last_seen_at: Date | null; created_at: Date; watched: boolean; open_alert_id: string | null; covered: boolean | null }
-interface GatewayRow { id: string; name: string | null; building_id: string | null; online: boolean; last_seen_at: Date | null; created_at: Date; watched: boolean; open_alert_id: string | null }
+interface MeterRow { id: string; building_id: string; address: string | null; resource: string; make: string; serial_number: string; last_seen_at: Date | null; created_at: Date; watched: boolean; open_alert_id: string | null; covered: boolean | null }
+interface GatewayRow { id: string; name: string | null; building_id: string | null; address: string | null; online: boolean; last_seen_at: Date | null; created_at: Date; watched: boolean; open_alert_id: string | null }
 
 const toSubject = <Id>(id: Id, r: { last_seen_at: Date | null; created_at: Date; watched: boolean; open_alert_id: string | null }): WatchedSubject<Id> => ({
   id, watched: r.watched, lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, createdAt: new Date(r.created_at),
@@ -25,7 +25,7 @@ export async function runSilenceCheck(db: Db, config: AlertConfig, channels: rea
   // The SQL pre-filter (cutoff) only narrows the rows; decideSilence makes the call.
   const gwMin = config.GATEWAY_SILENT_MINUTES;
   const gateways = (await db.query<GatewayRow>(
-    `SELECT g.id, g.name, g.building_id, g.online, g.last_seen_at, g.created_at, (g.status = 'active') AS watched, a.id AS open_alert_id
+    `SELECT g.id, g.name, g.building_id, (SELECT address FROM buildings WHERE id = g.building_id) AS address, g.online, g.last_seen_at, g.created_at, (g.status = 'active') AS watched, a.id AS open_alert_id
        FROM gateways g
        LEFT JOIN alerts a ON a.kind = 'gateway_silent' AND a.cleared_at IS NULL AND a.gateway_id = g.id
       WHERE (g.status = 'active' AND COALESCE(g.last_seen_at, g.created_at) < $1) OR a.id IS NOT NULL`,
@@ -34,11 +34,11 @@ export async function runSilenceCheck(db: Db, config: AlertConfig, channels: rea
   const gd = decideSilence(gateways.map((r) => toSubject(r.id, r)), now, gwMin);
   for (const id of gd.raise) {
     const r = gwById.get(id)!;
-    const facts = { gatewayId: id, name: r.name, buildingId: r.building_id === null ? null : Number(r.building_id), lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, createdAt: new Date(r.created_at), minutes: gwMin };
+    const facts = { gatewayId: id, name: r.name, buildingId: r.building_id === null ? null : Number(r.building_id), lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, createdAt: new Date(r.created_at), minutes: gwMin, address: r.address };
     const res = await raiseAlert(db, {
       kind: 'gateway_silent', subject: gatewaySubject(id), buildingId: facts.buildingId, gatewayId: id,
       severity: severityOf('gateway_silent'), message: joinMessage(gatewaySilentMessage(facts)),
-      data: { last_seen_at: facts.lastSeenAt?.toISOString() ?? null, created_at: facts.createdAt.toISOString(), threshold_minutes: gwMin, online: r.online },
+      data: { last_seen_at: facts.lastSeenAt?.toISOString() ?? null, created_at: facts.createdAt.toISOString(), threshold_minutes: gwMin, online: r.online, name: r.name },
     }, now, channels);
     if (res.raised) { out.raised.push(gatewaySubject(id)); out.notificationIds.push(...res.notificationIds); }
   }
@@ -51,7 +51,7 @@ export async function runSilenceCheck(db: Db, config: AlertConfig, channels: rea
   // Meters after gateways, so a meter behind a gateway found silent just now is already covered.
   const meterMin = config.METER_SILENT_MINUTES;
   const meters = (await db.query<MeterRow>(
-    `SELECT m.id, m.building_id, m.resource, m.make, m.serial_number, m.last_seen_at, m.created_at,
+    `SELECT m.id, m.building_id, (SELECT address FROM buildings WHERE id = m.building_id) AS address, m.resource, m.make, m.serial_number, m.last_seen_at, m.created_at,
             (m.remote_reading AND m.status = 'active') AS watched, a.id AS open_alert_id,
             (SELECT bool_and(EXISTS (SELECT 1 FROM alerts ga WHERE ga.kind = 'gateway_silent' AND ga.cleared_at IS NULL AND ga.gateway_id = b.gateway_id))
                FROM bindings b WHERE b.meter_id = m.id AND b.valid_to IS NULL) AS covered
@@ -63,7 +63,7 @@ export async function runSilenceCheck(db: Db, config: AlertConfig, channels: rea
   const md = decideSilence(meters.map((r) => ({ ...toSubject(Number(r.id), r), coveredByGateway: r.covered === true })), now, meterMin);
   for (const id of md.raise) {
     const r = meterById.get(id)!;
-    const facts = { meterId: id, buildingId: Number(r.building_id), resource: r.resource, make: r.make, serialNumber: r.serial_number, lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, createdAt: new Date(r.created_at), minutes: meterMin };
+    const facts = { meterId: id, buildingId: Number(r.building_id), resource: r.resource, make: r.make, serialNumber: r.serial_number, lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, createdAt: new Date(r.created_at), minutes: meterMin, address: r.address };
     const res = await raiseAlert(db, {
       kind: 'meter_silent', subject: meterSubject(id), buildingId: facts.buildingId, meterId: id, resource: r.resource,
       severity: severityOf('meter_silent'), message: joinMessage(meterSilentMessage(facts)),

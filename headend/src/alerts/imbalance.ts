@@ -25,8 +25,9 @@ export async function applyImbalanceReport(db: Db, report: StoredImbalanceReport
   const month = monthLabel(report.periodStart, report.periodEnd);
   if (action === 'raise') {
     const status = report.status as 'high_loss' | 'negative_imbalance';
+    const address = (await db.query<{ address: string }>(`SELECT address FROM buildings WHERE id = $1`, [report.buildingId])).rows[0]?.address ?? null;
     const message = imbalanceMessage({
-      buildingId: report.buildingId, resource: report.resource, status, periodStart: report.periodStart, periodEnd: report.periodEnd,
+      buildingId: report.buildingId, address, resource: report.resource, status, periodStart: report.periodStart, periodEnd: report.periodEnd,
       imbalancePct: report.imbalancePct, highLossPct: report.thresholds.highLossPct, negativePct: report.thresholds.negativePct,
     });
     const res = await raiseAlert(db, {

@@ -7,6 +7,8 @@
  * a config change outside this module). Two short lines cost nothing in an e-mail or a chat message,
  * whereas the wrong single language makes the alert useless to half its readers.
  * `alerts.message` stores the two lines joined by "\n"; the API and the webhook pass it as is.
+ * Pages do not show it: they word the alert from its kind and `alertParams` (below) in their reader's
+ * language, with times in the building's zone.
  */
 import { RESOURCE_NAMES, type Resource } from '@amr/protocols';
 import type { AlertKind, ImbalanceAlertStatus, Severity } from './decisions.js';
@@ -28,33 +30,40 @@ export function monthLabel(periodStart: Date, periodEnd: Date): string {
 
 const resourceName = (r: string) => RESOURCE_NAMES[r as Resource] ?? { ru: r, en: r };
 
+/** The building as people name it: its address when the raiser knows it, else "дом N" / "building N". */
+const buildingWhere = (id: number, address?: string | null): Bilingual => (address ? { ru: address, en: address } : { ru: `дом ${id}`, en: `building ${id}` });
+
 export interface MeterSilentFacts {
   meterId: number; buildingId: number; resource: string; make: string; serialNumber: string;
   lastSeenAt: Date | null; createdAt: Date; minutes: number;
+  /** The building's address (e-mails name it instead of the building's number). */
+  address?: string | null;
 }
 
 export function meterSilentMessage(f: MeterSilentFacts): Bilingual {
   const name = `${f.make ? `${f.make} ` : ''}№${f.serialNumber}`;
   const res = resourceName(f.resource);
+  const where = buildingWhere(f.buildingId, f.address);
   return f.lastSeenAt
     ? {
-      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) не передаёт данные с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
-      en: `Meter ${name} (${res.en}, building ${f.buildingId}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
+      ru: `Счётчик ${name} (${res.ru}, ${where.ru}) не передаёт данные с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, ${where.en}) silent since ${iso(f.lastSeenAt)} — over ${f.minutes} min.`,
     }
     : {
-      ru: `Счётчик ${name} (${res.ru}, дом ${f.buildingId}) ни разу не передал данные с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
-      en: `Meter ${name} (${res.en}, building ${f.buildingId}) has sent no data since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
+      ru: `Счётчик ${name} (${res.ru}, ${where.ru}) ни разу не передал данные с регистрации ${iso(f.createdAt)} — дольше ${f.minutes} мин.`,
+      en: `Meter ${name} (${res.en}, ${where.en}) has sent no data since it was registered ${iso(f.createdAt)} — over ${f.minutes} min.`,
     };
 }
 
 export interface GatewaySilentFacts {
   gatewayId: string; name: string | null; buildingId: number | null;
   lastSeenAt: Date | null; createdAt: Date; minutes: number;
+  address?: string | null;
 }
 
 export function gatewaySilentMessage(f: GatewaySilentFacts): Bilingual {
   const name = f.name ? `${f.gatewayId} (${f.name})` : f.gatewayId;
-  const where = { ru: f.buildingId === null ? 'без дома' : `дом ${f.buildingId}`, en: f.buildingId === null ? 'no building' : `building ${f.buildingId}` };
+  const where = f.buildingId === null ? { ru: 'без дома', en: 'no building' } : buildingWhere(f.buildingId, f.address);
   return f.lastSeenAt
     ? {
       ru: `Шлюз ${name} (${where.ru}) не на связи с ${iso(f.lastSeenAt)} — дольше ${f.minutes} мин.`,
@@ -69,6 +78,7 @@ export function gatewaySilentMessage(f: GatewaySilentFacts): Bilingual {
 export interface ImbalanceFacts {
   buildingId: number; resource: string; status: ImbalanceAlertStatus; periodStart: Date; periodEnd: Date;
   imbalancePct: number | null; highLossPct: number; negativePct: number;
+  address?: string | null;
 }
 
 const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`);
@@ -76,14 +86,15 @@ const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`);
 export function imbalanceMessage(f: ImbalanceFacts): Bilingual {
   const res = resourceName(f.resource);
   const month = monthLabel(f.periodStart, f.periodEnd);
+  const where = buildingWhere(f.buildingId, f.address);
   return f.status === 'high_loss'
     ? {
-      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: потери ${pct(f.imbalancePct)} выше порога ${f.highLossPct}%.`,
-      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: loss ${pct(f.imbalancePct)} above the ${f.highLossPct}% threshold.`,
+      ru: `Небаланс: ${res.ru}, ${where.ru}, ${month}: потери ${pct(f.imbalancePct)} выше порога ${f.highLossPct}%.`,
+      en: `Imbalance: ${res.en}, ${where.en}, ${month}: loss ${pct(f.imbalancePct)} above the ${f.highLossPct}% threshold.`,
     }
     : {
-      ru: `Небаланс: ${res.ru}, дом ${f.buildingId}, ${month}: отрицательный небаланс ${pct(f.imbalancePct)} (допуск −${f.negativePct}%) — квартирные счётчики показывают больше домового.`,
-      en: `Imbalance: ${res.en}, building ${f.buildingId}, ${month}: negative imbalance ${pct(f.imbalancePct)} (tolerance −${f.negativePct}%) — apartment meters exceed the building meter.`,
+      ru: `Небаланс: ${res.ru}, ${where.ru}, ${month}: отрицательный небаланс ${pct(f.imbalancePct)} (допуск −${f.negativePct}%) — квартирные счётчики показывают больше домового.`,
+      en: `Imbalance: ${res.en}, ${where.en}, ${month}: negative imbalance ${pct(f.imbalancePct)} (tolerance −${f.negativePct}%) — apartment meters exceed the building meter.`,
     };
 }
 
@@ -115,4 +126,52 @@ export function emailText(event: NoticeEvent, a: AlertForNotice): string {
     ...(a.clearedAt ? [`Снята / cleared: ${iso(a.clearedAt)}`] : []),
     `Тревога № / alert id: ${a.id}`,
   ].join('\n');
+}
+
+/**
+ * An alert's parameters as data, for pages that word the alert in their reader's language and show its
+ * times in the building's zone (the stored `message` is fixed at raise time, in both languages and UTC).
+ * Built from the columns and the `data` the raisers store (check.ts, imbalance.ts), so it also works for
+ * alerts raised before this existed. Keys are snake_case like the rest of the API; absent facts are null.
+ */
+export interface AlertParams {
+  resource: string | null;
+  serial_number: string | null;
+  make: string | null;
+  gateway_id: string | null;
+  gateway_name: string | null;
+  /** Silence: the last message, or null when the subject never sent one (then `silent_since` is its registration). */
+  last_seen_at: string | null;
+  silent_since: string | null;
+  threshold_minutes: number | null;
+  /** Imbalance: the month (YYYY-MM), high_loss | negative_imbalance, the figure and its thresholds. */
+  month: string | null;
+  status: string | null;
+  imbalance_pct: number | null;
+  high_loss_pct: number | null;
+  negative_pct: number | null;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+const numOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function alertParams(a: { kind: AlertKind; resource: string | null; gateway_id: string | null; data: unknown }): AlertParams {
+  const d = (a.data && typeof a.data === 'object' ? a.data : {}) as Record<string, unknown>;
+  const th = (d.thresholds && typeof d.thresholds === 'object' ? d.thresholds : {}) as Record<string, unknown>;
+  const silence = a.kind !== 'imbalance';
+  return {
+    resource: a.resource ?? str(d.resource),
+    serial_number: str(d.serial_number),
+    make: str(d.make),
+    gateway_id: a.gateway_id,
+    gateway_name: str(d.name),
+    last_seen_at: silence ? str(d.last_seen_at) : null,
+    silent_since: silence ? str(d.last_seen_at) ?? str(d.created_at) : null,
+    threshold_minutes: numOrNull(d.threshold_minutes),
+    month: str(d.month),
+    status: a.kind === 'imbalance' ? str(d.status) : null,
+    imbalance_pct: numOrNull(d.imbalance_pct),
+    high_loss_pct: numOrNull(th.highLossPct ?? th.high_loss_pct),
+    negative_pct: numOrNull(th.negativePct ?? th.negative_pct),
+  };
 }

@@ -14,13 +14,55 @@ import { notFound } from '../http/errors.js';
 import { toWire } from '../http/casing.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
-import { acknowledgeAlert, alertWithNotifications, listAlerts } from './store.js';
+import { acknowledgeAlert, acknowledgeAlerts, alertGroups, alertWithNotifications, BULK_ACK_MAX, listAlerts, type AlertFilter } from './store.js';
+import { alertParams } from './messages.js';
 
 const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent']);
+const Severity = z.enum(['info', 'warning', 'critical']);
 const AlertOut = z.object({
   id: Id, kind: Kind, subject: z.string(), building_id: Id.nullable(), meter_id: Id.nullable(), gateway_id: z.string().nullable(),
-  resource: z.string().nullable(), severity: z.enum(['info', 'warning', 'critical']), message: z.string(), data: z.unknown(),
+  resource: z.string().nullable(), severity: Severity, message: z.string().describe('Russian and English lines, UTC times: for e-mail and older clients; pages word the alert from kind + params'), data: z.unknown(),
   raised_at: Timestamp, cleared_at: Timestamp.nullable(), acknowledged_at: Timestamp.nullable(), acknowledged_by: z.string().nullable(),
+});
+const Params = z.object({
+  resource: z.string().nullable().describe('heat, cold_water, … (meter_silent, imbalance)'),
+  serial_number: z.string().nullable().describe('the silent meter\'s serial number'),
+  make: z.string().nullable().describe('the silent meter\'s make'),
+  gateway_id: z.string().nullable().describe('the silent gateway'),
+  gateway_name: z.string().nullable().describe('the silent gateway\'s name'),
+  last_seen_at: z.string().nullable().describe('silence: the last message (ISO); null = never sent one'),
+  silent_since: z.string().nullable().describe('silence: since when (last message, else registration), ISO'),
+  threshold_minutes: z.number().nullable().describe('silence: minutes without a message that raise the alert'),
+  month: z.string().nullable().describe('imbalance: the month, YYYY-MM'),
+  status: z.string().nullable().describe('imbalance: high_loss or negative_imbalance'),
+  imbalance_pct: z.number().nullable().describe('imbalance: the loss, % of the building meter'),
+  high_loss_pct: z.number().nullable().describe('imbalance: the loss threshold, %'),
+  negative_pct: z.number().nullable().describe('imbalance: the negative tolerance, %'),
+}).describe('The alert\'s facts as data, for wording it in the reader\'s language (times are UTC ISO; show them in building_timezone)');
+const ListedAlertOut = AlertOut.extend({
+  building_address: z.string().nullable().describe('the building\'s address (null: a gateway without a building)'),
+  building_timezone: z.string().nullable().describe('the building\'s IANA time zone, e.g. Europe/Moscow'),
+  params: Params,
+});
+const GroupOut = z.object({
+  building_id: Id.nullable(), building_address: z.string().nullable(), building_timezone: z.string().nullable(), kind: Kind,
+  severity: Severity.describe('the worst in the group'), count: z.number().int(), open: z.number().int().describe('not cleared'),
+  unacknowledged: z.number().int(), first_raised_at: Timestamp, last_raised_at: Timestamp,
+});
+const FilterQuery = z.object({
+  open: z.enum(['true', 'false']).optional().describe('true: not cleared; false: cleared; absent: both'),
+  acknowledged: z.enum(['true', 'false']).optional().describe('true: acknowledged; false: not yet; absent: both'),
+  building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
+  kind: Kind.optional().describe('Only this kind of alert'),
+  severity: Severity.optional().describe('Only this severity'),
+  from: z.iso.datetime({ offset: true }).optional().describe('Raised at or after this instant (ISO with offset)'),
+  to: z.iso.datetime({ offset: true }).optional().describe('Raised before this instant (ISO with offset)'),
+});
+type FilterIn = z.infer<typeof FilterQuery>;
+const bool = (v: 'true' | 'false' | undefined) => (v === undefined ? undefined : v === 'true');
+const toFilter = (q: FilterIn): AlertFilter => ({
+  open: bool(q.open), acknowledged: bool(q.acknowledged), buildingId: q.building_id, kind: q.kind, severity: q.severity,
+  from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined,
 });
 const NotificationOut = z.object({
   id: Id, event: z.enum(['raised', 'cleared']), channel: z.enum(['webhook', 'email']), target: z.string(),
@@ -37,21 +79,53 @@ const alertRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     schema: {
       tags: ['alerts'], summary: 'Alerts, newest first; open=true: not cleared, open=false: cleared',
       description: 'Alerts of the caller\'s buildings: imbalance over its threshold, silent meters and gateways. An alert clears by itself when its cause is gone; acknowledging it only says someone is on it.',
-      querystring: z.object({
-        open: z.enum(['true', 'false']).optional().describe('true: not cleared; false: cleared; absent: both'),
-        building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
-        kind: Kind.optional().describe('Only this kind of alert'),
+      querystring: FilterQuery.extend({
         limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Most alerts in the answer'),
       }),
-      response: { 200: z.array(AlertOut), ...errors },
+      response: { 200: z.array(ListedAlertOut), ...errors },
     },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'alerts:read');
-    const q = req.query;
     // A building named in the query narrows the caller's scope (the store's): another organisation's gives an empty list.
-    const rows = await listAlerts(db, p, { open: q.open === undefined ? undefined : q.open === 'true', buildingId: q.building_id, kind: q.kind, limit: q.limit });
-    return wire<z.input<typeof AlertOut>[]>(rows);
+    const rows = await listAlerts(db, p, { ...toFilter(req.query), limit: req.query.limit });
+    return rows.map((r) => ({ ...wire<z.input<typeof AlertOut>>(r), building_address: r.building_address, building_timezone: r.building_timezone, params: alertParams(r) }));
+  });
+
+  app.get('/alerts/groups', {
+    schema: {
+      tags: ['alerts'], summary: 'Alerts counted per building and kind (triage: a storm as a few lines)',
+      description: 'The caller\'s alerts matching the filter, one line per building × kind with counts (all, open, unacknowledged) and the worst severity; groups with unacknowledged alerts first. List a group\'s alerts with GET /alerts?building_id&kind and the same filter.',
+      querystring: FilterQuery,
+      response: { 200: z.array(GroupOut), ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'alerts:read');
+    return wire<z.input<typeof GroupOut>[]>(await alertGroups(db, p, toFilter(req.query)));
+  });
+
+  app.post('/alerts/ack', {
+    schema: {
+      tags: ['alerts'], summary: 'Acknowledge many alerts with one reason (a selection by ids, or every unacknowledged alert matching a filter)',
+      description: [
+        'All or nothing: every id is checked like POST /alerts/{id}/ack; an id that does not exist or is another organisation\'s refuses the whole request (400 naming it) and no alert changes.',
+        'Alerts already acknowledged are left as they were and listed under `already`. The reason goes to the audit journal of each alert.',
+        `At most ${BULK_ACK_MAX} alerts per request.`,
+      ].join(' '),
+      body: z.object({
+        ids: z.array(z.number().int().positive()).min(1).max(BULK_ACK_MAX).optional().describe('The alerts to acknowledge'),
+        filter: FilterQuery.optional().describe('Instead of ids: every unacknowledged alert of yours matching this (as GET /alerts)'),
+        comment: z.string().trim().min(1, 'comment: say why (who is on it), e.g. "power cut at the substation, crew sent"').max(2000).describe('The reason, one for all'),
+      }).refine((b) => (b.ids === undefined) !== (b.filter === undefined), { message: 'give either ids or filter (exactly one of them)', path: ['ids'] }),
+      response: { 200: z.object({ acknowledged: z.array(Id).describe('acknowledged now'), already: z.array(Id).describe('acknowledged before, left as they were') }), ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    requirePermission(p, 'alerts:manage');
+    const b = req.body;
+    const what = b.ids ? { ids: b.ids } : { filter: toFilter(b.filter!) };
+    return acknowledgeAlerts(db, p, actorOf(req), what, b.comment, req.id);
   });
 
   app.get('/alerts/:id', {

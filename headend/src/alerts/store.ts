@@ -8,11 +8,11 @@
  * of whom it must be told; the notify jobs are enqueued by the caller after the commit.
  * Only the transaction's own handle is used inside `tx` (embedded mode has one connection).
  */
-import { buildingScopeSql, requireOwned, type Principal } from '../auth/index.js';
+import { buildingScopeSql, requireBodyRef, requireOwned, type Principal } from '../auth/index.js';
 import { audit, type Actor } from '../audit/index.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { Database } from '../db/types.js';
-import { conflict, notFound } from '../http/errors.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { AlertKind, Severity } from './decisions.js';
 import type { NoticeEvent } from './messages.js';
 
@@ -145,26 +145,81 @@ export async function stalePendingNotifications(db: Queryable, createdBefore: Da
 export interface AlertFilter {
   /** true: not cleared; false: cleared; undefined: both. */
   open?: boolean;
+  /** true: acknowledged; false: not yet; undefined: both. */
+  acknowledged?: boolean;
   buildingId?: number;
   kind?: AlertKind;
-  limit: number;
+  severity?: Severity;
+  /** Raised at or after `from` and before `to`. */
+  from?: Date;
+  to?: Date;
 }
+
+/** An alert as lists show it: with its building's address and time zone (null for a building-less gateway's). */
+export type ListedAlert = AlertRow & { building_address: string | null; building_timezone: string | null };
+
+/** The WHERE of a filtered, scoped alert query over `alerts a`; pushes its parameters. */
+function filterSql(p: Principal, f: AlertFilter, params: unknown[]): string {
+  const where = [buildingScopeSql(p, 'a.building_id', params)];
+  const add = (sql: (i: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
+  if (f.open === true) where.push('a.cleared_at IS NULL');
+  if (f.open === false) where.push('a.cleared_at IS NOT NULL');
+  if (f.acknowledged === true) where.push('a.acknowledged_at IS NOT NULL');
+  if (f.acknowledged === false) where.push('a.acknowledged_at IS NULL');
+  if (f.buildingId !== undefined) add((i) => `a.building_id = $${i}`, f.buildingId);
+  if (f.kind) add((i) => `a.kind = $${i}`, f.kind);
+  if (f.severity) add((i) => `a.severity = $${i}`, f.severity);
+  if (f.from) add((i) => `a.raised_at >= $${i}`, f.from);
+  if (f.to) add((i) => `a.raised_at < $${i}`, f.to);
+  return where.join(' AND ');
+}
+
+const LISTED_COLUMNS = `${ALERT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}, b.address AS building_address, b.timezone AS building_timezone`;
 
 /**
  * Alerts the caller sees, newest first: those of their buildings. An alert without a building (a
  * gateway not assigned to one) only for admins, as the gateway itself.
  */
-export async function listAlerts(q: Queryable, p: Principal, f: AlertFilter): Promise<AlertRow[]> {
+export async function listAlerts(q: Queryable, p: Principal, f: AlertFilter & { limit: number }): Promise<ListedAlert[]> {
   const params: unknown[] = [];
-  const where = [buildingScopeSql(p, 'building_id', params)];
-  const add = (sql: (i: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
-  if (f.open === true) where.push('cleared_at IS NULL');
-  if (f.open === false) where.push('cleared_at IS NOT NULL');
-  if (f.buildingId !== undefined) add((i) => `building_id = $${i}`, f.buildingId);
-  if (f.kind) add((i) => `kind = $${i}`, f.kind);
+  const where = filterSql(p, f, params);
   params.push(f.limit);
-  const { rows } = await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`, params);
-  return rows.map(toAlertRow);
+  const { rows } = await q.query<DbAlertRow & { building_address: string | null; building_timezone: string | null }>(
+    `SELECT ${LISTED_COLUMNS} FROM alerts a LEFT JOIN buildings b ON b.id = a.building_id
+      WHERE ${where} ORDER BY a.raised_at DESC, a.id DESC LIMIT $${params.length}`, params);
+  return rows.map((r) => ({ ...toAlertRow(r), building_address: r.building_address ?? null, building_timezone: r.building_timezone ?? null }));
+}
+
+export interface AlertGroup {
+  building_id: number | null; building_address: string | null; building_timezone: string | null; kind: AlertKind;
+  /** The worst severity in the group. */
+  severity: Severity;
+  count: number; open: number; unacknowledged: number; first_raised_at: Date; last_raised_at: Date;
+}
+
+/**
+ * The filtered alerts counted per building and kind, so a storm of sixty reads as a handful of lines.
+ * Groups with unacknowledged alerts first, then the larger ones.
+ */
+export async function alertGroups(q: Queryable, p: Principal, f: AlertFilter): Promise<AlertGroup[]> {
+  const params: unknown[] = [];
+  const where = filterSql(p, f, params);
+  const { rows } = await q.query<{ building_id: string | null; building_address: string | null; building_timezone: string | null; kind: AlertKind; sev: number; count: string; open: string; unacknowledged: string; first_raised_at: Date; last_raised_at: Date }>(
+    `SELECT a.building_id, b.address AS building_address, b.timezone AS building_timezone, a.kind,
+            max(CASE a.severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END) AS sev,
+            count(*) AS count, count(*) FILTER (WHERE a.cleared_at IS NULL) AS open,
+            count(*) FILTER (WHERE a.acknowledged_at IS NULL) AS unacknowledged,
+            min(a.raised_at) AS first_raised_at, max(a.raised_at) AS last_raised_at
+       FROM alerts a LEFT JOIN buildings b ON b.id = a.building_id
+      WHERE ${where}
+      GROUP BY a.building_id, b.address, b.timezone, a.kind
+      ORDER BY (count(*) FILTER (WHERE a.acknowledged_at IS NULL) > 0) DESC, count(*) DESC, b.address NULLS LAST, a.kind`, params);
+  const severities: Severity[] = ['info', 'warning', 'critical'];
+  return rows.map((r) => ({
+    building_id: num(r.building_id), building_address: r.building_address, building_timezone: r.building_timezone, kind: r.kind,
+    severity: severities[Number(r.sev) - 1], count: Number(r.count), open: Number(r.open), unacknowledged: Number(r.unacknowledged),
+    first_raised_at: new Date(r.first_raised_at), last_raised_at: new Date(r.last_raised_at),
+  }));
 }
 
 export interface AlertNotificationRow {
@@ -182,6 +237,30 @@ export async function alertWithNotifications(q: Queryable, id: number): Promise<
 }
 
 /**
+ * The one place an alert is acknowledged: locks the row, records who and when, audits it with the
+ * reason. The caller has already checked the caller may see the alert. `ifAlready`: a single
+ * acknowledgement refuses a second one (409 naming who was first); a bulk one passes it over and says so.
+ */
+async function acknowledgeOne(q: Queryable, actor: Actor, id: number, comment: string | null, requestId: string | null, ifAlready: 'refuse' | 'skip'): Promise<AlertRow | null> {
+  const row = (await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+  if (!row) throw notFound('alert');
+  const before = toAlertRow(row);
+  if (before.acknowledged_at) {
+    if (ifAlready === 'skip') return null;
+    throw conflict(`alert ${id} was already acknowledged by ${before.acknowledged_by} at ${before.acknowledged_at.toISOString()}`);
+  }
+  const { rows } = await q.query<DbAlertRow>(
+    `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [id, actor.name]);
+  const after = toAlertRow(rows[0]);
+  await audit(q, actor, {
+    action: 'acknowledge', entity: 'alert', entityId: id, buildingId: before.building_id,
+    before: { acknowledged_at: null }, after: { acknowledged_at: after.acknowledged_at, acknowledged_by: after.acknowledged_by },
+    reason: comment, requestId,
+  });
+  return after;
+}
+
+/**
  * Acknowledges an alert ("someone is on it"; it stays open until its condition ends), audited with
  * the comment. The id is resolved for the caller inside the transaction: another organisation's alert
  * is a 404 like a missing one; a second acknowledgement is a 409 naming who was first.
@@ -189,18 +268,45 @@ export async function alertWithNotifications(q: Queryable, id: number): Promise<
 export async function acknowledgeAlert(db: Database, p: Principal, actor: Actor, id: number, comment: string | null, requestId: string | null): Promise<AlertRow> {
   return db.tx(async (q) => {
     await requireOwned(q, p, 'alert', id);
-    const row = (await q.query<DbAlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [id])).rows[0];
-    if (!row) throw notFound('alert');
-    const before = toAlertRow(row);
-    if (before.acknowledged_at) throw conflict(`alert ${id} was already acknowledged by ${before.acknowledged_by} at ${before.acknowledged_at.toISOString()}`);
-    const { rows } = await q.query<DbAlertRow>(
-      `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [id, actor.name]);
-    const after = toAlertRow(rows[0]);
-    await audit(q, actor, {
-      action: 'acknowledge', entity: 'alert', entityId: id, buildingId: before.building_id,
-      before: { acknowledged_at: null }, after: { acknowledged_at: after.acknowledged_at, acknowledged_by: after.acknowledged_by },
-      reason: comment, requestId,
-    });
-    return after;
+    return (await acknowledgeOne(q, actor, id, comment, requestId, 'refuse'))!;
+  });
+}
+
+export interface BulkAckResult {
+  /** Acknowledged now, by this caller with this reason. */
+  acknowledged: number[];
+  /** Already acknowledged before (by someone else or earlier): left as they were. */
+  already: number[];
+}
+
+/** Most alerts one bulk acknowledgement touches (a storm's group is tens; thousands is a mistake). */
+export const BULK_ACK_MAX = 1000;
+
+/**
+ * Acknowledges many alerts with one reason, all or nothing, through the same step as one alert.
+ * `ids`: every id is checked for the caller like a single acknowledgement (another organisation's, or a
+ * missing one, refuses the whole request with a 400 naming it: nothing is acknowledged). `filter`: the
+ * caller's unacknowledged alerts that match it (the scope is in the query, each id is checked again).
+ */
+export async function acknowledgeAlerts(db: Database, p: Principal, actor: Actor, what: { ids: number[] } | { filter: AlertFilter }, comment: string, requestId: string | null): Promise<BulkAckResult> {
+  return db.tx(async (q) => {
+    let ids: number[];
+    if ('ids' in what) {
+      ids = [...new Set(what.ids)];
+    } else {
+      const params: unknown[] = [];
+      const where = filterSql(p, { ...what.filter, acknowledged: false }, params);
+      params.push(BULK_ACK_MAX + 1);
+      ids = (await q.query<{ id: string }>(`SELECT a.id FROM alerts a WHERE ${where} ORDER BY a.id LIMIT $${params.length}`, params)).rows.map((r) => Number(r.id));
+      if (ids.length > BULK_ACK_MAX) throw badRequest(`filter: more than ${BULK_ACK_MAX} alerts match; narrow it (building, kind, period) and acknowledge in parts`, [{ path: 'body.filter', message: 'too many alerts' }]);
+    }
+    // Every id first, then any write: a refusal leaves every alert as it was (the transaction rolls back anyway).
+    for (const [i, id] of ids.entries()) await requireBodyRef(q, p, 'alert', id, 'ids' in what ? `ids[${i}]` : 'filter');
+    const out: BulkAckResult = { acknowledged: [], already: [] };
+    for (const id of ids) {
+      const row = await acknowledgeOne(q, actor, id, comment, requestId, 'skip');
+      (row ? out.acknowledged : out.already).push(id);
+    }
+    return out;
   });
 }

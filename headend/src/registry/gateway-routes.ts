@@ -23,6 +23,10 @@ const GatewayRow = z.object({
   id: z.string(), name: z.string().nullable(), building_id: Id.nullable(), status: z.string(), online: z.boolean(),
   last_seen_at: Timestamp.nullable(), last_status: z.unknown(), created_at: Timestamp, updated_at: Timestamp,
   open_quarantine: z.coerce.number().optional(),
+  building_address: z.string().nullable().optional().describe('lists: the building\'s address'),
+  building_timezone: z.string().nullable().optional().describe('lists: the building\'s IANA time zone'),
+  software: z.string().nullable().optional().describe('lists: software version from the gateway\'s last status message'),
+  outbox_depth: z.coerce.number().nullable().optional().describe('lists: readings waiting in the gateway\'s outbox, from its last status message'),
 });
 const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), address: z.string(), meter_id: Id, /** null = since ever (the first binding of an address covers earlier readings too). */
   // pg reads '-infinity' as the number -Infinity, which z.number() refuses.

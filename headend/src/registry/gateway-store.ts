@@ -8,6 +8,8 @@ import { buildingScopeSql, type Principal } from '../auth/index.js';
 export interface GatewayRecord {
   id: string; name: string | null; building_id: string | number | null; status: string; online: boolean;
   last_seen_at: Date | null; last_status: unknown; created_at: Date; updated_at: Date; open_quarantine?: string | number;
+  /** Lists only: from the building and from the gateway's last status message (older firmware may omit them). */
+  building_address?: string | null; building_timezone?: string | null; software?: string | null; outbox_depth?: string | number | null;
 }
 export interface BindingRecord {
   id: string | number; gateway_id: string; bus: string; address: string; meter_id: string | number;
@@ -24,8 +26,11 @@ export async function listGateways(q: Queryable, p: Principal, f: { buildingId?:
   if (f.buildingId !== undefined) { params.push(f.buildingId); where.push(`g.building_id = $${params.length}`); }
   return (await q.query<GatewayRecord>(
     `SELECT ${GATEWAY_COLUMNS.map((c) => `g.${c}`).join(', ')},
-            (SELECT count(*) FROM quarantine q WHERE q.gateway_id = g.id AND q.resolved_at IS NULL) AS open_quarantine
-       FROM gateways g WHERE ${where.join(' AND ')} ORDER BY g.id`, params)).rows;
+            (SELECT count(*) FROM quarantine q WHERE q.gateway_id = g.id AND q.resolved_at IS NULL) AS open_quarantine,
+            b.address AS building_address, b.timezone AS building_timezone,
+            g.last_status->>'software' AS software,
+            CASE WHEN jsonb_typeof(g.last_status->'outboxDepth') = 'number' THEN (g.last_status->>'outboxDepth')::numeric END AS outbox_depth
+       FROM gateways g LEFT JOIN buildings b ON b.id = g.building_id WHERE ${where.join(' AND ')} ORDER BY g.id`, params)).rows;
 }
 
 export async function loadGateway(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<GatewayRecord | null> {

@@ -7,6 +7,7 @@ import { startHarness, type Harness } from '../api/harness.js';
 import { clearAlert, raiseAlert } from '../../src/alerts/index.js';
 import { seedBuilding } from './seed.js';
 import { camelKeys } from '../dashboard/wire-keys.js';
+import { triageSuite } from './triage.js';
 
 let h: Harness;
 let bA: number;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   engineerA = await h.userToken('engineer', { buildingIds: [bA], username: 'eng-a' });
   engineerB = await h.userToken('engineer', { buildingIds: [bB], username: 'eng-b' });
   operatorA = await h.userToken('operator', { buildingIds: [bA], username: 'op-a' });
-});
+}, 120_000);
 afterAll(async () => { await h?.close(); });
 
 const idsOf = (body: { id: number }[]) => body.map((a) => a.id);
@@ -156,4 +157,8 @@ describe('OpenAPI', () => {
     expect(r.body.paths['/alerts/{id}'].get.tags).toEqual(['alerts']);
     expect(r.body.paths['/alerts/{id}/ack'].post.tags).toEqual(['alerts']);
   });
+});
+
+describe('triage: groups, facts as data, bulk acknowledge', () => {
+  triageSuite(() => h);
 });

@@ -109,6 +109,14 @@ describe('texts', () => {
     expect(n.en).toContain('negative imbalance -5.0% (tolerance −2%)');
   });
 
+  it('name the building by its address when the raiser knows it', () => {
+    const m = meterSilentMessage({ meterId: 17, buildingId: 3, address: 'ул. Ленина, 1', resource: 'heat', make: '', serialNumber: 'A-1', lastSeenAt: new Date('2026-01-14T08:30:00Z'), createdAt: NOW, minutes: 60 });
+    expect(m.ru).toBe('Счётчик №A-1 (Отопление (тепловая энергия), ул. Ленина, 1) не передаёт данные с 2026-01-14 08:30 UTC — дольше 60 мин.');
+    expect(gatewaySilentMessage({ gatewayId: 'gw-1', name: null, buildingId: 3, address: 'ул. Ленина, 1', lastSeenAt: null, createdAt: NOW, minutes: 60 }).en).toContain('Gateway gw-1 (ул. Ленина, 1)');
+    expect(imbalanceMessage({ buildingId: 3, address: 'ул. Ленина, 1', resource: 'cold_water', status: 'high_loss', periodStart: new Date('2025-12-31T21:00:00Z'), periodEnd: new Date('2026-01-31T21:00:00Z'), imbalancePct: 14.23, highLossPct: 10, negativePct: 2 }).ru)
+      .toBe('Небаланс: Холодная вода, ул. Ленина, 1, 2026-01: потери 14.2% выше порога 10%.');
+  });
+
   it('e-mail subject and body, webhook body', () => {
     const a = { id: 5, kind: 'gateway_silent' as const, subject: 'gateway:gw-1', severity: 'critical' as const, message: 'ру\nen', raisedAt: NOW, clearedAt: new Date('2026-01-15T13:00:00Z') };
     expect(emailSubject('raised', a)).toBe('[AMR] Тревога / Alert: gateway_silent gateway:gw-1');

@@ -18,6 +18,7 @@ import { ARTIFACTS, launchChromium, type Browser } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import type { Clock } from '../../src/util/clock.js';
 import type { JobRunner } from '../../src/jobs/index.js';
+import type { CommandSender } from '../../src/commands/service.js';
 
 export const VIEWPORTS = [
   { name: 'desktop', width: 1366, height: 768 },
@@ -40,9 +41,16 @@ export interface Console {
   close(): Promise<void>;
 }
 
-/** `jobs`: a JobRunner on the test Redis, for screens that show background jobs (absent: the head-end runs without). */
-export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner } = {}): Promise<Console> {
-  const h = await startHarness({ clock: opts.clock, jobs: opts.jobs });
+/**
+ * `jobs`: a JobRunner on the test Redis, for screens that show background jobs (absent: the head-end runs without).
+ * `commands`: a command sender for the gateway routes (without one they answer 503, as a head-end without a broker).
+ */
+export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner; commands?: (h: Harness) => CommandSender } = {}): Promise<Console> {
+  let sender: CommandSender | undefined;
+  // The sender needs the harness's database, which exists only once the harness does: it is looked up per call.
+  const lazy: CommandSender | undefined = opts.commands ? { get timeoutMs() { return sender!.timeoutMs; }, send: (c) => sender!.send(c) } : undefined;
+  const h = await startHarness({ clock: opts.clock, jobs: opts.jobs, commands: lazy });
+  if (opts.commands) sender = opts.commands(h);
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   const browser = await launchChromium(name, { locale: 'ru-RU', viewport: { width: 1366, height: 768 } });

@@ -1,0 +1,51 @@
+/**
+ * An alert worded in the reader's language from its kind and facts (the API's `params`), times in its
+ * building's zone. The stored `message` (both languages, UTC) is for e-mail; a page never shows it.
+ */
+import { t } from '../../i18n.js';
+import { fmtPct } from '../../format.js';
+import { fmtMonthLong, fmtZoned } from '../../ui/time.js';
+
+const resourceWord = (r) => (r ? t(`resource.${r}`) : t('common.none'));
+
+export function alertText(a) {
+  const p = a.params ?? {};
+  const zone = a.building_timezone;
+  if (a.kind === 'meter_silent') {
+    const meter = [p.make, p.serial_number ? `№${p.serial_number}` : null].filter(Boolean).join(' ') || t('common.none');
+    return t(p.last_seen_at ? 'alert.meter_silent' : 'alert.meter_silent_never', { meter, resource: resourceWord(p.resource), since: fmtZoned(p.silent_since, zone) });
+  }
+  if (a.kind === 'gateway_silent') {
+    const gateway = p.gateway_name ? `${p.gateway_id} (${p.gateway_name})` : (p.gateway_id ?? t('common.none'));
+    return t(p.last_seen_at ? 'alert.gateway_silent' : 'alert.gateway_silent_never', { gateway, since: fmtZoned(p.silent_since, zone) });
+  }
+  if (a.kind === 'imbalance') {
+    const negative = p.status === 'negative_imbalance';
+    return t(negative ? 'alert.imbalance_negative' : 'alert.imbalance', {
+      resource: resourceWord(a.resource ?? p.resource), month: fmtMonthLong(p.month), pct: fmtPct(p.imbalance_pct),
+      threshold: fmtPct(negative ? p.negative_pct : p.high_loss_pct),
+    });
+  }
+  return t('alerts.kindUnknown', { kind: a.kind });
+}
+
+export const messages = {
+  ru: {
+    'alert.meter_silent': 'Прибор {meter} ({resource}) не передаёт данные с {since}',
+    'alert.meter_silent_never': 'Прибор {meter} ({resource}) ни разу не передал данные с регистрации {since}',
+    'alert.gateway_silent': 'Шлюз {gateway} не на связи с {since}',
+    'alert.gateway_silent_never': 'Шлюз {gateway} ни разу не выходил на связь с регистрации {since}',
+    'alert.imbalance': 'Небаланс, {resource}, {month}: потери {pct} — выше порога {threshold}',
+    'alert.imbalance_negative': 'Небаланс, {resource}, {month}: отрицательный небаланс {pct} (допуск −{threshold}) — квартирные приборы показывают больше домового',
+    'alerts.kindUnknown': 'Тревога вида «{kind}»',
+  },
+  en: {
+    'alert.meter_silent': 'Meter {meter} ({resource}) has sent no data since {since}',
+    'alert.meter_silent_never': 'Meter {meter} ({resource}) has sent no data since it was registered {since}',
+    'alert.gateway_silent': 'Gateway {gateway} offline since {since}',
+    'alert.gateway_silent_never': 'Gateway {gateway} has not connected since it was registered {since}',
+    'alert.imbalance': 'Imbalance, {resource}, {month}: loss {pct}, above the {threshold} threshold',
+    'alert.imbalance_negative': 'Imbalance, {resource}, {month}: negative imbalance {pct} (tolerance −{threshold}): apartment meters exceed the building meter',
+    'alerts.kindUnknown': 'Alert of kind "{kind}"',
+  },
+};
