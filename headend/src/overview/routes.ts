@@ -152,10 +152,11 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   app.get('/meters/:id/overview', {
     schema: {
       tags: ['overview'], summary: 'One meter: its register readings (every version, newest first) with verdict and reviews — who, when, why',
-      description: 'The history of the meter `id`: every version of its register readings, newest first, each with its source, the validator\'s verdict and the reviews — who decided, when and why. Page back with `before`.',
+      description: 'The history of the meter `id`: every version of its register readings, newest first, each with its source, the validator\'s verdict and the reviews — who decided, when and why. Page back with `before`; `from` and `before` together give a date range.',
       params: IdParams,
       querystring: z.object({
         before: z.iso.datetime({ offset: true }).optional().describe('Only readings before this instant (the time of the last row of the previous page)'),
+        from: z.iso.datetime({ offset: true }).optional().describe('Only readings at or after this instant (the start of a date range; with `before` as its end)'),
         limit: z.coerce.number().int().min(1).max(2000).default(200).describe('Most readings in the answer'),
       }),
       response: { 200: MeterPage, ...errors },
@@ -164,7 +165,9 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
     const p = principal(req);
     requireOverviewRead(p);
     await requireOwned(db, p, 'meter', req.params.id);
-    const page = await meterPage(db, req.params.id, req.query.before ?? null, req.query.limit);
+    const { before, from } = req.query;
+    if (before && from && new Date(from) >= new Date(before)) throw badRequest('from must be earlier than before', [{ path: 'querystring.from', message: 'not earlier than "before": give a range whose start comes first' }]);
+    const page = await meterPage(db, req.params.id, before ?? null, req.query.limit, from ?? null);
     if (!page) throw notFound('meter');
     return toWire(page) as z.input<typeof MeterPage>;
   });

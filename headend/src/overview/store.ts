@@ -268,7 +268,7 @@ export interface MeterPage {
  * One meter's register readings, every version, newest first: the latest `limit` instants before
  * `before` (null: up to now). Null when there is no such meter.
  */
-export async function meterPage(db: Queryable, meterId: number, before: string | null, limit: number): Promise<MeterPage | null> {
+export async function meterPage(db: Queryable, meterId: number, before: string | null, limit: number, from: string | null = null): Promise<MeterPage | null> {
   const m = (await db.query<{
     id: string; placement: string; resource: string; make: string; model: string | null; serial_number: string; status: string;
     remote_reading: boolean; last_seen_at: Date | null; building_id: string; address: string; timezone: string;
@@ -286,7 +286,7 @@ export async function meterPage(db: Queryable, meterId: number, before: string |
   const params = [m.id, m.register_quantity, before];
   const oldest = (await db.query<{ t: Date | null }>(
     `SELECT min(time) AS t FROM (SELECT DISTINCT time FROM readings WHERE meter_id = $1 AND quantity = $2 AND ($3::timestamptz IS NULL OR time < $3)
-        ORDER BY time DESC LIMIT $4) i`, [...params, limit])).rows[0]?.t ?? null;
+        AND ($5::timestamptz IS NULL OR time >= $5) ORDER BY time DESC LIMIT $4) i`, [...params, limit, from])).rows[0]?.t ?? null;
   const rows = oldest === null ? [] : (await db.query<{
     time: Date; quantity: string; version: number; value: number | null; unit: string; source: string; quality: string[]; received_at: Date;
     created_by: string | null; reason: string | null; v_status: string | null; v_reasons: unknown; v_validated_at: Date;
