@@ -41,10 +41,10 @@ export function consumptionOption(keys, values, unit, by = 'day') {
     animation: false,
     tooltip: { trigger: 'axis', valueFormatter: (v) => fmtQty(v, unit, 3) },
     grid,
-    xAxis: { type: 'category', data: keys.map((k) => (by === 'month' ? fmtMonthLong(k) : fmtDay(k))) },
+    xAxis: { type: 'category', data: keys.map((k) => (by === 'month' ? fmtMonthLong(k) : fmtDay(k))), axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', name: unitLabel(unit), axisLabel: { formatter: (v) => fmtNumber(v, 1) } },
     dataZoom: keys.length > 45 ? [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 4 }] : [],
-    series: [{ id: 'daily', name: `${t('building.consumption')}, ${unitLabel(unit)}`, type: 'bar', data: values, itemStyle: { color: '#2f6fb3' } }],
+    series: [{ id: 'daily', name: `${t('overview.consumption')}, ${unitLabel(unit)}`, type: 'bar', data: values, itemStyle: { color: '#2f6fb3' } }],
   };
 }
 
@@ -60,7 +60,7 @@ export function heatOption(rows) {
     tooltip: { trigger: 'axis' },
     legend: { top: 0, type: 'scroll' },
     grid: { ...grid, right: 110 },
-    xAxis: { type: 'time', min: at[0], max: at[at.length - 1] },
+    xAxis: { type: 'time', min: at[0], max: at[at.length - 1], axisLabel: { hideOverlap: true } },
     yAxis: [
       { type: 'value', name: unitLabel('degC') },
       { type: 'value', name: unitLabel('m3h'), splitLine: { show: false } },

@@ -209,6 +209,24 @@ describe('GET /meters/:id/overview', () => {
     const eng = await h.userToken('engineer', { buildingIds: [Number(bOther)] });
     expect((await h.call('GET', `/meters/${a.apt2}/overview`, eng)).status).toBe(404);
   });
+
+  it('a date range [from, before): only the readings inside it, every version; a range ending before it starts is a 400 saying so', async () => {
+    // Moscow's 12–19 January: 15 January (212) is inside, 10 January (two versions) and 20 January are not.
+    const r = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-01-11T21:00:00Z&before=2025-01-19T21:00:00Z`, h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.readings.map((x) => [x.time, x.version, x.value])).toEqual([['2025-01-15T00:00:00.000Z', 1, 212]]);
+    const upToJan10 = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-01-01T00:00:00Z&before=2025-01-11T00:00:00Z`, h.adminToken);
+    expect(upToJan10.body.readings.map((x) => [x.version, x.value, x.current])).toEqual([[2, 205, true], [1, 250, false]]);
+    const empty = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-03-01T00:00:00Z`, h.adminToken);
+    expect(empty.body.readings).toEqual([]);
+    const bad = await h.call<{ message: string; details: { path: string; message: string }[] }>('GET', `/meters/${a.apt2}/overview?from=2025-02-01T00:00:00Z&before=2025-01-01T00:00:00Z`, h.adminToken);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('from must be earlier than before');
+    expect(bad.body.details[0].path).toBe('querystring.from');
+    // Someone else's meter stays 404 with a range too.
+    const eng = await h.userToken('engineer', { buildingIds: [Number(bOther)] });
+    expect((await h.call('GET', `/meters/${a.apt2}/overview?from=2025-01-01T00:00:00Z`, eng)).status).toBe(404);
+  });
 });
 
 describe('one casing and one tenancy for every overview', () => {
