@@ -22,6 +22,7 @@ const ResourceSummary = z.object({
 });
 const BuildingSummary = z.object({
   id: Id, address: z.string(), city: z.string().nullable(),
+  timezone: z.string().describe('IANA time zone the building counts its days and months in (e.g. Europe/Moscow)'),
   /** Keyed by resource. */
   resources: z.record(z.string(), ResourceSummary),
   gateways: z.object({ total: z.number(), online: z.number(), last_seen_at: Timestamp.nullable() }),
@@ -35,7 +36,7 @@ const BuildingList = z.object({ period: z.string(), buildings: z.array(BuildingS
 const OVERVIEW_EXAMPLE = {
   period: '2025-02',
   buildings: [{
-    id: 12, address: 'ул. Ленина, 5', city: 'Казань',
+    id: 12, address: 'ул. Ленина, 5', city: 'Казань', timezone: 'Europe/Moscow',
     resources: {
       heat: { imbalance_pct: 6.4, status: 'ok', building_consumption: 182.5, apartments_consumption: 170.8, coverage: 1, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },
       cold_water: { imbalance_pct: 21.3, status: 'alert', building_consumption: 412, apartments_consumption: 324.2, coverage: 0.95, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },

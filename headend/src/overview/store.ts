@@ -58,6 +58,8 @@ export interface ResourceSummary {
 }
 export interface BuildingSummary {
   id: number; address: string; city: string | null;
+  /** The building's IANA time zone: its dates are shown in it. */
+  timezone: string;
   /** Keyed by resource. */
   resources: Record<string, ResourceSummary>;
   gateways: { total: number; online: number; lastSeenAt: Date | null };
@@ -71,10 +73,10 @@ export async function buildingSummaries(db: Queryable, p: Principal, period: str
   const params: unknown[] = [now];
   const scope = buildingScopeSql(p, 'b.id', params);
   const buildings = (await db.query<{
-    id: string; address: string; city: string | null; gw_total: number; gw_online: number; gw_last_seen: Date | null;
+    id: string; address: string; city: string | null; timezone: string; gw_total: number; gw_online: number; gw_last_seen: Date | null;
     m_total: number; m_remote: number; m_silent: number; open_alerts: number; flagged: number;
   }>(
-    `SELECT b.id, b.address, b.city,
+    `SELECT b.id, b.address, b.city, b.timezone,
             (SELECT count(*) FROM gateways g WHERE g.building_id = b.id AND g.status = 'active')::int AS gw_total,
             (SELECT count(*) FROM gateways g WHERE g.building_id = b.id AND g.status = 'active' AND g.online)::int AS gw_online,
             (SELECT max(g.last_seen_at) FROM gateways g WHERE g.building_id = b.id) AS gw_last_seen,
@@ -105,7 +107,7 @@ export async function buildingSummaries(db: Queryable, p: Principal, period: str
     byBuilding.set(Number(r.building_id), m);
   }
   return buildings.map((b) => ({
-    id: Number(b.id), address: b.address, city: b.city,
+    id: Number(b.id), address: b.address, city: b.city, timezone: b.timezone,
     resources: byBuilding.get(Number(b.id)) ?? {},
     gateways: { total: b.gw_total, online: b.gw_online, lastSeenAt: b.gw_last_seen },
     meters: { total: b.m_total, remote: b.m_remote, silent: b.m_silent },

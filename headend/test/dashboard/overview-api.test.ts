@@ -13,7 +13,7 @@ import { camelKeys } from './wire-keys.js';
 
 /** A building of GET /overview/buildings (the fields this test reads). */
 interface BuildingSummaryOut {
-  id: number; address: string;
+  id: number; address: string; timezone: string;
   resources: Record<string, { imbalance_pct: number | null; status: string; building_consumption: number | null; apartments_consumption: number } | undefined>;
   gateways: { total: number; online: number; last_seen_at: string | null };
   meters: { total: number; remote: number; silent: number };
@@ -58,6 +58,8 @@ describe('GET /overview/buildings', () => {
     expect(r.body.period).toBe('2025-01');
     const b = r.body.buildings.find((x) => x.id === a.buildingId)!;
     expect(b.address).toBe('ул. Ленина, 1');
+    // Its dates are shown in its own time zone.
+    expect(b.timezone).toBe('Europe/Moscow');
     expect(b.resources.heat).toMatchObject({ imbalance_pct: 12, status: 'high_loss', building_consumption: 1000, apartments_consumption: 880, coverage: 1 });
     expect(b.resources.cold_water).toMatchObject({ imbalance_pct: null, status: 'insufficient_data', building_consumption: null });
     // December is another period: not mixed in.

@@ -47,7 +47,7 @@ export function BuildingsScreen() {
             { key: 'address', label: t('buildings.address'), render: (b) => html`<a href=${href(b)}>${b.address}</a>${b.city ? html`<span class="sub">${b.city}</span>` : null}` },
             ...columns.map((r) => ({ key: r, num: true, label: t('buildings.imbalance', { resource: tc('resource', r) }), render: (b) => html`<${Imbalance} b=${b} r=${r} />` })),
             { key: 'gw', num: true, label: t('buildings.gateways'), render: (b) => html`<span data-testid=${`gw-${b.id}`}>${b.gateways.total ? `${b.gateways.online} / ${b.gateways.total}` : t('common.none')}</span>` },
-            { key: 'seen', label: t('buildings.lastSeen'), render: (b) => fmtDateTime(b.gateways.last_seen_at) },
+            { key: 'seen', label: t('buildings.lastSeen'), render: (b) => fmtDateTime(b.gateways.last_seen_at, b.timezone) },
             { key: 'silent', num: true, label: t('buildings.silent'), render: (b) => (b.meters.remote ? html`<span class=${b.meters.silent ? 'warn' : null}>${b.meters.silent} / ${b.meters.remote}</span>` : t('common.none')) },
             { key: 'alerts', num: true, label: t('buildings.alerts'), render: (b) => (b.open_alerts ? html`<span class="count alert">${b.open_alerts}</span>` : '0') },
             { key: 'flagged', num: true, label: t('buildings.flagged'), render: (b) => (b.flagged_readings ? html`<span class="count flag">${b.flagged_readings}</span>` : '0') },
