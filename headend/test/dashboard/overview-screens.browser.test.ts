@@ -13,6 +13,8 @@ import { checkScreen, startConsole, type Console } from './console.js';
 import { seedBuilding, type SeededBuilding } from './seed.js';
 
 const NOW = '2025-03-10T12:00:00Z';
+/** The shared 2-core machine can be slow to draw: wait for what the page shows, up to this long. */
+const POLL = { timeout: 15_000 };
 let c: Console;
 let a: SeededBuilding;
 
@@ -51,7 +53,7 @@ describe('overview screens', () => {
     expect(await c.byTestId('consumption-2025-01-20T00:00:00.000Z-v1').getAttribute('data-value')).toBe('-22');
     expect(await c.byTestId('consumption-2025-01-15T00:00:00.000Z-v1').textContent()).toBe('7 кВт·ч');
     expect(await c.byTestId('meter-total').getAttribute('data-value')).toBe('-15');
-    await expect.poll(() => chart('meter-chart')).not.toBeNull();
+    await expect.poll(() => chart('meter-chart'), POLL).not.toBeNull();
     const jan = (await chart('meter-chart'))!;
     expect(jan.x).toHaveLength(20);
     expect(jan.x![0]).toBe('12.01.2025');
@@ -61,11 +63,11 @@ describe('overview screens', () => {
 
     // Typing another start: 1–31 January adds 10 January (both versions, the replaced one struck through, no consumption before it).
     await c.byTestId('range-from').fill('2025-01-01');
-    await expect.poll(() => rows.count()).toBe(4);
+    await expect.poll(() => rows.count(), POLL).toBe(4);
     expect(await c.byTestId('reading-2025-01-10T00:00:00.000Z-v1').getAttribute('class')).toBe('superseded');
     expect(await c.byTestId('consumption-2025-01-10T00:00:00.000Z-v2').textContent()).toBe('—');
     expect(await c.byTestId('history-2025-01-10T00:00:00.000Z-v2').textContent()).toContain('digits swapped');
-    expect(((await chart('meter-chart'))!.x)).toHaveLength(31);
+    await expect.poll(async () => (await chart('meter-chart'))?.x?.length, POLL).toBe(31);
     expect(c.page.url()).toContain('from=2025-01-01');
 
     // March has no reading: no axis, no zeros — the words.
@@ -75,8 +77,7 @@ describe('overview screens', () => {
     expect(await c.page.locator('[data-testid="meter-chart"]').count()).toBe(0);
     expect(await c.byTestId('meter-total').count()).toBe(0);
     await c.setLanguage('en');
-    await c.byTestId('meter-chart-empty').waitFor();
-    expect(await c.byTestId('meter-chart-empty').textContent()).toBe('No data for this period');
+    await expect.poll(() => c.byTestId('meter-chart-empty').textContent(), POLL).toBe('No data for this period');
 
     await c.open(meterRoute('2025-02-01', '2025-01-01'), 'range-error');
     expect(await c.byTestId('range-error').textContent()).toContain('swap the dates');
@@ -85,7 +86,7 @@ describe('overview screens', () => {
 
   it('building page: months and units in the user\'s language, axes named like the legends', async () => {
     await c.open(`/buildings/${a.buildingId}?resource=heat&from=2024-12&to=2025-02`, 'imb-row-2025-01');
-    await expect.poll(() => chart('chart-imbalance')).not.toBeNull();
+    await expect.poll(() => chart('chart-imbalance'), POLL).not.toBeNull();
     let imb = (await chart('chart-imbalance'))!;
     expect(imb.x).toEqual(['декабрь 2024', 'январь 2025', 'февраль 2025']);
     expect(imb.axes).toEqual(['кВт·ч', '%']);
@@ -99,7 +100,7 @@ describe('overview screens', () => {
     expect(await c.byTestId(`meter-row-${a.heatOdpu}`).textContent()).toContain('кВт·ч');
 
     await c.setLanguage('en');
-    await expect.poll(async () => (await chart('chart-imbalance'))?.x).toEqual(['December 2024', 'January 2025', 'February 2025']);
+    await expect.poll(async () => (await chart('chart-imbalance'))?.x, POLL).toEqual(['December 2024', 'January 2025', 'February 2025']);
     imb = (await chart('chart-imbalance'))!;
     expect(imb.axes).toEqual(['kWh', '%']);
     expect((await chart('chart-heat'))!.series.find((s) => s.id === 'power')!.name).toBe('Power, kW');
@@ -115,7 +116,7 @@ describe('overview screens', () => {
     await c.page.setViewportSize({ width: 390, height: 844 });
     try {
       await c.open(`/buildings/${a.buildingId}?resource=heat&from=2024-12&to=2025-02&n=40`, 'alerts-table');
-      await expect.poll(() => c.byTestId('alerts-count').textContent()).toBe('42');
+      await expect.poll(() => c.byTestId('alerts-count').textContent(), POLL).toBe('42');
       expect(await c.byTestId('alerts-table').locator('tbody tr').count()).toBe(3);
       expect(await c.byTestId('alerts-more').textContent()).toBe('и ещё 39 тревог — «Показать все»');
       const height = () => c.page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollHeight: number; scrollWidth: number } } }).document.documentElement.scrollHeight);
@@ -124,10 +125,10 @@ describe('overview screens', () => {
       expect(width).toBeLessThanOrEqual(390);
       // Everything is one tap away, and folds back.
       await c.byTestId('alerts-toggle').click();
-      await expect.poll(() => c.byTestId('alerts-table').locator('tbody tr').count()).toBe(42);
+      await expect.poll(() => c.byTestId('alerts-table').locator('tbody tr').count(), POLL).toBe(42);
       expect(c.page.url()).toContain('alerts=all');
       await c.byTestId('alerts-toggle').click();
-      await expect.poll(() => c.byTestId('alerts-table').locator('tbody tr').count()).toBe(3);
+      await expect.poll(() => c.byTestId('alerts-table').locator('tbody tr').count(), POLL).toBe(3);
       expect(await height()).toBeLessThan(6000);
     } finally {
       await c.page.setViewportSize({ width: 1366, height: 768 });
