@@ -1,46 +1,55 @@
 /**
- * ECharts options for the three building charts (mounting: web-shared/charts.js).
+ * ECharts options for the overview's charts (mounting: web-shared/charts.js). Every axis is named by
+ * its unit in the user's language (ui/units.js), the same unit the legend and the tooltip use, and
+ * months and days are labelled with Intl in that language.
  */
 import { t } from './i18n.js';
-import { fmtMonth, fmtNumber, fmtPct, round } from './format.js';
+import { fmtDay, fmtMonthLong, fmtNumber, fmtPct, round } from './format.js';
+import { fmtQty, unitLabel } from './ui/units.js';
 
 export { mountChart, disposeCharts } from '../web-shared/charts.js';
 
 const grid = { left: 56, right: 64, top: 48, bottom: 40, containLabel: true };
 
-/** ОДПУ vs Σ ИПУ per month: two bar series and the imbalance % as a line on its own axis. */
-export function imbalanceOption(rows) {
+/** ОДПУ vs Σ ИПУ per month (in `unit`): two bar series and the imbalance % as a line on its own axis. */
+export function imbalanceOption(rows, unit) {
   return {
     animation: false,
-    tooltip: { trigger: 'axis' },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmtQty(v, unit, 1) },
     legend: { top: 0, type: 'scroll' },
     grid,
-    xAxis: { type: 'category', data: rows.map((r) => fmtMonth(r.period)) },
+    xAxis: { type: 'category', data: rows.map((r) => fmtMonthLong(r.period)) },
     yAxis: [
-      { type: 'value', name: t('building.consumption'), axisLabel: { formatter: (v) => fmtNumber(v, 0) } },
-      { type: 'value', name: t('building.imbalancePct'), axisLabel: { formatter: '{value} %' }, splitLine: { show: false } },
+      { type: 'value', name: unitLabel(unit), axisLabel: { formatter: (v) => fmtNumber(v, 0) } },
+      { type: 'value', name: unitLabel('pct'), axisLabel: { formatter: (v) => fmtNumber(v, 1) }, splitLine: { show: false } },
     ],
     series: [
       { id: 'odpu', name: t('building.odpu'), type: 'bar', data: rows.map((r) => round(r.building_consumption)), itemStyle: { color: '#2f6fb3' } },
       { id: 'ipu', name: t('building.sumIpu'), type: 'bar', data: rows.map((r) => round(r.apartments_consumption)), itemStyle: { color: '#8cb8e3' } },
       {
         id: 'pct', name: t('building.imbalancePct'), type: 'line', yAxisIndex: 1, data: rows.map((r) => round(r.imbalance_pct, 2)),
+        tooltip: { valueFormatter: (v) => fmtPct(v) },
         itemStyle: { color: '#c0392b' }, connectNulls: false, label: { show: true, position: 'top', formatter: (p) => (p.value == null ? '' : fmtPct(p.value)) },
       },
     ],
   };
 }
 
-export function dailyOption(days, unit) {
+/** Consumption bars per day ("YYYY-MM-DD" keys) or per month ("YYYY-MM" keys), in `unit`. */
+export function consumptionOption(keys, values, unit, by = 'day') {
   return {
     animation: false,
-    tooltip: { trigger: 'axis' },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmtQty(v, unit, 3) },
     grid,
-    xAxis: { type: 'category', data: days.map((d) => d.day) },
-    yAxis: { type: 'value', name: unit, axisLabel: { formatter: (v) => fmtNumber(v, 1) } },
-    dataZoom: days.length > 45 ? [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 4 }] : [],
-    series: [{ id: 'daily', name: t('building.consumption'), type: 'bar', data: days.map((d) => round(d.value)), itemStyle: { color: '#2f6fb3' } }],
+    xAxis: { type: 'category', data: keys.map((k) => (by === 'month' ? fmtMonthLong(k) : fmtDay(k))), axisLabel: { hideOverlap: true } },
+    yAxis: { type: 'value', name: unitLabel(unit), axisLabel: { formatter: (v) => fmtNumber(v, 1) } },
+    dataZoom: keys.length > 45 ? [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 4 }] : [],
+    series: [{ id: 'daily', name: `${t('overview.consumption')}, ${unitLabel(unit)}`, type: 'bar', data: values, itemStyle: { color: '#2f6fb3' } }],
   };
+}
+
+export function dailyOption(days, unit) {
+  return consumptionOption(days.map((d) => d.day), days.map((d) => round(d.value)), unit, 'day');
 }
 
 export function heatOption(rows) {
@@ -51,18 +60,19 @@ export function heatOption(rows) {
     tooltip: { trigger: 'axis' },
     legend: { top: 0, type: 'scroll' },
     grid: { ...grid, right: 110 },
-    xAxis: { type: 'time', min: at[0], max: at[at.length - 1] },
+    xAxis: { type: 'time', min: at[0], max: at[at.length - 1], axisLabel: { hideOverlap: true } },
     yAxis: [
-      { type: 'value', name: '°C' },
-      { type: 'value', name: 'm³/h', splitLine: { show: false } },
-      { type: 'value', name: 'kW', offset: 56, splitLine: { show: false } },
+      { type: 'value', name: unitLabel('degC') },
+      { type: 'value', name: unitLabel('m3h'), splitLine: { show: false } },
+      { type: 'value', name: unitLabel('kW'), offset: 56, splitLine: { show: false } },
     ],
+    // Legends name the same units as the axes: «Мощность, кВт» beside an axis «кВт».
     series: [
-      line('flow', t('heat.flow'), 'flow', 0, '#c0392b'),
-      line('return', t('heat.return'), 'ret', 0, '#2f6fb3'),
-      line('deltaT', t('heat.deltaT'), 'deltaT', 0, '#8e44ad'),
-      line('volumeFlow', t('heat.volumeFlow'), 'volumeFlow', 1, '#16a085'),
-      line('power', t('heat.power'), 'powerKw', 2, '#e67e22'),
+      line('flow', `${t('overview.heatFlow')}, ${unitLabel('degC')}`, 'flow', 0, '#c0392b'),
+      line('return', `${t('overview.heatReturn')}, ${unitLabel('degC')}`, 'ret', 0, '#2f6fb3'),
+      line('deltaT', `${t('overview.heatDeltaT')}, ${unitLabel('degC')}`, 'deltaT', 0, '#8e44ad'),
+      line('volumeFlow', `${t('overview.heatVolumeFlow')}, ${unitLabel('m3h')}`, 'volumeFlow', 1, '#16a085'),
+      line('power', `${t('overview.heatPower')}, ${unitLabel('kW')}`, 'powerKw', 2, '#e67e22'),
     ],
   };
 }

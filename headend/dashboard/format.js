@@ -24,17 +24,6 @@ export function fmtDateTime(iso, timeZone) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) }).format(d);
 }
 
-export function fmtDate(iso, timeZone) {
-  if (!iso) return NONE();
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'short', ...(timeZone ? { timeZone } : {}) }).format(new Date(iso));
-}
-
-/** "2025-01" → "янв. 2025" / "Jan 2025". */
-export function fmtMonth(period) {
-  const [y, m] = period.split('-').map(Number);
-  return new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, 1)));
-}
-
 export function monthOf(date) {
   return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
 }
@@ -111,3 +100,101 @@ export function imbalanceByMonth(reports, resource, from, to) {
 }
 
 export const round = (v, digits = 3) => (v == null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+
+/** "2026-11" → «ноябрь 2026» / "November 2026": the month's own name (nominative), no "г.". */
+export function fmtMonthLong(period) {
+  const [y, m] = period.split('-').map(Number);
+  const parts = new Intl.DateTimeFormat(locale(), { month: 'long', year: 'numeric', timeZone: 'UTC' }).formatToParts(new Date(Date.UTC(y, m - 1, 1)));
+  const part = (type) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('month')} ${part('year')}`;
+}
+
+/** "2025-01-15" → "15.01.2025" / "15/01/2025" (a calendar day, no time zone shift). */
+export function fmtDay(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+export const isDay = (s) => typeof s === 'string' && DAY.test(s);
+export const isMonth = (s) => typeof s === 'string' && /^\d{4}-(0[1-9]|1[0-2])$/.test(s);
+
+/** The calendar day ("YYYY-MM-DD") an instant falls on in a time zone. */
+export function localDay(iso, timeZone) {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(iso));
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+/** The current month ("YYYY-MM") in a time zone. */
+export const localMonth = (now, timeZone) => localDay(now, timeZone).slice(0, 7);
+
+export function addDays(ymd, n) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
+
+/**
+ * The instant a calendar day starts in a time zone, as ISO: a building's day starts at its own midnight
+ * (Moscow's 1 January starts at 31 December 21:00 UTC). The zone's offset is read at that moment, so
+ * daylight-saving zones come out right too.
+ */
+export function dayStart(ymd, timeZone) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  const guess = Date.UTC(y, m - 1, d);
+  const offsetAt = (ms) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - ms;
+  };
+  const first = guess - offsetAt(guess);
+  return new Date(guess - offsetAt(first)).toISOString();
+}
+
+/**
+ * The meter page's date-range presets, as calendar days [from, to] inclusive, counted from `today`
+ * (the building's calendar day): this month so far, last month whole, the 12 months up to today.
+ */
+export function rangePreset(name, today) {
+  const month = today.slice(0, 7);
+  if (name === 'this_month') return { from: `${month}-01`, to: today };
+  if (name === 'last_month') { const p = shiftMonth(month, -1); return { from: `${p}-01`, to: addDays(`${month}-01`, -1) }; }
+  if (name === 'year') return { from: addDays(`${shiftMonth(month, -12)}-${today.slice(8)}`, 1), to: today };
+  throw new Error(`unknown range preset "${name}"`);
+}
+
+/**
+ * Consumption of each reading of a cumulative register: its value minus the previous reading's (the
+ * reading just before the range, `previous`, for the first one). Readings are the current versions,
+ * in any order; the answer is oldest first. A drop stays negative so the engineer sees it.
+ */
+export function readingConsumption(readings, previous) {
+  const rows = [...readings].filter((r) => r.value != null).sort((a, b) => new Date(a.time) - new Date(b.time));
+  let before = previous?.value ?? null;
+  return rows.map((r) => {
+    const consumption = before == null ? null : r.value - before;
+    before = r.value;
+    return { time: r.time, value: r.value, consumption };
+  });
+}
+
+/**
+ * The meter chart's series over [from, to] (calendar days in the building's zone): consumption summed
+ * per day for ranges up to two months, per month beyond. Buckets without a reading are null (a gap,
+ * not a zero). Null when there is no consumption at all: the page says "no data", it draws no axis.
+ */
+export function consumptionSeries(rows, from, to, timeZone) {
+  const byMonth = monthsBetween(from.slice(0, 7), to.slice(0, 7)).length > 2;
+  const keys = [];
+  if (byMonth) keys.push(...monthsBetween(from.slice(0, 7), to.slice(0, 7)));
+  else for (let d = from; d <= to && keys.length < 93; d = addDays(d, 1)) keys.push(d);
+  const sums = new Map();
+  for (const r of rows) {
+    if (r.consumption == null) continue;
+    const day = localDay(r.time, timeZone);
+    const key = byMonth ? day.slice(0, 7) : day;
+    sums.set(key, (sums.get(key) ?? 0) + r.consumption);
+  }
+  if (!sums.size) return null;
+  return { by: byMonth ? 'month' : 'day', keys, values: keys.map((k) => (sums.has(k) ? round(sums.get(k)) : null)) };
+}

@@ -235,6 +235,10 @@ const ru = {
   'heat.volumeFlow': 'Расход, м³/ч',
   'heat.power': 'Мощность, кВт',
   'unit.pct': '%',
+  'common.pages': 'Страницы списка',
+  'common.prevPage': '← Назад',
+  'common.nextPage': 'Дальше →',
+  'common.range': '{first}–{last} из {total}',
 };
 
 /** @type {typeof ru} */
@@ -467,6 +471,10 @@ const en = {
   'heat.volumeFlow': 'Flow rate, m³/h',
   'heat.power': 'Power, kW',
   'unit.pct': '%',
+  'common.pages': 'List pages',
+  'common.prevPage': '← Previous',
+  'common.nextPage': 'Next →',
+  'common.range': '{first}–{last} of {total}',
 };
 
 export const DICTIONARIES = { ru, en };

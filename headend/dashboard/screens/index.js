@@ -4,7 +4,7 @@
  * its own words, its hash routes and its menu entries; `roles` limits who sees it (the API still
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
-import { overviewScreen } from './overview.js';
+import { overviewScreen } from './overview/index.js';
 import { alertsScreen } from './alerts/index.js';
 import { gatewaysScreen } from './gateways/index.js';
 import { registryScreen } from './registry/index.js';

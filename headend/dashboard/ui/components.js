@@ -9,10 +9,10 @@ import { has, t, tc } from '../i18n.js';
 import { mountChart } from '../charts.js';
 
 /** A screen: its title (also the document's), optional actions on the right, then the content. */
-export function Page({ title, actions, children, testid }) {
+export function Page({ title, sub, actions, children, testid, titleTestid }) {
   useEffect(() => { document.title = `${title} · ${t('app.title')}`; }, [title]);
   return html`<div class="page" data-testid=${testid}>
-    <div class="page-head"><h1>${title}</h1>${actions ? html`<div class="actions">${actions}</div>` : null}</div>
+    <div class="page-head"><h1 data-testid=${titleTestid}>${title}${sub ? html`<span class="sub">${sub}</span>` : null}</h1>${actions ? html`<div class="actions">${actions}</div>` : null}</div>
     ${children}
   </div>`;
 }
@@ -34,18 +34,18 @@ export function Badge({ prefix, code, testid }) {
  * A table from column specs `{ key, label, render?(row), num? }`. No rows: one line saying there is
  * nothing (the given `empty` text, else "no data"), never a table of zeros.
  */
-export function DataTable({ columns, rows, rowKey = (r) => r.id, empty, testid, rowTestid, caption }) {
+export function DataTable({ columns, rows, rowKey = (r) => r.id, empty, testid, rowTestid, rowClass, caption, className, emptyTestid }) {
   // The wrapper scrolls a wide table on a phone: focusable so a keyboard can scroll it too.
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption ?? columns.slice(0, 2).map((c) => c.label).join(', ')}>
-    <table data-testid=${testid}>
+    <table data-testid=${testid} class=${className}>
       ${caption ? html`<caption class="sr-only">${caption}</caption>` : null}
       <thead><tr>${columns.map((c) => html`<th scope="col" class=${c.num ? 'num' : null}>${c.label}</th>`)}</tr></thead>
       <tbody>
         ${rows?.length
-          ? rows.map((r) => html`<tr key=${rowKey(r)} data-testid=${rowTestid?.(r)}>
+          ? rows.map((r) => html`<tr key=${rowKey(r)} data-testid=${rowTestid?.(r)} class=${rowClass?.(r)}>
               ${columns.map((c) => html`<td class=${c.num ? 'num' : null} data-label=${c.label}>${c.render ? c.render(r) : (r[c.key] ?? t('common.none'))}</td>`)}
             </tr>`)
-          : html`<tr><td colspan=${columns.length} class="muted empty">${empty ?? t('common.empty')}</td></tr>`}
+          : html`<tr><td colspan=${columns.length} class="muted empty" data-testid=${emptyTestid}>${empty ?? t('common.empty')}</td></tr>`}
       </tbody>
     </table>
   </div>`;

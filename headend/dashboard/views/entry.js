@@ -15,7 +15,7 @@
  */
 import { api, ApiError, qs } from '../api.js';
 import { t, tc } from '../i18n.js';
-import { h } from '../dom.js';
+import { h } from '../../web-shared/dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
 import { confirmRefused, enqueue, flushQueue, forgetRefused, isMine, loadQueue, othersPending, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
 // The fields of entry are the residents' page's too: one shared piece.

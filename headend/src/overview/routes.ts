@@ -22,6 +22,7 @@ const ResourceSummary = z.object({
 });
 const BuildingSummary = z.object({
   id: Id, address: z.string(), city: z.string().nullable(),
+  timezone: z.string().describe('IANA time zone the building counts its days and months in (e.g. Europe/Moscow)'),
   /** Keyed by resource. */
   resources: z.record(z.string(), ResourceSummary),
   gateways: z.object({ total: z.number(), online: z.number(), last_seen_at: Timestamp.nullable() }),
@@ -35,7 +36,7 @@ const BuildingList = z.object({ period: z.string(), buildings: z.array(BuildingS
 const OVERVIEW_EXAMPLE = {
   period: '2025-02',
   buildings: [{
-    id: 12, address: 'ул. Ленина, 5', city: 'Казань',
+    id: 12, address: 'ул. Ленина, 5', city: 'Казань', timezone: 'Europe/Moscow',
     resources: {
       heat: { imbalance_pct: 6.4, status: 'ok', building_consumption: 182.5, apartments_consumption: 170.8, coverage: 1, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },
       cold_water: { imbalance_pct: 21.3, status: 'alert', building_consumption: 412, apartments_consumption: 324.2, coverage: 0.95, period_start: '2025-02-01T00:00:00.000Z', period_end: '2025-03-01T00:00:00.000Z' },
@@ -152,10 +153,11 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   app.get('/meters/:id/overview', {
     schema: {
       tags: ['overview'], summary: 'One meter: its register readings (every version, newest first) with verdict and reviews — who, when, why',
-      description: 'The history of the meter `id`: every version of its register readings, newest first, each with its source, the validator\'s verdict and the reviews — who decided, when and why. Page back with `before`.',
+      description: 'The history of the meter `id`: every version of its register readings, newest first, each with its source, the validator\'s verdict and the reviews — who decided, when and why. Page back with `before`; `from` and `before` together give a date range.',
       params: IdParams,
       querystring: z.object({
         before: z.iso.datetime({ offset: true }).optional().describe('Only readings before this instant (the time of the last row of the previous page)'),
+        from: z.iso.datetime({ offset: true }).optional().describe('Only readings at or after this instant (the start of a date range; with `before` as its end)'),
         limit: z.coerce.number().int().min(1).max(2000).default(200).describe('Most readings in the answer'),
       }),
       response: { 200: MeterPage, ...errors },
@@ -164,7 +166,9 @@ const overviewRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
     const p = principal(req);
     requireOverviewRead(p);
     await requireOwned(db, p, 'meter', req.params.id);
-    const page = await meterPage(db, req.params.id, req.query.before ?? null, req.query.limit);
+    const { before, from } = req.query;
+    if (before && from && new Date(from) >= new Date(before)) throw badRequest('from must be earlier than before', [{ path: 'querystring.from', message: 'not earlier than "before": give a range whose start comes first' }]);
+    const page = await meterPage(db, req.params.id, before ?? null, req.query.limit, from ?? null);
     if (!page) throw notFound('meter');
     return toWire(page) as z.input<typeof MeterPage>;
   });

@@ -58,6 +58,8 @@ export interface ResourceSummary {
 }
 export interface BuildingSummary {
   id: number; address: string; city: string | null;
+  /** The building's IANA time zone: its dates are shown in it. */
+  timezone: string;
   /** Keyed by resource. */
   resources: Record<string, ResourceSummary>;
   gateways: { total: number; online: number; lastSeenAt: Date | null };
@@ -71,10 +73,10 @@ export async function buildingSummaries(db: Queryable, p: Principal, period: str
   const params: unknown[] = [now];
   const scope = buildingScopeSql(p, 'b.id', params);
   const buildings = (await db.query<{
-    id: string; address: string; city: string | null; gw_total: number; gw_online: number; gw_last_seen: Date | null;
+    id: string; address: string; city: string | null; timezone: string; gw_total: number; gw_online: number; gw_last_seen: Date | null;
     m_total: number; m_remote: number; m_silent: number; open_alerts: number; flagged: number;
   }>(
-    `SELECT b.id, b.address, b.city,
+    `SELECT b.id, b.address, b.city, b.timezone,
             (SELECT count(*) FROM gateways g WHERE g.building_id = b.id AND g.status = 'active')::int AS gw_total,
             (SELECT count(*) FROM gateways g WHERE g.building_id = b.id AND g.status = 'active' AND g.online)::int AS gw_online,
             (SELECT max(g.last_seen_at) FROM gateways g WHERE g.building_id = b.id) AS gw_last_seen,
@@ -105,7 +107,7 @@ export async function buildingSummaries(db: Queryable, p: Principal, period: str
     byBuilding.set(Number(r.building_id), m);
   }
   return buildings.map((b) => ({
-    id: Number(b.id), address: b.address, city: b.city,
+    id: Number(b.id), address: b.address, city: b.city, timezone: b.timezone,
     resources: byBuilding.get(Number(b.id)) ?? {},
     gateways: { total: b.gw_total, online: b.gw_online, lastSeenAt: b.gw_last_seen },
     meters: { total: b.m_total, remote: b.m_remote, silent: b.m_silent },
@@ -268,7 +270,7 @@ export interface MeterPage {
  * One meter's register readings, every version, newest first: the latest `limit` instants before
  * `before` (null: up to now). Null when there is no such meter.
  */
-export async function meterPage(db: Queryable, meterId: number, before: string | null, limit: number): Promise<MeterPage | null> {
+export async function meterPage(db: Queryable, meterId: number, before: string | null, limit: number, from: string | null = null): Promise<MeterPage | null> {
   const m = (await db.query<{
     id: string; placement: string; resource: string; make: string; model: string | null; serial_number: string; status: string;
     remote_reading: boolean; last_seen_at: Date | null; building_id: string; address: string; timezone: string;
@@ -286,7 +288,7 @@ export async function meterPage(db: Queryable, meterId: number, before: string |
   const params = [m.id, m.register_quantity, before];
   const oldest = (await db.query<{ t: Date | null }>(
     `SELECT min(time) AS t FROM (SELECT DISTINCT time FROM readings WHERE meter_id = $1 AND quantity = $2 AND ($3::timestamptz IS NULL OR time < $3)
-        ORDER BY time DESC LIMIT $4) i`, [...params, limit])).rows[0]?.t ?? null;
+        AND ($5::timestamptz IS NULL OR time >= $5) ORDER BY time DESC LIMIT $4) i`, [...params, limit, from])).rows[0]?.t ?? null;
   const rows = oldest === null ? [] : (await db.query<{
     time: Date; quantity: string; version: number; value: number | null; unit: string; source: string; quality: string[]; received_at: Date;
     created_by: string | null; reason: string | null; v_status: string | null; v_reasons: unknown; v_validated_at: Date;

@@ -31,10 +31,24 @@ interface FormatModule {
   dailyConsumption(buckets: { bucket: string; last_value: number | null }[]): { day: string; value: number }[];
   heatParameters(buckets: { bucket: string; quantity: string; avg_value: number }[]): unknown[];
   imbalanceByMonth(reports: (MonthRow & { resource: string })[], resource: string, from: string, to: string): MonthRow[];
+  fmtMonthLong(period: string): string;
+  dayStart(ymd: string, timeZone: string): string;
+  localDay(iso: string, timeZone: string): string;
+  rangePreset(name: string, today: string): { from: string; to: string };
+  readingConsumption(readings: { time: string; value: number | null }[], previous: { value: number } | null): { time: string; value: number; consumption: number | null }[];
+  consumptionSeries(rows: { time: string; consumption: number | null }[], from: string, to: string, timeZone: string): { by: string; keys: string[]; values: (number | null)[] } | null;
+}
+/** What this test calls of dashboard/ui/units.js. */
+interface UnitsModule {
+  unitLabel(unit: string | null, lang?: string): string;
+  fmtQty(value: number | null, unit: string, digits?: number): string;
+  quantityUnit(quantity: string): string | null;
 }
 let i18n: I18nModule;
 let fmt: FormatModule;
+let units: UnitsModule;
 beforeAll(async () => {
+  units = await import(/* @vite-ignore */ `${dir}ui/units.js`) as UnitsModule;
   i18n = await import(/* @vite-ignore */ `${dir}i18n.js`) as I18nModule;
   fmt = await import(/* @vite-ignore */ `${dir}format.js`) as FormatModule;
 });
@@ -129,5 +143,63 @@ describe('formatting and chart series', () => {
     ], 'heat', '2024-12', '2025-01');
     expect(rows.map((r) => [r.period, r.building_consumption, r.apartments_consumption, r.imbalance_pct, r.status]))
       .toEqual([['2024-12', null, null, null, null], ['2025-01', 1000, 880, 12, 'high_loss']]);
+  });
+});
+
+describe('units, month names and the meter page\'s range', () => {
+  it('units in the user\'s language from the API\'s spellings; a value with its unit; no value is a dash', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(['kWh', 'm3', 'm³', 'Gcal', 'W', 'm3/h', '°C'].map((u) => units.unitLabel(u))).toEqual(['кВт·ч', 'м³', 'м³', 'Гкал', 'Вт', 'м³/ч', '°C']);
+    expect(units.fmtQty(1000, 'kWh')).toBe('1\u00a0000 кВт·ч');
+    expect(units.fmtQty(null, 'kWh')).toBe('—');
+    expect(units.quantityUnit('energy_t2_kwh')).toBe('kWh');
+    expect(units.quantityUnit('volume_m3')).toBe('m3');
+    i18n.setLanguage('en', { persist: false });
+    expect(['kWh', 'm3', 'Gcal', 'kW'].map((u) => units.unitLabel(u))).toEqual(['kWh', 'm³', 'Gcal', 'kW']);
+    expect(units.fmtQty(12.5, 'm3')).toBe('12.5 m³');
+    expect(units.unitLabel('bar')).toBe('bar');
+  });
+
+  it('months by their own name: «ноябрь 2026» / "November 2026", no "г."', () => {
+    i18n.setLanguage('ru', { persist: false });
+    expect(fmt.fmtMonthLong('2026-11')).toBe('ноябрь 2026');
+    expect(fmt.fmtMonthLong('2025-01')).toBe('январь 2025');
+    i18n.setLanguage('en', { persist: false });
+    expect(fmt.fmtMonthLong('2026-11')).toBe('November 2026');
+  });
+
+  it('a building\'s day starts at its own midnight, daylight saving included', () => {
+    expect(fmt.dayStart('2025-01-01', 'Europe/Moscow')).toBe('2024-12-31T21:00:00.000Z');
+    expect(fmt.dayStart('2025-03-30', 'Europe/Berlin')).toBe('2025-03-29T23:00:00.000Z');
+    expect(fmt.dayStart('2025-03-31', 'Europe/Berlin')).toBe('2025-03-30T22:00:00.000Z');
+    expect(fmt.localDay('2025-01-14T21:00:00Z', 'Europe/Moscow')).toBe('2025-01-15');
+    expect(fmt.localDay('2025-01-14T21:00:00Z', 'UTC')).toBe('2025-01-14');
+  });
+
+  it('range presets counted from the building\'s today', () => {
+    expect(fmt.rangePreset('this_month', '2026-12-06')).toEqual({ from: '2026-12-01', to: '2026-12-06' });
+    expect(fmt.rangePreset('last_month', '2026-03-31')).toEqual({ from: '2026-02-01', to: '2026-02-28' });
+    expect(fmt.rangePreset('last_month', '2026-01-15')).toEqual({ from: '2025-12-01', to: '2025-12-31' });
+    expect(fmt.rangePreset('year', '2026-12-06')).toEqual({ from: '2025-12-07', to: '2026-12-06' });
+    expect(() => fmt.rangePreset('week', '2026-12-06')).toThrow(/unknown range preset "week"/);
+  });
+
+  it('consumption of each reading since the one before (the one before the range for the first); a drop stays negative', () => {
+    const rows = fmt.readingConsumption([{ time: '2025-01-20T00:00:00Z', value: 190 }, { time: '2025-01-15T00:00:00Z', value: 212 }], { value: 205 });
+    expect(rows.map((r) => r.consumption)).toEqual([7, -22]);
+    expect(fmt.readingConsumption([{ time: '2025-01-15T00:00:00Z', value: 212 }], null)[0].consumption).toBeNull();
+  });
+
+  it('chart series: per day (building zone) up to two months, per month beyond; gaps are null; nothing at all is null, not zeros', () => {
+    const rows = [{ time: '2025-01-14T22:00:00Z', consumption: 7 }, { time: '2025-01-20T00:00:00Z', consumption: -22 }, { time: '2025-01-20T05:00:00Z', consumption: 2 }];
+    const days = fmt.consumptionSeries(rows, '2025-01-14', '2025-01-20', 'Europe/Moscow')!;
+    expect(days.by).toBe('day');
+    expect(days.keys).toEqual(['2025-01-14', '2025-01-15', '2025-01-16', '2025-01-17', '2025-01-18', '2025-01-19', '2025-01-20']);
+    // 22:00 UTC on the 14th is 01:00 on the 15th in Moscow.
+    expect(days.values).toEqual([null, 7, null, null, null, null, -20]);
+    const months = fmt.consumptionSeries(rows, '2024-12-01', '2025-02-28', 'Europe/Moscow')!;
+    expect([months.by, months.keys, months.values]).toEqual(['month', ['2024-12', '2025-01', '2025-02'], [null, -13, null]]);
+    expect(fmt.consumptionSeries([{ time: '2025-01-15T00:00:00Z', consumption: null }], '2025-01-01', '2025-01-31', 'Europe/Moscow')).toBeNull();
+    expect(fmt.consumptionSeries([], '2025-03-01', '2025-03-31', 'Europe/Moscow')).toBeNull();
   });
 });

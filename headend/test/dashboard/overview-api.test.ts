@@ -13,7 +13,7 @@ import { camelKeys } from './wire-keys.js';
 
 /** A building of GET /overview/buildings (the fields this test reads). */
 interface BuildingSummaryOut {
-  id: number; address: string;
+  id: number; address: string; timezone: string;
   resources: Record<string, { imbalance_pct: number | null; status: string; building_consumption: number | null; apartments_consumption: number } | undefined>;
   gateways: { total: number; online: number; last_seen_at: string | null };
   meters: { total: number; remote: number; silent: number };
@@ -58,6 +58,8 @@ describe('GET /overview/buildings', () => {
     expect(r.body.period).toBe('2025-01');
     const b = r.body.buildings.find((x) => x.id === a.buildingId)!;
     expect(b.address).toBe('ул. Ленина, 1');
+    // Its dates are shown in its own time zone.
+    expect(b.timezone).toBe('Europe/Moscow');
     expect(b.resources.heat).toMatchObject({ imbalance_pct: 12, status: 'high_loss', building_consumption: 1000, apartments_consumption: 880, coverage: 1 });
     expect(b.resources.cold_water).toMatchObject({ imbalance_pct: null, status: 'insufficient_data', building_consumption: null });
     // December is another period: not mixed in.
@@ -208,6 +210,24 @@ describe('GET /meters/:id/overview', () => {
   it('outside the caller scope: 404', async () => {
     const eng = await h.userToken('engineer', { buildingIds: [Number(bOther)] });
     expect((await h.call('GET', `/meters/${a.apt2}/overview`, eng)).status).toBe(404);
+  });
+
+  it('a date range [from, before): only the readings inside it, every version; a range ending before it starts is a 400 saying so', async () => {
+    // Moscow's 12–19 January: 15 January (212) is inside, 10 January (two versions) and 20 January are not.
+    const r = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-01-11T21:00:00Z&before=2025-01-19T21:00:00Z`, h.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.readings.map((x) => [x.time, x.version, x.value])).toEqual([['2025-01-15T00:00:00.000Z', 1, 212]]);
+    const upToJan10 = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-01-01T00:00:00Z&before=2025-01-11T00:00:00Z`, h.adminToken);
+    expect(upToJan10.body.readings.map((x) => [x.version, x.value, x.current])).toEqual([[2, 205, true], [1, 250, false]]);
+    const empty = await h.call<MeterPageOut>('GET', `/meters/${a.apt2}/overview?from=2025-03-01T00:00:00Z`, h.adminToken);
+    expect(empty.body.readings).toEqual([]);
+    const bad = await h.call<{ message: string; details: { path: string; message: string }[] }>('GET', `/meters/${a.apt2}/overview?from=2025-02-01T00:00:00Z&before=2025-01-01T00:00:00Z`, h.adminToken);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('from must be earlier than before');
+    expect(bad.body.details[0].path).toBe('querystring.from');
+    // Someone else's meter stays 404 with a range too.
+    const eng = await h.userToken('engineer', { buildingIds: [Number(bOther)] });
+    expect((await h.call('GET', `/meters/${a.apt2}/overview?from=2025-01-01T00:00:00Z`, eng)).status).toBe(404);
   });
 });
 
