@@ -5,7 +5,11 @@
  * decides what each user may do: a hidden menu is a courtesy, not a right).
  */
 import { overviewScreen } from './overview.js';
+import { billingScreen } from './billing/index.js';
+import { exchangeScreen } from './exchange/index.js';
 
 export const SCREENS = [
   overviewScreen,
+  billingScreen,
+  exchangeScreen,
 ];

@@ -39,8 +39,9 @@ export interface Console {
   close(): Promise<void>;
 }
 
-export async function startConsole(name: string, opts: { clock?: Clock } = {}): Promise<Console> {
-  const h = await startHarness({ clock: opts.clock });
+/** `exchangeRoot`: the head-end's EXCHANGE_ROOT (local exchange folders are made inside it, per organisation). */
+export async function startConsole(name: string, opts: { clock?: Clock; exchangeRoot?: string } = {}): Promise<Console> {
+  const h = await startHarness({ clock: opts.clock, EXCHANGE_ROOT: opts.exchangeRoot });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   const browser = await launchChromium(name, { locale: 'ru-RU', viewport: { width: 1366, height: 768 } });
