@@ -9,6 +9,7 @@ import { api, ApiError, download, qs } from '../../api.js';
 import { t, tc } from '../../i18n.js';
 import { Card, DataTable, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { BillingTabs, fmtKop, fmtMonthLong, fmtQty, fmtRub, METHODS, OrgPicker, periodOf, RESOURCES, useOrg } from './common.js';
+// A month is closed for the whole organisation, whose buildings keep Moscow time unless set otherwise.
 import { fmtDateTime } from '../../format.js';
 
 export function BillingLines() {
@@ -83,7 +84,7 @@ function PeriodCard({ s, orgId, period, buildingIds, onDone }) {
       ${' '}<span data-testid="billing-period-total">${t('billing.period.total', { amount: fmtRub(s.totals.amount_rub), count: s.lines })}</span>
     </p>
     ${closed
-      ? html`<p class="muted" data-testid="billing-closed-note">${t('billing.period.closedNote', { when: fmtDateTime(s.closed_at), who: s.closed_by ?? t('common.none') })}</p>
+      ? html`<p class="muted" data-testid="billing-closed-note">${t('billing.period.closedNote', { when: fmtDateTime(s.closed_at, 'Europe/Moscow'), who: s.closed_by ?? t('common.none') })}</p>
         <div class="actions">
           <button type="button" data-testid="billing-recalculate" disabled=${recalculating.busy || !buildingIds.length} onClick=${() => recalc()}>${t('billing.recalculate')}</button>
         </div>
