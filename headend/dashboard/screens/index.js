@@ -10,6 +10,8 @@ import { gatewaysScreen } from './gateways/index.js';
 import { registryScreen } from './registry/index.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
+import { billingScreen } from './billing/index.js';
+import { exchangeScreen } from './exchange/index.js';
 import { adminScreen } from './admin/index.js';
 
 export const SCREENS = [
@@ -19,5 +21,7 @@ export const SCREENS = [
   registryScreen,
   accessScreen,
   collectionScreen,
+  billingScreen,
+  exchangeScreen,
   adminScreen,
 ];

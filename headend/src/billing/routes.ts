@@ -11,7 +11,7 @@ import { requirePermission, type Principal, requireOwned, type OwnedKind } from 
 import { audit } from '../audit/index.js';
 import { Tariff, BillingRules, formatRoubles, MonthStart } from './index.js';
 import {
-  accountLabels, addSetting, billingFeed, BillingError, closePeriod, computePeriod, getSetting, linesXlsx, listLines, listSettings, periodDate, periodStatus,
+  accountLabels, addSetting, billingFeed, BillingError, closePeriod, computePeriod, getSetting, lineTotals, linesXlsx, listLines, listSettings, periodDate, periodState, periodStatus,
   recalculateClosed, type SettingKind, type SettingVersion, type StoredLine,
 } from './store/index.js';
 import { HttpError, badRequest } from '../http/errors.js';
@@ -142,6 +142,17 @@ const FeedRowSchema = z.object({
   apartments_consumption: z.number().nullable(), imbalance: z.number().nullable(), imbalance_pct: z.number().nullable(),
   imbalance_status: z.string().describe('the stored report\'s status, or report_missing'),
 });
+
+const Totals = z.object({
+  amount: z.number().describe('kopecks: the sum of the lines\' rounded amounts'), amount_rub: z.string().describe('the same in roubles, exactly two decimals ("375.00")'),
+  buildings: z.array(z.object({ building_id: z.number(), lines: z.number(), amount: z.number().describe('kopecks'), amount_rub: z.string() })).describe('per building'),
+}).describe('what the lines add up to');
+function wireTotals(t: ReturnType<typeof lineTotals>): z.input<typeof Totals> {
+  return {
+    amount: t.amount, amount_rub: formatRoubles(t.amount),
+    buildings: t.buildings.map((b) => ({ building_id: b.buildingId, lines: b.lines, amount: b.amount, amount_rub: formatRoubles(b.amount) })),
+  };
+}
 
 /** A domain value on the wire: snake_case keys; the response schema checks the shape when it is sent. */
 const wire = <S extends z.ZodType>(_schema: S, v: unknown) => toWire(v) as z.input<S>;
@@ -283,17 +294,19 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       querystring: z.object({
         period: Period.describe('The month, YYYY-MM'),
         building_id: z.coerce.number().int().positive().optional().describe('Only this building'),
+        resource: Resource.optional().describe('Only this resource'),
+        method: Line.shape.method.optional().describe('Only lines charged this way: measured (by meter), average, norm, common_house, heating'),
         org_id: z.coerce.number().int().positive().optional().describe('The organisation (default: the caller\'s own)'),
         format: z.enum(['json', 'csv', 'xlsx']).default('json').describe('json, csv or xlsx'),
       }),
-      response: { 200: z.union([z.object({ lines: z.array(Line) }), z.string()]), ...errors },
+      response: { 200: z.union([z.object({ lines: z.array(Line), totals: Totals }), z.string()]), ...errors },
     },
   }, async (req, reply) => {
     const p = principal(req);
     staff(p, 'billing:read');
     const q = req.query;
     const org = q.building_id ? await buildingOrg(db, p, q.building_id) : await orgOf(db, p, q.org_id);
-    const lines = await listLines(readDb ?? db, { orgId: org, period: periodDate(q.period), buildingId: q.building_id, buildingIds: p.buildingIds });
+    const lines = await listLines(readDb ?? db, { orgId: org, period: periodDate(q.period), buildingId: q.building_id, resource: q.resource, method: q.method, buildingIds: p.buildingIds });
     if (q.format === 'csv') {
       reply.header('content-disposition', `attachment; filename="accruals-${q.period}.csv"`);
       return reply.type('text/csv; charset=utf-8').send(linesCsv(lines));
@@ -305,7 +318,34 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       // A Buffer is sent as is (never serialized); the response schema documents the JSON and CSV shapes only.
       return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(xlsx as unknown as string);
     }
-    return { lines: wire(z.array(Line), lines) };
+    return { lines: wire(z.array(Line), lines), totals: wireTotals(lineTotals(lines)) };
+  });
+
+  app.get('/billing/periods/:period', {
+    schema: {
+      tags: ['billing'], summary: 'A month of an organisation: open, closed (by whom, when) or not computed yet, and what its lines add up to',
+      description: 'The state of the billing month `period` for the organisation, and the total of its lines in the caller\'s buildings (kopecks and roubles): what closing it would freeze. status none: nothing was computed for the month yet.',
+      params: PeriodParams, querystring: OrgQuery,
+      response: {
+        200: z.object({
+          period: z.string(), org_id: z.number(), status: z.enum(['none', 'open', 'closed']).describe('none: nothing computed for the month yet'),
+          closed_at: z.string().nullable(), closed_by: z.string().nullable().describe('the user who closed it'),
+          lines: z.number().describe('lines of the month in the caller\'s buildings'), totals: Totals,
+        }),
+        ...errors,
+      },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'billing:read');
+    const org = await orgOf(db, p, req.query.org_id);
+    const period = periodDate(req.params.period);
+    const state = await periodState(readDb ?? db, org, period);
+    const lines = await listLines(readDb ?? db, { orgId: org, period, buildingIds: p.buildingIds });
+    return {
+      period: req.params.period, org_id: org, status: state?.status ?? ('none' as const), closed_at: state?.closedAt ?? null, closed_by: state?.closedBy ?? null,
+      lines: lines.length, totals: wireTotals(lineTotals(lines)),
+    };
   });
 
   app.get('/billing/feed', {

@@ -44,12 +44,13 @@ export interface Console {
 /**
  * `jobs`: a JobRunner on the test Redis, for screens that show background jobs (absent: the head-end runs without).
  * `commands`: a command sender for the gateway routes (without one they answer 503, as a head-end without a broker).
+ * `exchangeRoot`: the head-end's EXCHANGE_ROOT (local exchange folders are made inside it, per organisation).
  */
-export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner; commands?: (h: Harness) => CommandSender } = {}): Promise<Console> {
+export async function startConsole(name: string, opts: { clock?: Clock; jobs?: JobRunner; commands?: (h: Harness) => CommandSender; exchangeRoot?: string } = {}): Promise<Console> {
   let sender: CommandSender | undefined;
   // The sender needs the harness's database, which exists only once the harness does: it is looked up per call.
   const lazy: CommandSender | undefined = opts.commands ? { get timeoutMs() { return sender!.timeoutMs; }, send: (c) => sender!.send(c) } : undefined;
-  const h = await startHarness({ clock: opts.clock, jobs: opts.jobs, commands: lazy });
+  const h = await startHarness({ clock: opts.clock, jobs: opts.jobs, commands: lazy, EXCHANGE_ROOT: opts.exchangeRoot });
   if (opts.commands) sender = opts.commands(h);
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;

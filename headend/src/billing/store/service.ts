@@ -143,13 +143,43 @@ export const LINE_COLUMNS = `id, to_char(period, 'YYYY-MM-DD') AS period, buildi
  * The lines of an organisation's month, optionally of one building, only of the buildings the caller
  * sees (`buildingIds` null: all), in building, account, id order.
  */
-export async function listLines(q: Queryable, f: { orgId: number; period: string; buildingId?: number; buildingIds: ReadonlySet<number> | null }): Promise<StoredLine[]> {
+export async function listLines(q: Queryable, f: {
+  orgId: number; period: string; buildingId?: number; resource?: string; method?: StoredLine['method']; buildingIds: ReadonlySet<number> | null;
+}): Promise<StoredLine[]> {
   const params: unknown[] = [f.orgId, f.period];
   let where = 'org_id = $1 AND period = $2';
   if (f.buildingId !== undefined) { params.push(f.buildingId); where += ` AND building_id = $${params.length}`; }
+  if (f.resource !== undefined) { params.push(f.resource); where += ` AND resource = $${params.length}`; }
+  if (f.method !== undefined) { params.push(f.method); where += ` AND method = $${params.length}`; }
   if (f.buildingIds !== null) { params.push([...f.buildingIds]); where += ` AND building_id = ANY($${params.length}::bigint[])`; }
   const { rows } = await q.query<LineDbRow>(`SELECT ${LINE_COLUMNS} FROM accrual_lines WHERE ${where} ORDER BY building_id, account_id, id`, params);
   return rows.map(rowToLine);
+}
+
+/**
+ * What lines add up to, per building and in all: sums of the rounded lines' kopecks (never of
+ * unrounded amounts), so a bill's total is the total of its lines.
+ */
+export function lineTotals(lines: readonly StoredLine[]): { amount: number; buildings: Array<{ buildingId: number; lines: number; amount: number }> } {
+  const by = new Map<number, number[]>();
+  for (const l of lines) {
+    const list = by.get(l.buildingId) ?? [];
+    list.push(l.amount);
+    by.set(l.buildingId, list);
+  }
+  return {
+    amount: sumKopecks(lines.map((l) => l.amount)),
+    buildings: [...by].map(([buildingId, ks]) => ({ buildingId, lines: ks.length, amount: sumKopecks(ks) })),
+  };
+}
+
+/** A month of an organisation: open or closed (and by whom, when), or never computed (null). */
+export async function periodState(q: Queryable, orgId: number, period: string): Promise<{ status: 'open' | 'closed'; closedAt: string | null; closedBy: string | null } | null> {
+  const { rows } = await q.query<{ status: 'open' | 'closed'; closed_at: Date | string | null; closed_by: string | null }>(
+    'SELECT status, closed_at, closed_by FROM billing_periods WHERE org_id = $1 AND period = $2', [orgId, period]);
+  const r = rows[0];
+  if (!r) return null;
+  return { status: r.status, closedAt: r.closed_at === null ? null : new Date(r.closed_at).toISOString(), closedBy: r.closed_by };
 }
 
 /**
