@@ -27,10 +27,10 @@ function tariffText(tf) {
 export function BillingSettings() {
   const { orgs, orgId, error, query, setQuery } = useOrg();
   const [gen, setGen] = useState(0);
-  const load = (kind) => () => (orgId ? api(`/billing/${kind}?org_id=${orgId}`).then((r) => r.items) : []);
-  const tariffs = useLoad(load('tariffs'), [orgId, gen]);
-  const norms = useLoad(load('norms'), [orgId, gen]);
-  const rules = useLoad(load('rules'), [orgId, gen]);
+  const load = (path) => () => (orgId ? api(`${path}?org_id=${orgId}`).then((r) => r.items) : []);
+  const tariffs = useLoad(load('/billing/tariffs'), [orgId, gen]);
+  const norms = useLoad(load('/billing/norms'), [orgId, gen]);
+  const rules = useLoad(load('/billing/rules'), [orgId, gen]);
   const added = () => setGen((g) => g + 1);
   return html`<${Page} title=${t('billing.settings.title')} testid="billing-settings">
     <${BillingTabs} current="/billing/tariffs" query=${query} />
