@@ -37,3 +37,17 @@ export async function download(path) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/**
+ * Sends a file as the request body (the import routes take the file itself, CSV or Excel, not a form):
+ * the answer's JSON, also for a 422 whose body is the report of refused rows (`{ status, body }`).
+ */
+export async function upload(path, file, { method = 'POST' } = {}) {
+  const headers = { accept: 'application/json', 'content-type': file.type || (file.name.endsWith('.csv') ? 'text/csv' : 'application/octet-stream') };
+  const tk = token();
+  if (tk) headers.authorization = `Bearer ${tk}`;
+  const res = await fetch(path, { method, headers, body: file });
+  const body = await res.json().catch(() => null);
+  if (res.ok || res.status === 422) return { status: res.status, body };
+  throw new ApiError(res.status, body, path, res.headers.get('retry-after'));
+}

@@ -12,6 +12,7 @@ import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
 import { billingScreen } from './billing/index.js';
 import { exchangeScreen } from './exchange/index.js';
+import { importScreen } from './import/index.js';
 import { adminScreen } from './admin/index.js';
 
 export const SCREENS = [
@@ -23,5 +24,6 @@ export const SCREENS = [
   collectionScreen,
   billingScreen,
   exchangeScreen,
+  importScreen,
   adminScreen,
 ];

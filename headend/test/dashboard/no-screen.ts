@@ -19,7 +19,5 @@ export const NO_SCREEN: Record<string, string> = {
   'GET /residents/:id': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
   'POST /residents': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
   'PATCH /residents/:id': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
-  'POST /import/readings': 'no upload screen yet: Excel/CSV readings files come by the scheduled exchange (exchange screen) or this API',
-  'POST /import/registry': 'no upload screen yet: the registry file (buildings, premises, accounts, meters) is loaded once at onboarding through this API',
   'POST /meters/:id/estimates': 'estimates (замещающие значения) are made by the validation jobs; by hand only through this API for now',
 };
