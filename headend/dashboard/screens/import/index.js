@@ -14,10 +14,12 @@ const ROLES = ['admin', 'engineer'];
 const KINDS = ['readings', 'registry'];
 const REGISTRY_KINDS = ['', 'buildings', 'premises', 'accounts', 'meters'];
 
-function pathFor({ kind, orgId, registryKind, dryRun, confirm, fileName }) {
-  return kind === 'readings'
+/** The request that sends the file: the route by what it holds, the options in the query. */
+function requestFor({ kind, orgId, registryKind, dryRun, confirm, fileName }) {
+  const path = kind === 'readings'
     ? `/import/readings?${qs({ org_id: orgId, dry_run: String(dryRun), confirm: String(confirm), file_name: fileName })}`
     : `/import/registry?${qs({ org_id: orgId, dry_run: String(dryRun), kind: registryKind })}`;
+  return { method: 'POST', path };
 }
 
 function Report({ report }) {
@@ -53,7 +55,8 @@ function ImportScreen() {
     if (busy || !file || !orgId) return;
     setBusy(true); setError(null);
     try {
-      const r = await upload(pathFor({ ...form, orgId, dryRun, fileName: file.name }), file, { method: 'POST' });
+      const { method, path } = requestFor({ ...form, orgId, dryRun, fileName: file.name });
+      const r = await upload(path, file, { method });
       setReport(r.body);
       setChecked(dryRun && r.body?.ok ? r.body : null);
     } catch (e) {
