@@ -7,6 +7,7 @@
 import { overviewScreen } from './overview/index.js';
 import { alertsScreen } from './alerts/index.js';
 import { gatewaysScreen } from './gateways/index.js';
+import { thresholdsScreen } from './thresholds/index.js';
 import { registryScreen } from './registry/index.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
@@ -19,6 +20,7 @@ export const SCREENS = [
   overviewScreen,
   alertsScreen,
   gatewaysScreen,
+  thresholdsScreen,
   registryScreen,
   accessScreen,
   collectionScreen,

@@ -12,8 +12,6 @@ export const NO_SCREEN: Record<string, string> = {
   'POST /billing/rules': 'no form yet: a rules edition (ОДН cap, attribution) is a legal setting changed about once a year; the API takes it, the screen lists the editions',
   'GET /imbalance': 'the buildings list and building page show the same stored reports through /overview/*; this is the raw report feed for integrations',
   'GET /buildings/:id/imbalance': 'the building page shows the same stored reports through /buildings/:id/overview; this is the raw report for integrations',
-  'GET /imbalance-thresholds': 'no screen yet: the thresholds (high loss %, negative %, coverage) are set per organisation once; API only for now',
-  'PUT /imbalance-thresholds': 'no screen yet: the thresholds (high loss %, negative %, coverage) are set per organisation once; API only for now',
   'GET /meters/:id/validations': 'the meter page shows each reading\'s verdict and reasons from /meters/:id/overview; this is the validator\'s raw history for integrations',
   'GET /residents': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
   'GET /residents/:id': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',

@@ -1,15 +1,21 @@
 /**
- * The file-import screen in Chromium: an office uploads its monthly readings CSV. Check first (a dry
+ * Two office screens in Chromium (one head-end and browser for both).
+ *
+ * The file-import screen: an office uploads its monthly readings CSV. Check first (a dry
  * run): a row with a decrease is refused, named by row and column, and the "import" button stays off;
  * nothing is stored. The corrected file checks clean ("2 new readings") and is imported; the API then
  * holds exactly those two readings. The clock is fixed (20 March 2026, the window open).
+ *
+ * The imbalance-thresholds screen: an engineer sets his building's heat threshold (stored as his row,
+ * shown in the table); the default row, which governs every building, is refused to him with the
+ * translated "no right" and stays as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/util/clock.js';
 import { checkScreen, startConsole, type Console } from './console.js';
 
 let c: Console;
-let m1: number, m2: number;
+let m1: number, m2: number, building: number;
 
 const stored = async (m: number) => (await c.h.opened.db.query<{ value: number; source: string }>(
   'SELECT value, source FROM readings WHERE meter_id = $1 ORDER BY time', [m])).rows.map((r) => [Number(r.value), r.source]);
@@ -19,6 +25,7 @@ beforeAll(async () => {
   const t = c.h.adminToken;
   const org = (await c.h.call('POST', '/organisations', t, { name: 'УК Загрузка' })).body.id;
   const b = (await c.h.call('POST', '/buildings', t, { org_id: org, external_id: 'IMP', address: 'ул. Файловая, 2' })).body.id;
+  building = b;
   const flat = async (n: string) => (await c.h.call('POST', '/premises', t, { building_id: b, number: n })).body.id as number;
   const [p1, p2] = [await flat('1'), await flat('2')];
   await c.h.call('POST', '/accounts', t, { org_id: org, number: 'LS-1', premise_id: p1 });
@@ -70,6 +77,36 @@ describe('file import screen', () => {
 
   it('both languages and viewports, axe', async () => {
     const r = await checkScreen(c, 'import', '/import', 'import-page');
+    expect(r.problems).toEqual([]);
+  }, 120_000);
+});
+
+describe('imbalance thresholds screen', () => {
+  it('an engineer sets his building\'s heat threshold; the default is refused to him and unchanged', async () => {
+    await c.open('/thresholds', 'threshold-form');
+    await c.setLanguage('ru');
+    await c.page.selectOption('[data-testid="threshold-building"]', String(building));
+    await c.page.selectOption('[data-testid="threshold-resource"]', 'heat');
+    await c.page.fill('[data-testid="threshold-high"]', '7.5');
+    await c.byTestId('threshold-save').click();
+    await c.byTestId('threshold-saved').waitFor();
+    const rows = (await c.h.call<Array<{ building_id: number | null; resource: string; high_loss_pct: number; updated_by: string }>>('GET', '/imbalance-thresholds', c.h.adminToken)).body;
+    expect(rows.filter((r) => r.building_id === building)).toEqual([expect.objectContaining({ resource: 'heat', high_loss_pct: 7.5, updated_by: 'eng-import' })]);
+    await c.byTestId(`threshold-${building}-heat`).waitFor();
+    expect(await c.byTestId(`threshold-${building}-heat`).textContent()).toContain('7,5 %');
+
+    const defaults = rows.filter((r) => r.building_id === null);
+    await c.page.selectOption('[data-testid="threshold-building"]', '');
+    await c.page.fill('[data-testid="threshold-high"]', '1');
+    await c.byTestId('threshold-save').click();
+    await c.byTestId('error').waitFor();
+    expect(await c.byTestId('error').textContent()).toContain('Недостаточно прав');
+    const after = (await c.h.call<typeof rows>('GET', '/imbalance-thresholds', c.h.adminToken)).body.filter((r) => r.building_id === null);
+    expect(after).toEqual(defaults);
+  }, 60_000);
+
+  it('both languages and viewports, axe', async () => {
+    const r = await checkScreen(c, 'thresholds', '/thresholds', 'thresholds-table');
     expect(r.problems).toEqual([]);
   }, 120_000);
 });
