@@ -12,7 +12,15 @@ import { HttpError, type ErrorDetail, type ErrorParams } from '../errors.js';
 
 interface PgError { code?: string; detail?: string; constraint?: string; table?: string; column?: string; message: string }
 
-const STATUS_NAMES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests' };
+export const STATUS_NAMES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests' };
+
+/** Codes this handler gives itself: schema refusals, database constraints, the failures without a code. */
+export const HANDLER_CODES = ['validation', 'internal', 'duplicate', 'in_use', 'unknown_reference', 'invalid', 'conflict', 'not_found', ...Object.values(STATUS_NAMES)] as const;
+/** The codes of a schema refusal's details: zod's issue codes, too small / too big told apart (validationCode). */
+export const VALIDATION_CODES = [
+  'invalid_type', 'too_short', 'too_few', 'too_small', 'too_long', 'too_many', 'too_big', 'invalid_format', 'invalid_value', 'unrecognized_keys',
+  'not_multiple_of', 'invalid_union', 'invalid_key', 'invalid_element', 'custom',
+] as const;
 
 /**
  * A schema refusal's code for people: zod's issue code, with "too small/big" told apart by what was
