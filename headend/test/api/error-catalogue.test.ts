@@ -78,7 +78,7 @@ describe('error catalogue', () => {
       const i18n: I18n = {
         has: (k) => k in dict,
         locale: () => (lang === 'ru' ? 'ru-RU' : 'en-GB'),
-        t: (k, p = {}) => dict[k].replace(/\{(\w+)\}/g, (_, n: string) => String(p[n] ?? `{${n}}`)),
+        t: (k, p = {}) => dict[k].replace(/\{(\w+)\}/g, (_, n: string) => (n in p ? String(p[n]) : `{${n}}`)),
       };
       const below = { code: 'below_previous', params: { serial: 'SN-5', value: 1, previous: 317.92, zone: 2, unit: 'kwh' }, message: 'meter SN-5: …' };
       const closed = { code: 'window_closed', params: { serial: 'SN-5', start_day: 15, end_day: 25, last_start: '2026-11-15', last_end: '2026-11-25', opens_on: '2026-12-15' } };
