@@ -1,10 +1,11 @@
 /**
  * Pure pieces of the residents' page: formatting, the summary widget's text, reading the number a
  * resident typed, the input fields of a meter (one, or one per tariff zone), explaining the API's
- * refusals per meter and zone, and the invite link. No DOM, no fetch, so the module tests run them
+ * refusals per meter and zone (by their codes), and the invite link. No DOM, no fetch, so the module tests run them
  * under Node.
  */
-import { locale, plural, t } from './i18n.js';
+import { has, locale, plural, t } from './i18n.js';
+import { detailText } from '../web-shared/errors.js';
 import { fieldKey, messagesByField as byField, messagesByMeter as byMeter, meterItems, zonesOf } from '../web-shared/entry-fields.js';
 
 // The fields of entry are the staff entry view's too: one shared piece (web-shared/entry-fields.js).
@@ -79,41 +80,24 @@ export function parseReading(text, integerOnly) {
   return { value };
 }
 
-// The API's refusals and warnings (src/readings/judge.ts, write.ts) are English sentences starting
-// "meter N: "; the ones a resident can meet are recognised and retold in the page's language.
-const PATTERNS = [
-  // "… of 2026-10-01 (the register's digits are not known, …)": the date and the note add nothing for a resident.
-  [/^(\S+) is less than the previous reading (\S+?)(?: of \S+)?(?: \(.*\))?$/, 'err.belowPrevious', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]) })],
-  [/^has \d+ tariff zones; give one value per zone/, 'err.zones', () => ({})],
-  [/^(\S+) does not fit the register's (\d+) digits \(at most (\S+)\)/, 'err.tooManyDigits', (m) => ({ value: fmtNumber(m[1]), digits: m[2] })],
-  [/^the collection window is closed \(last (\S+) – (\S+); next opens (\S+),/, 'err.windowClosed', (m) => ({ lastStart: fmtDay(m[1]), lastEnd: fmtDay(m[2]), opensOn: fmtDay(m[3]) })],
-  [/^only whole numbers are accepted/, 'err.integerOnly', () => ({})],
-  [/^verification expired on (\S+);/, 'err.verificationExpired', (m) => ({ date: fmtDay(m[1]) })],
-  [/^collection of readings for this resource is disabled/, 'err.disabled', () => ({})],
-  [/^a reading is a non-negative number/, 'err.negative', () => ({})],
-  [/^given twice(?: for zone \d)?$/, 'err.twice', () => ({})],
-  [/^this period's reading was already taken by the managing organisation \((\S+)\)/, 'err.takenByStaff', (m) => ({ value: fmtNumber(m[1]) })],
-  [/^is \w+$/, 'err.inactive', () => ({})],
-  [/^(\S+) is below the previous reading (\S+); read as the \d+-digit register rolling over zero, consumption (\S+);/, 'warn.rollover', (m) => ({ value: fmtNumber(m[1]), previous: fmtNumber(m[2]), consumption: fmtNumber(m[3]) })],
-  [/^first reading (\S+) is more than this premise could have used since installation \(about (\S+)\)/, 'warn.firstHigh', (m) => ({ value: fmtNumber(m[1]), limit: fmtNumber(m[2]) })],
-  [/^consumption (\S+) is more than (\S+)× the average of the last 3 months \((\S+) a month\)/, 'warn.high', (m) => ({ consumption: fmtNumber(m[1]), factor: m[2], average: fmtNumber(m[3]) })],
-];
-
-/** One refusal or warning message in the page's language (unknown ones as the API wrote them). */
-export function explain(message, unit = '') {
-  const text = String(message ?? '').replace(/^meter \d+: /, '');
-  for (const [re, key, params] of PATTERNS) {
-    const m = re.exec(text);
-    if (m) return t(key, { ...params(m), unit });
+/**
+ * One refusal or warning of the API in the page's language: a detail with its code from the one
+ * catalogue (web-shared/errors.js: the value, the previous one, the unit… from its params); one without a
+ * known code (an older server) as the API wrote it, without its "meter …:" prefix.
+ */
+export function explain(detail) {
+  if (detail && typeof detail === 'object') {
+    const text = detailText(detail, { t, has, locale });
+    if (text !== null) return text;
   }
-  return text;
+  return String((detail && typeof detail === 'object' ? detail.message : detail) ?? '').replace(/^meter \S+: /, '');
 }
 
 /** Per-field messages from an error's details (web-shared/entry-fields.js), each retold by explain. Map<fieldKey, string[]>. */
-export const messagesByField = (details, sent, unitFor = () => '') => byField(details, sent, (x, id) => explain(x, unitFor(id)));
+export const messagesByField = (details, sent) => byField(details, sent, explain);
 
 /** The same per meter (zones merged): Map<meterId, string[]>. */
-export const messagesByMeter = (details, sent, unitFor = () => '') => byMeter(details, sent, (x, id) => explain(x, unitFor(id)));
+export const messagesByMeter = (details, sent) => byMeter(details, sent, explain);
 
 /**
  * An invite link /resident/?account=…&code=…: the two values and the same URL without them (the page

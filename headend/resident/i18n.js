@@ -1,9 +1,11 @@
 /**
  * Russian and English for the residents' page: two dictionaries with the same keys (a module test
- * checks it). Every label and every explained API refusal comes from here. Kept apart from the
+ * checks it). Every label comes from here; the API's refusals are worded by the one catalogue of error
+ * texts (web-shared/errors.js), added below. Kept apart from the
  * engineers' dashboard's dictionaries: residents speak of "счётчики", engineers of "ИПУ".
  */
 import { createI18n, LANGUAGES } from '../web-shared/i18n.js';
+import { ERROR_TEXTS } from '../web-shared/errors.js';
 
 const ru = {
   'app.title': 'Показания счётчиков',
@@ -59,7 +61,7 @@ const ru = {
   'meters.submitBusy': 'Отправка…',
   'meters.nothing': 'Введите хотя бы одно показание.',
   'meters.refused': 'Показания не приняты, исправьте отмеченные поля.',
-  'meters.offline': 'Нет связи: показания не отправлены, введённое осталось на странице. Отправьте ещё раз, когда появится связь.',
+  'meters.offlineWith': 'Нет связи: показания не отправлены, введённое осталось на странице. Отправьте ещё раз, когда появится связь. ({message})',
   'meters.savedAt': 'Показания сохранены {time}',
   'meters.savedMeter': 'Сохранено: {value} {unit}, {time}',
   'meters.confirmTitle': 'Проверьте показания',
@@ -78,22 +80,11 @@ const ru = {
   'err.notNumber': 'Введите число, например 123,45',
   'err.negative': 'Показание не может быть отрицательным',
   'err.integerOnly': 'Для этого счётчика принимаются только целые числа',
-  'err.belowPrevious': 'Показание {value} меньше предыдущего ({previous})',
-  'err.windowClosed': 'Приём показаний закрыт: был с {lastStart} по {lastEnd}, следующий откроется {opensOn}',
-  'err.verificationExpired': 'Срок поверки истёк {date}: показания этого счётчика не принимаются, обратитесь в управляющую компанию',
-  'err.disabled': 'Показания по этому ресурсу в вашем доме не принимаются',
-  'err.twice': 'Счётчик указан дважды',
-  'err.takenByStaff': 'Показание за этот период уже снято управляющей компанией ({value}). Если не согласны, обратитесь в управляющую компанию',
-  'err.inactive': 'Счётчик выведен из учёта',
-  'err.zones': 'Счётчик многотарифный: введите показание каждой зоны (день, ночь) отдельно',
   'err.zoneMissing': 'Введите и это показание: многотарифный счётчик передаётся по всем зонам сразу',
-  'err.tooManyDigits': 'Число {value} не помещается в {digits} разрядов счётчика, проверьте показание',
-  'warn.rollover': 'Показание {value} меньше предыдущего ({previous}): если счётчик прошёл через ноль, расход {consumption} {unit}',
-  'warn.firstHigh': 'Первое показание {value} {unit} больше, чем могло набежать с установки (около {limit} {unit})',
-  'warn.high': 'Расход {consumption} {unit} более чем в {factor} раза превышает средний за 3 месяца ({average} {unit} в месяц)',
 
   'common.loading': 'Загрузка…',
   'common.error': 'Ошибка',
+  'common.errorWith': 'Ошибка: {message}',
   'common.none': '—',
   'common.sessionEnded': 'Сеанс завершён, войдите снова.',
 
@@ -166,7 +157,7 @@ const en = {
   'meters.submitBusy': 'Sending…',
   'meters.nothing': 'Enter at least one reading.',
   'meters.refused': 'Readings not accepted; correct the marked fields.',
-  'meters.offline': 'No connection: the readings were not sent and stay on the page. Send them again once you are connected.',
+  'meters.offlineWith': 'No connection: the readings were not sent and stay on the page. Send them again once you are connected. ({message})',
   'meters.savedAt': 'Readings saved {time}',
   'meters.savedMeter': 'Saved: {value} {unit}, {time}',
   'meters.confirmTitle': 'Check the readings',
@@ -185,22 +176,11 @@ const en = {
   'err.notNumber': 'Enter a number, e.g. 123.45',
   'err.negative': 'A reading cannot be negative',
   'err.integerOnly': 'Only whole numbers are accepted for this meter',
-  'err.belowPrevious': 'Reading {value} is less than the previous one ({previous})',
-  'err.windowClosed': 'Submission is closed: it was open {lastStart} – {lastEnd}, next opens {opensOn}',
-  'err.verificationExpired': 'Verification expired on {date}: readings of this meter are not accepted, contact your managing company',
-  'err.disabled': 'Readings of this resource are not collected in your building',
-  'err.twice': 'The meter is given twice',
-  'err.takenByStaff': 'This period\'s reading was already taken by your managing company ({value}). To dispute it, contact them',
-  'err.inactive': 'The meter is no longer in use',
-  'err.zones': 'This is a multi-rate meter: enter the reading of each zone (day, night) separately',
   'err.zoneMissing': 'Enter this reading too: a multi-rate meter is submitted for all its zones at once',
-  'err.tooManyDigits': '{value} does not fit the meter\'s {digits} digits; check the reading',
-  'warn.rollover': 'Reading {value} is below the previous one ({previous}): if the meter went past zero, consumption is {consumption} {unit}',
-  'warn.firstHigh': 'First reading {value} {unit} is more than could have been used since installation (about {limit} {unit})',
-  'warn.high': 'Consumption {consumption} {unit} is more than {factor}× the 3-month average ({average} {unit} a month)',
 
   'common.loading': 'Loading…',
   'common.error': 'Error',
+  'common.errorWith': 'Error: {message}',
   'common.none': '—',
   'common.sessionEnded': 'Your session has ended; please sign in again.',
 
@@ -223,6 +203,8 @@ export { LANGUAGES };
 export const STORAGE_KEY = 'amr.resident.lang';
 
 export const { initialLanguage, initLanguage, setLanguage, language, locale, t, tc, has, addMessages, onLanguage } = createI18n(DICTIONARIES, STORAGE_KEY);
+// The server's refusals by code, worded the same as on the console (web-shared/errors.js).
+addMessages(ERROR_TEXTS);
 
 /** The plural form of a counted word (`widget.day.few` for 2 in Russian, …). */
 export function plural(word, n) {

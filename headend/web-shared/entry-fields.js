@@ -37,11 +37,12 @@ export function meterItems(m, read, missingZone) {
 }
 
 /**
- * Per-field messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", message }):
- * the index points into the readings that were sent, so a zone meter's message lands on its zone's
- * field ("12-2"); a message naming only "meter N:" goes to the meter ("12"). Several warnings on one
- * reading come joined ("meter 5: …; meter 5: …"): one line each, each through `render` (the page's
- * wording). Returns Map<fieldKey, string[]>.
+ * Per-field messages from an error's details ({ path: "readings.<i>" or "body.readings.<i>.value", code,
+ * params, message }): the index points into the readings that were sent, so a zone meter's message lands
+ * on its zone's field ("12-2"). A coded detail goes to `render` whole (the page words it from the code,
+ * web-shared/errors.js); an uncoded one (an older server, a queued answer) as its message, a message
+ * naming only "meter N:" going to the meter ("12") and joined warnings ("meter 5: …; meter 5: …") split
+ * one line each. Returns Map<fieldKey, string[]>.
  */
 export function messagesByField(details, sent, render = (message) => message) {
   const out = new Map();
@@ -52,6 +53,7 @@ export function messagesByField(details, sent, render = (message) => message) {
     const id = item ? item.meter_id : byText ? Number(byText[1]) : null;
     if (id == null) continue;
     const key = fieldKey(id, item?.zone);
+    if (d.code) { out.set(key, [...(out.get(key) ?? []), render(d, id)]); continue; }
     const parts = String(d.message ?? '').split(/; (?=meter \d+: )/);
     out.set(key, [...(out.get(key) ?? []), ...parts.map((x) => render(x, id))]);
   }

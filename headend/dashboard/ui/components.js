@@ -5,7 +5,8 @@
  */
 import { html, useEffect, useRef } from '../../web-shared/ui.js';
 import { ApiError } from '../api.js';
-import { has, t, tc } from '../i18n.js';
+import { addMessages, has, locale, t, tc } from '../i18n.js';
+import { codeText, detailText, ERROR_TEXTS } from '../../web-shared/errors.js';
 import { mountChart } from '../charts.js';
 
 /** A screen: its title (also the document's), optional actions on the right, then the content. */
@@ -51,6 +52,10 @@ export function DataTable({ columns, rows, rowKey = (r) => r.id, empty, testid, 
   </div>`;
 }
 
+// The server's error codes in both languages: the one catalogue both pages use.
+addMessages(ERROR_TEXTS);
+const i18n = { t, has, locale };
+
 /**
  * What went wrong, in the user's language: a coded API error by its code (`error.<code>`, with the
  * server's details as placeholders), each detail by its own code when it has one; otherwise the
@@ -59,10 +64,9 @@ export function DataTable({ columns, rows, rowKey = (r) => r.id, empty, testid, 
 export function errorText(e) {
   if (e instanceof ApiError) {
     if (e.status === 403) return t('error.forbidden');
-    if (e.status === 429) return t('error.rate_limited', { seconds: e.retryAfter ?? '' });
+    if (e.status === 429 && e.body?.params?.minutes == null) return t('error.rate_limited', { seconds: e.retryAfter ?? '' });
     const code = e.body?.code ?? e.body?.error_code;
-    if (code && has(`error.${code}`)) return t(`error.${code}`, e.body?.params ?? {});
-    return e.body?.message ?? e.message;
+    return codeText(code, e.body?.params, i18n) ?? e.body?.message ?? e.message;
   }
   if (e instanceof TypeError) return t('error.network');
   return String(e?.message ?? e);
@@ -71,7 +75,13 @@ export function errorText(e) {
 /** The details of a refusal, each in the user's language where its code is known. */
 export function detailTexts(e) {
   const details = e instanceof ApiError && Array.isArray(e.body?.details) ? e.body.details : [];
-  return details.map((d) => (d.code && has(`error.${d.code}`) ? t(`error.${d.code}`, d.params ?? d) : d.message));
+  return details.map((d) => {
+    const text = detailText(d, i18n, { withMeter: true });
+    if (text === null) return d.message;
+    // A form field refused by the schema: say which (a reading's refusal names its meter instead).
+    const field = d.params?.serial == null && d.path ? d.path.replace(/^(body|query|params)\./, '') : null;
+    return field ? `${field}: ${text}` : text;
+  });
 }
 
 export function ErrorNote({ error, testid = 'error' }) {

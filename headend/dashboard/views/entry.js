@@ -14,7 +14,8 @@
  * window is allowed only to roles with that privilege; the API decides, the page shows its answer.
  */
 import { api, ApiError, qs } from '../api.js';
-import { t, tc } from '../i18n.js';
+import { addMessages, has, locale, t, tc } from '../i18n.js';
+import { detailText, ERROR_TEXTS } from '../../web-shared/errors.js';
 import { h } from '../../web-shared/dom.js';
 import { fmtDateTime, fmtNumber } from '../format.js';
 import { confirmRefused, enqueue, flushQueue, forgetRefused, isMine, loadQueue, othersPending, pendingCount, QUEUE_EVENT, startQueue } from '../entry-queue.js';
@@ -54,10 +55,12 @@ export function parseValue(text) {
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
 }
 
+addMessages(ERROR_TEXTS);
+
 /**
- * The server's refusals and warnings (English, naming the meter's internal id) in the user's language
- * without ids: each known wording → its code and numbers. The server keeps only path/column in the
- * details (the code is stripped), so the wording is what there is; an unknown one is shown as the
+ * The server's refusals and warnings in the user's language: a detail with its code and params from the
+ * one catalogue (web-shared/errors.js). An answer without codes (an older server's, kept in the offline
+ * queue) is English naming the meter: each known wording → its code and numbers, an unknown one as the
  * server said it, without its "meter N:" prefix.
  */
 const num = (x) => fmtNumber(Number(x), 3);
@@ -78,8 +81,12 @@ const REFUSALS = [
   [/^meter \d+ not found/, 'not_found'],
   [/a reading is a non-negative number/, 'negative'],
 ];
-export function refusalText(message) {
-  const text = String(message ?? '');
+export function refusalText(detail) {
+  if (detail && typeof detail === 'object') {
+    const coded = detailText(detail, { t, has, locale });
+    if (coded !== null) return coded;
+  }
+  const text = String((detail && typeof detail === 'object' ? detail.message : detail) ?? '');
   for (const [re, code, params] of REFUSALS) {
     const m = re.exec(text);
     if (m) return t(`refusal.${code}`, params ? params(m) : undefined);
@@ -293,7 +300,7 @@ export async function renderEntry(id, ctx) {
           const confirmBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'entry-confirm', onclick: () => send(true) }, t('entry.confirm'));
           status.replaceChildren(h('div', { class: 'card warn', 'data-testid': 'entry-warning' }, h('p', {}, t('entry.confirmText')), confirmBtn));
         } else {
-          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, per.size ? t('entry.refused') : refusalText(e.message)));
+          status.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'entry-error' }, per.size ? t('entry.refused') : refusalText(e.body?.details?.find((d) => d.code) ?? (e.body?.code ? e.body : e.message))));
         }
       } finally {
         submitBtn.disabled = false;

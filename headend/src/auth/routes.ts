@@ -45,7 +45,8 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
       reply.header('retry-after', String(admitted.retryAfterSeconds));
       const who = admitted.by === 'user' ? `for user ${req.body.username}` : 'from your network address';
       throw new HttpError(429, 'too_many_requests', `too many failed logins ${who}; try again in ${admitted.retryAfterSeconds} s`,
-        [{ path: admitted.by === 'user' ? 'body.username' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }]);
+        [{ path: admitted.by === 'user' ? 'body.username' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }],
+        { minutes: Math.ceil(admitted.retryAfterSeconds / 60), retry_after_seconds: admitted.retryAfterSeconds, by: admitted.by });
     }
     const user = await authenticate(db, req.body.username, req.body.password).catch(async (e: unknown) => { await limiter.abandoned(admitted.attempt); throw e; });
     if (!user) {

@@ -142,7 +142,8 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       const minutes = Math.ceil(admitted.retryAfterSeconds / 60);
       const who = admitted.by === 'account' ? `for account ${req.body.account_number}` : 'from your network address';
       throw new HttpError(429, 'too_many_requests', `too many failed sign-in attempts ${who}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
-        [{ path: admitted.by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }]);
+        [{ path: admitted.by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }],
+        { minutes, retry_after_seconds: admitted.retryAfterSeconds, by: admitted.by });
     }
     const r = await residentSignIn(db, req.body.account_number, req.body.code, ttl, req.headers['user-agent'], req.id);
     const result = r && { token: r.token, expires_at: r.expiresAt.toISOString(), user_id: r.userId, account_id: r.accountId };

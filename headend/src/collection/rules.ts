@@ -165,14 +165,20 @@ export function averageMonthly(f: MeterFacts): number | null {
   return c.decreased ? null : c.consumption / months;
 }
 
-/** The high-consumption warning text, or null. Compares the monthly rate since the previous reading. */
-export function highConsumptionWarning(meterId: number, consumption: number, readingTime: Date, f: MeterFacts, factor: number): string | null {
+/**
+ * The high-consumption warning (its English sentence about `meterName` and its values), or null.
+ * Compares the monthly rate since the previous reading.
+ */
+export function highConsumptionWarning(meterName: string, consumption: number, readingTime: Date, f: MeterFacts, factor: number): { message: string; params: { consumption: number; factor: number; average: number } } | null {
   const avg = averageMonthly(f);
   if (avg === null || avg <= 0 || !f.previous) return null;
   const months = Math.max(1, (readingTime.getTime() - f.previous.time.getTime()) / MONTH_MS);
   const rate = consumption / months;
   if (rate <= factor * avg) return null;
-  return `meter ${meterId}: consumption ${round(consumption)} is more than ${factor}× the average of the last 3 months (${round(avg)} a month); confirm to save`;
+  return {
+    message: `${meterName}: consumption ${round(consumption)} is more than ${factor}× the average of the last 3 months (${round(avg)} a month); confirm to save`,
+    params: { consumption: round(consumption), factor, average: round(avg) },
+  };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -197,7 +197,11 @@ function rowErrors(j: BatchJudgement): Array<{ index: number; column: string; me
   return [
     ...j.missing.map((e) => ({ index: e.index, column: 'serial', message: e.message })),
     ...j.errors.map((e) => ({ index: e.index, column: col(e.column), message: e.message })),
-    ...j.warnings.map((e) => ({ index: e.index, column: col(e.column), message: `${e.message} (to accept such values, import with confirm=true)` })),
+    // One row error per row however many warnings the row's value raised (the judge gives one each).
+    ...[...new Set(j.warnings.map((e) => e.index))].map((index) => {
+      const ws = j.warnings.filter((e) => e.index === index);
+      return { index, column: col(ws[0].column), message: `${ws.map((e) => e.message).join('; ')} (to accept such values, import with confirm=true)` };
+    }),
   ];
 }
 

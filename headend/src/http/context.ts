@@ -31,9 +31,22 @@ export function actorOf(req: FastifyRequest): Actor {
 }
 
 export const IdParams = z.object({ id: z.coerce.number().int().positive().describe('Numeric id of the item the path names (in /meters/{id}/readings: the meter)') });
+const ErrorParamsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  .describe('The values the text needs (value, previous, unit, serial, zone, limit, date…): a page words the code with them in its own language');
 export const ErrorBody = z.object({
-  statusCode: z.number(), error: z.string(), message: z.string(),
-  details: z.array(z.object({ path: z.string().optional(), row: z.number().optional(), column: z.string().optional(), message: z.string() })).optional(),
+  statusCode: z.number().describe('The HTTP status again'),
+  error: z.string().describe('The error code (kept for old clients; same as `code`)'),
+  code: z.string().optional().describe('Machine code of the error (validation, readings_refused, confirmation_required, too_many_requests, …): pages look up their text by it'),
+  message: z.string().describe('English sentence for logs and scripts; pages show the text for `code` instead'),
+  params: ErrorParamsSchema.optional(),
+  details: z.array(z.object({
+    path: z.string().optional().describe('The field the detail is about (body.serial_number, readings.2)'),
+    row: z.number().optional().describe('Row of an imported file'),
+    column: z.string().optional().describe('Column of an imported file, or the field of a reading (value, time, meter, zone)'),
+    message: z.string().describe('English sentence; names a meter by its serial, never by an internal id'),
+    code: z.string().optional().describe('Machine code of this refusal (below_previous, window_closed, too_small, …)'),
+    params: ErrorParamsSchema.optional(),
+  })).optional().describe('One entry per refused field, row or reading'),
 });
 /** Standard error responses for OpenAPI. */
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };

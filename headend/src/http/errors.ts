@@ -1,8 +1,12 @@
 /**
  * The one error type routes throw; the error-handler plugin turns it into
- * `{ statusCode, error, message, details? }`. `details` names fields (path) or rows where that helps.
+ * `{ statusCode, error, code, message, params?, details? }`. `details` names fields (path) or rows where
+ * that helps. `code` and `params` are for the pages: they say the refusal in the user's language from
+ * the code and the values (web-shared/errors.js), while `message` stays the English sentence for logs
+ * and scripts. A message or text meant for people names a meter by its serial, never by an internal id.
  */
-export interface ErrorDetail { path?: string; row?: number; column?: string; message: string }
+export type ErrorParams = Record<string, string | number | boolean | null>;
+export interface ErrorDetail { path?: string; row?: number; column?: string; message: string; code?: string; params?: ErrorParams }
 
 export class HttpError extends Error {
   constructor(
@@ -10,6 +14,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly details?: ErrorDetail[],
+    /** The values a page needs to say the error in its own words (top-level `params`). */
+    readonly params?: ErrorParams,
   ) {
     super(message);
     this.name = 'HttpError';

@@ -48,6 +48,8 @@ export const EARLIEST_READING = new Date('1990-01-01T00:00:00Z');
 
 export interface MeterForWrite {
   id: number;
+  /** How people name the meter (its serial): refusals say it, never the internal id. */
+  serial?: string | null;
   resource: string;
   placement: string;
   status: string;
@@ -100,24 +102,39 @@ export interface JudgeContext {
   skipUnchanged?: boolean;
 }
 
-export type Judgement =
-  | { ok: false; reason: string; code: RefusalCode }
-  | { ok: true; time: Date; consumption: number | null; via: 'plain' | 'rollover' | null; warnings: string[]; unchanged: boolean };
+/** The values a page words a refusal or warning with (web-shared/errors.js), beside the English sentence. */
+export type NoticeParams = Record<string, string | number | boolean | null>;
 
-export type RefusalCode =
-  | 'forbidden' | 'window_closed' | 'outside_window' | 'disabled' | 'inactive' | 'verification_expired' | 'future' | 'before_installation'
-  | 'after_removal' | 'not_a_number' | 'not_integer' | 'too_many_digits' | 'below_previous' | 'above_next' | 'taken_by_staff'
-  | 'replacement_reading' | 'not_found' | 'zone' | 'duplicate' | 'taken_too_long_ago';
+/** A value that needs a person's confirmation: its code, the values to say it, and the English sentence. */
+export interface Notice { code: WarningCode; params: NoticeParams; message: string }
+
+export type Judgement =
+  | { ok: false; reason: string; code: RefusalCode; params: NoticeParams }
+  | { ok: true; time: Date; consumption: number | null; via: 'plain' | 'rollover' | null; warnings: Notice[]; unchanged: boolean };
+
+export const REFUSAL_CODES = [
+  'forbidden', 'window_closed', 'outside_window', 'disabled', 'inactive', 'verification_expired', 'future', 'implausible_date', 'before_installation',
+  'after_removal', 'not_a_number', 'not_integer', 'too_many_digits', 'below_previous', 'above_next', 'taken_by_staff',
+  'replacement_reading', 'not_found', 'zone', 'duplicate', 'taken_too_long_ago',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+/** Values that are saved only when a person confirms them (409 confirmation_required). */
+export const WARNING_CODES = ['rollover', 'rollover_next', 'first_reading_high', 'high_consumption'] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
 
 /** The field of the request a refusal is about (error details name it). */
 export const REFUSAL_FIELD: Record<RefusalCode, 'meter' | 'time' | 'value' | 'zone'> = {
   forbidden: 'meter', window_closed: 'time', outside_window: 'time', disabled: 'meter', inactive: 'meter', verification_expired: 'meter',
-  future: 'time', before_installation: 'time', after_removal: 'time', not_a_number: 'value', not_integer: 'value', too_many_digits: 'value',
+  future: 'time', implausible_date: 'time', before_installation: 'time', after_removal: 'time', not_a_number: 'value', not_integer: 'value', too_many_digits: 'value',
   below_previous: 'value', above_next: 'value', taken_by_staff: 'value', replacement_reading: 'time', not_found: 'time', zone: 'zone', duplicate: 'meter',
   taken_too_long_ago: 'time',
 };
 
-const refuse = (code: RefusalCode, reason: string): Judgement => ({ ok: false, code, reason });
+const refuse = (code: RefusalCode, reason: string, params: NoticeParams): Judgement => ({ ok: false, code, reason, params });
+
+/** "meter SN-1234" in an English sentence; a meter without a serial is just "the meter" (never its id). */
+export const meterName = (m: Pick<MeterForWrite, 'serial'>): string => (m.serial ? `meter ${m.serial}` : 'the meter');
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The instant a window entry (no explicit time) is dated, and whether it is outside the window. */
@@ -156,12 +173,15 @@ export function registerStep(prev: number, cur: number, registerDigits: number |
  * would be small against the register but far above what this meter usually uses (a typo, a fault or
  * an unrecorded replacement: a person decides). Empty when the wrap is simply too large.
  */
-function noRolloverNote(prev: number, cur: number, registerDigits: number | null, usualMonthly: number | null): string {
+function noRolloverNote(prev: number, cur: number, registerDigits: number | null, usualMonthly: number | null): { note: string; params: NoticeParams } {
   const modulus = registerModulus(registerDigits);
-  if (modulus === null) return ' (the register\'s digits are not known, so a rollover cannot be told from a typo)';
+  if (modulus === null) return { note: ' (the register\'s digits are not known, so a rollover cannot be told from a typo)', params: { why: 'digits_unknown' } };
   const wrapped = modulus - prev + cur;
-  if (usualMonthly === null || usualMonthly <= 0 || wrapped < 0 || wrapped > modulus * ROLLOVER_MAX_SHARE) return '';
-  return ` (read as the ${registerDigits}-digit register rolling over zero it would be ${r3(wrapped)}, far more than this meter's usual ${r3(usualMonthly)} a month; check the value, or record the meter's replacement)`;
+  if (usualMonthly === null || usualMonthly <= 0 || wrapped < 0 || wrapped > modulus * ROLLOVER_MAX_SHARE) return { note: '', params: {} };
+  return {
+    note: ` (read as the ${registerDigits}-digit register rolling over zero it would be ${r3(wrapped)}, far more than this meter's usual ${r3(usualMonthly)} a month; check the value, or record the meter's replacement)`,
+    params: { why: 'rollover_implausible', digits: registerDigits, wrapped: r3(wrapped), usual: r3(usualMonthly) },
+  };
 }
 
 const MONTH_MS = 30.44 * 86_400_000;
@@ -183,9 +203,13 @@ export const MAX_QUEUED_MS = 72 * 3_600_000;
  * MAX_QUEUED_MS.
  */
 export function queuedEntryInstant(takenAt: Date, now: Date, timezone: string, s: CollectionSettings):
-  { time: Date; inWindow: boolean } | { code: RefusalCode; reason: string } {
-  if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) return { code: 'future', reason: `taken at ${takenAt.toISOString()}, which is ahead of the server's clock (${now.toISOString()}); check the phone's date and time` };
-  if (now.getTime() - takenAt.getTime() > MAX_QUEUED_MS) return { code: 'taken_too_long_ago', reason: `taken at ${takenAt.toISOString()}, more than ${MAX_QUEUED_MS / 3_600_000} h before it was sent; enter the reading again` };
+  { time: Date; inWindow: boolean } | { code: RefusalCode; reason: string; params: NoticeParams } {
+  if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+    return { code: 'future', reason: `taken at ${takenAt.toISOString()}, which is ahead of the server's clock (${now.toISOString()}); check the phone's date and time`, params: { time: takenAt.toISOString(), now: now.toISOString() } };
+  }
+  if (now.getTime() - takenAt.getTime() > MAX_QUEUED_MS) {
+    return { code: 'taken_too_long_ago', reason: `taken at ${takenAt.toISOString()}, more than ${MAX_QUEUED_MS / 3_600_000} h before it was sent; enter the reading again`, params: { time: takenAt.toISOString(), hours: MAX_QUEUED_MS / 3_600_000 } };
+  }
   const at = entryInstant(takenAt, timezone, s);
   // Outside the window the entry is dated when taken, to the minute: the same entry sent again (its
   // answer lost) measures its wait again with a few ms of network delay, and must land on the same
@@ -205,57 +229,64 @@ export function takenOnServerClock(takenAt: Date, sentAt: Date | undefined, now:
 
 /** Judge one reading. `time` comes from the request or the window rule; facts are about that instant. */
 export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: NeighbourFacts, c: JudgeContext, time: Date, inWindow: boolean): Judgement {
-  const id = m.id;
+  const id = meterName(m);
+  const serial = m.serial ?? null;
   const manual = c.source !== 'estimate';
   // 1. rights
-  if (!c.rights.write) return refuse('forbidden', `meter ${id}: you may not write ${c.source} readings`);
+  if (!c.rights.write) return refuse('forbidden', `${id}: you may not write ${c.source} readings`, { serial, source: c.source });
   if (manual && !inWindow && !req.correction && !req.byReplacement) {
     if (c.source === 'resident' || !c.rights.outsideWindow) {
       const w = windowState(localDate(c.now, m.timezone), c.settings.window_start_day, c.settings.window_end_day);
       const days = `days ${c.settings.window_start_day}–${c.settings.window_end_day}`;
       if (!req.time) {
         const last = w.open ? '' : `last ${w.last.start} – ${w.last.end}; next opens ${w.opensOn}, `;
-        return refuse('window_closed', `meter ${id}: the collection window is closed (${last}${days})`);
+        return refuse('window_closed', `${id}: the collection window is closed (${last}${days})`, {
+          serial, start_day: c.settings.window_start_day, end_day: c.settings.window_end_day,
+          ...(w.open ? {} : { last_start: w.last.start, last_end: w.last.end, opens_on: w.opensOn }),
+        });
       }
-      return refuse('outside_window', `meter ${id}: a reading dated ${fmt(localDate(time, m.timezone))} is outside the current collection window (${days}, the one open now or last closed); entering it needs the privilege "readings:enter_outside_window"`);
+      return refuse('outside_window', `${id}: a reading dated ${fmt(localDate(time, m.timezone))} is outside the current collection window (${days}, the one open now or last closed); entering it needs the privilege "readings:enter_outside_window"`,
+        { serial, date: fmt(localDate(time, m.timezone)), start_day: c.settings.window_start_day, end_day: c.settings.window_end_day });
     }
   }
-  if (req.correction && !c.rights.correct) return refuse('forbidden', `meter ${id}: correcting a reading needs the permission "readings:correct"`);
+  if (req.correction && !c.rights.correct) return refuse('forbidden', `${id}: correcting a reading needs the permission "readings:correct"`, { serial, permission: 'readings:correct' });
   // 2. the meter
-  if (manual && !c.settings.enabled && !req.byReplacement) return refuse('disabled', `meter ${id}: collection of readings for this resource is disabled in this building`);
-  if (m.status !== 'active' && m.status !== 'removed') return refuse('inactive', `meter ${id}: is ${m.status}`);
+  if (manual && !c.settings.enabled && !req.byReplacement) return refuse('disabled', `${id}: collection of readings for this resource is disabled in this building`, { serial, resource: m.resource });
+  if (m.status !== 'active' && m.status !== 'removed') return refuse('inactive', `${id}: is ${m.status}`, { serial, status: m.status });
   const day = fmt(localDate(time, m.timezone));
   if (manual && !req.correction && !req.byReplacement && m.nextVerificationOn && m.nextVerificationOn < day && !c.settings.accept_expired_verification) {
-    return refuse('verification_expired', `meter ${id}: verification expired on ${m.nextVerificationOn}; readings of this meter are not accepted`);
+    return refuse('verification_expired', `${id}: verification expired on ${m.nextVerificationOn}; readings of this meter are not accepted`, { serial, date: m.nextVerificationOn });
   }
   // 3. the instant
-  if (time.getTime() > c.now.getTime() + FUTURE_SKEW_MS) return refuse('future', `meter ${id}: ${time.toISOString()} is in the future; a reading is dated when it was taken`);
-  if (time < EARLIEST_READING) return refuse('future', `meter ${id}: ${time.toISOString()} is not a plausible date of a reading; check the year`);
-  if (m.installedOn && day < m.installedOn) return refuse('before_installation', `meter ${id}: ${day} is before the meter was installed (${m.installedOn})`);
-  if (m.decommissionedOn && day > m.decommissionedOn) return refuse('after_removal', `meter ${id}: ${day} is after the meter was removed (${m.decommissionedOn})`);
-  if (m.status === 'removed' && !m.decommissionedOn && !req.correction) return refuse('inactive', `meter ${id}: is removed`);
+  if (time.getTime() > c.now.getTime() + FUTURE_SKEW_MS) return refuse('future', `${id}: ${time.toISOString()} is in the future; a reading is dated when it was taken`, { serial, time: time.toISOString() });
+  if (time < EARLIEST_READING) return refuse('implausible_date', `${id}: ${time.toISOString()} is not a plausible date of a reading; check the year`, { serial, time: time.toISOString() });
+  if (m.installedOn && day < m.installedOn) return refuse('before_installation', `${id}: ${day} is before the meter was installed (${m.installedOn})`, { serial, date: day, installed_on: m.installedOn });
+  if (m.decommissionedOn && day > m.decommissionedOn) return refuse('after_removal', `${id}: ${day} is after the meter was removed (${m.decommissionedOn})`, { serial, date: day, removed_on: m.decommissionedOn });
+  if (m.status === 'removed' && !m.decommissionedOn && !req.correction) return refuse('inactive', `${id}: is removed`, { serial, status: 'removed' });
   // 4. the value
   const v = req.value;
-  if (!Number.isFinite(v) || v < 0) return refuse('not_a_number', `meter ${id}: a reading is a non-negative number (got ${v})`);
-  if (manual && c.settings.integer_only && !Number.isInteger(v)) return refuse('not_integer', `meter ${id}: only whole numbers are accepted (got ${v})`);
+  if (!Number.isFinite(v) || v < 0) return refuse('not_a_number', `${id}: a reading is a non-negative number (got ${v})`, { serial, value: Number.isFinite(v) ? v : String(v) });
+  if (manual && c.settings.integer_only && !Number.isInteger(v)) return refuse('not_integer', `${id}: only whole numbers are accepted (got ${v})`, { serial, value: v });
   const modulus = registerModulus(m.registerDigits);
-  if (modulus !== null && v >= modulus) return refuse('too_many_digits', `meter ${id}: ${v} does not fit the register's ${m.registerDigits} digits (at most ${modulus - 1}); check the value`);
+  if (modulus !== null && v >= modulus) return refuse('too_many_digits', `${id}: ${v} does not fit the register's ${m.registerDigits} digits (at most ${modulus - 1}); check the value`, { serial, value: v, digits: m.registerDigits, max: modulus - 1 });
   // 7. (before the neighbours: who may write at this instant at all)
   if (f.replacementAtInstant && !req.byReplacement) {
     const r = f.replacementAtInstant;
-    return refuse('replacement_reading', `meter ${id}: the reading at ${time.toISOString()} is the ${r.which} reading of replacement ${r.id}; correct it through the replacement: PATCH /replacements/${r.id} with ${r.which}_reading and reason`);
+    // The replacement's id is a reference for API clients (the PATCH to call); the pages' text does not show it.
+    return refuse('replacement_reading', `${id}: the reading at ${time.toISOString()} is the ${r.which} reading of replacement ${r.id}; correct it through the replacement: PATCH /replacements/${r.id} with ${r.which}_reading and reason`,
+      { serial, which: r.which, time: time.toISOString(), replacement_id: r.id });
   }
   if (c.source === 'resident' && f.staffAtInstant) {
-    return refuse('taken_by_staff', `meter ${id}: this period's reading was already taken by the managing organisation (${f.staffAtInstant.value}); to dispute it, contact the office`);
+    return refuse('taken_by_staff', `${id}: this period's reading was already taken by the managing organisation (${f.staffAtInstant.value}); to dispute it, contact the office`, { serial, value: f.staffAtInstant.value });
   }
-  if (req.correction && !f.atInstant) return refuse('not_found', `meter ${id}: there is no reading at ${time.toISOString()} to correct`);
+  if (req.correction && !f.atInstant) return refuse('not_found', `${id}: there is no reading at ${time.toISOString()} to correct`, { serial, time: time.toISOString() });
   if (isResend(req, f, c, v)) {
     // Already stored as it is: nothing to confirm again, no new version (the caller answers with the stored one).
     const step = f.previous ? registerStep(f.previous.value, v, m.registerDigits) : null;
     return { ok: true, time, consumption: step?.consumption ?? null, via: step?.via ?? null, warnings: [], unchanged: true };
   }
   // 5. neighbours
-  const warnings: string[] = [];
+  const warnings: Notice[] = [];
   let consumption: number | null = null;
   let via: 'plain' | 'rollover' | null = null;
   // The meter's usual monthly consumption (the 3 months before the previous reading) bounds a plausible rollover.
@@ -263,18 +294,29 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   if (f.previous) {
     const step = registerStep(f.previous.value, v, m.registerDigits, usual, time.getTime() - f.previous.time.getTime());
     if (!step) {
-      return refuse('below_previous', `meter ${id}: ${v} is less than the previous reading ${f.previous.value} of ${f.previous.time.toISOString().slice(0, 10)}${noRolloverNote(f.previous.value, v, m.registerDigits, usual)}`);
+      const prevOn = f.previous.time.toISOString().slice(0, 10);
+      const why = noRolloverNote(f.previous.value, v, m.registerDigits, usual);
+      return refuse('below_previous', `${id}: ${v} is less than the previous reading ${f.previous.value} of ${prevOn}${why.note}`,
+        { serial, value: v, previous: f.previous.value, previous_time: f.previous.time.toISOString(), ...why.params });
     }
     consumption = step.consumption;
     via = step.via;
     if (step.via === 'rollover') {
-      warnings.push(`meter ${id}: ${v} is below the previous reading ${f.previous.value}; read as the ${m.registerDigits}-digit register rolling over zero, consumption ${r3(step.consumption)}; confirm to save`);
+      warnings.push({
+        code: 'rollover', params: { serial, value: v, previous: f.previous.value, digits: m.registerDigits, consumption: r3(step.consumption) },
+        message: `${id}: ${v} is below the previous reading ${f.previous.value}; read as the ${m.registerDigits}-digit register rolling over zero, consumption ${r3(step.consumption)}; confirm to save`,
+      });
     }
   }
   if (f.next) {
     const step = registerStep(v, f.next.value, m.registerDigits, usual, f.next.time.getTime() - time.getTime());
-    if (!step) return refuse('above_next', `meter ${id}: ${v} is more than the next reading ${f.next.value} of ${f.next.time.toISOString().slice(0, 10)}`);
-    if (step.via === 'rollover') warnings.push(`meter ${id}: ${v} is above the next reading ${f.next.value}; that would be a rollover of the register; confirm to save`);
+    if (!step) {
+      return refuse('above_next', `${id}: ${v} is more than the next reading ${f.next.value} of ${f.next.time.toISOString().slice(0, 10)}`,
+        { serial, value: v, next: f.next.value, next_time: f.next.time.toISOString() });
+    }
+    if (step.via === 'rollover') {
+      warnings.push({ code: 'rollover_next', params: { serial, value: v, next: f.next.value }, message: `${id}: ${v} is above the next reading ${f.next.value}; that would be a rollover of the register; confirm to save` });
+    }
   }
   // 6. plausibility
   if (!f.previous) {
@@ -283,11 +325,14 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
     const months = m.installedOn ? Math.max(1, (time.getTime() - Date.parse(`${m.installedOn}T00:00:00Z`)) / MONTH_MS) : UNKNOWN_SERVICE_MONTHS;
     const limit = f.plausibleMonthly * months * 3;
     if (v > limit) {
-      warnings.push(`meter ${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`);
+      warnings.push({
+        code: 'first_reading_high', params: { serial, value: v, limit: r3(limit) },
+        message: `${id}: first reading ${v} is more than this premise could have used since installation (about ${r3(limit)}); check the value and confirm`,
+      });
     }
   } else if (consumption !== null && via === 'plain' && manual) {
     const w = highConsumptionWarning(id, consumption, time, { previous: f.previous, earliestInThreeMonths: f.earliestInThreeMonths, registerDigits: m.registerDigits }, c.settings.warn_factor);
-    if (w) warnings.push(w);
+    if (w) warnings.push({ code: 'high_consumption', params: { serial, ...w.params }, message: w.message });
   }
   return { ok: true, time, consumption, via, warnings, unchanged: false };
 }

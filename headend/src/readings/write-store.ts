@@ -21,16 +21,16 @@ export interface MeterRowForWrite extends MeterForWrite {
 
 export async function loadMetersForWrite(q: Queryable, ids: readonly number[]): Promise<Map<number, MeterRowForWrite>> {
   const { rows } = await q.query<{
-    id: string; building_id: string; premise_id: string | null; org_id: string; resource: Resource; placement: string; status: string; zones: number;
+    id: string; serial_number: string; building_id: string; premise_id: string | null; org_id: string; resource: Resource; placement: string; status: string; zones: number;
     register_digits: number | null; installed_on: string | null; decommissioned_on: string | null; next_verification_on: string | null; timezone: string;
   }>(
-    `SELECT m.id, m.building_id, m.premise_id, b.org_id, m.resource, m.placement, m.status, m.zones, m.register_digits,
+    `SELECT m.id, m.serial_number, m.building_id, m.premise_id, b.org_id, m.resource, m.placement, m.status, m.zones, m.register_digits,
             to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
             to_char(m.decommissioned_on, 'YYYY-MM-DD') AS decommissioned_on,
             to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone
        FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = ANY($1::bigint[])`, [[...ids]]);
   return new Map(rows.map((r) => [Number(r.id), {
-    id: Number(r.id), buildingId: Number(r.building_id), premiseId: r.premise_id === null ? null : Number(r.premise_id), orgId: Number(r.org_id),
+    id: Number(r.id), serial: r.serial_number, buildingId: Number(r.building_id), premiseId: r.premise_id === null ? null : Number(r.premise_id), orgId: Number(r.org_id),
     resource: r.resource, placement: r.placement, status: r.status, zones: Number(r.zones ?? 1), registerDigits: r.register_digits === null ? null : Number(r.register_digits),
     installedOn: r.installed_on, decommissionedOn: r.decommissioned_on, nextVerificationOn: r.next_verification_on, timezone: r.timezone,
   }]));

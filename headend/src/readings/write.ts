@@ -15,12 +15,12 @@
  */
 import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { HttpError, type ErrorDetail } from '../http/errors.js';
+import { HttpError, type ErrorDetail, type ErrorParams } from '../http/errors.js';
 import { audit, type Actor } from '../audit/index.js';
 import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
-import { entryInstant, insideWindow, judgeReading, queuedEntryInstant, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
+import { entryInstant, insideWindow, judgeReading, meterName, queuedEntryInstant, REFUSAL_FIELD, type NeighbourFacts, type WriteRights, type WriteSource } from './judge.js';
 import { insertKnownVersions, insertVersions, loadMetersForWrite, loadNeighbourFactsBatch, threeMonthsFiveDaysBefore, type MeterRowForWrite, type NewVersion } from './write-store.js';
 
 export interface WriteItem {
@@ -84,17 +84,26 @@ export function rightsFor(p: Principal, source: WriteSource): WriteRights {
   }
 }
 
+/** Codes of the refusals write.ts gives itself (before the judge): the zones of an item, a meter given twice, a meter not found. */
+export const WRITE_REFUSAL_CODES = ['zone_not_applicable', 'zone_unknown', 'zone_required', 'duplicate', 'meter_not_found'] as const;
+
 /** The register an item writes: the zone's, the explicit one, or the resource's. */
-export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: string } | { error: string } {
+export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: string } | { error: string; code: (typeof WRITE_REFUSAL_CODES)[number]; params: ErrorParams } {
+  const serial = m.serial ?? null;
   if (it.zone !== undefined) {
-    if (m.zones < 2) return { error: `meter ${m.id}: has one register; give its value without a zone` };
-    if (!Number.isInteger(it.zone) || it.zone < 1 || it.zone > Math.min(3, m.zones)) return { error: `meter ${m.id}: has zones 1–${Math.min(3, m.zones)}; zone ${it.zone} does not exist` };
+    if (m.zones < 2) return { error: `${meterName(m)}: has one register; give its value without a zone`, code: 'zone_not_applicable', params: { serial, zone: it.zone } };
+    if (!Number.isInteger(it.zone) || it.zone < 1 || it.zone > Math.min(3, m.zones)) {
+      return { error: `${meterName(m)}: has zones 1–${Math.min(3, m.zones)}; zone ${it.zone} does not exist`, code: 'zone_unknown', params: { serial, zone: it.zone, zones: Math.min(3, m.zones) } };
+    }
     return { quantity: `energy_t${it.zone}_kwh` };
   }
   if (it.quantity) return { quantity: it.quantity };
-  if (m.zones >= 2) return { error: `meter ${m.id}: has ${m.zones} tariff zones; give one value per zone (zone 1 = day, 2 = night${m.zones >= 3 ? ', 3 = peak' : ''})` };
+  if (m.zones >= 2) return { error: `${meterName(m)}: has ${m.zones} tariff zones; give one value per zone (zone 1 = day, 2 = night${m.zones >= 3 ? ', 3 = peak' : ''})`, code: 'zone_required', params: { serial, zones: m.zones } };
   return { quantity: registerQuantity(m.resource) };
 }
+
+/** The unit of a register's values as the pages name it ('kwh', 'm3'): energy registers are kWh, the rest m³. */
+const unitOf = (quantity: string) => (quantity.endsWith('_kwh') ? 'kwh' : quantity.endsWith('_m3') ? 'm3' : quantity.endsWith('_gcal') ? 'gcal' : null);
 
 function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
   if ('principal' in s) {
@@ -118,12 +127,12 @@ export interface PlannedReading {
 }
 export interface BatchJudgement {
   planned: PlannedReading[];
-  /** Refusals (400; code 'replacement_reading' is a 409), in the request's order. */
-  errors: Array<ErrorDetail & { code?: string; index: number }>;
+  /** Refusals (400; code 'replacement_reading' is a 409), in the request's order, each with its code and params. */
+  errors: Array<ErrorDetail & { code: string; index: number }>;
   /** Meters not found or not the caller's (404). */
   missing: Array<ErrorDetail & { index: number }>;
-  /** Values that need a person's confirmation (only when not confirmed). */
-  warnings: Array<ErrorDetail & { index: number }>;
+  /** Values that need a person's confirmation (only when not confirmed): one per warning, several per item possible. */
+  warnings: Array<ErrorDetail & { code: string; index: number }>;
 }
 
 /**
@@ -143,11 +152,15 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const path = it.path ?? `readings.${i}`;
     const m = meters.get(it.meterId);
     // Not visible and not existing answer alike, so nobody can probe another organisation's ids.
-    if (!m || !inScope(m, o.scope)) { res.missing.push({ index: i, path, message: `meter ${it.meterId} not found`, column: 'meter' }); continue; }
+    // The id is the caller's own reference (what it sent), so the message may repeat it.
+    if (!m || !inScope(m, o.scope)) { res.missing.push({ index: i, path, message: `meter ${it.meterId} not found`, column: 'meter', code: 'meter_not_found', params: { meter_id: it.meterId } }); continue; }
     const q1 = quantityOf(m, it);
-    if ('error' in q1) { res.errors.push({ index: i, path, message: q1.error, column: 'zone' }); continue; }
+    if ('error' in q1) { res.errors.push({ index: i, path, message: q1.error, column: 'zone', code: q1.code, params: q1.params }); continue; }
     const key = `${m.id}|${q1.quantity}|${it.time?.toISOString() ?? ''}`;
-    if (seen.has(key)) { res.errors.push({ index: i, path, message: `meter ${m.id}: given twice${it.zone ? ` for zone ${it.zone}` : ''}` }); continue; }
+    if (seen.has(key)) {
+      res.errors.push({ index: i, path, message: `${meterName(m)}: given twice${it.zone ? ` for zone ${it.zone}` : ''}`, code: 'duplicate', params: { serial: m.serial ?? null, zone: it.zone ?? null } });
+      continue;
+    }
     seen.add(key);
     const sk = `${m.buildingId}|${m.resource}`;
     if (!settingsCache.has(sk)) settingsCache.set(sk, await effectiveSettings(q, m.buildingId, m.resource));
@@ -155,7 +168,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     const at = it.time
       ? { time: it.time, inWindow: insideWindow(it.time, o.now, m.timezone, settings) }
       : it.takenAt ? queuedEntryInstant(it.takenAt, o.now, m.timezone, settings) : entryInstant(o.now, m.timezone, settings);
-    if ('code' in at) { res.errors.push({ index: i, path, code: at.code, message: `meter ${m.id}: ${at.reason}`, column: REFUSAL_FIELD[at.code] }); continue; }
+    if ('code' in at) { res.errors.push({ index: i, path, code: at.code, message: `${meterName(m)}: ${at.reason}`, column: REFUSAL_FIELD[at.code], params: { ...at.params, serial: m.serial ?? null, zone: it.zone ?? null } }); continue; }
     todo.push({ index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
   }
   // Time order within a register, so each item meets the batch's earlier ones as neighbours.
@@ -179,11 +192,16 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     }
     const j = judgeReading({ value: t.it.value, time: t.it.time, correction: t.it.correction, byReplacement: o.byReplacement }, t.m, f,
       { source: o.source, rights: o.rights, now: o.now, settings: t.settings, confirmed: o.confirm, skipUnchanged: o.skipUnchanged }, t.time, t.inWindow);
-    if (!j.ok) { res.errors.push({ index: t.index, path: t.path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : t.path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code }); continue; }
+    // Every refusal says which register of which meter, in what unit: the page words it from these.
+    const about = { zone: t.it.zone ?? null, unit: unitOf(t.quantity) };
+    if (!j.ok) {
+      res.errors.push({ index: t.index, path: t.path === 'body' ? `body.${REFUSAL_FIELD[j.code]}` : t.path, message: j.reason, column: REFUSAL_FIELD[j.code], code: j.code, params: { ...j.params, ...about } });
+      continue;
+    }
     accepted.push({ time: j.time, value: t.it.value, earliest: facts[k].earliestBeforeInstant && facts[k].earliestBeforeInstant.time <= j.time ? facts[k].earliestBeforeInstant : null });
     const unchanged = j.unchanged;
-    const warning = j.warnings.join('; ') || null;
-    if (warning) res.warnings.push({ index: t.index, path: t.path, message: warning });
+    const warning = j.warnings.map((w) => w.message).join('; ') || null;
+    for (const w of j.warnings) res.warnings.push({ index: t.index, path: t.path, message: w.message, code: w.code, params: { ...w.params, ...about } });
     res.planned.push({
       index: t.index, m: t.m, it: t.it, quantity: t.quantity, time: j.time, warning, before: f.atInstant ?? undefined, nextVersion: (f.atInstant?.version ?? 0) + 1,
       // Unchanged: the version already there is the answer (a resent entry is told what it has).
@@ -236,7 +254,7 @@ export async function writePlanned(q: Queryable, planned: readonly PlannedReadin
 /** The API's entry: judge the batch, refuse it whole (404 / 409 / 400 / 409 confirmation) or write it. */
 export async function writeReadings(q: Queryable, items: readonly WriteItem[], o: WriteOptions): Promise<WrittenReading[]> {
   const { planned, errors, missing, warnings } = await judgeReadingsBatch(q, items, o);
-  const strip = <T extends { index: number; code?: string }>({ index: _i, code: _c, ...e }: T) => e;
+  const strip = ({ index: _i, ...e }: ErrorDetail & { index: number }): ErrorDetail => e;
   if (missing.length) throw new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing.map(strip));
   // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
   const owned = errors.filter((e) => e.code === 'replacement_reading');

@@ -294,7 +294,7 @@ describe('removal and installation readings change only through the replacement'
 
     const hand = await h.call('POST', `/meters/${meter}/readings`, h.adminToken, { time: at, value: 308 });
     expect(hand.status).toBe(409);
-    expect(hand.body.message).toBe(`meter ${meter}: the reading at 2025-01-15T12:00:00.000Z is the removal reading of replacement ${rep}; `
+    expect(hand.body.message).toBe(`meter ${(await h.call('GET', `/meters/${meter}`, h.adminToken)).body.serial_number}: the reading at 2025-01-15T12:00:00.000Z is the removal reading of replacement ${rep}; `
       + `correct it through the replacement: PATCH /replacements/${rep} with removal_reading and reason`);
     const corr = await h.call('POST', `/meters/${neu}/readings/corrections`, h.adminToken, { time: at, quantity: 'volume_m3', value: 3, reason: 'typo' });
     expect(corr.status).toBe(409);

@@ -92,7 +92,7 @@ describe.each(DATES)('collection with the clock at $name', (date) => {
     expect(ok.body.readings[0]).toMatchObject({ meter_id: cold, value: 12.5, time: date.cold.at });
     const refused = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: hot, value: 3 }] });
     expect(refused.status).toBe(400);
-    expect(refused.body.details[0].message).toBe(`meter ${hot}: the collection window is closed (last ${date.hot.last}; next opens ${date.hot.opensOn}, days 10–20)`);
+    expect(refused.body.details[0].message).toBe(`meter hot_water-1: the collection window is closed (last ${date.hot.last}; next opens ${date.hot.opensOn}, days 10–20)`);
     // The resident's history puts the reading in the local month it was dated in.
     const hist = await h.call('GET', '/resident/history?months=12', resident);
     expect(hist.body.meters.find((m: { meter_id: number }) => m.meter_id === cold).months).toEqual([{ month: date.month, value: 12.5, consumption: null }]);
@@ -109,7 +109,7 @@ describe.each(DATES)('collection with the clock at $name', (date) => {
     // (on the hot-water meter: its one reading, 3, was taken at the clock's instant)
     const ahead = await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(6), value: 5 });
     expect(ahead.status).toBe(400);
-    expect(ahead.body.details[0]).toMatchObject({ path: 'body.time', message: `meter ${hot}: ${at(6)} is in the future; a reading is dated when it was taken` });
+    expect(ahead.body.details[0]).toMatchObject({ path: 'body.time', message: `meter hot_water-1: ${at(6)} is in the future; a reading is dated when it was taken` });
     expect((await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(4), value: 5 })).status).toBe(201);
     // An hour back: before the 3 taken now, so at most 3.
     expect((await h.call('POST', `/meters/${hot}/readings`, engineer, { time: at(-60), value: 2 })).status).toBe(201);

@@ -166,7 +166,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId(`entry-value-${ids.hot12}`).fill('50');
     await byTestId('entry-submit').click();
     await byTestId('entry-error').waitFor();
-    expect(await byTestId(`entry-error-${ids.hot12}`).textContent()).toBe('Показание меньше предыдущего (54)');
+    expect(await byTestId(`entry-error-${ids.hot12}`).textContent()).toBe('Показание 50 меньше предыдущего (54)');
     expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toBe('');
     expect((await stored(ids.cold12)).value).toBe(106);
   }, 60_000);
@@ -177,7 +177,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId('entry-reason').fill('акт обхода №5');
     await byTestId('entry-submit').click();
     await byTestId('entry-warning').waitFor();
-    expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toContain('выше среднего');
+    expect(await byTestId(`entry-error-${ids.cold12}`).textContent()).toContain('превышает средний');
     expect((await stored(ids.cold12)).value).toBe(106); // not saved before the confirmation
     await byTestId('entry-confirm').click();
     await byTestId(`entry-saved-${ids.cold12}`).waitFor();
@@ -258,7 +258,7 @@ describe('staff reading entry in Chromium', () => {
     // Night 40 < 50 (no register digits: no rollover): refused under the night input, the day input clean, nothing saved.
     await byTestId(`entry-value-${night}`).fill('40');
     await byTestId('entry-submit').click();
-    await poll(() => byTestId(`entry-error-${night}`).textContent()).toBe('Показание меньше предыдущего (50)');
+    await poll(() => byTestId(`entry-error-${night}`).textContent()).toBe('Показание 40 меньше предыдущего (50)');
     expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
     expect(await byTestId(`entry-error-${ids.el1}`).textContent()).toBe('');
     expect(await zoneRows()).toEqual([]);
@@ -268,7 +268,7 @@ describe('staff reading entry in Chromium', () => {
     await byTestId(`entry-value-${night}`).fill('80');
     await byTestId('entry-submit').click();
     await byTestId('entry-warning').waitFor();
-    expect(await byTestId(`entry-error-${night}`).textContent()).toContain('выше среднего');
+    expect(await byTestId(`entry-error-${night}`).textContent()).toContain('превышает средний');
     expect(await byTestId(`entry-error-${day}`).textContent()).toBe('');
     expect(await zoneRows()).toEqual([]);
     await byTestId('entry-confirm').click();
@@ -314,13 +314,13 @@ describe('staff reading entry in Chromium', () => {
     await byTestId('premise-search').fill('1');
     await byTestId(`entry-value-${ids.cold1}`).fill('1');
     await byTestId('entry-submit').click();
-    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Показание меньше предыдущего (12)');
+    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Показание 1 меньше предыдущего (12)');
     expect(await byTestId(`entry-row-${ids.cold1}`).textContent()).not.toMatch(/meter \d/);
     await byTestId('lang-toggle').click(); // English: the view is drawn again
     await byTestId('premise-search').fill('1');
     await byTestId(`entry-value-${ids.cold1}`).fill('1,5');
     await byTestId('entry-submit').click();
-    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Below the previous reading (12)');
+    await poll(() => byTestId(`entry-error-${ids.cold1}`).textContent()).toBe('Reading 1.5 is less than the previous one (12)');
     expect(await byTestId(`entry-last-${ids.el1}-1`).textContent()).toBe('Day: 130 kWh');
     await byTestId('lang-toggle').click();
     await byTestId('premise-search').fill('1');
@@ -389,7 +389,7 @@ describe('staff reading entry in Chromium', () => {
     } finally {
       await browser.context.setOffline(false);
     }
-    await poll(() => byTestId(`entry-queue-refused-${ids.cold1}`).textContent()).toMatch(/^не принято \(1, снято .*\): Показание меньше предыдущего \(12\)$/);
+    await poll(() => byTestId(`entry-queue-refused-${ids.cold1}`).textContent()).toMatch(/^не принято \(1, снято .*\): Показание 1 меньше предыдущего \(12\)$/);
     expect(await count()).toBe('0');
     expect((await queued()).map((e) => [e.meter_id, e.state])).toEqual([[ids.cold1, 'refused']]);
     expect(await versions(ids.cold1)).toBe(3);
@@ -406,7 +406,7 @@ describe('staff reading entry in Chromium', () => {
     } finally {
       await browser.context.setOffline(false);
     }
-    await poll(() => byTestId(`entry-queue-refused-${ids.hot12}`).textContent()).toContain('выше среднего');
+    await poll(() => byTestId(`entry-queue-refused-${ids.hot12}`).textContent()).toContain('превышает средний');
     expect(await stored(ids.hot12)).toMatchObject({ value: 56.5 });
     await byTestId(`entry-queue-confirm-${ids.hot12}`).click();
     await poll(() => byTestId(`entry-queue-${ids.hot12}`).textContent()).toBe('');

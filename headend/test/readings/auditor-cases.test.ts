@@ -99,10 +99,10 @@ describe("an inspector's batch of a two-zone meter", () => {
     now = new Date('2026-11-21T09:00:00Z');
     const twice = await h.call('POST', `/premises/${flatA}/readings`, operator, { readings: [{ meter_id: el, zone: 1, value: 1000 }, { meter_id: el, zone: 1, value: 1001 }, { meter_id: el, zone: 2, value: 500 }] });
     expect(twice.status).toBe(400);
-    expect(twice.body.details).toEqual([expect.objectContaining({ path: 'readings.1', message: `meter ${el}: given twice for zone 1` })]);
+    expect(twice.body.details).toEqual([expect.objectContaining({ path: 'readings.1', message: 'meter A-EL: given twice for zone 1', code: 'duplicate' })]);
     const bare = await h.call('POST', `/premises/${flatA}/readings`, operator, { readings: [{ meter_id: el, zone: 1, value: 1000 }, { meter_id: el, zone: 2, value: 500 }, { meter_id: el, value: 1500 }] });
     expect(bare.status).toBe(400);
-    expect(bare.body.details).toEqual([expect.objectContaining({ path: 'readings.2', message: `meter ${el}: has 2 tariff zones; give one value per zone (zone 1 = day, 2 = night)` })]);
+    expect(bare.body.details).toEqual([expect.objectContaining({ path: 'readings.2', message: 'meter A-EL: has 2 tariff zones; give one value per zone (zone 1 = day, 2 = night)', code: 'zone_required' })]);
     expect(await count(el)).toBe(0);
     // Day and night once each: each in its own register, at the window's instant.
     const ok = await h.call('POST', `/premises/${flatA}/readings`, operator, { readings: [{ meter_id: el, zone: 1, value: 1000 }, { meter_id: el, zone: 2, value: 500 }] });
@@ -122,7 +122,7 @@ describe('a correction against the next reading, and its bill', () => {
     expect(await volume([cw], MONTH.nov)).toMatchObject({ status: 'measured', quantity: 10 });
     // 115 → 110 read as a 5-digit rollover would be 100 000 − 115 + 110 = 99 995 m³: not plausible, refused.
     const hi = await h.call('POST', `/meters/${cw}/readings/corrections`, engineer, { time: OCT_WINDOW.toISOString(), quantity: 'volume_m3', value: 115, reason: 'misread' });
-    expect([hi.status, hi.body.details[0].message]).toEqual([400, `meter ${cw}: 115 is more than the next reading 110 of 2026-11-14`]);
+    expect([hi.status, hi.body.details[0].message]).toEqual([400, 'meter A-CW: 115 is more than the next reading 110 of 2026-11-14']);
     expect(await volume([cw], MONTH.nov)).toMatchObject({ status: 'measured', quantity: 10 });
     const ok = await h.call('POST', `/meters/${cw}/readings/corrections`, engineer, { time: OCT_WINDOW.toISOString(), quantity: 'volume_m3', value: 104, reason: 'misread' });
     expect(ok.status).toBe(201);

@@ -9,7 +9,7 @@ import { rolloverConsumption } from '../../src/vee/register.js';
 
 const TZ = 'Europe/Moscow';
 const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
-  id: 7, resource: 'hot_water', placement: 'apartment', status: 'active', zones: 1, registerDigits: 5, installedOn: '2020-01-15',
+  id: 7, serial: 'SN-7', resource: 'hot_water', placement: 'apartment', status: 'active', zones: 1, registerDigits: 5, installedOn: '2020-01-15',
   decommissionedOn: null, nextVerificationOn: null, timezone: TZ, ...over,
 });
 const facts = (over: Partial<NeighbourFacts> = {}): NeighbourFacts => ({
@@ -96,8 +96,8 @@ describe('the judge', () => {
 
   it('below the previous reading is refused naming both values and the date', () => {
     const r = judgeReading({ value: 95 }, meter({ registerDigits: null }), facts({ previous: { time: at('2026-10-14T21:00:00Z'), value: 100 } }), ctx(), inWin, true);
-    expect(r).toMatchObject({ ok: false, code: 'below_previous' });
-    expect(!r.ok && r.reason).toBe("meter 7: 95 is less than the previous reading 100 of 2026-10-14 (the register's digits are not known, so a rollover cannot be told from a typo)");
+    expect(r).toMatchObject({ ok: false, code: 'below_previous', params: { serial: 'SN-7', value: 95, previous: 100, previous_time: '2026-10-14T21:00:00.000Z', why: 'digits_unknown' } });
+    expect(!r.ok && r.reason).toBe("meter SN-7: 95 is less than the previous reading 100 of 2026-10-14 (the register's digits are not known, so a rollover cannot be told from a typo)");
   });
 
   it('a 5-digit rollover 99 996.5 → 2.5 needs a person to confirm it, and then counts 6 m³', () => {
@@ -106,7 +106,7 @@ describe('the judge', () => {
     if (!r.ok) return;
     expect(r.consumption).toBe(6);
     expect(r.via).toBe('rollover');
-    expect(r.warnings[0]).toContain('rolling over zero, consumption 6');
+    expect(r.warnings[0].message).toContain('rolling over zero, consumption 6');
   });
 
   it('above the next reading is refused (it would make the next period negative)', () => {
@@ -133,7 +133,7 @@ describe('the judge', () => {
     const el = meter({ resource: 'electricity', registerDigits: 8, installedOn: '2025-11-15' });
     // plausible: 400 kWh a month × 12 months (installed a year before) × 3 = 14 400 kWh
     const r = judgeReading({ value: 99_999_999 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true);
-    expect(r.ok && r.warnings[0]).toContain('first reading 99999999 is more than this premise could have used since installation (about 14');
+    expect(r.ok && r.warnings[0].message).toContain('first reading 99999999 is more than this premise could have used since installation (about 14');
     const ok = judgeReading({ value: 4_210 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true);
     expect(ok).toMatchObject({ ok: true, warnings: [] });
     expect(judgeReading({ value: 100_000_000 }, el, facts(), ctx(), inWin, true)).toMatchObject({ ok: false, code: 'too_many_digits' });
@@ -144,7 +144,7 @@ describe('the judge', () => {
     // 400 kWh a month × 180 months × 3 = 216 000 kWh
     expect(judgeReading({ value: 25_000 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true)).toMatchObject({ ok: true, warnings: [] });
     const r = judgeReading({ value: 99_999_999 }, el, facts({ plausibleMonthly: 400 }), ctx(), inWin, true);
-    expect(r.ok && r.warnings[0]).toContain('(about 216000)');
+    expect(r.ok && r.warnings[0].message).toContain('(about 216000)');
   });
 
   it('a reading made by a replacement changes only through the replacement', () => {
@@ -186,7 +186,7 @@ describe('an entered value, case by case (what collection checked before the one
     expect(judge(110)).toEqual({ ok: true, time: MARCH, consumption: 10, via: 'plain', warnings: [], unchanged: false });
     expect(judge(100)).toEqual({ ok: true, time: MARCH, consumption: 0, via: 'plain', warnings: [], unchanged: false });
     // 100 000 − 100 + 99.5 = 99 999.5 would be the wrap: far more than a tenth of the register, so no rollover.
-    expect(judge(99.5)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 7: 99.5 is less than the previous reading 100 of 2026-02-15' });
+    expect(judge(99.5)).toMatchObject({ ok: false, code: 'below_previous', reason: 'meter SN-7: 99.5 is less than the previous reading 100 of 2026-02-15' });
   });
 
   it('a resend of the stored value by the same source is unchanged (no confirmation asked again); by another source, or as a correction, it is a new version', () => {
@@ -211,14 +211,14 @@ describe('an entered value, case by case (what collection checked before the one
 
   it('integer-only', () => {
     const c = mar20({ settings: { ...ctx().settings, integer_only: true } });
-    expect(judge(110.5, hist(), c)).toEqual({ ok: false, code: 'not_integer', reason: 'meter 7: only whole numbers are accepted (got 110.5)' });
+    expect(judge(110.5, hist(), c)).toMatchObject({ ok: false, code: 'not_integer', reason: 'meter SN-7: only whole numbers are accepted (got 110.5)' });
     expect(judge(110, hist(), c)).toMatchObject({ ok: true });
   });
 
   it('outside the window (10 Mar): refused with the dates, unless the caller may enter outside it (then dated when taken)', () => {
     const now = at('2026-03-10T09:00:00Z');
     expect(judgeReading({ value: 110 }, meter(), hist(), ctx({ now }), now, false))
-      .toEqual({ ok: false, code: 'window_closed', reason: 'meter 7: the collection window is closed (last 2026-02-15 – 2026-02-25; next opens 2026-03-15, days 15–25)' });
+      .toMatchObject({ ok: false, code: 'window_closed', reason: 'meter SN-7: the collection window is closed (last 2026-02-15 – 2026-02-25; next opens 2026-03-15, days 15–25)' });
     const yes = judgeReading({ value: 110 }, meter(), hist(), ctx({ now, rights: { write: true, outsideWindow: true, correct: false } }), now, false);
     expect(yes).toMatchObject({ ok: true, time: now, consumption: 10 });
   });
@@ -227,13 +227,13 @@ describe('an entered value, case by case (what collection checked before the one
     expect(judge(110, hist(), mar20({ settings: { ...ctx().settings, enabled: false } }))).toMatchObject({ ok: false, code: 'disabled' });
     // 15 Mar 00:00 UTC is 15 Mar in Moscow: after the verification date of 1 Mar.
     const m = meter({ nextVerificationOn: '2026-03-01' });
-    expect(judge(110, hist(), mar20(), m)).toEqual({ ok: false, code: 'verification_expired', reason: 'meter 7: verification expired on 2026-03-01; readings of this meter are not accepted' });
+    expect(judge(110, hist(), mar20(), m)).toMatchObject({ ok: false, code: 'verification_expired', reason: 'meter SN-7: verification expired on 2026-03-01; readings of this meter are not accepted' });
     expect(judge(110, hist(), mar20({ settings: { ...ctx().settings, accept_expired_verification: true } }), m)).toMatchObject({ ok: true });
   });
 
   it('high consumption: the average 30 / (92 / 30.44) = 9.926 a month; 31 in a month warns (> 29.78), 29 does not; needs ≥ 2 months of history', () => {
     const hi = judge(131);
-    expect(hi.ok && hi.warnings).toEqual(['meter 7: consumption 31 is more than 3× the average of the last 3 months (9.926 a month); confirm to save']);
+    expect(hi.ok && hi.warnings.map((w) => w.message)).toEqual(['meter SN-7: consumption 31 is more than 3× the average of the last 3 months (9.926 a month); confirm to save']);
     expect(judge(129)).toMatchObject({ ok: true, warnings: [] });
     // 15 Jan → 15 Feb is 31 days = 1.02 months of history: no average, no warning even for 100.
     expect(judge(200, hist({ earliestInThreeMonths: { time: at('2026-01-15T00:00:00Z'), value: 90 } }))).toMatchObject({ ok: true, warnings: [] });
@@ -249,21 +249,21 @@ describe('the judge reads a rollover by the one rule billing uses (vee/register.
   const DEC = at('2026-12-15T00:00:00Z');
   const NOV = at('2026-11-15T00:00:00Z');
   const SEP = at('2026-09-15T00:00:00Z');
-  const m9 = (over: Partial<MeterForWrite> = {}) => meter({ id: 9, ...over });
+  const m9 = (over: Partial<MeterForWrite> = {}) => meter({ id: 9, serial: 'SN-9', ...over });
   const judge = (value: number, prev: number, earliest: number | null, m = m9()) => judgeReading({ value }, m,
     facts({ previous: { time: NOV, value: prev }, earliestInThreeMonths: earliest === null ? null : { time: SEP, value: earliest } }), ctx({ now: at('2026-12-20T09:00:00Z') }), DEC, true);
 
   it('99 996.5 → 2.5 after 99 984.5 → 99 996.5 (6 m³ a month): 100 000 − 99 996.5 + 2.5 = 6 m³, a rollover to confirm', () => {
     const v = judge(2.5, 99_996.5, 99_984.5);
-    expect(v).toMatchObject({ ok: true, via: 'rollover', warnings: [expect.stringMatching(/rolling over zero, consumption 6; confirm to save$/)] });
+    expect(v).toMatchObject({ ok: true, via: 'rollover', warnings: [expect.objectContaining({ code: 'rollover', message: expect.stringMatching(/rolling over zero, consumption 6; confirm to save$/) })] });
     expect(v.ok && v.consumption).toBeCloseTo(6, 9);
   });
 
   it('5 000 → 10 is refused (a wrap of 95 010, more than a tenth of the register); without register digits any decrease is refused', () => {
-    expect(judge(10, 5_000, 4_990)).toEqual({ ok: false, code: 'below_previous', reason: 'meter 9: 10 is less than the previous reading 5000 of 2026-11-15' });
-    expect(judge(2.5, 99_996.5, 99_984.5, m9({ registerDigits: null }))).toEqual({
+    expect(judge(10, 5_000, 4_990)).toMatchObject({ ok: false, code: 'below_previous', reason: 'meter SN-9: 10 is less than the previous reading 5000 of 2026-11-15' });
+    expect(judge(2.5, 99_996.5, 99_984.5, m9({ registerDigits: null }))).toMatchObject({
       ok: false, code: 'below_previous',
-      reason: "meter 9: 2.5 is less than the previous reading 99996.5 of 2026-11-15 (the register's digits are not known, so a rollover cannot be told from a typo)",
+      reason: "meter SN-9: 2.5 is less than the previous reading 99996.5 of 2026-11-15 (the register's digits are not known, so a rollover cannot be told from a typo)",
     });
   });
 
@@ -276,9 +276,9 @@ describe('the judge reads a rollover by the one rule billing uses (vee/register.
     // 99 990 → 60: 70 > 59.88: refused, as billing refuses it — although 70 is well within a tenth of the register.
     expect(rolloverConsumption(99_990, 60, 5, usual, 30 * 86_400_000)).toBeNull();
     const no = judge(60, 99_990, 99_978);
-    expect(no).toEqual({
-      ok: false, code: 'below_previous',
-      reason: "meter 9: 60 is less than the previous reading 99990 of 2026-11-15 (read as the 5-digit register rolling over zero it would be 70, far more than this meter's usual 5.988 a month; check the value, or record the meter's replacement)",
+    expect(no).toMatchObject({
+      ok: false, code: 'below_previous', params: { serial: 'SN-9', value: 60, previous: 99_990, why: 'rollover_implausible', digits: 5, wrapped: 70, usual: 5.988 },
+      reason: "meter SN-9: 60 is less than the previous reading 99990 of 2026-11-15 (read as the 5-digit register rolling over zero it would be 70, far more than this meter's usual 5.988 a month; check the value, or record the meter's replacement)",
     });
     // Without history (no usual consumption) only the tenth of the register bounds it: 70 is a rollover to confirm.
     expect(judge(60, 99_990, null)).toMatchObject({ ok: true, consumption: 70, via: 'rollover' });
@@ -297,6 +297,6 @@ describe('the judge reads a rollover by the one rule billing uses (vee/register.
     expect(judgeReading({ value: 99_995, time: t }, m9(), f, c, t, false)).toMatchObject({ ok: false, code: 'above_next' });
     // Next = 50: 100 000 − 99 995 + 50 = 55 ≤ 59.88: accepted with a warning to confirm.
     const ok = judgeReading({ value: 99_995, time: t }, m9(), { ...f, next: { time: DEC, value: 50 } }, c, t, false);
-    expect(ok).toMatchObject({ ok: true, consumption: 5, warnings: [expect.stringContaining('that would be a rollover of the register')] });
+    expect(ok).toMatchObject({ ok: true, consumption: 5, warnings: [expect.objectContaining({ code: 'rollover_next', message: expect.stringContaining('that would be a rollover of the register') })] });
   });
 });

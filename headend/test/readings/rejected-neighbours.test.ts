@@ -23,9 +23,13 @@ let h: Harness;
 let flat1: number;
 let engineer: string, resident: string, outsider: string;
 
+/** Each meter's serial by its id: refusals name a meter by its serial. */
+const serials = new Map<number, string>();
+const serialOf = (m: number) => serials.get(m);
 const meter = async (serial: string) => {
   const r = await h.call('POST', '/meters', h.adminToken, { make: 'X', installed_on: '2020-01-10', placement: 'apartment', premise_id: flat1, resource: 'cold_water', serial_number: serial, register_digits: 5 });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
+  serials.set(r.body.id, serial);
   return r.body.id as number;
 };
 const staffEnters = async (m: number, value: number) => {
@@ -68,7 +72,7 @@ describe('a rejected reading is not the previous one for a new entry', () => {
     now = NOV_20;
     const before = await residentSubmits(m, 120);
     expect(before.status).toBe(400);
-    expect(before.body.details[0].message).toBe(`meter ${m}: 120 is less than the previous reading 1100 of 2026-10-14`);
+    expect(before.body.details[0].message).toBe(`meter ${serialOf(m)}: 120 is less than the previous reading 1100 of 2026-10-14`);
     // The engineer rejects the typo (the current version at the October instant, version 2).
     const rv = await reject(m, OCT_WINDOW);
     expect(rv.status, JSON.stringify(rv.body)).toBe(201);
@@ -108,7 +112,7 @@ describe('a rejected reading is not the previous one for a new entry', () => {
     await staffEnters(m, 1300); // November: the office's typo
     const refused = await residentSubmits(m, 130);
     expect(refused.status).toBe(400);
-    expect(refused.body.details[0].message).toBe(`meter ${m}: this period's reading was already taken by the managing organisation (1300); to dispute it, contact the office`);
+    expect(refused.body.details[0].message).toBe(`meter ${serialOf(m)}: this period's reading was already taken by the managing organisation (1300); to dispute it, contact the office`);
     expect((await reject(m, NOV_WINDOW)).status).toBe(201);
     // The resident's 130 now counts: 130 − 100 = 30 m³, and billing agrees.
     const ok = await residentSubmits(m, 130);
@@ -130,6 +134,6 @@ describe('a rejected reading is not the previous one for a new entry', () => {
     now = NOV_20;
     const low = await residentSubmits(m, 105);
     expect(low.status).toBe(400);
-    expect(low.body.details[0].message).toBe(`meter ${m}: 105 is less than the previous reading 110 of 2026-10-14`);
+    expect(low.body.details[0].message).toBe(`meter ${serialOf(m)}: 105 is less than the previous reading 110 of 2026-10-14`);
   });
 });

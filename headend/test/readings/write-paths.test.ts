@@ -98,7 +98,7 @@ describe('no privilege, window closed (6 Dec)', () => {
     const r = await h.call('POST', '/resident/readings', resident, { readings: [{ meter_id: cw1, value: 110 }] });
     expect(r.status).toBe(400);
     // Window 15–25: the last one 15–25 Nov, the next opens 15 Dec.
-    expect(r.body.details[0].message).toBe(`meter ${cw1}: the collection window is closed (last 2026-11-15 – 2026-11-25; next opens 2026-12-15, days 15–25)`);
+    expect(r.body.details[0].message).toBe(`meter CW-1: the collection window is closed (last 2026-11-15 – 2026-11-25; next opens 2026-12-15, days 15–25)`);
     expect(await count(cw1)).toBe(1);
   });
   it('operator, premise entry and building entry: refused; nothing stored', async () => {
@@ -144,7 +144,7 @@ describe('with the privilege outside the window: dated when taken, checked again
     now = NOV_20;
     const hi = await h.call('POST', `/premises/${flat1}/readings`, engineer, { readings: [{ meter_id: hw1, value: 60 }] });
     expect(hi.status).toBe(400);
-    expect(hi.body.details[0].message).toBe(`meter ${hw1}: 60 is more than the next reading 58 of 2026-12-06`);
+    expect(hi.body.details[0].message).toBe(`meter HW-1: 60 is more than the next reading 58 of 2026-12-06`);
     const ok = await h.call('POST', `/premises/${flat1}/readings`, engineer, { readings: [{ meter_id: hw1, value: 55 }] });
     expect(ok.status).toBe(201);
     expect(new Date(ok.body.readings[0].time)).toEqual(NOV_WINDOW);
@@ -176,9 +176,9 @@ describe('below the previous reading (20 Nov, window open; previous 100 on CW-1,
     now = NOV_20;
     // HW-1: 50 (Oct) · 55 (Nov window) · 58 (6 Dec). Correct the November 55 to 49 or to 59.
     const lo = await h.call('POST', `/meters/${hw1}/readings/corrections`, engineer, { time: NOV_WINDOW.toISOString(), quantity: 'volume_m3', value: 49, reason: 'typo' });
-    expect([lo.status, lo.body.details[0].message]).toEqual([400, `meter ${hw1}: 49 is less than the previous reading 50 of 2026-10-14`]);
+    expect([lo.status, lo.body.details[0].message]).toEqual([400, `meter HW-1: 49 is less than the previous reading 50 of 2026-10-14`]);
     const hi = await h.call('POST', `/meters/${hw1}/readings/corrections`, engineer, { time: NOV_WINDOW.toISOString(), quantity: 'volume_m3', value: 59, reason: 'typo' });
-    expect([hi.status, hi.body.details[0].message]).toEqual([400, `meter ${hw1}: 59 is more than the next reading 58 of 2026-12-06`]);
+    expect([hi.status, hi.body.details[0].message]).toEqual([400, `meter HW-1: 59 is more than the next reading 58 of 2026-12-06`]);
     const ok = await h.call('POST', `/meters/${hw1}/readings/corrections`, engineer, { time: NOV_WINDOW.toISOString(), quantity: 'volume_m3', value: 56, reason: 'digits misread' });
     expect(ok.status).toBe(201);
     expect(ok.body.current).toMatchObject({ version: 2, value: 56, reason: 'digits misread' });
@@ -256,9 +256,9 @@ describe('zones: one value per zone on every path', () => {
     expect((await h.call('POST', '/resident/readings', r2, { readings: [{ meter_id: cw1, value: 101 }] })).status).toBe(404);
     const noZone = await h.call('POST', `/premises/${flat2}/readings`, operator, { readings: [{ meter_id: el2, value: 1800 }] });
     expect(noZone.status).toBe(400);
-    expect(noZone.body.details[0].message).toBe(`meter ${el2}: has 2 tariff zones; give one value per zone (zone 1 = day, 2 = night)`);
+    expect(noZone.body.details[0].message).toBe(`meter EL-2: has 2 tariff zones; give one value per zone (zone 1 = day, 2 = night)`);
     const three = await h.call('POST', `/premises/${flat2}/readings`, operator, { readings: [{ meter_id: el2, zone: 3, value: 1 }] });
-    expect(three.body.details[0].message).toBe(`meter ${el2}: has zones 1–2; zone 3 does not exist`);
+    expect(three.body.details[0].message).toBe(`meter EL-2: has zones 1–2; zone 3 does not exist`);
     const ok = await h.call('POST', `/premises/${flat2}/readings`, operator, { readings: [{ meter_id: el2, zone: 1, value: 1234.5 }, { meter_id: el2, zone: 2, value: 567.8 }] });
     expect(ok.status).toBe(201);
     expect(await stored(el2, 'energy_t1_kwh')).toMatchObject([{ time: NOV_WINDOW, value: 1234.5 }]);

@@ -2,13 +2,13 @@
  * The residents' page's pure browser modules under Node: both dictionaries complete (same keys, same
  * placeholders, every resource), the widget line in both languages with Russian plurals, reading what
  * a resident typed, and every refusal and warning the one write path (src/readings/judge.ts, write.ts,
- * the real ones) can give a resident retold in the page's language rather than left in the API's
- * English, zones included, and a zone meter's fields: one per zone, each refusal back on the zone it
+ * the real ones) can give a resident worded from its code and params by the one catalogue
+ * (web-shared/errors.js) rather than left in the API's English, zones included, and a zone meter's fields: one per zone, each refusal back on the zone it
  * was sent for.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/collection/rules.js';
-import { judgeReading, type JudgeContext, type MeterForWrite, type NeighbourFacts } from '../../src/readings/judge.js';
+import { judgeReading, type JudgeContext, type Judgement, type MeterForWrite, type NeighbourFacts } from '../../src/readings/judge.js';
 import { quantityOf } from '../../src/readings/write.js';
 import type { MeterRowForWrite } from '../../src/readings/write-store.js';
 
@@ -25,15 +25,15 @@ interface I18nModule {
 /** What the resident typed in one field: nothing, a value, or the dictionary key of why not. */
 type Parsed = { value: number } | { error: string } | null;
 /** A detail of a refusal as the API gives it, and a reading as it was sent. */
-interface Detail { path?: string; message: string }
+interface Detail { path?: string; message: string; code?: string; params?: Record<string, unknown> }
 interface Sent { meter_id: number; value: number; zone?: number }
 /** What this test calls of resident/format.js (and, through it, web-shared/entry-fields.js). */
 interface FormatModule {
   widgetText(summary: { state: string; submitted: number; total: number; due?: string; opens_on?: string | null; opens_in_days?: number | null }): string;
   parseReading(text: string, integerOnly: boolean): Parsed;
-  explain(message: string, unit?: string): string;
-  messagesByMeter(details: Detail[], sent: Sent[], unitFor?: (meterId: number) => string): Map<number, string[]>;
-  messagesByField(details: Detail[], sent: Sent[], unitFor?: (meterId: number) => string): Map<string, string[]>;
+  explain(detail: Detail | string): string;
+  messagesByMeter(details: Detail[], sent: Sent[]): Map<number, string[]>;
+  messagesByField(details: Detail[], sent: Sent[]): Map<string, string[]>;
   zonesOf(meter: { zones?: number }): number[];
   fieldKey(meterId: number, zone?: number | null): string;
   meterItems(meter: { id: number; zones?: number }, read: (zone: number | null) => Parsed, missingZone: string): { items: Sent[]; errors: [string, string][] };
@@ -114,11 +114,16 @@ describe('reading what was typed', () => {
   });
 });
 
-describe('refusals from the real judge of entered readings, retold', () => {
+/** A judgement as write.ts puts it in the error's details: its code, its params with the register's unit, the English sentence. */
+const detailOf = (j: Judgement, unit: string): Detail => (j.ok
+  ? { code: j.warnings[0].code, params: { ...j.warnings[0].params, unit }, message: j.warnings[0].message }
+  : { code: j.code, params: { ...j.params, unit }, message: j.reason });
+
+describe('refusals from the real judge of entered readings, worded from their codes', () => {
   // Cold water, digits unknown; the October reading 100 (1 Oct), August's 80 (1 Aug): 20 m³ over 61 days
   // = 2.004 months, 9.98 m³ a month. The window 1–31 is open on 20 Nov; the entry is dated 1 Nov.
   const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
-    id: 42, resource: 'cold_water', placement: 'apartment', status: 'active', zones: 1, registerDigits: null,
+    id: 42, serial: 'SN-42', resource: 'cold_water', placement: 'apartment', status: 'active', zones: 1, registerDigits: null,
     installedOn: null, decommissionedOn: null, nextVerificationOn: null, timezone: 'Europe/Moscow', ...over,
   });
   const facts = (over: Partial<NeighbourFacts> = {}): NeighbourFacts => ({
@@ -131,12 +136,9 @@ describe('refusals from the real judge of entered readings, retold', () => {
     settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, confirmed: false, ...over,
   });
   const at = new Date('2026-11-01T00:00:00Z');
-  const reason = (value: number, f = facts(), c = ctx(), m = meter(), inWindow = true) => {
-    const j = judgeReading({ value }, m, f, c, at, inWindow);
-    return j.ok ? j.warnings.join('; ') : j.reason;
-  };
+  const reason = (value: number, f = facts(), c = ctx(), m = meter(), inWindow = true) => detailOf(judgeReading({ value }, m, f, c, at, inWindow), 'm3');
 
-  const cases: [string, string, string, string][] = [];
+  const cases: [string, Detail, string, string][] = [];
   beforeAll(() => {
     cases.push(
       ['below previous', reason(95), 'Показание 95 меньше предыдущего (100)', 'Reading 95 is less than the previous one (100)'],
@@ -146,7 +148,7 @@ describe('refusals from the real judge of entered readings, retold', () => {
         'Приём показаний закрыт: был с 15.11.2026 по 18.11.2026, следующий откроется 15.12.2026', 'Submission is closed: it was open 15/11/2026 – 18/11/2026, next opens 15/12/2026'],
       ['verification expired', reason(105, facts(), ctx(), meter({ nextVerificationOn: '2020-01-01' })),
         'Срок поверки истёк 01.01.2020: показания этого счётчика не принимаются, обратитесь в управляющую компанию', 'Verification expired on 01/01/2020: readings of this meter are not accepted, contact your managing company'],
-      ['disabled', reason(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } })), 'Показания по этому ресурсу в вашем доме не принимаются', 'Readings of this resource are not collected in your building'],
+      ['disabled', reason(105, facts(), ctx({ settings: { ...ctx().settings, enabled: false } })), 'Показания по этому ресурсу в доме не принимаются', 'Readings of this resource are not collected in this building'],
       ['taken by staff', reason(107, facts({ staffAtInstant: { value: 106.5 } })), 'Показание за этот период уже снято управляющей компанией (106,5). Если не согласны, обратитесь в управляющую компанию',
         'This period\'s reading was already taken by your managing company (106.5). To dispute it, contact them'],
       // 150 − 100 = 50 in 31 days (a month at least): more than 3 × 9.98.
@@ -155,14 +157,17 @@ describe('refusals from the real judge of entered readings, retold', () => {
     );
   });
 
-  it('each in Russian and English', () => {
-    for (const [what, message, ru, en] of cases) {
-      expect(message, what).toMatch(/^meter 42: /);
+  it('each in Russian and English; the sentence names the meter by its serial, never its id', () => {
+    for (const [what, detail, ru, en] of cases) {
+      expect(detail.message, what).toMatch(/^meter SN-42: /);
+      expect(detail.message, what).not.toMatch(/\b42\b(?!:)/);
       i18n.setLanguage('ru', { persist: false });
-      expect(fmt.explain(message, 'м³'), what).toBe(ru);
+      expect(fmt.explain(detail), what).toBe(ru);
       i18n.setLanguage('en', { persist: false });
-      expect(fmt.explain(message, 'm³'), what).toBe(en);
+      expect(fmt.explain(detail), what).toBe(en);
     }
+    // A code the catalogue does not know (a newer server): the server's words without the meter's name.
+    expect(fmt.explain({ code: 'something_new', message: 'meter SN-42: something new' })).toBe('something new');
     expect(fmt.explain('meter 42: something new')).toBe('something new');
   });
 
@@ -170,18 +175,18 @@ describe('refusals from the real judge of entered readings, retold', () => {
     i18n.setLanguage('en', { persist: false });
     const sent = [{ meter_id: 7, value: 1 }, { meter_id: 42, value: 95 }];
     const byMeter = fmt.messagesByMeter([
-      { path: 'readings.1', message: 'meter 42: 95 is less than the previous reading 100' },
+      { path: 'readings.1', message: 'meter SN-42: 95 is less than the previous reading 100', code: 'below_previous', params: { serial: 'SN-42', value: 95, previous: 100, unit: 'm3' } },
       { message: 'meter 7: given twice' },
       { path: 'body.readings', message: 'no meter here' },
-      { path: 'body.readings.0.value', message: 'Invalid input: expected number' },
+      { path: 'body.readings.0.value', message: 'Invalid input: expected number', code: 'invalid_type', params: { expected: 'number' } },
     ], sent);
-    expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['The meter is given twice', 'Invalid input: expected number']]]);
+    expect([...byMeter]).toEqual([[42, ['Reading 95 is less than the previous one (100)']], [7, ['given twice', 'Wrong type of value']]]);
   });
 });
 
-describe('the one write path\'s messages (src/readings), retold', () => {
+describe('the one write path\'s messages (src/readings), worded from their codes', () => {
   const meter = (over: Partial<MeterForWrite> = {}): MeterForWrite => ({
-    id: 42, resource: 'electricity', placement: 'apartment', status: 'active', zones: 2, registerDigits: null,
+    id: 42, serial: 'SN-42', resource: 'electricity', placement: 'apartment', status: 'active', zones: 2, registerDigits: null,
     installedOn: null, decommissionedOn: null, nextVerificationOn: null, timezone: 'Europe/Moscow', ...over,
   });
   const facts = (over: Partial<NeighbourFacts> = {}): NeighbourFacts => ({
@@ -194,17 +199,14 @@ describe('the one write path\'s messages (src/readings), retold', () => {
     settings: { ...DEFAULT_SETTINGS, window_start_day: 1, window_end_day: 31 }, confirmed: false,
   };
   const at = new Date('2026-10-31T21:00:00Z'); // 1 November, Moscow: the window's reading of November
-  const said = (value: number, m = meter(), f = facts()) => {
-    const j = judgeReading({ value }, m, f, ctx, at, true);
-    return j.ok ? j.warnings.join('; ') : j.reason;
-  };
+  const said = (value: number, m = meter(), f = facts()) => detailOf(judgeReading({ value }, m, f, ctx, at, true), 'kwh');
   const row = (zones: number) => ({ ...meter({ zones }), buildingId: 1, premiseId: 1, orgId: 1, resource: 'electricity' }) as MeterRowForWrite;
-  const zoneError = (zones: number, zone?: number) => {
+  const zoneError = (zones: number, zone?: number): Detail => {
     const q = quantityOf(row(zones), { meterId: 42, value: 1, zone });
-    return 'error' in q ? q.error : '';
+    return 'error' in q ? { code: q.code, params: q.params, message: q.error } : { message: '' };
   };
 
-  const cases: [string, () => string, string, string][] = [
+  const cases: [string, () => Detail, string, string][] = [
     // 450 < 500 and no register digits: a decrease, refused (the message carries the date and why it is no rollover).
     ['below previous, with its date', () => said(450), 'Показание 450 меньше предыдущего (500)', 'Reading 450 is less than the previous one (500)'],
     // 5 digits wrap at 100 000: 100 000 − 99 990 + 15 = 25, small against the register: a rollover to confirm.
@@ -222,13 +224,13 @@ describe('the one write path\'s messages (src/readings), retold', () => {
   ];
 
   it('each in Russian and English (with the unit of electricity)', () => {
-    for (const [what, message, ru, en] of cases) {
-      const m = message();
-      expect(m, what).toMatch(/^meter 42: /);
+    for (const [what, detail, ru, en] of cases) {
+      const d = detail();
+      expect(d.message, what).toMatch(/^meter SN-42: /);
       i18n.setLanguage('ru', { persist: false });
-      expect(fmt.explain(m, 'кВт·ч').replace(/\u00a0/g, ' '), what).toBe(ru);
+      expect(fmt.explain(d).replace(/\u00a0/g, ' '), what).toBe(ru);
       i18n.setLanguage('en', { persist: false });
-      expect(fmt.explain(m, 'kWh'), what).toBe(en);
+      expect(fmt.explain(d), what).toBe(en);
     }
   });
 });
@@ -269,24 +271,25 @@ describe('zone meters: fields and where the API\'s answer lands', () => {
     expect([1, 2, 3].map((z) => i18n.t(`zone.${z}`))).toEqual(['Day', 'Night', 'Peak']);
   });
 
-  it('a refusal at readings.<i> goes to the zone item i was sent for; a meter-wide one to the meter; joined warnings split', () => {
+  it('a refusal at readings.<i> goes to the zone item i was sent for; a meter-wide one to the meter; each warning its own line', () => {
     i18n.setLanguage('en', { persist: false });
     // Sent: cold water 7, then meter 42 day (index 1) and night (index 2).
     const sent = [{ meter_id: 7, value: 10 }, { meter_id: 42, value: 1234.5, zone: 1 }, { meter_id: 42, value: 450, zone: 2 }];
     const byField = fmt.messagesByField([
-      { path: 'readings.2', message: 'meter 42: 450 is less than the previous reading 500 of 2026-10-31' },
-      { path: 'readings.0', message: 'meter 7: given twice' },
-      { message: 'meter 42: is failed' },
-      { path: 'readings.1', message: 'meter 42: consumption 400 is more than 3× the average of the last 3 months (50 a month); confirm to save; meter 42: 1234.5 is above the next reading 1200; that would be a rollover of the register; confirm to save' },
-    ], sent, (id: number) => (id === 42 ? 'kWh' : 'm³'));
+      { path: 'readings.2', message: 'meter E-42: 450 is less than the previous reading 500 of 2026-10-31', code: 'below_previous', params: { serial: 'E-42', value: 450, previous: 500, zone: 2, unit: 'kwh' } },
+      { path: 'readings.0', message: 'meter C-7: given twice', code: 'duplicate', params: { serial: 'C-7', zone: null } },
+      { message: 'meter 42: is failed' }, // an older server's answer: the meter its message names
+      { path: 'readings.1', message: 'meter E-42: consumption 400 …', code: 'high_consumption', params: { serial: 'E-42', consumption: 400, factor: 3, average: 50, zone: 1, unit: 'kwh' } },
+      { path: 'readings.1', message: 'meter E-42: 1234.5 is above the next reading 1200 …', code: 'rollover_next', params: { serial: 'E-42', value: 1234.5, next: 1200, zone: 1, unit: 'kwh' } },
+    ], sent);
     expect([...byField]).toEqual([
       ['42-2', ['Reading 450 is less than the previous one (500)']],
       ['7', ['The meter is given twice']],
-      ['42', ['The meter is no longer in use']],
-      ['42-1', ['Consumption 400 kWh is more than 3× the 3-month average (50 kWh a month)', '1234.5 is above the next reading 1200; that would be a rollover of the register; confirm to save']],
+      ['42', ['is failed']],
+      ['42-1', ['Consumption 400 kWh is more than 3× the 3-month average (50 kWh a month)', 'Reading 1,234.5 is above the next one (1,200): that would be the meter going past zero']],
     ]);
     // Per meter (zones merged), as before.
-    expect(fmt.messagesByMeter([{ path: 'readings.2', message: 'meter 42: given twice for zone 2' }], sent)).toEqual(new Map([[42, ['The meter is given twice']]]));
+    expect(fmt.messagesByMeter([{ path: 'readings.2', message: 'meter E-42: given twice for zone 2', code: 'duplicate', params: { serial: 'E-42', zone: 2 } }], sent)).toEqual(new Map([[42, ['The meter is given twice']]]));
   });
 });
 

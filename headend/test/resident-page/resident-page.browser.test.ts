@@ -174,6 +174,13 @@ describe('residents page in Chromium (390×844)', () => {
     expect(await text('form-message')).toBe('Показания не приняты, исправьте отмеченные поля.');
     expect(await byTestId(`error-${s.hot}`).isHidden()).toBe(true);
     expect(await readings(s.hot)).toEqual([]);
+    // The refusal is the API's code and values, worded by the page: switching the language rewords it in place.
+    await byTestId('lang-toggle').click();
+    await poll(() => text(`error-${s.cold}`)).toBe('Reading 95 is less than the previous one (100)');
+    expect(await text('form-message')).toBe('Readings not accepted; correct the marked fields.');
+    expect(await page.locator('main').textContent()).not.toMatch(/meter \d/);
+    await byTestId('lang-toggle').click();
+    await poll(() => text(`error-${s.cold}`)).toBe('Показание 95 меньше предыдущего (100)');
     await screenshot('resident-refused.png');
   }, 60_000);
 

@@ -186,10 +186,10 @@ describe('rules and tariff documents on the wire', () => {
     const before = await snapshot();
     const shares = await as({ key: keyA }, 'POST', '/billing/rules', { effective_from: '2026-06-01', rules: { zoneShares: { two: [0.5, 0.4] } } });
     expect(shares.status).toBe(400);
-    expect(shares.body.details).toEqual([{ path: 'body.rules.zone_shares.two', message: 'zone_shares.two must add up to 1 (e.g. [0.7, 0.3])' }]);
+    expect(shares.body.details).toEqual([{ path: 'body.rules.zone_shares.two', message: 'zone_shares.two must add up to 1 (e.g. [0.7, 0.3])', code: 'custom', params: {} }]);
     const open = await as({ key: keyA }, 'POST', '/billing/tariffs', { resource: 'gas', valid_from: '2026-06-01', tariff: { kind: 'block', blocks: [{ up_to: 100, price: 1 }, { up_to: 200, price: 2 }] } });
     expect(open.status).toBe(400);
-    expect(open.body.details).toEqual([{ path: 'body.tariff.blocks.1.up_to', message: 'the last block must have up_to: null (no limit), got 200' }]);
+    expect(open.body.details).toEqual([{ path: 'body.tariff.blocks.1.up_to', message: 'the last block must have up_to: null (no limit), got 200', code: 'custom', params: {} }]);
     const mid = await as({ key: keyA }, 'POST', '/billing/norms', { resource: 'gas', valid_from: '2026-06-15', per_resident: 1 });
     expect(mid.status).toBe(400);
     expect(mid.body.details[0].path).toBe('body.valid_from');
