@@ -11,13 +11,15 @@ export const DAY_MS = 86_400_000;
 export const RECENT_MS = DAY_MS;
 
 /**
- * The run's start: `days` before now, or by default the first instant of the last calendar month that
- * ended at or before now (on 10 March: 1 February), so that one whole month is there to compare and bill.
+ * The run's start: `days` before now, or by default a day before the last calendar month that ended at
+ * or before now (on 10 March: 31 January), so that one whole month is there to compare and bill, and its
+ * first bound is not the run's first poll: a meter that misses that one poll is still interpolated
+ * between its readings around the bound, not estimated (which billing would replace by the norm).
  */
 export function runStart(nowMs, days) {
   if (days !== undefined) return nowMs - days * DAY_MS;
   const n = new Date(nowMs);
-  return Date.UTC(n.getUTCFullYear(), n.getUTCMonth() - 1, 1);
+  return Date.UTC(n.getUTCFullYear(), n.getUTCMonth() - 1, 1) - DAY_MS;
 }
 
 /** The last whole calendar month inside [startMs, endMs], or null when the run holds none. */
