@@ -602,7 +602,7 @@ async function main() {
     // residents' page reads it from (it signs in and drops the code from the address bar).
     const first = [...premises.values()][0];
     const access = first && (await api('POST', `/accounts/${first.account.id}/access-code`, { valid_days: 14 }));
-    say(`\nThe head-end stays up until Ctrl-C; the gateway polls every meter every ${STAY_POLL_MINUTES} minutes (simulated time = real time now).`);
+    say(`\nThe head-end stays up until Ctrl-C; the gateway polls every meter every ${STAY_POLL_MINUTES} minutes (the simulated clock runs on in real time from now).`);
     say(`  Dashboard:      ${headend.httpUrl}/dashboard/   user demo-admin, password ${password}`);
     if (access) say(`  Residents' page: ${headend.httpUrl}/resident/?account=${encodeURIComponent(access.account_number)}&code=${encodeURIComponent(access.code)}   (account ${access.account_number}, one-time code ${access.code})`);
     say(`  API:            ${headend.httpUrl}/docs`);
