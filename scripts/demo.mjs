@@ -86,7 +86,7 @@ if (args.help) {
                     odpu-hot_water=reverseFlow@31.5, apt-3-cold_water=stuck@31.5
                     (kinds: stuck, reverseFlow, rollover, silent, crc, replaced, clear)
   --stay            after the table, keep the head-end and its dashboard running until Ctrl-C
-  --keep            the database on disk in a temporary DATA_DIR, kept at exit (default: in memory)`);
+  --keep            keep the temporary DATA_DIR`);
   process.exit(0);
 }
 
@@ -213,9 +213,7 @@ async function main() {
   // ---- head-end on embedded defaults ----
   const dataDir = mkdtempSync(join(tmpdir(), 'amr-demo-'));
   if (!args.keep) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  // The database in memory unless it is to be kept: on disk, PGlite's file work (open, fsync, unlink per
-  // page) took a third of the demo's time, for a database removed at exit anyway.
-  const env = { ...process.env, DATA_DIR: args.keep ? dataDir : 'memory://demo', DB_PORT: '0', MQTT_PORT: '0', HTTP_PORT: process.env.HTTP_PORT ?? '0', HTTP_HOST: '127.0.0.1', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env = { ...process.env, DATA_DIR: dataDir, DB_PORT: '0', MQTT_PORT: '0', HTTP_PORT: process.env.HTTP_PORT ?? '0', HTTP_HOST: '127.0.0.1', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   delete env.MQTT_URL;
   env.REDIS_PREFIX = `amr-demo-${process.pid}`;
@@ -269,7 +267,7 @@ async function main() {
   });
   cleanups.push(() => headend.close());
   say(`AMR demo — building "${ep.building}", seed ${ep.seed}, ${ep.meters.length} meters, simulated ${iso(startMs)} → ${iso(endMs)} (now) in ${polls.length} polls: ${historyStepMs === stepMs ? `every ${args.step ?? '3h'}` : `every ${args['history-step'] ?? '1d'}, in the last day every ${args.step ?? '3h'}`}`);
-  say(`API: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, ${args.keep ? `data in ${dataDir}, kept at exit` : 'database in memory; --keep puts it on disk and keeps it'})`);
+  say(`API: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, data in ${dataDir}${args.keep ? '' : ', removed at exit'})`);
   if (jobs) say(`background jobs on Redis ${config.REDIS_URL} (prefix ${env.REDIS_PREFIX})`);
 
   // ---- register the building through the API ----
