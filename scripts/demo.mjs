@@ -8,17 +8,20 @@
  *
  * The building is registered through the head-end's HTTP API exactly as an engineer would (admin user,
  * organisation, building, premises, ОДПУ and ИПУ, gateway + its one-time MQTT password, bindings).
- * The demo then steps the simulated clock (`--step`, default 3h) and asks the gateway to poll every meter
- * after each step, until `--days` of simulated time have passed. At the end it computes each resource's
- * imbalance from the readings stored in the database (VEE `periodConsumption` + `computeImbalance`) and
- * compares it with the simulator's truth.
+ * The simulated period ends now (the wall clock at the start, or `--now`): it starts a day before the last
+ * whole calendar month (or `--days` before now). The demo steps the simulated clock and asks the gateway to
+ * poll every meter after each step — once a day for older days (`--history-step`), every `--step` (3h)
+ * in the last day, and at now itself (scripts/demo-plan.mjs). Then the head-end's clock runs on in real
+ * time from now, so the dashboard shows meters seen minutes ago and the silence check raises nothing.
+ * At the end it computes each resource's imbalance from the readings stored in the database (VEE
+ * `periodConsumption` + `computeImbalance`) and compares it with the simulator's truth.
  *
  * What is compared: the simulator has no common-area meters, so the computed imbalance
  * (ОДПУ − Σ ИПУ) / ОДПУ contains common-area use and losses; it is compared with the truth's
  * (common + loss) / building — like with like.
  *
- * Options: `node scripts/demo.mjs --help`. Default: --days = the start month's length + 1 (both month
- * bounds are polled), --step 3h, the calendar month compared; --json prints only the table and exits 0
+ * Options: `node scripts/demo.mjs --help`. Default: from a day before last month to now, the last whole
+ * calendar month compared (both its bounds are polled); --json prints only the table and exits 0
  * iff every resource is within --tolerance (0.5 pp).
  */
 import { parseArgs } from 'node:util';
@@ -35,7 +38,9 @@ import { startHeadend, loadConfig } from '@amr/headend';
 import { createUser } from '@amr/headend/auth/index';
 import { periodConsumption, computeImbalance, monthPeriod } from '@amr/headend/vee/index';
 import { formatRoubles, fromKopecks } from '@amr/headend/billing/money';
+import { runSilenceCheck } from '@amr/headend/alerts/index';
 import { scoreValidator } from './validator-score.mjs';
+import { DAY_MS, RECENT_MS, lastWholeMonth, pollPlan, runStart } from './demo-plan.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESOURCES = ['heat', 'cold_water', 'hot_water', 'electricity'];
@@ -45,8 +50,10 @@ const LABEL = { heat: 'heat', cold_water: 'cold', hot_water: 'hot', electricity:
 
 const { values: args } = parseArgs({
   options: {
+    now: { type: 'string' },
     days: { type: 'string' },
-    step: { type: 'string', default: '3h' },
+    step: { type: 'string' },
+    'history-step': { type: 'string' },
     period: { type: 'string' },
     seed: { type: 'string' },
     config: { type: 'string', default: join(root, 'simulators/config/building.sample.yaml') },
@@ -63,8 +70,10 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(`usage: node scripts/demo.mjs [options]
-  --days N          simulated days to run (default: the start month's length + 1)
-  --step 3h         simulated time between two polls of every meter (30m, 3h, 1d)
+  --now T           the instant the simulated period ends (default: the wall clock at start), e.g. 2026-03-10T12:00:00Z
+  --days N          simulated days before --now to start from (default: from a day before the last whole month)
+  --step 3h         simulated time between two polls of every meter in the last day (30m, 3h, 1d)
+  --history-step D  the same for older days (default 1d; with --step given: that step all along)
   --period P        month (default when a whole calendar month is covered) or run (the run's span)
   --seed N          simulator seed (default: the config's, 42)
   --config FILE     building config (default simulators/config/building.sample.yaml)
@@ -94,9 +103,21 @@ function parseStep(s) {
   if (!m) fail(`--step: expected a duration like 30m, 3h or 1d, got ${JSON.stringify(s)}`);
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]];
 }
-let stepMs, tolerancePp, faults;
+// "Now" is read once, here: the run ends at it, and the head-end's clock runs on from it in real time.
+const wallAtStart = Date.now();
+let stepMs, historyStepMs, tolerancePp, faults, nowMs, days;
 try {
-  stepMs = parseStep(args.step);
+  stepMs = parseStep(args.step ?? '3h');
+  // Older days once a day: the month's bounds are midnights, and 52 meters × 8 polls a day would make
+  // the demo minutes long. An explicit --step alone keeps its old meaning: one step all along.
+  historyStepMs = args['history-step'] !== undefined ? parseStep(args['history-step']) : args.step !== undefined ? stepMs : DAY_MS;
+  nowMs = args.now !== undefined ? Date.parse(args.now) : wallAtStart;
+  if (!Number.isFinite(nowMs)) fail(`--now: expected an instant such as 2026-03-10T12:00:00Z, got ${JSON.stringify(args.now)}`);
+  if (nowMs < Date.UTC(2001, 0, 1)) fail(`--now: ${args.now} is before 2001 (the head-end refuses readings before 2000); give a later instant`);
+  if (args.days !== undefined) {
+    days = Number(args.days);
+    if (!Number.isFinite(days) || days <= 0) fail(`--days: expected a positive number, got ${args.days}`);
+  }
   faults = args.fault.map((f) => {
     const m = /^([A-Za-z0-9_-]+)=(stuck|reverseFlow|rollover|silent|crc|replaced|clear)@(\d+(?:\.\d+)?)$/.exec(f);
     if (!m) fail(`--fault: expected METER=KIND@DAY such as apt-3-cold_water=stuck@31.5, got ${JSON.stringify(f)}`);
@@ -125,6 +146,8 @@ function reachable(url) {
   });
 }
 
+/** With --stay, how often the gateway polls once the run has reached now (a gateway is silent after 60 minutes). */
+const STAY_POLL_MINUTES = 15;
 const fmt = (n, d = 3) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : (Math.abs(n) < 0.5 * 10 ** -d ? 0 : n).toFixed(d));
 const iso = (ms) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
 
@@ -166,29 +189,26 @@ async function main() {
     speed: 0,
     apartmentHeat: sample.apartmentHeat || true,
     seed: args.seed !== undefined ? Number(args.seed) : (sample.seed ?? 42),
+    // The config's own start is replaced: the run ends now, wherever the config's calendar began.
+    start: new Date(runStart(nowMs, days)).toISOString(),
     ...(args['pulse-weight'] !== undefined ? { pulseWeightL: Number(args['pulse-weight']) } : {}),
     buses: { ...sample.buses, mbus: { ...sample.buses?.mbus, transport: args['mbus-tcp'] ? 'tcp' : 'pty' } },
   };
-  const start = new Date(simConfig.start ?? '2026-01-01T00:00:00Z');
+  const start = new Date(simConfig.start);
   const clock = new SimClock(start, 0);
   const building = await startBuilding(simConfig, { clock });
   cleanups.push(() => building.close());
   const ep = building.endpoints;
   for (const f of faults) if (!ep.meters.some((m) => m.meterId === f.meterId)) fail(`--fault: no meter ${f.meterId} in this building (meters: ${ep.meters.map((m) => m.meterId).join(', ')})`);
   const startMs = clock.nowMs();
-  const monthDays = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 0)).getUTCDate();
-  const days = args.days !== undefined ? Number(args.days) : monthDays + 1;
-  if (!Number.isFinite(days) || days <= 0) fail(`--days: expected a positive number, got ${args.days}`);
-  const endMs = startMs + days * 86_400_000;
+  const endMs = nowMs;
+  const polls = pollPlan(startMs, endMs, stepMs, historyStepMs);
 
-  // The compared period, checked before anything is polled.
-  const monthStart = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1);
-  const wholeMonth = monthStart >= startMs ? monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 1) : monthPeriod(start.getUTCFullYear(), start.getUTCMonth() + 2);
-  const monthCovered = wholeMonth.start.getTime() >= startMs && wholeMonth.end.getTime() <= endMs;
-  const periodKind = args.period ?? (monthCovered ? 'month' : 'run');
-  if (periodKind === 'month' && !monthCovered) fail(`--period month: the run (${iso(startMs)} → ${iso(endMs)}) covers no whole calendar month; use more --days`);
-  const lastPoll = startMs + Math.floor((endMs - startMs) / stepMs) * stepMs;
-  const period = periodKind === 'month' ? wholeMonth : { start: new Date(startMs), end: new Date(lastPoll) };
+  // The compared period, checked before anything is polled: the last whole calendar month of the run.
+  const month = lastWholeMonth(startMs, endMs);
+  const periodKind = args.period ?? (month ? 'month' : 'run');
+  if (periodKind === 'month' && !month) fail(`--period month: the run (${iso(startMs)} → ${iso(endMs)}) covers no whole calendar month; use more --days or leave --days out`);
+  const period = periodKind === 'month' ? monthPeriod(month.year, month.month) : { start: new Date(startMs), end: new Date(endMs) };
 
   // ---- head-end on embedded defaults ----
   const dataDir = mkdtempSync(join(tmpdir(), 'amr-demo-'));
@@ -223,10 +243,15 @@ async function main() {
       }
     });
   }
+  // While polling, the head-end lives in simulated time; after the run (`live`) its clock runs on in real
+  // time from now — real time itself unless --now was given — so its silence check judges the last
+  // readings (taken at now) as fresh as they are.
+  let live = false;
+  const headendNow = () => (live ? nowMs + (Date.now() - wallAtStart) : clock.nowMs());
   const headend = await startHeadend({
     config,
     logger,
-    clock: () => new Date(clock.nowMs()),
+    clock: () => new Date(headendNow()),
     api: true,
     jobs,
     onCommitted: (msgs) => {
@@ -241,7 +266,7 @@ async function main() {
     },
   });
   cleanups.push(() => headend.close());
-  say(`AMR demo — building "${ep.building}", seed ${ep.seed}, ${ep.meters.length} meters, simulated ${iso(startMs)} → ${iso(endMs)} in steps of ${args.step}`);
+  say(`AMR demo — building "${ep.building}", seed ${ep.seed}, ${ep.meters.length} meters, simulated ${iso(startMs)} → ${iso(endMs)} (now) in ${polls.length} polls: ${historyStepMs === stepMs ? `every ${args.step ?? '3h'}` : `every ${args['history-step'] ?? '1d'}, in the last day every ${args.step ?? '3h'}`}`);
   say(`API: ${headend.httpUrl}/docs   (MQTT broker on 127.0.0.1:${headend.mqttPort}, data in ${dataDir}${args.keep ? '' : ', removed at exit'})`);
   if (jobs) say(`background jobs on Redis ${config.REDIS_URL} (prefix ${env.REDIS_PREFIX})`);
 
@@ -370,7 +395,17 @@ async function main() {
   };
   const tPoll = performance.now();
   let lastDay = -1;
-  for (let t = startMs; t <= endMs && !interrupted; t += stepMs) {
+  const recentFrom = endMs - RECENT_MS;
+  let drained = historyStepMs === stepMs;
+  for (const [i, t] of polls.entries()) {
+    if (interrupted) break;
+    if (!drained && t > recentFrom) {
+      // Older readings get their verdict before the first fine-step ones arrive: the gap rule measures a
+      // gap against the meter's recent spacing, which the fine step would shrink under the daily readings.
+      drained = true;
+      await waitCommitted(60_000);
+      for (let n = -1; n !== 0; ) n = await headend.features.validator.drain();
+    }
     clock.setTime(new Date(t));
     for (const f of faults) {
       if (!f.applied && t - startMs >= f.day * 86_400_000) {
@@ -382,7 +417,7 @@ async function main() {
     }
     await gateway.pollNow();
     const day = Math.floor((t - startMs) / 86_400_000);
-    if (day !== lastDay || t + stepMs > endMs) {
+    if (day !== lastDay || i === polls.length - 1) {
       lastDay = day;
       await waitCommitted(5000);
       say(line(t));
@@ -391,7 +426,9 @@ async function main() {
   const ok = await waitCommitted(60_000);
   const pollSeconds = (performance.now() - tPoll) / 1000;
   say(`${ok ? 'all' : 'NOT all'} ${produced} readings committed (${committed.readings}); ${failed} failed polls; polling took ${pollSeconds.toFixed(1)} s`);
-  await gateway.stop();
+  // From here on the head-end's clock is real time (from now): the gateway stays connected (online),
+  // and the silence check judges the meters as the dashboard shows them.
+  live = true;
 
   // ---- validation: every stored reading gets a verdict from the head-end's validator ----
   for (let n = -1; n !== 0; ) n = await headend.features.validator.drain();
@@ -528,15 +565,54 @@ async function main() {
   const billing = periodKind === 'month' ? await runBilling() : null;
   const pulse = ep.meters.find((m) => m.pulse);
   if (pulse) say(`(apartment water is counted in whole pulses of ${pulse.pulse.weightL} L: up to ±${pulse.pulse.weightL} L per apartment at each period bound, which matters only for short periods)`);
+
+  // ---- the dashboard after the run: what an engineer opening it now sees ----
+  // The head-end's own silence check (the alerts.check job's, which with Redis also runs every minute),
+  // judged by the head-end's clock: real time, or --now plus the time the demo has taken.
+  const checkedAt = new Date(headendNow());
+  const check = await runSilenceCheck(headend.db, config, [], checkedAt);
+  const openAlerts = (await api('GET', `/alerts?open=true&building_id=${bld.id}`)).map((a) => ({ kind: a.kind, subject: a.subject, message: a.message }));
+  const { rows: [seen] } = await headend.db.query(
+    `SELECT min(last_seen_at) AS oldest, max(last_seen_at) AS newest, count(*) FILTER (WHERE last_seen_at IS NULL)::int AS never FROM meters WHERE building_id = $1`, [bld.id]);
+  const { rows: gwRows } = await headend.db.query('SELECT id, online, last_seen_at FROM gateways WHERE building_id = $1 ORDER BY id', [bld.id]);
+  const { rows: [lastRow] } = await headend.db.query('SELECT max(time) AS t FROM readings');
+  const dashboard = {
+    checkedAt: checkedAt.toISOString(),
+    lastReadingAt: lastRow.t ? new Date(lastRow.t).toISOString() : null,
+    metersLastSeen: { oldest: seen.oldest ? new Date(seen.oldest).toISOString() : null, newest: seen.newest ? new Date(seen.newest).toISOString() : null, never: seen.never },
+    gateways: gwRows.map((g) => ({ id: g.id, online: g.online, lastSeenAt: g.last_seen_at ? new Date(g.last_seen_at).toISOString() : null })),
+    silenceCheck: { raised: check.raised, cleared: check.cleared },
+    openAlerts,
+  };
+  const ago = (at) => (at ? `${Math.round((checkedAt.getTime() - Date.parse(at)) / 60_000)} min before` : 'never');
+  say(`\nDashboard at ${iso(checkedAt.getTime())}: last reading ${ago(dashboard.lastReadingAt)}; every meter last seen ${ago(dashboard.metersLastSeen.oldest)} or later; gateways ${dashboard.gateways.map((g) => `${g.id} ${g.online ? 'online' : 'OFFLINE'}`).join(', ')}; open alerts: ${openAlerts.length ? openAlerts.map((a) => `${a.kind} ${a.subject}`).join(', ') : 'none'}.`);
+
   const totalSeconds = (performance.now() - t0) / 1000;
   say(`\n${allOk ? 'Every resource within' : 'NOT every resource within'} ${tolerancePp} pp of the truth. Total ${totalSeconds.toFixed(1)} s.`);
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, validator, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step, days, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table, billing })}\n`,
+      `${JSON.stringify({ building: ep.building, seed: ep.seed, period: { from: period.start.toISOString(), to: period.end.toISOString(), kind: periodKind }, source, validated, flagged, validator, compared: '(building - sum apartments) / building vs truth (common + loss) / building', tolerancePp, step: args.step ?? '3h', historyStep: args['history-step'] ?? (historyStepMs === stepMs ? args.step ?? '3h' : '1d'), days: Number(((endMs - startMs) / DAY_MS).toFixed(4)), polls: polls.length, now: new Date(endMs).toISOString(), dashboard, readings: committed.readings, failedPolls: failed, seconds: Number(totalSeconds.toFixed(1)), allWithinTolerance: allOk, resources: table, billing })}\n`,
     );
   }
+  const result = allOk && ok && !interrupted;
   if (args.stay && !interrupted) {
-    say(`\nThe head-end stays up: dashboard ${headend.httpUrl}/dashboard/, API ${headend.httpUrl}/docs. Ctrl-C to stop.`);
+    // A resident's way in: a one-time code for the first flat's personal account, in the link the
+    // residents' page reads it from (it signs in and drops the code from the address bar).
+    const first = [...premises.values()][0];
+    const access = first && (await api('POST', `/accounts/${first.account.id}/access-code`, { valid_days: 14 }));
+    say(`\nThe head-end stays up until Ctrl-C; the gateway polls every meter every ${STAY_POLL_MINUTES} minutes (the simulated clock runs on in real time from now).`);
+    say(`  Dashboard:      ${headend.httpUrl}/dashboard/   user demo-admin, password ${password}`);
+    if (access) say(`  Residents' page: ${headend.httpUrl}/resident/?account=${encodeURIComponent(access.account_number)}&code=${encodeURIComponent(access.code)}   (account ${access.account_number}, one-time code ${access.code})`);
+    say(`  API:            ${headend.httpUrl}/docs`);
+    // The building goes on living: without polls the meters would turn silent after a day and the
+    // gateway after an hour (its last_seen is refreshed by what it sends).
+    let polling = Promise.resolve();
+    const poller = setInterval(() => {
+      polling = polling.then(async () => {
+        clock.setTime(new Date(headendNow()));
+        await gateway.pollNow();
+      }).catch((e) => say(`poll failed: ${e.message}`));
+    }, STAY_POLL_MINUTES * 60_000);
     await new Promise((resolve) => {
       const t = setInterval(() => {
         if (interrupted) {
@@ -545,8 +621,11 @@ async function main() {
         }
       }, 200);
     });
+    clearInterval(poller);
+    await polling;
+    return allOk && ok;
   }
-  return allOk && ok && !interrupted;
+  return result;
 }
 
 let code = 1;

@@ -27,7 +27,7 @@ describe('npm run demo', () => {
   }, 120_000);
 
   it('computes each resource\'s imbalance from stored readings within 0.5 pp of the truth and exits 0', async () => {
-    const child = spawn(process.execPath, ['scripts/demo.mjs', '--json', '--days', '3', '--step', '12h', '--pulse-weight', '1', '--no-jobs'], {
+    const child = spawn(process.execPath, ['scripts/demo.mjs', '--json', '--now', '2026-01-04T00:00:00Z', '--days', '3', '--step', '12h', '--pulse-weight', '1', '--no-jobs'], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'error' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,7 +21,7 @@ describe('imbalance and validation end to end', () => {
 
   it('computes the month\'s imbalance within 0.5 pp of the configured loss and flags a stuck ИПУ and a reverse-flow ОДПУ', async () => {
     const args = [
-      '--json', '--config', 'test/fixtures/building-loss.yaml', '--days', '36', '--step', '12h',
+      '--json', '--config', 'test/fixtures/building-loss.yaml', '--now', '2026-02-06T00:00:00Z', '--days', '36', '--step', '12h',
       // After the compared month (January), so they do not distort it.
       '--fault', 'apt-3-cold_water=stuck@31.5', '--fault', 'odpu-hot_water=reverseFlow@31.5',
     ];

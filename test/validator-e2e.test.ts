@@ -45,7 +45,7 @@ describe('the validator against the simulator\'s truth', () => {
   }, 120_000);
 
   it('flags every injected fault with its code and nothing else (precision 1, recall 1)', async () => {
-    const args = ['--json', '--config', 'test/fixtures/building-faults.yaml', '--days', '5', '--step', '3h', '--no-jobs', ...[...FAULTS.map((f) => f.arg), ...CLEARS].flatMap((f) => ['--fault', f])];
+    const args = ['--json', '--config', 'test/fixtures/building-faults.yaml', '--now', '2026-01-06T00:00:00Z', '--days', '5', '--step', '3h', '--no-jobs', ...[...FAULTS.map((f) => f.arg), ...CLEARS].flatMap((f) => ['--fault', f])];
     const run = await runDemo(args, { killAfterMs: 300_000 });
     // Exit 1 is expected: the faults are inside the run, so the imbalance is off the truth (not checked here).
     expect(run.code, run.diagnosis).toBeOneOf([0, 1]);
