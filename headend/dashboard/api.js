@@ -22,20 +22,25 @@ export async function optional(path) {
 
 export const qs = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== '')).toString();
 
-/** Downloads a file the API serves (bearer auth, so not a plain link): saved under the server's file name. */
-export async function download(path) {
+/**
+ * Downloads a file the API serves (bearer auth, so not a plain link), saved under the server's file
+ * name; a POST that answers a file (invite letters) too. Returns the file name and the answer's headers.
+ */
+export async function download(path, { method = 'GET', body, fallbackName = 'download' } = {}) {
   const headers = {};
   const tk = token();
   if (tk) headers.authorization = `Bearer ${tk}`;
-  const res = await fetch(path, { headers });
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null), path);
-  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
   const url = URL.createObjectURL(await res.blob());
   const a = Object.assign(document.createElement('a'), { href: url, download: name });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return { name, headers: res.headers };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import QRCode from 'qrcode';
+import { seedAccessOrganisations } from './access-seed.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
 import { QR_OPTIONS } from '../../src/collection/letters.js';
@@ -37,19 +38,7 @@ const list = (token: string, building: number) => h.call<{ items: AccessRow[] }>
 
 beforeAll(async () => {
   h = await startHarness({ clock: fixedClock(NOW) });
-  const t = h.adminToken;
-  const post = async (url: string, body: object) => {
-    const r = await h.call('POST', url, t, body);
-    if (r.status !== 201) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.id as number;
-  };
-  const orgA = await post('/organisations', { name: 'УК «Северная»' });
-  const orgB = await post('/organisations', { name: 'УК «Южная»' });
-  bA = await post('/buildings', { org_id: orgA, external_id: 'A1', address: 'ул. Ленина, 5', city: 'Тверь' });
-  bB = await post('/buildings', { org_id: orgB, external_id: 'B1', address: 'ул. Мира, 9', city: 'Тверь' });
-  accs = [];
-  for (const n of ['1', '2', '10']) accs.push(await post('/accounts', { org_id: orgA, number: `ЛС-${n}00`, premise_id: await post('/premises', { building_id: bA, number: n }) }));
-  await post('/accounts', { org_id: orgB, number: 'ЛС-900', premise_id: await post('/premises', { building_id: bB, number: '1' }) });
+  ({ bA, bB, accs } = await seedAccessOrganisations(h, ['1', '2', '10']));
   engA = await h.userToken('engineer', { username: 'eng-a', buildingIds: [bA] });
   engB = await h.userToken('engineer', { username: 'eng-b', buildingIds: [bB] });
   opA = await h.userToken('operator', { username: 'op-a', buildingIds: [bA] });

@@ -18,6 +18,7 @@ import { fixedClock } from '../../src/util/clock.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../alerts/receivers.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
 import { pdfPages } from '../collection/pdf-pages.js';
+import { seedAccessOrganisations } from '../collection/access-seed.js';
 import { checkScreen, startConsole, type Console } from './console.js';
 
 const NOW = new Date('2026-11-15T12:00:00+03:00');
@@ -37,25 +38,10 @@ beforeAll(async () => {
   const clock = fixedClock(NOW);
   c = await startConsole('access', { clock, jobs: runner });
   await defineReminderJobs(runner, { db: c.h.opened.db, logger, config: { SMTP_URL: smtp.url, SMTP_FROM: 'uk@example.org' }, sendAttempts: 1, schedule: false, clock });
-  const t = c.h.adminToken;
-  const post = async (url: string, body: object) => {
-    const r = await c.h.call('POST', url, t, body);
-    if (r.status !== 201) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.id as number;
-  };
-  const orgA = await post('/organisations', { name: 'УК «Северная»' });
-  const orgB = await post('/organisations', { name: 'УК «Южная»' });
-  bA = await post('/buildings', { org_id: orgA, external_id: 'A1', address: 'ул. Ленина, 5', city: 'Тверь' });
-  bB = await post('/buildings', { org_id: orgB, external_id: 'B1', address: 'ул. Мира, 9', city: 'Тверь' });
-  accs = [];
-  for (const n of ['1', '2', '3']) {
-    const premise = await post('/premises', { building_id: bA, number: n });
-    const acc = await post('/accounts', { org_id: orgA, number: `ЛС-${n}00`, premise_id: premise });
+  ({ bA, bB, accs } = await seedAccessOrganisations(c.h, ['1', '2', '3'], async ({ post }, n, premise, acc) => {
     await post('/residents', { account_id: acc, full_name: `Жилец ${n}`, email: `flat${n}@example.org` });
     await post('/meters', { placement: 'apartment', premise_id: premise, resource: 'cold_water', serial_number: `CW-${n}`, make: 'X', next_verification_on: '2031-01-01' });
-    accs.push(acc);
-  }
-  await post('/accounts', { org_id: orgB, number: 'ЛС-900', premise_id: await post('/premises', { building_id: bB, number: '1' }) });
+  }));
   await c.h.userToken('engineer', { username: 'eng-access', buildingIds: [bA] });
   await c.h.userToken('engineer', { username: 'eng-other', buildingIds: [bB] });
   await c.signIn('eng-access');

@@ -7,27 +7,17 @@
  * POST /accounts/:id/access-code, DELETE /accounts/:id/access-code.
  */
 import { html, useState, useCallback, useLoad, useAction } from '../../../web-shared/ui.js';
-import { api, ApiError, token } from '../../api.js';
+import { api, download } from '../../api.js';
 import { t, locale } from '../../i18n.js';
 import { Page, Card, DataTable, ErrorNote, Loaded } from '../../ui/components.js';
 import { useChosenBuilding, BuildingSelect, dateTimeIn } from '../../ui/building-select.js';
 
 const ROLES = ['admin', 'engineer'];
 
-/** POSTs and saves the PDF the API answers (bearer auth, so not a plain link); the number of letters. */
+/** Issues the codes and saves the PDF the API answers; the number of letters. */
 async function downloadLetters(buildingId, accounts) {
-  const res = await fetch(`/buildings/${buildingId}/access-codes`, {
-    method: 'POST', headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ accounts }),
-  });
-  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null), `/buildings/${buildingId}/access-codes`);
-  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'invites.pdf';
-  const url = URL.createObjectURL(await res.blob());
-  const a = Object.assign(document.createElement('a'), { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return { letters: Number(res.headers.get('x-letters') ?? 0), name };
+  const { name, headers } = await download(`/buildings/${buildingId}/access-codes`, { method: 'POST', body: { accounts }, fallbackName: 'invites.pdf' });
+  return { letters: Number(headers.get('x-letters') ?? 0), name };
 }
 
 function StateCell({ row, tz }) {
