@@ -79,11 +79,18 @@ export async function startConsole(name: string, opts: { clock?: Clock; jobs?: J
       await page.waitForFunction((l) => (globalThis as unknown as { document: { documentElement: { lang: string } } }).document.documentElement.lang === l, lang);
     },
     async close() {
-      await browser.close();
-      await h.close();
+      // Each step bounded and named, so a stuck shutdown says which part hung instead of a bare hook timeout.
+      await within(25_000, 'closing Chromium', browser.close());
+      await within(25_000, 'closing the head-end (API server and database)', h.close());
     },
   };
   return c;
+}
+
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms); });
+  try { return await Promise.race([p, late]); } finally { clearTimeout(timer); }
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
