@@ -34,7 +34,8 @@ export const CRUD_TABLES = {
   },
   resident: {
     table: 'residents', buildingSql: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)',
-    filters: { account_id: 't.account_id' },
+    // building_id: the console lists a building's residents (and who has no contact) in one call.
+    filters: { account_id: 't.account_id', building_id: '(SELECT p.building_id FROM personal_accounts a JOIN premises p ON p.id = a.premise_id WHERE a.id = t.account_id)' },
   },
   meter: {
     table: 'meters', buildingSql: 't.building_id', premiseSql: 't.premise_id',

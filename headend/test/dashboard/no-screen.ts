@@ -13,9 +13,5 @@ export const NO_SCREEN: Record<string, string> = {
   'GET /imbalance': 'the buildings list and building page show the same stored reports through /overview/*; this is the raw report feed for integrations',
   'GET /buildings/:id/imbalance': 'the building page shows the same stored reports through /buildings/:id/overview; this is the raw report for integrations',
   'GET /meters/:id/validations': 'the meter page shows each reading\'s verdict and reasons from /meters/:id/overview; this is the validator\'s raw history for integrations',
-  'GET /residents': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
-  'GET /residents/:id': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
-  'POST /residents': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
-  'PATCH /residents/:id': 'no screen yet: registered residents (for norms by person) are loaded by the registry import; premises carry the residents count billing uses',
   'POST /meters/:id/estimates': 'estimates (замещающие значения) are made by the validation jobs; by hand only through this API for now',
 };

@@ -3,7 +3,9 @@
  * and 10–19, an account and a two-zone meter with its verification date through the forms, and the API
  * then holds exactly those; a replacement through the screen and its undo; another organisation's
  * building is in no list and a typed route to it shows only "not found"; a gateway's MQTT password is
- * shown once; and the screens pass the check in both languages and viewports.
+ * shown once; an office registers a resident with an e-mail (reminders go there) and sees who has no
+ * contact, while another organisation's engineer sees and changes nothing of them; and the screens pass
+ * the check in both languages and viewports.
  *
  * The registry is kept by engineers (and admins): the operator role (a meter inspector) reads it, and
  * the API refuses its writes — the screen says so in the user's language.
@@ -17,6 +19,8 @@ let c: Console;
 let orgA: number, bA0: number, bB: number, meterB: number;
 let created: number; // the building made through the screen
 let meterId: number;
+let accountId: number; // the account made through the screen
+let tokenB: string; // an engineer of organisation B
 
 interface Row { id: number; number: string; serial_number: string; [k: string]: unknown }
 
@@ -34,6 +38,7 @@ beforeAll(async () => {
   await c.h.call('POST', '/gateways', t, { id: 'gw-foreign', name: 'Чужой шлюз', building_id: bB });
   await c.h.userToken('engineer', { username: 'office-a', buildingIds: [bA0] });
   await c.h.userToken('operator', { username: 'inspector-a', buildingIds: [bA0] });
+  tokenB = await c.h.userToken('engineer', { username: 'office-b', buildingIds: [bB] });
   // The page's "today" (verification due within 30 days) is the test's date, not the machine's.
   await c.page.clock.setFixedTime(new Date(NOW));
 }, 120_000);
@@ -123,6 +128,7 @@ describe('registry screens', () => {
       register_digits: 6, register_decimals: 2, zones: 2, last_verified_on: '2010-03-25', next_verification_on: '2026-03-25', remote_reading: false, status: 'active',
     });
     meterId = meters[0].id;
+    accountId = accounts[0].id;
     expect(c.browser.pageErrors).toEqual([]);
   }, 60_000);
 
@@ -206,14 +212,71 @@ describe('registry screens', () => {
     expect((await c.h.call('GET', '/gateways/gw-novaya-5', c.h.adminToken)).body).toMatchObject({ name: 'ИТП, подвал', status: 'disabled', building_id: created });
   }, 30_000);
 
-  it('buildings, premises, meters and gateways screens pass the check in both languages and viewports', async () => {
+  it('an office registers a resident with an e-mail through the screen; another organisation\'s engineer neither sees nor changes them', async () => {
+    const t = c.h.adminToken;
+    // One resident already loaded without any contact: the screen counts and marks them.
+    const silent = (await c.h.call('POST', '/residents', t, { account_id: accountId, full_name: 'Петров Олег Ильич' })).body.id as number;
+    await c.open(`/registry/buildings/${created}/accounts`, 'accounts-list');
+    await c.byTestId('account-residents-7700001').click();
+    await c.byTestId('residents-list').waitFor();
+    expect(await c.byTestId('residents-missing').textContent()).toBe('Без e-mail и телефона: 1 жилец — напоминания ему не придут.');
+    await c.byTestId(`no-contact-${silent}`).waitFor();
+
+    await c.byTestId('resident-add').click();
+    // The account of the filter is chosen already; a malformed e-mail is refused under the field, nothing sent.
+    await c.byTestId('field-full_name').fill('Иванова Анна Петровна');
+    await c.byTestId('field-email').fill('anna.example.ru');
+    await c.byTestId('resident-save').click();
+    expect(await c.byTestId('error-email').textContent()).toBe('Адрес e-mail вида name@example.ru.');
+    await c.byTestId('field-email').fill('anna@example.ru');
+    await c.byTestId('field-phone').fill('+7 912 345-67-89');
+    await c.byTestId('resident-save').click();
+    await c.byTestId('saved').waitFor();
+    expect(await c.byTestId('saved').textContent()).toBe('Жилец Иванова Анна Петровна сохранён.');
+    const residents = (await c.h.call<{ id: number; full_name: string }[]>('GET', `/residents?account_id=${accountId}`, t)).body;
+    const anna = residents.find((r) => r.full_name === 'Иванова Анна Петровна');
+    expect(anna).toMatchObject({ account_id: accountId, email: 'anna@example.ru', phone: '+7 912 345-67-89', registered: true });
+
+    // The one without contact gets a phone through its edit form: nobody is left unreachable.
+    await c.byTestId('resident-no-contact-filter').check();
+    expect(await c.byTestId(`resident-row-${anna!.id}`).count()).toBe(0);
+    await c.byTestId(`resident-edit-${silent}`).click();
+    await c.byTestId('field-phone').fill('+7 900 000-00-01');
+    await c.byTestId('resident-save').click();
+    // The list reloads after the save: wait for the new count rather than read the old one.
+    await c.byTestId('residents-missing').getByText('У всех жильцов указан e-mail или телефон.').waitFor();
+    expect((await c.h.call('GET', `/residents/${silent}`, t)).body).toMatchObject({ phone: '+7 900 000-00-01', email: null, full_name: 'Петров Олег Ильич' });
+
+    // Organisation B's engineer: the building's residents page says only "not found", and the API refuses reads and writes alike.
+    await c.signIn('office-b');
+    await c.open(`/registry/buildings/${created}/residents`, 'registry-not-found');
+    const text = await c.page.locator('main').innerText();
+    expect(text).toContain('Не найдено или нет доступа');
+    for (const secret of ['Иванова', 'anna@example.ru', 'ул. Новая']) expect(text).not.toContain(secret);
+    expect((await c.h.call('GET', `/residents/${anna!.id}`, tokenB)).status).toBe(404);
+    expect((await c.h.call('PATCH', `/residents/${anna!.id}`, tokenB, { email: 'stolen@example.ru' })).status).toBe(404);
+    expect((await c.h.call<unknown[]>('GET', `/residents?building_id=${created}`, tokenB)).body).toEqual([]);
+    expect((await c.h.call('GET', `/residents/${anna!.id}`, t)).body).toMatchObject({ email: 'anna@example.ru' });
+    await c.signIn('office-a');
+    expect(c.browser.pageErrors).toEqual([]);
+  }, 45_000);
+
+  it('the lists and detail pages (building card, accounts, residents, one meter, one gateway) pass the check in both languages and viewports', async () => {
+    // The gateway's card with a current binding to show (the one made through the screen was ended).
+    expect((await c.h.call('POST', '/gateways/gw-novaya-5/bindings', c.h.adminToken, { bus: 'mbus0', address: '7', meter_id: meterId })).status).toBe(201);
     const problems: string[] = [];
+    problems.push(...(await checkScreen(c, 'registry-building', `/registry/buildings/${created}`, 'registry-building')).problems);
+    problems.push(...(await checkScreen(c, 'registry-accounts', `/registry/buildings/${created}/accounts`, 'accounts-list')).problems);
+    problems.push(...(await checkScreen(c, 'registry-residents', `/registry/buildings/${created}/residents`, 'residents-list')).problems);
+    // The meter's card lists its (undone) replacement.
+    problems.push(...(await checkScreen(c, 'registry-meter', `/registry/meters/${meterId}`, 'replacements-list')).problems);
+    problems.push(...(await checkScreen(c, 'registry-gateway', '/registry/gateways/gw-novaya-5', 'binding-mbus0-7')).problems);
     problems.push(...(await checkScreen(c, 'registry-buildings', '/registry', 'buildings-list')).problems);
     problems.push(...(await checkScreen(c, 'registry-premises', `/registry/buildings/${created}/premises`, 'premises-list')).problems);
     problems.push(...(await checkScreen(c, 'registry-meters', `/registry/buildings/${created}/meters`, 'meters-list')).problems);
     problems.push(...(await checkScreen(c, 'registry-gateways', '/registry/gateways', 'gateways-list')).problems);
     expect(problems).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 
   it('an operator (meter inspector) reads the registry; a change is refused in their language', async () => {
     await c.signIn('inspector-a');

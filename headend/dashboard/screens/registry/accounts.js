@@ -84,7 +84,9 @@ export function AccountsScreen({ params }) {
         { key: 'opened_on', label: t('registry.a.opened'), render: (a) => fmtDay(a.opened_on) },
         { key: 'active', label: t('registry.a.state'), render: (a) => (a.active ? t('registry.a.open') : t('registry.a.closedOn', { date: fmtDay(a.closed_on) })) },
         { key: 'actions', label: t('registry.actions'), render: (a) => html`<button type="button" class="small" data-testid=${`account-edit-${a.number}`}
-            aria-label=${t('registry.a.editAria', { number: a.number })} onClick=${() => { setSaved(null); setEditing(a); }}>${t('registry.edit')}</button>` },
+            aria-label=${t('registry.a.editAria', { number: a.number })} onClick=${() => { setSaved(null); setEditing(a); }}>${t('registry.edit')}</button>
+            <a class="small" href=${`#/registry/buildings/${id}/residents?account_id=${a.id}`} data-testid=${`account-residents-${a.number}`}
+              aria-label=${t('registry.a.residentsAria', { number: a.number })}>${t('registry.a.residents')}</a>` },
       ];
       return html`
         <${SavedNote} show=${!!saved} text=${saved} />

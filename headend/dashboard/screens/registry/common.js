@@ -1,6 +1,6 @@
 /**
  * What the registry's screens share: the building a screen is about (its address heads the page, its
- * time zone dates everything), the tabs between a building's premises, accounts, meters and gateways,
+ * time zone dates everything), the tabs between a building's premises, accounts, residents, meters and gateways,
  * and the codes the forms choose from.
  */
 import { html, useLoad } from '../../../web-shared/ui.js';
@@ -23,7 +23,7 @@ export function useBuilding(id) {
   return useLoad(() => api(`/buildings/${id}`), [id]);
 }
 
-const TABS = [['', 'registry.tab.building'], ['/premises', 'registry.tab.premises'], ['/accounts', 'registry.tab.accounts'], ['/meters', 'registry.tab.meters']];
+const TABS = [['', 'registry.tab.building'], ['/premises', 'registry.tab.premises'], ['/accounts', 'registry.tab.accounts'], ['/residents', 'registry.tab.residents'], ['/meters', 'registry.tab.meters']];
 
 /**
  * A building's page frame: its address as the title, the tabs, then the screen — or, when the
