@@ -51,7 +51,7 @@ const { detailsByField, detailsByMeter, exactPremise, matchPremises, metersOf, p
 const one = async (q: Queryable, sql: string, params: unknown[]) => Number((await q.query(sql, params)).rows[0].id);
 
 beforeAll(async () => {
-  entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
+  entry = await import(/* @vite-ignore */ `${'../../dashboard/screens/entry/'}fields.js`);
   h = await startHarness({ clock: fixedClock(NOW) });
   const q = h.opened.db;
   const org = await one(q, "INSERT INTO organisations (name) VALUES ('УК Ввод') RETURNING id", []);
