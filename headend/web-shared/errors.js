@@ -2,7 +2,7 @@
  * The one catalogue of the server's error texts for people, in Russian and English: `error.<code>` for
  * every code the head-end puts in an error body (top-level `code`) or in a refusal's detail
  * (`details[].code`), worded from the detail's `params` (value, previous, unit, serial, zone, dates…).
- * Both pages use it — the console (dashboard/ui/components.js, views/entry.js) and the residents' page —
+ * Both pages use it — the console (dashboard/ui/components.js, screens/entry/) and the residents' page —
  * so a refusal reads the same wherever it is met, and never shows the server's English or an internal id.
  *
  * Texts do not name the meter: a page shows them under the meter's own field. Where a list of refusals

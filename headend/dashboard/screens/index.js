@@ -15,6 +15,7 @@ import { billingScreen } from './billing/index.js';
 import { exchangeScreen } from './exchange/index.js';
 import { importScreen } from './import/index.js';
 import { adminScreen } from './admin/index.js';
+import { entryScreen } from './entry/index.js';
 
 export const SCREENS = [
   overviewScreen,
@@ -28,4 +29,5 @@ export const SCREENS = [
   exchangeScreen,
   importScreen,
   adminScreen,
+  entryScreen,
 ];

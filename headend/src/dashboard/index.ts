@@ -50,7 +50,7 @@ export const WEB_SHARED_DIR = fileURLToPath(new URL('../../web-shared/', import.
 
 export const webSharedPlugin: FastifyPluginAsync = async (app) => {
   await app.register(vendorPlugin);
-  if (!existsSync(join(WEB_SHARED_DIR, 'dom.js'))) throw new Error(`shared page modules not found at ${WEB_SHARED_DIR} (expected dom.js)`);
+  if (!existsSync(join(WEB_SHARED_DIR, 'ui.js'))) throw new Error(`shared page modules not found at ${WEB_SHARED_DIR} (expected ui.js)`);
   await app.register(fastifyStatic, { root: WEB_SHARED_DIR, serve: false, decorateReply: !app.hasReplyDecorator('sendFile') });
   const route = { config: { public: true }, schema: { hide: true } };
   // Only the modules: the folder's README is not served.

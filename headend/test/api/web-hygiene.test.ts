@@ -48,7 +48,7 @@ describe('security headers of the pages', () => {
   });
 
   it('the dashboard\'s scripts and the shared modules are not sniffed into another type', async () => {
-    for (const url of ['/dashboard/app.js', '/dashboard/style.css', '/web-shared/dom.js']) {
+    for (const url of ['/dashboard/app.js', '/dashboard/style.css', '/web-shared/ui.js']) {
       const r = await app.inject({ method: 'GET', url });
       expect(r.statusCode, url).toBe(200);
       expect(r.headers['x-content-type-options'], url).toBe('nosniff');

@@ -22,6 +22,8 @@ import { ARTIFACTS, launchChromium, type Browser, type PageGlobals } from '../br
 import type { Queryable } from '../../src/db/types.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { fixedClock } from '../../src/util/clock.js';
+import { checkScreen, startConsole, type Console } from './console.js';
+import { seedBuilding } from './seed.js';
 
 /** The API's clock, stopped mid-month in Moscow (never today's date): the entry's period starts on the 1st. */
 const NOW = new Date('2026-10-14T12:00:00+03:00');
@@ -51,7 +53,7 @@ const { detailsByField, detailsByMeter, exactPremise, matchPremises, metersOf, p
 const one = async (q: Queryable, sql: string, params: unknown[]) => Number((await q.query(sql, params)).rows[0].id);
 
 beforeAll(async () => {
-  entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
+  entry = await import(/* @vite-ignore */ `${'../../dashboard/screens/entry/'}fields.js`);
   h = await startHarness({ clock: fixedClock(NOW) });
   const q = h.opened.db;
   const org = await one(q, "INSERT INTO organisations (name) VALUES ('УК Ввод') RETURNING id", []);
@@ -475,5 +477,27 @@ describe('staff reading entry in Chromium', () => {
     await poll(() => versions(ids.cold3)).toBe(1);
     expect(await stored(ids.cold3)).toMatchObject({ value: 7, source: 'staff', created_by: 'obhodchik' });
     expect(pageErrors).toEqual([]);
+  }, 90_000);
+});
+
+describe('entry screen check', () => {
+  // Its own console (harness + Chromium) on a seeded building, with a fixed clock: both languages, both viewports, axe.
+  const SEED_NOW = new Date('2025-03-01T12:00:00+03:00');
+  let c: Console;
+  let seeded: Awaited<ReturnType<typeof seedBuilding>>;
+  beforeAll(async () => {
+    c = await startConsole('entry-check', { clock: fixedClock(SEED_NOW) });
+    seeded = await seedBuilding(c.h.opened.db, { address: 'ул. Проверки, 1', externalId: 'ENTRY-CHECK', now: SEED_NOW });
+    await c.h.userToken('operator', { buildingIds: [seeded.buildingId], username: 'obhodchik-check' });
+    await c.signIn('obhodchik-check');
+  }, 120_000);
+  afterAll(async () => { await c?.close(); });
+
+  it('the building meters\' cards pass the screen check (RU and EN, desktop and phone, axe, no sideways scroll, no raw keys)', async () => {
+    const r = await checkScreen(c, 'entry', `/buildings/${seeded.buildingId}/entry?premise=building`, 'entry-table',
+      async (page) => { await page.locator(`[data-testid="entry-row-${seeded.coldOdpu}"]`).waitFor(); });
+    expect(r.problems).toEqual([]);
+    expect(r.shots).toHaveLength(4);
+    expect(await c.byTestId('entry-table').locator('.meter-card').count()).toBe(2); // the heat and the cold-water ОДПУ
   }, 90_000);
 });

@@ -289,10 +289,10 @@ describe('OpenAPI', () => {
 
 describe('dashboard static files', () => {
   it('the shared page modules are public under /web-shared/ (modules only, never the folder\'s other files or a path outside it)', async () => {
-    const dom = await h.app.inject({ method: 'GET', url: '/web-shared/dom.js' });
-    expect(dom.statusCode).toBe(200);
-    expect(dom.headers['content-type']).toMatch(/javascript/);
-    expect(dom.body).toContain('export function h(');
+    const ui = await h.app.inject({ method: 'GET', url: '/web-shared/ui.js' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/javascript/);
+    expect(ui.body).toContain('export function useLoad(');
     for (const url of ['/web-shared/README.md', '/web-shared/..%2Fpackage.json', '/web-shared/../package.json', '/web-shared/nope.js']) {
       expect((await h.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
     }

@@ -259,7 +259,7 @@ describe('zone meters: fields and where the API\'s answer lands', () => {
     expect(fmt.meterItems(zones, typed({ 1: '5', 2: '-3' }), 'err.zoneMissing')).toEqual({ items: [], errors: [['42-2', 'err.negative']] });
     expect(fmt.meterItems({ id: 7 }, typed({ null: '12' }), 'err.zoneMissing')).toEqual({ items: [{ meter_id: 7, value: 12 }], errors: [] });
     expect(fmt.meterItems({ id: 7 }, typed({ null: 'abc' }), 'err.zoneMissing')).toEqual({ items: [], errors: [['7', 'err.notNumber']] });
-    const entry = await import(/* @vite-ignore */ `${'../../dashboard/views/'}entry.js`);
+    const entry = await import(/* @vite-ignore */ `${'../../dashboard/screens/entry/'}fields.js`);
     expect(entry.zonesOf).toBe(fmt.zonesOf);
     expect(entry.fieldKey).toBe(fmt.fieldKey);
   });

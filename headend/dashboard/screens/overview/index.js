@@ -1,19 +1,10 @@
 /**
- * The engineer's overview: the buildings list, a building, a meter (Preact components in this folder),
- * and the inspector's reading entry (still the DOM-builder view, mounted through the legacy adapter).
+ * The engineer's overview: the buildings list, a building, a meter (Preact components in this folder).
+ * The inspector's reading entry, opened from a building, is its own screen (screens/entry/).
  */
-import { html, useHashSearch, useParams } from '../../../web-shared/ui.js';
-import { renderEntry } from '../../views/entry.js';
-import { LegacyView } from '../legacy.js';
 import { BuildingsScreen } from './buildings.js';
 import { BuildingScreen } from './building.js';
 import { MeterScreen } from './meter.js';
-
-function Entry({ me }) {
-  const params = useParams();
-  const search = useHashSearch();
-  return html`<${LegacyView} render=${renderEntry} args=${[Number(params.id)]} me=${me} query=${search} />`;
-}
 
 const ru = {
   'overview.buildingsPeriod': 'Небаланс за {month}',
@@ -97,7 +88,6 @@ export const overviewScreen = {
   messages: { ru, en },
   routes: [
     { path: '/', component: BuildingsScreen },
-    { path: '/buildings/:id/entry', component: Entry },
     { path: '/buildings/:id', component: BuildingScreen },
     { path: '/meters/:id', component: MeterScreen },
   ],
