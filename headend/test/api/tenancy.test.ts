@@ -172,6 +172,7 @@ const NOT_GENERATED: Record<string, string> = {
   'POST /billing/periods/{period}/compute': 'a month, not an id; probed with a month from PATH_SAMPLES and B\'s ids in the body only',
   'POST /billing/periods/{period}/recalculate': 'a month, not an id; probed with B\'s ids in the body only',
   'POST /billing/periods/{period}/close': 'a month, not an id; probed with B\'s ids in the body only',
+  'GET /billing/periods/{period}': 'a month, not an id; probed with B\'s org_id in the query',
 };
 /** Path parameters that are not ids: the value a body-only probe puts there. */
 const PATH_SAMPLES: Record<string, string> = { period: '2026-03' };
@@ -200,8 +201,13 @@ async function probes(): Promise<{ probes: Probe[]; skipped: string[] }> {
         if (NOT_GENERATED[key]) {
           skipped.push(key);
           // No id of B's to put in the path, but B's ids in the body must still be refused.
+          const sampled = pathParams.reduce((u, x) => u.replace(`{${x}}`, PATH_SAMPLES[x] ?? `{${x}}`), path);
           if (idFields.length && pathParams.every((x) => PATH_SAMPLES[x] !== undefined)) {
-            out.push({ key: `${key} (body ids of B)`, method, url: pathParams.reduce((u, x) => u.replace(`{${x}}`, PATH_SAMPLES[x]), path) + q, body, bodyId: true });
+            out.push({ key: `${key} (body ids of B)`, method, url: sampled + q, body, bodyId: true });
+          }
+          if (method === 'GET' && pathParams.every((x) => PATH_SAMPLES[x] !== undefined)) {
+            const queryIds = (op.parameters ?? []).filter((x) => x.in === 'query' && x.name.endsWith('_id') && idForField(x.name, B) !== undefined);
+            for (const x of queryIds) out.push({ key: `${key}?${x.name}=<B's>`, method, url: `${sampled}?${x.name}=${encodeURIComponent(String(idForField(x.name, B)))}`, bodyId: false, queryId: true });
           }
           continue;
         }
