@@ -108,7 +108,8 @@ describe('silent gateway and meter', () => {
     const gwHook = hooksFor('gateway:gw-1')[0];
     expect(gwHook.authorization).toBe(basicAuth);
     expect(gwHook.alert).toMatchObject({ kind: 'gateway_silent', gateway_id: 'gw-1', building_id: buildingId, severity: 'critical', cleared_at: null });
-    expect(gwHook.alert.message).toMatch(/^Шлюз gw-1 .*\nGateway gw-1 \(Шлюз gw-1\) \(building \d+\) silent since/);
+    // The building by its address, as the person reading the alert knows it (never "building 7").
+    expect(gwHook.alert.message).toMatch(/^Шлюз gw-1 .*\(ул\. Тестовая, 1\) не на связи .*\nGateway gw-1 \(Шлюз gw-1\) \(ул\. Тестовая, 1\) silent since/);
     const mail = mailsFor('gateway:gw-1')[0];
     expect(mail.from).toBe('amr-headend@example.org');
     expect(mail.to).toEqual(['ops@example.org', 'chief@example.org']);
@@ -178,7 +179,7 @@ describe('imbalance hook', () => {
     await waitFor('imbalance raised notifications sent', allSent(subject, 'raised'));
     expect(hooksFor(subject, 'raised')).toHaveLength(1);
     expect(hooksFor(subject, 'raised')[0].alert).toMatchObject({ kind: 'imbalance', resource: 'cold_water', severity: 'warning' });
-    expect(hooksFor(subject, 'raised')[0].alert.message).toContain('Cold water, building');
+    expect(hooksFor(subject, 'raised')[0].alert.message).toContain('Imbalance: Cold water, ул. Тестовая, 1, 2026-02: loss 17.5% above the 10% threshold.');
     expect(mailsFor(subject, 'raised')).toHaveLength(1);
 
     await hook(await store('ok', 3), null);
