@@ -11,7 +11,7 @@ import { requirePermission, type Principal, requireOwned, type OwnedKind } from 
 import { audit } from '../audit/index.js';
 import { Tariff, BillingRules, formatRoubles, MonthStart } from './index.js';
 import {
-  accountLabels, addSetting, billingFeed, BillingError, closePeriod, computePeriod, getSetting, lineTotals, linesXlsx, listLines, listSettings, periodDate, periodState, periodStatus,
+  accountLabels, addSetting, billingFeed, BillingError, closePeriod, computePeriod, getSetting, invoicesPdf, lineTotals, linesXlsx, listLines, listSettings, organisationName, periodDate, periodState, periodStatus,
   recalculateClosed, type SettingKind, type SettingVersion, type StoredLine,
 } from './store/index.js';
 import { HttpError, badRequest } from '../http/errors.js';
@@ -297,7 +297,7 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
         resource: Resource.optional().describe('Only this resource'),
         method: Line.shape.method.optional().describe('Only lines charged this way: measured (by meter), average, norm, common_house, heating'),
         org_id: z.coerce.number().int().positive().optional().describe('The organisation (default: the caller\'s own)'),
-        format: z.enum(['json', 'csv', 'xlsx']).default('json').describe('json, csv or xlsx'),
+        format: z.enum(['json', 'csv', 'xlsx', 'pdf']).default('json').describe('json, csv, xlsx, or pdf (invoices: a page per account with its lines and total)'),
       }),
       response: { 200: z.union([z.object({ lines: z.array(Line), totals: Totals }), z.string()]), ...errors },
     },
@@ -317,6 +317,12 @@ const billingRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb
       const xlsx = await linesXlsx(lines, labels, `accruals ${q.period}`);
       // A Buffer is sent as is (never serialized); the response schema documents the JSON and CSV shapes only.
       return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(xlsx as unknown as string);
+    }
+    if (q.format === 'pdf') {
+      const labels = await accountLabels(readDb ?? db, lines.map((l) => l.accountId));
+      const pdf = await invoicesPdf(lines, labels, q.period, await organisationName(readDb ?? db, org));
+      reply.header('content-disposition', `attachment; filename="invoices-${q.period}.pdf"`);
+      return reply.type('application/pdf').send(pdf as unknown as string);
     }
     return { lines: wire(z.array(Line), lines), totals: wireTotals(lineTotals(lines)) };
   });

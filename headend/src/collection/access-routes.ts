@@ -11,7 +11,8 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import { issueBuildingCodes, listAccountAccess, revokeAccountCode } from './access-store.js';
-import { letterFonts, renderInviteLetters } from './letters.js';
+import { renderInviteLetters } from './letters.js';
+import { pdfFonts } from '../util/pdf-fonts.js';
 
 const AccessRow = z.object({
   account_id: z.number(), account_number: z.string(), holder_name: z.string().nullable(), premise_id: z.number(), premise_number: z.string(),
@@ -51,7 +52,7 @@ const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
     await requireOwned(db, p, 'building', req.params.id);
     // Before any code is issued: codes that cannot be printed would be lost.
     try {
-      letterFonts();
+      pdfFonts();
     } catch (e) {
       throw new HttpError(503, 'unavailable', (e as Error).message);
     }

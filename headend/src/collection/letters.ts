@@ -7,28 +7,10 @@
  * The QR code is drawn as vector squares (one rectangle per run of dark modules): sharp on any printer,
  * and the page's content says exactly which modules are dark.
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import type { BuildingFacts, InviteLetter } from './access-store.js';
-
-const require = createRequire(import.meta.url);
-
-/** The fonts with Cyrillic (pdfkit's built-in fonts have none): from the dejavu-fonts-ttf package. */
-export function letterFonts(): { regular: string; bold: string; mono: string } {
-  const file = (name: string) => {
-    let path: string;
-    try {
-      path = require.resolve(`dejavu-fonts-ttf/ttf/${name}`);
-    } catch {
-      throw new Error(`font ${name} not found: the invite letters need the npm package dejavu-fonts-ttf (npm install -w headend dejavu-fonts-ttf)`);
-    }
-    if (!existsSync(path)) throw new Error(`font file ${path} is missing: reinstall the npm package dejavu-fonts-ttf`);
-    return path;
-  };
-  return { regular: file('DejaVuSans.ttf'), bold: file('DejaVuSans-Bold.ttf'), mono: file('DejaVuSansMono-Bold.ttf') };
-}
+import { collectPdf } from '../util/pdf-fonts.js';
 
 /** The link a letter carries: the residents' page with the account and the code in its query. */
 export function inviteLink(origin: string, accountNumber: string, code: string): string {
@@ -43,17 +25,8 @@ const QR_MODULE_PT = 4;
 
 /** The letters as one PDF; `origin` is the head-end's address as residents reach it (https://…). */
 export async function renderInviteLetters(building: BuildingFacts, letters: InviteLetter[], origin: string): Promise<Buffer> {
-  const fonts = letterFonts();
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, autoFirstPage: false, info: { Title: `Приглашения жильцам: ${building.address}`, Author: building.orgName } });
-  doc.registerFont('regular', fonts.regular);
-  doc.registerFont('bold', fonts.bold);
-  doc.registerFont('mono', fonts.mono);
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const done = collectPdf(doc);
   const date = new Intl.DateTimeFormat('ru-RU', { timeZone: building.timezone, day: '2-digit', month: '2-digit', year: 'numeric' });
   const address = [building.city, building.address].filter(Boolean).join(', ');
 

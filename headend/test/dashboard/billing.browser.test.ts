@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pdfPages } from '../collection/pdf-pages.js';
 import { checkScreen, startConsole, type Console } from './console.js';
 import { fixedClock } from '../../src/util/clock.js';
 
@@ -116,6 +117,23 @@ describe('billing on the screens', () => {
     expect((await c.h.call('POST', '/billing/periods/2026-01/close', c.h.adminToken, { org_id: A.org })).status).toBe(409);
     expect(c.browser.pageErrors).toEqual([]);
   }, 60_000);
+
+  it('invoices as one PDF: a page per account with its lines and total, adding up to the building total', async () => {
+    const res = await c.h.app.inject({ method: 'GET', url: `/billing/lines?period=2026-01&building_id=${A.building}&format=pdf`, headers: { authorization: `Bearer ${c.h.adminToken}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/pdf');
+    const pages = pdfPages(res.rawPayload);
+    expect(pages).toHaveLength(2);
+    const text = pages.map((p) => p.text.replace(/\s/g, ''));
+    // By hand, as above: 381,98 ₽ for account A-1, 623,89 ₽ for A-2; each page's total is its own line.
+    expect(text[0]).toContain('Начислениязаянварь2026');
+    expect(text[0]).toContain('Лицевойсчёт:A-1');
+    expect(text[0]).toContain('Итогокоплате:381,98₽');
+    expect(text[1]).toContain('Лицевойсчёт:A-2');
+    expect(text[1]).toContain('623,89₽');
+    expect(text[1]).toContain('Итогокоплате:623,89₽');
+    expect(text.join('')).not.toContain('B-1');
+  });
 
   it("a billing user of another organisation sees none of this building's lines", async () => {
     await c.signIn('bill-b');

@@ -130,7 +130,8 @@ function LinesView({ data, address, period, orgId, buildingId }) {
   return html`
     <${Card} title=${t('billing.totals')} testid="billing-totals"
       actions=${html`<button type="button" class="small" data-testid="billing-xlsx" disabled=${getting.busy} onClick=${() => get('xlsx')}>${t('billing.xlsx')}</button>
-        <button type="button" class="small" data-testid="billing-csv" disabled=${getting.busy} onClick=${() => get('csv')}>${t('billing.csv')}</button>`}>
+        <button type="button" class="small" data-testid="billing-csv" disabled=${getting.busy} onClick=${() => get('csv')}>${t('billing.csv')}</button>
+        <button type="button" class="small" data-testid="billing-pdf" disabled=${getting.busy} onClick=${() => get('pdf')}>${t('billing.pdf')}</button>`}>
       <${DataTable} testid="billing-totals-table" caption=${t('billing.totals')} rows=${data.totals.buildings} rowKey=${(b) => b.building_id}
         rowTestid=${(b) => `total-building-${b.building_id}`} empty=${t('billing.noLines')}
         columns=${[

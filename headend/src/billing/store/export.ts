@@ -51,3 +51,9 @@ export async function linesXlsx(lines: readonly StoredLine[], labels: ReadonlyMa
   ws.columns.forEach((c, i) => { c.width = [12, 28, 8, 12, 24, 12, 6, 12, 14, 13, 14, 34][i]; });
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
+
+/** The organisation's name, for the head of printed documents. */
+export async function organisationName(q: Queryable, orgId: number): Promise<string> {
+  const { rows } = await q.query<{ name: string }>('SELECT name FROM organisations WHERE id = $1', [orgId]);
+  return rows[0]?.name ?? '';
+}

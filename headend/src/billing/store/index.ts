@@ -5,5 +5,6 @@ export { listSettings, getSetting, addSetting, type SettingKind, type SettingVer
 export { billingFeed, type FeedRow, type FeedValidation } from './feed.js';
 export { commonHouseLines, type CommonHouseSummary, type StorableLine } from './common-house.js';
 export { heatingLines, type HeatingSummary } from './heating.js';
-export { linesXlsx, accountLabels, XLSX_HEADER, type AccountLabel } from './export.js';
+export { linesXlsx, accountLabels, organisationName, XLSX_HEADER, type AccountLabel } from './export.js';
+export { invoicesPdf } from './invoices.js';
 export { meteringPoints, pointConsumption, type MeteringPoint, type Segment } from './inputs.js';
