@@ -58,13 +58,26 @@ export async function issueBuildingCodes(db: Database, buildingId: number, accou
       // An account opened after the hashing: no prepared code, it gets its letter next time.
       const p = prepared.get(r.account_id);
       if (!p) continue;
-      const c = await storeAccessCode(q, r.account_id, p, issuedBy, validDays);
-      await audit(q, actor, { action: 'issue', entity: 'resident_access_code', entityId: String(r.account_id), buildingId, after: { account: r.account_number, expires_at: c.expiresAt, letters: accounts }, requestId });
+      const c = await storeIssuedCode(q, { id: r.account_id, number: r.account_number, buildingId }, p, { issuedBy, validDays, actor, requestId, letters: accounts });
       out.push({ accountId: r.account_id, accountNumber: r.account_number, premiseNumber: r.premise_number, holderName: r.holder_name, code: c.code, expiresAt: c.expiresAt });
     }
     return out;
   });
   return { building, letters };
+}
+
+/**
+ * Stores a prepared code for an account and audits it (the account number, never the code): the one
+ * step both a single code and a building's invite letters take. `letters`: which letters run it was.
+ */
+export async function storeIssuedCode(q: Queryable, account: { id: number; number: string; buildingId: number }, prepared: PreparedCode,
+  o: { issuedBy: number | null; validDays: number; actor: Actor; requestId: string; letters?: 'all' | 'without_code' }): Promise<{ code: string; expiresAt: Date }> {
+  const c = await storeAccessCode(q, account.id, prepared, o.issuedBy, o.validDays);
+  await audit(q, o.actor, {
+    action: 'issue', entity: 'resident_access_code', entityId: String(account.id), buildingId: account.buildingId,
+    after: { account: account.number, expires_at: c.expiresAt, ...(o.letters ? { letters: o.letters } : {}) }, requestId: o.requestId,
+  });
+  return c;
 }
 
 /** Revokes an account's live code, audited; 409 when it has none (never issued, used, expired or revoked already). */

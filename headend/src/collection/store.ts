@@ -10,7 +10,8 @@ import { audit, type Actor } from '../audit/index.js';
 import { buildingScopeSql, createUser, issueToken, type Principal } from '../auth/index.js';
 import { randomSecret } from '../auth/password.js';
 import { HttpError } from '../http/errors.js';
-import { prepareAccessCode, redeemAccessCode, storeAccessCode } from './access.js';
+import { prepareAccessCode, redeemAccessCode } from './access.js';
+import { storeIssuedCode } from './access-store.js';
 import { SETTINGS_COLUMNS, type MeterRow } from './storage.js';
 import type { CollectionSettings } from './rules.js';
 
@@ -57,8 +58,7 @@ export async function issueAccountCode(db: Database, accountId: number, issuedBy
       'SELECT a.number, a.active, pr.building_id FROM personal_accounts a JOIN premises pr ON pr.id = a.premise_id WHERE a.id = $1', [accountId])).rows[0];
     if (!a) throw new HttpError(404, 'not_found', 'personal account not found');
     if (!a.active) throw new HttpError(400, 'bad_request', `personal account ${a.number} is closed`);
-    const c = await storeAccessCode(q, accountId, prepared, issuedBy, validDays);
-    await audit(q, actor, { action: 'issue', entity: 'resident_access_code', entityId: String(accountId), buildingId: Number(a.building_id), after: { account: a.number, expires_at: c.expiresAt }, requestId });
+    const c = await storeIssuedCode(q, { id: accountId, number: a.number, buildingId: Number(a.building_id) }, prepared, { issuedBy, validDays, actor, requestId });
     return { accountId, accountNumber: a.number, code: c.code, expiresAt: c.expiresAt };
   });
 }

@@ -13,7 +13,7 @@
  * Rights come from the principal through rightsFor (one table, below), never from the route, so the
  * outside-window privilege means the same on every path.
  */
-import { registerQuantity } from '@amr/protocols';
+import { QUANTITIES, registerQuantity, type KnownQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { HttpError, type ErrorDetail, type ErrorParams } from '../http/errors.js';
 import { audit, type Actor } from '../audit/index.js';
@@ -102,8 +102,8 @@ export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: stri
   return { quantity: registerQuantity(m.resource) };
 }
 
-/** The unit of a register's values as the pages name it ('kwh', 'm3'): energy registers are kWh, the rest m³. */
-const unitOf = (quantity: string) => (quantity.endsWith('_kwh') ? 'kwh' : quantity.endsWith('_m3') ? 'm3' : quantity.endsWith('_gcal') ? 'gcal' : null);
+/** The unit of a register's values as the pages key it ('kwh', 'm3'): the contract's unit of the quantity. */
+const unitOf = (quantity: string) => QUANTITIES[quantity as KnownQuantity]?.unit.toLowerCase() ?? null;
 
 function inScope(m: MeterRowForWrite, s: WriteScope): boolean {
   if ('principal' in s) {

@@ -6,18 +6,18 @@
  * lines in kopecks, so the page adds up exactly as the Excel export and the feed do.
  */
 import PDFDocument from 'pdfkit';
+import { RESOURCE_NAMES } from '@amr/protocols';
 import { billingUnit, formatRoubles, sumKopecks } from '../index.js';
 import type { StoredLine } from './service.js';
 import type { AccountLabel } from './export.js';
 import { collectPdf } from '../../util/pdf-fonts.js';
 
-const RESOURCE: Record<string, string> = { heat: 'Отопление / тепло', hot_water: 'Горячая вода', cold_water: 'Холодная вода', electricity: 'Электроэнергия', wastewater: 'Водоотведение', gas: 'Газ' };
 const METHOD: Record<string, string> = { measured: 'по прибору', average: 'по среднему', norm: 'по нормативу', common_house: 'ОДН', heating: 'по площади' };
 const UNIT: Record<string, string> = { Gcal: 'Гкал', kWh: 'кВт·ч', m3: 'м³' };
-const MONTHS = ['январь', 'февраль', 'март', 'апрель', 'май', 'июнь', 'июль', 'август', 'сентябрь', 'октябрь', 'ноябрь', 'декабрь'];
+const MONTH = new Intl.DateTimeFormat('ru-RU', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-/** «ноябрь 2026» from 'YYYY-MM'. */
-export const monthRu = (period: string) => `${MONTHS[Number(period.slice(5, 7)) - 1]} ${period.slice(0, 4)}`;
+/** «ноябрь 2026» from 'YYYY-MM' (the standalone month name, without the year's «г.»). */
+export const monthRu = (period: string) => MONTH.format(new Date(`${period.slice(0, 7)}-01T00:00:00Z`)).replace(/\s*г\.$/, '');
 /** 1005.87 → «1 005,87 ₽» (digits from the kopecks, grouped by thousands). */
 export const rub = (k: number) => `${formatRoubles(k).replace('.', ',').replace(/\B(?=(\d{3})+(?!\d))(?=.*,)/g, '\u00a0')} ₽`;
 
@@ -45,7 +45,7 @@ export async function invoicesPdf(lines: readonly StoredLine[], labels: Readonly
       y = doc.y + 4;
       const prices = [...new Set(l.parts.map((p) => p.price))];
       const cells = [
-        RESOURCE[l.resource] ?? l.resource,
+        RESOURCE_NAMES[l.resource].ru,
         `${METHOD[l.method] ?? l.method}${l.kind === 'adjustment' ? ` (перерасчёт за ${l.adjustsPeriod ? monthRu(l.adjustsPeriod.slice(0, 7)) : '—'})` : ''}`,
         `${String(l.quantity).replace('.', ',')} ${UNIT[billingUnit(l.resource)]}`,
         prices.length === 1 ? String(prices[0]).replace('.', ',') : l.parts.map((p) => `${p.label}: ${String(p.price).replace('.', ',')}`).join('; '),
