@@ -215,7 +215,17 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
 }
 
 const sourceOf = (o: Pick<WriteOptions, 'source'>) => (o.source === 'estimate' ? 'staff' : o.source);
-const reasonOf = (p: PlannedReading, o: Pick<WriteOptions, 'reason'>) => p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null);
+/**
+ * Why a version exists, as stored with it and audited. An entry that waited on a phone says when it was
+ * taken: it was judged at that instant (the collection window included), and an auditor asking who
+ * entered after the window closed must see that it was taken before.
+ */
+function reasonOf(p: PlannedReading, o: Pick<WriteOptions, 'reason'>): string | null {
+  const why = p.it.reason ?? o.reason ?? (p.warning ? `confirmed: ${p.warning}` : null);
+  if (!p.it.takenAt) return why;
+  const queued = `queued offline, taken at ${p.it.takenAt.toISOString()}`;
+  return why ? `${why}; ${queued}` : queued;
+}
 
 /**
  * The versions a batch judgement accepted, as rows to store (who, why, the version judged free), for

@@ -57,6 +57,11 @@ describe('an entry queued on a phone', () => {
     expect(again.status).toBe(201);
     expect(again.body.readings[0]).toMatchObject({ version: 1, unchanged: true });
     expect(await stored(m1)).toEqual([['2026-03-15T00:00:00.000Z', 12.5, 1, 'staff']]);
+    // An auditor asking who entered after the window closed sees it was taken before: on the version and in the journal.
+    const why = (await h.opened.db.query<{ reason: string }>('SELECT reason FROM readings WHERE meter_id = $1', [m1])).rows[0].reason;
+    expect(why).toBe('queued offline, taken at 2026-03-25T23:50:00.000Z');
+    const journal = (await h.opened.db.query<{ reason: string }>("SELECT reason FROM audit_log WHERE entity = 'reading' AND entity_id LIKE $1", [`${m1}/%`])).rows;
+    expect(journal).toEqual([{ reason: 'queued offline, taken at 2026-03-25T23:50:00.000Z' }]);
   });
 
   it('the building meters path judges taken_at the same way', async () => {
