@@ -25,7 +25,7 @@ const LettersBody = z.object({
   valid_days: z.number().int().min(1).max(90).default(30).describe('days the new codes stay valid'),
 });
 
-const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
+const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
   app.get('/buildings/:id/access-codes', {
     schema: {
       tags: ['collection'], summary: 'The open personal accounts of a building with the state of their residents\' access code',
@@ -57,8 +57,9 @@ const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) => {
       throw new HttpError(503, 'unavailable', (e as Error).message);
     }
     const { building, letters } = await issueBuildingCodes(db, req.params.id, req.body.accounts, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
-    // The link residents open: this head-end as the office reached it (behind a proxy, TRUST_PROXY decides which host counts).
-    const pdf = await renderInviteLetters(building, letters, `${req.protocol}://${req.host}`);
+    // The link residents open: PUBLIC_URL, else this head-end as the office reached it (behind a proxy,
+    // TRUST_PROXY decides which host counts) — an office on the LAN address would print a link residents cannot open.
+    const pdf = await renderInviteLetters(building, letters, config.PUBLIC_URL ?? `${req.protocol}://${req.host}`);
     reply.header('content-disposition', `attachment; filename="invites-${building.id}-${app.clock().toISOString().slice(0, 10)}.pdf"`);
     reply.header('x-letters', String(letters.length));
     reply.header('cache-control', 'no-store');

@@ -15,6 +15,8 @@ export interface ApiConfig {
   SECRETS_KEY?: string;
   /** X-Forwarded-For hops to believe (see the config schema); unset = the socket's address. */
   TRUST_PROXY?: string;
+  /** The address residents reach the head-end at: printed links point there (unset: the request's own). */
+  PUBLIC_URL?: string;
 }
 
 /** TRUST_PROXY as fastify's trustProxy option: true/false, a hop count, or a list of addresses/CIDRs. */

@@ -37,7 +37,8 @@ function printed(page: PdfPage) {
 const list = (token: string, building: number) => h.call<{ items: AccessRow[] }>('GET', `/buildings/${building}/access-codes`, token);
 
 beforeAll(async () => {
-  h = await startHarness({ clock: fixedClock(NOW) });
+  // Printed from the office's LAN address; residents open the public one.
+  h = await startHarness({ clock: fixedClock(NOW), PUBLIC_URL: 'https://meters.uk-sever.example/' });
   ({ bA, bB, accs } = await seedAccessOrganisations(h, ['1', '2', '10']));
   engA = await h.userToken('engineer', { username: 'eng-a', buildingIds: [bA] });
   engB = await h.userToken('engineer', { username: 'eng-b', buildingIds: [bB] });
@@ -64,6 +65,7 @@ describe('invite letters', () => {
       expect(page.text).toContain('УК «Северная»');
       expect(page.text).toContain('Код одноразовый: после первого входа он больше не действует.');
       const url = new URL(link);
+      expect(url.origin).toBe('https://meters.uk-sever.example');
       expect(url.pathname).toBe('/resident/');
       expect([url.searchParams.get('account'), url.searchParams.get('code')]).toEqual([account, code]);
       // The QR code drawn on the page is exactly the symbol of the printed link.
