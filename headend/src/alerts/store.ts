@@ -300,8 +300,9 @@ export async function acknowledgeAlerts(db: Database, p: Principal, actor: Actor
       ids = (await q.query<{ id: string }>(`SELECT a.id FROM alerts a WHERE ${where} ORDER BY a.id LIMIT $${params.length}`, params)).rows.map((r) => Number(r.id));
       if (ids.length > BULK_ACK_MAX) throw badRequest(`filter: more than ${BULK_ACK_MAX} alerts match; narrow it (building, kind, period) and acknowledge in parts`, [{ path: 'body.filter', message: 'too many alerts' }]);
     }
-    // Every id first, then any write: a refusal leaves every alert as it was (the transaction rolls back anyway).
-    for (const [i, id] of ids.entries()) await requireBodyRef(q, p, 'alert', id, 'ids' in what ? `ids[${i}]` : 'filter');
+    // Given ids: every one checked first, then any write, so a refusal names it and leaves every alert as it
+    // was. A filter's ids came from the caller's own scope (filterSql: tenancy's building scope), not re-checked.
+    if ('ids' in what) for (const [i, id] of ids.entries()) await requireBodyRef(q, p, 'alert', id, `ids[${i}]`);
     const out: BulkAckResult = { acknowledged: [], already: [] };
     for (const id of ids) {
       const row = await acknowledgeOne(q, actor, id, comment, requestId, 'skip');

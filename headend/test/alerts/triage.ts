@@ -73,6 +73,19 @@ export function triageSuite(harness: () => Harness): void {
       expect((await alerts(engB, '&acknowledged=true'))).toEqual([]);
     });
 
+    it("a filter naming another organisation's building, or no building at all, acknowledges none of theirs", async () => {
+      const named = await h.call<{ acknowledged: number[]; already: number[] }>('POST', '/alerts/ack', engA, { filter: { building_id: s.other }, comment: 'чужой дом' });
+      expect(named.status).toBe(200);
+      expect(named.body).toEqual({ acknowledged: [], already: [] });
+      expect((await alerts(engB, '&acknowledged=true'))).toEqual([]);
+      // Engineer B's "everything" is only B's: one alert, and none of A's 60 is touched.
+      const everything = await h.call<{ acknowledged: number[] }>('POST', '/alerts/ack', engB, { filter: {}, comment: 'всё моё' });
+      expect(everything.body.acknowledged).toHaveLength(1);
+      expect((await alerts(engA, '&acknowledged=true'))).toEqual([]);
+      // Put back, so the next cases start from every alert unacknowledged.
+      await h.opened.db.query('UPDATE alerts SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = ANY($1::bigint[])', [everything.body.acknowledged]);
+    });
+
     it('bad bulk requests say what is wrong; an operator may not acknowledge', async () => {
       const noReason = await h.call('POST', '/alerts/ack', engA, { ids: [1] });
       expect(noReason.status).toBe(400);
