@@ -45,12 +45,18 @@ export const CRUD_TABLES = {
 
 export interface ListFilter { values: Record<string, string | undefined>; limit: number; offset: number }
 
-/** The rows the caller may see, filtered by equality on the declared filter columns (compared as text). */
-export async function listRows(q: Queryable, spec: TableSpec, p: Principal, f: ListFilter): Promise<Row[]> {
-  const params: unknown[] = [];
+/** SQL over the alias `t`: the rows of this table the caller may see (their buildings; a resident's premises only). Pushes its parameters. */
+export function visibleRowsSql(spec: TableSpec, p: Principal, params: unknown[]): string {
   const where = [buildingScopeSql(p, `(${spec.buildingSql})`, params)];
   // Rows without a premise (buildings, organisation-wide rows) are never a resident's.
   if (p.premiseIds !== null) where.push(spec.premiseSql ? premiseScopeSql(p, `(${spec.premiseSql})`, params) : 'FALSE');
+  return where.join(' AND ');
+}
+
+/** The rows the caller may see, filtered by equality on the declared filter columns (compared as text). */
+export async function listRows(q: Queryable, spec: TableSpec, p: Principal, f: ListFilter): Promise<Row[]> {
+  const params: unknown[] = [];
+  const where = [visibleRowsSql(spec, p, params)];
   for (const [key, column] of Object.entries(spec.filters ?? {})) {
     const v = f.values[key];
     if (v === undefined) continue;

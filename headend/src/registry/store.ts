@@ -3,7 +3,8 @@
  * building's creator receives.
  */
 import type { Queryable } from '../db/types.js';
-import { buildingScopeSql, type Principal } from '../auth/index.js';
+import type { Principal } from '../auth/index.js';
+import { CRUD_TABLES, visibleRowsSql } from './crud-store.js';
 
 export interface OrganisationRecord { id: string | number; name: string; inn: string | null; created_at: Date; updated_at: Date }
 
@@ -48,14 +49,13 @@ export interface BuildingCounts { building_id: string | number; premises: number
  */
 export async function buildingCounts(q: Queryable, p: Principal): Promise<BuildingCounts[]> {
   const params: unknown[] = [];
-  const where = [buildingScopeSql(p, 'b.id', params)];
-  if (p.organisationId !== null) { params.push(p.organisationId); where.push(`b.org_id = $${params.length}`); }
-  if (p.premiseIds !== null) where.push('FALSE'); // a resident has no building of their own to count
+  // The same buildings GET /buildings lists to this caller.
+  const where = visibleRowsSql(CRUD_TABLES.building, p, params);
   return (await q.query<BuildingCounts>(
-    `SELECT b.id AS building_id,
-            (SELECT count(*) FROM premises x WHERE x.building_id = b.id)::int AS premises,
-            (SELECT count(*) FROM personal_accounts a JOIN premises x ON x.id = a.premise_id WHERE x.building_id = b.id AND a.active)::int AS accounts,
-            (SELECT count(*) FROM meters m WHERE m.building_id = b.id AND m.status <> 'removed')::int AS meters,
-            (SELECT count(*) FROM gateways g WHERE g.building_id = b.id)::int AS gateways
-       FROM buildings b WHERE ${where.join(' AND ')} ORDER BY b.id`, params)).rows;
+    `SELECT t.id AS building_id,
+            (SELECT count(*) FROM premises x WHERE x.building_id = t.id)::int AS premises,
+            (SELECT count(*) FROM personal_accounts a JOIN premises x ON x.id = a.premise_id WHERE x.building_id = t.id AND a.active)::int AS accounts,
+            (SELECT count(*) FROM meters m WHERE m.building_id = t.id AND m.status <> 'removed')::int AS meters,
+            (SELECT count(*) FROM gateways g WHERE g.building_id = t.id)::int AS gateways
+       FROM buildings t WHERE ${where} ORDER BY t.id`, params)).rows;
 }
