@@ -82,6 +82,22 @@ export function useLoad(load, deps) {
 }
 
 /**
+ * A form that starts from loaded data: `[form, setForm]`, filled by `init(data)` when the data first
+ * arrives and again only when `key` changes (another resource, another scope). A reload alone never
+ * refills it: a refresh landing after a save would otherwise replace what the user is typing.
+ */
+export function useFormFrom(data, key, init) {
+  const [form, setForm] = useState(null);
+  const shown = useRef(undefined);
+  useEffect(() => {
+    if (data === undefined || shown.current === key) return;
+    shown.current = key;
+    setForm(init(data));
+  }, [data, key]);
+  return [form, setForm];
+}
+
+/**
  * An action a button starts (save, close, acknowledge): `[run, { busy, error, result }]`; a second
  * click while it runs does nothing, so a double tap never sends twice.
  */

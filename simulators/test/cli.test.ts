@@ -22,6 +22,8 @@ describe('amr-sim building', () => {
     expect(ep.buses.modbus.endpoint.path).toMatch(/^\/dev\/pts\/\d+$/);
     expect(ep.buses.mbus.endpoint.port).toBeGreaterThan(0);
     expect(ep.meters.length).toBe(4 + 12 * 3);
+    // Frozen first: a running clock would be past midnight by the time stop() writes, adding a third day.
+    h.building.clock.setSpeed(0);
     h.building.clock.setTime(new Date('2026-01-03T00:00:00Z'));
     await h.stop();
     h = undefined;

@@ -92,13 +92,25 @@ describe('collection screen', () => {
     await c.page.fill('[data-testid="window-start"]', '16');
     await c.page.fill('[data-testid="window-end"]', '24');
     await c.page.fill('[data-testid="window-reminder-days"]', '15, 24');
+    // The list is read again after a save; that refresh is held back here until the user has typed
+    // on, as a slow line would: landing late, it must not replace what is being typed.
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const isList = (u: URL) => u.pathname.endsWith('/collection-settings');
+    await c.page.route(isList, async (route) => { if (route.request().method() === 'GET') await held; await route.continue(); });
     await c.byTestId('window-save').click();
     expect(await c.byTestId('window-saved').textContent()).toBe('Сохранено: приём с 16 по 24 число.');
+    await c.page.fill('[data-testid="window-start"]', '15');
+    const reloaded = c.page.waitForResponse((r) => isList(new URL(r.url())) && r.request().method() === 'GET');
+    release();
+    await reloaded;
+    await c.page.evaluate(() => new Promise((r) => setTimeout(r, 100))); // let the screen render the refresh
+    expect(await c.page.inputValue('[data-testid="window-start"]')).toBe('15');
+    await c.page.unroute(isList);
     const row = async () => (await c.h.call<{ items: Array<{ building_id: number | null; resource: string | null; window_start_day: number; window_end_day: number; reminder_days: number[] }> }>(
       'GET', `/collection-settings?building_id=${bA}`, c.h.adminToken)).body.items.find((r) => r.building_id === bA && r.resource === null);
     expect(await row()).toMatchObject({ window_start_day: 16, window_end_day: 24, reminder_days: [15, 24] });
     // Back to 15–25: today, the 15th, is its first day and a reminder day.
-    await c.page.fill('[data-testid="window-start"]', '15');
     await c.page.fill('[data-testid="window-end"]', '25');
     await c.byTestId('window-save').click();
     await c.page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document

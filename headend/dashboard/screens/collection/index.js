@@ -7,7 +7,7 @@
  * API: GET/PUT /collection-settings, GET/PUT /notification-settings, GET /notifications,
  * POST /notifications/run/:job.
  */
-import { html, useState, useCallback, useEffect, useLoad, useAction } from '../../../web-shared/ui.js';
+import { html, useState, useCallback, useLoad, useAction, useFormFrom } from '../../../web-shared/ui.js';
 import { api, qs } from '../../api.js';
 import { t, locale } from '../../i18n.js';
 import { Page, Card, DataTable, ErrorNote, Loaded, Field } from '../../ui/components.js';
@@ -34,12 +34,8 @@ function WindowCard({ building }) {
   const [resource, setResource] = useState('');
   const [version, setVersion] = useState(0);
   const state = useLoad(() => api(`/collection-settings?${qs({ building_id: building.id })}`), [building.id, version]);
-  const [form, setForm] = useState(null);
-  useEffect(() => {
-    if (!state.data) return;
-    const r = applying(state.data.items, building.id, resource || null);
-    setForm(r && { ...r, reminder_days: r.reminder_days.join(', '), own: r.building_id === building.id && r.resource === (resource || null) });
-  }, [state.data, resource]);
+  const toForm = (r) => r && { ...r, reminder_days: r.reminder_days.join(', '), own: r.building_id === building.id && r.resource === (resource || null) };
+  const [form, setForm] = useFormFrom(state.data, resource, (data) => toForm(applying(data.items, building.id, resource || null)));
   const [daysError, setDaysError] = useState(null);
   const [save, saving] = useAction(useCallback(async (f) => {
     const body = {
@@ -47,6 +43,7 @@ function WindowCard({ building }) {
       integer_only: f.integer_only, accept_expired_verification: f.accept_expired_verification, reminder_days: parseDays(f.reminder_days), warn_factor: Number(f.warn_factor),
     };
     const saved = await api('/collection-settings', { method: 'PUT', body });
+    setForm(toForm(saved)); // the saved row is what applies now; the reload only refreshes the list
     setVersion((v) => v + 1);
     return saved;
   }, [building.id, resource]));
@@ -90,13 +87,9 @@ function WindowCard({ building }) {
 function RemindersCard({ building }) {
   const [version, setVersion] = useState(0);
   const state = useLoad(() => api(`/notification-settings?${qs({ building_id: building.id })}`), [building.id, version]);
-  const [form, setForm] = useState(null);
-  useEffect(() => {
-    if (!state.data) return;
-    const rows = state.data.items;
-    const r = rows.find((x) => x.building_id === building.id) ?? rows.find((x) => x.org_id === building.org_id && x.building_id === null) ?? rows.find((x) => x.org_id === null && x.building_id === null);
-    setForm(r && { ...r, webhook_url: r.webhook_url ?? '', own: r.building_id === building.id });
-  }, [state.data]);
+  const toForm = (r) => r && { ...r, webhook_url: r.webhook_url ?? '', own: r.building_id === building.id };
+  const [form, setForm] = useFormFrom(state.data, building.id, ({ items: rows }) => toForm(
+    rows.find((x) => x.building_id === building.id) ?? rows.find((x) => x.org_id === building.org_id && x.building_id === null) ?? rows.find((x) => x.org_id === null && x.building_id === null)));
   const [save, saving] = useAction(useCallback(async (f) => {
     const body = {
       building_id: building.id, enabled: f.enabled, staff_digest: f.staff_digest, resident_reminders: f.resident_reminders,
@@ -104,6 +97,7 @@ function RemindersCard({ building }) {
       webhook_url: f.webhook_url.trim() || null,
     };
     const saved = await api('/notification-settings', { method: 'PUT', body });
+    setForm(toForm(saved));
     setVersion((v) => v + 1);
     return saved;
   }, [building.id]));
