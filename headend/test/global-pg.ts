@@ -1,0 +1,27 @@
+/**
+ * Global setup of the `server` test project: starts the tests' own TimescaleDB server (pg-server.ts),
+ * migrates a template database once and hands its URL to every test file (`inject('amrPgUrl')`,
+ * see engine.ts). The embedded project provides '' and starts nothing.
+ */
+import type { TestProject } from 'vitest/node';
+import { openDb, migrate } from '../src/db/index.js';
+import { adminQuery, startPgServer } from './pg-server.js';
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (project.name !== 'server') { project.provide('amrPgUrl', ''); return undefined; }
+  const server = await startPgServer();
+  try {
+    await adminQuery(server.url(), 'CREATE DATABASE amr_template');
+    const opened = await openDb({ databaseUrl: server.url('amr_template'), dataDir: '', dbPort: 0, poolMax: 1 });
+    try { await migrate(opened.db); } finally { await opened.close(); }
+    // A template must have no connections when copied: TimescaleDB's scheduler for it is stopped
+    // and no new connection (scheduler included) is let in.
+    await adminQuery(server.url(), 'ALTER DATABASE amr_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false');
+    await adminQuery(server.url(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'amr_template' AND pid <> pg_backend_pid()");
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  project.provide('amrPgUrl', server.url());
+  return () => server.stop();
+}
