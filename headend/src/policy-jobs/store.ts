@@ -25,7 +25,11 @@ interface StatsRow {
   last_successful_finish: Date | null; total_runs: string | number | null; db_now: Date;
 }
 
-const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+/** The scheduler stores "never" as ±infinity, which pg hands over as an invalid Date. */
+const date = (v: Date | string | null) => {
+  const d = v === null ? null : new Date(v);
+  return d && Number.isFinite(d.getTime()) ? d : null;
+};
 
 /**
  * The policy jobs with the scheduler's record of them and their newest error, and the database's
