@@ -6,13 +6,15 @@
 import type { ImbalanceStatus } from '../vee/index.js';
 import type { PeriodKind, StoredImbalanceStatus } from '../imbalance/types.js';
 
-export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent';
+export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job';
 export type Severity = 'info' | 'warning' | 'critical';
 export type AlertAction = 'raise' | 'clear' | 'none';
 
 export const meterSubject = (meterId: number) => `meter:${meterId}`;
 export const gatewaySubject = (gatewayId: string) => `gateway:${gatewayId}`;
 export const imbalanceSubject = (buildingId: number, resource: string) => `building:${buildingId}:${resource}`;
+/** A TimescaleDB policy by what it does and to which table: the job id changes when a policy is re-added. */
+export const policyJobSubject = (proc: string, table: string) => `policy:${proc}:${table}`;
 
 /** The instant before which a subject last seen counts as silent: now − minutes. */
 export function silenceCutoff(now: Date, minutes: number): Date {
@@ -111,7 +113,9 @@ export function decideImbalance(report: ImbalanceAlertInput, latestMonthStart: D
 
 /**
  * A silent gateway is critical: every meter behind it goes dark at once. A silent meter or an
- * imbalance is a warning: one value missing or one building's figures to look into.
+ * imbalance is a warning: one value missing or one building's figures to look into. A stopped policy
+ * job is a warning while the head-end runs it itself (policy-jobs/judge.ts makes it critical when
+ * that fails too).
  */
 export function severityOf(kind: AlertKind): Severity {
   return kind === 'gateway_silent' ? 'critical' : 'warning';

@@ -15,8 +15,9 @@ export type { AlertConfig, AlertDeps } from './types.js';
 export { defineAlertJobs, enqueueNotifications, CHECK_JOB, NOTIFY_JOB } from './jobs.js';
 export { runSilenceCheck, type CheckResult } from './check.js';
 export { applyImbalanceReport, type ImbalanceOutcome } from './imbalance.js';
-export { raiseAlert, clearAlert, type NewAlert, type ChannelTarget, type Channel, type AlertRow } from './store.js';
+export { raiseAlert, clearAlert, openAlertSubjects, type NewAlert, type ChannelTarget, type Channel, type AlertRow } from './store.js';
 export { channelsOf } from './notify.js';
+export { joinMessage, policyJobMessage, type PolicyJobFacts } from './messages.js';
 export * from './decisions.js';
 
 /**

@@ -98,6 +98,62 @@ export function imbalanceMessage(f: ImbalanceFacts): Bilingual {
     };
 }
 
+export interface PolicyJobFacts {
+  state: 'failing' | 'overdue' | 'paused';
+  jobId: number;
+  /** TimescaleDB's name, e.g. "Columnstore Policy [1000]". */
+  name: string;
+  proc: string;
+  /** Hypertable or continuous aggregate. */
+  table: string;
+  error: string | null;
+  errorAt: Date | null;
+  lastSuccessAt: Date | null;
+  nextStart: Date | null;
+  /** The head-end's own run this round (null: it did not run it). */
+  ownRun: { at: Date; ok: boolean; error: string | null } | null;
+}
+
+/** What the policy keeps up, so a reader knows what stops with it. */
+const POLICY_EFFECT: Record<string, Bilingual> = {
+  policy_refresh_continuous_aggregate: { ru: 'агрегаты (часовые/суточные итоги) не пересчитываются', en: 'the hourly/daily aggregates are not materialised' },
+  policy_compression: { ru: 'старые показания не сжимаются, база растёт в разы быстрее', en: 'old readings are not compressed, the database grows several times faster' },
+  policy_retention: { ru: 'сырые показания старше RAW_RETENTION_DAYS не удаляются', en: 'raw readings older than RAW_RETENTION_DAYS are not dropped' },
+};
+
+/** The server-side fault behind every failing background job on Debian's PostgreSQL 15.20. */
+const PORTAL_FAULT = /cannot drop portal "" while it is being set up/;
+
+export function policyJobMessage(f: PolicyJobFacts): Bilingual {
+  const job = `${f.name} (job ${f.jobId}, ${f.proc} on ${f.table})`;
+  const effect = POLICY_EFFECT[f.proc] ?? { ru: 'политика не выполняется', en: 'the policy does not run' };
+  const what: Bilingual = f.state === 'failing'
+    ? { ru: `Задание TimescaleDB ${job} завершилось ошибкой${f.errorAt ? ` ${iso(f.errorAt)}` : ''}: ${f.error ?? 'текст ошибки не сохранён'}`,
+      en: `TimescaleDB job ${job} failed${f.errorAt ? ` at ${iso(f.errorAt)}` : ''}: ${f.error ?? 'no error text kept'}` }
+    : f.state === 'overdue'
+      ? { ru: `Задание TimescaleDB ${job} не запускается сервером: следующий запуск был назначен на ${f.nextStart ? iso(f.nextStart) : '—'}, последний успешный — ${f.lastSuccessAt ? iso(f.lastSuccessAt) : 'ни разу'}`,
+        en: `TimescaleDB job ${job} is not being run by the server: it was due at ${f.nextStart ? iso(f.nextStart) : '—'}, last success ${f.lastSuccessAt ? iso(f.lastSuccessAt) : 'never'}` }
+      : { ru: `Задание TimescaleDB ${job} приостановлено (scheduled = false)`, en: `TimescaleDB job ${job} is paused (scheduled = false)` };
+  const fix: Bilingual = f.state === 'paused'
+    ? { ru: `Возобновить: SELECT alter_job(${f.jobId}, scheduled => true);`, en: `Resume it: SELECT alter_job(${f.jobId}, scheduled => true);` }
+    : f.state === 'overdue'
+      ? { ru: 'Проверьте, что планировщик TimescaleDB работает: shared_preload_libraries = \'timescaledb\', timescaledb.max_background_workers не меньше числа баз и одновременных заданий, SELECT _timescaledb_functions.start_background_workers();',
+        en: 'Check that the TimescaleDB scheduler runs: shared_preload_libraries = \'timescaledb\', timescaledb.max_background_workers at least the number of databases plus concurrent jobs, SELECT _timescaledb_functions.start_background_workers();' }
+      : f.error && PORTAL_FAULT.test(f.error)
+        ? { ru: 'Это известный сбой фоновых заданий TimescaleDB на PostgreSQL 15.20 (Debian): перейдите на сборку PostgreSQL/TimescaleDB, где фоновые задания выполняются (CALL run_job из клиента работает).',
+          en: 'This is a known fault of TimescaleDB background jobs on Debian\'s PostgreSQL 15.20: move to a PostgreSQL/TimescaleDB build whose background jobs run (CALL run_job from a client works).' }
+        : { ru: `Подробности: SELECT * FROM timescaledb_information.job_errors WHERE job_id = ${f.jobId}; и журнал сервера.`,
+          en: `Details: SELECT * FROM timescaledb_information.job_errors WHERE job_id = ${f.jobId}; and the server log.` };
+  const own: Bilingual = !f.ownRun
+    ? { ru: 'Head-end его не запускает.', en: 'The head-end does not run it.' }
+    : f.ownRun.ok
+      ? { ru: `Пока задание не пройдёт на сервере, head-end выполняет его сам (последний раз успешно ${iso(f.ownRun.at)}).`,
+        en: `Until the server's job succeeds, the head-end runs it itself (last run OK at ${iso(f.ownRun.at)}).` }
+      : { ru: `Head-end выполняет его сам, но и это не удалось ${iso(f.ownRun.at)}: ${f.ownRun.error ?? ''}`,
+        en: `The head-end runs it itself, but that failed too at ${iso(f.ownRun.at)}: ${f.ownRun.error ?? ''}` };
+  return { ru: `${what.ru} — ${effect.ru}. ${own.ru} ${fix.ru}`, en: `${what.en} — ${effect.en}. ${own.en} ${fix.en}` };
+}
+
 /** What a notification says about one alert: the stored row's fields that matter to a reader. */
 export interface AlertForNotice {
   id: number; kind: AlertKind; subject: string; severity: Severity; message: string;
@@ -150,6 +206,12 @@ export interface AlertParams {
   imbalance_pct: number | null;
   high_loss_pct: number | null;
   negative_pct: number | null;
+  /** Policy job: the TimescaleDB job, its policy and table, its state and the server's error text. */
+  job_id: number | null;
+  policy: string | null;
+  table: string | null;
+  job_state: string | null;
+  error: string | null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
@@ -158,7 +220,8 @@ const numOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ?
 export function alertParams(a: { kind: AlertKind; resource: string | null; gateway_id: string | null; data: unknown }): AlertParams {
   const d = (a.data && typeof a.data === 'object' ? a.data : {}) as Record<string, unknown>;
   const th = (d.thresholds && typeof d.thresholds === 'object' ? d.thresholds : {}) as Record<string, unknown>;
-  const silence = a.kind !== 'imbalance';
+  const silence = a.kind === 'meter_silent' || a.kind === 'gateway_silent';
+  const policy = a.kind === 'policy_job';
   return {
     resource: a.resource ?? str(d.resource),
     serial_number: str(d.serial_number),
@@ -173,5 +236,10 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
     imbalance_pct: numOrNull(d.imbalance_pct),
     high_loss_pct: numOrNull(th.highLossPct ?? th.high_loss_pct),
     negative_pct: numOrNull(th.negativePct ?? th.negative_pct),
+    job_id: policy ? numOrNull(d.job_id) : null,
+    policy: policy ? str(d.policy) : null,
+    table: policy ? str(d.table) : null,
+    job_state: policy ? str(d.state) : null,
+    error: policy ? str(d.error) : null,
   };
 }

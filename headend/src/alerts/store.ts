@@ -85,6 +85,12 @@ export async function clearAlert(db: Db, kind: AlertKind, subject: string, at: D
   });
 }
 
+/** Subjects of the open alerts of one kind (what a raiser judges against: raise, refresh or clear). */
+export async function openAlertSubjects(db: Queryable, kind: AlertKind): Promise<Set<string>> {
+  const { rows } = await db.query<{ subject: string }>(`SELECT subject FROM alerts WHERE kind = $1 AND cleared_at IS NULL`, [kind]);
+  return new Set(rows.map((r) => r.subject));
+}
+
 export interface AlertRow {
   id: number; kind: AlertKind; subject: string; building_id: number | null; meter_id: number | null;
   gateway_id: string | null; resource: string | null; severity: Severity; message: string; data: unknown;

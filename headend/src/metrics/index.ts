@@ -57,6 +57,24 @@ export function coreMetrics(r: Registry) {
   };
 }
 
+export type PolicyJobMetrics = ReturnType<typeof policyJobMetrics>;
+
+/**
+ * TimescaleDB policy jobs as the server watcher judged them (policy-jobs/): one series per job and
+ * state, 1 for the state it is in, so "failing" or "overdue" is one alert rule away.
+ */
+export function policyJobMetrics(r: Registry) {
+  const reg = [r];
+  return {
+    state: once(r, 'amr_policy_job_state', () =>
+      new Gauge({ name: 'amr_policy_job_state', help: 'TimescaleDB policy job state on the server (1 = the state it is in): ok, not_yet_run, failing, overdue, paused', labelNames: ['policy', 'table', 'state'] as const, registers: reg })),
+    lastSuccess: once(r, 'amr_policy_job_last_success_timestamp_seconds', () =>
+      new Gauge({ name: 'amr_policy_job_last_success_timestamp_seconds', help: 'When the server\'s scheduler last ran the policy job successfully (0 = never)', labelNames: ['policy', 'table'] as const, registers: reg })),
+    ownRuns: once(r, 'amr_policy_job_own_runs_total', () =>
+      new Counter({ name: 'amr_policy_job_own_runs_total', help: 'Policy jobs the head-end ran itself because the server\'s did not, by outcome', labelNames: ['policy', 'table', 'outcome'] as const, registers: reg })),
+  };
+}
+
 /** DB pool gauges, read at scrape time. */
 export function registerPoolMetrics(r: Registry, db: Db): void {
   if (r.getSingleMetric('amr_db_pool_connections')) return;

@@ -12,10 +12,12 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { openDb, migrate, type OpenedDb, type Db } from '../db/index.js';
 import { openReadDb } from '../db/read-replica.js';
-import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
+import { coreMetrics, createRegistry, policyJobMetrics, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
-import { applyRetention, runPolicyJobs } from './policies.js';
+import { applyRetention } from './policies.js';
+import { POLICY_ROUND_MS, runPolicyJobs, watchPolicyJobs } from '../policy-jobs/index.js';
+import { channelsOf, enqueueNotifications } from '../alerts/index.js';
 import { finishImports } from '../readings/import-staging.js';
 import { startFeatures, type Features } from './features.js';
 import { createApiServer } from '../api/index.js';
@@ -148,7 +150,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // compression, retention) ourselves, on the one shared connection, every 5 minutes.
       const t = setInterval(() => {
         runPolicyJobs(db, (m) => logger.warn(m)).catch((e: Error) => logger.warn({ err: e.message }, 'TimescaleDB policy jobs failed'));
-      }, 5 * 60_000);
+      }, POLICY_ROUND_MS);
       t.unref();
       cleanups.push('policy timer', async () => clearInterval(t));
     }
@@ -229,6 +231,22 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     cleanups.push('validator', () => features.close());
 
     const jobRunner = jobs as JobRunner | undefined;
+    if (!opened.embedded) {
+      // The server's scheduler runs the policies, but may fail every run or none at all without a word
+      // (Debian's PostgreSQL 15.20): watch them, alert, and run a stopped one here until it works again.
+      const channels = channelsOf(config);
+      const policyMetrics = policyJobMetrics(registry);
+      const t = setInterval(() => {
+        watchPolicyJobs(db, { channels, metrics: policyMetrics, warn: (m) => logger.warn(m) })
+          .then(async (r) => {
+            if (r.raised.length || r.cleared.length) logger.warn({ raised: r.raised, cleared: r.cleared }, 'TimescaleDB policy job alerts');
+            await enqueueNotifications(jobRunner, r.notificationIds, { logger });
+          })
+          .catch((e: Error) => logger.warn({ err: e.message }, 'TimescaleDB policy watch failed; tried again in 5 minutes'));
+      }, POLICY_ROUND_MS);
+      t.unref();
+      cleanups.push('policy timer', async () => clearInterval(t));
+    }
     const dbReady = databaseCheck(db);
     const checks: ReadinessCheck[] = [
       { name: 'shutdown', check: () => { if (shuttingDown) throw new Error('shutting down'); } },

@@ -44,25 +44,5 @@ export async function refreshAggregates(db: Db, warn: (msg: string) => void = ()
   );
 }
 
-/**
- * Runs TimescaleDB's own policy jobs (compression, retention, aggregate refresh) once. The embedded
- * PGlite has no background workers, so the head-end calls this on a timer; a TimescaleDB server runs
- * them itself. Returns the jobs run.
- */
-export async function runPolicyJobs(db: Db, warn: (msg: string) => void = () => {}): Promise<string[]> {
-  const { rows } = await db.query<{ job_id: number; proc_name: string; hypertable_name: string }>(
-    `SELECT job_id, proc_name, hypertable_name FROM timescaledb_information.jobs
-      WHERE proc_name IN ('policy_refresh_continuous_aggregate', 'policy_compression', 'policy_retention')
-      ORDER BY CASE proc_name WHEN 'policy_refresh_continuous_aggregate' THEN 0 ELSE 1 END, job_id`,
-  );
-  const ran: string[] = [];
-  for (const j of rows) {
-    try {
-      await db.query('CALL run_job($1)', [j.job_id]);
-      ran.push(`${j.proc_name}:${j.hypertable_name}`);
-    } catch (e) {
-      warn(`TimescaleDB job ${j.job_id} (${j.proc_name} on ${j.hypertable_name}) failed: ${(e as Error).message}`);
-    }
-  }
-  return ran;
-}
+/** The embedded round lives with the server watcher (policy-jobs/), so both run the same jobs. */
+export { runPolicyJobs } from '../policy-jobs/index.js';

@@ -12,7 +12,7 @@ import { Badge, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { fmtAgo, fmtZoned } from '../../ui/time.js';
 import { alertText, messages as textMessages } from './text.js';
 
-const KINDS = ['meter_silent', 'gateway_silent', 'imbalance'];
+const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 /** The state filter: what each choice asks the API for. */
 const STATES = {
@@ -178,7 +178,8 @@ export const alertsScreen = {
       'alerts.kind.meter_silent': 'прибор молчит',
       'alerts.kind.gateway_silent': 'шлюз не на связи',
       'alerts.kind.imbalance': 'небаланс',
-      'alerts.noBuilding': 'Шлюзы без дома',
+      'alerts.kind.policy_job': 'задание TimescaleDB',
+      'alerts.noBuilding': 'Без дома (шлюзы, база данных)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} не квитирована',
       'alerts.unacked_few': '{count} не квитированы',
@@ -225,7 +226,8 @@ export const alertsScreen = {
       'alerts.kind.meter_silent': 'meter silent',
       'alerts.kind.gateway_silent': 'gateway offline',
       'alerts.kind.imbalance': 'imbalance',
-      'alerts.noBuilding': 'Gateways without a building',
+      'alerts.kind.policy_job': 'TimescaleDB job',
+      'alerts.noBuilding': 'No building (gateways, the database)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} not acknowledged',
       'alerts.unacked_other': '{count} not acknowledged',

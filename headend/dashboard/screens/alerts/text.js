@@ -26,6 +26,10 @@ export function alertText(a) {
       threshold: fmtPct(negative ? p.negative_pct : p.high_loss_pct),
     });
   }
+  if (a.kind === 'policy_job') {
+    const job = `${p.policy ?? t('common.none')} (${p.table ?? t('common.none')}, job ${p.job_id ?? '?'})`;
+    return t(`alert.policy_job_${p.job_state === 'paused' || p.job_state === 'overdue' ? p.job_state : 'failing'}`, { job, error: p.error ?? t('common.none') });
+  }
   return t('alerts.kindUnknown', { kind: a.kind });
 }
 
@@ -37,6 +41,9 @@ export const messages = {
     'alert.gateway_silent_never': 'Шлюз {gateway} ни разу не выходил на связь с регистрации {since}',
     'alert.imbalance': 'Небаланс, {resource}, {month}: потери {pct} — выше порога {threshold}',
     'alert.imbalance_negative': 'Небаланс, {resource}, {month}: отрицательный небаланс {pct} (допуск −{threshold}) — квартирные приборы показывают больше домового',
+    'alert.policy_job_failing': 'Задание TimescaleDB {job} завершается ошибкой: {error}. Head-end выполняет его сам, пока оно не пройдёт на сервере',
+    'alert.policy_job_overdue': 'Задание TimescaleDB {job} не запускается сервером. Head-end выполняет его сам, пока оно не пройдёт на сервере',
+    'alert.policy_job_paused': 'Задание TimescaleDB {job} приостановлено',
     'alerts.kindUnknown': 'Тревога вида «{kind}»',
   },
   en: {
@@ -46,6 +53,9 @@ export const messages = {
     'alert.gateway_silent_never': 'Gateway {gateway} has not connected since it was registered {since}',
     'alert.imbalance': 'Imbalance, {resource}, {month}: loss {pct}, above the {threshold} threshold',
     'alert.imbalance_negative': 'Imbalance, {resource}, {month}: negative imbalance {pct} (tolerance −{threshold}): apartment meters exceed the building meter',
+    'alert.policy_job_failing': 'TimescaleDB job {job} fails: {error}. The head-end runs it itself until the server\'s run succeeds',
+    'alert.policy_job_overdue': 'TimescaleDB job {job} is not being run by the server. The head-end runs it itself until the server\'s run succeeds',
+    'alert.policy_job_paused': 'TimescaleDB job {job} is paused',
     'alerts.kindUnknown': 'Alert of kind "{kind}"',
   },
 };
