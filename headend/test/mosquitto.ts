@@ -18,8 +18,8 @@ export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
 export interface MosquittoOptions {
-  /** Load the dynamic-security plugin with one admin client (otherwise anonymous clients are allowed). */
-  dynsec?: { adminUsername: string; adminPassword: string };
+  /** Load the dynamic-security plugin with this admin client (otherwise anonymous clients are allowed). */
+  dynsec?: { username: string; password: string };
 }
 
 export interface Mosquitto {
@@ -83,6 +83,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const lines = [
     `listener ${port} 127.0.0.1`,
     'persistence false',
+    // As root Mosquitto would switch to the `mosquitto` user, who cannot read this private directory.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     'log_dest stdout',
     'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
     // A test's stream may have thousands of QoS 1 messages in flight to a replica that was killed.
@@ -90,7 +92,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   ];
   if (opts.dynsec) {
     const file = join(dir, 'dynamic-security.json');
-    await writeFile(file, dynsecFile(opts.dynsec.adminUsername, opts.dynsec.adminPassword));
+    await writeFile(file, dynsecFile(opts.dynsec.username, opts.dynsec.password));
     lines.push(`plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${file}`);
   } else {
     lines.push('allow_anonymous true');
