@@ -70,12 +70,20 @@ export function filterWithin(granted: string, requested: string): boolean {
 
 const isTopicName = (topic: string) => topic.length > 0 && !/[+#\0]/.test(topic);
 
+export function grantAllowsPublish(grant: TopicGrant, topic: string): boolean {
+  return isTopicName(topic) && grant.publish.some((f) => topicMatches(f, topic));
+}
+
+export function grantAllowsSubscribe(grant: TopicGrant, filter: string): boolean {
+  return filter.length > 0 && grant.subscribe.some((g) => filterWithin(g, filter));
+}
+
 export function gatewayMayPublish(gatewayId: string, topic: string): boolean {
-  return isTopicName(topic) && gatewayGrant(gatewayId).publish.some((f) => topicMatches(f, topic));
+  return grantAllowsPublish(gatewayGrant(gatewayId), topic);
 }
 
 export function gatewayMaySubscribe(gatewayId: string, filter: string): boolean {
-  return filter.length > 0 && gatewayGrant(gatewayId).subscribe.some((g) => filterWithin(g, filter));
+  return grantAllowsSubscribe(gatewayGrant(gatewayId), filter);
 }
 
 /** The one client id a broker that pins a single id per user (Mosquitto's dynamic security) is given:

@@ -16,7 +16,10 @@ import { coreMetrics, createRegistry, registerPoolMetrics, type CoreMetrics } fr
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { dynsecGatewayAccounts, openDynsecControl, reconcileDynsec, type DynsecControl } from '../broker/dynsec.js';
-import { registryGateways } from '../broker/store.js';
+import { gatewayRows, registryGateways } from '../broker/store.js';
+import { createEmqxHooks } from '../broker/emqx-hooks.js';
+import { registryAuthenticator } from '../broker/registry-auth.js';
+import { batchedRowLookup } from '../broker/gateway-rows.js';
 import type { GatewayAccounts } from '../broker/accounts.js';
 import { applyRetention, runPolicyJobs } from './policies.js';
 import { finishImports } from '../readings/import-staging.js';
@@ -289,7 +292,20 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // broker checks credentials itself and has nothing to close here.
       const embedded = broker;
       const onGatewaySecretRotated = embedded ? (gatewayId: string) => void embedded.secretRotated(gatewayId) : undefined;
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, gatewayAccounts, readiness, commands: commandService });
+      // EMQX asks the head-end who may connect, publish and subscribe: the embedded broker's own checks.
+      const emqxHooks = config.MQTT_BROKER_AUTH === 'emqx-http'
+        ? createEmqxHooks({
+          token: config.MQTT_HOOK_TOKEN!,
+          auth: registryAuthenticator({
+            db, logger: logger.child({ module: 'emqx' }), metrics,
+            internalUsers: config.MQTT_USERNAME && config.MQTT_PASSWORD ? new Map([[config.MQTT_USERNAME, config.MQTT_PASSWORD]]) : undefined,
+          }),
+          lookup: batchedRowLookup((ids) => gatewayRows(db, ids)),
+          headend: config.MQTT_USERNAME ? { username: config.MQTT_USERNAME, shareGroup: config.MQTT_SHARE_GROUP } : undefined,
+          metrics, logger: logger.child({ module: 'emqx' }),
+        })
+        : undefined;
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, gatewayAccounts, emqxHooks, readiness, commands: commandService });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       cleanups.push('http', () => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);
