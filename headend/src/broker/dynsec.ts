@@ -125,11 +125,21 @@ export async function readDynsecState(control: DynsecControl): Promise<DynsecSta
   };
 }
 
-/** Makes the broker match the registry; returns what it did. */
-export async function reconcileDynsec(control: DynsecControl, registry: RegistryGateway[], headend?: HeadendUser): Promise<ReconcilePlan> {
-  const plan = reconcilePlan(registry, await readDynsecState(control), headend);
-  await sendChecked(control, plan.commands);
-  return plan;
+/**
+ * Makes the broker match the registry; returns what it did. Replicas starting together reconcile at
+ * once, so one may find a client another just created ("already exists"): the state is then read
+ * again and the rest planned anew, which converges because the plan is the same from any replica.
+ */
+export async function reconcileDynsec(control: DynsecControl, registry: RegistryGateway[], headend?: HeadendUser, attempts = 3): Promise<ReconcilePlan> {
+  for (let attempt = 1; ; attempt++) {
+    const plan = reconcilePlan(registry, await readDynsecState(control), headend);
+    try {
+      await sendChecked(control, plan.commands);
+      return plan;
+    } catch (e) {
+      if (!(e instanceof DynsecError) || attempt >= attempts) throw e;
+    }
+  }
 }
 
 /** One gateway's client and role as the broker holds them (null = missing). */

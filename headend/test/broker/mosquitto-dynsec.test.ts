@@ -159,4 +159,18 @@ describe('gateway credentials enforced by Mosquitto (dynamic security)', () => {
     // Its client id is pinned: under another gateway's id it is refused (it could otherwise kick that gateway).
     await expect(connectGateway('gw-ds-new', password, { clientId: 'amr-gw-gw-ds-a' })).rejects.toThrow(/Not authorized|Identifier rejected|Bad username/);
   });
+  it('replicas reconciling at once (new gateways in the registry, none on the broker yet) all succeed and agree', async () => {
+    await registerGateway(he.db, 'gw-ds-c1', 1);
+    await registerGateway(he.db, 'gw-ds-c2', 1);
+    const controls = await Promise.all([1, 2, 3].map((i) => openDynsecControl({ url: broker.url, ...ADMIN, clientId: `test-replica-${i}`, logger: silent })));
+    try {
+      const registry = await registryGateways(he.db);
+      await Promise.all(controls.map((c) => reconcileDynsec(c, registry, HEADEND)));
+      const c = await clients();
+      expect([c.get('gw-ds-c1')?.clientid, c.get('gw-ds-c2')?.clientid]).toEqual(['amr-gw-gw-ds-c1', 'amr-gw-gw-ds-c2']);
+      expect((await reconcileDynsec(controls[0], registry, HEADEND)).commands).toEqual([]);
+    } finally {
+      for (const c of controls) await c.close();
+    }
+  });
 });
