@@ -1,8 +1,10 @@
 /**
  * Gateways (= MQTT identities) and bindings (gateway + bus + address → meter).
  * Creating a gateway (or rotating its credentials) returns the MQTT password once; only a salted
- * hash is stored (broker/credentials.ts), in the format the broker's authenticator verifies. Every gateway, binding and meter
- * id goes through auth/tenancy.ts; the SQL is in gateway-store.ts.
+ * hash is stored (broker/credentials.ts), in the format the broker's authenticator verifies. A broker that keeps
+ * its own accounts (Mosquitto's dynamic security) is told of a creation, rotation or disabling before the registry
+ * commits (broker/accounts.ts). Every gateway, binding and meter id goes through auth/tenancy.ts; the SQL is in
+ * gateway-store.ts.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
