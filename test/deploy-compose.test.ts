@@ -217,11 +217,24 @@ describe('docker-compose.yml optional profiles', () => {
     expect(sqlProblems('SELECT status FROM imbalance_reports r', tables)).toEqual(['unqualified name status (qualify columns with their table alias)']);
   });
 
-  it('gives mosquitto a config that refuses anonymous clients and the contract-v1 ACL', () => {
+  it('gives mosquitto a config that refuses anonymous clients and the dynamic-security plugin the head-end manages', () => {
     const s = compose.services.mosquitto;
     for (const c of s.configs) expect(compose.configs[c.source], c.source).toBeDefined();
-    expect(compose.configs['mosquitto-conf'].content).toMatch(/allow_anonymous false/);
-    expect(compose.configs['mosquitto-acl'].content).toMatch(/pattern write amr\/v1\/%u\/readings/);
+    const conf = compose.configs['mosquitto-conf'].content as string;
+    expect(conf).toMatch(/allow_anonymous false/);
+    const file = /^plugin_opt_config_file (\S+)$/m.exec(conf)?.[1];
+    expect(conf).toMatch(/^plugin \S*mosquitto_dynamic_security\.so$/m);
+    // The plugin's file is created once, with the admin client the head-end is given.
+    expect(file).toBe('/mosquitto/data/dynamic-security.json');
+    expect((s.command as string[]).join(' ')).toContain(`mosquitto_ctrl dynsec init ${file} "$$ADMIN_USERNAME" "$$ADMIN_PASSWORD"`);
+    const he = compose.services.headend.environment as Record<string, string>;
+    expect(interpolate(s.environment.ADMIN_USERNAME)).toBe('amr-admin');
+    expect(he.MQTT_ADMIN_USERNAME).toBe('${AMR_MQTT_ADMIN_USERNAME:-}');
+    // With the profile the head-end is told to manage it; loadConfig accepts that set of values.
+    const cfg = loadConfig({ ...Object.fromEntries(Object.entries(he).map(([k, v]) => [k, interpolate(v)])),
+      MQTT_URL: 'mqtt://mosquitto:1883', MQTT_BROKER_AUTH: 'mosquitto-dynsec', MQTT_USERNAME: 'amr-headend', MQTT_PASSWORD: 'x',
+      MQTT_ADMIN_USERNAME: 'amr-admin', MQTT_ADMIN_PASSWORD: 'y' });
+    expect(cfg.MQTT_BROKER_AUTH).toBe('mosquitto-dynsec');
   });
 });
 

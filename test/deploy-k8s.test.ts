@@ -165,7 +165,7 @@ describe('deploy/k8s manifests', () => {
     expect(podSpec(deployment).terminationGracePeriodSeconds).toBeGreaterThan(cfg.SHUTDOWN_TIMEOUT_SECONDS);
   });
 
-  it('points MQTT_URL at the EMQX Service, whose port reaches EMQX 1883, with a share group and ACL for the head-end user', () => {
+  it('points MQTT_URL at the EMQX Service, whose port reaches EMQX 1883, with a share group, and EMQX asking the head-end\'s hooks', () => {
     const u = new URL(cfg.MQTT_URL!);
     const svc = find('Service', u.hostname);
     const port = svc.spec.ports.find((p) => p.port === Number(u.port))!;
@@ -179,8 +179,15 @@ describe('deploy/k8s manifests', () => {
     expect(all).toEqual(expect.arrayContaining([1883, 8883, 18083]));
     expect(find('Service', emqx.spec.serviceName).spec.clusterIP).toBe('None');
     expect(cfg.MQTT_SHARE_GROUP).toBeTruthy();
-    const acl = find('ConfigMap', 'emqx-config').data['amr-acl.conf'];
-    expect(acl).toContain(`{username, "${cfg.MQTT_USERNAME}"}`);
+    // EMQX asks the head-end's hooks, on its Service, with the token both read from the head-end's Secret.
+    expect(cfg.MQTT_BROKER_AUTH).toBe('emqx-http');
+    const hocon = find('ConfigMap', 'emqx-config').data['base.hocon'];
+    const api = find('Service', 'amr-headend').spec.ports.find((p) => p.name === 'http' || p.port === cfg.HTTP_PORT)!;
+    for (const hook of ['authn', 'authz']) expect(hocon).toContain(`url = "http://amr-headend:${api.port}/mqtt/emqx/${hook}"`);
+    expect(hocon.match(/"X-Amr-Hook-Token" = \$\{AMR_HOOK_TOKEN\}/g)).toHaveLength(2);
+    const tokenEnv = (podSpec(emqx).containers[0].env ?? []).find((e) => e.name === 'AMR_HOOK_TOKEN') as { valueFrom?: { secretKeyRef?: { name: string; key: string } } } | undefined;
+    expect(tokenEnv?.valueFrom?.secretKeyRef).toEqual({ name: 'amr-headend-secrets', key: 'MQTT_HOOK_TOKEN' });
+    expect(secretData('amr-headend-secrets').MQTT_HOOK_TOKEN).toBe(cfg.MQTT_HOOK_TOKEN);
   });
 
   it('reaches Redis through the sentinels of the redis StatefulSet, under the master name they monitor', () => {

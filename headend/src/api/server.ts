@@ -40,6 +40,9 @@ import { dashboardPlugin, webSharedPlugin } from '../dashboard/index.js';
 import { residentPagePlugin } from '../resident-page/index.js';
 import { checkReadiness, databaseCheck, startLiveness, type ReadinessReport } from '../health/index.js';
 import healthRoutes from '../health/routes.js';
+import type { GatewayAccounts } from '../broker/accounts.js';
+import type { EmqxHooks } from '../broker/emqx-hooks.js';
+import emqxRoutes from '../broker/emqx-routes.js';
 
 export interface ApiDeps {
   db: Database;
@@ -54,6 +57,10 @@ export interface ApiDeps {
   clock?: Clock;
   /** After a gateway's secret rotation commits: the embedded broker closes its sessions (broker/embedded.ts). */
   onGatewaySecretRotated?(gatewayId: string): void;
+  /** Mosquitto's dynamic security (broker/dynsec.ts), told of gateways created, rotated, disabled. */
+  gatewayAccounts?: GatewayAccounts;
+  /** EMQX's HTTP authentication and authorization (MQTT_BROKER_AUTH=emqx-http); unset = no such endpoints. */
+  emqxHooks?: EmqxHooks;
   /** Commands to gateways over the broker (src/commands/); unset = the command routes answer 503. */
   commands?: CommandSender;
   /** Readiness of the whole head-end (database, broker, jobs: server/headend.ts); default: the database only. */
@@ -85,12 +92,13 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { db: deps.db });
   await app.register(rawBodyPlugin);
 
-  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, commands: deps.commands };
+  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, gatewayAccounts: deps.gatewayAccounts, commands: deps.commands };
   const liveness = startLiveness();
   app.addHook('onClose', async () => liveness.stop());
   const dbReady = databaseCheck(deps.db);
   await app.register(healthRoutes, { liveness, readiness: deps.readiness ?? (() => checkReadiness([dbReady], 2000)) });
   await app.register(authRoutes, routeDeps);
+  if (deps.emqxHooks) await app.register(emqxRoutes, { hooks: deps.emqxHooks });
   await app.register(registryRoutes, routeDeps);
   await app.register(meterRoutes, routeDeps);
   await app.register(gatewayRoutes, routeDeps);

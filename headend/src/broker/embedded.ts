@@ -18,9 +18,8 @@ import type { Db } from '../db/index.js';
 import type { CoreMetrics } from '../metrics/index.js';
 import type { Ingest } from '../ingest/index.js';
 import { gatewayMayPublish, gatewayMaySubscribe } from './acl.js';
-import { DECOY_SECRET_HASH, isFastSecretHash, upgradeSecret, verifySecret } from './credentials.js';
-import { AUTH_OUTCOMES, createAuthenticator, type Authenticator, type AuthenticatorOptions, type GatewayRow } from './authenticate.js';
-import { batchedRowLookup } from './gateway-rows.js';
+import type { Authenticator, AuthenticatorOptions } from './authenticate.js';
+import { registryAuthenticator } from './registry-auth.js';
 
 export interface EmbeddedBrokerOptions {
   db: Db;
@@ -68,29 +67,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   /** Set first thing in close(): from then on nothing new is accepted, so nothing new is acknowledged. */
   let closing = false;
   const limiterKey = opts.auth?.limiterKey ?? ((c: Client) => (c.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown');
-  for (const outcome of AUTH_OUTCOMES) metrics.brokerAuth.inc({ outcome }, 0); // every outcome visible on /metrics from the start
-  for (const lane of ['known', 'unknown']) metrics.brokerHashQueue.set({ lane }, 0);
-  const auth = createAuthenticator({
-    ...opts.auth,
-    internalUsers: opts.internalUsers,
-    lookup: batchedRowLookup(async (ids) => {
-      const { rows } = await db.query<GatewayRow & { id: string }>('SELECT id, credential_hash, status FROM gateways WHERE id = ANY($1::text[])', [ids]);
-      return new Map(rows.map((r) => [r.id, { credential_hash: r.credential_hash, status: r.status }]));
-    }),
-    verify: verifySecret,
-    isFast: isFastSecretHash,
-    decoy: DECOY_SECRET_HASH,
-    async upgrade(id, password, stored) {
-      const fast = upgradeSecret(password, stored);
-      if (!fast) return null;
-      // Compare-and-set: a rotation committed since the check wins over this rewrite.
-      const r = await db.query('UPDATE gateways SET credential_hash = $3 WHERE id = $1 AND credential_hash = $2', [id, stored, fast]);
-      return r.rowCount ? fast : null;
-    },
-    onUpgradeError: (id, e) => logger.warn({ gatewayId: id, err: e.message }, 'gateway secret hash not rewritten in the fast form'),
-    onHash: () => metrics.brokerHashes.inc(),
-    onDepth: (lane, depth) => metrics.brokerHashQueue.set({ lane }, depth),
-  });
+  const auth = registryAuthenticator({ db, logger, metrics, internalUsers: opts.internalUsers, tuning: opts.auth });
 
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {

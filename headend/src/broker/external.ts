@@ -1,6 +1,6 @@
 /**
- * Ingestion from an external broker (Mosquitto, EMQX): mqtt.js clients in a shared subscription
- * group (`$share/<group>/amr/v1/+/readings` …) so several head-ends split the load.
+ * Ingestion from an external broker (Mosquitto, EMQX): mqtt.js clients (MQTT 5) in a shared
+ * subscription group (`$share/<group>/amr/v1/+/readings` …) so several head-ends split the load.
  *
  * Ack after commit: mqtt.js sends a subscriber's PUBACK only when `handleMessage` calls back, so the
  * override below calls back after `ingest.handle` resolves. On failure it drops the connection
@@ -13,6 +13,9 @@ import type { Logger } from 'pino';
 import { topics } from '@amr/protocols';
 import type { Ingest } from '../ingest/index.js';
 import { redactUrl } from '../db/index.js';
+
+/** A week: a replica down longer than that has its session (and the messages queued in it) dropped by the broker. */
+export const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
 export interface ExternalSubscriberOptions {
   url: string;
@@ -42,7 +45,11 @@ export function startExternalSubscriber(opts: ExternalSubscriberOptions): Extern
     const o: IClientOptions = {
       clientId: `${opts.clientIdPrefix}-${i}`,
       clean: false,
-      protocolVersion: 4,
+      // MQTT 5 shared subscriptions. The session outlives the connection (SESSION_EXPIRY_SECONDS): what the
+      // broker had handed this connection and was not acknowledged yet — a replica killed mid-batch — is
+      // delivered again when the replica comes back under the same client id (MQTT_CLIENT_ID).
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
       reconnectPeriod: 2000,
       username: opts.username,
       password: opts.password,

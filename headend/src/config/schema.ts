@@ -39,6 +39,14 @@ export const ConfigObject = z.object({
     .describe('User name of the head-end on the external broker (MQTT_URL)'),
   MQTT_PASSWORD: optionalString
     .describe('Password of the head-end on the external broker (MQTT_URL)'),
+  MQTT_BROKER_AUTH: z.enum(['none', 'mosquitto-dynsec', 'emqx-http']).default('none')
+    .describe('Who makes an external broker (MQTT_URL) enforce the registry\'s gateway passwords and topic ACL: none (the broker\'s own config; nothing enforced by the head-end), mosquitto-dynsec (the head-end manages Mosquitto\'s dynamic-security plugin with MQTT_ADMIN_USERNAME/PASSWORD), emqx-http (EMQX calls the head-end\'s POST /mqtt/emqx/authn and /mqtt/emqx/authz with MQTT_HOOK_TOKEN); the embedded broker always enforces them'),
+  MQTT_ADMIN_USERNAME: optionalString
+    .describe('mosquitto-dynsec: the dynamic-security admin client (mosquitto_ctrl dynsec init <file> <user>), which the head-end uses to create, rotate, disable and reconcile gateway clients'),
+  MQTT_ADMIN_PASSWORD: optionalString
+    .describe('mosquitto-dynsec: password of MQTT_ADMIN_USERNAME'),
+  MQTT_HOOK_TOKEN: optionalString.pipe(z.string().min(24, 'at least 24 characters (openssl rand -base64 32)').optional())
+    .describe('emqx-http: the token EMQX sends in the X-Amr-Hook-Token header of its HTTP authentication and authorization requests (docs/emqx.md); at least 24 characters'),
   MQTT_HOST: z.string().min(1).default('0.0.0.0')
     .describe('Address the embedded broker listens on'),
   MQTT_PORT: port(1884)
@@ -121,6 +129,24 @@ export const ConfigObject = z.object({
 
 export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
   if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_NAME) ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS' });
+  if (c.MQTT_BROKER_AUTH !== 'none' && !c.MQTT_URL) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_BROKER_AUTH'], message: `MQTT_BROKER_AUTH=${c.MQTT_BROKER_AUTH} is for an external broker: set MQTT_URL, or leave MQTT_BROKER_AUTH unset (the embedded broker enforces the registry itself)` });
+  }
+  if (c.MQTT_BROKER_AUTH === 'mosquitto-dynsec') {
+    for (const k of ['MQTT_ADMIN_USERNAME', 'MQTT_ADMIN_PASSWORD'] as const) {
+      if (!c[k]) ctx.addIssue({ code: 'custom', path: [k], message: `${k} is required with MQTT_BROKER_AUTH=mosquitto-dynsec (the dynamic-security admin client)` });
+    }
+    for (const k of ['MQTT_USERNAME', 'MQTT_PASSWORD'] as const) {
+      if (!c[k]) ctx.addIssue({ code: 'custom', path: [k], message: `${k} is required with MQTT_BROKER_AUTH=mosquitto-dynsec: the head-end's own user, which it creates on Mosquitto with the head-end's role` });
+    }
+    // Giving a user a role makes Mosquitto end that user's sessions: the admin's would be the head-end's own control connection.
+    if (c.MQTT_USERNAME && c.MQTT_USERNAME === c.MQTT_ADMIN_USERNAME) {
+      ctx.addIssue({ code: 'custom', path: ['MQTT_USERNAME'], message: 'MQTT_USERNAME must differ from MQTT_ADMIN_USERNAME with mosquitto-dynsec: the head-end takes readings as its own user (e.g. amr-headend), the admin only manages clients' });
+    }
+  }
+  if (c.MQTT_BROKER_AUTH === 'emqx-http' && !c.MQTT_HOOK_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_HOOK_TOKEN'], message: 'MQTT_HOOK_TOKEN is required with MQTT_BROKER_AUTH=emqx-http (EMQX sends it in the X-Amr-Hook-Token header)' });
+  }
   if (!!c.MQTT_TLS_CERT !== !!c.MQTT_TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: [c.MQTT_TLS_CERT ? 'MQTT_TLS_KEY' : 'MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY must be set together' });
   }

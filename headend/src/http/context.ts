@@ -9,6 +9,7 @@ import type { JobRunner } from '../jobs/index.js';
 import type { Actor } from '../audit/index.js';
 import { principal } from './plugins/auth.js';
 import type { CommandSender } from '../commands/service.js';
+import type { GatewayAccounts } from '../broker/accounts.js';
 
 export interface RouteDeps {
   db: Database;
@@ -21,6 +22,8 @@ export interface RouteDeps {
    * and drops the credentials it cached, so the old secret stops working now, not at the next connect.
    */
   onGatewaySecretRotated?: (gatewayId: string) => void | Promise<void>;
+  /** A broker that checks gateway credentials itself (Mosquitto dynamic security), told inside the change's transaction; unset = nothing to tell. */
+  gatewayAccounts?: GatewayAccounts;
   /** Sends commands to gateways over MQTT (src/commands/); absent = no broker, the routes answer 503. */
   commands?: CommandSender;
 }

@@ -1,15 +1,18 @@
 /**
  * Gateways (= MQTT identities) and bindings (gateway + bus + address → meter).
  * Creating a gateway (or rotating its credentials) returns the MQTT password once; only a salted
- * hash is stored (broker/credentials.ts), in the format the broker's authenticator verifies. Every gateway, binding and meter
- * id goes through auth/tenancy.ts; the SQL is in gateway-store.ts.
+ * hash is stored (broker/credentials.ts), in the format the broker's authenticator verifies. A broker that keeps
+ * its own accounts (Mosquitto's dynamic security) is told of a creation, rotation or disabling before the registry
+ * commits (broker/accounts.ts). Every gateway, binding and meter id goes through auth/tenancy.ts; the SQL is in
+ * gateway-store.ts.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { randomSecret, requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
 import { hashSecret } from '../broker/credentials.js';
+import { REGISTRY_READ_BY_BROKER } from '../broker/accounts.js';
 import { audit } from '../audit/index.js';
-import { notFound } from '../http/errors.js';
+import { HttpError, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import type { Queryable } from '../db/types.js';
@@ -33,7 +36,16 @@ const BindingRow = z.object({ id: Id, gateway_id: z.string(), bus: z.string(), a
   valid_from: z.custom<Date | string | number | null>((v) => v == null || v instanceof Date || typeof v === 'string' || typeof v === 'number')
     .transform((v) => (typeof v === 'number' || v === '-infinity' || v == null ? null : new Date(v).toISOString())).pipe(z.string().nullable()), valid_to: Timestamp.nullable(), created_at: Timestamp });
 
-const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGatewaySecretRotated }) => {
+const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGatewaySecretRotated, gatewayAccounts = REGISTRY_READ_BY_BROKER }) => {
+  /** The broker told before the registry commits (broker/accounts.ts): its refusal rolls the change back. */
+  async function tellBroker(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      throw new HttpError(503, 'unavailable', `the MQTT broker did not take the ${what} (${(e as Error).message}); nothing was changed, try again`);
+    }
+  }
+
   /** The gateway if the caller may see it (its building in scope; unassigned: admins only), else 404. */
   async function visibleGateway(q: Queryable, p: Principal, id: string, opts: { forUpdate?: boolean } = {}) {
     await requireOwned(q, p, 'gateway', id);
@@ -85,6 +97,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
     const hash = await hashSecret(password); // issued, high-entropy: one salted SHA-256 (broker/credentials.ts), no scrypt at the first connect
     const gw = await db.tx(async (q) => {
       const created = await insertGateway(q, { id: req.body.id, name: req.body.name ?? null, buildingId: req.body.building_id ?? null, credentialHash: hash });
+      await tellBroker('new gateway', () => gatewayAccounts.secretIssued(created.id, password, created.status));
       await audit(q, actorOf(req), { action: 'create', entity: 'gateway', entityId: req.body.id, buildingId: req.body.building_id ?? null, after: created, requestId: req.id });
       return created;
     });
@@ -114,6 +127,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
         await requireBodyRef(q, p, 'building', b.building_id, 'building_id', bound[0] ?? current.orgId);
       }
       const after = await updateGateway(q, req.params.id, { name: b.name, buildingId: b.building_id, status: b.status });
+      if (b.status !== undefined && b.status !== before.status) await tellBroker(`gateway's status ${b.status}`, () => gatewayAccounts.statusChanged(after.id, after.status));
       await audit(q, actorOf(req), { action: 'update', entity: 'gateway', entityId: req.params.id, buildingId: after.building_id == null ? null : Number(after.building_id), before, after, requestId: req.id });
       return after;
     });
@@ -133,6 +147,7 @@ const gatewayRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, onGate
     const hash = await hashSecret(password); // issued, high-entropy: one salted SHA-256 (broker/credentials.ts), no scrypt at the first connect
     await db.tx(async (q) => {
       await setGatewaySecret(q, gw.id, hash);
+      await tellBroker('new secret', () => gatewayAccounts.secretIssued(gw.id, password, gw.status));
       await audit(q, actorOf(req), { action: 'rotate-credentials', entity: 'gateway', entityId: gw.id, buildingId: gw.building_id == null ? null : Number(gw.building_id), requestId: req.id });
     });
     // Only once committed: the broker must not drop a session for a secret that a rollback kept.

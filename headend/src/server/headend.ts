@@ -18,6 +18,12 @@ import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type
 import { applyRetention } from './policies.js';
 import { POLICY_ROUND_MS, runPolicyJobs, watchPolicyJobs } from '../policy-jobs/index.js';
 import { channelsOf, enqueueNotifications } from '../alerts/index.js';
+import { dynsecGatewayAccounts, openDynsecControl, reconcileDynsec, type DynsecControl } from '../broker/dynsec.js';
+import { gatewayRows, registryGateways } from '../broker/store.js';
+import { createEmqxHooks } from '../broker/emqx-hooks.js';
+import { registryAuthenticator } from '../broker/registry-auth.js';
+import { batchedRowLookup } from '../broker/gateway-rows.js';
+import type { GatewayAccounts } from '../broker/accounts.js';
 import { finishImports } from '../readings/import-staging.js';
 import { startFeatures, type Features } from './features.js';
 import { createApiServer } from '../api/index.js';
@@ -91,6 +97,9 @@ export const SHUTDOWN_STEPS = [
   { name: 'database', share: 0.2 },
 ] as const;
 type StepName = (typeof SHUTDOWN_STEPS)[number]['name'];
+
+/** Stable per host unless MQTT_CLIENT_ID says otherwise: persistent sessions on an external broker survive restarts. */
+const mqttClientIdPrefix = (config: Config) => config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_');
 
 export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
   const { logger } = opts;
@@ -171,6 +180,24 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     const internalMqtt = { username: `headend-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') };
     let broker: EmbeddedBroker | null = null;
     let subscriber: ExternalSubscriber | null = null;
+    let gatewayAccounts: GatewayAccounts | undefined;
+    let dynsec: DynsecControl | null = null;
+    if (config.MQTT_URL && config.MQTT_BROKER_AUTH === 'mosquitto-dynsec') {
+      // Before subscribing: the head-end's own user may need the role that lets it subscribe.
+      dynsec = await openDynsecControl({
+        url: config.MQTT_URL, username: config.MQTT_ADMIN_USERNAME!, password: config.MQTT_ADMIN_PASSWORD!,
+        clientId: `${mqttClientIdPrefix(config)}-dynsec`, logger: logger.child({ module: 'dynsec' }),
+      });
+      const control = dynsec;
+      cleanups.push('broker', () => control.close());
+      const headendUser = { username: config.MQTT_USERNAME!, password: config.MQTT_PASSWORD!, shareGroup: config.MQTT_SHARE_GROUP };
+      const plan = await reconcileDynsec(dynsec, await registryGateways(db), headendUser);
+      logger.info({ changes: plan.commands.length, removed: plan.removed }, 'Mosquitto dynamic security reconciled with the registry');
+      if (plan.withoutPassword.length) {
+        logger.warn({ gateways: plan.withoutPassword }, 'gateways created on Mosquitto without a password (the registry keeps only a hash): rotate their credentials (POST /gateways/{id}/credentials) so they can connect');
+      }
+      gatewayAccounts = dynsecGatewayAccounts(dynsec);
+    }
     if (config.MQTT_URL) {
       subscriber = startExternalSubscriber({
         url: config.MQTT_URL,
@@ -179,9 +206,13 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
         logger: logger.child({ module: 'mqtt' }),
         username: config.MQTT_USERNAME,
         password: config.MQTT_PASSWORD,
-        clientIdPrefix: config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_'),
+        clientIdPrefix: mqttClientIdPrefix(config),
       });
-      cleanups.push('broker', () => subscriber!.close());
+      const control = dynsec;
+      cleanups.push('broker', async () => {
+        await subscriber!.close();
+        await control?.close();
+      });
     } else {
       broker = await startEmbeddedBroker({
         db,
@@ -198,7 +229,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     }
 
     // Commands to gateways: the head-end's own MQTT client on the same broker (commands/channel.ts).
-    const clientIdPrefix = config.MQTT_CLIENT_ID ?? `amr-${hostname()}`.slice(0, 40).replace(/[^A-Za-z0-9_.-]/g, '_');
+    const clientIdPrefix = mqttClientIdPrefix(config);
     const channel = openCommandChannel({
       ...(broker
         ? { url: `mqtt://${/^(0\.0\.0\.0|::)$/.test(config.MQTT_HOST) ? '127.0.0.1' : config.MQTT_HOST}:${broker.port}`, ...internalMqtt, clientId: `${internalMqtt.username}-cmd` }
@@ -279,7 +310,20 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // broker checks credentials itself and has nothing to close here.
       const embedded = broker;
       const onGatewaySecretRotated = embedded ? (gatewayId: string) => void embedded.secretRotated(gatewayId) : undefined;
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, readiness, commands: commandService });
+      // EMQX asks the head-end who may connect, publish and subscribe: the embedded broker's own checks.
+      const emqxHooks = config.MQTT_BROKER_AUTH === 'emqx-http'
+        ? createEmqxHooks({
+          token: config.MQTT_HOOK_TOKEN!,
+          auth: registryAuthenticator({
+            db, logger: logger.child({ module: 'emqx' }), metrics,
+            internalUsers: config.MQTT_USERNAME && config.MQTT_PASSWORD ? new Map([[config.MQTT_USERNAME, config.MQTT_PASSWORD]]) : undefined,
+          }),
+          lookup: batchedRowLookup((ids) => gatewayRows(db, ids)),
+          headend: config.MQTT_USERNAME ? { username: config.MQTT_USERNAME, shareGroup: config.MQTT_SHARE_GROUP } : undefined,
+          metrics, logger: logger.child({ module: 'emqx' }),
+        })
+        : undefined;
+      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, gatewayAccounts, emqxHooks, readiness, commands: commandService });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       cleanups.push('http', () => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);

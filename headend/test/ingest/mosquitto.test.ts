@@ -1,7 +1,7 @@
 /**
- * External-broker mode: gateways publish to the machine's Mosquitto (127.0.0.1:1883); the head-end
- * subscribes with a shared subscription (unique group per run) and writes into PGlite-TimescaleDB.
- * Gateway ids and the share group are unique per run so parallel runs do not see each other.
+ * External-broker mode: gateways publish to a Mosquitto of this test's own (headend/test/mosquitto.ts,
+ * a free port, anonymous clients allowed); the head-end subscribes with a shared subscription and
+ * writes into this run's database engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -11,8 +11,12 @@ import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, type Headend } from '../../src/server/index.js';
 import { registerGateway, readings, type Fixture } from './fixtures.js';
 import { SYSTEM_ACTOR } from '../../src/audit/index.js';
+import { startMosquitto, type Mosquitto } from '../mosquitto.js';
+import { dbEnv, testDatabase, type TestDatabase } from '../engine.js';
 
-const MOSQUITTO = 'mqtt://127.0.0.1:1883';
+let MOSQUITTO: string;
+let broker: Mosquitto;
+let database: TestDatabase;
 const run = `${process.pid}-${Date.now().toString(36)}`;
 let he: Headend;
 let gw: Fixture;
@@ -21,8 +25,11 @@ let pub: MqttClient;
 const count = async (sql: string, params: unknown[] = []) => (await he.db.query<{ n: number }>(sql, params)).rows[0].n;
 
 beforeAll(async () => {
+  broker = await startMosquitto();
+  MOSQUITTO = broker.url;
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'), MQTT_CLIENT_ID: `he-${run}`,
+    DATA_DIR: 'memory://', ...dbEnv(database), MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'), MQTT_CLIENT_ID: `he-${run}`,
     INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
@@ -32,10 +39,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pub?.endAsync();
-  const ids = he?.subscriber?.clients.map((c) => c.options.clientId as string) ?? [];
   await he?.close();
-  // Remove the persistent sessions this run left on the shared Mosquitto.
-  for (const clientId of ids) await (await mqtt.connectAsync(MOSQUITTO, { clientId, clean: true, reconnectPeriod: 0 })).endAsync();
+  await broker?.stop();
+  await database?.drop();
 });
 
 describe('ingestion through Mosquitto (shared subscription)', () => {
