@@ -4,7 +4,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { parse } from 'yaml';
-import { loadConfig, CONFIG_KEYS, openDb, migrate, type OpenedDb } from '@amr/headend';
+import { loadConfig, CONFIG_KEYS, type OpenedDb } from '@amr/headend';
+import { openTestDb } from '../headend/test/engine.js';
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
 /** Compose's `${VAR:-default}` as the default a user gets without a .env file. */
@@ -241,8 +242,7 @@ describe('the dashboard SQL on the embedded TimescaleDB with the migrations appl
   let opened: OpenedDb;
   const ids = { building: 0, meters: [] as number[] };
   beforeAll(async () => {
-    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-    await migrate(opened.db);
+    opened = await openTestDb();
     const q = opened.db.query.bind(opened.db);
     const org = (await q<{ id: number }>("INSERT INTO organisations (name) VALUES ('Org') RETURNING id")).rows[0].id;
     ids.building = (await q<{ id: number }>("INSERT INTO buildings (org_id, address) VALUES ($1, 'Main St 1') RETURNING id", [org])).rows[0].id;

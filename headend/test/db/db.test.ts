@@ -1,42 +1,25 @@
 /**
- * The embedded database end to end: PGlite + TimescaleDB behind pglite-socket, reached through `pg`
- * with a one-connection pool; migrations; and many concurrent callers sharing that one connection.
+ * The database end to end on both engines: many concurrent callers through the pool, losing none, and
+ * statements far larger than one TCP read. Then what is the embedded engine's own (PGlite +
+ * TimescaleDB behind pglite-socket, a one-connection pool, its slow-holder reports and port), and the
+ * server's twin of it: migrations from scratch on a real server and a pool of several connections.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { createPgDb, openDb, migrate, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import { adminQuery } from '../pg-server.js';
+import { openTestDb, serverUrl, TEST_ENGINE } from '../engine.js';
 
-let opened: OpenedDb;
-
-beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10 });
-});
-afterAll(async () => {
-  await opened?.close();
-});
-
-describe('embedded database', () => {
-  it('runs TimescaleDB and applies all migrations once', async () => {
-    const first = await migrate(opened.db);
-    expect(first.applied).toContain('001_registry.sql');
-    expect(first.applied).toContain('002_readings.sql');
-    const again = await migrate(opened.db);
-    expect(again.applied).toEqual([]);
-    expect(again.skipped.length).toBe(first.applied.length);
-    const { rows } = await opened.db.query<{ hypertable_name: string }>(
-      'SELECT hypertable_name FROM timescaledb_information.hypertables',
-    );
-    expect(rows.map((r) => r.hypertable_name)).toContain('reading_rows');
-    const caggs = await opened.db.query<{ view_name: string }>('SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1');
-    expect(caggs.rows.map((r) => r.view_name)).toEqual(['readings_daily', 'readings_hourly']);
+describe(`database (${TEST_ENGINE})`, () => {
+  let opened: OpenedDb;
+  beforeAll(async () => {
+    opened = await openTestDb({ poolMax: 4 });
+  });
+  afterAll(async () => {
+    await opened?.close();
   });
 
-  it('uses a pool of exactly one connection in embedded mode', async () => {
-    await Promise.all(Array.from({ length: 5 }, () => opened.db.query('SELECT pg_sleep(0.01)')));
-    expect(opened.db.stats().total).toBe(1);
-  });
-
-  it('serves many concurrent queries and transactions through the one connection, losing none', async () => {
+  it('serves many concurrent queries and transactions through the pool, losing none', async () => {
     const db = opened.db;
     await db.query('CREATE TABLE load_probe (caller text NOT NULL, n int NOT NULL, PRIMARY KEY (caller, n))');
     const ingest = Array.from({ length: 40 }, (_, i) =>
@@ -50,7 +33,7 @@ describe('embedded database', () => {
         ? db.tx(async (q) => q.query('INSERT INTO load_probe VALUES ($1, $2)', ['api', i]))
         : db.query('SELECT count(*)::int AS c FROM load_probe'),
     );
-    // One transaction fails mid-way: it must roll back alone and leave the connection usable.
+    // One transaction fails mid-way: it must roll back alone and leave its connection usable.
     const failing = db.tx(async (q) => {
       await q.query("INSERT INTO load_probe VALUES ('bad', 1)");
       await q.query('SELECT 1/0');
@@ -74,6 +57,38 @@ describe('embedded database', () => {
     );
     expect(rows[0].c).toBe(n);
     expect(rows[0].last).toBe([...texts].sort().at(-1));
+  });
+});
+
+// What only the embedded engine has: its one-connection pool, the framing in front of pglite-socket
+// and its port. The server project runs the twin below instead.
+describe.skipIf(TEST_ENGINE === 'server')('embedded database', () => {
+  let opened: OpenedDb;
+  beforeAll(async () => {
+    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10 });
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  it('runs TimescaleDB and applies all migrations once', async () => {
+    const first = await migrate(opened.db);
+    expect(first.applied).toContain('001_registry.sql');
+    expect(first.applied).toContain('002_readings.sql');
+    const again = await migrate(opened.db);
+    expect(again.applied).toEqual([]);
+    expect(again.skipped.length).toBe(first.applied.length);
+    const { rows } = await opened.db.query<{ hypertable_name: string }>(
+      'SELECT hypertable_name FROM timescaledb_information.hypertables',
+    );
+    expect(rows.map((r) => r.hypertable_name)).toContain('reading_rows');
+    const caggs = await opened.db.query<{ view_name: string }>('SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1');
+    expect(caggs.rows.map((r) => r.view_name)).toEqual(['readings_daily', 'readings_hourly']);
+  });
+
+  it('uses a pool of exactly one connection in embedded mode', async () => {
+    await Promise.all(Array.from({ length: 5 }, () => opened.db.query('SELECT pg_sleep(0.01)')));
+    expect(opened.db.stats().total).toBe(1);
   });
 
   it('names a transaction that holds the one connection too long: what it runs and where it started; waiters too', async () => {
@@ -109,6 +124,42 @@ describe('embedded database', () => {
       await expect(startEmbeddedDb({ dataDir: 'memory://', port })).rejects.toThrow(`127.0.0.1:${port} is already in use`);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe.skipIf(TEST_ENGINE !== 'server')('server database', () => {
+  it('applies all migrations once to an empty database', async () => {
+    const name = `amr_t_scratch_${process.pid}`;
+    const url = new URL(serverUrl());
+    url.pathname = `/${name}`;
+    await adminQuery(serverUrl(), `CREATE DATABASE ${name}`);
+    const o = await openDb({ databaseUrl: url.toString(), dataDir: '', dbPort: 0, poolMax: 2 });
+    try {
+      const first = await migrate(o.db);
+      expect(first.applied).toContain('001_registry.sql');
+      expect(first.applied).toContain('002_readings.sql');
+      const again = await migrate(o.db);
+      expect(again.applied).toEqual([]);
+      expect(again.skipped.length).toBe(first.applied.length);
+      const { rows } = await o.db.query<{ hypertable_name: string }>('SELECT hypertable_name FROM timescaledb_information.hypertables');
+      expect(rows.map((r) => r.hypertable_name)).toContain('reading_rows');
+      const caggs = await o.db.query<{ view_name: string }>('SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1');
+      expect(caggs.rows.map((r) => r.view_name)).toEqual(['readings_daily', 'readings_hourly']);
+    } finally {
+      await o.close();
+      await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('opens as many connections as DB_POOL_MAX for callers that overlap, and no more', async () => {
+    const o = await openTestDb({ poolMax: 3 });
+    try {
+      // Five overlapping callers: three connections serve them, two wait their turn.
+      await Promise.all(Array.from({ length: 5 }, () => o.db.query('SELECT pg_sleep(0.05)')));
+      expect(o.db.stats().total).toBe(3);
+    } finally {
+      await o.close();
     }
   });
 });

@@ -4,6 +4,7 @@
  * Gateway ids and the share group are unique per run so parallel runs do not see each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { topics } from '@amr/protocols';
@@ -15,14 +16,16 @@ import { SYSTEM_ACTOR } from '../../src/audit/index.js';
 const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 const run = `${process.pid}-${Date.now().toString(36)}`;
 let he: Headend;
+let database: TestDatabase | undefined;
 let gw: Fixture;
 let pub: MqttClient;
 
 const count = async (sql: string, params: unknown[] = []) => (await he.db.query<{ n: number }>(sql, params)).rows[0].n;
 
 beforeAll(async () => {
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'), MQTT_CLIENT_ID: `he-${run}`,
+    DATA_DIR: 'memory://', ...dbEnv(database), MQTT_URL: MOSQUITTO, MQTT_SHARE_GROUP: `t${run}`.replace(/[^A-Za-z0-9_-]/g, '_'), MQTT_CLIENT_ID: `he-${run}`,
     INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
@@ -34,6 +37,7 @@ afterAll(async () => {
   await pub?.endAsync();
   const ids = he?.subscriber?.clients.map((c) => c.options.clientId as string) ?? [];
   await he?.close();
+  await database?.drop();
   // Remove the persistent sessions this run left on the shared Mosquitto.
   for (const clientId of ids) await (await mqtt.connectAsync(MOSQUITTO, { clientId, clean: true, reconnectPeriod: 0 })).endAsync();
 });
