@@ -49,7 +49,7 @@ describe(`database (${TEST_ENGINE})`, () => {
     ]);
   });
 
-  it('accepts a statement far larger than one TCP read (framing in front of pglite-socket)', async () => {
+  it('accepts a statement far larger than one TCP read (embedded: the framing in front of pglite-socket)', async () => {
     const n = 50_000;
     const texts = Array.from({ length: n }, (_, i) => `row-${i}-${'x'.repeat(20)}`); // ~1.5 MB of Bind parameters
     const { rows } = await opened.db.query<{ c: number; last: string }>(
