@@ -6,6 +6,7 @@ import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { parse } from 'yaml';
 import { loadConfig, CONFIG_KEYS, type OpenedDb } from '@amr/headend';
 import { openTestDb } from '../headend/test/engine.js';
+import { PG_MAJOR, TIMESCALEDB_IMAGE, TIMESCALEDB_VERSION } from '../headend/test/pg-server.js';
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
 /** Compose's `${VAR:-default}` as the default a user gets without a .env file. */
@@ -20,6 +21,14 @@ describe('docker-compose.yml', () => {
       expect(s.restart, `${name}.restart`).toBe('unless-stopped');
     }
     expect(compose.services.timescaledb.image).toMatch(/^timescale\/timescaledb:/);
+  });
+
+  it('pins the TimescaleDB and PostgreSQL the tests run on (headend/test/pg-server.ts, scripts/ensure-timescaledb.sh)', () => {
+    expect(compose.services.timescaledb.image).toBe('timescale/timescaledb:2.23.1-pg15');
+    expect(compose.services.timescaledb.image).toBe(TIMESCALEDB_IMAGE);
+    const script = readFileSync(new URL('../scripts/ensure-timescaledb.sh', import.meta.url), 'utf8');
+    expect(script).toMatch(new RegExp(`^VERSION=${TIMESCALEDB_VERSION.replace(/\./g, '\\.')}$`, 'm'));
+    expect(script).toContain(`postgresql-server-dev-${PG_MAJOR}`);
   });
 
   it("gives the head-end only environment keys its config schema knows, and they validate", () => {
