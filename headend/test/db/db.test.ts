@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { createPgDb, openDb, migrate, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import { createPgDb, openDb, migrate, sessionUrl, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import pg from 'pg';
 import { adminQuery } from '../pg-server.js';
 import { openTestDb, serverUrl, TEST_ENGINE } from '../engine.js';
 
@@ -152,6 +153,29 @@ describe.skipIf(TEST_ENGINE !== 'server')('server database', () => {
     }
   });
 
+  it('runs the head-end\'s sessions without JIT (the server has it on), unless DATABASE_URL asks for it', async () => {
+    const o = await openTestDb();
+    try {
+      // The tests' server leaves PostgreSQL's default: JIT on, with LLVM installed.
+      const c = new pg.Client({ connectionString: serverUrl() });
+      await c.connect();
+      try {
+        expect((await c.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('on');
+      } finally {
+        await c.end();
+      }
+      expect((await o.db.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
+      const on = createPgDb({ connectionString: `${o.url}?options=-c%20jit%3Don`, max: 1 });
+      try {
+        expect((await on.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('on');
+      } finally {
+        await on.close();
+      }
+    } finally {
+      await o.close();
+    }
+  });
+
   it('opens as many connections as DB_POOL_MAX for callers that overlap, and no more', async () => {
     const o = await openTestDb({ poolMax: 3 });
     try {
@@ -161,5 +185,20 @@ describe.skipIf(TEST_ENGINE !== 'server')('server database', () => {
     } finally {
       await o.close();
     }
+  });
+});
+
+describe('sessionUrl', () => {
+  it('adds -c jit=off to the options, keeping what the URL already says', () => {
+    expect(sessionUrl('postgres://amr:pw@db:5432/amr')).toBe('postgres://amr:pw@db:5432/amr?options=-c+jit%3Doff');
+    expect(new URL(sessionUrl('postgres://db/amr?options=-c%20default_transaction_read_only%3Don&sslmode=disable')).searchParams.get('options'))
+      .toBe('-c default_transaction_read_only=on -c jit=off');
+    expect(new URL(sessionUrl('postgres://db/amr?sslmode=disable')).searchParams.get('sslmode')).toBe('disable');
+  });
+
+  it('leaves a URL that sets jit itself, and one that is not a URL, as they are', () => {
+    expect(sessionUrl('postgres://db/amr?options=-c%20jit%3Don')).toBe('postgres://db/amr?options=-c%20jit%3Don');
+    expect(sessionUrl('postgres://db/amr?options=--jit%3Don')).toBe('postgres://db/amr?options=--jit%3Don');
+    expect(sessionUrl('/var/run/postgresql amr')).toBe('/var/run/postgresql amr');
   });
 });
