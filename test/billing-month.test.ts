@@ -1,9 +1,10 @@
-// Issue 7, issue-level proof: a full month of the simulated building billed by the head-end, every
+// End to end: a full month of the simulated building billed by the head-end, every
 // accrual line equal to the value computed here by hand from the simulator's truth.
 //
-// The head-end runs in process on its embedded defaults (one PGlite-TimescaleDB in memory for the
-// file, aedes broker, HTTP API on a free port), as the demo and the fault tests start it; everything
-// is done through its real entry points:
+// The head-end runs in process on its defaults (this run's database engine: one PGlite-TimescaleDB
+// in memory for the file, or a database of its own on the tests' server; aedes broker, HTTP API on
+// a free port), as the demo and the fault tests start it; everything is done through its real
+// entry points:
 //   - registry through the HTTP API (organisation, building with common area, six flats of known area
 //     and registered residents, personal accounts, ИПУ cold/hot water and electricity per flat, four
 //     ОДПУ, a gateway and its bindings);

@@ -1,4 +1,4 @@
-// Issue 8: the broker restarts with a gateway connected. The embedded broker lives in the head-end
+// The broker restarts with a gateway connected. The embedded broker lives in the head-end
 // process, so the head-end CLI is stopped (SIGTERM) and started again on the same MQTT port and
 // DATA_DIR while a real gateway (in process) polls three Modbus meters on a simulator every second.
 // The broker's in-memory sessions are gone after the restart; the gateway reconnects by itself and

@@ -1,4 +1,4 @@
-// Issue 8, the gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
+// The gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
 // built gateway CLI starts on it; (2) its outbox reaches the size limit while the head-end is away
 // (the "disk near full" case: `outboxMaxBytes` is the gateway's own bound on its disk use); (3) the
 // disk under the outbox fills up for real (a 256 KiB tmpfs that a filler file fills) while the

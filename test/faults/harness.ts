@@ -1,6 +1,6 @@
-// Shared pieces of the fault tests (issue 8): the built head-end CLI as a child process, a data
-// directory prepared with registered gateways, a gateway outbox filled with known readings, and
-// bounded polling. Everything runs on loopback, in temporary directories, on free ports.
+// Shared pieces of the fault tests: the built head-end CLI as a child process, a data directory
+// (and, on the server engine, a database) prepared with registered gateways, a gateway outbox
+// filled with known readings, and bounded polling. Everything runs on loopback, in temporary directories, on free ports.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

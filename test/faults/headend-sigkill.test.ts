@@ -1,4 +1,5 @@
-// Issue 8: the head-end process (built CLI, embedded PGlite-TimescaleDB on disk, embedded aedes) is
+// The head-end process (built CLI, embedded aedes; this run's database engine: PGlite-TimescaleDB on
+// disk in DATA_DIR, or a database of its own on the tests' server) is
 // killed with SIGKILL while a gateway drains a backlog of QoS 1 batches with known seqs, then
 // restarted on the same DATA_DIR and MQTT port. The gateway (real outbox + publisher, persistent
 // session, re-sends what was not acknowledged) finishes; the readings table then holds exactly the

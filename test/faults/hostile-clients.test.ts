@@ -1,4 +1,4 @@
-// Issue 8: malformed and oversized MQTT payloads, topic spoofing, wrong credentials, a forbidden
+// Malformed and oversized MQTT payloads, topic spoofing, wrong credentials, a forbidden
 // subscription and bytes that are not MQTT at all, sent to the head-end CLI (embedded broker) while a
 // normal gateway publishes. Each is refused (broker) or dead-lettered (ingestion), counted on
 // /metrics, and the normal gateway is not disturbed: its session never drops and all it sends lands.
