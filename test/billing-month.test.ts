@@ -1,9 +1,10 @@
-// Issue 7, issue-level proof: a full month of the simulated building billed by the head-end, every
+// End to end: a full month of the simulated building billed by the head-end, every
 // accrual line equal to the value computed here by hand from the simulator's truth.
 //
-// The head-end runs in process on its embedded defaults (one PGlite-TimescaleDB in memory for the
-// file, aedes broker, HTTP API on a free port), as the demo and the fault tests start it; everything
-// is done through its real entry points:
+// The head-end runs in process on its defaults (this run's database engine: one PGlite-TimescaleDB
+// in memory for the file, or a database of its own on the tests' server; aedes broker, HTTP API on
+// a free port), as the demo and the fault tests start it; everything is done through its real
+// entry points:
 //   - registry through the HTTP API (organisation, building with common area, six flats of known area
 //     and registered residents, personal accounts, ИПУ cold/hot water and electricity per flat, four
 //     ОДПУ, a gateway and its bindings);
@@ -30,6 +31,7 @@
 // Heat is not billed here (no heat tariff): its ОДПУ is registered and read; heating by the building
 // meter is a separate accrual.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../headend/test/engine.js';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import type { Building } from '@amr/simulators';
@@ -97,6 +99,7 @@ let B: Date[]; // B[0..3] starts of history months and the billed month, B[4] it
 const iso = (d: Date) => d.toISOString();
 
 let he: Headend;
+let database: TestDatabase | undefined;
 let sim: Building;
 let truth: Truth;
 let client: mqtt.MqttClient | undefined;
@@ -164,8 +167,9 @@ async function setUp(now: Date): Promise<void> {
   seq = 0;
   client = undefined;
   for (const m of [ids.premise, ids.account, ids.accountNumber, ids.meter]) m.clear();
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
+    DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
     // Its own validator idles (1 h): the test's validator below drains when told to.
     INGEST_LINGER_MS: '10', VALIDATOR_INTERVAL_MS: '3600000', LOG_LEVEL: 'silent',
   });
@@ -219,6 +223,7 @@ async function tearDown(): Promise<void> {
   await runner?.close();
   await dropRedisPrefix(redisPrefix);
   await he?.close();
+  await database?.drop();
   await sim?.close();
 }
 

@@ -4,6 +4,7 @@
 // clock, which runs on from now — finds no silent meter or gateway. Short (3 days: daily polls, then
 // every 3 h in the last day), with 1 L pulses so the run's imbalance is still checked against the truth.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ENGINE } from '../headend/test/engine.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root, runDemo } from './demo-run.js';
@@ -21,7 +22,9 @@ interface DemoJson { now: string; polls: number; failedPolls: number; allWithinT
 const NOW = '2026-03-10T12:00:00Z';
 const STEP_MS = 3 * 3_600_000;
 
-describe('npm run demo ends at now', () => {
+// `npm run demo` runs on the embedded engine by design (scripts/demo.mjs unsets DATABASE_URL): the
+// server project would run the very same embedded demo again.
+describe.skipIf(TEST_ENGINE === 'server')('npm run demo ends at now', () => {
   beforeAll(() => {
     execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
   }, 120_000);

@@ -4,7 +4,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { parse } from 'yaml';
-import { loadConfig, CONFIG_KEYS, openDb, migrate, type OpenedDb } from '@amr/headend';
+import { loadConfig, CONFIG_KEYS, type OpenedDb } from '@amr/headend';
+import { openTestDb } from '../headend/test/engine.js';
+import { PG_MAJOR, TIMESCALEDB_IMAGE, TIMESCALEDB_VERSION } from '../headend/test/pg-server.js';
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
 /** Compose's `${VAR:-default}` as the default a user gets without a .env file. */
@@ -19,6 +21,14 @@ describe('docker-compose.yml', () => {
       expect(s.restart, `${name}.restart`).toBe('unless-stopped');
     }
     expect(compose.services.timescaledb.image).toMatch(/^timescale\/timescaledb:/);
+  });
+
+  it('pins the TimescaleDB and PostgreSQL the tests run on (headend/test/pg-server.ts, scripts/ensure-timescaledb.sh)', () => {
+    expect(compose.services.timescaledb.image).toBe('timescale/timescaledb:2.23.1-pg15');
+    expect(compose.services.timescaledb.image).toBe(TIMESCALEDB_IMAGE);
+    const script = readFileSync(new URL('../scripts/ensure-timescaledb.sh', import.meta.url), 'utf8');
+    expect(script).toMatch(new RegExp(`^VERSION=${TIMESCALEDB_VERSION.replace(/\./g, '\\.')}$`, 'm'));
+    expect(script).toContain(`postgresql-server-dev-${PG_MAJOR}`);
   });
 
   it("gives the head-end only environment keys its config schema knows, and they validate", () => {
@@ -254,8 +264,7 @@ describe('the dashboard SQL on the embedded TimescaleDB with the migrations appl
   let opened: OpenedDb;
   const ids = { building: 0, meters: [] as number[] };
   beforeAll(async () => {
-    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-    await migrate(opened.db);
+    opened = await openTestDb();
     const q = opened.db.query.bind(opened.db);
     const org = (await q<{ id: number }>("INSERT INTO organisations (name) VALUES ('Org') RETURNING id")).rows[0].id;
     ids.building = (await q<{ id: number }>("INSERT INTO buildings (org_id, address) VALUES ($1, 'Main St 1') RETURNING id", [org])).rows[0].id;

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../headend/test/free-port.js';
+import { PG_BIN, TIMESCALEDB_IMAGE } from '../headend/test/pg-server.js';
 
 const dir = new URL('../deploy/k8s/', import.meta.url);
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
@@ -259,8 +260,11 @@ describe('deploy/k8s manifests', () => {
     expect(imageName(headendContainer.image)).toBe(imageName(s.headend.image));
     const kImage = (kustomization.images as { name: string }[]).find((i) => i.name === imageName(headendContainer.image));
     expect(kImage, 'kustomization images: entry for the head-end').toBeDefined();
-    for (const c of [...podSpec(find('StatefulSet', 'timescaledb-primary')).containers, ...podSpec(find('StatefulSet', 'timescaledb-replica')).containers]) {
+    const replica = podSpec(find('StatefulSet', 'timescaledb-replica'));
+    // The clone runs pg_basebackup of the primary's major version: its init container too.
+    for (const c of [...podSpec(find('StatefulSet', 'timescaledb-primary')).containers, ...replica.containers, ...replica.initContainers!]) {
       expect(c.image).toBe(s.timescaledb.image);
+      expect(c.image).toBe(TIMESCALEDB_IMAGE); // what the tests run on (headend/test/pg-server.ts)
     }
     for (const c of [...podSpec(find('StatefulSet', 'redis')).containers, ...podSpec(find('StatefulSet', 'redis')).initContainers!]) expect(c.image).toBe(s.redis.image);
   });
@@ -297,9 +301,10 @@ describe.skipIf(!haveKubectl)('kubectl kustomize deploy/k8s', () => {
 });
 
 // The replication scripts of timescaledb.yaml are plain PostgreSQL: run them against two throw-away
-// PostgreSQL servers (the Debian server binaries; as the postgres user when we are root), the way
-// the pods do — init script on the primary, clone on the replica — and read through openReadDb.
-const pgBin = ['17', '16', '15'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(`${d}/initdb`));
+// PostgreSQL servers of the image's major version (the Debian server binaries the tests' server
+// uses; as the postgres user when we are root), the way the pods do — init script on the primary,
+// clone on the replica — and read through openReadDb.
+const pgBin = existsSync(`${PG_BIN}/initdb`) ? PG_BIN : undefined;
 const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
 const canRunPg = !!pgBin && (asPostgres.length === 0 || spawnSync('id', ['postgres']).status === 0);
 

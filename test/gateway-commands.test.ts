@@ -7,6 +7,7 @@
  * and nothing is published; billing and residents get 403; every command is audited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../headend/test/engine.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ const OFFLINE = 'gw-cmd-quiet';
 const GW_B = 'gw-cmd-b';
 
 let he: Headend;
+let database: TestDatabase | undefined;
 let sim: ModbusBus;
 let gw: Gateway;
 let dir: string;
@@ -81,8 +83,9 @@ async function command(name: string, args: Record<string, unknown> = {}, o: { to
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'amr-gw-commands-'));
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
+    DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
     LOG_LEVEL: 'silent', COMMAND_TIMEOUT_SECONDS: '10', INGEST_LINGER_MS: '10',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-03-10T12:00:00+03:00') });
@@ -145,6 +148,7 @@ afterAll(async () => {
   await gw?.stop();
   await sim?.close();
   await he?.close();
+  await database?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -5,6 +5,7 @@
 // that stops moving and a building hot-water meter that runs backwards. Run through `npm run demo`
 // (the same code a user runs) with Redis jobs on.
 import { describe, expect, it, beforeAll } from 'vitest';
+import { TEST_ENGINE } from '../headend/test/engine.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root, runDemo } from './demo-run.js';
@@ -14,7 +15,9 @@ interface Flag { meter: string; role: string; resource: string; worst: string; r
 interface Validator { precision: number | null; recall: number | null; falsePositives: unknown[]; misses: unknown[]; faults: Array<{ meter: string; expected: string; flaggedAt: string | null }> }
 interface DemoJson { allWithinTolerance: boolean; source: string; failedPolls: number; period: { from: string; to: string; kind: string }; validated: number; flagged: Flag[]; validator: Validator; resources: Row[] }
 
-describe('imbalance and validation end to end', () => {
+// `npm run demo` runs on the embedded engine by design (scripts/demo.mjs unsets DATABASE_URL): the
+// server project would run the very same embedded demo again.
+describe.skipIf(TEST_ENGINE === 'server')('imbalance and validation end to end', () => {
   beforeAll(() => {
     execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
   }, 120_000);

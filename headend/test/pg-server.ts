@@ -18,8 +18,12 @@ import pg from 'pg';
 import { freePort } from './free-port.js';
 
 const execFile = promisify(execFileCb);
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The PostgreSQL major and TimescaleDB release the tests run; docker-compose.yml and deploy/k8s pin the same image. */
+export const PG_MAJOR = 15;
 export const TIMESCALEDB_VERSION = '2.23.1';
+export const PG_BIN = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
+/** The TimescaleDB image of that pair, as docker-compose.yml and deploy/k8s/timescaledb.yaml name it. */
+export const TIMESCALEDB_IMAGE = `timescale/timescaledb:${TIMESCALEDB_VERSION}-pg${PG_MAJOR}`;
 
 export interface PgServer {
   port: number;

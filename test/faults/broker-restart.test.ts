@@ -1,4 +1,4 @@
-// Issue 8: the broker restarts with a gateway connected. The embedded broker lives in the head-end
+// The broker restarts with a gateway connected. The embedded broker lives in the head-end
 // process, so the head-end CLI is stopped (SIGTERM) and started again on the same MQTT port and
 // DATA_DIR while a real gateway (in process) polls three Modbus meters on a simulator every second.
 // The broker's in-memory sessions are gone after the restart; the gateway reconnects by itself and
@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ModbusBus } from '@amr/simulators';
 import { Gateway, validateConfig } from '@amr/gateway';
-import { build, countsOf, dropRedisPrefix, everySecond, freePort, killAll, meterBus, prepareDataDir, range, spawnHeadend, startEnergyMeters, tempDir, until, withDataDir } from './harness.js';
+import { build, countsOf, dropRedisPrefix, everySecond, freePort, killAll, meterBus, headendStore, prepareDataDir, range, spawnHeadend, startEnergyMeters, tempDir, until, withDataDir, type HeadendStore } from './harness.js';
 
 describe('broker restarted under a connected gateway', () => {
   const dir = tempDir('brk');
   const children: ChildProcess[] = [];
+  let store: HeadendStore | undefined;
   const prefix = `amr-fault-brk-${process.pid}`;
   let sim: ModbusBus;
   let gw: Gateway | undefined;
@@ -27,15 +28,16 @@ describe('broker restarted under a connected gateway', () => {
     await killAll(children);
     await sim?.close();
     await dropRedisPrefix(prefix);
+    await store?.drop();
     dir.remove();
   });
 
   it('the gateway reconnects by itself and delivers everything, once', async () => {
     const gatewayId = `gw-brk-${process.pid}`;
-    const dataDir = join(dir.path, 'data');
-    const [fx] = await prepareDataDir(dataDir, [{ id: gatewayId, meters: 3 }]);
+    store = await headendStore(join(dir.path, 'data'));
+    const [fx] = await prepareDataDir(store, [{ id: gatewayId, meters: 3 }]);
     const mqttPort = await freePort();
-    const env = { DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), REDIS_PREFIX: prefix };
+    const env = { ...store.env, MQTT_PORT: String(mqttPort), REDIS_PREFIX: prefix };
     const he1 = await spawnHeadend(env, children);
 
     gw = new Gateway({
@@ -74,7 +76,7 @@ describe('broker restarted under a connected gateway', () => {
     gw = undefined;
     expect((await he2.stop('SIGTERM')).code).toBe(0);
 
-    await withDataDir(dataDir, async (db) => {
+    await withDataDir(store, async (db) => {
       const c = await countsOf(db, gatewayId);
       expect(c.duplicates).toBe(0);
       expect(c.logged).toEqual(range(1, lastSeq));

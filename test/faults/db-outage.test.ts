@@ -1,6 +1,7 @@
-// Issue 8: the database is unreachable for 30 s while gateways keep publishing. The embedded
-// PGlite-TimescaleDB runs in the test behind a TCP proxy we control; the head-end (in process, the
-// real start-up) reaches it through DATABASE_URL = the proxy. Cutting the proxy destroys the open
+// The database is unreachable for 30 s while gateways keep publishing. The database of this run's
+// engine (the embedded PGlite-TimescaleDB served from the test, or a database of its own on the tests'
+// TimescaleDB server) sits behind a TCP proxy we control; the head-end (in process, the real
+// start-up) reaches it through DATABASE_URL = the proxy. Cutting the proxy destroys the open
 // connection and refuses new ones. Expected by the design (src/ingest/README.md): nothing is
 // acknowledged that is not committed, so the publishers keep their messages (gateway outbox, MQTT
 // session) and, once the database is back, every reading lands exactly once; the head-end itself
@@ -12,16 +13,16 @@ import { pino } from 'pino';
 import type { ModbusBus } from '@amr/simulators';
 import { topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
-import { createPgDb, loadConfig, migrate, startEmbeddedDb, startHeadend, type Db, type EmbeddedDb, type Headend } from '@amr/headend';
+import { createPgDb, loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { registerGateway, readings, type Fixture } from '../../headend/test/ingest/fixtures.js';
 import { startProxy } from './tcp-proxy.js';
-import { countsOf, everySecond, meterBus, range, sleep, startEnergyMeters, tempDir, until } from './harness.js';
+import { countsOf, everySecond, meterBus, range, reachableDb, sleep, startEnergyMeters, tempDir, until, type ReachableDb } from './harness.js';
 
 const OUTAGE_MS = 30_000;
 
 describe('database unreachable for 30 s', () => {
   const dir = tempDir('dbout');
-  let emb: EmbeddedDb;
+  let database: ReachableDb;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   let he: Headend | undefined;
   let sim: ModbusBus;
@@ -30,16 +31,14 @@ describe('database unreachable for 30 s', () => {
   let real: Fixture;
   let rawFx: Fixture;
   const outcome = { gatewayReconnected: false, gatewayErrors: [] as string[] };
-  const direct = (): Db => createPgDb({ connectionString: emb.url, max: 1 });
 
   beforeAll(async () => {
-    emb = await startEmbeddedDb({ dataDir: 'memory://', port: 0 });
-    const db = direct();
-    await migrate(db);
-    real = await registerGateway(db, `gw-dbo-real-${process.pid}`, 3);
-    rawFx = await registerGateway(db, `gw-dbo-raw-${process.pid}`, 2);
-    await db.close(); // pglite-socket serves one connection at a time: give it back
-    proxy = await startProxy(emb.port);
+    database = await reachableDb();
+    await database.withDb(async (db) => {
+      real = await registerGateway(db, `gw-dbo-real-${process.pid}`, 3);
+      rawFx = await registerGateway(db, `gw-dbo-raw-${process.pid}`, 2);
+    });
+    proxy = await startProxy(database.port);
     sim = await startEnergyMeters(3, 100, 0.5);
   });
   afterAll(async () => {
@@ -48,14 +47,14 @@ describe('database unreachable for 30 s', () => {
     await he?.close().catch(() => undefined);
     await proxy?.cut();
     await sim?.close();
-    await emb?.stop();
+    await database?.stop();
     dir.remove();
   });
 
   it('pauses ingestion, keeps accepting and buffering, then stores every reading exactly once', async () => {
     const config = loadConfig({
       DATA_DIR: join(dir.path, 'unused'),
-      DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres?sslmode=disable`,
+      DATABASE_URL: database.url(proxy.port),
       DB_POOL_MAX: '1',
       MQTT_HOST: '127.0.0.1',
       MQTT_PORT: '0',
@@ -146,8 +145,7 @@ describe('database unreachable for 30 s', () => {
     await he.close();
     he = undefined;
 
-    const db = direct();
-    try {
+    await database.withDb(async (db) => {
       const r = await countsOf(db, rawFx.gatewayId);
       expect(r.duplicates).toBe(0);
       expect(r.logged).toEqual(range(1, rawSeq));
@@ -159,17 +157,15 @@ describe('database unreachable for 30 s', () => {
       expect(g.deadLetters + g.quarantined).toBe(0);
       expect(g.logged).toEqual(range(1, lastSeq));
       expect(g.seqs).toEqual(range(1, lastSeq));
-    } finally {
-      await db.close();
-    }
+    });
     expect(failures).toMatch(/amr_ingest_batch_failures_total [1-9]/);
   }, 120_000);
 
-  // Found by the outage above (issue 8): a connection that dies between two statements of a
+  // Found by the outage above: a connection that dies between two statements of a
   // transaction made pg emit 'error' on a checked-out client nobody listened to — an uncaught
   // exception, i.e. a head-end crash. Now the transaction fails, the client is discarded, the next works.
   it('a connection lost inside a transaction fails that transaction, not the process', async () => {
-    const db = createPgDb({ connectionString: `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres?sslmode=disable`, max: 1 });
+    const db = createPgDb({ connectionString: database.url(proxy.port), max: 1 });
     try {
       await db.query('CREATE TABLE IF NOT EXISTS fault_probe (x int)');
       await expect(

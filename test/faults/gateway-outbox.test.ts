@@ -1,9 +1,10 @@
-// Issue 8, the gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
+// The gateway's storage: (1) its outbox ends in a torn record (power cut mid-write) and the
 // built gateway CLI starts on it; (2) its outbox reaches the size limit while the head-end is away
 // (the "disk near full" case: `outboxMaxBytes` is the gateway's own bound on its disk use); (3) the
 // disk under the outbox fills up for real (a 256 KiB tmpfs that a filler file fills) while the
 // gateway polls and delivers. All run against a real head-end (in process: the process restart that
-// matters here is the gateway's); (1) and (3) share one in-memory head-end.
+// matters here is the gateway's); (1) and (3) share one head-end (in memory, or a
+// database of its own on the server engine).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { Gateway, appendRawForTest, encodeRecord, validateConfig } from '@amr/ga
 import { loadConfig, startHeadend, type Headend } from '@amr/headend';
 import { registerGateway } from '../../headend/test/ingest/fixtures.js';
 import { fillDisk, mountTmpfs } from '../../gateway/test/helpers/tmpfs.js';
-import { build, countsOf, everySecond, freePort, gatewayBin, killAll, meterBus, prepareDataDir, range, seedOutbox, startEnergyMeters, tempDir, until } from './harness.js';
+import { build, countsOf, everySecond, freePort, gatewayBin, headendStore, killAll, meterBus, prepareDataDir, range, seedOutbox, startEnergyMeters, tempDir, until, type HeadendStore } from './harness.js';
 
 const SEEDED = 40;
 
@@ -26,11 +27,14 @@ describe('gateway outbox faults', () => {
   const headends: Headend[] = [];
   let sim: ModbusBus;
   let shared: Headend | null = null;
-  /** One in-memory head-end for the tests that need no restart of it (started on first use). */
+  const stores: HeadendStore[] = [];
+  /** One head-end for the tests that need no restart of it (started on first use; memory:// embedded). */
   const memoryHeadend = async (): Promise<Headend> => {
     if (!shared) {
+      const store = await headendStore('memory://');
+      stores.push(store);
       shared = await startHeadend({
-        config: loadConfig({ DATA_DIR: 'memory://', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
+        config: loadConfig({ ...store.env, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
         logger: pino({ level: 'silent' }),
         api: false,
         jobs: false,
@@ -46,6 +50,7 @@ describe('gateway outbox faults', () => {
   afterAll(async () => {
     await killAll(children);
     for (const he of headends) await he.close().catch(() => undefined);
+    for (const store of stores) await store.drop();
     await sim?.close();
     dir.remove();
   });
@@ -106,8 +111,9 @@ describe('gateway outbox faults', () => {
 
   it('outbox full while the head-end is away: documented policy, alarms, nothing stored is dropped, all lands after', async () => {
     const gatewayId = `gw-full-${process.pid}`;
-    const dataDir = join(dir.path, 'full-data');
-    const [fx] = await prepareDataDir(dataDir, [{ id: gatewayId, meters: 2 }]);
+    const store = await headendStore(join(dir.path, 'full-data'));
+    stores.push(store);
+    const [fx] = await prepareDataDir(store, [{ id: gatewayId, meters: 2 }]);
     const mqttPort = await freePort();
 
     const gw = new Gateway({
@@ -149,7 +155,7 @@ describe('gateway outbox faults', () => {
 
       // 3. The head-end comes up on the port the gateway dials: everything drains, polling resumes.
       const he = await startHeadend({
-        config: loadConfig({ DATA_DIR: dataDir, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
+        config: loadConfig({ ...store.env, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), INGEST_LINGER_MS: '10', LOG_LEVEL: 'silent' }),
         logger: pino({ level: 'silent' }),
         api: false,
         jobs: false,

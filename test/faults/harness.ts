@@ -1,6 +1,6 @@
-// Shared pieces of the fault tests (issue 8): the built head-end CLI as a child process, a data
-// directory prepared with registered gateways, a gateway outbox filled with known readings, and
-// bounded polling. Everything runs on loopback, in temporary directories, on free ports.
+// Shared pieces of the fault tests: the built head-end CLI as a child process, a data directory
+// (and, on the server engine, a database) prepared with registered gateways, a gateway outbox
+// filled with known readings, and bounded polling. Everything runs on loopback, in temporary directories, on free ports.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,10 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Outbox, Gateway, validateConfig, type PendingReading } from '@amr/gateway';
 import { startModbusBus, type ModbusBus } from '@amr/simulators';
-import { openDb, migrate, type Db } from '@amr/headend';
+import { createPgDb, openDb, migrate, startEmbeddedDb, type Db } from '@amr/headend';
 import { registerGateway, type Fixture } from '../../headend/test/ingest/fixtures.js';
 import { freePort } from '../../headend/test/free-port.js';
+import { testDatabase, dbEnv, TEST_ENGINE } from '../../headend/test/engine.js';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const headendBin = join(repo, 'headend/dist/cli/amr-headend.js');
@@ -65,9 +66,71 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Opens the embedded database in `dataDir` (head-end stopped), runs `fn`, closes it. */
-export async function withDataDir<T>(dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const opened = await openDb({ dataDir, dbPort: 0, poolMax: 1 });
+/**
+ * Where a head-end under a fault test keeps its data, on this run's engine (headend/test/engine.ts):
+ * DATA_DIR always (admin socket, secrets key), the embedded database in it, or on the server engine a
+ * database of its own that outlives the head-end's restarts as DATA_DIR does.
+ */
+export interface HeadendStore {
+  dataDir: string;
+  /** What the head-end is started with: DATA_DIR, and DATABASE_URL on the server engine. */
+  env: Record<string, string>;
+  /** Drops the server database (embedded: the data goes with the temporary directory). */
+  drop(): Promise<void>;
+}
+
+export async function headendStore(dataDir: string): Promise<HeadendStore> {
+  const database = await testDatabase();
+  return { dataDir, env: { DATA_DIR: dataDir, ...dbEnv(database) }, drop: () => database.drop() };
+}
+
+/**
+ * One database of this run's engine that head-ends reach by DATABASE_URL, so that a proxy the test
+ * cuts can stand between them: the embedded PGlite-TimescaleDB served from this process, or a
+ * database of its own on the tests' server. Migrated.
+ */
+export interface ReachableDb {
+  /** The port the database listens on (what a proxy forwards to). */
+  port: number;
+  /** DATABASE_URL for a head-end reaching it on `port` (the database's own, or a proxy's). */
+  url(port: number): string;
+  /** The test's own connection (embedded: only while no head-end holds the one pglite-socket serves). */
+  withDb<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function reachableDb(): Promise<ReachableDb> {
+  let port: number;
+  let name: string;
+  let stop: () => Promise<void>;
+  if (TEST_ENGINE === 'server') {
+    const t = await testDatabase();
+    const u = new URL(t.databaseUrl!);
+    port = Number(u.port);
+    name = u.pathname.slice(1);
+    stop = () => t.drop();
+  } else {
+    const emb = await startEmbeddedDb({ dataDir: 'memory://', port: 0 });
+    port = emb.port;
+    name = 'postgres';
+    stop = () => emb.stop();
+  }
+  const url = (p: number) => `postgres://postgres:postgres@127.0.0.1:${p}/${name}?sslmode=disable`;
+  const withDb = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    const db = createPgDb({ connectionString: url(port), max: 1 });
+    try {
+      return await fn(db);
+    } finally {
+      await db.close();
+    }
+  };
+  await withDb((db) => migrate(db));
+  return { port, url, withDb, stop };
+}
+
+/** Opens the store's database (head-end stopped), runs `fn`, closes it. */
+export async function withDataDir<T>(store: HeadendStore, fn: (db: Db) => Promise<T>): Promise<T> {
+  const opened = await openDb({ databaseUrl: store.env.DATABASE_URL, dataDir: store.dataDir, dbPort: 0, poolMax: 1 });
   try {
     return await fn(opened.db);
   } finally {
@@ -75,9 +138,9 @@ export async function withDataDir<T>(dataDir: string, fn: (db: Db) => Promise<T>
   }
 }
 
-/** Migrates `dataDir` and registers gateways with meters bound on bus "m1", addresses "1".."n". */
-export async function prepareDataDir(dataDir: string, gateways: { id: string; meters: number }[]): Promise<Fixture[]> {
-  return withDataDir(dataDir, async (db) => {
+/** Migrates the store and registers gateways with meters bound on bus "m1", addresses "1".."n". */
+export async function prepareDataDir(store: HeadendStore, gateways: { id: string; meters: number }[]): Promise<Fixture[]> {
+  return withDataDir(store, async (db) => {
     await migrate(db);
     const out: Fixture[] = [];
     for (const g of gateways) out.push(await registerGateway(db, g.id, g.meters));

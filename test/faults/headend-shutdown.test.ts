@@ -10,9 +10,9 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '@amr/protocols';
-import { createPgDb, migrate, startEmbeddedDb, type Db, type EmbeddedDb } from '@amr/headend';
+import type { Db } from '@amr/headend';
 import { readings, registerGateway, type Fixture } from '../../headend/test/ingest/fixtures.js';
-import { build, dropRedisPrefix, freePort, killAll, sleep, spawnHeadend, tempDir, until, type HeadendProcess } from './harness.js';
+import { build, dropRedisPrefix, freePort, killAll, reachableDb, sleep, spawnHeadend, tempDir, until, type HeadendProcess, type ReachableDb } from './harness.js';
 import { startProxy } from './tcp-proxy.js';
 
 /** SHUTDOWN_TIMEOUT_SECONDS (10) plus the time a loaded machine needs to start and end a process. */
@@ -85,40 +85,31 @@ describe('head-end SIGTERM', () => {
   const dir = tempDir('shutdown');
   const children: ChildProcess[] = [];
   const prefix = `amr-fault-shutdown-${process.pid}`;
-  // One database for both cases, in this process (the head-end reaches it by DATABASE_URL, directly
-  // or through a proxy that can be cut): cheaper than an embedded one per head-end on disk.
-  let emb: EmbeddedDb;
+  // One database for all cases (the head-end reaches it by DATABASE_URL, directly or through a proxy
+  // that can be cut): embedded in this process, cheaper than one per head-end on disk, or the server's.
+  let database: ReachableDb;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   let redisFx: Fixture;
   let dbFx: Fixture;
   let busyFx: Fixture;
   let frozenFx: Fixture;
-  const pgUrl = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  /** The test's own connection, only while no head-end holds the one pglite-socket serves. */
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = createPgDb({ connectionString: emb.url, max: 1 });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const pgUrl = (port: number) => database.url(port);
+  const withDb = <T>(fn: (db: Db) => Promise<T>): Promise<T> => database.withDb(fn);
   beforeAll(async () => {
     build();
-    emb = await startEmbeddedDb({ dataDir: 'memory://', port: 0 });
+    database = await reachableDb();
     await withDb(async (db) => {
-      await migrate(db);
       redisFx = await registerGateway(db, `gw-sd-redis-${process.pid}`, 2);
       dbFx = await registerGateway(db, `gw-sd-db-${process.pid}`, 2);
       busyFx = await registerGateway(db, `gw-sd-busy-${process.pid}`, 2);
       frozenFx = await registerGateway(db, `gw-sd-frozen-${process.pid}`, 2);
     });
-    proxy = await startProxy(emb.port);
+    proxy = await startProxy(database.port);
   }, 180_000);
   afterAll(async () => {
     await killAll(children);
     await proxy?.cut();
-    await emb?.stop();
+    await database?.stop();
     await dropRedisPrefix(prefix);
     dir.remove();
   });
@@ -127,7 +118,7 @@ describe('head-end SIGTERM', () => {
     const fx = redisFx;
     const deadRedis = await freePort(); // nothing listens there
     const he = await spawnHeadend({
-      DATA_DIR: join(dir.path, 'redis-down'), DATABASE_URL: pgUrl(emb.port), DB_POOL_MAX: '1',
+      DATA_DIR: join(dir.path, 'redis-down'), DATABASE_URL: pgUrl(database.port), DB_POOL_MAX: '1',
       MQTT_PORT: '0', REDIS_URL: `redis://127.0.0.1:${deadRedis}`, REDIS_PREFIX: prefix, VALIDATOR_INTERVAL_MS: '200',
     }, children);
 
@@ -159,7 +150,7 @@ describe('head-end SIGTERM', () => {
   it('with everything up and a gateway publishing QoS 1 in a loop: stops taking messages first, stores every acknowledged one exactly once', async () => {
     const fx = busyFx;
     const he = await spawnHeadend({
-      DATA_DIR: join(dir.path, 'busy'), DATABASE_URL: pgUrl(emb.port), DB_POOL_MAX: '1',
+      DATA_DIR: join(dir.path, 'busy'), DATABASE_URL: pgUrl(database.port), DB_POOL_MAX: '1',
       MQTT_PORT: '0', REDIS_PREFIX: prefix, VALIDATOR_INTERVAL_MS: '200',
     }, children);
     const pub = await busyPublisher(he.mqttPort, fx);

@@ -1,4 +1,5 @@
-// Issue 8: the head-end process (built CLI, embedded PGlite-TimescaleDB on disk, embedded aedes) is
+// The head-end process (built CLI, embedded aedes; this run's database engine: PGlite-TimescaleDB on
+// disk in DATA_DIR, or a database of its own on the tests' server) is
 // killed with SIGKILL while a gateway drains a backlog of QoS 1 batches with known seqs, then
 // restarted on the same DATA_DIR and MQTT port. The gateway (real outbox + publisher, persistent
 // session, re-sends what was not acknowledged) finishes; the readings table then holds exactly the
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Gateway } from '@amr/gateway';
-import { build, countsOf, dropRedisPrefix, drainingGateway, freePort, killAll, prepareDataDir, range, seedOutbox, spawnHeadend, tempDir, until, untilAdvancing, withDataDir } from './harness.js';
+import { build, countsOf, dropRedisPrefix, drainingGateway, freePort, killAll, headendStore, prepareDataDir, range, seedOutbox, spawnHeadend, tempDir, until, untilAdvancing, withDataDir, type HeadendStore } from './harness.js';
 
 const N = 6000; // readings in the gateway's outbox
 const BATCH = 50; // readings per MQTT message → 120 QoS 1 messages
@@ -15,6 +16,7 @@ const BATCH = 50; // readings per MQTT message → 120 QoS 1 messages
 describe('head-end killed with SIGKILL mid-batch', () => {
   const dir = tempDir('sigkill');
   const children: ChildProcess[] = [];
+  let store: HeadendStore | undefined;
   const prefix = `amr-fault-sigkill-${process.pid}`;
   let gw: Gateway | undefined;
   beforeAll(() => build(), 120_000);
@@ -22,19 +24,20 @@ describe('head-end killed with SIGKILL mid-batch', () => {
     await gw?.stop().catch(() => undefined);
     await killAll(children);
     await dropRedisPrefix(prefix);
+    await store?.drop();
     dir.remove();
   });
 
   it('loses no reading and stores none twice after a restart on the same DATA_DIR', async () => {
     const gatewayId = `gw-kill-${process.pid}`;
-    const dataDir = join(dir.path, 'data');
-    const [fx] = await prepareDataDir(dataDir, [{ id: gatewayId, meters: 4 }]);
+    store = await headendStore(join(dir.path, 'data'));
+    const [fx] = await prepareDataDir(store, [{ id: gatewayId, meters: 4 }]);
     const bufferDir = join(dir.path, 'gw');
     const seqs = seedOutbox(bufferDir, N, 4);
     expect(seqs).toEqual(range(1, N));
 
     const mqttPort = await freePort();
-    const env = { DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), REDIS_PREFIX: prefix };
+    const env = { ...store.env, MQTT_PORT: String(mqttPort), REDIS_PREFIX: prefix };
     const he1 = await spawnHeadend(env, children);
     expect(he1.mqttPort).toBe(mqttPort);
     gw = await drainingGateway({ id: gatewayId, password: fx.password, bufferDir, mqttPort, batchSize: BATCH, deadBusPort: await freePort() });
@@ -58,7 +61,7 @@ describe('head-end killed with SIGKILL mid-batch', () => {
     const stopped = await he2.stop('SIGTERM');
     expect(stopped.code).toBe(0);
 
-    const c = await withDataDir(dataDir, (db) => countsOf(db, gatewayId));
+    const c = await withDataDir(store, (db) => countsOf(db, gatewayId));
     expect(c.duplicates).toBe(0);
     expect(c.rows).toBe(N); // one value per reading
     expect(c.seqs).toEqual(seqs);

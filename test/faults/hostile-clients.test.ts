@@ -1,4 +1,4 @@
-// Issue 8: malformed and oversized MQTT payloads, topic spoofing, wrong credentials, a forbidden
+// Malformed and oversized MQTT payloads, topic spoofing, wrong credentials, a forbidden
 // subscription and bytes that are not MQTT at all, sent to the head-end CLI (embedded broker) while a
 // normal gateway publishes. Each is refused (broker) or dead-lettered (ingestion), counted on
 // /metrics, and the normal gateway is not disturbed: its session never drops and all it sends lands.
@@ -13,7 +13,7 @@ import { MAX_PAYLOAD_BYTES, topics } from '@amr/protocols';
 import { Gateway, validateConfig } from '@amr/gateway';
 import { DEAD_LETTER_KEEP_BYTES } from '@amr/headend';
 import { readings } from '../../headend/test/ingest/fixtures.js';
-import { build, countsOf, dropRedisPrefix, everySecond, killAll, meterBus, prepareDataDir, range, spawnHeadend, startEnergyMeters, tempDir, until, withDataDir } from './harness.js';
+import { build, countsOf, dropRedisPrefix, everySecond, killAll, meterBus, headendStore, prepareDataDir, range, spawnHeadend, startEnergyMeters, tempDir, until, withDataDir, type HeadendStore } from './harness.js';
 
 /** Value of one sample line of a Prometheus text exposition, 0 when absent. */
 function sample(text: string, name: string, labels: string): number {
@@ -24,6 +24,7 @@ function sample(text: string, name: string, labels: string): number {
 describe('hostile and broken MQTT clients beside a normal gateway', () => {
   const dir = tempDir('hostile');
   const children: ChildProcess[] = [];
+  let store: HeadendStore | undefined;
   const clients: MqttClient[] = [];
   const prefix = `amr-fault-hostile-${process.pid}`;
   let sim: ModbusBus;
@@ -38,19 +39,20 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
     await killAll(children);
     await sim?.close();
     await dropRedisPrefix(prefix);
+    await store?.drop();
     dir.remove();
   });
 
   it('refuses and counts every bad attempt; the normal gateway loses nothing and keeps its session', async () => {
     const pid = process.pid;
     const ids = { good: `gw-good-${pid}`, mallory: `gw-mallory-${pid}`, victim: `gw-victim-${pid}` };
-    const dataDir = join(dir.path, 'data');
-    const [good, mallory, victim] = await prepareDataDir(dataDir, [
+    store = await headendStore(join(dir.path, 'data'));
+    const [good, mallory, victim] = await prepareDataDir(store, [
       { id: ids.good, meters: 2 },
       { id: ids.mallory, meters: 1 },
       { id: ids.victim, meters: 1 },
     ]);
-    const he = await spawnHeadend({ DATA_DIR: dataDir, MQTT_PORT: '0', REDIS_PREFIX: prefix }, children);
+    const he = await spawnHeadend({ ...store.env, MQTT_PORT: '0', REDIS_PREFIX: prefix }, children);
     const url = `mqtt://127.0.0.1:${he.mqttPort}`;
     const metrics = async () => (await fetch(`${he.httpUrl}/metrics`)).text();
     const before = await metrics();
@@ -127,7 +129,7 @@ describe('hostile and broken MQTT clients beside a normal gateway', () => {
     gw = undefined;
     expect((await he.stop('SIGTERM')).code).toBe(0);
 
-    await withDataDir(dataDir, async (db) => {
+    await withDataDir(store, async (db) => {
       const g = await countsOf(db, ids.good);
       expect(g.logged).toEqual(range(1, last));
       expect(g.seqs).toEqual(range(1, last));

@@ -32,9 +32,30 @@ interface InFlight { kind: 'query' | 'tx'; since: number; sql: string; origin?: 
 const shortSql = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 200);
 const callerFrames = (stack: string | undefined) => (stack ?? '').split('\n').slice(2).filter((l) => !l.includes('pg-db.')).slice(0, 6).map((l) => l.trim()).join(' < ');
 
+/**
+ * The URL the pool connects with: `-c jit=off` added to the session options unless the URL sets
+ * `jit` itself. The head-end's queries are short, but some (the readings judge's batch lookup in
+ * readings/write-store.ts: lateral probes per meter) have estimated costs past PostgreSQL's JIT
+ * thresholds: a server with LLVM (the TimescaleDB images) spent 22 s compiling that lookup for a
+ * query that then ran in about 1 s, on every batch. PGlite has no JIT and ignores the option.
+ * A URL pg cannot read as a URL (a socket path) is left as it is.
+ */
+export function sessionUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  const prev = u.searchParams.get('options');
+  if (prev && /(^|\s)(-c\s*|--)jit=/.test(prev)) return url;
+  u.searchParams.set('options', `${prev ? `${prev} ` : ''}-c jit=off`);
+  return u.toString();
+}
+
 export function createPgDb(opts: PgDbOptions): Db {
   const pool = new pg.Pool({
-    connectionString: opts.connectionString,
+    connectionString: sessionUrl(opts.connectionString),
     max: opts.max,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 0,

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
+import type { OpenedDb, Db } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineAlertJobs, imbalanceAlertHook, raiseAlert, channelsOf, CHECK_JOB, type AlertDeps } from '../../src/alerts/index.js';
 import { seedBuilding, seedGateway, seedMeter, storeMonthReport } from './seed.js';
@@ -48,8 +49,7 @@ const allSent = (subject: string, event: string) => async () => {
 };
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   db = opened.db;
   webhook = await startWebhookReceiver((b) => (b.alert.subject === 'gateway:gw-fail' ? 500 : 204));
   smtp = await startSmtpReceiver((m) => m.headers['x-amr-alert-subject'] === 'gateway:gw-mailfail');

@@ -3,7 +3,8 @@
  * `now`, and imbalance reports raising/clearing (no Redis: notification rows are only created here).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
+import type { OpenedDb, Db } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { applyImbalanceReport, clearAlert, raiseAlert, runSilenceCheck, type ChannelTarget } from '../../src/alerts/index.js';
 import { seedBuilding, seedGateway, seedMeter, storeMonthReport } from './seed.js';
 
@@ -15,8 +16,7 @@ let db: Db;
 let buildingId: number;
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   db = opened.db;
   buildingId = await db.tx((q) => seedBuilding(q));
 });

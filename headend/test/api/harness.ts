@@ -1,11 +1,13 @@
 /**
- * One real embedded PGlite-TimescaleDB per test file (memory://, migrated), an API server on it, and
- * helpers to log in and call it through fastify's inject.
+ * One migrated database per test file on this run's engine (headend/test/engine.ts: embedded
+ * PGlite-TimescaleDB in memory, or a template copy on the tests' TimescaleDB server, dropped on
+ * close), an API server on it, and helpers to log in and call it through fastify's inject.
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { createApiServer } from '../../src/api/index.js';
 import { createUser } from '../../src/auth/index.js';
 import type { Role } from '../../src/auth/index.js';
@@ -32,8 +34,7 @@ let seq = 0;
 
 /** `clock`: the API's "now" as data (a test's fixed date); sign-in tokens still expire on real time. */
 export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?: JobRunner; EXCHANGE_ROOT?: string; SECRETS_KEY?: string; PUBLIC_URL?: string; clock?: Clock; commands?: CommandSender } = {}): Promise<Harness> {
-  const opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  const opened = await openTestDb();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600, EXCHANGE_ROOT: config.EXCHANGE_ROOT, SECRETS_KEY: config.SECRETS_KEY, PUBLIC_URL: config.PUBLIC_URL }, logger, registry: new Registry(), jobs: config.jobs, clock: config.clock, commands: config.commands });
   await app.ready();

@@ -11,15 +11,15 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../../src/api/index.js';
 import { redactUrl } from '../../src/http/log-redact.js';
 import { PAGE_HEADERS } from '../../src/dashboard/page-headers.js';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 
 let opened: OpenedDb;
 let app: FastifyInstance;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   const sink = new Writable({ write(chunk, _enc, done) { logged.push(String(chunk)); done(); } });
   const logger = pino({ level: 'info' }, sink);
   app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: 3600 }, logger, registry: new Registry() });

@@ -12,7 +12,8 @@ import { memoryFailureLimiter, redisFailureLimiter, type Admission, type Failure
 import { loginKeys, withFallback } from '../../src/auth/login-limit.js';
 import { createApiServer } from '../../src/api/index.js';
 import { createUser } from '../../src/auth/index.js';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { JobRunner } from '../../src/jobs/index.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
@@ -180,8 +181,7 @@ describe('the API on Redis (REDIS_URL with jobs): two servers share the login co
   let jobs: JobRunner;
   const apps: Awaited<ReturnType<typeof createApiServer>>[] = [];
   beforeAll(async () => {
-    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-    await migrate(opened.db);
+    opened = await openTestDb();
     await createUser(opened.db, { username: 'shared', password: 'Correct-Horse-7', role: 'engineer' });
     const logger = pino({ level: 'silent' });
     jobs = new JobRunner({ redisUrl: REDIS_URL, prefix: `${prefix}-api`, logger });

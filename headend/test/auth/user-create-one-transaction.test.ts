@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminRequest, adminSocketPath, startAdminChannel, type AdminChannel } from '../../src/admin/channel.js';
-import { migrate, openDb, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 
 let dir: string;
 let opened: OpenedDb;
@@ -24,8 +25,7 @@ const usersNamed = async (login: string) => (await opened.db.query<{ id: string 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'amr-user-create-'));
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   org = await one(`INSERT INTO organisations (name) VALUES ('УК Рассвет') RETURNING id`, []);
   b1 = await one(`INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Рассветная, 1') RETURNING id`, [org]);
   b2 = await one(`INSERT INTO buildings (org_id, address) VALUES ($1, 'ул. Рассветная, 3') RETURNING id`, [org]);

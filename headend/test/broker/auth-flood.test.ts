@@ -8,6 +8,7 @@
  * Timeouts below only guard against hanging and say what was awaited; nothing is timed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { topics } from '@amr/protocols';
@@ -21,19 +22,22 @@ import { registerGateway, readings } from '../ingest/fixtures.js';
 import { guard, metricValue, mqttClients } from './clients.js';
 
 let he: Headend;
+let database: TestDatabase | undefined;
 const brokers: EmbeddedBroker[] = [];
 const clients = mqttClients();
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;
 
 beforeAll(async () => {
-  const config = loadConfig({ DATA_DIR: 'memory://', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
+  database = await testDatabase();
+  const config = loadConfig({ DATA_DIR: 'memory://', ...dbEnv(database), MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
 });
 afterAll(async () => {
   await clients.endAll();
   for (const b of brokers) await b.close();
   await he?.close();
+  await database?.drop();
 });
 
 /** A broker of its own (metrics, clock, back-off state) on the shared database and ingestion. */

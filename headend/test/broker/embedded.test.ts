@@ -3,6 +3,7 @@
  * start-up (no API, no jobs). Real MQTT clients (mqtt.js) publish at QoS 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { startHeadend, type Headend } from '../../src/server/index.js';
 import { registerGateway, readings, type Fixture } from '../ingest/fixtures.js';
 
 let he: Headend;
+let database: TestDatabase | undefined;
 let gw: Fixture;
 let other: Fixture;
 const clients: MqttClient[] = [];
@@ -37,8 +39,9 @@ beforeAll(async () => {
   // A self-signed certificate for the TLS listener (openssl is part of the base system).
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://', ...dbEnv(database), MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
     MQTT_TLS_CERT: join(certDir, 'cert.pem'), MQTT_TLS_KEY: join(certDir, 'key.pem'), MQTT_TLS_PORT: '0',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
@@ -48,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   await he?.close();
+  await database?.drop();
   rmSync(certDir, { recursive: true, force: true });
 });
 

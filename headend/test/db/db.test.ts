@@ -1,21 +1,77 @@
 /**
- * The embedded database end to end: PGlite + TimescaleDB behind pglite-socket, reached through `pg`
- * with a one-connection pool; migrations; and many concurrent callers sharing that one connection.
+ * The database end to end on both engines: many concurrent callers through the pool, losing none, and
+ * statements far larger than one TCP read. Then what is the embedded engine's own (PGlite +
+ * TimescaleDB behind pglite-socket, a one-connection pool, its slow-holder reports and port), and the
+ * server's twin of it: migrations from scratch on a real server and a pool of several connections.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { createPgDb, openDb, migrate, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import { createPgDb, openDb, migrate, sessionUrl, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import pg from 'pg';
+import { adminQuery } from '../pg-server.js';
+import { openTestDb, serverUrl, TEST_ENGINE } from '../engine.js';
 
-let opened: OpenedDb;
+describe(`database (${TEST_ENGINE})`, () => {
+  let opened: OpenedDb;
+  beforeAll(async () => {
+    opened = await openTestDb({ poolMax: 4 });
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
 
-beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10 });
+  it('serves many concurrent queries and transactions through the pool, losing none', async () => {
+    const db = opened.db;
+    await db.query('CREATE TABLE load_probe (caller text NOT NULL, n int NOT NULL, PRIMARY KEY (caller, n))');
+    const ingest = Array.from({ length: 40 }, (_, i) =>
+      db.tx(async (q) => {
+        await q.query('INSERT INTO load_probe SELECT $1, g FROM generate_series($2::int, $2::int + 9) g', ['ingest', i * 10]);
+        await q.query('SELECT count(*) FROM load_probe');
+      }),
+    );
+    const api = Array.from({ length: 60 }, (_, i) =>
+      i % 3 === 0
+        ? db.tx(async (q) => q.query('INSERT INTO load_probe VALUES ($1, $2)', ['api', i]))
+        : db.query('SELECT count(*)::int AS c FROM load_probe'),
+    );
+    // One transaction fails mid-way: it must roll back alone and leave its connection usable.
+    const failing = db.tx(async (q) => {
+      await q.query("INSERT INTO load_probe VALUES ('bad', 1)");
+      await q.query('SELECT 1/0');
+    });
+    const settled = await Promise.allSettled([...ingest, ...api, failing]);
+    expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(1);
+    const { rows } = await db.query<{ caller: string; c: number }>(
+      'SELECT caller, count(*)::int AS c FROM load_probe GROUP BY caller ORDER BY caller',
+    );
+    expect(rows).toEqual([
+      { caller: 'api', c: 20 },
+      { caller: 'ingest', c: 400 },
+    ]);
+  });
+
+  it('accepts a statement far larger than one TCP read (embedded: the framing in front of pglite-socket)', async () => {
+    const n = 50_000;
+    const texts = Array.from({ length: n }, (_, i) => `row-${i}-${'x'.repeat(20)}`); // ~1.5 MB of Bind parameters
+    const { rows } = await opened.db.query<{ c: number; last: string }>(
+      'SELECT count(*)::int AS c, max(t) AS last FROM unnest($1::text[]) AS u(t)', [texts],
+    );
+    expect(rows[0].c).toBe(n);
+    expect(rows[0].last).toBe([...texts].sort().at(-1));
+  });
 });
-afterAll(async () => {
-  await opened?.close();
-});
 
-describe('embedded database', () => {
+// What only the embedded engine has: its one-connection pool, the framing in front of pglite-socket
+// and its port. The server project runs the twin below instead.
+describe.skipIf(TEST_ENGINE === 'server')('embedded database', () => {
+  let opened: OpenedDb;
+  beforeAll(async () => {
+    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10 });
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
   it('runs TimescaleDB and applies all migrations once', async () => {
     const first = await migrate(opened.db);
     expect(first.applied).toContain('001_registry.sql');
@@ -34,46 +90,6 @@ describe('embedded database', () => {
   it('uses a pool of exactly one connection in embedded mode', async () => {
     await Promise.all(Array.from({ length: 5 }, () => opened.db.query('SELECT pg_sleep(0.01)')));
     expect(opened.db.stats().total).toBe(1);
-  });
-
-  it('serves many concurrent queries and transactions through the one connection, losing none', async () => {
-    const db = opened.db;
-    await db.query('CREATE TABLE load_probe (caller text NOT NULL, n int NOT NULL, PRIMARY KEY (caller, n))');
-    const ingest = Array.from({ length: 40 }, (_, i) =>
-      db.tx(async (q) => {
-        await q.query('INSERT INTO load_probe SELECT $1, g FROM generate_series($2::int, $2::int + 9) g', ['ingest', i * 10]);
-        await q.query('SELECT count(*) FROM load_probe');
-      }),
-    );
-    const api = Array.from({ length: 60 }, (_, i) =>
-      i % 3 === 0
-        ? db.tx(async (q) => q.query('INSERT INTO load_probe VALUES ($1, $2)', ['api', i]))
-        : db.query('SELECT count(*)::int AS c FROM load_probe'),
-    );
-    // One transaction fails mid-way: it must roll back alone and leave the connection usable.
-    const failing = db.tx(async (q) => {
-      await q.query("INSERT INTO load_probe VALUES ('bad', 1)");
-      await q.query('SELECT 1/0');
-    });
-    const settled = await Promise.allSettled([...ingest, ...api, failing]);
-    expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(1);
-    const { rows } = await db.query<{ caller: string; c: number }>(
-      'SELECT caller, count(*)::int AS c FROM load_probe GROUP BY caller ORDER BY caller',
-    );
-    expect(rows).toEqual([
-      { caller: 'api', c: 20 },
-      { caller: 'ingest', c: 400 },
-    ]);
-  });
-
-  it('accepts a statement far larger than one TCP read (framing in front of pglite-socket)', async () => {
-    const n = 50_000;
-    const texts = Array.from({ length: n }, (_, i) => `row-${i}-${'x'.repeat(20)}`); // ~1.5 MB of Bind parameters
-    const { rows } = await opened.db.query<{ c: number; last: string }>(
-      'SELECT count(*)::int AS c, max(t) AS last FROM unnest($1::text[]) AS u(t)', [texts],
-    );
-    expect(rows[0].c).toBe(n);
-    expect(rows[0].last).toBe([...texts].sort().at(-1));
   });
 
   it('names a transaction that holds the one connection too long: what it runs and where it started; waiters too', async () => {
@@ -110,5 +126,79 @@ describe('embedded database', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe.skipIf(TEST_ENGINE !== 'server')('server database', () => {
+  it('applies all migrations once to an empty database', async () => {
+    const name = `amr_t_scratch_${process.pid}`;
+    const url = new URL(serverUrl());
+    url.pathname = `/${name}`;
+    await adminQuery(serverUrl(), `CREATE DATABASE ${name}`);
+    const o = await openDb({ databaseUrl: url.toString(), dataDir: '', dbPort: 0, poolMax: 2 });
+    try {
+      const first = await migrate(o.db);
+      expect(first.applied).toContain('001_registry.sql');
+      expect(first.applied).toContain('002_readings.sql');
+      const again = await migrate(o.db);
+      expect(again.applied).toEqual([]);
+      expect(again.skipped.length).toBe(first.applied.length);
+      const { rows } = await o.db.query<{ hypertable_name: string }>('SELECT hypertable_name FROM timescaledb_information.hypertables');
+      expect(rows.map((r) => r.hypertable_name)).toContain('reading_rows');
+      const caggs = await o.db.query<{ view_name: string }>('SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1');
+      expect(caggs.rows.map((r) => r.view_name)).toEqual(['readings_daily', 'readings_hourly']);
+    } finally {
+      await o.close();
+      await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('runs the head-end\'s sessions without JIT (the server has it on), unless DATABASE_URL asks for it', async () => {
+    const o = await openTestDb();
+    try {
+      // The tests' server leaves PostgreSQL's default: JIT on, with LLVM installed.
+      const c = new pg.Client({ connectionString: serverUrl() });
+      await c.connect();
+      try {
+        expect((await c.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('on');
+      } finally {
+        await c.end();
+      }
+      expect((await o.db.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('off');
+      const on = createPgDb({ connectionString: `${o.url}?options=-c%20jit%3Don`, max: 1 });
+      try {
+        expect((await on.query<{ jit: string }>('SHOW jit')).rows[0].jit).toBe('on');
+      } finally {
+        await on.close();
+      }
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('opens as many connections as DB_POOL_MAX for callers that overlap, and no more', async () => {
+    const o = await openTestDb({ poolMax: 3 });
+    try {
+      // Five overlapping callers: three connections serve them, two wait their turn.
+      await Promise.all(Array.from({ length: 5 }, () => o.db.query('SELECT pg_sleep(0.05)')));
+      expect(o.db.stats().total).toBe(3);
+    } finally {
+      await o.close();
+    }
+  });
+});
+
+describe('sessionUrl', () => {
+  it('adds -c jit=off to the options, keeping what the URL already says', () => {
+    expect(sessionUrl('postgres://amr:pw@db:5432/amr')).toBe('postgres://amr:pw@db:5432/amr?options=-c+jit%3Doff');
+    expect(new URL(sessionUrl('postgres://db/amr?options=-c%20default_transaction_read_only%3Don&sslmode=disable')).searchParams.get('options'))
+      .toBe('-c default_transaction_read_only=on -c jit=off');
+    expect(new URL(sessionUrl('postgres://db/amr?sslmode=disable')).searchParams.get('sslmode')).toBe('disable');
+  });
+
+  it('leaves a URL that sets jit itself, and one that is not a URL, as they are', () => {
+    expect(sessionUrl('postgres://db/amr?options=-c%20jit%3Don')).toBe('postgres://db/amr?options=-c%20jit%3Don');
+    expect(sessionUrl('postgres://db/amr?options=--jit%3Don')).toBe('postgres://db/amr?options=--jit%3Don');
+    expect(sessionUrl('/var/run/postgresql amr')).toBe('/var/run/postgresql amr');
   });
 });

@@ -1,41 +1,35 @@
 /**
- * The read-only pool for dashboards against the local PostgreSQL server (127.0.0.1:5432, trust auth):
- * a unique database is created for this file and dropped afterwards. Without DATABASE_READ_URL the
- * primary handle is returned as is.
+ * The read-only pool for dashboards against the tests' TimescaleDB server (headend/test/engine.ts): a
+ * database of this file's own, dropped afterwards. Without DATABASE_READ_URL the primary handle is
+ * returned as is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { createPgDb, type Db } from '../../src/db/index.js';
 import { openReadDb, readOnlyUrl, type ReadDb } from '../../src/db/read-replica.js';
+import { testDatabase, TEST_ENGINE, type TestDatabase } from '../engine.js';
 
-const SERVER = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `amrtest_read_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-const url = (() => {
-  const u = new URL(SERVER);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
+// A read replica is a second server reached by its own URL; the embedded engine serves one
+// connection at a time and has none (DATABASE_READ_URL is for server deployments).
+describe.skipIf(TEST_ENGINE !== 'server')('openReadDb', () => {
+  let database: TestDatabase;
+  let url: string;
+  let primary: Db;
+  let read: ReadDb | undefined;
 
-let admin: Db;
-let primary: Db;
-let read: ReadDb | undefined;
+  beforeAll(async () => {
+    database = await testDatabase();
+    url = database.databaseUrl!;
+    primary = createPgDb({ connectionString: url, max: 2 });
+    await primary.query('CREATE TABLE t (id int PRIMARY KEY, v text)');
+    await primary.query("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+  });
 
-beforeAll(async () => {
-  admin = createPgDb({ connectionString: SERVER, max: 1 });
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  primary = createPgDb({ connectionString: url, max: 2 });
-  await primary.query('CREATE TABLE t (id int PRIMARY KEY, v text)');
-  await primary.query("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
-});
+  afterAll(async () => {
+    await read?.close();
+    await primary?.close();
+    await database?.drop();
+  });
 
-afterAll(async () => {
-  await read?.close();
-  await primary?.close();
-  await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin?.close();
-});
-
-describe('openReadDb', () => {
   it('falls back to the primary when DATABASE_READ_URL is unset or empty, and never closes it', async () => {
     for (const cfg of [{ DB_POOL_MAX: 3 }, { DB_POOL_MAX: 3, DATABASE_READ_URL: '  ' }]) {
       const r = await openReadDb(primary, cfg);
@@ -69,7 +63,9 @@ describe('openReadDb', () => {
     expect(lines.join('\n')).not.toContain('secret');
     await r.close();
   });
+});
 
+describe('readOnlyUrl', () => {
   it('keeps options already on the URL', () => {
     expect(new URL(readOnlyUrl('postgres://h/db?options=-c%20statement_timeout%3D5000')).searchParams.get('options')).toBe(
       '-c statement_timeout=5000 -c default_transaction_read_only=on',

@@ -1,6 +1,6 @@
 /**
- * A 100 000-row readings import on the embedded engine while a gateway publishes: the import judges and
- * stages hidden rows in short transactions and makes them visible with one small switch at the end, so the gateway's PUBACKs (sent after commit) and
+ * A 100 000-row readings import on either engine (headend/test/engine.ts) while a gateway publishes:
+ * the import judges and stages hidden rows in short transactions and makes them visible with one small switch at the end, so the gateway's PUBACKs (sent after commit) and
  * /health keep answering during it. Every reading of the file stored exactly once; one bad row near
  * the end (row 99 999) stores nothing and is named; a dry run stores nothing. Nothing here is timed.
  *
@@ -11,6 +11,7 @@
  * rows 2..100 001 (row 1 is the header), meter i's month k on row 2 + 4·(i − 1) + k.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, TEST_ENGINE, type TestDatabase } from '../engine.js';
 import { pino } from 'pino';
 import mqtt from 'mqtt';
 import { loadConfig } from '../../src/config/index.js';
@@ -23,6 +24,7 @@ const FLATS = 25_000;
 const MONTHS = ['2026-09-01', '2026-10-01', '2026-11-01', '2026-12-01'];
 const SECRET = 'bulk-gateway-secret';
 let he: Headend;
+let database: TestDatabase | undefined;
 let token = '';
 let orgId = 0;
 let gwMeter = 0;
@@ -50,8 +52,9 @@ const imported = async () => (await he.db.query<{ n: string; keys: string }>(
   `SELECT count(*) AS n, count(DISTINCT (meter_id, time)) AS keys FROM readings WHERE source = 'import'`)).rows[0];
 
 beforeAll(async () => {
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
   await createUser(he.db, { username: 'admin', password: 'admin-password', role: 'admin' });
@@ -69,9 +72,9 @@ beforeAll(async () => {
     await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ('gw-bulk', 'm1', '1', $1)`, [gwMeter]);
   });
 }, 120_000);
-afterAll(async () => { await he?.close(); }, 60_000);
+afterAll(async () => { await he?.close(); await database?.drop(); }, 60_000);
 
-describe('a 100 000-row readings import on the embedded engine', () => {
+describe(`a 100 000-row readings import (${TEST_ENGINE})`, () => {
   it('a dry run judges every row and stores nothing', async () => {
     const r = await importCsv(csv(), '&dry_run=true');
     expect(r.status).toBe(200);

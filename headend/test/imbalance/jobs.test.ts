@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { JobRunner } from '../../src/jobs/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute, RECOMPUTE_ALL_JOB, RECOMPUTE_JOB, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import * as f from './fixtures.js';
@@ -41,8 +42,7 @@ async function windowStart(): Promise<void> {
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   orgId = await f.org(opened.db);
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });
   await defineImbalanceJobs(runner, {

@@ -4,7 +4,8 @@
  * invalid readings, threshold overrides, building time zones, and the report hook.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { computeBuildingImbalance, ImbalanceError, rejudgeReports, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import * as f from './fixtures.js';
 
@@ -13,8 +14,7 @@ let orgId: number;
 const JAN = new Date(f.JAN_START);
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   orgId = await f.org(opened.db);
 }, 120_000);
 

@@ -1,6 +1,6 @@
 /**
  * A readings import stages its rows hidden in short chunks and makes them visible with one switch
- * (readings/import-staging.ts, migrations/028). On a real embedded head-end, nothing timed:
+ * (readings/import-staging.ts, migrations/028). On a real head-end (either engine), nothing timed:
  *   - a file of 2 400 rows (several judge chunks: at least 1 000 rows each) is stored once, all rows of one import;
  *     re-importing it adds nothing;
  *   - one bad row in the last chunk: nothing visible, and no hidden row is left behind;
@@ -13,6 +13,7 @@
  * 600 × 4 = 2 400 rows, file rows 2..2 401; meter i's month k on row 2 + 4·(i − 1) + k.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, fixedClock, type Headend } from '../../src/server/index.js';
@@ -23,6 +24,7 @@ import type { SourceRow } from '../../src/import/index.js';
 const FLATS = 600;
 const MONTHS = ['2026-09-01', '2026-10-01', '2026-11-01', '2026-12-01'];
 let he: Headend;
+let database: TestDatabase | undefined;
 let orgId = 0;
 let otherOrgId = 0;
 const meterIds: number[] = [];
@@ -49,7 +51,8 @@ const visible = () => count(`SELECT count(*) AS n FROM readings WHERE meter_id =
 const stored = () => count(`SELECT count(*) AS n FROM reading_rows WHERE meter_id = ANY($1::bigint[])`, [meterIds]);
 
 beforeAll(async () => {
-  const config = loadConfig({ DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+  database = await testDatabase();
+  const config = loadConfig({ DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
   await he.db.tx(async (q) => {
     orgId = Number((await q.query(`INSERT INTO organisations (name) VALUES ('stage org') RETURNING id`)).rows[0].id);
@@ -70,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await he?.close();
+  await database?.drop();
 });
 
 describe('a readings import staged hidden and switched at once', () => {

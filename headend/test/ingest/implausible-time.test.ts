@@ -5,7 +5,8 @@
  * the meter's last_seen_at (a year-9999 reading would otherwise silence its alerts for ever).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { writeReadings } from '../../src/ingest/writer.js';
 import { fixedClock } from '../../src/util/clock.js';
 import { readings, registerGateway, type Fixture } from './fixtures.js';
@@ -15,8 +16,7 @@ let fx: Fixture;
 const clock = fixedClock('2026-11-01T12:00:00Z');
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   fx = await registerGateway(opened.db, 'gw-time', 2);
 }, 60_000);
 afterAll(() => opened?.close());

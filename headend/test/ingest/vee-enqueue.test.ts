@@ -1,7 +1,8 @@
 // The ingest writer queues the instants it stores for validation in one statement (migrations/017)
 // instead of the per-row trigger; every other writer still goes through the trigger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { readings, registerGateway, type Fixture } from './fixtures.js';
 
@@ -11,8 +12,7 @@ const queued = async () =>
   (await opened.db.query<{ meter_id: string; time: Date }>('SELECT meter_id, time FROM vee_queue ORDER BY meter_id, time')).rows.map((r) => `${r.meter_id}@${new Date(r.time).toISOString()}`);
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   fx = await registerGateway(opened.db, 'gw-vee-enqueue', 2);
 }, 60_000);
 afterAll(() => opened?.close());

@@ -5,7 +5,8 @@
  * count. Expected values by hand in the comments; fixed dates.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { computeBuildingImbalance } from '../../src/imbalance/index.js';
 import { loadPointConsumption } from '../../src/readings/consumption-store.js';
 
@@ -31,8 +32,7 @@ async function building(name: string) {
 const nov = { start: new Date('2026-11-01T00:00:00Z'), end: new Date('2026-12-01T00:00:00Z') };
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Запад') RETURNING id`)).id);
 }, 120_000);
 afterAll(async () => { await opened?.close(); });

@@ -5,7 +5,8 @@
  * (a crash) are found by the sweep; delivery errors name what failed (a real webhook receiver).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, migrate, type OpenedDb, type Db } from '../../src/db/index.js';
+import type { OpenedDb, Db } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 import { planDigest, CURSOR_LAG_MS } from '../../src/reminders/digest.js';
 import { deliver } from '../../src/reminders/send.js';
 import { loadNotification, stalePending } from '../../src/reminders/store.js';
@@ -29,8 +30,7 @@ async function submit(meter: number, building: number, at: Date, value = 1): Pro
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   db = opened.db;
   hook = await startWebhookReceiver(() => 500);
   const org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК') RETURNING id`)).id);

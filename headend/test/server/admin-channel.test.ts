@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminRequest, adminSocketPath, startAdminChannel, type AdminChannel } from '../../src/admin/channel.js';
 import { createUser } from '../../src/auth/index.js';
-import { migrate, openDb, type OpenedDb } from '../../src/db/index.js';
+import type { OpenedDb } from '../../src/db/index.js';
+import { openTestDb } from '../engine.js';
 
 let dir: string;
 const dbs: OpenedDb[] = [];
@@ -19,9 +20,8 @@ const channels: AdminChannel[] = [];
 
 /** A head-end's database with one user of that name (who answers a passwd tells which head-end served it). */
 async function database(user: string): Promise<OpenedDb> {
-  const opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
+  const opened = await openTestDb();
   dbs.push(opened);
-  await migrate(opened.db);
   await createUser(opened.db, { username: user, password: 'Correct-Horse-7', role: 'admin' });
   return opened;
 }

@@ -1,9 +1,11 @@
 /**
- * First admin and password recovery from the command line: a real head-end (embedded database in a
- * temporary DATA_DIR, API on a free port, no jobs) and the real built CLI (headend/bin/amr-headend.js)
+ * First admin and password recovery from the command line: a real head-end (a temporary DATA_DIR
+ * for its admin socket, this run's database engine: embedded in DATA_DIR or a server database of its
+ * own; API on a free port, no jobs) and the real built CLI (headend/bin/amr-headend.js)
  * run as a child process, talking to it through the owner-only admin socket; logins over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ const bin = join(repo, 'headend/bin/amr-headend.js');
 let dir: string;
 let dataDir: string;
 let he: Headend | undefined;
+let database: TestDatabase | undefined;
 
 /** Runs the CLI with DATA_DIR set and `input` on stdin; never throws, returns the exit code and output. */
 function cli(args: string[], input: string | null, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,6 +46,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await he?.close();
+  await database?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -72,8 +76,9 @@ describe('amr-headend user (no head-end running)', () => {
 
 describe('amr-headend user against a running head-end', () => {
   beforeAll(async () => {
+    database = await testDatabase();
     const config = loadConfig({
-      DATA_DIR: dataDir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
+      DATA_DIR: dataDir, ...dbEnv(database), MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
     });
     he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false });
   }, 180_000);

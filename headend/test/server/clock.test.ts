@@ -8,6 +8,7 @@
  * path still on the wall clock would date its data a year or more earlier and fail here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, fixedClock, type Headend } from '../../src/server/index.js';
@@ -18,6 +19,7 @@ import { waitFor } from '../alerts/receivers.js';
 const NOW = '2027-12-31T21:00:00.000Z'; // 2028-01-01 00:00 in Moscow
 const prefix = `amrtest-clock-${process.pid}`;
 let he: Headend;
+let database: TestDatabase | undefined;
 let token = '';
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
@@ -37,8 +39,9 @@ async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
 }
 
 beforeAll(async () => {
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
+    DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
     REDIS_PREFIX: prefix, LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), clock: fixedClock('2028-01-01T00:00:00+03:00') });
@@ -48,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await he?.close();
+  await database?.drop();
   await removeRedisKeys(prefix);
 });
 

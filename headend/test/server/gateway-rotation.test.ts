@@ -4,6 +4,7 @@
  * one connects and publishes, and another organisation's engineer cannot rotate it (404, nothing changes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import { pino } from 'pino';
 import mqtt from 'mqtt';
 import { loadConfig } from '../../src/config/index.js';
@@ -13,6 +14,7 @@ import { removeRedisKeys } from '../redis.js';
 
 const prefix = `amrtest-rotation-${process.pid}`;
 let he: Headend;
+let database: TestDatabase | undefined;
 
 async function call(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${he.httpUrl}${path}`, {
@@ -41,8 +43,9 @@ function connect(username: string, password: string): Promise<mqtt.MqttClient> {
 }
 
 beforeAll(async () => {
+  database = await testDatabase();
   const config = loadConfig({
-    DATA_DIR: 'memory://', DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
+    DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
     REDIS_PREFIX: prefix, LOG_LEVEL: 'silent',
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), clock: fixedClock('2027-03-10T12:00:00+03:00') });
@@ -51,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await he?.close();
+  await database?.drop();
   await removeRedisKeys(prefix);
 });
 

@@ -5,7 +5,8 @@
  * no heat norm and no common-house line for heat alongside; method and parts stored on the line.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../../src/db/index.js';
+import type { OpenedDb } from '../../../src/db/index.js';
+import { openTestDb } from '../../engine.js';
 import { computePeriod, LINE_COLUMNS, rowToLine } from '../../../src/billing/store/index.js';
 
 let opened: OpenedDb;
@@ -43,8 +44,7 @@ async function setup(name: string, rules: object, shop: boolean) {
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
 }, 120_000);
 afterAll(async () => { await opened?.close(); });
 

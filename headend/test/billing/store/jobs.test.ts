@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { openDb, migrate, type OpenedDb } from '../../../src/db/index.js';
+import type { OpenedDb } from '../../../src/db/index.js';
+import { openTestDb } from '../../engine.js';
 import { JobRunner } from '../../../src/jobs/index.js';
 import { startValidator, type Validator } from '../../../src/validation/index.js';
 import { computePeriod, closePeriod, LINE_COLUMNS, rowToLine } from '../../../src/billing/store/index.js';
@@ -63,8 +64,7 @@ async function building(name: string, compute = true) {
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   ids.org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Запад') RETURNING id`)).id);
   await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50.93}')`, [ids.org]);
   runner = new JobRunner({ redisUrl: REDIS_URL, prefix, logger: pino({ level: 'silent' }) });

@@ -5,7 +5,8 @@
  * verification expiry), the rest of the month charged by the fallback.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../../src/db/index.js';
+import type { OpenedDb } from '../../../src/db/index.js';
+import { openTestDb } from '../../engine.js';
 import { computePeriod, LINE_COLUMNS, rowToLine } from '../../../src/billing/store/index.js';
 
 let opened: OpenedDb;
@@ -45,8 +46,7 @@ async function replace(old: number, b: number, p: number, at: string, removal: n
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Восток') RETURNING id`)).id);
   await opened.db.query(`INSERT INTO billing_tariffs (org_id, resource, valid_from, tariff) VALUES ($1, 'cold_water', '2025-01-01', '{"kind":"single","price":50}')`, [org]);
   await opened.db.query(`INSERT INTO billing_norms (org_id, resource, valid_from, per_resident) VALUES ($1, 'cold_water', '2025-01-01', 4.5)`, [org]);

@@ -3,7 +3,8 @@
  * close (lines frozen by the trigger) and a late correction booked as adjustments in the next period.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openDb, migrate, type OpenedDb } from '../../../src/db/index.js';
+import type { OpenedDb } from '../../../src/db/index.js';
+import { openTestDb } from '../../engine.js';
 import { computePeriod, closePeriod, recalculateClosed, LINE_COLUMNS, rowToLine } from '../../../src/billing/store/index.js';
 
 let opened: OpenedDb;
@@ -23,8 +24,7 @@ async function lines(period: string, buildingId = ids.b1) {
 }
 
 beforeAll(async () => {
-  opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 1 });
-  await migrate(opened.db);
+  opened = await openTestDb();
   ids.org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Север') RETURNING id`)).id);
   ids.b1 = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Ленина, 1', 'UTC') RETURNING id`, [ids.org])).id);
   ids.b2 = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Мира, 2', 'UTC') RETURNING id`, [ids.org])).id);
