@@ -160,6 +160,9 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       batchSize: config.INGEST_BATCH_SIZE,
       lingerMs: config.INGEST_LINGER_MS,
       maxPending: config.INGEST_MAX_PENDING,
+      // A server's pool: batches pipelined on up to INGEST_PARALLEL_BATCHES connections, leaving the
+      // rest of the pool to the validator, the API and jobs. Embedded: the one connection.
+      concurrency: opened.embedded ? 1 : Math.max(1, Math.min(config.INGEST_PARALLEL_BATCHES, config.DB_POOL_MAX - 2)),
       clock: opts.clock,
       maxFutureSkewMs: config.INGEST_CLOCK_SKEW_SECONDS * 1000,
       onCommitted: opts.onCommitted,
