@@ -101,21 +101,24 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   // Claim (gateway, seq) first: the rows that come back are new, the others were committed before.
   // One index probe per reading; the table's size does not matter (a join against it would). Sorted:
   // a concurrent batch holding a redelivery of the same seqs waits in the same order.
-  const claimed = await q.query<{ gateway_id: string; seq: number }>(
-    `INSERT INTO ingest_log (gateway_id, seq, outcome)
-     SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s) ORDER BY g, s
-     ON CONFLICT DO NOTHING RETURNING gateway_id, seq`,
-    [all.map((a) => a.gw), all.map((a) => a.r.seq)],
+  const gwsAll = [...new Set(all.map((a) => a.gw))];
+  const claimed = await q.query<{ gateway_id: string; seq: number | null }>(
+    `WITH c AS (
+       INSERT INTO ingest_log (gateway_id, seq, outcome)
+       SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s) ORDER BY g, s
+       ON CONFLICT DO NOTHING RETURNING gateway_id, seq)
+     SELECT gateway_id, seq FROM c
+     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($3::text[])`,
+    [all.map((a) => a.gw), all.map((a) => a.r.seq), gwsAll],
   );
-  const isNew = new Set(claimed.rows.map((d) => `${d.gateway_id}\u0000${d.seq}`));
+  // (the rows with no seq name the registered gateways: one round trip for both answers)
+  const known = new Set(claimed.rows.filter((d) => d.seq === null).map((d) => d.gateway_id));
+  const isNew = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${d.seq}`));
   const fresh = all.filter((a) => isNew.has(`${a.gw}\u0000${a.r.seq}`));
   result.duplicates += all.length - fresh.length;
   if (!fresh.length) return result;
 
   const gws = [...new Set(fresh.map((a) => a.gw))];
-  const known = new Set(
-    (await q.query<{ id: string }>('SELECT id FROM gateways WHERE id = ANY($1::text[])', [gws])).rows.map((r) => r.id),
-  );
   // Bindings of the distinct addresses only (a batch repeats the same few meters many times); the
   // binding valid at each reading's time is then picked in memory.
   const addrKey = (gw: string, bus: string, address: string) => `${gw}\u0000${bus}\u0000${address}`;

@@ -10,7 +10,8 @@
  *      concurrent batches wait for each other's rows in one order (never a deadlock); an existing key
  *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and counted;
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
- *      (the per-row trigger is off for the transaction, as in migrations/017).
+ *      (the per-row trigger is off while it runs, as in migrations/017).
+ * All of it is ONE statement.
  *
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
  */
@@ -61,27 +62,32 @@ export class MissingMetersError extends Error {
 export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingRow[], opts: BulkWriteOptions = {}): Promise<BulkWriteResult> {
   if (!rows.length) return { inserted: 0 };
   const queue = opts.queueValidation ?? true;
-  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
+  // One round trip: under load every statement waits its turn for a CPU, so the per-batch count of
+  // statements matters as much as their cost. The validation trigger's mark (amr.vee_bulk) is set by
+  // each row of k before that row can be inserted, and cleared by `done` only after every insert
+  // (it counts `ins`): rows a caller writes later in the transaction go through the trigger again.
   const { rows: out } = await q.query<{ inserted: number; missing: string[] | null }>(
     `WITH k AS MATERIALIZED (
-       SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::int[],
-                            $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[])
-         AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)),
+       SELECT k.*, set_config('amr.vee_bulk', 'on', true) AS bulk
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::int[],
+                     $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[])
+           AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)),
      m AS MATERIALIZED (SELECT id FROM meters WHERE id IN (SELECT meter_id FROM k) ORDER BY id FOR KEY SHARE),
      ins AS (
        INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)
        SELECT meter_id, time, quantity, value, unit, source,
               CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END,
               version, gateway_id, seq, created_by, reason, import_id
-         FROM k WHERE meter_id IN (SELECT id FROM m)
+         FROM k WHERE bulk = 'on' AND meter_id IN (SELECT id FROM m)
         ORDER BY meter_id, quantity, time, version
        ON CONFLICT DO NOTHING
        RETURNING meter_id, time),
      vq AS (
        INSERT INTO vee_queue (meter_id, time)
        SELECT DISTINCT meter_id, time FROM ins WHERE $14::boolean ORDER BY meter_id, time
-       ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now())
-     SELECT (SELECT count(*) FROM ins)::int AS inserted,
+       ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()),
+     done AS (SELECT n, set_config('amr.vee_bulk', '', true) FROM (SELECT count(*)::int AS n FROM ins) c)
+     SELECT (SELECT n FROM done) AS inserted,
             (SELECT array_agg(DISTINCT meter_id::text) FROM k WHERE meter_id NOT IN (SELECT id FROM m)) AS missing`,
     [
       rows.map((r) => r.meterId), rows.map((r) => r.time), rows.map((r) => r.quantity), rows.map((r) => r.value),
@@ -91,8 +97,6 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
     ],
   );
   if (out[0].missing?.length) throw new MissingMetersError(out[0].missing.map(Number).sort((a, b) => a - b));
-  // The mark is the transaction's: cleared so a later single-row write in it goes through the trigger.
-  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
   return { inserted: out[0].inserted };
 }
 

@@ -18,6 +18,7 @@ import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type
 import { applyRetention, runPolicyJobs } from './policies.js';
 import { finishImports } from '../readings/import-staging.js';
 import { startFeatures, type Features } from './features.js';
+import { registerValidationBacklog } from '../validation/backlog.js';
 import { createApiServer } from '../api/index.js';
 import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
@@ -131,6 +132,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     cleanups.push('database', () => opened.close());
     const db = opened.db;
     registerPoolMetrics(registry, db);
+    registerValidationBacklog(registry, db, opts.clock);
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
