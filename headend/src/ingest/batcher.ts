@@ -32,9 +32,12 @@ export class Batcher<T> {
   private waiters: (() => void)[] = [];
   private idle: (() => void)[] = [];
   private readonly slots: number;
+  /** Items that start a batch at once: with several slots, a share of `size`, so a steady stream fills them all. */
+  private readonly cutAt: number;
 
   constructor(private readonly opts: BatcherOptions<T>) {
     this.slots = Math.max(1, opts.concurrency ?? 1);
+    this.cutAt = Math.max(1, Math.ceil(opts.size / this.slots));
   }
 
   get pendingCount(): number {
@@ -48,7 +51,7 @@ export class Batcher<T> {
     this.opts.onPending?.(this.pending);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.opts.size) this.cut();
+      if (this.queue.length >= this.cutAt) this.cut();
       else if (!this.timer) this.timer = setTimeout(() => this.cut(), this.opts.lingerMs);
     });
   }
@@ -66,7 +69,9 @@ export class Batcher<T> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.queue.length && this.running < this.slots) {
-      const batch = this.queue.splice(0, this.opts.size);
+      // All that waited when a slot frees (up to size), a share when several are free at once.
+      const free = this.slots - this.running;
+      const batch = this.queue.splice(0, free > 1 ? Math.max(this.cutAt, Math.ceil(this.queue.length / free)) : this.opts.size);
       this.running++;
       void this.run(batch);
     }
