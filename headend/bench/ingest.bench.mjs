@@ -37,6 +37,25 @@ const PACED_RATE = env('BENCH_PACED_RATE', 10_000);
 /** Only the flat-out ingestion and the raw rate (for profiling): BENCH_QUICK=1. */
 const QUICK = process.env.BENCH_QUICK === '1';
 
+/**
+ * Where the bench is, for the watchdog: a phase that makes no progress for 120 s is named on stderr,
+ * and after 600 s the bench gives up (exit 2, the server stopped) instead of hanging silently.
+ */
+let phase = 'start';
+let phaseSince = Date.now();
+let stopServer = async () => undefined;
+const setPhase = (p) => {
+  phase = p;
+  phaseSince = Date.now();
+};
+setInterval(() => {
+  const s = (Date.now() - phaseSince) / 1000;
+  if (s > 600) {
+    console.error(`bench: no progress for ${s.toFixed(0)} s in "${phase}"; giving up`);
+    void stopServer().finally(() => process.exit(2));
+  } else if (s > 120 && Math.floor(s) % 60 < 5) console.error(`bench: still in "${phase}" after ${s.toFixed(0)} s`);
+}, 5000).unref();
+
 const SECRET = 'bench-gateway-secret'; // the broker's hash needs ≥ 8 characters
 const BASE = Date.parse('2026-01-01T00:00:00Z');
 const int = async (db, sql, p) => Number((await db.query(sql, p)).rows[0].n);
@@ -171,6 +190,7 @@ async function runEngine(engine) {
   const extra = {};
   if (engine === 'server') {
     server = await startPgServer();
+    stopServer = () => server.stop();
     // Interrupted (Ctrl-C, timeout): the server is a process of ours, not left behind.
     for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
     const c = new pg.Client({ connectionString: server.url() });
@@ -185,11 +205,14 @@ async function runEngine(engine) {
   try {
     console.log(`\n[${engine}] head-end up; batch ${config.INGEST_BATCH_SIZE}, linger ${config.INGEST_LINGER_MS} ms, max pending ${config.INGEST_MAX_PENDING}` +
       (engine === 'server' ? `, pool ${config.DB_POOL_MAX}, parallel batches ${Math.min(config.INGEST_PARALLEL_BATCHES, config.DB_POOL_MAX - 2)}` : ', one connection'));
+    setPhase(`${engine}: seed`);
     await seed(he);
+    setPhase(`${engine}: raw inserts`);
     out.raw = await rawRate(he);
     console.log(`[${engine}] raw insert (1 000-row batches through pg, trigger-free hypertable): ${out.raw.toFixed(0)} rows/s`);
 
     const state = { seq: Array(GATEWAYS).fill(0), round: 0 };
+    setPhase(`${engine}: ingest flat out`);
     const flat = await publish(he, { seconds: SECONDS, state });
     const stored = await int(he.db, 'SELECT count(*) AS n FROM readings');
     const verdicts = await int(he.db, 'SELECT count(*) AS n FROM reading_validations');
@@ -209,6 +232,7 @@ async function runEngine(engine) {
     if (QUICK) return out;
     if (engine === 'server') {
       const before = await int(he.db, 'SELECT count(*) AS n FROM readings');
+      setPhase(`${engine}: ingest paced`);
       const paced = await publish(he, { seconds: SECONDS, rate: PACED_RATE, state });
       const after = await int(he.db, 'SELECT count(*) AS n FROM readings');
       out.paced = { rate: (after - before) / paced.elapsed, p50: paced.p50, p99: paced.p99, backlog: await int(he.db, 'SELECT count(*) AS n FROM vee_queue') };
@@ -217,13 +241,26 @@ async function runEngine(engine) {
 
     // The validator alone, draining what is queued (its own timer may be mid-drain: counted by verdict rows, not drain()'s return).
     const queued = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+    setPhase(`${engine}: validator drain`);
     const judged0 = await int(he.db, 'SELECT count(*) AS n FROM reading_validations');
     const v0 = performance.now();
-    while (await int(he.db, 'SELECT count(*) AS n FROM vee_queue') > 0) await he.features.validator.drain();
+    // Bounded: a validator that stops making progress is reported, not waited for.
+    const limitMs = env('BENCH_DRAIN_SECONDS', 90) * 1000;
+    let left = queued;
+    while (left > 0 && performance.now() - v0 < limitMs) {
+      const wait = new Promise((r) => setTimeout(r, Math.max(0, limitMs - (performance.now() - v0))).unref());
+      await Promise.race([he.features.validator.drain(), wait]);
+      left = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+    }
     out.drain = (await int(he.db, 'SELECT count(*) AS n FROM reading_validations') - judged0) / ((performance.now() - v0) / 1000);
-    console.log(`[${engine}] validator alone: ${queued} queued instants drained, ${out.drain.toFixed(0)} verdicts/s`);
+    console.log(`[${engine}] validator alone: ${queued - left} of ${queued} queued instants drained in ${((performance.now() - v0) / 1000).toFixed(1)} s, ${out.drain.toFixed(0)} verdicts/s` +
+      (left ? `; STOPPED WAITING with ${left} still queued` : ''));
+    if (left) {
+      out.batchSmall = out.batchLarge = { ms: NaN, queued: 0 };
+      return out;
+    }
     await he.features.validator.stop();
-
+    setPhase(`${engine}: validator batch cost`);
     const small = await batchCostAt(he, 1300);
     const large = await batchCostAt(he, 130_000);
     out.batchSmall = small;
@@ -232,6 +269,7 @@ async function runEngine(engine) {
     await he.db.query('DELETE FROM vee_queue');
 
     if (engine === 'server') {
+      setPhase(`${engine}: compression`);
       const rows = await int(he.db, 'SELECT count(*) AS n FROM reading_rows');
       const size0 = await int(he.db, `SELECT hypertable_size('reading_rows') AS n`);
       await he.db.query(`SELECT compress_chunk(c, true) FROM show_chunks('reading_rows') c`);
@@ -240,6 +278,7 @@ async function runEngine(engine) {
       console.log(`[${engine}] storage: ${rows} rows; ${out.bytes.raw.toFixed(0)} bytes/reading uncompressed (table + indexes), ${out.bytes.compressed.toFixed(1)} bytes/reading compressed (segment by meter, quantity)`);
     }
   } finally {
+    setPhase(`${engine}: close`);
     await he.close();
     await server?.stop();
   }

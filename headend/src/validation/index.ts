@@ -107,15 +107,10 @@ export function startValidator(opts: ValidatorOptions): Validator {
     for (let round = 0; !stopped || round === 0; round++) {
       const skip = skipped();
       let res: BatchResult;
-      // The hold counts from when the batch has its connection: time spent waiting for one (behind
-      // pipelined ingest batches) is not the batch's cost, and shrinking it for that starved the validator.
-      let started = Date.now();
+      const started = Date.now();
       const taking = size;
       try {
-        res = await db.tx((q) => {
-          started = Date.now();
-          return runBatch(q, { batchSize: taking, skipMeters: skip, settings });
-        });
+        res = await db.tx((q) => runBatch(q, { batchSize: taking, skipMeters: skip, settings }));
       } catch (err) {
         logger.warn({ err }, 'validator: batch failed; retrying meter by meter');
         const r = await isolate(skip);

@@ -18,7 +18,7 @@ afterAll(() => opened?.close());
 
 async function scrape(r: ReturnType<typeof createRegistry>): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const m of await r.getMetricsAsJSON()) out[m.name] = (m.values[0]?.value as number) ?? NaN;
+  for (const m of await r.getMetricsAsJSON()) out[m.name] = m.values[0]?.value ?? NaN;
   return out;
 }
 
