@@ -15,7 +15,9 @@
  *
  * Knobs (env): BENCH_ENGINES (embedded,server), BENCH_GATEWAYS (8), BENCH_METERS (25 per gateway),
  * BENCH_READINGS_PER_MSG (25), BENCH_SECONDS (10), BENCH_INFLIGHT (16 per gateway), BENCH_RAW_BATCHES
- * (40), BENCH_PACED_RATE (10000), plus the head-end's own INGEST_* settings.
+ * (40), BENCH_PACED_RATE (10000), BENCH_QUICK=1 (flat-out ingestion and the raw rate only), BENCH_LOG_LEVEL (the
+ * head-end's log on stderr, e.g. warn: names a statement holding the connection for over a minute), plus
+ * the head-end's own INGEST_* settings.
  */
 import mqtt from 'mqtt';
 import pg from 'pg';
@@ -200,7 +202,7 @@ async function runEngine(engine) {
     extra.DATABASE_URL = server.url('amr_bench');
   }
   const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...extra });
-  const he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
+  const he = await startHeadend({ config, logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, process.stderr), api: false, jobs: false });
   const out = { engine };
   try {
     console.log(`\n[${engine}] head-end up; batch ${config.INGEST_BATCH_SIZE}, linger ${config.INGEST_LINGER_MS} ms, max pending ${config.INGEST_MAX_PENDING}` +
