@@ -8,7 +8,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 
 const BENCHES = [
   { name: 'M-Bus decode (telegrams/s over the libmbus corpus)', cmd: ['node', 'protocols/bench/decode.bench.mjs'] },
-  { name: 'Head-end ingest (readings/s, publish→commit p50/p99, ratio to raw inserts)', cmd: ['node', 'headend/bench/ingest.bench.mjs'], env: { BENCH_SECONDS: '10' } },
+  { name: 'Head-end ingest on both engines, side by side (readings/s, raw insert rows/s and ratio, publish→commit p50/p99, validator verdicts/s and backlog; server: paced 10 000 readings/s, bytes/reading)', cmd: ['node', 'headend/bench/ingest.bench.mjs'], env: { BENCH_SECONDS: '10' } },
   { name: 'Head-end readings import (100 000-row CSV: rows/s; /health/live and publish→PUBACK p95 during it vs. a baseline)', cmd: ['node', 'headend/bench/import.bench.mjs'] },
   { name: 'Head-end imbalance (computeBuildingImbalance p50/p95 for one building-month and for all 100 buildings × heat, cold water; a year of 15-min ОДПУ telemetry, 40 ИПУ per resource)', cmd: ['node', 'headend/bench/imbalance.bench.mjs'] },
   { name: 'Head-end compression (a month of 15-minute readings, 200 meters × 2 880, compressed by the policy: sizes before/after, % smaller)', cmd: ['node', 'headend/bench/compression.bench.mjs'] },
@@ -27,10 +27,19 @@ const only = process.argv.slice(2);
  */
 const FIGURES = [
   { bench: 'decode', what: 'M-Bus decode (frame + application)', re: /decode \(frame \+ application layer\): ([\d,]+ telegrams\/s)/ },
-  { bench: 'ingest', what: 'Head-end ingest, readings stored per second', re: /readings stored per second: (\d+)/ },
-  { bench: 'ingest', what: 'Head-end ingest, publish→commit latency p99', re: /p99 ([\d.]+ ms)/ },
-  { bench: 'ingest', what: 'Head-end ingest / raw inserts', re: /ratio ingest \/ raw: ([\d.]+)/ },
-  { bench: 'ingest', what: 'Validation: verdicts; backlog at the end of ingestion, drained in', re: /validation: (\d+) verdicts; (\d+) meter instants still queued when ingestion ended, drained in ([\d.]+ s)/ },
+  // The ingest bench ends with a side-by-side table (embedded, then server): both columns picked.
+  { bench: 'ingest', what: 'Head-end ingest, readings stored per second (embedded / server)', re: /^readings stored per second\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Raw insert rows/s, same engine, same run (embedded / server)', re: /^raw insert rows\/s \(same engine, same run\)\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Ingest / raw inserts (embedded / server)', re: /^ratio ingest \/ raw\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Publish→commit p50, ms (embedded / server)', re: /^publish→commit p50 ms\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Publish→commit p99, ms (embedded / server)', re: /^publish→commit p99 ms\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Validator verdicts/s beside ingestion (embedded / server)', re: /^validator verdicts\/s beside ingestion\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Validator backlog when ingestion stopped (embedded / server)', re: /^validator backlog when ingestion stopped\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Validator verdicts/s draining alone (embedded / server)', re: /^validator verdicts\/s draining alone\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'One validator batch, ms: 1.3 k queued (embedded / server)', re: /^validator batch ms, 1\.3 k queued\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'One validator batch, ms: 130 k queued (embedded / server)', re: /^validator batch ms, 130 k queued\s+(\S+)\s+(\S+)/m },
+  { bench: 'ingest', what: 'Server, gateways paced at 10 000 readings/s: publish→commit p99 ms; validator backlog at the end', re: /^paced \d+\/s: p99 ms\s+\S+\s+(\S+)[\s\S]*^paced \d+\/s: validator backlog at the end\s+\S+\s+(\S+)/m },
+  { bench: 'ingest', what: 'Server storage, bytes/reading uncompressed / compressed', re: /^bytes\/reading uncompressed \/ compressed\s+—\s+(\d+ \/ [\d.]+)/m },
   { bench: 'import.bench', what: 'Readings import, rows per second (100 000 rows)', re: /import rows per second: (\d+)/ },
   { bench: 'import.bench', what: 'Readings import, longest hold of the database connection', re: /longest connection hold during import: (\d+ ms)/ },
   { bench: 'import.bench', what: '/health/live p95 during the import (baseline / during)', re: /\/health\/live p95: baseline ([\d.]+ ms)[^,]*, during import ([\d.]+ ms)/ },

@@ -1,160 +1,311 @@
 #!/usr/bin/env node
 /**
- * Ingestion benchmark (not a test): simulated gateways publish readings over MQTT QoS 1 as fast as
- * their in-flight window allows, through the embedded aedes broker into embedded PGlite-TimescaleDB
- * (the head-end's real start-up, ack after commit). Prints readings stored per second, p50/p99
- * publish→PUBACK latency (= publish→commit, since the ack is sent only after commit), then the raw
- * insert rate of the same engine (1 000-row batches through pg into a readings-shaped hypertable)
- * and the ratio. Runs from dist/: `npm run bench -w @amr/headend` builds first.
+ * Ingestion benchmark (not a test), on both database engines one after the other, printed side by
+ * side: simulated gateways publish readings over MQTT QoS 1 as fast as their in-flight window allows,
+ * through the embedded aedes broker into (a) the embedded PGlite-TimescaleDB and (b) a PostgreSQL 15 +
+ * TimescaleDB server of the bench's own (scripts/pg-server.mjs, fsync on), with the head-end's real
+ * start-up (ack after commit) and the validator running beside ingestion as in production.
  *
- * Knobs (env): BENCH_GATEWAYS (8), BENCH_METERS (25 per gateway), BENCH_READINGS_PER_MSG (25),
- * BENCH_SECONDS (10), BENCH_INFLIGHT (16 per gateway), BENCH_RAW_BATCHES (40), plus the head-end's own
- * INGEST_BATCH_SIZE / INGEST_LINGER_MS / INGEST_MAX_PENDING.
+ * Per engine, all measured in the same run: the raw insert rate of that engine (1 000-row inserts
+ * through pg into a trigger-free, readings-shaped hypertable), readings stored per second and the
+ * ratio, publish→PUBACK (= publish→commit) p50/p99, validator verdicts per second during ingestion and
+ * the backlog left when it stopped, the validator's rate draining alone, and the cost of one validator
+ * batch with a short and a long queue. On the server also: p50/p99 with the gateways paced at
+ * BENCH_PACED_RATE readings/s, and bytes per reading before and after compression.
+ *
+ * Knobs (env): BENCH_ENGINES (embedded,server), BENCH_GATEWAYS (8), BENCH_METERS (25 per gateway),
+ * BENCH_READINGS_PER_MSG (25), BENCH_SECONDS (10), BENCH_INFLIGHT (16 per gateway), BENCH_RAW_BATCHES
+ * (40), BENCH_PACED_RATE (10000), BENCH_QUICK=1 (flat-out ingestion and the raw rate only), BENCH_LOG_LEVEL (the
+ * head-end's log on stderr, e.g. warn: names a statement holding the connection for over a minute), plus
+ * the head-end's own INGEST_* settings.
  */
 import mqtt from 'mqtt';
+import pg from 'pg';
 import { pino } from 'pino';
-import { loadConfig, startHeadend, hashSecret, writeReadings } from '../dist/index.js';
+import { loadConfig, startHeadend, hashSecret } from '../dist/index.js';
+import { runBatch } from '../dist/validation/batch.js';
+import { DEFAULT_VALIDATION_SETTINGS } from '../dist/vee/index.js';
+import { startPgServer } from '../../scripts/pg-server.mjs';
 
 const env = (k, d) => Number(process.env[k] ?? d);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'embedded,server').split(',').map((s) => s.trim()).filter(Boolean);
 const GATEWAYS = env('BENCH_GATEWAYS', 8);
 const METERS = env('BENCH_METERS', 25);
 const PER_MSG = env('BENCH_READINGS_PER_MSG', 25);
 const SECONDS = env('BENCH_SECONDS', 10);
 const INFLIGHT = env('BENCH_INFLIGHT', 16);
 const RAW_BATCHES = env('BENCH_RAW_BATCHES', 40);
+const PACED_RATE = env('BENCH_PACED_RATE', 10_000);
+/** Only the flat-out ingestion and the raw rate (for profiling): BENCH_QUICK=1. */
+const QUICK = process.env.BENCH_QUICK === '1';
+
+/**
+ * Where the bench is, for the watchdog: a phase that makes no progress for 120 s is named on stderr,
+ * and after 600 s the bench gives up (exit 2, the server stopped) instead of hanging silently.
+ */
+let phase = 'start';
+let phaseSince = Date.now();
+let stopServer = async () => undefined;
+const setPhase = (p) => {
+  phase = p;
+  phaseSince = Date.now();
+};
+setInterval(() => {
+  const s = (Date.now() - phaseSince) / 1000;
+  if (s > 600) {
+    console.error(`bench: no progress for ${s.toFixed(0)} s in "${phase}"; giving up`);
+    void stopServer().finally(() => process.exit(2));
+  } else if (s > 120 && Math.floor(s) % 60 < 5) console.error(`bench: still in "${phase}" after ${s.toFixed(0)} s`);
+}, 5000).unref();
 
 const SECRET = 'bench-gateway-secret'; // the broker's hash needs ≥ 8 characters
-const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-const he = await startHeadend({ config, logger: pino({ level: 'silent' }), api: false, jobs: false });
-console.log(`head-end up (embedded); batch ${config.INGEST_BATCH_SIZE}, linger ${config.INGEST_LINGER_MS} ms, max pending ${config.INGEST_MAX_PENDING}`);
+const BASE = Date.parse('2026-01-01T00:00:00Z');
+const int = async (db, sql, p) => Number((await db.query(sql, p)).rows[0].n);
+const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
-// Registry: one building per gateway, METERS bound meters each.
-const hash = await hashSecret(SECRET);
-const org = (await he.db.query(`INSERT INTO organisations (name) VALUES ('bench') RETURNING id`)).rows[0].id;
-for (let g = 0; g < GATEWAYS; g++) {
-  const gw = `bench-gw-${g}`;
-  await he.db.tx(async (q) => {
-    const b = (await q.query(`INSERT INTO buildings (org_id, address) VALUES ($1, $2) RETURNING id`, [org, `bench ${g}`])).rows[0].id;
-    await q.query(`INSERT INTO gateways (id, building_id, credential_hash) VALUES ($1, $2, $3)`, [gw, b, hash]);
-    await q.query(
-      `WITH m AS (INSERT INTO meters (placement, building_id, resource, make, serial_number)
-                  SELECT 'building', $1, 'heat', 'BENCH', $2 || '-' || i FROM generate_series(1, $3) i RETURNING id, serial_number)
-       INSERT INTO bindings (gateway_id, bus, address, meter_id) SELECT $2, 'm1', split_part(serial_number, '-', 4), id FROM m`,
-      [b, gw, METERS],
-    );
-  });
+async function seed(he) {
+  const hash = await hashSecret(SECRET);
+  const org = (await he.db.query(`INSERT INTO organisations (name) VALUES ('bench') RETURNING id`)).rows[0].id;
+  for (let g = 0; g < GATEWAYS; g++) {
+    const gw = `bench-gw-${g}`;
+    await he.db.tx(async (q) => {
+      const b = (await q.query(`INSERT INTO buildings (org_id, address) VALUES ($1, $2) RETURNING id`, [org, `bench ${g}`])).rows[0].id;
+      await q.query(`INSERT INTO gateways (id, building_id, credential_hash) VALUES ($1, $2, $3)`, [gw, b, hash]);
+      await q.query(
+        `WITH m AS (INSERT INTO meters (placement, building_id, resource, make, serial_number)
+                    SELECT 'building', $1, 'heat', 'BENCH', $2 || '-' || i FROM generate_series(1, $3) i RETURNING id, serial_number)
+         INSERT INTO bindings (gateway_id, bus, address, meter_id) SELECT $2, 'm1', split_part(serial_number, '-', 4), id FROM m`,
+        [b, gw, METERS],
+      );
+    });
+  }
 }
 
-const latencies = [];
-let acked = 0;
-const t0 = Date.now();
-const deadline = t0 + SECONDS * 1000;
-const base = Date.parse('2026-01-01T00:00:00Z');
+/** Raw insert rate of the engine: 1 000-row multi-row inserts into a readings-shaped hypertable with no triggers or keys. */
+async function rawRate(he) {
+  await he.db.query(`CREATE TABLE bench_raw (LIKE reading_rows INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
+  await he.db.query(`SELECT create_hypertable('bench_raw', 'time', chunk_time_interval => interval '7 days')`);
+  const r0 = performance.now();
+  for (let b = 0; b < RAW_BATCHES; b++) {
+    const ids = [], times = [], vals = [];
+    for (let i = 0; i < 1000; i++) {
+      ids.push((i % 200) + 1);
+      times.push(new Date(BASE + (b * 1000 + i) * 60_000).toISOString());
+      vals.push(i * 0.1);
+    }
+    await he.db.query(
+      `INSERT INTO bench_raw (meter_id, time, quantity, value, unit, source, version)
+       SELECT m, t, 'energy_kwh', v, 'kWh', 'telemetry', 1 FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[]) AS u(m, t, v)`,
+      [ids, times, vals],
+    );
+  }
+  const rate = (RAW_BATCHES * 1000) / ((performance.now() - r0) / 1000);
+  await he.db.query('DROP TABLE bench_raw');
+  return rate;
+}
 
-async function gateway(g) {
-  const gw = `bench-gw-${g}`;
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw, password: SECRET, clientId: gw, reconnectPeriod: 0 });
-  let seq = 0;
-  const one = async () => {
-    while (Date.now() < deadline) {
+/**
+ * Gateways publishing for `seconds`: flat out (INFLIGHT messages in flight each), or paced so that all
+ * together send `rate` readings/s. Sequence numbers and instants continue from `state`.
+ */
+async function publish(he, { seconds, rate, state }) {
+  const latencies = [];
+  let acked = 0;
+  // Connected one after another before the clock starts: the broker limits unverified CONNECTs from one address.
+  const clients = [];
+  for (let g = 0; g < GATEWAYS; g++) {
+    const gw = `bench-gw-${g}`;
+    clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw, password: SECRET, clientId: gw, reconnectPeriod: 0 }));
+  }
+  const t0 = Date.now();
+  const deadline = t0 + seconds * 1000;
+  const msgsPerSecondPerGateway = rate ? rate / PER_MSG / GATEWAYS : 0;
+  await Promise.all(Array.from({ length: GATEWAYS }, async (_, g) => {
+    const gw = `bench-gw-${g}`;
+    const client = clients[g];
+    const next = () => {
       const readings = [];
       for (let i = 0; i < PER_MSG; i++) {
-        const s = seq++;
+        const s = state.seq[g]++;
         const meter = (s % METERS) + 1;
         const tick = Math.floor(s / METERS);
         readings.push({
           seq: s,
           meter: { meterKey: `m${meter}`, bus: 'm1', protocol: 'mbus', address: String(meter) },
-          gatewayTime: new Date(base + tick * 60_000).toISOString(),
+          gatewayTime: new Date(BASE + tick * 60_000).toISOString(),
           quality: [],
           values: [{ quantity: 'energy_kwh', value: tick * 0.1, unit: 'kWh', quality: [] }],
         });
       }
-      const msg = JSON.stringify({ v: 1, gatewayId: gw, sentAt: new Date().toISOString(), readings });
+      return JSON.stringify({ v: 1, gatewayId: gw, sentAt: new Date().toISOString(), readings });
+    };
+    const send = async () => {
+      const msg = next();
       const start = performance.now();
       await client.publishAsync(`amr/v1/${gw}/readings`, msg, { qos: 1 });
       latencies.push(performance.now() - start);
       acked += PER_MSG;
+    };
+    if (!rate) {
+      await Promise.all(Array.from({ length: INFLIGHT }, async () => { while (Date.now() < deadline) await send(); }));
+    } else {
+      // Paced: message k of this gateway is due at t0 + k / rate; each is sent on time, not after the previous ack.
+      const inflight = [];
+      for (let k = 0; ; k++) {
+        const due = t0 + (k / msgsPerSecondPerGateway) * 1000;
+        if (due >= deadline) break;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        inflight.push(send());
+      }
+      await Promise.all(inflight);
     }
-  };
-  await Promise.all(Array.from({ length: INFLIGHT }, one));
-  await client.endAsync();
+    await client.endAsync();
+  }));
+  state.round++;
+  latencies.sort((a, b) => a - b);
+  return { acked, elapsed: (Date.now() - t0) / 1000, p50: pct(latencies, 50), p99: pct(latencies, 99) };
 }
 
-await Promise.all(Array.from({ length: GATEWAYS }, (_, g) => gateway(g)));
-const elapsed = (Date.now() - t0) / 1000;
-const stored = (await he.db.query(`SELECT count(*)::int AS n FROM readings`)).rows[0].n;
-latencies.sort((a, b) => a - b);
-const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-const ingestRate = stored / elapsed;
-console.log(`ingest: ${GATEWAYS} gateways × ${INFLIGHT} in flight, ${PER_MSG} readings/message, ${elapsed.toFixed(1)} s`);
-console.log(`  readings acknowledged ${acked}, stored ${stored} (${acked === stored ? 'all' : 'MISMATCH'})`);
-console.log(`  readings stored per second: ${ingestRate.toFixed(0)}`);
-console.log(`  publish→commit (PUBACK) latency per message: p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms`);
-const hist = async (name) => {
+async function hist(he, name) {
   const v = (await he.registry.getSingleMetric(name).get()).values;
   return { sum: v.find((x) => x.metricName === `${name}_sum`)?.value ?? 0, count: v.find((x) => x.metricName === `${name}_count`)?.value ?? 0 };
-};
-const bs = await hist('amr_ingest_batch_size');
-const bt = await hist('amr_ingest_batch_seconds');
-console.log(`  batches ${bt.count}, mean ${(bs.sum / bs.count).toFixed(1)} messages, mean commit ${((bt.sum / bt.count) * 1000).toFixed(1)} ms, DB busy ${((bt.sum / elapsed) * 100).toFixed(0)} % of the run`);
-
-// The validator ran beside ingestion on the same (one) connection, as in production; what it has not
-// caught up with is drained now and timed, then it is stopped so the raw and writer-only figures
-// below measure the insert paths alone.
-{
-  const queuedBefore = (await he.db.query(`SELECT count(*)::int AS n FROM vee_queue`)).rows[0].n;
-  const v0 = Date.now();
-  for (let n = -1; n !== 0; ) n = await he.features.validator.drain();
-  const verdicts = (await he.db.query(`SELECT count(*)::int AS n FROM reading_validations`)).rows[0].n;
-  console.log(`validation: ${verdicts} verdicts; ${queuedBefore} meter instants still queued when ingestion ended, drained in ${((Date.now() - v0) / 1000).toFixed(1)} s after it`);
-  await he.features.validator.stop();
 }
 
-// Raw insert rate of the same engine: 1 000-row multi-row inserts through pg into a readings-shaped hypertable.
-await he.db.query(`CREATE TABLE bench_raw (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
-await he.db.query(`SELECT create_hypertable('bench_raw', 'time', chunk_time_interval => interval '7 days')`);
-const r0 = Date.now();
-for (let b = 0; b < RAW_BATCHES; b++) {
-  const ids = [], times = [], vals = [];
-  for (let i = 0; i < 1000; i++) {
-    ids.push((i % 200) + 1);
-    times.push(new Date(base + (b * 1000 + i) * 60_000).toISOString());
-    vals.push(i * 0.1);
+/** One validator batch of 500 instants with about `depth` queued: ms (the rows are queued again from stored readings). */
+async function batchCostAt(he, depth) {
+  await he.db.query('DELETE FROM vee_queue');
+  await he.db.query(`INSERT INTO vee_queue (meter_id, time) SELECT meter_id, time FROM reading_rows WHERE quantity = 'energy_kwh' ORDER BY time, meter_id LIMIT $1 ON CONFLICT DO NOTHING`, [depth]);
+  const queued = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+  const ms = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await he.db.tx((q) => runBatch(q, { batchSize: 500, skipMeters: [], settings: DEFAULT_VALIDATION_SETTINGS }));
+    ms.push(performance.now() - t);
   }
-  await he.db.query(
-    `INSERT INTO bench_raw (meter_id, time, quantity, value, unit, source, version)
-     SELECT m, t, 'energy_kwh', v, 'kWh', 'telemetry', 1 FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[]) AS u(m, t, v)`,
-    [ids, times, vals],
-  );
+  ms.sort((a, b) => a - b);
+  return { queued, ms: ms[2] };
 }
-const rawRate = (RAW_BATCHES * 1000) / ((Date.now() - r0) / 1000);
-console.log(`raw insert (same engine, 1 000-row batches through pg): ${rawRate.toFixed(0)} rows/s`);
 
-// The ingest writer alone (no MQTT, no JSON/zod), 1 000 readings per transaction: splits the gap
-// between the two figures above into "database work of ingestion" and "everything in front of it".
-const w0 = Date.now();
-for (let b = 0; b < RAW_BATCHES; b++) {
-  const msgs = [];
-  for (let g = 0; g < GATEWAYS; g++) {
-    const gw = `bench-gw-${g}`;
-    const readings = [];
-    for (let i = 0; i < Math.ceil(1000 / GATEWAYS); i++) {
-      const meter = (i % METERS) + 1;
-      readings.push({
-        seq: 1e9 + b * 1000 + i,
-        meter: { meterKey: `m${meter}`, bus: 'm1', protocol: 'mbus', address: String(meter) },
-        gatewayTime: new Date(Date.parse('2027-01-01T00:00:00Z') + (b * 1000 + i) * 60_000).toISOString(),
-        quality: [],
-        values: [{ quantity: 'energy_kwh', value: i, unit: 'kWh', quality: [] }],
-      });
+async function runEngine(engine) {
+  let server = null;
+  const extra = {};
+  if (engine === 'server') {
+    server = await startPgServer();
+    stopServer = () => server.stop();
+    // Interrupted (Ctrl-C, timeout): the server is a process of ours, not left behind.
+    for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
+    const c = new pg.Client({ connectionString: server.url() });
+    await c.connect();
+    await c.query('CREATE DATABASE amr_bench');
+    await c.end();
+    extra.DATABASE_URL = server.url('amr_bench');
+  }
+  const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...extra });
+  const he = await startHeadend({ config, logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, process.stderr), api: false, jobs: false });
+  const out = { engine };
+  try {
+    console.log(`\n[${engine}] head-end up; batch ${config.INGEST_BATCH_SIZE}, linger ${config.INGEST_LINGER_MS} ms, max pending ${config.INGEST_MAX_PENDING}` +
+      (engine === 'server' ? `, pool ${config.DB_POOL_MAX}, parallel batches ${Math.min(config.INGEST_PARALLEL_BATCHES, config.DB_POOL_MAX - 2)}` : ', one connection'));
+    setPhase(`${engine}: seed`);
+    await seed(he);
+    setPhase(`${engine}: raw inserts`);
+    out.raw = await rawRate(he);
+    console.log(`[${engine}] raw insert (1 000-row batches through pg, trigger-free hypertable): ${out.raw.toFixed(0)} rows/s`);
+
+    const state = { seq: Array(GATEWAYS).fill(0), round: 0 };
+    setPhase(`${engine}: ingest flat out`);
+    const flat = await publish(he, { seconds: SECONDS, state });
+    const stored = await int(he.db, 'SELECT count(*) AS n FROM readings');
+    const verdicts = await int(he.db, 'SELECT count(*) AS n FROM reading_validations');
+    out.backlog = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+    out.rate = stored / flat.elapsed;
+    out.p50 = flat.p50;
+    out.p99 = flat.p99;
+    out.validator = verdicts / flat.elapsed;
+    const bs = await hist(he, 'amr_ingest_batch_size');
+    const bt = await hist(he, 'amr_ingest_batch_seconds');
+    console.log(`[${engine}] ingest: ${GATEWAYS} gateways × ${INFLIGHT} in flight, ${PER_MSG} readings/message, ${flat.elapsed.toFixed(1)} s; acknowledged ${flat.acked}, stored ${stored} (${flat.acked === stored ? 'all' : 'MISMATCH'})`);
+    console.log(`[${engine}]   readings stored per second: ${out.rate.toFixed(0)}; ratio ingest / raw: ${(out.rate / out.raw).toFixed(2)}`);
+    console.log(`[${engine}]   publish→commit (PUBACK) per message: p50 ${flat.p50.toFixed(1)} ms, p99 ${flat.p99.toFixed(1)} ms`);
+    console.log(`[${engine}]   batches ${bt.count}, mean ${(bs.sum / bs.count).toFixed(1)} messages, mean commit ${((bt.sum / bt.count) * 1000).toFixed(1)} ms, batch time ${((bt.sum / flat.elapsed) * 100).toFixed(0)} % of the run`);
+    console.log(`[${engine}]   validator beside it: ${verdicts} verdicts (${out.validator.toFixed(0)}/s); ${out.backlog} instants queued when ingestion stopped`);
+
+    if (QUICK) return out;
+    if (engine === 'server') {
+      const before = await int(he.db, 'SELECT count(*) AS n FROM readings');
+      setPhase(`${engine}: ingest paced`);
+      const paced = await publish(he, { seconds: SECONDS, rate: PACED_RATE, state });
+      const after = await int(he.db, 'SELECT count(*) AS n FROM readings');
+      out.paced = { rate: (after - before) / paced.elapsed, p50: paced.p50, p99: paced.p99, backlog: await int(he.db, 'SELECT count(*) AS n FROM vee_queue') };
+      console.log(`[${engine}] paced at ${PACED_RATE} readings/s: stored ${(out.paced.rate).toFixed(0)}/s, publish→commit p50 ${paced.p50.toFixed(1)} ms, p99 ${paced.p99.toFixed(1)} ms; validator backlog at the end ${out.paced.backlog}`);
     }
-    msgs.push({ v: 1, gatewayId: gw, sentAt: new Date().toISOString(), readings });
+
+    // The validator alone, draining what is queued (its own timer may be mid-drain: counted by verdict rows, not drain()'s return).
+    const queued = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+    setPhase(`${engine}: validator drain`);
+    const judged0 = await int(he.db, 'SELECT count(*) AS n FROM reading_validations');
+    const v0 = performance.now();
+    // Bounded: a validator that stops making progress is reported, not waited for.
+    const limitMs = env('BENCH_DRAIN_SECONDS', 90) * 1000;
+    let left = queued;
+    while (left > 0 && performance.now() - v0 < limitMs) {
+      const wait = new Promise((r) => setTimeout(r, Math.max(0, limitMs - (performance.now() - v0))).unref());
+      await Promise.race([he.features.validator.drain(), wait]);
+      left = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
+    }
+    out.drain = (await int(he.db, 'SELECT count(*) AS n FROM reading_validations') - judged0) / ((performance.now() - v0) / 1000);
+    console.log(`[${engine}] validator alone: ${queued - left} of ${queued} queued instants drained in ${((performance.now() - v0) / 1000).toFixed(1)} s, ${out.drain.toFixed(0)} verdicts/s` +
+      (left ? `; STOPPED WAITING with ${left} still queued` : ''));
+    if (left) {
+      out.batchSmall = out.batchLarge = { ms: NaN, queued: 0 };
+      return out;
+    }
+    await he.features.validator.stop();
+    setPhase(`${engine}: validator batch cost`);
+    const small = await batchCostAt(he, 1300);
+    const large = await batchCostAt(he, 130_000);
+    out.batchSmall = small;
+    out.batchLarge = large;
+    console.log(`[${engine}] one validator batch (500 instants): ${small.ms.toFixed(1)} ms with ${small.queued} queued, ${large.ms.toFixed(1)} ms with ${large.queued} queued`);
+    await he.db.query('DELETE FROM vee_queue');
+
+    if (engine === 'server') {
+      setPhase(`${engine}: compression`);
+      const rows = await int(he.db, 'SELECT count(*) AS n FROM reading_rows');
+      const size0 = await int(he.db, `SELECT hypertable_size('reading_rows') AS n`);
+      await he.db.query(`SELECT compress_chunk(c, true) FROM show_chunks('reading_rows') c`);
+      const size1 = await int(he.db, `SELECT hypertable_size('reading_rows') AS n`);
+      out.bytes = { rows, raw: size0 / rows, compressed: size1 / rows };
+      console.log(`[${engine}] storage: ${rows} rows; ${out.bytes.raw.toFixed(0)} bytes/reading uncompressed (table + indexes), ${out.bytes.compressed.toFixed(1)} bytes/reading compressed (segment by meter, quantity)`);
+    }
+  } finally {
+    setPhase(`${engine}: close`);
+    await he.close();
+    await server?.stop();
   }
-  await writeReadings(he.db, msgs);
+  return out;
 }
-const writerRate = (RAW_BATCHES * GATEWAYS * Math.ceil(1000 / GATEWAYS)) / ((Date.now() - w0) / 1000);
-console.log(`ingest writer alone (idempotency, bindings, conflict check; ~1 000 readings per transaction): ${writerRate.toFixed(0)} readings/s`);
-console.log(`ratio ingest / raw: ${(ingestRate / rawRate).toFixed(2)}`);
-await he.db.query('DROP TABLE bench_raw');
-await he.close();
+
+const results = [];
+for (const e of ENGINES) results.push(await runEngine(e));
+if (QUICK) process.exit(0);
+
+const col = (f) => results.map((r) => String(f(r) ?? '—').padStart(14)).join(' ');
+const n0 = (x) => (x === undefined ? '—' : x.toFixed(0));
+console.log(`\nside by side${' '.repeat(42)}${col((r) => r.engine)}`);
+const line = (what, f) => console.log(`${what.padEnd(54)}${col(f)}`);
+line('readings stored per second', (r) => n0(r.rate));
+line('raw insert rows/s (same engine, same run)', (r) => n0(r.raw));
+line('ratio ingest / raw', (r) => (r.rate / r.raw).toFixed(2));
+line('publish→commit p50 ms', (r) => r.p50.toFixed(1));
+line('publish→commit p99 ms', (r) => r.p99.toFixed(1));
+line('validator verdicts/s beside ingestion', (r) => n0(r.validator));
+line('validator backlog when ingestion stopped', (r) => r.backlog);
+line('validator verdicts/s draining alone', (r) => n0(r.drain));
+line('validator batch ms, 1.3 k queued', (r) => r.batchSmall.ms.toFixed(1));
+line('validator batch ms, 130 k queued', (r) => r.batchLarge.ms.toFixed(1));
+line(`paced ${PACED_RATE}/s: p50 ms`, (r) => r.paced?.p50.toFixed(1));
+line(`paced ${PACED_RATE}/s: p99 ms`, (r) => r.paced?.p99.toFixed(1));
+line(`paced ${PACED_RATE}/s: validator backlog at the end`, (r) => r.paced?.backlog);
+line('bytes/reading uncompressed / compressed', (r) => (r.bytes ? `${r.bytes.raw.toFixed(0)} / ${r.bytes.compressed.toFixed(1)}` : undefined));

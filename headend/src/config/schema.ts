@@ -103,6 +103,8 @@ export const ConfigObject = z.object({
     .describe('How long the first message of a batch waits for company before the batch is written, ms'),
   INGEST_MAX_PENDING: posInt(20_000)
     .describe('Messages waiting for commit above which new ones wait before being accepted (back-pressure on the gateways)'),
+  INGEST_PARALLEL_BATCHES: posInt(4)
+    .describe('Readings batches committing at once on a database server, each on its own pool connection (at most DB_POOL_MAX − 2); the embedded database always writes one at a time'),
   INGEST_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(600)
     .describe('How far a reading\'s time may lie after the head-end\'s clock, seconds; later readings, and readings before 2000, go to quarantine as implausible_time'),
   RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0)

@@ -20,6 +20,11 @@ export interface IngestOptions {
   batchSize: number;
   lingerMs: number;
   maxPending: number;
+  /**
+   * Batches committing at once, each on its own connection: 1 on the embedded engine (one
+   * connection), a few on a server's pool (writer.ts takes its locks in key order for this).
+   */
+  concurrency?: number;
   /** The head-end's clock (util/clock.ts) and allowed gateway clock lead: later readings go to quarantine. */
   clock?: Clock;
   maxFutureSkewMs?: number;
@@ -98,6 +103,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     size: opts.batchSize,
     lingerMs: opts.lingerMs,
     maxPending: opts.maxPending,
+    concurrency: opts.concurrency,
     flush: commit,
     onPending: (n) => metrics.pending.set(n),
   });

@@ -1,6 +1,9 @@
 /**
- * Writes batches of validated readings messages in ONE transaction:
- *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row;
+ * Writes batches of validated readings messages in ONE transaction, a fixed number of statements
+ * per batch whatever its size:
+ *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row. Per
+ *      reading, not per message: after a restart the gateway re-packs its outbox (gateway/src/outbox),
+ *      so a message is not a stable unit, a (gateway, seq) is;
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
@@ -8,13 +11,16 @@
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
  *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
- *   5. ingest_log rows, last-seen of gateways and meters.
- * Commit happens before any message is acknowledged (the caller acks after this resolves).
+ *      The rows go through the readings bulk write (readings/bulk-write.ts), which also queues them
+ *      for validation;
+ *   5. ingest_log outcomes, last-seen of meters and gateways — last, and locked in key order: batches
+ *      run pipelined on a server's pool, and these rows are the ones they share.
+ * Every statement that takes row locks takes them in key order, so concurrent batches wait, never
+ * deadlock. Commit happens before any message is acknowledged (the caller acks after this resolves).
  */
 import type { MeterReading, ReadingsMessage } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
-import { insertTelemetry, type TelemetryRow } from '../readings/telemetry-store.js';
-import { enqueueForValidation } from '../readings/write-store.js';
+import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
@@ -24,7 +30,7 @@ export interface WriteResult {
   quarantined: Record<string, number>;
 }
 
-type Row = TelemetryRow;
+type Row = BulkReadingRow & { gatewayId: string; seq: number };
 
 interface Q {
   gatewayId: string;
@@ -93,21 +99,26 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   if (!all.length) return result;
 
   // Claim (gateway, seq) first: the rows that come back are new, the others were committed before.
-  // One index probe per reading; the table's size does not matter (a join against it would).
-  const claimed = await q.query<{ gateway_id: string; seq: number }>(
-    `INSERT INTO ingest_log (gateway_id, seq, outcome) SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s)
-     ON CONFLICT DO NOTHING RETURNING gateway_id, seq`,
-    [all.map((a) => a.gw), all.map((a) => a.r.seq)],
+  // One index probe per reading; the table's size does not matter (a join against it would). Sorted:
+  // a concurrent batch holding a redelivery of the same seqs waits in the same order.
+  const gwsAll = [...new Set(all.map((a) => a.gw))];
+  const claimed = await q.query<{ gateway_id: string; seq: number | null }>(
+    `WITH c AS (
+       INSERT INTO ingest_log (gateway_id, seq, outcome)
+       SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s) ORDER BY g, s
+       ON CONFLICT DO NOTHING RETURNING gateway_id, seq)
+     SELECT gateway_id, seq FROM c
+     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($3::text[])`,
+    [all.map((a) => a.gw), all.map((a) => a.r.seq), gwsAll],
   );
-  const isNew = new Set(claimed.rows.map((d) => `${d.gateway_id}\u0000${d.seq}`));
+  // (the rows with no seq name the registered gateways: one round trip for both answers)
+  const known = new Set(claimed.rows.filter((d) => d.seq === null).map((d) => d.gateway_id));
+  const isNew = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${d.seq}`));
   const fresh = all.filter((a) => isNew.has(`${a.gw}\u0000${a.r.seq}`));
   result.duplicates += all.length - fresh.length;
   if (!fresh.length) return result;
 
   const gws = [...new Set(fresh.map((a) => a.gw))];
-  const known = new Set(
-    (await q.query<{ id: string }>('SELECT id FROM gateways WHERE id = ANY($1::text[])', [gws])).rows.map((r) => r.id),
-  );
   // Bindings of the distinct addresses only (a batch repeats the same few meters many times); the
   // binding valid at each reading's time is then picked in memory.
   const addrKey = (gw: string, bus: string, address: string) => `${gw}\u0000${bus}\u0000${address}`;
@@ -176,7 +187,9 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         quantity: v.quantity,
         value: v.value,
         unit: v.unit,
-        quality: [...new Set([...r.quality, ...v.quality])].join(','),
+        source: 'telemetry',
+        version: 1,
+        quality: [...new Set([...r.quality, ...v.quality])],
         gatewayId: gw,
         seq: r.seq,
       };
@@ -190,40 +203,22 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   });
 
   if (rows.length) {
-    // Queue the instants for validation in one statement instead of the per-row trigger
-    // (migrations/017): the setting is local to this transaction.
-    await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
-    const inserted = await insertTelemetry(q, rows);
+    const { inserted } = await writeReadingRows(q, rows);
     // Fewer rows inserted than sent = some version-1 rows existed for that instant (a new seq for an
     // old reading, e.g. the gateway re-read a history value). Same value: nothing to do. Different
-    // value: quarantine. Checked only then: the common case costs no RETURNING and no lookup.
-    const existed = inserted < rows.length ? rows : [];
+    // value: quarantine. Checked only then: the common case costs no look-up.
     let conflicts = 0;
-    if (existed.length) {
-      const prev = await q.query<{ i: number; value: number | null }>(
-        `SELECT k.i, r.value FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[]) WITH ORDINALITY AS k(m, qn, t, v, i)
-           JOIN readings r ON r.meter_id = k.m AND r.quantity = k.qn AND r.time = k.t AND r.version = 1
-          WHERE r.value IS DISTINCT FROM k.v`,
-        [existed.map((r) => r.meterId), existed.map((r) => r.quantity), existed.map((r) => r.time), existed.map((r) => r.value)],
-      );
-      for (const c of prev.rows) {
-        const row = existed[Number(c.i) - 1];
+    if (inserted < rows.length) {
+      const differing = await differingStoredValues(q, rows);
+      for (const d of differing) {
+        const row = rows[d.index];
         const reading = fresh.find((a) => a.gw === row.gatewayId && a.r.seq === row.seq)!.r;
-        quarantine.push(conflict(row, reading, c.value, 'stored earlier'));
+        quarantine.push(conflict(row, reading, d.stored, 'stored earlier'));
       }
-      conflicts = prev.rows.length;
+      conflicts = differing.length;
     }
-    result.stored = rows.length - conflicts;
-    // Same statement as the trigger's (016), shared with the readings write path.
-    await enqueueForValidation(q, rows.map((r) => r.meterId), rows.map((r) => r.time));
-    await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
     // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
-    await q.query(
-      `UPDATE meters m SET last_seen_at = GREATEST(m.last_seen_at, k.t)
-         FROM (SELECT id, max(t) AS t FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t) GROUP BY id) k
-        WHERE m.id = k.id`,
-      [rows.map((r) => r.meterId), rows.map((r) => r.time)],
-    );
+    result.stored = rows.length - conflicts;
   }
   if (quarantine.length) {
     await q.query(
@@ -247,8 +242,26 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         WHERE l.gateway_id = k.g AND l.seq = k.s`,
       [quarantinedSeqs.map((l) => l.gw), quarantinedSeqs.map((l) => l.seq)],
     );
-  await q.query(`UPDATE gateways SET last_seen_at = now() WHERE id = ANY($1::text[])`, [gws]);
+  await touchLastSeen(q, rows, gws);
   return result;
+}
+
+/**
+ * Last seen of the batch's meters (the newest reading time committed) and gateways, in one statement.
+ * Every batch of a gateway updates the same rows, so pipelined batches queue here: this runs last
+ * (held only until the commit), and locks in id order (MATERIALIZED: the lock list is taken whole,
+ * first), so two batches never hold what the other waits for.
+ */
+async function touchLastSeen(q: Queryable, rows: readonly Row[], gws: readonly string[]): Promise<void> {
+  await q.query(
+    `WITH k AS (SELECT id, max(t) AS t FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t) GROUP BY id),
+          lm AS MATERIALIZED (SELECT m.id FROM meters m JOIN k ON k.id = m.id
+                               WHERE m.last_seen_at IS NULL OR m.last_seen_at < k.t ORDER BY m.id FOR NO KEY UPDATE OF m),
+          um AS (UPDATE meters m SET last_seen_at = GREATEST(m.last_seen_at, k.t) FROM k WHERE m.id = k.id AND m.id IN (SELECT id FROM lm)),
+          lg AS MATERIALIZED (SELECT id FROM gateways WHERE id = ANY($3::text[]) ORDER BY id FOR NO KEY UPDATE)
+     UPDATE gateways g SET last_seen_at = now() WHERE g.id IN (SELECT id FROM lg)`,
+    [rows.map((r) => r.meterId), rows.map((r) => r.time), gws],
+  );
 }
 
 function conflict(row: Row, reading: MeterReading, existing: number | null, where: string): Q {
@@ -256,7 +269,8 @@ function conflict(row: Row, reading: MeterReading, existing: number | null, wher
     gatewayId: row.gatewayId,
     seq: row.seq,
     meterRef: reading.meter,
-    reading: { ...row, existingValue: existing },
+    // The shape quarantine rows had before the bulk write (quality as the comma list).
+    reading: { meterId: row.meterId, time: row.time, quantity: row.quantity, value: row.value, unit: row.unit, quality: row.quality.join(','), gatewayId: row.gatewayId, seq: row.seq, existingValue: existing },
     reason: 'conflicting_value',
     detail: `meter ${row.meterId} ${row.quantity} at ${row.time}: value ${row.value} differs from ${existing} ${where}`,
   };

@@ -1,6 +1,6 @@
 /**
  * SQL of the readings write path: the meters and facts the judge needs, and the one INSERT of a
- * non-telemetry reading version. Together with telemetry-store.ts (the ingest batch) this folder is
+ * non-telemetry reading version. Together with bulk-write.ts (the ingest batch) this folder is
  * the only place that writes the readings table (test/readings/only-writer.test.ts checks it).
  * Callers pass the transaction handle.
  */

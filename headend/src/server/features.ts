@@ -46,6 +46,9 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     db,
     logger: logger.child({ module: 'validation' }),
     intervalMs: config.VALIDATOR_INTERVAL_MS,
+    // A server's pool: two batches at once keep verdicts up with pipelined ingest batches (bench: npm
+    // run bench). The embedded engine serves one connection: one batch at a time.
+    workers: config.DATABASE_URL ? 2 : 1,
     onAffected: jobs ? async (affected) => {
       const enqueued = (async () => {
         await enqueueImbalanceRecompute(jobs, affected);

@@ -26,6 +26,7 @@ import { batchedRowLookup } from '../broker/gateway-rows.js';
 import type { GatewayAccounts } from '../broker/accounts.js';
 import { finishImports } from '../readings/import-staging.js';
 import { startFeatures, type Features } from './features.js';
+import { registerValidationBacklog } from '../validation/backlog.js';
 import { createApiServer } from '../api/index.js';
 import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
@@ -142,6 +143,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     cleanups.push('database', () => opened.close());
     const db = opened.db;
     registerPoolMetrics(registry, db);
+    registerValidationBacklog(registry, db, opts.clock);
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
@@ -171,6 +173,9 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       batchSize: config.INGEST_BATCH_SIZE,
       lingerMs: config.INGEST_LINGER_MS,
       maxPending: config.INGEST_MAX_PENDING,
+      // A server's pool: batches pipelined on up to INGEST_PARALLEL_BATCHES connections, leaving the
+      // rest of the pool to the validator, the API and jobs. Embedded: the one connection.
+      concurrency: opened.embedded ? 1 : Math.max(1, Math.min(config.INGEST_PARALLEL_BATCHES, config.DB_POOL_MAX - 2)),
       clock: opts.clock,
       maxFutureSkewMs: config.INGEST_CLOCK_SKEW_SECONDS * 1000,
       onCommitted: opts.onCommitted,

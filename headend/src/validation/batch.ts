@@ -89,7 +89,11 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
     const pts = history.get(judged.meterId) ?? [];
     const t = timeOf.get(key(judged.meterId, judged.timeKey));
     if (t === undefined) continue;
-    for (let i = lowerBound(pts, t - settings.heatWindowMs); i < pts.length && pts[i].time.getTime() < t; i++) add(judged.meterId, pts[i].timeKey);
+    // Only the points judge() looks at: its `before` is the last historyDepth points, and the heat
+    // samples are those within the window. The whole window instead made a batch cost quadratic in
+    // a meter's instants per batch (a deep queue hands a batch hundreds of one meter's instants).
+    const end = lowerBound(pts, t);
+    for (let i = Math.max(lowerBound(pts, t - settings.heatWindowMs), end - historyDepth(settings)); i < end; i++) add(judged.meterId, pts[i].timeKey);
   }
   const loaded = await loadInstants(q, [...instants.values()]);
   // Register rows at predecessor-only instants were loaded for context, not to be judged again.

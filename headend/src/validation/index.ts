@@ -23,6 +23,12 @@ export interface ValidatorOptions {
   batchSize?: number;
   /** Called after each committed batch with the building × resource stretches it touched. */
   onAffected?: (affected: AffectedPeriod[]) => Promise<void> | void;
+  /**
+   * Batches validating at once, each in its own transaction (FOR UPDATE SKIP LOCKED keeps them apart):
+   * 1 on the embedded engine's one connection, more on a server's pool so verdicts keep up with a
+   * pipelined ingest. Default 1.
+   */
+  workers?: number;
   /** Rule thresholds; defaults from src/vee. */
   settings?: Partial<ValidationSettings>;
 }
@@ -96,7 +102,7 @@ export function startValidator(opts: ValidatorOptions): Validator {
    */
   // Start small: the first batch's hold is not known yet.
   let size = Math.min(batchSize, FIRST_BATCH);
-  async function drainNow(): Promise<number> {
+  async function drainOne(): Promise<number> {
     let total = 0;
     for (let round = 0; !stopped || round === 0; round++) {
       const skip = skipped();
@@ -123,6 +129,12 @@ export function startValidator(opts: ValidatorOptions): Validator {
       if (res.taken.length < taking) break;
     }
     return total;
+  }
+
+  const workers = Math.max(1, opts.workers ?? 1);
+  async function drainNow(): Promise<number> {
+    const counts = await Promise.all(Array.from({ length: workers }, () => drainOne()));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   function drain(): Promise<number> {

@@ -55,6 +55,12 @@ export async function stillQueued(q: Queryable, keys: readonly { meterId: number
   return new Set(rows.map((r) => `${Number(r.meter_id)}|${r.tkey}`));
 }
 
+/** How many instants wait for a verdict and since when the oldest (the index on enqueued_at answers the min). */
+export async function queueBacklog(q: Queryable): Promise<{ queued: number; oldest: Date | null }> {
+  const { rows } = await q.query<{ n: number; oldest: Date | null }>('SELECT count(*)::int AS n, min(enqueued_at) AS oldest FROM vee_queue');
+  return { queued: rows[0].n, oldest: rows[0].oldest };
+}
+
 export async function deleteQueue(q: Queryable, entries: readonly QueueEntry[]): Promise<void> {
   if (!entries.length) return;
   await q.query(
