@@ -122,12 +122,14 @@ describe('embedded broker ingestion', () => {
 
   it('does not acknowledge until the batch is committed', async () => {
     const c = await connect(gw.gatewayId, gw.password);
-    // Hold the only database connection (embedded pool = 1) so the batch cannot commit.
+    // Hold a transaction that locks the batch's claim table, so the batch cannot commit: embedded it
+    // also holds the only connection; on a server the batch's own connection waits for the lock.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let holding!: () => void;
     const isHolding = new Promise<void>((r) => (holding = r));
-    const hold = he.db.tx(async () => {
+    const hold = he.db.tx(async (q) => {
+      await q.query('LOCK TABLE ingest_log IN EXCLUSIVE MODE');
       holding();
       await held;
     });
