@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const src = (pkg: string) => fileURLToPath(new URL(`./${pkg}/src`, import.meta.url));
@@ -9,12 +11,42 @@ const alias = [
   { find: /^@amr\/(protocols|simulators|gateway|headend)$/, replacement: `${src('$1')}/index.ts` },
   { find: /^@amr\/(protocols|simulators|gateway|headend)\/(.*)$/, replacement: `${src('$1')}/$2.ts` },
 ];
+const root = fileURLToPath(new URL('.', import.meta.url));
+const ENGINE = resolve(root, 'headend/test/engine.ts');
+
+/** Test files below `dir` (relative to the root). */
+function testFiles(dir: string): string[] {
+  return readdirSync(resolve(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.test.ts') && !f.endsWith('.browser.test.ts') && !f.includes('node_modules'))
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Whether a file reaches headend/test/engine.ts through its relative imports: only such a file can
+ * open the server engine's database, so only those run a second time in the server project (the
+ * rest would repeat the embedded run to the letter).
+ */
+function usesEngine(file: string, seen = new Set<string>()): boolean {
+  if (file === ENGINE) return true;
+  if (seen.has(file)) return false;
+  seen.add(file);
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { return false; }
+  for (const m of text.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
+    const target = resolve(dirname(file), m[1].replace(/\.js$/, '.ts'));
+    if (usesEngine(target, seen)) return true;
+  }
+  return false;
+}
+const serverFiles = [...testFiles('headend/test'), ...testFiles('test')].filter((f) => usesEngine(resolve(root, f))).map((f) => relative(root, resolve(root, f)));
+
 const common = { pool: 'forks' as const, testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['headend/test/global-pg.ts'] };
 
 // Two projects, one per database engine (headend/test/engine.ts):
 //   embedded  every test, the head-end on PGlite-TimescaleDB in memory (as the demo runs);
-//   server    the head-end and end-to-end suites again on a real TimescaleDB server (our own
-//             PostgreSQL 15 on a free port). Browser tests check screens, not the engine: once.
+//   server    the head-end and end-to-end suites that open a database (through headend/test/engine.ts)
+//             again on a real TimescaleDB server (our own PostgreSQL 15 on a free port). Browser tests
+//             check screens, not the engine: once.
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -28,8 +60,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           ...common, name: 'server', env: { AMR_TEST_ENGINE: 'server' },
-          include: ['headend/test/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
+          include: serverFiles,
         },
       },
     ],
