@@ -17,8 +17,8 @@ import { startProxy } from './tcp-proxy.js';
 
 /** SHUTDOWN_TIMEOUT_SECONDS (10) plus the time a loaded machine needs to start and end a process. */
 const EXIT_WAIT_MS = 20_000;
-/** Shutdown steps of a head-end on an external database (no policy timer: TimescaleDB runs its own jobs). */
-const STEP_ORDER = ['broker', 'commands', 'ingest', 'validator', 'jobs', 'http', 'admin socket', 'read database', 'database'];
+// The head-end here always runs in server mode (DATABASE_URL through the proxy), so it has the policy watcher's timer.
+const STEP_ORDER = ['broker', 'commands', 'ingest', 'validator', 'jobs', 'http', 'admin socket', 'policy timer', 'read database', 'database'];
 
 interface Probe { status: number; body: { ok: boolean; failing?: string[]; parts?: Record<string, { ok: boolean; error?: string }> } }
 async function probe(he: HeadendProcess, path: string): Promise<Probe> {
