@@ -7,13 +7,12 @@
  * PostgreSQL refuses to run as root: as root (CI, dev machines) the server runs as the `postgres`
  * user, which owns the directory; otherwise as the current user.
  */
-import { execFile as execFileCb } from 'node:child_process';
+import { execFile as execFileCb, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { freePort } from './free-port.js';
 
