@@ -19,8 +19,12 @@ function objects(pdf: Buffer): Map<number, PdfObject> {
     const at = body.search(/stream\r?\n/);
     if (at < 0) { out.set(Number(m[1]), { dict: body, stream: null }); continue; }
     const start = body.indexOf('\n', at) + 1;
-    const raw = Buffer.from(body.slice(start, body.lastIndexOf('endstream')).replace(/\r?\n$/, ''), 'latin1');
     const dict = body.slice(0, at);
+    // The stream's bytes are exactly /Length long (pdfkit writes it as a number). Trimming a line end
+    // before `endstream` instead would eat a deflated stream's own last byte whenever it is a CR.
+    const length = /\/Length\s+(\d+)(?!\s+0\s+R)/.exec(dict);
+    const end = length ? start + Number(length[1]) : body.lastIndexOf('\nendstream');
+    const raw = Buffer.from(body.slice(start, end), 'latin1');
     out.set(Number(m[1]), { dict, stream: /\/FlateDecode/.test(dict) ? inflateSync(raw) : raw });
   }
   return out;
