@@ -5,6 +5,7 @@
  */
 import { clearAlert, joinMessage, openAlertSubjects, policyJobMessage, raiseAlert, type ChannelTarget } from '../alerts/index.js';
 import type { Db } from '../db/index.js';
+import { takeLease } from '../leases/index.js';
 import type { PolicyJobMetrics } from '../metrics/index.js';
 import { judgePolicyJobs, policyJobSeverity, type PolicyJobState, type PolicyJobVerdict } from './judge.js';
 import { listPolicyJobs, loadPolicyJobs, runJob } from './store.js';
@@ -85,6 +86,20 @@ export async function watchPolicyJobs(db: Db, o: WatchOptions): Promise<WatchRes
     if (res) { out.cleared.push(subject); out.notificationIds.push(...res.notificationIds); }
   }
   return out;
+}
+
+/** The lease the watcher rounds of all replicas share: one replica judges, alerts and runs stopped jobs. */
+export const POLICY_WATCH_LEASE = 'policy_watch';
+
+/**
+ * A replica's watcher round: only the replica holding the lease watches (taking it when free or
+ * expired, renewing it while held), so replicas on one database never run a stopped job twice at
+ * once nor race on its alert. `leaseMs` outlives a few rounds: a holder that dies is replaced after
+ * it, a live one renews it every round. Null: another replica holds the lease.
+ */
+export async function policyWatchRound(db: Db, holder: string, leaseMs: number, o: WatchOptions): Promise<WatchResult | null> {
+  if (!(await takeLease(db, POLICY_WATCH_LEASE, holder, leaseMs))) return null;
+  return watchPolicyJobs(db, o);
 }
 
 /**

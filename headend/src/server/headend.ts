@@ -16,7 +16,8 @@ import { coreMetrics, createRegistry, policyJobMetrics, registerPoolMetrics, typ
 import { createIngest, type Ingest } from '../ingest/index.js';
 import { startEmbeddedBroker, startExternalSubscriber, type EmbeddedBroker, type ExternalSubscriber } from '../broker/index.js';
 import { applyRetention } from './policies.js';
-import { POLICY_ROUND_MS, runPolicyJobs, watchPolicyJobs } from '../policy-jobs/index.js';
+import { POLICY_LEASE_MS, POLICY_ROUND_MS, POLICY_WATCH_LEASE, policyWatchRound, runPolicyJobs } from '../policy-jobs/index.js';
+import { newInstanceId, releaseLease } from '../leases/index.js';
 import { channelsOf, enqueueNotifications } from '../alerts/index.js';
 import { dynsecGatewayAccounts, openDynsecControl, reconcileDynsec, type DynsecControl } from '../broker/dynsec.js';
 import { gatewayRows, registryGateways } from '../broker/store.js';
@@ -272,16 +273,23 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       // (Debian's PostgreSQL 15.20): watch them, alert, and run a stopped one here until it works again.
       const channels = channelsOf(config);
       const policyMetrics = policyJobMetrics(registry);
+      // Replicas on one database: the one holding the lease watches; the others stand by for it.
+      const instance = newInstanceId();
       const t = setInterval(() => {
-        watchPolicyJobs(db, { channels, metrics: policyMetrics, warn: (m) => logger.warn(m) })
+        policyWatchRound(db, instance, POLICY_LEASE_MS, { channels, metrics: policyMetrics, warn: (m) => logger.warn(m) })
           .then(async (r) => {
+            if (!r) return;
             if (r.raised.length || r.cleared.length) logger.warn({ raised: r.raised, cleared: r.cleared }, 'TimescaleDB policy job alerts');
             await enqueueNotifications(jobRunner, r.notificationIds, { logger });
           })
           .catch((e: Error) => logger.warn({ err: e.message }, 'TimescaleDB policy watch failed; tried again in 5 minutes'));
       }, POLICY_ROUND_MS);
       t.unref();
-      cleanups.push('policy timer', async () => clearInterval(t));
+      cleanups.push('policy timer', async () => {
+        clearInterval(t);
+        // Handed over at once rather than when it expires: another replica's next round takes it.
+        await releaseLease(db, POLICY_WATCH_LEASE, instance).catch((e: Error) => logger.warn({ err: e.message }, 'could not release the policy watcher lease'));
+      });
     }
     const dbReady = databaseCheck(db);
     const checks: ReadinessCheck[] = [
