@@ -1,14 +1,22 @@
 /**
  * Global setup of the `server` test project: starts the tests' own TimescaleDB server (pg-server.ts),
  * migrates a template database once and hands its URL to every test file (`inject('amrPgUrl')`,
- * see engine.ts). The embedded project provides '' and starts nothing.
+ * see engine.ts). The embedded project provides '' and makes the embedded databases' seed instead
+ * (embedded-seed.ts).
  */
 import type { TestProject } from 'vitest/node';
 import { openDb, migrate } from '../src/db/index.js';
 import { adminQuery, startPgServer } from './pg-server.js';
+import { ensureEmbeddedSeed } from './embedded-seed.js';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (project.name !== 'server') { project.provide('amrPgUrl', ''); return undefined; }
+  if (project.name !== 'server') {
+    project.provide('amrPgUrl', '');
+    // Every memory:// database of the run (test files and the head-ends they start, in-process or as
+    // child processes: the variable is inherited) starts from one migrated snapshot (embedded-seed.ts).
+    process.env.AMR_EMBEDDED_SEED = await ensureEmbeddedSeed();
+    return undefined;
+  }
   const server = await startPgServer();
   try {
     await adminQuery(server.url(), 'CREATE DATABASE amr_template');

@@ -9,6 +9,7 @@
  * otherwise crash PGlite). Connections beyond the first wait for the lock (no 60 s drop).
  */
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { timescaledb } from '@electric-sql/pglite/timescaledb';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
@@ -27,12 +28,28 @@ export interface EmbeddedDb {
  * @param dataDir a directory on disk, or `memory://` for a throw-away database (tests).
  * @param port 0 picks a free port; a taken port fails with a message naming it.
  */
-export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string; onProblem?: (message: string) => void }): Promise<EmbeddedDb> {
+/**
+ * What a throw-away (memory://) database starts from instead of an empty cluster: a PGlite dump
+ * (`dumpDataDir`) of an already migrated database, named by `seed` or AMR_EMBEDDED_SEED. The test
+ * run makes one per set of migrations (headend/test/embedded-seed.ts), so each test file's database
+ * skips initdb and the migrations (seconds each). Never for a directory on disk: that is real data.
+ */
+async function seedOf(dataDir: string, seed: string | undefined): Promise<Blob | undefined> {
+  const file = seed ?? process.env.AMR_EMBEDDED_SEED;
+  if (!file || !dataDir.startsWith('memory://')) return undefined;
+  try {
+    return new Blob([await readFile(file)]);
+  } catch (e) {
+    throw new Error(`the embedded database's seed ${file} (AMR_EMBEDDED_SEED) cannot be read: ${(e as Error).message}; unset it to start from an empty database`);
+  }
+}
+
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string; seed?: string; onProblem?: (message: string) => void }): Promise<EmbeddedDb> {
   const host = opts.host ?? '127.0.0.1';
   // Check the port before spending seconds on PGlite start-up (the listen below still reports races).
   if (opts.port !== 0) await assertPortFree(host, opts.port);
   if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir: opts.dataDir, extensions: { timescaledb } });
+  const pglite = await PGlite.create({ dataDir: opts.dataDir, extensions: { timescaledb }, loadDataDir: await seedOf(opts.dataDir, opts.seed) });
   // LOAD first: when an existing data directory is reopened, letting the first TimescaleDB call load
   // the library leaves its TSL module unloadable in PGlite (policies, continuous-aggregate triggers
   // and so every insert into `readings` then fail with "not supported under the current license").

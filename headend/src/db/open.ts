@@ -22,6 +22,8 @@ export interface OpenDbOptions {
   /** A query or transaction holding a connection for over a minute (see PgDbOptions.onSlow); default: log. */
   logSlow?: (msg: string) => void;
   signal?: AbortSignal;
+  /** Embedded memory:// only: start from an empty cluster even when AMR_EMBEDDED_SEED names a seed (db/embedded.ts). */
+  seedless?: boolean;
 }
 
 export interface OpenedDb {
@@ -39,7 +41,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   let url = opts.databaseUrl;
   if (!url) {
     const dir = opts.dataDir.startsWith('memory://') ? opts.dataDir : join(opts.dataDir, 'pg');
-    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
+    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, seed: opts.seedless ? '' : undefined, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
     url = embedded.url;
     log(`embedded TimescaleDB (PGlite) in ${dir} on port ${embedded.port}`);
   }

@@ -66,7 +66,8 @@ describe(`database (${TEST_ENGINE})`, () => {
 describe.skipIf(TEST_ENGINE === 'server')('embedded database', () => {
   let opened: OpenedDb;
   beforeAll(async () => {
-    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10 });
+    // From an empty cluster, not the run's seed (embedded-seed.ts): this suite is about migrating one.
+    opened = await openDb({ dataDir: 'memory://', dbPort: 0, poolMax: 10, seedless: true });
   });
   afterAll(async () => {
     await opened?.close();
