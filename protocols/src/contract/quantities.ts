@@ -6,7 +6,10 @@ import { z } from 'zod';
  * `energy_kwh` is always kWh, whatever the meter's VIF or register map said.
  *
  * Cumulative registers (`kind: 'register'`) are what consumption is computed from;
- * instantaneous values (`'instant'`) are for dashboards and validation (heat physics).
+ * instantaneous values (`'instant'`) are for dashboards and validation (heat physics); amounts
+ * within one archive record of a heat calculator (`'interval'`: an hour's or a day's heat, volume,
+ * mass) are what a monthly heat statement adds up. In an archive record `flow_temp_c`,
+ * `return_temp_c`, `pressure_bar` … are the interval's means.
  * Unknown meters are published with the generic form `mbus.<...>` / `modbus.<...>`
  * (see GENERIC_QUANTITY) carrying the decoder's canonical unit.
  */
@@ -37,7 +40,19 @@ export const QUANTITIES = {
   flow_temp_c: { unit: '°C', kind: 'instant', doc: 'flow (supply) temperature' },
   return_temp_c: { unit: '°C', kind: 'instant', doc: 'return temperature' },
   temp_diff_k: { unit: 'K', kind: 'instant', doc: 'temperature difference flow − return' },
-  pressure_bar: { unit: 'bar', kind: 'instant', doc: 'pressure' },
+  pressure_bar: { unit: 'bar', kind: 'instant', doc: 'pressure (supply pipe of a heat calculator)' },
+  return_pressure_bar: { unit: 'bar', kind: 'instant', doc: 'return pipe pressure of a heat calculator' },
+  return_volume_flow_m3h: { unit: 'm3/h', kind: 'instant', doc: 'return pipe volume flow of a heat calculator' },
+  mass_flow_th: { unit: 't/h', kind: 'instant', doc: 'supply pipe mass flow of a heat calculator' },
+  return_mass_flow_th: { unit: 't/h', kind: 'instant', doc: 'return pipe mass flow of a heat calculator' },
+  mass_t: { unit: 't', kind: 'register', doc: 'supply pipe mass register of a heat calculator' },
+  return_volume_m3: { unit: 'm3', kind: 'register', doc: 'return pipe volume register of a heat calculator' },
+  return_mass_t: { unit: 't', kind: 'register', doc: 'return pipe mass register of a heat calculator' },
+  energy_delta_kwh: { unit: 'kWh', kind: 'interval', doc: 'heat counted within one archive record (hour, day)' },
+  volume_delta_m3: { unit: 'm3', kind: 'interval', doc: 'supply pipe volume within one archive record' },
+  return_volume_delta_m3: { unit: 'm3', kind: 'interval', doc: 'return pipe volume within one archive record' },
+  mass_delta_t: { unit: 't', kind: 'interval', doc: 'supply pipe mass within one archive record' },
+  return_mass_delta_t: { unit: 't', kind: 'interval', doc: 'return pipe mass within one archive record' },
   error_flags: { unit: 'flags', kind: 'state', doc: 'meter error/status bit field as an integer' },
 } as const;
 

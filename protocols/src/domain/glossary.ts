@@ -25,6 +25,11 @@ export const GLOSSARY = {
   Gateway: { ru: 'шлюз / УСПД', en: 'data collection gateway' },
   Tariff: { ru: 'тариф', en: 'tariff' },
   Accrual: { ru: 'начисление', en: 'accrual (charge)' },
+  HeatCalculator: { ru: 'тепловычислитель', en: 'heat calculator (of a heat meter)' },
+  ArchiveRecord: { ru: 'архивная запись (часовая / суточная)', en: 'archive record (hourly / daily)' },
+  WorkingTime: { ru: 'Тр — время работы (нормального счёта)', en: 'working time (normal counting)' },
+  AbnormalSituation: { ru: 'НС — нештатная ситуация', en: 'abnormal situation (fault state of a heat meter)' },
+  AbnormalTime: { ru: 'Тнс — время НС (отсутствия счёта)', en: 'time in abnormal situation (no normal counting)' },
 } as const;
 
 export type DomainTerm = keyof typeof GLOSSARY;

@@ -18,14 +18,76 @@ export const RegisterEntry = z.object({
   /** value = raw × scale. */
   scale: z.number().default(1),
   unit: z.string(),
+  /** True when the address or encoding is not from the cited document but the project's guess. */
+  assumed: z.boolean().optional(),
 });
 export type RegisterEntry = z.infer<typeof RegisterEntry>;
+
+/**
+ * One byte of a packed date word. Heat calculators pack dates two bytes to a register (month in the
+ * high byte, day in the low one, …); `year2` is the year minus 2000, `kind` the archive's code,
+ * `index` a record number, `zero` a byte that is always 0.
+ */
+export const DateByte = z.enum(['zero', 'year2', 'month', 'day', 'hour', 'minute', 'second', 'kind', 'index']);
+export type DateByte = z.infer<typeof DateByte>;
+/** A register of two packed bytes: [high, low]. */
+export const PackedWord = z.tuple([DateByte, DateByte]);
+
+/** A value inside an archive record: like a register entry, but at a word offset from the record's start. */
+export const ArchiveField = RegisterEntry.omit({ address: true, fn: true }).extend({
+  offset: z.number().int().min(0).max(124),
+});
+export type ArchiveField = z.infer<typeof ArchiveField>;
+
+export const ArchiveKind = z.enum(['hourly', 'daily']);
+export type ArchiveKind = z.infer<typeof ArchiveKind>;
+
+/** An abnormal situation (НС) the calculator reports: its bit in the НС word, and what it means. */
+export const NsCode = z.object({
+  code: z.string().min(1),
+  bit: z.number().int().min(0).max(15),
+  ru: z.string(),
+  en: z.string(),
+  meaning: z.string(),
+  assumed: z.boolean().optional(),
+});
+export type NsCode = z.infer<typeof NsCode>;
+
+/**
+ * How a calculator hands out its archives: the master writes the wanted record's date (and the
+ * archive's code) to `select` with FC 16, then reads the record block with FC 03; the block starts
+ * with the record's own timestamp, so the master can tell which record it got.
+ */
+export const ArchiveSpec = z.object({
+  select: z.object({ address: z.number().int().min(0).max(0xffff), words: z.array(PackedWord).min(1) }),
+  /** Per kind: the code written in the `kind` byte and the record's length in seconds. */
+  kinds: z.record(ArchiveKind, z.object({ code: z.number().int().min(0).max(255), seconds: z.number().int().positive() })),
+  record: z.object({
+    address: z.number().int().min(0).max(0xffff),
+    count: z.number().int().min(1).max(125),
+    /** The record's timestamp: packed words at `offset`, on the meter's own clock (no zone). */
+    time: z.object({ offset: z.number().int().min(0), words: z.array(PackedWord).min(1) }),
+    /** Whether the timestamp names the start or the end of the interval the record covers. */
+    stamp: z.enum(['start', 'end']),
+    values: z.array(ArchiveField).min(1),
+    /** Тр: time the calculator counted normally in the interval (unit converted to s by `scale`). */
+    workingTime: ArchiveField,
+    /** Тнс: time without normal counting in the interval (НС, power off), in s after `scale`. */
+    nsTime: ArchiveField,
+    /** НС bits active during the interval (see the map's `nsCodes`). */
+    nsFlags: ArchiveField.optional(),
+  }),
+});
+export type ArchiveSpec = z.infer<typeof ArchiveSpec>;
 
 export const RegisterMap = z.object({
   id: z.string().min(1),
   model: z.string(),
   doc: z.string().optional(),
   entries: z.array(RegisterEntry).min(1),
+  archives: ArchiveSpec.optional(),
+  /** НС codes by bit, for the current flags register (`error_flags`) and the records' НС word. */
+  nsCodes: z.array(NsCode).optional(),
 });
 export type RegisterMap = z.infer<typeof RegisterMap>;
 
