@@ -4,6 +4,7 @@ export * from './transport/pty.js';
 export * from './transport/line.js';
 export * from './faults.js';
 export * from './modbus/bus.js';
+export * from './modbus/tv7.js';
 export * from './pulse/bus.js';
 export * from './mbus/segment.js';
 export * from './mbus/records.js';

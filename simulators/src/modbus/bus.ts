@@ -14,12 +14,22 @@ import type { LineTimingInput } from '../transport/timing.js';
 
 export interface ModbusSlave {
   unitId: number;
-  /** A RegisterMap or the id of one in REGISTER_MAPS ('sdm630', 'sdm120', 'amr-heat-calc'). */
+  /** A RegisterMap or the id of one in REGISTER_MAPS ('sdm630', 'sdm120', 'amr-heat-calc', 'tv7'). */
   map: RegisterMap | string;
   /** Current values by entry name; called on every request. */
   read: () => Readonly<Record<string, number>>;
   /** Mutable: flip at run time. */
   faults?: LineFaults;
+  /**
+   * Holding registers served where the map has no entry (a calculator's archive window, filled by
+   * the last select write; the unmapped rest of its documented ranges). Called on every read.
+   */
+  extraHolding?: () => ReadonlyMap<number, number>;
+  /**
+   * FC 06 / FC 16 writes to holding registers. Returns a Modbus exception code to refuse the write.
+   * Without it the slave refuses every write with "illegal function", as metering-only slaves do.
+   */
+  write?: (address: number, words: number[]) => number | undefined;
 }
 
 export interface ModbusBusOptions {
@@ -49,6 +59,7 @@ function resolveMap(m: RegisterMap | string): RegisterMap {
 /** Answers one PDU for one slave; undefined = stay silent. */
 function answerPdu(slave: ModbusSlave & { rmap: RegisterMap }, pdu: Buffer, stats: ModbusBus['stats']): Buffer {
   const fn = pdu[0];
+  if ((fn === ModbusFn.writeSingle || fn === ModbusFn.writeMultiple) && slave.write) return answerWrite(slave.write, pdu, stats);
   if (fn !== ModbusFn.readHolding && fn !== ModbusFn.readInput) {
     stats.exceptions++;
     return exceptionPdu(fn, ModbusException.illegalFunction);
@@ -60,9 +71,10 @@ function answerPdu(slave: ModbusSlave & { rmap: RegisterMap }, pdu: Buffer, stat
     return exceptionPdu(fn, ModbusException.illegalDataValue);
   }
   const image = encodeRegisters(slave.rmap, slave.read())[fn === ModbusFn.readInput ? 'input' : 'holding'];
+  const extra = fn === ModbusFn.readHolding ? slave.extraHolding?.() : undefined;
   const words: number[] = [];
   for (let a = start; a < start + count; a++) {
-    const w = image.get(a);
+    const w = image.get(a) ?? extra?.get(a);
     if (w === undefined) {
       stats.exceptions++;
       return exceptionPdu(fn, ModbusException.illegalDataAddress);
@@ -70,6 +82,30 @@ function answerPdu(slave: ModbusSlave & { rmap: RegisterMap }, pdu: Buffer, stat
     words.push(w);
   }
   return readResponsePdu(fn, words);
+}
+
+/** FC 06 echoes the request; FC 16 answers with its address and count. */
+function answerWrite(write: NonNullable<ModbusSlave['write']>, pdu: Buffer, stats: ModbusBus['stats']): Buffer {
+  const fn = pdu[0];
+  const address = pdu.readUInt16BE(1);
+  let words: number[];
+  if (fn === ModbusFn.writeSingle) {
+    words = [pdu.readUInt16BE(3)];
+  } else {
+    const count = pdu.readUInt16BE(3);
+    if (count < 1 || count > 123 || pdu[5] !== count * 2 || pdu.length < 6 + count * 2) {
+      stats.exceptions++;
+      return exceptionPdu(fn, ModbusException.illegalDataValue);
+    }
+    words = Array.from({ length: count }, (_, i) => pdu.readUInt16BE(6 + i * 2));
+  }
+  const refused = write(address, words);
+  if (refused !== undefined) {
+    stats.exceptions++;
+    return exceptionPdu(fn, refused);
+  }
+  // Both answers are the request's first five bytes: FC 06 its address and value, FC 16 its address and count.
+  return Buffer.from(pdu.subarray(0, 5));
 }
 
 export async function startModbusBus(opts: ModbusBusOptions): Promise<ModbusBus> {
