@@ -9,7 +9,7 @@ import {
   TV7, archiveSelectWords, decodeArchiveRecord, decodeRegisters, planReads, type ArchiveRecord,
 } from '@amr/protocols';
 import {
-  ConsumerSeries, HeatVolumeSeries, SimClock, Tv7Simulator, circuitTemps, startModbusBus, type ModbusBus,
+  ConsumerSeries, HeatVolumeSeries, SimClock, Tv7Simulator, circuitTemps, startBuilding, startModbusBus, type Building, type ModbusBus,
 } from '@amr/simulators';
 
 const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof import('modbus-serial').default;
@@ -207,5 +207,41 @@ describe('ТВ7 on an RTU pty, read by mbpoll', () => {
     const m = /\[3543\]:\s+(-?[\d.]+)/.exec(out);
     expect(m, out).not.toBeNull();
     expect(Number(m![1])).toBeCloseTo(calc.current().flow_temp_c, 3);
+  });
+});
+
+describe('ТВ7 in the building: the ОДПУ heat circuit on Modbus unit 2', () => {
+  const start = new Date('2026-01-01T00:00:00Z');
+  let b: Building;
+  let client: InstanceType<typeof ModbusRTU>;
+  beforeAll(async () => {
+    b = await startBuilding(
+      { seed: 7, start, apartments: 3, pacing: false, odpuHeatCalculator: 'tv7', buses: { mbus: { transport: 'tcp', port: 0, baud: 2400 }, modbus: { transport: 'tcp', port: 0, baud: 9600 }, pulse: { transport: 'tcp', port: 0, baud: 9600 } } },
+      { clock: new SimClock(start, 0) },
+    );
+    const ep = b.endpoints.buses.modbus!.endpoint;
+    if (ep.kind !== 'tcp') throw new Error('expected tcp');
+    client = new ModbusRTU();
+    await client.connectTCP(ep.host, { port: ep.port });
+    client.setID(2);
+    client.setTimeout(1000);
+  });
+  afterAll(async () => {
+    client?.close(() => undefined);
+    await b?.close();
+  });
+
+  it('is listed for the gateway with map tv7, and its hourly heat is the ОДПУ heat truth of that hour', async () => {
+    expect(b.endpoints.meters.find((m) => m.meterId === 'odpu-heat-tv7')?.modbus).toEqual({ unitId: 2, map: 'tv7' });
+    b.clock.setTime(new Date('2026-01-02T12:00:00Z'));
+    // Local (UTC+3) 2 January 10:00 = 07:00 UTC.
+    await client.writeRegisters(99, archiveSelectWords(TV7, 'hourly', { year: 2026, month: 1, day: 2, hour: 10 }));
+    const r = await client.readHoldingRegisters(TV7.archives!.record.address, TV7.archives!.record.count);
+    const rec = decodeArchiveRecord(TV7, 'hourly', r.data);
+    const truth = b.truth({ from: new Date('2026-01-02T07:00:00Z'), to: new Date('2026-01-02T08:00:00Z') });
+    const odpu = truth.meters.find((m) => m.meterId === 'odpu-heat')!.consumption;
+    expect(odpu).toBeGreaterThan(0);
+    expect(Math.abs(rec.values.energy_delta_kwh - odpu)).toBeLessThanOrEqual(odpu * 1e-6);
+    expect(rec.workingSeconds).toBe(3600);
   });
 });

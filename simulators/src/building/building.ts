@@ -7,6 +7,7 @@ import { SimClock } from '../clock/sim-clock.js';
 import { startMbusSegment, type MbusSlaveSpec } from '../mbus/segment.js';
 import { hcaRecords, heatMeterRecords, waterMeterRecords, type DueDateValue } from '../mbus/records.js';
 import { startModbusBus, type ModbusSlave } from '../modbus/bus.js';
+import { Tv7Simulator } from '../modbus/tv7.js';
 import { startPulseBus, type PulseDevice } from '../pulse/bus.js';
 import type { Endpoint } from '../transport/line.js';
 import { RESOURCES, parseBuildingConfig, type BuildingConfig, type Resource } from './config.js';
@@ -41,6 +42,8 @@ export interface Building {
   clock: SimClock;
   config: BuildingConfig;
   meters: SimMeter[];
+  /** The ОДПУ heat's ТВ7 on Modbus (config `odpuHeatCalculator: tv7`): inject НС events here. */
+  heatCalculator?: Tv7Simulator;
   truth(period: { from: Date; to: Date }): PeriodTruth;
   truthSeries(granularity: 'day' | 'month', from?: Date, to?: Date): PeriodTruth[];
   setFault(meterId: string, fault: MeterFault): void;
@@ -170,6 +173,16 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
   modbusSlaves.push({ unitId: 1, map: 'sdm630', read: elecValues(odpu.electricity, () => aptRate('electricity', clock.nowMs()) * buildingFactor('electricity'), 3), faults: odpu.electricity.line });
   endpointsOf.push({ meterId: odpu.electricity.meterId, role: 'building', resource: 'electricity', serial: odpu.electricity.serial, bus: 'modbus', modbus: { unitId: 1, map: 'sdm630' } });
 
+  // The same heating circuit as the ОДПУ heat meter, seen by a ТВ7 calculator with hourly/daily archives.
+  let heatCalculator: Tv7Simulator | undefined;
+  if (cfg.odpuHeatCalculator === 'tv7') {
+    const h = odpu.heat;
+    const volume = h.volume!;
+    heatCalculator = new Tv7Simulator({ clock, startMs, truth: { energyKwh: (t) => h.trueCumulative(t), returnVolumeM3: (t) => volume.trueCumulative(t), temps: circuitTemps } });
+    modbusSlaves.push(heatCalculator.slave(2));
+    endpointsOf.push({ meterId: 'odpu-heat-tv7', role: 'building', resource: 'heat', serial: serial(++n), bus: 'modbus', modbus: { unitId: 2, map: 'tv7' } });
+  }
+
   // --- ИПУ (apartment meters)
   const primaryFor = (base: number) => (base <= 250 ? base : 0); // beyond 250: secondary addressing only
   for (let k = 1; k <= K; k++) {
@@ -246,7 +259,7 @@ export async function startBuilding(input: unknown, opts: { clock?: SimClock } =
       meters: endpointsOf,
     };
     return {
-      endpoints, clock, config: cfg, meters,
+      endpoints, clock, config: cfg, meters, heatCalculator,
       truth: ({ from, to }) => periodTruth(sources, from, to),
       truthSeries: (g, from = cfg.start, to = clock.now()) => periods(g, from, to).map(([a, b]) => periodTruth(sources, a, b)),
       setFault(meterId, fault) {

@@ -33,6 +33,8 @@ export const BuildingConfig = z.strictObject({
   /** Apartment heat metering on M-Bus: heat meters (true / 'meter'), heat-cost allocators ('hca'),
    * or none (false: apartment heat use is only in the truth). */
   apartmentHeat: z.union([z.boolean(), z.enum(['meter', 'hca'])]).default(false),
+  /** The ОДПУ heat's calculator also on the Modbus bus (unit 2) with its archives: none, or a ТВ7. */
+  odpuHeatCalculator: z.enum(['none', 'tv7']).default('none'),
   /** HCA units per kWh of true heat (radiator rating factor × sensor response, lumped). */
   hcaUnitsPerKwh: z.number().positive().default(0.8),
   /** Liters per pulse on the pulse counters. */
