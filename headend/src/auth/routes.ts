@@ -9,6 +9,7 @@ import { authenticate, issueToken, NewUser, revokeToken, Role } from './index.js
 import { addUser, bindAccount, changeUser, grantBuilding, issueApiKey, listApiKeys, listGrants, listUsers, revokeApiKey, revokeGrant, type Admin } from './user-admin.js';
 import { ttlSeconds } from '../http/config.js';
 import { createLoginLimiter, loginKeys } from './login-limit.js';
+import { limitedCheck } from './failure-limit.js';
 import type { RedisConfigLike } from '../jobs/redis-connection.js';
 import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
@@ -40,20 +41,18 @@ const authRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, j
       },
     },
   }, async (req, reply) => {
-    const admitted = await limiter.begin(loginKeys(req.ip, req.body.username));
-    if (!admitted.ok) {
-      reply.header('retry-after', String(admitted.retryAfterSeconds));
-      const who = admitted.by === 'user' ? `for user ${req.body.username}` : 'from your network address';
-      throw new HttpError(429, 'too_many_requests', `too many failed logins ${who}; try again in ${admitted.retryAfterSeconds} s`,
-        [{ path: admitted.by === 'user' ? 'body.username' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }],
-        { minutes: Math.ceil(admitted.retryAfterSeconds / 60), retry_after_seconds: admitted.retryAfterSeconds, by: admitted.by });
+    // The password is checked outside any transaction (authenticate), the limit settles the verdict.
+    const r = await limitedCheck(limiter, loginKeys(req.ip, req.body.username), () => authenticate(db, req.body.username, req.body.password));
+    if (!r.ok && r.refused) {
+      const { by, retryAfterSeconds } = r.refused;
+      reply.header('retry-after', String(retryAfterSeconds));
+      const who = by === 'user' ? `for user ${req.body.username}` : 'from your network address';
+      throw new HttpError(429, 'too_many_requests', `too many failed logins ${who}; try again in ${retryAfterSeconds} s`,
+        [{ path: by === 'user' ? 'body.username' : 'ip', message: `retry after ${retryAfterSeconds} s` }],
+        { minutes: Math.ceil(retryAfterSeconds / 60), retry_after_seconds: retryAfterSeconds, by });
     }
-    const user = await authenticate(db, req.body.username, req.body.password).catch(async (e: unknown) => { await limiter.abandoned(admitted.attempt); throw e; });
-    if (!user) {
-      await limiter.failed(admitted.attempt);
-      throw new HttpError(401, 'unauthorized', 'wrong username or password, or the user is deactivated');
-    }
-    await limiter.succeeded(admitted.attempt);
+    if (!r.ok) throw new HttpError(401, 'unauthorized', 'wrong username or password, or the user is deactivated');
+    const user = r.value;
     const t = await issueToken(db, user.id, ttl, req.headers['user-agent']);
     return { token: t.token, expires_at: t.expiresAt.toISOString(), user };
   });

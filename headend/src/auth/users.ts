@@ -54,18 +54,31 @@ export async function insertUser(q: Queryable, input: NewUser, hash: string, act
 }
 
 /**
+ * A user that cannot log in with a password (no password hash stored): a resident, who signs in with
+ * access codes only and holds sessions. No slow hash is made for it, so it is created inside the
+ * sign-in's short transaction. Audited as any user's creation.
+ */
+export async function insertPasswordlessUser(q: Queryable, username: string, role: 'resident', actor: Actor): Promise<UserRow> {
+  const { rows } = await q.query<UserRow>(
+    `INSERT INTO users (username, password_hash, role) VALUES ($1, NULL, $2) RETURNING ${USER_COLUMNS}`, [username, role]);
+  await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
+  return rows[0];
+}
+
+/**
  * Checks a password. Same work whether or not the user exists (a dummy hash is verified), so response
- * time does not reveal valid usernames. Upgrades the hash when parameters were raised.
+ * time does not reveal valid usernames; a user without a password (a resident) is checked against the
+ * dummy too and refused. Upgrades the hash when parameters were raised. No transaction: the hash is slow.
  */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 export async function authenticate(q: Queryable, username: string, password: string): Promise<UserRow | null> {
-  const { rows } = await q.query<UserRow & { password_hash: string }>(
+  const { rows } = await q.query<UserRow & { password_hash: string | null }>(
     `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)`, [username],
   );
   const row = rows[0];
   const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
   if (!row || !ok || !row.active) return null;
-  if (needsRehash(row.password_hash)) {
+  if (row.password_hash !== null && needsRehash(row.password_hash)) {
     await q.query('UPDATE users SET password_hash = $2 WHERE id = $1', [row.id, await hashPassword(password)]);
   }
   const { password_hash: _h, ...user } = row;

@@ -16,7 +16,7 @@
  * tells the broker to rewrite those in the fast form on the gateway's next successful login.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hashPassword, randomSecret, verifyPassword } from '../auth/password.js';
+import { hashPassword, randomSecret, verifyPasswordUnpooled } from '../auth/password.js';
 
 const FAST = 'sha256';
 /** What `randomSecret()` yields: at least 32 bytes in base64url. */
@@ -55,7 +55,7 @@ export async function verifySecret(secret: string, stored: string | null | undef
   if (!stored) return false;
   if (isFastSecretHash(stored)) return verifyFast(secret, stored);
   try {
-    return await verifyPassword(secret, stored);
+    return await verifyPasswordUnpooled(secret, stored); // the broker's hash pool bounds it
   } catch {
     return false; // a malformed stored hash refuses the login instead of failing the broker
   }

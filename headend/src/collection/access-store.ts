@@ -51,6 +51,8 @@ export async function issueBuildingCodes(db: Database, buildingId: number, accou
       : `every open account of building ${building.address} already has a live code: choose accounts 'all' to print new codes for everyone`);
   }
   const prepared = new Map<number, PreparedCode>();
+  // One after another, not all at once: each hash waits its turn in the people's hash pool
+  // (auth/password.ts), so a resident signing in meanwhile waits for one hash, not a whole building's.
   for (const r of before) prepared.set(r.account_id, await prepareAccessCode());
   const letters = await db.tx(async (q) => {
     const out: InviteLetter[] = [];

@@ -51,22 +51,38 @@ export const CODE_STATE_SQL = `CASE WHEN c.id IS NULL THEN 'none' WHEN c.used_at
 // Verified against when nothing matches, so an unknown account costs as much time as a wrong code.
 let dummyHash: Promise<string> | null = null;
 
+/** A code an account number's sign-in may open: one row per live code of each account with that number. */
+export interface LiveCode { codeId: number; accountId: number; hash: string }
+
 /**
- * The account a valid, unused, unexpired code opens (and the code row spent), or null. Accounts with
- * the same number in several organisations are all tried.
+ * The live (unused, unrevoked, unexpired) codes of the accounts with this number — in several
+ * organisations there may be several. One short query, no transaction: the hashes are checked after it.
  */
-export async function redeemAccessCode(q: Queryable, accountNumber: string, code: string): Promise<{ accountId: number; codeId: number } | null> {
+export async function liveCodes(q: Queryable, accountNumber: string): Promise<LiveCode[]> {
   const { rows } = await q.query<{ id: string; account_id: string; code_hash: string }>(
     `SELECT c.id, c.account_id, c.code_hash FROM resident_access_codes c JOIN personal_accounts a ON a.id = c.account_id AND a.active
       WHERE a.number = $1 AND c.used_at IS NULL AND c.revoked_at IS NULL AND c.expires_at > now()`, [accountNumber.trim()]);
+  return rows.map((r) => ({ codeId: Number(r.id), accountId: Number(r.account_id), hash: r.code_hash }));
+}
+
+/**
+ * The live code the typed code matches, or null. The slow part of a sign-in (scrypt, through the
+ * bounded pool of auth/password.ts): called with no transaction open and no connection held.
+ */
+export async function matchAccessCode(live: readonly LiveCode[], code: string): Promise<LiveCode | null> {
   const c = normalise(code);
-  for (const r of rows) {
-    if (await verifyPassword(c, r.code_hash)) {
-      const spent = await q.query('UPDATE resident_access_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL RETURNING id', [r.id]);
-      if (spent.rows.length === 0) return null; // spent concurrently
-      return { accountId: Number(r.account_id), codeId: Number(r.id) };
-    }
-  }
-  if (rows.length === 0) await verifyPassword(c, await (dummyHash ??= hashPassword('not-a-real-code')));
+  for (const r of live) if (await verifyPassword(c, r.hash)) return r;
+  if (live.length === 0) await verifyPassword(c, await (dummyHash ??= hashPassword('not-a-real-code')));
   return null;
+}
+
+/**
+ * Spends a matched code, inside the sign-in's short transaction: only if it is still live (a parallel
+ * sign-in with the same code, a revocation or a new code issued since it was read make it not).
+ * Whether this call spent it: of two sign-ins racing with one code exactly one gets true.
+ */
+export async function spendAccessCode(q: Queryable, codeId: number): Promise<boolean> {
+  const spent = await q.query(
+    'UPDATE resident_access_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() RETURNING id', [codeId]);
+  return spent.rows.length === 1;
 }

@@ -11,8 +11,10 @@ import { HttpError, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
-import { SignInLimiter } from './sign-in-limit.js';
-import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, residentSignIn, setMeterLabel } from './store.js';
+import { createSignInLimiter } from './sign-in-limit.js';
+import { residentSignIn } from './sign-in.js';
+import type { RedisConfigLike } from '../jobs/redis-connection.js';
+import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, setMeterLabel } from './store.js';
 import { rightsFor, writeReadings, type WriteItem } from '../readings/write.js';
 import { takenOnServerClock } from '../readings/judge.js';
 import { monthlyHistory } from '../readings/history.js';
@@ -86,7 +88,7 @@ const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: 
     ...(r.taken_at ? { takenAt: takenOnServerClock(new Date(r.taken_at), sentAt ? new Date(sentAt) : undefined, now) } : {}),
   }));
 
-const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
+const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, jobs }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
 
   app.get('/collection-settings', {
@@ -126,8 +128,10 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     return reply.code(201).send({ account_id: c.accountId, account_number: c.accountNumber, code: c.code, expires_at: c.expiresAt.toISOString() });
   });
 
-  // Failed sign-ins per account number and per client address (src/collection/sign-in-limit.ts); one per server.
-  const signInLimit = new SignInLimiter();
+  // Failed sign-ins per account number and per client address (src/collection/sign-in-limit.ts): in Redis when the head-end runs on it.
+  const redis = jobs && 'REDIS_URL' in config ? config as unknown as RedisConfigLike & { REDIS_PREFIX?: string } : undefined;
+  const signInLimit = createSignInLimiter({ redis, logger: app.log as never });
+  app.addHook('onClose', () => signInLimit.close());
   app.post('/resident/sign-in', {
     config: { public: true },
     schema: {
@@ -136,20 +140,18 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors, 429: ErrorBody },
     },
   }, async (req, reply) => {
-    const admitted = signInLimit.begin(req.ip, req.body.account_number);
-    if (!admitted.ok) {
-      reply.header('retry-after', String(admitted.retryAfterSeconds));
-      const minutes = Math.ceil(admitted.retryAfterSeconds / 60);
-      const who = admitted.by === 'account' ? `for account ${req.body.account_number}` : 'from your network address';
-      throw new HttpError(429, 'too_many_requests', `too many failed sign-in attempts ${who}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
-        [{ path: admitted.by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${admitted.retryAfterSeconds} s` }],
-        { minutes, retry_after_seconds: admitted.retryAfterSeconds, by: admitted.by });
-    }
-    const r = await residentSignIn(db, req.body.account_number, req.body.code, ttl, req.headers['user-agent'], req.id);
-    const result = r && { token: r.token, expires_at: r.expiresAt.toISOString(), user_id: r.userId, account_id: r.accountId };
-    if (!result) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
-    signInLimit.succeeded(admitted.attempt);
-    return result;
+    const r = await residentSignIn(db, signInLimit, {
+      ip: req.ip, accountNumber: req.body.account_number, code: req.body.code, ttlSeconds: ttl, userAgent: req.headers['user-agent'], requestId: req.id,
+    });
+    if (r.ok) return { token: r.value.token, expires_at: r.value.expiresAt.toISOString(), user_id: r.value.userId, account_id: r.value.accountId };
+    if (!r.refused) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
+    const { by, retryAfterSeconds } = r.refused;
+    reply.header('retry-after', String(retryAfterSeconds));
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    const who = by === 'account' ? `for account ${req.body.account_number}` : 'from your network address';
+    throw new HttpError(429, 'too_many_requests', `too many failed sign-in attempts ${who}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
+      [{ path: by === 'account' ? 'body.account_number' : 'ip', message: `retry after ${retryAfterSeconds} s` }],
+      { minutes, retry_after_seconds: retryAfterSeconds, by });
   });
 
   app.get('/resident/meters', {

@@ -6,11 +6,10 @@
  */
 import type { Database, Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
-import { audit, type Actor } from '../audit/index.js';
-import { buildingScopeSql, createUser, issueToken, type Principal } from '../auth/index.js';
-import { randomSecret } from '../auth/password.js';
+import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
+import { buildingScopeSql, insertPasswordlessUser, issueToken, type Principal } from '../auth/index.js';
 import { HttpError } from '../http/errors.js';
-import { prepareAccessCode, redeemAccessCode } from './access.js';
+import { prepareAccessCode, spendAccessCode } from './access.js';
 import { storeIssuedCode } from './access-store.js';
 import { SETTINGS_COLUMNS, type MeterRow } from './storage.js';
 import type { CollectionSettings } from './rules.js';
@@ -64,22 +63,24 @@ export async function issueAccountCode(db: Database, accountId: number, issuedBy
 }
 
 /**
- * Redeems a code: one resident user per account, created on first sign-in and reused after, bound
- * only to the account the code opens; returns a session token, or null for a wrong/used/expired code.
+ * The session a matched code opens (access.ts matchAccessCode checked it before, outside any
+ * transaction), in one short transaction with no hashing in it: the code is spent only if it is still
+ * live (else null: a parallel sign-in with the same code spent it, or it was revoked or replaced
+ * meanwhile); one resident user per account, created on first sign-in without a password and reused
+ * after, bound only to the account the code opens; the sign-in audited; a session token.
  */
-export async function residentSignIn(db: Database, accountNumber: string, code: string, ttlSeconds: number, userAgent: string | undefined, requestId: string):
+export async function openResidentSession(db: Database, matched: { codeId: number; accountId: number }, ttlSeconds: number, userAgent: string | undefined, requestId: string):
   Promise<{ token: string; expiresAt: Date; userId: number; accountId: number } | null> {
   return db.tx(async (q) => {
-    const r = await redeemAccessCode(q, accountNumber, code);
-    if (!r) return null;
-    const username = `account-${r.accountId}`;
+    if (!await spendAccessCode(q, matched.codeId)) return null;
+    const username = `account-${matched.accountId}`;
     let userId = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
-    if (!userId) userId = String((await createUser(q, { username, password: randomSecret(), role: 'resident' })).id);
-    await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, r.accountId]);
-    await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, r.codeId]);
-    await audit(q, { kind: 'user', id: Number(userId), name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: String(r.accountId), requestId });
+    if (!userId) userId = String((await insertPasswordlessUser(q, username, 'resident', SYSTEM_ACTOR)).id);
+    await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, matched.accountId]);
+    await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, matched.codeId]);
+    await audit(q, { kind: 'user', id: Number(userId), name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: String(matched.accountId), requestId });
     const t = await issueToken(q, Number(userId), ttlSeconds, userAgent);
-    return { token: t.token, expiresAt: t.expiresAt, userId: Number(userId), accountId: r.accountId };
+    return { token: t.token, expiresAt: t.expiresAt, userId: Number(userId), accountId: matched.accountId };
   });
 }
 

@@ -1,6 +1,7 @@
 /**
- * Staff login limits: the failure limiter alone with a hand-driven clock (pending attempts are not
- * failures, the wait comes from real failures, a success clears the user but not the address), the same
+ * Staff login limits: the failure limiter alone with a hand-driven clock (attempts in progress are not
+ * failures and take nothing from the allowance, the wait comes from real failures, at most 5 verdicts
+ * per window, a success clears the user but not the address), the same
  * rules in Redis shared by two "replicas", then POST /auth/login through the real API (the attacker's
  * 30 wrong passwords, a burst in parallel, many usernames from one address).
  */
@@ -31,7 +32,7 @@ function limiterRules(name: string, make: (now: () => number) => Promise<Failure
       const c = handClock();
       const l = await make(c.now);
       for (let i = 0; i < 5; i++) {
-        await l.failed(admitted(await l.begin(loginKeys('10.0.0.1', 'Chief'))));
+        await l.settle(admitted(await l.begin(loginKeys('10.0.0.1', 'Chief'))), 'wrong');
         c.advance(60_000);
       }
       // Failures at 0, 1, 2, 3, 4 min; now 5 min. The first leaves the window at 15 min: wait 10 min = 600 s.
@@ -43,31 +44,40 @@ function limiterRules(name: string, make: (now: () => number) => Promise<Failure
       await l.close();
     });
 
-    it('an attempt in progress is not a failure, but a burst beyond the allowance waits a second', async () => {
+    it('attempts in progress take nothing from the allowance; once 5 have failed, the rest of a burst is refused at its verdict, a right one included', async () => {
       const c = handClock();
       const l = await make(c.now);
-      // 5 parallel guesses are admitted (all pending); the 6th is told to retry in 1 s, not 15 minutes.
-      const five = [];
-      for (let i = 0; i < 5; i++) five.push(admitted(await l.begin(loginKeys('10.0.0.2', 'eng'))));
-      expect(await l.begin(loginKeys('10.0.0.2', 'eng'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 1 });
+      // 8 parallel guesses are all admitted: none of them has failed yet.
+      const eight = [];
+      for (let i = 0; i < 8; i++) eight.push(admitted(await l.begin(loginKeys('10.0.0.2', 'eng'))));
       expect(await l.failures('user:eng')).toBe(0);
-      // Two turn out wrong, one right (clears the user), two broke on the database (not counted).
-      await l.failed(five[0]);
-      await l.failed(five[1]);
-      expect(await l.failures('user:eng')).toBe(2);
-      await l.succeeded(five[2]);
-      expect(await l.failures('user:eng')).toBe(0);
-      await l.abandoned(five[3]);
-      await l.abandoned(five[4]);
-      // The address keeps its 2 failures (a success does not launder it): 20 − 2 = 18 more fit from it.
-      expect(await l.failures('ip:10.0.0.2')).toBe(2);
+      // Their verdicts come in as their checks finish: the first 5 wrong ones are recorded …
+      for (let i = 0; i < 5; i++) expect(await l.settle(eight[i], 'wrong')).toEqual({ ok: true });
+      c.advance(1000);
+      // … then the user holds 5 failures, all 1 s ago: a wrong and a right verdict are answered alike,
+      // refused for the rest of the window (900 − 1 = 899 s), and nothing more is recorded.
+      expect(await l.settle(eight[5], 'wrong')).toEqual({ ok: false, by: 'user', retryAfterSeconds: 899 });
+      expect(await l.settle(eight[6], 'right')).toEqual({ ok: false, by: 'user', retryAfterSeconds: 899 });
+      expect(await l.failures('user:eng')).toBe(5);
+      expect(await l.failures('ip:10.0.0.2')).toBe(5);
+      await l.close();
+    });
+
+    it('a success clears the user, never the address', async () => {
+      const c = handClock();
+      const l = await make(c.now);
+      for (let i = 0; i < 3; i++) await l.settle(admitted(await l.begin(loginKeys('10.0.0.5', 'clerk'))), 'wrong');
+      expect(await l.settle(admitted(await l.begin(loginKeys('10.0.0.5', 'clerk'))), 'right')).toEqual({ ok: true });
+      expect(await l.failures('user:clerk')).toBe(0);
+      // The address keeps its 3 failures (a success does not launder it): 20 − 3 = 17 more fit from it.
+      expect(await l.failures('ip:10.0.0.5')).toBe(3);
       await l.close();
     });
 
     it('one address guessing across many users is stopped after 20 failures', async () => {
       const c = handClock();
       const l = await make(c.now);
-      for (let i = 0; i < 20; i++) await l.failed(admitted(await l.begin(loginKeys('10.0.0.3', `user-${i}`))));
+      for (let i = 0; i < 20; i++) await l.settle(admitted(await l.begin(loginKeys('10.0.0.3', `user-${i}`))), 'wrong');
       // All 20 at the same instant: the wait is the whole window, 900 s.
       expect(await l.begin(loginKeys('10.0.0.3', 'user-20'))).toEqual({ ok: false, by: 'ip', retryAfterSeconds: 900 });
       // The same user from another address is not affected by that address's lock.
@@ -94,8 +104,8 @@ describe('two replicas share the counts through Redis', () => {
     const c = handClock();
     const a = redisFailureLimiter(redis, `${prefix}:shared:`, { now: c.now });
     const b = redisFailureLimiter(redis, `${prefix}:shared:`, { now: c.now });
-    for (let i = 0; i < 3; i++) await a.failed(admitted(await a.begin(loginKeys('10.1.0.1', 'operator'))));
-    for (let i = 0; i < 2; i++) await b.failed(admitted(await b.begin(loginKeys('10.1.0.2', 'operator'))));
+    for (let i = 0; i < 3; i++) await a.settle(admitted(await a.begin(loginKeys('10.1.0.1', 'operator'))), 'wrong');
+    for (let i = 0; i < 2; i++) await b.settle(admitted(await b.begin(loginKeys('10.1.0.2', 'operator'))), 'wrong');
     // 3 + 2 = 5 failures, all at one instant: both replicas refuse for the whole window (900 s).
     expect(await a.begin(loginKeys('10.1.0.3', 'operator'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
     expect(await b.begin(loginKeys('10.1.0.3', 'OPERATOR'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
@@ -110,7 +120,7 @@ describe('Redis down', () => {
     const warned: string[] = [];
     const c = handClock();
     const l = withFallback(redisFailureLimiter(dead, `${prefix}:dead:`, { now: c.now }), memoryFailureLimiter({ now: c.now }), { warn: ((_o: unknown, m: string) => { warned.push(m); }) as never }, 200);
-    for (let i = 0; i < 5; i++) await l.failed(admitted(await l.begin(loginKeys('10.2.0.1', 'basement'))));
+    for (let i = 0; i < 5; i++) await l.settle(admitted(await l.begin(loginKeys('10.2.0.1', 'basement'))), 'wrong');
     expect(await l.begin(loginKeys('10.2.0.1', 'basement'))).toEqual({ ok: false, by: 'user', retryAfterSeconds: 900 });
     expect(warned[0]).toBe('login limit: Redis unavailable, counting in memory on this replica');
     dead.disconnect();
@@ -156,14 +166,11 @@ describe('POST /auth/login through the real API', () => {
     expect((await login('clerk', 'Battery-Staple-42', '203.0.113.5')).status).toBe(429);
   });
 
-  it('a burst of 8 parallel guesses: at most 5 reach the password check', async () => {
+  it('a burst of 8 parallel guesses: exactly 5 are told "wrong", the other 3 are refused', async () => {
     await createUser(h.opened.db, { username: 'burst', password: 'Purple-Monkey-9', role: 'operator' });
     const r = await Promise.all(Array.from({ length: 8 }, (_, i) => login('burst', `guess-${i}-yyyy`, '203.0.113.50')));
-    const checked = r.filter((x) => x.status === 401).length;
-    const refused = r.filter((x) => x.status === 429).length;
-    expect(checked + refused).toBe(8);
-    expect(checked).toBeLessThanOrEqual(5);
-    expect(refused).toBeGreaterThanOrEqual(3);
+    expect(r.filter((x) => x.status === 401)).toHaveLength(5);
+    expect(r.filter((x) => x.status === 429)).toHaveLength(3);
   });
 
   it('one address walking through 21 usernames: the 21st attempt is 429 naming the address', async () => {
@@ -210,17 +217,14 @@ describe('the API on Redis (REDIS_URL with jobs): two servers share the login co
     expect(await redis.exists(`${prefix}-api:login-limit:fail:user:shared`)).toBe(1);
   });
 
-  it('a burst of 12 parallel guesses, 6 on each server: at most 5 reach the password check in all', async () => {
+  it('a burst of 12 parallel guesses, 6 on each server: exactly 5 are told "wrong" in all', async () => {
     await createUser(opened.db, { username: 'burst2', password: 'Purple-Monkey-9', role: 'operator' });
     const r = await Promise.all(Array.from({ length: 12 }, (_, i) => apps[i % 2].inject({
       method: 'POST', url: '/auth/login', remoteAddress: `192.0.2.${100 + i}`, payload: { username: 'burst2', password: `guess-${i}-zzzz` },
     })));
-    // The allowance is 5 per user, counted in Redis for both servers (pending attempts fill it too):
-    // 12 attempts = at most 5 checked (401) + at least 7 refused (429), whichever server they hit.
-    const checked = r.filter((x) => x.statusCode === 401).length;
-    const refused = r.filter((x) => x.statusCode === 429).length;
-    expect(checked + refused).toBe(12);
-    expect(checked).toBeLessThanOrEqual(5);
-    expect(refused).toBeGreaterThanOrEqual(7);
+    // The allowance is 5 failures per user, counted in Redis for both servers, each verdict settled
+    // atomically there: 12 attempts = 5 wrong (401) + 7 refused (429), whichever server they hit.
+    expect(r.filter((x) => x.statusCode === 401)).toHaveLength(5);
+    expect(r.filter((x) => x.statusCode === 429)).toHaveLength(7);
   });
 });

@@ -1,6 +1,7 @@
 /** scrypt password hashing: round trip, wrong password, stored form, upgrade detection. */
 import { describe, expect, it } from 'vitest';
 import { hashPassword, needsRehash, verifyPassword, newSecret, secretHash, can, ROLE_PERMISSIONS, Role } from '../../src/auth/index.js';
+import { PEOPLE_HASH_CONCURRENCY, peopleHashesQueued, verifyPasswordUnpooled } from '../../src/auth/password.js';
 
 describe('passwords', () => {
   it('verifies the right password and refuses a wrong one; salts differ', async () => {
@@ -19,6 +20,19 @@ describe('passwords', () => {
     expect(await verifyPassword('password-1', weak)).toBe(true);
     expect(needsRehash(weak)).toBe(true);
     expect(needsRehash(await hashPassword('password-1'))).toBe(false);
+  });
+
+  it('people\'s hashes run PEOPLE_HASH_CONCURRENCY at a time, the rest wait; the broker\'s unpooled check does not queue', async () => {
+    const cheap = { N: 2 ** 10, r: 8, p: 1 };
+    const stored = await hashPassword('password-2', cheap);
+    expect(PEOPLE_HASH_CONCURRENCY).toBeGreaterThanOrEqual(1);
+    const n = PEOPLE_HASH_CONCURRENCY + 3;
+    const all = Array.from({ length: n }, () => verifyPassword('password-2', stored));
+    // Admission is synchronous: the first PEOPLE_HASH_CONCURRENCY run, 3 wait.
+    expect(peopleHashesQueued()).toBe(3);
+    expect(await verifyPasswordUnpooled('password-2', stored)).toBe(true);
+    expect(await Promise.all(all)).toEqual(Array.from({ length: n }, () => true));
+    expect(peopleHashesQueued()).toBe(0);
   });
 
   it('secrets are random and only their hash is comparable', () => {

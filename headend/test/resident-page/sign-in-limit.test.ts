@@ -1,62 +1,102 @@
 /**
- * Failed resident sign-ins are limited: the limiter alone with a hand-driven clock (window, Retry-After,
- * reset on success, per-address limit, bounded memory), then through the real API on the embedded DB
- * (the 6th wrong attempt is 429 with Retry-After; a right code is refused while locked and not spent).
+ * Failed resident sign-ins are limited: the limit alone with a hand-driven clock (window, Retry-After,
+ * reset on success, per-address limit, bounded memory, only real failures counted), then through the
+ * real API on this run's database (the 6th wrong attempt is 429 with Retry-After; a right code is
+ * refused while locked and not spent; 40 residents behind one address signing in at once all get in
+ * while wrong codes from that address are still limited; one code used twice at once opens one
+ * session), then two API servers sharing the counts through Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignInLimiter } from '../../src/collection/sign-in-limit.js';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { memoryFailureLimiter, type Admission, type FailureLimiter } from '../../src/auth/failure-limit.js';
+import { signInKeys } from '../../src/collection/sign-in-limit.js';
+import { createApiServer } from '../../src/api/index.js';
+import { prepareAccessCode, storeAccessCode } from '../../src/collection/access.js';
+import type { Db } from '../../src/db/index.js';
+import { JobRunner } from '../../src/jobs/index.js';
+import { REDIS_URL, removeRedisKeys } from '../redis.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { issueCode, seedFlats, type SeededFlats } from './seed.js';
 
-describe('SignInLimiter', () => {
-  const clock = () => {
-    let t = 1_000_000;
-    return { now: () => t, advance: (ms: number) => { t += ms; } };
-  };
+const handClock = () => {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms: number) => { t += ms; } };
+};
+const admitted = (a: Admission) => { if (!a.ok) throw new Error(`refused: ${JSON.stringify(a)}`); return a.attempt; };
+const fail = async (l: FailureLimiter, ip: string, account: string) => l.settle(admitted(await l.begin(signInKeys(ip, account))), 'wrong');
 
-  it('admits 5 failures per account in 15 minutes, then refuses until the oldest leaves the window', () => {
-    const c = clock();
-    const l = new SignInLimiter({ now: c.now });
+describe('the residents\' sign-in limit (one failure limiter, sign-in keys)', () => {
+  it('admits 5 failures per account in 15 minutes, then refuses until the oldest leaves the window', async () => {
+    const c = handClock();
+    const l = memoryFailureLimiter({ now: c.now });
     for (let i = 0; i < 5; i++) {
-      expect(l.begin('10.0.0.1', 'LS-1').ok).toBe(true);
+      expect(await fail(l, '10.0.0.1', 'LS-1')).toEqual({ ok: true });
       c.advance(60_000);
     }
-    const refused = l.begin('10.0.0.1', ' ls-1 ');
-    expect(refused).toEqual({ ok: false, by: 'account', retryAfterSeconds: 10 * 60 });
-    expect(l.failuresFor('LS-1')).toBe(5);
+    // Failures at 0, 1, 2, 3, 4 min; now 5 min: the first leaves the window at 15 min, 600 s from now.
+    expect(await l.begin(signInKeys('10.0.0.1', ' ls-1 '))).toEqual({ ok: false, by: 'account', retryAfterSeconds: 10 * 60 });
+    expect(await l.failures('account:ls-1')).toBe(5);
     // Another account from the same address is not affected by this account's lock.
-    expect(l.begin('10.0.0.1', 'LS-2').ok).toBe(true);
+    expect((await l.begin(signInKeys('10.0.0.1', 'LS-2'))).ok).toBe(true);
     c.advance(10 * 60_000 - 1);
-    expect(l.begin('10.0.0.1', 'LS-1')).toMatchObject({ ok: false, retryAfterSeconds: 1 });
+    expect(await l.begin(signInKeys('10.0.0.1', 'LS-1'))).toMatchObject({ ok: false, retryAfterSeconds: 1 });
     c.advance(1);
-    expect(l.begin('10.0.0.1', 'LS-1').ok).toBe(true);
-    expect(l.failuresFor('LS-1')).toBe(5);
+    expect((await l.begin(signInKeys('10.0.0.1', 'LS-1'))).ok).toBe(true);
+    expect(await l.failures('account:ls-1')).toBe(4);
   });
 
-  it('a success clears the account and gives the address its attempt back', () => {
-    const c = clock();
-    const l = new SignInLimiter({ now: c.now, maxPerIp: 6 });
-    for (let i = 0; i < 4; i++) l.begin('10.0.0.2', 'LS-3');
-    const a = l.begin('10.0.0.2', 'LS-3');
-    if (!a.ok) throw new Error('expected admission');
-    l.succeeded(a.attempt);
-    expect(l.failuresFor('LS-3')).toBe(0);
-    // The address holds the 4 failures, not the success: 2 more are admitted, the 7th attempt is refused.
-    expect(l.begin('10.0.0.2', 'LS-4').ok).toBe(true);
-    expect(l.begin('10.0.0.2', 'LS-5').ok).toBe(true);
-    expect(l.begin('10.0.0.2', 'LS-6')).toMatchObject({ ok: false, by: 'ip' });
+  it('a success clears the account and leaves the address its failures', async () => {
+    const c = handClock();
+    const l = memoryFailureLimiter({ now: c.now });
+    const keys = (ip: string, account: string) => signInKeys(ip, account, { maxPerAccount: 5, maxPerIp: 6 });
+    for (let i = 0; i < 4; i++) await l.settle(admitted(await l.begin(keys('10.0.0.2', 'LS-3'))), 'wrong');
+    expect(await l.settle(admitted(await l.begin(keys('10.0.0.2', 'LS-3'))), 'right')).toEqual({ ok: true });
+    expect(await l.failures('account:ls-3')).toBe(0);
+    // The address holds the 4 failures, not the success: 2 more fail, the 7th attempt is refused.
+    expect(await l.settle(admitted(await l.begin(keys('10.0.0.2', 'LS-4'))), 'wrong')).toEqual({ ok: true });
+    expect(await l.settle(admitted(await l.begin(keys('10.0.0.2', 'LS-5'))), 'wrong')).toEqual({ ok: true });
+    expect(await l.begin(keys('10.0.0.2', 'LS-6'))).toMatchObject({ ok: false, by: 'ip' });
   });
 
-  it('limits an address guessing across many accounts; forgets the oldest keys past maxKeys', () => {
-    const c = clock();
-    const l = new SignInLimiter({ now: c.now, maxPerIp: 3, maxKeys: 4 });
-    expect([1, 2, 3, 4].map((n) => l.begin('10.0.0.3', `A-${n}`).ok)).toEqual([true, true, true, false]);
-    // 3 account keys + 1 ip key fill the map; two more accounts from elsewhere evict the oldest keys.
-    l.begin('10.0.0.4', 'B-1');
-    expect(l.failuresFor('A-1')).toBe(0);
-    expect(l.failuresFor('A-3')).toBe(1);
+  it('sign-ins in progress are no failures: 40 admitted from one address with 19 failures, all 40 right ones settle', async () => {
+    const c = handClock();
+    const l = memoryFailureLimiter({ now: c.now });
+    for (let i = 0; i < 19; i++) await fail(l, '10.0.0.3', `GUESS-${i}`);
+    const forty = [];
+    for (let i = 0; i < 40; i++) forty.push(admitted(await l.begin(signInKeys('10.0.0.3', `FLAT-${i}`))));
+    for (const a of forty) expect(await l.settle(a, 'right')).toEqual({ ok: true });
+    expect(await l.failures('ip:10.0.0.3')).toBe(19);
+    // The 20th failure is still a verdict; after it the address is refused, right codes included:
+    // all 20 failures at one instant, so the wait is the whole window, 900 s.
+    expect(await fail(l, '10.0.0.3', 'GUESS-19')).toEqual({ ok: true });
+    expect(await l.begin(signInKeys('10.0.0.3', 'FLAT-40'))).toEqual({ ok: false, by: 'ip', retryAfterSeconds: 900 });
+  });
+
+  it('forgets the least recently used keys past maxKeys', async () => {
+    const c = handClock();
+    const l = memoryFailureLimiter({ now: c.now, maxKeys: 4 });
+    for (const n of [1, 2, 3]) await fail(l, '10.0.0.4', `A-${n}`);
+    // 3 account keys + 1 ip key fill the map; one more account from elsewhere evicts the two oldest.
+    await fail(l, '10.0.0.5', 'B-1');
+    expect(await l.failures('account:a-1')).toBe(0);
+    expect(await l.failures('account:a-3')).toBe(1);
   });
 });
+
+/** `n` more flats with an open account each in the seeded building, each with a fresh code (hashed before it is stored, as staff issue them). */
+async function flatsWithCodes(db: Db, s: SeededFlats, tag: string, n: number): Promise<{ id: number; number: string; code: string }[]> {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const premise = (await db.query<{ id: string }>('INSERT INTO premises (building_id, number) VALUES ($1, $2) RETURNING id', [s.buildingId, `${tag}${i}`])).rows[0].id;
+    const number = `${tag}-${i}`;
+    const id = Number((await db.query<{ id: string }>('INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, $2, $3) RETURNING id', [s.orgId, number, premise])).rows[0].id);
+    const prepared = await prepareAccessCode();
+    await storeAccessCode(db, id, prepared, null, 14);
+    out.push({ id, number, code: prepared.code });
+  }
+  return out;
+}
 
 describe('POST /resident/sign-in with the limit (real API)', () => {
   let h: Harness;
@@ -110,6 +150,43 @@ describe('POST /resident/sign-in with the limit (real API)', () => {
     expect(statuses[20]).toBe(429);
     expect(last.body.message).toMatch(/^too many failed sign-in attempts from your network address; try again in \d+ minutes?$/);
   });
+
+  it('40 residents behind one address sign in at once: all 40 get in, while wrong codes from that address are still limited', async () => {
+    const flats = await flatsWithCodes(h.opened.db, s, 'NAT', 40);
+    const ip = '100.64.0.1';
+    const start = Date.now();
+    // 19 typos from the carrier's address first (one per account number, no account is locked): 19 of its 20.
+    for (let i = 0; i < 19; i++) expect((await signIn(`TYPO-${i}`, 'WRONGCODE5', ip)).status).toBe(401);
+    const all = await Promise.all(flats.map((f) => signIn(f.number, f.code, ip)));
+    expect(all.map((r) => r.status)).toEqual(flats.map(() => 200));
+    expect(new Set(all.map((r) => r.body.account_id))).toEqual(new Set(flats.map((f) => f.id)));
+    // The 20th wrong code is still answered 401; then the address holds 20 failures and the 21st is 429.
+    expect((await signIn('TYPO-19', 'WRONGCODE5', ip)).status).toBe(401);
+    const refused = await signIn('TYPO-20', 'WRONGCODE5', ip);
+    const end = Date.now();
+    expect(refused.status).toBe(429);
+    expect(refused.body.params).toMatchObject({ by: 'ip' });
+    // Retry-After: until the 20th-newest failure (the first typo, recorded after `start`) leaves the 900 s
+    // window, counted from the refusal (before `end`): ceil((first + 900 s − refusal) / 1 s) lies between these.
+    expect(Number(refused.retryAfter)).toBeLessThanOrEqual(900);
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(Math.ceil((start + 900_000 - end) / 1000));
+  }, 120_000);
+
+  it('one code sent twice at once: exactly one session (200), the other is a wrong code (401) and counts as no failure', async () => {
+    const [flat] = await flatsWithCodes(h.opened.db, s, 'TWICE', 1);
+    const both = await Promise.all([signIn(flat.number, flat.code, '192.0.2.201'), signIn(flat.number, flat.code, '192.0.2.202')]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 401]);
+    const sessions = (await h.opened.db.query(
+      `SELECT count(*)::int AS n FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = $1`, [`account-${flat.id}`])).rows[0].n;
+    expect(sessions).toBe(1);
+    // The resident user was made without a password: it cannot log in with one.
+    const user = (await h.opened.db.query('SELECT password_hash FROM users WHERE username = $1', [`account-${flat.id}`])).rows[0];
+    expect(user.password_hash).toBeNull();
+    // The loser knew the right code: 5 wrong ones still fit before the account is locked.
+    const next = [];
+    for (let i = 0; i < 6; i++) next.push((await signIn(flat.number, 'WRONGCODE6', '192.0.2.203')).status);
+    expect(next).toEqual([401, 401, 401, 401, 401, 429]);
+  });
 });
 
 describe('TRUST_PROXY: whose address the per-address limit counts', () => {
@@ -132,5 +209,47 @@ describe('TRUST_PROXY: whose address the per-address limit counts', () => {
     const { loadConfig } = await import('../../src/config/index.js');
     expect(() => loadConfig({ TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY/);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12' }).TRUST_PROXY).toBe('10.0.0.0/8, 172.16.0.0/12');
+  });
+});
+
+describe('the API on Redis (REDIS_URL with jobs): two servers share the sign-in counts', () => {
+  const prefix = `test-sign-in-limit-${process.pid}-${Date.now()}`;
+  let h: Harness;
+  let s: SeededFlats;
+  let jobs: JobRunner;
+  const apps: Awaited<ReturnType<typeof createApiServer>>[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+    s = await seedFlats(h, 'SH');
+    const logger = pino({ level: 'silent' });
+    jobs = new JobRunner({ redisUrl: REDIS_URL, prefix, logger });
+    for (let i = 0; i < 2; i++) {
+      const config = { TOKEN_TTL: 3600, REDIS_URL, REDIS_PREFIX: prefix };
+      const app = await createApiServer({ db: h.opened.db, config, logger, registry: new Registry(), jobs });
+      await app.ready();
+      apps.push(app);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await jobs?.close();
+    await h?.close();
+    await removeRedisKeys(prefix);
+  });
+
+  it('3 wrong codes on server A and 2 on server B lock the account on both; the right code waits and is not spent', async () => {
+    const [flat] = await flatsWithCodes(h.opened.db, s, 'SHR', 1);
+    const signIn = (i: number, code: string) => apps[i].inject({ method: 'POST', url: '/resident/sign-in', remoteAddress: `192.0.2.${60 + i}`, payload: { account_number: flat.number, code } });
+    const st = [];
+    for (let i = 0; i < 3; i++) st.push((await signIn(0, 'WRONGCODE7')).statusCode);
+    for (let i = 0; i < 2; i++) st.push((await signIn(1, 'WRONGCODE7')).statusCode);
+    expect(st).toEqual([401, 401, 401, 401, 401]);
+    expect((await signIn(0, flat.code)).statusCode).toBe(429);
+    expect((await signIn(1, flat.code)).statusCode).toBe(429);
+    const redis = new (await import('ioredis')).Redis(REDIS_URL);
+    expect(await redis.zcard(`${prefix}:sign-in-limit:fail:account:${flat.number.toLowerCase()}`)).toBe(5);
+    await redis.quit();
+    const unspent = (await h.opened.db.query('SELECT count(*)::int AS n FROM resident_access_codes WHERE account_id = $1 AND used_at IS NULL', [flat.id])).rows[0].n;
+    expect(unspent).toBe(1);
   });
 });
