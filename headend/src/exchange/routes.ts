@@ -19,6 +19,7 @@ import { publicConfig, resolveTransport, type TransportInput } from './config-ch
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
+import { stringifyInSlices } from '../http/json-slices.js';
 import { sealSecret } from '../util/secret-box.js';
 import type { Queryable } from '../db/types.js';
 import { getRun, insertConfig, listConfigs, listRuns, loadConfig, updateConfig } from './store.js';
@@ -176,7 +177,8 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     }
     if (!table) throw badRequest('the workbook has no sheet');
     const report = await importReadingRows(db, table.sheet, table.columns, table.rows, base);
-    return reply.code(report.ok ? 200 : 422).send(report);
+    // The report (as the schema above says) serialised a slice at a time: it lists every row.
+    return reply.code(report.ok ? 200 : 422).type('application/json').send(await stringifyInSlices(report) as unknown as ReadingsImportReport);
   });
 
   app.get('/readings/export', {
