@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireBodyRef, requireOwned, requirePermission, type Principal } from '../auth/index.js';
 import { rightsFor } from '../readings/write.js';
-import { detectFormat, readCsv, readXlsx } from '../import/index.js';
+import { detectFormat, readCsvInSlices, readXlsx } from '../import/index.js';
 import {
   EXCHANGE_JOB, exchangeJobsDefined, importReadingRows, listReadings, readingsCsv, readingsXlsx, ReadingsFilter,
   normalizeFingerprint, ReadingsImportReport, runExchange, scheduleExchangeConfig, describeLocation, type ExchangeConfig,
@@ -170,7 +170,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     };
     let table;
     try {
-      table = detectFormat(req.headers['content-type'], req.body) === 'xlsx' ? (await readXlsx(req.body))[0] : readCsv(req.body, 'readings');
+      table = detectFormat(req.headers['content-type'], req.body) === 'xlsx' ? (await readXlsx(req.body))[0] : await readCsvInSlices(req.body, 'readings');
     } catch (e) {
       const report: ReadingsImportReport = { ok: false, dry_run: base.dryRun, applied: false, summary: { insert: 0, unchanged: 0 }, changes: [], errors: [{ sheet: '', row: (e as { lines?: number }).lines ?? 0, message: `cannot read the file: ${(e as Error).message}` }] };
       return reply.code(422).send(report);
