@@ -7,18 +7,36 @@
  * publish→PUBACK latency p95 during the import against a baseline measured first in the same run with
  * no import. Figures and ratios, no assertions. Runs from dist/ (`npm run bench` builds first).
  *
+ * `--engine server`: the same on a TimescaleDB server of the bench's own (scripts/pg-server.mjs, as
+ * bench/ingest.bench.mjs starts one) instead of the embedded engine's one connection.
+ *
  * Knobs (env): BENCH_IMPORT_FLATS (25000), BENCH_BASELINE_SECONDS (5).
  */
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, hashSecret, fixedClock } from '../dist/index.js';
 import { createUser } from '../dist/auth/index.js';
+import pg from 'pg';
 import { recordHolds } from './hold-meter.mjs';
+import { startPgServer } from '../../scripts/pg-server.mjs';
 
 const FLATS = Number(process.env.BENCH_IMPORT_FLATS ?? 25_000);
 const BASELINE_S = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
 const SECRET = 'bench-import-secret';
-const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+const ENGINE = process.argv.includes('--engine') ? process.argv[process.argv.indexOf('--engine') + 1] : 'embedded';
+let server = null;
+const extra = {};
+if (ENGINE === 'server') {
+  server = await startPgServer();
+  // Interrupted (Ctrl-C, timeout): the server is a process of ours, not left behind.
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
+  const c = new pg.Client({ connectionString: server.url() });
+  await c.connect();
+  await c.query('CREATE DATABASE amr_bench');
+  await c.end();
+  extra.DATABASE_URL = server.url('amr_bench');
+} else if (ENGINE !== 'embedded') throw new Error(`--engine embedded | server, not ${ENGINE}`);
+const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...extra });
 const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
 await createUser(he.db, { username: 'bench', password: 'bench-password', role: 'admin' });
 const token = (await (await fetch(`${he.httpUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) })).json()).token;
@@ -83,7 +101,7 @@ const during = await endDuring();
 const holds = endHolds();
 const stored = Number((await he.db.query(`SELECT count(*) AS n FROM readings WHERE source = 'import'`)).rows[0].n);
 
-console.log(`readings import: ${rows} rows (${(csv.length / 1e6).toFixed(1)} MB CSV), HTTP ${res.status}, stored ${stored}${report.ok ? '' : ` — ${JSON.stringify(report.errors?.slice(0, 2) ?? report)}`}, ${seconds.toFixed(1)} s`);
+console.log(`readings import [${ENGINE}]: ${rows} rows (${(csv.length / 1e6).toFixed(1)} MB CSV), HTTP ${res.status}, stored ${stored}${report.ok ? '' : ` — ${JSON.stringify(report.errors?.slice(0, 2) ?? report)}`}, ${seconds.toFixed(1)} s`);
 console.log(`  import rows per second: ${(rows / seconds).toFixed(0)}`);
 console.log(`  /health/live p95: baseline ${p95(base.health).toFixed(1)} ms (${base.health.length} calls), during import ${p95(during.health).toFixed(1)} ms (${during.health.length} calls), ratio ${(p95(during.health) / p95(base.health)).toFixed(1)}`);
 console.log(`  publish→PUBACK p95: baseline ${p95(base.puback).toFixed(1)} ms (${base.puback.length} messages), during import ${p95(during.puback).toFixed(1)} ms (${during.puback.length} messages), ratio ${(p95(during.puback) / p95(base.puback)).toFixed(1)}`);
@@ -92,3 +110,4 @@ console.log(`  longest connection hold during import: ${holds[0]?.ms.toFixed(0)}
 if (process.env.BENCH_PROFILE) for (const h of holds.slice(0, 12)) console.log(`    ${h.ms.toFixed(0)} ms: ${h.sql.slice(0, 6).join(' | ')}`);
 await client.endAsync();
 await he.close();
+await server?.stop();

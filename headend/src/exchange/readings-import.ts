@@ -91,7 +91,8 @@ const CHUNK_HOLD_MS = 100;
 const FIRST_CHUNK_ROWS = 1000;
 const MIN_CHUNK_ROWS = 1000;
 const MAX_CHUNK_ROWS = 8000;
-const PARSE_ROWS_PER_TURN = 5000;
+/** Rows parsed (and resolved) per turn of the event loop: about 0.05 s of it on an idle machine. */
+const PARSE_ROWS_PER_TURN = 1000;
 /** Lets timers, sockets and the pool's waiting clients run before the next step. */
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -252,7 +253,10 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
     }
   }
   const out: Resolved[] = [];
-  for (const { row, data: d } of parsed) {
+  // A file names few dates: the building's midnight of each (date, zone) is worked out once.
+  const instants = new Map<string, Date>();
+  for (const [i, { row, data: d }] of parsed.entries()) {
+    if (i > 0 && i % PARSE_ROWS_PER_TURN === 0) await yieldToOthers();
     const ms = meters.get(d.serial) ?? [];
     if (!ms.length) { fail(row, 'serial', `unknown meter "${d.serial}" in organisation ${o.orgId}`); continue; }
     if (ms.length > 1) { fail(row, 'serial', `serial "${d.serial}" matches ${ms.length} meters (${ms.map((m) => m.id).join(', ')}); give the account or address to tell them apart`); continue; }
@@ -269,7 +273,10 @@ async function resolve(db: Database, o: ReadingsImportOptions, parsed: ReadonlyA
       premise = { id, column: 'premise', label: `premise "${d.premise}" at "${d.address}"` };
     }
     if (String(meter.premise_id) !== premise.id) { fail(row, premise.column, `meter "${d.serial}" is not in the premise of ${premise.label}`); continue; }
-    out.push({ row, data: d, meter, time: instantOf(d.date, meter.timezone) });
+    const ik = `${d.date}|${meter.timezone}`;
+    let time = instants.get(ik);
+    if (!time) instants.set(ik, time = instantOf(d.date, meter.timezone));
+    out.push({ row, data: d, meter, time });
   }
   return out;
 }

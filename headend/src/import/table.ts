@@ -6,6 +6,7 @@
  */
 import ExcelJS from 'exceljs';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseCsvStream } from 'csv-parse';
 import { checkZipInflatedSize, XLSX_MAX_INFLATED_BYTES } from './zip-limit.js';
 
 export interface SourceRow { row: number; values: Record<string, string> }
@@ -22,13 +23,18 @@ function isBlank(values: Record<string, string>): boolean {
   return Object.values(values).every((v) => v === '');
 }
 
-export function readCsv(buf: Buffer, sheet: string): SourceTable {
+/** The file's text (without Excel's BOM) and its delimiter: Russian Excel writes ';'-separated CSV; detected from the header line. */
+function csvText(buf: Buffer): { text: string; delimiter: string } {
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // Excel's UTF-8 BOM
-  // Russian Excel writes ';'-separated CSV; detect from the header line.
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
   const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
-  const records: string[][] = parseCsv(text, { delimiter, relax_column_count: true, skip_empty_lines: false, trim: true });
+  return { text, delimiter };
+}
+
+const CSV_OPTIONS = { relax_column_count: true, skip_empty_lines: false, trim: true } as const;
+
+function tableOf(records: string[][], sheet: string): SourceTable {
   const [header = [], ...body] = records;
   const columns = header.map(columnKey);
   const rows: SourceRow[] = [];
@@ -37,6 +43,40 @@ export function readCsv(buf: Buffer, sheet: string): SourceTable {
     if (!isBlank(values)) rows.push({ row: i + 2, values });
   });
   return { sheet, columns, rows };
+}
+
+export function readCsv(buf: Buffer, sheet: string): SourceTable {
+  const { text, delimiter } = csvText(buf);
+  return tableOf(parseCsv(text, { delimiter, ...CSV_OPTIONS }), sheet);
+}
+
+/** Characters of CSV parsed per turn of the event loop (about 2 000 readings rows). */
+const CSV_SLICE = 64 * 1024;
+
+/**
+ * readCsv for a large upload (a readings file of 100 000 rows): the same table, parsed a slice of
+ * text at a time with the event loop handed back in between; one parse of it took the event loop,
+ * and so the embedded database running on it, for most of a second. A malformed file rejects with
+ * csv-parse's error as readCsv throws it (its `lines` says where).
+ */
+export async function readCsvInSlices(buf: Buffer, sheet: string): Promise<SourceTable> {
+  const { text, delimiter } = csvText(buf);
+  const parser = parseCsvStream({ delimiter, ...CSV_OPTIONS });
+  const records: string[][] = [];
+  let failed: unknown = null;
+  const done = new Promise<void>((resolve, reject) => {
+    parser.on('data', (r: string[]) => records.push(r));
+    parser.on('end', resolve);
+    parser.on('error', (e) => { failed = e; reject(e); });
+  });
+  done.catch(() => undefined);
+  for (let i = 0; i < text.length && !failed; i += CSV_SLICE) {
+    parser.write(text.slice(i, i + CSV_SLICE));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (!failed) parser.end();
+  await done;
+  return tableOf(records, sheet);
 }
 
 function cellText(v: ExcelJS.CellValue): string {

@@ -10,7 +10,9 @@
  *      concurrent batches wait for each other's rows in one order (never a deadlock); an existing key
  *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and counted;
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
- *      (the per-row trigger is off while it runs, as in migrations/017).
+ *      (the per-row trigger is off while it runs, as in migrations/017);
+ *   4. a file import still staging one of the meters written (another import's rows, or any other
+ *      row) is marked stale, so its switch refuses: it judged the meter before this write.
  * All of it is ONE statement.
  *
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
@@ -81,7 +83,16 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
          FROM k WHERE bulk = 'on' AND meter_id IN (SELECT id FROM m)
         ORDER BY meter_id, quantity, time, version
        ON CONFLICT DO NOTHING
-       RETURNING meter_id, time),
+       RETURNING meter_id, time, import_id),
+     -- An import still staging one of these meters judged it before this write: its switch must
+     -- refuse (readings/write-store.ts markImportsStale, the same rule for every writer).
+     stale AS (
+       UPDATE reading_imports i SET conflict = coalesce(i.conflict, 'meters ' || s.ms)
+         FROM (SELECT import_id, string_agg(meter_id::text, ', ' ORDER BY meter_id) AS ms
+                 FROM (SELECT DISTINCT im.import_id, im.meter_id FROM reading_import_meters im
+                         JOIN (SELECT DISTINCT meter_id, import_id FROM ins) w ON w.meter_id = im.meter_id AND w.import_id IS DISTINCT FROM im.import_id) d
+                GROUP BY import_id) s
+        WHERE i.id = s.import_id AND i.state = 'staging'),
      vq AS (
        INSERT INTO vee_queue (meter_id, time)
        SELECT DISTINCT meter_id, time FROM ins WHERE $14::boolean ORDER BY meter_id, time

@@ -2,8 +2,8 @@
  * A file import's readings, staged invisibly and switched visible at once (migrations/028).
  *
  *   openImport      the import's row (state 'staging'); its rows are hidden by the `readings` view
- *   stageVersions   one judged chunk: INSERT into the hypertable with the import's id, its meters
- *                   recorded, in the caller's short transaction
+ *   stageVersions   one judged chunk: the bulk write (bulk-write.ts) into the hypertable with the
+ *                   import's id, its meters recorded, in the caller's short transaction
  *   switchImport    the all-or-nothing commit: ONE UPDATE of the import's row, refused when another
  *                   write made the import's judgement stale (markImportsStale)
  *   settleImport    after the switch: the instants queued for validation, in chunks of meters
@@ -14,10 +14,11 @@
  * held for long; between steps it serves ingest and the API.
  */
 import type { Database, Queryable } from '../db/types.js';
-import { markImportsStale, unitOf, type NewVersion } from './write-store.js';
+import { unitOf, type NewVersion } from './write-store.js';
+import { writeReadingRows } from './bulk-write.js';
 
-/** Meters per clean-up / settle statement: a few thousand rows each, well under 0.1 s of the engine. */
-const METERS_PER_STEP = 500;
+/** Meters per clean-up / settle statement: several hundred rows each, well under 0.1 s of the engine (500 held it 0.3 s). */
+const METERS_PER_STEP = 200;
 
 export async function openImport(q: Queryable, o: { orgId: number; fileName: string; createdBy: string }): Promise<number> {
   return Number((await q.query<{ id: string }>(
@@ -25,23 +26,29 @@ export async function openImport(q: Queryable, o: { orgId: number; fileName: str
 }
 
 /**
- * Writes judged versions of an import, hidden until the switch. The per-row validation trigger is
- * off (the instants are queued after the switch: validating them now would find nothing); other
- * imports staging the same meters are marked stale, as any other write marks this one.
+ * Writes judged versions of an import, hidden until the switch: the bulk write (bulk-write.ts, one
+ * statement; the validation queue is filled after the switch, validating hidden rows now would find
+ * nothing), which also marks other imports staging the same meters stale, as any other write marks
+ * this one. A version judged free but taken meanwhile is not skipped: the chunk fails as a taken key
+ * would (SQLSTATE 23505), and the import answers "run again".
  */
 export async function stageVersions(q: Queryable, importId: number, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
   if (!rs.length) return;
   const meters = [...new Set(rs.map((r) => r.meterId))];
-  await markImportsStale(q, meters, importId);
   await q.query('INSERT INTO reading_import_meters (import_id, meter_id) SELECT $1, m FROM unnest($2::bigint[]) AS u(m) ON CONFLICT DO NOTHING', [importId, meters]);
-  await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
-  await q.query(
-    `INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, version, created_by, reason, import_id)
-     SELECT m, t, qn, v, u, s, ver, by, why, $10 FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
-       AS k(m, t, qn, v, u, s, ver, by, why)`,
-    [rs.map((r) => r.meterId), rs.map((r) => r.time), rs.map((r) => r.quantity), rs.map((r) => r.value), rs.map((r) => r.unit ?? unitOf(r.quantity)),
-      rs.map((r) => r.source), rs.map((r) => r.version), rs.map((r) => r.createdBy), rs.map((r) => r.reason ?? null), importId]);
-  await q.query(`SELECT set_config('amr.vee_bulk', '', true)`);
+  const { inserted } = await writeReadingRows(q, rs.map((r) => ({
+    meterId: r.meterId, time: r.time instanceof Date ? r.time.toISOString() : r.time, quantity: r.quantity, value: r.value, unit: r.unit ?? unitOf(r.quantity),
+    source: r.source, version: r.version, quality: [], createdBy: r.createdBy, reason: r.reason ?? null, importId,
+  })), { queueValidation: false });
+  if (inserted < rs.length) throw new VersionTakenError(rs.length - inserted);
+}
+
+/** Staged versions another writer took after the import judged them free: the unique key's answer, so callers treat it alike. */
+export class VersionTakenError extends Error {
+  readonly code = '23505';
+  constructor(readonly taken: number) {
+    super(`${taken} reading version(s) the import judged free were written by another writer meanwhile`);
+  }
 }
 
 /** The switch: the import's rows become visible together, or (stale) nothing changes and the reason is returned. */

@@ -158,30 +158,23 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
   });
   const lo = new Date(Math.min(...regs.map((r) => r.lo.getTime())));
   const hi = new Date(Math.max(...regs.map((r) => r.hi.getTime())));
-  const { rows } = await q.query<WindowRow>(
-    // The constant bounds ($5, $6) let TimescaleDB skip the chunks outside the batch's span when it plans.
-    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS k(km, kq, lo, hi, ri))
-     SELECT k.ri - 1 AS ri, 'w' AS kind, w.time, w.value, w.source, w.version, w.eligible FROM k CROSS JOIN LATERAL (
-       SELECT r.time, r.value, r.source, r.version,
-              (r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff') AND ${NOT_REJECTED_SQL('r')}) AS eligible
-         FROM readings r WHERE r.meter_id = k.km AND r.quantity = k.kq AND r.time >= k.lo - interval '3 months 5 days' AND r.time <= k.hi
-          AND r.time >= $5::timestamptz - interval '3 months 5 days' AND r.time <= $6::timestamptz) w
-     UNION ALL
-     SELECT k.ri - 1, 'p', p.time, p.value, NULL, NULL, true FROM k CROSS JOIN LATERAL (${bindK(neighbourSql('<', 'DESC'), 'k.lo')}) p
-     UNION ALL
-     SELECT k.ri - 1, 'e', e.time, e.value, NULL, NULL, true FROM k CROSS JOIN LATERAL (${bindK(neighbourSql('<', 'DESC'), 'k.lo')}) p
-       CROSS JOIN LATERAL (${bindK(earliestSql, 'p.time')}) e
-     UNION ALL
-     SELECT k.ri - 1, 'n', n.time, n.value, NULL, NULL, true FROM k CROSS JOIN LATERAL (${bindK(neighbourSql('>', 'ASC'), 'k.hi')}) n
-     ORDER BY 1, 3, 6`,
+  // 1. Every version of the batch's registers in [first instant − WINDOW_BACK, last instant]: ONE scan of
+  //    the meters' index (meter_id = ANY) per chunk of the span, whatever the number of registers; the
+  //    constant bounds let TimescaleDB skip the chunks outside it when it plans. Reaching 7 months back
+  //    (not only the 3 months 5 days the judge's average needs) usually holds the previous reading and
+  //    the 3 months before it as well, so steps 2's probes are only for registers it does not answer.
+  const { rows: windowRows } = await q.query<WindowRow>(
+    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS k(km, kq, lo, hi, ri)),
+          r AS (SELECT r.meter_id, r.quantity, r.time, r.value, r.source, r.version,
+                       (r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff') AND ${NOT_REJECTED_SQL('r')}) AS eligible
+                  FROM readings r WHERE r.meter_id = ANY($1::bigint[]) AND r.time >= $5::timestamptz - interval '${WINDOW_BACK}' AND r.time <= $6::timestamptz
+                OFFSET 0)
+     SELECT k.ri - 1 AS ri, 'w' AS kind, r.time, r.value, r.source, r.version, r.eligible
+       FROM k JOIN r ON r.meter_id = k.km AND r.quantity = k.kq AND r.time >= k.lo - interval '${WINDOW_BACK}' AND r.time <= k.hi
+      ORDER BY 1, 3, 6`,
     [regs.map((r) => r.m), regs.map((r) => r.qn), regs.map((r) => r.lo), regs.map((r) => r.hi), lo, hi]);
   const perReg = regs.map(() => ({ versions: [] as WindowRow[], p: null as PriorReading | null, e: null as PriorReading | null, n: null as PriorReading | null }));
-  for (const r of rows) {
-    const reg = perReg[Number(r.ri)];
-    const pr = { time: new Date(r.time), value: Number(r.value) };
-    if (r.kind === 'w') reg.versions.push({ ...r, time: pr.time, value: r.value === null ? null : Number(r.value), version: Number(r.version) });
-    else reg[r.kind] = pr;
-  }
+  for (const r of windowRows) perReg[Number(r.ri)].versions.push({ ...r, time: new Date(r.time), value: r.value === null ? null : Number(r.value), version: Number(r.version) });
   // Per register: the reading that counts at each instant of the window, and the versions at each instant.
   const series = perReg.map((reg) => {
     const byTime = new Map<number, WindowRow[]>();
@@ -196,6 +189,28 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
     }
     return { counting, byTime };
   });
+  // 2. What the window cannot answer, by index probes of the registers concerned only: the previous
+  //    counting reading before the register's first instant when none is in the window, and the next
+  //    one after its last instant (always: the window ends there). 3. The earliest counting reading
+  //    in the 3 months before a previous reading the window does not reach back from.
+  const before = regs.map((r, i) => previousIn(series[i].counting, r.lo));
+  const probe = async (sql: string, params: unknown[]) => {
+    for (const r of (await q.query<WindowRow>(sql, params)).rows) perReg[Number(r.ri)][r.kind as 'p' | 'e' | 'n'] = { time: new Date(r.time), value: Number(r.value) };
+  };
+  await probe(
+    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::boolean[]) WITH ORDINALITY AS k(km, kq, lo, hi, need_p, ri))
+     SELECT k.ri - 1 AS ri, 'p' AS kind, p.time, p.value FROM k CROSS JOIN LATERAL (${bindK(neighbourSql('<', 'DESC'), 'k.lo')}) p WHERE k.need_p
+     UNION ALL
+     SELECT k.ri - 1, 'n', n.time, n.value FROM k CROSS JOIN LATERAL (${bindK(neighbourSql('>', 'ASC'), 'k.hi')}) n`,
+    [regs.map((r) => r.m), regs.map((r) => r.qn), regs.map((r) => r.lo), regs.map((r) => r.hi), regs.map((_, i) => !before[i])]);
+  for (const [i, b] of before.entries()) if (b) perReg[i].p = b;
+  const needE = regs.flatMap((r, i) => { const p = perReg[i].p; return p && !earliestInWindow(p, r.lo) ? [{ i, p }] : []; });
+  if (needE.length) {
+    await probe(
+      `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[]) AS k(km, kq, prev, ri))
+       SELECT k.ri, 'e' AS kind, e.time, e.value FROM k CROSS JOIN LATERAL (${bindK(earliestSql, 'k.prev')}) e`,
+      [needE.map((x) => regs[x.i].m), needE.map((x) => regs[x.i].qn), needE.map((x) => x.p.time), needE.map((x) => x.i)]);
+  }
   const inst = await installationsBefore(q, keys.filter((_, i) => !previousIn(series[regOf[i]].counting, keys[i].time) && !perReg[regOf[i]].p));
   const reps = await replacementReadingsAt(q, keys.map((k) => ({ meterId: k.m.id, quantity: k.quantity, time: k.time })));
   const plausible = await plausibleMonthlyBatch(q, [...new Map(keys.map((k) => [k.m.id, k.m])).values()]);
@@ -207,7 +222,7 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
     const p = inWindow ?? reg.p;
     // The 3 months before the previous reading: in the window when the previous is within it, else
     // the database's answer for the register's previous reading.
-    const earliestInThreeMonths = !p ? null : p.time >= regs[regOf[idx]].lo
+    const earliestInThreeMonths = !p ? null : earliestInWindow(p, regs[regOf[idx]].lo)
       ? counting.find((c) => c.time >= threeMonthsFiveDaysBefore(p.time) && c.time <= p.time) ?? null
       : reg.e;
     const from = threeMonthsFiveDaysBefore(k.time);
@@ -227,6 +242,21 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
       plausibleMonthly: plausible.get(k.m.id)!,
     };
   });
+}
+
+/**
+ * How far back the facts' window scan reaches from a register's first instant: the judge's 3 months
+ * 5 days before it, and the same again before a previous reading found in that span (with room for
+ * the month arithmetic of either side).
+ */
+const WINDOW_BACK = '7 months';
+/**
+ * Whether the window holds the 3 months (and 5 days) before a previous reading: it does when that
+ * reading is no older than 3 months 5 days before the register's first instant (WINDOW_BACK covers
+ * twice that span).
+ */
+function earliestInWindow(previous: PriorReading, lo: Date): boolean {
+  return previous.time >= threeMonthsFiveDaysBefore(lo);
 }
 
 /** The last counting reading before an instant in a register's window (ascending), if any. */
