@@ -11,6 +11,7 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import { issueBuildingCodes, listAccountAccess, revokeAccountCode } from './access-store.js';
+import { codeKeyOf } from './access.js';
 import { renderInviteLetters } from './letters.js';
 import { pdfFonts } from '../util/pdf-fonts.js';
 
@@ -26,6 +27,7 @@ const LettersBody = z.object({
 });
 
 const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
+  const codeKey = codeKeyOf(config.SECRETS_KEY);
   app.get('/buildings/:id/access-codes', {
     schema: {
       tags: ['collection'], summary: 'The open personal accounts of a building with the state of their residents\' access code',
@@ -56,7 +58,7 @@ const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config 
     } catch (e) {
       throw new HttpError(503, 'unavailable', (e as Error).message);
     }
-    const { building, letters } = await issueBuildingCodes(db, req.params.id, req.body.accounts, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
+    const { building, letters } = await issueBuildingCodes(db, codeKey, req.params.id, req.body.accounts, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
     // The link residents open: PUBLIC_URL, else this head-end as the office reached it (behind a proxy,
     // TRUST_PROXY decides which host counts) — an office on the LAN address would print a link residents cannot open.
     const pdf = await renderInviteLetters(building, letters, config.PUBLIC_URL ?? `${req.protocol}://${req.host}`);

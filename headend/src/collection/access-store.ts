@@ -7,7 +7,7 @@
 import type { Database, Queryable } from '../db/types.js';
 import { audit, type Actor } from '../audit/index.js';
 import { conflict, HttpError } from '../http/errors.js';
-import { CODE_STATE_SQL, prepareAccessCode, revokeAccessCode, storeAccessCode, type PreparedCode } from './access.js';
+import { CODE_STATE_SQL, prepareAccessCode, revokeAccessCode, storeAccessCode, type CodeKey, type PreparedCode } from './access.js';
 
 export type AccessState = 'none' | 'active' | 'used' | 'revoked' | 'expired';
 
@@ -38,7 +38,7 @@ export interface BuildingFacts { id: number; address: string; city: string | nul
  * the transaction (scrypt is slow; the embedded database has one connection); the accounts are chosen
  * again inside it, so an account that got a code meanwhile is not given a second one.
  */
-export async function issueBuildingCodes(db: Database, buildingId: number, accounts: 'all' | 'without_code', issuedBy: number | null, validDays: number, actor: Actor, requestId: string):
+export async function issueBuildingCodes(db: Database, codeKey: CodeKey, buildingId: number, accounts: 'all' | 'without_code', issuedBy: number | null, validDays: number, actor: Actor, requestId: string):
   Promise<{ building: BuildingFacts; letters: InviteLetter[] }> {
   const building = (await db.query<BuildingFacts>(
     `SELECT b.id::int AS id, b.address, b.city, b.timezone, o.name AS "orgName" FROM buildings b JOIN organisations o ON o.id = b.org_id WHERE b.id = $1`, [buildingId])).rows[0];
@@ -51,9 +51,10 @@ export async function issueBuildingCodes(db: Database, buildingId: number, accou
       : `every open account of building ${building.address} already has a live code: choose accounts 'all' to print new codes for everyone`);
   }
   const prepared = new Map<number, PreparedCode>();
-  // One after another, not all at once: each hash waits its turn in the people's hash pool
-  // (auth/password.ts), so a resident signing in meanwhile waits for one hash, not a whole building's.
-  for (const r of before) prepared.set(r.account_id, await prepareAccessCode());
+  // Keyed: microseconds each. Without a key (scrypt) one after another, not all at once: each hash
+  // waits its turn in the people's hash pool (auth/password.ts), so a resident signing in meanwhile
+  // waits for one hash, not a whole building's.
+  for (const r of before) prepared.set(r.account_id, await prepareAccessCode(codeKey));
   const letters = await db.tx(async (q) => {
     const out: InviteLetter[] = [];
     for (const r of await chosen(q)) {

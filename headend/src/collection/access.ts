@@ -1,10 +1,49 @@
 /**
  * Residents' one-time access codes: staff issue one per personal account; the resident signs in with
- * account number + code. Only a scrypt hash is stored; a code is spent on first use.
+ * account number + code. Only a hash is stored; a code is spent on first use.
+ *
+ * How a code is hashed: with the head-end's key (SECRETS_KEY, generated and kept in DATA_DIR when
+ * unset), `hmac$<salt>$<HMAC-SHA256(codeKey, salt ‖ code)>`, one HMAC (~2 µs) per check. Why not
+ * scrypt, as for passwords people choose: a code is 10 random characters of 31 (≈ 2^49.5), guessed
+ * online only through the sign-in limits (a handful per account and address per 15 minutes), spent
+ * on first use and expiring in days; scrypt's cost protected it only against someone holding a copy
+ * of the database — and the key, kept outside the database, does that better (without it a stolen
+ * hash cannot even be tested). What scrypt cost: ~0.2 s of a core per code, so a building's letters
+ * took minutes and the evening's sign-in wave queued for the hash pool (≈ 1 sign-in per second on 2
+ * cores) in front of everything else. Without a key (an API built with no SECRETS_KEY, as in some
+ * tests) codes fall back to scrypt, and codes stored as scrypt hashes before keep working.
  */
-import { randomInt } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/types.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
+
+/** The key access codes are hashed with, derived from SECRETS_KEY for this one use; null: none configured. */
+export type CodeKey = Buffer | null;
+
+export function codeKeyOf(secretsKeyB64: string | undefined): CodeKey {
+  if (!secretsKeyB64) return null;
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secretsKeyB64, 'base64'), Buffer.alloc(0), 'amr resident access codes', 32));
+}
+
+const KEYED = 'hmac';
+const hmac = (key: Buffer, salt: Buffer, code: string) => createHmac('sha256', key).update(salt).update(code, 'utf8').digest();
+
+async function hashCode(code: string, key: CodeKey): Promise<string> {
+  if (!key) return hashPassword(code);
+  const salt = randomBytes(16);
+  return [KEYED, salt.toString('base64'), hmac(key, salt, code).toString('base64')].join('$');
+}
+
+async function verifyCode(code: string, stored: string, key: CodeKey): Promise<boolean> {
+  if (!stored.startsWith(`${KEYED}$`)) return verifyPassword(code, stored);
+  const parts = stored.split('$');
+  // A keyed hash with no key to check it (SECRETS_KEY removed or changed): it cannot match; the
+  // resident asks for a new code. Never an error: the sign-in answers like a wrong code.
+  if (!key || parts.length !== 3) return false;
+  const expected = Buffer.from(parts[2], 'base64');
+  const got = hmac(key, Buffer.from(parts[1], 'base64'), code);
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}
 
 // No 0/O, 1/I/L: codes are read out over the phone or printed on a bill.
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -15,12 +54,12 @@ export function newAccessCode(length = 10): string {
 
 const normalise = (code: string) => code.trim().toUpperCase().replace(/[\s-]/g, '');
 
-/** A new code and its scrypt hash. Made before the transaction that stores it: hashing is slow and must not hold the database connection. */
+/** A new code and its hash. Made before the transaction that stores it: a scrypt hash (no key) is slow and must not hold the database connection. */
 export interface PreparedCode { code: string; hash: string }
 
-export async function prepareAccessCode(): Promise<PreparedCode> {
+export async function prepareAccessCode(key: CodeKey): Promise<PreparedCode> {
   const code = newAccessCode();
-  return { code, hash: await hashPassword(code) };
+  return { code, hash: await hashCode(code, key) };
 }
 
 /** Stores a prepared code for an account; any unused older code of it stops working (only the latest handed-out code works). */
@@ -66,13 +105,14 @@ export async function liveCodes(q: Queryable, accountNumber: string): Promise<Li
 }
 
 /**
- * The live code the typed code matches, or null. The slow part of a sign-in (scrypt, through the
- * bounded pool of auth/password.ts): called with no transaction open and no connection held.
+ * The live code the typed code matches, or null. One HMAC per live code; for a code stored as a
+ * scrypt hash (no key, or issued before keys) the slow part of a sign-in, through the bounded pool of
+ * auth/password.ts: either way called with no transaction open and no connection held.
  */
-export async function matchAccessCode(live: readonly LiveCode[], code: string): Promise<LiveCode | null> {
+export async function matchAccessCode(live: readonly LiveCode[], code: string, key: CodeKey): Promise<LiveCode | null> {
   const c = normalise(code);
-  for (const r of live) if (await verifyPassword(c, r.hash)) return r;
-  if (live.length === 0) await verifyPassword(c, await (dummyHash ??= hashPassword('not-a-real-code')));
+  for (const r of live) if (await verifyCode(c, r.hash, key)) return r;
+  if (live.length === 0) await verifyCode(c, key ? `${KEYED}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=` : await (dummyHash ??= hashPassword('not-a-real-code')), key);
   return null;
 }
 

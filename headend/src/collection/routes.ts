@@ -13,6 +13,7 @@ import { toWire } from '../http/casing.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import { createSignInLimiter } from './sign-in-limit.js';
 import { residentSignIn } from './sign-in.js';
+import { codeKeyOf } from './access.js';
 import type { RedisConfigLike } from '../jobs/redis-connection.js';
 import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, setMeterLabel } from './store.js';
 import { rightsFor, writeReadings, type WriteItem } from '../readings/write.js';
@@ -90,6 +91,7 @@ const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: 
 
 const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, jobs }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
+  const codeKey = codeKeyOf(config.SECRETS_KEY);
 
   app.get('/collection-settings', {
     schema: {
@@ -124,7 +126,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     const p = principal(req);
     requirePermission(p, 'registry:write');
     await requireOwned(db, p, 'account', req.params.id);
-    const c = await issueAccountCode(db, req.params.id, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
+    const c = await issueAccountCode(db, codeKey, req.params.id, p.kind === 'user' ? p.id : null, req.body.valid_days, actorOf(req), req.id);
     return reply.code(201).send({ account_id: c.accountId, account_number: c.accountNumber, code: c.code, expires_at: c.expiresAt.toISOString() });
   });
 
@@ -140,7 +142,7 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
       body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors, 429: ErrorBody },
     },
   }, async (req, reply) => {
-    const r = await residentSignIn(db, signInLimit, {
+    const r = await residentSignIn(db, signInLimit, codeKey, {
       ip: req.ip, accountNumber: req.body.account_number, code: req.body.code, ttlSeconds: ttl, userAgent: req.headers['user-agent'], requestId: req.id,
     });
     if (r.ok) return { token: r.value.token, expires_at: r.value.expiresAt.toISOString(), user_id: r.value.userId, account_id: r.value.accountId };

@@ -9,7 +9,7 @@ import type { Resource } from '@amr/protocols';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
 import { buildingScopeSql, insertPasswordlessUser, issueToken, type Principal } from '../auth/index.js';
 import { HttpError } from '../http/errors.js';
-import { prepareAccessCode, spendAccessCode } from './access.js';
+import { prepareAccessCode, spendAccessCode, type CodeKey } from './access.js';
 import { storeIssuedCode } from './access-store.js';
 import { SETTINGS_COLUMNS, type MeterRow } from './storage.js';
 import type { CollectionSettings } from './rules.js';
@@ -49,9 +49,9 @@ export async function putSettings(db: Database, key: { buildingId: number | null
  * A one-time access code for an account (its owner already resolved by the caller), shown once; a
  * closed account gets none. Audited with the account number, never the code.
  */
-export async function issueAccountCode(db: Database, accountId: number, issuedBy: number | null, validDays: number, actor: Actor, requestId: string):
+export async function issueAccountCode(db: Database, codeKey: CodeKey, accountId: number, issuedBy: number | null, validDays: number, actor: Actor, requestId: string):
   Promise<{ accountId: number; accountNumber: string; code: string; expiresAt: Date }> {
-  const prepared = await prepareAccessCode(); // outside the transaction: scrypt is slow
+  const prepared = await prepareAccessCode(codeKey); // outside the transaction: without a key it is scrypt, slow
   return db.tx(async (q) => {
     const a = (await q.query<{ number: string; building_id: string; active: boolean }>(
       'SELECT a.number, a.active, pr.building_id FROM personal_accounts a JOIN premises pr ON pr.id = a.premise_id WHERE a.id = $1', [accountId])).rows[0];

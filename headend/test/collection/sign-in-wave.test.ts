@@ -13,7 +13,7 @@ import { topics } from '@amr/protocols';
 import { testDatabase, dbEnv, type TestDatabase } from '../engine.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startHeadend, fixedClock, type Headend } from '../../src/server/index.js';
-import { prepareAccessCode, storeAccessCode } from '../../src/collection/access.js';
+import { codeKeyOf, prepareAccessCode, storeAccessCode } from '../../src/collection/access.js';
 import { registerGateway, readings, type Fixture } from '../ingest/fixtures.js';
 
 const RESIDENTS = 40;
@@ -22,6 +22,8 @@ const PER_MESSAGE = 5;
 
 let he: Headend;
 let database: TestDatabase | undefined;
+/** The head-end's key: the codes are stored hashed with it, as the head-end issues them. */
+const SECRETS_KEY = Buffer.alloc(32, 5).toString('base64');
 let gw: Fixture;
 let client: MqttClient | undefined;
 const flats: { number: string; code: string; meterId: number }[] = [];
@@ -30,7 +32,7 @@ beforeAll(async () => {
   database = await testDatabase();
   const config = loadConfig({
     DATA_DIR: 'memory://', ...dbEnv(database), MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0',
-    INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent',
+    INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent', SECRETS_KEY,
   });
   he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2026-12-10T12:00:00+03:00') });
   gw = await registerGateway(he.db, 'gw-wave', PER_MESSAGE);
@@ -44,7 +46,7 @@ beforeAll(async () => {
     const account = await q('INSERT INTO personal_accounts (org_id, number, premise_id) VALUES ($1, $2, $3) RETURNING id', [org, `WAVE-${i}`, premise]);
     const meterId = await q(`INSERT INTO meters (placement, building_id, premise_id, resource, make, serial_number) VALUES ('apartment', $1, $2, 'cold_water', 'TEST', $3) RETURNING id`,
       [building, premise, `WAVE-CW-${i}`]);
-    const prepared = await prepareAccessCode();
+    const prepared = await prepareAccessCode(codeKeyOf(SECRETS_KEY));
     await storeAccessCode(he.db, account, prepared, null, 14);
     flats.push({ number: `WAVE-${i}`, code: prepared.code, meterId });
   }
