@@ -111,18 +111,28 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   if (!all.length) return result;
 
   // The claims of readings put in quarantine before, and the registered gateways, in one round trip
-  // (the rows with no seq name the gateways). One index probe per reading (LATERAL … LIMIT 1 keeps it
-  // a probe: a join against the table would scan it, and it holds every claim ever made). Read only:
-  // no lock, so batches need no order here.
-  const gwsAll = [...new Set(all.map((a) => a.gw))];
+  // (the rows with no seq name the gateways). Claims are rare, so one index range scan per gateway
+  // over the batch's seqs finds them (OFFSET 0 keeps it a range scan: as a join the table, which
+  // also holds every claim made before stored readings stopped claiming, could be scanned whole);
+  // the exact (gateway, seq) pairs are then picked in memory. Read only: no lock, no order needed.
+  const span = new Map<string, { lo: number; hi: number }>();
+  for (const { gw, r } of all) {
+    const s = span.get(gw);
+    if (!s) span.set(gw, { lo: r.seq, hi: r.seq });
+    else {
+      s.lo = Math.min(s.lo, r.seq);
+      s.hi = Math.max(s.hi, r.seq);
+    }
+  }
+  const gwsAll = [...span.keys()];
   const claimed = await q.query<{ gateway_id: string; seq: number | null }>(
-    `SELECT c.gateway_id, c.seq FROM unnest($1::text[], $2::bigint[]) AS k(g, s),
-            LATERAL (SELECT l.gateway_id, l.seq FROM ingest_log l WHERE l.gateway_id = k.g AND l.seq = k.s LIMIT 1) c
-     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($3::text[])`,
-    [all.map((a) => a.gw), all.map((a) => a.r.seq), gwsAll],
+    `SELECT c.gateway_id, c.seq FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS k(g, lo, hi),
+            LATERAL (SELECT l.gateway_id, l.seq FROM ingest_log l WHERE l.gateway_id = k.g AND l.seq BETWEEN k.lo AND k.hi OFFSET 0) c
+     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($1::text[])`,
+    [gwsAll, gwsAll.map((g) => span.get(g)!.lo), gwsAll.map((g) => span.get(g)!.hi)],
   );
   const known = new Set(claimed.rows.filter((d) => d.seq === null).map((d) => d.gateway_id));
-  const isClaimed = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${d.seq}`));
+  const isClaimed = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${Number(d.seq)}`));
   const fresh = all.filter((a) => !isClaimed.has(`${a.gw}\u0000${a.r.seq}`));
   result.duplicates += all.length - fresh.length;
   if (!fresh.length) return result;
