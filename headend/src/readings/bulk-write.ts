@@ -8,7 +8,7 @@
  *      foreign key did per row, migrations/033) and a missing one refuses the whole batch, naming it;
  *   2. the rows go into the hypertable in ONE INSERT … SELECT FROM unnest, sorted by key, so that
  *      concurrent batches wait for each other's rows in one order (never a deadlock); an existing key
- *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and counted;
+ *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and the skipped rows are named;
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
  *      (the per-row trigger is off while it runs, as in migrations/017).
  * All of it is ONE statement.

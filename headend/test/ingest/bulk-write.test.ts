@@ -230,7 +230,10 @@ describe('ingest bulk write', () => {
     expect((err as MissingMetersError).code).toBe('23503');
     expect(await rowsOf(fx)).toBe(0);
     // …and a meter with readings cannot be deleted from under them.
-    await opened.db.tx((q) => writeReadingRows(q, [row]));
+    expect(await opened.db.tx((q) => writeReadingRows(q, [row]))).toEqual({ inserted: 1, skipped: [] });
+    // Written again beside two new keys: the taken key is named by its index, the others inserted.
+    const later = (minute: number) => ({ ...row, time: at(minute) });
+    expect(await opened.db.tx((q) => writeReadingRows(q, [later(1), row, later(2)]))).toEqual({ inserted: 2, skipped: [1] });
     await expect(opened.db.query('DELETE FROM meters WHERE id = $1', [fx.meterIds[0]])).rejects.toThrow(`meter ${fx.meterIds[0]} has readings and cannot be deleted; decommission it instead`);
   });
 });
