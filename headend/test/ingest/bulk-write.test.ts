@@ -208,11 +208,12 @@ describe('ingest bulk write', () => {
 
   it('batches committing at the same time, each with the same unbound reading, put it in quarantine once', async () => {
     const fx = await registerGateway(opened.db, 'gw-bulk-qpar', 1);
-    // seq 1..4 unbound (address 9), each delivered 3 times, one message per batch, 4 batches at once
-    // (on a server each on its own connection): 4 entries; the other 8 deliveries are duplicates.
+    // seq 1..4 unbound (address 9), each delivered 3 times in a row, one message per batch, 4 batches
+    // at once (on a server each on its own connection, so the copies of one seq commit side by side):
+    // 4 entries; the other 8 deliveries are duplicates.
     const msgs = [1, 2, 3, 4].map((seq) => readings(fx.gatewayId, [{ seq, address: '9', value: seq, time: at(seq) }]));
     const { ingest, metrics, publish } = ingestFor(1, 4);
-    await Promise.all([...msgs, ...msgs.slice().reverse(), ...msgs].map(publish));
+    await Promise.all(msgs.flatMap((m) => [m, m, m]).map(publish));
     await ingest.drain();
     const entries = await opened.db.query<{ seq: number }>('SELECT seq FROM quarantine WHERE gateway_id = $1 ORDER BY seq', [fx.gatewayId]);
     expect(entries.rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4]);
