@@ -155,7 +155,10 @@ export interface Counts {
   seqs: number[];
   /** (meter, quantity, time, version) present more than once — must be empty. */
   duplicates: number;
-  /** ingest_log seqs of the gateway. */
+  /**
+   * Seqs of the gateway the head-end committed: in a readings row or a quarantine entry (a stored
+   * reading claims no ingest_log row; a quarantined one does, and its entry carries the seq too).
+   */
   logged: number[];
   deadLetters: number;
   quarantined: number;
@@ -173,7 +176,12 @@ export async function countsOf(db: Db, gatewayId: string): Promise<Counts> {
         [gatewayId],
       )
     ).rows.length,
-    logged: (await db.query<{ seq: number }>('SELECT seq FROM ingest_log WHERE gateway_id = $1 ORDER BY seq', [gatewayId])).rows.map((r) => r.seq),
+    logged: (
+      await db.query<{ seq: number }>(
+        `SELECT seq FROM readings WHERE gateway_id = $1 UNION SELECT seq FROM quarantine WHERE gateway_id = $1 AND seq IS NOT NULL ORDER BY seq`,
+        [gatewayId],
+      )
+    ).rows.map((r) => Number(r.seq)),
     deadLetters: await one('SELECT count(*)::int AS n FROM dead_letters WHERE gateway_id = $1'),
     quarantined: await one('SELECT count(*)::int AS n FROM quarantine WHERE gateway_id = $1'),
   };

@@ -67,7 +67,9 @@ async function busyPublisher(mqttPort: number, fx: Fixture, firstSeq = 1) {
 }
 
 async function storedSeqs(db: Db, gatewayId: string): Promise<Set<number>> {
-  const { rows } = await db.query<{ seq: number }>('SELECT seq FROM ingest_log WHERE gateway_id = $1', [gatewayId]);
+  // Committed = a readings row (stored readings claim no ingest_log row) or a quarantine entry.
+  const { rows } = await db.query<{ seq: number }>(
+    'SELECT seq FROM readings WHERE gateway_id = $1 UNION SELECT seq FROM quarantine WHERE gateway_id = $1 AND seq IS NOT NULL', [gatewayId]);
   return new Set(rows.map((r) => Number(r.seq)));
 }
 

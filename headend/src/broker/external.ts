@@ -85,7 +85,7 @@ export function startExternalSubscriber(opts: ExternalSubscriberOptions): Extern
     ready: Promise.all(readies).then(() => {}),
     async close() {
       // Forced: no further message is taken; what was not acknowledged yet the broker keeps in the
-      // persistent session and delivers again (ingest_log makes a second delivery harmless).
+      // persistent session and delivers again (a stored reading's key, a quarantined one's claim, make a second delivery harmless).
       await Promise.all(clients.map((c) => c.endAsync(true)));
     },
   };

@@ -1,20 +1,24 @@
 /**
  * Writes batches of validated readings messages in ONE transaction, a fixed number of statements
- * per batch whatever its size:
- *   1. claim (gateway, seq) in ingest_log; readings already claimed are a redelivery → no row. Per
- *      reading, not per message: after a restart the gateway re-packs its outbox (gateway/src/outbox),
- *      so a message is not a stable unit, a (gateway, seq) is;
+ * per batch whatever its size (four when nothing goes to quarantine):
+ *   1. look up the batch's (gateway, seq) in ingest_log, the claims of readings put in quarantine:
+ *      a claimed reading is a redelivery → nothing written. Per reading, not per message: after a
+ *      restart the gateway re-packs its outbox (gateway/src/outbox), so a message is not a stable
+ *      unit, a (gateway, seq) is. A stored reading needs no claim: its readings key blocks it (4.);
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
- *   4. insert values as version 1 telemetry; an existing (meter, quantity, time) with the same value is
- *      a no-op, with a different value → quarantine 'conflicting_value' (see migrations/002);
- *      The rows go through the readings bulk write (readings/bulk-write.ts), which also queues them
- *      for validation;
- *   5. ingest_log outcomes, last-seen of meters and gateways — last, and locked in key order: batches
- *      run pipelined on a server's pool, and these rows are the ones they share.
+ *   4. insert values as version 1 telemetry through the readings bulk write (readings/bulk-write.ts),
+ *      which also queues them for validation. An existing (meter, quantity, time) is never
+ *      overwritten: with the same value it is a redelivery (or a re-read) and counts as a duplicate;
+ *      with a different value → quarantine 'conflicting_value' (see migrations/002);
+ *   5. the quarantine entries, each reading's claimed (gateway, seq) first in the same statement: a
+ *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
+ *      second entry (nor, the meter bound since, a row);
+ *   6. last-seen of meters and gateways — last, and locked in key order: batches run pipelined on a
+ *      server's pool, and these rows are the ones they share.
  * Every statement that takes row locks takes them in key order, so concurrent batches wait, never
  * deadlock. Commit happens before any message is acknowledged (the caller acks after this resolves).
  */
@@ -25,12 +29,20 @@ import { EARLIEST_READING } from '../readings/judge.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
+  /** Rows inserted. */
   stored: number;
+  /**
+   * Readings that added nothing: their (gateway, seq) came twice in the batch or was claimed by a
+   * reading put in quarantine, or every value of theirs was stored already under its key with the
+   * same value (a redelivery of a stored reading; also a gateway re-reading a history value).
+   */
   duplicates: number;
+  /** Quarantine entries written, by reason. */
   quarantined: Record<string, number>;
 }
 
-type Row = BulkReadingRow & { gatewayId: string; seq: number };
+/** A row to write, with the index of its reading among the batch's fresh ones. */
+type Row = BulkReadingRow & { gatewayId: string; seq: number; reading: number };
 
 interface Q {
   gatewayId: string;
@@ -98,23 +110,30 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     }
   if (!all.length) return result;
 
-  // Claim (gateway, seq) first: the rows that come back are new, the others were committed before.
-  // One index probe per reading; the table's size does not matter (a join against it would). Sorted:
-  // a concurrent batch holding a redelivery of the same seqs waits in the same order.
-  const gwsAll = [...new Set(all.map((a) => a.gw))];
+  // The claims of readings put in quarantine before, and the registered gateways, in one round trip
+  // (the rows with no seq name the gateways). Claims are rare, so one index range scan per gateway
+  // over the batch's seqs finds them (OFFSET 0 keeps it a range scan: as a join the table, which
+  // also holds every claim made before stored readings stopped claiming, could be scanned whole);
+  // the exact (gateway, seq) pairs are then picked in memory. Read only: no lock, no order needed.
+  const span = new Map<string, { lo: number; hi: number }>();
+  for (const { gw, r } of all) {
+    const s = span.get(gw);
+    if (!s) span.set(gw, { lo: r.seq, hi: r.seq });
+    else {
+      s.lo = Math.min(s.lo, r.seq);
+      s.hi = Math.max(s.hi, r.seq);
+    }
+  }
+  const gwsAll = [...span.keys()];
   const claimed = await q.query<{ gateway_id: string; seq: number | null }>(
-    `WITH c AS (
-       INSERT INTO ingest_log (gateway_id, seq, outcome)
-       SELECT g, s, 'stored' FROM unnest($1::text[], $2::bigint[]) AS k(g, s) ORDER BY g, s
-       ON CONFLICT DO NOTHING RETURNING gateway_id, seq)
-     SELECT gateway_id, seq FROM c
-     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($3::text[])`,
-    [all.map((a) => a.gw), all.map((a) => a.r.seq), gwsAll],
+    `SELECT c.gateway_id, c.seq FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS k(g, lo, hi),
+            LATERAL (SELECT l.gateway_id, l.seq FROM ingest_log l WHERE l.gateway_id = k.g AND l.seq BETWEEN k.lo AND k.hi OFFSET 0) c
+     UNION ALL SELECT id, NULL FROM gateways WHERE id = ANY($1::text[])`,
+    [gwsAll, gwsAll.map((g) => span.get(g)!.lo), gwsAll.map((g) => span.get(g)!.hi)],
   );
-  // (the rows with no seq name the registered gateways: one round trip for both answers)
   const known = new Set(claimed.rows.filter((d) => d.seq === null).map((d) => d.gateway_id));
-  const isNew = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${d.seq}`));
-  const fresh = all.filter((a) => isNew.has(`${a.gw}\u0000${a.r.seq}`));
+  const isClaimed = new Set(claimed.rows.filter((d) => d.seq !== null).map((d) => `${d.gateway_id}\u0000${Number(d.seq)}`));
+  const fresh = all.filter((a) => !isClaimed.has(`${a.gw}\u0000${a.r.seq}`));
   result.duplicates += all.length - fresh.length;
   if (!fresh.length) return result;
 
@@ -155,15 +174,15 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   });
 
   const rows: Row[] = [];
+  /** Per fresh reading bound to a meter (by its index in `fresh`): did it add a row, a quarantine entry? */
+  const outcome = new Map<number, { values: number; added: boolean; quarantined: boolean }>();
   const quarantine: Q[] = [];
-  const log: { gw: string; seq: number; outcome: 'stored' | 'quarantined' }[] = [];
   const inBatch = new Map<string, Row>();
   fresh.forEach(({ gw, r }, i) => {
     const meterId = meterOf.get(i);
     const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) ?? beforeInstallation(r, bindingOf.get(i)) : null;
     if (badTime) {
       quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
-      log.push({ gw, seq: r.seq, outcome: 'quarantined' });
       return;
     }
     if (!known.has(gw) || meterId === undefined) {
@@ -176,10 +195,10 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         reason,
         detail: reason === 'unknown_gateway' ? `gateway ${gw} is not registered` : `no binding for ${gw} bus ${r.meter.bus} address ${r.meter.address}`,
       });
-      log.push({ gw, seq: r.seq, outcome: 'quarantined' });
       return;
     }
-    log.push({ gw, seq: r.seq, outcome: 'stored' });
+    const acc = { values: r.values.length, added: false, quarantined: false };
+    outcome.set(i, acc);
     for (const v of r.values) {
       const row: Row = {
         meterId,
@@ -192,38 +211,60 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         quality: [...new Set([...r.quality, ...v.quality])],
         gatewayId: gw,
         seq: r.seq,
+        reading: i,
       };
       const key = `${row.meterId}\u0000${row.quantity}\u0000${row.time}`;
       const prev = inBatch.get(key);
-      if (!prev) inBatch.set(key, row);
-      else if (prev.value !== row.value)
+      if (!prev) {
+        inBatch.set(key, row);
+        rows.push(row);
+      } else if (prev.value !== row.value) {
         quarantine.push(conflict(row, r, prev.value, 'in the same batch'));
-      if (!prev) rows.push(row);
+        acc.quarantined = true;
+      }
+      // (the same value twice in the batch under two seqs: the first one's row carries it)
     }
   });
 
   if (rows.length) {
-    const { inserted } = await writeReadingRows(q, rows);
-    // Fewer rows inserted than sent = some version-1 rows existed for that instant (a new seq for an
-    // old reading, e.g. the gateway re-read a history value). Same value: nothing to do. Different
-    // value: quarantine. Checked only then: the common case costs no look-up.
-    let conflicts = 0;
-    if (inserted < rows.length) {
-      const differing = await differingStoredValues(q, rows);
-      for (const d of differing) {
-        const row = rows[d.index];
-        const reading = fresh.find((a) => a.gw === row.gatewayId && a.r.seq === row.seq)!.r;
-        quarantine.push(conflict(row, reading, d.stored, 'stored earlier'));
+    const { inserted, skipped } = await writeReadingRows(q, rows);
+    result.stored = inserted;
+    // A skipped row's key was taken: the same value is this reading again (a redelivery, whose
+    // (gateway, seq) is not claimed because it was stored, or a re-read history value): nothing to
+    // do. A different value: quarantine. Looked up only then: the common batch costs nothing more.
+    const differing = new Map((await differingStoredValues(q, skipped.map((k) => rows[k]))).map((d) => [skipped[d.index], d.stored]));
+    const wasSkipped = new Set(skipped);
+    rows.forEach((row, k) => {
+      const acc = outcome.get(row.reading)!;
+      if (!wasSkipped.has(k)) acc.added = true;
+      else if (differing.has(k)) {
+        quarantine.push(conflict(row, fresh[row.reading].r, differing.get(k)!, 'stored earlier'));
+        acc.quarantined = true;
       }
-      conflicts = differing.length;
-    }
-    // (identical values already stored also count as "stored" here: nothing was lost, nothing added)
-    result.stored = rows.length - conflicts;
+    });
   }
+  // A reading that added no row and no quarantine entry was all there already: a duplicate.
+  for (const acc of outcome.values()) if (!acc.added && !acc.quarantined && acc.values > 0) result.duplicates++;
+
   if (quarantine.length) {
-    await q.query(
-      `INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason, detail)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[])`,
+    // Claim first, in key order (a concurrent batch holding a redelivery waits for this one's claims,
+    // then finds them taken); only the readings claimed here get their entries.
+    const { rows: out } = await q.query<{ claims: number; wanted: number; by_reason: Record<string, number> | null }>(
+      `WITH k AS MATERIALIZED (
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[]) WITH ORDINALITY
+           AS k(gateway_id, seq, meter_ref, reading, reason, detail, i)),
+       c AS (
+         INSERT INTO ingest_log (gateway_id, seq, outcome)
+         SELECT DISTINCT gateway_id, seq, 'quarantined' FROM k ORDER BY gateway_id, seq
+         ON CONFLICT DO NOTHING RETURNING gateway_id, seq),
+       e AS (
+         INSERT INTO quarantine (gateway_id, seq, meter_ref, reading, reason, detail)
+         SELECT k.gateway_id, k.seq, k.meter_ref, k.reading, k.reason, k.detail FROM k
+          WHERE (k.gateway_id, k.seq) IN (SELECT gateway_id, seq FROM c) ORDER BY k.i
+         RETURNING reason)
+       SELECT (SELECT count(*)::int FROM c) AS claims,
+              (SELECT count(*)::int FROM (SELECT DISTINCT gateway_id, seq FROM k) d) AS wanted,
+              (SELECT json_object_agg(reason, n) FROM (SELECT reason, count(*)::int AS n FROM e GROUP BY reason) r) AS by_reason`,
       [
         quarantine.map((x) => x.gatewayId),
         quarantine.map((x) => x.seq),
@@ -233,15 +274,10 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         quarantine.map((x) => x.detail),
       ],
     );
-    for (const x of quarantine) result.quarantined[x.reason] = (result.quarantined[x.reason] ?? 0) + 1;
+    // Claimed meanwhile by a batch that committed first with the same reading: a redelivery.
+    result.duplicates += out[0].wanted - out[0].claims;
+    for (const [reason, n] of Object.entries(out[0].by_reason ?? {})) result.quarantined[reason] = n;
   }
-  const quarantinedSeqs = log.filter((l) => l.outcome === 'quarantined');
-  if (quarantinedSeqs.length)
-    await q.query(
-      `UPDATE ingest_log l SET outcome = 'quarantined' FROM unnest($1::text[], $2::bigint[]) AS k(g, s)
-        WHERE l.gateway_id = k.g AND l.seq = k.s`,
-      [quarantinedSeqs.map((l) => l.gw), quarantinedSeqs.map((l) => l.seq)],
-    );
   await touchLastSeen(q, rows, gws);
   return result;
 }

@@ -8,7 +8,7 @@
  *      foreign key did per row, migrations/033) and a missing one refuses the whole batch, naming it;
  *   2. the rows go into the hypertable in ONE INSERT … SELECT FROM unnest, sorted by key, so that
  *      concurrent batches wait for each other's rows in one order (never a deadlock); an existing key
- *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and counted;
+ *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and the skipped rows are named;
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
  *      (the per-row trigger is off while it runs, as in migrations/017);
  *   4. a file import still staging one of the meters written (another import's rows, or any other
@@ -50,6 +50,12 @@ export interface BulkWriteOptions {
 export interface BulkWriteResult {
   /** Rows inserted; the others' keys (meter, quantity, time, version) existed already. */
   inserted: number;
+  /**
+   * Indexes (into the rows given) of the rows not inserted because their key was taken, ascending;
+   * empty when all were inserted. The caller passes each key once: of two rows with one key, neither
+   * is listed.
+   */
+  skipped: number[];
 }
 
 /** A batch naming a meter that does not exist: SQLSTATE 23503 like the foreign key it replaces, so callers treat it as the data's fault. */
@@ -62,18 +68,20 @@ export class MissingMetersError extends Error {
 
 /** Inserts the rows not stored yet, in the caller's transaction; see the file head for what it guarantees. */
 export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingRow[], opts: BulkWriteOptions = {}): Promise<BulkWriteResult> {
-  if (!rows.length) return { inserted: 0 };
+  if (!rows.length) return { inserted: 0, skipped: [] };
   const queue = opts.queueValidation ?? true;
   // One round trip: under load every statement waits its turn for a CPU, so the per-batch count of
   // statements matters as much as their cost. The validation trigger's mark (amr.vee_bulk) is set by
   // each row of k before that row can be inserted, and cleared by `done` only after every insert
   // (it counts `ins`): rows a caller writes later in the transaction go through the trigger again.
-  const { rows: out } = await q.query<{ inserted: number; missing: string[] | null }>(
+  // The skipped rows are looked for only when fewer were inserted than sent (a one-time filter: the
+  // common batch pays no anti-join).
+  const { rows: out } = await q.query<{ inserted: number; missing: string[] | null; skipped: string[] | null }>(
     `WITH k AS MATERIALIZED (
        SELECT k.*, set_config('amr.vee_bulk', 'on', true) AS bulk
          FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::int[],
-                     $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[])
-           AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)),
+                     $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH ORDINALITY
+           AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id, i)),
      m AS MATERIALIZED (SELECT id FROM meters WHERE id IN (SELECT meter_id FROM k) ORDER BY id FOR KEY SHARE),
      ins AS (
        INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)
@@ -83,7 +91,7 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
          FROM k WHERE bulk = 'on' AND meter_id IN (SELECT id FROM m)
         ORDER BY meter_id, quantity, time, version
        ON CONFLICT DO NOTHING
-       RETURNING meter_id, time, import_id),
+       RETURNING meter_id, time, quantity, version, import_id),
      -- An import still staging one of these meters judged it before this write: its switch must
      -- refuse (readings/write-store.ts markImportsStale, the same rule for every writer).
      stale AS (
@@ -99,16 +107,20 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
        ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()),
      done AS (SELECT n, set_config('amr.vee_bulk', '', true) FROM (SELECT count(*)::int AS n FROM ins) c)
      SELECT (SELECT n FROM done) AS inserted,
-            (SELECT array_agg(DISTINCT meter_id::text) FROM k WHERE meter_id NOT IN (SELECT id FROM m)) AS missing`,
+            (SELECT array_agg(DISTINCT meter_id::text) FROM k WHERE meter_id NOT IN (SELECT id FROM m)) AS missing,
+            (SELECT array_agg(k.i - 1 ORDER BY k.i) FROM k
+              WHERE (SELECT n FROM done) < $15::int
+                AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.meter_id = k.meter_id AND ins.quantity = k.quantity
+                                                    AND ins.time = k.time AND ins.version = k.version)) AS skipped`,
     [
       rows.map((r) => r.meterId), rows.map((r) => r.time), rows.map((r) => r.quantity), rows.map((r) => r.value),
       rows.map((r) => r.unit), rows.map((r) => r.source), rows.map((r) => r.quality.join(',')), rows.map((r) => r.version),
       rows.map((r) => r.gatewayId ?? null), rows.map((r) => r.seq ?? null), rows.map((r) => r.createdBy ?? null),
-      rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue,
+      rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue, rows.length,
     ],
   );
   if (out[0].missing?.length) throw new MissingMetersError(out[0].missing.map(Number).sort((a, b) => a - b));
-  return { inserted: out[0].inserted };
+  return { inserted: out[0].inserted, skipped: (out[0].skipped ?? []).map(Number) };
 }
 
 /**

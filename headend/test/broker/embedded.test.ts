@@ -65,7 +65,10 @@ describe('embedded broker ingestion', () => {
     expect(await readingsOf(gw.meterIds[1])).toBe(1);
     await publish(c, topics.readings(gw.gatewayId), msg);
     expect(await readingsOf(gw.meterIds[0])).toBe(1);
-    expect(await count('SELECT count(*)::int AS n FROM ingest_log WHERE gateway_id = $1', [gw.gatewayId])).toBe(2);
+    expect(await readingsOf(gw.meterIds[1])).toBe(1);
+    // Stored readings claim no (gateway, seq): their keys turned the second delivery away, 2 duplicates.
+    expect(await count('SELECT count(*)::int AS n FROM ingest_log WHERE gateway_id = $1', [gw.gatewayId])).toBe(0);
+    expect(await he.registry.getSingleMetricAsString('amr_ingest_duplicate_readings_total')).toMatch(/ 2$/m);
     const { rows } = await he.db.query('SELECT value, unit, source, version, seq FROM readings WHERE meter_id = $1', [gw.meterIds[0]]);
     expect(rows).toEqual([{ value: 100.5, unit: 'kWh', source: 'telemetry', version: 1, seq: 1 }]);
     const seen = await he.db.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM meters WHERE id = $1', [gw.meterIds[0]]);
@@ -122,14 +125,15 @@ describe('embedded broker ingestion', () => {
 
   it('does not acknowledge until the batch is committed', async () => {
     const c = await connect(gw.gatewayId, gw.password);
-    // Hold a transaction that locks the batch's claim table, so the batch cannot commit: embedded it
-    // also holds the only connection; on a server the batch's own connection waits for the lock.
+    // Hold a transaction that locks the validation queue, which the batch's readings write inserts
+    // into, so the batch cannot commit: embedded it also holds the only connection; on a server the
+    // batch's own connection waits for the lock.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let holding!: () => void;
     const isHolding = new Promise<void>((r) => (holding = r));
     const hold = he.db.tx(async (q) => {
-      await q.query('LOCK TABLE ingest_log IN EXCLUSIVE MODE');
+      await q.query('LOCK TABLE vee_queue IN EXCLUSIVE MODE');
       holding();
       await held;
     });
