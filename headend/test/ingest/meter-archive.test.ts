@@ -29,7 +29,7 @@ function message(fx: Fixture, seq: number, values: ReadingValue[], archive?: Met
   return { v: 1, gatewayId: fx.gatewayId, sentAt: '2026-01-16T11:00:01.000Z', readings: [reading] };
 }
 
-const archiveHour10 = { kind: 'hourly', record: '2026-01-15T10:00:00', stamp: 'start', seconds: 3600, nsCodes: ['dt_low'] } as const;
+const archiveHour10: NonNullable<MeterReading['archive']> = { kind: 'hourly', record: '2026-01-15T10:00:00', stamp: 'start', seconds: 3600, nsCodes: ['dt_low'] };
 const v = (quantity: string, value: number, unit: string): ReadingValue => ({ quantity, value, unit, time: HOUR_10, quality: ['archive'] });
 
 const stored = async (meterId: number) =>
