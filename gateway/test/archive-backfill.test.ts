@@ -165,3 +165,77 @@ describe('a gateway stopped for hours reads them back from the ТВ7 archive', (
     }
   });
 });
+
+describe('a back-fill cut off by the line resumes where it stopped', () => {
+  const clock = new SimClock(new Date(local(8)), 0);
+  const heat = new ConsumerSeries('heat', startMs, 7, 1, 40);
+  const volume = new HeatVolumeSeries((t) => heat.cumulative(t), startMs, 0.01);
+  const calc = new Tv7Simulator({ clock, truth: { energyKwh: (t: number) => heat.cumulative(t), returnVolumeM3: (t: number) => volume.cumulative(t), temps: circuitTemps }, startMs, utcOffsetMinutes: 180 });
+  /** The line to the calculator, cut at will (the converter loses power mid-back-fill). */
+  const line = { silent: false };
+  let sim: ModbusBus;
+  let broker: TestBroker;
+  let dir: string;
+  const gwId = `gw-archive-cut-${process.pid}`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'amr-archive-cut-'));
+    broker = await startBroker();
+    sim = await startModbusBus({ transport: { kind: 'tcp', port: 0 }, framing: 'rtu', timing: { pacing: false }, slaves: [calc.slave(5, line)] });
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('four hours out, the line falls silent: the job pauses at the fifth, the next poll publishes the rest, each hour once', async () => {
+    if (sim.endpoint.kind !== 'tcp') throw new Error('expected tcp');
+    const config = validateConfig({
+      gateway: { id: gwId, bufferDir: dir },
+      mqtt: { url: broker.url, reconnectMin: '200ms', reconnectMax: '1s' },
+      buses: [{ name: 'rs485', protocol: 'modbus', port: `tcp://127.0.0.1:${sim.endpoint.port}`, timeout: '300ms', retries: 0 }],
+      meters: [{ id: 'tv7', bus: 'rs485', slave: 5, registerMap: 'tv7', interval: '15m', backfill: { utcOffsetMinutes: 180 } }],
+    });
+    const archived = () =>
+      broker.published.filter((p) => p.topic === topics.readings(gwId)).flatMap((p) => ReadingsMessage.parse(JSON.parse(p.payload.toString())).readings).filter((r) => r.archive);
+    const start = async () => {
+      const gw = new Gateway({ config, logger: pino({ level: 'silent' }), scheduler: false, now: () => clock.nowMs() });
+      await gw.start();
+      return gw;
+    };
+    const pollAt = async (gw: Gateway, t: number) => {
+      clock.setTime(new Date(t));
+      expect((await gw.poll(gw.cfg.meters[0]))?.ok).toBe(true);
+      await gw.backfillIdle('tv7');
+      await until(() => gw.outbox.depth === 0, 'outbox drained');
+    };
+
+    const first = await start();
+    await pollAt(first, local(8));
+    await first.stop();
+
+    const gw = await start();
+    try {
+      let readings = 0;
+      // The live poll's reading, then four archive records: then the line goes.
+      gw.on('reading', () => {
+        if (++readings === 5) line.silent = true;
+      });
+      await pollAt(gw, local(20, 10));
+      expect(archived().map((r) => r.archive!.record.slice(11, 13))).toEqual(['08', '09', '10', '11']);
+      expect(gw.backfillJob('tv7')).toEqual({ kind: 'hourly', next: new Date(local(12)).toISOString(), until: new Date(local(20, 10)).toISOString() });
+      line.silent = false;
+      await pollAt(gw, local(20, 20));
+      const hours = archived().map((r) => r.archive!.record.slice(11, 13));
+      expect(hours).toEqual(['08', '09', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19']);
+      expect(gw.backfillJob('tv7')).toMatchObject({ next: new Date(local(20)).toISOString() }); // the 20:00 hour waits for its end
+      for (const r of archived()) {
+        const h = Number(r.archive!.record.slice(11, 13));
+        expect(r.values.find((v) => v.quantity === 'energy_delta_kwh')!.value).toBeCloseTo(calc.record('hourly', local(h)).values.energy_delta_kwh, 3);
+      }
+    } finally {
+      await gw.stop();
+    }
+  });
+});
