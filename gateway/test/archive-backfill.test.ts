@@ -51,6 +51,20 @@ describe('planning a back-fill (pure)', () => {
   });
 });
 
+describe('back-fill in the config', () => {
+  const base = { gateway: { id: 'gw-cfg', bufferDir: '/tmp/unused' }, mqtt: { url: 'mqtt://127.0.0.1:1' } };
+  const modbus = { name: 'rs485', protocol: 'modbus', port: '/dev/ttyUSB0' };
+  it('is refused on a register map without archives and on a non-Modbus meter; needs the meter clock\'s offset', () => {
+    expect(() => validateConfig({ ...base, buses: [modbus], meters: [{ id: 'el', bus: 'rs485', slave: 1, registerMap: 'sdm630', backfill: { utcOffsetMinutes: 180 } }] }))
+      .toThrow(/register map sdm630 has no archives to back-fill from/);
+    expect(() => validateConfig({ ...base, buses: [{ name: 'mb', protocol: 'mbus', port: '/dev/ttyUSB1' }], meters: [{ id: 'h', bus: 'mb', primary: 1, backfill: { utcOffsetMinutes: 180 } }] }))
+      .toThrow(/backfill.*not allowed for a mbus meter|not allowed for a mbus meter/s);
+    expect(() => validateConfig({ ...base, buses: [modbus], meters: [{ id: 'tv7', bus: 'rs485', slave: 2, registerMap: 'tv7', backfill: {} }] })).toThrow(/utcOffsetMinutes/);
+    const ok = validateConfig({ ...base, buses: [modbus], meters: [{ id: 'tv7', bus: 'rs485', slave: 2, registerMap: 'tv7', backfill: { utcOffsetMinutes: 180, maxAge: '3d' } }] });
+    expect(ok.meters[0].backfill).toEqual({ utcOffsetMinutes: 180, maxAge: 3 * 86_400_000, slack: 60_000 });
+  });
+});
+
 describe('a gateway stopped for hours reads them back from the ТВ7 archive', () => {
   const clock = new SimClock(new Date(local(8)), 0);
   const heat = new ConsumerSeries('heat', startMs, 7, 1, 40);
