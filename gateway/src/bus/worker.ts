@@ -89,6 +89,7 @@ export class BusWorker {
 
   /** Runs `fn` with the line to itself (scan commands), between poll jobs. */
   exclusive<T>(fn: (driver: BusDriver) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('bus closed'));
     return new Promise((resolve, reject) => {
       const run = async () => {
         try {

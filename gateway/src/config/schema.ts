@@ -6,7 +6,7 @@
  * Line timing defaults are derived from the baud afterwards (see resolve.ts / timing.ts).
  */
 import { z } from 'zod';
-import { GATEWAY_ID_PATTERN, QuantityName } from '@amr/protocols';
+import { GATEWAY_ID_PATTERN, QuantityName, REGISTER_MAPS } from '@amr/protocols';
 import { parseDuration, parseSize } from './duration.js';
 import { baudProblem, profileNames, registerMapNames, unknownNameMessage } from './knowledge.js';
 
@@ -124,6 +124,18 @@ export const MeterConfig = z.strictObject({
   retries: NonNegInt.max(10).optional(),
   /** 'low' polls are refused first when the outbox is near full (see README, outbox policy). */
   priority: z.enum(['normal', 'low']).default('normal'),
+  /**
+   * Modbus meters whose register map has archives (heat calculators): after a gap in the polls
+   * (gateway off, line down) the missed hours are read back from the meter's hourly archive.
+   */
+  backfill: z.strictObject({
+    /** The meter's clock, minutes ahead of UTC: it keeps local time and knows no zone (Moscow: 180). */
+    utcOffsetMinutes: z.number().int().min(-720).max(840),
+    /** Never further back than this (a meter's hourly archive holds weeks; the outbox should not). */
+    maxAge: Duration.default(7 * 86_400_000),
+    /** A gap is a last successful poll older than one interval plus this. */
+    slack: Duration.default(60_000),
+  }).optional(),
 });
 export type MeterConfig = z.infer<typeof MeterConfig>;
 
@@ -222,7 +234,7 @@ export const GatewayConfig = z
       let addrKey = 'bus';
       if (bus.protocol === 'mbus') {
         if (has('primary') === has('secondary')) ctx.addIssue({ code: 'custom', path: at('primary'), message: 'an M-Bus meter needs exactly one of primary or secondary' });
-        foreign(['slave', 'registerMap', 'device', 'channel', 'channels', 'weight', 'quantity']);
+        foreign(['slave', 'registerMap', 'device', 'channel', 'channels', 'weight', 'quantity', 'backfill']);
         addr = m.secondary ?? String(m.primary);
         addrKey = m.secondary !== undefined ? 'secondary' : 'primary';
       } else if (bus.protocol === 'modbus') {
@@ -230,12 +242,14 @@ export const GatewayConfig = z
         if (!has('registerMap')) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: `a Modbus meter needs a registerMap (known: ${maps.join(', ')})` });
         else if (!maps.includes(m.registerMap!)) ctx.addIssue({ code: 'custom', path: at('registerMap'), message: unknownNameMessage('register map', m.registerMap!, maps) });
         foreign(['primary', 'secondary', 'device', 'channel', 'channels', 'weight', 'quantity']);
+        if (has('backfill') && maps.includes(m.registerMap ?? '') && !REGISTER_MAPS[m.registerMap!].archives)
+          ctx.addIssue({ code: 'custom', path: at('backfill'), message: `register map ${m.registerMap} has no archives to back-fill from` });
         addr = String(m.slave);
         addrKey = 'slave';
       } else {
         for (const k of ['channel', 'weight', 'quantity'] as const)
           if (!has(k)) ctx.addIssue({ code: 'custom', path: at(k), message: `a pulse meter needs ${k}` });
-        foreign(['primary', 'secondary', 'slave', 'registerMap']);
+        foreign(['primary', 'secondary', 'slave', 'registerMap', 'backfill']);
         addr = `${m.device ?? 1}:${m.channel}`;
         addrKey = 'channel';
       }

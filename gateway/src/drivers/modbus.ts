@@ -7,7 +7,10 @@
  */
 import { createRequire } from 'node:module';
 import type ModbusSerial from 'modbus-serial';
-import { GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, decodeRegisters, planReads, type ReadingValue, type RegisterMap } from '@amr/protocols';
+import {
+  GENERIC_QUANTITY, QUANTITIES, REGISTER_MAPS, archiveSelectWords, decodeArchiveRecord, decodeRegisters, meterClockIso, planReads,
+  type ArchiveKind, type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap,
+} from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { ChecksumError, LinkLostError, ProtocolError, TimeoutError, classifyIoError, type BusDriver, type MeterRead, type RawFrame, type ScanHit, type ScanProgress } from './types.js';
 import { sleep } from './line.js';
@@ -163,6 +166,45 @@ export class ModbusDriver implements BusDriver {
     const decoded = await this.readMap(meter.slave ?? 1, map, meter.timeoutMs, frames);
     const values = map.entries.filter((e) => e.name in decoded).map((e) => registerValue(e.name, decoded[e.name], e.unit));
     return { values, quality: [], frames };
+  }
+
+  /**
+   * One archive record, the way the meter's map says to get it: the select words (FC 16 at the map's
+   * select address) name the record's timestamp on the meter's clock, then the record block is read
+   * (FC 03) and decoded. A record stamped otherwise than asked is refused (the meter served another
+   * record: publishing it under the asked hour would put a value at the wrong instant).
+   */
+  async readArchive(meter: ResolvedMeter, kind: ArchiveKind, at: MeterClock): Promise<{ record: ArchiveRecord; frames: RawFrame[] }> {
+    if (this.lost) throw this.lost;
+    const map = registerMap(meter.registerMap ?? '');
+    const spec = map.archives;
+    if (!spec) throw new ProtocolError(`register map ${map.id} has no archives`);
+    this.client.setID(meter.slave ?? 1);
+    this.client.setTimeout(meter.timeoutMs);
+    const frames: RawFrame[] = [];
+    let words: number[];
+    try {
+      const w = await this.client.writeRegisters(spec.select.address, archiveSelectWords(map, kind, at));
+      frames.push(...framesOf(w as Exchanged));
+      await sleep(this.bus.interFrameMs);
+      const r = await this.client.readHoldingRegisters(spec.record.address, spec.record.count);
+      frames.push(...framesOf(r as Exchanged));
+      words = r.data;
+    } catch (e) {
+      frames.push(...framesOf(e as Exchanged));
+      // An exception answer (the meter has no such record) keeps its code: the caller tells it from a line fault.
+      const code = (e as { modbusCode?: number }).modbusCode;
+      throw this.lost ?? Object.assign(classify(e, frames, this.where), code === undefined ? {} : { modbusCode: code });
+    }
+    let record: ArchiveRecord;
+    try {
+      record = decodeArchiveRecord(map, kind, words);
+    } catch (e) {
+      throw Object.assign(new ProtocolError(`${kind} record ${meterClockIso(at)}: ${(e as Error).message}`), { frames });
+    }
+    if (record.time !== meterClockIso({ ...at, minute: at.minute ?? 0, second: at.second ?? 0 }))
+      throw Object.assign(new ProtocolError(`asked for the ${kind} record of ${meterClockIso(at)}, the meter served ${record.time}`), { frames });
+    return { record, frames };
   }
 
   /** Modbus id scan: asks each id for its map's first block (or register 0), reports who answers. */

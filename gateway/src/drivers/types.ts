@@ -3,7 +3,7 @@
  * (where the protocol has it) a scan. Errors are typed so the poller can set quality flags
  * and choose whether a retry makes sense.
  */
-import type { QualityFlag, ReadingValue } from '@amr/protocols';
+import type { ArchiveKind, ArchiveRecord, MeterClock, QualityFlag, ReadingValue } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 
 export class TimeoutError extends Error {
@@ -102,4 +102,6 @@ export interface BusDriver {
   /** One transaction (no retries: the poller retries with back-off). */
   read(meter: ResolvedMeter, attempt: number): Promise<MeterRead>;
   scan?(opts: { mode: 'primary' | 'secondary' | 'ids'; from?: number; to?: number }, progress: ScanProgress): Promise<ScanHit[]>;
+  /** One record of the meter's own archive (drivers of meters that keep one: Modbus maps with `archives`). */
+  readArchive?(meter: ResolvedMeter, kind: ArchiveKind, at: MeterClock): Promise<{ record: ArchiveRecord; frames: RawFrame[] }>;
 }

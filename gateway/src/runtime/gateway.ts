@@ -26,6 +26,8 @@ import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toPendingReading } from './reading.js';
 import { MeterStateStore, afterFailure, afterSuccess } from './meter-state.js';
+import { BackfillStore, archiveReading, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
+import { registerMap } from '../drivers/modbus.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -73,6 +75,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private serials: Record<string, string> = {};
   readonly missedPolls = new Map<string, number>();
   private stopping = false;
+  /** Unfinished back-fills from meters' archives, persisted (a crash mid-way resumes). */
+  private backfillStore: BackfillStore | null = null;
+  /** The back-fill running per meter (one at a time). */
+  private readonly backfills = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: GatewayOptions) {
     super();
@@ -116,6 +122,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.meterState.loadProblem) this.log.warn({ problem: this.meterState.loadProblem }, 'meter state unreadable');
     const silentBefore = this.meterState.silent();
     if (silentBefore.length > 0) this.log.info({ meters: silentBefore }, 'meters silent before the restart; meter_back follows when they answer');
+    this.backfillStore = new BackfillStore(join(raw.gateway.bufferDir, 'backfill.json'), this.cfg.meters.filter((m) => m.backfill).map((m) => m.id));
+    if (this.backfillStore.loadProblem) this.log.warn({ problem: this.backfillStore.loadProblem }, 'back-fill state unreadable');
     const serialsFile = join(raw.gateway.bufferDir, 'serials.json');
     if (existsSync(serialsFile)) this.serials = JSON.parse(readFileSync(serialsFile, 'utf8')) as Record<string, string>;
     if (raw.rawLog) this.rawLog = new RawLog(raw.rawLog.dir, raw.rawLog.maxBytes, raw.rawLog.files);
@@ -368,7 +376,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       // Empty when the disk refused it (held in memory); may include held readings journaled now.
       const stored = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
       this.updateOutboxGauges();
+      const lastSuccessAt = this.meterState?.get(m.id)?.lastSuccessAt ?? null;
       this.noteSuccess(m, bus.name);
+      if (m.backfill) this.backfill(m, lastSuccessAt);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
       this.publisher?.kick();
@@ -383,6 +393,81 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (silentNow) this.raise('meter_silent', 'error', `meter ${m.id} failed ${fails} polls in a row`, m.id, { bus: bus.name });
     this.emit('pollFailed', m.id, err);
     return out;
+  }
+
+  private nowMs(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
+  /**
+   * After a successful poll of a meter with an archive: opens (or extends) a back-fill job when the
+   * previous success is older than an interval plus slack, and runs the open job (runtime/backfill.ts).
+   */
+  private backfill(m: ResolvedMeter, lastSuccessAt: string | null): void {
+    const store = this.backfillStore;
+    const spec = registerMap(m.registerMap ?? '').archives;
+    if (!store || !m.backfill || !spec) return;
+    const recordMs = spec.kinds.hourly.seconds * 1000;
+    const open = store.get(m.id);
+    const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, recordMs, open);
+    if (!job) return;
+    if (!isDeepStrictEqual(job, open)) {
+      store.set(m.id, job);
+      this.log.info({ meter: m.id, from: job.next, until: job.until }, 'gap in polls: reading the missed hours from the meter archive');
+    }
+    if (this.backfills.has(m.id)) return;
+    const run = this.runBackfill(m, recordMs)
+      .catch((e: Error) => this.log.warn({ meter: m.id, err: e.message }, 'back-fill paused; it resumes after the next successful poll'))
+      .finally(() => this.backfills.delete(m.id));
+    this.backfills.set(m.id, run);
+  }
+
+  /** Reads the job's due records one by one (each an exclusive use of the line, so polls interleave) into the outbox. */
+  private async runBackfill(m: ResolvedMeter, recordMs: number): Promise<void> {
+    const worker = this.workers.get(m.bus)!;
+    const map = registerMap(m.registerMap ?? '');
+    const s = m.backfill!;
+    let job = this.backfillStore!.get(m.id);
+    while (job && !this.stopping) {
+      const [start] = dueRecords(job, this.nowMs(), recordMs);
+      if (start === undefined) return;
+      // Back-fill yields to live polls when the outbox fills up: it is the first thing paused.
+      if (this.outbox.refusal('low')) return;
+      const at = selectClock(start, recordMs, map.archives!.record.stamp, s.utcOffsetMinutes);
+      let got: Awaited<ReturnType<NonNullable<typeof worker.driver.readArchive>>> | null = null;
+      try {
+        got = await worker.exclusive(async (d) => {
+          if (!d.readArchive) throw new Error(`bus ${m.bus}: driver cannot read archives`);
+          return d.readArchive(m, 'hourly', at);
+        });
+      } catch (e) {
+        // An exception answer is the meter saying it has no such record (not commissioned yet, or
+        // overwritten): skipped with a warning, never retried for ever. Anything else pauses the job.
+        if ((e as { modbusCode?: number }).modbusCode === undefined) throw e;
+        this.log.warn({ meter: m.id, record: new Date(start).toISOString(), err: (e as Error).message }, 'archive record not available; skipped');
+      }
+      if (got) {
+        this.rawLog?.write({ ts: this.isoNow(), bus: m.bus, meter: m.id, protocol: worker.bus.protocol, address: m.address, ...(m.registerMap ? { map: m.registerMap } : {}), frames: got.frames, ok: true });
+        const stored = this.outbox.append([archiveReading(m, worker.bus, map, got.record, s.utcOffsetMinutes, new Date(this.nowMs()))]);
+        this.updateOutboxGauges();
+        for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
+        this.publisher?.kick();
+      }
+      // After the append (fsynced): a crash before this line re-reads the same record, never skips it.
+      job = { ...job, next: new Date(start + recordMs).toISOString() };
+      this.backfillStore!.set(m.id, jobDone(job) ? null : job);
+      if (jobDone(job)) job = undefined;
+    }
+  }
+
+  /** Resolves when the meter's running back-fill (if any) has stopped. */
+  async backfillIdle(meterId: string): Promise<void> {
+    await this.backfills.get(meterId);
+  }
+
+  /** The meter's unfinished back-fill, if any. */
+  backfillJob(meterId: string) {
+    return this.backfillStore?.get(meterId);
   }
 
   private isoNow(): string {
@@ -504,6 +589,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.stopping = true;
     this.scheduler?.stop();
     await Promise.all([...this.workers.values()].map((w) => w.close()));
+    await Promise.allSettled([...this.backfills.values()]);
     await this.publisher?.idle();
     this.publisher?.stop();
     await this.conn?.close('shutdown');

@@ -1,11 +1,12 @@
 /**
  * Which reading counts when several exist for the same meter and instant: one taken on site by staff
  * outranks a remote (telemetry) one, which outranks a resident's; a file import counts as staff's
- * (it comes from the managing organisation). Among equals, the latest version wins.
+ * (it comes from the managing organisation); a record read back from the meter's archive is the
+ * meter's own measurement, as telemetry is. Among equals, the latest version wins.
  */
 import type { ReadingSource } from '@amr/protocols';
 
-export const SOURCE_RANK: Record<ReadingSource, number> = { staff: 3, import: 3, telemetry: 2, resident: 1 };
+export const SOURCE_RANK: Record<ReadingSource, number> = { staff: 3, import: 3, telemetry: 2, meter_archive: 2, resident: 1 };
 
 /** The same rank as an SQL expression over a readings row `alias`, for queries that pick the reading that counts. */
 export function sourceRankSql(alias: string): string {

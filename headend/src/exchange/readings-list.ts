@@ -13,7 +13,7 @@ export const ReadingsFilter = z.object({
   resource: z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']).optional().describe('Only meters of this resource'),
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe('Readings at or after this date or instant'),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe('Readings before this date or instant'),
-  channel: z.enum(['telemetry', 'resident', 'staff', 'import', 'estimate']).optional().describe('Only readings that came this way'),
+  channel: z.enum(['telemetry', 'meter_archive', 'resident', 'staff', 'import', 'estimate']).optional().describe('Only readings that came this way'),
   q: z.string().max(200).optional().describe('Searches address, personal account and meter serial (substring, case-insensitive)'),
 });
 export type ReadingsFilter = z.infer<typeof ReadingsFilter>;

@@ -10,7 +10,8 @@
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
- *   4. insert values as version 1 telemetry through the readings bulk write (readings/bulk-write.ts),
+ *   4. insert values as version 1 telemetry (source 'meter_archive' for a record of the meter's
+ *      archive, `archive` in the reading) through the readings bulk write (readings/bulk-write.ts),
  *      which also queues them for validation. An existing (meter, quantity, time) is never
  *      overwritten: with the same value it is a redelivery (or a re-read) and counts as a duplicate;
  *      with a different value → quarantine 'conflicting_value' (see migrations/002);
@@ -199,6 +200,10 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     }
     const acc = { values: r.values.length, added: false, quarantined: false };
     outcome.set(i, acc);
+    // A record read back from the meter's archive: its own source, and flagged as such whatever the
+    // gateway said. Same version as telemetry: it never adds a second row for an instant a live poll
+    // (or the same record read before) already stored; a different value there is a conflict below.
+    const fromArchive = r.archive !== undefined;
     for (const v of r.values) {
       const row: Row = {
         meterId,
@@ -206,9 +211,9 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         quantity: v.quantity,
         value: v.value,
         unit: v.unit,
-        source: 'telemetry',
+        source: fromArchive ? 'meter_archive' : 'telemetry',
         version: 1,
-        quality: [...new Set([...r.quality, ...v.quality])],
+        quality: [...new Set([...r.quality, ...v.quality, ...(fromArchive ? ['archive' as const] : [])])],
         gatewayId: gw,
         seq: r.seq,
         reading: i,

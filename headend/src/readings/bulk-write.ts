@@ -27,7 +27,7 @@ export interface BulkReadingRow {
   /** NULL: the quantity was reported without a usable value. */
   value: number | null;
   unit: string;
-  source: 'telemetry' | 'resident' | 'staff' | 'import' | 'estimate';
+  source: 'telemetry' | 'meter_archive' | 'resident' | 'staff' | 'import' | 'estimate';
   version: number;
   /** Quality flags (contract QualityFlag: no commas). */
   quality: readonly string[];

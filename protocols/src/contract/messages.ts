@@ -48,6 +48,27 @@ export const ReadingValue = z.object({
 });
 export type ReadingValue = z.infer<typeof ReadingValue>;
 
+/** An archive record's timestamp on the meter's own clock (no zone: the meter keeps local time). */
+const MeterLocalTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, 'meter clock time as YYYY-MM-DDTHH:MM:SS');
+
+/**
+ * Set when the reading is one record of the meter's own archive read back (after a gap), not a live
+ * poll: every value then carries the record's instant in `time` (the interval's start or end as
+ * `stamp` says), amounts are the interval's (`*_delta_*`) and temperatures its means. Optional: a
+ * reading without it is a live poll, as every gateway sent before archives existed.
+ */
+export const ArchiveOrigin = z.object({
+  kind: z.enum(['hourly', 'daily']),
+  /** The record's timestamp exactly as the meter keeps it (its local clock). */
+  record: MeterLocalTime,
+  stamp: z.enum(['start', 'end']),
+  /** Length of the record's interval, seconds. */
+  seconds: z.number().int().positive(),
+  /** НС (fault) codes the meter recorded for the interval, by the register map's names. */
+  nsCodes: z.array(z.string().min(1).max(32)).max(16).default([]),
+});
+export type ArchiveOrigin = z.infer<typeof ArchiveOrigin>;
+
 /** One successful read of one meter. */
 export const MeterReading = z.object({
   /** Per-gateway sequence number, strictly increasing across restarts (kept in the outbox). */
@@ -59,6 +80,8 @@ export const MeterReading = z.object({
   meterTime: IsoTime.optional(),
   quality: z.array(QualityFlag).max(16).default([]),
   values: z.array(ReadingValue).min(1).max(500),
+  /** Present when this reading is a record of the meter's archive (see ArchiveOrigin). */
+  archive: ArchiveOrigin.optional(),
 });
 export type MeterReading = z.infer<typeof MeterReading>;
 

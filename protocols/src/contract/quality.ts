@@ -19,6 +19,7 @@ export const QUALITY_FLAGS = {
   counter_wrapped: 'a counter wrapped around since the previous read (pulse counters); the value accounts for it',
   power_failure: 'the meter reports power failure / low battery',
   manufacturer_specific: 'the value comes from manufacturer-specific data decoded by a profile',
+  archive: 'the value was read back from the meter\'s own archive (a record of an interval, e.g. after the gateway was off), not measured at the poll',
 } as const;
 
 export const QualityFlag = z.enum(Object.keys(QUALITY_FLAGS) as [keyof typeof QUALITY_FLAGS, ...(keyof typeof QUALITY_FLAGS)[]]);

@@ -53,6 +53,8 @@ export const QUANTITIES = {
   return_volume_delta_m3: { unit: 'm3', kind: 'interval', doc: 'return pipe volume within one archive record' },
   mass_delta_t: { unit: 't', kind: 'interval', doc: 'supply pipe mass within one archive record' },
   return_mass_delta_t: { unit: 't', kind: 'interval', doc: 'return pipe mass within one archive record' },
+  operating_time_delta_s: { unit: 's', kind: 'interval', doc: 'time of normal counting within one archive record (Тр)' },
+  error_time_delta_s: { unit: 's', kind: 'interval', doc: 'time under a fault (НС) within one archive record (Тнс): not counted' },
   error_flags: { unit: 'flags', kind: 'state', doc: 'meter error/status bit field as an integer' },
 } as const;
 

@@ -13,6 +13,9 @@ export const RESOURCE_NAMES: Record<Resource, { ru: string; en: string; unit: st
   gas: { ru: 'Газ', en: 'Gas', unit: 'm3' },
 };
 
-/** Where a reading came from (канал). */
-export const ReadingSource = z.enum(['telemetry', 'resident', 'staff', 'import']);
+/**
+ * Where a reading came from (канал). `meter_archive`: telemetry too, but a record the gateway read
+ * back from the meter's own archive (hourly/daily) for an interval it could not poll live.
+ */
+export const ReadingSource = z.enum(['telemetry', 'meter_archive', 'resident', 'staff', 'import']);
 export type ReadingSource = z.infer<typeof ReadingSource>;

@@ -1,0 +1,164 @@
+/**
+ * Back-fill from a meter's own archive: a gateway that was off (power cut in the basement, dead SIM,
+ * a line down) finds, at the first successful poll afterwards, its last success older than one poll
+ * interval plus slack. The hours in between are then read from the meter's hourly archive and
+ * published as readings of their own (`archive` set, each value at the record's instant).
+ *
+ * A job is a cursor: `next` is the start of the next record to publish, `until` the end of the gap.
+ * It is persisted (`bufferDir/backfill.json`) before the first record is read and after every record
+ * is in the outbox, so a crash mid-way resumes at the record it had not finished. At worst that one
+ * record is read and published again, and the archive does not change once written: the same value
+ * again, which the head-end stores once. The records of a job are read only once their interval is
+ * over; a gap ending mid-hour keeps its job until that hour's record exists.
+ *
+ * The planning and the reading's shape are pure; the store does the file.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { z } from 'zod';
+import { type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
+import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
+import type { PendingReading } from '../outbox/outbox.js';
+import { registerValue } from '../drivers/modbus.js';
+import { meterRef } from './reading.js';
+
+export const BackfillJob = z.object({
+  kind: z.enum(['hourly', 'daily']),
+  /** UTC start of the next record to publish. */
+  next: z.string(),
+  /** Records starting before this instant (UTC) belong to the gap. */
+  until: z.string(),
+});
+export type BackfillJob = z.infer<typeof BackfillJob>;
+
+export const BackfillFile = z.object({ v: z.literal(1), jobs: z.record(z.string(), BackfillJob) });
+
+export interface BackfillSettings {
+  interval: number;
+  utcOffsetMinutes: number;
+  maxAge: number;
+  slack: number;
+}
+
+/** Start (UTC ms) of the meter-local record containing `tMs` (the meter's hours and days are its local ones). */
+export function recordStartOf(tMs: number, recordMs: number, utcOffsetMinutes: number): number {
+  const off = utcOffsetMinutes * 60_000;
+  return Math.floor((tMs + off) / recordMs) * recordMs - off;
+}
+
+/** The meter's wall clock at UTC `tMs`. */
+export function meterClockAt(tMs: number, utcOffsetMinutes: number): MeterClock {
+  const d = new Date(tMs + utcOffsetMinutes * 60_000);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+}
+
+/** UTC instant of a meter-clock ISO time ("2026-01-15T13:00:00"). */
+export function utcOfMeterTime(iso: string, utcOffsetMinutes: number): number {
+  return Date.parse(`${iso}Z`) - utcOffsetMinutes * 60_000;
+}
+
+/**
+ * The job a successful poll at `nowMs` opens, or null when there was no gap: the records from the one
+ * holding the last success up to now, never older than `maxAge`. A job still open (an earlier gap not
+ * finished) is extended, never moved forward: its unpublished records stay wanted.
+ */
+export function gapJob(lastSuccessAt: string | null, nowMs: number, s: BackfillSettings, recordMs: number, open?: BackfillJob): BackfillJob | null {
+  if (lastSuccessAt === null) return open ?? null; // never polled before: no gap is known
+  const last = Date.parse(lastSuccessAt);
+  if (!Number.isFinite(last) || nowMs - last <= s.interval + s.slack) return open ?? null;
+  const floor = recordStartOf(nowMs - s.maxAge, recordMs, s.utcOffsetMinutes) + recordMs;
+  const from = Math.max(recordStartOf(last, recordMs, s.utcOffsetMinutes), floor);
+  if (from >= nowMs) return open ?? null;
+  const job: BackfillJob = { kind: 'hourly', next: new Date(from).toISOString(), until: new Date(nowMs).toISOString() };
+  if (!open) return job;
+  return {
+    kind: job.kind,
+    next: new Date(Math.max(Math.min(Date.parse(open.next), from), floor)).toISOString(),
+    until: new Date(Math.max(Date.parse(open.until), nowMs)).toISOString(),
+  };
+}
+
+/** The record starts (UTC ms) of `job` that can be read at `nowMs` (their interval is over), in order. */
+export function dueRecords(job: BackfillJob, nowMs: number, recordMs: number): number[] {
+  const out: number[] = [];
+  for (let t = Date.parse(job.next); t < Date.parse(job.until) && t + recordMs <= nowMs; t += recordMs) out.push(t);
+  return out;
+}
+
+/** Whether every record of the job is published. */
+export const jobDone = (job: BackfillJob): boolean => Date.parse(job.next) >= Date.parse(job.until);
+
+/** The НС word for the record's codes (an unnamed bit comes back as `bit<n>`). */
+function nsWord(map: RegisterMap, codes: readonly string[]): number {
+  let w = 0;
+  for (const c of codes) {
+    const bit = map.nsCodes?.find((n) => n.code === c)?.bit ?? (/^bit(\d+)$/.exec(c) ? Number(c.slice(3)) : undefined);
+    if (bit !== undefined) w |= 1 << bit;
+  }
+  return w;
+}
+
+/**
+ * One archive record as a reading: every value at the record's instant (UTC of its own timestamp)
+ * with the 'archive' flag; the record's amounts and means as the map names them, its Тр and Тнс as
+ * interval times and its НС word as `error_flags`. An НС in the interval flags the reading
+ * `meter_error` (heat is not counted for that time), and its codes travel in `archive.nsCodes`.
+ */
+export function archiveReading(m: ResolvedMeter, bus: ResolvedBus, map: RegisterMap, rec: ArchiveRecord, utcOffsetMinutes: number, gatewayTime: Date): PendingReading {
+  const time = new Date(utcOfMeterTime(rec.time, utcOffsetMinutes)).toISOString();
+  const units = new Map(map.archives!.record.values.map((f) => [f.name, f.unit]));
+  const at = (v: ReadingValue): ReadingValue => ({ ...v, time, quality: [...v.quality, 'archive'] });
+  const values: ReadingValue[] = [
+    ...Object.entries(rec.values).map(([name, v]) => at(registerValue(name, v, units.get(name) ?? ''))),
+    at({ quantity: 'operating_time_delta_s', value: rec.workingSeconds, unit: 's', quality: [] }),
+    at({ quantity: 'error_time_delta_s', value: rec.nsSeconds, unit: 's', quality: [] }),
+    at({ quantity: 'error_flags', value: nsWord(map, rec.nsCodes), unit: 'flags', quality: [] }),
+  ];
+  return {
+    meter: meterRef(m, bus),
+    gatewayTime: gatewayTime.toISOString(),
+    quality: rec.nsCodes.length > 0 ? ['archive', 'meter_error'] : ['archive'],
+    values,
+    archive: { kind: rec.kind, record: rec.time, stamp: rec.stamp, seconds: rec.seconds, nsCodes: rec.nsCodes.slice(0, 16) },
+  };
+}
+
+/** The meter clock to select the record starting at UTC `startMs` (a record stamped at its end is asked for by its end). */
+export function selectClock(startMs: number, recordMs: number, stamp: 'start' | 'end', utcOffsetMinutes: number): MeterClock {
+  const c = meterClockAt(stamp === 'start' ? startMs : startMs + recordMs, utcOffsetMinutes);
+  return { ...c, minute: 0, second: 0 };
+}
+
+/** The jobs, kept in a file written atomically (temporary file, fsync, rename) at every change. */
+export class BackfillStore {
+  private jobs: Record<string, BackfillJob> = {};
+  readonly loadProblem: string | null = null;
+
+  constructor(private readonly file: string, meterIds: readonly string[]) {
+    if (!existsSync(file)) return;
+    try {
+      const parsed = BackfillFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+      for (const id of meterIds) if (parsed.jobs[id]) this.jobs[id] = parsed.jobs[id];
+    } catch (e) {
+      // A damaged file loses the unfinished back-fills (the gap stays a gap); never the start.
+      this.loadProblem = `${file}: ${(e as Error).message.slice(0, 200)}; unfinished back-fills forgotten`;
+    }
+  }
+
+  get(id: string): BackfillJob | undefined {
+    return this.jobs[id];
+  }
+
+  set(id: string, job: BackfillJob | null): void {
+    if (job) this.jobs[id] = job;
+    else delete this.jobs[id];
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify({ v: 1, jobs: this.jobs }));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+  }
+}
