@@ -3,8 +3,8 @@
 // broker → the head-end's ingest writer on a real database. What the gateway published — live polls,
 // archive records, and the records a resumed back-fill sends again — is stored once per
 // (meter, quantity, time): archive amounts as meter_archive, live values as telemetry, none
-// overwritten; where the live poll at 08:00 and the 08:00 record disagree (an instant vs the hour's
-// mean), the live value stays and the record's goes to quarantine.
+// overwritten; the live poll at 08:00 and the 08:00 record both carry temperatures and pressures —
+// the instant and the hour's mean, under names of their own — so both are kept and nothing conflicts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,13 +120,16 @@ describe('meter archive: gateway back-fill into the head-end', () => {
     const live = rows.filter((r) => r.quantity === 'energy_kwh');
     expect(live.map((r) => [new Date(r.time).getTime(), r.source])).toEqual([[local(8), 'telemetry'], [local(15, 20), 'telemetry'], [local(16, 5), 'telemetry'], [local(16, 20), 'telemetry']]);
 
-    // 08:00: the live poll's instant values and the 08:00 record's means share the key. Equal (the
-    // pressures): one row. Different (the temperatures): the live value stays, the mean is quarantined.
-    const at8 = rows.filter((r) => new Date(r.time).getTime() === local(8) && ['flow_temp_c', 'return_temp_c', 'pressure_bar'].includes(r.quantity));
-    expect(at8.map((r) => [r.quantity, r.source])).toEqual([['flow_temp_c', 'telemetry'], ['pressure_bar', 'telemetry'], ['return_temp_c', 'telemetry']]);
+    // 08:00: the live poll's instant values and the 08:00 record's means are different measurements
+    // under different names (flow_temp_c vs flow_temp_mean_c): both stored, nothing quarantined.
+    const at8 = rows.filter((r) => new Date(r.time).getTime() === local(8) && /^(flow_temp|return_temp|pressure)_/.test(r.quantity));
+    expect(at8.map((r) => [r.quantity, r.source])).toEqual([
+      ['flow_temp_c', 'telemetry'], ['flow_temp_mean_c', 'meter_archive'], ['pressure_bar', 'telemetry'], ['pressure_mean_bar', 'meter_archive'],
+      ['return_temp_c', 'telemetry'], ['return_temp_mean_c', 'meter_archive'],
+    ]);
+    const mean8 = at8.find((r) => r.quantity === 'flow_temp_mean_c')!;
+    expect(mean8.value).toBeCloseTo(calc.record('hourly', local(8)).values.flow_temp_mean_c, 3);
     const q = (await opened.db.query<{ reason: string; detail: string }>(`SELECT reason, detail FROM quarantine WHERE gateway_id = $1 ORDER BY id`, [gwId])).rows;
-    expect(q.map((x) => x.reason)).toEqual(['conflicting_value', 'conflicting_value']);
-    expect(q.map((x) => x.detail.split(' ')[2]).sort()).toEqual(['flow_temp_c', 'return_temp_c']);
-    expect(q.every((x) => x.detail.includes(`at ${new Date(local(8)).toISOString()}`))).toBe(true);
+    expect(q).toEqual([]);
   });
 });

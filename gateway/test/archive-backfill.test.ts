@@ -134,7 +134,7 @@ describe('a gateway stopped for hours reads them back from the ТВ7 archive', (
       // float32 on the wire: the archive's truth to its precision.
       expect(value(r, 'energy_delta_kwh')).toBeCloseTo(truthRec.values.energy_delta_kwh, 3);
       expect(value(r, 'return_volume_delta_m3')).toBeCloseTo(truthRec.values.return_volume_delta_m3, 5);
-      expect(value(r, 'flow_temp_c')).toBeCloseTo(truthRec.values.flow_temp_c, 3);
+      expect(value(r, 'flow_temp_mean_c')).toBeCloseTo(truthRec.values.flow_temp_mean_c, 3);
       expect(value(r, 'operating_time_delta_s')).toBe(truthRec.workingSeconds);
       expect(value(r, 'error_time_delta_s')).toBe(truthRec.nsSeconds);
     }

@@ -56,7 +56,7 @@ describe('ТВ7 archive from the truth', () => {
       expect(r.nsSeconds).toBe(0);
       expect(r.values.energy_delta_kwh).toBeCloseTo(energyBetween(truth, local(h), local(h + 1)), 9);
       expect(r.values.return_volume_delta_m3).toBeCloseTo(truth.returnVolumeM3(local(h + 1)) - truth.returnVolumeM3(local(h)), 9);
-      expect(r.values.temp_diff_k).toBeGreaterThan(3);
+      expect(r.values.temp_diff_mean_k).toBeGreaterThan(3);
     }
   });
 
@@ -67,7 +67,7 @@ describe('ТВ7 archive from the truth', () => {
       expect(r.nsSeconds).toBe(3600);
       expect(r.values.energy_delta_kwh).toBe(0);
       expect(r.values.return_volume_delta_m3).toBeGreaterThan(0);
-      expect(r.values.temp_diff_k).toBeCloseTo(1.5, 9);
+      expect(r.values.temp_diff_mean_k).toBeCloseTo(1.5, 9);
     }
   });
 

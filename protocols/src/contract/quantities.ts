@@ -8,8 +8,10 @@ import { z } from 'zod';
  * Cumulative registers (`kind: 'register'`) are what consumption is computed from;
  * instantaneous values (`'instant'`) are for dashboards and validation (heat physics); amounts
  * within one archive record of a heat calculator (`'interval'`: an hour's or a day's heat, volume,
- * mass) are what a monthly heat statement adds up. In an archive record `flow_temp_c`,
- * `return_temp_c`, `pressure_bar` … are the interval's means.
+ * mass) are what a monthly heat statement adds up. An archive record's temperatures and pressures
+ * are the interval's means, with names of their own (`flow_temp_mean_c` …): stored under the live
+ * names they would collide with the instant value polled at the same time (HH:00) — two different
+ * measurements under one key, which the head-end can only quarantine as conflicting.
  * Unknown meters are published with the generic form `mbus.<...>` / `modbus.<...>`
  * (see GENERIC_QUANTITY) carrying the decoder's canonical unit.
  */
@@ -42,6 +44,11 @@ export const QUANTITIES = {
   temp_diff_k: { unit: 'K', kind: 'instant', doc: 'temperature difference flow − return' },
   pressure_bar: { unit: 'bar', kind: 'instant', doc: 'pressure (supply pipe of a heat calculator)' },
   return_pressure_bar: { unit: 'bar', kind: 'instant', doc: 'return pipe pressure of a heat calculator' },
+  flow_temp_mean_c: { unit: '°C', kind: 'instant', doc: 'mean flow (supply) temperature over one archive record (hour, day)' },
+  return_temp_mean_c: { unit: '°C', kind: 'instant', doc: 'mean return temperature over one archive record' },
+  temp_diff_mean_k: { unit: 'K', kind: 'instant', doc: 'mean temperature difference flow − return over one archive record' },
+  pressure_mean_bar: { unit: 'bar', kind: 'instant', doc: 'mean supply pipe pressure over one archive record' },
+  return_pressure_mean_bar: { unit: 'bar', kind: 'instant', doc: 'mean return pipe pressure over one archive record' },
   return_volume_flow_m3h: { unit: 'm3/h', kind: 'instant', doc: 'return pipe volume flow of a heat calculator' },
   mass_flow_th: { unit: 't/h', kind: 'instant', doc: 'supply pipe mass flow of a heat calculator' },
   return_mass_flow_th: { unit: 't/h', kind: 'instant', doc: 'return pipe mass flow of a heat calculator' },

@@ -108,8 +108,8 @@ describe('ТВ7 archive records', () => {
     expect(rec.time).toBe('2026-01-15T13:00:00');
     expect(rec.stamp).toBe('start');
     expect(rec.seconds).toBe(3600);
-    expect(rec.values.flow_temp_c).toBe(75.5);
-    expect(rec.values.return_temp_c).toBe(42.25);
+    expect(rec.values.flow_temp_mean_c).toBe(75.5);
+    expect(rec.values.return_temp_mean_c).toBe(42.25);
     expect(rec.values.volume_delta_m3).toBe(2.5);
     expect(rec.values.energy_delta_kwh).toBeCloseTo(0.125 * GJ_KWH, 9);
     expect(rec.workingSeconds).toBe(45 * 60);
@@ -121,7 +121,7 @@ describe('ТВ7 archive records', () => {
   it('an encoded record reads back as itself', () => {
     const r = {
       time: { year: 2026, month: 2, day: 28, hour: 0 },
-      values: { flow_temp_c: 70.25, return_temp_c: 51.5, volume_delta_m3: 31.75, energy_delta_kwh: 812.5, temp_diff_k: 18.75 },
+      values: { flow_temp_mean_c: 70.25, return_temp_mean_c: 51.5, volume_delta_m3: 31.75, energy_delta_kwh: 812.5, temp_diff_mean_k: 18.75 },
       nsCodes: ['flow_high'],
       workingSeconds: 1380 * 60,
       nsSeconds: 60 * 60,
@@ -130,7 +130,7 @@ describe('ТВ7 archive records', () => {
     expect(words.slice(0, 2)).toEqual([0x021c, 0x001a]);
     const back = decodeArchiveRecord(TV7, 'daily', words);
     expect(back.time).toBe('2026-02-28T00:00:00');
-    expect(back.values.flow_temp_c).toBe(70.25);
+    expect(back.values.flow_temp_mean_c).toBe(70.25);
     expect(back.values.volume_delta_m3).toBe(31.75);
     expect(back.values.energy_delta_kwh).toBeCloseTo(812.5, 3); // float32 GJ: 7 significant digits
     expect(back.nsCodes).toEqual(['flow_high']);

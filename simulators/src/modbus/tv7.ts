@@ -213,11 +213,11 @@ export class Tv7Simulator {
     return {
       time: this.meterClock(startMs),
       values: {
-        flow_temp_c: mean(a.t1),
-        return_temp_c: mean(a.t2),
-        temp_diff_k: mean(a.t1 - a.t2),
-        pressure_bar: a.counted > 0 ? this.opts.supplyPressureBar ?? 6 : 0,
-        return_pressure_bar: a.counted > 0 ? this.opts.returnPressureBar ?? 4 : 0,
+        flow_temp_mean_c: mean(a.t1),
+        return_temp_mean_c: mean(a.t2),
+        temp_diff_mean_k: mean(a.t1 - a.t2),
+        pressure_mean_bar: a.counted > 0 ? this.opts.supplyPressureBar ?? 6 : 0,
+        return_pressure_mean_bar: a.counted > 0 ? this.opts.returnPressureBar ?? 4 : 0,
         volume_delta_m3: a.v1,
         mass_delta_t: a.m1,
         return_volume_delta_m3: a.v2,

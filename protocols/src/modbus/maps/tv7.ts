@@ -69,16 +69,16 @@ export const TV7 = RegisterMap.parse({
       stamp: 'start',
       values: [
         // Pipe i at 2 + 8(i−1): mean t, mean P, V and M over the interval.
-        { name: 'flow_temp_c', offset: 2, ...a32, unit: '°C' },
-        { name: 'pressure_bar', offset: 4, ...a32, scale: MPA_BAR, unit: 'bar' },
+        { name: 'flow_temp_mean_c', offset: 2, ...a32, unit: '°C' },
+        { name: 'pressure_mean_bar', offset: 4, ...a32, scale: MPA_BAR, unit: 'bar' },
         { name: 'volume_delta_m3', offset: 6, ...a32, unit: 'm3' },
         { name: 'mass_delta_t', offset: 8, ...a32, unit: 't' },
-        { name: 'return_temp_c', offset: 10, ...a32, unit: '°C' },
-        { name: 'return_pressure_bar', offset: 12, ...a32, scale: MPA_BAR, unit: 'bar' },
+        { name: 'return_temp_mean_c', offset: 10, ...a32, unit: '°C' },
+        { name: 'return_pressure_mean_bar', offset: 12, ...a32, scale: MPA_BAR, unit: 'bar' },
         { name: 'return_volume_delta_m3', offset: 14, ...a32, unit: 'm3' },
         { name: 'return_mass_delta_t', offset: 16, ...a32, unit: 't' },
         // Heat input 1 at 50: t outdoor, t cold, P cold, Δt, ΔM, Qтв, Q12, Qг (float32), Тн, Тотс (int16).
-        { name: 'temp_diff_k', offset: 56, ...a32, unit: 'K' },
+        { name: 'temp_diff_mean_k', offset: 56, ...a32, unit: 'K' },
         { name: 'energy_delta_kwh', offset: 60, ...a32, scale: GJ_KWH, unit: 'kWh' },
       ],
       // Unit of Тн/Тотс in a record: minutes assumed (an hour's 60 and a day's 1440 both fit 16 bits).
