@@ -89,3 +89,17 @@ export async function startPgServer(opts = {}) {
     },
   };
 }
+
+/**
+ * A bench's database server: started, stopped on Ctrl-C or a timeout (a process of ours, never left
+ * behind), with one empty database `name` created; `url` is what DATABASE_URL gets.
+ */
+export async function startBenchDatabase(name = 'amr_bench') {
+  const server = await startPgServer();
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: server.url() });
+  await c.connect();
+  try { await c.query(`CREATE DATABASE ${name}`); } finally { await c.end(); }
+  return { server, url: server.url(name) };
+}

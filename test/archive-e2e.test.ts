@@ -18,19 +18,8 @@ import { writeReadings } from '../headend/src/ingest/index.js';
 import { hashSecret } from '../headend/src/broker/index.js';
 import { openTestDb } from '../headend/test/engine.js';
 import { startBroker, type TestBroker } from '../gateway/test/helpers/broker.js';
+import { HOUR, local, startMs, until } from '../gateway/test/archive-clock.js';
 
-const HOUR = 3_600_000;
-const MIN = 60_000;
-const startMs = Date.UTC(2026, 0, 14, 21); // local midnight of 15 January, UTC+3
-const local = (hour: number, minute = 0) => startMs + hour * HOUR + minute * MIN;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('meter archive: gateway back-fill into the head-end', () => {
   const clock = new SimClock(new Date(local(8)), 0);

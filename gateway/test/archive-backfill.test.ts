@@ -13,21 +13,8 @@ import { ConsumerSeries, HeatVolumeSeries, SimClock, Tv7Simulator, circuitTemps,
 import { Gateway, validateConfig } from '../src/index.js';
 import { gapJob, dueRecords, recordStartOf } from '../src/runtime/backfill.js';
 import { startBroker, type TestBroker } from './helpers/broker.js';
+import { HOUR, MIN, local, startMs, until } from './archive-clock.js';
 
-const HOUR = 3_600_000;
-const MIN = 60_000;
-// Commissioned at local midnight of 15 January 2026 (Moscow, UTC+3) = 14 January 21:00 UTC.
-const startMs = Date.UTC(2026, 0, 14, 21);
-const local = (hour: number, minute = 0) => startMs + hour * HOUR + minute * MIN;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('planning a back-fill (pure)', () => {
   const s = { interval: 15 * MIN, slack: MIN, utcOffsetMinutes: 180, maxAge: 2 * 86_400_000 };

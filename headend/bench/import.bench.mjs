@@ -16,9 +16,8 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, hashSecret, fixedClock } from '../dist/index.js';
 import { createUser } from '../dist/auth/index.js';
-import pg from 'pg';
 import { recordHolds } from './hold-meter.mjs';
-import { startPgServer } from '../../scripts/pg-server.mjs';
+import { startBenchDatabase } from '../../scripts/pg-server.mjs';
 
 const FLATS = Number(process.env.BENCH_IMPORT_FLATS ?? 25_000);
 const BASELINE_S = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
@@ -27,14 +26,9 @@ const ENGINE = process.argv.includes('--engine') ? process.argv[process.argv.ind
 let server = null;
 const extra = {};
 if (ENGINE === 'server') {
-  server = await startPgServer();
-  // Interrupted (Ctrl-C, timeout): the server is a process of ours, not left behind.
-  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
-  const c = new pg.Client({ connectionString: server.url() });
-  await c.connect();
-  await c.query('CREATE DATABASE amr_bench');
-  await c.end();
-  extra.DATABASE_URL = server.url('amr_bench');
+  let url;
+  ({ server, url } = await startBenchDatabase());
+  extra.DATABASE_URL = url;
 } else if (ENGINE !== 'embedded') throw new Error(`--engine embedded | server, not ${ENGINE}`);
 const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...extra });
 const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });

@@ -20,12 +20,11 @@
  * the head-end's own INGEST_* settings.
  */
 import mqtt from 'mqtt';
-import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, hashSecret } from '../dist/index.js';
 import { runBatch } from '../dist/validation/batch.js';
 import { DEFAULT_VALIDATION_SETTINGS } from '../dist/vee/index.js';
-import { startPgServer } from '../../scripts/pg-server.mjs';
+import { startBenchDatabase } from '../../scripts/pg-server.mjs';
 
 const env = (k, d) => Number(process.env[k] ?? d);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'embedded,server').split(',').map((s) => s.trim()).filter(Boolean);
@@ -191,15 +190,10 @@ async function runEngine(engine) {
   let server = null;
   const extra = {};
   if (engine === 'server') {
-    server = await startPgServer();
+    let url;
+    ({ server, url } = await startBenchDatabase());
     stopServer = () => server.stop();
-    // Interrupted (Ctrl-C, timeout): the server is a process of ours, not left behind.
-    for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
-    const c = new pg.Client({ connectionString: server.url() });
-    await c.connect();
-    await c.query('CREATE DATABASE amr_bench');
-    await c.end();
-    extra.DATABASE_URL = server.url('amr_bench');
+    extra.DATABASE_URL = url;
   }
   const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...extra });
   const he = await startHeadend({ config, logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, process.stderr), api: false, jobs: false });
