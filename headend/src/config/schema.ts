@@ -88,7 +88,7 @@ export const ConfigObject = z.object({
   // Why the default generates a key rather than storing in clear: util/secret-box.ts.
   SECRETS_KEY: optionalString.pipe(z.string().refine((s) => Buffer.from(s, 'base64').length === 32 && Buffer.from(s, 'base64').toString('base64') === s,
     '32 bytes in base64 (openssl rand -base64 32)').optional())
-    .describe('Seals stored secrets (exchange partners\' FTP passwords, SFTP keys): 32 random bytes in base64 (openssl rand -base64 32); unset = a key generated on first start and kept in DATA_DIR/secrets.key (mode 0600). Replicas that do not share DATA_DIR must share this key; losing it means entering the secrets again'),
+    .describe('Seals stored secrets (exchange partners\' FTP passwords, SFTP keys) and keys the hashes of residents\' one-time access codes: 32 random bytes in base64 (openssl rand -base64 32); unset = a key generated on first start and kept in DATA_DIR/secrets.key (mode 0600). Replicas that do not share DATA_DIR must share this key; losing it means entering the secrets again and issuing new access codes'),
   EXCHANGE_FTPS_CA_FILE: optionalString
     .describe('PEM file of a private CA trusted for FTPS exchange partners, besides the system\'s'),
   TRUST_PROXY: optionalString.pipe(z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'true, false, a hop count, or proxy addresses/CIDRs separated by commas').optional())
