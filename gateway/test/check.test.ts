@@ -52,9 +52,9 @@ describe('check: what the gateway knows', () => {
     [
       'unknown register map',
       ok.replace('registerMap: sdm630', 'registerMap: generic-energy-meter'),
-      'meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc',
+      'meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc, tv7',
     ],
-    ['register map typo', ok.replace('registerMap: sdm630', 'registerMap: sdm360'), 'meters[1].registerMap: unknown register map "sdm360"; known: sdm630, sdm120, amr-heat-calc — did you mean "sdm630"?'],
+    ['register map typo', ok.replace('registerMap: sdm630', 'registerMap: sdm360'), 'meters[1].registerMap: unknown register map "sdm360"; known: sdm630, sdm120, amr-heat-calc, tv7 — did you mean "sdm630"?'],
     [
       'unknown meter profile',
       ok.replace('profile: heat-meter', 'profile: heat-metre'),
@@ -168,12 +168,12 @@ describe('check: the machine and the broker', () => {
     writeFileSync(bad, readFileSync(good, 'utf8').replace(pty.clientPath, '/dev/ttyUSB97').replace('registerMap: sdm630', 'registerMap: generic-energy-meter'));
     const r1 = await cli(['check', '--config', bad, '--offline']);
     expect(r1.code).toBe(1);
-    expect(r1.stderr).toContain('meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc');
+    expect(r1.stderr).toContain('meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc, tv7');
     expect(r1.stderr, 'the device is looked at even when the schema refused the file').toContain('buses[0].port: /dev/ttyUSB97 does not exist (ENOENT)');
 
     const run = await cli(['run', '--config', bad]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc');
+    expect(run.stderr).toContain('meters[1].registerMap: unknown register map "generic-energy-meter"; known: sdm630, sdm120, amr-heat-calc, tv7');
     expect(existsSync(join(dir, 'buf')), 'run refused before it opened its outbox').toBe(false);
 
     const baud = await cli(['scan', '--bus', pty.clientPath, '--protocol', 'modbus', '--baud', '9601']);

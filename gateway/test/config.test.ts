@@ -38,7 +38,7 @@ describe('config', () => {
     ['bad mqtt url', (s) => s.replace('url: mqtts://headend.example.net:8883', 'url: headend:8883'), /^mqtt\.url: expected an MQTT URL/],
     ['unknown quantity', (s) => s.replace('[energy_kwh, power_w]', '[energy_kwh, powr]'), /^meters\[2\]\.quantities\[1\]: quantity must be/],
     ['duplicate meter id', (s) => s.replace('id: water-cold-building', 'id: heat-building'), /^meters\[1\]\.id: duplicate meter id/],
-    ['missing registerMap', (s) => s.replace('    registerMap: sdm630           # known maps: sdm630, sdm120, amr-heat-calc (amr-gateway check lists them)\n', ''), /^meters\[2\]\.registerMap: a Modbus meter needs/],
+    ['missing registerMap', (s) => s.replace('    registerMap: sdm630           # known maps: sdm630, sdm120, amr-heat-calc, tv7 (amr-gateway check lists them)\n', ''), /^meters\[2\]\.registerMap: a Modbus meter needs/],
   ];
   it.each(cases)('names the key: %s', (_n, edit, re) => {
     const text = edit(sample);
