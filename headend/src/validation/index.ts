@@ -1,8 +1,8 @@
 /**
  * Validator: drains vee_queue (filled by every readings INSERT: a trigger, or the bulk writers) in
- * short batches, a sweep over the meters (load.ts takeQueue), and stores one verdict per reading row of the meter's register quantity (src/vee rules). After each
- * committed batch it reports the building × resource stretches it touched, so imbalance reports are
- * recomputed.
+ * short batches, a sweep over the meters (load.ts takeQueue), and stores one verdict per reading row
+ * of the meter's register quantity (src/vee rules). After each committed batch it reports the
+ * building × resource stretches it touched, so imbalance reports are recomputed.
  *
  * Embedded mode has ONE database connection shared with ingest and the API, so a batch is one short
  * transaction and drains never overlap. A batch that fails is retried one meter at a time; a meter
