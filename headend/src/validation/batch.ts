@@ -16,8 +16,11 @@ export interface BatchResult {
   affected: AffectedPeriod[];
 }
 
-export async function runBatch(q: Queryable, opts: { batchSize: number; skipMeters: readonly number[]; settings: ValidationSettings; onlyMeters?: readonly number[] }): Promise<BatchResult> {
-  const taken = await takeQueue(q, opts.batchSize, opts.skipMeters, opts.onlyMeters);
+export async function runBatch(
+  q: Queryable,
+  opts: { batchSize: number; skipMeters: readonly number[]; settings: ValidationSettings; onlyMeters?: readonly number[]; /** The sweep's position: the queue is taken from the next meter on (takeQueue). */ after?: number },
+): Promise<BatchResult> {
+  const taken = await takeQueue(q, opts.batchSize, opts.skipMeters, opts.onlyMeters, opts.after);
   if (!taken.length) return { taken, verdicts: [], affected: [] };
   const verdicts = await validateInstants(q, taken, opts.settings);
   await deleteQueue(q, taken);

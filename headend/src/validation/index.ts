@@ -1,8 +1,8 @@
 /**
- * Validator: drains vee_queue (filled by a trigger on every readings INSERT) in short batches and
- * stores one verdict per reading row of the meter's register quantity (src/vee rules). After each
- * committed batch it reports the building × resource stretches it touched, so imbalance reports are
- * recomputed.
+ * Validator: drains vee_queue (filled by every readings INSERT: a trigger, or the bulk writers) in
+ * short batches, a sweep over the meters (load.ts takeQueue), and stores one verdict per reading row
+ * of the meter's register quantity (src/vee rules). After each committed batch it reports the
+ * building × resource stretches it touched, so imbalance reports are recomputed.
  *
  * Embedded mode has ONE database connection shared with ingest and the API, so a batch is one short
  * transaction and drains never overlap. A batch that fails is retried one meter at a time; a meter
@@ -102,6 +102,8 @@ export function startValidator(opts: ValidatorOptions): Validator {
    */
   // Start small: the first batch's hold is not known yet.
   let size = Math.min(batchSize, FIRST_BATCH);
+  /** Where the sweep over the queue's meters stands: the last meter the latest batch took (takeQueue). */
+  let sweep = 0;
   async function drainOne(): Promise<number> {
     let total = 0;
     for (let round = 0; !stopped || round === 0; round++) {
@@ -110,7 +112,7 @@ export function startValidator(opts: ValidatorOptions): Validator {
       const started = Date.now();
       const taking = size;
       try {
-        res = await db.tx((q) => runBatch(q, { batchSize: taking, skipMeters: skip, settings }));
+        res = await db.tx((q) => runBatch(q, { batchSize: taking, skipMeters: skip, settings, after: sweep }));
       } catch (err) {
         logger.warn({ err }, 'validator: batch failed; retrying meter by meter');
         const r = await isolate(skip);
@@ -121,6 +123,7 @@ export function startValidator(opts: ValidatorOptions): Validator {
       }
       total += res.verdicts.length;
       if (res.taken.length) {
+        sweep = res.taken[res.taken.length - 1].meterId;
         logger.debug({ queued: res.taken.length, verdicts: res.verdicts.length, ms: Date.now() - started }, 'validator: batch');
         await committed(res);
       }

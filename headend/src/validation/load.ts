@@ -19,24 +19,30 @@ export interface QueueEntry {
 const POLL_SAMPLE = 25;
 
 /**
- * The oldest queue entries, skipping meters in back-off; locked so a second head-end skips them. Ties
- * (one transaction enqueues many rows at one instant) go by meter and time, so a batch takes a meter's
- * instants in order and the successor it leaves behind is still queued (judged once, by its own entry).
+ * Up to `limit` queue entries in (meter, time) order, starting after meter `after` and wrapping round
+ * to the lowest meters: a sweep over the meters, each batch going on where the last one stopped, so a
+ * meter with a deep queue (an import) holds at most one batch per sweep and every meter is reached
+ * within one sweep. A batch takes a meter's instants in time order, so the successor it leaves behind
+ * is still queued (judged once, by its own entry). Skips meters in back-off; locked (SKIP LOCKED) so a
+ * second worker or head-end takes other entries. Walks the primary key: no sort and no index of its
+ * own, however deep the queue.
  */
-export async function takeQueue(q: Queryable, limit: number, skipMeters: readonly number[], onlyMeters?: readonly number[]): Promise<QueueEntry[]> {
+export async function takeQueue(q: Queryable, limit: number, skipMeters: readonly number[], onlyMeters?: readonly number[], after = 0): Promise<QueueEntry[]> {
+  const pick = `SELECT meter_id, time, time::text AS tkey FROM vee_queue
+      WHERE NOT (meter_id = ANY($2::bigint[])) AND ($3::bigint[] IS NULL OR meter_id = ANY($3::bigint[]))`;
   const { rows } = await q.query<{ meter_id: string; time: Date; tkey: string }>(
-    `SELECT meter_id, time, time::text AS tkey FROM vee_queue
-      WHERE NOT (meter_id = ANY($2::bigint[])) AND ($3::bigint[] IS NULL OR meter_id = ANY($3::bigint[]))
-      ORDER BY enqueued_at, meter_id, time LIMIT $1 FOR UPDATE SKIP LOCKED`,
-    [limit, skipMeters, onlyMeters ?? null],
+    `WITH a AS (${pick} AND meter_id > $4 ORDER BY meter_id, time LIMIT $1 FOR UPDATE SKIP LOCKED),
+          b AS (${pick} AND meter_id <= $4 ORDER BY meter_id, time LIMIT greatest(0, $1 - (SELECT count(*) FROM a)) FOR UPDATE SKIP LOCKED)
+     SELECT * FROM a UNION ALL SELECT * FROM b`,
+    [limit, skipMeters, onlyMeters ?? null, after],
   );
   return rows.map((r) => ({ meterId: Number(r.meter_id), time: r.time, timeKey: r.tkey }));
 }
 
-/** Meters at the head of the queue (no lock): to retry a failed batch one meter at a time. */
+/** Queued meters in id order (no lock): to retry a failed batch one meter at a time. */
 export async function queuedMeters(q: Queryable, limit: number, skipMeters: readonly number[]): Promise<number[]> {
   const { rows } = await q.query<{ meter_id: string }>(
-    `SELECT DISTINCT meter_id FROM (SELECT meter_id FROM vee_queue WHERE NOT (meter_id = ANY($2::bigint[])) ORDER BY enqueued_at LIMIT $1) x`,
+    `SELECT DISTINCT meter_id FROM vee_queue WHERE NOT (meter_id = ANY($2::bigint[])) ORDER BY meter_id LIMIT $1`,
     [limit, skipMeters],
   );
   return rows.map((r) => Number(r.meter_id));
@@ -55,7 +61,7 @@ export async function stillQueued(q: Queryable, keys: readonly { meterId: number
   return new Set(rows.map((r) => `${Number(r.meter_id)}|${r.tkey}`));
 }
 
-/** How many instants wait for a verdict and since when the oldest (the index on enqueued_at answers the min). */
+/** How many instants wait for a verdict and since when the oldest: one scan of the queue for both. */
 export async function queueBacklog(q: Queryable): Promise<{ queued: number; oldest: Date | null }> {
   const { rows } = await q.query<{ n: number; oldest: Date | null }>('SELECT count(*)::int AS n, min(enqueued_at) AS oldest FROM vee_queue');
   return { queued: rows[0].n, oldest: rows[0].oldest };

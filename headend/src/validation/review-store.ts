@@ -125,7 +125,12 @@ export async function reviewReading(db: Database, p: Principal, actor: Actor, me
       [m.id, quantity, b.time, reading.version, b.decision, b.reason, actor.name])).rows[0];
     const row = { ...r, id: Number(r.id), meter_id: Number(r.meter_id) };
     // The verdicts of this instant and of the next reading depend on the decision; imbalance too.
-    await q.query('INSERT INTO vee_queue (meter_id, time) VALUES ($1, $2) ON CONFLICT DO NOTHING', [m.id, b.time]);
+    // DO UPDATE, not DO NOTHING: a validator batch holding this instant's row (judging the reading as
+    // it was) makes the insert wait and queue the instant again after it, instead of skipping the row
+    // the batch is about to delete.
+    await q.query(
+      'INSERT INTO vee_queue (meter_id, time) VALUES ($1, $2) ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()',
+      [m.id, b.time]);
     await audit(q, actor, {
       action: b.decision, entity: 'reading', entityId: `${m.id}/${quantity}/${b.time}/v${reading.version}`, buildingId: m.buildingId,
       after: row, reason: b.reason, requestId,

@@ -222,13 +222,27 @@ export interface HeatEnergyCheck {
 /** Smallest decimal step among register values (1 for whole kWh, 0.01 for a 2-decimal volume). */
 export function registerResolution(values: readonly number[]): number {
   let decimals = 0;
-  for (const v of values) {
+  for (const v of values) decimals = Math.max(decimals, decimalsOf(v));
+  return 10 ** -decimals;
+}
+
+/**
+ * Decimal places of a register value, float noise aside. Remembered per value: the validator asks
+ * for each reading once per rule window it falls in (tens of times per batch), and the string work
+ * was a tenth of a batch. Bounded: cleared when full.
+ */
+const decimalsSeen = new Map<number, number>();
+function decimalsOf(v: number): number {
+  if (Number.isInteger(v)) return 0;
+  let d = decimalsSeen.get(v);
+  if (d === undefined) {
     const t = String(Number(v.toPrecision(12)));
     const e = /e-(\d+)$/.exec(t);
-    const d = e ? Number(e[1]) : (t.split('.')[1]?.length ?? 0);
-    decimals = Math.max(decimals, d);
+    d = e ? Number(e[1]) : (t.split('.')[1]?.length ?? 0);
+    if (decimalsSeen.size >= 10_000) decimalsSeen.clear();
+    decimalsSeen.set(v, d);
   }
-  return 10 ** -decimals;
+  return d;
 }
 
 /**
