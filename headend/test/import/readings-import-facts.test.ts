@@ -120,14 +120,14 @@ describe('the hidden rows of an import against other writers', () => {
   it('a telemetry row of a staged meter makes the switch refuse as stale; a redelivery that stores nothing does not', async () => {
     const first = await he.db.tx((q) => openImport(q, { orgId, fileName: 'stale.csv', createdBy: 'facts-test' }));
     await staged(first);
-    expect(await telemetry()).toEqual({ inserted: 1 });
+    expect(await telemetry()).toEqual({ inserted: 1, skipped: [] });
     expect(await he.db.tx((q) => switchImport(q, first, 1))).toEqual({ ok: false, conflict: `meters ${meter.M5}` });
     await discardImport(he.db, first);
     expect(await count('SELECT count(*) AS n FROM reading_rows WHERE meter_id = $1', [meter.M5])).toBe(1);
 
     const second = await he.db.tx((q) => openImport(q, { orgId, fileName: 'fresh.csv', createdBy: 'facts-test' }));
     await staged(second);
-    expect(await telemetry()).toEqual({ inserted: 0 });
+    expect(await telemetry()).toEqual({ inserted: 0, skipped: [0] });
     expect(await he.db.tx((q) => switchImport(q, second, 1))).toEqual({ ok: true });
     expect(await count(`SELECT count(*) AS n FROM readings WHERE meter_id = $1 AND source = 'import'`, [meter.M5])).toBe(1);
   });
