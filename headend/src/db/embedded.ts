@@ -37,12 +37,16 @@ export interface EmbeddedDb {
 async function seedOf(dataDir: string, seed: string | undefined): Promise<Blob | undefined> {
   const file = seed ?? process.env.AMR_EMBEDDED_SEED;
   if (!file || !dataDir.startsWith('memory://')) return undefined;
-  try {
-    return new Blob([await readFile(file)]);
-  } catch (e) {
-    throw new Error(`the embedded database's seed ${file} (AMR_EMBEDDED_SEED) cannot be read: ${(e as Error).message}; unset it to start from an empty database`);
+  // Read once per process: a seed is ~30 MB and a test file may open several databases from it.
+  if (!seeds.has(file)) {
+    seeds.set(file, readFile(file).then((b) => new Blob([b]), (e: Error) => {
+      seeds.delete(file);
+      throw new Error(`the embedded database's seed ${file} (AMR_EMBEDDED_SEED) cannot be read: ${e.message}; unset it to start from an empty database`);
+    }));
   }
+  return seeds.get(file);
 }
+const seeds = new Map<string, Promise<Blob>>();
 
 export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string; seed?: string; onProblem?: (message: string) => void }): Promise<EmbeddedDb> {
   const host = opts.host ?? '127.0.0.1';
