@@ -13,7 +13,8 @@
  *
  * The planning and the reading's shape are pure; the store does the file.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { replaceFileDurably } from './durable-file.js';
 import { z } from 'zod';
 import { type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
@@ -151,14 +152,6 @@ export class BackfillStore {
   set(id: string, job: BackfillJob | null): void {
     if (job) this.jobs[id] = job;
     else delete this.jobs[id];
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify({ v: 1, jobs: this.jobs }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    replaceFileDurably(this.file, JSON.stringify({ v: 1, jobs: this.jobs }));
   }
 }

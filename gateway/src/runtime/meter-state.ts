@@ -9,7 +9,8 @@
  * fsync, rename) at once when a meter changes state, and routine "answered again" times at most
  * every `flushMs` (an SD card need not take a write per poll).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { replaceFileDurably } from './durable-file.js';
 import { z } from 'zod';
 
 export const MeterHealth = z.object({
@@ -83,14 +84,6 @@ export class MeterStateStore {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify({ v: 1, meters: this.meters } satisfies MeterStateFile));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    replaceFileDurably(this.file, JSON.stringify({ v: 1, meters: this.meters } satisfies MeterStateFile));
   }
 }
