@@ -165,7 +165,9 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         return sw;
       });
       if (switched.ok) applied = true; else runAgain(switched.conflict);
-      if (applied && id !== null) await settleImport(db, id);
+      if (applied && id !== null) {
+        await settleImport(db, id, staged.filter((s) => !s.p.out.unchanged).map((s) => ({ meterId: Number(s.r.meter.id), time: s.p.time })));
+      }
     }
   } catch (e) {
     // A writer took a version this file judged free (UNIQUE (meter_id, quantity, time, version)

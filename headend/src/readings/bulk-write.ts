@@ -12,7 +12,8 @@
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
  *      (the per-row trigger is off while it runs, as in migrations/017);
  *   4. a file import still staging one of the meters written (another import's rows, or any other
- *      row) is marked stale, so its switch refuses: it judged the meter before this write.
+ *      row) is marked stale, so its switch refuses: it judged the meter before this write; rows
+ *      of an import record their meters as that import's, the list the next writers look at.
  * All of it is ONE statement.
  *
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
@@ -92,6 +93,11 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
         ORDER BY meter_id, quantity, time, version
        ON CONFLICT DO NOTHING
        RETURNING meter_id, time, quantity, version, import_id),
+     -- A file import's rows: their meters are the import's (the list other writers mark it stale by).
+     im AS (
+       INSERT INTO reading_import_meters (import_id, meter_id)
+       SELECT DISTINCT import_id, meter_id FROM k WHERE import_id IS NOT NULL ORDER BY 1, 2
+       ON CONFLICT DO NOTHING),
      -- An import still staging one of these meters judged it before this write: its switch must
      -- refuse (readings/write-store.ts markImportsStale, the same rule for every writer).
      stale AS (

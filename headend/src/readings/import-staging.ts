@@ -6,7 +6,9 @@
  *                   import's id, its meters recorded, in the caller's short transaction
  *   switchImport    the all-or-nothing commit: ONE UPDATE of the import's row, refused when another
  *                   write made the import's judgement stale (markImportsStale)
- *   settleImport    after the switch: the instants queued for validation, in chunks of meters
+ *   settleImport    after the switch: the instants queued for validation (the ones the import staged,
+ *                   a slice per transaction; after a crash, found again in the import's rows by
+ *                   chunks of meters), and the import's meter list cleared
  *   discardImport   a refused or abandoned import: 'failed' (hidden), its rows deleted in chunks
  *   finishImports   on start: what a crash left — staging → discarded, switched → settled
  *
@@ -14,7 +16,7 @@
  * held for long; between steps it serves ingest and the API.
  */
 import type { Database, Queryable } from '../db/types.js';
-import { unitOf, type NewVersion } from './write-store.js';
+import { enqueueForValidation, unitOf, type NewVersion } from './write-store.js';
 import { writeReadingRows } from './bulk-write.js';
 
 /** Meters per clean-up / settle statement: several hundred rows each, well under 0.1 s of the engine (500 held it 0.3 s). */
@@ -34,8 +36,7 @@ export async function openImport(q: Queryable, o: { orgId: number; fileName: str
  */
 export async function stageVersions(q: Queryable, importId: number, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
   if (!rs.length) return;
-  const meters = [...new Set(rs.map((r) => r.meterId))];
-  await q.query('INSERT INTO reading_import_meters (import_id, meter_id) SELECT $1, m FROM unnest($2::bigint[]) AS u(m) ON CONFLICT DO NOTHING', [importId, meters]);
+  // The bulk write records the rows' meters as this import's (reading_import_meters) in its statement.
   const { inserted } = await writeReadingRows(q, rs.map((r) => ({
     meterId: r.meterId, time: r.time instanceof Date ? r.time.toISOString() : r.time, quantity: r.quantity, value: r.value, unit: r.unit ?? unitOf(r.quantity),
     source: r.source, version: r.version, quality: [], createdBy: r.createdBy, reason: r.reason ?? null, importId,
@@ -75,12 +76,38 @@ async function meterSteps(db: Database, importId: number, step: (q: Queryable, m
   }
 }
 
-/** After the switch: queue the imported instants for validation, a chunk of meters per transaction. */
-export async function settleImport(db: Database, importId: number): Promise<void> {
-  await meterSteps(db, importId, (q, meters) => q.query(
-    `INSERT INTO vee_queue (meter_id, time)
-     SELECT DISTINCT meter_id, time FROM reading_rows WHERE meter_id = ANY($1::bigint[]) AND import_id = $2
-     ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`, [meters, importId]).then(() => undefined));
+/** Instants queued for validation per settle transaction: one short statement each (about 0.05 s embedded). */
+const INSTANTS_PER_STEP = 4000;
+/** Meter rows of a switched import cleared per statement: a plain delete by the import's key. */
+const CLEAR_PER_STEP = 5000;
+
+/**
+ * After the switch: queue the imported instants for validation, then clear the import's meter list
+ * (every later write of those meters would otherwise still join it). The import passes the instants
+ * it staged, queued a slice per transaction; without them (finishImports after a crash) they are
+ * found again in the import's rows, a chunk of meters at a time. Either way each step is a short
+ * transaction, and a crash between steps leaves settled_at NULL, so the next start settles again
+ * (queueing an instant twice is harmless: the queue's key takes it once).
+ */
+export async function settleImport(db: Database, importId: number, instants?: ReadonlyArray<{ meterId: number; time: Date }>): Promise<void> {
+  if (instants) {
+    for (let i = 0; i < instants.length; i += INSTANTS_PER_STEP) {
+      const part = instants.slice(i, i + INSTANTS_PER_STEP);
+      await db.tx((q) => enqueueForValidation(q, part.map((x) => x.meterId), part.map((x) => x.time)));
+    }
+    for (;;) {
+      const { rows } = await db.query<{ n: number }>(
+        `WITH d AS (DELETE FROM reading_import_meters WHERE import_id = $1 AND meter_id IN
+                      (SELECT meter_id FROM reading_import_meters WHERE import_id = $1 ORDER BY meter_id LIMIT $2) RETURNING 1)
+         SELECT count(*)::int AS n FROM d`, [importId, CLEAR_PER_STEP]);
+      if (rows[0].n < CLEAR_PER_STEP) break;
+    }
+  } else {
+    await meterSteps(db, importId, (q, meters) => q.query(
+      `INSERT INTO vee_queue (meter_id, time)
+       SELECT DISTINCT meter_id, time FROM reading_rows WHERE meter_id = ANY($1::bigint[]) AND import_id = $2
+       ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()`, [meters, importId]).then(() => undefined));
+  }
   await db.query('UPDATE reading_imports SET settled_at = clock_timestamp() WHERE id = $1', [importId]);
 }
 
