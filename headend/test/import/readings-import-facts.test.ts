@@ -57,6 +57,7 @@ beforeAll(async () => {
     await stored('M1', '2024-12-01T00:00:00+03:00', 100);
     await stored('M2', '2026-07-01T00:00:00+03:00', 100);
     await stored('M3', '2027-01-01T00:00:00+03:00', 200);
+    await stored('M4', '2026-12-01T00:00:00+03:00', 300);
   });
 }, 120_000);
 
@@ -88,6 +89,14 @@ describe('a readings import judges every row against the stored readings around 
     expect(r.ok).toBe(false);
     expect(r.errors[0]).toMatchObject({ row: 2, column: 'value' });
     expect(r.errors[0].message).toContain('250 is more than the next reading 200');
+  });
+
+  it('a next reading half a year after the file\'s date, beyond the window\'s reach forward: a value above it is refused, one below passes', async () => {
+    const high = await importReadingRows(he.db, 'readings', COLUMNS, one('4', '2026-06-01', 350), options(true));
+    expect(high.ok).toBe(false);
+    expect(high.errors[0].message).toContain('350 is more than the next reading 300');
+    const low = await importReadingRows(he.db, 'readings', COLUMNS, one('4', '2026-06-01', 280), options(true));
+    expect(low).toMatchObject({ ok: true, summary: { insert: 1, unchanged: 0 } });
   });
 
   it('a meter whose rows sit at both ends of a file longer than a chunk: its December is judged against its November', async () => {
