@@ -27,7 +27,7 @@ interface SignedIn { token: string; user_id: number; account_id: number; retried
 
 const signIn = async (account_number: string, code: string, ip: string, attempt_key?: string) => {
   const res = await h.app.inject({ method: 'POST', url: '/resident/sign-in', remoteAddress: ip, payload: { account_number, code, ...(attempt_key ? { attempt_key } : {}) } });
-  return { status: res.statusCode, body: res.json() as SignedIn & { message: string } };
+  return { status: res.statusCode, body: res.json<SignedIn & { message: string }>() };
 };
 const issue = async (accountId: number) => {
   const r = await h.call<{ code: string }>('POST', `/accounts/${accountId}/access-code`, eng, {});
