@@ -12,7 +12,7 @@
  * Refusals are kept as the API's details (code + params) and worded at render time from the one
  * catalogue (web-shared/errors.js), so switching the language rewords what is on the screen.
  */
-/* global location, history */
+/* global location, history, sessionStorage, crypto, btoa */
 import { html, render, useEffect, useMemo, useRef, useState, useLoad } from '../web-shared/ui.js';
 import { messagesByField } from '../web-shared/entry-fields.js';
 import { api, ApiError, setToken, token } from './api.js';
@@ -74,6 +74,30 @@ function signInNote(ex) {
   return ex.body?.code ? ex.body : { key: 'common.errorWith', params: { message: ex.message } };
 }
 
+/**
+ * The attempt key of a code entry: random, made once per account + code typed, kept with them in
+ * sessionStorage and sent with every try of that entry. When a sign-in succeeded but its answer was
+ * lost (no signal), the next try with the same code gets in again with it (the API accepts the spent
+ * code only from the same attempt, for a few minutes); a new code or account makes a new key.
+ */
+const ATTEMPT_KEY = 'amr.resident.attempt';
+const sameCode = (code) => code.trim().toUpperCase().replace(/[\s-]/g, '');
+
+function attemptKeyFor(account, code) {
+  const entry = { account: account.trim(), code: sameCode(code) };
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(ATTEMPT_KEY) ?? 'null');
+    if (kept && kept.account === entry.account && kept.code === entry.code && typeof kept.key === 'string') return kept.key;
+  } catch { /* unreadable: a new key below */ }
+  // crypto.getRandomValues, not randomUUID: the page may be opened over plain HTTP on the LAN.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  try { sessionStorage.setItem(ATTEMPT_KEY, JSON.stringify({ ...entry, key })); } catch { /* storage off: this try still carries the key */ }
+  return key;
+}
+
+const forgetAttempt = () => { try { sessionStorage.removeItem(ATTEMPT_KEY); } catch { /* nothing kept */ } };
+
 function SignIn({ invite, notice, onSignedIn }) {
   const [account, setAccount] = useState(invite?.account ?? '');
   const [code, setCode] = useState(invite?.code ?? '');
@@ -84,7 +108,8 @@ function SignIn({ invite, notice, onSignedIn }) {
   async function signIn(a, c) {
     setBusy(true);
     try {
-      const r = await api('/resident/sign-in', { method: 'POST', body: { account_number: a, code: c } });
+      const r = await api('/resident/sign-in', { method: 'POST', body: { account_number: a, code: c, attempt_key: attemptKeyFor(a, c) } });
+      forgetAttempt();
       setToken(r.token);
       forget();
       if (location.hash !== '' && location.hash !== '#/') location.hash = '#/';

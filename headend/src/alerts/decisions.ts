@@ -6,7 +6,7 @@
 import type { ImbalanceStatus } from '../vee/index.js';
 import type { PeriodKind, StoredImbalanceStatus } from '../imbalance/types.js';
 
-export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job';
+export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job' | 'access_code_key';
 export type Severity = 'info' | 'warning' | 'critical';
 export type AlertAction = 'raise' | 'clear' | 'none';
 
@@ -15,6 +15,8 @@ export const gatewaySubject = (gatewayId: string) => `gateway:${gatewayId}`;
 export const imbalanceSubject = (buildingId: number, resource: string) => `building:${buildingId}:${resource}`;
 /** A TimescaleDB policy by what it does and to which table: the job id changes when a policy is re-added. */
 export const policyJobSubject = (proc: string, table: string) => `policy:${proc}:${table}`;
+/** Residents' access codes hashed under another key than the head-end's: one subject for the whole head-end. */
+export const ACCESS_CODE_KEY_SUBJECT = 'access-codes:key';
 
 /** The instant before which a subject last seen counts as silent: now − minutes. */
 export function silenceCutoff(now: Date, minutes: number): Date {

@@ -154,6 +154,23 @@ export function policyJobMessage(f: PolicyJobFacts): Bilingual {
   return { ru: `${what.ru} — ${effect.ru}. ${own.ru} ${fix.ru}`, en: `${what.en} — ${effect.en}. ${own.en} ${fix.en}` };
 }
 
+export interface AccessCodeKeyFacts {
+  /** Live codes (unused, unrevoked, unexpired) hashed under another key, and their accounts. */
+  codes: number; accounts: number;
+  /** The key differs from the one the head-end last started with (false: still codes of an earlier change). */
+  changed: boolean;
+}
+
+export function accessCodeKeyMessage(f: AccessCodeKeyFacts): Bilingual {
+  const why: Bilingual = f.changed
+    ? { ru: 'Head-end запущен с другим SECRETS_KEY, чем в прошлый раз', en: 'The head-end started with another SECRETS_KEY than last time' }
+    : { ru: 'SECRETS_KEY был заменён раньше', en: 'SECRETS_KEY was replaced earlier' };
+  return {
+    ru: `${why.ru}: ${f.codes} действующих кодов доступа жильцов (лицевых счетов: ${f.accounts}) больше не подходят — они выданы с прежним ключом. Верните прежний SECRETS_KEY (или DATA_DIR/secrets.key) — коды снова заработают; или выдайте этим счетам новые коды (письма-приглашения дома: «все счета»).`,
+    en: `${why.en}: ${f.codes} live residents' access codes (${f.accounts} accounts) no longer work — they were issued under the previous key. Restore the previous SECRETS_KEY (or DATA_DIR/secrets.key) and they work again; or issue those accounts new codes (a building's invite letters for all accounts).`,
+  };
+}
+
 /** What a notification says about one alert: the stored row's fields that matter to a reader. */
 export interface AlertForNotice {
   id: number; kind: AlertKind; subject: string; severity: Severity; message: string;
@@ -206,6 +223,9 @@ export interface AlertParams {
   imbalance_pct: number | null;
   high_loss_pct: number | null;
   negative_pct: number | null;
+  /** Access-code key: the live codes hashed under another key, and their accounts. */
+  codes: number | null;
+  accounts: number | null;
   /** Policy job: the TimescaleDB job, its policy and table, its state and the server's error text. */
   job_id: number | null;
   policy: string | null;
@@ -234,6 +254,8 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
     month: str(d.month),
     status: a.kind === 'imbalance' ? str(d.status) : null,
     imbalance_pct: numOrNull(d.imbalance_pct),
+    codes: a.kind === 'access_code_key' ? numOrNull(d.codes) : null,
+    accounts: a.kind === 'access_code_key' ? numOrNull(d.accounts) : null,
     high_loss_pct: numOrNull(th.highLossPct ?? th.high_loss_pct),
     negative_pct: numOrNull(th.negativePct ?? th.negative_pct),
     job_id: policy ? numOrNull(d.job_id) : null,

@@ -17,7 +17,7 @@ import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../htt
 import { acknowledgeAlert, acknowledgeAlerts, alertGroups, alertWithNotifications, BULK_ACK_MAX, listAlerts, type AlertFilter } from './store.js';
 import { alertParams } from './messages.js';
 
-const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent', 'policy_job']);
+const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent', 'policy_job', 'access_code_key']);
 const Severity = z.enum(['info', 'warning', 'critical']);
 const AlertOut = z.object({
   id: Id, kind: Kind, subject: z.string(), building_id: Id.nullable(), meter_id: Id.nullable(), gateway_id: z.string().nullable(),
@@ -38,6 +38,8 @@ const Params = z.object({
   imbalance_pct: z.number().nullable().describe('imbalance: the loss, % of the building meter'),
   high_loss_pct: z.number().nullable().describe('imbalance: the loss threshold, %'),
   negative_pct: z.number().nullable().describe('imbalance: the negative tolerance, %'),
+  codes: z.number().nullable().describe('access_code_key: live residents\' access codes hashed under another SECRETS_KEY (they no longer work)'),
+  accounts: z.number().nullable().describe('access_code_key: the personal accounts of those codes'),
   job_id: z.number().nullable().describe('policy_job: the TimescaleDB job id'),
   policy: z.string().nullable().describe('policy_job: policy_refresh_continuous_aggregate, policy_compression or policy_retention'),
   table: z.string().nullable().describe('policy_job: the hypertable or continuous aggregate it works on'),

@@ -31,6 +31,7 @@ import alertRoutes from '../alerts/routes.js';
 import overviewRoutes from '../overview/routes.js';
 import collectionRoutes from '../collection/routes.js';
 import accessRoutes from '../collection/access-routes.js';
+import { codeKeyOf } from '../collection/access.js';
 import billingRoutes from '../billing/routes.js';
 import exchangeRoutes from '../exchange/routes.js';
 import notificationRoutes from '../reminders/routes.js';
@@ -92,7 +93,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { db: deps.db });
   await app.register(rawBodyPlugin);
 
-  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, gatewayAccounts: deps.gatewayAccounts, commands: deps.commands };
+  const routeDeps = { db: deps.db, readDb: deps.readDb ?? deps.db, config: deps.config, codeKey: codeKeyOf(deps.config.SECRETS_KEY), jobs: deps.jobs, onGatewaySecretRotated: deps.onGatewaySecretRotated, gatewayAccounts: deps.gatewayAccounts, commands: deps.commands };
   const liveness = startLiveness();
   app.addHook('onClose', async () => liveness.stop());
   const dbReady = databaseCheck(deps.db);

@@ -11,7 +11,6 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
 import { issueBuildingCodes, listAccountAccess, revokeAccountCode } from './access-store.js';
-import { codeKeyOf } from './access.js';
 import { renderInviteLetters } from './letters.js';
 import { pdfFonts } from '../util/pdf-fonts.js';
 
@@ -26,8 +25,7 @@ const LettersBody = z.object({
   valid_days: z.number().int().min(1).max(90).default(30).describe('days the new codes stay valid'),
 });
 
-const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config }) => {
-  const codeKey = codeKeyOf(config.SECRETS_KEY);
+const accessRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, codeKey }) => {
   app.get('/buildings/:id/access-codes', {
     schema: {
       tags: ['collection'], summary: 'The open personal accounts of a building with the state of their residents\' access code',

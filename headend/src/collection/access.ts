@@ -25,6 +25,15 @@ export function codeKeyOf(secretsKeyB64: string | undefined): CodeKey {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secretsKeyB64, 'base64'), Buffer.alloc(0), 'amr resident access codes', 32));
 }
 
+/**
+ * Names a code key without revealing it: the HMAC of a fixed label under the key (hex). Stored with
+ * each keyed code and at start-up (code-key-check.ts), so a replaced SECRETS_KEY is noticed and the
+ * codes it silently broke can be counted; the key itself never leaves the process.
+ */
+export function codeKeyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key).update('amr access-code key fingerprint').digest('hex').slice(0, 32);
+}
+
 const KEYED = 'hmac';
 const hmac = (key: Buffer, salt: Buffer, code: string) => createHmac('sha256', key).update(salt).update(code, 'utf8').digest();
 
@@ -54,20 +63,23 @@ export function newAccessCode(length = 10): string {
 
 const normalise = (code: string) => code.trim().toUpperCase().replace(/[\s-]/g, '');
 
-/** A new code and its hash. Made before the transaction that stores it: a scrypt hash (no key) is slow and must not hold the database connection. */
-export interface PreparedCode { code: string; hash: string }
+/**
+ * A new code, its hash and the fingerprint of the key that made it (null: scrypt, no key). Made before
+ * the transaction that stores it: a scrypt hash (no key) is slow and must not hold the database connection.
+ */
+export interface PreparedCode { code: string; hash: string; keyFingerprint?: string | null }
 
 export async function prepareAccessCode(key: CodeKey): Promise<PreparedCode> {
   const code = newAccessCode();
-  return { code, hash: await hashCode(code, key) };
+  return { code, hash: await hashCode(code, key), keyFingerprint: key ? codeKeyFingerprint(key) : null };
 }
 
 /** Stores a prepared code for an account; any unused older code of it stops working (only the latest handed-out code works). */
 export async function storeAccessCode(q: Queryable, accountId: number, prepared: PreparedCode, issuedBy: number | null, validDays: number): Promise<{ code: string; expiresAt: Date }> {
   await q.query('UPDATE resident_access_codes SET expires_at = least(expires_at, now()) WHERE account_id = $1 AND used_at IS NULL', [accountId]);
   const { rows } = await q.query<{ expires_at: Date }>(
-    `INSERT INTO resident_access_codes (account_id, code_hash, issued_by, expires_at) VALUES ($1, $2, $3, now() + make_interval(days => $4)) RETURNING expires_at`,
-    [accountId, prepared.hash, issuedBy, validDays]);
+    `INSERT INTO resident_access_codes (account_id, code_hash, issued_by, expires_at, key_fingerprint) VALUES ($1, $2, $3, now() + make_interval(days => $4), $5) RETURNING expires_at`,
+    [accountId, prepared.hash, issuedBy, validDays, prepared.keyFingerprint ?? null]);
   return { code: prepared.code, expiresAt: new Date(rows[0].expires_at) };
 }
 
@@ -90,18 +102,28 @@ export const CODE_STATE_SQL = `CASE WHEN c.id IS NULL THEN 'none' WHEN c.used_at
 // Verified against when nothing matches, so an unknown account costs as much time as a wrong code.
 let dummyHash: Promise<string> | null = null;
 
-/** A code an account number's sign-in may open: one row per live code of each account with that number. */
-export interface LiveCode { codeId: number; accountId: number; hash: string }
+/**
+ * A code an account number's sign-in may open: one row per live code of each account with that number,
+ * and (`spent`) a code this very attempt already spent within the grace (sign-in.ts: a lost answer).
+ */
+export interface LiveCode { codeId: number; accountId: number; hash: string; spent?: boolean }
+
+/** The attempt a sign-in retries: the hash of the page's attempt key and the earliest spend it may retry. */
+export interface RetryOf { attemptKeyHash: string; since: Date }
 
 /**
  * The live (unused, unrevoked, unexpired) codes of the accounts with this number — in several
- * organisations there may be several. One short query, no transaction: the hashes are checked after it.
+ * organisations there may be several — and, with `retry`, the codes spent since `retry.since` by an
+ * attempt with the same key (whatever their expiry now: they were live when spent). One short query,
+ * no transaction: the hashes are checked after it.
  */
-export async function liveCodes(q: Queryable, accountNumber: string): Promise<LiveCode[]> {
-  const { rows } = await q.query<{ id: string; account_id: string; code_hash: string }>(
-    `SELECT c.id, c.account_id, c.code_hash FROM resident_access_codes c JOIN personal_accounts a ON a.id = c.account_id AND a.active
-      WHERE a.number = $1 AND c.used_at IS NULL AND c.revoked_at IS NULL AND c.expires_at > now()`, [accountNumber.trim()]);
-  return rows.map((r) => ({ codeId: Number(r.id), accountId: Number(r.account_id), hash: r.code_hash }));
+export async function liveCodes(q: Queryable, accountNumber: string, retry: RetryOf | null = null): Promise<LiveCode[]> {
+  const { rows } = await q.query<{ id: string; account_id: string; code_hash: string; spent: boolean }>(
+    `SELECT c.id, c.account_id, c.code_hash, c.used_at IS NOT NULL AS spent FROM resident_access_codes c JOIN personal_accounts a ON a.id = c.account_id AND a.active
+      WHERE a.number = $1 AND ((c.used_at IS NULL AND c.revoked_at IS NULL AND c.expires_at > now())
+                            OR (c.attempt_key_hash = $2 AND c.used_at > $3))
+      ORDER BY c.used_at IS NOT NULL, c.id`, [accountNumber.trim(), retry?.attemptKeyHash ?? null, retry?.since ?? null]);
+  return rows.map((r) => ({ codeId: Number(r.id), accountId: Number(r.account_id), hash: r.code_hash, spent: r.spent === true }));
 }
 
 /**
@@ -119,10 +141,46 @@ export async function matchAccessCode(live: readonly LiveCode[], code: string, k
 /**
  * Spends a matched code, inside the sign-in's short transaction: only if it is still live (a parallel
  * sign-in with the same code, a revocation or a new code issued since it was read make it not).
- * Whether this call spent it: of two sign-ins racing with one code exactly one gets true.
+ * Whether this call spent it: of two sign-ins racing with one code exactly one gets true. `at`: the
+ * sign-in's instant (the retry grace is counted from it, on the same clock); `attemptKeyHash`: kept
+ * so that the same attempt may retry (null: the page sent no attempt key, no retry).
  */
-export async function spendAccessCode(q: Queryable, codeId: number): Promise<boolean> {
+export async function spendAccessCode(q: Queryable, codeId: number, at: Date = new Date(), attemptKeyHash: string | null = null): Promise<boolean> {
   const spent = await q.query(
-    'UPDATE resident_access_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() RETURNING id', [codeId]);
+    `UPDATE resident_access_codes SET used_at = $2, attempt_key_hash = $3
+      WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() RETURNING id`, [codeId, at, attemptKeyHash]);
   return spent.rows.length === 1;
+}
+
+/**
+ * The resident user a spent code signed in, when it was spent by an attempt with this key since
+ * `retry.since`; else null. Read inside the retry's transaction, after a racing spend committed.
+ */
+export async function spenderOfAttempt(q: Queryable, codeId: number, retry: RetryOf): Promise<number | null> {
+  const { rows } = await q.query<{ used_by: string | null }>(
+    'SELECT used_by FROM resident_access_codes WHERE id = $1 AND attempt_key_hash = $2 AND used_at > $3 AND used_by IS NOT NULL', [codeId, retry.attemptKeyHash, retry.since]);
+  return rows[0] ? Number(rows[0].used_by) : null;
+}
+
+/**
+ * The live keyed codes (unused, unrevoked, unexpired, `hmac$…`) that the key with this fingerprint
+ * cannot check: hashed under another key. Codes from before fingerprints were stored count as the
+ * key `legacyFingerprint`'s (the key the head-end last started with).
+ */
+export async function liveCodesUnderOtherKeys(q: Queryable, fingerprint: string, legacyFingerprint: string): Promise<{ codes: number; accounts: number }> {
+  const { rows } = await q.query<{ codes: number; accounts: number }>(
+    `SELECT count(*)::int AS codes, count(DISTINCT account_id)::int AS accounts FROM resident_access_codes
+      WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > now() AND code_hash LIKE '${KEYED}$%'
+        AND coalesce(key_fingerprint, $2) <> $1`, [fingerprint, legacyFingerprint]);
+  return rows[0];
+}
+
+/**
+ * Keyed codes stored before fingerprints were: given the fingerprint of the key they were made
+ * under as far as the head-end knows (the key it last started with), so that a key restored later
+ * counts them right. The number of codes given one.
+ */
+export async function attributeUnfingerprintedCodes(q: Queryable, fingerprint: string): Promise<number> {
+  const { rows } = await q.query(`UPDATE resident_access_codes SET key_fingerprint = $1 WHERE key_fingerprint IS NULL AND code_hash LIKE '${KEYED}$%' RETURNING id`, [fingerprint]);
+  return rows.length;
 }

@@ -11,9 +11,8 @@ import { HttpError, notFound } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
 import { actorOf, ErrorBody, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
-import { createSignInLimiter } from './sign-in-limit.js';
-import { residentSignIn } from './sign-in.js';
-import { codeKeyOf } from './access.js';
+import { createSignInLimiter, signInLimitsOf } from './sign-in-limit.js';
+import { RETRY_GRACE_MS, residentSignIn } from './sign-in.js';
 import type { RedisConfigLike } from '../jobs/redis-connection.js';
 import { historyMeters, issueAccountCode, listSettingsRows, putSettings, residentMeters, setMeterLabel } from './store.js';
 import { rightsFor, writeReadings, type WriteItem } from '../readings/write.js';
@@ -50,7 +49,10 @@ const Entered = z.object({ readings: z.array(z.object({
   consumption: z.number().nullable(), warning: z.string().nullable(),
   unchanged: z.boolean().describe('the same value was already stored for this instant by the same kind of writer: no new version, the stored one is returned'),
 })) });
-const SignedIn = z.object({ token: z.string(), expires_at: z.string(), user_id: z.number(), account_id: z.number() });
+const SignedIn = z.object({
+  token: z.string(), expires_at: z.string(), user_id: z.number(), account_id: z.number(),
+  retried: z.boolean().describe('true: a new session for a sign-in whose answer was lost (the same code and attempt key again within the grace)'),
+});
 const IssuedCode = z.object({ account_id: z.number(), account_number: z.string(), code: z.string(), expires_at: z.string() });
 const Resource = z.enum(['heat', 'hot_water', 'cold_water', 'wastewater', 'electricity', 'gas']);
 const Day = z.number().int().min(1).max(31);
@@ -89,9 +91,9 @@ const entryItems = (rs: ReadonlyArray<{ meter_id: number; value: number; zone?: 
     ...(r.taken_at ? { takenAt: takenOnServerClock(new Date(r.taken_at), sentAt ? new Date(sentAt) : undefined, now) } : {}),
   }));
 
-const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, jobs }) => {
+const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, config, jobs, codeKey }) => {
   const ttl = ttlSeconds(config.TOKEN_TTL);
-  const codeKey = codeKeyOf(config.SECRETS_KEY);
+  const signInLimits = signInLimitsOf(config);
 
   app.get('/collection-settings', {
     schema: {
@@ -138,14 +140,19 @@ const collectionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, con
     config: { public: true },
     schema: {
       tags: ['collection'], summary: 'Resident sign-in with account number and one-time code (429 after 5 failed attempts per account in 15 minutes)', security: [],
-      description: 'Exchanges an account number and its one-time code (or an invite link\'s code) for a resident token. A wrong pair answers 401 without saying which part was wrong; failures are counted per account and per address (TRUST_PROXY decides which address) and answered 429 for a while after too many.',
-      body: z.object({ account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64) }), response: { 200: SignedIn, ...errors, 429: ErrorBody },
+      description: `Exchanges an account number and its one-time code (or an invite link's code) for a resident token. A wrong pair answers 401 without saying which part was wrong; failures are counted per account (5) and per address (SIGN_IN_MAX_PER_ADDRESS; TRUST_PROXY decides which address) and answered 429 for a while after too many. The page sends \`attempt_key\`, a random key made once per code entry and sent again with every try of it: when the answer to a successful sign-in was lost, the same code with the same attempt key within ${RETRY_GRACE_MS / 60_000} minutes gets a new session for the same resident (retried: true); the spent code with another key or none is a wrong code.`,
+      body: z.object({
+        account_number: z.string().trim().min(1).max(64), code: z.string().min(1).max(64),
+        attempt_key: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'attempt_key: 16 to 128 characters of A–Z, a–z, 0–9, "-" and "_" (e.g. 16 random bytes in base64url); made once per code entry and sent again on a retry').optional()
+          .describe('Random key of this code entry (16–128 base64url characters), the same on every retry of it: lets a sign-in whose answer was lost be retried with the spent code'),
+      }),
+      response: { 200: SignedIn, ...errors, 429: ErrorBody },
     },
   }, async (req, reply) => {
     const r = await residentSignIn(db, signInLimit, codeKey, {
-      ip: req.ip, accountNumber: req.body.account_number, code: req.body.code, ttlSeconds: ttl, userAgent: req.headers['user-agent'], requestId: req.id,
-    });
-    if (r.ok) return { token: r.value.token, expires_at: r.value.expiresAt.toISOString(), user_id: r.value.userId, account_id: r.value.accountId };
+      ip: req.ip, accountNumber: req.body.account_number, code: req.body.code, attemptKey: req.body.attempt_key, ttlSeconds: ttl, userAgent: req.headers['user-agent'], requestId: req.id,
+    }, { limits: signInLimits });
+    if (r.ok) return { token: r.value.token, expires_at: r.value.expiresAt.toISOString(), user_id: r.value.userId, account_id: r.value.accountId, retried: r.value.retried };
     if (!r.refused) throw new HttpError(401, 'unauthorized', 'wrong account number or code, or the code was used or expired');
     const { by, retryAfterSeconds } = r.refused;
     reply.header('retry-after', String(retryAfterSeconds));

@@ -1,6 +1,7 @@
 /**
  * Failed-attempt limit for residents' sign-in (POST /resident/sign-in): at most `maxPerAccount` failed
- * attempts per account number and `maxPerIp` per client address within a sliding window (15 minutes);
+ * attempts per account number (5) and `maxPerIp` per client address (SIGN_IN_MAX_PER_ADDRESS, default
+ * 200) within a sliding window (15 minutes);
  * past that the answer is 429 with Retry-After until the failure that has to leave the window leaves it.
  *
  * The counting is the head-end's one failure limiter (src/auth/failure-limit.ts: its rules, and why not
@@ -21,18 +22,30 @@
  * client can change addresses within its /64, so the per-account limit is what protects each account).
  * Client addresses are what fastify reports as req.ip: behind a reverse proxy that is the proxy's address
  * unless the server trusts X-Forwarded-For (TRUST_PROXY), so `maxPerIp` is set well above `maxPerAccount`.
+ *
+ * Why 200 per address, not 20: carrier NAT puts thousands of residents behind one address, and on the
+ * evening of the letters their typos add up — 20 locked a whole district out for 15 minutes. A failure
+ * costs the head-end microseconds with keyed codes (access.ts), and 200 guesses of a 31^10 code are
+ * as hopeless as 20; the per-account limit of 5 is what protects each account.
  */
 import type { LimitKey } from '../auth/failure-limit.js';
 import { createFailureLimiter, type LimiterStoreOptions } from '../auth/login-limit.js';
 
-export const SIGN_IN_LIMITS = { maxPerAccount: 5, maxPerIp: 20 } as const;
+export interface SignInLimits { maxPerAccount: number; maxPerIp: number }
+
+/** The defaults; `maxPerIp` is configured by SIGN_IN_MAX_PER_ADDRESS (config/schema.ts, the same default). */
+export const SIGN_IN_LIMITS: SignInLimits = { maxPerAccount: 5, maxPerIp: 200 };
+
+/** The limits of a configuration: SIGN_IN_MAX_PER_ADDRESS when set, else the defaults. */
+export const signInLimitsOf = (config: { SIGN_IN_MAX_PER_ADDRESS?: number }): SignInLimits =>
+  ({ ...SIGN_IN_LIMITS, maxPerIp: config.SIGN_IN_MAX_PER_ADDRESS ?? SIGN_IN_LIMITS.maxPerIp });
 
 /** Account numbers compare as liveCodes matches them (trimmed); case-folded so "ls-1" and "LS-1" share a count. */
 export const accountKey = (accountNumber: string) => `account:${accountNumber.trim().toLowerCase()}`;
 export const ipKey = (ip: string) => `ip:${ip}`;
 
 /** The keys of one sign-in: the account (cleared by a success) and the address (never cleared by one). */
-export function signInKeys(ip: string, accountNumber: string, limits: { maxPerAccount: number; maxPerIp: number } = SIGN_IN_LIMITS): LimitKey[] {
+export function signInKeys(ip: string, accountNumber: string, limits: SignInLimits = SIGN_IN_LIMITS): LimitKey[] {
   return [
     { key: accountKey(accountNumber), max: limits.maxPerAccount, by: 'account', resetOnSuccess: true },
     { key: ipKey(ip), max: limits.maxPerIp, by: 'ip', resetOnSuccess: false },

@@ -9,7 +9,7 @@ import type { Resource } from '@amr/protocols';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
 import { buildingScopeSql, insertPasswordlessUser, issueToken, type Principal } from '../auth/index.js';
 import { HttpError } from '../http/errors.js';
-import { prepareAccessCode, spendAccessCode, type CodeKey } from './access.js';
+import { prepareAccessCode, spendAccessCode, spenderOfAttempt, type CodeKey, type LiveCode, type RetryOf } from './access.js';
 import { storeIssuedCode } from './access-store.js';
 import { SETTINGS_COLUMNS, type MeterRow } from './storage.js';
 import type { CollectionSettings } from './rules.js';
@@ -62,25 +62,39 @@ export async function issueAccountCode(db: Database, codeKey: CodeKey, accountId
   });
 }
 
+/** How a sign-in claims its matched code: its instant, and the attempt it may retry (null: the page sent no attempt key). */
+export interface CodeClaim { at: Date; retry: RetryOf | null; retryReason: string }
+
 /**
  * The session a matched code opens (access.ts matchAccessCode checked it before, outside any
- * transaction), in one short transaction with no hashing in it: the code is spent only if it is still
- * live (else null: a parallel sign-in with the same code spent it, or it was revoked or replaced
- * meanwhile); one resident user per account, created on first sign-in without a password and reused
- * after, bound only to the account the code opens; the sign-in audited; a session token.
+ * transaction), in one short transaction with no hashing in it: a live code is spent only if it is
+ * still live; a code already spent opens a session only for a retry of the attempt that spent it
+ * (`claim.retry`, the rule of sign-in.ts: same attempt key, within the grace) — for the same user,
+ * audited as a retry. Else null: a parallel sign-in with the same code spent it, or it was revoked or
+ * replaced meanwhile. One resident user per account, created on first sign-in without a password and
+ * reused after, bound only to the account the code opens; the sign-in audited; a session token.
  */
-export async function openResidentSession(db: Database, matched: { codeId: number; accountId: number }, ttlSeconds: number, userAgent: string | undefined, requestId: string):
-  Promise<{ token: string; expiresAt: Date; userId: number; accountId: number } | null> {
+export async function openResidentSession(db: Database, matched: LiveCode, claim: CodeClaim, ttlSeconds: number, userAgent: string | undefined, requestId: string):
+  Promise<{ token: string; expiresAt: Date; userId: number; accountId: number; retried: boolean } | null> {
   return db.tx(async (q) => {
-    if (!await spendAccessCode(q, matched.codeId)) return null;
     const username = `account-${matched.accountId}`;
-    let userId = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
-    if (!userId) userId = String((await insertPasswordlessUser(q, username, 'resident', SYSTEM_ACTOR)).id);
-    await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, matched.accountId]);
-    await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, matched.codeId]);
-    await audit(q, { kind: 'user', id: Number(userId), name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: String(matched.accountId), requestId });
-    const t = await issueToken(q, Number(userId), ttlSeconds, userAgent);
-    return { token: t.token, expiresAt: t.expiresAt, userId: Number(userId), accountId: matched.accountId };
+    const spentNow = !matched.spent && await spendAccessCode(q, matched.codeId, claim.at, claim.retry?.attemptKeyHash ?? null);
+    let userId: number;
+    if (spentNow) {
+      const found = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
+      userId = found ? Number(found) : (await insertPasswordlessUser(q, username, 'resident', SYSTEM_ACTOR)).id;
+      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, matched.accountId]);
+      await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, matched.codeId]);
+      await audit(q, { kind: 'user', id: userId, name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: String(matched.accountId), requestId });
+    } else {
+      // Spent before (the lost answer) or just now by a racing request: only the same attempt gets in.
+      const spender = claim.retry ? await spenderOfAttempt(q, matched.codeId, claim.retry) : null;
+      if (spender === null) return null;
+      userId = spender;
+      await audit(q, { kind: 'user', id: userId, name: username }, { action: 'sign_in_retry', entity: 'resident_access_code', entityId: String(matched.accountId), reason: claim.retryReason, requestId });
+    }
+    const t = await issueToken(q, userId, ttlSeconds, userAgent);
+    return { token: t.token, expiresAt: t.expiresAt, userId, accountId: matched.accountId, retried: !spentNow };
   });
 }
 

@@ -93,6 +93,8 @@ export const ConfigObject = z.object({
     .describe('PEM file of a private CA trusted for FTPS exchange partners, besides the system\'s'),
   TRUST_PROXY: optionalString.pipe(z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'true, false, a hop count, or proxy addresses/CIDRs separated by commas').optional())
     .describe('Behind a reverse proxy: which X-Forwarded-For hops to believe for the client address (the residents\' sign-in limit counts per address): true (every hop), a hop count (1 = the proxy in front), or proxy addresses/CIDRs separated by commas; unset = the socket\'s address'),
+  SIGN_IN_MAX_PER_ADDRESS: posInt(200)
+    .describe('Failed residents\' sign-ins from one client address within 15 minutes before that address is answered 429 (each account has its own limit of 5, which is what protects it): carrier NAT puts thousands of residents behind one address, so keep it high'),
   PUBLIC_URL: optionalUrl
     .describe('The address residents reach this head-end at (https://meters.example.org): printed invite letters and their QR codes link there; unset = the address the office used to print them (fine only when that is the public one)'),
   IMPORT_MAX_BYTES: posInt(20 * 1024 * 1024)

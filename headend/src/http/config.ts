@@ -17,6 +17,8 @@ export interface ApiConfig {
   TRUST_PROXY?: string;
   /** The address residents reach the head-end at: printed links point there (unset: the request's own). */
   PUBLIC_URL?: string;
+  /** Failed residents' sign-ins per client address in 15 minutes (collection/sign-in-limit.ts); unset = its default, 200. */
+  SIGN_IN_MAX_PER_ADDRESS?: number;
 }
 
 /** TRUST_PROXY as fastify's trustProxy option: true/false, a hop count, or a list of addresses/CIDRs. */

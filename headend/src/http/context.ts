@@ -16,6 +16,11 @@ export interface RouteDeps {
   /** Read-only, possibly lagging a little (a replica): for overviews and charts. Default: db. */
   readDb?: Queryable;
   config: ApiConfig;
+  /**
+   * The key residents' access codes are hashed with (collection/access.ts codeKeyOf, derived from
+   * SECRETS_KEY once for every route); null: no SECRETS_KEY, codes fall back to scrypt.
+   */
+  codeKey: Buffer | null;
   jobs?: JobRunner;
   /**
    * Called after a gateway's new MQTT secret is committed: the broker ends the gateway's live session

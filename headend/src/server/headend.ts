@@ -31,7 +31,9 @@ import { registerValidationBacklog } from '../validation/backlog.js';
 import { createApiServer } from '../api/index.js';
 import { startAdminChannel } from '../admin/channel.js';
 import type { JobRunner } from '../jobs/index.js';
-import type { Clock } from '../util/clock.js';
+import { wallClock, type Clock } from '../util/clock.js';
+import { checkCodeKey } from '../collection/code-key-check.js';
+import { codeKeyOf } from '../collection/access.js';
 import { secretsKeyFor } from '../util/secret-box.js';
 import { createCommandService, openCommandChannel, type CommandService } from '../commands/index.js';
 import { runShutdown, type ShutdownReport } from './shutdown.js';
@@ -148,6 +150,9 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     const mig = await migrate(db, { log: (m) => logger.info(m) });
     logger.info({ applied: mig.applied.length, skipped: mig.skipped.length }, 'migrations done');
     await applyRetention(db, config.RAW_RETENTION_DAYS, (m) => logger.warn(m));
+    // A replaced SECRETS_KEY silently breaks every live resident access code: counted, logged and alerted
+    // here (collection/code-key-check.ts); the alert's notifications are queued once the jobs run.
+    const codeKeyCheck = await checkCodeKey(db, codeKeyOf(config.SECRETS_KEY), { channels: channelsOf(config), at: (opts.clock ?? wallClock)(), logger });
     // A readings import cut off by a crash: its hidden rows are deleted, a switched one gets its
     // validation queue (readings/import-staging.ts); in short steps, behind start-up.
     finishImports(db).then((r) => { if (r.discarded || r.settled) logger.info(r, 'readings imports left by the last run finished'); })
@@ -268,6 +273,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
     cleanups.push('validator', () => features.close());
 
     const jobRunner = jobs as JobRunner | undefined;
+    if (codeKeyCheck?.notificationIds.length) await enqueueNotifications(jobRunner, codeKeyCheck.notificationIds, { logger });
     if (!opened.embedded) {
       // The server's scheduler runs the policies, but may fail every run or none at all without a word
       // (Debian's PostgreSQL 15.20): watch them, alert, and run a stopped one here until it works again.

@@ -33,10 +33,10 @@ export interface Harness {
 let seq = 0;
 
 /** `clock`: the API's "now" as data (a test's fixed date); sign-in tokens still expire on real time. */
-export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?: JobRunner; EXCHANGE_ROOT?: string; SECRETS_KEY?: string; PUBLIC_URL?: string; clock?: Clock; commands?: CommandSender } = {}): Promise<Harness> {
+export async function startHarness(config: { TOKEN_TTL?: number | string; jobs?: JobRunner; EXCHANGE_ROOT?: string; SECRETS_KEY?: string; PUBLIC_URL?: string; SIGN_IN_MAX_PER_ADDRESS?: number; clock?: Clock; commands?: CommandSender } = {}): Promise<Harness> {
   const opened = await openTestDb();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600, EXCHANGE_ROOT: config.EXCHANGE_ROOT, SECRETS_KEY: config.SECRETS_KEY, PUBLIC_URL: config.PUBLIC_URL }, logger, registry: new Registry(), jobs: config.jobs, clock: config.clock, commands: config.commands });
+  const app = await createApiServer({ db: opened.db, config: { TOKEN_TTL: config.TOKEN_TTL ?? 3600, EXCHANGE_ROOT: config.EXCHANGE_ROOT, SECRETS_KEY: config.SECRETS_KEY, PUBLIC_URL: config.PUBLIC_URL, SIGN_IN_MAX_PER_ADDRESS: config.SIGN_IN_MAX_PER_ADDRESS }, logger, registry: new Registry(), jobs: config.jobs, clock: config.clock, commands: config.commands });
   await app.ready();
 
   async function call<T>(method: string, url: string, token?: string | null, body?: unknown) {

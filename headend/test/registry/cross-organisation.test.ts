@@ -149,7 +149,7 @@ describe('gateway secret rotation', () => {
     await app.register(errorsPlugin);
     await app.register(authPlugin, { db: h.opened.db });
     await app.register(gatewayRoutes, {
-      db: h.opened.db, config: { TOKEN_TTL: 3600 },
+      db: h.opened.db, config: { TOKEN_TTL: 3600 }, codeKey: null,
       // Reads the stored hash through the pool, outside the rotation's transaction: it is the new one only if that committed first.
       onGatewaySecretRotated: async (gateway) => {
         rotated.push({ gateway, hashAtCall: await hashOf(gateway) });

@@ -4,7 +4,8 @@
  * issued through the API, sees the widget and their two meters (never flat 2's), renames one, is told
  * per meter why a reading was refused, confirms a high consumption, sees when it was saved, reads the
  * history with its chart (the ECharts instance's data), switches language, signs out, and comes back
- * through an invite link. A resident with a two-zone (day/night) electricity meter enters one value per
+ * through an invite link; a sign-in whose answer is lost on the way (the request served, the answer
+ * dropped) gets in when sent again with the same code. A resident with a two-zone (day/night) electricity meter enters one value per
  * zone, is told under the night input why its value was refused or needs a second look, and the two
  * values are stored as the meter's day and night registers. The collection window is days 1–31 and the
  * API's clock is stopped at NOW.
@@ -288,6 +289,33 @@ describe('residents page in Chromium (390×844)', () => {
     expect(page.url()).toBe(`${base}/resident/`);
     expect(await byTestId('signin-account').inputValue()).toBe(s.accountA.number);
     await screenshot('resident-invite-spent.png');
+  }, 60_000);
+
+  it('a sign-in whose answer was lost: signing in again with the same code gets in (the attempt key kept with the code)', async () => {
+    const code = await issueCode(h, s.accountA.id);
+    const attempt = () => page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('amr.resident.attempt'));
+    // The request reaches the head-end and signs in; its answer never reaches the page (no signal).
+    await page.route('**/resident/sign-in', async (route) => { await route.fetch(); await route.abort('internetdisconnected'); }, { times: 1 });
+    await byTestId('signin-account').fill(s.accountA.number);
+    await byTestId('signin-code').fill(code.toLowerCase()); // typed as read out: the page and the API compare it as the same code
+    await byTestId('signin-submit').click();
+    await poll(() => byTestId('signin-submit').isEnabled()).toBe(true);
+    expect(await byTestId('signin-form').isVisible()).toBe(true);
+    const latest = (await h.opened.db.query<{ spent: boolean; keyed: boolean }>(
+      'SELECT used_at IS NOT NULL AS spent, attempt_key_hash IS NOT NULL AS keyed FROM resident_access_codes WHERE account_id = $1 ORDER BY id DESC LIMIT 1', [s.accountA.id])).rows[0];
+    expect(latest).toEqual({ spent: true, keyed: true }); // this code: spent, by an attempt with a key
+    const kept = JSON.parse((await attempt()) ?? 'null') as { account: string; code: string; key: string };
+    expect(kept).toMatchObject({ account: s.accountA.number, code });
+    expect(kept.key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+
+    await byTestId('signin-code').fill(code); // the same code again
+    await byTestId('signin-submit').click();
+    await byTestId('widget').waitFor();
+    const retries = (await h.opened.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'sign_in_retry' AND entity_id = $1", [String(s.accountA.id)])).rows[0].n;
+    expect(retries).toBe(1);
+    expect(await attempt()).toBeNull(); // signed in: the entry is done
+    await byTestId('sign-out').click();
+    await byTestId('signin-form').waitFor();
   }, 60_000);
 
   it('a two-zone meter: one input per zone (День / Ночь) with its last value; refusals and warnings under the night input; day and night stored as their registers', async () => {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { memoryFailureLimiter, type Admission, type FailureLimiter } from '../../src/auth/failure-limit.js';
-import { signInKeys } from '../../src/collection/sign-in-limit.js';
+import { SIGN_IN_LIMITS, signInKeys, signInLimitsOf } from '../../src/collection/sign-in-limit.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createApiServer } from '../../src/api/index.js';
 import { prepareAccessCode, storeAccessCode } from '../../src/collection/access.js';
 import type { Db } from '../../src/db/index.js';
@@ -25,8 +26,20 @@ const handClock = () => {
 };
 const admitted = (a: Admission) => { if (!a.ok) throw new Error(`refused: ${JSON.stringify(a)}`); return a.attempt; };
 const fail = async (l: FailureLimiter, ip: string, account: string) => l.settle(admitted(await l.begin(signInKeys(ip, account))), 'wrong');
+/** The per-address limit of the default configuration (SIGN_IN_MAX_PER_ADDRESS unset), which signInKeys applies by default. */
+const PER_ADDRESS = loadConfig({}).SIGN_IN_MAX_PER_ADDRESS;
 
 describe('the residents\' sign-in limit (one failure limiter, sign-in keys)', () => {
+  it('the per-address limit is configuration: SIGN_IN_MAX_PER_ADDRESS, default 200 (carrier NAT), the default keys use it', () => {
+    expect(PER_ADDRESS).toBe(200);
+    expect(SIGN_IN_LIMITS).toEqual({ maxPerAccount: 5, maxPerIp: 200 });
+    expect(loadConfig({ SIGN_IN_MAX_PER_ADDRESS: '50' }).SIGN_IN_MAX_PER_ADDRESS).toBe(50);
+    expect(() => loadConfig({ SIGN_IN_MAX_PER_ADDRESS: '0' })).toThrow(/SIGN_IN_MAX_PER_ADDRESS/);
+    expect(signInLimitsOf({ SIGN_IN_MAX_PER_ADDRESS: 50 })).toEqual({ maxPerAccount: 5, maxPerIp: 50 });
+    expect(signInLimitsOf({})).toEqual({ maxPerAccount: 5, maxPerIp: 200 });
+    expect(signInKeys('10.0.0.9', 'LS-9').map((k) => [k.by, k.max])).toEqual([['account', 5], ['ip', PER_ADDRESS]]);
+  });
+
   it('admits 5 failures per account in 15 minutes, then refuses until the oldest leaves the window', async () => {
     const c = handClock();
     const l = memoryFailureLimiter({ now: c.now });
@@ -59,17 +72,17 @@ describe('the residents\' sign-in limit (one failure limiter, sign-in keys)', ()
     expect(await l.begin(keys('10.0.0.2', 'LS-6'))).toMatchObject({ ok: false, by: 'ip' });
   });
 
-  it('sign-ins in progress are no failures: 40 admitted from one address with 19 failures, all 40 right ones settle', async () => {
+  it('sign-ins in progress are no failures: 40 admitted from one address one failure short of its limit, all 40 right ones settle', async () => {
     const c = handClock();
     const l = memoryFailureLimiter({ now: c.now });
-    for (let i = 0; i < 19; i++) await fail(l, '10.0.0.3', `GUESS-${i}`);
+    for (let i = 0; i < PER_ADDRESS - 1; i++) await fail(l, '10.0.0.3', `GUESS-${i}`);
     const forty = [];
     for (let i = 0; i < 40; i++) forty.push(admitted(await l.begin(signInKeys('10.0.0.3', `FLAT-${i}`))));
     for (const a of forty) expect(await l.settle(a, 'right')).toEqual({ ok: true });
-    expect(await l.failures('ip:10.0.0.3')).toBe(19);
-    // The 20th failure is still a verdict; after it the address is refused, right codes included:
-    // all 20 failures at one instant, so the wait is the whole window, 900 s.
-    expect(await fail(l, '10.0.0.3', 'GUESS-19')).toEqual({ ok: true });
+    expect(await l.failures('ip:10.0.0.3')).toBe(PER_ADDRESS - 1);
+    // The last failure the limit admits is still a verdict; after it the address is refused, right codes
+    // included: all failures at one instant, so the wait is the whole window, 900 s.
+    expect(await fail(l, '10.0.0.3', 'GUESS-LAST')).toEqual({ ok: true });
     expect(await l.begin(signInKeys('10.0.0.3', 'FLAT-40'))).toEqual({ ok: false, by: 'ip', retryAfterSeconds: 900 });
   });
 
@@ -99,10 +112,12 @@ async function flatsWithCodes(db: Db, s: SeededFlats, tag: string, n: number): P
 }
 
 describe('POST /resident/sign-in with the limit (real API)', () => {
+  // Configured below the default so the address's failures (scrypt codes here) stay quick to reach.
+  const API_PER_ADDRESS = 20;
   let h: Harness;
   let s: SeededFlats;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ SIGN_IN_MAX_PER_ADDRESS: API_PER_ADDRESS });
     s = await seedFlats(h, 'L');
   }, 120_000);
   afterAll(async () => { await h?.close(); });
@@ -142,12 +157,12 @@ describe('POST /resident/sign-in with the limit (real API)', () => {
     expect((await signIn(s.accountB.number, 'WRONGCODE3', '203.0.113.6')).status).toBe(429);
   });
 
-  it('one address guessing many account numbers is stopped after 20 failures', async () => {
+  it('one address guessing many account numbers is stopped after SIGN_IN_MAX_PER_ADDRESS failures', async () => {
     const statuses = [];
-    for (let i = 0; i < 21; i++) statuses.push((await signIn(`NOPE-${i}`, 'WRONGCODE4', '192.0.2.99')).status);
-    expect(statuses.slice(0, 20).every((x) => x === 401)).toBe(true);
-    const last = await signIn('NOPE-21', 'WRONGCODE4', '192.0.2.99');
-    expect(statuses[20]).toBe(429);
+    for (let i = 0; i <= API_PER_ADDRESS; i++) statuses.push((await signIn(`NOPE-${i}`, 'WRONGCODE4', '192.0.2.99')).status);
+    expect(statuses.slice(0, API_PER_ADDRESS).every((x) => x === 401)).toBe(true);
+    const last = await signIn('NOPE-LAST', 'WRONGCODE4', '192.0.2.99');
+    expect(statuses[API_PER_ADDRESS]).toBe(429);
     expect(last.body.message).toMatch(/^too many failed sign-in attempts from your network address; try again in \d+ minutes?$/);
   });
 
@@ -155,14 +170,14 @@ describe('POST /resident/sign-in with the limit (real API)', () => {
     const flats = await flatsWithCodes(h.opened.db, s, 'NAT', 40);
     const ip = '100.64.0.1';
     const start = Date.now();
-    // 19 typos from the carrier's address first (one per account number, no account is locked): 19 of its 20.
-    for (let i = 0; i < 19; i++) expect((await signIn(`TYPO-${i}`, 'WRONGCODE5', ip)).status).toBe(401);
+    // Typos from the carrier's address first (one per account number, no account is locked): one short of its limit.
+    for (let i = 0; i < API_PER_ADDRESS - 1; i++) expect((await signIn(`TYPO-${i}`, 'WRONGCODE5', ip)).status).toBe(401);
     const all = await Promise.all(flats.map((f) => signIn(f.number, f.code, ip)));
     expect(all.map((r) => r.status)).toEqual(flats.map(() => 200));
     expect(new Set(all.map((r) => r.body.account_id))).toEqual(new Set(flats.map((f) => f.id)));
-    // The 20th wrong code is still answered 401; then the address holds 20 failures and the 21st is 429.
-    expect((await signIn('TYPO-19', 'WRONGCODE5', ip)).status).toBe(401);
-    const refused = await signIn('TYPO-20', 'WRONGCODE5', ip);
+    // The last wrong code the limit admits is still answered 401; then the address is full and the next is 429.
+    expect((await signIn('TYPO-LAST', 'WRONGCODE5', ip)).status).toBe(401);
+    const refused = await signIn('TYPO-OVER', 'WRONGCODE5', ip);
     const end = Date.now();
     expect(refused.status).toBe(429);
     expect(refused.body.params).toMatchObject({ by: 'ip' });

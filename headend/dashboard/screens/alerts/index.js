@@ -12,7 +12,7 @@ import { Badge, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { fmtAgo, fmtZoned } from '../../ui/time.js';
 import { alertText, messages as textMessages } from './text.js';
 
-const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job'];
+const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 /** The state filter: what each choice asks the API for. */
 const STATES = {
@@ -179,6 +179,7 @@ export const alertsScreen = {
       'alerts.kind.gateway_silent': 'шлюз не на связи',
       'alerts.kind.imbalance': 'небаланс',
       'alerts.kind.policy_job': 'задание TimescaleDB',
+      'alerts.kind.access_code_key': 'ключ кодов доступа',
       'alerts.noBuilding': 'Без дома (шлюзы, база данных)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} не квитирована',
@@ -227,6 +228,7 @@ export const alertsScreen = {
       'alerts.kind.gateway_silent': 'gateway offline',
       'alerts.kind.imbalance': 'imbalance',
       'alerts.kind.policy_job': 'TimescaleDB job',
+      'alerts.kind.access_code_key': 'access-code key',
       'alerts.noBuilding': 'No building (gateways, the database)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} not acknowledged',

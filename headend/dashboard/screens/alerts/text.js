@@ -30,6 +30,7 @@ export function alertText(a) {
     const job = `${p.policy ?? t('common.none')} (${p.table ?? t('common.none')}, job ${p.job_id ?? '?'})`;
     return t(`alert.policy_job_${p.job_state === 'paused' || p.job_state === 'overdue' ? p.job_state : 'failing'}`, { job, error: p.error ?? t('common.none') });
   }
+  if (a.kind === 'access_code_key') return t('alert.access_code_key', { codes: p.codes ?? '?', accounts: p.accounts ?? '?' });
   return t('alerts.kindUnknown', { kind: a.kind });
 }
 
@@ -44,6 +45,7 @@ export const messages = {
     'alert.policy_job_failing': 'Задание TimescaleDB {job} завершается ошибкой: {error}. Head-end выполняет его сам, пока оно не пройдёт на сервере',
     'alert.policy_job_overdue': 'Задание TimescaleDB {job} не запускается сервером. Head-end выполняет его сам, пока оно не пройдёт на сервере',
     'alert.policy_job_paused': 'Задание TimescaleDB {job} приостановлено',
+    'alert.access_code_key': 'Коды доступа жильцов не подходят: {codes} действующих кодов (счетов: {accounts}) выданы с прежним SECRETS_KEY. Верните прежний ключ или выдайте новые коды',
     'alerts.kindUnknown': 'Тревога вида «{kind}»',
   },
   en: {
@@ -56,6 +58,7 @@ export const messages = {
     'alert.policy_job_failing': 'TimescaleDB job {job} fails: {error}. The head-end runs it itself until the server\'s run succeeds',
     'alert.policy_job_overdue': 'TimescaleDB job {job} is not being run by the server. The head-end runs it itself until the server\'s run succeeds',
     'alert.policy_job_paused': 'TimescaleDB job {job} is paused',
+    'alert.access_code_key': 'Residents\' access codes do not work: {codes} live codes ({accounts} accounts) were issued under the previous SECRETS_KEY. Restore that key or issue new codes',
     'alerts.kindUnknown': 'Alert of kind "{kind}"',
   },
 };
