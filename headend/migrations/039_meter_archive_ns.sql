@@ -20,3 +20,17 @@ CREATE TABLE meter_archive_ns (
   created_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (meter_id, time, kind)
 );
+
+-- The sign-off of a building's monthly heat statement (src/heat/): who handed it over and when, once
+-- per building and month (a second sign-off is refused), with the totals as they were signed, so a
+-- later change of the month's records shows against what was handed to the heat supplier.
+CREATE TABLE heat_statement_signoffs (
+  building_id        bigint NOT NULL REFERENCES buildings(id),
+  period             date NOT NULL CHECK (period = date_trunc('month', period)::date),
+  meter_id           bigint NOT NULL REFERENCES meters(id),
+  signed_by          text NOT NULL,
+  signed_by_user_id  bigint,
+  signed_at          timestamptz NOT NULL,
+  totals             jsonb NOT NULL,
+  PRIMARY KEY (building_id, period)
+);
