@@ -223,4 +223,28 @@ describe('the monthly heat statement', () => {
     const later = (await statement(engineerA, A.building, '2026-02')).json();
     expect([later.records, later.totals.q_kwh, later.changed_since_sign_off]).toEqual([28, 69810.9, true]); // 67 310.5 + 2 500.4
   });
+
+  it('hourly records only: summed to days of the building\'s zone (Moscow), not of UTC', async () => {
+    // B has the daily record of 1 February (from 31 Jan 21:00 UTC); hourly records at 19:00 and 20:00 UTC
+    // are 22:00 and 23:00 on 31 January in Moscow (on UTC's 31 January too); 22:00 UTC is 01:00 on 1 February
+    // in Moscow, on UTC's 31 January. (The hour at 21:00 UTC would share the daily record's readings keys.)
+    const hourMsg = (utcHour: number, q: number, seq: number): ReadingsMessage => {
+      const time = new Date(Date.UTC(2026, 0, 31, utcHour)).toISOString();
+      const local = `${utcHour + 3 >= 24 ? '2026-02-01' : '2026-01-31'}T${String((utcHour + 3) % 24).padStart(2, '0')}:00:00`;
+      return {
+        v: 1, gatewayId: B.gatewayId, sentAt: '2026-02-01T08:00:00.000Z',
+        readings: [{ seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-02-01T08:00:00.000Z', quality: ['archive'],
+          values: [{ quantity: 'energy_delta_kwh', value: q, unit: 'kWh', time, quality: ['archive'] }, { quantity: 'operating_time_delta_s', value: 3600, unit: 's', time, quality: ['archive'] },
+            { quantity: 'error_time_delta_s', value: 0, unit: 's', time, quality: ['archive'] }],
+          archive: { kind: 'hourly', record: local, stamp: 'start', seconds: 3600, nsCodes: [] } }],
+      };
+    };
+    expect(await writeReadings(h.opened.db, [hourMsg(19, 100, 10), hourMsg(20, 110, 11), hourMsg(22, 120, 12)], { clock })).toMatchObject({ stored: 9, quarantined: {} });
+    const jan = (await statement(engineerB, B.building, '2026-01')).json();
+    // 100 + 110: the 01:00 hour of 1 February is not January's.
+    expect([jan.source, jan.records, jan.rows[30].date, jan.rows[30].q_kwh, jan.rows[30].working_hours, jan.totals.q_kwh]).toEqual(['hourly', 2, '2026-01-31', 210, 2, 210]);
+    // February has B's daily record: the daily source wins, the two hourly records of 1 February are not added to it.
+    const feb = (await statement(engineerB, B.building, '2026-02')).json();
+    expect([feb.source, feb.records, feb.rows[0].q_kwh]).toEqual(['daily', 1, 2500.4]);
+  });
 });
