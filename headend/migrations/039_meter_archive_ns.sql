@@ -32,5 +32,13 @@ CREATE TABLE heat_statement_signoffs (
   signed_by_user_id  bigint,
   signed_at          timestamptz NOT NULL,
   totals             jsonb NOT NULL,
+  -- The heat supplier's addresses (comma-separated) the signed statement is mailed to by the
+  -- `heat.statements.send` job; NULL: not mailed. sent_at set once delivered; a failure is kept with
+  -- its count, and retried by the next run until the attempts are used up.
+  email_to           text,
+  sent_at            timestamptz,
+  send_attempts      int NOT NULL DEFAULT 0,
+  send_error         text,
   PRIMARY KEY (building_id, period)
 );
+CREATE INDEX heat_statement_signoffs_unsent ON heat_statement_signoffs (signed_at) WHERE email_to IS NOT NULL AND sent_at IS NULL;

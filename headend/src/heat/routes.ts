@@ -46,7 +46,10 @@ const StatementOut = z.object({
   rows: z.array(z.object({ date: z.string(), ns: z.boolean(), ...RowFields })),
   totals: z.object(RowFields).nullable(),
   ns: z.array(NsEntrySchema), calculated: z.array(NsEntrySchema),
-  signed_off: z.object({ by: z.string(), at: z.string() }).nullable(),
+  signed_off: z.object({
+    by: z.string(), at: z.string(), email_to: z.string().nullable().describe('the heat supplier\'s addresses it is mailed to'),
+    sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
+  }).nullable(),
   changed_since_sign_off: z.boolean(),
 });
 
@@ -57,7 +60,7 @@ function wire(s: HeatStatement): z.input<typeof StatementOut> {
     meter: { id: s.meter.id, serial: s.meter.serial, make: s.meter.make, model: s.meter.model, place: s.meter.place },
     period: st.period, source: st.source, records: st.records, message: st.message,
     ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated'>),
-    signed_off: s.signOff ? { by: s.signOff.by, at: s.signOff.at } : null,
+    signed_off: s.signOff ? { by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError } : null,
     changed_since_sign_off: s.changedSinceSignOff,
   };
 }
@@ -101,8 +104,12 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
   app.post('/buildings/:id/heat-statement/sign-off', {
     schema: {
       tags: ['heat'], summary: 'Sign the month\'s heat statement off (once; audited)',
-      description: 'Records who handed the month\'s statement over and when, with its totals as signed; the statement then shows "signed off by … at …". A month is signed once (409 the second time); a month without records has nothing to sign (409).',
-      params: IdParams, body: z.object({ period: Period.describe('The month, YYYY-MM'), meter_id: z.number().int().positive().optional() }),
+      description: 'Records who handed the month\'s statement over and when, with its totals as signed; the statement then shows "signed off by … at …". A month is signed once (409 the second time); a month without records has nothing to sign (409). With email_to the signed statement is mailed to the heat supplier by the scheduled heat.statements.send job.',
+      params: IdParams, body: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        meter_id: z.number().int().positive().optional().describe('The heat meter, when the building has more than one with archive records'),
+        email_to: z.string().max(1000).optional().describe('The heat supplier\'s e-mail addresses (comma-separated): the signed statement (PDF and Excel) is mailed to them by the heat.statements.send job'),
+      }),
       response: { 200: StatementOut, ...errors },
     },
   }, async (req) => {
@@ -113,8 +120,8 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     let s: HeatStatement;
     try {
       s = await db.tx(async (q) => {
-        const signed = await signOffStatement(q, req.params.id, req.body.period, { name: actor.name, userId: actor.kind === 'user' ? actor.id : null }, app.clock(), req.body.meter_id);
-        await audit(q, actor, { action: 'sign_off', entity: 'heat_statement', entityId: `${req.params.id}:${req.body.period}`, buildingId: req.params.id, after: { meterId: signed.meter.id, totals: signed.statement.totals }, requestId: req.id });
+        const signed = await signOffStatement(q, req.params.id, req.body.period, { name: actor.name, userId: actor.kind === 'user' ? actor.id : null }, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to });
+        await audit(q, actor, { action: 'sign_off', entity: 'heat_statement', entityId: `${req.params.id}:${req.body.period}`, buildingId: req.params.id, after: { meterId: signed.meter.id, totals: signed.statement.totals, emailTo: req.body.email_to ?? null }, requestId: req.id });
         return signed;
       });
     } catch (e) {

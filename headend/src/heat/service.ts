@@ -57,12 +57,26 @@ export async function heatStatement(q: Queryable, buildingId: number, period: st
   return { building, meter, statement, signOff, changedSinceSignOff };
 }
 
+const EMAIL = /^[^\s@,;<>]+@[^\s@,;<>]+\.[^\s@,;<>]+$/;
+
+/** The heat supplier's addresses (comma, semicolon or space separated); a malformed one is refused by name. */
+export function parseRecipients(list: string): string[] {
+  const all = list.split(/[,;\s]+/).map((x) => x.trim()).filter(Boolean);
+  const bad = all.filter((x) => !EMAIL.test(x));
+  if (bad.length) throw new HeatError('bad_request', `email_to: ${bad.map((b) => `"${b}"`).join(', ')} is not an e-mail address; give the heat supplier's addresses separated by commas`);
+  if (!all.length) throw new HeatError('bad_request', 'email_to is empty: give the heat supplier\'s addresses separated by commas, or leave it out');
+  return [...new Set(all)];
+}
+
 /** Signs the month's statement off as `by`; refused when there is nothing to sign or it is signed already. */
-export async function signOffStatement(q: Queryable, buildingId: number, period: string, by: { name: string; userId: number | null }, at: Date, meterId?: number): Promise<HeatStatement> {
-  const s = await heatStatement(q, buildingId, period, meterId);
+export async function signOffStatement(
+  q: Queryable, buildingId: number, period: string, by: { name: string; userId: number | null }, at: Date, opts: { meterId?: number; emailTo?: string } = {},
+): Promise<HeatStatement> {
+  const emailTo = opts.emailTo === undefined ? [] : parseRecipients(opts.emailTo);
+  const s = await heatStatement(q, buildingId, period, opts.meterId);
   if (s.signOff) throw new HeatError('conflict', `the heat statement of ${period} was signed off by ${s.signOff.by} at ${s.signOff.at}; a month is signed once`);
   if (!s.statement.records) throw new HeatError('conflict', `no archive records of meter ${s.meter.serial} for ${period}: there is no statement to sign off`);
-  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.userId, at, totals: s.statement.totals });
+  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.userId, at, totals: s.statement.totals, emailTo: emailTo.length ? emailTo.join(', ') : null });
   if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; a month is signed once`);
-  return { ...s, signOff: { by: by.name, at: at.toISOString(), meterId: s.meter.id, totals: s.statement.totals } };
+  return { ...s, signOff: (await loadSignOff(q, buildingId, period))! };
 }

@@ -64,20 +64,40 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
   });
 }
 
-export interface SignOff { by: string; at: string; meterId: number; totals: unknown }
+export interface SignOff { by: string; at: string; meterId: number; totals: unknown; emailTo: string | null; sentAt: string | null; sendError: string | null }
 
 export async function loadSignOff(q: Queryable, buildingId: number, period: string): Promise<SignOff | null> {
-  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown }>(
-    `SELECT signed_by, signed_at, meter_id, totals FROM heat_statement_signoffs WHERE building_id = $1 AND period = $2::date`, [buildingId, `${period}-01`]);
+  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null }>(
+    `SELECT signed_by, signed_at, meter_id, totals, email_to, sent_at, send_error FROM heat_statement_signoffs WHERE building_id = $1 AND period = $2::date`, [buildingId, `${period}-01`]);
   const r = rows[0];
-  return r ? { by: r.signed_by, at: new Date(r.signed_at).toISOString(), meterId: Number(r.meter_id), totals: r.totals } : null;
+  return r ? {
+    by: r.signed_by, at: new Date(r.signed_at).toISOString(), meterId: Number(r.meter_id), totals: r.totals,
+    emailTo: r.email_to, sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null, sendError: r.send_error,
+  } : null;
 }
 
 /** Stores the sign-off; false when the month was signed already (the first one stays). */
-export async function insertSignOff(q: Queryable, s: { buildingId: number; period: string; meterId: number; by: string; byUserId: number | null; at: Date; totals: unknown }): Promise<boolean> {
+export async function insertSignOff(q: Queryable, s: { buildingId: number; period: string; meterId: number; by: string; byUserId: number | null; at: Date; totals: unknown; emailTo: string | null }): Promise<boolean> {
   const { rows } = await q.query(
-    `INSERT INTO heat_statement_signoffs (building_id, period, meter_id, signed_by, signed_by_user_id, signed_at, totals)
-     VALUES ($1, $2::date, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING RETURNING building_id`,
-    [s.buildingId, `${s.period}-01`, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals)]);
+    `INSERT INTO heat_statement_signoffs (building_id, period, meter_id, signed_by, signed_by_user_id, signed_at, totals, email_to)
+     VALUES ($1, $2::date, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT DO NOTHING RETURNING building_id`,
+    [s.buildingId, `${s.period}-01`, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals), s.emailTo]);
   return rows.length === 1;
+}
+
+export interface PendingSend { buildingId: number; period: string; meterId: number; emailTo: string; attempts: number }
+
+/** Signed statements to mail: an address, not sent yet, attempts left; oldest sign-off first. */
+export async function pendingSends(q: Queryable, maxAttempts: number, limit = 50): Promise<PendingSend[]> {
+  const { rows } = await q.query<{ building_id: string; period: string; meter_id: string; email_to: string; send_attempts: number }>(
+    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, meter_id, email_to, send_attempts FROM heat_statement_signoffs
+      WHERE email_to IS NOT NULL AND sent_at IS NULL AND send_attempts < $1 ORDER BY signed_at, building_id LIMIT $2`, [maxAttempts, limit]);
+  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts }));
+}
+
+/** One delivery attempt's outcome: sent (at), or failed with its error. */
+export async function recordSend(q: Queryable, buildingId: number, period: string, outcome: { sentAt: Date } | { error: string }): Promise<void> {
+  await q.query(
+    `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sent_at = $3, send_error = $4 WHERE building_id = $1 AND period = $2::date`,
+    [buildingId, `${period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null]);
 }
