@@ -33,6 +33,7 @@ import collectionRoutes from '../collection/routes.js';
 import accessRoutes from '../collection/access-routes.js';
 import { codeKeyOf } from '../collection/access.js';
 import billingRoutes from '../billing/routes.js';
+import heatRoutes from '../heat/routes.js';
 import exchangeRoutes from '../exchange/routes.js';
 import notificationRoutes from '../reminders/routes.js';
 import commandRoutes from '../commands/routes.js';
@@ -116,6 +117,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(collectionRoutes, routeDeps);
   await app.register(accessRoutes, routeDeps);
   await app.register(billingRoutes, routeDeps);
+  await app.register(heatRoutes, routeDeps);
   await app.register(exchangeRoutes, routeDeps);
   await app.register(notificationRoutes, routeDeps);
   await app.register(dashboardPlugin);

@@ -33,6 +33,8 @@ export const Permission = z.enum([
   'billing:manage', // tariffs, norms, rules, period close
   'exchange:run', // file exchange: imports, XML exchange runs
   'notifications:receive', // staff told by e-mail when residents of their buildings submit readings
+  'heat:read', // the monthly heat statement of a building heat meter (JSON, Excel, PDF)
+  'heat:sign_off', // sign a month's heat statement off (hand it to the heat supplier)
 ]);
 export type Permission = z.infer<typeof Permission>;
 
@@ -40,10 +42,10 @@ const ALL = Permission.options;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  engineer: ['registry:read', 'registry:write', 'gateways:write', 'gateways:command', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run', 'notifications:receive'],
+  engineer: ['registry:read', 'registry:write', 'gateways:write', 'gateways:command', 'readings:read', 'readings:enter', 'readings:correct', 'ingest:manage', 'import:run', 'audit:read', 'readings:review', 'imbalance:configure', 'alerts:read', 'alerts:manage', 'readings:enter_outside_window', 'collection:configure', 'billing:read', 'exchange:run', 'notifications:receive', 'heat:read', 'heat:sign_off'],
   // Meter inspector: walks the building with a phone, reads meters.
   operator: ['registry:read', 'readings:read', 'readings:enter', 'alerts:read', 'notifications:receive'],
-  billing: ['registry:read', 'readings:read', 'billing:read', 'billing:manage', 'exchange:run'],
+  billing: ['registry:read', 'readings:read', 'billing:read', 'billing:manage', 'exchange:run', 'heat:read'],
   resident: ['readings:read', 'readings:submit'],
 };
 

@@ -18,7 +18,8 @@
  *   5. the quarantine entries, each reading's claimed (gateway, seq) first in the same statement: a
  *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
  *      second entry (nor, the meter bound since, a row);
- *   6. last-seen of meters and gateways — last, and locked in key order: batches run pipelined on a
+ *   6. the archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
+ *   7. last-seen of meters and gateways — last, and locked in key order: batches run pipelined on a
  *      server's pool, and these rows are the ones they share.
  * Every statement that takes row locks takes them in key order, so concurrent batches wait, never
  * deadlock. Commit happens before any message is acknowledged (the caller acks after this resolves).
@@ -250,6 +251,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   }
   // A reading that added no row and no quarantine entry was all there already: a duplicate.
   for (const acc of outcome.values()) if (!acc.added && !acc.quarantined && acc.values > 0) result.duplicates++;
+  await writeArchiveRecords(q, fresh, meterOf, outcome);
 
   if (quarantine.length) {
     // Claim first, in key order (a concurrent batch holding a redelivery waits for this one's claims,
@@ -285,6 +287,45 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   }
   await touchLastSeen(q, rows, gws);
   return result;
+}
+
+/**
+ * The archive records of the batch (kind, stamp, length, НС codes) in `meter_archive_ns`
+ * (migrations/039), in the same transaction as their values and only for records whose values are
+ * stored (added now, or all there already: a redelivery). One statement, in key order; an existing
+ * (meter, instant, kind) is kept — the meter's archive does not change, so a redelivery adds nothing.
+ * The record's instant is its values' instant (the gateway stamps every value with it).
+ */
+async function writeArchiveRecords(
+  q: Queryable,
+  fresh: readonly { gw: string; r: MeterReading }[],
+  meterOf: ReadonlyMap<number, number>,
+  outcome: ReadonlyMap<number, { added: boolean; quarantined: boolean }>,
+): Promise<void> {
+  const recs: { meterId: number; time: string; gw: string; r: MeterReading; archive: NonNullable<MeterReading['archive']> }[] = [];
+  fresh.forEach(({ gw, r }, i) => {
+    const acc = outcome.get(i);
+    const meterId = meterOf.get(i);
+    if (!r.archive || !acc || meterId === undefined || (!acc.added && acc.quarantined)) return;
+    recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive });
+  });
+  if (!recs.length) return;
+  await q.query(
+    `INSERT INTO meter_archive_ns (meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+     SELECT meter_id, time, kind, stamp, seconds,
+            CASE WHEN codes = '' THEN '{}'::text[] ELSE string_to_array(codes, ',') END, gateway_id, seq
+       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
+         AS k(meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+      ORDER BY meter_id, time, kind
+     ON CONFLICT DO NOTHING`,
+    [
+      recs.map((x) => x.meterId), recs.map((x) => x.time), recs.map((x) => x.archive.kind), recs.map((x) => x.archive.stamp),
+      recs.map((x) => x.archive.seconds),
+      // Codes are register-map names (no commas: the contract's codes are identifiers like dt_low, bit5).
+      recs.map((x) => x.archive.nsCodes.map((c) => c.replace(/,/g, '_')).join(',')),
+      recs.map((x) => x.gw), recs.map((x) => x.r.seq),
+    ],
+  );
 }
 
 /**

@@ -6,7 +6,8 @@
  * Silent meters and gateways are checked by the scheduled `alerts.check` job; XML exchange runs on
  * each configuration's cron (`exchange.run`, a folder or an FTP/FTPS/SFTP server); reading collection
  * notifies staff of residents' submissions and reminds residents (`notifications.*`, src/reminders); a
- * late or corrected reading of a closed billing month books adjustments by itself (`billing.recalc`).
+ * late or corrected reading of a closed billing month books adjustments by itself (`billing.recalc`);
+ * a signed monthly heat statement is mailed to the heat supplier (`heat.statements.send`, src/heat).
  * Without Redis (jobs disabled) the validator still runs; recomputation then waits for a job runner.
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
 import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
 import { defineReminderJobs } from '../reminders/index.js';
 import { defineBillingJobs, enqueueBillingRecalc } from '../billing/store/jobs.js';
+import { defineHeatJobs } from '../heat/jobs.js';
 
 export interface Features {
   validator: Validator;
@@ -41,6 +43,7 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     });
     await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config, clock });
     await defineBillingJobs(jobs, { db, logger: logger.child({ module: 'billing' }) });
+    defineHeatJobs(jobs, { db, logger: logger.child({ module: 'heat' }), config, clock });
   }
   const validator = startValidator({
     db,

@@ -161,7 +161,7 @@ const BODY_OVERRIDES: Record<string, (o: Org) => Record<string, unknown>> = {
   'POST /quarantine/{id}/resolve': () => ({ resolution: 'rejected: probe' }),
 };
 /** Required query parameters by name (a range the routes accept). */
-const QUERY_SAMPLES: Record<string, string> = { from: '2026-03-01T00:00:00.000Z', to: '2026-03-31T00:00:00.000Z' };
+const QUERY_SAMPLES: Record<string, string> = { from: '2026-03-01T00:00:00.000Z', to: '2026-03-31T00:00:00.000Z', period: '2026-03' };
 
 /**
  * Routes with a path parameter that is not an id of a record of one organisation, with why.

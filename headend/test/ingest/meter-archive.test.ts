@@ -3,7 +3,8 @@
  * off) are stored once, with source 'meter_archive' and the 'archive' flag: the same record arriving
  * twice (under a new seq, as a resumed back-fill sends it) is one row, and a live reading at the same
  * (meter, quantity, time) is never overwritten — equal value: nothing to do; different: quarantine.
- * Runs on both engines.
+ * The record itself (kind, stamp, length, НС codes) is kept once in meter_archive_ns, in the same
+ * transaction as its values. Runs on both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeterReading, ReadingsMessage, parsePayload, type ReadingValue } from '@amr/protocols';
@@ -94,5 +95,26 @@ describe('meter archive readings', () => {
     const q = await opened.db.query<{ reason: string; detail: string }>(`SELECT reason, detail FROM quarantine WHERE gateway_id = $1 ORDER BY id`, [fx.gatewayId]);
     expect(q.rows.map((r) => r.reason)).toEqual(['conflicting_value', 'conflicting_value']);
     expect(q.rows[0].detail).toMatch(/flow_temp_c .* value 69\.8 differs from 70\.2/);
+  });
+
+  it('the НС codes of a record are stored once with the record; a redelivery adds no second row', async () => {
+    const fx = await registerGateway(opened.db, 'gw-archive-ns', 1);
+    const values = [v('energy_delta_kwh', 12.5, 'kWh'), v('operating_time_delta_s', 1800, 's'), v('error_time_delta_s', 1800, 's')];
+    const codes: NonNullable<MeterReading['archive']> = { ...archiveHour10, nsCodes: ['dt_low', 'flow_low'] };
+    const ns = async () =>
+      (await opened.db.query<{ time: Date; kind: string; stamp: string; seconds: number; codes: string[]; seq: number }>(
+        `SELECT time, kind, stamp, seconds, codes, seq::int AS seq FROM meter_archive_ns WHERE meter_id = $1`, [fx.meterIds[0]])).rows;
+    await writeReadings(opened.db, [message(fx, 30, values, codes)], { clock });
+    const once = [{ time: new Date(HOUR_10), kind: 'hourly', stamp: 'start', seconds: 3600, codes: ['dt_low', 'flow_low'], seq: 30 }];
+    expect(await ns()).toEqual(once);
+    // Redelivered under a new seq (a resumed back-fill), and twice in one batch: still the one row of the first delivery.
+    const again = await writeReadings(opened.db, [message(fx, 31, values, codes), message(fx, 32, values, codes)], { clock });
+    expect(again).toEqual({ stored: 0, duplicates: 2, quarantined: {} });
+    expect(await ns()).toEqual(once);
+    // A normal record (no codes) is a record too, with an empty list; a live poll is none.
+    const next = '2026-01-15T08:00:00.000Z';
+    await writeReadings(opened.db, [message(fx, 33, [{ ...v('energy_delta_kwh', 13, 'kWh'), time: next }], { ...archiveHour10, record: '2026-01-15T11:00:00', nsCodes: [] })], { clock });
+    await writeReadings(opened.db, [message(fx, 34, [{ quantity: 'energy_kwh', value: 2000, unit: 'kWh', time: next, quality: [] }])], { clock });
+    expect((await ns()).map((r) => [r.time.toISOString(), r.codes])).toEqual([[HOUR_10, ['dt_low', 'flow_low']], [next, []]]);
   });
 });

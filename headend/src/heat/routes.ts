@@ -1,0 +1,134 @@
+/**
+ * The monthly heat statement of a building (src/heat/README.md): JSON, Excel or PDF, and its sign-off.
+ * Staff only (heat:read, heat:sign_off); the building must be the caller's (another organisation's
+ * answers 404 like one that does not exist).
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requireOwned, requirePermission, type Permission, type Principal } from '../auth/index.js';
+import { audit } from '../audit/index.js';
+import { HttpError } from '../http/errors.js';
+import { principal } from '../http/plugins/auth.js';
+import { toWire } from '../http/casing.js';
+import { actorOf, errors, IdParams, type RouteDeps } from '../http/context.js';
+import { HeatError, heatStatement, signOffStatement, type HeatStatement } from './service.js';
+import { statementPdf, statementXlsx } from './documents.js';
+
+const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
+
+function staff(p: Principal, perm: Permission): void {
+  requirePermission(p, perm);
+  if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the heat statement is the building\'s, not available to residents');
+}
+
+function heatHttp(e: unknown): never {
+  if (e instanceof HeatError) throw new HttpError(e.code === 'not_found' ? 404 : e.code === 'conflict' ? 409 : 400, e.code, e.message);
+  throw e;
+}
+
+const Num = z.number().nullable();
+const RowFields = {
+  records: z.number(), t1: Num.describe('°C'), t2: Num.describe('°C'), m1: Num.describe('t'), m2: Num.describe('t'), dm: Num.describe('M1 − M2, t'),
+  q_kwh: Num.describe('Q accounted, kWh'), q_gcal: Num.describe('Q accounted, Gcal (kWh ÷ 1163)'), q_measured_kwh: Num.describe('Q as the meter counted it'),
+  q_calculated_kwh: Num.describe('heat added for the time the meter was off'), working_hours: Num.describe('Тр, h'), ns_hours: Num.describe('Тнс, h'),
+};
+const NsEntrySchema = z.object({
+  from: z.string(), to: z.string(), kind: z.enum(['hourly', 'daily']), codes: z.array(z.string()),
+  reasons: z.array(z.object({ code: z.string(), from: z.enum(['meter', 'working_time']), meter_code: z.string().optional(), seconds: z.number().optional() })),
+  text: z.string().describe('the reasons in words (RU)'),
+  calculation: z.record(z.string(), z.unknown()).nullable().describe('off time: the basis of the calculated heat'),
+});
+const StatementOut = z.object({
+  building: z.object({ id: z.number(), address: z.string(), timezone: z.string(), org_name: z.string() }),
+  meter: z.object({ id: z.number(), serial: z.string(), make: z.string(), model: z.string().nullable(), place: z.string().nullable() }),
+  period: z.string(), source: z.enum(['daily', 'hourly']).nullable().describe('daily records, or hourly ones summed to days'),
+  records: z.number(), message: z.string().nullable().describe('set when the month has no record: no rows, no totals (never zeros)'),
+  rows: z.array(z.object({ date: z.string(), ns: z.boolean(), ...RowFields })),
+  totals: z.object(RowFields).nullable(),
+  ns: z.array(NsEntrySchema), calculated: z.array(NsEntrySchema),
+  signed_off: z.object({
+    by: z.string(), at: z.string(), email_to: z.string().nullable().describe('the heat supplier\'s addresses it is mailed to'),
+    sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
+  }).nullable(),
+  changed_since_sign_off: z.boolean(),
+});
+
+function wire(s: HeatStatement): z.input<typeof StatementOut> {
+  const st = s.statement;
+  return {
+    building: { id: s.building.id, address: s.building.address, timezone: s.building.timezone, org_name: s.building.orgName },
+    meter: { id: s.meter.id, serial: s.meter.serial, make: s.meter.make, model: s.meter.model, place: s.meter.place },
+    period: st.period, source: st.source, records: st.records, message: st.message,
+    ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated'>),
+    signed_off: s.signOff ? { by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError } : null,
+    changed_since_sign_off: s.changedSinceSignOff,
+  };
+}
+
+const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb }) => {
+  app.get('/buildings/:id/heat-statement', {
+    schema: {
+      tags: ['heat'], summary: 'The monthly heat statement (ведомость учёта тепловой энергии и теплоносителя) of the building heat meter: JSON, Excel or PDF',
+      description: 'Daily rows (t1, t2, M1, M2, M1−M2, Q in Gcal and kWh, Тр, Тнс) from the meter\'s daily archive records, or its hourly ones summed to days of the building\'s time zone; totals; the НС list; heat of the time the meter was off calculated from the mean hourly Q of the normal hours before (at most 3 days back). A month without records says so (no rows, no zeros).',
+      params: IdParams,
+      querystring: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        meter_id: z.coerce.number().int().positive().optional().describe('The heat meter, when the building has more than one with archive records'),
+        format: z.enum(['json', 'xlsx', 'pdf']).default('json').describe('json, xlsx (Excel) or pdf (the printed statement with its signatures block)'),
+      }),
+      response: { 200: z.union([StatementOut, z.string()]), ...errors },
+    },
+  }, async (req, reply) => {
+    const p = principal(req);
+    staff(p, 'heat:read');
+    await requireOwned(db, p, 'building', req.params.id);
+    let s: HeatStatement;
+    try {
+      s = await heatStatement(readDb ?? db, req.params.id, req.query.period, req.query.meter_id);
+    } catch (e) {
+      heatHttp(e);
+    }
+    const name = `heat-statement-${req.params.id}-${req.query.period}`;
+    if (req.query.format === 'xlsx') {
+      reply.header('content-disposition', `attachment; filename="${name}.xlsx"`);
+      // A Buffer is sent as is (never serialized); the response schema documents the JSON shape.
+      return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send((await statementXlsx(s)) as unknown as string);
+    }
+    if (req.query.format === 'pdf') {
+      reply.header('content-disposition', `attachment; filename="${name}.pdf"`);
+      return reply.type('application/pdf').send((await statementPdf(s)) as unknown as string);
+    }
+    return wire(s);
+  });
+
+  app.post('/buildings/:id/heat-statement/sign-off', {
+    schema: {
+      tags: ['heat'], summary: 'Sign the month\'s heat statement off (once; audited)',
+      description: 'Records who handed the month\'s statement over and when, with its totals as signed; the statement then shows "signed off by … at …". A month is signed once (409 the second time); a month without records has nothing to sign (409). With email_to the signed statement is mailed to the heat supplier by the scheduled heat.statements.send job.',
+      params: IdParams, body: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        meter_id: z.number().int().positive().optional().describe('The heat meter, when the building has more than one with archive records'),
+        email_to: z.string().max(1000).optional().describe('The heat supplier\'s e-mail addresses (comma-separated): the signed statement (PDF and Excel) is mailed to them by the heat.statements.send job'),
+      }),
+      response: { 200: StatementOut, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'heat:sign_off');
+    await requireOwned(db, p, 'building', req.params.id);
+    const actor = actorOf(req);
+    let s: HeatStatement;
+    try {
+      s = await db.tx(async (q) => {
+        const signed = await signOffStatement(q, req.params.id, req.body.period, { name: actor.name, userId: actor.kind === 'user' ? actor.id : null }, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to });
+        await audit(q, actor, { action: 'sign_off', entity: 'heat_statement', entityId: `${req.params.id}:${req.body.period}`, buildingId: req.params.id, after: { meterId: signed.meter.id, totals: signed.statement.totals, emailTo: req.body.email_to ?? null }, requestId: req.id });
+        return signed;
+      });
+    } catch (e) {
+      heatHttp(e);
+    }
+    return wire(s);
+  });
+};
+
+export default heatRoutes;

@@ -1,0 +1,82 @@
+/**
+ * The heat statement of a building and month: the building's heat meter with archive records, its
+ * records (store.ts), the statement (statement.ts) and its sign-off. Tenancy is the caller's (routes
+ * check the building is the caller's before calling); these functions take a checked building id.
+ */
+import type { Queryable } from '../db/types.js';
+import { composeStatement, type Statement } from './statement.js';
+import { buildingHeatMeters, insertSignOff, loadBuilding, loadRecords, loadSignOff, monthBounds, type HeatMeter, type SignOff, type StatementBuilding } from './store.js';
+
+export class HeatError extends Error {
+  constructor(readonly code: 'not_found' | 'bad_request' | 'conflict', message: string) {
+    super(message);
+  }
+}
+
+export interface HeatStatement {
+  building: StatementBuilding;
+  meter: HeatMeter;
+  statement: Statement;
+  signOff: SignOff | null;
+  /** Signed, and the totals now differ from the signed ones (a record arrived or changed since). */
+  changedSinceSignOff: boolean;
+}
+
+/**
+ * The meter of the statement: the one named (a heat meter of the building's), else the building's heat
+ * meter with archive records around the month; without records, its only heat meter (the statement then
+ * says there are none). Two with records and none named: the caller must choose.
+ */
+function pickMeter(meters: readonly HeatMeter[], meterId: number | undefined, buildingId: number): HeatMeter {
+  if (!meters.length) throw new HeatError('not_found', `building ${buildingId} has no building heat meter (ОДПУ, placement 'building', resource 'heat')`);
+  if (meterId !== undefined) {
+    const m = meters.find((x) => x.id === meterId);
+    if (!m) throw new HeatError('bad_request', `meter_id ${meterId} is not a building heat meter of building ${buildingId}; choose one of: ${meters.map((x) => `${x.id} (${x.serial})`).join(', ')}`);
+    return m;
+  }
+  const withRecords = meters.filter((m) => m.records > 0);
+  if (withRecords.length > 1) {
+    throw new HeatError('bad_request', `building ${buildingId} has ${withRecords.length} heat meters with archive records: name one with meter_id (${withRecords.map((x) => `${x.id} (${x.serial})`).join(', ')})`);
+  }
+  return withRecords[0] ?? meters[0];
+}
+
+/** JSON with sorted keys: jsonb gives an object's keys back in its own order. */
+const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) =>
+  x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x);
+
+export async function heatStatement(q: Queryable, buildingId: number, period: string, meterId?: number): Promise<HeatStatement> {
+  const building = await loadBuilding(q, buildingId);
+  if (!building) throw new HeatError('not_found', 'building not found');
+  const { from, to } = await monthBounds(q, period, building.timezone);
+  const meter = pickMeter(await buildingHeatMeters(q, buildingId, from, to), meterId, buildingId);
+  const records = await loadRecords(q, meter.id, from, to, building.timezone);
+  const statement = composeStatement(period, from.getTime(), records);
+  const signOff = await loadSignOff(q, buildingId, period);
+  const changedSinceSignOff = signOff !== null && canonical(signOff.totals) !== canonical(statement.totals);
+  return { building, meter, statement, signOff, changedSinceSignOff };
+}
+
+const EMAIL = /^[^\s@,;<>]+@[^\s@,;<>]+\.[^\s@,;<>]+$/;
+
+/** The heat supplier's addresses (comma, semicolon or space separated); a malformed one is refused by name. */
+export function parseRecipients(list: string): string[] {
+  const all = list.split(/[,;\s]+/).map((x) => x.trim()).filter(Boolean);
+  const bad = all.filter((x) => !EMAIL.test(x));
+  if (bad.length) throw new HeatError('bad_request', `email_to: ${bad.map((b) => `"${b}"`).join(', ')} is not an e-mail address; give the heat supplier's addresses separated by commas`);
+  if (!all.length) throw new HeatError('bad_request', 'email_to is empty: give the heat supplier\'s addresses separated by commas, or leave it out');
+  return [...new Set(all)];
+}
+
+/** Signs the month's statement off as `by`; refused when there is nothing to sign or it is signed already. */
+export async function signOffStatement(
+  q: Queryable, buildingId: number, period: string, by: { name: string; userId: number | null }, at: Date, opts: { meterId?: number; emailTo?: string } = {},
+): Promise<HeatStatement> {
+  const emailTo = opts.emailTo === undefined ? [] : parseRecipients(opts.emailTo);
+  const s = await heatStatement(q, buildingId, period, opts.meterId);
+  if (s.signOff) throw new HeatError('conflict', `the heat statement of ${period} was signed off by ${s.signOff.by} at ${s.signOff.at}; a month is signed once`);
+  if (!s.statement.records) throw new HeatError('conflict', `no archive records of meter ${s.meter.serial} for ${period}: there is no statement to sign off`);
+  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.userId, at, totals: s.statement.totals, emailTo: emailTo.length ? emailTo.join(', ') : null });
+  if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; a month is signed once`);
+  return { ...s, signOff: (await loadSignOff(q, buildingId, period))! };
+}
