@@ -17,23 +17,43 @@ export interface MeterRowForWrite extends MeterForWrite {
   premiseId: number | null;
   orgId: number;
   resource: Resource;
+  /** The premise's plausible use a month (plausibleFrom), for a first reading's plausibility. */
+  plausibleMonthly: number;
+  /** The meter is the old or new meter of a replacement not undone: its facts include the replacement's readings. */
+  inReplacement: boolean;
 }
 
+/**
+ * The meters a batch writes, with what the judge needs of each beyond the meter itself (its premise's
+ * plausible use, whether a replacement concerns it), in ONE query: a file import asks this once per
+ * chunk, and every statement a chunk holds the embedded engine's one connection for counts.
+ */
 export async function loadMetersForWrite(q: Queryable, ids: readonly number[]): Promise<Map<number, MeterRowForWrite>> {
   const { rows } = await q.query<{
     id: string; serial_number: string; building_id: string; premise_id: string | null; org_id: string; resource: Resource; placement: string; status: string; zones: number;
     register_digits: number | null; installed_on: string | null; decommissioned_on: string | null; next_verification_on: string | null; timezone: string;
+    per_resident: number | null; residents: number | null; premises: string; in_replacement: boolean;
   }>(
     `SELECT m.id, m.serial_number, m.building_id, m.premise_id, b.org_id, m.resource, m.placement, m.status, m.zones, m.register_digits,
             to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
             to_char(m.decommissioned_on, 'YYYY-MM-DD') AS decommissioned_on,
-            to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone
-       FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = ANY($1::bigint[])`, [[...ids]]);
-  return new Map(rows.map((r) => [Number(r.id), {
-    id: Number(r.id), serial: r.serial_number, buildingId: Number(r.building_id), premiseId: r.premise_id === null ? null : Number(r.premise_id), orgId: Number(r.org_id),
-    resource: r.resource, placement: r.placement, status: r.status, zones: Number(r.zones ?? 1), registerDigits: r.register_digits === null ? null : Number(r.register_digits),
-    installedOn: r.installed_on, decommissionedOn: r.decommissioned_on, nextVerificationOn: r.next_verification_on, timezone: r.timezone,
-  }]));
+            to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone,
+            (SELECT per_resident FROM billing_norms n WHERE n.org_id = b.org_id AND n.resource = m.resource AND n.basis = 'resident' ORDER BY valid_from DESC LIMIT 1) AS per_resident,
+            p.residents,
+            CASE WHEN m.premise_id IS NULL THEN (SELECT count(*) FROM premises x WHERE x.building_id = m.building_id) ELSE 0 END AS premises,
+            EXISTS (SELECT 1 FROM meter_replacements r WHERE (r.old_meter_id = m.id OR r.new_meter_id = m.id) AND r.undone_at IS NULL) AS in_replacement
+       FROM meters m JOIN buildings b ON b.id = m.building_id LEFT JOIN premises p ON p.id = m.premise_id
+      WHERE m.id = ANY($1::bigint[])`, [[...ids]]);
+  return new Map(rows.map((r) => {
+    const m = {
+      id: Number(r.id), serial: r.serial_number, buildingId: Number(r.building_id), premiseId: r.premise_id === null ? null : Number(r.premise_id), orgId: Number(r.org_id),
+      resource: r.resource, placement: r.placement, status: r.status, zones: Number(r.zones ?? 1), registerDigits: r.register_digits === null ? null : Number(r.register_digits),
+      installedOn: r.installed_on, decommissionedOn: r.decommissioned_on, nextVerificationOn: r.next_verification_on, timezone: r.timezone,
+      plausibleMonthly: 0, inReplacement: r.in_replacement === true,
+    };
+    m.plausibleMonthly = plausibleFrom(m, r.per_resident, r.residents, Number(r.premises ?? 0));
+    return [m.id, m];
+  }));
 }
 
 /** A year of a typical flat, per resource, for a first reading's plausibility where no norm is set. */
@@ -226,9 +246,11 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
        SELECT k.ri, 'e' AS kind, e.time, e.value FROM k CROSS JOIN LATERAL (${bindK(earliestSql, 'k.prev')}) e`,
       [needE.map((x) => regs[x.i].m), needE.map((x) => regs[x.i].qn), needE.map((x) => x.p.time), needE.map((x) => x.i)]);
   }
-  const inst = await installationsBefore(q, keys.filter((_, i) => !previousIn(series[regOf[i]].counting, keys[i].time) && !perReg[regOf[i]].p));
-  const reps = await replacementReadingsAt(q, keys.map((k) => ({ meterId: k.m.id, quantity: k.quantity, time: k.time })));
-  const plausible = await plausibleMonthlyBatch(q, [...new Map(keys.map((k) => [k.m.id, k.m])).values()]);
+  // Replacements' readings and installations only for meters a replacement concerns (loadMetersForWrite says which).
+  const inst = await installationsBefore(q, keys.filter((k, i) => k.m.inReplacement && !previousIn(series[regOf[i]].counting, k.time) && !perReg[regOf[i]].p));
+  const replaced = keys.flatMap((k, i) => (k.m.inReplacement ? [i] : []));
+  const found = await replacementReadingsAt(q, replaced.map((i) => ({ meterId: keys[i].m.id, quantity: keys[i].quantity, time: keys[i].time })));
+  const reps = new Map(replaced.map((i, j) => [i, found[j]]));
   return keys.map((k, idx) => {
     const reg = perReg[regOf[idx]];
     const { counting, byTime } = series[regOf[idx]];
@@ -245,7 +267,7 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
     const latest = at.reduce<WindowRow | null>((a, v) => (!a || (v.version ?? 0) > (a.version ?? 0) ? v : a), null);
     const staff = at.filter((v) => v.eligible && (v.source === 'staff' || v.source === 'import') && v.value !== null)
       .reduce<WindowRow | null>((a, v) => (!a || (v.version ?? 0) > (a.version ?? 0) ? v : a), null);
-    const rep = reps[idx];
+    const rep = reps.get(idx) ?? null;
     const installed = p ? null : inst.get(`${k.m.id}|${t}`) ?? null;
     return {
       previous: p ?? installed, next: counting.find((c) => c.time.getTime() > t) ?? reg.n,
@@ -254,7 +276,7 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
       atInstant: latest ? { value: latest.value, source: latest.source as string, version: Number(latest.version) } : null,
       staffAtInstant: staff && staff.value !== null ? { value: staff.value } : null,
       replacementAtInstant: rep ? { id: Number(rep.id), which: Number(rep.old_meter_id) === k.m.id ? 'removal' : 'installation' } : null,
-      plausibleMonthly: plausible.get(k.m.id)!,
+      plausibleMonthly: k.m.plausibleMonthly,
     };
   });
 }
@@ -317,24 +339,8 @@ async function installationsBefore(q: Queryable, keys: readonly FactKey[]): Prom
     .map((r) => [`${Number(r.km)}|${new Date(r.kt).getTime()}`, { time: new Date(r.replaced_at), value: Number(r.installation_reading) }]));
 }
 
-/** plausibleMonthly for many meters in one query (the same formula: plausibleFrom). */
-async function plausibleMonthlyBatch(q: Queryable, ms: readonly MeterRowForWrite[]): Promise<Map<number, number>> {
-  const { rows } = await q.query<{ id: string; per_resident: number | null; residents: number | null; premises: string }>(
-    `SELECT m.id,
-            (SELECT per_resident FROM billing_norms n WHERE n.org_id = b.org_id AND n.resource = m.resource AND n.basis = 'resident' ORDER BY valid_from DESC LIMIT 1) AS per_resident,
-            p.residents,
-            CASE WHEN m.premise_id IS NULL THEN (SELECT count(*) FROM premises x WHERE x.building_id = m.building_id) ELSE 0 END AS premises
-       FROM meters m JOIN buildings b ON b.id = m.building_id LEFT JOIN premises p ON p.id = m.premise_id
-      WHERE m.id = ANY($1::bigint[])`, [ms.map((m) => m.id)]);
-  const byId = new Map(rows.map((r) => [Number(r.id), r]));
-  return new Map(ms.map((m) => {
-    const r = byId.get(m.id);
-    return [m.id, plausibleFrom(m, r?.per_resident ?? null, r?.residents ?? null, Number(r?.premises ?? 0))];
-  }));
-}
-
 /** The plausible-use formula of plausibleMonthly, pure. */
-function plausibleFrom(m: MeterRowForWrite, perResident: number | null, residents: number | null, premises: number): number {
+function plausibleFrom(m: Pick<MeterRowForWrite, 'premiseId' | 'resource'>, perResident: number | null, residents: number | null, premises: number): number {
   const perPerson = Math.max(perResident !== null ? Number(perResident) * 2 : 0, FLAT_MONTHLY_DEFAULT[m.resource] ?? 100);
   if (m.premiseId !== null) return perPerson * Math.max(1, Number(residents ?? 1));
   return perPerson * 4 * Math.max(1, premises || 1);
