@@ -99,22 +99,25 @@ export interface DirtyMark {
   kind: PeriodKind;
   periodStart: Date;
   markedAt: Date;
+  /** marked_at in microseconds since the epoch (a Date keeps milliseconds: too coarse to tell a renewed mark). */
+  markedUs: string;
 }
 
 /** The marks, oldest first (at most `limit`). */
 export async function dirtyMarks(q: Queryable, limit = 1000): Promise<DirtyMark[]> {
-  const { rows } = await q.query<{ building_id: string; resource: Resource; period_kind: PeriodKind; period_start: Date; marked_at: Date }>(
-    `SELECT building_id, resource, period_kind, period_start, marked_at FROM imbalance_dirty ORDER BY marked_at, building_id, resource, period_kind, period_start LIMIT $1`,
+  const { rows } = await q.query<{ building_id: string; resource: Resource; period_kind: PeriodKind; period_start: Date; marked_at: Date; marked_us: string }>(
+    `SELECT building_id, resource, period_kind, period_start, marked_at, (extract(epoch FROM marked_at) * 1000000)::bigint::text AS marked_us FROM imbalance_dirty ORDER BY marked_at, building_id, resource, period_kind, period_start LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ buildingId: Number(r.building_id), resource: r.resource, kind: r.period_kind, periodStart: new Date(r.period_start), markedAt: new Date(r.marked_at) }));
+  return rows.map((r) => ({ buildingId: Number(r.building_id), resource: r.resource, kind: r.period_kind, periodStart: new Date(r.period_start), markedAt: new Date(r.marked_at), markedUs: r.marked_us }));
 }
 
 /** Removes a mark unless it was marked again after `markedAt`. */
 async function clearMark(q: Queryable, m: DirtyMark): Promise<void> {
   await q.query(
-    `DELETE FROM imbalance_dirty WHERE building_id = $1 AND resource = $2 AND period_kind = $3 AND period_start = $4 AND marked_at <= $5`,
-    [m.buildingId, m.resource, m.kind, m.periodStart, m.markedAt],
+    `DELETE FROM imbalance_dirty WHERE building_id = $1 AND resource = $2 AND period_kind = $3 AND period_start = $4
+        AND (extract(epoch FROM marked_at) * 1000000)::bigint <= $5::bigint`,
+    [m.buildingId, m.resource, m.kind, m.periodStart, m.markedUs],
   );
 }
 
