@@ -10,6 +10,9 @@
  *
  * `imbalance.recompute-all` (nightly): current and previous month of every building × resource with
  * a building meter, through the same coalescing.
+ *
+ * `imbalance.recompute-dirty` (every `dirtyEveryMs`): the periods the ingest writer marked because a
+ * late reading changed them (dirty.ts), recomputed and unmarked.
  */
 import { z } from 'zod';
 import { Resource, registerQuantity } from '@amr/protocols';
@@ -19,6 +22,7 @@ import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { periodsBetween } from './periods.js';
 import { computeBuildingImbalance, ImbalanceError } from './service.js';
+import { recomputeDirty } from './dirty.js';
 import type { AffectedPeriod, OnImbalanceReport, PeriodKind } from './types.js';
 
 export interface ImbalanceDeps {
@@ -31,10 +35,15 @@ export interface ImbalanceDeps {
   nightlyCron?: string;
   /** "Now" of the nightly run (which months are current and previous); coalescing stays on real time. */
   clock?: Clock;
+  /** How often the marked periods (dirty.ts) are recomputed, ms (default 30 s). */
+  dirtyEveryMs?: number;
 }
 
 export const RECOMPUTE_JOB = 'imbalance.recompute';
 export const RECOMPUTE_ALL_JOB = 'imbalance.recompute-all';
+export const RECOMPUTE_DIRTY_JOB = 'imbalance.recompute-dirty';
+/** A late reading's report is at most this stale (plus one run) when nobody asks for it sooner. */
+export const DEFAULT_DIRTY_EVERY_MS = 30_000;
 
 export const RecomputeData = z.object({
   buildingId: z.number().int().positive(),
@@ -92,6 +101,18 @@ export async function defineImbalanceJobs(runner: JobRunner, deps: ImbalanceDeps
       return { buildings: rows.length, enqueued: n };
     },
   });
+  runner.define({
+    name: RECOMPUTE_DIRTY_JOB,
+    data: z.object({}),
+    // A failed period keeps its mark for the next run; retrying the whole job would only repeat it.
+    attempts: 1,
+    handler: async (_d, ctx) => recomputeDirty(deps.db, {
+      onReport: deps.onReport,
+      onError: (m, e) => ctx.log.warn({ ...m, err: e.message }, 'imbalance: marked period not recomputed; kept for the next run'),
+    }),
+  });
+  runner.schedule(RECOMPUTE_DIRTY_JOB, 'imbalance-dirty', { everyMs: deps.dirtyEveryMs ?? DEFAULT_DIRTY_EVERY_MS }, {})
+    .catch((e: Error) => deps.logger.warn({ err: e.message }, 'imbalance: recompute of late readings\' periods not scheduled'));
   // Scheduling waits for Redis; start-up must not (Redis may be down now and come back later), so the
   // schedule is written in the background and a failure is logged.
   runner.schedule(RECOMPUTE_ALL_JOB, 'imbalance-nightly', { cron: deps.nightlyCron ?? '15 3 * * *' }, {})

@@ -19,15 +19,19 @@
  *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
  *      second entry (nor, the meter bound since, a row);
  *   6. the archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
- *   7. last-seen of meters and gateways — last, and locked in key order: batches run pipelined on a
+ *   7. register readings stored for an instant older than their meter's newest committed reading (a
+ *      late message, a message re-sent out of order) mark the imbalance periods they change (imbalance/dirty.ts,
+ *      one statement, only when the batch has such rows); the imbalance job recomputes them;
+ *   8. last-seen of meters and gateways — last, and locked in key order: batches run pipelined on a
  *      server's pool, and these rows are the ones they share.
  * Every statement that takes row locks takes them in key order, so concurrent batches wait, never
  * deadlock. Commit happens before any message is acknowledged (the caller acks after this resolves).
  */
-import type { MeterReading, ReadingsMessage } from '@amr/protocols';
+import { registerQuantity, type MeterReading, type ReadingsMessage, type Resource } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
+import { markLateReadings } from '../imbalance/dirty.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
@@ -146,8 +150,8 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const distinct = [...new Map(fresh.map((a) => [addrKey(a.gw, a.r.meter.bus, a.r.meter.address), a])).values()];
   // With each meter's installation as an instant: the start of that day in its building's zone (the
   // readings core's 'before_installation' rule compares the local day; this is the same bound).
-  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null }>(
-    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to,
+  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null; resource: Resource; last_seen_at: Date | null }>(
+    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to, m.resource, m.last_seen_at,
             to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
             COALESCE(m.installed_on, m.commissioned_on)::timestamp AT TIME ZONE bd.timezone AS installed_at
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(g, bus, addr)
@@ -176,6 +180,8 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   });
 
   const rows: Row[] = [];
+  /** Indexes into `rows` of those not inserted (their key was taken). */
+  let skippedRows: ReadonlySet<number> = new Set();
   /** Per fresh reading bound to a meter (by its index in `fresh`): did it add a row, a quarantine entry? */
   const outcome = new Map<number, { values: number; added: boolean; quarantined: boolean }>();
   const quarantine: Q[] = [];
@@ -240,6 +246,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     // do. A different value: quarantine. Looked up only then: the common batch costs nothing more.
     const differing = new Map((await differingStoredValues(q, skipped.map((k) => rows[k]))).map((d) => [skipped[d.index], d.stored]));
     const wasSkipped = new Set(skipped);
+    skippedRows = wasSkipped;
     rows.forEach((row, k) => {
       const acc = outcome.get(row.reading)!;
       if (!wasSkipped.has(k)) acc.added = true;
@@ -252,6 +259,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   // A reading that added no row and no quarantine entry was all there already: a duplicate.
   for (const acc of outcome.values()) if (!acc.added && !acc.quarantined && acc.values > 0) result.duplicates++;
   await writeArchiveRecords(q, fresh, meterOf, outcome);
+  await markLate(q, rows, skippedRows, bound.rows);
 
   if (quarantine.length) {
     // Claim first, in key order (a concurrent batch holding a redelivery waits for this one's claims,
@@ -326,6 +334,29 @@ async function writeArchiveRecords(
       recs.map((x) => x.gw), recs.map((x) => x.r.seq),
     ],
   );
+}
+
+/**
+ * The register rows inserted now for an instant before their meter's newest reading committed before
+ * this batch (meters.last_seen_at, read with the bindings) mark the imbalance periods they change. A
+ * current reading marks nothing, nor does a batch of polls flushed in order after an outage (each is
+ * newer than what was stored), nor a record's interval amounts, which no report reads (imbalance/dirty.ts).
+ */
+async function markLate(
+  q: Queryable,
+  rows: readonly Row[],
+  skipped: ReadonlySet<number>,
+  meters: readonly { meter_id: number; resource: Resource; last_seen_at: Date | null }[],
+): Promise<void> {
+  const newest = new Map<number, { register: string; at: number }>();
+  for (const m of meters) {
+    if (m.last_seen_at) newest.set(Number(m.meter_id), { register: registerQuantity(m.resource), at: new Date(m.last_seen_at).getTime() });
+  }
+  const late = rows.filter((r, k) => {
+    const n = newest.get(r.meterId);
+    return n !== undefined && !skipped.has(k) && r.quantity === n.register && Date.parse(r.time) < n.at;
+  });
+  if (late.length) await markLateReadings(q, late.map((r) => ({ meterId: r.meterId, quantity: r.quantity, time: r.time })));
 }
 
 /**

@@ -8,7 +8,10 @@
  * notifies staff of residents' submissions and reminds residents (`notifications.*`, src/reminders); a
  * late or corrected reading of a closed billing month books adjustments by itself (`billing.recalc`);
  * a signed monthly heat statement is mailed to the heat supplier (`heat.statements.send`, src/heat).
- * Without Redis (jobs disabled) the validator still runs; recomputation then waits for a job runner.
+ * A register reading stored late (older than its meter's newest) marks the imbalance periods it
+ * changes (ingest → imbalance_dirty); `imbalance.recompute-dirty` recomputes them every 30 s.
+ * Without Redis (jobs disabled) the validator still runs and the marked periods are recomputed by a
+ * timer here (every VALIDATOR_INTERVAL_MS); the validator's own recompute requests wait for a job runner.
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -17,7 +20,7 @@ import type { Db } from '../db/index.js';
 import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { startValidator, type Validator } from '../validation/index.js';
-import { defineImbalanceJobs, enqueueImbalanceRecompute } from '../imbalance/index.js';
+import { defineImbalanceJobs, enqueueImbalanceRecompute, recomputeDirty, type DirtyDrain } from '../imbalance/index.js';
 import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
 import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
 import { defineReminderJobs } from '../reminders/index.js';
@@ -26,6 +29,8 @@ import { defineHeatJobs } from '../heat/jobs.js';
 
 export interface Features {
   validator: Validator;
+  /** Recomputes the imbalance periods late readings marked, now (what the job or the timer does). */
+  recomputeLate(): Promise<DirtyDrain>;
   close(): Promise<void>;
 }
 
@@ -63,5 +68,32 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
       enqueued.catch((err: Error) => logger.error({ err: err.message, affected: affected.length }, 'validator: recompute jobs not queued (Redis)'));
     } : undefined,
   });
-  return { validator, close: () => validator.stop() };
+  const imbalanceLog = logger.child({ module: 'imbalance' });
+  // One drain at a time (the timer's and a caller's share it): the embedded engine has one connection.
+  let draining: Promise<DirtyDrain> | null = null;
+  const recomputeLate = (): Promise<DirtyDrain> => {
+    draining ??= recomputeDirty(db, {
+      onReport: jobs ? imbalanceAlertHook(jobs, alertDeps) : undefined,
+      onError: (m, e) => imbalanceLog.warn({ ...m, err: e.message }, 'imbalance: marked period not recomputed; kept for the next run'),
+    }).finally(() => {
+      draining = null;
+    });
+    return draining;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (!jobs) {
+    timer = setInterval(() => {
+      if (!draining) recomputeLate().catch((err: Error) => imbalanceLog.error({ err: err.message }, 'imbalance: recompute of marked periods failed'));
+    }, config.VALIDATOR_INTERVAL_MS);
+    timer.unref();
+  }
+  return {
+    validator,
+    recomputeLate,
+    async close() {
+      clearInterval(timer);
+      await draining?.catch(() => undefined);
+      await validator.stop();
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { OpenedDb } from '../../src/db/index.js';
 import { openTestDb } from '../engine.js';
 import { JobRunner } from '../../src/jobs/index.js';
-import { defineImbalanceJobs, enqueueImbalanceRecompute, RECOMPUTE_ALL_JOB, RECOMPUTE_JOB, type StoredImbalanceReport } from '../../src/imbalance/index.js';
+import { defineImbalanceJobs, enqueueImbalanceRecompute, RECOMPUTE_ALL_JOB, RECOMPUTE_DIRTY_JOB, RECOMPUTE_JOB, type StoredImbalanceReport } from '../../src/imbalance/index.js';
 import * as f from './fixtures.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
@@ -155,6 +155,8 @@ describe('imbalance jobs', () => {
     const r = new Redis(REDIS_URL);
     try {
       await until(async () => (await r.zrange(`${prefix}:${RECOMPUTE_ALL_JOB}:repeat`, 0, -1)).includes('imbalance-nightly'), 'the nightly schedule');
+      // And the recompute of the periods late readings marked (dirty.ts), on its own schedule.
+      await until(async () => (await r.zrange(`${prefix}:${RECOMPUTE_DIRTY_JOB}:repeat`, 0, -1)).includes('imbalance-dirty'), 'the late readings\' schedule');
     } finally {
       await r.quit();
     }
@@ -162,7 +164,7 @@ describe('imbalance jobs', () => {
     try {
       // Resolves (a hang would time the test out) although the schedule cannot be written.
       await expect(defineImbalanceJobs(down, { db: opened.db, logger: pino({ level: 'silent' }) })).resolves.toBeUndefined();
-      expect(down.names().sort()).toEqual([RECOMPUTE_JOB, RECOMPUTE_ALL_JOB].sort());
+      expect(down.names().sort()).toEqual([RECOMPUTE_JOB, RECOMPUTE_ALL_JOB, RECOMPUTE_DIRTY_JOB].sort());
     } finally {
       await down.close();
     }
