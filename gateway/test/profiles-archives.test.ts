@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { XMLParser } from 'fast-xml-parser';
 import { decodeTelegram, parseHex, type MbusTelegram } from '@amr/protocols';
-import { applyMbusProfile, archiveInstant, chooseProfile, mbusArchiveReadings, type MeterProfile } from '../src/index.js';
+import { applyMbusProfile, archiveInstant, chooseProfile, libmbusToTelegram, mbusArchiveReadings, type MeterProfile } from '../src/index.js';
 
 const dir = fileURLToPath(new URL('../../../shared/testdata/mbus/libmbus/frames/', import.meta.url));
 if (!existsSync(dir)) throw new Error(`test data missing: ${dir} (expected ../shared/testdata from the repo root)`);
@@ -135,6 +136,14 @@ describe('stored values of real meters (libmbus test telegrams)', () => {
     const read = applyMbusProfile([t], { profile: 'kamstrup-multical', gatewayNow: 0, clockToleranceMs: 1e15 });
     expect(read.archives).toBeUndefined();
     expect(read.values.find((v) => v.quantity === 'mbus.instantaneous.energy.s1')).toMatchObject({ value: 33361000, unit: 'Wh', storage: 1 });
+  });
+
+  it('the libmbus driver gives the same stored values from libmbus’s own decode of the same telegrams', () => {
+    const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: true, isArray: (n) => n === 'DataRecord' });
+    for (const name of ['kamstrup_multical_601', 'ZRM_Minol-Minocal-C2', 'EFE_Engelmann-WaterStar', 'oms_frame2']) {
+      const lib = libmbusToTelegram(xml.parse(readFileSync(`${dir}${name}.xml`, 'latin1')).MBusData);
+      expect(apply(lib).archives, name).toEqual(apply(telegram(name)).archives);
+    }
   });
 
   it('dates a day by its end or start, and keeps a date with time as it is', () => {

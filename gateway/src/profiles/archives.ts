@@ -22,6 +22,9 @@ export type MbusArchiveReading = StoredValues;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2}))?$/;
 
+/** A meter time as its local wall clock: libmbus appends a `Z` to type F times the meter keeps without zone. */
+const local = (v: string) => v.replace(/Z$/, '');
+
 /** The instant on the meter's clock that a date record names for the spec, or null when it is no usable date. */
 export function archiveInstant(date: string, day: StorageArchiveSpec['day']): string | null {
   const m = DATE_RE.exec(date);
@@ -51,14 +54,14 @@ function dateRecord(records: readonly MbusRecord[], storage: number, spec: Stora
   );
   if (dates.length === 0 || dates.some((d) => d.value !== dates[0].value)) return null;
   const d = dates[0];
-  if (d.error || d.timeInvalid || !DATE_RE.test(d.value as string) || Number((d.value as string).slice(0, 4)) <= 2000) return null;
+  if (d.error || d.timeInvalid || !DATE_RE.test(local(d.value as string)) || Number((d.value as string).slice(0, 4)) <= 2000) return null;
   return dates;
 }
 
 /** The meter's own clock (storage-0 date/time), as a meter-local ISO string, when it sent a valid one. */
 function meterClock(records: readonly MbusRecord[]): string | undefined {
   const c = records.find((r) => r.quantity === 'datetime' && r.storage === 0 && r.function === 'instantaneous' && typeof r.value === 'string' && !r.timeInvalid && !r.error);
-  return c ? (c.value as string) : undefined;
+  return c ? local(c.value as string) : undefined;
 }
 
 export function mbusArchiveReadings(telegrams: readonly MbusTelegram[], profile: MeterProfile, already: ReadonlySet<MbusRecord> = new Set()): { archives: MbusArchiveReading[]; used: Set<MbusRecord> } {
@@ -79,7 +82,7 @@ export function mbusArchiveReadings(telegrams: readonly MbusTelegram[], profile:
       claimed.add(storage);
       const dates = dateRecord(records, storage, spec);
       if (!dates) continue;
-      const date = dates[0].value as string;
+      const date = local(dates[0].value as string);
       const record = archiveInstant(date, spec.day);
       // A date after the meter's clock is a due date still to come: nothing is stored for it yet.
       if (!record || (clock !== undefined && record > clock)) continue;

@@ -38,7 +38,10 @@ export const ReadingValue = z.object({
   quantity: QuantityName,
   value: z.number().finite().nullable(),
   unit: z.string().min(1).max(16),
-  /** M-Bus storage number (0 = current); history values carry their own time in `time`. */
+  /**
+   * M-Bus storage number (0 = current). A stored value (due date, month end) comes in a reading of
+   * its own, dated by its `archive.record`; a generic `mbus.*.s<n>` value is one the gateway could not date.
+   */
   storage: z.number().int().min(0).optional(),
   tariff: z.number().int().min(0).optional(),
   subunit: z.number().int().min(0).optional(),
