@@ -83,6 +83,19 @@ export interface MeterRead {
   manufacturer?: string;
   /** Raw frames exchanged (for the raw telegram log). */
   frames?: RawFrame[];
+  /** Stored register values the meter sent along (M-Bus storage numbers with a date; profiles/archives.ts). */
+  archives?: StoredValues[];
+}
+
+/** A meter's registers as they stood at one of its stored dates (a due date, a month end). */
+export interface StoredValues {
+  kind: 'due_date' | 'month_end';
+  storage: number;
+  /** The date record as the meter sent it (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`). */
+  date: string;
+  /** The instant the registers belong to, on the meter's clock (`YYYY-MM-DDTHH:MM:SS`). */
+  record: string;
+  values: ReadingValue[];
 }
 
 export interface ScanHit {

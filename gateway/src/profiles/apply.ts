@@ -6,30 +6,8 @@
 import { QUANTITIES, type MbusRecord, type MbusTelegram, type QualityFlag, type ReadingValue } from '@amr/protocols';
 import type { MeterRead } from '../drivers/types.js';
 import { chooseProfile } from './mbus-profiles.js';
-import type { RecordSelector } from './types.js';
-
-/** Factor from the decoder's canonical unit to the contract unit of a named quantity. */
-const CONVERT: Record<string, Record<string, number>> = {
-  kWh: { Wh: 1e-3, J: 1 / 3.6e6, cal: 4.1868 / 3.6e6 },
-  m3: { m3: 1, ft3: 0.0283168 },
-  W: { W: 1, 'J/h': 1 / 3600 },
-  'm3/h': { 'm3/h': 1, 'm3/min': 60, 'm3/s': 3600 },
-  '°C': { '°C': 1 },
-  K: { K: 1 },
-  bar: { bar: 1 },
-  s: { s: 1 },
-  flags: { '': 1 },
-};
-
-function matches(sel: RecordSelector, r: MbusRecord): boolean {
-  return (
-    r.quantity === sel.quantity &&
-    (sel.function === undefined || r.function === sel.function) &&
-    (sel.storage === undefined || r.storage === sel.storage) &&
-    (sel.tariff === undefined || r.tariff === sel.tariff) &&
-    (sel.subunit === undefined || r.subunit === sel.subunit)
-  );
-}
+import { CONVERT, matches, recordQuality } from './select.js';
+import { mbusArchiveReadings } from './archives.js';
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
 
@@ -39,13 +17,6 @@ export function genericName(r: MbusRecord): string {
   if (r.tariff) n += `.t${r.tariff}`;
   if (r.subunit) n += `.u${r.subunit}`;
   return n;
-}
-
-function recordQuality(r: MbusRecord): QualityFlag[] {
-  const q: QualityFlag[] = [];
-  if (r.error) q.push('meter_error');
-  if (r.overflow) q.push('value_overflow');
-  return q;
 }
 
 export interface ApplyOptions {
@@ -75,6 +46,11 @@ export function applyMbusProfile(telegrams: MbusTelegram[], opts: ApplyOptions):
     const v = typeof r.value === 'number' ? Number((r.value * factor).toPrecision(15)) : null;
     values.push({ quantity: f.name, value: v, unit, quality: recordQuality(r) });
   }
+
+  // Stored values (due date, month ends) the model is known to keep: dated archive readings, taken
+  // out of the generic values so that one record is published once.
+  const stored = mbusArchiveReadings(telegrams, profile, used);
+  for (const r of stored.used) used.add(r);
 
   let meterTime: string | undefined;
   const clock = records.find((r) => r.quantity === 'datetime' && r.storage === 0 && r.function === 'instantaneous' && typeof r.value === 'string');
@@ -117,8 +93,11 @@ export function applyMbusProfile(telegrams: MbusTelegram[], opts: ApplyOptions):
   if (telegrams.some((t) => t.partial)) quality.add('partial');
   if (telegrams.some((t) => t.applicationError)) quality.add('meter_error');
 
-  const filtered = opts.quantities ? values.filter((v) => opts.quantities!.includes(v.quantity)) : values;
+  const keep = (vs: ReadingValue[]) => (opts.quantities ? vs.filter((v) => opts.quantities!.includes(v.quantity)) : vs);
+  const filtered = keep(values);
+  const archives = stored.archives.map((a) => ({ ...a, values: keep(a.values).slice(0, 500) })).filter((a) => a.values.length > 0);
   return {
+    ...(archives.length ? { archives } : {}),
     values: filtered.slice(0, 500),
     meterTime,
     quality: [...quality],

@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './mbus-profiles.js';
 export * from './apply.js';
+export * from './archives.js';

@@ -21,6 +21,29 @@ export interface ProfileField {
   from: RecordSelector;
 }
 
+/**
+ * What one storage number (or an inclusive range of them) holds on a meter model: the registers as
+ * they stood at the storage's date. Only the model knows — EN 13757-3 says "storage 1" and nothing
+ * about what it means — so it is named per model, from that model's telegrams.
+ */
+export interface StorageArchiveSpec {
+  storage: number | [from: number, to: number];
+  /** `due_date`: the billing date's value (Stichtag); `month_end`: a month's closing value. */
+  kind: 'due_date' | 'month_end';
+  /**
+   * The record that dates the storage: a type G `date` or type F `datetime` with the same storage
+   * number, function instantaneous, tariff 0, subunit 0, no modifier ("future value" is the next
+   * due date, not this storage's). Default: either.
+   */
+  date?: 'date' | 'datetime';
+  /**
+   * Which end of a date's day the registers belong to: `end` for a due date stamped with the day it
+   * closes ("31.12." — the value at 24:00), `start` for a month value stamped with the 1st of the next
+   * month (its 00:00). A `datetime` record's own time is the instant.
+   */
+  day: 'start' | 'end';
+}
+
 export interface MeterProfile {
   name: string;
   doc: string;
@@ -28,4 +51,12 @@ export interface MeterProfile {
   fields: ProfileField[];
   /** Also publish every record not taken by a field, as `mbus.*`. */
   generic: boolean;
+  /**
+   * The model's stored values (due date, month ends) by storage number. Each storage's registers are
+   * the fields' register quantities (`kind: 'register'`) read at that storage number instead of 0.
+   * Absent: storage numbers stay generic `mbus.*.s<n>` values, as for any meter.
+   */
+  storage?: StorageArchiveSpec[];
+  /** Where this profile's knowledge comes from (real telegrams it is tested against). */
+  source?: string;
 }

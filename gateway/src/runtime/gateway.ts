@@ -24,8 +24,8 @@ import { GatewayMetrics } from '../ops/metrics.js';
 import { judgeHealth, startHealthServer } from '../ops/health.js';
 import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
-import { toPendingReading } from './reading.js';
-import { MeterStateStore, afterFailure, afterSuccess } from './meter-state.js';
+import { toArchiveReading, toPendingReading } from './reading.js';
+import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
 import { BackfillStore, archiveReading, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
 
@@ -374,10 +374,19 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (out.ok && out.read.values.length > 0) {
       this.metrics.polls.inc({ meter: m.id, bus: bus.name, result: 'ok' });
       // Empty when the disk refused it (held in memory); may include held readings journaled now.
-      const stored = this.outbox.append([toPendingReading(m, bus, out.read, new Date(this.opts.now ? this.opts.now() : out.startedAt))]);
+      const at = new Date(this.opts.now ? this.opts.now() : out.startedAt);
+      // Stored values (due date, month ends) go with the live reading, each once: only those newer
+      // than the newest of their kind already in the outbox (kept in the meter state across restarts).
+      const archives = unpublishedArchives(this.meterState?.get(m.id), out.read.archives ?? []);
+      const stored = this.outbox.append([toPendingReading(m, bus, out.read, at), ...archives.map((a) => toArchiveReading(m, bus, out.read, a, at))]);
       this.updateOutboxGauges();
       const lastSuccessAt = this.meterState?.get(m.id)?.lastSuccessAt ?? null;
       this.noteSuccess(m, bus.name);
+      // Remembered only once on disk: a reading the disk refused is held in memory, and a restart
+      // before it is written must find its stored values still unpublished.
+      const written = new Set(stored.filter((r) => r.meter.meterKey === m.id && r.archive).map((r) => `${r.archive!.kind}@${r.archive!.record}`));
+      const published = archives.filter((a) => written.has(`${a.kind}@${a.record}`));
+      if (published.length) this.meterState?.set(m.id, afterArchives(this.meterState.get(m.id), published), true);
       if (m.backfill) this.backfill(m, lastSuccessAt);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);

@@ -5,6 +5,11 @@
  * it still yields `meter_back` — the head-end clears its alarm on that event — and a meter already
  * reported silent is not reported again.
  *
+ * It also keeps, per kind of stored value (due date, month end), the newest record already put in
+ * the outbox, so that a meter's due-date value is published once per new due date, not at every
+ * poll nor again after a restart (a republish would be harmless — the head-end stores one row —
+ * but a month's twelve stored values at every poll are not).
+ *
  * The transitions are pure functions; the store does the file: written atomically (temporary file,
  * fsync, rename) at once when a meter changes state, and routine "answered again" times at most
  * every `flushMs` (an SD card need not take a write per poll).
@@ -12,12 +17,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { replaceFileDurably } from './durable-file.js';
 import { z } from 'zod';
+import type { StoredValues } from '../drivers/types.js';
 
 export const MeterHealth = z.object({
   lastSuccessAt: z.string().nullable(),
   lastFailedAt: z.string().nullable(),
   consecutiveFailures: z.number().int().min(0),
   silentSince: z.string().nullable(),
+  /** Per stored-value kind, the newest record (meter-clock time) in the outbox. Absent in files of older gateways. */
+  archives: z.record(z.string(), z.string()).optional(),
 });
 export type MeterHealth = z.infer<typeof MeterHealth>;
 
@@ -30,7 +38,7 @@ const EMPTY: MeterHealth = { lastSuccessAt: null, lastFailedAt: null, consecutiv
 export function afterSuccess(s: MeterHealth | undefined, at: string): { next: MeterHealth; back: { silentSince: string; failures: number } | null } {
   const prev = s ?? EMPTY;
   const back = prev.silentSince !== null ? { silentSince: prev.silentSince, failures: prev.consecutiveFailures } : null;
-  return { next: { lastSuccessAt: at, lastFailedAt: prev.lastFailedAt, consecutiveFailures: 0, silentSince: null }, back };
+  return { next: { ...prev, lastSuccessAt: at, consecutiveFailures: 0, silentSince: null }, back };
 }
 
 /** A poll failed at `at`. `silentNow`: this failure made it silent (the `silentAfter`-th in a row) — raise meter_silent. */
@@ -39,6 +47,19 @@ export function afterFailure(s: MeterHealth | undefined, at: string, silentAfter
   const consecutiveFailures = prev.consecutiveFailures + 1;
   const silentNow = prev.silentSince === null && consecutiveFailures >= silentAfter;
   return { next: { ...prev, lastFailedAt: at, consecutiveFailures, silentSince: silentNow ? at : prev.silentSince }, silentNow };
+}
+
+/** The stored values of a read not yet published: newer than the newest of their kind in the outbox. */
+export function unpublishedArchives(s: MeterHealth | undefined, archives: readonly StoredValues[]): StoredValues[] {
+  return archives.filter((a) => a.record > (s?.archives?.[a.kind] ?? ''));
+}
+
+/** The state after `published` went into the outbox: each kind's newest record remembered. */
+export function afterArchives(s: MeterHealth | undefined, published: readonly StoredValues[]): MeterHealth {
+  const prev = s ?? EMPTY;
+  const archives = { ...prev.archives };
+  for (const a of published) if (a.record > (archives[a.kind] ?? '')) archives[a.kind] = a.record;
+  return { ...prev, archives };
 }
 
 export class MeterStateStore {

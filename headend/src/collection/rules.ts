@@ -92,6 +92,20 @@ export function localMidnight(x: LocalDate, timeZone: string): Date {
   return new Date(exact ?? candidates[0] ?? guess - offsetAt(guess, timeZone));
 }
 
+/**
+ * The instant a wall-clock time (`YYYY-MM-DDTHH:MM:SS`, no zone: what a meter's clock shows) names in
+ * a time zone. The hour the clocks repeat in autumn: its first pass. A time the clocks skip in
+ * spring: the jump (the time under the offset before it) — as localMidnight does for a skipped midnight.
+ */
+export function localInstant(local: string, timeZone: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(local);
+  if (!m) throw new RangeError(`"${local}" is not a local time YYYY-MM-DDTHH:MM:SS`);
+  const guess = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const before = guess - offsetAt(guess - 86_400_000, timeZone);
+  const candidates = [...new Set([before, guess - offsetAt(guess + 86_400_000, timeZone)])].sort((a, b) => a - b);
+  return new Date(candidates.find((t) => t + offsetAt(t, timeZone) === guess) ?? before);
+}
+
 const sameDate = (a: LocalDate, b: LocalDate) => a.y === b.y && a.m === b.m && a.d === b.d;
 
 export type WindowState =

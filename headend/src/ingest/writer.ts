@@ -11,14 +11,16 @@
  *      before its meter's installation day ('implausible_time'): stored, a year
  *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
  *   4. insert values as version 1 telemetry (source 'meter_archive' for a record of the meter's
- *      archive, `archive` in the reading) through the readings bulk write (readings/bulk-write.ts),
+ *      archive, `archive` in the reading: a heat calculator's hourly/daily record at its values' time,
+ *      an M-Bus meter's stored registers — due date, month end — at `archive.record` read in the
+ *      building's zone, the meter's clock being local) through the readings bulk write (readings/bulk-write.ts),
  *      which also queues them for validation. An existing (meter, quantity, time) is never
  *      overwritten: with the same value it is a redelivery (or a re-read) and counts as a duplicate;
  *      with a different value → quarantine 'conflicting_value' (see migrations/002);
  *   5. the quarantine entries, each reading's claimed (gateway, seq) first in the same statement: a
  *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
  *      second entry (nor, the meter bound since, a row);
- *   6. the archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
+ *   6. the interval archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
  *   7. register readings stored for an instant older than their meter's newest committed reading (a
  *      late message, a message re-sent out of order) mark the imbalance periods they change (imbalance/dirty.ts,
  *      one statement, only when the batch has such rows); the imbalance job recomputes them;
@@ -32,6 +34,7 @@ import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
 import { markLateReadings } from '../imbalance/dirty.js';
+import { localInstant } from '../collection/rules.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
 export interface WriteResult {
@@ -68,9 +71,23 @@ export interface WriteOptions {
 
 const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
 
+/**
+ * The instants a reading's values are stored at: each value's `time`, or — for an M-Bus meter's
+ * stored registers (due date, month end), whose values carry none — the record's meter-clock time in
+ * the building's zone. Null there when the zone is not known yet (no binding: quarantined anyway).
+ */
+function valueTimes(r: MeterReading, timezone: string | undefined): string[] {
+  if (isRegisterArchive(r)) return timezone ? [localInstant(r.archive.record, timezone).toISOString()] : [];
+  return r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string');
+}
+
+function isRegisterArchive(r: MeterReading): r is MeterReading & { archive: { kind: 'due_date' | 'month_end'; record: string } } {
+  return r.archive?.kind === 'due_date' || r.archive?.kind === 'month_end';
+}
+
 /** Why a reading's time cannot be true, or null: every value's time (or the gateway's) must lie in [EARLIEST_READING, now + skew]. */
-function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string | null {
-  for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
+function implausibleTime(r: MeterReading, times: readonly string[], nowMs: number, skewMs: number): string | null {
+  for (const t of [r.gatewayTime, ...times]) {
     const ms = Date.parse(t);
     if (!Number.isFinite(ms)) return `time ${t} is not a valid instant`;
     if (ms > nowMs + skewMs) return `time ${t} is more than ${Math.round(skewMs / 60_000)} min after the head-end's clock (${new Date(nowMs).toISOString()}); check the gateway's clock`;
@@ -85,10 +102,10 @@ function implausibleTime(r: MeterReading, nowMs: number, skewMs: number): string
  * gateway's clock is behind — an RTC reset to 2000-01-01 — and stored, it would be the meter's
  * earliest point, the one billing interpolates its first period from.
  */
-function beforeInstallation(r: MeterReading, b: { meter_id: number; installed_on: string | null; installed_at: Date | null } | undefined): string | null {
+function beforeInstallation(r: MeterReading, times: readonly string[], b: { meter_id: number; installed_on: string | null; installed_at: Date | null } | undefined): string | null {
   if (!b?.installed_at) return null;
   const from = new Date(b.installed_at).getTime();
-  for (const t of [r.gatewayTime, ...r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string')]) {
+  for (const t of [r.gatewayTime, ...times]) {
     if (Date.parse(t) < from) return `time ${t} is before meter ${b.meter_id} was installed (${b.installed_on}); check the gateway's clock`;
   }
   return null;
@@ -150,8 +167,8 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const distinct = [...new Map(fresh.map((a) => [addrKey(a.gw, a.r.meter.bus, a.r.meter.address), a])).values()];
   // With each meter's installation as an instant: the start of that day in its building's zone (the
   // readings core's 'before_installation' rule compares the local day; this is the same bound).
-  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null; resource: Resource; last_seen_at: Date | null }>(
-    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to, m.resource, m.last_seen_at,
+  const bound = await q.query<{ gateway_id: string; bus: string; address: string; meter_id: number; valid_from: Date; valid_to: Date | null; installed_on: string | null; installed_at: Date | null; resource: Resource; last_seen_at: Date | null; timezone: string }>(
+    `SELECT b.gateway_id, b.bus, b.address, b.meter_id, b.valid_from, b.valid_to, m.resource, m.last_seen_at, bd.timezone,
             to_char(COALESCE(m.installed_on, m.commissioned_on), 'YYYY-MM-DD') AS installed_on,
             COALESCE(m.installed_on, m.commissioned_on)::timestamp AT TIME ZONE bd.timezone AS installed_at
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(g, bus, addr)
@@ -188,7 +205,8 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const inBatch = new Map<string, Row>();
   fresh.forEach(({ gw, r }, i) => {
     const meterId = meterOf.get(i);
-    const badTime = known.has(gw) ? implausibleTime(r, nowMs, skewMs) ?? beforeInstallation(r, bindingOf.get(i)) : null;
+    const times = valueTimes(r, bindingOf.get(i)?.timezone);
+    const badTime = known.has(gw) ? implausibleTime(r, times, nowMs, skewMs) ?? beforeInstallation(r, times, bindingOf.get(i)) : null;
     if (badTime) {
       quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
       return;
@@ -211,10 +229,12 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     // gateway said. Same version as telemetry: it never adds a second row for an instant a live poll
     // (or the same record read before) already stored; a different value there is a conflict below.
     const fromArchive = r.archive !== undefined;
+    // A stored register value (due date, month end) is a register reading at the record's instant.
+    const recordAt = isRegisterArchive(r) ? times[0] : undefined;
     for (const v of r.values) {
       const row: Row = {
         meterId,
-        time: new Date(v.time ?? r.gatewayTime).toISOString(),
+        time: new Date(recordAt ?? v.time ?? r.gatewayTime).toISOString(),
         quantity: v.quantity,
         value: v.value,
         unit: v.unit,
@@ -298,9 +318,10 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
 }
 
 /**
- * The archive records of the batch (kind, stamp, length, НС codes) in `meter_archive_ns`
+ * The interval archive records of the batch (kind, stamp, length, НС codes) in `meter_archive_ns`
  * (migrations/039), in the same transaction as their values and only for records whose values are
- * stored (added now, or all there already: a redelivery). One statement, in key order; an existing
+ * stored (added now, or all there already: a redelivery). An M-Bus meter's stored registers (due
+ * date, month end) have no interval and no НС: their rows (source meter_archive) are all there is. One statement, in key order; an existing
  * (meter, instant, kind) is kept — the meter's archive does not change, so a redelivery adds nothing.
  * The record's instant is its values' instant (the gateway stamps every value with it).
  */
@@ -310,12 +331,13 @@ async function writeArchiveRecords(
   meterOf: ReadonlyMap<number, number>,
   outcome: ReadonlyMap<number, { added: boolean; quarantined: boolean }>,
 ): Promise<void> {
-  const recs: { meterId: number; time: string; gw: string; r: MeterReading; archive: NonNullable<MeterReading['archive']> }[] = [];
+  type Interval = Extract<NonNullable<MeterReading['archive']>, { kind: 'hourly' | 'daily' }>;
+  const recs: { meterId: number; time: string; gw: string; r: MeterReading; archive: Interval }[] = [];
   fresh.forEach(({ gw, r }, i) => {
     const acc = outcome.get(i);
     const meterId = meterOf.get(i);
-    if (!r.archive || !acc || meterId === undefined || (!acc.added && acc.quarantined)) return;
-    recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive });
+    if (!r.archive || isRegisterArchive(r) || !acc || meterId === undefined || (!acc.added && acc.quarantined)) return;
+    recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive as Interval });
   });
   if (!recs.length) return;
   await q.query(

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { localDate, localMidnight } from '../../src/collection/rules.js';
+import { localDate, localInstant, localMidnight } from '../../src/collection/rules.js';
 
 const ZONES = ['Europe/Moscow', 'Europe/Berlin', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'America/St_Johns', 'Asia/Kolkata', 'Pacific/Chatham', 'America/Sao_Paulo', 'UTC'];
 
@@ -71,5 +71,17 @@ describe('local calendar of a building', () => {
     expect(localDate(new Date('2007-10-14T02:59:59.999Z'), 'America/Sao_Paulo')).toEqual({ y: 2007, m: 10, d: 13 });
     // Moscow was +4 all year from 2011-03-27 to 2014-10-26: its midnight of 2014-01-01 is 20:00 UTC.
     expect(localMidnight({ y: 2014, m: 1, d: 1 }, 'Europe/Moscow').toISOString()).toBe('2013-12-31T20:00:00.000Z');
+  });
+
+  it('places a meter clock time in a zone: plain, at the autumn repeat (first pass), in the spring gap (the jump)', () => {
+    expect(localInstant('2026-01-01T00:00:00', 'Europe/Moscow').toISOString()).toBe('2025-12-31T21:00:00.000Z');
+    expect(localInstant('2026-03-01T00:00:00', 'Asia/Yekaterinburg').toISOString()).toBe('2026-02-28T19:00:00.000Z');
+    // Berlin 2025-10-26: 02:00–03:00 CEST (UTC+2) comes again as CET (UTC+1); the first is 00:30 UTC.
+    expect(localInstant('2025-10-26T02:30:00', 'Europe/Berlin').toISOString()).toBe('2025-10-26T00:30:00.000Z');
+    // Berlin 2025-03-30: 02:00 CET jumps to 03:00 CEST; 02:30 never shows, the jump is 01:00 UTC, + 30 min under CET.
+    expect(localInstant('2025-03-30T02:30:00', 'Europe/Berlin').toISOString()).toBe('2025-03-30T01:30:00.000Z');
+    // São Paulo 2007-10-14 went from 00:00 to 01:00: midnight is the jump, as localMidnight says.
+    expect(localInstant('2007-10-14T00:00:00', 'America/Sao_Paulo').toISOString()).toBe(localMidnight({ y: 2007, m: 10, d: 14 }, 'America/Sao_Paulo').toISOString());
+    expect(() => localInstant('2026-01-01', 'UTC')).toThrow(/"2026-01-01" is not a local time YYYY-MM-DDTHH:MM:SS/);
   });
 });

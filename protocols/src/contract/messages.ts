@@ -38,7 +38,10 @@ export const ReadingValue = z.object({
   quantity: QuantityName,
   value: z.number().finite().nullable(),
   unit: z.string().min(1).max(16),
-  /** M-Bus storage number (0 = current); history values carry their own time in `time`. */
+  /**
+   * M-Bus storage number (0 = current). A stored value (due date, month end) comes in a reading of
+   * its own, dated by its `archive.record`; a generic `mbus.*.s<n>` value is one the gateway could not date.
+   */
   storage: z.number().int().min(0).optional(),
   tariff: z.number().int().min(0).optional(),
   subunit: z.number().int().min(0).optional(),
@@ -52,12 +55,20 @@ export type ReadingValue = z.infer<typeof ReadingValue>;
 const MeterLocalTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, 'meter clock time as YYYY-MM-DDTHH:MM:SS');
 
 /**
- * Set when the reading is one record of the meter's own archive read back (after a gap), not a live
- * poll: every value then carries the record's instant in `time` (the interval's start or end as
- * `stamp` says), amounts are the interval's (`*_delta_*`) and temperatures its means. Optional: a
- * reading without it is a live poll, as every gateway sent before archives existed.
+ * Set when the reading is one record of the meter's own archive read back, not a live poll. Two
+ * families, told apart by `kind`:
+ * - `hourly` / `daily`: a heat calculator's interval record (read back after a gap): every value
+ *   carries the record's instant in `time` (the interval's start or end as `stamp` says), amounts
+ *   are the interval's (`*_delta_*`) and temperatures its means.
+ * - `due_date` (the billing-date value, Stichtag) / `month_end`: an M-Bus meter's stored register
+ *   values (a storage number with its date record): plain registers (`energy_kwh`, `volume_m3`) as
+ *   they stood at one instant, not amounts of an interval, so no `seconds` is needed. `record` is
+ *   that instant on the meter's clock; the meter keeps local time and the gateway does not know the
+ *   building's zone, so values carry no `time`: the head-end dates them by `record` in the
+ *   building's zone.
+ * Optional: a reading without it is a live poll, as every gateway sent before archives existed.
  */
-export const ArchiveOrigin = z.object({
+const IntervalArchive = z.object({
   kind: z.enum(['hourly', 'daily']),
   /** The record's timestamp exactly as the meter keeps it (its local clock). */
   record: MeterLocalTime,
@@ -67,6 +78,21 @@ export const ArchiveOrigin = z.object({
   /** НС (fault) codes the meter recorded for the interval, by the register map's names. */
   nsCodes: z.array(z.string().min(1).max(32)).max(16).default([]),
 });
+
+const RegisterArchive = z.object({
+  kind: z.enum(['due_date', 'month_end']),
+  /** The instant the stored registers belong to, on the meter's clock (a due date's end: the next day 00:00). */
+  record: MeterLocalTime,
+  /** The storage's date record as the meter sent it (type G `YYYY-MM-DD`, type F with time). */
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?$/, 'meter date as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS').optional(),
+  /** M-Bus storage number the values were read from (1 = the most recent due date on most meters). */
+  storage: z.number().int().min(1).max(2 ** 40).optional(),
+  /** Not used by these kinds (register values at an instant); accepted so one shape serves every kind. */
+  seconds: z.number().int().positive().optional(),
+  nsCodes: z.array(z.string().min(1).max(32)).max(16).default([]),
+});
+
+export const ArchiveOrigin = z.discriminatedUnion('kind', [IntervalArchive, RegisterArchive]);
 export type ArchiveOrigin = z.infer<typeof ArchiveOrigin>;
 
 /** One successful read of one meter. */
@@ -82,6 +108,14 @@ export const MeterReading = z.object({
   values: z.array(ReadingValue).min(1).max(500),
   /** Present when this reading is a record of the meter's archive (see ArchiveOrigin). */
   archive: ArchiveOrigin.optional(),
+}).superRefine((r, ctx) => {
+  // One instant per register archive, chosen by the head-end from `record` and the building's zone:
+  // a value with its own time would leave two answers to "when".
+  if (r.archive?.kind !== 'due_date' && r.archive?.kind !== 'month_end') return;
+  r.values.forEach((v, i) => {
+    if (v.time !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['values', i, 'time'], message: `values of a ${r.archive!.kind} archive reading carry no time: the head-end dates them by archive.record in the building's zone` });
+  });
 });
 export type MeterReading = z.infer<typeof MeterReading>;
 

@@ -60,4 +60,43 @@ describe('MQTT contract v1', () => {
     expect(parseCommandArgs('set_config', { config: 'gateway: {}' })).toMatchObject({ ok: false, reason: expect.stringMatching(/args\.config: /) });
     expect(parseCommandArgs('restart', { force: true })).toEqual({ ok: false, reason: 'invalid arguments of restart: args: unknown key(s) force' });
   });
+
+  describe('archive origin', () => {
+    const withArchive = (archive: unknown, time?: string) => {
+      const m = structuredClone(good) as unknown as { readings: Array<{ archive?: unknown; values: Array<Record<string, unknown>> }> };
+      m.readings[0].archive = archive;
+      if (time) m.readings[0].values[0].time = time;
+      return parsePayload(ReadingsMessage, JSON.stringify(m));
+    };
+
+    it('still accepts an hourly record as gateways sent it before register archives existed', () => {
+      const r = withArchive({ kind: 'hourly', record: '2026-01-01T02:00:00', stamp: 'start', seconds: 3600, nsCodes: ['dt_low'] }, '2025-12-31T23:00:00.000Z');
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.data.readings[0].archive).toEqual({ kind: 'hourly', record: '2026-01-01T02:00:00', stamp: 'start', seconds: 3600, nsCodes: ['dt_low'] });
+    });
+
+    it('refuses an hourly record without its interval length', () => {
+      const r = withArchive({ kind: 'hourly', record: '2026-01-01T02:00:00', stamp: 'start' });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toContain('readings.0.archive.seconds');
+    });
+
+    it('accepts a due-date value without seconds or stamp, with its storage number and date', () => {
+      const r = withArchive({ kind: 'due_date', record: '2011-01-01T00:00:00', date: '2010-12-31', storage: 1 });
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.data.readings[0].archive).toEqual({ kind: 'due_date', record: '2011-01-01T00:00:00', date: '2010-12-31', storage: 1, nsCodes: [] });
+    });
+
+    it('refuses a due-date value that carries its own time: the head-end dates it in the building zone', () => {
+      const r = withArchive({ kind: 'month_end', record: '2014-03-01T00:00:00', storage: 32 }, '2014-02-28T21:00:00.000Z');
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toContain('readings.0.values.0.time: values of a month_end archive reading carry no time');
+    });
+
+    it('refuses an unknown archive kind, naming the field', () => {
+      const r = withArchive({ kind: 'yearly', record: '2014-03-01T00:00:00' });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toContain('readings.0.archive.kind');
+    });
+  });
 });
