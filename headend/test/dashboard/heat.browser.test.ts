@@ -12,6 +12,7 @@
  *    chosen), the НС list with reasons and Тнс, the empty state, and the archive's readings marked
  *    «из архива прибора»;
  *  - another organisation's engineer sees none of it;
+ *  - a building with two heat meters asks which one, and shows the chosen meter's statement;
  *  - both screens pass the screen check (RU/EN, desktop/phone, axe, no sideways scroll).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ const POLL = { timeout: 15_000 };
 let c: Console;
 let A: Fixture & { building: number; meter: number };
 let B: Fixture & { building: number; meter: number };
+/** A building of a third organisation with two heat meters, each with a record of 1 February. */
+let C: Fixture & { building: number; meter: number };
 
 interface Rec { t1: number; t2: number; m1: number; m2: number; q: number; tr: number; tns: number; codes: string[] }
 const NORMAL: Rec = { t1: 70.5, t2: 45.25, m1: 100.125, m2: 99.5, q: 2500.4, tr: 86_400, tns: 0, codes: [] };
@@ -41,7 +44,7 @@ const HOUR: Rec = { t1: 71.3, t2: 46.05, m1: 4.2, m2: 4.15, q: 104.5, tr: 3600, 
 const HOUR_NS: Rec = { t1: 60.1, t2: 57.95, m1: 4.05, m2: 4.0, q: 10.2, tr: 2400, tns: 1200, codes: ['dt_low'] };
 
 /** One record as the gateway's back-fill sends it; `register`: the meter's heat total at the record, if given. */
-function message(fx: Fixture, seq: number, kind: 'hourly' | 'daily', utc: string, local: string, x: Rec, register?: number): ReadingsMessage {
+function message(fx: Fixture, seq: number, kind: 'hourly' | 'daily', utc: string, local: string, x: Rec, register?: number, address = '1'): ReadingsMessage {
   const v = (quantity: string, value: number, unit: string) => ({ quantity, value, unit, time: utc, quality: ['archive' as const] });
   const values = [
     v('flow_temp_mean_c', x.t1, '°C'), v('return_temp_mean_c', x.t2, '°C'), v('mass_delta_t', x.m1, 't'), v('return_mass_delta_t', x.m2, 't'),
@@ -49,7 +52,7 @@ function message(fx: Fixture, seq: number, kind: 'hourly' | 'daily', utc: string
   ];
   if (register !== undefined) values.push(v('energy_kwh', register, 'kWh'));
   const reading: MeterReading = {
-    seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'], values,
+    seq, meter: { meterKey: `tv7-${address}`, bus: 'm1', protocol: 'modbus', address }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'], values,
     archive: { kind, record: local, stamp: 'start', seconds: kind === 'daily' ? 86_400 : 3600, nsCodes: x.codes },
   };
   return { v: 1, gatewayId: fx.gatewayId, sentAt: '2026-03-01T08:00:01.000Z', readings: [reading] };
@@ -59,8 +62,8 @@ function message(fx: Fixture, seq: number, kind: 'hourly' | 'daily', utc: string
 const dayUtc = (m: number, d: number) => new Date(Date.UTC(2026, m - 1, d) - 3 * 3600_000).toISOString();
 const dayLocal = (m: number, d: number) => `2026-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T00:00:00`;
 
-async function seedOrg(gw: string, address: string): Promise<Fixture & { building: number; meter: number }> {
-  const fx = await registerGateway(c.h.opened.db, gw, 1);
+async function seedOrg(gw: string, address: string, meters = 1): Promise<Fixture & { building: number; meter: number }> {
+  const fx = await registerGateway(c.h.opened.db, gw, meters);
   const { rows } = await c.h.opened.db.query<{ building_id: number }>(
     `UPDATE meters SET make = 'Термотроник', model = 'ТВ7', place = 'ИТП' WHERE id = $1 RETURNING building_id`, [fx.meterIds[0]]);
   const building = Number(rows[0].building_id);
@@ -81,6 +84,13 @@ beforeAll(async () => {
   msgs.push(message(A, seq++, 'hourly', '2026-02-10T00:00:00.000Z', '2026-02-10T03:00:00', HOUR_NS));
   msgs.push(message(A, seq++, 'hourly', '2026-02-10T01:00:00.000Z', '2026-02-10T04:00:00', HOUR));
   expect(await writeReadings(c.h.opened.db, msgs, { clock: fixedClock(NOW) })).toMatchObject({ stored: 28 * 8 + 2 * 7 + 3 * 7, quarantined: {} });
+  C = await seedOrg('gw-heat-ui-c', 'г. Тверь, ул. Двойная, 2', 2);
+  // The second meter: 1163 kWh = 1,000 Гкал on 1 February.
+  expect(await writeReadings(c.h.opened.db, [
+    message(C, 1, 'daily', dayUtc(2, 1), dayLocal(2, 1), NORMAL),
+    message(C, 2, 'daily', dayUtc(2, 1), dayLocal(2, 1), { ...NORMAL, q: 1163 }, undefined, '2'),
+  ], { clock: fixedClock(NOW) })).toMatchObject({ stored: 14, quarantined: {} });
+  await c.h.userToken('engineer', { buildingIds: [C.building], username: 'sidorov' });
   await c.h.userToken('engineer', { buildingIds: [A.building], username: 'ivanov' });
   await c.h.userToken('engineer', { buildingIds: [B.building], username: 'eng-other' });
 }, 120_000);
@@ -247,5 +257,19 @@ describe('another organisation', () => {
     await c.open(`/meters/${A.meter}?from=2026-02-01&to=2026-02-28`, 'error');
     expect([await c.byTestId('archive-card').count(), await c.byTestId('meter-screen').count()]).toEqual([0, 0]);
     await expect(c.byTestId('error').innerText()).resolves.toMatch(/Не найдено/);
+  });
+});
+
+describe('a building with two heat meters', () => {
+  it('asks which meter, and shows the chosen one\'s statement', async () => {
+    await c.signIn('sidorov');
+    await c.setLanguage('ru');
+    await c.open(`/heat?building=${C.building}&period=2026-02`, 'heat-choose-meter');
+    const options = await c.byTestId('heat-meter-select').locator('option').allInnerTexts();
+    expect(options).toEqual(['выберите прибор', expect.stringMatching(/^Термотроник ТВ7 gw-heat-ui-c-1-/), expect.stringMatching(/^TEST gw-heat-ui-c-2-/)]);
+    await c.byTestId('heat-meter-select').selectOption(String(C.meterIds[1]));
+    await c.byTestId('heat-table').waitFor(POLL);
+    await expect(c.byTestId('heat-q-2026-02-01').getAttribute('data-value')).resolves.toBe('1');
+    await expect(c.byTestId('heat-device').innerText()).resolves.toMatch(/зав\. № gw-heat-ui-c-2-/);
   });
 });

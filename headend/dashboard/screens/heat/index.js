@@ -5,8 +5,9 @@
  * files, and the sign-off (who, when; once — a second one is answered 409 and said so in words).
  * Every number is the API's (src/heat/: the days summed and rounded there, the totals the sums of the
  * rounded days); the screen only formats them. A month without records says so, never zeros.
- * API: GET /buildings, GET /buildings/:id/heat-statement?period&format=json|xlsx|pdf,
- * POST /buildings/:id/heat-statement/sign-off.
+ * A building with several heat meters: a meter select (`&meter=`), sent as meter_id.
+ * API: GET /buildings, GET /meters?building_id&resource=heat&placement=building,
+ * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off.
  */
 import { html, useAction, useCallback, useLoad, useQuery } from '../../../web-shared/ui.js';
 import { api, ApiError, download, qs } from '../../api.js';
@@ -22,7 +23,7 @@ const ROLES = ['admin', 'engineer', 'billing'];
 /** Who may sign (heat:sign_off); others see the state only. */
 const SIGNERS = new Set(['admin', 'engineer']);
 
-const path = (building, period, format) => `/buildings/${building}/heat-statement?${qs({ period, format })}`;
+const path = (building, period, meter, format) => `/buildings/${building}/heat-statement?${qs({ period, meter_id: meter, format })}`;
 
 /**
  * A 409 of the sign-off in words: signed meanwhile (who and when, from the statement reloaded after the
@@ -34,16 +35,16 @@ function signOffError(e, s, tz) {
   return s.records ? t('heat.signConflict') : t('heat.nothingToSign');
 }
 
-function SignOff({ s, me, building, period, onSigned }) {
+function SignOff({ s, me, building, period, meter, onSigned }) {
   const tz = s.building.timezone;
   const [sign, st] = useAction(useCallback(async () => {
     try {
-      return await api(`/buildings/${building}/heat-statement/sign-off`, { method: 'POST', body: { period } });
+      return await api(`/buildings/${building}/heat-statement/sign-off`, { method: 'POST', body: meter ? { period, meter_id: meter } : { period } });
     } finally {
       // Signed now or by someone else meanwhile (409): the statement shows who and when either way.
       onSigned();
     }
-  }, [building, period]));
+  }, [building, period, meter]));
   const failure = st.error ? signOffError(st.error, s, tz) : null;
   return html`<div data-testid="heat-signoff">
     ${s.signed_off
@@ -59,9 +60,9 @@ function SignOff({ s, me, building, period, onSigned }) {
 /** A statement's number with its fixed decimals, as printed (2,150 Гкал; 24,00 ч): the columns line up and add up. */
 const n = (v, digits) => (v == null ? t('common.none') : new Intl.NumberFormat(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v));
 
-function Statement({ s, me, building, period, reload }) {
+function Statement({ s, me, building, period, meter, reload }) {
   const tz = s.building.timezone;
-  const [get, st] = useAction(useCallback((format) => download(path(building, period, format), { fallbackName: `heat-statement-${period}.${format}` }), [building, period]));
+  const [get, st] = useAction(useCallback((format) => download(path(building, period, meter, format), { fallbackName: `heat-statement-${period}.${format}` }), [building, period, meter]));
   const cols = [
     { key: 'date', label: t('heat.date'), render: (r) => (r.date ? fmtDay(r.date) : t('heat.total')) },
     { key: 't1', label: `t1, ${unitLabel('degC')}`, num: true, render: (r) => n(r.t1, 2) },
@@ -86,7 +87,7 @@ function Statement({ s, me, building, period, reload }) {
         <dt>${t('heat.source')}</dt><dd data-testid="heat-source">${s.source ? t(`heat.source.${s.source}`) : t('common.none')}</dd>
       </dl>
       ${st.error ? html`<${ErrorNote} error=${st.error} testid="heat-download-error" />` : null}
-      <${SignOff} s=${s} me=${me} building=${building} period=${period} onSigned=${reload} />
+      <${SignOff} s=${s} me=${me} building=${building} period=${period} meter=${meter} onSigned=${reload} />
     <//>
     ${s.records ? html`
       <${Card} title=${t('heat.days', { month: fmtMonthLong(period) })} testid="heat-days">
@@ -116,16 +117,27 @@ function HeatScreen({ me }) {
   // The month handed over is the one just ended.
   const period = isMonth(query.period) ? query.period : shiftMonth(thisMonth, -1);
   const id = building?.id ?? null;
-  const stmt = useLoad(() => (id ? api(path(id, period)) : Promise.resolve(null)), [id, period]);
+  // The building's heat meters: a choice only when there are several (the API then wants one named).
+  const meters = useLoad(() => (id ? api(`/meters?${qs({ building_id: id, resource: 'heat', placement: 'building', limit: 100 })}`) : Promise.resolve([])), [id]);
+  const list = meters.data ?? [];
+  const meter = list.some((m) => String(m.id) === query.meter) ? Number(query.meter) : null;
+  const stmt = useLoad(() => (id ? api(path(id, period, meter)) : Promise.resolve(null)), [id, period, meter]);
   const noMeter = stmt.error instanceof ApiError && stmt.error.status === 404 && id;
+  const chooseMeter = stmt.error instanceof ApiError && stmt.error.status === 400 && list.length > 1 && meter === null;
   return html`<${Page} title=${t('heat.title')} testid="heat-page">
     <${Loaded} state=${state}>${() => (buildings.length ? html`
       <form class="filters" onSubmit=${(e) => e.preventDefault()}>
         <${BuildingSelect} buildings=${buildings} value=${id} onChange=${setBuilding} label=${t('heat.building')} testid="heat-building" />
         <${MonthPicker} label=${t('heat.period')} value=${period} max=${thisMonth} onChange=${(p) => setQuery({ period: p })} testid="heat-period" />
+        ${list.length > 1 ? html`<label class="field"><span class="label">${t('heat.device')}</span>
+          <select data-testid="heat-meter-select" value=${meter ?? stmt.data?.meter.id ?? ''} onChange=${(e) => setQuery({ meter: e.currentTarget.value })}>
+            ${meter === null && !stmt.data ? html`<option value="">${t('heat.chooseOption')}</option>` : null}
+            ${list.map((m) => html`<option value=${m.id}>${[m.make, m.model, m.serial_number].filter(Boolean).join(' ')}</option>`)}
+          </select></label>` : null}
       </form>
       ${noMeter ? html`<p class="note" role="status" data-testid="heat-no-meter">${t('heat.noMeter')}</p>`
-        : html`<${Loaded} state=${stmt}>${(s) => (s ? html`<${Statement} s=${s} me=${me} building=${id} period=${period} reload=${stmt.reload} />` : null)}<//>`}`
+        : chooseMeter ? html`<p class="note" role="status" data-testid="heat-choose-meter">${t('heat.chooseMeter')}</p>`
+        : html`<${Loaded} state=${stmt}>${(s) => (s ? html`<${Statement} s=${s} me=${me} building=${id} period=${period} meter=${meter} reload=${stmt.reload} />` : null)}<//>`}`
       : html`<p class="muted" data-testid="heat-no-buildings">${t('heat.noBuildings')}</p>`)}<//>
   <//>`;
 }
@@ -163,6 +175,8 @@ const ru = {
   'heat.calcNone': 'не рассчитано: нет часов нормальной работы в предшествующие 3 суток',
   'heat.noRecords': 'За {month} нет архивных записей прибора: ведомость не составлена (нули не подставляются).',
   'heat.noMeter': 'В этом доме нет общедомового прибора учёта тепла.',
+  'heat.chooseMeter': 'В доме несколько приборов учёта тепла с архивом за этот месяц: выберите прибор.',
+  'heat.chooseOption': 'выберите прибор',
   'heat.noBuildings': 'Вам пока не открыт ни один дом: попросите администратора выдать доступ.',
   'heat.signed': 'Ведомость подписана: {who}, {when}',
   'heat.unsigned': 'Ведомость ещё не подписана.',
@@ -208,6 +222,8 @@ const en = {
   'heat.calcNone': 'not calculated: no hours of normal operation in the 3 days before',
   'heat.noRecords': 'No archive records of the meter for {month}: no statement (no zeros put in).',
   'heat.noMeter': 'This building has no building heat meter.',
+  'heat.chooseMeter': 'The building has several heat meters with archive records this month: choose one.',
+  'heat.chooseOption': 'choose a meter',
   'heat.noBuildings': 'No building is open to you yet: ask an administrator for access.',
   'heat.signed': 'Statement signed off: {who}, {when}',
   'heat.unsigned': 'The statement is not signed off yet.',
