@@ -19,7 +19,7 @@ const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-
 
 function staff(p: Principal, perm: Permission): void {
   requirePermission(p, perm);
-  if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the heat statement is the building\'s, not available to residents');
+  if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the heat statement and the heat meter\'s archive are the building\'s, not available to residents');
 }
 
 function heatHttp(e: unknown): never {
