@@ -12,6 +12,7 @@ import { registryScreen } from './registry/index.js';
 import { accessScreen } from './access/index.js';
 import { collectionScreen } from './collection/index.js';
 import { billingScreen } from './billing/index.js';
+import { heatScreen } from './heat/index.js';
 import { exchangeScreen } from './exchange/index.js';
 import { importScreen } from './import/index.js';
 import { adminScreen } from './admin/index.js';
@@ -26,6 +27,7 @@ export const SCREENS = [
   accessScreen,
   collectionScreen,
   billingScreen,
+  heatScreen,
   exchangeScreen,
   importScreen,
   adminScreen,

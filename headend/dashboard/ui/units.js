@@ -7,13 +7,13 @@ import { language } from '../i18n.js';
 import { fmtNumber } from '../format.js';
 
 const LABELS = {
-  ru: { kWh: 'кВт·ч', m3: 'м³', Gcal: 'Гкал', GJ: 'ГДж', kW: 'кВт', W: 'Вт', m3h: 'м³/ч', degC: '°C', pct: '%' },
-  en: { kWh: 'kWh', m3: 'm³', Gcal: 'Gcal', GJ: 'GJ', kW: 'kW', W: 'W', m3h: 'm³/h', degC: '°C', pct: '%' },
+  ru: { kWh: 'кВт·ч', m3: 'м³', Gcal: 'Гкал', GJ: 'ГДж', kW: 'кВт', W: 'Вт', m3h: 'м³/ч', degC: '°C', pct: '%', t: 'т', th: 'т/ч', h: 'ч' },
+  en: { kWh: 'kWh', m3: 'm³', Gcal: 'Gcal', GJ: 'GJ', kW: 'kW', W: 'W', m3h: 'm³/h', degC: '°C', pct: '%', t: 't', th: 't/h', h: 'h' },
 };
 
 /** Spellings the API and the devices use for one unit. */
 const ALIASES = {
-  kwh: 'kWh', 'm3': 'm3', 'm³': 'm3', gcal: 'Gcal', gj: 'GJ', kw: 'kW', w: 'W', 'm3/h': 'm3h', 'm³/h': 'm3h', '°c': 'degC', c: 'degC', '%': 'pct',
+  kwh: 'kWh', 'm3': 'm3', 'm³': 'm3', gcal: 'Gcal', gj: 'GJ', kw: 'kW', w: 'W', 'm3/h': 'm3h', 'm³/h': 'm3h', '°c': 'degC', c: 'degC', '%': 'pct', t: 't', 't/h': 'th', h: 'h',
 };
 
 /** The unit code for a unit as the API wrote it ('kWh', 'm3', 'm³', …); null when unknown. */

@@ -1,7 +1,8 @@
 /**
  * The monthly heat statement of a building (src/heat/README.md): JSON, Excel or PDF, and its sign-off.
- * Staff only (heat:read, heat:sign_off); the building must be the caller's (another organisation's
- * answers 404 like one that does not exist).
+ * And a heat meter's archive records with their НС reasons (GET /meters/:id/archive, the meter page).
+ * Staff only (heat:read, heat:sign_off); the building (meter) must be the caller's (another
+ * organisation's answers 404 like one that does not exist).
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -11,14 +12,14 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
 import { actorOf, errors, IdParams, type RouteDeps } from '../http/context.js';
-import { HeatError, heatStatement, signOffStatement, type HeatStatement } from './service.js';
+import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
 
 function staff(p: Principal, perm: Permission): void {
   requirePermission(p, perm);
-  if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the heat statement is the building\'s, not available to residents');
+  if (p.premiseIds !== null) throw new HttpError(403, 'forbidden', 'the heat statement and the heat meter\'s archive are the building\'s, not available to residents');
 }
 
 function heatHttp(e: unknown): never {
@@ -52,6 +53,32 @@ const StatementOut = z.object({
   }).nullable(),
   changed_since_sign_off: z.boolean(),
 });
+
+const ArchiveOut = z.object({
+  meter: z.object({ id: z.number(), serial: z.string(), resource: z.string(), building_id: z.number(), timezone: z.string(),
+    records: z.number().describe('archive records of the meter of all time (0: the meter keeps no archive here)') }),
+  kind: z.enum(['hourly', 'daily']),
+  counts: z.object({ hourly: z.number(), daily: z.number() }).describe('records of each kind in the range'),
+  records: z.array(z.object({
+    kind: z.enum(['hourly', 'daily']), time: z.string().describe('start, UTC'), end: z.string(),
+    local_start: z.string().describe('start in the building\'s zone, YYYY-MM-DDTHH:MM'), local_end: z.string(), seconds: z.number(),
+    t1: Num.describe('flow temperature, °C'), t2: Num.describe('return temperature, °C'), dt: Num.describe('t1 − t2, K'),
+    m1: Num.describe('t'), m2: Num.describe('t'), q_kwh: Num.describe('Q as the meter counted it, kWh'),
+    working_hours: Num.describe('Тр, h'), ns_hours: Num.describe('Тнс, h'),
+    flow_tph: Num.describe('M1 per hour of the interval, t/h'), power_kw: Num.describe('Q per hour of the interval, kW'),
+    codes: z.array(z.string()).describe('the meter\'s own НС codes'),
+    reasons: z.array(z.object({ code: z.string(), from: z.enum(['meter', 'working_time']), meter_code: z.string().optional(), seconds: z.number().optional() }))
+      .describe('НС reasons (heat/ns.ts); [] = normal'),
+  })),
+});
+
+function archiveWire(a: MeterArchive): z.input<typeof ArchiveOut> {
+  return {
+    meter: { id: a.meter.id, serial: a.meter.serial, resource: a.meter.resource, building_id: a.meter.buildingId, timezone: a.meter.timezone, records: a.meter.records },
+    kind: a.kind, counts: a.counts,
+    ...(toWire({ records: a.rows }) as Pick<z.input<typeof ArchiveOut>, 'records'>),
+  };
+}
 
 function wire(s: HeatStatement): z.input<typeof StatementOut> {
   const st = s.statement;
@@ -99,6 +126,29 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
       return reply.type('application/pdf').send((await statementPdf(s)) as unknown as string);
     }
     return wire(s);
+  });
+
+  app.get('/meters/:id/archive', {
+    schema: {
+      tags: ['heat'], summary: 'A heat meter\'s hourly or daily archive records with their НС reasons',
+      description: `The records the meter itself kept (back-filled by the gateway: readings of source meter_archive) starting in [from, to): t1, t2, ΔT, M1, M2, Q, Тр, Тнс, mean flow and power, and the НС reasons of each record as the heat statement judges them. At most ${ARCHIVE_MAX_DAYS} days at once. Without kind: daily records when the range has any, else hourly.`,
+      params: IdParams,
+      querystring: z.object({
+        from: z.iso.datetime({ offset: true }).describe('First instant (records starting at or after it)'),
+        to: z.iso.datetime({ offset: true }).describe('End of the range (records starting before it)'),
+        kind: z.enum(['hourly', 'daily']).optional().describe('hourly or daily records; default daily when there are any'),
+      }),
+      response: { 200: ArchiveOut, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'heat:read');
+    await requireOwned(db, p, 'meter', req.params.id);
+    try {
+      return archiveWire(await meterArchive(readDb ?? db, req.params.id, new Date(req.query.from), new Date(req.query.to), req.query.kind));
+    } catch (e) {
+      heatHttp(e);
+    }
   });
 
   app.post('/buildings/:id/heat-statement/sign-off', {

@@ -5,7 +5,8 @@
  */
 import type { Queryable } from '../db/types.js';
 import { composeStatement, type Statement } from './statement.js';
-import { buildingHeatMeters, insertSignOff, loadBuilding, loadRecords, loadSignOff, monthBounds, type HeatMeter, type SignOff, type StatementBuilding } from './store.js';
+import { archiveRows, defaultKind, type ArchiveKind, type ArchiveRow } from './archive.js';
+import { buildingHeatMeters, insertSignOff, loadArchiveMeter, loadBuilding, loadRecords, loadSignOff, monthBounds, type ArchiveMeter, type HeatMeter, type SignOff, type StatementBuilding } from './store.js';
 
 export class HeatError extends Error {
   constructor(readonly code: 'not_found' | 'bad_request' | 'conflict', message: string) {
@@ -79,4 +80,32 @@ export async function signOffStatement(
   const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.userId, at, totals: s.statement.totals, emailTo: emailTo.length ? emailTo.join(', ') : null });
   if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; a month is signed once`);
   return { ...s, signOff: (await loadSignOff(q, buildingId, period))! };
+}
+
+/** The longest range the archive is read for at once (a year of hourly records: 8 784 of them). */
+export const ARCHIVE_MAX_DAYS = 366;
+
+export interface MeterArchive {
+  meter: ArchiveMeter;
+  kind: ArchiveKind;
+  /** Records of each kind in the range (the page offers the other kind when it has some). */
+  counts: Record<ArchiveKind, number>;
+  rows: ArchiveRow[];
+}
+
+/**
+ * A meter's archive records starting in [from, to) of `kind` (default: daily when the range has any,
+ * else hourly), each judged for НС. The meter is the caller's (the route checked its tenancy).
+ */
+export async function meterArchive(q: Queryable, meterId: number, from: Date, to: Date, kind?: ArchiveKind): Promise<MeterArchive> {
+  if (!(from < to)) throw new HeatError('bad_request', `from (${from.toISOString()}) must be earlier than to (${to.toISOString()}): give a range whose start comes first`);
+  if (to.getTime() - from.getTime() > ARCHIVE_MAX_DAYS * 86_400_000) {
+    throw new HeatError('bad_request', `the range from ${from.toISOString()} to ${to.toISOString()} is longer than ${ARCHIVE_MAX_DAYS} days: read the archive a year at a time`);
+  }
+  const meter = await loadArchiveMeter(q, meterId);
+  if (!meter) throw new HeatError('not_found', 'meter not found');
+  const records = meter.records ? await loadRecords(q, meterId, from, to, meter.timezone) : [];
+  const counts = { hourly: records.filter((r) => r.kind === 'hourly').length, daily: records.filter((r) => r.kind === 'daily').length };
+  const k = kind ?? defaultKind(counts);
+  return { meter, kind: k, counts, rows: archiveRows(records, k) };
 }

@@ -64,6 +64,18 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
   });
 }
 
+export interface ArchiveMeter { id: number; serial: string; resource: string; buildingId: number; timezone: string; records: number }
+
+/** A meter with its building's time zone and its count of archive records of all time; null when no such meter. */
+export async function loadArchiveMeter(q: Queryable, meterId: number): Promise<ArchiveMeter | null> {
+  const { rows } = await q.query<{ id: string; serial_number: string; resource: string; building_id: string; timezone: string; records: number }>(
+    `SELECT m.id, m.serial_number, m.resource, m.building_id, b.timezone,
+            (SELECT count(*)::int FROM meter_archive_ns n WHERE n.meter_id = m.id) AS records
+       FROM meters m JOIN buildings b ON b.id = m.building_id WHERE m.id = $1`, [meterId]);
+  const r = rows[0];
+  return r ? { id: Number(r.id), serial: r.serial_number, resource: r.resource, buildingId: Number(r.building_id), timezone: r.timezone, records: r.records } : null;
+}
+
 export interface SignOff { by: string; at: string; meterId: number; totals: unknown; emailTo: string | null; sentAt: string | null; sendError: string | null }
 
 export async function loadSignOff(q: Queryable, buildingId: number, period: string): Promise<SignOff | null> {

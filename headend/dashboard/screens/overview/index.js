@@ -42,6 +42,21 @@ const ru = {
   'overview.heatDeltaT': 'ΔT',
   'overview.heatVolumeFlow': 'Расход',
   'overview.heatPower': 'Мощность',
+  'archive.title': 'Архив',
+  'archive.kind': 'Записи архива',
+  'archive.hourly': 'По часам ({n})',
+  'archive.daily': 'По суткам ({n})',
+  'archive.source_one': '{count} запись из архива прибора: тепловычислитель сохранил её сам, шлюз передал её позже (дозагрузка).',
+  'archive.source_few': '{count} записи из архива прибора: тепловычислитель сохранил их сам, шлюз передал их позже (дозагрузка).',
+  'archive.source_many': '{count} записей из архива прибора: тепловычислитель сохранил их сам, шлюз передал их позже (дозагрузка).',
+  'archive.source_other': '{count} записи из архива прибора: тепловычислитель сохранил их сам, шлюз передал их позже (дозагрузка).',
+  'archive.tempsChart': 'Температуры подачи и обратки и их разность',
+  'archive.flowChart': 'Расход теплоносителя и тепловая мощность',
+  'archive.ns': 'Нештатные ситуации (НС)',
+  'archive.noNs': 'НС за период нет',
+  'archive.interval': 'Интервал',
+  'archive.reasons': 'Причины',
+  'archive.nsHours': 'Тнс, ч',
 };
 
 /** @type {typeof ru} */
@@ -81,6 +96,21 @@ const en = {
   'overview.heatDeltaT': 'ΔT',
   'overview.heatVolumeFlow': 'Flow rate',
   'overview.heatPower': 'Power',
+  'archive.title': 'Archive',
+  'archive.kind': 'Archive records',
+  'archive.hourly': 'Hourly ({n})',
+  'archive.daily': 'Daily ({n})',
+  'archive.source_one': '{count} record from the meter\u2019s archive: the heat calculator kept it itself, the gateway sent it later (back-fill).',
+  'archive.source_few': '{count} records from the meter\u2019s archive: the heat calculator kept them itself, the gateway sent them later (back-fill).',
+  'archive.source_many': '{count} records from the meter\u2019s archive: the heat calculator kept them itself, the gateway sent them later (back-fill).',
+  'archive.source_other': '{count} records from the meter\u2019s archive: the heat calculator kept them itself, the gateway sent them later (back-fill).',
+  'archive.tempsChart': 'Flow and return temperatures and their difference',
+  'archive.flowChart': 'Heat carrier flow and heat power',
+  'archive.ns': 'Abnormal situations',
+  'archive.noNs': 'No abnormal situations in this period',
+  'archive.interval': 'Interval',
+  'archive.reasons': 'Reasons',
+  'archive.nsHours': 'Tns, h',
 };
 
 export const overviewScreen = {

@@ -9,13 +9,19 @@
  * table and the reading just before the range; GET /meters/:id/readings (current versions) for the
  * consumption. Without a range in the hash the page shows the 12 months up to the meter's last reading,
  * so a meter that went quiet still opens on its history rather than on an empty year.
+ *
+ * A heat meter that keeps an archive (its hourly/daily records back-filled by the gateway) has an
+ * "Archive" card over the same range: GET /meters/:id/archive — t1/t2/ΔT and flow/power per record
+ * (hourly or daily, `?archive=` in the hash), and the records under НС with their reasons. A user
+ * without heat:read (the inspector) gets no card.
  */
 import { html, useAction, useEffect, useLoad, useMemo, useQuery, useRef, useState } from '../../../web-shared/ui.js';
 import { api, ApiError, qs } from '../../api.js';
 import { t, tc } from '../../i18n.js';
-import { addDays, consumptionSeries, dayStart, fmtDateTime, fmtDay, isDay, localDay, rangePreset, readingConsumption } from '../../format.js';
-import { consumptionOption } from '../../charts.js';
-import { Badge, Card, Chart, Loaded, Page, errorText } from '../../ui/components.js';
+import { addDays, consumptionSeries, dayStart, fmtDateTime, fmtDay, fmtNumber, isDay, localDay, rangePreset, readingConsumption } from '../../format.js';
+import { archiveOption, consumptionOption } from '../../charts.js';
+import { Badge, Card, Chart, DataTable, ErrorNote, Loaded, Page, errorText } from '../../ui/components.js';
+import { fmtInterval, nsText } from '../../ui/heat.js';
 import { Pager, pageOf } from '../../ui/pager.js';
 import { fmtQty, quantityUnit, unitLabel } from '../../ui/units.js';
 import { reasonsText } from './shared.js';
@@ -184,6 +190,8 @@ function MeterPage({ data, query, setQuery, reload }) {
           actions=${total != null ? html`<span data-testid="meter-total" data-value=${total}>${t('overview.total', { value: fmtQty(total, data.unit) })}</span>` : null}>
         <${Chart} option=${option} testid="meter-chart" height=${260} label=${t('overview.consumption')} empty=${t('common.noDataPeriod')} />
       <//>
+      ${m.resource === 'heat' ? html`<${ArchiveCard} m=${m} tz=${tz} from=${from} to=${to} kind=${query.archive === 'hourly' || query.archive === 'daily' ? query.archive : null}
+        setKind=${(k) => setQuery({ archive: k })} />` : null}
       <${Card} title=${t('meter.readings')} testid="readings-card">
         ${data.truncated ? html`<p class="muted">${t('overview.truncated')}</p>` : null}
         <${ReadingsTable} data=${data} page=${Number(query.page) || 0} onPage=${(n) => setQuery({ page: n ? String(n) : '' })}
@@ -192,3 +200,45 @@ function MeterPage({ data, query, setQuery, reload }) {
   <//>`;
 }
 
+
+/** The archive over the range's days (instants of the building's zone); null when the user may not read it. */
+async function loadArchive(id, tz, from, to, kind) {
+  try {
+    return await api(`/meters/${id}/archive?${qs({ from: dayStart(from, tz), to: dayStart(addDays(to, 1), tz), kind })}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return null;
+    throw e;
+  }
+}
+
+/** The meter's archive records of the range: hourly/daily choice, two charts, the НС list. */
+function ArchiveCard({ m, tz, from, to, kind, setKind }) {
+  const state = useLoad(() => loadArchive(m.id, tz, from, to, kind), [m.id, tz, from, to, kind]);
+  const a = state.data;
+  const rows = a?.records ?? [];
+  const temps = useMemo(() => (rows.length ? archiveOption(rows, 'temps', tz, a.kind) : null), [a]);
+  const flow = useMemo(() => (rows.length ? archiveOption(rows, 'flow', tz, a.kind) : null), [a]);
+  if (state.error) return html`<${Card} title=${t('archive.title')} testid="archive-card"><${ErrorNote} error=${state.error} testid="archive-error" /><//>`;
+  // No right to it, or a meter that keeps no archive: nothing to show.
+  if (a === null || (a && !a.meter.records)) return null;
+  if (a === undefined) return html`<p class="muted" aria-busy="true">${t('common.loading')}</p>`;
+  const ns = rows.filter((r) => r.reasons.length);
+  const kinds = html`<div class="actions" role="group" aria-label=${t('archive.kind')}>
+    ${['hourly', 'daily'].map((k) => html`<button type="button" class=${a.kind === k ? 'small primary' : 'small'} aria-pressed=${a.kind === k ? 'true' : 'false'}
+      data-testid=${`archive-kind-${k}`} onClick=${() => setKind(k)}>${t(`archive.${k}`, { n: a.counts[k] })}</button>`)}
+  </div>`;
+  return html`<${Card} title=${t('archive.title')} testid="archive-card" actions=${kinds}>
+    ${rows.length ? html`
+      <p class="muted" data-testid="archive-source">${t('archive.source', { count: rows.length })}</p>
+      <${Chart} option=${temps} testid="archive-temps" height=${260} label=${t('archive.tempsChart')} />
+      <${Chart} option=${flow} testid="archive-flow" height=${260} label=${t('archive.flowChart')} />
+      <h3>${t('archive.ns')}</h3>
+      <${DataTable} testid="archive-ns" className="data stack" caption=${t('archive.ns')} rows=${ns} rowKey=${(r) => r.time} rowTestid=${(r) => `archive-ns-${r.local_start}`}
+        empty=${t('archive.noNs')} emptyTestid="archive-ns-empty" columns=${[
+          { key: 'interval', label: t('archive.interval'), render: (r) => fmtInterval(r.local_start, r.local_end) },
+          { key: 'reasons', label: t('archive.reasons'), render: (r) => nsText(r.reasons) },
+          { key: 'ns_hours', label: t('archive.nsHours'), num: true, render: (r) => fmtNumber(r.ns_hours, 2) },
+        ]} />`
+      : html`<p class="muted empty" data-testid="archive-empty">${t('common.noDataPeriod')}</p>`}
+  <//>`;
+}
