@@ -457,10 +457,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       }
       if (got) {
         this.rawLog?.write({ ts: this.isoNow(), bus: m.bus, meter: m.id, protocol: worker.bus.protocol, address: m.address, ...(m.registerMap ? { map: m.registerMap } : {}), frames: got.frames, ok: true });
-        const stored = this.outbox.append([archiveReading(m, worker.bus, map, got.record, s.utcOffsetMinutes, new Date(this.nowMs()))]);
+        const reading = archiveReading(m, worker.bus, map, got.record, s.utcOffsetMinutes, new Date(this.nowMs()));
+        const stored = this.outbox.append([reading]);
         this.updateOutboxGauges();
         for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
         this.publisher?.kick();
+        // A disk that refused the write holds the record in memory only: the cursor stays on it, so a
+        // kill before the disk takes writes again reads it once more instead of losing the hour.
+        if (!stored.some((r) => r.archive?.record === reading.archive!.record && r.archive?.kind === reading.archive!.kind && r.meter.meterKey === m.id)) {
+          this.log.warn({ meter: m.id, record: reading.archive!.record }, 'archive record held in memory (outbox cannot write); back-fill paused until the next successful poll');
+          return;
+        }
       }
       // After the append (fsynced): a crash before this line re-reads the same record, never skips it.
       job = { ...job, next: new Date(start + recordMs).toISOString() };
