@@ -116,6 +116,9 @@ describe('meter archive: gateway back-fill into the head-end', () => {
       ['flow_temp_c', 'telemetry'], ['flow_temp_mean_c', 'meter_archive'], ['pressure_bar', 'telemetry'], ['pressure_mean_bar', 'meter_archive'],
       ['return_temp_c', 'telemetry'], ['return_temp_mean_c', 'meter_archive'],
     ]);
+    // …and the fault words: the live poll's current one and the 08:00 record's НС word, each under its own name.
+    const flags8 = rows.filter((r) => new Date(r.time).getTime() === local(8) && r.quantity.startsWith('error_flags'));
+    expect(flags8.map((r) => [r.quantity, r.source])).toEqual([['error_flags', 'telemetry'], ['error_flags_interval', 'meter_archive']]);
     const mean8 = at8.find((r) => r.quantity === 'flow_temp_mean_c')!;
     expect(mean8.value).toBeCloseTo(calc.record('hourly', local(8)).values.flow_temp_mean_c, 3);
     const q = (await opened.db.query<{ reason: string; detail: string }>(`SELECT reason, detail FROM quarantine WHERE gateway_id = $1 ORDER BY id`, [gwId])).rows;

@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { replaceFileDurably } from './durable-file.js';
 import { z } from 'zod';
-import { type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
+import { archiveQuantity, type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import type { PendingReading } from '../outbox/outbox.js';
 import { registerValue } from '../drivers/modbus.js';
@@ -100,19 +100,24 @@ function nsWord(map: RegisterMap, codes: readonly string[]): number {
 
 /**
  * One archive record as a reading: every value at the record's instant (UTC of its own timestamp)
- * with the 'archive' flag; the record's amounts and means as the map names them, its Тр and Тнс as
- * interval times and its НС word as `error_flags`. An НС in the interval flags the reading
+ * with the 'archive' flag; the record's amounts and means, its Тр and Тнс and its НС word under the
+ * quantities the map names them (`error_flags_interval` for the word), a daily record's under the
+ * contract's day names (archiveQuantity). An НС in the interval flags the reading
  * `meter_error` (heat is not counted for that time), and its codes travel in `archive.nsCodes`.
  */
 export function archiveReading(m: ResolvedMeter, bus: ResolvedBus, map: RegisterMap, rec: ArchiveRecord, utcOffsetMinutes: number, gatewayTime: Date): PendingReading {
   const time = new Date(utcOfMeterTime(rec.time, utcOffsetMinutes)).toISOString();
-  const units = new Map(map.archives!.record.values.map((f) => [f.name, f.unit]));
-  const at = (v: ReadingValue): ReadingValue => ({ ...v, time, quality: [...v.quality, 'archive'] });
+  const spec = map.archives!.record;
+  const units = new Map(spec.values.map((f) => [f.name, f.unit]));
+  // The record's kind names its quantities (archiveQuantity): a daily record, the hourly one at the
+  // same midnight and a live poll at the record's instant never share a readings key.
+  const name = (n: string) => archiveQuantity(n, rec.kind);
+  const at = (v: ReadingValue): ReadingValue => ({ ...v, quantity: name(v.quantity), time, quality: [...v.quality, 'archive'] });
   const values: ReadingValue[] = [
-    ...Object.entries(rec.values).map(([name, v]) => at(registerValue(name, v, units.get(name) ?? ''))),
-    at({ quantity: 'operating_time_delta_s', value: rec.workingSeconds, unit: 's', quality: [] }),
-    at({ quantity: 'error_time_delta_s', value: rec.nsSeconds, unit: 's', quality: [] }),
-    at({ quantity: 'error_flags', value: nsWord(map, rec.nsCodes), unit: 'flags', quality: [] }),
+    ...Object.entries(rec.values).map(([n, v]) => at(registerValue(n, v, units.get(n) ?? ''))),
+    at({ quantity: spec.workingTime.name, value: rec.workingSeconds, unit: 's', quality: [] }),
+    at({ quantity: spec.nsTime.name, value: rec.nsSeconds, unit: 's', quality: [] }),
+    at({ quantity: spec.nsFlags?.name ?? 'error_flags_interval', value: nsWord(map, rec.nsCodes), unit: 'flags', quality: [] }),
   ];
   return {
     meter: meterRef(m, bus),

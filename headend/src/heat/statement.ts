@@ -27,7 +27,7 @@ type Dec = InstanceType<typeof D>;
 const dec = (x: number): Dec => new D(String(x));
 const round = (x: Dec, places: number): number => x.toDecimalPlaces(places).toNumber();
 
-/** The quantities a record carries (contract names, protocols/src/contract/quantities.ts). */
+/** The quantities a record carries, by their hourly names (contract, protocols/src/contract/quantities.ts); a daily record stores them under the day names (archiveQuantity), the store maps them back. */
 export const RECORD_QUANTITIES = [
   'energy_delta_kwh', 'mass_delta_t', 'return_mass_delta_t', 'flow_temp_mean_c', 'return_temp_mean_c',
   'operating_time_delta_s', 'error_time_delta_s',

@@ -1,8 +1,10 @@
 /**
  * The SQL of the heat statement: the building and its heat meters, a month's archive records of one
  * meter (meter_archive_ns for the records' kind, interval and НС codes; the readings for their values,
+ * stored under the record kind's names (archiveQuantity: a daily record's are the day names),
  * the latest version of each), and the statement's sign-off. Read-only but for the sign-off.
  */
+import { archiveQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { RECORD_QUANTITIES, type LoadedRecord, type RecordQuantity } from './statement.js';
 
@@ -26,6 +28,9 @@ export async function buildingHeatMeters(q: Queryable, buildingId: number, from:
     [buildingId, from, to]);
   return rows.map((r) => ({ id: Number(r.id), serial: r.serial_number, make: r.make, model: r.model, place: r.place, status: r.status, records: r.records }));
 }
+
+/** What a record of each kind stores its values under (the hourly names, and the daily record's day names). */
+const STORED_NAMES = [...new Set((['hourly', 'daily'] as const).flatMap((k) => RECORD_QUANTITIES.map((n) => archiveQuantity(n, k))))];
 
 /** The month 'YYYY-MM' of a time zone as instants [from, to). */
 export async function monthBounds(q: Queryable, period: string, timezone: string): Promise<{ from: Date; to: Date }> {
@@ -56,10 +61,14 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
             (SELECT json_object_agg(v.quantity, v.value) FROM v WHERE v.time = n.time) AS vals
        FROM n WHERE n.start >= $2 AND n.start < $3
       ORDER BY n.start, n.kind`,
-    [meterId, from, to, timezone, [...RECORD_QUANTITIES]]);
+    [meterId, from, to, timezone, STORED_NAMES]);
   return rows.map((r) => {
+    // A daily and an hourly record may share the instant: each takes its own kind's names only.
     const values: Partial<Record<RecordQuantity, number | null>> = {};
-    for (const k of RECORD_QUANTITIES) if (r.vals && k in r.vals) values[k] = r.vals[k] === null ? null : Number(r.vals[k]);
+    for (const k of RECORD_QUANTITIES) {
+      const stored = archiveQuantity(k, r.kind);
+      if (r.vals && stored in r.vals) values[k] = r.vals[stored] === null ? null : Number(r.vals[stored]);
+    }
     return { kind: r.kind, startMs: new Date(r.start).getTime(), seconds: Number(r.seconds), localStart: r.local_start, localEnd: r.local_end, codes: r.codes ?? [], values };
   });
 }

@@ -6,8 +6,8 @@ import { registerQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
 import type { ValidationSettings } from '../vee/index.js';
-import { historyDepth, judge, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
-import { deleteQueue, loadHistory, loadInstants, loadMeters, stillQueued, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
+import { historyDepth, judge, judgeArchive, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
+import { deleteQueue, loadArchiveTargets, loadHistory, loadInstants, loadMeters, stillQueued, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
 
 export interface BatchResult {
   /** Queue rows taken (and removed). */
@@ -30,8 +30,8 @@ export async function runBatch(
 /**
  * Judges every register row at `entries` and at the reading right after each (its gap, spike and
  * decrease verdicts depend on its predecessor, which a late reading or a review just changed; the one
- * after that keeps its predecessor, so only one) unless that reading waits in the queue itself.
- * Stores the verdicts.
+ * after that keeps its predecessor, so only one) unless that reading waits in the queue itself, and
+ * the heat amount of every archive record at `entries` (its НС, judgeArchive). Stores the verdicts.
  */
 export async function validateInstants(q: Queryable, entries: readonly QueueEntry[], settings: ValidationSettings): Promise<{ verdicts: Verdict[]; targets: TargetRow[]; meters: Map<number, MeterRow> }> {
   const meters = await loadMeters(q, [...new Set(entries.map((e) => e.meterId))]);
@@ -101,7 +101,10 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
   const loaded = await loadInstants(q, [...instants.values()]);
   // Register rows at predecessor-only instants were loaded for context, not to be judged again.
   const targets = loaded.targets.filter((t) => queued.has(key(t.meterId, t.timeKey)) || successors.has(key(t.meterId, t.timeKey)));
-  const verdicts = judge({ meters, history, targets, context: loaded.context, settings });
+  // A queued instant that is an archive record's: its heat amount rows get the record's НС verdict
+  // (neighbours do not change it, so only the queued instants).
+  const archive = await loadArchiveTargets(q, entries.filter((e) => meters.has(e.meterId)));
+  const verdicts = [...judge({ meters, history, targets, context: loaded.context, settings }), ...judgeArchive(archive)];
   await upsertVerdicts(q, verdicts);
   return { verdicts, targets, meters };
 }

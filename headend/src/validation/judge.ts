@@ -4,7 +4,8 @@
  * No I/O here, so the assembly is testable without a database.
  */
 import type { Resource } from '@amr/protocols';
-import { validateReading, type HeatSample, type MeterFacts, type ReadingContext, type RegisterPoint, type ValidationResult, type ValidationSettings } from '../vee/index.js';
+import { nsReasons, REASON_TEXT_RU, type NsReason } from '../heat/ns.js';
+import { validateReading, type HeatSample, type MeterFacts, type ReadingContext, type RegisterPoint, type ValidationReason, type ValidationResult, type ValidationSettings, type ValidationStatus } from '../vee/index.js';
 
 export interface MeterRow {
   id: number;
@@ -133,4 +134,51 @@ export function judge(input: JudgeInput): Verdict[] {
     out.push({ ...base, ...result });
   }
   return out;
+}
+
+/**
+ * One row (version) of an archive record's heat amount (`energy_delta_kwh` of an hourly record,
+ * `energy_day_kwh` of a daily one) with what meter_archive_ns and the record's own values say of it.
+ */
+export interface ArchiveTarget extends TargetRow {
+  kind: 'hourly' | 'daily';
+  /** The record's interval, seconds. */
+  seconds: number;
+  /** The meter's НС codes for the interval (register map names). */
+  codes: string[];
+  /** Тр and Тнс of the record (current versions), seconds; null when not reported. */
+  workingSeconds: number | null;
+  nsSeconds: number | null;
+}
+
+/**
+ * The status of one НС reason (validation README, reason table): the meter counted nothing in the
+ * interval (power off and Тр = 0) → invalid, its Q is no measurement of the interval; every other НС
+ * → suspect: the calculator counted the НС time by its substitutes (Δt, flow, sensor), or counted part
+ * of the interval (power off for a part), which the statement accepts or completes (heat/ns.ts
+ * accountedHeat) — an engineer looks at it.
+ */
+export function nsStatus(r: NsReason, t: Pick<ArchiveTarget, 'workingSeconds'>): ValidationStatus {
+  return r.code === 'ns_power_off' && t.workingSeconds === 0 ? 'invalid' : 'suspect';
+}
+
+const WORST: Record<ValidationStatus, number> = { valid: 0, suspect: 1, invalid: 2 };
+
+/**
+ * Verdicts of archive records' heat rows: the record's НС reasons, by the one НС judge (heat/ns.ts
+ * nsReasons), each with its status (nsStatus); no reason → valid. The register rules (spike, gap, …)
+ * do not apply: a record's amount is no register.
+ */
+export function judgeArchive(targets: readonly ArchiveTarget[]): Verdict[] {
+  return targets.map((t) => {
+    const found = nsReasons({ startMs: t.time.getTime(), seconds: t.seconds, codes: t.codes, workingSeconds: t.workingSeconds, nsSeconds: t.nsSeconds, energyKwh: t.value });
+    const reasons: ValidationReason[] = found.map((r) => ({
+      code: r.code,
+      status: nsStatus(r, t),
+      message: `${REASON_TEXT_RU[r.code]}${r.seconds !== undefined ? `: ${r.seconds} s of the ${t.kind} record` : ` (meter code ${r.meterCode})`}`,
+      details: { kind: t.kind, from: r.from, ...(r.meterCode !== undefined ? { meterCode: r.meterCode } : {}), ...(r.seconds !== undefined ? { seconds: r.seconds } : {}), workingSeconds: t.workingSeconds, nsSeconds: t.nsSeconds },
+    }));
+    const status = reasons.reduce<ValidationStatus>((s, r) => (WORST[r.status] > WORST[s] ? r.status : s), 'valid');
+    return { meterId: t.meterId, quantity: t.quantity, timeKey: t.timeKey, version: t.version, status, reasons };
+  });
 }

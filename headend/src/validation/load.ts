@@ -3,10 +3,10 @@
  * LATERAL), never one per reading: at ingest rates the queue holds thousands of rows per second.
  * All take the transaction's handle.
  */
-import type { Resource } from '@amr/protocols';
+import { archiveQuantity, type Resource } from '@amr/protocols';
 import type { Queryable } from '../db/index.js';
 import type { RegisterPoint } from '../vee/index.js';
-import { CONTEXT_QUANTITIES, type InstantValues, type MeterRow, type TargetRow, type Verdict, instantKey } from './judge.js';
+import { CONTEXT_QUANTITIES, type ArchiveTarget, type InstantValues, type MeterRow, type TargetRow, type Verdict, instantKey } from './judge.js';
 
 export interface QueueEntry {
   meterId: number;
@@ -173,6 +173,38 @@ export async function loadInstants(
     if ((CONTEXT_QUANTITIES as readonly string[]).includes(r.quantity)) (v as Record<string, number | null>)[r.quantity] = r.value;
   }
   return { targets, context };
+}
+
+/** A record's heat amount, Тр and Тнс per kind (archiveQuantity: a daily record's are the day names). */
+const RECORD_NAMES = (['hourly', 'daily'] as const).map((k) => ({
+  energy: archiveQuantity('energy_delta_kwh', k), working: archiveQuantity('operating_time_delta_s', k), ns: archiveQuantity('error_time_delta_s', k),
+}));
+
+/**
+ * The archive records (meter_archive_ns) at the given instants, both kinds, each with every version of
+ * its heat amount row (the rows judged) and the current Тр and Тнс of the record: one statement for
+ * the batch. An instant without a record gives nothing.
+ */
+export async function loadArchiveTargets(q: Queryable, instants: ReadonlyArray<{ meterId: number; timeKey: string }>): Promise<ArchiveTarget[]> {
+  if (!instants.length) return [];
+  const [h, d] = RECORD_NAMES;
+  const byKind = (hourly: number, daily: number) => `CASE n.kind WHEN 'daily' THEN $${daily} ELSE $${hourly} END`;
+  const current = (hourly: number, daily: number) =>
+    `(SELECT w.value FROM readings w WHERE w.meter_id = n.meter_id AND w.time = n.time AND w.quantity = ${byKind(hourly, daily)} ORDER BY w.version DESC LIMIT 1)`;
+  const { rows } = await q.query(
+    `SELECT n.meter_id, n.kind, n.seconds, n.codes, r.quantity, r.time, r.time::text AS tkey, r.version, r.value, r.quality,
+            ${current(5, 6)} AS working_s, ${current(7, 8)} AS ns_s
+       FROM unnest($1::bigint[], $2::timestamptz[]) AS k(m, t)
+       JOIN meter_archive_ns n ON n.meter_id = k.m AND n.time = k.t
+       JOIN readings r ON r.meter_id = n.meter_id AND r.time = n.time AND r.quantity = ${byKind(3, 4)}
+      ORDER BY n.meter_id, n.time, n.kind, r.version`,
+    [instants.map((i) => i.meterId), instants.map((i) => i.timeKey), h.energy, d.energy, h.working, d.working, h.ns, d.ns],
+  );
+  const num = (x: unknown) => (x === null || x === undefined ? null : Number(x));
+  return rows.map((r) => ({
+    meterId: Number(r.meter_id), quantity: r.quantity, time: r.time, timeKey: r.tkey, version: r.version, value: num(r.value), quality: r.quality ?? [],
+    kind: r.kind, seconds: Number(r.seconds), codes: r.codes ?? [], workingSeconds: num(r.working_s), nsSeconds: num(r.ns_s),
+  } satisfies ArchiveTarget));
 }
 
 export async function upsertVerdicts(q: Queryable, verdicts: readonly Verdict[]): Promise<void> {

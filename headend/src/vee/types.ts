@@ -4,6 +4,7 @@
  * resident's submission and for a recomputation job.
  */
 import { z } from 'zod';
+import { NS_REASONS } from '../heat/ns.js';
 
 export const ValidationStatus = z.enum(['valid', 'suspect', 'invalid']);
 export type ValidationStatus = z.infer<typeof ValidationStatus>;
@@ -23,6 +24,8 @@ export const REASON_CODES = [
   'return_hotter_than_flow',
   'heat_energy_mismatch',
   'estimated',
+  // An archive record's НС (heat/ns.ts names them; validation/judge.ts judgeArchive gives their status).
+  ...NS_REASONS,
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

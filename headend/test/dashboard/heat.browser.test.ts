@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { readFile } from 'node:fs/promises';
-import type { MeterReading, ReadingsMessage } from '@amr/protocols';
+import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import type { PageGlobals } from '../browser.js';
 import { fixedClock } from '../../src/util/clock.js';
 import { writeReadings } from '../../src/ingest/index.js';
@@ -45,12 +45,12 @@ const HOUR_NS: Rec = { t1: 60.1, t2: 57.95, m1: 4.05, m2: 4.0, q: 10.2, tr: 2400
 
 /** One record as the gateway's back-fill sends it; `register`: the meter's heat total at the record, if given. */
 function message(fx: Fixture, seq: number, kind: 'hourly' | 'daily', utc: string, local: string, x: Rec, register?: number, address = '1'): ReadingsMessage {
-  const v = (quantity: string, value: number, unit: string) => ({ quantity, value, unit, time: utc, quality: ['archive' as const] });
+  const v = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, kind), value, unit, time: utc, quality: ['archive' as const] });
   const values = [
     v('flow_temp_mean_c', x.t1, '°C'), v('return_temp_mean_c', x.t2, '°C'), v('mass_delta_t', x.m1, 't'), v('return_mass_delta_t', x.m2, 't'),
     v('energy_delta_kwh', x.q, 'kWh'), v('operating_time_delta_s', x.tr, 's'), v('error_time_delta_s', x.tns, 's'),
   ];
-  if (register !== undefined) values.push(v('energy_kwh', register, 'kWh'));
+  if (register !== undefined) values.push({ quantity: 'energy_kwh', value: register, unit: 'kWh', time: utc, quality: ['archive' as const] });
   const reading: MeterReading = {
     seq, meter: { meterKey: `tv7-${address}`, bus: 'm1', protocol: 'modbus', address }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'], values,
     archive: { kind, record: local, stamp: 'start', seconds: kind === 'daily' ? 86_400 : 3600, nsCodes: x.codes },

@@ -7,7 +7,7 @@
  * name; another organisation's engineer gets 404; the inspector (no heat:read) 403.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeterReading, ReadingsMessage } from '@amr/protocols';
+import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import { startHarness, type Harness } from '../api/harness.js';
 import { registerGateway, type Fixture } from '../ingest/fixtures.js';
 import { writeReadings } from '../../src/ingest/index.js';
@@ -26,7 +26,7 @@ interface Rec { t1: number; t2: number; m1: number; m2: number; q: number; tr: n
 
 /** One archive record's message; `local` its start in Moscow ('YYYY-MM-DDTHH:MM:SS'), `utc` the same instant. */
 function recordMessage(fx: Fixture, kind: 'hourly' | 'daily', utc: string, local: string, x: Rec, seq: number): ReadingsMessage {
-  const v = (quantity: string, value: number, unit: string) => ({ quantity, value, unit, time: utc, quality: ['archive' as const] });
+  const v = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, kind), value, unit, time: utc, quality: ['archive' as const] });
   const reading: MeterReading = {
     seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
     values: [

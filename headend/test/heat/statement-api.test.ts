@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import type { MeterReading, ReadingsMessage } from '@amr/protocols';
+import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import { startHarness, type Harness } from '../api/harness.js';
 import { registerGateway, type Fixture } from '../ingest/fixtures.js';
 import { writeReadings } from '../../src/ingest/index.js';
@@ -37,7 +37,8 @@ const MISSING = 28;
 function dayMessage(fx: Fixture, d: number, seq: number): ReadingsMessage {
   const x = SPECIAL[d] ?? NORMAL;
   const time = new Date(Date.UTC(2026, 1, d) - 3 * 3600_000).toISOString();
-  const v = (quantity: string, value: number, unit: string) => ({ quantity, value, unit, time, quality: ['archive' as const] });
+  // A daily record's values under the day names (energy_day_kwh, …), as the gateway publishes them.
+  const v = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, 'daily'), value, unit, time, quality: ['archive' as const] });
   const reading: MeterReading = {
     seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
     values: [
@@ -227,7 +228,7 @@ describe('the monthly heat statement', () => {
   it('hourly records only: summed to days of the building\'s zone (Moscow), not of UTC', async () => {
     // B has the daily record of 1 February (from 31 Jan 21:00 UTC); hourly records at 19:00 and 20:00 UTC
     // are 22:00 and 23:00 on 31 January in Moscow (on UTC's 31 January too); 22:00 UTC is 01:00 on 1 February
-    // in Moscow, on UTC's 31 January. (The hour at 21:00 UTC would share the daily record's readings keys.)
+    // in Moscow, on UTC's 31 January.
     const hourMsg = (utcHour: number, q: number, seq: number): ReadingsMessage => {
       const time = new Date(Date.UTC(2026, 0, 31, utcHour)).toISOString();
       const local = `${utcHour + 3 >= 24 ? '2026-02-01' : '2026-01-31'}T${String((utcHour + 3) % 24).padStart(2, '0')}:00:00`;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import type { ReadingsMessage } from '@amr/protocols';
+import { archiveQuantity, type ReadingsMessage } from '@amr/protocols';
 import { startHarness, type Harness } from '../api/harness.js';
 import { registerGateway, type Fixture } from '../ingest/fixtures.js';
 import { startSmtpReceiver, type Mail, type SmtpReceiver } from '../alerts/receivers.js';
@@ -35,7 +35,7 @@ async function seedBuilding(gw: string): Promise<Fixture & { building: number }>
       v: 1, gatewayId: gw, sentAt: '2026-03-01T08:00:00.000Z',
       readings: [{ seq: d, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
         values: [['energy_delta_kwh', 1000, 'kWh'], ['operating_time_delta_s', 86_400, 's'], ['error_time_delta_s', 0, 's']].map(([quantity, value, unit]) =>
-          ({ quantity: quantity as string, value: value as number, unit: unit as string, time, quality: ['archive' as const] })),
+          ({ quantity: archiveQuantity(quantity as string, 'daily'), value: value as number, unit: unit as string, time, quality: ['archive' as const] })),
         archive: { kind: 'daily', record: `2026-02-0${d}T00:00:00`, stamp: 'start', seconds: 86_400, nsCodes: [] } }],
     };
   };

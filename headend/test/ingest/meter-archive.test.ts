@@ -7,7 +7,7 @@
  * transaction as its values. Runs on both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeterReading, ReadingsMessage, parsePayload, type ReadingValue } from '@amr/protocols';
+import { MeterReading, ReadingsMessage, archiveQuantity, parsePayload, type ReadingValue } from '@amr/protocols';
 import type { OpenedDb } from '../../src/db/index.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { openTestDb } from '../engine.js';
@@ -116,5 +116,38 @@ describe('meter archive readings', () => {
     await writeReadings(opened.db, [message(fx, 33, [{ ...v('energy_delta_kwh', 13, 'kWh'), time: next }], { ...archiveHour10, record: '2026-01-15T11:00:00', nsCodes: [] })], { clock });
     await writeReadings(opened.db, [message(fx, 34, [{ quantity: 'energy_kwh', value: 2000, unit: 'kWh', time: next, quality: [] }])], { clock });
     expect((await ns()).map((r) => [r.time.toISOString(), r.codes])).toEqual([[HOUR_10, ['dt_low', 'flow_low']], [next, []]]);
+  });
+
+  it('a daily record, the hourly record at the same midnight and a live poll with error_flags there: all stored, nothing quarantined', async () => {
+    const fx = await registerGateway(opened.db, 'gw-archive-kinds', 1);
+    // 00:00 of 15 January in Moscow = 21:00 UTC on the 14th: the start of the day's record and of its first hour.
+    const midnight = '2026-01-14T21:00:00.000Z';
+    const at = (kind: 'hourly' | 'daily', quantity: string, value: number, unit: string): ReadingValue =>
+      ({ quantity: archiveQuantity(quantity, kind), value, unit, time: midnight, quality: ['archive'] });
+    const rec = (kind: 'hourly' | 'daily', q: number, tr: number, flags: number) =>
+      [at(kind, 'energy_delta_kwh', q, 'kWh'), at(kind, 'flow_temp_mean_c', kind === 'daily' ? 70.1 : 69.4, '°C'), at(kind, 'operating_time_delta_s', tr, 's'), at(kind, 'error_flags_interval', flags, 'flags')];
+    const day = message(fx, 40, rec('daily', 2500.4, 79_200, 4), { kind: 'daily', record: '2026-01-15T00:00:00', stamp: 'start', seconds: 86_400, nsCodes: ['dt_low'] });
+    const hour = message(fx, 41, rec('hourly', 104.5, 3600, 0), { kind: 'hourly', record: '2026-01-15T00:00:00', stamp: 'start', seconds: 3600, nsCodes: [] });
+    // The live poll at the same instant: its current fault word (no НС now) and the register.
+    const live = message(fx, 42, [
+      { quantity: 'error_flags', value: 1, unit: 'flags', time: midnight, quality: [] },
+      { quantity: 'energy_kwh', value: 5000, unit: 'kWh', time: midnight, quality: [] },
+    ]);
+    expect(await writeReadings(opened.db, [day, hour, live], { clock })).toEqual({ stored: 10, duplicates: 0, quarantined: {} });
+    expect((await stored(fx.meterIds[0])).map((r) => [r.quantity, r.value, r.source])).toEqual([
+      ['energy_day_kwh', 2500.4, 'meter_archive'],
+      ['energy_delta_kwh', 104.5, 'meter_archive'],
+      ['energy_kwh', 5000, 'telemetry'],
+      ['error_flags', 1, 'telemetry'],
+      ['error_flags_day', 4, 'meter_archive'],
+      ['error_flags_interval', 0, 'meter_archive'],
+      ['flow_temp_day_mean_c', 70.1, 'meter_archive'],
+      ['flow_temp_mean_c', 69.4, 'meter_archive'],
+      ['operating_time_day_s', 79_200, 'meter_archive'],
+      ['operating_time_delta_s', 3600, 'meter_archive'],
+    ]);
+    expect((await opened.db.query(`SELECT reason FROM quarantine WHERE gateway_id = $1`, [fx.gatewayId])).rows).toEqual([]);
+    const ns = await opened.db.query<{ kind: string; codes: string[] }>(`SELECT kind, codes FROM meter_archive_ns WHERE meter_id = $1 ORDER BY kind`, [fx.meterIds[0]]);
+    expect(ns.rows).toEqual([{ kind: 'daily', codes: ['dt_low'] }, { kind: 'hourly', codes: [] }]);
   });
 });

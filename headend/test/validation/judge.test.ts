@@ -2,7 +2,7 @@
  * The validator's pure assembly: meter facts, context deltas and one verdict per loaded row.
  */
 import { describe, expect, it } from 'vitest';
-import { contextOf, factsOf, heatSamples, historyDepth, instantKey, judge, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
+import { contextOf, factsOf, heatSamples, historyDepth, instantKey, judge, judgeArchive, type ArchiveTarget, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
 import { DEFAULT_VALIDATION_SETTINGS, type RegisterPoint } from '../../src/vee/index.js';
 
 const H = 3_600_000;
@@ -76,5 +76,31 @@ describe('judge', () => {
   it('history depth covers the spike window and the stuck run', () => {
     expect(historyDepth({ ...DEFAULT_VALIDATION_SETTINGS, spikeWindow: 10, stuckIntervals: 30 })).toBe(31);
     expect(historyDepth(DEFAULT_VALIDATION_SETTINGS)).toBe(98);
+  });
+});
+
+describe('judgeArchive', () => {
+  const rec = (over: Partial<ArchiveTarget>): ArchiveTarget => ({
+    meterId: 1, quantity: 'energy_delta_kwh', time: new Date(T0), timeKey: 'k0', version: 1, value: 10, quality: ['archive'],
+    kind: 'hourly', seconds: 3600, codes: [], workingSeconds: 3600, nsSeconds: 0, ...over,
+  });
+  const codes = (t: ArchiveTarget) => judgeArchive([t]).map((v) => [v.status, v.reasons.map((r) => `${r.code}:${r.status}`)]);
+
+  it('a normal record is valid, with no reasons', () => {
+    expect(codes(rec({}))).toEqual([['valid', []]]);
+  });
+  it('Δt below minimum: suspect, with the meter code and the Тнс', () => {
+    expect(codes(rec({ codes: ['dt_low'], workingSeconds: 2400, nsSeconds: 1200 }))).toEqual([['suspect', ['ns_dt_low:suspect', 'ns_time:suspect']]]);
+  });
+  it('power off with Тр = 0 is invalid; with Тр > 0 (part of the interval) or Тр not reported, suspect', () => {
+    // Тр 0 + Тнс 0 of 3600 s: the whole hour off.
+    expect(codes(rec({ workingSeconds: 0, nsSeconds: 0 }))).toEqual([['invalid', ['ns_power_off:invalid']]]);
+    expect(codes(rec({ workingSeconds: 1800, nsSeconds: 0 }))).toEqual([['suspect', ['ns_power_off:suspect']]]);
+    expect(codes(rec({ codes: ['power_off'], workingSeconds: null, nsSeconds: null }))).toEqual([['suspect', ['ns_power_off:suspect']]]);
+  });
+  it('the verdict names the row it judges; an unnamed bit is ns_unknown', () => {
+    const [v] = judgeArchive([rec({ quantity: 'energy_day_kwh', kind: 'daily', seconds: 86_400, workingSeconds: 86_400, timeKey: 'kd', version: 2, codes: ['bit9'] })]);
+    expect(v).toMatchObject({ meterId: 1, quantity: 'energy_day_kwh', timeKey: 'kd', version: 2, status: 'suspect' });
+    expect(v.reasons[0]).toMatchObject({ code: 'ns_unknown', details: { meterCode: 'bit9', kind: 'daily' } });
   });
 });

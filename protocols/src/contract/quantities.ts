@@ -62,7 +62,21 @@ export const QUANTITIES = {
   return_mass_delta_t: { unit: 't', kind: 'interval', doc: 'return pipe mass within one archive record' },
   operating_time_delta_s: { unit: 's', kind: 'interval', doc: 'time of normal counting within one archive record (Тр)' },
   error_time_delta_s: { unit: 's', kind: 'interval', doc: 'time under a fault (НС) within one archive record (Тнс): not counted' },
-  error_flags: { unit: 'flags', kind: 'state', doc: 'meter error/status bit field as an integer' },
+  energy_day_kwh: { unit: 'kWh', kind: 'interval', doc: 'heat counted within one daily archive record' },
+  volume_day_m3: { unit: 'm3', kind: 'interval', doc: 'supply pipe volume within one daily archive record' },
+  return_volume_day_m3: { unit: 'm3', kind: 'interval', doc: 'return pipe volume within one daily archive record' },
+  mass_day_t: { unit: 't', kind: 'interval', doc: 'supply pipe mass within one daily archive record' },
+  return_mass_day_t: { unit: 't', kind: 'interval', doc: 'return pipe mass within one daily archive record' },
+  operating_time_day_s: { unit: 's', kind: 'interval', doc: 'time of normal counting within one daily archive record (Тр)' },
+  error_time_day_s: { unit: 's', kind: 'interval', doc: 'time under a fault (НС) within one daily archive record (Тнс)' },
+  flow_temp_day_mean_c: { unit: '°C', kind: 'instant', doc: 'mean flow (supply) temperature over one daily archive record' },
+  return_temp_day_mean_c: { unit: '°C', kind: 'instant', doc: 'mean return temperature over one daily archive record' },
+  temp_diff_day_mean_k: { unit: 'K', kind: 'instant', doc: 'mean temperature difference flow − return over one daily archive record' },
+  pressure_day_mean_bar: { unit: 'bar', kind: 'instant', doc: 'mean supply pipe pressure over one daily archive record' },
+  return_pressure_day_mean_bar: { unit: 'bar', kind: 'instant', doc: 'mean return pipe pressure over one daily archive record' },
+  error_flags: { unit: 'flags', kind: 'state', doc: 'meter error/status bit field as an integer (a live poll)' },
+  error_flags_interval: { unit: 'flags', kind: 'state', doc: 'the НС bits logged for one hourly archive record' },
+  error_flags_day: { unit: 'flags', kind: 'state', doc: 'the НС bits logged for one daily archive record' },
 } as const;
 
 export type KnownQuantity = keyof typeof QUANTITIES;
@@ -75,6 +89,40 @@ export const QuantityName = z
   .refine((q) => q in QUANTITIES || GENERIC_QUANTITY.test(q), {
     message: 'quantity must be a known name (energy_kwh, volume_m3, …) or generic mbus./modbus./pulse. form',
   });
+
+/**
+ * The names an archive record's values are stored under, per kind. A daily record and the hourly
+ * record starting at the same local midnight share an instant, and a record's instant can be a live
+ * poll's too (HH:00): under shared names the second value would be a conflicting version of the first
+ * (quarantined). So an hourly record keeps the map's names (`energy_delta_kwh`, `flow_temp_mean_c`, …),
+ * a daily record's are the day names (rule: `_delta_` → `_day_`, `_mean_` → `_day_mean_`), and the
+ * record's НС word is `error_flags_interval` / `error_flags_day`, never the live `error_flags`.
+ */
+export const ARCHIVE_DAILY_NAMES: Readonly<Record<string, KnownQuantity>> = {
+  energy_delta_kwh: 'energy_day_kwh',
+  volume_delta_m3: 'volume_day_m3',
+  return_volume_delta_m3: 'return_volume_day_m3',
+  mass_delta_t: 'mass_day_t',
+  return_mass_delta_t: 'return_mass_day_t',
+  operating_time_delta_s: 'operating_time_day_s',
+  error_time_delta_s: 'error_time_day_s',
+  flow_temp_mean_c: 'flow_temp_day_mean_c',
+  return_temp_mean_c: 'return_temp_day_mean_c',
+  temp_diff_mean_k: 'temp_diff_day_mean_k',
+  pressure_mean_bar: 'pressure_day_mean_bar',
+  return_pressure_mean_bar: 'return_pressure_day_mean_bar',
+  error_flags_interval: 'error_flags_day',
+};
+
+export type ArchiveRecordKind = 'hourly' | 'daily';
+
+/** The quantity a record of `kind` stores its value `name` (the hourly name, as a register map gives it) under. */
+export function archiveQuantity(name: string, kind: ArchiveRecordKind): string {
+  if (kind === 'hourly') return name;
+  const daily = ARCHIVE_DAILY_NAMES[name];
+  if (!daily) throw new Error(`archive value "${name}" has no daily quantity name: add it to ARCHIVE_DAILY_NAMES (protocols/src/contract/quantities.ts)`);
+  return daily;
+}
 
 export function isRegister(quantity: string): boolean {
   const q = (QUANTITIES as Record<string, { kind: string }>)[quantity];

@@ -82,9 +82,13 @@ export const TV7 = RegisterMap.parse({
         { name: 'energy_delta_kwh', offset: 60, ...a32, scale: GJ_KWH, unit: 'kWh' },
       ],
       // Unit of Тн/Тотс in a record: minutes assumed (an hour's 60 and a day's 1440 both fit 16 bits).
-      workingTime: { name: 'working_time', offset: 66, type: 'int16', scale: 60, unit: 's', assumed: true },
-      nsTime: { name: 'ns_time', offset: 67, type: 'int16', scale: 60, unit: 's', assumed: true },
-      nsFlags: { name: 'ns_flags', offset: 88, type: 'uint16', unit: 'flags', assumed: true },
+      // Every name here is the quantity an HOURLY record's value is stored under; a daily record's
+      // are the contract's day names (archiveQuantity: energy_day_kwh, error_flags_day, …), so a
+      // daily record, the hourly one at the same midnight and a live poll never share a key.
+      workingTime: { name: 'operating_time_delta_s', offset: 66, type: 'int16', scale: 60, unit: 's', assumed: true },
+      nsTime: { name: 'error_time_delta_s', offset: 67, type: 'int16', scale: 60, unit: 's', assumed: true },
+      // The record's НС word: not the live `error_flags` (a poll at the record's instant has its own).
+      nsFlags: { name: 'error_flags_interval', offset: 88, type: 'uint16', unit: 'flags', assumed: true },
     },
   },
   // The five НС kinds ТВ7 keeps time counters for (the reader's totals archive: time at V<min,
