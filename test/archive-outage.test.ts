@@ -145,14 +145,14 @@ describe('a three-day gateway outage back-filled from the ТВ7 archive', () => 
       [tv7Id, new Date(GAP_FROM), new Date(GAP_TO)])).rows[0].n;
     expect(inside).toBe(0);
     // Each record's 13 values (10 of the record, Тр, Тнс, the НС word) once per hour. At 00:00 of the
-    // 13th the live poll stored its `error_flags` first under the same key (same value 0): one row, the
-    // live one. (Were the hour under an НС, the record's word would differ and go to quarantine as a
-    // conflicting value: the record's НС word shares its name with the instant flags.)
+    // 13th the live poll stored its instant `error_flags`; the record's НС word has a name of its own
+    // (`error_flags_interval`), so both are kept and neither is taken for a conflicting value.
     const keysPerHour = (await opened.db.query<{ t: Date; n: number }>(
       `SELECT time AS t, count(*)::int AS n FROM reading_rows WHERE meter_id = $1 AND source = 'meter_archive' GROUP BY time ORDER BY time`, [tv7Id])).rows;
-    expect(keysPerHour.map((r) => r.n)).toEqual(hours(GAP_FROM, GAP_TO - HOUR).map((h) => (h === GAP_FROM ? 12 : 13)));
-    const flags0 = (await opened.db.query<{ source: string }>(`SELECT source FROM reading_rows WHERE meter_id = $1 AND quantity = 'error_flags' AND time = $2`, [tv7Id, new Date(GAP_FROM)])).rows;
-    expect(flags0).toEqual([{ source: 'telemetry' }]);
+    expect(keysPerHour.map((r) => r.n)).toEqual(hours(GAP_FROM, GAP_TO - HOUR).map(() => 13));
+    const flags0 = (await opened.db.query<{ quantity: string; source: string }>(
+      `SELECT quantity, source FROM reading_rows WHERE meter_id = $1 AND quantity IN ('error_flags', 'error_flags_interval') AND time = $2 ORDER BY quantity`, [tv7Id, new Date(GAP_FROM)])).rows;
+    expect(flags0).toEqual([{ quantity: 'error_flags', source: 'telemetry' }, { quantity: 'error_flags_interval', source: 'meter_archive' }]);
 
     // The record's heat is the true heat of that hour: the circuit's cumulative heat at the hour's end
     // minus at its start (the simulator's ОДПУ truth), to within the float32 register's resolution.
