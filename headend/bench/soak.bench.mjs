@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+/**
+ * Soak (not a test): does the head-end's memory level off? The 25th evening's setup (peak-setup.mjs:
+ * 1 000 residents with one-time codes, a gateway with 10 heat meters) in a CHILD process
+ * (soak-headend.mjs), so the RSS sampled is the head-end's alone, then a steady load from this process:
+ *  - residents signing in and submitting one reading each, SOAK_RESIDENTS_PER_S a second (new codes for
+ *    the whole building are issued when the last ones are used up; a resubmission is a new version);
+ *  - the gateway publishing one message (10 readings) every second, QoS 1;
+ *  - every SOAK_READ_SECONDS an engineer's reads: /overview/buildings, /buildings/:id/overview and
+ *    /meters/:id/overview of a heat meter and of a flat's meter.
+ * The child's process.memoryUsage() is sampled every SOAK_SAMPLE_SECONDS over IPC. After a warm-up of
+ * SOAK_WARMUP_MINUTES (3) the load runs on for SOAK_MINUTES (30); printed: the curve (RSS and heap used
+ * per minute), and the verdict on the samples after warm-up: min/max RSS, growth (max − min) / min and
+ * first → last, the slope per 10 minutes (least squares), and "flat" when the growth is within 10 %.
+ * Asserts nothing.
+ *
+ * `--engine embedded` (default) | `server`: a TimescaleDB server of the bench's own (scripts/pg-server.mjs);
+ * its memory is the server's own processes, not in the head-end's RSS.
+ * Knobs (env): SOAK_MINUTES (30), SOAK_WARMUP_MINUTES (3), SOAK_RESIDENTS_PER_S (3), SOAK_READ_SECONDS (5),
+ * SOAK_SAMPLE_SECONDS (15), BENCH_ACCOUNTS (1000). Runs from dist/ (`tsc -b` first). Takes 30+ minutes:
+ * `npm run bench` runs it only with BENCH_SOAK=1.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { startBenchDatabase } from '../../scripts/pg-server.mjs';
+import { PEAK_GATEWAY, peakGatewayMessage, peakReadingsTopic, residentSubmits, apiCall, p95 } from './peak-setup.mjs';
+
+const SOAK_MIN = Number(process.env.SOAK_MINUTES ?? 30);
+const WARMUP_MIN = Number(process.env.SOAK_WARMUP_MINUTES ?? 3);
+const RATE = Number(process.env.SOAK_RESIDENTS_PER_S ?? 3);
+const READ_S = Number(process.env.SOAK_READ_SECONDS ?? 5);
+const SAMPLE_S = Number(process.env.SOAK_SAMPLE_SECONDS ?? 15);
+const METERS = 10;
+const ENGINE = process.argv.includes('--engine') ? process.argv[process.argv.indexOf('--engine') + 1] : 'embedded';
+if (ENGINE !== 'embedded' && ENGINE !== 'server') throw new Error(`--engine embedded | server, not ${ENGINE}`);
+
+let server = null;
+const env = { ...process.env, SOAK_GATEWAY_METERS: String(METERS) };
+if (ENGINE === 'server') {
+  let url;
+  ({ server, url } = await startBenchDatabase('amr_soak'));
+  env.SOAK_DATABASE_URL = url;
+}
+
+const child = fork(fileURLToPath(new URL('./soak-headend.mjs', import.meta.url)), { env, execArgv: process.env.SOAK_CHILD_EXEC_ARGV?.split(' ').filter(Boolean) ?? [] });
+const pending = new Map();
+let nextId = 0;
+let ready;
+const readyP = new Promise((resolve, reject) => {
+  ready = resolve;
+  child.once('exit', (code) => reject(new Error(`the head-end process exited (${code}) before it was ready`)));
+});
+child.on('message', (m) => {
+  if (m.type === 'ready') ready(m);
+  else pending.get(m.id)?.(m);
+});
+const ask = (type) => new Promise((resolve) => {
+  const id = nextId++;
+  pending.set(id, (m) => { pending.delete(id); resolve(m); });
+  child.send({ type, id });
+});
+const h = await readyP;
+const meterOf = new Map(h.meterOf);
+const flats = [...meterOf.values()];
+console.log(`soak [${ENGINE}]: head-end pid ${child.pid}, ${meterOf.size} accounts, warm-up ${WARMUP_MIN} min, then ${SOAK_MIN} min; ${RATE} residents/s, gateway 1 msg/s × ${METERS} readings, reads every ${READ_S} s`);
+
+const t0 = Date.now();
+const minutes = () => (Date.now() - t0) / 60_000;
+const end = t0 + (WARMUP_MIN + SOAK_MIN) * 60_000;
+const running = () => Date.now() < end;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const counts = { signIns: 0, submissions: 0, refused: 0, codeRounds: 1, published: 0, reads: 0, readErrors: 0 };
+const lat = { signIn: [], submit: [], read: [], puback: [] };
+const keep = (xs, v) => { xs.push(v); if (xs.length > 5000) xs.splice(0, xs.length - 5000); };
+
+// Residents: one started every 1/RATE s (never more than 50 at once); new codes when they run out.
+let codes = h.codes;
+let codesFor = null;
+const residents = (async () => {
+  const inFlight = new Set();
+  let round = 0;
+  let next = Date.now();
+  while (running()) {
+    if (codes.length === 0) {
+      codesFor ??= ask('codes').then((m) => { codes = m.codes; counts.codeRounds++; round++; codesFor = null; });
+      await codesFor;
+      next = Date.now();
+      continue;
+    }
+    const c = codes.shift();
+    const p = residentSubmits(h.httpUrl, c, meterOf.get(c.number), 7.5 + round / 10).then(({ signIn, submit }) => {
+      counts.signIns++;
+      keep(lat.signIn, signIn.ms);
+      if (!submit || submit.status !== 201) { counts.refused++; if (counts.refused <= 3) console.log(`  refused: sign-in ${signIn.status} ${submit ? `submit ${submit.status} ${JSON.stringify(submit.body).slice(0, 200)}` : JSON.stringify(signIn.body).slice(0, 200)}`); return; }
+      counts.submissions++;
+      keep(lat.submit, submit.ms);
+    }, () => { counts.refused++; });
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p));
+    while (inFlight.size >= 50) await Promise.race(inFlight);
+    next += 1000 / RATE;
+    await sleep(Math.max(0, next - Date.now()));
+  }
+  await Promise.all(inFlight);
+})();
+
+// The gateway: one message a second.
+const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.mqttPort}`, { username: PEAK_GATEWAY, password: h.secret, clientId: `amr-gw-${PEAK_GATEWAY}`, reconnectPeriod: 0 });
+const gateway = (async () => {
+  let seq = 0;
+  while (running()) {
+    const t = performance.now();
+    await client.publishAsync(peakReadingsTopic, peakGatewayMessage(++seq, METERS), { qos: 1 });
+    counts.published++;
+    keep(lat.puback, performance.now() - t);
+    await sleep(Math.max(0, 1000 - (performance.now() - t)));
+  }
+})();
+
+// The engineer's reads.
+const reads = (async () => {
+  let i = 0;
+  while (running()) {
+    const paths = ['/overview/buildings', `/buildings/${h.building}/overview`, `/meters/${h.heatMeters[i % h.heatMeters.length]}/overview`, `/meters/${flats[(i * 37) % flats.length]}/overview`];
+    for (const path of paths) {
+      const r = await apiCall(h.httpUrl, 'GET', path, null, h.adminToken);
+      counts.reads++;
+      keep(lat.read, r.ms);
+      if (r.status !== 200) { counts.readErrors++; if (counts.readErrors <= 3) console.log(`  read ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`); }
+    }
+    i++;
+    await sleep(READ_S * 1000);
+  }
+})();
+
+// Sampling.
+const samples = [];
+const mb = (b) => b / 1024 / 1024;
+const sampler = (async () => {
+  while (running()) {
+    const { memory } = await ask('sample');
+    const s = { min: minutes(), rss: mb(memory.rss), heapUsed: mb(memory.heapUsed), external: mb(memory.external), arrayBuffers: mb(memory.arrayBuffers) };
+    samples.push(s);
+    console.log(`  ${s.min.toFixed(2).padStart(6)} min  RSS ${s.rss.toFixed(0).padStart(5)} MB  heap used ${s.heapUsed.toFixed(0).padStart(4)} MB  external ${s.external.toFixed(0).padStart(4)} MB  ` +
+      `| sign-ins ${counts.signIns}, submissions ${counts.submissions}, refused ${counts.refused}, code rounds ${counts.codeRounds}, published ${counts.published}, reads ${counts.reads}`);
+    await sleep(Math.max(0, SAMPLE_S * 1000 - ((Date.now() - t0) % (SAMPLE_S * 1000))));
+  }
+})();
+
+await Promise.all([residents, gateway, reads, sampler]);
+const last = await ask('sample');
+samples.push({ min: minutes(), rss: mb(last.memory.rss), heapUsed: mb(last.memory.heapUsed), external: mb(last.memory.external), arrayBuffers: mb(last.memory.arrayBuffers) });
+await client.endAsync(true);
+child.send({ type: 'stop' });
+await new Promise((r) => child.once('exit', r));
+await server?.stop();
+
+// The curve: the sample closest to each whole minute.
+console.log(`\ncurve [${ENGINE}] (minute → RSS MB / heap used MB):`);
+for (let m = 0; m <= Math.floor(WARMUP_MIN + SOAK_MIN); m++) {
+  const s = samples.reduce((a, b) => (Math.abs(b.min - m) < Math.abs(a.min - m) ? b : a));
+  console.log(`  ${String(m).padStart(3)}  ${s.rss.toFixed(0).padStart(5)}  ${s.heapUsed.toFixed(0).padStart(4)}${m === WARMUP_MIN ? '   ← end of warm-up' : ''}`);
+}
+const after = samples.filter((s) => s.min >= WARMUP_MIN);
+const rss = after.map((s) => s.rss);
+const lo = Math.min(...rss);
+const hi = Math.max(...rss);
+const slope = (ys) => {
+  const xs = after.map((s) => s.min);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  return xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+};
+const growth = ((hi - lo) / lo) * 100;
+console.log(`\nsoak [${ENGINE}] load: ${counts.signIns} sign-ins (p95 ${p95(lat.signIn).toFixed(0)} ms), ${counts.submissions} submissions (p95 ${p95(lat.submit).toFixed(0)} ms), ${counts.refused} refused, ` +
+  `${counts.codeRounds} code rounds; ${counts.published} gateway messages (PUBACK p95 ${p95(lat.puback).toFixed(0)} ms); ${counts.reads} reads (p95 ${p95(lat.read).toFixed(0)} ms, ${counts.readErrors} not 200)`);
+console.log(`soak [${ENGINE}] after warm-up (${after.length} samples over ${SOAK_MIN} min): RSS min ${lo.toFixed(0)} MB, max ${hi.toFixed(0)} MB, growth ${growth.toFixed(1)} % ` +
+  `(first → last ${rss[0].toFixed(0)} → ${rss.at(-1).toFixed(0)} MB); slope ${(slope(rss) * 10).toFixed(1)} MB per 10 min; heap used slope ${(slope(after.map((s) => s.heapUsed)) * 10).toFixed(1)} MB per 10 min`);
+console.log(`soak [${ENGINE}] verdict: ${growth <= 10 ? 'flat' : 'GROWING'} (RSS within 10 %: ${growth <= 10 ? 'yes' : 'no'})`);
+process.exit(0);
