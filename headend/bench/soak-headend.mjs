@@ -5,7 +5,8 @@
  *   ← { type: 'codes', id } → { type: 'codes', id, codes }   new codes for every account (the letters' path)
  *   ← { type: 'sample', id } → { type: 'sample', id, memory }  process.memoryUsage() of this process
  *   ← { type: 'stop' }                                         closes the head-end and exits
- * Engine: SOAK_DATABASE_URL set = that TimescaleDB server, unset = the embedded engine (memory://).
+ * Engine: SOAK_DATABASE_URL set = that TimescaleDB server, unset = the embedded engine in SOAK_DATA_DIR
+ * (a folder on disk, as in production, or memory://).
  * The clock starts at the 25th evening and runs with the real one, so sessions, rate-limit windows and
  * caches keyed by time age as they would in production (a fixed clock would keep them forever).
  */
@@ -19,7 +20,7 @@ const METERS = Number(process.env.SOAK_GATEWAY_METERS ?? 10);
 const dbUrl = process.env.SOAK_DATABASE_URL ?? '';
 
 const config = loadConfig({
-  ...process.env, SECRETS_KEY: PEAK_SECRETS_KEY, DATA_DIR: 'memory://', DATABASE_URL: dbUrl, DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1',
+  ...process.env, SECRETS_KEY: PEAK_SECRETS_KEY, DATA_DIR: process.env.SOAK_DATA_DIR ?? 'memory://', DATABASE_URL: dbUrl, DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1',
   HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', INGEST_LINGER_MS: '5', LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'silent',
 });
 const he = await startHeadend({ config, logger: pino({ level: config.LOG_LEVEL }), jobs: false, clock: clockFrom(PEAK_EVENING) });

@@ -14,13 +14,19 @@
  * first → last, the slope per 10 minutes (least squares), and "flat" when the growth is within 10 %.
  * Asserts nothing.
  *
- * `--engine embedded` (default) | `server`: a TimescaleDB server of the bench's own (scripts/pg-server.mjs);
- * its memory is the server's own processes, not in the head-end's RSS.
+ * `--engine embedded` (default): PGlite in memory (memory://, as the peak bench: the database's files are
+ * then in the head-end's RSS too and grow with the data, a few MB over the run); SOAK_DATA_DIR=tmp puts
+ * it in a temporary folder on disk as in production (each commit then waits for fsync). `--engine server`:
+ * a TimescaleDB server of the bench's own (scripts/pg-server.mjs), whose memory is its own processes',
+ * not in the head-end's RSS.
  * Knobs (env): SOAK_MINUTES (30), SOAK_WARMUP_MINUTES (3), SOAK_RESIDENTS_PER_S (3), SOAK_READ_SECONDS (5),
  * SOAK_SAMPLE_SECONDS (15), BENCH_ACCOUNTS (1000). Runs from dist/ (`tsc -b` first). Takes 30+ minutes:
  * `npm run bench` runs it only with BENCH_SOAK=1.
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { startBenchDatabase } from '../../scripts/pg-server.mjs';
@@ -42,6 +48,8 @@ if (ENGINE === 'server') {
   ({ server, url } = await startBenchDatabase('amr_soak'));
   env.SOAK_DATABASE_URL = url;
 }
+const dataDir = ENGINE === 'embedded' && process.env.SOAK_DATA_DIR === 'tmp' ? mkdtempSync(join(tmpdir(), 'amr-soak-')) : null;
+if (dataDir) env.SOAK_DATA_DIR = dataDir;
 
 const child = fork(fileURLToPath(new URL('./soak-headend.mjs', import.meta.url)), { env, execArgv: process.env.SOAK_CHILD_EXEC_ARGV?.split(' ').filter(Boolean) ?? [] });
 const pending = new Map();
@@ -63,7 +71,7 @@ const ask = (type) => new Promise((resolve) => {
 const h = await readyP;
 const meterOf = new Map(h.meterOf);
 const flats = [...meterOf.values()];
-console.log(`soak [${ENGINE}]: head-end pid ${child.pid}, ${meterOf.size} accounts, warm-up ${WARMUP_MIN} min, then ${SOAK_MIN} min; ${RATE} residents/s, gateway 1 msg/s × ${METERS} readings, reads every ${READ_S} s`);
+console.log(`soak [${ENGINE}]: head-end pid ${child.pid}${ENGINE === 'embedded' ? ` (database in ${env.SOAK_DATA_DIR ?? 'memory://'})` : ''}, ${meterOf.size} accounts, warm-up ${WARMUP_MIN} min, then ${SOAK_MIN} min; ${RATE} residents/s, gateway 1 msg/s × ${METERS} readings, reads every ${READ_S} s`);
 
 const t0 = Date.now();
 const minutes = () => (Date.now() - t0) / 60_000;
@@ -155,6 +163,7 @@ await client.endAsync(true);
 child.send({ type: 'stop' });
 await new Promise((r) => child.once('exit', r));
 await server?.stop();
+if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
 // The curve: the sample closest to each whole minute.
 console.log(`\ncurve [${ENGINE}] (minute → RSS MB / heap used MB):`);
