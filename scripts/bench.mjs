@@ -66,7 +66,7 @@ const FIGURES = [
   { bench: 'mbus-primary-scan', what: 'Primary scan 0…40, 10 meters: native found, time / libmbus driver found, time / ratio native ÷ libmbus', re: /native primary scan : found (\S+) at \S+ in ([\d.]+ s)[\s\S]*libmbus primary scan: found (\S+) at \S+ in ([\d.]+ s)[\s\S]*ratio native \/ libmbus: ([\d.]+)/ },
   { bench: 'polling-100-meters', what: 'Gateway process polling 100 meters: CPU, peak RSS (goal: under 5 %, under 80 MB)', re: /gateway process alone[^:]*: readings delivered \d+, CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
   { bench: 'polling-100-meters', what: 'Baseline, an idle Node process: CPU, peak RSS', re: /baseline \(an idle Node[^)]*\): CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
-  ...['embedded', 'server'].map((engine) => ({ bench: `soak.bench.mjs --engine ${engine}`, what: `Soak (${engine}): RSS after warm-up min / max, growth (goal ≤ 10 %), slope per 10 min`, re: /after warm-up \([^)]*\): RSS min (\d+ MB), max (\d+ MB), growth ([\d.]+ %)[^;]*; slope ([-\d.]+ MB) per 10 min/ })),
+  ...['embedded', 'server'].map((engine) => ({ bench: `soak.bench.mjs --engine ${engine}`, what: `Soak (${engine}): RSS after warm-up min / max; level first 5 min → last 5 min, growth (goal ≤ 10 %); slope per 10 min`, re: /after warm-up \([^)]*\): RSS min (\d+ MB), max (\d+ MB), [^;]*; median of the first 5 min (\d+ MB) → of the last 5 min (\d+ MB): growth ([-\d.]+ %); slope ([-\d.]+ MB) per 10 min/ })),
 ];
 
 function summary(results) {

@@ -10,8 +10,9 @@
  *    /meters/:id/overview of a heat meter and of a flat's meter.
  * The child's process.memoryUsage() is sampled every SOAK_SAMPLE_SECONDS over IPC. After a warm-up of
  * SOAK_WARMUP_MINUTES (3) the load runs on for SOAK_MINUTES (30); printed: the curve (RSS and heap used
- * per minute), and the verdict on the samples after warm-up: min/max RSS, growth (max − min) / min and
- * first → last, the slope per 10 minutes (least squares), and "flat" when the growth is within 10 %.
+ * per minute), and the verdict on the samples after warm-up (soak-verdict.mjs): min/max RSS and their
+ * range, the growth of the level (median of the first 5 minutes → of the last 5), the slope per
+ * 10 minutes (least squares), and "flat" when the level grew by 10 % or less.
  * Asserts nothing.
  *
  * `--engine embedded` (default): PGlite in memory (memory://, as the peak bench: the database's files are
@@ -30,6 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { startBenchDatabase } from '../../scripts/pg-server.mjs';
+import { printCurveAndVerdict } from './soak-verdict.mjs';
 import { PEAK_GATEWAY, peakGatewayMessage, peakReadingsTopic, residentSubmits, apiCall, p95 } from './peak-setup.mjs';
 
 const SOAK_MIN = Number(process.env.SOAK_MINUTES ?? 30);
@@ -165,26 +167,7 @@ await new Promise((r) => child.once('exit', r));
 await server?.stop();
 if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
-// The curve: the sample closest to each whole minute.
-console.log(`\ncurve [${ENGINE}] (minute → RSS MB / heap used MB):`);
-for (let m = 0; m <= Math.floor(WARMUP_MIN + SOAK_MIN); m++) {
-  const s = samples.reduce((a, b) => (Math.abs(b.min - m) < Math.abs(a.min - m) ? b : a));
-  console.log(`  ${String(m).padStart(3)}  ${s.rss.toFixed(0).padStart(5)}  ${s.heapUsed.toFixed(0).padStart(4)}${m === WARMUP_MIN ? '   ← end of warm-up' : ''}`);
-}
-const after = samples.filter((s) => s.min >= WARMUP_MIN);
-const rss = after.map((s) => s.rss);
-const lo = Math.min(...rss);
-const hi = Math.max(...rss);
-const slope = (ys) => {
-  const xs = after.map((s) => s.min);
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  return xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-};
-const growth = ((hi - lo) / lo) * 100;
 console.log(`\nsoak [${ENGINE}] load: ${counts.signIns} sign-ins (p95 ${p95(lat.signIn).toFixed(0)} ms), ${counts.submissions} submissions (p95 ${p95(lat.submit).toFixed(0)} ms), ${counts.refused} refused, ` +
   `${counts.codeRounds} code rounds; ${counts.published} gateway messages (PUBACK p95 ${p95(lat.puback).toFixed(0)} ms); ${counts.reads} reads (p95 ${p95(lat.read).toFixed(0)} ms, ${counts.readErrors} not 200)`);
-console.log(`soak [${ENGINE}] after warm-up (${after.length} samples over ${SOAK_MIN} min): RSS min ${lo.toFixed(0)} MB, max ${hi.toFixed(0)} MB, growth ${growth.toFixed(1)} % ` +
-  `(first → last ${rss[0].toFixed(0)} → ${rss.at(-1).toFixed(0)} MB); slope ${(slope(rss) * 10).toFixed(1)} MB per 10 min; heap used slope ${(slope(after.map((s) => s.heapUsed)) * 10).toFixed(1)} MB per 10 min`);
-console.log(`soak [${ENGINE}] verdict: ${growth <= 10 ? 'flat' : 'GROWING'} (RSS within 10 %: ${growth <= 10 ? 'yes' : 'no'})`);
+printCurveAndVerdict(ENGINE, samples, WARMUP_MIN, SOAK_MIN);
 process.exit(0);
