@@ -15,11 +15,11 @@
  * 10 minutes (least squares), and "flat" when the level grew by 10 % or less.
  * Asserts nothing.
  *
- * `--engine embedded` (default): PGlite in memory (memory://, as the peak bench: the database's files are
- * then in the head-end's RSS too and grow with the data, a few MB over the run); SOAK_DATA_DIR=tmp puts
- * it in a temporary folder on disk as in production (each commit then waits for fsync). `--engine server`:
- * a TimescaleDB server of the bench's own (scripts/pg-server.mjs), whose memory is its own processes',
- * not in the head-end's RSS.
+ * `--engine embedded` (default): PGlite in a temporary folder on disk, as in production. SOAK_DATA_DIR=memory://
+ * keeps the database in memory as the peak bench does; its files (WAL, which PGlite recycles up to
+ * max_wal_size 1GB, and the tables) are then in the head-end's RSS and grow with the data.
+ * `--engine server`: a TimescaleDB server of the bench's own (scripts/pg-server.mjs), whose memory is
+ * its own processes', not in the head-end's RSS.
  * Knobs (env): SOAK_MINUTES (30), SOAK_WARMUP_MINUTES (3), SOAK_RESIDENTS_PER_S (3), SOAK_READ_SECONDS (5),
  * SOAK_SAMPLE_SECONDS (15), BENCH_ACCOUNTS (1000). Runs from dist/ (`tsc -b` first). Takes 30+ minutes:
  * `npm run bench` runs it only with BENCH_SOAK=1.
@@ -50,7 +50,7 @@ if (ENGINE === 'server') {
   ({ server, url } = await startBenchDatabase('amr_soak'));
   env.SOAK_DATABASE_URL = url;
 }
-const dataDir = ENGINE === 'embedded' && process.env.SOAK_DATA_DIR === 'tmp' ? mkdtempSync(join(tmpdir(), 'amr-soak-')) : null;
+const dataDir = ENGINE === 'embedded' && !process.env.SOAK_DATA_DIR ? mkdtempSync(join(tmpdir(), 'amr-soak-')) : null;
 if (dataDir) env.SOAK_DATA_DIR = dataDir;
 
 const child = fork(fileURLToPath(new URL('./soak-headend.mjs', import.meta.url)), { env, execArgv: process.env.SOAK_CHILD_EXEC_ARGV?.split(' ').filter(Boolean) ?? [] });
@@ -73,7 +73,7 @@ const ask = (type) => new Promise((resolve) => {
 const h = await readyP;
 const meterOf = new Map(h.meterOf);
 const flats = [...meterOf.values()];
-console.log(`soak [${ENGINE}]: head-end pid ${child.pid}${ENGINE === 'embedded' ? ` (database in ${env.SOAK_DATA_DIR ?? 'memory://'})` : ''}, ${meterOf.size} accounts, warm-up ${WARMUP_MIN} min, then ${SOAK_MIN} min; ${RATE} residents/s, gateway 1 msg/s × ${METERS} readings, reads every ${READ_S} s`);
+console.log(`soak [${ENGINE}]: head-end pid ${child.pid}${ENGINE === 'embedded' ? ` (database in ${env.SOAK_DATA_DIR})` : ''}, ${meterOf.size} accounts, warm-up ${WARMUP_MIN} min, then ${SOAK_MIN} min; ${RATE} residents/s, gateway 1 msg/s × ${METERS} readings, reads every ${READ_S} s`);
 
 const t0 = Date.now();
 const minutes = () => (Date.now() - t0) / 60_000;
