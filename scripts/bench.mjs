@@ -19,6 +19,11 @@ const BENCHES = [
   // libmbus prints every silent address on stderr ("No M-Bus response frame received"): not shown.
   { name: 'Gateway M-Bus primary scan, 10 meters on a pty @ 2400 Bd, native vs the libmbus driver', cmd: ['node', 'gateway/bench/mbus-primary-scan.mjs'], stderr: 'ignore' },
   { name: 'Gateway process (amr-gateway run, flags of the Pi unit) RSS/CPU polling 100 meters vs. an idle Node process', cmd: ['node', 'gateway/bench/polling-100-meters.mjs'], env: { DURATION: '20' } },
+  // 33 minutes each: only when asked for.
+  ...(process.env.BENCH_SOAK === '1' ? ['embedded', 'server'].map((engine) => ({
+    name: `Head-end soak, ${engine} engine (the 25th evening's building: residents signing in and submitting, a gateway publishing every second, API reads; RSS of the head-end's process over SOAK_MINUTES after a warm-up)`,
+    cmd: ['node', 'headend/bench/soak.bench.mjs', '--engine', engine],
+  })) : []),
 ];
 const only = process.argv.slice(2);
 
@@ -61,11 +66,13 @@ const FIGURES = [
   { bench: 'mbus-primary-scan', what: 'Primary scan 0…40, 10 meters: native found, time / libmbus driver found, time / ratio native ÷ libmbus', re: /native primary scan : found (\S+) at \S+ in ([\d.]+ s)[\s\S]*libmbus primary scan: found (\S+) at \S+ in ([\d.]+ s)[\s\S]*ratio native \/ libmbus: ([\d.]+)/ },
   { bench: 'polling-100-meters', what: 'Gateway process polling 100 meters: CPU, peak RSS (goal: under 5 %, under 80 MB)', re: /gateway process alone[^:]*: readings delivered \d+, CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
   { bench: 'polling-100-meters', what: 'Baseline, an idle Node process: CPU, peak RSS', re: /baseline \(an idle Node[^)]*\): CPU ([\d.]+ % of one core), peak RSS (\d+ MiB)/ },
+  ...['embedded', 'server'].map((engine) => ({ bench: `soak.bench.mjs --engine ${engine}`, what: `Soak (${engine}): RSS after warm-up min / max; level first 5 min → last 5 min, growth (goal ≤ 10 %); slope per 10 min`, re: /after warm-up \([^)]*\): RSS min (\d+ MB), max (\d+ MB), [^;]*; median of the first 5 min (\d+ MB) → of the last 5 min (\d+ MB): growth ([-\d.]+ %); slope ([-\d.]+ MB) per 10 min/ })),
 ];
 
 function summary(results) {
-  const rows = FIGURES.filter((f) => results.some((r) => r.cmd[1].includes(f.bench))).map((f) => {
-    const r = results.find((x) => x.cmd[1].includes(f.bench));
+  // Matched on the whole command line: one script may run twice with different arguments (the soak's engines).
+  const rows = FIGURES.filter((f) => results.some((r) => r.cmd.join(' ').includes(f.bench))).map((f) => {
+    const r = results.find((x) => x.cmd.join(' ').includes(f.bench));
     const m = f.re.exec(r.out);
     return `| ${f.what} | ${m ? m.slice(1).join(' / ') : '—'} |`;
   });

@@ -15,11 +15,8 @@
  */
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { loadConfig, startHeadend, fixedClock, hashSecret } from '../dist/index.js';
-import { randomSecret } from '../dist/auth/password.js';
-import { issueBuildingCodes } from '../dist/collection/access-store.js';
-import { codeKeyOf } from '../dist/collection/access.js';
-import { SYSTEM_ACTOR } from '../dist/audit/index.js';
+import { loadConfig, startHeadend, fixedClock } from '../dist/index.js';
+import { PEAK_SECRETS_KEY, PEAK_EVENING, PEAK_GATEWAY, seedPeakBuilding, issuePeakCodes, peakGatewayMessage, peakReadingsTopic, residentSubmits, p95 } from './peak-setup.mjs';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
 const WAVE = Math.min(ACCOUNTS, Number(process.env.BENCH_WAVE ?? ACCOUNTS));
@@ -28,47 +25,26 @@ const PUBLISH_MS = Number(process.env.BENCH_PUBLISH_MS ?? 100);
 const QUIET_S = Number(process.env.BENCH_QUIET_SECONDS ?? 10);
 const METERS = 10;
 
-// The head-end's key, given rather than generated, so the codes issued here are hashed as the API checks them.
-const SECRETS_KEY = Buffer.alloc(32, 25).toString('base64');
-const config = loadConfig({ ...process.env, SECRETS_KEY, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
-const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2026-12-25T19:00:00+03:00') });
+const config = loadConfig({ ...process.env, SECRETS_KEY: PEAK_SECRETS_KEY, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
+const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock(PEAK_EVENING) });
 const one = async (sql, params = []) => (await he.db.query(sql, params)).rows[0];
 
-// The building: ACCOUNTS flats, an account and a cold-water meter each, collection open days 1–31.
-const org = Number((await one(`INSERT INTO organisations (name) VALUES ('УК Пик') RETURNING id`)).id);
-const building = Number((await one(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'ул. Пиковая, 25', 'Europe/Moscow') RETURNING id`, [org])).id);
-await he.db.query(`INSERT INTO collection_settings (building_id, resource, enabled, window_start_day, window_end_day, integer_only, accept_expired_verification, reminder_days, warn_factor)
-  VALUES ($1, NULL, true, 1, 31, false, false, '{1}', 3)`, [building]);
-const nums = Array.from({ length: ACCOUNTS }, (_, i) => String(i + 1));
-await he.db.query(`INSERT INTO premises (building_id, number) SELECT $1, unnest($2::text[])`, [building, nums]);
-await he.db.query(`INSERT INTO personal_accounts (org_id, number, premise_id) SELECT $1, 'PEAK-' || p.number, p.id FROM premises p WHERE p.building_id = $2`, [org, building]);
-await he.db.query(`INSERT INTO meters (placement, building_id, premise_id, resource, make, serial_number)
-  SELECT 'apartment', $1, p.id, 'cold_water', 'BENCH', 'PEAK-CW-' || p.number FROM premises p WHERE p.building_id = $1`, [building]);
-const meterOf = new Map((await he.db.query(`SELECT a.number, m.id FROM personal_accounts a JOIN meters m ON m.premise_id = a.premise_id WHERE a.org_id = $1`, [org])).rows.map((r) => [r.number, Number(r.id)]));
-
-// The gateway: an issued secret (one SHA-256 to check), METERS bound meters.
-const secret = randomSecret();
-await he.db.query(`INSERT INTO gateways (id, name, building_id, credential_hash) VALUES ('gw-peak', 'gw-peak', $1, $2)`, [building, await hashSecret(secret)]);
-for (let i = 1; i <= METERS; i++) {
-  const m = await one(`INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'BENCH', $2) RETURNING id`, [building, `PEAK-HEAT-${i}`]);
-  await he.db.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ('gw-peak', 'm1', $1, $2)`, [String(i), m.id]);
-}
+// The building (ACCOUNTS flats with a cold-water meter each) and the gateway with METERS heat meters.
+const { building, meterOf, secret } = await seedPeakBuilding(he.db, { accounts: ACCOUNTS, meters: METERS });
 
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
-const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] : NaN; };
 
 // 1. Code issuing for every account (hashes one at a time in the people's pool, then one transaction).
 let codes;
 {
   const t = performance.now();
-  const { letters } = await issueBuildingCodes(he.db, codeKeyOf(SECRETS_KEY), building, 'all', null, 14, SYSTEM_ACTOR, 'bench-peak');
+  codes = await issuePeakCodes(he.db, building, 'bench-peak');
   const ms = performance.now() - t;
-  codes = letters.map((l) => ({ number: l.accountNumber, code: l.code }));
-  console.log(`code issuing for ${letters.length} accounts: ${(ms / 1000).toFixed(1)} s (${fmt(ms / letters.length)} per account)`);
+  console.log(`code issuing for ${codes.length} accounts: ${(ms / 1000).toFixed(1)} s (${fmt(ms / codes.length)} per account)`);
 }
 
 // 2. The gateway publishes all along; each PUBACK time is put in the phase it was sent in.
-const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: 'gw-peak', password: secret, clientId: 'amr-gw-gw-peak', reconnectPeriod: 0 });
+const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: PEAK_GATEWAY, password: secret, clientId: `amr-gw-${PEAK_GATEWAY}`, reconnectPeriod: 0 });
 const pubacks = { before: [], during: [], after: [] };
 let phase = 'before';
 let seq = 0;
@@ -77,14 +53,10 @@ const inFlight = new Set();
 const publisher = (async () => {
   while (publishing) {
     const s0 = ++seq;
-    const at = new Date(Date.UTC(2026, 11, 1) + s0 * 60_000).toISOString();
-    const msg = { v: 1, gatewayId: 'gw-peak', sentAt: new Date().toISOString(), readings: Array.from({ length: METERS }, (_, a) => ({
-      seq: s0 * METERS + a, meter: { meterKey: `k${a + 1}`, bus: 'm1', protocol: 'mbus', address: String(a + 1) }, gatewayTime: at, quality: [],
-      values: [{ quantity: 'energy_kwh', value: s0, unit: 'kWh', quality: [] }],
-    })) };
+    const msg = peakGatewayMessage(s0, METERS);
     const sentIn = phase;
     const t = performance.now();
-    const p = client.publishAsync('amr/v1/gw-peak/readings' /* topics.readings('gw-peak') */, JSON.stringify(msg), { qos: 1 }).then(() => pubacks[sentIn].push(performance.now() - t));
+    const p = client.publishAsync(peakReadingsTopic, msg, { qos: 1 }).then(() => pubacks[sentIn].push(performance.now() - t));
     inFlight.add(p);
     p.finally(() => inFlight.delete(p));
     await new Promise((r) => setTimeout(r, PUBLISH_MS));
@@ -100,21 +72,15 @@ const signIns = [];
 const submissions = [];
 let failed = 0;
 {
-  const post = async (path, body, token) => {
-    const t = performance.now();
-    const res = await fetch(`${he.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json(), ms: performance.now() - t };
-  };
   const queue = codes.slice(0, WAVE);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
-      const s = await post('/resident/sign-in', { account_number: c.number, code: c.code });
-      signIns.push(s.ms);
-      if (s.status !== 200) { failed++; continue; }
-      const r = await post('/resident/readings', { readings: [{ meter_id: meterOf.get(c.number), value: 7.5 }] }, s.body.token);
-      if (r.status !== 201) failed++;
-      submissions.push(r.ms);
+      const { signIn, submit } = await residentSubmits(he.httpUrl, c, meterOf.get(c.number), 7.5);
+      signIns.push(signIn.ms);
+      if (!submit) { failed++; continue; }
+      if (submit.status !== 201) failed++;
+      submissions.push(submit.ms);
     }
   }));
   const s = (performance.now() - t0) / 1000;

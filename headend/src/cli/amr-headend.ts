@@ -59,10 +59,10 @@ async function main(): Promise<number> {
   const logger = pino({ level: config.LOG_LEVEL, base: { app: 'amr-headend' } });
 
   // Loaded here, not at the top: `user` commands do not need the whole server in the process.
-  const { openDb, migrate } = await import('../db/index.js');
+  const { openDb, migrate, embeddedMemoryOf } = await import('../db/index.js');
   const { startHeadend } = await import('../server/index.js');
   if (cmd === 'migrate') {
-    const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, dbPort: config.DB_PORT, poolMax: 1, log: (m) => logger.info(m) });
+    const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, dbPort: config.DB_PORT, poolMax: 1, embeddedMemory: embeddedMemoryOf(config), log: (m) => logger.info(m) });
     try {
       const r = await migrate(opened.db, { log: (m) => logger.info(m) });
       logger.info({ applied: r.applied, changed: r.changed }, `${r.applied.length} migration(s) applied, ${r.skipped.length} already applied`);

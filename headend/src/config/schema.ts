@@ -19,6 +19,9 @@ const optionalString = z
   .transform((s) => (s === '' ? undefined : s))
   .optional();
 
+/** A PostgreSQL memory size as its settings take it: 512kB, 4MB, 1GB. */
+const pgSize = (def: string) => z.string().trim().regex(/^[1-9]\d{0,6}(?:kB|MB|GB)$/, 'a size in PostgreSQL units, such as 512kB, 4MB or 1GB').default(def);
+
 /**
  * The keys without the cross-key checks (for tooling that lists variables). Every key carries its
  * meaning in `.describe()`: `amr-headend --help` prints it with the default (help.ts), and a test fails
@@ -33,6 +36,15 @@ export const ConfigObject = z.object({
     .describe('Port of the embedded database socket; 0 = any free port'),
   DB_POOL_MAX: posInt(10)
     .describe('Connections in the pool to a TimescaleDB server (the embedded database always uses 1)'),
+  EMBEDDED_SHARED_BUFFERS: z.string().trim().regex(/^(?:[1-9]\d{0,2}MB|1GB)$/, 'megabytes from 16MB to 999MB, or 1GB')
+    .refine((s) => s === '1GB' || Number.parseInt(s, 10) >= 16, 'at least 16MB').default('128MB')
+    .describe('Embedded database only: PostgreSQL shared_buffers, the page cache inside PGlite\'s WASM heap (allocated at start, never given back); 16MB–999MB or 1GB. 128MB suits a Raspberry Pi 4 with 2–4 GB (docs/capacity.md, "Memory"); 64MB on a 2 GB board shared with other services'),
+  EMBEDDED_WORK_MEM: pgSize('4MB')
+    .describe('Embedded database only: PostgreSQL work_mem, memory of one sort or hash before it spills to disk (several per query); the WASM heap keeps its peak'),
+  EMBEDDED_MAINTENANCE_WORK_MEM: pgSize('64MB')
+    .describe('Embedded database only: PostgreSQL maintenance_work_mem, memory of index builds, VACUUM and TimescaleDB compression'),
+  EMBEDDED_TEMP_BUFFERS: pgSize('8MB')
+    .describe('Embedded database only: PostgreSQL temp_buffers, the cache of temporary tables'),
   MQTT_URL: optionalUrl
     .describe('External MQTT broker (EMQX, Mosquitto) to subscribe to, mqtt://host:1883; unset = the embedded aedes broker on MQTT_PORT'),
   MQTT_USERNAME: optionalString

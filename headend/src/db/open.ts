@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { createPgDb, waitForDb, redactUrl } from './pg-db.js';
-import { startEmbeddedDb, type EmbeddedDb } from './embedded.js';
+import { startEmbeddedDb, type EmbeddedDb, type EmbeddedMemory } from './embedded.js';
 import type { Db } from './types.js';
 
 export interface OpenDbOptions {
@@ -16,6 +16,8 @@ export interface OpenDbOptions {
   dbPort: number;
   /** External only: pool size (embedded is always 1). */
   poolMax: number;
+  /** Embedded only: what bounds PGlite's memory (EMBEDDED_* settings); unset = PGlite's own. */
+  embeddedMemory?: EmbeddedMemory;
   log?: (msg: string) => void;
   /** The database unreachable or a connection lost (an operator should look); default: log. */
   warn?: (msg: string) => void;
@@ -41,7 +43,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   let url = opts.databaseUrl;
   if (!url) {
     const dir = opts.dataDir.startsWith('memory://') ? opts.dataDir : join(opts.dataDir, 'pg');
-    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, seed: opts.seedless ? '' : undefined, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
+    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, seed: opts.seedless ? '' : undefined, memory: opts.embeddedMemory, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
     url = embedded.url;
     log(`embedded TimescaleDB (PGlite) in ${dir} on port ${embedded.port}`);
   }
@@ -71,5 +73,15 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
       await db.close();
       await embedded?.stop();
     },
+  };
+}
+
+/** The EMBEDDED_* settings as the embedded engine takes them. */
+export function embeddedMemoryOf(config: { EMBEDDED_SHARED_BUFFERS: string; EMBEDDED_WORK_MEM: string; EMBEDDED_MAINTENANCE_WORK_MEM: string; EMBEDDED_TEMP_BUFFERS: string }): EmbeddedMemory {
+  return {
+    sharedBuffers: config.EMBEDDED_SHARED_BUFFERS,
+    workMem: config.EMBEDDED_WORK_MEM,
+    maintenanceWorkMem: config.EMBEDDED_MAINTENANCE_WORK_MEM,
+    tempBuffers: config.EMBEDDED_TEMP_BUFFERS,
   };
 }

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
-import { openDb, migrate, type OpenedDb, type Db } from '../db/index.js';
+import { openDb, migrate, embeddedMemoryOf, type OpenedDb, type Db } from '../db/index.js';
 import { openReadDb } from '../db/read-replica.js';
 import { coreMetrics, createRegistry, policyJobMetrics, registerPoolMetrics, type CoreMetrics } from '../metrics/index.js';
 import { createIngest, type Ingest } from '../ingest/index.js';
@@ -139,6 +139,7 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
       dataDir: config.DATA_DIR,
       dbPort: config.DB_PORT,
       poolMax: config.DB_POOL_MAX,
+      embeddedMemory: embeddedMemoryOf(config),
       log: (m) => logger.info(m),
       warn: (m) => logger.warn(m),
       logSlow: (m) => logger.error(m),
