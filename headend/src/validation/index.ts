@@ -129,7 +129,10 @@ export function startValidator(opts: ValidatorOptions): Validator {
       }
       if (res.taken.length === taking) size = fitBatch(taking, Date.now() - started, batchSize);
       // A short batch means the queue was empty when it was taken; newer rows wait for the next tick.
-      if (res.taken.length < taking) break;
+      // The size fitted on what was queued then (a gateway's few readings a tick) says nothing of what
+      // comes next (a file import's 100 000 instants, each with months of neighbours): start the next
+      // tick small again, so its first batch cannot hold the connection for many times the target.
+      if (res.taken.length < taking) { size = Math.min(size, FIRST_BATCH); break; }
     }
     return total;
   }
