@@ -3,7 +3,8 @@
  * as it stands now (PDF and Excel attached; it says who signed it and whether its records changed
  * since), over the head-end's SMTP_URL (the nodemailer-from-SMTP_URL pattern of reminders/send.ts and
  * exchange/report-mail.ts). Each sign-off is mailed once: sent_at is set after the SMTP server took the
- * message; a failure is recorded and retried by the next run, up to `maxAttempts`.
+ * message; a failure is recorded and retried by the next run, up to `maxAttempts`. Each attempt is
+ * claimed first (store.ts claimSend), so overlapping runs never mail one sign-off twice.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Database } from '../db/types.js';
@@ -11,7 +12,7 @@ import { redactUrl } from '../util/redact-url.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { statementPdf, statementXlsx, TITLE } from './documents.js';
 import { heatStatement } from './service.js';
-import { pendingSends, recordSend } from './store.js';
+import { claimSend, pendingSends, recordSend } from './store.js';
 
 export interface Attachment { filename: string; content: Buffer; contentType: string }
 export interface StatementMailer { send(to: string[], subject: string, text: string, attachments: Attachment[], headers: Record<string, string>): Promise<void> }
@@ -40,6 +41,8 @@ export async function sendSignedStatements(db: Database, mailer: StatementMailer
   const out = { sent: 0, failed: 0 };
   if (!mailer) return out;
   for (const p of await pendingSends(db, opts.maxAttempts ?? DEFAULT_SEND_ATTEMPTS)) {
+    // Another run took this attempt: it mails it, not this one.
+    if (!(await claimSend(db, p))) continue;
     try {
       const s = await heatStatement(db, p.buildingId, p.period, p.meterId);
       const name = `heat-statement-${p.buildingId}-${p.period}`;

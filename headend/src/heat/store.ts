@@ -116,9 +116,26 @@ export async function pendingSends(q: Queryable, maxAttempts: number, limit = 50
   return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts }));
 }
 
-/** One delivery attempt's outcome: sent (at), or failed with its error. */
+/** How long a run may take to mail one statement before another run may try it again. */
+const SEND_CLAIM = '10 minutes';
+
+/**
+ * Takes one delivery attempt of a pending sign-off (send_attempts + 1, claimed until a deadline) unless
+ * it is sent or another run holds its claim. Overlapping runs (a scheduled one and "run now", or two
+ * replicas) read the same pending row; only the one whose claim lands mails it.
+ */
+export async function claimSend(q: Queryable, p: PendingSend): Promise<boolean> {
+  const { rows } = await q.query(
+    `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sending_until = now() + interval '${SEND_CLAIM}'
+      WHERE building_id = $1 AND period = $2::date AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
+      RETURNING building_id`,
+    [p.buildingId, `${p.period}-01`]);
+  return rows.length === 1;
+}
+
+/** The claimed attempt's outcome: sent (at), or failed with its error. */
 export async function recordSend(q: Queryable, buildingId: number, period: string, outcome: { sentAt: Date } | { error: string }): Promise<void> {
   await q.query(
-    `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sent_at = $3, send_error = $4 WHERE building_id = $1 AND period = $2::date`,
+    `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date`,
     [buildingId, `${period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null]);
 }

@@ -59,6 +59,7 @@ function attachments(m: Mail): Map<string, Buffer> {
 
 let A: Fixture & { building: number };
 let C: Fixture & { building: number };
+let D: Fixture & { building: number };
 const mailer = () => createStatementMailer({ SMTP_URL: smtp.url, SMTP_FROM: 'amr@uk.example' });
 const signOff = (building: number, body: object) => h.call('POST', `/buildings/${building}/heat-statement/sign-off`, engineer, { period: '2026-02', ...body });
 
@@ -71,7 +72,8 @@ beforeAll(async () => {
   h = await startHarness({ clock });
   A = await seedBuilding('gw-heat-mail-a');
   C = await seedBuilding('gw-heat-mail-c');
-  engineer = await h.userToken('engineer', { buildingIds: [A.building, C.building], username: 'petrov' });
+  D = await seedBuilding('gw-heat-mail-d');
+  engineer = await h.userToken('engineer', { buildingIds: [A.building, C.building, D.building], username: 'petrov' });
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -118,5 +120,14 @@ describe('mailing the signed heat statement', () => {
     expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 0, failed: 0 });
     expect(smtp.mails).toHaveLength(2);
     expect(smtp.mails.flatMap((x) => x.headers['x-amr-heat-statement'] ?? [])).not.toContain(`${C.building}:2026-02`);
+  });
+
+  it('two runs at once (the schedule and "run now", or two replicas): the statement is mailed once', async () => {
+    expect((await signOff(D.building, { email_to: 'supplier@teplo.example' })).status).toBe(200);
+    const before = smtp.mails.length;
+    const runs = await Promise.all([1, 2, 3].map(() => sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })));
+    expect(runs.reduce((n, r) => n + r.sent, 0)).toBe(1);
+    expect(runs.reduce((n, r) => n + r.failed, 0)).toBe(0);
+    expect(smtp.mails.slice(before).map((m) => m.headers['x-amr-heat-statement'])).toEqual([`${D.building}:2026-02`]);
   });
 });
