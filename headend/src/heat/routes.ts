@@ -7,7 +7,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireOwned, requirePermission, type Permission, type Principal } from '../auth/index.js';
-import { audit } from '../audit/index.js';
 import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
@@ -169,11 +168,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     const actor = actorOf(req);
     let s: HeatStatement;
     try {
-      s = await db.tx(async (q) => {
-        const signed = await signOffStatement(q, req.params.id, req.body.period, { name: actor.name, userId: actor.kind === 'user' ? actor.id : null }, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to });
-        await audit(q, actor, { action: 'sign_off', entity: 'heat_statement', entityId: `${req.params.id}:${req.body.period}`, buildingId: req.params.id, after: { meterId: signed.meter.id, totals: signed.statement.totals, emailTo: req.body.email_to ?? null }, requestId: req.id });
-        return signed;
-      });
+      s = await db.tx((q) => signOffStatement(q, req.params.id, req.body.period, actor, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to, requestId: req.id }));
     } catch (e) {
       heatHttp(e);
     }

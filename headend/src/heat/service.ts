@@ -3,6 +3,7 @@
  * records (store.ts), the statement (statement.ts) and its sign-off. Tenancy is the caller's (routes
  * check the building is the caller's before calling); these functions take a checked building id.
  */
+import { audit, type Actor } from '../audit/index.js';
 import type { Queryable } from '../db/types.js';
 import { composeStatement, type Statement } from './statement.js';
 import { archiveRows, defaultKind, type ArchiveKind, type ArchiveRow } from './archive.js';
@@ -69,16 +70,22 @@ export function parseRecipients(list: string): string[] {
   return [...new Set(all)];
 }
 
-/** Signs the month's statement off as `by`; refused when there is nothing to sign or it is signed already. */
+/**
+ * Signs the month's statement off as `by`, with its audit row in the caller's transaction (whoever
+ * signs, a route or anything later, the journal has it); refused when there is nothing to sign or it
+ * is signed already.
+ */
 export async function signOffStatement(
-  q: Queryable, buildingId: number, period: string, by: { name: string; userId: number | null }, at: Date, opts: { meterId?: number; emailTo?: string } = {},
+  q: Queryable, buildingId: number, period: string, by: Actor, at: Date, opts: { meterId?: number; emailTo?: string; requestId?: string } = {},
 ): Promise<HeatStatement> {
   const emailTo = opts.emailTo === undefined ? [] : parseRecipients(opts.emailTo);
   const s = await heatStatement(q, buildingId, period, opts.meterId);
   if (s.signOff) throw new HeatError('conflict', `the heat statement of ${period} was signed off by ${s.signOff.by} at ${s.signOff.at}; a month is signed once`);
   if (!s.statement.records) throw new HeatError('conflict', `no archive records of meter ${s.meter.serial} for ${period}: there is no statement to sign off`);
-  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.userId, at, totals: s.statement.totals, emailTo: emailTo.length ? emailTo.join(', ') : null });
+  const email = emailTo.length ? emailTo.join(', ') : null;
+  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.kind === 'user' ? by.id : null, at, totals: s.statement.totals, emailTo: email });
   if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; a month is signed once`);
+  await audit(q, by, { action: 'sign_off', entity: 'heat_statement', entityId: `${buildingId}:${period}`, buildingId, after: { meterId: s.meter.id, totals: s.statement.totals, emailTo: email }, requestId: opts.requestId });
   return { ...s, signOff: (await loadSignOff(q, buildingId, period))! };
 }
 
