@@ -34,11 +34,11 @@ export async function runDemo(args: string[], opts: { killAfterMs: number }): Pr
   clearTimeout(guard);
   const lines = err.split('\n');
   const progress = lines.filter((l) => /^\[\s*\d+%\]/.test(l)).at(-1);
-  const stall = lines.filter((l) => /STALL|^\s+amr_|holding a database connection|waiting for a database connection/.test(l)).slice(0, 20);
+  const stall = lines.filter((l) => /STALL|^\s+amr_|holding a database connection|waiting for a database connection|gave no answer/.test(l)).slice(0, 20);
   const diagnosis = [
     `demo ${args.join(' ')} exited ${code}`,
     `last progress: ${progress ?? '(none)'}`,
-    ...(stall.length ? ['stall report:', ...stall.map((l) => l.slice(0, 600))] : []),
+    ...(stall.length ? ['stall report:', ...stall.map((l) => l.slice(0, 1500))] : []),
     'stderr (tail):',
     err.slice(-3000),
   ].join('\n');

@@ -23,6 +23,8 @@ export interface EmbeddedDb {
   url: string;
   port: number;
   pglite: PGlite;
+  /** Each connection's state (FramedSocket.state), for the report of a stuck transaction. */
+  describe(): string;
   stop(): Promise<void>;
 }
 
@@ -117,7 +119,11 @@ async function applySessionMemory(pglite: PGlite, memory: EmbeddedMemory): Promi
   }
 }
 
-export async function startEmbeddedDb(opts: { dataDir: string; port: number; host?: string; seed?: string; memory?: EmbeddedMemory; onProblem?: (message: string) => void }): Promise<EmbeddedDb> {
+export async function startEmbeddedDb(opts: {
+  dataDir: string; port: number; host?: string; seed?: string; memory?: EmbeddedMemory; onProblem?: (message: string) => void;
+  /** How long a connection holding the session may be owed an answer before it counts as lost (default 20 s). */
+  lostRequestMs?: number;
+}): Promise<EmbeddedDb> {
   const host = opts.host ?? '127.0.0.1';
   // Check the port before spending seconds on PGlite start-up (the listen below still reports races).
   if (opts.port !== 0) await assertPortFree(host, opts.port);
@@ -138,9 +144,12 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
   await pglite.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
   const socketSide = forgettingRawCalls(pglite);
   const sockets = new Set<Socket>();
+  const framedOf = new Map<Socket, { n: number; framed: FramedSocket }>();
+  let accepted = 0;
   const server: Server = createTcpServer((socket) => {
     sockets.add(socket);
     const framed = new FramedSocket(socket);
+    framedOf.set(socket, { n: ++accepted, framed });
     // PGlite is ONE database session shared by every connection in turn: a client that goes away
     // inside a transaction (connection cut between BEGIN and COMMIT) would leave it open, and the
     // next connection would run in it and COMMIT the half-written work. So when the connection that
@@ -153,6 +162,7 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
     socket.prependListener('error', abandon);
     socket.prependListener('close', () => {
       sockets.delete(socket);
+      framedOf.delete(socket);
       abandon();
     });
     // A request cycle left unanswered would hold the only connection forever (ingest, API and jobs all
@@ -174,11 +184,38 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; hos
     throw listenError(host, opts.port, e as NodeJS.ErrnoException);
   }
   const port = (server.address() as { port: number }).port;
+  // A request lost between the client and PGlite would hold the one connection, and with it ingest,
+  // the API and every job, for good (seen twice in loaded test runs: an insert in flight for minutes,
+  // CPU idle, cause not found). FramedSocket.owedFor says when the connection holding the session
+  // has waited for an answer across many turns of the event loop, which a working request never does:
+  // log where it stood and close it; its client's transaction fails, is rolled back here and retried.
+  // A late tick (the event loop was held by something) proves nothing and is skipped.
+  const lostMs = opts.lostRequestMs ?? LOST_REQUEST_MS;
+  const checkMs = Math.min(LOST_CHECK_MS, Math.max(100, Math.floor(lostMs / 4)));
+  let lastTick = Date.now();
+  const lostWatch = setInterval(() => {
+    const now = Date.now();
+    const late = now - lastTick > checkMs + 1_000;
+    lastTick = now;
+    if (late) return;
+    for (const [socket, { n, framed }] of framedOf) {
+      if (framed.owedFor(now) < lostMs) continue;
+      opts.onProblem?.(`connection #${n} was owed an answer for ${Math.round(framed.owedFor(now) / 1000)} s with the engine idle (${framed.state(now)}); closing it so its client's transaction fails and is retried`);
+      socket.destroy();
+    }
+  }, checkMs);
+  lostWatch.unref();
   return {
     url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
     port,
     pglite,
+    describe() {
+      const now = Date.now();
+      const lines = [...framedOf.values()].map(({ n, framed }) => `connection #${n}: ${framed.state(now)}`);
+      return `embedded engine: ${lines.length} connection(s)${lines.length ? `; ${lines.join('; ')}` : ''}`;
+    },
     async stop() {
+      clearInterval(lostWatch);
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();
       await closed;
@@ -204,6 +241,10 @@ function forgettingRawCalls(pglite: PGlite): PGlite {
   };
   return side as unknown as PGlite;
 }
+
+/** How often the connections are checked for a lost request, and how long one must be owed to be lost. */
+const LOST_CHECK_MS = 5_000;
+const LOST_REQUEST_MS = 20_000;
 
 /** A simple-protocol `ROLLBACK` (Query message), answered and discarded; a no-op outside a transaction. */
 const ROLLBACK_MESSAGE = (() => {

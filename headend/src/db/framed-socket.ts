@@ -33,6 +33,13 @@ export class FramedSocket extends EventEmitter {
   private writes = 0;
   /** Type of the last message of the last cycle cut (0 while untyped). */
   private lastEnd = 0;
+  // For state(): when bytes last came in, a cycle was last passed on and an answer last went out.
+  private lastInAt = 0;
+  private lastCycleAt = 0;
+  private lastOutAt = 0;
+  private cycles = 0;
+  /** Since when this connection has been owed an answer it did not get (0: owed nothing). */
+  private owedSince = 0;
 
   constructor(readonly socket: Socket) {
     super();
@@ -44,8 +51,11 @@ export class FramedSocket extends EventEmitter {
     socket.on('error', () => undefined);
     socket.on('close', () => this.emit('close'));
     // The handler subscribes to 'data' only after it holds PGlite's lock: keep messages until then.
+    // What it was owed while it waited is owed from now on.
     this.on('newListener', (event) => {
-      if (event === 'data') setImmediate(() => this.flush());
+      if (event !== 'data') return;
+      if (this.owedSince) this.owedSince = Date.now();
+      setImmediate(() => this.flush());
     });
   }
 
@@ -60,6 +70,8 @@ export class FramedSocket extends EventEmitter {
   }
   write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean {
     this.writes++;
+    this.lastOutAt = Date.now();
+    this.owedSince = 0;
     return this.socket.write(data, cb);
   }
   end(): this {
@@ -71,7 +83,32 @@ export class FramedSocket extends EventEmitter {
     return this;
   }
 
+  /**
+   * Where this connection stands, in one line, for the report of a transaction stuck on the embedded
+   * engine's one connection: whether its handler holds the session, what it holds back (a partial
+   * message, whole cycles not yet passed on) and when bytes last moved each way.
+   */
+  state(now = Date.now()): string {
+    const ago = (t: number) => (t ? `${((now - t) / 1000).toFixed(1)} s ago` : 'never');
+    const ready = this.ready.reduce((n, b) => n + b.length, 0);
+    return `${this.listenerCount('data') > 0 ? 'holds the session' : 'waits for the session'}${this.socket.destroyed ? ', closed' : ''}; `
+      + `${this.cycles} cycles passed on (last ${ago(this.lastCycleAt)}, ending '${this.lastEnd ? String.fromCharCode(this.lastEnd) : '-'}'), ${this.writes} answers (last ${ago(this.lastOutAt)}); `
+      + `held back: ${ready} B of whole cycles, ${this.buf.length} B of a partial one; bytes last in ${ago(this.lastInAt)}`;
+  }
+
+  /**
+   * How long (ms) this connection, holding the session, has been owed an answer: it sent bytes (a
+   * cycle the server always answers, or part of a message) and nothing went back. PGlite runs a cycle
+   * synchronously and the answer is written in the same turn of the event loop, so a timer that finds
+   * one owed for long finds a request that was lost, not one being worked on. 0: owed nothing.
+   */
+  owedFor(now = Date.now()): number {
+    if (!this.owedSince || this.listenerCount('data') === 0 || this.socket.destroyed) return 0;
+    return now - this.owedSince;
+  }
+
   private onChunk(chunk: Buffer): void {
+    this.lastInAt = Date.now();
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let off = 0;
     let cut = 0; // end of the last whole request cycle
@@ -101,8 +138,9 @@ export class FramedSocket extends EventEmitter {
     if (cut > 0) {
       this.ready.push(this.buf.subarray(0, cut));
       this.buf = this.buf.subarray(cut);
-      this.flush();
     }
+    if (!this.owedSince && ((cut > 0 && ANSWERED.has(this.lastEnd)) || this.buf.length > 0)) this.owedSince = this.lastInAt;
+    if (cut > 0) this.flush();
   }
 
   private flush(): void {
@@ -111,6 +149,8 @@ export class FramedSocket extends EventEmitter {
     this.ready = [];
     const writes = this.writes;
     const end = this.lastEnd;
+    this.cycles++;
+    this.lastCycleAt = Date.now();
     this.emit('data', out);
     // The handler answers within the same turn of the event loop (PGlite runs the cycle synchronously,
     // then a few promise steps). A cycle that must be answered but was not — the handler drops an empty

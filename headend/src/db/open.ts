@@ -51,7 +51,9 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     connectionString: url,
     max: embedded ? 1 : opts.poolMax,
     onIdleError: (e) => warn(`database ${redactUrl(url)} connection lost: ${e.message}`),
-    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}`),
+    // With the embedded engine, also where its connections stand: a holder that waits on an answer the
+    // engine never sent reads differently from one whose request never reached it.
+    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}${embedded ? ` [${embedded.describe()}]` : ''}`),
   });
   await waitForDb(db, url, warn, { signal: opts.signal });
   if (!embedded) {

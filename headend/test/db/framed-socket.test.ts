@@ -108,6 +108,35 @@ describe('FramedSocket: a cycle nobody answered', () => {
   });
 });
 
+describe('FramedSocket: how long a connection has been owed an answer', () => {
+  it('counts from a Query or a partial message with no answer, not from a Flush, nor while it waits for the session; an answer clears it', async () => {
+    const socket = new EventEmitter() as unknown as Socket;
+    (socket as unknown as { write: () => boolean }).write = () => true;
+    const framed = new FramedSocket(socket);
+    framed.on('unanswered', () => undefined);
+    const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
+    feed(startup());
+    feed(msg('Q', Buffer.from('SELECT 1\0')));
+    // Nobody holds the session yet (no 'data' listener): owed nothing, whatever the clock says.
+    expect(framed.owedFor(Date.now() + 60_000)).toBe(0);
+    const handler = () => undefined; // a handler that never answers
+    framed.on('data', handler);
+    const t0 = Date.now();
+    expect(framed.owedFor(t0 + 30_000)).toBeGreaterThanOrEqual(29_000);
+    framed.write(Buffer.from('Z'));
+    expect(framed.owedFor(t0 + 30_000)).toBe(0);
+    // A Flush alone need not be answered.
+    feed(msg('H'));
+    expect(framed.owedFor(t0 + 30_000)).toBe(0);
+    // Half a message: the rest is owed by the client, the answer after it by the server — still lost if it lasts.
+    const q = msg('Q', Buffer.from('SELECT 2\0'));
+    feed(q.subarray(0, 6));
+    expect(framed.owedFor(Date.now() + 30_000)).toBeGreaterThanOrEqual(29_000);
+    expect(framed.state()).toMatch(/holds the session; .* held back: 0 B of whole cycles, 6 B of a partial one/);
+    framed.off('data', handler);
+  });
+});
+
 // The framing sits in front of pglite-socket only; a server speaks to `pg` directly.
 describe.skipIf(TEST_ENGINE === 'server')('FramedSocket in front of the real embedded database: slow is not unanswered', () => {
   it('a long statement and a connection waiting for the lock are answered, and nothing is closed', async () => {
@@ -134,6 +163,50 @@ describe.skipIf(TEST_ENGINE === 'server')('FramedSocket in front of the real emb
       // b saw the 3 rows a committed before it got the lock.
       expect((await bConnected).rows).toEqual([{ n: 3 }]);
       expect(problems).toEqual([]);
+    } finally {
+      await b.end().catch(() => undefined);
+      await a.end().catch(() => undefined);
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('a request lost on its way (owed an answer with the engine idle) closes that connection and rolls its transaction back; a slow statement or an idle transaction is not lost', async () => {
+    const problems: string[] = [];
+    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m), lostRequestMs: 1_500 });
+    const a = new pg.Client({ connectionString: server.url });
+    const b = new pg.Client({ connectionString: server.url });
+    try {
+      await a.connect();
+      await a.query('CREATE TABLE lost_t (x int)');
+      // Longer than the limit but running (the event loop is held, the tick is late): not lost.
+      await a.query('SELECT pg_sleep(2.5)');
+      // A transaction idle between statements for longer than the limit owes nothing: not lost.
+      await a.query('BEGIN');
+      await a.query('INSERT INTO lost_t VALUES (1)');
+      await new Promise((r) => setTimeout(r, 2_500));
+      await a.query('INSERT INTO lost_t VALUES (2)');
+      await a.query('COMMIT');
+      expect(problems).toEqual([]);
+
+      // Now a request that never arrives whole: BEGIN, a row, then half a Query written under pg's feet.
+      await a.query('BEGIN');
+      await a.query('INSERT INTO lost_t VALUES (3)');
+      const ended = new Promise<string>((resolve) => {
+        a.on('error', (e) => resolve(e.message));
+        a.on('end', () => resolve('end'));
+      });
+      const half = msg('Q', Buffer.from('INSERT INTO lost_t VALUES (4)\0')).subarray(0, 12);
+      (a as unknown as { connection: { stream: Socket } }).connection.stream.write(half);
+      const t0 = Date.now();
+      await ended;
+      const waited = Date.now() - t0;
+      expect(waited).toBeGreaterThanOrEqual(1_400);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/connection #1 was owed an answer for \d+ s with the engine idle \(holds the session; .*12 B of a partial one/);
+
+      // The next connection gets the session; the lost connection's open transaction was rolled back.
+      await b.connect();
+      expect((await b.query('SELECT array_agg(x ORDER BY x) AS xs FROM lost_t')).rows).toEqual([{ xs: [1, 2] }]);
     } finally {
       await b.end().catch(() => undefined);
       await a.end().catch(() => undefined);
