@@ -25,6 +25,12 @@ export interface EmbeddedDb {
   pglite: PGlite;
   /** Each connection's state (FramedSocket.state), for the report of a stuck transaction. */
   describe(): string;
+  /**
+   * For a client whose statement has gone unanswered: closes the connection holding the session if
+   * no byte has moved on it either way for `silentMs` (the answer, or the request, was lost), so that
+   * client's transaction fails and is retried. Says whether it closed one.
+   */
+  closeSilentHolder(silentMs: number): boolean;
   stop(): Promise<void>;
 }
 
@@ -213,6 +219,16 @@ export async function startEmbeddedDb(opts: {
       const now = Date.now();
       const lines = [...framedOf.values()].map(({ n, framed }) => `connection #${n}: ${framed.state(now)}`);
       return `embedded engine: ${lines.length} connection(s)${lines.length ? `; ${lines.join('; ')}` : ''}`;
+    },
+    closeSilentHolder(silentMs) {
+      const now = Date.now();
+      for (const [socket, { n, framed }] of framedOf) {
+        if (!framed.holdsSession() || framed.silentFor(now) < silentMs) continue;
+        opts.onProblem?.(`connection #${n} holds the session with a statement unanswered and nothing moved for ${Math.round(framed.silentFor(now) / 1000)} s (${framed.state(now)}); closing it so its client's transaction fails and is retried`);
+        socket.destroy();
+        return true;
+      }
+      return false;
     },
     async stop() {
       clearInterval(lostWatch);

@@ -96,6 +96,16 @@ export class FramedSocket extends EventEmitter {
       + `held back: ${ready} B of whole cycles, ${this.buf.length} B of a partial one; bytes last in ${ago(this.lastInAt)}`;
   }
 
+  /** Whether this connection's handler holds PGlite's session (it listens for cycles only then). */
+  holdsSession(): boolean {
+    return this.listenerCount('data') > 0 && !this.socket.destroyed;
+  }
+
+  /** How long (ms) no byte has moved on this connection either way. */
+  silentFor(now = Date.now()): number {
+    return now - Math.max(this.lastInAt, this.lastOutAt);
+  }
+
   /**
    * How long (ms) this connection, holding the session, has been owed an answer: it sent bytes (a
    * cycle the server always answers, or part of a message) and nothing went back. PGlite runs a cycle
@@ -103,7 +113,7 @@ export class FramedSocket extends EventEmitter {
    * one owed for long finds a request that was lost, not one being worked on. 0: owed nothing.
    */
   owedFor(now = Date.now()): number {
-    if (!this.owedSince || this.listenerCount('data') === 0 || this.socket.destroyed) return 0;
+    if (!this.owedSince || !this.holdsSession()) return 0;
     return now - this.owedSince;
   }
 

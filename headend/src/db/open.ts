@@ -28,6 +28,9 @@ export interface OpenDbOptions {
   seedless?: boolean;
 }
 
+/** How long the connection holding the embedded session must have been silent for its statement to count as lost. */
+const SILENT_HOLDER_MS = 30_000;
+
 export interface OpenedDb {
   db: Db;
   url: string;
@@ -53,7 +56,12 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     onIdleError: (e) => warn(`database ${redactUrl(url)} connection lost: ${e.message}`),
     // With the embedded engine, also where its connections stand: a holder that waits on an answer the
     // engine never sent reads differently from one whose request never reached it.
-    onSlow: (r) => (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}${embedded ? ` [${embedded.describe()}]` : ''}`),
+    // And a statement in flight for a minute on a connection that has moved no byte either way for half
+    // of it is lost, not slow (PGlite answers in the turn it is asked): that connection is closed.
+    onSlow: (r, holder) => {
+      (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}${embedded ? ` [${embedded.describe()}]` : ''}`);
+      if (embedded && holder.statementInFlight) embedded.closeSilentHolder(SILENT_HOLDER_MS);
+    },
   });
   await waitForDb(db, url, warn, { signal: opts.signal });
   if (!embedded) {

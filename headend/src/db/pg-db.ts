@@ -21,8 +21,14 @@ export interface PgDbOptions {
    * with what it is running and where the transaction was started. With the embedded database's one
    * connection, such a holder stops ingest, API and jobs alike: this says who it is.
    */
-  onSlow?: (report: string) => void;
+  onSlow?: (report: string, holder: SlowHolder) => void;
   slowMs?: number;
+}
+
+/** What the report of a slow holder knows beyond its text. */
+export interface SlowHolder {
+  /** A transaction whose statement was sent and has not been answered (not one between statements, nor one waiting for a connection). */
+  statementInFlight: boolean;
 }
 
 const WAITING = 'waiting for the connection';
@@ -69,7 +75,7 @@ export function createPgDb(opts: PgDbOptions): Db {
       if (f.reported || now - f.since < slowMs) continue;
       f.reported = true;
       opts.onSlow!(`${f.kind} ${f.sql === WAITING ? 'waiting for' : f.kind === 'query' ? 'in flight on (or waiting for)' : 'holding'} a database connection for ${Math.round((now - f.since) / 1000)} s (pool: ${pool.totalCount} total, ${pool.idleCount} idle, ${pool.waitingCount} waiting); `
-        + `now at: ${f.sql || '(between statements)'}${f.origin ? `; started at ${f.origin}` : ''}`);
+        + `now at: ${f.sql || '(between statements)'}${f.origin ? `; started at ${f.origin}` : ''}`, { statementInFlight: f.kind === 'tx' && f.sql !== '' && f.sql !== WAITING });
     }
   }, Math.min(15_000, slowMs)) : null;
   watchdog?.unref();

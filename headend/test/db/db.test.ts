@@ -97,7 +97,8 @@ describe.skipIf(TEST_ENGINE === 'server')('embedded database', () => {
     // A second pool on a server of its own (the shared one's single connection belongs to `opened`).
     const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0 });
     const reports: string[] = [];
-    const db = createPgDb({ connectionString: server.url, max: 1, slowMs: 150, onSlow: (r) => reports.push(r) });
+    const inFlight: boolean[] = [];
+    const db = createPgDb({ connectionString: server.url, max: 1, slowMs: 150, onSlow: (r, h) => { reports.push(r); inFlight.push(h.statementInFlight); } });
     try {
       const holder = db.tx(async (q) => {
         await q.query('SELECT 1 AS started_holding');
@@ -112,6 +113,9 @@ describe.skipIf(TEST_ENGINE === 'server')('embedded database', () => {
       expect(held).toContain('db.test.ts');
       expect(reports.some((r) => r.startsWith('query in flight on (or waiting for)') && r.includes('queued_behind'))).toBe(true);
       expect(new Set(reports).size).toBe(reports.length); // each reported once
+      // Only a transaction's statement sent and unanswered counts as in flight (what may be lost): not a
+      // transaction between statements, nor a query waiting for the connection.
+      expect(inFlight).toEqual(reports.map((r) => r.startsWith('tx holding') && !r.includes('(between statements)')));
     } finally {
       await db.close();
       await server.stop();

@@ -205,8 +205,37 @@ describe.skipIf(TEST_ENGINE === 'server')('FramedSocket in front of the real emb
       expect(problems[0]).toMatch(/connection #1 was owed an answer for \d+ s with the engine idle \(holds the session; .*12 B of a partial one/);
 
       // The next connection gets the session; the lost connection's open transaction was rolled back.
+      // (b waits for the session until the lost one is closed.)
       await b.connect();
       expect((await b.query('SELECT array_agg(x ORDER BY x) AS xs FROM lost_t')).rows).toEqual([{ xs: [1, 2] }]);
+    } finally {
+      await b.end().catch(() => undefined);
+      await a.end().catch(() => undefined);
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('a connection holding the session with nothing moving either way is closed when asked (an answer lost on its way back); a lively one is not', async () => {
+    const problems: string[] = [];
+    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m) });
+    const a = new pg.Client({ connectionString: server.url });
+    const b = new pg.Client({ connectionString: server.url });
+    try {
+      await a.connect();
+      await a.query('CREATE TABLE silent_t (x int)');
+      await a.query('BEGIN');
+      await a.query('INSERT INTO silent_t VALUES (1)');
+      expect(server.closeSilentHolder(5_000)).toBe(false); // bytes moved just now
+      expect(problems).toEqual([]);
+      await new Promise((r) => setTimeout(r, 700));
+      const ended = new Promise<void>((resolve) => { a.on('error', () => resolve()); a.on('end', () => resolve()); });
+      expect(server.closeSilentHolder(500)).toBe(true);
+      await ended;
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/connection #1 holds the session with a statement unanswered and nothing moved for \d+ s \(holds the session;/);
+      await b.connect();
+      expect((await b.query('SELECT count(*)::int AS n FROM silent_t')).rows).toEqual([{ n: 0 }]); // its transaction rolled back
+      expect(server.describe()).toMatch(/^embedded engine: 1 connection\(s\); connection #2: holds the session; /);
     } finally {
       await b.end().catch(() => undefined);
       await a.end().catch(() => undefined);
