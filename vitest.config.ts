@@ -41,12 +41,19 @@ function usesEngine(file: string, seen = new Set<string>()): boolean {
 const serverFiles = [...testFiles('headend/test'), ...testFiles('test')].filter((f) => usesEngine(resolve(root, f))).map((f) => relative(root, resolve(root, f)));
 
 const common = { pool: 'forks' as const, testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['headend/test/global-pg.ts'] };
+const server = { AMR_TEST_ENGINE: 'server' };
 
-// Two projects, one per database engine (headend/test/engine.ts):
-//   embedded  every test, the head-end on PGlite-TimescaleDB in memory (as the demo runs);
-//   server    the head-end and end-to-end suites that open a database (through headend/test/engine.ts)
-//             again on a real TimescaleDB server (our own PostgreSQL 15 on a free port). Browser tests
-//             check screens, not the engine: once.
+// Four projects: two kinds of test, each on both database engines (headend/test/engine.ts).
+//   devices         the gateway's and simulators' tests and the end-to-end suites in test/: real ptys
+//                   at real baud rates, whole demos, browsers. Their timing is the thing under test
+//                   (an answer timeout, a line's pace), so scripts/test.mjs runs them one file at a time
+//                   on a machine they have to themselves.
+//   devices-server  the end-to-end suites that open a database, again on the TimescaleDB server.
+//   embedded        protocols' and the head-end's tests, the head-end on PGlite-TimescaleDB in memory
+//                   (as the demo runs): database-bound, run several files at once.
+//   server          the head-end suites that open a database (through headend/test/engine.ts) again on
+//                   a real TimescaleDB server (our own PostgreSQL 15 on a free port). Browser tests
+//                   check screens, not the engine: once.
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -54,14 +61,19 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { ...common, name: 'embedded', include: ['{protocols,simulators,gateway,headend}/test/**/*.test.ts', 'test/**/*.test.ts'] },
+        test: { ...common, name: 'devices', include: ['{gateway,simulators}/test/**/*.test.ts', 'test/**/*.test.ts'] },
       },
       {
         resolve: { alias },
-        test: {
-          ...common, name: 'server', env: { AMR_TEST_ENGINE: 'server' },
-          include: serverFiles,
-        },
+        test: { ...common, name: 'devices-server', env: server, include: serverFiles.filter((f) => f.startsWith('test/')) },
+      },
+      {
+        resolve: { alias },
+        test: { ...common, name: 'embedded', include: ['{protocols,headend}/test/**/*.test.ts'] },
+      },
+      {
+        resolve: { alias },
+        test: { ...common, name: 'server', env: server, include: serverFiles.filter((f) => f.startsWith('headend/')) },
       },
     ],
   },

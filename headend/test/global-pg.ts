@@ -1,5 +1,5 @@
 /**
- * Global setup of the `server` test project: starts the tests' own TimescaleDB server (pg-server.ts),
+ * Global setup of the server-engine test projects (`server`, `devices-server`: AMR_TEST_ENGINE=server): starts the tests' own TimescaleDB server (pg-server.ts),
  * migrates a template database once and hands its URL to every test file (`inject('amrPgUrl')`,
  * see engine.ts). The embedded project provides '' and makes the embedded databases' seed instead
  * (embedded-seed.ts).
@@ -10,7 +10,7 @@ import { adminQuery, startPgServer } from './pg-server.js';
 import { ensureEmbeddedSeed } from './embedded-seed.js';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (project.name !== 'server') {
+  if (project.config.env?.AMR_TEST_ENGINE !== 'server') {
     project.provide('amrPgUrl', '');
     // Every memory:// database of the run (test files and the head-ends they start, in-process or as
     // child processes: the variable is inherited) starts from one migrated snapshot (embedded-seed.ts).
