@@ -137,109 +137,94 @@ describe('FramedSocket: how long a connection has been owed an answer', () => {
   });
 });
 
+/** An embedded engine with two clients a and b (not connected), the problems it reported, all closed after `fn`. */
+async function withTwoClients(opts: { lostRequestMs?: number }, fn: (t: { server: Awaited<ReturnType<typeof startEmbeddedDb>>; a: pg.Client; b: pg.Client; problems: string[] }) => Promise<void>): Promise<void> {
+  const problems: string[] = [];
+  const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m), ...opts });
+  const a = new pg.Client({ connectionString: server.url });
+  const b = new pg.Client({ connectionString: server.url });
+  try {
+    await fn({ server, a, b, problems });
+  } finally {
+    await b.end().catch(() => undefined);
+    await a.end().catch(() => undefined);
+    await server.stop();
+  }
+}
+
 // The framing sits in front of pglite-socket only; a server speaks to `pg` directly.
 describe.skipIf(TEST_ENGINE === 'server')('FramedSocket in front of the real embedded database: slow is not unanswered', () => {
-  it('a long statement and a connection waiting for the lock are answered, and nothing is closed', async () => {
-    const problems: string[] = [];
-    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m) });
-    const a = new pg.Client({ connectionString: server.url });
-    const b = new pg.Client({ connectionString: server.url });
-    try {
-      await a.connect();
-      // A statement far longer than a turn of the event loop: PGlite runs it inside the same turn, so
-      // the answer is written before the guard looks.
-      const slow = await a.query('SELECT pg_sleep(0.6) AS slept, 1 AS one');
-      expect(slow.rows).toEqual([{ slept: '', one: 1 }]);
-      // b waits for PGlite's lock while a holds an open transaction: its cycles are held back, not
-      // judged unanswered.
-      await a.query('BEGIN');
-      await a.query('CREATE TABLE slow_t (x int)');
-      const bConnected = b.connect().then(() => b.query('SELECT count(*)::int AS n FROM slow_t'));
-      await new Promise((r) => setTimeout(r, 300));
-      await a.query('INSERT INTO slow_t SELECT generate_series(1, 3)');
-      await a.query('SELECT pg_sleep(0.3)');
-      await a.query('COMMIT');
-      await a.end();
-      // b saw the 3 rows a committed before it got the lock.
-      expect((await bConnected).rows).toEqual([{ n: 3 }]);
-      expect(problems).toEqual([]);
-    } finally {
-      await b.end().catch(() => undefined);
-      await a.end().catch(() => undefined);
-      await server.stop();
-    }
-  }, 30_000);
+  it('a long statement and a connection waiting for the lock are answered, and nothing is closed', () => withTwoClients({}, async ({ a, b, problems }) => {
+        await a.connect();
+        // A statement far longer than a turn of the event loop: PGlite runs it inside the same turn, so
+        // the answer is written before the guard looks.
+        const slow = await a.query('SELECT pg_sleep(0.6) AS slept, 1 AS one');
+        expect(slow.rows).toEqual([{ slept: '', one: 1 }]);
+        // b waits for PGlite's lock while a holds an open transaction: its cycles are held back, not
+        // judged unanswered.
+        await a.query('BEGIN');
+        await a.query('CREATE TABLE slow_t (x int)');
+        const bConnected = b.connect().then(() => b.query('SELECT count(*)::int AS n FROM slow_t'));
+        await new Promise((r) => setTimeout(r, 300));
+        await a.query('INSERT INTO slow_t SELECT generate_series(1, 3)');
+        await a.query('SELECT pg_sleep(0.3)');
+        await a.query('COMMIT');
+        await a.end();
+        // b saw the 3 rows a committed before it got the lock.
+        expect((await bConnected).rows).toEqual([{ n: 3 }]);
+        expect(problems).toEqual([]);
+  }), 30_000);
 
-  it('a request lost on its way (owed an answer with the engine idle) closes that connection and rolls its transaction back; a slow statement or an idle transaction is not lost', async () => {
-    const problems: string[] = [];
-    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m), lostRequestMs: 1_500 });
-    const a = new pg.Client({ connectionString: server.url });
-    const b = new pg.Client({ connectionString: server.url });
-    try {
-      await a.connect();
-      await a.query('CREATE TABLE lost_t (x int)');
-      // Longer than the limit but running (the event loop is held, the tick is late): not lost.
-      await a.query('SELECT pg_sleep(2.5)');
-      // A transaction idle between statements for longer than the limit owes nothing: not lost.
-      await a.query('BEGIN');
-      await a.query('INSERT INTO lost_t VALUES (1)');
-      await new Promise((r) => setTimeout(r, 2_500));
-      await a.query('INSERT INTO lost_t VALUES (2)');
-      await a.query('COMMIT');
-      expect(problems).toEqual([]);
+  it('a request lost on its way (owed an answer with the engine idle) closes that connection and rolls its transaction back; a slow statement or an idle transaction is not lost', () => withTwoClients({ lostRequestMs: 1_500 }, async ({ a, b, problems }) => {
+        await a.connect();
+        await a.query('CREATE TABLE lost_t (x int)');
+        // Longer than the limit but running (the event loop is held, the tick is late): not lost.
+        await a.query('SELECT pg_sleep(2.5)');
+        // A transaction idle between statements for longer than the limit owes nothing: not lost.
+        await a.query('BEGIN');
+        await a.query('INSERT INTO lost_t VALUES (1)');
+        await new Promise((r) => setTimeout(r, 2_500));
+        await a.query('INSERT INTO lost_t VALUES (2)');
+        await a.query('COMMIT');
+        expect(problems).toEqual([]);
 
-      // Now a request that never arrives whole: BEGIN, a row, then half a Query written under pg's feet.
-      await a.query('BEGIN');
-      await a.query('INSERT INTO lost_t VALUES (3)');
-      const ended = new Promise<string>((resolve) => {
-        a.on('error', (e) => resolve(e.message));
-        a.on('end', () => resolve('end'));
-      });
-      const half = msg('Q', Buffer.from('INSERT INTO lost_t VALUES (4)\0')).subarray(0, 12);
-      (a as unknown as { connection: { stream: Socket } }).connection.stream.write(half);
-      const t0 = Date.now();
-      await ended;
-      const waited = Date.now() - t0;
-      expect(waited).toBeGreaterThanOrEqual(1_400);
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/connection #1 was owed an answer for \d+ s with the engine idle \(holds the session; .*12 B of a partial one/);
+        // Now a request that never arrives whole: BEGIN, a row, then half a Query written under pg's feet.
+        await a.query('BEGIN');
+        await a.query('INSERT INTO lost_t VALUES (3)');
+        const ended = new Promise<string>((resolve) => {
+          a.on('error', (e) => resolve(e.message));
+          a.on('end', () => resolve('end'));
+        });
+        const half = msg('Q', Buffer.from('INSERT INTO lost_t VALUES (4)\0')).subarray(0, 12);
+        (a as unknown as { connection: { stream: Socket } }).connection.stream.write(half);
+        const t0 = Date.now();
+        await ended;
+        const waited = Date.now() - t0;
+        expect(waited).toBeGreaterThanOrEqual(1_400);
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(/connection #1 was owed an answer for \d+ s with the engine idle \(holds the session; .*12 B of a partial one/);
 
-      // The next connection gets the session; the lost connection's open transaction was rolled back.
-      // (b waits for the session until the lost one is closed.)
-      await b.connect();
-      expect((await b.query('SELECT array_agg(x ORDER BY x) AS xs FROM lost_t')).rows).toEqual([{ xs: [1, 2] }]);
-    } finally {
-      await b.end().catch(() => undefined);
-      await a.end().catch(() => undefined);
-      await server.stop();
-    }
-  }, 30_000);
+        // The next connection gets the session; the lost connection's open transaction was rolled back.
+        // (b waits for the session until the lost one is closed.)
+        await b.connect();
+        expect((await b.query('SELECT array_agg(x ORDER BY x) AS xs FROM lost_t')).rows).toEqual([{ xs: [1, 2] }]);
+  }), 30_000);
 
-  it('a connection holding the session with nothing moving either way is closed when asked (an answer lost on its way back); a lively one is not', async () => {
-    const problems: string[] = [];
-    const server = await startEmbeddedDb({ dataDir: 'memory://', port: 0, onProblem: (m) => problems.push(m) });
-    const a = new pg.Client({ connectionString: server.url });
-    const b = new pg.Client({ connectionString: server.url });
-    try {
-      await a.connect();
-      await a.query('CREATE TABLE silent_t (x int)');
-      await a.query('BEGIN');
-      await a.query('INSERT INTO silent_t VALUES (1)');
-      expect(server.closeSilentHolder(5_000)).toBe(false); // bytes moved just now
-      expect(problems).toEqual([]);
-      await new Promise((r) => setTimeout(r, 700));
-      const ended = new Promise<void>((resolve) => { a.on('error', () => resolve()); a.on('end', () => resolve()); });
-      expect(server.closeSilentHolder(500)).toBe(true);
-      await ended;
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/connection #1 holds the session with a statement unanswered and nothing moved for \d+ s \(holds the session;/);
-      await b.connect();
-      expect((await b.query('SELECT count(*)::int AS n FROM silent_t')).rows).toEqual([{ n: 0 }]); // its transaction rolled back
-      expect(server.describe()).toMatch(/^embedded engine: 1 connection\(s\); connection #2: holds the session; /);
-    } finally {
-      await b.end().catch(() => undefined);
-      await a.end().catch(() => undefined);
-      await server.stop();
-    }
-  }, 30_000);
+  it('a connection holding the session with nothing moving either way is closed when asked (an answer lost on its way back); a lively one is not', () => withTwoClients({}, async ({ server, a, b, problems }) => {
+        await a.connect();
+        await a.query('CREATE TABLE silent_t (x int)');
+        await a.query('BEGIN');
+        await a.query('INSERT INTO silent_t VALUES (1)');
+        expect(server.closeSilentHolder(5_000)).toBe(false); // bytes moved just now
+        expect(problems).toEqual([]);
+        await new Promise((r) => setTimeout(r, 700));
+        const ended = new Promise<void>((resolve) => { a.on('error', () => resolve()); a.on('end', () => resolve()); });
+        expect(server.closeSilentHolder(500)).toBe(true);
+        await ended;
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(/connection #1 holds the session with a statement unanswered and nothing moved for \d+ s \(holds the session;/);
+        await b.connect();
+        expect((await b.query('SELECT count(*)::int AS n FROM silent_t')).rows).toEqual([{ n: 0 }]); // its transaction rolled back
+        expect(server.describe()).toMatch(/^embedded engine: 1 connection\(s\); connection #2: holds the session; /);
+  }), 30_000);
 });
