@@ -45,6 +45,8 @@ export async function sendSignedStatements(db: Database, mailer: StatementMailer
     if (!(await claimSend(db, p))) continue;
     try {
       const s = await heatStatement(db, p.buildingId, p.period, p.meterId);
+      // Signed again since the listing: the newer version is the next run's to mail.
+      if (s.signOff?.version !== p.version) throw new Error(`version ${p.version} was replaced by version ${s.signOff?.version ?? '?'} meanwhile; the next run mails that one`);
       const name = `heat-statement-${p.buildingId}-${p.period}`;
       const text = [
         `${TITLE} за ${p.period}`,
@@ -59,10 +61,10 @@ export async function sendSignedStatements(db: Database, mailer: StatementMailer
         { filename: `${name}.pdf`, content: await statementPdf(s), contentType: 'application/pdf' },
         { filename: `${name}.xlsx`, content: await statementXlsx(s), contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
       ], { 'X-AMR-Heat-Statement': `${p.buildingId}:${p.period}` });
-      await recordSend(db, p.buildingId, p.period, { sentAt: (opts.clock ?? wallClock)() });
+      await recordSend(db, p, { sentAt: (opts.clock ?? wallClock)() });
       out.sent++;
     } catch (err) {
-      await recordSend(db, p.buildingId, p.period, { error: (err as Error).message });
+      await recordSend(db, p, { error: (err as Error).message });
       out.failed++;
     }
   }

@@ -137,14 +137,14 @@ export async function insertSignOff(q: Queryable, s: { buildingId: number; perio
   return rows.length === 1;
 }
 
-export interface PendingSend { buildingId: number; period: string; meterId: number; emailTo: string; attempts: number }
+export interface PendingSend { buildingId: number; period: string; meterId: number; emailTo: string; attempts: number; version: number }
 
 /** Signed statements to mail: an address, not sent yet, attempts left; oldest sign-off first. */
 export async function pendingSends(q: Queryable, maxAttempts: number, limit = 50): Promise<PendingSend[]> {
-  const { rows } = await q.query<{ building_id: string; period: string; meter_id: string; email_to: string; send_attempts: number }>(
-    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, meter_id, email_to, send_attempts FROM heat_statement_signoffs
+  const { rows } = await q.query<{ building_id: string; period: string; meter_id: string; email_to: string; send_attempts: number; version: number }>(
+    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, meter_id, email_to, send_attempts, version FROM heat_statement_signoffs
       WHERE email_to IS NOT NULL AND sent_at IS NULL AND send_attempts < $1 ORDER BY signed_at, building_id LIMIT $2`, [maxAttempts, limit]);
-  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts }));
+  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts, version: Number(r.version) }));
 }
 
 /** How long a run may take to mail one statement before another run may try it again. */
@@ -158,17 +158,20 @@ const SEND_CLAIM = '10 minutes';
 export async function claimSend(q: Queryable, p: PendingSend): Promise<boolean> {
   const { rows } = await q.query(
     `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sending_until = now() + interval '${SEND_CLAIM}'
-      WHERE building_id = $1 AND period = $2::date AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
+      WHERE building_id = $1 AND period = $2::date AND version = $3 AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
       RETURNING building_id`,
-    [p.buildingId, `${p.period}-01`]);
+    [p.buildingId, `${p.period}-01`, p.version]);
   return rows.length === 1;
 }
 
-/** The claimed attempt's outcome: sent (at), or failed with its error. */
-export async function recordSend(q: Queryable, buildingId: number, period: string, outcome: { sentAt: Date } | { error: string }): Promise<void> {
+/**
+ * The claimed attempt's outcome: sent (at), or failed with its error — for the version that was mailed
+ * only: a month signed again meanwhile keeps its new version due (it is mailed by the next run).
+ */
+export async function recordSend(q: Queryable, p: Pick<PendingSend, 'buildingId' | 'period' | 'version'>, outcome: { sentAt: Date } | { error: string }): Promise<void> {
   await q.query(
-    `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date`,
-    [buildingId, `${period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null]);
+    `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date AND version = $5`,
+    [p.buildingId, `${p.period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null, p.version]);
 }
 
 /** A signed statement (its current version) waiting for delivery through one exchange configuration. */
