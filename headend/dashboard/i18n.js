@@ -75,6 +75,8 @@ const ru = {
   'building.noHeatParams': 'Параметры теплоносителя есть только у тепловых ОДПУ',
   'building.recompute': 'Пересчитать',
   'building.flagged': 'Показания, ждущие решения инженера',
+  'flagged.reason': 'Причина',
+  'flagged.minutes': '{min} мин',
 
   'meter.serial': 'Заводской №',
   'meter.placement': 'Размещение',
@@ -329,6 +331,8 @@ const en = {
   'building.noHeatParams': 'Heat carrier parameters exist for heat building meters only',
   'building.recompute': 'Recompute',
   'building.flagged': 'Readings awaiting an engineer\u2019s review',
+  'flagged.reason': 'Reason',
+  'flagged.minutes': '{min} min',
 
   'meter.serial': 'Serial no.',
   'meter.placement': 'Placement',

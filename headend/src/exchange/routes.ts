@@ -51,7 +51,7 @@ const HostKey = z.string().transform((s, ctx) => {
 const ConfigFields = z.object({
   org_id: z.number().int().positive(),
   building_id: z.number().int().positive().nullable().optional(),
-  direction: z.enum(['export', 'import']),
+  direction: z.enum(['export', 'import', 'heat_statements']).describe('export: readings out; import: readings in; heat_statements: the signed heat statements (PDF and XLSX) out'),
   folder: Folder,
   cron: Cron,
   period_days: z.number().int().min(1).max(366),
@@ -71,7 +71,7 @@ const ConfigBody = ConfigFields.extend({
 // No defaults here: a PATCH changes only what it names (zod applies defaults even inside .partial()).
 const ConfigPatch = ConfigFields.omit({ org_id: true, direction: true }).partial();
 const ConfigOut = z.object({
-  id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import']), folder: z.string(), cron: z.string(),
+  id: Id, org_id: Id, building_id: Id.nullable(), direction: z.enum(['export', 'import', 'heat_statements']), folder: z.string(), cron: z.string(),
   period_days: z.number(), email_to: z.string().nullable(), enabled: z.boolean(),
   transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), host: z.string().nullable(), port: z.number().nullable(), username: z.string().nullable(),
   has_secret: z.boolean(), secret_kind: z.enum(['password', 'private_key']).nullable(), host_key_sha256: z.string().nullable(),

@@ -8,6 +8,8 @@
  * to processed/ or failed/ (a failed file gets a .errors.txt next to it naming rows and columns).
  * A file whose readings were stored but which could not be moved stays in the inbox; the next run
  * finds its readings `unchanged` and moves it then, so nothing is applied twice.
+ * Heat statements: the organisation's signed heat statements not delivered yet → PDF and XLSX in the
+ * folder (heat/delivery.ts), each version once.
  */
 import type { Database } from '../db/types.js';
 import { openSecret } from '../util/secret-box.js';
@@ -15,13 +17,14 @@ import type { Actor } from '../audit/index.js';
 import { importReadingRows } from './readings-import.js';
 import type { WriteRights } from '../readings/judge.js';
 import { listReadings } from './readings-list.js';
+import { deliverSignedStatements } from '../heat/delivery.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
 import { inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
 
 export interface ExchangeConfig extends TransportConfig {
-  id: number; org_id: number; building_id: number | null; direction: 'export' | 'import'; folder: string; cron: string;
+  id: number; org_id: number; building_id: number | null; direction: 'export' | 'import' | 'heat_statements'; folder: string; cron: string;
   period_days: number; email_to: string | null; enabled: boolean;
 }
 
@@ -137,6 +140,10 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
       if (c.direction === 'export') {
         ({ message, counts } = await exportOnce(deps, c, t));
         status = 'ok';
+      } else if (c.direction === 'heat_statements') {
+        const r = await deliverSignedStatements(deps.db, { id: c.id, orgId: c.org_id, buildingId: c.building_id }, t, runId, { clock: deps.now });
+        ({ message, counts } = r);
+        status = r.ok ? 'ok' : 'failed';
       } else {
         const r = await importOnce(deps, c, t);
         ({ message, counts } = r);

@@ -49,10 +49,18 @@ const rowValues = (r: Pick<StatementRow, 't1' | 't2' | 'm1' | 'm2' | 'dm' | 'qGc
 
 const fmt = (v: number | null, places: number) => (v === null ? '—' : v.toFixed(places).replace('.', ','));
 
+/** "исправленная ведомость, версия 2: заменяет версию 1, подписанную …" — a re-signed month says what it replaces; null for a first version. */
+export function replacesText(s: HeatStatement): string | null {
+  const r = s.signOff?.replaces;
+  if (!s.signOff || !r) return null;
+  const at = new Intl.DateTimeFormat('ru-RU', { timeZone: s.building.timezone, dateStyle: 'short', timeStyle: 'short' }).format(new Date(r.at));
+  return `исправленная ведомость, версия ${s.signOff.version}: заменяет версию ${r.version}, подписанную ${r.by} ${at}`;
+}
+
 function signedLine(s: HeatStatement): string | null {
   if (!s.signOff) return null;
   const at = new Intl.DateTimeFormat('ru-RU', { timeZone: s.building.timezone, dateStyle: 'short', timeStyle: 'short' }).format(new Date(s.signOff.at));
-  return `Ведомость подписана: ${s.signOff.by}, ${at}${s.changedSinceSignOff ? ' (после подписания записи за месяц изменились: итоги ниже отличаются от подписанных)' : ''}`;
+  return `Ведомость подписана: ${s.signOff.by}, ${at}${replacesText(s) ? `; ${replacesText(s)}` : ''}${s.changedSinceSignOff ? ' (после подписания записи за месяц изменились: итоги ниже отличаются от подписанных)' : ''}`;
 }
 
 const SIGNATURES = [

@@ -10,7 +10,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { Database } from '../db/types.js';
 import { redactUrl } from '../util/redact-url.js';
 import { wallClock, type Clock } from '../util/clock.js';
-import { statementPdf, statementXlsx, TITLE } from './documents.js';
+import { replacesText, statementPdf, statementXlsx, TITLE } from './documents.js';
 import { heatStatement } from './service.js';
 import { claimSend, pendingSends, recordSend } from './store.js';
 
@@ -45,23 +45,26 @@ export async function sendSignedStatements(db: Database, mailer: StatementMailer
     if (!(await claimSend(db, p))) continue;
     try {
       const s = await heatStatement(db, p.buildingId, p.period, p.meterId);
+      // Signed again since the listing: the newer version is the next run's to mail.
+      if (s.signOff?.version !== p.version) throw new Error(`version ${p.version} was replaced by version ${s.signOff?.version ?? '?'} meanwhile; the next run mails that one`);
       const name = `heat-statement-${p.buildingId}-${p.period}`;
       const text = [
         `${TITLE} за ${p.period}`,
         `Адрес объекта: ${s.building.address}`,
         `Прибор учёта: ${[s.meter.make, s.meter.model].filter(Boolean).join(' ')}, зав. № ${s.meter.serial}`,
         `Подписана: ${s.signOff?.by ?? ''}, ${s.signOff?.at ?? ''}`,
+        ...(replacesText(s) ? [`Это ${replacesText(s)}.`] : []),
         '',
         'Ведомость во вложении (PDF и Excel).',
       ].join('\n');
-      await mailer.send(p.emailTo.split(/,\s*/), `${TITLE}: ${s.building.address}, ${p.period}`, text, [
+      await mailer.send(p.emailTo.split(/,\s*/), `${TITLE}: ${s.building.address}, ${p.period}${s.signOff && s.signOff.version > 1 ? ` (исправленная, версия ${s.signOff.version})` : ''}`, text, [
         { filename: `${name}.pdf`, content: await statementPdf(s), contentType: 'application/pdf' },
         { filename: `${name}.xlsx`, content: await statementXlsx(s), contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
       ], { 'X-AMR-Heat-Statement': `${p.buildingId}:${p.period}` });
-      await recordSend(db, p.buildingId, p.period, { sentAt: (opts.clock ?? wallClock)() });
+      await recordSend(db, p, { sentAt: (opts.clock ?? wallClock)() });
       out.sent++;
     } catch (err) {
-      await recordSend(db, p.buildingId, p.period, { error: (err as Error).message });
+      await recordSend(db, p, { error: (err as Error).message });
       out.failed++;
     }
   }

@@ -11,6 +11,7 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
 import { actorOf, errors, IdParams, type RouteDeps } from '../http/context.js';
+import { loadDeliveries, type Delivery } from './store.js';
 import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
 
@@ -49,7 +50,13 @@ const StatementOut = z.object({
   signed_off: z.object({
     by: z.string(), at: z.string(), email_to: z.string().nullable().describe('the heat supplier\'s addresses it is mailed to'),
     sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
+    version: z.number().describe('1, or more when the month was signed again (a corrected statement)'),
+    replaces: z.object({ version: z.number(), by: z.string(), at: z.string() }).nullable().describe('the version this one replaces'),
   }).nullable(),
+  deliveries: z.array(z.object({
+    config_id: z.number(), version: z.number(), attempts: z.number(), delivered_at: z.string().nullable(), files: z.array(z.string()),
+    error: z.string().nullable().describe('the last failed attempt\'s error (retried by the next run while attempts are left)'), run_id: z.number().nullable(),
+  })).describe('deliveries of the month\'s signed versions through the organisation\'s exchange (direction heat_statements), newest version first'),
   changed_since_sign_off: z.boolean(),
 });
 
@@ -79,15 +86,19 @@ function archiveWire(a: MeterArchive): z.input<typeof ArchiveOut> {
   };
 }
 
-function wire(s: HeatStatement): z.input<typeof StatementOut> {
+function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof StatementOut> {
   const st = s.statement;
   return {
     building: { id: s.building.id, address: s.building.address, timezone: s.building.timezone, org_name: s.building.orgName },
     meter: { id: s.meter.id, serial: s.meter.serial, make: s.meter.make, model: s.meter.model, place: s.meter.place },
     period: st.period, source: st.source, records: st.records, message: st.message,
     ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated'>),
-    signed_off: s.signOff ? { by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError } : null,
+    signed_off: s.signOff ? {
+      by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError,
+      version: s.signOff.version, replaces: s.signOff.replaces,
+    } : null,
     changed_since_sign_off: s.changedSinceSignOff,
+    deliveries: deliveries.map((d) => ({ config_id: d.configId, version: d.version, attempts: d.attempts, delivered_at: d.deliveredAt, files: d.files, error: d.error, run_id: d.runId })),
   };
 }
 
@@ -124,7 +135,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
       reply.header('content-disposition', `attachment; filename="${name}.pdf"`);
       return reply.type('application/pdf').send((await statementPdf(s)) as unknown as string);
     }
-    return wire(s);
+    return wire(s, await loadDeliveries(readDb ?? db, req.params.id, req.query.period));
   });
 
   app.get('/meters/:id/archive', {
@@ -152,12 +163,13 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
 
   app.post('/buildings/:id/heat-statement/sign-off', {
     schema: {
-      tags: ['heat'], summary: 'Sign the month\'s heat statement off (once; audited)',
-      description: 'Records who handed the month\'s statement over and when, with its totals as signed; the statement then shows "signed off by … at …". A month is signed once (409 the second time); a month without records has nothing to sign (409). With email_to the signed statement is mailed to the heat supplier by the scheduled heat.statements.send job.',
+      tags: ['heat'], summary: 'Sign the month\'s heat statement off (once, or again as a corrected version; audited)',
+      description: 'Records who handed the month\'s statement over and when, with its totals as signed; the statement then shows "signed off by … at …". A month is signed once (409 the second time), unless it is signed again with correct: true because its statement changed since (a corrected statement, the next version); a month without records has nothing to sign (409). With email_to the signed statement is mailed to the heat supplier by the scheduled heat.statements.send job.',
       params: IdParams, body: z.object({
         period: Period.describe('The month, YYYY-MM'),
         meter_id: z.number().int().positive().optional().describe('The heat meter, when the building has more than one with archive records'),
         email_to: z.string().max(1000).optional().describe('The heat supplier\'s e-mail addresses (comma-separated): the signed statement (PDF and Excel) is mailed to them by the heat.statements.send job'),
+        correct: z.boolean().optional().describe('Sign a signed month again because its statement changed since (a corrected statement): it becomes the next version, replacing the previous one, and is mailed and delivered again. Refused when nothing changed.'),
       }),
       response: { 200: StatementOut, ...errors },
     },
@@ -168,11 +180,11 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     const actor = actorOf(req);
     let s: HeatStatement;
     try {
-      s = await db.tx((q) => signOffStatement(q, req.params.id, req.body.period, actor, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to, requestId: req.id }));
+      s = await db.tx((q) => signOffStatement(q, req.params.id, req.body.period, actor, app.clock(), { meterId: req.body.meter_id, emailTo: req.body.email_to, requestId: req.id, correct: req.body.correct }));
     } catch (e) {
       heatHttp(e);
     }
-    return wire(s);
+    return wire(s, await loadDeliveries(db, req.params.id, req.body.period));
   });
 };
 

@@ -7,7 +7,7 @@ import { audit, type Actor } from '../audit/index.js';
 import type { Queryable } from '../db/types.js';
 import { composeStatement, type Statement } from './statement.js';
 import { archiveRows, defaultKind, type ArchiveKind, type ArchiveRow } from './archive.js';
-import { buildingHeatMeters, insertSignOff, loadArchiveMeter, loadBuilding, loadRecords, loadSignOff, monthBounds, type ArchiveMeter, type HeatMeter, type SignOff, type StatementBuilding } from './store.js';
+import { buildingHeatMeters, insertSignOff, replaceSignOff, loadArchiveMeter, loadBuilding, loadRecords, loadSignOff, monthBounds, type ArchiveMeter, type HeatMeter, type SignOff, type StatementBuilding } from './store.js';
 
 export class HeatError extends Error {
   constructor(readonly code: 'not_found' | 'bad_request' | 'conflict', message: string) {
@@ -73,20 +73,29 @@ export function parseRecipients(list: string): string[] {
 /**
  * Signs the month's statement off as `by`, with its audit row in the caller's transaction (whoever
  * signs, a route or anything later, the journal has it); refused when there is nothing to sign or it
- * is signed already.
+ * is signed already. With `correct`, a signed month whose statement changed since is signed again as
+ * the next version (a corrected statement, replacing the previous one, which is kept as signed): its
+ * mail and its exchange deliveries are due again; an unchanged one is refused (nothing to correct).
  */
 export async function signOffStatement(
-  q: Queryable, buildingId: number, period: string, by: Actor, at: Date, opts: { meterId?: number; emailTo?: string; requestId?: string } = {},
+  q: Queryable, buildingId: number, period: string, by: Actor, at: Date, opts: { meterId?: number; emailTo?: string; requestId?: string; correct?: boolean } = {},
 ): Promise<HeatStatement> {
   const emailTo = opts.emailTo === undefined ? [] : parseRecipients(opts.emailTo);
   const s = await heatStatement(q, buildingId, period, opts.meterId);
-  if (s.signOff) throw new HeatError('conflict', `the heat statement of ${period} was signed off by ${s.signOff.by} at ${s.signOff.at}; a month is signed once`);
+  const prev = s.signOff;
+  if (prev && !opts.correct) throw new HeatError('conflict', `the heat statement of ${period} was signed off by ${prev.by} at ${prev.at} (version ${prev.version}); a month is signed once — to hand over a corrected statement, sign it again with correct: true`);
+  if (prev && !s.changedSinceSignOff) throw new HeatError('conflict', `the heat statement of ${period} has not changed since version ${prev.version} was signed off by ${prev.by} at ${prev.at}: there is nothing to correct`);
   if (!s.statement.records) throw new HeatError('conflict', `no archive records of meter ${s.meter.serial} for ${period}: there is no statement to sign off`);
   const email = emailTo.length ? emailTo.join(', ') : null;
-  const ok = await insertSignOff(q, { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.kind === 'user' ? by.id : null, at, totals: s.statement.totals, emailTo: email });
-  if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; a month is signed once`);
-  await audit(q, by, { action: 'sign_off', entity: 'heat_statement', entityId: `${buildingId}:${period}`, buildingId, after: { meterId: s.meter.id, totals: s.statement.totals, emailTo: email }, requestId: opts.requestId });
-  return { ...s, signOff: (await loadSignOff(q, buildingId, period))! };
+  const row = { buildingId, period, meterId: s.meter.id, by: by.name, byUserId: by.kind === 'user' ? by.id : null, at, totals: s.statement.totals, emailTo: email };
+  const ok = prev ? await replaceSignOff(q, { ...row, version: prev.version }) : await insertSignOff(q, row);
+  if (!ok) throw new HeatError('conflict', `the heat statement of ${period} was signed off meanwhile; reload it and sign again`);
+  await audit(q, by, {
+    action: prev ? 're_sign_off' : 'sign_off', entity: 'heat_statement', entityId: `${buildingId}:${period}`, buildingId,
+    before: prev ? { version: prev.version, by: prev.by, at: prev.at, totals: prev.totals } : undefined,
+    after: { version: (prev?.version ?? 0) + 1, meterId: s.meter.id, totals: s.statement.totals, emailTo: email ?? prev?.emailTo ?? null }, requestId: opts.requestId,
+  });
+  return { ...s, signOff: (await loadSignOff(q, buildingId, period))!, changedSinceSignOff: false };
 }
 
 /** The longest range the archive is read for at once (a year of hourly records: 8 784 of them). */

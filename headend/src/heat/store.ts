@@ -85,16 +85,47 @@ export async function loadArchiveMeter(q: Queryable, meterId: number): Promise<A
   return r ? { id: Number(r.id), serial: r.serial_number, resource: r.resource, buildingId: Number(r.building_id), timezone: r.timezone, records: r.records } : null;
 }
 
-export interface SignOff { by: string; at: string; meterId: number; totals: unknown; emailTo: string | null; sentAt: string | null; sendError: string | null }
+export interface SignOff {
+  by: string; at: string; meterId: number; totals: unknown; emailTo: string | null; sentAt: string | null; sendError: string | null;
+  /** 1, or more when the month was signed again (a corrected statement). */
+  version: number;
+  /** The version this one replaces (who signed it, when), null for the first. */
+  replaces: { version: number; by: string; at: string } | null;
+}
 
 export async function loadSignOff(q: Queryable, buildingId: number, period: string): Promise<SignOff | null> {
-  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null }>(
-    `SELECT signed_by, signed_at, meter_id, totals, email_to, sent_at, send_error FROM heat_statement_signoffs WHERE building_id = $1 AND period = $2::date`, [buildingId, `${period}-01`]);
+  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null; version: number; prev_by: string | null; prev_at: Date | null }>(
+    `SELECT s.signed_by, s.signed_at, s.meter_id, s.totals, s.email_to, s.sent_at, s.send_error, s.version, p.signed_by AS prev_by, p.signed_at AS prev_at
+       FROM heat_statement_signoffs s
+       LEFT JOIN heat_statement_signoff_versions p ON p.building_id = s.building_id AND p.period = s.period AND p.version = s.version - 1
+      WHERE s.building_id = $1 AND s.period = $2::date`, [buildingId, `${period}-01`]);
   const r = rows[0];
   return r ? {
     by: r.signed_by, at: new Date(r.signed_at).toISOString(), meterId: Number(r.meter_id), totals: r.totals,
-    emailTo: r.email_to, sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null, sendError: r.send_error,
+    emailTo: r.email_to, sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null, sendError: r.send_error, version: Number(r.version),
+    replaces: r.prev_by && r.prev_at ? { version: Number(r.version) - 1, by: r.prev_by, at: new Date(r.prev_at).toISOString() } : null,
   } : null;
+}
+
+/**
+ * Signs a signed month again (a corrected statement): the current version is kept as it was signed in
+ * heat_statement_signoff_versions, the row becomes version + 1 with the new signer and totals, and its
+ * mail is due again. False when the month's version is no longer `version` (signed again meanwhile).
+ */
+export async function replaceSignOff(q: Queryable, s: { buildingId: number; period: string; version: number; meterId: number; by: string; byUserId: number | null; at: Date; totals: unknown; emailTo: string | null }): Promise<boolean> {
+  const { rows } = await q.query(
+    `WITH old AS (
+       INSERT INTO heat_statement_signoff_versions (building_id, period, version, meter_id, signed_by, signed_by_user_id, signed_at, totals, replaced_at)
+       SELECT building_id, period, version, meter_id, signed_by, signed_by_user_id, signed_at, totals, $7 FROM heat_statement_signoffs
+        WHERE building_id = $1 AND period = $2::date AND version = $3
+       RETURNING version)
+     UPDATE heat_statement_signoffs s
+        SET version = s.version + 1, meter_id = $4, signed_by = $5, signed_by_user_id = $6, signed_at = $7, totals = $8::jsonb,
+            email_to = COALESCE($9, s.email_to), sent_at = NULL, send_attempts = 0, send_error = NULL, sending_until = NULL
+      WHERE s.building_id = $1 AND s.period = $2::date AND s.version = $3 AND EXISTS (SELECT 1 FROM old)
+      RETURNING s.version`,
+    [s.buildingId, `${s.period}-01`, s.version, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals), s.emailTo]);
+  return rows.length === 1;
 }
 
 /** Stores the sign-off; false when the month was signed already (the first one stays). */
@@ -106,14 +137,14 @@ export async function insertSignOff(q: Queryable, s: { buildingId: number; perio
   return rows.length === 1;
 }
 
-export interface PendingSend { buildingId: number; period: string; meterId: number; emailTo: string; attempts: number }
+export interface PendingSend { buildingId: number; period: string; meterId: number; emailTo: string; attempts: number; version: number }
 
 /** Signed statements to mail: an address, not sent yet, attempts left; oldest sign-off first. */
 export async function pendingSends(q: Queryable, maxAttempts: number, limit = 50): Promise<PendingSend[]> {
-  const { rows } = await q.query<{ building_id: string; period: string; meter_id: string; email_to: string; send_attempts: number }>(
-    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, meter_id, email_to, send_attempts FROM heat_statement_signoffs
+  const { rows } = await q.query<{ building_id: string; period: string; meter_id: string; email_to: string; send_attempts: number; version: number }>(
+    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, meter_id, email_to, send_attempts, version FROM heat_statement_signoffs
       WHERE email_to IS NOT NULL AND sent_at IS NULL AND send_attempts < $1 ORDER BY signed_at, building_id LIMIT $2`, [maxAttempts, limit]);
-  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts }));
+  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, meterId: Number(r.meter_id), emailTo: r.email_to, attempts: r.send_attempts, version: Number(r.version) }));
 }
 
 /** How long a run may take to mail one statement before another run may try it again. */
@@ -127,15 +158,81 @@ const SEND_CLAIM = '10 minutes';
 export async function claimSend(q: Queryable, p: PendingSend): Promise<boolean> {
   const { rows } = await q.query(
     `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sending_until = now() + interval '${SEND_CLAIM}'
-      WHERE building_id = $1 AND period = $2::date AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
+      WHERE building_id = $1 AND period = $2::date AND version = $3 AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
       RETURNING building_id`,
-    [p.buildingId, `${p.period}-01`]);
+    [p.buildingId, `${p.period}-01`, p.version]);
   return rows.length === 1;
 }
 
-/** The claimed attempt's outcome: sent (at), or failed with its error. */
-export async function recordSend(q: Queryable, buildingId: number, period: string, outcome: { sentAt: Date } | { error: string }): Promise<void> {
+/**
+ * The claimed attempt's outcome: sent (at), or failed with its error — for the version that was mailed
+ * only: a month signed again meanwhile keeps its new version due (it is mailed by the next run).
+ */
+export async function recordSend(q: Queryable, p: Pick<PendingSend, 'buildingId' | 'period' | 'version'>, outcome: { sentAt: Date } | { error: string }): Promise<void> {
   await q.query(
-    `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date`,
-    [buildingId, `${period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null]);
+    `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date AND version = $5`,
+    [p.buildingId, `${p.period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null, p.version]);
+}
+
+/** A signed statement (its current version) waiting for delivery through one exchange configuration. */
+export interface PendingDelivery { buildingId: number; period: string; version: number; meterId: number }
+
+/**
+ * The signed statements of the configuration's organisation (of its building, when it names one) whose
+ * current version it has not delivered yet and has attempts left; oldest sign-off first. The
+ * organisation is the building's: another organisation's statements never reach this configuration.
+ */
+export async function pendingDeliveries(q: Queryable, c: { id: number; orgId: number; buildingId: number | null }, maxAttempts: number, limit = 50): Promise<PendingDelivery[]> {
+  const { rows } = await q.query<{ building_id: string; period: string; version: number; meter_id: string }>(
+    `SELECT s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version, s.meter_id
+       FROM heat_statement_signoffs s
+       JOIN buildings b ON b.id = s.building_id
+       LEFT JOIN heat_statement_deliveries d ON d.config_id = $1 AND d.building_id = s.building_id AND d.period = s.period AND d.version = s.version
+      WHERE b.org_id = $2 AND ($3::bigint IS NULL OR s.building_id = $3)
+        AND d.delivered_at IS NULL AND COALESCE(d.attempts, 0) < $4
+      ORDER BY s.signed_at, s.building_id LIMIT $5`,
+    [c.id, c.orgId, c.buildingId, maxAttempts, limit]);
+  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) }));
+}
+
+/** How long a run may take to deliver one statement before another run may try it again. */
+const DELIVERY_CLAIM = '10 minutes';
+
+/**
+ * Takes one delivery attempt (attempts + 1, claimed until a deadline) unless it was delivered, another
+ * run holds its claim, or its attempts are used up: overlapping runs of one configuration (its schedule
+ * and "run now", two replicas) read the same pending statement; only the run whose claim lands writes it.
+ */
+export async function claimDelivery(q: Queryable, configId: number, p: PendingDelivery, maxAttempts: number): Promise<boolean> {
+  const { rows } = await q.query(
+    `INSERT INTO heat_statement_deliveries AS d (config_id, building_id, period, version, attempts, claimed_until)
+     VALUES ($1, $2, $3::date, $4, 1, now() + interval '${DELIVERY_CLAIM}')
+     ON CONFLICT (config_id, building_id, period, version) DO UPDATE
+        SET attempts = d.attempts + 1, claimed_until = now() + interval '${DELIVERY_CLAIM}', updated_at = now()
+      WHERE d.delivered_at IS NULL AND (d.claimed_until IS NULL OR d.claimed_until < now()) AND d.attempts < $5
+     RETURNING d.config_id`,
+    [configId, p.buildingId, `${p.period}-01`, p.version, maxAttempts]);
+  return rows.length === 1;
+}
+
+/** The claimed attempt's outcome: delivered (the files written) or failed with its error, by the run that tried. */
+export async function recordDelivery(q: Queryable, configId: number, p: PendingDelivery, runId: number, outcome: { files: string[]; at: Date } | { error: string }): Promise<void> {
+  await q.query(
+    `UPDATE heat_statement_deliveries SET delivered_at = $5, files = $6::text[], error = $7, run_id = $8, claimed_until = NULL, updated_at = now()
+      WHERE config_id = $1 AND building_id = $2 AND period = $3::date AND version = $4`,
+    [configId, p.buildingId, `${p.period}-01`, p.version, 'files' in outcome ? outcome.at : null, 'files' in outcome ? outcome.files : [],
+      'error' in outcome ? outcome.error.slice(0, 2000) : null, runId]);
+}
+
+export interface Delivery { configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null }
+
+/** Every delivery of a building's month through the exchange, each version and configuration, newest version first. */
+export async function loadDeliveries(q: Queryable, buildingId: number, period: string): Promise<Delivery[]> {
+  const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null }>(
+    `SELECT config_id, version, attempts, delivered_at, files, error, run_id FROM heat_statement_deliveries
+      WHERE building_id = $1 AND period = $2::date ORDER BY version DESC, config_id`, [buildingId, `${period}-01`]);
+  return rows.map((r) => ({
+    configId: Number(r.config_id), version: Number(r.version), attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
+    files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id),
+  }));
 }

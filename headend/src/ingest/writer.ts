@@ -9,7 +9,9 @@
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
- *      9999 would be the meter's latest reading for ever and silence its no-data alerts;
+ *      9999 would be the meter's latest reading for ever and silence its no-data alerts; so is an
+ *      interval archive record carrying the other kind's names ('archive_name_mismatch': a daily
+ *      record under hourly names would count a day's heat as an hour's), the whole record;
  *   4. insert values as version 1 telemetry (source 'meter_archive' for a record of the meter's
  *      archive, `archive` in the reading: a heat calculator's hourly/daily record at its values' time,
  *      an M-Bus meter's stored registers — due date, month end — at `archive.record` read in the
@@ -29,7 +31,7 @@
  * Every statement that takes row locks takes them in key order, so concurrent batches wait, never
  * deadlock. Commit happens before any message is acknowledged (the caller acks after this resolves).
  */
-import { registerQuantity, type MeterReading, type ReadingsMessage, type Resource } from '@amr/protocols';
+import { misnamedArchiveValues, registerQuantity, type MeterReading, type ReadingsMessage, type Resource } from '@amr/protocols';
 import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
@@ -58,7 +60,7 @@ interface Q {
   seq: number | null;
   meterRef: unknown;
   reading: unknown;
-  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value' | 'implausible_time';
+  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value' | 'implausible_time' | 'archive_name_mismatch';
   detail: string;
 }
 
@@ -109,6 +111,22 @@ function beforeInstallation(r: MeterReading, times: readonly string[], b: { mete
     if (Date.parse(t) < from) return `time ${t} is before meter ${b.meter_id} was installed (${b.installed_on}); check the gateway's clock`;
   }
   return null;
+}
+
+/**
+ * Why an interval archive record must not be stored as sent, or null: its values carry the other
+ * kind's names (archiveQuantity, @amr/protocols). The whole record is refused, never a part of it: its
+ * values belong together (the statement reads a record's Q, Тр and НС word as one).
+ */
+function misnamedRecord(r: MeterReading): string | null {
+  if (r.archive?.kind !== 'hourly' && r.archive?.kind !== 'daily') return null;
+  const a = r.archive;
+  const wrong = misnamedArchiveValues(a.kind, r.values.map((v) => v.quantity));
+  if (!wrong.length) return null;
+  const other = a.kind === 'daily' ? 'hourly' : 'daily';
+  return `${a.kind} archive record ${a.record} (interval ${a.seconds} s, stamp ${a.stamp}) carries ${other} name${wrong.length > 1 ? 's' : ''} `
+    + `${wrong.map((w) => w.quantity).join(', ')}; ${a.kind === 'hourly' ? 'an' : 'a'} ${a.kind} record's value${wrong.length > 1 ? 's are' : ' is'} ${wrong.map((w) => w.fits).join(', ')}: `
+    + `fix the gateway's archive names and send the record again`;
 }
 
 export async function writeReadings(db: Db, messages: ReadingsMessage[], opts: WriteOptions = {}): Promise<WriteResult> {
@@ -221,6 +239,11 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
         reason,
         detail: reason === 'unknown_gateway' ? `gateway ${gw} is not registered` : `no binding for ${gw} bus ${r.meter.bus} address ${r.meter.address}`,
       });
+      return;
+    }
+    const misnamed = misnamedRecord(r);
+    if (misnamed) {
+      quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'archive_name_mismatch', detail: misnamed });
       return;
     }
     const acc = { values: r.values.length, added: false, quarantined: false };

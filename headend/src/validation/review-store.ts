@@ -4,7 +4,7 @@
  * re-queued so the validator reruns) and estimates filling a gap. Every meter and building id is
  * resolved for the caller through tenancy (another organisation's = 404 like a missing one).
  */
-import { registerQuantity, type Resource } from '@amr/protocols';
+import { archiveQuantity, registerQuantity, type Resource } from '@amr/protocols';
 import { premiseScopeSql, requireOwned, type Principal } from '../auth/index.js';
 import { audit, type Actor } from '../audit/index.js';
 import type { Database, Queryable } from '../db/types.js';
@@ -77,10 +77,23 @@ export interface FlaggedReading {
   time: Date; quantity: string; version: number; value: number | null; status: 'suspect' | 'invalid'; reasons: ValidationReason[];
 }
 
-/** Suspect or invalid current register readings of a building's meters in [from, to) that no engineer has reviewed. */
-export async function flaggedOfBuilding(q: Queryable, p: Principal, buildingId: number, from: string, to: string, limit: number): Promise<FlaggedReading[]> {
+/** What a building's work list is narrowed to: a verdict, and reason codes (any of them). */
+export interface FlaggedFilter {
+  from: string; to: string; limit: number;
+  status?: 'suspect' | 'invalid';
+  reasons?: readonly string[];
+}
+
+/**
+ * Suspect or invalid current readings of a building's meters in [from, to) that no engineer has
+ * reviewed: register readings (`energy_kwh` of heat and electricity, `volume_m3` of water) and the heat
+ * amounts of a heat meter's archive records (`energy_delta_kwh` hourly, `energy_day_kwh` daily: the one
+ * row of a record the validator judges for НС and working-time shortfalls), narrowed to a status and
+ * to readings with any of the given reason codes.
+ */
+export async function flaggedOfBuilding(q: Queryable, p: Principal, buildingId: number, f: FlaggedFilter): Promise<FlaggedReading[]> {
   await requireOwned(q, p, 'building', buildingId);
-  const params: unknown[] = [buildingId, from, to, limit];
+  const params: unknown[] = [buildingId, f.from, f.to, f.limit, f.status ?? null, f.reasons?.length ? f.reasons : null];
   // Residents see only their own premises' meters.
   const scope = premiseScopeSql(p, 'm.premise_id', params);
   const { rows } = await q.query<FlaggedReading & { meter_id: string }>(
@@ -89,12 +102,15 @@ export async function flaggedOfBuilding(q: Queryable, p: Principal, buildingId: 
        FROM meters m
        LEFT JOIN premises pr ON pr.id = m.premise_id
        JOIN reading_validations v ON v.meter_id = m.id AND v.status <> 'valid' AND v.time >= $2 AND v.time < $3
-            AND v.quantity = CASE WHEN m.resource IN ('heat', 'electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
+            AND (v.quantity = CASE WHEN m.resource IN ('heat', 'electricity') THEN 'energy_kwh' ELSE 'volume_m3' END
+                 OR (m.resource = 'heat' AND v.quantity IN ('${archiveQuantity('energy_delta_kwh', 'hourly')}', '${archiveQuantity('energy_delta_kwh', 'daily')}')))
        JOIN readings r ON r.meter_id = v.meter_id AND r.quantity = v.quantity AND r.time = v.time AND r.version = v.version
       WHERE m.building_id = $1 AND ${scope}
+        AND ($5::text IS NULL OR v.status = $5)
+        AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(v.reasons) e WHERE e->>'code' = ANY($6::text[])))
         AND NOT EXISTS (SELECT 1 FROM readings n WHERE n.meter_id = r.meter_id AND n.quantity = r.quantity AND n.time = r.time AND n.version > r.version)
         AND NOT EXISTS (SELECT 1 FROM reading_reviews x WHERE x.meter_id = r.meter_id AND x.quantity = r.quantity AND x.time = r.time AND x.version = r.version)
-      ORDER BY r.time, m.id LIMIT $4`,
+      ORDER BY r.time, m.id, r.quantity LIMIT $4`,
     params,
   );
   return rows.map((r) => ({ ...r, meter_id: Number(r.meter_id) }));

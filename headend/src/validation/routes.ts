@@ -12,6 +12,7 @@ import { badRequest } from '../http/errors.js';
 import { toWire } from '../http/casing.js';
 import { principal } from '../http/plugins/auth.js';
 import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../http/context.js';
+import { REASON_CODES } from '../vee/index.js';
 import { estimateReadings, flaggedOfBuilding, meterValidations, reviewReading, visibleRegisterMeter } from './review-store.js';
 
 const IsoTime = z.iso.datetime({ offset: true });
@@ -33,6 +34,17 @@ const ReviewRow = z.object({
 const EstimateRow = z.object({
   time: Timestamp, quantity: z.string(), value: z.number(), unit: z.string(), source: z.string(), quality: z.array(z.string()),
   version: z.number(), created_by: z.string().nullable(), reason: z.string().nullable(),
+});
+
+/** Reason codes, comma-separated; an unknown one is refused by name with the known ones listed. */
+const ReasonList = z.string().transform((raw, ctx) => {
+  const codes = [...new Set(raw.split(',').map((x) => x.trim()).filter(Boolean))];
+  const unknown = codes.filter((c) => !(REASON_CODES as readonly string[]).includes(c));
+  if (unknown.length || !codes.length) {
+    ctx.addIssue({ code: 'custom', message: `${unknown.length ? `unknown reason code ${unknown.map((c) => `"${c}"`).join(', ')}` : 'no reason code given'}; use one or more of ${REASON_CODES.join(', ')}, separated by commas` });
+    return z.NEVER;
+  }
+  return codes;
 });
 
 function orderedRange(from: string, to: string): void {
@@ -69,15 +81,20 @@ const validationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db }) =
     schema: {
       tags: ['validation'], summary: "Suspect or invalid current readings of a building's meters that no engineer has reviewed", params: IdParams,
       description: 'The work list of an engineer: current readings of the building `id` the validator marked suspect or invalid in [from, to) with no review yet. Accept or reject each with POST /meters/{id}/readings/review.',
-      querystring: z.object({ from: IsoTime.describe('From, ISO 8601 with offset (inclusive)'), to: IsoTime.describe('To, ISO 8601 with offset (exclusive)'), limit: z.coerce.number().int().min(1).max(100_000).default(10_000).describe('Most rows in the answer') }),
+      querystring: z.object({
+        from: IsoTime.describe('From, ISO 8601 with offset (inclusive)'), to: IsoTime.describe('To, ISO 8601 with offset (exclusive)'),
+        status: z.enum(['suspect', 'invalid']).optional().describe('Only this verdict'),
+        reason: ReasonList.optional().describe('Only readings with any of these reason codes, comma-separated (e.g. ns_power_off,ns_time for a heat meter\'s abnormal situations and working-time shortfalls)'),
+        limit: z.coerce.number().int().min(1).max(100_000).default(10_000).describe('Most rows in the answer'),
+      }),
       response: { 200: Flagged, ...errors },
     },
   }, async (req) => {
     const p = principal(req);
     requirePermission(p, 'readings:read');
-    const { from, to, limit } = req.query;
+    const { from, to, limit, status, reason } = req.query;
     orderedRange(from, to);
-    const rows = await flaggedOfBuilding(db, p, req.params.id, from, to, limit);
+    const rows = await flaggedOfBuilding(db, p, req.params.id, { from, to, limit, status, reasons: reason });
     return toWire({ building_id: req.params.id, rows }) as z.input<typeof Flagged>;
   });
 

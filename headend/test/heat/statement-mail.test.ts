@@ -130,4 +130,27 @@ describe('mailing the signed heat statement', () => {
     expect(runs.reduce((n, r) => n + r.failed, 0)).toBe(0);
     expect(smtp.mails.slice(before).map((m) => m.headers['x-amr-heat-statement'])).toEqual([`${D.building}:2026-02`]);
   });
+
+  it('a corrected statement (the month signed again) is mailed again, saying it is version 2 and what it replaces', async () => {
+    // A third day of 500 kWh arrives for A after its mail: the statement changed; signed again.
+    const msg = {
+      v: 1 as const, gatewayId: A.gatewayId, sentAt: '2026-03-01T08:00:00.000Z',
+      readings: [{ seq: 3, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus' as const, address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive' as const],
+        values: [['energy_delta_kwh', 500, 'kWh'], ['operating_time_delta_s', 86_400, 's'], ['error_time_delta_s', 0, 's']].map(([quantity, value, unit]) =>
+          ({ quantity: archiveQuantity(quantity as string, 'daily'), value: value as number, unit: unit as string, time: '2026-02-02T21:00:00.000Z', quality: ['archive' as const] })),
+        archive: { kind: 'daily' as const, record: '2026-02-03T00:00:00', stamp: 'start' as const, seconds: 86_400, nsCodes: [] } }],
+    };
+    await writeReadings(h.opened.db, [msg], { clock });
+    const again = await signOff(A.building, { correct: true });
+    expect(again.status).toBe(200);
+    expect(again.body.signed_off).toMatchObject({ version: 2, email_to: 'supplier@teplo.example, dispatch@teplo.example', sent_at: null, send_error: null });
+    const before = smtp.mails.length;
+    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 1, failed: 0 });
+    const m = smtp.mails[before];
+    expect(m.subject).toBe('Ведомость учёта тепловой энергии и теплоносителя: г. Тверь, gw-heat-mail-a, 2026-02 (исправленная, версия 2)');
+    expect(m.to).toEqual(['supplier@teplo.example', 'dispatch@teplo.example']);
+    const pdf = pdfPages(attachments(m).get(`heat-statement-${A.building}-2026-02.pdf`)!).map((p) => p.text).join('\n');
+    expect(pdf).toContain('исправленная ведомость, версия 2: заменяет версию 1, подписанную petrov 05.03.2026, 12:00');
+    expect(pdf).toContain('2500,000'); // 1000 + 1000 + 500 kWh
+  });
 });

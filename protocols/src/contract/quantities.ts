@@ -124,6 +124,20 @@ export function archiveQuantity(name: string, kind: ArchiveRecordKind): string {
   return daily;
 }
 
+/** The hourly name of each daily archive name (the reverse of ARCHIVE_DAILY_NAMES). */
+const ARCHIVE_HOURLY_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ARCHIVE_DAILY_NAMES).map(([h, d]) => [d, h]));
+
+/**
+ * The values of an interval archive record published under the other kind's names: a daily record
+ * (an interval of a day) carrying `energy_delta_kwh`, or an hourly one carrying `energy_day_kwh`.
+ * Stored, such a value would be read as the other kind's (a day's heat counted as an hour's, or hidden
+ * from the statement), so the head-end refuses the record; `fits` is the name it should have had.
+ */
+export function misnamedArchiveValues(kind: ArchiveRecordKind, quantities: readonly string[]): { quantity: string; fits: string }[] {
+  const other = kind === 'daily' ? ARCHIVE_DAILY_NAMES : ARCHIVE_HOURLY_NAMES;
+  return quantities.filter((q) => q in other).map((q) => ({ quantity: q, fits: other[q] }));
+}
+
 export function isRegister(quantity: string): boolean {
   const q = (QUANTITIES as Record<string, { kind: string }>)[quantity];
   return q ? q.kind === 'register' : false;

@@ -110,7 +110,8 @@ function ConfigForm({ config, orgs, buildings, onSaved, onCancel }) {
         ${orgs.length > 1 ? html`<${Field} label=${t('exchange.org')}><select name="org_id" value=${orgId} onChange=${(e) => setOrgId(e.currentTarget.value)}>
           ${orgs.map((o) => html`<option value=${o.id}>${o.name}</option>`)}</select><//>` : null}
         <${Field} label=${t('exchange.direction')}><select name="direction" data-testid="exchange-direction">
-          <option value="import">${tc('exchange.direction', 'import')}</option><option value="export">${tc('exchange.direction', 'export')}</option></select><//>`}
+          <option value="import">${tc('exchange.direction', 'import')}</option><option value="export">${tc('exchange.direction', 'export')}</option>
+          <option value="heat_statements">${tc('exchange.direction', 'heat_statements')}</option></select><//>`}
       <${Field} label=${t('exchange.building')}><select name="building_id" data-testid="exchange-building" value=${config?.building_id ?? orgBuildings[0]?.id ?? ''}>
         <option value="">${t('exchange.wholeOrg')}</option>
         ${orgBuildings.map((b) => html`<option value=${b.id}>${b.address}</option>`)}</select><//>
@@ -146,6 +147,7 @@ const ru = {
   'exchange.direction': 'Направление',
   'exchange.direction.import': 'загрузка показаний',
   'exchange.direction.export': 'выгрузка показаний',
+  'exchange.direction.heat_statements': 'подписанные ведомости учёта тепла (PDF, XLSX)',
   'exchange.building': 'Дом',
   'exchange.wholeOrg': 'вся организация',
   'exchange.org': 'Организация',
@@ -213,6 +215,7 @@ const en = {
   'exchange.direction': 'Direction',
   'exchange.direction.import': 'readings in',
   'exchange.direction.export': 'readings out',
+  'exchange.direction.heat_statements': 'signed heat statements (PDF, XLSX)',
   'exchange.building': 'Building',
   'exchange.wholeOrg': 'whole organisation',
   'exchange.org': 'Organisation',

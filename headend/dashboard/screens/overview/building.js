@@ -164,13 +164,31 @@ function MetersCard({ meters, tz, page, onPage }) {
   <//>`;
 }
 
-function FlaggedCard({ flagged, tz, all, onAll }) {
+/** A reason as the engineer reads it: its text, and how long an НС or a working-time shortfall lasted. */
+function flaggedReason(r) {
+  const secs = r.details?.seconds;
+  return typeof secs === 'number' ? `${tc('reason', r.code)} (${t('flagged.minutes', { min: fmtNumber(secs / 60, 0) })})` : tc('reason', r.code);
+}
+
+/**
+ * The readings awaiting an engineer: register readings and a heat meter's archive records flagged for
+ * НС or a working-time shortfall, narrowed to one reason code (`reason`, from the codes on the list).
+ */
+function FlaggedCard({ flagged, tz, all, onAll, reason, onReason }) {
   if (flagged === null) return html`<${Card} title=${t('building.flagged')} testid="flagged-card"><p class="muted" data-testid="flagged-none">${t('common.none')}</p><//>`;
-  const shown = all ? flagged : flagged.slice(0, FIRST_FLAGGED);
-  return html`<${Card} title=${`${t('building.flagged')} · ${flagged.length}`} testid="flagged-card"
-      actions=${flagged.length > FIRST_FLAGGED ? html`<button type="button" class="small" data-testid="flagged-toggle" aria-expanded=${all ? 'true' : 'false'} onClick=${onAll}>
-        ${all ? t('overview.alertsFewer') : t('overview.flaggedAll', { count: flagged.length })}</button>` : null}>
-    <${DataTable} testid="flagged-table" className="data compact stack" rows=${shown} rowKey=${(r) => `${r.meter_id}-${r.time}-${r.version}`}
+  const codes = [...new Set(flagged.flatMap((r) => r.reasons.map((x) => x.code)))].sort();
+  const chosen = codes.includes(reason) ? reason : '';
+  const matching = chosen ? flagged.filter((r) => r.reasons.some((x) => x.code === chosen)) : flagged;
+  const shown = all ? matching : matching.slice(0, FIRST_FLAGGED);
+  const filter = codes.length > 1 || chosen ? html`<label class="field inline"><span class="label">${t('flagged.reason')}</span>
+      <select data-testid="flagged-reason" onChange=${(e) => onReason(e.currentTarget.value)}>
+        <option value="" selected=${!chosen}>${t('common.all')}</option>
+        ${codes.map((c) => html`<option value=${c} selected=${c === chosen}>${tc('reason', c)}</option>`)}
+      </select></label>` : null;
+  return html`<${Card} title=${`${t('building.flagged')} · ${matching.length}`} testid="flagged-card"
+      actions=${html`${filter}${matching.length > FIRST_FLAGGED ? html`<button type="button" class="small" data-testid="flagged-toggle" aria-expanded=${all ? 'true' : 'false'} onClick=${onAll}>
+        ${all ? t('overview.alertsFewer') : t('overview.flaggedAll', { count: matching.length })}</button>` : null}`}>
+    <${DataTable} testid="flagged-table" className="data compact stack" rows=${shown} rowKey=${(r) => `${r.meter_id}-${r.quantity}-${r.time}-${r.version}`}
       rowTestid=${(r) => `flagged-${r.meter_id}-${r.time}`} empty=${t('overview.noFlagged')} caption=${t('building.flagged')}
       columns=${[
         { key: 'serial', label: t('meter.serial'), render: (r) => html`<a href=${`#/meters/${r.meter_id}`}>${r.serial_number}</a>` },
@@ -178,7 +196,7 @@ function FlaggedCard({ flagged, tz, all, onAll }) {
         { key: 'time', label: t('meter.time'), render: (r) => fmtDateTime(r.time, tz) },
         { key: 'value', num: true, label: t('meter.value'), render: (r) => (r.value == null ? t('common.none') : fmtNumber(r.value, 3)) },
         { key: 'verdict', label: t('meter.verdict'), render: (r) => html`<${Badge} prefix="verdict" code=${r.status} />` },
-        { key: 'reasons', label: t('meter.reasons'), render: (r) => reasonsText(r.reasons) },
+        { key: 'reasons', label: t('meter.reasons'), render: (r) => (r.reasons.length ? r.reasons.map(flaggedReason).join(', ') : t('common.none')) },
       ]} />
   <//>`;
 }
@@ -230,7 +248,8 @@ export function BuildingScreen({ params, me }) {
       <${ImbalanceCard} id=${id} data=${data} from=${from} to=${to} me=${me} reload=${state.reload} />
       <${ChartsRow} data=${data} />
       <${MetersCard} meters=${ov.meters.filter((m) => m.resource === resource)} tz=${tz} page=${Number(query.mpage) || 0} onPage=${(n) => setQuery({ mpage: n ? String(n) : '' })} />
-      <${FlaggedCard} flagged=${data.flagged} tz=${tz} all=${query.flagged === 'all'} onAll=${() => setQuery({ flagged: query.flagged === 'all' ? '' : 'all' })} />
+      <${FlaggedCard} flagged=${data.flagged} tz=${tz} all=${query.flagged === 'all'} onAll=${() => setQuery({ flagged: query.flagged === 'all' ? '' : 'all' })}
+        reason=${query.freason ?? ''} onReason=${(c) => setQuery({ freason: c })} />
       <${GatewaysCard} gateways=${ov.gateways} tz=${tz} />
     <//>`;
   }}<//>`;

@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { posix } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Client } from 'basic-ftp';
-import { errorsName, isInboxXml, partName, TransportError, withDeadline, type DoneFolder, type ExchangeTransport, type ListedFile, type TransportTimeouts } from './types.js';
+import { fileBytes, errorsName, isInboxXml, partName, TransportError, withDeadline, type DoneFolder, type ExchangeTransport, type ListedFile, type TransportTimeouts } from './types.js';
 import type { RemoteSettings } from './remote.js';
 
 export async function openFtp(s: RemoteSettings, t: TransportTimeouts, ftpsCa?: string): Promise<ExchangeTransport> {
@@ -54,7 +54,7 @@ export async function openFtp(s: RemoteSettings, t: TransportTimeouts, ftpsCa?: 
     }),
     writeAtomic: (name, content) => op(`cannot write ${path(name)}`, async () => {
       try {
-        await client.uploadFrom(Readable.from([Buffer.from(content, 'utf8')]), path(partName(name)));
+        await client.uploadFrom(Readable.from([fileBytes(content)]), path(partName(name)));
         await client.rename(path(partName(name)), path(name));
       } catch (e) {
         // Leave no half-written temporary file behind when the connection still allows cleaning up.

@@ -18,7 +18,7 @@ export function localFolder(folder: string): ExchangeTransport {
     },
     read: (name) => readFile(join(folder, name), 'utf8'),
     async writeAtomic(name, content) {
-      await writeFile(join(folder, partName(name)), content, 'utf8');
+      await writeFile(join(folder, partName(name)), content);
       await rename(join(folder, partName(name)), join(folder, name));
     },
     move: (name, to) => rename(join(folder, name), join(folder, to, name)),

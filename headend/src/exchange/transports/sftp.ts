@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import { sshFingerprint, type RemoteSettings } from './remote.js';
-import { errorsName, isInboxXml, partName, TransportError, withDeadline, type DoneFolder, type ExchangeTransport, type TransportTimeouts } from './types.js';
+import { fileBytes, errorsName, isInboxXml, partName, TransportError, withDeadline, type DoneFolder, type ExchangeTransport, type TransportTimeouts } from './types.js';
 
 export class HostKeyError extends Error {
   constructor(message: string) {
@@ -73,7 +73,7 @@ export async function openSftp(s: RemoteSettings, t: TransportTimeouts): Promise
     }),
     writeAtomic: (name, content) => op(`cannot write ${path(name)}`, async () => {
       try {
-        await client.put(Buffer.from(content, 'utf8'), path(partName(name)));
+        await client.put(fileBytes(content), path(partName(name)));
         await rename(client, path(partName(name)), path(name));
       } catch (e) {
         await client.delete(path(partName(name)), true).catch(() => undefined);

@@ -18,7 +18,7 @@ export interface ExchangeTransport {
   list(): Promise<ListedFile[]>;
   read(name: string): Promise<string>;
   /** Writes under a hidden temporary name, then renames, so a reader never sees half a file. */
-  writeAtomic(name: string, content: string): Promise<void>;
+  writeAtomic(name: string, content: string | Buffer): Promise<void>;
   /** Moves an inbox file into processed/ or failed/, replacing a file of the same name there. */
   move(name: string, to: DoneFolder): Promise<void>;
   /** failed/<name>.errors.txt */
@@ -52,6 +52,9 @@ export function isInboxXml(name: string): boolean {
 export function inboxOrder(files: ListedFile[]): ListedFile[] {
   return [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** The bytes of a file to write: text as UTF-8, documents (PDF, Excel) as they are. */
+export const fileBytes = (content: string | Buffer): Buffer => (typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
 
 export const partName = (name: string) => `.${name}.part`;
 export const errorsName = (name: string) => `${name}.errors.txt`;

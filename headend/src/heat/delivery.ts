@@ -1,0 +1,71 @@
+/**
+ * Signed heat statements delivered through the organisation's exchange: a configuration of direction
+ * `heat_statements` (exchange/run.ts) writes each signed statement of its organisation (of its
+ * building, when it names one) to its transport — the folder, FTP/FTPS or SFTP — as PDF and Excel,
+ * on its schedule or "run now". Each version of a sign-off is delivered once per configuration: every
+ * attempt is claimed first (store.ts claimDelivery), so overlapping runs write it once; a failure is
+ * kept on its delivery row and in the run's log and retried by the next run, up to `maxAttempts`. A
+ * month signed again (a corrected statement) is a new version: delivered again under its own
+ * names, its documents saying which version it replaces.
+ */
+import type { Database } from '../db/types.js';
+import type { ExchangeTransport } from '../exchange/transports/index.js';
+import { wallClock, type Clock } from '../util/clock.js';
+import { statementPdf, statementXlsx } from './documents.js';
+import { heatStatement } from './service.js';
+import { claimDelivery, pendingDeliveries, recordDelivery, type PendingDelivery } from './store.js';
+
+export const DEFAULT_DELIVERY_ATTEMPTS = 5;
+
+/**
+ * The files of one version, named so that a heat supplier's folder sorts by building, then month,
+ * then version: `heat-statement_b000042_2026-02_v01.pdf` (the building id zero-padded).
+ */
+export function deliveryFileNames(p: Pick<PendingDelivery, 'buildingId' | 'period' | 'version'>): { pdf: string; xlsx: string } {
+  const base = `heat-statement_b${String(p.buildingId).padStart(6, '0')}_${p.period}_v${String(p.version).padStart(2, '0')}`;
+  return { pdf: `${base}.pdf`, xlsx: `${base}.xlsx` };
+}
+
+export interface DeliveryRun { ok: boolean; message: string; counts: Record<string, number> }
+
+/** Delivers every signed statement waiting for this configuration through its open transport; the run's outcome for its log. */
+export async function deliverSignedStatements(
+  db: Database, c: { id: number; orgId: number; buildingId: number | null }, t: ExchangeTransport, runId: number,
+  opts: { maxAttempts?: number; clock?: Clock } = {},
+): Promise<DeliveryRun> {
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_DELIVERY_ATTEMPTS;
+  const counts = { statements: 0, delivered: 0, failed: 0, files: 0 };
+  const done: string[] = [];
+  const failed: string[] = [];
+  let folderReady = false;
+  for (const p of await pendingDeliveries(db, c, maxAttempts)) {
+    // Another run took this attempt: it writes it, not this one.
+    if (!(await claimDelivery(db, c.id, p, maxAttempts))) continue;
+    counts.statements++;
+    const what = `building ${p.buildingId} ${p.period} v${p.version}`;
+    try {
+      if (!folderReady) {
+        await t.mkdir();
+        folderReady = true;
+      }
+      const s = await heatStatement(db, p.buildingId, p.period, p.meterId);
+      // Signed again between the listing and now: the newer version is the next run's to deliver.
+      if (s.signOff?.version !== p.version) throw new Error(`version ${p.version} was replaced by version ${s.signOff?.version ?? '?'} meanwhile; the next run delivers that one`);
+      const names = deliveryFileNames(p);
+      await t.writeAtomic(names.pdf, await statementPdf(s));
+      await t.writeAtomic(names.xlsx, await statementXlsx(s));
+      await recordDelivery(db, c.id, p, runId, { files: [names.pdf, names.xlsx], at: (opts.clock ?? wallClock)() });
+      counts.delivered++;
+      counts.files += 2;
+      done.push(`${names.pdf}, ${names.xlsx}${s.signOff.replaces ? ` (replaces v${String(s.signOff.replaces.version).padStart(2, '0')})` : ''}`);
+    } catch (e) {
+      const error = (e as Error).message;
+      await recordDelivery(db, c.id, p, runId, { error });
+      counts.failed++;
+      failed.push(`${what}: ${error}`);
+    }
+  }
+  const parts = [`${counts.delivered} signed heat statement(s) delivered${done.length ? `: ${done.join('; ')}` : ''}`];
+  if (failed.length) parts.push(`${counts.failed} failed, retried by the next run — ${failed.join(' | ')}`);
+  return { ok: failed.length === 0, message: parts.join('; '), counts };
+}
