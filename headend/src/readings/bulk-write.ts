@@ -83,7 +83,9 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
          FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::int[],
                      $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH ORDINALITY
            AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id, i)),
-     m AS MATERIALIZED (SELECT id FROM meters WHERE id IN (SELECT meter_id FROM k) ORDER BY id FOR KEY SHARE),
+     -- An index probe per meter (= ANY): as a join with k the planner merge-joined the meters' index
+     -- from its start up to the batch's highest id, a scan growing with the number of meters.
+     m AS MATERIALIZED (SELECT id FROM meters WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE),
      ins AS (
        INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)
        SELECT meter_id, time, quantity, value, unit, source,
