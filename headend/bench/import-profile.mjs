@@ -8,7 +8,8 @@
  * server engine the database's own work is not in it: there the statements' times are mostly waiting).
  *
  * `--engine server`: a TimescaleDB server of its own (scripts/pg-server.mjs) instead of the embedded engine.
- * Knobs (env): PROFILE_FLATS (5000), PROFILE_CHUNK_ROWS (1000).
+ * Knobs (env): PROFILE_FLATS (5000), PROFILE_CHUNK_ROWS (1000), PROFILE_EXPLAIN (a chunk number: its
+ * statements are shown with EXPLAIN ANALYZE).
  */
 import { pino } from 'pino';
 import { loadConfig, startHeadend, fixedClock } from '../dist/index.js';
@@ -46,7 +47,10 @@ const opts = { source: 'import', rights: { write: true, outsideWindow: true, cor
 /** CPU time of this process (ms): the embedded engine runs on its thread, so a step's own cost even on a loaded machine. */
 const clock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const sum = new Map();
+const wallSum = new Map();
 const add = (k, ms) => sum.set(k, (sum.get(k) ?? 0) + ms);
+/** Wall time of a step: on the server engine the statements' own time is the server's, not in this process's CPU. */
+const addWall = (k, ms) => wallSum.set(k, (wallSum.get(k) ?? 0) + ms);
 /** A transaction handle whose statements are timed under the first words of their SQL. */
 let explainNow = false;
 const timed = (q, prefix) => ({
@@ -57,7 +61,9 @@ const timed = (q, prefix) => ({
       if (/^\s*WITH k AS MATERIALIZED/.test(sql)) return { rows: [{ inserted: params[0].length, missing: null, skipped: null }] };
     }
     const t = clock();
-    try { return await q.query(sql, params); } finally { add(`${prefix} sql: ${sql.replace(/\s+/g, ' ').trim().slice(0, 70)}`, clock() - t); }
+    const w = performance.now();
+    const name = `${prefix} sql: ${sql.replace(/\s+/g, ' ').trim().slice(0, 70)}`;
+    try { return await q.query(sql, params); } finally { add(name, clock() - t); addWall(name, performance.now() - w); }
   },
 });
 
@@ -71,7 +77,7 @@ for (let i = 0; i < meters.length; i += CHUNK / 4) {
   const items = part.flatMap((m, k) => months.map((t, j) => ({ meterId: m, value: 100 + 4 * j, time: new Date(t), path: `row ${(i + k) * 4 + j}` })));
   const start = clock();
   const wall = performance.now();
-  explainNow = chunks === 6;
+  explainNow = chunks === Number(process.env.PROFILE_EXPLAIN ?? -1);
   await he.db.tx(async (q0) => {
     const tx = clock();
     add('0 tx begin (checkout + BEGIN)', tx - start);
@@ -100,7 +106,8 @@ const rows = meters.length * 4;
 console.log(`import chunk profile [${ENGINE}]: ${rows} rows in ${chunks} chunks of ${CHUNK}; ${(rows / seconds).toFixed(0)} rows/s (judge + stage only), CPU ${((cpu.user + cpu.system) / 1e3 / (rows / 1000)).toFixed(0)} ms per 1 000 rows`);
 holds.sort((a, b) => a - b);
 console.log(`  chunk hold: median ${holds[Math.floor(holds.length / 2)].toFixed(1)} ms, p95 ${holds[Math.floor(holds.length * 0.95)].toFixed(1)} ms`);
-for (const [k, ms] of [...sum].sort()) console.log(`  ${(ms / chunks).toFixed(2).padStart(8)} ms/chunk ${(ms * 1000 / rows).toFixed(1).padStart(7)} us/row  ${k}`);
+console.log('  CPU ms/chunk, CPU us/row, wall ms/chunk (statements only)');
+for (const [k, ms] of [...sum].sort()) console.log(`  ${(ms / chunks).toFixed(2).padStart(8)} ${(ms * 1000 / rows).toFixed(1).padStart(7)} ${wallSum.has(k) ? (wallSum.get(k) / chunks).toFixed(2).padStart(8) : '        '}  ${k}`);
 await discardImport(he.db, importId);
 
 // The whole import through the exchange (parse, resolve, chunks, switch, settle), for the rows/s the bench sees.
