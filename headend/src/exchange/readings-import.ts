@@ -85,11 +85,13 @@ export interface ReadingsImportOptions {
  * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
  * The floor keeps a busy machine from shrinking chunks until each one's fixed cost (its transaction
  * and the judge's few queries) is all the import does: at 50 rows a 100 000-row dry run on a loaded
- * CI machine ran past 5 minutes; 1 000 rows hold about 100 ms on an idle one.
+ * CI machine ran past 5 minutes. A chunk's fixed cost is about 20 ms of the embedded engine and a
+ * row about 0.1 ms (bench/import-profile.mjs): 500 rows hold about 70 ms on an idle machine, so the
+ * floor leaves a loaded one room below 100 ms, at a sixth more CPU per row than 1 000-row chunks.
  */
 const CHUNK_HOLD_MS = 100;
-const FIRST_CHUNK_ROWS = 1000;
-const MIN_CHUNK_ROWS = 1000;
+const FIRST_CHUNK_ROWS = 500;
+const MIN_CHUNK_ROWS = 500;
 const MAX_CHUNK_ROWS = 8000;
 /** Rows parsed (and resolved) per turn of the event loop: about 0.05 s of it on an idle machine. */
 const PARSE_ROWS_PER_TURN = 1000;
