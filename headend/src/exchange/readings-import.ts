@@ -183,9 +183,17 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   if (importId !== null && !applied) await discardImport(db, importId);
   staged.sort((a, b) => a.r.row - b.r.row);
   if (!errors.length) {
+    // One object per row, built once (a spread and an ISO string per row were about half a second of
+    // a 100 000-row import's CPU); a file names few instants, each written out once.
+    const isoOf = new Map<number, string>();
     for (const { r, p } of staged) {
-      const base = { row: r.row, meter_id: Number(r.meter.id), serial: r.data.serial, time: p.out.time.toISOString(), value: r.data.value, previous: p.out.previous };
-      changes.push(p.out.unchanged ? { ...base, action: 'unchanged', version: null } : { ...base, action: 'insert', version: p.nextVersion });
+      const t = p.out.time.getTime();
+      let time = isoOf.get(t);
+      if (time === undefined) isoOf.set(t, time = p.out.time.toISOString());
+      changes.push({
+        row: r.row, action: p.out.unchanged ? 'unchanged' : 'insert', meter_id: Number(r.meter.id), serial: r.data.serial, time, value: r.data.value,
+        previous: p.out.previous, version: p.out.unchanged ? null : p.nextVersion,
+      });
     }
   }
   errors.sort((a, b) => a.row - b.row);
