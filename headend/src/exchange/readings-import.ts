@@ -85,11 +85,13 @@ export interface ReadingsImportOptions {
  * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
  * The floor keeps a busy machine from shrinking chunks until each one's fixed cost (its transaction
  * and the judge's few queries) is all the import does: at 50 rows a 100 000-row dry run on a loaded
- * CI machine ran past 5 minutes; 1 000 rows hold about 100 ms on an idle one.
+ * CI machine ran past 5 minutes. A chunk's fixed cost is about 20 ms of the embedded engine and a
+ * row about 0.1 ms (bench/import-profile.mjs): 500 rows hold about 70 ms on an idle machine, so the
+ * floor leaves a loaded one room below 100 ms, at a sixth more CPU per row than 1 000-row chunks.
  */
 const CHUNK_HOLD_MS = 100;
-const FIRST_CHUNK_ROWS = 1000;
-const MIN_CHUNK_ROWS = 1000;
+const FIRST_CHUNK_ROWS = 500;
+const MIN_CHUNK_ROWS = 500;
 const MAX_CHUNK_ROWS = 8000;
 /** Rows parsed (and resolved) per turn of the event loop: about 0.05 s of it on an idle machine. */
 const PARSE_ROWS_PER_TURN = 1000;
@@ -181,9 +183,17 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   if (importId !== null && !applied) await discardImport(db, importId);
   staged.sort((a, b) => a.r.row - b.r.row);
   if (!errors.length) {
+    // One object per row, built once (a spread and an ISO string per row were about half a second of
+    // a 100 000-row import's CPU); a file names few instants, each written out once.
+    const isoOf = new Map<number, string>();
     for (const { r, p } of staged) {
-      const base = { row: r.row, meter_id: Number(r.meter.id), serial: r.data.serial, time: p.out.time.toISOString(), value: r.data.value, previous: p.out.previous };
-      changes.push(p.out.unchanged ? { ...base, action: 'unchanged', version: null } : { ...base, action: 'insert', version: p.nextVersion });
+      const t = p.out.time.getTime();
+      let time = isoOf.get(t);
+      if (time === undefined) isoOf.set(t, time = p.out.time.toISOString());
+      changes.push({
+        row: r.row, action: p.out.unchanged ? 'unchanged' : 'insert', meter_id: Number(r.meter.id), serial: r.data.serial, time, value: r.data.value,
+        previous: p.out.previous, version: p.out.unchanged ? null : p.nextVersion,
+      });
     }
   }
   errors.sort((a, b) => a.row - b.row);

@@ -6,9 +6,11 @@
  *
  *   1. the batch's distinct meters are locked FOR KEY SHARE in id order (what readings.meter_id's
  *      foreign key did per row, migrations/033) and a missing one refuses the whole batch, naming it;
- *   2. the rows go into the hypertable in ONE INSERT … SELECT FROM unnest, sorted by key, so that
- *      concurrent batches wait for each other's rows in one order (never a deadlock); an existing key
- *      is skipped, never overwritten (ON CONFLICT DO NOTHING), and the skipped rows are named;
+ *   2. the rows go into the hypertable in ONE INSERT … SELECT FROM unnest, sorted by (time, key),
+ *      so that concurrent batches wait for each other's rows in one order (never a deadlock); an
+ *      existing key is skipped, never overwritten (ON CONFLICT DO NOTHING), and the skipped rows are
+ *      named. Time first: the rows of one hypertable chunk go in together (a file import's months
+ *      meter by meter sent every row to another chunk; time first took a quarter off the statement);
  *   3. the instants of the rows actually inserted are queued for validation in the same statement
  *      (the per-row trigger is off while it runs, as in migrations/017);
  *   4. a file import still staging one of the meters written (another import's rows, or any other
@@ -83,14 +85,17 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
          FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::int[],
                      $9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH ORDINALITY
            AS k(meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id, i)),
-     m AS MATERIALIZED (SELECT id FROM meters WHERE id IN (SELECT meter_id FROM k) ORDER BY id FOR KEY SHARE),
+     -- An index probe per distinct meter ($16): as a join with k the planner merge-joined the meters'
+     -- index from its start up to the batch's highest id, and with $1's repeated ids it estimated
+     -- so many that it read the whole table; both grew with the number of meters.
+     m AS MATERIALIZED (SELECT id FROM meters WHERE id = ANY($16::bigint[]) ORDER BY id FOR KEY SHARE),
      ins AS (
        INSERT INTO reading_rows (meter_id, time, quantity, value, unit, source, quality, version, gateway_id, seq, created_by, reason, import_id)
        SELECT meter_id, time, quantity, value, unit, source,
               CASE WHEN quality = '' THEN '{}'::text[] ELSE string_to_array(quality, ',') END,
               version, gateway_id, seq, created_by, reason, import_id
          FROM k WHERE bulk = 'on' AND meter_id IN (SELECT id FROM m)
-        ORDER BY meter_id, quantity, time, version
+        ORDER BY time, meter_id, quantity, version
        ON CONFLICT DO NOTHING
        RETURNING meter_id, time, quantity, version, import_id),
      -- A file import's rows: their meters are the import's (the list other writers mark it stale by).
@@ -122,7 +127,7 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
       rows.map((r) => r.meterId), rows.map((r) => r.time), rows.map((r) => r.quantity), rows.map((r) => r.value),
       rows.map((r) => r.unit), rows.map((r) => r.source), rows.map((r) => r.quality.join(',')), rows.map((r) => r.version),
       rows.map((r) => r.gatewayId ?? null), rows.map((r) => r.seq ?? null), rows.map((r) => r.createdBy ?? null),
-      rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue, rows.length,
+      rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue, rows.length, [...new Set(rows.map((r) => r.meterId))],
     ],
   );
   if (out[0].missing?.length) throw new MissingMetersError(out[0].missing.map(Number).sort((a, b) => a - b));

@@ -26,7 +26,10 @@ export interface MeterRowForWrite extends MeterForWrite {
 /**
  * The meters a batch writes, with what the judge needs of each beyond the meter itself (its premise's
  * plausible use, whether a replacement concerns it), in ONE query: a file import asks this once per
- * chunk, and every statement a chunk holds the embedded engine's one connection for counts.
+ * chunk, and every statement a chunk holds the embedded engine's one connection for counts. The
+ * premise is a probe per meter, not a join: joined, the planner merge-joined the premises' index from
+ * its start up to the chunk's highest premise, a scan that grew with the organisation (an import's
+ * last chunks of 25 000 flats read every premise).
  */
 export async function loadMetersForWrite(q: Queryable, ids: readonly number[]): Promise<Map<number, MeterRowForWrite>> {
   const { rows } = await q.query<{
@@ -39,10 +42,10 @@ export async function loadMetersForWrite(q: Queryable, ids: readonly number[]): 
             to_char(m.decommissioned_on, 'YYYY-MM-DD') AS decommissioned_on,
             to_char(m.next_verification_on, 'YYYY-MM-DD') AS next_verification_on, b.timezone,
             (SELECT per_resident FROM billing_norms n WHERE n.org_id = b.org_id AND n.resource = m.resource AND n.basis = 'resident' ORDER BY valid_from DESC LIMIT 1) AS per_resident,
-            p.residents,
+            (SELECT p.residents FROM premises p WHERE p.id = m.premise_id) AS residents,
             CASE WHEN m.premise_id IS NULL THEN (SELECT count(*) FROM premises x WHERE x.building_id = m.building_id) ELSE 0 END AS premises,
             EXISTS (SELECT 1 FROM meter_replacements r WHERE (r.old_meter_id = m.id OR r.new_meter_id = m.id) AND r.undone_at IS NULL) AS in_replacement
-       FROM meters m JOIN buildings b ON b.id = m.building_id LEFT JOIN premises p ON p.id = m.premise_id
+       FROM meters m JOIN buildings b ON b.id = m.building_id
       WHERE m.id = ANY($1::bigint[])`, [[...ids]]);
   return new Map(rows.map((r) => {
     const m = {
@@ -179,20 +182,24 @@ export async function loadNeighbourFactsBatch(q: Queryable, keys: readonly FactK
   const lo = new Date(Math.min(...regs.map((r) => r.lo.getTime())));
   const hi = new Date(Math.max(...regs.map((r) => r.hi.getTime())));
   // 1. Every version of the batch's registers in [first instant − WINDOW_BACK, last instant +
-  //    WINDOW_FORWARD]: ONE scan of the meters' index (meter_id = ANY) per chunk of the span, whatever
-  //    the number of registers; the constant bounds let TimescaleDB skip the chunks outside it when it
-  //    plans. Reaching 7 months back (not only the 3 months 5 days the judge's average needs) usually
+  //    WINDOW_FORWARD]: a probe of the key index (meter, quantity, time) per register and chunk of
+  //    the span; the constant bounds let TimescaleDB skip the chunks outside it when it plans. (With
+  //    meter_id = ANY over the span, or a plain join, the planner scanned the chunks' time index and
+  //    filtered by meter: every row of the span read, so an import's chunk read all the rows staged
+  //    before it. OFFSET 0 keeps the lateral a loop of probes.) Reaching 7 months back (not only the 3 months 5 days the judge's average needs) usually
   //    holds the previous reading and the 3 months before it as well, and 2 months forward the next
   //    one, so step 2's probes are only for registers it does not answer.
   const { rows: windowRows } = await q.query<WindowRow>(
-    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS k(km, kq, lo, hi, ri)),
-          r AS (SELECT r.meter_id, r.quantity, r.time, r.value, r.source, r.version,
-                       (r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff') AND ${NOT_REJECTED_SQL('r')}) AS eligible
-                  FROM readings r WHERE r.meter_id = ANY($1::bigint[]) AND r.time >= $5::timestamptz - interval '${WINDOW_BACK}'
-                                    AND r.time <= $6::timestamptz + interval '${WINDOW_FORWARD}'
-                OFFSET 0)
+    `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS k(km, kq, lo, hi, ri))
      SELECT k.ri - 1 AS ri, 'w' AS kind, r.time, r.value, r.source, r.version, r.eligible
-       FROM k JOIN r ON r.meter_id = k.km AND r.quantity = k.kq AND r.time >= k.lo - interval '${WINDOW_BACK}' AND r.time <= k.hi + interval '${WINDOW_FORWARD}'
+       FROM k CROSS JOIN LATERAL (
+              SELECT r.time, r.value, r.source, r.version,
+                     (r.source <> 'estimate' AND (r.value IS NOT NULL OR r.source = 'staff') AND ${NOT_REJECTED_SQL('r')}) AS eligible
+                FROM readings r
+               WHERE r.meter_id = k.km AND r.quantity = k.kq
+                 AND r.time >= $5::timestamptz - interval '${WINDOW_BACK}' AND r.time <= $6::timestamptz + interval '${WINDOW_FORWARD}'
+              OFFSET 0) r
+      WHERE r.time >= k.lo - interval '${WINDOW_BACK}' AND r.time <= k.hi + interval '${WINDOW_FORWARD}'
       ORDER BY 1, 3, 6`,
     [regs.map((r) => r.m), regs.map((r) => r.qn), regs.map((r) => r.lo), regs.map((r) => r.hi), lo, hi]);
   const perReg = regs.map(() => ({ versions: [] as WindowRow[], p: null as PriorReading | null, e: null as PriorReading | null, n: null as PriorReading | null }));

@@ -1,6 +1,6 @@
 /**
  * The facts a readings import judges each row against come from the database set-based per chunk
- * (readings/write-store.ts loadNeighbourFactsBatch: one window scan of the chunk's meters, probes
+ * (readings/write-store.ts loadNeighbourFactsBatch: one window query of the chunk's registers, probes
  * only for what it does not hold), and the hidden rows it stages are guarded against every other
  * writer. On a real head-end (either engine), nothing timed. Worked by hand:
  *   - M1 has 100 m³ two years before the file's 1 Dec 2026 (beyond the 7-month window): 90 is
@@ -9,7 +9,7 @@
  *   - M3 has 200 m³ on 1 Jan 2027, after the file's last date: 250 on 1 Dec is more than the next
  *     reading 200;
  *   - a chunk boundary inside one meter's rows of the file: X4's Sep–Nov (10, 13, 16 m³) are the first
- *     rows, 1 200 rows of 300 other flats follow (more than the first chunk's 1 000 rows), its
+ *     rows, 1 200 rows of 300 other flats follow (more than the first chunk's 500 rows), its
  *     December comes last: 5 is refused as less than 16 (the meter's rows are judged together), 19 passes;
  *   - a telemetry row (the bulk write, as ingest writes) of a meter an import staged makes the
  *     import's switch refuse as stale; a redelivery that stores nothing does not;

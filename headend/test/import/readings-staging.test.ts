@@ -1,7 +1,7 @@
 /**
  * A readings import stages its rows hidden in short chunks and makes them visible with one switch
  * (readings/import-staging.ts, migrations/028). On a real head-end (either engine), nothing timed:
- *   - a file of 2 400 rows (several judge chunks: at least 1 000 rows each) is stored once, all rows of one import;
+ *   - a file of 2 400 rows (several judge chunks: at least 500 rows each) is stored once, all rows of one import;
  *     re-importing it adds nothing;
  *   - one bad row in the last chunk: nothing visible, and no hidden row is left behind;
  *   - another organisation's meter serial: named as unknown, nothing stored for either organisation;
