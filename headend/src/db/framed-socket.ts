@@ -15,6 +15,27 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 
 const SSL_REQUEST = 80877103;
+
+/**
+ * What an answer holds, in a few words: its length, its messages' types and whether it ends with a
+ * whole ReadyForQuery (what a client waits for after a Sync or Query) or is cut inside a message.
+ */
+export function describeAnswer(data: Uint8Array): string {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let off = 0;
+  let last = '';
+  const counts = new Map<string, number>();
+  while (off + 5 <= b.length) {
+    const type = String.fromCharCode(b[off]);
+    const len = b.readInt32BE(off + 1);
+    if (len < 4 || off + 1 + len > b.length) return `cut: ${b.length} B, a '${type}' message of ${len + 1} B starts at ${off} (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+    last = type;
+    off += 1 + len;
+  }
+  if (off !== b.length) return `cut: ${b.length} B, ${b.length - off} B after the last whole message (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
+  return `${last === 'Z' ? 'whole' : `ends with '${last}'`}: ${b.length} B (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
+}
 /**
  * Messages that end a request cycle: Sync, simple Query, Terminate, Flush, the password / SASL answer,
  * CopyDone, CopyFail, FunctionCall. Whole cycles only are passed on: the handler runs each 'data'
@@ -38,6 +59,9 @@ export class FramedSocket extends EventEmitter {
   private lastCycleAt = 0;
   private lastOutAt = 0;
   private cycles = 0;
+  /** The last answer written (kept whole until the next; described only when state() is asked). */
+  private lastAnswer: Uint8Array | null = null;
+  private lastCycleLen = 0;
   /** Since when this connection has been owed an answer it did not get (0: owed nothing). */
   private owedSince = 0;
 
@@ -72,6 +96,7 @@ export class FramedSocket extends EventEmitter {
     this.writes++;
     this.lastOutAt = Date.now();
     this.owedSince = 0;
+    this.lastAnswer = data;
     return this.socket.write(data, cb);
   }
   end(): this {
@@ -93,7 +118,8 @@ export class FramedSocket extends EventEmitter {
     const ready = this.ready.reduce((n, b) => n + b.length, 0);
     return `${this.listenerCount('data') > 0 ? 'holds the session' : 'waits for the session'}${this.socket.destroyed ? ', closed' : ''}; `
       + `${this.cycles} cycles passed on (last ${ago(this.lastCycleAt)}, ending '${this.lastEnd ? String.fromCharCode(this.lastEnd) : '-'}'), ${this.writes} answers (last ${ago(this.lastOutAt)}); `
-      + `held back: ${ready} B of whole cycles, ${this.buf.length} B of a partial one; bytes last in ${ago(this.lastInAt)}`;
+      + `held back: ${ready} B of whole cycles, ${this.buf.length} B of a partial one; bytes last in ${ago(this.lastInAt)}; `
+      + `last cycle ${this.lastCycleLen} B, last answer ${this.lastAnswer ? describeAnswer(this.lastAnswer) : '-'}; socket: ${this.socket.bytesWritten} B written`;
   }
 
   /** Whether this connection's handler holds PGlite's session (it listens for cycles only then). */
@@ -161,6 +187,7 @@ export class FramedSocket extends EventEmitter {
     const end = this.lastEnd;
     this.cycles++;
     this.lastCycleAt = Date.now();
+    this.lastCycleLen = out.length;
     this.emit('data', out);
     // The handler answers within the same turn of the event loop (PGlite runs the cycle synchronously,
     // then a few promise steps). A cycle that must be answered but was not — the handler drops an empty

@@ -32,7 +32,13 @@ export interface SlowHolder {
 }
 
 const WAITING = 'waiting for the connection';
-interface InFlight { kind: 'query' | 'tx'; since: number; sql: string; origin?: string; reported?: boolean }
+interface InFlight { kind: 'query' | 'tx'; since: number; sql: string; origin?: string; reported?: boolean; client?: pg.PoolClient }
+
+/** What the client's side of a transaction's connection has read: set beside the server's "written" (embedded), it tells a lost answer from one never sent. */
+const clientSide = (c: pg.PoolClient | undefined) => {
+  const stream = (c as unknown as { connection?: { stream?: { bytesRead?: number; destroyed?: boolean } } } | undefined)?.connection?.stream;
+  return stream ? `; client: ${stream.bytesRead ?? '?'} B read${stream.destroyed ? ', closed' : ''}` : '';
+};
 
 /** First statement text and the caller's frames outside this file, short enough for one log line. */
 const shortSql = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 200);
@@ -75,7 +81,7 @@ export function createPgDb(opts: PgDbOptions): Db {
       if (f.reported || now - f.since < slowMs) continue;
       f.reported = true;
       opts.onSlow!(`${f.kind} ${f.sql === WAITING ? 'waiting for' : f.kind === 'query' ? 'in flight on (or waiting for)' : 'holding'} a database connection for ${Math.round((now - f.since) / 1000)} s (pool: ${pool.totalCount} total, ${pool.idleCount} idle, ${pool.waitingCount} waiting); `
-        + `now at: ${f.sql || '(between statements)'}${f.origin ? `; started at ${f.origin}` : ''}`, { statementInFlight: f.kind === 'tx' && f.sql !== '' && f.sql !== WAITING });
+        + `now at: ${f.sql || '(between statements)'}${f.origin ? `; started at ${f.origin}` : ''}${clientSide(f.client)}`, { statementInFlight: f.kind === 'tx' && f.sql !== '' && f.sql !== WAITING });
     }
   }, Math.min(15_000, slowMs)) : null;
   watchdog?.unref();
@@ -86,6 +92,7 @@ export function createPgDb(opts: PgDbOptions): Db {
   };
   async function runTx<T>(fn: (q: Queryable) => Promise<T>, held: InFlight): Promise<T> {
     const client = await pool.connect();
+    held.client = client;
     held.since = Date.now();
     held.sql = '';
     let broken: Error | undefined;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { FramedSocket } from '../../src/db/framed-socket.js';
+import { FramedSocket, describeAnswer } from '../../src/db/framed-socket.js';
 import { startEmbeddedDb } from '../../src/db/embedded.js';
 import { TEST_ENGINE } from '../engine.js';
 
@@ -105,6 +105,20 @@ describe('FramedSocket: a cycle nobody answered', () => {
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(unanswered).toHaveLength(1);
+  });
+});
+
+describe('describeAnswer: what the engine last sent back', () => {
+  it('tells an answer ending with a whole ReadyForQuery from one cut inside a message or ending elsewhere', () => {
+    const z = msg('Z', Buffer.from('I'));
+    const row = msg('D', Buffer.alloc(10));
+    const done = msg('C', Buffer.from('SELECT 2\0'));
+    expect(describeAnswer(Buffer.concat([row, row, done, z]))).toBe(`whole: ${2 * row.length + done.length + z.length} B (D×2 C×1 Z×1)`);
+    // Cut in the middle of the second row: the client would wait for the rest for ever.
+    const cut = Buffer.concat([row, row]).subarray(0, row.length + 7);
+    expect(describeAnswer(cut)).toBe(`cut: ${row.length + 7} B, a 'D' message of ${row.length} B starts at ${row.length} (D×1)`);
+    expect(describeAnswer(Buffer.concat([row, done]))).toBe(`ends with 'C': ${row.length + done.length} B (D×1 C×1)`);
+    expect(describeAnswer(Buffer.concat([z, Buffer.from([0x5a, 0, 0])]))).toBe(`cut: ${z.length + 3} B, 3 B after the last whole message (Z×1)`);
   });
 });
 

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATA_DIR: 'memory://', ...dbEnv(database), DB_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
   });
-  he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
+  he = await startHeadend({ config, logger: pino({ level: 'error' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
   await createUser(he.db, { username: 'admin', password: 'admin-password', role: 'admin' });
   const login = await fetch(`${he.httpUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin-password' }) });
   token = ((await login.json()) as { token: string }).token;
