@@ -17,6 +17,7 @@ import { judgeReadingsBatch, plannedVersions } from '../dist/readings/write.js';
 import { openImport, stageVersions, discardImport } from '../dist/readings/import-staging.js';
 import { importReadingRows, ReadingImportRow } from '../dist/exchange/readings-import.js';
 import { startBenchDatabase } from '../../scripts/pg-server.mjs';
+import { seedImportBuilding } from './import-setup.mjs';
 
 const FLATS = Number(process.env.PROFILE_FLATS ?? 5000);
 const CHUNK = Number(process.env.PROFILE_CHUNK_ROWS ?? 1000);
@@ -30,14 +31,7 @@ if (ENGINE === 'server') {
 }
 const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', DB_PORT: '0', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...extra });
 const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock('2027-01-15T12:00:00+03:00') });
-let orgId = 0;
-await he.db.tx(async (q) => {
-  orgId = Number((await q.query(`INSERT INTO organisations (name) VALUES ('profile import') RETURNING id`)).rows[0].id);
-  const b = Number((await q.query(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'profile 1', 'Europe/Moscow') RETURNING id`, [orgId])).rows[0].id);
-  await q.query(`INSERT INTO premises (building_id, number) SELECT $1, i::text FROM generate_series(1, $2::int) i`, [b, FLATS]);
-  await q.query(`INSERT INTO personal_accounts (org_id, number, premise_id) SELECT $1, 'A' || number, id FROM premises WHERE building_id = $2`, [orgId, b]);
-  await q.query(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) SELECT 'apartment', $1, id, 'cold_water', 'S' || number FROM premises WHERE building_id = $1`, [b]);
-});
+const { orgId } = await seedImportBuilding(he.db, { name: 'profile import', flats: FLATS });
 const meters = (await he.db.query(`SELECT m.id FROM meters m JOIN buildings b ON b.id = m.building_id WHERE b.org_id = $1 ORDER BY m.id`, [orgId])).rows.map((r) => Number(r.id));
 const months = ['2026-08-31T21:00:00Z', '2026-09-30T21:00:00Z', '2026-10-31T21:00:00Z', '2026-11-30T21:00:00Z'];
 const actor = { kind: 'system', id: null, name: 'profile' };

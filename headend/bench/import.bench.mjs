@@ -18,6 +18,7 @@ import { loadConfig, startHeadend, hashSecret, fixedClock } from '../dist/index.
 import { createUser } from '../dist/auth/index.js';
 import { recordHolds } from './hold-meter.mjs';
 import { startBenchDatabase } from '../../scripts/pg-server.mjs';
+import { seedImportBuilding } from './import-setup.mjs';
 
 const FLATS = Number(process.env.BENCH_IMPORT_FLATS ?? 25_000);
 const BASELINE_S = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
@@ -35,16 +36,13 @@ const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs:
 await createUser(he.db, { username: 'bench', password: 'bench-password', role: 'admin' });
 const token = (await (await fetch(`${he.httpUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) })).json()).token;
 
-let orgId = 0;
-await he.db.tx(async (q) => {
-  orgId = Number((await q.query(`INSERT INTO organisations (name) VALUES ('bench import') RETURNING id`)).rows[0].id);
-  const b = Number((await q.query(`INSERT INTO buildings (org_id, address, timezone) VALUES ($1, 'bench 1', 'Europe/Moscow') RETURNING id`, [orgId])).rows[0].id);
-  await q.query(`INSERT INTO premises (building_id, number) SELECT $1, i::text FROM generate_series(1, $2::int) i`, [b, FLATS]);
-  await q.query(`INSERT INTO personal_accounts (org_id, number, premise_id) SELECT $1, 'A' || number, id FROM premises WHERE building_id = $2`, [orgId, b]);
-  await q.query(`INSERT INTO meters (placement, building_id, premise_id, resource, serial_number) SELECT 'apartment', $1, id, 'cold_water', 'S' || number FROM premises WHERE building_id = $1`, [b]);
-  await q.query(`INSERT INTO gateways (id, building_id, credential_hash) VALUES ('bench-gw', $1, $2)`, [b, await hashSecret(SECRET)]);
-  const m = Number((await q.query(`INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'X', 'ODPU') RETURNING id`, [b])).rows[0].id);
-  await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ('bench-gw', 'm1', '1', $1)`, [m]);
+const { orgId } = await seedImportBuilding(he.db, {
+  name: 'bench import', flats: FLATS,
+  more: async (q, b) => {
+    await q.query(`INSERT INTO gateways (id, building_id, credential_hash) VALUES ('bench-gw', $1, $2)`, [b, await hashSecret(SECRET)]);
+    const m = Number((await q.query(`INSERT INTO meters (placement, building_id, resource, make, serial_number) VALUES ('building', $1, 'heat', 'X', 'ODPU') RETURNING id`, [b])).rows[0].id);
+    await q.query(`INSERT INTO bindings (gateway_id, bus, address, meter_id) VALUES ('bench-gw', 'm1', '1', $1)`, [m]);
+  },
 });
 const lines = ['account,serial,date,value'];
 for (let i = 1; i <= FLATS; i++) ['2026-09-01', '2026-10-01', '2026-11-01', '2026-12-01'].forEach((d, k) => lines.push(`A${i},S${i},${d},${100 + 4 * k}`));

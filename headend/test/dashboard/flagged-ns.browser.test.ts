@@ -7,12 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { pino } from 'pino';
-import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import { launchChromium, type Browser, type PageGlobals } from '../browser.js';
 import { startHarness, type Harness } from '../api/harness.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { startValidator } from '../../src/validation/index.js';
-import { registerGateway, type Fixture } from '../ingest/fixtures.js';
+import { hourlyArchiveMessage, registerGateway, type Fixture, type HourRecord } from '../ingest/fixtures.js';
 
 let h: Harness;
 let fx: Fixture;
@@ -22,15 +21,7 @@ let browser: Browser;
 let page: Page;
 const byTestId = (id: string) => page.locator(`[data-testid="${id}"]`);
 
-function hour(seq: number, utc: string, local: string, x: { q: number; tr: number; tns: number; codes: string[] }): ReadingsMessage {
-  const val = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, 'hourly'), value, unit, time: utc, quality: ['archive' as const] });
-  const reading: MeterReading = {
-    seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-01-16T11:00:00.000Z', quality: ['archive'],
-    values: [val('energy_delta_kwh', x.q, 'kWh'), val('operating_time_delta_s', x.tr, 's'), val('error_time_delta_s', x.tns, 's')],
-    archive: { kind: 'hourly', record: local, stamp: 'start', seconds: 3600, nsCodes: x.codes },
-  };
-  return { v: 1, gatewayId: fx.gatewayId, sentAt: '2026-01-16T11:00:01.000Z', readings: [reading] };
-}
+const hour = (seq: number, utc: string, local: string, x: HourRecord) => hourlyArchiveMessage(fx.gatewayId, seq, utc, local, x);
 
 beforeAll(async () => {
   h = await startHarness();

@@ -1,7 +1,7 @@
 /** Registry fixtures for ingestion tests: one building with meters bound to a gateway. */
 import type { Db } from '../../src/db/index.js';
 import { hashSecret } from '../../src/broker/index.js';
-import type { ReadingsMessage } from '@amr/protocols';
+import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 
 export interface Fixture {
   gatewayId: string;
@@ -48,4 +48,21 @@ export function readings(gatewayId: string, items: { seq: number; address: strin
       values: [{ quantity: 'energy_kwh', value: it.value, unit: 'kWh', quality: [] }],
     })),
   };
+}
+
+/** One hour's heat record of a heat calculator's archive (Q, Тр, Тнс in seconds, its НС codes). */
+export interface HourRecord { q: number; tr: number; tns: number; codes: string[] }
+
+/**
+ * One hourly archive record as the gateway's back-fill publishes it, from the heat calculator bound at
+ * address "1" of bus "m1": `local` its start on the meter's clock, `utc` the same instant.
+ */
+export function hourlyArchiveMessage(gatewayId: string, seq: number, utc: string, local: string, x: HourRecord): ReadingsMessage {
+  const val = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, 'hourly'), value, unit, time: utc, quality: ['archive' as const] });
+  const reading: MeterReading = {
+    seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-01-16T11:00:00.000Z', quality: ['archive'],
+    values: [val('energy_delta_kwh', x.q, 'kWh'), val('operating_time_delta_s', x.tr, 's'), val('error_time_delta_s', x.tns, 's')],
+    archive: { kind: 'hourly', record: local, stamp: 'start', seconds: 3600, nsCodes: x.codes },
+  };
+  return { v: 1, gatewayId, sentAt: '2026-01-16T11:00:01.000Z', readings: [reading] };
 }

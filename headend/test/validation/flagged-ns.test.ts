@@ -7,11 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import { startHarness, type Harness } from '../api/harness.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { startValidator, type Validator } from '../../src/validation/index.js';
-import { registerGateway, type Fixture } from '../ingest/fixtures.js';
+import { hourlyArchiveMessage, registerGateway, type Fixture, type HourRecord } from '../ingest/fixtures.js';
 
 let h: Harness;
 let v: Validator;
@@ -21,19 +20,10 @@ let engineerA: string, engineerB: string;
 const clock = () => new Date('2026-01-16T12:00:00Z');
 const range = 'from=2026-01-15T00:00:00Z&to=2026-01-16T00:00:00Z';
 
-interface Rec { q: number; tr: number; tns: number; codes: string[] }
 interface FlaggedOut { rows: { meter_id: number; time: string; quantity: string; value: number; status: string; reasons: { code: string; status: string; message: string; details?: Record<string, unknown> }[] }[] }
 
 /** One hourly record as the gateway's back-fill publishes it; `local` its start on the meter's clock (Moscow), `utc` the same instant. */
-function hour(fx: Fixture, seq: number, utc: string, local: string, x: Rec): ReadingsMessage {
-  const val = (quantity: string, value: number, unit: string) => ({ quantity: archiveQuantity(quantity, 'hourly'), value, unit, time: utc, quality: ['archive' as const] });
-  const reading: MeterReading = {
-    seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-01-16T11:00:00.000Z', quality: ['archive'],
-    values: [val('energy_delta_kwh', x.q, 'kWh'), val('operating_time_delta_s', x.tr, 's'), val('error_time_delta_s', x.tns, 's')],
-    archive: { kind: 'hourly', record: local, stamp: 'start', seconds: 3600, nsCodes: x.codes },
-  };
-  return { v: 1, gatewayId: fx.gatewayId, sentAt: '2026-01-16T11:00:01.000Z', readings: [reading] };
-}
+const hour = (fx: Fixture, seq: number, utc: string, local: string, x: HourRecord) => hourlyArchiveMessage(fx.gatewayId, seq, utc, local, x);
 
 const buildingOf = async (meterId: number) => Number((await h.opened.db.query<{ building_id: string }>('SELECT building_id FROM meters WHERE id = $1', [meterId])).rows[0].building_id);
 const list = (building: number, token: string, extra = '') => h.call<FlaggedOut>('GET', `/buildings/${building}/flagged?${range}${extra}`, token);
