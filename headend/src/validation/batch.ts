@@ -7,6 +7,7 @@ import type { Queryable } from '../db/index.js';
 import type { AffectedPeriod } from '../imbalance/types.js';
 import type { ValidationSettings } from '../vee/index.js';
 import { historyDepth, judge, judgeArchive, lowerBound, type MeterRow, type TargetRow, type Verdict } from './judge.js';
+import { ByMeter } from './by-meter.js';
 import { deleteQueue, loadArchiveTargets, loadHistory, loadInstants, loadMeters, stillQueued, takeQueue, upsertVerdicts, type QueueEntry } from './load.js';
 
 export interface BatchResult {
@@ -56,11 +57,14 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
   );
 
   // Instants to load: the queued ones, their successors, and the predecessors of both (for deltas).
-  const key = (meterId: number, timeKey: string) => `${meterId}|${timeKey}`;
-  const queued = new Set(entries.map((e) => key(e.meterId, e.timeKey)));
-  const successors = new Set<string>();
-  const instants = new Map<string, { meterId: number; timeKey: string; register: string }>();
-  const add = (meterId: number, timeKey: string) => instants.set(key(meterId, timeKey), { meterId, timeKey, register: registerOf(meterId) });
+  // Keyed per meter by the database's text of the instant (by-meter.ts: no key string per look-up).
+  const queued = new ByMeter<string, true>();
+  for (const e of entries) queued.set(e.meterId, e.timeKey, true);
+  const successors = new ByMeter<string, { meterId: number; timeKey: string }>();
+  const instants = new ByMeter<string, { meterId: number; timeKey: string; register: string }>();
+  const add = (meterId: number, timeKey: string) => {
+    if (!instants.has(meterId, timeKey)) instants.set(meterId, timeKey, { meterId, timeKey, register: registerOf(meterId) });
+  };
   for (const e of entries) {
     if (!meters.has(e.meterId)) continue;
     add(e.meterId, e.timeKey);
@@ -70,9 +74,9 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
     if (at > 0) add(e.meterId, pts[at - 1].timeKey);
     // The next reading of the register, even when this instant's own row is rejected or missing.
     const next = pts[self ? at + 1 : at];
-    if (next && !queued.has(key(e.meterId, next.timeKey))) {
+    if (next && !queued.has(e.meterId, next.timeKey)) {
       add(e.meterId, next.timeKey);
-      successors.add(key(e.meterId, next.timeKey));
+      successors.set(e.meterId, next.timeKey, { meterId: e.meterId, timeKey: next.timeKey });
       const before = pts[self ? at : at - 1];
       if (before) add(e.meterId, before.timeKey);
     }
@@ -80,27 +84,33 @@ export async function validateInstants(q: Queryable, entries: readonly QueueEntr
   // A successor still in the queue is judged by its own entry (in a later batch, after this one's
   // verdicts are stored), not twice.
   if (successors.size) {
-    const waiting = await stillQueued(q, [...successors].map((k) => instants.get(k)!));
-    for (const k of waiting) successors.delete(k);
+    const waiting = await stillQueued(q, [...successors.values()]);
+    for (const k of [...successors.values()]) if (waiting.has(k.meterId, k.timeKey)) successors.delete(k.meterId, k.timeKey);
   }
+  const judged = (meterId: number, timeKey: string) => queued.has(meterId, timeKey) || successors.has(meterId, timeKey);
   // Heat meters: every register instant within the heat window before each instant judged, for the
   // energy vs volume × ΔT check over the window (heatSamples in judge.ts). The instant of a key from
   // the history, else from the queue (a map: not a scan of both per instant).
-  const timeOf = new Map<string, number>(entries.map((e) => [key(e.meterId, e.timeKey), e.time.getTime()]));
-  for (const [meterId, pts] of history) for (const p of pts) timeOf.set(key(meterId, p.timeKey), p.time.getTime());
-  for (const judged of [...instants.values()].filter((i) => meters.get(i.meterId)!.resource === 'heat' && (queued.has(key(i.meterId, i.timeKey)) || successors.has(key(i.meterId, i.timeKey))))) {
-    const pts = history.get(judged.meterId) ?? [];
-    const t = timeOf.get(key(judged.meterId, judged.timeKey));
+  const timeOf = new ByMeter<string, number>();
+  for (const e of entries) timeOf.set(e.meterId, e.timeKey, e.time.getTime());
+  for (const [meterId, pts] of history) {
+    if (meters.get(meterId)!.resource !== 'heat') continue;
+    for (const p of pts) timeOf.set(meterId, p.timeKey, p.time.getTime());
+  }
+  for (const i of [...instants.values()]) {
+    if (meters.get(i.meterId)!.resource !== 'heat' || !judged(i.meterId, i.timeKey)) continue;
+    const pts = history.get(i.meterId) ?? [];
+    const t = timeOf.get(i.meterId, i.timeKey);
     if (t === undefined) continue;
     // Only the points judge() looks at: its `before` is the last historyDepth points, and the heat
     // samples are those within the window. The whole window instead made a batch cost quadratic in
     // a meter's instants per batch (a deep queue hands a batch hundreds of one meter's instants).
     const end = lowerBound(pts, t);
-    for (let i = Math.max(lowerBound(pts, t - settings.heatWindowMs), end - historyDepth(settings)); i < end; i++) add(judged.meterId, pts[i].timeKey);
+    for (let k = Math.max(lowerBound(pts, t - settings.heatWindowMs), end - historyDepth(settings)); k < end; k++) add(i.meterId, pts[k].timeKey);
   }
   const loaded = await loadInstants(q, [...instants.values()]);
   // Register rows at predecessor-only instants were loaded for context, not to be judged again.
-  const targets = loaded.targets.filter((t) => queued.has(key(t.meterId, t.timeKey)) || successors.has(key(t.meterId, t.timeKey)));
+  const targets = loaded.targets.filter((t) => judged(t.meterId, t.timeKey));
   // A queued instant that is an archive record's: its heat amount rows get the record's НС verdict
   // (neighbours do not change it, so only the queued instants).
   const archive = await loadArchiveTargets(q, entries.filter((e) => meters.has(e.meterId)));

@@ -4,6 +4,7 @@
  * No I/O here, so the assembly is testable without a database.
  */
 import type { Resource } from '@amr/protocols';
+import { ByMeter } from './by-meter.js';
 import { nsReasons, REASON_TEXT_RU, type NsReason } from '../heat/ns.js';
 import { validateReading, type HeatSample, type MeterFacts, type ReadingContext, type RegisterPoint, type ValidationReason, type ValidationResult, type ValidationSettings, type ValidationStatus } from '../vee/index.js';
 
@@ -91,12 +92,13 @@ export interface JudgeInput {
   /** Per meter: current, not-rejected register points, sorted by time. */
   history: ReadonlyMap<number, readonly RegisterPoint[]>;
   targets: readonly TargetRow[];
-  /** Context values keyed by `${meterId}|${epoch ms}`. */
-  context: ReadonlyMap<string, InstantValues>;
+  /** Context values by meter and instant (epoch ms). */
+  context: Context;
   settings: ValidationSettings;
 }
 
-export const instantKey = (meterId: number, t: Date | number): string => `${meterId}|${typeof t === 'number' ? t : t.getTime()}`;
+/** What each meter measured at each instant (epoch ms): the context quantities' current versions. */
+export type Context = ByMeter<number, InstantValues>;
 
 /** How many earlier points the rules need (spike window + the interval before it, stuck run). */
 export function historyDepth(s: ValidationSettings): number {
@@ -104,12 +106,16 @@ export function historyDepth(s: ValidationSettings): number {
 }
 
 /** A heat meter's samples at its register instants within the heat window before `t`, and at `t`. */
-export function heatSamples(meterId: number, before: readonly RegisterPoint[], t: Date, context: ReadonlyMap<string, InstantValues>, s: ValidationSettings): HeatSample[] {
-  const times = [...before.filter((p) => t.getTime() - p.time.getTime() <= s.heatWindowMs).map((p) => p.time), t];
-  return times.map((time) => {
-    const v = context.get(instantKey(meterId, time)) ?? {};
-    return { time, energyKwh: v.energy_kwh ?? null, volumeM3: v.volume_m3 ?? null, flowTempC: v.flow_temp_c ?? null, returnTempC: v.return_temp_c ?? null };
-  });
+export function heatSamples(meterId: number, before: readonly RegisterPoint[], t: Date, context: Context, s: ValidationSettings): HeatSample[] {
+  const out: HeatSample[] = [];
+  const sample = (time: Date) => {
+    const v = context.get(meterId, time.getTime());
+    out.push({ time, energyKwh: v?.energy_kwh ?? null, volumeM3: v?.volume_m3 ?? null, flowTempC: v?.flow_temp_c ?? null, returnTempC: v?.return_temp_c ?? null });
+  };
+  const tMs = t.getTime();
+  for (const p of before) if (tMs - p.time.getTime() <= s.heatWindowMs) sample(p.time);
+  sample(t);
+  return out;
 }
 
 export function judge(input: JudgeInput): Verdict[] {
@@ -127,8 +133,8 @@ export function judge(input: JudgeInput): Verdict[] {
     // The rules look back at most this far; slicing more would copy the batch's history per row.
     const before = series.slice(Math.max(0, end - historyDepth(input.settings)), end);
     const prev = before[before.length - 1];
-    const cur = input.context.get(instantKey(row.meterId, row.time)) ?? {};
-    const prevCtx = prev ? input.context.get(instantKey(row.meterId, prev.time)) ?? {} : undefined;
+    const cur = input.context.get(row.meterId, row.time.getTime()) ?? {};
+    const prevCtx = prev ? input.context.get(row.meterId, prev.time.getTime()) ?? {} : undefined;
     const samples = m.resource === 'heat' ? heatSamples(row.meterId, before, row.time, input.context, input.settings) : [];
     const result = validateReading({ time: row.time, value: row.value, quality: row.quality }, before, factsOf(m), contextOf(m.resource, cur, prevCtx, samples), input.settings);
     out.push({ ...base, ...result });

@@ -6,7 +6,10 @@
 import { archiveQuantity, type Resource } from '@amr/protocols';
 import type { Queryable } from '../db/index.js';
 import type { RegisterPoint } from '../vee/index.js';
-import { CONTEXT_QUANTITIES, type ArchiveTarget, type InstantValues, type MeterRow, type TargetRow, type Verdict, instantKey } from './judge.js';
+import { ByMeter } from './by-meter.js';
+import { CONTEXT_QUANTITIES, type ArchiveTarget, type Context, type MeterRow, type TargetRow, type Verdict } from './judge.js';
+
+const IS_CONTEXT: ReadonlySet<string> = new Set(CONTEXT_QUANTITIES);
 
 export interface QueueEntry {
   meterId: number;
@@ -52,13 +55,15 @@ export async function queuedMeters(q: Queryable, limit: number, skipMeters: read
  * Which of these instants are still waiting in the queue (not taken by this batch): a batch leaves
  * such a successor to its own queue entry, so an instant is judged once, whatever the batch seams.
  */
-export async function stillQueued(q: Queryable, keys: readonly { meterId: number; timeKey: string }[]): Promise<Set<string>> {
-  if (!keys.length) return new Set();
+export async function stillQueued(q: Queryable, keys: readonly { meterId: number; timeKey: string }[]): Promise<ByMeter<string, true>> {
+  const out = new ByMeter<string, true>();
+  if (!keys.length) return out;
   const { rows } = await q.query<{ meter_id: string; tkey: string }>(
     `SELECT v.meter_id, k.t AS tkey FROM unnest($1::bigint[], $2::text[]) AS k(m, t) JOIN vee_queue v ON v.meter_id = k.m AND v.time = k.t::timestamptz`,
     [keys.map((k) => k.meterId), keys.map((k) => k.timeKey)],
   );
-  return new Set(rows.map((r) => `${Number(r.meter_id)}|${r.tkey}`));
+  for (const r of rows) out.set(Number(r.meter_id), r.tkey, true);
+  return out;
 }
 
 /** How many instants wait for a verdict and since when the oldest: one scan of the queue for both. */
@@ -152,9 +157,9 @@ export async function loadHistory(
 export async function loadInstants(
   q: Queryable,
   instants: ReadonlyArray<{ meterId: number; timeKey: string; register: string }>,
-): Promise<{ targets: TargetRow[]; context: Map<string, InstantValues> }> {
+): Promise<{ targets: TargetRow[]; context: Context }> {
   const targets: TargetRow[] = [];
-  const context = new Map<string, InstantValues>();
+  const context: Context = new ByMeter();
   if (!instants.length) return { targets, context };
   const { rows } = await q.query(
     `SELECT r.meter_id, r.quantity, r.time, r.time::text AS tkey, r.version, r.value, r.quality, k.qn = r.quantity AS is_register
@@ -166,11 +171,11 @@ export async function loadInstants(
   for (const r of rows) {
     const meterId = Number(r.meter_id);
     if (r.is_register) targets.push({ meterId, quantity: r.quantity, time: r.time, timeKey: r.tkey, version: r.version, value: r.value, quality: r.quality ?? [] });
-    const key = instantKey(meterId, r.time);
-    let v = context.get(key);
-    if (!v) context.set(key, (v = {}));
+    const ms = (r.time as Date).getTime();
+    let v = context.get(meterId, ms);
+    if (!v) context.set(meterId, ms, (v = {}));
     // Ordered by version: the last one written is the current version.
-    if ((CONTEXT_QUANTITIES as readonly string[]).includes(r.quantity)) (v as Record<string, number | null>)[r.quantity] = r.value;
+    if (IS_CONTEXT.has(r.quantity)) (v as Record<string, number | null>)[r.quantity] = r.value;
   }
   return { targets, context };
 }

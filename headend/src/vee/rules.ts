@@ -88,8 +88,9 @@ export function ruleSpike(cur: RegisterPoint, history: readonly RegisterPoint[],
   const dt = cur.time.getTime() - prev.time.getTime();
   const c = consumptionBetween(prev, cur, facts);
   if (dt <= 0 || c.decreased) return null;
-  rates.sort((a, b) => a - b);
-  const busy = rates[Math.ceil(0.9 * rates.length) - 1]; // nearest-rank 90th percentile
+  // A typed array sorts numbers natively: a comparator function per comparison was a tenth of the rule.
+  const sorted = Float64Array.from(rates).sort();
+  const busy = sorted[Math.ceil(0.9 * sorted.length) - 1]; // nearest-rank 90th percentile
   const resolution = registerResolution([...recent.map((p) => p.value), cur.value]);
   const usual = Math.max(used / span, busy) * dt;
   if (c.consumption > s.spikeMinAbsolute && c.consumption - resolution > Math.max(usual, 1e-12) * s.spikeFactor) {

@@ -2,7 +2,8 @@
  * The validator's pure assembly: meter facts, context deltas and one verdict per loaded row.
  */
 import { describe, expect, it } from 'vitest';
-import { contextOf, factsOf, heatSamples, historyDepth, instantKey, judge, judgeArchive, type ArchiveTarget, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
+import { contextOf, factsOf, heatSamples, historyDepth, judge, judgeArchive, type ArchiveTarget, type Context, type InstantValues, type MeterRow, type TargetRow } from '../../src/validation/judge.js';
+import { ByMeter } from '../../src/validation/by-meter.js';
 import { DEFAULT_VALIDATION_SETTINGS, type RegisterPoint } from '../../src/vee/index.js';
 
 const H = 3_600_000;
@@ -41,10 +42,9 @@ describe('contextOf', () => {
 
   it('a heat meter\'s samples: its register instants within the heat window before the reading, and the reading', () => {
     const before = pts([1, 2, 3]).map((p, i) => ({ ...p, time: new Date(i * 12 * H) })); // 0 h, 12 h, 24 h
-    const context = new Map([
-      [instantKey(7, 12 * H), { energy_kwh: 2, volume_m3: 0.1, flow_temp_c: 70, return_temp_c: 50 }],
-      [instantKey(7, 36 * H), { energy_kwh: 4, volume_m3: 0.2, flow_temp_c: 71, return_temp_c: 50 }],
-    ]);
+    const context: Context = new ByMeter<number, InstantValues>()
+      .set(7, 12 * H, { energy_kwh: 2, volume_m3: 0.1, flow_temp_c: 70, return_temp_c: 50 })
+      .set(7, 36 * H, { energy_kwh: 4, volume_m3: 0.2, flow_temp_c: 71, return_temp_c: 50 });
     // Reading at 36 h, window 24 h: the samples at 12 h and 24 h (0 h is 36 h back) and 36 h itself; 24 h has no context values.
     const got = heatSamples(7, before, new Date(36 * H), context, DEFAULT_VALIDATION_SETTINGS);
     expect(got.map((x) => x.time.getTime() / H)).toEqual([12, 24, 36]);
@@ -58,7 +58,7 @@ describe('judge', () => {
   it('one verdict per row; history strictly before each row; NULL value is invalid', () => {
     const history = new Map([[1, pts([1, 1.1, 1.2, 0.5])]]);
     const verdicts = judge({
-      meters: new Map([[1, meter()]]), history, context: new Map(), settings: DEFAULT_VALIDATION_SETTINGS,
+      meters: new Map([[1, meter()]]), history, context: new ByMeter(), settings: DEFAULT_VALIDATION_SETTINGS,
       targets: [row(2, 1.2), row(3, 0.5), row(3, 1.3, 2), row(4, null)],
     });
     expect(verdicts.map((v) => [v.timeKey, v.version, v.status, v.reasons.map((r) => r.code)])).toEqual([
@@ -69,7 +69,7 @@ describe('judge', () => {
     ]);
   });
   it('context at the row and at its predecessor feeds the reverse-flow rule', () => {
-    const context = new Map([[instantKey(1, new Date(T0 + H)), { volume_reverse_m3: 1 }], [instantKey(1, new Date(T0 + 2 * H)), { volume_reverse_m3: 1.2 }]]);
+    const context: Context = new ByMeter<number, InstantValues>().set(1, T0 + H, { volume_reverse_m3: 1 }).set(1, T0 + 2 * H, { volume_reverse_m3: 1.2 });
     const [v] = judge({ meters: new Map([[1, meter()]]), history: new Map([[1, pts([1, 1.1])]]), context, settings: DEFAULT_VALIDATION_SETTINGS, targets: [row(2, 1.2)] });
     expect(v.reasons.map((r) => r.code)).toEqual(['reverse_flow']);
   });
