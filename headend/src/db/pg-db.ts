@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { Db, Queryable } from './types.js';
+import { withArrayLiterals } from './array-params.js';
 import { redactUrl } from '../util/redact-url.js';
 export { redactUrl };
 
@@ -110,7 +111,7 @@ export function createPgDb(opts: PgDbOptions): Db {
         query: async (sql, params) => {
           held.sql = shortSql(sql);
           try {
-            return await client.query(sql, params as unknown[]) as never;
+            return await client.query(sql, withArrayLiterals(params)) as never;
           } finally {
             held.sql = '';
           }
@@ -135,7 +136,7 @@ export function createPgDb(opts: PgDbOptions): Db {
   }
 
   return {
-    query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, pool.query(sql, params as unknown[])) as never,
+    query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, pool.query(sql, withArrayLiterals(params))) as never,
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const held: InFlight = { kind: 'tx', since: Date.now(), sql: WAITING, origin: watchdog ? callerFrames(new Error().stack) : undefined };
       if (watchdog) inFlight.add(held);
