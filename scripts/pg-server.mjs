@@ -92,10 +92,11 @@ export async function startPgServer(opts = {}) {
 
 /**
  * A bench's database server: started, stopped on Ctrl-C or a timeout (a process of ours, never left
- * behind), with one empty database `name` created; `url` is what DATABASE_URL gets.
+ * behind), with one empty database `name` created; `url` is what DATABASE_URL gets. `opts.settings`
+ * as startPgServer's.
  */
-export async function startBenchDatabase(name = 'amr_bench') {
-  const server = await startPgServer();
+export async function startBenchDatabase(name = 'amr_bench', opts = {}) {
+  const server = await startPgServer(opts);
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void server.stop().finally(() => process.exit(130)));
   const { default: pg } = await import('pg');
   const c = new pg.Client({ connectionString: server.url() });

@@ -19,7 +19,10 @@
  * head-end's log on stderr, e.g. warn: names a statement holding the connection for over a minute), plus
  * the head-end's own INGEST_* settings.
  */
-import mqtt from 'mqtt';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, hashSecret } from '../dist/index.js';
 import { runBatch } from '../dist/validation/batch.js';
@@ -37,6 +40,8 @@ const RAW_BATCHES = env('BENCH_RAW_BATCHES', 40);
 const PACED_RATE = env('BENCH_PACED_RATE', 10_000);
 /** Only the flat-out ingestion and the raw rate (for profiling): BENCH_QUICK=1. */
 const QUICK = process.env.BENCH_QUICK === '1';
+/** The server's statements by total time after the flat-out ingestion (pg_stat_statements): BENCH_PG_STATEMENTS=1. */
+const STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 
 /**
  * Where the bench is, for the watchdog: a phase that makes no progress for 120 s is named on stderr,
@@ -104,66 +109,29 @@ async function rawRate(he) {
 }
 
 /**
- * Gateways publishing for `seconds`: flat out (INFLIGHT messages in flight each), or paced so that all
- * together send `rate` readings/s. Sequence numbers and instants continue from `state`.
+ * Gateways publishing for `seconds` (gateway-fleet.mjs, a process of its own: their work is not the
+ * head-end's): flat out (INFLIGHT messages in flight each), or paced so that all together send `rate`
+ * readings/s. Sequence numbers and instants continue from `state`. CPU: this thread's (the head-end,
+ * and the embedded engine, which runs in it) and the database server's, over the same span.
  */
 async function publish(he, { seconds, rate, state }) {
-  const latencies = [];
-  let acked = 0;
-  // Connected one after another before the clock starts: the broker limits unverified CONNECTs from one address.
-  const clients = [];
-  for (let g = 0; g < GATEWAYS; g++) {
-    const gw = `bench-gw-${g}`;
-    clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${he.mqttPort}`, { username: gw, password: SECRET, clientId: gw, reconnectPeriod: 0 }));
-  }
-  const t0 = Date.now();
-  const deadline = t0 + seconds * 1000;
-  const msgsPerSecondPerGateway = rate ? rate / PER_MSG / GATEWAYS : 0;
-  await Promise.all(Array.from({ length: GATEWAYS }, async (_, g) => {
-    const gw = `bench-gw-${g}`;
-    const client = clients[g];
-    const next = () => {
-      const readings = [];
-      for (let i = 0; i < PER_MSG; i++) {
-        const s = state.seq[g]++;
-        const meter = (s % METERS) + 1;
-        const tick = Math.floor(s / METERS);
-        readings.push({
-          seq: s,
-          meter: { meterKey: `m${meter}`, bus: 'm1', protocol: 'mbus', address: String(meter) },
-          gatewayTime: new Date(BASE + tick * 60_000).toISOString(),
-          quality: [],
-          values: [{ quantity: 'energy_kwh', value: tick * 0.1, unit: 'kWh', quality: [] }],
-        });
-      }
-      return JSON.stringify({ v: 1, gatewayId: gw, sentAt: new Date().toISOString(), readings });
-    };
-    const send = async () => {
-      const msg = next();
-      const start = performance.now();
-      await client.publishAsync(`amr/v1/${gw}/readings`, msg, { qos: 1 });
-      latencies.push(performance.now() - start);
-      acked += PER_MSG;
-    };
-    if (!rate) {
-      await Promise.all(Array.from({ length: INFLIGHT }, async () => { while (Date.now() < deadline) await send(); }));
-    } else {
-      // Paced: message k of this gateway is due at t0 + k / rate; each is sent on time, not after the previous ack.
-      const inflight = [];
-      for (let k = 0; ; k++) {
-        const due = t0 + (k / msgsPerSecondPerGateway) * 1000;
-        if (due >= deadline) break;
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        inflight.push(send());
-      }
-      await Promise.all(inflight);
-    }
-    await client.endAsync();
-  }));
+  const cpu0 = process.cpuUsage();
+  const db0 = serverCpuMs();
+  const fleet = fork(fileURLToPath(new URL('./gateway-fleet.mjs', import.meta.url)), { stdio: 'inherit' });
+  fleet.send({ port: he.mqttPort, gateways: GATEWAYS, meters: METERS, perMsg: PER_MSG, inflight: INFLIGHT, seconds, rate: rate ?? 0, seq: state.seq, base: BASE, secret: SECRET });
+  const res = await new Promise((resolve, reject) => {
+    fleet.once('message', resolve);
+    fleet.once('error', reject);
+    fleet.once('exit', (code) => reject(new Error(`gateway fleet exited with ${code} before reporting`)));
+  });
+  state.seq = res.seq;
   state.round++;
-  latencies.sort((a, b) => a - b);
-  return { acked, elapsed: (Date.now() - t0) / 1000, p50: pct(latencies, 50), p99: pct(latencies, 99) };
+  const cpu = process.cpuUsage(cpu0);
+  const db1 = serverCpuMs();
+  return {
+    acked: res.acked, elapsed: res.elapsed, p50: pct(res.latencies, 50), p99: pct(res.latencies, 99),
+    cpuMs: (cpu.user + cpu.system) / 1000, fleetCpuMs: res.cpuMs, dbCpuMs: db0 === null || db1 === null ? null : db1 - db0,
+  };
 }
 
 async function hist(he, name) {
@@ -186,13 +154,49 @@ async function batchCostAt(he, depth) {
   return { queued, ms: ms[2] };
 }
 
+/**
+ * CPU time (ms) of the bench server's processes so far (the postmaster's children, from /proc), or null
+ * (embedded engine, or no /proc): with the bench process's own CPU it says which side was saturated.
+ */
+let serverPid = null;
+function serverCpuMs() {
+  if (!serverPid) return null;
+  try {
+    const tick = 100; // USER_HZ on Linux
+    let total = 0;
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      let stat;
+      try { stat = readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; }
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // f[1] is the parent pid; f[11], f[12] utime, stime; f[13], f[14] of waited-for children.
+      if (Number(d) === serverPid || Number(f[1]) === serverPid) total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    return (total * 1000) / tick;
+  } catch { return null; }
+}
+
+/** The server's 12 costliest statements of the run so far: total and mean ms, calls, rows. */
+async function printStatements(he) {
+  await he.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const { rows } = await he.db.query(
+    `SELECT round(total_exec_time)::int AS total_ms, calls, round((total_exec_time / calls)::numeric, 2) AS mean_ms, rows,
+            left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`);
+  console.log(`[server] statements by total time (pg_stat_statements):`);
+  for (const r of rows) console.log(`[server]   ${String(r.total_ms).padStart(7)} ms ${String(r.calls).padStart(6)} calls ${String(r.mean_ms).padStart(9)} ms/call ${String(r.rows).padStart(8)} rows  ${r.query}`);
+}
+
 async function runEngine(engine) {
   let server = null;
   const extra = {};
   if (engine === 'server') {
     let url;
-    ({ server, url } = await startBenchDatabase());
+    // BENCH_PG_STATEMENTS=1: the server keeps per-statement figures (pg_stat_statements), printed after
+    // the flat-out ingestion: where the database's time per batch goes.
+    ({ server, url } = await startBenchDatabase('amr_bench', STATEMENTS ? { settings: { shared_preload_libraries: 'timescaledb,pg_stat_statements', 'pg_stat_statements.track': 'all' } } : {}));
     stopServer = () => server.stop();
+    serverPid = Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     extra.DATABASE_URL = url;
   }
   const config = loadConfig({ ...process.env, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...extra });
@@ -223,8 +227,12 @@ async function runEngine(engine) {
     console.log(`[${engine}]   readings stored per second: ${out.rate.toFixed(0)}; ratio ingest / raw: ${(out.rate / out.raw).toFixed(2)}`);
     console.log(`[${engine}]   publish→commit (PUBACK) per message: p50 ${flat.p50.toFixed(1)} ms, p99 ${flat.p99.toFixed(1)} ms`);
     console.log(`[${engine}]   batches ${bt.count}, mean ${(bs.sum / bs.count).toFixed(1)} messages, mean commit ${((bt.sum / bt.count) * 1000).toFixed(1)} ms, batch time ${((bt.sum / flat.elapsed) * 100).toFixed(0)} % of the run`);
+    out.cpuPerK = flat.cpuMs / (flat.acked / 1000);
+    console.log(`[${engine}]   CPU during it: head-end ${(flat.cpuMs / flat.elapsed / 10).toFixed(0)} % of one core (${out.cpuPerK.toFixed(0)} ms per 1 000 readings${engine === 'embedded' ? ', the engine included' : ''}), gateways ${(flat.fleetCpuMs / flat.elapsed / 10).toFixed(0)} %` +
+      (flat.dbCpuMs === null ? '' : `, database server ${(flat.dbCpuMs / flat.elapsed / 10).toFixed(0)} % of one core`));
     console.log(`[${engine}]   validator beside it: ${verdicts} verdicts (${out.validator.toFixed(0)}/s); ${out.backlog} instants queued when ingestion stopped`);
 
+    if (STATEMENTS && engine === 'server') await printStatements(he);
     if (QUICK) return out;
     if (engine === 'server') {
       const before = await int(he.db, 'SELECT count(*) AS n FROM readings');
@@ -240,6 +248,8 @@ async function runEngine(engine) {
     setPhase(`${engine}: validator drain`);
     const judged0 = await int(he.db, 'SELECT count(*) AS n FROM reading_validations');
     const v0 = performance.now();
+    const vc0 = process.cpuUsage();
+    const vdb0 = serverCpuMs();
     // Bounded: a validator that stops making progress is reported, not waited for.
     const limitMs = env('BENCH_DRAIN_SECONDS', 90) * 1000;
     let left = queued;
@@ -248,8 +258,15 @@ async function runEngine(engine) {
       await Promise.race([he.features.validator.drain(), wait]);
       left = await int(he.db, 'SELECT count(*) AS n FROM vee_queue');
     }
-    out.drain = (await int(he.db, 'SELECT count(*) AS n FROM reading_validations') - judged0) / ((performance.now() - v0) / 1000);
-    console.log(`[${engine}] validator alone: ${queued - left} of ${queued} queued instants drained in ${((performance.now() - v0) / 1000).toFixed(1)} s, ${out.drain.toFixed(0)} verdicts/s` +
+    const vcpu = process.cpuUsage(vc0);
+    const vdb1 = serverCpuMs();
+    const judged = await int(he.db, 'SELECT count(*) AS n FROM reading_validations') - judged0;
+    out.drain = judged / ((performance.now() - v0) / 1000);
+    // CPU per 1 000 verdicts: comparable across runs on a busy machine, where the rate is not.
+    out.drainCpuPerK = (vcpu.user + vcpu.system) / 1000 / (judged / 1000);
+    out.drainDbCpuPerK = vdb0 === null || vdb1 === null ? null : (vdb1 - vdb0) / (judged / 1000);
+    console.log(`[${engine}] validator alone: ${queued - left} of ${queued} queued instants drained in ${((performance.now() - v0) / 1000).toFixed(1)} s, ${out.drain.toFixed(0)} verdicts/s; ` +
+      `CPU per 1 000 verdicts: head-end ${out.drainCpuPerK.toFixed(0)} ms${out.drainDbCpuPerK === null ? '' : `, database server ${out.drainDbCpuPerK.toFixed(0)} ms`}` +
       (left ? `; STOPPED WAITING with ${left} still queued` : ''));
     if (left) {
       out.batchSmall = out.batchLarge = { ms: NaN, queued: 0 };
@@ -292,11 +309,13 @@ const line = (what, f) => console.log(`${what.padEnd(54)}${col(f)}`);
 line('readings stored per second', (r) => n0(r.rate));
 line('raw insert rows/s (same engine, same run)', (r) => n0(r.raw));
 line('ratio ingest / raw', (r) => (r.rate / r.raw).toFixed(2));
+line('head-end CPU ms per 1 000 readings', (r) => r.cpuPerK.toFixed(0));
 line('publish→commit p50 ms', (r) => r.p50.toFixed(1));
 line('publish→commit p99 ms', (r) => r.p99.toFixed(1));
 line('validator verdicts/s beside ingestion', (r) => n0(r.validator));
 line('validator backlog when ingestion stopped', (r) => r.backlog);
 line('validator verdicts/s draining alone', (r) => n0(r.drain));
+line('validator CPU ms per 1 000 verdicts: head-end / server', (r) => `${r.drainCpuPerK?.toFixed(0)} / ${r.drainDbCpuPerK?.toFixed(0) ?? '—'}`);
 line('validator batch ms, 1.3 k queued', (r) => r.batchSmall.ms.toFixed(1));
 line('validator batch ms, 130 k queued', (r) => r.batchLarge.ms.toFixed(1));
 line(`paced ${PACED_RATE}/s: p50 ms`, (r) => r.paced?.p50.toFixed(1));
