@@ -21,11 +21,15 @@ import { deliverSignedStatements } from '../heat/delivery.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
-import { inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
+import type { ChannelTarget } from '../alerts/index.js';
+import { describeLocation, inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
 
 export interface ExchangeConfig extends TransportConfig {
   id: number; org_id: number; building_id: number | null; direction: 'export' | 'import' | 'heat_statements'; folder: string; cron: string;
   period_days: number; email_to: string | null; enabled: boolean;
+  /** heat_statements: deliver statements signed at or after this instant; null: since created_at. */
+  deliver_signed_since?: Date | null;
+  created_at?: Date;
 }
 
 export interface ExchangeRun {
@@ -48,6 +52,8 @@ export interface ExchangeDeps {
   secretsKey?: string;
   /** EXCHANGE_ROOT: a local folder must lie in its organisation's folder there, reached without a symbolic link, at every run. */
   exchangeRoot?: string;
+  /** Where alerts raised by a run (a heat statement delivery that used up its attempts) are notified: alerts' channelsOf(config). */
+  alertChannels?: readonly ChannelTarget[];
 }
 
 /** Why a local config's folder may not be used now (it was placed before folders were per organisation, or a link replaced it since), or null. */
@@ -141,7 +147,7 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
         ({ message, counts } = await exportOnce(deps, c, t));
         status = 'ok';
       } else if (c.direction === 'heat_statements') {
-        const r = await deliverSignedStatements(deps.db, { id: c.id, orgId: c.org_id, buildingId: c.building_id }, t, runId, { clock: deps.now });
+        const r = await deliverSignedStatements(deps.db, { id: c.id, orgId: c.org_id, buildingId: c.building_id, location: describeLocation(c) }, t, runId, { clock: deps.now, alertChannels: deps.alertChannels });
         ({ message, counts } = r);
         status = r.ok ? 'ok' : 'failed';
       } else {
