@@ -230,16 +230,25 @@ export async function recordDelivery(q: Queryable, configId: number, p: PendingD
       'error' in outcome ? outcome.error.slice(0, 2000) : null, runId]);
 }
 
-export interface Delivery { configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null }
+export interface Delivery {
+  configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null;
+  /** When the last attempt ended (database time). */
+  lastAttemptAt: string;
+  /** The configuration's transport and where it writes (no secret). */
+  config: { transport: 'folder' | 'ftp' | 'ftps' | 'sftp'; folder: string; host: string | null; port: number | null; username: string | null };
+}
 
 /** Every delivery of a building's month through the exchange, each version and configuration, newest version first. */
 export async function loadDeliveries(q: Queryable, buildingId: number, period: string): Promise<Delivery[]> {
-  const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null }>(
-    `SELECT config_id, version, attempts, delivered_at, files, error, run_id FROM heat_statement_deliveries
-      WHERE building_id = $1 AND period = $2::date ORDER BY version DESC, config_id`, [buildingId, `${period}-01`]);
+  const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null; updated_at: Date;
+    transport: Delivery['config']['transport']; folder: string; host: string | null; port: number | null; username: string | null }>(
+    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, c.transport, c.folder, c.host, c.port, c.username
+       FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
+      WHERE d.building_id = $1 AND d.period = $2::date ORDER BY d.version DESC, d.config_id`, [buildingId, `${period}-01`]);
   return rows.map((r) => ({
     configId: Number(r.config_id), version: Number(r.version), attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
-    files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id),
+    files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id), lastAttemptAt: new Date(r.updated_at).toISOString(),
+    config: { transport: r.transport, folder: r.folder, host: r.host, port: r.port === null ? null : Number(r.port), username: r.username },
   }));
 }
 

@@ -12,7 +12,7 @@ import { Badge, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { fmtAgo, fmtZoned } from '../../ui/time.js';
 import { alertText, messages as textMessages } from './text.js';
 
-const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key'];
+const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_statement_outdated'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 /** The state filter: what each choice asks the API for. */
 const STATES = {
