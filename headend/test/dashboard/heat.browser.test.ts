@@ -309,6 +309,14 @@ describe('a signed month: deliveries and the corrected statement', () => {
     expect(failed[5]).toMatch(/^не доставлена: попытки исчерпаны \(последняя /);
     // Signed and unchanged: nothing to correct.
     expect([await c.byTestId('heat-changed').count(), await c.byTestId('heat-resign').count()]).toEqual([0, 0]);
+    // Each given-up delivery (February and January, both signed) is an alert of the building, worded on the alerts screen.
+    const alert = (await c.h.opened.db.query<{ id: string; subject: string }>(`SELECT id, subject FROM alerts WHERE kind = 'heat_delivery_failed' AND building_id = $1 ORDER BY subject`, [A.building])).rows;
+    expect(alert.map((x) => x.subject)).toEqual([`heat-delivery:${bad}:${A.building}:2026-01`, `heat-delivery:${bad}:${A.building}:2026-02`]);
+    alert.shift();
+    const group = `${A.building}-heat_delivery_failed`;
+    await c.open(`/alerts?open=${group}`, `group-alerts-${group}`);
+    await expect(c.byTestId(`alert-${alert[0].id}-text`).innerText()).resolves
+      .toMatch(new RegExp(`^Ведомость тепла за февраль 2026, версия 1, не доставлена конфигурацией обмена № ${bad} \\(.*inbox\\): попытки исчерпаны \\(5\\), последняя ошибка: .*(ENOTDIR|EEXIST|not a directory)`));
 
     // An engineer corrects the heat of 28 February: 2 500.4 → 2 600 kWh (2,236 Гкал instead of 2,150).
     const kozlov = await c.h.userToken('engineer', { buildingIds: [A.building], username: 'kozlov' });
