@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/types.js';
 import type { JobRunner } from '../jobs/index.js';
 import type { Clock } from '../util/clock.js';
-import { channelsOf, type AlertConfig } from '../alerts/index.js';
+import { channelsOf, enqueueNotifications, type AlertConfig } from '../alerts/index.js';
 import { wallClock } from '../util/clock.js';
 import { createStatementMailer, sendSignedStatements } from './mail.js';
 import { checkSignedStatements } from './outdated.js';
@@ -45,8 +45,10 @@ export function defineHeatJobs(runner: JobRunner, deps: HeatJobDeps): void {
     name: HEAT_OUTDATED_JOB, data: z.object({}), attempts: 1,
     handler: async (_data, ctx) => {
       const res = await checkSignedStatements(deps.db, { at: (deps.clock ?? wallClock)(), channels: channelsOf(deps.config) });
-      if (res.outdated || res.cleared || res.skipped.length) ctx.log.info(res, 'signed heat statements compared');
-      return res;
+      await enqueueNotifications(runner, res.notificationIds, deps);
+      const { notificationIds: _ids, ...summary } = res;
+      if (res.outdated || res.cleared || res.skipped.length) ctx.log.info(summary, 'signed heat statements compared');
+      return summary;
     },
   });
   if (deps.schedule === false) return;

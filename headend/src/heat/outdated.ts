@@ -36,6 +36,8 @@ export interface OutdatedCheck {
   cleared: number;
   /** Months whose statement could not be computed (e.g. the signed meter left the building), with why. */
   skipped: { buildingId: number; period: string; error: string }[];
+  /** Alert notification rows written (raised or cleared), for the caller to enqueue. */
+  notificationIds: number[];
 }
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -53,7 +55,7 @@ export function changedTotals(signed: unknown, now: unknown): TotalChange[] {
 /** Compares the signed months marked dirty with their statements now; raises, refreshes or clears their alerts. */
 export async function checkSignedStatements(db: Database, o: { at: Date; channels: readonly ChannelTarget[]; limit?: number; margin?: string }): Promise<OutdatedCheck> {
   const started = await databaseNow(db);
-  const out: OutdatedCheck = { checked: 0, outdated: 0, cleared: 0, skipped: [] };
+  const out: OutdatedCheck = { checked: 0, outdated: 0, cleared: 0, skipped: [], notificationIds: [] };
   for (const m of await signedMonthsToCheck(db, o.margin ?? OUTDATED_MARGIN, o.limit ?? 200)) {
     out.checked++;
     const subject = heatStatementSubject(m.buildingId, m.period);
@@ -71,13 +73,18 @@ export async function checkSignedStatements(db: Database, o: { at: Date; channel
     if (s.changedSinceSignOff) {
       const changes = changedTotals(signOff.totals, s.statement.totals);
       const message = heatStatementOutdatedMessage({ buildingId: m.buildingId, address: s.building.address, period: m.period, version: signOff.version, signedBy: signOff.by, signedAt: signOff.at, changes });
-      await raiseAlert(db, {
+      const raised = await raiseAlert(db, {
         kind: 'heat_statement_outdated', subject, buildingId: m.buildingId, meterId: m.meterId, resource: 'heat', severity: severityOf('heat_statement_outdated'),
         message: joinMessage(message), data: { month: m.period, version: signOff.version, signed_by: signOff.by, signed_at: signOff.at, changes },
       }, o.at, o.channels);
+      out.notificationIds.push(...raised.notificationIds);
       out.outdated++;
-    } else if (await clearAlert(db, 'heat_statement_outdated', subject, o.at, `version ${signOff.version} matches the statement`, o.channels)) {
-      out.cleared++;
+    } else {
+      const cleared = await clearAlert(db, 'heat_statement_outdated', subject, o.at, `version ${signOff.version} matches the statement`, o.channels);
+      if (cleared) {
+        out.cleared++;
+        out.notificationIds.push(...cleared.notificationIds);
+      }
     }
     await markChecked(db, m, started);
   }
