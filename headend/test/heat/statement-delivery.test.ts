@@ -235,5 +235,12 @@ describe('heat statements through the exchange', () => {
     expect(wb.worksheets[0].name).toBe('Ведомость');
     // A second run: delivered already, the server is not written again.
     expect((await run(c.body.id)).counts).toEqual({ statements: 0, delivered: 0, failed: 0, files: 0 });
+    // The bound is changed like any field; null goes back to "since the configuration was made".
+    const patched = await h.call<{ deliver_signed_since: string | null }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: '2026-03-06T00:00:00Z' });
+    expect([patched.status, new Date(patched.body.deliver_signed_since!).toISOString()]).toEqual([200, '2026-03-06T00:00:00.000Z']);
+    const cleared = await h.call<{ deliver_signed_since: string | null }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: null });
+    expect([cleared.status, cleared.body.deliver_signed_since]).toEqual([200, null]);
+    const bad = await h.call<{ message: string }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: 'March' });
+    expect([bad.status, bad.body.message]).toEqual([400, expect.stringContaining('deliver_signed_since')]);
   }, 60_000);
 });
