@@ -180,8 +180,8 @@ export interface HeatDeliveryFailedFacts {
 export function heatDeliveryFailedMessage(f: HeatDeliveryFailedFacts): Bilingual {
   const where = buildingWhere(f.buildingId, f.address);
   return {
-    ru: `Ведомость учёта тепла ${where.ru}, ${f.period}, версия ${f.version} не доставлена конфигурацией обмена ${f.configId} (${f.location}): ${f.attempts} попыток исчерпаны, последняя ошибка: ${f.error}. Исправьте место доставки; следующая версия или сброс попыток доставит её.`,
-    en: `The heat statement of ${where.en}, ${f.period}, version ${f.version} was not delivered by exchange configuration ${f.configId} (${f.location}): all ${f.attempts} attempts used, last error: ${f.error}. Fix the destination; a later version, or the attempts reset, delivers it.`,
+    ru: `Ведомость учёта тепла ${where.ru}, ${f.period}, версия ${f.version} не доставлена конфигурацией обмена ${f.configId} (${f.location}): ${f.attempts} попыток исчерпаны, последняя ошибка: ${f.error}. Повторных попыток не будет: исправьте место доставки и передайте эту версию поставщику сами (PDF и Excel — на экране ведомости); следующая версия будет доставлена.`,
+    en: `The heat statement of ${where.en}, ${f.period}, version ${f.version} was not delivered by exchange configuration ${f.configId} (${f.location}): all ${f.attempts} attempts used, last error: ${f.error}. No further attempts are made: fix the destination and hand this version to the supplier yourself (PDF and Excel on the statement screen); a later version is delivered.`,
   };
 }
 
