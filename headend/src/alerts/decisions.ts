@@ -6,7 +6,7 @@
 import type { ImbalanceStatus } from '../vee/index.js';
 import type { PeriodKind, StoredImbalanceStatus } from '../imbalance/types.js';
 
-export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job' | 'access_code_key';
+export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job' | 'access_code_key' | 'heat_delivery_failed' | 'heat_statement_outdated';
 export type Severity = 'info' | 'warning' | 'critical';
 export type AlertAction = 'raise' | 'clear' | 'none';
 
@@ -17,6 +17,14 @@ export const imbalanceSubject = (buildingId: number, resource: string) => `build
 export const policyJobSubject = (proc: string, table: string) => `policy:${proc}:${table}`;
 /** Residents' access codes hashed under another key than the head-end's: one subject for the whole head-end. */
 export const ACCESS_CODE_KEY_SUBJECT = 'access-codes:key';
+/**
+ * A signed month's statement that an exchange configuration could not deliver: per configuration,
+ * building and month, not per version, so a corrected version that fails too refreshes the one alert
+ * and a version delivered later clears it.
+ */
+export const heatDeliverySubject = (configId: number, buildingId: number, period: string) => `heat-delivery:${configId}:${buildingId}:${period}`;
+/** A signed month whose statement now computes other totals than were signed. */
+export const heatStatementSubject = (buildingId: number, period: string) => `heat-statement:${buildingId}:${period}`;
 
 /** The instant before which a subject last seen counts as silent: now − minutes. */
 export function silenceCutoff(now: Date, minutes: number): Date {

@@ -171,6 +171,40 @@ export function accessCodeKeyMessage(f: AccessCodeKeyFacts): Bilingual {
   };
 }
 
+export interface HeatDeliveryFailedFacts {
+  buildingId: number; address?: string | null; period: string; version: number;
+  configId: number; location: string; attempts: number; error: string;
+}
+
+/** A signed statement an exchange configuration gave up delivering: which, where, and why. */
+export function heatDeliveryFailedMessage(f: HeatDeliveryFailedFacts): Bilingual {
+  const where = buildingWhere(f.buildingId, f.address);
+  return {
+    ru: `Ведомость учёта тепла ${where.ru}, ${f.period}, версия ${f.version} не доставлена конфигурацией обмена ${f.configId} (${f.location}): ${f.attempts} попыток исчерпаны, последняя ошибка: ${f.error}. Повторных попыток не будет: исправьте место доставки и передайте эту версию поставщику сами (PDF и Excel — на экране ведомости); следующая версия будет доставлена.`,
+    en: `The heat statement of ${where.en}, ${f.period}, version ${f.version} was not delivered by exchange configuration ${f.configId} (${f.location}): all ${f.attempts} attempts used, last error: ${f.error}. No further attempts are made: fix the destination and hand this version to the supplier yourself (PDF and Excel on the statement screen); a later version is delivered.`,
+  };
+}
+
+/** One statement total as signed and as computed now. */
+export interface TotalChange { total: string; signed: number | null; now: number | null }
+
+export interface HeatStatementOutdatedFacts {
+  buildingId: number; address?: string | null; period: string; version: number; signedBy: string; signedAt: string;
+  changes: readonly TotalChange[];
+}
+
+const figure = (v: number | null) => (v === null ? '—' : String(v));
+
+/** A signed month whose statement now differs: each changed total, signed → now, and how to hand over the corrected one. */
+export function heatStatementOutdatedMessage(f: HeatStatementOutdatedFacts): Bilingual {
+  const where = buildingWhere(f.buildingId, f.address);
+  const list = f.changes.map((c) => `${c.total} ${figure(c.signed)} → ${figure(c.now)}`).join(', ');
+  return {
+    ru: `Подписанная ведомость учёта тепла ${where.ru}, ${f.period} (версия ${f.version}, ${f.signedBy}, ${iso(new Date(f.signedAt))}) устарела: записи архива изменились после подписания, итоги теперь другие (подписано → сейчас): ${list}. Подпишите исправленную ведомость (correct: true).`,
+    en: `The signed heat statement of ${where.en}, ${f.period} (version ${f.version}, ${f.signedBy}, ${iso(new Date(f.signedAt))}) is outdated: archive records changed after it was signed and its totals differ (signed → now): ${list}. Sign the corrected statement (correct: true).`,
+  };
+}
+
 /** What a notification says about one alert: the stored row's fields that matter to a reader. */
 export interface AlertForNotice {
   id: number; kind: AlertKind; subject: string; severity: Severity; message: string;
@@ -232,6 +266,12 @@ export interface AlertParams {
   table: string | null;
   job_state: string | null;
   error: string | null;
+  /** Heat statements: the version (not delivered / signed), the exchange configuration, its attempts and destination, the changed totals. */
+  version: number | null;
+  config_id: number | null;
+  attempts: number | null;
+  location: string | null;
+  changes: TotalChange[] | null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
@@ -242,6 +282,8 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
   const th = (d.thresholds && typeof d.thresholds === 'object' ? d.thresholds : {}) as Record<string, unknown>;
   const silence = a.kind === 'meter_silent' || a.kind === 'gateway_silent';
   const policy = a.kind === 'policy_job';
+  const heatDelivery = a.kind === 'heat_delivery_failed';
+  const heatOutdated = a.kind === 'heat_statement_outdated';
   return {
     resource: a.resource ?? str(d.resource),
     serial_number: str(d.serial_number),
@@ -262,6 +304,11 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
     policy: policy ? str(d.policy) : null,
     table: policy ? str(d.table) : null,
     job_state: policy ? str(d.state) : null,
-    error: policy ? str(d.error) : null,
+    error: policy || heatDelivery ? str(d.error) : null,
+    version: heatDelivery || heatOutdated ? numOrNull(d.version) : null,
+    config_id: heatDelivery ? numOrNull(d.config_id) : null,
+    attempts: heatDelivery ? numOrNull(d.attempts) : null,
+    location: heatDelivery ? str(d.location) : null,
+    changes: heatOutdated && Array.isArray(d.changes) ? (d.changes as TotalChange[]) : null,
   };
 }

@@ -10,7 +10,7 @@
  */
 import { buildingScopeSql, requireBodyRef, requireOwned, type Principal } from '../auth/index.js';
 import { audit, type Actor } from '../audit/index.js';
-import type { Db, Queryable } from '../db/index.js';
+import type { Queryable } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { AlertKind, Severity } from './decisions.js';
@@ -54,7 +54,7 @@ async function addNotifications(q: Queryable, alertId: number, event: NoticeEven
 }
 
 /** Opens the alert, or refreshes the open one. Notifications only for a newly opened alert. */
-export async function raiseAlert(db: Db, a: NewAlert, at: Date, channels: readonly ChannelTarget[]): Promise<RaiseResult> {
+export async function raiseAlert(db: Database, a: NewAlert, at: Date, channels: readonly ChannelTarget[]): Promise<RaiseResult> {
   return db.tx(async (q) => {
     // xmax = 0 only on a freshly inserted row version: tells an insert from the ON CONFLICT update.
     const { rows } = await q.query<{ id: string; inserted: boolean }>(
@@ -73,7 +73,7 @@ export async function raiseAlert(db: Db, a: NewAlert, at: Date, channels: readon
 }
 
 /** Closes the open alert of (kind, subject); null when none is open (clearing is idempotent). */
-export async function clearAlert(db: Db, kind: AlertKind, subject: string, at: Date, reason: string, channels: readonly ChannelTarget[]): Promise<ClearResult | null> {
+export async function clearAlert(db: Database, kind: AlertKind, subject: string, at: Date, reason: string, channels: readonly ChannelTarget[]): Promise<ClearResult | null> {
   return db.tx(async (q) => {
     const { rows } = await q.query<{ id: string }>(
       `UPDATE alerts SET cleared_at = $3, data = COALESCE(data, '{}'::jsonb) || jsonb_build_object('cleared_reason', $4::text)

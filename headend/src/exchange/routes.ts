@@ -64,6 +64,8 @@ const ConfigFields = z.object({
   password: Password.nullable().optional(),
   private_key: PrivateKey.nullable().optional(),
   host_key_sha256: HostKey.nullable().optional(),
+  deliver_signed_since: z.iso.datetime({ offset: true }).nullable().optional()
+    .describe('heat_statements: deliver the statements signed (or re-signed) at or after this instant; absent/null: only those signed after the configuration was created (not the history)'),
 });
 const ConfigBody = ConfigFields.extend({
   period_days: ConfigFields.shape.period_days.default(1), enabled: z.boolean().default(true), transport: ConfigFields.shape.transport.default('folder'),
@@ -76,10 +78,12 @@ const ConfigOut = z.object({
   transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), host: z.string().nullable(), port: z.number().nullable(), username: z.string().nullable(),
   has_secret: z.boolean(), secret_kind: z.enum(['password', 'private_key']).nullable(), host_key_sha256: z.string().nullable(),
   location: z.string().describe('where the files are: the folder, or transport://user@host:port/folder'),
+  deliver_signed_since: Timestamp.nullable().describe('heat_statements: statements signed at or after this instant are delivered; null: since created_at'),
+  created_at: Timestamp.optional(),
 });
 /** What a config looks like outside the database: no secret, ever. */
 function shown(c: ExchangeConfig): z.input<typeof ConfigOut> {
-  return { ...publicConfig(c), location: describeLocation(c) };
+  return { ...publicConfig(c), location: describeLocation(c), deliver_signed_since: c.deliver_signed_since ?? null };
 }
 const RunOut = z.object({
   id: Id, config_id: Id, status: z.enum(['running', 'ok', 'failed']), message: z.string().nullable(),
@@ -236,7 +240,7 @@ const exchangeRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readD
     t.folder = await placeLocalFolder(t.transport, t.folder, config.EXCHANGE_ROOT, b.org_id);
     const c = await insertConfig(db, {
       org_id: b.org_id, building_id: b.building_id ?? null, direction: b.direction, cron: b.cron, period_days: b.period_days, email_to: b.email_to ?? null, enabled: b.enabled,
-      ...t, secret: sealSecret(t.secret, config.SECRETS_KEY),
+      deliver_signed_since: b.deliver_signed_since ? new Date(b.deliver_signed_since) : null, ...t, secret: sealSecret(t.secret, config.SECRETS_KEY),
     }, actorOf(req), req.id);
     if (exchangeJobsDefined(jobs)) await scheduleExchangeConfig(jobs, { id: c.id, cron: c.cron, enabled: c.enabled });
     return reply.code(201).send(shown(c));

@@ -21,11 +21,15 @@ import { deliverSignedStatements } from '../heat/delivery.js';
 import { readingsXml, xmlToRows, XmlFileError } from './xml.js';
 import type { ExchangeMailer } from './report-mail.js';
 import { findSymlink, orgFolder, placeFolder } from './folder-scope.js';
-import { inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
+import type { ChannelTarget } from '../alerts/index.js';
+import { describeLocation, inboxOrder, openTransport, scrub, type ExchangeTransport, type TransportConfig, type TransportTimeouts } from './transports/index.js';
 
 export interface ExchangeConfig extends TransportConfig {
   id: number; org_id: number; building_id: number | null; direction: 'export' | 'import' | 'heat_statements'; folder: string; cron: string;
   period_days: number; email_to: string | null; enabled: boolean;
+  /** heat_statements: deliver statements signed at or after this instant; null: since created_at. */
+  deliver_signed_since?: Date | null;
+  created_at?: Date;
 }
 
 export interface ExchangeRun {
@@ -48,6 +52,10 @@ export interface ExchangeDeps {
   secretsKey?: string;
   /** EXCHANGE_ROOT: a local folder must lie in its organisation's folder there, reached without a symbolic link, at every run. */
   exchangeRoot?: string;
+  /** Where alerts raised by a run (a heat statement delivery that used up its attempts) are notified: alerts' channelsOf(config). */
+  alertChannels?: readonly ChannelTarget[];
+  /** Hands the alert notification rows a run wrote to the notify jobs (alerts' enqueueNotifications); absent: alerts.check enqueues them later. */
+  onAlertNotifications?: (ids: readonly number[]) => Promise<void>;
 }
 
 /** Why a local config's folder may not be used now (it was placed before folders were per organisation, or a link replaced it since), or null. */
@@ -132,6 +140,7 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
   let status: 'ok' | 'failed';
   let message: string;
   let counts: Record<string, number> = {};
+  let notificationIds: readonly number[] = [];
   try {
     const refused = await folderProblem(deps.exchangeRoot, c);
     if (refused) throw new Error(`folder refused: ${refused}`);
@@ -141,8 +150,8 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
         ({ message, counts } = await exportOnce(deps, c, t));
         status = 'ok';
       } else if (c.direction === 'heat_statements') {
-        const r = await deliverSignedStatements(deps.db, { id: c.id, orgId: c.org_id, buildingId: c.building_id }, t, runId, { clock: deps.now });
-        ({ message, counts } = r);
+        const r = await deliverSignedStatements(deps.db, { id: c.id, orgId: c.org_id, buildingId: c.building_id, location: describeLocation(c) }, t, runId, { clock: deps.now, alertChannels: deps.alertChannels });
+        ({ message, counts, notificationIds } = r);
         status = r.ok ? 'ok' : 'failed';
       } else {
         const r = await importOnce(deps, c, t);
@@ -161,6 +170,10 @@ export async function runExchange(deps: ExchangeDeps, configId: number): Promise
     `UPDATE exchange_runs SET status = $2, message = $3, counts = $4::jsonb, finished_at = now() WHERE id = $1 RETURNING *`,
     [runId, status, message, JSON.stringify(counts)]);
   const run = toRun(rows[0]);
+  if (notificationIds.length && deps.onAlertNotifications) {
+    // The alert is stored with its notification rows; a lost enqueue is picked up by alerts.check.
+    await deps.onAlertNotifications(notificationIds).catch((e: Error) => deps.logger?.warn({ err: e.message }, 'exchange: alert notifications not enqueued'));
+  }
   if (deps.mailer && c.email_to) {
     // A report that cannot be sent does not undo the run; the log says so.
     try {

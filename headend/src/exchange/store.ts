@@ -30,10 +30,10 @@ export async function listConfigs(q: Queryable, p: Principal, orgId: number | nu
 }
 
 /** What a configuration stores, the secret already sealed. */
-export type ConfigValues = Omit<ExchangeConfig, 'id'> & { secret: string | null };
+export type ConfigValues = Omit<ExchangeConfig, 'id' | 'created_at'> & { secret: string | null };
 
 const COLUMNS = ['org_id', 'building_id', 'direction', 'folder', 'cron', 'period_days', 'email_to', 'enabled',
-  'transport', 'host', 'port', 'username', 'secret', 'secret_kind', 'host_key_sha256'] as const;
+  'transport', 'host', 'port', 'username', 'secret', 'secret_kind', 'host_key_sha256', 'deliver_signed_since'] as const;
 const valuesOf = (v: ConfigValues) => COLUMNS.map((c) => v[c] ?? null);
 
 export async function insertConfig(db: Database, v: ConfigValues, actor: Actor, requestId: string): Promise<ExchangeConfig> {

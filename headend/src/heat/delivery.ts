@@ -7,10 +7,17 @@
  * kept on its delivery row and in the run's log and retried by the next run, up to `maxAttempts`. A
  * month signed again (a corrected statement) is a new version: delivered again under its own
  * names, its documents saying which version it replaces.
+ *
+ * The attempt that uses up the last of `maxAttempts` raises a `heat_delivery_failed` alert for the
+ * building through the alerts core (one per configuration, building and month: a corrected version
+ * failing too refreshes it); nothing retries it after that, so without the alert the failure would
+ * sit unseen on the delivery row. A later delivery of that month by the configuration clears it.
+ * Raised once: a statement past its attempts is no longer listed, so no later run fails it again.
  */
 import type { Database } from '../db/types.js';
 import type { ExchangeTransport } from '../exchange/transports/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
+import { clearAlert, heatDeliveryFailedMessage, heatDeliverySubject, joinMessage, raiseAlert, severityOf, type ChannelTarget } from '../alerts/index.js';
 import { statementPdf, statementXlsx } from './documents.js';
 import { heatStatement } from './service.js';
 import { claimDelivery, pendingDeliveries, recordDelivery, type PendingDelivery } from './store.js';
@@ -26,21 +33,29 @@ export function deliveryFileNames(p: Pick<PendingDelivery, 'buildingId' | 'perio
   return { pdf: `${base}.pdf`, xlsx: `${base}.xlsx` };
 }
 
-export interface DeliveryRun { ok: boolean; message: string; counts: Record<string, number> }
+export interface DeliveryRun {
+  ok: boolean; message: string; counts: Record<string, number>;
+  /** Alert notification rows written by this run (raised or cleared), for the caller to enqueue after it. */
+  notificationIds: number[];
+}
 
 /** Delivers every signed statement waiting for this configuration through its open transport; the run's outcome for its log. */
 export async function deliverSignedStatements(
-  db: Database, c: { id: number; orgId: number; buildingId: number | null }, t: ExchangeTransport, runId: number,
-  opts: { maxAttempts?: number; clock?: Clock } = {},
+  db: Database, c: { id: number; orgId: number; buildingId: number | null; location: string }, t: ExchangeTransport, runId: number,
+  opts: { maxAttempts?: number; clock?: Clock; alertChannels?: readonly ChannelTarget[] } = {},
 ): Promise<DeliveryRun> {
   const maxAttempts = opts.maxAttempts ?? DEFAULT_DELIVERY_ATTEMPTS;
+  const now = () => (opts.clock ?? wallClock)();
+  const channels = opts.alertChannels ?? [];
+  const notificationIds: number[] = [];
   const counts = { statements: 0, delivered: 0, failed: 0, files: 0 };
   const done: string[] = [];
   const failed: string[] = [];
   let folderReady = false;
   for (const p of await pendingDeliveries(db, c, maxAttempts)) {
     // Another run took this attempt: it writes it, not this one.
-    if (!(await claimDelivery(db, c.id, p, maxAttempts))) continue;
+    const attempt = await claimDelivery(db, c.id, p, maxAttempts);
+    if (attempt === null) continue;
     counts.statements++;
     const what = `building ${p.buildingId} ${p.period} v${p.version}`;
     try {
@@ -54,7 +69,9 @@ export async function deliverSignedStatements(
       const names = deliveryFileNames(p);
       await t.writeAtomic(names.pdf, await statementPdf(s));
       await t.writeAtomic(names.xlsx, await statementXlsx(s));
-      await recordDelivery(db, c.id, p, runId, { files: [names.pdf, names.xlsx], at: (opts.clock ?? wallClock)() });
+      await recordDelivery(db, c.id, p, runId, { files: [names.pdf, names.xlsx], at: now() });
+      const cleared = await clearAlert(db, 'heat_delivery_failed', heatDeliverySubject(c.id, p.buildingId, p.period), now(), `version ${p.version} delivered by run ${runId}`, channels);
+      notificationIds.push(...(cleared?.notificationIds ?? []));
       counts.delivered++;
       counts.files += 2;
       done.push(`${names.pdf}, ${names.xlsx}${s.signOff.replaces ? ` (replaces v${String(s.signOff.replaces.version).padStart(2, '0')})` : ''}`);
@@ -63,9 +80,25 @@ export async function deliverSignedStatements(
       await recordDelivery(db, c.id, p, runId, { error });
       counts.failed++;
       failed.push(`${what}: ${error}`);
+      if (attempt >= maxAttempts) notificationIds.push(...await raiseDeliveryAlert(db, c, p, { attempts: attempt, error, at: now(), channels }));
     }
   }
   const parts = [`${counts.delivered} signed heat statement(s) delivered${done.length ? `: ${done.join('; ')}` : ''}`];
   if (failed.length) parts.push(`${counts.failed} failed, retried by the next run — ${failed.join(' | ')}`);
-  return { ok: failed.length === 0, message: parts.join('; '), counts };
+  return { ok: failed.length === 0, message: parts.join('; '), counts, notificationIds };
+}
+
+/** The alert of a statement whose last allowed attempt failed: building, month, version, configuration and error. Its notification rows. */
+async function raiseDeliveryAlert(
+  db: Database, c: { id: number; location: string }, p: PendingDelivery, f: { attempts: number; error: string; at: Date; channels: readonly ChannelTarget[] },
+): Promise<number[]> {
+  const address = (await db.query<{ address: string }>('SELECT address FROM buildings WHERE id = $1', [p.buildingId])).rows[0]?.address ?? null;
+  const error = f.error.slice(0, 500);
+  const message = heatDeliveryFailedMessage({ buildingId: p.buildingId, address, period: p.period, version: p.version, configId: c.id, location: c.location, attempts: f.attempts, error });
+  const raised = await raiseAlert(db, {
+    kind: 'heat_delivery_failed', subject: heatDeliverySubject(c.id, p.buildingId, p.period), buildingId: p.buildingId, meterId: p.meterId, resource: 'heat',
+    severity: severityOf('heat_delivery_failed'), message: joinMessage(message),
+    data: { month: p.period, version: p.version, config_id: c.id, location: c.location, attempts: f.attempts, error },
+  }, f.at, f.channels);
+  return raised.notificationIds;
 }

@@ -11,9 +11,11 @@ import { HttpError } from '../http/errors.js';
 import { principal } from '../http/plugins/auth.js';
 import { toWire } from '../http/casing.js';
 import { actorOf, errors, IdParams, type RouteDeps } from '../http/context.js';
+import { describeLocation } from '../exchange/index.js';
 import { loadDeliveries, type Delivery } from './store.js';
 import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
+import { DEFAULT_DELIVERY_ATTEMPTS } from './delivery.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
 
@@ -56,6 +58,9 @@ const StatementOut = z.object({
   deliveries: z.array(z.object({
     config_id: z.number(), version: z.number(), attempts: z.number(), delivered_at: z.string().nullable(), files: z.array(z.string()),
     error: z.string().nullable().describe('the last failed attempt\'s error (retried by the next run while attempts are left)'), run_id: z.number().nullable(),
+    last_attempt_at: z.string().describe('when the last attempt ended'),
+    max_attempts: z.number().describe('attempts a delivery gets; a failure past them raises a heat_delivery_failed alert'),
+    transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), location: z.string().describe('where the configuration writes: the folder, or transport://user@host:port/folder'),
   })).describe('deliveries of the month\'s signed versions through the organisation\'s exchange (direction heat_statements), newest version first'),
   changed_since_sign_off: z.boolean(),
 });
@@ -98,7 +103,10 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
       version: s.signOff.version, replaces: s.signOff.replaces,
     } : null,
     changed_since_sign_off: s.changedSinceSignOff,
-    deliveries: deliveries.map((d) => ({ config_id: d.configId, version: d.version, attempts: d.attempts, delivered_at: d.deliveredAt, files: d.files, error: d.error, run_id: d.runId })),
+    deliveries: deliveries.map((d) => ({
+      config_id: d.configId, version: d.version, attempts: d.attempts, delivered_at: d.deliveredAt, files: d.files, error: d.error, run_id: d.runId,
+      last_attempt_at: d.lastAttemptAt, max_attempts: DEFAULT_DELIVERY_ATTEMPTS, transport: d.config.transport, location: describeLocation(d.config),
+    })),
   };
 }
 

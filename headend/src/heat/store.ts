@@ -121,7 +121,8 @@ export async function replaceSignOff(q: Queryable, s: { buildingId: number; peri
        RETURNING version)
      UPDATE heat_statement_signoffs s
         SET version = s.version + 1, meter_id = $4, signed_by = $5, signed_by_user_id = $6, signed_at = $7, totals = $8::jsonb,
-            email_to = COALESCE($9, s.email_to), sent_at = NULL, send_attempts = 0, send_error = NULL, sending_until = NULL
+            email_to = COALESCE($9, s.email_to), sent_at = NULL, send_attempts = 0, send_error = NULL, sending_until = NULL,
+            outdated_checked_at = NULL
       WHERE s.building_id = $1 AND s.period = $2::date AND s.version = $3 AND EXISTS (SELECT 1 FROM old)
       RETURNING s.version`,
     [s.buildingId, `${s.period}-01`, s.version, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals), s.emailTo]);
@@ -181,14 +182,18 @@ export interface PendingDelivery { buildingId: number; period: string; version: 
  * The signed statements of the configuration's organisation (of its building, when it names one) whose
  * current version it has not delivered yet and has attempts left; oldest sign-off first. The
  * organisation is the building's: another organisation's statements never reach this configuration.
+ * Only versions signed at or after the configuration's `deliver_signed_since` (default: its creation)
+ * are its to deliver: a new heat supplier's folder does not receive the whole history unasked.
  */
 export async function pendingDeliveries(q: Queryable, c: { id: number; orgId: number; buildingId: number | null }, maxAttempts: number, limit = 50): Promise<PendingDelivery[]> {
   const { rows } = await q.query<{ building_id: string; period: string; version: number; meter_id: string }>(
     `SELECT s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version, s.meter_id
        FROM heat_statement_signoffs s
        JOIN buildings b ON b.id = s.building_id
+       JOIN exchange_configs c ON c.id = $1
        LEFT JOIN heat_statement_deliveries d ON d.config_id = $1 AND d.building_id = s.building_id AND d.period = s.period AND d.version = s.version
       WHERE b.org_id = $2 AND ($3::bigint IS NULL OR s.building_id = $3)
+        AND s.signed_at >= COALESCE(c.deliver_signed_since, c.created_at)
         AND d.delivered_at IS NULL AND COALESCE(d.attempts, 0) < $4
       ORDER BY s.signed_at, s.building_id LIMIT $5`,
     [c.id, c.orgId, c.buildingId, maxAttempts, limit]);
@@ -202,17 +207,18 @@ const DELIVERY_CLAIM = '10 minutes';
  * Takes one delivery attempt (attempts + 1, claimed until a deadline) unless it was delivered, another
  * run holds its claim, or its attempts are used up: overlapping runs of one configuration (its schedule
  * and "run now", two replicas) read the same pending statement; only the run whose claim lands writes it.
+ * The attempt's number (1 for the first), or null when it was not taken.
  */
-export async function claimDelivery(q: Queryable, configId: number, p: PendingDelivery, maxAttempts: number): Promise<boolean> {
-  const { rows } = await q.query(
+export async function claimDelivery(q: Queryable, configId: number, p: PendingDelivery, maxAttempts: number): Promise<number | null> {
+  const { rows } = await q.query<{ attempts: number }>(
     `INSERT INTO heat_statement_deliveries AS d (config_id, building_id, period, version, attempts, claimed_until)
      VALUES ($1, $2, $3::date, $4, 1, now() + interval '${DELIVERY_CLAIM}')
      ON CONFLICT (config_id, building_id, period, version) DO UPDATE
         SET attempts = d.attempts + 1, claimed_until = now() + interval '${DELIVERY_CLAIM}', updated_at = now()
       WHERE d.delivered_at IS NULL AND (d.claimed_until IS NULL OR d.claimed_until < now()) AND d.attempts < $5
-     RETURNING d.config_id`,
+     RETURNING d.attempts`,
     [configId, p.buildingId, `${p.period}-01`, p.version, maxAttempts]);
-  return rows.length === 1;
+  return rows[0] ? Number(rows[0].attempts) : null;
 }
 
 /** The claimed attempt's outcome: delivered (the files written) or failed with its error, by the run that tried. */
@@ -224,15 +230,63 @@ export async function recordDelivery(q: Queryable, configId: number, p: PendingD
       'error' in outcome ? outcome.error.slice(0, 2000) : null, runId]);
 }
 
-export interface Delivery { configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null }
+export interface Delivery {
+  configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null;
+  /** When the last attempt ended (database time). */
+  lastAttemptAt: string;
+  /** The configuration's transport and where it writes (no secret). */
+  config: { transport: 'folder' | 'ftp' | 'ftps' | 'sftp'; folder: string; host: string | null; port: number | null; username: string | null };
+}
 
 /** Every delivery of a building's month through the exchange, each version and configuration, newest version first. */
 export async function loadDeliveries(q: Queryable, buildingId: number, period: string): Promise<Delivery[]> {
-  const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null }>(
-    `SELECT config_id, version, attempts, delivered_at, files, error, run_id FROM heat_statement_deliveries
-      WHERE building_id = $1 AND period = $2::date ORDER BY version DESC, config_id`, [buildingId, `${period}-01`]);
+  const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null; updated_at: Date;
+    transport: Delivery['config']['transport']; folder: string; host: string | null; port: number | null; username: string | null }>(
+    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, c.transport, c.folder, c.host, c.port, c.username
+       FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
+      WHERE d.building_id = $1 AND d.period = $2::date ORDER BY d.version DESC, d.config_id`, [buildingId, `${period}-01`]);
   return rows.map((r) => ({
     configId: Number(r.config_id), version: Number(r.version), attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
-    files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id),
+    files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id), lastAttemptAt: new Date(r.updated_at).toISOString(),
+    config: { transport: r.transport, folder: r.folder, host: r.host, port: r.port === null ? null : Number(r.port), username: r.username },
   }));
+}
+
+/** A signed month (its current version) the outdated check is to compare again. */
+export interface SignedMonthToCheck { buildingId: number; period: string; version: number; meterId: number }
+
+/**
+ * The outdated check's dirty mark, read from what is stored: signed months never compared since they
+ * were signed (or signed again), and those whose meter got an archive record, or a new version of a
+ * value at an archive record's instant, written since their last comparison — less `margin`, because
+ * a row carries its transaction's start time and may become visible after a comparison that started
+ * later. Only the records' instants are looked at (an index look-up each), not the meter's live polls.
+ * Never compared first, then the longest unchecked.
+ */
+export async function signedMonthsToCheck(q: Queryable, margin: string, limit: number): Promise<SignedMonthToCheck[]> {
+  const { rows } = await q.query<{ building_id: string; period: string; version: number; meter_id: string }>(
+    `SELECT s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version, s.meter_id
+       FROM heat_statement_signoffs s
+      WHERE s.outdated_checked_at IS NULL
+         OR EXISTS (
+              SELECT 1 FROM meter_archive_ns n
+               WHERE n.meter_id = s.meter_id
+                 AND n.time >= s.period::timestamptz - interval '2 days' AND n.time < s.period::timestamptz + interval '1 month 2 days'
+                 AND (n.created_at > s.outdated_checked_at - $1::interval
+                      OR EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = n.meter_id AND r.time = n.time AND r.received_at > s.outdated_checked_at - $1::interval)))
+      ORDER BY s.outdated_checked_at NULLS FIRST, s.building_id, s.period LIMIT $2`,
+    [margin, limit]);
+  return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) }));
+}
+
+/** The database's now: the instant a comparison starts, its mark when it ends. */
+export async function databaseNow(q: Queryable): Promise<Date> {
+  return new Date((await q.query<{ now: Date }>('SELECT now() AS now')).rows[0].now);
+}
+
+/** Marks the version compared as of `at` (a version replaced meanwhile keeps its own NULL mark). */
+export async function markChecked(q: Queryable, m: SignedMonthToCheck, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE heat_statement_signoffs SET outdated_checked_at = $4 WHERE building_id = $1 AND period = $2::date AND version = $3`,
+    [m.buildingId, `${m.period}-01`, m.version, at]);
 }

@@ -5,7 +5,8 @@
  *      a claimed reading is a redelivery → nothing written. Per reading, not per message: after a
  *      restart the gateway re-packs its outbox (gateway/src/outbox), so a message is not a stable
  *      unit, a (gateway, seq) is. A stored reading needs no claim: its readings key blocks it (4.);
- *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query;
+ *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query (a live poll at the
+ *      gateway's read time, an interval archive record at its own: bindingTime);
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
@@ -81,6 +82,23 @@ const DEFAULT_FUTURE_SKEW_MS = 10 * 60_000;
 function valueTimes(r: MeterReading, timezone: string | undefined): string[] {
   if (isRegisterArchive(r)) return timezone ? [localInstant(r.archive.record, timezone).toISOString()] : [];
   return r.values.map((v) => v.time).filter((x): x is string => typeof x === 'string');
+}
+
+/**
+ * The instant a reading's binding is resolved at. A live poll: when the gateway read it. A heat
+ * calculator's interval record read back later (a back-fill after a gap, a re-read): the start of its
+ * interval — the record was measured by the meter bound then, so a record dated before a meter
+ * replacement or a re-binding goes to the meter it came from, not to the one bound when it was read.
+ * A stored register (due date, month end) carries no instant of its own until the building's zone
+ * dates it, which needs the binding first: it keeps the gateway's time.
+ */
+function bindingTime(r: MeterReading): number {
+  const read = Date.parse(r.gatewayTime);
+  const a = r.archive;
+  if (!a || (a.kind !== 'hourly' && a.kind !== 'daily')) return read;
+  const at = Date.parse(r.values[0]?.time ?? '');
+  if (Number.isNaN(at)) return read;
+  return a.stamp === 'end' ? at - a.seconds * 1000 : at;
 }
 
 function isRegisterArchive(r: MeterReading): r is MeterReading & { archive: { kind: 'due_date' | 'month_end'; record: string } } {
@@ -203,7 +221,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const meterOf = new Map<number, number>();
   const bindingOf = new Map<number, (typeof bound.rows)[number]>();
   fresh.forEach((a, i) => {
-    const t = Date.parse(a.r.gatewayTime);
+    const t = bindingTime(a.r);
     // valid_from '-infinity' comes back as -Infinity (number) from pg; Number() handles Date and number.
     const b = bindingsOf.get(addrKey(a.gw, a.r.meter.bus, a.r.meter.address))?.find(
       (x) => Number(x.valid_from) <= t && (x.valid_to === null || Number(x.valid_to) > t),

@@ -21,7 +21,7 @@ import type { JobRunner } from '../jobs/index.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { startValidator, type Validator } from '../validation/index.js';
 import { defineImbalanceJobs, enqueueImbalanceRecompute, recomputeDirty, type DirtyDrain } from '../imbalance/index.js';
-import { defineAlertJobs, imbalanceAlertHook } from '../alerts/index.js';
+import { channelsOf, defineAlertJobs, enqueueNotifications, imbalanceAlertHook } from '../alerts/index.js';
 import { defineExchangeJobs, createExchangeMailer } from '../exchange/index.js';
 import { defineReminderJobs } from '../reminders/index.js';
 import { defineBillingJobs, enqueueBillingRecalc } from '../billing/store/jobs.js';
@@ -43,7 +43,8 @@ export async function startFeatures(opts: { db: Db; logger: Logger; config: Conf
     await defineImbalanceJobs(jobs, { db, logger: logger.child({ module: 'imbalance' }), onReport: imbalanceAlertHook(jobs, alertDeps), clock });
     await defineAlertJobs(jobs, alertDeps);
     await defineExchangeJobs(jobs, {
-      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY, now: clock, exchangeRoot: config.EXCHANGE_ROOT,
+      db, mailer: createExchangeMailer(config), logger: logger.child({ module: 'exchange' }), secretsKey: config.SECRETS_KEY, now: clock, exchangeRoot: config.EXCHANGE_ROOT, alertChannels: channelsOf(config),
+      onAlertNotifications: (ids) => enqueueNotifications(jobs, ids, alertDeps),
       ftpsCa: config.EXCHANGE_FTPS_CA_FILE ? await readFile(config.EXCHANGE_FTPS_CA_FILE, 'utf8') : undefined,
     });
     await defineReminderJobs(jobs, { db, logger: logger.child({ module: 'reminders' }), config, clock });

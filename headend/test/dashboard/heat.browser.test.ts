@@ -13,15 +13,20 @@
  *    «из архива прибора»;
  *  - another organisation's engineer sees none of it;
  *  - a building with two heat meters asks which one, and shows the chosen meter's statement;
+ *  - a signed month: its deliveries through the exchange (one delivered, one whose attempts are used
+ *    up, with its error), and, once a record is corrected, "sign the corrected statement" (version 2);
  *  - both screens pass the screen check (RU/EN, desktop/phone, axe, no sideways scroll).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
 import type { PageGlobals } from '../browser.js';
 import { fixedClock } from '../../src/util/clock.js';
 import { writeReadings } from '../../src/ingest/index.js';
+import { runExchange } from '../../src/exchange/run.js';
 import { registerGateway, type Fixture } from '../ingest/fixtures.js';
 import { pdfPages } from '../collection/pdf-pages.js';
 import { checkScreen, startConsole, type Console } from './console.js';
@@ -271,5 +276,75 @@ describe('a building with two heat meters', () => {
     await c.byTestId('heat-table').waitFor(POLL);
     await expect(c.byTestId('heat-q-2026-02-01').getAttribute('data-value')).resolves.toBe('1');
     await expect(c.byTestId('heat-device').innerText()).resolves.toMatch(/зав\. № gw-heat-ui-c-2-/);
+  });
+});
+
+describe('a signed month: deliveries and the corrected statement', () => {
+  let root = '';
+  afterAll(async () => { if (root) await rm(root, { recursive: true, force: true }); });
+
+  it('lists the deliveries, offers the corrected statement once a record changed, and signs it as version 2', async () => {
+    root = await mkdtemp(join(tmpdir(), 'amr-heat-ui-'));
+    const blocked = join(root, 'blocked');
+    await writeFile(blocked, 'not a folder');
+    const org = Number((await c.h.opened.db.query<{ org_id: string }>('SELECT org_id FROM buildings WHERE id = $1', [A.building])).rows[0].org_id);
+    const config = async (folder: string) => Number((await c.h.opened.db.query<{ id: string }>(
+      `INSERT INTO exchange_configs (org_id, building_id, direction, folder, cron, period_days, transport, created_at)
+       VALUES ($1, $2, 'heat_statements', $3, '0 6 * * *', 1, 'folder', '2026-03-01T00:00:00Z') RETURNING id`, [org, A.building, folder])).rows[0].id);
+    const good = await config(join(root, 'supplier'));
+    const bad = await config(join(blocked, 'inbox'));
+    const run = (id: number) => runExchange({ db: c.h.opened.db, now: fixedClock(NOW) }, id);
+    expect((await run(good)).counts.delivered).toBe(2);
+    for (let i = 0; i < 5; i++) expect((await run(bad)).counts.failed).toBe(2);
+
+    await c.signIn('ivanov');
+    await c.setLanguage('ru');
+    await c.open(`/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
+    const v1 = `heat-statement_b${String(A.building).padStart(6, '0')}_2026-02_v01`;
+    // 09:00 UTC = 12:00 in Moscow.
+    expect(await cellTexts(`heat-delivery-${good}-v1`)).toEqual([`№ ${good}: ${join(root, 'supplier')}`, '1', '1 из 5', `${v1}.pdf, ${v1}.xlsx`, '—', 'доставлена 05.03.2026, 12:00']);
+    const failed = await cellTexts(`heat-delivery-${bad}-v1`);
+    expect(failed.slice(0, 4)).toEqual([`№ ${bad}: ${join(blocked, 'inbox')}`, '1', '5 из 5', '—']);
+    expect(failed[4]).toMatch(/ENOTDIR|EEXIST|not a directory/);
+    expect(failed[5]).toMatch(/^не доставлена: попытки исчерпаны \(последняя /);
+    // Signed and unchanged: nothing to correct.
+    expect([await c.byTestId('heat-changed').count(), await c.byTestId('heat-resign').count()]).toEqual([0, 0]);
+    // Each given-up delivery (February and January, both signed) is an alert of the building, worded on the alerts screen.
+    const alert = (await c.h.opened.db.query<{ id: string; subject: string }>(`SELECT id, subject FROM alerts WHERE kind = 'heat_delivery_failed' AND building_id = $1 ORDER BY subject`, [A.building])).rows;
+    expect(alert.map((x) => x.subject)).toEqual([`heat-delivery:${bad}:${A.building}:2026-01`, `heat-delivery:${bad}:${A.building}:2026-02`]);
+    alert.shift();
+    const group = `${A.building}-heat_delivery_failed`;
+    await c.open(`/alerts?open=${group}`, `group-alerts-${group}`);
+    await expect(c.byTestId(`alert-${alert[0].id}-text`).innerText()).resolves
+      .toMatch(new RegExp(`^Ведомость тепла за февраль 2026, версия 1, не доставлена конфигурацией обмена № ${bad} \\(.*inbox\\): попытки исчерпаны \\(5\\), последняя ошибка: .*(ENOTDIR|EEXIST|not a directory)`));
+
+    // An engineer corrects the heat of 28 February: 2 500.4 → 2 600 kWh (2,236 Гкал instead of 2,150).
+    const kozlov = await c.h.userToken('engineer', { buildingIds: [A.building], username: 'kozlov' });
+    const corr = await c.h.call('POST', `/meters/${A.meter}/readings/corrections`, kozlov, {
+      time: dayUtc(2, 28), quantity: archiveQuantity('energy_delta_kwh', 'daily'), value: 2600, reason: 'архив перечитан: сутки 28 неполные' });
+    expect(corr.status, JSON.stringify(corr.body)).toBe(201);
+    // Away and back: the screen loads the statement again.
+    await c.open(`/heat?building=${A.building}&period=2026-01`, 'heat-table');
+    await c.open(`/heat?building=${A.building}&period=2026-02`, 'heat-resign');
+    await expect(c.byTestId('heat-changed').innerText()).resolves.toBe('После подписания данные месяца изменились: итоги отличаются от подписанных.');
+    await expect(c.byTestId('heat-resign').innerText()).resolves.toBe('Подписать исправленную ведомость (версия 2)');
+    // 60,028 − 2,150 + 2,236 = 60,114 Гкал.
+    await expect(c.byTestId('heat-q-total').getAttribute('data-value')).resolves.toBe('60.114');
+
+    await c.byTestId('heat-resign').click();
+    await expect(c.byTestId('heat-version').innerText(POLL)).resolves.toBe('Версия 2: заменяет версию 1, подписанную ivanov 05.03.2026, 12:00.');
+    expect([await c.byTestId('heat-changed').count(), await c.byTestId('heat-resign').count()]).toEqual([0, 0]);
+    const { rows } = await c.h.opened.db.query<{ version: number; totals: { qGcal: number } }>('SELECT version, totals FROM heat_statement_signoffs WHERE building_id = $1 AND period = $2', [A.building, '2026-02-01']);
+    expect(rows.map((r) => [r.version, r.totals.qGcal])).toEqual([[2, 60.114]]);
+
+    // In English: the card, the version line and the delivery states.
+    await c.setLanguage('en');
+    await c.open(`/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
+    await expect(c.byTestId('heat-version').innerText()).resolves.toBe('Version 2: replaces version 1, signed off by ivanov 05/03/2026, 12:00.');
+    expect((await cellTexts(`heat-delivery-${good}-v1`)).slice(1, 3).concat((await cellTexts(`heat-delivery-${good}-v1`))[5])).toEqual(['1', '1 of 5', 'delivered 05/03/2026, 12:00']);
+    expect((await cellTexts(`heat-delivery-${bad}-v1`))[5]).toMatch(/^not delivered: attempts used up \(last /);
+    const found = await checkScreen(c, 'heat-statement-deliveries', `/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
+    expect(found.problems).toEqual([]);
+    await c.setLanguage('ru');
   });
 });

@@ -19,7 +19,7 @@ import { runExchange } from '../../src/exchange/run.js';
 import { deliveryFileNames } from '../../src/heat/delivery.js';
 import { fixedClock } from '../../src/util/clock.js';
 import { pdfPages } from '../collection/pdf-pages.js';
-import { startSshd, type TestSshd } from '../exchange/servers.js';
+import { startFtp, startSshd, type TestFtp, type TestSshd } from '../exchange/servers.js';
 
 let h: Harness;
 let root: string;
@@ -30,6 +30,7 @@ let B: Fixture & { building: number; org: number };
 let engineerA = '', engineerB = '';
 let cfgA = 0, cfgB = 0;
 let sshd: TestSshd;
+let ftp: TestFtp;
 
 /** A daily record of the building's heat meter on `day` February (Moscow), `kwh` of heat. */
 function day(fx: Fixture, d: number, kwh: number): ReadingsMessage {
@@ -51,9 +52,11 @@ async function seed(gw: string): Promise<Fixture & { building: number; org: numb
   return { ...fx, building: Number(rows[0].building_id), org: Number(rows[0].org_id) };
 }
 
-async function config(org: number, folder: string): Promise<number> {
+/** A folder configuration made on 1 March, before the month is signed (5 March): it delivers what is signed from then on. */
+async function config(org: number, folder: string, o: { createdAt?: string; since?: string } = {}): Promise<number> {
   const { rows } = await h.opened.db.query<{ id: string }>(
-    `INSERT INTO exchange_configs (org_id, direction, folder, cron, period_days, transport) VALUES ($1, 'heat_statements', $2, '*/15 * * * *', 1, 'folder') RETURNING id`, [org, folder]);
+    `INSERT INTO exchange_configs (org_id, direction, folder, cron, period_days, transport, created_at, deliver_signed_since)
+     VALUES ($1, 'heat_statements', $2, '*/15 * * * *', 1, 'folder', $3, $4) RETURNING id`, [org, folder, o.createdAt ?? '2026-03-01T00:00:00Z', o.since ?? null]);
   return Number(rows[0].id);
 }
 
@@ -72,10 +75,12 @@ beforeAll(async () => {
   cfgA = await config(A.org, join(root, 'a'));
   cfgB = await config(B.org, join(root, 'b'));
   sshd = await startSshd();
+  ftp = await startFtp();
 }, 120_000);
 afterAll(async () => {
   await h?.close();
   await sshd?.close();
+  await ftp?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -179,11 +184,13 @@ describe('heat statements through the exchange', () => {
 
   it('over SFTP: a configuration made through the API delivers the current version (v02) to the server, the documents intact', async () => {
     const folder = join(sshd.root, 'heat');
-    const c = await h.call<{ id: number }>('POST', '/exchange/configs', h.adminToken, {
-      org_id: A.org, direction: 'heat_statements', folder, cron: '0 6 * * *', enabled: false,
+    // Made now (after the month was signed): it delivers the earlier statements only because it is told to.
+    const c = await h.call<{ id: number; deliver_signed_since: string }>('POST', '/exchange/configs', h.adminToken, {
+      org_id: A.org, direction: 'heat_statements', folder, cron: '0 6 * * *', enabled: false, deliver_signed_since: '2026-01-01T00:00:00Z',
       transport: 'sftp', host: '127.0.0.1', port: sshd.port, username: sshd.username, private_key: sshd.privateKey, host_key_sha256: sshd.hostKeySha256,
     });
     expect(c.status, JSON.stringify(c.body)).toBe(201);
+    expect(new Date(c.body.deliver_signed_since).toISOString()).toBe('2026-01-01T00:00:00.000Z');
     const r = await run(c.body.id);
     const v2 = `heat-statement_b${pad(A.building)}_2026-02_v02`;
     expect([r.status, r.message]).toEqual(['ok', `1 signed heat statement(s) delivered: ${v2}.pdf, ${v2}.xlsx (replaces v01)`]);
@@ -193,5 +200,47 @@ describe('heat statements through the exchange', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load((await readFile(join(folder, `${v2}.xlsx`))) as unknown as ArrayBuffer);
     expect(wb.worksheets[0].name).toBe('Ведомость');
+  }, 60_000);
+
+  it('a configuration made after the month was signed does not send it; deliver_signed_since does', async () => {
+    // Both made on 6 March, the day after A's month was signed (v1 and v2, 5 March 09:00 UTC).
+    const fresh = await config(A.org, join(root, 'fresh'), { createdAt: '2026-03-06T00:00:00Z' });
+    const told = await config(A.org, join(root, 'told'), { createdAt: '2026-03-06T00:00:00Z', since: '2026-03-05T00:00:00Z' });
+    const r = await run(fresh);
+    expect([r.status, r.message, r.counts]).toEqual(['ok', '0 signed heat statement(s) delivered', { statements: 0, delivered: 0, failed: 0, files: 0 }]);
+    // A bound after the signing (09:00) excludes it too: the bound is the signing instant, not the month.
+    const late = await config(A.org, join(root, 'late'), { createdAt: '2026-03-01T00:00:00Z', since: '2026-03-05T09:00:01Z' });
+    expect((await run(late)).counts.delivered).toBe(0);
+    const v2 = `heat-statement_b${pad(A.building)}_2026-02_v02`;
+    const t = await run(told);
+    expect([t.status, t.message]).toEqual(['ok', `1 signed heat statement(s) delivered: ${v2}.pdf, ${v2}.xlsx (replaces v01)`]);
+    expect(await files(join(root, 'told'))).toEqual([`${v2}.pdf`, `${v2}.xlsx`]);
+  });
+
+  it('over FTP: a configuration made through the API delivers the current version to a real FTP server, the documents intact', async () => {
+    const c = await h.call<{ id: number }>('POST', '/exchange/configs', h.adminToken, {
+      org_id: A.org, direction: 'heat_statements', folder: '/heat', cron: '0 6 * * *', enabled: false, deliver_signed_since: '2026-03-01T00:00:00+03:00',
+      transport: 'ftp', host: '127.0.0.1', port: ftp.port, username: ftp.username, password: ftp.password,
+    });
+    expect(c.status, JSON.stringify(c.body)).toBe(201);
+    const r = await run(c.body.id);
+    const v2 = `heat-statement_b${pad(A.building)}_2026-02_v02`;
+    expect([r.status, r.message]).toEqual(['ok', `1 signed heat statement(s) delivered: ${v2}.pdf, ${v2}.xlsx (replaces v01)`]);
+    expect(ftp.logins).toContain(ftp.username);
+    expect((await readdir(join(ftp.root, 'heat'))).sort()).toEqual([`${v2}.pdf`, `${v2}.xlsx`]);
+    const pdf = pdfPages(await readFile(join(ftp.root, 'heat', `${v2}.pdf`))).map((p) => p.text).join('\n');
+    expect(pdf).toContain('исправленная ведомость, версия 2: заменяет версию 1');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await readFile(join(ftp.root, 'heat', `${v2}.xlsx`))) as unknown as ArrayBuffer);
+    expect(wb.worksheets[0].name).toBe('Ведомость');
+    // A second run: delivered already, the server is not written again.
+    expect((await run(c.body.id)).counts).toEqual({ statements: 0, delivered: 0, failed: 0, files: 0 });
+    // The bound is changed like any field; null goes back to "since the configuration was made".
+    const patched = await h.call<{ deliver_signed_since: string | null }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: '2026-03-06T00:00:00Z' });
+    expect([patched.status, new Date(patched.body.deliver_signed_since!).toISOString()]).toEqual([200, '2026-03-06T00:00:00.000Z']);
+    const cleared = await h.call<{ deliver_signed_since: string | null }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: null });
+    expect([cleared.status, cleared.body.deliver_signed_since]).toEqual([200, null]);
+    const bad = await h.call<{ message: string }>('PATCH', `/exchange/configs/${c.body.id}`, h.adminToken, { deliver_signed_since: 'March' });
+    expect([bad.status, bad.body.message]).toEqual([400, expect.stringContaining('deliver_signed_since')]);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import { Badge, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { fmtAgo, fmtZoned } from '../../ui/time.js';
 import { alertText, messages as textMessages } from './text.js';
 
-const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key'];
+const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_statement_outdated'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 /** The state filter: what each choice asks the API for. */
 const STATES = {
@@ -180,6 +180,8 @@ export const alertsScreen = {
       'alerts.kind.imbalance': 'небаланс',
       'alerts.kind.policy_job': 'задание TimescaleDB',
       'alerts.kind.access_code_key': 'ключ кодов доступа',
+      'alerts.kind.heat_delivery_failed': 'ведомость тепла не доставлена',
+      'alerts.kind.heat_statement_outdated': 'подписанная ведомость тепла устарела',
       'alerts.noBuilding': 'Без дома (шлюзы, база данных)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} не квитирована',
@@ -229,6 +231,8 @@ export const alertsScreen = {
       'alerts.kind.imbalance': 'imbalance',
       'alerts.kind.policy_job': 'TimescaleDB job',
       'alerts.kind.access_code_key': 'access-code key',
+      'alerts.kind.heat_delivery_failed': 'heat statement not delivered',
+      'alerts.kind.heat_statement_outdated': 'signed heat statement outdated',
       'alerts.noBuilding': 'No building (gateways, the database)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
       'alerts.unacked_one': '{count} not acknowledged',

@@ -31,6 +31,13 @@ export function alertText(a) {
     return t(`alert.policy_job_${p.job_state === 'paused' || p.job_state === 'overdue' ? p.job_state : 'failing'}`, { job, error: p.error ?? t('common.none') });
   }
   if (a.kind === 'access_code_key') return t('alert.access_code_key', { codes: p.codes ?? '?', accounts: p.accounts ?? '?' });
+  if (a.kind === 'heat_delivery_failed') {
+    return t('alert.heat_delivery_failed', { month: fmtMonthLong(p.month), version: p.version ?? '?', config: p.config_id ?? '?', location: p.location ?? t('common.none'), attempts: p.attempts ?? '?', error: p.error ?? t('common.none') });
+  }
+  if (a.kind === 'heat_statement_outdated') {
+    const changes = (p.changes ?? []).map((c) => `${c.total} ${c.signed ?? '—'} → ${c.now ?? '—'}`).join(', ');
+    return t('alert.heat_statement_outdated', { month: fmtMonthLong(p.month), version: p.version ?? '?', changes: changes || t('common.none') });
+  }
   return t('alerts.kindUnknown', { kind: a.kind });
 }
 
@@ -46,6 +53,8 @@ export const messages = {
     'alert.policy_job_overdue': 'Задание TimescaleDB {job} не запускается сервером. Head-end выполняет его сам, пока оно не пройдёт на сервере',
     'alert.policy_job_paused': 'Задание TimescaleDB {job} приостановлено',
     'alert.access_code_key': 'Коды доступа жильцов не подходят: {codes} действующих кодов (счетов: {accounts}) выданы с прежним SECRETS_KEY. Верните прежний ключ или выдайте новые коды',
+    'alert.heat_delivery_failed': 'Ведомость тепла за {month}, версия {version}, не доставлена конфигурацией обмена № {config} ({location}): попытки исчерпаны ({attempts}), последняя ошибка: {error}',
+    'alert.heat_statement_outdated': 'Подписанная ведомость тепла за {month} (версия {version}) устарела, итоги изменились (подписано → сейчас): {changes}. Подпишите исправленную ведомость',
     'alerts.kindUnknown': 'Тревога вида «{kind}»',
   },
   en: {
@@ -59,6 +68,8 @@ export const messages = {
     'alert.policy_job_overdue': 'TimescaleDB job {job} is not being run by the server. The head-end runs it itself until the server\'s run succeeds',
     'alert.policy_job_paused': 'TimescaleDB job {job} is paused',
     'alert.access_code_key': 'Residents\' access codes do not work: {codes} live codes ({accounts} accounts) were issued under the previous SECRETS_KEY. Restore that key or issue new codes',
+    'alert.heat_delivery_failed': 'The heat statement for {month}, version {version}, was not delivered by exchange configuration no. {config} ({location}): attempts used up ({attempts}), last error: {error}',
+    'alert.heat_statement_outdated': 'The signed heat statement for {month} (version {version}) is outdated, its totals changed (signed → now): {changes}. Sign the corrected statement',
     'alerts.kindUnknown': 'Alert of kind "{kind}"',
   },
 };

@@ -2,12 +2,15 @@
  * Ведомость учёта тепла / Heat statement (#/heat?building=<id>&period=YYYY-MM): the month's statement of
  * the building heat meter as the heat supplier receives it — daily rows (date, t1, t2, M1, M2, M1−M2,
  * Q in Гкал, Тр, Тнс), totals, the НС list with the reasons in the user's language, the Excel and PDF
- * files, and the sign-off (who, when; once — a second one is answered 409 and said so in words).
+ * files, and the sign-off (who, when; once — a second one is answered 409 and said so in words). A
+ * signed month whose totals changed since offers "sign the corrected statement" (the same API with
+ * `correct: true`: the next version), and lists the statement's deliveries through the exchange
+ * (configuration, version, attempts, files, last error, when).
  * Every number is the API's (src/heat/: the days summed and rounded there, the totals the sums of the
  * rounded days); the screen only formats them. A month without records says so, never zeros.
  * A building with several heat meters: a meter select (`&meter=`), sent as meter_id.
  * API: GET /buildings, GET /meters?building_id&resource=heat&placement=building,
- * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off.
+ * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off {correct?}.
  */
 import { html, useAction, useCallback, useLoad, useQuery } from '../../../web-shared/ui.js';
 import { api, ApiError, download, qs } from '../../api.js';
@@ -37,24 +40,49 @@ function signOffError(e, s, tz) {
 
 function SignOff({ s, me, building, period, meter, onSigned }) {
   const tz = s.building.timezone;
-  const [sign, st] = useAction(useCallback(async () => {
+  const [sign, st] = useAction(useCallback(async (correct) => {
     try {
-      return await api(`/buildings/${building}/heat-statement/sign-off`, { method: 'POST', body: meter ? { period, meter_id: meter } : { period } });
+      return await api(`/buildings/${building}/heat-statement/sign-off`, { method: 'POST', body: { period, ...(meter ? { meter_id: meter } : {}), ...(correct ? { correct: true } : {}) } });
     } finally {
       // Signed now or by someone else meanwhile (409): the statement shows who and when either way.
       onSigned();
     }
   }, [building, period, meter]));
   const failure = st.error ? signOffError(st.error, s, tz) : null;
+  const v = s.signed_off?.version ?? 1;
   return html`<div data-testid="heat-signoff">
     ${s.signed_off
       ? html`<p class="note ok" role="status" data-testid="heat-signed">${t('heat.signed', { who: s.signed_off.by, when: dateTimeIn(s.signed_off.at, tz, locale()) })}</p>`
       : html`<p class="muted" data-testid="heat-unsigned">${t('heat.unsigned')}</p>`}
+    ${s.signed_off?.replaces ? html`<p class="muted" data-testid="heat-version">${t('heat.version', {
+      version: v, previous: s.signed_off.replaces.version, who: s.signed_off.replaces.by, when: dateTimeIn(s.signed_off.replaces.at, tz, locale()) })}</p>` : null}
     ${s.changed_since_sign_off ? html`<p class="note error" role="alert" data-testid="heat-changed">${t('heat.changed')}</p>` : null}
     ${SIGNERS.has(me?.role) && s.records > 0 && !s.signed_off ? html`<p class="actions-line">
-      <button type="button" class="primary" data-testid="heat-sign" disabled=${st.busy} onClick=${() => sign()}>${t('heat.sign')}</button></p>` : null}
+      <button type="button" class="primary" data-testid="heat-sign" disabled=${st.busy} onClick=${() => sign(false)}>${t('heat.sign')}</button></p>` : null}
+    ${SIGNERS.has(me?.role) && s.records > 0 && s.signed_off && s.changed_since_sign_off ? html`<p class="actions-line">
+      <button type="button" class="primary" data-testid="heat-resign" disabled=${st.busy} onClick=${() => sign(true)}>${t('heat.resign', { version: v + 1 })}</button></p>` : null}
     ${failure ? html`<p class="note error" role="alert" data-testid="heat-sign-error">${failure}</p>` : null}
   </div>`;
+}
+
+/** The signed versions' deliveries through the organisation's exchange: where, how many tries, what was written, what failed, when. */
+function Deliveries({ s }) {
+  const tz = s.building.timezone;
+  const when = (d) => (d.delivered_at ? t('heat.deliveredAt', { when: dateTimeIn(d.delivered_at, tz, locale()) })
+    : d.attempts >= d.max_attempts ? t('heat.deliveryGaveUp', { when: dateTimeIn(d.last_attempt_at, tz, locale()) })
+      : t('heat.deliveryRetry', { when: dateTimeIn(d.last_attempt_at, tz, locale()) }));
+  return html`<${Card} title=${t('heat.deliveries')} testid="heat-deliveries">
+    <${DataTable} testid="heat-deliveries-table" className="data stack" caption=${t('heat.deliveries')} rows=${s.deliveries}
+      rowKey=${(d) => `${d.config_id}-${d.version}`} rowTestid=${(d) => `heat-delivery-${d.config_id}-v${d.version}`}
+      rowClass=${(d) => (d.delivered_at ? null : 'ns-day')} empty=${t('heat.noDeliveries')} columns=${[
+        { key: 'config', label: t('heat.deliveryConfig'), render: (d) => t('heat.deliveryConfigText', { id: d.config_id, location: d.location }) },
+        { key: 'version', label: t('heat.deliveryVersion'), num: true, render: (d) => String(d.version) },
+        { key: 'attempts', label: t('heat.deliveryAttempts'), num: true, render: (d) => t('heat.attemptsOf', { n: d.attempts, max: d.max_attempts }) },
+        { key: 'files', label: t('heat.deliveryFiles'), render: (d) => (d.files.length ? d.files.join(', ') : t('common.none')) },
+        { key: 'error', label: t('heat.deliveryError'), render: (d) => d.error ?? t('common.none') },
+        { key: 'when', label: t('heat.deliveryWhen'), render: when },
+      ]} />
+  <//>`;
 }
 
 /** A statement's number with its fixed decimals, as printed (2,150 Гкал; 24,00 ч): the columns line up and add up. */
@@ -89,6 +117,7 @@ function Statement({ s, me, building, period, meter, reload }) {
       ${st.error ? html`<${ErrorNote} error=${st.error} testid="heat-download-error" />` : null}
       <${SignOff} s=${s} me=${me} building=${building} period=${period} meter=${meter} onSigned=${reload} />
     <//>
+    ${s.signed_off ? html`<${Deliveries} s=${s} />` : null}
     ${s.records ? html`
       <${Card} title=${t('heat.days', { month: fmtMonthLong(period) })} testid="heat-days">
         <${DataTable} testid="heat-table" caption=${t('heat.days', { month: fmtMonthLong(period) })} className="data stack" columns=${cols}
@@ -186,6 +215,21 @@ const ru = {
   'heat.nothingToSign': 'За этот месяц нет записей: подписывать нечего.',
   'heat.signConflict': 'Ведомость за этот месяц уже подписана: месяц подписывают один раз.',
   'heat.zone': 'Сутки и время — по часовому поясу дома ({zone}).',
+  'heat.version': 'Версия {version}: заменяет версию {previous}, подписанную {who} {when}.',
+  'heat.resign': 'Подписать исправленную ведомость (версия {version})',
+  'heat.deliveries': 'Передача ведомости через обмен',
+  'heat.noDeliveries': 'Ведомость ещё не передавалась через обмен.',
+  'heat.deliveryConfig': 'Конфигурация',
+  'heat.deliveryConfigText': '№ {id}: {location}',
+  'heat.deliveryVersion': 'Версия',
+  'heat.deliveryAttempts': 'Попытки',
+  'heat.attemptsOf': '{n} из {max}',
+  'heat.deliveryFiles': 'Файлы',
+  'heat.deliveryError': 'Последняя ошибка',
+  'heat.deliveryWhen': 'Когда',
+  'heat.deliveredAt': 'доставлена {when}',
+  'heat.deliveryRetry': 'не доставлена (попытка {when}), следующий запуск повторит',
+  'heat.deliveryGaveUp': 'не доставлена: попытки исчерпаны (последняя {when})',
 };
 
 /** @type {typeof ru} */
@@ -233,6 +277,21 @@ const en = {
   'heat.nothingToSign': 'No records this month: nothing to sign off.',
   'heat.signConflict': 'This month\u2019s statement is signed off already: a month is signed once.',
   'heat.zone': 'Days and times in the building\u2019s time zone ({zone}).',
+  'heat.version': 'Version {version}: replaces version {previous}, signed off by {who} {when}.',
+  'heat.resign': 'Sign the corrected statement (version {version})',
+  'heat.deliveries': 'Deliveries through the exchange',
+  'heat.noDeliveries': 'The statement has not been delivered through the exchange yet.',
+  'heat.deliveryConfig': 'Configuration',
+  'heat.deliveryConfigText': 'No. {id}: {location}',
+  'heat.deliveryVersion': 'Version',
+  'heat.deliveryAttempts': 'Attempts',
+  'heat.attemptsOf': '{n} of {max}',
+  'heat.deliveryFiles': 'Files',
+  'heat.deliveryError': 'Last error',
+  'heat.deliveryWhen': 'When',
+  'heat.deliveredAt': 'delivered {when}',
+  'heat.deliveryRetry': 'not delivered (attempt {when}); the next run retries',
+  'heat.deliveryGaveUp': 'not delivered: attempts used up (last {when})',
 };
 
 export const heatScreen = {

@@ -1,0 +1,76 @@
+/**
+ * An archive record goes to the meter bound when it was measured, not when it was read back: a heat
+ * calculator's address is re-bound to another meter on 11 February 00:00 (Moscow; 10 February 21:00
+ * UTC) through the bindings API, and a back-fill read on 1 March brings records of 5 and 15 February
+ * and an hourly record stamped at its end, ending exactly at the re-binding. The records before the
+ * re-binding land on the first meter (its readings, its archive records, its statement), the others
+ * and a live poll of 1 March on the second. Both engines.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
+import { startHarness, type Harness } from '../api/harness.js';
+import { registerGateway, type Fixture } from '../ingest/fixtures.js';
+import { writeReadings } from '../../src/ingest/index.js';
+import { fixedClock } from '../../src/util/clock.js';
+
+let h: Harness;
+let fx: Fixture;
+let building = 0;
+const clock = fixedClock('2026-03-05T09:00:00Z');
+const REBOUND = '2026-02-10T21:00:00.000Z';
+const READ = '2026-03-01T08:00:00.000Z';
+
+/** A record of address 1 as a back-fill on 1 March sends it. */
+function record(seq: number, kind: 'daily' | 'hourly', utc: string, local: string, stamp: 'start' | 'end', kwh: number): MeterReading {
+  return {
+    seq, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: READ, quality: ['archive'],
+    values: [['energy_delta_kwh', kwh, 'kWh'], ['operating_time_delta_s', kind === 'daily' ? 86_400 : 3600, 's'], ['error_time_delta_s', 0, 's']].map(([q, value, unit]) =>
+      ({ quantity: archiveQuantity(q as string, kind), value: value as number, unit: unit as string, time: utc, quality: ['archive' as const] })),
+    archive: { kind, record: local, stamp, seconds: kind === 'daily' ? 86_400 : 3600, nsCodes: [] },
+  };
+}
+
+beforeAll(async () => {
+  h = await startHarness({ clock });
+  fx = await registerGateway(h.opened.db, 'gw-heat-rebind', 2);
+  building = Number((await h.opened.db.query<{ building_id: string }>('SELECT building_id FROM meters WHERE id = $1', [fx.meterIds[0]])).rows[0].building_id);
+  await h.opened.db.query(`UPDATE buildings SET timezone = 'Europe/Moscow' WHERE id = $1`, [building]);
+}, 120_000);
+afterAll(async () => { await h?.close(); });
+
+const recordsOf = async (meterId: number) => (await h.opened.db.query<{ time: Date; kind: string }>(
+  'SELECT time, kind FROM meter_archive_ns WHERE meter_id = $1 ORDER BY time', [meterId])).rows.map((r) => `${r.kind} ${new Date(r.time).toISOString()}`);
+
+describe('archive records and bindings', () => {
+  it('a record measured before a re-binding goes to the meter bound then', async () => {
+    const [first, second] = fx.meterIds;
+    const rebind = await h.call('POST', `/gateways/${fx.gatewayId}/bindings`, h.adminToken, { bus: 'm1', address: '1', meter_id: second, valid_from: REBOUND });
+    expect(rebind.status, JSON.stringify(rebind.body)).toBe(201);
+    const poll: MeterReading = { seq: 10, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: READ, quality: [], values: [{ quantity: 'energy_kwh', value: 123_456, unit: 'kWh', time: READ, quality: [] }] };
+    const msg: ReadingsMessage = {
+      v: 1, gatewayId: fx.gatewayId, sentAt: READ,
+      readings: [
+        record(1, 'daily', '2026-02-04T21:00:00.000Z', '2026-02-05T00:00:00', 'start', 1000),
+        record(2, 'daily', '2026-02-14T21:00:00.000Z', '2026-02-15T00:00:00', 'start', 1500),
+        // 23:00–24:00 of 10 February (Moscow), stamped at its end: the re-binding's instant. Measured by the first meter.
+        record(3, 'hourly', REBOUND, '2026-02-11T00:00:00', 'end', 40),
+        // 00:00–01:00 of 11 February, stamped at its end: the second meter's.
+        record(4, 'hourly', '2026-02-10T22:00:00.000Z', '2026-02-11T01:00:00', 'end', 41),
+        poll,
+      ],
+    };
+    expect(await writeReadings(h.opened.db, [msg], { clock })).toMatchObject({ quarantined: {} });
+
+    expect(await recordsOf(first)).toEqual(['daily 2026-02-04T21:00:00.000Z', `hourly ${REBOUND}`]);
+    expect(await recordsOf(second)).toEqual(['hourly 2026-02-10T22:00:00.000Z', 'daily 2026-02-14T21:00:00.000Z']);
+    const polled = (await h.opened.db.query<{ meter_id: string }>(`SELECT meter_id FROM readings WHERE quantity = 'energy_kwh' AND value = 123456`)).rows;
+    expect(polled.map((r) => Number(r.meter_id))).toEqual([second]);
+
+    // The statements: the first meter's February is the 5th's 1 000 kWh; the second's the 15th's 1 500.
+    const of = (meter: number) => h.call('GET', `/buildings/${building}/heat-statement?period=2026-02&meter_id=${meter}`, h.adminToken);
+    const a = await of(first);
+    const b = await of(second);
+    expect([a.status, a.body.source, a.body.totals?.q_kwh]).toEqual([200, 'daily', 1000]);
+    expect([b.status, b.body.source, b.body.totals?.q_kwh]).toEqual([200, 'daily', 1500]);
+  });
+});
