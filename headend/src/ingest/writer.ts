@@ -5,8 +5,10 @@
  *      a claimed reading is a redelivery → nothing written. Per reading, not per message: after a
  *      restart the gateway re-packs its outbox (gateway/src/outbox), so a message is not a stable
  *      unit, a (gateway, seq) is. A stored reading needs no claim: its readings key blocks it (4.);
- *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query (a live poll at the
- *      gateway's read time, an interval archive record at its own: bindingTime);
+ *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query, at the gateway's
+ *      read time: the meter is the device read. An interval archive record dated before that
+ *      binding began goes to quarantine ('binding_changed', beforeBinding: measured by the device
+ *      bound then or by another one, which nobody can tell here);
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
@@ -61,7 +63,7 @@ interface Q {
   seq: number | null;
   meterRef: unknown;
   reading: unknown;
-  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value' | 'implausible_time' | 'archive_name_mismatch';
+  reason: 'unknown_gateway' | 'unknown_meter' | 'conflicting_value' | 'implausible_time' | 'archive_name_mismatch' | 'binding_changed';
   detail: string;
 }
 
@@ -85,20 +87,33 @@ function valueTimes(r: MeterReading, timezone: string | undefined): string[] {
 }
 
 /**
- * The instant a reading's binding is resolved at. A live poll: when the gateway read it. A heat
- * calculator's interval record read back later (a back-fill after a gap, a re-read): the start of its
- * interval — the record was measured by the meter bound then, so a record dated before a meter
- * replacement or a re-binding goes to the meter it came from, not to the one bound when it was read.
- * A stored register (due date, month end) carries no instant of its own until the building's zone
- * dates it, which needs the binding first: it keeps the gateway's time.
+ * The start of an interval archive record (hourly/daily), UTC ms, or null for anything else. A
+ * record read back later (a back-fill after a gap, a re-read) was measured then, by the device read now.
  */
-function bindingTime(r: MeterReading): number {
-  const read = Date.parse(r.gatewayTime);
+function recordStart(r: MeterReading): number | null {
   const a = r.archive;
-  if (!a || (a.kind !== 'hourly' && a.kind !== 'daily')) return read;
+  if (!a || (a.kind !== 'hourly' && a.kind !== 'daily')) return null;
   const at = Date.parse(r.values[0]?.time ?? '');
-  if (Number.isNaN(at)) return read;
+  if (Number.isNaN(at)) return null;
   return a.stamp === 'end' ? at - a.seconds * 1000 : at;
+}
+
+/**
+ * An interval record dated before the binding of the address it was read from began: the device read
+ * now is bound there only since then, so the record is not this meter's measurement — and not surely
+ * the meter bound then either: after a replacement the device is another one (a new calculator's
+ * records from before it was installed here are its factory's or another site's), after a registry
+ * correction it is the same. Nobody can tell from here, so neither meter gets it: quarantine, naming
+ * both, for an engineer who knows which it was.
+ */
+function beforeBinding(r: MeterReading, b: { meter_id: number; valid_from: Date | number }, earlier: { meter_id: number } | undefined): string | null {
+  const start = recordStart(r);
+  const from = Number(b.valid_from);
+  if (start === null || !Number.isFinite(from) || start >= from) return null;
+  return `${r.archive!.kind} archive record ${r.archive!.record} began ${new Date(start).toISOString()}, before meter ${b.meter_id} was bound to this address `
+    + `(${new Date(from).toISOString()}); ${earlier ? `meter ${earlier.meter_id} was bound then. ` : 'no meter was bound then. '}`
+    + `If the same device measured it (the binding was a registry correction), assign it to ${earlier ? `meter ${earlier.meter_id}` : 'that meter'} and replay it; `
+    + 'if the device was replaced, it is not this address\'s measurement: resolve it as rejected';
 }
 
 function isRegisterArchive(r: MeterReading): r is MeterReading & { archive: { kind: 'due_date' | 'month_end'; record: string } } {
@@ -221,7 +236,7 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
   const meterOf = new Map<number, number>();
   const bindingOf = new Map<number, (typeof bound.rows)[number]>();
   fresh.forEach((a, i) => {
-    const t = bindingTime(a.r);
+    const t = Date.parse(a.r.gatewayTime);
     // valid_from '-infinity' comes back as -Infinity (number) from pg; Number() handles Date and number.
     const b = bindingsOf.get(addrKey(a.gw, a.r.meter.bus, a.r.meter.address))?.find(
       (x) => Number(x.valid_from) <= t && (x.valid_to === null || Number(x.valid_to) > t),
@@ -246,6 +261,17 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     if (badTime) {
       quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'implausible_time', detail: badTime });
       return;
+    }
+    if (known.has(gw) && meterId !== undefined) {
+      const b = bindingOf.get(i)!;
+      const start = recordStart(r);
+      const then = start === null ? undefined : bindingsOf.get(addrKey(gw, r.meter.bus, r.meter.address))?.find(
+        (x) => Number(x.valid_from) <= start && (x.valid_to === null || Number(x.valid_to) > start));
+      const changed = beforeBinding(r, b, then);
+      if (changed) {
+        quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'binding_changed', detail: changed });
+        return;
+      }
     }
     if (!known.has(gw) || meterId === undefined) {
       const reason = !known.has(gw) ? 'unknown_gateway' : 'unknown_meter';

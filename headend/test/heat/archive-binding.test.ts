@@ -1,10 +1,12 @@
 /**
- * An archive record goes to the meter bound when it was measured, not when it was read back: a heat
- * calculator's address is re-bound to another meter on 11 February 00:00 (Moscow; 10 February 21:00
- * UTC) through the bindings API, and a back-fill read on 1 March brings records of 5 and 15 February
- * and an hourly record stamped at its end, ending exactly at the re-binding. The records before the
- * re-binding land on the first meter (its readings, its archive records, its statement), the others
- * and a live poll of 1 March on the second. Both engines.
+ * An archive record read back after a gap belongs to the device read, and that device is bound to its
+ * address only since its binding began. A heat calculator's address is re-bound to a second meter on
+ * 11 February 00:00 (Moscow; 10 February 21:00 UTC) through the bindings API — a replacement or a
+ * registry correction, which the head-end cannot tell apart — and a back-fill read on 1 March brings
+ * records of 5 and 15 February and two hourly records stamped at their ends, one ending exactly at the
+ * re-binding (measured 20:00–21:00 UTC, before it) and the next. The records from before the
+ * re-binding go to quarantine (`binding_changed`, naming both meters): neither meter's statement gets
+ * them. The later ones and a live poll of 1 March land on the second meter. Both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
@@ -42,7 +44,7 @@ const recordsOf = async (meterId: number) => (await h.opened.db.query<{ time: Da
   'SELECT time, kind FROM meter_archive_ns WHERE meter_id = $1 ORDER BY time', [meterId])).rows.map((r) => `${r.kind} ${new Date(r.time).toISOString()}`);
 
 describe('archive records and bindings', () => {
-  it('a record measured before a re-binding goes to the meter bound then', async () => {
+  it('a record measured before the re-binding goes to neither meter but to quarantine, naming both', async () => {
     const [first, second] = fx.meterIds;
     const rebind = await h.call('POST', `/gateways/${fx.gatewayId}/bindings`, h.adminToken, { bus: 'm1', address: '1', meter_id: second, valid_from: REBOUND });
     expect(rebind.status, JSON.stringify(rebind.body)).toBe(201);
@@ -59,18 +61,28 @@ describe('archive records and bindings', () => {
         poll,
       ],
     };
-    expect(await writeReadings(h.opened.db, [msg], { clock })).toMatchObject({ quarantined: {} });
+    expect(await writeReadings(h.opened.db, [msg], { clock })).toMatchObject({ quarantined: { binding_changed: 2 } });
 
-    expect(await recordsOf(first)).toEqual(['daily 2026-02-04T21:00:00.000Z', `hourly ${REBOUND}`]);
+    expect(await recordsOf(first)).toEqual([]);
     expect(await recordsOf(second)).toEqual(['hourly 2026-02-10T22:00:00.000Z', 'daily 2026-02-14T21:00:00.000Z']);
     const polled = (await h.opened.db.query<{ meter_id: string }>(`SELECT meter_id FROM readings WHERE quantity = 'energy_kwh' AND value = 123456`)).rows;
     expect(polled.map((r) => Number(r.meter_id))).toEqual([second]);
+    // Not a value of either meter: the first meter has no readings at all.
+    const firstRows = (await h.opened.db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE meter_id = $1', [first])).rows[0].n;
+    expect(firstRows).toBe(0);
 
-    // The statements: the first meter's February is the 5th's 1 000 kWh; the second's the 15th's 1 500.
+    const q = (await h.opened.db.query<{ seq: string; reason: string; detail: string }>(
+      `SELECT seq, reason, detail FROM quarantine WHERE gateway_id = $1 ORDER BY seq`, [fx.gatewayId])).rows;
+    expect(q.map((r) => [Number(r.seq), r.reason])).toEqual([[1, 'binding_changed'], [3, 'binding_changed']]);
+    expect(q[0].detail).toContain(`before meter ${second} was bound to this address (${REBOUND})`);
+    expect(q[0].detail).toContain(`meter ${first} was bound then`);
+    expect(q[1].detail).toContain('began 2026-02-10T20:00:00.000Z');
+
+    // The statements: the first meter's February has no records (a message, not zeros); the second's is the 15th's 1 500.
     const of = (meter: number) => h.call('GET', `/buildings/${building}/heat-statement?period=2026-02&meter_id=${meter}`, h.adminToken);
     const a = await of(first);
     const b = await of(second);
-    expect([a.status, a.body.source, a.body.totals?.q_kwh]).toEqual([200, 'daily', 1000]);
+    expect([a.status, a.body.source, a.body.totals]).toEqual([200, null, null]);
     expect([b.status, b.body.source, b.body.totals?.q_kwh]).toEqual([200, 'daily', 1500]);
   });
 });
