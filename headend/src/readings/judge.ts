@@ -87,6 +87,14 @@ export interface ReadingRequest {
   correction?: boolean;
   /** The replacement writing its own readings (the only path that may write at a replacement's instant). */
   byReplacement?: boolean;
+  /**
+   * What the quantity is (@amr/protocols QUANTITIES): a cumulative register (default), an amount within
+   * one archive record (an hour's or a day's heat: 'interval') or an instantaneous value (a temperature,
+   * a flow: 'instant'). Only a register is checked against its neighbours, its digits, rollover and the
+   * consumption it implies: a day's heat below the previous day's is no decrease, and a corrected mean
+   * temperature may be below zero.
+   */
+  kind?: 'register' | 'interval' | 'instant';
 }
 
 export interface JudgeContext {
@@ -265,9 +273,10 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   if (m.status === 'removed' && !m.decommissionedOn && !req.correction) return refuse('inactive', `${id}: is removed`, { serial, status: 'removed' });
   // 4. the value
   const v = req.value;
-  if (!Number.isFinite(v) || v < 0) return refuse('not_a_number', `${id}: a reading is a non-negative number (got ${v})`, { serial, value: Number.isFinite(v) ? v : String(v) });
+  const register = (req.kind ?? 'register') === 'register';
+  if (!Number.isFinite(v) || (v < 0 && req.kind !== 'instant')) return refuse('not_a_number', `${id}: a reading is a non-negative number (got ${v})`, { serial, value: Number.isFinite(v) ? v : String(v) });
   if (manual && c.settings.integer_only && !Number.isInteger(v)) return refuse('not_integer', `${id}: only whole numbers are accepted (got ${v})`, { serial, value: v });
-  const modulus = registerModulus(m.registerDigits);
+  const modulus = register ? registerModulus(m.registerDigits) : null;
   if (modulus !== null && v >= modulus) return refuse('too_many_digits', `${id}: ${v} does not fit the register's ${m.registerDigits} digits (at most ${modulus - 1}); check the value`, { serial, value: v, digits: m.registerDigits, max: modulus - 1 });
   // 7. (before the neighbours: who may write at this instant at all)
   if (f.replacementAtInstant && !req.byReplacement) {
@@ -282,9 +291,11 @@ export function judgeReading(req: ReadingRequest, m: MeterForWrite, f: Neighbour
   if (req.correction && !f.atInstant) return refuse('not_found', `${id}: there is no reading at ${time.toISOString()} to correct`, { serial, time: time.toISOString() });
   if (isResend(req, f, c, v)) {
     // Already stored as it is: nothing to confirm again, no new version (the caller answers with the stored one).
-    const step = f.previous ? registerStep(f.previous.value, v, m.registerDigits) : null;
+    const step = f.previous && register ? registerStep(f.previous.value, v, m.registerDigits) : null;
     return { ok: true, time, consumption: step?.consumption ?? null, via: step?.via ?? null, warnings: [], unchanged: true };
   }
+  // Not a register: no neighbours to be above or below, no consumption to judge.
+  if (!register) return { ok: true, time, consumption: null, via: null, warnings: [], unchanged: false };
   // 5. neighbours
   const warnings: Notice[] = [];
   let consumption: number | null = null;

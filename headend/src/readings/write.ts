@@ -102,6 +102,12 @@ export function quantityOf(m: MeterRowForWrite, it: WriteItem): { quantity: stri
   return { quantity: registerQuantity(m.resource) };
 }
 
+/** What a quantity is, for the judge: a register unless the contract says it is an amount or an instantaneous value (a state word is one). */
+const kindOf = (quantity: string): 'register' | 'interval' | 'instant' => {
+  const k = QUANTITIES[quantity as KnownQuantity]?.kind;
+  return k === 'interval' ? 'interval' : k === 'instant' || k === 'state' ? 'instant' : 'register';
+};
+
 /** The unit of a register's values as the pages key it ('kwh', 'm3'): the contract's unit of the quantity. */
 const unitOf = (quantity: string) => QUANTITIES[quantity as KnownQuantity]?.unit.toLowerCase() ?? null;
 
@@ -201,7 +207,7 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
       const db = prior.earliest;
       f.earliestInThreeMonths = inBatch && (!db || inBatch.time < db.time) ? { time: inBatch.time, value: inBatch.value } : db;
     }
-    const j = judgeReading({ value: t.it.value, time: t.it.time, correction: t.it.correction, byReplacement: o.byReplacement }, t.m, f,
+    const j = judgeReading({ value: t.it.value, time: t.it.time, correction: t.it.correction, byReplacement: o.byReplacement, kind: kindOf(t.quantity) }, t.m, f,
       { source: o.source, rights: o.rights, now: o.now, settings: t.settings, confirmed: o.confirm, skipUnchanged: o.skipUnchanged }, t.time, t.inWindow);
     // Every refusal says which register of which meter, in what unit: the page words it from these.
     const about = { zone: t.it.zone ?? null, unit: unitOf(t.quantity) };
