@@ -33,7 +33,7 @@ export function headLines(s: HeatStatement): string[] {
     `Потребитель: ${s.building.orgName}`,
     `Адрес объекта: ${s.building.address}`,
     `Прибор учёта (ОДПУ): ${[m.make, m.model].filter(Boolean).join(' ')}, зав. № ${m.serial}${m.place ? `; место установки: ${m.place}` : ''}`,
-    `Данные: ${s.statement.source === 'daily' ? 'суточный архив тепловычислителя' : s.statement.source === 'hourly' ? 'часовой архив тепловычислителя, суммы по суткам' : 'нет архивных записей'} (часовой пояс ${s.building.timezone})`,
+    `Данные: ${s.statement.source === 'daily' ? 'суточный архив тепловычислителя' : s.statement.source === 'hourly' ? 'часовой архив тепловычислителя, суммы по суткам' : s.statement.source === 'mixed' ? 'суточный архив тепловычислителя; сутки без суточной записи — часовой архив, суммы по суткам' : 'нет архивных записей'} (часовой пояс ${s.building.timezone})`,
   ];
 }
 

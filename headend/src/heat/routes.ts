@@ -44,7 +44,7 @@ const NsEntrySchema = z.object({
 const StatementOut = z.object({
   building: z.object({ id: z.number(), address: z.string(), timezone: z.string(), org_name: z.string() }),
   meter: z.object({ id: z.number(), serial: z.string(), make: z.string(), model: z.string().nullable(), place: z.string().nullable() }),
-  period: z.string(), source: z.enum(['daily', 'hourly']).nullable().describe('daily records, or hourly ones summed to days'),
+  period: z.string(), source: z.enum(['daily', 'hourly', 'mixed']).nullable().describe('daily records, hourly ones summed to days, or mixed: each day\'s daily record where it has one, else its hourly records summed'),
   records: z.number(), message: z.string().nullable().describe('set when the month has no record: no rows, no totals (never zeros)'),
   rows: z.array(z.object({ date: z.string(), ns: z.boolean(), ...RowFields })),
   totals: z.object(RowFields).nullable(),

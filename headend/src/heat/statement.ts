@@ -82,7 +82,8 @@ export interface NsEntry {
 
 export interface Statement {
   period: string;
-  source: 'daily' | 'hourly' | null;
+  /** Daily records, hourly ones summed to days, or both (daily where the day has one, else hourly). */
+  source: 'daily' | 'hourly' | 'mixed' | null;
   records: number;
   rows: StatementRow[];
   totals: Omit<StatementRow, 'date' | 'ns'> | null;
@@ -145,11 +146,17 @@ export const facts = (r: LoadedRecord): RecordFacts => ({
 export function composeStatement(period: string, periodStartMs: number, all: readonly LoadedRecord[]): Statement {
   const days = daysOf(period);
   const inMonth = all.filter((r) => r.localStart.slice(0, 7) === period);
-  const source = inMonth.some((r) => r.kind === 'daily') ? 'daily' : inMonth.length ? 'hourly' : null;
+  // Per day: the calculator's own daily record where it has one, else that day's hourly records
+  // summed. A month with daily records for some days only (a daily read started mid-month, a gap
+  // back-filled by the hour) keeps every day it has data for.
+  const dailyDays = new Set(inMonth.filter((r) => r.kind === 'daily').map((r) => r.localStart.slice(0, 10)));
+  const chosen = inMonth.filter((r) => r.kind === 'daily' || !dailyDays.has(r.localStart.slice(0, 10)));
+  const kinds = new Set(chosen.map((r) => r.kind));
+  const source: Statement['source'] = kinds.size === 2 ? 'mixed' : kinds.has('daily') ? 'daily' : kinds.size ? 'hourly' : null;
   if (!source) {
     return { period, source: null, records: 0, rows: [], totals: null, ns: [], calculated: [], message: `no archive records of the meter for ${period}: nothing to state (no values, not zeros)` };
   }
-  const recs = inMonth.filter((r) => r.kind === source).sort((a, b) => a.startMs - b.startMs);
+  const recs = chosen.sort((a, b) => a.startMs - b.startMs);
   const accounted = accountedHeat(recs.map(facts), periodStartMs);
   const ns: NsEntry[] = [];
   const calculated: NsEntry[] = [];

@@ -78,11 +78,12 @@ describe('archive records and bindings', () => {
     expect(q[0].detail).toContain(`meter ${first} was bound then`);
     expect(q[1].detail).toContain('began 2026-02-10T20:00:00.000Z');
 
-    // The statements: the first meter's February has no records (a message, not zeros); the second's is the 15th's 1 500.
+    // The statements: the first meter's February has no records (a message, not zeros); the second's is
+    // 11 February's hour (41, no daily record that day) and the 15th's daily record (1 500): 1 541, mixed.
     const of = (meter: number) => h.call('GET', `/buildings/${building}/heat-statement?period=2026-02&meter_id=${meter}`, h.adminToken);
     const a = await of(first);
     const b = await of(second);
     expect([a.status, a.body.source, a.body.totals]).toEqual([200, null, null]);
-    expect([b.status, b.body.source, b.body.totals?.q_kwh]).toEqual([200, 'daily', 1500]);
+    expect([b.status, b.body.source, b.body.totals?.q_kwh]).toEqual([200, 'mixed', 1541]);
   });
 });

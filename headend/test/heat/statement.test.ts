@@ -57,10 +57,14 @@ describe('the statement from hourly records', () => {
     expect(s.calculated).toEqual(s.ns);
   });
 
-  it('daily records win over hourly ones of the same month; a month without records says so', () => {
+  it("a day's daily record wins over its hourly ones; a day without one keeps its hours; a month without records says so", () => {
     const daily: LoadedRecord = { kind: 'daily', startMs: JAN, seconds: 86_400, localStart: '2026-01-01T00:00', localEnd: '2026-01-02T00:00', codes: [], values: { energy_delta_kwh: 250, operating_time_delta_s: 86_400, error_time_delta_s: 0 } };
     const both = composeStatement('2026-01', JAN, [...recs, daily]);
-    expect([both.source, both.records, both.rows[0].qKwh, both.rows[1].qKwh]).toEqual(['daily', 1, 250, null]);
+    // 1 January: the daily record's 250 kWh (its three hours set aside); 2 January: its two hours, 5 + 6 = 11.
+    expect([both.source, both.records, both.rows[0].qKwh, both.rows[0].records, both.rows[1].qKwh, both.rows[1].records]).toEqual(['mixed', 3, 250, 1, 11, 2]);
+    expect(both.totals).toMatchObject({ records: 3, qKwh: 261, workingHours: 24 + 2 });
+    const dailyOnly = composeStatement('2026-01', JAN, [daily]);
+    expect([dailyOnly.source, dailyOnly.rows[0].qKwh, dailyOnly.rows[1].qKwh]).toEqual(['daily', 250, null]);
     const none = composeStatement('2026-02', Date.parse('2026-01-31T21:00:00Z'), recs);
     expect(none).toMatchObject({ source: null, records: 0, rows: [], totals: null });
     expect(none.message).toMatch(/no archive records .* 2026-02/);
