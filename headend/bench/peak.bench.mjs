@@ -13,12 +13,13 @@
  * BENCH_PUBLISH_MS (100), BENCH_QUIET_SECONDS (10, before and after), BENCH_SPLIT (unset: each resident
  * signs in and submits at once, so submissions follow the sign-ins' pace; 1: every resident signs in
  * first, then every one submits, so each rate is measured on its own), SUBMIT_LINGER_MS / SUBMIT_MAX_BATCH
- * (the head-end's submission batches).
+ * (the head-end's submission batches), BENCH_ENGINE (embedded; server: a TimescaleDB server of the bench's own).
  * Needs `tsc -b` first (npm run bench does it).
  */
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfig, startHeadend, fixedClock } from '../dist/index.js';
+import { startBenchDatabase } from '../../scripts/pg-server.mjs';
 import { PEAK_SECRETS_KEY, PEAK_EVENING, PEAK_GATEWAY, seedPeakBuilding, issuePeakCodes, peakGatewayMessage, peakReadingsTopic, residentSubmits, apiCall, p95 } from './peak-setup.mjs';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
@@ -29,7 +30,13 @@ const QUIET_S = Number(process.env.BENCH_QUIET_SECONDS ?? 10);
 const SPLIT = process.env.BENCH_SPLIT === '1';
 const METERS = 10;
 
-const config = loadConfig({ ...process.env, SECRETS_KEY: PEAK_SECRETS_KEY, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent' });
+// BENCH_ENGINE=server: a TimescaleDB server of the bench's own (scripts/pg-server.mjs), as ingest.bench.mjs runs it.
+const ENGINE = process.env.BENCH_ENGINE ?? 'embedded';
+let server = null;
+const extra = {};
+if (ENGINE === 'server') ({ server, url: extra.DATABASE_URL } = await startBenchDatabase('amr_peak'));
+console.log(`engine: ${ENGINE}`);
+const config = loadConfig({ ...process.env, SECRETS_KEY: PEAK_SECRETS_KEY, DATA_DIR: 'memory://', DATABASE_URL: '', MQTT_URL: '', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', INGEST_LINGER_MS: '5', LOG_LEVEL: 'silent', ...extra });
 const he = await startHeadend({ config, logger: pino({ level: 'silent' }), jobs: false, clock: fixedClock(PEAK_EVENING) });
 const one = async (sql, params = []) => (await he.db.query(sql, params)).rows[0];
 
@@ -136,4 +143,5 @@ console.log(`stored: ${stored.n} of ${seq * METERS} gateway readings, ${submitte
 
 await client.endAsync(true);
 await he.close();
+if (server) await server.stop();
 process.exit(0);
