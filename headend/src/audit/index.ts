@@ -1,1 +1,1 @@
-export { audit, SYSTEM_ACTOR, type Actor, type AuditEntry, type AuditRow } from './audit.js';
+export { audit, auditMany, SYSTEM_ACTOR, type Actor, type AuditEntry, type AuditRow } from './audit.js';

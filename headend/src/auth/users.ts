@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { Database, Queryable } from '../db/types.js';
-import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
+import { audit, SYSTEM_ACTOR, type Actor, type AuditEntry } from '../audit/index.js';
 import { hashPassword, verifyPassword, needsRehash } from './password.js';
 import { Role } from './roles.js';
 import { PASSWORD_MAX, passwordProblem } from './password-policy.js';
@@ -54,15 +54,21 @@ export async function insertUser(q: Queryable, input: NewUser, hash: string, act
 }
 
 /**
- * A user that cannot log in with a password (no password hash stored): a resident, who signs in with
- * access codes only and holds sessions. No slow hash is made for it, so it is created inside the
- * sign-in's short transaction. Audited as any user's creation.
+ * The resident user named `username`, or a new one that cannot log in with a password (no password
+ * hash stored): a resident signs in with access codes only and holds sessions. No slow hash is made
+ * for it, so it is created inside the sign-in's short transaction — found or created in ONE statement
+ * (a sign-in wave on the embedded engine's one connection counts statements). A creation is audited as
+ * any user's: the entry is returned for the caller's own audit insert (auditMany), with its other rows.
  */
-export async function insertPasswordlessUser(q: Queryable, username: string, role: 'resident', actor: Actor): Promise<UserRow> {
-  const { rows } = await q.query<UserRow>(
-    `INSERT INTO users (username, password_hash, role) VALUES ($1, NULL, $2) RETURNING ${USER_COLUMNS}`, [username, role]);
-  await audit(q, actor, { action: 'create', entity: 'user', entityId: rows[0].id, after: rows[0] });
-  return rows[0];
+export async function residentUserFor(q: Queryable, username: string, actor: Actor): Promise<{ id: number; created: { actor: Actor; entry: AuditEntry } | null }> {
+  const { rows } = await q.query<{ found_id: string | null } & Partial<UserRow>>(
+    `WITH found AS (SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'),
+          made AS (INSERT INTO users (username, password_hash, role) SELECT $1, NULL, 'resident' WHERE NOT EXISTS (SELECT 1 FROM found)
+                   RETURNING ${USER_COLUMNS})
+     SELECT (SELECT id FROM found) AS found_id, made.* FROM (SELECT 1) one LEFT JOIN made ON true`, [username]);
+  const { found_id: foundId, ...made } = rows[0];
+  if (foundId !== null) return { id: Number(foundId), created: null };
+  return { id: Number(made.id), created: { actor, entry: { action: 'create', entity: 'user', entityId: made.id!, after: made } } };
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import type { Database, Queryable } from '../db/types.js';
 import type { Resource } from '@amr/protocols';
-import { audit, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
-import { buildingScopeSql, insertPasswordlessUser, issueToken, type Principal } from '../auth/index.js';
+import { audit, auditMany, SYSTEM_ACTOR, type Actor } from '../audit/index.js';
+import { buildingScopeSql, issueToken, residentUserFor, type Principal } from '../auth/index.js';
 import { HttpError } from '../http/errors.js';
 import { prepareAccessCode, spendAccessCode, spenderOfAttempt, type CodeKey, type LiveCode, type RetryOf } from './access.js';
 import { storeIssuedCode } from './access-store.js';
@@ -81,11 +81,15 @@ export async function openResidentSession(db: Database, matched: LiveCode, claim
     const spentNow = !matched.spent && await spendAccessCode(q, matched.codeId, claim.at, claim.retry?.attemptKeyHash ?? null);
     let userId: number;
     if (spentNow) {
-      const found = (await q.query<{ id: string }>("SELECT id FROM users WHERE lower(username) = $1 AND role = 'resident'", [username])).rows[0]?.id;
-      userId = found ? Number(found) : (await insertPasswordlessUser(q, username, 'resident', SYSTEM_ACTOR)).id;
-      await q.query('INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1,$2) ON CONFLICT DO NOTHING', [userId, matched.accountId]);
-      await q.query('UPDATE resident_access_codes SET used_by = $1 WHERE id = $2', [userId, matched.codeId]);
-      await audit(q, { kind: 'user', id: userId, name: username }, { action: 'sign_in', entity: 'resident_access_code', entityId: String(matched.accountId), requestId });
+      const user = await residentUserFor(q, username, SYSTEM_ACTOR);
+      userId = user.id;
+      // Bound to the account the code opens, and the code marked with who spent it: one statement.
+      await q.query(`WITH bound AS (INSERT INTO user_accounts (user_id, personal_account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING)
+                     UPDATE resident_access_codes SET used_by = $1 WHERE id = $3`, [userId, matched.accountId, matched.codeId]);
+      await auditMany(q, [
+        ...(user.created ? [user.created] : []),
+        { actor: { kind: 'user', id: userId, name: username }, entry: { action: 'sign_in', entity: 'resident_access_code', entityId: String(matched.accountId), requestId } },
+      ]);
     } else {
       // Spent before (the lost answer) or just now by a racing request: only the same attempt gets in.
       const spender = claim.retry ? await spenderOfAttempt(q, matched.codeId, claim.retry) : null;

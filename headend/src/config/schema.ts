@@ -119,6 +119,12 @@ export const ConfigObject = z.object({
     .describe('Messages waiting for commit above which new ones wait before being accepted (back-pressure on the gateways)'),
   INGEST_PARALLEL_BATCHES: posInt(4)
     .describe('Readings batches committing at once on a database server, each on its own pool connection (at most DB_POOL_MAX − 2); the embedded database always writes one at a time'),
+  SUBMIT_LINGER_MS: z.coerce.number().int().min(0).default(5)
+    .describe('How long the first readings entry of a batch (residents\' submissions, staff entries of a flat) waits for company before the batch is judged and written in one transaction, ms'),
+  SUBMIT_MAX_BATCH: posInt(200)
+    .describe('Readings entries (requests) judged and written in one transaction at most'),
+  SUBMIT_PARALLEL_BATCHES: posInt(2)
+    .describe('Batches of readings entries written at once on a database server (at most DB_POOL_MAX − 2); the embedded database writes one at a time'),
   INGEST_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(600)
     .describe('How far a reading\'s time may lie after the head-end\'s clock, seconds; later readings, and readings before 2000, go to quarantine as implausible_time'),
   RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0)

@@ -19,6 +19,10 @@ export interface ApiConfig {
   PUBLIC_URL?: string;
   /** Failed residents' sign-ins per client address in 15 minutes (collection/sign-in-limit.ts); unset = its default, 200. */
   SIGN_IN_MAX_PER_ADDRESS?: number;
+  /** Readings entries batched into one transaction (readings/submissions.ts): linger ms, requests per batch, batches at once; unset = 5, 200, 1. */
+  SUBMIT_LINGER_MS?: number;
+  SUBMIT_MAX_BATCH?: number;
+  SUBMIT_PARALLEL_BATCHES?: number;
 }
 
 /** TRUST_PROXY as fastify's trustProxy option: true/false, a hop count, or a list of addresses/CIDRs. */

@@ -16,7 +16,7 @@
 import { QUANTITIES, registerQuantity, type KnownQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { HttpError, type ErrorDetail, type ErrorParams } from '../http/errors.js';
-import { audit, type Actor } from '../audit/index.js';
+import { auditMany, type Actor, type AuditEntry } from '../audit/index.js';
 import { can, mayAccess, type Principal } from '../auth/index.js';
 import { effectiveSettings } from '../collection/storage.js';
 import type { CollectionSettings } from '../collection/rules.js';
@@ -149,52 +149,74 @@ export interface BatchJudgement {
  * Writes nothing; reports every item's outcome (an import names rows, an API call throws).
  */
 export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem[], o: Omit<WriteOptions, 'actor'>): Promise<BatchJudgement> {
-  const meters = await loadMetersForWrite(q, [...new Set(items.map((i) => i.meterId))]);
-  const res: BatchJudgement = { planned: [], errors: [], missing: [], warnings: [] };
+  return (await judgeRequests(q, [{ items, o }]))[0];
+}
+
+/** One caller's items with its own options (scope, rights, now, confirm): a request of a batch. */
+export interface WriteRequest { items: readonly WriteItem[]; o: WriteOptions }
+
+/**
+ * judgeReadingsBatch for several independent requests at once (residents' submissions of one
+ * linger): the meters, settings and neighbour facts of every request's items are loaded together in
+ * the same handful of queries, then each request is judged on its own — its scope, rights, clock,
+ * confirmation, its own duplicates and its own earlier items as neighbours — exactly as it would be
+ * alone. Requests must not share a register (the submission batcher puts a later request of the same
+ * meter into the next batch): each is judged against the database, not against another's unwritten items.
+ */
+export async function judgeRequests(q: Queryable, reqs: ReadonlyArray<{ items: readonly WriteItem[]; o: Omit<WriteOptions, 'actor'> }>): Promise<BatchJudgement[]> {
+  const meters = await loadMetersForWrite(q, [...new Set(reqs.flatMap((r) => r.items.map((i) => i.meterId)))]);
+  const results: BatchJudgement[] = reqs.map(() => ({ planned: [], errors: [], missing: [], warnings: [] }));
+  // Settings are the building's, whoever asks: once per building and resource for the whole batch.
   const settingsCache = new Map<string, CollectionSettings>();
-  const seen = new Set<string>();
-  // insideWindow for each (settings, zone, instant) once: a file's rows name few dates, and working
-  // out the window's dates in the building's zone for every row was a tenth of a chunk's JS.
-  const windowMemo = new Map<CollectionSettings, Map<string, boolean>>();
-  const inWindowOf = (time: Date, timezone: string, settings: CollectionSettings): boolean => {
-    let bySettings = windowMemo.get(settings);
-    if (!bySettings) windowMemo.set(settings, bySettings = new Map());
-    const key = `${timezone}|${time.getTime()}`;
-    let inside = bySettings.get(key);
-    if (inside === undefined) bySettings.set(key, inside = insideWindow(time, o.now, timezone, settings));
-    return inside;
-  };
-  const todo: Array<{ index: number; path: string; m: MeterRowForWrite; it: WriteItem; quantity: string; settings: CollectionSettings; time: Date; inWindow: boolean }> = [];
-  for (const [i, it] of items.entries()) {
-    const path = it.path ?? `readings.${i}`;
-    const m = meters.get(it.meterId);
-    // Not visible and not existing answer alike, so nobody can probe another organisation's ids.
-    // The id is the caller's own reference (what it sent), so the message may repeat it.
-    if (!m || !inScope(m, o.scope)) { res.missing.push({ index: i, path, message: `meter ${it.meterId} not found`, column: 'meter', code: 'meter_not_found', params: { meter_id: it.meterId } }); continue; }
-    const q1 = quantityOf(m, it);
-    if ('error' in q1) { res.errors.push({ index: i, path, message: q1.error, column: 'zone', code: q1.code, params: q1.params }); continue; }
-    const key = `${m.id}|${q1.quantity}|${it.time?.toISOString() ?? ''}`;
-    if (seen.has(key)) {
-      res.errors.push({ index: i, path, message: `${meterName(m)}: given twice${it.zone ? ` for zone ${it.zone}` : ''}`, code: 'duplicate', params: { serial: m.serial ?? null, zone: it.zone ?? null } });
-      continue;
+  const todo: Array<{ r: number; index: number; path: string; m: MeterRowForWrite; it: WriteItem; quantity: string; settings: CollectionSettings; time: Date; inWindow: boolean }> = [];
+  for (const [r, { items, o }] of reqs.entries()) {
+    const res = results[r];
+    const seen = new Set<string>();
+    // insideWindow for each (settings, zone, instant) once: a file's rows name few dates, and working
+    // out the window's dates in the building's zone for every row was a tenth of a chunk's JS. Per
+    // request: the answer depends on its clock.
+    const windowMemo = new Map<CollectionSettings, Map<string, boolean>>();
+    const inWindowOf = (time: Date, timezone: string, settings: CollectionSettings): boolean => {
+      let bySettings = windowMemo.get(settings);
+      if (!bySettings) windowMemo.set(settings, bySettings = new Map());
+      const key = `${timezone}|${time.getTime()}`;
+      let inside = bySettings.get(key);
+      if (inside === undefined) bySettings.set(key, inside = insideWindow(time, o.now, timezone, settings));
+      return inside;
+    };
+    for (const [i, it] of items.entries()) {
+      const path = it.path ?? `readings.${i}`;
+      const m = meters.get(it.meterId);
+      // Not visible and not existing answer alike, so nobody can probe another organisation's ids.
+      // The id is the caller's own reference (what it sent), so the message may repeat it.
+      if (!m || !inScope(m, o.scope)) { res.missing.push({ index: i, path, message: `meter ${it.meterId} not found`, column: 'meter', code: 'meter_not_found', params: { meter_id: it.meterId } }); continue; }
+      const q1 = quantityOf(m, it);
+      if ('error' in q1) { res.errors.push({ index: i, path, message: q1.error, column: 'zone', code: q1.code, params: q1.params }); continue; }
+      const key = `${m.id}|${q1.quantity}|${it.time?.toISOString() ?? ''}`;
+      if (seen.has(key)) {
+        res.errors.push({ index: i, path, message: `${meterName(m)}: given twice${it.zone ? ` for zone ${it.zone}` : ''}`, code: 'duplicate', params: { serial: m.serial ?? null, zone: it.zone ?? null } });
+        continue;
+      }
+      seen.add(key);
+      const sk = `${m.buildingId}|${m.resource}`;
+      if (!settingsCache.has(sk)) settingsCache.set(sk, await effectiveSettings(q, m.buildingId, m.resource));
+      const settings = settingsCache.get(sk)!;
+      const at = it.time
+        ? { time: it.time, inWindow: inWindowOf(it.time, m.timezone, settings) }
+        : it.takenAt ? queuedEntryInstant(it.takenAt, o.now, m.timezone, settings) : entryInstant(o.now, m.timezone, settings);
+      if ('code' in at) { res.errors.push({ index: i, path, code: at.code, message: `${meterName(m)}: ${at.reason}`, column: REFUSAL_FIELD[at.code], params: { ...at.params, serial: m.serial ?? null, zone: it.zone ?? null } }); continue; }
+      todo.push({ r, index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
     }
-    seen.add(key);
-    const sk = `${m.buildingId}|${m.resource}`;
-    if (!settingsCache.has(sk)) settingsCache.set(sk, await effectiveSettings(q, m.buildingId, m.resource));
-    const settings = settingsCache.get(sk)!;
-    const at = it.time
-      ? { time: it.time, inWindow: inWindowOf(it.time, m.timezone, settings) }
-      : it.takenAt ? queuedEntryInstant(it.takenAt, o.now, m.timezone, settings) : entryInstant(o.now, m.timezone, settings);
-    if ('code' in at) { res.errors.push({ index: i, path, code: at.code, message: `${meterName(m)}: ${at.reason}`, column: REFUSAL_FIELD[at.code], params: { ...at.params, serial: m.serial ?? null, zone: it.zone ?? null } }); continue; }
-    todo.push({ index: i, path, m, it, quantity: q1.quantity, settings, time: at.time, inWindow: at.inWindow });
   }
-  // Time order within a register, so each item meets the batch's earlier ones as neighbours.
-  todo.sort((a, b) => a.m.id - b.m.id || (a.quantity < b.quantity ? -1 : a.quantity > b.quantity ? 1 : 0) || a.time.getTime() - b.time.getTime() || a.index - b.index);
+  // Time order within a register of a request, so each item meets its request's earlier ones as neighbours.
+  todo.sort((a, b) => a.r - b.r || a.m.id - b.m.id || (a.quantity < b.quantity ? -1 : a.quantity > b.quantity ? 1 : 0) || a.time.getTime() - b.time.getTime() || a.index - b.index);
   const facts = await loadNeighbourFactsBatch(q, todo.map((t) => ({ m: t.m, quantity: t.quantity, time: t.time })));
   let register = '';
   let accepted: Array<{ time: Date; value: number; earliest: { time: Date; value: number } | null }> = [];
   for (const [k, t] of todo.entries()) {
-    const reg = `${t.m.id}|${t.quantity}`;
+    const { o } = reqs[t.r];
+    const res = results[t.r];
+    const reg = `${t.r}|${t.m.id}|${t.quantity}`;
     if (reg !== register) { register = reg; accepted = []; }
     const f: NeighbourFacts = { ...facts[k] };
     // The batch's latest accepted item before this instant is the previous reading when it is later
@@ -226,9 +248,11 @@ export async function judgeReadingsBatch(q: Queryable, items: readonly WriteItem
     });
   }
   const byIndex = <T extends { index: number }>(a: T, b: T) => a.index - b.index;
-  res.planned.sort(byIndex); res.errors.sort(byIndex); res.warnings.sort(byIndex);
-  if (o.confirm) res.warnings = [];
-  return res;
+  for (const [r, res] of results.entries()) {
+    res.planned.sort(byIndex); res.errors.sort(byIndex); res.warnings.sort(byIndex);
+    if (reqs[r].o.confirm) res.warnings = [];
+  }
+  return results;
 }
 
 const sourceOf = (o: Pick<WriteOptions, 'source'>) => (o.source === 'estimate' ? 'staff' : o.source);
@@ -256,41 +280,80 @@ export function plannedVersions(planned: readonly PlannedReading[], o: Pick<Writ
 
 /** Writes what a batch judgement accepted: one INSERT for all versions; audit per reading or none (the caller audits the file). */
 export async function writePlanned(q: Queryable, planned: readonly PlannedReading[], o: WriteOptions & { versionsKnown?: boolean }): Promise<void> {
-  const source = sourceOf(o);
-  const todo = planned.filter((p) => !p.out.unchanged);
-  const reasons = todo.map((p) => reasonOf(p, o));
   if (o.versionsKnown && o.auditEach === false) {
     // The caller checked that nothing was written to these meters since the judgement (a file import).
-    await insertKnownVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i], version: p.nextVersion })));
+    const source = sourceOf(o);
+    const todo = planned.filter((p) => !p.out.unchanged);
+    await insertKnownVersions(q, todo.map((p) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasonOf(p, o), version: p.nextVersion })));
     for (const p of todo) p.out.version = p.nextVersion;
     return;
   }
-  const written = await insertVersions(q, todo.map((p, i) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source, createdBy: o.actor.name, reason: reasons[i] })));
-  for (const [i, p] of todo.entries()) {
+  await writePlannedMany(q, [{ planned, o }]);
+}
+
+/**
+ * The accepted readings of several requests (each with its own actor, source, reason and request id)
+ * in ONE insert of versions and ONE insert of audit rows: the submission batch's write.
+ */
+async function writePlannedMany(q: Queryable, parts: ReadonlyArray<{ planned: readonly PlannedReading[]; o: WriteOptions }>): Promise<void> {
+  const todo = parts.flatMap(({ planned, o }) => planned.filter((p) => !p.out.unchanged).map((p) => ({ p, o, reason: reasonOf(p, o) })));
+  const written = await insertVersions(q, todo.map(({ p, o, reason }) => ({ meterId: p.m.id, time: p.time, quantity: p.quantity, value: p.it.value, source: sourceOf(o), createdBy: o.actor.name, reason })));
+  const audits: Array<{ actor: Actor; entry: AuditEntry }> = [];
+  for (const [i, { p, o, reason }] of todo.entries()) {
     const r = written[i];
-    if (o.auditEach !== false) await audit(q, o.actor, {
+    if (o.auditEach !== false) audits.push({ actor: o.actor, entry: {
       action: o.auditAction ?? (p.it.correction ? 'correct' : o.source === 'resident' ? 'submit' : o.source === 'import' ? 'import' : 'enter'),
-      entity: 'reading', entityId: `${p.m.id}/${p.quantity}/${p.time.toISOString()}`, buildingId: p.m.buildingId, before: p.before, after: r, reason: reasons[i], requestId: o.requestId ?? null,
-    });
+      entity: 'reading', entityId: `${p.m.id}/${p.quantity}/${p.time.toISOString()}`, buildingId: p.m.buildingId, before: p.before, after: r, reason, requestId: o.requestId ?? null,
+    } });
     p.out.version = r.version;
     p.out.received_at = r.received_at;
     p.out.time = new Date(r.time);
   }
+  await auditMany(q, audits);
+}
+
+/** Why a judged request is refused whole, as the API answers it (404 / 409 / 400 / 409 confirmation), or null when it may be written. */
+function refusalOf(j: BatchJudgement, o: Pick<WriteOptions, 'confirm'>): HttpError | null {
+  const { errors, missing, warnings } = j;
+  const strip = ({ index: _i, ...e }: ErrorDetail & { index: number }): ErrorDetail => e;
+  if (missing.length) return new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing.map(strip));
+  // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
+  const owned = errors.filter((e) => e.code === 'replacement_reading');
+  if (owned.length) return new HttpError(409, 'conflict', owned.map((e) => e.message).join('; '), owned.map(strip));
+  if (errors.length) return new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors.map(strip));
+  if (warnings.length && !o.confirm) {
+    return new HttpError(409, 'confirmation_required', `confirmation required: ${warnings.map((e) => e.message).join('; ')}`, warnings.map(strip));
+  }
+  return null;
 }
 
 /** The API's entry: judge the batch, refuse it whole (404 / 409 / 400 / 409 confirmation) or write it. */
 export async function writeReadings(q: Queryable, items: readonly WriteItem[], o: WriteOptions): Promise<WrittenReading[]> {
-  const { planned, errors, missing, warnings } = await judgeReadingsBatch(q, items, o);
-  const strip = ({ index: _i, ...e }: ErrorDetail & { index: number }): ErrorDetail => e;
-  if (missing.length) throw new HttpError(404, 'not_found', missing.map((e) => e.message).join('; '), missing.map(strip));
-  // A replacement's reading is not wrong, it is someone else's: a conflict, pointing to the replacement.
-  const owned = errors.filter((e) => e.code === 'replacement_reading');
-  if (owned.length) throw new HttpError(409, 'conflict', owned.map((e) => e.message).join('; '), owned.map(strip));
-  if (errors.length) throw new HttpError(400, 'bad_request', `readings refused: ${errors.map((e) => e.message).join('; ')}`, errors.map(strip));
-  if (warnings.length && !o.confirm) {
-    throw new HttpError(409, 'confirmation_required', `confirmation required: ${warnings.map((e) => e.message).join('; ')}`, warnings.map(strip));
+  const [outcome] = await writeRequests(q, [{ items, o }]);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.readings;
+}
+
+export type RequestOutcome = { ok: true; readings: WrittenReading[] } | { ok: false; error: HttpError };
+
+/**
+ * writeReadings for several independent requests in the caller's transaction: judged together
+ * (judgeRequests), each refused or accepted whole on its own, the accepted ones written in one insert
+ * of versions and one of audit rows. A refusal is an outcome, not a throw: it writes nothing of its
+ * request and leaves the others' writes alone. A database error throws (the whole transaction is lost).
+ */
+export async function writeRequests(q: Queryable, reqs: readonly WriteRequest[]): Promise<RequestOutcome[]> {
+  const judged = await judgeRequests(q, reqs);
+  const outcomes: RequestOutcome[] = [];
+  const toWrite: Array<{ planned: readonly PlannedReading[]; o: WriteOptions }> = [];
+  for (const [r, j] of judged.entries()) {
+    const { o } = reqs[r];
+    const error = refusalOf(j, o);
+    if (error) { outcomes.push({ ok: false, error }); continue; }
+    if (!o.dryRun) toWrite.push({ planned: j.planned, o });
+    // The outs are filled in by the write below (version, received_at): the same objects.
+    outcomes.push({ ok: true, readings: j.planned.map((p) => p.out) });
   }
-  if (o.dryRun) return planned.map((p) => p.out);
-  await writePlanned(q, planned, o);
-  return planned.map((p) => p.out);
+  if (toWrite.length) await writePlannedMany(q, toWrite);
+  return outcomes;
 }

@@ -343,7 +343,9 @@ export async function startHeadend(opts: HeadendOptions): Promise<Headend> {
           metrics, logger: logger.child({ module: 'emqx' }),
         })
         : undefined;
-      const app = await createApiServer({ db, readDb: readDb.db, config, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, gatewayAccounts, emqxHooks, readiness, commands: commandService });
+      // Readings entries' batches: one at a time on the embedded engine's one connection (as ingest).
+      const apiConfig = { ...config, SUBMIT_PARALLEL_BATCHES: opened.embedded ? 1 : Math.max(1, Math.min(config.SUBMIT_PARALLEL_BATCHES, config.DB_POOL_MAX - 2)) };
+      const app = await createApiServer({ db, readDb: readDb.db, config: apiConfig, logger, registry, jobs: jobs as JobRunner | undefined, clock: opts.clock, onGatewaySecretRotated, gatewayAccounts, emqxHooks, readiness, commands: commandService });
       httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       cleanups.push('http', () => app.close());
       logger.info(`API on ${httpUrl} (OpenAPI at /docs)`);

@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../../db/types.js';
-import { principalFromApiKey, principalFromToken, type Principal } from '../../auth/index.js';
+import { principalFromApiKey, tokenPrincipals, type Principal } from '../../auth/index.js';
 import { HttpError } from '../errors.js';
 
 declare module 'fastify' {
@@ -24,13 +24,15 @@ export function principal(req: FastifyRequest): Principal {
 
 export default fp<AuthPluginOptions>(async function authPlugin(app: FastifyInstance, { db }) {
   app.decorateRequest('principal', null);
+  // Concurrent requests' tokens looked up together (auth/sessions.ts tokenPrincipals).
+  const principalOf = tokenPrincipals(db);
   app.addHook('onRequest', async (req, reply) => {
     const header = req.headers.authorization;
     const apiKey = req.headers['x-api-key'];
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"');
-      req.principal = await principalFromToken(db, m[1]);
+      req.principal = await principalOf(m[1]);
       if (!req.principal) throw new HttpError(401, 'unauthorized', 'token invalid, expired or revoked');
     } else if (typeof apiKey === 'string') {
       req.principal = await principalFromApiKey(db, apiKey);
