@@ -12,7 +12,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { archiveQuantity, type ReadingsMessage } from '@amr/protocols';
 import type { OpenedDb, Db } from '../../src/db/index.js';
 import { openTestDb } from '../engine.js';
 import { JobRunner } from '../../src/jobs/index.js';
@@ -23,7 +22,7 @@ import { runExchange } from '../../src/exchange/run.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { SYSTEM_ACTOR } from '../../src/audit/index.js';
 import { fixedClock } from '../../src/util/clock.js';
-import { registerGateway, type Fixture } from '../ingest/fixtures.js';
+import { registerGateway, type Fixture, dailyArchiveMessage } from '../ingest/fixtures.js';
 import { startWebhookReceiver, waitFor, type WebhookReceiver } from '../alerts/receivers.js';
 import { REDIS_URL, removeRedisKeys } from '../redis.js';
 
@@ -40,16 +39,7 @@ let building = 0;
 let org = 0;
 let root = '';
 
-function day(d: number, kwh: number): ReadingsMessage {
-  const time = new Date(Date.UTC(2026, 1, d) - 3 * 3600_000).toISOString();
-  return {
-    v: 1, gatewayId: fx.gatewayId, sentAt: '2026-03-01T08:00:00.000Z',
-    readings: [{ seq: d, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
-      values: [['energy_delta_kwh', kwh, 'kWh'], ['operating_time_delta_s', 86_400, 's'], ['error_time_delta_s', 0, 's']].map(([quantity, value, unit]) =>
-        ({ quantity: archiveQuantity(quantity as string, 'daily'), value: value as number, unit: unit as string, time, quality: ['archive' as const] })),
-      archive: { kind: 'daily', record: `2026-02-${String(d).padStart(2, '0')}T00:00:00`, stamp: 'start', seconds: 86_400, nsCodes: [] } }],
-  };
-}
+const day = (d: number, kwh: number) => dailyArchiveMessage(fx, d, kwh);
 
 const hooksFor = (subject: string, event?: string) => webhook.hooks.filter((h) => h.alert.subject === subject && (!event || h.event === event));
 

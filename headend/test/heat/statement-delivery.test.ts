@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import { archiveQuantity, type ReadingsMessage } from '@amr/protocols';
 import { startHarness, type Harness } from '../api/harness.js';
-import { registerGateway, type Fixture } from '../ingest/fixtures.js';
+import { registerGateway, type Fixture, dailyArchiveMessage } from '../ingest/fixtures.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { runExchange } from '../../src/exchange/run.js';
 import { deliveryFileNames } from '../../src/heat/delivery.js';
@@ -32,17 +31,7 @@ let cfgA = 0, cfgB = 0;
 let sshd: TestSshd;
 let ftp: TestFtp;
 
-/** A daily record of the building's heat meter on `day` February (Moscow), `kwh` of heat. */
-function day(fx: Fixture, d: number, kwh: number): ReadingsMessage {
-  const time = new Date(Date.UTC(2026, 1, d) - 3 * 3600_000).toISOString();
-  return {
-    v: 1, gatewayId: fx.gatewayId, sentAt: '2026-03-01T08:00:00.000Z',
-    readings: [{ seq: d, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
-      values: [['energy_delta_kwh', kwh, 'kWh'], ['operating_time_delta_s', 86_400, 's'], ['error_time_delta_s', 0, 's']].map(([quantity, value, unit]) =>
-        ({ quantity: archiveQuantity(quantity as string, 'daily'), value: value as number, unit: unit as string, time, quality: ['archive' as const] })),
-      archive: { kind: 'daily', record: `2026-02-${String(d).padStart(2, '0')}T00:00:00`, stamp: 'start', seconds: 86_400, nsCodes: [] } }],
-  };
-}
+const day = dailyArchiveMessage;
 
 async function seed(gw: string): Promise<Fixture & { building: number; org: number }> {
   const fx = await registerGateway(h.opened.db, gw, 1);

@@ -54,6 +54,21 @@ export function readings(gatewayId: string, items: { seq: number; address: strin
 export interface HourRecord { q: number; tr: number; tns: number; codes: string[] }
 
 /**
+ * One daily archive record of the heat calculator at address "1" of bus "m1" (a Moscow building) as a
+ * back-fill read on 1 March publishes it: `d` February, `kwh` of heat, a whole day of counting.
+ */
+export function dailyArchiveMessage(fx: Pick<Fixture, 'gatewayId'>, d: number, kwh: number): ReadingsMessage {
+  const time = new Date(Date.UTC(2026, 1, d) - 3 * 3600_000).toISOString();
+  return {
+    v: 1, gatewayId: fx.gatewayId, sentAt: '2026-03-01T08:00:00.000Z',
+    readings: [{ seq: d, meter: { meterKey: 'tv7', bus: 'm1', protocol: 'modbus', address: '1' }, gatewayTime: '2026-03-01T08:00:00.000Z', quality: ['archive'],
+      values: [['energy_delta_kwh', kwh, 'kWh'], ['operating_time_delta_s', 86_400, 's'], ['error_time_delta_s', 0, 's']].map(([quantity, value, unit]) =>
+        ({ quantity: archiveQuantity(quantity as string, 'daily'), value: value as number, unit: unit as string, time, quality: ['archive' as const] })),
+      archive: { kind: 'daily', record: `2026-02-${String(d).padStart(2, '0')}T00:00:00`, stamp: 'start', seconds: 86_400, nsCodes: [] } }],
+  };
+}
+
+/**
  * One hourly archive record as the gateway's back-fill publishes it, from the heat calculator bound at
  * address "1" of bus "m1": `local` its start on the meter's clock, `utc` the same instant.
  */
