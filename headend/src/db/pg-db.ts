@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { Db, Queryable } from './types.js';
 import { withArrayLiterals } from './array-params.js';
+import { PriorityGate, type Priority } from './priority-gate.js';
 import { redactUrl } from '../util/redact-url.js';
 export { redactUrl };
 
@@ -74,6 +75,8 @@ export function createPgDb(opts: PgDbOptions): Db {
     connectionTimeoutMillis: 0,
   });
   pool.on('error', (err) => opts.onIdleError?.(err));
+  // Every caller takes a slot before the pool (priority-gate.ts): telemetry's transactions go first.
+  const gate = new PriorityGate(opts.max);
   const inFlight = new Set<InFlight>();
   const slowMs = opts.slowMs ?? 60_000;
   const watchdog = opts.onSlow ? setInterval(() => {
@@ -136,17 +139,17 @@ export function createPgDb(opts: PgDbOptions): Db {
   }
 
   return {
-    query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, pool.query(sql, withArrayLiterals(params))) as never,
-    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, gate.run('normal', () => pool.query(sql, withArrayLiterals(params)))) as never,
+    async tx<T>(fn: (q: Queryable) => Promise<T>, o?: { priority?: Priority }): Promise<T> {
       const held: InFlight = { kind: 'tx', since: Date.now(), sql: WAITING, origin: watchdog ? callerFrames(new Error().stack) : undefined };
       if (watchdog) inFlight.add(held);
       try {
-        return await runTx(fn, held);
+        return await gate.run(o?.priority ?? 'normal', () => runTx(fn, held));
       } finally {
         inFlight.delete(held);
       }
     },
-    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount + gate.waiting }),
     close: () => {
       if (watchdog) clearInterval(watchdog);
       return pool.end();

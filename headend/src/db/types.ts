@@ -23,8 +23,11 @@ export interface Queryable {
 export interface Database extends Queryable { tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> }
 
 export interface Db extends Queryable {
-  /** Runs `fn` in BEGIN … COMMIT on one checked-out client; ROLLBACK and rethrow on error. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in BEGIN … COMMIT on one checked-out client; ROLLBACK and rethrow on error. Priority
+   * 'telemetry' (the gateways' batches) waits ahead of the others for a connection (priority-gate.ts).
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>, o?: { priority?: 'telemetry' | 'normal' }): Promise<T>;
   /** Pool gauges for /metrics. */
   stats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;

@@ -163,7 +163,8 @@ function misnamedRecord(r: MeterReading): string | null {
 }
 
 export async function writeReadings(db: Db, messages: ReadingsMessage[], opts: WriteOptions = {}): Promise<WriteResult> {
-  return db.tx((q) => writeIn(q, messages, opts));
+  // Telemetry first: a gateway waiting for its PUBACK behind a wave of API requests resends.
+  return db.tx((q) => writeIn(q, messages, opts), { priority: 'telemetry' });
 }
 
 async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOptions): Promise<WriteResult> {
