@@ -26,7 +26,7 @@ import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
 import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
-import { BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
+import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
 
 export interface GatewayOptions {
@@ -418,14 +418,20 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const map = registerMap(m.registerMap ?? '');
     const spec = map.archives;
     if (!store || !m.backfill || !spec) return;
-    for (const kind of backfillKinds(m.backfill.archives, map)) {
-      const open = store.get(m.id, kind);
-      const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, spec.kinds[kind].seconds * 1000, open, kind);
-      if (!job || isDeepStrictEqual(job, open)) continue;
+    const kinds = backfillKinds(m.backfill.archives, map);
+    // A job of an archive the config no longer asks for (backfill.archives changed) is dropped.
+    for (const kind of ARCHIVE_ORDER) if (!kinds.includes(kind) && store.get(m.id, kind)) store.set(m.id, kind, null);
+    let open = 0;
+    for (const kind of kinds) {
+      const was = store.get(m.id, kind);
+      const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, spec.kinds[kind].seconds * 1000, was, kind);
+      if (!job) continue;
+      open++;
+      if (isDeepStrictEqual(job, was)) continue;
       store.set(m.id, kind, job);
       this.log.info({ meter: m.id, archive: kind, from: job.next, until: job.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
     }
-    if (this.backfills.has(m.id)) return;
+    if (open === 0 || this.backfills.has(m.id)) return;
     const run = this.runBackfill(m)
       .catch((e: Error) => this.log.warn({ meter: m.id, err: e.message }, 'back-fill paused; it resumes after the next successful poll'))
       .finally(() => this.backfills.delete(m.id));
