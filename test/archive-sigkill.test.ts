@@ -2,9 +2,10 @@
 // package, test/archive-sigkill-child.mjs) against the ТВ7 simulator on a paced 9600 Bd Modbus RTU
 // line and an embedded broker. It polls once, is off for 48 simulated hours, and starts again; while
 // it reads those 48 hours back from the hourly archive it is killed twice and started again with the
-// same bufferDir. Every hour of the gap must reach the broker, an hour sent twice must be the same
-// (meter, quantity, time, value), and the head-end's ingest writer on a real database keeps exactly
-// one row per (meter, quantity, hour).
+// same bufferDir; then it reads the two days that ended in the gap from the daily archive. Every hour
+// and day of the gap must reach the broker, a record sent twice must be the same (meter, quantity,
+// time, value), and the head-end's ingest writer on a real database keeps exactly one row per
+// (meter, quantity, hour) and per (meter, day quantity, day).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { ReadingsMessage, topics, type MeterReading } from '@amr/protocols';
+import { ARCHIVE_DAILY_NAMES, ReadingsMessage, topics, type MeterReading } from '@amr/protocols';
 import { ConsumerSeries, HeatVolumeSeries, SimClock, Tv7Simulator, circuitTemps, startModbusBus, type ModbusBus } from '@amr/simulators';
 import type { OpenedDb } from '../headend/src/db/index.js';
 import { writeReadings } from '../headend/src/ingest/index.js';
@@ -81,7 +82,9 @@ describe('a gateway SIGKILLed mid back-fill', () => {
   };
   const messages = () => broker.published.filter((p) => p.topic === topics.readings(gwId)).map((p) => ReadingsMessage.parse(JSON.parse(p.payload.toString())));
   const archived = (): MeterReading[] => messages().flatMap((m) => m.readings).filter((r) => r.archive);
-  const hoursOut = () => new Set(archived().map((r) => r.archive!.record)).size;
+  const hourly = () => archived().filter((r) => r.archive!.kind === 'hourly');
+  const daily = () => archived().filter((r) => r.archive!.kind === 'daily');
+  const hoursOut = () => new Set(hourly().map((r) => r.archive!.record)).size;
   const value = (r: MeterReading, q: string) => r.values.find((v) => v.quantity === q)?.value;
 
   it('publishes every hour of a 48-hour gap, the same values when twice, and the head-end stores each once', async () => {
@@ -116,11 +119,13 @@ describe('a gateway SIGKILLed mid back-fill', () => {
     await until(() => hoursOut() >= 48, `all 48 hours (stderr: ${stderr})`, 60_000);
     // Once the last record is in the outbox the cursor stands at the hour under way (08:00 on the 17th,
     // read once it is over): nothing of the gap before it is left to read.
-    const cursor = () => (JSON.parse(readFileSync(join(dir, 'buf', 'backfill.json'), 'utf8')) as { jobs: Record<string, { next: string }> }).jobs.tv7?.next;
-    await until(() => cursor() === new Date(local(56)).toISOString(), 'the cursor at the hour under way');
+    const cursor = (key: string) => (JSON.parse(readFileSync(join(dir, 'buf', 'backfill.json'), 'utf8')) as { jobs: Record<string, { next: string }> }).jobs[key]?.next;
+    await until(() => cursor('tv7') === new Date(local(56)).toISOString(), 'the cursor at the hour under way');
+    // Then the days that ended in the gap, 15 and 16 January; the 17th is under way.
+    await until(() => cursor('tv7#daily') === new Date(local(48)).toISOString(), `the daily cursor at the day under way (stderr: ${stderr})`, 30_000);
     await kill(c, 'SIGTERM');
 
-    const recs = archived();
+    const recs = hourly();
     const expectedHours = Array.from({ length: 48 }, (_, i) => new Date(local(8 + i)).toISOString());
     // Every hour of the gap at least once, nothing outside it (not the hour under way at 08:00 on the 17th).
     const instants = [...new Set(recs.map((r) => r.values[0].time))].sort();
@@ -128,10 +133,11 @@ describe('a gateway SIGKILLed mid back-fill', () => {
     // An hour published twice is the same reading for the head-end: meter, and every (quantity, time, value).
     const key = (r: MeterReading) => JSON.stringify([r.meter.meterKey, r.values.map((v) => [v.quantity, v.time, v.value]).sort()]);
     const byRecord = new Map<string, string>();
-    for (const r of recs) {
+    for (const r of archived()) {
       const k = key(r);
-      expect(byRecord.get(r.archive!.record) ?? k, r.archive!.record).toBe(k);
-      byRecord.set(r.archive!.record, k);
+      const id = `${r.archive!.kind}@${r.archive!.record}`;
+      expect(byRecord.get(id) ?? k, id).toBe(k);
+      byRecord.set(id, k);
     }
     // Values are the archive's: 09:00 on the 15th is the heat between 09:00 and 10:00; 10:00 and 11:00 on
     // the 16th are under Δt < min, no heat counted and the whole hour in Тнс.
@@ -140,19 +146,36 @@ describe('a gateway SIGKILLed mid back-fill', () => {
     expect(value(at(24 + 10), 'energy_delta_kwh')).toBe(0);
     expect(value(at(24 + 11), 'error_time_delta_s')).toBe(3600);
     expect(value(at(24 + 12), 'error_time_delta_s')).toBe(0);
+    // The days: 15 January (its record from the day holding the last success) and the 16th, each the
+    // sum of its hours as the calculator keeps it; the 16th lies wholly in the gap, so its heat is
+    // also the sum of the 24 hours published, and its Тнс the two hours of Δt < min.
+    const days = daily();
+    expect([...new Set(days.map((r) => r.archive!.record))]).toEqual(['2026-01-15T00:00:00', '2026-01-16T00:00:00']);
+    expect(Math.max(...recs.map((r) => r.seq))).toBeLessThan(Math.min(...days.map((r) => r.seq))); // hourly first
+    const day = (d: number) => days.find((r) => r.values[0].time === new Date(local(24 * d)).toISOString())!;
+    expect(value(day(0), 'energy_day_kwh')).toBeCloseTo(calc.record('daily', local(0)).values.energy_delta_kwh, 2);
+    const hoursOf16 = Array.from({ length: 24 }, (_, h) => value(at(24 + h), 'energy_delta_kwh')!).reduce((a, b) => a + b, 0);
+    expect(value(day(1), 'energy_day_kwh')).toBeCloseTo(hoursOf16, 2);
+    expect(value(day(1), 'error_time_day_s')).toBe(7200);
+    expect(day(1).archive!.nsCodes).toEqual(['dt_low']);
 
     // The head-end: every message in the order it arrived, duplicates included.
     const all = messages();
     for (const m of all) await writeReadings(opened.db, [m], { clock: () => new Date(local(56, 30)) });
     const rows = (await opened.db.query<{ quantity: string; time: Date; n: string }>(
       `SELECT quantity, time, count(*) AS n FROM reading_rows WHERE meter_id = $1 AND source = 'meter_archive' GROUP BY quantity, time ORDER BY quantity, time`, [meterId])).rows;
-    // 48 hours × the 13 values of a record (10 from the map, Тр, Тнс, the НС word), each exactly once.
+    // 48 hours × the 13 values of a record (10 from the map, Тр, Тнс, the НС word) and 2 days × the
+    // same 13 under the day names, each exactly once.
     const perRecord = recs[0].values.length;
     expect(perRecord).toBe(13);
-    expect(rows.length).toBe(48 * perRecord);
+    const dayNames = new Set(Object.values(ARCHIVE_DAILY_NAMES) as string[]);
+    expect(rows.filter((r) => !dayNames.has(r.quantity)).length).toBe(48 * perRecord);
+    expect(rows.filter((r) => dayNames.has(r.quantity)).length).toBe(2 * perRecord);
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
     const energy = rows.filter((r) => r.quantity === 'energy_delta_kwh').map((r) => new Date(r.time).toISOString());
     expect(energy).toEqual(expectedHours);
+    const energyDays = rows.filter((r) => r.quantity === 'energy_day_kwh').map((r) => new Date(r.time).toISOString());
+    expect(energyDays).toEqual([local(0), local(24)].map((t) => new Date(t).toISOString()));
     const q = (await opened.db.query(`SELECT reason, detail FROM quarantine WHERE gateway_id = $1`, [gwId])).rows;
     expect(q).toEqual([]);
   }, 240_000);

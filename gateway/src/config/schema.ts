@@ -126,7 +126,8 @@ export const MeterConfig = z.strictObject({
   priority: z.enum(['normal', 'low']).default('normal'),
   /**
    * Modbus meters whose register map has archives (heat calculators): after a gap in the polls
-   * (gateway off, line down) the missed hours are read back from the meter's hourly archive.
+   * (gateway off, line down) the missed hours are read back from the meter's hourly archive and the
+   * missed days from its daily archive (runtime/backfill.ts).
    */
   backfill: z.strictObject({
     /** The meter's clock, minutes ahead of UTC: it keeps local time and knows no zone (Moscow: 180). */
@@ -135,6 +136,8 @@ export const MeterConfig = z.strictObject({
     maxAge: Duration.default(7 * 86_400_000),
     /** A gap is a last successful poll older than one interval plus this. */
     slack: Duration.default(60_000),
+    /** Which of the map's archives to read back (default: every one it has, e.g. hourly and daily). Checked against the map. */
+    archives: z.array(z.string().min(1)).min(1).optional(),
   }).optional(),
 });
 export type MeterConfig = z.infer<typeof MeterConfig>;
@@ -244,6 +247,12 @@ export const GatewayConfig = z
         foreign(['primary', 'secondary', 'device', 'channel', 'channels', 'weight', 'quantity']);
         if (has('backfill') && maps.includes(m.registerMap ?? '') && !REGISTER_MAPS[m.registerMap!].archives)
           ctx.addIssue({ code: 'custom', path: at('backfill'), message: `register map ${m.registerMap} has no archives to back-fill from` });
+        else if (m.backfill?.archives && maps.includes(m.registerMap ?? '')) {
+          const kinds = Object.keys(REGISTER_MAPS[m.registerMap!].archives!.kinds);
+          const unknown = m.backfill.archives.filter((k) => !kinds.includes(k));
+          if (unknown.length > 0)
+            ctx.addIssue({ code: 'custom', path: [...at('backfill'), 'archives'], message: `register map ${m.registerMap} has no ${unknown.join(', ')} archive (it has: ${kinds.join(', ')}); list some of those in backfill.archives or leave it out for all` });
+        }
         addr = String(m.slave);
         addrKey = 'slave';
       } else {

@@ -1,22 +1,28 @@
 /**
  * Back-fill from a meter's own archive: a gateway that was off (power cut in the basement, dead SIM,
  * a line down) finds, at the first successful poll afterwards, its last success older than one poll
- * interval plus slack. The hours in between are then read from the meter's hourly archive and
- * published as readings of their own (`archive` set, each value at the record's instant).
+ * interval plus slack. The hours in between are then read from the meter's hourly archive, and the
+ * meter-local days from the one holding the last success from its daily archive, and published as
+ * readings of their own (`archive` set, each value at the record's instant; a daily record's under
+ * the day names, archiveQuantity). Which archives: `backfill.archives` in the meter's config, by
+ * default every one the register map has. Hourly records first (the imbalance needs them), then
+ * daily; the head-end's monthly statement prefers a day's daily record to its hours summed.
  *
- * A job is a cursor: `next` is the start of the next record to publish, `until` the end of the gap.
- * It is persisted (`bufferDir/backfill.json`) before the first record is read and after every record
- * is in the outbox, so a crash mid-way resumes at the record it had not finished. At worst that one
- * record is read and published again, and the archive does not change once written: the same value
- * again, which the head-end stores once. The records of a job are read only once their interval is
- * over; a gap ending mid-hour keeps its job until that hour's record exists.
+ * A job is a cursor per meter and archive: `next` is the start of the next record to publish, `until`
+ * the end of the gap. Jobs are persisted (`bufferDir/backfill.json`; the hourly one under the meter
+ * id, as before daily jobs existed, the daily one under `<id>#daily`) before the first record is
+ * read and after every record is in the outbox, so a crash mid-way resumes at the record it had not
+ * finished. At worst that one record is read and published again, and the archive does not change
+ * once written: the same value again, which the head-end stores once. The records of a job are read
+ * only once their interval is over; a gap ending mid-hour (mid-day) keeps its job until that hour's
+ * (day's) record exists. Meters keep a fixed UTC offset (no summer time), so a day is always 24 h.
  *
  * The planning and the reading's shape are pure; the store does the file.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { replaceFileDurably } from './durable-file.js';
 import { z } from 'zod';
-import { archiveQuantity, type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
+import { archiveQuantity, type ArchiveKind, type ArchiveRecord, type MeterClock, type ReadingValue, type RegisterMap } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import type { PendingReading } from '../outbox/outbox.js';
 import { registerValue } from '../drivers/modbus.js';
@@ -58,18 +64,19 @@ export function utcOfMeterTime(iso: string, utcOffsetMinutes: number): number {
 }
 
 /**
- * The job a successful poll at `nowMs` opens, or null when there was no gap: the records from the one
- * holding the last success up to now, never older than `maxAge`. A job still open (an earlier gap not
- * finished) is extended, never moved forward: its unpublished records stay wanted.
+ * The job of archive `kind` (records `recordMs` long) a successful poll at `nowMs` opens, or null when
+ * there was no gap: the records from the one holding the last success up to now, never older than
+ * `maxAge` (the first whole record within it). A job still open (an earlier gap not finished) is
+ * extended, never moved forward: its unpublished records stay wanted.
  */
-export function gapJob(lastSuccessAt: string | null, nowMs: number, s: BackfillSettings, recordMs: number, open?: BackfillJob): BackfillJob | null {
+export function gapJob(lastSuccessAt: string | null, nowMs: number, s: BackfillSettings, recordMs: number, open?: BackfillJob, kind: ArchiveKind = 'hourly'): BackfillJob | null {
   if (lastSuccessAt === null) return open ?? null; // never polled before: no gap is known
   const last = Date.parse(lastSuccessAt);
   if (!Number.isFinite(last) || nowMs - last <= s.interval + s.slack) return open ?? null;
   const floor = recordStartOf(nowMs - s.maxAge, recordMs, s.utcOffsetMinutes) + recordMs;
   const from = Math.max(recordStartOf(last, recordMs, s.utcOffsetMinutes), floor);
   if (from >= nowMs) return open ?? null;
-  const job: BackfillJob = { kind: 'hourly', next: new Date(from).toISOString(), until: new Date(nowMs).toISOString() };
+  const job: BackfillJob = { kind, next: new Date(from).toISOString(), until: new Date(nowMs).toISOString() };
   if (!open) return job;
   return {
     kind: job.kind,
@@ -84,6 +91,18 @@ export function dueRecords(job: BackfillJob, nowMs: number, recordMs: number): n
   for (let t = Date.parse(job.next); t < Date.parse(job.until) && t + recordMs <= nowMs; t += recordMs) out.push(t);
   return out;
 }
+
+/** The archives of the map in the order they are back-filled (hourly first: the imbalance needs them). */
+export const ARCHIVE_ORDER: readonly ArchiveKind[] = ['hourly', 'daily'];
+
+/** The archives a meter back-fills: those its config names, else every one its register map has. */
+export function backfillKinds(wanted: readonly string[] | undefined, map: RegisterMap): ArchiveKind[] {
+  const kinds = map.archives?.kinds ?? {};
+  return ARCHIVE_ORDER.filter((k) => k in kinds && (wanted === undefined || wanted.includes(k)));
+}
+
+/** The store key of a meter's job: the hourly one under the meter id (files from before daily jobs load as they were). */
+export const jobKey = (meterId: string, kind: ArchiveKind): string => (kind === 'hourly' ? meterId : `${meterId}#${kind}`);
 
 /** Whether every record of the job is published. */
 export const jobDone = (job: BackfillJob): boolean => Date.parse(job.next) >= Date.parse(job.until);
@@ -143,20 +162,26 @@ export class BackfillStore {
     if (!existsSync(file)) return;
     try {
       const parsed = BackfillFile.parse(JSON.parse(readFileSync(file, 'utf8')));
-      for (const id of meterIds) if (parsed.jobs[id]) this.jobs[id] = parsed.jobs[id];
+      for (const id of meterIds)
+        for (const kind of ARCHIVE_ORDER) {
+          const job = parsed.jobs[jobKey(id, kind)];
+          // A job under another archive's key (a hand-edited file) would read the wrong records: dropped.
+          if (job && job.kind === kind) this.jobs[jobKey(id, kind)] = job;
+        }
     } catch (e) {
       // A damaged file loses the unfinished back-fills (the gap stays a gap); never the start.
       this.loadProblem = `${file}: ${(e as Error).message.slice(0, 200)}; unfinished back-fills forgotten`;
     }
   }
 
-  get(id: string): BackfillJob | undefined {
-    return this.jobs[id];
+  get(meterId: string, kind: ArchiveKind = 'hourly'): BackfillJob | undefined {
+    return this.jobs[jobKey(meterId, kind)];
   }
 
-  set(id: string, job: BackfillJob | null): void {
-    if (job) this.jobs[id] = job;
-    else delete this.jobs[id];
+  set(meterId: string, kind: ArchiveKind, job: BackfillJob | null): void {
+    const key = jobKey(meterId, kind);
+    if (job) this.jobs[key] = job;
+    else delete this.jobs[key];
     replaceFileDurably(this.file, JSON.stringify({ v: 1, jobs: this.jobs }));
   }
 }

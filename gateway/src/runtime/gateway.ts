@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { CONTRACT_VERSION, topics, type GatewayEvent, type SetConfigResult } from '@amr/protocols';
+import { CONTRACT_VERSION, topics, type ArchiveKind, type GatewayEvent, type SetConfigResult } from '@amr/protocols';
 import { stringify } from 'yaml';
 import type { GatewayConfig } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedMeter } from '../config/resolve.js';
@@ -26,7 +26,7 @@ import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
 import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
-import { BackfillStore, archiveReading, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
+import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
 
 export interface GatewayOptions {
@@ -409,51 +409,72 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   /**
-   * After a successful poll of a meter with an archive: opens (or extends) a back-fill job when the
-   * previous success is older than an interval plus slack, and runs the open job (runtime/backfill.ts).
+   * After a successful poll of a meter with an archive: opens (or extends) a back-fill job per archive
+   * it back-fills (hourly, daily) when the previous success is older than an interval plus slack, and
+   * runs the open jobs, hourly first (runtime/backfill.ts).
    */
   private backfill(m: ResolvedMeter, lastSuccessAt: string | null): void {
     const store = this.backfillStore;
-    const spec = registerMap(m.registerMap ?? '').archives;
+    const map = registerMap(m.registerMap ?? '');
+    const spec = map.archives;
     if (!store || !m.backfill || !spec) return;
-    const recordMs = spec.kinds.hourly.seconds * 1000;
-    const open = store.get(m.id);
-    const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, recordMs, open);
-    if (!job) return;
-    if (!isDeepStrictEqual(job, open)) {
-      store.set(m.id, job);
-      this.log.info({ meter: m.id, from: job.next, until: job.until }, 'gap in polls: reading the missed hours from the meter archive');
+    const kinds = backfillKinds(m.backfill.archives, map);
+    // A job of an archive the config no longer asks for (backfill.archives changed) is dropped.
+    for (const kind of ARCHIVE_ORDER) if (!kinds.includes(kind) && store.get(m.id, kind)) store.set(m.id, kind, null);
+    let open = 0;
+    for (const kind of kinds) {
+      const was = store.get(m.id, kind);
+      const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, spec.kinds[kind].seconds * 1000, was, kind);
+      if (!job) continue;
+      open++;
+      if (isDeepStrictEqual(job, was)) continue;
+      store.set(m.id, kind, job);
+      this.log.info({ meter: m.id, archive: kind, from: job.next, until: job.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
     }
-    if (this.backfills.has(m.id)) return;
-    const run = this.runBackfill(m, recordMs)
+    if (open === 0 || this.backfills.has(m.id)) return;
+    const run = this.runBackfill(m)
       .catch((e: Error) => this.log.warn({ meter: m.id, err: e.message }, 'back-fill paused; it resumes after the next successful poll'))
       .finally(() => this.backfills.delete(m.id));
     this.backfills.set(m.id, run);
   }
 
-  /** Reads the job's due records one by one (each an exclusive use of the line, so polls interleave) into the outbox. */
-  private async runBackfill(m: ResolvedMeter, recordMs: number): Promise<void> {
+  /** Runs the meter's open jobs in archive order: the daily one only once no hourly record is due. */
+  private async runBackfill(m: ResolvedMeter): Promise<void> {
+    const map = registerMap(m.registerMap ?? '');
+    for (const kind of backfillKinds(m.backfill!.archives, map)) {
+      if ((await this.runBackfillJob(m, kind)) === 'paused') return;
+    }
+  }
+
+  /**
+   * Reads the job's due records one by one (each an exclusive use of the line, so polls interleave)
+   * into the outbox. 'paused' when it stopped with due records left (outbox refusal, a disk that
+   * would not write, stopping), 'idle' when nothing more is due now.
+   */
+  private async runBackfillJob(m: ResolvedMeter, kind: ArchiveKind): Promise<'idle' | 'paused'> {
     const worker = this.workers.get(m.bus)!;
     const map = registerMap(m.registerMap ?? '');
+    const recordMs = map.archives!.kinds[kind].seconds * 1000;
     const s = m.backfill!;
-    let job = this.backfillStore!.get(m.id);
-    while (job && !this.stopping) {
+    let job = this.backfillStore!.get(m.id, kind);
+    while (job) {
+      if (this.stopping) return 'paused';
       const [start] = dueRecords(job, this.nowMs(), recordMs);
-      if (start === undefined) return;
+      if (start === undefined) return 'idle';
       // Back-fill yields to live polls when the outbox fills up: it is the first thing paused.
-      if (this.outbox.refusal('low')) return;
+      if (this.outbox.refusal('low')) return 'paused';
       const at = selectClock(start, recordMs, map.archives!.record.stamp, s.utcOffsetMinutes);
       let got: Awaited<ReturnType<NonNullable<typeof worker.driver.readArchive>>> | null = null;
       try {
         got = await worker.exclusive(async (d) => {
           if (!d.readArchive) throw new Error(`bus ${m.bus}: driver cannot read archives`);
-          return d.readArchive(m, 'hourly', at);
+          return d.readArchive(m, kind, at);
         });
       } catch (e) {
         // An exception answer is the meter saying it has no such record (not commissioned yet, or
         // overwritten): skipped with a warning, never retried for ever. Anything else pauses the job.
         if ((e as { modbusCode?: number }).modbusCode === undefined) throw e;
-        this.log.warn({ meter: m.id, record: new Date(start).toISOString(), err: (e as Error).message }, 'archive record not available; skipped');
+        this.log.warn({ meter: m.id, archive: kind, record: new Date(start).toISOString(), err: (e as Error).message }, 'archive record not available; skipped');
       }
       if (got) {
         this.rawLog?.write({ ts: this.isoNow(), bus: m.bus, meter: m.id, protocol: worker.bus.protocol, address: m.address, ...(m.registerMap ? { map: m.registerMap } : {}), frames: got.frames, ok: true });
@@ -463,17 +484,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
         this.publisher?.kick();
         // A disk that refused the write holds the record in memory only: the cursor stays on it, so a
-        // kill before the disk takes writes again reads it once more instead of losing the hour.
+        // kill before the disk takes writes again reads it once more instead of losing the record.
         if (!stored.some((r) => r.archive?.record === reading.archive!.record && r.archive?.kind === reading.archive!.kind && r.meter.meterKey === m.id)) {
-          this.log.warn({ meter: m.id, record: reading.archive!.record }, 'archive record held in memory (outbox cannot write); back-fill paused until the next successful poll');
-          return;
+          this.log.warn({ meter: m.id, record: reading.archive!.record, archive: kind }, 'archive record held in memory (outbox cannot write); back-fill paused until the next successful poll');
+          return 'paused';
         }
       }
       // After the append (fsynced): a crash before this line re-reads the same record, never skips it.
       job = { ...job, next: new Date(start + recordMs).toISOString() };
-      this.backfillStore!.set(m.id, jobDone(job) ? null : job);
+      this.backfillStore!.set(m.id, kind, jobDone(job) ? null : job);
       if (jobDone(job)) job = undefined;
     }
+    return 'idle';
   }
 
   /** Resolves when the meter's running back-fill (if any) has stopped. */
@@ -481,9 +503,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     await this.backfills.get(meterId);
   }
 
-  /** The meter's unfinished back-fill, if any. */
-  backfillJob(meterId: string) {
-    return this.backfillStore?.get(meterId);
+  /** The meter's unfinished back-fill of that archive, if any. */
+  backfillJob(meterId: string, kind: ArchiveKind = 'hourly') {
+    return this.backfillStore?.get(meterId, kind);
   }
 
   private isoNow(): string {
