@@ -13,7 +13,7 @@
  * BENCH_PUBLISH_MS (100), BENCH_QUIET_SECONDS (10, before and after), BENCH_SPLIT (unset: each resident
  * signs in and submits at once, so submissions follow the sign-ins' pace; 1: every resident signs in
  * first, then every one submits, so each rate is measured on its own), SUBMIT_LINGER_MS / SUBMIT_MAX_BATCH
- * (the head-end's submission batches), BENCH_ENGINE (embedded; server: a TimescaleDB server of the bench's own).
+ * (the head-end's submission batches), BENCH_ENGINE or `--engine` (embedded; server: a TimescaleDB server of the bench's own).
  * Needs `tsc -b` first (npm run bench does it).
  */
 import mqtt from 'mqtt';
@@ -31,7 +31,7 @@ const SPLIT = process.env.BENCH_SPLIT === '1';
 const METERS = 10;
 
 // BENCH_ENGINE=server: a TimescaleDB server of the bench's own (scripts/pg-server.mjs), as ingest.bench.mjs runs it.
-const ENGINE = process.env.BENCH_ENGINE ?? 'embedded';
+const ENGINE = process.argv.includes('--engine') ? process.argv[process.argv.indexOf('--engine') + 1] : (process.env.BENCH_ENGINE ?? 'embedded');
 let server = null;
 const extra = {};
 if (ENGINE === 'server') ({ server, url: extra.DATABASE_URL } = await startBenchDatabase('amr_peak'));
