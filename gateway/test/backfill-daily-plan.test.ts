@@ -85,6 +85,8 @@ describe('which archives a meter back-fills', () => {
     expect(() => validateConfig({ ...base, meters: [meter(['hourly', 'monthly'])] }))
       .toThrow(/meters\[0\]\.backfill\.archives.*register map tv7 has no monthly archive \(it has: hourly, daily\)/s);
     expect(() => validateConfig({ ...base, meters: [meter([])] })).toThrow(/backfill\.archives/);
+    // A careless copy: the same archive twice is refused by name, not read twice.
+    expect(() => validateConfig({ ...base, meters: [meter(['hourly', 'daily', 'hourly'])] })).toThrow(/backfill\.archives.*named twice/s);
     expect(validateConfig({ ...base, meters: [meter(['daily'])] }).meters[0].backfill).toMatchObject({ archives: ['daily'] });
   });
 });

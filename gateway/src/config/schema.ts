@@ -137,7 +137,8 @@ export const MeterConfig = z.strictObject({
     /** A gap is a last successful poll older than one interval plus this. */
     slack: Duration.default(60_000),
     /** Which of the map's archives to read back (default: every one it has, e.g. hourly and daily). Checked against the map. */
-    archives: z.array(z.string().min(1)).min(1).optional(),
+    archives: z.array(z.string().min(1)).min(1)
+      .refine((a) => new Set(a).size === a.length, { error: 'an archive is named twice; name each once (e.g. ["hourly", "daily"])' }).optional(),
   }).optional(),
 });
 export type MeterConfig = z.infer<typeof MeterConfig>;
