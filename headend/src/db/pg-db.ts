@@ -149,6 +149,7 @@ export function createPgDb(opts: PgDbOptions): Db {
         inFlight.delete(held);
       }
     },
+    connections: opts.max,
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount + gate.waiting }),
     close: () => {
       if (watchdog) clearInterval(watchdog);

@@ -20,7 +20,15 @@ export interface Queryable {
 }
 
 /** A handle that can open a transaction (any Db fits; tests may pass a minimal one). */
-export interface Database extends Queryable { tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> }
+export interface Database extends Queryable {
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * How many transactions can run at once (the pool's connections): 1 on the embedded engine. Long
+   * work split into independent short transactions (a file import's chunks) may run up to a couple of
+   * them side by side where there are several. Unset = 1.
+   */
+  readonly connections?: number;
+}
 
 export interface Db extends Queryable {
   /**
@@ -28,6 +36,8 @@ export interface Db extends Queryable {
    * 'telemetry' (the gateways' batches) waits ahead of the others for a connection (priority-gate.ts).
    */
   tx<T>(fn: (q: Queryable) => Promise<T>, o?: { priority?: 'telemetry' | 'normal' }): Promise<T>;
+  /** The pool's connections (1 embedded); see Database.connections. */
+  readonly connections: number;
   /** Pool gauges for /metrics. */
   stats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;

@@ -15,7 +15,8 @@
  *   judge     chunks of about 0.1 s of the engine each (whole meters, so a meter's months meet each other),
  *             each in its own short transaction that also stages what passed: written with the
  *             import's id, hidden by the `readings` view (readings/import-staging.ts, migrations/028);
- *             after the first refused row the rest is only judged, so every problem is reported
+ *             after the first refused row the rest is only judged, so every problem is reported;
+ *             on a server two chunks run side by side (the embedded engine has one connection)
  *   switch    only when every row passed (and not on a dry run): ONE UPDATE of the import's row makes
  *             all its rows visible at once; it refuses when another write touched one of the file's
  *             meters after it was judged (run again). A refused file's hidden rows are deleted in
@@ -93,6 +94,8 @@ const CHUNK_HOLD_MS = 100;
 const FIRST_CHUNK_ROWS = 500;
 const MIN_CHUNK_ROWS = 500;
 const MAX_CHUNK_ROWS = 8000;
+/** Chunks judged and staged side by side where the engine has the connections (a server): two keep the head-end's JS and the server's statements both busy and leave the pool's other connections to ingest and the API. */
+const PARALLEL_CHUNKS = 2;
 /** Rows parsed (and resolved) per turn of the event loop: about 0.05 s of it on an idle machine. */
 const PARSE_ROWS_PER_TURN = 1000;
 /** Lets timers, sockets and the pool's waiting clients run before the next step. */
@@ -128,37 +131,55 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
   };
   const runAgain = (what: string) => errors.push({ sheet, row: 0, message: `${what} got readings while the file was being checked; nothing was imported, run the import again` });
   const staged: Array<{ r: Resolved; p: PlannedReading }> = [];
-  // The import's hidden rows (readings/import-staging.ts), once a chunk had something to write.
+  // The import's hidden rows (readings/import-staging.ts): opened before the chunks when the file may
+  // be written, so that chunks side by side share one; dropped again if no chunk staged anything.
   let importId: number | null = null;
+  let stagedAny = false;
   let applied = false;
   try {
-    let chunkRows = FIRST_CHUNK_ROWS;
-    for (const chunk of chunksByMeter(resolved, () => chunkRows)) {
-      let held = 0;
-      const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
-      // Stage while every row so far passed; after the first error only judge, to report every row.
-      const stage = !o.dryRun && !errors.length;
-      // Its own short transaction: judged against the database as it is now, and what passed written
-      // hidden in the same transaction; the connection is free again right after.
-      const j = await db.tx(async (q) => {
-        const started = performance.now();
-        const judged = await judgeReadingsBatch(q, items, opts);
-        const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
-        if (stage && !rowErrors(judged).length && versions.length) {
-          importId ??= await openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name });
-          await stageVersions(q, importId, versions);
-        }
-        held = performance.now() - started;
-        return judged;
-      });
-      // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
-      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
-      for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
-      for (const p of j.planned) staged.push({ r: chunk[p.index], p });
-      await yieldToOthers();
+    if (!o.dryRun && !errors.length && resolved.length) {
+      importId = await db.tx((q) => openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name }));
     }
+    let chunkRows = FIRST_CHUNK_ROWS;
+    const chunks = chunksByMeter(resolved, () => chunkRows);
+    let failed = false;
+    const judgeChunks = async () => {
+      // A chunk holds whole meters, so chunks never judge against each other's rows: where the engine
+      // has several connections, two run side by side (the judge's JS of one beside the other's statements).
+      for (let next = chunks.next(); !next.done && !failed; next = chunks.next()) {
+        const chunk = next.value;
+        let held = 0;
+        const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
+        // Stage while every row so far passed; after the first error only judge, to report every row.
+        const stage = importId !== null && !errors.length;
+        // Its own short transaction: judged against the database as it is now, and what passed written
+        // hidden in the same transaction; the connection is free again right after.
+        const j = await db.tx(async (q) => {
+          const started = performance.now();
+          const judged = await judgeReadingsBatch(q, items, opts);
+          const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
+          if (stage && !rowErrors(judged).length && versions.length) {
+            await stageVersions(q, importId!, versions);
+            stagedAny = true;
+          }
+          held = performance.now() - started;
+          return judged;
+        });
+        // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
+        chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
+        for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
+        for (const p of j.planned) staged.push({ r: chunk[p.index], p });
+        await yieldToOthers();
+      }
+    };
+    const side = Math.max(1, Math.min(PARALLEL_CHUNKS, db.connections ?? 1));
+    const ends = await Promise.allSettled(Array.from({ length: side }, () => judgeChunks().catch((e: unknown) => {
+      failed = true;
+      throw e;
+    })));
+    for (const end of ends) if (end.status === 'rejected') throw end.reason;
     if (!errors.length && !o.dryRun) {
-      const id = importId;
+      const id = stagedAny ? importId : null;
       const inserted = staged.filter((s) => !s.p.out.unchanged).length;
       // The switch: one UPDATE of the import's row (and the file's audit row) makes every row visible.
       const switched = await db.tx(async (q) => {
@@ -175,12 +196,13 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
     // A writer took a version this file judged free (UNIQUE (meter_id, quantity, time, version)
     // refused a staged row): the same answer as a stale judgement, not a 500.
     if ((e as { code?: string }).code !== '23505') {
-      if (importId !== null && !applied) await discardImport(db, importId);
+      if (importId !== null && (!applied || !stagedAny)) await discardImport(db, importId);
       throw e;
     }
     runAgain('some of its meters');
   }
-  if (importId !== null && !applied) await discardImport(db, importId);
+  // Refused, or opened for nothing (every row unchanged): its row and any hidden rows go.
+  if (importId !== null && (!applied || !stagedAny)) await discardImport(db, importId);
   staged.sort((a, b) => a.r.row - b.r.row);
   if (!errors.length) {
     // One object per row, built once (a spread and an ISO string per row were about half a second of

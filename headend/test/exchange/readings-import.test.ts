@@ -176,13 +176,16 @@ describe('readings import racing another writer', () => {
     orgId: 0, dryRun: false, fileName: 'race.csv', buildingIds: null, now: new Date('2026-10-20T12:00:00Z'),
     actor: { kind: 'system' as const, id: null, name: 'importer' }, rights: { write: true, outsideWindow: true, correct: true },
   };
-  /** The database, with `between` run after the file's rows were judged and staged (its first transaction), before the switch. */
+  /**
+   * The database, with `between` run after the file's rows were judged and staged, before the switch:
+   * the import's transactions are the opening of its hidden rows, one chunk (one row here), the switch.
+   */
   const racing = (between: () => Promise<void>): Database => {
     let txs = 0;
     return {
       query: (sql, params) => h.opened.db.query(sql, params),
       tx: async (fn) => {
-        if (++txs === 2) await between();
+        if (++txs === 3) await between();
         return h.opened.db.tx(fn);
       },
     };
