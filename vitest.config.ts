@@ -40,8 +40,10 @@ function usesEngine(file: string, seen = new Set<string>()): boolean {
 }
 const serverFiles = [...testFiles('headend/test'), ...testFiles('test')].filter((f) => usesEngine(resolve(root, f))).map((f) => relative(root, resolve(root, f)));
 
-const common = { pool: 'forks' as const, testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['headend/test/global-pg.ts'] };
-const server = { AMR_TEST_ENGINE: 'server' };
+// A database connection held or lost is reported on stderr too (headend/src/db/open.ts): the tests' loggers are silent.
+const problems = { AMR_DB_PROBLEMS_TO_STDERR: '1' };
+const common = { pool: 'forks' as const, testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['headend/test/global-pg.ts'], env: problems };
+const server = { ...problems, AMR_TEST_ENGINE: 'server' };
 
 // Four projects: two kinds of test, each on both database engines (headend/test/engine.ts).
 //   devices         the gateway's and simulators' tests and the end-to-end suites in test/: real ptys

@@ -39,14 +39,29 @@ export interface OpenedDb {
   close(): Promise<void>;
 }
 
+/**
+ * A report of a connection held or lost, also on stderr when AMR_DB_PROBLEMS_TO_STDERR=1: the test
+ * runs set it (vitest.config.ts), since their loggers are silent and such a report is what a test
+ * that timed out most needs to say where it stood.
+ */
+function problemReporter(logSlow: ((msg: string) => void) | undefined, log: (msg: string) => void): (msg: string) => void {
+  const report = logSlow ?? log;
+  if (process.env.AMR_DB_PROBLEMS_TO_STDERR !== '1') return report;
+  return (msg) => {
+    process.stderr.write(`[amr db ${new Date().toISOString()}] ${msg}\n`);
+    report(msg);
+  };
+}
+
 export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const log = opts.log ?? (() => {});
+  const logSlow = problemReporter(opts.logSlow, log);
   const warn = opts.warn ?? log;
   let embedded: EmbeddedDb | null = null;
   let url = opts.databaseUrl;
   if (!url) {
     const dir = opts.dataDir.startsWith('memory://') ? opts.dataDir : join(opts.dataDir, 'pg');
-    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, seed: opts.seedless ? '' : undefined, memory: opts.embeddedMemory, onProblem: (m) => (opts.logSlow ?? log)(`embedded database: ${m}`) });
+    embedded = await startEmbeddedDb({ dataDir: dir, port: opts.dbPort, seed: opts.seedless ? '' : undefined, memory: opts.embeddedMemory, onProblem: (m) => logSlow(`embedded database: ${m}`) });
     url = embedded.url;
     log(`embedded TimescaleDB (PGlite) in ${dir} on port ${embedded.port}`);
   }
@@ -59,7 +74,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     // And a statement in flight for a minute on a connection that has moved no byte either way for half
     // of it is lost, not slow (PGlite answers in the turn it is asked): that connection is closed.
     onSlow: (r, holder) => {
-      (opts.logSlow ?? log)(`database ${redactUrl(url)}: ${r}${embedded ? ` [${embedded.describe()}]` : ''}`);
+      logSlow(`database ${redactUrl(url)}: ${r}${embedded ? ` [${embedded.describe()}]` : ''}`);
       if (embedded && holder.statementInFlight) embedded.closeSilentHolder(SILENT_HOLDER_MS);
     },
   });
