@@ -2,6 +2,7 @@
 // up to a master (/dev/pts/N). The simulator opens one end through `serialport`, the client gets the
 // other path. socat prints the two pty names on stderr with -d -d; we parse them from there.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readlink } from 'node:fs/promises';
 
 export interface PtyPair {
   /** End the simulator opens. */
@@ -39,6 +40,9 @@ export async function createPtyPair(opts: { timeoutMs?: number; link?: string } 
       }
     });
   });
+  // socat reports the second pty before its link is in place, and a pair ended just before (an unplug)
+  // may still be removing the same link as it exits: hand the path out only once it names this pty.
+  if (opts.link) await linkReady(opts.link, paths[1], opts.timeoutMs ?? 5000, () => child.kill('SIGTERM'));
   let closed = false;
   return {
     devicePath: paths[0],
@@ -57,4 +61,23 @@ export async function createPtyPair(opts: { timeoutMs?: number; link?: string } 
         setTimeout(() => { child.kill('SIGKILL'); done(); }, 2000).unref();
       }),
   };
+}
+
+/** Waits until `link` is a symlink to `target`; fails naming both after `timeoutMs` (then `onFail`). */
+async function linkReady(link: string, target: string, timeoutMs: number, onFail: () => void): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let seen = 'missing';
+  for (;;) {
+    try {
+      seen = await readlink(link);
+      if (seen === target) return;
+    } catch {
+      seen = 'missing';
+    }
+    if (Date.now() > until) {
+      onFail();
+      throw new Error(`socat's link ${link} does not point to ${target} after ${timeoutMs} ms (it is ${seen}); another process may own that path`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
