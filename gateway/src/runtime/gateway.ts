@@ -26,7 +26,7 @@ import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
 import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
-import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
+import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, routineJob, routineKinds, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
 
 export interface GatewayOptions {
@@ -410,8 +410,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   /**
    * After a successful poll of a meter with an archive: opens (or extends) a back-fill job per archive
-   * it back-fills (hourly, daily) when the previous success is older than an interval plus slack, and
-   * runs the open jobs, hourly first (runtime/backfill.ts).
+   * it back-fills (hourly, daily) when the previous success is older than an interval plus slack,
+   * keeps the cursor of each archive read routinely (by default the daily one) stretched to the record
+   * under way, and runs the open jobs, hourly first (runtime/backfill.ts).
    */
   private backfill(m: ResolvedMeter, lastSuccessAt: string | null): void {
     const store = this.backfillStore;
@@ -421,15 +422,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const kinds = backfillKinds(m.backfill.archives, map);
     // A job of an archive the config no longer asks for (backfill.archives changed) is dropped.
     for (const kind of ARCHIVE_ORDER) if (!kinds.includes(kind) && store.get(m.id, kind)) store.set(m.id, kind, null);
+    const routine = routineKinds(m.backfill.routine, kinds);
     let open = 0;
     for (const kind of kinds) {
       const was = store.get(m.id, kind);
-      const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, spec.kinds[kind].seconds * 1000, was, kind);
+      const recordMs = spec.kinds[kind].seconds * 1000;
+      const gap = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, recordMs, was, kind);
+      if (gap && !isDeepStrictEqual(gap, was)) this.log.info({ meter: m.id, archive: kind, from: gap.next, until: gap.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
+      const job = routine.includes(kind) ? routineJob(gap, lastSuccessAt, this.nowMs(), m.backfill.utcOffsetMinutes, recordMs, kind) : gap;
       if (!job) continue;
       open++;
-      if (isDeepStrictEqual(job, was)) continue;
-      store.set(m.id, kind, job);
-      this.log.info({ meter: m.id, archive: kind, from: job.next, until: job.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
+      if (!isDeepStrictEqual(job, was)) store.set(m.id, kind, job);
     }
     if (open === 0 || this.backfills.has(m.id)) return;
     const run = this.runBackfill(m)
@@ -456,6 +459,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const map = registerMap(m.registerMap ?? '');
     const recordMs = map.archives!.kinds[kind].seconds * 1000;
     const s = m.backfill!;
+    const routine = routineKinds(s.routine, backfillKinds(s.archives, map)).includes(kind);
     let job = this.backfillStore!.get(m.id, kind);
     while (job) {
       if (this.stopping) return 'paused';
@@ -492,7 +496,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       }
       // After the append (fsynced): a crash before this line re-reads the same record, never skips it.
       job = { ...job, next: new Date(start + recordMs).toISOString() };
-      this.backfillStore!.set(m.id, kind, jobDone(job) ? null : job);
+      // A routine archive's cursor is kept even when caught up: it is what says which records were read.
+      this.backfillStore!.set(m.id, kind, jobDone(job) && !routine ? null : job);
       if (jobDone(job)) job = undefined;
     }
     return 'idle';
