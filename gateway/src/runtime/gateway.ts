@@ -25,9 +25,11 @@ import { judgeHealth, startHealthServer } from '../ops/health.js';
 import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
-import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
+import { MeterStateStore, afterArchives, afterFailure, afterSuccess, historyDue, unpublishedArchives } from './meter-state.js';
 import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, routineJob, routineKinds, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
+import { MBUS_PROFILES } from '../profiles/mbus-profiles.js';
+import type { MeterRead } from '../drivers/types.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -388,6 +390,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const published = archives.filter((a) => written.has(`${a.kind}@${a.record}`));
       if (published.length) this.meterState?.set(m.id, afterArchives(this.meterState.get(m.id), published), true);
       if (m.backfill) this.backfill(m, lastSuccessAt);
+      this.history(m, out.read, lastSuccessAt);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
       this.publisher?.kick();
@@ -501,6 +504,49 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (jobDone(job)) job = undefined;
     }
     return 'idle';
+  }
+
+  /**
+   * After a successful poll of an M-Bus meter whose model has a history telegram (profile.history):
+   * reads it — the first time, after a gap, and once after each month end on the meter's clock — as an
+   * exclusive use of the line, and publishes its month ends as archive readings, each once (the newest
+   * per kind in the meter state, as the normal telegram's stored values). Only a complete readout is
+   * published and marks the month done: one that failed is tried again at the next poll.
+   */
+  private history(m: ResolvedMeter, read: MeterRead, lastSuccessAt: string | null): void {
+    const worker = this.workers.get(m.bus)!;
+    const profile = read.profile === undefined ? undefined : MBUS_PROFILES.find((p) => p.name === read.profile);
+    const states = this.meterState;
+    if (!profile?.history || !worker.driver.readHistory || !states || this.backfills.has(m.id)) return;
+    // The meter's month: its clock (local time, sent without zone), else the gateway's UTC month.
+    const month = (read.meterTime ?? new Date(this.nowMs()).toISOString()).slice(0, 7);
+    const why = historyDue(states.get(m.id), lastSuccessAt, this.nowMs(), m.interval + 60_000, month);
+    if (!why) return;
+    const bus = worker.bus;
+    const run = (async () => {
+      // A gap's readout is owed until done, also across a restart.
+      if (why === 'gap') states.set(m.id, { ...states.get(m.id)!, historyWanted: true }, true);
+      if (this.outbox.refusal('low')) return;
+      this.log.info({ meter: m.id, reason: why, profile: profile.name }, 'reading the meter\'s history telegram');
+      const got = await worker.exclusive((d) => d.readHistory!(m, profile.name));
+      this.rawLog?.write({ ts: this.isoNow(), bus: m.bus, meter: m.id, protocol: bus.protocol, address: m.address, frames: got.frames, ok: true });
+      if (got.resetPending) this.log.warn({ meter: m.id, err: got.resetPending }, 'history telegram read, but the reset back to the normal telegram failed; the next poll resets first');
+      const fresh = unpublishedArchives(states.get(m.id), got.archives);
+      const at = new Date(this.nowMs());
+      const stored = this.outbox.append(fresh.map((a) => toArchiveReading(m, bus, got, a, at)));
+      this.updateOutboxGauges();
+      const written = new Set(stored.filter((r) => r.meter.meterKey === m.id && r.archive).map((r) => `${r.archive!.kind}@${r.archive!.record}`));
+      const published = fresh.filter((a) => written.has(`${a.kind}@${a.record}`));
+      const next = afterArchives(states.get(m.id), published);
+      // A record the disk refused (held in memory) leaves the month to do: read again, never lost.
+      const done = published.length === fresh.length;
+      states.set(m.id, done ? { ...next, historyMonth: month, historyWanted: undefined } : next, true);
+      for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
+      this.publisher?.kick();
+    })()
+      .catch((e: Error) => this.log.warn({ meter: m.id, err: e.message }, 'history telegram not read; tried again at the next successful poll'))
+      .finally(() => this.backfills.delete(m.id));
+    this.backfills.set(m.id, run);
   }
 
   /** Resolves when the meter's running back-fill (if any) has stopped. */
