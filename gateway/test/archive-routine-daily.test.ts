@@ -27,7 +27,7 @@ const value = (r: MeterReading, q: string) => r.values.find((v) => v.quantity ==
 /** Float32 on the wire: a day's heat (hundreds of kWh) to a millionth of itself. */
 const near = (got: number | null | undefined, want: number, what: string) => expect(Math.abs(got! - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(Math.max(1e-3, Math.abs(want) * 1e-6));
 
-describe('a gateway polling without gaps reads each finished day from the ТВ7 daily archive once', () => {
+function rig(name: string, routine?: string[]) {
   const clock = new SimClock(new Date(local(8)), 0);
   const heat = new ConsumerSeries('heat', startMs, 7, 1, 40);
   const volume = new HeatVolumeSeries((t) => heat.cumulative(t), startMs, 0.01);
@@ -38,9 +38,9 @@ describe('a gateway polling without gaps reads each finished day from the ТВ7 
   let sim: ModbusBus;
   let broker: TestBroker;
   let dir: string;
-  const gwId = `gw-routine-${process.pid}`;
+  const gwId = `gw-routine-${name}-${process.pid}`;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'amr-routine-'));
+    dir = mkdtempSync(join(tmpdir(), `amr-routine-${name}-`));
     broker = await startBroker();
     sim = await startModbusBus({ transport: { kind: 'tcp', port: 0 }, framing: 'rtu', timing: { pacing: false }, slaves: [calc.slave(5, { silent: false })] });
   });
@@ -58,7 +58,7 @@ describe('a gateway polling without gaps reads each finished day from the ТВ7 
         gateway: { id: gwId, bufferDir: dir },
         mqtt: { url: broker.url, reconnectMin: '200ms', reconnectMax: '1s' },
         buses: [{ name: 'rs485', protocol: 'modbus', port: `tcp://127.0.0.1:${sim.endpoint.port}`, timeout: '300ms', retries: 0 }],
-        meters: [{ id: 'tv7', bus: 'rs485', slave: 5, registerMap: 'tv7', interval: '1h', backfill: { utcOffsetMinutes: 180 } }],
+        meters: [{ id: 'tv7', bus: 'rs485', slave: 5, registerMap: 'tv7', interval: '1h', backfill: { utcOffsetMinutes: 180, ...(routine ? { routine } : {}) } }],
       }),
       logger: pino({ level: 'silent' }),
       scheduler: false,
@@ -67,6 +67,11 @@ describe('a gateway polling without gaps reads each finished day from the ТВ7 
     await gw.start();
     return gw;
   };
+  return { clock, truth, calc, published, start, dir: () => dir };
+}
+
+describe('a gateway polling without gaps reads each finished day from the ТВ7 daily archive once', () => {
+  const { clock, truth, calc, published, start, dir: bufferDir } = rig('daily');
 
   it('days 1–3 once each, each at the first poll after its midnight, with the simulator\'s truth; two restarts read no day twice and miss none', async () => {
     const polls = Array.from({ length: 64 }, (_, i) => local(10 + i, 30)); // 10:30 day 1 … 01:30 day 4
@@ -115,6 +120,43 @@ describe('a gateway polling without gaps reads each finished day from the ТВ7 
     expect(days[0].quality).toEqual(['archive']);
 
     // The cursor, kept for good: on day 4, stretched to its end.
-    expect(JSON.parse(readFileSync(join(dir, 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(96)) } } });
+    expect(JSON.parse(readFileSync(join(bufferDir(), 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(96)) } } });
+  });
+});
+
+describe('the hourly archive read routinely when named (backfill.routine: [hourly, daily])', () => {
+  const { clock, calc, published, start, dir: bufferDir } = rig('hourly', ['hourly', 'daily']);
+
+  // Polls every 15 minutes from 22:10 on day 1 to 01:55 on day 2 (local 22:10 … 25:55), no gap. By hand:
+  // the first poll opens the hourly cursor on its own hour (22:00); the hours 22:00, 23:00 and 00:00 are
+  // each read once, at the first poll after their end (23:10, 00:10, 01:10); 01:00 ends at 02:00, after
+  // the run. Day 1 once, at 00:10.
+  it('each finished hour once, after its end, with the simulator\'s record; the day after midnight', async () => {
+    const polls = Array.from({ length: 16 }, (_, i) => local(22, 10 + 15 * i));
+    const gw = await start();
+    try {
+      for (const t of polls) {
+        clock.setTime(new Date(t));
+        expect((await gw.poll(gw.cfg.meters[0]))?.ok, `poll at ${iso(t)}`).toBe(true);
+        await gw.backfillIdle('tv7');
+        await until(() => gw.outbox.depth === 0, 'outbox drained');
+        const hours = published().filter((r) => r.archive?.kind === 'hourly').map((r) => Date.parse(r.values[0].time!));
+        expect(hours.every((h) => h + HOUR <= t), `no hour before its end at ${iso(t)}`).toBe(true);
+      }
+    } finally {
+      await gw.stop();
+    }
+    const hours = published().filter((r) => r.archive?.kind === 'hourly');
+    expect(hours.map((r) => Date.parse(r.values[0].time!))).toEqual([local(22), local(23), local(24)]);
+    expect(hours.map((r) => r.gatewayTime)).toEqual([iso(local(23, 10)), iso(local(24, 10)), iso(local(25, 10))]);
+    for (const r of hours) near(value(r, 'energy_delta_kwh'), calc.record('hourly', Date.parse(r.values[0].time!)).values.energy_delta_kwh, `hour ${r.archive!.record}`);
+    const days = published().filter((r) => r.archive?.kind === 'daily');
+    expect(days.map((r) => r.archive!.record)).toEqual(['2026-01-15T00:00:00']);
+    // Hourly first, then the day (the hour 23:00 and day 1 both became due at 00:10).
+    expect(days[0].seq).toBeGreaterThan(hours[1].seq);
+    expect(JSON.parse(readFileSync(join(bufferDir(), 'backfill.json'), 'utf8'))).toEqual({
+      v: 1,
+      jobs: { tv7: { kind: 'hourly', next: iso(local(25)), until: iso(local(26)) }, 'tv7#daily': { kind: 'daily', next: iso(local(24)), until: iso(local(48)) } },
+    });
   });
 });
