@@ -127,7 +127,8 @@ export const MeterConfig = z.strictObject({
   /**
    * Modbus meters whose register map has archives (heat calculators): after a gap in the polls
    * (gateway off, line down) the missed hours are read back from the meter's hourly archive and the
-   * missed days from its daily archive (runtime/backfill.ts).
+   * missed days from its daily archive (runtime/backfill.ts); the archives in `routine` (the daily
+   * one by default) are also read without a gap, each finished record once.
    */
   backfill: z.strictObject({
     /** The meter's clock, minutes ahead of UTC: it keeps local time and knows no zone (Moscow: 180). */
