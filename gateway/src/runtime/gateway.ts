@@ -528,8 +528,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (why === 'gap') states.set(m.id, { ...states.get(m.id)!, historyWanted: true }, true);
       if (this.outbox.refusal('low')) return;
       this.log.info({ meter: m.id, reason: why, profile: profile.name }, 'reading the meter\'s history telegram');
-      const got = await worker.exclusive((d) => d.readHistory!(m, profile.name));
-      this.rawLog?.write({ ts: this.isoNow(), bus: m.bus, meter: m.id, protocol: bus.protocol, address: m.address, frames: got.frames, ok: true });
+      const line = { bus: m.bus, meter: m.id, protocol: bus.protocol, address: m.address };
+      const got = await worker.exclusive((d) => d.readHistory!(m, profile.name)).catch((e: Error & { frames?: RawLogLine['frames'] }) => {
+        // The frames of a failed readout (select, telegrams, the reset) are what an installer needs to see.
+        if (e.frames?.length) this.rawLog?.write({ ts: this.isoNow(), ...line, frames: e.frames, ok: false, error: e.message });
+        throw e;
+      });
+      this.rawLog?.write({ ts: this.isoNow(), ...line, frames: got.frames, ok: true });
       if (got.resetPending) this.log.warn({ meter: m.id, err: got.resetPending }, 'history telegram read, but the reset back to the normal telegram failed; the next poll resets first');
       const fresh = unpublishedArchives(states.get(m.id), got.archives);
       const at = new Date(this.nowMs());
