@@ -143,9 +143,10 @@ describe('a gateway off for three days reads the days back from the ТВ7 daily 
       near(value(days[d], 'energy_day_kwh'), published.reduce((a, x) => a + value(x, 'energy_delta_kwh')!, 0), `day ${d + 1} = Σ published hours`);
     }
 
-    // Left: the daily job waits for day 4 to end; the hourly one is done.
+    // Left: the daily job waits for day 4 to end (the daily archive is read routinely too: its cursor,
+    // stretched to the end of the day under way, is kept for good); the hourly one is done.
     const file = JSON.parse(readFileSync(join(r.dir, 'backfill.json'), 'utf8')) as { jobs: Record<string, unknown> };
-    expect(file.jobs).toEqual({ 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(81)) } });
+    expect(file.jobs).toEqual({ 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(96)) } });
   });
 
   it('hourly polls on to midnight of day 5: day 4 is published once it is over, and nothing else', async () => {
@@ -156,7 +157,8 @@ describe('a gateway off for three days reads the days back from the ТВ7 daily 
     const fresh = r.published().filter((x) => x.archive).slice(before);
     expect(fresh.map((x) => `${x.archive!.kind}@${x.archive!.record}`)).toEqual(['daily@2026-01-18T00:00:00']);
     near(value(fresh[0], 'energy_day_kwh'), r.truth.energyKwh(local(96)) - r.truth.energyKwh(local(72)), 'day 4 truth');
-    expect(JSON.parse(readFileSync(join(r.dir, 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: {} });
+    // The hourly job is done and gone; the daily cursor stays, on day 5 (under way until local 120).
+    expect(JSON.parse(readFileSync(join(r.dir, 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(96)), until: iso(local(120)) } } });
   });
 
   it('a backfill.json from before daily jobs (meter ids, hourly) resumes its hours and reads no day', async () => {
@@ -170,7 +172,8 @@ describe('a gateway off for three days reads the days back from the ТВ7 daily 
       const first = before.find((b) => b.archive!.kind === 'hourly' && b.archive!.record === x.archive!.record)!;
       expect(x.values).toEqual(first.values); // the same hour, the same values
     }
-    expect(JSON.parse(readFileSync(join(r.dir, 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: {} });
+    // The daily cursor a routine archive keeps, on day 5 (the day holding the last success, 96:00): no day read.
+    expect(JSON.parse(readFileSync(join(r.dir, 'backfill.json'), 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(96)), until: iso(local(120)) } } });
   });
 });
 
@@ -193,7 +196,7 @@ describe('a daily back-fill cut off mid-way resumes at the day not finished', ()
     expect(r.archived('hourly')).toHaveLength(71);
     expect(r.archived('daily').map((x) => x.archive!.record)).toEqual(['2026-01-15T00:00:00', '2026-01-16T00:00:00']);
     const file = join(r.dir, 'backfill.json');
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(48)), until: iso(local(81)) } } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(48)), until: iso(local(96)) } } });
     // A kill between day 2 reaching the outbox and its cursor moving leaves the cursor on day 2.
     writeFileSync(file, JSON.stringify({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(24)), until: iso(local(81)) } } }));
 
@@ -207,7 +210,7 @@ describe('a daily back-fill cut off mid-way resumes at the day not finished', ()
     near(value(days[3], 'energy_day_kwh'), r.calc.record('daily', local(48)).values.energy_delta_kwh, 'day 3');
     expect(r.archived('hourly')).toHaveLength(71); // no hour read again
     expect(new Set(r.archived('hourly').map((x) => x.archive!.record)).size).toBe(71);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(81)) } } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ v: 1, jobs: { 'tv7#daily': { kind: 'daily', next: iso(local(72)), until: iso(local(96)) } } });
   });
 
   it('a config that stops asking for the daily archive drops its open job; no day is read', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTER_MAPS } from '@amr/protocols';
 import { validateConfig } from '../src/index.js';
-import { BackfillStore, backfillKinds, dueRecords, gapJob, jobKey, recordStartOf, selectClock } from '../src/runtime/backfill.js';
+import { BackfillStore, backfillKinds, dueRecords, gapJob, jobKey, recordStartOf, routineJob, routineKinds, selectClock } from '../src/runtime/backfill.js';
 import { HOUR, MIN, local } from './archive-clock.js';
 
 const DAY = 24 * HOUR;
@@ -67,6 +67,56 @@ describe('the daily job of a gap (pure)', () => {
     expect(recordStartOf(Date.UTC(2026, 0, 15, 18, 30), DAY, 330)).toBe(Date.UTC(2026, 0, 15, 18, 30));
     expect(selectClock(local(24), DAY, 'start', 180)).toEqual({ year: 2026, month: 1, day: 16, hour: 0, minute: 0, second: 0 });
     expect(selectClock(local(24), DAY, 'end', 180)).toEqual({ year: 2026, month: 1, day: 17, hour: 0, minute: 0, second: 0 });
+  });
+});
+
+describe('the daily archive read routinely, without a gap (pure)', () => {
+  // Polls every 15 minutes, no gap. The cursor is stretched to the end of the day under way (local 24
+  // on day 1), so it changes once a day, and day 1 is due at the first poll from its midnight on.
+  it('the first poll ever opens the cursor on its own day; day 1 is due from midnight on, not a minute earlier', () => {
+    const job = routineJob(null, null, local(10, 30), 180, DAY, 'daily');
+    expect(job).toEqual({ kind: 'daily', next: iso(local(0)), until: iso(local(24)) });
+    expect(dueRecords(job, local(23, 59), DAY)).toEqual([]);
+    expect(dueRecords(job, local(24), DAY)).toEqual([local(0)]);
+    // Stretched only when a new day starts: the same object back all day (no file write per poll).
+    expect(routineJob(job, iso(local(10, 30)), local(23, 45), 180, DAY, 'daily')).toBe(job);
+    // The first poll of day 2 (00:00:30): stretched to day 2's end, day 1 due; after it is read the
+    // cursor is on day 2 and nothing is due until day 2's midnight.
+    const day2 = routineJob(job, iso(local(23, 45)), local(24, 0.5), 180, DAY, 'daily');
+    expect(day2).toEqual({ kind: 'daily', next: iso(local(0)), until: iso(local(48)) });
+    expect(dueRecords(day2, local(24, 0.5), DAY)).toEqual([local(0)]);
+    expect(dueRecords({ ...day2, next: iso(local(24)) }, local(47, 59), DAY)).toEqual([]);
+  });
+
+  it('with no cursor (a file from before routine reading) it starts at the day of the last success: the day just over is read, none before it', () => {
+    // Last success 23:50 on day 3, now 00:05 on day 4: day 3 (local 48) is due, days 1–2 are not.
+    const job = routineJob(null, iso(local(71, 50)), local(72, 5), 180, DAY, 'daily');
+    expect(job).toEqual({ kind: 'daily', next: iso(local(48)), until: iso(local(96)) });
+    expect(dueRecords(job, local(72, 5), DAY)).toEqual([local(48)]);
+    // A last success "in the future" (a clock set back) is not trusted: the cursor starts on today.
+    expect(routineJob(null, iso(local(200)), local(72, 5), 180, DAY, 'daily').next).toBe(iso(local(72)));
+  });
+
+  it('a gap job is stretched the same way and keeps its unread days', () => {
+    const gap = gapJob(iso(local(10, 30)), local(81), s, DAY, undefined, 'daily')!;
+    expect(routineJob(gap, iso(local(10, 30)), local(81), 180, DAY, 'daily')).toEqual({ kind: 'daily', next: iso(local(0)), until: iso(local(96)) });
+  });
+
+  it('which archives are read routinely: the daily one by default, those named, none with []', () => {
+    expect(routineKinds(undefined, ['hourly', 'daily'])).toEqual(['daily']);
+    expect(routineKinds(undefined, ['hourly'])).toEqual([]);
+    expect(routineKinds(['hourly', 'daily'], ['hourly', 'daily'])).toEqual(['hourly', 'daily']);
+    expect(routineKinds([], ['hourly', 'daily'])).toEqual([]);
+  });
+
+  const base = { gateway: { id: 'gw-cfg', bufferDir: '/tmp/unused' }, mqtt: { url: 'mqtt://127.0.0.1:1' }, buses: [{ name: 'rs485', protocol: 'modbus', port: '/dev/ttyUSB0' }] };
+  const meter = (backfill: Record<string, unknown>) => ({ id: 'tv7', bus: 'rs485', slave: 2, registerMap: 'tv7', backfill: { utcOffsetMinutes: 180, ...backfill } });
+  it('a routine archive that is never read is refused, naming it and what is read', () => {
+    expect(() => validateConfig({ ...base, meters: [meter({ archives: ['hourly'], routine: ['daily'] })] }))
+      .toThrow(/meters\[0\]\.backfill\.routine.*names daily, which backfill\.archives leaves out \(read: hourly\)/s);
+    expect(() => validateConfig({ ...base, meters: [meter({ routine: ['monthly'] })] })).toThrow(/backfill\.routine.*names monthly, which register map tv7 has not \(read: hourly, daily\)/s);
+    expect(() => validateConfig({ ...base, meters: [meter({ routine: ['daily', 'daily'] })] })).toThrow(/backfill\.routine.*named twice/s);
+    expect(validateConfig({ ...base, meters: [meter({ routine: [] })] }).meters[0].backfill).toMatchObject({ routine: [] });
   });
 });
 

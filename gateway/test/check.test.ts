@@ -58,7 +58,7 @@ describe('check: what the gateway knows', () => {
     [
       'unknown meter profile',
       ok.replace('profile: heat-meter', 'profile: heat-metre'),
-      'meters[0].profile: unknown meter profile "heat-metre"; known: auto, heat-meter, kamstrup-multical, kamstrup-multical-v8, engelmann-sensostar, engelmann-waterstar, minol-minocal-c2, diehl-hydrometer-water, siemens-wfh21, water-meter, electricity-meter, generic — did you mean "heat-meter"?',
+      'meters[0].profile: unknown meter profile "heat-metre"; known: auto, heat-meter, kamstrup-multical, kamstrup-multical-v8, engelmann-sensostar, engelmann-waterstar, minol-minocal-c2, diehl-hydrometer-water, siemens-wfh21, sim-heat-history, water-meter, electricity-meter, generic — did you mean "heat-meter"?',
     ],
     ['baud 9601', ok.replace('baud: 9600', 'baud: 9601'), 'buses[1].baud: 9601 is not a standard baud rate; use one of 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 (closest: 9600)'],
     [

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import {
   SECONDARY_WILDCARD, applicationReset, decodeTelegram, encodeRspUd, reqUd2, selectSecondary, sndNke, type RecordSpec,
 } from '@amr/protocols';
-import { electricityMeterRecords, heatMeterRecords, pulseAdapterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
+import { electricityMeterRecords, heatMeterRecords, heatMonthEndRecords, pulseAdapterRecords, startMbusSegment, waterMeterRecords, type MbusSegment } from '@amr/simulators';
 import { TestMaster } from './mbus-master.js';
 import { libmbusFactor } from './libmbus-units.js';
 
@@ -28,6 +28,8 @@ describe('M-Bus segment', () => {
         { primaryAddress: 1, id: '12345678', manufacturer: 'KAM', version: 0x19, medium: 0x04, records: heat },
         { primaryAddress: 2, id: '22000001', manufacturer: 'ZRI', version: 0x01, medium: 0x16, records: water(123.456) },
         { primaryAddress: 3, id: '22000002', manufacturer: 'ZRI', version: 0x01, medium: 0x06, records: water(45.678) },
+        // A heat meter whose month ends come only in the telegram application select 0x30 asks for.
+        { primaryAddress: 4, id: '12345679', manufacturer: 'KAM', version: 0x01, medium: 0x04, maxUserData: 100, records: () => heatMeterRecords({ time, energyKwh: heatEnergy, volumeM3: 912.34, powerW: 15200, flowM3h: 0.654, flowTempC: 70.3, returnTempC: 45.1, operatingHours: 8123, errorFlags: 0, history: [] }), selectable: { 0x30: () => heatMonthEndRecords({ time, months: history }) } },
       ],
     });
     if (seg.endpoint.kind !== 'tcp') throw new Error('tcp expected');
@@ -76,6 +78,43 @@ describe('M-Bus segment', () => {
     expect([...(await m.request(applicationReset(1))).raw]).toEqual([0xe5]);
     const t = decodeTelegram((await m.request(reqUd2(1, false))).frames[0]);
     expect(t.records[0]).toMatchObject({ quantity: 'energy', storage: 0 });
+  });
+
+  it('application select 0x30: the month-end telegrams, then the normal telegram again after the readout; SND_NKE also returns', async () => {
+    const read = async (fcb0: boolean) => {
+      const ts = [];
+      let fcb = fcb0;
+      for (let i = 0; i < 6; i++) {
+        const t = decodeTelegram((await m.request(reqUd2(4, fcb))).frames[0]);
+        fcb = !fcb;
+        ts.push(t);
+        if (!t.moreRecordsFollow) break;
+      }
+      return ts;
+    };
+    await m.request(sndNke(4));
+    expect([...(await m.request(applicationReset(4, 0x30))).raw]).toEqual([0xe5]);
+    // 12 months × 16 bytes + the clock's 6 at most 87 bytes of records a telegram: 3 telegrams.
+    const hist = await read(true);
+    expect(hist).toHaveLength(3);
+    const recs = hist.flatMap((t) => t.records);
+    expect(recs.filter((r) => r.quantity === 'date').map((r) => [r.storage, r.value])).toEqual(history.map((h, i) => [i + 1, h.date]));
+    expect(recs.find((r) => r.quantity === 'energy' && r.storage === 12)?.value).toBe(29000 * 1000);
+    expect(recs.some((r) => r.storage === 0 && r.quantity === 'energy')).toBe(false);
+    // The readout is over: the next new readout is the normal telegram.
+    const normal = decodeTelegram((await m.request(reqUd2(4, false))).frames[0]);
+    expect(normal.records[0]).toMatchObject({ quantity: 'energy', storage: 0, value: heatEnergy * 1000 });
+    // Selected, one telegram read, then SND_NKE: back to the normal telegram.
+    await m.request(applicationReset(4, 0x30));
+    expect(decodeTelegram((await m.request(reqUd2(4, true))).frames[0]).records[0]).toMatchObject({ quantity: 'datetime', storage: 0 });
+    expect([...(await m.request(sndNke(4))).raw]).toEqual([0xe5]);
+    expect(decodeTelegram((await m.request(reqUd2(4, true))).frames[0]).records[0]).toMatchObject({ quantity: 'energy', storage: 0 });
+    // Selected, then an application reset without subcode (or with one the model has no telegram for): normal.
+    await m.request(applicationReset(4, 0x30));
+    await m.request(applicationReset(4));
+    expect(decodeTelegram((await m.request(reqUd2(4, false))).frames[0]).records[0]).toMatchObject({ quantity: 'energy', storage: 0 });
+    await m.request(applicationReset(4, 0x40));
+    expect(decodeTelegram((await m.request(reqUd2(4, true))).frames[0]).records[0]).toMatchObject({ quantity: 'energy', storage: 0 });
   });
 
   it('selects by secondary address with wildcards and answers on 253', async () => {

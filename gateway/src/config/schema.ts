@@ -127,7 +127,8 @@ export const MeterConfig = z.strictObject({
   /**
    * Modbus meters whose register map has archives (heat calculators): after a gap in the polls
    * (gateway off, line down) the missed hours are read back from the meter's hourly archive and the
-   * missed days from its daily archive (runtime/backfill.ts).
+   * missed days from its daily archive (runtime/backfill.ts); the archives in `routine` (the daily
+   * one by default) are also read without a gap, each finished record once.
    */
   backfill: z.strictObject({
     /** The meter's clock, minutes ahead of UTC: it keeps local time and knows no zone (Moscow: 180). */
@@ -139,6 +140,13 @@ export const MeterConfig = z.strictObject({
     /** Which of the map's archives to read back (default: every one it has, e.g. hourly and daily). Checked against the map. */
     archives: z.array(z.string().min(1)).min(1)
       .refine((a) => new Set(a).size === a.length, { error: 'an archive is named twice; name each once (e.g. ["hourly", "daily"])' }).optional(),
+    /**
+     * Which of those archives are also read without a gap: each finished record once, after its end
+     * (default ["daily"]: the day's record after each meter-local midnight; [] for none). Live polls
+     * already cover the hours, so the hourly archive is read routinely only when named here.
+     */
+    routine: z.array(z.string().min(1))
+      .refine((a) => new Set(a).size === a.length, { error: 'an archive is named twice; name each once (e.g. ["daily"])' }).optional(),
   }).optional(),
 });
 export type MeterConfig = z.infer<typeof MeterConfig>;
@@ -248,11 +256,16 @@ export const GatewayConfig = z
         foreign(['primary', 'secondary', 'device', 'channel', 'channels', 'weight', 'quantity']);
         if (has('backfill') && maps.includes(m.registerMap ?? '') && !REGISTER_MAPS[m.registerMap!].archives)
           ctx.addIssue({ code: 'custom', path: at('backfill'), message: `register map ${m.registerMap} has no archives to back-fill from` });
-        else if (m.backfill?.archives && maps.includes(m.registerMap ?? '')) {
+        else if (m.backfill && maps.includes(m.registerMap ?? '')) {
           const kinds = Object.keys(REGISTER_MAPS[m.registerMap!].archives!.kinds);
-          const unknown = m.backfill.archives.filter((k) => !kinds.includes(k));
+          const unknown = (m.backfill.archives ?? []).filter((k) => !kinds.includes(k));
           if (unknown.length > 0)
             ctx.addIssue({ code: 'custom', path: [...at('backfill'), 'archives'], message: `register map ${m.registerMap} has no ${unknown.join(', ')} archive (it has: ${kinds.join(', ')}); list some of those in backfill.archives or leave it out for all` });
+          // Read routinely but never read at all would be a silent no-op: named, with the fix.
+          const read = m.backfill.archives ?? kinds;
+          const notRead = (m.backfill.routine ?? []).filter((k) => !read.includes(k));
+          if (notRead.length > 0)
+            ctx.addIssue({ code: 'custom', path: [...at('backfill'), 'routine'], message: `backfill.routine names ${notRead.join(', ')}, which ${m.backfill.archives ? 'backfill.archives leaves out' : `register map ${m.registerMap} has not`} (read: ${read.join(', ')}); name only archives that are read, or [] for none` });
         }
         addr = String(m.slave);
         addrKey = 'slave';

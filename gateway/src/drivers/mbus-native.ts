@@ -19,6 +19,7 @@ import {
   FRAME_ACK,
   FRAME_LONG_START,
   MbusFrameError,
+  applicationReset,
   decodeFrameAt,
   decodeTelegram,
   expectedFrameLength,
@@ -38,9 +39,11 @@ import {
 } from '@amr/protocols';
 import type { ResolvedBus, ResolvedMeter } from '../config/resolve.js';
 import { applyMbusProfile } from '../profiles/apply.js';
+import { mbusHistoryReadings } from '../profiles/archives.js';
+import { chooseProfile } from '../profiles/mbus-profiles.js';
 import { MBUS_MAX_FRAME, charTimeMs } from '../config/timing.js';
 import { openLine, sleep, type ByteLine, type DrainResult } from './line.js';
-import { ChecksumError, CollisionError, IncompleteAnswerError, ProtocolError, TimeoutError, type BusDriver, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
+import { ChecksumError, CollisionError, IncompleteAnswerError, ProtocolError, TimeoutError, type BusDriver, type HistoryRead, type MeterRead, type ScanHit, type ScanProgress } from './types.js';
 
 export interface MbusDriverOptions {
   clockToleranceMs: number;
@@ -64,6 +67,13 @@ export class MbusNativeDriver implements BusDriver {
   private dirty: 'no' | 'noise' | 'pause' = 'no';
   /** Bytes the answer that stopped half-way still owes (by its length field). */
   private owed = 0;
+  /**
+   * Meters that may still be in a telegram selected by application select (a history readout that
+   * failed, or whose reset back failed): their next read resets them first, so a normal poll never
+   * takes the history telegram's data for the meter's current values. Kept across a reopen of the line:
+   * it is the meter's state, not the line's.
+   */
+  private readonly leftSelected = new Set<string>();
   /** Late bytes discarded before requests, and how many drains found any. */
   readonly linkStats = { drainedBytes: 0, drains: 0 };
 
@@ -272,10 +282,81 @@ export class MbusNativeDriver implements BusDriver {
     return this.requestData(a, t, frames);
   }
 
+  private static key(meter: ResolvedMeter): string {
+    return meter.secondary !== undefined ? `s:${meter.secondary}` : `p:${meter.primary ?? 0}`;
+  }
+
+  /** The address to talk to the meter at: its primary address, or 253 once selected by its secondary one. */
+  private async reach(meter: ResolvedMeter, frames: Frames): Promise<number> {
+    if (meter.secondary === undefined) return meter.primary ?? 0;
+    await this.select(parseSecondaryAddress(meter.secondary.includes('.') ? meter.secondary : `${meter.secondary}.*.*.*`), meter.timeoutMs, frames);
+    return ADDRESS_NETWORK_LAYER;
+  }
+
+  /**
+   * Back to the normal telegram: an application reset without subcode (the meter must answer E5),
+   * then SND_NKE (link reset; deselects a meter reached by its secondary address). Only when the
+   * reset was acknowledged is the meter taken as back.
+   */
+  private async resetTelegram(meter: ResolvedMeter, frames: Frames): Promise<void> {
+    const a = await this.reach(meter, frames);
+    const f = await this.exchange(applicationReset(a), meter.timeoutMs, frames);
+    if (f.kind !== 'ack') throw new ProtocolError(`application reset of ${meter.id}: expected E5, got a ${f.kind} frame`);
+    await sleep(this.bus.interFrameMs);
+    await this.sendNke(a, meter.timeoutMs, frames);
+    this.leftSelected.delete(MbusNativeDriver.key(meter));
+  }
+
+  /**
+   * The model's history telegram: SND_UD CI 0x50 with the profile's subcode (E5), REQ_UD2 following
+   * "more records follow", then always the reset back to the normal telegram — also when the readout
+   * failed half-way (a meter left in its history telegram would answer the next normal poll with it).
+   * A reset that fails too is remembered: the meter's next read resets it before anything else.
+   */
+  async readHistory(meter: ResolvedMeter, profileName: string): Promise<HistoryRead> {
+    const profile = chooseProfile(profileName, {});
+    const spec = profile.history;
+    if (!spec) throw new ProtocolError(`profile ${profile.name} has no history telegram`);
+    const frames: Frames = [];
+    const key = MbusNativeDriver.key(meter);
+    let tg: MbusTelegram[];
+    // From the select on, the meter may be in its history telegram until a reset is acknowledged.
+    this.leftSelected.add(key);
+    try {
+      const a = await this.reach(meter, frames);
+      const f = await this.exchange(applicationReset(a, spec.subcode), meter.timeoutMs, frames);
+      if (f.kind !== 'ack') throw new ProtocolError(`application select 0x${spec.subcode.toString(16)} of ${meter.id}: expected E5, got a ${f.kind} frame`);
+      this.fcb.set(a, true);
+      await sleep(this.bus.interFrameMs);
+      tg = await this.requestData(a, meter.timeoutMs, frames);
+      if (tg[tg.length - 1].moreRecordsFollow) throw new ProtocolError(`history telegram of ${meter.id}: more records still follow after ${this.bus.maxTelegrams} telegrams; raise the bus's maxTelegrams`);
+      if (meter.secondary !== undefined && tg[0].header.id !== undefined && !meter.secondary.includes('F') && !meter.secondary.startsWith(tg[0].header.id)) throw new ProtocolError(`history telegram: selected ${meter.secondary} but ${tg[0].header.id} answered`);
+    } catch (e) {
+      this.nkeDone.delete(key);
+      await sleep(this.bus.interFrameMs);
+      await this.resetTelegram(meter, frames).catch(() => undefined); // if this fails too, the next read resets first
+      throw Object.assign(e as Error, { frames });
+    }
+    let resetPending: string | undefined;
+    await sleep(this.bus.interFrameMs);
+    try {
+      await this.resetTelegram(meter, frames);
+    } catch (e) {
+      resetPending = (e as Error).message;
+    }
+    const h = tg[0].header;
+    return { archives: mbusHistoryReadings(tg, profile, meter.quantities), frames, serial: h.id, manufacturer: h.manufacturer, ...(resetPending ? { resetPending } : {}) };
+  }
+
   async read(meter: ResolvedMeter): Promise<MeterRead> {
     const frames: Frames = [];
     let tg: MbusTelegram[];
     try {
+      // Left in a selected telegram: reset first, or this poll would publish the history as current values.
+      if (this.leftSelected.has(MbusNativeDriver.key(meter))) {
+        await this.resetTelegram(meter, frames);
+        await sleep(this.bus.interFrameMs);
+      }
       tg = await this.readTelegrams(meter, frames);
     } catch (e) {
       // A readout that failed half-way leaves the meter inside its multi-telegram series, holding the

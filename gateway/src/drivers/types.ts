@@ -85,6 +85,18 @@ export interface MeterRead {
   frames?: RawFrame[];
   /** Stored register values the meter sent along (M-Bus storage numbers with a date; profiles/archives.ts). */
   archives?: StoredValues[];
+  /** The M-Bus profile the read was decoded with (the one `auto` chose). */
+  profile?: string;
+}
+
+/** A model's history telegram, read (M-Bus application select) and decoded into its stored values. */
+export interface HistoryRead {
+  archives: StoredValues[];
+  frames: RawFrame[];
+  serial?: string;
+  manufacturer?: string;
+  /** Set when the reset back to the normal telegram failed after a good readout: the next read resets first. */
+  resetPending?: string;
 }
 
 /** A meter's registers as they stood at one of its stored dates (a due date, a month end). */
@@ -117,4 +129,6 @@ export interface BusDriver {
   scan?(opts: { mode: 'primary' | 'secondary' | 'ids'; from?: number; to?: number }, progress: ScanProgress): Promise<ScanHit[]>;
   /** One record of the meter's own archive (drivers of meters that keep one: Modbus maps with `archives`). */
   readArchive?(meter: ResolvedMeter, kind: ArchiveKind, at: MeterClock): Promise<{ record: ArchiveRecord; frames: RawFrame[] }>;
+  /** The history telegram of the meter's model (`profile.history`): selected, read, and the meter always reset back to its normal telegram. */
+  readHistory?(meter: ResolvedMeter, profile: string): Promise<HistoryRead>;
 }

@@ -108,3 +108,16 @@ export function mbusArchiveReadings(telegrams: readonly MbusTelegram[], profile:
   }
   return { archives, used };
 }
+
+/**
+ * The stored values of a model's history telegram (`profile.history`, the one an application select
+ * asks for): its storages as the history spec names them, dated and checked as above, the registers
+ * those of the profile's fields; restricted to `quantities` when the meter's config names some.
+ */
+export function mbusHistoryReadings(telegrams: readonly MbusTelegram[], profile: MeterProfile, quantities?: readonly string[]): MbusArchiveReading[] {
+  if (!profile.history) return [];
+  const { archives } = mbusArchiveReadings(telegrams, { ...profile, storage: profile.history.storage });
+  return archives
+    .map((a) => ({ ...a, values: quantities ? a.values.filter((v) => quantities.includes(v.quantity)) : a.values }))
+    .filter((a) => a.values.length > 0);
+}

@@ -107,6 +107,21 @@ export const MBUS_PROFILES: MeterProfile[] = [
     storage: [{ storage: 1, kind: 'due_date', date: 'date', day: 'end' }],
     source: 'siemens_wfh21.hex (LSE 08006491, due date 2010-12-31)',
   },
+  // A model known only from this project's simulator (simulators/src/mbus: heatMonthEndRecords), not a
+  // real meter: it keeps 12 month ends that come only in a history telegram selected by application
+  // reset subcode 0x30 ("enhanced billing"). It shows, and tests, how a real model's history telegram
+  // is described once its documentation names the subcode and the storages. Never chosen by `auto`
+  // (a real meter sending AMS/0x01 must not be sent an application select it was never documented for).
+  {
+    name: 'sim-heat-history',
+    doc: 'Simulated heat meter (not a real model; only by name, profile: sim-heat-history): month ends 1…12 only in the history telegram selected by CI 0x50 subcode 0x30, dated the 1st of the next month (its 00:00)',
+    match: { media: [0x04] },
+    auto: false,
+    fields: HEAT_FIELDS,
+    generic: true,
+    history: { subcode: 0x30, storage: [{ storage: [1, 12], kind: 'month_end', date: 'date', day: 'start' }] },
+    source: 'simulators/src/mbus/records.ts heatMonthEndRecords (gateway/test/mbus-history.test.ts)',
+  },
   {
     name: 'water-meter',
     doc: 'Water meters (cold, warm, hot): volume register and flow',
@@ -143,6 +158,7 @@ export function chooseProfile(name: string, meter: { manufacturer?: string; vers
   }
   const fits = profiles.filter(
     (p) =>
+      p.auto !== false &&
       (!p.match.manufacturer || p.match.manufacturer === meter.manufacturer) &&
       (!p.match.versions || (meter.version !== undefined && p.match.versions.includes(meter.version))) &&
       (!p.match.media || (meter.medium !== undefined && p.match.media.includes(meter.medium))),

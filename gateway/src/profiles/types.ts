@@ -44,10 +44,25 @@ export interface StorageArchiveSpec {
   day: 'start' | 'end';
 }
 
+/**
+ * A telegram the model sends only when asked for it by an application select (EN 13757-3: SND_UD with
+ * CI 0x50 and a subcode), typically its month-end history deeper than the normal telegram holds. The
+ * gateway selects it, reads it (REQ_UD2, following "more records follow"), and always resets the
+ * meter back to its normal telegram (application reset without subcode, then SND_NKE).
+ */
+export interface HistoryTelegramSpec {
+  /** The byte after CI 0x50 that selects the telegram (the model's documentation names it). */
+  subcode: number;
+  /** The storages it holds and how each is dated, as `storage` says for the normal telegram. */
+  storage: StorageArchiveSpec[];
+}
+
 export interface MeterProfile {
   name: string;
   doc: string;
   match: { manufacturer?: string; versions?: number[]; media?: number[] };
+  /** false: chosen only by name (a meter's `profile:`), never by `auto` (a model no real meter is). */
+  auto?: boolean;
   fields: ProfileField[];
   /** Also publish every record not taken by a field, as `mbus.*`. */
   generic: boolean;
@@ -57,6 +72,8 @@ export interface MeterProfile {
    * Absent: storage numbers stay generic `mbus.*.s<n>` values, as for any meter.
    */
   storage?: StorageArchiveSpec[];
+  /** The model's history telegram, read after a gap and once after each month end (drivers/mbus-native.ts). */
+  history?: HistoryTelegramSpec;
   /** Where this profile's knowledge comes from (real telegrams it is tested against). */
   source?: string;
 }

@@ -17,6 +17,13 @@
  * only once their interval is over; a gap ending mid-hour (mid-day) keeps its job until that hour's
  * (day's) record exists. Meters keep a fixed UTC offset (no summer time), so a day is always 24 h.
  *
+ * Routine reading (`backfill.routine`, by default the daily archive): a gateway that never misses a
+ * poll would otherwise never read a daily record, and the statement would fall back to summed hours.
+ * For such an archive the job is kept open for good — a cursor that only moves forward — and every
+ * successful poll stretches it to the end of the meter-local record under way (routineJob): after
+ * each meter-local midnight the finished day's record becomes due and is read once, by the same
+ * cursor as a gap's. The cursor is never deleted, so a restart neither reads a day again nor misses one.
+ *
  * The planning and the reading's shape are pure; the store does the file.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -83,6 +90,26 @@ export function gapJob(lastSuccessAt: string | null, nowMs: number, s: BackfillS
     next: new Date(Math.max(Math.min(Date.parse(open.next), from), floor)).toISOString(),
     until: new Date(Math.max(Date.parse(open.until), nowMs)).toISOString(),
   };
+}
+
+/**
+ * The job of an archive read routinely, after `gapJob` (whose job, if any, is `job`): the open job
+ * stretched to the end of the meter-local record under way at `nowMs` (so it is rewritten once per
+ * record, not at every poll), or, with none open (the first poll ever, or a file from before routine
+ * reading), a new one from the record holding the last success — or holding now, when the meter was
+ * never polled: earlier records are a gap's business, and no gap is known.
+ */
+export function routineJob(job: BackfillJob | null, lastSuccessAt: string | null, nowMs: number, utcOffsetMinutes: number, recordMs: number, kind: ArchiveKind): BackfillJob {
+  const end = recordStartOf(nowMs, recordMs, utcOffsetMinutes) + recordMs;
+  if (job) return Date.parse(job.until) >= end ? job : { ...job, until: new Date(end).toISOString() };
+  const last = lastSuccessAt === null ? Number.NaN : Date.parse(lastSuccessAt);
+  const from = recordStartOf(Number.isFinite(last) && last <= nowMs ? last : nowMs, recordMs, utcOffsetMinutes);
+  return { kind, next: new Date(from).toISOString(), until: new Date(end).toISOString() };
+}
+
+/** The archives of `kinds` read routinely: those `backfill.routine` names, by default the daily one. */
+export function routineKinds(routine: readonly string[] | undefined, kinds: readonly ArchiveKind[]): ArchiveKind[] {
+  return kinds.filter((k) => (routine ?? ['daily']).includes(k));
 }
 
 /** The record starts (UTC ms) of `job` that can be read at `nowMs` (their interval is over), in order. */

@@ -25,9 +25,11 @@ import { judgeHealth, startHealthServer } from '../ops/health.js';
 import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
-import { MeterStateStore, afterArchives, afterFailure, afterSuccess, unpublishedArchives } from './meter-state.js';
-import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, selectClock } from './backfill.js';
+import { MeterStateStore, afterArchives, afterFailure, afterSuccess, historyDue, unpublishedArchives } from './meter-state.js';
+import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, routineJob, routineKinds, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
+import { MBUS_PROFILES } from '../profiles/mbus-profiles.js';
+import type { MeterRead } from '../drivers/types.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -388,6 +390,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const published = archives.filter((a) => written.has(`${a.kind}@${a.record}`));
       if (published.length) this.meterState?.set(m.id, afterArchives(this.meterState.get(m.id), published), true);
       if (m.backfill) this.backfill(m, lastSuccessAt);
+      this.history(m, out.read, lastSuccessAt);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
       this.publisher?.kick();
@@ -410,8 +413,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   /**
    * After a successful poll of a meter with an archive: opens (or extends) a back-fill job per archive
-   * it back-fills (hourly, daily) when the previous success is older than an interval plus slack, and
-   * runs the open jobs, hourly first (runtime/backfill.ts).
+   * it back-fills (hourly, daily) when the previous success is older than an interval plus slack,
+   * keeps the cursor of each archive read routinely (by default the daily one) stretched to the record
+   * under way, and runs the open jobs, hourly first (runtime/backfill.ts).
    */
   private backfill(m: ResolvedMeter, lastSuccessAt: string | null): void {
     const store = this.backfillStore;
@@ -421,15 +425,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const kinds = backfillKinds(m.backfill.archives, map);
     // A job of an archive the config no longer asks for (backfill.archives changed) is dropped.
     for (const kind of ARCHIVE_ORDER) if (!kinds.includes(kind) && store.get(m.id, kind)) store.set(m.id, kind, null);
+    const routine = routineKinds(m.backfill.routine, kinds);
     let open = 0;
     for (const kind of kinds) {
       const was = store.get(m.id, kind);
-      const job = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, spec.kinds[kind].seconds * 1000, was, kind);
+      const recordMs = spec.kinds[kind].seconds * 1000;
+      const gap = gapJob(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }, recordMs, was, kind);
+      if (gap && !isDeepStrictEqual(gap, was)) this.log.info({ meter: m.id, archive: kind, from: gap.next, until: gap.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
+      const job = routine.includes(kind) ? routineJob(gap, lastSuccessAt, this.nowMs(), m.backfill.utcOffsetMinutes, recordMs, kind) : gap;
       if (!job) continue;
       open++;
-      if (isDeepStrictEqual(job, was)) continue;
-      store.set(m.id, kind, job);
-      this.log.info({ meter: m.id, archive: kind, from: job.next, until: job.until }, `gap in polls: reading the missed ${kind === 'hourly' ? 'hours' : 'days'} from the meter archive`);
+      if (!isDeepStrictEqual(job, was)) store.set(m.id, kind, job);
     }
     if (open === 0 || this.backfills.has(m.id)) return;
     const run = this.runBackfill(m)
@@ -456,6 +462,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const map = registerMap(m.registerMap ?? '');
     const recordMs = map.archives!.kinds[kind].seconds * 1000;
     const s = m.backfill!;
+    const routine = routineKinds(s.routine, backfillKinds(s.archives, map)).includes(kind);
     let job = this.backfillStore!.get(m.id, kind);
     while (job) {
       if (this.stopping) return 'paused';
@@ -492,10 +499,59 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       }
       // After the append (fsynced): a crash before this line re-reads the same record, never skips it.
       job = { ...job, next: new Date(start + recordMs).toISOString() };
-      this.backfillStore!.set(m.id, kind, jobDone(job) ? null : job);
+      // A routine archive's cursor is kept even when caught up: it is what says which records were read.
+      this.backfillStore!.set(m.id, kind, jobDone(job) && !routine ? null : job);
       if (jobDone(job)) job = undefined;
     }
     return 'idle';
+  }
+
+  /**
+   * After a successful poll of an M-Bus meter whose model has a history telegram (profile.history):
+   * reads it — the first time, after a gap, and once after each month end on the meter's clock — as an
+   * exclusive use of the line, and publishes its month ends as archive readings, each once (the newest
+   * per kind in the meter state, as the normal telegram's stored values). Only a complete readout is
+   * published and marks the month done: one that failed is tried again at the next poll.
+   */
+  private history(m: ResolvedMeter, read: MeterRead, lastSuccessAt: string | null): void {
+    const worker = this.workers.get(m.bus)!;
+    const profile = read.profile === undefined ? undefined : MBUS_PROFILES.find((p) => p.name === read.profile);
+    const states = this.meterState;
+    if (!profile?.history || !worker.driver.readHistory || !states || this.backfills.has(m.id)) return;
+    // The meter's month: its clock (local time, sent without zone), else the gateway's UTC month.
+    const month = (read.meterTime ?? new Date(this.nowMs()).toISOString()).slice(0, 7);
+    const why = historyDue(states.get(m.id), lastSuccessAt, this.nowMs(), m.interval + 60_000, month);
+    if (!why) return;
+    const bus = worker.bus;
+    const run = (async () => {
+      // A gap's readout is owed until done, also across a restart.
+      if (why === 'gap') states.set(m.id, { ...states.get(m.id)!, historyWanted: true }, true);
+      if (this.outbox.refusal('low')) return;
+      this.log.info({ meter: m.id, reason: why, profile: profile.name }, 'reading the meter\'s history telegram');
+      const line = { bus: m.bus, meter: m.id, protocol: bus.protocol, address: m.address };
+      const got = await worker.exclusive((d) => d.readHistory!(m, profile.name)).catch((e: Error & { frames?: RawLogLine['frames'] }) => {
+        // The frames of a failed readout (select, telegrams, the reset) are what an installer needs to see.
+        if (e.frames?.length) this.rawLog?.write({ ts: this.isoNow(), ...line, frames: e.frames, ok: false, error: e.message });
+        throw e;
+      });
+      this.rawLog?.write({ ts: this.isoNow(), ...line, frames: got.frames, ok: true });
+      if (got.resetPending) this.log.warn({ meter: m.id, err: got.resetPending }, 'history telegram read, but the reset back to the normal telegram failed; the next poll resets first');
+      const fresh = unpublishedArchives(states.get(m.id), got.archives);
+      const at = new Date(this.nowMs());
+      const stored = this.outbox.append(fresh.map((a) => toArchiveReading(m, bus, got, a, at)));
+      this.updateOutboxGauges();
+      const written = new Set(stored.filter((r) => r.meter.meterKey === m.id && r.archive).map((r) => `${r.archive!.kind}@${r.archive!.record}`));
+      const published = fresh.filter((a) => written.has(`${a.kind}@${a.record}`));
+      const next = afterArchives(states.get(m.id), published);
+      // A record the disk refused (held in memory) leaves the month to do: read again, never lost.
+      const done = published.length === fresh.length;
+      states.set(m.id, done ? { ...next, historyMonth: month, historyWanted: undefined } : next, true);
+      for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
+      this.publisher?.kick();
+    })()
+      .catch((e: Error) => this.log.warn({ meter: m.id, err: e.message }, 'history telegram not read; tried again at the next successful poll'))
+      .finally(() => this.backfills.delete(m.id));
+    this.backfills.set(m.id, run);
   }
 
   /** Resolves when the meter's running back-fill (if any) has stopped. */

@@ -26,6 +26,10 @@ export const MeterHealth = z.object({
   silentSince: z.string().nullable(),
   /** Per stored-value kind, the newest record (meter-clock time) in the outbox. Absent in files of older gateways. */
   archives: z.record(z.string(), z.string()).optional(),
+  /** M-Bus history telegram: the meter-clock month (YYYY-MM) of the last complete readout. Absent: never read. */
+  historyMonth: z.string().optional(),
+  /** A gap asked for a history readout not yet done (a failed one is tried again at the next poll). */
+  historyWanted: z.boolean().optional(),
 });
 export type MeterHealth = z.infer<typeof MeterHealth>;
 
@@ -60,6 +64,19 @@ export function afterArchives(s: MeterHealth | undefined, published: readonly St
   const archives = { ...prev.archives };
   for (const a of published) if (a.record > (archives[a.kind] ?? '')) archives[a.kind] = a.record;
   return { ...prev, archives };
+}
+
+/**
+ * Why a meter's history telegram (profile.history) is to be read after this successful poll, or null:
+ * never read yet; a gap asked for it and it is not done; a gap now (the previous success older than
+ * `gapMs`); or a month end passed since the last readout (`month`, the meter clock's YYYY-MM, is later).
+ */
+export function historyDue(s: MeterHealth | undefined, lastSuccessAt: string | null, nowMs: number, gapMs: number, month: string): 'first' | 'gap' | 'month_end' | null {
+  if (s?.historyMonth === undefined) return 'first';
+  if (s.historyWanted) return 'gap';
+  if (lastSuccessAt !== null && nowMs - Date.parse(lastSuccessAt) > gapMs) return 'gap';
+  if (month > s.historyMonth) return 'month_end';
+  return null;
 }
 
 export class MeterStateStore {

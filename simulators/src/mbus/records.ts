@@ -120,3 +120,22 @@ export function hcaRecords(r: { time: Date; units: number; history: DueDateValue
   ));
   return recs;
 }
+
+/**
+ * A heat meter's month-end history telegram, the one an application select (CI 0x50 + the model's
+ * subcode) asks for: the meter's clock, then per storage number 1…N (1 = the last month end) the
+ * month's closing date — the 1st of the next month, the value at its 00:00 — with the energy and
+ * volume registers as they stood then, each as a heat meter's live telegram codes them.
+ */
+export function heatMonthEndRecords(r: { time: Date; months: DueDateValue[] }): RecordSpec[] {
+  const recs: RecordSpec[] = [{ quantity: 'datetime', value: iso(r.time), coding: 'typeF' }];
+  r.months.forEach((h, i) => {
+    const storage = i + 1;
+    recs.push(
+      { quantity: 'date', value: h.date, coding: 'typeG', storage },
+      { quantity: 'energy', unit: 'Wh', exponent: 3, value: fix(Math.floor(h.value) * 1000), coding: 'bcd8', storage },
+      { quantity: 'volume', unit: 'm3', exponent: -2, value: fix(Math.floor((h.value2 ?? 0) * 100) / 100), coding: 'bcd8', storage },
+    );
+  });
+  return recs;
+}

@@ -8,7 +8,12 @@
 //    readout (after a 0x1F "more records follow"), else a new readout.
 //  - CI 0x52 to address 253 selects by secondary address (F nibble / FF wildcards); the selected
 //    slave(s) then answer on 253. A non-matching selection deselects; SND_NKE to 253 deselects.
-//  - CI 0x50 application reset → E5, the readout restarts at its first telegram.
+//  - CI 0x50 application reset → E5, the readout restarts at its first telegram. With a subcode the
+//    slave has a telegram for (`selectable`: e.g. a model's month-end history, EN 13757-3 application
+//    select), the next readout is that telegram (possibly several, "more records follow"); after its
+//    last telegram has been sent, an SND_NKE, or an application reset without that subcode, the slave
+//    answers with its normal telegram again. A master that stops half-way through the selected
+//    readout leaves the slave in it: its next REQ_UD2 with FCB toggled gets the rest of that readout.
 //  - Several slaves answering the same request collide: the master gets garbled bytes.
 import {
   ADDRESS_BROADCAST_NO_REPLY, ADDRESS_BROADCAST_REPLY, ADDRESS_NETWORK_LAYER, CI_APPLICATION_RESET, CI_DATA_SEND,
@@ -35,6 +40,11 @@ export interface MbusSlaveSpec {
   /** User-data budget per telegram (≤ 252); lower it to force multi-telegram answers. */
   maxUserData?: number;
   faults?: LineFaults;
+  /**
+   * Telegrams an application reset with a subcode selects (CI 0x50 + subcode → records), e.g. the
+   * model's month-end history; called when the selected readout starts.
+   */
+  selectable?: Record<number, () => RecordSpec[]>;
 }
 
 interface SlaveState {
@@ -45,6 +55,10 @@ interface SlaveState {
   series: Uint8Array[];
   index: number;
   accessNumber: number;
+  /** The subcode of the telegram selected by application reset, until its readout is over. */
+  app?: number;
+  /** The series under way is the selected telegram's. */
+  seriesSelected: boolean;
 }
 
 export interface MbusSegmentOptions {
@@ -53,6 +67,11 @@ export interface MbusSegmentOptions {
   slaves: MbusSlaveSpec[];
   /** Seed of the collision garbling (deterministic). */
   seed?: number;
+  /**
+   * Called with every request a slave is about to react to (after selection is evaluated), before it
+   * answers: a test switches a slave's faults at an exact point of a conversation with it.
+   */
+  beforeAnswer?: (slave: MbusSlaveSpec, request: MbusFrame) => void;
 }
 
 export interface MbusSegment extends Pluggable {
@@ -93,6 +112,8 @@ function mulberry32(seed: number): () => number {
 /** Builds the telegrams of a new readout, addressed as the master addressed us (253 after selection). */
 function newReadout(s: SlaveState, address: number): void {
   s.accessNumber = (s.accessNumber + 1) & 0xff;
+  const selected = s.app !== undefined ? s.spec.selectable?.[s.app] : undefined;
+  s.seriesSelected = selected !== undefined;
   s.series = encodeRspUdSeries(
     {
       address,
@@ -104,7 +125,7 @@ function newReadout(s: SlaveState, address: number): void {
         accessNumber: s.accessNumber,
         status: s.spec.status?.() ?? 0,
       },
-      records: s.spec.records(),
+      records: (selected ?? s.spec.records)(),
     },
     s.spec.maxUserData,
   );
@@ -127,6 +148,7 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       series: [],
       index: 0,
       accessNumber: 0,
+      seriesSelected: false,
     };
   });
   const stats = { requests: 0, collisions: 0, repeats: 0 };
@@ -146,6 +168,7 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       s.lastFcb = undefined;
       s.lastAnswer = undefined;
       s.series = [];
+      s.app = undefined;
       if (f.address === ADDRESS_NETWORK_LAYER) s.selected = false;
       return Uint8Array.of(FRAME_ACK);
     }
@@ -153,6 +176,9 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       if (f.ci === CI_APPLICATION_RESET) {
         s.series = [];
         s.lastFcb = undefined;
+        const subcode = f.kind === 'long' ? f.data[0] : undefined;
+        // A subcode the model has a telegram for selects it; any other reset returns to the normal telegram.
+        s.app = subcode !== undefined && s.spec.selectable?.[subcode] ? subcode : undefined;
         return Uint8Array.of(FRAME_ACK);
       }
       if (f.ci === CI_DATA_SEND && f.kind === 'long' && f.data[0] === 0x01 && f.data[1] === 0x7a) {
@@ -171,6 +197,8 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       else newReadout(s, f.address === ADDRESS_NETWORK_LAYER ? ADDRESS_NETWORK_LAYER : s.spec.primaryAddress);
       s.lastFcb = c.fcv ? c.fcb : undefined;
       s.lastAnswer = s.series[s.index];
+      // The selected telegram's last part is out: the next readout is the normal one again.
+      if (s.seriesSelected && s.index === s.series.length - 1) s.app = undefined;
       return s.lastAnswer;
     }
     return undefined; // REQ_UD1 and others: no class-1 data, stay silent as most meters do
@@ -195,10 +223,12 @@ export async function startMbusSegment(opts: MbusSegmentOptions): Promise<MbusSe
       send(hits, reply);
       return;
     }
-    const targets = addressed(f.address).filter((s) => !s.spec.faults?.silent);
+    const targets = addressed(f.address);
     const answers: Uint8Array[] = [];
     let faults: LineFaults | undefined;
     for (const s of targets) {
+      opts.beforeAnswer?.(s.spec, f);
+      if (s.spec.faults?.silent) continue; // a dead meter does not even hear the request
       const a = react(s, f);
       if (!a) continue;
       faults = s.spec.faults;
