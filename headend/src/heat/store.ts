@@ -7,6 +7,7 @@
 import { archiveQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { RECORD_QUANTITIES, type LoadedRecord, type RecordQuantity } from './statement.js';
+import { STATEMENT_QUANTITIES } from './dirty.js';
 
 export interface StatementBuilding { id: number; orgId: number; address: string; timezone: string; orgName: string }
 
@@ -30,7 +31,7 @@ export async function buildingHeatMeters(q: Queryable, buildingId: number, from:
 }
 
 /** What a record of each kind stores its values under (the hourly names, and the daily record's day names). */
-const STORED_NAMES = [...new Set((['hourly', 'daily'] as const).flatMap((k) => RECORD_QUANTITIES.map((n) => archiveQuantity(n, k))))];
+const STORED_NAMES = STATEMENT_QUANTITIES;
 
 /** The month 'YYYY-MM' of a time zone as instants [from, to). */
 export async function monthBounds(q: Queryable, period: string, timezone: string): Promise<{ from: Date; to: Date }> {
@@ -256,27 +257,61 @@ export async function loadDeliveries(q: Queryable, buildingId: number, period: s
 export interface SignedMonthToCheck { buildingId: number; period: string; version: number; meterId: number }
 
 /**
- * The outdated check's dirty mark, read from what is stored: signed months never compared since they
- * were signed (or signed again), and those whose meter got an archive record, or a new version of a
- * value at an archive record's instant, written since their last comparison — less `margin`, because
- * a row carries its transaction's start time and may become visible after a comparison that started
- * later. Only the records' instants are looked at (an index look-up each), not the meter's live polls.
- * Never compared first, then the longest unchecked.
+ * Signed months never compared since they were signed (or signed again): the sign-off computed its
+ * totals in its own transaction, and a value written meanwhile may have missed both it and a mark the
+ * sweep read before the sign-off was visible. A partial index's rows: none once each is compared.
  */
-export async function signedMonthsToCheck(q: Queryable, margin: string, limit: number): Promise<SignedMonthToCheck[]> {
+export async function uncomparedSignedMonths(q: Queryable, limit: number): Promise<SignedMonthToCheck[]> {
   const { rows } = await q.query<{ building_id: string; period: string; version: number; meter_id: string }>(
-    `SELECT s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version, s.meter_id
-       FROM heat_statement_signoffs s
-      WHERE s.outdated_checked_at IS NULL
-         OR EXISTS (
-              SELECT 1 FROM meter_archive_ns n
-               WHERE n.meter_id = s.meter_id
-                 AND n.time >= s.period::timestamptz - interval '2 days' AND n.time < s.period::timestamptz + interval '1 month 2 days'
-                 AND (n.created_at > s.outdated_checked_at - $1::interval
-                      OR EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = n.meter_id AND r.time = n.time AND r.received_at > s.outdated_checked_at - $1::interval)))
-      ORDER BY s.outdated_checked_at NULLS FIRST, s.building_id, s.period LIMIT $2`,
-    [margin, limit]);
+    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, version, meter_id FROM heat_statement_signoffs
+      WHERE outdated_checked_at IS NULL ORDER BY signed_at, building_id LIMIT $1`, [limit]);
   return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) }));
+}
+
+/** A dirty mark (heat/dirty.ts) as the sweep took it, with the signed months it touches. */
+export interface StatementMark {
+  meterId: number;
+  /** The building's local date of the changed instant, 'YYYY-MM-DD'. */
+  day: string;
+  /** marked_at in microseconds since the epoch (a Date keeps milliseconds: too coarse to tell a renewed mark). */
+  markedUs: string;
+  /** Older than the sweep's margin: a mark touching no signed month is dropped only then. */
+  old: boolean;
+  /** The signed months (current versions) of the meter holding the day or the day before. */
+  months: SignedMonthToCheck[];
+}
+
+/**
+ * The oldest marks (at most `limit`), each with the signed months it touches: a record belongs to the
+ * day it started, which is the mark's day or, for an end-stamped record at local midnight, the day
+ * before. An index probe of the sign-offs per mark; no sign-off, no archive row, no reading is read.
+ */
+export async function takeMarks(q: Queryable, limit: number, margin: string): Promise<StatementMark[]> {
+  const { rows } = await q.query<{ meter_id: string; day: string; marked_us: string; old: boolean; building_id: string | null; period: string | null; version: number | null }>(
+    `WITH d AS (SELECT meter_id, day, marked_at FROM heat_statement_dirty ORDER BY marked_at, meter_id, day LIMIT $1)
+     SELECT d.meter_id, to_char(d.day, 'YYYY-MM-DD') AS day, (extract(epoch FROM d.marked_at) * 1000000)::bigint::text AS marked_us,
+            d.marked_at < now() - $2::interval AS old, s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version
+       FROM d LEFT JOIN heat_statement_signoffs s
+         ON s.meter_id = d.meter_id AND s.period IN (date_trunc('month', d.day::timestamp)::date, date_trunc('month', (d.day - 1)::timestamp)::date)
+      ORDER BY d.marked_at, d.meter_id, d.day, s.period`,
+    [limit, margin]);
+  const out = new Map<string, StatementMark>();
+  for (const r of rows) {
+    const k = `${r.meter_id}|${r.day}`;
+    let m = out.get(k);
+    if (!m) out.set(k, (m = { meterId: Number(r.meter_id), day: r.day, markedUs: r.marked_us, old: r.old === true, months: [] }));
+    if (r.building_id !== null && r.period !== null) m.months.push({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) });
+  }
+  return [...out.values()];
+}
+
+/** Removes the marks taken, each unless it was marked again after it was taken (its marked_at moved). */
+export async function clearMarks(q: Queryable, marks: readonly Pick<StatementMark, 'meterId' | 'day' | 'markedUs'>[]): Promise<void> {
+  if (!marks.length) return;
+  await q.query(
+    `DELETE FROM heat_statement_dirty d USING unnest($1::bigint[], $2::date[], $3::bigint[]) AS k(m, dy, us)
+      WHERE d.meter_id = k.m AND d.day = k.dy AND (extract(epoch FROM d.marked_at) * 1000000)::bigint <= k.us`,
+    [marks.map((m) => m.meterId), marks.map((m) => m.day), marks.map((m) => m.markedUs)]);
 }
 
 /** The database's now: the instant a comparison starts, its mark when it ends. */

@@ -26,6 +26,8 @@
  *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
  *      second entry (nor, the meter bound since, a row);
  *   6. the interval archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
+ *      a building heat meter's new records (and, in 4., its archive values) mark their days for the
+ *      signed heat statements' check (heat/dirty.ts), in the same statements;
  *   7. register readings stored for an instant older than their meter's newest committed reading (a
  *      late message, a message re-sent out of order) mark the imbalance periods they change (imbalance/dirty.ts,
  *      one statement, only when the batch has such rows); the imbalance job recomputes them;
@@ -39,6 +41,7 @@ import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
 import { markLateReadings } from '../imbalance/dirty.js';
+import { markDaysSql } from '../heat/dirty.js';
 import { localInstant } from '../collection/rules.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
@@ -408,14 +411,19 @@ async function writeArchiveRecords(
     recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive as Interval });
   });
   if (!recs.length) return;
+  // A record new here marks its heat statement day in the same statement (heat/dirty.ts): its values
+  // inserted with it marked it already, but a record whose values were there before is new to the statement too.
   await q.query(
-    `INSERT INTO meter_archive_ns (meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
-     SELECT meter_id, time, kind, stamp, seconds,
-            CASE WHEN codes = '' THEN '{}'::text[] ELSE string_to_array(codes, ',') END, gateway_id, seq
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
-         AS k(meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
-      ORDER BY meter_id, time, kind
-     ON CONFLICT DO NOTHING`,
+    `WITH ins AS (
+       INSERT INTO meter_archive_ns (meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+       SELECT meter_id, time, kind, stamp, seconds,
+              CASE WHEN codes = '' THEN '{}'::text[] ELSE string_to_array(codes, ',') END, gateway_id, seq
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
+           AS k(meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+        ORDER BY meter_id, time, kind
+       ON CONFLICT DO NOTHING
+       RETURNING meter_id, time)
+     ${markDaysSql('ins k', null)}`,
     [
       recs.map((x) => x.meterId), recs.map((x) => x.time), recs.map((x) => x.archive.kind), recs.map((x) => x.archive.stamp),
       recs.map((x) => x.archive.seconds),
