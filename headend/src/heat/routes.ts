@@ -46,9 +46,11 @@ const StatementOut = z.object({
   meter: z.object({ id: z.number(), serial: z.string(), make: z.string(), model: z.string().nullable(), place: z.string().nullable() }),
   period: z.string(), source: z.enum(['daily', 'hourly', 'mixed']).nullable().describe('daily records, hourly ones summed to days, or mixed: each day\'s daily record where it has one, else its hourly records summed'),
   records: z.number(), message: z.string().nullable().describe('set when the month has no record: no rows, no totals (never zeros)'),
-  rows: z.array(z.object({ date: z.string(), ns: z.boolean(), ...RowFields })),
+  rows: z.array(z.object({ date: z.string(), ns: z.boolean(), rejected: z.number().describe('records of the day left out: their heat amount rejected on review (missing data, like a record that never came)'), ...RowFields })),
   totals: z.object(RowFields).nullable(),
   ns: z.array(NsEntrySchema), calculated: z.array(NsEntrySchema),
+  rejected: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['hourly', 'daily']), by: z.string(), reason: z.string() }))
+    .describe('records of the month left out of the statement: their heat amount rejected on review (who, why)'),
   signed_off: z.object({
     by: z.string(), at: z.string(), email_to: z.string().nullable().describe('the heat supplier\'s addresses it is mailed to'),
     sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
@@ -97,7 +99,7 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
     building: { id: s.building.id, address: s.building.address, timezone: s.building.timezone, org_name: s.building.orgName },
     meter: { id: s.meter.id, serial: s.meter.serial, make: s.meter.make, model: s.meter.model, place: s.meter.place },
     period: st.period, source: st.source, records: st.records, message: st.message,
-    ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated'>),
+    ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated, rejected: st.rejected }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated' | 'rejected'>),
     signed_off: s.signOff ? {
       by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError,
       version: s.signOff.version, replaces: s.signOff.replaces,

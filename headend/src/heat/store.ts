@@ -2,7 +2,8 @@
  * The SQL of the heat statement: the building and its heat meters, a month's archive records of one
  * meter (meter_archive_ns for the records' kind, interval and НС codes; the readings for their values,
  * stored under the record kind's names (archiveQuantity: a daily record's are the day names),
- * the latest version of each), and the statement's sign-off. Read-only but for the sign-off.
+ * the latest version of each; whether the record's heat amount is rejected on review), and the
+ * statement's sign-off. Read-only but for the sign-off.
  */
 import { archiveQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
@@ -45,7 +46,8 @@ export async function monthBounds(q: Queryable, period: string, timezone: string
  * in `timezone` and the values stored at the record's instant (latest version of each quantity).
  */
 export async function loadRecords(q: Queryable, meterId: number, from: Date, to: Date, timezone: string): Promise<LoadedRecord[]> {
-  const { rows } = await q.query<{ kind: 'hourly' | 'daily'; start: Date; seconds: number; local_start: string; local_end: string; codes: string[]; vals: Record<string, number | null> | null }>(
+  const { rows } = await q.query<{ kind: 'hourly' | 'daily'; start: Date; seconds: number; local_start: string; local_end: string; codes: string[]; vals: Record<string, number | null> | null;
+    rejected_by: string | null; rejected_reason: string | null }>(
     `WITH n AS (
        SELECT n.time, n.kind, n.seconds, n.codes,
               CASE WHEN n.stamp = 'end' THEN n.time - make_interval(secs => n.seconds) ELSE n.time END AS start
@@ -59,10 +61,19 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
      SELECT n.kind, n.start, n.seconds, n.codes,
             to_char(n.start AT TIME ZONE $4, 'YYYY-MM-DD"T"HH24:MI') AS local_start,
             to_char((n.start + make_interval(secs => n.seconds)) AT TIME ZONE $4, 'YYYY-MM-DD"T"HH24:MI') AS local_end,
-            (SELECT json_object_agg(v.quantity, v.value) FROM v WHERE v.time = n.time) AS vals
-       FROM n WHERE n.start >= $2 AND n.start < $3
+            (SELECT json_object_agg(v.quantity, v.value) FROM v WHERE v.time = n.time) AS vals,
+            rv.reviewed_by AS rejected_by, rv.reason AS rejected_reason
+       FROM n
+       -- The latest review of the current version of the record's heat amount, when it is a rejection
+       -- (NOT_REJECTED_SQL's rule of the readings core, for the one row a record is reviewed by).
+       LEFT JOIN LATERAL (
+         SELECT w.decision, w.reviewed_by, w.reason FROM reading_reviews w
+          WHERE w.meter_id = $1 AND w.quantity = CASE n.kind WHEN 'daily' THEN $6 ELSE $7 END AND w.time = n.time
+            AND w.version = (SELECT max(x.version) FROM readings x WHERE x.meter_id = $1 AND x.quantity = CASE n.kind WHEN 'daily' THEN $6 ELSE $7 END AND x.time = n.time)
+          ORDER BY w.reviewed_at DESC, w.id DESC LIMIT 1) rv ON rv.decision = 'reject'
+      WHERE n.start >= $2 AND n.start < $3
       ORDER BY n.start, n.kind`,
-    [meterId, from, to, timezone, STORED_NAMES]);
+    [meterId, from, to, timezone, STORED_NAMES, archiveQuantity('energy_delta_kwh', 'daily'), archiveQuantity('energy_delta_kwh', 'hourly')]);
   return rows.map((r) => {
     // A daily and an hourly record may share the instant: each takes its own kind's names only.
     const values: Partial<Record<RecordQuantity, number | null>> = {};
@@ -70,7 +81,10 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
       const stored = archiveQuantity(k, r.kind);
       if (r.vals && stored in r.vals) values[k] = r.vals[stored] === null ? null : Number(r.vals[stored]);
     }
-    return { kind: r.kind, startMs: new Date(r.start).getTime(), seconds: Number(r.seconds), localStart: r.local_start, localEnd: r.local_end, codes: r.codes ?? [], values };
+    return {
+      kind: r.kind, startMs: new Date(r.start).getTime(), seconds: Number(r.seconds), localStart: r.local_start, localEnd: r.local_end, codes: r.codes ?? [], values,
+      rejected: r.rejected_by !== null ? { by: r.rejected_by, reason: r.rejected_reason ?? '' } : null,
+    };
   });
 }
 
