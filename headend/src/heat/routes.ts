@@ -15,7 +15,7 @@ import { describeLocation } from '../exchange/index.js';
 import { loadDeliveries, type Delivery } from './store.js';
 import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
-import { DEFAULT_DELIVERY_ATTEMPTS } from './delivery.js';
+import { DEFAULT_DELIVERY_ATTEMPTS, sendDeliveryAgain } from './delivery.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
 
@@ -60,6 +60,8 @@ const StatementOut = z.object({
   deliveries: z.array(z.object({
     config_id: z.number(), version: z.number(), attempts: z.number(), delivered_at: z.string().nullable(), files: z.array(z.string()),
     error: z.string().nullable().describe('the last failed attempt\'s error (retried by the next run while attempts are left)'), run_id: z.number().nullable(),
+    series: z.number().describe('1, or more after "send again" started a fresh series of attempts'),
+    resent: z.object({ by: z.string(), at: z.string(), reason: z.string() }).nullable().describe('who started the current series with "send again", when and why'),
     last_attempt_at: z.string().describe('when the last attempt ended'),
     max_attempts: z.number().describe('attempts a delivery gets; a failure past them raises a heat_delivery_failed alert'),
     transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), location: z.string().describe('where the configuration writes: the folder, or transport://user@host:port/folder'),
@@ -107,6 +109,7 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
     changed_since_sign_off: s.changedSinceSignOff,
     deliveries: deliveries.map((d) => ({
       config_id: d.configId, version: d.version, attempts: d.attempts, delivered_at: d.deliveredAt, files: d.files, error: d.error, run_id: d.runId,
+      series: d.series, resent: d.resent,
       last_attempt_at: d.lastAttemptAt, max_attempts: DEFAULT_DELIVERY_ATTEMPTS, transport: d.config.transport, location: describeLocation(d.config),
     })),
   };
@@ -195,6 +198,30 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
       heatHttp(e);
     }
     return wire(s, await loadDeliveries(db, req.params.id, req.body.period));
+  });
+
+  app.post('/buildings/:id/heat-statement/deliveries/:config_id/send-again', {
+    schema: {
+      tags: ['heat'], summary: 'Send a signed heat statement again through an exchange configuration whose attempts are used up (audited)',
+      description: `A delivery of the month's current signed version that failed all ${DEFAULT_DELIVERY_ATTEMPTS} attempts (its heat_delivery_failed alert raised) gets a fresh series of attempts: the configuration's next run (or "run now") delivers it, and the delivery clears the alert. Audited as resend with the reason. 404: not signed, or the configuration has no delivery of it; 409: delivered already, attempts left (the next run retries it anyway), or a run is delivering it now.`,
+      params: z.object({ id: z.coerce.number().int().positive(), config_id: z.coerce.number().int().positive().describe('The exchange configuration (direction heat_statements)') }),
+      body: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the delivery'),
+      }),
+      response: { 200: StatementOut, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'heat:sign_off');
+    await requireOwned(db, p, 'building', req.params.id);
+    const actor = actorOf(req);
+    try {
+      const again = await db.tx((q) => sendDeliveryAgain(q, req.params.id, req.body.period, req.params.config_id, actor, app.clock(), req.body.reason, { requestId: req.id }));
+      return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
+    } catch (e) {
+      heatHttp(e);
+    }
   });
 };
 

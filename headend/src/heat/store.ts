@@ -247,6 +247,8 @@ export async function recordDelivery(q: Queryable, configId: number, p: PendingD
 
 export interface Delivery {
   configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null;
+  /** 1, or more after "send again" started a fresh series of attempts; who started the last one, when and why. */
+  series: number; resent: { by: string; at: string; reason: string } | null;
   /** When the last attempt ended (database time). */
   lastAttemptAt: string;
   /** The configuration's transport and where it writes (no secret). */
@@ -256,15 +258,46 @@ export interface Delivery {
 /** Every delivery of a building's month through the exchange, each version and configuration, newest version first. */
 export async function loadDeliveries(q: Queryable, buildingId: number, period: string): Promise<Delivery[]> {
   const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null; updated_at: Date;
+    series: number; resent_by: string | null; resent_at: Date | null; resend_reason: string | null;
     transport: Delivery['config']['transport']; folder: string; host: string | null; port: number | null; username: string | null }>(
-    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, c.transport, c.folder, c.host, c.port, c.username
+    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, d.series, d.resent_by, d.resent_at, d.resend_reason,
+            c.transport, c.folder, c.host, c.port, c.username
        FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
       WHERE d.building_id = $1 AND d.period = $2::date ORDER BY d.version DESC, d.config_id`, [buildingId, `${period}-01`]);
   return rows.map((r) => ({
     configId: Number(r.config_id), version: Number(r.version), attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
     files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id), lastAttemptAt: new Date(r.updated_at).toISOString(),
+    series: Number(r.series), resent: r.resent_by && r.resent_at ? { by: r.resent_by, at: new Date(r.resent_at).toISOString(), reason: r.resend_reason ?? '' } : null,
     config: { transport: r.transport, folder: r.folder, host: r.host, port: r.port === null ? null : Number(r.port), username: r.username },
   }));
+}
+
+/** A delivery row as "send again" finds it (attempts, outcome, the configuration's organisation). */
+export interface DeliveryState { attempts: number; deliveredAt: string | null; error: string | null; series: number; claimed: boolean; configOrgId: number; direction: string }
+
+/** One configuration's delivery of one version of a building's month, or null when it has none. */
+export async function loadDeliveryState(q: Queryable, configId: number, buildingId: number, period: string, version: number): Promise<DeliveryState | null> {
+  const { rows } = await q.query<{ attempts: number; delivered_at: Date | null; error: string | null; series: number; claimed: boolean; org_id: string; direction: string }>(
+    `SELECT d.attempts, d.delivered_at, d.error, d.series, COALESCE(d.claimed_until > now(), false) AS claimed, c.org_id, c.direction
+       FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
+      WHERE d.config_id = $1 AND d.building_id = $2 AND d.period = $3::date AND d.version = $4`, [configId, buildingId, `${period}-01`, version]);
+  const r = rows[0];
+  return r ? { attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null, error: r.error, series: Number(r.series), claimed: r.claimed === true, configOrgId: Number(r.org_id), direction: r.direction } : null;
+}
+
+/**
+ * Starts a fresh series of attempts (attempts 0, series + 1, who/when/why) for a delivery that used up
+ * `maxAttempts` and is neither delivered nor held by a run; the series started, or null when the row
+ * was not in that state (delivered, retried or restarted meanwhile: the caller says which).
+ */
+export async function restartDelivery(q: Queryable, d: { configId: number; buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string }): Promise<number | null> {
+  const { rows } = await q.query<{ series: number }>(
+    `UPDATE heat_statement_deliveries SET attempts = 0, series = series + 1, resent_by = $6, resent_at = $7, resend_reason = $8, claimed_until = NULL, updated_at = now()
+      WHERE config_id = $1 AND building_id = $2 AND period = $3::date AND version = $4
+        AND delivered_at IS NULL AND attempts >= $5 AND (claimed_until IS NULL OR claimed_until < now())
+      RETURNING series`,
+    [d.configId, d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason]);
+  return rows[0] ? Number(rows[0].series) : null;
 }
 
 /** A signed month (its current version) the outdated check is to compare again. */
