@@ -48,7 +48,7 @@ function logging(db: Database): { db: Database; sent: { text: string; params: un
   return { sent, db: { ...wrap(db), tx: (fn) => db.tx((q) => fn(wrap(q))) } };
 }
 /** Statements that read a meter's archive records (the statement's own loads). */
-const archiveProbes = (sent: { text: string }[]) => sent.filter((s) => /meter_archive_ns/.test(s.text));
+const archiveProbes = (sent: { text: string; params: unknown[] }[]) => sent.filter((s) => /meter_archive_ns/.test(s.text));
 /** The buildings whose statement was computed (service.ts loads the building first). */
 const statementsOf = (sent: { text: string; params: unknown[] }[]) => sent.filter((s) => /JOIN organisations o ON o\.id = b\.org_id WHERE b\.id = \$1/.test(s.text)).map((s) => Number(s.params[0]));
 const marks = async () => (await h.opened.db.query<{ meter_id: string; day: string }>(`SELECT meter_id, to_char(day, 'YYYY-MM-DD') AS day FROM heat_statement_dirty ORDER BY meter_id, day`)).rows
