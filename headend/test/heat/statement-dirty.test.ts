@@ -14,6 +14,9 @@
  *   - a record of C's meter starting 1 March 00:00 local (a day of an unsigned month): its mark's day is
  *     2026-03-01, whose day before is in February, so C's February (signed) is compared: unchanged
  *     (the record is March's), no alert, the mark removed;
+ *   - a file import's version of A's 1 February heat (1 000 → 1 100 kWh): staged hidden, no mark (the
+ *     statement cannot see it); its switch marks 2026-02-01 in the same statement, and the sweep
+ *     finds A's February outdated (2 000 → 2 100 kWh);
  *   - a record of A's meter on 10 March (no signed month touched): the mark is kept while younger than
  *     the margin (a sign-off may commit after the sweep read it), dropped after; no statement computed.
  */
@@ -23,6 +26,7 @@ import { startHarness, type Harness } from '../api/harness.js';
 import { registerGateway, readings, type Fixture, dailyArchiveMessage } from '../ingest/fixtures.js';
 import { writeReadings } from '../../src/ingest/index.js';
 import { checkSignedStatements } from '../../src/heat/outdated.js';
+import { openImport, stageVersions, switchImport } from '../../src/readings/import-staging.js';
 import type { Database, Queryable } from '../../src/db/types.js';
 import { fixedClock } from '../../src/util/clock.js';
 
@@ -134,6 +138,19 @@ describe('the outdated sweep reads the dirty marks, not the signed months', () =
     expect([r.marks, r.checked, r.outdated]).toEqual([1, 1, 0]);
     expect(statementsOf(log.sent)).toEqual([C.building]);
     expect(await marks()).toEqual([]);
+  });
+
+  it('a file import: its hidden rows mark nothing, its switch marks their day', async () => {
+    const orgId = Number((await h.opened.db.query<{ org_id: string }>('SELECT org_id FROM buildings WHERE id = $1', [A.building])).rows[0].org_id);
+    const id = await h.opened.db.tx((q) => openImport(q, { orgId, fileName: 'heat-fix.csv', createdBy: 'office' }));
+    const time = new Date(Date.UTC(2026, 1, 1) - 3 * 3600_000).toISOString();
+    await h.opened.db.tx((q) => stageVersions(q, id, [{ meterId: A.meterIds[0], time, quantity: archiveQuantity('energy_delta_kwh', 'daily'), value: 1100, source: 'import', createdBy: 'office', reason: 'файл поставщика', version: 2 }]));
+    expect(await marks()).toEqual([]);
+    expect(await h.opened.db.tx((q) => switchImport(q, id, 1))).toEqual({ ok: true });
+    expect(await marks()).toEqual([[A.meterIds[0], '2026-02-01']]);
+    const r = await checkSignedStatements(h.opened.db, { at: checkAt, channels, margin: '0 seconds' });
+    expect([r.marks, r.checked, r.outdated]).toEqual([1, 1, 1]);
+    expect(await outdatedAlerts()).toEqual([`heat-statement:${B.building}:2026-02`, `heat-statement:${A.building}:2026-02`]);
   });
 
   it('a day of an unsigned month: no statement computed; the mark is kept within the margin, dropped after it', async () => {
