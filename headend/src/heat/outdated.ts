@@ -25,7 +25,11 @@ import { clearAlert, heatStatementOutdatedMessage, heatStatementSubject, joinMes
 import { heatStatement } from './service.js';
 import { clearMarks, databaseNow, markChecked, takeMarks, uncomparedSignedMonths, type SignedMonthToCheck } from './store.js';
 
-/** A mark touching no signed month is kept this long (a sign-off may commit that late after it was read). */
+/**
+ * A mark touching no signed month is kept this long before it is dropped. A safety margin, not the
+ * guarantee: a month signed after the sweep read such a mark is compared as never compared anyway, and
+ * that comparison sees every value committed before it.
+ */
 export const OUTDATED_MARGIN = '10 minutes';
 
 export interface OutdatedCheck {
