@@ -13,6 +13,11 @@
  * failing too refreshes it); nothing retries it after that, so without the alert the failure would
  * sit unseen on the delivery row. A later delivery of that month by the configuration clears it.
  * Raised once: a statement past its attempts is no longer listed, so no later run fails it again.
+ *
+ * "Send again" (sendDeliveryAgain): once the cause is fixed (the folder freed, the password changed),
+ * an engineer starts a fresh series of `maxAttempts` attempts for the signed version through that
+ * configuration, audited with who, when and why; the next run (or "run now") delivers it, and its
+ * delivery clears the alert like any later delivery.
  */
 import type { Database } from '../db/types.js';
 import type { ExchangeTransport } from '../exchange/transports/index.js';
@@ -20,7 +25,10 @@ import { wallClock, type Clock } from '../util/clock.js';
 import { clearAlert, heatDeliveryFailedMessage, heatDeliverySubject, joinMessage, raiseAlert, severityOf, type ChannelTarget } from '../alerts/index.js';
 import { statementPdf, statementXlsx } from './documents.js';
 import { heatStatement } from './service.js';
-import { claimDelivery, pendingDeliveries, recordDelivery, type PendingDelivery } from './store.js';
+import { claimDelivery, loadDeliveryState, loadSignOff, pendingDeliveries, recordDelivery, restartDelivery, type PendingDelivery } from './store.js';
+import type { Queryable } from '../db/types.js';
+import { audit, type Actor } from '../audit/index.js';
+import { HeatError } from './service.js';
 
 export const DEFAULT_DELIVERY_ATTEMPTS = 5;
 
@@ -101,4 +109,34 @@ async function raiseDeliveryAlert(
     data: { month: p.period, version: p.version, config_id: c.id, location: c.location, attempts: f.attempts, error },
   }, f.at, f.channels);
   return raised.notificationIds;
+}
+
+/**
+ * Starts a fresh series of delivery attempts for the current signed version of a building's month
+ * through one configuration whose attempts are used up, audited (`resend`, who, when, why, with the
+ * attempts and the last error the previous series ended with). Refused with what to do instead: not
+ * signed, no such delivery (404); delivered already, attempts left, or a run on it now (409). The
+ * caller has checked the building is the user's; a configuration of another organisation than the
+ * building's never delivered it (no row), so it is a 404 like a missing one.
+ */
+export async function sendDeliveryAgain(
+  q: Queryable, buildingId: number, period: string, configId: number, by: Actor, at: Date, reason: string,
+  opts: { maxAttempts?: number; requestId?: string } = {},
+): Promise<{ version: number; series: number; meterId: number }> {
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_DELIVERY_ATTEMPTS;
+  const signOff = await loadSignOff(q, buildingId, period);
+  if (!signOff) throw new HeatError('not_found', `the heat statement of ${period} is not signed off: there is no delivery to send again`);
+  const version = signOff.version;
+  const d = await loadDeliveryState(q, configId, buildingId, period, version);
+  if (!d) throw new HeatError('not_found', `exchange configuration ${configId} has no delivery of the heat statement of ${period}, version ${version}`);
+  if (d.deliveredAt) throw new HeatError('conflict', `version ${version} of ${period} was delivered by configuration ${configId} at ${d.deliveredAt}: nothing to send again`);
+  if (d.claimed) throw new HeatError('conflict', `a run of configuration ${configId} is delivering version ${version} of ${period} now; wait for its outcome`);
+  if (d.attempts < maxAttempts) throw new HeatError('conflict', `version ${version} of ${period} has attempts left (${d.attempts} of ${maxAttempts}): the next run of configuration ${configId} tries it again`);
+  const series = await restartDelivery(q, { configId, buildingId, period, version, maxAttempts, by: by.name, at, reason });
+  if (series === null) throw new HeatError('conflict', `the delivery of version ${version} of ${period} by configuration ${configId} changed meanwhile; reload it`);
+  await audit(q, by, {
+    action: 'resend', entity: 'heat_statement_delivery', entityId: `${configId}:${buildingId}:${period}:v${version}`, buildingId,
+    before: { series: d.series, attempts: d.attempts, error: d.error }, after: { series, attempts: 0 }, reason, requestId: opts.requestId,
+  });
+  return { version, series, meterId: signOff.meterId };
 }

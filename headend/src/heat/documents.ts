@@ -37,11 +37,14 @@ export function headLines(s: HeatStatement): string[] {
   ];
 }
 
-/** The НС column of a day: НС, and "Q расч." when heat of off time was calculated in it. */
+/**
+ * The НС column of a day: НС, and "Q расч." when heat of off time was calculated in it; "искл. N" when
+ * N of its records were left out, rejected on review (their time is missing data).
+ */
 function nsMark(s: HeatStatement, r: StatementRow): string {
-  if (!r.ns) return r.records ? '' : 'нет данных';
   const calc = s.statement.calculated.some((c) => c.from.slice(0, 10) === r.date);
-  return calc ? 'НС, Q расч.' : 'НС';
+  const mark = !r.ns ? (r.records ? '' : 'нет данных') : calc ? 'НС, Q расч.' : 'НС';
+  return r.rejected ? [mark, `искл. ${r.rejected}`].filter(Boolean).join(', ') : mark;
 }
 
 const rowValues = (r: Pick<StatementRow, 't1' | 't2' | 'm1' | 'm2' | 'dm' | 'qGcal' | 'qKwh' | 'workingHours' | 'nsHours'>) =>

@@ -15,7 +15,7 @@ import { describeLocation } from '../exchange/index.js';
 import { loadDeliveries, type Delivery } from './store.js';
 import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
-import { DEFAULT_DELIVERY_ATTEMPTS } from './delivery.js';
+import { DEFAULT_DELIVERY_ATTEMPTS, sendDeliveryAgain } from './delivery.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
 
@@ -46,9 +46,11 @@ const StatementOut = z.object({
   meter: z.object({ id: z.number(), serial: z.string(), make: z.string(), model: z.string().nullable(), place: z.string().nullable() }),
   period: z.string(), source: z.enum(['daily', 'hourly', 'mixed']).nullable().describe('daily records, hourly ones summed to days, or mixed: each day\'s daily record where it has one, else its hourly records summed'),
   records: z.number(), message: z.string().nullable().describe('set when the month has no record: no rows, no totals (never zeros)'),
-  rows: z.array(z.object({ date: z.string(), ns: z.boolean(), ...RowFields })),
+  rows: z.array(z.object({ date: z.string(), ns: z.boolean(), rejected: z.number().describe('records of the day left out: their heat amount rejected on review (missing data, like a record that never came)'), ...RowFields })),
   totals: z.object(RowFields).nullable(),
   ns: z.array(NsEntrySchema), calculated: z.array(NsEntrySchema),
+  rejected: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['hourly', 'daily']), by: z.string(), reason: z.string() }))
+    .describe('records of the month left out of the statement: their heat amount rejected on review (who, why)'),
   signed_off: z.object({
     by: z.string(), at: z.string(), email_to: z.string().nullable().describe('the heat supplier\'s addresses it is mailed to'),
     sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
@@ -58,6 +60,8 @@ const StatementOut = z.object({
   deliveries: z.array(z.object({
     config_id: z.number(), version: z.number(), attempts: z.number(), delivered_at: z.string().nullable(), files: z.array(z.string()),
     error: z.string().nullable().describe('the last failed attempt\'s error (retried by the next run while attempts are left)'), run_id: z.number().nullable(),
+    series: z.number().describe('1, or more after "send again" started a fresh series of attempts'),
+    resent: z.object({ by: z.string(), at: z.string(), reason: z.string() }).nullable().describe('who started the current series with "send again", when and why'),
     last_attempt_at: z.string().describe('when the last attempt ended'),
     max_attempts: z.number().describe('attempts a delivery gets; a failure past them raises a heat_delivery_failed alert'),
     transport: z.enum(['folder', 'ftp', 'ftps', 'sftp']), location: z.string().describe('where the configuration writes: the folder, or transport://user@host:port/folder'),
@@ -97,7 +101,7 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
     building: { id: s.building.id, address: s.building.address, timezone: s.building.timezone, org_name: s.building.orgName },
     meter: { id: s.meter.id, serial: s.meter.serial, make: s.meter.make, model: s.meter.model, place: s.meter.place },
     period: st.period, source: st.source, records: st.records, message: st.message,
-    ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated'>),
+    ...(toWire({ rows: st.rows, totals: st.totals, ns: st.ns, calculated: st.calculated, rejected: st.rejected }) as Pick<z.input<typeof StatementOut>, 'rows' | 'totals' | 'ns' | 'calculated' | 'rejected'>),
     signed_off: s.signOff ? {
       by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError,
       version: s.signOff.version, replaces: s.signOff.replaces,
@@ -105,6 +109,7 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
     changed_since_sign_off: s.changedSinceSignOff,
     deliveries: deliveries.map((d) => ({
       config_id: d.configId, version: d.version, attempts: d.attempts, delivered_at: d.deliveredAt, files: d.files, error: d.error, run_id: d.runId,
+      series: d.series, resent: d.resent,
       last_attempt_at: d.lastAttemptAt, max_attempts: DEFAULT_DELIVERY_ATTEMPTS, transport: d.config.transport, location: describeLocation(d.config),
     })),
   };
@@ -193,6 +198,30 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
       heatHttp(e);
     }
     return wire(s, await loadDeliveries(db, req.params.id, req.body.period));
+  });
+
+  app.post('/buildings/:id/heat-statement/deliveries/:config_id/send-again', {
+    schema: {
+      tags: ['heat'], summary: 'Send a signed heat statement again through an exchange configuration whose attempts are used up (audited)',
+      description: `A delivery of the month's current signed version that failed all ${DEFAULT_DELIVERY_ATTEMPTS} attempts (its heat_delivery_failed alert raised) gets a fresh series of attempts: the configuration's next run (or "run now") delivers it, and the delivery clears the alert. Audited as resend with the reason. 404: not signed, or the configuration has no delivery of it; 409: delivered already, attempts left (the next run retries it anyway), or a run is delivering it now.`,
+      params: z.object({ id: z.coerce.number().int().positive(), config_id: z.coerce.number().int().positive().describe('The exchange configuration (direction heat_statements)') }),
+      body: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the delivery'),
+      }),
+      response: { 200: StatementOut, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'heat:sign_off');
+    await requireOwned(db, p, 'building', req.params.id);
+    const actor = actorOf(req);
+    try {
+      const again = await db.tx((q) => sendDeliveryAgain(q, req.params.id, req.body.period, req.params.config_id, actor, app.clock(), req.body.reason, { requestId: req.id }));
+      return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
+    } catch (e) {
+      heatHttp(e);
+    }
   });
 };
 

@@ -12,6 +12,11 @@
  *   t1, t2: mean of the day's records weighted by M1 (M2) when every record has its mass and they add
  *   up to more than 0, else the plain mean. M1, M2, M1−M2, Q (kWh; Гкал = kWh ÷ 1163, as billing
  *   converts), Тр and Тнс (hours): sums of the day's records.
+ * - A record whose heat amount (its current version) an engineer rejected on review is left out whole
+ *   (its values belong together): its interval is missing data like a record that never came — not
+ *   counted, not calculated — and the day says how many were left out (`rejected`), the statement
+ *   lists them with who and why. A validation verdict alone leaves nothing out: the only verdict that
+ *   says invalid on a record is power off with Тр = 0, which the НС rules above account for.
  * - Rounding (half up, exact decimals): t to 0.01 °C, M to 0.001 t, Q to 0.001 kWh and 0.001 Гкал,
  *   hours to 0.01 h — each day's value from its records' exact sum. The totals row is the sum of the
  *   rounded day values (so the printed columns add up as the supplier checks them); its t1/t2 are the
@@ -46,6 +51,8 @@ export interface LoadedRecord {
   localEnd: string;
   codes: string[];
   values: Partial<Record<RecordQuantity, number | null>>;
+  /** Its heat amount's current version rejected on review (by whom, why); absent or null: it counts. */
+  rejected?: { by: string; reason: string } | null;
 }
 
 export interface StatementRow {
@@ -66,7 +73,12 @@ export interface StatementRow {
   nsHours: number | null;
   /** Any record of the day under НС. */
   ns: boolean;
+  /** Records of the day left out: rejected on review (their intervals are missing data). */
+  rejected: number;
 }
+
+/** A record left out of the statement: its heat amount rejected on review. */
+export interface RejectedEntry { from: string; to: string; kind: 'hourly' | 'daily'; by: string; reason: string }
 
 export interface NsEntry {
   from: string;
@@ -86,10 +98,12 @@ export interface Statement {
   source: 'daily' | 'hourly' | 'mixed' | null;
   records: number;
   rows: StatementRow[];
-  totals: Omit<StatementRow, 'date' | 'ns'> | null;
+  totals: Omit<StatementRow, 'date' | 'ns' | 'rejected'> | null;
   ns: NsEntry[];
   /** Records whose Q was calculated (off time), for the "calculated" mark. */
   calculated: NsEntry[];
+  /** Records of the month left out, rejected on review (the signed totals do not carry them: the sums do). */
+  rejected: RejectedEntry[];
   /** Set when the month has no record: what to tell the reader instead of zeros. */
   message: string | null;
 }
@@ -145,7 +159,12 @@ export const facts = (r: LoadedRecord): RecordFacts => ({
  */
 export function composeStatement(period: string, periodStartMs: number, all: readonly LoadedRecord[]): Statement {
   const days = daysOf(period);
-  const inMonth = all.filter((r) => r.localStart.slice(0, 7) === period);
+  const month = all.filter((r) => r.localStart.slice(0, 7) === period);
+  const rejected: RejectedEntry[] = month.filter((r) => r.rejected)
+    .map((r) => ({ from: r.localStart, to: r.localEnd, kind: r.kind, by: r.rejected!.by, reason: r.rejected!.reason }));
+  const rejectedOn = (date: string) => month.filter((r) => r.rejected && r.localStart.slice(0, 10) === date).length;
+  // A rejected record is as if it never came: a day whose daily record was rejected takes its hourly ones.
+  const inMonth = month.filter((r) => !r.rejected);
   // Per day: the calculator's own daily record where it has one, else that day's hourly records
   // summed. A month with daily records for some days only (a daily read started mid-month, a gap
   // back-filled by the hour) keeps every day it has data for.
@@ -154,7 +173,10 @@ export function composeStatement(period: string, periodStartMs: number, all: rea
   const kinds = new Set(chosen.map((r) => r.kind));
   const source: Statement['source'] = kinds.size === 2 ? 'mixed' : kinds.has('daily') ? 'daily' : kinds.size ? 'hourly' : null;
   if (!source) {
-    return { period, source: null, records: 0, rows: [], totals: null, ns: [], calculated: [], message: `no archive records of the meter for ${period}: nothing to state (no values, not zeros)` };
+    return {
+      period, source: null, records: 0, rows: [], totals: null, ns: [], calculated: [], rejected,
+      message: `no archive records of the meter for ${period}${rejected.length ? ` but ${rejected.length} rejected on review` : ''}: nothing to state (no values, not zeros)`,
+    };
   }
   const recs = chosen.sort((a, b) => a.startMs - b.startMs);
   const accounted = accountedHeat(recs.map(facts), periodStartMs);
@@ -173,7 +195,7 @@ export function composeStatement(period: string, periodStartMs: number, all: rea
     const idx = recs.map((r, i) => (r.localStart.slice(0, 10) === date ? i : -1)).filter((i) => i >= 0);
     const day = idx.map((i) => recs[i]);
     if (!day.length) {
-      return { date, records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, qKwh: null, qGcal: null, qMeasuredKwh: null, qCalculatedKwh: null, workingHours: null, nsHours: null, ns: false };
+      return { date, records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, qKwh: null, qGcal: null, qMeasuredKwh: null, qCalculatedKwh: null, workingHours: null, nsHours: null, ns: false, rejected: rejectedOn(date) };
     }
     const m1 = sumOf(day, 'mass_delta_t');
     const m2 = sumOf(day, 'return_mass_delta_t');
@@ -201,6 +223,7 @@ export function composeStatement(period: string, periodStartMs: number, all: rea
       workingHours: tr === null ? null : round(tr.div(3600), 2),
       nsHours: tns === null ? null : round(tns.div(3600), 2),
       ns: idx.some((i) => nsReasons(facts(recs[i])).length > 0),
+      rejected: rejectedOn(date),
     };
   });
 
@@ -215,5 +238,5 @@ export function composeStatement(period: string, periodStartMs: number, all: rea
     qKwh: sumRounded(col('qKwh'), 3), qGcal: sumRounded(col('qGcal'), 3), qMeasuredKwh: sumRounded(col('qMeasuredKwh'), 3), qCalculatedKwh: sumRounded(col('qCalculatedKwh'), 3),
     workingHours: sumRounded(col('workingHours'), 2), nsHours: sumRounded(col('nsHours'), 2),
   };
-  return { period, source, records: recs.length, rows, totals, ns, calculated, message: null };
+  return { period, source, records: recs.length, rows, totals, ns, calculated, rejected, message: null };
 }

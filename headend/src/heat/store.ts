@@ -2,11 +2,13 @@
  * The SQL of the heat statement: the building and its heat meters, a month's archive records of one
  * meter (meter_archive_ns for the records' kind, interval and НС codes; the readings for their values,
  * stored under the record kind's names (archiveQuantity: a daily record's are the day names),
- * the latest version of each), and the statement's sign-off. Read-only but for the sign-off.
+ * the latest version of each; whether the record's heat amount is rejected on review), and the
+ * statement's sign-off. Read-only but for the sign-off.
  */
 import { archiveQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { RECORD_QUANTITIES, type LoadedRecord, type RecordQuantity } from './statement.js';
+import { STATEMENT_QUANTITIES } from './dirty.js';
 
 export interface StatementBuilding { id: number; orgId: number; address: string; timezone: string; orgName: string }
 
@@ -30,7 +32,7 @@ export async function buildingHeatMeters(q: Queryable, buildingId: number, from:
 }
 
 /** What a record of each kind stores its values under (the hourly names, and the daily record's day names). */
-const STORED_NAMES = [...new Set((['hourly', 'daily'] as const).flatMap((k) => RECORD_QUANTITIES.map((n) => archiveQuantity(n, k))))];
+const STORED_NAMES = STATEMENT_QUANTITIES;
 
 /** The month 'YYYY-MM' of a time zone as instants [from, to). */
 export async function monthBounds(q: Queryable, period: string, timezone: string): Promise<{ from: Date; to: Date }> {
@@ -44,7 +46,8 @@ export async function monthBounds(q: Queryable, period: string, timezone: string
  * in `timezone` and the values stored at the record's instant (latest version of each quantity).
  */
 export async function loadRecords(q: Queryable, meterId: number, from: Date, to: Date, timezone: string): Promise<LoadedRecord[]> {
-  const { rows } = await q.query<{ kind: 'hourly' | 'daily'; start: Date; seconds: number; local_start: string; local_end: string; codes: string[]; vals: Record<string, number | null> | null }>(
+  const { rows } = await q.query<{ kind: 'hourly' | 'daily'; start: Date; seconds: number; local_start: string; local_end: string; codes: string[]; vals: Record<string, number | null> | null;
+    rejected_by: string | null; rejected_reason: string | null }>(
     `WITH n AS (
        SELECT n.time, n.kind, n.seconds, n.codes,
               CASE WHEN n.stamp = 'end' THEN n.time - make_interval(secs => n.seconds) ELSE n.time END AS start
@@ -58,10 +61,19 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
      SELECT n.kind, n.start, n.seconds, n.codes,
             to_char(n.start AT TIME ZONE $4, 'YYYY-MM-DD"T"HH24:MI') AS local_start,
             to_char((n.start + make_interval(secs => n.seconds)) AT TIME ZONE $4, 'YYYY-MM-DD"T"HH24:MI') AS local_end,
-            (SELECT json_object_agg(v.quantity, v.value) FROM v WHERE v.time = n.time) AS vals
-       FROM n WHERE n.start >= $2 AND n.start < $3
+            (SELECT json_object_agg(v.quantity, v.value) FROM v WHERE v.time = n.time) AS vals,
+            rv.reviewed_by AS rejected_by, rv.reason AS rejected_reason
+       FROM n
+       -- The latest review of the current version of the record's heat amount, when it is a rejection
+       -- (NOT_REJECTED_SQL's rule of the readings core, for the one row a record is reviewed by).
+       LEFT JOIN LATERAL (
+         SELECT w.decision, w.reviewed_by, w.reason FROM reading_reviews w
+          WHERE w.meter_id = $1 AND w.quantity = CASE n.kind WHEN 'daily' THEN $6 ELSE $7 END AND w.time = n.time
+            AND w.version = (SELECT max(x.version) FROM readings x WHERE x.meter_id = $1 AND x.quantity = CASE n.kind WHEN 'daily' THEN $6 ELSE $7 END AND x.time = n.time)
+          ORDER BY w.reviewed_at DESC, w.id DESC LIMIT 1) rv ON rv.decision = 'reject'
+      WHERE n.start >= $2 AND n.start < $3
       ORDER BY n.start, n.kind`,
-    [meterId, from, to, timezone, STORED_NAMES]);
+    [meterId, from, to, timezone, STORED_NAMES, archiveQuantity('energy_delta_kwh', 'daily'), archiveQuantity('energy_delta_kwh', 'hourly')]);
   return rows.map((r) => {
     // A daily and an hourly record may share the instant: each takes its own kind's names only.
     const values: Partial<Record<RecordQuantity, number | null>> = {};
@@ -69,7 +81,10 @@ export async function loadRecords(q: Queryable, meterId: number, from: Date, to:
       const stored = archiveQuantity(k, r.kind);
       if (r.vals && stored in r.vals) values[k] = r.vals[stored] === null ? null : Number(r.vals[stored]);
     }
-    return { kind: r.kind, startMs: new Date(r.start).getTime(), seconds: Number(r.seconds), localStart: r.local_start, localEnd: r.local_end, codes: r.codes ?? [], values };
+    return {
+      kind: r.kind, startMs: new Date(r.start).getTime(), seconds: Number(r.seconds), localStart: r.local_start, localEnd: r.local_end, codes: r.codes ?? [], values,
+      rejected: r.rejected_by !== null ? { by: r.rejected_by, reason: r.rejected_reason ?? '' } : null,
+    };
   });
 }
 
@@ -232,6 +247,8 @@ export async function recordDelivery(q: Queryable, configId: number, p: PendingD
 
 export interface Delivery {
   configId: number; version: number; attempts: number; deliveredAt: string | null; files: string[]; error: string | null; runId: number | null;
+  /** 1, or more after "send again" started a fresh series of attempts; who started the last one, when and why. */
+  series: number; resent: { by: string; at: string; reason: string } | null;
   /** When the last attempt ended (database time). */
   lastAttemptAt: string;
   /** The configuration's transport and where it writes (no secret). */
@@ -241,42 +258,107 @@ export interface Delivery {
 /** Every delivery of a building's month through the exchange, each version and configuration, newest version first. */
 export async function loadDeliveries(q: Queryable, buildingId: number, period: string): Promise<Delivery[]> {
   const { rows } = await q.query<{ config_id: string; version: number; attempts: number; delivered_at: Date | null; files: string[]; error: string | null; run_id: string | null; updated_at: Date;
+    series: number; resent_by: string | null; resent_at: Date | null; resend_reason: string | null;
     transport: Delivery['config']['transport']; folder: string; host: string | null; port: number | null; username: string | null }>(
-    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, c.transport, c.folder, c.host, c.port, c.username
+    `SELECT d.config_id, d.version, d.attempts, d.delivered_at, d.files, d.error, d.run_id, d.updated_at, d.series, d.resent_by, d.resent_at, d.resend_reason,
+            c.transport, c.folder, c.host, c.port, c.username
        FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
       WHERE d.building_id = $1 AND d.period = $2::date ORDER BY d.version DESC, d.config_id`, [buildingId, `${period}-01`]);
   return rows.map((r) => ({
     configId: Number(r.config_id), version: Number(r.version), attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
     files: r.files ?? [], error: r.error, runId: r.run_id === null ? null : Number(r.run_id), lastAttemptAt: new Date(r.updated_at).toISOString(),
+    series: Number(r.series), resent: r.resent_by && r.resent_at ? { by: r.resent_by, at: new Date(r.resent_at).toISOString(), reason: r.resend_reason ?? '' } : null,
     config: { transport: r.transport, folder: r.folder, host: r.host, port: r.port === null ? null : Number(r.port), username: r.username },
   }));
+}
+
+/** A delivery row as "send again" finds it (attempts, outcome, the configuration's organisation). */
+export interface DeliveryState { attempts: number; deliveredAt: string | null; error: string | null; series: number; claimed: boolean; configOrgId: number; direction: string }
+
+/** One configuration's delivery of one version of a building's month, or null when it has none. */
+export async function loadDeliveryState(q: Queryable, configId: number, buildingId: number, period: string, version: number): Promise<DeliveryState | null> {
+  const { rows } = await q.query<{ attempts: number; delivered_at: Date | null; error: string | null; series: number; claimed: boolean; org_id: string; direction: string }>(
+    `SELECT d.attempts, d.delivered_at, d.error, d.series, COALESCE(d.claimed_until > now(), false) AS claimed, c.org_id, c.direction
+       FROM heat_statement_deliveries d JOIN exchange_configs c ON c.id = d.config_id
+      WHERE d.config_id = $1 AND d.building_id = $2 AND d.period = $3::date AND d.version = $4`, [configId, buildingId, `${period}-01`, version]);
+  const r = rows[0];
+  return r ? { attempts: r.attempts, deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null, error: r.error, series: Number(r.series), claimed: r.claimed === true, configOrgId: Number(r.org_id), direction: r.direction } : null;
+}
+
+/**
+ * Starts a fresh series of attempts (attempts 0, series + 1, who/when/why) for a delivery that used up
+ * `maxAttempts` and is neither delivered nor held by a run; the series started, or null when the row
+ * was not in that state (delivered, retried or restarted meanwhile: the caller says which).
+ */
+export async function restartDelivery(q: Queryable, d: { configId: number; buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string }): Promise<number | null> {
+  const { rows } = await q.query<{ series: number }>(
+    `UPDATE heat_statement_deliveries SET attempts = 0, series = series + 1, resent_by = $6, resent_at = $7, resend_reason = $8, claimed_until = NULL, updated_at = now()
+      WHERE config_id = $1 AND building_id = $2 AND period = $3::date AND version = $4
+        AND delivered_at IS NULL AND attempts >= $5 AND (claimed_until IS NULL OR claimed_until < now())
+      RETURNING series`,
+    [d.configId, d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason]);
+  return rows[0] ? Number(rows[0].series) : null;
 }
 
 /** A signed month (its current version) the outdated check is to compare again. */
 export interface SignedMonthToCheck { buildingId: number; period: string; version: number; meterId: number }
 
 /**
- * The outdated check's dirty mark, read from what is stored: signed months never compared since they
- * were signed (or signed again), and those whose meter got an archive record, or a new version of a
- * value at an archive record's instant, written since their last comparison — less `margin`, because
- * a row carries its transaction's start time and may become visible after a comparison that started
- * later. Only the records' instants are looked at (an index look-up each), not the meter's live polls.
- * Never compared first, then the longest unchecked.
+ * Signed months never compared since they were signed (or signed again): the sign-off computed its
+ * totals in its own transaction, and a value written meanwhile may have missed both it and a mark the
+ * sweep read before the sign-off was visible. A partial index's rows: none once each is compared.
  */
-export async function signedMonthsToCheck(q: Queryable, margin: string, limit: number): Promise<SignedMonthToCheck[]> {
+export async function uncomparedSignedMonths(q: Queryable, limit: number): Promise<SignedMonthToCheck[]> {
   const { rows } = await q.query<{ building_id: string; period: string; version: number; meter_id: string }>(
-    `SELECT s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version, s.meter_id
-       FROM heat_statement_signoffs s
-      WHERE s.outdated_checked_at IS NULL
-         OR EXISTS (
-              SELECT 1 FROM meter_archive_ns n
-               WHERE n.meter_id = s.meter_id
-                 AND n.time >= s.period::timestamptz - interval '2 days' AND n.time < s.period::timestamptz + interval '1 month 2 days'
-                 AND (n.created_at > s.outdated_checked_at - $1::interval
-                      OR EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = n.meter_id AND r.time = n.time AND r.received_at > s.outdated_checked_at - $1::interval)))
-      ORDER BY s.outdated_checked_at NULLS FIRST, s.building_id, s.period LIMIT $2`,
-    [margin, limit]);
+    `SELECT building_id, to_char(period, 'YYYY-MM') AS period, version, meter_id FROM heat_statement_signoffs
+      WHERE outdated_checked_at IS NULL ORDER BY signed_at, building_id LIMIT $1`, [limit]);
   return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) }));
+}
+
+/** A dirty mark (heat/dirty.ts) as the sweep took it, with the signed months it touches. */
+export interface StatementMark {
+  meterId: number;
+  /** The building's local date of the changed instant, 'YYYY-MM-DD'. */
+  day: string;
+  /** marked_at in microseconds since the epoch (a Date keeps milliseconds: too coarse to tell a renewed mark). */
+  markedUs: string;
+  /** Older than the sweep's margin: a mark touching no signed month is dropped only then. */
+  old: boolean;
+  /** The signed months (current versions) of the meter holding the day or the day before. */
+  months: SignedMonthToCheck[];
+}
+
+/**
+ * The oldest marks (at most `limit`), each with the signed months it touches: a record belongs to the
+ * day it started, which is the mark's day or, for an end-stamped record at local midnight, the day
+ * before. An index probe of the sign-offs per mark; no sign-off, no archive row, no reading is read.
+ */
+export async function takeMarks(q: Queryable, limit: number, margin: string): Promise<StatementMark[]> {
+  const { rows } = await q.query<{ meter_id: string; day: string; marked_us: string; old: boolean; building_id: string | null; period: string | null; version: number | null }>(
+    `WITH d AS (SELECT meter_id, day, marked_at FROM heat_statement_dirty ORDER BY marked_at, meter_id, day LIMIT $1)
+     SELECT d.meter_id, to_char(d.day, 'YYYY-MM-DD') AS day, (extract(epoch FROM d.marked_at) * 1000000)::bigint::text AS marked_us,
+            d.marked_at < now() - $2::interval AS old, s.building_id, to_char(s.period, 'YYYY-MM') AS period, s.version
+       FROM d LEFT JOIN heat_statement_signoffs s
+         ON s.meter_id = d.meter_id AND s.period IN (date_trunc('month', d.day::timestamp)::date, date_trunc('month', (d.day - 1)::timestamp)::date)
+      ORDER BY d.marked_at, d.meter_id, d.day, s.period`,
+    [limit, margin]);
+  const out = new Map<string, StatementMark>();
+  for (const r of rows) {
+    const k = `${r.meter_id}|${r.day}`;
+    let m = out.get(k);
+    if (!m) out.set(k, (m = { meterId: Number(r.meter_id), day: r.day, markedUs: r.marked_us, old: r.old === true, months: [] }));
+    if (r.building_id !== null && r.period !== null) m.months.push({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) });
+  }
+  return [...out.values()];
+}
+
+/** Removes the marks taken, each unless it was marked again after it was taken (its marked_at moved). */
+export async function clearMarks(q: Queryable, marks: readonly Pick<StatementMark, 'meterId' | 'day' | 'markedUs'>[]): Promise<void> {
+  if (!marks.length) return;
+  await q.query(
+    `DELETE FROM heat_statement_dirty d USING unnest($1::bigint[], $2::date[], $3::bigint[]) AS k(m, dy, us)
+      WHERE d.meter_id = k.m AND d.day = k.dy AND (extract(epoch FROM d.marked_at) * 1000000)::bigint <= k.us`,
+    [marks.map((m) => m.meterId), marks.map((m) => m.day), marks.map((m) => m.markedUs)]);
 }
 
 /** The database's now: the instant a comparison starts, its mark when it ends. */

@@ -6,9 +6,10 @@
  *      restart the gateway re-packs its outbox (gateway/src/outbox), so a message is not a stable
  *      unit, a (gateway, seq) is. A stored reading needs no claim: its readings key blocks it (4.);
  *   2. resolve (gateway, bus, address, time) → meter via bindings, in one query, at the gateway's
- *      read time: the meter is the device read. An interval archive record dated before that
- *      binding began goes to quarantine ('binding_changed', beforeBinding: measured by the device
- *      bound then or by another one, which nobody can tell here);
+ *      read time: the meter is the device read. An archive record dated before that binding began —
+ *      an interval record by its start, a stored register value (due date, month end) by its record
+ *      instant in the building's zone — goes to quarantine ('binding_changed', beforeBinding: measured
+ *      by the device bound then or by another one, which nobody can tell here);
  *   3. unknown gateway / unbound address → quarantine (never dropped); so is a reading dated more than
  *      the allowed skew after the head-end's clock, before the readings core's EARLIEST_READING, or
  *      before its meter's installation day ('implausible_time'): stored, a year
@@ -26,6 +27,8 @@
  *      redelivery of it, even in a batch committing at the same time, finds the claim and adds no
  *      second entry (nor, the meter bound since, a row);
  *   6. the interval archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
+ *      a building heat meter's new records (and, in 4., its archive values) mark their days for the
+ *      signed heat statements' check (heat/dirty.ts), in the same statements;
  *   7. register readings stored for an instant older than their meter's newest committed reading (a
  *      late message, a message re-sent out of order) mark the imbalance periods they change (imbalance/dirty.ts,
  *      one statement, only when the batch has such rows); the imbalance job recomputes them;
@@ -39,6 +42,7 @@ import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
 import { markLateReadings } from '../imbalance/dirty.js';
+import { markDaysSql } from '../heat/dirty.js';
 import { localInstant } from '../collection/rules.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
@@ -87,10 +91,14 @@ function valueTimes(r: MeterReading, timezone: string | undefined): string[] {
 }
 
 /**
- * The start of an interval archive record (hourly/daily), UTC ms, or null for anything else. A
- * record read back later (a back-fill after a gap, a re-read) was measured then, by the device read now.
+ * When an archive reading was measured, UTC ms, or null for a live reading: an interval record's
+ * (hourly/daily) start; a stored register value's (due date, month end) record instant, which the
+ * meter names on its local clock, placed in the building's zone (null without a zone: no binding,
+ * quarantined anyway). A record read back later (a back-fill after a gap, a re-read, a meter's stored
+ * month ends read after it was installed here) was measured then, by the device read now.
  */
-function recordStart(r: MeterReading): number | null {
+function archiveStart(r: MeterReading, timezone: string | undefined): number | null {
+  if (isRegisterArchive(r)) return timezone ? localInstant(r.archive.record, timezone).getTime() : null;
   const a = r.archive;
   if (!a || (a.kind !== 'hourly' && a.kind !== 'daily')) return null;
   const at = Date.parse(r.values[0]?.time ?? '');
@@ -99,18 +107,21 @@ function recordStart(r: MeterReading): number | null {
 }
 
 /**
- * An interval record dated before the binding of the address it was read from began: the device read
- * now is bound there only since then, so the record is not this meter's measurement — and not surely
- * the meter bound then either: after a replacement the device is another one (a new calculator's
- * records from before it was installed here are its factory's or another site's), after a registry
- * correction it is the same. Nobody can tell from here, so neither meter gets it: quarantine, naming
- * both, for an engineer who knows which it was.
+ * An archive record (an interval record, or a stored register value: due date, month end) dated before
+ * the binding of the address it was read from began: the device read now is bound there only since
+ * then, so the record is not this meter's measurement — and not surely the meter bound then either:
+ * after a replacement the device is another one (a new calculator's records, a new meter's month ends
+ * from before it was installed here are its factory's or another site's), after a registry correction
+ * it is the same. Nobody can tell from here, so neither meter gets it: quarantine, naming both, for an
+ * engineer who knows which it was. `start`: archiveStart.
  */
-function beforeBinding(r: MeterReading, b: { meter_id: number; valid_from: Date | number }, earlier: { meter_id: number } | undefined): string | null {
-  const start = recordStart(r);
+function beforeBinding(r: MeterReading, start: number | null, b: { meter_id: number; valid_from: Date | number; timezone: string }, earlier: { meter_id: number } | undefined): string | null {
   const from = Number(b.valid_from);
   if (start === null || !Number.isFinite(from) || start >= from) return null;
-  return `${r.archive!.kind} archive record ${r.archive!.record} began ${new Date(start).toISOString()}, before meter ${b.meter_id} was bound to this address `
+  const what = isRegisterArchive(r)
+    ? `${r.archive.kind} value ${r.archive.record} (meter clock; ${new Date(start).toISOString()} in ${b.timezone}) was stored`
+    : `${r.archive!.kind} archive record ${r.archive!.record} began ${new Date(start).toISOString()}`;
+  return `${what}, before meter ${b.meter_id} was bound to this address `
     + `(${new Date(from).toISOString()}); ${earlier ? `meter ${earlier.meter_id} was bound then. ` : 'no meter was bound then. '}`
     + `If the same device measured it (the binding was a registry correction), assign it to ${earlier ? `meter ${earlier.meter_id}` : 'that meter'} and replay it; `
     + 'if the device was replaced, it is not this address\'s measurement: resolve it as rejected';
@@ -265,10 +276,10 @@ async function writeIn(q: Queryable, messages: ReadingsMessage[], opts: WriteOpt
     }
     if (known.has(gw) && meterId !== undefined) {
       const b = bindingOf.get(i)!;
-      const start = recordStart(r);
+      const start = archiveStart(r, b.timezone);
       const then = start === null ? undefined : bindingsOf.get(addrKey(gw, r.meter.bus, r.meter.address))?.find(
         (x) => Number(x.valid_from) <= start && (x.valid_to === null || Number(x.valid_to) > start));
-      const changed = beforeBinding(r, b, then);
+      const changed = beforeBinding(r, start, b, then);
       if (changed) {
         quarantine.push({ gatewayId: gw, seq: r.seq, meterRef: r.meter, reading: r, reason: 'binding_changed', detail: changed });
         return;
@@ -408,14 +419,19 @@ async function writeArchiveRecords(
     recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive as Interval });
   });
   if (!recs.length) return;
+  // A record new here marks its heat statement day in the same statement (heat/dirty.ts): its values
+  // inserted with it marked it already, but a record whose values were there before is new to the statement too.
   await q.query(
-    `INSERT INTO meter_archive_ns (meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
-     SELECT meter_id, time, kind, stamp, seconds,
-            CASE WHEN codes = '' THEN '{}'::text[] ELSE string_to_array(codes, ',') END, gateway_id, seq
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
-         AS k(meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
-      ORDER BY meter_id, time, kind
-     ON CONFLICT DO NOTHING`,
+    `WITH ins AS (
+       INSERT INTO meter_archive_ns (meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+       SELECT meter_id, time, kind, stamp, seconds,
+              CASE WHEN codes = '' THEN '{}'::text[] ELSE string_to_array(codes, ',') END, gateway_id, seq
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
+           AS k(meter_id, time, kind, stamp, seconds, codes, gateway_id, seq)
+        ORDER BY meter_id, time, kind
+       ON CONFLICT DO NOTHING
+       RETURNING meter_id, time)
+     ${markDaysSql('ins k', null)}`,
     [
       recs.map((x) => x.meterId), recs.map((x) => x.time), recs.map((x) => x.archive.kind), recs.map((x) => x.archive.stamp),
       recs.map((x) => x.archive.seconds),

@@ -15,12 +15,15 @@
  *      (the per-row trigger is off while it runs, as in migrations/017);
  *   4. a file import still staging one of the meters written (another import's rows, or any other
  *      row) is marked stale, so its switch refuses: it judged the meter before this write; rows
- *      of an import record their meters as that import's, the list the next writers look at.
+ *      of an import record their meters as that import's, the list the next writers look at;
+ *   5. a building heat meter's archive values inserted (not an import's hidden rows: its switch marks
+ *      them) mark their days for the signed statements' check (heat/dirty.ts).
  * All of it is ONE statement.
  *
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
  */
 import type { Queryable } from '../db/types.js';
+import { markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
 
 export interface BulkReadingRow {
   meterId: number;
@@ -116,6 +119,8 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
        INSERT INTO vee_queue (meter_id, time)
        SELECT DISTINCT meter_id, time FROM ins WHERE $14::boolean ORDER BY meter_id, time
        ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()),
+     -- The heat statement's dirty mark (heat/dirty.ts): only archive values of a building heat meter.
+     hd AS (${markDaysSql('(SELECT meter_id, time FROM ins WHERE import_id IS NULL AND quantity = ANY($17::text[])) k', null)}),
      done AS (SELECT n, set_config('amr.vee_bulk', '', true) FROM (SELECT count(*)::int AS n FROM ins) c)
      SELECT (SELECT n FROM done) AS inserted,
             (SELECT array_agg(DISTINCT meter_id::text) FROM k WHERE meter_id NOT IN (SELECT id FROM m)) AS missing,
@@ -128,6 +133,7 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
       rows.map((r) => r.unit), rows.map((r) => r.source), rows.map((r) => r.quality.join(',')), rows.map((r) => r.version),
       rows.map((r) => r.gatewayId ?? null), rows.map((r) => r.seq ?? null), rows.map((r) => r.createdBy ?? null),
       rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue, rows.length, [...new Set(rows.map((r) => r.meterId))],
+      STATEMENT_QUANTITIES,
     ],
   );
   if (out[0].missing?.length) throw new MissingMetersError(out[0].missing.map(Number).sort((a, b) => a - b));

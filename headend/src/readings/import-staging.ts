@@ -5,7 +5,8 @@
  *   stageVersions   one judged chunk: the bulk write (bulk-write.ts) into the hypertable with the
  *                   import's id, its meters recorded, in the caller's short transaction
  *   switchImport    the all-or-nothing commit: ONE UPDATE of the import's row, refused when another
- *                   write made the import's judgement stale (markImportsStale)
+ *                   write made the import's judgement stale (markImportsStale); the same statement
+ *                   marks the heat statement days of a building heat meter's rows (heat/dirty.ts)
  *   settleImport    after the switch: the instants queued for validation (the ones the import staged,
  *                   a slice per transaction; after a crash, found again in the import's rows by
  *                   chunks of meters), and the import's meter list cleared
@@ -18,6 +19,7 @@
 import type { Database, Queryable } from '../db/types.js';
 import { enqueueForValidation, unitOf, type NewVersion } from './write-store.js';
 import { writeReadingRows } from './bulk-write.js';
+import { markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
 
 /** Meters per clean-up / settle statement: several hundred rows each, well under 0.1 s of the engine (500 held it 0.3 s). */
 const METERS_PER_STEP = 200;
@@ -54,9 +56,16 @@ export class VersionTakenError extends Error {
 
 /** The switch: the import's rows become visible together, or (stale) nothing changes and the reason is returned. */
 export async function switchImport(q: Queryable, importId: number, rows: number): Promise<{ ok: true } | { ok: false; conflict: string }> {
+  // The rows becoming visible mark their heat statement days in the same statement (heat/dirty.ts): a
+  // building heat meter's archive values only, found through the import's meter list.
   const done = await q.query(
-    `UPDATE reading_imports SET state = 'switched', switched_at = clock_timestamp(), rows = $2
-      WHERE id = $1 AND state = 'staging' AND conflict IS NULL RETURNING id`, [importId, rows]);
+    `WITH sw AS (
+       UPDATE reading_imports SET state = 'switched', switched_at = clock_timestamp(), rows = $2
+        WHERE id = $1 AND state = 'staging' AND conflict IS NULL RETURNING id),
+     hd AS (${markDaysSql(`(SELECT r.meter_id, r.time FROM sw JOIN reading_import_meters im ON im.import_id = sw.id
+                              JOIN meters hm ON hm.id = im.meter_id AND hm.placement = 'building' AND hm.resource = 'heat'
+                              JOIN reading_rows r ON r.meter_id = im.meter_id AND r.quantity = ANY($3::text[]) AND r.import_id = sw.id) k`, null)})
+     SELECT id FROM sw`, [importId, rows, STATEMENT_QUANTITIES]);
   if (done.rows.length) return { ok: true };
   const r = (await q.query<{ conflict: string | null; state: string }>('SELECT conflict, state FROM reading_imports WHERE id = $1', [importId])).rows[0];
   return { ok: false, conflict: r?.conflict ?? `the import is ${r?.state ?? 'gone'}` };

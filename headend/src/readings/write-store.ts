@@ -11,6 +11,7 @@ import { preferredReading, sourceRankSql } from '../billing/provenance.js';
 import { NOT_REJECTED_SQL } from './consumption-store.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
 import { replacementReadingsAt } from '../registry/replacement.js';
+import { markStatementDays } from '../heat/dirty.js';
 
 export interface MeterRowForWrite extends MeterForWrite {
   buildingId: number;
@@ -102,10 +103,21 @@ export async function lockMeter(q: Queryable, meterId: number): Promise<void> {
   await q.query('SELECT pg_advisory_xact_lock(7316002, $1::int)', [meterId % 2147483647]);
 }
 
+/**
+ * What every version writer here does before its INSERT, in its transaction: serialise the meters'
+ * writers (lockMeters), make a file import staging one of them refuse its switch (markImportsStale),
+ * and mark the heat statement days the rows change (heat/dirty.ts: a correction of an archive value).
+ */
+async function beforeWrite(q: Queryable, rows: ReadonlyArray<{ meterId: number; quantity: string; time: Date | string }>): Promise<void> {
+  const meters = [...new Set(rows.map((r) => r.meterId))];
+  await lockMeters(q, meters);
+  await markImportsStale(q, meters);
+  await markStatementDays(q, rows);
+}
+
 /** The next version of a reading at (meter, quantity, time), with who and why. */
 export async function insertVersion(q: Queryable, r: NewVersion): Promise<StoredReading> {
-  await lockMeter(q, r.meterId);
-  await markImportsStale(q, [r.meterId]);
+  await beforeWrite(q, [r]);
   const { rows } = await q.query<StoredReading>(
     // max over reading_rows: a version an import holds hidden is taken too (migrations/028).
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)
@@ -121,8 +133,7 @@ export async function insertVersion(q: Queryable, r: NewVersion): Promise<Stored
 /** Estimated points filling a gap (source 'estimate', version 1: an estimate never replaces a reading). */
 export async function insertEstimates(q: Queryable, meterId: number, quantity: string, points: ReadonlyArray<{ time: Date; value: number }>, createdBy: string, reason: string) {
   if (!points.length) return [];
-  await lockMeter(q, meterId);
-  await markImportsStale(q, [meterId]);
+  await beforeWrite(q, points.map((p) => ({ meterId, quantity, time: p.time })));
   return (await q.query<{ time: Date; quantity: string; value: number; unit: string; source: string; quality: string[]; version: number; created_by: string; reason: string }>(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, quality, version, created_by, reason)
      SELECT $1, t, $2, v, $3, 'estimate', '{estimated}', 1, $4, $5 FROM unnest($6::timestamptz[], $7::float8[]) AS k(t, v)
@@ -373,8 +384,7 @@ export async function lockMeters(q: Queryable, meterIds: readonly number[]): Pro
  */
 export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): Promise<StoredReading[]> {
   if (!rs.length) return [];
-  await lockMeters(q, rs.map((r) => r.meterId));
-  await markImportsStale(q, [...new Set(rs.map((r) => r.meterId))]);
+  await beforeWrite(q, rs);
   // Validation's queue in one statement instead of the per-row trigger (migrations/017, as ingest does).
   await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   const { rows } = await q.query<StoredReading>(
@@ -405,8 +415,7 @@ export async function insertVersions(q: Queryable, rs: readonly NewVersion[]): P
  */
 export async function insertKnownVersions(q: Queryable, rs: ReadonlyArray<NewVersion & { version: number }>): Promise<void> {
   if (!rs.length) return;
-  await lockMeters(q, rs.map((r) => r.meterId));
-  await markImportsStale(q, [...new Set(rs.map((r) => r.meterId))]);
+  await beforeWrite(q, rs);
   await q.query(`SELECT set_config('amr.vee_bulk', 'on', true)`);
   await q.query(
     `INSERT INTO readings (meter_id, time, quantity, value, unit, source, version, created_by, reason)

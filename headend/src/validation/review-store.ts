@@ -11,6 +11,7 @@ import type { Database, Queryable } from '../db/types.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { insertEstimates, lockMeter } from '../readings/write-store.js';
 import { refuseReplacementReading } from '../registry/replacement.js';
+import { markStatementDays } from '../heat/dirty.js';
 import { consumptionBetween, estimateGap, type RegisterPoint, type ValidationReason } from '../vee/index.js';
 
 export interface RegisterMeter { id: number; buildingId: number; resource: Resource; quantity: string; registerDigits: number | null }
@@ -147,6 +148,8 @@ export async function reviewReading(db: Database, p: Principal, actor: Actor, me
     await q.query(
       'INSERT INTO vee_queue (meter_id, time) VALUES ($1, $2) ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()',
       [m.id, b.time]);
+    // A heat meter's archive record reviewed: its statement day may change (a rejection leaves the record out).
+    await markStatementDays(q, [{ meterId: m.id, quantity, time: b.time }]);
     await audit(q, actor, {
       action: b.decision, entity: 'reading', entityId: `${m.id}/${quantity}/${b.time}/v${reading.version}`, buildingId: m.buildingId,
       after: row, reason: b.reason, requestId,

@@ -309,6 +309,15 @@ describe('a signed month: deliveries and the corrected statement', () => {
     expect(failed[5]).toMatch(/^не доставлена: попытки исчерпаны \(последняя /);
     // Signed and unchanged: nothing to correct.
     expect([await c.byTestId('heat-changed').count(), await c.byTestId('heat-resign').count()]).toEqual([0, 0]);
+    // Attempts used up: only that delivery offers "send again"; the reason is required, and the fresh series shows who started it.
+    expect([await c.byTestId(`heat-send-again-${good}`).count(), await c.byTestId(`heat-send-again-${bad}`).count()]).toEqual([0, 1]);
+    await expect(c.byTestId(`heat-send-again-${bad}-submit`).isDisabled()).resolves.toBe(true);
+    await c.byTestId(`heat-send-again-${bad}-reason`).fill('папка поставщика освобождена');
+    await c.byTestId(`heat-send-again-${bad}-submit`).click();
+    await expect(c.byTestId(`heat-resent-${bad}`).innerText(POLL)).resolves.toMatch(/^отправлена снова: ivanov, \d\d\.\d\d\.\d{4}, \d\d:\d\d — папка поставщика освобождена$/);
+    expect((await cellTexts(`heat-delivery-${bad}-v1`))[2]).toBe('0 из 5');
+    expect(await c.byTestId(`heat-send-again-${bad}`).count()).toBe(0);
+    expect((await c.h.opened.db.query(`SELECT actor_name, reason FROM audit_log WHERE action = 'resend'`)).rows).toEqual([{ actor_name: 'ivanov', reason: 'папка поставщика освобождена' }]);
     // Each given-up delivery (February and January, both signed) is an alert of the building, worded on the alerts screen.
     const alert = (await c.h.opened.db.query<{ id: string; subject: string }>(`SELECT id, subject FROM alerts WHERE kind = 'heat_delivery_failed' AND building_id = $1 ORDER BY subject`, [A.building])).rows;
     expect(alert.map((x) => x.subject)).toEqual([`heat-delivery:${bad}:${A.building}:2026-01`, `heat-delivery:${bad}:${A.building}:2026-02`]);
@@ -342,7 +351,8 @@ describe('a signed month: deliveries and the corrected statement', () => {
     await c.open(`/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
     await expect(c.byTestId('heat-version').innerText()).resolves.toBe('Version 2: replaces version 1, signed off by ivanov 05/03/2026, 12:00.');
     expect((await cellTexts(`heat-delivery-${good}-v1`)).slice(1, 3).concat((await cellTexts(`heat-delivery-${good}-v1`))[5])).toEqual(['1', '1 of 5', 'delivered 05/03/2026, 12:00']);
-    expect((await cellTexts(`heat-delivery-${bad}-v1`))[5]).toMatch(/^not delivered: attempts used up \(last /);
+    // Sent again above: a fresh series the next run tries.
+    expect((await cellTexts(`heat-delivery-${bad}-v1`))[5]).toMatch(/^not delivered \(attempt .*\); the next run retries\s+sent again: ivanov, /);
     const found = await checkScreen(c, 'heat-statement-deliveries', `/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
     expect(found.problems).toEqual([]);
     await c.setLanguage('ru');

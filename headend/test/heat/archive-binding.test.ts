@@ -6,7 +6,14 @@
  * records of 5 and 15 February and two hourly records stamped at their ends, one ending exactly at the
  * re-binding (measured 20:00–21:00 UTC, before it) and the next. The records from before the
  * re-binding go to quarantine (`binding_changed`, naming both meters): neither meter's statement gets
- * them. The later ones and a live poll of 1 March land on the second meter. Both engines.
+ * them. The later ones and a live poll of 1 March land on the second meter.
+ *
+ * An M-Bus meter's stored register values (month end, due date) are checked the same way, by their
+ * record's instant on the meter's clock placed in the building's zone: address 1 re-bound at
+ * 10 February 21:00 UTC; the value of record 2026-02-11T00:00:00 is 10 February 21:00 UTC in Moscow
+ * (UTC+3: exactly at the re-binding, the second meter's) but 19:00 UTC in Yekaterinburg (UTC+5: two
+ * hours before it, quarantined); the month end 2026-02-01T00:00:00 is before it in both; 2026-03-01 is
+ * after it in both. Both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveQuantity, type MeterReading, type ReadingsMessage } from '@amr/protocols';
@@ -85,5 +92,39 @@ describe('archive records and bindings', () => {
     const b = await of(second);
     expect([a.status, a.body.source, a.body.totals]).toEqual([200, null, null]);
     expect([b.status, b.body.source, b.body.totals?.q_kwh]).toEqual([200, 'mixed', 1541]);
+  });
+
+  it('stored register values (month end, due date): their instant in the building\'s zone against the binding\'s start', async () => {
+    const stored = (seq: number, kind: 'month_end' | 'due_date', record: string, kwh: number): MeterReading => ({
+      seq, meter: { meterKey: 'heat-1', bus: 'm1', protocol: 'mbus', address: '1' }, gatewayTime: READ, quality: ['archive'],
+      values: [{ quantity: 'energy_kwh', value: kwh, unit: 'kWh', storage: 1, quality: [] }],
+      archive: { kind, record, date: record.slice(0, 10), storage: 1, nsCodes: [] },
+    });
+    const outcome = async (gw: string, zone: string) => {
+      const site = await registerGateway(h.opened.db, gw, 2);
+      await h.opened.db.query(`UPDATE buildings SET timezone = $2 WHERE id = (SELECT building_id FROM meters WHERE id = $1)`, [site.meterIds[0], zone]);
+      const rebind = await h.call('POST', `/gateways/${site.gatewayId}/bindings`, h.adminToken, { bus: 'm1', address: '1', meter_id: site.meterIds[1], valid_from: REBOUND });
+      expect(rebind.status, JSON.stringify(rebind.body)).toBe(201);
+      const res = await writeReadings(h.opened.db, [{ v: 1, gatewayId: site.gatewayId, sentAt: READ, readings: [
+        stored(1, 'month_end', '2026-02-01T00:00:00', 30_000), stored(2, 'due_date', '2026-02-11T00:00:00', 30_400), stored(3, 'month_end', '2026-03-01T00:00:00', 31_000)] }], { clock });
+      const kept = (await h.opened.db.query<{ meter_id: string; time: Date; value: number }>(
+        `SELECT meter_id, time, value FROM readings WHERE meter_id = ANY($1::bigint[]) ORDER BY time`, [site.meterIds])).rows
+        .map((r) => [Number(r.meter_id) === site.meterIds[1] ? 'second' : 'first', new Date(r.time).toISOString(), Number(r.value)]);
+      const q = (await h.opened.db.query<{ seq: string; reason: string; detail: string }>(`SELECT seq, reason, detail FROM quarantine WHERE gateway_id = $1 ORDER BY seq`, [site.gatewayId])).rows;
+      return { res, kept, q: q.map((r) => [Number(r.seq), r.reason]), details: q.map((r) => r.detail), site };
+    };
+    const msk = await outcome('gw-mbus-rebind-msk', 'Europe/Moscow');
+    expect(msk.res.quarantined).toEqual({ binding_changed: 1 });
+    expect(msk.kept).toEqual([['second', REBOUND, 30_400], ['second', '2026-02-28T21:00:00.000Z', 31_000]]);
+    expect(msk.q).toEqual([[1, 'binding_changed']]);
+    expect(msk.details[0]).toBe(`month_end value 2026-02-01T00:00:00 (meter clock; 2026-01-31T21:00:00.000Z in Europe/Moscow) was stored, before meter ${msk.site.meterIds[1]} was bound to this address (${REBOUND}); `
+      + `meter ${msk.site.meterIds[0]} was bound then. If the same device measured it (the binding was a registry correction), assign it to meter ${msk.site.meterIds[0]} and replay it; `
+      + 'if the device was replaced, it is not this address\'s measurement: resolve it as rejected');
+
+    const yek = await outcome('gw-mbus-rebind-yek', 'Asia/Yekaterinburg');
+    expect(yek.res.quarantined).toEqual({ binding_changed: 2 });
+    expect(yek.kept).toEqual([['second', '2026-02-28T19:00:00.000Z', 31_000]]);
+    expect(yek.q).toEqual([[1, 'binding_changed'], [2, 'binding_changed']]);
+    expect(yek.details[1]).toContain('due_date value 2026-02-11T00:00:00 (meter clock; 2026-02-10T19:00:00.000Z in Asia/Yekaterinburg) was stored, before meter');
   });
 });

@@ -87,7 +87,7 @@ describe('heat statement alerts through the jobs', () => {
     const [hook] = await waitFor('outdated webhook', () => (hooksFor(subject, 'raised').length ? hooksFor(subject, 'raised') : null));
     expect(hook.alert).toMatchObject({ kind: 'heat_statement_outdated', building_id: building, severity: 'warning', cleared_at: null });
     expect((hook.alert.data as { changes: { total: string; signed: number; now: number }[] }).changes.find((c) => c.total === 'q_kwh')).toEqual({ total: 'q_kwh', signed: 2000, now: 2500 });
-    // Compared again (the rows are within the margin): refreshed, not notified again.
+    // Another run: nothing marked since, nothing compared, nothing notified again.
     const before = await done();
     await runner.enqueue(HEAT_OUTDATED_JOB, {});
     await waitFor('another comparison', async () => (await done()) > before);

@@ -86,22 +86,22 @@ afterAll(() => h?.close());
 const normalRow = (date: string) => ({
   date, records: 1, t1: 70.5, t2: 45.25, m1: 100.125, m2: 99.5, dm: 0.625,
   q_kwh: 2500.4, q_gcal: 2.15, // 2500.4 / 1163 = 2.14995… → 2.150
-  q_measured_kwh: 2500.4, q_calculated_kwh: 0, working_hours: 24, ns_hours: 0, ns: false,
+  q_measured_kwh: 2500.4, q_calculated_kwh: 0, working_hours: 24, ns_hours: 0, ns: false, rejected: 0,
 });
 const expectedRows = Array.from({ length: 28 }, (_, i) => {
   const date = `2026-02-${String(i + 1).padStart(2, '0')}`;
   if (i + 1 === 10) {
     return { date, records: 1, t1: 60, t2: 57.5, m1: 96, m2: 95.5, dm: 0.5, q_kwh: 2300.1, q_gcal: 1.978, // 2300.1 / 1163 = 1.97773…
-      q_measured_kwh: 2300.1, q_calculated_kwh: 0, working_hours: 22, ns_hours: 2, ns: true };
+      q_measured_kwh: 2300.1, q_calculated_kwh: 0, working_hours: 22, ns_hours: 2, ns: true, rejected: 0 };
   }
   if (i + 1 === 20) {
     // 6 h off: the normal days 17–19 (72 h before) give 3 × 2500.4 / 72 h = 104.18333… kWh/h; × 6 h = 625.1;
     // Q = 1875.3 + 625.1 = 2500.4 kWh → 2.150 Gcal.
     return { date, records: 1, t1: 70.5, t2: 45.25, m1: 75, m2: 74.625, dm: 0.375, q_kwh: 2500.4, q_gcal: 2.15,
-      q_measured_kwh: 1875.3, q_calculated_kwh: 625.1, working_hours: 18, ns_hours: 0, ns: true };
+      q_measured_kwh: 1875.3, q_calculated_kwh: 625.1, working_hours: 18, ns_hours: 0, ns: true, rejected: 0 };
   }
   if (i + 1 === MISSING) {
-    return { date, records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, q_kwh: null, q_gcal: null, q_measured_kwh: null, q_calculated_kwh: null, working_hours: null, ns_hours: null, ns: false };
+    return { date, records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, q_kwh: null, q_gcal: null, q_measured_kwh: null, q_calculated_kwh: null, working_hours: null, ns_hours: null, ns: false, rejected: 0 };
   }
   return normalRow(date);
 });

@@ -36,11 +36,11 @@ describe('the statement from hourly records', () => {
       qKwh: 33, // 10 + 12 + (10 + 12) / 2 for the off hour
       qGcal: 0.028, // 33 / 1163 = 0.02837…
       qMeasuredKwh: 22, qCalculatedKwh: 11,
-      workingHours: 2, nsHours: 0, ns: true,
+      workingHours: 2, nsHours: 0, ns: true, rejected: 0,
     });
     expect(s.rows[1]).toMatchObject({ date: '2026-01-02', t1: 65.5, t2: null, m1: 1, m2: null, dm: null, qKwh: 11, qGcal: 0.009, ns: false });
     // A day without a record: nothing, not zeros.
-    expect(s.rows[2]).toEqual({ date: '2026-01-03', records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, qKwh: null, qGcal: null, qMeasuredKwh: null, qCalculatedKwh: null, workingHours: null, nsHours: null, ns: false });
+    expect(s.rows[2]).toEqual({ date: '2026-01-03', records: 0, t1: null, t2: null, m1: null, m2: null, dm: null, qKwh: null, qGcal: null, qMeasuredKwh: null, qCalculatedKwh: null, workingHours: null, nsHours: null, ns: false, rejected: 0 });
   });
 
   it('totals: sums of the rounded days; t over every record (plain mean: one has no mass)', () => {
@@ -68,5 +68,24 @@ describe('the statement from hourly records', () => {
     const none = composeStatement('2026-02', Date.parse('2026-01-31T21:00:00Z'), recs);
     expect(none).toMatchObject({ source: null, records: 0, rows: [], totals: null });
     expect(none.message).toMatch(/no archive records .* 2026-02/);
+  });
+
+  it('a rejected record is missing data: a rejected daily record gives way to its hours; a rejected hour is left out, not calculated', () => {
+    const daily: LoadedRecord = { kind: 'daily', startMs: JAN, seconds: 86_400, localStart: '2026-01-01T00:00', localEnd: '2026-01-02T00:00', codes: [], values: { energy_delta_kwh: 250, operating_time_delta_s: 86_400, error_time_delta_s: 0 },
+      rejected: { by: 'petrova', reason: 'сутки записаны дважды' } };
+    // 1 January: the daily record rejected → its three hours as without it (33 kWh, 2 h); the day says 1 left out.
+    const s1 = composeStatement('2026-01', JAN, [...recs, daily]);
+    expect([s1.source, s1.rows[0].qKwh, s1.rows[0].records, s1.rows[0].workingHours, s1.rows[0].rejected, s1.rows[1].rejected]).toEqual(['hourly', 33, 3, 2, 1, 0]);
+    expect(s1.rejected).toEqual([{ from: '2026-01-01T00:00', to: '2026-01-02T00:00', kind: 'daily', by: 'petrova', reason: 'сутки записаны дважды' }]);
+    // 2 January 01:00 rejected: 5 kWh of the remaining hour, 1 h; nothing calculated for the hour left out.
+    const s2 = composeStatement('2026-01', JAN, recs.map((r) => (r.localStart === '2026-01-02T01:00' ? { ...r, rejected: { by: 'petrova', reason: 'скачок' } } : r)));
+    expect([s2.rows[1].qKwh, s2.rows[1].qCalculatedKwh, s2.rows[1].records, s2.rows[1].workingHours, s2.rows[1].rejected]).toEqual([5, 0, 1, 1, 1]);
+    // The totals do not carry the count (signed totals compare as before): 33 + 5 = 38 kWh over 4 records.
+    expect(s2.totals).toMatchObject({ records: 4, qKwh: 38 });
+    expect(s2.totals).not.toHaveProperty('rejected');
+    // Every record of the month rejected: nothing to state, and the message says why.
+    const all = composeStatement('2026-01', JAN, recs.map((r) => ({ ...r, rejected: { by: 'petrova', reason: 'не наш прибор' } })));
+    expect([all.source, all.totals, all.rows.length]).toEqual([null, null, 0]);
+    expect(all.message).toBe('no archive records of the meter for 2026-01 but 5 rejected on review: nothing to state (no values, not zeros)');
   });
 });

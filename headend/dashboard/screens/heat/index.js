@@ -5,14 +5,17 @@
  * files, and the sign-off (who, when; once — a second one is answered 409 and said so in words). A
  * signed month whose totals changed since offers "sign the corrected statement" (the same API with
  * `correct: true`: the next version), and lists the statement's deliveries through the exchange
- * (configuration, version, attempts, files, last error, when).
+ * (configuration, version, attempts, files, last error, when); a delivery whose attempts are used up
+ * can be sent again (a signer gives the reason: POST …/deliveries/:config_id/send-again, a fresh
+ * series of attempts for the configuration's next run, audited).
  * Every number is the API's (src/heat/: the days summed and rounded there, the totals the sums of the
  * rounded days); the screen only formats them. A month without records says so, never zeros.
  * A building with several heat meters: a meter select (`&meter=`), sent as meter_id.
  * API: GET /buildings, GET /meters?building_id&resource=heat&placement=building,
- * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off {correct?}.
+ * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off {correct?},
+ * POST /buildings/:id/heat-statement/deliveries/:config_id/send-again {period, reason}.
  */
-import { html, useAction, useCallback, useLoad, useQuery } from '../../../web-shared/ui.js';
+import { html, useAction, useCallback, useLoad, useQuery, useState } from '../../../web-shared/ui.js';
 import { api, ApiError, download, qs } from '../../api.js';
 import { t, locale } from '../../i18n.js';
 import { fmtDay, fmtMonthLong, fmtNumber, isMonth, localMonth, shiftMonth } from '../../format.js';
@@ -65,8 +68,27 @@ function SignOff({ s, me, building, period, meter, onSigned }) {
   </div>`;
 }
 
+/**
+ * "Send again" of a delivery whose attempts are used up: the reason (what was fixed) is required and
+ * kept in the audit journal; the statement reloads to show the fresh series.
+ */
+function SendAgain({ d, building, period, onSent }) {
+  const [reason, setReason] = useState('');
+  const [send, st] = useAction(useCallback(async (r) => {
+    await api(`/buildings/${building}/heat-statement/deliveries/${d.config_id}/send-again`, { method: 'POST', body: { period, reason: r } });
+    onSent();
+  }, [building, period, d.config_id]));
+  const id = `heat-send-again-${d.config_id}-reason`;
+  return html`<form class="ack-form" data-testid=${`heat-send-again-${d.config_id}`} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim()); }}>
+    <label for=${id}>${t('heat.sendAgainReason')}</label>
+    <input id=${id} data-testid=${id} name="reason" required minlength="3" maxlength="500" placeholder=${t('heat.sendAgainHint')} value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
+    <button type="submit" class="small primary" disabled=${st.busy || reason.trim().length < 3} data-testid=${`heat-send-again-${d.config_id}-submit`}>${t('heat.sendAgain')}</button>
+    <${ErrorNote} error=${st.error} testid=${`heat-send-again-${d.config_id}-error`} />
+  </form>`;
+}
+
 /** The signed versions' deliveries through the organisation's exchange: where, how many tries, what was written, what failed, when. */
-function Deliveries({ s }) {
+function Deliveries({ s, me, building, period, reload }) {
   const tz = s.building.timezone;
   const when = (d) => (d.delivered_at ? t('heat.deliveredAt', { when: dateTimeIn(d.delivered_at, tz, locale()) })
     : d.attempts >= d.max_attempts ? t('heat.deliveryGaveUp', { when: dateTimeIn(d.last_attempt_at, tz, locale()) })
@@ -80,7 +102,10 @@ function Deliveries({ s }) {
         { key: 'attempts', label: t('heat.deliveryAttempts'), num: true, render: (d) => t('heat.attemptsOf', { n: d.attempts, max: d.max_attempts }) },
         { key: 'files', label: t('heat.deliveryFiles'), render: (d) => (d.files.length ? d.files.join(', ') : t('common.none')) },
         { key: 'error', label: t('heat.deliveryError'), render: (d) => d.error ?? t('common.none') },
-        { key: 'when', label: t('heat.deliveryWhen'), render: when },
+        { key: 'when', label: t('heat.deliveryWhen'), render: (d) => html`${when(d)}${d.resent
+          ? html`<br /><span class="muted" data-testid=${`heat-resent-${d.config_id}`}>${t('heat.resent', { who: d.resent.by, when: dateTimeIn(d.resent.at, tz, locale()), reason: d.resent.reason })}</span>` : null}
+          ${SIGNERS.has(me?.role) && !d.delivered_at && d.attempts >= d.max_attempts && d.version === s.signed_off?.version
+            ? html`<${SendAgain} d=${d} building=${building} period=${period} onSent=${reload} />` : null}` },
       ]} />
   <//>`;
 }
@@ -117,7 +142,7 @@ function Statement({ s, me, building, period, meter, reload }) {
       ${st.error ? html`<${ErrorNote} error=${st.error} testid="heat-download-error" />` : null}
       <${SignOff} s=${s} me=${me} building=${building} period=${period} meter=${meter} onSigned=${reload} />
     <//>
-    ${s.signed_off ? html`<${Deliveries} s=${s} />` : null}
+    ${s.signed_off ? html`<${Deliveries} s=${s} me=${me} building=${building} period=${period} reload=${reload} />` : null}
     ${s.records ? html`
       <${Card} title=${t('heat.days', { month: fmtMonthLong(period) })} testid="heat-days">
         <${DataTable} testid="heat-table" caption=${t('heat.days', { month: fmtMonthLong(period) })} className="data stack" columns=${cols}
@@ -231,6 +256,10 @@ const ru = {
   'heat.deliveredAt': 'доставлена {when}',
   'heat.deliveryRetry': 'не доставлена (попытка {when}), следующий запуск повторит',
   'heat.deliveryGaveUp': 'не доставлена: попытки исчерпаны (последняя {when})',
+  'heat.sendAgain': 'Отправить снова',
+  'heat.sendAgainReason': 'Причина повторной отправки',
+  'heat.sendAgainHint': 'что исправлено (папка, пароль, сервер)',
+  'heat.resent': 'отправлена снова: {who}, {when} — {reason}',
 };
 
 /** @type {typeof ru} */
@@ -294,6 +323,10 @@ const en = {
   'heat.deliveredAt': 'delivered {when}',
   'heat.deliveryRetry': 'not delivered (attempt {when}); the next run retries',
   'heat.deliveryGaveUp': 'not delivered: attempts used up (last {when})',
+  'heat.sendAgain': 'Send again',
+  'heat.sendAgainReason': 'Why it is sent again',
+  'heat.sendAgainHint': 'what was fixed (folder, password, server)',
+  'heat.resent': 'sent again: {who}, {when} — {reason}',
 };
 
 export const heatScreen = {
