@@ -30,6 +30,7 @@ import { discardImport, openImport, settleImport, stageVersions, switchImport } 
 import { localMidnight } from '../collection/rules.js';
 import type { WriteRights } from '../readings/judge.js';
 import { audit, type Actor } from '../audit/index.js';
+import { sideBySide } from '../util/side-by-side.js';
 import { int, num, opt, optText, text } from '../import/cells.js';
 import type { RowError, SourceRow } from '../import/index.js';
 import type { Resource } from '@amr/protocols';
@@ -141,43 +142,32 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
       importId = await db.tx((q) => openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name }));
     }
     let chunkRows = FIRST_CHUNK_ROWS;
-    const chunks = chunksByMeter(resolved, () => chunkRows);
-    let failed = false;
-    const judgeChunks = async () => {
-      // A chunk holds whole meters, so chunks never judge against each other's rows: where the engine
-      // has several connections, two run side by side (the judge's JS of one beside the other's statements).
-      for (let next = chunks.next(); !next.done && !failed; next = chunks.next()) {
-        const chunk = next.value;
-        let held = 0;
-        const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
-        // Stage while every row so far passed; after the first error only judge, to report every row.
-        const stage = importId !== null && !errors.length;
-        // Its own short transaction: judged against the database as it is now, and what passed written
-        // hidden in the same transaction; the connection is free again right after.
-        const j = await db.tx(async (q) => {
-          const started = performance.now();
-          const judged = await judgeReadingsBatch(q, items, opts);
-          const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
-          if (stage && !rowErrors(judged).length && versions.length) {
-            await stageVersions(q, importId!, versions);
-            stagedAny = true;
-          }
-          held = performance.now() - started;
-          return judged;
-        });
-        // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
-        chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
-        for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
-        for (const p of j.planned) staged.push({ r: chunk[p.index], p });
-        await yieldToOthers();
-      }
-    };
-    const side = Math.max(1, Math.min(PARALLEL_CHUNKS, db.connections ?? 1));
-    const ends = await Promise.allSettled(Array.from({ length: side }, () => judgeChunks().catch((e: unknown) => {
-      failed = true;
-      throw e;
-    })));
-    for (const end of ends) if (end.status === 'rejected') throw end.reason;
+    // A chunk holds whole meters, so chunks never judge against each other's rows: where the engine
+    // has several connections, two run side by side (the judge's JS of one beside the other's statements).
+    await sideBySide(chunksByMeter(resolved, () => chunkRows), Math.min(PARALLEL_CHUNKS, db.connections ?? 1), async (chunk) => {
+      let held = 0;
+      const items: WriteItem[] = chunk.map((r) => ({ meterId: Number(r.meter.id), value: r.data.value, time: r.time, zone: r.data.zone, path: `row ${r.row}` }));
+      // Stage while every row so far passed; after the first error only judge, to report every row.
+      const stage = importId !== null && !errors.length;
+      // Its own short transaction: judged against the database as it is now, and what passed written
+      // hidden in the same transaction; the connection is free again right after.
+      const j = await db.tx(async (q) => {
+        const started = performance.now();
+        const judged = await judgeReadingsBatch(q, items, opts);
+        const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
+        if (stage && !rowErrors(judged).length && versions.length) {
+          await stageVersions(q, importId!, versions);
+          stagedAny = true;
+        }
+        held = performance.now() - started;
+        return judged;
+      });
+      // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
+      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
+      for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
+      for (const p of j.planned) staged.push({ r: chunk[p.index], p });
+      await yieldToOthers();
+    });
     if (!errors.length && !o.dryRun) {
       const id = stagedAny ? importId : null;
       const inserted = staged.filter((s) => !s.p.out.unchanged).length;
