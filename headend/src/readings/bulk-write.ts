@@ -23,7 +23,7 @@
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
  */
 import type { Queryable } from '../db/types.js';
-import { markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
+import { isStatementQuantity, markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
 
 export interface BulkReadingRow {
   meterId: number;
@@ -120,7 +120,8 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
        SELECT DISTINCT meter_id, time FROM ins WHERE $14::boolean ORDER BY meter_id, time
        ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()),
      -- The heat statement's dirty mark (heat/dirty.ts): only archive values of a building heat meter.
-     hd AS (${markDaysSql('(SELECT meter_id, time FROM ins WHERE import_id IS NULL AND quantity = ANY($17::text[])) k', null)}),
+     -- $17 is empty when no row of the batch can be one (nearly every batch): the filter folds to false.
+     hd AS (${markDaysSql('(SELECT meter_id, time FROM ins WHERE cardinality($17::text[]) > 0 AND import_id IS NULL AND quantity = ANY($17::text[])) k', null)}),
      done AS (SELECT n, set_config('amr.vee_bulk', '', true) FROM (SELECT count(*)::int AS n FROM ins) c)
      SELECT (SELECT n FROM done) AS inserted,
             (SELECT array_agg(DISTINCT meter_id::text) FROM k WHERE meter_id NOT IN (SELECT id FROM m)) AS missing,
@@ -133,7 +134,7 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
       rows.map((r) => r.unit), rows.map((r) => r.source), rows.map((r) => r.quality.join(',')), rows.map((r) => r.version),
       rows.map((r) => r.gatewayId ?? null), rows.map((r) => r.seq ?? null), rows.map((r) => r.createdBy ?? null),
       rows.map((r) => r.reason ?? null), rows.map((r) => r.importId ?? null), queue, rows.length, [...new Set(rows.map((r) => r.meterId))],
-      STATEMENT_QUANTITIES,
+      rows.some((r) => r.importId == null && isStatementQuantity(r.quantity)) ? STATEMENT_QUANTITIES : [],
     ],
   );
   if (out[0].missing?.length) throw new MissingMetersError(out[0].missing.map(Number).sort((a, b) => a - b));

@@ -163,4 +163,19 @@ describe('the outdated sweep reads the dirty marks, not the signed months', () =
     expect([dropped.marks, dropped.checked]).toEqual([1, 0]);
     expect(await marks()).toEqual([]);
   });
+
+  it('a known record\'s value that arrives later (a re-read that has it) marks its day through the values\' bulk write', async () => {
+    // 4 February's record first without its heat amount: the record (meter_archive_ns) and its day marked.
+    const first = dailyOn(C.gatewayId, 41, '2026-02-04', 700);
+    const heatName = archiveQuantity('energy_delta_kwh', 'daily');
+    await writeReadings(h.opened.db, [{ ...first, readings: first.readings.map((r) => ({ ...r, values: r.values.filter((v) => v.quantity !== heatName) })) }], { clock });
+    expect(await marks()).toEqual([[C.meterIds[0], '2026-02-04']]);
+    await h.opened.db.query('DELETE FROM heat_statement_dirty');
+    // The same record again with its 700 kWh: the record is known (no new record row), the value is new.
+    const again = await writeReadings(h.opened.db, [dailyOn(C.gatewayId, 42, '2026-02-04', 700)], { clock });
+    expect(again.stored).toBe(1);
+    expect(await marks()).toEqual([[C.meterIds[0], '2026-02-04']]);
+    // Taken away unswept (C's February has changed; nothing after this reads it).
+    await h.opened.db.query('DELETE FROM heat_statement_dirty');
+  });
 });
