@@ -40,14 +40,7 @@ export function heatMeterRecords(r: HeatReadout): RecordSpec[] {
     { quantity: 'error_flags', value: r.errorFlags, coding: 'int8' },
     { quantity: 'datetime', value: iso(r.time), coding: 'typeF' },
   ];
-  r.history.forEach((h, i) => {
-    const storage = i + 1;
-    recs.push(
-      { quantity: 'date', value: h.date, coding: 'typeG', storage },
-      { quantity: 'energy', unit: 'Wh', exponent: 3, value: fix(Math.floor(h.value) * 1000), coding: 'bcd8', storage },
-      { quantity: 'volume', unit: 'm3', exponent: -2, value: fix(Math.floor((h.value2 ?? 0) * 100) / 100), coding: 'bcd8', storage },
-    );
-  });
+  r.history.forEach((h, i) => recs.push(...storedHeatRegisters(h, i + 1)));
   return recs;
 }
 
@@ -129,13 +122,15 @@ export function hcaRecords(r: { time: Date; units: number; history: DueDateValue
  */
 export function heatMonthEndRecords(r: { time: Date; months: DueDateValue[] }): RecordSpec[] {
   const recs: RecordSpec[] = [{ quantity: 'datetime', value: iso(r.time), coding: 'typeF' }];
-  r.months.forEach((h, i) => {
-    const storage = i + 1;
-    recs.push(
-      { quantity: 'date', value: h.date, coding: 'typeG', storage },
-      { quantity: 'energy', unit: 'Wh', exponent: 3, value: fix(Math.floor(h.value) * 1000), coding: 'bcd8', storage },
-      { quantity: 'volume', unit: 'm3', exponent: -2, value: fix(Math.floor((h.value2 ?? 0) * 100) / 100), coding: 'bcd8', storage },
-    );
-  });
+  r.months.forEach((h, i) => recs.push(...storedHeatRegisters(h, i + 1)));
   return recs;
+}
+
+/** One storage number's date and heat meter registers (energy in kWh steps, volume in 0.01 m³), as a live telegram codes them. */
+function storedHeatRegisters(h: DueDateValue, storage: number): RecordSpec[] {
+  return [
+    { quantity: 'date', value: h.date, coding: 'typeG', storage },
+    { quantity: 'energy', unit: 'Wh', exponent: 3, value: fix(Math.floor(h.value) * 1000), coding: 'bcd8', storage },
+    { quantity: 'volume', unit: 'm3', exponent: -2, value: fix(Math.floor((h.value2 ?? 0) * 100) / 100), coding: 'bcd8', storage },
+  ];
 }
