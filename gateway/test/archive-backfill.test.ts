@@ -4,7 +4,7 @@
 // gateway polls, is stopped for hours of simulated time, starts again, and publishes every missed
 // hour once, with the values the calculator's archive holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -165,6 +165,29 @@ describe('a gateway stopped for hours reads them back from the ТВ7 archive', (
       const first = before.find((b) => b.archive!.record === r.archive!.record)!;
       expect(r.values).toEqual(first.values); // never a different value for the same hour
       expect(r.seq).toBeGreaterThan(first.seq);
+    }
+  });
+
+  it('the success that ends a gap is on disk at once: a kill soon after would otherwise bring the gap back and move the cursor to its start', async () => {
+    // Last success 16:35 (the test before); a poll at 19:00 ends a gap. Routine successes reach
+    // meter-state.json only within 30 s; this one must be there before the gateway stops (stopping
+    // flushes too, so the file is read while it runs), its jobs beside it.
+    const gw = new Gateway({ config: config(), logger: pino({ level: 'silent' }), scheduler: false, now: () => clock.nowMs() });
+    await gw.start();
+    try {
+      clock.setTime(new Date(local(19)));
+      expect((await gw.poll(gw.cfg.meters[0]))?.ok).toBe(true);
+      const state = JSON.parse(readFileSync(join(dir, 'meter-state.json'), 'utf8')) as { meters: Record<string, { lastSuccessAt: string }> };
+      expect(state.meters.tv7.lastSuccessAt).toBe(new Date(local(19)).toISOString());
+      await gw.backfillIdle('tv7');
+      // A poll within the interval is no gap: written within the flush interval, not at once.
+      clock.setTime(new Date(local(19, 10)));
+      expect((await gw.poll(gw.cfg.meters[0]))?.ok).toBe(true);
+      const again = JSON.parse(readFileSync(join(dir, 'meter-state.json'), 'utf8')) as typeof state;
+      expect(again.meters.tv7.lastSuccessAt).toBe(new Date(local(19)).toISOString());
+      await gw.backfillIdle('tv7');
+    } finally {
+      await gw.stop();
     }
   });
 });

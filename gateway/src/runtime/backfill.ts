@@ -71,15 +71,23 @@ export function utcOfMeterTime(iso: string, utcOffsetMinutes: number): number {
 }
 
 /**
+ * Whether a successful poll at `nowMs` ends a gap: the last success is older than one interval plus
+ * the slack. Never polled before (or an unreadable time): no gap is known.
+ */
+export function endsGap(lastSuccessAt: string | null, nowMs: number, s: Pick<BackfillSettings, 'interval' | 'slack'>): boolean {
+  const last = lastSuccessAt === null ? Number.NaN : Date.parse(lastSuccessAt);
+  return Number.isFinite(last) && nowMs - last > s.interval + s.slack;
+}
+
+/**
  * The job of archive `kind` (records `recordMs` long) a successful poll at `nowMs` opens, or null when
  * there was no gap: the records from the one holding the last success up to now, never older than
  * `maxAge` (the first whole record within it). A job still open (an earlier gap not finished) is
  * extended, never moved forward: its unpublished records stay wanted.
  */
 export function gapJob(lastSuccessAt: string | null, nowMs: number, s: BackfillSettings, recordMs: number, open?: BackfillJob, kind: ArchiveKind = 'hourly'): BackfillJob | null {
-  if (lastSuccessAt === null) return open ?? null; // never polled before: no gap is known
-  const last = Date.parse(lastSuccessAt);
-  if (!Number.isFinite(last) || nowMs - last <= s.interval + s.slack) return open ?? null;
+  if (!endsGap(lastSuccessAt, nowMs, s)) return open ?? null;
+  const last = Date.parse(lastSuccessAt!);
   const floor = recordStartOf(nowMs - s.maxAge, recordMs, s.utcOffsetMinutes) + recordMs;
   const from = Math.max(recordStartOf(last, recordMs, s.utcOffsetMinutes), floor);
   if (from >= nowMs) return open ?? null;

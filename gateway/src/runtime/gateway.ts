@@ -26,7 +26,7 @@ import { RawLog, type RawLogLine } from '../ops/rawlog.js';
 import type { Logger } from '../ops/logger.js';
 import { toArchiveReading, toPendingReading } from './reading.js';
 import { MeterStateStore, afterArchives, afterFailure, afterSuccess, historyDue, unpublishedArchives } from './meter-state.js';
-import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, gapJob, jobDone, routineJob, routineKinds, selectClock } from './backfill.js';
+import { ARCHIVE_ORDER, BackfillStore, archiveReading, backfillKinds, dueRecords, endsGap, gapJob, jobDone, routineJob, routineKinds, selectClock } from './backfill.js';
 import { registerMap } from '../drivers/modbus.js';
 import { MBUS_PROFILES } from '../profiles/mbus-profiles.js';
 import type { MeterRead } from '../drivers/types.js';
@@ -383,13 +383,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const stored = this.outbox.append([toPendingReading(m, bus, out.read, at), ...archives.map((a) => toArchiveReading(m, bus, out.read, a, at))]);
       this.updateOutboxGauges();
       const lastSuccessAt = this.meterState?.get(m.id)?.lastSuccessAt ?? null;
-      this.noteSuccess(m, bus.name);
+      // The gap's back-fill jobs are on disk before the success that ends the gap, and that success
+      // is written at once, not within the state's flush interval: a kill before it would otherwise
+      // leave the old last success on disk, and the restart would see the same gap again and move the
+      // cursors back to its start (every record read and sent again). A kill between the two writes
+      // finds the jobs and the old success: the same gap, the cursors where they were.
+      if (m.backfill) this.backfill(m, lastSuccessAt);
+      this.noteSuccess(m, bus.name, m.backfill !== undefined && endsGap(lastSuccessAt, this.nowMs(), { ...m.backfill, interval: m.interval }));
       // Remembered only once on disk: a reading the disk refused is held in memory, and a restart
       // before it is written must find its stored values still unpublished.
       const written = new Set(stored.filter((r) => r.meter.meterKey === m.id && r.archive).map((r) => `${r.archive!.kind}@${r.archive!.record}`));
       const published = archives.filter((a) => written.has(`${a.kind}@${a.record}`));
       if (published.length) this.meterState?.set(m.id, afterArchives(this.meterState.get(m.id), published), true);
-      if (m.backfill) this.backfill(m, lastSuccessAt);
       this.history(m, out.read, lastSuccessAt);
       this.watchIdentity(m, bus.name, out.read.serial, out.read.manufacturer, out.read.quality);
       for (const r of stored) this.emit('reading', r.seq, r.meter.meterKey);
@@ -568,11 +573,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return new Date(this.opts.now ? this.opts.now() : Date.now()).toISOString();
   }
 
-  private noteSuccess(m: ResolvedMeter, bus: string): void {
+  private noteSuccess(m: ResolvedMeter, bus: string, gapEnded = false): void {
     const before = this.meterState?.get(m.id);
     const { next, back } = afterSuccess(before, this.isoNow());
-    // Written at once when the meter changes state; a routine success only within the flush interval.
-    this.meterState?.set(m.id, next, (before?.consecutiveFailures ?? 0) > 0 || before === undefined);
+    // Written at once when the meter changes state or a gap ends; a routine success only within the flush interval.
+    this.meterState?.set(m.id, next, gapEnded || (before?.consecutiveFailures ?? 0) > 0 || before === undefined);
     if (back) this.raise('meter_back', 'info', `meter ${m.id} answers again (silent since ${back.silentSince})`, m.id, { bus, data: { silentSince: back.silentSince, failedPolls: back.failures } });
   }
 
