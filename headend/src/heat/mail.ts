@@ -5,14 +5,22 @@
  * exchange/report-mail.ts). Each sign-off is mailed once: sent_at is set after the SMTP server took the
  * message; a failure is recorded and retried by the next run, up to `maxAttempts`. Each attempt is
  * claimed first (store.ts claimSend), so overlapping runs never mail one sign-off twice.
+ *
+ * "Send again" (sendMailAgain): once the cause is fixed (the SMTP server, its password, the supplier's
+ * mailbox), an engineer starts a fresh series of `maxAttempts` attempts for the current signed version,
+ * audited with who, when and why; the next run of heat.statements.send mails it. The mail's failure
+ * raises no alert (unlike an exchange delivery's): the statement's signed_off says it (send_error,
+ * attempts of the maximum), so there is no alert to clear either.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Database } from '../db/types.js';
+import type { Database, Queryable } from '../db/types.js';
+import { audit, type Actor } from '../audit/index.js';
 import { redactUrl } from '../util/redact-url.js';
 import { wallClock, type Clock } from '../util/clock.js';
 import { replacesText, statementPdf, statementXlsx, TITLE } from './documents.js';
-import { heatStatement } from './service.js';
-import { claimSend, pendingSends, recordSend } from './store.js';
+import { refuseSendAgain } from './delivery.js';
+import { HeatError, heatStatement } from './service.js';
+import { claimSend, loadSignOff, pendingSends, recordSend, restartSend } from './store.js';
 
 export interface Attachment { filename: string; content: Buffer; contentType: string }
 export interface StatementMailer { send(to: string[], subject: string, text: string, attachments: Attachment[], headers: Record<string, string>): Promise<void> }
@@ -69,4 +77,35 @@ export async function sendSignedStatements(db: Database, mailer: StatementMailer
     }
   }
   return out;
+}
+
+/**
+ * Starts a fresh series of mail attempts for the current signed version of a building's month whose
+ * attempts are used up, audited (`resend` of the heat_statement_mail, who, when, why, with the attempts
+ * and the last error the series before ended with). The rules are the exchange delivery's
+ * (delivery.ts refuseSendAgain): not signed, or signed without addresses (404: there is no mail);
+ * mailed already, attempts left, or a run mailing it now (409). The caller has checked the building is
+ * the user's.
+ */
+export async function sendMailAgain(
+  q: Queryable, buildingId: number, period: string, by: Actor, at: Date, reason: string,
+  opts: { maxAttempts?: number; requestId?: string } = {},
+): Promise<{ version: number; series: number; meterId: number }> {
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_SEND_ATTEMPTS;
+  const s = await loadSignOff(q, buildingId, period);
+  if (!s) throw new HeatError('not_found', `the heat statement of ${period} is not signed off: there is no mail to send again`);
+  const version = s.version;
+  if (!s.emailTo) throw new HeatError('not_found', `the heat statement of ${period} (version ${version}) was signed without e-mail addresses: there is no mail to send again`);
+  refuseSendAgain({ done: s.sentAt, claimed: s.sending, attempts: s.sendAttempts, maxAttempts }, {
+    done: (when) => `version ${version} of ${period} was mailed to ${s.emailTo} at ${when}: nothing to send again`,
+    claimed: `a run of heat.statements.send is mailing version ${version} of ${period} now; wait for its outcome`,
+    left: `the mail of version ${version} of ${period} has attempts left (${s.sendAttempts} of ${maxAttempts}): the next run of heat.statements.send tries it again`,
+  });
+  const series = await restartSend(q, { buildingId, period, version, maxAttempts, by: by.name, at, reason });
+  if (series === null) throw new HeatError('conflict', `the mail of version ${version} of ${period} changed meanwhile (mailed, tried or signed again); reload it`);
+  await audit(q, by, {
+    action: 'resend', entity: 'heat_statement_mail', entityId: `${buildingId}:${period}:v${version}`, buildingId,
+    before: { series: s.sendSeries, attempts: s.sendAttempts, error: s.sendError, emailTo: s.emailTo }, after: { series, attempts: 0 }, reason, requestId: opts.requestId,
+  });
+  return { version, series, meterId: s.meterId };
 }

@@ -106,11 +106,17 @@ export interface SignOff {
   version: number;
   /** The version this one replaces (who signed it, when), null for the first. */
   replaces: { version: number; by: string; at: string } | null;
+  /** The mail's attempts of its current series; whether a run holds an attempt now. */
+  sendAttempts: number; sending: boolean;
+  /** 1, or more after "send again" started a fresh series of mail attempts; who started the last one, when and why. */
+  sendSeries: number; resent: { by: string; at: string; reason: string } | null;
 }
 
 export async function loadSignOff(q: Queryable, buildingId: number, period: string): Promise<SignOff | null> {
-  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null; version: number; prev_by: string | null; prev_at: Date | null }>(
-    `SELECT s.signed_by, s.signed_at, s.meter_id, s.totals, s.email_to, s.sent_at, s.send_error, s.version, p.signed_by AS prev_by, p.signed_at AS prev_at
+  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null; version: number; prev_by: string | null; prev_at: Date | null;
+    send_attempts: number; sending: boolean; send_series: number; resent_by: string | null; resent_at: Date | null; resend_reason: string | null }>(
+    `SELECT s.signed_by, s.signed_at, s.meter_id, s.totals, s.email_to, s.sent_at, s.send_error, s.version, p.signed_by AS prev_by, p.signed_at AS prev_at,
+            s.send_attempts, COALESCE(s.sending_until > now(), false) AS sending, s.send_series, s.resent_by, s.resent_at, s.resend_reason
        FROM heat_statement_signoffs s
        LEFT JOIN heat_statement_signoff_versions p ON p.building_id = s.building_id AND p.period = s.period AND p.version = s.version - 1
       WHERE s.building_id = $1 AND s.period = $2::date`, [buildingId, `${period}-01`]);
@@ -119,6 +125,8 @@ export async function loadSignOff(q: Queryable, buildingId: number, period: stri
     by: r.signed_by, at: new Date(r.signed_at).toISOString(), meterId: Number(r.meter_id), totals: r.totals,
     emailTo: r.email_to, sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null, sendError: r.send_error, version: Number(r.version),
     replaces: r.prev_by && r.prev_at ? { version: Number(r.version) - 1, by: r.prev_by, at: new Date(r.prev_at).toISOString() } : null,
+    sendAttempts: Number(r.send_attempts), sending: r.sending === true, sendSeries: Number(r.send_series),
+    resent: r.resent_by && r.resent_at ? { by: r.resent_by, at: new Date(r.resent_at).toISOString(), reason: r.resend_reason ?? '' } : null,
   } : null;
 }
 
@@ -137,7 +145,7 @@ export async function replaceSignOff(q: Queryable, s: { buildingId: number; peri
      UPDATE heat_statement_signoffs s
         SET version = s.version + 1, meter_id = $4, signed_by = $5, signed_by_user_id = $6, signed_at = $7, totals = $8::jsonb,
             email_to = COALESCE($9, s.email_to), sent_at = NULL, send_attempts = 0, send_error = NULL, sending_until = NULL,
-            outdated_checked_at = NULL
+            send_series = 1, resent_by = NULL, resent_at = NULL, resend_reason = NULL, outdated_checked_at = NULL
       WHERE s.building_id = $1 AND s.period = $2::date AND s.version = $3 AND EXISTS (SELECT 1 FROM old)
       RETURNING s.version`,
     [s.buildingId, `${s.period}-01`, s.version, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals), s.emailTo]);
@@ -188,6 +196,21 @@ export async function recordSend(q: Queryable, p: Pick<PendingSend, 'buildingId'
   await q.query(
     `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date AND version = $5`,
     [p.buildingId, `${p.period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null, p.version]);
+}
+
+/**
+ * Starts a fresh series of mail attempts (attempts 0, series + 1, who/when/why) for the version that
+ * used up `maxAttempts`, has addresses, is not sent and not held by a run; the series started, or null
+ * when the row was not in that state (sent, retried, signed again or restarted meanwhile).
+ */
+export async function restartSend(q: Queryable, d: { buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string }): Promise<number | null> {
+  const { rows } = await q.query<{ send_series: number }>(
+    `UPDATE heat_statement_signoffs SET send_attempts = 0, send_series = send_series + 1, resent_by = $5, resent_at = $6, resend_reason = $7, sending_until = NULL
+      WHERE building_id = $1 AND period = $2::date AND version = $3
+        AND email_to IS NOT NULL AND sent_at IS NULL AND send_attempts >= $4 AND (sending_until IS NULL OR sending_until < now())
+      RETURNING send_series`,
+    [d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason]);
+  return rows[0] ? Number(rows[0].send_series) : null;
 }
 
 /** A signed statement (its current version) waiting for delivery through one exchange configuration. */
