@@ -233,11 +233,12 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
   app.post('/buildings/:id/heat-statement/mail/send-again', {
     schema: {
       tags: ['heat'], summary: 'Mail a signed heat statement again whose e-mail attempts are used up (audited)',
-      description: `The mail of the month's current signed version to the heat supplier's addresses that failed all ${DEFAULT_SEND_ATTEMPTS} attempts gets a fresh series of attempts: the next run of the heat.statements.send job mails it. Audited as resend with the reason. 404: not signed, or signed without e-mail addresses; 409: mailed already, attempts left (the next run retries it anyway), or a run is mailing it now.`,
+      description: `The mail of the month's current signed version to the heat supplier's addresses that failed all ${DEFAULT_SEND_ATTEMPTS} attempts gets a fresh series of attempts: the next run of the heat.statements.send job mails it, and its going out clears the month's heat_mail_failed alert. With email_to the addresses are replaced first (a mistyped supplier's address; 400 naming email_to when one is not an address, nothing changed). Audited as resend with the reason. 404: not signed, or signed without e-mail addresses; 409: mailed already, attempts left (the next run retries it anyway), or a run is mailing it now.`,
       params: IdParams,
       body: z.object({
         period: Period.describe('The month, YYYY-MM'),
         reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the sign-off'),
+        email_to: z.string().max(1000).optional().describe('Corrected heat supplier\'s addresses (comma-separated), checked as at sign-off: they replace the sign-off\'s for this and later attempts (audited with the addresses before and after); leave it out to keep them'),
       }),
       response: { 200: StatementOut, ...errors },
     },
@@ -247,7 +248,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     await requireOwned(db, p, 'building', req.params.id);
     const actor = actorOf(req);
     try {
-      const again = await db.tx((q) => sendMailAgain(q, req.params.id, req.body.period, actor, app.clock(), req.body.reason, { requestId: req.id }));
+      const again = await db.tx((q) => sendMailAgain(q, req.params.id, req.body.period, actor, app.clock(), req.body.reason, { requestId: req.id, emailTo: req.body.email_to }));
       return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
     } catch (e) {
       heatHttp(e);

@@ -176,16 +176,16 @@ const SEND_CLAIM = '10 minutes';
 
 /**
  * Takes one delivery attempt of a pending sign-off (send_attempts + 1, claimed until a deadline) unless
- * it is sent or another run holds its claim. Overlapping runs (a scheduled one and "run now", or two
+ * it is sent or another run holds its claim; the attempt's number, or null when not taken. Overlapping runs (a scheduled one and "run now", or two
  * replicas) read the same pending row; only the one whose claim lands mails it.
  */
-export async function claimSend(q: Queryable, p: PendingSend): Promise<boolean> {
-  const { rows } = await q.query(
+export async function claimSend(q: Queryable, p: PendingSend): Promise<number | null> {
+  const { rows } = await q.query<{ send_attempts: number }>(
     `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sending_until = now() + interval '${SEND_CLAIM}'
       WHERE building_id = $1 AND period = $2::date AND version = $3 AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
-      RETURNING building_id`,
+      RETURNING send_attempts`,
     [p.buildingId, `${p.period}-01`, p.version]);
-  return rows.length === 1;
+  return rows[0] ? Number(rows[0].send_attempts) : null;
 }
 
 /**
@@ -199,18 +199,39 @@ export async function recordSend(q: Queryable, p: Pick<PendingSend, 'buildingId'
 }
 
 /**
- * Starts a fresh series of mail attempts (attempts 0, series + 1, who/when/why) for the version that
- * used up `maxAttempts`, has addresses, is not sent and not held by a run; the series started, or null
+ * Starts a fresh series of mail attempts (attempts 0, series + 1, who/when/why; the addresses replaced
+ * when `emailTo` is given, else kept) for the version that used up `maxAttempts`, has addresses, is not sent and not held by a run; the series started, or null
  * when the row was not in that state (sent, retried, signed again or restarted meanwhile).
  */
-export async function restartSend(q: Queryable, d: { buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string }): Promise<number | null> {
+export async function restartSend(q: Queryable, d: { buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string; emailTo: string | null }): Promise<number | null> {
   const { rows } = await q.query<{ send_series: number }>(
-    `UPDATE heat_statement_signoffs SET send_attempts = 0, send_series = send_series + 1, resent_by = $5, resent_at = $6, resend_reason = $7, sending_until = NULL
+    `UPDATE heat_statement_signoffs SET send_attempts = 0, send_series = send_series + 1, resent_by = $5, resent_at = $6, resend_reason = $7, sending_until = NULL,
+            email_to = COALESCE($8, email_to)
       WHERE building_id = $1 AND period = $2::date AND version = $3
         AND email_to IS NOT NULL AND sent_at IS NULL AND send_attempts >= $4 AND (sending_until IS NULL OR sending_until < now())
       RETURNING send_series`,
-    [d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason]);
+    [d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason, d.emailTo]);
   return rows[0] ? Number(rows[0].send_series) : null;
+}
+
+/**
+ * The open `heat_mail_failed` alerts whose cause is gone: the month was signed again since (its sign-off
+ * now has a later version than the alert names — the new version's mail is due afresh) or its mail went
+ * out. Judged from the state, so a clear missed by a crashed run is made by the next one.
+ */
+export async function settledMailAlerts(q: Queryable): Promise<{ subject: string; reason: string }[]> {
+  const { rows } = await q.query<{ subject: string; version: number; alert_version: number; sent_at: Date | null; email_to: string | null }>(
+    `SELECT a.subject, s.version, (a.data->>'version')::int AS alert_version, s.sent_at, s.email_to
+       FROM alerts a
+       JOIN heat_statement_signoffs s ON s.building_id = a.building_id AND to_char(s.period, 'YYYY-MM') = a.data->>'month'
+      WHERE a.kind = 'heat_mail_failed' AND a.cleared_at IS NULL
+        AND (s.version > (a.data->>'version')::int OR (s.version = (a.data->>'version')::int AND s.sent_at IS NOT NULL))`);
+  return rows.map((r) => ({
+    subject: r.subject,
+    reason: Number(r.version) > Number(r.alert_version)
+      ? `signed again as version ${r.version}: its mail is due afresh`
+      : `version ${r.version} mailed to ${r.email_to ?? '?'} at ${new Date(r.sent_at!).toISOString()}`,
+  }));
 }
 
 /** A signed statement (its current version) waiting for delivery through one exchange configuration. */

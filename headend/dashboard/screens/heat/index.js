@@ -9,14 +9,14 @@
  * can be sent again (a signer gives the reason: POST …/deliveries/:config_id/send-again, a fresh
  * series of attempts for the configuration's next run, audited). The mail to the heat supplier shows
  * whether it went out, its attempts and last error, and once they are used up the same "send again"
- * form (POST …/heat-statement/mail/send-again).
+ * form (POST …/heat-statement/mail/send-again) with the supplier's addresses to correct.
  * Every number is the API's (src/heat/: the days summed and rounded there, the totals the sums of the
  * rounded days); the screen only formats them. A month without records says so, never zeros.
  * A building with several heat meters: a meter select (`&meter=`), sent as meter_id.
  * API: GET /buildings, GET /meters?building_id&resource=heat&placement=building,
  * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off {correct?},
  * POST /buildings/:id/heat-statement/deliveries/:config_id/send-again {period, reason},
- * POST /buildings/:id/heat-statement/mail/send-again {period, reason}.
+ * POST /buildings/:id/heat-statement/mail/send-again {period, reason, email_to?}.
  */
 import { html, useAction, useCallback, useLoad, useQuery, useState } from '../../../web-shared/ui.js';
 import { api, ApiError, download, qs } from '../../api.js';
@@ -73,16 +73,22 @@ function SignOff({ s, me, building, period, meter, onSigned }) {
 
 /**
  * "Send again" of a delivery or of the mail whose attempts are used up: the reason (what was fixed) is
- * required and kept in the audit journal; the statement reloads to show the fresh series.
+ * required and kept in the audit journal; the statement reloads to show the fresh series. The mail's
+ * form (`emailTo` given) also holds the supplier's addresses, pre-filled with the current ones: changed,
+ * they are sent as email_to and replace them (a mistyped address; the API checks them as at sign-off).
  */
-function SendAgain({ url, testid, period, onSent }) {
+function SendAgain({ url, testid, period, onSent, emailTo }) {
   const [reason, setReason] = useState('');
-  const [send, st] = useAction(useCallback(async (r) => {
-    await api(url, { method: 'POST', body: { period, reason: r } });
+  const [to, setTo] = useState(emailTo ?? '');
+  const [send, st] = useAction(useCallback(async (r, addresses) => {
+    await api(url, { method: 'POST', body: { period, reason: r, ...(addresses !== undefined ? { email_to: addresses } : {}) } });
     onSent();
   }, [url, period]));
   const id = `${testid}-reason`;
-  return html`<form class="ack-form" data-testid=${testid} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim()); }}>
+  const changedTo = emailTo !== undefined && to.trim() !== emailTo ? to.trim() : undefined;
+  return html`<form class="ack-form" data-testid=${testid} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim(), changedTo); }}>
+    ${emailTo !== undefined ? html`<label for=${`${testid}-email-to`}>${t('heat.mailTo')}</label>
+    <input id=${`${testid}-email-to`} data-testid=${`${testid}-email-to`} name="email_to" required maxlength="1000" value=${to} onInput=${(e) => setTo(e.currentTarget.value)} />` : null}
     <label for=${id}>${t('heat.sendAgainReason')}</label>
     <input id=${id} data-testid=${id} name="reason" required minlength="3" maxlength="500" placeholder=${t('heat.sendAgainHint')} value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
     <button type="submit" class="small primary" disabled=${st.busy || reason.trim().length < 3} data-testid=${`${testid}-submit`}>${t('heat.sendAgain')}</button>
@@ -108,7 +114,7 @@ function Mail({ s, me, building, period, onSent }) {
       ? html`<br /><span data-testid="heat-mail-error">${t('heat.deliveryError')}: ${so.send_error}</span>` : null}</p>
     ${so.resent ? html`<p class="muted" data-testid="heat-mail-resent">${t('heat.resent', { who: so.resent.by, when: dateTimeIn(so.resent.at, tz, locale()), reason: so.resent.reason })}</p>` : null}
     ${SIGNERS.has(me?.role) && gaveUp
-      ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/mail/send-again`} testid="heat-mail-send-again" period=${period} onSent=${onSent} />` : null}
+      ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/mail/send-again`} testid="heat-mail-send-again" period=${period} onSent=${onSent} emailTo=${so.email_to} />` : null}
   </div>`;
 }
 
@@ -290,6 +296,7 @@ const ru = {
   'heat.mailWaiting': 'Будет отправлена по e-mail ({to}) ближайшим запуском рассылки.',
   'heat.mailRetry': 'Не отправлена по e-mail ({to}): попытка {n} из {max}, следующий запуск повторит.',
   'heat.mailGaveUp': 'Не отправлена по e-mail ({to}): попытки исчерпаны ({n} из {max}).',
+  'heat.mailTo': 'Адреса поставщика (через запятую)',
 };
 
 /** @type {typeof ru} */
@@ -361,6 +368,7 @@ const en = {
   'heat.mailWaiting': 'To be mailed ({to}) by the next mail run.',
   'heat.mailRetry': 'Not mailed ({to}): attempt {n} of {max}; the next run retries.',
   'heat.mailGaveUp': 'Not mailed ({to}): attempts used up ({n} of {max}).',
+  'heat.mailTo': 'Heat supplier\'s addresses (comma-separated)',
 };
 
 export const heatScreen = {
