@@ -6,7 +6,7 @@
 import type { ImbalanceStatus } from '../vee/index.js';
 import type { PeriodKind, StoredImbalanceStatus } from '../imbalance/types.js';
 
-export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job' | 'access_code_key' | 'heat_delivery_failed' | 'heat_statement_outdated';
+export type AlertKind = 'imbalance' | 'meter_silent' | 'gateway_silent' | 'policy_job' | 'access_code_key' | 'heat_delivery_failed' | 'heat_mail_failed' | 'heat_statement_outdated';
 export type Severity = 'info' | 'warning' | 'critical';
 export type AlertAction = 'raise' | 'clear' | 'none';
 
@@ -23,6 +23,11 @@ export const ACCESS_CODE_KEY_SUBJECT = 'access-codes:key';
  * and a version delivered later clears it.
  */
 export const heatDeliverySubject = (configId: number, buildingId: number, period: string) => `heat-delivery:${configId}:${buildingId}:${period}`;
+/**
+ * A signed month whose e-mail to the heat supplier used up its attempts: per building and month, not
+ * per version, so a corrected version whose mail fails too refreshes the one alert.
+ */
+export const heatMailSubject = (buildingId: number, period: string) => `heat-mail:${buildingId}:${period}`;
 /** A signed month whose statement now computes other totals than were signed. */
 export const heatStatementSubject = (buildingId: number, period: string) => `heat-statement:${buildingId}:${period}`;
 

@@ -17,7 +17,7 @@ export { runSilenceCheck, type CheckResult } from './check.js';
 export { applyImbalanceReport, type ImbalanceOutcome } from './imbalance.js';
 export { raiseAlert, clearAlert, openAlertSubjects, type NewAlert, type ChannelTarget, type Channel, type AlertRow } from './store.js';
 export { channelsOf } from './notify.js';
-export { accessCodeKeyMessage, heatDeliveryFailedMessage, heatStatementOutdatedMessage, joinMessage, policyJobMessage, type AccessCodeKeyFacts, type PolicyJobFacts, type TotalChange } from './messages.js';
+export { accessCodeKeyMessage, heatDeliveryFailedMessage, heatMailFailedMessage, heatStatementOutdatedMessage, joinMessage, policyJobMessage, type AccessCodeKeyFacts, type PolicyJobFacts, type TotalChange } from './messages.js';
 export * from './decisions.js';
 
 /**

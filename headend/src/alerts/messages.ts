@@ -185,6 +185,20 @@ export function heatDeliveryFailedMessage(f: HeatDeliveryFailedFacts): Bilingual
   };
 }
 
+export interface HeatMailFailedFacts {
+  buildingId: number; address?: string | null; period: string; version: number;
+  emailTo: string; attempts: number; error: string;
+}
+
+/** A signed statement whose mail to the heat supplier was given up: which, to whom, why, and what to do. */
+export function heatMailFailedMessage(f: HeatMailFailedFacts): Bilingual {
+  const where = buildingWhere(f.buildingId, f.address);
+  return {
+    ru: `Ведомость учёта тепла ${where.ru}, ${f.period}, версия ${f.version} не отправлена по e-mail поставщику (${f.emailTo}): ${f.attempts} попыток исчерпаны, последняя ошибка: ${f.error}. Повторных попыток не будет: устраните причину (SMTP-сервер, его пароль, адрес поставщика) и нажмите «Отправить снова» на экране ведомости — там же можно исправить адреса.`,
+    en: `The heat statement of ${where.en}, ${f.period}, version ${f.version} was not mailed to the heat supplier (${f.emailTo}): all ${f.attempts} attempts used, last error: ${f.error}. No further attempts are made: fix the cause (the SMTP server, its password, the supplier's address) and use "send again" on the statement screen, where the addresses can be corrected too.`,
+  };
+}
+
 /** One statement total as signed and as computed now. */
 export interface TotalChange { total: string; signed: number | null; now: number | null }
 
@@ -271,6 +285,8 @@ export interface AlertParams {
   config_id: number | null;
   attempts: number | null;
   location: string | null;
+  /** Heat statement mail: the addresses it was not delivered to. */
+  email_to: string | null;
   changes: TotalChange[] | null;
 }
 
@@ -284,6 +300,7 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
   const policy = a.kind === 'policy_job';
   const heatDelivery = a.kind === 'heat_delivery_failed';
   const heatOutdated = a.kind === 'heat_statement_outdated';
+  const heatMail = a.kind === 'heat_mail_failed';
   return {
     resource: a.resource ?? str(d.resource),
     serial_number: str(d.serial_number),
@@ -304,11 +321,12 @@ export function alertParams(a: { kind: AlertKind; resource: string | null; gatew
     policy: policy ? str(d.policy) : null,
     table: policy ? str(d.table) : null,
     job_state: policy ? str(d.state) : null,
-    error: policy || heatDelivery ? str(d.error) : null,
-    version: heatDelivery || heatOutdated ? numOrNull(d.version) : null,
+    error: policy || heatDelivery || heatMail ? str(d.error) : null,
+    version: heatDelivery || heatMail || heatOutdated ? numOrNull(d.version) : null,
     config_id: heatDelivery ? numOrNull(d.config_id) : null,
-    attempts: heatDelivery ? numOrNull(d.attempts) : null,
+    attempts: heatDelivery || heatMail ? numOrNull(d.attempts) : null,
     location: heatDelivery ? str(d.location) : null,
+    email_to: heatMail ? str(d.email_to) : null,
     changes: heatOutdated && Array.isArray(d.changes) ? (d.changes as TotalChange[]) : null,
   };
 }

@@ -17,7 +17,7 @@ import { actorOf, errors, Id, IdParams, Timestamp, type RouteDeps } from '../htt
 import { acknowledgeAlert, acknowledgeAlerts, alertGroups, alertWithNotifications, BULK_ACK_MAX, listAlerts, type AlertFilter } from './store.js';
 import { alertParams } from './messages.js';
 
-const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_statement_outdated']);
+const Kind = z.enum(['imbalance', 'meter_silent', 'gateway_silent', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_mail_failed', 'heat_statement_outdated']);
 const Severity = z.enum(['info', 'warning', 'critical']);
 const AlertOut = z.object({
   id: Id, kind: Kind, subject: z.string(), building_id: Id.nullable(), meter_id: Id.nullable(), gateway_id: z.string().nullable(),
@@ -33,7 +33,7 @@ const Params = z.object({
   last_seen_at: z.string().nullable().describe('silence: the last message (ISO); null = never sent one'),
   silent_since: z.string().nullable().describe('silence: since when (last message, else registration), ISO'),
   threshold_minutes: z.number().nullable().describe('silence: minutes without a message that raise the alert'),
-  month: z.string().nullable().describe('imbalance, heat_delivery_failed, heat_statement_outdated: the month, YYYY-MM'),
+  month: z.string().nullable().describe('imbalance, heat_delivery_failed, heat_mail_failed, heat_statement_outdated: the month, YYYY-MM'),
   status: z.string().nullable().describe('imbalance: high_loss or negative_imbalance'),
   imbalance_pct: z.number().nullable().describe('imbalance: the loss, % of the building meter'),
   high_loss_pct: z.number().nullable().describe('imbalance: the loss threshold, %'),
@@ -44,10 +44,11 @@ const Params = z.object({
   policy: z.string().nullable().describe('policy_job: policy_refresh_continuous_aggregate, policy_compression or policy_retention'),
   table: z.string().nullable().describe('policy_job: the hypertable or continuous aggregate it works on'),
   job_state: z.string().nullable().describe('policy_job: failing, overdue or paused'),
-  error: z.string().nullable().describe('policy_job: the server\'s last error text for the job; heat_delivery_failed: the last attempt\'s error'),
-  version: z.number().nullable().describe('heat_delivery_failed: the statement version not delivered; heat_statement_outdated: the signed version'),
+  error: z.string().nullable().describe('policy_job: the server\'s last error text for the job; heat_delivery_failed, heat_mail_failed: the last attempt\'s error'),
+  version: z.number().nullable().describe('heat_delivery_failed, heat_mail_failed: the statement version not delivered (mailed); heat_statement_outdated: the signed version'),
   config_id: z.number().nullable().describe('heat_delivery_failed: the exchange configuration'),
-  attempts: z.number().nullable().describe('heat_delivery_failed: the attempts used'),
+  attempts: z.number().nullable().describe('heat_delivery_failed, heat_mail_failed: the attempts used'),
+  email_to: z.string().nullable().describe('heat_mail_failed: the heat supplier\'s addresses the mail was not delivered to (comma-separated)'),
   location: z.string().nullable().describe('heat_delivery_failed: where the configuration delivers (transport://host/folder, or the folder)'),
   changes: z.array(z.object({ total: z.string(), signed: z.number().nullable(), now: z.number().nullable() })).nullable()
     .describe('heat_statement_outdated: each total that differs, as signed and as computed now'),

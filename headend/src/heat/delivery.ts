@@ -112,6 +112,21 @@ async function raiseDeliveryAlert(
 }
 
 /**
+ * The rule of "send again", for an exchange delivery and the e-mail alike: only a series whose attempts
+ * are used up starts afresh — not one done already, not one a run holds now, not one with attempts left
+ * (the next run retries it anyway, and a fresh series would hand it more attempts than the rule gives).
+ * Throws the conflict in the caller's words.
+ */
+export function refuseSendAgain(
+  s: { done: string | null; claimed: boolean; attempts: number; maxAttempts: number },
+  say: { done: (at: string) => string; claimed: string; left: string },
+): void {
+  if (s.done) throw new HeatError('conflict', say.done(s.done));
+  if (s.claimed) throw new HeatError('conflict', say.claimed);
+  if (s.attempts < s.maxAttempts) throw new HeatError('conflict', say.left);
+}
+
+/**
  * Starts a fresh series of delivery attempts for the current signed version of a building's month
  * through one configuration whose attempts are used up, audited (`resend`, who, when, why, with the
  * attempts and the last error the previous series ended with). Refused with what to do instead: not
@@ -129,9 +144,11 @@ export async function sendDeliveryAgain(
   const version = signOff.version;
   const d = await loadDeliveryState(q, configId, buildingId, period, version);
   if (!d) throw new HeatError('not_found', `exchange configuration ${configId} has no delivery of the heat statement of ${period}, version ${version}`);
-  if (d.deliveredAt) throw new HeatError('conflict', `version ${version} of ${period} was delivered by configuration ${configId} at ${d.deliveredAt}: nothing to send again`);
-  if (d.claimed) throw new HeatError('conflict', `a run of configuration ${configId} is delivering version ${version} of ${period} now; wait for its outcome`);
-  if (d.attempts < maxAttempts) throw new HeatError('conflict', `version ${version} of ${period} has attempts left (${d.attempts} of ${maxAttempts}): the next run of configuration ${configId} tries it again`);
+  refuseSendAgain({ done: d.deliveredAt, claimed: d.claimed, attempts: d.attempts, maxAttempts }, {
+    done: (at) => `version ${version} of ${period} was delivered by configuration ${configId} at ${at}: nothing to send again`,
+    claimed: `a run of configuration ${configId} is delivering version ${version} of ${period} now; wait for its outcome`,
+    left: `version ${version} of ${period} has attempts left (${d.attempts} of ${maxAttempts}): the next run of configuration ${configId} tries it again`,
+  });
   const series = await restartDelivery(q, { configId, buildingId, period, version, maxAttempts, by: by.name, at, reason });
   if (series === null) throw new HeatError('conflict', `the delivery of version ${version} of ${period} by configuration ${configId} changed meanwhile; reload it`);
   await audit(q, by, {

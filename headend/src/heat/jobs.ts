@@ -1,7 +1,8 @@
 /**
  * The heat statements' job: `heat.statements.send` every 5 minutes mails the signed statements that
  * name the heat supplier's addresses and were not sent yet (mail.ts). A run is its own retry: a failed
- * send is recorded on its sign-off and tried again by the next run. `heat.statements.outdated` every
+ * send is recorded on its sign-off and tried again by the next run; the last allowed attempt failing
+ * raises `heat_mail_failed`, whose notifications are handed to the notify jobs at once. `heat.statements.outdated` every
  * 15 minutes compares the signed months whose records changed since with their statements now and
  * raises or clears their "signed statement outdated" alerts (outdated.ts).
  */
@@ -36,9 +37,11 @@ export function defineHeatJobs(runner: JobRunner, deps: HeatJobDeps): void {
   runner.define({
     name: HEAT_SEND_JOB, data: z.object({}), attempts: 1,
     handler: async (_data, ctx) => {
-      const res = await sendSignedStatements(deps.db, mailer, { clock: deps.clock });
-      if (res.sent || res.failed) ctx.log.info(res, 'signed heat statements mailed');
-      return res;
+      const res = await sendSignedStatements(deps.db, mailer, { clock: deps.clock, alertChannels: channelsOf(deps.config) });
+      await enqueueNotifications(runner, res.notificationIds, deps);
+      const { notificationIds: _ids, ...summary } = res;
+      if (res.sent || res.failed) ctx.log.info(summary, 'signed heat statements mailed');
+      return summary;
     },
   });
   runner.define({

@@ -16,6 +16,7 @@ import { loadDeliveries, type Delivery } from './store.js';
 import { ARCHIVE_MAX_DAYS, HeatError, heatStatement, meterArchive, signOffStatement, type HeatStatement, type MeterArchive } from './service.js';
 import { statementPdf, statementXlsx } from './documents.js';
 import { DEFAULT_DELIVERY_ATTEMPTS, sendDeliveryAgain } from './delivery.js';
+import { DEFAULT_SEND_ATTEMPTS, sendMailAgain } from './mail.js';
 
 const Period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM (e.g. 2026-01)');
 
@@ -56,6 +57,10 @@ const StatementOut = z.object({
     sent_at: z.string().nullable().describe('when the mail went out'), send_error: z.string().nullable().describe('the last failed attempt\'s error'),
     version: z.number().describe('1, or more when the month was signed again (a corrected statement)'),
     replaces: z.object({ version: z.number(), by: z.string(), at: z.string() }).nullable().describe('the version this one replaces'),
+    send_attempts: z.number().describe('the mail\'s attempts in its current series'),
+    max_send_attempts: z.number().describe('attempts the mail gets; once used up it is not tried again until "send again"'),
+    send_series: z.number().describe('1, or more after "send again" started a fresh series of mail attempts'),
+    resent: z.object({ by: z.string(), at: z.string(), reason: z.string() }).nullable().describe('who started the mail\'s current series with "send again", when and why'),
   }).nullable(),
   deliveries: z.array(z.object({
     config_id: z.number(), version: z.number(), attempts: z.number(), delivered_at: z.string().nullable(), files: z.array(z.string()),
@@ -105,6 +110,7 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
     signed_off: s.signOff ? {
       by: s.signOff.by, at: s.signOff.at, email_to: s.signOff.emailTo, sent_at: s.signOff.sentAt, send_error: s.signOff.sendError,
       version: s.signOff.version, replaces: s.signOff.replaces,
+      send_attempts: s.signOff.sendAttempts, max_send_attempts: DEFAULT_SEND_ATTEMPTS, send_series: s.signOff.sendSeries, resent: s.signOff.resent,
     } : null,
     changed_since_sign_off: s.changedSinceSignOff,
     deliveries: deliveries.map((d) => ({
@@ -218,6 +224,31 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     const actor = actorOf(req);
     try {
       const again = await db.tx((q) => sendDeliveryAgain(q, req.params.id, req.body.period, req.params.config_id, actor, app.clock(), req.body.reason, { requestId: req.id }));
+      return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
+    } catch (e) {
+      heatHttp(e);
+    }
+  });
+
+  app.post('/buildings/:id/heat-statement/mail/send-again', {
+    schema: {
+      tags: ['heat'], summary: 'Mail a signed heat statement again whose e-mail attempts are used up (audited)',
+      description: `The mail of the month's current signed version to the heat supplier's addresses that failed all ${DEFAULT_SEND_ATTEMPTS} attempts gets a fresh series of attempts: the next run of the heat.statements.send job mails it, and its going out clears the month's heat_mail_failed alert. With email_to the addresses are replaced first (a mistyped supplier's address; 400 naming email_to when one is not an address, nothing changed). Audited as resend with the reason. 404: not signed, or signed without e-mail addresses; 409: mailed already, attempts left (the next run retries it anyway), or a run is mailing it now.`,
+      params: IdParams,
+      body: z.object({
+        period: Period.describe('The month, YYYY-MM'),
+        reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the sign-off'),
+        email_to: z.string().max(1000).optional().describe('Corrected heat supplier\'s addresses (comma-separated), checked as at sign-off: they replace the sign-off\'s for this and later attempts (audited with the addresses before and after); leave it out to keep them'),
+      }),
+      response: { 200: StatementOut, ...errors },
+    },
+  }, async (req) => {
+    const p = principal(req);
+    staff(p, 'heat:sign_off');
+    await requireOwned(db, p, 'building', req.params.id);
+    const actor = actorOf(req);
+    try {
+      const again = await db.tx((q) => sendMailAgain(q, req.params.id, req.body.period, actor, app.clock(), req.body.reason, { requestId: req.id, emailTo: req.body.email_to }));
       return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
     } catch (e) {
       heatHttp(e);

@@ -106,11 +106,17 @@ export interface SignOff {
   version: number;
   /** The version this one replaces (who signed it, when), null for the first. */
   replaces: { version: number; by: string; at: string } | null;
+  /** The mail's attempts of its current series; whether a run holds an attempt now. */
+  sendAttempts: number; sending: boolean;
+  /** 1, or more after "send again" started a fresh series of mail attempts; who started the last one, when and why. */
+  sendSeries: number; resent: { by: string; at: string; reason: string } | null;
 }
 
 export async function loadSignOff(q: Queryable, buildingId: number, period: string): Promise<SignOff | null> {
-  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null; version: number; prev_by: string | null; prev_at: Date | null }>(
-    `SELECT s.signed_by, s.signed_at, s.meter_id, s.totals, s.email_to, s.sent_at, s.send_error, s.version, p.signed_by AS prev_by, p.signed_at AS prev_at
+  const { rows } = await q.query<{ signed_by: string; signed_at: Date; meter_id: string; totals: unknown; email_to: string | null; sent_at: Date | null; send_error: string | null; version: number; prev_by: string | null; prev_at: Date | null;
+    send_attempts: number; sending: boolean; send_series: number; resent_by: string | null; resent_at: Date | null; resend_reason: string | null }>(
+    `SELECT s.signed_by, s.signed_at, s.meter_id, s.totals, s.email_to, s.sent_at, s.send_error, s.version, p.signed_by AS prev_by, p.signed_at AS prev_at,
+            s.send_attempts, COALESCE(s.sending_until > now(), false) AS sending, s.send_series, s.resent_by, s.resent_at, s.resend_reason
        FROM heat_statement_signoffs s
        LEFT JOIN heat_statement_signoff_versions p ON p.building_id = s.building_id AND p.period = s.period AND p.version = s.version - 1
       WHERE s.building_id = $1 AND s.period = $2::date`, [buildingId, `${period}-01`]);
@@ -119,6 +125,8 @@ export async function loadSignOff(q: Queryable, buildingId: number, period: stri
     by: r.signed_by, at: new Date(r.signed_at).toISOString(), meterId: Number(r.meter_id), totals: r.totals,
     emailTo: r.email_to, sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null, sendError: r.send_error, version: Number(r.version),
     replaces: r.prev_by && r.prev_at ? { version: Number(r.version) - 1, by: r.prev_by, at: new Date(r.prev_at).toISOString() } : null,
+    sendAttempts: Number(r.send_attempts), sending: r.sending === true, sendSeries: Number(r.send_series),
+    resent: r.resent_by && r.resent_at ? { by: r.resent_by, at: new Date(r.resent_at).toISOString(), reason: r.resend_reason ?? '' } : null,
   } : null;
 }
 
@@ -137,7 +145,7 @@ export async function replaceSignOff(q: Queryable, s: { buildingId: number; peri
      UPDATE heat_statement_signoffs s
         SET version = s.version + 1, meter_id = $4, signed_by = $5, signed_by_user_id = $6, signed_at = $7, totals = $8::jsonb,
             email_to = COALESCE($9, s.email_to), sent_at = NULL, send_attempts = 0, send_error = NULL, sending_until = NULL,
-            outdated_checked_at = NULL
+            send_series = 1, resent_by = NULL, resent_at = NULL, resend_reason = NULL, outdated_checked_at = NULL
       WHERE s.building_id = $1 AND s.period = $2::date AND s.version = $3 AND EXISTS (SELECT 1 FROM old)
       RETURNING s.version`,
     [s.buildingId, `${s.period}-01`, s.version, s.meterId, s.by, s.byUserId, s.at, JSON.stringify(s.totals), s.emailTo]);
@@ -168,16 +176,16 @@ const SEND_CLAIM = '10 minutes';
 
 /**
  * Takes one delivery attempt of a pending sign-off (send_attempts + 1, claimed until a deadline) unless
- * it is sent or another run holds its claim. Overlapping runs (a scheduled one and "run now", or two
+ * it is sent or another run holds its claim; the attempt's number, or null when not taken. Overlapping runs (a scheduled one and "run now", or two
  * replicas) read the same pending row; only the one whose claim lands mails it.
  */
-export async function claimSend(q: Queryable, p: PendingSend): Promise<boolean> {
-  const { rows } = await q.query(
+export async function claimSend(q: Queryable, p: PendingSend): Promise<number | null> {
+  const { rows } = await q.query<{ send_attempts: number }>(
     `UPDATE heat_statement_signoffs SET send_attempts = send_attempts + 1, sending_until = now() + interval '${SEND_CLAIM}'
       WHERE building_id = $1 AND period = $2::date AND version = $3 AND sent_at IS NULL AND (sending_until IS NULL OR sending_until < now())
-      RETURNING building_id`,
+      RETURNING send_attempts`,
     [p.buildingId, `${p.period}-01`, p.version]);
-  return rows.length === 1;
+  return rows[0] ? Number(rows[0].send_attempts) : null;
 }
 
 /**
@@ -188,6 +196,42 @@ export async function recordSend(q: Queryable, p: Pick<PendingSend, 'buildingId'
   await q.query(
     `UPDATE heat_statement_signoffs SET sent_at = $3, send_error = $4, sending_until = NULL WHERE building_id = $1 AND period = $2::date AND version = $5`,
     [p.buildingId, `${p.period}-01`, 'sentAt' in outcome ? outcome.sentAt : null, 'error' in outcome ? outcome.error.slice(0, 2000) : null, p.version]);
+}
+
+/**
+ * Starts a fresh series of mail attempts (attempts 0, series + 1, who/when/why; the addresses replaced
+ * when `emailTo` is given, else kept) for the version that used up `maxAttempts`, has addresses, is not sent and not held by a run; the series started, or null
+ * when the row was not in that state (sent, retried, signed again or restarted meanwhile).
+ */
+export async function restartSend(q: Queryable, d: { buildingId: number; period: string; version: number; maxAttempts: number; by: string; at: Date; reason: string; emailTo: string | null }): Promise<number | null> {
+  const { rows } = await q.query<{ send_series: number }>(
+    `UPDATE heat_statement_signoffs SET send_attempts = 0, send_series = send_series + 1, resent_by = $5, resent_at = $6, resend_reason = $7, sending_until = NULL,
+            email_to = COALESCE($8, email_to)
+      WHERE building_id = $1 AND period = $2::date AND version = $3
+        AND email_to IS NOT NULL AND sent_at IS NULL AND send_attempts >= $4 AND (sending_until IS NULL OR sending_until < now())
+      RETURNING send_series`,
+    [d.buildingId, `${d.period}-01`, d.version, d.maxAttempts, d.by, d.at, d.reason, d.emailTo]);
+  return rows[0] ? Number(rows[0].send_series) : null;
+}
+
+/**
+ * The open `heat_mail_failed` alerts whose cause is gone: the month was signed again since (its sign-off
+ * now has a later version than the alert names — the new version's mail is due afresh) or its mail went
+ * out. Judged from the state, so a clear missed by a crashed run is made by the next one.
+ */
+export async function settledMailAlerts(q: Queryable): Promise<{ subject: string; reason: string }[]> {
+  const { rows } = await q.query<{ subject: string; version: number; alert_version: number; sent_at: Date | null; email_to: string | null }>(
+    `SELECT a.subject, s.version, (a.data->>'version')::int AS alert_version, s.sent_at, s.email_to
+       FROM alerts a
+       JOIN heat_statement_signoffs s ON s.building_id = a.building_id AND to_char(s.period, 'YYYY-MM') = a.data->>'month'
+      WHERE a.kind = 'heat_mail_failed' AND a.cleared_at IS NULL
+        AND (s.version > (a.data->>'version')::int OR (s.version = (a.data->>'version')::int AND s.sent_at IS NOT NULL))`);
+  return rows.map((r) => ({
+    subject: r.subject,
+    reason: Number(r.version) > Number(r.alert_version)
+      ? `signed again as version ${r.version}: its mail is due afresh`
+      : `version ${r.version} mailed to ${r.email_to ?? '?'} at ${new Date(r.sent_at!).toISOString()}`,
+  }));
 }
 
 /** A signed statement (its current version) waiting for delivery through one exchange configuration. */

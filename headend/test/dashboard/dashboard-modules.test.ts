@@ -68,7 +68,7 @@ describe('dictionaries', () => {
       ...['valid', 'suspect', 'invalid'].map((c) => `verdict.${c}`),
       ...['apartment', 'non_residential', 'building', 'common_area'].map((c) => `placement.${c}`),
       ...['telemetry', 'resident', 'staff', 'import', 'estimate'].map((c) => `source.${c}`),
-      ...['imbalance', 'meter_silent', 'gateway_silent', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_statement_outdated'].map((c) => `alertKind.${c}`),
+      ...['imbalance', 'meter_silent', 'gateway_silent', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_mail_failed', 'heat_statement_outdated'].map((c) => `alertKind.${c}`),
       ...['info', 'warning', 'critical'].map((c) => `severity.${c}`),
       'decision.accept', 'decision.reject',
     ];

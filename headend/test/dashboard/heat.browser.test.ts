@@ -15,6 +15,9 @@
  *  - a building with two heat meters asks which one, and shows the chosen meter's statement;
  *  - a signed month: its deliveries through the exchange (one delivered, one whose attempts are used
  *    up, with its error), and, once a record is corrected, "sign the corrected statement" (version 2);
+ *  - a signed month whose mail used up its attempts: "not mailed, attempts used up (5 of 5)" with the
+ *    last error, and "send again" with a required reason and the supplier's addresses pre-filled (the
+ *    mistyped "suplier@…" corrected to "supplier@…": sent as email_to, shown, audited before/after);
  *  - both screens pass the screen check (RU/EN, desktop/phone, axe, no sideways scroll).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -356,5 +359,30 @@ describe('a signed month: deliveries and the corrected statement', () => {
     const found = await checkScreen(c, 'heat-statement-deliveries', `/heat?building=${A.building}&period=2026-02`, 'heat-deliveries-table');
     expect(found.problems).toEqual([]);
     await c.setLanguage('ru');
+  });
+});
+
+describe('a signed month whose mail used up its attempts', () => {
+  it('says so with the last error, and sends it again with a reason and the corrected address', async () => {
+    // January of A, signed above; its mail set as five refused attempts to a mistyped address left it (the
+    // mail itself is test/heat/statement-mail-send-again.test.ts's, through a real SMTP server).
+    await c.h.opened.db.query(
+      `UPDATE heat_statement_signoffs SET email_to = 'suplier@teplo.example', send_attempts = 5, send_error = 'e-mail via smtp://127.0.0.1:2525: 550 mailbox unavailable'
+        WHERE building_id = $1 AND period = '2026-01-01'`, [A.building]);
+    await c.signIn('ivanov');
+    await c.setLanguage('ru');
+    await c.open(`/heat?building=${A.building}&period=2026-01`, 'heat-mail');
+    await expect(c.byTestId('heat-mail-state').innerText()).resolves
+      .toBe('Не отправлена по e-mail (suplier@teplo.example): попытки исчерпаны (5 из 5).\nПоследняя ошибка: e-mail via smtp://127.0.0.1:2525: 550 mailbox unavailable');
+    await expect(c.byTestId('heat-mail-send-again-email-to').inputValue()).resolves.toBe('suplier@teplo.example');
+    await expect(c.byTestId('heat-mail-send-again-submit').isDisabled()).resolves.toBe(true);
+    await c.byTestId('heat-mail-send-again-email-to').fill('supplier@teplo.example');
+    await c.byTestId('heat-mail-send-again-reason').fill('адрес поставщика исправлен');
+    await c.byTestId('heat-mail-send-again-submit').click();
+    await expect(c.byTestId('heat-mail-resent').innerText(POLL)).resolves.toBe('отправлена снова: ivanov, 05.03.2026, 12:00 — адрес поставщика исправлен');
+    expect(await c.byTestId('heat-mail-send-again').count()).toBe(0);
+    await expect(c.byTestId('heat-mail-state').innerText()).resolves.toMatch(/^Будет отправлена по e-mail \(supplier@teplo\.example\) ближайшим запуском рассылки\./);
+    expect((await c.h.opened.db.query(`SELECT actor_name, entity, reason, before->>'emailTo' AS was, after->>'emailTo' AS now FROM audit_log WHERE action = 'resend' AND entity = 'heat_statement_mail'`)).rows)
+      .toEqual([{ actor_name: 'ivanov', entity: 'heat_statement_mail', reason: 'адрес поставщика исправлен', was: 'suplier@teplo.example', now: 'supplier@teplo.example' }]);
   });
 });

@@ -208,7 +208,8 @@ describe('the monthly heat statement', () => {
   it('signs off once: who and when stored and audited, shown on the statement; a second sign-off is 409', async () => {
     const r = await h.call('POST', `/buildings/${A.building}/heat-statement/sign-off`, engineerA, { period: '2026-02' });
     expect(r.status).toBe(200);
-    expect(r.body.signed_off).toEqual({ by: 'ivanov', at: '2026-03-05T09:00:00.000Z', email_to: null, sent_at: null, send_error: null, version: 1, replaces: null });
+    expect(r.body.signed_off).toEqual({ by: 'ivanov', at: '2026-03-05T09:00:00.000Z', email_to: null, sent_at: null, send_error: null, version: 1, replaces: null,
+      send_attempts: 0, max_send_attempts: 5, send_series: 1, resent: null });
     const again = await h.call('POST', `/buildings/${A.building}/heat-statement/sign-off`, engineerA, { period: '2026-02' });
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/signed off by ivanov at 2026-03-05T09:00:00.000Z/);
@@ -216,7 +217,8 @@ describe('the monthly heat statement', () => {
       `SELECT action, entity_id, actor_name FROM audit_log WHERE entity = 'heat_statement'`);
     expect(audited.rows).toEqual([{ action: 'sign_off', entity_id: `${A.building}:2026-02`, actor_name: 'ivanov' }]);
     const s = (await statement(billingA, A.building, '2026-02')).json();
-    expect([s.signed_off, s.changed_since_sign_off]).toEqual([{ by: 'ivanov', at: '2026-03-05T09:00:00.000Z', email_to: null, sent_at: null, send_error: null, version: 1, replaces: null }, false]);
+    expect([s.signed_off, s.changed_since_sign_off]).toEqual([{ by: 'ivanov', at: '2026-03-05T09:00:00.000Z', email_to: null, sent_at: null, send_error: null, version: 1, replaces: null,
+      send_attempts: 0, max_send_attempts: 5, send_series: 1, resent: null }, false]);
     const pdf = pdfPages((await statement(engineerA, A.building, '2026-02', 'pdf')).rawPayload).map((p) => p.text).join('\n');
     expect(pdf).toContain('Ведомость подписана: ivanov, 05.03.2026, 12:00'); // 09:00 UTC in Moscow
     // The missing day arrives after the sign-off: the statement says it differs from what was signed.

@@ -93,12 +93,12 @@ describe('mailing the signed heat statement', () => {
     expect((await signOff(C.building, {})).status).toBe(200);
     // First delivery rejected by the server: recorded, not sent.
     rejectNext = true;
-    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 0, failed: 1 });
+    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 0, failed: 1, notificationIds: [] });
     const failed = (await h.call('GET', `/buildings/${A.building}/heat-statement?period=2026-02`, engineer)).body.signed_off;
     expect(failed).toMatchObject({ email_to: 'supplier@teplo.example, dispatch@teplo.example', sent_at: null });
     expect(failed.send_error).toMatch(/^e-mail via smtp:\/\/127\.0\.0\.1:\d+: .*550/);
     // The next run delivers it.
-    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 1, failed: 0 });
+    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 1, failed: 0, notificationIds: [] });
     expect(smtp.mails).toHaveLength(2);
     const m = smtp.mails[1];
     expect(m.to).toEqual(['supplier@teplo.example', 'dispatch@teplo.example']);
@@ -117,7 +117,7 @@ describe('mailing the signed heat statement', () => {
     // Sent: recorded; a rerun mails nothing more, and C (no addresses) never.
     const sent = (await h.call('GET', `/buildings/${A.building}/heat-statement?period=2026-02`, engineer)).body.signed_off;
     expect([sent.sent_at, sent.send_error]).toEqual(['2026-03-05T09:05:00.000Z', null]);
-    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 0, failed: 0 });
+    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 0, failed: 0, notificationIds: [] });
     expect(smtp.mails).toHaveLength(2);
     expect(smtp.mails.flatMap((x) => x.headers['x-amr-heat-statement'] ?? [])).not.toContain(`${C.building}:2026-02`);
   });
@@ -145,7 +145,7 @@ describe('mailing the signed heat statement', () => {
     expect(again.status).toBe(200);
     expect(again.body.signed_off).toMatchObject({ version: 2, email_to: 'supplier@teplo.example, dispatch@teplo.example', sent_at: null, send_error: null });
     const before = smtp.mails.length;
-    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 1, failed: 0 });
+    expect(await sendSignedStatements(h.opened.db, mailer(), { clock: sentClock })).toEqual({ sent: 1, failed: 0, notificationIds: [] });
     const m = smtp.mails[before];
     expect(m.subject).toBe('Ведомость учёта тепловой энергии и теплоносителя: г. Тверь, gw-heat-mail-a, 2026-02 (исправленная, версия 2)');
     expect(m.to).toEqual(['supplier@teplo.example', 'dispatch@teplo.example']);

@@ -12,7 +12,7 @@ import { Badge, ErrorNote, Loaded, Page } from '../../ui/components.js';
 import { fmtAgo, fmtZoned } from '../../ui/time.js';
 import { alertText, messages as textMessages } from './text.js';
 
-const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_statement_outdated'];
+const KINDS = ['meter_silent', 'gateway_silent', 'imbalance', 'policy_job', 'access_code_key', 'heat_delivery_failed', 'heat_mail_failed', 'heat_statement_outdated'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 /** The state filter: what each choice asks the API for. */
 const STATES = {
@@ -181,6 +181,7 @@ export const alertsScreen = {
       'alerts.kind.policy_job': 'задание TimescaleDB',
       'alerts.kind.access_code_key': 'ключ кодов доступа',
       'alerts.kind.heat_delivery_failed': 'ведомость тепла не доставлена',
+      'alerts.kind.heat_mail_failed': 'ведомость тепла не отправлена по e-mail',
       'alerts.kind.heat_statement_outdated': 'подписанная ведомость тепла устарела',
       'alerts.noBuilding': 'Без дома (шлюзы, база данных)',
       'alerts.groupTitle': '{building} — {kind}: {count}',
@@ -232,6 +233,7 @@ export const alertsScreen = {
       'alerts.kind.policy_job': 'TimescaleDB job',
       'alerts.kind.access_code_key': 'access-code key',
       'alerts.kind.heat_delivery_failed': 'heat statement not delivered',
+      'alerts.kind.heat_mail_failed': 'heat statement not mailed',
       'alerts.kind.heat_statement_outdated': 'signed heat statement outdated',
       'alerts.noBuilding': 'No building (gateways, the database)',
       'alerts.groupTitle': '{building} — {kind}: {count}',

@@ -34,6 +34,9 @@ export function alertText(a) {
   if (a.kind === 'heat_delivery_failed') {
     return t('alert.heat_delivery_failed', { month: fmtMonthLong(p.month), version: p.version ?? '?', config: p.config_id ?? '?', location: p.location ?? t('common.none'), attempts: p.attempts ?? '?', error: p.error ?? t('common.none') });
   }
+  if (a.kind === 'heat_mail_failed') {
+    return t('alert.heat_mail_failed', { month: fmtMonthLong(p.month), version: p.version ?? '?', to: p.email_to ?? t('common.none'), attempts: p.attempts ?? '?', error: p.error ?? t('common.none') });
+  }
   if (a.kind === 'heat_statement_outdated') {
     const changes = (p.changes ?? []).map((c) => `${c.total} ${c.signed ?? '—'} → ${c.now ?? '—'}`).join(', ');
     return t('alert.heat_statement_outdated', { month: fmtMonthLong(p.month), version: p.version ?? '?', changes: changes || t('common.none') });
@@ -54,6 +57,7 @@ export const messages = {
     'alert.policy_job_paused': 'Задание TimescaleDB {job} приостановлено',
     'alert.access_code_key': 'Коды доступа жильцов не подходят: {codes} действующих кодов (счетов: {accounts}) выданы с прежним SECRETS_KEY. Верните прежний ключ или выдайте новые коды',
     'alert.heat_delivery_failed': 'Ведомость тепла за {month}, версия {version}, не доставлена конфигурацией обмена № {config} ({location}): попытки исчерпаны ({attempts}), последняя ошибка: {error}',
+    'alert.heat_mail_failed': 'Ведомость тепла за {month}, версия {version}, не отправлена по e-mail поставщику ({to}): попытки исчерпаны ({attempts}), последняя ошибка: {error}. Устраните причину и отправьте снова на экране ведомости (там же можно исправить адреса)',
     'alert.heat_statement_outdated': 'Подписанная ведомость тепла за {month} (версия {version}) устарела, итоги изменились (подписано → сейчас): {changes}. Подпишите исправленную ведомость',
     'alerts.kindUnknown': 'Тревога вида «{kind}»',
   },
@@ -69,6 +73,7 @@ export const messages = {
     'alert.policy_job_paused': 'TimescaleDB job {job} is paused',
     'alert.access_code_key': 'Residents\' access codes do not work: {codes} live codes ({accounts} accounts) were issued under the previous SECRETS_KEY. Restore that key or issue new codes',
     'alert.heat_delivery_failed': 'The heat statement for {month}, version {version}, was not delivered by exchange configuration no. {config} ({location}): attempts used up ({attempts}), last error: {error}',
+    'alert.heat_mail_failed': 'The heat statement for {month}, version {version}, was not mailed to the heat supplier ({to}): attempts used up ({attempts}), last error: {error}. Fix the cause and send it again on the statement screen (the addresses can be corrected there)',
     'alert.heat_statement_outdated': 'The signed heat statement for {month} (version {version}) is outdated, its totals changed (signed → now): {changes}. Sign the corrected statement',
     'alerts.kindUnknown': 'Alert of kind "{kind}"',
   },

@@ -7,13 +7,16 @@
  * `correct: true`: the next version), and lists the statement's deliveries through the exchange
  * (configuration, version, attempts, files, last error, when); a delivery whose attempts are used up
  * can be sent again (a signer gives the reason: POST …/deliveries/:config_id/send-again, a fresh
- * series of attempts for the configuration's next run, audited).
+ * series of attempts for the configuration's next run, audited). The mail to the heat supplier shows
+ * whether it went out, its attempts and last error, and once they are used up the same "send again"
+ * form (POST …/heat-statement/mail/send-again) with the supplier's addresses to correct.
  * Every number is the API's (src/heat/: the days summed and rounded there, the totals the sums of the
  * rounded days); the screen only formats them. A month without records says so, never zeros.
  * A building with several heat meters: a meter select (`&meter=`), sent as meter_id.
  * API: GET /buildings, GET /meters?building_id&resource=heat&placement=building,
  * GET /buildings/:id/heat-statement?period&meter_id&format=json|xlsx|pdf, POST /buildings/:id/heat-statement/sign-off {correct?},
- * POST /buildings/:id/heat-statement/deliveries/:config_id/send-again {period, reason}.
+ * POST /buildings/:id/heat-statement/deliveries/:config_id/send-again {period, reason},
+ * POST /buildings/:id/heat-statement/mail/send-again {period, reason, email_to?}.
  */
 import { html, useAction, useCallback, useLoad, useQuery, useState } from '../../../web-shared/ui.js';
 import { api, ApiError, download, qs } from '../../api.js';
@@ -69,22 +72,50 @@ function SignOff({ s, me, building, period, meter, onSigned }) {
 }
 
 /**
- * "Send again" of a delivery whose attempts are used up: the reason (what was fixed) is required and
- * kept in the audit journal; the statement reloads to show the fresh series.
+ * "Send again" of a delivery or of the mail whose attempts are used up: the reason (what was fixed) is
+ * required and kept in the audit journal; the statement reloads to show the fresh series. The mail's
+ * form (`emailTo` given) also holds the supplier's addresses, pre-filled with the current ones: changed,
+ * they are sent as email_to and replace them (a mistyped address; the API checks them as at sign-off).
  */
-function SendAgain({ d, building, period, onSent }) {
+function SendAgain({ url, testid, period, onSent, emailTo }) {
   const [reason, setReason] = useState('');
-  const [send, st] = useAction(useCallback(async (r) => {
-    await api(`/buildings/${building}/heat-statement/deliveries/${d.config_id}/send-again`, { method: 'POST', body: { period, reason: r } });
+  const [to, setTo] = useState(emailTo ?? '');
+  const [send, st] = useAction(useCallback(async (r, addresses) => {
+    await api(url, { method: 'POST', body: { period, reason: r, ...(addresses !== undefined ? { email_to: addresses } : {}) } });
     onSent();
-  }, [building, period, d.config_id]));
-  const id = `heat-send-again-${d.config_id}-reason`;
-  return html`<form class="ack-form" data-testid=${`heat-send-again-${d.config_id}`} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim()); }}>
+  }, [url, period]));
+  const id = `${testid}-reason`;
+  const changedTo = emailTo !== undefined && to.trim() !== emailTo ? to.trim() : undefined;
+  return html`<form class="ack-form" data-testid=${testid} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim(), changedTo); }}>
+    ${emailTo !== undefined ? html`<label for=${`${testid}-email-to`}>${t('heat.mailTo')}</label>
+    <input id=${`${testid}-email-to`} data-testid=${`${testid}-email-to`} name="email_to" required maxlength="1000" value=${to} onInput=${(e) => setTo(e.currentTarget.value)} />` : null}
     <label for=${id}>${t('heat.sendAgainReason')}</label>
     <input id=${id} data-testid=${id} name="reason" required minlength="3" maxlength="500" placeholder=${t('heat.sendAgainHint')} value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
-    <button type="submit" class="small primary" disabled=${st.busy || reason.trim().length < 3} data-testid=${`heat-send-again-${d.config_id}-submit`}>${t('heat.sendAgain')}</button>
-    <${ErrorNote} error=${st.error} testid=${`heat-send-again-${d.config_id}-error`} />
+    <button type="submit" class="small primary" disabled=${st.busy || reason.trim().length < 3} data-testid=${`${testid}-submit`}>${t('heat.sendAgain')}</button>
+    <${ErrorNote} error=${st.error} testid=${`${testid}-error`} />
   </form>`;
+}
+
+/**
+ * The signed statement's mail to the heat supplier: sent when, or its attempts and last error; once
+ * they are used up a signer may send it again (POST …/heat-statement/mail/send-again).
+ */
+function Mail({ s, me, building, period, onSent }) {
+  const so = s.signed_off;
+  if (!so?.email_to) return null;
+  const tz = s.building.timezone;
+  const gaveUp = !so.sent_at && so.send_attempts >= so.max_send_attempts;
+  const state = so.sent_at ? t('heat.mailSent', { to: so.email_to, when: dateTimeIn(so.sent_at, tz, locale()) })
+    : gaveUp ? t('heat.mailGaveUp', { to: so.email_to, n: so.send_attempts, max: so.max_send_attempts })
+      : so.send_attempts ? t('heat.mailRetry', { to: so.email_to, n: so.send_attempts, max: so.max_send_attempts })
+        : t('heat.mailWaiting', { to: so.email_to });
+  return html`<div data-testid="heat-mail">
+    <p class=${so.sent_at ? 'muted' : gaveUp ? 'note error' : 'muted'} data-testid="heat-mail-state">${state}${!so.sent_at && so.send_error
+      ? html`<br /><span data-testid="heat-mail-error">${t('heat.deliveryError')}: ${so.send_error}</span>` : null}</p>
+    ${so.resent ? html`<p class="muted" data-testid="heat-mail-resent">${t('heat.resent', { who: so.resent.by, when: dateTimeIn(so.resent.at, tz, locale()), reason: so.resent.reason })}</p>` : null}
+    ${SIGNERS.has(me?.role) && gaveUp
+      ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/mail/send-again`} testid="heat-mail-send-again" period=${period} onSent=${onSent} emailTo=${so.email_to} />` : null}
+  </div>`;
 }
 
 /** The signed versions' deliveries through the organisation's exchange: where, how many tries, what was written, what failed, when. */
@@ -105,7 +136,7 @@ function Deliveries({ s, me, building, period, reload }) {
         { key: 'when', label: t('heat.deliveryWhen'), render: (d) => html`${when(d)}${d.resent
           ? html`<br /><span class="muted" data-testid=${`heat-resent-${d.config_id}`}>${t('heat.resent', { who: d.resent.by, when: dateTimeIn(d.resent.at, tz, locale()), reason: d.resent.reason })}</span>` : null}
           ${SIGNERS.has(me?.role) && !d.delivered_at && d.attempts >= d.max_attempts && d.version === s.signed_off?.version
-            ? html`<${SendAgain} d=${d} building=${building} period=${period} onSent=${reload} />` : null}` },
+            ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/deliveries/${d.config_id}/send-again`} testid=${`heat-send-again-${d.config_id}`} period=${period} onSent=${reload} />` : null}` },
       ]} />
   <//>`;
 }
@@ -141,6 +172,7 @@ function Statement({ s, me, building, period, meter, reload }) {
       </dl>
       ${st.error ? html`<${ErrorNote} error=${st.error} testid="heat-download-error" />` : null}
       <${SignOff} s=${s} me=${me} building=${building} period=${period} meter=${meter} onSigned=${reload} />
+      <${Mail} s=${s} me=${me} building=${building} period=${period} onSent=${reload} />
     <//>
     ${s.signed_off ? html`<${Deliveries} s=${s} me=${me} building=${building} period=${period} reload=${reload} />` : null}
     ${s.records ? html`
@@ -260,6 +292,11 @@ const ru = {
   'heat.sendAgainReason': 'Причина повторной отправки',
   'heat.sendAgainHint': 'что исправлено (папка, пароль, сервер)',
   'heat.resent': 'отправлена снова: {who}, {when} — {reason}',
+  'heat.mailSent': 'Отправлена по e-mail ({to}): {when}',
+  'heat.mailWaiting': 'Будет отправлена по e-mail ({to}) ближайшим запуском рассылки.',
+  'heat.mailRetry': 'Не отправлена по e-mail ({to}): попытка {n} из {max}, следующий запуск повторит.',
+  'heat.mailGaveUp': 'Не отправлена по e-mail ({to}): попытки исчерпаны ({n} из {max}).',
+  'heat.mailTo': 'Адреса поставщика (через запятую)',
 };
 
 /** @type {typeof ru} */
@@ -327,6 +364,11 @@ const en = {
   'heat.sendAgainReason': 'Why it is sent again',
   'heat.sendAgainHint': 'what was fixed (folder, password, server)',
   'heat.resent': 'sent again: {who}, {when} — {reason}',
+  'heat.mailSent': 'Mailed ({to}): {when}',
+  'heat.mailWaiting': 'To be mailed ({to}) by the next mail run.',
+  'heat.mailRetry': 'Not mailed ({to}): attempt {n} of {max}; the next run retries.',
+  'heat.mailGaveUp': 'Not mailed ({to}): attempts used up ({n} of {max}).',
+  'heat.mailTo': 'Heat supplier\'s addresses (comma-separated)',
 };
 
 export const heatScreen = {
