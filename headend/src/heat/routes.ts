@@ -210,7 +210,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     schema: {
       tags: ['heat'], summary: 'Send a signed heat statement again through an exchange configuration whose attempts are used up (audited)',
       description: `A delivery of the month's current signed version that failed all ${DEFAULT_DELIVERY_ATTEMPTS} attempts (its heat_delivery_failed alert raised) gets a fresh series of attempts: the configuration's next run (or "run now") delivers it, and the delivery clears the alert. Audited as resend with the reason. 404: not signed, or the configuration has no delivery of it; 409: delivered already, attempts left (the next run retries it anyway), or a run is delivering it now.`,
-      params: z.object({ id: z.coerce.number().int().positive(), config_id: z.coerce.number().int().positive().describe('The exchange configuration (direction heat_statements)') }),
+      params: IdParams.extend({ config_id: z.coerce.number().int().positive().describe('The exchange configuration (direction heat_statements)') }),
       body: z.object({
         period: Period.describe('The month, YYYY-MM'),
         reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the delivery'),

@@ -77,13 +77,13 @@ function SignOff({ s, me, building, period, meter, onSigned }) {
  * form (`emailTo` given) also holds the supplier's addresses, pre-filled with the current ones: changed,
  * they are sent as email_to and replace them (a mistyped address; the API checks them as at sign-off).
  */
-function SendAgain({ url, testid, period, onSent, emailTo }) {
+function SendAgain({ post, testid, period, onSent, emailTo }) {
   const [reason, setReason] = useState('');
   const [to, setTo] = useState(emailTo ?? '');
   const [send, st] = useAction(useCallback(async (r, addresses) => {
-    await api(url, { method: 'POST', body: { period, reason: r, ...(addresses !== undefined ? { email_to: addresses } : {}) } });
+    await post({ period, reason: r, ...(addresses !== undefined ? { email_to: addresses } : {}) });
     onSent();
-  }, [url, period]));
+  }, [post, period]));
   const id = `${testid}-reason`;
   const changedTo = emailTo !== undefined && to.trim() !== emailTo ? to.trim() : undefined;
   return html`<form class="ack-form" data-testid=${testid} onSubmit=${(e) => { e.preventDefault(); if (reason.trim().length >= 3) send(reason.trim(), changedTo); }}>
@@ -114,7 +114,7 @@ function Mail({ s, me, building, period, onSent }) {
       ? html`<br /><span data-testid="heat-mail-error">${t('heat.deliveryError')}: ${so.send_error}</span>` : null}</p>
     ${so.resent ? html`<p class="muted" data-testid="heat-mail-resent">${t('heat.resent', { who: so.resent.by, when: dateTimeIn(so.resent.at, tz, locale()), reason: so.resent.reason })}</p>` : null}
     ${SIGNERS.has(me?.role) && gaveUp
-      ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/mail/send-again`} testid="heat-mail-send-again" period=${period} onSent=${onSent} emailTo=${so.email_to} />` : null}
+      ? html`<${SendAgain} post=${(body) => api(`/buildings/${building}/heat-statement/mail/send-again`, { method: 'POST', body })} testid="heat-mail-send-again" period=${period} onSent=${onSent} emailTo=${so.email_to} />` : null}
   </div>`;
 }
 
@@ -136,7 +136,7 @@ function Deliveries({ s, me, building, period, reload }) {
         { key: 'when', label: t('heat.deliveryWhen'), render: (d) => html`${when(d)}${d.resent
           ? html`<br /><span class="muted" data-testid=${`heat-resent-${d.config_id}`}>${t('heat.resent', { who: d.resent.by, when: dateTimeIn(d.resent.at, tz, locale()), reason: d.resent.reason })}</span>` : null}
           ${SIGNERS.has(me?.role) && !d.delivered_at && d.attempts >= d.max_attempts && d.version === s.signed_off?.version
-            ? html`<${SendAgain} url=${`/buildings/${building}/heat-statement/deliveries/${d.config_id}/send-again`} testid=${`heat-send-again-${d.config_id}`} period=${period} onSent=${reload} />` : null}` },
+            ? html`<${SendAgain} post=${(body) => api(`/buildings/${building}/heat-statement/deliveries/${d.config_id}/send-again`, { method: 'POST', body })} testid=${`heat-send-again-${d.config_id}`} period=${period} onSent=${reload} />` : null}` },
       ]} />
   <//>`;
 }
