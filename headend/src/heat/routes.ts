@@ -121,6 +121,12 @@ function wire(s: HeatStatement, deliveries: readonly Delivery[]): z.input<typeof
   };
 }
 
+/** What every send again takes: the month, and why (kept in the audit journal and on the delivery or the sign-off). */
+const SendAgainBody = z.object({
+  period: Period.describe('The month, YYYY-MM'),
+  reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the delivery or the sign-off'),
+});
+
 const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb }) => {
   app.get('/buildings/:id/heat-statement', {
     schema: {
@@ -206,15 +212,16 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     return wire(s, await loadDeliveries(db, req.params.id, req.body.period));
   });
 
+  /** A send again's answer: the statement as the heat screen shows it, with its deliveries. */
+  const shownAfterSendAgain = async (buildingId: number, period: string, meterId: number) =>
+    wire(await heatStatement(db, buildingId, period, meterId), await loadDeliveries(db, buildingId, period));
+
   app.post('/buildings/:id/heat-statement/deliveries/:config_id/send-again', {
     schema: {
       tags: ['heat'], summary: 'Send a signed heat statement again through an exchange configuration whose attempts are used up (audited)',
       description: `A delivery of the month's current signed version that failed all ${DEFAULT_DELIVERY_ATTEMPTS} attempts (its heat_delivery_failed alert raised) gets a fresh series of attempts: the configuration's next run (or "run now") delivers it, and the delivery clears the alert. Audited as resend with the reason. 404: not signed, or the configuration has no delivery of it; 409: delivered already, attempts left (the next run retries it anyway), or a run is delivering it now.`,
       params: IdParams.extend({ config_id: z.coerce.number().int().positive().describe('The exchange configuration (direction heat_statements)') }),
-      body: z.object({
-        period: Period.describe('The month, YYYY-MM'),
-        reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the delivery'),
-      }),
+      body: SendAgainBody,
       response: { 200: StatementOut, ...errors },
     },
   }, async (req) => {
@@ -224,7 +231,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     const actor = actorOf(req);
     try {
       const again = await db.tx((q) => sendDeliveryAgain(q, req.params.id, req.body.period, req.params.config_id, actor, app.clock(), req.body.reason, { requestId: req.id }));
-      return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
+      return await shownAfterSendAgain(req.params.id, req.body.period, again.meterId);
     } catch (e) {
       heatHttp(e);
     }
@@ -235,9 +242,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
       tags: ['heat'], summary: 'Mail a signed heat statement again whose e-mail attempts are used up (audited)',
       description: `The mail of the month's current signed version to the heat supplier's addresses that failed all ${DEFAULT_SEND_ATTEMPTS} attempts gets a fresh series of attempts: the next run of the heat.statements.send job mails it, and its going out clears the month's heat_mail_failed alert. With email_to the addresses are replaced first (a mistyped supplier's address; 400 naming email_to when one is not an address, nothing changed). Audited as resend with the reason. 404: not signed, or signed without e-mail addresses; 409: mailed already, attempts left (the next run retries it anyway), or a run is mailing it now.`,
       params: IdParams,
-      body: z.object({
-        period: Period.describe('The month, YYYY-MM'),
-        reason: z.string().trim().min(3).max(500).describe('Why it is sent again (what was fixed): kept in the audit journal and on the sign-off'),
+      body: SendAgainBody.extend({
         email_to: z.string().max(1000).optional().describe('Corrected heat supplier\'s addresses (comma-separated), checked as at sign-off: they replace the sign-off\'s for this and later attempts (audited with the addresses before and after); leave it out to keep them'),
       }),
       response: { 200: StatementOut, ...errors },
@@ -249,7 +254,7 @@ const heatRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, readDb })
     const actor = actorOf(req);
     try {
       const again = await db.tx((q) => sendMailAgain(q, req.params.id, req.body.period, actor, app.clock(), req.body.reason, { requestId: req.id, emailTo: req.body.email_to }));
-      return wire(await heatStatement(db, req.params.id, req.body.period, again.meterId), await loadDeliveries(db, req.params.id, req.body.period));
+      return await shownAfterSendAgain(req.params.id, req.body.period, again.meterId);
     } catch (e) {
       heatHttp(e);
     }
