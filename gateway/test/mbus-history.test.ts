@@ -161,9 +161,10 @@ describe('the history telegram through the gateway (simulator on a pty)', () => 
     await gw.start();
     try {
       await pollAt(gw, '2026-03-05T10:30');
-      // The live poll (SND_NKE once, one REQ_UD2), then the history: select, REQ_UD2 with FCB 1, 0, 1
-      // (three telegrams: "more records follow" twice), the application reset back, SND_NKE.
-      expect(log).toEqual([NKE, REQ(true), SELECT, REQ(true), REQ(false), REQ(true), RESET, NKE]);
+      // A gateway that starts cannot know where a kill left a meter with a history telegram: the reset
+      // back first (its SND_NKE is the link reset). Then the live poll (one REQ_UD2) and the history:
+      // select, REQ_UD2 with FCB 1, 0, 1 (three telegrams: "more records follow" twice), the reset back, SND_NKE.
+      expect(log).toEqual([RESET, NKE, REQ(true), SELECT, REQ(true), REQ(false), REQ(true), RESET, NKE]);
       const ends = monthEndsPublished();
       // 2026-03-01 back to 2025-04-01: k (months since January 2025) = 14 … 3.
       expect(ends.map((r) => r.archive!.record)).toEqual(monthEnds('2026-03-05').map((d) => `${d.date}T00:00:00`));
@@ -190,7 +191,7 @@ describe('the history telegram through the gateway (simulator on a pty)', () => 
     try {
       log.length = 0;
       await pollAt(gw, '2026-03-05T12:30');
-      expect(log).toEqual([NKE, REQ(true)]); // the month is done (bufferDir/meter-state.json)
+      expect(log).toEqual([RESET, NKE, REQ(true)]); // the reset of a start; the month is done (bufferDir/meter-state.json)
       log.length = 0;
       await pollAt(gw, '2026-03-31T23:30'); // a gap of 26 days: the history read again, nothing new in it
       expect(log.filter((l) => l === SELECT)).toHaveLength(1);
@@ -221,8 +222,8 @@ describe('the history telegram through the gateway (simulator on a pty)', () => 
       log.length = 0;
       await pollAt(gw, '2026-05-01T00:30');
       fault = null;
-      // Select, telegram 1, telegram 2 unanswered (300 ms), then at once the reset and SND_NKE.
-      expect(log).toEqual([NKE, REQ(true), SELECT, REQ(true), REQ(false), RESET, NKE]);
+      // The reset of a start, the live poll; select, telegram 1, telegram 2 unanswered (300 ms), then at once the reset and SND_NKE.
+      expect(log).toEqual([RESET, NKE, REQ(true), SELECT, REQ(true), REQ(false), RESET, NKE]);
       expect(monthEndsPublished()).toHaveLength(13); // nothing of the broken readout
       // The next poll (SND_NKE first: the last exchange with the meter failed): its live values are the
       // normal telegram's, then the whole history, May's month end once.
@@ -246,7 +247,8 @@ describe('the history telegram through the gateway (simulator on a pty)', () => 
       log.length = 0;
       await pollAt(gw, '2026-06-01T00:30');
       fault = null;
-      expect(log).toEqual([REQ(true), SELECT, REQ(true), REQ(false), RESET]);
+      // The reset of a start (with its SND_NKE, whatever sndNke says), the live poll, then the broken history.
+      expect(log).toEqual([RESET, NKE, REQ(true), SELECT, REQ(true), REQ(false), RESET]);
       expect(monthEndsPublished()).toHaveLength(14);
       // What a naive next REQ_UD2 gets: the rest of the history readout (month ends, no live register).
       // (Reading it to its end brings the meter back; the fault is made again below.)
@@ -271,6 +273,32 @@ describe('the history telegram through the gateway (simulator on a pty)', () => 
       // And the history, owed since the month end, is read whole and June's month end published once.
       expect(log.slice(3)).toEqual([SELECT, REQ(true), REQ(false), REQ(true), RESET, NKE]);
       expect(monthEndsPublished().map((r) => r.archive!.record).slice(14)).toEqual(['2026-06-01T00:00:00']);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('a gateway killed inside a history readout: the next one\'s first poll resets the meter before reading it', async () => {
+    // sndNke never, and the first gateway's memory gone with it: only the reset of a start brings the meter back.
+    let gw = gateway('never');
+    await gw.start();
+    try {
+      // July: telegram 2 and the reset after it unanswered — the meter stays inside its history readout.
+      fault = { from: 2, count: 2 };
+      await pollAt(gw, '2026-07-01T00:30');
+      fault = null;
+      await gw.stop(); // as a power cut would leave it: nothing on disk says the meter is selected
+      gw = gateway('never');
+      await gw.start();
+      log.length = 0;
+      await pollAt(gw, '2026-07-01T01:30');
+      // Reset first, then the normal telegram: the live values are the current registers, not a month end.
+      expect(log.slice(0, 3)).toEqual([RESET, NKE, REQ(true)]);
+      expect(value(live().at(-1)!, 'energy_kwh')).toBe(33_000);
+      expect(value(live().at(-1)!, 'flow_temp_c')).toBe(70);
+      // And July's month end, owed, read whole once.
+      expect(log.slice(3)).toEqual([SELECT, REQ(true), REQ(false), REQ(true), RESET, NKE]);
+      expect(monthEndsPublished().map((r) => r.archive!.record).slice(15)).toEqual(['2026-07-01T00:00:00']);
     } finally {
       await gw.stop();
     }

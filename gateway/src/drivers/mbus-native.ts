@@ -74,6 +74,13 @@ export class MbusNativeDriver implements BusDriver {
    * it is the meter's state, not the line's.
    */
   private readonly leftSelected = new Set<string>();
+  /**
+   * Meters read since this driver started. A meter whose profile has a history telegram is reset to
+   * its normal one before its first read: a gateway killed (power cut) inside a history readout left it
+   * selected, and nothing on disk says so; SND_NKE alone is a link reset, which not every meter takes
+   * as an application reset.
+   */
+  private readonly readSinceStart = new Set<string>();
   /** Late bytes discarded before requests, and how many drains found any. */
   readonly linkStats = { drainedBytes: 0, drains: 0 };
 
@@ -353,8 +360,14 @@ export class MbusNativeDriver implements BusDriver {
     let tg: MbusTelegram[];
     try {
       // Left in a selected telegram: reset first, or this poll would publish the history as current values.
-      if (this.leftSelected.has(MbusNativeDriver.key(meter))) {
+      const key = MbusNativeDriver.key(meter);
+      const atStart = !this.readSinceStart.has(key) && meter.profile !== undefined && meter.profile !== 'auto' && chooseProfile(meter.profile, {}).history !== undefined;
+      this.readSinceStart.add(key);
+      if (atStart) this.leftSelected.add(key);
+      if (this.leftSelected.has(key)) {
         await this.resetTelegram(meter, frames);
+        // At start the reset's SND_NKE is the link reset the first read would send anyway.
+        if (atStart) this.nkeDone.add(key);
         await sleep(this.bus.interFrameMs);
       }
       tg = await this.readTelegrams(meter, frames);
