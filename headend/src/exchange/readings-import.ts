@@ -151,7 +151,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
       const stage = importId !== null && !errors.length;
       // Its own short transaction: judged against the database as it is now, and what passed written
       // hidden in the same transaction; the connection is free again right after.
-      const j = await db.tx(async (q) => {
+      const j = await onceMoreIfConnectionLost(() => db.tx(async (q) => {
         const started = performance.now();
         const judged = await judgeReadingsBatch(q, items, opts);
         const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
@@ -161,7 +161,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         }
         held = performance.now() - started;
         return judged;
-      });
+      }));
       // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
       chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
       for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
@@ -214,6 +214,23 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
     summary: { insert: changes.filter((c) => c.action === 'insert').length, unchanged: changes.filter((c) => c.action === 'unchanged').length },
     changes, errors,
   };
+}
+
+/**
+ * A chunk whose connection was lost runs once more: its transaction was rolled back with the
+ * connection (the embedded engine's watchdog closes a connection its engine left without a whole
+ * answer; a server may restart). Only an error without a SQLSTATE, as pg gives for a closed
+ * connection; a chunk whose COMMIT was lost after it happened is refused on the retry by the versions'
+ * unique key, which the import answers as "run again".
+ */
+async function onceMoreIfConnectionLost<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    const err = e as { code?: unknown; message?: unknown };
+    if (err.code !== undefined || !/connection terminated|connection error|not queryable|ECONNRESET/i.test(String(err.message))) throw e;
+    return run();
+  }
 }
 
 /** The core's refusals of a chunk as row errors (column names of the file, not of the API). */

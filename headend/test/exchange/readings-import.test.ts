@@ -230,4 +230,31 @@ describe('readings import racing another writer', () => {
     expect((await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-14T21:00:00Z'`, [meter])).rows)
       .toEqual([{ value: 8, version: 1, created_by: 'importer' }]);
   });
+
+  it('a chunk whose connection is lost after it staged (rolled back with it) runs once more: the row stored once', async () => {
+    const meter = f.meters['HW-1'];
+    let txs = 0;
+    let lost = 0;
+    // The import's transactions: open, the one chunk, the switch, the settle. The chunk's first try
+    // stages its row, then its connection "dies" (as the embedded engine's watchdog closes one): rolled back.
+    const losing: Database = {
+      query: (sql, params) => h.opened.db.query(sql, params),
+      tx: async (fn) => {
+        if (++txs !== 2) return h.opened.db.tx(fn);
+        return h.opened.db.tx(async (q) => {
+          await fn(q);
+          lost++;
+          throw new Error('Connection terminated unexpectedly');
+        });
+      },
+    };
+    // HW-1 holds 7.25 (1 Oct) and 8 (15 Oct): 9 on 20 Oct (2026-10-19T21:00Z in Moscow) is a new row.
+    const report = await importReadingRows(losing, 'readings', ['account', 'serial', 'date', 'value'],
+      [{ row: 2, values: { account: '7001', serial: 'HW-1', date: '2026-10-20', value: '9' } }], { ...fileOptions, orgId: f.orgId, fileName: 'lost.csv' });
+    expect(lost).toBe(1);
+    expect(report).toMatchObject({ ok: true, applied: true, summary: { insert: 1, unchanged: 0 }, errors: [] });
+    expect((await h.opened.db.query(`SELECT value, version, created_by FROM readings WHERE meter_id = $1 AND time = '2026-10-19T21:00:00Z'`, [meter])).rows)
+      .toEqual([{ value: 9, version: 1, created_by: 'importer' }]);
+    expect((await h.opened.db.query(`SELECT count(*)::int AS n FROM reading_rows WHERE meter_id = $1 AND time = '2026-10-19T21:00:00Z'`, [meter])).rows[0].n).toBe(1);
+  });
 });
