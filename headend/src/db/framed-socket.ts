@@ -7,6 +7,15 @@
  * handler always sees complete messages, one cycle at a time. It presents the slice of `net.Socket`
  * the handler uses.
  *
+ * Second reason, same place: PGlite reads a request through PostgreSQL's 8 192-byte receive buffer
+ * and takes "the buffer is empty" for "the request is over" (`interactive_one`: `pipelining =
+ * pq_buffer_remaining_data() > 0`). When a message ends exactly on a multiple of 8 192 bytes from the
+ * start of what one call was given, the messages after it are dropped without a word: a judge query
+ * whose Parse+Bind ended there was answered with ParseComplete, BindComplete and nothing more, and the
+ * client waited for its rows until a watchdog closed the connection (tests/db/framed-socket.test.ts
+ * shows it on the engine itself). So a batch is passed on in pieces cut right after such a message;
+ * the next piece starts a new call with an empty buffer, and no answer is lost or reordered.
+ *
  * Framing (PostgreSQL protocol v3): the first message(s) are untyped (int32 length, int32 code:
  * StartupMessage, SSLRequest, GSSENCRequest, CancelRequest); after the StartupMessage every message
  * is a type byte plus int32 length (which counts itself but not the type byte).
@@ -46,6 +55,36 @@ const CYCLE_ENDS = new Set([...'SQXHpcfF'].map((c) => c.charCodeAt(0)));
 const GSSENC_REQUEST = 80877104;
 /** Cycle ends the server always answers: Sync, simple Query, FunctionCall, the password answer. */
 const ANSWERED = new Set([...'SQFp'].map((c) => c.charCodeAt(0)));
+/** PostgreSQL's receive buffer (PQ_RECV_BUFFER_SIZE): PGlite reads a call's bytes in blocks of it. */
+export const ENGINE_READ_BLOCK = 8192;
+
+/**
+ * Where to cut the first piece of `bytes` (typed messages from `typedFrom` on) so that no message but
+ * the piece's last ends on a multiple of ENGINE_READ_BLOCK: the offset just after the first such
+ * message, or `bytes.length` when there is none. Also the type of the piece's last message (0 when it
+ * is an untyped startup message).
+ */
+export function firstPiece(bytes: Buffer, typedFrom = 0): { length: number; lastType: number } {
+  let off = typedFrom;
+  let lastType = 0;
+  while (off + 5 <= bytes.length) {
+    lastType = bytes[off];
+    off += 1 + bytes.readInt32BE(off + 1);
+    if (off < bytes.length && off % ENGINE_READ_BLOCK === 0) return { length: off, lastType };
+  }
+  return { length: bytes.length, lastType };
+}
+
+/**
+ * Whether an answer ends with a whole ReadyForQuery — what every answer to a Sync, Query or
+ * FunctionCall ends with — or with CopyInResponse/CopyBothResponse (a COPY … FROM STDIN waits for its
+ * data). Only the last 6 bytes are read: answers run to megabytes.
+ */
+function endsAnAnswer(data: Uint8Array): boolean {
+  const n = data.length;
+  if (n >= 6 && data[n - 6] === 0x5a && data[n - 5] === 0 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 5) return true;
+  return describeAnswer(data).match(/ends with '[GW]'/) !== null;
+}
 
 export class FramedSocket extends EventEmitter {
   private buf: Buffer = Buffer.alloc(0);
@@ -64,6 +103,12 @@ export class FramedSocket extends EventEmitter {
   private lastCycleLen = 0;
   /** Since when this connection has been owed an answer it did not get (0: owed nothing). */
   private owedSince = 0;
+  /** Bytes of untyped startup messages at the head of `ready` (they are not walked as typed ones). */
+  private untypedAhead = 0;
+  /** A batch is being passed on in pieces: the next waits for the turn of the event loop after this. */
+  private piecing = false;
+  /** Type of the last message of the piece passed on last (what its answer must end like). */
+  private inFlightEnd = 0;
 
   constructor(readonly socket: Socket) {
     super();
@@ -97,6 +142,12 @@ export class FramedSocket extends EventEmitter {
     this.lastOutAt = Date.now();
     this.owedSince = 0;
     this.lastAnswer = data;
+    // An answer to a Sync/Query that does not end with ReadyForQuery will never be finished (the engine
+    // answers a piece in one write): the client would wait for the rest until a watchdog gave up.
+    if (ANSWERED.has(this.inFlightEnd) && !endsAnAnswer(data)) {
+      const why = `the database answered a request cycle ending in '${String.fromCharCode(this.inFlightEnd)}' (${this.lastCycleLen} bytes) only in part (${describeAnswer(data)})`;
+      setImmediate(() => this.emit('unanswered', why));
+    }
     return this.socket.write(data, cb);
   }
   end(): this {
@@ -161,6 +212,7 @@ export class FramedSocket extends EventEmitter {
       if (this.untyped) {
         const code = this.buf.readInt32BE(off + 4);
         if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) this.untyped = false;
+        this.untypedAhead += len;
       } else {
         cycleEnds = CYCLE_ENDS.has(this.buf[off]);
       }
@@ -180,11 +232,16 @@ export class FramedSocket extends EventEmitter {
   }
 
   private flush(): void {
-    if (!this.ready.length || this.listenerCount('data') === 0) return;
-    const out = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
-    this.ready = [];
+    if (this.piecing || !this.ready.length || this.listenerCount('data') === 0) return;
+    const all = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
+    const typedFrom = Math.min(this.untypedAhead, all.length);
+    this.untypedAhead -= typedFrom;
+    const piece = firstPiece(all, typedFrom);
+    const out = piece.length === all.length ? all : all.subarray(0, piece.length);
+    this.ready = piece.length === all.length ? [] : [all.subarray(piece.length)];
     const writes = this.writes;
-    const end = this.lastEnd;
+    const end = piece.lastType;
+    this.inFlightEnd = end;
     this.cycles++;
     this.lastCycleAt = Date.now();
     this.lastCycleLen = out.length;
@@ -197,6 +254,14 @@ export class FramedSocket extends EventEmitter {
       setImmediate(() => {
         if (this.writes !== writes || this.socket.destroyed) return;
         this.emit('unanswered', `the database gave no answer to a request cycle ending in '${String.fromCharCode(end)}' (${out.length} bytes)`);
+      });
+    }
+    // The rest of a batch cut into pieces goes on once this piece's answer is written (same turn).
+    if (this.ready.length && piece.length !== all.length) {
+      this.piecing = true;
+      setImmediate(() => {
+        this.piecing = false;
+        this.flush();
       });
     }
   }

@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { FramedSocket, describeAnswer } from '../../src/db/framed-socket.js';
+import { PGlite } from '@electric-sql/pglite';
+import { ENGINE_READ_BLOCK, FramedSocket, describeAnswer, firstPiece } from '../../src/db/framed-socket.js';
 import { startEmbeddedDb } from '../../src/db/embedded.js';
 import { TEST_ENGINE } from '../engine.js';
 
@@ -73,6 +74,99 @@ describe('FramedSocket', () => {
   });
 });
 
+/** The types of the whole messages in `b`, in order (e.g. "12TDCZ"). */
+const typesOf = (b: Uint8Array) => {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  let out = '';
+  for (let o = 0; o + 5 <= buf.length; o += 1 + buf.readInt32BE(o + 1)) out += String.fromCharCode(buf[o]);
+  return out;
+};
+/** An extended-protocol query cycle (Parse, Bind, Describe, Execute, Sync) whose Parse+Bind take `parseBind` bytes. */
+const queryCycle = (parseBind: number) => {
+  const bind = msg('B', Buffer.from('\0\0\0\0\0\0\0\0'));
+  const head = 'SELECT 1 AS x -- ';
+  const parseFixed = 5 + 1 + head.length + 1 + 2; // type, length, '' name, text\0, no parameter types
+  const text = head + 'y'.repeat(parseBind - bind.length - parseFixed);
+  const parse = msg('P', Buffer.concat([Buffer.from(`\0${text}\0`), Buffer.alloc(2)]));
+  return { parse, bind, cycle: Buffer.concat([parse, bind, msg('D', Buffer.from('P\0')), msg('E', Buffer.alloc(5)), msg('S')]) };
+};
+
+describe("the engine's own flaw this works around: a message ending on its 8 192-byte read block", () => {
+  // PGlite takes "its receive buffer is empty" for "the request is over": the messages after one that
+  // ends exactly on a multiple of 8 192 bytes are dropped, with no error and no ReadyForQuery. If a
+  // PGlite upgrade fixes this, this test fails: the pieces in FramedSocket may then go.
+  it.skipIf(TEST_ENGINE === 'server')('answers ParseComplete and BindComplete only when Parse+Bind end on 8 192 or 16 384 bytes; the whole answer one byte either side', async () => {
+    const db = await PGlite.create();
+    try {
+      const answers: Record<number, string> = {};
+      for (const at of [8191, 8192, 8193, 16383, 16384, 16385]) {
+        const { parse, bind, cycle } = queryCycle(at);
+        expect(parse.length + bind.length).toBe(at);
+        answers[at] = typesOf(await db.execProtocolRaw(new Uint8Array(cycle))).replace(/N/g, '');
+      }
+      expect(answers).toEqual({ 8191: '12TDCZ', 8192: '12', 8193: '12TDCZ', 16383: '12TDCZ', 16384: '12', 16385: '12TDCZ' });
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});
+
+describe('firstPiece: where a batch is cut so that no message but the last ends on a read block', () => {
+  it('cuts right after a message ending on 8 192 or 16 384 bytes, not after the last one, and walks typed messages only after the startup bytes', () => {
+    expect(ENGINE_READ_BLOCK).toBe(8192);
+    const at8k = queryCycle(8192);
+    expect(firstPiece(at8k.cycle)).toEqual({ length: 8192, lastType: 'B'.charCodeAt(0) });
+    const rest = at8k.cycle.subarray(8192);
+    expect(firstPiece(rest)).toEqual({ length: rest.length, lastType: 'S'.charCodeAt(0) });
+    expect(firstPiece(queryCycle(8193).cycle)).toEqual({ length: queryCycle(8193).cycle.length, lastType: 'S'.charCodeAt(0) });
+    // A batch whose LAST message ends on the block is whole as it is.
+    const pad = msg('Q', Buffer.alloc(8192 - 5, 0x20));
+    expect(pad.length).toBe(8192);
+    expect(firstPiece(pad)).toEqual({ length: 8192, lastType: 'Q'.charCodeAt(0) });
+    // Two cycles: the first ends on the block, so the second goes on as a piece of its own.
+    const two = Buffer.concat([pad, msg('Q', Buffer.from('SELECT 1\0'))]);
+    expect(firstPiece(two).length).toBe(8192);
+    // Startup bytes ahead are skipped, and count towards the block (the engine reads them in the same call).
+    const withStartup = Buffer.concat([startup(), msg('Q', Buffer.alloc(8192 - 8 - 5, 0x20)), msg('S')]);
+    expect(firstPiece(withStartup, 8)).toEqual({ length: 8192, lastType: 'Q'.charCodeAt(0) });
+  });
+
+  it('FramedSocket passes such a batch on in two pieces, the second after the turn of the event loop, bytes and order kept', async () => {
+    const { feed, got } = harness();
+    feed(startup());
+    await new Promise((r) => setImmediate(r));
+    const { cycle } = queryCycle(16384);
+    feed(cycle);
+    expect(got.map((b) => b.length)).toEqual([8, 16384]);
+    await new Promise((r) => setImmediate(r));
+    expect(got.map((b) => b.length)).toEqual([8, 16384, cycle.length - 16384]);
+    expect(Buffer.concat(got.slice(1)).equals(cycle)).toBe(true);
+    expect(typesOf(got[2])).toBe('DES');
+  });
+
+  it('an answer to a Sync cut short (no ReadyForQuery at its end) is reported at once, not after a watchdog\'s minute', async () => {
+    const socket = new EventEmitter() as unknown as Socket;
+    (socket as unknown as { write: () => boolean }).write = () => true;
+    const framed = new FramedSocket(socket);
+    const unanswered: string[] = [];
+    framed.on('unanswered', (why: string) => unanswered.push(why));
+    const parseBindDone = Buffer.concat([msg('1'), msg('2')]);
+    let answer = Buffer.concat([parseBindDone, msg('T', Buffer.alloc(6)), msg('C', Buffer.from('SELECT 0\0')), msg('Z', Buffer.from('I'))]);
+    framed.on('data', () => void Promise.resolve().then(() => framed.write(answer)));
+    const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
+    feed(startup());
+    feed(queryCycle(100).cycle);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toEqual([]);
+    answer = parseBindDone;
+    feed(queryCycle(100).cycle);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toEqual([`the database answered a request cycle ending in 'S' (${queryCycle(100).cycle.length} bytes) only in part (ends with '2': 10 B (1×1 2×1))`]);
+  });
+});
+
 describe('FramedSocket: a cycle nobody answered', () => {
   it('says so after the turn of the event loop when a Sync or Query cycle got no write; not when it was answered', async () => {
     const socket = new EventEmitter() as unknown as Socket;
@@ -85,7 +179,7 @@ describe('FramedSocket: a cycle nobody answered', () => {
     // emitter does not wait for it, so the step is started and left (`void`); nothing in it rejects.
     framed.on('data', () => {
       void Promise.resolve().then(() => {
-        if (answer) framed.write(Buffer.from('Z'));
+        if (answer) framed.write(msg('Z', Buffer.from('I')));
       });
     });
     const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
@@ -188,6 +282,42 @@ describe.skipIf(TEST_ENGINE === 'server')('FramedSocket in front of the real emb
         expect((await bConnected).rows).toEqual([{ n: 3 }]);
         expect(problems).toEqual([]);
   }), 30_000);
+
+  it('a query whose Parse and Bind end exactly on the engine\'s 8 192-byte read block is answered whole, and so are its neighbours', () => withTwoClients({}, async ({ a, problems }) => {
+    await a.connect();
+    // What pg writes for one query, measured: Parse+Bind as they leave the client.
+    const stream = (a as unknown as { connection: { stream: Socket } }).connection.stream;
+    const sent: Buffer[] = [];
+    const write = stream.write.bind(stream);
+    (stream as unknown as { write: (b: Buffer, ...rest: unknown[]) => boolean }).write = (b: Buffer, ...rest: unknown[]) => {
+      sent.push(Buffer.from(b));
+      return (write as (b: Buffer, ...rest: unknown[]) => boolean)(b, ...rest);
+    };
+    const parseBindOf = (bytes: Buffer) => {
+      let o = 0;
+      let end = 0;
+      while (o + 5 <= bytes.length) {
+        const t = String.fromCharCode(bytes[o]);
+        o += 1 + bytes.readInt32BE(o + 1);
+        if (t === 'P' || t === 'B') end = o;
+      }
+      return end;
+    };
+    const run = async (pad: number) => {
+      sent.length = 0;
+      const r = await a.query({ text: `SELECT $1::text AS x -- ${'y'.repeat(pad)}`, values: ['v'], query_timeout: 10_000 } as pg.QueryConfig);
+      return { rows: r.rows as unknown[], parseBind: parseBindOf(Buffer.concat(sent)) };
+    };
+    const base = (await run(0)).parseBind;
+    for (const block of [8192, 16384]) {
+      for (const off of [-1, 0, 1]) {
+        const got = await run(block - base + off);
+        expect(got.parseBind).toBe(block + off);
+        expect(got.rows, `Parse+Bind ending at ${block + off}`).toEqual([{ x: 'v' }]);
+      }
+    }
+    expect(problems).toEqual([]);
+  }), 60_000);
 
   it('a request lost on its way (owed an answer with the engine idle) closes that connection and rolls its transaction back; a slow statement or an idle transaction is not lost', () => withTwoClients({ lostRequestMs: 1_500 }, async ({ a, b, problems }) => {
         await a.connect();
