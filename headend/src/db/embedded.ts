@@ -191,8 +191,10 @@ export async function startEmbeddedDb(opts: {
   }
   const port = (server.address() as { port: number }).port;
   // A request lost between the client and PGlite would hold the one connection, and with it ingest,
-  // the API and every job, for good (seen twice in loaded test runs: an insert in flight for minutes,
-  // CPU idle, cause not found). FramedSocket.owedFor says when the connection holding the session
+  // the API and every job, for good (seen in loaded test runs: a statement in flight for minutes, CPU
+  // idle; the cause found was PGlite dropping the rest of a request after a message ending on its read
+  // block, which FramedSocket now cuts around — this watch stays for a cause not yet seen).
+  // FramedSocket.owedFor says when the connection holding the session
   // has waited for an answer across many turns of the event loop, which a working request never does:
   // log where it stood and close it; its client's transaction fails, is rolled back here and retried.
   // A late tick (the event loop was held by something) proves nothing and is skipped.

@@ -67,6 +67,18 @@ export function sessionUrl(url: string): string {
   return u.toString();
 }
 
+const CONNECTION_LOST = Symbol.for('amr.db.connectionLost');
+
+/**
+ * Whether `e` ended a transaction because its connection was lost (closed by the engine's watchdog,
+ * reset, or its server backend killed) rather than refused by the database: the transaction was
+ * rolled back with the connection, so running it again is safe where it is idempotent. Decided where
+ * the connection's end is seen (runTx), not from the message's words.
+ */
+export function isConnectionLost(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[CONNECTION_LOST] === true;
+}
+
 export function createPgDb(opts: PgDbOptions): Db {
   const pool = new pg.Pool({
     connectionString: sessionUrl(opts.connectionString),
@@ -131,6 +143,7 @@ export function createPgDb(opts: PgDbOptions): Db {
           broken = re as Error; // the connection is unusable: destroy it instead of returning it
         }
       }
+      if (broken && typeof e === 'object' && e !== null) Object.defineProperty(e, CONNECTION_LOST, { value: true });
       throw e;
     } finally {
       client.off('error', onError);

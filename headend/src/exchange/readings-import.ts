@@ -25,6 +25,7 @@
  */
 import { z } from 'zod';
 import type { Database } from '../db/types.js';
+import { isConnectionLost } from '../db/pg-db.js';
 import { judgeReadingsBatch, plannedVersions, type BatchJudgement, type PlannedReading, type WriteItem, type WriteOptions } from '../readings/write.js';
 import { discardImport, openImport, settleImport, stageVersions, switchImport } from '../readings/import-staging.js';
 import { localMidnight } from '../collection/rules.js';
@@ -218,17 +219,16 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
 
 /**
  * A chunk whose connection was lost runs once more: its transaction was rolled back with the
- * connection (the embedded engine's watchdog closes a connection its engine left without a whole
- * answer; a server may restart). Only an error without a SQLSTATE, as pg gives for a closed
- * connection; a chunk whose COMMIT was lost after it happened is refused on the retry by the versions'
- * unique key, which the import answers as "run again".
+ * connection (a server may restart; the embedded engine's watchdogs close a connection left without a
+ * whole answer). The database layer says which errors those are (isConnectionLost); a chunk whose
+ * COMMIT was lost after it happened is refused on the retry by the versions' unique key, which the
+ * import answers as "run again".
  */
 async function onceMoreIfConnectionLost<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    const err = e as { code?: unknown; message?: unknown };
-    if (err.code !== undefined || !/connection terminated|connection error|not queryable|ECONNRESET/i.test(String(err.message))) throw e;
+    if (!isConnectionLost(e)) throw e;
     return run();
   }
 }

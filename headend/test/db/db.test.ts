@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { createPgDb, openDb, migrate, sessionUrl, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
+import { createPgDb, isConnectionLost, openDb, migrate, sessionUrl, startEmbeddedDb, type OpenedDb } from '../../src/db/index.js';
 import pg from 'pg';
 import { adminQuery } from '../pg-server.js';
 import { openTestDb, serverUrl, TEST_ENGINE } from '../engine.js';
@@ -48,6 +48,30 @@ describe(`database (${TEST_ENGINE})`, () => {
       { caller: 'api', c: 20 },
       { caller: 'ingest', c: 400 },
     ]);
+  });
+
+  it('tells a transaction whose connection was lost (really closed under it) from one the database refused', async () => {
+    const db = opened.db;
+    // Refused: a SQL error; the connection lives on.
+    const refused = await db.tx((q) => q.query('SELECT 1/0')).catch((e: unknown) => e);
+    expect((refused as { code?: string }).code).toBe('22012');
+    expect(isConnectionLost(refused)).toBe(false);
+    // Lost: embedded, the engine closes the connection holding its session (its watchdog's way); on a
+    // server, the transaction's backend is killed from another connection.
+    const lost = await db.tx(async (q) => {
+      await q.query('SELECT 1');
+      if (opened.embedded) expect(opened.embedded.closeSilentHolder(0)).toBe(true);
+      else {
+        const pid = (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        await db.query('SELECT pg_terminate_backend($1)', [pid]);
+      }
+      await q.query('SELECT 2');
+    }).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(Error);
+    expect(isConnectionLost(lost)).toBe(true);
+    expect(isConnectionLost(new Error('Connection terminated unexpectedly'))).toBe(false); // words alone prove nothing
+    // The pool goes on with a new connection.
+    expect((await db.query<{ n: number }>('SELECT 3 AS n')).rows).toEqual([{ n: 3 }]);
   });
 
   it('accepts a statement far larger than one TCP read (embedded: the framing in front of pglite-socket)', async () => {

@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExchangeMailer, importReadingRows, runExchange } from '../../src/exchange/index.js';
-import type { Database } from '../../src/db/types.js';
+import type { Database, Queryable } from '../../src/db/types.js';
 import { writeReadings } from '../../src/readings/write.js';
 import { startSmtpReceiver } from '../alerts/receivers.js';
 import { startHarness, type Harness } from '../api/harness.js';
@@ -236,15 +236,25 @@ describe('readings import racing another writer', () => {
     let txs = 0;
     let lost = 0;
     // The import's transactions: open, the one chunk, the switch, the settle. The chunk's first try
-    // stages its row, then its connection "dies" (as the embedded engine's watchdog closes one): rolled back.
+    // stages its row, then its connection is really closed — embedded, as the engine's watchdog closes
+    // one; on a server, its backend killed — and the transaction's next statement fails: rolled back.
+    const loseConnection = async (q: Queryable) => {
+      if (h.opened.embedded) expect(h.opened.embedded.closeSilentHolder(0)).toBe(true);
+      else {
+        const pid = (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        await h.opened.db.query('SELECT pg_terminate_backend($1)', [pid]);
+      }
+      await q.query('SELECT 1');
+    };
     const losing: Database = {
       query: (sql, params) => h.opened.db.query(sql, params),
       tx: async (fn) => {
         if (++txs !== 2) return h.opened.db.tx(fn);
         return h.opened.db.tx(async (q) => {
-          await fn(q);
+          const out = await fn(q);
           lost++;
-          throw new Error('Connection terminated unexpectedly');
+          await loseConnection(q);
+          return out;
         });
       },
     };
