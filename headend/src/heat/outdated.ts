@@ -6,7 +6,7 @@
  * changed total as signed and as now and that the month can be signed again with `correct: true`; a
  * month that computes its signed totals again (it was re-signed, or the change was undone) clears it.
  *
- * Driven by the dirty mark (heat/dirty.ts, migrations/047), not by polling the signed months: every
+ * Driven by the dirty mark (readings/statement-marks.ts, migrations/047), not by polling the signed months: every
  * writer of what a statement reads marks the meter's day in its own transaction (one SQL, at each
  * table's one writer), and a sweep reads only
  *   - the marks, oldest first, with the signed months each touches (an index probe per mark), and

@@ -25,6 +25,7 @@
 import * as decimalJs from 'decimal.js';
 import { KWH_PER_GCAL } from '../billing/units.js';
 import { accountedHeat, nsReasons, REASON_TEXT_RU, type Calculation, type NsReason, type RecordFacts } from './ns.js';
+import { HEAT_RECORD_QUANTITIES } from '@amr/protocols';
 
 const Decimal = decimalJs.default as unknown as typeof decimalJs.Decimal;
 const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -40, toExpPos: 40 });
@@ -33,10 +34,7 @@ const dec = (x: number): Dec => new D(String(x));
 const round = (x: Dec, places: number): number => x.toDecimalPlaces(places).toNumber();
 
 /** The quantities a record carries, by their hourly names (contract, protocols/src/contract/quantities.ts); a daily record stores them under the day names (archiveQuantity), the store maps them back. */
-export const RECORD_QUANTITIES = [
-  'energy_delta_kwh', 'mass_delta_t', 'return_mass_delta_t', 'flow_temp_mean_c', 'return_temp_mean_c',
-  'operating_time_delta_s', 'error_time_delta_s',
-] as const;
+export const RECORD_QUANTITIES = HEAT_RECORD_QUANTITIES;
 export type RecordQuantity = (typeof RECORD_QUANTITIES)[number];
 
 /** One archive record as the store loads it. */

@@ -8,7 +8,7 @@
 import { archiveQuantity } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
 import { RECORD_QUANTITIES, type LoadedRecord, type RecordQuantity } from './statement.js';
-import { STATEMENT_QUANTITIES } from './dirty.js';
+import { STATEMENT_QUANTITIES } from '../readings/statement-marks.js';
 
 export interface StatementBuilding { id: number; orgId: number; address: string; timezone: string; orgName: string }
 
@@ -359,7 +359,7 @@ export async function uncomparedSignedMonths(q: Queryable, limit: number): Promi
   return rows.map((r) => ({ buildingId: Number(r.building_id), period: r.period, version: Number(r.version), meterId: Number(r.meter_id) }));
 }
 
-/** A dirty mark (heat/dirty.ts) as the sweep took it, with the signed months it touches. */
+/** A dirty mark (readings/statement-marks.ts) as the sweep took it, with the signed months it touches. */
 export interface StatementMark {
   meterId: number;
   /** The building's local date of the changed instant, 'YYYY-MM-DD'. */

@@ -28,7 +28,7 @@
  *      second entry (nor, the meter bound since, a row);
  *   6. the interval archive records' kind and НС codes (meter_archive_ns, migrations/039), when the batch has any;
  *      a building heat meter's new records (and, in 4., its archive values) mark their days for the
- *      signed heat statements' check (heat/dirty.ts), in the same statements;
+ *      signed heat statements' check (readings/statement-marks.ts), in the same statements;
  *   7. register readings stored for an instant older than their meter's newest committed reading (a
  *      late message, a message re-sent out of order) mark the imbalance periods they change (imbalance/dirty.ts,
  *      one statement, only when the batch has such rows); the imbalance job recomputes them;
@@ -42,7 +42,7 @@ import type { Db, Queryable } from '../db/index.js';
 import { differingStoredValues, writeReadingRows, type BulkReadingRow } from '../readings/bulk-write.js';
 import { EARLIEST_READING } from '../readings/judge.js';
 import { markLateReadings } from '../imbalance/dirty.js';
-import { markDaysSql } from '../heat/dirty.js';
+import { markDaysSql } from '../readings/statement-marks.js';
 import { localInstant } from '../collection/rules.js';
 import { wallClock, type Clock } from '../util/clock.js';
 
@@ -419,7 +419,7 @@ async function writeArchiveRecords(
     recs.push({ meterId, time: new Date(r.values[0]?.time ?? r.gatewayTime).toISOString(), gw, r, archive: r.archive as Interval });
   });
   if (!recs.length) return;
-  // A record new here marks its heat statement day in the same statement (heat/dirty.ts): its values
+  // A record new here marks its heat statement day in the same statement (readings/statement-marks.ts): its values
   // inserted with it marked it already, but a record whose values were there before is new to the statement too.
   await q.query(
     `WITH ins AS (

@@ -17,13 +17,13 @@
  *      row) is marked stale, so its switch refuses: it judged the meter before this write; rows
  *      of an import record their meters as that import's, the list the next writers look at;
  *   5. a building heat meter's archive values inserted (not an import's hidden rows: its switch marks
- *      them) mark their days for the signed statements' check (heat/dirty.ts).
+ *      them) mark their days for the signed statements' check (readings/statement-marks.ts).
  * All of it is ONE statement.
  *
  * Pipelined batches on several connections are safe: every lock taken here is taken in key order.
  */
 import type { Queryable } from '../db/types.js';
-import { isStatementQuantity, markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
+import { isStatementQuantity, markDaysSql, STATEMENT_QUANTITIES } from './statement-marks.js';
 
 export interface BulkReadingRow {
   meterId: number;
@@ -119,7 +119,7 @@ export async function writeReadingRows(q: Queryable, rows: readonly BulkReadingR
        INSERT INTO vee_queue (meter_id, time)
        SELECT DISTINCT meter_id, time FROM ins WHERE $14::boolean ORDER BY meter_id, time
        ON CONFLICT (meter_id, time) DO UPDATE SET enqueued_at = now() WHERE vee_queue.enqueued_at < now()),
-     -- The heat statement's dirty mark (heat/dirty.ts): only archive values of a building heat meter.
+     -- The heat statement's dirty mark (readings/statement-marks.ts): only archive values of a building heat meter.
      -- $17 is empty when no row of the batch can be one (nearly every batch): the filter folds to false.
      hd AS (${markDaysSql('(SELECT meter_id, time FROM ins WHERE cardinality($17::text[]) > 0 AND import_id IS NULL AND quantity = ANY($17::text[])) k', null)}),
      done AS (SELECT n, set_config('amr.vee_bulk', '', true) FROM (SELECT count(*)::int AS n FROM ins) c)

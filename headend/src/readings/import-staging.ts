@@ -6,7 +6,7 @@
  *                   import's id, its meters recorded, in the caller's short transaction
  *   switchImport    the all-or-nothing commit: ONE UPDATE of the import's row, refused when another
  *                   write made the import's judgement stale (markImportsStale); the same statement
- *                   marks the heat statement days of a building heat meter's rows (heat/dirty.ts)
+ *                   marks the heat statement days of a building heat meter's rows (readings/statement-marks.ts)
  *   settleImport    after the switch: the instants queued for validation (the ones the import staged,
  *                   a slice per transaction; after a crash, found again in the import's rows by
  *                   chunks of meters), and the import's meter list cleared
@@ -20,7 +20,7 @@ import type { Database, Queryable } from '../db/types.js';
 import { enqueueForValidation, unitOf, type NewVersion } from './write-store.js';
 import { writeReadingRows } from './bulk-write.js';
 import { sideBySide } from '../util/side-by-side.js';
-import { markDaysSql, STATEMENT_QUANTITIES } from '../heat/dirty.js';
+import { markDaysSql, STATEMENT_QUANTITIES } from './statement-marks.js';
 
 /** Meters per clean-up / settle statement: several hundred rows each, well under 0.1 s of the engine (500 held it 0.3 s). */
 const METERS_PER_STEP = 200;
@@ -57,7 +57,7 @@ export class VersionTakenError extends Error {
 
 /** The switch: the import's rows become visible together, or (stale) nothing changes and the reason is returned. */
 export async function switchImport(q: Queryable, importId: number, rows: number): Promise<{ ok: true } | { ok: false; conflict: string }> {
-  // The rows becoming visible mark their heat statement days in the same statement (heat/dirty.ts): a
+  // The rows becoming visible mark their heat statement days in the same statement (readings/statement-marks.ts): a
   // building heat meter's archive values only, found through the import's meter list.
   const done = await q.query(
     `WITH sw AS (

@@ -1,8 +1,9 @@
 /**
  * The heat statement's dirty mark (migrations/047): a building heat meter's day whose statement inputs
  * changed. Written by every writer of what a statement reads, in the writer's own transaction, with
- * this one SQL (markDaysSql) — so the outdated sweep (outdated.ts) reads the marks that touch signed
- * months instead of probing every signed month for new rows:
+ * this one SQL (markDaysSql) — so the outdated sweep (heat/outdated.ts) reads the marks that touch
+ * signed months instead of probing every signed month for new rows. It lives with the readings because
+ * its writers are the readings' writers; the heat folder only reads the marks:
  *
  *   - the readings bulk write (readings/bulk-write.ts: ingest's archive values, in its one statement;
  *     a file import's hidden rows are left to its switch);
@@ -18,12 +19,11 @@
  * building's local date of the changed instant; the record it belongs to started that day or (an
  * end-stamped record at local midnight) the day before, so the sweep looks at both days' months.
  */
-import { archiveQuantity } from '@amr/protocols';
+import { archiveQuantity, HEAT_RECORD_QUANTITIES } from '@amr/protocols';
 import type { Queryable } from '../db/types.js';
-import { RECORD_QUANTITIES } from './statement.js';
 
 /** What a record of each kind stores its values under (the hourly names, and the daily record's day names). */
-export const STATEMENT_QUANTITIES: readonly string[] = [...new Set((['hourly', 'daily'] as const).flatMap((k) => RECORD_QUANTITIES.map((n) => archiveQuantity(n, k))))];
+export const STATEMENT_QUANTITIES: readonly string[] = [...new Set((['hourly', 'daily'] as const).flatMap((k) => HEAT_RECORD_QUANTITIES.map((n) => archiveQuantity(n, k))))];
 const STATEMENT_QUANTITY_SET = new Set(STATEMENT_QUANTITIES);
 
 /** Whether a value under this name can change a heat statement. */

@@ -11,7 +11,7 @@ import { preferredReading, sourceRankSql } from '../billing/provenance.js';
 import { NOT_REJECTED_SQL } from './consumption-store.js';
 import type { MeterForWrite, NeighbourFacts } from './judge.js';
 import { replacementReadingsAt } from '../registry/replacement.js';
-import { markStatementDays } from '../heat/dirty.js';
+import { markStatementDays } from './statement-marks.js';
 
 export interface MeterRowForWrite extends MeterForWrite {
   buildingId: number;
@@ -106,7 +106,7 @@ export async function lockMeter(q: Queryable, meterId: number): Promise<void> {
 /**
  * What every version writer here does before its INSERT, in its transaction: serialise the meters'
  * writers (lockMeters), make a file import staging one of them refuse its switch (markImportsStale),
- * and mark the heat statement days the rows change (heat/dirty.ts: a correction of an archive value).
+ * and mark the heat statement days the rows change (readings/statement-marks.ts: a correction of an archive value).
  */
 async function beforeWrite(q: Queryable, rows: ReadonlyArray<{ meterId: number; quantity: string; time: Date | string }>): Promise<void> {
   const meters = [...new Set(rows.map((r) => r.meterId))];

@@ -11,7 +11,7 @@ import type { Database, Queryable } from '../db/types.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { insertEstimates, lockMeter } from '../readings/write-store.js';
 import { refuseReplacementReading } from '../registry/replacement.js';
-import { markStatementDays } from '../heat/dirty.js';
+import { markStatementDays } from '../readings/statement-marks.js';
 import { consumptionBetween, estimateGap, type RegisterPoint, type ValidationReason } from '../vee/index.js';
 
 export interface RegisterMeter { id: number; buildingId: number; resource: Resource; quantity: string; registerDigits: number | null }

@@ -1,5 +1,5 @@
 /**
- * Every writer of what a heat statement reads marks the statement's day (heat/dirty.ts): the source's
+ * Every writer of what a heat statement reads marks the statement's day (readings/statement-marks.ts): the source's
  * functions that insert or update readings, reading_rows, meter_archive_ns or reading_reviews must each
  * mark — with the mark SQL (markDaysSql), markStatementDays, or the readings core's beforeWrite, which
  * calls it — in the same function, so the next writer added without it fails here instead of leaving

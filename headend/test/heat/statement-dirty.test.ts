@@ -1,5 +1,5 @@
 /**
- * The outdated sweep is driven by the dirty mark (heat/dirty.ts, migrations/047), not by polling the
+ * The outdated sweep is driven by the dirty mark (readings/statement-marks.ts, migrations/047), not by polling the
  * signed months: what it reads is counted here through a logging handle on the real database (every
  * statement it sends), both engines.
  *

@@ -1,6 +1,6 @@
 /**
  * A record rejected on review is left out of the heat statement, and a rejection after sign-off makes
- * the signed month outdated (heat/statement.ts, heat/store.ts loadRecords, heat/dirty.ts). Both engines.
+ * the signed month outdated (heat/statement.ts, heat/store.ts loadRecords, readings/statement-marks.ts). Both engines.
  *
  * Figures, worked by hand: building R (Moscow), its calculator's 24 hourly records of 10 February
  * (local 00:00 … 23:00), each Q 10 kWh, Тр 3 600 s, Тнс 0, no НС:

@@ -116,6 +116,17 @@ export const ARCHIVE_DAILY_NAMES: Readonly<Record<string, KnownQuantity>> = {
 
 export type ArchiveRecordKind = 'hourly' | 'daily';
 
+/**
+ * What the monthly heat statement (ведомость учёта) reads of a heat meter's archive records, by their
+ * hourly names (a daily record carries them under archiveQuantity(name, 'daily')): Q, M1, M2, t1, t2,
+ * Тр and Тнс. Here, not in the head-end's heat folder, because every writer of readings must know them
+ * (a write of one of them marks the statement's day).
+ */
+export const HEAT_RECORD_QUANTITIES = [
+  'energy_delta_kwh', 'mass_delta_t', 'return_mass_delta_t', 'flow_temp_mean_c', 'return_temp_mean_c',
+  'operating_time_delta_s', 'error_time_delta_s',
+] as const;
+
 /** The quantity a record of `kind` stores its value `name` (the hourly name, as a register map gives it) under. */
 export function archiveQuantity(name: string, kind: ArchiveRecordKind): string {
   if (kind === 'hourly') return name;
