@@ -220,4 +220,47 @@ describe('send the mail again', () => {
     ]);
     expect(await notices()).toEqual(['raised', 'cleared', 'raised', 'cleared']);
   });
+
+  it('two engineers send one used-up mail again at once: one fresh series and one audit row, the other 409; the corrected address refused as well: the month\'s one open alert names it and its error', async () => {
+    // Building C, signed with the mistyped address while the server refuses everything: its 5 attempts
+    // are used up by 5 runs (A's version 3 takes its remaining attempts in the same runs).
+    refusingAll = true;
+    const C = await seed('gw-heat-mail-again-c');
+    const engineerC = await h.userToken('engineer', { buildingIds: [C.building], username: 'petrov' });
+    const engineerC2 = await h.userToken('engineer', { buildingIds: [C.building], username: 'sidorova' });
+    expect((await h.call('POST', `/buildings/${C.building}/heat-statement/sign-off`, engineerC, { period: '2026-02', email_to: MISTYPED })).status).toBe(200);
+    for (let i = 1; i <= 5; i++) await run();
+    expect((await signOffRow(C.building)).map((s) => [s.send_attempts, s.send_series])).toEqual([[5, 1]]);
+    const cAlerts = async () => (await mailAlerts()).filter((a) => Number(a.building_id) === C.building);
+    const cNotices = async () => (await h.opened.db.query<{ event: string }>(
+      `SELECT n.event FROM alert_notifications n JOIN alerts a ON a.id = n.alert_id WHERE a.kind = 'heat_mail_failed' AND a.building_id = $1 ORDER BY n.id`, [C.building])).rows.map((r) => r.event);
+    expect((await cAlerts()).map((a) => [a.data.email_to, a.cleared_at])).toEqual([[MISTYPED, null]]);
+    expect(await cNotices()).toEqual(['raised']);
+
+    const FIXED_C = 'teplo@supplier.example';
+    const auditsBefore = (await resendAudits()).length;
+    const both = await Promise.all([
+      sendAgain(engineerC, C.building, REASON, { email_to: FIXED_C }),
+      sendAgain(engineerC2, C.building, 'я тоже исправила адрес', { email_to: FIXED_C }),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    const loser = both.find((r) => r.status === 409)!;
+    expect(loser.body.message).toMatch(/has attempts left \(0 of 5\)|changed meanwhile/);
+    expect((await signOffRow(C.building)).map((s) => [s.email_to, s.send_attempts, s.send_series])).toEqual([[FIXED_C, 0, 2]]);
+    const audits = (await resendAudits()).slice(auditsBefore);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ entity_id: `${C.building}:2026-02:v1`, before: { series: 1, attempts: 5, emailTo: MISTYPED }, after: { series: 2, attempts: 0, emailTo: FIXED_C } });
+
+    // The corrected address is refused too: the second series used up, the month's open alert now names
+    // the address that failed last and its error — one alert, not two, and no second "raised" notice.
+    for (let i = 1; i <= 5; i++) await run();
+    expect((await signOffRow(C.building)).map((s) => [s.send_attempts, s.send_series, s.sent_at])).toEqual([[5, 2, null]]);
+    expect(mailsOf(C.building).filter((m) => m.to.includes(FIXED_C))).toHaveLength(5);
+    const open = await cAlerts();
+    expect(open.map((a) => [a.data.email_to, a.data.attempts, a.cleared_at])).toEqual([[FIXED_C, 5, null]]);
+    expect(String(open[0].data.error)).toContain('550');
+    expect(await cNotices()).toEqual(['raised']);
+    const seen = (await listed(engineerC)).body.filter((a) => a.building_id === C.building);
+    expect(seen.map((a) => a.params.email_to)).toEqual([FIXED_C]);
+  });
 });
