@@ -105,11 +105,12 @@ export async function settleImport(db: Database, importId: number, instants?: Re
   if (instants) {
     // Each instant once (a multi-zone meter's rows share theirs), so that slices side by side on a
     // server never insert the same queue key and so never wait for each other.
-    const seen = new Set<string>();
-    const unique = instants.filter((x) => {
+    const byKey = new Map<string, { meterId: number; time: Date }>();
+    for (const x of instants) {
       const key = `${x.meterId}|${x.time.getTime()}`;
-      return !seen.has(key) && !!seen.add(key);
-    });
+      if (!byKey.has(key)) byKey.set(key, x);
+    }
+    const unique = [...byKey.values()];
     const slices = function* () {
       for (let i = 0; i < unique.length; i += INSTANTS_PER_STEP) yield unique.slice(i, i + INSTANTS_PER_STEP);
     };
