@@ -88,9 +88,12 @@ export interface ReadingsImportOptions {
  * connection about CHUNK_HOLD_MS (see bench/import.bench.mjs), starting from FIRST_CHUNK_ROWS.
  * The floor keeps a busy machine from shrinking chunks until each one's fixed cost (its transaction
  * and the judge's few queries) is all the import does: at 50 rows a 100 000-row dry run on a loaded
- * CI machine ran past 5 minutes. A chunk's fixed cost is about 20 ms of the embedded engine and a
- * row about 0.1 ms (bench/import-profile.mjs): 500 rows hold about 70 ms on an idle machine, so the
- * floor leaves a loaded one room below 100 ms, at a sixth more CPU per row than 1 000-row chunks.
+ * CI machine ran past 5 minutes. A chunk's fixed cost is about 20 ms of the embedded engine; a row
+ * costs 0.03–0.1 ms (bench/import-profile.mjs, import.bench.mjs: ~2 500-row chunks hold ~90 ms on an
+ * idle machine), so the floor leaves a loaded one room below 100 ms. The fit moves down at once and up
+ * slowly: with the last chunk's rate alone, one fast chunk made the next hold 150–230 ms (20–31 holds
+ * over 100 ms in a 100 000-row import; 8–10 with this fit, the longest a garbage collection's or a new
+ * time chunk's).
  */
 const CHUNK_HOLD_MS = 100;
 const FIRST_CHUNK_ROWS = 500;
@@ -143,6 +146,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
       importId = await db.tx((q) => openImport(q, { orgId: o.orgId, fileName: o.fileName, createdBy: o.actor.name }));
     }
     let chunkRows = FIRST_CHUNK_ROWS;
+    let rowsPerMs: number | null = null;
     // A chunk holds whole meters, so chunks never judge against each other's rows: where the engine
     // has several connections, two run side by side (the judge's JS of one beside the other's statements).
     await sideBySide(chunksByMeter(resolved, () => chunkRows), Math.min(PARALLEL_CHUNKS, db.connections ?? 1), async (chunk) => {
@@ -164,7 +168,11 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         return judged;
       }));
       // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
-      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(chunk.length * CHUNK_HOLD_MS / Math.max(1, held))));
+      // Rows per ms as the chunks run: down at once when one ran slow, up only a fifth of the way when one
+      // ran fast, so that one lucky chunk does not make the next one hold the connection too long.
+      const rate = chunk.length / Math.max(1, held);
+      rowsPerMs = rowsPerMs === null ? rate : Math.min(rate, rowsPerMs + (rate - rowsPerMs) / 5);
+      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(rowsPerMs * CHUNK_HOLD_MS)));
       for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
       for (const p of j.planned) staged.push({ r: chunk[p.index], p });
       await yieldToOthers();
