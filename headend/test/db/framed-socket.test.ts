@@ -28,6 +28,16 @@ const startup = () => {
   return m;
 };
 
+/** A FramedSocket on a socket that takes every write, fed by hand, with what it reported unanswered. */
+function watched() {
+  const socket = new EventEmitter() as unknown as Socket;
+  (socket as unknown as { write: () => boolean }).write = () => true;
+  const framed = new FramedSocket(socket);
+  const unanswered: string[] = [];
+  framed.on('unanswered', (why: string) => unanswered.push(why));
+  return { framed, unanswered, feed: (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b) };
+}
+
 function harness() {
   const socket = new EventEmitter() as unknown as Socket;
   const framed = new FramedSocket(socket);
@@ -145,15 +155,10 @@ describe('firstPiece: where a batch is cut so that no message but the last ends 
   });
 
   it('an answer to a Sync cut short (no ReadyForQuery at its end) is reported at once, not after a watchdog\'s minute', async () => {
-    const socket = new EventEmitter() as unknown as Socket;
-    (socket as unknown as { write: () => boolean }).write = () => true;
-    const framed = new FramedSocket(socket);
-    const unanswered: string[] = [];
-    framed.on('unanswered', (why: string) => unanswered.push(why));
+    const { framed, feed, unanswered } = watched();
     const parseBindDone = Buffer.concat([msg('1'), msg('2')]);
     let answer = Buffer.concat([parseBindDone, msg('T', Buffer.alloc(6)), msg('C', Buffer.from('SELECT 0\0')), msg('Z', Buffer.from('I'))]);
     framed.on('data', () => void Promise.resolve().then(() => framed.write(answer)));
-    const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
     feed(startup());
     feed(queryCycle(100).cycle);
     await new Promise((r) => setImmediate(r));
@@ -169,11 +174,7 @@ describe('firstPiece: where a batch is cut so that no message but the last ends 
 
 describe('FramedSocket: a cycle nobody answered', () => {
   it('says so after the turn of the event loop when a Sync or Query cycle got no write; not when it was answered', async () => {
-    const socket = new EventEmitter() as unknown as Socket;
-    (socket as unknown as { write: () => boolean }).write = () => true;
-    const framed = new FramedSocket(socket);
-    const unanswered: string[] = [];
-    framed.on('unanswered', (why: string) => unanswered.push(why));
+    const { framed, feed, unanswered } = watched();
     let answer = true;
     // A handler like pglite-socket's: answers after a promise step, unless its result was empty. The
     // emitter does not wait for it, so the step is started and left (`void`); nothing in it rejects.
@@ -182,7 +183,6 @@ describe('FramedSocket: a cycle nobody answered', () => {
         if (answer) framed.write(msg('Z', Buffer.from('I')));
       });
     });
-    const feed = (b: Buffer) => (socket as unknown as EventEmitter).emit('data', b);
     feed(startup());
     feed(msg('Q', Buffer.from('SELECT 1\0')));
     await new Promise((r) => setImmediate(r));

@@ -3,28 +3,17 @@
  * database or carries a statement is where a check gets forgotten: the scope one route applies and its
  * neighbour does not. Scans every routes file of the head-end's source.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { filesBelow, linesMatching } from './scan-sources.js';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 const SQL = /(\.query\s*[<(])|\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b/;
 
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? files(p) : /(^|-)routes\.ts$/.test(n) ? [p] : [];
-  });
-}
-
 describe('no SQL in routes', () => {
   it('every routes file calls stores; none queries or holds a statement', () => {
-    const routes = files(SRC);
+    const routes = filesBelow(SRC, (n) => /(^|-)routes\.ts$/.test(n));
     expect(routes.length).toBeGreaterThan(15); // the glob still finds the feature folders' routes
-    const offenders = routes.flatMap((f) => readFileSync(f, 'utf8').split('\n')
-      .map((text, i) => ({ f: relative(SRC, f), line: i + 1, text: text.trim() }))
-      .filter((l) => !l.text.startsWith('*') && !l.text.startsWith('//') && SQL.test(l.text)));
-    expect(offenders).toEqual([]);
+    expect(linesMatching(routes, SRC, SQL, { skipComments: true })).toEqual([]);
   });
 
   it('the pattern catches what it must (so the test above can fail)', () => {

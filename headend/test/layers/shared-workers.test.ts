@@ -6,30 +6,19 @@
  * (protocols/test, headend/test); the global setup (global-pg.ts) runs in vitest's own process, and
  * this file names the patterns it looks for: both are left out.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { filesBelow, linesMatching } from './scan-sources.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const DIRS = ['headend/test', 'protocols/test'];
 const LEAVES_STATE = /\bvi\.(mock|doMock|stubEnv|stubGlobal|useFakeTimers)\s*\(|\bprocess\.env(\.\w+|\[[^\]]+\])\s*=[^=]|\bdelete\s+process\.env\b/;
 
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    if (n === 'node_modules') return [];
-    return statSync(p).isDirectory() ? files(p) : /\.ts$/.test(n) ? [p] : [];
-  });
-}
-
 describe('test files that share a worker', () => {
   it('none mocks a module, stubs a global or the environment, or assigns process.env', () => {
-    const all = DIRS.flatMap((d) => files(join(ROOT, d))).filter((f) => !f.endsWith('/global-pg.ts') && !f.endsWith('/shared-workers.test.ts'));
+    const all = DIRS.flatMap((d) => filesBelow(join(ROOT, d), (n) => n.endsWith('.ts'))).filter((f) => !f.endsWith('/global-pg.ts') && !f.endsWith('/shared-workers.test.ts'));
     expect(all.length).toBeGreaterThan(200); // the walk still finds the suites
-    const offenders = all.flatMap((f) => readFileSync(f, 'utf8').split('\n')
-      .map((text, i) => ({ f: relative(ROOT, f), line: i + 1, text: text.trim() }))
-      .filter((l) => !l.text.startsWith('*') && !l.text.startsWith('//') && LEAVES_STATE.test(l.text)));
-    expect(offenders).toEqual([]);
+    expect(linesMatching(all, ROOT, LEAVES_STATE, { skipComments: true })).toEqual([]);
   });
 
   it('the pattern catches what it must (so the test above can fail)', () => {

@@ -3,27 +3,17 @@
  * updates, deletes or copies into readings bypasses the rules every entry must pass (rights, window,
  * neighbours, versions) — the way a route once stored a reading below the previous one with no check.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { filesBelow, linesMatching } from '../layers/scan-sources.js';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 const WRITES = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY|TRUNCATE(\s+TABLE)?|MERGE\s+INTO)\s+(readings|reading_rows)\b/i;
 
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
-
 describe('only src/readings/ writes the readings table', () => {
   it('no statement writing readings outside src/readings/', () => {
-    const offenders = files(SRC)
-      .filter((f) => !relative(SRC, f).startsWith('readings/'))
-      .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((line, i) => ({ f: relative(SRC, f), line: i + 1, text: line }))
-        .filter((l) => WRITES.test(l.text)));
-    expect(offenders).toEqual([]);
+    const outside = filesBelow(SRC, (n) => n.endsWith('.ts')).filter((f) => !relative(SRC, f).startsWith('readings/'));
+    expect(linesMatching(outside, SRC, WRITES, { skipComments: false })).toEqual([]);
   });
 
   it('the pattern catches what it must (so the test above can fail)', () => {
