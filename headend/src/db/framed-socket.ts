@@ -12,7 +12,7 @@
  * pq_buffer_remaining_data() > 0`). When a message ends exactly on a multiple of 8 192 bytes from the
  * start of what one call was given, the messages after it are dropped without a word: a judge query
  * whose Parse+Bind ended there was answered with ParseComplete, BindComplete and nothing more, and the
- * client waited for its rows until a watchdog closed the connection (tests/db/framed-socket.test.ts
+ * client waited for its rows until a watchdog closed the connection (headend/test/db/framed-socket.test.ts
  * shows it on the engine itself). So a batch is passed on in pieces cut right after such a message;
  * the next piece starts a new call with an empty buffer, and no answer is lost or reordered.
  *
@@ -148,6 +148,7 @@ export class FramedSocket extends EventEmitter {
       const why = `the database answered a request cycle ending in '${String.fromCharCode(this.inFlightEnd)}' (${this.lastCycleLen} bytes) only in part (${describeAnswer(data)})`;
       setImmediate(() => this.emit('unanswered', why));
     }
+    this.inFlightEnd = 0; // one answer per piece: judged once
     return this.socket.write(data, cb);
   }
   end(): this {
