@@ -99,6 +99,18 @@ const CHUNK_HOLD_MS = 100;
 const FIRST_CHUNK_ROWS = 500;
 const MIN_CHUNK_ROWS = 500;
 const MAX_CHUNK_ROWS = 8000;
+/**
+ * The next chunk's size after one of `rows` rows held the connection `heldMs`: the pace (rows per ms)
+ * goes down at once when a chunk ran slow and up only a fifth of the way when one ran fast, so that one
+ * lucky chunk does not make the next one hold the connection too long; the size is the pace times
+ * CHUNK_HOLD_MS, within the floor and the ceiling. `pace` is null before the first chunk.
+ */
+export function fitChunk(pace: number | null, rows: number, heldMs: number): { rowsPerMs: number; rows: number } {
+  const rate = rows / Math.max(1, heldMs);
+  const rowsPerMs = pace === null ? rate : Math.min(rate, pace + (rate - pace) / 5);
+  return { rowsPerMs, rows: Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(rowsPerMs * CHUNK_HOLD_MS))) };
+}
+
 /** Chunks judged and staged side by side where the engine has the connections (a server): two keep the head-end's JS and the server's statements both busy and leave the pool's other connections to ingest and the API. */
 const PARALLEL_CHUNKS = 2;
 /** Rows parsed (and resolved) per turn of the event loop: about 0.05 s of it on an idle machine. */
@@ -168,11 +180,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         return judged;
       }));
       // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
-      // Rows per ms as the chunks run: down at once when one ran slow, up only a fifth of the way when one
-      // ran fast, so that one lucky chunk does not make the next one hold the connection too long.
-      const rate = chunk.length / Math.max(1, held);
-      rowsPerMs = rowsPerMs === null ? rate : Math.min(rate, rowsPerMs + (rate - rowsPerMs) / 5);
-      chunkRows = Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.round(rowsPerMs * CHUNK_HOLD_MS)));
+      ({ rowsPerMs, rows: chunkRows } = fitChunk(rowsPerMs, chunk.length, held));
       for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
       for (const p of j.planned) staged.push({ r: chunk[p.index], p });
       await yieldToOthers();
