@@ -3,9 +3,9 @@
  * max 1) and to a TimescaleDB server (pool max from config); see README.md for the one-connection rule.
  */
 import pg from 'pg';
-import type { Db, Queryable } from './types.js';
+import type { Db, Queryable, TxOptions } from './types.js';
 import { withArrayLiterals } from './array-params.js';
-import { PriorityGate, type Priority } from './priority-gate.js';
+import { PriorityGate } from './priority-gate.js';
 import { redactUrl } from '../util/redact-url.js';
 export { redactUrl };
 
@@ -153,11 +153,17 @@ export function createPgDb(opts: PgDbOptions): Db {
 
   return {
     query: (sql, params) => track({ kind: 'query', since: Date.now(), sql: shortSql(sql) }, gate.run('normal', () => pool.query(sql, withArrayLiterals(params)))) as never,
-    async tx<T>(fn: (q: Queryable) => Promise<T>, o?: { priority?: Priority }): Promise<T> {
+    async tx<T>(fn: (q: Queryable) => Promise<T>, o?: TxOptions): Promise<T> {
       const held: InFlight = { kind: 'tx', since: Date.now(), sql: WAITING, origin: watchdog ? callerFrames(new Error().stack) : undefined };
       if (watchdog) inFlight.add(held);
+      const run = () => gate.run(o?.priority ?? 'normal', () => runTx(fn, held));
       try {
-        return await gate.run(o?.priority ?? 'normal', () => runTx(fn, held));
+        try {
+          return await run();
+        } catch (e) {
+          if (!o?.onceMoreIfConnectionLost || !isConnectionLost(e)) throw e;
+          return await run();
+        }
       } finally {
         inFlight.delete(held);
       }

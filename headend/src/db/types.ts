@@ -19,9 +19,22 @@ export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<QueryResultLike<R>>;
 }
 
+/** How a transaction is run. */
+export interface TxOptions {
+  /** 'telemetry' (the gateways' batches) waits ahead of the others for a connection (priority-gate.ts). */
+  priority?: 'telemetry' | 'normal';
+  /**
+   * `fn` may run twice: when the connection is lost under it (closed by the embedded engine's
+   * watchdog, reset, its server backend killed — isConnectionLost), its work was rolled back with the
+   * connection, and it runs once more on another. Only for work that is the same the second time (a
+   * file import's chunk, a slice of a queue insert); any other transaction fails as it did.
+   */
+  onceMoreIfConnectionLost?: boolean;
+}
+
 /** A handle that can open a transaction (any Db fits; tests may pass a minimal one). */
 export interface Database extends Queryable {
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, o?: TxOptions): Promise<T>;
   /**
    * How many transactions can run at once (the pool's connections): 1 on the embedded engine. Long
    * work split into independent short transactions (a file import's chunks) may run up to a couple of
@@ -31,11 +44,8 @@ export interface Database extends Queryable {
 }
 
 export interface Db extends Queryable {
-  /**
-   * Runs `fn` in BEGIN … COMMIT on one checked-out client; ROLLBACK and rethrow on error. Priority
-   * 'telemetry' (the gateways' batches) waits ahead of the others for a connection (priority-gate.ts).
-   */
-  tx<T>(fn: (q: Queryable) => Promise<T>, o?: { priority?: 'telemetry' | 'normal' }): Promise<T>;
+  /** Runs `fn` in BEGIN … COMMIT on one checked-out client; ROLLBACK and rethrow on error (see TxOptions). */
+  tx<T>(fn: (q: Queryable) => Promise<T>, o?: TxOptions): Promise<T>;
   /** The pool's connections (1 embedded); see Database.connections. */
   readonly connections: number;
   /** Pool gauges for /metrics. */

@@ -25,7 +25,6 @@
  */
 import { z } from 'zod';
 import type { Database } from '../db/types.js';
-import { isConnectionLost } from '../db/pg-db.js';
 import { judgeReadingsBatch, plannedVersions, type BatchJudgement, type PlannedReading, type WriteItem, type WriteOptions } from '../readings/write.js';
 import { discardImport, openImport, settleImport, stageVersions, switchImport } from '../readings/import-staging.js';
 import { localMidnight } from '../collection/rules.js';
@@ -167,8 +166,11 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
       // Stage while every row so far passed; after the first error only judge, to report every row.
       const stage = importId !== null && !errors.length;
       // Its own short transaction: judged against the database as it is now, and what passed written
-      // hidden in the same transaction; the connection is free again right after.
-      const j = await onceMoreIfConnectionLost(() => db.tx(async (q) => {
+      // hidden in the same transaction; the connection is free again right after. Run once more if its
+      // connection is lost under it (rolled back with it): it judges and stages the same rows again; a
+      // chunk whose COMMIT was lost after it happened is refused on that second run by the versions'
+      // unique key, which the import answers as "run again".
+      const j = await db.tx(async (q) => {
         const started = performance.now();
         const judged = await judgeReadingsBatch(q, items, opts);
         const versions = plannedVersions(judged.planned, { ...opts, actor: o.actor });
@@ -178,7 +180,7 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
         }
         held = performance.now() - started;
         return judged;
-      }));
+      }, { onceMoreIfConnectionLost: true });
       // The next chunk sized so that one holds the connection about CHUNK_HOLD_MS on this machine now.
       ({ rowsPerMs, rows: chunkRows } = fitChunk(rowsPerMs, chunk.length, held));
       for (const e of rowErrors(j)) errors.push({ sheet, row: chunk[e.index].row, column: e.column, message: e.message });
@@ -231,22 +233,6 @@ export async function importReadingRows(db: Database, sheet: string, columns: st
     summary: { insert: changes.filter((c) => c.action === 'insert').length, unchanged: changes.filter((c) => c.action === 'unchanged').length },
     changes, errors,
   };
-}
-
-/**
- * A chunk whose connection was lost runs once more: its transaction was rolled back with the
- * connection (a server may restart; the embedded engine's watchdogs close a connection left without a
- * whole answer). The database layer says which errors those are (isConnectionLost); a chunk whose
- * COMMIT was lost after it happened is refused on the retry by the versions' unique key, which the
- * import answers as "run again".
- */
-async function onceMoreIfConnectionLost<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    if (!isConnectionLost(e)) throw e;
-    return run();
-  }
 }
 
 /** The core's refusals of a chunk as row errors (column names of the file, not of the API). */

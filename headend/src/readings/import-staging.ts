@@ -115,7 +115,9 @@ export async function settleImport(db: Database, importId: number, instants?: Re
       for (let i = 0; i < unique.length; i += INSTANTS_PER_STEP) yield unique.slice(i, i + INSTANTS_PER_STEP);
     };
     await sideBySide(slices(), Math.min(SETTLE_SIDE_BY_SIDE, db.connections ?? 1), (part) =>
-      db.tx((q) => enqueueForValidation(q, part.map((x) => x.meterId), part.map((x) => x.time))));
+      // A slice queued twice is queued once (the queue's key): safe to run again on a lost connection,
+      // which would otherwise fail an import already switched visible.
+      db.tx((q) => enqueueForValidation(q, part.map((x) => x.meterId), part.map((x) => x.time)), { onceMoreIfConnectionLost: true }));
     for (;;) {
       const { rows } = await db.query<{ n: number }>(
         `WITH d AS (DELETE FROM reading_import_meters WHERE import_id = $1 AND meter_id IN

@@ -74,6 +74,46 @@ describe(`database (${TEST_ENGINE})`, () => {
     expect((await db.query<{ n: number }>('SELECT 3 AS n')).rows).toEqual([{ n: 3 }]);
   });
 
+  it('runs a transaction once more when its connection is lost, only when asked, and never one the database refused', async () => {
+    const db = opened.db;
+    await db.query('CREATE TABLE again_probe (n int PRIMARY KEY)');
+    const lose = async (q: Parameters<Parameters<typeof db.tx>[0]>[0]) => {
+      if (opened.embedded) expect(opened.embedded.closeSilentHolder(0)).toBe(true);
+      else {
+        const pid = (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        await db.query('SELECT pg_terminate_backend($1)', [pid]);
+      }
+    };
+    // Asked: the first run inserts 1, loses its connection (rolled back), the second run commits it.
+    let runs = 0;
+    await db.tx(async (q) => {
+      runs++;
+      await q.query('INSERT INTO again_probe VALUES (1)');
+      if (runs === 1) await lose(q);
+      await q.query('SELECT 1');
+    }, { onceMoreIfConnectionLost: true });
+    expect(runs).toBe(2);
+    // Not asked: the same loss fails the transaction, run once, nothing stored.
+    runs = 0;
+    const failed = await db.tx(async (q) => {
+      runs++;
+      await q.query('INSERT INTO again_probe VALUES (2)');
+      await lose(q);
+      await q.query('SELECT 1');
+    }).catch((e: unknown) => e);
+    expect(isConnectionLost(failed)).toBe(true);
+    expect(runs).toBe(1);
+    // Refused by the database (a duplicate key): run once, whatever was asked.
+    runs = 0;
+    const refused = await db.tx(async (q) => {
+      runs++;
+      await q.query('INSERT INTO again_probe VALUES (1)');
+    }, { onceMoreIfConnectionLost: true }).catch((e: unknown) => e);
+    expect((refused as { code?: string }).code).toBe('23505');
+    expect(runs).toBe(1);
+    expect((await db.query<{ n: number }>('SELECT n FROM again_probe ORDER BY n')).rows).toEqual([{ n: 1 }]);
+  });
+
   it('accepts a statement far larger than one TCP read (embedded: the framing in front of pglite-socket)', async () => {
     const n = 50_000;
     const texts = Array.from({ length: n }, (_, i) => `row-${i}-${'x'.repeat(20)}`); // ~1.5 MB of Bind parameters
