@@ -30,6 +30,14 @@ const SSL_REQUEST = 80877103;
  * whole ReadyForQuery (what a client waits for after a Sync or Query) or is cut inside a message.
  */
 export function describeAnswer(data: Uint8Array): string {
+  const w = walkAnswer(data);
+  const counts = [...w.counts].map(([t, n]) => `${t}×${n}`).join(' ');
+  if (w.cut) return `cut: ${data.length} B, ${w.cut} (${counts})`;
+  return `${w.last === 'Z' ? 'whole' : `ends with '${w.last}'`}: ${data.length} B (${counts})`;
+}
+
+/** An answer's messages, counted by type; its last whole message's type; where it is cut, if it is. */
+function walkAnswer(data: Uint8Array): { counts: Map<string, number>; last: string; cut: string | null } {
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let off = 0;
   let last = '';
@@ -37,13 +45,12 @@ export function describeAnswer(data: Uint8Array): string {
   while (off + 5 <= b.length) {
     const type = String.fromCharCode(b[off]);
     const len = b.readInt32BE(off + 1);
-    if (len < 4 || off + 1 + len > b.length) return `cut: ${b.length} B, a '${type}' message of ${len + 1} B starts at ${off} (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
+    if (len < 4 || off + 1 + len > b.length) return { counts, last, cut: `a '${type}' message of ${len + 1} B starts at ${off}` };
     counts.set(type, (counts.get(type) ?? 0) + 1);
     last = type;
     off += 1 + len;
   }
-  if (off !== b.length) return `cut: ${b.length} B, ${b.length - off} B after the last whole message (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
-  return `${last === 'Z' ? 'whole' : `ends with '${last}'`}: ${b.length} B (${[...counts].map(([t, n]) => `${t}×${n}`).join(' ')})`;
+  return { counts, last, cut: off !== b.length ? `${b.length - off} B after the last whole message` : null };
 }
 /**
  * Messages that end a request cycle: Sync, simple Query, Terminate, Flush, the password / SASL answer,
@@ -83,7 +90,8 @@ export function firstPiece(bytes: Buffer, typedFrom = 0): { length: number; last
 function endsAnAnswer(data: Uint8Array): boolean {
   const n = data.length;
   if (n >= 6 && data[n - 6] === 0x5a && data[n - 5] === 0 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 5) return true;
-  return describeAnswer(data).match(/ends with '[GW]'/) !== null;
+  const w = walkAnswer(data);
+  return w.cut === null && (w.last === 'G' || w.last === 'W');
 }
 
 export class FramedSocket extends EventEmitter {

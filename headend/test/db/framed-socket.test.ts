@@ -169,6 +169,12 @@ describe('firstPiece: where a batch is cut so that no message but the last ends 
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(unanswered).toEqual([`the database answered a request cycle ending in 'S' (${queryCycle(100).cycle.length} bytes) only in part (ends with '2': 10 B (1×1 2×1))`]);
+    // A COPY … FROM STDIN is answered with CopyInResponse and waits for its data: not cut short.
+    answer = msg('G', Buffer.from([0, 0, 1, 0, 0]));
+    feed(msg('Q', Buffer.from('COPY t FROM STDIN\0')));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(unanswered).toHaveLength(1);
   });
 });
 
